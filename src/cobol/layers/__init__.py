@@ -1,0 +1,1 @@
+"""Layers: each module registers its transforms with cobol.registry on import."""
