@@ -1,1 +1,3 @@
 """Layers: each module registers its transforms with cobol.registry on import."""
+
+from . import raw  # noqa: F401,E402

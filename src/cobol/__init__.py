@@ -1,0 +1,47 @@
+"""COBOL engine: a lossless, format-aware compressor for structured data.
+
+>>> import cobol
+>>> blob = cobol.compress(b'{"id": 1, "name": "x"}\\n' * 100)
+>>> cobol.decompress(blob) == b'{"id": 1, "name": "x"}\\n' * 100
+True
+"""
+
+from __future__ import annotations
+
+from .engine import CobolEngine, DEFAULT_LEVEL
+from .errors import (
+    ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError,
+    TruncatedError, UnsupportedError,
+)
+from .fileobj import CobolFile, open  # noqa: A004
+from .info import FrameInfo, frame_info
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "compress", "decompress", "open", "CobolEngine", "CobolFile", "frame_info", "FrameInfo",
+    "CobolError", "FormatError", "TruncatedError", "ChecksumError", "LimitError",
+    "DictionaryError", "UnsupportedError", "EncodeError", "__version__",
+]
+
+
+def compress(data, level: int = DEFAULT_LEVEL, threads: int | None = None, **kwargs) -> bytes:
+    """Compress ``data`` (any bytes-like object) into one .cobl frame.
+
+    ``kwargs`` go to :class:`CobolEngine`: block_size, checksum, layers, plan,
+    fmt, hints, dictionary, profiler. ``dtype="float64"`` is a shortcut for
+    ``hints={"dtype": ...}`` on numeric arrays.
+    """
+    dtype = kwargs.pop("dtype", None)
+    if dtype is not None:
+        kwargs["hints"] = {**kwargs.get("hints", {}), "dtype": str(dtype)}
+    return CobolEngine(level, threads=threads, **kwargs).compress(data)
+
+
+def decompress(blob, max_output_size: int | None = None, threads: int | None = None, **kwargs) -> bytes:
+    """Decompress one or more concatenated .cobl frames.
+
+    Raises a :class:`CobolError` subclass on corrupt, truncated or hostile
+    input, and :class:`LimitError` once the output would pass ``max_output_size``.
+    """
+    return CobolEngine(threads=threads, **kwargs).decompress(blob, max_output_size)

@@ -1,0 +1,386 @@
+"""CobolEngine: detect -> plan -> layers -> entropy -> blocks, and back.
+
+The engine only composes: detection (``detect``), the planner (``plan``), the
+transforms and codecs in ``registry``, and the byte layout in ``format``.
+Blocks are independent, so they are encoded and decoded on a thread pool;
+zstandard and the ``nogil`` Numba kernels release the GIL. Each block's bytes
+depend only on its input and the settings, so the output is identical for
+every thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from . import detect as _detect
+from . import layers  # noqa: F401  (registers the transforms)
+from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError
+from .format import checksum as ck
+from .format.frame import (
+    DataBlock, EndRecord, FrameHeader, Limits, MetadataBlock, StreamEntry, MAX_BLOCK_SIZE,
+    encode_data_block, encode_end_record, encode_frame_header, iter_frame_records,
+)
+from .plan import FIXED_PLANS, BlockPlan, choose_plan
+from .registry import LAYER_NAMES, DecodeContext, EncodeContext, get_codec, get_transform, transform_by_name
+
+MIN_LEVEL, MAX_LEVEL = 0, 22
+DEFAULT_LEVEL = 3
+DEFAULT_BLOCK_SIZE = 8 << 20
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class BlockReport:
+    """What happened to one block; handed to the profiler and to ``--list -v``."""
+
+    seq: int
+    fmt: str
+    plan: str
+    raw_len: int
+    stored_len: int
+    streams: list  # (name, codec name, decoded_len, stored_len)
+    trials: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def split_blocks(data: bytes, block_size: int) -> list:
+    """Cut ``data`` into (start, end) spans of at most ``block_size`` bytes, at
+    a newline in the span's second half when there is one, so line-oriented
+    formats (JSON lines, CSV, logs) never have a record split between blocks."""
+    n = len(data)
+    out = []
+    start = 0
+    while start < n:
+        end = min(start + block_size, n)
+        if end < n:
+            cut = data.rfind(b"\n", start + block_size // 2, end)
+            if cut >= 0:
+                end = cut + 1
+        out.append((start, end))
+        start = end
+    return out
+
+
+class CobolEngine:
+    """Compressor and decompressor of .cobl frames.
+
+    Parameters
+    ----------
+    level: 0 stores, 1..22 compress (zstd's scale; the level also picks which
+        transforms the planner tries, see docs/FORMAT.md "Levels").
+    block_size: bytes per independent block (default 8 MiB).
+    threads: worker threads (default: all cores; 1 = no pool).
+    checksum: "sha256" (default), "xxh3" or "crc32" per block.
+    layers: switches, e.g. ``{"l1": False}``; all on by default.
+    plan: "auto" (default), "store", "zstd", or a transform name to force.
+    fmt: skip detection and treat every block as this format.
+    hints: e.g. ``{"dtype": "float64"}`` for numeric arrays.
+    profiler: an object with ``on_block(report)`` (see cobol.profile).
+    verify: decode every non-trivial transform's output before storing it.
+    """
+
+    def __init__(self, level: int = DEFAULT_LEVEL, *, block_size: int | None = None,
+                 threads: int | None = None, checksum="sha256", layers: dict | None = None,
+                 plan: str = "auto", fmt: str | None = None, hints: dict | None = None,
+                 profiler=None, backend=None, dictionary=None, verify: bool = True,
+                 limits: Limits = Limits()):
+        if not isinstance(level, int) or not MIN_LEVEL <= level <= MAX_LEVEL:
+            raise EncodeError(f"level must be an integer in {MIN_LEVEL}..{MAX_LEVEL}, got {level!r}")
+        self.level = level
+        self.block_size = DEFAULT_BLOCK_SIZE if block_size is None else int(block_size)
+        if not 1 <= self.block_size <= MAX_BLOCK_SIZE:
+            raise EncodeError(f"block size must be in 1..{MAX_BLOCK_SIZE}, got {self.block_size}")
+        self.threads = default_threads() if not threads else int(threads)
+        if self.threads < 1:
+            raise EncodeError(f"threads must be >= 1, got {threads}")
+        self.checksum = ck.checksum_id(checksum)
+        enabled = set(LAYER_NAMES)
+        for name, on in (layers or {}).items():
+            if name not in LAYER_NAMES:
+                raise EncodeError(f"unknown layer switch {name!r}; known: {', '.join(LAYER_NAMES)}")
+            (enabled.add if on else enabled.discard)(name)
+        self.layers = frozenset(enabled)
+        if plan not in FIXED_PLANS:
+            transform_by_name(plan)  # raises UnsupportedError naming the known plans
+        self.plan = plan
+        if fmt is not None and fmt not in _detect.FORMATS:
+            raise EncodeError(f"unknown format {fmt!r}; known: {', '.join(_detect.FORMATS)}")
+        self.fmt = fmt
+        self.hints = dict(hints or {})
+        self.profiler = profiler
+        self.backend = backend
+        self.dictionary = dictionary
+        self.verify = verify
+        self.limits = limits
+
+    # ------------------------------------------------------------ encoding
+
+    def frame_header(self) -> bytes:
+        dict_id = getattr(self.dictionary, "dict_id", None) if self.dictionary is not None else None
+        return encode_frame_header(FrameHeader(self.checksum, self.block_size, dict_id))
+
+    def _context(self, fmt: str) -> EncodeContext:
+        return EncodeContext(level=self.level, layers=self.layers, fmt=fmt, hints=self.hints,
+                             dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
+
+    def encode_block(self, chunk, seq: int) -> tuple[bytes, BlockReport]:
+        """One raw block (at most block_size bytes) to its encoded record."""
+        t0 = time.perf_counter()
+        chunk = bytes(chunk)
+        if len(chunk) > self.block_size:
+            raise EncodeError(f"block of {len(chunk)} bytes exceeds the block size {self.block_size}")
+        fmt = _detect.detect(chunk, self.fmt)
+        p: BlockPlan = choose_plan(chunk, self._context(fmt), self.plan, self.verify)
+        block = DataBlock(
+            seq=seq, raw_len=len(chunk), transform=p.transform.id, params=p.params,
+            streams=[StreamEntry(s.codec, len(s.data), s.decoded_len) for s in p.streams],
+            checksum=ck.compute(self.checksum, chunk), payloads=[s.data for s in p.streams],
+        )
+        out = encode_data_block(block)
+        report = BlockReport(seq, fmt, p.transform.name, len(chunk), len(out),
+                             [(s.name, get_codec(s.codec).name, s.decoded_len, len(s.data)) for s in p.streams],
+                             p.trials, time.perf_counter() - t0)
+        if self.profiler is not None:
+            self.profiler.on_block(report)
+        return out, report
+
+    def _map(self, fn, items):
+        if self.threads == 1 or len(items) <= 1:
+            return [fn(*it) for it in items]
+        with ThreadPoolExecutor(self.threads) as pool:
+            return list(pool.map(lambda it: fn(*it), items))
+
+    def compress(self, data) -> bytes:
+        if not isinstance(data, bytes):
+            data = memoryview(data).cast("B").tobytes()
+        spans = split_blocks(data, self.block_size)
+        results = self._map(self.encode_block, [(data[a:b], i) for i, (a, b) in enumerate(spans)])
+        parts = [self.frame_header()]
+        parts += [r[0] for r in results]
+        parts.append(encode_end_record(len(spans), len(data)))
+        return b"".join(parts)
+
+    def compress_stream(self, src, dst, progress=None) -> tuple[int, int]:
+        """Compress file object ``src`` into ``dst`` in bounded memory (about
+        threads x 2 blocks in flight). The output is byte-identical to
+        ``compress(src.read())``. Returns (bytes in, bytes out)."""
+        writer = FrameWriter(self, dst)
+        window = max(1, self.threads) * 2
+        carry = b""
+        eof = False
+        while not eof or carry:
+            more = _read_full(src, window * self.block_size - len(carry)) if not eof else b""
+            eof = eof or len(carry) + len(more) < window * self.block_size
+            buf = carry + more
+            spans = split_blocks(buf, self.block_size)
+            # a cut is final once a whole block_size of bytes after its start is known
+            ready = [sp for sp in spans if eof or sp[0] + self.block_size <= len(buf)]
+            if not ready:
+                carry = buf
+                continue
+            writer.write_blocks([buf[a:b] for a, b in ready], progress)
+            carry = buf[ready[-1][1]:]
+        writer.close()
+        return writer.bytes_in, writer.bytes_out
+
+    # ------------------------------------------------------------ decoding
+
+    def decode_block(self, block: DataBlock, header: FrameHeader) -> bytes:
+        """One parsed data block back to its raw bytes, checksum verified."""
+        where = f"block {block.seq} at offset {block.offset}"
+        if header.dictionary_id is not None:
+            have = getattr(self.dictionary, "dict_id", None)
+            if have is None:
+                raise DictionaryError(f"{where}: the frame needs dictionary {header.dictionary_id:#010x}, none was given")
+            if have != header.dictionary_id:
+                raise DictionaryError(f"{where}: the frame needs dictionary {header.dictionary_id:#010x}, got {have:#010x}")
+        transform = get_transform(block.transform)
+        streams = []
+        for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
+            try:
+                streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
+            except CobolError as exc:
+                raise type(exc)(f"{where}, stream {i}: {exc}") from None
+        ctx = DecodeContext(dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
+        try:
+            raw = transform.decode(streams, block.params, block.raw_len, ctx)
+        except CobolError as exc:
+            raise type(exc)(f"{where} ({transform.name}): {exc}") from None
+        except (IndexError, ValueError, KeyError, TypeError, OverflowError, MemoryError, ArithmeticError) as exc:
+            # a transform decoder must validate its input; this is the safety net if one missed a case
+            raise FormatError(f"{where} ({transform.name}): corrupt plan data ({type(exc).__name__}: {exc})") from None
+        if len(raw) != block.raw_len:
+            raise FormatError(f"{where}: decoded to {len(raw)} bytes, header says {block.raw_len}")
+        if ck.compute(header.checksum, raw) != bytes(block.checksum):
+            raise ChecksumError(f"{where}: {ck.checksum_label(header.checksum)} checksum mismatch")
+        return raw
+
+    def iter_decompress(self, blob, max_output_size: int | None = None):
+        """Yield the raw bytes of each block in order (threads decode ahead)."""
+        total = 0
+        window = []
+
+        def flush():
+            for raw in self._map(self.decode_block, window):
+                yield raw
+            window.clear()
+
+        for header, rec in iter_frame_records(blob, self.limits):
+            if isinstance(rec, DataBlock):
+                total += rec.raw_len
+                if max_output_size is not None and total > max_output_size:
+                    raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
+                window.append((rec, header))
+                if len(window) >= self.threads * 2:
+                    yield from flush()
+        yield from flush()
+
+    def decompress(self, blob, max_output_size: int | None = None) -> bytes:
+        return b"".join(self.iter_decompress(blob, max_output_size))
+
+    def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
+        reader = FrameReader(src, self.limits)
+        total_in = total_out = 0
+        window = []
+
+        def flush():
+            nonlocal total_out
+            for raw in self._map(self.decode_block, window):
+                dst.write(raw)
+                total_out += len(raw)
+                if progress is not None:
+                    progress(len(raw))
+            window.clear()
+
+        for header, rec in reader:
+            if isinstance(rec, DataBlock):
+                if max_output_size is not None and total_out + rec.raw_len > max_output_size:
+                    raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
+                window.append((rec, header))
+                if len(window) >= self.threads * 2:
+                    flush()
+        flush()
+        return reader.bytes_read, total_out
+
+
+def _read_full(f, n: int) -> bytes:
+    """Read up to n bytes, looping over short reads (pipes, sockets)."""
+    parts = []
+    got = 0
+    while got < n:
+        # bounded reads: a hostile length must not make read() preallocate it
+        b = f.read(min(n - got, 1 << 22))
+        if not b:
+            break
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts)
+
+
+class FrameWriter:
+    """Writes one frame to a binary file object, block by block."""
+
+    def __init__(self, engine: CobolEngine, dst):
+        self.engine = engine
+        self.dst = dst
+        self.seq = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.reports = []
+        self._write(engine.frame_header())
+
+    def _write(self, b: bytes) -> None:
+        self.dst.write(b)
+        self.bytes_out += len(b)
+
+    def write_blocks(self, chunks, progress=None) -> None:
+        items = [(c, self.seq + i) for i, c in enumerate(chunks)]
+        for (rec, report), c in zip(self.engine._map(self.engine.encode_block, items), chunks):
+            self._write(rec)
+            self.reports.append(report)
+            self.bytes_in += len(c)
+            if progress is not None:
+                progress(len(c))
+        self.seq += len(chunks)
+
+    def close(self) -> None:
+        self._write(encode_end_record(self.seq, self.bytes_in))
+
+
+class FrameReader:
+    """Iterates (FrameHeader, record) over concatenated frames read from a file
+    object, one record in memory at a time."""
+
+    def __init__(self, src, limits: Limits = Limits()):
+        self.src = src
+        self.limits = limits
+        self.bytes_read = 0
+
+    def _read(self, n: int) -> bytes:
+        b = _read_full(self.src, n)
+        self.bytes_read += len(b)
+        return b
+
+    def _varint_bytes(self, what: str) -> bytes:
+        out = bytearray()
+        while True:
+            b = self._read(1)
+            if not b:
+                from .errors import TruncatedError
+                raise TruncatedError(f"truncated {what} at offset {self.bytes_read}")
+            out += b
+            if not b[0] & 0x80 or len(out) >= 10:
+                return bytes(out)
+
+    def __iter__(self):
+        from .errors import TruncatedError
+        from .format.frame import BlockKind, read_block, read_frame_header
+        from .format.wire import Reader
+        first = True
+        while True:
+            start = self.bytes_read
+            head = self._read(6)
+            if not head and not first:
+                return
+            if len(head) < 6:
+                raise TruncatedError(f"truncated frame header at offset {start}" if head or not first else "empty input: no .cobl frame")
+            first = False
+            flags = head[5]
+            head += self._varint_bytes("block size")
+            head += self._read(4 + (4 if flags & 0x10 else 0))
+            header = read_frame_header(Reader(head, base=start))
+            n = total = 0
+            while True:
+                rstart = self.bytes_read
+                kind = self._read(1)
+                if not kind:
+                    raise TruncatedError(f"frame ends at offset {rstart} without its end marker")
+                if kind[0] == BlockKind.END:
+                    rec_bytes = kind + self._varint_bytes("end marker") + self._varint_bytes("end marker")
+                    rec_bytes += self._read(4)
+                else:
+                    lb = self._varint_bytes("block length")
+                    body_len = Reader(lb, base=rstart + 1).varint(
+                        "block length", 17 * min(header.block_size, self.limits.max_block_size) + (1 << 20))
+                    rec_bytes = kind + lb + self._read(body_len)
+                rec = read_block(Reader(rec_bytes, base=rstart), header, self.limits)
+                if isinstance(rec, EndRecord):
+                    if rec.n_blocks != n or rec.total_raw != total:
+                        raise FormatError(f"end marker at offset {rstart} says {rec.n_blocks} blocks / {rec.total_raw} bytes, the frame holds {n} / {total}")
+                    yield header, rec
+                    break
+                if isinstance(rec, DataBlock):
+                    if rec.seq != n:
+                        raise FormatError(f"block at offset {rstart} has sequence number {rec.seq}, expected {n}")
+                    n += 1
+                    total += rec.raw_len
+                yield header, rec

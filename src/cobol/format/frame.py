@@ -1,0 +1,255 @@
+"""Encoding and parsing of the .cobl frame layout, version 1 (docs/FORMAT.md).
+
+Pure byte layout: no compression here. The engine fills DataBlocks with
+entropy-coded streams; this module writes and reads them with every length
+bounded and every header covered by a CRC32, so that corrupt input is
+reported as the field that is wrong, at its offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from ..errors import ChecksumError, FormatError, LimitError, TruncatedError, UnsupportedError
+from . import checksum as ck
+from .wire import Reader, put_bytes, put_u32, put_varint
+
+MAGIC = b"COBL"  # 0x434F424C, big-endian spelling of the bytes
+FORMAT_VERSION = 1
+
+FLAG_CHECKSUM_MASK = 0x0F
+FLAG_DICTIONARY = 0x10
+FLAG_RESERVED = 0xE0
+
+MAX_BLOCK_SIZE = 1 << 30
+MAX_PARAMS = 1 << 20
+MAX_STREAMS = 4096
+MAX_METADATA = 1 << 24
+
+
+class BlockKind(IntEnum):
+    END = 0x00
+    DATA = 0x01
+    METADATA = 0x02
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds a decoder enforces; hostile length fields beyond them are LimitErrors."""
+
+    max_block_size: int = MAX_BLOCK_SIZE
+    max_streams: int = MAX_STREAMS
+    max_params: int = MAX_PARAMS
+
+    def max_stream_decoded(self, raw_len: int) -> int:
+        # transforms may expand (e.g. int8 values widened for L4), never by more than this
+        return 16 * raw_len + (1 << 16)
+
+
+@dataclass
+class FrameHeader:
+    checksum: int = ck.SHA256
+    block_size: int = 8 << 20
+    dictionary_id: int | None = None
+    size: int = 0  # bytes the header took in the frame (filled when read)
+
+
+@dataclass
+class StreamEntry:
+    codec: int
+    stored_len: int
+    decoded_len: int
+
+
+@dataclass
+class DataBlock:
+    seq: int
+    raw_len: int
+    transform: int
+    params: bytes
+    streams: list  # list[StreamEntry]
+    checksum: bytes
+    payloads: list = field(default_factory=list)  # stored bytes, one per stream
+    offset: int = 0  # where the block starts in the input (filled when read)
+    size: int = 0
+
+
+@dataclass
+class MetadataBlock:
+    tag: int
+    payload: bytes
+    offset: int = 0
+
+
+@dataclass
+class EndRecord:
+    n_blocks: int
+    total_raw: int
+    offset: int = 0
+
+
+# ---------------------------------------------------------------- encoding
+
+def encode_frame_header(h: FrameHeader) -> bytes:
+    out = bytearray(MAGIC)
+    flags = h.checksum & FLAG_CHECKSUM_MASK
+    if h.dictionary_id is not None:
+        flags |= FLAG_DICTIONARY
+    out.append(FORMAT_VERSION)
+    out.append(flags)
+    put_varint(out, h.block_size)
+    if h.dictionary_id is not None:
+        put_u32(out, h.dictionary_id)
+    put_u32(out, ck.crc32(out))
+    return bytes(out)
+
+
+def encode_data_block(b: DataBlock) -> bytes:
+    head = bytearray()
+    put_varint(head, b.seq)
+    put_varint(head, b.raw_len)
+    head.append(b.transform)
+    put_bytes(head, b.params)
+    put_varint(head, len(b.streams))
+    for s in b.streams:
+        head.append(s.codec)
+        put_varint(head, s.stored_len)
+        put_varint(head, s.decoded_len)
+    body_len = len(head) + 4 + len(b.checksum) + sum(s.stored_len for s in b.streams)
+    out = bytearray([BlockKind.DATA])
+    put_varint(out, body_len)
+    out += head
+    put_u32(out, ck.crc32(out))
+    out += b.checksum
+    for p in b.payloads:
+        out += p
+    return bytes(out)
+
+
+def encode_metadata_block(tag: int, payload: bytes) -> bytes:
+    body = bytearray()
+    put_varint(body, tag)
+    body += payload
+    out = bytearray([BlockKind.METADATA])
+    put_varint(out, len(body))
+    out += body
+    return bytes(out)
+
+
+def encode_end_record(n_blocks: int, total_raw: int) -> bytes:
+    out = bytearray([BlockKind.END])
+    put_varint(out, n_blocks)
+    put_varint(out, total_raw)
+    put_u32(out, ck.crc32(out))
+    return bytes(out)
+
+
+# ---------------------------------------------------------------- parsing
+
+def read_frame_header(r: Reader) -> FrameHeader:
+    start = r.pos
+    magic = r.take(4, "magic")
+    if magic != MAGIC:
+        raise FormatError(f"not a .cobl frame: bad magic {magic!r} at offset {r.base + start}")
+    version = r.u8("version")
+    if version != FORMAT_VERSION:
+        raise UnsupportedError(f"frame at offset {r.base + start} has format version {version}; this build reads {FORMAT_VERSION}")
+    flags = r.u8("flags")
+    if flags & FLAG_RESERVED:
+        raise FormatError(f"frame header at offset {r.base + start}: reserved flag bits set (0x{flags:02x})")
+    cid = flags & FLAG_CHECKSUM_MASK
+    ck.checksum_size(cid)  # raises UnsupportedError on unknown kinds
+    block_size = r.varint("block size", MAX_BLOCK_SIZE)
+    if block_size == 0:
+        raise FormatError(f"frame header at offset {r.base + start}: block size 0")
+    dict_id = r.u32("dictionary id") if flags & FLAG_DICTIONARY else None
+    expect = ck.crc32(r.buf[start:r.pos])
+    got = r.u32("header crc32")
+    if got != expect:
+        raise ChecksumError(f"frame header at offset {r.base + start}: header CRC32 mismatch")
+    return FrameHeader(checksum=cid, block_size=block_size, dictionary_id=dict_id, size=r.pos - start)
+
+
+def read_block(r: Reader, header: FrameHeader, limits: Limits = Limits()):
+    """Read one record after a frame header: DataBlock, MetadataBlock or EndRecord."""
+    start = r.pos
+    where = r.base + start
+    kind = r.u8("block kind")
+    if kind == BlockKind.END:
+        n = r.varint("end marker block count")
+        total = r.varint("end marker total size")
+        expect = ck.crc32(r.buf[start:r.pos])
+        if r.u32("end marker crc32") != expect:
+            raise ChecksumError(f"end marker at offset {where}: CRC32 mismatch")
+        return EndRecord(n_blocks=n, total_raw=total, offset=where)
+    if kind == BlockKind.METADATA:
+        body_len = r.varint("metadata length", MAX_METADATA)
+        if body_len > r.remaining:
+            raise TruncatedError(f"metadata block at offset {where}: needs {body_len} bytes, {r.remaining} left")
+        sub = Reader(r.buf, r.pos, r.pos + body_len, r.base, "metadata block")
+        tag = sub.varint("metadata tag")
+        payload = sub.take(sub.remaining, "metadata payload")
+        r.pos += body_len
+        return MetadataBlock(tag=tag, payload=payload, offset=where)
+    if kind != BlockKind.DATA:
+        raise FormatError(f"unknown block kind 0x{kind:02x} at offset {where}")
+
+    body_len = r.varint("block length")
+    if body_len > r.remaining:
+        raise TruncatedError(f"block at offset {where}: body needs {body_len} bytes, {r.remaining} left")
+    body_end = r.pos + body_len
+    sub = Reader(r.buf, r.pos, body_end, r.base, f"block at offset {where}")
+    seq = sub.varint("sequence number")
+    raw_len = sub.varint("raw length", min(header.block_size, limits.max_block_size))
+    transform = sub.u8("transform id")
+    params = sub.bytes_field("plan parameters", limits.max_params)
+    n_streams = sub.varint("stream count", limits.max_streams)
+    max_dec = limits.max_stream_decoded(raw_len)
+    entries = []
+    for i in range(n_streams):
+        codec = sub.u8(f"stream {i} codec")
+        stored = sub.varint(f"stream {i} stored length", body_len)
+        decoded = sub.varint(f"stream {i} decoded length", max_dec)
+        entries.append(StreamEntry(codec, stored, decoded))
+    expect = ck.crc32(r.buf[start:sub.pos])
+    if sub.u32("block header crc32") != expect:
+        raise ChecksumError(f"block {seq} at offset {where}: header CRC32 mismatch")
+    digest = sub.take(ck.checksum_size(header.checksum), "block checksum")
+    payloads = [sub.view(e.stored_len, f"stream {i} payload") for i, e in enumerate(entries)]
+    sub.expect_end("the last stream")
+    r.pos = body_end
+    return DataBlock(seq=seq, raw_len=raw_len, transform=transform, params=params,
+                     streams=entries, checksum=digest, payloads=payloads,
+                     offset=where, size=body_end - start)
+
+
+def iter_frame_records(buf, limits: Limits = Limits()):
+    """Yield (FrameHeader, record) for every record of every concatenated frame.
+
+    Checks block order and the end marker's totals; raises on anything else
+    than a clean end after the last frame's end marker.
+    """
+    r = Reader(buf)
+    if r.remaining == 0:
+        raise TruncatedError("empty input: no .cobl frame")
+    while r.remaining:
+        header = read_frame_header(r)
+        n = 0
+        total = 0
+        while True:
+            rec = read_block(r, header, limits)
+            if isinstance(rec, EndRecord):
+                if rec.n_blocks != n or rec.total_raw != total:
+                    raise FormatError(
+                        f"end marker at offset {rec.offset} says {rec.n_blocks} blocks / {rec.total_raw} bytes, "
+                        f"the frame holds {n} blocks / {total} bytes"
+                    )
+                yield header, rec
+                break
+            if isinstance(rec, DataBlock):
+                if rec.seq != n:
+                    raise FormatError(f"block at offset {rec.offset} has sequence number {rec.seq}, expected {n}")
+                n += 1
+                total += rec.raw_len
+            yield header, rec

@@ -1,0 +1,103 @@
+"""The planner: which transform runs on a block, and which codec on each stream.
+
+Candidates are the transforms registered for the block's detected format
+(``registry.candidates_for``) plus the raw transform, which is always there so
+a block never costs more than plain zstd of the same bytes at the same level.
+Every candidate is run on the whole block and the smallest result is kept; the
+choice is recorded in the block, so the decoder needs none of this.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from . import entropy
+from .errors import CobolError
+from .registry import DecodeContext, EncodeContext, Transform, candidates_for, get_transform, transform_by_name
+
+log = logging.getLogger("cobol")
+
+#: the plans a user can force by name besides transform names
+FIXED_PLANS = ("auto", "store", "zstd")
+
+
+@dataclass
+class CodedStream:
+    name: str
+    codec: int
+    decoded_len: int
+    data: bytes
+
+
+@dataclass
+class BlockPlan:
+    transform: Transform
+    params: bytes
+    streams: list  # list[CodedStream]
+    fmt: str
+    #: (transform name, stored size or None when it declined, seconds) per candidate tried
+    trials: list = field(default_factory=list)
+
+    @property
+    def stored_size(self) -> int:
+        return len(self.params) + sum(len(s.data) + 6 for s in self.streams)
+
+
+def _code_streams(enc, level: int, store_only: bool) -> list:
+    names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
+    out = []
+    for name, s in zip(names, enc.streams):
+        if store_only:
+            codec, data = entropy.NONE, bytes(s)
+        else:
+            codec, data = entropy.entropy_code(s, level)
+        out.append(CodedStream(name, codec, len(s), data))
+    return out
+
+
+def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verify: bool = False) -> BlockPlan | None:
+    enc = t.encode(data, ctx)
+    if enc is None:
+        return None
+    if len(enc.params) > (1 << 20) or len(enc.streams) > 4096:
+        raise CobolError(f"transform {t.name} produced an over-limit plan")
+    if verify:
+        # A transform bug must cost ratio, never data: decode what we are about
+        # to store and drop the candidate if it does not give the block back.
+        back = t.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data), DecodeContext(dictionary=ctx.dictionary))
+        if back != data:
+            raise CobolError(f"transform {t.name} failed its round-trip check")
+    return BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only), ctx.fmt)
+
+
+def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
+    raw = get_transform(0)
+    if plan == "store" or ctx.level <= 0:
+        return _run(raw, data, ctx, store_only=True)
+    if plan == "zstd":
+        return _run(raw, data, ctx)
+    if plan == "auto":
+        candidates = candidates_for(ctx.fmt, ctx.level, ctx.layers)
+    else:
+        candidates = [transform_by_name(plan)]
+    best = None
+    trials = []
+    for t in candidates + [raw]:
+        t0 = time.perf_counter()
+        if t is raw:
+            p = _run(t, data, ctx)
+        elif plan != "auto":
+            p = _run(t, data, ctx, verify=verify)
+        else:
+            try:
+                p = _run(t, data, ctx, verify=verify)
+            except Exception as e:  # a candidate's failure falls back to the next one
+                log.warning("transform %s failed on a %s block (%s); falling back", t.name, ctx.fmt, e)
+                p = None
+        trials.append((t.name, None if p is None else p.stored_size, time.perf_counter() - t0))
+        if p is not None and (best is None or p.stored_size < best.stored_size):
+            best = p
+    best.trials = trials
+    return best
