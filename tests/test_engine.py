@@ -1,0 +1,126 @@
+"""Engine behaviour: round trips, threads, levels, plans, open()."""
+
+import io
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import cobol
+from cobol.engine import split_blocks
+from cobol.errors import EncodeError, UnsupportedError
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(st.binary(max_size=5000), st.sampled_from([0, 1, 3]), st.sampled_from([64, 1000, 1 << 20]))
+def test_roundtrip_arbitrary_bytes(data, level, block_size):
+    assert cobol.decompress(cobol.compress(data, level=level, block_size=block_size)) == data
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([b"{", b"}", b'"a"', b":", b",", b"\n", b" ", b"1", b"<p>", b"x,y", b"\xff"]), max_size=400))
+def test_roundtrip_structured_fragments(parts):
+    data = b"".join(parts)
+    assert cobol.decompress(cobol.compress(data, block_size=256)) == data
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 255, 65536, 3 << 20])
+def test_roundtrip_sizes(size):
+    data = (os.urandom(size // 2) + b"abc" * (size // 6))[:size]
+    assert cobol.decompress(cobol.compress(data, block_size=1 << 20)) == data
+
+
+def test_output_identical_for_any_thread_count():
+    data = b"".join(b'{"t": %d, "v": "%s"}\n' % (i, str(i * 7).encode()) for i in range(200000))
+    ref = cobol.compress(data, block_size=1 << 20, threads=1)
+    for t in (2, 3, 8):
+        assert cobol.compress(data, block_size=1 << 20, threads=t) == ref
+    assert cobol.decompress(ref, threads=4) == data
+
+
+def test_blocks_cut_at_newlines():
+    data = b"line %d\n" * 0 + b"".join(b"line %d\n" % i for i in range(1000))
+    spans = split_blocks(data, 500)
+    assert spans[0][0] == 0 and spans[-1][1] == len(data)
+    for (a, b), (c, _) in zip(spans, spans[1:]):
+        assert b == c and data[b - 1:b] == b"\n" and b - a <= 500
+
+
+def test_levels_and_plans():
+    data = b"hello world, " * 10000
+    stored = cobol.compress(data, level=0)
+    assert len(stored) > len(data)
+    assert cobol.frame_info(stored).plans == {"store": 1}
+    assert cobol.frame_info(cobol.compress(data, plan="zstd")).plans == {"zstd": 1}
+    for level in (1, 3, 9, 19, 22):
+        assert cobol.decompress(cobol.compress(data, level=level)) == data
+    with pytest.raises(EncodeError):
+        cobol.compress(data, level=23)
+    with pytest.raises(UnsupportedError):
+        cobol.compress(data, plan="no-such-plan")
+    with pytest.raises(EncodeError):
+        cobol.compress(data, layers={"l9": False})
+
+
+def test_zstd_plan_costs_little_against_bare_zstd():
+    import zstandard
+    data = b"".join(b"%d,%d,name%d\n" % (i, i * i % 977, i % 13) for i in range(100000))
+    ours = len(cobol.compress(data, level=19, plan="zstd"))
+    bare = len(zstandard.ZstdCompressor(level=19).compress(data))
+    assert ours <= bare * 1.02 + 64
+
+
+def test_open_write_read_lines_and_text():
+    buf = io.BytesIO()
+    lines = [b"row %d\n" % i for i in range(5000)]
+    f = cobol.open(buf, "wb", block_size=4096)
+    for ln in lines:
+        f.write(ln)
+    f.close()
+    blob = buf.getvalue()
+    assert blob == cobol.compress(b"".join(lines), block_size=4096)
+    with cobol.open(io.BytesIO(blob)) as f:
+        assert list(f) == lines
+    with cobol.open(io.BytesIO(blob)) as f:
+        assert f.readline() == lines[0]
+        assert f.read(3) == b"row"
+    with cobol.open(io.BytesIO(blob), "rt", encoding="ascii") as f:
+        assert f.readlines()[-1] == "row 4999\n"
+
+
+def test_open_path_modes(tmp_path):
+    p = tmp_path / "x.txt.cobl"
+    with cobol.open(p, "wt", encoding="utf-8") as f:
+        f.write("héllo\n" * 10)
+    with cobol.open(p, "ab") as f:
+        f.write(b"more")
+    with cobol.open(p) as f:
+        assert f.read() == "héllo\n".encode() * 10 + b"more"
+    with pytest.raises(FileExistsError):
+        cobol.open(p, "xb")
+    with pytest.raises(ValueError):
+        cobol.open(p, "rbt")
+    with cobol.open(p) as f:
+        with pytest.raises(io.UnsupportedOperation):
+            f.write(b"x")
+
+
+def test_stream_api_matches_one_shot():
+    data = os.urandom(300000) + b"text line\n" * 50000
+    e = cobol.CobolEngine(block_size=100000, threads=2)
+    out = io.BytesIO()
+    e.compress_stream(io.BytesIO(data), out)
+    assert out.getvalue() == e.compress(data)
+    back = io.BytesIO()
+    e.decompress_stream(io.BytesIO(out.getvalue()), back)
+    assert back.getvalue() == data
+
+
+def test_frame_info():
+    data = b"a,b,c\n1,2,3\n" * 1000
+    info = cobol.frame_info(cobol.compress(data, block_size=5000, checksum="xxh3"))
+    assert info.raw_size == len(data) and info.blocks == len(split_blocks(data, 5000))
+    assert info.checksum == "xxh3-64" and info.ratio > 1
+    assert sum(b.raw_len for b in info.block_list) == len(data)
