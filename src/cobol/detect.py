@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+from collections import Counter
+
 FORMATS = ("json", "jsonl", "xml", "html", "csv", "tsv", "log", "text", "numeric", "binary")
 
 SAMPLE = 64 * 1024
@@ -21,8 +24,11 @@ _LOG_LINE = re.compile(
     rb"|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d"           # syslog
     rb"|\d{1,3}(?:\.\d{1,3}){3} "                       # access logs starting with an IP
     rb"|\[?\d{10}(?:\.\d+)?\]? "                        # unix epoch
+    rb"|\[[^\]\n]{0,40}\d\d:\d\d[^\]\n]{0,20}\]"      # [14 Jan 10:36], [2024-01-01 10:00:00,123]
     rb"|(?:DEBUG|INFO|WARN|WARNING|ERROR|TRACE|FATAL)\b)"
 )
+# the start of a JSON value inside an array or object: rules out "[14 Jan ..." log lines
+_JSON_START = re.compile(rb'^[\[{]\s*(?:["{\[\]}]|true|false|null|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*[,\]}]|$)')
 
 
 def _textiness(sample: bytes) -> float:
@@ -40,16 +46,30 @@ def _textiness(sample: bytes) -> float:
     return 1.0 - len(stripped) / len(sample)
 
 
+def _looks_numeric(sample: bytes) -> bool:
+    """Fixed-width numbers show as byte lanes: at some offset modulo the width
+    the bytes are far more predictable (high bytes, exponents) than at others."""
+    a = np.frombuffer(sample, dtype=np.uint8)
+    for width in (8, 4, 2):
+        n = len(a) // width * width
+        if n < 64 * width:
+            continue
+        lanes = a[:n].reshape(-1, width)
+        distinct = [len(np.unique(lanes[:, i])) for i in range(width)]
+        if min(distinct) * 4 <= max(distinct) and max(distinct) > 32:
+            return True
+    return False
+
+
 def _delimited(lines: list[bytes]) -> str | None:
+    """CSV/TSV when most lines have the same non-zero count of one delimiter
+    (the most common count, so a metadata line on top does not hide it)."""
     if len(lines) < 3:
         return None
     for delim, name in ((b"\t", "tsv"), (b",", "csv"), (b";", "csv"), (b"|", "csv")):
-        counts = [ln.count(delim) for ln in lines]
-        first = counts[0]
-        if first == 0:
-            continue
-        same = sum(1 for c in counts if c == first)
-        if same >= 0.8 * len(counts):
+        counts = Counter(ln.count(delim) for ln in lines)
+        common, same = counts.most_common(1)[0]
+        if common and same >= 0.8 * len(lines):
             return name
     return None
 
@@ -64,7 +84,7 @@ def detect(data, hint: str | None = None) -> str:
     if sample.startswith(_BOM):
         sample = sample[3:]
     if _textiness(sample) < 0.95:
-        return "binary"
+        return "numeric" if _looks_numeric(sample) else "binary"
     head = sample.lstrip()
     if not head:
         return "text"
@@ -73,7 +93,7 @@ def detect(data, hint: str | None = None) -> str:
     if len(lines) > 1 and len(sample) == SAMPLE:
         lines = lines[:-1]  # the last line of a cut sample is partial
     lines = [ln.rstrip(b"\r") for ln in lines[:200] if ln.strip()]
-    if first in b"{[":
+    if first in b"{[" and _JSON_START.match(head[:256]):
         if len(lines) >= 2:
             records = sum(1 for ln in lines if ln.lstrip()[:1] in (b"{", b"[") and ln.rstrip()[-1:] in (b"}", b"]"))
             if records >= 0.9 * len(lines):
@@ -87,10 +107,10 @@ def detect(data, hint: str | None = None) -> str:
         if _delimited(lines) is None:
             return "json"
     if lines:
-        log_hits = sum(1 for ln in lines if _LOG_LINE.match(ln))
-        if log_hits >= 0.6 * len(lines) and len(lines) >= 3:
-            return "log"
         delimited = _delimited(lines)
         if delimited:
             return delimited
+        log_hits = sum(1 for ln in lines if _LOG_LINE.match(ln))
+        if log_hits >= 0.6 * len(lines) and len(lines) >= 3:
+            return "log"
     return "text"

@@ -1,0 +1,37 @@
+"""Format sniffing on small synthetic inputs shaped like the dev corpus."""
+
+import json
+import os
+import struct
+
+import numpy as np
+import pytest
+
+from cobol.detect import detect
+
+CASES = {
+    "json": json.dumps({"a": [1, 2, {"b": "c"}], "d": None}, indent=2).encode(),
+    "jsonl": b"".join(json.dumps({"id": i, "v": "x" * (i % 5)}).encode() + b"\n" for i in range(50)),
+    "xml": b'<?xml version="1.0"?>\n<root><item id="1">x</item></root>\n',
+    "html": b"<!DOCTYPE html>\n<html><head><title>t</title></head><body><p>hi</p></body></html>",
+    "csv": b"date,price,name\n" + b"".join(b"2020-01-%02d,%d.5,n%d\n" % (i % 28 + 1, i, i) for i in range(50)),
+    "tsv": b"a\tb\tc\n" + b"1\t2\t3\n" * 20,
+    "log": b"".join(b"2024-05-01 10:%02d:00 INFO service started worker %d\n" % (i % 60, i) for i in range(40)),
+    "text": b"It was the best of times, it was the worst of times.\nAnd so on, and so forth.\n" * 5,
+    "numeric": np.cumsum(np.arange(20000, dtype=np.int64) % 7).tobytes(),
+    "binary": os.urandom(20000),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(CASES))
+def test_detect(fmt):
+    assert detect(CASES[fmt]) == fmt
+
+
+def test_detect_edge_cases():
+    assert detect(b"") == "binary"
+    assert detect(b"\xef\xbb\xbf{\"a\": 1}") == "json"
+    assert detect(b"[14 Jan 10:36] --> joined\n" * 10) == "log"
+    assert detect(b"   \n\n") == "text"
+    assert detect(struct.pack("<1000d", *[i * 0.5 for i in range(1000)])) == "numeric"
+    assert detect(b"anything", "csv") == "csv"
