@@ -17,7 +17,10 @@ CASES = {
     "csv": b"date,price,name\n" + b"".join(b"2020-01-%02d,%d.5,n%d\n" % (i % 28 + 1, i, i) for i in range(50)),
     "tsv": b"a\tb\tc\n" + b"1\t2\t3\n" * 20,
     "log": b"".join(b"2024-05-01 10:%02d:00 INFO service started worker %d\n" % (i % 60, i) for i in range(40)),
-    "text": b"It was the best of times, it was the worst of times.\nAnd so on, and so forth.\n" * 5,
+    "text": b"It was the best of times, it was the worst of times, it was the age of wisdom.\n"
+            b"There were a king with a large jaw and a queen with a plain face.\n"
+            b"In both countries it was clearer than crystal to the lords of the State.\n"
+            b"It was the year of Our Lord one thousand seven hundred and seventy-five.\n",
     "numeric": np.cumsum(np.arange(20000, dtype=np.int64) % 7).tobytes(),
     "binary": os.urandom(20000),
 }
