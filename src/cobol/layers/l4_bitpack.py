@@ -1,0 +1,586 @@
+"""L4 variable bit-packing of unsigned 64-bit codes, chunk by chunk.
+
+Input: a uint64 array of *codes* (signed data goes through zigzag first, see
+:mod:`cobol.layers.l3_delta`). It is cut into chunks of ``chunk`` values
+(128..1024 in practice; any 1..65536 is accepted) and every chunk is packed with
+the cheapest of five strategies:
+
+===========  =====================================================================
+CONST        every value in ``w`` bits, ``w`` = bits of the chunk's maximum (0..64)
+FOR          frame of reference: ``value - base`` in ``w`` bits, ``base`` = minimum
+ZERO_RUN     for each nonzero value: the run of zeros before it (``rw`` bits) and
+             ``value - 1`` (``w`` bits); trailing zeros are implied by the count
+DELTA        ``base`` = first value, then the zigzagged differences in ``w`` bits
+PATCHED      PFor: the low ``b`` bits of every value; values wider than ``b``
+             (exceptions) add their position and their high ``w - b`` bits
+===========  =====================================================================
+
+:func:`analyze` returns a :class:`BitWidthAnalysis` (min, max, range, bits needed
+and the exact size in bits each strategy would take per chunk); the selector takes
+the smallest, ties to the lower strategy number.
+
+Layout (all varints are LEB128 as in :mod:`cobol.format.wire`)::
+
+    varint count | varint chunk | varint header_len | headers | bit stream
+
+One header per chunk, in order::
+
+    u8 strategy | tag << 3      (strategy 0..4; tag 0..3 is the caller's, e.g. a delta order)
+    u8 w                        (0..64)
+    FOR, DELTA: varint base     ZERO_RUN: varint k, u8 rw     PATCHED: u8 b, varint e
+
+The bit stream holds every chunk's fields one after another, LSB-first: bit ``i``
+of the stream is bit ``i % 8`` of byte ``i // 8``; a value of width ``w`` occupies
+the next ``w`` bits, least significant bit first. It ends at the next byte
+boundary (zero padding). Headers sit apart from the bits so that an entropy coder
+sees the (repetitive) headers together.
+
+Decoding treats the buffer as hostile: every header field, width, count and bit
+position is checked (in the kernel, which returns an error code) and a bad one
+raises :class:`~cobol.errors.FormatError`; nothing is allocated beyond
+``max_count`` values.
+
+>>> import numpy as np
+>>> codes = np.array([3, 5, 0, 7, 1000, 2, 4], dtype=np.uint64)
+>>> buf = pack(codes, chunk=4)
+>>> back, tags = unpack(buf, max_count=7)
+>>> back.tolist() == codes.tolist()
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros
+
+from ..errors import FormatError, LimitError
+
+CONST = 0
+FOR = 1
+ZERO_RUN = 2
+DELTA = 3
+PATCHED = 4
+STRATEGY_NAMES = ("const", "for", "zero_run", "delta", "patched")
+N_STRATEGIES = 5
+
+DEFAULT_CHUNK = 512
+MAX_CHUNK = 1 << 16
+
+# error codes returned by the decoding kernel (0 = ok)
+_ERRORS = {
+    1: "header truncated",
+    2: "unknown strategy",
+    3: "reserved header bits set",
+    4: "width above 64",
+    5: "bit stream too short for the chunk's fields",
+    6: "varint too long or not minimal",
+    7: "count field larger than the chunk",
+    8: "zero runs overflow the chunk",
+    9: "patch position out of range or not increasing",
+    10: "patch width inconsistent (b >= w with exceptions, or b > w)",
+    11: "run width above 64",
+    12: "unused bytes after the last chunk header",
+    13: "unused bytes after the last chunk's bits",
+}
+
+# analysis columns
+A_MIN, A_MAX, A_RANGE, A_BITS = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bits(u):
+    return 64 - leading_zeros(u)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _varint_len(u):
+    n = 1
+    while u >= np.uint64(0x80):
+        u >>= np.uint64(7)
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mask(w):
+    if w == 0:
+        return np.uint64(0)
+    return np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(64 - w)
+
+
+# The run kernels take the arrays once per run: a helper called per value with an
+# array argument costs a reference-count round trip per call (10x slower).
+
+
+@njit(cache=True, nogil=True)
+def _put_run(words, pos, vals, k, w):
+    """OR vals[:k] (each < 2**w) into the LSB-first stream from bit ``pos``; words pre-zeroed."""
+    if w == 0:
+        return pos
+    for i in range(k):
+        v = vals[i]
+        word = pos >> 6
+        off = pos & 63
+        words[word] |= v << np.uint64(off)
+        if off + w > 64:
+            words[word + 1] |= v >> np.uint64(64 - off)
+        pos += w
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def _get_run(words, pos, out, k, w):
+    """out[:k] = the next k values of width w from bit ``pos`` (caller checked the bounds)."""
+    if w == 0:
+        for i in range(k):
+            out[i] = 0
+        return pos
+    mask = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(64 - w)
+    for i in range(k):
+        word = pos >> 6
+        off = pos & 63
+        v = words[word] >> np.uint64(off)
+        if off + w > 64:
+            v |= words[word + 1] << np.uint64(64 - off)
+        out[i] = v & mask
+        pos += w
+    return pos
+
+
+# ---------------------------------------------------------------- analysis
+
+
+@njit(cache=True, nogil=True)
+def _analyze(codes, chunk):
+    """Per chunk: [min, max, range, bits, cost_bits x 5, patch_b, run_width, nz_width, delta_width].
+
+    Costs are exact sizes in bits of header + payload for each strategy.
+    """
+    n = codes.size
+    nchunks = (n + chunk - 1) // chunk
+    out = np.zeros((nchunks, 13), np.uint64)
+    hist = np.zeros(65, np.int64)
+    for c in range(nchunks):
+        start = c * chunk
+        stop = min(start + chunk, n)
+        m = stop - start
+        lo = codes[start]
+        hi = codes[start]
+        nz = 0
+        run = 0
+        max_run = 0
+        max_nz = np.uint64(0)
+        dmax = np.uint64(0)
+        prev = codes[start]
+        hist[:] = 0
+        for i in range(start, stop):
+            v = codes[i]
+            lo = min(lo, v)
+            hi = max(hi, v)
+            hist[_bits(v)] += 1
+            d = v - prev
+            dz = (d << np.uint64(1)) ^ (np.uint64(0) - (d >> np.uint64(63)))
+            dmax = max(dmax, dz)
+            prev = v
+            if v != 0:
+                nz += 1
+                max_run = max(max_run, run)
+                run = 0
+                max_nz = max(max_nz, v - np.uint64(1))
+            else:
+                run += 1
+        w = _bits(hi)
+        rng = hi - lo
+        out[c, 0] = lo
+        out[c, 1] = hi
+        out[c, 2] = rng
+        out[c, 3] = w
+        out[c, 4] = 16 + m * w
+        out[c, 5] = 16 + 8 * _varint_len(lo) + m * _bits(rng)
+        rw = _bits(np.uint64(max_run))
+        nzw = _bits(max_nz)
+        out[c, 6] = 16 + 8 * _varint_len(np.uint64(nz)) + 8 + nz * (rw + nzw)
+        dw = _bits(dmax)
+        out[c, 7] = 16 + 8 * _varint_len(codes[start]) + (m - 1) * dw
+        # PFor: exceptions above b cost a position and w - b high bits each
+        pw = _bits(np.uint64(m - 1))
+        best = 16 + m * w + 8 + 8  # b = w, e = 0
+        best_b = w
+        above = 0
+        for b in range(w - 1, -1, -1):
+            above += hist[b + 1]
+            cost = 16 + 8 + 8 * _varint_len(np.uint64(above)) + m * b + above * (pw + w - b)
+            if cost < best:
+                best = cost
+                best_b = b
+        out[c, 8] = best
+        out[c, 9] = best_b
+        out[c, 10] = rw
+        out[c, 11] = nzw
+        out[c, 12] = dw
+    return out
+
+
+@dataclass
+class BitWidthAnalysis:
+    """Bit-width facts of each chunk of a code array (one row per chunk).
+
+    ``cost_bits[c, s]`` is the exact size in bits (header included) chunk ``c``
+    takes under strategy ``s``; :attr:`choice` is the cheapest per chunk.
+    """
+
+    chunk: int
+    min: np.ndarray
+    max: np.ndarray
+    range: np.ndarray
+    bits: np.ndarray
+    cost_bits: np.ndarray
+    raw: np.ndarray  # the kernel's full table, reused by pack()
+
+    @property
+    def choice(self) -> np.ndarray:
+        return np.argmin(self.cost_bits, axis=1).astype(np.uint8)
+
+    def total_bytes(self) -> int:
+        """Packed size (headers + bit stream) under :attr:`choice`, not counting the prefix."""
+        return int((self.cost_bits.min(axis=1).sum() + 7) // 8)
+
+    def summary(self) -> dict:
+        """How many chunks pick each strategy."""
+        counts = np.bincount(self.choice, minlength=N_STRATEGIES)
+        return {name: int(k) for name, k in zip(STRATEGY_NAMES, counts)}
+
+
+def analyze(codes: np.ndarray, chunk: int = DEFAULT_CHUNK) -> BitWidthAnalysis:
+    codes = np.ascontiguousarray(codes, np.uint64)
+    _check_chunk(chunk)
+    raw = _analyze(codes, chunk)
+    return BitWidthAnalysis(
+        chunk=chunk,
+        min=raw[:, 0],
+        max=raw[:, 1],
+        range=raw[:, 2],
+        bits=raw[:, 3].astype(np.uint8),
+        cost_bits=raw[:, 4:9].astype(np.int64),
+        raw=raw,
+    )
+
+
+def _check_chunk(chunk: int) -> None:
+    if not 1 <= chunk <= MAX_CHUNK:
+        raise ValueError(f"chunk must be in 1..{MAX_CHUNK}, got {chunk}")
+
+
+# ---------------------------------------------------------------- packing
+
+
+@njit(cache=True, nogil=True)
+def _put_varint(buf, p, u):
+    while u >= np.uint64(0x80):
+        buf[p] = np.uint8((u & np.uint64(0x7F)) | np.uint64(0x80))
+        u >>= np.uint64(7)
+        p += 1
+    buf[p] = np.uint8(u)
+    return p + 1
+
+
+@njit(cache=True, nogil=True)
+def _pack(codes, chunk, table, choice, tags):
+    n = codes.size
+    nchunks = table.shape[0]
+    total_bits = 0
+    for c in range(nchunks):
+        total_bits += table[c, 4 + choice[c]]
+    # a header is at most 1 + 1 + 10 (varint) + 1 bytes
+    headers = np.zeros(nchunks * 16, np.uint8)
+    words = np.zeros(total_bits // 64 + 2, np.uint64)
+    tmp = np.empty(chunk, np.uint64)
+    tmp2 = np.empty(chunk, np.uint64)
+    one = np.uint64(1)
+    hp = 0
+    pos = 0
+    for c in range(nchunks):
+        start = c * chunk
+        stop = min(start + chunk, n)
+        m = stop - start
+        s = choice[c]
+        headers[hp] = np.uint8(s | (tags[c] << 3))
+        hp += 1
+        if s == CONST:
+            w = np.int64(table[c, 3])
+            headers[hp] = w
+            hp += 1
+            pos = _put_run(words, pos, codes[start:stop], m, w)
+        elif s == FOR:
+            base = table[c, 0]
+            w = _bits(table[c, 2])
+            headers[hp] = w
+            hp = _put_varint(headers, hp + 1, base)
+            for i in range(m):
+                tmp[i] = codes[start + i] - base
+            pos = _put_run(words, pos, tmp, m, w)
+        elif s == ZERO_RUN:
+            rw = np.int64(table[c, 10])
+            w = np.int64(table[c, 11])
+            k = 0
+            run = 0
+            for i in range(start, stop):
+                v = codes[i]
+                if v != 0:
+                    tmp[k] = run
+                    tmp2[k] = v - one
+                    k += 1
+                    run = 0
+                else:
+                    run += 1
+            headers[hp] = w
+            hp = _put_varint(headers, hp + 1, np.uint64(k))
+            headers[hp] = rw
+            hp += 1
+            pos = _put_run(words, pos, tmp, k, rw)
+            pos = _put_run(words, pos, tmp2, k, w)
+        elif s == DELTA:
+            w = np.int64(table[c, 12])
+            headers[hp] = w
+            hp = _put_varint(headers, hp + 1, codes[start])
+            prev = codes[start]
+            for i in range(m - 1):
+                v = codes[start + 1 + i]
+                d = v - prev
+                tmp[i] = (d << one) ^ (np.uint64(0) - (d >> np.uint64(63)))
+                prev = v
+            pos = _put_run(words, pos, tmp, m - 1, w)
+        else:  # PATCHED
+            w = np.int64(table[c, 3])
+            b = np.int64(table[c, 9])
+            pw = _bits(np.uint64(m - 1))
+            lowmask = _mask(b)
+            e = 0
+            for i in range(m):
+                v = codes[start + i]
+                tmp[i] = v & lowmask
+                if b < 64 and (v >> np.uint64(b)) != 0:
+                    tmp2[e] = v >> np.uint64(b)
+                    e += 1
+            headers[hp] = w
+            headers[hp + 1] = b
+            hp = _put_varint(headers, hp + 2, np.uint64(e))
+            pos = _put_run(words, pos, tmp, m, b)
+            e = 0
+            for i in range(m):
+                if b < 64 and (codes[start + i] >> np.uint64(b)) != 0:
+                    tmp[e] = i
+                    e += 1
+            pos = _put_run(words, pos, tmp, e, pw)
+            pos = _put_run(words, pos, tmp2, e, w - b)
+    return headers[:hp], words, pos
+
+
+def pack(
+    codes: np.ndarray,
+    chunk: int = DEFAULT_CHUNK,
+    tags: np.ndarray | None = None,
+    analysis: BitWidthAnalysis | None = None,
+    allowed: tuple = (CONST, FOR, ZERO_RUN, DELTA, PATCHED),
+) -> bytes:
+    """Pack uint64 ``codes``; ``tags`` (0..3 per chunk) travel in the chunk headers."""
+    codes = np.ascontiguousarray(codes, np.uint64)
+    _check_chunk(chunk)
+    nchunks = (codes.size + chunk - 1) // chunk
+    if tags is None:
+        tags = np.zeros(nchunks, np.uint8)
+    tags = np.ascontiguousarray(tags, np.uint8)
+    if tags.size != nchunks or (tags.size and int(tags.max()) > 3):
+        raise ValueError("one tag in 0..3 per chunk expected")
+    if analysis is None:
+        analysis = analyze(codes, chunk)
+    costs = analysis.cost_bits
+    if len(allowed) < N_STRATEGIES:
+        costs = costs.copy()
+        for s in range(N_STRATEGIES):
+            if s not in allowed:
+                costs[:, s] = np.iinfo(np.int64).max
+    choice = np.argmin(costs, axis=1).astype(np.uint8) if nchunks else np.zeros(0, np.uint8)
+    headers, words, nbits = _pack(codes, chunk, analysis.raw, choice, tags)
+    out = bytearray()
+    _put_varint_py(out, codes.size)
+    _put_varint_py(out, chunk)
+    _put_varint_py(out, headers.size)
+    out += headers.tobytes()
+    out += words.view(np.uint8)[: (nbits + 7) // 8].tobytes()
+    return bytes(out)
+
+
+def _put_varint_py(out: bytearray, value: int) -> None:
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+# ---------------------------------------------------------------- unpacking
+
+
+@njit(cache=True, nogil=True)
+def _get_varint(buf, p, end):
+    """Returns (value, new_p) or (0, -1) when truncated / too long / not minimal."""
+    v = np.uint64(0)
+    shift = 0
+    for k in range(10):
+        if p >= end:
+            return np.uint64(0), -1
+        b = buf[p]
+        p += 1
+        if k == 9 and b > 1:
+            return np.uint64(0), -1
+        v |= np.uint64(b & 0x7F) << np.uint64(shift)
+        if b < 0x80:
+            if k > 0 and b == 0:
+                return np.uint64(0), -1
+            return v, p
+        shift += 7
+    return np.uint64(0), -1
+
+
+@njit(cache=True, nogil=True)
+def _unpack(headers, words, total_bits, n, chunk, out, tags):
+    """Fills out[:n] and tags; returns (error_code, chunk_index)."""
+    nchunks = (n + chunk - 1) // chunk
+    hend = headers.size
+    tmp = np.empty(chunk, np.uint64)
+    tmp2 = np.empty(chunk, np.uint64)
+    one = np.uint64(1)
+    hp = 0
+    pos = 0
+    for c in range(nchunks):
+        start = c * chunk
+        stop = min(start + chunk, n)
+        m = stop - start
+        if hp + 2 > hend:
+            return 1, c
+        h = headers[hp]
+        w = np.int64(headers[hp + 1])
+        hp += 2
+        s = h & 7
+        if h >> 5:
+            return 3, c
+        tags[c] = (h >> 3) & 3
+        if w > 64:
+            return 4, c
+        if s == CONST:
+            if pos + m * w > total_bits:
+                return 5, c
+            pos = _get_run(words, pos, out[start:stop], m, w)
+        elif s == FOR:
+            base, hp = _get_varint(headers, hp, hend)
+            if hp < 0:
+                return 6, c
+            if pos + m * w > total_bits:
+                return 5, c
+            pos = _get_run(words, pos, tmp, m, w)
+            for i in range(m):
+                out[start + i] = tmp[i] + base
+        elif s == ZERO_RUN:
+            k, hp = _get_varint(headers, hp, hend)
+            if hp < 0:
+                return 6, c
+            if hp >= hend:
+                return 1, c
+            rw = np.int64(headers[hp])
+            hp += 1
+            if k > np.uint64(m):
+                return 7, c
+            if rw > 64:
+                return 11, c
+            kk = np.int64(k)
+            if pos + kk * (rw + w) > total_bits:
+                return 5, c
+            pos = _get_run(words, pos, tmp, kk, rw)
+            pos = _get_run(words, pos, tmp2, kk, w)
+            i = start
+            for j in range(kk):
+                run = tmp[j]
+                if run >= np.uint64(stop - i):
+                    return 8, c
+                for t in range(np.int64(run)):
+                    out[i + t] = 0
+                i += np.int64(run)
+                out[i] = tmp2[j] + one
+                i += 1
+            for t in range(i, stop):
+                out[t] = 0
+        elif s == DELTA:
+            base, hp = _get_varint(headers, hp, hend)
+            if hp < 0:
+                return 6, c
+            if pos + (m - 1) * w > total_bits:
+                return 5, c
+            pos = _get_run(words, pos, tmp, m - 1, w)
+            prev = base
+            out[start] = base
+            for i in range(m - 1):
+                z = tmp[i]
+                prev += (z >> one) ^ (np.uint64(0) - (z & one))
+                out[start + 1 + i] = prev
+        elif s == PATCHED:
+            if hp >= hend:
+                return 1, c
+            b = np.int64(headers[hp])
+            hp += 1
+            e, hp = _get_varint(headers, hp, hend)
+            if hp < 0:
+                return 6, c
+            if e > np.uint64(m):
+                return 7, c
+            ee = np.int64(e)
+            if b > w or (ee > 0 and b >= w):
+                return 10, c
+            pw = _bits(np.uint64(m - 1))
+            if pos + m * b + ee * (pw + w - b) > total_bits:
+                return 5, c
+            pos = _get_run(words, pos, out[start:stop], m, b)
+            pos = _get_run(words, pos, tmp, ee, pw)
+            pos = _get_run(words, pos, tmp2, ee, w - b)
+            last = np.uint64(0)
+            for j in range(ee):
+                p = tmp[j]
+                if (j > 0 and p <= last) or p >= np.uint64(m):
+                    return 9, c
+                last = p
+                out[start + np.int64(p)] |= tmp2[j] << np.uint64(b)
+        else:
+            return 2, c
+    if hp != hend:
+        return 12, nchunks
+    if (pos + 7) // 8 != total_bits // 8:
+        return 13, nchunks
+    return 0, 0
+
+
+def unpack(buf, max_count: int, what: str = "bitpack") -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`pack`: returns (codes uint64, tags uint8 per chunk)."""
+    from ..format.wire import Reader
+
+    r = Reader(buf, what=what)
+    n = r.varint("count", limit=max_count)
+    chunk = r.varint("chunk size", limit=MAX_CHUNK)
+    if chunk < 1:
+        raise FormatError(f"{what}: chunk size 0")
+    hlen = r.varint("header length", limit=r.remaining)
+    headers = np.frombuffer(r.view(hlen, "chunk headers"), np.uint8)
+    body = r.view(r.remaining, "bit stream")
+    nbytes = len(body)
+    words = np.zeros(nbytes // 8 + 2, np.uint64)
+    words.view(np.uint8)[:nbytes] = np.frombuffer(body, np.uint8)
+    nchunks = (n + chunk - 1) // chunk
+    if hlen < 2 * nchunks:
+        raise FormatError(f"{what}: {hlen} header bytes cannot describe {nchunks} chunks")
+    out = np.empty(n, np.uint64)
+    tags = np.zeros(nchunks, np.uint8)
+    err, where = _unpack(headers, words, 8 * nbytes, n, chunk, out, tags)
+    if err:
+        raise FormatError(f"{what}: chunk {where}: {_ERRORS.get(err, 'error')}")
+    return out, tags
