@@ -50,6 +50,24 @@ class BlockReport:
     streams: list  # (name, codec name, decoded_len, stored_len)
     trials: list = field(default_factory=list)
     seconds: float = 0.0
+    #: {phase: (wall seconds, CPU seconds)}; filled only when a profiler is attached
+    phases: dict = field(default_factory=dict)
+
+
+class PhaseClock:
+    """Wall and thread-CPU seconds per phase of one block; made only when profiling."""
+
+    __slots__ = ("laps", "_wall", "_cpu")
+
+    def __init__(self):
+        self.laps = {}
+        self._wall, self._cpu = time.perf_counter(), time.thread_time()
+
+    def lap(self, phase: str) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        w, c = self.laps.get(phase, (0.0, 0.0))
+        self.laps[phase] = (w + wall - self._wall, c + cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
 
 
 def split_blocks(data: bytes, block_size: int) -> list:
@@ -84,7 +102,8 @@ class CobolEngine:
     plan: "auto" (default), "store", "zstd", or a transform name to force.
     fmt: skip detection and treat every block as this format.
     hints: e.g. ``{"dtype": "float64"}`` for numeric arrays.
-    profiler: an object with ``on_block(report)`` (see cobol.profile).
+    profiler: a ``cobol.profile.Profiler``: any object with ``on_block(report)``,
+        ``start()`` and ``record(...)`` (``on_block_decoded`` optional); see docs/PROFILE.md.
     verify: decode every non-trivial transform's output before storing it.
     """
 
@@ -135,20 +154,30 @@ class CobolEngine:
     def encode_block(self, chunk, seq: int) -> tuple[bytes, BlockReport]:
         """One raw block (at most block_size bytes) to its encoded record."""
         t0 = time.perf_counter()
+        clock = PhaseClock() if self.profiler is not None else None
         chunk = bytes(chunk)
         if len(chunk) > self.block_size:
             raise EncodeError(f"block of {len(chunk)} bytes exceeds the block size {self.block_size}")
         fmt = _detect.detect(chunk, self.fmt)
+        if clock is not None:
+            clock.lap("detect")
         p: BlockPlan = choose_plan(chunk, self._context(fmt), self.plan, self.verify)
+        if clock is not None:
+            clock.lap("plan")
+        digest = ck.compute(self.checksum, chunk)
+        if clock is not None:
+            clock.lap("checksum")
         block = DataBlock(
             seq=seq, raw_len=len(chunk), transform=p.transform.id, params=p.params,
             streams=[StreamEntry(s.codec, len(s.data), s.decoded_len) for s in p.streams],
-            checksum=ck.compute(self.checksum, chunk), payloads=[s.data for s in p.streams],
+            checksum=digest, payloads=[s.data for s in p.streams],
         )
         out = encode_data_block(block)
+        if clock is not None:
+            clock.lap("frame")
         report = BlockReport(seq, fmt, p.transform.name, len(chunk), len(out),
                              [(s.name, get_codec(s.codec).name, s.decoded_len, len(s.data)) for s in p.streams],
-                             p.trials, time.perf_counter() - t0)
+                             p.trials, time.perf_counter() - t0, {} if clock is None else clock.laps)
         if self.profiler is not None:
             self.profiler.on_block(report)
         return out, report
@@ -203,6 +232,8 @@ class CobolEngine:
                 raise DictionaryError(f"{where}: the frame needs dictionary {header.dictionary_id:#010x}, none was given")
             if have != header.dictionary_id:
                 raise DictionaryError(f"{where}: the frame needs dictionary {header.dictionary_id:#010x}, got {have:#010x}")
+        t0 = time.perf_counter()
+        clock = PhaseClock() if self.profiler is not None else None
         transform = get_transform(block.transform)
         streams = []
         for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
@@ -210,6 +241,8 @@ class CobolEngine:
                 streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
             except CobolError as exc:
                 raise type(exc)(f"{where}, stream {i}: {exc}") from None
+        if clock is not None:
+            clock.lap("entropy")
         ctx = DecodeContext(dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
         try:
             raw = transform.decode(streams, block.params, block.raw_len, ctx)
@@ -218,10 +251,20 @@ class CobolEngine:
         except (IndexError, ValueError, KeyError, TypeError, OverflowError, MemoryError, ArithmeticError) as exc:
             # a transform decoder must validate its input; this is the safety net if one missed a case
             raise FormatError(f"{where} ({transform.name}): corrupt plan data ({type(exc).__name__}: {exc})") from None
+        if clock is not None:
+            clock.lap("transform")
         if len(raw) != block.raw_len:
             raise FormatError(f"{where}: decoded to {len(raw)} bytes, header says {block.raw_len}")
         if ck.compute(header.checksum, raw) != bytes(block.checksum):
             raise ChecksumError(f"{where}: {ck.checksum_label(header.checksum)} checksum mismatch")
+        if clock is not None:
+            clock.lap("checksum")
+            on_decoded = getattr(self.profiler, "on_block_decoded", None)
+            if on_decoded is not None:
+                on_decoded(BlockReport(block.seq, "", transform.name, block.raw_len, block.size,
+                                       [(f"s{i}", get_codec(e.codec).name, e.decoded_len, e.stored_len)
+                                        for i, e in enumerate(block.streams)],
+                                       [], time.perf_counter() - t0, clock.laps))
         return raw
 
     def iter_decompress(self, blob, max_output_size: int | None = None):

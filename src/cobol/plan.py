@@ -45,20 +45,29 @@ class BlockPlan:
         return len(self.params) + sum(len(s.data) + 6 for s in self.streams)
 
 
-def _code_streams(enc, level: int, store_only: bool) -> list:
+def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "") -> list:
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
     out = []
     for name, s in zip(names, enc.streams):
+        started = profiler.start() if profiler is not None else None
         if store_only:
             codec, data = entropy.NONE, bytes(s)
         else:
             codec, data = entropy.entropy_code(s, level)
+        if profiler is not None:
+            profiler.record("entropy", stream=name, transform=transform, started=started,
+                            bytes_in=len(s), bytes_out=len(data), data_in=s, data_out=data)
         out.append(CodedStream(name, codec, len(s), data))
     return out
 
 
 def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verify: bool = False) -> BlockPlan | None:
+    prof = ctx.profiler
+    started = prof.start() if prof is not None else None
     enc = t.encode(data, ctx)
+    if prof is not None:
+        prof.record("transform", transform=t.name, started=started, bytes_in=len(data),
+                    bytes_out=None if enc is None else sum(len(s) for s in enc.streams))
     if enc is None:
         return None
     if len(enc.params) > (1 << 20) or len(enc.streams) > 4096:
@@ -66,10 +75,13 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
     if verify:
         # A transform bug must cost ratio, never data: decode what we are about
         # to store and drop the candidate if it does not give the block back.
+        started = prof.start() if prof is not None else None
         back = t.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data), DecodeContext(dictionary=ctx.dictionary))
+        if prof is not None:
+            prof.record("verify", transform=t.name, started=started, bytes_in=len(data), bytes_out=len(back))
         if back != data:
             raise CobolError(f"transform {t.name} failed its round-trip check")
-    return BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only), ctx.fmt)
+    return BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only, prof, t.name), ctx.fmt)
 
 
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
