@@ -1,0 +1,403 @@
+"""Column codecs of the CSV transform: one column of field contents <-> streams.
+
+A column is the list of its field contents (quotes stripped), given as spans
+into the block. Each column picks one kind:
+
+- ``STR``: the values joined by a separator byte that none of them contains
+  (LF when possible, so the stream reads like a text file to zstd), or, if every
+  byte occurs, a lengths stream plus the concatenated bytes;
+- ``DICT``: few distinct values: a dictionary (a nested STR) plus an ids stream;
+- ``NUM``: decimal numbers ``-?digits(.digits)?`` as integers scaled to the
+  column's largest scale; per-value scales when they vary; integer parts may be
+  zero-padded to a column width (zip codes); every value that would not print
+  back byte-exact (``+1``, ``1e3``, ``-0``, ``.5``, empty, text) is an
+  *exception*: its position plus its verbatim text in a nested text column;
+- ``TPL``: values of one shape, digit runs between fixed literals (dates, times,
+  versions: ``2010-01-01T01:00:00``): one integer stream per digit run, the
+  literals in the params, exceptions as for NUM.
+
+Integer streams go through :mod:`cobol.layers.intcodec`; the engine then runs
+zstd on every stream. Decoding treats params and streams as hostile.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import FormatError
+from ..format.wire import Reader, put_bytes, put_varint
+from . import csv_kernels as K
+from .intcodec import decode_ints, encode_ints
+
+STR, DICT, NUM, TPL = 0, 1, 2, 3
+KIND_NAMES = {STR: "str", DICT: "dict", NUM: "num", TPL: "tpl"}
+
+STR_SEP, STR_LENGTHS = 0, 1
+SCALE_CONST, SCALE_RAW, SCALE_EXTRA = 0, 1, 2
+
+#: a typed kind (NUM/TPL) needs at least this share of values that fit it
+TYPED_MIN_SHARE = 0.6
+#: DICT when the distinct values are at most this share of the values
+DICT_MAX_SHARE = 0.25
+#: separators to try for STR, best first (then any byte that does not occur)
+SEP_PREFERENCE = (10, 0, 9, 1)
+
+
+class StreamSink:
+    """Collects a column's params (appended to one shared bytearray) and streams."""
+
+    def __init__(self):
+        self.params = bytearray()
+        self.streams: list = []
+        self.names: list = []
+
+    def add(self, data, name: str) -> None:
+        self.streams.append(bytes(data))
+        self.names.append(name)
+
+    def ints(self, values: np.ndarray, name: str) -> None:
+        self.add(encode_ints(np.ascontiguousarray(values, dtype=np.int64)), name)
+
+
+class StreamSource:
+    """The decode-side mirror of :class:`StreamSink`."""
+
+    def __init__(self, params: Reader, streams: list):
+        self.params = params
+        self.streams = streams
+        self.pos = 0
+
+    def next(self, what: str) -> bytes:
+        if self.pos >= len(self.streams):
+            raise FormatError(f"csv: missing stream for {what}")
+        s = self.streams[self.pos]
+        self.pos += 1
+        return s
+
+    def ints(self, count: int, what: str) -> np.ndarray:
+        v = decode_ints(self.next(what), count)
+        if v.shape[0] != count:
+            raise FormatError(f"csv: {what}: {v.shape[0]} values, expected {count}")
+        return v
+
+
+# ------------------------------------------------------------------ encode --
+
+def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name: str = "col") -> int:
+    """Pick a kind for the column, write its params and streams; returns the kind."""
+    n = starts.shape[0]
+    if typed and n:
+        mant, scale, intlen, natlen, ok = K.parse_decimals(data, starts, ends)
+        if np.count_nonzero(ok) >= TYPED_MIN_SHARE * n:
+            _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name)
+            return NUM
+    ids = first = None
+    nd = -1
+    if n:
+        ids, first, nd = K.dict_encode(data, starts, ends, max(1, int(n * DICT_MAX_SHARE)))
+    if typed and n:
+        tpl = _find_template(data, starts, ends)
+        if tpl is not None:
+            share = np.count_nonzero(tpl[-1]) / n
+            if share >= TYPED_MIN_SHARE and (nd < 0 or nd > n / 32 or share == 1.0 and nd > 8):
+                _encode_tpl(sink, data, starts, ends, tpl, name)
+                return TPL
+    if nd >= 0:
+        _encode_dict(sink, data, starts, ends, ids[:n], first[:nd], name)
+        return DICT
+    _encode_str(sink, data, starts, ends, name)
+    return STR
+
+
+def _encode_str(sink, data, starts, ends, name):
+    hist = K.byte_histogram(data, starts, ends)
+    sep = -1
+    for c in SEP_PREFERENCE:
+        if hist[c] == 0:
+            sep = c
+            break
+    if sep < 0:
+        free = np.flatnonzero(hist == 0)
+        if free.size:
+            sep = int(free[0])
+    sink.params.append(STR)
+    if sep >= 0:
+        sink.params.append(STR_SEP)
+        sink.params.append(sep)
+        sink.add(K.gather_joined(data, starts, ends, sep), f"{name}.text")
+    else:
+        sink.params.append(STR_LENGTHS)
+        sink.ints(ends - starts, f"{name}.lengths")
+        sink.add(K.gather_joined(data, starts, ends, -1), f"{name}.text")
+
+
+def _encode_dict(sink, data, starts, ends, ids, first, name):
+    nd = first.shape[0]
+    # most frequent first: small ids for the common values
+    counts = np.bincount(ids, minlength=nd)
+    order = np.argsort(-counts, kind="stable")
+    remap = np.empty(nd, np.int64)
+    remap[order] = np.arange(nd)
+    sink.params.append(DICT)
+    put_varint(sink.params, nd)
+    ent = first[order]
+    _encode_str(sink, data, starts[ent], ends[ent], f"{name}.dict")
+    sink.ints(remap[ids], f"{name}.ids")
+
+
+def _encode_exceptions(sink, data, starts, ends, bad, name):
+    pos = np.flatnonzero(bad)
+    sink.ints(pos, f"{name}.exc_pos")
+    encode_column(sink, data, starts[pos], ends[pos], typed=False, name=f"{name}.exc")
+
+
+def _mode_width(lens, natl, ok):
+    """The zero-pad width: the most common written length among padded values."""
+    padded = ok & (lens > natl)
+    if not padded.any():
+        return 1
+    return int(np.argmax(np.bincount(lens[padded])))
+
+
+def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name):
+    width = _mode_width(intlen, natlen, ok)
+    ok = ok & (intlen == np.maximum(natlen, width))
+    max_scale = int(scale[ok].max()) if ok.any() else 0
+    # the normalized value needs natlen + max_scale digits at most
+    ok &= natlen + max_scale <= K.MAX_DIGITS
+    max_scale = int(scale[ok].max()) if ok.any() else 0
+    v_scale = scale[ok]
+    vals = mant[ok] * K.POW10[max_scale - v_scale]
+    if v_scale.size == 0 or (v_scale == max_scale).all():
+        mode, sstream = SCALE_CONST, None
+    else:
+        # "extra": fraction digits beyond the shortest spelling; constant (0) when the
+        # writer strips trailing zeros, while raw scales are constant for fixed formats
+        natural = max_scale - K.trailing_zeros10(vals, max_scale)
+        extra = v_scale - natural
+        if _distinct_cost(extra) < _distinct_cost(v_scale):
+            mode, sstream = SCALE_EXTRA, extra
+        else:
+            mode, sstream = SCALE_RAW, v_scale
+    bad = ~ok
+    sink.params.append(NUM)
+    sink.params.append(width)
+    sink.params.append(max_scale)
+    sink.params.append(mode)
+    sink.params.append(1 if bad.any() else 0)
+    sink.ints(vals, f"{name}.num")
+    if sstream is not None:
+        sink.add(sstream.astype(np.uint8), f"{name}.scale")
+    if bad.any():
+        _encode_exceptions(sink, data, starts, ends, bad, name)
+
+
+def _distinct_cost(a):
+    """Zeroth-order entropy (bits) of a small-alphabet array: picks the cheaper scale stream."""
+    c = np.bincount(a.astype(np.int64) - int(a.min()))
+    c = c[c > 0].astype(np.float64)
+    p = c / c.sum()
+    return float(-(c * np.log2(p)).sum())
+
+
+def _find_template(data, starts, ends):
+    h = K.skeleton_hashes(data, starts, ends)
+    nz = h[h != 0]
+    if nz.size == 0:
+        return None
+    u, idx, cnt = np.unique(nz, return_index=True, return_counts=True)
+    best = int(np.argmax(cnt))
+    ref = int(np.flatnonzero(h == u[best])[0])
+    s, e = int(starts[ref]), int(ends[ref])
+    text = bytes(data[s:e])
+    lits, offs = [], [0]
+    piece = bytearray()
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if 48 <= c <= 57:
+            while i < len(text) and 48 <= text[i] <= 57:
+                i += 1
+            lits.append(bytes(piece))
+            piece = bytearray()
+        else:
+            piece.append(c)
+            i += 1
+    lits.append(bytes(piece))
+    k = len(lits) - 1
+    if k < 1 or (k == 1 and not lits[0] and not lits[1]):
+        return None
+    lit_buf = np.frombuffer(b"".join(lits), dtype=np.uint8)
+    lit_offs = np.zeros(k + 2, np.int64)
+    lit_offs[1:] = np.cumsum([len(x) for x in lits])
+    vals, lens, natl, ok = K.template_extract(data, starts, ends, lit_buf, lit_offs)
+    widths = np.ones(k, np.int64)
+    for j in range(k):
+        widths[j] = _mode_width(lens[:, j], natl[:, j], ok)
+    ok = ok & (lens == np.maximum(natl, widths[None, :])).all(axis=1)
+    return lits, widths, vals, ok
+
+
+def _encode_tpl(sink, data, starts, ends, tpl, name):
+    lits, widths, vals, ok = tpl
+    k = len(lits) - 1
+    bad = ~ok
+    sink.params.append(TPL)
+    sink.params.append(k)
+    for lit in lits:
+        put_bytes(sink.params, lit)
+    for w in widths:
+        sink.params.append(int(w))
+    sink.params.append(1 if bad.any() else 0)
+    good = vals[ok]
+    for j in range(k):
+        sink.ints(good[:, j], f"{name}.tpl{j}")
+    if bad.any():
+        _encode_exceptions(sink, data, starts, ends, bad, name)
+
+
+# ------------------------------------------------------------------ decode --
+
+def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0):
+    """Decode one column of ``n`` values; returns ``(buf, offs)`` (contiguous values).
+
+    ``limit`` bounds the decoded bytes (the block's raw length).
+    """
+    r = src.params
+    kind = r.u8("column kind")
+    if kind == STR:
+        return _decode_str(src, n, limit)
+    if kind == DICT:
+        nd = r.varint("dictionary size", limit=max(n, 0))
+        if n and nd == 0:
+            raise FormatError("csv: empty dictionary for a non-empty column")
+        ebuf, eoffs = _decode_str_after_tag(src, nd, limit)
+        ids = src.ints(n, "dictionary ids")
+        if n and (ids.min() < 0 or ids.max() >= nd):
+            raise FormatError("csv: dictionary id out of range")
+        lens = np.diff(eoffs)
+        if int(lens[ids].sum()) > limit:
+            raise FormatError("csv: dictionary column longer than the block")
+        return K.gather_entries(ebuf, eoffs, ids)
+    if kind == NUM:
+        width = r.u8("pad width")
+        max_scale = r.u8("scale")
+        mode = r.u8("scale mode")
+        has_exc = r.u8("exception flag")
+        if width < 1 or width > 19 or max_scale > K.MAX_DIGITS or mode > SCALE_EXTRA or has_exc > 1:
+            raise FormatError("csv: bad numeric column params")
+        # streams come in order: values, scales, exception positions, exception column
+        vals_raw = src.next("numbers")
+        sc_raw = src.next("scales") if mode != SCALE_CONST else None
+        mask, ebuf, eoffs = _decode_exceptions(src, n, has_exc, limit, depth)
+        ng = n - (int(mask.sum()) if mask is not None else 0)
+        vals = decode_ints(vals_raw, ng)
+        if vals.shape[0] != ng:
+            raise FormatError("csv: numeric column has the wrong count")
+        if mode == SCALE_CONST:
+            scales = np.full(ng, max_scale, np.int64)
+        else:
+            if len(sc_raw) != ng:
+                raise FormatError("csv: scale stream has the wrong length")
+            scales = np.frombuffer(sc_raw, dtype=np.uint8).astype(np.int64)
+            if mode == SCALE_EXTRA:
+                if ng and (np.abs(vals).max() >= K.POW10[18]):
+                    raise FormatError("csv: number out of range")
+                scales = scales + (max_scale - K.trailing_zeros10(vals, max_scale))
+        buf, offs, err = K.format_decimals(vals, scales, max_scale, width)
+        if err:
+            raise FormatError("csv: invalid number in a numeric column")
+        return _merge(buf, offs, mask, ebuf, eoffs, limit)
+    if kind == TPL:
+        k = r.u8("template runs")
+        if k < 1 or k > K.MAX_RUNS:
+            raise FormatError("csv: bad template size")
+        lits = [r.bytes_field("template literal", limit) for _ in range(k + 1)]
+        widths = np.array([r.u8("template width") for _ in range(k)], dtype=np.int64)
+        has_exc = r.u8("exception flag")
+        if (widths < 1).any() or (widths > 18).any() or has_exc > 1:
+            raise FormatError("csv: bad template params")
+        raws = [src.next("template values") for _ in range(k)]
+        mask, ebuf, eoffs = _decode_exceptions(src, n, has_exc, limit, depth)
+        ng = n - (int(mask.sum()) if mask is not None else 0)
+        if ng * sum(len(x) for x in lits) > limit:
+            raise FormatError("csv: template column longer than the block")
+        vals = np.empty((ng, k), np.int64)
+        for j in range(k):
+            v = decode_ints(raws[j], ng)
+            if v.shape[0] != ng:
+                raise FormatError("csv: template run has the wrong count")
+            vals[:, j] = v
+        lit_buf = np.frombuffer(b"".join(lits), dtype=np.uint8)
+        lit_offs = np.zeros(k + 2, np.int64)
+        lit_offs[1:] = np.cumsum([len(x) for x in lits])
+        buf, offs, err = K.format_template(vals, widths, lit_buf, lit_offs)
+        if err:
+            raise FormatError("csv: invalid value in a template column")
+        return _merge(buf, offs, mask, ebuf, eoffs, limit)
+    raise FormatError(f"csv: unknown column kind {kind}")
+
+
+def _decode_exceptions(src, n, has_exc, limit, depth):
+    if not has_exc:
+        return None, None, None
+    if depth > 1:
+        raise FormatError("csv: nested exceptions")
+    raw = src.next("exception positions")
+    pos = decode_ints(raw, n)
+    m = pos.shape[0]
+    if m == 0 or pos[0] < 0 or pos[-1] >= n or (m > 1 and (np.diff(pos) <= 0).any()):
+        raise FormatError("csv: bad exception positions")
+    mask = np.zeros(n, np.bool_)
+    mask[pos] = True
+    ebuf, eoffs = decode_column(src, m, limit, depth + 1)
+    return mask, ebuf, eoffs
+
+
+def _merge(buf, offs, mask, ebuf, eoffs, limit):
+    if mask is None:
+        if buf.shape[0] > limit:
+            raise FormatError("csv: column longer than the block")
+        return buf, offs
+    if buf.shape[0] + ebuf.shape[0] > limit:
+        raise FormatError("csv: column longer than the block")
+    return K.interleave(mask, buf, offs, ebuf, eoffs)
+
+
+def _decode_str(src, n, limit):
+    return _decode_str_after_tag(src, n, limit, tagged=False)
+
+
+def _decode_str_after_tag(src, n, limit, tagged=True):
+    r = src.params
+    if tagged:
+        kind = r.u8("entries kind")
+        if kind != STR:
+            raise FormatError("csv: dictionary entries must be a STR column")
+    mode = r.u8("string mode")
+    if mode == STR_SEP:
+        sep = r.u8("separator")
+        raw = src.next("strings")
+        if len(raw) > limit + n:
+            raise FormatError("csv: string column longer than the block")
+        arr = np.frombuffer(raw, dtype=np.uint8)
+        is_sep = arr == sep
+        pos = np.flatnonzero(is_sep)
+        if pos.shape[0] != n or (n and pos[-1] != arr.shape[0] - 1) or (not n and arr.shape[0]):
+            raise FormatError("csv: string column has the wrong number of values")
+        buf = arr[~is_sep]
+        offs = np.empty(n + 1, np.int64)
+        offs[0] = 0
+        offs[1:] = pos - np.arange(n)
+        return buf, offs
+    if mode == STR_LENGTHS:
+        lens = src.ints(n, "string lengths")
+        raw = src.next("strings")
+        if n and lens.min() < 0:
+            raise FormatError("csv: negative string length")
+        offs = np.zeros(n + 1, np.int64)
+        np.cumsum(lens, out=offs[1:])
+        if offs[-1] != len(raw):
+            raise FormatError("csv: string lengths do not match the text")
+        return np.frombuffer(raw, dtype=np.uint8), offs
+    raise FormatError(f"csv: unknown string mode {mode}")

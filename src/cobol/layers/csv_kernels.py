@@ -1,0 +1,450 @@
+"""Numba kernels behind the CSV column codecs (one job each).
+
+All kernels take the block as ``data`` (uint8) and a column as parallel
+``starts``/``ends`` arrays of its field contents (quotes already stripped).
+Decode-side kernels get hostile arrays and return an error flag instead of
+reading or writing out of bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+DIGIT0 = 48
+MINUS = 45
+DOT = 46
+#: most decimal digits a value may have to stay exact in int64
+MAX_DIGITS = 18
+#: most digit runs a template value may have
+MAX_RUNS = 8
+
+POW10 = np.array([10 ** i for i in range(19)], dtype=np.int64)
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+# --------------------------------------------------------------- gathering --
+
+@njit(cache=True, nogil=True)
+def span_total(starts, ends):
+    t = 0
+    for i in range(starts.shape[0]):
+        t += ends[i] - starts[i]
+    return t
+
+
+@njit(cache=True, nogil=True)
+def gather_joined(data, starts, ends, sep):
+    """Concatenate spans, each followed by ``sep`` (``sep < 0``: no separator)."""
+    n = starts.shape[0]
+    extra = n if sep >= 0 else 0
+    out = np.empty(span_total(starts, ends) + extra, np.uint8)
+    p = 0
+    for i in range(n):
+        for x in range(starts[i], ends[i]):
+            out[p] = data[x]
+            p += 1
+        if sep >= 0:
+            out[p] = sep
+            p += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def byte_histogram(data, starts, ends):
+    h = np.zeros(256, np.int64)
+    for i in range(starts.shape[0]):
+        for x in range(starts[i], ends[i]):
+            h[data[x]] += 1
+    return h
+
+
+# -------------------------------------------------------------- dictionary --
+
+@njit(cache=True, nogil=True, inline="always")
+def _fnv(data, s, e):
+    h = _FNV_OFFSET
+    for x in range(s, e):
+        h = (h ^ np.uint64(data[x])) * _FNV_PRIME
+    return h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _equal(data, s1, e1, s2, e2):
+    if e1 - s1 != e2 - s2:
+        return False
+    for x in range(e1 - s1):
+        if data[s1 + x] != data[s2 + x]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def dict_encode(data, starts, ends, max_distinct):
+    """Ids in first-appearance order with exact byte comparison.
+
+    Returns ``(ids, first, n_distinct)``; ``first[d]`` is the index of the first
+    value with id ``d``. ``n_distinct == -1`` when there are more than
+    ``max_distinct`` distinct values (the caller then stores strings).
+    """
+    n = starts.shape[0]
+    cap = 16
+    while cap < 2 * max_distinct + 2:
+        cap <<= 1
+    mask = np.uint64(cap - 1)
+    table = np.full(cap, -1, np.int64)
+    first = np.empty(max_distinct + 1, np.int64)
+    hashes = np.empty(max_distinct + 1, np.uint64)
+    ids = np.empty(n, np.int64)
+    nd = 0
+    for i in range(n):
+        s = starts[i]
+        e = ends[i]
+        h = _fnv(data, s, e)
+        slot = h & mask
+        while True:
+            t = table[slot]
+            if t < 0:
+                if nd >= max_distinct:
+                    return ids, first, -1
+                table[slot] = nd
+                first[nd] = i
+                hashes[nd] = h
+                ids[i] = nd
+                nd += 1
+                break
+            if hashes[t] == h and _equal(data, s, e, starts[first[t]], ends[first[t]]):
+                ids[i] = t
+                break
+            slot = (slot + np.uint64(1)) & mask
+    return ids, first, nd
+
+
+# ---------------------------------------------------------------- decimals --
+
+@njit(cache=True, nogil=True)
+def parse_decimals(data, starts, ends):
+    """Parse ``-?digits(.digits)?`` spellings.
+
+    Returns ``mant`` (the digits as one int64, signed), ``scale`` (fraction
+    digits), ``intlen`` (integer digits as written), ``natlen`` (integer digits
+    without leading zeros, at least 1) and ``ok``. Not ok: anything else, more
+    than MAX_DIGITS digits, ``-0``/``-0.0``, ``1.``, ``.5``, ``+1``, ``1e3``.
+    """
+    n = starts.shape[0]
+    mant = np.zeros(n, np.int64)
+    scale = np.zeros(n, np.int64)
+    intlen = np.zeros(n, np.int64)
+    natlen = np.zeros(n, np.int64)
+    ok = np.zeros(n, np.bool_)
+    for i in range(n):
+        s = starts[i]
+        e = ends[i]
+        p = s
+        neg = False
+        if p < e and data[p] == MINUS:
+            neg = True
+            p += 1
+        q = p
+        m = 0
+        while q < e and data[q] >= 48 and data[q] <= 57 and q - p <= MAX_DIGITS:
+            m = m * 10 + (data[q] - DIGIT0)
+            q += 1
+        il = q - p
+        if il == 0 or il > MAX_DIGITS:
+            continue
+        z = p
+        while z < q - 1 and data[z] == DIGIT0:
+            z += 1
+        nl = q - z
+        sc = 0
+        if q < e:
+            if data[q] != DOT:
+                continue
+            q += 1
+            f = q
+            while q < e and data[q] >= 48 and data[q] <= 57 and q - f + il <= MAX_DIGITS:
+                m = m * 10 + (data[q] - DIGIT0)
+                q += 1
+            sc = q - f
+            if sc == 0 or q != e or il + sc > MAX_DIGITS:
+                continue
+        if neg and m == 0:
+            continue
+        ok[i] = True
+        mant[i] = -m if neg else m
+        scale[i] = sc
+        intlen[i] = il
+        natlen[i] = nl
+    return mant, scale, intlen, natlen, ok
+
+
+@njit(cache=True, nogil=True)
+def trailing_zeros10(vals, cap):
+    """Per value, how many trailing decimal zeros (at most ``cap``; 0 counts as cap)."""
+    n = vals.shape[0]
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        v = vals[i]
+        if v == 0:
+            out[i] = cap
+            continue
+        t = 0
+        while t < cap and v % 10 == 0:
+            v //= 10
+            t += 1
+        out[i] = t
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ndigits(a):
+    d = 1
+    while a >= 10:
+        a //= 10
+        d += 1
+    return d
+
+
+@njit(cache=True, nogil=True)
+def format_decimals(vals, scales, max_scale, width):
+    """Print normalized decimals back (decode side).
+
+    ``vals[i]`` holds the value times ``10**max_scale``; it is printed with
+    ``scales[i]`` fraction digits and the integer part zero-padded to
+    ``width``. Returns ``(buf, offs, err)``; err != 0 on hostile input.
+    """
+    n = vals.shape[0]
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    lim = POW10[18]
+    if max_scale < 0 or max_scale > 18 or width < 1 or width > 19:
+        return np.empty(0, np.uint8), offs, 1
+    total = 0
+    for i in range(n):
+        v = vals[i]
+        sc = scales[i]
+        if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
+            return np.empty(0, np.uint8), offs, 1
+        a = -v if v < 0 else v
+        div = POW10[max_scale - sc]
+        if a % div != 0:
+            return np.empty(0, np.uint8), offs, 1
+        m = a // div
+        ip = m // POW10[sc]
+        nl = _ndigits(ip)
+        ln = (1 if v < 0 else 0) + max(nl, width) + (sc + 1 if sc > 0 else 0)
+        total += ln
+        offs[i + 1] = total
+    buf = np.empty(total, np.uint8)
+    for i in range(n):
+        v = vals[i]
+        sc = scales[i]
+        a = -v if v < 0 else v
+        m = a // POW10[max_scale - sc]
+        p = offs[i]
+        if v < 0:
+            buf[p] = MINUS
+            p += 1
+        ip = m // POW10[sc]
+        fr = m % POW10[sc]
+        w = max(_ndigits(ip), width)
+        for k in range(w - 1, -1, -1):
+            buf[p + k] = DIGIT0 + ip % 10
+            ip //= 10
+        p += w
+        if sc > 0:
+            buf[p] = DOT
+            p += 1
+            for k in range(sc - 1, -1, -1):
+                buf[p + k] = DIGIT0 + fr % 10
+                fr //= 10
+    return buf, offs, 0
+
+
+# --------------------------------------------------------------- templates --
+
+@njit(cache=True, nogil=True)
+def skeleton_hashes(data, starts, ends):
+    """Hash of each value's non-digit skeleton (digit runs collapsed to one mark).
+
+    Values with more than MAX_RUNS digit runs, or with a run longer than
+    MAX_DIGITS, hash to 0 (never a template).
+    """
+    n = starts.shape[0]
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        h = _FNV_OFFSET
+        runs = 0
+        x = starts[i]
+        e = ends[i]
+        bad = False
+        while x < e:
+            c = data[x]
+            if c >= 48 and c <= 57:
+                y = x
+                while y < e and data[y] >= 48 and data[y] <= 57:
+                    y += 1
+                if y - x > MAX_DIGITS:
+                    bad = True
+                    break
+                runs += 1
+                h = (h ^ np.uint64(0x1FF)) * _FNV_PRIME
+                x = y
+            else:
+                h = (h ^ np.uint64(c)) * _FNV_PRIME
+                x += 1
+        if bad or runs > MAX_RUNS or runs == 0:
+            out[i] = 0
+        else:
+            out[i] = h | np.uint64(1)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def template_extract(data, starts, ends, lits, lit_offs):
+    """Match each value against literal pieces ``lits[lit_offs[j]:lit_offs[j+1]]``
+    (k+1 pieces around k digit runs); extract the runs.
+
+    Returns ``vals (n,k)``, ``lens (n,k)`` (digits as written), ``natl (n,k)``
+    (without leading zeros, at least 1) and ``ok (n)``.
+    """
+    n = starts.shape[0]
+    k = lit_offs.shape[0] - 2
+    vals = np.zeros((n, k), np.int64)
+    lens = np.zeros((n, k), np.int64)
+    natl = np.zeros((n, k), np.int64)
+    ok = np.zeros(n, np.bool_)
+    for i in range(n):
+        x = starts[i]
+        e = ends[i]
+        good = True
+        for j in range(k + 1):
+            a = lit_offs[j]
+            b = lit_offs[j + 1]
+            if x + (b - a) > e:
+                good = False
+                break
+            for t in range(b - a):
+                if data[x + t] != lits[a + t]:
+                    good = False
+                    break
+            if not good:
+                break
+            x += b - a
+            if j == k:
+                break
+            y = x
+            m = 0
+            while y < e and data[y] >= 48 and data[y] <= 57 and y - x < MAX_DIGITS:
+                m = m * 10 + (data[y] - DIGIT0)
+                y += 1
+            if y == x or (y < e and data[y] >= 48 and data[y] <= 57):
+                good = False
+                break
+            z = x
+            while z < y - 1 and data[z] == DIGIT0:
+                z += 1
+            vals[i, j] = m
+            lens[i, j] = y - x
+            natl[i, j] = y - z
+            x = y
+        if good and x == e:
+            ok[i] = True
+    return vals, lens, natl, ok
+
+
+@njit(cache=True, nogil=True)
+def format_template(vals, widths, lits, lit_offs):
+    """Print template values back (decode side); returns ``(buf, offs, err)``."""
+    n = vals.shape[0]
+    k = vals.shape[1]
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    lim = POW10[18]
+    litlen = lit_offs[k + 1] - lit_offs[0]
+    total = 0
+    for i in range(n):
+        ln = litlen
+        for j in range(k):
+            v = vals[i, j]
+            if v < 0 or v >= lim:
+                return np.empty(0, np.uint8), offs, 1
+            ln += max(_ndigits(v), widths[j])
+        total += ln
+        offs[i + 1] = total
+    buf = np.empty(total, np.uint8)
+    for i in range(n):
+        p = offs[i]
+        for j in range(k + 1):
+            for t in range(lit_offs[j], lit_offs[j + 1]):
+                buf[p] = lits[t]
+                p += 1
+            if j == k:
+                break
+            v = vals[i, j]
+            w = max(_ndigits(v), widths[j])
+            for t in range(w - 1, -1, -1):
+                buf[p + t] = DIGIT0 + v % 10
+                v //= 10
+            p += w
+    return buf, offs, 0
+
+
+# ------------------------------------------------------------ decode glue --
+
+@njit(cache=True, nogil=True)
+def gather_entries(ebuf, eoffs, ids):
+    """Dictionary decode: concatenate entries ``ids`` (validated by the caller)."""
+    n = ids.shape[0]
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    for i in range(n):
+        d = ids[i]
+        offs[i + 1] = offs[i] + eoffs[d + 1] - eoffs[d]
+    buf = np.empty(offs[n], np.uint8)
+    for i in range(n):
+        d = ids[i]
+        a = eoffs[d]
+        p = offs[i]
+        for t in range(eoffs[d + 1] - a):
+            buf[p + t] = ebuf[a + t]
+    return buf, offs
+
+
+@njit(cache=True, nogil=True)
+def interleave(mask, abuf, aoffs, bbuf, boffs):
+    """Merge two columns: value i comes from B (in order) where mask[i], else from A.
+
+    Counts are validated by the caller.
+    """
+    n = mask.shape[0]
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    ia = 0
+    ib = 0
+    for i in range(n):
+        if mask[i]:
+            offs[i + 1] = offs[i] + boffs[ib + 1] - boffs[ib]
+            ib += 1
+        else:
+            offs[i + 1] = offs[i] + aoffs[ia + 1] - aoffs[ia]
+            ia += 1
+    buf = np.empty(offs[n], np.uint8)
+    ia = 0
+    ib = 0
+    for i in range(n):
+        p = offs[i]
+        if mask[i]:
+            for t in range(boffs[ib], boffs[ib + 1]):
+                buf[p] = bbuf[t]
+                p += 1
+            ib += 1
+        else:
+            for t in range(aoffs[ia], aoffs[ia + 1]):
+                buf[p] = abuf[t]
+                p += 1
+            ia += 1
+    return buf, offs

@@ -1,0 +1,234 @@
+"""CSV/TSV text <-> fields: dialect sniffing, the tokenizer and the row assembler.
+
+The tokenizer cuts a block into rows and fields and records, per field, the byte
+span ``[start, end)`` of its *raw* text (quotes included) and, per row, its field
+count and its terminator (LF, CRLF or none at the end of the block). Decoding
+never re-tokenizes: it glues fields back with the delimiter and the recorded
+terminators, so *any* cut the tokenizer makes is lossless; quoting only decides
+how good the cut is.
+
+Grammar (RFC 4180, tolerant):
+
+- a row ends at LF; a CR right before that LF belongs to the terminator (CRLF);
+  a lone CR is an ordinary byte;
+- a field that starts with the quote byte is quoted: it runs to the next quote
+  that is not doubled (``""`` is an escaped quote); bytes after that closing quote
+  up to the next delimiter or LF stay in the field (malformed, kept verbatim);
+  a quote left open runs to the end of the block;
+- any other field runs to the next delimiter or LF.
+
+Row terminators: ``TERM_LF``, ``TERM_CRLF``, ``TERM_NONE`` (the block ends
+without a newline; only the last row can have it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+TERM_LF = 0
+TERM_CRLF = 1
+TERM_NONE = 2
+
+LF = 10
+CR = 13
+QUOTE = 34
+
+#: delimiters we sniff for, best guess first on ties
+DELIMITERS = (ord(","), ord("\t"), ord(";"), ord("|"))
+
+
+@njit(cache=True, nogil=True)
+def tokenize(data, delim, quote, max_fields, max_rows):
+    """Cut ``data`` (uint8) into fields.
+
+    Returns ``(starts, ends, row_nfields, row_term, n_fields, n_rows)``; the
+    arrays are over-allocated to ``max_fields``/``max_rows`` (upper bounds the
+    caller computes from byte counts) and only their first ``n_*`` entries are
+    meaningful. ``quote < 0`` switches quoting off.
+    """
+    n = data.shape[0]
+    starts = np.empty(max_fields, np.int64)
+    ends = np.empty(max_fields, np.int64)
+    row_nfields = np.empty(max_rows, np.int64)
+    row_term = np.empty(max_rows, np.uint8)
+    nf = 0
+    nr = 0
+    i = 0
+    while i < n:
+        first = nf
+        term = TERM_NONE
+        while True:
+            s = i
+            j = i
+            if quote >= 0 and j < n and data[j] == quote:
+                j += 1
+                while j < n:
+                    if data[j] == quote:
+                        if j + 1 < n and data[j + 1] == quote:
+                            j += 2
+                            continue
+                        j += 1
+                        break
+                    j += 1
+            # unquoted part (or the tail after a closing quote)
+            while j < n and data[j] != delim and data[j] != LF:
+                j += 1
+            if j >= n:
+                starts[nf] = s
+                ends[nf] = n
+                nf += 1
+                i = n
+                term = TERM_NONE
+                break
+            if data[j] == delim:
+                starts[nf] = s
+                ends[nf] = j
+                nf += 1
+                i = j + 1
+                if i >= n:
+                    # trailing delimiter at the end of the block: one empty field
+                    starts[nf] = n
+                    ends[nf] = n
+                    nf += 1
+                    term = TERM_NONE
+                    break
+                continue
+            # LF
+            e = j
+            term = TERM_LF
+            if j > s and data[j - 1] == CR:
+                e = j - 1
+                term = TERM_CRLF
+            starts[nf] = s
+            ends[nf] = e
+            nf += 1
+            i = j + 1
+            break
+        row_nfields[nr] = nf - first
+        row_term[nr] = term
+        nr += 1
+    return starts, ends, row_nfields, row_term, nf, nr
+
+
+def tokenize_block(arr: np.ndarray, delim: int, quote: int):
+    """Tokenize ``arr`` (uint8). Returns starts, ends, row_nfields, row_term (trimmed)."""
+    n_lf = int(np.count_nonzero(arr == LF))
+    n_delim = int(np.count_nonzero(arr == delim))
+    max_rows = n_lf + 1
+    max_fields = n_lf + n_delim + 1
+    starts, ends, row_nf, row_term, nf, nr = tokenize(arr, delim, quote, max_fields, max_rows)
+    return starts[:nf], ends[:nf], row_nf[:nr], row_term[:nr]
+
+
+@njit(cache=True, nogil=True)
+def _line_delim_counts(data, delims, max_lines, limit):
+    """Per line (up to max_lines lines within data[:limit]) count each candidate delimiter."""
+    k = delims.shape[0]
+    counts = np.zeros((max_lines, k), np.int64)
+    line = 0
+    n = min(data.shape[0], limit)
+    for i in range(n):
+        c = data[i]
+        if c == LF:
+            line += 1
+            if line >= max_lines:
+                break
+            continue
+        for d in range(k):
+            if c == delims[d]:
+                counts[line, d] += 1
+    return counts[:line], line
+
+
+def sniff_delimiter(arr: np.ndarray, prefer_tab: bool = False, sample: int = 1 << 16) -> int | None:
+    """Pick the delimiter whose per-line count is most consistent over a sample.
+
+    Returns the delimiter byte, or None when no candidate splits the lines
+    into at least two fields consistently. Counting ignores quoting: a quoted
+    field with a delimiter inside only lowers the score of a few lines.
+    """
+    cands = np.array(DELIMITERS, dtype=np.uint8)
+    counts, nlines = _line_delim_counts(arr, cands, 4096, sample)
+    if nlines < 2:
+        return None
+    best, best_score = None, 0.0
+    for d in range(len(DELIMITERS)):
+        col = counts[:, d]
+        if not col.any():
+            continue
+        vals, freq = np.unique(col, return_counts=True)
+        mode_i = int(np.argmax(freq * (vals > 0)))
+        if vals[mode_i] == 0:
+            continue
+        score = freq[mode_i] / nlines * min(1.0, 0.5 + 0.1 * float(vals[mode_i]))
+        if prefer_tab and DELIMITERS[d] == 9:
+            score *= 1.2
+        if score > best_score:
+            best, best_score = DELIMITERS[d], score
+    if best is None or best_score < 0.5:
+        return None
+    return best
+
+
+@njit(cache=True, nogil=True)
+def assemble(out, buf, offs, field_order, qflag, row_nfields, row_term, delim, quote):
+    """Glue fields back into CSV text (decode side).
+
+    ``buf[offs[g]:offs[g+1]]`` is the content of column-major field ``g``;
+    the ``f``-th field in row order is ``g = field_order[f]``; ``qflag[g]``
+    wraps it in quotes. Writes into ``out`` and returns the length written, or
+    -1 if anything would run out of bounds (hostile input).
+    """
+    n_out = out.shape[0]
+    nbuf = buf.shape[0]
+    ng = offs.shape[0] - 1
+    nfo = field_order.shape[0]
+    p = 0
+    f = 0
+    for r in range(row_nfields.shape[0]):
+        k = row_nfields[r]
+        if k < 1 or f + k > nfo:
+            return -1
+        for t in range(k):
+            g = field_order[f]
+            f += 1
+            if g < 0 or g >= ng:
+                return -1
+            a = offs[g]
+            b = offs[g + 1]
+            if a < 0 or b < a or b > nbuf:
+                return -1
+            if p + (b - a) + (2 if qflag[g] else 0) > n_out:
+                return -1
+            if qflag[g]:
+                out[p] = quote
+                p += 1
+            for x in range(a, b):
+                out[p + x - a] = buf[x]
+            p += b - a
+            if qflag[g]:
+                out[p] = quote
+                p += 1
+            if t + 1 < k:
+                if p >= n_out:
+                    return -1
+                out[p] = delim
+                p += 1
+        term = row_term[r]
+        if term == TERM_LF:
+            if p >= n_out:
+                return -1
+            out[p] = LF
+            p += 1
+        elif term == TERM_CRLF:
+            if p + 2 > n_out:
+                return -1
+            out[p] = CR
+            out[p + 1] = LF
+            p += 2
+        elif term != TERM_NONE:
+            return -1
+    if f != nfo:
+        return -1
+    return p
