@@ -1,3 +1,4 @@
 """Layers: each module registers its transforms with cobol.registry on import."""
 
 from . import raw  # noqa: F401,E402
+from . import l2_csv  # noqa: F401,E402
