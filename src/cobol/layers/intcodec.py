@@ -1,12 +1,40 @@
 """Self-describing integer-array codec: int64 array in, bytes out, and back.
 
-This is the entry point other layers (JSON, CSV, logs) use for a stream of
-integers: ``encode_ints(values) -> bytes`` and ``decode_ints(buf, max_count)``.
-The bytes carry the count, so the caller stores nothing else.
+The entry point other layers (JSON, CSV, logs, numeric arrays) use for a stream
+of integers::
 
-Layout (first version): varint count, then the zigzagged first differences as
-raw little-endian int64. The real L3 -> L4 pipeline replaces the body; the
-signature stays.
+    encode_ints(values) -> bytes          # the bytes carry the count
+    decode_ints(buf, max_count) -> int64 array
+
+The bytes are meant to be entropy-coded by the engine afterwards (zstd), so the
+codec picks, by trial on a sample compressed with zstd, the layout that zstd
+finishes best. Every layout first takes out a *frame of reference and common
+divisor*: ``x = base + gcd * y`` with ``y >= 0`` (timestamps in whole minutes
+become minutes). Then one of:
+
+PACKED   L3 delta per chunk (order 0/1/2, the order travels in the L4 chunk tag)
+         and L4 variable bit-packing (:mod:`.l3_delta`, :mod:`.l4_bitpack`).
+         Best when residuals are uniform within their width (bits are bits).
+PLANES   one delta order for the array, zigzag, then the residuals as ``k``
+         little-endian bytes each, stored either as ``k`` byte planes (all low
+         bytes, then all next bytes, ...: zstd's Huffman stage then models each
+         byte position apart, like Blosc's shuffle) or interleaved (keeps
+         repeated multi-byte values visible to zstd's matcher). Best when the
+         residuals are skewed (mostly small, some large).
+DICT     few distinct values: a dictionary in descending frequency order
+         (itself encoded with this codec) and each value's rank (likewise), so
+         the common values get the small ranks.
+
+Layout::
+
+    u8 mode | varint count | body
+    PACKED: varint zigzag(base) | varint gcd | L4 bit-pack buffer (its count = count)
+    PLANES: u8 order | u8 layout | u8 k | varint zigzag(base) | varint gcd
+            | order x varint (warm-up values y[0..order)) | k * (count - order) bytes
+    DICT:   varint ndict | varint len(values) | values (this codec) | ranks (this codec)
+
+Decoding validates every field and raises FormatError / LimitError; allocations
+are bounded by ``max_count``.
 
 >>> import numpy as np
 >>> v = np.array([5, 7, 9, -3], dtype=np.int64)
@@ -17,29 +45,426 @@ True
 from __future__ import annotations
 
 import numpy as np
+import zstandard
+from numba import njit
 
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint
+from . import l3_delta, l4_bitpack
+from .l3_delta import unzigzag, zigzag
+
+PACKED = 1
+PLANES = 2
+DICT = 3
+MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict"}
+ALL_MODES = (PACKED, PLANES, DICT)
+
+LAYOUT_PLANES = 0
+LAYOUT_INTERLEAVED = 1
+
+CHUNK = 512
+#: sample size (values) for the trial of layouts
+SAMPLE_VALUES = 1 << 15
+SAMPLE_SLICES = 4
+#: zstd level of the trial compressions (sizes only steer the choice)
+TRIAL_LEVEL = 3
+#: a dictionary is tried when the sample has at most this share of distinct values
+DICT_MAX_SHARE = 0.25
+DICT_MAX_SIZE = 1 << 16
 
 
-def encode_ints(values: np.ndarray) -> bytes:
-    v = np.ascontiguousarray(values, dtype=np.int64).ravel()
-    out = bytearray()
-    put_varint(out, v.size)
-    if v.size:
-        d = np.empty_like(v)
-        d[0] = v[0]
-        np.subtract(v[1:], v[:-1], out=d[1:])  # int64 wraparound is exact
-        z = (d << 1) ^ (d >> 63)
-        out += z.astype("<i8").tobytes()
+def _zz(v: int) -> int:
+    v &= (1 << 64) - 1
+    return ((v << 1) & ((1 << 64) - 1)) ^ (((1 << 64) - 1) if v >> 63 else 0)
+
+
+def _unzz(z: int) -> int:
+    v = (z >> 1) ^ (-(z & 1) & ((1 << 64) - 1))
+    return v - (1 << 64) if v >> 63 else v
+
+
+# ---------------------------------------------------------------- kernels
+
+
+@njit(cache=True, nogil=True)
+def _gcd(a, b):
+    while b != 0:
+        a, b = b, a % b
+    return a
+
+
+@njit(cache=True, nogil=True)
+def _frame_of_reference(x):
+    """(base, gcd, y) with x == base + gcd * y (uint64 wraparound), y >= 0."""
+    n = x.size
+    lo = x[0]
+    for i in range(n):
+        lo = min(lo, x[i])
+    u = x.view(np.uint64)
+    base = np.uint64(lo)
+    g = np.uint64(0)
+    for i in range(n):
+        d = u[i] - base
+        if d != 0:
+            g = _gcd(d, g) if g != 0 else d
+            if g == 1:
+                break
+    y = np.empty(n, np.uint64)
+    if g <= 1:
+        g = np.uint64(1)
+        for i in range(n):
+            y[i] = u[i] - base
+    else:
+        for i in range(n):
+            y[i] = (u[i] - base) // g
+    return base, g, y
+
+
+@njit(cache=True, nogil=True)
+def _unframe(y, base, g):
+    out = np.empty(y.size, np.uint64)
+    for i in range(y.size):
+        out[i] = base + g * y[i]
+    return out.view(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _residuals(y, order):
+    """Residuals of y[order:] under a fixed delta order (zigzag for order >= 1)."""
+    n = y.size
+    if n <= order:
+        return np.empty(0, np.uint64)
+    out = np.empty(n - order, np.uint64)
+    if order == 0:
+        out[:] = y
+    elif order == 1:
+        for i in range(1, n):
+            out[i - 1] = zigzag(y[i] - y[i - 1])
+    else:
+        two = np.uint64(2)
+        for i in range(2, n):
+            out[i - 2] = zigzag(y[i] - two * y[i - 1] + y[i - 2])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _integrate(warm, r, order):
+    n = warm.size + r.size
+    y = np.empty(n, np.uint64)
+    y[: warm.size] = warm
+    if order == 0:
+        y[warm.size:] = r
+    elif order == 1:
+        p = y[0]
+        for i in range(r.size):
+            p = p + unzigzag(r[i])
+            y[i + 1] = p
+    else:
+        two = np.uint64(2)
+        p2 = y[0]
+        p1 = y[1]
+        for i in range(r.size):
+            x = unzigzag(r[i]) + two * p1 - p2
+            y[i + 2] = x
+            p2 = p1
+            p1 = x
+    return y
+
+
+@njit(cache=True, nogil=True)
+def _to_bytes(r, k, planes):
+    n = r.size
+    out = np.empty(n * k, np.uint8)
+    if planes:
+        for j in range(k):
+            sh = np.uint64(8 * j)
+            base = j * n
+            for i in range(n):
+                out[base + i] = np.uint8((r[i] >> sh) & np.uint64(0xFF))
+    else:
+        for i in range(n):
+            v = r[i]
+            for j in range(k):
+                out[i * k + j] = np.uint8((v >> np.uint64(8 * j)) & np.uint64(0xFF))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _from_bytes(b, n, k, planes):
+    out = np.zeros(n, np.uint64)
+    if planes:
+        for j in range(k):
+            sh = np.uint64(8 * j)
+            base = j * n
+            for i in range(n):
+                out[i] |= np.uint64(b[base + i]) << sh
+    else:
+        for i in range(n):
+            v = np.uint64(0)
+            for j in range(k):
+                v |= np.uint64(b[i * k + j]) << np.uint64(8 * j)
+            out[i] = v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _dictionary(x, cap):
+    """Distinct values in first-seen order, their counts and each value's index.
+
+    Open addressing on a power-of-two table; returns ndict = -1 once more than
+    ``cap`` distinct values turn up.
+    """
+    size = 1
+    while size < 2 * cap:
+        size *= 2
+    mask = size - 1
+    slot_val = np.empty(size, np.int64)
+    slot_idx = np.full(size, -1, np.int64)
+    vals = np.empty(cap, np.int64)
+    counts = np.zeros(cap, np.int64)
+    idx = np.empty(x.size, np.int64)
+    nd = 0
+    for i in range(x.size):
+        v = x[i]
+        h = (np.uint64(v) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+        s = np.int64(h) & mask
+        while True:
+            j = slot_idx[s]
+            if j < 0:
+                if nd == cap:
+                    return vals, counts, idx, -1
+                slot_idx[s] = nd
+                slot_val[s] = v
+                vals[nd] = v
+                counts[nd] = 1
+                idx[i] = nd
+                nd += 1
+                break
+            if slot_val[s] == v:
+                counts[j] += 1
+                idx[i] = j
+                break
+            s = (s + 1) & mask
+    return vals, counts, idx, nd
+
+
+@njit(cache=True, nogil=True)
+def _remap(idx, rank):
+    out = np.empty(idx.size, np.int64)
+    for i in range(idx.size):
+        out[i] = rank[idx[i]]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _lookup(ranks, values):
+    """values[ranks]; returns (out, bad) with bad = index of the first rank out of range or -1."""
+    out = np.empty(ranks.size, np.int64)
+    nd = values.size
+    for i in range(ranks.size):
+        r = ranks[i]
+        if r < 0 or r >= nd:
+            return out, i
+        out[i] = values[r]
+    return out, -1
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _bytes_needed(r: np.ndarray) -> int:
+    if r.size == 0:
+        return 0
+    return (int(r.max()).bit_length() + 7) // 8
+
+
+def _encode_packed(n, base, g, y) -> bytes:
+    yi = y.view(np.int64)
+    orders = l3_delta.choose_orders(yi, CHUNK)
+    codes = l3_delta.delta_encode(yi, orders, CHUNK, zigzag0=False)
+    out = bytearray([PACKED])
+    put_varint(out, n)
+    put_varint(out, _zz(int(base)))
+    put_varint(out, int(g))
+    out += l4_bitpack.pack(codes, CHUNK, tags=orders)
     return bytes(out)
 
 
-def decode_ints(buf, max_count: int) -> np.ndarray:
+def _encode_planes(n, base, g, y, order, layout) -> bytes:
+    order = min(order, n)
+    r = _residuals(y, order)
+    k = _bytes_needed(r)
+    out = bytearray([PLANES])
+    put_varint(out, n)
+    out += bytes((order, layout, k))
+    put_varint(out, _zz(int(base)))
+    put_varint(out, int(g))
+    for i in range(order):
+        put_varint(out, int(y[i]))
+    out += _to_bytes(r, k, layout == LAYOUT_PLANES).tobytes()
+    return bytes(out)
+
+
+def _encode_dict(x) -> bytes | None:
+    vals, counts, idx, nd = _dictionary(x, min(DICT_MAX_SIZE, max(1, x.size)))
+    if nd < 0:
+        return None
+    order = np.argsort(-counts[:nd], kind="stable")
+    rank = np.empty(nd, np.int64)
+    rank[order] = np.arange(nd)
+    values_blob = encode_ints(vals[:nd][order], _nested=True)
+    ranks_blob = encode_ints(_remap(idx, rank), _nested=True)
+    out = bytearray([DICT])
+    put_varint(out, x.size)
+    put_varint(out, nd)
+    put_varint(out, len(values_blob))
+    out += values_blob
+    out += ranks_blob
+    return bytes(out)
+
+
+_TRIAL_CCTX = zstandard.ZstdCompressor(level=TRIAL_LEVEL)
+
+
+def _trial_size(blob: bytes) -> int:
+    return min(len(blob), len(_TRIAL_CCTX.compress(blob)))
+
+
+def _sample(x: np.ndarray) -> np.ndarray:
+    if x.size <= SAMPLE_VALUES:
+        return x
+    step = SAMPLE_VALUES // SAMPLE_SLICES
+    starts = np.linspace(0, x.size - step, SAMPLE_SLICES).astype(np.int64)
+    return np.concatenate([x[s:s + step] for s in starts])
+
+
+def _candidates(x, modes, nested):
+    """(name, encoder) pairs, each encoder x -> bytes | None."""
+    cands = []
+    if PACKED in modes:
+        cands.append(("packed", lambda v: _encode_packed(v.size, *_frame_of_reference(v))))
+    if PLANES in modes:
+        for order in (0, 1, 2):
+            for layout in (LAYOUT_PLANES, LAYOUT_INTERLEAVED):
+                cands.append((
+                    f"planes o{order} {'planes' if layout == LAYOUT_PLANES else 'interleaved'}",
+                    lambda v, o=order, lay=layout: _encode_planes(v.size, *_frame_of_reference(v), o, lay),
+                ))
+    if DICT in modes and not nested:
+        cands.append(("dict", _encode_dict))
+    return cands
+
+
+def choose_layout(values: np.ndarray, modes=ALL_MODES, _nested: bool = False) -> list:
+    """Trial sizes (after zstd) of each layout on a sample: [(size, name)], best first."""
+    x = np.ascontiguousarray(values, dtype=np.int64).ravel()
+    s = _sample(x)
+    results = []
+    for name, enc in _candidates(s, _effective_modes(s, modes, _nested), _nested):
+        blob = enc(s)
+        if blob is not None:
+            results.append((_trial_size(blob), name))
+    results.sort()
+    return results
+
+
+def _effective_modes(s, modes, nested):
+    modes = tuple(modes)
+    if DICT in modes and not nested:
+        # cheap cardinality probe on the sample
+        _, _, _, nd = _dictionary(s, max(1, min(DICT_MAX_SIZE, int(s.size * DICT_MAX_SHARE))))
+        if nd < 0 or s.size < 16:
+            modes = tuple(m for m in modes if m != DICT)
+    return modes
+
+
+def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _nested: bool = False) -> bytes:
+    """Encode an integer array (any shape/int dtype; taken as int64) to self-describing bytes.
+
+    ``modes`` restricts the layouts tried (PACKED, PLANES, DICT), for tests and
+    callers that know their data.
+    """
+    x = np.ascontiguousarray(values, dtype=np.int64).ravel()
+    if x.size == 0:
+        return bytes([PACKED, 0])
+    s = _sample(x)
+    cands = _candidates(s, _effective_modes(s, modes, _nested), _nested)
+    if not cands:
+        raise ValueError("no layout allowed")
+    best = None
+    for name, enc in cands:
+        blob = enc(s)
+        if blob is None:
+            continue
+        size = _trial_size(blob)
+        if best is None or size < best[0]:
+            best = (size, enc, blob)
+    _, enc, blob = best
+    if s is x:
+        return blob
+    out = enc(x)
+    if out is None:  # a dictionary that overflowed on the full array
+        return encode_ints(x, tuple(m for m in modes if m != DICT), _nested=_nested)
+    return out
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
+    """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError)."""
     r = Reader(buf, what="int stream")
+    mode = r.u8("mode")
     n = r.varint("count", limit=max_count)
-    body = r.view(8 * n, "values")
-    r.expect_end("values")
-    z = np.frombuffer(body, dtype="<i8").astype(np.int64)
-    d = (z.view(np.uint64) >> np.uint64(1)).view(np.int64) ^ -(z & 1)
-    return np.cumsum(d, dtype=np.int64)
+    if mode == PACKED and n == 0:
+        r.expect_end("empty int stream")
+        return np.zeros(0, np.int64)
+    if mode == PACKED:
+        base = _unzz(r.varint("base"))
+        g = r.varint("gcd")
+        if g == 0:
+            raise FormatError("int stream: gcd 0")
+        codes, tags = l4_bitpack.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
+        if codes.size != n:
+            raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
+        y = l3_delta.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
+        return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+    if mode == PLANES:
+        order = r.u8("order")
+        layout = r.u8("layout")
+        k = r.u8("bytes per value")
+        if order > 2 or layout > 1 or k > 8:
+            raise FormatError(f"int stream: bad planes header (order {order}, layout {layout}, k {k})")
+        if order > n:
+            raise FormatError(f"int stream: delta order {order} for {n} values")
+        base = _unzz(r.varint("base"))
+        g = r.varint("gcd")
+        if g == 0:
+            raise FormatError("int stream: gcd 0")
+        warm = np.array([r.varint("warm-up value") for _ in range(order)], dtype=np.uint64)
+        m = n - order
+        if r.remaining != m * k:
+            raise FormatError(f"int stream: {r.remaining} payload bytes, expected {m} x {k}")
+        body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
+        res = _from_bytes(body, m, k, layout == LAYOUT_PLANES) if k else np.zeros(m, np.uint64)
+        y = _integrate(warm, res, order)
+        return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+    if mode == DICT:
+        if _nested:
+            raise FormatError("int stream: nested dictionary")
+        nd = r.varint("dictionary size", limit=max(n, 1))
+        vlen = r.varint("dictionary length", limit=r.remaining)
+        values = decode_ints(r.view(vlen, "dictionary"), nd, _nested=True)
+        if values.size != nd:
+            raise FormatError(f"int stream: dictionary holds {values.size} values, header says {nd}")
+        ranks = decode_ints(r.view(r.remaining, "ranks"), n, _nested=True)
+        if ranks.size != n:
+            raise FormatError(f"int stream: {ranks.size} ranks for {n} values")
+        out, bad = _lookup(ranks, values)
+        if bad >= 0:
+            raise FormatError(f"int stream: rank {int(ranks[bad])} at {bad} outside the dictionary of {nd}")
+        return out
+    raise FormatError(f"int stream: unknown mode {mode}")
+
+
+__all__ = ["encode_ints", "decode_ints", "choose_layout", "PACKED", "PLANES", "DICT", "ALL_MODES"]

@@ -135,7 +135,7 @@ def choose_orders(values: np.ndarray, chunk: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _delta_encode(u, orders, chunk):
+def _delta_encode(u, orders, chunk, zigzag0):
     n = u.size
     out = np.empty(n, np.uint64)
     two = np.uint64(2)
@@ -144,8 +144,11 @@ def _delta_encode(u, orders, chunk):
         stop = min(start + chunk, n)
         order = orders[c]
         if order == 0:
-            for i in range(start, stop):
-                out[i] = zigzag(u[i])
+            if zigzag0:
+                for i in range(start, stop):
+                    out[i] = zigzag(u[i])
+            else:
+                out[start:stop] = u[start:stop]
         elif order == 1:
             p1 = u[start - 1] if start >= 1 else np.uint64(0)
             for i in range(start, stop):
@@ -162,17 +165,21 @@ def _delta_encode(u, orders, chunk):
     return out
 
 
-def delta_encode(values: np.ndarray, orders: np.ndarray, chunk: int) -> np.ndarray:
-    """int64 values -> uint64 zigzagged residuals under the per-chunk ``orders``."""
+def delta_encode(values: np.ndarray, orders: np.ndarray, chunk: int, zigzag0: bool = True) -> np.ndarray:
+    """int64 values -> uint64 zigzagged residuals under the per-chunk ``orders``.
+
+    ``zigzag0=False`` keeps order-0 values as they are (for callers whose values
+    are already non-negative, e.g. after a frame of reference).
+    """
     u = np.ascontiguousarray(values, np.int64).view(np.uint64)
     orders = np.ascontiguousarray(orders, np.uint8)
     if orders.size != (u.size + chunk - 1) // chunk:
         raise ValueError("one order per chunk expected")
-    return _delta_encode(u, orders, chunk)
+    return _delta_encode(u, orders, chunk, zigzag0)
 
 
 @njit(cache=True, nogil=True)
-def _delta_decode(z, orders, chunk):
+def _delta_decode(z, orders, chunk, zigzag0):
     """Returns (values, bad_order_index or -1)."""
     n = z.size
     out = np.empty(n, np.uint64)
@@ -184,8 +191,11 @@ def _delta_decode(z, orders, chunk):
         stop = min(start + chunk, n)
         order = orders[c]
         if order == 0:
-            for i in range(start, stop):
-                out[i] = unzigzag(z[i])
+            if zigzag0:
+                for i in range(start, stop):
+                    out[i] = unzigzag(z[i])
+            else:
+                out[start:stop] = z[start:stop]
         elif order == 1:
             for i in range(start, stop):
                 p1 = p1 + unzigzag(z[i])
@@ -207,13 +217,13 @@ def _delta_decode(z, orders, chunk):
     return out, -1
 
 
-def delta_decode(codes: np.ndarray, orders: np.ndarray, chunk: int) -> np.ndarray:
+def delta_decode(codes: np.ndarray, orders: np.ndarray, chunk: int, zigzag0: bool = True) -> np.ndarray:
     """Inverse of :func:`delta_encode`; hostile ``orders`` raise FormatError."""
     z = np.ascontiguousarray(codes, np.uint64)
     orders = np.ascontiguousarray(orders, np.uint8)
     if chunk < 1 or orders.size != (z.size + chunk - 1) // chunk:
         raise FormatError(f"delta: {orders.size} chunk orders for {z.size} values in chunks of {chunk}")
-    out, bad = _delta_decode(z, orders, chunk)
+    out, bad = _delta_decode(z, orders, chunk, zigzag0)
     if bad >= 0:
         raise FormatError(f"delta: chunk {bad} has unknown order {int(orders[bad])}")
     return out.view(np.int64)
