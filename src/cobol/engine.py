@@ -198,11 +198,12 @@ class CobolEngine:
         parts.append(encode_end_record(len(spans), len(data)))
         return b"".join(parts)
 
-    def compress_stream(self, src, dst, progress=None) -> tuple[int, int]:
+    def compress_stream(self, src, dst, progress=None, writer: FrameWriter | None = None) -> tuple[int, int]:
         """Compress file object ``src`` into ``dst`` in bounded memory (about
         threads x 2 blocks in flight). The output is byte-identical to
-        ``compress(src.read())``. Returns (bytes in, bytes out)."""
-        writer = FrameWriter(self, dst)
+        ``compress(src.read())``. Returns (bytes in, bytes out).
+        ``writer``: a FrameWriter already started on the destination (then ``dst`` is unused)."""
+        writer = writer or FrameWriter(self, dst)
         window = max(1, self.threads) * 2
         carry = b""
         eof = False
@@ -332,14 +333,15 @@ def _read_full(f, n: int) -> bytes:
 class FrameWriter:
     """Writes one frame to a binary file object, block by block."""
 
-    def __init__(self, engine: CobolEngine, dst):
+    def __init__(self, engine: CobolEngine, dst, preamble: bytes = b""):
+        """``preamble``: records (e.g. a metadata block) written right after the header."""
         self.engine = engine
         self.dst = dst
         self.seq = 0
         self.bytes_in = 0
         self.bytes_out = 0
         self.reports = []
-        self._write(engine.frame_header())
+        self._write(engine.frame_header() + preamble)
 
     def _write(self, b: bytes) -> None:
         self.dst.write(b)
