@@ -18,6 +18,10 @@ from .info import FrameInfo, frame_info
 
 __version__ = "0.1.0"
 
+from .interop import fsspec_compression as _fsspec_compression  # noqa: E402
+
+_fsspec_compression.register()  # fsspec.open(..., compression="cobol") when fsspec is installed
+
 __all__ = [
     "compress", "decompress", "open", "CobolEngine", "CobolFile", "frame_info", "FrameInfo",
     "CobolError", "FormatError", "TruncatedError", "ChecksumError", "LimitError",

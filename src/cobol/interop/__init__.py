@@ -1,0 +1,1 @@
+"""Bridges to the libraries people reach their data through: fsspec, numcodecs/Zarr."""
