@@ -392,6 +392,18 @@ def _info_command(p: argparse.ArgumentParser):
     return run
 
 
+@subcommand("compress-dir", "compress a folder, glob or URL of files in parallel (local processes or Dask)")
+def _compress_dir_command(p: argparse.ArgumentParser):
+    from .dataset import cli as dataset_cli
+    return dataset_cli.configure(p, decompress=False)
+
+
+@subcommand("decompress-dir", "decompress a folder of .cobl files in parallel")
+def _decompress_dir_command(p: argparse.ArgumentParser):
+    from .dataset import cli as dataset_cli
+    return dataset_cli.configure(p, decompress=True)
+
+
 # ------------------------------------------------------------------ the main command
 
 _VALUE_OPTIONS = {"-o", "--output", "-l", "--level", "-T", "--threads", "--checksum", "--block-size",

@@ -1,0 +1,63 @@
+"""``cobol compress-dir`` / ``cobol decompress-dir``: the dataset subcommands."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def configure(p, decompress: bool):
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="files, folders or globs; any fsspec URL (memory://, s3:// with s3fs)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder or URL (mirrors the input tree)")
+    p.add_argument("-j", "--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", metavar="ADDR", help="run on a Dask cluster, e.g. tcp://HOST:8786")
+    if not decompress:
+        p.add_argument("-l", "--level", type=int, default=3)
+        p.add_argument("--checksum", default="sha256")
+        p.add_argument("--no-resume", action="store_true", help="redo outputs even if they match their source")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("-q", "--quiet", action="store_true")
+
+    def run(args) -> int:
+        from ..cli import emit_table, is_tty
+        from . import compress_files, decompress_files
+
+        progress = None
+        bar = None
+        if not args.quiet and not args.json and is_tty(sys.stderr):
+            from rich.progress import Progress
+            bar = Progress(transient=True)
+            bar.start()
+            task = bar.add_task("files", total=None)
+            progress = lambda r: bar.advance(task)  # noqa: E731
+        try:
+            if decompress:
+                rep = decompress_files(args.inputs, args.output, workers=args.workers,
+                                       scheduler=args.scheduler, progress=progress)
+            else:
+                rep = compress_files(args.inputs, args.output, workers=args.workers, scheduler=args.scheduler,
+                                     resume=not args.no_resume, progress=progress,
+                                     level=args.level, checksum=args.checksum)
+        finally:
+            if bar is not None:
+                bar.stop()
+        if args.json:
+            json.dump(rep.to_dict(), sys.stdout, indent=1)
+            print()
+        elif not args.quiet:
+            rows = [[r.src, r.status, str(r.bytes_in), str(r.bytes_out),
+                     f"{r.ratio:.3f}" if r.bytes_out and r.bytes_in else "-",
+                     f"{r.bytes_in / 1e6 / r.seconds:.1f}" if r.seconds and r.status == "done" else "-",
+                     r.error] for r in rep.results]
+            emit_table([("file", "l"), ("status", "l"), ("raw", "r"), ("cobl", "r"), ("ratio", "r"),
+                        ("MB/s", "r"), ("error", "l")], rows)
+            cats = rep.by_category()
+            emit_table([("category", "l"), ("files", "r"), ("raw", "r"), ("cobl", "r"), ("geomean ratio", "r")],
+                       [[c, str(v["files"]), str(v["bytes_in"]), str(v["bytes_out"]), f"{v['geomean_ratio']:.3f}"]
+                        for c, v in sorted(cats.items())], title="per category")
+            d = rep.to_dict()
+            print(f"{len(rep.results)} files, {len(rep.failed)} failed, {d['seconds']:.2f} s, {d['mb_per_s']:.1f} MB/s")
+        return 2 if rep.failed else 0
+
+    return run
