@@ -269,6 +269,44 @@ def _lookup(ranks, values):
     return out, -1
 
 
+@njit(cache=True, nogil=True)
+def _planes_entropy_bits(r):
+    """Sum over byte planes of count x order-0 entropy (bits): what zstd's
+    Huffman stage would pay for the planes layout, give or take headers."""
+    n = r.size
+    if n == 0:
+        return 0.0
+    hist = np.zeros((8, 256), np.int64)
+    for i in range(n):
+        v = r[i]
+        for j in range(8):
+            hist[j, np.int64(v & np.uint64(0xFF))] += 1
+            v >>= np.uint64(8)
+            if v == 0:
+                for t in range(j + 1, 8):
+                    hist[t, 0] += 1
+                break
+    total = 0.0
+    for j in range(8):
+        if hist[j, 0] == n:
+            continue
+        for b in range(256):
+            c = hist[j, b]
+            if c:
+                total -= c * np.log2(c / n)
+    return total
+
+
+def estimate_size(values: np.ndarray) -> int:
+    """A cheap size estimate (bytes) for ``values`` after this codec and zstd:
+    the byte-plane entropy of the best delta order, without compressing."""
+    x = np.ascontiguousarray(values, dtype=np.int64).ravel()
+    if x.size == 0:
+        return 2
+    _, _, y = _frame_of_reference(x)
+    return int(min(_planes_entropy_bits(_residuals(y, o)) for o in (0, 1, 2)) // 8) + 8
+
+
 # ---------------------------------------------------------------- encoding
 
 
@@ -344,12 +382,14 @@ def _candidates(x, modes, nested):
     if PACKED in modes:
         cands.append(("packed", lambda v: _encode_packed(v.size, *_frame_of_reference(v))))
     if PLANES in modes:
-        for order in (0, 1, 2):
-            for layout in (LAYOUT_PLANES, LAYOUT_INTERLEAVED):
-                cands.append((
-                    f"planes o{order} {'planes' if layout == LAYOUT_PLANES else 'interleaved'}",
-                    lambda v, o=order, lay=layout: _encode_planes(v.size, *_frame_of_reference(v), o, lay),
-                ))
+        # the delta order by entropy estimate; the layouts by trial
+        _, _, y = _frame_of_reference(x)
+        order = min((0, 1, 2), key=lambda o: _planes_entropy_bits(_residuals(y, o)))
+        for layout in (LAYOUT_PLANES, LAYOUT_INTERLEAVED):
+            cands.append((
+                f"planes o{order} {'planes' if layout == LAYOUT_PLANES else 'interleaved'}",
+                lambda v, o=order, lay=layout: _encode_planes(v.size, *_frame_of_reference(v), o, lay),
+            ))
     if DICT in modes and not nested:
         cands.append(("dict", _encode_dict))
     return cands
@@ -467,4 +507,4 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
     raise FormatError(f"int stream: unknown mode {mode}")
 
 
-__all__ = ["encode_ints", "decode_ints", "choose_layout", "PACKED", "PLANES", "DICT", "ALL_MODES"]
+__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "PACKED", "PLANES", "DICT", "ALL_MODES"]
