@@ -142,10 +142,11 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE) -> Encoded:
         e = ce[at:at + n]
         at += n
         if quote >= 0 and n:
-            ln = e - s
-            q = ln >= 2
-            q &= arr[s] == quote
-            q &= arr[np.maximum(e - 1, 0)] == quote
+            q = (e - s) >= 2
+            if q.any():  # then the block is at least 2 bytes long
+                last = arr.shape[0] - 1
+                q &= arr[np.minimum(s, last)] == quote
+                q &= arr[np.clip(e - 1, 0, last)] == quote
             nq = int(np.count_nonzero(q))
         else:
             nq = 0
