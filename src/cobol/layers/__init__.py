@@ -3,3 +3,4 @@
 from . import raw  # noqa: F401,E402
 from . import l2_csv  # noqa: F401,E402
 from . import numeric  # noqa: F401,E402
+from . import l2_json  # noqa: F401,E402

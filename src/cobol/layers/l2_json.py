@@ -1,0 +1,1498 @@
+"""L2 structural mapping for JSON and JSON lines (transform ``json``, id 30).
+
+One block of bytes (a document, JSON lines, or any fragment of them, valid or
+not) becomes a handful of homogeneous streams:
+
+``skeleton``
+    one symbol per token in order: structural characters, value *types*
+    (string, number, true, ...), keys as ids of a frequency-ordered
+    :class:`StructuralDictionary` (1 byte for the 128 most frequent keys, 2 or 3
+    bytes for the rest), and ``WS_DEV`` marks. A key's ``:`` is implied.
+    Records of one shape give identical skeleton runs, which zstd reduces to
+    almost nothing, so a JSON lines record costs little more than its values.
+``ws``
+    whitespace is *predicted* from the nesting depth and a per-block style
+    (pretty or compact, newline, indent unit, ``": "``/``", "`` spacing, the
+    depth at which a fragment starts). Only gaps that differ from the
+    prediction are stored here (and marked ``WS_DEV`` in the skeleton), so
+    pretty-printed input costs almost nothing.
+``residue``
+    every token that is not JSON (``NaN``, comments, a BOM, binary bytes,
+    unterminated quotes) verbatim, so odd bytes cost only themselves.
+``keys`` / ``keylit``
+    the key dictionary, and keys seen once in the block (verbatim).
+``numflags`` and one or two streams per *column*
+    values are grouped by the *shape of their key path* (see below): strings
+    (and numbers whose spelling is not canonical) go to the column's text
+    stream; numbers whose spelling prints back exactly (``-?(0|[1-9]d*)(.d+)?``,
+    at most 18 digits, not ``-0``) become int64 mantissas (scaled to the
+    column's largest number of decimals when that fits) coded by
+    :mod:`cobol.layers.intcodec`; a per-value scale byte goes to ``numflags``
+    for columns that need it.
+
+Column choice. A value's path is the sequence of keys and array positions from
+the root (scalars at array index < 4 keep their index, so ``[lon, lat]`` pairs
+split into two columns). Keys seen once in a block are data, not schema, and
+count as a wildcard. The encoder tries full paths and path suffixes of 4, 3, 2
+and 1 keys (array steps skipped) and keeps the most specific one whose columns
+of at least 32 values hold 95% of the values; at most 255 columns get their
+own streams, the rest share column 0. The decoder recomputes every path hash
+from the skeleton, so column membership costs one byte per distinct path.
+
+Anything goes: a block may start or end in the middle of a document (the
+style records the indent level it starts at, unmatched closers are allowed),
+and every byte string round-trips.
+
+>>> from cobol.registry import EncodeContext, DecodeContext
+>>> data = b'{"a": 1, "b": [true, "x"]}\\n{"a": 2, "b": []}\\n'
+>>> enc = Layer2Encoder().encode(data)
+>>> Layer2Decoder().decode(enc.streams, enc.params, len(data)) == data
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..errors import CobolError, FormatError, LimitError
+from ..format.wire import Reader, put_varint
+from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
+from . import json_tokenizer as jt
+from .intcodec import decode_ints, encode_ints
+from .structural_dictionary import MAX_ENTRIES, StructuralDictionary
+
+PARAMS_VERSION = 1
+
+# ---------------------------------------------------------------- skeleton symbols
+S_WS_DEV = 1       # the gap before the next token is stored in the ws stream
+S_WS_DEV_KEY = 2   # the gap between the key just emitted and its colon is stored
+S_END = 3
+S_OBJ_OPEN = 4
+S_OBJ_CLOSE = 5
+S_ARR_OPEN = 6
+S_ARR_CLOSE = 7
+S_COLON = 8        # a colon that does not follow a key
+S_COMMA = 9
+S_STRING = 10
+S_NUMBER = 11
+S_TRUE = 12
+S_FALSE = 13
+S_NULL = 14
+S_RESIDUE = 15
+S_KEY_LITERAL = 16
+KEY1_BASE = 0x40   # 0x40..0xBF: key ids 0..127
+KEY2_BASE = 0xC0   # 0xC0..0xFE + 1 byte: key ids 128..16255
+KEY3 = 0xFF        # + 2 bytes (big endian): key ids 16256..81791
+KEY2_FIRST = 128
+KEY3_FIRST = 128 + 63 * 256
+
+WS_TERM = 124      # '|' ends each stored gap in the ws stream
+RESIDUE_TERM = 10  # residue words never contain LF
+TEXT_TERM = 34     # '"' ends each text item (content never holds an unescaped quote)
+
+# pseudo token kinds for the gap predictor
+K_START = 14
+K_END = 15
+
+# gap predictions
+G_EMPTY = 0
+G_NEWLINE = 1      # newline + indent * level
+G_COLON = 2
+G_COMMA = 3
+
+# style array slots
+ST_PRETTY = 0
+ST_CRLF = 1
+ST_INDENT_CHAR = 2
+ST_INDENT_WIDTH = 3
+ST_COLON_WS = 4
+ST_PRE_COLON_WS = 5
+ST_COMMA_WS = 6
+ST_BASE_DEPTH = 7
+ST_SIZE = 8
+
+# path hashing
+MODE_FULL = 0      # column key = full path; 1..4 = suffix of that many keys
+N_MODES = 5
+POSITIONAL = 4     # scalars at array index < POSITIONAL keep the index in their path
+MAX_PATH_DEPTH = 64
+SUFFIX_STEPS = 16  # how far up a suffix hash looks for keys
+C_ROOT = np.int64(0x5EED0001)
+C_NOKEY = np.int64(0x5EED0002)
+C_WILD = np.int64(0x5EED0003)
+C_ARR = np.int64(0x5EED0010)  # + 1 + index for positional scalars
+
+MIN_COLUMN_VALUES = 32
+COVERAGE = 0.95
+MAX_COLUMNS = 255  # dedicated columns; column 0 is the shared one
+MAX_SCALE = 18
+FLAG_RAW = 255
+NUM_INT = 0        # column number modes
+NUM_SCALED = 1
+NUM_PLAIN = 2
+
+# decoder error codes -> messages
+_ERRORS = {
+    -1: "skeleton ends early",
+    -2: "output exceeds the block length",
+    -3: "ws stream exhausted",
+    -4: "residue stream exhausted",
+    -5: "key id out of range",
+    -6: "literal key stream exhausted",
+    -7: "column text stream exhausted",
+    -8: "column int stream exhausted",
+    -9: "number flag stream exhausted",
+    -10: "bad number flag",
+    -11: "number out of range",
+    -12: "unknown skeleton symbol",
+    -13: "more distinct paths than declared",
+    -14: "column index out of range",
+    -15: "streams not fully consumed",
+    -16: "number mantissa not divisible by its scale",
+}
+
+
+# ================================================================ shared kernels
+@njit(cache=True, nogil=True, inline="always")
+def _mix(h, c):
+    h = (h ^ c) * np.int64(-7046029254386353131)
+    return h ^ (h >> 31)
+
+
+@njit(cache=True, nogil=True)
+def _fnv(buf, a, b):
+    h = np.int64(-3750763034362895579)
+    for i in range(a, b):
+        h = (h ^ np.int64(buf[i])) * np.int64(1099511628211)
+    return h ^ (h >> 29)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_open(k):
+    return k == jt.OBJ_OPEN or k == jt.ARR_OPEN
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_close(k):
+    return k == jt.OBJ_CLOSE or k == jt.ARR_CLOSE
+
+
+@njit(cache=True, nogil=True)
+def _predict(prev, nxt, level, style):
+    """Predicted gap (G_*) and its indent level before token kind ``nxt``."""
+    if prev == K_START:
+        return G_EMPTY, 0
+    if nxt == K_END:
+        return G_NEWLINE, 0
+    if prev == jt.COLON:
+        return G_COLON, 0
+    if style[ST_PRETTY]:
+        if _is_open(prev):
+            if _is_close(nxt):
+                return G_EMPTY, 0
+            return G_NEWLINE, level
+        if prev == jt.COMMA:
+            return G_NEWLINE, level
+        if _is_close(nxt):
+            return G_NEWLINE, max(level - 1, 0)
+        if nxt == jt.COMMA or nxt == jt.COLON:
+            return G_EMPTY, 0
+        if level == 0:
+            return G_NEWLINE, 0
+        return G_EMPTY, 0
+    if prev == jt.COMMA:
+        return G_COMMA, 0
+    if _is_open(prev) or _is_close(nxt) or nxt == jt.COMMA or nxt == jt.COLON:
+        return G_EMPTY, 0
+    if level == 0:
+        return G_NEWLINE, 0
+    return G_EMPTY, 0
+
+
+@njit(cache=True, nogil=True)
+def _gap_len(g, level, style):
+    if g == G_EMPTY:
+        return 0
+    if g == G_COLON:
+        return 1 if style[ST_COLON_WS] else 0
+    if g == G_COMMA:
+        return 1 if style[ST_COMMA_WS] else 0
+    return 1 + style[ST_CRLF] + level * style[ST_INDENT_WIDTH]
+
+
+@njit(cache=True, nogil=True)
+def _gap_matches(buf, a, b, g, level, style):
+    n = b - a
+    if n != _gap_len(g, level, style):
+        return False
+    if n == 0:
+        return True
+    if g == G_COLON or g == G_COMMA:
+        return buf[a] == 32
+    p = a
+    if style[ST_CRLF]:
+        if buf[p] != 13:
+            return False
+        p += 1
+    if buf[p] != 10:
+        return False
+    p += 1
+    ch = style[ST_INDENT_CHAR]
+    while p < b:
+        if buf[p] != ch:
+            return False
+        p += 1
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _emit_gap(out, o, g, level, style):
+    """Write the predicted gap at out[o]; return the new position or -2."""
+    n = _gap_len(g, level, style)
+    if o + n > out.size:
+        return -2
+    if n == 0:
+        return o
+    if g == G_COLON or g == G_COMMA:
+        out[o] = 32
+        return o + 1
+    if style[ST_CRLF]:
+        out[o] = 13
+        o += 1
+    out[o] = 10
+    o += 1
+    ch = style[ST_INDENT_CHAR]
+    for _ in range(n - 1 - style[ST_CRLF]):
+        out[o] = ch
+        o += 1
+    return o
+
+
+@njit(cache=True, nogil=True)
+def _grow(a, need):
+    if need <= a.size:
+        return a
+    b = np.empty(max(need, 2 * a.size), a.dtype)
+    b[:a.size] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
+def _value_hashes(st_hash, st_comp, depth, comp, mode_hashes):
+    """Column hashes of a scalar with component ``comp`` under the open stack.
+
+    mode_hashes[0] = full path, mode_hashes[k] = suffix of k key components
+    (generic array steps are skipped when walking up)."""
+    parent = st_hash[depth - 1] if depth > 0 else C_ROOT
+    if depth >= MAX_PATH_DEPTH:
+        mode_hashes[0] = parent
+    else:
+        mode_hashes[0] = _mix(parent, comp)
+    h = _mix(C_ROOT, comp)
+    mode_hashes[1] = h
+    k = 1
+    d = depth - 1
+    steps = 0
+    while k < N_MODES - 1 and d >= 0 and steps < SUFFIX_STEPS:
+        c = st_comp[d]
+        d -= 1
+        steps += 1
+        if c == C_ARR:
+            continue
+        h = _mix(h, c)
+        k += 1
+        mode_hashes[k] = h
+    while k < N_MODES - 1:
+        k += 1
+        mode_hashes[k] = h
+
+
+@njit(cache=True, nogil=True)
+def _child_comp(st_kind, st_key, st_count, depth, scalar):
+    if depth == 0:
+        return C_ROOT
+    top = depth - 1
+    if st_kind[top] == 1:
+        return st_key[top]
+    idx = st_count[top]
+    if scalar and idx < POSITIONAL:
+        return C_ARR + 1 + idx
+    return C_ARR
+
+
+# ================================================================ encoder kernels
+@njit(cache=True, nogil=True)
+def _style_stats(buf, kinds, starts, limit_tokens):
+    """Counters and indentation samples for style detection.
+
+    counts: [after_open_nl, after_open_flat, colon_sp, colon_none, pre_colon_sp,
+             pre_colon_none, comma_sp, comma_none, crlf, lf]
+    samples: (indent width, level relative to block start, indent byte)
+    """
+    counts = np.zeros(10, np.int64)
+    nsamp = 0
+    cap = 4096
+    widths = np.empty(cap, np.int64)
+    rels = np.empty(cap, np.int64)
+    chars = np.empty(cap, np.int64)
+    ntok = min(kinds.size, limit_tokens)
+    rel = 0
+    for t in range(ntok):
+        k = kinds[t]
+        if _is_open(k):
+            rel += 1
+        elif _is_close(k):
+            rel -= 1
+        if k != jt.WS:
+            continue
+        a = starts[t]
+        b = starts[t + 1]
+        prev = kinds[t - 1] if t > 0 else K_START
+        nxt = kinds[t + 1] if t + 1 < kinds.size else K_END
+        nl = -1
+        for p in range(a, b):
+            if buf[p] == 10:
+                nl = p
+                if p > a and buf[p - 1] == 13:
+                    counts[8] += 1
+                else:
+                    counts[9] += 1
+        if _is_open(prev) and not _is_close(nxt):
+            if nl >= 0:
+                counts[0] += 1
+            else:
+                counts[1] += 1
+        if prev == jt.COLON and nl < 0:
+            if b - a == 1 and buf[a] == 32:
+                counts[2] += 1
+        if prev == jt.KEY:
+            if b - a == 1 and buf[a] == 32:
+                counts[4] += 1
+        if prev == jt.COMMA and nl < 0 and b - a == 1 and buf[a] == 32:
+            counts[6] += 1
+        if nl >= 0 and nxt != K_END and nsamp < cap:
+            w = b - nl - 1
+            ch = buf[nl + 1] if w > 0 else 32
+            uniform = True
+            for p in range(nl + 1, b):
+                if buf[p] != ch:
+                    uniform = False
+                    break
+            if uniform:
+                widths[nsamp] = w
+                rels[nsamp] = rel - 1 if _is_close(nxt) else rel
+                chars[nsamp] = ch
+                nsamp += 1
+    # gaps that are absent are "none" cases: count tokens
+    for t in range(ntok):
+        k = kinds[t]
+        nk = kinds[t + 1] if t + 1 < kinds.size else K_END
+        if k == jt.COLON and nk != jt.WS:
+            counts[3] += 1
+        if k == jt.KEY and nk != jt.WS:
+            counts[5] += 1
+        if k == jt.COMMA and nk != jt.WS:
+            counts[7] += 1
+    return counts, widths[:nsamp], rels[:nsamp], chars[:nsamp]
+
+
+def detect_style(tok: jt.Tokens, sample_tokens: int = 1 << 16) -> np.ndarray:
+    """Whitespace style of a block (an int64 array indexed by ST_*)."""
+    counts, widths, rels, chars = _style_stats(tok.buf, tok.kinds, tok.starts, sample_tokens)
+    style = np.zeros(ST_SIZE, np.int64)
+    style[ST_PRETTY] = 1 if counts[0] > counts[1] else 0
+    style[ST_CRLF] = 1 if counts[8] > counts[9] else 0
+    style[ST_COLON_WS] = 1 if counts[2] > counts[3] else 0
+    style[ST_PRE_COLON_WS] = 1 if counts[4] > counts[5] else 0
+    style[ST_COMMA_WS] = 1 if counts[6] > counts[7] else 0
+    style[ST_INDENT_CHAR] = 32
+    if style[ST_PRETTY] and widths.size:
+        pos = widths > 0
+        if pos.any():
+            ch_vals, ch_counts = np.unique(chars[pos], return_counts=True)
+            ch = int(ch_vals[np.argmax(ch_counts)])
+            sel = pos & (chars == ch)
+            unit = int(np.gcd.reduce(widths[sel]))
+            style[ST_INDENT_CHAR] = ch
+            style[ST_INDENT_WIDTH] = unit
+            if unit:
+                lvl = widths[sel | (widths == 0)] // unit - rels[sel | (widths == 0)]
+                lvl = lvl[(lvl >= 0) & (lvl < 1 << 16)]
+                if lvl.size:
+                    style[ST_BASE_DEPTH] = int(np.bincount(lvl).argmax())
+    return style
+
+
+@njit(cache=True, nogil=True)
+def _intern_keys(buf, kinds, starts):
+    """Exact interning of key contents. Returns (key token indices, key ids in
+    first-appearance order, per-id count, per-id first key ordinal, per-id hash)."""
+    nk = 0
+    for t in range(kinds.size):
+        if kinds[t] == jt.KEY:
+            nk += 1
+    ktok = np.empty(nk, np.int64)
+    kid = np.empty(nk, np.int64)
+    cap = 16
+    while cap < 2 * nk + 16:
+        cap *= 2
+    table = np.full(cap, -1, np.int64)
+    mask = cap - 1
+    ids_first = np.empty(nk, np.int64)
+    ids_hash = np.empty(nk, np.int64)
+    ids_count = np.zeros(nk, np.int64)
+    nid = 0
+    j = 0
+    for t in range(kinds.size):
+        if kinds[t] != jt.KEY:
+            continue
+        a = starts[t] + 1
+        b = starts[t + 1] - 1
+        h = _fnv(buf, a, b)
+        slot = h & mask
+        found = -1
+        for _ in range(cap):
+            e = table[slot]
+            if e < 0:
+                table[slot] = nid
+                ids_first[nid] = j
+                ids_hash[nid] = h
+                found = nid
+                nid += 1
+                break
+            if ids_hash[e] == h:
+                t0 = ktok[ids_first[e]]
+                a0 = starts[t0] + 1
+                b0 = starts[t0 + 1] - 1
+                same = (b0 - a0) == (b - a)
+                if same:
+                    for q in range(b - a):
+                        if buf[a0 + q] != buf[a + q]:
+                            same = False
+                            break
+                if same:
+                    found = e
+                    break
+            slot = (slot + 1) & mask
+        ktok[j] = t
+        kid[j] = found
+        ids_count[found] += 1
+        j += 1
+    return ktok, kid, ids_count[:nid], ids_first[:nid], ids_hash[:nid]
+
+
+@njit(cache=True, nogil=True)
+def _walk_encode(buf, kinds, starts, key_code, key_comp, style, nvalues):
+    """The encoder's token walk: skeleton symbols, whitespace deviations and the
+    per-mode column hashes of every string/number value (in token order)."""
+    ntok = kinds.size
+    n = buf.size
+    skel = np.empty(4 * ntok + 16, np.uint8)
+    sp = 0
+    dev_a = np.empty(64, np.int64)
+    dev_b = np.empty(64, np.int64)
+    ndev = 0
+    vh = np.empty((nvalues, N_MODES), np.int64)
+    nv = 0
+    cap = 64
+    st_kind = np.empty(cap, np.uint8)
+    st_hash = np.empty(cap, np.int64)
+    st_comp = np.empty(cap, np.int64)
+    st_key = np.empty(cap, np.int64)
+    st_count = np.empty(cap, np.int64)
+    depth = 0
+    extra = style[ST_BASE_DEPTH]
+    prev = K_START
+    ki = 0  # key ordinal
+    mh = np.empty(N_MODES, np.int64)
+    t = 0
+    for _ in range(ntok + 2):  # (a `while True` loop here trips a numba typing bug)
+        # ---- the gap before the next token
+        if t < ntok and kinds[t] == jt.WS:
+            ga = starts[t]
+            gb = starts[t + 1]
+            t += 1
+        else:
+            ga = starts[t] if t < ntok else n
+            gb = ga
+        nk = kinds[t] if t < ntok else K_END
+        g, lvl = _predict(prev, nk, depth + extra, style)
+        if not _gap_matches(buf, ga, gb, g, lvl, style):
+            skel[sp] = S_WS_DEV
+            sp += 1
+            if ndev == dev_a.size:
+                dev_a = _grow(dev_a, ndev + 1)
+                dev_b = _grow(dev_b, ndev + 1)
+            dev_a[ndev] = ga
+            dev_b[ndev] = gb
+            ndev += 1
+        if t >= ntok:
+            skel[sp] = S_END
+            sp += 1
+            break
+        # ---- the token
+        if nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
+            skel[sp] = S_OBJ_OPEN if nk == jt.OBJ_OPEN else S_ARR_OPEN
+            sp += 1
+            comp = _child_comp(st_kind, st_key, st_count, depth, False)
+            if depth > 0:
+                st_count[depth - 1] += 1
+            parent = st_hash[depth - 1] if depth > 0 else C_ROOT
+            if depth == st_kind.size:
+                st_kind = _grow(st_kind, depth + 1)
+                st_hash = _grow(st_hash, depth + 1)
+                st_comp = _grow(st_comp, depth + 1)
+                st_key = _grow(st_key, depth + 1)
+                st_count = _grow(st_count, depth + 1)
+            st_kind[depth] = 1 if nk == jt.OBJ_OPEN else 2
+            st_hash[depth] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
+            st_comp[depth] = comp
+            st_key[depth] = C_NOKEY
+            st_count[depth] = 0
+            depth += 1
+        elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
+            skel[sp] = S_OBJ_CLOSE if nk == jt.OBJ_CLOSE else S_ARR_CLOSE
+            sp += 1
+            if depth > 0:
+                depth -= 1
+            elif extra > 0:
+                extra -= 1
+        elif nk == jt.COMMA:
+            skel[sp] = S_COMMA
+            sp += 1
+            if depth > 0:
+                st_key[depth - 1] = C_NOKEY
+        elif nk == jt.COLON:
+            skel[sp] = S_COLON
+            sp += 1
+        elif nk == jt.KEY:
+            code = key_code[ki]
+            if code < 0:
+                skel[sp] = S_KEY_LITERAL
+                sp += 1
+            elif code < KEY2_FIRST:
+                skel[sp] = KEY1_BASE + code
+                sp += 1
+            elif code < KEY3_FIRST:
+                c2 = code - KEY2_FIRST
+                skel[sp] = KEY2_BASE + (c2 >> 8)
+                skel[sp + 1] = c2 & 0xFF
+                sp += 2
+            else:
+                c3 = code - KEY3_FIRST
+                skel[sp] = KEY3
+                skel[sp + 1] = c3 >> 8
+                skel[sp + 2] = c3 & 0xFF
+                sp += 3
+            if depth > 0 and st_kind[depth - 1] == 1:
+                st_key[depth - 1] = key_comp[ki]
+            ki += 1
+            # the gap between the key and its colon, then the colon itself
+            if kinds[t + 1] == jt.WS:
+                ga = starts[t + 1]
+                gb = starts[t + 2]
+                t += 1
+            else:
+                ga = starts[t + 1]
+                gb = ga
+            want = 1 if style[ST_PRE_COLON_WS] else 0
+            if not (gb - ga == want and (want == 0 or buf[ga] == 32)):
+                skel[sp] = S_WS_DEV_KEY
+                sp += 1
+                if ndev == dev_a.size:
+                    dev_a = _grow(dev_a, ndev + 1)
+                    dev_b = _grow(dev_b, ndev + 1)
+                dev_a[ndev] = ga
+                dev_b[ndev] = gb
+                ndev += 1
+            t += 1  # the colon
+            nk = jt.COLON
+        elif nk == jt.STRING or nk == jt.NUMBER:
+            skel[sp] = S_STRING if nk == jt.STRING else S_NUMBER
+            sp += 1
+            comp = _child_comp(st_kind, st_key, st_count, depth, True)
+            if depth > 0:
+                st_count[depth - 1] += 1
+            _value_hashes(st_hash, st_comp, depth, comp, mh)
+            for m in range(N_MODES):
+                vh[nv, m] = mh[m]
+            nv += 1
+        elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
+            skel[sp] = S_TRUE + (nk - jt.TRUE)
+            sp += 1
+            if depth > 0:
+                st_count[depth - 1] += 1
+        else:
+            skel[sp] = S_RESIDUE
+            sp += 1
+        prev = nk
+        t += 1
+    return skel[:sp], dev_a[:ndev], dev_b[:ndev], vh
+
+
+@njit(cache=True, nogil=True)
+def _first_appearance(h):
+    """Distinct ids of ``h`` numbered in order of first appearance; and counts."""
+    n = h.size
+    cap = 16
+    while cap < 2 * n + 16:
+        cap *= 2
+    mask = cap - 1
+    keys = np.empty(cap, np.int64)
+    vals = np.full(cap, -1, np.int64)
+    ids = np.empty(n, np.int64)
+    counts = np.zeros(n + 1, np.int64)
+    nd = 0
+    for i in range(n):
+        x = h[i]
+        slot = (x ^ (x >> 17)) & mask
+        for _ in range(cap):
+            v = vals[slot]
+            if v < 0:
+                keys[slot] = x
+                vals[slot] = nd
+                ids[i] = nd
+                nd += 1
+                break
+            if keys[slot] == x:
+                ids[i] = v
+                break
+            slot = (slot + 1) & mask
+        counts[ids[i]] += 1
+    return ids, counts[:nd]
+
+
+@njit(cache=True, nogil=True)
+def _gather_spans(buf, a, b, term):
+    """Concatenate buf[a[i]:b[i]] each followed by ``term``."""
+    total = 0
+    for i in range(a.size):
+        total += b[i] - a[i] + 1
+    out = np.empty(total, np.uint8)
+    p = 0
+    for i in range(a.size):
+        for q in range(a[i], b[i]):
+            out[p] = buf[q]
+            p += 1
+        out[p] = term
+        p += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _scatter_text(buf, a, b, col, ncols):
+    """Per-column concatenation (in order) of buf[a[i]:b[i]] + '"'; returns the
+    buffer and ncols + 1 column offsets."""
+    off = np.zeros(ncols + 1, np.int64)
+    for i in range(a.size):
+        off[col[i] + 1] += b[i] - a[i] + 1
+    for c in range(ncols):
+        off[c + 1] += off[c]
+    cur = off[:-1].copy()
+    out = np.empty(off[ncols], np.uint8)
+    for i in range(a.size):
+        p = cur[col[i]]
+        for q in range(a[i], b[i]):
+            out[p] = buf[q]
+            p += 1
+        out[p] = TEXT_TERM
+        cur[col[i]] = p + 1
+    return out, off
+
+
+@njit(cache=True, nogil=True)
+def _group_order(col, ncols):
+    """Stable counting sort: indices ordering ``col`` by column, and counts."""
+    counts = np.zeros(ncols + 1, np.int64)
+    for i in range(col.size):
+        counts[col[i] + 1] += 1
+    for c in range(ncols):
+        counts[c + 1] += counts[c]
+    cur = counts[:-1].copy()
+    order = np.empty(col.size, np.int64)
+    for i in range(col.size):
+        c = col[i]
+        order[cur[c]] = i
+        cur[c] += 1
+    return order, counts
+
+
+@njit(cache=True, nogil=True)
+def _parse_numbers(buf, starts, toks):
+    """Canonical number spellings -> (mantissa, scale, digit count); scale -1 = raw."""
+    n = toks.size
+    mant = np.zeros(n, np.int64)
+    scale = np.full(n, -1, np.int64)
+    ndig = np.zeros(n, np.int64)
+    for i in range(n):
+        t = toks[i]
+        p = starts[t]
+        b = starts[t + 1]
+        neg = False
+        if buf[p] == 45:
+            neg = True
+            p += 1
+        if p >= b or not (48 <= buf[p] <= 57):
+            continue
+        m = np.int64(0)
+        digits = 0  # digits appended to m; at most MAX_SCALE so |m| < 10**18
+        if buf[p] == 48:
+            p += 1
+            if p < b and 48 <= buf[p] <= 57:
+                continue  # leading zero
+        else:
+            while p < b and 48 <= buf[p] <= 57 and digits < MAX_SCALE:
+                m = m * 10 + (buf[p] - 48)
+                digits += 1
+                p += 1
+            if p < b and 48 <= buf[p] <= 57:
+                continue  # too many digits
+        s = 0
+        if p < b and buf[p] == 46:
+            p += 1
+            if p >= b or not (48 <= buf[p] <= 57):
+                continue
+            while p < b and 48 <= buf[p] <= 57 and digits < MAX_SCALE:
+                m = m * 10 + (buf[p] - 48)
+                digits += 1
+                s += 1
+                p += 1
+        if p != b:
+            continue
+        if neg and m == 0:
+            continue
+        mant[i] = -m if neg else m
+        scale[i] = s
+        # significant digits of |m|
+        d = 1
+        x = m
+        while x >= 10:
+            x //= 10
+            d += 1
+        ndig[i] = d
+    return mant, scale, ndig
+
+
+@njit(cache=True, nogil=True)
+def _number_columns(col, scale, ndig, ncols):
+    """Per column: max scale, any raw, whether scaling to the max scale fits."""
+    smax = np.zeros(ncols, np.int64)
+    anyraw = np.zeros(ncols, np.bool_)
+    for i in range(col.size):
+        c = col[i]
+        if scale[i] < 0:
+            anyraw[c] = True
+        elif scale[i] > smax[c]:
+            smax[c] = scale[i]
+    fits = np.ones(ncols, np.bool_)
+    for i in range(col.size):
+        c = col[i]
+        if scale[i] >= 0 and ndig[i] + smax[c] - scale[i] > MAX_SCALE:
+            fits[c] = False
+    return smax, anyraw, fits
+
+
+@njit(cache=True, nogil=True)
+def _number_values(col, mant, scale, mode, smax):
+    """Normalized mantissas (raw numbers dropped) and per-number flags."""
+    n = col.size
+    keep = np.zeros(n, np.bool_)
+    vals = np.empty(n, np.int64)
+    flags = np.empty(n, np.uint8)
+    p10 = np.ones(MAX_SCALE + 1, np.int64)
+    for i in range(1, MAX_SCALE + 1):
+        p10[i] = p10[i - 1] * 10
+    for i in range(n):
+        c = col[i]
+        s = scale[i]
+        if s < 0:
+            flags[i] = FLAG_RAW
+            continue
+        keep[i] = True
+        md = mode[c]
+        if md == NUM_SCALED:
+            f = smax[c] - s
+            flags[i] = f
+            vals[i] = mant[i] * p10[f]
+        else:
+            flags[i] = s
+            vals[i] = mant[i]
+    return keep, vals, flags
+
+
+# ================================================================ decoder kernel
+@njit(cache=True, nogil=True)
+def _copy_until(src, sp, send, term, escapes, out, o):
+    """Copy src[sp:] up to ``term`` (backslash escapes when ``escapes``) to out[o:].
+    Returns (new sp after the terminator, new o); sp = -1 if no terminator,
+    o = -2 if the output overflows."""
+    osz = out.size
+    while sp < send:
+        c = src[sp]
+        if c == term:
+            return sp + 1, o
+        if escapes and c == 92:
+            if sp + 1 >= send:
+                return -1, o
+            if o + 2 > osz:
+                return sp, -2
+            out[o] = c
+            out[o + 1] = src[sp + 1]
+            o += 2
+            sp += 2
+            continue
+        if o >= osz:
+            return sp, -2
+        out[o] = c
+        o += 1
+        sp += 1
+    return -1, o
+
+
+@njit(cache=True, nogil=True)
+def _put_number(out, o, m, s):
+    """Write mantissa ``m`` with ``s`` decimals; return the new o or -2."""
+    tmp = np.empty(20, np.uint8)
+    neg = m < 0
+    u = -m if neg else m
+    nd = 0
+    for _ in range(20):
+        tmp[nd] = 48 + u % 10
+        u //= 10
+        nd += 1
+        if u == 0:
+            break
+    need = nd + (1 if neg else 0)
+    if s > 0:
+        need = max(nd, s + 1) + 1 + (1 if neg else 0)
+    if o + need > out.size:
+        return -2
+    if neg:
+        out[o] = 45
+        o += 1
+    if s == 0:
+        for i in range(nd - 1, -1, -1):
+            out[o] = tmp[i]
+            o += 1
+        return o
+    if nd <= s:
+        out[o] = 48
+        out[o + 1] = 46
+        o += 2
+        for _ in range(s - nd):
+            out[o] = 48
+            o += 1
+        for i in range(nd - 1, -1, -1):
+            out[o] = tmp[i]
+            o += 1
+        return o
+    for i in range(nd - 1, s - 1, -1):
+        out[o] = tmp[i]
+        o += 1
+    out[o] = 46
+    o += 1
+    for i in range(s - 1, -1, -1):
+        out[o] = tmp[i]
+        o += 1
+    return o
+
+
+@njit(cache=True, nogil=True)
+def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, ints, ioff,
+                 flags, foff, cmode, cscale, colmap, style, mode, out):
+    """Rebuild the block; returns the number of bytes written or an error code < 0."""
+    nsk = skel.size
+    nout = out.size
+    ncols = cmode.size
+    nkeys = koff.size - 1
+    p10 = np.ones(MAX_SCALE + 1, np.int64)
+    for i in range(1, MAX_SCALE + 1):
+        p10[i] = p10[i - 1] * 10
+    tcur = toff[:-1].copy()
+    icur = ioff[:-1].copy()
+    fcur = foff[:-1].copy()
+    wp = 0
+    rp = 0
+    lp = 0
+    # first-appearance table for column hashes
+    nd_max = colmap.size
+    cap = 16
+    while cap < 2 * nd_max + 16:
+        cap *= 2
+    mask = cap - 1
+    tkeys = np.empty(cap, np.int64)
+    tvals = np.full(cap, -1, np.int64)
+    nd = 0
+    stcap = 64
+    st_kind = np.empty(stcap, np.uint8)
+    st_hash = np.empty(stcap, np.int64)
+    st_comp = np.empty(stcap, np.int64)
+    st_key = np.empty(stcap, np.int64)
+    st_count = np.empty(stcap, np.int64)
+    depth = 0
+    extra = style[ST_BASE_DEPTH]
+    prev = K_START
+    mh = np.empty(N_MODES, np.int64)
+    o = 0
+    sp = 0
+    ended = False
+    for _ in range(nsk):
+        if sp >= nsk:
+            return -1
+        s = skel[sp]
+        sp += 1
+        dev = False
+        if s == S_WS_DEV:
+            dev = True
+            if sp >= nsk:
+                return -1
+            s = skel[sp]
+            sp += 1
+        # token kind of the symbol
+        if s >= KEY1_BASE or s == S_KEY_LITERAL:
+            nk = jt.KEY
+        elif s == S_END:
+            nk = K_END
+        elif s == S_OBJ_OPEN:
+            nk = jt.OBJ_OPEN
+        elif s == S_OBJ_CLOSE:
+            nk = jt.OBJ_CLOSE
+        elif s == S_ARR_OPEN:
+            nk = jt.ARR_OPEN
+        elif s == S_ARR_CLOSE:
+            nk = jt.ARR_CLOSE
+        elif s == S_COLON:
+            nk = jt.COLON
+        elif s == S_COMMA:
+            nk = jt.COMMA
+        elif s == S_STRING:
+            nk = jt.STRING
+        elif s == S_NUMBER:
+            nk = jt.NUMBER
+        elif s == S_TRUE or s == S_FALSE or s == S_NULL:
+            nk = jt.TRUE + (s - S_TRUE)
+        elif s == S_RESIDUE:
+            nk = jt.RESIDUE
+        else:
+            return -12
+        if dev:
+            wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o)
+            if o < 0:
+                return -2
+            if wp < 0:
+                return -3
+        else:
+            g, lvl = _predict(prev, nk, depth + extra, style)
+            o = _emit_gap(out, o, g, lvl, style)
+            if o < 0:
+                return -2
+        if nk == K_END:
+            ended = True
+            break
+        if nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
+            if o >= nout:
+                return -2
+            out[o] = 123 if nk == jt.OBJ_OPEN else 91
+            o += 1
+            comp = _child_comp(st_kind, st_key, st_count, depth, False)
+            if depth > 0:
+                st_count[depth - 1] += 1
+            parent = st_hash[depth - 1] if depth > 0 else C_ROOT
+            if depth == st_kind.size:
+                st_kind = _grow(st_kind, depth + 1)
+                st_hash = _grow(st_hash, depth + 1)
+                st_comp = _grow(st_comp, depth + 1)
+                st_key = _grow(st_key, depth + 1)
+                st_count = _grow(st_count, depth + 1)
+            st_kind[depth] = 1 if nk == jt.OBJ_OPEN else 2
+            st_hash[depth] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
+            st_comp[depth] = comp
+            st_key[depth] = C_NOKEY
+            st_count[depth] = 0
+            depth += 1
+        elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
+            if o >= nout:
+                return -2
+            out[o] = 125 if nk == jt.OBJ_CLOSE else 93
+            o += 1
+            if depth > 0:
+                depth -= 1
+            elif extra > 0:
+                extra -= 1
+        elif nk == jt.COMMA:
+            if o >= nout:
+                return -2
+            out[o] = 44
+            o += 1
+            if depth > 0:
+                st_key[depth - 1] = C_NOKEY
+        elif nk == jt.COLON:
+            if o >= nout:
+                return -2
+            out[o] = 58
+            o += 1
+        elif nk == jt.KEY:
+            if o >= nout:
+                return -2
+            out[o] = 34
+            o += 1
+            if s == S_KEY_LITERAL:
+                lp, o = _copy_until(keylit, lp, keylit.size, TEXT_TERM, True, out, o)
+                if o < 0:
+                    return -2
+                if lp < 0:
+                    return -6
+                comp = C_WILD
+            else:
+                if s < KEY2_BASE:
+                    code = np.int64(s - KEY1_BASE)
+                elif s < KEY3:
+                    if sp >= nsk:
+                        return -1
+                    code = KEY2_FIRST + (np.int64(s - KEY2_BASE) << 8) + skel[sp]
+                    sp += 1
+                else:
+                    if sp + 2 > nsk:
+                        return -1
+                    code = KEY3_FIRST + (np.int64(skel[sp]) << 8) + skel[sp + 1]
+                    sp += 2
+                if code >= nkeys:
+                    return -5
+                a = koff[code]
+                b = koff[code + 1]
+                if o + (b - a) > nout:
+                    return -2
+                for q in range(a, b):
+                    out[o] = kdata[q]
+                    o += 1
+                comp = kcomp[code]
+            if o >= nout:
+                return -2
+            out[o] = 34
+            o += 1
+            if depth > 0 and st_kind[depth - 1] == 1:
+                st_key[depth - 1] = comp
+            # key -> colon gap
+            if sp < nsk and skel[sp] == S_WS_DEV_KEY:
+                sp += 1
+                wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o)
+                if o < 0:
+                    return -2
+                if wp < 0:
+                    return -3
+            elif style[ST_PRE_COLON_WS]:
+                if o >= nout:
+                    return -2
+                out[o] = 32
+                o += 1
+            if o >= nout:
+                return -2
+            out[o] = 58
+            o += 1
+            nk = jt.COLON
+        elif nk == jt.STRING or nk == jt.NUMBER:
+            comp = _child_comp(st_kind, st_key, st_count, depth, True)
+            if depth > 0:
+                st_count[depth - 1] += 1
+            _value_hashes(st_hash, st_comp, depth, comp, mh)
+            h = mh[mode]
+            slot = (h ^ (h >> 17)) & mask
+            for _ in range(cap):
+                v = tvals[slot]
+                if v < 0:
+                    if nd >= nd_max:
+                        return -13
+                    tkeys[slot] = h
+                    tvals[slot] = nd
+                    v = nd
+                    nd += 1
+                    break
+                if tkeys[slot] == h:
+                    break
+                slot = (slot + 1) & mask
+            c = colmap[v]
+            if c < 0 or c >= ncols:
+                return -14
+            raw = True
+            if nk == jt.NUMBER and cmode[c] >= 0:
+                f = 0
+                if cmode[c] != NUM_INT:
+                    if fcur[c] >= foff[c + 1]:
+                        return -9
+                    f = np.int64(flags[fcur[c]])
+                    fcur[c] += 1
+                if f != FLAG_RAW:
+                    raw = False
+                    if icur[c] >= ioff[c + 1]:
+                        return -8
+                    m = ints[icur[c]]
+                    icur[c] += 1
+                    if m >= p10[MAX_SCALE] or m <= -p10[MAX_SCALE]:
+                        return -11
+                    if cmode[c] == NUM_SCALED:
+                        if f > cscale[c]:
+                            return -10
+                        if m % p10[f] != 0:
+                            return -16
+                        m = m // p10[f]
+                        sc = cscale[c] - f
+                    else:
+                        if f > MAX_SCALE:
+                            return -10
+                        sc = f
+                    o = _put_number(out, o, m, sc)
+                    if o < 0:
+                        return -2
+            if raw:
+                if nk == jt.STRING:
+                    if o >= nout:
+                        return -2
+                    out[o] = 34
+                    o += 1
+                tcur[c], o = _copy_until(texts, tcur[c], toff[c + 1], TEXT_TERM, True, out, o)
+                if o < 0:
+                    return -2
+                if tcur[c] < 0:
+                    return -7
+                if nk == jt.STRING:
+                    if o >= nout:
+                        return -2
+                    out[o] = 34
+                    o += 1
+        elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
+            if nk == jt.TRUE:
+                if o + 4 > nout:
+                    return -2
+                out[o] = 116
+                out[o + 1] = 114
+                out[o + 2] = 117
+                out[o + 3] = 101
+                o += 4
+            elif nk == jt.NULL:
+                if o + 4 > nout:
+                    return -2
+                out[o] = 110
+                out[o + 1] = 117
+                out[o + 2] = 108
+                out[o + 3] = 108
+                o += 4
+            else:
+                if o + 5 > nout:
+                    return -2
+                out[o] = 102
+                out[o + 1] = 97
+                out[o + 2] = 108
+                out[o + 3] = 115
+                out[o + 4] = 101
+                o += 5
+            if depth > 0:
+                st_count[depth - 1] += 1
+        else:  # residue
+            rp, o = _copy_until(residue, rp, residue.size, RESIDUE_TERM, False, out, o)
+            if o < 0:
+                return -2
+            if rp < 0:
+                return -4
+        prev = nk
+    if not ended:
+        return -1
+    if sp != nsk or wp != ws.size or rp != residue.size or lp != keylit.size:
+        return -15
+    for c in range(ncols):
+        if tcur[c] != toff[c + 1] or icur[c] != ioff[c + 1] or fcur[c] != foff[c + 1]:
+            return -15
+    return o
+
+
+@njit(cache=True, nogil=True)
+def _key_hashes(kdata, koff):
+    n = koff.size - 1
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        out[i] = _fnv(kdata, koff[i], koff[i + 1])
+    return out
+
+
+# ================================================================ Python side
+class NestingLevelTracker:
+    """Per nesting level statistics of a tokenized block (for the profiler).
+
+    ``tokens[d]``, ``bytes[d]``, ``containers[d]``, ``values[d]`` count what sits
+    at depth ``d`` (containers: openers at that depth; values: strings, numbers,
+    literals)."""
+
+    def __init__(self, tok: jt.Tokens):
+        d = tok.depths
+        size = int(d.max()) + 1 if d.size else 1
+        lengths = np.diff(tok.starts).astype(np.int64)
+        k = tok.kinds
+        self.tokens = np.bincount(d, minlength=size)
+        self.bytes = np.bincount(d, weights=lengths, minlength=size).astype(np.int64)
+        self.containers = np.bincount(d[(k == jt.OBJ_OPEN) | (k == jt.ARR_OPEN)], minlength=size)
+        vals = (k == jt.STRING) | (k == jt.NUMBER) | (k == jt.TRUE) | (k == jt.FALSE) | (k == jt.NULL)
+        self.values = np.bincount(d[vals], minlength=size)
+
+    @property
+    def max_depth(self) -> int:
+        return len(self.tokens) - 1
+
+    def as_dict(self) -> dict:
+        return {"max_depth": self.max_depth, "tokens": self.tokens.tolist(),
+                "bytes": self.bytes.tolist(), "containers": self.containers.tolist(),
+                "values": self.values.tolist()}
+
+
+def _choose_mode(vh: np.ndarray):
+    """Most specific path mode whose big columns cover COVERAGE of the values."""
+    best = None
+    for mode in range(N_MODES):
+        ids, counts = _first_appearance(np.ascontiguousarray(vh[:, mode]))
+        big = counts >= MIN_COLUMN_VALUES
+        covered = counts[big].sum() / max(1, ids.size)
+        if best is None or covered > best[0] + 1e-9:
+            best = (covered, mode, ids, counts)
+        if covered >= COVERAGE:
+            return mode, ids, counts
+    return best[1], best[2], best[3]
+
+
+class Layer2Encoder:
+    """JSON / JSON lines block -> (params, streams). See the module docstring."""
+
+    def __init__(self, profiler=None):
+        self.profiler = profiler
+        self.last_tracker: NestingLevelTracker | None = None
+
+    def encode(self, data) -> Encoded:
+        buf = jt.as_u8(data)
+        tok = jt.tokenize(buf)
+        if self.profiler is not None:
+            self.last_tracker = NestingLevelTracker(tok)
+        kinds, starts = tok.kinds, tok.starts
+        style = detect_style(tok)
+
+        # keys: seen twice or more -> dictionary (most frequent first), else literal
+        ktok, kid, kcount, kfirst, khash = _intern_keys(buf, kinds, starts)
+        in_dict = kcount >= 2
+        dict_ids = np.flatnonzero(in_dict)
+        if dict_ids.size > MAX_ENTRIES:
+            dict_ids = dict_ids[np.argsort(-kcount[dict_ids], kind="stable")[:MAX_ENTRIES]]
+            in_dict[:] = False
+            in_dict[dict_ids] = True
+        order = dict_ids[np.argsort(-kcount[dict_ids], kind="stable")]
+        new_id = np.full(kcount.size, -1, np.int64)
+        new_id[order] = np.arange(order.size)
+        key_code = new_id[kid]
+        key_comp = np.where(key_code >= 0, khash[kid], C_WILD).astype(np.int64)
+        first_tok = ktok[kfirst[order]]
+        kd_a = starts[first_tok].astype(np.int64) + 1
+        kd_b = starts[first_tok + 1].astype(np.int64) - 1
+        kd_lengths = kd_b - kd_a
+        kdata = _gather_spans(buf, kd_a, kd_b, 0)
+        keep = np.ones(kdata.size, bool)
+        keep[np.cumsum(kd_lengths + 1) - 1] = False
+        keydict = StructuralDictionary.from_arrays(kdata[keep], kd_lengths, kcount[order])
+        lit = ktok[key_code < 0]
+        keylit = _gather_spans(buf, starts[lit].astype(np.int64) + 1,
+                               starts[lit + 1].astype(np.int64) - 1, TEXT_TERM)
+
+        vtok = np.flatnonzero((kinds == jt.STRING) | (kinds == jt.NUMBER))
+        skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, key_code, key_comp, style, vtok.size)
+        ws = _gather_spans(buf, dev_a, dev_b, WS_TERM)
+        rtok = np.flatnonzero(kinds == jt.RESIDUE)
+        residue = _gather_spans(buf, starts[rtok].astype(np.int64), starts[rtok + 1].astype(np.int64),
+                                RESIDUE_TERM)
+
+        # columns
+        mode, ids, counts = _choose_mode(vh)
+        big = np.flatnonzero(counts >= MIN_COLUMN_VALUES)
+        if big.size > MAX_COLUMNS:
+            big = big[np.argsort(-counts[big], kind="stable")[:MAX_COLUMNS]]
+            big.sort()
+        colmap = np.zeros(counts.size, np.int64)
+        colmap[big] = np.arange(1, big.size + 1)
+        ncols = big.size + 1
+        col = colmap[ids]
+
+        is_num = kinds[vtok] == jt.NUMBER
+        ntok_idx = vtok[is_num]
+        ncol = col[is_num]
+        mant, scale, ndig = _parse_numbers(buf, starts, ntok_idx)
+        smax, anyraw, fits = _number_columns(ncol, scale, ndig, ncols)
+        cmode = np.where(fits, np.where((smax == 0) & ~anyraw, NUM_INT, NUM_SCALED), NUM_PLAIN)
+        has_num = np.bincount(ncol, minlength=ncols) > 0
+        keepv, nvals, nflags = _number_values(ncol, mant, scale, cmode, smax)
+
+        # text items: strings (content) and raw numbers (whole spelling)
+        raw_num = np.zeros(vtok.size, bool)
+        raw_num[np.flatnonzero(is_num)[~keepv]] = True
+        text_sel = ~is_num | raw_num
+        tt = vtok[text_sel]
+        ta = starts[tt].astype(np.int64)
+        tb = starts[tt + 1].astype(np.int64)
+        s_is = ~is_num[text_sel]
+        ta = ta + s_is
+        tb = tb - s_is
+        texts, toff = _scatter_text(buf, ta, tb, col[text_sel], ncols)
+
+        iorder, icounts = _group_order(ncol[keepv], ncols)
+        ints_sorted = nvals[keepv][iorder]
+        forder, fcounts = _group_order(ncol, ncols)
+        flags_sorted = nflags[forder]
+        flag_cols = has_num & (cmode != NUM_INT)
+        fsel = flag_cols[ncol[forder]]
+        numflags = flags_sorted[fsel]
+
+        params = bytearray([PARAMS_VERSION])
+        for v in (style[ST_PRETTY], style[ST_CRLF], style[ST_INDENT_CHAR], style[ST_COLON_WS],
+                  style[ST_PRE_COLON_WS], style[ST_COMMA_WS], mode):
+            params.append(int(v))
+        put_varint(params, int(style[ST_INDENT_WIDTH]))
+        put_varint(params, int(style[ST_BASE_DEPTH]))
+        put_varint(params, int(counts.size))
+        put_varint(params, ncols)
+        streams = [skel, ws, residue, keydict.to_bytes(), keylit, numflags]
+        names = ["skeleton", "ws", "residue", "keys", "keylit", "numflags"]
+        for c in range(ncols):
+            has_text = toff[c + 1] > toff[c]
+            has_ints = icounts[c + 1] > icounts[c]
+            cm = int(cmode[c]) if has_num[c] else 3
+            params.append(int(has_text) | int(has_ints) << 1 | cm << 2)
+            if has_num[c] and cm != NUM_INT:
+                params.append(int(smax[c]))
+                put_varint(params, int(fcounts[c + 1] - fcounts[c]))
+            if has_text:
+                streams.append(texts[toff[c]:toff[c + 1]])
+                names.append(f"col{c}.text")
+            if has_ints:
+                streams.append(encode_ints(ints_sorted[icounts[c]:icounts[c + 1]]))
+                names.append(f"col{c}.ints")
+        cm_bytes = bytearray()
+        for v in colmap.tolist():
+            put_varint(cm_bytes, v)
+        streams.append(bytes(cm_bytes))
+        names.append("colmap")
+        return Encoded(params=bytes(params), streams=streams, stream_names=names)
+
+
+class Layer2Decoder:
+    """(streams, params) -> the block. Hostile input raises a CobolError."""
+
+    def decode(self, streams, params, raw_len: int, dictionary=None) -> bytes:
+        r = Reader(params, what="json params")
+        version = r.u8("version")
+        if version != PARAMS_VERSION:
+            raise FormatError(f"json params: unknown version {version}")
+        style = np.zeros(ST_SIZE, np.int64)
+        style[ST_PRETTY] = r.u8("pretty")
+        style[ST_CRLF] = r.u8("crlf")
+        style[ST_INDENT_CHAR] = r.u8("indent char")
+        style[ST_COLON_WS] = r.u8("colon ws")
+        style[ST_PRE_COLON_WS] = r.u8("pre colon ws")
+        style[ST_COMMA_WS] = r.u8("comma ws")
+        mode = r.u8("path mode")
+        if style[ST_PRETTY] > 1 or style[ST_CRLF] > 1 or style[ST_COLON_WS] > 1 or \
+                style[ST_PRE_COLON_WS] > 1 or style[ST_COMMA_WS] > 1 or mode >= N_MODES:
+            raise FormatError("json params: bad style or path mode")
+        style[ST_INDENT_WIDTH] = r.varint("indent width", limit=max(raw_len, 1))
+        style[ST_BASE_DEPTH] = r.varint("base depth", limit=max(raw_len, 1))
+        ndistinct = r.varint("distinct paths", limit=raw_len)
+        ncols = r.varint("columns", limit=MAX_COLUMNS + 1)
+        if ncols < 1:
+            raise FormatError("json params: no columns")
+        nfixed = 6
+        if len(streams) < nfixed + 1:
+            raise FormatError(f"json: {len(streams)} streams, need at least {nfixed + 1}")
+        sv = [np.frombuffer(s, np.uint8) if not isinstance(s, np.ndarray) else s.view(np.uint8)
+              for s in streams]
+        cmode = np.full(ncols, -1, np.int64)
+        cscale = np.zeros(ncols, np.int64)
+        nflags = np.zeros(ncols, np.int64)
+        text_parts, int_parts = [], []
+        si = nfixed
+        for c in range(ncols):
+            b = r.u8("column flags")
+            has_text, has_ints, cm = b & 1, (b >> 1) & 1, b >> 2
+            if cm > 3:
+                raise FormatError(f"json params: column {c} has bad number mode {cm}")
+            cmode[c] = -1 if cm == 3 else cm
+            if cm in (NUM_SCALED, NUM_PLAIN):
+                cscale[c] = r.u8("column scale")
+                if cscale[c] > MAX_SCALE:
+                    raise FormatError(f"json params: column {c} scale {cscale[c]} > {MAX_SCALE}")
+                nflags[c] = r.varint("flag count", limit=raw_len)
+            if has_text:
+                if si >= len(sv):
+                    raise FormatError("json: missing column text stream")
+                text_parts.append((c, sv[si]))
+                si += 1
+            if has_ints:
+                if si >= len(sv):
+                    raise FormatError("json: missing column int stream")
+                int_parts.append((c, decode_ints(streams[si], raw_len)))
+                si += 1
+        r.expect_end("json params")
+        if si != len(sv) - 1:
+            raise FormatError(f"json: {len(sv)} streams, expected {si + 1}")
+        cm_raw = sv[si]
+        from .structural_dictionary import decode_varints
+        colmap, end = decode_varints(cm_raw, 0, ndistinct, "json colmap")
+        if end != cm_raw.size:
+            raise FormatError("json colmap: trailing bytes")
+        skel, ws, residue, kraw, keylit, flags = sv[:6]
+        keydict = StructuralDictionary.from_bytes(kraw)
+        kdata, koff = keydict.data, keydict.offsets
+        kcomp = _key_hashes(kdata, koff)
+        toff = np.zeros(ncols + 1, np.int64)
+        for c, part in text_parts:
+            toff[c + 1] = part.size
+        np.cumsum(toff, out=toff)
+        texts = np.concatenate([p for _, p in text_parts]) if text_parts else np.zeros(0, np.uint8)
+        ioff = np.zeros(ncols + 1, np.int64)
+        for c, part in int_parts:
+            ioff[c + 1] = part.size
+        np.cumsum(ioff, out=ioff)
+        ints = np.concatenate([p for _, p in int_parts]) if int_parts else np.zeros(0, np.int64)
+        foff = np.zeros(ncols + 1, np.int64)
+        foff[1:] = np.cumsum(nflags)
+        if foff[-1] != flags.size:
+            raise FormatError(f"json: number flags stream has {flags.size} bytes, params say {foff[-1]}")
+        out = np.empty(raw_len, np.uint8)
+        n = _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff,
+                         ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
+                         colmap, style, mode, out)
+        if n < 0:
+            raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
+        if n != raw_len:
+            raise FormatError(f"json: decoded {n} bytes, block says {raw_len}")
+        return out.tobytes()
+
+
+@register_transform
+class JsonTransform(Transform):
+    """L2 structural mapping of JSON documents and JSON lines."""
+
+    id = 30
+    name = "json"
+    formats = ("json", "jsonl")
+    min_level = 1
+    needs_layers = frozenset({"l2"})
+    priority = 10
+
+    def encode(self, data, ctx: EncodeContext) -> Encoded | None:
+        if len(data) == 0:
+            return None
+        enc = Layer2Encoder(profiler=ctx.profiler)
+        return enc.encode(data)
+
+    def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
+        try:
+            return Layer2Decoder().decode(streams, params, raw_len)
+        except CobolError:
+            raise
+        except (ValueError, IndexError, OverflowError, MemoryError) as e:  # defensive: never a crash
+            raise FormatError(f"json: corrupt block ({type(e).__name__}: {e})") from None
+
+    def describe(self, params: bytes) -> str:
+        return "json"
