@@ -56,11 +56,15 @@ from .l3_delta import unzigzag, zigzag
 PACKED = 1
 PLANES = 2
 DICT = 3
-MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict"}
-ALL_MODES = (PACKED, PLANES, DICT)
+SPARSE = 4
+MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict", SPARSE: "sparse"}
+ALL_MODES = (PACKED, PLANES, DICT, SPARSE)
 
-LAYOUT_PLANES = 0
+#: PLANES layout byte: bit 0 = interleaved (else byte planes), bit 1 = offset map (else zigzag)
 LAYOUT_INTERLEAVED = 1
+LAYOUT_OFFSET = 2
+#: SPARSE is tried when at most this share of the residuals are nonzero
+SPARSE_MAX_SHARE = 0.25
 
 CHUNK = 512
 #: sample size (values) for the trial of layouts
@@ -129,8 +133,8 @@ def _unframe(y, base, g):
 
 
 @njit(cache=True, nogil=True)
-def _residuals(y, order):
-    """Residuals of y[order:] under a fixed delta order (zigzag for order >= 1)."""
+def _deltas(y, order):
+    """Signed residuals (as uint64 bits) of y[order:] under a fixed delta order."""
     n = y.size
     if n <= order:
         return np.empty(0, np.uint64)
@@ -139,36 +143,109 @@ def _residuals(y, order):
         out[:] = y
     elif order == 1:
         for i in range(1, n):
-            out[i - 1] = zigzag(y[i] - y[i - 1])
+            out[i - 1] = y[i] - y[i - 1]
     else:
         two = np.uint64(2)
         for i in range(2, n):
-            out[i - 2] = zigzag(y[i] - two * y[i - 1] + y[i - 2])
+            out[i - 2] = y[i] - two * y[i - 1] + y[i - 2]
     return out
 
 
 @njit(cache=True, nogil=True)
-def _integrate(warm, r, order):
+def _map_residuals(d, offset, use_offset):
+    """Signed residuals -> unsigned codes: zigzag, or minus the minimum."""
+    out = np.empty(d.size, np.uint64)
+    if use_offset:
+        for i in range(d.size):
+            out[i] = d[i] - offset
+    else:
+        for i in range(d.size):
+            out[i] = zigzag(d[i])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _integrate(warm, r, order, offset, use_offset):
     n = warm.size + r.size
     y = np.empty(n, np.uint64)
     y[: warm.size] = warm
     if order == 0:
         y[warm.size:] = r
-    elif order == 1:
+        return y
+    for i in range(r.size):
+        r[i] = r[i] + offset if use_offset else unzigzag(r[i])
+    if order == 1:
         p = y[0]
         for i in range(r.size):
-            p = p + unzigzag(r[i])
+            p = p + r[i]
             y[i + 1] = p
     else:
         two = np.uint64(2)
         p2 = y[0]
         p1 = y[1]
         for i in range(r.size):
-            x = unzigzag(r[i]) + two * p1 - p2
+            x = r[i] + two * p1 - p2
             y[i + 2] = x
             p2 = p1
             p1 = x
     return y
+
+
+@njit(cache=True, nogil=True)
+def _signed_min(d):
+    lo = np.int64(d[0])
+    for i in range(d.size):
+        lo = min(lo, np.int64(d[i]))
+    return np.uint64(lo)
+
+
+@njit(cache=True, nogil=True)
+def _nonzero_positions(d):
+    k = 0
+    for i in range(d.size):
+        if d[i] != 0:
+            k += 1
+    pos = np.empty(k, np.int64)
+    k = 0
+    for i in range(d.size):
+        if d[i] != 0:
+            pos[k] = i
+            k += 1
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def _gaps(pos):
+    out = np.empty(pos.size, np.int64)
+    prev = -1
+    for i in range(pos.size):
+        out[i] = pos[i] - prev - 1
+        prev = pos[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _scatter(gaps, values, n):
+    """Dense residuals from (gaps, values); returns (d, ok)."""
+    d = np.zeros(n, np.uint64)
+    p = -1
+    for i in range(gaps.size):
+        g = gaps[i]
+        if g < 0 or g >= n - p - 1:
+            return d, False
+        p += g + 1
+        d[p] = np.uint64(values[i])
+    return d, True
+
+
+@njit(cache=True, nogil=True)
+def _prefix_sum(d):
+    out = np.empty(d.size, np.uint64)
+    acc = np.uint64(0)
+    for i in range(d.size):
+        acc += d[i]
+        out[i] = acc
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -304,7 +381,21 @@ def estimate_size(values: np.ndarray) -> int:
     if x.size == 0:
         return 2
     _, _, y = _frame_of_reference(x)
-    return int(min(_planes_entropy_bits(_residuals(y, o)) for o in (0, 1, 2)) // 8) + 8
+    return int(_best_planes(y)[0] // 8) + 8
+
+
+def _best_planes(y):
+    """(entropy bits, order, use_offset, offset) of the best PLANES residual map."""
+    best = None
+    for order in (0, 1, 2):
+        d = _deltas(y, order)
+        maps = [(False, np.uint64(0))] if order == 0 or d.size == 0 else [(False, np.uint64(0)), (True, np.uint64(_signed_min(d)))]
+        for use_offset, offset in maps:
+            r = d if order == 0 else _map_residuals(d, offset, use_offset)
+            bits = _planes_entropy_bits(r)
+            if best is None or bits < best[0]:
+                best = (bits, order, use_offset, offset)
+    return best
 
 
 # ---------------------------------------------------------------- encoding
@@ -328,18 +419,39 @@ def _encode_packed(n, base, g, y) -> bytes:
     return bytes(out)
 
 
-def _encode_planes(n, base, g, y, order, layout) -> bytes:
+def _encode_planes(n, base, g, y, order, interleaved, use_offset) -> bytes:
     order = min(order, n)
-    r = _residuals(y, order)
+    d = _deltas(y, order)
+    use_offset = use_offset and order > 0 and d.size > 0
+    offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
+    r = d if order == 0 else _map_residuals(d, offset, use_offset)
     k = _bytes_needed(r)
     out = bytearray([PLANES])
     put_varint(out, n)
-    out += bytes((order, layout, k))
+    out += bytes((order, (LAYOUT_INTERLEAVED if interleaved else 0) | (LAYOUT_OFFSET if use_offset else 0), k))
     put_varint(out, _zz(int(base)))
     put_varint(out, int(g))
+    if use_offset:
+        put_varint(out, _zz(int(offset)))
     for i in range(order):
         put_varint(out, int(y[i]))
-    out += _to_bytes(r, k, layout == LAYOUT_PLANES).tobytes()
+    out += _to_bytes(r, k, not interleaved).tobytes()
+    return bytes(out)
+
+
+def _encode_sparse(n, base, g, y, order) -> bytes:
+    d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
+    pos = _nonzero_positions(d)
+    gaps_blob = encode_ints(_gaps(pos), _nested=True)
+    values_blob = encode_ints(d[pos].view(np.int64), _nested=True)
+    out = bytearray([SPARSE])
+    put_varint(out, n)
+    out.append(order)
+    put_varint(out, _zz(int(base)))
+    put_varint(out, int(g))
+    put_varint(out, len(gaps_blob))
+    out += gaps_blob
+    out += values_blob
     return bytes(out)
 
 
@@ -379,17 +491,22 @@ def _sample(x: np.ndarray) -> np.ndarray:
 def _candidates(x, modes, nested):
     """(name, encoder) pairs, each encoder x -> bytes | None."""
     cands = []
+    base, g, y = _frame_of_reference(x)
     if PACKED in modes:
         cands.append(("packed", lambda v: _encode_packed(v.size, *_frame_of_reference(v))))
     if PLANES in modes:
-        # the delta order by entropy estimate; the layouts by trial
-        _, _, y = _frame_of_reference(x)
-        order = min((0, 1, 2), key=lambda o: _planes_entropy_bits(_residuals(y, o)))
-        for layout in (LAYOUT_PLANES, LAYOUT_INTERLEAVED):
+        # the delta order and residual map by entropy estimate; the layouts by trial
+        _, order, use_offset, _ = _best_planes(y)
+        for inter in (False, True):
             cands.append((
-                f"planes o{order} {'planes' if layout == LAYOUT_PLANES else 'interleaved'}",
-                lambda v, o=order, lay=layout: _encode_planes(v.size, *_frame_of_reference(v), o, lay),
+                f"planes o{order}{' offset' if use_offset else ''}{' interleaved' if inter else ''}",
+                lambda v, o=order, i=inter, u=use_offset: _encode_planes(v.size, *_frame_of_reference(v), o, i, u),
             ))
+    if SPARSE in modes and not nested and x.size >= 16:
+        for order in (0, 1):
+            d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
+            if np.count_nonzero(d) <= SPARSE_MAX_SHARE * d.size:
+                cands.append((f"sparse o{order}", lambda v, o=order: _encode_sparse(v.size, *_frame_of_reference(v), o)))
     if DICT in modes and not nested:
         cands.append(("dict", _encode_dict))
     return cands
@@ -473,7 +590,7 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
         order = r.u8("order")
         layout = r.u8("layout")
         k = r.u8("bytes per value")
-        if order > 2 or layout > 1 or k > 8:
+        if order > 2 or layout > 3 or k > 8 or (order == 0 and layout & LAYOUT_OFFSET):
             raise FormatError(f"int stream: bad planes header (order {order}, layout {layout}, k {k})")
         if order > n:
             raise FormatError(f"int stream: delta order {order} for {n} values")
@@ -481,13 +598,35 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
+        use_offset = bool(layout & LAYOUT_OFFSET)
+        offset = _unzz(r.varint("offset")) if use_offset else 0
         warm = np.array([r.varint("warm-up value") for _ in range(order)], dtype=np.uint64)
         m = n - order
         if r.remaining != m * k:
             raise FormatError(f"int stream: {r.remaining} payload bytes, expected {m} x {k}")
         body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
-        res = _from_bytes(body, m, k, layout == LAYOUT_PLANES) if k else np.zeros(m, np.uint64)
-        y = _integrate(warm, res, order)
+        res = _from_bytes(body, m, k, not layout & LAYOUT_INTERLEAVED) if k else np.zeros(m, np.uint64)
+        y = _integrate(warm, res, order, np.uint64(offset & ((1 << 64) - 1)), use_offset)
+        return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+    if mode == SPARSE:
+        if _nested:
+            raise FormatError("int stream: nested sparse layout")
+        order = r.u8("order")
+        if order > 1:
+            raise FormatError(f"int stream: sparse order {order}")
+        base = _unzz(r.varint("base"))
+        g = r.varint("gcd")
+        if g == 0:
+            raise FormatError("int stream: gcd 0")
+        glen = r.varint("gaps length", limit=r.remaining)
+        gaps = decode_ints(r.view(glen, "gaps"), n, _nested=True)
+        values = decode_ints(r.view(r.remaining, "values"), n, _nested=True)
+        if gaps.size != values.size:
+            raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
+        d, ok = _scatter(gaps, values, n)
+        if not ok:
+            raise FormatError("int stream: sparse gaps run past the end")
+        y = d if order == 0 else _prefix_sum(d)
         return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode == DICT:
         if _nested:
@@ -507,4 +646,4 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
     raise FormatError(f"int stream: unknown mode {mode}")
 
 
-__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "PACKED", "PLANES", "DICT", "ALL_MODES"]
+__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "PACKED", "PLANES", "DICT", "SPARSE", "ALL_MODES"]

@@ -5,11 +5,15 @@ Each chunk of ``chunk`` values picks one *order*:
 - 0 (``ORDER_NONE``): the residual is the value itself;
 - 1 (``ORDER_1``): the residual is ``x[i] - x[i-1]`` (counters, sorted ids);
 - 2 (``ORDER_2``): the residual is ``x[i] - 2*x[i-1] + x[i-2]`` (timestamps at a
-  steady rate become zeros).
+  steady rate become zeros);
+- 3 (``ORDER_1_UP``): order 1 in a chunk whose differences are all >= 0
+  (counters, sorted timestamps): the difference is stored as it is, not
+  zigzagged, which saves the sign bit zigzag would spend on every value.
 
 Predictions always use the *previous values of the whole array* (values before
-index 0 count as 0, so the first one or two residuals are large whatever the order), so chunks can switch order freely and decoding is one
-sequential pass. Residuals are zigzagged (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...)
+index 0 count as 0, so the first one or two residuals are large whatever the
+order), so chunks can switch order freely and decoding is one sequential pass.
+Residuals are zigzagged (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...)
 so small magnitudes of either sign become small unsigned numbers.
 
 All arithmetic is done on uint64, where wraparound is defined: any int64 array
@@ -26,9 +30,9 @@ whose second differences have twice the spread.) Ties go to the lower order.
 >>> orders = choose_orders(x, 128)
 >>> zz = delta_encode(x, orders, 128)
 >>> int(orders[0]), zz.tolist()
-(1, [200, 20, 20, 20, 20])
+(3, [100, 10, 10, 10, 10])
 
-(Order 1 wins the tie with order 2: constant steps cost nothing under either.)
+(Order 1 wins the tie with order 2, and the steps are never negative: order 3.)
 >>> bool((delta_decode(zz, orders, 128) == x).all())
 True
 """
@@ -44,7 +48,8 @@ from ..errors import FormatError
 ORDER_NONE = 0
 ORDER_1 = 1
 ORDER_2 = 2
-MAX_ORDER = 2
+ORDER_1_UP = 3
+MAX_ORDER = 3
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -123,6 +128,8 @@ def _choose_orders(u, chunk):
             cost0 = cost1
         if cost2 < cost0:
             best = 2
+        if best == 1 and lo1 >= 0:
+            best = 3  # non-decreasing: no sign to code (any value still round-trips)
         orders[c] = best
     return orders
 
@@ -153,6 +160,11 @@ def _delta_encode(u, orders, chunk, zigzag0):
             p1 = u[start - 1] if start >= 1 else np.uint64(0)
             for i in range(start, stop):
                 out[i] = zigzag(u[i] - p1)
+                p1 = u[i]
+        elif order == 3:
+            p1 = u[start - 1] if start >= 1 else np.uint64(0)
+            for i in range(start, stop):
+                out[i] = u[i] - p1
                 p1 = u[i]
         else:
             p1 = u[start - 1] if start >= 1 else np.uint64(0)
@@ -199,6 +211,10 @@ def _delta_decode(z, orders, chunk, zigzag0):
         elif order == 1:
             for i in range(start, stop):
                 p1 = p1 + unzigzag(z[i])
+                out[i] = p1
+        elif order == 3:
+            for i in range(start, stop):
+                p1 = p1 + z[i]
                 out[i] = p1
         elif order == 2:
             for i in range(start, stop):
