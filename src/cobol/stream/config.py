@@ -1,0 +1,111 @@
+"""StreamingConfig: every knob of the streaming layer in one frozen object.
+
+The defaults are the issue's: 64 KiB blocks, a reorder window of 16 blocks and
+a 60 s timeout for a missing block. The sender and receiver each have their own
+config; the parameters that must agree (block size, checksum kind) travel in
+the handshake, the rest are local policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..engine import MAX_LEVEL, MIN_LEVEL
+from ..errors import EncodeError
+from ..format import checksum as ck
+
+DEFAULT_PORT = 7433
+KiB = 1024
+MiB = 1024 * 1024
+
+
+def max_record_size(block_size: int) -> int:
+    """Largest .cobl data record a block of ``block_size`` raw bytes can need.
+
+    The engine always keeps the smaller of its plan and plain zstd (or stored)
+    bytes, so a record is the zstd bound of the block (size + size/128 + a
+    little) plus the record header, checksum and plan parameters.
+    """
+    return block_size + block_size // 64 + 16 * KiB
+
+
+@dataclass(frozen=True)
+class StreamingConfig:
+    """Parameters of a stream compressor / decompressor and of the TCP protocol.
+
+    block_size: raw bytes per block (the last block of a stream or a flush may be shorter).
+    level, plan: passed to the engine for every block (see CobolEngine).
+    checksum: per-block checksum of the raw bytes: "sha256" (default), "xxh3", "crc32".
+    window: reorder window in blocks; the receiver grants at most this many
+        blocks beyond the first one it is missing.
+    block_timeout: seconds a missing block may be waited for while later
+        blocks sit in the reorder window.
+    idle_timeout: seconds a connection may stay silent before it is closed.
+    handshake_timeout: seconds for the whole handshake.
+    ack_timeout: seconds a sender waits for an acknowledgement while it has
+        unacknowledged blocks before it reconnects.
+    max_unacked: blocks a sender may have sent beyond the receiver's last
+        durable acknowledgement (bounds the sender's retransmit buffer).
+    checkpoint_blocks, checkpoint_interval: the receiver makes its progress
+        durable every this many blocks, or after this many seconds with
+        un-checkpointed blocks.
+    max_block_size: largest block size a receiver accepts from a sender.
+    max_connections: concurrent connections a server accepts; more are refused.
+    threads: worker threads the stream compressor encodes blocks on.
+    fsync: make checkpoints durable (off only for throwaway tests).
+    """
+
+    block_size: int = 64 * KiB
+    level: int = 3
+    plan: str = "auto"
+    checksum: str = "sha256"
+    window: int = 16
+    block_timeout: float = 60.0
+    idle_timeout: float = 30.0
+    handshake_timeout: float = 10.0
+    ack_timeout: float = 30.0
+    max_unacked: int = 64
+    checkpoint_blocks: int = 32
+    checkpoint_interval: float = 0.5
+    max_block_size: int = 4 * MiB
+    max_connections: int = 64
+    threads: int = 1
+    fsync: bool = True
+
+    def __post_init__(self):
+        def need(ok: bool, what: str):
+            if not ok:
+                raise EncodeError(f"StreamingConfig: {what}")
+        need(isinstance(self.block_size, int) and 1 <= self.block_size <= self.max_block_size,
+             f"block_size must be in 1..max_block_size={self.max_block_size}, got {self.block_size!r}")
+        need(self.max_block_size <= 1 << 30, f"max_block_size must be <= 1 GiB, got {self.max_block_size}")
+        need(isinstance(self.level, int) and MIN_LEVEL <= self.level <= MAX_LEVEL,
+             f"level must be in {MIN_LEVEL}..{MAX_LEVEL}, got {self.level!r}")
+        ck.checksum_id(self.checksum)  # raises EncodeError naming the choices
+        need(isinstance(self.window, int) and 1 <= self.window <= 1 << 16, f"window must be in 1..65536, got {self.window!r}")
+        for name in ("block_timeout", "idle_timeout", "handshake_timeout", "ack_timeout", "checkpoint_interval"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and v > 0, f"{name} must be > 0 seconds, got {v!r}")
+        need(isinstance(self.max_unacked, int) and self.max_unacked >= 1, f"max_unacked must be >= 1, got {self.max_unacked!r}")
+        need(isinstance(self.checkpoint_blocks, int) and 1 <= self.checkpoint_blocks <= self.max_unacked,
+             f"checkpoint_blocks must be in 1..max_unacked={self.max_unacked}, got {self.checkpoint_blocks!r}")
+        need(isinstance(self.max_connections, int) and self.max_connections >= 1,
+             f"max_connections must be >= 1, got {self.max_connections!r}")
+        need(isinstance(self.threads, int) and self.threads >= 1, f"threads must be >= 1, got {self.threads!r}")
+
+    @property
+    def checksum_id(self) -> int:
+        return ck.checksum_id(self.checksum)
+
+    def replace(self, **changes) -> "StreamingConfig":
+        return replace(self, **changes)
+
+    def receiver_memory_bound(self, block_size: int | None = None) -> int:
+        """Bytes a receiver holds per connection at most: the reorder window of
+        decoded blocks and their records, plus one frame being read."""
+        bs = self.block_size if block_size is None else block_size
+        return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + 64 * KiB)
+
+    def sender_memory_bound(self) -> int:
+        """Bytes of encoded blocks a sender retains for retransmission at most."""
+        return (self.max_unacked + self.threads * 2) * max_record_size(self.block_size)

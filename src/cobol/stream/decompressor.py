@@ -1,0 +1,193 @@
+"""StreamDecompressor: CompressedBlocks in any order in, raw bytes in order out.
+
+Sans-IO like the compressor: ``feed_block`` takes a block (object or
+serialized bytes) and returns the raw bytes that became contiguous. Blocks
+may arrive out of order within a reorder window (16 blocks by default);
+duplicates and already-delivered (stale) blocks are dropped and counted. A
+block that is still missing when a block past the window arrives, or after
+``block_timeout`` seconds of waiting, is a :class:`BlockMissingError` naming
+it. Every block is decoded by the engine and its checksum (SHA-256 by
+default) verified before it is accepted; a bad block raises and leaves the
+decompressor as it was, so a retransmitted copy can still be fed.
+
+>>> from cobol.stream import StreamCompressor, StreamingConfig
+>>> cfg = StreamingConfig(block_size=4096)
+>>> blocks = StreamCompressor(cfg).feed(b"x" * 10000)
+>>> d = StreamDecompressor(cfg)
+>>> len(d.feed_block(blocks[1])), len(d.feed_block(blocks[0]))
+(0, 8192)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..engine import CobolEngine
+from ..errors import FormatError
+from ..format.frame import FrameHeader
+from .block import ZERO_CHAIN, CompressedBlock, chain_next
+from .config import StreamingConfig
+from .errors import BlockMissingError
+from .stats import StreamingStatistics
+
+FRESH, DUPLICATE, STALE, BEYOND = "fresh", "duplicate", "stale", "beyond"
+
+
+class Reassembler:
+    """Orders items by sequence number within a window; no decoding, no I/O.
+
+    ``push(seq, item, size, now)`` returns the items that became deliverable,
+    in order. The clock is the caller's (``now`` in seconds, monotonic).
+    """
+
+    def __init__(self, window: int = 16, timeout: float = 60.0, start_seq: int = 0):
+        self.window = window
+        self.timeout = timeout
+        self.next_seq = start_seq
+        self.pending: dict = {}  # seq -> (item, size)
+        self.pending_bytes = 0
+        self.gap_since: float | None = None  # when the current gap (missing next_seq) was first seen
+
+    def classify(self, seq: int) -> str:
+        if seq < self.next_seq:
+            return STALE
+        if seq in self.pending:
+            return DUPLICATE
+        if seq >= self.next_seq + self.window:
+            return BEYOND
+        return FRESH
+
+    def missing_error(self, seq: int) -> BlockMissingError:
+        return BlockMissingError(
+            f"block {self.next_seq} is missing: block {seq} arrived {seq - self.next_seq} ahead, "
+            f"past the reorder window of {self.window} blocks")
+
+    def push(self, seq: int, item, size: int, now: float) -> list:
+        kind = self.classify(seq)
+        if kind == BEYOND:
+            raise self.missing_error(seq)
+        if kind != FRESH:
+            return []
+        self.check_timeout(now)
+        if seq != self.next_seq:
+            self.pending[seq] = (item, size)
+            self.pending_bytes += size
+            if self.gap_since is None:
+                self.gap_since = now
+            return []
+        out = [item]
+        self.next_seq += 1
+        while self.next_seq in self.pending:
+            it, sz = self.pending.pop(self.next_seq)
+            self.pending_bytes -= sz
+            out.append(it)
+            self.next_seq += 1
+        # a gap that remains is a new one: its wait starts now
+        self.gap_since = now if self.pending else None
+        return out
+
+    def check_timeout(self, now: float) -> None:
+        if self.gap_since is not None and now - self.gap_since > self.timeout:
+            raise BlockMissingError(
+                f"block {self.next_seq} is missing: waited {now - self.gap_since:.1f} s "
+                f"(timeout {self.timeout:g} s) with {len(self.pending)} later block(s) pending")
+
+
+@dataclass
+class DeliveredBlock:
+    """A block whose turn came: its raw bytes and the block it was decoded from."""
+
+    seq: int
+    raw: bytes
+    block: CompressedBlock
+
+
+class StreamDecompressor:
+    """Incremental decompressor of :class:`CompressedBlock` streams.
+
+    Parameters
+    ----------
+    config: block size (the largest raw block accepted), checksum kind,
+        window and block_timeout.
+    start_seq: the first sequence number expected (a resumed stream).
+    clock: monotonic seconds, for the missing-block timeout (tests pass a fake).
+    """
+
+    def __init__(self, config: StreamingConfig = StreamingConfig(), *, start_seq: int = 0,
+                 chain: bytes = ZERO_CHAIN, clock=time.monotonic, engine: CobolEngine | None = None):
+        self.config = config
+        self.clock = clock
+        self.engine = engine or CobolEngine(config.level, block_size=config.block_size, threads=1,
+                                            checksum=config.checksum)
+        self.header = FrameHeader(checksum=config.checksum_id, block_size=config.block_size)
+        self.reassembler = Reassembler(config.window, config.block_timeout, start_seq)
+        self.chain = chain
+        self.stats = StreamingStatistics("receive")
+
+    @property
+    def next_seq(self) -> int:
+        return self.reassembler.next_seq
+
+    @property
+    def pending(self) -> int:
+        return len(self.reassembler.pending)
+
+    def receive(self, block) -> list:
+        """Accept one block; return the :class:`DeliveredBlock` objects now in order."""
+        if not isinstance(block, CompressedBlock):
+            block = CompressedBlock.from_bytes(block, self.config.block_size)
+        now = self.clock()
+        kind = self.reassembler.classify(block.seq)
+        if kind == STALE:
+            self.stats.stale += 1
+            return []
+        if kind == DUPLICATE:
+            self.stats.duplicates += 1
+            return []
+        if kind == BEYOND:
+            raise self.reassembler.missing_error(block.seq)
+        self.reassembler.check_timeout(now)
+        if block.checksum_kind != self.header.checksum:
+            raise FormatError(f"block {block.seq}: checksum kind {block.checksum_kind}, the stream uses {self.header.checksum}")
+        rec = block.data_block(self.config.block_size)
+        try:
+            raw = self.engine.decode_block(rec, self.header)
+        except Exception:
+            self.stats.checksum_failures += 1
+            raise
+        if block.seq != self.next_seq:
+            self.stats.out_of_order += 1
+        out = self.reassembler.push(block.seq, DeliveredBlock(block.seq, raw, block),
+                                    len(raw) + len(block.record), now)
+        self.stats.note_pending(len(self.reassembler.pending), self.reassembler.pending_bytes)
+        for d in out:
+            self.chain = chain_next(self.chain, len(d.raw), d.block.checksum)
+            self.stats.blocks += 1
+            self.stats.raw_bytes += len(d.raw)
+            self.stats.compressed_bytes += len(d.block.record)
+        return out
+
+    def feed_block(self, block) -> bytes:
+        """Accept one block; return the raw bytes that became contiguous."""
+        out = self.receive(block)
+        if not out:
+            return b""
+        if len(out) == 1:
+            return out[0].raw
+        return b"".join(d.raw for d in out)
+
+    def poll(self, now: float | None = None) -> None:
+        """Raise BlockMissingError if a missing block has been waited for too long."""
+        self.reassembler.check_timeout(self.clock() if now is None else now)
+
+    def finish(self, n_blocks: int | None = None) -> None:
+        """Check the stream is complete: nothing pending, and ``n_blocks`` delivered if given."""
+        if self.reassembler.pending:
+            first = min(self.reassembler.pending)
+            raise BlockMissingError(
+                f"stream ended with block {self.next_seq} missing and {self.pending} later block(s) "
+                f"pending (first {first})")
+        if n_blocks is not None and n_blocks != self.next_seq:
+            raise BlockMissingError(f"stream ended after {self.next_seq} blocks, expected {n_blocks}")
+        self.stats.finish()

@@ -1,0 +1,166 @@
+"""The receiving endpoint: a ReceiverSession plus a store for what arrives.
+
+:class:`ReceiverEndpoint` turns session events into store calls: delivered
+blocks are written in order, progress is checkpointed when the session says
+it is due (and only then acknowledged), and a complete transfer is finalized
+before DONE goes out. It never touches a socket; the TCP server (tcp.py) and
+the in-memory tests move its bytes.
+
+A store has ``open(info) -> partial`` where the partial has ``resume_point``,
+``write(blocks)``, ``checkpoint(resume_point)``, ``finalize(n, total, chain)
+-> name`` and ``close()``: :class:`~cobol.stream.checkpoint.TransferStore`
+keeps files on disk, :class:`MemoryStore` keeps bytes in memory.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..format.frame import FrameHeader, encode_end_record, encode_frame_header
+from .block import ZERO_CHAIN
+from .config import StreamingConfig
+from .errors import ProtocolError
+from .protocol import BlocksDelivered, OpenRequested, ReceiverSession, ResumePoint, TransferComplete, TransferInfo
+
+
+class ReceiverEndpoint:
+    """One incoming connection.
+
+    ``receive_data(data)`` returns a TransferInfo when an OPEN arrived: the
+    caller may then coordinate (one connection per transfer) and must call
+    ``open_transfer()`` (or ``fail``). Call ``poll()`` when a read times out.
+    """
+
+    def __init__(self, store, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
+                 clock=time.monotonic, stats=None):
+        self.store = store
+        self.session = ReceiverSession(config, token, clock=clock, stats=stats)
+        self.partial = None
+        self.pending_open: TransferInfo | None = None
+        self.stored_name: str | None = None
+
+    @property
+    def stats(self):
+        return self.session.stats
+
+    @property
+    def info(self) -> TransferInfo | None:
+        return self.session.info
+
+    def receive_data(self, data) -> TransferInfo | None:
+        self.session.receive_data(data)
+        return self._process()
+
+    def open_transfer(self) -> TransferInfo | None:
+        if self.pending_open is None:
+            raise ProtocolError("open_transfer() without a pending OPEN")
+        info, self.pending_open = self.pending_open, None
+        self.partial = self.store.open(info)
+        self.session.accept(self.partial.resume_point)
+        return self._process()
+
+    def _process(self) -> TransferInfo | None:
+        while True:
+            events = self.session.next_events()
+            for ev in events:
+                if isinstance(ev, OpenRequested):
+                    self.pending_open = ev.info
+                    return ev.info
+                if isinstance(ev, BlocksDelivered):
+                    self.partial.write(ev.blocks)
+                elif isinstance(ev, TransferComplete):
+                    self.stored_name = self.partial.finalize(ev.n_blocks, ev.total_raw, ev.chain)
+                    self.session.complete(self.stored_name)
+            if self.session.checkpoint_due():
+                self.checkpoint()
+            if not events:
+                return None
+
+    def checkpoint(self) -> None:
+        rp = self.session.resume_point()
+        self.partial.checkpoint(rp)
+        self.session.durable(rp)
+
+    def poll(self, now: float | None = None) -> None:
+        if self.session.checkpoint_due(now):
+            self.checkpoint()
+        self.session.poll(now)
+
+    def data_to_send(self) -> bytes:
+        return self.session.data_to_send()
+
+    def fail(self, exc: BaseException) -> None:
+        self.session.fail(exc)
+
+    def close(self) -> None:
+        if self.partial is not None:
+            self.partial.close()
+
+
+class _MemoryPartial:
+    def __init__(self, store, info, rp, data, durable, complete_name=None):
+        self.store, self.info = store, info
+        self.resume_point = rp
+        self.data = data            # bytearray written so far
+        self.durable = durable      # (resume point, len(data)) at the last checkpoint
+        self.complete_name = complete_name
+
+    def write(self, delivered) -> None:
+        for d in delivered:
+            self.data += d.raw if self.store.mode == "raw" else d.block.record
+
+    def checkpoint(self, rp: ResumePoint) -> None:
+        self.durable = (rp, len(self.data))
+
+    def finalize(self, n_blocks, total_raw, chain) -> str:
+        if self.complete_name is None:
+            self.complete_name = self.info.name
+            if self.store.mode == "cobl":
+                self.data += encode_end_record(n_blocks, total_raw)
+            self.store.files[self.info.name] = bytes(self.data)
+            self.store.done[self.info.transfer_id] = (self.complete_name, ResumePoint(n_blocks, total_raw, chain, True))
+            self.store.partials.pop(self.info.transfer_id, None)
+        return self.complete_name
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryStore:
+    """A store in memory (tests, embedding). ``files`` maps names to contents.
+
+    ``crash()`` simulates a receiver restart: every partial loses what was
+    written after its last checkpoint.
+    """
+
+    def __init__(self, mode: str = "raw"):
+        self.mode = mode
+        self.files: dict = {}
+        self.partials: dict = {}
+        self.done: dict = {}
+
+    def open(self, info: TransferInfo):
+        tid = info.transfer_id
+        if info.fresh:
+            self.partials.pop(tid, None)
+            self.done.pop(tid, None)
+        if tid in self.done:
+            name, rp = self.done[tid]
+            return _MemoryPartial(self, info, rp, bytearray(), (rp, 0), complete_name=name)
+        p = self.partials.get(tid)
+        if p is not None:
+            rp, n = p.durable
+            del p.data[n:]
+            p.resume_point = rp
+            return p
+        head = b""
+        if self.mode == "cobl":
+            head = encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size))
+        p = _MemoryPartial(self, info, ResumePoint(0, 0, ZERO_CHAIN), bytearray(head), (ResumePoint(), len(head)))
+        self.partials[tid] = p
+        return p
+
+    def crash(self) -> None:
+        for p in self.partials.values():
+            rp, n = p.durable
+            del p.data[n:]
