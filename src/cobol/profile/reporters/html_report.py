@@ -1,0 +1,122 @@
+"""Self-contained HTML report: inline CSS and SVG charts, no scripts, no network.
+
+Charts: time per layer (compress and decompress), bytes in and out per layer,
+ratio per stream, throughput over blocks, and, when a streaming profile is
+attached, throughput over time and latency per block. Below them the same
+tables as the text report. The page opens in any browser offline; the whole
+profile is also embedded as JSON (``<script type="application/json">``, data
+only, never executed) so the page alone is enough to recover the figures.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from ..model import Profile
+from . import numbers as fmt
+from . import svg
+from .tables import all_tables, summary_lines
+
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1")
+
+_CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #222; }
+h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 28px 0 8px; }
+p.summary { margin: 2px 0; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
+table { border-collapse: collapse; margin: 6px 0 18px; font-size: 13px; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e3e3e3; vertical-align: top; }
+th { text-align: left; background: #f5f5f5; } td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; }
+tr.sev-critical td:first-child { color: #fff; background: #c62828; } tr.sev-high td:first-child { background: #ef9a9a; }
+tr.sev-medium td:first-child { background: #ffe082; } tr.sev-low td:first-child { background: #b3e5fc; }
+.charts { display: flex; flex-wrap: wrap; gap: 18px 36px; } figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
+svg text { font: 12px system-ui, sans-serif; fill: #333; } svg text.small { font-size: 11px; } svg text.muted { fill: #888; }
+svg .frame { fill: none; stroke: #bbb; } svg .grid { stroke: #eee; } svg .line { fill: none; stroke-width: 2; }
+.notes { color: #666; }
+""" + "".join(f"svg .s{i} {{ fill: {c}; }} svg .l{i} {{ stroke: {c}; }}\n" for i, c in enumerate(PALETTE))
+
+
+def _layer_items(d: dict, op: str, key: str) -> list:
+    return [(r["layer"] if r["parent"] is None else f"{r['parent']}/{r['layer']}", r.get(key))
+            for r in d.get("layers", []) if r["op"] == op and r.get("stream") is None
+            and not (r["parent"] is None and r["layer"] in ("verify", "other") and not r["wall_s"])]
+
+
+def charts(d: dict) -> list:
+    """(caption, svg) pairs for the page."""
+    out = []
+    for op in ("compress", "decompress"):
+        items = _layer_items(d, op, "wall_s")
+        if items:
+            out.append((f"Time per layer ({op})", svg.bar_chart(items, f"time per layer, {op}", fmt.seconds)))
+    rows = [r for r in d.get("layers", []) if r["op"] == "compress" and r.get("stream") is None
+            and (r.get("bytes_in") or r.get("bytes_out"))]
+    if rows:
+        items = [(r["layer"] if r["parent"] is None else f"{r['parent']}/{r['layer']}",
+                  [r.get("bytes_in"), r.get("bytes_out")]) for r in rows]
+        out.append(("Bytes in and out per layer (compress)",
+                    svg.grouped_bar_chart(items, ["bytes in", "bytes out"], "bytes per layer", fmt.size)))
+    streams = d.get("streams", [])[:30]
+    if streams:
+        out.append(("Ratio per stream (decoded / stored bytes)",
+                    svg.bar_chart([(f"{s['name']} ({s['transform']})", s.get("ratio")) for s in streams],
+                                  "ratio per stream", fmt.ratio)))
+    series = {}
+    for op in ("compress", "decompress"):
+        pts = [(b["seq"], b["throughput_mb_s"]) for b in d.get("blocks", []) if b["op"] == op]
+        if pts:
+            series[op] = pts
+    if series:
+        out.append(("Throughput over blocks (MB/s per block, MB = 10^6 bytes)",
+                    svg.line_chart(series, "throughput over blocks", "block sequence number", "MB/s")))
+    s = d.get("streaming")
+    if s:
+        pts = [(p["t_s"], p["mb_s"]) for p in s.get("throughput_over_time", [])]
+        out.append(("Streaming throughput over time",
+                    svg.line_chart({"MB/s": pts}, "streaming throughput", "seconds", "MB/s")))
+        lat = [(b["seq"], b["latency_s"] * 1e3) for b in s.get("blocks", []) if b.get("latency_s") is not None]
+        if lat:
+            out.append(("Streaming latency per block",
+                        svg.line_chart({"latency ms": lat}, "latency per block", "block sequence number", "ms")))
+    return out
+
+
+def _table_html(t) -> str:
+    head = "".join(f'<th class="{a}">{escape(n)}</th>' for n, a in t.columns)
+    body = []
+    for row in t.rows:
+        cls = f' class="sev-{escape(row[0])}"' if t.key == "bottlenecks" else ""
+        cells = "".join(f'<td class="{a}">{escape(v)}</td>' for v, (_, a) in zip(row, t.columns))
+        body.append(f"<tr{cls}>{cells}</tr>")
+    if not t.rows:
+        body.append(f'<tr><td colspan="{len(t.columns)}">none</td></tr>')
+    return (f'<h2 id="{escape(t.key)}">{escape(t.title)}</h2>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def to_html(profile: Profile, title: str | None = None) -> str:
+    d = profile.to_dict()
+    title = title or "cobol profile"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+    ]
+    parts += [f'<p class="summary">{escape(line)}</p>' for line in summary_lines(d)]
+    ch = charts(d)
+    if ch:
+        parts.append('<h2 id="charts">Charts</h2><div class="charts">')
+        parts += [f"<figure><figcaption>{escape(cap)}</figcaption>{s}</figure>" for cap, s in ch]
+        parts.append("</div>")
+    parts += [_table_html(t) for t in all_tables(d)]
+    if d.get("notes"):
+        parts.append('<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in d["notes"]) + "</ul>")
+    # the data itself, inert: a JSON data block is never executed; "</" is escaped so it cannot close the element
+    blob = json.dumps(d, allow_nan=False).replace("</", "<\\/")
+    parts.append(f'<script type="application/json" id="profile-data">{blob}</script>')
+    parts.append(f'<p class="notes">schema {escape(d["schema"])}, created {escape(str(d.get("created")))}</p>')
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
