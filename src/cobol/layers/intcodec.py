@@ -272,9 +272,9 @@ def _from_bytes(b, n, k, planes):
     if planes:
         for j in range(k):
             sh = np.uint64(8 * j)
-            base = j * n
+            plane = b[j * n:(j + 1) * n]
             for i in range(n):
-                out[i] |= np.uint64(b[base + i]) << sh
+                out[i] |= np.uint64(plane[i]) << sh
     else:
         for i in range(n):
             v = np.uint64(0)
@@ -353,24 +353,23 @@ def _planes_entropy_bits(r):
     n = r.size
     if n == 0:
         return 0.0
-    hist = np.zeros((8, 256), np.int64)
+    hi = r[0]
     for i in range(n):
-        v = r[i]
-        for j in range(8):
-            hist[j, np.int64(v & np.uint64(0xFF))] += 1
-            v >>= np.uint64(8)
-            if v == 0:
-                for t in range(j + 1, 8):
-                    hist[t, 0] += 1
-                break
+        hi = max(hi, r[i])
+    k = 0
+    while hi != 0:
+        k += 1
+        hi >>= np.uint64(8)
+    hist = np.zeros(k * 256, np.int64)
+    for j in range(k):
+        sh = np.uint64(8 * j)
+        h = hist[j * 256:(j + 1) * 256]
+        for i in range(n):
+            h[(r[i] >> sh) & np.uint64(0xFF)] += 1
     total = 0.0
-    for j in range(8):
-        if hist[j, 0] == n:
-            continue
-        for b in range(256):
-            c = hist[j, b]
-            if c:
-                total -= c * np.log2(c / n)
+    for c in hist:
+        if c:
+            total -= c * np.log2(c / n)
     return total
 
 
@@ -488,78 +487,71 @@ def _sample(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x[s:s + step] for s in starts])
 
 
-def _candidates(x, modes, nested):
-    """(name, encoder) pairs, each encoder x -> bytes | None."""
+def _candidates(x, fr, modes, nested):
+    """(name, encoder) pairs for array x whose frame of reference is fr;
+    each encoder (v, fr_of_v) -> bytes | None."""
     cands = []
-    base, g, y = _frame_of_reference(x)
+    _, _, y = fr
     if PACKED in modes:
-        cands.append(("packed", lambda v: _encode_packed(v.size, *_frame_of_reference(v))))
+        cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
     if PLANES in modes:
         # the delta order and residual map by entropy estimate; the layouts by trial
         _, order, use_offset, _ = _best_planes(y)
         for inter in (False, True):
             cands.append((
                 f"planes o{order}{' offset' if use_offset else ''}{' interleaved' if inter else ''}",
-                lambda v, o=order, i=inter, u=use_offset: _encode_planes(v.size, *_frame_of_reference(v), o, i, u),
+                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u),
             ))
     if SPARSE in modes and not nested and x.size >= 16:
         for order in (0, 1):
             d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
             if np.count_nonzero(d) <= SPARSE_MAX_SHARE * d.size:
-                cands.append((f"sparse o{order}", lambda v, o=order: _encode_sparse(v.size, *_frame_of_reference(v), o)))
-    if DICT in modes and not nested:
-        cands.append(("dict", _encode_dict))
+                cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o)))
+    if DICT in modes and not nested and x.size >= 16:
+        # cheap cardinality probe before the real attempt
+        _, _, _, nd = _dictionary(x, max(1, min(DICT_MAX_SIZE, int(x.size * DICT_MAX_SHARE))))
+        if nd >= 0:
+            cands.append(("dict", lambda v, f: _encode_dict(v)))
     return cands
+
+
+def _trials(x, modes, nested):
+    """[(size after zstd, name, encoder, blob)] of every layout on a sample of x, best first."""
+    s = _sample(x)
+    fr = _frame_of_reference(s)
+    out = []
+    for name, enc in _candidates(s, fr, tuple(modes), nested):
+        blob = enc(s, fr)
+        if blob is not None:
+            out.append((_trial_size(blob), name, enc, blob))
+    out.sort(key=lambda t: t[0])
+    return s, out
 
 
 def choose_layout(values: np.ndarray, modes=ALL_MODES, _nested: bool = False) -> list:
     """Trial sizes (after zstd) of each layout on a sample: [(size, name)], best first."""
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
-    s = _sample(x)
-    results = []
-    for name, enc in _candidates(s, _effective_modes(s, modes, _nested), _nested):
-        blob = enc(s)
-        if blob is not None:
-            results.append((_trial_size(blob), name))
-    results.sort()
-    return results
-
-
-def _effective_modes(s, modes, nested):
-    modes = tuple(modes)
-    if DICT in modes and not nested:
-        # cheap cardinality probe on the sample
-        _, _, _, nd = _dictionary(s, max(1, min(DICT_MAX_SIZE, int(s.size * DICT_MAX_SHARE))))
-        if nd < 0 or s.size < 16:
-            modes = tuple(m for m in modes if m != DICT)
-    return modes
+    if x.size == 0:
+        return [(2, "packed")]
+    return [(size, name) for size, name, _, _ in _trials(x, modes, _nested)[1]]
 
 
 def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _nested: bool = False) -> bytes:
     """Encode an integer array (any shape/int dtype; taken as int64) to self-describing bytes.
 
-    ``modes`` restricts the layouts tried (PACKED, PLANES, DICT), for tests and
-    callers that know their data.
+    ``modes`` restricts the layouts tried (PACKED, PLANES, DICT, SPARSE), for
+    tests and callers that know their data.
     """
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if x.size == 0:
         return bytes([PACKED, 0])
-    s = _sample(x)
-    cands = _candidates(s, _effective_modes(s, modes, _nested), _nested)
-    if not cands:
-        raise ValueError("no layout allowed")
-    best = None
-    for name, enc in cands:
-        blob = enc(s)
-        if blob is None:
-            continue
-        size = _trial_size(blob)
-        if best is None or size < best[0]:
-            best = (size, enc, blob)
-    _, enc, blob = best
+    s, trials = _trials(x, modes, _nested)
+    if not trials:
+        raise ValueError(f"no layout among {modes} applies")
+    _, _, enc, blob = trials[0]
     if s is x:
         return blob
-    out = enc(x)
+    out = enc(x, _frame_of_reference(x))
     if out is None:  # a dictionary that overflowed on the full array
         return encode_ints(x, tuple(m for m in modes if m != DICT), _nested=_nested)
     return out

@@ -224,12 +224,11 @@ def _delta_decode(z, orders, chunk, zigzag0):
                 p1 = x
         else:
             return out, c
-        if stop - start >= 2:
+        # the next chunk predicts from the last two values of the whole array
+        if stop >= 1:
             p1 = out[stop - 1]
+        if stop >= 2:
             p2 = out[stop - 2]
-        elif stop - start == 1:
-            p2 = p1
-            p1 = out[start]
     return out, -1
 
 

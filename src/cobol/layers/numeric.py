@@ -76,7 +76,9 @@ M_INT = 0
 M_SCALED = 1
 M_BITS = 2
 M_XOR = 3
-METHOD_NAMES = {M_INT: "int", M_SCALED: "scaled", M_BITS: "bits", M_XOR: "xor"}
+M_UNWRAP = 4
+METHOD_NAMES = {M_INT: "int", M_SCALED: "scaled", M_BITS: "bits", M_XOR: "xor", M_UNWRAP: "unwrapped int"}
+INT_METHODS = (M_INT, M_UNWRAP)
 
 #: dtypes tried when there is no hint, by element size
 _TRIAL_DTYPES = {8: ("<i8", "<f8"), 4: ("<i4", "<f4"), 2: ("<i2",), 1: ("<i1",)}
@@ -353,10 +355,44 @@ def _float_methods(arr: np.ndarray) -> list:
     return out
 
 
+def _encode_array(arr: np.ndarray, method: int, scale: int | None) -> list:
+    """Streams [values, exception positions, exception bits] of an array."""
+    if method == M_INT:
+        return [encode_ints(_int_values(arr)), b"", b""]
+    if method == M_UNWRAP:
+        return [encode_ints(_unwrap(arr)), b"", b""]
+    return _encode_float(arr, method, scale)
+
+
+def _unwrap(arr: np.ndarray) -> np.ndarray:
+    """Narrow ints as int64 whose steps are the wrapped (mod 2**bits) steps: a
+    uint32 counter passing 2**32 keeps counting. Truncating gives arr back."""
+    return _unwrap_kernel(arr.astype(np.int64), arr.dtype.itemsize * 8)
+
+
+@njit(cache=True, nogil=True)
+def _unwrap_kernel(x, bits):
+    out = np.empty(x.size, np.int64)
+    if x.size == 0:
+        return out
+    half = np.int64(1) << (bits - 1)
+    mask = (np.int64(1) << bits) - 1
+    acc = x[0]
+    out[0] = acc
+    for i in range(1, x.size):
+        d = ((x[i] - x[i - 1] + half) & mask) - half
+        acc += d
+        out[i] = acc
+    return out
+
+
 def _estimate(arr: np.ndarray) -> tuple[int, int, int | None]:
     """(estimated size after zstd, method, scale) of the best method for a sample array."""
     if arr.dtype.kind in "iu":
-        return estimate_size(_int_values(arr)), M_INT, None
+        best = (estimate_size(_int_values(arr)), M_INT, None)
+        if arr.dtype.itemsize < 8:
+            best = min(best, (estimate_size(_unwrap(arr)), M_UNWRAP, None))
+        return best
     best = None
     for method, scale in _float_methods(arr):
         n, exc = _float_ints(arr, method, scale)
@@ -413,7 +449,7 @@ class NumericArrayTransform(Transform):
             dtypes = [hint]
         else:
             dtypes = [np.dtype(d) for size in (8, 4, 2, 1) for d in _TRIAL_DTYPES[size]]
-        # choose (dtype, phase, method) on a sample
+        # choose (dtype, phase, method) on a sample, by estimate
         best = None
         phases = {}
         for dt in dtypes:
@@ -434,39 +470,33 @@ class NumericArrayTransform(Transform):
         if best is None:
             return None
         _, dt, head, method, scale = best
-        if hint is None:
-            # not worth it unless it beats zstd on the same sample (for real:
-            # the estimate ignores what zstd's matcher finds)
-            sample = _sample(a[head:], dt.itemsize)
-            arr = np.frombuffer(sample.tobytes(), dt)
-            if dt.kind in "iu":
-                trial = [encode_ints(_int_values(arr))]
-            else:
-                trial = _encode_float(arr, method, scale)
-            if sum(_zsize(t) for t in trial) > MIN_GAIN * _zsize(sample.tobytes()):
-                return None
         size = dt.itemsize
+        # a real trial on the sample: is it worth it at all (the estimate ignores
+        # what zstd's matcher finds), and should the values get long-match zstd?
+        sample = _sample(a[head:], size)
+        trial = _encode_array(np.frombuffer(sample.tobytes(), dt), method, scale)
+        zstd_level = zstandard.ZstdCompressor(level=ctx.level)
+        trial_sizes = [len(zstd_level.compress(t)) if len(t) else 0 for t in trial]
+        if hint is None and sum(trial_sizes) > MIN_GAIN * len(zstd_level.compress(sample.tobytes())):
+            return None
+        literal = (
+            ctx.level < LITERAL_ZSTD_BELOW_LEVEL and len(trial[0]) > 1024
+            and len(_literal_zstd(trial[0], ctx.level)) < 0.98 * trial_sizes[0]
+        )
         count = (a.size - head) // size
         arr = np.frombuffer(data, dt, count, head)
         if not arr.flags.aligned:
             arr = arr.copy()
-        residue = bytes(a[:head]) + bytes(a[head + count * size:])
-        if dt.kind in "iu":
-            method = M_INT
-            streams = [encode_ints(_int_values(arr)), b"", b""]
-        else:
-            streams = _encode_float(arr, method, scale)
+        streams = _encode_array(arr, method, scale)
         flags = 0
-        if ctx.level < LITERAL_ZSTD_BELOW_LEVEL and len(streams[0]) > 4096:
-            packed = _literal_zstd(streams[0], ctx.level)
-            if len(packed) < 0.98 * len(zstandard.ZstdCompressor(level=ctx.level).compress(streams[0])):
-                streams[0] = packed
-                flags |= FLAG_VALUES_ZSTD
+        if literal:
+            streams[0] = _literal_zstd(streams[0], ctx.level)
+            flags |= FLAG_VALUES_ZSTD
+        streams.append(bytes(a[:head]) + bytes(a[head + count * size:]))
         params = bytearray([VERSION, DTYPE_CODES[dt], method, head, flags])
         put_varint(params, count)
         if method == M_SCALED:
             put_varint(params, scale)
-        streams.append(residue)
         return Encoded(bytes(params), streams, ["values", "exception positions", "exception bits", "residue"])
 
     def _params(self, params):
@@ -479,7 +509,9 @@ class NumericArrayTransform(Transform):
             raise FormatError(f"numeric params: unknown dtype code {code}")
         dt = DTYPES[code]
         method = r.u8("method")
-        if method not in METHOD_NAMES or (method == M_INT) != (dt.kind in "iu"):
+        if method not in METHOD_NAMES or (method in INT_METHODS) != (dt.kind in "iu") or (
+            method == M_UNWRAP and dt.itemsize == 8
+        ):
             raise FormatError(f"numeric params: method {method} does not fit dtype {dt}")
         head = r.u8("head")
         if head >= dt.itemsize:
@@ -513,10 +545,10 @@ class NumericArrayTransform(Transform):
         n = decode_ints(values, count)
         if n.size != count:
             raise FormatError(f"numeric: values stream holds {n.size} values, params say {count}")
-        if method == M_INT:
-            if (method == M_INT) and (exc_pos or exc_bits):
+        if method in INT_METHODS:
+            if exc_pos or exc_bits:
                 raise FormatError("numeric: exception streams on an integer array")
-            arr = n.astype(dt)
+            arr = n.astype(dt)  # truncation: undoes the unwrapping too
         else:
             ibits_t = np.int64 if size == 8 else np.int32
             if method == M_SCALED:
