@@ -179,9 +179,55 @@ def test_corpus_file_roundtrips(path):
 
 # ---------------------------------------------------------- hostile input --
 
+def _price_table(n=400, seed=5):
+    """float32 prices printed with %.6f (open = previous close), repeated rows."""
+    rng = np.random.default_rng(seed)
+    close = np.round(1400 + np.cumsum(rng.normal(0, 5, n)), 2)
+    rows, prev = [], close[0]
+    for i in range(n):
+        o, c = np.float32(prev), np.float32(close[i])
+        row = f"2000-01-{1 + i % 28:02d},{o:.6f},{c:.6f},{c:.6f},{rng.integers(1e8, 2e9)},k{i % 3}"
+        rows.append(row)
+        if i % 5 == 0:
+            rows.append(row[:-1] + "z")  # a near-duplicate row
+        prev = close[i]
+    return ("date,open,close,adjclose,volume,tag\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_float32_prices_and_references():
+    data = _price_table()
+    enc = encode_csv(data, ord(","))
+    assert decode_csv(enc.streams, enc.params, len(data)) == data
+    arr = np.frombuffer(data, np.uint8)
+    s, e, _, _ = tokenize_block(arr, ord(","), 34)
+    refs = {}
+    sinks = []
+    for c in (1, 2, 3):
+        sink = cc.StreamSink()
+        assert cc.encode_column(sink, arr, s[6 + c::6], e[6 + c::6], refs=refs, col=c) == cc.NUM
+        sinks.append(sink)
+    assert sinks[0].params[2] == cc.REP_F32  # kind, width, representation
+    assert sinks[2].params[-2] == 3  # adjclose refers to close (column 2, stored + 1) ...
+    assert len(sinks[2].streams[0]) < 40  # ... and costs next to nothing
+
+
+def test_row_matches_found():
+    from cobol.layers.l2_csv import _row_matches
+    data = _price_table()
+    arr = np.frombuffer(data, np.uint8)
+    s, e, nf, _ = tokenize_block(arr, ord(","), 34)
+    ref, eq = _row_matches(arr, s, e, nf.shape[0], 6)
+    assert np.count_nonzero(ref) >= 80 and eq[ref != 0].sum(axis=1).min() >= 2
+
+
 def _sample_encoded():
     rows = [f'{i},{i * 1.5},"t{i % 7}",2021-03-{1 + i % 28:02d},{"x" * (i % 5)}' for i in range(300)]
     data = ("a,b,c,d,e\n" + "\r\n".join(rows)).encode()
+    return data, encode_csv(data, ord(","))
+
+
+def _sample_encoded_prices():
+    data = _price_table(150)
     return data, encode_csv(data, ord(","))
 
 
@@ -195,7 +241,7 @@ def _decode_or_cobol_error(streams, params, n):
 @SETTINGS
 @given(st.data())
 def test_corrupt_streams_raise_cobol_error(d):
-    data, enc = _sample_encoded()
+    data, enc = d.draw(st.sampled_from([_sample_encoded, _sample_encoded_prices]))()
     streams = [bytearray(s) for s in enc.streams]
     i = d.draw(st.integers(0, len(streams) - 1))
     action = d.draw(st.sampled_from(["flip", "truncate", "extend"]))

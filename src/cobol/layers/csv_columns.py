@@ -34,6 +34,8 @@ KIND_NAMES = {STR: "str", DICT: "dict", NUM: "num", TPL: "tpl"}
 
 STR_SEP, STR_LENGTHS = 0, 1
 SCALE_CONST, SCALE_RAW, SCALE_EXTRA = 0, 1, 2
+REP_DECIMAL, REP_F32 = 0, 1
+MAX_COLUMNS_REF = 1 << 16
 
 #: a typed kind (NUM/TPL) needs at least this share of values that fit it
 TYPED_MIN_SHARE = 0.6
@@ -83,13 +85,19 @@ class StreamSource:
 
 # ------------------------------------------------------------------ encode --
 
-def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name: str = "col") -> int:
-    """Pick a kind for the column, write its params and streams; returns the kind."""
+def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name: str = "col",
+                  refs: dict | None = None, col: int = -1) -> int:
+    """Pick a kind for the column, write its params and streams; returns the kind.
+
+    ``refs`` (column index -> (domain, values)) collects the numeric columns
+    without exceptions, so a later column may be coded as a difference to one
+    of them (``adjclose`` = ``close``, ``open`` = previous ``close``).
+    """
     n = starts.shape[0]
     if typed and n:
         mant, scale, intlen, natlen, ok = K.parse_decimals(data, starts, ends)
         if np.count_nonzero(ok) >= TYPED_MIN_SHARE * n:
-            _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name)
+            _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col)
             return NUM
     ids = first = None
     nd = -1
@@ -159,36 +167,89 @@ def _mode_width(lens, natl, ok):
     return int(np.argmax(np.bincount(lens[padded])))
 
 
-def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name):
+def _delta_bits(v):
+    """Rough cost of an integer stream after delta coding (sum of residual bit lengths)."""
+    if v.shape[0] < 2:
+        return 0.0
+    return float(np.log2(1.0 + np.abs(np.diff(v).astype(np.float64))).sum())
+
+
+def _plain_bits(r):
+    return float(np.log2(1.0 + np.abs(r.astype(np.float64))).sum())
+
+
+#: a float32 or reference coding must cut the estimated bits by this factor
+MODEL_GAIN = 0.85
+#: how many earlier numeric columns a column may reference
+MAX_REF_CANDIDATES = 16
+
+
+def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col):
     width = _mode_width(intlen, natlen, ok)
     ok = ok & (intlen == np.maximum(natlen, width))
     max_scale = int(scale[ok].max()) if ok.any() else 0
     # the normalized value needs natlen + max_scale digits at most
     ok &= natlen + max_scale <= K.MAX_DIGITS
     max_scale = int(scale[ok].max()) if ok.any() else 0
+    vals = mant[ok] * K.POW10[max_scale - scale[ok]]
+    rep, big_p = REP_DECIMAL, 0
+    if 0 < max_scale <= K.F32_MAX_P and vals.shape[0] > 16:
+        d, p, fok = K.f32_shortest(mant, scale, ok)
+        if np.count_nonzero(fok) >= 0.98 * np.count_nonzero(ok):
+            big_p = int(p[fok].max())
+            dn = d * K.POW10[big_p - p]
+            back, err = K.f32_to_scaled(dn[fok], big_p, scale[fok], max_scale)
+            same = np.zeros_like(fok)
+            same[fok] = (back == mant[fok] * K.POW10[max_scale - scale[fok]]) & (err == 0)
+            if _delta_bits(dn[same]) < MODEL_GAIN * _delta_bits(vals):
+                rep = REP_F32
+                ok = same
+                vals = dn[ok]
     v_scale = scale[ok]
-    vals = mant[ok] * K.POW10[max_scale - v_scale]
     if v_scale.size == 0 or (v_scale == max_scale).all():
         mode, sstream = SCALE_CONST, None
     else:
+        natural = max_scale - K.trailing_zeros10(vals, max_scale) if rep == REP_DECIMAL else None
+        extra = v_scale - natural if natural is not None else None
         # "extra": fraction digits beyond the shortest spelling; constant (0) when the
         # writer strips trailing zeros, while raw scales are constant for fixed formats
-        natural = max_scale - K.trailing_zeros10(vals, max_scale)
-        extra = v_scale - natural
-        if _distinct_cost(extra) < _distinct_cost(v_scale):
+        if extra is not None and _distinct_cost(extra) < _distinct_cost(v_scale):
             mode, sstream = SCALE_EXTRA, extra
         else:
             mode, sstream = SCALE_RAW, v_scale
     bad = ~ok
+    has_exc = bool(bad.any())
+    ref, lag, coded = 0, 0, vals
+    if refs is not None and not has_exc:
+        domain = (rep, big_p if rep == REP_F32 else max_scale, vals.shape[0])
+        best = MODEL_GAIN * _delta_bits(vals)
+        cands = sorted(refs)
+        for c in cands[max(0, len(cands) - MAX_REF_CANDIDATES):]:
+            dom, u = refs[c]
+            if dom != domain:
+                continue
+            for lg in (0, 1):
+                pred = u if lg == 0 else np.concatenate([[0], u[:-1]])
+                r = vals - pred
+                cost = min(_plain_bits(r), _delta_bits(r))
+                if cost < best:
+                    best, ref, lag, coded = cost, c + 1, lg, r
+        refs[col] = (domain, vals)
     sink.params.append(NUM)
     sink.params.append(width)
+    sink.params.append(rep)
     sink.params.append(max_scale)
+    if rep == REP_F32:
+        sink.params.append(big_p)
     sink.params.append(mode)
-    sink.params.append(1 if bad.any() else 0)
-    sink.ints(vals, f"{name}.num")
+    sink.params.append(1 if has_exc else 0)
+    put_varint(sink.params, ref)
+    if ref:
+        sink.params.append(lag)
+    sink.ints(coded, f"{name}.num")
     if sstream is not None:
         sink.add(sstream.astype(np.uint8), f"{name}.scale")
-    if bad.any():
+    if has_exc:
         _encode_exceptions(sink, data, starts, ends, bad, name)
 
 
@@ -258,7 +319,8 @@ def _encode_tpl(sink, data, starts, ends, tpl, name):
 
 # ------------------------------------------------------------------ decode --
 
-def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0):
+def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
+                  refs: dict | None = None, col: int = -1):
     """Decode one column of ``n`` values; returns ``(buf, offs)`` (contiguous values).
 
     ``limit`` bounds the decoded bytes (the block's raw length).
@@ -280,34 +342,7 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0):
             raise FormatError("csv: dictionary column longer than the block")
         return K.gather_entries(ebuf, eoffs, ids)
     if kind == NUM:
-        width = r.u8("pad width")
-        max_scale = r.u8("scale")
-        mode = r.u8("scale mode")
-        has_exc = r.u8("exception flag")
-        if width < 1 or width > 19 or max_scale > K.MAX_DIGITS or mode > SCALE_EXTRA or has_exc > 1:
-            raise FormatError("csv: bad numeric column params")
-        # streams come in order: values, scales, exception positions, exception column
-        vals_raw = src.next("numbers")
-        sc_raw = src.next("scales") if mode != SCALE_CONST else None
-        mask, ebuf, eoffs = _decode_exceptions(src, n, has_exc, limit, depth)
-        ng = n - (int(mask.sum()) if mask is not None else 0)
-        vals = decode_ints(vals_raw, ng)
-        if vals.shape[0] != ng:
-            raise FormatError("csv: numeric column has the wrong count")
-        if mode == SCALE_CONST:
-            scales = np.full(ng, max_scale, np.int64)
-        else:
-            if len(sc_raw) != ng:
-                raise FormatError("csv: scale stream has the wrong length")
-            scales = np.frombuffer(sc_raw, dtype=np.uint8).astype(np.int64)
-            if mode == SCALE_EXTRA:
-                if ng and (np.abs(vals).max() >= K.POW10[18]):
-                    raise FormatError("csv: number out of range")
-                scales = scales + (max_scale - K.trailing_zeros10(vals, max_scale))
-        buf, offs, err = K.format_decimals(vals, scales, max_scale, width)
-        if err:
-            raise FormatError("csv: invalid number in a numeric column")
-        return _merge(buf, offs, mask, ebuf, eoffs, limit)
+        return _decode_num(src, n, limit, depth, refs, col)
     if kind == TPL:
         k = r.u8("template runs")
         if k < 1 or k > K.MAX_RUNS:
@@ -336,6 +371,56 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0):
             raise FormatError("csv: invalid value in a template column")
         return _merge(buf, offs, mask, ebuf, eoffs, limit)
     raise FormatError(f"csv: unknown column kind {kind}")
+
+
+def _decode_num(src, n, limit, depth, refs, col):
+    r = src.params
+    width = r.u8("pad width")
+    rep = r.u8("number representation")
+    max_scale = r.u8("scale")
+    big_p = r.u8("float32 decimals") if rep == REP_F32 else 0
+    mode = r.u8("scale mode")
+    has_exc = r.u8("exception flag")
+    ref = r.varint("reference column", limit=MAX_COLUMNS_REF)
+    lag = r.u8("reference lag") if ref else 0
+    if (width < 1 or width > 19 or max_scale > K.MAX_DIGITS or mode > SCALE_EXTRA or has_exc > 1
+            or rep > REP_F32 or lag > 1 or (rep == REP_F32 and mode == SCALE_EXTRA)):
+        raise FormatError("csv: bad numeric column params")
+    # streams come in order: values, scales, exception positions, exception column
+    vals_raw = src.next("numbers")
+    sc_raw = src.next("scales") if mode != SCALE_CONST else None
+    mask, ebuf, eoffs = _decode_exceptions(src, n, has_exc, limit, depth)
+    ng = n - (int(mask.sum()) if mask is not None else 0)
+    vals = decode_ints(vals_raw, ng)
+    if vals.shape[0] != ng:
+        raise FormatError("csv: numeric column has the wrong count")
+    domain = (rep, big_p if rep == REP_F32 else max_scale, ng)
+    if ref:
+        if has_exc or refs is None or (ref - 1) not in refs or refs[ref - 1][0] != domain:
+            raise FormatError("csv: bad numeric reference")
+        u = refs[ref - 1][1]
+        pred = u if lag == 0 else np.concatenate([[0], u[:-1]])
+        vals = vals + pred
+    if refs is not None and not has_exc:
+        refs[col] = (domain, vals)
+    if mode == SCALE_CONST:
+        scales = np.full(ng, max_scale, np.int64)
+    else:
+        if len(sc_raw) != ng:
+            raise FormatError("csv: scale stream has the wrong length")
+        scales = np.frombuffer(sc_raw, dtype=np.uint8).astype(np.int64)
+        if mode == SCALE_EXTRA:
+            if ng and (np.abs(vals).max() >= K.POW10[18]):
+                raise FormatError("csv: number out of range")
+            scales = scales + (max_scale - K.trailing_zeros10(vals, max_scale))
+    if rep == REP_F32:
+        vals, err = K.f32_to_scaled(vals, big_p, scales, max_scale)
+        if err:
+            raise FormatError("csv: invalid float32 decimal")
+    buf, offs, err = K.format_decimals(vals, scales, max_scale, width)
+    if err:
+        raise FormatError("csv: invalid number in a numeric column")
+    return _merge(buf, offs, mask, ebuf, eoffs, limit)
 
 
 def _decode_exceptions(src, n, has_exc, limit, depth):

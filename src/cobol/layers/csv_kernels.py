@@ -448,3 +448,150 @@ def interleave(mask, abuf, aoffs, bbuf, boffs):
                 p += 1
             ia += 1
     return buf, offs
+
+
+# ------------------------------------------------------- float32 decimals --
+# Tables written by C's printf("%.6f", (float)x) (and numpy.savetxt of float32
+# arrays) carry float32 noise in their last digits: 1438.359985 is float32(1438.36).
+# Such a value is stored as the shortest decimal that rounds to the same float32
+# (143836 with 2 decimals) and printed back through float32 -> %.Nf rounding.
+# Only exact paths are used: a float32 times 10**s (s <= 12) is exact in float64,
+# so rint() rounds the exact binary value, as printf does.
+
+F32_MAX_P = 12
+TWO53 = 2.0 ** 53
+POW10F = np.array([10.0 ** i for i in range(23)], dtype=np.float64)
+
+
+@njit(cache=True, nogil=True)
+def f32_shortest(mant, scale, ok):
+    """Per value: the shortest decimal ``d / 10**p`` with the same float32 as the text.
+
+    Returns ``(d, p, fok)``; ``fok`` is False where the value is not a float32
+    printed with its scale (or is out of the exact range).
+    """
+    n = mant.shape[0]
+    d_out = np.zeros(n, np.int64)
+    p_out = np.zeros(n, np.int64)
+    fok = np.zeros(n, np.bool_)
+    for i in range(n):
+        if not ok[i]:
+            continue
+        m = mant[i]
+        s = scale[i]
+        if s > F32_MAX_P or abs(m) >= TWO53:
+            continue
+        f = np.float32(m / POW10F[s])
+        ff = np.float64(f)
+        if not np.isfinite(ff) or abs(ff) * POW10F[s] >= 1e18:
+            continue
+        if np.rint(ff * POW10F[s]) != m:
+            continue
+        for p in range(F32_MAX_P + 1):
+            d = np.rint(ff * POW10F[p])
+            if abs(d) >= TWO53:
+                break
+            if np.float32(d / POW10F[p]) == f:
+                d_out[i] = np.int64(d)
+                p_out[i] = p
+                fok[i] = True
+                break
+    return d_out, p_out, fok
+
+
+@njit(cache=True, nogil=True)
+def f32_to_scaled(dn, big_p, scales, max_scale):
+    """Decode side: shortest decimals normalized to ``big_p`` decimals -> the printed
+    values normalized to ``max_scale`` (as format_decimals wants). Returns ``(vals, err)``.
+    """
+    n = dn.shape[0]
+    out = np.zeros(n, np.int64)
+    if big_p > F32_MAX_P or max_scale > F32_MAX_P:
+        return out, 1
+    for i in range(n):
+        v = dn[i]
+        s = scales[i]
+        if s < 0 or s > max_scale or abs(v) >= np.int64(TWO53):
+            return out, 1
+        tz = 0
+        if v == 0:
+            tz = big_p
+        else:
+            while tz < big_p and v % 10 == 0:
+                v //= 10
+                tz += 1
+        p = big_p - tz
+        f = np.float32(np.float64(v) / POW10F[p])
+        y = np.float64(f) * POW10F[max_scale]
+        if not np.isfinite(y) or abs(y) >= 1e18:
+            return out, 1
+        m = np.int64(np.rint(np.float64(f) * POW10F[s]))
+        out[i] = m * POW10[max_scale - s]
+    return out, 0
+
+
+# ------------------------------------------------------------ row matches --
+
+@njit(cache=True, nogil=True)
+def span_hashes(data, starts, ends):
+    n = starts.shape[0]
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        out[i] = _fnv(data, starts[i], ends[i])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
+    """For a regular table (field ``r * ncols + c``), pick per row the earlier row
+    within ``window`` that has the most fields byte-equal to it (ties: the nearest).
+
+    Returns ``ref`` (distance back, 0 = none) and ``eq`` (nrows x ncols): field
+    equal to the same field of the referenced row. Rows with fewer than
+    ``min_equal`` equal fields get no reference.
+    """
+    ref = np.zeros(nrows, np.uint8)
+    eq = np.zeros((nrows, ncols), np.bool_)
+    for r in range(1, nrows):
+        best_k = 0
+        best = 0
+        a = r * ncols
+        for k in range(1, min(window, r) + 1):
+            b = (r - k) * ncols
+            cnt = 0
+            for c in range(ncols):
+                if hashes[a + c] == hashes[b + c] and _equal(
+                        data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
+                    cnt += 1
+            if cnt > best:
+                best = cnt
+                best_k = k
+                if cnt == ncols:
+                    break
+        if best >= min_equal:
+            ref[r] = best_k
+            b = (r - best_k) * ncols
+            for c in range(ncols):
+                if hashes[a + c] == hashes[b + c] and _equal(
+                        data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
+                    eq[r, c] = True
+    return ref, eq
+
+
+@njit(cache=True, nogil=True)
+def row_sources(ref, flagged):
+    """Decode side: for every row, the index of the stored value it shows
+    (its own, or the one of the row it repeats). Returns ``(src, n_stored, err)``."""
+    n = ref.shape[0]
+    src = np.empty(n, np.int64)
+    k = 0
+    for r in range(n):
+        if flagged[r]:
+            d = np.int64(ref[r])
+            if d < 1 or d > r:
+                return src, 0, 1
+            src[r] = src[r - d]
+        else:
+            src[r] = k
+            k += 1
+    return src, k, 0

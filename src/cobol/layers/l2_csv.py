@@ -36,11 +36,13 @@ True
 from __future__ import annotations
 
 import numpy as np
+import zstandard
 
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from . import csv_columns as cc
+from . import csv_kernels as K
 from .csv_tokenizer import (
     CR,
     LF,
@@ -61,8 +63,16 @@ SMALL_STREAM = 2048
 #: blocks smaller than this are left to plain zstd
 MIN_BLOCK = 64
 
+#: row matches: how far back a row may look, how wide a table may be, and the
+#: share of all fields that must repeat for the block to use them
+ROW_MATCH_WINDOW = 16
+ROW_MATCH_MAX_COLUMNS = 128
+ROW_MATCH_MIN_SHARE = 0.05
+#: a row references another only if at least this share of its fields repeat
+ROW_MATCH_MIN_FIELDS_NUM, ROW_MATCH_MIN_FIELDS_DEN = 1, 4
+
 Q_NONE, Q_ALL, Q_SOME, Q_MOST = 0, 1, 2, 3
-F_RAGGED, F_TERM_EXC, F_LAST_NONE, F_CRLF = 1, 2, 4, 8
+F_RAGGED, F_TERM_EXC, F_LAST_NONE, F_CRLF, F_ROWREF = 1, 2, 4, 8, 16
 
 
 def _field_columns(row_nf: np.ndarray, ncols: int) -> np.ndarray:
@@ -122,6 +132,7 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE) -> Encoded:
     term_exc = np.flatnonzero(body_term != major)
     if term_exc.size:
         flags |= F_TERM_EXC
+    flags_at = len(meta)
     meta.append(flags)
     put_varint(meta, modal)
     put_varint(meta, ncols)
@@ -135,12 +146,57 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE) -> Encoded:
     order, counts = _column_major_order(row_nf, ncols, modal)
     cs = starts[order]
     ce = ends[order]
+    if flags & F_RAGGED or not 2 <= ncols <= ROW_MATCH_MAX_COLUMNS or nrows <= 2:
+        _encode_columns(sink, arr, cs, ce, counts, quote, None)
+        return _finish(sink)
+    match = _row_matches(arr, starts, ends, nrows, ncols)
+    if match is None:
+        _encode_columns(sink, arr, cs, ce, counts, quote, None)
+        return _finish(sink)
+    # Whether dropping repeated fields pays depends on the columns (it does for
+    # product tables, not for smooth series that delta-code repeats for free):
+    # code both ways and keep the smaller, judged by a fast zstd.
+    plain = _fork(sink)
+    _encode_columns(plain, arr, cs, ce, counts, quote, None)
+    matched = _fork(sink)
+    matched.params[flags_at] = flags | F_ROWREF
+    ref, eq = match
+    matched.add(ref, "rows.match")
+    matched.add(np.packbits(eq[ref != 0], axis=1, bitorder="little"), "rows.match_fields")
+    _encode_columns(matched, arr, cs, ce, counts, quote, ~eq)
+    a, b = _finish(plain), _finish(matched)
+    return b if _estimate(b) < _estimate(a) else a
+
+
+def _fork(sink: cc.StreamSink) -> cc.StreamSink:
+    out = cc.StreamSink()
+    out.params = bytearray(sink.params)
+    out.streams = list(sink.streams)
+    out.names = list(sink.names)
+    return out
+
+
+def _estimate(enc: Encoded) -> int:
+    return sum(len(_ESTIMATOR.compress(s)) for s in enc.streams)
+
+
+_ESTIMATOR = zstandard.ZstdCompressor(level=1)
+
+
+def _encode_columns(sink, arr, cs, ce, counts, quote, keep):
+    """Quote flags and column codecs for every column (fields listed column-major)."""
+    meta = sink.params
+    refs: dict = {}
     at = 0
-    for c in range(ncols):
+    for c in range(counts.shape[0]):
         n = int(counts[c])
         s = cs[at:at + n]
         e = ce[at:at + n]
         at += n
+        if keep is not None:
+            s = s[keep[:, c]]
+            e = e[keep[:, c]]
+            n = s.shape[0]
         if quote >= 0 and n:
             q = (e - s) >= 2
             if q.any():  # then the block is at least 2 bytes long
@@ -163,8 +219,19 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE) -> Encoded:
         if nq:
             s = s + q
             e = e - q
-        cc.encode_column(sink, arr, s, e, name=f"c{c}")
-    return _finish(sink)
+        cc.encode_column(sink, arr, s, e, name=f"c{c}", refs=refs, col=c)
+
+
+def _row_matches(arr, starts, ends, nrows, ncols):
+    """Rows that repeat most fields of a recent row (product variants, unchanged
+    readings). Returns ``(ref, eq)`` (see csv_kernels.row_matches) or None when
+    too few fields repeat to be worth a try."""
+    h = K.span_hashes(arr, starts, ends)
+    ref, eq = K.row_matches(arr, starts, ends, h, nrows, ncols, ROW_MATCH_WINDOW,
+                            max(2, -(-ncols * ROW_MATCH_MIN_FIELDS_NUM // ROW_MATCH_MIN_FIELDS_DEN)))
+    if np.count_nonzero(eq) < ROW_MATCH_MIN_SHARE * nrows * ncols:
+        return None
+    return ref, eq
 
 
 def _finish(sink: cc.StreamSink) -> Encoded:
@@ -229,7 +296,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
             raise FormatError("csv: no rows for a non-empty block")
         return b""
     flags = r.u8("flags")
-    if flags > 15:
+    if flags > 31:
         raise FormatError("csv: bad flags")
     modal = r.varint("field count", limit=raw_len + 1)
     ncols = r.varint("column count", limit=MAX_COLUMNS)
@@ -259,10 +326,30 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         row_term[-1] = TERM_NONE
 
     order, counts = _column_major_order(row_nf, ncols, modal)
+    eq = None
+    if flags & F_ROWREF:
+        if flags & F_RAGGED or ncols != modal or ncols > ROW_MATCH_MAX_COLUMNS:
+            raise FormatError("csv: row matches in a ragged or wide table")
+        ref = np.frombuffer(src.next("row matches"), dtype=np.uint8)
+        if ref.shape[0] != nrows:
+            raise FormatError("csv: row match stream has the wrong length")
+        nref = int(np.count_nonzero(ref))
+        width = (ncols + 7) // 8
+        packed = np.frombuffer(src.next("row match fields"), dtype=np.uint8)
+        if packed.shape[0] != nref * width:
+            raise FormatError("csv: row match fields have the wrong length")
+        eq = np.zeros((nrows, ncols), np.bool_)
+        eq[ref != 0] = np.unpackbits(packed.reshape(nref, width), axis=1, count=ncols,
+                                     bitorder="little").astype(np.bool_)
     bufs, offs_list, qflags = [], [], []
+    refs: dict = {}
     total = 0
     for c in range(ncols):
         n = int(counts[c])
+        if eq is not None:
+            rowsrc, n, err = K.row_sources(ref, eq[:, c])
+            if err:
+                raise FormatError("csv: bad row match")
         qmode = r.u8("quote mode")
         q = np.zeros(n, np.bool_)
         if qmode == Q_ALL:
@@ -279,9 +366,15 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
             raise FormatError("csv: bad quote mode")
         if qmode != Q_NONE and not quoting:
             raise FormatError("csv: quote flags without quoting")
-        buf, offs = cc.decode_column(src, n, raw_len)
+        buf, offs = cc.decode_column(src, n, raw_len, refs=refs, col=c)
         if offs.shape[0] != n + 1:
             raise FormatError("csv: column has the wrong count")
+        if eq is not None:
+            lens = np.diff(offs)
+            if int(lens[rowsrc].sum()) > raw_len:
+                raise FormatError("csv: columns longer than the block")
+            buf, offs = K.gather_entries(buf, offs, rowsrc)
+            q = q[rowsrc]
         total += buf.shape[0] + 2 * int(np.count_nonzero(q))
         if total > raw_len:
             raise FormatError("csv: columns longer than the block")
