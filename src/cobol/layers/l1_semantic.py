@@ -1,0 +1,510 @@
+"""L1 semantic mapping: words of text to frequency-ordered dictionary codes.
+
+:class:`WordCoder` is the API other layers call on their text streams (markup
+text, JSON strings): ``WordCoder.train(text)`` builds a dictionary from a
+sample, ``encode``/``decode`` map bytes to codes and back (any byte string
+round-trips, NULs included, so NUL-separated streams stay NUL-separated), and
+``to_bytes``/``from_bytes`` carry the dictionary in a stream. The transform
+``l1`` (id 50) applies it to whole prose and log blocks.
+
+Why it is shaped for zstd: the coded stream stays one byte stream in which
+every code is a whole number of bytes, so zstd still finds repeated phrases
+(as repeated code sequences) while its literal coder sees one symbol per word
+instead of one per letter.
+
+Coding (the "words" are maximal runs of ASCII letters and bytes >= 0x80):
+
+- a word's *key* is its ASCII-lowercased form; the dictionary holds the keys
+  seen at least ``min_count`` times, most frequent first, at most 16,448;
+- codes are bytes >= 0x80: the ``n1`` most frequent keys get one byte, the
+  rest two (a lead byte >= 0x80 + n1, then any byte); within a lead byte's 256
+  keys the order is alphabetical, which makes the stored dictionary smaller
+  at no cost to code lengths;
+- case: a word equal to its key costs nothing; ``Capitalised`` and ``UPPER``
+  forms share the key's code after a one-byte flag (``CAP``, ``UPPER``);
+  any other mix of cases is spelled out literally;
+- spacing: a code stands for " " + word, because nearly every word follows a
+  space; a dictionary word with no space before it gets a ``NOSPACE`` flag;
+- every other byte is itself, except bytes >= 0x80 and the four flag bytes
+  0x01-0x04, which are escaped with ``ESC`` (0x01).
+
+So the stream stays ASCII outside codes and ordinary punctuation, digits and
+line breaks pass through untouched.
+
+>>> c = WordCoder.train(b"the cat and the dog and the bird " * 4)
+>>> coded = c.encode(b"The cat, the DOG.")
+>>> c.decode(coded, 17)
+b'The cat, the DOG.'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import zstandard
+from numba import njit
+
+from ..errors import FormatError, LimitError
+from ..format.wire import Reader, put_varint
+from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
+
+ESC = 1
+CAP = 2
+UPPER = 3
+NOSPACE = 4
+
+MAX_WORD = 64
+DEFAULT_ONE_BYTE = 64
+MAX_DICT = DEFAULT_ONE_BYTE + (128 - DEFAULT_ONE_BYTE) * 256
+TRIAL_SAMPLE = 1 << 18
+_VERSION = 1
+
+
+def _word_table():
+    t = np.zeros(256, np.uint8)
+    for b in range(256):
+        if 65 <= b <= 90 or 97 <= b <= 122 or b >= 0x80:
+            t[b] = 1
+    return t
+
+
+WORD_BYTE = _word_table()
+
+
+@njit(cache=True, nogil=True)
+def _lower(b):
+    if 65 <= b <= 90:
+        return b + 32
+    return b
+
+
+@njit(cache=True, nogil=True)
+def _table_size(n):
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    return size
+
+
+@njit(cache=True, nogil=True)
+def unique_hashes(h):
+    """Group equal non-zero uint64 hashes in one pass (open addressing).
+
+    Returns (ids, first, counts): ``ids[i]`` numbers the distinct values in
+    order of first appearance, ``first[k]`` is where value k first appears and
+    ``counts[k]`` how often it does. Faster than ``np.unique`` (no sort)."""
+    n = h.size
+    size = _table_size(n)
+    mask = size - 1
+    keys = np.zeros(size, np.uint64)
+    vals = np.empty(size, np.int64)
+    ids = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)
+    counts = np.zeros(n, np.int64)
+    nu = 0
+    for i in range(n):
+        x = h[i]
+        slot = np.int64((x * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        while True:
+            k = keys[slot]
+            if k == x:
+                v = vals[slot]
+                break
+            if k == 0:
+                keys[slot] = x
+                vals[slot] = nu
+                first[nu] = i
+                v = nu
+                nu += 1
+                break
+            slot = (slot + 1) & mask
+        ids[i] = v
+        counts[v] += 1
+    return ids, first[:nu], counts[:nu]
+
+
+@njit(cache=True, nogil=True)
+def lookup_hashes(keys_in, h):
+    """Index of each h in keys_in (distinct non-zero uint64), or -1."""
+    m = keys_in.size
+    size = _table_size(m)
+    mask = size - 1
+    keys = np.zeros(size, np.uint64)
+    vals = np.empty(size, np.int64)
+    for i in range(m):
+        x = keys_in[i]
+        slot = np.int64((x * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        while keys[slot] != 0 and keys[slot] != x:
+            slot = (slot + 1) & mask
+        keys[slot] = x
+        vals[slot] = i
+    out = np.empty(h.size, np.int64)
+    for i in range(h.size):
+        x = h[i]
+        slot = np.int64((x * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        r = -1
+        while True:
+            k = keys[slot]
+            if k == x:
+                r = vals[slot]
+                break
+            if k == 0:
+                break
+            slot = (slot + 1) & mask
+        out[i] = r
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _find_words(buf, ws, we, wh, wc):
+    """Word spans, key hashes and case classes (0 lower, 1 Capitalised,
+    2 UPPER, 3 other). Words longer than MAX_WORD get class 3. Returns the count."""
+    n = buf.size
+    table = WORD_BYTE
+    nw = 0
+    i = 0
+    while i < n:
+        if table[buf[i]] == 0:
+            i += 1
+            continue
+        j = i
+        h = np.uint64(0xCBF29CE484222325)
+        n_up = 0
+        n_low = 0
+        first_up = 65 <= buf[i] <= 90
+        while j < n and table[buf[j]] != 0:
+            b = buf[j]
+            if 65 <= b <= 90:
+                n_up += 1
+            elif 97 <= b <= 122:
+                n_low += 1
+            h = (h ^ np.uint64(_lower(b))) * np.uint64(0x100000001B3)
+            j += 1
+        ws[nw] = i
+        we[nw] = j
+        wh[nw] = h | np.uint64(1)
+        if j - i > MAX_WORD:
+            c = 3
+        elif n_up == 0:
+            c = 0
+        elif first_up and n_up == 1:
+            c = 1
+        elif n_low == 0 and n_up >= 2:
+            c = 2
+        else:
+            c = 3
+        wc[nw] = c
+        nw += 1
+        i = j
+    return nw
+
+
+@njit(cache=True, nogil=True)
+def _same_key(buf, a0, a1, b0, b1):
+    if a1 - a0 != b1 - b0:
+        return False
+    for k in range(a1 - a0):
+        if _lower(buf[a0 + k]) != _lower(buf[b0 + k]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _verify_keys(buf, ws, we, rep_of):
+    for i in range(ws.size):
+        r = rep_of[i]
+        if not _same_key(buf, ws[i], we[i], ws[r], we[r]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
+    """wcode[i]: dictionary index of word i or -1. Returns bytes written."""
+    n = buf.size
+    o = 0
+    p = 0
+    for i in range(ws.size):
+        a = ws[i]
+        code = wcode[i]
+        c = wc[i]
+        if code < 0 or c == 3:
+            continue
+        # literal bytes before the word, except a single space right before it
+        end = a
+        space = a > p and buf[a - 1] == 32
+        if space:
+            end = a - 1
+        for j in range(p, end):
+            b = buf[j]
+            if b >= 0x80 or (b >= 1 and b <= 4):
+                out[o] = ESC
+                o += 1
+            out[o] = b
+            o += 1
+        if not space:
+            out[o] = NOSPACE
+            o += 1
+        if c == 1:
+            out[o] = CAP
+            o += 1
+        elif c == 2:
+            out[o] = UPPER
+            o += 1
+        if code < n1:
+            out[o] = 0x80 + code
+            o += 1
+        else:
+            k = code - n1
+            out[o] = 0x80 + n1 + (k >> 8)
+            out[o + 1] = k & 0xFF
+            o += 2
+        p = we[i]
+    for j in range(p, n):
+        b = buf[j]
+        if b >= 0x80 or (b >= 1 and b <= 4):
+            out[o] = ESC
+            o += 1
+        out[o] = b
+        o += 1
+    return o
+
+
+@njit(cache=True, nogil=True)
+def _decode_kernel(src, n1, ncodes, wdata, woff, out):
+    """Returns (bytes written, error code): 0 ok, 1 overflow, 2 bad code, 3 dangling flag."""
+    cap = out.size
+    o = 0
+    i = 0
+    n = src.size
+    flag_case = 0
+    nospace = False
+    pending = False
+    while i < n:
+        b = src[i]
+        i += 1
+        if b >= 0x80:
+            if b < 0x80 + n1:
+                code = b - 0x80
+            else:
+                if i >= n:
+                    return o, 2
+                code = n1 + ((b - 0x80 - n1) << 8) + src[i]
+                i += 1
+            if code >= ncodes:
+                return o, 2
+            a = woff[code]
+            e = woff[code + 1]
+            need = e - a + (0 if nospace else 1)
+            if o + need > cap:
+                return o, 1
+            if not nospace:
+                out[o] = 32
+                o += 1
+            for j in range(a, e):
+                out[o] = wdata[j]
+                o += 1
+            if flag_case == 1:
+                x = out[o - (e - a)]
+                if 97 <= x <= 122:
+                    out[o - (e - a)] = x - 32
+            elif flag_case == 2:
+                for j in range(o - (e - a), o):
+                    x = out[j]
+                    if 97 <= x <= 122:
+                        out[j] = x - 32
+            flag_case = 0
+            nospace = False
+            pending = False
+        elif b == ESC:
+            if pending or i >= n:
+                return o, 3
+            if o >= cap:
+                return o, 1
+            out[o] = src[i]
+            i += 1
+            o += 1
+        elif b == CAP or b == UPPER:
+            if flag_case != 0:
+                return o, 3
+            flag_case = 1 if b == CAP else 2
+            pending = True
+        elif b == NOSPACE:
+            if pending:
+                return o, 3
+            nospace = True
+            pending = True
+        else:
+            if pending:
+                return o, 3
+            if o >= cap:
+                return o, 1
+            out[o] = b
+            o += 1
+    if pending:
+        return o, 3
+    return o, 0
+
+
+def _as_u8(data) -> np.ndarray:
+    if isinstance(data, np.ndarray):
+        return np.ascontiguousarray(data).view(np.uint8).ravel()
+    return np.frombuffer(data, np.uint8)
+
+
+class WordCoder:
+    """A word dictionary and the code over it (see the module docstring)."""
+
+    def __init__(self, words: list, n1: int = DEFAULT_ONE_BYTE):
+        if not 1 <= n1 <= 127:
+            raise FormatError(f"l1: one-byte code count {n1} out of range")
+        if len(words) > n1 + (128 - n1) * 256:
+            raise LimitError(f"l1: {len(words)} words exceed the code space of n1={n1}")
+        self.words = list(words)
+        self.n1 = n1
+        lengths = np.fromiter((len(w) for w in self.words), np.int64, len(self.words))
+        self.offsets = np.zeros(len(self.words) + 1, np.int64)
+        np.cumsum(lengths, out=self.offsets[1:])
+        self.data = np.frombuffer(b"".join(self.words), np.uint8)
+        self._index = None
+
+    # -- building -----------------------------------------------------------
+    @classmethod
+    def train(cls, text, min_count: int = 3, n1: int = DEFAULT_ONE_BYTE) -> "WordCoder":
+        buf = _as_u8(text)
+        ws, we, wh, wc = _words(buf)
+        if ws.size == 0:
+            return cls([], n1)
+        inv, first, counts = unique_hashes(wh)
+        if not _verify_keys(buf, ws, we, first[inv]):
+            return cls([], n1)  # a 64-bit hash collision: code nothing
+        lens = we[first] - ws[first]
+        # a word pays when its uses save more than it costs in the dictionary
+        keep = (counts >= min_count) & (lens <= MAX_WORD) & ((lens >= 2) | (counts >= 16))
+        idx = np.flatnonzero(keep)
+        idx = idx[np.lexsort((first[idx], -counts[idx]))][:n1 + (128 - n1) * 256]
+        raw = buf.tobytes()
+        words = [raw[ws[first[k]]:we[first[k]]].lower() for k in idx.tolist()]
+        words = words[:n1] + [w for g in range(n1, len(words), 256) for w in sorted(words[g:g + 256])]
+        return cls(words, n1)
+
+    def to_bytes(self) -> bytes:
+        out = bytearray([_VERSION, self.n1])
+        out += b"\n".join(self.words)
+        return bytes(out)
+
+    @classmethod
+    def from_bytes(cls, buf) -> "WordCoder":
+        buf = bytes(buf)
+        if len(buf) < 2 or buf[0] != _VERSION:
+            raise FormatError("l1: bad dictionary header")
+        n1 = buf[1]
+        body = buf[2:]
+        words = body.split(b"\n") if body else []
+        arr = np.frombuffer(body, np.uint8)
+        seps = np.flatnonzero(arr == 10)
+        bounds = np.concatenate(([-1], seps, [arr.size]))
+        lens = np.diff(bounds) - 1
+        if body and (lens.min() < 1 or lens.max() > MAX_WORD):
+            raise FormatError("l1: dictionary word empty or too long")
+        letters = np.delete(arr, seps)
+        if WORD_BYTE[letters].min(initial=1) == 0 or ((letters >= 65) & (letters <= 90)).any():
+            raise FormatError("l1: dictionary word is not a lowercase word")
+        if len(set(words)) != len(words):
+            raise FormatError("l1: duplicate dictionary words")
+        return cls(words, n1)
+
+    # -- coding ---------------------------------------------------------------
+    def _codes(self, buf, ws, we, wh):
+        """Dictionary index of each word (-1 when not in the dictionary)."""
+        if not self.words:
+            return np.full(ws.size, -1, np.int64)
+        if self._index is None:
+            self._index = _words(self.data_with_sep())[2]
+        codes = lookup_hashes(self._index, wh)
+        # confirm hits byte by byte (a hash match of a different word is a miss)
+        _confirm(buf, ws, we, codes, self.data, self.offsets)
+        return codes
+
+    def data_with_sep(self) -> np.ndarray:
+        return np.frombuffer(b" ".join(self.words), np.uint8)
+
+    def encode(self, text) -> bytes:
+        buf = _as_u8(text)
+        ws, we, wh, wc = _words(buf)
+        codes = self._codes(buf, ws, we, wh)
+        out = np.empty(2 * buf.size + 16, np.uint8)
+        n = _encode_kernel(buf, ws, we, wc, codes, self.n1, out)
+        return out[:n].tobytes()
+
+    def decode(self, coded, raw_len: int) -> bytes:
+        src = _as_u8(coded)
+        out = np.empty(raw_len, np.uint8)
+        o, err = _decode_kernel(src, self.n1, len(self.words), self.data, self.offsets, out)
+        if err:
+            raise FormatError(f"l1: {('', 'output exceeds its length', 'bad word code', 'dangling flag')[err]}"
+                              f" at output byte {o}")
+        if o != raw_len:
+            raise FormatError(f"l1: decoded {o} bytes, expected {raw_len}")
+        return out.tobytes()
+
+
+@njit(cache=True, nogil=True)
+def _confirm(buf, ws, we, codes, wdata, woff):
+    for i in range(ws.size):
+        c = codes[i]
+        if c < 0:
+            continue
+        a = woff[c]
+        e = woff[c + 1]
+        if e - a != we[i] - ws[i]:
+            codes[i] = -1
+            continue
+        for k in range(e - a):
+            if _lower(buf[ws[i] + k]) != wdata[a + k]:
+                codes[i] = -1
+                break
+
+
+def _words(buf):
+    cap = buf.size // 2 + 1
+    ws = np.empty(cap, np.int64)
+    we = np.empty(cap, np.int64)
+    wh = np.empty(cap, np.uint64)
+    wc = np.empty(cap, np.uint8)
+    n = _find_words(buf, ws, we, wh, wc)
+    return ws[:n], we[:n], wh[:n], wc[:n]
+
+
+def worth_it(text, level: int = 19, sample: int = TRIAL_SAMPLE) -> bool:
+    """Trial on a sample: does the word code beat plain zstd on this text?"""
+    buf = _as_u8(text)[:sample]
+    if buf.size < 4096:
+        return False
+    coder = WordCoder.train(buf)
+    c = zstandard.ZstdCompressor(level=min(level, 19))
+    coded = coder.encode(buf)
+    return len(c.compress(coder.to_bytes())) + len(c.compress(coded)) < len(c.compress(buf.tobytes()))
+
+
+@register_transform
+class WordTransform(Transform):
+    """Prose and logs: streams ``dict`` (the word list) and ``words`` (the code)."""
+
+    id = 50
+    name = "l1"
+    formats = ("text", "log")
+    needs_layers = frozenset({"l1"})
+    min_level = 1
+
+    def encode(self, data, ctx: EncodeContext) -> Encoded | None:
+        if len(data) < 256:
+            return None
+        coder = WordCoder.train(data)
+        if not coder.words:
+            return None
+        return Encoded(params=b"", streams=[coder.to_bytes(), coder.encode(data)], stream_names=["dict", "words"])
+
+    def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
+        if params or len(streams) != 2:
+            raise FormatError(f"l1: expects no params and 2 streams, got {len(params)} bytes / {len(streams)}")
+        return WordCoder.from_bytes(streams[0]).decode(streams[1], raw_len)
