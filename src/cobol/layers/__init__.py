@@ -4,3 +4,5 @@ from . import raw  # noqa: F401,E402
 from . import l2_csv  # noqa: F401,E402
 from . import numeric  # noqa: F401,E402
 from . import l2_json  # noqa: F401,E402
+from . import l2_markup  # noqa: F401,E402
+from . import l1_semantic  # noqa: F401,E402
