@@ -1,0 +1,489 @@
+"""The CPU backend: Numba and NumPy, always available, and the reference.
+
+L3/L4 and intcodec operations call the layers' own functions, so the CPU
+backend *defines* the bytes every other backend must produce. The other
+operations (varints, histograms, pattern matching, dictionary lookup) are
+Numba kernels here; for large inputs they run on a thread pool over
+contiguous spans (the kernels are ``nogil``), which pays on big batches and
+costs nothing on small ones (a single call, no pool).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+
+from ..errors import FormatError, LimitError
+from .base import (
+    ALL_STRATEGIES, Backend, DeviceInfo, DictionaryTable, _fnv1a64, _slot_of, as_bytes_array,
+    as_pattern_set, check_offsets, check_tokens, varint_error,
+)
+
+#: spans below this many bytes / elements are not split across threads
+PARALLEL_MIN_SPAN = 1 << 21
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="cobol-accel")
+        return _pool
+
+
+def _spans(n: int, threads: int) -> list:
+    k = max(1, min(threads, n // PARALLEL_MIN_SPAN))
+    edges = [n * i // k for i in range(k + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _map_spans(fn, n: int, threads: int) -> list:
+    """fn(a, b) over contiguous spans covering range(n); a pool only when it pays.
+
+    The pool is private to this module and its tasks never wait on it, so a
+    caller that is itself a worker of another pool (the engine's) cannot
+    deadlock here."""
+    spans = _spans(n, threads)
+    if len(spans) == 1:
+        return [fn(*spans[0])]
+    return list(_executor().map(lambda ab: fn(*ab), spans))
+
+
+def _host(x):
+    """A NumPy view of a host array, or a host copy of a foreign device array."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "get") and hasattr(x, "dtype"):  # CuPy / PyOpenCL arrays
+        return x.get()
+    return x
+
+
+# ---------------------------------------------------------------- varint kernels
+
+
+@njit(cache=True, nogil=True)
+def _varint_lengths(values, lens):
+    total = 0
+    for i in range(values.size):
+        v = values[i]
+        n = 1
+        while v >= np.uint64(0x80):
+            v >>= np.uint64(7)
+            n += 1
+        lens[i] = n
+        total += n
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _varint_write(values, out, p):
+    for i in range(values.size):
+        v = values[i]
+        while v >= np.uint64(0x80):
+            out[p] = np.uint8((v & np.uint64(0x7F)) | np.uint64(0x80))
+            v >>= np.uint64(7)
+            p += 1
+        out[p] = np.uint8(v)
+        p += 1
+    return p
+
+
+@njit(cache=True, nogil=True)
+def _varint_decode(buf, a, b, out, o):
+    """Decode the varints of buf[a:b] (b is just past a terminator) into out[o:].
+
+    Returns (count, error kind, byte offset of the bad varint); kinds as in
+    base.varint_error (1 too long, 2 not minimal, 3 above 64 bits)."""
+    p = a
+    j = o
+    while p < b:
+        s = p
+        v = np.uint64(0)
+        shift = 0
+        while True:
+            c = buf[p]
+            p += 1
+            if p - s > 10:
+                return j - o, 1, s
+            v |= np.uint64(c & 0x7F) << np.uint64(shift)
+            if c < 0x80:
+                if p - s > 1 and c == 0:
+                    return j - o, 2, s
+                if p - s == 10 and c > 1:
+                    return j - o, 3, s
+                break
+            shift += 7
+        out[j] = v
+        j += 1
+    return j - o, 0, 0
+
+
+# ---------------------------------------------------------------- histogram kernels
+
+
+@njit(cache=True, nogil=True)
+def _histogram(data, a, b):
+    # four sub-histograms break the store-to-load dependency on runs of one byte
+    h = np.zeros((4, 256), np.int64)
+    i = a
+    while i + 4 <= b:
+        h[0, data[i]] += 1
+        h[1, data[i + 1]] += 1
+        h[2, data[i + 2]] += 1
+        h[3, data[i + 3]] += 1
+        i += 4
+    while i < b:
+        h[0, data[i]] += 1
+        i += 1
+    out = np.empty(256, np.uint64)
+    for k in range(256):
+        out[k] = h[0, k] + h[1, k] + h[2, k] + h[3, k]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _segment_histograms(data, off):
+    k = off.size - 1
+    out = np.zeros((k, 256), np.uint64)
+    for s in range(k):
+        for i in range(off[s], off[s + 1]):
+            out[s, data[i]] += 1
+    return out
+
+
+# ---------------------------------------------------------------- pattern kernels
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _match_mask(data, i, blob, off, lut):
+    n = data.size
+    cand = lut[data[i]]
+    m = np.uint32(0)
+    j = 0
+    while cand:
+        if cand & np.uint32(1):
+            a = off[j]
+            ln = off[j + 1] - a
+            if i + ln <= n:
+                ok = True
+                for k in range(1, ln):
+                    if data[i + k] != blob[a + k]:
+                        ok = False
+                        break
+                if ok:
+                    m |= np.uint32(1) << np.uint32(j)
+        cand >>= np.uint32(1)
+        j += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _match_count(data, a, b, blob, off, lut):
+    c = 0
+    for i in range(a, b):
+        m = _match_mask(data, i, blob, off, lut)
+        while m:
+            c += 1
+            m &= m - np.uint32(1)
+    return c
+
+
+@njit(cache=True, nogil=True)
+def _match_fill(data, a, b, blob, off, lut, pos, ids, o):
+    for i in range(a, b):
+        m = _match_mask(data, i, blob, off, lut)
+        j = 0
+        while m:
+            if m & np.uint32(1):
+                pos[o] = i
+                ids[o] = j
+                o += 1
+            m >>= np.uint32(1)
+            j += 1
+    return o
+
+
+@njit(cache=True, nogil=True)
+def _match_bitmap(data, a, b, blob, off, lut, out):
+    """a is a multiple of 8, so spans write whole bytes of their own."""
+    for i in range(a, b):
+        m = _match_mask(data, i, blob, off, lut)
+        j = 0
+        while m:
+            if m & np.uint32(1):
+                out[j, i >> 3] |= np.uint8(1 << (i & 7))
+            m >>= np.uint32(1)
+            j += 1
+
+
+# ---------------------------------------------------------------- dictionary kernels
+
+
+@njit(cache=True, nogil=True)
+def _hash_tokens(buf, starts, ends, a, b, out):
+    for i in range(a, b):
+        out[i] = _fnv1a64(buf, starts[i], ends[i])
+
+
+@njit(cache=True, nogil=True)
+def _lookup_tokens(buf, starts, ends, slot_hash, slot_id, key_data, key_off, mask, a, b, out):
+    for i in range(a, b):
+        s = starts[i]
+        e = ends[i]
+        h = _fnv1a64(buf, s, e)
+        slot = _slot_of(h, mask)
+        found = -1
+        for _ in range(np.int64(mask) + 1):
+            j = slot_id[slot]
+            if j < 0:
+                break
+            if slot_hash[slot] == h:
+                ka = key_off[j]
+                kb = key_off[j + 1]
+                if kb - ka == e - s:
+                    same = True
+                    for k in range(e - s):
+                        if key_data[ka + k] != buf[s + k]:
+                            same = False
+                            break
+                    if same:
+                        found = j
+                        break
+            slot = (slot + np.uint64(1)) & mask
+        out[i] = found
+
+
+@njit(cache=True, nogil=True)
+def _lookup_hashes(hashes, slot_hash, slot_id, mask, a, b, out):
+    for i in range(a, b):
+        h = hashes[i]
+        slot = _slot_of(h, mask)
+        found = -1
+        for _ in range(np.int64(mask) + 1):
+            j = slot_id[slot]
+            if j < 0:
+                break
+            if slot_hash[slot] == h:
+                found = j
+                break
+            slot = (slot + np.uint64(1)) & mask
+        out[i] = found
+
+
+# ---------------------------------------------------------------- the backend
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+class CpuBackend(Backend):
+    """Numba/NumPy kernels on the host; ``threads`` bounds the span pool."""
+
+    name = "cpu"
+    min_batch = 0
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or _threads()
+
+    def device_info(self) -> DeviceInfo:
+        import numba
+        return DeviceInfo(name=_cpu_name(), kind="cpu", vendor=platform.machine(),
+                          platform=f"numba {numba.__version__}, numpy {np.__version__}",
+                          memory_bytes=_memory_bytes(), compute_units=self.threads)
+
+    # ------------------------------------------------------------ memory
+
+    def allocate(self, n: int, dtype) -> np.ndarray:
+        return np.empty(int(n), dtype)
+
+    def upload(self, host) -> np.ndarray:
+        x = _host(host)
+        return np.array(x, copy=True) if isinstance(x, np.ndarray) else as_bytes_array(x).copy()
+
+    def download(self, array) -> np.ndarray:
+        return np.array(_host(array), copy=True)
+
+    def synchronize(self) -> None:
+        pass
+
+    # ------------------------------------------------------------ varints
+
+    def varint_encode(self, values) -> bytes:
+        v = np.ascontiguousarray(_host(values), np.uint64).ravel()
+        lens = np.empty(v.size, np.uint8)
+        total = _varint_lengths(v, lens)
+        out = np.empty(total, np.uint8)
+        _varint_write(v, out, 0)
+        return out.tobytes()
+
+    def varint_decode(self, buf, max_count: int) -> np.ndarray:
+        b = as_bytes_array(_host(buf))
+        if b.size and b[-1] >= 0x80:
+            start = int(np.flatnonzero(b < 0x80)[-1]) + 1 if np.any(b < 0x80) else 0
+            index = int(np.count_nonzero(b < 0x80))
+            if b.size - start > 10:
+                raise varint_error(1, index, start)
+            raise varint_error(4, index, start)
+        ends = np.flatnonzero(b < 0x80)
+        count = ends.size
+        if count > max_count:
+            raise LimitError(f"{count} varints, more than the limit {max_count}")
+        out = np.empty(count, np.uint64)
+        if count == 0:
+            return out
+        # spans cut just after a terminator, so each holds whole varints
+        spans = _spans(count, self.threads)
+        cuts = [0] + [int(ends[j - 1]) + 1 for _, j in spans]
+        firsts = [a for a, _ in spans]
+
+        def run(k):
+            return _varint_decode(b, cuts[k], cuts[k + 1], out, firsts[k])
+
+        results = list(_executor().map(run, range(len(spans)))) if len(spans) > 1 else [run(0)]
+        for k, (got, kind, offset) in enumerate(results):
+            if kind:
+                raise varint_error(kind, firsts[k] + got, offset)
+        return out
+
+    # ------------------------------------------------------------ L3 / L4 / intcodec (the reference)
+
+    def choose_orders(self, values, chunk: int) -> np.ndarray:
+        from ..layers import l3_delta
+        return l3_delta.choose_orders(np.ascontiguousarray(_host(values), np.int64).ravel(), chunk)
+
+    def delta_encode(self, values, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
+        from ..layers import l3_delta
+        return l3_delta.delta_encode(np.ascontiguousarray(_host(values), np.int64).ravel(),
+                                     _host(orders), chunk, zigzag0=zigzag0)
+
+    def delta_decode(self, codes, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
+        from ..layers import l3_delta
+        return l3_delta.delta_decode(np.ascontiguousarray(_host(codes), np.uint64).ravel(),
+                                     _host(orders), chunk, zigzag0=zigzag0)
+
+    def bitpack_analyze(self, codes, chunk: int):
+        from ..layers import l4_bitpack
+        return l4_bitpack.analyze(np.ascontiguousarray(_host(codes), np.uint64).ravel(), chunk)
+
+    def bitpack(self, codes, chunk: int, tags=None, allowed: tuple = ALL_STRATEGIES) -> bytes:
+        from ..layers import l4_bitpack
+        return l4_bitpack.pack(np.ascontiguousarray(_host(codes), np.uint64).ravel(), chunk,
+                               tags=None if tags is None else _host(tags), allowed=tuple(allowed))
+
+    def bitunpack(self, buf, max_count: int, what: str = "bitpack") -> tuple:
+        from ..layers import l4_bitpack
+        return l4_bitpack.unpack(_host(buf), max_count, what=what)
+
+    def encode_ints_packed(self, values) -> bytes:
+        from ..layers import intcodec
+        return intcodec.encode_ints(np.ascontiguousarray(_host(values), np.int64).ravel(), modes=(intcodec.PACKED,))
+
+    # ------------------------------------------------------------ dictionary lookup
+
+    def _tokens(self, buf, starts, ends):
+        b = as_bytes_array(_host(buf))
+        s = np.ascontiguousarray(_host(starts), np.uint64).ravel()
+        e = np.ascontiguousarray(_host(ends), np.uint64).ravel()
+        check_tokens(s, e, b.size)
+        return b, s, e
+
+    def hash_tokens(self, buf, starts, ends) -> np.ndarray:
+        b, s, e = self._tokens(buf, starts, ends)
+        out = np.empty(s.size, np.uint64)
+        _map_spans(lambda a, z: _hash_tokens(b, s, e, a, z, out), s.size, self.threads)
+        return out
+
+    def dictionary_lookup(self, table: DictionaryTable, buf, starts, ends) -> np.ndarray:
+        if not table.has_keys:
+            raise ValueError("a table built from hashes has no keys: use hash_lookup")
+        b, s, e = self._tokens(buf, starts, ends)
+        out = np.empty(s.size, np.int32)
+        mask = np.uint64(table.mask)
+        _map_spans(lambda a, z: _lookup_tokens(b, s, e, table.slot_hash, table.slot_id, table.key_data,
+                                               table.key_off, mask, a, z, out), s.size, self.threads)
+        return out
+
+    def hash_lookup(self, table: DictionaryTable, hashes) -> np.ndarray:
+        h = np.ascontiguousarray(_host(hashes), np.uint64).ravel()
+        out = np.empty(h.size, np.int32)
+        mask = np.uint64(table.mask)
+        _map_spans(lambda a, z: _lookup_hashes(h, table.slot_hash, table.slot_id, mask, a, z, out),
+                   h.size, self.threads)
+        return out
+
+    # ------------------------------------------------------------ histogram
+
+    def byte_histogram(self, data, offsets=None) -> np.ndarray:
+        d = as_bytes_array(_host(data))
+        if offsets is not None:
+            return _segment_histograms(d, check_offsets(_host(offsets), d.size))
+        parts = _map_spans(lambda a, b: _histogram(d, a, b), d.size, self.threads)
+        return np.sum(parts, axis=0, dtype=np.uint64) if len(parts) > 1 else parts[0]
+
+    # ------------------------------------------------------------ pattern matching
+
+    def find_patterns(self, data, patterns) -> tuple:
+        d = as_bytes_array(_host(data))
+        ps = as_pattern_set(patterns)
+        spans = _spans(d.size, self.threads)
+        counts = _map_spans(lambda a, b: _match_count(d, a, b, ps.blob, ps.offsets, ps.first_lut),
+                            d.size, self.threads)
+        total = int(sum(counts))
+        pos = np.empty(total, np.int64)
+        ids = np.empty(total, np.uint8)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        jobs = [(a, b, int(o)) for (a, b), o in zip(spans, starts)]
+        if len(jobs) == 1:
+            _match_fill(d, *jobs[0][:2], ps.blob, ps.offsets, ps.first_lut, pos, ids, jobs[0][2])
+        else:
+            list(_executor().map(lambda j: _match_fill(d, j[0], j[1], ps.blob, ps.offsets, ps.first_lut,
+                                                       pos, ids, j[2]), jobs))
+        return pos, ids
+
+    def pattern_bitmap(self, data, patterns) -> np.ndarray:
+        d = as_bytes_array(_host(data))
+        ps = as_pattern_set(patterns)
+        out = np.zeros((len(ps), (d.size + 7) // 8), np.uint8)
+        spans = _spans(d.size, self.threads)
+        # align span starts to whole output bytes
+        edges = sorted({0, d.size, *[(a // 8) * 8 for a, _ in spans]})
+        jobs = list(zip(edges[:-1], edges[1:]))
+        if len(jobs) == 1:
+            _match_bitmap(d, *jobs[0], ps.blob, ps.offsets, ps.first_lut, out)
+        else:
+            list(_executor().map(lambda j: _match_bitmap(d, j[0], j[1], ps.blob, ps.offsets, ps.first_lut, out),
+                                 jobs))
+        return out
+
+
+__all__ = ["CpuBackend", "FormatError"]
