@@ -1,0 +1,296 @@
+"""Integer codec (intcodec) and the numeric arrays transform: round trips, choices, hostile input."""
+
+import glob
+import os
+import struct
+
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import cobol
+from cobol.errors import CobolError, FormatError, LimitError
+from cobol.layers import intcodec as ic
+from cobol.layers.numeric import DTYPES, NumericArrayTransform, element_phase, parse_dtype
+from cobol.registry import DecodeContext, EncodeContext, get_transform
+
+I64 = np.iinfo(np.int64)
+T = NumericArrayTransform()
+MODE_SETS = [(ic.PACKED,), (ic.PLANES,), (ic.DICT, ic.PLANES), (ic.SPARSE, ic.PLANES), ic.ALL_MODES]
+
+
+def int_arrays():
+    rng = np.random.default_rng(0)
+    return {
+        "empty": np.zeros(0, np.int64),
+        "one": np.array([-5], np.int64),
+        "extremes": np.array([I64.min, I64.max, 0, -1, I64.max, I64.min], np.int64),
+        "random64": rng.integers(I64.min, I64.max, 3000, dtype=np.int64),
+        "small": rng.integers(-5, 5, 5000),
+        "counter": np.cumsum(rng.integers(0, 100, 5000)),
+        "minutes": np.arange(5000) * 60 + 978_310_020,
+        "few values": rng.choice([-7, 3, 10**12], 5000),
+        "sparse": np.where(rng.random(5000) < 0.01, rng.integers(1, 10**6, 5000), 0),
+        "steps": np.repeat(np.arange(50) * 7, 100),
+        "long": np.cumsum(rng.integers(-3, 9, 200_000)),  # longer than the trial sample
+    }
+
+
+@pytest.mark.parametrize("name", list(int_arrays()))
+def test_intcodec_every_layout_round_trips(name):
+    x = np.asarray(int_arrays()[name], np.int64)
+    for modes in MODE_SETS:
+        blob = ic.encode_ints(x, modes)
+        back = ic.decode_ints(blob, x.size)
+        assert back.dtype == np.int64 and np.array_equal(back, x), (name, modes)
+
+
+def test_intcodec_picks_the_layout_that_fits():
+    arrays = int_arrays()
+    assert ic.encode_ints(arrays["few values"])[0] == ic.DICT
+    assert ic.encode_ints(arrays["sparse"])[0] == ic.SPARSE
+    # minutes: common divisor 60, steady steps -> a few bytes for 5000 values
+    assert len(zstandard.ZstdCompressor(level=3).compress(ic.encode_ints(arrays["minutes"]))) < 100
+    assert ic.choose_layout(arrays["counter"])[0][0] < 5000 * 8 / 4
+
+
+def test_intcodec_limits_and_hostile_input():
+    x = np.arange(1000, dtype=np.int64)
+    blob = ic.encode_ints(x)
+    with pytest.raises(LimitError):
+        ic.decode_ints(blob, 999)
+    for bad in (b"", b"\x09\x01", b"\x02\x05\x03\x00\x09", b"\x01\x01\x00\x00"):
+        with pytest.raises(CobolError):
+            ic.decode_ints(bad, 100)
+
+
+def test_intcodec_corruption_never_crashes():
+    rng = np.random.default_rng(5)
+    blobs = []
+    for name in ("small", "counter", "minutes", "few values", "sparse", "random64"):
+        x = np.asarray(int_arrays()[name], np.int64)[:2000]
+        for modes in MODE_SETS:
+            blobs.append((ic.encode_ints(x, modes), x.size))
+    for _ in range(3000):
+        blob, n = blobs[rng.integers(len(blobs))]
+        b = bytearray(blob)
+        kind = rng.integers(3)
+        if kind == 0:
+            b[rng.integers(len(b))] ^= 1 << int(rng.integers(8))
+        elif kind == 1:
+            b = b[: rng.integers(len(b))]
+        else:
+            b[rng.integers(len(b))] = rng.integers(256)
+        try:
+            back = ic.decode_ints(bytes(b), n)
+        except CobolError:
+            continue
+        assert back.size <= n
+
+
+@settings(max_examples=50, deadline=None)
+@given(x=hnp.arrays(np.int64, st.integers(0, 400)))
+def test_intcodec_hypothesis(x):
+    assert np.array_equal(ic.decode_ints(ic.encode_ints(x), x.size), x)
+
+
+# ---------------------------------------------------------------- the transform
+
+
+def round_trip(data: bytes, hints=None, level=3):
+    enc = T.encode(data, EncodeContext(level=level, fmt="numeric", hints=hints or {}))
+    if enc is None:
+        return None
+    assert len(enc.streams) == len(enc.stream_names) == 4
+    back = T.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data), DecodeContext())
+    assert back == data
+    return enc
+
+
+def special_floats(dt):
+    f = np.finfo(dt)
+    bits = np.dtype(f"<u{np.dtype(dt).itemsize}")
+    nan_payloads = np.array([0x7FF0000000000001, 0xFFF8000000000123] if bits.itemsize == 8
+                            else [0x7F800001, 0xFFC00123], bits).view(dt)
+    return np.concatenate([
+        np.array([0.0, -0.0, np.inf, -np.inf, f.max, f.min, f.tiny, f.tiny / 4, -f.tiny / 8, f.eps], dt),
+        nan_payloads,
+    ])
+
+
+@pytest.mark.parametrize("code", sorted(DTYPES))
+def test_every_dtype_round_trips_with_hint_and_residue(code):
+    dt = DTYPES[code]
+    rng = np.random.default_rng(code)
+    if dt.kind == "f":
+        arr = np.concatenate([np.round(rng.normal(100, 10, 3000), 2).astype(dt), special_floats(dt),
+                              rng.normal(0, 1, 500).astype(dt)])
+    else:
+        info = np.iinfo(dt)
+        arr = np.concatenate([np.cumsum(rng.integers(0, 5, 3000)).astype(dt),
+                              np.array([info.min, info.max, 0], dt), rng.integers(info.min, info.max, 300, dtype=dt)])
+    raw = arr.tobytes()
+    for tail in (b"", b"\x01", b"\x01\x02\x03\x04\x05\x06\x07"[: dt.itemsize - 1]):
+        enc = round_trip(raw + tail, {"dtype": dt.str})
+        assert enc is not None
+        assert f"numeric {dt.name}" in T.describe(enc.params)
+
+
+@pytest.mark.parametrize("spec", ["<f8", "<f4", "<i4", "<i8", "<i2"])
+def test_dtype_and_phase_found_without_hint(spec):
+    rng = np.random.default_rng(1)
+    dt = np.dtype(spec)
+    if dt.kind == "f":
+        arr = (20 + np.cumsum(rng.normal(0, 0.01, 20000))).round(2).astype(dt)
+    else:
+        # every byte significant, so a misaligned reading cannot be as good
+        top = np.iinfo(dt).max // 2
+        arr = (top + np.cumsum(rng.integers(-20, 60, 20000)) % (top // 4)).astype(dt)
+    raw = arr.tobytes()
+    enc = round_trip(raw)
+    assert enc is not None and f"numeric {dt.name}" in T.describe(enc.params)
+    # a block that starts in the middle of an element
+    for skip in range(1, dt.itemsize):
+        enc = round_trip(raw[skip:])
+        assert enc is not None and T.describe(enc.params).endswith(f"head {dt.itemsize - skip}")
+
+
+def test_element_phase_guess():
+    a = np.frombuffer(np.arange(10000, dtype="<i4").tobytes()[1:], np.uint8)
+    assert element_phase(a, 4) == 3
+    b = np.frombuffer(np.linspace(1, 2, 5000).tobytes()[3:], np.uint8)
+    assert element_phase(b, 8) == 5
+
+
+def test_float_methods_are_chosen_by_the_data():
+    rng = np.random.default_rng(2)
+    decimals = np.round(rng.normal(50, 5, 20000), 3)
+    assert "scaled x1000" in T.describe(round_trip(decimals.tobytes(), {"dtype": "float64"}).params)
+    sixtieths = np.sort(rng.integers(0, 1440, 20000)) / 60.0
+    assert "scaled x60" in T.describe(round_trip(sixtieths.tobytes(), {"dtype": "float64"}).params)
+    walk = np.cumsum(rng.normal(0, 1, 20000))
+    d = T.describe(round_trip(walk.tobytes(), {"dtype": "float64"}).params)
+    assert "bits" in d or "xor" in d
+
+
+def test_scaled_exceptions_keep_nan_payloads_and_negative_zero():
+    x = np.round(np.linspace(-5, 5, 5000), 1)
+    specials = special_floats(np.float64)
+    x[::97][: specials.size] = specials
+    x[1234] = -0.0
+    enc = round_trip(x.tobytes(), {"dtype": "float64"})
+    assert "scaled" in T.describe(enc.params)
+    assert len(enc.streams[2]) >= 8 * specials.size  # the exceptions travel verbatim
+
+
+def test_literal_zstd_flag_round_trips():
+    # a Poisson counter: long-match zstd beats level-3 zstd on its residuals
+    x = np.cumsum(np.random.default_rng(3).poisson(5, 200_000)).astype("<i8")
+    enc = round_trip(x.tobytes(), {"dtype": "int64"}, level=3)
+    assert enc.params[4] & 1
+    enc = round_trip(x.tobytes(), {"dtype": "int64"}, level=19)
+    assert not enc.params[4] & 1
+
+
+def test_unwrapped_counter():
+    x = (np.cumsum(np.random.default_rng(4).integers(0, 400_000, 100_000)) % (1 << 32)).astype("<u4")
+    enc = round_trip(x.tobytes(), {"dtype": "uint32"})
+    assert "unwrapped" in T.describe(enc.params)
+
+
+def test_hints_parse():
+    assert parse_dtype("float64") == np.dtype("<f8")
+    assert parse_dtype("<i4") == np.dtype("<i4")
+    assert parse_dtype(np.float32) == np.dtype("<f4")
+    assert parse_dtype("u2") == np.dtype("<u2")
+    for bad in (">i4", "float16", "complex64", "S4", "nonsense", 3.5):
+        assert parse_dtype(bad) is None
+    raw = np.arange(1000, dtype="<i4").tobytes()
+    assert round_trip(raw, {"dtype": "nonsense"}) is not None  # falls back to detection
+
+
+def test_declines_tiny_and_random_blocks():
+    assert T.encode(b"\x00" * 8, EncodeContext(fmt="numeric")) is None
+    noise = np.random.default_rng(9).bytes(100_000)
+    enc = T.encode(noise, EncodeContext(fmt="binary"))
+    assert enc is None
+
+
+def test_hostile_params_and_streams():
+    x = np.round(np.linspace(0, 10, 3000), 2).tobytes()
+    enc = T.encode(x, EncodeContext(fmt="numeric", hints={"dtype": "float64"}))
+    streams = [bytes(s) for s in enc.streams]
+    p = bytes(enc.params)
+    ctx = DecodeContext()
+    bad_params = [b"", p[:3], bytes([9]) + p[1:], p[:1] + b"\x63" + p[2:], p[:2] + b"\x00" + p[3:],
+                  p[:3] + b"\x08" + p[4:], p[:4] + b"\x80" + p[5:], p + b"\x00"]
+    for bp in bad_params:
+        with pytest.raises(FormatError):
+            T.decode(streams, bp, len(x), ctx)
+    with pytest.raises(FormatError):
+        T.decode(streams[:3], p, len(x), ctx)
+    with pytest.raises(FormatError):
+        T.decode(streams, p, len(x) + 1, ctx)
+    with pytest.raises(CobolError):
+        T.decode([streams[0], b"\x01\x01\x00", streams[2], streams[3]], p, len(x), ctx)
+    with pytest.raises(CobolError):
+        T.decode([streams[0][:-3]] + streams[1:], p, len(x), ctx)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    code=st.sampled_from(sorted(DTYPES)),
+    data=st.binary(min_size=0, max_size=600),
+)
+def test_hypothesis_any_bytes_with_any_dtype_hint(code, data):
+    round_trip(data, {"dtype": DTYPES[code].str})
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=hnp.arrays(st.sampled_from([np.float32, np.float64]), st.integers(0, 300),
+                    elements=st.floats(allow_nan=True, allow_infinity=True, width=32)))
+def test_hypothesis_floats(x):
+    round_trip(x.tobytes(), {"dtype": x.dtype.str})
+    round_trip(np.round(x, 2).tobytes(), {"dtype": x.dtype.str})
+
+
+# ---------------------------------------------------------------- through the engine
+
+
+def test_registered_for_numeric_and_binary():
+    t = get_transform(10)
+    assert t.name == "numeric" and {"numeric", "binary"} <= set(t.formats)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int32", "uint64"])
+def test_engine_round_trip_with_dtype_hint(dtype):
+    rng = np.random.default_rng(6)
+    arr = (np.cumsum(rng.normal(0, 1, 50_000)) * 100).round(1).astype(dtype)
+    raw = arr.tobytes() + b"\x07"
+    blob = cobol.compress(raw, dtype=dtype)
+    assert cobol.decompress(blob) == raw
+    assert cobol.frame_info(blob).plans == {"numeric": 1}
+    assert len(blob) < len(raw) / 2
+
+
+def test_engine_round_trip_without_hint():
+    arr = np.round(20 + np.cumsum(np.random.default_rng(7).normal(0, 0.05, 100_000)), 2)
+    raw = arr.tobytes()
+    blob = cobol.compress(raw)
+    assert cobol.decompress(blob) == raw
+    assert "numeric" in cobol.frame_info(blob).plans
+
+
+CORPUS = sorted(glob.glob("/work/corpus/numeric/*"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS, reason="dev corpus not present")
+@pytest.mark.parametrize("path", CORPUS, ids=os.path.basename)
+def test_corpus_files_round_trip_and_beat_zstd(path):
+    raw = open(path, "rb").read()
+    blob = cobol.compress(raw, level=3)
+    assert cobol.decompress(blob) == raw
+    assert len(blob) < len(zstandard.ZstdCompressor(level=3).compress(raw))
