@@ -48,6 +48,8 @@ DECODE_LAYERS = ("entropy", "transform", "checksum", "other")
 PLANNER_RECORDS = ("transform", "verify", "entropy")
 
 _MB = 1e6
+#: captured blocks are folded into the tables in batches of this many (bounds the memory they hold)
+FOLD_EVERY = 256
 NO_PHASES_NOTE = "blocks without phase timings: the engine did not time its phases"
 
 
@@ -74,7 +76,7 @@ def _rss_peak() -> int:
 class LayerRecord:
     """One :meth:`Profiler.record` call."""
 
-    __slots__ = ("layer", "stream", "transform", "wall_s", "cpu_s", "t_start", "bytes_in", "bytes_out",
+    __slots__ = ("layer", "stream", "transform", "wall_s", "cpu_s", "t_start", "t_end", "bytes_in", "bytes_out",
                  "data_in", "data_out", "dict_size", "dict_hits", "dict_misses", "nesting", "saved_bytes",
                  "extra")
 
@@ -255,10 +257,8 @@ class Profiler:
         self._trials: dict = {}  # transform -> dict
         self._blocks = {"compress": [], "decompress": []}
         self._block_counts = {"compress": 0, "decompress": 0}
-        self._stream_names: dict = {}  # seq -> [stream names] of the encoded block, to name decoded streams
         self._totals = {"raw_bytes": 0, "record_bytes": 0, "stream_stored_bytes": 0, "stream_decoded_bytes": 0,
                         "baseline_zstd_bytes": 0, "baseline_blocks": 0}
-        self._decoded_totals = {"raw_bytes": 0, "record_bytes": 0}
         self._largest = {"block_raw": 0, "block_record": 0, "block_streams_decoded": 0, "stream_decoded": 0,
                          "block_trial_streams": 0}
         self._block_hist_total = None
@@ -287,6 +287,7 @@ class Profiler:
         """
         now = time.perf_counter()
         r = LayerRecord()
+        r.t_end = now
         r.layer = layer
         r.stream = stream
         r.transform = transform
@@ -308,7 +309,7 @@ class Profiler:
         if layer == "transform" and transform is not None:
             # inner-layer records made while this transform ran belong to it
             for p in reversed(pending):
-                if p.t_start < r.t_start:
+                if p.t_end < r.t_start:
                     break
                 if p.transform is None:
                     p.transform = transform
@@ -320,6 +321,8 @@ class Profiler:
         with self._lock:
             self._events.append(event)
             self._count_run_block("compress")
+            if len(self._events) >= FOLD_EVERY:
+                self._fold_events()
 
     def on_block_decoded(self, report) -> None:
         """The engine's hook after each decoded block (``BlockReport`` with decode phases)."""
@@ -327,6 +330,8 @@ class Profiler:
         with self._lock:
             self._events.append(event)
             self._count_run_block("decompress")
+            if len(self._events) >= FOLD_EVERY:
+                self._fold_events()
 
     # ------------------------------------------------------------ runs
 
@@ -564,8 +569,6 @@ class Profiler:
         lg["stream_decoded"] = max([lg["stream_decoded"]] + [s[2] for s in stream_figs])
         lg["block_trial_streams"] = max(lg["block_trial_streams"], trial_bytes)
         self._block_counts[op] += 1
-        if len(self._stream_names) < self.keep_blocks:
-            self._stream_names[report.seq] = [s[0] for s in stream_figs]
         if len(self._blocks[op]) < self.keep_blocks:
             self._blocks[op].append({
                 "op": op, "seq": report.seq, "fmt": report.fmt, "plan": winner,
@@ -601,8 +604,6 @@ class Profiler:
             L(op, r.layer, "transform").add_record(r)
             if r.stream is not None:
                 L(op, r.layer, "transform", r.stream).add_record(r)
-        self._decoded_totals["raw_bytes"] += report.raw_len
-        self._decoded_totals["record_bytes"] += report.stored_len
         self._block_counts[op] += 1
         if len(self._blocks[op]) < self.keep_blocks:
             self._blocks[op].append({
