@@ -92,8 +92,17 @@ class ReceiverEndpoint:
     def fail(self, exc: BaseException) -> None:
         self.session.fail(exc)
 
-    def close(self) -> None:
-        if self.partial is not None:
+    def close(self, checkpoint: bool = True) -> None:
+        """The connection is gone. The blocks delivered so far were verified, so
+        they are checkpointed (unless ``checkpoint`` is False, as in a crash):
+        a sender that reconnects resumes after them instead of resending."""
+        if self.partial is None:
+            return
+        try:
+            s = self.session
+            if checkpoint and self.stored_name is None and s.decompressor is not None and s.next_seq > s.acked:
+                self.checkpoint()
+        finally:
             self.partial.close()
 
 

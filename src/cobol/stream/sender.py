@@ -98,6 +98,7 @@ class OutgoingTransfer:
         self.retained: dict = {}     # seq -> (block, chain before it, raw offset before it)
         self.retained_from = seq
         self.retained_bytes = 0
+        self.acked_raw = raw_offset  # raw bytes the receiver holds durably (progress)
         self.eof = False
 
     def info(self) -> TransferInfo:
@@ -133,8 +134,9 @@ class OutgoingTransfer:
     def ack(self, acked: int) -> None:
         """The receiver holds blocks [0, acked) durably: forget them."""
         while self.retained_from < acked and self.retained_from in self.retained:
-            b = self.retained.pop(self.retained_from)[0]
+            b, _, raw_before = self.retained.pop(self.retained_from)
             self.retained_bytes -= len(b.record)
+            self.acked_raw = raw_before + b.raw_len
             self.retained_from += 1
         self.retained_from = max(self.retained_from, min(acked, self.produced))
 
@@ -142,6 +144,7 @@ class OutgoingTransfer:
         """Position at the receiver's resume point; return the next block to send."""
         if rp.seq == self.produced and rp.raw_offset == self.raw_produced and rp.chain == self.chain:
             self.ack(rp.seq)
+            self.acked_raw = rp.raw_offset
             return rp.seq
         held = self.retained.get(rp.seq)
         if held is not None:
@@ -179,6 +182,7 @@ class SenderEndpoint:
         self.result: Finished | None = None
         self.next_send: int | None = None
         self.end_sent = False
+        self.receiver_had_all = False  # the receiver had finished this transfer before (a lost DONE)
         self._stalled = False
         self.last_sent = clock()
 
@@ -202,6 +206,7 @@ class SenderEndpoint:
         self.session.receive_data(data)
         for ev in self.session.next_events():
             if isinstance(ev, Accepted):
+                self.receiver_had_all = ev.resume.complete
                 self.next_send = self.transfer.resume(ev.resume)
                 self.transfer.fresh = False
                 if ev.resume.seq:
@@ -215,6 +220,7 @@ class SenderEndpoint:
                     raise ResumeError(f"the receiver finished with {ev.n_blocks} blocks / {ev.total_raw} bytes, "
                                       f"this sender has {t.produced} / {t.raw_produced}")
                 t.ack(ev.n_blocks)
+                t.acked_raw = t.raw_produced
                 self.result = ev
 
     @property
