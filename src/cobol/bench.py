@@ -31,6 +31,7 @@ hint only steers modelling, never correctness.
 
 from __future__ import annotations
 
+import errno
 import lzma
 import math
 import os
@@ -92,9 +93,10 @@ def dtype_for(path: Path, size: int) -> str | None:
     return dtype
 
 
-def collect_inputs(paths, max_bytes: int | None = None) -> list[BenchInput]:
+def collect_inputs(paths, max_bytes: int | None = None, dtype_hints: bool = True) -> list[BenchInput]:
     """Files given, and every file under directories given (sorted, recursive,
-    skipping dot files, READMEs and .cobl outputs)."""
+    skipping dot files, READMEs and .cobl outputs). ``dtype_hints``: take a
+    numeric dtype from the suffix (see DTYPE_SUFFIXES)."""
     files = []  # (path, display name)
     for p in map(Path, paths):
         if p.is_dir():
@@ -111,20 +113,16 @@ def collect_inputs(paths, max_bytes: int | None = None) -> list[BenchInput]:
         elif p.exists():
             files.append((p, str(p)))
         else:
-            raise BenchError(f"{p}: no such file or directory")
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(p))
     out = []
     for f, name in files:
-        try:
-            data = f.read_bytes()
-        except OSError as e:
-            raise BenchError(f"{f}: {e.strerror or e}") from None
-        data = _truncate(data, max_bytes)
+        data = _truncate(f.read_bytes(), max_bytes)
         if max_bytes is not None and DTYPE_SUFFIXES.get(f.suffix.lower()):
             import numpy as np
             size = np.dtype(DTYPE_SUFFIXES[f.suffix.lower()]).itemsize
             data = data[: len(data) - len(data) % size]  # keep whole values
         category = f.resolve().parent.name or "."
-        out.append(BenchInput(name, category, data, dtype_for(f, len(data))))
+        out.append(BenchInput(name, category, data, dtype_for(f, len(data)) if dtype_hints else None))
     return out
 
 

@@ -32,6 +32,7 @@ of an internal error.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import mmap
 import os
@@ -221,6 +222,29 @@ class _CountingReader:
         return b
 
 
+class _FullWriter:
+    """Writes all it is given. ``BufferedWriter.write`` can return a short count
+    without raising (seen on a pipe whose reader left mid-write); the bytes not
+    taken would be lost silently. Looping makes the next write raise instead
+    (BrokenPipeError, ENOSPC)."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def write(self, b):
+        mv = memoryview(b).cast("B")
+        total = len(mv)
+        while mv:
+            n = self._f.write(mv)
+            if not n:
+                raise OSError(errno.EIO, "write made no progress")
+            mv = mv[n:]
+        return total
+
+    def flush(self):
+        self._f.flush()
+
+
 class _NullWriter:
     def write(self, b):
         return len(b)
@@ -265,6 +289,8 @@ def _bench_command(p: argparse.ArgumentParser):
     p.add_argument("--max-bytes", type=parse_size, metavar="SIZE",
                    help="truncate each input to SIZE bytes (at a line end when possible)")
     p.add_argument("-T", "--threads", type=int, default=1, help="cobol's threads (default: 1)")
+    p.add_argument("--no-dtype-hints", action="store_true",
+                   help="do not take a numeric dtype from file suffixes (.i32, .f64, ...) as a hint")
     p.add_argument("--json", action="store_true", help="print the results as JSON (schema cobol-bench/1)")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="also print one row per file and codec with its speeds")
@@ -280,7 +306,7 @@ def _bench_command(p: argparse.ArgumentParser):
         notes = []
         try:
             codecs = b.parse_codecs(args.codecs, levels, args.threads, notes)
-            inputs = b.collect_inputs(args.paths, args.max_bytes)
+            inputs = b.collect_inputs(args.paths, args.max_bytes, dtype_hints=not args.no_dtype_hints)
         except b.BenchError as e:
             raise CliError(EXIT_USAGE, str(e)) from None
         except OSError as e:
@@ -402,6 +428,18 @@ def _compress_dir_command(p: argparse.ArgumentParser):
 def _decompress_dir_command(p: argparse.ArgumentParser):
     from .dataset import cli as dataset_cli
     return dataset_cli.configure(p, decompress=True)
+
+
+@subcommand("serve", "receive files from 'cobol send' over TCP (127.0.0.1 unless --listen says otherwise)")
+def _serve_command(p: argparse.ArgumentParser):
+    from .stream import cli as stream_cli
+    return stream_cli.configure_serve(p)
+
+
+@subcommand("send", "send files to a 'cobol serve' receiver, resuming after dropped connections")
+def _send_command(p: argparse.ArgumentParser):
+    from .stream import cli as stream_cli
+    return stream_cli.configure_send(p)
 
 
 # ------------------------------------------------------------------ the main command
@@ -659,14 +697,14 @@ def _run_job(job: _Job, args, engine, want_progress: bool) -> dict:
             if job.dst is None:
                 n_in, n_out = engine.decompress_stream(reader, _NullWriter(), progress=step)
             elif job.dst == "-":
-                out = sys.stdout.buffer
+                out = _FullWriter(sys.stdout.buffer)
                 fn = engine.compress_stream if args.mode == "compress" else engine.decompress_stream
                 n_in, n_out = fn(reader, out, progress=step)
                 out.flush()
             else:
                 with _AtomicOutput(job.dst, args.force, job.src if regular else None) as atomic:
                     fn = engine.compress_stream if args.mode == "compress" else engine.decompress_stream
-                    n_in, n_out = fn(reader, atomic.file, progress=step)
+                    n_in, n_out = fn(reader, _FullWriter(atomic.file), progress=step)
                     atomic.commit()
     finally:
         if src is not None and src is not sys.stdin.buffer:
