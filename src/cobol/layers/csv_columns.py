@@ -23,6 +23,7 @@ zstd on every stream. Decoding treats params and streams as hostile.
 from __future__ import annotations
 
 import numpy as np
+import zstandard
 
 from ..errors import FormatError
 from ..format.wire import Reader, put_bytes, put_varint
@@ -32,13 +33,17 @@ from .intcodec import decode_ints, encode_ints
 STR, DICT, NUM, TPL = 0, 1, 2, 3
 KIND_NAMES = {STR: "str", DICT: "dict", NUM: "num", TPL: "tpl"}
 
-STR_SEP, STR_LENGTHS = 0, 1
+STR_SEP, STR_LENGTHS, STR_FRONT = 0, 1, 2
+#: front coding is tried when values share this many leading bytes on average
+FRONT_MIN_PREFIX = 4
 SCALE_CONST, SCALE_RAW, SCALE_EXTRA = 0, 1, 2
 REP_DECIMAL, REP_F32 = 0, 1
 MAX_COLUMNS_REF = 1 << 16
 
 #: a typed kind (NUM/TPL) needs at least this share of values that fit it
 TYPED_MIN_SHARE = 0.6
+#: zstd level of the trials that choose between numbers and text
+TRIAL_LEVEL = 3
 #: DICT when the distinct values are at most this share of the values
 DICT_MAX_SHARE = 0.25
 #: separators to try for STR, best first (then any byte that does not occur)
@@ -56,6 +61,11 @@ class StreamSink:
     def add(self, data, name: str) -> None:
         self.streams.append(bytes(data))
         self.names.append(name)
+
+    def merge(self, other: "StreamSink") -> None:
+        self.params += other.params
+        self.streams += other.streams
+        self.names += other.names
 
     def ints(self, values: np.ndarray, name: str) -> None:
         self.add(encode_ints(np.ascontiguousarray(values, dtype=np.int64)), name)
@@ -86,7 +96,7 @@ class StreamSource:
 # ------------------------------------------------------------------ encode --
 
 def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name: str = "col",
-                  refs: dict | None = None, col: int = -1) -> int:
+                  refs: dict | None = None, col: int = -1, trial: bool = False) -> int:
     """Pick a kind for the column, write its params and streams; returns the kind.
 
     ``refs`` (column index -> (domain, values)) collects the numeric columns
@@ -113,11 +123,53 @@ def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name
     if nd >= 0:
         _encode_dict(sink, data, starts, ends, ids[:n], first[:nd], name)
         return DICT
-    _encode_str(sink, data, starts, ends, name)
+    _encode_str(sink, data, starts, ends, name, front=trial)
     return STR
 
 
-def _encode_str(sink, data, starts, ends, name):
+_ESTIMATOR = zstandard.ZstdCompressor(level=TRIAL_LEVEL)
+
+
+def _encode_sep_strings(sink, data, starts, ends, name):
+    """The separator byte (params) and the values joined by it (one stream)."""
+    hist = K.byte_histogram(data, starts, ends)
+    sep = next((c for c in SEP_PREFERENCE if hist[c] == 0), -1)
+    if sep < 0:
+        free = np.flatnonzero(hist == 0)
+        sep = int(free[0]) if free.size else -1
+    if sep < 0:
+        return False
+    sink.params.append(sep)
+    sink.add(K.gather_joined(data, starts, ends, sep), f"{name}.text")
+    return True
+
+
+def _estimate(sink: StreamSink) -> int:
+    return len(sink.params) + sum(len(_ESTIMATOR.compress(s)) for s in sink.streams)
+
+
+def _encode_str(sink, data, starts, ends, name, front=False):
+    """STR params: mode, then the separator for the separator modes.
+
+    ``front`` allows front coding (each value as the length of the prefix it
+    shares with the previous value, plus the rest): sorted names and paths
+    shrink by a quarter, while columns of repeated values lose (zstd's matches
+    do better), so it is kept only when a trial compression says so.
+    """
+    if front and starts.shape[0] > 16:
+        lcp = K.common_prefixes(data, starts, ends)
+        if lcp.mean() >= FRONT_MIN_PREFIX:
+            plain = StreamSink()
+            _encode_str(plain, data, starts, ends, name)
+            fc = StreamSink()
+            fc.params.append(STR)
+            fc.params.append(STR_FRONT)
+            if _encode_sep_strings(fc, data, starts + lcp, ends, name):
+                fc.add(lcp.astype(np.uint8), f"{name}.prefix")
+                if _estimate(fc) < _estimate(plain):
+                    plain = fc
+            sink.merge(plain)
+            return
     hist = K.byte_histogram(data, starts, ends)
     sep = -1
     for c in SEP_PREFERENCE:
@@ -462,19 +514,7 @@ def _decode_str_after_tag(src, n, limit, tagged=True):
     mode = r.u8("string mode")
     if mode == STR_SEP:
         sep = r.u8("separator")
-        raw = src.next("strings")
-        if len(raw) > limit + n:
-            raise FormatError("csv: string column longer than the block")
-        arr = np.frombuffer(raw, dtype=np.uint8)
-        is_sep = arr == sep
-        pos = np.flatnonzero(is_sep)
-        if pos.shape[0] != n or (n and pos[-1] != arr.shape[0] - 1) or (not n and arr.shape[0]):
-            raise FormatError("csv: string column has the wrong number of values")
-        buf = arr[~is_sep]
-        offs = np.empty(n + 1, np.int64)
-        offs[0] = 0
-        offs[1:] = pos - np.arange(n)
-        return buf, offs
+        return _split_sep(src.next("strings"), sep, n, limit)
     if mode == STR_LENGTHS:
         lens = src.ints(n, "string lengths")
         raw = src.next("strings")
@@ -485,4 +525,28 @@ def _decode_str_after_tag(src, n, limit, tagged=True):
         if offs[-1] != len(raw):
             raise FormatError("csv: string lengths do not match the text")
         return np.frombuffer(raw, dtype=np.uint8), offs
+    if mode == STR_FRONT:
+        sep = r.u8("separator")
+        sbuf, soffs = _split_sep(src.next("strings"), sep, n, limit)
+        lcp = np.frombuffer(src.next("prefixes"), dtype=np.uint8)
+        if lcp.shape[0] != n:
+            raise FormatError("csv: prefix stream has the wrong length")
+        buf, offs, err = K.front_decode(lcp, sbuf, soffs, limit)
+        if err:
+            raise FormatError("csv: bad front-coded strings")
+        return buf, offs
     raise FormatError(f"csv: unknown string mode {mode}")
+
+
+def _split_sep(raw, sep, n, limit):
+    if len(raw) > limit + n:
+        raise FormatError("csv: string column longer than the block")
+    arr = np.frombuffer(raw, dtype=np.uint8)
+    is_sep = arr == sep
+    pos = np.flatnonzero(is_sep)
+    if pos.shape[0] != n or (n and pos[-1] != arr.shape[0] - 1) or (not n and arr.shape[0]):
+        raise FormatError("csv: string column has the wrong number of values")
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    offs[1:] = pos - np.arange(n)
+    return arr[~is_sep], offs

@@ -595,3 +595,51 @@ def row_sources(ref, flagged):
             src[r] = k
             k += 1
     return src, k, 0
+
+
+# ----------------------------------------------------------- front coding --
+
+@njit(cache=True, nogil=True)
+def common_prefixes(data, starts, ends):
+    """Bytes each value shares with the previous one (at most 255)."""
+    n = starts.shape[0]
+    out = np.zeros(n, np.int64)
+    for i in range(1, n):
+        a = starts[i]
+        b = starts[i - 1]
+        m = min(ends[i] - a, ends[i - 1] - b, 255)
+        k = 0
+        while k < m and data[a + k] == data[b + k]:
+            k += 1
+        out[i] = k
+    return out
+
+
+@njit(cache=True, nogil=True)
+def front_decode(lcp, sbuf, soffs, limit):
+    """Rebuild front-coded values; returns ``(buf, offs, err)`` (err on hostile input)."""
+    n = lcp.shape[0]
+    offs = np.zeros(n + 1, np.int64)
+    prev_len = 0
+    for i in range(n):
+        k = np.int64(lcp[i])
+        if k > prev_len:
+            return np.empty(0, np.uint8), offs, 1
+        ln = k + soffs[i + 1] - soffs[i]
+        offs[i + 1] = offs[i] + ln
+        if offs[i + 1] > limit:
+            return np.empty(0, np.uint8), offs, 1
+        prev_len = ln
+    buf = np.empty(offs[n], np.uint8)
+    for i in range(n):
+        p = offs[i]
+        k = np.int64(lcp[i])
+        if i > 0:
+            q = offs[i - 1]
+            for t in range(k):
+                buf[p + t] = buf[q + t]
+        p += k
+        for t in range(soffs[i], soffs[i + 1]):
+            buf[p] = sbuf[t]
+            p += 1
+    return buf, offs, 0

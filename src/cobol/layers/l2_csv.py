@@ -63,6 +63,8 @@ SMALL_STREAM = 2048
 #: blocks smaller than this are left to plain zstd
 MIN_BLOCK = 64
 
+#: the level from which columns are chosen by trial compression
+TRIAL_MIN_LEVEL = 10
 #: row matches: how far back a row may look, how wide a table may be, and the
 #: share of all fields that must repeat for the block to use them
 ROW_MATCH_WINDOW = 16
@@ -99,8 +101,12 @@ def _column_major_order(row_nf: np.ndarray, ncols: int, modal: int):
     return order, counts
 
 
-def encode_csv(data: bytes, delim: int, quote: int = QUOTE) -> Encoded:
-    """Encode with a known delimiter (no sniffing, never None)."""
+def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> Encoded:
+    """Encode with a known delimiter (no sniffing, never None).
+
+    From ``TRIAL_MIN_LEVEL`` on, numeric columns are also tried as text.
+    """
+    trial = level >= TRIAL_MIN_LEVEL
     arr = np.frombuffer(data, dtype=np.uint8)
     starts, ends, row_nf, row_term = tokenize_block(arr, delim, quote)
     nrows = row_nf.shape[0]
@@ -147,23 +153,23 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE) -> Encoded:
     cs = starts[order]
     ce = ends[order]
     if flags & F_RAGGED or not 2 <= ncols <= ROW_MATCH_MAX_COLUMNS or nrows <= 2:
-        _encode_columns(sink, arr, cs, ce, counts, quote, None)
+        _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
     match = _row_matches(arr, starts, ends, nrows, ncols)
     if match is None:
-        _encode_columns(sink, arr, cs, ce, counts, quote, None)
+        _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
     # Whether dropping repeated fields pays depends on the columns (it does for
     # product tables, not for smooth series that delta-code repeats for free):
     # code both ways and keep the smaller, judged by a fast zstd.
     plain = _fork(sink)
-    _encode_columns(plain, arr, cs, ce, counts, quote, None)
+    _encode_columns(plain, arr, cs, ce, counts, quote, None, trial)
     matched = _fork(sink)
     matched.params[flags_at] = flags | F_ROWREF
     ref, eq = match
     matched.add(ref, "rows.match")
     matched.add(np.packbits(eq[ref != 0], axis=1, bitorder="little"), "rows.match_fields")
-    _encode_columns(matched, arr, cs, ce, counts, quote, ~eq)
+    _encode_columns(matched, arr, cs, ce, counts, quote, ~eq, trial)
     a, b = _finish(plain), _finish(matched)
     return b if _estimate(b) < _estimate(a) else a
 
@@ -183,7 +189,7 @@ def _estimate(enc: Encoded) -> int:
 _ESTIMATOR = zstandard.ZstdCompressor(level=1)
 
 
-def _encode_columns(sink, arr, cs, ce, counts, quote, keep):
+def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False):
     """Quote flags and column codecs for every column (fields listed column-major)."""
     meta = sink.params
     refs: dict = {}
@@ -219,7 +225,7 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep):
         if nq:
             s = s + q
             e = e - q
-        cc.encode_column(sink, arr, s, e, name=f"c{c}", refs=refs, col=c)
+        cc.encode_column(sink, arr, s, e, name=f"c{c}", refs=refs, col=c, trial=trial)
 
 
 def _row_matches(arr, starts, ends, nrows, ncols):
@@ -424,7 +430,7 @@ class CsvTransform(Transform):
         delim = sniff_delimiter(arr, prefer_tab=ctx.fmt == "tsv")
         if delim is None:
             return None
-        return encode_csv(data, delim)
+        return encode_csv(data, delim, level=ctx.level)
 
     def decode(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext) -> bytes:
         return decode_csv(streams, params, raw_len)
