@@ -309,3 +309,12 @@ def test_subcommand_registration_table(call):
         assert "zz-test" in cli.build_parser().epilog
     finally:
         del cli.SUBCOMMANDS["zz-test"]
+
+
+def test_symlink_input_is_refused_unless_forced(data_file, call):
+    link = data_file.with_name("link.csv")
+    link.symlink_to(data_file.name)
+    rc, _, err = call(link)
+    assert rc == cli.EXIT_REFUSED and "symbolic link" in err and link.is_symlink()
+    rc, out, _ = call("-c", link)  # to stdout nothing is removed, so it is fine
+    assert rc == 0 and cobol.decompress(out) == data_file.read_bytes()

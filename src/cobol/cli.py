@@ -69,7 +69,7 @@ exit codes:
   3    I/O error (no such file, permission denied, disk full)
   4    refused: the output exists (use -f), compressed data to/from a terminal,
        unknown suffix with -d (use -o or -c), input already ends in .cobl,
-       input is a directory or not a regular file
+       input is a directory, a symbolic link or not a regular file
   5    internal error, or a round trip that failed to verify (cobol bench): a bug
   130  interrupted (Ctrl-C)
   141  stdout closed early (broken pipe)
@@ -645,6 +645,9 @@ def _plan_job(name: str, args) -> _Job:
         return _Job(name, display, None)
     if args.stdout or (args.output in (None, "-") and stdin) or args.output == "-":
         return _Job(name, display, "-")
+    if not stdin and os.path.islink(name) and not args.force:
+        # gzip's rule: the link would be removed and its target left as it is
+        raise CliError(EXIT_REFUSED, "is a symbolic link -- ignored (use -f or -c)", name)
     if args.output is not None:
         dst = args.output
     elif args.mode == "compress":
