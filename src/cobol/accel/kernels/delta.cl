@@ -1,11 +1,14 @@
 /* L3 delta coding (cobol.layers.l3_delta), bit for bit.
  *
- * Residual of value i under order 0/1/2: x, x - x[i-1], x - 2 x[i-1] + x[i-2]
- * (values before index 0 count as 0, predictions use the whole array whatever
- * the chunk), in uint64 arithmetic, zigzagged (order 0 only if zigzag0). */
+ * Residual of value i under order 0/1/2/3: x, zz(x - x[i-1]), zz(x - 2 x[i-1]
+ * + x[i-2]), x - x[i-1] (order 3 = order 1 without zigzag, for chunks whose
+ * steps are all >= 0); zz = zigzag, order 0 zigzags only if zigzag0. Values
+ * before index 0 count as 0; predictions use the whole array whatever the
+ * chunk; all arithmetic is uint64. */
 
 /* One work-group per chunk: the order whose residual range (max - min, as
- * signed int64) has the fewest bits; values 0 and 1 do not vote. */
+ * signed int64) has the fewest bits, ties to the lower; order 1 becomes 3 when
+ * no step is negative; values 0 and 1 do not vote. */
 KERNEL void delta_choose_orders(GLOBAL const u64 *u, GLOBAL u8 *orders, u64 n, u64 chunk)
 {
     LOCAL i64 s_lo[3][WG_CHUNK];
@@ -65,12 +68,14 @@ KERNEL void delta_choose_orders(GLOBAL const u64 *u, GLOBAL u8 *orders, u64 n, u
             }
             if (cost2 < cost0)
                 best = 2;
+            if (best == 1 && s_lo[1][0] >= 0)
+                best = 3;
         }
         orders[c] = best;
     }
 }
 
-/* Element-parallel: orders other than 0 and 1 count as 2 (as the CPU encoder). */
+/* Element-parallel: orders other than 0, 1 and 3 count as 2 (as the CPU encoder). */
 KERNEL void delta_encode(GLOBAL const u64 *u, GLOBAL const u8 *orders, GLOBAL u64 *out,
                          u64 n, u64 chunk, i32 zigzag0)
 {
@@ -85,12 +90,15 @@ KERNEL void delta_encode(GLOBAL const u64 *u, GLOBAL const u8 *orders, GLOBAL u6
         out[i] = zigzag0 ? zigzag64(x) : x;
     else if (o == 1)
         out[i] = zigzag64(x - p1);
+    else if (o == 3)
+        out[i] = x - p1;
     else
         out[i] = zigzag64(x - 2 * p1 + p2);
 }
 
 /* Decoding is two segmented prefix sums (scan.cl). With d[i] = x[i] - x[i-1]:
- * an order-1 element has d = r (a reset), an order-2 element d = d[i-1] + r
+ * an order-1 or order-3 element has d = r (a reset; r is the unzigzagged code,
+ * or the code itself for order 3), an order-2 element d = d[i-1] + r
  * (an add), an order-0 element d = x[i] - x[i-1] read straight from the codes
  * (a reset; at a chunk start its d is never used when chunk >= 2, the host
  * handles chunk == 1). Then x = x[i-1] + d for orders 1 and 2 and x = r
@@ -103,7 +111,7 @@ KERNEL void delta_decode_d(GLOBAL const u64 *z, GLOBAL const u8 *orders, GLOBAL 
         return;
     u64 c = i / chunk;
     u8 o = orders[c];
-    if (o > 2) {
+    if (o > 3) {
         ATOMIC_MIN_G(bad_chunk, c);
         dv[i] = 0;
         dflag[i] = 1;
@@ -115,6 +123,9 @@ KERNEL void delta_decode_d(GLOBAL const u64 *z, GLOBAL const u8 *orders, GLOBAL 
         if (i > c * chunk)
             p = zigzag0 ? unzigzag64(z[i - 1]) : z[i - 1];
         dv[i] = x - p;
+        dflag[i] = 1;
+    } else if (o == 3) {
+        dv[i] = z[i];
         dflag[i] = 1;
     } else {
         dv[i] = unzigzag64(z[i]);
