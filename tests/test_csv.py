@@ -220,6 +220,24 @@ def test_row_matches_found():
     assert np.count_nonzero(ref) >= 80 and eq[ref != 0].sum(axis=1).min() >= 2
 
 
+def _names_table(n=300):
+    rng = random.Random(11)
+    makers = ["Canadian Solar Inc. CS", "Advanced Renewable Energy AREi-", "SunPower SPR-X"]
+    rows = sorted(f"{rng.choice(makers)}{rng.randint(1, 9)}{rng.choice('KUX')}-{rng.randint(100, 400)}"
+                  f"{rng.choice(['P', 'M', 'PN', 'MS-AG'])},{rng.randint(0, 9)}" for _ in range(n))
+    return ("Name,N\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_front_coded_names():
+    data = _names_table()
+    roundtrip(data)
+    arr = np.frombuffer(data, np.uint8)
+    s, e, _, _ = tokenize_block(arr, ord(","), 34)
+    sink = cc.StreamSink()
+    assert cc.encode_column(sink, arr, s[2::2], e[2::2], trial=True) == cc.STR
+    assert sink.params[:2] == bytes([cc.STR, cc.STR_FRONT])
+
+
 def _sample_encoded():
     rows = [f'{i},{i * 1.5},"t{i % 7}",2021-03-{1 + i % 28:02d},{"x" * (i % 5)}' for i in range(300)]
     data = ("a,b,c,d,e\n" + "\r\n".join(rows)).encode()
@@ -228,6 +246,11 @@ def _sample_encoded():
 
 def _sample_encoded_prices():
     data = _price_table(150)
+    return data, encode_csv(data, ord(","))
+
+
+def _sample_encoded_names():
+    data = _names_table(200)
     return data, encode_csv(data, ord(","))
 
 
@@ -241,7 +264,7 @@ def _decode_or_cobol_error(streams, params, n):
 @SETTINGS
 @given(st.data())
 def test_corrupt_streams_raise_cobol_error(d):
-    data, enc = d.draw(st.sampled_from([_sample_encoded, _sample_encoded_prices]))()
+    data, enc = d.draw(st.sampled_from([_sample_encoded, _sample_encoded_prices, _sample_encoded_names]))()
     streams = [bytearray(s) for s in enc.streams]
     i = d.draw(st.integers(0, len(streams) - 1))
     action = d.draw(st.sampled_from(["flip", "truncate", "extend"]))
