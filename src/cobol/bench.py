@@ -2,7 +2,8 @@
 
 Every codec runs in this one process on the same bytes: cobol at a few levels,
 zstd -3 and -19, xz -9, brotli -11, lz4 (frame, default level) and openzl's
-generic graph when the ``openzl`` package is importable. For each file and codec
+generic graph at its default level when the ``openzl`` package is importable
+(skipped with a note otherwise). For each file and codec
 the harness records the ratio, the compress and decompress speed (median of
 ``reps`` timed repetitions, MB = 10**6 bytes) and checks the round trip on every
 repetition; a mismatch or a codec error is reported, never hidden.
@@ -242,8 +243,9 @@ def parse_codecs(specs: str | None = None, levels=DEFAULT_LEVELS, threads: int =
                  notes: list | None = None) -> list[Codec]:
     """Codecs from a comma list like ``"cobol,zstd-19,xz"``; ``None`` = the default
     set (cobol at ``levels`` plus ANCHORS). A bare name selects that codec at
-    its levels in the default set (cobol: ``levels``). Codecs whose library is
-    missing are skipped with a line in ``notes``."""
+    its levels in the default set (cobol: ``levels``). In the default set, a
+    codec whose library is missing is skipped with a line in ``notes``; one
+    asked for by name is a BenchError."""
     default = [("cobol", lv) for lv in levels] + [_parse_spec(a)[:2] for a in ANCHORS]
     explicit = specs is not None
     if not explicit:
@@ -264,6 +266,8 @@ def parse_codecs(specs: str | None = None, levels=DEFAULT_LEVELS, threads: int =
         try:
             out.append(FACTORIES[name][0](lv, threads))
         except ImportError as e:
+            if explicit:
+                raise BenchError(f"{name}: not installed (cannot import {e.name or e})") from None
             if notes is not None:
                 notes.append(f"{name}: skipped, cannot import {e.name or e}")
         except Exception as e:  # a library that imports but cannot be set up (bad level, ABI)
