@@ -248,7 +248,10 @@ def test_subcommand_names_and_dot_slash(tmp_path, call, monkeypatch):
 
 
 def test_refuses_to_write_compressed_data_to_a_terminal(data_file):
-    master, slave = pty.openpty()
+    try:
+        master, slave = pty.openpty()
+    except OSError as e:  # no pseudo-terminals in this sandbox
+        pytest.skip(f"no pty: {e}")
     try:
         p = subprocess.run([sys.executable, "-m", "cobol.cli", "-c", str(data_file)], stdout=slave,
                            stderr=subprocess.PIPE, timeout=120)
