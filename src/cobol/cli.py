@@ -295,6 +295,8 @@ def _bench_command(p: argparse.ArgumentParser):
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="also print one row per file and codec with its speeds")
     p.add_argument("-q", "--quiet", action="count", default=0, help="no progress bar")
+    p.add_argument("--profile", action="store_true",
+                   help="add cobol's per-layer time breakdown per file and level (one profiled run each)")
 
     def run(args) -> int:
         try:
@@ -332,11 +334,20 @@ def _bench_command(p: argparse.ArgumentParser):
             if progress is not None:
                 progress.stop()
         result.notes = notes
+        breakdown = None
+        if args.profile:
+            from .profile import cli as profile_cli
+            breakdown = profile_cli.bench_breakdown(inputs, levels, args.threads)
         if args.json:
-            json.dump(result.to_json(), sys.stdout, indent=1)
+            doc = result.to_json()
+            if breakdown is not None:
+                doc["layer_breakdown"] = breakdown
+            json.dump(doc, sys.stdout, indent=1)
             print()
         else:
             _print_bench(result, inputs, args.verbose)
+            if breakdown is not None:
+                profile_cli.print_bench_breakdown(breakdown)
         for r in result.rows:
             if not r.verified:
                 _say_error(r.file, f"{r.label}: {r.error}")
@@ -428,6 +439,12 @@ def _compress_dir_command(p: argparse.ArgumentParser):
 def _decompress_dir_command(p: argparse.ArgumentParser):
     from .dataset import cli as dataset_cli
     return dataset_cli.configure(p, decompress=True)
+
+
+@subcommand("profile", "compress and decompress FILE under the profiler: where time and bytes go")
+def _profile_command(p: argparse.ArgumentParser):
+    from .profile import cli as profile_cli
+    return profile_cli.configure(p)
 
 
 @subcommand("serve", "receive files from 'cobol send' over TCP (127.0.0.1 unless --listen says otherwise)")
