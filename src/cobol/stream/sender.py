@@ -157,9 +157,14 @@ class OutgoingTransfer:
         if not seekable:
             raise ResumeError(f"cannot resume at block {rp.seq}: the source is not seekable and "
                               f"holds blocks {self.retained_from}..{self.produced - 1} only")
-        offset, chain = scan_prefix(self.source, self.config, rp.seq)
-        if offset != rp.raw_offset or chain != rp.chain:
-            raise ResumeError(f"the receiver's data up to block {rp.seq} differs from this source")
+        here = self.source.tell()
+        try:
+            offset, chain = scan_prefix(self.source, self.config, rp.seq)
+            if offset != rp.raw_offset or chain != rp.chain:
+                raise ResumeError(f"the receiver's data up to block {rp.seq} differs from this source")
+        except BaseException:
+            self.source.seek(here)  # the transfer stays where it was
+            raise
         self.source.seek(offset)
         self._reset(rp.seq, offset, chain)
         return rp.seq
