@@ -23,6 +23,8 @@ from .format.frame import (
     DataBlock, EndRecord, FrameHeader, Limits, MetadataBlock, StreamEntry, MAX_BLOCK_SIZE,
     encode_data_block, encode_end_record, encode_frame_header, iter_frame_records,
 )
+from .accel import offload as _offload
+from .accel.factory import get_backend as _get_backend
 from .plan import FIXED_PLANS, BlockPlan, choose_plan
 from .registry import LAYER_NAMES, DecodeContext, EncodeContext, get_codec, get_transform, transform_by_name
 
@@ -136,7 +138,8 @@ class CobolEngine:
         self.fmt = fmt
         self.hints = dict(hints or {})
         self.profiler = profiler
-        self.backend = backend
+        # None = the automatic choice, made lazily by cobol.accel on the first large batch
+        self.backend = None if backend is None else _get_backend(backend)
         self.dictionary = dictionary
         self.verify = verify
         self.limits = limits
@@ -161,7 +164,8 @@ class CobolEngine:
         fmt = _detect.detect(chunk, self.fmt)
         if clock is not None:
             clock.lap("detect")
-        p: BlockPlan = choose_plan(chunk, self._context(fmt), self.plan, self.verify)
+        with _offload.using(self.backend):
+            p: BlockPlan = choose_plan(chunk, self._context(fmt), self.plan, self.verify)
         if clock is not None:
             clock.lap("plan")
         digest = ck.compute(self.checksum, chunk)
@@ -246,7 +250,8 @@ class CobolEngine:
             clock.lap("entropy")
         ctx = DecodeContext(dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
         try:
-            raw = transform.decode(streams, block.params, block.raw_len, ctx)
+            with _offload.using(self.backend):
+                raw = transform.decode(streams, block.params, block.raw_len, ctx)
         except CobolError as exc:
             raise type(exc)(f"{where} ({transform.name}): {exc}") from None
         except (IndexError, ValueError, KeyError, TypeError, OverflowError, MemoryError, ArithmeticError) as exc:

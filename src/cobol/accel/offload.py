@@ -1,30 +1,52 @@
 """What the layers call: the same functions as the layers' own kernels, run on
 the accelerator backend when the batch is large enough to pay for the trip.
 
-Each function takes the layer's arguments plus ``backend`` (what
-``EncodeContext.backend`` / ``DecodeContext.backend`` hold: None, a name or a
-:class:`~cobol.accel.base.Backend`). None means the automatic choice
-(:func:`cobol.accel.get_backend`). Batches under the backend's ``min_batch``
-(64 Ki elements or bytes for the device backends) and every call on the CPU
-backend go to the layer's own kernel. All backends give identical results, so
-where a batch ran never shows in the output.
+Each function takes the layer's arguments plus ``backend`` (None, a name or
+a :class:`~cobol.accel.base.Backend`). None means the backend of the block
+being coded -- the engine sets it around each block with :func:`using`, from
+``CobolEngine(backend=...)`` -- and, outside the engine or when that is None
+too, the automatic choice (:func:`cobol.accel.get_backend`). Batches under
+the backend's ``min_batch`` (64 Ki elements or bytes for the device
+backends) and every call on the CPU backend go to the layer's own kernel,
+without probing any device. All backends give identical results, so where a
+batch ran never shows in the output.
 
-The hook in a layer is one line, e.g. in ``intcodec._encode_packed``::
+The hook in a layer is a change of module, e.g. in ``intcodec``::
 
-    codes = offload.delta_encode(yi, orders, CHUNK, zigzag0=False, backend=backend)
+    codes = offload.delta_encode(yi, orders, CHUNK, zigzag0=False)   # was l3_delta.delta_encode
+    out += offload.pack(codes, CHUNK, tags=orders)                   # was l4_bitpack.pack
 """
 
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
+
 import numpy as np
 
+from .device import DeviceBackend
 from .factory import get_backend
+
+_current = contextvars.ContextVar("cobol_accel_backend", default=None)
+
+
+@contextmanager
+def using(backend):
+    """Make ``backend`` (None, a name or a Backend) the default of the offload
+    functions in this thread (context) for the duration of the block."""
+    token = _current.set(backend)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def pick(backend, n: int):
     """The device backend to run a batch of n items on, or None for the CPU kernels."""
-    if backend is False:
-        return None
+    if n < DeviceBackend.min_batch:
+        return None  # never probe devices for small batches
+    if backend is None:
+        backend = _current.get()
     b = get_backend(backend)
     if b.name == "cpu" or n < b.min_batch:
         return None
