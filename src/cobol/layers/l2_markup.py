@@ -81,7 +81,8 @@ MIN_VALUE_STREAM_BYTES = 512
 MAX_TEXT_STREAMS = 32
 MIN_TEXT_STREAM_BYTES = 4096
 INDENT_UNITS = (b"  ", b"    ", b"\t", b" ", b"   ", b"        ")
-TRIAL_SAMPLE = 1 << 18
+TRIAL_SAMPLE = 1 << 17
+TRIAL_LEVEL = 19
 
 F_HTML = 1
 F_L1 = 2
@@ -746,7 +747,6 @@ class MarkupEncoder:
         scratch = np.empty(int((starts[1:] - starts[:-1]).max(initial=0)) + 1, np.uint8)
         if not _verify_skeletons(buf, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, tags, tag_sk, sk_data, sk_off, scratch):
             raise CobolError("markup: skeleton hash collision")
-        raw_sk = sk_data.tobytes()
         skeletons = StructuralDictionary.from_arrays(sk_data, np.diff(sk_off), counts[order])
         table = SkeletonTable(skeletons, self.html)
         nnames = len(table.names)
@@ -776,45 +776,57 @@ class MarkupEncoder:
         torder = np.argsort(-tbytes[1:], kind="stable")
         tnames = [int(x) for x in torder[:MAX_TEXT_STREAMS - 1] if tbytes[x + 1] >= MIN_TEXT_STREAM_BYTES]
 
-        def layout(by_parent):
-            text_group_of = np.zeros(nnames + 1, np.int64)
-            if by_parent:
-                for i, x in enumerate(tnames):
-                    text_group_of[x + 1] = i + 1
-                ntext = len(tnames) + 1
-            else:
-                ntext = 1
-            return text_group_of, ntext
+        # emit once with text grouped by parent; document order is a remap
+        ntext_p = len(tnames) + 1
+        text_group_of = np.zeros(nnames + 1, np.int64)
+        for i, x in enumerate(tnames):
+            text_group_of[x + 1] = i + 1
+        nseg = kinds.size + tok.a_val_s.size + 1
+        sym = np.empty(kinds.size * 11 + 16, np.uint8)
+        seg_s = np.empty(nseg, np.int64)
+        seg_e = np.empty(nseg, np.int64)
+        seg_g = np.empty(nseg, np.int64)
+        vbase_p = N_MISC + ntext_p
+        hole_group = (vbase_p + value_slot[table.hole_name]) if table.hole_name.size else np.zeros(0, np.int64)
+        nsym, ns = _emit(buf, kinds, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, tok_code, tok_depth,
+                         tok_parent, _u8(_NL[nl_kind]), _u8(unit), text_group_of, table.hole_lo,
+                         hole_group, N_MISC, sym, seg_s, seg_e, seg_g)
+        sym = sym[:nsym]
+        seg_s, seg_e, seg_g = seg_s[:ns], seg_e[:ns], seg_g[:ns]
+        is_text = (seg_g >= N_MISC) & (seg_g < vbase_p)
 
-        def run(by_parent):
-            text_group_of, ntext = layout(by_parent)
-            text_base = N_MISC
-            vbase = N_MISC + ntext
-            hole_group = (vbase + value_slot[table.hole_name]) if table.hole_name.size else np.zeros(0, np.int64)
-            nseg = kinds.size + tok.a_val_s.size + 1
-            sym = np.empty(kinds.size * 11 + 16, np.uint8)
-            seg_s = np.empty(nseg, np.int64)
-            seg_e = np.empty(nseg, np.int64)
-            seg_g = np.empty(nseg, np.int64)
-            nsym, ns = _emit(buf, kinds, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, tok_code, tok_depth,
-                             tok_parent, _u8(_NL[nl_kind]), _u8(unit), text_group_of, table.hole_lo,
-                             hole_group, text_base, sym, seg_s, seg_e, seg_g)
-            ngroups = vbase + len(vnames) + 1
-            seg_s, seg_e, seg_g = seg_s[:ns], seg_e[:ns], seg_g[:ns]
-            sizes = _group_sizes(seg_s, seg_e, seg_g, ngroups)
+        def doc_order(g):
+            """Group ids with all text in one group (document order)."""
+            g = g.copy()
+            g[(g >= N_MISC) & (g < vbase_p)] = N_MISC
+            g[g >= vbase_p] -= ntext_p - 1
+            return g
+
+        def gather(s_, e_, g_, ngroups):
+            sizes = _group_sizes(s_, e_, g_, ngroups)
             offsets = np.zeros(ngroups + 1, np.int64)
             np.cumsum(sizes, out=offsets[1:])
             out = np.empty(int(offsets[-1]), np.uint8)
-            _gather(buf, seg_s, seg_e, seg_g, offsets, out)
-            groups = [out[offsets[g]:offsets[g + 1]] for g in range(ngroups)]
-            return sym[:nsym], groups, ntext
+            _gather(buf, s_, e_, g_, offsets, out)
+            return [out[offsets[k]:offsets[k + 1]] for k in range(ngroups)]
 
+        # trials on the text of a prefix of the block
+        text_idx = np.flatnonzero(is_text)
+        cum = np.cumsum(seg_e[text_idx] - seg_s[text_idx] + 1)
+        k = int(np.searchsorted(cum, TRIAL_SAMPLE)) + 1
+        sample_idx = text_idx[:k]
         by_parent = self.text_by_parent
         if by_parent is None:
             by_parent = False
-            if tnames:
-                by_parent = self._trial_by_parent(run)
-        sym, groups, ntext = run(by_parent)
+            if tnames and sample_idx.size:
+                ss, se = seg_s[sample_idx], seg_e[sample_idx]
+                flat = gather(ss, se, np.zeros(ss.size, np.int64), 1)
+                grouped = gather(ss, se, seg_g[sample_idx] - N_MISC, ntext_p)
+                by_parent = self._zlen(grouped) < self._zlen(flat)
+        ntext = ntext_p if by_parent else 1
+        if not by_parent:
+            seg_g = doc_order(seg_g)
+        groups = gather(seg_s, seg_e, seg_g, N_MISC + ntext + len(vnames) + 1)
         text_groups = groups[N_MISC:N_MISC + ntext]
         value_groups = groups[N_MISC + ntext:]
 
@@ -823,7 +835,10 @@ class MarkupEncoder:
         text_streams = [g.tobytes() for g in text_groups]
         text_names = ["text"] + [f"text:{table.names[x].decode('latin-1')}" for x in (tnames if by_parent else [])]
         if use_l1 is None:
-            use_l1 = self._trial_l1(text_groups)
+            use_l1 = False
+            if sample_idx.size and cum[-1] >= 4096:
+                use_l1 = self._trial_l1(gather(seg_s[sample_idx], seg_e[sample_idx],
+                                               np.zeros(sample_idx.size, np.int64), 1)[0])
         if use_l1:
             from . import l1_semantic
             coder = l1_semantic.WordCoder.train(np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8))
@@ -856,7 +871,6 @@ class MarkupEncoder:
         names += text_names
         streams += [g.tobytes() for g in value_groups]
         names += [f"v:{table.names[x].decode('latin-1')}" for x in vnames] + ["v:*"]
-        del raw_sk
         return Encoded(params=bytes(params), streams=streams, stream_names=names)
 
     @staticmethod
@@ -881,26 +895,13 @@ class MarkupEncoder:
 
     # -- trials ---------------------------------------------------------------
     def _zlen(self, chunks) -> int:
-        c = zstandard.ZstdCompressor(level=min(self.level, 19))
+        c = zstandard.ZstdCompressor(level=min(self.level, TRIAL_LEVEL))
         return sum(len(c.compress(bytes(x))) for x in chunks)
 
-    def _trial_by_parent(self, run) -> bool:
-        """Grouping text by parent vs document order, on the text it moves."""
-        _, g0, n0 = run(False)
-        _, g1, n1 = run(True)
-        a = g0[N_MISC:N_MISC + n0]
-        b = g1[N_MISC:N_MISC + n1]
-        return self._zlen(b) < self._zlen(a)
-
-    def _trial_l1(self, text_groups) -> bool:
-        total = sum(len(g) for g in text_groups)
-        if total < 4096:
-            return False
+    def _trial_l1(self, sample) -> bool:
         from . import l1_semantic
-        sample = np.concatenate(text_groups)[:TRIAL_SAMPLE] if text_groups else np.zeros(0, np.uint8)
         coder = l1_semantic.WordCoder.train(sample)
-        coded = coder.encode(sample)
-        return self._zlen([coder.to_bytes(), coded]) < self._zlen([sample])
+        return self._zlen([coder.to_bytes(), coder.encode(sample)]) < self._zlen([sample])
 
 
 # ---------------------------------------------------------------- decoder
