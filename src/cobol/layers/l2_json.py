@@ -94,6 +94,23 @@ TEXT_TERM = 34     # '"' ends each text item (content never holds an unescaped q
 # pseudo token kinds for the gap predictor
 K_START = 14
 K_END = 15
+K_INVALID = 255
+
+
+def _symbol_kinds():
+    t = np.full(256, K_INVALID, np.uint8)
+    for sym, kind in ((S_END, K_END), (S_OBJ_OPEN, jt.OBJ_OPEN), (S_OBJ_CLOSE, jt.OBJ_CLOSE),
+                      (S_ARR_OPEN, jt.ARR_OPEN), (S_ARR_CLOSE, jt.ARR_CLOSE), (S_COLON, jt.COLON),
+                      (S_COMMA, jt.COMMA), (S_STRING, jt.STRING), (S_NUMBER, jt.NUMBER),
+                      (S_TRUE, jt.TRUE), (S_FALSE, jt.FALSE), (S_NULL, jt.NULL),
+                      (S_RESIDUE, jt.RESIDUE), (S_KEY_LITERAL, jt.KEY)):
+        t[sym] = kind
+    t[KEY1_BASE:] = jt.KEY
+    return t
+
+
+#: skeleton symbol -> token kind (K_INVALID for symbols that cannot start a token)
+SYMBOL_KIND = _symbol_kinds()
 
 # gap predictions
 G_EMPTY = 0
@@ -150,6 +167,7 @@ _ERRORS = {
     -14: "column index out of range",
     -15: "streams not fully consumed",
     -16: "number mantissa not divisible by its scale",
+    -17: "nesting deeper than the skeleton allows",
 }
 
 
@@ -178,36 +196,58 @@ def _is_close(k):
     return k == jt.OBJ_CLOSE or k == jt.ARR_CLOSE
 
 
-@njit(cache=True, nogil=True)
-def _predict(prev, nxt, level, style):
-    """Predicted gap (G_*) and its indent level before token kind ``nxt``."""
+G_LEVEL = 4        # table codes resolved to G_NEWLINE at the current level
+G_LEVEL_M1 = 5     # ... at the current level - 1 (before a closer)
+
+
+def _gap_rule(prev: int, nxt: int, top: bool, style) -> int:
+    """The whitespace expected between token kinds ``prev`` and ``nxt``
+    (``top``: at nesting level 0). One rule set for encoder and decoder."""
+    is_open = prev in (jt.OBJ_OPEN, jt.ARR_OPEN)
+    closes = nxt in (jt.OBJ_CLOSE, jt.ARR_CLOSE)
     if prev == K_START:
-        return G_EMPTY, 0
+        return G_EMPTY
     if nxt == K_END:
-        return G_NEWLINE, 0
+        return G_NEWLINE
     if prev == jt.COLON:
-        return G_COLON, 0
+        return G_COLON
     if style[ST_PRETTY]:
-        if _is_open(prev):
-            if _is_close(nxt):
-                return G_EMPTY, 0
-            return G_NEWLINE, level
+        if is_open:
+            return G_EMPTY if closes else G_LEVEL
         if prev == jt.COMMA:
-            return G_NEWLINE, level
-        if _is_close(nxt):
-            return G_NEWLINE, max(level - 1, 0)
-        if nxt == jt.COMMA or nxt == jt.COLON:
-            return G_EMPTY, 0
-        if level == 0:
-            return G_NEWLINE, 0
-        return G_EMPTY, 0
-    if prev == jt.COMMA:
-        return G_COMMA, 0
-    if _is_open(prev) or _is_close(nxt) or nxt == jt.COMMA or nxt == jt.COLON:
-        return G_EMPTY, 0
-    if level == 0:
-        return G_NEWLINE, 0
-    return G_EMPTY, 0
+            return G_LEVEL
+        if closes:
+            return G_LEVEL_M1
+    else:
+        if prev == jt.COMMA:
+            return G_COMMA
+        if is_open or closes:
+            return G_EMPTY
+    if nxt in (jt.COMMA, jt.COLON):
+        return G_EMPTY
+    return G_NEWLINE if top else G_EMPTY
+
+
+def gap_table(style) -> np.ndarray:
+    """``table[top * 256 + prev * 16 + nxt]`` = the gap rule, precomputed so the
+    kernels do one lookup per token instead of a cascade of branches."""
+    t = np.zeros(512, np.uint8)
+    for top in (0, 1):
+        for prev in range(16):
+            for nxt in range(16):
+                t[top * 256 + prev * 16 + nxt] = _gap_rule(prev, nxt, bool(top), style)
+    return t
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _predict(gtab, prev, nxt, level):
+    """Predicted gap (G_*) and its indent level before token kind ``nxt``."""
+    g = gtab[(256 if level == 0 else 0) + (prev << 4) + nxt]
+    if g == G_LEVEL:
+        return G_NEWLINE, level
+    if g == G_LEVEL_M1:
+        return G_NEWLINE, max(level - 1, 0)
+    return g, 0
 
 
 @njit(cache=True, nogil=True)
@@ -246,7 +286,7 @@ def _gap_matches(buf, a, b, g, level, style):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _emit_gap(out, o, g, level, style):
     """Write the predicted gap at out[o]; return the new position or -2."""
     n = _gap_len(g, level, style)
@@ -267,15 +307,6 @@ def _emit_gap(out, o, g, level, style):
         out[o] = ch
         o += 1
     return o
-
-
-@njit(cache=True, nogil=True)
-def _grow(a, need):
-    if need <= a.size:
-        return a
-    b = np.empty(max(need, 2 * a.size), a.dtype)
-    b[:a.size] = a
-    return b
 
 
 @njit(cache=True, nogil=True)
@@ -306,6 +337,27 @@ def _value_hashes(st_hash, st_comp, depth, comp, mode_hashes):
     while k < N_MODES - 1:
         k += 1
         mode_hashes[k] = h
+
+
+@njit(cache=True, nogil=True)
+def _value_hash(st_hash, st_comp, depth, comp, mode):
+    """The one column hash of ``mode`` (same values as :func:`_value_hashes`)."""
+    if mode == MODE_FULL:
+        parent = st_hash[depth - 1] if depth > 0 else C_ROOT
+        return parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
+    h = _mix(C_ROOT, comp)
+    k = 1
+    d = depth - 1
+    steps = 0
+    while k < mode and d >= 0 and steps < SUFFIX_STEPS:
+        c = st_comp[d]
+        d -= 1
+        steps += 1
+        if c == C_ARR:
+            continue
+        h = _mix(h, c)
+        k += 1
+    return h
 
 
 @njit(cache=True, nogil=True)
@@ -483,19 +535,20 @@ def _intern_keys(buf, kinds, starts):
 
 
 @njit(cache=True, nogil=True)
-def _walk_encode(buf, kinds, starts, key_code, key_comp, style, nvalues):
+def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, max_depth):
     """The encoder's token walk: skeleton symbols, whitespace deviations and the
     per-mode column hashes of every string/number value (in token order)."""
     ntok = kinds.size
     n = buf.size
     skel = np.empty(4 * ntok + 16, np.uint8)
     sp = 0
-    dev_a = np.empty(64, np.int64)
-    dev_b = np.empty(64, np.int64)
+    # (arrays are never reallocated inside the loop: that costs numba its speed)
+    dev_a = np.empty(ntok + 1, np.int64)
+    dev_b = np.empty(ntok + 1, np.int64)
     ndev = 0
     vh = np.empty((nvalues, N_MODES), np.int64)
     nv = 0
-    cap = 64
+    cap = max_depth + 1
     st_kind = np.empty(cap, np.uint8)
     st_hash = np.empty(cap, np.int64)
     st_comp = np.empty(cap, np.int64)
@@ -517,13 +570,12 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, nvalues):
             ga = starts[t] if t < ntok else n
             gb = ga
         nk = kinds[t] if t < ntok else K_END
-        g, lvl = _predict(prev, nk, depth + extra, style)
-        if not _gap_matches(buf, ga, gb, g, lvl, style):
+        g, lvl = _predict(gtab, prev, nk, depth + extra)
+        if ga == gb and g == G_EMPTY:
+            pass  # the common case, decided without looking at bytes
+        elif not _gap_matches(buf, ga, gb, g, lvl, style):
             skel[sp] = S_WS_DEV
             sp += 1
-            if ndev == dev_a.size:
-                dev_a = _grow(dev_a, ndev + 1)
-                dev_b = _grow(dev_b, ndev + 1)
             dev_a[ndev] = ga
             dev_b[ndev] = gb
             ndev += 1
@@ -539,12 +591,6 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, nvalues):
             if depth > 0:
                 st_count[depth - 1] += 1
             parent = st_hash[depth - 1] if depth > 0 else C_ROOT
-            if depth == st_kind.size:
-                st_kind = _grow(st_kind, depth + 1)
-                st_hash = _grow(st_hash, depth + 1)
-                st_comp = _grow(st_comp, depth + 1)
-                st_key = _grow(st_key, depth + 1)
-                st_count = _grow(st_count, depth + 1)
             st_kind[depth] = 1 if nk == jt.OBJ_OPEN else 2
             st_hash[depth] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
             st_comp[depth] = comp
@@ -600,9 +646,6 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, nvalues):
             if not (gb - ga == want and (want == 0 or buf[ga] == 32)):
                 skel[sp] = S_WS_DEV_KEY
                 sp += 1
-                if ndev == dev_a.size:
-                    dev_a = _grow(dev_a, ndev + 1)
-                    dev_b = _grow(dev_b, ndev + 1)
                 dev_a[ndev] = ga
                 dev_b[ndev] = gb
                 ndev += 1
@@ -852,55 +895,36 @@ def _copy_until(src, sp, send, term, escapes, out, o):
 
 @njit(cache=True, nogil=True)
 def _put_number(out, o, m, s):
-    """Write mantissa ``m`` with ``s`` decimals; return the new o or -2."""
-    tmp = np.empty(20, np.uint8)
+    """Write mantissa ``m`` (|m| < 10**18) with ``s`` decimals at out[o]; return
+    the new o or -2. Digits are written back to front, straight into ``out``."""
     neg = m < 0
     u = -m if neg else m
-    nd = 0
-    for _ in range(20):
-        tmp[nd] = 48 + u % 10
-        u //= 10
+    nd = 1
+    x = u
+    while x >= 10:
+        x //= 10
         nd += 1
-        if u == 0:
-            break
-    need = nd + (1 if neg else 0)
-    if s > 0:
-        need = max(nd, s + 1) + 1 + (1 if neg else 0)
-    if o + need > out.size:
-        return -2
+    width = nd if s == 0 else max(nd, s + 1) + 1
     if neg:
-        out[o] = 45
-        o += 1
-    if s == 0:
-        for i in range(nd - 1, -1, -1):
-            out[o] = tmp[i]
-            o += 1
-        return o
-    if nd <= s:
-        out[o] = 48
-        out[o + 1] = 46
-        o += 2
-        for _ in range(s - nd):
-            out[o] = 48
-            o += 1
-        for i in range(nd - 1, -1, -1):
-            out[o] = tmp[i]
-            o += 1
-        return o
-    for i in range(nd - 1, s - 1, -1):
-        out[o] = tmp[i]
-        o += 1
-    out[o] = 46
-    o += 1
-    for i in range(s - 1, -1, -1):
-        out[o] = tmp[i]
-        o += 1
-    return o
+        width += 1
+    if o + width > out.size:
+        return -2
+    p = o + width - 1
+    for i in range(max(nd, s + 1 if s > 0 else nd)):
+        if s > 0 and i == s:
+            out[p] = 46
+            p -= 1
+        out[p] = 48 + u % 10
+        u //= 10
+        p -= 1
+    if neg:
+        out[p] = 45
+    return o + width
 
 
 @njit(cache=True, nogil=True)
 def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, ints, ioff,
-                 flags, foff, cmode, cscale, colmap, style, mode, out):
+                 flags, foff, cmode, cscale, colmap, style, gtab, mode, max_depth, out):
     """Rebuild the block; returns the number of bytes written or an error code < 0."""
     nsk = skel.size
     nout = out.size
@@ -924,7 +948,7 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
     tkeys = np.empty(cap, np.int64)
     tvals = np.full(cap, -1, np.int64)
     nd = 0
-    stcap = 64
+    stcap = max_depth + 1
     st_kind = np.empty(stcap, np.uint8)
     st_hash = np.empty(stcap, np.int64)
     st_comp = np.empty(stcap, np.int64)
@@ -949,32 +973,8 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
                 return -1
             s = skel[sp]
             sp += 1
-        # token kind of the symbol
-        if s >= KEY1_BASE or s == S_KEY_LITERAL:
-            nk = jt.KEY
-        elif s == S_END:
-            nk = K_END
-        elif s == S_OBJ_OPEN:
-            nk = jt.OBJ_OPEN
-        elif s == S_OBJ_CLOSE:
-            nk = jt.OBJ_CLOSE
-        elif s == S_ARR_OPEN:
-            nk = jt.ARR_OPEN
-        elif s == S_ARR_CLOSE:
-            nk = jt.ARR_CLOSE
-        elif s == S_COLON:
-            nk = jt.COLON
-        elif s == S_COMMA:
-            nk = jt.COMMA
-        elif s == S_STRING:
-            nk = jt.STRING
-        elif s == S_NUMBER:
-            nk = jt.NUMBER
-        elif s == S_TRUE or s == S_FALSE or s == S_NULL:
-            nk = jt.TRUE + (s - S_TRUE)
-        elif s == S_RESIDUE:
-            nk = jt.RESIDUE
-        else:
+        nk = SYMBOL_KIND[s]  # token kind of the symbol
+        if nk == K_INVALID:
             return -12
         if dev:
             wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o)
@@ -983,10 +983,11 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
             if wp < 0:
                 return -3
         else:
-            g, lvl = _predict(prev, nk, depth + extra, style)
-            o = _emit_gap(out, o, g, lvl, style)
-            if o < 0:
-                return -2
+            g, lvl = _predict(gtab, prev, nk, depth + extra)
+            if g != G_EMPTY:
+                o = _emit_gap(out, o, g, lvl, style)
+                if o < 0:
+                    return -2
         if nk == K_END:
             ended = True
             break
@@ -995,16 +996,12 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
                 return -2
             out[o] = 123 if nk == jt.OBJ_OPEN else 91
             o += 1
+            if depth >= stcap:
+                return -17
             comp = _child_comp(st_kind, st_key, st_count, depth, False)
             if depth > 0:
                 st_count[depth - 1] += 1
             parent = st_hash[depth - 1] if depth > 0 else C_ROOT
-            if depth == st_kind.size:
-                st_kind = _grow(st_kind, depth + 1)
-                st_hash = _grow(st_hash, depth + 1)
-                st_comp = _grow(st_comp, depth + 1)
-                st_key = _grow(st_key, depth + 1)
-                st_count = _grow(st_count, depth + 1)
             st_kind[depth] = 1 if nk == jt.OBJ_OPEN else 2
             st_hash[depth] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
             st_comp[depth] = comp
@@ -1095,8 +1092,7 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
             comp = _child_comp(st_kind, st_key, st_count, depth, True)
             if depth > 0:
                 st_count[depth - 1] += 1
-            _value_hashes(st_hash, st_comp, depth, comp, mh)
-            h = mh[mode]
+            h = _value_hash(st_hash, st_comp, depth, comp, mode)
             slot = (h ^ (h >> 17)) & mask
             for _ in range(cap):
                 v = tvals[slot]
@@ -1298,7 +1294,10 @@ class Layer2Encoder:
                                starts[lit + 1].astype(np.int64) - 1, TEXT_TERM)
 
         vtok = np.flatnonzero((kinds == jt.STRING) | (kinds == jt.NUMBER))
-        skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, key_code, key_comp, style, vtok.size)
+        max_depth = int(tok.depths.max()) + 1 if tok.count else 1
+        skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, key_code, key_comp, style, gap_table(style),
+                                              vtok.size,
+                                              max_depth)
         ws = _gather_spans(buf, dev_a, dev_b, WS_TERM)
         rtok = np.flatnonzero(kinds == jt.RESIDUE)
         residue = _gather_spans(buf, starts[rtok].astype(np.int64), starts[rtok + 1].astype(np.int64),
@@ -1458,10 +1457,13 @@ class Layer2Decoder:
         foff[1:] = np.cumsum(nflags)
         if foff[-1] != flags.size:
             raise FormatError(f"json: number flags stream has {flags.size} bytes, params say {foff[-1]}")
+        # the stack never grows inside the kernel: size it for the deepest nesting
+        # the skeleton could express (each opener writes an output byte)
+        max_depth = min(int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN))), raw_len) + 1
         out = np.empty(raw_len, np.uint8)
         n = _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff,
                          ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
-                         colmap, style, mode, out)
+                         colmap, style, gap_table(style), mode, max_depth, out)
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
         if n != raw_len:
