@@ -7,11 +7,14 @@ Usage: PYTHONPATH=src .venv/bin/python bench/bench_profile.py [FILES...]
 (default files: a few of /work/corpus, else samples/).
 
 Method: one thread, default block size, one untimed warm-up per file; then
-``--reps`` rounds, each timing plain ``CobolEngine.compress`` and profiled
-``CobolEngine(profiler=Profiler()).compress`` back to back (order alternating
-by round), so machine noise hits both alike. The figure is the ratio of the
-medians (and of the minimums); building the report afterwards
-(``Profiler.profile()``) is timed separately and is not compress time.
+``--reps`` rounds, each compressing the file with every variant back to back
+(the order rotating by round): no profiler, a no-op profiler (``NullProfiler``:
+the engine's hooks plus whatever the layers compute for a profiler), the real
+``Profiler``, and the pre-hooks engine. Times are CPU seconds of the process
+(``time.process_time``; the engine runs one thread), which other processes on a
+shared machine disturb far less than wall time. Figures are ratios of medians.
+Building the report afterwards (``Profiler.profile()``) is timed separately and
+is not compress time.
 
 Profiling off: the engine and planner of ``--baseline-rev`` (default: the
 commit before the hooks were added) are loaded from git beside the current
@@ -67,16 +70,36 @@ def load_baseline_engine(rev: str):
     return engine.CobolEngine
 
 
-def paired(fn_a, fn_b, reps: int):
-    """Median and min seconds of fn_a and fn_b, timed back to back, order alternating."""
-    ta, tb = [], []
+class NullProfiler:
+    """Accepts every hook and keeps nothing: what the engine's hooks and the layers'
+    own profiling work cost, without this package's bookkeeping."""
+
+    @staticmethod
+    def start():
+        return Profiler.start()
+
+    def record(self, layer, stream=None, **kw):
+        pass
+
+    def on_block(self, report):
+        pass
+
+    def on_block_decoded(self, report):
+        pass
+
+
+def interleaved(fns: dict, reps: int) -> dict:
+    """CPU seconds (process_time; one thread, so insensitive to other processes
+    taking the cores) of each fn per round; the order rotates every round."""
+    names = list(fns)
+    out = {n: [] for n in names}
     for r in range(reps):
-        order = ((fn_a, ta), (fn_b, tb)) if r % 2 == 0 else ((fn_b, tb), (fn_a, ta))
-        for fn, out in order:
-            t = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t)
-    return statistics.median(ta), min(ta), statistics.median(tb), min(tb)
+        k = r % len(names)
+        for n in names[k:] + names[:k]:
+            c = time.process_time()
+            fns[n]()
+            out[n].append(time.process_time() - c)
+    return out
 
 
 def main(argv=None) -> int:
@@ -96,17 +119,18 @@ def main(argv=None) -> int:
     entropy = False if a.entropy == "off" else a.entropy
     try:
         baseline_cls = load_baseline_engine(a.baseline_rev)
+        baseline_note = f"pre-hooks = engine.py and plan.py of {a.baseline_rev}"
     except Exception as e:  # noqa: BLE001 - any failure only skips the comparison
         baseline_cls = None
-        baseline_note = f"baseline engine of {a.baseline_rev} not loaded ({type(e).__name__}: {e})"
-    else:
-        baseline_note = f"baseline: engine.py and plan.py of {a.baseline_rev}"
+        baseline_note = f"pre-hooks engine of {a.baseline_rev} not loaded ({type(e).__name__}: {e})"
 
-    print(f"profiler overhead, level {a.level}, 1 thread, {a.reps} paired rounds, entropy={a.entropy}; "
-          f"medians (min in brackets); MB = 10^6 bytes")
-    print(f"{'file':40s} {'MB':>6s} {'plain ms':>16s} {'profiled ms':>16s} {'on: +%':>15s} "
-          f"{'report ms':>9s} {'pre-hooks ms':>16s} {'off: +%':>15s}")
-    on_all, off_all = [], []
+    print(f"profiler cost, level {a.level}, 1 thread, {a.reps} interleaved rounds, entropy={a.entropy}; "
+          f"CPU ms per compress (median); MB = 10^6 bytes")
+    print("  on    = Profiler attached vs none        own  = Profiler vs a no-op profiler (this package's bookkeeping)")
+    print("  hooks = no-op profiler vs none (engine hooks + the layers' own profiling work)")
+    print("  off   = no profiler vs the pre-hooks engine")
+    print(f"{'file':36s} {'MB':>5s} {'plain':>8s} {'on':>8s} {'own':>8s} {'hooks':>8s} {'off':>8s} {'report':>8s}")
+    summary = {"on": [], "own": [], "hooks": [], "off": []}
     for path in files:
         data = open(path, "rb").read()[: a.max_bytes]
         hints = {}
@@ -114,38 +138,42 @@ def main(argv=None) -> int:
         if ext in ("i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64"):
             hints = {"dtype": {"i": "int", "u": "uint", "f": "float"}[ext[0]] + ext[1:]}
         plain = CobolEngine(a.level, threads=1, hints=hints)
-        plain.compress(data)  # warm-up: Numba caches, zstd contexts
-
-        def profiled():
-            CobolEngine(a.level, threads=1, hints=hints, profiler=Profiler(entropy=entropy)).compress(data)
-        profiled()
-        pm, pmin, qm, qmin = paired(lambda: plain.compress(data), profiled, a.reps)
-        p = Profiler(entropy=entropy)
-        CobolEngine(a.level, threads=1, hints=hints, profiler=p).compress(data)
-        t = time.perf_counter()
-        p.profile()
-        report_ms = (time.perf_counter() - t) * 1e3
-        on = qm / pm - 1
-        on_all.append(on)
-        row = (f"{os.path.basename(path)[:40]:40s} {len(data) / 1e6:6.2f} {pm * 1e3:8.2f} ({pmin * 1e3:6.2f}) "
-               f"{qm * 1e3:8.2f} ({qmin * 1e3:6.2f}) {100 * on:+6.2f}% ({100 * (qmin / pmin - 1):+5.1f}%) "
-               f"{report_ms:9.2f}")
+        ref = plain.compress(data)  # warm-up: Numba caches, zstd contexts
+        fns = {
+            "plain": lambda: plain.compress(data),
+            "null": lambda: CobolEngine(a.level, threads=1, hints=hints, profiler=NullProfiler()).compress(data),
+            "full": lambda: CobolEngine(a.level, threads=1, hints=hints,
+                                        profiler=Profiler(entropy=entropy)).compress(data),
+        }
         if baseline_cls is not None:
             try:
                 base = baseline_cls(a.level, threads=1, hints=hints)
-                assert base.compress(data) == plain.compress(data), "baseline output differs"
-                bm, bmin, cm, cmin = paired(lambda: base.compress(data), lambda: plain.compress(data), a.reps)
-                off = cm / bm - 1
-                off_all.append(off)
-                row += (f" {bm * 1e3:8.2f} ({bmin * 1e3:6.2f}) {100 * off:+6.2f}% ({100 * (cmin / bmin - 1):+5.1f}%)")
+                if base.compress(data) != ref:
+                    raise ValueError("output differs from today's engine")
+                fns["base"] = lambda: base.compress(data)
             except Exception as e:  # noqa: BLE001
-                row += f"  baseline failed: {type(e).__name__}: {e}"
-        print(row, flush=True)
-    print(f"profiling on: median overhead over files {100 * statistics.median(on_all):+.2f}% "
-          f"(range {100 * min(on_all):+.2f}% .. {100 * max(on_all):+.2f}%)")
-    if off_all:
-        print(f"profiling off vs pre-hooks engine: median {100 * statistics.median(off_all):+.2f}% "
-              f"(range {100 * min(off_all):+.2f}% .. {100 * max(off_all):+.2f}%)")
+                baseline_note += f"; {os.path.basename(path)}: {type(e).__name__}: {e}"
+        fns["full"]()
+        t = interleaved(fns, a.reps)
+        med = {k: statistics.median(v) for k, v in t.items()}
+        p = Profiler(entropy=entropy)
+        CobolEngine(a.level, threads=1, hints=hints, profiler=p).compress(data)
+        c = time.process_time()
+        p.profile()
+        report_ms = (time.process_time() - c) * 1e3
+        figs = {"on": med["full"] / med["plain"] - 1, "own": med["full"] / med["null"] - 1,
+                "hooks": med["null"] / med["plain"] - 1}
+        if "base" in med:
+            figs["off"] = med["plain"] / med["base"] - 1
+        for k, v in figs.items():
+            summary[k].append(v)
+        cells = " ".join(f"{100 * figs[k]:+7.2f}%" if k in figs else f"{'-':>8s}" for k in ("on", "own", "hooks", "off"))
+        print(f"{os.path.basename(path)[:36]:36s} {len(data) / 1e6:5.2f} {med['plain'] * 1e3:8.2f} {cells} "
+              f"{report_ms:8.2f}", flush=True)
+    for k, v in summary.items():
+        if v:
+            print(f"{k:5s}: median over files {100 * statistics.median(v):+.2f}% "
+                  f"(range {100 * min(v):+.2f}% .. {100 * max(v):+.2f}%)")
     print(f"note: {baseline_note}")
     return 0
 

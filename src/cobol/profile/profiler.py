@@ -164,14 +164,15 @@ def _merge_numbers(acc: dict | None, new: dict) -> dict:
 
 
 def _merge_nesting(acc: dict | None, new: dict) -> dict:
-    """Nesting statistics from L2: ``max_*`` keys keep the maximum, ``depth_histogram``
-    lists add element-wise, ``mean_*`` keys are averaged over records, other numbers add."""
+    """Nesting statistics from L2: ``max_*`` keys keep the maximum, lists (per-depth
+    counts such as ``depth_histogram``) add element-wise, ``mean_*`` keys are averaged
+    over records, other numbers add; ``records`` counts the records merged."""
     out = dict(acc or {})
-    n = out.get("_records", 0)
+    n = out.get("records", 0)
     for k, v in new.items():
-        if k == "depth_histogram" and isinstance(v, (list, tuple, np.ndarray)):
+        if isinstance(v, (list, tuple, np.ndarray)):  # per-depth counts, e.g. depth_histogram
             old = list(out.get(k) or [])
-            v = [int(x) for x in v]
+            v = [x.item() if hasattr(x, "item") else x for x in v]
             if len(old) < len(v):
                 old += [0] * (len(v) - len(old))
             out[k] = [a + (v[i] if i < len(v) else 0) for i, a in enumerate(old)]
@@ -183,7 +184,7 @@ def _merge_nesting(acc: dict | None, new: dict) -> dict:
             out[k] = out.get(k, 0) + v
         else:
             out[k] = v
-    out["_records"] = n + 1
+    out["records"] = n + 1
     return out
 
 
@@ -706,7 +707,8 @@ class Profiler:
                    "codec": max(st["codecs"], key=st["codecs"].get) if st["codecs"] else None,
                    "codecs": st["codecs"], "blocks": acc.calls}
             r = acc.row()
-            r.pop("calls")
+            for k in ("calls", "dict_size", "dict_hits", "dict_misses", "dict_hit_rate", "nesting", "extra"):
+                r.pop(k)  # per-stream dictionary and nesting figures are in the layer rows with this stream
             row.update(r)
             inner_wall = sum(st["layers"].values())
             row["layers_wall_s"] = {"entropy": acc.wall_s, **st["layers"]}
