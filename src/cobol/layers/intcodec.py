@@ -192,6 +192,41 @@ def _integrate(warm, r, order, offset, use_offset):
 
 
 @njit(cache=True, nogil=True)
+def _planes_decode(body, m, k, planes, warm, order, offset, use_offset, base, g):
+    """PLANES payload -> int64 values in one pass: bytes -> residual -> delta
+    integration -> base + g * y (the fused inverse of the encoder's steps)."""
+    n = warm.size + m
+    out = np.empty(n, np.uint64)
+    two = np.uint64(2)
+    p1 = np.uint64(0)
+    p2 = np.uint64(0)
+    for i in range(warm.size):
+        p2 = p1
+        p1 = warm[i]
+        out[i] = base + g * p1
+    for i in range(m):
+        v = np.uint64(0)
+        if planes:
+            for j in range(k):
+                v |= np.uint64(body[j * m + i]) << np.uint64(8 * j)
+        else:
+            for j in range(k):
+                v |= np.uint64(body[i * k + j]) << np.uint64(8 * j)
+        if order == 0:
+            y = v
+        else:
+            d = v + offset if use_offset else unzigzag(v)
+            if order == 1:
+                y = p1 + d
+            else:
+                y = d + two * p1 - p2
+            p2 = p1
+            p1 = y
+        out[warm.size + i] = base + g * y
+    return out.view(np.int64)
+
+
+@njit(cache=True, nogil=True)
 def _signed_min(d):
     lo = np.int64(d[0])
     for i in range(d.size):
@@ -225,27 +260,33 @@ def _gaps(pos):
 
 
 @njit(cache=True, nogil=True)
-def _scatter(gaps, values, n):
-    """Dense residuals from (gaps, values); returns (d, ok)."""
-    d = np.zeros(n, np.uint64)
-    p = -1
-    for i in range(gaps.size):
-        g = gaps[i]
-        if g < 0 or g >= n - p - 1:
-            return d, False
-        p += g + 1
-        d[p] = np.uint64(values[i])
-    return d, True
-
-
-@njit(cache=True, nogil=True)
-def _prefix_sum(d):
-    out = np.empty(d.size, np.uint64)
-    acc = np.uint64(0)
-    for i in range(d.size):
-        acc += d[i]
-        out[i] = acc
-    return out
+def _sparse_decode(gaps, values, n, order, base, g):
+    """(gaps, values) -> int64 values: scatter the nonzero residuals, integrate
+    them (order 1) and undo the frame of reference, in one pass. ok=False when
+    the gaps run past n."""
+    out = np.empty(n, np.uint64)
+    i = 0
+    y = np.uint64(0)
+    for j in range(gaps.size):
+        gap = gaps[j]
+        if gap < 0 or gap >= n - i:
+            return out.view(np.int64), False
+        if order == 0:
+            y = np.uint64(0)
+        fill = base + g * y
+        for t in range(i, i + gap):
+            out[t] = fill
+        i += gap
+        v = np.uint64(values[j])
+        y = y + v if order == 1 else v
+        out[i] = base + g * y
+        i += 1
+    if order == 0:
+        y = np.uint64(0)
+    fill = base + g * y
+    for t in range(i, n):
+        out[t] = fill
+    return out.view(np.int64), True
 
 
 @njit(cache=True, nogil=True)
@@ -597,9 +638,9 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
         if r.remaining != m * k:
             raise FormatError(f"int stream: {r.remaining} payload bytes, expected {m} x {k}")
         body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
-        res = _from_bytes(body, m, k, not layout & LAYOUT_INTERLEAVED) if k else np.zeros(m, np.uint64)
-        y = _integrate(warm, res, order, np.uint64(offset & ((1 << 64) - 1)), use_offset)
-        return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+        return _planes_decode(body, m, k, not layout & LAYOUT_INTERLEAVED, warm, order,
+                              np.uint64(offset & ((1 << 64) - 1)), use_offset,
+                              np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode == SPARSE:
         if _nested:
             raise FormatError("int stream: nested sparse layout")
@@ -615,11 +656,10 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
         values = decode_ints(r.view(r.remaining, "values"), n, _nested=True)
         if gaps.size != values.size:
             raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
-        d, ok = _scatter(gaps, values, n)
+        out, ok = _sparse_decode(gaps, values, n, order, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
         if not ok:
             raise FormatError("int stream: sparse gaps run past the end")
-        y = d if order == 0 else _prefix_sum(d)
-        return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+        return out
     if mode == DICT:
         if _nested:
             raise FormatError("int stream: nested dictionary")

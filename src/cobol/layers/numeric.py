@@ -273,9 +273,19 @@ def _unxor_prev(r):
 
 
 def _ordered(bits: np.ndarray) -> np.ndarray:
-    """IEEE bits (int32/int64) -> ints that sort like the floats; an involution."""
-    sign_bits = np.iinfo(bits.dtype).max
-    return bits ^ ((bits >> (bits.dtype.itemsize * 8 - 1)) & sign_bits)
+    """IEEE bits (int32/int64) -> ints that sort like the floats (negative
+    values get their magnitude bits flipped); an involution. Returns int64."""
+    return _ordered_kernel(bits, bits.dtype.itemsize * 8 - 1)
+
+
+@njit(cache=True, nogil=True)
+def _ordered_kernel(bits, shift):
+    out = np.empty(bits.size, np.int64)
+    mag = (np.int64(1) << shift) - 1
+    for i in range(bits.size):
+        b = np.int64(bits[i])
+        out[i] = b ^ ((b >> shift) & mag)
+    return out
 
 
 # ---------------------------------------------------------------- element phase
@@ -341,7 +351,7 @@ def _float_ints(arr: np.ndarray, method: int, scale: int | None):
         enc = _scale_encode64 if arr.dtype.itemsize == 8 else _scale_encode32
         return enc(arr, np.float64(scale))
     if method == M_BITS:
-        return _ordered(ibits).astype(np.int64), None
+        return _ordered(ibits), None
     return _xor_prev(ibits).astype(np.int64), None
 
 
@@ -558,7 +568,8 @@ class NumericArrayTransform(Transform):
         if method in INT_METHODS:
             if exc_pos or exc_bits:
                 raise FormatError("numeric: exception streams on an integer array")
-            arr = n.astype(dt)  # truncation: undoes the unwrapping too
+            # truncation: undoes the unwrapping too (a view where no cast is needed)
+            arr = n.view(dt) if dt.itemsize == 8 else n.astype(dt)
         else:
             ibits_t = np.int64 if size == 8 else np.int32
             if method == M_SCALED:
@@ -575,8 +586,13 @@ class NumericArrayTransform(Transform):
                 if exc_pos or exc_bits:
                     raise FormatError("numeric: exception streams without the scaled method")
                 ib = n.astype(ibits_t)
-                arr = _ordered(ib) if method == M_BITS else _unxor_prev(ib)
-        return bytes(residue[:head]) + arr.astype(arr.dtype.newbyteorder("<")).tobytes() + bytes(residue[head:])
+                arr = _ordered(ib).astype(ibits_t) if method == M_BITS else _unxor_prev(ib)
+        if sys.byteorder != "little":
+            arr = arr.byteswap()
+        body = memoryview(np.ascontiguousarray(arr)).cast("B")
+        if not residue:
+            return bytes(body)
+        return b"".join((residue[:head], body, residue[head:]))
 
     def describe(self, params):
         try:
