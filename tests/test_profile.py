@@ -305,6 +305,17 @@ def test_recommendation_names_the_layer_and_the_switch():
     assert [r["severity"] for r in rows] == sorted((r["severity"] for r in rows), reverse=True)
 
 
+def test_recommendation_gives_the_level_below_the_winning_transform(monkeypatch):
+    from cobol.profile import bottleneck
+    monkeypatch.setattr(bottleneck, "_transform_info", lambda name: {"min_level": 6} if name == "text" else {})
+    layers = [{"op": "compress", "layer": "l1", "parent": "transform", "stream": "strings", "time_share": 0.40,
+               "savings_share": 0.01, "wall_s": 0.8, "saved_bytes": 1}]
+    trials = [{"transform": "text", "tried": 3, "won": 3}, {"transform": "raw", "tried": 3, "won": 0}]
+    (row,) = find_bottlenecks({"engine": {"level": 9}, "trials": trials, "layers": layers, "streams": []})
+    assert row["recommendation"] == ("L1 on strings takes 40% of the time for 1% of the savings: use level 5 or "
+                                     "lower (-l 5), where text is not tried, or layers={'l1': False} (--no-l1)")
+
+
 def test_real_profile_rates_every_layer_and_stream(jsonl_run):
     _, _, prof = jsonl_run
     subjects = {(b["kind"], b["subject"]) for b in prof.bottlenecks if b["op"] == "compress"}

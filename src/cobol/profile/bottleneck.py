@@ -108,7 +108,10 @@ def _recommend_layer(row: dict, ctx: dict) -> str:
     switch = layer.lower()
     off = (f"layers={{'{switch}': False}} (--no-{switch})" if switch in ("l1", "l2", "l3", "l4")
            else f"turning {layer} off")
-    return f"{what} takes {t} of the time for {s} of the savings: use a lower level or {off}"
+    winners = [x["transform"] for x in sorted(ctx["trials"], key=lambda x: -x["won"])
+               if x["won"] > 0 and x["transform"] != "raw"]
+    hint = _level_hint(winners[0] if winners else None, level)
+    return f"{what} takes {t} of the time for {s} of the savings: {hint or 'use a lower level or '}{off}"
 
 
 def _recommend_stream(row: dict, ctx: dict) -> str:
