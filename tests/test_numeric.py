@@ -294,3 +294,13 @@ def test_corpus_files_round_trip_and_beat_zstd(path):
     blob = cobol.compress(raw, level=3)
     assert cobol.decompress(blob) == raw
     assert len(blob) < len(zstandard.ZstdCompressor(level=3).compress(raw))
+
+
+def test_engine_many_blocks_on_threads_misaligned_cuts():
+    # small blocks, cut wherever the engine likes (at 0x0A bytes too), encoded
+    # on a thread pool: every block finds its own phase, trial compressors are per thread
+    rng = np.random.default_rng(8)
+    raw = (np.cumsum(rng.integers(-40, 50, 300_000)) + 10**9).astype("<i8").tobytes()
+    blob = cobol.compress(raw, block_size=100_003, threads=4)
+    assert cobol.decompress(blob, threads=4) == raw
+    assert len(blob) < len(raw) / 4

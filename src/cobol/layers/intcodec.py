@@ -44,6 +44,8 @@ True
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import zstandard
 from numba import njit
@@ -513,11 +515,23 @@ def _encode_dict(x) -> bytes | None:
     return bytes(out)
 
 
-_TRIAL_CCTX = zstandard.ZstdCompressor(level=TRIAL_LEVEL)
+_local = threading.local()
+
+
+def trial_compressor(level: int = TRIAL_LEVEL) -> zstandard.ZstdCompressor:
+    """This thread's zstd compressor for trial sizes (compressor objects are
+    not thread-safe, and blocks are encoded on a thread pool)."""
+    cache = getattr(_local, "cctx", None)
+    if cache is None:
+        cache = _local.cctx = {}
+    c = cache.get(level)
+    if c is None:
+        c = cache[level] = zstandard.ZstdCompressor(level=level)
+    return c
 
 
 def _trial_size(blob: bytes) -> int:
-    return min(len(blob), len(_TRIAL_CCTX.compress(blob)))
+    return min(len(blob), len(trial_compressor().compress(blob)))
 
 
 def _sample(x: np.ndarray) -> np.ndarray:

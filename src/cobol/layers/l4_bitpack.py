@@ -56,7 +56,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 
-from ..errors import FormatError, LimitError
+from ..errors import FormatError
 
 CONST = 0
 FOR = 1

@@ -61,7 +61,7 @@ from numba import njit
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint
 from ..registry import Encoded, Transform, register_transform
-from .intcodec import decode_ints, encode_ints, estimate_size
+from .intcodec import decode_ints, encode_ints, estimate_size, trial_compressor
 
 VERSION = 1
 
@@ -91,7 +91,6 @@ SCALES = sorted(
     | {k * 10 ** e for k in (60, 3600, 1440, 86400) for e in range(7)}
 )
 
-TRIAL_LEVEL = 3
 SAMPLE_BYTES = 1 << 16
 SCALE_SAMPLE = 4096
 #: SCALED is kept when at most this share of the values are exceptions
@@ -102,14 +101,6 @@ MIN_GAIN = 0.97
 LITERAL_ZSTD_BELOW_LEVEL = 15
 LITERAL_ZSTD_MIN_MATCH = 7
 FLAG_VALUES_ZSTD = 1
-
-_CCTX = zstandard.ZstdCompressor(level=TRIAL_LEVEL)
-
-
-def _zsize(b) -> int:
-    if len(b) == 0:
-        return 0
-    return min(len(b), len(_CCTX.compress(b)))
 
 
 def parse_dtype(spec) -> np.dtype | None:
@@ -495,7 +486,7 @@ class NumericArrayTransform(Transform):
         # what zstd's matcher finds), and should the values get long-match zstd?
         sample = _sample(a[head:], size)
         trial = _encode_array(np.frombuffer(sample.tobytes(), dt), method, scale)
-        zstd_level = zstandard.ZstdCompressor(level=ctx.level)
+        zstd_level = trial_compressor(ctx.level)
         trial_sizes = [len(zstd_level.compress(t)) if len(t) else 0 for t in trial]
         if hint is None and sum(trial_sizes) > MIN_GAIN * len(zstd_level.compress(sample.tobytes())):
             return None
