@@ -207,7 +207,7 @@ def test_float32_prices_and_references():
         assert cc.encode_column(sink, arr, s[6 + c::6], e[6 + c::6], refs=refs, col=c) == cc.NUM
         sinks.append(sink)
     assert sinks[0].params[2] == cc.REP_F32  # kind, width, representation
-    assert sinks[2].params[-2] == 3  # adjclose refers to close (column 2, stored + 1) ...
+    assert sinks[2].params[-3:] == bytes([cc.REF_COPY, 2, 0])  # adjclose = close (column 2) ...
     assert len(sinks[2].streams[0]) < 40  # ... and costs next to nothing
 
 

@@ -38,6 +38,16 @@ STR_SEP, STR_LENGTHS, STR_FRONT = 0, 1, 2
 FRONT_MIN_PREFIX = 4
 SCALE_CONST, SCALE_RAW, SCALE_EXTRA = 0, 1, 2
 REP_DECIMAL, REP_F32 = 0, 1
+REF_NONE, REF_COPY, REF_PAIR = 0, 1, 2
+OP_ADD, OP_SUB, OP_MUL = 0, 1, 2
+#: a derived-column candidate (a + b, a - b, a * b) is tried when it is exact on
+#: this share of the first PAIR_SAMPLE values
+PAIR_SAMPLE = 512
+PAIR_MIN_EXACT = 0.5
+#: derived-column candidates come from columns at most this far apart
+PAIR_WINDOW = 16
+#: pass as ``refs`` to get NUM columns back as plans
+DEFER = object()
 MAX_COLUMNS_REF = 1 << 16
 
 #: a typed kind (NUM/TPL) needs at least this share of values that fit it
@@ -96,19 +106,21 @@ class StreamSource:
 # ------------------------------------------------------------------ encode --
 
 def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name: str = "col",
-                  refs: dict | None = None, col: int = -1, trial: bool = False) -> int:
+                  refs: dict | None = None, col: int = -1, trial: bool = False, rows=None) -> int:
     """Pick a kind for the column, write its params and streams; returns the kind.
 
-    ``refs`` (column index -> (domain, values)) collects the numeric columns
-    without exceptions, so a later column may be coded as a difference to one
-    of them (``adjclose`` = ``close``, ``open`` = previous ``close``).
+    ``refs`` (column index -> (domain, values)) collects the numeric columns, so
+    a later column may be coded as a difference to one of them (``adjclose`` =
+    ``close``, ``open`` = previous ``close``). With ``refs=DEFER`` a numeric
+    column is only analysed: the :class:`NumPlan` comes back, to be written by
+    the caller once :func:`choose_references` has looked at all columns.
     """
     n = starts.shape[0]
     if typed and n:
         mant, scale, intlen, natlen, ok = K.parse_decimals(data, starts, ends)
         if np.count_nonzero(ok) >= TYPED_MIN_SHARE * n:
-            _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col)
-            return NUM
+            plan = _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows)
+            return plan if refs is DEFER else NUM
     ids = first = None
     nd = -1
     if n:
@@ -236,73 +248,263 @@ MODEL_GAIN = 0.85
 MAX_REF_CANDIDATES = 16
 
 
-def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col):
-    width = _mode_width(intlen, natlen, ok)
-    ok = ok & (intlen == np.maximum(natlen, width))
-    max_scale = int(scale[ok].max()) if ok.any() else 0
-    # the normalized value needs natlen + max_scale digits at most
-    ok &= natlen + max_scale <= K.MAX_DIGITS
-    max_scale = int(scale[ok].max()) if ok.any() else 0
-    vals = mant[ok] * K.POW10[max_scale - scale[ok]]
-    rep, big_p = REP_DECIMAL, 0
-    if 0 < max_scale <= K.F32_MAX_P and vals.shape[0] > 16:
-        d, p, fok = K.f32_shortest(mant, scale, ok)
-        if np.count_nonzero(fok) >= 0.98 * np.count_nonzero(ok):
-            big_p = int(p[fok].max())
-            dn = d * K.POW10[big_p - p]
-            back, err = K.f32_to_scaled(dn[fok], big_p, scale[fok], max_scale)
-            same = np.zeros_like(fok)
-            same[fok] = (back == mant[fok] * K.POW10[max_scale - scale[fok]]) & (err == 0)
-            if _delta_bits(dn[same]) < MODEL_GAIN * _delta_bits(vals):
-                rep = REP_F32
-                ok = same
-                vals = dn[ok]
-    v_scale = scale[ok]
-    if v_scale.size == 0 or (v_scale == max_scale).all():
-        mode, sstream = SCALE_CONST, None
-    else:
-        natural = max_scale - K.trailing_zeros10(vals, max_scale) if rep == REP_DECIMAL else None
-        extra = v_scale - natural if natural is not None else None
-        # "extra": fraction digits beyond the shortest spelling; constant (0) when the
-        # writer strips trailing zeros, while raw scales are constant for fixed formats
-        if extra is not None and _distinct_cost(extra) < _distinct_cost(v_scale):
-            mode, sstream = SCALE_EXTRA, extra
+class NumPlan:
+    """A NUM column analysed but not yet written, so that references can be
+    chosen over all columns first (a column may be derived from later ones)."""
+
+    def __init__(self, data, starts, ends, mant, scale, intlen, natlen, ok, name, rows):
+        width = _mode_width(intlen, natlen, ok)
+        ok = ok & (intlen == np.maximum(natlen, width))
+        max_scale = int(scale[ok].max()) if ok.any() else 0
+        # the normalized value needs natlen + max_scale digits at most
+        ok &= natlen + max_scale <= K.MAX_DIGITS
+        max_scale = int(scale[ok].max()) if ok.any() else 0
+        vals = mant[ok] * K.POW10[max_scale - scale[ok]]
+        rep, big_p = REP_DECIMAL, 0
+        if 0 < max_scale <= K.F32_MAX_P and vals.shape[0] > 16:
+            d, p, fok = K.f32_shortest(mant, scale, ok)
+            if np.count_nonzero(fok) >= 0.98 * np.count_nonzero(ok):
+                big_p = int(p[fok].max())
+                dn = d * K.POW10[big_p - p]
+                back, err = K.f32_to_scaled(dn[fok], big_p, scale[fok], max_scale)
+                same = np.zeros_like(fok)
+                same[fok] = (back == mant[fok] * K.POW10[max_scale - scale[fok]]) & (err == 0)
+                if _delta_bits(dn[same]) < MODEL_GAIN * _delta_bits(vals):
+                    rep = REP_F32
+                    ok = same
+                    vals = dn[ok]
+        v_scale = scale[ok]
+        if v_scale.size == 0 or (v_scale == max_scale).all():
+            mode, sstream = SCALE_CONST, None
         else:
-            mode, sstream = SCALE_RAW, v_scale
-    bad = ~ok
-    has_exc = bool(bad.any())
-    ref, lag, coded = 0, 0, vals
-    if refs is not None and not has_exc:
-        domain = (rep, big_p if rep == REP_F32 else max_scale, vals.shape[0])
-        best = MODEL_GAIN * _delta_bits(vals)
-        cands = sorted(refs)
-        for c in cands[max(0, len(cands) - MAX_REF_CANDIDATES):]:
-            dom, u = refs[c]
-            if dom != domain:
+            natural = max_scale - K.trailing_zeros10(vals, max_scale) if rep == REP_DECIMAL else None
+            extra = v_scale - natural if natural is not None else None
+            # "extra": fraction digits beyond the shortest spelling; constant (0) when the
+            # writer strips trailing zeros, while raw scales are constant for fixed formats
+            if extra is not None and _distinct_cost(extra) < _distinct_cost(v_scale):
+                mode, sstream = SCALE_EXTRA, extra
+            else:
+                mode, sstream = SCALE_RAW, v_scale
+        self.data, self.starts, self.ends, self.name = data, starts, ends, name
+        self.width, self.rep, self.max_scale, self.big_p = width, rep, max_scale, big_p
+        self.mode, self.sstream, self.ok, self.vals = mode, sstream, ok, vals
+        # references see whole columns, exceptions as 0 (the decoder knows where
+        # they are), over all rows when fields were dropped as row repeats
+        kept, rowsrc = _row_view(rows, ok.shape[0])
+        self.domain = (rep, big_p if rep == REP_F32 else max_scale, rowsrc.shape[0])
+        self.at = kept[ok]
+        full = np.zeros(ok.shape[0], np.int64)
+        full[ok] = vals
+        self.full = full[rowsrc]
+
+    def emit(self, sink, spec=(REF_NONE,), coded=None):
+        has_exc = not self.ok.all()
+        sink.params.append(NUM)
+        sink.params.append(self.width)
+        sink.params.append(self.rep)
+        sink.params.append(self.max_scale)
+        if self.rep == REP_F32:
+            sink.params.append(self.big_p)
+        sink.params.append(self.mode)
+        sink.params.append(1 if has_exc else 0)
+        sink.params.append(spec[0])
+        if spec[0] == REF_COPY:
+            put_varint(sink.params, spec[1])
+            sink.params.append(spec[2])
+        elif spec[0] == REF_PAIR:
+            sink.params.append(spec[1])
+            put_varint(sink.params, spec[2])
+            put_varint(sink.params, spec[3])
+        sink.ints(self.vals if coded is None else coded, f"{self.name}.num")
+        if self.sstream is not None:
+            sink.add(self.sstream.astype(np.uint8), f"{self.name}.scale")
+        if has_exc:
+            _encode_exceptions(sink, self.data, self.starts, self.ends, ~self.ok, self.name)
+
+
+def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows):
+    plan = NumPlan(data, starts, ends, mant, scale, intlen, natlen, ok, name, rows)
+    if refs is None:
+        plan.emit(sink)
+        return plan
+    if refs is DEFER:
+        return plan
+    spec, coded = _best_reference(plan.vals, plan.domain, refs, plan.at)
+    refs[col] = (plan.domain, plan.full)
+    plan.emit(sink, spec, coded)
+    return plan
+
+
+def _predict(spec, refs, domain):
+    """The prediction a reference spec makes for a column (encoder and decoder
+    share it; int64 arithmetic wraps the same way on both sides).
+
+    COPY (col, lag): that column's values, same row (lag 0) or the row before;
+    PAIR (op, a, b): the sum, difference or product of two columns in the same
+    row (a derived column: total = parts, power = volts x amps), rescaled to
+    this column's decimals.
+    """
+    kind = spec[0]
+    if kind == REF_COPY:
+        _, c, lag = spec
+        if c not in refs or refs[c][0] != domain or lag > 1:
+            raise FormatError("csv: bad numeric reference")
+        u = refs[c][1]
+        return u if lag == 0 else np.concatenate([np.zeros(1, np.int64), u[:-1]])
+    if kind == REF_PAIR:
+        _, op, a, b = spec
+        # float32 columns take part through their shortest decimals (scale big_p)
+        if a not in refs or b not in refs or op > OP_MUL:
+            raise FormatError("csv: bad numeric reference")
+        (_, sa, na), u = refs[a]
+        (_, sb, nb), w = refs[b]
+        if na != domain[2] or nb != domain[2]:
+            raise FormatError("csv: bad numeric reference")
+        if op == OP_MUL:
+            shift = domain[1] - sa - sb
+            prod = u * w
+            if shift >= 0:
+                return prod * K.POW10[min(shift, 18)]
+            return prod // K.POW10[min(-shift, 18)]
+        if sa != domain[1] or sb != domain[1]:
+            raise FormatError("csv: bad numeric reference")
+        return u + w if op == OP_ADD else u - w
+    if kind != REF_NONE:
+        raise FormatError("csv: bad numeric reference kind")
+    return None
+
+
+def _row_view(rows, n):
+    """``(kept, rowsrc)``: the rows a column's stored values sit in, and for every
+    row the stored value it shows (identity unless fields were dropped as repeats)."""
+    if rows is None:
+        ident = np.arange(n, dtype=np.int64)
+        return ident, ident
+    return rows
+
+
+def _best_reference(vals, domain, refs, at):
+    """``at``: the row of each of ``vals``."""
+    """Pick the reference that makes the column cheapest (estimated bits), if any."""
+    best = MODEL_GAIN * _delta_bits(vals)
+    spec, coded = (REF_NONE,), vals
+    cands = sorted(refs)
+    cands = cands[max(0, len(cands) - MAX_REF_CANDIDATES):]
+    tries = [(REF_COPY, c, lag) for c in cands if refs[c][0] == domain for lag in (0, 1)]
+    if True:
+        dec = [c for c in cands if refs[c][0][2] == domain[2]]
+        m = min(domain[2], PAIR_SAMPLE)
+        with np.errstate(over="ignore"):
+            for i, a in enumerate(dec):
+                for b in dec[i:]:
+                    for op in (OP_ADD, OP_SUB, OP_MUL):
+                        t = (REF_PAIR, op, a, b)
+                        try:
+                            p = _predict(t, {a: (refs[a][0][:2] + (m,), refs[a][1][:m]),
+                                             b: (refs[b][0][:2] + (m,), refs[b][1][:m])},
+                                         domain[:2] + (m,))
+                        except FormatError:
+                            continue
+                        k = int(np.searchsorted(at, m))
+                        if np.count_nonzero(p[at[:k]] == vals[:k]) >= PAIR_MIN_EXACT * m:
+                            tries.append(t)
+    for t in tries:
+        with np.errstate(over="ignore"):
+            r = vals - _predict(t, refs, domain)[at]
+        cost = min(_plain_bits(r), _delta_bits(r))
+        if cost < best:
+            best, spec, coded = cost, t, r
+    return spec, coded
+
+
+def _candidate_specs(t, plans, cols):
+    """Reference specs worth a look for column ``t`` (exact-match screening on a sample)."""
+    pt = plans[t]
+    dom = pt.domain
+    out = [(REF_COPY, c, lag) for c in cols if c != t and plans[c].domain == dom for lag in (0, 1)]
+    near = [c for c in cols if c != t and plans[c].domain[2] == dom[2] and abs(c - t) <= PAIR_WINDOW]
+    m = min(dom[2], PAIR_SAMPLE)
+    k = int(np.searchsorted(pt.at, m))
+    if k < PAIR_MIN_EXACT * m:
+        return out
+    at, target = pt.at[:k], pt.vals[:k]
+    sample = {c: (plans[c].domain[:2] + (m,), plans[c].full[:m]) for c in near}
+    with np.errstate(over="ignore"):
+        for i, a in enumerate(near):
+            for b in near[i:]:
+                for op in (OP_ADD, OP_SUB, OP_MUL):
+                    spec = (REF_PAIR, op, a, b)
+                    try:
+                        p = _predict(spec, sample, dom[:2] + (m,))
+                    except FormatError:
+                        continue
+                    if np.count_nonzero(p[at] == target) >= PAIR_MIN_EXACT * m:
+                        out.append(spec)
+    return out
+
+
+def _spec_sources(spec):
+    if spec[0] == REF_COPY:
+        return (spec[1],)
+    if spec[0] == REF_PAIR:
+        return (spec[2], spec[3])
+    return ()
+
+
+def choose_references(plans: dict, ncols: int):
+    """Pick references for all NUM plans (column -> NumPlan) at once.
+
+    Each column gets its cheapest reference (estimated bits, beating its own
+    delta coding by MODEL_GAIN), best gains first, skipping any that would close
+    a cycle. Returns ``(choices, order)``: column -> (spec, coded), and an order
+    of all ``ncols`` columns in which every column comes after its sources.
+    """
+    cols = sorted(plans)
+    edges = []
+    for t in cols:
+        pt = plans[t]
+        own = MODEL_GAIN * _delta_bits(pt.vals)
+        scored = []
+        for spec in _candidate_specs(t, plans, cols):
+            with np.errstate(over="ignore"):
+                r = pt.vals - _predict(spec, {c: (plans[c].domain, plans[c].full) for c in _spec_sources(spec)},
+                                       pt.domain)[pt.at]
+            cost = min(_plain_bits(r), _delta_bits(r))
+            if cost < own:
+                scored.append((cost, spec, r))
+        scored.sort(key=lambda x: x[0])
+        for cost, spec, r in scored[:3]:
+            edges.append((own - cost, t, spec, r))
+    edges.sort(key=lambda e: -e[0])
+    choices: dict = {}
+
+    def reaches(a, goal):
+        stack, seen = [a], set()
+        while stack:
+            x = stack.pop()
+            if x == goal:
+                return True
+            if x in seen or x not in choices:
                 continue
-            for lg in (0, 1):
-                pred = u if lg == 0 else np.concatenate([[0], u[:-1]])
-                r = vals - pred
-                cost = min(_plain_bits(r), _delta_bits(r))
-                if cost < best:
-                    best, ref, lag, coded = cost, c + 1, lg, r
-        refs[col] = (domain, vals)
-    sink.params.append(NUM)
-    sink.params.append(width)
-    sink.params.append(rep)
-    sink.params.append(max_scale)
-    if rep == REP_F32:
-        sink.params.append(big_p)
-    sink.params.append(mode)
-    sink.params.append(1 if has_exc else 0)
-    put_varint(sink.params, ref)
-    if ref:
-        sink.params.append(lag)
-    sink.ints(coded, f"{name}.num")
-    if sstream is not None:
-        sink.add(sstream.astype(np.uint8), f"{name}.scale")
-    if has_exc:
-        _encode_exceptions(sink, data, starts, ends, bad, name)
+            seen.add(x)
+            stack.extend(_spec_sources(choices[x][0]))
+        return False
+
+    for _, t, spec, r in edges:
+        if t in choices or any(reaches(src, t) for src in _spec_sources(spec)):
+            continue
+        choices[t] = (spec, r)
+    # sources first; otherwise keep the columns in place
+    order, done = [], set()
+    pending = list(range(ncols))
+    while pending:
+        for i, c in enumerate(pending):
+            if c not in choices or all(s in done for s in _spec_sources(choices[c][0])):
+                order.append(c)
+                done.add(c)
+                del pending[i]
+                break
+    return choices, order
 
 
 def _distinct_cost(a):
@@ -372,7 +574,7 @@ def _encode_tpl(sink, data, starts, ends, tpl, name):
 # ------------------------------------------------------------------ decode --
 
 def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
-                  refs: dict | None = None, col: int = -1):
+                  refs: dict | None = None, col: int = -1, rows=None):
     """Decode one column of ``n`` values; returns ``(buf, offs)`` (contiguous values).
 
     ``limit`` bounds the decoded bytes (the block's raw length).
@@ -394,7 +596,7 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: dictionary column longer than the block")
         return K.gather_entries(ebuf, eoffs, ids)
     if kind == NUM:
-        return _decode_num(src, n, limit, depth, refs, col)
+        return _decode_num(src, n, limit, depth, refs, col, rows)
     if kind == TPL:
         k = r.u8("template runs")
         if k < 1 or k > K.MAX_RUNS:
@@ -425,7 +627,7 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
     raise FormatError(f"csv: unknown column kind {kind}")
 
 
-def _decode_num(src, n, limit, depth, refs, col):
+def _decode_num(src, n, limit, depth, refs, col, rows):
     r = src.params
     width = r.u8("pad width")
     rep = r.u8("number representation")
@@ -433,10 +635,17 @@ def _decode_num(src, n, limit, depth, refs, col):
     big_p = r.u8("float32 decimals") if rep == REP_F32 else 0
     mode = r.u8("scale mode")
     has_exc = r.u8("exception flag")
-    ref = r.varint("reference column", limit=MAX_COLUMNS_REF)
-    lag = r.u8("reference lag") if ref else 0
+    kind = r.u8("reference kind")
+    if kind == REF_COPY:
+        spec = (kind, r.varint("reference column", limit=MAX_COLUMNS_REF), r.u8("reference lag"))
+    elif kind == REF_PAIR:
+        spec = (kind, r.u8("reference op"), r.varint("reference column", limit=MAX_COLUMNS_REF),
+                r.varint("reference column", limit=MAX_COLUMNS_REF))
+    else:
+        spec = (kind,)
     if (width < 1 or width > 19 or max_scale > K.MAX_DIGITS or mode > SCALE_EXTRA or has_exc > 1
-            or rep > REP_F32 or lag > 1 or (rep == REP_F32 and mode == SCALE_EXTRA)):
+            or rep > REP_F32 or kind > REF_PAIR or (rep == REP_F32 and mode == SCALE_EXTRA)
+            or (kind != REF_NONE and refs is None)):
         raise FormatError("csv: bad numeric column params")
     # streams come in order: values, scales, exception positions, exception column
     vals_raw = src.next("numbers")
@@ -446,15 +655,21 @@ def _decode_num(src, n, limit, depth, refs, col):
     vals = decode_ints(vals_raw, ng)
     if vals.shape[0] != ng:
         raise FormatError("csv: numeric column has the wrong count")
-    domain = (rep, big_p if rep == REP_F32 else max_scale, ng)
-    if ref:
-        if has_exc or refs is None or (ref - 1) not in refs or refs[ref - 1][0] != domain:
-            raise FormatError("csv: bad numeric reference")
-        u = refs[ref - 1][1]
-        pred = u if lag == 0 else np.concatenate([[0], u[:-1]])
-        vals = vals + pred
-    if refs is not None and not has_exc:
-        refs[col] = (domain, vals)
+    if refs is not None:
+        kept, rowsrc = _row_view(rows, n)
+        if kept.shape[0] != n:
+            raise FormatError("csv: row view does not match the column")
+        domain = (rep, big_p if rep == REP_F32 else max_scale, rowsrc.shape[0])
+        at = kept if mask is None else kept[~mask]
+        if kind != REF_NONE:
+            with np.errstate(over="ignore"):
+                vals = vals + _predict(spec, refs, domain)[at]
+        full = np.zeros(n, np.int64)
+        if mask is None:
+            full[:] = vals
+        else:
+            full[~mask] = vals
+        refs[col] = (domain, full[rowsrc])
     if mode == SCALE_CONST:
         scales = np.full(ng, max_scale, np.int64)
     else:

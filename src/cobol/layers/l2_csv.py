@@ -169,7 +169,7 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> 
     ref, eq = match
     matched.add(ref, "rows.match")
     matched.add(np.packbits(eq[ref != 0], axis=1, bitorder="little"), "rows.match_fields")
-    _encode_columns(matched, arr, cs, ce, counts, quote, ~eq, trial)
+    _encode_columns(matched, arr, cs, ce, counts, quote, ~eq, trial, ref)
     a, b = _finish(plain), _finish(matched)
     return b if _estimate(b) < _estimate(a) else a
 
@@ -189,20 +189,30 @@ def _estimate(enc: Encoded) -> int:
 _ESTIMATOR = zstandard.ZstdCompressor(level=1)
 
 
-def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False):
-    """Quote flags and column codecs for every column (fields listed column-major)."""
-    meta = sink.params
-    refs: dict = {}
+def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=None):
+    """Quote flags and column codecs for every column (fields listed column-major).
+
+    Columns are analysed first, each into its own sink; numeric references are
+    then chosen over all of them and the columns written sources-first (the
+    order goes in the params when it is not the natural one).
+    """
+    ncols = counts.shape[0]
+    sinks, plans = [], {}
     at = 0
-    for c in range(counts.shape[0]):
+    for c in range(ncols):
+        csink = cc.StreamSink()
+        sinks.append(csink)
         n = int(counts[c])
         s = cs[at:at + n]
         e = ce[at:at + n]
         at += n
+        rows = None
         if keep is not None:
             s = s[keep[:, c]]
             e = e[keep[:, c]]
             n = s.shape[0]
+            rowsrc, _, _ = K.row_sources(ref, ~keep[:, c])
+            rows = (np.flatnonzero(keep[:, c]), rowsrc)
         if quote >= 0 and n:
             q = (e - s) >= 2
             if q.any():  # then the block is at least 2 bytes long
@@ -213,19 +223,33 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False):
         else:
             nq = 0
         if nq == 0:
-            meta.append(Q_NONE)
+            csink.params.append(Q_NONE)
         elif nq == n:
-            meta.append(Q_ALL)
+            csink.params.append(Q_ALL)
         elif 2 * nq <= n:
-            meta.append(Q_SOME)
-            sink.ints(np.flatnonzero(q), f"c{c}.quoted")
+            csink.params.append(Q_SOME)
+            csink.ints(np.flatnonzero(q), f"c{c}.quoted")
         else:
-            meta.append(Q_MOST)
-            sink.ints(np.flatnonzero(~q), f"c{c}.unquoted")
+            csink.params.append(Q_MOST)
+            csink.ints(np.flatnonzero(~q), f"c{c}.unquoted")
         if nq:
             s = s + q
             e = e - q
-        cc.encode_column(sink, arr, s, e, name=f"c{c}", refs=refs, col=c, trial=trial)
+        kind = cc.encode_column(csink, arr, s, e, name=f"c{c}", refs=cc.DEFER, col=c, trial=trial, rows=rows)
+        if isinstance(kind, cc.NumPlan):
+            plans[c] = kind
+    choices, order = cc.choose_references(plans, ncols)
+    for c, plan in plans.items():
+        spec, coded = choices.get(c, ((cc.REF_NONE,), None))
+        plan.emit(sinks[c], spec, coded)
+    if order == list(range(ncols)):
+        sink.params.append(0)
+    else:
+        sink.params.append(1)
+        for c in order:
+            put_varint(sink.params, c)
+    for c in order:
+        sink.merge(sinks[c])
 
 
 def _row_matches(arr, starts, ends, nrows, ncols):
@@ -347,15 +371,25 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         eq = np.zeros((nrows, ncols), np.bool_)
         eq[ref != 0] = np.unpackbits(packed.reshape(nref, width), axis=1, count=ncols,
                                      bitorder="little").astype(np.bool_)
-    bufs, offs_list, qflags = [], [], []
+    has_order = r.u8("column order flag")
+    if has_order > 1:
+        raise FormatError("csv: bad column order flag")
+    corder = list(range(ncols))
+    if has_order:
+        corder = [r.varint("column", limit=ncols - 1) for _ in range(ncols)]
+        if sorted(corder) != list(range(ncols)):
+            raise FormatError("csv: column order is not a permutation")
+    bufs, offs_list, qflags = [None] * ncols, [None] * ncols, [None] * ncols
     refs: dict = {}
     total = 0
-    for c in range(ncols):
+    for c in corder:
         n = int(counts[c])
+        rows = None
         if eq is not None:
             rowsrc, n, err = K.row_sources(ref, eq[:, c])
             if err:
                 raise FormatError("csv: bad row match")
+            rows = (np.flatnonzero(~eq[:, c]), rowsrc)
         qmode = r.u8("quote mode")
         q = np.zeros(n, np.bool_)
         if qmode == Q_ALL:
@@ -372,7 +406,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
             raise FormatError("csv: bad quote mode")
         if qmode != Q_NONE and not quoting:
             raise FormatError("csv: quote flags without quoting")
-        buf, offs = cc.decode_column(src, n, raw_len, refs=refs, col=c)
+        buf, offs = cc.decode_column(src, n, raw_len, refs=refs, col=c, rows=rows)
         if offs.shape[0] != n + 1:
             raise FormatError("csv: column has the wrong count")
         if eq is not None:
@@ -384,9 +418,9 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         total += buf.shape[0] + 2 * int(np.count_nonzero(q))
         if total > raw_len:
             raise FormatError("csv: columns longer than the block")
-        bufs.append(buf)
-        offs_list.append(offs)
-        qflags.append(q)
+        bufs[c] = buf
+        offs_list[c] = offs
+        qflags[c] = q
     # glue the columns into one buffer with global offsets
     sizes = np.array([b.shape[0] for b in bufs], dtype=np.int64)
     shift = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if sizes.size else sizes
