@@ -256,6 +256,8 @@ class PatternSet:
         self.first_lut = np.zeros(256, np.uint32)
         for j, p in enumerate(pats):
             self.first_lut[p[0]] |= np.uint32(1 << j)
+        #: bits of the one-byte patterns: a table hit is already a match
+        self.single_mask = np.uint32(sum(1 << j for j, p in enumerate(pats) if len(p) == 1))
         self.device_cache: dict = {}
 
     def __len__(self) -> int:

@@ -170,10 +170,11 @@ def _segment_histograms(data, off):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _match_mask(data, i, blob, off, lut):
+def _match_mask(data, i, blob, off, lut, single):
     n = data.size
     cand = lut[data[i]]
-    m = np.uint32(0)
+    m = cand & single  # one-byte patterns match on the table alone
+    cand &= ~single
     j = 0
     while cand:
         if cand & np.uint32(1):
@@ -193,10 +194,10 @@ def _match_mask(data, i, blob, off, lut):
 
 
 @njit(cache=True, nogil=True)
-def _match_count(data, a, b, blob, off, lut):
+def _match_count(data, a, b, blob, off, lut, single):
     c = 0
     for i in range(a, b):
-        m = _match_mask(data, i, blob, off, lut)
+        m = _match_mask(data, i, blob, off, lut, single)
         while m:
             c += 1
             m &= m - np.uint32(1)
@@ -204,9 +205,9 @@ def _match_count(data, a, b, blob, off, lut):
 
 
 @njit(cache=True, nogil=True)
-def _match_fill(data, a, b, blob, off, lut, pos, ids, o):
+def _match_fill(data, a, b, blob, off, lut, single, pos, ids, o):
     for i in range(a, b):
-        m = _match_mask(data, i, blob, off, lut)
+        m = _match_mask(data, i, blob, off, lut, single)
         j = 0
         while m:
             if m & np.uint32(1):
@@ -219,10 +220,10 @@ def _match_fill(data, a, b, blob, off, lut, pos, ids, o):
 
 
 @njit(cache=True, nogil=True)
-def _match_bitmap(data, a, b, blob, off, lut, out):
+def _match_bitmap(data, a, b, blob, off, lut, single, out):
     """a is a multiple of 8, so spans write whole bytes of their own."""
     for i in range(a, b):
-        m = _match_mask(data, i, blob, off, lut)
+        m = _match_mask(data, i, blob, off, lut, single)
         j = 0
         while m:
             if m & np.uint32(1):
@@ -455,34 +456,36 @@ class CpuBackend(Backend):
     def find_patterns(self, data, patterns) -> tuple:
         d = as_bytes_array(_host(data))
         ps = as_pattern_set(patterns)
+        tables = (ps.blob, ps.offsets, ps.first_lut, ps.single_mask)
         spans = _spans(d.size, self.threads)
-        counts = _map_spans(lambda a, b: _match_count(d, a, b, ps.blob, ps.offsets, ps.first_lut),
-                            d.size, self.threads)
+        counts = _map_spans(lambda a, b: _match_count(d, a, b, *tables), d.size, self.threads)
         total = int(sum(counts))
         pos = np.empty(total, np.int64)
         ids = np.empty(total, np.uint8)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        jobs = [(a, b, int(o)) for (a, b), o in zip(spans, starts)]
-        if len(jobs) == 1:
-            _match_fill(d, *jobs[0][:2], ps.blob, ps.offsets, ps.first_lut, pos, ids, jobs[0][2])
-        else:
-            list(_executor().map(lambda j: _match_fill(d, j[0], j[1], ps.blob, ps.offsets, ps.first_lut,
-                                                       pos, ids, j[2]), jobs))
+        firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        jobs = [(a, b, int(o)) for (a, b), o in zip(spans, firsts)]
+
+        def fill(job):
+            _match_fill(d, job[0], job[1], *tables, pos, ids, job[2])
+
+        list(_executor().map(fill, jobs)) if len(jobs) > 1 else fill(jobs[0])
         return pos, ids
 
     def pattern_bitmap(self, data, patterns) -> np.ndarray:
         d = as_bytes_array(_host(data))
         ps = as_pattern_set(patterns)
+        tables = (ps.blob, ps.offsets, ps.first_lut, ps.single_mask)
         out = np.zeros((len(ps), (d.size + 7) // 8), np.uint8)
-        spans = _spans(d.size, self.threads)
-        # align span starts to whole output bytes
-        edges = sorted({0, d.size, *[(a // 8) * 8 for a, _ in spans]})
+        if d.size == 0:
+            return out
+        # span starts on whole output bytes, so no two spans write one byte
+        edges = sorted({0, d.size, *[(a // 8) * 8 for a, _ in _spans(d.size, self.threads)]})
         jobs = list(zip(edges[:-1], edges[1:]))
-        if len(jobs) == 1:
-            _match_bitmap(d, *jobs[0], ps.blob, ps.offsets, ps.first_lut, out)
-        else:
-            list(_executor().map(lambda j: _match_bitmap(d, j[0], j[1], ps.blob, ps.offsets, ps.first_lut, out),
-                                 jobs))
+
+        def fill(job):
+            _match_bitmap(d, job[0], job[1], *tables, out)
+
+        list(_executor().map(fill, jobs)) if len(jobs) > 1 else fill(jobs[0])
         return out
 
 

@@ -410,11 +410,11 @@ class DeviceBackend(Backend):
             if tags is None:
                 t = self._zeros(max(nchunks, 1), np.uint8)
             else:
-                th = tags if self.is_device_array(tags) else np.ascontiguousarray(tags, np.uint8).ravel()
-                tn = int(th.size)
-                if tn != nchunks or (tn and int(th.max()) > 3):
+                t = self._arr(tags, np.uint8)
+                # one byte per chunk: checking on the host costs little
+                th = self._to_host(t)
+                if th.size != nchunks or (th.size and int(th.max()) > 3):
                     raise ValueError("one tag in 0..3 per chunk expected")
-                t = self._arr(th, np.uint8)
             return self._pack_dev(c, chunk, t, tuple(allowed))
 
     def _pack_dev(self, codes, chunk: int, tags, allowed: tuple) -> bytes:
@@ -622,7 +622,8 @@ class DeviceBackend(Backend):
     def _pattern_mask(self, d, n, ps):
         blob, off, lut = self._patterns_dev(ps)
         mask = self._empty(n, np.uint32)
-        self._elementwise("pattern_mask", n, d, blob, off, lut, mask, np.uint64(n), np.int32(len(ps)))
+        self._elementwise("pattern_mask", n, d, blob, off, lut, mask, np.uint64(n), np.int32(len(ps)),
+                          np.uint32(ps.single_mask))
         return mask
 
     def find_patterns(self, data, patterns) -> tuple:

@@ -77,7 +77,8 @@ def _probe_cuda() -> BackendStatus:
         from .cuda import CudaBackend
         b = CudaBackend()
     except ImportError as exc:
-        return BackendStatus("cuda", False, f"CuPy is not installed ({exc.name or exc}); pip install 'cobol-engine[cuda]'")
+        return BackendStatus("cuda", False,
+                             f"CuPy is not installed ({exc.name or exc}); pip install 'cobol-engine[cuda]'")
     except Exception as exc:  # noqa: BLE001 -- any driver/runtime/compiler failure means "not usable"
         return BackendStatus("cuda", False, _why(exc))
     _instances["cuda"] = b

@@ -291,6 +291,7 @@ KERNEL void l4_unpack(GLOBAL const u32 *words, GLOBAL const u8 *strat, GLOBAL co
     int q2 = p2[c];
     if (t == 0)
         s_bad[0] = 0;
+    BARRIER();
     /* phase 1: plain fields, slice sums, validation */
     u64 sum = 0;
     u64 k = q1;  /* zero run: nonzero count; patched: exception count */

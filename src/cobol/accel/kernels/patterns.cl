@@ -1,14 +1,17 @@
 /* Multi-pattern matching: every (overlapping) occurrence of up to 32 byte
  * patterns. first_lut[b] has bit j set when pattern j starts with byte b, so a
- * position only compares the patterns its byte can start. */
+ * position only compares the patterns its byte can start; `single` has the
+ * bits of the one-byte patterns. */
 KERNEL void pattern_mask(GLOBAL const u8 *data, GLOBAL const u8 *pats, GLOBAL const u32 *pat_off,
-                         GLOBAL const u32 *first_lut, GLOBAL u32 *mask, u64 n, i32 npat)
+                         GLOBAL const u32 *first_lut, GLOBAL u32 *mask, u64 n, i32 npat, u32 single)
 {
     u64 i = GRP * WG + LID;
     if (i >= n)
         return;
     u32 cand = first_lut[data[i]];
-    u32 m = 0;
+    /* one-byte patterns (structural characters) match on the table alone */
+    u32 m = cand & single;
+    cand &= ~single;
     for (int j = 0; j < npat && cand; j++) {
         if (!((cand >> j) & 1))
             continue;
