@@ -393,7 +393,7 @@ def _info_command(p: argparse.ArgumentParser):
         import numpy
         import zstandard
 
-        from . import detect
+        from . import accel, detect
         from .engine import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, default_threads
         from .registry import _CODECS, all_transforms  # read-only view of the registry
         transforms = [{"id": t.id, "name": t.name, "formats": list(t.formats), "min_level": t.min_level}
@@ -407,7 +407,7 @@ def _info_command(p: argparse.ArgumentParser):
             "default_block_size": DEFAULT_BLOCK_SIZE, "threads": default_threads(),
             "checksums": ["sha256", "xxh3", "crc32"], "formats": list(detect.FORMATS),
             "transforms": transforms, "codecs": codecs,
-            "backends": ["cpu"],  # the accelerator issue adds cuda / opencl here
+            "backends": accel.describe_backends(),
         }
         if args.json:
             json.dump(info, sys.stdout, indent=1)
@@ -418,7 +418,8 @@ def _info_command(p: argparse.ArgumentParser):
         print(f"levels {MIN_LEVEL}..{MAX_LEVEL} (default {DEFAULT_LEVEL}), block size {human_size(DEFAULT_BLOCK_SIZE)}, "
               f"{info['threads']} threads, checksums {', '.join(info['checksums'])}")
         print(f"formats: {', '.join(detect.FORMATS)}")
-        print(f"backends: {', '.join(info['backends'])}")
+        print("backends (* = used; COBOL_BACKEND=cpu|opencl|cuda overrides):")
+        print("\n".join(accel.format_backends(info["backends"])))
         print()
         emit_table([("id", "r"), ("transform", "l"), ("formats", "l"), ("min level", "r")],
                    [[str(t["id"]), t["name"], ",".join(t["formats"]) or "-", str(t["min_level"])] for t in transforms],
