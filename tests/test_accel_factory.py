@@ -1,0 +1,200 @@
+"""The backend factory (detection never crashes, priority, overrides, cache),
+the offload hooks and the engine/CLI integration."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import sys
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+
+from cobol import CobolEngine, accel
+from cobol.accel import factory, offload
+from cobol.errors import UnsupportedError
+from cobol.layers import l3_delta, l4_bitpack
+
+
+@pytest.fixture
+def fresh():
+    accel.reset()
+    yield
+    accel.reset()
+
+
+def test_cpu_always_usable(fresh):
+    st = accel.probe("cpu")
+    assert st.usable and st.devices
+    assert accel.get_backend("cpu") is accel.get_backend("cpu")  # cached
+
+
+def test_env_override(fresh, monkeypatch):
+    monkeypatch.setenv("COBOL_BACKEND", "cpu")
+    assert accel.get_backend().name == "cpu"
+    monkeypatch.setenv("COBOL_BACKEND", "no-such")
+    with pytest.raises(UnsupportedError, match="unknown backend"):
+        accel.get_backend()
+    monkeypatch.setenv("COBOL_BACKEND", "")
+    assert accel.get_backend().name == accel.auto_backend_name()
+
+
+def test_unusable_backend_by_name_says_why(fresh, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy -> ImportError
+    st = accel.probe("cuda")
+    assert not st.usable and "CuPy is not installed" in st.reason
+    with pytest.raises(UnsupportedError, match="not usable.*CuPy"):
+        accel.get_backend("cuda")
+    with pytest.raises(UnsupportedError):
+        CobolEngine(backend="cuda")
+    assert accel.auto_backend_name() != "cuda"
+
+
+def test_probe_survives_broken_drivers(fresh, monkeypatch):
+    from cobol.accel import cuda, opencl
+
+    def boom(*a, **k):
+        raise RuntimeError("driver exploded")
+
+    monkeypatch.setattr(cuda, "probe", boom)
+    monkeypatch.setattr(opencl, "list_devices", boom)
+    for name in ("cuda", "opencl"):
+        st = accel.probe(name)
+        assert not st.usable and "driver exploded" in st.reason, st
+    assert accel.get_backend().name == "cpu"
+    entries = accel.describe_backends()
+    assert [e["name"] for e in entries] == ["cuda", "opencl", "cpu"]
+    assert [e["selected"] for e in entries] == [False, False, True]
+
+
+def test_kernel_build_failure_is_recorded(fresh, monkeypatch):
+    if importlib.util.find_spec("pyopencl") is None:
+        pytest.skip("pyopencl not installed")
+    from cobol.accel import opencl
+    if not _has_opencl_device():
+        pytest.skip("no OpenCL device")
+
+    def bad_init(self, *a, **k):
+        raise RuntimeError("clBuildProgram failed: BUILD_PROGRAM_FAILURE\nerror: something wrong")
+
+    monkeypatch.setattr(opencl.OpenCLBackend, "__init__", bad_init)
+    st = accel.probe("opencl")
+    assert not st.usable and "do not build" in st.reason and "something wrong" in st.reason
+    assert st.devices  # the devices are still listed
+
+
+def _has_opencl_device():
+    try:
+        from cobol.accel.opencl import list_devices
+        return bool(list_devices())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def test_opencl_runs_when_installed():
+    """CI installs pyopencl[pocl]: then the OpenCL kernels must really build and
+    run there (a silent skip would hide a broken backend)."""
+    if importlib.util.find_spec("pyopencl") is None or not _has_opencl_device():
+        pytest.skip("no OpenCL runtime or device here")
+    st = accel.probe("opencl")
+    assert st.usable, st.reason
+    b = accel.get_backend("opencl")
+    assert b.varint_decode(b.varint_encode(np.arange(1000, dtype=np.uint64)), 1000).tolist() == list(range(1000))
+
+
+def test_auto_never_picks_a_cpu_opencl_device(fresh):
+    name = accel.auto_backend_name()
+    if name == "opencl":
+        assert accel.get_backend("opencl").device_info().kind != "cpu"
+    elif name == "cpu":
+        assert not accel.probe("cuda").usable
+
+
+def test_describe_and_format(fresh):
+    entries = accel.describe_backends()
+    assert [e["name"] for e in entries] == list(accel.BACKEND_NAMES)
+    assert sum(e["selected"] for e in entries) == 1
+    assert all(isinstance(e["reason"], str) and e["reason"] for e in entries)
+    lines = accel.format_backends(entries)
+    assert any(line.startswith("*") for line in lines)
+    json.dumps(entries)  # machine-readable for `cobol info --json`
+
+
+def test_cli_info_lists_backends():
+    from cobol.cli import main
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["info", "--json"]) == 0
+    info = json.loads(out.getvalue())
+    assert [b["name"] for b in info["backends"]] == ["cuda", "opencl", "cpu"]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["info"]) == 0
+    assert "backends" in out.getvalue() and "cpu" in out.getvalue()
+
+
+# ---------------------------------------------------------------- offload hooks
+
+
+def test_small_batches_never_probe(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("probed a device for a small batch")
+
+    monkeypatch.setattr(offload, "get_backend", boom)
+    x = np.arange(100, dtype=np.int64)
+    o = offload.choose_orders(x, 16)
+    assert offload.delta_decode(offload.delta_encode(x, o, 16), o, 16).tolist() == x.tolist()
+
+
+def _usable_devices():
+    return [n for n in ("opencl", "cuda") if accel.probe(n).usable]
+
+
+@pytest.mark.parametrize("name", ["opencl", "cuda"])
+def test_offload_runs_on_the_device(name, monkeypatch):
+    if name not in _usable_devices():
+        pytest.skip(f"{name} not usable here")
+    b = accel.get_backend(name)
+    calls = []
+    for op in ("choose_orders", "delta_encode", "delta_decode", "bitpack", "bitunpack"):
+        real = getattr(b, op)
+        monkeypatch.setattr(b, op, lambda *a, _real=real, _op=op, **k: calls.append(_op) or _real(*a, **k))
+    rng = np.random.default_rng(3)
+    x = np.cumsum(rng.integers(-5, 50, 200_000)).astype(np.int64)
+    with offload.using(name):
+        o = offload.choose_orders(x, 512)
+        codes = offload.delta_encode(x, o, 512)
+        buf = offload.pack(codes, 512, tags=o)
+        back, tags = offload.unpack(buf, x.size)
+        y = offload.delta_decode(back, tags, 512)
+    assert calls == ["choose_orders", "delta_encode", "bitpack", "bitunpack", "delta_decode"]
+    assert buf == l4_bitpack.pack(l3_delta.delta_encode(x, l3_delta.choose_orders(x, 512), 512), 512,
+                                  tags=l3_delta.choose_orders(x, 512))
+    assert np.array_equal(y, x)
+
+
+# ---------------------------------------------------------------- engine
+
+
+def test_engine_backend_argument():
+    assert CobolEngine(backend="cpu").backend.name == "cpu"
+    assert CobolEngine().backend is None  # automatic, chosen lazily
+    with pytest.raises(UnsupportedError):
+        CobolEngine(backend="quantum")
+
+
+@pytest.mark.parametrize("name", ["opencl", "cuda"])
+def test_engine_output_identical_across_backends(name):
+    if name not in _usable_devices():
+        pytest.skip(f"{name} not usable here")
+    rng = np.random.default_rng(5)
+    ints = (1_700_000_000 + np.cumsum(rng.integers(0, 30, 300_000))).astype(np.int64)
+    data = ints.tobytes() + b"\n".join(b'{"id": %d, "v": %d}' % (i, int(v)) for i, v in enumerate(ints[:20_000]))
+    blobs = {}
+    for b in ("cpu", name):
+        blobs[b] = CobolEngine(backend=b, hints={"dtype": "int64"}, block_size=1 << 21).compress(data)
+    assert blobs["cpu"] == blobs[name]
+    assert CobolEngine(backend="cpu").decompress(blobs[name]) == data
+    assert CobolEngine(backend=name).decompress(blobs["cpu"]) == data
