@@ -50,9 +50,9 @@ import numpy as np
 import zstandard
 from numba import njit
 
+from ..accel import offload
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint
-from . import l3_delta, l4_bitpack
 from .l3_delta import unzigzag, zigzag
 
 PACKED = 1
@@ -451,13 +451,14 @@ def _bytes_needed(r: np.ndarray) -> int:
 
 def _encode_packed(n, base, g, y) -> bytes:
     yi = y.view(np.int64)
-    orders = l3_delta.choose_orders(yi, CHUNK)
-    codes = l3_delta.delta_encode(yi, orders, CHUNK, zigzag0=False)
+    # offload: large batches run on the accelerator backend, with identical output
+    orders = offload.choose_orders(yi, CHUNK)
+    codes = offload.delta_encode(yi, orders, CHUNK, zigzag0=False)
     out = bytearray([PACKED])
     put_varint(out, n)
     put_varint(out, _zz(int(base)))
     put_varint(out, int(g))
-    out += l4_bitpack.pack(codes, CHUNK, tags=orders)
+    out += offload.pack(codes, CHUNK, tags=orders)
     return bytes(out)
 
 
@@ -628,10 +629,10 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
-        codes, tags = l4_bitpack.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
+        codes, tags = offload.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
         if codes.size != n:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
-        y = l3_delta.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
+        y = offload.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
         return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode == PLANES:
         order = r.u8("order")
