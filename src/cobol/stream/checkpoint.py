@@ -153,6 +153,7 @@ class PartialTransfer:
         self.f = f
         self.complete_name = complete_name  # set when the transfer already finished earlier
         self.resume_point = ckpt.resume_point(complete_name is not None)
+        self.out_end = ckpt.out_offset  # end of the last block written whole
 
     @property
     def path(self) -> str:
@@ -160,19 +161,18 @@ class PartialTransfer:
 
     def write(self, delivered) -> None:
         """Append blocks (DeliveredBlock, in order) to the data file."""
-        if self.store.mode == "raw":
-            for d in delivered:
-                self.f.write(d.raw)
-        else:
-            for d in delivered:
-                self.f.write(d.block.record)
+        raw = self.store.mode == "raw"
+        for d in delivered:
+            data = d.raw if raw else d.block.record
+            self.f.write(data)
+            self.out_end += len(data)
 
     def checkpoint(self, rp: ResumePoint) -> None:
         self.f.flush()
         if self.store.fsync:
             os.fsync(self.f.fileno())
         c = self.ckpt
-        c.next_seq, c.raw_offset, c.out_offset, c.chain = rp.seq, rp.raw_offset, self.f.tell(), rp.chain.hex()
+        c.next_seq, c.raw_offset, c.out_offset, c.chain = rp.seq, rp.raw_offset, self.out_end, rp.chain.hex()
         c.updated = time.time()
         atomic_write(self.store.ckpt_path(self.info.transfer_id), c.to_json(), self.store.fsync)
 

@@ -101,6 +101,7 @@ class DeliveredBlock:
     seq: int
     raw: bytes
     block: CompressedBlock
+    chain: bytes = b""  # the transfer chain after this block (filled when delivered)
 
 
 class StreamDecompressor:
@@ -162,7 +163,7 @@ class StreamDecompressor:
                                     len(raw) + len(block.record), now)
         self.stats.note_pending(len(self.reassembler.pending), self.reassembler.pending_bytes)
         for d in out:
-            self.chain = chain_next(self.chain, len(d.raw), d.block.checksum)
+            self.chain = d.chain = chain_next(self.chain, len(d.raw), d.block.checksum)
             self.stats.blocks += 1
             self.stats.raw_bytes += len(d.raw)
             self.stats.compressed_bytes += len(d.block.record)

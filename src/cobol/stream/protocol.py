@@ -286,6 +286,21 @@ class _Session:
         self.stats.frames_out += 1
         self.stats.wire_bytes_out += len(data)
 
+    def _defer(self, exc: Exception, events: list) -> list:
+        """An error after some events: hand the events out first (blocks that
+        were delivered must be written before anything else happens) and
+        raise the error on the next call, as h11 does."""
+        if not events:
+            raise exc
+        self._deferred = exc
+        return events
+
+    def _raise_deferred(self) -> None:
+        exc = getattr(self, "_deferred", None)
+        if exc is not None:
+            self._deferred = None
+            raise exc
+
     def data_to_send(self) -> bytes:
         out = bytes(self._outbox)
         self._outbox.clear()
@@ -352,19 +367,23 @@ class ReceiverSession(_Session):
         return self.decompressor.next_seq if self.decompressor is not None else 0
 
     def next_events(self) -> list:
+        self._raise_deferred()
         events = []
-        while not self._awaiting_accept:
-            msg = self.conn.next_event()
-            if msg is NEED_DATA:
-                break
-            self.stats.frames_in += 1
-            ev = self._handle(msg)
-            if isinstance(ev, list):
-                events.extend(ev)
-            elif ev is not None:
-                events.append(ev)
-            if events and isinstance(events[-1], TransferComplete):
-                break
+        try:
+            while not self._awaiting_accept:
+                msg = self.conn.next_event()
+                if msg is NEED_DATA:
+                    break
+                self.stats.frames_in += 1
+                ev = self._handle(msg)
+                if isinstance(ev, list):
+                    events.extend(ev)
+                elif ev is not None:
+                    events.append(ev)
+                if events and isinstance(events[-1], TransferComplete):
+                    break
+        except Exception as exc:
+            return self._defer(exc, events)
         self._maybe_ack()
         return events
 
@@ -525,15 +544,19 @@ class SenderSession(_Session):
         self._send(Hello(nonce=self.nonce))
 
     def next_events(self) -> list:
+        self._raise_deferred()
         events = []
-        while True:
-            msg = self.conn.next_event()
-            if msg is NEED_DATA:
-                return events
-            self.stats.frames_in += 1
-            ev = self._handle(msg)
-            if ev is not None:
-                events.append(ev)
+        try:
+            while True:
+                msg = self.conn.next_event()
+                if msg is NEED_DATA:
+                    return events
+                self.stats.frames_in += 1
+                ev = self._handle(msg)
+                if ev is not None:
+                    events.append(ev)
+        except Exception as exc:
+            return self._defer(exc, events)
 
     def _handle(self, m):
         t = m.type

@@ -38,6 +38,7 @@ class ReceiverEndpoint:
         self.partial = None
         self.pending_open: TransferInfo | None = None
         self.stored_name: str | None = None
+        self.written = ResumePoint()  # blocks [0, written.seq) are in the partial output
 
     @property
     def stats(self):
@@ -56,6 +57,7 @@ class ReceiverEndpoint:
             raise ProtocolError("open_transfer() without a pending OPEN")
         info, self.pending_open = self.pending_open, None
         self.partial = self.store.open(info)
+        self.written = self.partial.resume_point
         self.session.accept(self.partial.resume_point)
         return self._process()
 
@@ -68,6 +70,9 @@ class ReceiverEndpoint:
                     return ev.info
                 if isinstance(ev, BlocksDelivered):
                     self.partial.write(ev.blocks)
+                    last = ev.blocks[-1]
+                    self.written = ResumePoint(last.seq + 1, self.written.raw_offset + sum(len(d.raw) for d in ev.blocks),
+                                               last.chain)
                 elif isinstance(ev, TransferComplete):
                     self.stored_name = self.partial.finalize(ev.n_blocks, ev.total_raw, ev.chain)
                     self.session.complete(self.stored_name)
@@ -77,7 +82,9 @@ class ReceiverEndpoint:
                 return None
 
     def checkpoint(self) -> None:
-        rp = self.session.resume_point()
+        # what was *written* is what a checkpoint may claim (never more than the
+        # session delivered, and less when a write or the connection failed)
+        rp = self.written
         self.partial.checkpoint(rp)
         self.session.durable(rp)
 
@@ -100,7 +107,7 @@ class ReceiverEndpoint:
             return
         try:
             s = self.session
-            if checkpoint and self.stored_name is None and s.decompressor is not None and s.next_seq > s.acked:
+            if checkpoint and self.stored_name is None and s.decompressor is not None and self.written.seq > s.acked:
                 self.checkpoint()
         finally:
             self.partial.close()

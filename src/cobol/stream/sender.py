@@ -209,7 +209,14 @@ class SenderEndpoint:
 
     def receive_data(self, data) -> None:
         self.session.receive_data(data)
-        for ev in self.session.next_events():
+        while True:
+            events = self.session.next_events()  # an error after events comes on the next call
+            if not events:
+                return
+            self._handle(events)
+
+    def _handle(self, events) -> None:
+        for ev in events:
             if isinstance(ev, Accepted):
                 self.receiver_had_all = ev.resume.complete
                 self.next_send = self.transfer.resume(ev.resume)

@@ -1,0 +1,494 @@
+"""The TCP shells on loopback (127.0.0.1 only), with a fault-injecting proxy.
+
+Every test runs under asyncio.wait_for, so none can hang; every transfer ends
+with the output SHA-256-identical to the input, or with a clear error.
+"""
+
+import asyncio
+import hashlib
+import io
+import os
+import random
+import shutil
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from cobol.stream import AuthenticationError, StreamingConfig
+from cobol.stream import frames as F
+from cobol.stream.checkpoint import TransferStore
+from cobol.stream.tcp import (
+    StreamServer, TransferFailed, client_ssl_context, parse_hostport, send_stream, server_ssl_context,
+)
+
+LOCAL = "127.0.0.1"
+TOKEN = b"loopback-test-token"
+CFG = StreamingConfig(block_size=4096, plan="zstd", level=1, window=8, max_unacked=16, checkpoint_blocks=4,
+                      checkpoint_interval=0.2, ack_timeout=1.0, idle_timeout=2.0, block_timeout=1.0,
+                      handshake_timeout=2.0, fsync=False)
+FAST_RETRY = dict(retries=40, backoff=0.01, max_backoff=0.1)
+
+
+def run(coro, timeout=30):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def sample(n=300_000, seed=0) -> bytes:
+    rnd = random.Random(seed)
+    rows = [b'{"id":%d,"name":"%s","score":%d}\n' % (i, bytes(rnd.choices(b"abcdefghij", k=rnd.randrange(4, 16))),
+                                                     rnd.randrange(10**6)) for i in range(n // 30)]
+    return b"".join(rows)[:n]
+
+
+def sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def stored(tmp_path, name) -> bytes:
+    with open(tmp_path / name, "rb") as f:
+        return f.read()
+
+
+class FaultProxy:
+    """A TCP proxy that parses frames and misbehaves: drops the connection after a
+    random number of frames, corrupts a byte, duplicates, reorders (holds a frame
+    back behind the next one) and delays frames, or freezes (stops forwarding,
+    keeping the sockets open)."""
+
+    def __init__(self, target_port, seed=0, *, drop_after=None, corrupt=0.0, duplicate=0.0, reorder=0.0,
+                 delay=0.0, freeze_first_after=None):
+        self.target_port = target_port
+        self.rnd = random.Random(seed)
+        self.drop_after = drop_after
+        self.p = dict(corrupt=corrupt, duplicate=duplicate, reorder=reorder, delay=delay)
+        self.freeze_first_after = freeze_first_after
+        self.connections = 0
+        self.tasks = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._handle, LOCAL, 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def close(self):
+        self.server.close()
+        for t in list(self.tasks):
+            t.cancel()
+
+    async def _handle(self, creader, cwriter):
+        self.connections += 1
+        self.tasks.add(asyncio.current_task())
+        freeze = self.freeze_first_after if self.connections == 1 else None
+        try:
+            sreader, swriter = await asyncio.open_connection(LOCAL, self.target_port)
+        except OSError:
+            cwriter.transport.abort()
+            return
+        budget = {"frames": self.rnd.randrange(*self.drop_after) if self.drop_after else None, "freeze": freeze}
+        pumps = [asyncio.create_task(self._pump(creader, swriter, budget)),
+                 asyncio.create_task(self._pump(sreader, cwriter, budget))]
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            if budget["freeze"] == 0:
+                await asyncio.sleep(30)  # a half-dead path: nothing moves, nothing closes
+        finally:
+            for p in pumps:
+                p.cancel()
+            cwriter.transport.abort()
+            swriter.transport.abort()
+            self.tasks.discard(asyncio.current_task())
+
+    @staticmethod
+    async def _read_frame(reader):
+        try:
+            head = await reader.readexactly(8)
+            n = int.from_bytes(head[4:8], "little")
+            return head + await reader.readexactly(n + 4)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+
+    async def _pump(self, reader, writer, budget):
+        held = None
+        pending = asyncio.ensure_future(self._read_frame(reader))
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=0.02 if held else None)
+                if not done:  # nothing came after the held frame: let it go
+                    writer.write(held)
+                    held = None
+                    continue
+                fr = pending.result()
+                if fr is None:
+                    return
+                pending = asyncio.ensure_future(self._read_frame(reader))
+                if budget["freeze"] is not None:
+                    budget["freeze"] -= 1
+                    if budget["freeze"] <= 0:
+                        budget["freeze"] = 0
+                        return
+                if budget["frames"] is not None:
+                    budget["frames"] -= 1
+                    if budget["frames"] < 0:
+                        return
+                r = self.rnd.random
+                if r() < self.p["delay"]:
+                    await asyncio.sleep(self.rnd.uniform(0, 0.01))
+                if r() < self.p["corrupt"]:
+                    fr = bytearray(fr)
+                    fr[self.rnd.randrange(len(fr))] ^= 1 << self.rnd.randrange(8)
+                    fr = bytes(fr)
+                out = [fr, fr] if r() < self.p["duplicate"] else [fr]
+                if held is None and r() < self.p["reorder"]:
+                    held = out[0]
+                    out = out[1:]
+                elif held is not None:
+                    out.append(held)
+                    held = None
+                for o in out:
+                    writer.write(o)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            return
+        finally:
+            pending.cancel()
+
+
+async def start_server(tmp_path, cfg=CFG, **kw):
+    srv = StreamServer(tmp_path, cfg, host=LOCAL, port=0, **kw)
+    await srv.start()
+    return srv
+
+
+def check_memory_bounds(res, srv, cfg=CFG):
+    st = res.stats
+    assert st.max_retained_blocks <= cfg.max_unacked + max(4, 2 * cfg.threads)
+    assert srv.totals.max_pending_blocks < cfg.window
+    assert srv.totals.max_buffered_bytes <= F.block_payload_limit(cfg.block_size) + 12 + 64 * 1024
+
+
+# ---------------------------------------------------------------- plain transfers
+
+@pytest.mark.parametrize("mode", ["raw", "cobl"])
+def test_roundtrip_over_loopback(tmp_path, mode):
+    import cobol
+    data = sample()
+
+    async def main():
+        srv = await start_server(tmp_path, token=TOKEN, mode=mode)
+        try:
+            res = await send_stream(io.BytesIO(data), LOCAL, srv.port, CFG, name="rows.jsonl", token=TOKEN)
+        finally:
+            await srv.close()
+        return res, srv
+
+    res, srv = run(main())
+    assert res.raw_bytes == len(data) and res.stats.connections == 1
+    if mode == "raw":
+        assert res.stored_name == "rows.jsonl" and sha(stored(tmp_path, "rows.jsonl")) == sha(data)
+    else:
+        assert res.stored_name == "rows.jsonl.cobl" and sha(cobol.decompress(stored(tmp_path, "rows.jsonl.cobl"))) == sha(data)
+    check_memory_bounds(res, srv)
+    assert not [p for p in os.listdir(tmp_path / ".cobol-partial") if not p.endswith(".done")]
+
+
+def test_many_concurrent_senders_and_name_collisions(tmp_path):
+    inputs = [sample(60_000, seed=i) for i in range(6)]
+
+    async def main():
+        srv = await start_server(tmp_path, token=TOKEN)
+        try:
+            return await asyncio.gather(*(send_stream(io.BytesIO(d), LOCAL, srv.port, CFG, name="same.txt", token=TOKEN)
+                                          for d in inputs))
+        finally:
+            await srv.close()
+
+    results = run(main())
+    names = sorted(r.stored_name for r in results)
+    assert names == ["same.txt"] + [f"same.txt.{i}" for i in range(1, 6)]
+    assert sorted(sha(stored(tmp_path, r.stored_name)) for r in results) == sorted(sha(d) for d in inputs)
+
+
+# ---------------------------------------------------------------- faults
+
+SCENARIOS = {
+    "drops": dict(drop_after=(10, 60)),
+    "corruption": dict(corrupt=0.02),
+    "reorder+duplicates": dict(reorder=0.15, duplicate=0.1),
+    "delays": dict(delay=0.3),
+    "everything": dict(drop_after=(20, 120), corrupt=0.01, reorder=0.1, duplicate=0.05, delay=0.1),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_transfer_survives_a_faulty_path(tmp_path, scenario):
+    data = sample(200_000, seed=len(scenario))
+
+    async def main():
+        srv = await start_server(tmp_path, token=TOKEN)
+        proxy = FaultProxy(srv.port, seed=7, **SCENARIOS[scenario])
+        port = await proxy.start()
+        try:
+            res = await send_stream(io.BytesIO(data), LOCAL, port, CFG, name="f", token=TOKEN, **FAST_RETRY)
+        finally:
+            await proxy.close()
+            await srv.close()
+        return res, srv, proxy
+
+    res, srv, proxy = run(main(), timeout=45)
+    assert sha(stored(tmp_path, "f")) == sha(data)
+    check_memory_bounds(res, srv)
+    if scenario in ("drops", "everything", "corruption"):
+        assert proxy.connections > 1 and res.stats.connections == proxy.connections
+        # a reconnect resends what was not durable yet, never the whole file
+        assert res.stats.retransmitted <= (res.stats.connections - 1) * (CFG.max_unacked + CFG.window)
+    if scenario == "reorder+duplicates":
+        assert srv.totals.duplicates + srv.totals.stale + srv.totals.out_of_order > 0
+
+
+def test_receiver_killed_and_restarted_mid_transfer(tmp_path):
+    data = sample(400_000, seed=3)
+    slow = SlowStore(tmp_path, delay=0.004)
+
+    async def main():
+        srv = await start_server(tmp_path, token=TOKEN, store=slow)
+        port = srv.port
+        sending = asyncio.create_task(send_stream(io.BytesIO(data), LOCAL, port, CFG, name="big", token=TOKEN,
+                                                  retries=100, backoff=0.05, max_backoff=0.05))
+        ckpts = tmp_path / ".cobol-partial"
+        while not any(p.endswith(".ckpt") for p in os.listdir(ckpts)):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        await srv.close(abort=True)  # as if killed: no goodbye, no final checkpoint
+        assert not sending.done()
+        srv2 = StreamServer(tmp_path, CFG, host=LOCAL, port=port, token=TOKEN)  # a new process, same folder
+        await srv2.start()
+        try:
+            return await sending
+        finally:
+            await srv2.close()
+
+    res = run(main(), timeout=45)
+    assert sha(stored(tmp_path, "big")) == sha(data)
+    assert res.stats.resumes >= 1 and res.stats.resumed_from > 0
+    assert res.stats.retransmitted < res.blocks // 2
+
+
+class SlowStore(TransferStore):
+    """A receiver whose disk is slow: every write sleeps."""
+
+    def __init__(self, out_dir, delay=0.02):
+        super().__init__(out_dir, fsync=False)
+        self.delay = delay
+
+    def open(self, info):
+        partial = super().open(info)
+        write = partial.write
+
+        def slow_write(blocks):
+            time.sleep(self.delay * len(blocks))
+            write(blocks)
+        partial.write = slow_write
+        return partial
+
+
+def test_slow_reader_bounds_memory_on_both_ends(tmp_path):
+    data = sample(200_000, seed=5)
+
+    async def main():
+        srv = await start_server(tmp_path, store=SlowStore(tmp_path, delay=0.01))
+        try:
+            res = await send_stream(io.BytesIO(data), LOCAL, srv.port, CFG, name="slow")
+        finally:
+            await srv.close()
+        return res, srv
+
+    res, srv = run(main(), timeout=45)
+    assert sha(stored(tmp_path, "slow")) == sha(data)
+    check_memory_bounds(res, srv)
+    assert res.stats.credit_stalls > 0  # the sender was held back, not buffering ahead
+
+
+def test_half_dead_connection_is_taken_over_by_the_reconnect(tmp_path):
+    data = sample(200_000, seed=6)
+
+    async def main():
+        srv = await start_server(tmp_path, token=TOKEN)
+        proxy = FaultProxy(srv.port, freeze_first_after=30)
+        port = await proxy.start()
+        try:
+            res = await send_stream(io.BytesIO(data), LOCAL, port, CFG, name="frozen", token=TOKEN, **FAST_RETRY)
+        finally:
+            await proxy.close()
+            await srv.close()
+        return res
+
+    res = run(main(), timeout=30)
+    assert sha(stored(tmp_path, "frozen")) == sha(data)
+    assert res.stats.connections == 2
+
+
+# ---------------------------------------------------------------- hostile peers
+
+def test_wrong_token_is_a_clear_error_and_is_not_retried(tmp_path):
+    async def main():
+        srv = await start_server(tmp_path, token=TOKEN)
+        try:
+            with pytest.raises(AuthenticationError, match="rejected the authentication"):
+                await send_stream(io.BytesIO(b"x" * 1000), LOCAL, srv.port, CFG, token=b"not-the-token", **FAST_RETRY)
+            with pytest.raises(AuthenticationError, match="requires a token"):
+                await send_stream(io.BytesIO(b"x" * 1000), LOCAL, srv.port, CFG, **FAST_RETRY)
+            return await send_stream(io.BytesIO(b"y" * 1000), LOCAL, srv.port, CFG, name="ok", token=TOKEN)
+        finally:
+            await srv.close()
+
+    res = run(main())
+    assert stored(tmp_path, "ok") == b"y" * 1000 and res.stats.connections == 1
+
+
+async def _raw_exchange(port, payload: bytes, wait=3.0) -> bytes:
+    reader, writer = await asyncio.open_connection(LOCAL, port)
+    writer.write(payload)
+    got = b""
+    try:
+        while True:
+            chunk = await asyncio.wait_for(reader.read(65536), wait)
+            if not chunk:
+                break
+            got += chunk
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+    writer.transport.abort()
+    return got
+
+
+def test_garbage_closes_only_its_own_connection(tmp_path, caplog):
+    data = sample(150_000, seed=8)
+    hello = F.frame(F.Hello(nonce=bytes(32)))
+    junk = [
+        os.urandom(5000),
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"COBL" + (1 << 31).to_bytes(4, "little") + b"\0" * 100,   # a huge length
+        hello + b"COBL" + (50).to_bytes(4, "little") + os.urandom(54),  # bad CRC after a good HELLO
+        hello + F.encode_frame(b"\x05" + os.urandom(200)),          # a BLOCK before OPEN
+        hello + F.encode_frame(b"\x63"),                            # an unknown message type
+        b"",                                                        # a silent client (handshake timeout)
+    ]
+
+    async def main():
+        srv = await start_server(tmp_path, token=TOKEN)
+        try:
+            good = asyncio.create_task(send_stream(io.BytesIO(data), LOCAL, srv.port, CFG, name="good", token=TOKEN))
+            answers = await asyncio.gather(*(_raw_exchange(srv.port, j) for j in junk))
+            res = await good
+            # the server is still up and serving after all that
+            res2 = await send_stream(io.BytesIO(b"after"), LOCAL, srv.port, CFG, name="after", token=TOKEN)
+        finally:
+            await srv.close()
+        return answers, res, res2
+
+    with caplog.at_level("INFO", logger="cobol.stream"):
+        answers, res, res2 = run(main(), timeout=30)
+    assert sha(stored(tmp_path, "good")) == sha(data) and stored(tmp_path, "after") == b"after"
+    for a in answers[:6]:  # each got an ERROR frame naming the problem, then the connection closed
+        dec = F.FrameDecoder()
+        dec.feed(a)
+        msgs = []
+        while (p := dec.next_payload()) is not None:
+            msgs.append(F.decode_message(p, 1 << 16))
+        assert msgs and isinstance(msgs[-1], F.Error), a[:80]
+    assert "closing connection" in caplog.text
+
+
+def test_connection_limit(tmp_path):
+    cfg = CFG.replace(max_connections=2, handshake_timeout=0.5)
+
+    async def main():
+        srv = await start_server(tmp_path, cfg)
+        try:
+            idle = [await asyncio.open_connection(LOCAL, srv.port) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            busy = await _raw_exchange(srv.port, b"", wait=1.0)
+            # with retries, a sender gets in once the idle ones time out
+            res = await send_stream(io.BytesIO(b"z" * 5000), LOCAL, srv.port, cfg, name="z", **FAST_RETRY)
+            for _, w in idle:
+                w.transport.abort()
+        finally:
+            await srv.close()
+        return busy, res, srv
+
+    busy, res, srv = run(main())
+    dec = F.FrameDecoder()
+    dec.feed(busy)
+    err = F.decode_message(dec.next_payload(), 1 << 16)
+    assert isinstance(err, F.Error) and err.code == F.ErrorCode.BUSY
+    assert stored(tmp_path, "z") == b"z" * 5000 and srv.rejected >= 1
+
+
+def test_unreachable_receiver_gives_up_after_retries():
+    async def main():
+        s = await asyncio.start_server(lambda r, w: None, LOCAL, 0)
+        port = s.sockets[0].getsockname()[1]
+        s.close()
+        await s.wait_closed()
+        t0 = time.monotonic()
+        with pytest.raises(TransferFailed, match="after 3 failed attempts"):
+            await send_stream(io.BytesIO(b"q"), LOCAL, port, CFG, retries=2, backoff=0.01)
+        return time.monotonic() - t0
+
+    assert run(main()) < 5
+
+
+# ---------------------------------------------------------------- TLS
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    try:
+        from cryptography import x509  # noqa: F401
+        have_crypto = True
+    except ImportError:
+        have_crypto = False
+    if have_crypto:  # pragma: no cover - not installed here
+        pytest.skip("cert generation with cryptography not wired; openssl is used")
+    if shutil.which("openssl") is None:
+        pytest.skip("neither the cryptography package nor the openssl command is available")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        pytest.skip(f"openssl could not make a certificate: {r.stderr[-200:]!r}")
+    return str(cert), str(key)
+
+
+def test_tls_transfer_and_plain_client_refused(tmp_path, self_signed):
+    cert, key = self_signed
+    data = sample(100_000, seed=11)
+
+    async def main():
+        srv = await start_server(tmp_path, ssl=server_ssl_context(cert, key), token=TOKEN)
+        try:
+            res = await send_stream(io.BytesIO(data), LOCAL, srv.port, CFG, name="tls", token=TOKEN,
+                                    ssl=client_ssl_context(cert), server_hostname="localhost")
+            with pytest.raises(TransferFailed):  # plain TCP to a TLS port: the handshake never completes
+                await send_stream(io.BytesIO(b"x"), LOCAL, srv.port, CFG.replace(handshake_timeout=0.5), token=TOKEN,
+                                  retries=0)
+            with pytest.raises((ssl.SSLError, TransferFailed)):  # an unverified server is refused
+                await send_stream(io.BytesIO(b"x"), LOCAL, srv.port, CFG, token=TOKEN, ssl=client_ssl_context(),
+                                  server_hostname="localhost", retries=0)
+        finally:
+            await srv.close()
+        return res
+
+    run(main())
+    assert sha(stored(tmp_path, "tls")) == sha(data)
+
+
+def test_parse_hostport():
+    assert parse_hostport("10.0.0.1:99") == ("10.0.0.1", 99)
+    assert parse_hostport(":99") == ("127.0.0.1", 99)
+    assert parse_hostport("[::1]:5") == ("::1", 5)
+    assert parse_hostport("host") == ("host", 7433)
+    with pytest.raises(ValueError):
+        parse_hostport("h:99999")
