@@ -22,6 +22,8 @@ zstd on every stream. Decoding treats params and streams as hostile.
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 import zstandard
 
@@ -44,8 +46,13 @@ OP_ADD, OP_SUB, OP_MUL = 0, 1, 2
 #: this share of the first PAIR_SAMPLE values
 PAIR_SAMPLE = 512
 PAIR_MIN_EXACT = 0.5
-#: derived-column candidates come from columns at most this far apart
+#: reference candidates come from columns at most this far apart
+COPY_WINDOW = 24
 PAIR_WINDOW = 16
+#: tables with more numeric columns than this only try near copies
+WIDE_TABLE = 64
+#: columns with fewer values than this are not worth a reference
+MIN_REF_VALUES = 32
 #: pass as ``refs`` to get NUM columns back as plans
 DEFER = object()
 MAX_COLUMNS_REF = 1 << 16
@@ -421,8 +428,15 @@ def _candidate_specs(t, plans, cols):
     """Reference specs worth a look for column ``t`` (exact-match screening on a sample)."""
     pt = plans[t]
     dom = pt.domain
-    out = [(REF_COPY, c, lag) for c in cols if c != t and plans[c].domain == dom for lag in (0, 1)]
-    near = [c for c in cols if c != t and plans[c].domain[2] == dom[2] and abs(c - t) <= PAIR_WINDOW]
+    wide = len(cols) > WIDE_TABLE
+    # candidates cost trials per column: narrow the windows on wide tables
+    window = COPY_WINDOW // 4 if wide else COPY_WINDOW
+    lo, hi = bisect.bisect_left(cols, t - window), bisect.bisect_right(cols, t + window)
+    out = [(REF_COPY, c, lag) for c in cols[lo:hi] if c != t and plans[c].domain == dom for lag in (0, 1)]
+    if wide:
+        return out
+    lo, hi = bisect.bisect_left(cols, t - PAIR_WINDOW), bisect.bisect_right(cols, t + PAIR_WINDOW)
+    near = [c for c in cols[lo:hi] if c != t and plans[c].domain[2] == dom[2]]
     m = min(dom[2], PAIR_SAMPLE)
     k = int(np.searchsorted(pt.at, m))
     if k < PAIR_MIN_EXACT * m:
@@ -463,6 +477,8 @@ def choose_references(plans: dict, ncols: int):
     edges = []
     for t in cols:
         pt = plans[t]
+        if pt.vals.shape[0] < MIN_REF_VALUES:
+            continue
         own = MODEL_GAIN * _delta_bits(pt.vals)
         scored = []
         for spec in _candidate_specs(t, plans, cols):
