@@ -439,7 +439,7 @@ def test_html_report_is_valid_and_self_contained(jsonl_run):
     _, _, prof = jsonl_run
     page = to_html(prof, "profile <of> & things")
     c = _check_html(page)
-    assert c.counts.get("svg", 0) >= 5  # time x2, bytes, ratio per stream, throughput over blocks
+    assert c.counts.get("svg", 0) >= 6  # time x2, bytes, ratio per stream, throughput over blocks x2
     assert "profile &lt;of&gt; &amp; things" in page
     # the embedded data is the profile
     start = page.index('<script type="application/json" id="profile-data">') + len(

@@ -45,7 +45,7 @@ def test_loads_without_console_errors(report_file, tmp_path):
     assert console == []
     dom = r.stdout
     assert "<title>browser check</title>" in dom
-    assert dom.count("<svg") == page.count("<svg") >= 6
+    assert dom.count("<svg") == page.count("<svg") >= 7
     assert "Bottlenecks" in dom and "Layers (compress" in dom
 
 
