@@ -186,6 +186,19 @@ def test_profile_can_be_taken_twice():
     assert eng and first["blocks_compressed"] == len(cobol.engine.split_blocks(_text(3000), 4096))
 
 
+def test_two_runs_on_one_profiler_add_up():
+    p = Profiler()
+    eng = CobolEngine(threads=1, profiler=p, block_size=8192)
+    sizes = 0
+    for data in (_text(4000), _jsonl(500)):
+        with p.run("compress", len(data)) as run:
+            run.bytes_out = len(eng.compress(data))
+        sizes += run.bytes_out
+    t = p.profile().totals
+    assert t["frame_bytes"] == sizes
+    assert t["stream_stored_bytes"] + t["block_overhead_bytes"] + t["frame_overhead_bytes"] == sizes
+
+
 # ---------------------------------------------------------------- records from transforms
 
 def _fake_block(p: Profiler, winner: str, seq: int = 0):

@@ -721,8 +721,9 @@ class Profiler:
 
     def _totals_row(self, runs: list) -> dict:
         t = dict(self._totals)
-        comp = next((r for r in runs if r["op"] == "compress"), None)
-        frame_bytes = comp["bytes_out"] if comp and comp["bytes_out"] is not None else None
+        outs = [r["bytes_out"] for r in runs if r["op"] == "compress"]
+        # several compress runs on one profiler: their frames together
+        frame_bytes = sum(outs) if outs and None not in outs else None
         t["frame_bytes"] = frame_bytes
         t["block_overhead_bytes"] = t["record_bytes"] - t["stream_stored_bytes"]
         t["frame_overhead_bytes"] = frame_bytes - t["record_bytes"] if frame_bytes is not None else None
