@@ -53,6 +53,7 @@ True
 from __future__ import annotations
 
 import numpy as np
+import zstandard
 from numba import njit
 
 from ..errors import CobolError, FormatError, LimitError
@@ -60,7 +61,7 @@ from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from . import json_tokenizer as jt
 from .intcodec import decode_ints, encode_ints
-from .structural_dictionary import MAX_ENTRIES, StructuralDictionary
+from .structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
 
 PARAMS_VERSION = 1
 
@@ -137,10 +138,16 @@ MAX_PATH_DEPTH = 64
 SUFFIX_STEPS = 16  # how far up a suffix hash looks for keys
 C_ROOT = np.int64(0x5EED0001)
 C_NOKEY = np.int64(0x5EED0002)
-C_WILD = np.int64(0x5EED0003)
 C_ARR = np.int64(0x5EED0010)  # + 1 + index for positional scalars
 
+MIN_DICT_COUNT = 8  # rarer keys are stored verbatim (they are data more than schema)
 MIN_COLUMN_VALUES = 32
+GROUP_MIN_LEVEL = 6        # text grouping by trial compression from this level up
+GROUP_MIN_BYTES = 2048     # smaller text columns are not worth a trial
+GROUP_MAX_CANDIDATES = 12
+GROUP_SAMPLE_BYTES = 1 << 18
+GROUP_TRIAL_LEVEL = 3
+GROUP_MIN_GAIN = 0.02
 COVERAGE = 0.95
 MAX_COLUMNS = 255  # dedicated columns; column 0 is the shared one
 MAX_SCALE = 18
@@ -923,7 +930,7 @@ def _put_number(out, o, m, s):
 
 
 @njit(cache=True, nogil=True)
-def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, ints, ioff,
+def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints, ioff,
                  flags, foff, cmode, cscale, colmap, style, gtab, mode, max_depth, out):
     """Rebuild the block; returns the number of bytes written or an error code < 0."""
     nsk = skel.size
@@ -938,7 +945,6 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
     fcur = foff[:-1].copy()
     wp = 0
     rp = 0
-    lp = 0
     # first-appearance table for column hashes
     nd_max = colmap.size
     cap = 16
@@ -1035,12 +1041,16 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
             out[o] = 34
             o += 1
             if s == S_KEY_LITERAL:
-                lp, o = _copy_until(keylit, lp, keylit.size, TEXT_TERM, True, out, o)
+                k0 = o
+                g = tgrp[ncols]
+                if g < 0:
+                    return -6
+                tcur[g], o = _copy_until(texts, tcur[g], toff[g + 1], TEXT_TERM, True, out, o)
                 if o < 0:
                     return -2
-                if lp < 0:
+                if tcur[g] < 0:
                     return -6
-                comp = C_WILD
+                comp = _fnv(out, k0, o)
             else:
                 if s < KEY2_BASE:
                     code = np.int64(s - KEY1_BASE)
@@ -1141,15 +1151,18 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
                     if o < 0:
                         return -2
             if raw:
+                g = tgrp[c]
+                if g < 0:
+                    return -7
                 if nk == jt.STRING:
                     if o >= nout:
                         return -2
                     out[o] = 34
                     o += 1
-                tcur[c], o = _copy_until(texts, tcur[c], toff[c + 1], TEXT_TERM, True, out, o)
+                tcur[g], o = _copy_until(texts, tcur[g], toff[g + 1], TEXT_TERM, True, out, o)
                 if o < 0:
                     return -2
-                if tcur[c] < 0:
+                if tcur[g] < 0:
                     return -7
                 if nk == jt.STRING:
                     if o >= nout:
@@ -1193,10 +1206,13 @@ def _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff, int
         prev = nk
     if not ended:
         return -1
-    if sp != nsk or wp != ws.size or rp != residue.size or lp != keylit.size:
+    if sp != nsk or wp != ws.size or rp != residue.size:
         return -15
+    for g in range(tcur.size):
+        if tcur[g] != toff[g + 1]:
+            return -15
     for c in range(ncols):
-        if tcur[c] != toff[c + 1] or icur[c] != ioff[c + 1] or fcur[c] != foff[c + 1]:
+        if icur[c] != ioff[c + 1] or fcur[c] != foff[c + 1]:
             return -15
     return o
 
@@ -1253,12 +1269,101 @@ def _choose_mode(vh: np.ndarray):
     return best[1], best[2], best[3]
 
 
-class Layer2Encoder:
-    """JSON / JSON lines block -> (params, streams). See the module docstring."""
+def _column_names(buf, starts, ktok, vtok, col, ncols) -> list:
+    """A readable name per column: the key before its first value (stream names)."""
+    names = ["shared"] + [""] * (ncols - 1)
+    if vtok.size == 0:
+        return names
+    first = np.full(ncols, -1, np.int64)
+    idx = np.arange(col.size)[::-1]
+    first[col[::-1]] = idx
+    for c in range(1, ncols):
+        if first[c] < 0:
+            continue
+        k = np.searchsorted(ktok, vtok[first[c]]) - 1
+        if k >= 0:
+            t = ktok[k]
+            names[c] = buf[starts[t] + 1:starts[t + 1] - 1][:24].tobytes().decode("utf-8", "replace")
+    return names
 
-    def __init__(self, profiler=None):
+
+class Layer2Encoder:
+    """JSON / JSON lines block -> (params, streams). See the module docstring.
+
+    ``group_text``: look for text columns that compress better together (row
+    order kept) than apart, by trial compression of a sample (slower; the
+    transform enables it from level GROUP_MIN_LEVEL)."""
+
+    def __init__(self, profiler=None, group_text: bool = True):
         self.profiler = profiler
+        self.group_text = group_text
         self.last_tracker: NestingLevelTracker | None = None
+
+    def _text_groups(self, buf, a, b, tcol, ntext) -> np.ndarray:
+        """Text stream (group) of each text column.
+
+        Columns whose values repeat each other within a record (an id inside a
+        url and a title, a key that is also in a path) lose those matches when
+        split apart; merging such columns into one stream (values interleaved
+        in document order) gives them back. Greedy agglomeration: merge the
+        pair of groups whose merged sample compresses best below the two
+        apart, while that saves at least 2%."""
+        sizes = np.bincount(tcol, weights=b - a + 1, minlength=ntext)
+        present = np.flatnonzero(sizes > 0)
+        group = np.zeros(ntext, np.int64)
+        group[present] = np.arange(present.size)
+        if not self.group_text or present.size < 2:
+            return group
+        cand = present[sizes[present] >= GROUP_MIN_BYTES]
+        cand = cand[np.argsort(-sizes[cand], kind="stable")][:GROUP_MAX_CANDIDATES]
+        if cand.size < 2:
+            return group
+        in_cand = np.isin(tcol, cand)
+        cum = np.cumsum(np.where(in_cand, b - a + 1, 0))
+        end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
+        sa, sb, sc = a[:end], b[:end], tcol[:end]
+        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL)
+
+        def cost(members):
+            m = np.isin(sc, members)
+            return len(cctx.compress(_gather_spans(buf, sa[m], sb[m], TEXT_TERM).tobytes()))
+
+        groups = [[int(c)] for c in cand]
+        costs = [cost(g) for g in groups]
+        merged = {}
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                merged[i, j] = cost(groups[i] + groups[j])
+        alive = set(range(len(groups)))
+        while True:
+            best = None
+            for (i, j), mc in merged.items():
+                gain = costs[i] + costs[j] - mc
+                if gain >= max(64, GROUP_MIN_GAIN * (costs[i] + costs[j])) and (best is None or gain > best[0]):
+                    best = (gain, i, j)
+            if best is None:
+                break
+            _, i, j = best
+            groups[i] += groups[j]
+            costs[i] = merged[i, j]
+            alive.discard(j)
+            merged = {k: v for k, v in merged.items() if j not in k and i not in k}
+            for k in alive:
+                if k != i:
+                    lo, hi = min(i, k), max(i, k)
+                    merged[lo, hi] = cost(groups[lo] + groups[hi])
+        gid = 0
+        group[:] = 0
+        done = set()
+        for c in present:
+            if c in done:
+                continue
+            members = next((groups[i] for i in alive if c in groups[i]), [c])
+            for m in members:
+                group[m] = gid
+                done.add(m)
+            gid += 1
+        return group
 
     def encode(self, data) -> Encoded:
         buf = jt.as_u8(data)
@@ -1270,7 +1375,7 @@ class Layer2Encoder:
 
         # keys: seen twice or more -> dictionary (most frequent first), else literal
         ktok, kid, kcount, kfirst, khash = _intern_keys(buf, kinds, starts)
-        in_dict = kcount >= 2
+        in_dict = kcount >= MIN_DICT_COUNT
         dict_ids = np.flatnonzero(in_dict)
         if dict_ids.size > MAX_ENTRIES:
             dict_ids = dict_ids[np.argsort(-kcount[dict_ids], kind="stable")[:MAX_ENTRIES]]
@@ -1280,7 +1385,7 @@ class Layer2Encoder:
         new_id = np.full(kcount.size, -1, np.int64)
         new_id[order] = np.arange(order.size)
         key_code = new_id[kid]
-        key_comp = np.where(key_code >= 0, khash[kid], C_WILD).astype(np.int64)
+        key_comp = khash[kid]
         first_tok = ktok[kfirst[order]]
         kd_a = starts[first_tok].astype(np.int64) + 1
         kd_b = starts[first_tok + 1].astype(np.int64) - 1
@@ -1290,8 +1395,6 @@ class Layer2Encoder:
         keep[np.cumsum(kd_lengths + 1) - 1] = False
         keydict = StructuralDictionary.from_arrays(kdata[keep], kd_lengths, kcount[order])
         lit = ktok[key_code < 0]
-        keylit = _gather_spans(buf, starts[lit].astype(np.int64) + 1,
-                               starts[lit + 1].astype(np.int64) - 1, TEXT_TERM)
 
         vtok = np.flatnonzero((kinds == jt.STRING) | (kinds == jt.NUMBER))
         max_depth = int(tok.depths.max()) + 1 if tok.count else 1
@@ -1323,17 +1426,25 @@ class Layer2Encoder:
         has_num = np.bincount(ncol, minlength=ncols) > 0
         keepv, nvals, nflags = _number_values(ncol, mant, scale, cmode, smax)
 
-        # text items: strings (content) and raw numbers (whole spelling)
+        # text items in token order: strings (content), raw numbers (whole
+        # spelling) and literal keys (content; text column ``ncols``)
         raw_num = np.zeros(vtok.size, bool)
         raw_num[np.flatnonzero(is_num)[~keepv]] = True
         text_sel = ~is_num | raw_num
-        tt = vtok[text_sel]
-        ta = starts[tt].astype(np.int64)
-        tb = starts[tt + 1].astype(np.int64)
         s_is = ~is_num[text_sel]
-        ta = ta + s_is
-        tb = tb - s_is
-        texts, toff = _scatter_text(buf, ta, tb, col[text_sel], ncols)
+        item_tok = np.concatenate((vtok[text_sel], lit))
+        item_a = starts[item_tok].astype(np.int64)
+        item_b = starts[item_tok + 1].astype(np.int64)
+        quoted = np.concatenate((s_is, np.ones(lit.size, bool)))
+        item_a += quoted
+        item_b -= quoted
+        item_col = np.concatenate((col[text_sel], np.full(lit.size, ncols, np.int64)))
+        order = np.argsort(item_tok, kind="stable")  # two sorted runs: a linear merge
+        item_a, item_b, item_col = item_a[order], item_b[order], item_col[order]
+        tgroup = self._text_groups(buf, item_a, item_b, item_col, ncols + 1)
+        ngroups = int(tgroup.max()) + 1 if tgroup.size else 0
+        texts, toff = _scatter_text(buf, item_a, item_b, tgroup[item_col], max(ngroups, 1))
+        has_text = np.bincount(item_col, minlength=ncols + 1) > 0
 
         iorder, icounts = _group_order(ncol[keepv], ncols)
         ints_sorted = nvals[keepv][iorder]
@@ -1351,22 +1462,29 @@ class Layer2Encoder:
         put_varint(params, int(style[ST_BASE_DEPTH]))
         put_varint(params, int(counts.size))
         put_varint(params, ncols)
-        streams = [skel, ws, residue, keydict.to_bytes(), keylit, numflags]
-        names = ["skeleton", "ws", "residue", "keys", "keylit", "numflags"]
-        for c in range(ncols):
-            has_text = toff[c + 1] > toff[c]
+        put_varint(params, ngroups)
+        colnames = _column_names(buf, starts, ktok, vtok, col, ncols)
+        streams = [skel, ws, residue, keydict.to_bytes(), numflags]
+        names = ["skeleton", "ws", "residue", "keys", "numflags"]
+        for g in range(ngroups):
+            members = [colnames[c] if c < ncols else "keylit" for c in np.flatnonzero(tgroup == g) if has_text[c]]
+            streams.append(texts[toff[g]:toff[g + 1]])
+            names.append("text:" + "+".join(members)[:60])
+        for c in range(ncols + 1):
+            if c == ncols:
+                put_varint(params, int(tgroup[c]) if has_text[c] else ngroups)
+                break
             has_ints = icounts[c + 1] > icounts[c]
             cm = int(cmode[c]) if has_num[c] else 3
-            params.append(int(has_text) | int(has_ints) << 1 | cm << 2)
+            params.append(int(has_text[c]) | int(has_ints) << 1 | cm << 2)
             if has_num[c] and cm != NUM_INT:
                 params.append(int(smax[c]))
                 put_varint(params, int(fcounts[c + 1] - fcounts[c]))
-            if has_text:
-                streams.append(texts[toff[c]:toff[c + 1]])
-                names.append(f"col{c}.text")
+            if has_text[c]:
+                put_varint(params, int(tgroup[c]))
             if has_ints:
                 streams.append(encode_ints(ints_sorted[icounts[c]:icounts[c + 1]]))
-                names.append(f"col{c}.ints")
+                names.append(f"col{c}:{colnames[c]}.ints")
         cm_bytes = bytearray()
         for v in colmap.tolist():
             put_varint(cm_bytes, v)
@@ -1398,18 +1516,22 @@ class Layer2Decoder:
         style[ST_BASE_DEPTH] = r.varint("base depth", limit=max(raw_len, 1))
         ndistinct = r.varint("distinct paths", limit=raw_len)
         ncols = r.varint("columns", limit=MAX_COLUMNS + 1)
+        ngroups = r.varint("text groups", limit=MAX_COLUMNS + 2)
         if ncols < 1:
             raise FormatError("json params: no columns")
-        nfixed = 6
-        if len(streams) < nfixed + 1:
-            raise FormatError(f"json: {len(streams)} streams, need at least {nfixed + 1}")
+        nfixed = 5
+        if len(streams) < nfixed + ngroups + 1:
+            raise FormatError(f"json: {len(streams)} streams, need at least {nfixed + ngroups + 1}")
         sv = [np.frombuffer(s, np.uint8) if not isinstance(s, np.ndarray) else s.view(np.uint8)
               for s in streams]
+        skel, ws, residue, kraw, flags = sv[:nfixed]
+        text_parts = sv[nfixed:nfixed + ngroups]
         cmode = np.full(ncols, -1, np.int64)
         cscale = np.zeros(ncols, np.int64)
         nflags = np.zeros(ncols, np.int64)
-        text_parts, int_parts = [], []
-        si = nfixed
+        tgrp = np.full(ncols + 1, -1, np.int64)
+        int_parts = []
+        si = nfixed + ngroups
         for c in range(ncols):
             b = r.u8("column flags")
             has_text, has_ints, cm = b & 1, (b >> 1) & 1, b >> 2
@@ -1422,32 +1544,31 @@ class Layer2Decoder:
                     raise FormatError(f"json params: column {c} scale {cscale[c]} > {MAX_SCALE}")
                 nflags[c] = r.varint("flag count", limit=raw_len)
             if has_text:
-                if si >= len(sv):
-                    raise FormatError("json: missing column text stream")
-                text_parts.append((c, sv[si]))
-                si += 1
+                tgrp[c] = r.varint("text group", limit=max(ngroups - 1, 0))
+                if ngroups == 0:
+                    raise FormatError(f"json params: column {c} has text but there are no text streams")
             if has_ints:
-                if si >= len(sv):
+                if si >= len(sv) - 1:
                     raise FormatError("json: missing column int stream")
                 int_parts.append((c, decode_ints(streams[si], raw_len)))
                 si += 1
+        lit_group = r.varint("literal key group", limit=ngroups)
+        tgrp[ncols] = lit_group if lit_group < ngroups else -1
         r.expect_end("json params")
         if si != len(sv) - 1:
             raise FormatError(f"json: {len(sv)} streams, expected {si + 1}")
         cm_raw = sv[si]
-        from .structural_dictionary import decode_varints
         colmap, end = decode_varints(cm_raw, 0, ndistinct, "json colmap")
         if end != cm_raw.size:
             raise FormatError("json colmap: trailing bytes")
-        skel, ws, residue, kraw, keylit, flags = sv[:6]
         keydict = StructuralDictionary.from_bytes(kraw)
         kdata, koff = keydict.data, keydict.offsets
         kcomp = _key_hashes(kdata, koff)
-        toff = np.zeros(ncols + 1, np.int64)
-        for c, part in text_parts:
-            toff[c + 1] = part.size
+        toff = np.zeros(max(ngroups, 1) + 1, np.int64)
+        for g, part in enumerate(text_parts):
+            toff[g + 1] = part.size
         np.cumsum(toff, out=toff)
-        texts = np.concatenate([p for _, p in text_parts]) if text_parts else np.zeros(0, np.uint8)
+        texts = np.concatenate(text_parts) if text_parts else np.zeros(0, np.uint8)
         ioff = np.zeros(ncols + 1, np.int64)
         for c, part in int_parts:
             ioff[c + 1] = part.size
@@ -1461,7 +1582,7 @@ class Layer2Decoder:
         # the skeleton could express (each opener writes an output byte)
         max_depth = min(int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN))), raw_len) + 1
         out = np.empty(raw_len, np.uint8)
-        n = _walk_decode(skel, ws, residue, keylit, kdata, koff, kcomp, texts, toff,
+        n = _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp,
                          ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
                          colmap, style, gap_table(style), mode, max_depth, out)
         if n < 0:
@@ -1485,7 +1606,7 @@ class JsonTransform(Transform):
     def encode(self, data, ctx: EncodeContext) -> Encoded | None:
         if len(data) == 0:
             return None
-        enc = Layer2Encoder(profiler=ctx.profiler)
+        enc = Layer2Encoder(profiler=ctx.profiler, group_text=ctx.level >= GROUP_MIN_LEVEL)
         return enc.encode(data)
 
     def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
