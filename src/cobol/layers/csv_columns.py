@@ -44,8 +44,8 @@ REF_NONE, REF_COPY, REF_PAIR = 0, 1, 2
 OP_ADD, OP_SUB, OP_MUL = 0, 1, 2
 #: a derived-column candidate (a + b, a - b, a * b) is tried when it is exact on
 #: this share of the first PAIR_SAMPLE values
-PAIR_SAMPLE = 512
-PAIR_MIN_EXACT = 0.5
+PAIR_SAMPLE = 256
+PAIR_MIN_EXACT = 0.9
 #: reference candidates come from columns at most this far apart
 COPY_WINDOW = 24
 PAIR_WINDOW = 16
@@ -53,6 +53,8 @@ PAIR_WINDOW = 16
 WIDE_TABLE = 64
 #: columns with fewer values than this are not worth a reference
 MIN_REF_VALUES = 32
+#: reference costs are estimated on this many values
+REF_SAMPLE = 4096
 #: pass as ``refs`` to get NUM columns back as plans
 DEFER = object()
 MAX_COLUMNS_REF = 1 << 16
@@ -439,7 +441,7 @@ def _candidate_specs(t, plans, cols):
     near = [c for c in cols[lo:hi] if c != t and plans[c].domain[2] == dom[2]]
     m = min(dom[2], PAIR_SAMPLE)
     k = int(np.searchsorted(pt.at, m))
-    if k < PAIR_MIN_EXACT * m:
+    if k < 16:
         return out
     at, target = pt.at[:k], pt.vals[:k]
     sample = {c: (plans[c].domain[:2] + (m,), plans[c].full[:m]) for c in near}
@@ -452,7 +454,7 @@ def _candidate_specs(t, plans, cols):
                         p = _predict(spec, sample, dom[:2] + (m,))
                     except FormatError:
                         continue
-                    if np.count_nonzero(p[at] == target) >= PAIR_MIN_EXACT * m:
+                    if np.count_nonzero(p[at] == target) >= PAIR_MIN_EXACT * k:
                         out.append(spec)
     return out
 
@@ -473,24 +475,29 @@ def choose_references(plans: dict, ncols: int):
     a cycle. Returns ``(choices, order)``: column -> (spec, coded), and an order
     of all ``ncols`` columns in which every column comes after its sources.
     """
-    cols = sorted(plans)
+    # constant columns cost nothing and predict nothing: leave them out
+    cols = sorted(c for c, p in plans.items() if p.vals.shape[0] >= MIN_REF_VALUES
+                  and p.vals.min() != p.vals.max())
     edges = []
     for t in cols:
         pt = plans[t]
-        if pt.vals.shape[0] < MIN_REF_VALUES:
-            continue
-        own = MODEL_GAIN * _delta_bits(pt.vals)
+        # costs are estimated on the first REF_SAMPLE values
+        m = min(pt.vals.shape[0], REF_SAMPLE)
+        rows = int(pt.at[m - 1]) + 1
+        tv, tat = pt.vals[:m], pt.at[:m]
+        dom = pt.domain[:2] + (rows,)
+        own = MODEL_GAIN * K.residual_bits(tv)
         scored = []
         for spec in _candidate_specs(t, plans, cols):
+            src = {c: (plans[c].domain[:2] + (rows,), plans[c].full[:rows]) for c in _spec_sources(spec)}
             with np.errstate(over="ignore"):
-                r = pt.vals - _predict(spec, {c: (plans[c].domain, plans[c].full) for c in _spec_sources(spec)},
-                                       pt.domain)[pt.at]
-            cost = min(_plain_bits(r), _delta_bits(r))
+                r = tv - _predict(spec, src, dom)[tat]
+            cost = K.residual_bits(r)
             if cost < own:
-                scored.append((cost, spec, r))
+                scored.append((cost, spec))
         scored.sort(key=lambda x: x[0])
-        for cost, spec, r in scored[:3]:
-            edges.append((own - cost, t, spec, r))
+        for cost, spec in scored[:3]:
+            edges.append((own - cost, t, spec))
     edges.sort(key=lambda e: -e[0])
     choices: dict = {}
 
@@ -506,9 +513,13 @@ def choose_references(plans: dict, ncols: int):
             stack.extend(_spec_sources(choices[x][0]))
         return False
 
-    for _, t, spec, r in edges:
+    for _, t, spec in edges:
         if t in choices or any(reaches(src, t) for src in _spec_sources(spec)):
             continue
+        pt = plans[t]
+        with np.errstate(over="ignore"):
+            r = pt.vals - _predict(spec, {c: (plans[c].domain, plans[c].full) for c in _spec_sources(spec)},
+                                   pt.domain)[pt.at]
         choices[t] = (spec, r)
     # sources first; otherwise keep the columns in place
     order, done = [], set()

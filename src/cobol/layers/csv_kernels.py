@@ -643,3 +643,18 @@ def front_decode(lcp, sbuf, soffs, limit):
             buf[p] = sbuf[t]
             p += 1
     return buf, offs, 0
+
+
+@njit(cache=True, nogil=True)
+def residual_bits(r):
+    """Estimated bits of an integer stream: min over coding it as is and as deltas
+    (sum of log2(1 + |x|)); steers the choice of column references."""
+    plain = 0.0
+    delta = 0.0
+    prev = 0
+    for i in range(r.shape[0]):
+        x = r[i]
+        plain += np.log2(1.0 + abs(np.float64(x)))
+        delta += np.log2(1.0 + abs(np.float64(x) - np.float64(prev)))
+        prev = x
+    return min(plain, delta)
