@@ -82,7 +82,7 @@ MAX_TEXT_STREAMS = 32
 MIN_TEXT_STREAM_BYTES = 4096
 INDENT_UNITS = (b"  ", b"    ", b"\t", b" ", b"   ", b"        ")
 TRIAL_SAMPLE = 1 << 17
-TRIAL_LEVEL = 19
+TRIAL_LEVEL = 9
 
 F_HTML = 1
 F_L1 = 2
@@ -717,11 +717,14 @@ def _u8(b: bytes) -> np.ndarray:
 class MarkupEncoder:
     """Bytes -> :class:`Encoded` (params + streams); see the module docstring."""
 
-    def __init__(self, html: bool, level: int = 19, use_l1: bool | None = None, text_by_parent: bool | None = None):
+    def __init__(self, html: bool, level: int = 19, use_l1: bool | None = None, text_by_parent: bool | None = None,
+                 split_values: bool | None = None):
         self.html = html
         self.level = level
+        # None: decide by a trial on a sample of the block
         self.use_l1 = use_l1
         self.text_by_parent = text_by_parent
+        self.split_values = split_values
 
     def encode(self, data) -> Encoded:
         buf = mt.as_u8(data)
@@ -739,17 +742,17 @@ class MarkupEncoder:
         rank[order] = np.arange(first.size)
         tag_sk = rank[inv].astype(np.int32)
         reps = tags[first[order]]
-        lens = (starts[reps + 1] - starts[reps]).astype(np.int64)
+        # a skeleton is at most its token plus one hole byte per attribute (empty values)
+        tok_len = (starts[1:] - starts[:-1]).astype(np.int64) + np.diff(tok.attr_lo)
         sk_off = np.zeros(reps.size + 1, np.int64)
-        sk_buf = np.empty(int(lens.sum()), np.uint8)
+        sk_buf = np.empty(int(tok_len[reps].sum()), np.uint8)
         _collect_skeletons(buf, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, reps, sk_off, sk_buf)
         sk_data = sk_buf[:sk_off[-1]]
-        scratch = np.empty(int((starts[1:] - starts[:-1]).max(initial=0)) + 1, np.uint8)
+        scratch = np.empty(int(tok_len.max(initial=0)) + 1, np.uint8)
         if not _verify_skeletons(buf, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, tags, tag_sk, sk_data, sk_off, scratch):
             raise CobolError("markup: skeleton hash collision")
         skeletons = StructuralDictionary.from_arrays(sk_data, np.diff(sk_off), counts[order])
         table = SkeletonTable(skeletons, self.html)
-        nnames = len(table.names)
 
         tok_sk = np.zeros(kinds.size, np.int32)
         tok_sk[tags] = tag_sk
@@ -758,6 +761,8 @@ class MarkupEncoder:
         tok_parent = np.zeros(kinds.size, np.int32)
         _walk(kinds, tok_sk, table.is_end, table.push, table.canon, table.name, table.name_fold,
               tok_code, tok_depth, tok_parent)
+        skeletons, table = self._keep_used(skeletons, table, tok_code, tok_parent, tags)
+        nnames = len(table.names)
 
         # indentation: the newline and unit that predict most whitespace nodes
         nl_kind, unit = self._indent_style(buf, kinds, starts, tok_depth)
@@ -826,6 +831,22 @@ class MarkupEncoder:
         ntext = ntext_p if by_parent else 1
         if not by_parent:
             seg_g = doc_order(seg_g)
+        # one stream per frequent attribute, or all values in one (small blocks)?
+        vbase = N_MISC + ntext
+        if vnames and self.split_values is None:
+            val_idx = np.flatnonzero(seg_g >= vbase)
+            vcum = np.cumsum(seg_e[val_idx] - seg_s[val_idx] + 1)
+            # the benefit of separate streams grows with their size: sample a quarter
+            want = min(max(TRIAL_SAMPLE, int(vcum[-1]) // 4 if vcum.size else 0), 8 * TRIAL_SAMPLE)
+            vs = val_idx[:int(np.searchsorted(vcum, want)) + 1]
+            split = gather(seg_s[vs], seg_e[vs], seg_g[vs] - vbase, len(vnames) + 1)
+            merged = gather(seg_s[vs], seg_e[vs], np.zeros(vs.size, np.int64), 1)
+            if self._zlen(merged) <= self._zlen(split):
+                vnames = []
+        elif self.split_values is False:
+            vnames = []
+        if not vnames:
+            seg_g[seg_g >= vbase] = vbase
         groups = gather(seg_s, seg_e, seg_g, N_MISC + ntext + len(vnames) + 1)
         text_groups = groups[N_MISC:N_MISC + ntext]
         value_groups = groups[N_MISC + ntext:]
@@ -872,6 +893,24 @@ class MarkupEncoder:
         streams += [g.tobytes() for g in value_groups]
         names += [f"v:{table.names[x].decode('latin-1')}" for x in vnames] + ["v:*"]
         return Encoded(params=bytes(params), streams=streams, stream_names=names)
+
+    def _keep_used(self, skeletons, table, tok_code, tok_parent, tags):
+        """Drop the skeletons of end tags that were always predicted and renumber
+        the rest by how often they are *emitted*; remap codes and parent names."""
+        codes = tok_code[tags]
+        used = codes[codes >= S_SKEL] - S_SKEL
+        cnt = np.bincount(used, minlength=len(skeletons))
+        keep = np.argsort(-cnt, kind="stable")[:int((cnt > 0).sum())]
+        new_id = np.full(len(skeletons), -1, np.int64)
+        new_id[keep] = np.arange(keep.size)
+        sel = tags[codes >= S_SKEL]
+        tok_code[sel] = S_SKEL + new_id[tok_code[sel] - S_SKEL]
+        reduced = StructuralDictionary([skeletons[i] for i in keep.tolist()], cnt[keep])
+        new_table = SkeletonTable(reduced, self.html)
+        name_map = np.asarray([-1] + [new_table.names.id_of(nm) if nm in new_table.names else -1
+                                      for nm in table.names], np.int32)
+        tok_parent[:] = name_map[tok_parent + 1]
+        return reduced, new_table
 
     @staticmethod
     def _indent_style(buf, kinds, starts, tok_depth):
