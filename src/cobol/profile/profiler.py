@@ -437,7 +437,8 @@ class Profiler:
         if len(entropy_recs) == len(report.streams):
             for (name, codec, dec, sto), r in zip(report.streams, entropy_recs):
                 h_in = block_hist if r is raw_rec else self._hist(r.data_in)
-                streams.append((name, codec, dec, sto, r.wall_s, r.cpu_s, h_in, self._hist(r.data_out)))
+                h_out = h_in if codec == "none" else self._hist(r.data_out)  # stored as is: same bytes
+                streams.append((name, codec, dec, sto, r.wall_s, r.cpu_s, h_in, h_out))
         else:  # the planner did not report (a profiler-less plan.py): sizes only
             streams = [(name, codec, dec, sto, 0.0, None, None, None) for name, codec, dec, sto in report.streams]
         transform = verify = None
