@@ -462,3 +462,35 @@ def test_property_delta_bitpack(values, chunk):
         same(b.delta_decode(codes, o, chunk), x)
         assert b.bitpack(codes, chunk, tags=o) == ref
         same(b.bitunpack(ref, len(values))[0], codes)
+
+
+def test_cpu_thread_spans(monkeypatch):
+    """The CPU backend's multi-span paths (normally only for inputs beyond an
+    engine block) give the single-span results."""
+    from cobol.accel import cpu as cpu_mod
+    one = cpu_mod.CpuBackend(threads=1)
+    many = cpu_mod.CpuBackend(threads=3)
+    rng = rng_for("spans")
+    v = rng.integers(0, 2**63, 50_001, dtype=np.uint64) >> rng.integers(0, 64, 50_001).astype(np.uint64)
+    enc = one.varint_encode(v)
+    data = rng.integers(0, 8, 100_003, dtype=np.uint8).tobytes()
+    pats = [b"\x01", b"\x02\x03", b"\x00\x00\x00"]
+    table = accel.DictionaryTable([bytes([i]) for i in range(5)])
+    starts = np.arange(0, 100_000, dtype=np.uint64)
+    ends = starts + np.uint64(1)
+    expect = (one.varint_decode(enc, v.size), one.byte_histogram(data), one.find_patterns(data, pats),
+              one.pattern_bitmap(data, pats), one.dictionary_lookup(table, data, starts, ends),
+              one.hash_tokens(data, starts, ends))
+    monkeypatch.setattr(cpu_mod, "PARALLEL_MIN_SPAN", 997)
+    assert len(cpu_mod._spans(100_003, 3)) == 3
+    got = (many.varint_decode(enc, v.size), many.byte_histogram(data), many.find_patterns(data, pats),
+           many.pattern_bitmap(data, pats), many.dictionary_lookup(table, data, starts, ends),
+           many.hash_tokens(data, starts, ends))
+    for a, b in zip(got, expect):
+        if isinstance(a, tuple):
+            for x, y in zip(a, b):
+                same(x, y)
+        else:
+            same(a, b)
+    with pytest.raises(FormatError):
+        many.varint_decode(enc[:5000] + b"\x80\x00" + enc[5000:], v.size + 2)

@@ -3,9 +3,10 @@
 L3/L4 and intcodec operations call the layers' own functions, so the CPU
 backend *defines* the bytes every other backend must produce. The other
 operations (varints, histograms, pattern matching, dictionary lookup) are
-Numba kernels here; for large inputs they run on a thread pool over
-contiguous spans (the kernels are ``nogil``), which pays on big batches and
-costs nothing on small ones (a single call, no pool).
+Numba kernels here; inputs larger than an engine block run on a thread pool
+over contiguous spans of at least PARALLEL_MIN_SPAN (the kernels are
+``nogil``); smaller ones are a single call (the engine's own block threads
+already use the cores).
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from .base import (
     as_pattern_set, check_offsets, check_tokens, varint_error,
 )
 
-#: spans below this many bytes / elements are not split across threads
-PARALLEL_MIN_SPAN = 1 << 21
+#: spans below this many bytes / elements are not split across threads. The
+#: engine already runs its blocks (8 MiB by default) on all cores, so only
+#: inputs larger than a block are split here (on a busy 2-core machine smaller
+#: splits measured no faster than one thread, docs/ACCEL.md)
+PARALLEL_MIN_SPAN = 1 << 23
 
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None

@@ -68,11 +68,11 @@ KERNEL void pattern_scatter(GLOBAL const u32 *mask, GLOBAL const u64 *counts_inc
     if (!m)
         return;
     u64 o = counts_incl[i] - (u64)POPC32(m);
-    for (int j = 0; j < 32; j++) {
-        if ((m >> j) & 1) {
-            positions[o] = i;
-            ids[o] = (u8)j;
-            o++;
-        }
+    while (m) {
+        u32 low = m & (~m + 1);  /* lowest set bit: pattern POPC32(low - 1) */
+        positions[o] = i;
+        ids[o] = (u8)POPC32(low - 1);
+        o++;
+        m ^= low;
     }
 }
