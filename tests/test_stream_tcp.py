@@ -492,3 +492,37 @@ def test_parse_hostport():
     assert parse_hostport("host") == ("host", 7433)
     with pytest.raises(ValueError):
         parse_hostport("h:99999")
+
+
+def test_a_trickling_client_still_meets_the_handshake_timeout(tmp_path):
+    cfg = CFG.replace(handshake_timeout=0.5, idle_timeout=5.0)
+
+    async def main():
+        srv = await start_server(tmp_path, cfg)
+        reader, writer = await asyncio.open_connection(LOCAL, srv.port)
+        hello = F.frame(F.Hello(nonce=bytes(32)))
+        t0 = time.monotonic()
+        closed_after = None
+        try:
+            for i in range(len(hello) * 4):  # one byte every 50 ms: never idle, never done
+                writer.write(hello[i % len(hello):i % len(hello) + 1])
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                if reader.at_eof():
+                    closed_after = time.monotonic() - t0
+                    break
+                try:
+                    if not await asyncio.wait_for(reader.read(4096), 0.001):
+                        closed_after = time.monotonic() - t0
+                        break
+                except asyncio.TimeoutError:
+                    pass
+        except ConnectionError:
+            closed_after = time.monotonic() - t0
+        finally:
+            writer.transport.abort()
+            await srv.close()
+        return closed_after
+
+    closed_after = run(main())
+    assert closed_after is not None and closed_after < 3

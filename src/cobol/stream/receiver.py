@@ -50,7 +50,10 @@ class ReceiverEndpoint:
 
     def receive_data(self, data) -> TransferInfo | None:
         self.session.receive_data(data)
-        return self._process()
+        info = self._process()
+        # a peer that trickles bytes must still meet the handshake and block timeouts
+        self.session.poll()
+        return info
 
     def open_transfer(self) -> TransferInfo | None:
         if self.pending_open is None:
