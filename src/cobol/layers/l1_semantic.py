@@ -369,7 +369,7 @@ class WordCoder:
 
     # -- building -----------------------------------------------------------
     @classmethod
-    def train(cls, text, min_count: int = 3, n1: int = DEFAULT_ONE_BYTE) -> "WordCoder":
+    def train(cls, text, min_count: int = 5, n1: int = DEFAULT_ONE_BYTE) -> "WordCoder":
         buf = _as_u8(text)
         ws, we, wh, wc = _words(buf)
         if ws.size == 0:

@@ -1,0 +1,142 @@
+"""L1 word coder: byte-exact round trips (case, spacing, punctuation, digits,
+NULs, non-ASCII, the flag bytes themselves), shared ids for case forms, the
+prose transform, and hostile dictionaries/streams."""
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import cobol
+from cobol.errors import CobolError
+from cobol.layers import l1_semantic as l1
+from cobol.layers.l1_semantic import WordCoder
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+CORPUS = Path("/work/corpus/text")
+
+PROSE = (b"The quick brown fox jumps over the lazy dog. THE DOG sleeps; the fox runs!\n"
+         b"In 2024 the fox (aged 3) ran 12.5 km -- said the Report, and the dog didn't.\n") * 20
+WORDS = st.sampled_from([b"the", b"The", b"THE", b"tHe", b"fox", b"Fox", b"dog", b"a", b"A", b"I", b"caf\xc3\xa9",
+                         b"\xc3\x89t\xc3\xa9", b"x" * 70, b"runs", b"RUNS", b"Zebra"])
+GLUE = st.sampled_from([b" ", b"  ", b"", b"\n", b", ", b". ", b"\x00", b"\x01", b"\x02", b"\x03", b"\x04",
+                        b"\x80", b"\xff", b"123", b"-", b"\t", b"'", b"\r\n"])
+
+
+def roundtrip(coder, data):
+    coded = coder.encode(data)
+    assert coder.decode(coded, len(data)) == data
+    back = WordCoder.from_bytes(coder.to_bytes())
+    assert back.decode(coded, len(data)) == data
+    return coded
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(WORDS, GLUE), max_size=80))
+def test_word_streams_round_trip(parts):
+    data = b"".join(parts)
+    roundtrip(WordCoder.train(PROSE), data)
+    roundtrip(WordCoder.train(data, min_count=1), data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=500))
+def test_random_bytes_round_trip(data):
+    roundtrip(WordCoder.train(PROSE), data)
+    roundtrip(WordCoder.train(data + PROSE, min_count=2), data)
+
+
+def test_case_forms_share_one_code():
+    coder = WordCoder.train(PROSE)
+    the = coder.words.index(b"the")
+    assert the < coder.n1
+    code = bytes([0x80 + the])
+    assert coder.encode(b" the") == code
+    assert coder.encode(b" The") == bytes([l1.CAP]) + code
+    assert coder.encode(b" THE") == bytes([l1.UPPER]) + code
+    assert coder.encode(b"the") == bytes([l1.NOSPACE]) + code
+    assert coder.encode(b" tHe") == b" tHe"  # mixed case is spelled out
+
+
+def test_frequency_order_and_two_byte_codes():
+    words = [b"w" + bytes([97 + i % 26, 97 + i // 26 % 26, 97 + i // 676]) for i in range(3000)]
+    text = b" ".join(w for i, w in enumerate(words) for _ in range(20 - i // 200))
+    coder = WordCoder.train(text)
+    assert len(coder.words) > coder.n1
+    coded = roundtrip(coder, text)
+    assert len(coded) < len(text) / 2
+
+
+def test_flag_bytes_and_high_bytes_are_escaped():
+    coder = WordCoder.train(PROSE)
+    data = bytes(range(256)) + b" the \x01\x02\x03\x04 the"
+    coded = roundtrip(coder, data)
+    assert coded.count(l1.ESC) >= 128 + 4
+
+
+def test_prose_transform_through_the_engine():
+    data = (SAMPLES / "text" / "debian-policy.txt").read_bytes()
+    blob = cobol.compress(data, level=19)
+    assert cobol.decompress(blob) == data
+    _, report = cobol.CobolEngine(level=19).encode_block(data, 0)
+    assert "l1" in [t[0] for t in report.trials]
+    forced = cobol.compress(data, level=3, plan="l1")
+    assert cobol.decompress(forced) == data
+
+
+def test_the_word_code_pays_on_prose_samples():
+    import zstandard
+    z = zstandard.ZstdCompressor(level=19)
+    data = (SAMPLES / "text" / "debian-policy.txt").read_bytes()  # 100 KB; below ~60 KB the dictionary costs too much
+    coder = WordCoder.train(data)
+    ours = len(z.compress(coder.to_bytes())) + len(z.compress(roundtrip(coder, data)))
+    assert ours < len(z.compress(data))
+    assert l1.worth_it(data)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="dev corpus absent")
+def test_corpus_round_trips():
+    for f in sorted(CORPUS.glob("*")):
+        data = f.read_bytes()
+        roundtrip(WordCoder.train(data), data)
+
+
+def test_hostile_dictionaries_raise_cobol_errors():
+    good = WordCoder.train(PROSE).to_bytes()
+    for bad in (b"", b"\x01", b"\x02\x40the", b"\x01\x00the", b"\x01\x40the\n\nfox", b"\x01\x40The",
+                b"\x01\x40the\nthe", b"\x01\x40th e", b"\x01\x40" + b"a" * 65, good[:1]):
+        with pytest.raises(CobolError):
+            WordCoder.from_bytes(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=100), st.binary(max_size=100), st.integers(0, 300))
+def test_hostile_streams_raise_cobol_errors(dictionary, coded, n):
+    try:
+        coder = WordCoder.from_bytes(dictionary)
+    except CobolError:
+        coder = WordCoder.train(PROSE)
+    try:
+        out = coder.decode(coded, n)
+        assert len(out) == n
+    except CobolError:
+        pass
+
+
+def test_corrupted_real_streams_raise_cobol_errors():
+    coder = WordCoder.train(PROSE)
+    coded = coder.encode(PROSE)
+    rnd = random.Random(3)
+    for _ in range(300):
+        b = bytearray(coded)
+        for _ in range(rnd.randint(1, 3)):
+            b[rnd.randrange(len(b))] = rnd.randrange(256)
+        try:
+            coder.decode(bytes(b), len(PROSE) + rnd.randint(-3, 3))
+        except CobolError:
+            pass
+    with pytest.raises(CobolError):
+        coder.decode(coded, len(PROSE) + 1)
+    with pytest.raises(CobolError):
+        coder.decode(coded + bytes([l1.CAP]), len(PROSE))
