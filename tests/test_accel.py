@@ -494,3 +494,24 @@ def test_cpu_thread_spans(monkeypatch):
             same(a, b)
     with pytest.raises(FormatError):
         many.varint_decode(enc[:5000] + b"\x80\x00" + enc[5000:], v.size + 2)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_compress_device_ints(name):
+    """A .cobl frame straight from (device) integer arrays; cobol.decompress reads it."""
+    import cobol
+    b = _backend(name)
+    rng = rng_for("frame", name)
+    cases = [
+        mixed_ints(250_001, rng),
+        rng.integers(-(2**31), 2**31, 10_001).astype(np.int32),
+        np.array([0, 2**64 - 1, 2**63, 5], np.uint64),
+        rng.integers(0, 200, 3001).astype(np.uint8),
+        np.zeros(0, np.int64),
+    ]
+    for x in cases:
+        src = b.upload(x) if name != "cpu" else x
+        blob = accel.compress_device_ints(src, backend=b, block_values=100_000)
+        assert cobol.decompress(blob) == x.astype(x.dtype.newbyteorder("<")).tobytes()
+    with pytest.raises(ValueError):
+        accel.compress_device_ints(np.zeros(3, np.float64), backend=b)

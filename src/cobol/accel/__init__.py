@@ -16,12 +16,13 @@ docs/ACCEL.md has the details and measurements.
 from __future__ import annotations
 
 from .base import Backend, DeviceInfo, DictionaryTable, PatternSet, shannon_entropy, token_hash
+from .device_frame import compress_device_ints
 from .factory import BACKEND_NAMES, ENV_VAR, auto_backend_name, describe_backends, get_backend, probe, reset
 
 __all__ = [
     "Backend", "DeviceInfo", "DictionaryTable", "PatternSet", "shannon_entropy", "token_hash",
     "BACKEND_NAMES", "ENV_VAR", "auto_backend_name", "describe_backends", "get_backend", "probe", "reset",
-    "format_backends",
+    "format_backends", "compress_device_ints",
 ]
 
 
