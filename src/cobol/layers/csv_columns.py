@@ -54,7 +54,7 @@ WIDE_TABLE = 64
 #: columns with fewer values than this are not worth a reference
 MIN_REF_VALUES = 32
 #: reference costs are estimated on this many values
-REF_SAMPLE = 4096
+REF_SAMPLE = 2048
 #: pass as ``refs`` to get NUM columns back as plans
 DEFER = object()
 MAX_COLUMNS_REF = 1 << 16
@@ -443,19 +443,12 @@ def _candidate_specs(t, plans, cols):
     k = int(np.searchsorted(pt.at, m))
     if k < 16:
         return out
-    at, target = pt.at[:k], pt.vals[:k]
-    sample = {c: (plans[c].domain[:2] + (m,), plans[c].full[:m]) for c in near}
-    with np.errstate(over="ignore"):
-        for i, a in enumerate(near):
-            for b in near[i:]:
-                for op in (OP_ADD, OP_SUB, OP_MUL):
-                    spec = (REF_PAIR, op, a, b)
-                    try:
-                        p = _predict(spec, sample, dom[:2] + (m,))
-                    except FormatError:
-                        continue
-                    if np.count_nonzero(p[at] == target) >= PAIR_MIN_EXACT * k:
-                        out.append(spec)
+    if not near:
+        return out
+    mat = np.stack([plans[c].full[:m] for c in near])
+    scales = np.array([plans[c].domain[1] for c in near], dtype=np.int64)
+    found = K.pair_screen(mat, scales, dom[1], pt.at[:k], pt.vals[:k], int(np.ceil(PAIR_MIN_EXACT * k)))
+    out += [(REF_PAIR, int(op), near[a], near[b]) for op, a, b in found]
     return out
 
 

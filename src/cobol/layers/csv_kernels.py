@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros
 
 DIGIT0 = 48
 MINUS = 45
@@ -649,12 +650,62 @@ def front_decode(lcp, sbuf, soffs, limit):
 def residual_bits(r):
     """Estimated bits of an integer stream: min over coding it as is and as deltas
     (sum of log2(1 + |x|)); steers the choice of column references."""
-    plain = 0.0
-    delta = 0.0
-    prev = 0
+    plain = 0
+    delta = 0
+    prev = np.uint64(0)
     for i in range(r.shape[0]):
-        x = r[i]
-        plain += np.log2(1.0 + abs(np.float64(x)))
-        delta += np.log2(1.0 + abs(np.float64(x) - np.float64(prev)))
+        x = np.uint64(r[i])
+        d = x - prev  # wraps: the sign is folded below
         prev = x
-    return min(plain, delta)
+        if x >> np.uint64(63):
+            x = np.uint64(0) - x
+        if d >> np.uint64(63):
+            d = np.uint64(0) - d
+        if x:
+            plain += 64 - leading_zeros(x)
+        if d:
+            delta += 64 - leading_zeros(d)
+    return float(min(plain, delta))
+
+
+@njit(cache=True, nogil=True)
+def pair_screen(cols, scales, tscale, at, target, min_count):
+    """Derived-column screen: which (op, a, b) reproduce ``target`` exactly on a sample.
+
+    ``cols`` (k x m): candidate columns over the sample rows, ``scales`` their
+    decimals; ``at``: the rows of the ``target`` values. ops: 0 a+b, 1 a-b,
+    2 a*b rescaled to ``tscale`` decimals (the same arithmetic as the column
+    codec's prediction). Returns an (n, 3) array of (op, a, b) indices.
+    """
+    k = cols.shape[0]
+    out = np.empty((3 * k * k, 3), np.int64)
+    n = 0
+    nt = target.shape[0]
+    for a in range(k):
+        for b in range(a, k):
+            for op in range(3):
+                if op < 2 and (scales[a] != tscale or scales[b] != tscale):
+                    continue
+                shift = tscale - scales[a] - scales[b]
+                if op == 2 and (shift > 18 or shift < -18):
+                    continue
+                cnt = 0
+                for i in range(nt):
+                    u = cols[a, at[i]]
+                    w = cols[b, at[i]]
+                    if op == 0:
+                        p = u + w
+                    elif op == 1:
+                        p = u - w
+                    elif shift >= 0:
+                        p = u * w * POW10[shift]
+                    else:
+                        p = (u * w) // POW10[-shift]
+                    if p == target[i]:
+                        cnt += 1
+                if cnt >= min_count:
+                    out[n, 0] = op
+                    out[n, 1] = a
+                    out[n, 2] = b
+                    n += 1
+    return out[:n]

@@ -70,6 +70,8 @@ TRIAL_MIN_LEVEL = 10
 ROW_MATCH_WINDOW = 16
 ROW_MATCH_MAX_COLUMNS = 128
 ROW_MATCH_MIN_SHARE = 0.05
+#: without a trial (fast levels) row matches are used from this share on
+ROW_MATCH_SURE_SHARE = 0.2
 #: a row references another only if at least this share of its fields repeat
 ROW_MATCH_MIN_FIELDS_NUM, ROW_MATCH_MIN_FIELDS_DEN = 1, 4
 
@@ -156,6 +158,18 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> 
         _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
     match = _row_matches(arr, starts, ends, nrows, ncols)
+    if match is not None and not trial:
+        # no trial at fast levels: only strong repetition is taken
+        if np.count_nonzero(match[1]) < ROW_MATCH_SURE_SHARE * nrows * ncols:
+            match = None
+        else:
+            ref, eq = match
+            flags |= F_ROWREF
+            meta[flags_at] = flags
+            sink.add(ref, "rows.match")
+            sink.add(np.packbits(eq[ref != 0], axis=1, bitorder="little"), "rows.match_fields")
+            _encode_columns(sink, arr, cs, ce, counts, quote, ~eq, trial, ref)
+            return _finish(sink)
     if match is None:
         _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
