@@ -290,7 +290,8 @@ CORPUS = sorted(glob.glob("/work/corpus/numeric/*"))
 @pytest.mark.skipif(not CORPUS, reason="dev corpus not present")
 @pytest.mark.parametrize("path", CORPUS, ids=os.path.basename)
 def test_corpus_files_round_trip_and_beat_zstd(path):
-    raw = open(path, "rb").read()
+    with open(path, "rb") as f:
+        raw = f.read()
     blob = cobol.compress(raw, level=3)
     assert cobol.decompress(blob) == raw
     assert len(blob) < len(zstandard.ZstdCompressor(level=3).compress(raw))
@@ -304,3 +305,16 @@ def test_engine_many_blocks_on_threads_misaligned_cuts():
     blob = cobol.compress(raw, block_size=100_003, threads=4)
     assert cobol.decompress(blob, threads=4) == raw
     assert len(blob) < len(raw) / 4
+
+
+@pytest.mark.parametrize("predictor", range(len(ic.PREDICTOR_WARM)))
+def test_intcodec_every_planes_predictor_and_map(predictor):
+    rng = np.random.default_rng(predictor)
+    noisy = (1000 + 50 * np.sin(np.arange(3000) / 300) + rng.normal(0, 3, 3000)).astype(np.int64)
+    for x in (noisy, np.array([I64.max, I64.min, 5, -5] * 10, np.int64), noisy[:3], noisy[:16], noisy[:17]):
+        for interleaved in (False, True):
+            for use_offset in (False, True):
+                blob = ic._encode_planes(x.size, *ic._frame_of_reference(x), predictor, interleaved, use_offset)
+                assert np.array_equal(ic.decode_ints(blob, x.size), x)
+    if predictor == 4:  # the mean of 16 suits a noisy slow signal best
+        assert ic.choose_layout(noisy, (ic.PLANES,))[0][1].startswith("planes o4")

@@ -15,12 +15,15 @@ become minutes). Then one of:
 PACKED   L3 delta per chunk (order 0/1/2, the order travels in the L4 chunk tag)
          and L4 variable bit-packing (:mod:`.l3_delta`, :mod:`.l4_bitpack`).
          Best when residuals are uniform within their width (bits are bits).
-PLANES   one delta order for the array, zigzag, then the residuals as ``k``
-         little-endian bytes each, stored either as ``k`` byte planes (all low
-         bytes, then all next bytes, ...: zstd's Huffman stage then models each
-         byte position apart, like Blosc's shuffle) or interleaved (keeps
-         repeated multi-byte values visible to zstd's matcher). Best when the
-         residuals are skewed (mostly small, some large).
+PLANES   one predictor for the array (none, previous value, linear, or the mean
+         of the last 4 / 16 values), the residuals zigzagged or offset by their
+         minimum, then as ``k`` little-endian bytes each, stored either as ``k``
+         byte planes (all low bytes, then all next bytes, ...: zstd's Huffman
+         stage then models each byte position apart, like Blosc's shuffle) or
+         interleaved (keeps repeated multi-byte values visible to zstd's
+         matcher). Best when the residuals are skewed (mostly small, some large).
+SPARSE   mostly-zero residuals (order 0 or 1): the zero runs between nonzero
+         residuals and the nonzero residuals, each an int stream of its own.
 DICT     few distinct values: a dictionary in descending frequency order
          (itself encoded with this codec) and each value's rank (likewise), so
          the common values get the small ranks.
@@ -29,9 +32,12 @@ Layout::
 
     u8 mode | varint count | body
     PACKED: varint zigzag(base) | varint gcd | L4 bit-pack buffer (its count = count)
-    PLANES: u8 order | u8 layout | u8 k | varint zigzag(base) | varint gcd
-            | order x varint (warm-up values y[0..order)) | k * (count - order) bytes
+    PLANES: u8 predictor | u8 layout | u8 k | varint zigzag(base) | varint gcd
+            | [varint zigzag(offset) if layout & 2] | w x varint (warm-up values y[0..w))
+            | k * (count - w) bytes              (w = PREDICTOR_WARM[predictor])
     DICT:   varint ndict | varint len(values) | values (this codec) | ranks (this codec)
+    SPARSE: u8 order (0, 1) | varint zigzag(base) | varint gcd | varint len(gaps)
+            | gaps (this codec) | nonzero residuals (this codec)
 
 Decoding validates every field and raises FormatError / LimitError; allocations
 are bounded by ``max_count``.
@@ -62,6 +68,9 @@ SPARSE = 4
 MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict", SPARSE: "sparse"}
 ALL_MODES = (PACKED, PLANES, DICT, SPARSE)
 
+#: warm-up values (stored as varints) of each PLANES predictor
+PREDICTOR_WARM = (0, 1, 2, 4, 16)
+_WARM_K = np.array(PREDICTOR_WARM, np.int64)
 #: PLANES layout byte: bit 0 = interleaved (else byte planes), bit 1 = offset map (else zigzag)
 LAYOUT_INTERLEAVED = 1
 LAYOUT_OFFSET = 2
@@ -136,20 +145,31 @@ def _unframe(y, base, g):
 
 @njit(cache=True, nogil=True)
 def _deltas(y, order):
-    """Signed residuals (as uint64 bits) of y[order:] under a fixed delta order."""
+    """Signed residuals (as uint64 bits) of y[WARM[order]:] under a predictor:
+    0 none, 1 previous value, 2 linear extrapolation, 3 / 4 mean of the last
+    4 / 16 values (noisy sensors: the noise is not doubled as by a difference)."""
     n = y.size
-    if n <= order:
+    warm = _WARM_K[order]
+    if n <= warm:
         return np.empty(0, np.uint64)
-    out = np.empty(n - order, np.uint64)
+    out = np.empty(n - warm, np.uint64)
     if order == 0:
         out[:] = y
     elif order == 1:
         for i in range(1, n):
             out[i - 1] = y[i] - y[i - 1]
-    else:
+    elif order == 2:
         two = np.uint64(2)
         for i in range(2, n):
             out[i - 2] = y[i] - two * y[i - 1] + y[i - 2]
+    else:
+        sh = np.uint64(2 if order == 3 else 4)
+        s = np.uint64(0)
+        for i in range(warm):
+            s += y[i]
+        for i in range(warm, n):
+            out[i - warm] = y[i] - (s >> sh)
+            s += y[i] - y[i - warm]
     return out
 
 
@@ -167,44 +187,23 @@ def _map_residuals(d, offset, use_offset):
 
 
 @njit(cache=True, nogil=True)
-def _integrate(warm, r, order, offset, use_offset):
-    n = warm.size + r.size
-    y = np.empty(n, np.uint64)
-    y[: warm.size] = warm
-    if order == 0:
-        y[warm.size:] = r
-        return y
-    for i in range(r.size):
-        r[i] = r[i] + offset if use_offset else unzigzag(r[i])
-    if order == 1:
-        p = y[0]
-        for i in range(r.size):
-            p = p + r[i]
-            y[i + 1] = p
-    else:
-        two = np.uint64(2)
-        p2 = y[0]
-        p1 = y[1]
-        for i in range(r.size):
-            x = r[i] + two * p1 - p2
-            y[i + 2] = x
-            p2 = p1
-            p1 = x
-    return y
-
-
-@njit(cache=True, nogil=True)
 def _planes_decode(body, m, k, planes, warm, order, offset, use_offset, base, g):
-    """PLANES payload -> int64 values in one pass: bytes -> residual -> delta
-    integration -> base + g * y (the fused inverse of the encoder's steps)."""
-    n = warm.size + m
+    """PLANES payload -> int64 values in one pass: bytes -> residual -> undo
+    the predictor -> base + g * y (the fused inverse of the encoder's steps)."""
+    nw = warm.size
+    n = nw + m
     out = np.empty(n, np.uint64)
     two = np.uint64(2)
     p1 = np.uint64(0)
     p2 = np.uint64(0)
-    for i in range(warm.size):
+    hist = np.zeros(16, np.uint64)  # the window of the mean predictors
+    s = np.uint64(0)
+    sh = np.uint64(2 if order == 3 else 4)
+    for i in range(nw):
         p2 = p1
         p1 = warm[i]
+        hist[i] = p1
+        s += p1
         out[i] = base + g * p1
     for i in range(m):
         v = np.uint64(0)
@@ -220,11 +219,16 @@ def _planes_decode(body, m, k, planes, warm, order, offset, use_offset, base, g)
             d = v + offset if use_offset else unzigzag(v)
             if order == 1:
                 y = p1 + d
-            else:
+            elif order == 2:
                 y = d + two * p1 - p2
+            else:
+                y = d + (s >> sh)
+                slot = i % nw
+                s += y - hist[slot]
+                hist[slot] = y
             p2 = p1
             p1 = y
-        out[warm.size + i] = base + g * y
+        out[nw + i] = base + g * y
     return out.view(np.int64)
 
 
@@ -429,7 +433,7 @@ def estimate_size(values: np.ndarray) -> int:
 def _best_planes(y):
     """(entropy bits, order, use_offset, offset) of the best PLANES residual map."""
     best = None
-    for order in (0, 1, 2):
+    for order in range(len(PREDICTOR_WARM)):
         d = _deltas(y, order)
         maps = [(False, np.uint64(0))] if order == 0 or d.size == 0 else [(False, np.uint64(0)), (True, np.uint64(_signed_min(d)))]
         for use_offset, offset in maps:
@@ -463,7 +467,8 @@ def _encode_packed(n, base, g, y) -> bytes:
 
 
 def _encode_planes(n, base, g, y, order, interleaved, use_offset) -> bytes:
-    order = min(order, n)
+    if PREDICTOR_WARM[order] > n:
+        order = 0
     d = _deltas(y, order)
     use_offset = use_offset and order > 0 and d.size > 0
     offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
@@ -476,7 +481,7 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset) -> bytes:
     put_varint(out, int(g))
     if use_offset:
         put_varint(out, _zz(int(offset)))
-    for i in range(order):
+    for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     out += _to_bytes(r, k, not interleaved).tobytes()
     return bytes(out)
@@ -638,18 +643,19 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
         order = r.u8("order")
         layout = r.u8("layout")
         k = r.u8("bytes per value")
-        if order > 2 or layout > 3 or k > 8 or (order == 0 and layout & LAYOUT_OFFSET):
-            raise FormatError(f"int stream: bad planes header (order {order}, layout {layout}, k {k})")
-        if order > n:
-            raise FormatError(f"int stream: delta order {order} for {n} values")
+        if order >= len(PREDICTOR_WARM) or layout > 3 or k > 8 or (order == 0 and layout & LAYOUT_OFFSET):
+            raise FormatError(f"int stream: bad planes header (predictor {order}, layout {layout}, k {k})")
+        nwarm = PREDICTOR_WARM[order]
+        if nwarm > n:
+            raise FormatError(f"int stream: predictor {order} needs {nwarm} values, stream has {n}")
         base = _unzz(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
         use_offset = bool(layout & LAYOUT_OFFSET)
         offset = _unzz(r.varint("offset")) if use_offset else 0
-        warm = np.array([r.varint("warm-up value") for _ in range(order)], dtype=np.uint64)
-        m = n - order
+        warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
+        m = n - nwarm
         if r.remaining != m * k:
             raise FormatError(f"int stream: {r.remaining} payload bytes, expected {m} x {k}")
         body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
