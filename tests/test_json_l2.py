@@ -243,3 +243,17 @@ def test_nesting_tracker():
     assert tr.max_depth == 3
     assert tr.containers.tolist() == [1, 1, 1, 0]
     assert tr.values.tolist() == [0, 0, 1, 1]
+
+
+def test_block_cut_inside_a_string_resyncs():
+    from cobol.layers.l2_json import string_tail_length
+    import numpy as np
+    doc = json.dumps({f"key{i}": {"name": f"value number {i}", "n": i} for i in range(400)},
+                     separators=(",", ":")).encode()
+    cut = doc.index(b"value number 17") + 6
+    frag = doc[cut:]
+    assert string_tail_length(np.frombuffer(frag, np.uint8)) == len(b'number 17"')
+    enc = roundtrip(frag)
+    assert len(enc.streams[enc.stream_names.index("residue")]) == 0
+    for cut in range(0, 200, 7):
+        roundtrip(doc[cut:cut + 3000])

@@ -1227,6 +1227,42 @@ def _key_hashes(kdata, koff):
 
 
 # ================================================================ Python side
+@njit(cache=True, nogil=True)
+def _first_unescaped_quote(buf, limit):
+    """Position of the first ``"`` not escaped by a backslash, or -1 (also -1 if
+    a LF comes first: strings never hold one, so the block is in sync there)."""
+    i = 0
+    n = min(buf.size, limit)
+    while i < n:
+        c = buf[i]
+        if c == 34:
+            return i
+        if c == 10:
+            return -1
+        i += 2 if c == 92 else 1
+    return -1
+
+
+def _residue_bytes(buf) -> int:
+    tok = jt.tokenize(buf)
+    return int(np.diff(tok.starts)[tok.kinds == jt.RESIDUE].sum())
+
+
+def string_tail_length(buf, window: int = 4096) -> int:
+    """A block cut in the middle of a string (minified JSON has no newline to
+    cut at) would tokenize with strings and the text between them swapped.
+    If starting after the first unescaped quote reads as much better JSON
+    (far fewer residue bytes in the first ``window`` bytes), return that
+    prefix's length: the encoder stores it verbatim. Otherwise 0."""
+    q = _first_unescaped_quote(buf, window)
+    if q < 0:
+        return 0
+    head = buf[:window]
+    as_is = _residue_bytes(head)
+    shifted = _residue_bytes(head[q + 1:])
+    return q + 1 if shifted * 2 + 16 < as_is else 0
+
+
 class NestingLevelTracker:
     """Per nesting level statistics of a tokenized block (for the profiler).
 
@@ -1366,7 +1402,9 @@ class Layer2Encoder:
         return group
 
     def encode(self, data) -> Encoded:
-        buf = jt.as_u8(data)
+        whole = jt.as_u8(data)
+        prefix_len = string_tail_length(whole)
+        buf = whole[prefix_len:]
         tok = jt.tokenize(buf)
         if self.profiler is not None:
             self.last_tracker = NestingLevelTracker(tok)
@@ -1460,6 +1498,8 @@ class Layer2Encoder:
             params.append(int(v))
         put_varint(params, int(style[ST_INDENT_WIDTH]))
         put_varint(params, int(style[ST_BASE_DEPTH]))
+        put_varint(params, prefix_len)
+        params += whole[:prefix_len].tobytes()
         put_varint(params, int(counts.size))
         put_varint(params, ncols)
         put_varint(params, ngroups)
@@ -1514,6 +1554,7 @@ class Layer2Decoder:
             raise FormatError("json params: bad style or path mode")
         style[ST_INDENT_WIDTH] = r.varint("indent width", limit=max(raw_len, 1))
         style[ST_BASE_DEPTH] = r.varint("base depth", limit=max(raw_len, 1))
+        prefix = r.take(r.varint("string tail length", limit=raw_len), "string tail")
         ndistinct = r.varint("distinct paths", limit=raw_len)
         ncols = r.varint("columns", limit=MAX_COLUMNS + 1)
         ngroups = r.varint("text groups", limit=MAX_COLUMNS + 2)
@@ -1582,11 +1623,13 @@ class Layer2Decoder:
         # the skeleton could express (each opener writes an output byte)
         max_depth = min(int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN))), raw_len) + 1
         out = np.empty(raw_len, np.uint8)
+        out[:len(prefix)] = np.frombuffer(prefix, np.uint8)
         n = _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp,
                          ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
-                         colmap, style, gap_table(style), mode, max_depth, out)
+                         colmap, style, gap_table(style), mode, max_depth, out[len(prefix):])
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
+        n += len(prefix)
         if n != raw_len:
             raise FormatError(f"json: decoded {n} bytes, block says {raw_len}")
         return out.tobytes()
