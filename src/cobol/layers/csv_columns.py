@@ -30,7 +30,8 @@ import zstandard
 from ..errors import FormatError
 from ..format.wire import Reader, put_bytes, put_varint
 from . import csv_kernels as K
-from .intcodec import decode_ints, encode_ints
+from .intcodec import decode_ints as _intcodec_decode
+from .intcodec import encode_ints as _intcodec_encode
 
 STR, DICT, NUM, TPL = 0, 1, 2, 3
 KIND_NAMES = {STR: "str", DICT: "dict", NUM: "num", TPL: "tpl"}
@@ -67,6 +68,41 @@ TRIAL_LEVEL = 3
 DICT_MAX_SHARE = 0.25
 #: separators to try for STR, best first (then any byte that does not occur)
 SEP_PREFERENCE = (10, 0, 9, 1)
+
+
+#: int streams this short skip intcodec's trials: a few varints
+SMALL_INTS = 64
+INTS_CODEC, INTS_SMALL = 0, 1
+
+
+def encode_ints(values: np.ndarray) -> bytes:
+    """An int64 array as bytes: a tag, then intcodec's format or, for short
+    arrays (exception positions, tiny columns), plain zigzag varints."""
+    v = np.ascontiguousarray(values, dtype=np.int64).ravel()
+    if v.shape[0] > SMALL_INTS:
+        return bytes([INTS_CODEC]) + _intcodec_encode(v)
+    out = bytearray([INTS_SMALL])
+    put_varint(out, v.shape[0])
+    for x in v.tolist():
+        put_varint(out, (x << 1) ^ (x >> 63) if x >= 0 else ((-x - 1) << 1) | 1)
+    return bytes(out)
+
+
+def decode_ints(buf, max_count: int) -> np.ndarray:
+    if len(buf) < 1:
+        raise FormatError("csv: empty int stream")
+    if buf[0] == INTS_CODEC:
+        return _intcodec_decode(memoryview(buf)[1:], max_count)
+    if buf[0] != INTS_SMALL:
+        raise FormatError("csv: unknown int stream tag")
+    r = Reader(buf, pos=1, what="csv ints")
+    n = r.varint("count", limit=min(max_count, SMALL_INTS))
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        z = r.varint("value")
+        out[i] = (z >> 1) if not z & 1 else -(z >> 1) - 1
+    r.expect_end("small ints")
+    return out
 
 
 class StreamSink:
