@@ -211,6 +211,24 @@ def test_float32_prices_and_references():
     assert len(sinks[2].streams[0]) < 40  # ... and costs next to nothing
 
 
+@SETTINGS
+@given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.integers(-999, 999), st.integers(0, 3)),
+                min_size=40, max_size=120),
+       st.sampled_from(["%d", "%.2f", "%.1f"]))
+def test_derived_columns_and_repeats(rows, fmt):
+    """Columns that are sums/products of others, copies, repeated rows and a header."""
+    lines = ["a,b,sum,prod,copy,tag"]
+    prev = None
+    for a, b, rep in rows:
+        va, vb = (a, b) if fmt == "%d" else (a / 100, b / 10)
+        line = ",".join([fmt % va, fmt % vb, fmt % (va + vb), fmt % (va * vb), fmt % va, "t%d" % rep])
+        if rep == 0 and prev is not None:
+            line = prev
+        lines.append(line)
+        prev = line
+    roundtrip(("\n".join(lines) + "\n").encode())
+
+
 def test_row_matches_found():
     from cobol.layers.l2_csv import _row_matches
     data = _price_table()

@@ -550,16 +550,16 @@ def choose_references(plans: dict, ncols: int):
             r = pt.vals - _predict(spec, {c: (plans[c].domain, plans[c].full) for c in _spec_sources(spec)},
                                    pt.domain)[pt.at]
         choices[t] = (spec, r)
-    # sources first; otherwise keep the columns in place
-    order, done = [], set()
-    pending = list(range(ncols))
-    while pending:
-        for i, c in enumerate(pending):
-            if c not in choices or all(s in done for s in _spec_sources(choices[c][0])):
-                order.append(c)
-                done.add(c)
-                del pending[i]
-                break
+    # sources first (by the length of the chain behind a column); otherwise in place
+    depth: dict = {}
+
+    def depth_of(c):
+        if c not in depth:
+            srcs = _spec_sources(choices[c][0]) if c in choices else ()
+            depth[c] = 1 + max(depth_of(x) for x in srcs) if srcs else 0
+        return depth[c]
+
+    order = sorted(range(ncols), key=lambda c: (depth_of(c), c))
     return choices, order
 
 
