@@ -5,19 +5,31 @@ into the block. Each column picks one kind:
 
 - ``STR``: the values joined by a separator byte that none of them contains
   (LF when possible, so the stream reads like a text file to zstd), or, if every
-  byte occurs, a lengths stream plus the concatenated bytes;
+  byte occurs, a lengths stream plus the concatenated bytes; at high levels
+  sorted names may be front coded (shared-prefix lengths + the rest) when a
+  trial says it pays;
 - ``DICT``: few distinct values: a dictionary (a nested STR) plus an ids stream;
 - ``NUM``: decimal numbers ``-?digits(.digits)?`` as integers scaled to the
   column's largest scale; per-value scales when they vary; integer parts may be
   zero-padded to a column width (zip codes); every value that would not print
   back byte-exact (``+1``, ``1e3``, ``-0``, ``.5``, empty, text) is an
   *exception*: its position plus its verbatim text in a nested text column;
+  a column printed from float32 (``1438.359985`` is ``float32(1438.36)`` with
+  ``%.6f``) stores the shortest decimals instead (``143836``), printed back
+  through float32 with exact arithmetic; a column may be predicted from other
+  columns (see :func:`choose_references`) and stores the residual;
 - ``TPL``: values of one shape, digit runs between fixed literals (dates, times,
   versions: ``2010-01-01T01:00:00``): one integer stream per digit run, the
   literals in the params, exceptions as for NUM.
 
-Integer streams go through :mod:`cobol.layers.intcodec`; the engine then runs
-zstd on every stream. Decoding treats params and streams as hostile.
+Integer streams go through :mod:`cobol.layers.intcodec` (short ones, up to
+SMALL_INTS values, as tagged varints); the engine then runs zstd on every
+stream. Decoding treats params and streams as hostile.
+
+What was measured on the dev corpus (zstd -19 on every stream): numbers with
+noise digits code no better as integers than as text, so the typed kinds win
+through structure (deltas, templates, float32 decimals, references), not by
+themselves.
 """
 
 from __future__ import annotations

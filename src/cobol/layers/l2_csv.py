@@ -9,10 +9,21 @@ Encoding a block:
    (ragged rows), the terminators that differ from the common one; rows are
    not special-cased otherwise, so a header row, a second header row or a
    block that starts in the middle of a file are just values;
-4. field ``j`` of a row goes to column ``min(j, MAX_COLUMNS - 1)``; per column the
+4. *row matches* (regular tables): a row that repeats most fields of one of
+   the 16 rows before it (product variants, unchanged readings) stores which
+   row and a bitmap of the repeated fields, and those fields leave the
+   columns. Whether that pays depends on the columns, so at high levels the
+   block is coded both ways and the smaller (by a fast zstd) is kept; at fast
+   levels only strong repetition (20% of the fields) is taken;
+5. field ``j`` of a row goes to column ``min(j, MAX_COLUMNS - 1)``; per column the
    fields that are wrapped in quotes are flagged and their quotes stripped, and
    the contents are coded by :mod:`csv_columns` (strings, dictionary ids,
-   scaled decimals with exceptions, digit templates for dates and times).
+   scaled decimals with exceptions, float32-printed decimals, digit templates
+   for dates and times);
+6. numeric columns may be coded against other numeric columns (a copy, the
+   row before's value, a sum, difference or product of two columns), chosen
+   over all columns at once; the columns are then written sources first, and
+   that order is recorded when it is not the natural one.
 
 Decoding rebuilds the contents of every column, then glues the fields back in
 row order with the delimiter, the quotes and the terminators (a numba kernel);
