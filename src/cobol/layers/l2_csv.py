@@ -38,7 +38,7 @@ Huffman tables, the engine's stream table) from eating the gain, and lets the
 engine compress the column params too.
 
 >>> t = CsvTransform()
->>> src = b'id,name\\r\\n1,"a, b"\\r\\n2,c\\r\\n'
+>>> src = b'id,name\\r\\n' + b'1,"a, b"\\r\\n2,c\\r\\n' * 8
 >>> enc = t.encode(src, EncodeContext(fmt="csv"))
 >>> t.decode(enc.streams, enc.params, len(src), DecodeContext()) == src
 True
