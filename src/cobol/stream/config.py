@@ -17,6 +17,8 @@ from ..format import checksum as ck
 DEFAULT_PORT = 7433
 KiB = 1024
 MiB = 1024 * 1024
+#: bytes the TCP shells read at a time (fewer, larger reads: less per-read overhead)
+READ_SIZE = 256 * KiB
 
 
 def max_record_size(block_size: int) -> int:
@@ -104,7 +106,7 @@ class StreamingConfig:
         """Bytes a receiver holds per connection at most: the reorder window of
         decoded blocks and their records, plus one frame being read."""
         bs = self.block_size if block_size is None else block_size
-        return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + 64 * KiB)
+        return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE)
 
     def sender_memory_bound(self) -> int:
         """Bytes of encoded blocks a sender retains for retransmission at most."""

@@ -323,9 +323,9 @@ class _Session:
         """Raise ConnectionTimeout when the peer was silent too long or the
         handshake takes too long (the shell calls this on read timeouts)."""
         now = self.clock() if now is None else now
-        if self.conn.state in (State.DONE, State.CLOSED):
+        if self.conn.state is State.CLOSED:
             return
-        if self.conn.state not in (State.STREAMING, State.ENDING) and now - self.created > self.config.handshake_timeout:
+        if self.conn.state not in (State.STREAMING, State.ENDING, State.DONE) and now - self.created > self.config.handshake_timeout:
             raise ConnectionTimeout(f"handshake not complete after {self.config.handshake_timeout:g} s")
         if now - self.last_heard > self.config.idle_timeout:
             raise ConnectionTimeout(f"no frame from the peer for {now - self.last_heard:.1f} s "
@@ -502,7 +502,7 @@ class ReceiverSession(_Session):
 
     def poll(self, now: float | None = None) -> None:
         now = self.clock() if now is None else now
-        super().poll(now)
+        super().poll(now)  # in DONE too: a sender that never closes is dropped after the idle timeout
         if self.decompressor is not None and self.conn.state in (State.STREAMING, State.ENDING):
             self.decompressor.poll(now)
 

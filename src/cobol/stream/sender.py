@@ -31,6 +31,10 @@ from .errors import ConnectionTimeout, ResumeError
 from .protocol import Accepted, Acked, Finished, ResumePoint, SenderSession, State, TransferInfo
 from .stats import StreamingStatistics
 
+#: a quiet sender (slow source) says KEEPALIVE at least this often, so that a
+#: receiver with a shorter idle timeout than the sender's does not drop it
+KEEPALIVE_INTERVAL = 5.0
+
 
 def transfer_id_for_file(path, config: StreamingConfig) -> bytes:
     """A transfer id that is the same for the same file (path, size, mtime) and
@@ -279,7 +283,7 @@ class SenderEndpoint:
     def poll(self, now: float | None = None) -> None:
         """Timeouts: the handshake, and an acknowledgement that does not come
         while blocks (or END) are outstanding. Queues a KEEPALIVE when the
-        sender itself has been quiet (a slow source)."""
+        sender itself has been quiet (a slow source) for 5 s or idle_timeout/3."""
         s = self.session
         now = self.clock() if now is None else now
         if s is None or s.state in (State.DONE, State.CLOSED):
@@ -292,7 +296,7 @@ class SenderEndpoint:
         if waiting and now - s.last_heard > s.config.ack_timeout:
             raise ConnectionTimeout(f"no acknowledgement for {now - s.last_heard:.1f} s "
                                     f"(ack timeout {s.config.ack_timeout:g} s)")
-        if now - self.last_sent > s.config.idle_timeout / 3:
+        if now - self.last_sent > min(s.config.idle_timeout / 3, KEEPALIVE_INTERVAL):
             s.keepalive()
             self.last_sent = now
 

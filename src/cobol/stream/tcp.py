@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..errors import CobolError
 from .checkpoint import TransferStore
-from .config import DEFAULT_PORT, StreamingConfig
+from .config import DEFAULT_PORT, READ_SIZE, StreamingConfig
 from .errors import AuthenticationError, ResumeError, StreamError, TransferRefused
 from .frames import Error, ErrorCode, frame
 from .protocol import State
@@ -34,7 +34,6 @@ from .stats import StreamingStatistics
 
 log = logging.getLogger("cobol.stream")
 
-READ_SIZE = 64 * 1024
 _EOF = object()
 
 
@@ -207,6 +206,7 @@ class StreamServer:
         old = self.active.get(tid)
         if old is not None and old is not conn:
             log.info("transfer %s: a new connection from %s takes over from %s", tid.hex(), conn.peer, old.peer)
+            old.superseded = True
             old.task.cancel()
             await old.finished.wait()
         self.active[tid] = conn
@@ -229,6 +229,7 @@ class _ServerConnection:
         self.finished = asyncio.Event()
         self.transfer_id: bytes | None = None
         self.abort = False
+        self.superseded = False
         stats = StreamingStatistics("receive")
         stats.connections = 1
         self.endpoint = ReceiverEndpoint(server.store, server.config, server.token, stats=stats)
@@ -284,6 +285,8 @@ class _ServerConnection:
                 log.warning("transfer from %s: closing its output failed: %s", self.peer, exc)
             finally:
                 self.server._fold_stats(ep.stats)
+                if self.superseded and not ep.session.closed:
+                    self.writer.write(frame(Error(ErrorCode.SUPERSEDED, "a newer connection took over this transfer")))
                 if self.abort:
                     self.writer.transport.abort()
                 else:
@@ -335,7 +338,7 @@ async def _connection(ep: SenderEndpoint, host: str, port: int, ssl, server_host
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname if ssl else None, limit=READ_SIZE),
         cfg.handshake_timeout)
-    inbox: asyncio.Queue = asyncio.Queue(maxsize=64)
+    inbox: asyncio.Queue = asyncio.Queue(maxsize=8)  # bounded: at most 8 reads queued
 
     async def read_loop():
         try:
