@@ -253,7 +253,9 @@ def test_hypothesis_any_bytes_with_any_dtype_hint(code, data):
                     elements=st.floats(allow_nan=True, allow_infinity=True, width=32)))
 def test_hypothesis_floats(x):
     round_trip(x.tobytes(), {"dtype": x.dtype.str})
-    round_trip(np.round(x, 2).tobytes(), {"dtype": x.dtype.str})
+    with np.errstate(all="ignore"):  # rounding huge values overflows to inf: fine
+        rounded = np.round(x, 2)
+    round_trip(rounded.tobytes(), {"dtype": x.dtype.str})
 
 
 # ---------------------------------------------------------------- through the engine

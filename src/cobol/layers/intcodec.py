@@ -432,16 +432,21 @@ def estimate_size(values: np.ndarray) -> int:
 
 def _best_planes(y):
     """(entropy bits, order, use_offset, offset) of the best PLANES residual map."""
+    # the predictor under zigzag, then the offset map for the winner only
     best = None
     for order in range(len(PREDICTOR_WARM)):
         d = _deltas(y, order)
-        maps = [(False, np.uint64(0))] if order == 0 or d.size == 0 else [(False, np.uint64(0)), (True, np.uint64(_signed_min(d)))]
-        for use_offset, offset in maps:
-            r = d if order == 0 else _map_residuals(d, offset, use_offset)
-            bits = _planes_entropy_bits(r)
-            if best is None or bits < best[0]:
-                best = (bits, order, use_offset, offset)
-    return best
+        r = d if order == 0 else _map_residuals(d, np.uint64(0), False)
+        bits = _planes_entropy_bits(r)
+        if best is None or bits < best[0]:
+            best = (bits, order, False, np.uint64(0), d)
+    bits, order, _, _, d = best
+    if order > 0 and d.size:
+        offset = np.uint64(_signed_min(d))
+        obits = _planes_entropy_bits(_map_residuals(d, offset, True))
+        if obits < bits:
+            return obits, order, True, offset
+    return best[:4]
 
 
 # ---------------------------------------------------------------- encoding
@@ -544,8 +549,8 @@ def _sample(x: np.ndarray) -> np.ndarray:
     if x.size <= SAMPLE_VALUES:
         return x
     step = SAMPLE_VALUES // SAMPLE_SLICES
-    starts = np.linspace(0, x.size - step, SAMPLE_SLICES).astype(np.int64)
-    return np.concatenate([x[s:s + step] for s in starts])
+    last = x.size - step
+    return np.concatenate([x[i * last // (SAMPLE_SLICES - 1):][:step] for i in range(SAMPLE_SLICES)])
 
 
 def _candidates(x, fr, modes, nested):

@@ -399,9 +399,12 @@ def _unwrap_kernel(x, bits):
 def _estimate(arr: np.ndarray) -> tuple[int, int, int | None]:
     """(estimated size after zstd, method, scale) of the best method for a sample array."""
     if arr.dtype.kind in "iu":
-        best = (estimate_size(_int_values(arr)), M_INT, None)
+        plain = _int_values(arr)
+        best = (estimate_size(plain), M_INT, None)
         if arr.dtype.itemsize < 8:
-            best = min(best, (estimate_size(_unwrap(arr)), M_UNWRAP, None))
+            unwrapped = _unwrap(arr)
+            if not np.array_equal(unwrapped, plain):  # some step does wrap around
+                best = min(best, (estimate_size(unwrapped), M_UNWRAP, None))
         return best
     best = None
     for method, scale in _float_methods(arr):
@@ -420,8 +423,16 @@ def _sample(a: np.ndarray, size: int) -> np.ndarray:
         return a[: a.size // size * size]
     parts = 4
     span = SAMPLE_BYTES // parts // size * size
-    starts = np.linspace(0, a.size - span, parts).astype(np.int64) // size * size
-    return np.concatenate([a[s:s + span] for s in starts])
+    last = a.size - span
+    return np.concatenate([a[(i * last // (parts - 1)) // size * size:][:span] for i in range(parts)])
+
+
+def _stream_sample(b: bytes, parts: int = 8, span: int = 32 << 10) -> bytes:
+    """Slices from across a stream (every byte plane gets its share)."""
+    if len(b) <= parts * span:
+        return b
+    last = len(b) - span
+    return b"".join(b[i * last // (parts - 1):][:span] for i in range(parts))
 
 
 def _literal_zstd(b: bytes, level: int) -> bytes:
@@ -482,27 +493,27 @@ class NumericArrayTransform(Transform):
 
         _, dt, head, method, scale = best
         size = dt.itemsize
-        # a real trial on the sample: is it worth it at all (the estimate ignores
-        # what zstd's matcher finds), and should the values get long-match zstd?
-        sample = _sample(a[head:], size)
-        trial = _encode_array(np.frombuffer(sample.tobytes(), dt), method, scale)
         zstd_level = trial_compressor(ctx.level)
-        trial_sizes = [len(zstd_level.compress(t)) if len(t) else 0 for t in trial]
-        if hint is None and sum(trial_sizes) > MIN_GAIN * len(zstd_level.compress(sample.tobytes())):
-            return None
-        literal = (
-            ctx.level < LITERAL_ZSTD_BELOW_LEVEL and len(trial[0]) > 1024
-            and len(_literal_zstd(trial[0], ctx.level)) < 0.98 * trial_sizes[0]
-        )
+        if hint is None:
+            # a real trial on the sample: is it worth it at all? (the estimate
+            # ignores what zstd's matcher finds)
+            sample = _sample(a[head:], size)
+            trial = _encode_array(np.frombuffer(sample.tobytes(), dt), method, scale)
+            trial_size = sum(len(zstd_level.compress(t)) if len(t) else 0 for t in trial)
+            if trial_size > MIN_GAIN * len(zstd_level.compress(sample.tobytes())):
+                return None
         count = (a.size - head) // size
         arr = np.frombuffer(data, dt, count, head)
         if not arr.flags.aligned:
             arr = arr.copy()
         streams = _encode_array(arr, method, scale)
         flags = 0
-        if literal:
-            streams[0] = _literal_zstd(streams[0], ctx.level)
-            flags |= FLAG_VALUES_ZSTD
+        if ctx.level < LITERAL_ZSTD_BELOW_LEVEL and len(streams[0]) > 1024:
+            # long-match zstd or the engine's: decided on slices of the values stream
+            probe = _stream_sample(streams[0])
+            if len(_literal_zstd(probe, ctx.level)) < 0.98 * len(zstd_level.compress(probe)):
+                streams[0] = _literal_zstd(streams[0], ctx.level)
+                flags |= FLAG_VALUES_ZSTD
         streams.append(bytes(a[:head]) + bytes(a[head + count * size:]))
         params = bytearray([VERSION, DTYPE_CODES[dt], method, head, flags])
         put_varint(params, count)
