@@ -5,6 +5,11 @@ becomes an integer array that goes through :mod:`.intcodec` (frame of reference
 and common divisor, then L3 delta + L4 bit-packing, byte planes or a frequency
 dictionary, whichever zstd finishes best).
 
+Integers are sign- or zero-extended to int64 (method INT), or, for 8..32-bit
+types whose steps wrap around (a uint32 counter passing 2**32), *unwrapped*:
+accumulated from their steps taken modulo 2**bits (method UNWRAP); truncating
+to the dtype undoes either.
+
 Floats first get one of three lossless maps to integers, chosen by trial:
 
 SCALED   decimal (or 1/60, 1/3600, 2**-k ...) floats: ``n = rint(x * M)`` where
