@@ -152,6 +152,9 @@ def test_sniff():
     assert sniff_delimiter(np.frombuffer(b"a\tb\n1\t2\n", np.uint8)) == 9
     assert sniff_delimiter(np.frombuffer(b"a|b|c\n1|2|3\n", np.uint8)) == ord("|")
     assert sniff_delimiter(np.frombuffer(b"just some prose\nwithout delimiters\n", np.uint8)) is None
+    # delimiters inside quoted fields (and quoted newlines) do not count; a stray inch mark is no quote
+    quoted = b'id,name\r\n' + b'1,"a, b; c"\r\n2,"x\ny"\r\n3,5" x 3"\r\n' * 5
+    assert sniff_delimiter(np.frombuffer(quoted, np.uint8)) == ord(",")
 
 
 def test_decimal_parse_spellings():

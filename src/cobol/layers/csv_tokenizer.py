@@ -123,13 +123,34 @@ def tokenize_block(arr: np.ndarray, delim: int, quote: int):
 
 @njit(cache=True, nogil=True)
 def _line_delim_counts(data, delims, max_lines, limit):
-    """Per line (up to max_lines lines within data[:limit]) count each candidate delimiter."""
+    """Per record (up to max_lines within data[:limit]) count each candidate
+    delimiter outside quoted fields (a quote opens one only at the start of a
+    line or right after a candidate delimiter, as in the tokenizer)."""
     k = delims.shape[0]
     counts = np.zeros((max_lines, k), np.int64)
     line = 0
+    quoted = False
     n = min(data.shape[0], limit)
-    for i in range(n):
+    i = -1
+    while i + 1 < n:
+        i += 1
         c = data[i]
+        if quoted:
+            if c == QUOTE:
+                if i + 1 < n and data[i + 1] == QUOTE:
+                    i += 1
+                else:
+                    quoted = False
+            continue
+        if c == QUOTE:
+            prev = data[i - 1] if i > 0 else LF
+            opens = prev == LF
+            for d in range(k):
+                if prev == delims[d]:
+                    opens = True
+            if opens:
+                quoted = True
+            continue
         if c == LF:
             line += 1
             if line >= max_lines:
