@@ -62,14 +62,15 @@ class Sim:
     """One sender, a store, and as many connections (and receiver restarts) as it takes."""
 
     def __init__(self, data, cfg=CFG, *, seed=0, store=None, corrupt=0.0, duplicate=0.0, reorder=0.0, lose=0.0,
-                 drop_every=None, crash=None, sender_token=TOKEN, receiver_token=TOKEN, transfer=None):
+                 drop_every=None, crash=None, sender_token=TOKEN, receiver_token=TOKEN, transfer=None, profile=None):
         self.rnd = random.Random(seed)
         self.clock = Clock()
         self.cfg = cfg
         self.data = data
         self.store = store if store is not None else MemoryStore()
         self.transfer = transfer or OutgoingTransfer(io.BytesIO(data), cfg, name="data.csv", size=len(data))
-        self.sender = SenderEndpoint(self.transfer, sender_token, clock=self.clock)
+        self.sender = SenderEndpoint(self.transfer, sender_token, clock=self.clock, profile=profile)
+        self.profile = profile
         self.receiver_token = receiver_token
         self.p = dict(corrupt=corrupt, duplicate=duplicate, reorder=reorder, lose=lose)
         self.drop_every = drop_every
@@ -113,7 +114,7 @@ class Sim:
 
     def one_connection(self):
         s = self.sender
-        r = ReceiverEndpoint(self.store, self.cfg, self.receiver_token, clock=self.clock)
+        r = ReceiverEndpoint(self.store, self.cfg, self.receiver_token, clock=self.clock, profile=self.profile)
         s.connection_made()
         budget = self.rnd.randrange(*self.drop_every) if self.drop_every else None
         crashed = False
@@ -466,3 +467,15 @@ def test_a_different_file_under_the_id_of_a_completed_transfer_starts_over():
     sim = Sim(other, store=store, transfer=t2)
     assert sim.run() == other  # a failed resume scan must leave the source where it was
     assert any(isinstance(e, ResumeError) for e in sim.errors)
+
+
+def test_streaming_profile_hooks_on_both_ends():
+    from cobol.profile import StreamingProfile
+    data = sample(40_000)
+    clock = Clock()
+    prof = StreamingProfile(clock=clock)
+    sim = Sim(data, seed=5, reorder=0.3, duplicate=0.2, profile=prof)
+    sim.clock = sim.sender.clock = clock
+    assert sim.run() == data
+    s = prof.summary()
+    assert s["blocks_received"] == sim.sender.result.n_blocks and s["duplicates"] > 0 and s["out_of_order"] > 0

@@ -348,8 +348,10 @@ class ReceiverSession(_Session):
     role = Role.RECEIVER
 
     def __init__(self, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
-                 clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None):
+                 clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None,
+                 profile=None):
         super().__init__(config, token, clock, stats, nonce)
+        self.profile = profile  # a cobol.profile.StreamingProfile, or None
         self.client_nonce = b""
         self.info: TransferInfo | None = None
         self.decompressor: StreamDecompressor | None = None
@@ -427,9 +429,13 @@ class ReceiverSession(_Session):
             raise FlowControlError(f"block {block.seq} is beyond the credit granted (blocks < {self.credit})")
         if self.end is not None and block.seq >= self.end.n_blocks:
             raise ProtocolError(f"block {block.seq} after END said {self.end.n_blocks} blocks")
+        if self.profile is not None:
+            self.profile.on_block_received(block.seq, len(block.record), raw_bytes=block.raw_len)
         delivered = self.decompressor.receive(block)
         for d in delivered:
             self.raw_offset += len(d.raw)
+            if self.profile is not None:
+                self.profile.on_block_delivered(d.seq)
         ev = BlocksDelivered(delivered) if delivered else None
         if delivered and self.end is not None:
             done = self._check_complete()
@@ -530,8 +536,10 @@ class SenderSession(_Session):
     role = Role.SENDER
 
     def __init__(self, config: StreamingConfig, info: TransferInfo, token: bytes | None = None, *,
-                 clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None):
+                 clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None,
+                 profile=None):
         super().__init__(config, token, clock, stats, nonce)
+        self.profile = profile  # a cobol.profile.StreamingProfile, or None
         self.info = info
         self.server_nonce = b""
         self.credit = 0
@@ -588,6 +596,9 @@ class SenderSession(_Session):
                 raise ProtocolError(f"ACK for {m.acked} blocks, only {self.sent_limit} were sent")
             if m.acked <= self.acked and m.credit <= self.credit:
                 return None  # duplicate or overtaken
+            if self.profile is not None:
+                for seq in range(self.acked, m.acked):
+                    self.profile.on_block_acked(seq)
             self.acked = max(self.acked, m.acked)
             self.credit = max(self.credit, m.credit)
             return Acked(self.acked, self.credit)
@@ -609,6 +620,8 @@ class SenderSession(_Session):
             raise FlowControlError(f"block {block.seq} is beyond the credit (blocks < {self.credit})")
         self._send(Block(block))
         self.sent_limit = max(self.sent_limit, block.seq + 1)
+        if self.profile is not None:
+            self.profile.on_block_sent(block.seq, len(block.record), raw_bytes=block.raw_len)
 
     def send_end(self, n_blocks: int, total_raw: int, chain: bytes) -> None:
         self._send(End(n_blocks, total_raw, chain))

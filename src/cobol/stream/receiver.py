@@ -32,9 +32,9 @@ class ReceiverEndpoint:
     """
 
     def __init__(self, store, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
-                 clock=time.monotonic, stats=None):
+                 clock=time.monotonic, stats=None, profile=None):
         self.store = store
-        self.session = ReceiverSession(config, token, clock=clock, stats=stats)
+        self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile)
         self.partial = None
         self.pending_open: TransferInfo | None = None
         self.stored_name: str | None = None

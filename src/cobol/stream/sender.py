@@ -183,10 +183,12 @@ class SenderEndpoint:
     out. ``done`` once the receiver confirmed the whole transfer (``result``).
     """
 
-    def __init__(self, transfer: OutgoingTransfer, token: bytes | None = None, *, clock=time.monotonic):
+    def __init__(self, transfer: OutgoingTransfer, token: bytes | None = None, *, clock=time.monotonic,
+                 profile=None):
         self.transfer = transfer
         self.token = token
         self.clock = clock
+        self.profile = profile  # a cobol.profile.StreamingProfile: per-block send / ack times
         self.session: SenderSession | None = None
         self.result: Finished | None = None
         self.next_send: int | None = None
@@ -205,7 +207,7 @@ class SenderEndpoint:
 
     def connection_made(self) -> None:
         self.session = SenderSession(self.transfer.config, self.transfer.info(), self.token,
-                                     clock=self.clock, stats=self.transfer.stats)
+                                     clock=self.clock, stats=self.transfer.stats, profile=self.profile)
         self.session.start()
         self.next_send = None
         self.end_sent = False

@@ -119,8 +119,9 @@ class StreamServer:
 
     def __init__(self, out_dir, config: StreamingConfig = StreamingConfig(), *, host: str = "127.0.0.1",
                  port: int = DEFAULT_PORT, token: bytes | None = None, ssl: ssl_module.SSLContext | None = None,
-                 mode: str = "raw", store=None, on_complete=None):
+                 mode: str = "raw", store=None, on_complete=None, profile=None):
         self.config = config
+        self.profile = profile  # a StreamingProfile for every connection (meaningful with one transfer at a time)
         self.host, self.port = host, port
         self.token = token
         self.ssl = ssl
@@ -232,7 +233,8 @@ class _ServerConnection:
         self.superseded = False
         stats = StreamingStatistics("receive")
         stats.connections = 1
-        self.endpoint = ReceiverEndpoint(server.store, server.config, server.token, stats=stats)
+        self.endpoint = ReceiverEndpoint(server.store, server.config, server.token, stats=stats,
+                                         profile=server.profile)
 
     async def _flush(self) -> None:
         out = self.endpoint.data_to_send()
@@ -406,18 +408,20 @@ async def send_stream(source, host: str, port: int, config: StreamingConfig = St
                       name: str = "stream", size: int | None = None, transfer_id: bytes | None = None,
                       token: bytes | None = None, ssl: ssl_module.SSLContext | None = None,
                       server_hostname: str | None = None, retries: int = 5, backoff: float = 0.25,
-                      max_backoff: float = 5.0, progress=None) -> SendResult:
+                      max_backoff: float = 5.0, progress=None, profile=None) -> SendResult:
     """Send one stream (a binary file object) to a StreamServer.
 
     A dropped connection, a timeout or a recoverable error from the receiver
     leads to a reconnect that resumes at the receiver's durable point;
     ``retries`` bounds the consecutive attempts that make no progress.
-    ``progress(acked_bytes)`` is called as the receiver acknowledges data.
+    ``progress(acked_bytes)`` is called as the receiver acknowledges data;
+    ``profile`` (a cobol.profile.StreamingProfile) records per-block send and
+    acknowledgement times.
     Raises TransferFailed (with the last error as its cause), or
     AuthenticationError / TransferRefused, which are not retried.
     """
     transfer = OutgoingTransfer(source, config, name=name, size=size, transfer_id=transfer_id)
-    ep = SenderEndpoint(transfer, token)
+    ep = SenderEndpoint(transfer, token, profile=profile)
     executor = ThreadPoolExecutor(1, thread_name_prefix="cobol-send")
     batch = max(4, 2 * config.threads)
     failures = 0
