@@ -119,6 +119,22 @@ def _skeleton_hashes(buf, kinds, starts, attr_lo, a_val_s, a_val_e, out):
 
 
 @njit(cache=True, nogil=True)
+def _attribute_hashes(buf, a_name_s, a_name_e, a_val_s, a_val_e, out):
+    """64-bit hash of each valued attribute's name=value pair (0 when valueless)."""
+    for a in range(a_name_s.size):
+        if a_val_s[a] < 0:
+            out[a] = 0
+            continue
+        h = np.uint64(0xCBF29CE484222325)
+        for j in range(a_name_s[a], a_name_e[a]):
+            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+        h = (h ^ np.uint64(0x100)) * np.uint64(0x100000001B3)
+        for j in range(a_val_s[a], a_val_e[a]):
+            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+        out[a] = h | np.uint64(1)
+
+
+@njit(cache=True, nogil=True)
 def _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, out, o):
     p = starts[t]
     e = starts[t + 1]
@@ -718,8 +734,9 @@ class MarkupEncoder:
     """Bytes -> :class:`Encoded` (params + streams); see the module docstring."""
 
     def __init__(self, html: bool, level: int = 19, use_l1: bool | None = None, text_by_parent: bool | None = None,
-                 split_values: bool | None = None):
+                 split_values: bool | None = None, fold_min: int = 128):
         self.html = html
+        self.fold_min = fold_min
         self.level = level
         # None: decide by a trial on a sample of the block
         self.use_l1 = use_l1
@@ -730,9 +747,10 @@ class MarkupEncoder:
         buf = mt.as_u8(data)
         tok = mt.tokenize(buf, self.html)
         kinds, starts = tok.kinds, tok.starts
+        val_s, val_e = self._fold_values(buf, tok)
         # skeletons: hash, unique, verify, frequency order
         hashes = np.empty(kinds.size, np.uint64)
-        _skeleton_hashes(buf, kinds, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, hashes)
+        _skeleton_hashes(buf, kinds, starts, tok.attr_lo, val_s, val_e, hashes)
         tags = np.flatnonzero((kinds == mt.START) | (kinds == mt.END))
         inv, first, counts = unique_hashes(hashes[tags])
         if first.size > MAX_ENTRIES:
@@ -746,10 +764,10 @@ class MarkupEncoder:
         tok_len = (starts[1:] - starts[:-1]).astype(np.int64) + np.diff(tok.attr_lo)
         sk_off = np.zeros(reps.size + 1, np.int64)
         sk_buf = np.empty(int(tok_len[reps].sum()), np.uint8)
-        _collect_skeletons(buf, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, reps, sk_off, sk_buf)
+        _collect_skeletons(buf, starts, tok.attr_lo, val_s, val_e, reps, sk_off, sk_buf)
         sk_data = sk_buf[:sk_off[-1]]
         scratch = np.empty(int(tok_len.max(initial=0)) + 1, np.uint8)
-        if not _verify_skeletons(buf, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, tags, tag_sk, sk_data, sk_off, scratch):
+        if not _verify_skeletons(buf, starts, tok.attr_lo, val_s, val_e, tags, tag_sk, sk_data, sk_off, scratch):
             raise CobolError("markup: skeleton hash collision")
         skeletons = StructuralDictionary.from_arrays(sk_data, np.diff(sk_off), counts[order])
         table = SkeletonTable(skeletons, self.html)
@@ -768,7 +786,7 @@ class MarkupEncoder:
         nl_kind, unit = self._indent_style(buf, kinds, starts, tok_depth)
 
         # value streams: one per attribute name with enough bytes
-        vbytes = _value_bytes(kinds, tok.attr_lo, tok.a_val_s, tok.a_val_e, tok_code,
+        vbytes = _value_bytes(kinds, tok.attr_lo, val_s, val_e, tok_code,
                               table.hole_lo, table.hole_name, nnames)
         vorder = np.argsort(-vbytes, kind="stable")
         vnames = [int(x) for x in vorder[:MAX_VALUE_STREAMS] if vbytes[x] >= MIN_VALUE_STREAM_BYTES]
@@ -786,14 +804,14 @@ class MarkupEncoder:
         text_group_of = np.zeros(nnames + 1, np.int64)
         for i, x in enumerate(tnames):
             text_group_of[x + 1] = i + 1
-        nseg = kinds.size + tok.a_val_s.size + 1
+        nseg = kinds.size + val_s.size + 1
         sym = np.empty(kinds.size * 11 + 16, np.uint8)
         seg_s = np.empty(nseg, np.int64)
         seg_e = np.empty(nseg, np.int64)
         seg_g = np.empty(nseg, np.int64)
         vbase_p = N_MISC + ntext_p
         hole_group = (vbase_p + value_slot[table.hole_name]) if table.hole_name.size else np.zeros(0, np.int64)
-        nsym, ns = _emit(buf, kinds, starts, tok.attr_lo, tok.a_val_s, tok.a_val_e, tok_code, tok_depth,
+        nsym, ns = _emit(buf, kinds, starts, tok.attr_lo, val_s, val_e, tok_code, tok_depth,
                          tok_parent, _u8(_NL[nl_kind]), _u8(unit), text_group_of, table.hole_lo,
                          hole_group, N_MISC, sym, seg_s, seg_e, seg_g)
         sym = sym[:nsym]
@@ -893,6 +911,26 @@ class MarkupEncoder:
         streams += [g.tobytes() for g in value_groups]
         names += [f"v:{table.names[x].decode('latin-1')}" for x in vnames] + ["v:*"]
         return Encoded(params=bytes(params), streams=streams, stream_names=names)
+
+    def _fold_values(self, buf, tok):
+        """Value spans to cut out of the tags. A name=value pair seen at least
+        FOLD_MIN times stays in its tag's skeleton (class="p" in highlighted
+        code becomes part of the tag's id), the rest become holes."""
+        val_s, val_e = tok.a_val_s, tok.a_val_e
+        if self.fold_min <= 0 or val_s.size == 0:
+            return val_s, val_e
+        h = np.empty(val_s.size, np.uint64)
+        _attribute_hashes(buf, tok.a_name_s, tok.a_name_e, val_s, val_e, h)
+        valued = np.flatnonzero(h != 0)
+        ids, first, counts = unique_hashes(h[valued])
+        fold = valued[counts[ids] >= self.fold_min]
+        if fold.size == 0:
+            return val_s, val_e
+        val_s = val_s.copy()
+        val_e = val_e.copy()
+        val_s[fold] = -1
+        val_e[fold] = -1
+        return val_s, val_e
 
     def _keep_used(self, skeletons, table, tok_code, tok_parent, tags):
         """Drop the skeletons of end tags that were always predicted and renumber
@@ -1014,6 +1052,8 @@ class MarkupDecoder:
 
 class _MarkupTransform(Transform):
     html: bool = False
+    #: name=value pairs seen this often stay in the tag skeleton (measured on the dev corpus)
+    fold_min: int = 128
     needs_layers = frozenset({"l2"})
     min_level = 1
 
@@ -1021,7 +1061,7 @@ class _MarkupTransform(Transform):
         if len(data) < 64:
             return None
         use_l1 = None if "l1" in ctx.layers else False
-        return MarkupEncoder(self.html, ctx.level, use_l1=use_l1).encode(data)
+        return MarkupEncoder(self.html, ctx.level, use_l1=use_l1, fold_min=self.fold_min).encode(data)
 
     def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
         if params and bool(params[0] & F_HTML) != self.html:
@@ -1051,4 +1091,5 @@ class HtmlTransform(_MarkupTransform):
     name = "html"
     formats = ("html",)
     html = True
+    fold_min = 32
     priority = 1
