@@ -35,6 +35,7 @@ themselves.
 from __future__ import annotations
 
 import bisect
+import threading
 
 import numpy as np
 import zstandard
@@ -196,7 +197,19 @@ def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name
     return STR
 
 
-_ESTIMATOR = zstandard.ZstdCompressor(level=TRIAL_LEVEL)
+_local = threading.local()
+
+
+def trial_size(data, level: int) -> int:
+    """zstd size of ``data`` at ``level`` for trials (one compressor per thread and
+    level: ZstdCompressor objects are not thread-safe, and blocks run on threads)."""
+    cache = getattr(_local, "cctx", None)
+    if cache is None:
+        cache = _local.cctx = {}
+    c = cache.get(level)
+    if c is None:
+        c = cache[level] = zstandard.ZstdCompressor(level=level)
+    return len(c.compress(data))
 
 
 def _encode_sep_strings(sink, data, starts, ends, name):
@@ -214,7 +227,7 @@ def _encode_sep_strings(sink, data, starts, ends, name):
 
 
 def _estimate(sink: StreamSink) -> int:
-    return len(sink.params) + sum(len(_ESTIMATOR.compress(s)) for s in sink.streams)
+    return len(sink.params) + sum(trial_size(s, TRIAL_LEVEL) for s in sink.streams)
 
 
 def _encode_str(sink, data, starts, ends, name, front=False):
