@@ -181,14 +181,23 @@ def test_end_tags_and_indentation_are_predicted():
 
 def test_values_grouped_per_attribute_name():
     data = regular_xml(2000)
-    enc = roundtrip(data, False, use_l1=False, split_values=True)
+    enc = roundtrip(data, False, use_l1=False, split_values=True, fold_min=0)
     assert "v:id" in enc.stream_names and "v:kind" in enc.stream_names
     assert enc.streams[enc.stream_names.index("v:kind")][:9] == b"k0\x00k1\x00k2\x00"
 
 
+def test_frequent_values_fold_into_skeletons():
+    data = regular_xml(2000)
+    enc = roundtrip(data, False, use_l1=False, split_values=True, fold_min=100)
+    from cobol.layers.structural_dictionary import StructuralDictionary
+    sk = list(StructuralDictionary.from_bytes(enc.streams[1]))
+    assert b'<item id="\x00" kind="k3">' in sk  # 7 kinds x 285 uses: folded; ids are unique: holes
+    assert "v:kind" not in enc.stream_names
+
+
 def test_skeleton_dictionary_is_frequency_ordered():
     data = regular_xml(50)
-    enc = roundtrip(data, False, use_l1=False)
+    enc = roundtrip(data, False, use_l1=False, fold_min=0)
     from cobol.layers.structural_dictionary import StructuralDictionary
     sk = StructuralDictionary.from_bytes(enc.streams[1])
     assert list(sk)[:2] == [b'<item id="\x00" kind="\x00">', b"<name>"]
