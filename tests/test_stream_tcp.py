@@ -19,6 +19,7 @@ import pytest
 from cobol.stream import AuthenticationError, StreamingConfig
 from cobol.stream import frames as F
 from cobol.stream.checkpoint import TransferStore
+from cobol.stream.config import READ_SIZE
 from cobol.stream.tcp import (
     StreamServer, TransferFailed, client_ssl_context, parse_hostport, send_stream, server_ssl_context,
 )
@@ -164,7 +165,7 @@ def check_memory_bounds(res, srv, cfg=CFG):
     st = res.stats
     assert st.max_retained_blocks <= cfg.max_unacked + max(4, 2 * cfg.threads)
     assert srv.totals.max_pending_blocks < cfg.window
-    assert srv.totals.max_buffered_bytes <= F.block_payload_limit(cfg.block_size) + 12 + 64 * 1024
+    assert srv.totals.max_buffered_bytes <= F.block_payload_limit(cfg.block_size) + 12 + READ_SIZE
 
 
 # ---------------------------------------------------------------- plain transfers
@@ -441,24 +442,49 @@ def test_unreachable_receiver_gives_up_after_retries():
 
 # ---------------------------------------------------------------- TLS
 
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    cert, key = d / "cert.pem", d / "key.pem"
-    try:
-        from cryptography import x509  # noqa: F401
-        have_crypto = True
-    except ImportError:
-        have_crypto = False
-    if have_crypto:  # pragma: no cover - not installed here
-        pytest.skip("cert generation with cryptography not wired; openssl is used")
+def _cert_with_openssl(cert, key) -> bool:
     if shutil.which("openssl") is None:
-        pytest.skip("neither the cryptography package nor the openssl command is available")
+        return False
     r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                        capture_output=True, timeout=60)
-    if r.returncode != 0:
-        pytest.skip(f"openssl could not make a certificate: {r.stderr[-200:]!r}")
+    return r.returncode == 0
+
+
+def _cert_with_cryptography(cert, key) -> bool:  # pragma: no cover - used where openssl is missing
+    try:
+        import datetime
+        import ipaddress
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        return False
+    k = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    c = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(k.public_key())
+         .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+         .not_valid_after(now + datetime.timedelta(days=1))
+         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                     x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+         .sign(k, hashes.SHA256()))
+    cert.write_bytes(c.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return True
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    """A self-signed certificate for localhost: the openssl command if present,
+    else the cryptography package if installed, else the TLS tests skip."""
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    if not (_cert_with_openssl(cert, key) or _cert_with_cryptography(cert, key)):
+        pytest.skip("no way to make a certificate: neither the openssl command nor the cryptography package works")
     return str(cert), str(key)
 
 
@@ -526,3 +552,40 @@ def test_a_trickling_client_still_meets_the_handshake_timeout(tmp_path):
 
     closed_after = run(main())
     assert closed_after is not None and closed_after < 3
+
+
+class FailingStore(TransferStore):
+    """A receiver whose disk fills up after a while."""
+
+    def __init__(self, out_dir, fail_after=5):
+        super().__init__(out_dir, fsync=False)
+        self.left = fail_after
+
+    def open(self, info):
+        partial = super().open(info)
+        write = partial.write
+
+        def failing_write(blocks):
+            self.left -= len(blocks)
+            if self.left < 0:
+                raise OSError(28, "No space left on device")
+            write(blocks)
+        partial.write = failing_write
+        return partial
+
+
+def test_a_receiver_side_failure_fails_that_transfer_only(tmp_path, caplog):
+    async def main():
+        srv = await start_server(tmp_path, store=FailingStore(tmp_path))
+        try:
+            with pytest.raises(TransferFailed, match="internal"):
+                await send_stream(io.BytesIO(sample(100_000)), LOCAL, srv.port, CFG, name="full", retries=2, backoff=0.01)
+            srv.store.left = 10**9  # space again: the same server carries on
+            return await send_stream(io.BytesIO(b"fine"), LOCAL, srv.port, CFG, name="fine")
+        finally:
+            await srv.close()
+
+    with caplog.at_level("INFO", logger="cobol.stream"):
+        run(main())
+    assert stored(tmp_path, "fine") == b"fine"
+    assert "No space left on device" in caplog.text

@@ -278,8 +278,16 @@ class _ServerConnection:
                     await self._flush()
                 except Exception:
                     pass
-            except (ConnectionError, asyncio.TimeoutError, OSError) as exc:
+            except (ConnectionError, asyncio.TimeoutError) as exc:
                 log.info("connection from %s lost: %s", self.peer, exc or type(exc).__name__)
+            except Exception as exc:  # disk full, permissions, a bug: this transfer fails, the server goes on
+                log.error("closing connection from %s: internal error: %s: %s", self.peer, type(exc).__name__, exc,
+                          exc_info=not isinstance(exc, OSError))
+                ep.fail(exc)
+                try:
+                    await self._flush()
+                except Exception:
+                    pass
         finally:
             try:
                 await run_blocking(ex, ep.close, not self.abort)
