@@ -82,6 +82,8 @@ ROW_MATCH_MAX_COLUMNS = 128
 ROW_MATCH_MIN_SHARE = 0.05
 #: without a trial (fast levels) row matches are used from this share on
 ROW_MATCH_SURE_SHARE = 0.2
+#: the trial of row matches codes this many rows both ways
+ROW_TRIAL_ROWS = 4096
 #: a row references another only if at least this share of its fields repeat
 ROW_MATCH_MIN_FIELDS_NUM, ROW_MATCH_MIN_FIELDS_DEN = 1, 4
 
@@ -168,34 +170,41 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> 
         _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
     match = _row_matches(arr, starts, ends, nrows, ncols)
-    if match is not None and not trial:
-        # no trial at fast levels: only strong repetition is taken
-        if np.count_nonzero(match[1]) < ROW_MATCH_SURE_SHARE * nrows * ncols:
-            match = None
+    if match is not None:
+        if trial:
+            use = _row_matches_pay(arr, starts, ends, ncols, modal, quote, match)
         else:
-            ref, eq = match
-            flags |= F_ROWREF
-            meta[flags_at] = flags
-            sink.add(ref, "rows.match")
-            sink.add(np.packbits(eq[ref != 0], axis=1, bitorder="little"), "rows.match_fields")
-            _encode_columns(sink, arr, cs, ce, counts, quote, ~eq, trial, ref)
-            return _finish(sink)
+            # no trial at fast levels: only strong repetition is taken
+            use = np.count_nonzero(match[1]) >= ROW_MATCH_SURE_SHARE * nrows * ncols
+        if not use:
+            match = None
     if match is None:
         _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
-    # Whether dropping repeated fields pays depends on the columns (it does for
-    # product tables, not for smooth series that delta-code repeats for free):
-    # code both ways and keep the smaller, judged by a fast zstd.
-    plain = _fork(sink)
-    _encode_columns(plain, arr, cs, ce, counts, quote, None, trial)
-    matched = _fork(sink)
-    matched.params[flags_at] = flags | F_ROWREF
     ref, eq = match
-    matched.add(ref, "rows.match")
-    matched.add(np.packbits(eq[ref != 0], axis=1, bitorder="little"), "rows.match_fields")
-    _encode_columns(matched, arr, cs, ce, counts, quote, ~eq, trial, ref)
-    a, b = _finish(plain), _finish(matched)
-    return b if _estimate(b) < _estimate(a) else a
+    meta[flags_at] = flags | F_ROWREF
+    sink.add(ref, "rows.match")
+    sink.add(np.packbits(eq[ref != 0], axis=1, bitorder="little"), "rows.match_fields")
+    _encode_columns(sink, arr, cs, ce, counts, quote, ~eq, trial, ref)
+    return _finish(sink)
+
+
+def _row_matches_pay(arr, starts, ends, ncols, modal, quote, match) -> bool:
+    """Whether dropping repeated fields pays depends on the columns (it does for
+    product tables, not for smooth series that delta-code repeats for free):
+    code the first ROW_TRIAL_ROWS rows both ways and compare by a fast zstd."""
+    ref, eq = match
+    k = min(ref.shape[0], ROW_TRIAL_ROWS)
+    nf = k * ncols
+    order, counts = _column_major_order(np.full(k, ncols, np.int64), ncols, modal)
+    cs, ce = starts[:nf][order], ends[:nf][order]
+    plain = cc.StreamSink()
+    _encode_columns(plain, arr, cs, ce, counts, quote, None, True)
+    matched = cc.StreamSink()
+    matched.add(ref[:k], "rows.match")
+    matched.add(np.packbits(eq[:k][ref[:k] != 0], axis=1, bitorder="little"), "rows.match_fields")
+    _encode_columns(matched, arr, cs, ce, counts, quote, ~eq[:k], True, ref[:k])
+    return _estimate(_finish(matched)) < _estimate(_finish(plain))
 
 
 def _fork(sink: cc.StreamSink) -> cc.StreamSink:
