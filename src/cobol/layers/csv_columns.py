@@ -77,6 +77,8 @@ MAX_COLUMNS_REF = 1 << 16
 TYPED_MIN_SHARE = 0.6
 #: zstd level of the trials that choose between numbers and text
 TRIAL_LEVEL = 3
+#: dictionaries this small store their ids as bytes
+DICT_BYTE_IDS = 256
 #: DICT when the distinct values are at most this share of the values
 DICT_MAX_SHARE = 0.25
 #: separators to try for STR, best first (then any byte that does not occur)
@@ -284,7 +286,11 @@ def _encode_dict(sink, data, starts, ends, ids, first, name):
     put_varint(sink.params, nd)
     ent = first[order]
     _encode_str(sink, data, starts[ent], ends[ent], f"{name}.dict")
-    sink.ints(remap[ids], f"{name}.ids")
+    if nd <= DICT_BYTE_IDS:
+        # categorical codes: one byte each, left to zstd (no order to exploit)
+        sink.add(remap[ids].astype(np.uint8), f"{name}.ids")
+    else:
+        sink.ints(remap[ids], f"{name}.ids")
 
 
 def _encode_exceptions(sink, data, starts, ends, bad, name):
@@ -669,7 +675,13 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
         if n and nd == 0:
             raise FormatError("csv: empty dictionary for a non-empty column")
         ebuf, eoffs = _decode_str_after_tag(src, nd, limit)
-        ids = src.ints(n, "dictionary ids")
+        if nd <= DICT_BYTE_IDS:
+            ids = np.frombuffer(src.next("dictionary ids"), dtype=np.uint8)
+            if ids.shape[0] != n:
+                raise FormatError("csv: dictionary ids have the wrong count")
+            ids = ids.astype(np.int64)
+        else:
+            ids = src.ints(n, "dictionary ids")
         if n and (ids.min() < 0 or ids.max() >= nd):
             raise FormatError("csv: dictionary id out of range")
         lens = np.diff(eoffs)
