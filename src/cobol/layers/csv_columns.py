@@ -547,6 +547,8 @@ def choose_references(plans: dict, ncols: int):
         tv, tat = pt.vals[:m], pt.at[:m]
         dom = pt.domain[:2] + (rows,)
         own = MODEL_GAIN * K.residual_bits(tv)
+        if own < m / 4:
+            continue  # under a bit per value already: nothing to win
         scored = []
         for spec in _candidate_specs(t, plans, cols):
             src = {c: (plans[c].domain[:2] + (rows,), plans[c].full[:rows]) for c in _spec_sources(spec)}
