@@ -1139,9 +1139,10 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                     if cmode[c] == NUM_SCALED:
                         if f > cscale[c]:
                             return -10
-                        if m % p10[f] != 0:
-                            return -16
-                        m = m // p10[f]
+                        if f > 0:
+                            # one (slow) division, only for values below the column's scale;
+                            # a hostile remainder only garbles output the checksum rejects
+                            m = m // p10[f]
                         sc = cscale[c] - f
                     else:
                         if f > MAX_SCALE:
