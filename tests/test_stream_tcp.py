@@ -93,6 +93,8 @@ class FaultProxy:
             await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
             if budget["freeze"] == 0:
                 await asyncio.sleep(30)  # a half-dead path: nothing moves, nothing closes
+        except asyncio.CancelledError:
+            pass  # the proxy is closing
         finally:
             for p in pumps:
                 p.cancel()

@@ -22,9 +22,11 @@ from .errors import (
     StreamError, TransferRefused,
 )
 from .stats import StreamingStatistics
+from .tcp import StreamServer, TransferFailed, send_file, send_stream, serve
 
 __all__ = [
     "CompressedBlock", "StreamCompressor", "StreamDecompressor", "StreamingConfig", "StreamingStatistics",
     "DEFAULT_PORT", "StreamError", "ProtocolError", "BlockMissingError", "FlowControlError",
-    "AuthenticationError", "ResumeError", "TransferRefused", "ConnectionTimeout",
+    "AuthenticationError", "ResumeError", "TransferRefused", "ConnectionTimeout", "TransferFailed",
+    "StreamServer", "serve", "send_file", "send_stream",
 ]
