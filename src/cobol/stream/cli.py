@@ -54,7 +54,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 # ---------------------------------------------------------------- serve
 
+SERVE_EXIT_HELP = """\
+serve exit codes: 0 stopped by SIGINT/SIGTERM; 1 usage error (bad address,
+bad TLS certificate or key, bad token file); 3 cannot listen (address in use,
+permission) or read a file."""
+
+
 def configure_serve(p: argparse.ArgumentParser):
+    p.epilog = SERVE_EXIT_HELP
     p.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}", metavar="HOST:PORT",
                    help=f"address to listen on (default 127.0.0.1:{DEFAULT_PORT}; port 0 picks a free one; "
                         "listening beyond this machine needs an explicit host such as 0.0.0.0)")
