@@ -18,7 +18,8 @@ from cobol.registry import DecodeContext, EncodeContext, get_transform
 
 I64 = np.iinfo(np.int64)
 T = NumericArrayTransform()
-MODE_SETS = [(ic.PACKED,), (ic.PLANES,), (ic.DICT, ic.PLANES), (ic.SPARSE, ic.PLANES), ic.ALL_MODES]
+MODE_SETS = [(ic.PACKED,), (ic.PLANES,), (ic.DICT, ic.PLANES), (ic.SPARSE, ic.PLANES), (ic.ESCAPE, ic.PLANES),
+             (ic.BUCKET, ic.PLANES), (ic.DICT, ic.BUCKET, ic.ESCAPE, ic.PACKED), ic.ALL_MODES]
 
 
 def int_arrays():
@@ -35,6 +36,8 @@ def int_arrays():
         "sparse": np.where(rng.random(5000) < 0.01, rng.integers(1, 10**6, 5000), 0),
         "steps": np.repeat(np.arange(50) * 7, 100),
         "long": np.cumsum(rng.integers(-3, 9, 200_000)),  # longer than the trial sample
+        "skewed wide": rng.geometric(0.01, 150_000) * np.where(rng.random(150_000) < 0.5, 1, -1),
+        "wide ranks": rng.zipf(1.3, 100_000) % 5000,
     }
 
 
@@ -49,11 +52,25 @@ def test_intcodec_every_layout_round_trips(name):
 
 def test_intcodec_picks_the_layout_that_fits():
     arrays = int_arrays()
+    assert ic.encode_ints(arrays["skewed wide"])[0] in (ic.ESCAPE, ic.BUCKET)
     assert ic.encode_ints(arrays["few values"])[0] == ic.DICT
     assert ic.encode_ints(arrays["sparse"])[0] == ic.SPARSE
     # minutes: common divisor 60, steady steps -> a few bytes for 5000 values
     assert len(zstandard.ZstdCompressor(level=3).compress(ic.encode_ints(arrays["minutes"]))) < 100
     assert ic.choose_layout(arrays["counter"])[0][0] < 5000 * 8 / 4
+
+
+def test_intcodec_sections_are_padded_to_zstd_blocks():
+    # two byte planes of 100k values: the second starts on a 128 KiB boundary
+    x = np.random.default_rng(2).integers(0, 60_000, 100_000)
+    blob = ic._encode_planes(x.size, *ic._frame_of_reference(x), 0, False, False)
+    assert np.array_equal(ic.decode_ints(blob, x.size), x)
+    assert len(blob) > ic.ZSTD_BLOCK + x.size
+    assert blob[ic.ZSTD_BLOCK:ic.ZSTD_BLOCK + 1000] == (x[:1000] >> 8).astype(np.uint8).tobytes()
+    bad = bytearray(blob)
+    bad[ic.ZSTD_BLOCK - 5] = 1  # a nonzero padding byte
+    with pytest.raises(FormatError, match="padding"):
+        ic.decode_ints(bytes(bad), x.size)
 
 
 def test_intcodec_limits_and_hostile_input():

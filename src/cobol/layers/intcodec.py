@@ -35,7 +35,7 @@ Layout::
     PLANES: u8 predictor | u8 layout | u8 k | varint zigzag(base) | varint gcd
             | [varint zigzag(offset) if layout & 2] | w x varint (warm-up values y[0..w))
             | k * (count - w) bytes              (w = PREDICTOR_WARM[predictor])
-    DICT:   varint ndict | varint len(values) | values (this codec) | ranks (this codec)
+    DICT:   varint ndict | varint len(ranks) | ranks (this codec) | values (this codec)
     SPARSE: u8 order (0, 1) | varint zigzag(base) | varint gcd | varint len(gaps)
             | gaps (this codec) | nonzero residuals (this codec)
 
@@ -58,15 +58,27 @@ from numba import njit
 
 from ..accel import offload
 from ..errors import FormatError
-from ..format.wire import Reader, put_varint
+from ..format.wire import Reader, put_varint, varint_bytes
 from .l3_delta import unzigzag, zigzag
+from numba.cpython.unsafe.numbers import leading_zeros
 
 PACKED = 1
 PLANES = 2
 DICT = 3
 SPARSE = 4
-MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict", SPARSE: "sparse"}
-ALL_MODES = (PACKED, PLANES, DICT, SPARSE)
+ESCAPE = 5
+BUCKET = 6
+MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict", SPARSE: "sparse", ESCAPE: "escape", BUCKET: "bucket"}
+ALL_MODES = (PACKED, PLANES, DICT, SPARSE, ESCAPE, BUCKET)
+#: zstd's block size (ZSTD_BLOCKSIZE_MAX) and the smallest section worth aligning to it
+ZSTD_BLOCK = 128 << 10
+PAD_MIN_SECTION = 16 << 10
+#: BUCKET symbols: residuals below 64 are their own symbol; above, the bit length
+#: and the two bits after the leading one (4 buckets an octave), up to 2**53
+BUCKET_DIRECT = 64
+BUCKET_MAX_SYMBOL = BUCKET_DIRECT + (53 - 7) * 4 + 3
+#: an escape byte: the residual is 255 or more and continues in the nested stream
+ESCAPE_BYTE = 0xFF
 
 #: warm-up values (stored as varints) of each PLANES predictor
 PREDICTOR_WARM = (0, 1, 2, 4, 16)
@@ -187,12 +199,12 @@ def _map_residuals(d, offset, use_offset):
 
 
 @njit(cache=True, nogil=True)
-def _planes_decode(body, m, k, planes, warm, order, offset, use_offset, base, g):
-    """PLANES payload -> int64 values in one pass: bytes -> residual -> undo
-    the predictor -> base + g * y (the fused inverse of the encoder's steps)."""
+def _unpredict(r, warm, order, offset, use_offset, base, g):
+    """Residual codes -> int64 values: undo the residual map and the predictor,
+    then the frame of reference (the inverse of the PLANES/ESCAPE encoders)."""
     nw = warm.size
-    n = nw + m
-    out = np.empty(n, np.uint64)
+    m = r.size
+    out = np.empty(nw + m, np.uint64)
     two = np.uint64(2)
     p1 = np.uint64(0)
     p2 = np.uint64(0)
@@ -206,13 +218,7 @@ def _planes_decode(body, m, k, planes, warm, order, offset, use_offset, base, g)
         s += p1
         out[i] = base + g * p1
     for i in range(m):
-        v = np.uint64(0)
-        if planes:
-            for j in range(k):
-                v |= np.uint64(body[j * m + i]) << np.uint64(8 * j)
-        else:
-            for j in range(k):
-                v |= np.uint64(body[i * k + j]) << np.uint64(8 * j)
+        v = r[i]
         if order == 0:
             y = v
         else:
@@ -230,6 +236,116 @@ def _planes_decode(body, m, k, planes, warm, order, offset, use_offset, base, g)
             p1 = y
         out[nw + i] = base + g * y
     return out.view(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _split_escape(r):
+    """Residuals -> (one byte each, min(r, 255); r - 255 for those >= 255)."""
+    prim = np.empty(r.size, np.uint8)
+    k = 0
+    for i in range(r.size):
+        if r[i] >= np.uint64(ESCAPE_BYTE):
+            k += 1
+    rest = np.empty(k, np.uint64)
+    k = 0
+    for i in range(r.size):
+        v = r[i]
+        if v >= np.uint64(ESCAPE_BYTE):
+            prim[i] = ESCAPE_BYTE
+            rest[k] = v - np.uint64(ESCAPE_BYTE)
+            k += 1
+        else:
+            prim[i] = np.uint8(v)
+    return prim, rest
+
+
+@njit(cache=True, nogil=True)
+def _merge_escape(prim, rest):
+    """Inverse of _split_escape; ok=False when the escapes and the rest disagree in number."""
+    r = np.empty(prim.size, np.uint64)
+    k = 0
+    for i in range(prim.size):
+        b = prim[i]
+        if b == ESCAPE_BYTE:
+            if k >= rest.size:
+                return r, False
+            r[i] = rest[k] + np.uint64(ESCAPE_BYTE)
+            k += 1
+        else:
+            r[i] = np.uint64(b)
+    return r, k == rest.size
+
+
+@njit(cache=True, nogil=True)
+def _bucket_split(r):
+    """Residuals -> (symbol bytes, extra bits LSB-first as uint64 words, bit count);
+    ok=False when a residual reaches 2**53."""
+    m = r.size
+    sym = np.empty(m, np.uint8)
+    nbits = 0
+    for i in range(m):
+        v = r[i]
+        if v >= np.uint64(1) << np.uint64(53):
+            return sym, np.zeros(1, np.uint64), 0, False
+        if v >= np.uint64(BUCKET_DIRECT):
+            nbits += 64 - leading_zeros(v) - 3
+    words = np.zeros(nbits // 64 + 2, np.uint64)
+    pos = 0
+    for i in range(m):
+        v = r[i]
+        if v < np.uint64(BUCKET_DIRECT):
+            sym[i] = np.uint8(v)
+            continue
+        e = 64 - leading_zeros(v)
+        w = e - 3
+        top = (v >> np.uint64(w)) & np.uint64(3)
+        sym[i] = np.uint8(BUCKET_DIRECT + (e - 7) * 4 + np.int64(top))
+        extra = v & ((np.uint64(1) << np.uint64(w)) - np.uint64(1))
+        word = pos >> 6
+        off = pos & 63
+        words[word] |= extra << np.uint64(off)
+        if off + w > 64:
+            words[word + 1] |= extra >> np.uint64(64 - off)
+        pos += w
+    return sym, words, nbits, True
+
+
+@njit(cache=True, nogil=True)
+def _bucket_bits(sym):
+    """Extra bits the symbols call for; -1 on a symbol above BUCKET_MAX_SYMBOL."""
+    nbits = 0
+    for i in range(sym.size):
+        s = np.int64(sym[i])
+        if s >= BUCKET_DIRECT:
+            if s > BUCKET_MAX_SYMBOL:
+                return -1
+            nbits += (s - BUCKET_DIRECT) // 4 + 7 - 3
+    return nbits
+
+
+@njit(cache=True, nogil=True)
+def _bucket_merge(sym, words):
+    """Inverse of _bucket_split (the caller checked symbols and bit count)."""
+    m = sym.size
+    r = np.empty(m, np.uint64)
+    pos = 0
+    for i in range(m):
+        s = np.int64(sym[i])
+        if s < BUCKET_DIRECT:
+            r[i] = np.uint64(s)
+            continue
+        e = (s - BUCKET_DIRECT) // 4 + 7
+        w = e - 3
+        word = pos >> 6
+        off = pos & 63
+        extra = words[word] >> np.uint64(off)
+        if off + w > 64:
+            extra |= words[word + 1] << np.uint64(64 - off)
+        extra &= (np.uint64(1) << np.uint64(w)) - np.uint64(1)
+        pos += w
+        top = np.uint64((s - BUCKET_DIRECT) % 4)
+        r[i] = (np.uint64(1) << np.uint64(e - 1)) | (top << np.uint64(w)) | extra
+    return r
 
 
 @njit(cache=True, nogil=True)
@@ -452,6 +568,33 @@ def _best_planes(y):
 # ---------------------------------------------------------------- encoding
 
 
+def _pad_section(out: bytearray, section_len: int, at: int) -> None:
+    """After a section of at least PAD_MIN_SECTION bytes: varint n, then n zeros
+    reaching the next ZSTD_BLOCK boundary of the enclosing stream (``at`` = where
+    ``out`` starts in it). zstd codes the literals of each 128 KiB block with one
+    Huffman table: two sections with different statistics (a plane of low bytes
+    and one of high bytes, bucket symbols and raw extra bits) sharing a block
+    share a table and both lose (a 32K-value bucket layout: 42.4 kB in one
+    block, 39.2 kB apart). The zeros cost a few bytes once compressed; the
+    length is stored, so a misjudged ``at`` costs ratio, never correctness."""
+    if section_len < PAD_MIN_SECTION:
+        return
+    here = at + len(out)
+    for width in (1, 2, 3):
+        pad = -(here + width) % ZSTD_BLOCK
+        if len(varint_bytes(pad)) == width:
+            break
+    put_varint(out, pad)
+    out += bytes(pad)
+
+
+def _skip_padding(r: Reader, section_len: int) -> None:
+    if section_len >= PAD_MIN_SECTION:
+        pad = r.varint("padding length", limit=ZSTD_BLOCK)
+        if any(r.view(pad, "section padding")):
+            raise FormatError("int stream: nonzero section padding")
+
+
 def _bytes_needed(r: np.ndarray) -> int:
     if r.size == 0:
         return 0
@@ -471,7 +614,7 @@ def _encode_packed(n, base, g, y) -> bytes:
     return bytes(out)
 
 
-def _encode_planes(n, base, g, y, order, interleaved, use_offset) -> bytes:
+def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0) -> bytes:
     if PREDICTOR_WARM[order] > n:
         order = 0
     d = _deltas(y, order)
@@ -488,41 +631,96 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset) -> bytes:
         put_varint(out, _zz(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
-    out += _to_bytes(r, k, not interleaved).tobytes()
+    planes = _to_bytes(r, k, not interleaved)
+    if interleaved:
+        out += planes.tobytes()
+    else:
+        m = r.size
+        for j in range(k):
+            out += planes[j * m:(j + 1) * m].tobytes()
+            if j < k - 1:
+                _pad_section(out, m, at)
     return bytes(out)
 
 
-def _encode_sparse(n, base, g, y, order) -> bytes:
+def _encode_escape(n, base, g, y, order, use_offset, depth, at=0) -> bytes:
+    if PREDICTOR_WARM[order] > n:
+        order = 0
+    d = _deltas(y, order)
+    use_offset = use_offset and order > 0 and d.size > 0
+    offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
+    r = d if order == 0 else _map_residuals(d, offset, use_offset)
+    primary, rest = _split_escape(r)
+    out = bytearray([ESCAPE])
+    put_varint(out, n)
+    out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
+    put_varint(out, _zz(int(base)))
+    put_varint(out, int(g))
+    if use_offset:
+        put_varint(out, _zz(int(offset)))
+    for i in range(PREDICTOR_WARM[order]):
+        put_varint(out, int(y[i]))
+    out += primary.tobytes()  # not padded: the escaped rest often shares its statistics
+    out += encode_ints(rest.view(np.int64), _depth=depth + 1, _offset=at + len(out))
+    return bytes(out)
+
+
+def _encode_bucket(n, base, g, y, order, use_offset, at=0) -> bytes | None:
+    if PREDICTOR_WARM[order] > n:
+        order = 0
+    d = _deltas(y, order)
+    use_offset = use_offset and order > 0 and d.size > 0
+    offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
+    r = d if order == 0 else _map_residuals(d, offset, use_offset)
+    sym, words, nbits, ok = _bucket_split(r)
+    if not ok:
+        return None
+    out = bytearray([BUCKET])
+    put_varint(out, n)
+    out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
+    put_varint(out, _zz(int(base)))
+    put_varint(out, int(g))
+    if use_offset:
+        put_varint(out, _zz(int(offset)))
+    for i in range(PREDICTOR_WARM[order]):
+        put_varint(out, int(y[i]))
+    out += sym.tobytes()
+    _pad_section(out, sym.size, at)
+    out += words.view(np.uint8)[: (nbits + 7) // 8].tobytes()
+    return bytes(out)
+
+
+def _encode_sparse(n, base, g, y, order, depth, at=0) -> bytes:
     d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
     pos = _nonzero_positions(d)
-    gaps_blob = encode_ints(_gaps(pos), _nested=True)
-    values_blob = encode_ints(d[pos].view(np.int64), _nested=True)
     out = bytearray([SPARSE])
     put_varint(out, n)
     out.append(order)
     put_varint(out, _zz(int(base)))
     put_varint(out, int(g))
+    # (the first nested stream is aligned as if its length prefix took 3 bytes)
+    gaps_blob = encode_ints(_gaps(pos), _depth=depth + 1, _offset=at + len(out) + 3)
     put_varint(out, len(gaps_blob))
     out += gaps_blob
-    out += values_blob
+    out += encode_ints(d[pos].view(np.int64), _depth=depth + 1, _offset=at + len(out))
     return bytes(out)
 
 
-def _encode_dict(x) -> bytes | None:
+def _encode_dict(x, depth, at=0) -> bytes | None:
     vals, counts, idx, nd = _dictionary(x, min(DICT_MAX_SIZE, max(1, x.size)))
     if nd < 0:
         return None
     order = np.argsort(-counts[:nd], kind="stable")
     rank = np.empty(nd, np.int64)
     rank[order] = np.arange(nd)
-    values_blob = encode_ints(vals[:nd][order], _nested=True)
-    ranks_blob = encode_ints(_remap(idx, rank), _nested=True)
     out = bytearray([DICT])
     put_varint(out, x.size)
     put_varint(out, nd)
-    put_varint(out, len(values_blob))
-    out += values_blob
+    # the ranks (the bulk) first, so their sections align as if alone
+    ranks_blob = encode_ints(_remap(idx, rank), _depth=depth + 1, _offset=at + len(out) + 3)
+    put_varint(out, len(ranks_blob))
     out += ranks_blob
+    out += encode_ints(vals[:nd][order], _depth=depth + 1, _offset=at + len(out))
     return bytes(out)
 
 
@@ -553,40 +751,52 @@ def _sample(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x[i * last // (SAMPLE_SLICES - 1):][:step] for i in range(SAMPLE_SLICES)])
 
 
-def _candidates(x, fr, modes, nested):
+def _candidates(x, fr, modes, depth, at=0):
     """(name, encoder) pairs for array x whose frame of reference is fr;
-    each encoder (v, fr_of_v) -> bytes | None."""
+    each encoder (v, fr_of_v) -> bytes | None. Layouts that nest int streams
+    (SPARSE, DICT at the top only; ESCAPE one level down too) are limited by
+    ``depth`` so that decoding recursion stays bounded."""
     cands = []
     _, _, y = fr
     if PACKED in modes:
         cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
+    if PLANES in modes or ESCAPE in modes or BUCKET in modes:
+        # the predictor and residual map by entropy estimate; the layouts by trial
+        _, order, use_offset, offset = _best_planes(y)
+        tag = f"o{order}{' offset' if use_offset else ''}"
     if PLANES in modes:
-        # the delta order and residual map by entropy estimate; the layouts by trial
-        _, order, use_offset, _ = _best_planes(y)
         for inter in (False, True):
             cands.append((
-                f"planes o{order}{' offset' if use_offset else ''}{' interleaved' if inter else ''}",
-                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u),
+                f"planes {tag}{' interleaved' if inter else ''}",
+                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at),
             ))
-    if SPARSE in modes and not nested and x.size >= 16:
+    if ESCAPE in modes or BUCKET in modes:
+        d = _deltas(y, order)
+        r = d if order == 0 else _map_residuals(d, offset, use_offset)
+        wide = r.size and int(r.max()) > 0xFF
+    if ESCAPE in modes and depth <= 1 and wide:
+        cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at)))
+    if BUCKET in modes and wide:
+        cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at)))
+    if SPARSE in modes and depth == 0 and x.size >= 16:
         for order in (0, 1):
             d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
             if np.count_nonzero(d) <= SPARSE_MAX_SHARE * d.size:
-                cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o)))
-    if DICT in modes and not nested and x.size >= 16:
+                cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o, depth, at)))
+    if DICT in modes and depth == 0 and x.size >= 16:
         # cheap cardinality probe before the real attempt
         _, _, _, nd = _dictionary(x, max(1, min(DICT_MAX_SIZE, int(x.size * DICT_MAX_SHARE))))
         if nd >= 0:
-            cands.append(("dict", lambda v, f: _encode_dict(v)))
+            cands.append(("dict", lambda v, f: _encode_dict(v, depth, at)))
     return cands
 
 
-def _trials(x, modes, nested):
+def _trials(x, modes, depth, at=0):
     """[(size after zstd, name, encoder, blob)] of every layout on a sample of x, best first."""
     s = _sample(x)
     fr = _frame_of_reference(s)
     out = []
-    for name, enc in _candidates(s, fr, tuple(modes), nested):
+    for name, enc in _candidates(s, fr, tuple(modes), depth, at):
         blob = enc(s, fr)
         if blob is not None:
             out.append((_trial_size(blob), name, enc, blob))
@@ -594,24 +804,26 @@ def _trials(x, modes, nested):
     return s, out
 
 
-def choose_layout(values: np.ndarray, modes=ALL_MODES, _nested: bool = False) -> list:
+def choose_layout(values: np.ndarray, modes=ALL_MODES, _depth: int = 0) -> list:
     """Trial sizes (after zstd) of each layout on a sample: [(size, name)], best first."""
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if x.size == 0:
         return [(2, "packed")]
-    return [(size, name) for size, name, _, _ in _trials(x, modes, _nested)[1]]
+    return [(size, name) for size, name, _, _ in _trials(x, modes, _depth)[1]]
 
 
-def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _nested: bool = False) -> bytes:
+def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset: int = 0) -> bytes:
     """Encode an integer array (any shape/int dtype; taken as int64) to self-describing bytes.
 
-    ``modes`` restricts the layouts tried (PACKED, PLANES, DICT, SPARSE), for
-    tests and callers that know their data.
+    ``modes`` restricts the layouts tried (PACKED, PLANES, DICT, SPARSE,
+    ESCAPE, BUCKET), for tests and callers that know their data. ``_offset``
+    is where the bytes will sit in the stream the engine compresses (sections
+    are aligned to zstd's blocks relative to it; any value decodes the same).
     """
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if x.size == 0:
         return bytes([PACKED, 0])
-    s, trials = _trials(x, modes, _nested)
+    s, trials = _trials(x, modes, _depth, _offset)
     if not trials:
         raise ValueError(f"no layout among {modes} applies")
     _, _, enc, blob = trials[0]
@@ -619,14 +831,14 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _nested: bool = False) -
         return blob
     out = enc(x, _frame_of_reference(x))
     if out is None:  # a dictionary that overflowed on the full array
-        return encode_ints(x, tuple(m for m in modes if m != DICT), _nested=_nested)
+        return encode_ints(x, tuple(m for m in modes if m != DICT), _depth=_depth, _offset=_offset)
     return out
 
 
 # ---------------------------------------------------------------- decoding
 
 
-def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
+def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
     """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError)."""
     r = Reader(buf, what="int stream")
     mode = r.u8("mode")
@@ -644,12 +856,13 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
         y = offload.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
         return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
-    if mode == PLANES:
-        order = r.u8("order")
+    if mode in (PLANES, ESCAPE, BUCKET):
+        order = r.u8("predictor")
         layout = r.u8("layout")
-        k = r.u8("bytes per value")
-        if order >= len(PREDICTOR_WARM) or layout > 3 or k > 8 or (order == 0 and layout & LAYOUT_OFFSET):
-            raise FormatError(f"int stream: bad planes header (predictor {order}, layout {layout}, k {k})")
+        k = r.u8("bytes per value") if mode == PLANES else 0
+        if (order >= len(PREDICTOR_WARM) or k > 8 or (order == 0 and layout & LAYOUT_OFFSET)
+                or layout > (3 if mode == PLANES else LAYOUT_OFFSET)):
+            raise FormatError(f"int stream: bad {MODE_NAMES[mode]} header (predictor {order}, layout {layout}, k {k})")
         nwarm = PREDICTOR_WARM[order]
         if nwarm > n:
             raise FormatError(f"int stream: predictor {order} needs {nwarm} values, stream has {n}")
@@ -661,15 +874,45 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
         offset = _unzz(r.varint("offset")) if use_offset else 0
         warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
         m = n - nwarm
-        if r.remaining != m * k:
-            raise FormatError(f"int stream: {r.remaining} payload bytes, expected {m} x {k}")
-        body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
-        return _planes_decode(body, m, k, not layout & LAYOUT_INTERLEAVED, warm, order,
-                              np.uint64(offset & ((1 << 64) - 1)), use_offset,
-                              np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+        if mode == PLANES:
+            if layout & LAYOUT_INTERLEAVED or k <= 1:
+                body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
+            else:
+                parts = []
+                for j in range(k):
+                    parts.append(r.view(m, f"byte plane {j}"))
+                    if j < k - 1:
+                        _skip_padding(r, m)
+                body = np.frombuffer(b"".join(parts), np.uint8)
+            if r.remaining:
+                raise FormatError(f"int stream: {r.remaining} bytes after {k} byte planes of {m}")
+            res = _from_bytes(body, m, k, not layout & LAYOUT_INTERLEAVED) if k else np.zeros(m, np.uint64)
+        elif mode == BUCKET:
+            sym = np.frombuffer(r.view(m, "bucket symbols"), np.uint8)
+            _skip_padding(r, m)
+            nbits = _bucket_bits(sym)
+            if nbits < 0:
+                raise FormatError(f"int stream: bucket symbol above {BUCKET_MAX_SYMBOL}")
+            if r.remaining != (nbits + 7) // 8:
+                raise FormatError(f"int stream: {r.remaining} bytes of extra bits, symbols call for {nbits} bits")
+            extra = r.view(r.remaining, "extra bits")
+            words = np.zeros(len(extra) // 8 + 2, np.uint64)
+            words.view(np.uint8)[: len(extra)] = np.frombuffer(extra, np.uint8)
+            res = _bucket_merge(sym, words)
+        else:
+            if _depth > 1:
+                raise FormatError("int stream: escape layout nested too deep")
+            prim = np.frombuffer(r.view(m, "escape bytes"), np.uint8)
+            rest = decode_ints(r.view(r.remaining, "escaped values"), m, _depth=_depth + 1)
+            res, ok = _merge_escape(prim, rest.view(np.uint64))
+            if not ok:
+                raise FormatError(f"int stream: {rest.size} escaped values do not match the escape bytes")
+        return _unpredict(res, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
+                          np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode == SPARSE:
-        if _nested:
+        if _depth > 0:
             raise FormatError("int stream: nested sparse layout")
+        depth = _depth
         order = r.u8("order")
         if order > 1:
             raise FormatError(f"int stream: sparse order {order}")
@@ -678,8 +921,8 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
         if g == 0:
             raise FormatError("int stream: gcd 0")
         glen = r.varint("gaps length", limit=r.remaining)
-        gaps = decode_ints(r.view(glen, "gaps"), n, _nested=True)
-        values = decode_ints(r.view(r.remaining, "values"), n, _nested=True)
+        gaps = decode_ints(r.view(glen, "gaps"), n, _depth=depth + 1)
+        values = decode_ints(r.view(r.remaining, "values"), n, _depth=depth + 1)
         if gaps.size != values.size:
             raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
         out, ok = _sparse_decode(gaps, values, n, order, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
@@ -687,16 +930,17 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
             raise FormatError("int stream: sparse gaps run past the end")
         return out
     if mode == DICT:
-        if _nested:
+        if _depth > 0:
             raise FormatError("int stream: nested dictionary")
+        depth = _depth
         nd = r.varint("dictionary size", limit=max(n, 1))
-        vlen = r.varint("dictionary length", limit=r.remaining)
-        values = decode_ints(r.view(vlen, "dictionary"), nd, _nested=True)
-        if values.size != nd:
-            raise FormatError(f"int stream: dictionary holds {values.size} values, header says {nd}")
-        ranks = decode_ints(r.view(r.remaining, "ranks"), n, _nested=True)
+        rlen = r.varint("ranks length", limit=r.remaining)
+        ranks = decode_ints(r.view(rlen, "ranks"), n, _depth=depth + 1)
         if ranks.size != n:
             raise FormatError(f"int stream: {ranks.size} ranks for {n} values")
+        values = decode_ints(r.view(r.remaining, "dictionary"), nd, _depth=depth + 1)
+        if values.size != nd:
+            raise FormatError(f"int stream: dictionary holds {values.size} values, header says {nd}")
         out, bad = _lookup(ranks, values)
         if bad >= 0:
             raise FormatError(f"int stream: rank {int(ranks[bad])} at {bad} outside the dictionary of {nd}")
@@ -704,4 +948,4 @@ def decode_ints(buf, max_count: int, *, _nested: bool = False) -> np.ndarray:
     raise FormatError(f"int stream: unknown mode {mode}")
 
 
-__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "PACKED", "PLANES", "DICT", "SPARSE", "ALL_MODES"]
+__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "trial_compressor", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "ALL_MODES"]
