@@ -52,11 +52,14 @@ def test_case_forms_share_one_code():
     the = coder.words.index(b"the")
     assert the < coder.n1
     code = bytes([0x80 + the])
-    assert coder.encode(b" the") == code
-    assert coder.encode(b" The") == bytes([l1.CAP]) + code
-    assert coder.encode(b" THE") == bytes([l1.UPPER]) + code
-    assert coder.encode(b"the") == bytes([l1.NOSPACE]) + code
-    assert coder.encode(b" tHe") == b" tHe"  # mixed case is spelled out
+    assert coder.encode(b"x the") == b"x" + code  # the space is implied
+    assert coder.encode(b"x The") == b"x" + bytes([l1.CAP]) + code
+    assert coder.encode(b"x THE") == b"x" + bytes([l1.UPPER]) + code
+    assert coder.encode(b"x tHe") == b"x tHe"  # mixed case is spelled out
+    # no space expected at the start, after a newline or a bracket; a flag elsewhere
+    assert coder.encode(b"the") == code
+    assert coder.encode(b"x\nthe(the") == b"x\n" + code + b"(" + code
+    assert coder.encode(b"x.the") == b"x." + bytes([l1.NOSPACE]) + code
 
 
 def test_frequency_order_and_two_byte_codes():
