@@ -86,6 +86,9 @@ def _space_table():
 
 
 SPACE_IMPLIED = _space_table()
+#: after these bytes (+ the implied space) a word is Capitalised unless flagged
+SENTENCE_END = np.zeros(256, np.bool_)
+SENTENCE_END[[ord("."), ord("!"), ord("?")]] = True
 
 
 @njit(cache=True, nogil=True)
@@ -240,6 +243,7 @@ def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
     """wcode[i]: dictionary index of word i or -1. Returns bytes written."""
     n = buf.size
     implied = SPACE_IMPLIED
+    ends = SENTENCE_END
     o = 0
     p = 0
     for i in range(ws.size):
@@ -252,9 +256,11 @@ def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
         # when the byte before that space implies one (see SPACE_IMPLIED)
         end = a
         flag = False
+        sentence = False
         if a > p and buf[a - 1] == 32:
             if a >= 2 and implied[buf[a - 2]]:
                 end = a - 1
+                sentence = ends[buf[a - 2]]
         elif a > 0 and implied[buf[a - 1]]:
             flag = True
         for j in range(p, end):
@@ -267,10 +273,14 @@ def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
         if flag:
             out[o] = NOSPACE
             o += 1
-        if c == 1:
+        if sentence:  # Capitalised by default: CAP marks a lowercase word
+            if c == 0 and 97 <= buf[a] <= 122:
+                out[o] = CAP
+                o += 1
+        elif c == 1:
             out[o] = CAP
             o += 1
-        elif c == 2:
+        if c == 2:
             out[o] = UPPER
             o += 1
         if code < n1:
@@ -297,6 +307,7 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, out):
     """Returns (bytes written, error code): 0 ok, 1 overflow, 2 bad code, 3 dangling flag."""
     cap = out.size
     implied = SPACE_IMPLIED
+    ends = SENTENCE_END
     o = 0
     i = 0
     n = src.size
@@ -327,6 +338,11 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, out):
             a = woff[code]
             e = woff[code + 1]
             space = not nospace and o > 0 and implied[out[o - 1]]
+            if space and ends[out[o - 1]]:  # a sentence starts: Capitalised by default
+                if flag_case == 0:
+                    flag_case = 1
+                elif flag_case == 1:
+                    flag_case = 0
             need = e - a + (1 if space else 0)
             if o + need > cap:
                 return o, 1
