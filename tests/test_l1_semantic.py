@@ -60,6 +60,9 @@ def test_case_forms_share_one_code():
     assert coder.encode(b"the") == code
     assert coder.encode(b"x\nthe(the") == b"x\n" + code + b"(" + code
     assert coder.encode(b"x.the") == b"x." + bytes([l1.NOSPACE]) + code
+    # after a sentence end a word is Capitalised by default
+    assert coder.encode(b"x. The") == b"x." + code
+    assert coder.encode(b"x. the") == b"x." + bytes([l1.CAP]) + code
 
 
 def test_frequency_order_and_two_byte_codes():

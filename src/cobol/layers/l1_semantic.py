@@ -16,10 +16,10 @@ Coding (the "words" are maximal runs of ASCII letters and bytes >= 0x80):
 
 - a word's *key* is its ASCII-lowercased form; the dictionary holds the keys
   seen at least ``min_count`` (5) times, most frequent first, at most 8,288;
-- codes are bytes >= 0x80: the ``n1`` most frequent keys get one byte, the
-  rest two (a lead byte >= 0x80 + n1, then any byte); within a lead byte's 256
-  keys the order is alphabetical, which makes the stored dictionary smaller
-  at no cost to code lengths;
+- codes are bytes >= 0x80: the ``n1`` (96) most frequent keys get one byte,
+  the rest two (a lead byte >= 0x80 + n1, then any byte) in alphabetical
+  order, which makes the stored dictionary compress better than frequency
+  order at about no cost to the code (measured);
 - case: a word equal to its key costs nothing; ``Capitalised`` and ``UPPER``
   forms share the key's code after a one-byte flag (``CAP``, ``UPPER``);
   any other mix of cases is spelled out literally;
@@ -433,7 +433,7 @@ class WordCoder:
         idx = idx[np.lexsort((first[idx], -counts[idx]))][:n1 + (128 - n1) * 256]
         raw = buf.tobytes()
         words = [raw[ws[first[k]]:we[first[k]]].lower() for k in idx.tolist()]
-        words = words[:n1] + [w for g in range(n1, len(words), 256) for w in sorted(words[g:g + 256])]
+        words = words[:n1] + sorted(words[n1:])
         return cls(words, n1)
 
     def to_bytes(self) -> bytes:
