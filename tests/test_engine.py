@@ -124,3 +124,28 @@ def test_frame_info():
     assert info.raw_size == len(data) and info.blocks == len(split_blocks(data, 5000))
     assert info.checksum == "xxh3-64" and info.ratio > 1
     assert sum(b.raw_len for b in info.block_list) == len(data)
+
+
+def test_short_writes_are_completed():
+    class Trickle(io.RawIOBase):
+        """Accepts at most 1000 bytes per write, like a pipe under pressure."""
+
+        def __init__(self):
+            self.out = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            n = min(len(b), 1000)
+            self.out += bytes(memoryview(b)[:n])
+            return n
+
+    data = os.urandom(50000) + b"line\n" * 20000
+    sink = Trickle()
+    with cobol.open(sink, "wb", block_size=30000) as f:
+        f.write(data)
+    assert cobol.decompress(bytes(sink.out)) == data
+    back = Trickle()
+    cobol.CobolEngine().decompress_stream(io.BytesIO(bytes(sink.out)), back)
+    assert bytes(back.out) == data

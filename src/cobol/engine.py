@@ -304,7 +304,7 @@ class CobolEngine:
         def flush():
             nonlocal total_out
             for raw in self._map(self.decode_block, window):
-                dst.write(raw)
+                write_all(dst, raw)
                 total_out += len(raw)
                 if progress is not None:
                     progress(len(raw))
@@ -319,6 +319,17 @@ class CobolEngine:
                     flush()
         flush()
         return reader.bytes_read, total_out
+
+
+def write_all(f, data) -> None:
+    """Write every byte: raw files and non-blocking buffered writers may accept
+    only part of a write and say so in the return value, not with an error."""
+    mv = memoryview(data).cast("B")
+    while len(mv):
+        n = f.write(mv)
+        if n is None:  # a non-blocking raw stream that could take nothing now
+            raise BlockingIOError("output not ready for writing")
+        mv = mv[n:]
 
 
 def _read_full(f, n: int) -> bytes:
@@ -349,7 +360,7 @@ class FrameWriter:
         self._write(engine.frame_header() + preamble)
 
     def _write(self, b: bytes) -> None:
-        self.dst.write(b)
+        write_all(self.dst, b)
         self.bytes_out += len(b)
 
     def write_blocks(self, chunks, progress=None) -> None:
