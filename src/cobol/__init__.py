@@ -26,7 +26,27 @@ __all__ = [
     "compress", "decompress", "open", "CobolEngine", "CobolFile", "frame_info", "FrameInfo",
     "CobolError", "FormatError", "TruncatedError", "ChecksumError", "LimitError",
     "DictionaryError", "UnsupportedError", "EncodeError", "__version__",
+    "StreamCompressor", "StreamDecompressor", "StreamingConfig", "Profiler", "profile_compress",
 ]
+
+_LAZY = {
+    # imported on first use: the streaming and profiling packages pull in asyncio, ssl, rich
+    "StreamCompressor": ("stream", "StreamCompressor"),
+    "StreamDecompressor": ("stream", "StreamDecompressor"),
+    "StreamingConfig": ("stream", "StreamingConfig"),
+    "Profiler": ("profile", "Profiler"),
+    "profile_compress": ("profile", "profile_compress"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        mod, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f".{mod}", __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cobol' has no attribute {name!r}")
 
 
 def compress(data, level: int = DEFAULT_LEVEL, threads: int | None = None, **kwargs) -> bytes:
