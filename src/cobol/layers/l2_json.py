@@ -135,7 +135,6 @@ MODE_FULL = 0      # column key = full path; 1..4 = suffix of that many keys
 N_MODES = 5
 POSITIONAL = 4     # scalars at array index < POSITIONAL keep the index in their path
 MAX_PATH_DEPTH = 64
-SUFFIX_STEPS = 16  # how far up a suffix hash looks for keys
 C_ROOT = np.int64(0x5EED0001)
 C_NOKEY = np.int64(0x5EED0002)
 C_ARR = np.int64(0x5EED0010)  # + 1 + index for positional scalars
@@ -247,9 +246,8 @@ def gap_table(style) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _predict(gtab, prev, nxt, level):
-    """Predicted gap (G_*) and its indent level before token kind ``nxt``."""
-    g = gtab[(256 if level == 0 else 0) + (prev << 4) + nxt]
+def _resolve_gap(g, level):
+    """A gap table code -> (G_EMPTY/G_NEWLINE/G_COLON/G_COMMA, indent level)."""
     if g == G_LEVEL:
         return G_NEWLINE, level
     if g == G_LEVEL_M1:
@@ -257,127 +255,42 @@ def _predict(gtab, prev, nxt, level):
     return g, 0
 
 
-@njit(cache=True, nogil=True)
-def _gap_len(g, level, style):
+@njit(cache=True, nogil=True, inline="always")
+def _gap_len(g, level, crlf, width, colon_ws, comma_ws):
     if g == G_EMPTY:
         return 0
     if g == G_COLON:
-        return 1 if style[ST_COLON_WS] else 0
+        return colon_ws
     if g == G_COMMA:
-        return 1 if style[ST_COMMA_WS] else 0
-    return 1 + style[ST_CRLF] + level * style[ST_INDENT_WIDTH]
-
-
-@njit(cache=True, nogil=True)
-def _gap_matches(buf, a, b, g, level, style):
-    n = b - a
-    if n != _gap_len(g, level, style):
-        return False
-    if n == 0:
-        return True
-    if g == G_COLON or g == G_COMMA:
-        return buf[a] == 32
-    p = a
-    if style[ST_CRLF]:
-        if buf[p] != 13:
-            return False
-        p += 1
-    if buf[p] != 10:
-        return False
-    p += 1
-    ch = style[ST_INDENT_CHAR]
-    while p < b:
-        if buf[p] != ch:
-            return False
-        p += 1
-    return True
+        return comma_ws
+    return 1 + crlf + level * width
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _emit_gap(out, o, g, level, style):
-    """Write the predicted gap at out[o]; return the new position or -2."""
-    n = _gap_len(g, level, style)
-    if o + n > out.size:
-        return -2
-    if n == 0:
-        return o
-    if g == G_COLON or g == G_COMMA:
-        out[o] = 32
-        return o + 1
-    if style[ST_CRLF]:
-        out[o] = 13
-        o += 1
-    out[o] = 10
-    o += 1
-    ch = style[ST_INDENT_CHAR]
-    for _ in range(n - 1 - style[ST_CRLF]):
-        out[o] = ch
-        o += 1
-    return o
-
-
-@njit(cache=True, nogil=True)
-def _value_hashes(st_hash, st_comp, depth, comp, mode_hashes):
-    """Column hashes of a scalar with component ``comp`` under the open stack.
-
-    mode_hashes[0] = full path, mode_hashes[k] = suffix of k key components
-    (generic array steps are skipped when walking up)."""
-    parent = st_hash[depth - 1] if depth > 0 else C_ROOT
-    if depth >= MAX_PATH_DEPTH:
-        mode_hashes[0] = parent
-    else:
-        mode_hashes[0] = _mix(parent, comp)
-    h = _mix(C_ROOT, comp)
-    mode_hashes[1] = h
-    k = 1
-    d = depth - 1
-    steps = 0
-    while k < N_MODES - 1 and d >= 0 and steps < SUFFIX_STEPS:
-        c = st_comp[d]
-        d -= 1
-        steps += 1
-        if c == C_ARR:
-            continue
-        h = _mix(h, c)
-        k += 1
-        mode_hashes[k] = h
-    while k < N_MODES - 1:
-        k += 1
-        mode_hashes[k] = h
-
-
-@njit(cache=True, nogil=True)
-def _value_hash(st_hash, st_comp, depth, comp, mode):
-    """The one column hash of ``mode`` (same values as :func:`_value_hashes`)."""
-    if mode == MODE_FULL:
-        parent = st_hash[depth - 1] if depth > 0 else C_ROOT
-        return parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
-    h = _mix(C_ROOT, comp)
-    k = 1
-    d = depth - 1
-    steps = 0
-    while k < mode and d >= 0 and steps < SUFFIX_STEPS:
-        c = st_comp[d]
-        d -= 1
-        steps += 1
-        if c == C_ARR:
-            continue
-        h = _mix(h, c)
-        k += 1
-    return h
-
-
-@njit(cache=True, nogil=True)
-def _child_comp(st_kind, st_key, st_count, depth, scalar):
+def _child_comp(depth, top_kind, top_key, top_count, scalar):
+    """Path component of a child of the open container (scalars only: the
+    arguments are the top-of-stack fields, so no array crosses a call)."""
     if depth == 0:
         return C_ROOT
-    top = depth - 1
-    if st_kind[top] == 1:
-        return st_key[top]
-    idx = st_count[top]
-    if scalar and idx < POSITIONAL:
-        return C_ARR + 1 + idx
+    if top_kind == 1:
+        return top_key
+    if scalar and top_count < POSITIONAL:
+        return C_ARR + 1 + top_count
     return C_ARR
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _suffix_hash(comp, p0, p1, p2, mode):
+    """Column hash of a scalar for suffix mode 1..4: its own component, then the
+    parent's three most recent key components (generic array steps skipped)."""
+    h = _mix(C_ROOT, comp)
+    if mode >= 2:
+        h = _mix(h, p0)
+    if mode >= 3:
+        h = _mix(h, p1)
+    if mode >= 4:
+        h = _mix(h, p2)
+    return h
 
 
 # ================================================================ encoder kernels
@@ -544,12 +457,15 @@ def _intern_keys(buf, kinds, starts):
 @njit(cache=True, nogil=True)
 def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, max_depth):
     """The encoder's token walk: skeleton symbols, whitespace deviations and the
-    per-mode column hashes of every string/number value (in token order)."""
+    per-mode column hashes of every string/number value (in token order).
+
+    (Hot loops call no function that takes an array: numba reference-counts
+    array arguments with atomic operations, which cost more than the work.)"""
     ntok = kinds.size
     n = buf.size
     skel = np.empty(4 * ntok + 16, np.uint8)
     sp = 0
-    # (arrays are never reallocated inside the loop: that costs numba its speed)
+    # (arrays are never reallocated inside the loop either)
     dev_a = np.empty(ntok + 1, np.int64)
     dev_b = np.empty(ntok + 1, np.int64)
     ndev = 0
@@ -558,14 +474,21 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
     cap = max_depth + 1
     st_kind = np.empty(cap, np.uint8)
     st_hash = np.empty(cap, np.int64)
-    st_comp = np.empty(cap, np.int64)
     st_key = np.empty(cap, np.int64)
     st_count = np.empty(cap, np.int64)
+    st_k0 = np.empty(cap, np.int64)  # the three most recent key components on the path
+    st_k1 = np.empty(cap, np.int64)
+    st_k2 = np.empty(cap, np.int64)
     depth = 0
     extra = style[ST_BASE_DEPTH]
+    crlf = style[ST_CRLF]
+    width = style[ST_INDENT_WIDTH]
+    ichar = style[ST_INDENT_CHAR]
+    colon_ws = 1 if style[ST_COLON_WS] else 0
+    comma_ws = 1 if style[ST_COMMA_WS] else 0
+    pre_colon = 1 if style[ST_PRE_COLON_WS] else 0
     prev = K_START
     ki = 0  # key ordinal
-    mh = np.empty(N_MODES, np.int64)
     t = 0
     for _ in range(ntok + 2):  # (a `while True` loop here trips a numba typing bug)
         # ---- the gap before the next token
@@ -577,15 +500,31 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
             ga = starts[t] if t < ntok else n
             gb = ga
         nk = kinds[t] if t < ntok else K_END
-        g, lvl = _predict(gtab, prev, nk, depth + extra)
+        level = depth + extra
+        g, lvl = _resolve_gap(gtab[(256 if level == 0 else 0) + (prev << 4) + nk], level)
         if ga == gb and g == G_EMPTY:
             pass  # the common case, decided without looking at bytes
-        elif not _gap_matches(buf, ga, gb, g, lvl, style):
-            skel[sp] = S_WS_DEV
-            sp += 1
-            dev_a[ndev] = ga
-            dev_b[ndev] = gb
-            ndev += 1
+        else:
+            ok = gb - ga == _gap_len(g, lvl, crlf, width, colon_ws, comma_ws)
+            if ok and gb > ga:
+                if g == G_COLON or g == G_COMMA:
+                    ok = buf[ga] == 32
+                else:
+                    p = ga
+                    if crlf:
+                        ok = buf[p] == 13
+                        p += 1
+                    ok = ok and buf[p] == 10
+                    p += 1
+                    while ok and p < gb:
+                        ok = buf[p] == ichar
+                        p += 1
+            if not ok:
+                skel[sp] = S_WS_DEV
+                sp += 1
+                dev_a[ndev] = ga
+                dev_b[ndev] = gb
+                ndev += 1
         if t >= ntok:
             skel[sp] = S_END
             sp += 1
@@ -594,15 +533,32 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         if nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
             skel[sp] = S_OBJ_OPEN if nk == jt.OBJ_OPEN else S_ARR_OPEN
             sp += 1
-            comp = _child_comp(st_kind, st_key, st_count, depth, False)
             if depth > 0:
-                st_count[depth - 1] += 1
-            parent = st_hash[depth - 1] if depth > 0 else C_ROOT
+                top = depth - 1
+                comp = _child_comp(depth, st_kind[top], st_key[top], st_count[top], False)
+                st_count[top] += 1
+                parent = st_hash[top]
+                p0 = st_k0[top]
+                p1 = st_k1[top]
+                p2 = st_k2[top]
+            else:
+                comp = C_ROOT
+                parent = C_ROOT
+                p0 = C_ROOT
+                p1 = C_ROOT
+                p2 = C_ROOT
             st_kind[depth] = 1 if nk == jt.OBJ_OPEN else 2
             st_hash[depth] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
-            st_comp[depth] = comp
             st_key[depth] = C_NOKEY
             st_count[depth] = 0
+            if comp == C_ARR:
+                st_k0[depth] = p0
+                st_k1[depth] = p1
+                st_k2[depth] = p2
+            else:
+                st_k0[depth] = comp
+                st_k1[depth] = p0
+                st_k2[depth] = p1
             depth += 1
         elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
             skel[sp] = S_OBJ_CLOSE if nk == jt.OBJ_CLOSE else S_ARR_CLOSE
@@ -649,8 +605,7 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
             else:
                 ga = starts[t + 1]
                 gb = ga
-            want = 1 if style[ST_PRE_COLON_WS] else 0
-            if not (gb - ga == want and (want == 0 or buf[ga] == 32)):
+            if not (gb - ga == pre_colon and (pre_colon == 0 or buf[ga] == 32)):
                 skel[sp] = S_WS_DEV_KEY
                 sp += 1
                 dev_a[ndev] = ga
@@ -661,12 +616,28 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         elif nk == jt.STRING or nk == jt.NUMBER:
             skel[sp] = S_STRING if nk == jt.STRING else S_NUMBER
             sp += 1
-            comp = _child_comp(st_kind, st_key, st_count, depth, True)
             if depth > 0:
-                st_count[depth - 1] += 1
-            _value_hashes(st_hash, st_comp, depth, comp, mh)
-            for m in range(N_MODES):
-                vh[nv, m] = mh[m]
+                top = depth - 1
+                comp = _child_comp(depth, st_kind[top], st_key[top], st_count[top], True)
+                st_count[top] += 1
+                parent = st_hash[top]
+                p0 = st_k0[top]
+                p1 = st_k1[top]
+                p2 = st_k2[top]
+            else:
+                comp = C_ROOT
+                parent = C_ROOT
+                p0 = C_ROOT
+                p1 = C_ROOT
+                p2 = C_ROOT
+            vh[nv, MODE_FULL] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
+            h = _mix(C_ROOT, comp)
+            vh[nv, 1] = h
+            h = _mix(h, p0)
+            vh[nv, 2] = h
+            h = _mix(h, p1)
+            vh[nv, 3] = h
+            vh[nv, 4] = _mix(h, p2)
             nv += 1
         elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
             skel[sp] = S_TRUE + (nk - jt.TRUE)
@@ -901,38 +872,12 @@ def _copy_until(src, sp, send, term, escapes, out, o):
 
 
 @njit(cache=True, nogil=True)
-def _put_number(out, o, m, s):
-    """Write mantissa ``m`` (|m| < 10**18) with ``s`` decimals at out[o]; return
-    the new o or -2. Digits are written back to front, straight into ``out``."""
-    neg = m < 0
-    u = -m if neg else m
-    nd = 1
-    x = u
-    while x >= 10:
-        x //= 10
-        nd += 1
-    width = nd if s == 0 else max(nd, s + 1) + 1
-    if neg:
-        width += 1
-    if o + width > out.size:
-        return -2
-    p = o + width - 1
-    for i in range(max(nd, s + 1 if s > 0 else nd)):
-        if s > 0 and i == s:
-            out[p] = 46
-            p -= 1
-        out[p] = 48 + u % 10
-        u //= 10
-        p -= 1
-    if neg:
-        out[p] = 45
-    return o + width
-
-
-@njit(cache=True, nogil=True)
 def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints, ioff,
                  flags, foff, cmode, cscale, colmap, style, gtab, mode, max_depth, out):
-    """Rebuild the block; returns the number of bytes written or an error code < 0."""
+    """Rebuild the block; returns the number of bytes written or an error code < 0.
+
+    (Like the encoder's walk, the loop calls no function that takes an array:
+    copies and number printing are written out in place.)"""
     nsk = skel.size
     nout = out.size
     ncols = cmode.size
@@ -940,6 +885,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     p10 = np.ones(MAX_SCALE + 1, np.int64)
     for i in range(1, MAX_SCALE + 1):
         p10[i] = p10[i - 1] * 10
+    lim = p10[MAX_SCALE]
     tcur = toff[:-1].copy()
     icur = ioff[:-1].copy()
     fcur = foff[:-1].copy()
@@ -957,13 +903,21 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     stcap = max_depth + 1
     st_kind = np.empty(stcap, np.uint8)
     st_hash = np.empty(stcap, np.int64)
-    st_comp = np.empty(stcap, np.int64)
     st_key = np.empty(stcap, np.int64)
     st_count = np.empty(stcap, np.int64)
+    st_k0 = np.empty(stcap, np.int64)
+    st_k1 = np.empty(stcap, np.int64)
+    st_k2 = np.empty(stcap, np.int64)
     depth = 0
     extra = style[ST_BASE_DEPTH]
+    crlf = style[ST_CRLF]
+    width = style[ST_INDENT_WIDTH]
+    ichar = style[ST_INDENT_CHAR]
+    colon_ws = 1 if style[ST_COLON_WS] else 0
+    comma_ws = 1 if style[ST_COMMA_WS] else 0
+    pre_colon = 1 if style[ST_PRE_COLON_WS] else 0
+    lit_group = tgrp[ncols]
     prev = K_START
-    mh = np.empty(N_MODES, np.int64)
     o = 0
     sp = 0
     ended = False
@@ -989,11 +943,25 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             if wp < 0:
                 return -3
         else:
-            g, lvl = _predict(gtab, prev, nk, depth + extra)
+            level = depth + extra
+            g, lvl = _resolve_gap(gtab[(256 if level == 0 else 0) + (prev << 4) + nk], level)
             if g != G_EMPTY:
-                o = _emit_gap(out, o, g, lvl, style)
-                if o < 0:
+                glen = _gap_len(g, lvl, crlf, width, colon_ws, comma_ws)
+                if o + glen > nout:
                     return -2
+                if g == G_COLON or g == G_COMMA:
+                    if glen:
+                        out[o] = 32
+                        o += 1
+                else:
+                    if crlf:
+                        out[o] = 13
+                        o += 1
+                    out[o] = 10
+                    o += 1
+                    for _ in range(glen - 1 - crlf):
+                        out[o] = ichar
+                        o += 1
         if nk == K_END:
             ended = True
             break
@@ -1004,15 +972,32 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             o += 1
             if depth >= stcap:
                 return -17
-            comp = _child_comp(st_kind, st_key, st_count, depth, False)
             if depth > 0:
-                st_count[depth - 1] += 1
-            parent = st_hash[depth - 1] if depth > 0 else C_ROOT
+                top = depth - 1
+                comp = _child_comp(depth, st_kind[top], st_key[top], st_count[top], False)
+                st_count[top] += 1
+                parent = st_hash[top]
+                p0 = st_k0[top]
+                p1 = st_k1[top]
+                p2 = st_k2[top]
+            else:
+                comp = C_ROOT
+                parent = C_ROOT
+                p0 = C_ROOT
+                p1 = C_ROOT
+                p2 = C_ROOT
             st_kind[depth] = 1 if nk == jt.OBJ_OPEN else 2
             st_hash[depth] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
-            st_comp[depth] = comp
             st_key[depth] = C_NOKEY
             st_count[depth] = 0
+            if comp == C_ARR:
+                st_k0[depth] = p0
+                st_k1[depth] = p1
+                st_k2[depth] = p2
+            else:
+                st_k0[depth] = comp
+                st_k1[depth] = p0
+                st_k2[depth] = p1
             depth += 1
         elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
             if o >= nout:
@@ -1041,16 +1026,39 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             out[o] = 34
             o += 1
             if s == S_KEY_LITERAL:
-                k0 = o
-                g = tgrp[ncols]
-                if g < 0:
+                if lit_group < 0:
                     return -6
-                tcur[g], o = _copy_until(texts, tcur[g], toff[g + 1], TEXT_TERM, True, out, o)
-                if o < 0:
-                    return -2
-                if tcur[g] < 0:
+                # copy to the unescaped quote, hashing as we go (= _fnv of the key)
+                tp = tcur[lit_group]
+                tend = toff[lit_group + 1]
+                comp = np.int64(-3750763034362895579)
+                closed = False
+                while tp < tend:
+                    c = texts[tp]
+                    if c == TEXT_TERM:
+                        closed = True
+                        tp += 1
+                        break
+                    if o >= nout:
+                        return -2
+                    out[o] = c
+                    o += 1
+                    comp = (comp ^ np.int64(c)) * np.int64(1099511628211)
+                    tp += 1
+                    if c == 92:
+                        if tp >= tend:
+                            return -6
+                        if o >= nout:
+                            return -2
+                        c = texts[tp]
+                        out[o] = c
+                        o += 1
+                        comp = (comp ^ np.int64(c)) * np.int64(1099511628211)
+                        tp += 1
+                if not closed:
                     return -6
-                comp = _fnv(out, k0, o)
+                tcur[lit_group] = tp
+                comp = comp ^ (comp >> 29)
             else:
                 if s < KEY2_BASE:
                     code = np.int64(s - KEY1_BASE)
@@ -1088,7 +1096,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                     return -2
                 if wp < 0:
                     return -3
-            elif style[ST_PRE_COLON_WS]:
+            elif pre_colon:
                 if o >= nout:
                     return -2
                 out[o] = 32
@@ -1099,10 +1107,21 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             o += 1
             nk = jt.COLON
         elif nk == jt.STRING or nk == jt.NUMBER:
-            comp = _child_comp(st_kind, st_key, st_count, depth, True)
             if depth > 0:
-                st_count[depth - 1] += 1
-            h = _value_hash(st_hash, st_comp, depth, comp, mode)
+                top = depth - 1
+                comp = _child_comp(depth, st_kind[top], st_key[top], st_count[top], True)
+                st_count[top] += 1
+                if mode == MODE_FULL:
+                    parent = st_hash[top]
+                    h = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
+                else:
+                    h = _suffix_hash(comp, st_k0[top], st_k1[top], st_k2[top], mode)
+            else:
+                comp = C_ROOT
+                if mode == MODE_FULL:
+                    h = _mix(C_ROOT, comp)
+                else:
+                    h = _suffix_hash(comp, C_ROOT, C_ROOT, C_ROOT, mode)
             slot = (h ^ (h >> 17)) & mask
             for _ in range(cap):
                 v = tvals[slot]
@@ -1134,7 +1153,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                         return -8
                     m = ints[icur[c]]
                     icur[c] += 1
-                    if m >= p10[MAX_SCALE] or m <= -p10[MAX_SCALE]:
+                    if m >= lim or m <= -lim:
                         return -11
                     if cmode[c] == NUM_SCALED:
                         if f > cscale[c]:
@@ -1148,9 +1167,27 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                         if f > MAX_SCALE:
                             return -10
                         sc = f
-                    o = _put_number(out, o, m, sc)
-                    if o < 0:
+                    # print m with sc decimals, back to front, straight into out
+                    neg = m < 0
+                    u = -m if neg else m
+                    nd_ = 1
+                    while nd_ < MAX_SCALE and u >= p10[nd_]:
+                        nd_ += 1
+                    ndig = nd_ if sc == 0 else max(nd_, sc + 1)
+                    width_ = ndig + (1 if sc > 0 else 0) + (1 if neg else 0)
+                    if o + width_ > nout:
                         return -2
+                    p = o + width_ - 1
+                    for i in range(ndig):
+                        if sc > 0 and i == sc:
+                            out[p] = 46
+                            p -= 1
+                        out[p] = 48 + u % 10
+                        u //= 10
+                        p -= 1
+                    if neg:
+                        out[p] = 45
+                    o += width_
             if raw:
                 g = tgrp[c]
                 if g < 0:
@@ -1160,11 +1197,31 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                         return -2
                     out[o] = 34
                     o += 1
-                tcur[g], o = _copy_until(texts, tcur[g], toff[g + 1], TEXT_TERM, True, out, o)
-                if o < 0:
-                    return -2
-                if tcur[g] < 0:
+                tp = tcur[g]
+                tend = toff[g + 1]
+                closed = False
+                while tp < tend:
+                    ch = texts[tp]
+                    if ch == TEXT_TERM:
+                        closed = True
+                        tp += 1
+                        break
+                    if o >= nout:
+                        return -2
+                    out[o] = ch
+                    o += 1
+                    tp += 1
+                    if ch == 92:
+                        if tp >= tend:
+                            return -7
+                        if o >= nout:
+                            return -2
+                        out[o] = texts[tp]
+                        o += 1
+                        tp += 1
+                if not closed:
                     return -7
+                tcur[g] = tp
                 if nk == jt.STRING:
                     if o >= nout:
                         return -2
