@@ -257,3 +257,19 @@ def test_block_cut_inside_a_string_resyncs():
     assert len(enc.streams[enc.stream_names.index("residue")]) == 0
     for cut in range(0, 200, 7):
         roundtrip(doc[cut:cut + 3000])
+
+
+CORPUS = sorted(Path("/work/corpus").glob("json*/*")) if Path("/work/corpus").is_dir() else []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS, reason="dev corpus not present")
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_corpus_files_round_trip_and_beat_zstd(path):
+    import zstandard
+    data = path.read_bytes()[:2 << 20]
+    roundtrip(data)
+    blob = cobol.compress(data, level=9, plan="json", block_size=1 << 20)
+    assert cobol.decompress(blob) == data
+    plain = len(zstandard.ZstdCompressor(level=9).compress(data))
+    assert len(blob) < plain

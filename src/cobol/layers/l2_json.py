@@ -1412,14 +1412,17 @@ class Layer2Encoder:
         cand = cand[np.argsort(-sizes[cand], kind="stable")][:GROUP_MAX_CANDIDATES]
         if cand.size < 2:
             return group
-        in_cand = np.isin(tcol, cand)
-        cum = np.cumsum(np.where(in_cand, b - a + 1, 0))
+        is_cand = np.zeros(ntext, bool)
+        is_cand[cand] = True
+        cum = np.cumsum(np.where(is_cand[tcol], b - a + 1, 0))
         end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
         sa, sb, sc = a[:end], b[:end], tcol[:end]
         cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL)
 
         def cost(members):
-            m = np.isin(sc, members)
+            member = np.zeros(ntext, bool)
+            member[members] = True
+            m = member[sc]
             return len(cctx.compress(_gather_spans(buf, sa[m], sb[m], TEXT_TERM).tobytes()))
 
         groups = [[int(c)] for c in cand]
