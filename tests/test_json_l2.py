@@ -273,3 +273,14 @@ def test_corpus_files_round_trip_and_beat_zstd(path):
     assert cobol.decompress(blob) == data
     plain = len(zstandard.ZstdCompressor(level=9).compress(data))
     assert len(blob) < plain
+
+
+def test_detect_json_fragments():
+    from cobol.detect import detect
+    doc = json.dumps([{"name": f"item {i}", "unified": f"{i:04X}-FE0F", "n": i} for i in range(300)], indent=4).encode()
+    lines = doc.split(b"\n")
+    assert detect(b"\n".join(lines[7:]) + b"\n") == "json"  # pretty: one comma per line, not CSV
+    mini = json.dumps({f"k{i}": {"version_added": str(i), "notes": "x y"} for i in range(300)},
+                      separators=(",", ":")).encode()
+    assert detect(mini[1234:]) == "json"
+    assert detect(b"a,b,c\n" + b"1,2,3\n" * 100) == "csv"

@@ -74,6 +74,14 @@ def _delimited(lines: list[bytes]) -> str | None:
     return None
 
 
+def _json_fragment(head: bytes) -> bool:
+    """Blocks after the first of a big JSON document start mid-document (no
+    leading ``{``/``[``; a pretty-printed one even looks like CSV, one comma per
+    line). A key's closing quote and colon, ``":``, at least once per 64
+    bytes gives them away (CSV and prose almost never have it)."""
+    return len(head) >= 256 and head.count(b'":') * 64 >= len(head)
+
+
 def detect(data, hint: str | None = None) -> str:
     """Return one of FORMATS for a block (only its first SAMPLE bytes are read)."""
     if hint:
@@ -106,6 +114,8 @@ def detect(data, hint: str | None = None) -> str:
     if first == b'"' and len(lines) >= 2 and all(ln.lstrip()[:1] in (b'"', b"{", b"[") for ln in lines[:20]):
         if _delimited(lines) is None:
             return "json"
+    if _json_fragment(head):
+        return "json"
     if lines:
         delimited = _delimited(lines)
         if delimited:
