@@ -1,15 +1,17 @@
 """L2 structural mapping for JSON and JSON lines (transform ``json``, id 30).
 
 One block of bytes (a document, JSON lines, or any fragment of them, valid or
-not) becomes a handful of homogeneous streams:
+not) becomes a handful of homogeneous streams, which the engine then entropy
+codes one by one:
 
 ``skeleton``
     one symbol per token in order: structural characters, value *types*
     (string, number, true, ...), keys as ids of a frequency-ordered
     :class:`StructuralDictionary` (1 byte for the 128 most frequent keys, 2 or 3
-    bytes for the rest), and ``WS_DEV`` marks. A key's ``:`` is implied.
-    Records of one shape give identical skeleton runs, which zstd reduces to
-    almost nothing, so a JSON lines record costs little more than its values.
+    bytes for the rest; keys seen fewer than 8 times are stored verbatim),
+    and ``WS_DEV`` marks. A key's ``:`` is implied. Records of one shape give
+    identical skeleton runs, which zstd reduces to almost nothing, so a JSON
+    lines record costs little more than its values.
 ``ws``
     whitespace is *predicted* from the nesting depth and a per-block style
     (pretty or compact, newline, indent unit, ``": "``/``", "`` spacing, the
@@ -19,29 +21,47 @@ not) becomes a handful of homogeneous streams:
 ``residue``
     every token that is not JSON (``NaN``, comments, a BOM, binary bytes,
     unterminated quotes) verbatim, so odd bytes cost only themselves.
-``keys`` / ``keylit``
-    the key dictionary, and keys seen once in the block (verbatim).
-``numflags`` and one or two streams per *column*
-    values are grouped by the *shape of their key path* (see below): strings
-    (and numbers whose spelling is not canonical) go to the column's text
-    stream; numbers whose spelling prints back exactly (``-?(0|[1-9]d*)(.d+)?``,
-    at most 18 digits, not ``-0``) become int64 mantissas (scaled to the
-    column's largest number of decimals when that fits) coded by
-    :mod:`cobol.layers.intcodec`; a per-value scale byte goes to ``numflags``
-    for columns that need it.
+``keys``
+    the key dictionary (:meth:`StructuralDictionary.to_bytes`).
+``numflags``
+    one scale byte per number of the columns that need it.
+``text:...`` (one per text group)
+    string values (content between the quotes, escapes verbatim), numbers
+    whose spelling does not print back exactly (``1e3``, ``1.5E-7``, ``-0``,
+    huge integers) and verbatim keys, each ended by a ``"``. A group is one
+    column or several columns whose values repeat each other within a record
+    (an id inside a url and a title, a key that is also in a path): those are
+    merged, values in document order, when a trial compression of a sample
+    says so (from level 6; see :meth:`Layer2Encoder._text_groups`).
+``colN:...ints`` (one per numeric column)
+    numbers spelled ``-?(0|[1-9]d*)(.d+)?`` with at most 18 digits (not
+    ``-0``) as int64 mantissas, scaled to the column's largest number of
+    decimals when that fits, coded by :mod:`cobol.layers.intcodec`.
+``colmap``
+    the column of each distinct path, in order of first appearance.
 
-Column choice. A value's path is the sequence of keys and array positions from
-the root (scalars at array index < 4 keep their index, so ``[lon, lat]`` pairs
-split into two columns). Keys seen once in a block are data, not schema, and
-count as a wildcard. The encoder tries full paths and path suffixes of 4, 3, 2
-and 1 keys (array steps skipped) and keeps the most specific one whose columns
+Columns. A value's path is the sequence of keys and array positions from the
+root (scalars at array index < 4 keep their index, so ``[lon, lat]`` pairs
+split into two columns). Keys can be data (a map of thousands of names), so
+the encoder tries full paths and path *shapes* -- suffixes of 1 to 4 keys,
+generic array steps skipped -- and keeps the most specific one whose columns
 of at least 32 values hold 95% of the values; at most 255 columns get their
-own streams, the rest share column 0. The decoder recomputes every path hash
+own streams, rare paths share column 0. The decoder recomputes every path hash
 from the skeleton, so column membership costs one byte per distinct path.
 
 Anything goes: a block may start or end in the middle of a document (the
-style records the indent level it starts at, unmatched closers are allowed),
-and every byte string round-trips.
+style records the indent level it starts at, unmatched closers are allowed, a
+block cut inside a string stores the string's tail verbatim), and every byte
+string round-trips.
+
+Params (all varints unless noted): u8 version (1); u8 pretty, crlf, indent
+byte, colon space, pre-colon space, comma space, path mode; indent width; base
+depth; string tail length + the tail's bytes; distinct paths; columns; text
+groups; per column: u8 flags (bit 0 text, bit 1 ints, bits 2-3 number mode:
+0 integers, 1 scaled, 2 mantissa+scale, 3 none), then for number modes 1-2 a
+u8 scale and the count of scale bytes, then the text group if bit 0; last, the
+text group of verbatim keys (= groups when none). Streams: skeleton, ws,
+residue, keys, numflags, the text groups, each column's ints, colmap.
 
 >>> from cobol.registry import EncodeContext, DecodeContext
 >>> data = b'{"a": 1, "b": [true, "x"]}\\n{"a": 2, "b": []}\\n'
@@ -51,6 +71,8 @@ True
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import zstandard
@@ -237,11 +259,19 @@ def _gap_rule(prev: int, nxt: int, top: bool, style) -> int:
 def gap_table(style) -> np.ndarray:
     """``table[top * 256 + prev * 16 + nxt]`` = the gap rule, precomputed so the
     kernels do one lookup per token instead of a cascade of branches."""
+    return _gap_table(bool(style[ST_PRETTY]))
+
+
+@functools.lru_cache(maxsize=4)
+def _gap_table(pretty: bool) -> np.ndarray:
+    style = np.zeros(ST_SIZE, np.int64)
+    style[ST_PRETTY] = pretty
     t = np.zeros(512, np.uint8)
     for top in (0, 1):
         for prev in range(16):
             for nxt in range(16):
                 t[top * 256 + prev * 16 + nxt] = _gap_rule(prev, nxt, bool(top), style)
+    t.flags.writeable = False
     return t
 
 
