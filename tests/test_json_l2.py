@@ -284,3 +284,17 @@ def test_detect_json_fragments():
                       separators=(",", ":")).encode()
     assert detect(mini[1234:]) == "json"
     assert detect(b"a,b,c\n" + b"1,2,3\n" * 100) == "csv"
+
+
+@pytest.mark.parametrize("ndistinct", [5, 300, 3000])
+def test_low_cardinality_columns_use_a_dictionary(ndistinct):
+    rng = random.Random(ndistinct)
+    names = [f'team "{i}" \u00e9' if i % 7 == 0 else f"team {i}" for i in range(ndistinct)]
+    data = "".join(json.dumps({"home": rng.choice(names), "score": rng.randrange(5), "n": i}) + "\n"
+                   for i in range(ndistinct * 12)).encode()
+    data += b'{"home": 17, "score": "x"}\n'  # a number in the string column, a string in the number one
+    for group_text in (False, True):
+        enc = Layer2Encoder(group_text=group_text).encode(data)
+        assert any(n.endswith("home.dict") for n in enc.stream_names)
+        streams = [bytes(s) for s in enc.streams]
+        assert Layer2Decoder().decode(streams, bytes(enc.params), len(data)) == data

@@ -37,6 +37,10 @@ codes one by one:
     numbers spelled ``-?(0|[1-9]d*)(.d+)?`` with at most 18 digits (not
     ``-0``) as int64 mantissas, scaled to the column's largest number of
     decimals when that fits, coded by :mod:`cobol.layers.intcodec`.
+``colN:...dict`` / ``colN:...ids`` (per low-cardinality string column)
+    the column's distinct strings (a :class:`StructuralDictionary`, most
+    frequent first) and one id per string value (u8, or u16 LE beyond 256
+    entries); see :meth:`Layer2Encoder._dictionary_columns`.
 ``colmap``
     the column of each distinct path, in order of first appearance.
 
@@ -58,10 +62,11 @@ Params (all varints unless noted): u8 version (1); u8 pretty, crlf, indent
 byte, colon space, pre-colon space, comma space, path mode; indent width; base
 depth; string tail length + the tail's bytes; distinct paths; columns; text
 groups; per column: u8 flags (bit 0 text, bit 1 ints, bits 2-3 number mode:
-0 integers, 1 scaled, 2 mantissa+scale, 3 none), then for number modes 1-2 a
-u8 scale and the count of scale bytes, then the text group if bit 0; last, the
-text group of verbatim keys (= groups when none). Streams: skeleton, ws,
-residue, keys, numflags, the text groups, each column's ints, colmap.
+0 integers, 1 scaled, 2 mantissa+scale, 3 none; bit 4 string dictionary),
+then for number modes 1-2 a u8 scale and the count of scale bytes, then the
+text group if bit 0; last, the text group of verbatim keys (= groups when
+none). Streams: skeleton, ws, residue, keys, numflags, the text groups, per
+column its ints, dict and ids when present, colmap.
 
 >>> from cobol.registry import EncodeContext, DecodeContext
 >>> data = b'{"a": 1, "b": [true, "x"]}\\n{"a": 2, "b": []}\\n'
@@ -163,6 +168,9 @@ C_ARR = np.int64(0x5EED0010)  # + 1 + index for positional scalars
 
 MIN_DICT_COUNT = 8  # rarer keys are stored verbatim (they are data more than schema)
 MIN_COLUMN_VALUES = 32
+DICT_MIN_VALUES = 32       # dictionary-coded string columns: at least this many strings
+DICT_MIN_REPEAT = 4        # ... and each distinct value seen this often on average
+DICT_TRIAL_GAIN = 0.9      # ... and (trial) ids + dictionary under 90% of the text
 GROUP_MIN_LEVEL = 6        # text grouping by trial compression from this level up
 GROUP_MIN_BYTES = 2048     # smaller text columns are not worth a trial
 GROUP_MAX_CANDIDATES = 12
@@ -196,6 +204,8 @@ _ERRORS = {
     -15: "streams not fully consumed",
     -16: "number mantissa not divisible by its scale",
     -17: "nesting deeper than the skeleton allows",
+    -18: "column dictionary ids exhausted",
+    -19: "column dictionary id out of range",
 }
 
 
@@ -427,32 +437,32 @@ def detect_style(tok: jt.Tokens, sample_tokens: int = 1 << 16) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _intern_keys(buf, kinds, starts):
-    """Exact interning of key contents. Returns (key token indices, key ids in
-    first-appearance order, per-id count, per-id first key ordinal, per-id hash)."""
-    nk = 0
-    for t in range(kinds.size):
-        if kinds[t] == jt.KEY:
-            nk += 1
-    ktok = np.empty(nk, np.int64)
-    kid = np.empty(nk, np.int64)
+def _intern_spans(buf, a, b, grp):
+    """Exact interning of the byte strings buf[a[i]:b[i]] within groups grp[i].
+
+    Returns (id per item, numbered in first-appearance order; per id: count,
+    first item, FNV hash of the bytes (= :func:`_fnv`), group)."""
+    n = a.size
+    ids = np.empty(n, np.int64)
     cap = 16
-    while cap < 2 * nk + 16:
+    while cap < 2 * n + 16:
         cap *= 2
     table = np.full(cap, -1, np.int64)
     mask = cap - 1
-    ids_first = np.empty(nk, np.int64)
-    ids_hash = np.empty(nk, np.int64)
-    ids_count = np.zeros(nk, np.int64)
+    ids_first = np.empty(n, np.int64)
+    ids_hash = np.empty(n, np.int64)
+    ids_grp = np.empty(n, np.int64)
+    ids_count = np.zeros(n, np.int64)
     nid = 0
-    j = 0
-    for t in range(kinds.size):
-        if kinds[t] != jt.KEY:
-            continue
-        a = starts[t] + 1
-        b = starts[t + 1] - 1
-        h = _fnv(buf, a, b)
-        slot = h & mask
+    for j in range(n):
+        x = a[j]
+        y = b[j]
+        g = grp[j]
+        h = np.int64(-3750763034362895579)
+        for i in range(x, y):
+            h = (h ^ np.int64(buf[i])) * np.int64(1099511628211)
+        h = h ^ (h >> 29)
+        slot = _mix(h, g) & mask
         found = -1
         for _ in range(cap):
             e = table[slot]
@@ -460,28 +470,35 @@ def _intern_keys(buf, kinds, starts):
                 table[slot] = nid
                 ids_first[nid] = j
                 ids_hash[nid] = h
+                ids_grp[nid] = g
                 found = nid
                 nid += 1
                 break
-            if ids_hash[e] == h:
-                t0 = ktok[ids_first[e]]
-                a0 = starts[t0] + 1
-                b0 = starts[t0 + 1] - 1
-                same = (b0 - a0) == (b - a)
+            if ids_hash[e] == h and ids_grp[e] == g:
+                j0 = ids_first[e]
+                x0 = a[j0]
+                same = (b[j0] - x0) == (y - x)
                 if same:
-                    for q in range(b - a):
-                        if buf[a0 + q] != buf[a + q]:
+                    for q in range(y - x):
+                        if buf[x0 + q] != buf[x + q]:
                             same = False
                             break
                 if same:
                     found = e
                     break
             slot = (slot + 1) & mask
-        ktok[j] = t
-        kid[j] = found
+        ids[j] = found
         ids_count[found] += 1
-        j += 1
-    return ktok, kid, ids_count[:nid], ids_first[:nid], ids_hash[:nid]
+    return ids, ids_count[:nid], ids_first[:nid], ids_hash[:nid], ids_grp[:nid]
+
+
+def _intern_keys(buf, kinds, starts):
+    """Key tokens and their exact interning (see :func:`_intern_spans`)."""
+    ktok = np.flatnonzero(kinds == jt.KEY)
+    a = starts[ktok].astype(np.int64) + 1
+    b = starts[ktok + 1].astype(np.int64) - 1
+    kid, count, first, khash, _ = _intern_spans(buf, a, b, np.zeros(ktok.size, np.int64))
+    return ktok, kid, count, first, khash
 
 
 @njit(cache=True, nogil=True)
@@ -903,7 +920,8 @@ def _copy_until(src, sp, send, term, escapes, out, o):
 
 @njit(cache=True, nogil=True)
 def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints, ioff,
-                 flags, foff, cmode, cscale, colmap, style, gtab, mode, max_depth, out):
+                 flags, foff, cmode, cscale, ddata, dents, dbase, dcount, dids, doff,
+                 colmap, style, gtab, mode, max_depth, out):
     """Rebuild the block; returns the number of bytes written or an error code < 0.
 
     (Like the encoder's walk, the loop calls no function that takes an array:
@@ -919,6 +937,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     tcur = toff[:-1].copy()
     icur = ioff[:-1].copy()
     fcur = foff[:-1].copy()
+    dcur = doff[:-1].copy()
     wp = 0
     rp = 0
     # first-appearance table for column hashes
@@ -1218,6 +1237,26 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                     if neg:
                         out[p] = 45
                     o += width_
+            if raw and nk == jt.STRING and dcount[c] > 0:
+                raw = False
+                if dcur[c] >= doff[c + 1]:
+                    return -18
+                e = dids[dcur[c]]
+                dcur[c] += 1
+                if e >= dcount[c]:
+                    return -19
+                e += dbase[c]
+                a = dents[e]
+                b = dents[e + 1]
+                if o + (b - a) + 2 > nout:
+                    return -2
+                out[o] = 34
+                o += 1
+                for q in range(a, b):
+                    out[o] = ddata[q]
+                    o += 1
+                out[o] = 34
+                o += 1
             if raw:
                 g = tgrp[c]
                 if g < 0:
@@ -1300,7 +1339,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         if tcur[g] != toff[g + 1]:
             return -15
     for c in range(ncols):
-        if icur[c] != ioff[c + 1] or fcur[c] != foff[c + 1]:
+        if icur[c] != ioff[c + 1] or fcur[c] != foff[c + 1] or dcur[c] != doff[c + 1]:
             return -15
     return o
 
@@ -1349,6 +1388,13 @@ def string_tail_length(buf, window: int = 4096) -> int:
     as_is = _residue_bytes(head)
     shifted = _residue_bytes(head[q + 1:])
     return q + 1 if shifted * 2 + 16 < as_is else 0
+
+
+def _drop_terms(lengths: np.ndarray) -> np.ndarray:
+    """Mask that removes the terminator _gather_spans put after each span."""
+    keep = np.ones(int(lengths.sum()) + lengths.size, bool)
+    keep[np.cumsum(lengths + 1) - 1] = False
+    return keep
 
 
 class NestingLevelTracker:
@@ -1422,6 +1468,53 @@ class Layer2Encoder:
         self.profiler = profiler
         self.group_text = group_text
         self.last_tracker: NestingLevelTracker | None = None
+
+    def _dictionary_columns(self, buf, starts, vtok, is_num, col, ncols):
+        """Low-cardinality string columns (a rating, a team, a category) cost
+        less as ids into a dictionary of their distinct values than as text.
+
+        Returns (set of dictionary columns, {column: (dictionary bytes, ids
+        bytes)}, mask over values of the strings they take). A column
+        qualifies with at least 32 strings and at most 65,536 distinct ones,
+        each seen 4+ times on average; with ``group_text`` a trial
+        compression must confirm it (values whose neighbours repeat them can
+        do better as text), otherwise 8+ times on average is required."""
+        in_dict_col = np.zeros(vtok.size, bool)
+        sel = np.flatnonzero(~is_num)
+        if sel.size < DICT_MIN_VALUES:
+            return set(), {}, in_dict_col
+        stok = vtok[sel]
+        a = starts[stok].astype(np.int64) + 1
+        b = starts[stok + 1].astype(np.int64) - 1
+        scol = col[sel]
+        sid, count, first, _, sgrp = _intern_spans(buf, a, b, scol)
+        nstr = np.bincount(scol, minlength=ncols)
+        ndist = np.bincount(sgrp, minlength=ncols)
+        need = DICT_MIN_REPEAT if self.group_text else 2 * DICT_MIN_REPEAT
+        cands = np.flatnonzero((nstr >= DICT_MIN_VALUES) & (ndist <= MAX_ENTRIES) & (nstr >= need * ndist))
+        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL) if self.group_text else None
+        dcols, parts = set(), {}
+        for c in cands.tolist():
+            mine = scol == c
+            ids_c = sid[mine]
+            uniq = np.flatnonzero(sgrp == c)  # this column's ids, first-appearance order
+            order = uniq[np.argsort(-count[uniq], kind="stable")]  # most frequent first
+            remap = np.empty(count.size, np.int64)
+            remap[order] = np.arange(order.size)
+            new_ids = remap[ids_c]
+            ent_a, ent_b = a[first[order]], b[first[order]]
+            ddict = StructuralDictionary.from_arrays(_gather_spans(buf, ent_a, ent_b, 0)[_drop_terms(ent_b - ent_a)],
+                                                     ent_b - ent_a)
+            ids = new_ids.astype(np.uint8 if order.size <= 256 else "<u2").tobytes()
+            dbytes = ddict.to_bytes()
+            if cctx is not None:
+                text = _gather_spans(buf, a[mine], b[mine], TEXT_TERM).tobytes()
+                if len(cctx.compress(ids)) + len(cctx.compress(dbytes)) >= DICT_TRIAL_GAIN * len(cctx.compress(text)):
+                    continue
+            dcols.add(c)
+            parts[c] = (dbytes, ids)
+            in_dict_col[sel[mine]] = True
+        return dcols, parts, in_dict_col
 
     def _text_groups(self, buf, a, b, tcol, ntext) -> np.ndarray:
         """Text stream (group) of each text column.
@@ -1559,7 +1652,9 @@ class Layer2Encoder:
         # spelling) and literal keys (content; text column ``ncols``)
         raw_num = np.zeros(vtok.size, bool)
         raw_num[np.flatnonzero(is_num)[~keepv]] = True
-        text_sel = ~is_num | raw_num
+        # low-cardinality string columns: ids into a per-column dictionary
+        dcols, dict_parts, in_dict_col = self._dictionary_columns(buf, starts, vtok, is_num, col, ncols)
+        text_sel = (~is_num & ~in_dict_col) | raw_num
         s_is = ~is_num[text_sel]
         item_tok = np.concatenate((vtok[text_sel], lit))
         item_a = starts[item_tok].astype(np.int64)
@@ -1607,7 +1702,8 @@ class Layer2Encoder:
                 break
             has_ints = icounts[c + 1] > icounts[c]
             cm = int(cmode[c]) if has_num[c] else 3
-            params.append(int(has_text[c]) | int(has_ints) << 1 | cm << 2)
+            is_dict = c in dcols
+            params.append(int(has_text[c]) | int(has_ints) << 1 | cm << 2 | int(is_dict) << 4)
             if has_num[c] and cm != NUM_INT:
                 params.append(int(smax[c]))
                 put_varint(params, int(fcounts[c + 1] - fcounts[c]))
@@ -1616,6 +1712,10 @@ class Layer2Encoder:
             if has_ints:
                 streams.append(encode_ints(ints_sorted[icounts[c]:icounts[c + 1]]))
                 names.append(f"col{c}:{colnames[c]}.ints")
+            if is_dict:
+                entries, ids = dict_parts[c]
+                streams += [entries, ids]
+                names += [f"col{c}:{colnames[c]}.dict", f"col{c}:{colnames[c]}.ids"]
         cm_bytes = bytearray()
         for v in colmap.tolist():
             put_varint(cm_bytes, v)
@@ -1662,13 +1762,13 @@ class Layer2Decoder:
         cscale = np.zeros(ncols, np.int64)
         nflags = np.zeros(ncols, np.int64)
         tgrp = np.full(ncols + 1, -1, np.int64)
-        int_parts = []
+        int_parts, dict_parts = [], []
         si = nfixed + ngroups
         for c in range(ncols):
             b = r.u8("column flags")
-            has_text, has_ints, cm = b & 1, (b >> 1) & 1, b >> 2
-            if cm > 3:
-                raise FormatError(f"json params: column {c} has bad number mode {cm}")
+            has_text, has_ints, cm, is_dict = b & 1, (b >> 1) & 1, (b >> 2) & 3, (b >> 4) & 1
+            if b >> 5:
+                raise FormatError(f"json params: column {c} has unknown flags {b:#x}")
             cmode[c] = -1 if cm == 3 else cm
             if cm in (NUM_SCALED, NUM_PLAIN):
                 cscale[c] = r.u8("column scale")
@@ -1684,6 +1784,21 @@ class Layer2Decoder:
                     raise FormatError("json: missing column int stream")
                 int_parts.append((c, decode_ints(streams[si], raw_len)))
                 si += 1
+            if is_dict:
+                if si + 2 > len(sv) - 1:
+                    raise FormatError("json: missing column dictionary streams")
+                d = StructuralDictionary.from_bytes(sv[si])
+                if len(d) == 0:
+                    raise FormatError(f"json: column {c} has an empty dictionary")
+                raw_ids = sv[si + 1]
+                if len(d) <= 256:
+                    ids = raw_ids.astype(np.int64)
+                else:
+                    if raw_ids.size % 2:
+                        raise FormatError(f"json: column {c} ids stream has an odd length")
+                    ids = raw_ids.view("<u2").astype(np.int64)
+                dict_parts.append((c, d, ids))
+                si += 2
         lit_group = r.varint("literal key group", limit=ngroups)
         tgrp[ncols] = lit_group if lit_group < ngroups else -1
         r.expect_end("json params")
@@ -1706,6 +1821,24 @@ class Layer2Decoder:
             ioff[c + 1] = part.size
         np.cumsum(ioff, out=ioff)
         ints = np.concatenate([p for _, p in int_parts]) if int_parts else np.zeros(0, np.int64)
+        # dictionary columns: all entries in one array; per column its first
+        # entry (dbase), entry count (dcount) and ids (doff into dids)
+        dbase = np.zeros(ncols, np.int64)
+        dcount = np.zeros(ncols, np.int64)
+        doff = np.zeros(ncols + 1, np.int64)
+        for c, d, ids in dict_parts:
+            dcount[c] = len(d)
+            doff[c + 1] = ids.size
+        np.cumsum(doff, out=doff)
+        dbase[1:] = np.cumsum(dcount)[:-1]
+        if dict_parts:
+            ddata = np.concatenate([d.data for _, d, _ in dict_parts])
+            lens = np.concatenate([np.diff(d.offsets) for _, d, _ in dict_parts])
+            dids = np.concatenate([ids for _, _, ids in dict_parts])
+        else:
+            ddata, lens, dids = np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        dents = np.zeros(lens.size + 1, np.int64)
+        np.cumsum(lens, out=dents[1:])
         foff = np.zeros(ncols + 1, np.int64)
         foff[1:] = np.cumsum(nflags)
         if foff[-1] != flags.size:
@@ -1717,6 +1850,7 @@ class Layer2Decoder:
         out[:len(prefix)] = np.frombuffer(prefix, np.uint8)
         n = _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp,
                          ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
+                         ddata, dents, dbase, dcount, dids, doff,
                          colmap, style, gap_table(style), mode, max_depth, out[len(prefix):])
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
