@@ -337,3 +337,11 @@ def test_hostile_streams_and_params_raise_cobol_errors():
 @given(st.lists(st.binary(max_size=60), min_size=0, max_size=10), st.binary(max_size=40), st.integers(0, 5000))
 def test_random_streams_raise_cobol_errors(streams, params, n):
     decode_or_error(streams, params, n)
+
+
+def test_docstring_examples():
+    import doctest
+    from cobol.layers import l1_semantic, markup_tokenizer
+    for module in (l2_markup, l1_semantic, markup_tokenizer):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
