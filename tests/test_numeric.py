@@ -19,7 +19,8 @@ from cobol.registry import DecodeContext, EncodeContext, get_transform
 I64 = np.iinfo(np.int64)
 T = NumericArrayTransform()
 MODE_SETS = [(ic.PACKED,), (ic.PLANES,), (ic.DICT, ic.PLANES), (ic.SPARSE, ic.PLANES), (ic.ESCAPE, ic.PLANES),
-             (ic.BUCKET, ic.PLANES), (ic.DICT, ic.BUCKET, ic.ESCAPE, ic.PACKED), ic.ALL_MODES]
+             (ic.BUCKET, ic.PLANES), (ic.NIBBLES, ic.PLANES), (ic.DICT, ic.BUCKET, ic.ESCAPE, ic.NIBBLES, ic.PACKED),
+             ic.ALL_MODES]
 
 
 def int_arrays():
@@ -53,6 +54,8 @@ def test_intcodec_every_layout_round_trips(name):
 def test_intcodec_picks_the_layout_that_fits():
     arrays = int_arrays()
     assert ic.encode_ints(arrays["skewed wide"])[0] in (ic.ESCAPE, ic.BUCKET)
+    poisson = np.cumsum(np.random.default_rng(1).poisson(3, 50_000))
+    assert ic.encode_ints(poisson)[0] == ic.NIBBLES
     assert ic.encode_ints(arrays["few values"])[0] == ic.DICT
     assert ic.encode_ints(arrays["sparse"])[0] == ic.SPARSE
     # minutes: common divisor 60, steady steps -> a few bytes for 5000 values
@@ -203,11 +206,12 @@ def test_scaled_exceptions_keep_nan_payloads_and_negative_zero():
 
 
 def test_literal_zstd_flag_round_trips():
-    # a Poisson counter: long-match zstd beats level-3 zstd on its residuals
-    x = np.cumsum(np.random.default_rng(3).poisson(5, 200_000)).astype("<i8")
-    enc = round_trip(x.tobytes(), {"dtype": "int64"}, level=3)
+    # a price walk in cents: long-match zstd beats level-3 zstd on its residuals
+    rng = np.random.default_rng(3)
+    x = np.round(100 + np.cumsum(rng.normal(0, 0.05, 200_000)), 2)
+    enc = round_trip(x.tobytes(), {"dtype": "float64"}, level=3)
     assert enc.params[4] & 1
-    enc = round_trip(x.tobytes(), {"dtype": "int64"}, level=19)
+    enc = round_trip(x.tobytes(), {"dtype": "float64"}, level=19)
     assert not enc.params[4] & 1
 
 

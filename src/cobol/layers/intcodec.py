@@ -55,12 +55,12 @@ import threading
 import numpy as np
 import zstandard
 from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros
 
 from ..accel import offload
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
 from .l3_delta import unzigzag, zigzag
-from numba.cpython.unsafe.numbers import leading_zeros
 
 PACKED = 1
 PLANES = 2
@@ -68,8 +68,10 @@ DICT = 3
 SPARSE = 4
 ESCAPE = 5
 BUCKET = 6
-MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict", SPARSE: "sparse", ESCAPE: "escape", BUCKET: "bucket"}
-ALL_MODES = (PACKED, PLANES, DICT, SPARSE, ESCAPE, BUCKET)
+NIBBLES = 7
+MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict", SPARSE: "sparse", ESCAPE: "escape",
+              BUCKET: "bucket", NIBBLES: "nibbles"}
+ALL_MODES = (PACKED, PLANES, DICT, SPARSE, ESCAPE, BUCKET, NIBBLES)
 #: zstd's block size (ZSTD_BLOCKSIZE_MAX) and the smallest section worth aligning to it
 ZSTD_BLOCK = 128 << 10
 PAD_MIN_SECTION = 16 << 10
@@ -77,8 +79,12 @@ PAD_MIN_SECTION = 16 << 10
 #: and the two bits after the leading one (4 buckets an octave), up to 2**53
 BUCKET_DIRECT = 64
 BUCKET_MAX_SYMBOL = BUCKET_DIRECT + (53 - 7) * 4 + 3
-#: an escape byte: the residual is 255 or more and continues in the nested stream
+#: the escape code of ESCAPE (a byte) and NIBBLES (a nibble): the residual is at
+#: least this and continues, minus it, in the nested stream
 ESCAPE_BYTE = 0xFF
+ESCAPE_NIBBLE = 0xF
+#: NIBBLES is tried when at most this share of the residuals escape
+NIBBLES_MAX_ESCAPES = 0.05
 
 #: warm-up values (stored as varints) of each PLANES predictor
 PREDICTOR_WARM = (0, 1, 2, 4, 16)
@@ -239,20 +245,20 @@ def _unpredict(r, warm, order, offset, use_offset, base, g):
 
 
 @njit(cache=True, nogil=True)
-def _split_escape(r):
-    """Residuals -> (one byte each, min(r, 255); r - 255 for those >= 255)."""
+def _split_escape(r, esc):
+    """Residuals -> (min(r, esc) as bytes; r - esc for those >= esc)."""
     prim = np.empty(r.size, np.uint8)
     k = 0
     for i in range(r.size):
-        if r[i] >= np.uint64(ESCAPE_BYTE):
+        if r[i] >= np.uint64(esc):
             k += 1
     rest = np.empty(k, np.uint64)
     k = 0
     for i in range(r.size):
         v = r[i]
-        if v >= np.uint64(ESCAPE_BYTE):
-            prim[i] = ESCAPE_BYTE
-            rest[k] = v - np.uint64(ESCAPE_BYTE)
+        if v >= np.uint64(esc):
+            prim[i] = esc
+            rest[k] = v - np.uint64(esc)
             k += 1
         else:
             prim[i] = np.uint8(v)
@@ -260,20 +266,41 @@ def _split_escape(r):
 
 
 @njit(cache=True, nogil=True)
-def _merge_escape(prim, rest):
-    """Inverse of _split_escape; ok=False when the escapes and the rest disagree in number."""
+def _merge_escape(prim, rest, esc):
+    """Inverse of _split_escape; ok=False when the escapes and the rest disagree
+    in number or a code lies above the escape."""
     r = np.empty(prim.size, np.uint64)
     k = 0
     for i in range(prim.size):
         b = prim[i]
-        if b == ESCAPE_BYTE:
+        if b == esc:
             if k >= rest.size:
                 return r, False
-            r[i] = rest[k] + np.uint64(ESCAPE_BYTE)
+            r[i] = rest[k] + np.uint64(esc)
             k += 1
+        elif b > esc:
+            return r, False
         else:
             r[i] = np.uint64(b)
     return r, k == rest.size
+
+
+@njit(cache=True, nogil=True)
+def _pack_nibbles(p):
+    """Codes below 16, two a byte (the first in the low nibble)."""
+    out = np.zeros((p.size + 1) // 2, np.uint8)
+    for i in range(p.size):
+        out[i >> 1] |= p[i] << (4 * (i & 1))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _unpack_nibbles(b, m):
+    """Inverse of _pack_nibbles; ok=False when the unused last nibble is not 0."""
+    out = np.empty(m, np.uint8)
+    for i in range(m):
+        out[i] = (b[i >> 1] >> (4 * (i & 1))) & 15
+    return out, (m & 1) == 0 or (b[m >> 1] >> 4) == 0
 
 
 @njit(cache=True, nogil=True)
@@ -643,15 +670,17 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0) -> bytes
     return bytes(out)
 
 
-def _encode_escape(n, base, g, y, order, use_offset, depth, at=0) -> bytes:
+def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False) -> bytes:
     if PREDICTOR_WARM[order] > n:
         order = 0
     d = _deltas(y, order)
     use_offset = use_offset and order > 0 and d.size > 0
     offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
     r = d if order == 0 else _map_residuals(d, offset, use_offset)
-    primary, rest = _split_escape(r)
-    out = bytearray([ESCAPE])
+    primary, rest = _split_escape(r, ESCAPE_NIBBLE if nibbles else ESCAPE_BYTE)
+    if nibbles:
+        primary = _pack_nibbles(primary)
+    out = bytearray([NIBBLES if nibbles else ESCAPE])
     put_varint(out, n)
     out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
     put_varint(out, _zz(int(base)))
@@ -760,7 +789,7 @@ def _candidates(x, fr, modes, depth, at=0):
     _, _, y = fr
     if PACKED in modes:
         cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
-    if PLANES in modes or ESCAPE in modes or BUCKET in modes:
+    if PLANES in modes or ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
         # the predictor and residual map by entropy estimate; the layouts by trial
         _, order, use_offset, offset = _best_planes(y)
         tag = f"o{order}{' offset' if use_offset else ''}"
@@ -770,12 +799,26 @@ def _candidates(x, fr, modes, depth, at=0):
                 f"planes {tag}{' interleaved' if inter else ''}",
                 lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at),
             ))
-    if ESCAPE in modes or BUCKET in modes:
+    if ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
         d = _deltas(y, order)
         r = d if order == 0 else _map_residuals(d, offset, use_offset)
         wide = r.size and int(r.max()) > 0xFF
     if ESCAPE in modes and depth <= 1 and wide:
         cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at)))
+    if NIBBLES in modes and depth <= 1 and r.size:
+        # small residuals two a byte: zstd's Huffman then codes pairs, and
+        # wastes less on a skewed alphabet than one symbol at a time; the map
+        # (zigzag or offset) that escapes least
+        u = use_offset
+        if order > 0:
+            escapes = {m: np.count_nonzero(_map_residuals(d, np.uint64(_signed_min(d)), m) >= ESCAPE_NIBBLE)
+                       for m in (False, True)}
+            u = escapes[True] < escapes[False]
+        else:
+            escapes = {u: np.count_nonzero(r >= ESCAPE_NIBBLE)}
+        if escapes[u] <= NIBBLES_MAX_ESCAPES * r.size:
+            cands.append((f"nibbles o{order}{' offset' if u else ''}",
+                          lambda v, f, o=order, u=u: _encode_escape(v.size, *f, o, u, depth, at, True)))
     if BUCKET in modes and wide:
         cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at)))
     if SPARSE in modes and depth == 0 and x.size >= 16:
@@ -816,7 +859,7 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
     """Encode an integer array (any shape/int dtype; taken as int64) to self-describing bytes.
 
     ``modes`` restricts the layouts tried (PACKED, PLANES, DICT, SPARSE,
-    ESCAPE, BUCKET), for tests and callers that know their data. ``_offset``
+    ESCAPE, BUCKET, NIBBLES), for tests and callers that know their data. ``_offset``
     is where the bytes will sit in the stream the engine compresses (sections
     are aligned to zstd's blocks relative to it; any value decodes the same).
     """
@@ -856,7 +899,7 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
         y = offload.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
         return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
-    if mode in (PLANES, ESCAPE, BUCKET):
+    if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
         order = r.u8("predictor")
         layout = r.u8("layout")
         k = r.u8("bytes per value") if mode == PLANES else 0
@@ -901,12 +944,20 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
             res = _bucket_merge(sym, words)
         else:
             if _depth > 1:
-                raise FormatError("int stream: escape layout nested too deep")
-            prim = np.frombuffer(r.view(m, "escape bytes"), np.uint8)
+                raise FormatError(f"int stream: {MODE_NAMES[mode]} layout nested too deep")
+            if mode == NIBBLES:
+                packed = np.frombuffer(r.view((m + 1) // 2, "nibbles"), np.uint8)
+                prim, ok = _unpack_nibbles(packed, m)
+                if not ok:
+                    raise FormatError("int stream: unused last nibble is not zero")
+                esc = ESCAPE_NIBBLE
+            else:
+                prim = np.frombuffer(r.view(m, "escape bytes"), np.uint8)
+                esc = ESCAPE_BYTE
             rest = decode_ints(r.view(r.remaining, "escaped values"), m, _depth=_depth + 1)
-            res, ok = _merge_escape(prim, rest.view(np.uint64))
+            res, ok = _merge_escape(prim, rest.view(np.uint64), esc)
             if not ok:
-                raise FormatError(f"int stream: {rest.size} escaped values do not match the escape bytes")
+                raise FormatError(f"int stream: {rest.size} escaped values do not match the escape codes")
         return _unpredict(res, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
                           np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode == SPARSE:
@@ -948,4 +999,4 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
     raise FormatError(f"int stream: unknown mode {mode}")
 
 
-__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "trial_compressor", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "ALL_MODES"]
+__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "trial_compressor", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "NIBBLES", "ALL_MODES"]
