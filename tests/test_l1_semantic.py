@@ -74,6 +74,18 @@ def test_frequency_order_and_two_byte_codes():
     assert len(coded) < len(text) / 2
 
 
+def test_worst_case_expansion_fits():
+    # one-letter words with two-byte codes, each after a flag byte and upper case
+    letters = [bytes([c]) for c in range(97, 123)]
+    filler = b" ".join(b"w" + bytes([97 + i % 26, 97 + i // 26 % 26]) for i in range(600)) * 20
+    train = filler + b" " + b" ".join(letters) * 17  # rarer than 600 filler words, >= 16 uses
+    coder = WordCoder.train(train)
+    assert any(coder.words.index(l) >= coder.n1 for l in letters if l in coder.words)
+    data = b"".join(b"\x01" + l.upper() for l in letters) * 50
+    coded = roundtrip(coder, data)
+    assert len(coded) > 2 * len(data)
+
+
 def test_flag_bytes_and_high_bytes_are_escaped():
     coder = WordCoder.train(PROSE)
     data = bytes(range(256)) + b" the \x01\x02\x03\x04 the"

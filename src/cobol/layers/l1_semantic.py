@@ -481,7 +481,9 @@ class WordCoder:
         buf = _as_u8(text)
         ws, we, wh, wc = _words(buf)
         codes = self._codes(buf, ws, we, wh)
-        out = np.empty(2 * buf.size + 16, np.uint8)
+        # worst case: a separator byte escaped (2) + a one-letter word as
+        # NOSPACE + case flag + two-byte code (4): 6 bytes out for 2 in
+        out = np.empty(3 * buf.size + 16, np.uint8)
         n = _encode_kernel(buf, ws, we, wc, codes, self.n1, out)
         return out[:n].tobytes()
 
