@@ -69,10 +69,14 @@ class ZstdCodec(EntropyCodec):
         return _compressor(level, dictionary).compress(data)
 
     def decode(self, data, decoded_len, dictionary=None):
-        if decoded_len == 0:
-            # zstd frames of empty input still decode to b""; accept only that
-            pass
         try:
+            # python-zstandard sizes its output from a content size in the frame
+            # header and ignores max_output_size then: a 20-byte hostile frame
+            # could ask for 2**64 bytes. Our frames carry none (-1); accept at
+            # most one that agrees with the stream table.
+            declared = zstandard.frame_content_size(data)
+            if declared not in (-1, decoded_len):
+                raise FormatError(f"zstd frame declares {declared} bytes, table says {decoded_len}")
             out = _decompressor(dictionary).decompress(data, max_output_size=max(decoded_len, 1))
         except zstandard.ZstdError as e:
             raise FormatError(f"zstd stream does not decode: {e}") from None

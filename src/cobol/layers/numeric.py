@@ -449,6 +449,11 @@ def _literal_unzstd(b: bytes, count: int) -> bytes:
     # an int stream of ``count`` values is at most ~16 bytes a value (dictionary + ranks)
     bound = 17 * count + 1024
     try:
+        # a content size in the frame header overrides max_output_size in
+        # python-zstandard: bound it first (hostile frames may claim 2**64)
+        declared = zstandard.frame_content_size(b)
+        if declared > bound:
+            raise FormatError(f"numeric: values frame declares {declared} bytes, more than {bound}")
         return zstandard.ZstdDecompressor().decompress(b, max_output_size=bound)
     except zstandard.ZstdError as e:
         raise FormatError(f"numeric: values frame does not decode within {bound} bytes: {e}") from None
