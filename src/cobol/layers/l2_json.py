@@ -320,6 +320,12 @@ def _child_comp(depth, top_kind, top_key, top_count, scalar):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _h32(h):
+    """Column hashes are kept as 32 bits (a collision only merges two columns)."""
+    return (h ^ (h >> 32)) & np.int64(0xFFFFFFFF)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _suffix_hash(comp, p0, p1, p2, mode):
     """Column hash of a scalar for suffix mode 1..4: its own component, then the
     parent's three most recent key components (generic array steps skipped)."""
@@ -437,22 +443,21 @@ def detect_style(tok: jt.Tokens, sample_tokens: int = 1 << 16) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _intern_spans(buf, a, b, grp):
+def _intern_spans_kernel(buf, a, b, grp, cap):
     """Exact interning of the byte strings buf[a[i]:b[i]] within groups grp[i].
 
     Returns (id per item, numbered in first-appearance order; per id: count,
-    first item, FNV hash of the bytes (= :func:`_fnv`), group)."""
+    first item, FNV hash of the bytes (= :func:`_fnv`), group; the number of
+    ids, -1 when more than cap / 2 turn up)."""
     n = a.size
     ids = np.empty(n, np.int64)
-    cap = 16
-    while cap < 2 * n + 16:
-        cap *= 2
     table = np.full(cap, -1, np.int64)
     mask = cap - 1
-    ids_first = np.empty(n, np.int64)
-    ids_hash = np.empty(n, np.int64)
-    ids_grp = np.empty(n, np.int64)
-    ids_count = np.zeros(n, np.int64)
+    m = cap // 2
+    ids_first = np.empty(m, np.int64)
+    ids_hash = np.empty(m, np.int64)
+    ids_grp = np.empty(m, np.int64)
+    ids_count = np.zeros(m, np.int64)
     nid = 0
     for j in range(n):
         x = a[j]
@@ -467,6 +472,8 @@ def _intern_spans(buf, a, b, grp):
         for _ in range(cap):
             e = table[slot]
             if e < 0:
+                if nid >= m:
+                    return ids, ids_count, ids_first, ids_hash, ids_grp, -1
                 table[slot] = nid
                 ids_first[nid] = j
                 ids_hash[nid] = h
@@ -489,7 +496,16 @@ def _intern_spans(buf, a, b, grp):
             slot = (slot + 1) & mask
         ids[j] = found
         ids_count[found] += 1
-    return ids, ids_count[:nid], ids_first[:nid], ids_hash[:nid], ids_grp[:nid]
+    return ids, ids_count[:nid], ids_first[:nid], ids_hash[:nid], ids_grp[:nid], nid
+
+
+def _intern_spans(buf, a, b, grp):
+    """See :func:`_intern_spans_kernel` (retried with bigger tables as needed)."""
+    for cap in _table_sizes(a.size):
+        ids, count, first, hashes, groups, n = _intern_spans_kernel(buf, a, b, grp, cap)
+        if n >= 0:
+            return ids, count, first, hashes, groups
+    raise AssertionError("unreachable: the last table holds every item")
 
 
 def _intern_keys(buf, kinds, starts):
@@ -516,7 +532,7 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
     dev_a = np.empty(ntok + 1, np.int64)
     dev_b = np.empty(ntok + 1, np.int64)
     ndev = 0
-    vh = np.empty((nvalues, N_MODES), np.int64)
+    vh = np.empty((nvalues, N_MODES), np.uint32)  # 32-bit column hashes: memory per value
     nv = 0
     cap = max_depth + 1
     st_kind = np.empty(cap, np.uint8)
@@ -677,14 +693,14 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
                 p0 = C_ROOT
                 p1 = C_ROOT
                 p2 = C_ROOT
-            vh[nv, MODE_FULL] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
+            vh[nv, MODE_FULL] = _h32(parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp))
             h = _mix(C_ROOT, comp)
-            vh[nv, 1] = h
+            vh[nv, 1] = _h32(h)
             h = _mix(h, p0)
-            vh[nv, 2] = h
+            vh[nv, 2] = _h32(h)
             h = _mix(h, p1)
-            vh[nv, 3] = h
-            vh[nv, 4] = _mix(h, p2)
+            vh[nv, 3] = _h32(h)
+            vh[nv, 4] = _h32(_mix(h, p2))
             nv += 1
         elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
             skel[sp] = S_TRUE + (nk - jt.TRUE)
@@ -700,17 +716,16 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
 
 
 @njit(cache=True, nogil=True)
-def _first_appearance(h):
-    """Distinct ids of ``h`` numbered in order of first appearance; and counts."""
+def _first_appearance_kernel(h, cap):
+    """Distinct ids of ``h`` numbered in order of first appearance, and counts;
+    ``cap`` (a power of two) sizes the hash table: returns nd = -1 when more
+    than cap / 2 distinct values turn up (the caller retries bigger)."""
     n = h.size
-    cap = 16
-    while cap < 2 * n + 16:
-        cap *= 2
     mask = cap - 1
     keys = np.empty(cap, np.int64)
     vals = np.full(cap, -1, np.int64)
     ids = np.empty(n, np.int64)
-    counts = np.zeros(n + 1, np.int64)
+    counts = np.zeros(cap // 2 + 1, np.int64)
     nd = 0
     for i in range(n):
         x = h[i]
@@ -718,6 +733,8 @@ def _first_appearance(h):
         for _ in range(cap):
             v = vals[slot]
             if v < 0:
+                if nd >= cap // 2:
+                    return ids, counts, -1
                 keys[slot] = x
                 vals[slot] = nd
                 ids[i] = nd
@@ -728,7 +745,29 @@ def _first_appearance(h):
                 break
             slot = (slot + 1) & mask
         counts[ids[i]] += 1
-    return ids, counts[:nd]
+    return ids, counts[:nd], nd
+
+
+def _table_sizes(n: int):
+    """Hash table sizes to try for n items: small first (few distinct values is
+    the common case, and a table sized for n would cost memory per item)."""
+    full = 16
+    while full < 2 * n + 16:
+        full *= 2
+    cap = min(1 << 16, full)
+    while True:
+        yield cap
+        if cap >= full:
+            return
+        cap = min(cap * 16, full)
+
+
+def _first_appearance(h):
+    for cap in _table_sizes(h.size):
+        ids, counts, nd = _first_appearance_kernel(h, cap)
+        if nd >= 0:
+            return ids, counts
+    raise AssertionError("unreachable: the last table holds every value")
 
 
 @njit(cache=True, nogil=True)
@@ -791,8 +830,8 @@ def _parse_numbers(buf, starts, toks):
     """Canonical number spellings -> (mantissa, scale, digit count); scale -1 = raw."""
     n = toks.size
     mant = np.zeros(n, np.int64)
-    scale = np.full(n, -1, np.int64)
-    ndig = np.zeros(n, np.int64)
+    scale = np.full(n, -1, np.int8)
+    ndig = np.zeros(n, np.int8)
     for i in range(n):
         t = toks[i]
         p = starts[t]
@@ -1171,6 +1210,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                     h = _mix(C_ROOT, comp)
                 else:
                     h = _suffix_hash(comp, C_ROOT, C_ROOT, C_ROOT, mode)
+            h = _h32(h)
             slot = (h ^ (h >> 17)) & mask
             for _ in range(cap):
                 v = tvals[slot]
@@ -1429,7 +1469,7 @@ def _choose_mode(vh: np.ndarray):
     """Most specific path mode whose big columns cover COVERAGE of the values."""
     best = None
     for mode in range(N_MODES):
-        ids, counts = _first_appearance(np.ascontiguousarray(vh[:, mode]))
+        ids, counts = _first_appearance(vh[:, mode].astype(np.int64))
         big = counts >= MIN_COLUMN_VALUES
         covered = counts[big].sum() / max(1, ids.size)
         if best is None or covered > best[0] + 1e-9:
