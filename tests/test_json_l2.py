@@ -242,6 +242,7 @@ def test_nesting_tracker():
     tr = l2_json.NestingLevelTracker(jt.tokenize(b'{"a": [1, {"b": 2}]}'))
     assert tr.max_depth == 3
     assert tr.containers.tolist() == [1, 1, 1, 0]
+    assert tr.as_dict()["depth_histogram"] == tr.tokens.tolist()
     assert tr.values.tolist() == [0, 0, 1, 1]
 
 
@@ -298,3 +299,21 @@ def test_low_cardinality_columns_use_a_dictionary(ndistinct):
         assert any(n.endswith("home.dict") for n in enc.stream_names)
         streams = [bytes(s) for s in enc.streams]
         assert Layer2Decoder().decode(streams, bytes(enc.params), len(data)) == data
+
+
+def test_profiler_gets_nesting_and_key_dictionary_figures():
+    calls = []
+
+    class Prof:
+        def start(self):
+            return 0.0
+
+        def record(self, layer, stream=None, **kw):
+            calls.append((layer, kw))
+
+    data = b'{"a": {"b": [1, 2]}, "c": "x"}\n' * 20
+    enc = JsonTransform().encode(data, EncodeContext(level=3, profiler=Prof()))
+    assert enc is not None
+    (layer, kw), = calls
+    assert layer == "l2" and kw["nesting"]["max_depth"] == 3
+    assert kw["dict_size"] == 3 and kw["dict_hits"] == 60 and kw["dict_misses"] == 0

@@ -1460,9 +1460,10 @@ class NestingLevelTracker:
         return len(self.tokens) - 1
 
     def as_dict(self) -> dict:
-        return {"max_depth": self.max_depth, "tokens": self.tokens.tolist(),
-                "bytes": self.bytes.tolist(), "containers": self.containers.tolist(),
-                "values": self.values.tolist()}
+        """In the profiler's ``nesting`` vocabulary (lists add per depth, max_* keep the max)."""
+        return {"max_depth": self.max_depth, "depth_histogram": self.tokens.tolist(),
+                "bytes_per_depth": self.bytes.tolist(), "containers_per_depth": self.containers.tolist(),
+                "values_per_depth": self.values.tolist()}
 
 
 def _choose_mode(vh: np.ndarray):
@@ -1508,6 +1509,8 @@ class Layer2Encoder:
         self.profiler = profiler
         self.group_text = group_text
         self.last_tracker: NestingLevelTracker | None = None
+        #: after encode: key dictionary size, keys coded by id, keys stored verbatim
+        self.last_keys: tuple[int, int, int] = (0, 0, 0)
 
     def _dictionary_columns(self, buf, starts, vtok, is_num, col, ncols):
         """Low-cardinality string columns (a rating, a team, a category) cost
@@ -1657,6 +1660,7 @@ class Layer2Encoder:
         keep[np.cumsum(kd_lengths + 1) - 1] = False
         keydict = StructuralDictionary.from_arrays(kdata[keep], kd_lengths, kcount[order])
         lit = ktok[key_code < 0]
+        self.last_keys = (len(keydict), int(ktok.size - lit.size), int(lit.size))
 
         vtok = np.flatnonzero((kinds == jt.STRING) | (kinds == jt.NUMBER))
         max_depth = int(tok.depths.max()) + 1 if tok.count else 1
@@ -1914,8 +1918,16 @@ class JsonTransform(Transform):
     def encode(self, data, ctx: EncodeContext) -> Encoded | None:
         if len(data) == 0:
             return None
-        enc = Layer2Encoder(profiler=ctx.profiler, group_text=ctx.level >= GROUP_MIN_LEVEL)
-        return enc.encode(data)
+        prof = ctx.profiler
+        started = prof.start() if prof is not None else None
+        enc = Layer2Encoder(profiler=prof, group_text=ctx.level >= GROUP_MIN_LEVEL)
+        out = enc.encode(data)
+        if prof is not None:
+            size, hits, misses = enc.last_keys
+            prof.record("l2", transform=self.name, started=started, bytes_in=len(data),
+                        bytes_out=sum(len(s) for s in out.streams), dict_size=size, dict_hits=hits,
+                        dict_misses=misses, nesting=enc.last_tracker.as_dict())
+        return out
 
     def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
         try:
