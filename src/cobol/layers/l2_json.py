@@ -83,7 +83,7 @@ import numpy as np
 import zstandard
 from numba import njit
 
-from ..errors import CobolError, FormatError, LimitError
+from ..errors import CobolError, FormatError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from . import json_tokenizer as jt
