@@ -23,6 +23,7 @@ from .format.frame import (
     DataBlock, EndRecord, FrameHeader, Limits, MetadataBlock, StreamEntry, MAX_BLOCK_SIZE,
     encode_data_block, encode_end_record, encode_frame_header, iter_frame_records,
 )
+from .entropy import ZSTD_DICT
 from .accel import offload as _offload
 from .accel.factory import get_backend as _get_backend
 from .plan import FIXED_PLANS, BlockPlan, choose_plan
@@ -107,6 +108,9 @@ class CobolEngine:
     profiler: a ``cobol.profile.Profiler``: any object with ``on_block(report)``,
         ``start()`` and ``record(...)`` (``on_block_decoded`` optional); see docs/PROFILE.md.
     verify: decode every non-trivial transform's output before storing it.
+    dictionary: a shared :class:`cobol.dictionary.Dictionary` (or its serialized
+        bytes) from ``cobol.dictionary.train``: frames name it by id and need it
+        to decode; made for small messages (docs/DICTIONARY.md).
     """
 
     def __init__(self, level: int = DEFAULT_LEVEL, *, block_size: int | None = None,
@@ -140,6 +144,9 @@ class CobolEngine:
         self.profiler = profiler
         # None = the automatic choice, made lazily by cobol.accel on the first large batch
         self.backend = None if backend is None else _get_backend(backend)
+        if isinstance(dictionary, (bytes, bytearray, memoryview)):
+            from .dictionary import Dictionary  # a serialized shared dictionary
+            dictionary = Dictionary.from_bytes(dictionary)
         self.dictionary = dictionary
         self.verify = verify
         self.limits = limits
@@ -240,10 +247,15 @@ class CobolEngine:
         t0 = time.perf_counter()
         clock = PhaseClock() if self.profiler is not None else None
         transform = get_transform(block.transform)
+        # codec zstd-dict uses the dictionary's zstd part; None = the frame names no dictionary
+        zdict = None if header.dictionary_id is None else bytes(getattr(self.dictionary, "zstd", b"") or b"")
         streams = []
         for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
             try:
-                streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
+                if e.codec == ZSTD_DICT:
+                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len, zdict))
+                else:
+                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
             except CobolError as exc:
                 raise type(exc)(f"{where}, stream {i}: {exc}") from None
         if clock is not None:

@@ -5,6 +5,12 @@ Candidates are the transforms registered for the block's detected format
 a block never costs more than plain zstd of the same bytes at the same level.
 Every candidate is run on the whole block and the smallest result is kept; the
 choice is recorded in the block, so the decoder needs none of this.
+
+With a shared dictionary (``ctx.dictionary``, :mod:`cobol.dictionary`) every
+stream is coded with its zstd dictionary (codec zstd-dict), and each
+candidate's streams are also tried packed into one stream (the ``bundle``
+transform): on small messages the per-stream framing and the params would
+otherwise cost more than the values.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from dataclasses import dataclass, field
 
 from . import entropy
 from .errors import CobolError
-from .registry import DecodeContext, EncodeContext, Transform, candidates_for, get_transform, transform_by_name
+from .layers import bundle as _bundle
+from .registry import (
+    DecodeContext, EncodeContext, Encoded, Transform, candidates_for, get_transform, transform_by_name,
+)
 
 log = logging.getLogger("cobol")
 
@@ -45,7 +54,16 @@ class BlockPlan:
         return len(self.params) + sum(len(s.data) + 6 for s in self.streams)
 
 
-def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "") -> list:
+def frame_zstd_dict(ctx: EncodeContext) -> bytes | None:
+    """The zstd dictionary bytes streams are coded with: None without a shared
+    dictionary, else its zstd part (``b""`` when it has none)."""
+    if ctx.dictionary is None:
+        return None
+    return bytes(getattr(ctx.dictionary, "zstd", b"") or b"")
+
+
+def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
+                  zdict: bytes | None = None) -> list:
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
     out = []
     for name, s in zip(names, enc.streams):
@@ -53,7 +71,7 @@ def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: s
         if store_only:
             codec, data = entropy.NONE, bytes(s)
         else:
-            codec, data = entropy.entropy_code(s, level)
+            codec, data = entropy.entropy_code(s, level, zdict)
         if profiler is not None:
             profiler.record("entropy", stream=name, transform=transform, started=started,
                             bytes_in=len(s), bytes_out=len(data), data_in=s, data_out=data)
@@ -81,7 +99,19 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
             prof.record("verify", transform=t.name, started=started, bytes_in=len(data), bytes_out=len(back))
         if back != data:
             raise CobolError(f"transform {t.name} failed its round-trip check")
-    return BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only, prof, t.name), ctx.fmt)
+    zdict = frame_zstd_dict(ctx)
+    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only, prof, t.name, zdict), ctx.fmt)
+    if zdict is not None and not store_only and (len(enc.streams) > 1 or enc.params):
+        packed = Encoded(params=bytes([t.id]), streams=[_bundle.pack(enc)], stream_names=[f"bundle:{t.name}"])
+        b = BlockPlan(_bundle_transform(), packed.params,
+                      _code_streams(packed, ctx.level, False, prof, t.name, zdict), ctx.fmt)
+        if b.stored_size < p.stored_size:
+            return b
+    return p
+
+
+def _bundle_transform() -> Transform:
+    return get_transform(_bundle.BUNDLE_ID)
 
 
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
