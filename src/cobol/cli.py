@@ -460,10 +460,16 @@ def _send_command(p: argparse.ArgumentParser):
     return stream_cli.configure_send(p)
 
 
+@subcommand("train", "train a shared dictionary for small messages from sample files (like zstd --train)")
+def _train_command(p: argparse.ArgumentParser):
+    from . import dictionary
+    return dictionary.configure_train(p)
+
+
 # ------------------------------------------------------------------ the main command
 
 _VALUE_OPTIONS = {"-o", "--output", "-l", "--level", "-T", "--threads", "--checksum", "--block-size",
-                  "--plan", "--format", "--dtype"}
+                  "--plan", "--format", "--dtype", "-D", "--dictionary"}
 
 
 def _expand_level_flags(argv: list[str]) -> list[str]:
@@ -573,6 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--format", choices=detect.FORMATS, metavar="FMT",
                       help="skip detection: treat every block as FMT (" + ", ".join(detect.FORMATS) + ")")
     comp.add_argument("--dtype", type=_dtype, help="numeric hint for arrays, e.g. int32, float64")
+    comp.add_argument("-D", "--dictionary", metavar="DICT",
+                      help="shared dictionary from 'cobol train' (needed again to decompress)")
     p.add_argument("-V", "--version", action="version", version=f"cobol {__version__}")
     p.add_argument("files", nargs="*", metavar="FILE", help=argparse.SUPPRESS)
     return p
@@ -581,6 +589,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _make_engine(args):
     from .engine import DEFAULT_LEVEL, CobolEngine
     kwargs = dict(threads=args.threads or None)
+    if getattr(args, "dictionary", None):
+        from .dictionary import load  # a bad file is a CobolError (exit 2) or an OSError (exit 3)
+        kwargs["dictionary"] = load(args.dictionary)
     if args.mode == "compress":
         kwargs.update(level=DEFAULT_LEVEL if args.level is None else args.level, checksum=args.checksum,
                       block_size=args.block_size, plan=args.plan, fmt=args.format,

@@ -1,0 +1,388 @@
+"""Shared dictionaries for small messages (``cobol train``, ``compress(..., dictionary=d)``).
+
+A 1 KB JSON record compressed on its own has no history to match against:
+its keys, its skeleton and the values it shares with its neighbours all cost
+full price. A *shared dictionary*, trained once on sample messages and given
+to both sides, supplies that history, like ``zstd --train``.
+
+A :class:`Dictionary` holds
+
+- a zstd dictionary (full zstd format, or raw content), trained on the
+  messages *as the engine codes them*: for each sample, whichever of the raw
+  bytes or a format-aware transform's output packed into one stream (the
+  ``bundle`` transform, :mod:`cobol.layers.bundle`) codes smaller on held-out
+  samples, so the dictionary primes the keys, skeletons and params the
+  transforms emit, not just the raw text;
+- optional per-transform sections (bytes keyed by transform id) that a
+  transform builds at training time (``train_dictionary_section``) and reads
+  back with ``ctx.dictionary.section(self.id)``;
+- the level it was trained for, and its id: the first four bytes (little
+  endian) of the SHA-256 of its body, so equal dictionaries have equal ids and
+  a frame names exactly the dictionary it needs (docs/FORMAT.md).
+
+Serialized layout (docs/DICTIONARY.md)::
+
+    magic      4 bytes  "CBLD"
+    version    u8       1
+    dict_id    u32 LE   first 4 bytes of SHA-256(body), read little endian
+    body:
+      level      varint   1..22
+      zstd       varint length + bytes (may be empty)
+      n_sections varint   <= 255
+      n_sections x: transform id u8 (strictly increasing), varint length + bytes
+
+>>> d = Dictionary(zstd=b"raw content: {\\"id\\": ", level=3)
+>>> Dictionary.from_bytes(d.to_bytes()) == d
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import zstandard
+
+from .errors import CobolError, EncodeError, FormatError, LimitError
+from .format.wire import Reader, put_bytes, put_varint
+
+MAGIC = b"CBLD"
+FORMAT_VERSION = 1
+#: zstd's default dictionary size (``zstd --train --maxdict``)
+DEFAULT_SIZE = 112640
+DEFAULT_LEVEL = 3
+MIN_SIZE = 256
+#: the largest dictionary file this module writes or reads
+MAX_SIZE = 64 << 20
+MAX_SECTIONS = 255
+#: zstd's full-dictionary magic number, as it appears in the bytes
+ZSTD_DICT_MAGIC = b"\x37\xa4\x30\xec"
+_HEAD = len(MAGIC) + 1 + 4
+#: train(): fraction of the samples held out to choose the training representation
+HOLDOUT_FRACTION = 0.2
+HOLDOUT_MAX = 256
+MIN_HOLDOUT = 4
+#: train(): total sample bytes handed to zstd's trainer at most
+TRAIN_MAX_BYTES = 256 << 20
+
+
+class Dictionary:
+    """A shared dictionary: zstd dictionary + per-transform sections, named by ``dict_id``.
+
+    Immutable once built; ``to_bytes`` / ``from_bytes`` (or ``save`` / ``load``)
+    move it between processes. Give it to ``CobolEngine(dictionary=d)`` (or
+    ``cobol.compress(data, dictionary=d)`` / ``cobol.decompress(blob, dictionary=d)``).
+    """
+
+    __slots__ = ("zstd", "sections", "level", "dict_id", "_bytes")
+
+    def __init__(self, zstd: bytes = b"", sections: dict | None = None, level: int = DEFAULT_LEVEL):
+        if not isinstance(level, int) or not 1 <= level <= 22:
+            raise EncodeError(f"dictionary level must be in 1..22, got {level!r}")
+        sections = {int(k): bytes(v) for k, v in (sections or {}).items()}
+        if len(sections) > MAX_SECTIONS or any(not 0 <= k <= 255 for k in sections):
+            raise EncodeError("dictionary sections are keyed by transform ids 0..255")
+        self.zstd = bytes(zstd)
+        self.sections = dict(sorted(sections.items()))
+        self.level = level
+        if self.zstd:
+            _check_zstd(self.zstd)
+        body = bytearray()
+        put_varint(body, level)
+        put_bytes(body, self.zstd)
+        put_varint(body, len(self.sections))
+        for tid, data in self.sections.items():
+            body.append(tid)
+            put_bytes(body, data)
+        self.dict_id = _dict_id(body)
+        self._bytes = MAGIC + bytes([FORMAT_VERSION]) + self.dict_id.to_bytes(4, "little") + bytes(body)
+        if len(self._bytes) > MAX_SIZE:
+            raise EncodeError(f"dictionary of {len(self._bytes)} bytes exceeds {MAX_SIZE}")
+
+    # ------------------------------------------------------------ access
+    def section(self, transform_id: int) -> bytes | None:
+        """The section transform ``transform_id`` stored at training time, or None."""
+        return self.sections.get(transform_id)
+
+    def __len__(self) -> int:
+        return len(self._bytes)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Dictionary) and self._bytes == other._bytes
+
+    def __hash__(self) -> int:
+        return hash(self._bytes)
+
+    def __repr__(self) -> str:
+        secs = ", ".join(str(k) for k in self.sections) or "none"
+        return (f"Dictionary(id={self.dict_id:#010x}, {len(self)} bytes, zstd {len(self.zstd)} bytes, "
+                f"sections: {secs}, level {self.level})")
+
+    # ------------------------------------------------------------ serialization
+    def to_bytes(self) -> bytes:
+        return self._bytes
+
+    @classmethod
+    def from_bytes(cls, data) -> "Dictionary":
+        """Parse a serialized dictionary; anything malformed raises a CobolError subclass."""
+        data = bytes(data)
+        if len(data) > MAX_SIZE:
+            raise LimitError(f"dictionary of {len(data)} bytes exceeds {MAX_SIZE}")
+        r = Reader(data, what="dictionary")
+        if r.take(min(4, len(data)), "magic") != MAGIC:
+            raise FormatError("not a cobol dictionary (bad magic; expected 'CBLD')")
+        version = r.u8("version")
+        if version != FORMAT_VERSION:
+            raise FormatError(f"dictionary format version {version} is not supported (this build reads {FORMAT_VERSION})")
+        dict_id = r.u32("dictionary id")
+        if _dict_id(data[_HEAD:]) != dict_id:
+            raise FormatError(f"dictionary {dict_id:#010x} is corrupt: its id does not match its contents")
+        level = r.varint("level", 22)
+        if level < 1:
+            raise FormatError("dictionary: level 0 is invalid")
+        zstd = r.bytes_field("zstd dictionary", MAX_SIZE)
+        n = r.varint("section count", MAX_SECTIONS)
+        sections = {}
+        last = -1
+        for _ in range(n):
+            tid = r.u8("section transform id")
+            if tid <= last:
+                raise FormatError("dictionary: section ids are not strictly increasing")
+            last = tid
+            sections[tid] = r.bytes_field("section", MAX_SIZE)
+        r.expect_end("the last section")
+        try:
+            d = cls(zstd, sections, level)
+        except EncodeError as e:  # cannot happen after the checks above; keep the error kind right
+            raise FormatError(f"dictionary: {e}") from None
+        if d._bytes != data:  # one spelling per dictionary
+            raise FormatError("dictionary: non-canonical encoding")
+        return d
+
+    def save(self, path) -> None:
+        """Write the dictionary to ``path`` (via a temporary file renamed into place)."""
+        tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(self._bytes)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def load(cls, path) -> "Dictionary":
+        with open(path, "rb") as f:
+            data = f.read(MAX_SIZE + 1)
+        try:
+            return cls.from_bytes(data)
+        except CobolError as e:
+            raise type(e)(f"{os.fspath(path)}: {e}") from None
+
+
+def load(path) -> Dictionary:
+    """Read a dictionary file written by ``cobol train`` or :meth:`Dictionary.save`."""
+    return Dictionary.load(path)
+
+
+def _dict_id(body) -> int:
+    return int.from_bytes(hashlib.sha256(body).digest()[:4], "little")
+
+
+def _check_zstd(zd: bytes) -> None:
+    """Load the zstd dictionary now, so a corrupt one fails here and not mid-decode."""
+    try:
+        d = zstandard.ZstdCompressionDict(zd)
+        if zd.startswith(ZSTD_DICT_MAGIC):
+            d.precompute_compress(level=3)  # parses the entropy tables
+    except zstandard.ZstdError as e:
+        raise FormatError(f"dictionary: its zstd dictionary is corrupt ({e})") from None
+
+
+# ---------------------------------------------------------------- training
+
+def train(samples, size: int = DEFAULT_SIZE, level: int = DEFAULT_LEVEL, *, fmt: str | None = None,
+          checksum: str = "crc32") -> Dictionary:
+    """Build a shared dictionary of at most ``size`` bytes (serialized) from
+    sample messages (a list of bytes-like objects, ideally hundreds or more,
+    each shaped like the messages it will compress).
+
+    ``level``: the compression level the dictionary is tuned for (the engine
+    may use it at any level). ``fmt``: skip detection, treat samples as this
+    format. ``checksum``: only used when held-out samples are compressed to
+    choose the representation (it does not change the result's ranking).
+    """
+    from . import detect as _detect
+    from .registry import LAYER_NAMES, EncodeContext, candidates_for
+
+    if not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise EncodeError(f"dictionary size must be in {MIN_SIZE}..{MAX_SIZE}, got {size!r}")
+    if not isinstance(level, int) or not 1 <= level <= 22:
+        raise EncodeError(f"dictionary level must be in 1..22, got {level!r}")
+    samples = [bytes(s) for s in samples if len(s)]
+    if not samples:
+        raise EncodeError("no (non-empty) samples to train a dictionary on")
+    fmts = [_detect.detect(s, fmt) for s in samples]
+
+    sections = _train_sections(samples, fmts, level)
+    sections_size = len(Dictionary(b"", sections, level))
+    zstd_budget = size - sections_size - 8  # the zstd part's length varint
+    if zstd_budget < MIN_SIZE:
+        raise EncodeError(f"dictionary size {size} leaves no room for a zstd dictionary "
+                          f"(sections take {sections_size} bytes)")
+    base = Dictionary(b"", sections, level)
+
+    # Each sample as the planner would code it: raw, or a transform's bundle.
+    views = {"raw": [[s] for s in samples]}
+    for i, (s, f) in enumerate(zip(samples, fmts)):
+        ctx = EncodeContext(level=level, fmt=f, dictionary=base)
+        for t in candidates_for(f, level, frozenset(LAYER_NAMES)):
+            try:
+                enc = t.encode(s, ctx)
+            except Exception:  # a transform failing here only loses it a vote
+                enc = None
+            if enc is not None:
+                views.setdefault(t.name, [[x] for x in samples])[i] = [_bundle_of(t, enc)]
+    if len(views) > 1:
+        # the mixture: every distinct representation of every sample
+        views["mixed"] = [list(dict.fromkeys(w[i][0] for w in views.values())) for i in range(len(samples))]
+
+    def flat(name, stop=None):
+        return [x for per_sample in views[name][:stop] for x in per_sample]
+
+    n_hold = min(HOLDOUT_MAX, int(len(samples) * HOLDOUT_FRACTION))
+    if len(views) == 1 or n_hold < MIN_HOLDOUT:
+        choice = "mixed" if "mixed" in views else "raw"
+    else:
+        # train on the first part, pick the view whose dictionary codes the held-out rest smallest
+        n_train = len(samples) - n_hold
+        held = samples[n_train:]
+        scores = {}
+        for name in views:
+            cand = Dictionary(_train_zstd(flat(name, n_train), zstd_budget, level), sections, level)
+            scores[name] = _coded_size(held, cand, level, checksum, fmt)
+        choice = min(scores, key=lambda k: (scores[k], k != "raw"))
+    view = flat(choice)
+    d = Dictionary(_train_zstd(view, zstd_budget, level), sections, level)
+    while len(d) > size and zstd_budget > MIN_SIZE:  # the trainer overshot: shrink
+        zstd_budget = max(MIN_SIZE, zstd_budget - (len(d) - size) - 64)
+        d = Dictionary(_train_zstd(view, zstd_budget, level), sections, level)
+    return d
+
+
+def _bundle_of(t, enc) -> bytes:
+    from .layers import bundle
+    if len(enc.streams) == 1 and not enc.params:
+        return bytes(enc.streams[0])
+    return bundle.pack(enc)
+
+
+def _train_sections(samples, fmts, level) -> dict:
+    """Sections from transforms that define ``train_dictionary_section(samples, level)``."""
+    from .registry import all_transforms
+    out = {}
+    for t in all_transforms():
+        build = getattr(t, "train_dictionary_section", None)
+        if build is None:
+            continue
+        mine = [s for s, f in zip(samples, fmts) if f in t.formats or "*" in t.formats]
+        if mine:
+            sec = build(mine, level)
+            if sec:
+                out[t.id] = bytes(sec)
+    return out
+
+
+def _train_zstd(view: list, budget: int, level: int) -> bytes:
+    """zstd's trainer on ``view``; raw content (the last samples) when it cannot train."""
+    total = 0
+    picked = []
+    for s in view:
+        if total + len(s) > TRAIN_MAX_BYTES:
+            break
+        picked.append(s)
+        total += len(s)
+    if total > 4 * budget and len(picked) >= 8:
+        try:
+            return zstandard.train_dictionary(budget, picked, level=level).as_bytes()
+        except zstandard.ZstdError:
+            pass
+    # too little to train on: the samples themselves, most recent last (nearest offsets)
+    raw = b"".join(picked)[-budget:]
+    while raw.startswith(ZSTD_DICT_MAGIC):  # would read as a full dictionary
+        raw = raw[1:]
+    return raw
+
+
+def _coded_size(msgs, d: Dictionary, level: int, checksum: str, fmt) -> int:
+    from .engine import CobolEngine
+    eng = CobolEngine(level, threads=1, checksum=checksum, dictionary=d, fmt=fmt, verify=False)
+    return sum(len(eng.encode_block(m, 0)[0]) for m in msgs)
+
+
+__all__ = ["Dictionary", "train", "load", "DEFAULT_SIZE", "DEFAULT_LEVEL", "MAGIC", "FORMAT_VERSION"]
+
+
+# ---------------------------------------------------------------- command line
+
+def configure_train(p) -> "callable":
+    """``cobol train SAMPLES... -o DICT``: arguments and the run function (cli.py registers it)."""
+    import argparse
+    import textwrap
+
+    from .cli import parse_size
+    p.description = textwrap.fill(
+        "Train a shared dictionary for small messages (like zstd --train). Each SAMPLE file is one "
+        "sample (folders are walked); --split cuts files into samples of about SIZE bytes at line ends "
+        "(JSON lines, logs). Compress and decompress with 'cobol -D DICT'; frames name the dictionary "
+        "they need. See docs/DICTIONARY.md.", 78)
+    p.add_argument("samples", nargs="+", metavar="SAMPLE", help="sample files or folders")
+    p.add_argument("-o", "--output", required=True, metavar="DICT", help="dictionary file to write")
+    p.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, metavar="SIZE",
+                   help=f"dictionary size at most, e.g. 16K (default {DEFAULT_SIZE}, zstd's)")
+    p.add_argument("-l", "--level", type=int, default=DEFAULT_LEVEL, metavar="N",
+                   help=f"compression level the dictionary is tuned for (default {DEFAULT_LEVEL})")
+    p.add_argument("--split", type=parse_size, metavar="SIZE",
+                   help="cut each file into samples of about SIZE bytes, at a newline when there is one")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite DICT if it exists")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+
+    def run(args: argparse.Namespace) -> int:
+        from .cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, CliError
+        from .engine import split_blocks
+        if os.path.exists(args.output) and not args.force:
+            raise CliError(EXIT_REFUSED, f"{args.output} exists; use -f to overwrite")
+        if args.split is not None and args.split < 1:
+            raise CliError(EXIT_USAGE, "--split must be at least 1 byte")
+        samples = []
+        for path in _walk(args.samples):
+            with open(path, "rb") as f:
+                data = f.read()
+            if args.split:
+                samples += [data[a:b] for a, b in split_blocks(data, args.split)]
+            elif data:
+                samples.append(data)
+        try:
+            d = train(samples, size=args.size, level=args.level)
+        except EncodeError as e:
+            raise CliError(EXIT_USAGE, str(e)) from None
+        d.save(args.output)
+        if not args.quiet:
+            import sys
+            print(f"cobol: {args.output}: dictionary {d.dict_id:#010x}, {len(d)} bytes "
+                  f"(zstd {len(d.zstd)}), from {len(samples)} samples ({sum(map(len, samples))} bytes)",
+                  file=sys.stderr)
+        return EXIT_OK
+
+    return run
+
+
+def _walk(paths):
+    for p in paths:
+        if os.path.isdir(p):
+            for root, dirs, names in os.walk(p):
+                dirs.sort()
+                for n in sorted(names):
+                    yield os.path.join(root, n)
+        else:
+            yield p
