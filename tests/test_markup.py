@@ -287,6 +287,17 @@ def test_engine_forced_plan_on_junk(plan):
     assert cobol.decompress(blob) == data
 
 
+def test_too_many_distinct_tags_declines():
+    from cobol.errors import LimitError
+    from cobol.layers.l2_markup import HtmlTransform
+    from cobol.registry import EncodeContext
+    data = b"".join(b"<t%d>" % i for i in range(70000))
+    with pytest.raises(LimitError):
+        MarkupEncoder(True).encode(data)
+    assert HtmlTransform().encode(data, EncodeContext(level=3)) is None
+    assert cobol.decompress(cobol.compress(data, level=3, plan="html")) == data
+
+
 # ------------------------------------------------------------ hostile input
 
 def encoded_sample():

@@ -1076,7 +1076,12 @@ class _MarkupTransform(Transform):
         if len(data) < 64:
             return None
         use_l1 = None if "l1" in ctx.layers else False
-        return MarkupEncoder(self.html, ctx.level, use_l1=use_l1, fold_min=self.fold_min).encode(data)
+        for fold_min in (self.fold_min, 0):
+            try:
+                return MarkupEncoder(self.html, ctx.level, use_l1=use_l1, fold_min=fold_min).encode(data)
+            except LimitError:  # over 65,536 distinct tags: folding made it worse, or it is not markup
+                continue
+        return None
 
     def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
         if params and bool(params[0] & F_HTML) != self.html:
