@@ -346,7 +346,7 @@ def _bucket_bits(sym):
         if s >= BUCKET_DIRECT:
             if s > BUCKET_MAX_SYMBOL:
                 return -1
-            nbits += (s - BUCKET_DIRECT) // 4 + 7 - 3
+            nbits += ((s - BUCKET_DIRECT) >> 2) + 7 - 3
     return nbits
 
 
@@ -361,7 +361,7 @@ def _bucket_merge(sym, words):
         if s < BUCKET_DIRECT:
             r[i] = np.uint64(s)
             continue
-        e = (s - BUCKET_DIRECT) // 4 + 7
+        e = ((s - BUCKET_DIRECT) >> 2) + 7
         w = e - 3
         word = pos >> 6
         off = pos & 63
@@ -370,7 +370,7 @@ def _bucket_merge(sym, words):
             extra |= words[word + 1] << np.uint64(64 - off)
         extra &= (np.uint64(1) << np.uint64(w)) - np.uint64(1)
         pos += w
-        top = np.uint64((s - BUCKET_DIRECT) % 4)
+        top = np.uint64((s - BUCKET_DIRECT) & 3)
         r[i] = (np.uint64(1) << np.uint64(e - 1)) | (top << np.uint64(w)) | extra
     return r
 
@@ -618,7 +618,7 @@ def _pad_section(out: bytearray, section_len: int, at: int) -> None:
 def _skip_padding(r: Reader, section_len: int) -> None:
     if section_len >= PAD_MIN_SECTION:
         pad = r.varint("padding length", limit=ZSTD_BLOCK)
-        if any(r.view(pad, "section padding")):
+        if np.frombuffer(r.view(pad, "section padding"), np.uint8).any():
             raise FormatError("int stream: nonzero section padding")
 
 
