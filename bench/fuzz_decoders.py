@@ -56,6 +56,7 @@ import json
 import math
 import os
 import random
+import re
 import select
 import struct
 import subprocess
@@ -265,6 +266,10 @@ class Target:
     make_inputs: object  # (sample_limit) -> list[Input]
     frame: bool = False  # mutations act on one frame (streams[0]) with frame-aware moves
     note: str = ""
+    #: (split, join): a second view of the input that mutations may act on, e.g.
+    #: the CSV meta stream opened into its params and logical streams, so that
+    #: a mutation is not just a broken length prefix
+    view: tuple | None = None
 
 
 def _transform_target(name: str, fmt_inputs):
@@ -285,6 +290,52 @@ def _transform_target(name: str, fmt_inputs):
         return transform_by_name(name).decode(streams, params, raw_len, DecodeContext())
 
     return Target(name, decode, make)
+
+
+def _csv_split(streams, params):
+    """The csv meta stream -> (logical streams, column params); None if it does not parse."""
+    from cobol.format.wire import Reader
+    r = Reader(streams[0])
+    plen = r.varint()
+    cparams = r.take(plen)
+    lens = [r.varint() for _ in range(r.varint())]
+    logical, big = [], list(streams[1:])
+    for ln in lens:
+        logical.append(r.take(ln) if ln < 2048 else big.pop(0))
+    return logical, cparams
+
+
+def _csv_join(logical, cparams):
+    from cobol.format.wire import put_varint
+    meta = bytearray()
+    put_varint(meta, len(cparams))
+    meta += cparams
+    put_varint(meta, len(logical))
+    for s in logical:
+        put_varint(meta, len(s))
+    big = []
+    for s in logical:
+        if len(s) < 2048:
+            meta += s
+        else:
+            big.append(bytes(s))
+    return [bytes(meta)] + big, bytes([1])
+
+
+def _numeric_split(streams, params):
+    """The numeric values stream unwrapped from its own zstd frame (params flag bit 0)."""
+    import zstandard
+    if len(params) > 4 and params[4] & 1 and streams:
+        values = zstandard.ZstdDecompressor().decompress(streams[0], max_output_size=64 * MiB)
+        return [values] + list(streams[1:]), params
+    return list(streams), params
+
+
+def _numeric_join(streams, params):
+    import zstandard
+    if len(params) > 4 and params[4] & 1 and streams:
+        return [zstandard.ZstdCompressor(level=1).compress(streams[0])] + list(streams[1:]), params
+    return list(streams), params
 
 
 def _csv_inputs(limit):
@@ -474,6 +525,194 @@ def _frame_target(plan: str, inputs_fn, ctx_of):
     return Target(f"frame-{plan}", decode, make, frame=True)
 
 
+def _stream_block_target():
+    """Serialized CompressedBlocks (the streaming protocol's unit, a .cobl data
+    record in an envelope) into a fresh StreamDecompressor."""
+    def make(limit):
+        from cobol.stream import StreamCompressor, StreamingConfig
+        out = []
+        for label, data, _ in (_csv_inputs(limit)[:2] + _json_inputs(limit)[:2] + _text_inputs(limit)[:2]):
+            cfg = StreamingConfig(block_size=4096, checksum="crc32", threads=1)
+            c = StreamCompressor(cfg)
+            for b in (c.feed(data) + c.flush())[:3]:
+                out.append(Input(f"{label}-b{b.seq}", [b.to_bytes()], b"", b.raw_len))
+        return out
+
+    def decode(streams, params, raw_len):
+        from cobol.stream import StreamingConfig
+        from cobol.stream.decompressor import StreamDecompressor
+        cfg = StreamingConfig(block_size=4096, checksum="crc32", threads=1)
+        d = StreamDecompressor(cfg)
+        for s in streams:
+            d.feed_block(s)
+        return None
+
+    return Target("stream-block", decode, make)
+
+
+def _stream_message_target():
+    """Protocol frames (magic, length, payload, CRC) through FrameDecoder and
+    decode_message; the CRC is recomputed after the mutation so that the
+    message parser sees the hostile payload."""
+    def make(limit):
+        from cobol.stream import StreamCompressor, StreamingConfig
+        from cobol.stream import frames as F
+        cfg = StreamingConfig(block_size=4096, checksum="crc32", threads=1)
+        c = StreamCompressor(cfg)
+        blk = (c.feed(b"a,b\n1,2\n" * 200) + c.flush())[0]
+        msgs = [F.Hello(nonce=bytes(range(32))), F.Challenge(nonce=bytes(32), auth_required=True, window=16,
+                                                             max_block_size=1 << 20),
+                F.Open(proof=bytes(32), transfer_id=bytes(16), name="dir/file.csv", size=12345, block_size=4096,
+                       checksum_kind=3, level=3, fresh=True),
+                F.Accept(proof=bytes(32), resume_seq=3, resume_offset=12288, resume_chain=bytes(32), credit=16),
+                F.Block(blk), F.Ack(acked=5, credit=16), F.End(n_blocks=2, total_raw=8000, chain=bytes(32)),
+                F.Done(n_blocks=2, total_raw=8000, chain=bytes(32), stored_name="dir/file.csv"),
+                F.Error(code=5, message="block 3 failed its checksum"), F.Keepalive()]
+        return [Input(type(m).__name__, [F.encode_message(m)], b"", 0) for m in msgs]
+
+    def decode(streams, params, raw_len):
+        from cobol.stream import frames as F
+        fd = F.FrameDecoder(limit=1 << 16)
+        for s in streams:
+            fd.feed(F.encode_frame(s) if s else b"")
+        out = []
+        while True:
+            p = fd.next_payload()
+            if p is None:
+                break
+            out.append(F.decode_message(p, 4096))
+        return None
+
+    return Target("stream-message", decode, make)
+
+
+_FORMAT_INPUTS = {"csv": "_csv_inputs", "tsv": "_csv_inputs", "json": "_json_inputs", "jsonl": "_json_inputs",
+                  "text": "_text_inputs", "log": "_text_inputs", "numeric": "_numeric_inputs",
+                  "binary": "_numeric_inputs"}
+
+
+def _inputs_for_formats(formats):
+    """Input makers for a transform's detected formats (for transforms added
+    after this harness: every registered transform gets fuzzed)."""
+    makers = []
+    for f in formats:
+        if f == "xml":
+            makers.append(_markup_inputs(False))
+        elif f == "html":
+            makers.append(_markup_inputs(True))
+        elif f in _FORMAT_INPUTS and globals()[_FORMAT_INPUTS[f]] not in makers:
+            makers.append(globals()[_FORMAT_INPUTS[f]])
+    if not makers or "*" in formats:
+        makers = [_csv_inputs, _json_inputs, _text_inputs, _numeric_inputs]
+
+    def inputs(limit):
+        out = []
+        for m in makers:
+            out += m(limit)
+        return out
+    return inputs
+
+
+def _bundle_target():
+    """The bundle transform (id 1): another transform's params and streams packed into one stream."""
+    def make(limit):
+        from cobol.layers.bundle import pack
+        from cobol.registry import EncodeContext, transform_by_name
+        out = []
+        for tname, maker in (("json", _json_inputs), ("csv", _csv_inputs), ("l1", _text_inputs),
+                             ("numeric", _numeric_inputs), ("xml", _markup_inputs(False)), ("raw", _raw_inputs)):
+            t = transform_by_name(tname)
+            for label, data, kw in maker(limit)[:2]:
+                kw = dict(kw)
+                kw.pop("levels", None)
+                enc = t.encode(data, EncodeContext(level=3, **kw))
+                if enc is not None:
+                    out.append(Input(f"{tname}-{label}", [pack(enc)], bytes([t.id]), len(data), data))
+        return out
+
+    def decode(streams, params, raw_len):
+        from cobol.registry import DecodeContext, transform_by_name
+        return transform_by_name("bundle").decode(streams, params, raw_len, DecodeContext())
+
+    def split(streams, params):
+        from cobol.layers.bundle import unpack
+        inner_params, inner = unpack(streams[0])
+        return list(inner), bytes(params) + bytes(inner_params)
+
+    def join(streams, params):
+        from cobol.layers.bundle import pack
+        from cobol.registry import Encoded
+        return [pack(Encoded(params=params[1:], streams=streams))], params[:1]
+
+    return Target("bundle", decode, make, view=(split, join))
+
+
+_DICT_CACHE = {}
+
+
+def _small_messages():
+    rng = random.Random(43)
+    msgs = []
+    for i in range(40):
+        msgs.append(json.dumps({"id": i, "user": rng.choice(["ann", "bob", "cy"]), "event": rng.choice(["login", "buy"]),
+                                "amount": round(rng.random() * 100, 2), "tags": ["a", "b"][: rng.randint(0, 2)]}).encode())
+    return msgs
+
+
+def _shared_dictionary():
+    if "d" not in _DICT_CACHE:
+        from cobol.dictionary import Dictionary
+        content = b"".join(_small_messages()[:20])
+        _DICT_CACHE["d"] = Dictionary(zstd=content, level=3)
+    return _DICT_CACHE["d"]
+
+
+def _frame_dict_target():
+    """Frames made with a shared dictionary (codec zstd-dict, bundles), decoded with it."""
+    def make(limit):
+        import cobol
+        d = _shared_dictionary()
+        out = []
+        for i, m in enumerate(_small_messages()[20:26]):
+            blob = cobol.compress(m, level=3, threads=1, checksum="crc32", dictionary=d)
+            out.append(Input(f"msg{i}", [blob], b"", len(m), m))
+        return out
+
+    def decode(streams, params, raw_len):
+        from cobol.engine import CobolEngine
+        return CobolEngine(threads=1, dictionary=_shared_dictionary()).decompress(streams[0], max_output_size=64 * MiB)
+
+    return Target("frame-dict", decode, make, frame=True)
+
+
+def _dictionary_file_target():
+    """Serialized dictionaries (Dictionary.from_bytes), with the content-hash id
+    recomputed after the mutation (a hostile file can carry a valid id); a
+    dictionary that loads is then used to decode a frame."""
+    def make(limit):
+        from cobol.dictionary import Dictionary
+        d = _shared_dictionary()
+        trained_like = Dictionary(zstd=b"", sections={30: b"\x01\x02section", 50: b"words\nmore"}, level=5)
+        return [Input("raw-content", [d.to_bytes()], b"", 0), Input("sections", [trained_like.to_bytes()], b"", 0)]
+
+    def decode(streams, params, raw_len):
+        import cobol
+        from cobol.dictionary import Dictionary, _dict_id
+        if len(streams) != 1:
+            return None  # the harness's own shape
+        data = bytearray(streams[0])
+        if len(data) > 9 and data[:4] == b"CBLD":
+            data[5:9] = _dict_id(bytes(data[9:])).to_bytes(4, "little")
+        d = Dictionary.from_bytes(bytes(data))
+        m = _small_messages()[30]
+        blob = cobol.compress(m, level=3, threads=1, checksum="crc32", dictionary=d)
+        if cobol.decompress(blob, dictionary=d) != m:
+            raise AssertionError("a hostile dictionary broke a round trip")
+        return None
+
+    return Target("dictionary-file", decode, make)
+
+
 def _selftest_targets():
     """Targets that misbehave on purpose: the harness must catch each kind."""
     def make(limit):
@@ -509,11 +748,16 @@ def _selftest_targets():
             (("segv", segv), ("hang", hang), ("alloc", alloc), ("index", index), ("net", netted), ("fine", fine))}
 
 
+def _with_view(t: Target, split, join) -> Target:
+    t.view = (split, join)
+    return t
+
+
 def all_targets() -> dict:
     t = {
         "raw": _transform_target("raw", _raw_inputs),
-        "numeric": _transform_target("numeric", _numeric_inputs),
-        "csv": _transform_target("csv", _csv_inputs),
+        "numeric": _with_view(_transform_target("numeric", _numeric_inputs), _numeric_split, _numeric_join),
+        "csv": _with_view(_transform_target("csv", _csv_inputs), _csv_split, _csv_join),
         "json": _transform_target("json", _json_inputs),
         "xml": _transform_target("xml", _markup_inputs(False)),
         "html": _transform_target("html", _markup_inputs(True)),
@@ -529,6 +773,8 @@ def all_targets() -> dict:
         "frame-numeric": _frame_target("numeric", _numeric_inputs,
                                        lambda kw: {"hints": kw["hints"]} if kw.get("hints") else {}),
         "frame-zstd": _frame_target("zstd", _text_inputs, lambda kw: {}),
+        "stream-block": _stream_block_target(),
+        "stream-message": _stream_message_target(),
         # accelerator backends' decoders, called directly (the layers reach them
         # for batches of 64 Ki values and up, on a device backend)
         "bitpack@cpu": _bitpack_target("cpu"),
@@ -538,6 +784,18 @@ def all_targets() -> dict:
         "delta@cpu": _delta_target("cpu"),
         "delta@opencl": _delta_target("opencl"),
     }
+    t["bundle"] = _bundle_target()
+    t["frame-dict"] = _frame_dict_target()
+    t["dictionary-file"] = _dictionary_file_target()
+    try:
+        from cobol.registry import all_transforms
+        import cobol.engine  # noqa: F401  (registers the transforms)
+        for tr in all_transforms():
+            if tr.name not in t:
+                t[tr.name] = _transform_target(tr.name, _inputs_for_formats(tr.formats))
+                t[tr.name].note = "added automatically from its formats"
+    except ImportError:
+        pass
     t.update(_selftest_targets())
     return t
 
@@ -545,7 +803,14 @@ def all_targets() -> dict:
 #: what runs when no --targets are given (the selftests and the slow OpenCL ones are asked for by name)
 DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcodec", "bitpack", "delta",
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
-                   "frame-zstd", "bitpack@cpu", "varint@cpu", "delta@cpu")
+                   "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
+                   "bitpack@cpu", "varint@cpu", "delta@cpu")
+
+
+def default_targets() -> list:
+    """DEFAULT_TARGETS plus any transform registered since (fuzzed from its formats)."""
+    extra = [n for n, t in all_targets().items() if t.note == "added automatically from its formats"]
+    return list(DEFAULT_TARGETS) + [n for n in extra if n not in DEFAULT_TARGETS]
 
 
 # ==================================================================== mutations
@@ -814,10 +1079,43 @@ def mutate_case(rng, c: Case) -> None:
         if not refs:
             s_add(rng, c)
             continue
-        # the first (meta) stream and the params hold most of the structure
-        ref = refs[0] if rng.random() < 0.35 else rng.choice(refs)
+        # the params and the first (meta) stream hold most of the structure; but
+        # params of one version byte (csv) would take every mutation there
+        weights = []
+        first_stream = True
+        for r in refs:
+            if r[0] == "p":
+                weights.append(0.3 if len(c.params) > 2 else 0.03)
+            elif first_stream:
+                weights.append(0.4)
+                first_stream = False
+            else:
+                weights.append(0.6 / max(1, len(refs) - 1))
+        ref = rng.choices(refs, weights)[0]
         buf = c.get(ref)
         _weighted(rng, BYTE_MUTATIONS)(rng, c, ref, buf)
+
+
+def mutate_view(rng, c: Case, view) -> None:
+    split, join = view
+    try:
+        logical, vparams = split([bytes(s) for s in c.streams], bytes(c.params))
+    except Exception:  # noqa: BLE001 - an input the view does not apply to
+        mutate_case(rng, c)
+        return
+    sub = Case(Input("view", logical, vparams, c.raw_len), [])
+    for o in c.pool:  # splice logical streams of the other inputs
+        try:
+            ol, op = split([bytes(s) for s in o.streams], bytes(o.params))
+        except Exception:  # noqa: BLE001
+            continue
+        sub.pool.append(Input(o.label, ol, op, o.raw_len))
+    mutate_case(rng, sub)
+    streams, params = join([bytes(s) for s in sub.streams], bytes(sub.params))
+    c.streams = [bytearray(s) for s in streams]
+    c.params = bytearray(params)
+    c.raw_len = sub.raw_len
+    c.log.append("view: " + "; ".join(sub.log))
 
 
 # ------------------------------------------------------------ frame mutations
@@ -943,6 +1241,8 @@ def run_case(target: Target, inp: Input, pool: list, seed: int, index: int, mem_
     c = Case(inp, pool)
     if target.frame:
         mutate_frame(rng, c)
+    elif target.view is not None and rng.random() < 0.6:
+        mutate_view(rng, c, target.view)
     else:
         mutate_case(rng, c)
     streams = [bytes(s) for s in c.streams]
@@ -1032,9 +1332,11 @@ def child_main(spec: dict) -> int:
                     emit("R", {"case": f"{tname}|{inp.label}|-|-", "kind": "fail",
                                "error": f"valid input does not decode: {type(e).__name__}: {e}",
                                "where": _tb_tail(e)})
-        stats[tname] = {"cases": 0, "inputs": len(inputs), "seconds": 0.0}
+        stats[tname] = {"cases": 0, "inputs": len(inputs), "seconds": 0.0, "max_seconds": 0.0, "max_case": ""}
         work.append((target, inputs))
     slow = spec.get("slow", 2.0)
+    tally = spec.get("tally", False)
+    last_stats = time.monotonic()
     for index in range(first_round, spec["cases"]):
         if time.monotonic() > t_end:
             break
@@ -1050,12 +1352,22 @@ def child_main(spec: dict) -> int:
                 res = run_case(target, inp, inputs, spec["seed"], index, spec.get("mem_budget"))
                 st["cases"] += 1
                 st["seconds"] += res["seconds"]
+                if tally:
+                    key = "returned" if "error" not in res else re.sub(r"\d+", "N", res["error"])[:90]
+                    errs = st.setdefault("errors", {})
+                    errs[key] = errs.get(key, 0) + 1
+                if res["seconds"] > st["max_seconds"]:
+                    st["max_seconds"], st["max_case"] = res["seconds"], name
                 if res["kind"] == "ok" and res["seconds"] > slow:
                     res["kind"] = "slow"
                 if res["kind"] != "ok" or "note" in res:
                     emit("R", res)
         emit("I", str(index + 1))
-    emit("D", stats)
+        if time.monotonic() - last_stats > 1.0:
+            emit("T", stats)  # so that the counts survive a crash of this child
+            last_stats = time.monotonic()
+    emit("T", stats)
+    emit("D", "")
     return 0
 
 
@@ -1084,9 +1396,15 @@ class Report:
 
     def merge_stats(self, st: dict):
         for t, s in st.items():
-            d = self.stats.setdefault(t, {"cases": 0, "inputs": s["inputs"], "seconds": 0.0})
+            d = self.stats.setdefault(t, {"cases": 0, "inputs": s["inputs"], "seconds": 0.0, "max_seconds": 0.0,
+                                          "max_case": ""})
             d["cases"] += s["cases"]
+            d["inputs"] = max(d["inputs"], s["inputs"])
             d["seconds"] += s["seconds"]
+            if s["max_seconds"] > d["max_seconds"]:
+                d["max_seconds"], d["max_case"] = s["max_seconds"], s["max_case"]
+            for k, n in s.get("errors", {}).items():
+                d.setdefault("errors", {})[k] = d.setdefault("errors", {}).get(k, 0) + n
 
     @staticmethod
     def signature(r: dict) -> str:
@@ -1105,7 +1423,13 @@ class Report:
         lines.append(f"{total} cases, {len(self.failures)} failures, {len(self.nets)} caught by a decoder's own net, "
                      f"{len(self.slow)} slow, {self.restarts} child restarts")
         for t, s in sorted(self.stats.items()):
-            lines.append(f"  {t:16s} {s['inputs']:3d} inputs {s['cases']:7d} cases {s['seconds']:8.1f} s decoding")
+            lines.append(f"  {t:16s} {s['inputs']:3d} inputs {s['cases']:8d} cases {s['seconds']:8.1f} s decoding, "
+                         f"slowest {s['max_seconds']:.3f} s ({s['max_case']})")
+        for t, s in sorted(self.stats.items()):
+            if s.get("errors"):
+                lines.append(f"\n{t}: what the decoder said (top 25 of {len(s['errors'])})")
+                for k, n in sorted(s["errors"].items(), key=lambda kv: -kv[1])[:25]:
+                    lines.append(f"  {n:8d}  {k}")
         for title, items in (("FAILURES", self.failures), ("NET (validate before use)", self.nets),
                              ("SLOW", self.slow), ("NOTES", self.notes)):
             if not items:
@@ -1141,14 +1465,14 @@ def _child_env(boundscheck: bool) -> dict:
 def run_campaign(targets, cases: int, seed: int = 1, seconds: float | None = None, case_timeout: float = 20.0,
                  mem_budget: int = 2048 * MiB, sample_limit: int | None = None, boundscheck: bool = False,
                  slow: float = 2.0, max_inputs: int | None = None, startup_timeout: float = 900.0,
-                 progress=None) -> Report:
+                 progress=None, tally: bool = False) -> Report:
     """Run ``cases`` rounds (one mutation of every input of every target each)
     in child processes; after a crash or a hang, a new child resumes after the
     case that caused it."""
     rep = Report()
     deadline = time.monotonic() + seconds if seconds else None
     spec = {"targets": list(targets), "cases": cases, "seed": seed, "start": 0, "mem_budget": mem_budget,
-            "sample_limit": sample_limit, "slow": slow, "max_inputs": max_inputs}
+            "sample_limit": sample_limit, "slow": slow, "max_inputs": max_inputs, "tally": tally}
     while True:
         if deadline is not None:
             left = deadline - time.monotonic()
@@ -1159,6 +1483,8 @@ def run_campaign(targets, cases: int, seed: int = 1, seconds: float | None = Non
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_child_env(boundscheck),
                                 cwd=str(ROOT))
         current = None
+        child_stats = {}
+        started = {}
         done = hung = False
         buf = b""
         last = time.monotonic()
@@ -1182,6 +1508,7 @@ def run_campaign(targets, cases: int, seed: int = 1, seconds: float | None = Non
                     tag, _, rest = ln.decode(errors="replace").partition(" ")
                     if tag == "S":
                         current = rest
+                        started[rest.split("|", 1)[0]] = started.get(rest.split("|", 1)[0], 0) + 1
                         last = now
                         limit = case_timeout
                     elif tag == "R":
@@ -1192,8 +1519,9 @@ def run_campaign(targets, cases: int, seed: int = 1, seconds: float | None = Non
                         last = now
                         if progress:
                             progress(int(rest))
+                    elif tag == "T":
+                        child_stats = json.loads(rest)
                     elif tag == "D":
-                        rep.merge_stats(json.loads(rest))
                         done = True
             if not done and now - last > limit:
                 proc.kill()
@@ -1202,6 +1530,10 @@ def run_campaign(targets, cases: int, seed: int = 1, seconds: float | None = Non
         rc = proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+        for t, n in started.items():  # cases started, counted here: a crash loses the child's own counts
+            child_stats.setdefault(t, {"cases": 0, "inputs": 0, "seconds": 0.0, "max_seconds": 0.0, "max_case": ""})
+            child_stats[t]["cases"] = n
+        rep.merge_stats(child_stats)
         if done:
             break
         rep.restarts += 1
@@ -1236,7 +1568,8 @@ def repro(name: str, mem_budget: int | None = 2048 * MiB, verbose: bool = True) 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--targets", default=",".join(DEFAULT_TARGETS))
+    ap.add_argument("--targets", default=None, help="comma-separated (default: every target but the "
+                    "selftests and the OpenCL ones; --list names them)")
     ap.add_argument("--cases", type=int, default=10**9, help="mutations per input (default: until --seconds)")
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=1)
@@ -1246,6 +1579,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-inputs", type=int, default=None)
     ap.add_argument("--slow", type=float, default=2.0)
     ap.add_argument("--boundscheck", action="store_true")
+    ap.add_argument("--tally", action="store_true", help="count the decoders' error messages (how deep cases get)")
     ap.add_argument("--json", help="write the report as JSON here")
     ap.add_argument("--repro")
     ap.add_argument("--list", action="store_true")
@@ -1262,7 +1596,7 @@ def main(argv=None) -> int:
         return 0
     if a.cases == 10**9 and a.seconds is None:
         a.seconds = 60
-    targets = [t for t in a.targets.split(",") if t]
+    targets = [t for t in a.targets.split(",") if t] if a.targets else default_targets()
     unknown = set(targets) - set(all_targets())
     if unknown:
         ap.error(f"unknown targets {sorted(unknown)}")
@@ -1273,7 +1607,7 @@ def main(argv=None) -> int:
             print(f"[{time.monotonic() - t0:6.0f}s] {n} rounds", file=sys.stderr, flush=True)
 
     rep = run_campaign(targets, a.cases, a.seed, a.seconds, a.case_timeout, a.mem_budget_mib * MiB,
-                       a.sample_limit, a.boundscheck, a.slow, a.max_inputs, progress=progress)
+                       a.sample_limit, a.boundscheck, a.slow, a.max_inputs, progress=progress, tally=a.tally)
     print(rep.text())
     if a.json:
         Path(a.json).write_text(json.dumps({k: v for k, v in rep.__dict__.items() if not k.startswith("_")},

@@ -40,7 +40,7 @@ def _load_harness():
 fz = _load_harness()
 
 #: rounds of the CI fuzz (one mutation of every input of every target per round)
-CI_ROUNDS = 30
+CI_ROUNDS = 80
 CI_SEED = 20240601
 
 
@@ -80,12 +80,14 @@ def test_cases_are_reproducible():
 
 def test_fuzz_every_decoder_in_a_child():
     """Every registered transform, the int codec, the bit packer, the delta
-    decoder, the CPU backend's decoders and whole frames through
-    cobol.decompress / decompress_stream / frame_info: mutated inputs raise
-    CobolError only, within time and memory."""
-    rep = fz.run_campaign(fz.DEFAULT_TARGETS, cases=CI_ROUNDS, seed=CI_SEED, sample_limit=8192,
+    decoder, the CPU backend's decoders, whole frames through
+    cobol.decompress / decompress_stream / frame_info (with and without a
+    shared dictionary), dictionary files and the streaming protocol's blocks
+    and messages: mutated inputs raise CobolError only, within time and memory."""
+    targets = fz.default_targets()
+    rep = fz.run_campaign(targets, cases=CI_ROUNDS, seed=CI_SEED, sample_limit=8192,
                           case_timeout=60, mem_budget=1536 << 20, slow=5.0)
-    assert set(rep.stats) == set(fz.DEFAULT_TARGETS), _describe(rep)
+    assert set(rep.stats) == set(targets), _describe(rep)
     for name, st in rep.stats.items():
         assert st["inputs"] >= 1 and st["cases"] == CI_ROUNDS * st["inputs"], (name, st)
     assert not rep.failures, _describe(rep)
