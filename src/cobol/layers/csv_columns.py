@@ -828,11 +828,12 @@ def _decode_str_after_tag(src, n, limit, tagged=True):
     if mode == STR_LENGTHS:
         lens = src.ints(n, "string lengths")
         raw = src.next("strings")
-        if n and lens.min() < 0:
-            raise FormatError("csv: negative string length")
+        if n and (lens.min() < 0 or lens.max() > len(raw)):
+            raise FormatError("csv: string length out of range")
         offs = np.zeros(n + 1, np.int64)
         np.cumsum(lens, out=offs[1:])
-        if offs[-1] != len(raw):
+        # bounded lengths can still wrap int64 when summed: offsets must not decrease
+        if offs[-1] != len(raw) or (n and np.any(offs[1:] < offs[:-1])):
             raise FormatError("csv: string lengths do not match the text")
         return np.frombuffer(raw, dtype=np.uint8), offs
     if mode == STR_FRONT:

@@ -713,6 +713,10 @@ class SkeletonTable:
         hole_names = []
         for s, sk in enumerate(skeletons):
             if sk.startswith(b"</"):
+                if b"\x00" in sk:
+                    # the decode kernel fills every NUL of a skeleton from a value
+                    # group, and end tags have none: a NUL here is hostile input
+                    raise FormatError(f"end-tag skeleton {s} holds a value slot")
                 nm = _tag_name(sk, 2)
                 self.is_end[s] = True
                 self.canon[s] = sk == b"</" + nm + b">"
