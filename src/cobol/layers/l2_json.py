@@ -1808,6 +1808,7 @@ class Layer2Decoder:
         tgrp = np.full(ncols + 1, -1, np.int64)
         int_parts, dict_parts = [], []
         si = nfixed + ngroups
+        int_budget = raw_len
         for c in range(ncols):
             b = r.u8("column flags")
             has_text, has_ints, cm, is_dict = b & 1, (b >> 1) & 1, (b >> 2) & 3, (b >> 4) & 1
@@ -1826,7 +1827,11 @@ class Layer2Decoder:
             if has_ints:
                 if si >= len(sv) - 1:
                     raise FormatError("json: missing column int stream")
-                int_parts.append((c, decode_ints(streams[si], raw_len)))
+                # every number prints at least one byte: all columns together hold at most
+                # raw_len values, so the budget shrinks as columns decode (bounds memory)
+                vals = decode_ints(streams[si], int_budget)
+                int_budget -= len(vals)
+                int_parts.append((c, vals))
                 si += 1
             if is_dict:
                 if si + 2 > len(sv) - 1:
