@@ -12,7 +12,7 @@ finishes best. Every layout first takes out a *frame of reference and common
 divisor*: ``x = base + gcd * y`` with ``y >= 0`` (timestamps in whole minutes
 become minutes). Then one of:
 
-PACKED   L3 delta per chunk (order 0/1/2, the order travels in the L4 chunk tag)
+PACKED   L3 delta per chunk (order 0..3, the order travels in the L4 chunk tag)
          and L4 variable bit-packing (:mod:`.l3_delta`, :mod:`.l4_bitpack`).
          Best when residuals are uniform within their width (bits are bits).
 PLANES   one predictor for the array (none, previous value, linear, or the mean
@@ -22,11 +22,24 @@ PLANES   one predictor for the array (none, previous value, linear, or the mean
          stage then models each byte position apart, like Blosc's shuffle) or
          interleaved (keeps repeated multi-byte values visible to zstd's
          matcher). Best when the residuals are skewed (mostly small, some large).
+ESCAPE   as PLANES up to the residual codes, then one byte per code: codes
+         below 255 as they are, 255 for "255 or more", whose excess goes to a
+         nested int stream. One Huffman table sees the whole common range.
+NIBBLES  the same with 4-bit codes (escape 15), two a byte: zstd's Huffman then
+         codes pairs and wastes less on a skewed small alphabet.
+BUCKET   a byte symbol per code (codes below 64 themselves; above, the bit
+         length and the two bits under the leading one), then the remaining
+         low bits raw, LSB-first: entropy coding for alphabets far above 256.
 SPARSE   mostly-zero residuals (order 0 or 1): the zero runs between nonzero
          residuals and the nonzero residuals, each an int stream of its own.
 DICT     few distinct values: a dictionary in descending frequency order
          (itself encoded with this codec) and each value's rank (likewise), so
          the common values get the small ranks.
+
+Sections of at least 16 KiB with different statistics (byte planes, bucket
+symbols) are followed by a padding section (varint p, then p zeros) that
+reaches the next 128 KiB boundary of the stream, so that no zstd block (one
+Huffman table each) mixes them.
 
 Layout::
 
@@ -34,10 +47,18 @@ Layout::
     PACKED: varint zigzag(base) | varint gcd | L4 bit-pack buffer (its count = count)
     PLANES: u8 predictor | u8 layout | u8 k | varint zigzag(base) | varint gcd
             | [varint zigzag(offset) if layout & 2] | w x varint (warm-up values y[0..w))
-            | k * (count - w) bytes              (w = PREDICTOR_WARM[predictor])
+            | k * (count - w) bytes, plane by plane (padding between planes) or
+            interleaved (layout & 1)          (w = PREDICTOR_WARM[predictor])
+    ESCAPE, NIBBLES, BUCKET: u8 predictor | u8 layout (0 or 2) | as PLANES up to
+            the warm-up values | m = count - w codes (bytes, nibble pairs, or
+            bucket symbols + padding) | nested int stream of the escapes'
+            excess (ESCAPE, NIBBLES) or the extra bits (BUCKET)
     DICT:   varint ndict | varint len(ranks) | ranks (this codec) | values (this codec)
     SPARSE: u8 order (0, 1) | varint zigzag(base) | varint gcd | varint len(gaps)
             | gaps (this codec) | nonzero residuals (this codec)
+
+DICT and SPARSE nest only at the top, ESCAPE and NIBBLES down to depth 1, so
+decoding recursion is bounded. docs/transforms/intcodec.md has every field.
 
 Decoding validates every field and raises FormatError / LimitError; allocations
 are bounded by ``max_count``.
