@@ -149,3 +149,24 @@ def test_short_writes_are_completed():
     back = Trickle()
     cobol.CobolEngine().decompress_stream(io.BytesIO(bytes(sink.out)), back)
     assert bytes(back.out) == data
+
+
+def test_binary_blocks_are_cut_at_the_block_size():
+    import numpy as np
+    data = (np.arange(300000, dtype=np.int64) * 10 + 10).tobytes()  # full of 0x0A bytes
+    assert data.count(b"\n") > 1000
+    spans = split_blocks(data, 65536)
+    assert all(b - a == 65536 for a, b in spans[:-1])
+
+
+def test_clear_wins_skip_the_whole_block_zstd_trial_at_low_levels():
+    rows = b"".join(b'{"id": %d, "t": %d, "v": %d}\n' % (i, 1600000000 + i * 60, (i * 7919) % 1000)
+                    for i in range(150000))
+    e = cobol.CobolEngine(level=3, threads=1)
+    blob, report = e.encode_block(rows[: 4 << 20], 0)
+    names = [t[0] for t in report.trials]
+    assert names[-1] == "raw (sampled)" and report.plan != "raw"
+    # from level 10 up plain zstd is always run on the whole block
+    _, report12 = cobol.CobolEngine(level=12, threads=1).encode_block(rows[: 4 << 20], 0)
+    assert [t[0] for t in report12.trials][-1] == "raw"
+    assert cobol.decompress(cobol.compress(rows)) == rows

@@ -74,15 +74,17 @@ class PhaseClock:
 
 
 def split_blocks(data: bytes, block_size: int) -> list:
-    """Cut ``data`` into (start, end) spans of at most ``block_size`` bytes, at
-    a newline in the span's second half when there is one, so line-oriented
-    formats (JSON lines, CSV, logs) never have a record split between blocks."""
+    """Cut ``data`` into (start, end) spans of at most ``block_size`` bytes. A
+    text block ends at a newline in its second half when there is one, so
+    line-oriented formats (JSON lines, CSV, logs) never have a record split
+    between blocks; numeric and binary blocks are cut at exactly block_size."""
     n = len(data)
     out = []
     start = 0
     while start < n:
         end = min(start + block_size, n)
-        if end < n:
+        if end < n and _detect.detect(data[start:start + _detect.SAMPLE]) not in ("numeric", "binary"):
+            # binary blocks keep the full size, so fixed-width values stay aligned
             cut = data.rfind(b"\n", start + block_size // 2, end)
             if cut >= 0:
                 end = cut + 1

@@ -120,6 +120,27 @@ def _bundle_transform() -> Transform:
     return get_transform(_bundle.BUNDLE_ID)
 
 
+#: below this level plain zstd of the whole block is first estimated from a sample
+RAW_SAMPLED_BELOW_LEVEL = 10
+#: ... and skipped when the best transform is smaller than the estimate by this factor
+RAW_SKIP_MARGIN = 1.5
+_RAW_SAMPLE_SLICES = 4
+_RAW_SAMPLE_SLICE = 256 << 10
+
+
+def _raw_estimate(data, level: int) -> int | None:
+    """zstd size of the whole block extrapolated from slices spread over it;
+    None when the block is small enough to compress whole. Slices lose the
+    long-range matches, so the estimate errs high; RAW_SKIP_MARGIN covers it."""
+    n = len(data)
+    if n <= 2 * _RAW_SAMPLE_SLICES * _RAW_SAMPLE_SLICE:
+        return None
+    step = n // _RAW_SAMPLE_SLICES
+    size = sum(len(entropy.entropy_code(data[i * step:i * step + _RAW_SAMPLE_SLICE], level)[1])
+               for i in range(_RAW_SAMPLE_SLICES))
+    return int(size * n / (_RAW_SAMPLE_SLICES * _RAW_SAMPLE_SLICE))
+
+
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
     raw = get_transform(0)
     if plan == "store" or ctx.level <= 0:
@@ -134,6 +155,12 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     trials = []
     for t in candidates + [raw]:
         t0 = time.perf_counter()
+        if t is raw and best is not None and ctx.level < RAW_SAMPLED_BELOW_LEVEL:
+            estimate = _raw_estimate(data, ctx.level)
+            if estimate is not None and best.stored_size * RAW_SKIP_MARGIN < estimate:
+                # a clear win on the sample: skip zstd of the whole block (low levels only)
+                trials.append(("raw (sampled)", estimate, time.perf_counter() - t0))
+                continue
         if t is raw:
             p = _run(t, data, ctx)
         elif plan != "auto":
