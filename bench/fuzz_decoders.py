@@ -586,6 +586,37 @@ def _stream_message_target():
     return Target("stream-message", decode, make)
 
 
+def _differential_target(base: Target, backend: str) -> Target:
+    """``base`` (a CPU decoder of the accel API) against ``backend``: both must
+    reject the same inputs and return the same arrays. A device kernel reading
+    out of bounds shows up as a different result, not as a crash."""
+    other = {"bitpack": lambda: _bitpack_target(backend), "varint": lambda: _varint_target(backend),
+             "delta": lambda: _delta_target(backend)}[base.name.split("@")[0]]()
+
+    def run(t, streams, params, raw_len):
+        from cobol.errors import CobolError
+        try:
+            return "ok", t.decode(streams, params, raw_len)
+        except CobolError as e:
+            return "error", type(e).__name__
+
+    def decode(streams, params, raw_len):
+        np = __import__("numpy")
+        a = run(base, streams, params, raw_len)
+        b = run(other, streams, params, raw_len)
+        if a[0] != b[0]:
+            raise AssertionError(f"cpu {a[0]} ({a[1] if a[0] == 'error' else 'decoded'}), "
+                                 f"{backend} {b[0]} ({b[1] if b[0] == 'error' else 'decoded'})")
+        if a[0] == "ok":
+            va = a[1] if isinstance(a[1], tuple) else (a[1],)
+            vb = b[1] if isinstance(b[1], tuple) else (b[1],)
+            if any(not np.array_equal(x, y) for x, y in zip(va, vb)):
+                raise AssertionError(f"cpu and {backend} decode to different values")
+        return None
+
+    return Target(f"{base.name.split('@')[0]}-diff@{backend}", decode, base.make_inputs)
+
+
 _FORMAT_INPUTS = {"csv": "_csv_inputs", "tsv": "_csv_inputs", "json": "_json_inputs", "jsonl": "_json_inputs",
                   "text": "_text_inputs", "log": "_text_inputs", "numeric": "_numeric_inputs",
                   "binary": "_numeric_inputs"}
@@ -784,6 +815,9 @@ def all_targets() -> dict:
         "delta@cpu": _delta_target("cpu"),
         "delta@opencl": _delta_target("opencl"),
     }
+    for b in ("bitpack", "varint", "delta"):
+        d = _differential_target(t[f"{b}@cpu"], "opencl")
+        t[d.name] = d
     t["bundle"] = _bundle_target()
     t["frame-dict"] = _frame_dict_target()
     t["dictionary-file"] = _dictionary_file_target()
@@ -1233,6 +1267,13 @@ def _masked(exc):
     return None
 
 
+#: a case may grow the child's address space by MEM_SLACK + MEM_FACTOR x (raw
+#: length + stream bytes); ``--tight`` lowers both to find allocations out of
+#: proportion with small inputs
+MEM_SLACK = int(os.environ.get("COBOL_FUZZ_MEM_SLACK", 256 * MiB))
+MEM_FACTOR = int(os.environ.get("COBOL_FUZZ_MEM_FACTOR", 24))
+
+
 def run_case(target: Target, inp: Input, pool: list, seed: int, index: int, mem_budget: int | None,
              as_limit: bool = True) -> dict:
     """Mutate and decode one case; returns a result dict (kind ok/net/fail/slow)."""
@@ -1252,7 +1293,7 @@ def run_case(target: Target, inp: Input, pool: list, seed: int, index: int, mem_
     limit = None
     if mem_budget is not None and as_limit:
         # the case's fair share: a multiple of what it holds and claims, capped
-        allowed = min(mem_budget, 256 * MiB + 24 * (max(inp.raw_len, c.raw_len) + size))
+        allowed = min(mem_budget, MEM_SLACK + MEM_FACTOR * (max(inp.raw_len, c.raw_len) + size))
         limit = _vm_bytes() + allowed
     t0 = time.perf_counter()
     try:
@@ -1566,6 +1607,49 @@ def repro(name: str, mem_budget: int | None = 2048 * MiB, verbose: bool = True) 
     return res
 
 
+def numeric_bomb_frame(raw_len: int) -> bytes:
+    """A valid frame of ~150 bytes whose one block decodes to ``raw_len`` zero
+    bytes through the numeric transform (int8, int codec PACKED, every 512-value
+    chunk CONST of width 0). Not a decoding bug: decoding it is correct, but the
+    decoder holds ~24 x raw_len bytes at its peak (uint64 codes, deltas, values),
+    and frames may have 1 GiB blocks by default. ``--bomb MIB`` measures it."""
+    from cobol.entropy import entropy_code
+    from cobol.format import checksum as ck
+    from cobol.format.frame import (DataBlock, FrameHeader, StreamEntry, encode_data_block, encode_end_record,
+                                    encode_frame_header)
+    from cobol.format.wire import put_varint
+    from cobol.layers import intcodec
+    vals = bytearray([intcodec.PACKED])
+    for v in (raw_len, 0, 1):  # count, zigzag(base), gcd
+        put_varint(vals, v)
+    chunk = intcodec.CHUNK
+    nchunks = (raw_len + chunk - 1) // chunk
+    for v in (raw_len, chunk, 2 * nchunks):  # bit-pack: count, chunk, header bytes
+        put_varint(vals, v)
+    vals += bytes(2 * nchunks)  # (strategy CONST, width 0) per chunk
+    params = bytearray([1, 0, 0, 0, 0])  # version, int8, method INT, head 0, flags 0
+    put_varint(params, raw_len)
+    streams = [bytes(vals), b"", b"", b""]
+    coded = [entropy_code(x, 19) for x in streams]
+    block = DataBlock(seq=0, raw_len=raw_len, transform=10, params=bytes(params),
+                      streams=[StreamEntry(c, len(d), len(x)) for (c, d), x in zip(coded, streams)],
+                      checksum=ck.compute(ck.CRC32, bytes(raw_len)), payloads=[d for _, d in coded])
+    return (encode_frame_header(FrameHeader(ck.CRC32, max(raw_len, 1))) + encode_data_block(block)
+            + encode_end_record(1, raw_len))
+
+
+def _bomb_child(path: str) -> None:
+    import resource
+    import cobol
+    blob = Path(path).read_bytes()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    out = cobol.decompress(blob, threads=1)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{len(blob)}-byte frame -> {len(out) / MiB:.0f} MiB in {time.perf_counter() - t:.2f} s; "
+          f"peak RSS {peak >> 10} MiB, {(peak - before) * 1024 / len(out):.1f} x the output above the import")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", default=None, help="comma-separated (default: every target but the "
@@ -1579,14 +1663,31 @@ def main(argv=None) -> int:
     ap.add_argument("--max-inputs", type=int, default=None)
     ap.add_argument("--slow", type=float, default=2.0)
     ap.add_argument("--boundscheck", action="store_true")
+    ap.add_argument("--tight", action="store_true", help="memory budget per case 16 MiB + 8 x its sizes")
     ap.add_argument("--tally", action="store_true", help="count the decoders' error messages (how deep cases get)")
     ap.add_argument("--json", help="write the report as JSON here")
     ap.add_argument("--repro")
+    ap.add_argument("--bomb", type=int, metavar="MIB", help="decode numeric_bomb_frame(MIB) in a fresh "
+                    "process and print its peak memory")
+    ap.add_argument("--bomb-child", help=argparse.SUPPRESS)
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--child")
     a = ap.parse_args(argv)
     if a.child:
         return child_main(json.loads(a.child))
+    if a.bomb_child:
+        _bomb_child(a.bomb_child)
+        return 0
+    if a.bomb:
+        path = Path(tempfile.gettempdir()) / f"cobol-bomb-{os.getpid()}.cobl"
+        path.write_bytes(numeric_bomb_frame(a.bomb * MiB))
+        try:
+            # its own interpreter: the peak is measured against what it held before decoding
+            subprocess.run([sys.executable, str(Path(__file__).resolve()), "--bomb-child", str(path)],
+                           env=_child_env(False), check=True)
+        finally:
+            path.unlink()
+        return 0
     if a.repro:
         repro(a.repro, a.mem_budget_mib * MiB)
         return 0
@@ -1600,6 +1701,9 @@ def main(argv=None) -> int:
     unknown = set(targets) - set(all_targets())
     if unknown:
         ap.error(f"unknown targets {sorted(unknown)}")
+    if a.tight:
+        os.environ["COBOL_FUZZ_MEM_SLACK"] = str(16 * MiB)
+        os.environ["COBOL_FUZZ_MEM_FACTOR"] = "8"
     t0 = time.monotonic()
 
     def progress(n):
