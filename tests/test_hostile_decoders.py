@@ -148,3 +148,51 @@ def test_numeric_values_frame_declaring_a_huge_size_is_a_format_error():
     streams[0] = _zstd_frame_declaring(1 << 40)
     with pytest.raises(FormatError, match="declares"):
         t.decode(streams, bytes(params), len(data), DecodeContext())
+
+
+def test_markup_text_groups_claiming_more_than_the_block_fail_before_decoding(monkeypatch):
+    """Each of up to 33 l1-coded text groups may claim raw_len + 1 MiB bytes and
+    a few bytes of word codes decode to it: the groups were all decoded and held
+    (34 x raw_len at the peak, measured on a 16 MiB block) before the total was
+    checked. The sizes are in the params: checked first now."""
+    from cobol.format.wire import Reader, put_bytes, put_varint
+    from cobol.layers import l1_semantic
+    from cobol.layers.l2_markup import N_MISC, MarkupDecoder, MarkupEncoder
+
+    words = ["lorem", "ipsum", "dolor", "sit", "amet", "x" * 60]
+    rng = np.random.default_rng(1)
+    doc = "<doc>" + "".join(f"<p>{' '.join(words[i] for i in rng.integers(0, 6, 40))}.</p>\n"
+                            for _ in range(200)) + "</doc>"
+    enc = MarkupEncoder(False, 19, use_l1=True, text_by_parent=True).encode(doc.encode())
+    r = Reader(enc.params)
+    flags, nl, unit = r.u8(), r.varint(), r.bytes_field("unit", 16)
+    misc = [r.varint() for _ in range(N_MISC)]
+    tnames = [r.varint() for _ in range(r.varint())]
+    vnames = [r.varint() for _ in range(r.varint())]
+    coder = l1_semantic.WordCoder.from_bytes(enc.streams[3])
+    code = 0x80 + coder.words.index(b"x" * 60)
+    raw_len = 1 << 16
+    m = raw_len // 61
+    size = 60 + 61 * (m - 1)  # m words of 60 bytes, an implied space between them
+    n_text = 32
+    p = bytearray([flags])
+    put_varint(p, nl)
+    put_bytes(p, unit)
+    for x in misc:
+        put_varint(p, x)
+    put_varint(p, n_text)
+    for _ in range(n_text):
+        put_varint(p, tnames[0])
+    put_varint(p, len(vnames))
+    for x in vnames:
+        put_varint(p, x)
+    for _ in range(n_text + 1):
+        put_varint(p, size)
+    streams = enc.streams[:4] + [bytes([code]) * m] * (n_text + 1) + enc.streams[4 + len(tnames) + 1:]
+
+    def no_decoding(self, coded, raw_len):
+        raise AssertionError("text groups decoded before their sizes were checked")
+
+    monkeypatch.setattr(l1_semantic.WordCoder, "decode", no_decoding)
+    with pytest.raises(cobol.LimitError, match="text groups claim"):
+        MarkupDecoder().decode(streams, bytes(p), raw_len)

@@ -1034,6 +1034,10 @@ class MarkupDecoder:
         if sum(misc_sizes) != len(misc):
             raise FormatError(f"markup: misc groups need {sum(misc_sizes)} bytes, stream has {len(misc)}")
         k = 3
+        if use_l1 and sum(misc_sizes) + sum(text_sizes) > raw_len + len(sym) + (1 << 20):
+            # the texts decode to exactly these sizes: refuse before holding them (a few
+            # bytes of word codes can claim a block's length in each of 33 groups)
+            raise LimitError(f"markup: text groups claim {sum(text_sizes)} bytes for a {raw_len}-byte block")
         if use_l1:
             from . import l1_semantic
             coder = l1_semantic.WordCoder.from_bytes(streams[3])
