@@ -196,3 +196,30 @@ def test_markup_text_groups_claiming_more_than_the_block_fail_before_decoding(mo
     monkeypatch.setattr(l1_semantic.WordCoder, "decode", no_decoding)
     with pytest.raises(cobol.LimitError, match="text groups claim"):
         MarkupDecoder().decode(streams, bytes(p), raw_len)
+
+
+def _csv_column_source(params: bytes, streams: list):
+    from cobol.format.wire import Reader
+    from cobol.layers import csv_columns as cc
+    return cc.StreamSource(Reader(params, what="csv params"), streams)
+
+
+@pytest.mark.parametrize("kind", ["template", "numeric"])
+def test_csv_column_printing_more_than_the_block_fails_before_allocating(kind):
+    """A few bytes of int stream give n values of 18 digits each: the column's
+    text (up to 40 bytes a value for numbers, 8 x 18 + literals for templates)
+    was allocated and printed before its length was compared with the block.
+    The kernels now stop at the block's length."""
+    from cobol.layers import csv_columns as cc
+    n, limit = 20000, 40000  # two bytes a value allowed; each prints 18
+    big = cc.encode_ints(np.full(n, 10**17, np.int64))
+    assert len(big) < 64
+    if kind == "template":
+        params = bytes([cc.TPL, 1, 0, 0, 1, 0])  # 1 run, two empty literals, width 1, no exceptions
+    else:
+        params = bytes([cc.NUM, 1, cc.REP_DECIMAL, 0, cc.SCALE_CONST, 0, cc.REF_NONE])  # width 1, scale 0
+    with pytest.raises(FormatError, match=f"{kind} column prints more than the block"):
+        cc.decode_column(_csv_column_source(params, [big]), n, limit)
+    # within the limit the same column decodes
+    buf, offs = cc.decode_column(_csv_column_source(params, [big]), n, 18 * n)
+    assert offs[-1] == 18 * n and bytes(buf[:18]) == b"1" + b"0" * 17

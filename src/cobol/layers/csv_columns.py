@@ -715,7 +715,9 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
         lit_buf = np.frombuffer(b"".join(lits), dtype=np.uint8)
         lit_offs = np.zeros(k + 2, np.int64)
         lit_offs[1:] = np.cumsum([len(x) for x in lits])
-        buf, offs, err = K.format_template(vals, widths, lit_buf, lit_offs)
+        buf, offs, err = K.format_template(vals, widths, lit_buf, lit_offs, limit)
+        if err == 2:
+            raise FormatError("csv: template column prints more than the block")
         if err:
             raise FormatError("csv: invalid value in a template column")
         return _merge(buf, offs, mask, ebuf, eoffs, limit)
@@ -779,7 +781,9 @@ def _decode_num(src, n, limit, depth, refs, col, rows):
         vals, err = K.f32_to_scaled(vals, big_p, scales, max_scale)
         if err:
             raise FormatError("csv: invalid float32 decimal")
-    buf, offs, err = K.format_decimals(vals, scales, max_scale, width)
+    buf, offs, err = K.format_decimals(vals, scales, max_scale, width, limit)
+    if err == 2:
+        raise FormatError("csv: numeric column prints more than the block")
     if err:
         raise FormatError("csv: invalid number in a numeric column")
     return _merge(buf, offs, mask, ebuf, eoffs, limit)

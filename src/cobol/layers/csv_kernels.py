@@ -210,12 +210,14 @@ def _ndigits(a):
 
 
 @njit(cache=True, nogil=True)
-def format_decimals(vals, scales, max_scale, width):
+def format_decimals(vals, scales, max_scale, width, limit):
     """Print normalized decimals back (decode side).
 
     ``vals[i]`` holds the value times ``10**max_scale``; it is printed with
     ``scales[i]`` fraction digits and the integer part zero-padded to
-    ``width``. Returns ``(buf, offs, err)``; err != 0 on hostile input.
+    ``width``. Returns ``(buf, offs, err)``; err 1 on hostile input, 2 when the
+    text would pass ``limit`` bytes (checked before the buffer is allocated:
+    a value may print 40 bytes from a few bits of its int stream).
     """
     n = vals.shape[0]
     offs = np.empty(n + 1, np.int64)
@@ -238,6 +240,8 @@ def format_decimals(vals, scales, max_scale, width):
         nl = _ndigits(ip)
         ln = (1 if v < 0 else 0) + max(nl, width) + (sc + 1 if sc > 0 else 0)
         total += ln
+        if total > limit:
+            return np.empty(0, np.uint8), offs, 2
         offs[i + 1] = total
     buf = np.empty(total, np.uint8)
     for i in range(n):
@@ -358,8 +362,10 @@ def template_extract(data, starts, ends, lits, lit_offs):
 
 
 @njit(cache=True, nogil=True)
-def format_template(vals, widths, lits, lit_offs):
-    """Print template values back (decode side); returns ``(buf, offs, err)``."""
+def format_template(vals, widths, lits, lit_offs, limit):
+    """Print template values back (decode side); returns ``(buf, offs, err)``,
+    err 1 on a value out of range, 2 when the text would pass ``limit`` bytes
+    (checked before the buffer is allocated)."""
     n = vals.shape[0]
     k = vals.shape[1]
     offs = np.empty(n + 1, np.int64)
@@ -375,6 +381,8 @@ def format_template(vals, widths, lits, lit_offs):
                 return np.empty(0, np.uint8), offs, 1
             ln += max(_ndigits(v), widths[j])
         total += ln
+        if total > limit:
+            return np.empty(0, np.uint8), offs, 2
         offs[i + 1] = total
     buf = np.empty(total, np.uint8)
     for i in range(n):
