@@ -61,6 +61,12 @@ def _compressor(level: int, dictionary: bytes | None, magicless: bool = False):
     return c
 
 
+def thread_compressor(level: int):
+    """This thread's plain zstd compressor at ``level``, for layers' trial
+    compressions (ZstdCompressor objects must not be shared across threads)."""
+    return _compressor(level, None)
+
+
 def _decompressor(dictionary: bytes | None, magicless: bool = False):
     cache = _cache("dctx")
     key = (dictionary, magicless)

@@ -35,11 +35,10 @@ themselves.
 from __future__ import annotations
 
 import bisect
-import threading
 
 import numpy as np
-import zstandard
 
+from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_bytes, put_varint
 from . import csv_kernels as K
@@ -199,19 +198,9 @@ def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name
     return STR
 
 
-_local = threading.local()
-
-
 def trial_size(data, level: int) -> int:
-    """zstd size of ``data`` at ``level`` for trials (one compressor per thread and
-    level: ZstdCompressor objects are not thread-safe, and blocks run on threads)."""
-    cache = getattr(_local, "cctx", None)
-    if cache is None:
-        cache = _local.cctx = {}
-    c = cache.get(level)
-    if c is None:
-        c = cache[level] = zstandard.ZstdCompressor(level=level)
-    return len(c.compress(data))
+    """zstd size of ``data`` at ``level`` for trials."""
+    return len(thread_compressor(level).compress(data))
 
 
 def _encode_sep_strings(sink, data, starts, ends, name):

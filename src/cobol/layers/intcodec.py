@@ -71,7 +71,6 @@ True
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import zstandard
@@ -79,6 +78,7 @@ from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 
 from ..accel import offload
+from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
 from .l3_delta import unzigzag, zigzag
@@ -774,19 +774,9 @@ def _encode_dict(x, depth, at=0) -> bytes | None:
     return bytes(out)
 
 
-_local = threading.local()
-
-
 def trial_compressor(level: int = TRIAL_LEVEL) -> zstandard.ZstdCompressor:
-    """This thread's zstd compressor for trial sizes (compressor objects are
-    not thread-safe, and blocks are encoded on a thread pool)."""
-    cache = getattr(_local, "cctx", None)
-    if cache is None:
-        cache = _local.cctx = {}
-    c = cache.get(level)
-    if c is None:
-        c = cache[level] = zstandard.ZstdCompressor(level=level)
-    return c
+    """This thread's zstd compressor for trial sizes."""
+    return thread_compressor(level)
 
 
 def _trial_size(blob: bytes) -> int:
