@@ -141,3 +141,16 @@ def test_random_garbage_never_crashes():
         junk = MAGIC + bytes(rng.randrange(256) for _ in range(n))
         with pytest.raises(CobolError):
             cobol.decompress(junk)
+
+
+def test_blocks_over_the_default_decode_limit_need_an_explicit_limit():
+    from cobol.format.frame import DEFAULT_DECODE_BLOCK_LIMIT, Limits
+    from cobol.errors import EncodeError
+    big = Limits(max_block_size=1 << 30)
+    data = b"x" * (DEFAULT_DECODE_BLOCK_LIMIT + 10)
+    with pytest.raises(EncodeError, match="block size"):
+        cobol.CobolEngine(block_size=len(data))
+    blob = cobol.CobolEngine(block_size=len(data), limits=big, plan="zstd").compress(data)
+    with pytest.raises(LimitError, match="raw length"):
+        cobol.decompress(blob)
+    assert cobol.CobolEngine(limits=big).decompress(blob) == data

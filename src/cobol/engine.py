@@ -124,8 +124,10 @@ class CobolEngine:
             raise EncodeError(f"level must be an integer in {MIN_LEVEL}..{MAX_LEVEL}, got {level!r}")
         self.level = level
         self.block_size = DEFAULT_BLOCK_SIZE if block_size is None else int(block_size)
-        if not 1 <= self.block_size <= MAX_BLOCK_SIZE:
-            raise EncodeError(f"block size must be in 1..{MAX_BLOCK_SIZE}, got {self.block_size}")
+        if not 1 <= self.block_size <= min(MAX_BLOCK_SIZE, limits.max_block_size):
+            # never write blocks that a decoder with the same limits refuses
+            raise EncodeError(f"block size must be in 1..{min(MAX_BLOCK_SIZE, limits.max_block_size)}, got "
+                              f"{self.block_size} (larger blocks need limits=Limits(max_block_size=...) on both sides)")
         self.threads = default_threads() if not threads else int(threads)
         if self.threads < 1:
             raise EncodeError(f"threads must be >= 1, got {threads}")

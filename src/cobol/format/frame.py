@@ -23,6 +23,10 @@ FLAG_DICTIONARY = 0x10
 FLAG_RESERVED = 0xE0
 
 MAX_BLOCK_SIZE = 1 << 30
+#: what a decoder accepts unless told otherwise (like zstd's default window limit):
+#: decoders hold several times a block in memory, so a tiny hostile frame must not
+#: be able to ask for 1 GiB blocks by default
+DEFAULT_DECODE_BLOCK_LIMIT = 64 << 20
 MAX_PARAMS = 1 << 20
 MAX_STREAMS = 4096
 MAX_METADATA = 1 << 24
@@ -38,7 +42,7 @@ class BlockKind(IntEnum):
 class Limits:
     """Bounds a decoder enforces; hostile length fields beyond them are LimitErrors."""
 
-    max_block_size: int = MAX_BLOCK_SIZE
+    max_block_size: int = DEFAULT_DECODE_BLOCK_LIMIT
     max_streams: int = MAX_STREAMS
     max_params: int = MAX_PARAMS
 
