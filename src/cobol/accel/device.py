@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import FormatError, LimitError
+from ..layers.l4_bitpack import read_header_varint
 from . import kernels as K
 from .base import (
     ALL_STRATEGIES, Backend, DictionaryTable, as_bytes_array, as_pattern_set, check_chunk,
@@ -61,27 +62,6 @@ def _bits(u):
 
 
 @njit(cache=True, nogil=True)
-def _hdr_varint(buf, p, end):
-    """(value, new_p) or (0, -1): truncated, longer than 10 bytes or not minimal."""
-    v = np.uint64(0)
-    shift = 0
-    for k in range(10):
-        if p >= end:
-            return np.uint64(0), -1
-        b = buf[p]
-        p += 1
-        if k == 9 and b > 1:
-            return np.uint64(0), -1
-        v |= np.uint64(b & 0x7F) << np.uint64(shift)
-        if b < 0x80:
-            if k > 0 and b == 0:
-                return np.uint64(0), -1
-            return v, p
-        shift += 7
-    return np.uint64(0), -1
-
-
-@njit(cache=True, nogil=True)
 def _parse_l4_headers(headers, total_bits, n, chunk, strat, wid, p1, p2, bitpos, tags):
     """Chunk descriptors from L4 headers; returns (error code, chunk). Mirrors
     the header checks of l4_bitpack._unpack one for one."""
@@ -109,13 +89,13 @@ def _parse_l4_headers(headers, total_bits, n, chunk, strat, wid, p1, p2, bitpos,
         if s == 0:
             need = m * w
         elif s == 1 or s == 3:
-            base, hp = _hdr_varint(headers, hp, hend)
+            base, hp = read_header_varint(headers, hp, hend)
             if hp < 0:
                 return 6, c
             p1[c] = base
             need = m * w if s == 1 else (m - 1) * w
         elif s == 2:
-            k, hp = _hdr_varint(headers, hp, hend)
+            k, hp = read_header_varint(headers, hp, hend)
             if hp < 0:
                 return 6, c
             if hp >= hend:
@@ -134,7 +114,7 @@ def _parse_l4_headers(headers, total_bits, n, chunk, strat, wid, p1, p2, bitpos,
                 return 1, c
             b = np.int64(headers[hp])
             hp += 1
-            e, hp = _hdr_varint(headers, hp, hend)
+            e, hp = read_header_varint(headers, hp, hend)
             if hp < 0:
                 return 6, c
             if e > np.uint64(m):

@@ -57,6 +57,7 @@ from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 
 from ..errors import FormatError
+from ..format.wire import put_varint
 
 CONST = 0
 FOR = 1
@@ -406,26 +407,19 @@ def pack(
     choice = np.argmin(costs, axis=1).astype(np.uint8) if nchunks else np.zeros(0, np.uint8)
     headers, words, nbits = _pack(codes, chunk, analysis.raw, choice, tags)
     out = bytearray()
-    _put_varint_py(out, codes.size)
-    _put_varint_py(out, chunk)
-    _put_varint_py(out, headers.size)
+    put_varint(out, codes.size)
+    put_varint(out, chunk)
+    put_varint(out, headers.size)
     out += headers.tobytes()
     out += words.view(np.uint8)[: (nbits + 7) // 8].tobytes()
     return bytes(out)
-
-
-def _put_varint_py(out: bytearray, value: int) -> None:
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
 
 
 # ---------------------------------------------------------------- unpacking
 
 
 @njit(cache=True, nogil=True)
-def _get_varint(buf, p, end):
+def read_header_varint(buf, p, end):
     """Returns (value, new_p) or (0, -1) when truncated / too long / not minimal."""
     v = np.uint64(0)
     shift = 0
@@ -475,7 +469,7 @@ def _unpack(headers, words, total_bits, n, chunk, out, tags):
                 return 5, c
             pos = _get_run(words, pos, out[start:stop], m, w)
         elif s == FOR:
-            base, hp = _get_varint(headers, hp, hend)
+            base, hp = read_header_varint(headers, hp, hend)
             if hp < 0:
                 return 6, c
             if pos + m * w > total_bits:
@@ -484,7 +478,7 @@ def _unpack(headers, words, total_bits, n, chunk, out, tags):
             for i in range(m):
                 out[start + i] = tmp[i] + base
         elif s == ZERO_RUN:
-            k, hp = _get_varint(headers, hp, hend)
+            k, hp = read_header_varint(headers, hp, hend)
             if hp < 0:
                 return 6, c
             if hp >= hend:
@@ -513,7 +507,7 @@ def _unpack(headers, words, total_bits, n, chunk, out, tags):
             for t in range(i, stop):
                 out[t] = 0
         elif s == DELTA:
-            base, hp = _get_varint(headers, hp, hend)
+            base, hp = read_header_varint(headers, hp, hend)
             if hp < 0:
                 return 6, c
             if pos + (m - 1) * w > total_bits:
@@ -530,7 +524,7 @@ def _unpack(headers, words, total_bits, n, chunk, out, tags):
                 return 1, c
             b = np.int64(headers[hp])
             hp += 1
-            e, hp = _get_varint(headers, hp, hend)
+            e, hp = read_header_varint(headers, hp, hend)
             if hp < 0:
                 return 6, c
             if e > np.uint64(m):
