@@ -154,3 +154,157 @@ def test_blocks_over_the_default_decode_limit_need_an_explicit_limit():
     with pytest.raises(LimitError, match="raw length"):
         cobol.decompress(blob)
     assert cobol.CobolEngine(limits=big).decompress(blob) == data
+
+
+# ---------------------------------------------------------------- compact frames
+
+#: full-layout frames written by the build before compact frames existed (crc32;
+#: plain zstd, and zstd-dict with FULL_LAYOUT_DICT): they must keep decoding
+FULL_LAYOUT_RECORD = b'{"id": 1, "name": "alpha"}\n'
+FULL_LAYOUT_ZSTD = bytes.fromhex(
+    "434f424c010380808004029a41c3012b001b000001001b1b11b2daf2d9ee03957b226964223a20312c20226e616d65"
+    "223a2022616c706861227d0a00011bbf213f6c")
+FULL_LAYOUT_DICT_FRAME = bytes.fromhex(
+    "434f424c01138080800475928844742e9b1c011c001b000001020c1bf24f8dbed9ee039500003d0000080a01006d4f"
+    "2000011bbf213f6c")
+FULL_LAYOUT_DICT = bytes.fromhex(
+    "43424c440175928844033272617720636f6e74656e742064696374696f6e6172793a207b226964223a20312c20226e"
+    "616d65223a2022616c706861227d00")
+
+
+def compact_frames():
+    from cobol.dictionary import Dictionary
+    d = Dictionary.from_bytes(FULL_LAYOUT_DICT)
+    yield "compact-zstd-crc32", cobol.compress(SMALL, plan="zstd", checksum="crc32", compact=True), None
+    yield "compact-auto-xxh3", cobol.compress(SMALL, checksum="xxh3", compact=True), None
+    yield "compact-store-sha256", cobol.compress(SMALL[:30], level=0, compact=True), None
+    yield "compact-dict-crc32", cobol.compress(SMALL, checksum="crc32", dictionary=d), d
+
+
+def test_full_layout_frames_still_decode():
+    from cobol.dictionary import Dictionary
+    d = Dictionary.from_bytes(FULL_LAYOUT_DICT)
+    assert cobol.decompress(FULL_LAYOUT_ZSTD) == FULL_LAYOUT_RECORD
+    assert cobol.decompress(FULL_LAYOUT_DICT_FRAME, dictionary=d) == FULL_LAYOUT_RECORD
+    # and the encoder still writes that layout when asked (or by default without a dictionary)
+    assert cobol.compress(FULL_LAYOUT_RECORD, plan="zstd", checksum="crc32") == FULL_LAYOUT_ZSTD
+    assert cobol.compress(FULL_LAYOUT_RECORD, plan="zstd", checksum="crc32", dictionary=d,
+                          compact=False) == FULL_LAYOUT_DICT_FRAME
+
+
+def test_compact_frame_layout():
+    from cobol.format.frame import FLAG_COMPACT, FrameHeader, iter_frame_records, EndRecord, DataBlock
+    full = cobol.compress(SMALL, plan="zstd", checksum="crc32")
+    blob = cobol.compress(SMALL, plan="zstd", checksum="crc32", compact=True)
+    assert blob[:5] == MAGIC + b"\x01" and blob[5] == FLAG_COMPACT | 3
+    assert len(full) - len(blob) == 23  # block size 4, header CRC 4, kind/len/seq 3, block CRC 4, end 8
+    recs = list(iter_frame_records(blob))
+    assert [type(r) for _, r in recs] == [DataBlock, EndRecord]
+    h, block = recs[0]
+    assert h.compact and h.size == 6 and h.block_size == len(SMALL) and isinstance(h, FrameHeader)
+    assert block.size == len(blob) - 6 and recs[1][1].total_raw == len(SMALL)
+    info = cobol.frame_info(blob)
+    assert (info.frames, info.blocks, info.raw_size, info.checksum) == (1, 1, len(SMALL), "crc32")
+
+
+@pytest.mark.parametrize("name,blob,d", list(compact_frames()))
+def test_compact_every_bit_flip_is_detected(name, blob, d):
+    original = cobol.decompress(blob, dictionary=d)
+    assert original.startswith(SMALL[:30])
+    for i in range(len(blob)):
+        for bit in range(8):
+            bad = bytearray(blob)
+            bad[i] ^= 1 << bit
+            for decode in (lambda b: cobol.decompress(b, dictionary=d), lambda b: _stream_decode(b, d)):
+                try:
+                    out = decode(bytes(bad))
+                except CobolError:
+                    continue
+                assert out == original, f"flip of bit {bit} at byte {i} gave wrong output silently"
+
+
+def _stream_decode(blob, d=None):
+    out = io.BytesIO()
+    cobol.CobolEngine(dictionary=d, threads=1).decompress_stream(io.BytesIO(blob), out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name,blob,d", list(compact_frames()))
+def test_compact_every_truncation_is_detected(name, blob, d):
+    for n in range(len(blob)):
+        with pytest.raises(CobolError):
+            cobol.decompress(blob[:n], dictionary=d)
+        with pytest.raises(CobolError):
+            _stream_decode(blob[:n], d)
+
+
+def test_compact_frames_concatenate_and_stream():
+    a = cobol.compress(SMALL, compact=True, checksum="crc32")
+    b = cobol.compress(SMALL * 3, block_size=64)  # full layout, several blocks
+    c = cobol.compress(b"")  # empty input: always the full layout
+    assert c[5] & 0x20 == 0
+    blob = a + b + c + a
+    want = SMALL + SMALL * 3 + SMALL
+    assert cobol.decompress(blob) == want
+    assert _stream_decode(blob) == want
+    with cobol.open(io.BytesIO(blob)) as f:
+        assert f.read() == want
+    assert cobol.frame_info(blob).frames == 4
+    with pytest.raises(FormatError):
+        cobol.decompress(a + b"x")
+    with pytest.raises(TruncatedError):
+        cobol.decompress(a + b"CO")
+
+
+def test_compact_stream_writer_matches_compress():
+    eng = cobol.CobolEngine(threads=1, compact=True, checksum="crc32")
+    for data in (b"", SMALL, SMALL * 5):
+        out = io.BytesIO()
+        eng.compress_stream(io.BytesIO(data), out)
+        assert out.getvalue() == eng.compress(data)
+    small_blocks = cobol.CobolEngine(threads=1, compact=True, block_size=64)
+    out = io.BytesIO()
+    small_blocks.compress_stream(io.BytesIO(SMALL * 3), out)
+    assert out.getvalue() == small_blocks.compress(SMALL * 3) and out.getvalue()[5] & 0x20 == 0
+
+
+def test_hostile_compact_frames():
+    from cobol.format.frame import DataBlock, FrameHeader, StreamEntry, encode_compact_frame
+    from cobol.format import checksum as ck
+
+    def forge(raw_len, decoded, stored=None, payload=b"x", params=b"", transform=0, n=1):
+        block = DataBlock(0, max(raw_len, 1), transform, params,
+                          [StreamEntry(0, len(payload) if stored is None else stored, decoded)] * n,
+                          ck.compute(ck.CRC32, b"x"), [payload] * n)
+        blob = bytearray(encode_compact_frame(FrameHeader(ck.CRC32), block))
+        if raw_len == 0:
+            blob[6] = 0
+        return bytes(blob)
+
+    assert cobol.decompress(forge(1, 1)) == b"x"
+    with pytest.raises(LimitError, match="raw length"):
+        cobol.decompress(forge(1 << 40, 1))
+    with pytest.raises(LimitError, match="decoded length"):
+        cobol.decompress(forge(1, 1 << 40))
+    with pytest.raises(FormatError, match="raw length 0"):
+        cobol.decompress(forge(0, 1))
+    with pytest.raises((LimitError, TruncatedError)):
+        cobol.decompress(forge(1, 1, stored=1 << 40))
+    with pytest.raises(CobolError):
+        _stream_decode(forge(1, 1, stored=1 << 40))
+    with pytest.raises(LimitError, match="stream count"):
+        cobol.decompress(forge(1, 1, n=5000))
+    with pytest.raises(CobolError):
+        cobol.decompress(forge(1, 1, transform=250))
+    with pytest.raises(UnsupportedError):
+        cobol.decompress(bytes(forge(1, 1)[:5]) + b"\x2f" + forge(1, 1)[6:])  # checksum kind 15
+    with pytest.raises(FormatError, match="reserved"):
+        cobol.decompress(bytes(forge(1, 1)[:5]) + b"\x63" + forge(1, 1)[6:])
+    rng = __import__("random").Random(2)
+    for _ in range(300):
+        junk = MAGIC + b"\x01" + bytes([0x20 | rng.choice((1, 2, 3))]) + bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+        for decode in (cobol.decompress, _stream_decode):
+            try:
+                decode(junk)
+            except CobolError:
+                pass

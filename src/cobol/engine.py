@@ -20,8 +20,9 @@ from . import layers  # noqa: F401  (registers the transforms)
 from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError
 from .format import checksum as ck
 from .format.frame import (
-    DataBlock, EndRecord, FrameHeader, Limits, MetadataBlock, StreamEntry, MAX_BLOCK_SIZE,
-    encode_data_block, encode_end_record, encode_frame_header, iter_frame_records,
+    DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock, StreamEntry,
+    MAX_BLOCK_SIZE, encode_compact_frame, encode_data_block, encode_end_record, encode_frame_header,
+    iter_frame_records,
 )
 from .entropy import ZSTD_DICT
 from .accel import offload as _offload
@@ -113,13 +114,17 @@ class CobolEngine:
     dictionary: a shared :class:`cobol.dictionary.Dictionary` (or its serialized
         bytes) from ``cobol.dictionary.train``: frames name it by id and need it
         to decode; made for small messages (docs/DICTIONARY.md).
+    compact: write an input of one block (1..block_size bytes) as a *compact*
+        frame (docs/FORMAT.md: no block size, header CRCs, end marker; 23 bytes
+        less). None (default): only with a dictionary, i.e. for small messages.
+        Readers accept both layouts whatever this says.
     """
 
     def __init__(self, level: int = DEFAULT_LEVEL, *, block_size: int | None = None,
                  threads: int | None = None, checksum="sha256", layers: dict | None = None,
                  plan: str = "auto", fmt: str | None = None, hints: dict | None = None,
                  profiler=None, backend=None, dictionary=None, verify: bool = True,
-                 limits: Limits = Limits()):
+                 limits: Limits = Limits(), compact: bool | None = None):
         if not isinstance(level, int) or not MIN_LEVEL <= level <= MAX_LEVEL:
             raise EncodeError(f"level must be an integer in {MIN_LEVEL}..{MAX_LEVEL}, got {level!r}")
         self.level = level
@@ -152,21 +157,26 @@ class CobolEngine:
             from .dictionary import Dictionary  # a serialized shared dictionary
             dictionary = Dictionary.from_bytes(dictionary)
         self.dictionary = dictionary
+        self.compact = dictionary is not None if compact is None else bool(compact)
         self.verify = verify
         self.limits = limits
 
     # ------------------------------------------------------------ encoding
 
-    def frame_header(self) -> bytes:
+    def _header(self) -> FrameHeader:
         dict_id = getattr(self.dictionary, "dict_id", None) if self.dictionary is not None else None
-        return encode_frame_header(FrameHeader(self.checksum, self.block_size, dict_id))
+        return FrameHeader(self.checksum, self.block_size, dict_id)
+
+    def frame_header(self) -> bytes:
+        return encode_frame_header(self._header())
 
     def _context(self, fmt: str) -> EncodeContext:
         return EncodeContext(level=self.level, layers=self.layers, fmt=fmt, hints=self.hints,
                              dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
 
-    def encode_block(self, chunk, seq: int) -> tuple[bytes, BlockReport]:
-        """One raw block (at most block_size bytes) to its encoded record."""
+    def encode_block(self, chunk, seq: int, compact: bool = False) -> tuple[bytes, BlockReport]:
+        """One raw block (at most block_size bytes) to its encoded record; with
+        ``compact``, to a whole compact frame instead (seq 0, 1 byte at least)."""
         t0 = time.perf_counter()
         clock = PhaseClock() if self.profiler is not None else None
         chunk = bytes(chunk)
@@ -187,7 +197,7 @@ class CobolEngine:
             streams=[StreamEntry(s.codec, len(s.data), s.decoded_len) for s in p.streams],
             checksum=digest, payloads=[s.data for s in p.streams],
         )
-        out = encode_data_block(block)
+        out = encode_compact_frame(self._header(), block) if compact else encode_data_block(block)
         if clock is not None:
             clock.lap("frame")
         report = BlockReport(seq, fmt, p.transform.name, len(chunk), len(out),
@@ -207,6 +217,8 @@ class CobolEngine:
         if not isinstance(data, bytes):
             data = memoryview(data).cast("B").tobytes()
         spans = split_blocks(data, self.block_size)
+        if self.compact and len(spans) == 1:
+            return self.encode_block(data, 0, compact=True)[0]
         results = self._map(self.encode_block, [(data[a:b], i) for i, (a, b) in enumerate(spans)])
         parts = [self.frame_header()]
         parts += [r[0] for r in results]
@@ -218,10 +230,20 @@ class CobolEngine:
         threads x 2 blocks in flight). The output is byte-identical to
         ``compress(src.read())``. Returns (bytes in, bytes out).
         ``writer``: a FrameWriter already started on the destination (then ``dst`` is unused)."""
-        writer = writer or FrameWriter(self, dst)
         window = max(1, self.threads) * 2
         carry = b""
         eof = False
+        if writer is None and self.compact:
+            # one block in all: a compact frame, as compress() writes it
+            carry = _read_full(src, self.block_size + 1)
+            if 0 < len(carry) <= self.block_size:
+                out = self.encode_block(carry, 0, compact=True)[0]
+                write_all(dst, out)
+                if progress is not None:
+                    progress(len(carry))
+                return len(carry), len(out)
+            eof = len(carry) == 0
+        writer = writer or FrameWriter(self, dst)
         while not eof or carry:
             more = _read_full(src, window * self.block_size - len(carry)) if not eof else b""
             eof = eof or len(carry) + len(more) < window * self.block_size
@@ -418,6 +440,42 @@ class FrameReader:
             if not b[0] & 0x80 or len(out) >= 10:
                 return bytes(out)
 
+    def _compact_frame(self, head: bytes, start: int):
+        """Read a compact frame whose first 6 bytes are ``head``: the fields one
+        by one, each length bounded before it is read, then parse them whole."""
+        from .format import checksum as _ck
+        from .format.frame import read_compact_block, read_frame_header
+        from .format.wire import Reader
+        flags = head[5]
+        buf = head + self._read(4 if flags & FLAG_DICTIONARY else 0)
+        r = Reader(buf, base=start)
+        header = read_frame_header(r)  # checks the flags and checksum kind
+        lim = self.limits
+
+        def varint(what: str, limit: int) -> int:
+            nonlocal buf
+            b = self._varint_bytes(what)
+            buf += b
+            return Reader(b, base=start + len(buf) - len(b)).varint(what, limit)
+
+        raw_len = varint("raw length", min(MAX_BLOCK_SIZE, lim.max_block_size))
+        buf += self._read(1)  # transform
+        n_params = varint("plan parameters", lim.max_params)
+        buf += self._read(n_params)
+        n_streams = varint("stream count", lim.max_streams)
+        stored = 0
+        for _ in range(n_streams):
+            buf += self._read(1)  # codec
+            stored += varint("stream stored length", 17 * min(MAX_BLOCK_SIZE, lim.max_block_size) + (1 << 20))
+            varint("stream decoded length", lim.max_stream_decoded(raw_len))
+        buf += self._read(_ck.checksum_size(header.checksum))
+        buf += self._read(stored)
+        r = Reader(buf, base=start)
+        header = read_frame_header(r)
+        rec = read_compact_block(r, header, lim)
+        r.expect_end("the compact frame")
+        return header, rec
+
     def __iter__(self):
         from .errors import TruncatedError
         from .format.frame import BlockKind, read_block, read_frame_header
@@ -432,6 +490,11 @@ class FrameReader:
                 raise TruncatedError(f"truncated frame header at offset {start}" if head or not first else "empty input: no .cobl frame")
             first = False
             flags = head[5]
+            if flags & FLAG_COMPACT and head[:5] == b"COBL\x01":
+                header, rec = self._compact_frame(head, start)
+                yield header, rec
+                yield header, EndRecord(n_blocks=1, total_raw=rec.raw_len, offset=self.bytes_read)
+                continue
             head += self._varint_bytes("block size")
             head += self._read(4 + (4 if flags & 0x10 else 0))
             header = read_frame_header(Reader(head, base=start))

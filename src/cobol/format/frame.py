@@ -4,6 +4,19 @@ Pure byte layout: no compression here. The engine fills DataBlocks with
 entropy-coded streams; this module writes and reads them with every length
 bounded and every header covered by a CRC32, so that corrupt input is
 reported as the field that is wrong, at its offset.
+
+Two frame layouts share the magic and version:
+
+- the *full* frame: header (with block size and header CRC), records (data
+  blocks, metadata), end marker with totals; any number of blocks, writable
+  block by block;
+- the *compact* frame (flags bit 5): exactly one data block, written right
+  after the magic, version, flags and optional dictionary id, with no block
+  size, header CRCs, block kind/length/sequence or end marker: 23 bytes less
+  per frame, for small messages. The block checksum still covers the data.
+  Readers yield it as its data block followed by a synthesized
+  :class:`EndRecord` (1 block, its raw length), so callers see the same
+  record sequence as for a one-block full frame.
 """
 
 from __future__ import annotations
@@ -20,7 +33,8 @@ FORMAT_VERSION = 1
 
 FLAG_CHECKSUM_MASK = 0x0F
 FLAG_DICTIONARY = 0x10
-FLAG_RESERVED = 0xE0
+FLAG_COMPACT = 0x20
+FLAG_RESERVED = 0xC0
 
 MAX_BLOCK_SIZE = 1 << 30
 #: what a decoder accepts unless told otherwise (like zstd's default window limit):
@@ -57,6 +71,9 @@ class FrameHeader:
     block_size: int = 8 << 20
     dictionary_id: int | None = None
     size: int = 0  # bytes the header took in the frame (filled when read)
+    #: a compact frame: one data block, no block size / header CRC / end marker;
+    #: block_size is then the block's raw length (filled when read)
+    compact: bool = False
 
 
 @dataclass
@@ -109,17 +126,41 @@ def encode_frame_header(h: FrameHeader) -> bytes:
     return bytes(out)
 
 
+def _put_plan(out: bytearray, b: DataBlock) -> None:
+    """raw_len, transform, params, stream table: shared by both layouts."""
+    put_varint(out, b.raw_len)
+    out.append(b.transform)
+    put_bytes(out, b.params)
+    put_varint(out, len(b.streams))
+    for s in b.streams:
+        out.append(s.codec)
+        put_varint(out, s.stored_len)
+        put_varint(out, s.decoded_len)
+
+
+def encode_compact_frame(h: FrameHeader, b: DataBlock) -> bytes:
+    """A whole compact frame holding the one data block ``b`` (raw_len >= 1)."""
+    if b.raw_len < 1 or b.seq != 0:
+        raise ValueError("a compact frame holds exactly one non-empty block")
+    out = bytearray(MAGIC)
+    flags = (h.checksum & FLAG_CHECKSUM_MASK) | FLAG_COMPACT
+    if h.dictionary_id is not None:
+        flags |= FLAG_DICTIONARY
+    out.append(FORMAT_VERSION)
+    out.append(flags)
+    if h.dictionary_id is not None:
+        put_u32(out, h.dictionary_id)
+    _put_plan(out, b)
+    out += b.checksum
+    for p in b.payloads:
+        out += p
+    return bytes(out)
+
+
 def encode_data_block(b: DataBlock) -> bytes:
     head = bytearray()
     put_varint(head, b.seq)
-    put_varint(head, b.raw_len)
-    head.append(b.transform)
-    put_bytes(head, b.params)
-    put_varint(head, len(b.streams))
-    for s in b.streams:
-        head.append(s.codec)
-        put_varint(head, s.stored_len)
-        put_varint(head, s.decoded_len)
+    _put_plan(head, b)
     body_len = len(head) + 4 + len(b.checksum) + sum(s.stored_len for s in b.streams)
     out = bytearray([BlockKind.DATA])
     put_varint(out, body_len)
@@ -164,6 +205,10 @@ def read_frame_header(r: Reader) -> FrameHeader:
         raise FormatError(f"frame header at offset {r.base + start}: reserved flag bits set (0x{flags:02x})")
     cid = flags & FLAG_CHECKSUM_MASK
     ck.checksum_size(cid)  # raises UnsupportedError on unknown kinds
+    if flags & FLAG_COMPACT:
+        # no block size and no header CRC: the block follows; its checksum covers the data
+        dict_id = r.u32("dictionary id") if flags & FLAG_DICTIONARY else None
+        return FrameHeader(checksum=cid, block_size=0, dictionary_id=dict_id, size=r.pos - start, compact=True)
     block_size = r.varint("block size", MAX_BLOCK_SIZE)
     if block_size == 0:
         raise FormatError(f"frame header at offset {r.base + start}: block size 0")
@@ -205,17 +250,8 @@ def read_block(r: Reader, header: FrameHeader, limits: Limits = Limits()):
     body_end = r.pos + body_len
     sub = Reader(r.buf, r.pos, body_end, r.base, f"block at offset {where}")
     seq = sub.varint("sequence number")
-    raw_len = sub.varint("raw length", min(header.block_size, limits.max_block_size))
-    transform = sub.u8("transform id")
-    params = sub.bytes_field("plan parameters", limits.max_params)
-    n_streams = sub.varint("stream count", limits.max_streams)
-    max_dec = limits.max_stream_decoded(raw_len)
-    entries = []
-    for i in range(n_streams):
-        codec = sub.u8(f"stream {i} codec")
-        stored = sub.varint(f"stream {i} stored length", body_len)
-        decoded = sub.varint(f"stream {i} decoded length", max_dec)
-        entries.append(StreamEntry(codec, stored, decoded))
+    raw_len, transform, params, entries = _read_plan(sub, min(header.block_size, limits.max_block_size),
+                                                     body_len, limits)
     expect = ck.crc32(r.buf[start:sub.pos])
     if sub.u32("block header crc32") != expect:
         raise ChecksumError(f"block {seq} at offset {where}: header CRC32 mismatch")
@@ -228,17 +264,55 @@ def read_block(r: Reader, header: FrameHeader, limits: Limits = Limits()):
                      offset=where, size=body_end - start)
 
 
+def _read_plan(sub: Reader, max_raw: int, max_stored: int, limits: Limits):
+    raw_len = sub.varint("raw length", max_raw)
+    transform = sub.u8("transform id")
+    params = sub.bytes_field("plan parameters", limits.max_params)
+    n_streams = sub.varint("stream count", limits.max_streams)
+    max_dec = limits.max_stream_decoded(raw_len)
+    entries = []
+    for i in range(n_streams):
+        codec = sub.u8(f"stream {i} codec")
+        stored = sub.varint(f"stream {i} stored length", max_stored)
+        decoded = sub.varint(f"stream {i} decoded length", max_dec)
+        entries.append(StreamEntry(codec, stored, decoded))
+    return raw_len, transform, params, entries
+
+
+def read_compact_block(r: Reader, header: FrameHeader, limits: Limits = Limits()) -> DataBlock:
+    """The one data block of a compact frame, right after its header; sets
+    ``header.block_size`` to the block's raw length."""
+    start = r.pos
+    where = r.base + start
+    raw_len, transform, params, entries = _read_plan(r, min(MAX_BLOCK_SIZE, limits.max_block_size),
+                                                     r.remaining, limits)
+    if raw_len == 0:
+        raise FormatError(f"compact frame at offset {where - header.size}: raw length 0 (an empty input "
+                          f"is written as a full frame)")
+    digest = r.take(ck.checksum_size(header.checksum), "block checksum")
+    payloads = [r.view(e.stored_len, f"stream {i} payload") for i, e in enumerate(entries)]
+    header.block_size = raw_len
+    return DataBlock(seq=0, raw_len=raw_len, transform=transform, params=params, streams=entries,
+                     checksum=digest, payloads=payloads, offset=where, size=r.pos - start)
+
+
 def iter_frame_records(buf, limits: Limits = Limits()):
     """Yield (FrameHeader, record) for every record of every concatenated frame.
 
     Checks block order and the end marker's totals; raises on anything else
-    than a clean end after the last frame's end marker.
+    than a clean end after the last frame's end marker. A compact frame yields
+    its data block and a synthesized EndRecord (1 block, its raw length).
     """
     r = Reader(buf)
     if r.remaining == 0:
         raise TruncatedError("empty input: no .cobl frame")
     while r.remaining:
         header = read_frame_header(r)
+        if header.compact:
+            rec = read_compact_block(r, header, limits)
+            yield header, rec
+            yield header, EndRecord(n_blocks=1, total_raw=rec.raw_len, offset=r.base + r.pos)
+            continue
         n = 0
         total = 0
         while True:
