@@ -21,6 +21,13 @@ from .base import DeviceInfo
 from .device import DeviceBackend
 from . import kernels as K
 
+#: NVRTC options this backend gives CuPy's RawModule. CuPy (14.x) adds
+#: ``-ftz=true``, ``-arch=sm_<cc>`` (``compute_<cc>`` with
+#: CUPY_COMPILE_WITH_PTX=1) and ``--device-as-default-execution-space``;
+#: tests/test_cuda_compile.py compiles the kernels with exactly that set,
+#: without a GPU.
+NVRTC_OPTIONS = ("--std=c++11",)
+
 
 def probe() -> tuple:
     """(cupy module, device count); raises when CuPy or a driver/device is missing."""
@@ -45,7 +52,7 @@ class CudaBackend(DeviceBackend):
         self.device_id = device
         self._device = cupy.cuda.Device(device)
         with self._device:
-            self.module = cupy.RawModule(code=K.source(), options=("--std=c++11",))
+            self.module = cupy.RawModule(code=K.source(), options=NVRTC_OPTIONS)
             self._kernels = {name: self.module.get_function(name) for name in K.kernel_names()}
             props = cupy.cuda.runtime.getDeviceProperties(device)
         name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])

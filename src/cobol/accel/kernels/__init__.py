@@ -43,3 +43,37 @@ WG_CHUNK = _define("WG_CHUNK")
 @lru_cache(maxsize=None)
 def kernel_names() -> tuple:
     return tuple(re.findall(r"^KERNEL void (\w+)\(", source(), re.M))
+
+
+#: C types of kernel parameters and the NumPy dtype a host argument must have
+PARAM_DTYPES = {"u8": "uint8", "u32": "uint32", "i32": "int32", "u64": "uint64", "i64": "int64"}
+
+
+@lru_cache(maxsize=None)
+def kernel_signatures() -> dict:
+    """{kernel: ((C type, is_pointer), ...)} parsed from the source: what the
+    host must pass (a device array of that dtype, or a NumPy scalar of it).
+    Launches check against it in the tests; the CUDA compile test checks it
+    against the parameters NVRTC compiled."""
+    out = {}
+    for name, params in re.findall(r"^KERNEL void (\w+)\(([^)]*)\)", source(), re.M):
+        sig = []
+        for p in params.split(","):
+            m = re.fullmatch(r"\s*(?:GLOBAL\s+)?(?:const\s+)?(\w+)\s*(\*?)\s*\w+\s*", p)
+            if not m or m.group(1) not in PARAM_DTYPES:
+                raise ValueError(f"kernel {name}: cannot parse parameter {p.strip()!r}")
+            sig.append((m.group(1), bool(m.group(2))))
+        out[name] = tuple(sig)
+    return out
+
+
+@lru_cache(maxsize=None)
+def launch_sizes() -> dict:
+    """{kernel: work-group size}: WG_CHUNK for the kernels written for one
+    work-group per chunk (their body uses WG_CHUNK), WG for the others."""
+    src = source()
+    out = {}
+    for m in re.finditer(r"^KERNEL void (\w+)\(", src, re.M):
+        body = src[m.start(): src.index("\n}", m.start())]  # kernels end with a "}" line
+        out[m.group(1)] = WG_CHUNK if "WG_CHUNK" in body else WG
+    return out
