@@ -6,6 +6,11 @@ a block never costs more than plain zstd of the same bytes at the same level.
 Every candidate is run on the whole block and the smallest result is kept; the
 choice is recorded in the block, so the decoder needs none of this.
 
+At levels >= ``entropy.PPMD_MIN_LEVEL`` each stream is also tried with PPMd
+(codec 3) and keeps it where it is clearly smaller (:func:`entropy.entropy_code`);
+candidates are compared with those sizes, so plain text coded whole with PPMd
+can beat the word transform coded with zstd.
+
 With a shared dictionary (``ctx.dictionary``, :mod:`cobol.dictionary`) every
 stream is coded with its zstd dictionary (codec zstd-dict), and each
 candidate's streams are also tried packed into one stream (the ``bundle``
@@ -67,8 +72,16 @@ def frame_zstd_dict(ctx: EncodeContext) -> bytes | None:
     return bytes(getattr(ctx.dictionary, "zstd", b"") or b"")
 
 
+def ppmd_enabled(ctx: EncodeContext) -> bool:
+    """Whether streams may be coded with ppmd (codec 3): at levels >=
+    entropy.PPMD_MIN_LEVEL unless the ``ppmd`` switch is off
+    (``CobolEngine(layers={"ppmd": False})``), never with a shared dictionary
+    (its streams use zstd-dict)."""
+    return ctx.level >= entropy.PPMD_MIN_LEVEL and "ppmd" in ctx.layers and ctx.dictionary is None
+
+
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
-                  zdict: bytes | None = None) -> list:
+                  zdict: bytes | None = None, ppmd: bool = False) -> list:
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
     out = []
     for name, s in zip(names, enc.streams):
@@ -76,7 +89,7 @@ def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: s
         if store_only:
             codec, data = entropy.NONE, bytes(s)
         else:
-            codec, data = entropy.entropy_code(s, level, zdict)
+            codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd)
         if profiler is not None:
             profiler.record("entropy", stream=name, transform=transform, started=started,
                             bytes_in=len(s), bytes_out=len(data), data_in=s, data_out=data)
@@ -105,7 +118,8 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
         if back != data:
             raise CobolError(f"transform {t.name} failed its round-trip check")
     zdict = frame_zstd_dict(ctx)
-    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only, prof, t.name, zdict), ctx.fmt)
+    ppmd = ppmd_enabled(ctx)
+    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
     if (zdict is not None or len(data) <= BUNDLE_WITHOUT_DICTIONARY_MAX) and not store_only \
             and (len(enc.streams) > 1 or enc.params):
         packed = Encoded(params=bytes([t.id]), streams=[_bundle.pack(enc)], stream_names=[f"bundle:{t.name}"])

@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 from .errors import UnsupportedError
 
 #: Layer switches a user can turn off (``CobolEngine(layers={"l1": False})``).
-LAYER_NAMES = ("l1", "l2", "l3", "l4")
+#: "ppmd": the PPMd entropy codec at levels >= 19 (slow decode; entropy.py).
+LAYER_NAMES = ("l1", "l2", "l3", "l4", "ppmd")
 
 
 @dataclass
