@@ -3,6 +3,7 @@
     python bench/bench_accel.py                      # cpu, cpu-1t, opencl, cuda where usable
     python bench/bench_accel.py --backends cpu,opencl --values 1000000 --reps 5
     python bench/bench_accel.py --json out.json
+    python bench/bench_accel.py --backends cpu,cuda --nvcomp   # + nvCOMP on the same data (GPU)
 
 Each operation runs once to warm up (kernel compiles), then ``--reps`` times;
 the best time is reported (the machines are shared and noisy: the minimum is
@@ -107,6 +108,82 @@ def time_op(fn, reps: int, sync) -> float:
     return best
 
 
+def _import_nvcomp():
+    """nvidia.nvcomp, also when its wheel was unpacked into a different
+    directory than other nvidia-* packages (a regular ``nvidia`` package
+    earlier on sys.path would hide it)."""
+    try:
+        from nvidia import nvcomp
+        return nvcomp
+    except ImportError:
+        import nvidia
+        for p in sys.path:
+            d = os.path.join(p, "nvidia")
+            if os.path.isdir(os.path.join(d, "nvcomp")) and d not in list(nvidia.__path__):
+                nvidia.__path__.append(d)
+        from nvidia import nvcomp
+        return nvcomp
+
+
+def nvcomp_rows(inp: dict, reps: int) -> tuple:
+    """(rows, notes): nvCOMP codecs vs cobol's device path vs CPU zstd, data on the GPU."""
+    import cupy as cp
+    import zstandard
+
+    rows, notes = [], []
+    try:
+        nvcomp = _import_nvcomp()
+    except Exception as exc:  # noqa: BLE001 -- report, don't fail the bench
+        return rows, [f"nvcomp: not importable ({type(exc).__name__}: {exc})"]
+    cuda = accel.get_backend("cuda")
+    sync = cp.cuda.runtime.deviceSynchronize
+    datasets = {"ints": np.ascontiguousarray(inp["ints"]),
+                "text": np.frombuffer(inp["text"], np.uint8)}
+    for dname, host in datasets.items():
+        dev = cp.asarray(host)
+        raw = host.tobytes()
+        t0 = time.perf_counter()
+        zs = zstandard.ZstdCompressor(level=3).compress(raw)
+        rows.append({"data": dname, "codec": "zstd-3 (CPU, host data)", "input_bytes": len(raw),
+                     "compressed_bytes": len(zs), "encode_s": time.perf_counter() - t0, "decode_s": None})
+        if dname == "ints":
+            blob = accel.compress_device_ints(dev, backend=cuda)
+            t = time_op(lambda: accel.compress_device_ints(dev, backend=cuda), reps, sync)
+            rows.append({"data": dname, "codec": "cobol compress_device_ints (GPU + host zstd)",
+                         "input_bytes": len(raw), "compressed_bytes": len(blob), "encode_s": t, "decode_s": None})
+        arr = nvcomp.as_array(dev)
+        for alg in ("LZ4", "Snappy", "Zstd", "GDeflate", "Deflate", "ANS", "Cascaded", "Bitcomp"):
+            try:
+                kw = {"algorithm": alg}
+                if alg in ("LZ4", "Cascaded", "Bitcomp") and dname == "ints":
+                    kw["data_type"] = "<i8"
+                try:
+                    codec = nvcomp.Codec(**kw)
+                except Exception:  # noqa: BLE001 -- the option is not known to this algorithm/version
+                    kw.pop("data_type", None)
+                    codec = nvcomp.Codec(**kw)
+                comp = codec.encode(arr)
+                sync()
+                back = cp.asarray(codec.decode(comp)).view(cp.uint8).reshape(-1)
+                sync()
+                if back.size != len(raw) or not bool((back == dev.view(cp.uint8).reshape(-1)).all()):
+                    notes.append(f"nvcomp {alg} {dname}: decode does not give the input back")
+                    continue
+                te = time_op(lambda: codec.encode(arr), reps, sync)
+                td = time_op(lambda: codec.decode(comp), reps, sync)
+                rows.append({"data": dname, "codec": f"nvcomp {alg}" + (" <i8" if "data_type" in kw else ""),
+                             "input_bytes": len(raw), "compressed_bytes": int(comp.buffer_size),
+                             "encode_s": te, "decode_s": td})
+            except Exception as exc:  # noqa: BLE001
+                notes.append(f"nvcomp {alg} {dname}: {type(exc).__name__}: {str(exc)[:200]}")
+    for r in rows:
+        enc = f"{r['input_bytes'] / r['encode_s'] / 1e6:9.0f} MB/s enc"
+        dec = f"{r['input_bytes'] / r['decode_s'] / 1e6:9.0f} MB/s dec" if r["decode_s"] else ""
+        print(f"nvcomp {r['data']:5} {r['codec']:46} ratio {r['input_bytes'] / r['compressed_bytes']:7.2f} "
+              f"{enc} {dec}", flush=True)
+    return rows, notes
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--backends", default="cpu,cpu-1t,opencl,cuda")
@@ -115,6 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--ops", default="", help="comma-separated subset of operation names")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--nvcomp", action="store_true", help="compare with nvCOMP on the GPU (needs CUDA)")
     args = ap.parse_args(argv)
 
     inp = make_inputs(args.values, args.bytes)
@@ -158,13 +236,23 @@ def main(argv=None) -> int:
                        "input_bytes": nbytes, "seconds": t, "mb_per_s": nbytes / t / 1e6}
                 results.append(row)
                 print(f"{label:8} {name:20} {mode:9} {t * 1e3:9.2f} ms {row['mb_per_s']:10.1f} MB/s", flush=True)
+    nv_rows = []
+    if args.nvcomp:
+        if accel.probe("cuda").usable:
+            try:
+                nv_rows, nv_notes = nvcomp_rows(inp, args.reps)
+                notes += nv_notes
+            except Exception as exc:  # noqa: BLE001 -- keep the main results
+                notes.append(f"nvcomp: comparison failed ({type(exc).__name__}: {exc})")
+        else:
+            notes.append("nvcomp: skipped, CUDA not usable")
     for n in notes:
         print("note:", n)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": platform.node(), "cpu": CpuBackend().device_info().name,
                        "values": args.values, "bytes": args.bytes, "reps": args.reps,
-                       "results": results, "notes": notes,
+                       "results": results, "nvcomp": nv_rows, "notes": notes,
                        "backends": accel.describe_backends()}, f, indent=1)
     return 1 if any("DIFFERS" in n for n in notes) else 0
 
