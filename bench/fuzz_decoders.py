@@ -6,7 +6,8 @@ returns; never another exception, never a crash (a Numba kernel writing out of
 bounds), never a hang, never an allocation out of proportion to the input.
 
 How: every *target* (a registered transform, the int codec, the bit packer,
-the accelerator backends' decoders, whole frames through the public API) gets
+the accelerator backends' decoders, entropy codec 3 (ppmd), whole frames through the
+public API, level-19 frames with ppmd streams) gets
 a few valid inputs, made by the target's own encoder from small synthetic data
 and from ``samples/``. Each *case* takes one input, applies 1-3 random
 mutations (bit flips, byte substitutions, truncations, extensions, spliced or
@@ -525,6 +526,50 @@ def _frame_target(plan: str, inputs_fn, ctx_of):
     return Target(f"frame-{plan}", decode, make, frame=True)
 
 
+def _ppmd_codec_target():
+    """Entropy codec 3 (ppmd) called directly: the one stream is the stored bytes
+    (u8 order, u8 memory code, range coder bytes), raw_len the table's decoded length."""
+    def make(limit):
+        from cobol.entropy import PpmdCodec
+        items = [(l, d) for l, d in _syn_text()][:2]
+        items += [(l, d) for l, d in _sample_files("text", "xml", limit=limit or 20000)][:2]
+        out = []
+        for label, data in items:
+            if not data:
+                continue
+            for level in (19, 22):
+                out.append(Input(f"{label}@{level}", [PpmdCodec().encode(data, level)], b"", len(data), data))
+        return out
+
+    def decode(streams, params, raw_len):
+        if len(streams) != 1 or params:
+            return None
+        from cobol.entropy import PpmdCodec
+        return PpmdCodec().decode(streams[0], raw_len)
+
+    return Target("codec-ppmd", decode, make, note="PpmdCodec.decode(stored, decoded_len)")
+
+
+def _frame_ppmd_target():
+    """Level-19 frames whose streams are coded with ppmd (text, xml, json samples)."""
+    def make(limit):
+        import cobol
+        from cobol.info import frame_info
+        out = []
+        items = [(l, d) for l, d in _sample_files("text", "xml", "json", limit=limit or 20000)][:4]
+        for label, data in items:
+            blob = cobol.compress(data, level=19, threads=1, checksum="crc32")
+            if any(s["codec"] == "ppmd" for b in frame_info(blob).block_list for s in b.streams):
+                out.append(Input(label, [blob], b"", len(data), data))
+        return out
+
+    def decode(streams, params, raw_len):
+        from cobol.engine import CobolEngine
+        return CobolEngine(threads=1).decompress(streams[0], max_output_size=64 * MiB)
+
+    return Target("frame-ppmd", decode, make, frame=True)
+
+
 def _stream_block_target():
     """Serialized CompressedBlocks (the streaming protocol's unit, a .cobl data
     record in an envelope) into a fresh StreamDecompressor."""
@@ -744,6 +789,62 @@ def _dictionary_file_target():
     return Target("dictionary-file", decode, make)
 
 
+def _json_dict_dictionary():
+    if "jd" not in _DICT_CACHE:
+        from cobol.dictionary import train
+        _DICT_CACHE["jd"] = train(_small_messages()[:30], size=4096, level=3)
+    return _DICT_CACHE["jd"]
+
+
+def _json_dict_target():
+    """The json-dict transform (31): messages coded against a trained dictionary's section."""
+    def make(limit):
+        from cobol.registry import EncodeContext, transform_by_name
+        t = transform_by_name("json-dict")
+        d = _json_dict_dictionary()
+        msgs = _small_messages()
+        out = []
+        for i, m in enumerate([b"\n".join(msgs[30:33]) + b"\n", msgs[35], b"not json\n" + msgs[36], msgs[20] + b"\n"]):
+            enc = t.encode(m, EncodeContext(level=3, fmt="jsonl", dictionary=d))
+            if enc is not None:
+                out.append(Input(f"msg{i}", [bytes(x) for x in enc.streams], bytes(enc.params), len(m), m))
+        return out
+
+    def decode(streams, params, raw_len):
+        from cobol.registry import DecodeContext, transform_by_name
+        return transform_by_name("json-dict").decode(streams, params, raw_len,
+                                                      DecodeContext(dictionary=_json_dict_dictionary()))
+
+    return Target("json-dict", decode, make)
+
+
+def _json_dict_section_target():
+    """json-dict dictionary sections (the model, before its zstd wrapping), loaded and then used."""
+    def make(limit):
+        import zstandard
+        sec = _json_dict_dictionary().section(31)
+        return [Input("section", [zstandard.ZstdDecompressor().decompress(sec)], b"", 0)]
+
+    def decode(streams, params, raw_len):
+        import zstandard
+        from cobol.errors import CobolError
+        from cobol.layers import json_dict as jd
+        if len(streams) != 1:
+            return None
+        model = jd.load_model(zstandard.ZstdCompressor(level=1).compress(bytes(streams[0])))
+        for m in _small_messages()[30:33]:
+            coded = jd.encode_with(m, model)
+            try:
+                back = jd.decode_with(coded, len(m), model)
+            except CobolError:
+                back = None
+            if back != m:
+                raise AssertionError("a loadable hostile section broke a round trip")
+        return None
+
+    return Target("json-dict-section", decode, make)
+
+
 def _selftest_targets():
     """Targets that misbehave on purpose: the harness must catch each kind."""
     def make(limit):
@@ -804,6 +905,8 @@ def all_targets() -> dict:
         "frame-numeric": _frame_target("numeric", _numeric_inputs,
                                        lambda kw: {"hints": kw["hints"]} if kw.get("hints") else {}),
         "frame-zstd": _frame_target("zstd", _text_inputs, lambda kw: {}),
+        "codec-ppmd": _ppmd_codec_target(),
+        "frame-ppmd": _frame_ppmd_target(),
         "stream-block": _stream_block_target(),
         "stream-message": _stream_message_target(),
         # accelerator backends' decoders, called directly (the layers reach them
@@ -821,6 +924,8 @@ def all_targets() -> dict:
     t["bundle"] = _bundle_target()
     t["frame-dict"] = _frame_dict_target()
     t["dictionary-file"] = _dictionary_file_target()
+    t["json-dict"] = _json_dict_target()
+    t["json-dict-section"] = _json_dict_section_target()
     try:
         from cobol.registry import all_transforms
         import cobol.engine  # noqa: F401  (registers the transforms)
@@ -838,7 +943,8 @@ def all_targets() -> dict:
 DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcodec", "bitpack", "delta",
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
-                   "bitpack@cpu", "varint@cpu", "delta@cpu")
+                   "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "json-dict",
+                   "json-dict-section")
 
 
 def default_targets() -> list:

@@ -224,16 +224,55 @@ class PpmdCodec(EntropyCodec):
         if code > 0 and (1 << (20 + code)) > PPMD_MEM_PER_BYTE * decoded_len:
             raise FormatError(f"ppmd model memory {1 << code} MiB is over {PPMD_MEM_PER_BYTE} x the "
                               f"{decoded_len}-byte stream")
+        if len(_PPMD_KEPT) >= PPMD_MAX_BAD_STREAMS:
+            raise LimitError(f"{len(_PPMD_KEPT)} corrupt ppmd streams seen in this process: no more ppmd "
+                             "decoding (pyppmd's worker threads of bad streams cannot be freed safely)")
         try:
             dec = pyppmd.Ppmd7Decoder(order, 1 << (20 + code))
-            out = dec.decode(bytes(data[2:]) + _PPMD_TAIL, decoded_len)
         except MemoryError:
             raise LimitError(f"ppmd model memory of {1 << code} MiB cannot be allocated") from None
+        try:
+            out = dec.decode(bytes(data[2:]) + _PPMD_TAIL, decoded_len)
         except Exception as e:  # pyppmd raises ValueError / PpmdError / SystemError on bad input
             raise FormatError(f"ppmd stream does not decode: {e}") from None
         if len(out) != decoded_len:
+            _ppmd_drain(dec, decoded_len, len(out))
+            with _PPMD_KEPT_LOCK:
+                _PPMD_KEPT.append(dec)  # never freed: its worker thread may still be parked
             raise FormatError(f"ppmd stream decoded to {len(out)} bytes, table says {decoded_len}")
         return out
+
+
+#: decoders of streams that came up short, kept alive (see _ppmd_drain); ppmd
+#: decoding is refused once there are this many (a LimitError, never a crash)
+PPMD_MAX_BAD_STREAMS = 256
+_PPMD_KEPT: list = []
+_PPMD_KEPT_LOCK = threading.Lock()
+
+
+def _ppmd_drain(dec, decoded_len: int, got: int) -> None:
+    """Let a short decode's worker thread finish before the decoder is freed.
+
+    pyppmd 1.3 decodes in a worker thread that blocks when the input runs out
+    in the middle of a symbol (a truncated or hostile stream); freeing the
+    decoder then cancels the thread without joining it, and the thread touches
+    freed memory (a crash, seen in the fuzzer). Feeding zeros until the worker
+    has produced its symbols (or stopped on an error) ends it normally. The
+    bytes are thrown away: the stream is already known to be bad. Each round
+    gives the worker 64 KiB, at least ~1800 symbols' worth (a symbol reads at
+    most 2 bytes per context it escapes through, <= 36 at order 16). Draining
+    does not end every case (the fuzzer still crashed ~1 in 1000 corrupt
+    streams with it alone), so the caller also keeps such a decoder alive for
+    good (_PPMD_KEPT): a parked thread and its model's untouched reservation
+    are the price of a corrupt stream."""
+    zeros = bytes(64 << 10)
+    for _ in range(decoded_len // 1024 + 16):
+        if dec.eof or not dec.needs_input or got >= decoded_len:
+            return
+        try:
+            got += len(dec.decode(zeros, decoded_len))
+        except Exception:  # the worker stopped on an error: nothing left running
+            return
 
 
 def _ppmd_try(data, level: int, beat: int) -> bytes | None:

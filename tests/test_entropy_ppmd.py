@@ -1,0 +1,187 @@
+"""Entropy codec 3 (ppmd): round trips, the level / size / gain policy, the
+off switch, and hostile streams (bad header fields, truncation, bit flips,
+garbage) that must raise a CobolError or decode to exactly the table's length
+(the block checksum catches wrong bytes). Decoders of short streams are kept
+alive (pyppmd 1.3 cannot free them safely), up to entropy.PPMD_MAX_BAD_STREAMS.
+
+The child-process fuzz of the codec and of level-19 frames is in
+bench/fuzz_decoders.py (targets codec-ppmd, frame-ppmd), run by
+tests/test_hostile_decoders.py.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import cobol
+from cobol import entropy
+from cobol.entropy import PPMD, PpmdCodec, entropy_code, ppmd_params
+from cobol.errors import CobolError, FormatError
+from cobol.info import frame_info
+from cobol.registry import get_codec
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+PROSE = (b"The quick brown fox jumps over the lazy dog. THE DOG sleeps; the fox runs!\n"
+         b"In 2024 the fox (aged 3) ran 12.5 km -- said the Report, and the dog didn't.\n")
+
+
+def _text_sample() -> bytes:
+    return next(p for p in sorted((SAMPLES / "text").iterdir()) if p.is_file()).read_bytes()
+
+
+def _codecs(blob: bytes) -> set:
+    return {s["codec"] for b in frame_info(blob).block_list for s in b.streams}
+
+
+# ------------------------------------------------------------------ round trips
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=1, max_size=3000), st.sampled_from([19, 22]))
+def test_codec_round_trips_any_bytes(data, level):
+    c = PpmdCodec()
+    assert c.decode(c.encode(data, level), len(data)) == data
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([b"the ", b"fox ", b"\n", b"\x00", b"\xff\xfe", b"123", PROSE[:40]]), max_size=300))
+def test_entropy_code_output_decodes_with_its_codec(parts):
+    data = b"".join(parts)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(entropy, "PPMD_MIN_SIZE", 64)
+        codec, stored = entropy_code(data, 19, ppmd=True)
+    assert get_codec(codec).decode(stored, len(data)) == data
+
+
+def test_engine_round_trip_uses_ppmd_on_prose_at_level_19():
+    data = _text_sample()
+    blob = cobol.compress(data, level=19, threads=1)
+    assert cobol.decompress(blob) == data
+    assert "ppmd" in _codecs(blob)
+    # it is there because it is smaller than the zstd-only frame
+    plain = cobol.compress(data, level=19, threads=1, layers={"ppmd": False})
+    assert len(blob) < len(plain)
+
+
+@pytest.mark.parametrize("folder", ["xml", "html", "json", "csv", "log", "numeric"])
+def test_engine_round_trips_every_sample_kind_at_level_19(folder):
+    for p in sorted((SAMPLES / folder).iterdir())[:1]:
+        data = p.read_bytes()
+        blob = cobol.compress(data, level=19, threads=1)
+        assert cobol.decompress(blob) == data
+
+
+# ------------------------------------------------------------------ policy
+
+
+def test_no_ppmd_below_level_19_or_when_switched_off():
+    data = _text_sample()
+    assert "ppmd" not in _codecs(cobol.compress(data, level=18, threads=1))
+    assert "ppmd" not in _codecs(cobol.compress(data, level=19, threads=1, layers={"ppmd": False}))
+    assert entropy_code(data, 18, ppmd=True)[0] != PPMD
+    assert entropy_code(data, 19, ppmd=False)[0] != PPMD
+    assert entropy_code(data, 19, ppmd=True)[0] == PPMD
+
+
+def test_small_incompressible_and_dictionary_streams_stay_with_zstd():
+    assert entropy_code(PROSE[:entropy.PPMD_MIN_SIZE // 2], 22, ppmd=True)[0] != PPMD
+    noise = random.Random(3).randbytes(20000)
+    assert entropy_code(noise, 22, ppmd=True)[0] != PPMD
+    # a frame with a shared dictionary codes with zstd-dict only
+    assert entropy_code(PROSE * 100, 22, dictionary=b"", ppmd=True)[0] == entropy.ZSTD_DICT
+
+
+def test_min_gain_keeps_zstd_when_ppmd_wins_by_less(monkeypatch):
+    data = _text_sample()
+    z = entropy_code(data, 19)[1]
+    p = PpmdCodec().encode(data, 19)
+    assert len(p) < len(z)  # ppmd is smaller here ...
+    monkeypatch.setattr(entropy, "PPMD_MIN_GAIN", 1 - len(p) / len(z) + 0.01)
+    assert entropy_code(data, 19, ppmd=True)[0] == entropy.ZSTD  # ... but not by the required margin
+
+
+def test_a_ppmd_coding_that_does_not_decode_back_costs_ratio_not_data(monkeypatch, caplog):
+    data = _text_sample()
+    monkeypatch.setattr(PpmdCodec, "decode", lambda self, d, n, dictionary=None: b"x" * n)
+    assert entropy_code(data, 19, ppmd=True)[0] == entropy.ZSTD
+    assert "does not decode back" in caplog.text
+
+
+def test_model_memory_stays_within_the_decoders_bound():
+    for n in (1, 4096, 65536, 1 << 20, 1_400_000, 3 << 20, 8 << 20, 64 << 20):
+        for level in (19, 20, 21, 22):
+            order, code = ppmd_params(level, n)
+            assert 2 <= order <= 16 and 0 <= code <= entropy.PPMD_MAX_MEM_CODE
+            assert code == 0 or (1 << (20 + code)) <= entropy.PPMD_MEM_PER_BYTE * n
+
+
+# ------------------------------------------------------------------ hostile
+
+
+def test_header_fields_are_validated():
+    good = PpmdCodec().encode(PROSE * 10, 19)
+    n = len(PROSE) * 10
+    with pytest.raises(FormatError, match="shorter"):
+        PpmdCodec().decode(good[:6], n)
+    with pytest.raises(FormatError, match="order"):
+        PpmdCodec().decode(bytes([1]) + good[1:], n)
+    with pytest.raises(FormatError, match="order"):
+        PpmdCodec().decode(bytes([17]) + good[1:], n)
+    with pytest.raises(FormatError, match="memory code"):
+        PpmdCodec().decode(good[:1] + bytes([9]) + good[2:], n)
+    with pytest.raises(FormatError, match="over 64 x"):
+        PpmdCodec().decode(good[:1] + bytes([8]) + good[2:], n)  # 256 MiB for a 1.6 KB stream
+    with pytest.raises(FormatError, match="decoded length"):
+        PpmdCodec().decode(good, 0)
+
+
+def _threads() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+    except OSError:
+        return None
+
+
+def test_truncated_flipped_and_garbage_streams_fail_cleanly():
+    data = _text_sample()[:30000]
+    good = PpmdCodec().encode(data, 19)
+    rng = random.Random(11)
+    cases = []
+    for i in range(40):
+        cases.append((good[:rng.randrange(0, len(good))], len(data)))
+        b = bytearray(good)
+        for _ in range(rng.randrange(1, 4)):
+            b[rng.randrange(2, len(b))] ^= 1 << rng.randrange(8)
+        cases.append((bytes(b), len(data)))
+        cases.append((bytes([rng.randrange(2, 17), rng.randrange(0, 5)]) + rng.randbytes(rng.randrange(0, 2000)),
+                      rng.choice([1, 100, 30000, 1 << 20])))
+    for stored, n in cases:
+        try:
+            out = PpmdCodec().decode(stored, n)
+        except CobolError:
+            continue
+        assert len(out) == n
+    assert len(entropy._PPMD_KEPT) <= 3 * 40 + 20  # only the short ones are kept
+
+
+def test_a_corrupted_ppmd_stream_in_a_frame_is_an_error():
+    data = _text_sample()
+    blob = bytearray(cobol.compress(data, level=19, threads=1, checksum="crc32"))
+    assert "ppmd" in _codecs(bytes(blob))
+    rng = random.Random(5)
+    for _ in range(20):
+        b = bytearray(blob)
+        b[rng.randrange(len(b) // 4, len(b) - 16)] ^= 1 << rng.randrange(8)
+        with pytest.raises(CobolError):
+            cobol.decompress(bytes(b))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="thread count read from /proc")
+def test_thread_count_helper_works():
+    assert _threads() >= 1
