@@ -90,7 +90,7 @@ def test_missing_or_wrong_dictionary(messages, trained):
 
 def test_codec_zstd_dict_needs_a_frame_dictionary(messages, trained):
     # a block coded with the dictionary, framed by a header that names none
-    eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=trained)
+    eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=trained, plan="zstd")
     record, report = eng.encode_block(messages[62], 0)
     assert any(codec == "zstd-dict" for _, codec, _, _ in report.streams)
     blob = encode_frame_header(FrameHeader(eng.checksum, eng.block_size, None)) + record \
@@ -107,8 +107,12 @@ def test_frames_without_dictionary_unchanged(messages):
     assert all(s["codec"] != "zstd-dict" for b in info.block_list for s in b.streams)
 
 
-def test_small_messages_use_bundles(messages, trained):
+def test_small_messages_use_json_dict_or_bundles(messages, trained):
     eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=trained)
+    plans = {eng.encode_block(m, 0)[1].plan for m in messages[60:80]}
+    assert "json-dict" in plans
+    # without the dictionary-aware transform, the json transform's streams are bundled
+    eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=trained, plan="json")
     plans = {eng.encode_block(m, 0)[1].plan for m in messages[60:80]}
     assert "bundle" in plans
 

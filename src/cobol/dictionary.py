@@ -62,6 +62,9 @@ _HEAD = len(MAGIC) + 1 + 4
 HOLDOUT_FRACTION = 0.2
 HOLDOUT_MAX = 256
 MIN_HOLDOUT = 4
+#: train(): the transforms' sections get at most this many quarters of the size
+#: (the zstd part the rest: it codes what the sections' models do not fit)
+SECTIONS_SHARE = 3
 #: train(): total sample bytes handed to zstd's trainer at most
 TRAIN_MAX_BYTES = 256 << 20
 
@@ -224,7 +227,7 @@ def train(samples, size: int = DEFAULT_SIZE, level: int = DEFAULT_LEVEL, *, fmt:
         raise EncodeError("no (non-empty) samples to train a dictionary on")
     fmts = [_detect.detect(s, fmt) for s in samples]
 
-    sections = _train_sections(samples, fmts, level)
+    sections = _train_sections(samples, fmts, level, (size - MIN_SIZE - 64) * SECTIONS_SHARE // 4)
     sections_size = len(Dictionary(b"", sections, level))
     zstd_budget = size - sections_size - 8  # the zstd part's length varint
     if zstd_budget < MIN_SIZE:
@@ -277,8 +280,10 @@ def _bundle_of(t, enc) -> bytes:
     return bundle.pack(enc)
 
 
-def _train_sections(samples, fmts, level) -> dict:
-    """Sections from transforms that define ``train_dictionary_section(samples, level)``."""
+def _train_sections(samples, fmts, level, budget: int) -> dict:
+    """Sections from transforms that define ``train_dictionary_section(samples,
+    level, budget)``; all of them together get at most ``budget`` bytes (each
+    is asked for what is left, in transform id order)."""
     from .registry import all_transforms
     out = {}
     for t in all_transforms():
@@ -286,9 +291,10 @@ def _train_sections(samples, fmts, level) -> dict:
         if build is None:
             continue
         mine = [s for s, f in zip(samples, fmts) if f in t.formats or "*" in t.formats]
-        if mine:
-            sec = build(mine, level)
-            if sec:
+        left = budget - sum(len(x) + 8 for x in out.values())
+        if mine and left > 0:
+            sec = build(mine, level, left)
+            if sec and len(sec) <= left:
                 out[t.id] = bytes(sec)
     return out
 

@@ -1944,3 +1944,6 @@ class JsonTransform(Transform):
 
     def describe(self, params: bytes) -> str:
         return "json"
+
+
+from . import json_dict  # noqa: E402,F401  (registers transform 31, json-dict)
