@@ -111,8 +111,12 @@ def test_small_messages_use_json_dict_or_bundles(messages, trained):
     eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=trained)
     plans = {eng.encode_block(m, 0)[1].plan for m in messages[60:80]}
     assert "json-dict" in plans
-    # without the dictionary-aware transform, the json transform's streams are bundled
-    eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=trained, plan="json")
+    # a dictionary without a json-dict section, whose zstd part has seen the json
+    # transform's bundles: the json transform's streams are bundled
+    from cobol.registry import EncodeContext, transform_by_name
+    j = transform_by_name("json")
+    content = b"".join(bundle.pack(j.encode(m, EncodeContext(fmt="jsonl"))) for m in messages[:60])[-8000:]
+    eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=Dictionary(zstd=content, level=3))
     plans = {eng.encode_block(m, 0)[1].plan for m in messages[60:80]}
     assert "bundle" in plans
 
