@@ -143,6 +143,7 @@ def _model_body(templates=((("{\"a\":", "}\n"), [0]),), columns=(([b"1"], [1, 1,
         for c in counts:
             put_varint(out, c)
         _byte_model(out, bm)
+        _byte_model(out, {0: 1})  # shared-prefix lengths
     for c in tcounts:
         put_varint(out, c)
     _byte_model(out, line or {10: 1, 256: 1})

@@ -20,10 +20,12 @@ with a static-model range coder whose frequencies come from that section:
 - each template slot belongs to a **column** (training names columns by the
   key in front of the slot, so templates share them); per column the section
   holds a **value dictionary** (spellings seen at least twice in training, most
-  frequent first) and frequencies for: *escape* (the value spelled byte by
-  byte with the column's own byte model), *repeat* (the same value as the
-  column's previous one in this message: a date or a category shared by
-  neighbouring records, a sorted timestamp), and each dictionary entry.
+  frequent first) and frequencies for: *escape* (the value spelled: how many
+  bytes it shares with the start of the column's previous value, then the
+  rest byte by byte with the column's own byte model), *repeat* (the same
+  value as the column's previous one in this message: a date or a category
+  shared by neighbouring records, a sorted timestamp), and each dictionary
+  entry.
 
 So a record that matches costs a few bits per value and nothing for its keys;
 no per-message tables or headers are stored. The frame's checksum covers the
@@ -37,7 +39,8 @@ content size, at most ``MAX_MODEL`` bytes decompressed)::
         n_slots column ids (< n_columns)
     n_columns, then per column: n_entries; n_entries spellings (bytes, not
         empty, distinct); counts: escape, repeat, n_entries entries;
-        byte model (below)
+        byte model (below); prefix model (the same sparse layout over 64
+        symbols: shared-prefix lengths 0..63)
     template counts: escape line, n_templates templates
     escape-line byte model
 
@@ -53,8 +56,12 @@ range coder, 16-bit totals; its always-zero first byte dropped, trailing zero
 bytes dropped and read back as zeros). Symbols, in order, per line: the
 template model (0 = escape line, t + 1 = template t); for an escape line its
 bytes then end with the escape-line byte model; for a template, per slot its
-column's value model (0 = escape: the value's bytes then end with the
-column's byte model; 1 = repeat; 2 + e = entry e). The decoder stops when it
+column's value model (0 = escape: the shared-prefix length with the
+column's prefix model -- at most the length of the column's previous value
+in this message, 0 when there is none -- then the value's other bytes and
+end with the column's byte model; 1 = repeat; 2 + e = entry e). Models are
+numbered: 0 templates, 1 escape-line bytes, then per column c: 2 + 3c value,
+3 + 3c bytes, 4 + 3c prefix. The decoder stops when it
 has produced ``raw_len`` bytes; a line must produce at least one byte, a
 value at least one, and nothing may go past ``raw_len``.
 
@@ -92,6 +99,10 @@ MAX_SLOTS = 4096
 MAX_ENTRIES = 16384
 BYTE_SYMBOLS = 257
 END = 256
+#: an escaped value first says how many bytes it shares with the column's
+#: previous value (0..MAX_PREFIX): a date after a date, a sorted timestamp
+MAX_PREFIX = 63
+PREFIX_SYMBOLS = MAX_PREFIX + 1
 #: a template or a dictionary value must be seen this often in training
 MIN_COUNT = 2
 
@@ -158,10 +169,10 @@ class Model:
         self.templates = templates
         self.columns = columns
         self.template_ids = {lits: i for i, (lits, _) in enumerate(templates)}
-        self.entry_ids = [{v: i for i, v in enumerate(ents)} for ents, _, _ in columns]
+        self.entry_ids = [{v: i for i, v in enumerate(ents)} for ents, _, _, _ in columns]
         cums = [quantize(template_counts), quantize(line_bytes)]
-        for ents, counts, bcounts in columns:
-            cums += [quantize(counts), quantize(bcounts)]
+        for ents, counts, bcounts, pcounts in columns:
+            cums += [quantize(counts), quantize(bcounts), quantize(pcounts)]
         self.moff = np.zeros(len(cums) + 1, np.int64)
         np.cumsum([c.size for c in cums], out=self.moff[1:])
         self.cum = np.concatenate(cums).astype(np.int64)
@@ -172,12 +183,12 @@ class Model:
         self.tslot_off = np.zeros(len(templates) + 1, np.int64)
         np.cumsum([len(cols) for _, cols in templates], out=self.tslot_off[1:])
         self.tslot_col = np.array([c for _, cols in templates for c in cols], np.int64)
-        ents = [e for es, _, _ in columns for e in es]
+        ents = [e for es, _, _, _ in columns for e in es]
         self.ent_off = np.zeros(len(ents) + 1, np.int64)
         np.cumsum([len(x) for x in ents], out=self.ent_off[1:])
         self.ent = np.frombuffer(b"".join(ents), np.uint8) if ents else np.zeros(0, np.uint8)
         self.col_ent_base = np.zeros(len(columns) + 1, np.int64)
-        np.cumsum([len(es) for es, _, _ in columns], out=self.col_ent_base[1:])
+        np.cumsum([len(es) for es, _, _, _ in columns], out=self.col_ent_base[1:])
 
 
 def _put_byte_model(out: bytearray, counts) -> None:
@@ -190,14 +201,14 @@ def _put_byte_model(out: bytearray, counts) -> None:
         last = s
 
 
-def _read_byte_model(r: Reader) -> np.ndarray:
-    counts = np.zeros(BYTE_SYMBOLS, np.int64)
-    n = r.varint("byte model size", BYTE_SYMBOLS)
+def _read_byte_model(r: Reader, n_symbols: int = BYTE_SYMBOLS) -> np.ndarray:
+    counts = np.zeros(n_symbols, np.int64)
+    n = r.varint("byte model size", n_symbols)
     s = -1
     for _ in range(n):
-        s += 1 + r.varint("byte model symbol", BYTE_SYMBOLS)
-        if s >= BYTE_SYMBOLS:
-            raise FormatError("json-dict: byte model symbol beyond 256")
+        s += 1 + r.varint("byte model symbol", n_symbols)
+        if s >= n_symbols:
+            raise FormatError(f"json-dict: model symbol beyond {n_symbols - 1}")
         counts[s] = r.varint("byte model count", 1 << 40)
     return counts
 
@@ -212,13 +223,14 @@ def serialize(templates, columns, template_counts, line_bytes) -> bytes:
         for c in cols:
             put_varint(out, c)
     put_varint(out, len(columns))
-    for ents, counts, bcounts in columns:
+    for ents, counts, bcounts, pcounts in columns:
         put_varint(out, len(ents))
         for e in ents:
             put_bytes(out, e)
         for c in counts:
             put_varint(out, int(c))
         _put_byte_model(out, bcounts)
+        _put_byte_model(out, pcounts)
     for c in template_counts:
         put_varint(out, int(c))
     _put_byte_model(out, line_bytes)
@@ -258,7 +270,7 @@ def load_model(section: bytes) -> Model:
         if len(set(ents)) != ne or not all(ents):
             raise FormatError("json-dict: value entries must be distinct and not empty")
         counts = [r.varint("value count", 1 << 40) for _ in range(ne + 2)]
-        columns.append((ents, counts, _read_byte_model(r)))
+        columns.append((ents, counts, _read_byte_model(r), _read_byte_model(r, PREFIX_SYMBOLS)))
     tcounts = [r.varint("template count", 1 << 40) for _ in range(n_t + 1)]
     line_bytes = _read_byte_model(r)
     r.expect_end("the section")
@@ -314,6 +326,7 @@ def _build(lines, tmpl, tcols, entries) -> bytes:
     eid = [{v: i for i, v in enumerate(es)} for es in entries]
     vcounts = [np.zeros(2 + len(es), np.int64) for es in entries]
     bcounts = [np.zeros(BYTE_SYMBOLS, np.int64) for _ in entries]
+    pcounts = [np.zeros(PREFIX_SYMBOLS, np.int64) for _ in entries]
     tcounts = np.zeros(len(tmpl) + 1, np.int64)
     line_bytes = np.zeros(BYTE_SYMBOLS, np.int64)
     for msg in lines:
@@ -334,10 +347,22 @@ def _build(lines, tmpl, tcols, entries) -> bytes:
                     vcounts[c][2 + eid[c][v]] += 1
                 else:
                     vcounts[c][0] += 1
-                    bcounts[c] += np.bincount(np.frombuffer(v, np.uint8), minlength=BYTE_SYMBOLS)
+                    p = _shared_prefix(last.get(c, b""), v)
+                    pcounts[c][p] += 1
+                    bcounts[c] += np.bincount(np.frombuffer(v[p:], np.uint8), minlength=BYTE_SYMBOLS)
                     bcounts[c][END] += 1
                 last[c] = v
-    return serialize([(t, tcols[t]) for t in tmpl], list(zip(entries, vcounts, bcounts)), tcounts, line_bytes)
+    return serialize([(t, tcols[t]) for t in tmpl], list(zip(entries, vcounts, bcounts, pcounts)), tcounts,
+                     line_bytes)
+
+
+def _shared_prefix(a: bytes, b: bytes) -> int:
+    """Bytes ``b`` shares at its start with ``a`` (at most MAX_PREFIX)."""
+    n = min(len(a), len(b), MAX_PREFIX)
+    i = 0
+    while i < n and a[i] == b[i]:  # at most 63 steps, escaped values only
+        i += 1
+    return i
 
 
 # ---------------------------------------------------------------- range coder
@@ -482,7 +507,7 @@ def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, en
                 if k == ns:
                     break
                 c = tslot_col[s0 + k]
-                m = 2 + 2 * c
+                m = 2 + 3 * c
                 base = moff[m]
                 nsym = moff[m + 1] - base - 1
                 r = rng >> TOTAL_BITS
@@ -524,6 +549,34 @@ def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, en
                         out[o] = ent[i]
                         o += 1
                 else:
+                    # shared prefix with the column's last value, then bytes until END
+                    base = moff[m + 2]
+                    r = rng >> TOTAL_BITS
+                    v = code // r
+                    if v >= TOTAL:
+                        return -1
+                    lo, hi = 0, PREFIX_SYMBOLS - 1
+                    while lo < hi:
+                        mid = (lo + hi + 1) >> 1
+                        if cum[base + mid] <= v:
+                            lo = mid
+                        else:
+                            hi = mid - 1
+                    code -= r * cum[base + lo]
+                    rng = r * (cum[base + lo + 1] - cum[base + lo])
+                    while rng < (1 << 24):
+                        code = ((code << 8) | _next_byte(src, pos)) & 0xFFFFFFFF
+                        pos += 1
+                        rng <<= 8
+                    if lo > 0:
+                        if last_a[c] < 0 or lo > last_b[c]:
+                            return -3
+                        if o + lo > n_out:
+                            return -2
+                        pa = last_a[c]
+                        for i in range(lo):
+                            out[o + i] = out[pa + i]
+                        o += lo
                     base = moff[m + 1]
                     while True:
                         r = rng >> TOTAL_BITS
@@ -559,7 +612,7 @@ def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, en
 
 
 _ERRORS = {-1: "range coder value out of range", -2: "output longer than the block",
-           -3: "repeat of a column with no value yet", -4: "an empty line or value"}
+           -3: "a repeat or prefix beyond the column's last value", -4: "an empty line or value"}
 
 
 # ---------------------------------------------------------------- encoding
@@ -578,7 +631,7 @@ def encode_symbols(data: bytes, model: Model):
         mids.append(0)
         syms.append(t + 1)
         for c, v in zip(model.templates[t][1], vals):
-            m = 2 + 2 * c
+            m = 2 + 3 * c
             if last.get(c) == v:
                 mids.append(m)
                 syms.append(1)
@@ -588,8 +641,9 @@ def encode_symbols(data: bytes, model: Model):
                     mids.append(m)
                     syms.append(2 + e)
                 else:
-                    mids += [m] + [m + 1] * (len(v) + 1)
-                    syms += [0] + list(v) + [END]
+                    p = _shared_prefix(last.get(c, b""), v)
+                    mids += [m, m + 2] + [m + 1] * (len(v) - p + 1)
+                    syms += [0, p] + list(v[p:]) + [END]
             last[c] = v
     return np.array(mids, np.int64), np.array(syms, np.int64)
 
