@@ -1,5 +1,10 @@
 """What a dictionary-aware JSON layer would buy on 1 KB messages: an ESTIMATE, not cobol output.
 
+Superseded: the json-dict transform (31) and compact frames now exist;
+bench/bench_dictionary.py measures them. Kept as the record of the estimate
+that motivated them (it models zstd-dict over varint columns, not json-dict's
+range coder, and estimated 1.2-1.45x at level 3; json-dict measures more).
+
 Usage: PYTHONPATH=src .venv/bin/python bench/estimate_dictionary_json.py [--size 16K] [--levels 3,19]
 
 bench/bench_dictionary.py measures what cobol does today: at 1 KB the json
