@@ -70,22 +70,26 @@ def compile_source(src: str, options) -> dict:
     try:
         opts = [o.encode() for o in options]
         (res,) = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)
+        # output buffers are bytearrays: NVRTC writes into them, and a bytes
+        # object of length 1 (an empty log is 1 byte) is CPython's shared
+        # single-byte object -- writing into b" " * 1 changed b" " for the
+        # whole process (and broke unrelated tests)
         err, n = nvrtc.nvrtcGetProgramLogSize(prog)
-        log = b" " * n
+        log = bytearray(n)
         nvrtc.nvrtcGetProgramLog(prog, log)
-        out = {"ok": res == ok, "result": res, "log": log.rstrip(b"\0 ").decode(errors="replace"),
+        out = {"ok": res == ok, "result": res, "log": bytes(log).rstrip(b"\0 ").decode(errors="replace"),
                "ptx": b"", "cubin": b""}
         if out["ok"]:
             err, n = nvrtc.nvrtcGetPTXSize(prog)
             if err == ok and n > 1:
-                ptx = b" " * n
+                ptx = bytearray(n)
                 nvrtc.nvrtcGetPTX(prog, ptx)
-                out["ptx"] = ptx.rstrip(b"\0")
+                out["ptx"] = bytes(ptx).rstrip(b"\0")
             err, n = nvrtc.nvrtcGetCUBINSize(prog)
             if err == ok and n > 0:
-                cubin = b" " * n
+                cubin = bytearray(n)
                 nvrtc.nvrtcGetCUBIN(prog, cubin)
-                out["cubin"] = cubin
+                out["cubin"] = bytes(cubin)
         return out
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
@@ -130,6 +134,8 @@ def test_kernels_compile_without_warnings(target):
     if target.startswith("sm_"):
         built = set(re.findall(r"Compiling entry function '(\w+)' for '" + target + "'", out["log"]))
         assert built == set(K.kernel_names())
+    # the compile wrote only into its own buffers (see compile_source)
+    assert bytes([32])[0] == 32 and (b" " * 1)[0] == 32
 
 
 @pytest.mark.parametrize("target", TARGETS)
