@@ -112,6 +112,21 @@ def test_a_ppmd_coding_that_does_not_decode_back_costs_ratio_not_data(monkeypatc
     assert "does not decode back" in caplog.text
 
 
+def test_a_coding_that_does_not_decode_back_is_redone_at_a_lower_order(monkeypatch):
+    data = _text_sample()
+    real = PpmdCodec.decode
+    tried = []
+
+    def decode(self, d, n, dictionary=None):
+        tried.append(d[0])
+        return b"x" * n if d[0] == 16 else real(self, d, n)
+    monkeypatch.setattr(PpmdCodec, "decode", decode)
+    codec, out = entropy_code(data, 19, ppmd=True)
+    assert codec == PPMD and out[0] == entropy.PPMD_FALLBACK_ORDERS[0]
+    assert tried == [16, entropy.PPMD_FALLBACK_ORDERS[0]]
+    assert real(PpmdCodec(), out, len(data)) == data
+
+
 def test_model_memory_stays_within_the_decoders_bound():
     for n in (1, 4096, 65536, 1 << 20, 1_400_000, 3 << 20, 8 << 20, 64 << 20):
         for level in (19, 20, 21, 22):
