@@ -277,6 +277,9 @@ def test_engine_round_trip_never_worse_than_zstd(path):
     assert ("html" if path.parent.name == "html" else "xml") in tried
     assert report.stored_len <= len(zstandard.ZstdCompressor(level=19).compress(data)) + 64
     if path.parent.name == "xml":
+        # against zstd alone the xml transform wins on every xml sample (with ppmd
+        # at level 19, ppmd of the whole block may win on a small file instead)
+        _, report = cobol.CobolEngine(level=19, layers={"ppmd": False}).encode_block(data, 0)
         assert report.plan == "xml", report.trials
 
 
