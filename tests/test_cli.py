@@ -321,3 +321,21 @@ def test_symlink_input_is_refused_unless_forced(data_file, call):
     assert rc == cli.EXIT_REFUSED and "symbolic link" in err and link.is_symlink()
     rc, out, _ = call("-c", link)  # to stdout nothing is removed, so it is fine
     assert rc == 0 and cobol.decompress(out) == data_file.read_bytes()
+
+
+def test_fast_decode_keeps_ppmd_out_of_level_19_frames(tmp_path, call):
+    from cobol.entropy import PPMD
+    from cobol.format.frame import DataBlock, iter_frame_records
+    text = (SAMPLES / "text").glob("*")
+    src = tmp_path / "prose.txt"
+    src.write_bytes(b"".join(p.read_bytes() for p in sorted(text))[:200_000])
+
+    def codecs(*flags):
+        out = tmp_path / "prose.txt.cobl"
+        rc, _, err = call("-19", "-k", "-f", *flags, src)
+        assert rc == 0, err
+        blob = out.read_bytes()
+        assert cobol.decompress(blob) == src.read_bytes()
+        return {e.codec for _, r in iter_frame_records(blob) if isinstance(r, DataBlock) for e in r.streams}
+    assert PPMD in codecs()
+    assert PPMD not in codecs("--fast-decode")
