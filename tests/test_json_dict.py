@@ -22,14 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "jsonl" / "vega-football.jsonl"
 
 
-def records(data: bytes, target: int = 1024) -> list:
-    out, cur = [], b""
-    for line in data.splitlines(keepends=True):
-        if cur and len(cur) + len(line) > target:
-            out.append(cur)
-            cur = b""
-        cur += line
-    return out + ([cur] if cur else [])
+from test_dictionary import records  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 @pytest.fixture(scope="module")
