@@ -428,6 +428,30 @@ def _next_byte(src, pos):
     return np.int64(src[pos]) if pos < src.size else np.int64(0)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _decode_symbol(src, cum, base, nsym, code, rng, pos):
+    """One symbol of the model whose cumulative frequencies are cum[base:base + nsym + 1]:
+    (symbol, or -1 when the coder's value is out of range, code, rng, pos)."""
+    r = rng >> TOTAL_BITS
+    v = code // r
+    if v >= TOTAL:
+        return -1, code, rng, pos
+    lo, hi = 0, nsym - 1
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if cum[base + mid] <= v:
+            lo = mid
+        else:
+            hi = mid - 1
+    code -= r * cum[base + lo]
+    rng = r * (cum[base + lo + 1] - cum[base + lo])
+    while rng < (1 << 24):
+        code = ((code << 8) | _next_byte(src, pos)) & 0xFFFFFFFF
+        pos += 1
+        rng <<= 8
+    return lo, code, rng, pos
+
+
 @njit(cache=True, nogil=True)
 def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, ent_off, col_ent_base, out):
     """Decode a block into ``out`` (exactly its size); returns 0 or an error code < 0."""
@@ -446,45 +470,16 @@ def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, en
         # ---- template symbol (model 0)
         base = moff[0]
         nsym = moff[1] - base - 1
-        r = rng >> TOTAL_BITS
-        v = code // r
-        if v >= TOTAL:
+        t, code, rng, pos = _decode_symbol(src, cum, base, nsym, code, rng, pos)
+        if t < 0:
             return -1
-        lo, hi = 0, nsym - 1
-        while lo < hi:
-            mid = (lo + hi + 1) >> 1
-            if cum[base + mid] <= v:
-                lo = mid
-            else:
-                hi = mid - 1
-        t = lo
-        code -= r * cum[base + t]
-        rng = r * (cum[base + t + 1] - cum[base + t])
-        while rng < (1 << 24):
-            code = ((code << 8) | _next_byte(src, pos)) & 0xFFFFFFFF
-            pos += 1
-            rng <<= 8
         if t == 0:
             # ---- escape line: bytes until END (model 1)
             base = moff[1]
             while True:
-                r = rng >> TOTAL_BITS
-                v = code // r
-                if v >= TOTAL:
+                lo, code, rng, pos = _decode_symbol(src, cum, base, BYTE_SYMBOLS, code, rng, pos)
+                if lo < 0:
                     return -1
-                lo, hi = 0, BYTE_SYMBOLS - 1
-                while lo < hi:
-                    mid = (lo + hi + 1) >> 1
-                    if cum[base + mid] <= v:
-                        lo = mid
-                    else:
-                        hi = mid - 1
-                code -= r * cum[base + lo]
-                rng = r * (cum[base + lo + 1] - cum[base + lo])
-                while rng < (1 << 24):
-                    code = ((code << 8) | _next_byte(src, pos)) & 0xFFFFFFFF
-                    pos += 1
-                    rng <<= 8
                 if lo == END:
                     break
                 if o >= n_out:
@@ -510,24 +505,9 @@ def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, en
                 m = 2 + 3 * c
                 base = moff[m]
                 nsym = moff[m + 1] - base - 1
-                r = rng >> TOTAL_BITS
-                v = code // r
-                if v >= TOTAL:
+                sym, code, rng, pos = _decode_symbol(src, cum, base, nsym, code, rng, pos)
+                if sym < 0:
                     return -1
-                lo, hi = 0, nsym - 1
-                while lo < hi:
-                    mid = (lo + hi + 1) >> 1
-                    if cum[base + mid] <= v:
-                        lo = mid
-                    else:
-                        hi = mid - 1
-                sym = lo
-                code -= r * cum[base + sym]
-                rng = r * (cum[base + sym + 1] - cum[base + sym])
-                while rng < (1 << 24):
-                    code = ((code << 8) | _next_byte(src, pos)) & 0xFFFFFFFF
-                    pos += 1
-                    rng <<= 8
                 vstart = o
                 if sym == 1:
                     if last_a[c] < 0:
@@ -551,23 +531,9 @@ def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, en
                 else:
                     # shared prefix with the column's last value, then bytes until END
                     base = moff[m + 2]
-                    r = rng >> TOTAL_BITS
-                    v = code // r
-                    if v >= TOTAL:
+                    lo, code, rng, pos = _decode_symbol(src, cum, base, PREFIX_SYMBOLS, code, rng, pos)
+                    if lo < 0:
                         return -1
-                    lo, hi = 0, PREFIX_SYMBOLS - 1
-                    while lo < hi:
-                        mid = (lo + hi + 1) >> 1
-                        if cum[base + mid] <= v:
-                            lo = mid
-                        else:
-                            hi = mid - 1
-                    code -= r * cum[base + lo]
-                    rng = r * (cum[base + lo + 1] - cum[base + lo])
-                    while rng < (1 << 24):
-                        code = ((code << 8) | _next_byte(src, pos)) & 0xFFFFFFFF
-                        pos += 1
-                        rng <<= 8
                     if lo > 0:
                         if last_a[c] < 0 or lo > last_b[c]:
                             return -3
@@ -579,23 +545,9 @@ def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, en
                         o += lo
                     base = moff[m + 1]
                     while True:
-                        r = rng >> TOTAL_BITS
-                        v = code // r
-                        if v >= TOTAL:
+                        lo, code, rng, pos = _decode_symbol(src, cum, base, BYTE_SYMBOLS, code, rng, pos)
+                        if lo < 0:
                             return -1
-                        lo, hi = 0, BYTE_SYMBOLS - 1
-                        while lo < hi:
-                            mid = (lo + hi + 1) >> 1
-                            if cum[base + mid] <= v:
-                                lo = mid
-                            else:
-                                hi = mid - 1
-                        code -= r * cum[base + lo]
-                        rng = r * (cum[base + lo + 1] - cum[base + lo])
-                        while rng < (1 << 24):
-                            code = ((code << 8) | _next_byte(src, pos)) & 0xFFFFFFFF
-                            pos += 1
-                            rng <<= 8
                         if lo == END:
                             break
                         if o >= n_out:
