@@ -146,7 +146,7 @@ def test_header_fields_are_validated():
     with pytest.raises(FormatError, match="order"):
         PpmdCodec().decode(bytes([1]) + good[1:], n)
     with pytest.raises(FormatError, match="order"):
-        PpmdCodec().decode(bytes([17]) + good[1:], n)
+        PpmdCodec().decode(bytes([65]) + good[1:], n)
     with pytest.raises(FormatError, match="memory code"):
         PpmdCodec().decode(good[:1] + bytes([9]) + good[2:], n)
     with pytest.raises(FormatError, match="over 64 x"):
