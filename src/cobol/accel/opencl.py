@@ -79,6 +79,10 @@ _FIXED: set = set()
 _KEEP: list = []  # the replacement strings must outlive the device
 
 
+#: why the fix was not applied, by device address (for build error messages)
+_FIX_NOTES: dict = {}
+
+
 def _pocl_cpu_fix(platform, device) -> str | None:
     """Apply the PoCL '-generic' CPU workaround (module docstring); returns what it did or None."""
     if os.environ.get("COBOL_POCL_CPU_FIX", "1") == "0":
@@ -92,10 +96,24 @@ def _pocl_cpu_fix(platform, device) -> str | None:
         return "already applied"
     try:
         fd = os.open("/proc/self/mem", os.O_RDONLY)
-    except OSError:
+    except OSError as e:
+        _FIX_NOTES[addr] = f"not applied: /proc/self/mem unreadable ({e})"
         return None
     try:
-        blob = os.pread(fd, 4096, addr)
+        # page by page: the structure may sit near the end of its mapping, and one
+        # read across into an unmapped page fails whole (EIO)
+        blob = b""
+        pos, end = addr, addr + 4096
+        while pos < end:
+            n = min(end, (pos // 4096 + 1) * 4096) - pos
+            try:
+                chunk = os.pread(fd, n, pos)
+            except OSError:
+                break
+            blob += chunk
+            pos += n
+            if len(chunk) < n:
+                break
         hits = []
         for off in range(0, len(blob) - 7, 8):
             (p,) = struct.unpack_from("<Q", blob, off)
@@ -106,17 +124,24 @@ def _pocl_cpu_fix(platform, device) -> str | None:
                     hits.append(off)
             except OSError:
                 continue
-    except OSError:
+    except OSError as e:
+        _FIX_NOTES[addr] = f"not applied: reading the device structure failed ({e})"
         return None
     finally:
         os.close(fd)
-    if len(hits) != 1:  # not the layout we know: leave it alone
+    if not hits:  # not the layout we know: leave it alone
+        _FIX_NOTES[addr] = "not applied: no pointer to 'generic' in the device structure"
         return None
+    # The 4 KiB read runs past the structure's end into neighbouring heap objects,
+    # which may hold a pointer to a 'generic' string of their own (PoCL 3.0 here:
+    # the field at +640, and in 9 of 12 processes another pointer at +3728, which made
+    # the old 'exactly one hit' rule skip the fix and fail every build, intermittently
+    # in CI); the structure's own field is the first one.
     name = ctypes.create_string_buffer(_host_x86_level().encode())
     _KEEP.append(name)
     ctypes.c_uint64.from_address(addr + hits[0]).value = ctypes.addressof(name)
     _FIXED.add(addr)
-    return f"PoCL LLVM CPU 'generic' -> {name.value.decode()}"
+    return f"PoCL LLVM CPU 'generic' -> {name.value.decode()} (device field at +{hits[0]}; pointers found at {hits})"
 
 
 class OpenCLBackend(DeviceBackend):
@@ -139,7 +164,12 @@ class OpenCLBackend(DeviceBackend):
         self.workaround = _pocl_cpu_fix(self.platform, device)
         self.ctx = cl.Context([device])
         self.queue = cl.CommandQueue(self.ctx)
-        self.program = cl.Program(self.ctx, K.source()).build()
+        try:
+            self.program = cl.Program(self.ctx, K.source()).build()
+        except cl.RuntimeError as e:
+            # say whether the PoCL CPU fix ran: a CI log is often all there is
+            note = self.workaround or _FIX_NOTES.get(device.int_ptr, "not needed or not attempted")
+            raise RuntimeError(f"{e} [PoCL CPU fix: {note}]") from None
         self._kernels = {name: cl.Kernel(self.program, name) for name in K.kernel_names()}
         self._info = DeviceInfo(
             name=device.name.strip(), kind=_kind(cl, device), vendor=device.vendor.strip(),
