@@ -36,6 +36,7 @@ MIN_CTX, MAX_CTX, FOUND, ORDER_FALL, INIT_ESC, PREV_SUCCESS, MAX_ORD, HI_BITS = 
 RUN_LENGTH, INIT_RL, SIZE, GLUE_COUNT, TEXT, UNITS_START, LO_UNIT, HI_UNIT = 8, 9, 10, 11, 12, 13, 14, 15
 ERR = 16  # nonzero: the model was found inconsistent (never for a correct implementation)
 RC_RANGE, RC_CODE, RC_POS, RC_LOW, RC_CACHE, RC_CACHE_SIZE, OUT_POS, EPOCH = 20, 21, 22, 23, 24, 25, 26, 27
+RESTARTS, GLUES = 28, 29  # statistics: model restarts, free-block gluings
 FREE = 32  # FreeList[NUM_INDEXES]
 SEE = 72  # 25 x 16 SEE contexts + the dummy one (index 400): summ, shift, count
 DUMMY_SEE = 400
@@ -203,6 +204,7 @@ def glue_free_blocks(h16, h32, m):
     head = ALIGN + m[SIZE]
     bound = m[SIZE] // UNIT_SIZE + 8  # more nodes than units: a cycle
     m[GLUE_COUNT] = 255
+    m[GLUES] += 1
     n = head
     for i in range(NUM_INDEXES):
         nu = I2U[i]

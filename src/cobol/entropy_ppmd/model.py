@@ -16,7 +16,7 @@ from numba import njit
 
 from .heap import (
     ALIGN, BIN, CS_PS, CS_PS_LEN, DUMMY_SEE, ERR, ERR_MODEL, FOUND, FREE, GLUE_COUNT, HI_BITS, HI_UNIT, INIT_ESC, INIT_RL, LO_UNIT,
-    MAX_CTX, MAX_ORD, MAX_ORDER, MIN_CTX, NUM_INDEXES, ORDER_FALL, PREV_SUCCESS, RUN_LENGTH, SEE, SIZE, TEXT,
+    MAX_CTX, MAX_ORD, MAX_ORDER, MIN_CTX, NUM_INDEXES, ORDER_FALL, PREV_SUCCESS, RESTARTS, RUN_LENGTH, SEE, SIZE, TEXT,
     UNIT_SIZE, UNITS_START, alloc_context, alloc_units, copy_state, copy_units, get8, get16, get32, get_successor,
     insert_node, set8, set16, set32, set_successor, shrink_units, swap_states, u2i,
 )
@@ -92,6 +92,7 @@ def find_state(h8, h16, h32, m, c, sym):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def restart_model(h8, h16, h32, m):
+    m[RESTARTS] += 1
     for i in range(NUM_INDEXES):
         m[FREE + i] = 0
     size = m[SIZE]
@@ -134,6 +135,7 @@ def restart_model(h8, h16, h32, m):
 def init_model(h8, h16, h32, m, size, max_order):
     """A fresh model of ``size`` heap bytes (a multiple of 4) and order 2..64."""
     m[:] = 0
+    m[RESTARTS] = -1  # the first start is no restart
     m[SIZE] = size
     m[MAX_ORD] = max_order
     restart_model(h8, h16, h32, m)
