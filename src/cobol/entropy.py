@@ -11,7 +11,8 @@ number says nothing the codec id does not, and on a 1 KB message every byte
 counts. It is only valid in a frame that names a dictionary (docs/FORMAT.md).
 
 Codec 3 (``ppmd``) is PPMd variant H with the 7z range coder (7-Zip's
-``Ppmd7``, through pyppmd): a context-mixing model that codes prose and other
+``Ppmd7``; encoded with pyppmd, decoded with our memory-safe Numba port,
+:mod:`cobol.entropy_ppmd`): a context-mixing model that codes prose and other
 text-like streams 10-25% smaller than zstd -19, but decodes at ~10-20 MB/s
 instead of hundreds. So :func:`entropy_code` only tries it at levels >=
 :data:`PPMD_MIN_LEVEL`, on streams of at least :data:`PPMD_MIN_SIZE` bytes,
@@ -32,6 +33,7 @@ import threading
 import pyppmd
 import zstandard
 
+from . import entropy_ppmd
 from .errors import CobolError, DictionaryError, FormatError, LimitError
 from .registry import EntropyCodec, get_codec, register_codec
 
@@ -55,9 +57,6 @@ _PPMD_MIN_ORDER, _PPMD_MAX_ORDER = 2, 64  # PPMd var. H's range
 #: the model memory a stream may ask for, per decoded byte (the encoder asks for
 #: under 2 x 32 at orders above 8, see ppmd_params)
 PPMD_MEM_PER_BYTE = 64
-#: zero bytes fed to the decoder after the stream: pyppmd's decoder stops when its
-#: input runs out, and the last symbols may still need the range coder's lookahead
-_PPMD_TAIL = bytes(8)
 
 _local = threading.local()
 _CACHE_MAX = 32
@@ -194,8 +193,9 @@ class ZstdDictCodec(EntropyCodec):
 #: json 1.259 vs 1.239, html 1.238 vs 1.225, xml 1.280 vs 1.249, text even, for
 #: ~15% more compress time at level 19 (zstd -19 and the transforms dominate).
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
-#: orders tried, in turn, when a coding fails its decode-back check (pyppmd 1.3 has
-#: stopped short on a few of its own streams at one order and not at others)
+#: orders tried, in turn, when a coding fails its decode-back check (pyppmd 1.3.1's
+#: encoder drops the output byte at a 32 KiB boundary of its output buffer when an
+#: encode() call ends there: an invalid stream, a few per hundred MB written)
 PPMD_FALLBACK_ORDERS = (12, 8, 6)
 
 
@@ -239,7 +239,7 @@ class PpmdCodec(EntropyCodec):
 
     def decode(self, data, decoded_len, dictionary=None):
         if len(data) < 2 + 5:
-            # pyppmd needs the range coder's 5 start bytes; fewer would block its reader
+            # the range coder's flush alone writes 5 bytes
             raise FormatError(f"ppmd stream of {len(data)} bytes is shorter than its 7-byte minimum")
         order, code = data[0], data[1]
         if not _PPMD_MIN_ORDER <= order <= _PPMD_MAX_ORDER:
@@ -251,62 +251,18 @@ class PpmdCodec(EntropyCodec):
         if code > 0 and (1 << (20 + code)) > PPMD_MEM_PER_BYTE * decoded_len:
             raise FormatError(f"ppmd model memory {1 << code} MiB is over {PPMD_MEM_PER_BYTE} x the "
                               f"{decoded_len}-byte stream")
-        if len(_PPMD_KEPT) >= PPMD_MAX_BAD_STREAMS:
-            raise LimitError(f"{len(_PPMD_KEPT)} corrupt ppmd streams seen in this process: no more ppmd "
-                             "decoding (pyppmd's worker threads of bad streams cannot be freed safely)")
         try:
-            dec = pyppmd.Ppmd7Decoder(order, 1 << (20 + code))
+            return entropy_ppmd.decode(memoryview(data)[2:], order, 1 << (20 + code), decoded_len)
         except MemoryError:
             raise LimitError(f"ppmd model memory of {1 << code} MiB cannot be allocated") from None
-        try:
-            out = dec.decode(bytes(data[2:]) + _PPMD_TAIL, decoded_len)
-        except Exception as e:  # pyppmd raises ValueError / PpmdError / SystemError on bad input
-            raise FormatError(f"ppmd stream does not decode: {e}") from None
-        if len(out) != decoded_len:
-            _ppmd_drain(dec, decoded_len, len(out))
-            with _PPMD_KEPT_LOCK:
-                _PPMD_KEPT.append(dec)  # never freed: its worker thread may still be parked
-            raise FormatError(f"ppmd stream decoded to {len(out)} bytes, table says {decoded_len}")
-        return out
-
-
-#: decoders of streams that came up short, kept alive (see _ppmd_drain); ppmd
-#: decoding is refused once there are this many (a LimitError, never a crash)
-PPMD_MAX_BAD_STREAMS = 256
-_PPMD_KEPT: list = []
-_PPMD_KEPT_LOCK = threading.Lock()
-
-
-def _ppmd_drain(dec, decoded_len: int, got: int) -> None:
-    """Let a short decode's worker thread finish before the decoder is freed.
-
-    pyppmd 1.3 decodes in a worker thread that blocks when the input runs out
-    in the middle of a symbol (a truncated or hostile stream); freeing the
-    decoder then cancels the thread without joining it, and the thread touches
-    freed memory (a crash, seen in the fuzzer). Feeding zeros until the worker
-    has produced its symbols (or stopped on an error) ends it normally. The
-    bytes are thrown away: the stream is already known to be bad. Each round
-    gives the worker 64 KiB, at least ~1800 symbols' worth (a symbol reads at
-    most 2 bytes per context it escapes through, <= 36 at order 16). Draining
-    does not end every case (the fuzzer still crashed ~1 in 1000 corrupt
-    streams with it alone), so the caller also keeps such a decoder alive for
-    good (_PPMD_KEPT): a parked thread and its model's untouched reservation
-    are the price of a corrupt stream."""
-    zeros = bytes(64 << 10)
-    for _ in range(decoded_len // 1024 + 16):
-        if dec.eof or not dec.needs_input or got >= decoded_len:
-            return
-        try:
-            got += len(dec.decode(zeros, decoded_len))
-        except Exception:  # the worker stopped on an error: nothing left running
-            return
 
 
 def _ppmd_try(data, level: int, beat: int) -> bytes | None:
     """The smallest ppmd coding of ``data`` over the level's orders when it is at
-    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes and decodes back (pyppmd has had
-    decoder bugs; a stream we cannot read back must cost ratio, never data). A
-    coding that does not decode back is replaced by one at a fallback order."""
+    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes and decodes back with our decoder
+    (pyppmd's encoder has written invalid streams; a stream we cannot read
+    back must cost ratio, never data). A coding that does not decode back is
+    replaced by one at a fallback order."""
     codec = get_codec(PPMD)
     best = None
     for order in ppmd_orders(level):
