@@ -1,5 +1,5 @@
 """Entropy codecs applied to every stream: zstd (python-zstandard), PPMd
-(pyppmd, high levels only) or none.
+(cobol.entropy_ppmd, high levels only) or none.
 
 Streams are coded without zstd's own content size, checksum and dictionary id
 fields: the block's stream table already records the decoded length and the
@@ -11,8 +11,9 @@ number says nothing the codec id does not, and on a 1 KB message every byte
 counts. It is only valid in a frame that names a dictionary (docs/FORMAT.md).
 
 Codec 3 (``ppmd``) is PPMd variant H with the 7z range coder (7-Zip's
-``Ppmd7``; encoded with pyppmd, decoded with our memory-safe Numba port,
-:mod:`cobol.entropy_ppmd`): a context-mixing model that codes prose and other
+``Ppmd7``, as in .7z; coded with our memory-safe Numba port,
+:mod:`cobol.entropy_ppmd`, byte-identical to 7-Zip's / pyppmd's): a
+context-mixing model that codes prose and other
 text-like streams 10-25% smaller than zstd -19, but decodes at ~10-20 MB/s
 instead of hundreds. So :func:`entropy_code` only tries it at levels >=
 :data:`PPMD_MIN_LEVEL`, on streams of at least :data:`PPMD_MIN_SIZE` bytes,
@@ -30,7 +31,6 @@ from __future__ import annotations
 import logging
 import threading
 
-import pyppmd
 import zstandard
 
 from . import entropy_ppmd
@@ -223,8 +223,9 @@ def ppmd_params(level: int, size: int, order: int | None = None) -> tuple[int, i
 
 
 def _ppmd_encode(data, order: int, code: int) -> bytes:
-    enc = pyppmd.Ppmd7Encoder(order, 1 << (20 + code))
-    return bytes((order, code)) + enc.encode(data) + enc.flush(endmark=False)
+    # our encoder writes pyppmd's Ppmd7Encoder(order, mem) bytes (tests/test_ppmd7.py)
+    # at the same speed, without pyppmd 1.3.1's byte dropped at 32 KiB boundaries
+    return bytes((order, code)) + entropy_ppmd.encode(data, order, 1 << (20 + code))
 
 
 @register_codec
@@ -259,16 +260,16 @@ class PpmdCodec(EntropyCodec):
 
 def _ppmd_try(data, level: int, beat: int) -> bytes | None:
     """The smallest ppmd coding of ``data`` over the level's orders when it is at
-    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes and decodes back with our decoder
-    (pyppmd's encoder has written invalid streams; a stream we cannot read
-    back must cost ratio, never data). A coding that does not decode back is
+    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes and decodes back (a stream we
+    cannot read back must cost ratio, never data; pyppmd's encoder, used
+    before ours, wrote invalid streams). A coding that does not decode back is
     replaced by one at a fallback order."""
     codec = get_codec(PPMD)
     best = None
     for order in ppmd_orders(level):
         try:
             p = _ppmd_encode(data, *ppmd_params(level, len(data), order))
-        except Exception as e:  # pragma: no cover - pyppmd encoder failure: keep zstd
+        except Exception as e:  # pragma: no cover - encoder failure (a bug): keep zstd
             log.warning("ppmd encode failed (%s); keeping zstd", e)
             continue
         if best is None or len(p) < len(best):
