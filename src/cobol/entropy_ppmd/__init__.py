@@ -3,6 +3,10 @@ bit-compatible with 7-Zip and pyppmd, in Numba: the decoder of entropy codec 3.
 
 Modules: :mod:`.heap` (the model's byte heap and unit allocator), :mod:`.model`
 (context model updates), :mod:`.decoder` and :mod:`.encoder` (symbol coding).
+The hot model functions are inlined into the coders' kernels, and Numba's disk
+cache keys a kernel on its own file only: after editing heap.py or model.py,
+delete this package's ``__pycache__/*.nbi``/``*.nbc`` (or the kernels keep the
+old code).
 
 >>> import pyppmd
 >>> enc = pyppmd.Ppmd7Encoder(6, 1 << 20)
