@@ -58,7 +58,7 @@ def test_blocks_make_the_same_cobl_file_as_the_engine(data, cuts, block_size):
 
 def test_default_config_is_the_issues():
     cfg = StreamingConfig()
-    assert (cfg.block_size, cfg.window, cfg.block_timeout, cfg.checksum) == (64 * 1024, 16, 60.0, "sha256")
+    assert (cfg.block_size, cfg.window, cfg.block_timeout, cfg.checksum) == (64 * 1024, 16, 60.0, "xxh3")
 
 
 def test_feed_returns_blocks_as_they_fill_and_flush_emits_the_rest():
@@ -106,8 +106,8 @@ def test_compressed_block_wire_roundtrip_and_fields():
     wire = b.to_bytes()
     back = CompressedBlock.from_bytes(wire)
     assert back == b
-    assert (b.seq, b.raw_len, b.checksum_kind, len(b.checksum)) == (0, 4096, ck.SHA256, 32)
-    assert b.checksum == ck.compute(ck.SHA256, (b"abc" * 2000)[:4096])
+    assert (b.seq, b.raw_len, b.checksum_kind, len(b.checksum)) == (0, 4096, ck.XXH3_64, 8)
+    assert b.checksum == ck.compute(ck.XXH3_64, (b"abc" * 2000)[:4096])
     assert abs(b.timestamp_us / 1e6 - __import__("time").time()) < 60
     assert b.data_block().seq == 0
 
@@ -229,7 +229,7 @@ def test_the_gap_timer_restarts_when_the_gap_moves():
 
 
 def test_checksum_failure_is_reported_and_a_good_copy_still_fits():
-    cfg = StreamingConfig(block_size=100, level=0, plan="store")
+    cfg = StreamingConfig(block_size=100, level=0, plan="store", checksum="sha256")
     [good] = compress_all(b"A" * 100, cfg)
     wrong = ck.compute(ck.SHA256, b"B" * 100)
     rec = encode_data_block(DataBlock(seq=0, raw_len=100, transform=0, params=b"",
@@ -258,10 +258,10 @@ def test_finish_names_what_is_missing():
 
 
 def test_wrong_checksum_kind_is_refused():
-    blocks = compress_all(b"x" * 300, StreamingConfig(block_size=100, checksum="xxh3", **FAST))
+    blocks = compress_all(b"x" * 300, StreamingConfig(block_size=100, checksum="sha256", **FAST))
     with pytest.raises(FormatError, match="checksum kind"):
         StreamDecompressor(StreamingConfig(block_size=100, **FAST)).feed_block(blocks[0])
-    d = StreamDecompressor(StreamingConfig(block_size=100, checksum="xxh3", **FAST))
+    d = StreamDecompressor(StreamingConfig(block_size=100, checksum="sha256", **FAST))
     assert b"".join(d.feed_block(b) for b in blocks) == b"x" * 300
 
 

@@ -103,7 +103,7 @@ class CobolEngine:
         transforms the planner tries, see docs/FORMAT.md "Levels").
     block_size: bytes per independent block (default 8 MiB).
     threads: worker threads (default: all cores; 1 = no pool).
-    checksum: "sha256" (default), "xxh3" or "crc32" per block.
+    checksum: "xxh3" (default, xxh3-64), "sha256" or "crc32" per block.
     layers: switches, e.g. ``{"l1": False}``; all on by default.
     plan: "auto" (default), "store", "zstd", or a transform name to force.
     fmt: skip detection and treat every block as this format.
@@ -121,7 +121,7 @@ class CobolEngine:
     """
 
     def __init__(self, level: int = DEFAULT_LEVEL, *, block_size: int | None = None,
-                 threads: int | None = None, checksum="sha256", layers: dict | None = None,
+                 threads: int | None = None, checksum=ck.DEFAULT_NAME, layers: dict | None = None,
                  plan: str = "auto", fmt: str | None = None, hints: dict | None = None,
                  profiler=None, backend=None, dictionary=None, verify: bool = True,
                  limits: Limits = Limits(), compact: bool | None = None):

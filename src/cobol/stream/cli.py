@@ -155,7 +155,7 @@ def configure_send(p: argparse.ArgumentParser):
     p.add_argument("--no-resume", action="store_true", help="start over even if the receiver holds part of a file")
     p.add_argument("-l", "--level", type=int, default=3, help="compression level 0..22 (default 3)")
     p.add_argument("--block-size", type=_size, default=64 << 10, metavar="SIZE", help="block size (default 64K)")
-    p.add_argument("--checksum", default="sha256", choices=("sha256", "xxh3", "crc32"), help="per-block checksum")
+    p.add_argument("--checksum", default="xxh3", choices=("sha256", "xxh3", "crc32"), help="per-block checksum")
     p.add_argument("--plan", default="auto", help="force a plan: auto (default), store, zstd or a transform name")
     p.add_argument("-T", "--threads", type=int, default=1, metavar="N", help="compression threads per file (default 1)")
     p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="files sent at once (default 1)")

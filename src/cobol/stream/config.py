@@ -37,7 +37,7 @@ class StreamingConfig:
 
     block_size: raw bytes per block (the last block of a stream or a flush may be shorter).
     level, plan: passed to the engine for every block (see CobolEngine).
-    checksum: per-block checksum of the raw bytes: "sha256" (default), "xxh3", "crc32".
+    checksum: per-block checksum of the raw bytes: "xxh3" (default), "sha256", "crc32".
     window: reorder window in blocks; the receiver grants at most this many
         blocks beyond the first one it is missing.
     block_timeout: seconds a missing block may be waited for while later
@@ -60,7 +60,7 @@ class StreamingConfig:
     block_size: int = 64 * KiB
     level: int = 3
     plan: str = "auto"
-    checksum: str = "sha256"
+    checksum: str = "xxh3"
     window: int = 16
     block_timeout: float = 60.0
     idle_timeout: float = 30.0
