@@ -228,7 +228,8 @@ def _map_residuals(d, offset, use_offset):
 @njit(cache=True, nogil=True)
 def _unpredict(r, warm, order, offset, use_offset, base, g):
     """Residual codes -> int64 values: undo the residual map and the predictor,
-    then the frame of reference (the inverse of the PLANES/ESCAPE encoders)."""
+    then the frame of reference (the inverse of the PLANES/ESCAPE encoders).
+    One loop per predictor and residual map, so the hot loops carry no branches."""
     nw = warm.size
     m = r.size
     out = np.empty(nw + m, np.uint64)
@@ -244,24 +245,37 @@ def _unpredict(r, warm, order, offset, use_offset, base, g):
         hist[i] = p1
         s += p1
         out[i] = base + g * p1
-    for i in range(m):
-        v = r[i]
-        if order == 0:
-            y = v
+    o = out[nw:]
+    if order == 0:
+        for i in range(m):
+            o[i] = base + g * r[i]
+    elif order == 1:
+        if use_offset:
+            for i in range(m):
+                p1 = p1 + (r[i] + offset)
+                o[i] = base + g * p1
         else:
-            d = v + offset if use_offset else unzigzag(v)
-            if order == 1:
-                y = p1 + d
-            elif order == 2:
-                y = d + two * p1 - p2
-            else:
-                y = d + (s >> sh)
-                slot = i % nw
-                s += y - hist[slot]
-                hist[slot] = y
+            for i in range(m):
+                p1 = p1 + unzigzag(r[i])
+                o[i] = base + g * p1
+    elif order == 2:
+        for i in range(m):
+            d = r[i] + offset if use_offset else unzigzag(r[i])
+            y = d + two * p1 - p2
             p2 = p1
             p1 = y
-        out[nw + i] = base + g * y
+            o[i] = base + g * y
+    else:
+        slot = 0
+        for i in range(m):
+            d = r[i] + offset if use_offset else unzigzag(r[i])
+            y = d + (s >> sh)
+            s += y - hist[slot]
+            hist[slot] = y
+            slot += 1
+            if slot == nw:
+                slot = 0
+            o[i] = base + g * y
     return out.view(np.int64)
 
 
@@ -594,23 +608,88 @@ def estimate_size(values: np.ndarray) -> int:
     return int(_best_planes(y)[0] // 8) + 8
 
 
+@njit(cache=True, nogil=True)
+def _predictor_entropy_bits(y):
+    """For every predictor order o: ``_planes_entropy_bits`` of its residuals
+    (zigzagged for o > 0), in one pass over y without materialising them.
+
+    Per order and byte plane the histogram counts the bytes of each residual
+    up to its last nonzero one; the zero bytes above it are added afterwards
+    from how many residuals reach each plane. The sums then run over the same
+    counts in the same order as ``_planes_entropy_bits``, so the floats agree
+    bit for bit (the choice of predictor does not change)."""
+    n = y.size
+    norders = _WARM_K.size
+    hist = np.zeros((norders, 8, 256), np.int64)
+    reach = np.zeros((norders, 8), np.int64)  # residuals with a nonzero byte at or above plane j
+    s3 = np.uint64(0)
+    s4 = np.uint64(0)
+    two = np.uint64(2)
+    for i in range(n):
+        yi = y[i]
+        if i < 4:
+            s3 += yi
+        if i < 16:
+            s4 += yi
+        for o in range(norders):
+            warm = _WARM_K[o]
+            if i < warm:
+                continue
+            if o == 0:
+                v = yi
+            else:
+                if o == 1:
+                    d = yi - y[i - 1]
+                elif o == 2:
+                    d = yi - two * y[i - 1] + y[i - 2]
+                elif o == 3:
+                    d = yi - (s3 >> np.uint64(2))
+                else:
+                    d = yi - (s4 >> np.uint64(4))
+                v = zigzag(d)
+            j = 0
+            while v != 0:
+                hist[o, j, np.int64(v & np.uint64(0xFF))] += 1
+                reach[o, j] += 1
+                v >>= np.uint64(8)
+                j += 1
+        # the running sums of the mean predictors, as _deltas keeps them
+        if i >= 4:
+            s3 += yi - y[i - 4]
+        if i >= 16:
+            s4 += yi - y[i - 16]
+    out = np.zeros(norders, np.float64)
+    for o in range(norders):
+        m = n - _WARM_K[o]
+        if m <= 0:
+            continue
+        k = 0
+        while k < 8 and reach[o, k] > 0:
+            k += 1
+        total = 0.0
+        for j in range(k):
+            hist[o, j, 0] += m - reach[o, j]
+            for b in range(256):
+                c = hist[o, j, b]
+                if c:
+                    total -= c * np.log2(c / m)
+        out[o] = total
+    return out
+
+
 def _best_planes(y):
     """(entropy bits, order, use_offset, offset) of the best PLANES residual map."""
     # the predictor under zigzag, then the offset map for the winner only
-    best = None
-    for order in range(len(PREDICTOR_WARM)):
-        d = _deltas(y, order)
-        r = d if order == 0 else _map_residuals(d, np.uint64(0), False)
-        bits = _planes_entropy_bits(r)
-        if best is None or bits < best[0]:
-            best = (bits, order, False, np.uint64(0), d)
-    bits, order, _, _, d = best
-    if order > 0 and d.size:
+    bits_by_order = _predictor_entropy_bits(y)
+    order = int(np.argmin(bits_by_order))  # the first of equals, as a strict < scan keeps
+    bits = float(bits_by_order[order])
+    d = _deltas(y, order) if order > 0 else None
+    if d is not None and d.size:
         offset = np.uint64(_signed_min(d))
         obits = _planes_entropy_bits(_map_residuals(d, offset, True))
         if obits < bits:
             return obits, order, True, offset
-    return best[:4]
+    return bits, order, False, np.uint64(0)
 
 
 # ---------------------------------------------------------------- encoding
