@@ -717,3 +717,33 @@ def pair_screen(cols, scales, tscale, at, target, min_count):
                     out[n, 2] = b
                     n += 1
     return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def column_major_fields(row_nf, ncols):
+    """Row-major field ids listed column by column, and the per-column counts,
+    for rows of ``row_nf[r]`` fields where field ``t`` of a row belongs to
+    column ``min(t, ncols - 1)``. A counting sort: the same order as a stable
+    argsort of the fields' columns, in two linear passes."""
+    counts = np.zeros(ncols, np.int64)
+    nf = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            counts[min(t, ncols - 1)] += 1
+        nf += k
+    start = np.empty(ncols, np.int64)
+    s = 0
+    for c in range(ncols):
+        start[c] = s
+        s += counts[c]
+    order = np.empty(nf, np.int64)
+    f = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            c = min(t, ncols - 1)
+            order[start[c]] = f
+            start[c] += 1
+            f += 1
+    return order, counts

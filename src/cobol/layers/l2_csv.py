@@ -91,15 +91,6 @@ Q_NONE, Q_ALL, Q_SOME, Q_MOST = 0, 1, 2, 3
 F_RAGGED, F_TERM_EXC, F_LAST_NONE, F_CRLF, F_ROWREF = 1, 2, 4, 8, 16
 
 
-def _field_columns(row_nf: np.ndarray, ncols: int) -> np.ndarray:
-    """Column of every field in row order: min(index within its row, ncols - 1)."""
-    nf = int(row_nf.sum())
-    first = np.cumsum(row_nf) - row_nf
-    j = np.arange(nf, dtype=np.int64) - np.repeat(first, row_nf)
-    np.minimum(j, ncols - 1, out=j)
-    return j
-
-
 def _column_major_order(row_nf: np.ndarray, ncols: int, modal: int):
     """Row-major field ids listed column by column, and the per-column counts."""
     nrows = row_nf.shape[0]
@@ -109,10 +100,9 @@ def _column_major_order(row_nf: np.ndarray, ncols: int, modal: int):
         if modal < ncols:
             counts = np.concatenate([counts, np.zeros(ncols - modal, np.int64)])
         return order, counts
-    col = _field_columns(row_nf, ncols)
-    order = np.argsort(col.astype(np.int16 if ncols < 32768 else np.int64), kind="stable")
-    counts = np.bincount(col, minlength=ncols).astype(np.int64)
-    return order, counts
+    # ragged rows: field t of a row is in column min(t, ncols - 1); a counting
+    # sort by column gives the stable order without an n log n argsort
+    return K.column_major_fields(np.ascontiguousarray(row_nf, dtype=np.int64), ncols)
 
 
 def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> Encoded:
