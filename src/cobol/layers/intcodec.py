@@ -741,13 +741,49 @@ def _encode_packed(n, base, g, y) -> bytes:
     return bytes(out)
 
 
-def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0) -> bytes:
-    if PREDICTOR_WARM[order] > n:
+class ResidualCache:
+    """The residual codes of one array ``y`` by (predictor, map), computed once
+    for the candidates that share them (planes, interleaved planes, escape,
+    nibbles and bucket all code the same residuals differently); other arrays
+    pass through uncached."""
+
+    def __init__(self, y):
+        self.y = y
+        self.entries = {}
+
+    def get(self, y, order, use_offset):
+        if y is not self.y:
+            return None
+        return self.entries.get((order, use_offset))
+
+    def put(self, y, order, use_offset, value):
+        if y is self.y:
+            self.entries[(order, use_offset)] = value
+
+
+def _residuals(y, order, use_offset, cache=None):
+    """(order, use_offset, offset, residual codes) as the PLANES / ESCAPE /
+    BUCKET encoders code them: a predictor that needs more warm-up values
+    than there are falls back to none, the offset map needs residuals."""
+    key = (order, use_offset)
+    if cache is not None:
+        hit = cache.get(y, *key)
+        if hit is not None:
+            return hit
+    if PREDICTOR_WARM[order] > y.size:
         order = 0
     d = _deltas(y, order)
     use_offset = use_offset and order > 0 and d.size > 0
     offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
     r = d if order == 0 else _map_residuals(d, offset, use_offset)
+    out = (order, use_offset, offset, r)
+    if cache is not None:
+        cache.put(y, *key, out)
+    return out
+
+
+def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0, cache=None) -> bytes:
+    order, use_offset, offset, r = _residuals(y, order, use_offset, cache)
     k = _bytes_needed(r)
     out = bytearray([PLANES])
     put_varint(out, n)
@@ -770,13 +806,8 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0) -> bytes
     return bytes(out)
 
 
-def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False) -> bytes:
-    if PREDICTOR_WARM[order] > n:
-        order = 0
-    d = _deltas(y, order)
-    use_offset = use_offset and order > 0 and d.size > 0
-    offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
-    r = d if order == 0 else _map_residuals(d, offset, use_offset)
+def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False, cache=None) -> bytes:
+    order, use_offset, offset, r = _residuals(y, order, use_offset, cache)
     primary, rest = _split_escape(r, ESCAPE_NIBBLE if nibbles else ESCAPE_BYTE)
     if nibbles:
         primary = _pack_nibbles(primary)
@@ -794,13 +825,8 @@ def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False)
     return bytes(out)
 
 
-def _encode_bucket(n, base, g, y, order, use_offset, at=0) -> bytes | None:
-    if PREDICTOR_WARM[order] > n:
-        order = 0
-    d = _deltas(y, order)
-    use_offset = use_offset and order > 0 and d.size > 0
-    offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
-    r = d if order == 0 else _map_residuals(d, offset, use_offset)
+def _encode_bucket(n, base, g, y, order, use_offset, at=0, cache=None) -> bytes | None:
+    order, use_offset, offset, r = _residuals(y, order, use_offset, cache)
     sym, words, nbits, ok = _bucket_split(r)
     if not ok:
         return None
@@ -877,6 +903,7 @@ def _candidates(x, fr, modes, depth, at=0):
     ``depth`` so that decoding recursion stays bounded."""
     cands = []
     _, _, y = fr
+    cache = ResidualCache(y)
     if PACKED in modes:
         cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
     if PLANES in modes or ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
@@ -887,30 +914,32 @@ def _candidates(x, fr, modes, depth, at=0):
         for inter in (False, True):
             cands.append((
                 f"planes {tag}{' interleaved' if inter else ''}",
-                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at),
+                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at, cache),
             ))
     if ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
-        d = _deltas(y, order)
-        r = d if order == 0 else _map_residuals(d, offset, use_offset)
+        if PREDICTOR_WARM[order] <= y.size:  # what the encoders will code
+            _, _, _, r = _residuals(y, order, use_offset, cache)
+        else:
+            r = np.zeros(0, np.uint64)
         wide = r.size and int(r.max()) > 0xFF
     if ESCAPE in modes and depth <= 1 and wide:
-        cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at)))
+        cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at, cache=cache)))
     if NIBBLES in modes and depth <= 1 and r.size:
         # small residuals two a byte: zstd's Huffman then codes pairs, and
         # wastes less on a skewed alphabet than one symbol at a time; the map
         # (zigzag or offset) that escapes least
         u = use_offset
         if order > 0:
-            escapes = {m: np.count_nonzero(_map_residuals(d, np.uint64(_signed_min(d)), m) >= ESCAPE_NIBBLE)
+            escapes = {m: np.count_nonzero(_residuals(y, order, m, cache)[3] >= ESCAPE_NIBBLE)
                        for m in (False, True)}
             u = escapes[True] < escapes[False]
         else:
             escapes = {u: np.count_nonzero(r >= ESCAPE_NIBBLE)}
         if escapes[u] <= NIBBLES_MAX_ESCAPES * r.size:
             cands.append((f"nibbles o{order}{' offset' if u else ''}",
-                          lambda v, f, o=order, u=u: _encode_escape(v.size, *f, o, u, depth, at, True)))
+                          lambda v, f, o=order, u=u: _encode_escape(v.size, *f, o, u, depth, at, True, cache)))
     if BUCKET in modes and wide:
-        cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at)))
+        cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at, cache)))
     if SPARSE in modes and depth == 0 and x.size >= 16:
         for order in (0, 1):
             d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
