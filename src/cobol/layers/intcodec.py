@@ -911,7 +911,10 @@ def _candidates(x, fr, modes, depth, at=0):
         _, order, use_offset, offset = _best_planes(y)
         tag = f"o{order}{' offset' if use_offset else ''}"
     if PLANES in modes:
-        for inter in (False, True):
+        # with one byte per residual the two layouts are the same bytes but
+        # for the layout flag: the interleaved one is not worth a trial
+        one_byte = PREDICTOR_WARM[order] <= y.size and _bytes_needed(_residuals(y, order, use_offset, cache)[3]) <= 1
+        for inter in ((False,) if one_byte else (False, True)):
             cands.append((
                 f"planes {tag}{' interleaved' if inter else ''}",
                 lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at, cache),
