@@ -372,41 +372,59 @@ def _bucket_split(r):
     return sym, words, nbits, True
 
 
+def _bucket_tables():
+    """Per bucket symbol: its extra bits (-1: not a symbol) and the value bits
+    it fixes (the leading one and the two bits under it; symbols below
+    BUCKET_DIRECT are their value)."""
+    width = np.full(256, -1, np.int64)
+    lead = np.zeros(256, np.uint64)
+    for s in range(BUCKET_MAX_SYMBOL + 1):
+        if s < BUCKET_DIRECT:
+            width[s], lead[s] = 0, s
+        else:
+            e = ((s - BUCKET_DIRECT) >> 2) + 7
+            w = e - 3
+            width[s] = w
+            lead[s] = (1 << (e - 1)) | (((s - BUCKET_DIRECT) & 3) << w)
+    return width, lead
+
+
+_BUCKET_WIDTH, _BUCKET_LEAD = _bucket_tables()
+
+
 @njit(cache=True, nogil=True)
 def _bucket_bits(sym):
     """Extra bits the symbols call for; -1 on a symbol above BUCKET_MAX_SYMBOL."""
+    width = _BUCKET_WIDTH
     nbits = 0
+    bad = False
     for i in range(sym.size):
-        s = np.int64(sym[i])
-        if s >= BUCKET_DIRECT:
-            if s > BUCKET_MAX_SYMBOL:
-                return -1
-            nbits += ((s - BUCKET_DIRECT) >> 2) + 7 - 3
-    return nbits
+        w = width[sym[i]]
+        nbits += w
+        bad |= w < 0
+    return -1 if bad else nbits
 
 
 @njit(cache=True, nogil=True)
 def _bucket_merge(sym, words):
-    """Inverse of _bucket_split (the caller checked symbols and bit count)."""
+    """Inverse of _bucket_split (the caller checked symbols and bit count, so
+    ``words`` holds a word past the last bit read). Branch-free: a symbol
+    below BUCKET_DIRECT reads 0 extra bits."""
+    width = _BUCKET_WIDTH
+    lead = _BUCKET_LEAD
     m = sym.size
     r = np.empty(m, np.uint64)
+    one = np.uint64(1)
     pos = 0
     for i in range(m):
-        s = np.int64(sym[i])
-        if s < BUCKET_DIRECT:
-            r[i] = np.uint64(s)
-            continue
-        e = ((s - BUCKET_DIRECT) >> 2) + 7
-        w = e - 3
+        s = sym[i]
+        w = width[s]
         word = pos >> 6
-        off = pos & 63
-        extra = words[word] >> np.uint64(off)
-        if off + w > 64:
-            extra |= words[word + 1] << np.uint64(64 - off)
-        extra &= (np.uint64(1) << np.uint64(w)) - np.uint64(1)
+        off = np.uint64(pos & 63)
+        # the bits from the next word: shifted in two steps, so that off = 0 gives 0
+        bits = (words[word] >> off) | ((words[word + 1] << one) << (np.uint64(63) - off))
+        r[i] = lead[s] | (bits & ((one << np.uint64(w)) - one))
         pos += w
-        top = np.uint64((s - BUCKET_DIRECT) & 3)
-        r[i] = (np.uint64(1) << np.uint64(e - 1)) | (top << np.uint64(w)) | extra
     return r
 
 
