@@ -166,6 +166,7 @@ class PartialTransfer:
             data = d.raw if raw else d.block.record
             self.f.write(data)
             self.out_end += len(data)
+        self.f.flush()  # to the OS now: a reader of the partial output (tail -f) sees each block as it lands
 
     def checkpoint(self, rp: ResumePoint) -> None:
         self.f.flush()

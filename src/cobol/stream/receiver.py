@@ -18,6 +18,7 @@ import time
 
 from ..format.frame import FrameHeader, encode_end_record, encode_frame_header
 from .block import ZERO_CHAIN
+from .compressor import now_us
 from .config import StreamingConfig
 from .errors import ProtocolError
 from .protocol import BlocksDelivered, OpenRequested, ReceiverSession, ResumePoint, TransferComplete, TransferInfo
@@ -73,6 +74,9 @@ class ReceiverEndpoint:
                     return ev.info
                 if isinstance(ev, BlocksDelivered):
                     self.partial.write(ev.blocks)
+                    now = now_us()
+                    for d in ev.blocks:
+                        self.stats.note_latency(now - d.block.timestamp_us)
                     last = ev.blocks[-1]
                     self.written = ResumePoint(last.seq + 1, self.written.raw_offset + sum(len(d.raw) for d in ev.blocks),
                                                last.chain)

@@ -75,16 +75,28 @@ def scan_prefix(source, config: StreamingConfig, n_blocks: int) -> tuple[int, by
 class OutgoingTransfer:
     """One file or stream on its way to a receiver, across reconnections.
 
-    source: a binary file object (seekable or not).
+    source: a binary file object (seekable or not), or a source with
+        ``read(n, timeout)`` that returns None when nothing arrived in time
+        (:class:`~cobol.stream.sources.StallingSource`, for pipes): then a
+        partial block is cut once its oldest byte has waited
+        ``config.max_delay`` seconds.
     name: the name the receiver stores it under (a base name).
     size: total bytes if known (shown by the receiver; not trusted).
     transfer_id: 16 bytes that identify the transfer to the receiver across
         connections (default: random; see ``transfer_id_for_file``).
+    executor: a ``concurrent.futures`` executor (owned by the caller) to encode
+        blocks on; up to ``max_in_flight`` blocks are encoded ahead of the wire.
     """
 
     def __init__(self, source, config: StreamingConfig = StreamingConfig(), *, name: str = "stream",
-                 size: int | None = None, transfer_id: bytes | None = None):
+                 size: int | None = None, transfer_id: bytes | None = None, executor=None,
+                 max_in_flight: int | None = None, clock=time.monotonic):
         self.source = source
+        self.executor = executor
+        self.max_in_flight = max_in_flight or (2 * config.threads if executor is not None else 1)
+        self.clock = clock
+        self._timed = hasattr(source, "read_timeout")
+        self._oldest = None  # clock() when the oldest byte now buffered in the compressor arrived
         self.config = config
         self.name = name
         self.size = size
@@ -95,7 +107,11 @@ class OutgoingTransfer:
         self.max_sent = 0  # 1 + the highest sequence number ever sent (to count retransmissions)
 
     def _reset(self, seq: int, raw_offset: int, chain: bytes) -> None:
-        self.compressor = StreamCompressor(self.config, start_seq=seq, chain=chain)
+        old = getattr(self, "compressor", None)
+        if old is not None:
+            old.close()  # blocks still being encoded for the old position
+        self._oldest = None
+        self.compressor = StreamCompressor(self.config, start_seq=seq, chain=chain, executor=self.executor)
         self.produced = seq          # blocks [0, produced) have been cut and encoded
         self.raw_produced = raw_offset
         self.chain = chain           # chain over blocks [0, produced)
@@ -109,17 +125,47 @@ class OutgoingTransfer:
         return TransferInfo(self.transfer_id, self.name, self.size, self.config.block_size,
                             self.config.checksum_id, self.config.level, self.fresh)
 
+    def _read(self, n: int):
+        """Up to ``n`` bytes; b"" at the end; None when a stalling source gave
+        nothing before the oldest buffered byte reached max_delay."""
+        c = self.compressor
+        if not self._timed:
+            return self.source.read(n)
+        if not (c.buffered or c.in_flight):
+            return self.source.read_timeout(n, None)
+        wait = self.config.max_delay if self._oldest is None else self._oldest + self.config.max_delay - self.clock()
+        return self.source.read_timeout(n, max(0.0, wait))
+
     def produce(self, want: int) -> int:
-        """Read and compress until at least one new block exists (or EOF)."""
+        """Read and compress until at least one new block exists (or EOF).
+        With an executor, reading runs ahead while up to ``max_in_flight``
+        blocks are being encoded."""
         bs = self.config.block_size
+        c = self.compressor
         new = []
-        while not new and not self.eof:
-            data = self.source.read(bs * max(1, want))
-            if data:
-                new = self.compressor.feed(data)
+        while not new:
+            if not self.eof and c.in_flight < self.max_in_flight:
+                data = self._read(bs * max(1, min(want, self.max_in_flight - c.in_flight)))
+                if data is None:  # a stalled source: cut what waited long enough
+                    self._oldest = None
+                    new = c.flush()
+                elif data:
+                    now = self.clock()
+                    before = c.buffered + len(data)
+                    new = c.feed(data)
+                    if self._timed:
+                        if c.buffered < before or self._oldest is None:  # a cut: what is left came last
+                            self._oldest = now if c.buffered else None
+                        if self._oldest is not None and now - self._oldest >= self.config.max_delay:
+                            self._oldest = None
+                            new += c.flush()
+                else:
+                    self.eof = True
+                    new = c.flush()
+            elif c.in_flight:
+                new = c.wait_oldest()
             else:
-                self.eof = True
-                new = self.compressor.flush()
+                break
         for b in new:
             self.retained[b.seq] = (b, self.chain, self.raw_produced)
             self.retained_bytes += len(b.record)

@@ -29,6 +29,7 @@ from .errors import AuthenticationError, ResumeError, StreamError, TransferRefus
 from .frames import Error, ErrorCode, frame
 from .protocol import State
 from .receiver import ReceiverEndpoint
+from .sources import StallingSource, can_stall
 from .sender import OutgoingTransfer, SenderEndpoint
 from .stats import StreamingStatistics
 
@@ -428,7 +429,12 @@ async def send_stream(source, host: str, port: int, config: StreamingConfig = St
     Raises TransferFailed (with the last error as its cause), or
     AuthenticationError / TransferRefused, which are not retried.
     """
-    transfer = OutgoingTransfer(source, config, name=name, size=size, transfer_id=transfer_id)
+    # the shell owns the threads: one for the endpoint's pump, a pool that
+    # encodes blocks ahead of the wire, and one reading a source that can stall
+    encoders = ThreadPoolExecutor(config.threads, thread_name_prefix="cobol-encode") if config.threads > 1 else None
+    if can_stall(source):
+        source = StallingSource(source)
+    transfer = OutgoingTransfer(source, config, name=name, size=size, transfer_id=transfer_id, executor=encoders)
     ep = SenderEndpoint(transfer, token, profile=profile)
     executor = ThreadPoolExecutor(1, thread_name_prefix="cobol-send")
     batch = max(4, 2 * config.threads)
@@ -472,6 +478,9 @@ async def send_stream(source, host: str, port: int, config: StreamingConfig = St
             delay = min(max_backoff, delay * 2)
     finally:
         executor.shutdown(wait=False)
+        if encoders is not None:
+            transfer.compressor.close()
+            encoders.shutdown(wait=False)
 
 
 async def _report_progress(transfer: OutgoingTransfer, progress) -> None:
