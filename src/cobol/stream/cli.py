@@ -158,7 +158,7 @@ def configure_send(p: argparse.ArgumentParser):
     p.add_argument("--block-size", type=_size, default=StreamingConfig.block_size, metavar="SIZE",
                    help="block size (default 2M; a pipe's partial block is sent after --max-delay)")
     p.add_argument("--max-delay", type=_positive_float, default=StreamingConfig.max_delay, metavar="S",
-                   help="longest a byte from a pipe or terminal waits before its block is sent (default 0.05)")
+                   help="longest a byte from a pipe or terminal waits before its block is sent (default 0.02)")
     p.add_argument("--checksum", default="xxh3", choices=("sha256", "xxh3", "crc32"),
                    help="per-block checksum (default xxh3)")
     p.add_argument("--plan", default="auto", help="force a plan: auto (default), store, zstd or a transform name")

@@ -79,7 +79,7 @@ class StreamingConfig:
     max_connections: int = 64
     threads: int = 1
     fsync: bool = True
-    max_delay: float = 0.05
+    max_delay: float = 0.02
 
     def __post_init__(self):
         def need(ok: bool, what: str):
