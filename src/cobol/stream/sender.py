@@ -34,6 +34,9 @@ from .stats import StreamingStatistics
 #: a quiet sender (slow source) says KEEPALIVE at least this often, so that a
 #: receiver with a shorter idle timeout than the sender's does not drop it
 KEEPALIVE_INTERVAL = 5.0
+#: how long one wait for a stalling source with nothing buffered lasts before
+#: the pump returns (so the shell can read acks and send keepalives meanwhile)
+IDLE_WAIT = 0.5
 
 
 def transfer_id_for_file(path, config: StreamingConfig) -> bytes:
@@ -131,8 +134,8 @@ class OutgoingTransfer:
         c = self.compressor
         if not self._timed:
             return self.source.read(n)
-        if not (c.buffered or c.in_flight):
-            return self.source.read_timeout(n, None)
+        if not (c.buffered or c.in_flight):  # nothing waits: come back now and then (acks, keepalives)
+            return self.source.read_timeout(n, IDLE_WAIT)
         wait = self.config.max_delay if self._oldest is None else self._oldest + self.config.max_delay - self.clock()
         return self.source.read_timeout(n, max(0.0, wait))
 
@@ -149,6 +152,8 @@ class OutgoingTransfer:
                 if data is None:  # a stalled source: cut what waited long enough
                     self._oldest = None
                     new = c.flush()
+                    if not new:
+                        break  # an idle source: nothing to send for now
                 elif data:
                     now = self.clock()
                     before = c.buffered + len(data)
@@ -177,6 +182,11 @@ class OutgoingTransfer:
         self.produced = self.compressor.seq
         self.stats.note_retained(len(self.retained), self.retained_bytes)
         return len(new)
+
+    @property
+    def stalls(self) -> bool:
+        """Whether the source can stall (reads wait with a timeout)."""
+        return self._timed
 
     def block(self, seq: int) -> CompressedBlock:
         return self.retained[seq][0]
@@ -310,10 +320,10 @@ class SenderEndpoint:
                 self.next_send += 1
                 t.max_sent = max(t.max_sent, self.next_send)
                 n += 1
-            elif t.eof:
+            elif t.eof or (n and t.stalls):  # a stalling source: send what is ready before waiting for more
                 break
-            else:
-                t.produce(min(max_blocks - n, s.credit - self.next_send))
+            elif not t.produce(min(max_blocks - n, s.credit - self.next_send)) and t.stalls:
+                break  # idle: back to the shell
         if t.eof and self.next_send == t.produced and not self.end_sent and s.state is State.STREAMING:
             s.send_end(t.produced, t.raw_produced, t.chain)
             self.end_sent = True

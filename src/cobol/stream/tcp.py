@@ -388,7 +388,8 @@ async def _connection(ep: SenderEndpoint, host: str, port: int, ssl, server_host
                 if ep.done:
                     return
             if ep.wants_pump:
-                await run_blocking(executor, ep.pump, batch)
+                if not await run_blocking(executor, ep.pump, batch):
+                    ep.poll()  # an idle source: keepalives and ack timeouts still run
                 await flush()
                 continue
             try:
