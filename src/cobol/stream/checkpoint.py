@@ -261,7 +261,8 @@ class TransferStore:
         f = open(part, "w+b")
         ckpt = Checkpoint(tid.hex(), name, info.size, info.block_size, info.checksum_kind, self.mode)
         if self.mode == "cobl":
-            f.write(encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size)))
+            f.write(encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size,
+                                                         dictionary_id=info.dictionary_id)))
         ckpt.out_offset = f.tell()
         return PartialTransfer(self, info, ckpt, f)
 

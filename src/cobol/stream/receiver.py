@@ -33,9 +33,10 @@ class ReceiverEndpoint:
     """
 
     def __init__(self, store, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
-                 clock=time.monotonic, stats=None, profile=None):
+                 clock=time.monotonic, stats=None, profile=None, dictionaries=None):
         self.store = store
-        self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile)
+        self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile,
+                                       dictionaries=dictionaries)
         self.partial = None
         self.pending_open: TransferInfo | None = None
         self.stored_name: str | None = None
@@ -178,7 +179,8 @@ class MemoryStore:
             return p
         head = b""
         if self.mode == "cobl":
-            head = encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size))
+            head = encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size,
+                                                         dictionary_id=info.dictionary_id))
         p = _MemoryPartial(self, info, ResumePoint(0, 0, ZERO_CHAIN), bytearray(head), (ResumePoint(), len(head)))
         self.partials[tid] = p
         return p

@@ -39,11 +39,13 @@ KEEPALIVE_INTERVAL = 5.0
 IDLE_WAIT = 0.5
 
 
-def transfer_id_for_file(path, config: StreamingConfig) -> bytes:
+def transfer_id_for_file(path, config: StreamingConfig, dictionary_id: int | None = None) -> bytes:
     """A transfer id that is the same for the same file (path, size, mtime) and
     parameters, so a sender restarted later still resumes its transfer."""
     st = os.stat(path)
     key = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{config.block_size}\0{config.checksum}"
+    if dictionary_id is not None:  # the same file sent with a dictionary is another transfer
+        key += f"\0dictionary {dictionary_id:08x}"
     return hashlib.sha256(b"cobol-transfer-v1\0" + key.encode("utf-8", "surrogateescape")).digest()[:16]
 
 
@@ -93,8 +95,9 @@ class OutgoingTransfer:
 
     def __init__(self, source, config: StreamingConfig = StreamingConfig(), *, name: str = "stream",
                  size: int | None = None, transfer_id: bytes | None = None, executor=None,
-                 max_in_flight: int | None = None, clock=time.monotonic):
+                 max_in_flight: int | None = None, clock=time.monotonic, dictionary=None):
         self.source = source
+        self.dictionary = dictionary  # a shared cobol.dictionary.Dictionary the blocks are coded with
         self.executor = executor
         self.max_in_flight = max_in_flight or (2 * config.threads if executor is not None else 1)
         self.clock = clock
@@ -114,7 +117,14 @@ class OutgoingTransfer:
         if old is not None:
             old.close()  # blocks still being encoded for the old position
         self._oldest = None
-        self.compressor = StreamCompressor(self.config, start_seq=seq, chain=chain, executor=self.executor)
+        engine = None
+        if self.dictionary is not None:
+            from ..engine import CobolEngine
+            c = self.config
+            engine = CobolEngine(c.level, block_size=c.block_size, threads=1, checksum=c.checksum, plan=c.plan,
+                                 dictionary=self.dictionary)
+        self.compressor = StreamCompressor(self.config, start_seq=seq, chain=chain, executor=self.executor,
+                                           engine=engine)
         self.produced = seq          # blocks [0, produced) have been cut and encoded
         self.raw_produced = raw_offset
         self.chain = chain           # chain over blocks [0, produced)
@@ -126,7 +136,8 @@ class OutgoingTransfer:
 
     def info(self) -> TransferInfo:
         return TransferInfo(self.transfer_id, self.name, self.size, self.config.block_size,
-                            self.config.checksum_id, self.config.level, self.fresh)
+                            self.config.checksum_id, self.config.level, self.fresh,
+                            None if self.dictionary is None else self.dictionary.dict_id)
 
     def _read(self, n: int):
         """Up to ``n`` bytes; b"" at the end; None when a stalling source gave
