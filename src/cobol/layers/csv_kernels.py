@@ -747,3 +747,33 @@ def column_major_fields(row_nf, ncols):
             start[c] += 1
             f += 1
     return order, counts
+
+
+@njit(cache=True, nogil=True)
+def field_slots(row_nf, ncols):
+    """The inverse of :func:`column_major_fields` (decode side): for every
+    field in row order, its position in the column-major order, and the
+    per-column counts. Lets the decoder map rows to column entries without
+    building the order and scattering it."""
+    counts = np.zeros(ncols, np.int64)
+    nf = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            counts[min(t, ncols - 1)] += 1
+        nf += k
+    start = np.empty(ncols, np.int64)
+    s = 0
+    for c in range(ncols):
+        start[c] = s
+        s += counts[c]
+    slot = np.empty(nf, np.int64)
+    f = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            c = min(t, ncols - 1)
+            slot[f] = start[c]
+            start[c] += 1
+            f += 1
+    return slot, counts

@@ -377,7 +377,8 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     if flags & F_LAST_NONE:
         row_term[-1] = TERM_NONE
 
-    order, counts = _column_major_order(row_nf, ncols, modal)
+    # for each field in row order, its slot among the column-major entries
+    field_order, counts = K.field_slots(np.ascontiguousarray(row_nf, dtype=np.int64), ncols)
     eq = None
     if flags & F_ROWREF:
         if flags & F_RAGGED or ncols != modal or ncols > ROW_MATCH_MAX_COLUMNS:
@@ -448,10 +449,8 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     shift = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if sizes.size else sizes
     all_buf = np.concatenate(bufs) if bufs else np.zeros(0, np.uint8)
     all_offs = np.concatenate([o[:-1] + sh for o, sh in zip(offs_list, shift)] + [[int(sizes.sum())]])
-    all_offs = all_offs.astype(np.int64)
+    all_offs = all_offs.astype(np.int64, copy=False)
     all_q = np.concatenate(qflags) if qflags else np.zeros(0, np.bool_)
-    field_order = np.empty(nf, np.int64)
-    field_order[order] = np.arange(nf, dtype=np.int64)
     expect = total + (nf - nrows) + int(np.count_nonzero(row_term == TERM_LF)) \
         + 2 * int(np.count_nonzero(row_term == TERM_CRLF))
     if expect != raw_len:
