@@ -202,9 +202,11 @@ def trailing_zeros10(vals, cap):
 
 @njit(cache=True, nogil=True, inline="always")
 def _ndigits(a):
+    """Decimal digits of a >= 0 (1 for 0 and for negatives): compares with the
+    powers of ten instead of dividing (a 64-bit division per digit was the
+    cost of printing numbers back)."""
     d = 1
-    while a >= 10:
-        a //= 10
+    while d < 19 and a >= POW10[d]:
         d += 1
     return d
 
@@ -572,6 +574,8 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
                 if hashes[a + c] == hashes[b + c] and _equal(
                         data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
                     cnt += 1
+                elif cnt + ncols - 1 - c <= best:
+                    break  # cannot beat the best row any more (only a larger count replaces it)
             if cnt > best:
                 best = cnt
                 best_k = k
