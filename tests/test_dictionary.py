@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cobol
 from cobol import CobolEngine, frame_info
-from cobol.dictionary import MAGIC, Dictionary, load, train
+from cobol.dictionary import MAGIC, Dictionary, load
+from cobol.dictionary_training import train
 from cobol.entropy import ZSTD_DICT
 from cobol.errors import CobolError, DictionaryError, EncodeError, FormatError
 from cobol.format.frame import FrameHeader, encode_end_record, encode_frame_header

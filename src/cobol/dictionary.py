@@ -1,4 +1,6 @@
-"""Shared dictionaries for small messages (``cobol train``, ``compress(..., dictionary=d)``).
+"""The shared dictionary for small messages: the type and its bytes
+(``compress(..., dictionary=d)``; trained by :mod:`cobol.dictionary_training`
+or ``cobol train``).
 
 A 1 KB JSON record compressed on its own has no history to match against:
 its keys, its skeleton and the values it shares with its neighbours all cost
@@ -8,11 +10,7 @@ to both sides, supplies that history, like ``zstd --train``.
 A :class:`Dictionary` holds
 
 - a zstd dictionary (full zstd format, or raw content), trained on the
-  messages *as the engine codes them*: for each sample, whichever of the raw
-  bytes or a format-aware transform's output packed into one stream (the
-  ``bundle`` transform, :mod:`cobol.layers.bundle`) codes smaller on held-out
-  samples, so the dictionary primes the keys, skeletons and params the
-  transforms emit, not just the raw text;
+  messages *as the engine codes them* (:mod:`cobol.dictionary_training`);
 - optional per-transform sections (bytes keyed by transform id) that a
   transform builds at training time (``train_dictionary_section``) and reads
   back with ``ctx.dictionary.section(self.id)``;
@@ -34,6 +32,10 @@ Serialized layout (docs/DICTIONARY.md)::
 >>> d = Dictionary(zstd=b"raw content: {\\"id\\": ", level=3)
 >>> Dictionary.from_bytes(d.to_bytes()) == d
 True
+
+This module is below the engine (the engine reads dictionaries); training runs
+the engine on held-out samples, so it lives above it, in
+:mod:`cobol.dictionary_training`.
 """
 
 from __future__ import annotations
@@ -58,15 +60,6 @@ MAX_SECTIONS = 255
 #: zstd's full-dictionary magic number, as it appears in the bytes
 ZSTD_DICT_MAGIC = b"\x37\xa4\x30\xec"
 _HEAD = len(MAGIC) + 1 + 4
-#: train(): fraction of the samples held out to choose the training representation
-HOLDOUT_FRACTION = 0.2
-HOLDOUT_MAX = 256
-MIN_HOLDOUT = 4
-#: train(): the transforms' sections get at most this many quarters of the size
-#: (the zstd part the rest: it codes what the sections' models do not fit)
-SECTIONS_SHARE = 3
-#: train(): total sample bytes handed to zstd's trainer at most
-TRAIN_MAX_BYTES = 256 << 20
 
 
 class Dictionary:
@@ -202,129 +195,4 @@ def _check_zstd(zd: bytes) -> None:
         raise FormatError(f"dictionary: its zstd dictionary is corrupt ({e})") from None
 
 
-# ---------------------------------------------------------------- training
-
-def train(samples, size: int = DEFAULT_SIZE, level: int = DEFAULT_LEVEL, *, fmt: str | None = None,
-          checksum: str = "crc32") -> Dictionary:
-    """Build a shared dictionary of at most ``size`` bytes (serialized) from
-    sample messages (a list of bytes-like objects, ideally hundreds or more,
-    each shaped like the messages it will compress).
-
-    ``level``: the compression level the dictionary is tuned for (the engine
-    may use it at any level). ``fmt``: skip detection, treat samples as this
-    format. ``checksum``: only used when held-out samples are compressed to
-    choose the representation (it does not change the result's ranking).
-    """
-    from . import detect as _detect
-    from .registry import LAYER_NAMES, EncodeContext, candidates_for
-
-    if not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
-        raise EncodeError(f"dictionary size must be in {MIN_SIZE}..{MAX_SIZE}, got {size!r}")
-    if not isinstance(level, int) or not 1 <= level <= 22:
-        raise EncodeError(f"dictionary level must be in 1..22, got {level!r}")
-    samples = [bytes(s) for s in samples if len(s)]
-    if not samples:
-        raise EncodeError("no (non-empty) samples to train a dictionary on")
-    fmts = [_detect.detect(s, fmt) for s in samples]
-
-    sections = _train_sections(samples, fmts, level, (size - MIN_SIZE - 64) * SECTIONS_SHARE // 4)
-    sections_size = len(Dictionary(b"", sections, level))
-    zstd_budget = size - sections_size - 8  # the zstd part's length varint
-    if zstd_budget < MIN_SIZE:
-        raise EncodeError(f"dictionary size {size} leaves no room for a zstd dictionary "
-                          f"(sections take {sections_size} bytes)")
-    base = Dictionary(b"", sections, level)
-
-    # Each sample as the planner would code it: raw, or a transform's bundle.
-    views = {"raw": [[s] for s in samples]}
-    for i, (s, f) in enumerate(zip(samples, fmts)):
-        ctx = EncodeContext(level=level, fmt=f, dictionary=base)
-        for t in candidates_for(f, level, frozenset(LAYER_NAMES)):
-            try:
-                enc = t.encode(s, ctx)
-            except Exception:  # a transform failing here only loses it a vote
-                enc = None
-            if enc is not None:
-                views.setdefault(t.name, [[x] for x in samples])[i] = [_bundle_of(t, enc)]
-    if len(views) > 1:
-        # the mixture: every distinct representation of every sample
-        views["mixed"] = [list(dict.fromkeys(w[i][0] for w in views.values())) for i in range(len(samples))]
-
-    def flat(name, stop=None):
-        return [x for per_sample in views[name][:stop] for x in per_sample]
-
-    n_hold = min(HOLDOUT_MAX, int(len(samples) * HOLDOUT_FRACTION))
-    if len(views) == 1 or n_hold < MIN_HOLDOUT:
-        choice = "mixed" if "mixed" in views else "raw"
-    else:
-        # train on the first part, pick the view whose dictionary codes the held-out rest smallest
-        n_train = len(samples) - n_hold
-        held = samples[n_train:]
-        scores = {}
-        for name in views:
-            cand = Dictionary(_train_zstd(flat(name, n_train), zstd_budget, level), sections, level)
-            scores[name] = _coded_size(held, cand, level, checksum, fmt)
-        choice = min(scores, key=lambda k: (scores[k], k != "raw"))
-    view = flat(choice)
-    d = Dictionary(_train_zstd(view, zstd_budget, level), sections, level)
-    while len(d) > size and zstd_budget > MIN_SIZE:  # the trainer overshot: shrink
-        zstd_budget = max(MIN_SIZE, zstd_budget - (len(d) - size) - 64)
-        d = Dictionary(_train_zstd(view, zstd_budget, level), sections, level)
-    return d
-
-
-def _bundle_of(t, enc) -> bytes:
-    from .layers import bundle
-    if len(enc.streams) == 1 and not enc.params:
-        return bytes(enc.streams[0])
-    return bundle.pack(enc)
-
-
-def _train_sections(samples, fmts, level, budget: int) -> dict:
-    """Sections from transforms that define ``train_dictionary_section(samples,
-    level, budget)``; all of them together get at most ``budget`` bytes (each
-    is asked for what is left, in transform id order)."""
-    from .registry import all_transforms
-    out = {}
-    for t in all_transforms():
-        build = getattr(t, "train_dictionary_section", None)
-        if build is None:
-            continue
-        mine = [s for s, f in zip(samples, fmts) if f in t.formats or "*" in t.formats]
-        left = budget - sum(len(x) + 8 for x in out.values())
-        if mine and left > 0:
-            sec = build(mine, level, left)
-            if sec and len(sec) <= left:
-                out[t.id] = bytes(sec)
-    return out
-
-
-def _train_zstd(view: list, budget: int, level: int) -> bytes:
-    """zstd's trainer on ``view``; raw content (the last samples) when it cannot train."""
-    total = 0
-    picked = []
-    for s in view:
-        if total + len(s) > TRAIN_MAX_BYTES:
-            break
-        picked.append(s)
-        total += len(s)
-    if total > 4 * budget and len(picked) >= 8:
-        try:
-            return zstandard.train_dictionary(budget, picked, level=level).as_bytes()
-        except zstandard.ZstdError:
-            pass
-    # too little to train on: the samples themselves, most recent last (nearest offsets)
-    raw = b"".join(picked)[-budget:]
-    while raw.startswith(ZSTD_DICT_MAGIC):  # would read as a full dictionary
-        raw = raw[1:]
-    return raw
-
-
-def _coded_size(msgs, d: Dictionary, level: int, checksum: str, fmt) -> int:
-    from .engine import CobolEngine
-    eng = CobolEngine(level, threads=1, checksum=checksum, dictionary=d, fmt=fmt, verify=False)
-    return sum(len(eng.encode_block(m, 0)[0]) for m in msgs)
-
-
-__all__ = ["Dictionary", "train", "load", "DEFAULT_SIZE", "DEFAULT_LEVEL", "MAGIC", "FORMAT_VERSION"]
-
+__all__ = ["Dictionary", "load", "DEFAULT_SIZE", "DEFAULT_LEVEL", "MAGIC", "FORMAT_VERSION"]

@@ -112,7 +112,7 @@ class CobolEngine:
         ``start()`` and ``record(...)`` (``on_block_decoded`` optional); see docs/PROFILE.md.
     verify: decode every non-trivial transform's output before storing it.
     dictionary: a shared :class:`cobol.dictionary.Dictionary` (or its serialized
-        bytes) from ``cobol.dictionary.train``: frames name it by id and need it
+        bytes) from ``cobol.dictionary_training.train``: frames name it by id and need it
         to decode; made for small messages (docs/DICTIONARY.md).
     compact: write an input of one block (1..block_size bytes) as a *compact*
         frame (docs/FORMAT.md: no block size, header CRCs, end marker; 23 bytes

@@ -35,7 +35,7 @@ def configure(p: argparse.ArgumentParser):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dictionary import train
+    from ..dictionary_training import train
     from ..engine import split_blocks
     if os.path.exists(args.output) and not args.force:
         raise CliError(EXIT_REFUSED, f"{args.output} exists; use -f to overwrite")
