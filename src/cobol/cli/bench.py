@@ -12,6 +12,7 @@ import textwrap
 
 from .common import (
     EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_USAGE, CliError, emit_table, human_size, is_tty, parse_size, say_error,
+    steps_progress,
 )
 
 
@@ -61,10 +62,7 @@ def configure(p: argparse.ArgumentParser):
         show = is_tty(sys.stderr) and not args.quiet
         progress = None
         if show:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-            progress = Progress(TextColumn("{task.description:<48}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True)
+            progress = steps_progress(48)
             task = progress.add_task("bench", total=steps)
             progress.start()
 

@@ -148,18 +148,38 @@ def emit_table(columns, rows, *, title: str | None = None, file=None) -> None:
     print(file=file)
 
 
+def transfer_progress(transient: bool):
+    """A rich progress display on stderr for bytes moved: label, bar, bytes done
+    of total, speed, time left (one task per file). Not started."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    TimeRemainingColumn(), console=Console(file=sys.stderr), transient=transient)
+
+
+def steps_progress(label_width: int):
+    """A transient rich progress display on stderr counting steps: label (padded
+    to ``label_width``), bar, steps done of total, time elapsed. Not started."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    return Progress(TextColumn(f"{{task.description:<{label_width}}}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True)
+
+
+def items_progress():
+    """A transient rich progress display with rich's default columns and console
+    (``cobol compress-dir``: one step per file, no total). Not started."""
+    from rich.progress import Progress
+    return Progress(transient=True)
+
+
 class ProgressBar:
-    """A rich progress bar on stderr, or nothing (when not wanted)."""
+    """A transfer progress bar on stderr, or nothing (when not wanted)."""
 
     def __init__(self, enabled: bool, total: int | None, label: str):
         self._progress = None
         if enabled:
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
-            from rich.console import Console
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                      TransferSpeedColumn(), TimeRemainingColumn(),
-                                      console=Console(file=sys.stderr), transient=True)
+            self._progress = transfer_progress(transient=True)
             self._task = self._progress.add_task(label, total=total)
 
     def __enter__(self):

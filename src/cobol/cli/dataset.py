@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import EXIT_CORRUPT, EXIT_OK, MB, emit_table, is_tty
+from .common import EXIT_CORRUPT, EXIT_OK, MB, emit_table, is_tty, items_progress
 
 
 def configure(p, decompress: bool):
@@ -30,8 +30,7 @@ def configure(p, decompress: bool):
         progress = None
         bar = None
         if not args.quiet and not args.json and is_tty(sys.stderr):
-            from rich.progress import Progress
-            bar = Progress(transient=True)
+            bar = items_progress()
             bar.start()
             task = bar.add_task("files", total=None)
             progress = lambda r: bar.advance(task)  # noqa: E731

@@ -20,7 +20,7 @@ import sys
 
 from ..errors import CobolError
 from ..stream.config import DEFAULT_PORT, StreamingConfig
-from .common import EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MB, parse_size
+from .common import EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MB, is_tty, parse_size, transfer_progress
 
 SEND_EXIT_HELP = """\
 send exit codes: 0 every file arrived and was confirmed; 1 usage error;
@@ -199,7 +199,7 @@ def run_send(args) -> int:
         print(f"cobol send: {exc}", file=sys.stderr)
         return EXIT_USAGE
     ssl_ctx = client_ssl_context(args.tls_ca) if (args.tls or args.tls_ca) else None
-    show_progress = not args.quiet and sys.stderr.isatty()
+    show_progress = not args.quiet and is_tty(sys.stderr)
     results = asyncio.run(_send_all(files, host, port, cfg, token, ssl_ctx, args, show_progress))
     code = EXIT_OK
     for path, res, exc in results:
@@ -227,11 +227,7 @@ async def _send_all(files, host, port, cfg, token, ssl_ctx, args, show_progress)
     sem = asyncio.Semaphore(args.jobs)
     progress = None
     if show_progress:
-        from rich.console import Console
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                   TransferSpeedColumn)
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                            TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False)
+        progress = transfer_progress(transient=False)
         progress.start()
 
     async def one(path):
