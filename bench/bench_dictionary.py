@@ -11,7 +11,7 @@ Each file's JSON lines are grouped into messages of about --message bytes
 dictionaries; the last --test-max messages are compressed one by one, each
 into its own frame:
 
-  cobol        cobol.dictionary_training.train(train, size, level) -> d;
+  cobol        cobol.dictionary.train(train, size, level) -> d;
                CobolEngine(level, checksum=--checksum, dictionary=d).compress(msg):
                a whole .cobl frame (a compact frame: header, block, checksum;
                with a dictionary the engine writes no end marker for one block)
@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "src"))
 
 import cobol  # noqa: E402
 from cobol.cli.common import parse_size  # noqa: E402
-from cobol.dictionary_training import train  # noqa: E402
+from cobol.dictionary import train  # noqa: E402
 from cobol.format.frame import DataBlock, EndRecord, iter_frame_records  # noqa: E402
 
 TARGET = 1.3

@@ -12,8 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import cobol
 from cobol import CobolEngine, frame_info
-from cobol.dictionary import Dictionary
-from cobol.dictionary_training import train
+from cobol.dictionary import Dictionary, train
 from cobol.errors import CobolError, FormatError, LimitError
 from cobol.format.wire import put_bytes, put_varint
 from cobol.layers import json_dict as jd

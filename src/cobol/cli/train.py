@@ -1,6 +1,6 @@
 """``cobol train SAMPLES... -o DICT``: train a shared dictionary for small
 messages (like ``zstd --train``); the training itself is
-:func:`cobol.dictionary_training.train`."""
+:func:`cobol.dictionary.train`."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def configure(p: argparse.ArgumentParser):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dictionary_training import train
+    from ..dictionary import train
     from ..engine import split_blocks
     if os.path.exists(args.output) and not args.force:
         raise CliError(EXIT_REFUSED, f"{args.output} exists; use -f to overwrite")

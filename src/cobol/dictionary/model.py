@@ -1,5 +1,5 @@
 """The shared dictionary for small messages: the type and its bytes
-(``compress(..., dictionary=d)``; trained by :mod:`cobol.dictionary_training`
+(``compress(..., dictionary=d)``; trained by :mod:`cobol.dictionary.training`
 or ``cobol train``).
 
 A 1 KB JSON record compressed on its own has no history to match against:
@@ -10,7 +10,7 @@ to both sides, supplies that history, like ``zstd --train``.
 A :class:`Dictionary` holds
 
 - a zstd dictionary (full zstd format, or raw content), trained on the
-  messages *as the engine codes them* (:mod:`cobol.dictionary_training`);
+  messages *as the engine codes them* (:mod:`cobol.dictionary.training`);
 - optional per-transform sections (bytes keyed by transform id) that a
   transform builds at training time (``train_dictionary_section``) and reads
   back with ``ctx.dictionary.section(self.id)``;
@@ -33,9 +33,8 @@ Serialized layout (docs/DICTIONARY.md)::
 >>> Dictionary.from_bytes(d.to_bytes()) == d
 True
 
-This module is below the engine (the engine reads dictionaries); training runs
-the engine on held-out samples, so it lives above it, in
-:mod:`cobol.dictionary_training`.
+The engine reads dictionaries, so this module imports nothing above the
+format layer (and the training beside it nothing above the planner).
 """
 
 from __future__ import annotations
@@ -45,8 +44,8 @@ import os
 
 import zstandard
 
-from .errors import CobolError, EncodeError, FormatError, LimitError
-from .format.wire import Reader, put_bytes, put_varint
+from ..errors import CobolError, EncodeError, FormatError, LimitError
+from ..format.wire import Reader, put_bytes, put_varint
 
 MAGIC = b"CBLD"
 FORMAT_VERSION = 1

@@ -8,21 +8,24 @@ smaller on held-out samples, so the dictionary primes the keys, skeletons and
 params the transforms emit, not just the raw text. Transforms that define
 ``train_dictionary_section(samples, level, budget)`` add their own sections.
 
-Measuring the held-out samples runs the engine, so this module sits above
-:mod:`cobol.engine`, while :mod:`cobol.dictionary` (the type, which the engine
-reads) sits below it.
+The held-out samples are measured as the engine would write them (detect,
+plan, block record), with the planner and the block layout directly: this
+module sits below :mod:`cobol.engine`, like the type in :mod:`.model`, so the
+engine can read dictionaries without a loop back to itself.
 """
 
 from __future__ import annotations
 
 import zstandard
 
-from . import detect as _detect
-from .dictionary import DEFAULT_LEVEL, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, ZSTD_DICT_MAGIC, Dictionary
-from .engine import CobolEngine
-from .errors import EncodeError
-from .layers import bundle
-from .registry import LAYER_NAMES, EncodeContext, all_transforms, candidates_for
+from .. import detect as _detect
+from ..errors import EncodeError
+from ..format import checksum as ck
+from ..format.frame import encode_data_block
+from ..layers import bundle
+from ..plan import choose_plan
+from ..registry import LAYER_NAMES, EncodeContext, all_transforms, candidates_for
+from .model import DEFAULT_LEVEL, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, ZSTD_DICT_MAGIC, Dictionary
 
 #: fraction of the samples held out to choose the training representation
 HOLDOUT_FRACTION = 0.2
@@ -147,8 +150,15 @@ def _train_zstd(view: list, budget: int, level: int) -> bytes:
 
 
 def _coded_size(msgs, d: Dictionary, level: int, checksum: str, fmt) -> int:
-    eng = CobolEngine(level, threads=1, checksum=checksum, dictionary=d, fmt=fmt, verify=False)
-    return sum(len(eng.encode_block(m, 0)[0]) for m in msgs)
+    """Bytes of the block records ``CobolEngine(level, checksum=checksum,
+    dictionary=d, fmt=fmt, verify=False).encode_block(m, 0)`` writes, summed."""
+    checksum_id = ck.checksum_id(checksum)
+    total = 0
+    for m in msgs:
+        ctx = EncodeContext(level=level, fmt=_detect.detect(m, fmt), dictionary=d)
+        p = choose_plan(m, ctx, "auto", verify=False)
+        total += len(encode_data_block(p.data_block(0, len(m), ck.compute(checksum_id, m))))
+    return total
 
 
 __all__ = ["train"]
