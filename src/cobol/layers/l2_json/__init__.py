@@ -153,9 +153,17 @@ from .symbols import (  # noqa: F401
     _symbol_kinds,
 )
 from .paths import (  # noqa: F401
+    _after_comma,
     _child_comp,
+    _count_literal,
+    _enter_child,
     _h32,
     _mix,
+    _new_stack,
+    _path_hash,
+    _pop_container,
+    _push_container,
+    _set_key,
     _suffix_hash,
 )
 from .keys import (  # noqa: F401

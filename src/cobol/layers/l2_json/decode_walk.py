@@ -7,9 +7,6 @@ from numba import njit
 
 from .. import json_tokenizer as jt
 from .symbols import (
-    C_ARR,
-    C_NOKEY,
-    C_ROOT,
     FLAG_RAW,
     G_COLON,
     G_COMMA,
@@ -22,7 +19,6 @@ from .symbols import (
     K_END,
     K_INVALID,
     K_START,
-    MAX_PATH_DEPTH,
     MAX_SCALE,
     MODE_FULL,
     NUM_INT,
@@ -42,7 +38,18 @@ from .symbols import (
     TEXT_TERM,
     WS_TERM,
 )
-from .paths import _child_comp, _h32, _mix, _suffix_hash
+from .paths import (
+    _after_comma,
+    _count_literal,
+    _enter_child,
+    _h32,
+    _new_stack,
+    _path_hash,
+    _pop_container,
+    _push_container,
+    _set_key,
+    _suffix_hash,
+)
 from .whitespace import _gap_len, _resolve_gap
 
 @njit(cache=True, nogil=True)
@@ -79,7 +86,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                  colmap, style, gtab, mode, max_depth, out):
     """Rebuild the block; returns the number of bytes written or an error code < 0.
 
-    (Like the encoder's walk, the loop calls no function that takes an array:
+    (Like the encoder's walk, the loop calls no function that takes an array,
+    except the inlined stack helpers of :mod:`.paths`:
     copies and number printing are written out in place.)"""
     nsk = skel.size
     nout = out.size
@@ -105,13 +113,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     tvals = np.full(cap, -1, np.int64)
     nd = 0
     stcap = max_depth + 1
-    st_kind = np.empty(stcap, np.uint8)
-    st_hash = np.empty(stcap, np.int64)
-    st_key = np.empty(stcap, np.int64)
-    st_count = np.empty(stcap, np.int64)
-    st_k0 = np.empty(stcap, np.int64)
-    st_k1 = np.empty(stcap, np.int64)
-    st_k2 = np.empty(stcap, np.int64)
+    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(stcap)
     depth = 0
     extra = style[ST_BASE_DEPTH]
     crlf = style[ST_CRLF]
@@ -176,49 +178,21 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             o += 1
             if depth >= stcap:
                 return -17
-            if depth > 0:
-                top = depth - 1
-                comp = _child_comp(depth, st_kind[top], st_key[top], st_count[top], False)
-                st_count[top] += 1
-                parent = st_hash[top]
-                p0 = st_k0[top]
-                p1 = st_k1[top]
-                p2 = st_k2[top]
-            else:
-                comp = C_ROOT
-                parent = C_ROOT
-                p0 = C_ROOT
-                p1 = C_ROOT
-                p2 = C_ROOT
-            st_kind[depth] = 1 if nk == jt.OBJ_OPEN else 2
-            st_hash[depth] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
-            st_key[depth] = C_NOKEY
-            st_count[depth] = 0
-            if comp == C_ARR:
-                st_k0[depth] = p0
-                st_k1[depth] = p1
-                st_k2[depth] = p2
-            else:
-                st_k0[depth] = comp
-                st_k1[depth] = p0
-                st_k2[depth] = p1
-            depth += 1
+            comp, parent, p0, p1, p2 = _enter_child(depth, st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2, False)
+            depth = _push_container(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2,
+                                    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2)
         elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
             if o >= nout:
                 return -2
             out[o] = 125 if nk == jt.OBJ_CLOSE else 93
             o += 1
-            if depth > 0:
-                depth -= 1
-            elif extra > 0:
-                extra -= 1
+            depth, extra = _pop_container(depth, extra)
         elif nk == jt.COMMA:
             if o >= nout:
                 return -2
             out[o] = 44
             o += 1
-            if depth > 0:
-                st_key[depth - 1] = C_NOKEY
+            _after_comma(depth, st_key)
         elif nk == jt.COLON:
             if o >= nout:
                 return -2
@@ -290,8 +264,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                 return -2
             out[o] = 34
             o += 1
-            if depth > 0 and st_kind[depth - 1] == 1:
-                st_key[depth - 1] = comp
+            _set_key(depth, st_kind, st_key, comp)
             # key -> colon gap
             if sp < nsk and skel[sp] == S_WS_DEV_KEY:
                 sp += 1
@@ -311,22 +284,11 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             o += 1
             nk = jt.COLON
         elif nk == jt.STRING or nk == jt.NUMBER:
-            if depth > 0:
-                top = depth - 1
-                comp = _child_comp(depth, st_kind[top], st_key[top], st_count[top], True)
-                st_count[top] += 1
-                if mode == MODE_FULL:
-                    parent = st_hash[top]
-                    h = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
-                else:
-                    h = _suffix_hash(comp, st_k0[top], st_k1[top], st_k2[top], mode)
+            comp, parent, p0, p1, p2 = _enter_child(depth, st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2, True)
+            if mode == MODE_FULL:
+                h = _h32(_path_hash(depth, parent, comp))
             else:
-                comp = C_ROOT
-                if mode == MODE_FULL:
-                    h = _mix(C_ROOT, comp)
-                else:
-                    h = _suffix_hash(comp, C_ROOT, C_ROOT, C_ROOT, mode)
-            h = _h32(h)
+                h = _h32(_suffix_hash(comp, p0, p1, p2, mode))
             slot = (h ^ (h >> 17)) & mask
             for _ in range(cap):
                 v = tvals[slot]
@@ -478,8 +440,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                 out[o + 3] = 115
                 out[o + 4] = 101
                 o += 5
-            if depth > 0:
-                st_count[depth - 1] += 1
+            _count_literal(depth, st_count)
         else:  # residue
             rp, o = _copy_until(residue, rp, residue.size, RESIDUE_TERM, False, out, o)
             if o < 0:

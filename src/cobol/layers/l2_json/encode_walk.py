@@ -7,8 +7,6 @@ from numba import njit
 
 from .. import json_tokenizer as jt
 from .symbols import (
-    C_ARR,
-    C_NOKEY,
     C_ROOT,
     G_COLON,
     G_COMMA,
@@ -20,7 +18,6 @@ from .symbols import (
     KEY3_FIRST,
     K_END,
     K_START,
-    MAX_PATH_DEPTH,
     MODE_FULL,
     N_MODES,
     ST_BASE_DEPTH,
@@ -45,7 +42,18 @@ from .symbols import (
     S_WS_DEV,
     S_WS_DEV_KEY,
 )
-from .paths import _child_comp, _h32, _mix
+from .paths import (
+    _after_comma,
+    _count_literal,
+    _enter_child,
+    _h32,
+    _mix,
+    _new_stack,
+    _path_hash,
+    _pop_container,
+    _push_container,
+    _set_key,
+)
 from .whitespace import _gap_len, _resolve_gap
 
 @njit(cache=True, nogil=True)
@@ -53,7 +61,8 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
     """The encoder's token walk: skeleton symbols, whitespace deviations and the
     per-mode column hashes of every string/number value (in token order).
 
-    (Hot loops call no function that takes an array: numba reference-counts
+    (Hot loops call no function that takes an array, except the inlined stack
+    helpers of :mod:`.paths`: numba reference-counts
     array arguments with atomic operations, which cost more than the work.)"""
     ntok = kinds.size
     n = buf.size
@@ -65,14 +74,7 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
     ndev = 0
     vh = np.empty((nvalues, N_MODES), np.uint32)  # 32-bit column hashes: memory per value
     nv = 0
-    cap = max_depth + 1
-    st_kind = np.empty(cap, np.uint8)
-    st_hash = np.empty(cap, np.int64)
-    st_key = np.empty(cap, np.int64)
-    st_count = np.empty(cap, np.int64)
-    st_k0 = np.empty(cap, np.int64)  # the three most recent key components on the path
-    st_k1 = np.empty(cap, np.int64)
-    st_k2 = np.empty(cap, np.int64)
+    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(max_depth + 1)
     depth = 0
     extra = style[ST_BASE_DEPTH]
     crlf = style[ST_CRLF]
@@ -127,45 +129,17 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         if nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
             skel[sp] = S_OBJ_OPEN if nk == jt.OBJ_OPEN else S_ARR_OPEN
             sp += 1
-            if depth > 0:
-                top = depth - 1
-                comp = _child_comp(depth, st_kind[top], st_key[top], st_count[top], False)
-                st_count[top] += 1
-                parent = st_hash[top]
-                p0 = st_k0[top]
-                p1 = st_k1[top]
-                p2 = st_k2[top]
-            else:
-                comp = C_ROOT
-                parent = C_ROOT
-                p0 = C_ROOT
-                p1 = C_ROOT
-                p2 = C_ROOT
-            st_kind[depth] = 1 if nk == jt.OBJ_OPEN else 2
-            st_hash[depth] = parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
-            st_key[depth] = C_NOKEY
-            st_count[depth] = 0
-            if comp == C_ARR:
-                st_k0[depth] = p0
-                st_k1[depth] = p1
-                st_k2[depth] = p2
-            else:
-                st_k0[depth] = comp
-                st_k1[depth] = p0
-                st_k2[depth] = p1
-            depth += 1
+            comp, parent, p0, p1, p2 = _enter_child(depth, st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2, False)
+            depth = _push_container(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2,
+                                    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2)
         elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
             skel[sp] = S_OBJ_CLOSE if nk == jt.OBJ_CLOSE else S_ARR_CLOSE
             sp += 1
-            if depth > 0:
-                depth -= 1
-            elif extra > 0:
-                extra -= 1
+            depth, extra = _pop_container(depth, extra)
         elif nk == jt.COMMA:
             skel[sp] = S_COMMA
             sp += 1
-            if depth > 0:
-                st_key[depth - 1] = C_NOKEY
+            _after_comma(depth, st_key)
         elif nk == jt.COLON:
             skel[sp] = S_COLON
             sp += 1
@@ -188,8 +162,7 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
                 skel[sp + 1] = c3 >> 8
                 skel[sp + 2] = c3 & 0xFF
                 sp += 3
-            if depth > 0 and st_kind[depth - 1] == 1:
-                st_key[depth - 1] = key_comp[ki]
+            _set_key(depth, st_kind, st_key, key_comp[ki])
             ki += 1
             # the gap between the key and its colon, then the colon itself
             if kinds[t + 1] == jt.WS:
@@ -210,21 +183,9 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         elif nk == jt.STRING or nk == jt.NUMBER:
             skel[sp] = S_STRING if nk == jt.STRING else S_NUMBER
             sp += 1
-            if depth > 0:
-                top = depth - 1
-                comp = _child_comp(depth, st_kind[top], st_key[top], st_count[top], True)
-                st_count[top] += 1
-                parent = st_hash[top]
-                p0 = st_k0[top]
-                p1 = st_k1[top]
-                p2 = st_k2[top]
-            else:
-                comp = C_ROOT
-                parent = C_ROOT
-                p0 = C_ROOT
-                p1 = C_ROOT
-                p2 = C_ROOT
-            vh[nv, MODE_FULL] = _h32(parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp))
+            comp, parent, p0, p1, p2 = _enter_child(depth, st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2, True)
+            vh[nv, MODE_FULL] = _h32(_path_hash(depth, parent, comp))
+            # modes 1..4 = :func:`_suffix_hash`, computed incrementally
             h = _mix(C_ROOT, comp)
             vh[nv, 1] = _h32(h)
             h = _mix(h, p0)
@@ -236,8 +197,7 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
             skel[sp] = S_TRUE + (nk - jt.TRUE)
             sp += 1
-            if depth > 0:
-                st_count[depth - 1] += 1
+            _count_literal(depth, st_count)
         else:
             skel[sp] = S_RESIDUE
             sp += 1
