@@ -8,6 +8,7 @@ from numba import njit
 
 from .symbols import TEXT_TERM
 
+
 @njit(cache=True, nogil=True)
 def _gather_spans(buf, a, b, term):
     """Concatenate buf[a[i]:b[i]] each followed by ``term``."""

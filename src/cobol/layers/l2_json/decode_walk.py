@@ -7,50 +7,16 @@ from numba import njit
 
 from .. import json_tokenizer as jt
 from .symbols import (
-    FLAG_RAW,
-    G_COLON,
-    G_COMMA,
-    G_EMPTY,
-    KEY1_BASE,
-    KEY2_BASE,
-    KEY2_FIRST,
-    KEY3,
-    KEY3_FIRST,
-    K_END,
-    K_INVALID,
-    K_START,
-    MAX_SCALE,
-    MODE_FULL,
-    NUM_INT,
-    NUM_SCALED,
-    RESIDUE_TERM,
-    ST_BASE_DEPTH,
-    ST_COLON_WS,
-    ST_COMMA_WS,
-    ST_CRLF,
-    ST_INDENT_CHAR,
-    ST_INDENT_WIDTH,
-    ST_PRE_COLON_WS,
-    SYMBOL_KIND,
-    S_KEY_LITERAL,
-    S_WS_DEV,
-    S_WS_DEV_KEY,
-    TEXT_TERM,
-    WS_TERM,
+    FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END, K_INVALID,
+    K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_WS_DEV,
+    S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
 )
 from .paths import (
-    _after_comma,
-    _count_literal,
-    _enter_child,
-    _h32,
-    _new_stack,
-    _path_hash,
-    _pop_container,
-    _push_container,
-    _set_key,
-    _suffix_hash,
+    _after_comma, _count_literal, _enter_child, _h32, _new_stack, _path_hash, _pop_container, _push_container,
+    _set_key, _suffix_hash,
 )
-from .whitespace import _gap_len, _resolve_gap
+from .whitespace import _gap_len, _resolve_gap, _style_fields
+
 
 @njit(cache=True, nogil=True)
 def _copy_until(src, sp, send, term, escapes, out, o):
@@ -115,13 +81,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     stcap = max_depth + 1
     st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(stcap)
     depth = 0
-    extra = style[ST_BASE_DEPTH]
-    crlf = style[ST_CRLF]
-    width = style[ST_INDENT_WIDTH]
-    ichar = style[ST_INDENT_CHAR]
-    colon_ws = 1 if style[ST_COLON_WS] else 0
-    comma_ws = 1 if style[ST_COMMA_WS] else 0
-    pre_colon = 1 if style[ST_PRE_COLON_WS] else 0
+    extra, crlf, width, ichar, colon_ws, comma_ws, pre_colon = _style_fields(style)
     lit_group = tgrp[ncols]
     prev = K_START
     o = 0

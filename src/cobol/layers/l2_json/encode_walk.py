@@ -7,54 +7,16 @@ from numba import njit
 
 from .. import json_tokenizer as jt
 from .symbols import (
-    C_ROOT,
-    G_COLON,
-    G_COMMA,
-    G_EMPTY,
-    KEY1_BASE,
-    KEY2_BASE,
-    KEY2_FIRST,
-    KEY3,
-    KEY3_FIRST,
-    K_END,
-    K_START,
-    MODE_FULL,
-    N_MODES,
-    ST_BASE_DEPTH,
-    ST_COLON_WS,
-    ST_COMMA_WS,
-    ST_CRLF,
-    ST_INDENT_CHAR,
-    ST_INDENT_WIDTH,
-    ST_PRE_COLON_WS,
-    S_ARR_CLOSE,
-    S_ARR_OPEN,
-    S_COLON,
-    S_COMMA,
-    S_END,
-    S_KEY_LITERAL,
-    S_NUMBER,
-    S_OBJ_CLOSE,
-    S_OBJ_OPEN,
-    S_RESIDUE,
-    S_STRING,
-    S_TRUE,
-    S_WS_DEV,
-    S_WS_DEV_KEY,
+    C_ROOT, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END, K_START,
+    MODE_FULL, N_MODES, S_ARR_CLOSE, S_ARR_OPEN, S_COLON, S_COMMA, S_END, S_KEY_LITERAL, S_NUMBER,
+    S_OBJ_CLOSE, S_OBJ_OPEN, S_RESIDUE, S_STRING, S_TRUE, S_WS_DEV, S_WS_DEV_KEY,
 )
 from .paths import (
-    _after_comma,
-    _count_literal,
-    _enter_child,
-    _h32,
-    _mix,
-    _new_stack,
-    _path_hash,
-    _pop_container,
-    _push_container,
-    _set_key,
+    _after_comma, _count_literal, _enter_child, _h32, _mix, _new_stack, _path_hash, _pop_container,
+    _push_container, _set_key,
 )
-from .whitespace import _gap_len, _resolve_gap
+from .whitespace import _gap_len, _resolve_gap, _style_fields
+
 
 @njit(cache=True, nogil=True)
 def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, max_depth):
@@ -76,13 +38,7 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
     nv = 0
     st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(max_depth + 1)
     depth = 0
-    extra = style[ST_BASE_DEPTH]
-    crlf = style[ST_CRLF]
-    width = style[ST_INDENT_WIDTH]
-    ichar = style[ST_INDENT_CHAR]
-    colon_ws = 1 if style[ST_COLON_WS] else 0
-    comma_ws = 1 if style[ST_COMMA_WS] else 0
-    pre_colon = 1 if style[ST_PRE_COLON_WS] else 0
+    extra, crlf, width, ichar, colon_ws, comma_ws, pre_colon = _style_fields(style)
     prev = K_START
     ki = 0  # key ordinal
     t = 0

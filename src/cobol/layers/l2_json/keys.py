@@ -8,6 +8,7 @@ from numba import njit
 from .. import json_tokenizer as jt
 from .paths import _mix
 
+
 @njit(cache=True, nogil=True)
 def _fnv(buf, a, b):
     h = np.int64(-3750763034362895579)

@@ -8,6 +8,7 @@ from numba import njit
 
 from .symbols import FLAG_RAW, MAX_SCALE, NUM_SCALED
 
+
 @njit(cache=True, nogil=True)
 def _parse_numbers(buf, starts, toks):
     """Canonical number spellings -> (mantissa, scale, digit count); scale -1 = raw."""

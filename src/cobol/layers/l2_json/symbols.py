@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import json_tokenizer as jt
 
+
 PARAMS_VERSION = 1
 
 # ---------------------------------------------------------------- skeleton symbols

@@ -9,45 +9,16 @@ from numba import njit
 
 from ...errors import CobolError, FormatError
 from ...format.wire import Reader, put_varint
-from ..intcodec import decode_ints, encode_ints
-from ...registry import DecodeContext, EncodeContext, Encoded, Transform, register_transform
-from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
+from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .. import json_tokenizer as jt
+from ..intcodec import decode_ints, encode_ints
+from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
 from .symbols import (
-    COVERAGE,
-    DICT_MIN_REPEAT,
-    DICT_MIN_VALUES,
-    DICT_TRIAL_GAIN,
-    GROUP_MAX_CANDIDATES,
-    GROUP_MIN_BYTES,
-    GROUP_MIN_GAIN,
-    GROUP_MIN_LEVEL,
-    GROUP_SAMPLE_BYTES,
-    GROUP_TRIAL_LEVEL,
-    MAX_COLUMNS,
-    MAX_SCALE,
-    MIN_COLUMN_VALUES,
-    MIN_DICT_COUNT,
-    NUM_INT,
-    NUM_PLAIN,
-    NUM_SCALED,
-    N_MODES,
-    PARAMS_VERSION,
-    RESIDUE_TERM,
-    ST_BASE_DEPTH,
-    ST_COLON_WS,
-    ST_COMMA_WS,
-    ST_CRLF,
-    ST_INDENT_CHAR,
-    ST_INDENT_WIDTH,
-    ST_PRETTY,
-    ST_PRE_COLON_WS,
-    ST_SIZE,
-    S_ARR_OPEN,
-    S_OBJ_OPEN,
-    TEXT_TERM,
-    WS_TERM,
-    _ERRORS,
+    COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_TRIAL_GAIN, GROUP_MAX_CANDIDATES, GROUP_MIN_BYTES,
+    GROUP_MIN_GAIN, GROUP_MIN_LEVEL, GROUP_SAMPLE_BYTES, GROUP_TRIAL_LEVEL, MAX_COLUMNS, MAX_SCALE,
+    MIN_COLUMN_VALUES, MIN_DICT_COUNT, NUM_INT, NUM_PLAIN, NUM_SCALED, N_MODES, PARAMS_VERSION, RESIDUE_TERM,
+    ST_BASE_DEPTH, ST_COLON_WS, ST_COMMA_WS, ST_CRLF, ST_INDENT_CHAR, ST_INDENT_WIDTH, ST_PRETTY,
+    ST_PRE_COLON_WS, ST_SIZE, S_ARR_OPEN, S_OBJ_OPEN, TEXT_TERM, WS_TERM, _ERRORS,
 )
 from .keys import _first_appearance, _intern_keys, _intern_spans, _key_hashes
 from .whitespace import detect_style, gap_table
@@ -55,6 +26,7 @@ from .columns import _drop_terms, _gather_spans, _group_order, _scatter_text
 from .numbers import _number_columns, _number_values, _parse_numbers
 from .encode_walk import _walk_encode
 from .decode_walk import _walk_decode
+
 
 @njit(cache=True, nogil=True)
 def _first_unescaped_quote(buf, limit):

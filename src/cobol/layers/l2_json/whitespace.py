@@ -11,22 +11,10 @@ from numba import njit
 
 from .. import json_tokenizer as jt
 from .symbols import (
-    G_COLON,
-    G_COMMA,
-    G_EMPTY,
-    G_NEWLINE,
-    K_END,
-    K_START,
-    ST_BASE_DEPTH,
-    ST_COLON_WS,
-    ST_COMMA_WS,
-    ST_CRLF,
-    ST_INDENT_CHAR,
-    ST_INDENT_WIDTH,
-    ST_PRETTY,
-    ST_PRE_COLON_WS,
-    ST_SIZE,
+    G_COLON, G_COMMA, G_EMPTY, G_NEWLINE, K_END, K_START, ST_BASE_DEPTH, ST_COLON_WS, ST_COMMA_WS, ST_CRLF,
+    ST_INDENT_CHAR, ST_INDENT_WIDTH, ST_PRETTY, ST_PRE_COLON_WS, ST_SIZE,
 )
+
 
 @njit(cache=True, nogil=True, inline="always")
 def _is_open(k):
@@ -210,3 +198,12 @@ def detect_style(tok: jt.Tokens, sample_tokens: int = 1 << 16) -> np.ndarray:
                 if lvl.size:
                     style[ST_BASE_DEPTH] = int(np.bincount(lvl).argmax())
     return style
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _style_fields(style):
+    """The style slots both walks read once: (base depth, crlf, indent width,
+    indent byte, colon space, comma space, pre-colon space), spaces as 0/1."""
+    return (style[ST_BASE_DEPTH], style[ST_CRLF], style[ST_INDENT_WIDTH], style[ST_INDENT_CHAR],
+            1 if style[ST_COLON_WS] else 0, 1 if style[ST_COMMA_WS] else 0,
+            1 if style[ST_PRE_COLON_WS] else 0)
