@@ -35,6 +35,14 @@ G_CDATA = 2
 G_PI = 3
 G_DECL = 4
 N_MISC = 5
+# (symbols S_WS..S_DECL are the misc groups in the same order: symbol = S_WS + group)
+assert (S_COMMENT, S_CDATA, S_PI, S_DECL) == (S_WS + G_COMMENT, S_WS + G_CDATA, S_WS + G_PI, S_WS + G_DECL)
+
+#: delimiters around a misc group's content (the stream holds what is between them)
+MISC_DELIMITERS = ((b"", b""), (b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>"), (b"", b""))
+#: the same as one byte array: group g opens with [off[2g], off[2g+1]) and closes with [off[2g+1], off[2g+2])
+MISC_DELIM_BYTES = np.frombuffer(b"".join(a + b for a, b in MISC_DELIMITERS), np.uint8)
+MISC_DELIM_OFF = np.cumsum([0] + [len(x) for pair in MISC_DELIMITERS for x in pair]).astype(np.int64)
 
 #: an end tag that does not close the top element looks this many open elements down for its own
 MAX_POP_SEARCH = 256
@@ -125,6 +133,38 @@ def _verify_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, tags, tag_sk, sk_d
     return True
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _close_element(stack, d, name_fold, f):
+    """An end tag that is not the predicted one closes the nearest open element
+    of its (case-folded) name ``f`` within MAX_POP_SEARCH of the top, and every
+    element above it; with none, nothing closes. Returns the new depth. (One
+    rule for the encoder's walk and the decoder.)"""
+    lo = max(0, d - MAX_POP_SEARCH)
+    j = d - 1
+    while j >= lo:
+        if name_fold[stack[j]] == f:
+            return j
+        j -= 1
+    return d
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _read_varint(src, i, n, max_shift):
+    """LEB128 varint from src[i:n] with shifts up to ``max_shift`` bits ->
+    (value, position after it, ok); not ok when it runs past n or max_shift."""
+    v = np.int64(0)
+    shift = 0
+    while True:
+        if i >= n or shift > max_shift:
+            return v, i, False
+        b = src[i]
+        i += 1
+        v |= np.int64(b & 0x7F) << shift
+        if b < 0x80:
+            return v, i, True
+        shift += 7
+
+
 @njit(cache=True, nogil=True)
 def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_code, tok_depth, tok_parent):
     """Run the nesting stack over the tokens.
@@ -153,14 +193,7 @@ def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_c
                 d -= 1
             else:
                 tok_code[t] = S_SKEL + s
-                f = name_fold[nm]
-                lo = max(0, d - MAX_POP_SEARCH)
-                j = d - 1
-                while j >= lo:
-                    if name_fold[stack[j]] == f:
-                        d = j
-                        break
-                    j -= 1
+                d = _close_element(stack, d, name_fold, name_fold[nm])
 
 
 @njit(cache=True, nogil=True)
@@ -240,17 +273,15 @@ def _put_varint(out, o, v):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _misc_node(k):
-    """(symbol, delimiter bytes before and after the content, misc group) of a
-    comment (``<!--`` ``-->``), CDATA section (``<![CDATA[`` ``]]>``), PI
-    (``<?`` ``?>``) or declaration (kept whole)."""
+def _misc_group(k):
+    """Misc group of a comment, CDATA section, PI or declaration token."""
     if k == mt.COMMENT:
-        return S_COMMENT, 4, 3, G_COMMENT
+        return G_COMMENT
     if k == mt.CDATA:
-        return S_CDATA, 9, 3, G_CDATA
+        return G_CDATA
     if k == mt.PI:
-        return S_PI, 2, 2, G_PI
-    return S_DECL, 0, 0, G_DECL
+        return G_PI
+    return G_DECL
 
 
 @njit(cache=True, nogil=True)
@@ -305,11 +336,11 @@ def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, to
                 seg_g[ns] = text_base + text_group_of[tok_parent[t] + 1]
                 ns += 1
         elif k == mt.COMMENT or k == mt.CDATA or k == mt.PI or k == mt.DECL:
-            misc_sym, head, tail, group = _misc_node(k)
-            sym[o] = misc_sym
+            group = _misc_group(k)
+            sym[o] = S_WS + group
             o += 1
-            seg_s[ns] = a + head
-            seg_e[ns] = b - tail
+            seg_s[ns] = a + (MISC_DELIM_OFF[2 * group + 1] - MISC_DELIM_OFF[2 * group])
+            seg_e[ns] = b - (MISC_DELIM_OFF[2 * group + 2] - MISC_DELIM_OFF[2 * group + 1])
             seg_g[ns] = group
             ns += 1
         else:  # NUL run
@@ -426,18 +457,9 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
     lt = np.array([60, 47], np.uint8)  # "</"
     gt = np.array([62], np.uint8)
     while i < n:
-        # varint symbol
-        v = np.int64(0)
-        shift = 0
-        while True:
-            if i >= n or shift > 28:
-                return E_SYMBOL, i
-            b = sym[i]
-            i += 1
-            v |= np.int64(b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
+        v, i, ok = _read_varint(sym, i, n, 28)  # a symbol
+        if not ok:
+            return E_SYMBOL, i
         if v >= S_SKEL:
             s = v - S_SKEL
             if s >= nsk:
@@ -465,14 +487,7 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
                 return E_OVERFLOW, i
             nm = sk_name[s]
             if sk_is_end[s]:
-                f = name_fold[nm]
-                lo = max(0, d - MAX_POP_SEARCH)
-                j = d - 1
-                while j >= lo:
-                    if name_fold[stack[j]] == f:
-                        d = j
-                        break
-                    j -= 1
+                d = _close_element(stack, d, name_fold, name_fold[nm])
             elif sk_push[s]:
                 stack[d] = nm
                 d += 1
@@ -502,17 +517,9 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
                 if o < 0:
                     return E_OVERFLOW, i
         elif v == S_NUL:
-            ln = np.int64(0)
-            shift = 0
-            while True:
-                if i >= n or shift > 35:
-                    return E_SYMBOL, i
-                b = sym[i]
-                i += 1
-                ln |= np.int64(b & 0x7F) << shift
-                if b < 0x80:
-                    break
-                shift += 7
+            ln, i, ok = _read_varint(sym, i, n, 35)  # the run length
+            if not ok:
+                return E_SYMBOL, i
             if ln == 0 or o + ln > cap:
                 return E_OVERFLOW, i
             for j in range(ln):
@@ -521,65 +528,29 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
         elif v >= S_TEXT and v <= S_DECL:
             if v == S_TEXT:
                 g = text_base + text_group_of[(stack[d - 1] if d > 0 else -1) + 1]
-            elif v == S_WS:
-                g = G_WS
-            elif v == S_COMMENT:
-                g = G_COMMENT
-            elif v == S_CDATA:
-                g = G_CDATA
-            elif v == S_PI:
-                g = G_PI
+                m = G_WS  # (no delimiters)
             else:
-                g = G_DECL
-            pre = 0
-            if v == S_COMMENT:
-                pre = 4
-                if o + 4 > cap:
-                    return E_OVERFLOW, i
-                out[o] = 60
-                out[o + 1] = 33
-                out[o + 2] = 45
-                out[o + 3] = 45
-            elif v == S_CDATA:
-                pre = 9
-                if o + 9 > cap:
-                    return E_OVERFLOW, i
-                out[o] = 60
-                out[o + 1] = 33
-                out[o + 2] = 91
-                out[o + 3] = 67
-                out[o + 4] = 68
-                out[o + 5] = 65
-                out[o + 6] = 84
-                out[o + 7] = 65
-                out[o + 8] = 91
-            elif v == S_PI:
-                pre = 2
-                if o + 2 > cap:
-                    return E_OVERFLOW, i
-                out[o] = 60
-                out[o + 1] = 63
-            o += pre
+                g = v - S_WS
+                m = g
+            lo = MISC_DELIM_OFF[2 * m]
+            mid = MISC_DELIM_OFF[2 * m + 1]
+            hi = MISC_DELIM_OFF[2 * m + 2]
+            if o + (mid - lo) > cap:
+                return E_OVERFLOW, i
+            for j in range(lo, mid):
+                out[o] = MISC_DELIM_BYTES[j]
+                o += 1
             q, o = _copy_until_nul(groups, g_pos[g], g_end[g], out, o, cap)
             if q < 0:
                 return E_STREAM, i
             if o < 0:
                 return E_OVERFLOW, i
             g_pos[g] = q
-            if v == S_COMMENT or v == S_CDATA:
-                if o + 3 > cap:
-                    return E_OVERFLOW, i
-                c = 45 if v == S_COMMENT else 93
-                out[o] = c
-                out[o + 1] = c
-                out[o + 2] = 62
-                o += 3
-            elif v == S_PI:
-                if o + 2 > cap:
-                    return E_OVERFLOW, i
-                out[o] = 63
-                out[o + 1] = 62
-                o += 2
+            if o + (hi - mid) > cap:
+                return E_OVERFLOW, i
+            for j in range(mid, hi):
+                out[o] = MISC_DELIM_BYTES[j]
+                o += 1
         else:
             return E_SYMBOL, i
     for g in range(g_pos.size):
