@@ -93,8 +93,7 @@ from .symbols import (  # noqa: F401
     S_WS_DEV_KEY, TEXT_TERM, WS_TERM, _ERRORS, _symbol_kinds,
 )
 from .paths import (  # noqa: F401
-    _after_comma, _child_comp, _count_literal, _enter_child, _h32, _mix, _new_stack, _path_hash,
-    _pop_container, _push_container, _set_key, _suffix_hash,
+    _child_comp, _child_path, _h32, _mix, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash,
 )
 from .keys import (  # noqa: F401
     _first_appearance, _first_appearance_kernel, _fnv, _intern_keys, _intern_spans, _intern_spans_kernel,

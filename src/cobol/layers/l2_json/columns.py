@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
 from .symbols import TEXT_TERM
+
 
 
 @njit(cache=True, nogil=True)

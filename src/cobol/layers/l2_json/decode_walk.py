@@ -7,14 +7,11 @@ from numba import njit
 
 from .. import json_tokenizer as jt
 from .symbols import (
-    FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END, K_INVALID,
-    K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_WS_DEV,
-    S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
+    C_NOKEY, FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
+    K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL,
+    S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
 )
-from .paths import (
-    _after_comma, _count_literal, _enter_child, _h32, _new_stack, _path_hash, _pop_container, _push_container,
-    _set_key, _suffix_hash,
-)
+from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
 from .whitespace import _gap_len, _resolve_gap, _style_fields
 
 
@@ -52,8 +49,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                  colmap, style, gtab, mode, max_depth, out):
     """Rebuild the block; returns the number of bytes written or an error code < 0.
 
-    (Like the encoder's walk, the loop calls no function that takes an array,
-    except the inlined stack helpers of :mod:`.paths`:
+    (Like the encoder's walk, the loop calls no function that takes an array:
     copies and number printing are written out in place.)"""
     nsk = skel.size
     nout = out.size
@@ -138,9 +134,13 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             o += 1
             if depth >= stcap:
                 return -17
-            comp, parent, p0, p1, p2 = _enter_child(depth, st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2, False)
-            depth = _push_container(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2,
-                                    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2)
+            top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
+            comp, parent, p0, p1, p2, st_count[top] = _child_path(
+                depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
+                False)
+            (st_kind[depth], st_hash[depth], st_key[depth], st_count[depth], st_k0[depth], st_k1[depth],
+             st_k2[depth]) = _open_frame(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2)
+            depth += 1
         elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
             if o >= nout:
                 return -2
@@ -152,7 +152,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                 return -2
             out[o] = 44
             o += 1
-            _after_comma(depth, st_key)
+            if depth > 0:
+                st_key[depth - 1] = C_NOKEY
         elif nk == jt.COLON:
             if o >= nout:
                 return -2
@@ -224,7 +225,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                 return -2
             out[o] = 34
             o += 1
-            _set_key(depth, st_kind, st_key, comp)
+            if depth > 0 and st_kind[depth - 1] == 1:
+                st_key[depth - 1] = comp
             # key -> colon gap
             if sp < nsk and skel[sp] == S_WS_DEV_KEY:
                 sp += 1
@@ -244,7 +246,10 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             o += 1
             nk = jt.COLON
         elif nk == jt.STRING or nk == jt.NUMBER:
-            comp, parent, p0, p1, p2 = _enter_child(depth, st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2, True)
+            top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
+            comp, parent, p0, p1, p2, st_count[top] = _child_path(
+                depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
+                True)
             if mode == MODE_FULL:
                 h = _h32(_path_hash(depth, parent, comp))
             else:
@@ -400,7 +405,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                 out[o + 3] = 115
                 out[o + 4] = 101
                 o += 5
-            _count_literal(depth, st_count)
+            if depth > 0:
+                st_count[depth - 1] += 1
         else:  # residue
             rp, o = _copy_until(residue, rp, residue.size, RESIDUE_TERM, False, out, o)
             if o < 0:

@@ -7,14 +7,11 @@ from numba import njit
 
 from .. import json_tokenizer as jt
 from .symbols import (
-    C_ROOT, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END, K_START,
-    MODE_FULL, N_MODES, S_ARR_CLOSE, S_ARR_OPEN, S_COLON, S_COMMA, S_END, S_KEY_LITERAL, S_NUMBER,
+    C_NOKEY, C_ROOT, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
+    K_START, MODE_FULL, N_MODES, S_ARR_CLOSE, S_ARR_OPEN, S_COLON, S_COMMA, S_END, S_KEY_LITERAL, S_NUMBER,
     S_OBJ_CLOSE, S_OBJ_OPEN, S_RESIDUE, S_STRING, S_TRUE, S_WS_DEV, S_WS_DEV_KEY,
 )
-from .paths import (
-    _after_comma, _count_literal, _enter_child, _h32, _mix, _new_stack, _path_hash, _pop_container,
-    _push_container, _set_key,
-)
+from .paths import _child_path, _h32, _mix, _new_stack, _open_frame, _path_hash, _pop_container
 from .whitespace import _gap_len, _resolve_gap, _style_fields
 
 
@@ -23,8 +20,7 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
     """The encoder's token walk: skeleton symbols, whitespace deviations and the
     per-mode column hashes of every string/number value (in token order).
 
-    (Hot loops call no function that takes an array, except the inlined stack
-    helpers of :mod:`.paths`: numba reference-counts
+    (Hot loops call no function that takes an array: numba reference-counts
     array arguments with atomic operations, which cost more than the work.)"""
     ntok = kinds.size
     n = buf.size
@@ -85,9 +81,13 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         if nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
             skel[sp] = S_OBJ_OPEN if nk == jt.OBJ_OPEN else S_ARR_OPEN
             sp += 1
-            comp, parent, p0, p1, p2 = _enter_child(depth, st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2, False)
-            depth = _push_container(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2,
-                                    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2)
+            top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
+            comp, parent, p0, p1, p2, st_count[top] = _child_path(
+                depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
+                False)
+            (st_kind[depth], st_hash[depth], st_key[depth], st_count[depth], st_k0[depth], st_k1[depth],
+             st_k2[depth]) = _open_frame(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2)
+            depth += 1
         elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
             skel[sp] = S_OBJ_CLOSE if nk == jt.OBJ_CLOSE else S_ARR_CLOSE
             sp += 1
@@ -95,7 +95,8 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         elif nk == jt.COMMA:
             skel[sp] = S_COMMA
             sp += 1
-            _after_comma(depth, st_key)
+            if depth > 0:
+                st_key[depth - 1] = C_NOKEY
         elif nk == jt.COLON:
             skel[sp] = S_COLON
             sp += 1
@@ -118,7 +119,8 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
                 skel[sp + 1] = c3 >> 8
                 skel[sp + 2] = c3 & 0xFF
                 sp += 3
-            _set_key(depth, st_kind, st_key, key_comp[ki])
+            if depth > 0 and st_kind[depth - 1] == 1:
+                st_key[depth - 1] = key_comp[ki]
             ki += 1
             # the gap between the key and its colon, then the colon itself
             if kinds[t + 1] == jt.WS:
@@ -139,7 +141,10 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         elif nk == jt.STRING or nk == jt.NUMBER:
             skel[sp] = S_STRING if nk == jt.STRING else S_NUMBER
             sp += 1
-            comp, parent, p0, p1, p2 = _enter_child(depth, st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2, True)
+            top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
+            comp, parent, p0, p1, p2, st_count[top] = _child_path(
+                depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
+                True)
             vh[nv, MODE_FULL] = _h32(_path_hash(depth, parent, comp))
             # modes 1..4 = :func:`_suffix_hash`, computed incrementally
             h = _mix(C_ROOT, comp)
@@ -153,7 +158,8 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
         elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
             skel[sp] = S_TRUE + (nk - jt.TRUE)
             sp += 1
-            _count_literal(depth, st_count)
+            if depth > 0:
+                st_count[depth - 1] += 1
         else:
             skel[sp] = S_RESIDUE
             sp += 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
 from .symbols import FLAG_RAW, MAX_SCALE, NUM_SCALED
+
 
 
 @njit(cache=True, nogil=True)
