@@ -229,7 +229,8 @@ def _map_residuals(d, offset, use_offset):
 def _unpredict(r, warm, order, offset, use_offset, base, g):
     """Residual codes -> int64 values: undo the residual map and the predictor,
     then the frame of reference (the inverse of the PLANES/ESCAPE encoders).
-    One loop per predictor and residual map, so the hot loops carry no branches."""
+    One loop per predictor (and per residual map for the previous-value
+    predictor, the common one): the predictor is chosen once, not per value."""
     nw = warm.size
     m = r.size
     out = np.empty(nw + m, np.uint64)
