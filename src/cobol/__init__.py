@@ -4,23 +4,23 @@
 >>> blob = cobol.compress(b'{"id": 1, "name": "x"}\\n' * 100)
 >>> cobol.decompress(blob) == b'{"id": 1, "name": "x"}\\n' * 100
 True
+
+Importing the package is cheap: it loads the error classes and names the rest
+(:data:`_LAZY`), which is imported on first use (PEP 562). The engine, NumPy
+and the Numba kernels load with the first ``compress``/``decompress``, and each
+transform's kernels only when a block uses that transform (see
+:mod:`cobol.layers`), so ``cobol --help`` and small jobs never wait for them.
 """
 
 from __future__ import annotations
 
-from .engine import CobolEngine, DEFAULT_LEVEL
 from .errors import (
     ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError,
     TruncatedError, UnsupportedError,
 )
-from .fileobj import CobolFile, open  # noqa: A004
-from .info import FrameInfo, frame_info
+from .levels import DEFAULT_LEVEL
 
 __version__ = "0.1.0"
-
-from .interop import fsspec_compression as _fsspec_compression  # noqa: E402
-
-_fsspec_compression.register()  # fsspec.open(..., compression="cobol") when fsspec is installed
 
 __all__ = [
     "compress", "decompress", "open", "CobolEngine", "CobolFile", "frame_info", "FrameInfo",
@@ -29,8 +29,14 @@ __all__ = [
     "StreamCompressor", "StreamDecompressor", "StreamingConfig", "Profiler", "profile_compress",
 ]
 
+#: public name -> (module, attribute), imported on first use
 _LAZY = {
-    # imported on first use: the streaming and profiling packages pull in asyncio, ssl, rich
+    "CobolEngine": ("engine", "CobolEngine"),
+    "CobolFile": ("fileobj", "CobolFile"),
+    "open": ("fileobj", "open"),
+    "FrameInfo": ("info", "FrameInfo"),
+    "frame_info": ("info", "frame_info"),
+    # the streaming and profiling packages also pull in asyncio, ssl, rich
     "StreamCompressor": ("stream", "StreamCompressor"),
     "StreamDecompressor": ("stream", "StreamDecompressor"),
     "StreamingConfig": ("stream", "StreamingConfig"),
@@ -49,6 +55,10 @@ def __getattr__(name):
     raise AttributeError(f"module 'cobol' has no attribute {name!r}")
 
 
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
 def compress(data, level: int = DEFAULT_LEVEL, threads: int | None = None, **kwargs) -> bytes:
     """Compress ``data`` (any bytes-like object) into one .cobl frame.
 
@@ -56,6 +66,7 @@ def compress(data, level: int = DEFAULT_LEVEL, threads: int | None = None, **kwa
     fmt, hints, dictionary, profiler. ``dtype="float64"`` is a shortcut for
     ``hints={"dtype": ...}`` on numeric arrays.
     """
+    from .engine import CobolEngine
     dtype = kwargs.pop("dtype", None)
     if dtype is not None:
         kwargs["hints"] = {**kwargs.get("hints", {}), "dtype": str(dtype)}
@@ -68,4 +79,12 @@ def decompress(blob, max_output_size: int | None = None, threads: int | None = N
     Raises a :class:`CobolError` subclass on corrupt, truncated or hostile
     input, and :class:`LimitError` once the output would pass ``max_output_size``.
     """
+    from .engine import CobolEngine
     return CobolEngine(threads=threads, **kwargs).decompress(blob, max_output_size)
+
+
+# fsspec.open(..., compression="cobol"): registered now when fsspec is already
+# imported, else as soon as it is (fsspec reads no entry points for compressions).
+from .interop import fsspec_compression as _fsspec_compression  # noqa: E402
+
+_fsspec_compression.register_when_imported()

@@ -8,8 +8,6 @@ and the planner keeps plain zstd when it is smaller.
 from __future__ import annotations
 
 import re
-
-import numpy as np
 from collections import Counter
 
 FORMATS = ("json", "jsonl", "xml", "html", "csv", "tsv", "log", "text", "numeric", "binary")
@@ -49,6 +47,7 @@ def _textiness(sample: bytes) -> float:
 def _looks_numeric(sample: bytes) -> bool:
     """Fixed-width numbers show as byte lanes: at some offset modulo the width
     the bytes are far more predictable (high bytes, exponents) than at others."""
+    import numpy as np  # here, so FORMATS can be read (cobol --help) without NumPy
     a = np.frombuffer(sample, dtype=np.uint8)
     for width in (8, 4, 2):
         n = len(a) // width * width

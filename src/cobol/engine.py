@@ -14,6 +14,7 @@ import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from . import detect as _detect
@@ -26,14 +27,23 @@ from .format.frame import (
     iter_frame_records,
 )
 from .entropy import ZSTD_DICT
-from .accel import offload as _offload
-from .accel.factory import get_backend as _get_backend
+from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL  # noqa: F401  (re-exported)
 from .plan import FIXED_PLANS, BlockPlan, choose_plan
 from .registry import LAYER_NAMES, DecodeContext, EncodeContext, get_codec, get_transform, transform_by_name
 
-MIN_LEVEL, MAX_LEVEL = 0, 22
-DEFAULT_LEVEL = 3
 DEFAULT_BLOCK_SIZE = 8 << 20
+
+
+def _backend_scope(backend):
+    """The block's accelerator backend as the default of the offload functions
+    (``cobol.accel.offload.using``). Without one (None, the usual case) the
+    default is already None, so nothing is set and the accelerator package --
+    NumPy, Numba and its kernels -- is not imported for blocks whose transform
+    does not use it (raw blocks, tiny blocks)."""
+    if backend is None:
+        return nullcontext()
+    from .accel import offload
+    return offload.using(backend)
 
 
 def default_threads() -> int:
@@ -153,7 +163,10 @@ class CobolEngine:
         self.hints = dict(hints or {})
         self.profiler = profiler
         # None = the automatic choice, made lazily by cobol.accel on the first large batch
-        self.backend = None if backend is None else _get_backend(backend)
+        self.backend = None
+        if backend is not None:
+            from .accel.factory import get_backend
+            self.backend = get_backend(backend)
         if isinstance(dictionary, (bytes, bytearray, memoryview)):
             from .dictionary.model import Dictionary  # a serialized shared dictionary
             dictionary = Dictionary.from_bytes(dictionary)
@@ -186,7 +199,7 @@ class CobolEngine:
         fmt = _detect.detect(chunk, self.fmt)
         if clock is not None:
             clock.lap("detect")
-        with _offload.using(self.backend):
+        with _backend_scope(self.backend):
             p: BlockPlan = choose_plan(chunk, self._context(fmt), self.plan, self.verify)
         if clock is not None:
             clock.lap("plan")
@@ -310,7 +323,7 @@ class CobolEngine:
             clock.lap("entropy")
         ctx = DecodeContext(dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
         try:
-            with _offload.using(self.backend):
+            with _backend_scope(self.backend):
                 raw = transform.decode(streams, block.params, block.raw_len, ctx)
         except CobolError as exc:
             raise type(exc)(f"{where} ({transform.name}): {exc}") from None

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..errors import CobolError
-from . import listing
 from .common import (
     EXIT_CODES_HELP, EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MB, CliError, CliParser,
     ProgressBar, code_for, human_size, is_tty, message_for, parse_size, say_error,
@@ -406,6 +405,7 @@ def run_files(args) -> int:
             if args.mode == "list":
                 job = _plan_job(name, args)
                 _check_terminals(job, args)
+                from . import listing  # frame facts: cobol.info and the checksums
                 info = listing.list_one(name)
                 listed.append(("stdin" if name == "-" else name, info))
                 continue
@@ -431,6 +431,7 @@ def run_files(args) -> int:
             summaries.append({"file": "stdin" if name == "-" else name, "mode": args.mode, "ok": False,
                               "exit_code": code, "error": message_for(e)})
     if args.mode == "list":
+        from . import listing
         if args.json:
             listing.print_json(listed, [s for s in summaries if not s["ok"]], args.verbose > 0)
         elif listed:
