@@ -18,7 +18,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from . import detect as _detect
-from . import layers  # noqa: F401  (registers the transforms)
 from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError
 from .format import checksum as ck
 from .format.frame import (

@@ -33,7 +33,6 @@ import threading
 
 import zstandard
 
-from . import entropy_ppmd
 from .errors import CobolError, DictionaryError, FormatError, LimitError
 from .registry import EntropyCodec, get_codec, register_codec
 
@@ -225,6 +224,7 @@ def ppmd_params(level: int, size: int, order: int | None = None) -> tuple[int, i
 def _ppmd_encode(data, order: int, code: int) -> bytes:
     # our encoder writes pyppmd's Ppmd7Encoder(order, mem) bytes (tests/test_ppmd7.py)
     # at the same speed, without pyppmd 1.3.1's byte dropped at 32 KiB boundaries
+    from . import entropy_ppmd  # on first use: its Numba kernels serve levels >= 19 only
     return bytes((order, code)) + entropy_ppmd.encode(data, order, 1 << (20 + code))
 
 
@@ -252,6 +252,7 @@ class PpmdCodec(EntropyCodec):
         if code > 0 and (1 << (20 + code)) > PPMD_MEM_PER_BYTE * decoded_len:
             raise FormatError(f"ppmd model memory {1 << code} MiB is over {PPMD_MEM_PER_BYTE} x the "
                               f"{decoded_len}-byte stream")
+        from . import entropy_ppmd
         try:
             return entropy_ppmd.decode(memoryview(data)[2:], order, 1 << (20 + code), decoded_len)
         except MemoryError:

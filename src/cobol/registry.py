@@ -5,9 +5,12 @@ parameters, and back. The engine records the transform's id and parameters in
 the block (the block's *plan*), so decoding needs no configuration: it looks the
 id up here. An *entropy codec* turns one stream into stored bytes and back.
 
-Adding a layer = writing a :class:`Transform` subclass in ``cobol/layers/`` and
-decorating it with :func:`register_transform`; ``cobol/layers/__init__.py``
-imports the module so the registration runs.
+Adding a layer = writing a :class:`Transform` subclass in ``cobol/layers/``,
+decorating it with :func:`register_transform`, and declaring it in
+:data:`BUILTIN_TRANSFORMS` below (id, name, module, formats; a plug-in calls
+:func:`declare_transform`). Declared modules are imported on first use: decoding a block imports
+the module of its transform id, planning a block those of its format's
+candidates, so a run compiles and loads only the Numba kernels it uses.
 
 Ids are part of the file format (docs/FORMAT.md): never reuse or renumber one.
 """
@@ -108,16 +111,53 @@ class EntropyCodec(ABC):
     def decode(self, data, decoded_len: int, dictionary: bytes | None = None) -> bytes: ...
 
 
+@dataclass(frozen=True)
+class Declared:
+    """A transform known by id before its module is imported."""
+
+    id: int
+    name: str
+    #: absolute module name whose import registers it
+    module: str
+    #: the transform's ``formats`` (checked when it registers)
+    formats: tuple
+
+
+_DECLARED: dict[int, Declared] = {}
 _TRANSFORMS: dict[int, Transform] = {}
 _TRANSFORMS_BY_NAME: dict[str, Transform] = {}
 _CODECS: dict[int, EntropyCodec] = {}
 _CODECS_BY_NAME: dict[str, EntropyCodec] = {}
 
 
+def declare_transform(tid: int, name: str, module: str, formats: tuple = ()) -> None:
+    """Name the module that registers transform ``tid``, imported on first use
+    (:func:`get_transform`, :func:`transform_by_name`, :func:`candidates_for`)."""
+    if not 0 <= tid <= 255:
+        raise ValueError(f"transform id {tid} out of range")
+    known = _DECLARED.get(tid)
+    if known is not None and known.module != module:
+        raise ValueError(f"transform id {tid} already declared by {known.module}")
+    _DECLARED[tid] = Declared(tid, name, module, tuple(formats))
+
+
+def _load(decl: Declared) -> None:
+    if decl.id not in _TRANSFORMS:
+        import importlib
+        importlib.import_module(decl.module)
+        if decl.id not in _TRANSFORMS:
+            raise ValueError(f"{decl.module} did not register transform {decl.id} ({decl.name})")
+
+
 def register_transform(cls):
     inst = cls()
     if not 0 <= cls.id <= 255:
         raise ValueError(f"transform id {cls.id} out of range")
+    decl = _DECLARED.get(cls.id)
+    if decl is not None and (decl.name, decl.formats) != (cls.name, tuple(cls.formats)):
+        # the planner picks modules to import by the declared formats: they must not drift
+        raise ValueError(f"transform {cls.id} registers as {cls.name!r} for {cls.formats}, "
+                         f"declared as {decl.name!r} for {decl.formats}")
     if cls.id in _TRANSFORMS and type(_TRANSFORMS[cls.id]) is not cls:
         raise ValueError(f"transform id {cls.id} already used by {_TRANSFORMS[cls.id].name}")
     _TRANSFORMS[cls.id] = inst
@@ -135,6 +175,8 @@ def register_codec(cls):
 
 
 def get_transform(tid: int) -> Transform:
+    if tid not in _TRANSFORMS and tid in _DECLARED:
+        _load(_DECLARED[tid])
     try:
         return _TRANSFORMS[tid]
     except KeyError:
@@ -142,11 +184,15 @@ def get_transform(tid: int) -> Transform:
 
 
 def transform_by_name(name: str) -> Transform:
+    if name not in _TRANSFORMS_BY_NAME:
+        for decl in _DECLARED.values():
+            if decl.name == name:
+                _load(decl)
     try:
         return _TRANSFORMS_BY_NAME[name]
     except KeyError:
         raise UnsupportedError(
-            f"unknown plan {name!r}; known: {', '.join(sorted(_TRANSFORMS_BY_NAME))}"
+            f"unknown plan {name!r}; known: {', '.join(sorted(set(_TRANSFORMS_BY_NAME) | {d.name for d in _DECLARED.values()}))}"
         ) from None
 
 
@@ -165,11 +211,18 @@ def codec_by_name(name: str) -> EntropyCodec:
 
 
 def all_transforms() -> list[Transform]:
+    """Every transform, declared ones imported."""
+    for decl in list(_DECLARED.values()):
+        _load(decl)
     return sorted(_TRANSFORMS.values(), key=lambda t: t.id)
 
 
 def candidates_for(fmt: str, level: int, layers: frozenset) -> list[Transform]:
-    """Format-specific transforms the planner may try, best first."""
+    """Format-specific transforms the planner may try, best first. Imports the
+    declared modules of ``fmt``'s transforms only."""
+    for decl in list(_DECLARED.values()):
+        if fmt in decl.formats or "*" in decl.formats:
+            _load(decl)
     out = [
         t for t in _TRANSFORMS.values()
         if (fmt in t.formats or "*" in t.formats)
@@ -178,3 +231,23 @@ def candidates_for(fmt: str, level: int, layers: frozenset) -> list[Transform]:
     ]
     out.sort(key=lambda t: (-t.priority, t.id))
     return out
+
+
+#: (id, name, module, formats) of the transforms that ship with cobol; each
+#: module registers its transform when imported, and formats must equal the
+#: class's ``formats`` (register_transform checks).
+BUILTIN_TRANSFORMS = (
+    (0, "raw", "cobol.layers.raw", ()),
+    (1, "bundle", "cobol.layers.bundle", ()),
+    (10, "numeric", "cobol.layers.numeric", ("numeric", "binary")),
+    (20, "csv", "cobol.layers.l2_csv", ("csv", "tsv")),
+    (30, "json", "cobol.layers.l2_json", ("json", "jsonl")),
+    (31, "json-dict", "cobol.layers.json_dict", ("json", "jsonl")),
+    (40, "xml", "cobol.layers.l2_markup", ("xml",)),
+    (41, "html", "cobol.layers.l2_markup", ("html",)),
+    (50, "l1", "cobol.layers.l1_semantic", ("text", "log")),
+)
+
+for _declared in BUILTIN_TRANSFORMS:
+    declare_transform(*_declared)
+del _declared

@@ -11,7 +11,6 @@ import time and ``import cobol; import fsspec`` still works in either order.
 from __future__ import annotations
 
 import sys
-import threading
 
 _TARGET = "fsspec.compression"
 
@@ -56,16 +55,14 @@ class _RegisterAfterImport:
         return spec
 
 
-_lock = threading.Lock()
-
-
 def _unhook(hook) -> bool:
-    with _lock:
-        try:
-            sys.meta_path.remove(hook)
-        except ValueError:
-            return False  # another thread is already importing it
-        return True
+    # the import system holds the module's lock while finding it, and
+    # list.remove is atomic, so exactly one import wins here
+    try:
+        sys.meta_path.remove(hook)
+    except ValueError:
+        return False
+    return True
 
 
 def register_when_imported() -> None:

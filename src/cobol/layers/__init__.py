@@ -1,9 +1,9 @@
-"""Layers: each module registers its transforms with cobol.registry on import."""
+"""Layers: each module registers its transforms with cobol.registry on import.
 
-from . import raw  # noqa: F401,E402
-from . import l2_csv  # noqa: F401,E402
-from . import numeric  # noqa: F401,E402
-from . import l2_json  # noqa: F401,E402
-from . import l2_markup  # noqa: F401,E402
-from . import l1_semantic  # noqa: F401,E402
-from . import bundle  # noqa: F401,E402
+The modules are not imported here: each transform is declared by id, name,
+module and formats in :data:`cobol.registry.BUILTIN_TRANSFORMS`, and its
+module is imported when a block needs it -- to decode a block of that id, or
+to plan a block of one of its formats. A run thus imports (and compiles the
+Numba kernels of) only the transforms it uses, and importing the engine loads
+no kernels at all.
+"""
