@@ -1,0 +1,108 @@
+"""Start-up times (issue 15): ``cobol --help``, ``import cobol``, and compressing
+one file with the command line on its first run (empty Numba cache, as after
+a fresh install) and on later runs (cache filled by the first).
+
+Every figure is the child process's CPU seconds (user + system, from
+``resource.getrusage(RUSAGE_CHILDREN)``), best of ``--repeat`` runs, plus its
+wall seconds: the machine may be shared, and CPU time does not count the
+neighbours. The first run gets a new empty ``NUMBA_CACHE_DIR`` each time (a
+fresh install has no cache); later runs reuse the one the first run filled.
+Pass ``--python`` to time another interpreter, e.g. a fresh virtual
+environment with cobol installed (docs/SPEED.md, Start-up, has the steps);
+with ``--real-cache`` the first run is not redirected: it compiles into
+wherever Numba caches for that install (run it once per fresh install).
+
+    python bench/bench_startup.py [--python PY] [--repeat 3] [FILE ...]
+
+Default files: a 1 KB slice and a 50 KB slice of each samples/ category.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _child(cmd: list, env: dict, stdin_path: str | None = None) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one child process; raises if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    with open(stdin_path or os.devnull, "rb") as fin:
+        p = subprocess.run(cmd, stdin=fin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd} failed: {p.stderr.decode(errors='replace')}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
+
+
+def _best(runs: list) -> str:
+    cpu = min(r[0] for r in runs)
+    wall = min(r[1] for r in runs)
+    return f"{cpu:7.3f} {wall:7.3f}"
+
+
+def _sample_files(tmp: Path) -> list:
+    out = []
+    for cat in sorted(p for p in (ROOT / "samples").iterdir() if p.is_dir()):
+        src = sorted(cat.iterdir())[0]
+        data = src.read_bytes()
+        for n in (1000, 50_000):
+            if len(data) >= n or n == 1000:
+                f = tmp / f"{cat.name}-{n // 1000}k{src.suffix}"
+                f.write_bytes(data[:n])
+                out.append(f)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="*")
+    ap.add_argument("--python", default=sys.executable, help="interpreter to time (default: this one)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--real-cache", action="store_true",
+                    help="first run: do not redirect NUMBA_CACHE_DIR (time a real fresh install once)")
+    args = ap.parse_args()
+    env = dict(os.environ)
+    if args.python == sys.executable:
+        env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    py = args.python
+    print(f"interpreter {py}; CPU s and wall s, best of {args.repeat}")
+    print(f"{'what':38s} {'cpu':>7s} {'wall':>7s}")
+    rows = [
+        ("python -c pass", [py, "-c", "pass"]),
+        ("python -c 'import cobol'", [py, "-c", "import cobol"]),
+        ("cobol --help", [py, "-m", "cobol.cli", "--help"]),
+        ("cobol -V", [py, "-m", "cobol.cli", "-V"]),
+        ("import cobol.engine (numpy, no kernels)", [py, "-c", "import cobol.engine"]),
+    ]
+    for label, cmd in rows:
+        print(f"{label:38s} {_best([_child(cmd, env) for _ in range(args.repeat)])}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        files = [Path(f) for f in args.files] or _sample_files(tmp)
+        print(f"\n{'cobol -c FILE > /dev/null':38s} {'first run':>15s}   {'later runs':>15s}")
+        for f in files:
+            cmd = [py, "-m", "cobol.cli", "-c", "-f", str(f)]
+            first, later = [], []
+            for i in range(args.repeat if not args.real_cache else 1):
+                run_env = dict(env)
+                if not args.real_cache:
+                    run_env["NUMBA_CACHE_DIR"] = str(tmp / f"numba-cache-{f.name}-{i}")
+                first.append(_child(cmd, run_env))
+            for _ in range(args.repeat):
+                later.append(_child(cmd, run_env))
+            label = f"{f.name} ({f.stat().st_size} B)"
+            print(f"{label[:38]:38s} {_best(first)}   {_best(later)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
