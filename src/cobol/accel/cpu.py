@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import FormatError, LimitError
+from ..layers import batch_kernels, intcodec, l3_delta, l4_bitpack
 from .base import (
     ALL_STRATEGIES, Backend, DeviceInfo, DictionaryTable, _fnv1a64, _slot_of, as_bytes_array,
     as_pattern_set, check_offsets, check_tokens, varint_error,
@@ -383,35 +384,30 @@ class CpuBackend(Backend):
     # ------------------------------------------------------------ L3 / L4 / intcodec (the reference)
 
     def choose_orders(self, values, chunk: int) -> np.ndarray:
-        from ..layers import l3_delta
         return l3_delta.choose_orders(np.ascontiguousarray(_host(values), np.int64).ravel(), chunk)
 
     def delta_encode(self, values, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
-        from ..layers import l3_delta
         return l3_delta.delta_encode(np.ascontiguousarray(_host(values), np.int64).ravel(),
                                      _host(orders), chunk, zigzag0=zigzag0)
 
     def delta_decode(self, codes, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
-        from ..layers import l3_delta
         return l3_delta.delta_decode(np.ascontiguousarray(_host(codes), np.uint64).ravel(),
                                      _host(orders), chunk, zigzag0=zigzag0)
 
     def bitpack_analyze(self, codes, chunk: int):
-        from ..layers import l4_bitpack
         return l4_bitpack.analyze(np.ascontiguousarray(_host(codes), np.uint64).ravel(), chunk)
 
     def bitpack(self, codes, chunk: int, tags=None, allowed: tuple = ALL_STRATEGIES) -> bytes:
-        from ..layers import l4_bitpack
         return l4_bitpack.pack(np.ascontiguousarray(_host(codes), np.uint64).ravel(), chunk,
                                tags=None if tags is None else _host(tags), allowed=tuple(allowed))
 
     def bitunpack(self, buf, max_count: int, what: str = "bitpack") -> tuple:
-        from ..layers import l4_bitpack
         return l4_bitpack.unpack(_host(buf), max_count, what=what)
 
     def encode_ints_packed(self, values) -> bytes:
-        from ..layers import intcodec
-        return intcodec.encode_ints(np.ascontiguousarray(_host(values), np.int64).ravel(), modes=(intcodec.PACKED,))
+        # the reference: the layers' own kernels, whatever provider a caller installed
+        with batch_kernels.using(None):
+            return intcodec.encode_ints(np.ascontiguousarray(_host(values), np.int64).ravel(), modes=(intcodec.PACKED,))
 
     # ------------------------------------------------------------ dictionary lookup
 

@@ -77,10 +77,10 @@ import zstandard
 from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 
-from ..accel import offload
 from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
+from . import batch_kernels
 from .l3_delta import unzigzag, zigzag
 
 PACKED = 1
@@ -651,14 +651,14 @@ def _bytes_needed(r: np.ndarray) -> int:
 
 def _encode_packed(n, base, g, y) -> bytes:
     yi = y.view(np.int64)
-    # offload: large batches run on the accelerator backend, with identical output
-    orders = offload.choose_orders(yi, CHUNK)
-    codes = offload.delta_encode(yi, orders, CHUNK, zigzag0=False)
+    # batch_kernels: large batches run where the engine installed (an accelerator), with identical output
+    orders = batch_kernels.choose_orders(yi, CHUNK)
+    codes = batch_kernels.delta_encode(yi, orders, CHUNK, zigzag0=False)
     out = bytearray([PACKED])
     put_varint(out, n)
     put_varint(out, _zz(int(base)))
     put_varint(out, int(g))
-    out += offload.pack(codes, CHUNK, tags=orders)
+    out += batch_kernels.pack(codes, CHUNK, tags=orders)
     return bytes(out)
 
 
@@ -905,10 +905,10 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
-        codes, tags = offload.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
+        codes, tags = batch_kernels.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
         if codes.size != n:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
-        y = offload.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
+        y = batch_kernels.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
         return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
         order = r.u8("predictor")
