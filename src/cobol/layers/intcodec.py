@@ -75,13 +75,12 @@ from __future__ import annotations
 import numpy as np
 import zstandard
 from numba import njit
-from numba.cpython.unsafe.numbers import leading_zeros
 
 from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
 from . import batch_kernels
-from .l3_delta import unzigzag, zigzag
+from .primitives import bit_length, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 PACKED = 1
 PLANES = 2
@@ -125,16 +124,6 @@ TRIAL_LEVEL = 3
 #: a dictionary is tried when the sample has at most this share of distinct values
 DICT_MAX_SHARE = 0.25
 DICT_MAX_SIZE = 1 << 16
-
-
-def _zz(v: int) -> int:
-    v &= (1 << 64) - 1
-    return ((v << 1) & ((1 << 64) - 1)) ^ (((1 << 64) - 1) if v >> 63 else 0)
-
-
-def _unzz(z: int) -> int:
-    v = (z >> 1) ^ (-(z & 1) & ((1 << 64) - 1))
-    return v - (1 << 64) if v >> 63 else v
 
 
 # ---------------------------------------------------------------- kernels
@@ -336,7 +325,7 @@ def _bucket_split(r):
         if v >= np.uint64(1) << np.uint64(53):
             return sym, np.zeros(1, np.uint64), 0, False
         if v >= np.uint64(BUCKET_DIRECT):
-            nbits += 64 - leading_zeros(v) - 3
+            nbits += bit_length(v) - 3
     words = np.zeros(nbits // 64 + 2, np.uint64)
     pos = 0
     for i in range(m):
@@ -344,7 +333,7 @@ def _bucket_split(r):
         if v < np.uint64(BUCKET_DIRECT):
             sym[i] = np.uint8(v)
             continue
-        e = 64 - leading_zeros(v)
+        e = bit_length(v)
         w = e - 3
         top = (v >> np.uint64(w)) & np.uint64(3)
         sym[i] = np.uint8(BUCKET_DIRECT + (e - 7) * 4 + np.int64(top))
@@ -656,7 +645,7 @@ def _encode_packed(n, base, g, y) -> bytes:
     codes = batch_kernels.delta_encode(yi, orders, CHUNK, zigzag0=False)
     out = bytearray([PACKED])
     put_varint(out, n)
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     out += batch_kernels.pack(codes, CHUNK, tags=orders)
     return bytes(out)
@@ -673,10 +662,10 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0) -> bytes
     out = bytearray([PLANES])
     put_varint(out, n)
     out += bytes((order, (LAYOUT_INTERLEAVED if interleaved else 0) | (LAYOUT_OFFSET if use_offset else 0), k))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     planes = _to_bytes(r, k, not interleaved)
@@ -704,10 +693,10 @@ def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False)
     out = bytearray([NIBBLES if nibbles else ESCAPE])
     put_varint(out, n)
     out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     out += primary.tobytes()  # not padded: the escaped rest often shares its statistics
@@ -728,10 +717,10 @@ def _encode_bucket(n, base, g, y, order, use_offset, at=0) -> bytes | None:
     out = bytearray([BUCKET])
     put_varint(out, n)
     out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     out += sym.tobytes()
@@ -746,7 +735,7 @@ def _encode_sparse(n, base, g, y, order, depth, at=0) -> bytes:
     out = bytearray([SPARSE])
     put_varint(out, n)
     out.append(order)
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     # (the first nested stream is aligned as if its length prefix took 3 bytes)
     gaps_blob = encode_ints(_gaps(pos), _depth=depth + 1, _offset=at + len(out) + 3)
@@ -901,7 +890,7 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         r.expect_end("empty int stream")
         return np.zeros(0, np.int64)
     if mode == PACKED:
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
@@ -920,12 +909,12 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         nwarm = PREDICTOR_WARM[order]
         if nwarm > n:
             raise FormatError(f"int stream: predictor {order} needs {nwarm} values, stream has {n}")
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
         use_offset = bool(layout & LAYOUT_OFFSET)
-        offset = _unzz(r.varint("offset")) if use_offset else 0
+        offset = unzigzag_int(r.varint("offset")) if use_offset else 0
         warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
         m = n - nwarm
         if mode == PLANES:
@@ -978,7 +967,7 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         order = r.u8("order")
         if order > 1:
             raise FormatError(f"int stream: sparse order {order}")
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")

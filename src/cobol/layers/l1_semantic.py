@@ -50,6 +50,7 @@ from numba import njit
 from ..errors import FormatError, LimitError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
+from .primitives import FNV64_OFFSET, fnv1a64_step
 
 ESC = 1
 CAP = 2
@@ -188,7 +189,7 @@ def _find_words(buf, ws, we, wh, wc):
             i += 1
             continue
         j = i
-        h = np.uint64(0xCBF29CE484222325)
+        h = FNV64_OFFSET  # FNV-1a 64 of the lowercased word
         n_up = 0
         n_low = 0
         first_up = 65 <= buf[i] <= 90
@@ -198,7 +199,7 @@ def _find_words(buf, ws, we, wh, wc):
                 n_up += 1
             elif 97 <= b <= 122:
                 n_low += 1
-            h = (h ^ np.uint64(_lower(b))) * np.uint64(0x100000001B3)
+            h = fnv1a64_step(h, _lower(b))
             j += 1
         ws[nw] = i
         we[nw] = j
