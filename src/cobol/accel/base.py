@@ -159,7 +159,7 @@ class DictionaryTable:
         if not self.has_keys:
             raise ValueError("a table built from hashes has no keys")
         buf = np.frombuffer(bytes(key), np.uint8)
-        return int(find_span(buf, 0, buf.size, self.slot_hash, self.slot_id, self.key_data, self.key_off,
+        return int(find_span(buf, np.uint64(0), np.uint64(buf.size), self.slot_hash, self.slot_id, self.key_data, self.key_off,
                              np.uint64(self.mask)))
 
 

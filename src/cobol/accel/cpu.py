@@ -365,7 +365,7 @@ class CpuBackend(Backend):
         d = as_bytes_array(_host(data))
         if offsets is not None:
             return _segment_histograms(d, check_offsets(_host(offsets), d.size))
-        parts = _map_spans(lambda a, b: byte_histogram(d, a, b).view(np.uint64), d.size, self.threads)
+        parts = _map_spans(lambda a, b: byte_histogram(d[a:b]).view(np.uint64), d.size, self.threads)
         return np.sum(parts, axis=0, dtype=np.uint64) if len(parts) > 1 else parts[0]
 
     # ------------------------------------------------------------ pattern matching

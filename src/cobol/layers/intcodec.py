@@ -80,7 +80,7 @@ from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
 from . import batch_kernels
-from .primitives import bit_length, unzigzag, unzigzag_int, zigzag, zigzag_int
+from .primitives import bit_length, table_capacity, table_slot, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 PACKED = 1
 PLANES = 2
@@ -491,10 +491,8 @@ def _dictionary(x, cap):
     Open addressing on a power-of-two table; returns ndict = -1 once more than
     ``cap`` distinct values turn up.
     """
-    size = 1
-    while size < 2 * cap:
-        size *= 2
-    mask = size - 1
+    size = table_capacity(cap)
+    mask = np.uint64(size - 1)
     slot_val = np.empty(size, np.int64)
     slot_idx = np.full(size, -1, np.int64)
     vals = np.empty(cap, np.int64)
@@ -503,8 +501,7 @@ def _dictionary(x, cap):
     nd = 0
     for i in range(x.size):
         v = x[i]
-        h = (np.uint64(v) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
-        s = np.int64(h) & mask
+        s = table_slot(np.uint64(v), mask)
         while True:
             j = slot_idx[s]
             if j < 0:
@@ -521,7 +518,7 @@ def _dictionary(x, cap):
                 counts[j] += 1
                 idx[i] = j
                 break
-            s = (s + 1) & mask
+            s = (s + np.uint64(1)) & mask
     return vals, counts, idx, nd
 
 

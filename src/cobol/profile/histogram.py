@@ -31,7 +31,7 @@ def _sampled_histogram_kernel(a, n_slices, slice_len):
     span = a.size - slice_len
     for k in range(n_slices):
         i = (span * k) // (n_slices - 1) if n_slices > 1 else 0
-        out += _byte_histogram_kernel(a, i, i + slice_len)
+        out += _byte_histogram_kernel(a[i:i + slice_len])
     return out
 
 
@@ -46,7 +46,7 @@ def byte_histogram(buf) -> np.ndarray:
     a = _as_u8(buf)
     if a.size == 0:
         return np.zeros(256, np.int64)
-    return _byte_histogram_kernel(a, 0, a.size)
+    return _byte_histogram_kernel(a)
 
 
 #: a sampled histogram reads this many slices of SAMPLE_SLICE bytes
@@ -66,7 +66,7 @@ def sampled_histogram(buf, max_bytes: int = SAMPLE_SLICES * SAMPLE_SLICE) -> tup
     a = _as_u8(buf)
     n = a.size
     if n <= max_bytes:
-        return (_byte_histogram_kernel(a, 0, a.size) if n else np.zeros(256, np.int64)), False
+        return (_byte_histogram_kernel(a) if n else np.zeros(256, np.int64)), False
     slices = max(2, max_bytes // SAMPLE_SLICE)
     h = _sampled_histogram_kernel(a, slices, SAMPLE_SLICE)
     return np.rint(h * (n / (slices * SAMPLE_SLICE))).astype(np.int64), True
