@@ -14,7 +14,6 @@ import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from . import detect as _detect
@@ -26,6 +25,7 @@ from .format.frame import (
     iter_frame_records,
 )
 from .entropy import ZSTD_DICT
+from .layers import batch_kernels as _batch_kernels
 from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL  # noqa: F401  (re-exported)
 from .plan import FIXED_PLANS, BlockPlan, choose_plan
 from .registry import LAYER_NAMES, DecodeContext, EncodeContext, get_codec, get_transform, transform_by_name
@@ -33,16 +33,28 @@ from .registry import LAYER_NAMES, DecodeContext, EncodeContext, get_codec, get_
 DEFAULT_BLOCK_SIZE = 8 << 20
 
 
+class _AcceleratorOnDemand:
+    """The accelerator's batch-kernel provider for ``backend`` (what
+    ``cobol.accel.offload.using`` installs), with ``cobol.accel`` imported on
+    the first batch a layer hands over instead of with the engine: blocks whose
+    transform runs no batch kernels (raw, tiny blocks, most formats) then never
+    load the accelerator package and its Numba kernels. Same choices, same
+    output: it delegates every call to ``offload.BackendProvider``."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self._provider = None
+
+    def kernels_for(self, n: int):
+        if self._provider is None:
+            from .accel.offload import BackendProvider
+            self._provider = BackendProvider(self.backend)
+        return self._provider.kernels_for(n)
+
+
 def _backend_scope(backend):
-    """The block's accelerator backend as the default of the offload functions
-    (``cobol.accel.offload.using``). Without one (None, the usual case) the
-    default is already None, so nothing is set and the accelerator package --
-    NumPy, Numba and its kernels -- is not imported for blocks whose transform
-    does not use it (raw blocks, tiny blocks)."""
-    if backend is None:
-        return nullcontext()
-    from .accel import offload
-    return offload.using(backend)
+    """Run the block's batch kernels where ``backend`` says (None: the automatic choice)."""
+    return _batch_kernels.using(_AcceleratorOnDemand(backend))
 
 
 def default_threads() -> int:

@@ -7,7 +7,8 @@ default they run the layers' own CPU kernels (:mod:`.l3_delta`,
 engine) may install a :class:`BatchKernelProvider` for the duration of a block
 with :func:`using`; the provider decides per batch whether it runs elsewhere
 (``cobol.accel.offload`` installs the chosen accelerator backend this way).
-So the layers never import the accelerator package: ``accel`` depends on
+The CPU kernels' modules are imported on a function's first call (Numba, at
+import time, is not needed to install a provider). So the layers never import the accelerator package: ``accel`` depends on
 ``layers``, not the reverse.
 
 The provider travels in a context variable, not in the Encode/DecodeContext:
@@ -27,8 +28,6 @@ from contextlib import contextmanager
 from typing import Protocol
 
 import numpy as np
-
-from . import l3_delta, l4_bitpack
 
 
 class BatchKernels(Protocol):
@@ -81,23 +80,27 @@ def _kernels(n: int) -> "BatchKernels | None":
 
 
 def choose_orders(values, chunk: int) -> np.ndarray:
+    from . import l3_delta  # on first call: the CPU kernels' Numba module
     k = _kernels(np.size(values))
     return k.choose_orders(values, chunk) if k else l3_delta.choose_orders(values, chunk)
 
 
 def delta_encode(values, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
+    from . import l3_delta  # on first call: the CPU kernels' Numba module
     k = _kernels(np.size(values))
     return k.delta_encode(values, orders, chunk, zigzag0=zigzag0) if k \
         else l3_delta.delta_encode(values, orders, chunk, zigzag0=zigzag0)
 
 
 def delta_decode(codes, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
+    from . import l3_delta  # on first call: the CPU kernels' Numba module
     k = _kernels(np.size(codes))
     return k.delta_decode(codes, orders, chunk, zigzag0=zigzag0) if k \
         else l3_delta.delta_decode(codes, orders, chunk, zigzag0=zigzag0)
 
 
 def pack(codes, chunk: int, tags=None, allowed: tuple = (0, 1, 2, 3, 4)) -> bytes:
+    from . import l4_bitpack  # on first call: the CPU kernels' Numba module
     k = _kernels(np.size(codes))
     return k.bitpack(codes, chunk, tags=tags, allowed=allowed) if k \
         else l4_bitpack.pack(codes, chunk, tags=tags, allowed=allowed)
@@ -105,5 +108,6 @@ def pack(codes, chunk: int, tags=None, allowed: tuple = (0, 1, 2, 3, 4)) -> byte
 
 def unpack(buf, max_count: int, what: str = "bitpack") -> tuple:
     """l4_bitpack.unpack; the batch size is the buffer length (the count is not known yet)."""
+    from . import l4_bitpack  # on first call: the CPU kernels' Numba module
     k = _kernels(len(buf))
     return k.bitunpack(buf, max_count, what=what) if k else l4_bitpack.unpack(buf, max_count, what=what)
