@@ -209,6 +209,17 @@ class CobolEngine:
         with ThreadPoolExecutor(self.threads) as pool:
             return list(pool.map(lambda it: fn(*it), items))
 
+    def _imap(self, fn, items):
+        """Like :meth:`_map`, but yields each result in order as soon as it is
+        ready, so a caller can write (and report) block 0 while later blocks
+        of the window are still being encoded."""
+        if self.threads == 1 or len(items) <= 1:
+            for it in items:
+                yield fn(*it)
+            return
+        with ThreadPoolExecutor(self.threads) as pool:
+            yield from pool.map(lambda it: fn(*it), items)
+
     def compress(self, data) -> bytes:
         if not isinstance(data, bytes):
             data = memoryview(data).cast("B").tobytes()
@@ -399,7 +410,8 @@ class FrameWriter:
 
     def write_blocks(self, chunks, progress=None) -> None:
         items = [(c, self.seq + i) for i, c in enumerate(chunks)]
-        for (rec, report), c in zip(self.engine._map(self.engine.encode_block, items), chunks):
+        # in order, each block as soon as it is done: progress moves block by block
+        for (rec, report), c in zip(self.engine._imap(self.engine.encode_block, items), chunks):
             self._write(rec)
             self.reports.append(report)
             self.bytes_in += len(c)
