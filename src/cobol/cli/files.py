@@ -38,6 +38,8 @@ from .subcommands import SUBCOMMANDS
 SUFFIX = ".cobl"
 #: inputs at least this large get a progress line when stderr is a terminal (``--progress``: any size)
 PROGRESS_MIN_BYTES = 1 << 20
+#: seconds between two redraws of the progress line
+PROGRESS_INTERVAL = 0.2
 #: the largest level reachable without --ultra, and with it (zstd's 19 and 22)
 MAX_PLAIN_LEVEL, MAX_ULTRA_LEVEL = 19, 22
 #: --long with no number: blocks of 2^26 = 64 MiB, the largest a default decoder accepts
@@ -45,9 +47,9 @@ LONG_DEFAULT_LOG, LONG_MIN_LOG, LONG_MAX_LOG = 26, 10, 26
 #: suffixes --exclude-compressed skips (zstd's list, plus ours)
 COMPRESSED_SUFFIXES = (".cobl", ".zst", ".tzst", ".gz", ".tgz", ".xz", ".txz", ".lzma", ".bz2", ".tbz2", ".lz4",
                        ".br", ".zip", ".7z", ".rar", ".sz", ".lz", ".z", ".Z")
-#: first bytes of formats people confuse with .cobl, for "not a .cobl file (looks like ...)"
-_MAGICS = ((b"\x28\xb5\x2f\xfd", "zstd"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"),
-           (b"\x04\x22\x4d\x18", "lz4"), (b"PK\x03\x04", "zip"), (b"7z\xbc\xaf\x27\x1c", "7-zip"),
+#: first bytes (at most 4: what is read to tell a .cobl frame) of formats people confuse with .cobl
+_MAGICS = ((b"\x28\xb5\x2f\xfd", "zstd"), (b"\x1f\x8b", "gzip"), (b"\xfd7zX", "xz"), (b"BZh", "bzip2"),
+           (b"\x04\x22\x4d\x18", "lz4"), (b"PK\x03\x04", "zip"), (b"7z\xbc\xaf", "7-zip"),
            (b"\x5d\x00\x00", "lzma"), (b"\x89PNG", "PNG"), (b"%PDF", "PDF"))
 _MAGIC = b"COBL"
 
@@ -186,6 +188,9 @@ def explain_truncation(path: str, exc: TruncatedError) -> CliError:
 #: options that take a value (the next argument, or ``=VALUE``)
 _VALUE_OPTIONS = {"-o", "--output", "--level", "-T", "--threads", "--checksum", "--block-size", "--plan",
                   "--format", "--dtype", "-D", "--dictionary", "--output-dir-flat"}
+#: options whose value is optional and given only as --OPT=N (a bare one gets its default here, so
+#: that argparse does not take the next FILE as its value)
+_OPTIONAL_VALUE = {"--long": str(LONG_DEFAULT_LOG), "--fast": "1"}
 #: short options whose value may be glued on (``-oOUT``, ``-T2``, ``-DDICT``)
 _SHORT_WITH_VALUE = {"o", "T", "D"}
 
@@ -194,7 +199,7 @@ def expand_short_flags(argv: list[str]) -> list[str]:
     """zstd's short-flag spellings to argparse's: ``-19`` to ``--level=19``, and
     combined flags with numbers split (``-19kf`` -> ``--level=19 -k -f``,
     ``-kT2f`` -> ``-k --threads=2 -f``, ``-dcf`` -> ``-d -c -f``, ``-oX`` ->
-    ``-o X``). A token after an option that takes a value, or after ``--``, is
+    ``-o X``, ``--long`` -> ``--long=26``). A token after an option that takes a value, or after ``--``, is
     left alone."""
     out = []
     skip = False
@@ -202,6 +207,9 @@ def expand_short_flags(argv: list[str]) -> list[str]:
         if a == "--":
             out += argv[i:]
             break
+        if not skip and a in _OPTIONAL_VALUE:
+            out.append(f"{a}={_OPTIONAL_VALUE[a]}")  # zstd's --long[=N]: the value only ever after '='
+            continue
         if skip or a.startswith("--") or not a.startswith("-") or a == "-":
             out.append(a)
             skip = not skip and a in _VALUE_OPTIONS
@@ -528,10 +536,9 @@ def _plan_job(name: str, args) -> _Job:
         return _Job(name, display, None)
     if args.stdout or (args.output in (None, "-") and stdin and not args.output_dir_flat) or args.output == "-":
         return _Job(name, display, "-")
-    removes = args.remove
-    if removes and not stdin and os.path.islink(name) and not args.force:
-        # gzip's rule: the link would be removed and its target left as it is
-        raise CliError(EXIT_REFUSED, "is a symbolic link -- not removed (use -f, or drop --rm)", name)
+    if not stdin and os.path.islink(name) and not args.force:
+        # zstd's (and gzip's) rule: FILE.cobl would hold the target's data under the link's name
+        raise CliError(EXIT_REFUSED, "is a symbolic link -- ignored (use -f or -c)", name)
     if args.output is not None:
         dst = args.output
     elif args.mode == "compress":
@@ -564,7 +571,7 @@ def _check_terminals(job: _Job, args) -> None:
                        "or redirect)", job.display)
     if job.src == "-" and is_tty(sys.stdin) and not args.force:
         if args.mode == "compress":
-            raise CliError(EXIT_REFUSED, "stdin is a console, aborting (give a FILE, pipe data in, or -f)")
+            raise CliError(EXIT_REFUSED, "stdin is a console, aborting (give a FILE, pipe data in, or -f)", path="")
         raise CliError(EXIT_REFUSED, "stdin is a console: compressed data not read from it", job.display)
 
 
@@ -623,7 +630,7 @@ def _run_job(job: _Job, args, engine, want_progress: bool | None) -> dict:
     passed_through = False
     try:
         show = bool(want_progress) and (args.progress or (size is not None and size >= PROGRESS_MIN_BYTES))
-        line = ProgressLine(show, size, os.path.basename(job.display), compressing)
+        line = ProgressLine(show, size, os.path.basename(job.display), compressing, interval=PROGRESS_INTERVAL)
         reader = src
         if not compressing:
             head = _read_head(src, len(_MAGIC))
@@ -769,7 +776,9 @@ def run_files(args) -> int:
             if args.mode == "list" and isinstance(e, CobolError) and name != "-":
                 e = _explain_list_error(name, e)
             code = code_for(e)
-            path = getattr(e, "path", None) or ("stdin" if name == "-" else name)
+            path = getattr(e, "path", None)  # "" = a message about no file in particular
+            if path is None:
+                path = "stdin" if name == "-" else name
             if isinstance(e, OSError) and e.filename and not isinstance(e, CliError):
                 path = e.filename
             say_error(path, message_for(e))
