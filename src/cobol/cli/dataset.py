@@ -60,7 +60,7 @@ def configure(p, decompress: bool):
                         ("MiB/s", "r"), ("error", "l")], rows)
             cats = rep.by_category()
             emit_table([("category", "l"), ("files", "r"), ("raw", "r"), ("cobl", "r"), ("geomean ratio", "r")],
-                       [[c, str(v["files"]), str(v["bytes_in"]), str(v["bytes_out"]), f"{v['geomean_ratio']:.3f}"]
+                       [[c, str(v["files"]), str(v["bytes_in"]), str(v["bytes_out"]), f"{v['geomean_ratio']:.3f}" if v["geomean_ratio"] is not None else "-"]
                         for c, v in sorted(cats.items())], title="per category")
             d = rep.to_dict()
             print(f"{len(rep.results)} files, {len(rep.failed)} failed, {d['seconds']:.2f} s, {d['mib_per_s']:.1f} MiB/s"

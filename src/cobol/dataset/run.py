@@ -59,7 +59,7 @@ class DatasetReport:
                 c["rated"] += 1
         for c in cats.values():
             rated = c.pop("rated")
-            c["geomean_ratio"] = math.exp(c.pop("log_ratio") / rated) if rated else 0.0
+            c["geomean_ratio"] = math.exp(c.pop("log_ratio") / rated) if rated else None
         return cats
 
     def to_dict(self) -> dict:
