@@ -569,7 +569,8 @@ def test_progress_line_moves_block_by_block(small, call, monkeypatch):
     frames = [f for f in err.split("\r") if f.startswith("a.log: read ")]
     reads = [int(m.group(1)) for f in frames for m in [re.search(r"\((\d+)%\)", f)]]
     assert len(frames) >= 9 and reads == sorted(reads) and reads[0] < 20 and reads[-1] == 100, frames
-    assert all(re.search(r"written [\d.]+ (B|KiB), ratio [\d.]+, [\d.]+ MiB/s, ETA \d+:\d\d", f)
+    assert "block 0 of ~10 done" in frames[0] and "block 10 of ~10 done" in frames[-1]
+    assert all(re.search(r"written [\d.]+ (B|KiB), ratio [\d.]+, [\d.]+ MiB/s, ETA \d+:\d\d, \d+:\d\d elapsed", f)
                for f in frames if "ratio" in f)
     assert re.search(_summary_re(small, f"{small}.cobl"), err)  # then the summary, the line erased before it
     rc, _, err = call("--progress", "-d", "-f", "-k", f"{small}.cobl")
@@ -684,3 +685,20 @@ def test_help_documents_units_and_differences(call):
     for sub in ("compress-dir",):
         rc, out, _ = call(sub, "--help")
         assert "-l N, --level N" in out.decode() and "checksum of every block" in out.decode()
+
+
+def test_progress_line_ticks_between_blocks(monkeypatch):
+    import io
+    import time
+    monkeypatch.setattr(common.ProgressLine, "TICK", 0.01)
+    buf = io.StringIO()
+    line = common.ProgressLine(True, 10 << 20, "big.log", True, file=buf, interval=0.0)
+    time.sleep(0.3)  # no block done yet: the clock still moves
+    line.done_raw(1 << 20)
+    line.done_stored(100 << 10)
+    line.close()
+    frames = [f for f in buf.getvalue().split("\r") if f.strip()]
+    assert len(frames) >= 3 and frames[0].startswith("big.log: read 0 B / 10.0 MiB (0%), written 0 B")
+    assert "ETA --" in frames[0] and frames[-1].startswith("big.log: read 1.00 MiB / 10.0 MiB (10%), written 100 KiB")
+    assert "ratio 10.24" in frames[-1] and buf.getvalue().endswith("\r")  # erased at the end
+    assert not common.ProgressLine(False, 1, "x", True, file=buf)._ticker  # disabled: no thread

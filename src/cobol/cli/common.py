@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import threading
 
 from ..errors import CobolError, EncodeError
 
@@ -216,10 +217,13 @@ class ProgressLine:
     written, ratio so far, speed and time left, measured from this file's start.
     The engine calls :meth:`done_in` after each block it encodes or decodes;
     a counting writer or reader calls :meth:`done_out` / :meth:`read`.
-    Nothing is drawn unless ``enabled``; the line is erased by :meth:`close`."""
+    Nothing is drawn unless ``enabled``; the line is erased by :meth:`close`.
+    A ticker thread redraws it every :data:`TICK` seconds between blocks."""
+
+    TICK = 0.5
 
     def __init__(self, enabled: bool, total: int | None, label: str, compressing: bool, file=None,
-                 interval: float = 0.2):
+                 interval: float = 0.2, block_size: int | None = None):
         import time
         self.enabled = enabled
         self.total = total
@@ -231,10 +235,24 @@ class ProgressLine:
         self._clock = time.perf_counter
         self._last = float("-inf")
         self._width = 0
+        self.block_size = block_size
+        self.blocks = 0   # blocks done (one done_raw call each)
         self.raw = 0      # raw bytes done (encoded, or decoded)
         self.stored = 0   # compressed bytes done (written, or read)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker = None
+        if enabled:
+            # between two blocks (seconds apart for 8 MiB blocks) the clock, speed and ETA still move
+            self._ticker = threading.Thread(target=self._tick, name="cobol-progress", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.TICK):
+            self.draw(force=True)
 
     def done_raw(self, n: int) -> None:
+        self.blocks += 1
         self.raw += n
         self.draw()
 
@@ -247,6 +265,9 @@ class ProgressLine:
         read, written = (self.raw, self.stored) if self.compressing else (self.stored, self.raw)
         parts = [f"{self.label}: read {short_size(read)}"
                  + (f" / {short_size(self.total)} ({100 * read / self.total:.0f}%)" if self.total else "")]
+        if self.block_size and self.total:
+            # blocks are the unit of work: with 8 MiB blocks the bytes move seldom, this says why
+            parts.append(f"block {self.blocks} of ~{-(-self.total // self.block_size)} done")
         parts.append(f"written {short_size(written)}")
         if self.raw and self.stored:
             parts.append(f"ratio {self.raw / self.stored:.2f}")
@@ -256,24 +277,31 @@ class ProgressLine:
             parts.append(f"ETA {human_time((self.total - read) / speed)}")
         else:
             parts.append("ETA --")
+        parts.append(f"{human_time(elapsed)} elapsed")
         return ", ".join(parts)
 
     def draw(self, force: bool = False) -> None:
         if not self.enabled:
             return
-        now = self._clock()
-        if not force and now - self._last < self.interval:
-            return
-        self._last = now
-        line = self.text()
-        self.file.write("\r" + line.ljust(self._width))
-        self._width = len(line)
-        self.file.flush()
+        with self._lock:
+            now = self._clock()
+            if self._stop.is_set() or (not force and now - self._last < self.interval):
+                return
+            self._last = now
+            line = self.text()
+            self.file.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+            self.file.flush()
 
     def close(self) -> None:
-        if self.enabled and self._width:
-            self.file.write("\r" + " " * self._width + "\r")
-            self.file.flush()
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+        with self._lock:
+            if self.enabled and self._width:
+                self.file.write("\r" + " " * self._width + "\r")
+                self.file.flush()
+            self._width = 0
 
 
 class ProgressBar:

@@ -630,7 +630,8 @@ def _run_job(job: _Job, args, engine, want_progress: bool | None) -> dict:
     passed_through = False
     try:
         show = bool(want_progress) and (args.progress or (size is not None and size >= PROGRESS_MIN_BYTES))
-        line = ProgressLine(show, size, os.path.basename(job.display), compressing, interval=PROGRESS_INTERVAL)
+        line = ProgressLine(show, size, os.path.basename(job.display), compressing, interval=PROGRESS_INTERVAL,
+                            block_size=engine.block_size if compressing else None)
         reader = src
         if not compressing:
             head = _read_head(src, len(_MAGIC))
