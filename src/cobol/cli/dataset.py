@@ -21,8 +21,9 @@ def configure(p, decompress: bool):
         p.add_argument("-l", "--level", type=int, default=3, metavar="N",
                        help="compression level 0..22, as for 'cobol --level' (default 3; 0 stores). "
                             "Here -l is the level, as in earlier releases; the main command's -l lists")
-        p.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default="sha256",
-                       help="checksum of every block's raw bytes (default sha256; xxh3 and crc32 are faster)")
+        p.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default="xxh3",
+                       help="checksum of every block's raw bytes (default xxh3; sha256 is a cryptographic hash, "
+                            "crc32 the cheapest)")
         p.add_argument("--no-resume", action="store_true", help="redo outputs even if they match their source")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("-q", "--quiet", action="store_true")
