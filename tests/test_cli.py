@@ -703,3 +703,15 @@ def test_progress_line_ticks_between_blocks(monkeypatch):
     assert "ETA --" in frames[0] and frames[-1].startswith("big.log: read 1.00 MiB / 10.0 MiB (10%), written 100 KiB")
     assert "ratio 10.24" in frames[-1] and buf.getvalue().endswith("\r")  # erased at the end
     assert not common.ProgressLine(False, 1, "x", True, file=buf)._ticker  # disabled: no thread
+
+
+def test_speeds_leave_out_the_one_time_warm_up(small, call, monkeypatch):
+    warmed = []
+    real = files._warm_up
+    monkeypatch.setattr(files, "_warm_up", lambda engine, names: (warmed.append(list(names)), real(engine, names)))
+    rc, _, err = call("-vv", "-k", "-f", small)
+    assert rc == 0 and warmed == [[str(small)]]
+    assert err.startswith("cobol: warm-up (modules, compiled kernels): ") and "not counted" in err
+    rc, _, err = call("-v", "-k", "-f", small)
+    assert rc == 0 and "warm-up" not in err and len(warmed) == 2
+    assert call("-k", "-f", small)[0] == 0 and len(warmed) == 2  # no speeds shown: no warm-up
