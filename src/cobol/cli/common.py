@@ -302,31 +302,3 @@ class ProgressLine:
                 self.file.write("\r" + " " * self._width + "\r")
                 self.file.flush()
             self._width = 0
-
-
-class ProgressBar:
-    """A transfer progress bar on stderr, or nothing (when not wanted)."""
-
-    def __init__(self, enabled: bool, total: int | None, label: str):
-        self._progress = None
-        if enabled:
-            self._progress = transfer_progress(transient=True)
-            self._task = self._progress.add_task(label, total=total)
-
-    def __enter__(self):
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.stop()
-
-    def advance(self, n: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, n)
-
-    def update(self, completed: int) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=completed)
-
