@@ -438,7 +438,8 @@ class FrameWriter:
 
     def write_blocks(self, chunks, progress=None) -> None:
         items = [(c, self.seq + i) for i, c in enumerate(chunks)]
-        for (rec, report), c in zip(self.engine._map(self.engine.encode_block, items), chunks):
+        # in order, each block as soon as it is done: progress moves block by block
+        for (rec, report), c in zip(self.engine._imap(self.engine.encode_block, items), chunks):
             self._write(rec)
             self.reports.append(report)
             self.bytes_in += len(c)

@@ -29,6 +29,10 @@ class FrameInfo:
     frames: int = 0
     blocks: int = 0
     metadata_blocks: int = 0
+    #: bytes of the metadata records (skipped by decoders; compress-dir records each output's source in one)
+    metadata_bytes: int = 0
+    #: [{offset, tag, bytes}] of each metadata record
+    metadata: list = field(default_factory=list)
     raw_size: int = 0
     compressed_size: int = 0
     checksum: str = ""
@@ -114,8 +118,16 @@ def _frame_info(blob) -> FrameInfo:
             ))
         elif isinstance(rec, MetadataBlock):
             info.metadata_blocks += 1
+            body = _varint_len(rec.tag) + len(rec.payload)
+            size = 1 + _varint_len(body) + body
+            info.metadata_bytes += size
+            info.metadata.append({"offset": rec.offset, "tag": rec.tag, "bytes": size})
     info.plans = dict(plans)
     return info
+
+
+def _varint_len(n: int) -> int:
+    return max(1, (n.bit_length() + 6) // 7)
 
 
 def _codec(cid: int) -> str:
