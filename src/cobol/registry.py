@@ -142,12 +142,22 @@ def declare_transform(tid: int, name: str, module: str, formats: tuple = ()) -> 
     _DECLARED[tid] = Declared(tid, name, module, tuple(formats))
 
 
+#: declared modules whose import has finished
+_LOADED: set = set()
+
+
 def _load(decl: Declared) -> None:
+    """Import ``decl``'s module unless that has finished. Not "unless the id is
+    registered": the id registers while the module is still executing, and a
+    block on another thread must not use the transform before the rest of its
+    module exists (import_module waits for another thread's import)."""
+    if decl.module in _LOADED:
+        return
+    import importlib
+    importlib.import_module(decl.module)
     if decl.id not in _TRANSFORMS:
-        import importlib
-        importlib.import_module(decl.module)
-        if decl.id not in _TRANSFORMS:
-            raise ValueError(f"{decl.module} did not register transform {decl.id} ({decl.name})")
+        raise ValueError(f"{decl.module} did not register transform {decl.id} ({decl.name})")
+    _LOADED.add(decl.module)
 
 
 def register_transform(cls):
@@ -176,7 +186,7 @@ def register_codec(cls):
 
 
 def get_transform(tid: int) -> Transform:
-    if tid not in _TRANSFORMS and tid in _DECLARED:
+    if tid in _DECLARED:
         _load(_DECLARED[tid])
     try:
         return _TRANSFORMS[tid]
@@ -185,10 +195,9 @@ def get_transform(tid: int) -> Transform:
 
 
 def transform_by_name(name: str) -> Transform:
-    if name not in _TRANSFORMS_BY_NAME:
-        for decl in _DECLARED.values():
-            if decl.name == name:
-                _load(decl)
+    for decl in list(_DECLARED.values()):
+        if decl.name == name:
+            _load(decl)
     try:
         return _TRANSFORMS_BY_NAME[name]
     except KeyError:
