@@ -1,0 +1,262 @@
+"""The log transform (id 60): lines to templates and typed variables, CLP-style.
+
+Each line is cut into tokens at delimiter bytes (:data:`DELIMITERS`). A
+token holding a digit is a *variable*; the line with every variable replaced
+by the placeholder byte 0x11 is its *template* (static text). Templates go to
+a per-block dictionary, most frequent first, and each line to a template id.
+Each variable becomes a *skeleton* (its bytes with every digit chunk of at
+most 18 digits replaced by 0x12; a chunk's leading zeros stay as literal
+``0`` bytes) and the chunks' integer values. Variables are stored *by column*
+(all variables of slot k of template t together, in line order), so a column
+of package names or IP addresses sits together; numbers are grouped by
+(column, chunk index) and each group is delta coded, so the seconds of a
+timestamp column become mostly 0s and 1s.
+
+A line longer than :data:`MAX_LINE` or holding byte 0x11 or 0x12 stays raw
+(template id 0, its bytes in the raw stream). Lines are cut at ``\\n`` only:
+``\\r``, NUL, invalid UTF-8 and any other bytes are ordinary text.
+
+The tokenizer rules (delimiters, what makes a variable) are the encoder's
+alone: the decoder needs only the streams, so they may change without a
+format change.
+
+Params::
+
+    u8 version (1) | u8 flags (bit 0: the block ends with a newline)
+    varint n_lines | varint n_templates | varint n_vars | varint n_numbers | varint n_raw
+
+Streams (before entropy coding)::
+
+    templates  n_templates templates, each ended by 0x0A, id 1 first
+    ids        intcodec: the template id of each line (0 = raw line)
+    skeletons  n_vars skeletons, each ended by 0x0A, in column order
+    numbers    intcodec: the residuals of the digit chunks in group order
+    raw        n_raw raw lines, each ended by 0x0A
+
+docs/transforms/log.md has the full layout and the decoding order.
+
+>>> t = LogTransform()
+>>> line = b"2026-12-05 19:36:22 job 17 done\\n" * 3
+>>> enc = t.encode(line, EncodeContext(fmt="log"))
+>>> t.decode(enc.streams, enc.params, len(line), DecodeContext()) == line
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import FormatError
+from ..format.wire import Reader, put_varint
+from ..registry import DecodeContext, EncodeContext, Encoded, Transform, register_transform
+from . import log_kernels as lk
+from .csv_kernels import gather_joined
+from .intcodec import decode_ints, encode_ints
+
+TRANSFORM_ID = 60
+VERSION = 1
+STREAM_NAMES = ("templates", "ids", "skeletons", "numbers", "raw")
+#: lines longer than this stay raw: a template that long is one of a kind anyway
+MAX_LINE = 1 << 16
+#: bytes that separate tokens. ``:``, ``.``, ``/`` and ``-`` are not among
+#: them, so times, dates, IP addresses, versions and paths stay one variable
+#: whose numbers are delta coded per chunk.
+DELIMITERS = b" \t\r[](){}<>,;=\"'|"
+_DELIM = lk.delimiter_table(DELIMITERS)
+_VAR_CLASS = lk.delimiter_table(b"0123456789")
+
+
+def _line_bounds(buf: np.ndarray, n_lines: int) -> tuple[np.ndarray, np.ndarray]:
+    ends = np.flatnonzero(buf == lk.NEWLINE)
+    if ends.size < n_lines:
+        ends = np.append(ends, buf.size)
+    starts = np.empty(n_lines, np.int64)
+    if n_lines:
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    return starts, ends.astype(np.int64)
+
+
+class LogModel:
+    """One block's templates, template ids, variables and numbers (encode side)."""
+
+    def __init__(self, data):
+        buf = np.frombuffer(data, np.uint8)
+        self.buf = buf
+        n_lines = lk.count_lines(buf)
+        self.final_newline = bool(buf.size and buf[-1] == lk.NEWLINE)
+        cap_vars = buf.size // 2 + 1
+        tmpl = np.empty(buf.size, np.uint8)
+        line_ts = np.empty(n_lines, np.int64)
+        line_te = np.empty(n_lines, np.int64)
+        line_raw = np.empty(n_lines, np.bool_)
+        line_hash = np.empty(n_lines, np.uint64)
+        var_s = np.empty(cap_vars, np.int64)
+        var_e = np.empty(cap_vars, np.int64)
+        var_line = np.empty(cap_vars, np.int64)
+        nl, nv, _ = lk.scan_lines(buf, _DELIM, _VAR_CLASS, MAX_LINE, n_lines, tmpl, line_ts, line_te,
+                                  line_raw, line_hash, var_s, var_e, var_line)
+        assert nl == n_lines
+        var_s, var_e, var_line = var_s[:nv], var_e[:nv], var_line[:nv]
+
+        # templates: distinct hashes, most frequent first (ties: first seen first)
+        ok = np.flatnonzero(~line_raw)
+        uniq, first, inv, counts = np.unique(line_hash[ok], return_index=True, return_inverse=True,
+                                             return_counts=True)
+        order = np.lexsort((first, -counts))
+        rank = np.empty(order.size, np.int64)
+        rank[order] = np.arange(order.size)
+        line_tid = np.zeros(n_lines, np.int64)
+        line_tid[ok] = rank[inv.ravel()] + 1
+        rep_line = np.zeros(order.size + 1, np.int64)
+        rep_line[1:] = ok[first[order]]
+        lk.confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line)
+        self.n_lines = n_lines
+        self.line_tid = line_tid
+        self.templates = [tmpl[line_ts[r]:line_te[r]].tobytes() for r in rep_line[1:]]
+        slots = np.zeros(len(self.templates) + 1, np.int64)
+        slots[1:] = [t.count(lk.PLACEHOLDER) for t in self.templates]
+        slot_base = np.zeros_like(slots)
+        slot_base[1:] = np.cumsum(slots)[:-1]
+        self.n_cols = int(slots.sum())
+
+        # variables in column order (stable: line order within a column)
+        col = lk.var_columns(var_line, line_tid, slot_base)
+        kept = np.flatnonzero(col >= 0)
+        var_order = kept[np.argsort(col[kept], kind="stable")]
+        skel = np.empty(int((var_e - var_s)[var_order].sum()) + var_order.size, np.uint8)
+        values = np.empty(skel.size, np.int64)
+        runs = np.empty(var_order.size, np.int64)
+        sorted_cols = col[var_order]
+        split_col = lk.choose_split(buf, var_s, var_e, var_order, sorted_cols, max(self.n_cols, 1))
+        self.n_split_cols = int(split_col[:self.n_cols].sum())
+        sp, nn = lk.split_vars(buf, var_s, var_e, var_order, split_col[sorted_cols], skel, values, runs)
+        self.skeletons = skel[:sp].tobytes()
+        self.n_vars = var_order.size
+        values = values[:nn]
+        cols, ks = lk.number_keys(sorted_cols, runs, nn)
+        perm, gid = lk.group_order(cols, ks, max(self.n_cols, 1))
+        self.residuals = lk.delta_by_group(values, perm, gid)
+
+        raw_lines = np.flatnonzero(line_tid == 0)
+        starts, ends = _line_bounds(buf, n_lines)
+        self.raw = gather_joined(buf, starts[raw_lines], ends[raw_lines], lk.NEWLINE).tobytes()
+        self.n_raw = raw_lines.size
+
+    def params(self) -> bytes:
+        out = bytearray([VERSION, 1 if self.final_newline else 0])
+        for v in (self.n_lines, len(self.templates), self.n_vars, self.residuals.size, self.n_raw):
+            put_varint(out, int(v))
+        return bytes(out)
+
+    def streams(self) -> list:
+        return [
+            b"".join(t + b"\n" for t in self.templates),
+            encode_ints(self.line_tid),
+            self.skeletons,
+            encode_ints(self.residuals),
+            self.raw,
+        ]
+
+
+def parse_params(params: bytes, raw_len: int) -> dict:
+    r = Reader(params, what="log params")
+    version = r.u8("version")
+    if version != VERSION:
+        raise FormatError(f"log: unknown version {version}")
+    flags = r.u8("flags")
+    if flags > 1:
+        raise FormatError(f"log: unknown flags {flags:#x}")
+    n_lines = r.varint("line count", raw_len + 1)
+    p = dict(final_newline=bool(flags & 1), n_lines=n_lines,
+             n_templates=r.varint("template count", n_lines),
+             n_vars=r.varint("variable count", raw_len),
+             n_numbers=r.varint("number count", raw_len),
+             n_raw=r.varint("raw line count", n_lines))
+    r.expect_end("log params")
+    return p
+
+
+def _items(stream, count: int, what: str):
+    buf = np.frombuffer(stream, np.uint8)
+    s, e, n = lk.split_terminated(buf, count)
+    if n != count:
+        raise FormatError(f"log: {what} stream does not hold {count} newline-ended items")
+    return buf, s, e
+
+
+def decode_block(streams: list, params: bytes, raw_len: int) -> bytes:
+    """Inverse of :class:`LogModel` (streams after entropy decoding)."""
+    if len(streams) != len(STREAM_NAMES):
+        raise FormatError(f"log: expects {len(STREAM_NAMES)} streams, got {len(streams)}")
+    p = parse_params(params, raw_len)
+    n_lines, n_t = p["n_lines"], p["n_templates"]
+    tbuf, ts, te = _items(streams[0], n_t, "templates")
+    tmpl_s = np.concatenate(([0], ts)).astype(np.int64)
+    tmpl_e = np.concatenate(([0], te)).astype(np.int64)
+    ids = decode_ints(streams[1], n_lines)
+    if ids.size != n_lines:
+        raise FormatError(f"log: {ids.size} template ids for {n_lines} lines")
+    if ids.size and (ids.min() < 0 or ids.max() > n_t):
+        raise FormatError(f"log: template id outside 0..{n_t}")
+    slots = lk.count_byte(tbuf, tmpl_s, tmpl_e, lk.PLACEHOLDER)
+    slot_base = np.zeros_like(slots)
+    slot_base[1:] = np.cumsum(slots)[:-1]
+    n_cols = int(slots.sum())
+    per_col = lk.column_counts(ids, slots, slot_base, n_cols)
+    col_start = np.zeros(n_cols + 1, np.int64)
+    np.cumsum(per_col, out=col_start[1:])
+    if col_start[-1] != p["n_vars"]:
+        raise FormatError(f"log: templates call for {int(col_start[-1])} variables, params say {p['n_vars']}")
+    sbuf, ss, se = _items(streams[2], p["n_vars"], "skeletons")
+    runs = lk.count_byte(sbuf, ss, se, lk.NUMBER)
+    num_start = np.zeros(runs.size + 1, np.int64)
+    np.cumsum(runs, out=num_start[1:])
+    n_num = p["n_numbers"]
+    if num_start[-1] != n_num:
+        raise FormatError(f"log: skeletons hold {int(num_start[-1])} numbers, params say {n_num}")
+    res = decode_ints(streams[3], n_num)
+    if res.size != n_num:
+        raise FormatError(f"log: {res.size} numbers, params say {n_num}")
+    var_col = np.repeat(np.arange(n_cols, dtype=np.int64), per_col)
+    cols, ks = lk.number_keys(var_col, runs, n_num)
+    perm, gid = lk.group_order(cols, ks, max(n_cols, 1))
+    values = lk.undelta_by_group(res, perm, gid)
+    rbuf, rs, re_ = _items(streams[4], p["n_raw"], "raw")
+    out = np.empty(raw_len, np.uint8)
+    n = lk.render(out, ids, tbuf, tmpl_s, tmpl_e, slot_base, col_start, sbuf, ss, se, num_start[:-1], values,
+                  rbuf, rs, re_, p["final_newline"])
+    if n != raw_len:
+        raise FormatError(f"log: streams decode to {n if n >= 0 else 'an inconsistent'} block, expected {raw_len} bytes")
+    return out.tobytes()
+
+
+@register_transform
+class LogTransform(Transform):
+    """Log lines: templates, template ids, variable skeletons, numbers, raw lines."""
+
+    id = TRANSFORM_ID
+    name = "log"
+    formats = ("log",)
+    needs_layers = frozenset({"l2"})
+    min_level = 1
+    priority = 1
+
+    def encode(self, data, ctx: EncodeContext) -> Encoded | None:
+        if len(data) < 64:
+            return None
+        model = LogModel(data)
+        if model.n_raw == model.n_lines:
+            return None
+        return Encoded(params=model.params(), streams=model.streams(), stream_names=list(STREAM_NAMES))
+
+    def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
+        return decode_block(streams, params, raw_len)
+
+    def describe(self, params: bytes) -> str:
+        try:
+            p = parse_params(params, 1 << 62)
+        except Exception:
+            return self.name
+        return (f"log({p['n_lines']} lines, {p['n_templates']} templates, {p['n_vars']} variables, "
+                f"{p['n_numbers']} numbers, {p['n_raw']} raw)")

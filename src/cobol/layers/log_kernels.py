@@ -1,0 +1,534 @@
+"""Numba kernels behind the log transform (:mod:`.l2_log`), one job each.
+
+Encode side: :func:`scan_lines` cuts the block into lines and tokens and
+writes each line's *template* (static bytes, variables replaced by
+:data:`PLACEHOLDER`); :func:`split_vars` turns each variable into a
+*skeleton* (its non-digit bytes, each digit chunk replaced by
+:data:`NUMBER`) and the chunks' integer values. Decode side:
+:func:`render` writes the lines back. Decode kernels get hostile arrays:
+they check every index and return an error code instead of reading or
+writing out of bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NEWLINE = 10
+#: a variable's place in a template (a line holding this byte stays raw)
+PLACEHOLDER = 0x11
+#: a digit chunk's place in a skeleton (a line holding this byte stays raw)
+NUMBER = 0x12
+DIGIT0 = 48
+#: a digit run is cut into chunks of at most this many digits (exact in int64)
+MAX_CHUNK_DIGITS = 18
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+def delimiter_table(chars: bytes) -> np.ndarray:
+    """A 256-entry bool table: True for the bytes that separate tokens."""
+    t = np.zeros(256, np.bool_)
+    t[np.frombuffer(chars, np.uint8)] = True
+    return t
+
+
+# ------------------------------------------------------------------ encode --
+
+@njit(cache=True, nogil=True)
+def count_lines(buf):
+    n = 0
+    for i in range(buf.shape[0]):
+        if buf[i] == NEWLINE:
+            n += 1
+    if buf.shape[0] and buf[buf.shape[0] - 1] != NEWLINE:
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
+               var_s, var_e, var_line):
+    """Tokenize every line; returns (lines, variables, template bytes written).
+
+    A token is a maximal run of non-delimiter bytes; it is a variable when
+    it holds a byte whose ``var_class`` entry is set (digits). A line longer
+    than ``max_line`` or holding PLACEHOLDER / NUMBER is raw (no template).
+    ``line_hash`` is FNV-1a of the template bytes.
+    """
+    n = buf.shape[0]
+    pos = 0
+    li = 0
+    nv = 0
+    tp = 0
+    while pos < n and li < n_lines:
+        e = pos
+        while e < n and buf[e] != NEWLINE:
+            e += 1
+        line_ts[li] = tp
+        raw = e - pos > max_line
+        if not raw:
+            for i in range(pos, e):
+                c = buf[i]
+                if c == PLACEHOLDER or c == NUMBER:
+                    raw = True
+                    break
+        h = _FNV_OFFSET
+        if not raw:
+            i = pos
+            while i < e:
+                c = buf[i]
+                if delim[c]:
+                    tmpl[tp] = c
+                    tp += 1
+                    h = (h ^ np.uint64(c)) * _FNV_PRIME
+                    i += 1
+                    continue
+                j = i
+                is_var = False
+                while j < e and not delim[buf[j]]:
+                    if var_class[buf[j]]:
+                        is_var = True
+                    j += 1
+                if is_var:
+                    tmpl[tp] = PLACEHOLDER
+                    tp += 1
+                    h = (h ^ np.uint64(PLACEHOLDER)) * _FNV_PRIME
+                    var_s[nv] = i
+                    var_e[nv] = j
+                    var_line[nv] = li
+                    nv += 1
+                else:
+                    for x in range(i, j):
+                        c = buf[x]
+                        tmpl[tp] = c
+                        tp += 1
+                        h = (h ^ np.uint64(c)) * _FNV_PRIME
+                i = j
+        line_raw[li] = raw
+        line_te[li] = tp
+        line_hash[li] = h
+        li += 1
+        pos = e + 1
+    return li, nv, tp
+
+
+@njit(cache=True, nogil=True)
+def confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line):
+    """Lines whose template bytes differ from their template's first line
+    (a hash collision) get template id 0 (raw); returns how many."""
+    bad = 0
+    for li in range(line_tid.shape[0]):
+        t = line_tid[li]
+        if t <= 0:
+            continue
+        r = rep_line[t]
+        if r == li:
+            continue
+        a = line_ts[li]
+        b = line_ts[r]
+        ln = line_te[li] - a
+        same = ln == line_te[r] - b
+        if same:
+            for k in range(ln):
+                if tmpl[a + k] != tmpl[b + k]:
+                    same = False
+                    break
+        if not same:
+            line_tid[li] = 0
+            bad += 1
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def var_columns(var_line, line_tid, slot_base):
+    """The column (template slot, numbered over all templates) of each
+    variable; -1 for variables of raw lines."""
+    nv = var_line.shape[0]
+    col = np.empty(nv, np.int64)
+    slot = 0
+    for v in range(nv):
+        if v > 0 and var_line[v] == var_line[v - 1]:
+            slot += 1
+        else:
+            slot = 0
+        t = line_tid[var_line[v]]
+        col[v] = slot_base[t] + slot if t > 0 else -1
+    return col
+
+
+@njit(cache=True, nogil=True)
+def _seen(table, h):
+    """Insert hash h into an open-addressing set; True when it was there."""
+    mask = table.shape[0] - 1
+    if h == 0:
+        h = np.uint64(1)
+    i = np.int64(h & np.uint64(mask))
+    while True:
+        k = table[i]
+        if k == h:
+            return True
+        if k == 0:
+            table[i] = h
+            return False
+        i = (i + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def _bits(z):
+    b = 0
+    while z:
+        z >>= np.uint64(1)
+        b += 1
+    return b
+
+
+@njit(cache=True, nogil=True)
+def choose_split(buf, var_s, var_e, order, cols, n_cols):
+    """Per column: code its variables as skeleton + numbers (True) or as
+    verbatim text (False), whichever a rough model of the coder says is
+    cheaper. Text: a repeat of the column's previous value costs 2 bits, a
+    repeat from further back 16 (an LZ match), new text 3 bits a byte + 8.
+    Split: the skeleton likewise, each number its delta's bit length + 2
+    (0 costs 1). Timestamps and counters split; versions, names and
+    addresses that repeat stay text."""
+    n = order.shape[0]
+    size = 1
+    while size < 4 * n + 16:
+        size *= 2
+    table = np.zeros(size, np.uint64)
+    cost_text = np.zeros(n_cols, np.float64)
+    cost_split = np.zeros(n_cols, np.float64)
+    prev = np.zeros(64, np.int64)
+    have = np.zeros(64, np.bool_)
+    prev_text = np.uint64(0)
+    prev_skel = np.uint64(0)
+    for oi in range(n):
+        v = order[oi]
+        c = cols[oi]
+        if oi == 0 or cols[oi - 1] != c:
+            have[:] = False
+            prev_text = np.uint64(0)
+            prev_skel = np.uint64(0)
+        salt = np.uint64(c) * np.uint64(0x9E3779B97F4A7C15)
+        ht = _FNV_OFFSET ^ salt
+        hs = _FNV_OFFSET ^ salt ^ np.uint64(0x5555)
+        i = var_s[v]
+        e = var_e[v]
+        length = e - i
+        sk_len = 0
+        nums = 0.0
+        k = 0
+        while i < e:
+            ch = buf[i]
+            ht = (ht ^ np.uint64(ch)) * _FNV_PRIME
+            if ch < DIGIT0 or ch > DIGIT0 + 9:
+                hs = (hs ^ np.uint64(ch)) * _FNV_PRIME
+                sk_len += 1
+                i += 1
+                continue
+            j = i
+            while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
+                j += 1
+            while i < j - 1 and buf[i] == DIGIT0:
+                hs = (hs ^ np.uint64(DIGIT0)) * _FNV_PRIME
+                sk_len += 1
+                i += 1
+            x = 0
+            for q in range(i, j):
+                x = x * 10 + (buf[q] - DIGIT0)
+                ht = (ht ^ np.uint64(buf[q])) * _FNV_PRIME
+            hs = (hs ^ np.uint64(NUMBER)) * _FNV_PRIME
+            sk_len += 1
+            if k < 64 and have[k]:
+                d = x - prev[k]
+            else:
+                d = x
+            z = np.uint64((d << 1) ^ (d >> 63))
+            nums += 1.0 if z == 0 else _bits(z) + 2.0
+            if k < 64:
+                prev[k] = x
+                have[k] = True
+            k += 1
+            i = j
+        if ht == prev_text:
+            cost_text[c] += 2.0
+        elif _seen(table, ht):
+            cost_text[c] += 16.0
+        else:
+            cost_text[c] += 3.0 * length + 8.0
+        if hs == prev_skel:
+            cost_split[c] += 1.0 + nums
+        elif _seen(table, hs):
+            cost_split[c] += 16.0 + nums
+        else:
+            cost_split[c] += 3.0 * sk_len + 8.0 + nums
+        prev_text = ht
+        prev_skel = hs
+    return cost_split < cost_text
+
+
+@njit(cache=True, nogil=True)
+def split_vars(buf, var_s, var_e, order, split, skel, values, runs_per_var):
+    """Skeletons and digit-chunk values of the variables taken in ``order``.
+
+    Leading zeros of a chunk (all but its last digit) stay in the skeleton
+    as literal ``0`` bytes, so the value's plain decimal spelling after them
+    gives the chunk back exactly. A variable whose ``split`` entry is False
+    is copied verbatim (digits and all). Each skeleton ends with a newline.
+    Returns (skeleton bytes, values).
+    """
+    sp = 0
+    nn = 0
+    for oi in range(order.shape[0]):
+        v = order[oi]
+        i = var_s[v]
+        e = var_e[v]
+        runs = 0
+        if not split[oi]:
+            for x in range(i, e):
+                skel[sp] = buf[x]
+                sp += 1
+            i = e
+        while i < e:
+            c = buf[i]
+            if c < DIGIT0 or c > DIGIT0 + 9:
+                skel[sp] = c
+                sp += 1
+                i += 1
+                continue
+            j = i
+            while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
+                j += 1
+            while i < j - 1 and buf[i] == DIGIT0:
+                skel[sp] = DIGIT0
+                sp += 1
+                i += 1
+            x = 0
+            for k in range(i, j):
+                x = x * 10 + (buf[k] - DIGIT0)
+            skel[sp] = NUMBER
+            sp += 1
+            values[nn] = x
+            nn += 1
+            runs += 1
+            i = j
+        skel[sp] = NEWLINE
+        sp += 1
+        runs_per_var[oi] = runs
+    return sp, nn
+
+
+@njit(cache=True, nogil=True)
+def number_keys(col_of_var, runs_per_var, n_numbers):
+    """(column, chunk index) of every number, numbers in variable order; -1
+    column when the counts disagree (hostile input)."""
+    cols = np.empty(n_numbers, np.int64)
+    ks = np.empty(n_numbers, np.int64)
+    p = 0
+    for v in range(col_of_var.shape[0]):
+        r = runs_per_var[v]
+        if p + r > n_numbers:
+            cols[:] = -1
+            return cols, ks
+        for k in range(r):
+            cols[p] = col_of_var[v]
+            ks[p] = k
+            p += 1
+    if p != n_numbers:
+        cols[:] = -1
+    return cols, ks
+
+
+@njit(cache=True, nogil=True)
+def group_order(cols, ks, n_cols):
+    """Counting sort of the numbers by group (column, chunk index): returns
+    (perm, gid): number ``perm[j]`` is the j-th in group order, ``gid[i]``
+    the group of number i. Columns must be in [0, n_cols)."""
+    n = cols.shape[0]
+    maxk = np.zeros(n_cols, np.int64)
+    for i in range(n):
+        if ks[i] + 1 > maxk[cols[i]]:
+            maxk[cols[i]] = ks[i] + 1
+    gbase = np.empty(n_cols + 1, np.int64)
+    gbase[0] = 0
+    for c in range(n_cols):
+        gbase[c + 1] = gbase[c] + maxk[c]
+    ng = gbase[n_cols]
+    start = np.zeros(ng + 1, np.int64)
+    gid = np.empty(n, np.int64)
+    for i in range(n):
+        g = gbase[cols[i]] + ks[i]
+        gid[i] = g
+        start[g + 1] += 1
+    for g in range(ng):
+        start[g + 1] += start[g]
+    perm = np.empty(n, np.int64)
+    for i in range(n):
+        g = gid[i]
+        perm[start[g]] = i
+        start[g] += 1
+    return perm, gid
+
+
+@njit(cache=True, nogil=True)
+def delta_by_group(values, perm, gid):
+    """Residuals in group order: each value minus the one before it in its
+    group (a group's first value stays as it is)."""
+    n = perm.shape[0]
+    out = np.empty(n, np.int64)
+    for j in range(n):
+        i = perm[j]
+        if j > 0 and gid[perm[j - 1]] == gid[i]:
+            out[j] = values[i] - values[perm[j - 1]]
+        else:
+            out[j] = values[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def undelta_by_group(res, perm, gid):
+    """Inverse of :func:`delta_by_group`: the values in number order."""
+    n = perm.shape[0]
+    out = np.empty(n, np.int64)
+    for j in range(n):
+        i = perm[j]
+        if j > 0 and gid[perm[j - 1]] == gid[i]:
+            out[i] = out[perm[j - 1]] + res[j]
+        else:
+            out[i] = res[j]
+    return out
+
+
+# ------------------------------------------------------------------ decode --
+
+@njit(cache=True, nogil=True)
+def split_terminated(buf, max_items):
+    """Starts and ends of newline-terminated items; count -1 when the buffer
+    does not end with a newline or holds more than ``max_items``."""
+    n = 0
+    for i in range(buf.shape[0]):
+        if buf[i] == NEWLINE:
+            n += 1
+    if n > max_items or (buf.shape[0] and buf[buf.shape[0] - 1] != NEWLINE):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), -1
+    s = np.empty(n, np.int64)
+    e = np.empty(n, np.int64)
+    k = 0
+    start = 0
+    for i in range(buf.shape[0]):
+        if buf[i] == NEWLINE:
+            s[k] = start
+            e[k] = i
+            k += 1
+            start = i + 1
+    return s, e, n
+
+
+@njit(cache=True, nogil=True)
+def count_byte(buf, starts, ends, byte):
+    out = np.empty(starts.shape[0], np.int64)
+    for t in range(starts.shape[0]):
+        c = 0
+        for i in range(starts[t], ends[t]):
+            if buf[i] == byte:
+                c += 1
+        out[t] = c
+    return out
+
+
+@njit(cache=True, nogil=True)
+def column_counts(line_tid, slots, slot_base, n_cols):
+    """Variables per column implied by the line template ids."""
+    cnt = np.zeros(n_cols, np.int64)
+    for li in range(line_tid.shape[0]):
+        t = line_tid[li]
+        if t > 0:
+            b = slot_base[t]
+            for s in range(slots[t]):
+                cnt[b + s] += 1
+    return cnt
+
+
+@njit(cache=True, nogil=True)
+def _put_decimal(out, op, x):
+    """Write x >= 0 in decimal at op; returns the new position or -1."""
+    nd = 1
+    y = x
+    while y >= 10:
+        y //= 10
+        nd += 1
+    if op + nd > out.shape[0]:
+        return -1
+    for k in range(nd - 1, -1, -1):
+        out[op + k] = DIGIT0 + x % 10
+        x //= 10
+    return op + nd
+
+
+@njit(cache=True, nogil=True)
+def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, col_start, skel_buf, skel_s, skel_e,
+           num_start, values, raw_buf, raw_s, raw_e, final_newline):
+    """Write the lines back; returns bytes written, or -1 on inconsistent input."""
+    n_cols = col_start.shape[0] - 1
+    cursor = col_start[:-1].copy()
+    op = 0
+    raw_i = 0
+    n_lines = line_tid.shape[0]
+    cap = out.shape[0]
+    for li in range(n_lines):
+        t = line_tid[li]
+        if t == 0:
+            if raw_i >= raw_s.shape[0]:
+                return -1
+            a = raw_s[raw_i]
+            b = raw_e[raw_i]
+            raw_i += 1
+            if op + (b - a) > cap:
+                return -1
+            for i in range(a, b):
+                out[op] = raw_buf[i]
+                op += 1
+        else:
+            slot = 0
+            for i in range(tmpl_s[t], tmpl_e[t]):
+                c = tmpl_buf[i]
+                if c != PLACEHOLDER:
+                    if op >= cap:
+                        return -1
+                    out[op] = c
+                    op += 1
+                    continue
+                col = slot_base[t] + slot
+                slot += 1
+                if col >= n_cols:
+                    return -1
+                v = cursor[col]
+                cursor[col] += 1
+                if v >= col_start[col + 1]:
+                    return -1
+                nk = num_start[v]
+                for x in range(skel_s[v], skel_e[v]):
+                    c = skel_buf[x]
+                    if c == NUMBER:
+                        if nk >= values.shape[0] or values[nk] < 0:
+                            return -1
+                        op = _put_decimal(out, op, values[nk])
+                        nk += 1
+                        if op < 0:
+                            return -1
+                    else:
+                        if op >= cap:
+                            return -1
+                        out[op] = c
+                        op += 1
+        if li < n_lines - 1 or final_newline:
+            if op >= cap:
+                return -1
+            out[op] = NEWLINE
+            op += 1
+    if raw_i != raw_s.shape[0]:
+        return -1
+    return op
