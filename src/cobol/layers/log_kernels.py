@@ -49,12 +49,62 @@ def count_lines(buf):
 
 
 @njit(cache=True, nogil=True)
+def _slot(keys, h):
+    """The open-addressing slot of hash h (nonzero) in ``keys``: its own or the empty one to take."""
+    mask = keys.shape[0] - 1
+    i = np.int64(h & np.uint64(mask))
+    while keys[i] != 0 and keys[i] != h:
+        i = (i + 1) & mask
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _token_hash(buf, i, j):
+    h = _FNV_OFFSET
+    for x in range(i, j):
+        h = (h ^ np.uint64(buf[x])) * _FNV_PRIME
+    if h == 0:
+        h = np.uint64(1)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def token_counts(buf, delim):
+    """How often each token (hashed) occurs in the block: (keys, counts)
+    of an open-addressing table."""
+    n = buf.shape[0]
+    size = 1024
+    while size < n // 2:
+        size *= 2
+    keys = np.zeros(size, np.uint64)
+    counts = np.zeros(size, np.int32)
+    used = 0
+    i = 0
+    while i < n:
+        if delim[buf[i]] or buf[i] == NEWLINE:
+            i += 1
+            continue
+        j = i
+        while j < n and not delim[buf[j]] and buf[j] != NEWLINE:
+            j += 1
+        h = _token_hash(buf, i, j)
+        s = _slot(keys, h)
+        if keys[s] == 0:
+            keys[s] = h
+            used += 1
+        counts[s] += 1
+        i = j
+    return keys, counts
+
+
+@njit(cache=True, nogil=True)
 def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
-               var_s, var_e, var_line):
+               var_s, var_e, var_line, tok_keys, tok_counts, min_static):
     """Tokenize every line; returns (lines, variables, template bytes written).
 
     A token is a maximal run of non-delimiter bytes; it is a variable when
-    it holds a byte whose ``var_class`` entry is set (digits). A line longer
+    it holds a byte whose ``var_class`` entry is set (digits) or occurs
+    fewer than ``min_static`` times in the block (:func:`token_counts`). A line longer
     than ``max_line`` or holding PLACEHOLDER / NUMBER is raw (no template).
     ``line_hash`` is FNV-1a of the template bytes.
     """
@@ -92,6 +142,8 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
                     if var_class[buf[j]]:
                         is_var = True
                     j += 1
+                if not is_var and min_static > 1:
+                    is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
                 if is_var:
                     tmpl[tp] = PLACEHOLDER
                     tp += 1
@@ -143,7 +195,7 @@ def confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line):
 
 
 @njit(cache=True, nogil=True)
-def var_columns(var_line, line_tid, slot_base):
+def var_columns(var_line, line_tid, slot_base, stride):
     """The column (template slot, numbered over all templates) of each
     variable; -1 for variables of raw lines."""
     nv = var_line.shape[0]
@@ -155,7 +207,7 @@ def var_columns(var_line, line_tid, slot_base):
         else:
             slot = 0
         t = line_tid[var_line[v]]
-        col[v] = slot_base[t] + slot if t > 0 else -1
+        col[v] = slot_base[t] + slot * stride[t] if t > 0 else -1
     return col
 
 
@@ -202,6 +254,7 @@ def choose_split(buf, var_s, var_e, order, cols, n_cols):
     cost_text = np.zeros(n_cols, np.float64)
     cost_split = np.zeros(n_cols, np.float64)
     prev = np.zeros(64, np.int64)
+    prevw = np.zeros(64, np.int64)
     have = np.zeros(64, np.bool_)
     prev_text = np.uint64(0)
     prev_skel = np.uint64(0)
@@ -232,10 +285,6 @@ def choose_split(buf, var_s, var_e, order, cols, n_cols):
             j = i
             while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
                 j += 1
-            while i < j - 1 and buf[i] == DIGIT0:
-                hs = (hs ^ np.uint64(DIGIT0)) * _FNV_PRIME
-                sk_len += 1
-                i += 1
             x = 0
             for q in range(i, j):
                 x = x * 10 + (buf[q] - DIGIT0)
@@ -248,8 +297,11 @@ def choose_split(buf, var_s, var_e, order, cols, n_cols):
                 d = x
             z = np.uint64((d << 1) ^ (d >> 63))
             nums += 1.0 if z == 0 else _bits(z) + 2.0
+            if not (k < 64 and have[k] and prevw[k] == j - i):
+                nums += 3.0
             if k < 64:
                 prev[k] = x
+                prevw[k] = j - i
                 have[k] = True
             k += 1
             i = j
@@ -271,12 +323,9 @@ def choose_split(buf, var_s, var_e, order, cols, n_cols):
 
 
 @njit(cache=True, nogil=True)
-def split_vars(buf, var_s, var_e, order, split, skel, values, runs_per_var):
-    """Skeletons and digit-chunk values of the variables taken in ``order``.
-
-    Leading zeros of a chunk (all but its last digit) stay in the skeleton
-    as literal ``0`` bytes, so the value's plain decimal spelling after them
-    gives the chunk back exactly. A variable whose ``split`` entry is False
+def split_vars(buf, var_s, var_e, order, split, skel, values, widths, runs_per_var):
+    """Skeletons, digit-chunk values and chunk widths (digit counts, so
+    leading zeros come back) of the variables taken in ``order``. A variable whose ``split`` entry is False
     is copied verbatim (digits and all). Each skeleton ends with a newline.
     Returns (skeleton bytes, values).
     """
@@ -302,16 +351,13 @@ def split_vars(buf, var_s, var_e, order, split, skel, values, runs_per_var):
             j = i
             while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
                 j += 1
-            while i < j - 1 and buf[i] == DIGIT0:
-                skel[sp] = DIGIT0
-                sp += 1
-                i += 1
             x = 0
             for k in range(i, j):
                 x = x * 10 + (buf[k] - DIGIT0)
             skel[sp] = NUMBER
             sp += 1
             values[nn] = x
+            widths[nn] = j - i
             nn += 1
             runs += 1
             i = j
@@ -440,7 +486,7 @@ def count_byte(buf, starts, ends, byte):
 
 
 @njit(cache=True, nogil=True)
-def column_counts(line_tid, slots, slot_base, n_cols):
+def column_counts(line_tid, slots, slot_base, stride, n_cols):
     """Variables per column implied by the line template ids."""
     cnt = np.zeros(n_cols, np.int64)
     for li in range(line_tid.shape[0]):
@@ -448,29 +494,30 @@ def column_counts(line_tid, slots, slot_base, n_cols):
         if t > 0:
             b = slot_base[t]
             for s in range(slots[t]):
-                cnt[b + s] += 1
+                cnt[b + s * stride[t]] += 1
     return cnt
 
 
 @njit(cache=True, nogil=True)
-def _put_decimal(out, op, x):
-    """Write x >= 0 in decimal at op; returns the new position or -1."""
+def _put_decimal(out, op, x, width):
+    """Write x >= 0 in decimal, zero-padded to ``width`` digits, at op;
+    returns the new position or -1 (x needs more digits, no room)."""
     nd = 1
     y = x
     while y >= 10:
         y //= 10
         nd += 1
-    if op + nd > out.shape[0]:
+    if nd > width or op + width > out.shape[0]:
         return -1
-    for k in range(nd - 1, -1, -1):
+    for k in range(width - 1, -1, -1):
         out[op + k] = DIGIT0 + x % 10
         x //= 10
-    return op + nd
+    return op + width
 
 
 @njit(cache=True, nogil=True)
-def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, col_start, skel_buf, skel_s, skel_e,
-           num_start, values, raw_buf, raw_s, raw_e, final_newline):
+def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, col_start, skel_buf, skel_s, skel_e,
+           num_start, values, widths, raw_buf, raw_s, raw_e, final_newline):
     """Write the lines back; returns bytes written, or -1 on inconsistent input."""
     n_cols = col_start.shape[0] - 1
     cursor = col_start[:-1].copy()
@@ -501,7 +548,7 @@ def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, col_start, skel_b
                     out[op] = c
                     op += 1
                     continue
-                col = slot_base[t] + slot
+                col = slot_base[t] + slot * stride[t]
                 slot += 1
                 if col >= n_cols:
                     return -1
@@ -515,7 +562,7 @@ def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, col_start, skel_b
                     if c == NUMBER:
                         if nk >= values.shape[0] or values[nk] < 0:
                             return -1
-                        op = _put_decimal(out, op, values[nk])
+                        op = _put_decimal(out, op, values[nk], widths[nk])
                         nk += 1
                         if op < 0:
                             return -1
