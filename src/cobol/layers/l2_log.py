@@ -226,52 +226,86 @@ def _items(stream, count: int, what: str):
     return buf, s, e
 
 
+class LogBlock:
+    """A log block's streams parsed and validated (decode side): renders the
+    whole block, or only chosen lines, and the variables' texts (for
+    :mod:`cobol.logsearch`)."""
+
+    def __init__(self, streams: list, params: bytes, raw_len: int):
+        if len(streams) != len(STREAM_NAMES):
+            raise FormatError(f"log: expects {len(STREAM_NAMES)} streams, got {len(streams)}")
+        p = parse_params(params, raw_len)
+        self.raw_len = raw_len
+        self.final_newline = p["final_newline"]
+        n_lines, n_t = p["n_lines"], p["n_templates"]
+        self.n_lines = n_lines
+        self.tbuf, ts, te = _items(streams[0], n_t, "templates")
+        self.tmpl_s = np.concatenate(([0], ts)).astype(np.int64)
+        self.tmpl_e = np.concatenate(([0], te)).astype(np.int64)
+        ids = decode_ints(streams[1], n_lines)
+        if ids.size != n_lines:
+            raise FormatError(f"log: {ids.size} template ids for {n_lines} lines")
+        if ids.size and (ids.min() < 0 or ids.max() > n_t):
+            raise FormatError(f"log: template id outside 0..{n_t}")
+        self.ids = ids
+        self.slots = lk.count_byte(self.tbuf, self.tmpl_s, self.tmpl_e, lk.PLACEHOLDER)
+        self.slot_base, self.stride, n_cols = column_layout(self.slots, p["n_common"])
+        per_col = lk.column_counts(ids, self.slots, self.slot_base, self.stride, n_cols)
+        self.col_start = np.zeros(n_cols + 1, np.int64)
+        np.cumsum(per_col, out=self.col_start[1:])
+        if self.col_start[-1] != p["n_vars"]:
+            raise FormatError(f"log: templates call for {int(self.col_start[-1])} variables, params say {p['n_vars']}")
+        self.sbuf, self.ss, self.se = _items(streams[2], p["n_vars"], "skeletons")
+        runs = lk.count_byte(self.sbuf, self.ss, self.se, lk.NUMBER)
+        self.num_start = np.zeros(runs.size + 1, np.int64)
+        np.cumsum(runs, out=self.num_start[1:])
+        n_num = p["n_numbers"]
+        if self.num_start[-1] != n_num:
+            raise FormatError(f"log: skeletons hold {int(self.num_start[-1])} numbers, params say {n_num}")
+        res = decode_ints(streams[3], n_num)
+        if res.size != n_num:
+            raise FormatError(f"log: {res.size} numbers, params say {n_num}")
+        var_col = np.repeat(np.arange(n_cols, dtype=np.int64), per_col)
+        cols, ks = lk.number_keys(var_col, runs, n_num)
+        perm, gid = lk.group_order(cols, ks, max(n_cols, 1))
+        self.values = lk.undelta_by_group(res, perm, gid)
+        if len(streams[4]) != n_num:
+            raise FormatError(f"log: {len(streams[4])} chunk widths for {n_num} numbers")
+        self.widths = np.empty(n_num, np.uint8)
+        self.widths[perm] = np.frombuffer(streams[4], np.uint8)
+        self.rbuf, self.rs, self.re = _items(streams[5], p["n_raw"], "raw")
+
+    def render(self, select: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(bytes, start of each line or -1) of the selected lines (all by default)."""
+        every = select is None
+        if every:
+            select = np.ones(self.n_lines, np.bool_)
+        out = np.empty(self.raw_len, np.uint8)
+        starts = np.empty(self.n_lines, np.int64)
+        n = lk.render(out, self.ids, self.slots, self.tbuf, self.tmpl_s, self.tmpl_e, self.slot_base, self.stride,
+                      self.col_start, self.sbuf, self.ss, self.se, self.num_start[:-1], self.values, self.widths,
+                      self.rbuf, self.rs, self.re, self.final_newline, select, starts)
+        if n < 0 or (every and n != self.raw_len):
+            raise FormatError(f"log: streams decode to {n if n >= 0 else 'an inconsistent'} block, "
+                              f"expected {self.raw_len} bytes")
+        return out[:n], starts
+
+    def templates(self) -> list:
+        """Template bytes by id (index 0, raw lines: None)."""
+        return [None] + [self.tbuf[a:b].tobytes() for a, b in zip(self.tmpl_s[1:], self.tmpl_e[1:])]
+
+    def variables(self) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """(texts each ended by a newline, start offsets (one extra at the end), line of each)."""
+        text, starts = lk.render_vars(self.sbuf, self.ss, self.se, self.num_start, self.values, self.widths)
+        lines = lk.var_lines(self.ids, self.slots, self.slot_base, self.stride, self.col_start)
+        if starts.size != self.ss.size + 1 or lines.size != self.ss.size:
+            raise FormatError("log: inconsistent variables")
+        return text.tobytes(), starts, lines
+
+
 def decode_block(streams: list, params: bytes, raw_len: int) -> bytes:
     """Inverse of :class:`LogModel` (streams after entropy decoding)."""
-    if len(streams) != len(STREAM_NAMES):
-        raise FormatError(f"log: expects {len(STREAM_NAMES)} streams, got {len(streams)}")
-    p = parse_params(params, raw_len)
-    n_lines, n_t = p["n_lines"], p["n_templates"]
-    tbuf, ts, te = _items(streams[0], n_t, "templates")
-    tmpl_s = np.concatenate(([0], ts)).astype(np.int64)
-    tmpl_e = np.concatenate(([0], te)).astype(np.int64)
-    ids = decode_ints(streams[1], n_lines)
-    if ids.size != n_lines:
-        raise FormatError(f"log: {ids.size} template ids for {n_lines} lines")
-    if ids.size and (ids.min() < 0 or ids.max() > n_t):
-        raise FormatError(f"log: template id outside 0..{n_t}")
-    slots = lk.count_byte(tbuf, tmpl_s, tmpl_e, lk.PLACEHOLDER)
-    slot_base, stride, n_cols = column_layout(slots, p["n_common"])
-    per_col = lk.column_counts(ids, slots, slot_base, stride, n_cols)
-    col_start = np.zeros(n_cols + 1, np.int64)
-    np.cumsum(per_col, out=col_start[1:])
-    if col_start[-1] != p["n_vars"]:
-        raise FormatError(f"log: templates call for {int(col_start[-1])} variables, params say {p['n_vars']}")
-    sbuf, ss, se = _items(streams[2], p["n_vars"], "skeletons")
-    runs = lk.count_byte(sbuf, ss, se, lk.NUMBER)
-    num_start = np.zeros(runs.size + 1, np.int64)
-    np.cumsum(runs, out=num_start[1:])
-    n_num = p["n_numbers"]
-    if num_start[-1] != n_num:
-        raise FormatError(f"log: skeletons hold {int(num_start[-1])} numbers, params say {n_num}")
-    res = decode_ints(streams[3], n_num)
-    if res.size != n_num:
-        raise FormatError(f"log: {res.size} numbers, params say {n_num}")
-    var_col = np.repeat(np.arange(n_cols, dtype=np.int64), per_col)
-    cols, ks = lk.number_keys(var_col, runs, n_num)
-    perm, gid = lk.group_order(cols, ks, max(n_cols, 1))
-    values = lk.undelta_by_group(res, perm, gid)
-    if len(streams[4]) != n_num:
-        raise FormatError(f"log: {len(streams[4])} chunk widths for {n_num} numbers")
-    widths = np.empty(n_num, np.uint8)
-    widths[perm] = np.frombuffer(streams[4], np.uint8)
-    rbuf, rs, re_ = _items(streams[5], p["n_raw"], "raw")
-    out = np.empty(raw_len, np.uint8)
-    n = lk.render(out, ids, tbuf, tmpl_s, tmpl_e, slot_base, stride, col_start, sbuf, ss, se, num_start[:-1], values,
-                  widths, rbuf, rs, re_, p["final_newline"])
-    if n != raw_len:
-        raise FormatError(f"log: streams decode to {n if n >= 0 else 'an inconsistent'} block, expected {raw_len} bytes")
-    return out.tobytes()
+    return LogBlock(streams, params, raw_len).render()[0].tobytes()
 
 
 @register_transform

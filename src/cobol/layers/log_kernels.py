@@ -516,9 +516,12 @@ def _put_decimal(out, op, x, width):
 
 
 @njit(cache=True, nogil=True)
-def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, col_start, skel_buf, skel_s, skel_e,
-           num_start, values, widths, raw_buf, raw_s, raw_e, final_newline):
-    """Write the lines back; returns bytes written, or -1 on inconsistent input."""
+def render(out, line_tid, slots, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, col_start, skel_buf, skel_s, skel_e,
+           num_start, values, widths, raw_buf, raw_s, raw_e, final_newline, select, line_start):
+    """Write the selected lines back (each with its newline, the last one's
+    only when ``final_newline``); ``line_start[li]`` gets where line li
+    starts in ``out`` (-1 when not selected). Unselected lines only move the
+    column cursors. Returns bytes written, or -1 on inconsistent input."""
     n_cols = col_start.shape[0] - 1
     cursor = col_start[:-1].copy()
     op = 0
@@ -527,6 +530,18 @@ def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, col_start
     cap = out.shape[0]
     for li in range(n_lines):
         t = line_tid[li]
+        if not select[li]:
+            line_start[li] = -1
+            if t == 0:
+                raw_i += 1
+            else:
+                for slot in range(slots[t]):
+                    col = slot_base[t] + slot * stride[t]
+                    if col >= n_cols or cursor[col] >= col_start[col + 1]:
+                        return -1
+                    cursor[col] += 1
+            continue
+        line_start[li] = op
         if t == 0:
             if raw_i >= raw_s.shape[0]:
                 return -1
@@ -556,21 +571,9 @@ def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, col_start
                 cursor[col] += 1
                 if v >= col_start[col + 1]:
                     return -1
-                nk = num_start[v]
-                for x in range(skel_s[v], skel_e[v]):
-                    c = skel_buf[x]
-                    if c == NUMBER:
-                        if nk >= values.shape[0] or values[nk] < 0:
-                            return -1
-                        op = _put_decimal(out, op, values[nk], widths[nk])
-                        nk += 1
-                        if op < 0:
-                            return -1
-                    else:
-                        if op >= cap:
-                            return -1
-                        out[op] = c
-                        op += 1
+                op = _put_var(out, op, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
+                if op < 0:
+                    return -1
         if li < n_lines - 1 or final_newline:
             if op >= cap:
                 return -1
@@ -579,3 +582,68 @@ def render(out, line_tid, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, col_start
     if raw_i != raw_s.shape[0]:
         return -1
     return op
+
+
+@njit(cache=True, nogil=True)
+def _put_var(out, op, skel_buf, a, b, nk, values, widths):
+    cap = out.shape[0]
+    for x in range(a, b):
+        c = skel_buf[x]
+        if c == NUMBER:
+            if nk >= values.shape[0] or values[nk] < 0:
+                return -1
+            op = _put_decimal(out, op, values[nk], widths[nk])
+            nk += 1
+            if op < 0:
+                return -1
+        else:
+            if op >= cap:
+                return -1
+            out[op] = c
+            op += 1
+    return op
+
+
+@njit(cache=True, nogil=True)
+def render_vars(skel_buf, skel_s, skel_e, num_start, values, widths):
+    """Every variable's text, each ended by a newline, in column order:
+    (bytes, start of each variable); empty and -1 on inconsistent input."""
+    n = skel_s.shape[0]
+    size = 0
+    for v in range(n):
+        for x in range(skel_s[v], skel_e[v]):
+            size += 1
+        size += 1
+    for k in range(num_start[n] if n else 0):
+        size += widths[k] - 1
+    out = np.empty(max(size, 0), np.uint8)
+    starts = np.empty(n + 1, np.int64)
+    op = 0
+    for v in range(n):
+        starts[v] = op
+        op = _put_var(out, op, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
+        if op < 0 or op >= out.shape[0]:
+            return out[:0], starts[:0]
+        out[op] = NEWLINE
+        op += 1
+    starts[n] = op
+    return out[:op], starts
+
+
+@njit(cache=True, nogil=True)
+def var_lines(line_tid, slots, slot_base, stride, col_start):
+    """The line of every variable (column order); empty on inconsistent input."""
+    n_cols = col_start.shape[0] - 1
+    cursor = col_start[:-1].copy()
+    out = np.full(col_start[n_cols], -1, np.int64)
+    for li in range(line_tid.shape[0]):
+        t = line_tid[li]
+        if t == 0:
+            continue
+        for slot in range(slots[t]):
+            col = slot_base[t] + slot * stride[t]
+            if col >= n_cols or cursor[col] >= col_start[col + 1]:
+                return out[:0]
+            out[cursor[col]] = li
+            cursor[col] += 1
+    return out
