@@ -207,8 +207,8 @@ class GrepResult:
 class _BlockLines:
     n_lines: int
     ends_nl: bool
-    first: bytes
-    last: bytes
+    first: object  # () -> bytes of the first line (rendered only when a cut line needs it)
+    last: object   # () -> bytes of the last line
     hits: list  # (index in block, line bytes) of selected lines
 
 
@@ -241,7 +241,7 @@ def _text_block(raw: bytes, m: Matcher, invert: bool) -> _BlockLines:
     hits = _select_lines(buf, np.arange(n), starts, ends, m, invert)
     first = raw[:ends[0]] if n else b""
     last = raw[starts[-1]:ends[-1]] if n else b""
-    return _BlockLines(n, ends_nl, first, last, hits)
+    return _BlockLines(n, ends_nl, lambda: first, lambda: last, hits)
 
 
 def _delimiter_pieces(s: bytes) -> list:
@@ -266,8 +266,13 @@ def _log_candidates(lb: l2_log.LogBlock, m: Matcher) -> np.ndarray | None:
         select |= whole[lb.ids]
     pieces = sorted({p for s in strings for p in _delimiter_pieces(s)}, key=len, reverse=True)
     if pieces and lb.ss.size:
-        text, vstart, vline = lb.variables()
         rx = re.compile(b"|".join(re.escape(p) for p in pieces), flags)
+        if any(48 <= b <= 57 for p in pieces for b in p):
+            text, vstart, vline = lb.variables()
+        else:
+            # a piece without digits cannot overlap a number's digits: it lies within
+            # the literal bytes of a skeleton, so the skeletons are searched as they are
+            text, vstart, vline = lb.sbuf.tobytes(), lb.ss, lb.var_lines()
         pos = [mo.start() for mo in rx.finditer(text)]
         if pos:
             v = np.searchsorted(vstart, np.array(pos, np.int64), "right") - 1
@@ -280,19 +285,23 @@ def _log_block(lb: l2_log.LogBlock, m: Matcher, invert: bool) -> _BlockLines:
     select = None if invert or m.fixed is None else _log_candidates(lb, m)
     if select is None:
         select = np.ones(n, np.bool_)
-    if n:
-        select[0] = select[n - 1] = True
-    text, starts = lb.render(select)
-    idx = np.flatnonzero(select)
-    s = starts[idx]
-    e = np.append(s[1:] - 1, len(text))
-    if idx.size and (idx[-1] < n - 1 or lb.final_newline):
-        e[-1] -= 1
-    hits = _select_lines(text, idx, s, e, m, invert)
-    raw = text.tobytes()
-    first = raw[s[0]:e[0]] if n else b""
-    last = raw[s[-1]:e[-1]] if n else b""
-    return _BlockLines(n, lb.final_newline, first, last, hits)
+    hits = []
+    if select.any():
+        text, starts = lb.render(select)
+        idx = np.flatnonzero(select)
+        s = starts[idx]
+        e = np.append(s[1:] - 1, len(text))
+        if idx[-1] < n - 1 or lb.final_newline:
+            e[-1] -= 1
+        hits = _select_lines(text, idx, s, e, m, invert)
+
+    def line(k: int) -> bytes:
+        one = np.zeros(n, np.bool_)
+        one[k] = True
+        text = lb.render(one)[0].tobytes()
+        return text[:-1] if text.endswith(b"\n") else text
+
+    return _BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)
 
 
 def _blocks(blob, engine: CobolEngine, m: Matcher, invert: bool):
@@ -334,7 +343,7 @@ def grep(pattern, source, *, fixed: bool = False, extended: bool = False, ignore
             continue
         skip_first = carry is not None
         if skip_first:
-            joined = carry + bl.first
+            joined = carry + bl.first()
             if bl.n_lines == 1 and not bl.ends_nl:
                 carry = joined
                 continue
@@ -348,7 +357,7 @@ def grep(pattern, source, *, fixed: bool = False, extended: bool = False, ignore
             out.lines.append(line)
             out.numbers.append(base + k + 1)
         done = base + complete
-        carry = None if bl.ends_nl else bl.last
+        carry = None if bl.ends_nl else bl.last()
     if carry is not None:
         emit(carry, done + 1)
     return out

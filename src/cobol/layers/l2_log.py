@@ -262,18 +262,36 @@ class LogBlock:
         n_num = p["n_numbers"]
         if self.num_start[-1] != n_num:
             raise FormatError(f"log: skeletons hold {int(self.num_start[-1])} numbers, params say {n_num}")
-        res = decode_ints(streams[3], n_num)
-        if res.size != n_num:
-            raise FormatError(f"log: {res.size} numbers, params say {n_num}")
-        var_col = np.repeat(np.arange(n_cols, dtype=np.int64), per_col)
-        cols, ks = lk.number_keys(var_col, runs, n_num)
-        perm, gid = lk.group_order(cols, ks, max(n_cols, 1))
-        self.values = lk.undelta_by_group(res, perm, gid)
         if len(streams[4]) != n_num:
             raise FormatError(f"log: {len(streams[4])} chunk widths for {n_num} numbers")
-        self.widths = np.empty(n_num, np.uint8)
-        self.widths[perm] = np.frombuffer(streams[4], np.uint8)
+        self._numbers_stream, self._widths_stream = streams[3], streams[4]
+        self._runs, self._per_col = runs, per_col
+        self._values = self._widths = None
         self.rbuf, self.rs, self.re = _items(streams[5], p["n_raw"], "raw")
+
+    def numbers(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values, widths) of the digit chunks in variable order, decoded on first use
+        (a search that only looks at templates and skeletons never needs them)."""
+        if self._values is None:
+            n_num = int(self.num_start[-1])
+            res = decode_ints(self._numbers_stream, n_num)
+            if res.size != n_num:
+                raise FormatError(f"log: {res.size} numbers, params say {n_num}")
+            n_cols = self.col_start.size - 1
+            var_col = np.repeat(np.arange(n_cols, dtype=np.int64), self._per_col)
+            cols, ks = lk.number_keys(var_col, self._runs, n_num)
+            perm, gid = lk.group_order(cols, ks, max(n_cols, 1))
+            widths = np.empty(n_num, np.uint8)
+            widths[perm] = np.frombuffer(self._widths_stream, np.uint8)
+            self._values, self._widths = lk.undelta_by_group(res, perm, gid), widths
+        return self._values, self._widths
+
+    def var_lines(self) -> np.ndarray:
+        """The line of each variable (column order)."""
+        lines = lk.var_lines(self.ids, self.slots, self.slot_base, self.stride, self.col_start)
+        if lines.size != self.ss.size:
+            raise FormatError("log: inconsistent variables")
+        return lines
 
     def render(self, select: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(bytes, start of each line or -1) of the selected lines (all by default)."""
@@ -283,7 +301,7 @@ class LogBlock:
         out = np.empty(self.raw_len, np.uint8)
         starts = np.empty(self.n_lines, np.int64)
         n = lk.render(out, self.ids, self.slots, self.tbuf, self.tmpl_s, self.tmpl_e, self.slot_base, self.stride,
-                      self.col_start, self.sbuf, self.ss, self.se, self.num_start[:-1], self.values, self.widths,
+                      self.col_start, self.sbuf, self.ss, self.se, self.num_start[:-1], *self.numbers(),
                       self.rbuf, self.rs, self.re, self.final_newline, select, starts)
         if n < 0 or (every and n != self.raw_len):
             raise FormatError(f"log: streams decode to {n if n >= 0 else 'an inconsistent'} block, "
@@ -296,11 +314,10 @@ class LogBlock:
 
     def variables(self) -> tuple[bytes, np.ndarray, np.ndarray]:
         """(texts each ended by a newline, start offsets (one extra at the end), line of each)."""
-        text, starts = lk.render_vars(self.sbuf, self.ss, self.se, self.num_start, self.values, self.widths)
-        lines = lk.var_lines(self.ids, self.slots, self.slot_base, self.stride, self.col_start)
-        if starts.size != self.ss.size + 1 or lines.size != self.ss.size:
+        text, starts = lk.render_vars(self.sbuf, self.ss, self.se, self.num_start, *self.numbers())
+        if starts.size != self.ss.size + 1:
             raise FormatError("log: inconsistent variables")
-        return text.tobytes(), starts, lines
+        return text.tobytes(), starts, self.var_lines()
 
 
 def decode_block(streams: list, params: bytes, raw_len: int) -> bytes:
