@@ -256,14 +256,13 @@ def _log_candidates(lb: l2_log.LogBlock, m: Matcher) -> np.ndarray | None:
         return None
     flags = re.IGNORECASE if m.ignore_case else 0
     select = lb.ids == 0
-    templates = lb.templates()[1:]
-    if templates:
-        joined = b"\n".join(templates)
-        offs = np.cumsum([0] + [len(t) + 1 for t in templates])
-        whole = np.zeros(len(templates) + 1, np.bool_)
-        for mo in m.block.finditer(joined):
-            whole[int(np.searchsorted(offs, mo.start(), "right"))] = True  # id = index + 1
-        select |= whole[lb.ids]
+    if lb.tmpl_s.size > 1:
+        # the templates stream: newline-ended templates, id 1 first
+        pos = [mo.start() for mo in m.block.finditer(lb.tbuf.tobytes())]
+        if pos:
+            whole = np.zeros(lb.tmpl_s.size, np.bool_)
+            whole[np.searchsorted(lb.tmpl_s[1:], np.array(pos, np.int64), "right")] = True
+            select |= whole[lb.ids]
     pieces = sorted({p for s in strings for p in _delimiter_pieces(s)}, key=len, reverse=True)
     if pieces and lb.ss.size:
         rx = re.compile(b"|".join(re.escape(p) for p in pieces), flags)

@@ -219,11 +219,22 @@ def parse_params(params: bytes, raw_len: int) -> dict:
 
 
 def _items(stream, count: int, what: str):
+    """(bytes, starts, ends) of a stream of ``count`` newline-ended items."""
     buf = np.frombuffer(stream, np.uint8)
-    s, e, n = lk.split_terminated(buf, count)
-    if n != count:
+    e = np.flatnonzero(buf == lk.NEWLINE)
+    if e.size != count or (buf.size and buf[-1] != lk.NEWLINE):
         raise FormatError(f"log: {what} stream does not hold {count} newline-ended items")
-    return buf, s, e
+    s = np.empty(count, np.int64)
+    if count:
+        s[0] = 0
+        s[1:] = e[:-1] + 1
+    return buf, s, e.astype(np.int64)
+
+
+def _count_in_items(buf: np.ndarray, ends: np.ndarray, byte: int, n_items: int) -> np.ndarray:
+    """How many times ``byte`` occurs in each newline-ended item."""
+    where = np.flatnonzero(buf == byte)
+    return np.bincount(np.searchsorted(ends, where, "right"), minlength=n_items)[:n_items].astype(np.int64)
 
 
 class LogBlock:
@@ -248,7 +259,8 @@ class LogBlock:
         if ids.size and (ids.min() < 0 or ids.max() > n_t):
             raise FormatError(f"log: template id outside 0..{n_t}")
         self.ids = ids
-        self.slots = lk.count_byte(self.tbuf, self.tmpl_s, self.tmpl_e, lk.PLACEHOLDER)
+        self.slots = np.zeros(n_t + 1, np.int64)
+        self.slots[1:] = _count_in_items(self.tbuf, te, lk.PLACEHOLDER, n_t)
         self.slot_base, self.stride, n_cols = column_layout(self.slots, p["n_common"])
         per_col = lk.column_counts(ids, self.slots, self.slot_base, self.stride, n_cols)
         self.col_start = np.zeros(n_cols + 1, np.int64)
@@ -256,7 +268,7 @@ class LogBlock:
         if self.col_start[-1] != p["n_vars"]:
             raise FormatError(f"log: templates call for {int(self.col_start[-1])} variables, params say {p['n_vars']}")
         self.sbuf, self.ss, self.se = _items(streams[2], p["n_vars"], "skeletons")
-        runs = lk.count_byte(self.sbuf, self.ss, self.se, lk.NUMBER)
+        runs = _count_in_items(self.sbuf, self.se, lk.NUMBER, p["n_vars"])
         self.num_start = np.zeros(runs.size + 1, np.int64)
         np.cumsum(runs, out=self.num_start[1:])
         n_num = p["n_numbers"]
