@@ -337,19 +337,39 @@ def decode_block(streams: list, params: bytes, raw_len: int) -> bytes:
     return LogBlock(streams, params, raw_len).render()[0].tobytes()
 
 
+#: a "text" block is modelled only when its first TEXT_SAMPLE bytes need fewer
+#: templates than this share of their lines: apt's term.log (no timestamps on
+#: most lines, so detect says "text") needs 0.11, prose 0.56-0.73
+TEXT_MAX_TEMPLATE_SHARE = 0.3
+TEXT_SAMPLE = 64 << 10
+
+
+def looks_templated(data) -> bool:
+    """Whether a text block repeats line templates like a log does (a sample is modelled)."""
+    sample = bytes(data[:TEXT_SAMPLE])
+    cut = sample.rfind(b"\n")
+    sample = sample[:cut + 1] if cut > 0 else sample
+    model = LogModel(sample)
+    return len(model.templates) <= TEXT_MAX_TEMPLATE_SHARE * model.n_lines
+
+
 @register_transform
 class LogTransform(Transform):
     """Log lines: templates, template ids, variable skeletons, numbers, raw lines."""
 
     id = TRANSFORM_ID
     name = "log"
-    formats = ("log",)
+    #: JSON-lines logs too (the planner keeps whichever of json, log and raw is
+    #: smallest), and text that turns out to be log-like (see encode)
+    formats = ("log", "jsonl", "text")
     needs_layers = frozenset({"l2"})
     min_level = 1
     priority = 1
 
     def encode(self, data, ctx: EncodeContext) -> Encoded | None:
         if len(data) < 64:
+            return None
+        if ctx.fmt == "text" and not looks_templated(data):
             return None
         model = LogModel(data)
         if model.n_raw == model.n_lines:
