@@ -128,10 +128,13 @@ class LogModel:
         var_s = np.empty(cap_vars, np.int64)
         var_e = np.empty(cap_vars, np.int64)
         var_line = np.empty(cap_vars, np.int64)
-        tok_keys, tok_counts = lk.token_counts(buf, _DELIM)
+        min_static = min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE))
+        if min_static > 1:
+            tok_keys, tok_counts = lk.token_counts(buf, _DELIM)
+        else:
+            tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
         nl, nv, _ = lk.scan_lines(buf, _DELIM, _VAR_CLASS, MAX_LINE, n_lines, tmpl, line_ts, line_te,
-                                  line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts,
-                                  min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE)))
+                                  line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts, min_static)
         assert nl == n_lines
         var_s, var_e, var_line = var_s[:nv], var_e[:nv], var_line[:nv]
 

@@ -49,10 +49,18 @@ def count_lines(buf):
 
 
 @njit(cache=True, nogil=True)
+def _home(h, mask):
+    """A hash's first slot: FNV's low bits cluster on short ASCII tokens (long
+    probe chains), so the high bits are mixed down first."""
+    x = (h ^ (h >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15)
+    return np.int64((x >> np.uint64(32)) & np.uint64(mask))
+
+
+@njit(cache=True, nogil=True)
 def _slot(keys, h):
     """The open-addressing slot of hash h (nonzero) in ``keys``: its own or the empty one to take."""
     mask = keys.shape[0] - 1
-    i = np.int64(h & np.uint64(mask))
+    i = _home(h, mask)
     while keys[i] != 0 and keys[i] != h:
         i = (i + 1) & mask
     return i
@@ -69,15 +77,10 @@ def _token_hash(buf, i, j):
 
 
 @njit(cache=True, nogil=True)
-def token_counts(buf, delim):
-    """How often each token (hashed) occurs in the block: (keys, counts)
-    of an open-addressing table."""
+def _count_tokens(buf, delim, keys, counts):
+    """Fill (keys, counts) with every token's hash and count; False when the
+    table passed half load (the caller retries with a larger one)."""
     n = buf.shape[0]
-    size = 1024
-    while size < n // 2:
-        size *= 2
-    keys = np.zeros(size, np.uint64)
-    counts = np.zeros(size, np.int32)
     used = 0
     i = 0
     while i < n:
@@ -92,9 +95,25 @@ def token_counts(buf, delim):
         if keys[s] == 0:
             keys[s] = h
             used += 1
+            if 2 * used > keys.shape[0]:
+                return False
         counts[s] += 1
         i = j
-    return keys, counts
+    return True
+
+
+def token_counts(buf, delim):
+    """How often each token (hashed) occurs in the block: (keys, counts) of an
+    open-addressing table. It starts small and doubles until it fits: a log
+    has far fewer distinct tokens than bytes, and a small table stays in
+    cache (a table sized for the worst case made this 4x slower)."""
+    size = 4096
+    while True:
+        keys = np.zeros(size, np.uint64)
+        counts = np.zeros(size, np.int32)
+        if _count_tokens(buf, delim, keys, counts):
+            return keys, counts
+        size *= 4
 
 
 @njit(cache=True, nogil=True)
@@ -217,7 +236,7 @@ def _seen(table, h):
     mask = table.shape[0] - 1
     if h == 0:
         h = np.uint64(1)
-    i = np.int64(h & np.uint64(mask))
+    i = _home(h, mask)
     while True:
         k = table[i]
         if k == h:
@@ -238,7 +257,7 @@ def _bits(z):
 
 
 @njit(cache=True, nogil=True)
-def choose_split(buf, var_s, var_e, order, cols, n_cols):
+def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
     """Per column: code its variables as skeleton + numbers (True) or as
     verbatim text (False), whichever a rough model of the coder says is
     cheaper. Text: a repeat of the column's previous value costs 2 bits, a
@@ -247,10 +266,7 @@ def choose_split(buf, var_s, var_e, order, cols, n_cols):
     (0 costs 1). Timestamps and counters split; versions, names and
     addresses that repeat stay text."""
     n = order.shape[0]
-    size = 1
-    while size < 4 * n + 16:
-        size *= 2
-    table = np.zeros(size, np.uint64)
+    used = 0
     cost_text = np.zeros(n_cols, np.float64)
     cost_split = np.zeros(n_cols, np.float64)
     prev = np.zeros(64, np.int64)
@@ -311,15 +327,31 @@ def choose_split(buf, var_s, var_e, order, cols, n_cols):
             cost_text[c] += 16.0
         else:
             cost_text[c] += 3.0 * length + 8.0
+            used += 1
         if hs == prev_skel:
             cost_split[c] += 1.0 + nums
         elif _seen(table, hs):
             cost_split[c] += 16.0 + nums
         else:
             cost_split[c] += 3.0 * sk_len + 8.0 + nums
+            used += 1
+        if 2 * used > table.shape[0]:
+            return cost_split < cost_text, False
         prev_text = ht
         prev_skel = hs
-    return cost_split < cost_text
+    return cost_split < cost_text, True
+
+
+def choose_split(buf, var_s, var_e, order, cols, n_cols):
+    """See :func:`_choose_split` (retried with a larger hash set when it fills)."""
+    size = 4096
+    while size < order.shape[0] // 2:
+        size *= 2
+    while True:
+        split, ok = _choose_split(buf, var_s, var_e, order, cols, n_cols, np.zeros(size, np.uint64))
+        if ok:
+            return split
+        size *= 4
 
 
 @njit(cache=True, nogil=True)
