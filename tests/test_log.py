@@ -230,3 +230,28 @@ def test_grep_patterns_translate_and_reject():
             grep(bad, cobol.compress(b"abc\n"))
     with pytest.raises(CobolError):
         grep(b"x", b"not a frame")
+
+
+@pytest.mark.skipif(GREP is None, reason="no grep on this machine")
+def test_cli_grep_output_and_exit_codes_match_grep(tmp_path, capfdbinary):
+    from cobol import cli
+    data = (SAMPLES / "local-dpkg.log").read_bytes()
+    plain = tmp_path / "dpkg.log"
+    plain.write_bytes(data)
+    packed = tmp_path / "dpkg.log.cobl"
+    packed.write_bytes(cobol.compress(data, block_size=1 << 14))
+    cases = [["-F", "status installed"], ["-n", "-F", "libc6"], ["-c", "half"], ["-v", "-c", "-E", "^2025"],
+             ["-i", "-F", "STARTUP"], ["-F", "no such text"], ["-c", "-e", "zzz", "-e", "purge"], ["-n", "-E", "u[0-9]+$"]]
+    for opts in cases:
+        for files in ([packed], [packed, packed]):
+            want = subprocess.run([GREP, "-a"] + opts + [str(plain)] * len(files), capture_output=True,
+                                  env={"LC_ALL": "C"})
+            capfdbinary.readouterr()
+            rc = cli.main(["grep"] + opts + [str(f) for f in files])
+            got = capfdbinary.readouterr().out
+            assert rc == want.returncode, opts
+            assert got == want.stdout.replace(str(plain).encode(), str(packed).encode()), opts
+    assert cli.main(["grep", "a\\(", str(packed)]) == 2
+    assert cli.main(["grep", "x", str(tmp_path / "missing.cobl")]) == 2
+    (tmp_path / "bad.cobl").write_bytes(b"COBL garbage")
+    assert cli.main(["grep", "x", str(tmp_path / "bad.cobl")]) == 2
