@@ -168,6 +168,7 @@ class LogModel:
         sorted_cols = col[var_order]
         split_col = lk.choose_split(buf, var_s, var_e, var_order, sorted_cols, max(self.n_cols, 1))
         self.n_split_cols = int(split_col[:self.n_cols].sum())
+        self.n_split_vars = int(split_col[sorted_cols].sum())
         widths = np.empty(skel.size, np.uint8)
         sp, nn = lk.split_vars(buf, var_s, var_e, var_order, split_col[sorted_cols], skel, values, widths, runs)
         self.skeletons = skel[:sp].tobytes()
@@ -374,9 +375,17 @@ class LogTransform(Transform):
             return None
         if ctx.fmt == "text" and not looks_templated(data):
             return None
+        prof = ctx.profiler
+        started = prof.start() if prof is not None else None
         model = LogModel(data)
         if model.n_raw == model.n_lines:
             return None
+        if prof is not None:
+            prof.record("l2", transform=self.name, started=started, bytes_in=len(data),
+                        dict_size=len(model.templates), log_lines=model.n_lines, log_templates=len(model.templates),
+                        log_variables=model.n_vars, log_text_variables=model.n_vars - model.n_split_vars,
+                        log_numbers=int(model.residuals.size), log_raw_lines=model.n_raw,
+                        log_columns=model.n_cols, log_split_columns=model.n_split_cols)
         return Encoded(params=model.params(), streams=model.streams(), stream_names=list(STREAM_NAMES))
 
     def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
@@ -388,4 +397,4 @@ class LogTransform(Transform):
         except Exception:
             return self.name
         return (f"log({p['n_lines']} lines, {p['n_templates']} templates, {p['n_vars']} variables, "
-                f"{p['n_numbers']} numbers, {p['n_raw']} raw)")
+                f"{p['n_numbers']} numbers, {p['n_raw']} raw lines)")
