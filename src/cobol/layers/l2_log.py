@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, EncodeContext, Encoded, Transform, register_transform
@@ -118,7 +119,9 @@ def _line_bounds(buf: np.ndarray, n_lines: int) -> tuple[np.ndarray, np.ndarray]
 class LogModel:
     """One block's templates, template ids, variables and numbers (encode side)."""
 
-    def __init__(self, data):
+    def __init__(self, data, columns: bool = True):
+        """``columns=False``: every template's variables share one column in line
+        order (n_common = 0) instead of a column per slot of the common templates."""
         buf = np.frombuffer(data, np.uint8)
         self.buf = buf
         n_lines = lk.count_lines(buf)
@@ -163,7 +166,7 @@ class LogModel:
         self.templates = [tmpl[line_ts[r]:line_te[r]].tobytes() for r in rep_line[1:]]
         slots = np.zeros(len(self.templates) + 1, np.int64)
         slots[1:] = [t.count(lk.PLACEHOLDER) for t in self.templates]
-        self.n_common = int(np.count_nonzero(counts >= MIN_COLUMN_LINES))
+        self.n_common = int(np.count_nonzero(counts >= MIN_COLUMN_LINES)) if columns else 0
         slot_base, stride, self.n_cols = column_layout(slots, self.n_common)
 
         # variables in column order (stable: line order within a column)
@@ -349,6 +352,33 @@ def decode_block(streams: list, params: bytes, raw_len: int) -> bytes:
     return LogBlock(streams, params, raw_len).render()[0].tobytes()
 
 
+#: blocks up to this size try both variable layouts whole; larger ones decide on a sample this size
+LAYOUT_TRIAL_MAX = 1 << 20
+
+
+def _variable_bytes(model: LogModel) -> int:
+    """zstd -3 size of the streams the variable layout changes."""
+    z = thread_compressor(3)
+    st = model.streams()
+    return sum(len(z.compress(st[i])) for i in (2, 3, 4))
+
+
+def _better_layout(data, model: LogModel) -> LogModel:
+    """Columns per template slot, or all variables in line order, whichever
+    codes smaller (a trial on the block, or on its first LAYOUT_TRIAL_MAX
+    bytes). Columns win on long regular logs (dpkg.log: 2.0x against 1.64x
+    zstd -3), line order on small or irregular ones (15-40 KB syslog-style
+    files and apt's term.log: 2-9% smaller)."""
+    if len(data) <= LAYOUT_TRIAL_MAX:
+        flat = LogModel(data, columns=False)
+        return flat if _variable_bytes(flat) < _variable_bytes(model) else model
+    sample = bytes(data[:LAYOUT_TRIAL_MAX])
+    sample = sample[:sample.rfind(b"\n") + 1] or sample
+    if _variable_bytes(LogModel(sample, columns=False)) < _variable_bytes(LogModel(sample)):
+        return LogModel(data, columns=False)
+    return model
+
+
 #: a "text" block is modelled only when its first TEXT_SAMPLE bytes need fewer
 #: templates than this share of their lines: apt's term.log (no timestamps on
 #: most lines, so detect says "text") needs 0.11, prose 0.56-0.73
@@ -388,6 +418,8 @@ class LogTransform(Transform):
         model = LogModel(data)
         if model.n_raw == model.n_lines:
             return None
+        if model.n_common:
+            model = _better_layout(data, model)
         if prof is not None:
             prof.record("l2", transform=self.name, started=started, bytes_in=len(data),
                         dict_size=len(model.templates), log_lines=model.n_lines, log_templates=len(model.templates),
