@@ -483,41 +483,6 @@ def undelta_by_group(res, perm, gid):
 # ------------------------------------------------------------------ decode --
 
 @njit(cache=True, nogil=True)
-def split_terminated(buf, max_items):
-    """Starts and ends of newline-terminated items; count -1 when the buffer
-    does not end with a newline or holds more than ``max_items``."""
-    n = 0
-    for i in range(buf.shape[0]):
-        if buf[i] == NEWLINE:
-            n += 1
-    if n > max_items or (buf.shape[0] and buf[buf.shape[0] - 1] != NEWLINE):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), -1
-    s = np.empty(n, np.int64)
-    e = np.empty(n, np.int64)
-    k = 0
-    start = 0
-    for i in range(buf.shape[0]):
-        if buf[i] == NEWLINE:
-            s[k] = start
-            e[k] = i
-            k += 1
-            start = i + 1
-    return s, e, n
-
-
-@njit(cache=True, nogil=True)
-def count_byte(buf, starts, ends, byte):
-    out = np.empty(starts.shape[0], np.int64)
-    for t in range(starts.shape[0]):
-        c = 0
-        for i in range(starts[t], ends[t]):
-            if buf[i] == byte:
-                c += 1
-        out[t] = c
-    return out
-
-
-@njit(cache=True, nogil=True)
 def column_counts(line_tid, slots, slot_base, stride, n_cols):
     """Variables per column implied by the line template ids."""
     cnt = np.zeros(n_cols, np.int64)
