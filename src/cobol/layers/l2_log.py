@@ -233,23 +233,17 @@ def parse_params(params: bytes, raw_len: int) -> dict:
     return p
 
 
-def _items(stream, count: int, what: str):
-    """(bytes, starts, ends) of a stream of ``count`` newline-ended items."""
+def _items(stream, count: int, what: str, marker: int = lk.NEWLINE):
+    """(bytes, starts, ends, marker counts) of a stream of ``count`` newline-ended items."""
     buf = np.frombuffer(stream, np.uint8)
-    e = np.flatnonzero(buf == lk.NEWLINE)
+    e, marks = lk.index_items(buf, marker)
     if e.size != count or (buf.size and buf[-1] != lk.NEWLINE):
         raise FormatError(f"log: {what} stream does not hold {count} newline-ended items")
     s = np.empty(count, np.int64)
     if count:
         s[0] = 0
         s[1:] = e[:-1] + 1
-    return buf, s, e.astype(np.int64)
-
-
-def _count_in_items(buf: np.ndarray, ends: np.ndarray, byte: int, n_items: int) -> np.ndarray:
-    """How many times ``byte`` occurs in each newline-ended item."""
-    where = np.flatnonzero(buf == byte)
-    return np.bincount(np.searchsorted(ends, where, "right"), minlength=n_items)[:n_items].astype(np.int64)
+    return buf, s, e, marks
 
 
 class LogBlock:
@@ -265,7 +259,7 @@ class LogBlock:
         self.final_newline = p["final_newline"]
         n_lines, n_t = p["n_lines"], p["n_templates"]
         self.n_lines = n_lines
-        self.tbuf, ts, te = _items(streams[0], n_t, "templates")
+        self.tbuf, ts, te, slots = _items(streams[0], n_t, "templates", lk.PLACEHOLDER)
         self.tmpl_s = np.concatenate(([0], ts)).astype(np.int64)
         self.tmpl_e = np.concatenate(([0], te)).astype(np.int64)
         ids = decode_ints(streams[1], n_lines)
@@ -275,15 +269,14 @@ class LogBlock:
             raise FormatError(f"log: template id outside 0..{n_t}")
         self.ids = ids
         self.slots = np.zeros(n_t + 1, np.int64)
-        self.slots[1:] = _count_in_items(self.tbuf, te, lk.PLACEHOLDER, n_t)
+        self.slots[1:] = slots
         self.slot_base, self.stride, n_cols = column_layout(self.slots, p["n_common"])
         per_col = lk.column_counts(ids, self.slots, self.slot_base, self.stride, n_cols)
         self.col_start = np.zeros(n_cols + 1, np.int64)
         np.cumsum(per_col, out=self.col_start[1:])
         if self.col_start[-1] != p["n_vars"]:
             raise FormatError(f"log: templates call for {int(self.col_start[-1])} variables, params say {p['n_vars']}")
-        self.sbuf, self.ss, self.se = _items(streams[2], p["n_vars"], "skeletons")
-        runs = _count_in_items(self.sbuf, self.se, lk.NUMBER, p["n_vars"])
+        self.sbuf, self.ss, self.se, runs = _items(streams[2], p["n_vars"], "skeletons", lk.NUMBER)
         self.num_start = np.zeros(runs.size + 1, np.int64)
         np.cumsum(runs, out=self.num_start[1:])
         n_num = p["n_numbers"]
@@ -294,7 +287,7 @@ class LogBlock:
         self._numbers_stream, self._widths_stream = streams[3], streams[4]
         self._runs, self._per_col = runs, per_col
         self._values = self._widths = None
-        self.rbuf, self.rs, self.re = _items(streams[5], p["n_raw"], "raw")
+        self.rbuf, self.rs, self.re, _ = _items(streams[5], p["n_raw"], "raw")
 
     def numbers(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, widths) of the digit chunks in variable order, decoded on first use
@@ -339,12 +332,12 @@ class LogBlock:
         """Template bytes by id (index 0, raw lines: None)."""
         return [None] + [self.tbuf[a:b].tobytes() for a, b in zip(self.tmpl_s[1:], self.tmpl_e[1:])]
 
-    def variables(self) -> tuple[bytes, np.ndarray, np.ndarray]:
-        """(texts each ended by a newline, start offsets (one extra at the end), line of each)."""
+    def variables(self) -> tuple[np.ndarray, np.ndarray]:
+        """(texts each ended by a newline, start offsets (one extra at the end)), column order."""
         text, starts = lk.render_vars(self.sbuf, self.ss, self.se, self.num_start, *self.numbers())
         if starts.size != self.ss.size + 1:
             raise FormatError("log: inconsistent variables")
-        return text.tobytes(), starts, self.var_lines()
+        return text, starts
 
 
 def decode_block(streams: list, params: bytes, raw_len: int) -> bytes:

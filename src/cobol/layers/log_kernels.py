@@ -483,6 +483,28 @@ def undelta_by_group(res, perm, gid):
 # ------------------------------------------------------------------ decode --
 
 @njit(cache=True, nogil=True)
+def index_items(buf, marker):
+    """Ends (newline positions) of the newline-ended items in ``buf`` and how
+    many ``marker`` bytes each holds; bytes after the last newline are not an
+    item (the caller checks that the buffer ends with one)."""
+    n = 0
+    for i in range(buf.shape[0]):
+        if buf[i] == NEWLINE:
+            n += 1
+    ends = np.empty(n, np.int64)
+    marks = np.zeros(n, np.int64)
+    k = 0
+    for i in range(buf.shape[0]):
+        c = buf[i]
+        if c == NEWLINE:
+            ends[k] = i
+            k += 1
+        elif c == marker and k < n:
+            marks[k] += 1
+    return ends, marks
+
+
+@njit(cache=True, nogil=True)
 def column_counts(line_tid, slots, slot_base, stride, n_cols):
     """Variables per column implied by the line template ids."""
     cnt = np.zeros(n_cols, np.int64)
