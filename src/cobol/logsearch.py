@@ -13,7 +13,9 @@ search decodes only what can match, as CLP does: the entropy-decoded streams
 are searched first, templates (a template whose static text holds the string
 selects all its lines without looking at their variables) and variable texts
 (every occurrence that overlaps a variable holds a delimiter-free piece of the
-string inside that variable, because variables never contain delimiter bytes),
+string inside that variable, because variables never contain delimiter bytes;
+the piece's longest run of non-digits is then a run of the variable's stored
+skeleton),
 and only the candidate lines are rendered and checked. Regular expressions,
 ``invert`` and other blocks decode the block and search its text. Lines cut
 between blocks are joined before they are matched.
@@ -265,15 +267,23 @@ def _log_candidates(lb: l2_log.LogBlock, m: Matcher) -> np.ndarray | None:
             select |= whole[lb.ids]
     pieces = {p for s in strings for p in _delimiter_pieces(s)}
     if pieces and lb.ss.size:
-        if any(48 <= b <= 57 for p in pieces for b in p):
+        # A run of non-digits inside a variable's text is also a run of literal
+        # bytes of its skeleton (digit chunks stand where digits were), so a piece
+        # is looked for in the skeletons as stored through its longest non-digit
+        # run; only all-digit pieces need the variables rendered.
+        runs = {max(re.split(rb"[0-9]+", p), key=len) for p in pieces}
+        digits_only = b"" in runs
+        runs.discard(b"")
+        hits = []
+        if runs:
+            pos = _find_all(lb.sbuf, runs, m.ignore_case)
+            hits.append(np.searchsorted(lb.ss, pos, "right") - 1)
+        if digits_only:
             text, vstart = lb.variables()
-        else:
-            # a piece without digits cannot overlap a number's digits: it lies within
-            # the literal bytes of a skeleton, so the skeletons are searched as they are
-            text, vstart = lb.sbuf, lb.ss
-        pos = _find_all(text, pieces, m.ignore_case)
-        if pos.size:
-            v = np.searchsorted(vstart, pos, "right") - 1
+            pos = _find_all(text, {p for p in pieces if not re.search(rb"[^0-9]", p)}, m.ignore_case)
+            hits.append(np.searchsorted(vstart, pos, "right") - 1)
+        v = np.concatenate(hits) if hits else np.zeros(0, np.int64)
+        if v.size:
             select[lb.var_lines()[v]] = True
     return select
 
