@@ -255,3 +255,20 @@ def test_cli_grep_output_and_exit_codes_match_grep(tmp_path, capfdbinary):
     assert cli.main(["grep", "x", str(tmp_path / "missing.cobl")]) == 2
     (tmp_path / "bad.cobl").write_bytes(b"COBL garbage")
     assert cli.main(["grep", "x", str(tmp_path / "bad.cobl")]) == 2
+
+
+def test_grep_on_hostile_frames_raises_cobol_errors_only():
+    data = (SAMPLES / "local-dpkg.log").read_bytes()[:30000]
+    blob = cobol.compress(data, level=1, checksum="crc32")
+    rng = random.Random(11)
+    for case in range(300):
+        bad = bytearray(blob)
+        for _ in range(rng.randint(1, 3)):
+            bad[rng.randrange(len(bad))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            bad = bad[:rng.randrange(len(bad))]
+        for needle, fixed in ((b"libc6", True), (b"20", True), (b"un.*ed", False)):
+            try:
+                grep(needle, bytes(bad), fixed=fixed)
+            except CobolError:
+                pass
