@@ -272,3 +272,17 @@ def test_grep_on_hostile_frames_raises_cobol_errors_only():
                 grep(needle, bytes(bad), fixed=fixed)
             except CobolError:
                 pass
+
+
+def test_json_lines_logs_get_the_smaller_of_json_and_log():
+    rng = random.Random(1)
+    lines = b"".join(b'{"ts":"2026-12-05T10:%02d:%02d.%03dZ","level":"%s","msg":"request %d done in %d ms"}\n'
+                     % (i // 60 % 60, i % 60, rng.randrange(1000), rng.choice([b"info", b"warn"]), i, rng.randrange(500))
+                     for i in range(3000))
+    sizes = {plan: len(cobol.compress(lines, plan=plan)) for plan in ("json", "log", "zstd")}
+    blob = cobol.compress(lines)
+    assert cobol.decompress(blob) == lines
+    assert len(blob) == min(sizes.values())
+    # JSON records that are data, not logs, do not pay for a log trial
+    data = b"".join(b'{"date":"2013-07-%02d","home":"team %d","score":%d}\n' % (i % 28 + 1, i % 17, i % 5) for i in range(500))
+    assert LogTransform().encode(data, EncodeContext(fmt="jsonl")) is None
