@@ -173,7 +173,7 @@ class CobolEngine:
 
     def _context(self, fmt: str) -> EncodeContext:
         return EncodeContext(level=self.level, layers=self.layers, fmt=fmt, hints=self.hints,
-                             dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
+                             dictionary=self.dictionary, profiler=self.profiler)
 
     def encode_block(self, chunk, seq: int, compact: bool = False) -> tuple[bytes, BlockReport]:
         """One raw block (at most block_size bytes) to its encoded record; with
@@ -314,7 +314,7 @@ class CobolEngine:
         streams = self.block_streams(block, header)
         if clock is not None:
             clock.lap("entropy")
-        ctx = DecodeContext(dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
+        ctx = DecodeContext(dictionary=self.dictionary, profiler=self.profiler)
         try:
             with _offload.using(self.backend):
                 raw = transform.decode(streams, block.params, block.raw_len, ctx)

@@ -75,13 +75,12 @@ from __future__ import annotations
 import numpy as np
 import zstandard
 from numba import njit
-from numba.cpython.unsafe.numbers import leading_zeros
 
-from ..accel import offload
 from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
-from .l3_delta import unzigzag, zigzag
+from . import batch_kernels
+from .primitives import bit_length, table_capacity, table_slot, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 PACKED = 1
 PLANES = 2
@@ -125,16 +124,6 @@ TRIAL_LEVEL = 3
 #: a dictionary is tried when the sample has at most this share of distinct values
 DICT_MAX_SHARE = 0.25
 DICT_MAX_SIZE = 1 << 16
-
-
-def _zz(v: int) -> int:
-    v &= (1 << 64) - 1
-    return ((v << 1) & ((1 << 64) - 1)) ^ (((1 << 64) - 1) if v >> 63 else 0)
-
-
-def _unzz(z: int) -> int:
-    v = (z >> 1) ^ (-(z & 1) & ((1 << 64) - 1))
-    return v - (1 << 64) if v >> 63 else v
 
 
 # ---------------------------------------------------------------- kernels
@@ -351,7 +340,7 @@ def _bucket_split(r):
         if v >= np.uint64(1) << np.uint64(53):
             return sym, np.zeros(1, np.uint64), 0, False
         if v >= np.uint64(BUCKET_DIRECT):
-            nbits += 64 - leading_zeros(v) - 3
+            nbits += bit_length(v) - 3
     words = np.zeros(nbits // 64 + 2, np.uint64)
     pos = 0
     for i in range(m):
@@ -359,7 +348,7 @@ def _bucket_split(r):
         if v < np.uint64(BUCKET_DIRECT):
             sym[i] = np.uint8(v)
             continue
-        e = 64 - leading_zeros(v)
+        e = bit_length(v)
         w = e - 3
         top = (v >> np.uint64(w)) & np.uint64(3)
         sym[i] = np.uint8(BUCKET_DIRECT + (e - 7) * 4 + np.int64(top))
@@ -535,10 +524,8 @@ def _dictionary(x, cap):
     Open addressing on a power-of-two table; returns ndict = -1 once more than
     ``cap`` distinct values turn up.
     """
-    size = 1
-    while size < 2 * cap:
-        size *= 2
-    mask = size - 1
+    size = table_capacity(cap)
+    mask = np.uint64(size - 1)
     slot_val = np.empty(size, np.int64)
     slot_idx = np.full(size, -1, np.int64)
     vals = np.empty(cap, np.int64)
@@ -547,8 +534,7 @@ def _dictionary(x, cap):
     nd = 0
     for i in range(x.size):
         v = x[i]
-        h = (np.uint64(v) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
-        s = np.int64(h) & mask
+        s = table_slot(np.uint64(v), mask)
         while True:
             j = slot_idx[s]
             if j < 0:
@@ -565,7 +551,7 @@ def _dictionary(x, cap):
                 counts[j] += 1
                 idx[i] = j
                 break
-            s = (s + 1) & mask
+            s = (s + np.uint64(1)) & mask
     return vals, counts, idx, nd
 
 
@@ -749,14 +735,14 @@ def _bytes_needed(r: np.ndarray) -> int:
 
 def _encode_packed(n, base, g, y) -> bytes:
     yi = y.view(np.int64)
-    # offload: large batches run on the accelerator backend, with identical output
-    orders = offload.choose_orders(yi, CHUNK)
-    codes = offload.delta_encode(yi, orders, CHUNK, zigzag0=False)
+    # batch_kernels: large batches run where the engine installed (an accelerator), with identical output
+    orders = batch_kernels.choose_orders(yi, CHUNK)
+    codes = batch_kernels.delta_encode(yi, orders, CHUNK, zigzag0=False)
     out = bytearray([PACKED])
     put_varint(out, n)
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
-    out += offload.pack(codes, CHUNK, tags=orders)
+    out += batch_kernels.pack(codes, CHUNK, tags=orders)
     return bytes(out)
 
 
@@ -807,10 +793,10 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0, cache=No
     out = bytearray([PLANES])
     put_varint(out, n)
     out += bytes((order, (LAYOUT_INTERLEAVED if interleaved else 0) | (LAYOUT_OFFSET if use_offset else 0), k))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     planes = _to_bytes(r, k, not interleaved)
@@ -833,10 +819,10 @@ def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False,
     out = bytearray([NIBBLES if nibbles else ESCAPE])
     put_varint(out, n)
     out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     out += primary.tobytes()  # not padded: the escaped rest often shares its statistics
@@ -852,10 +838,10 @@ def _encode_bucket(n, base, g, y, order, use_offset, at=0, cache=None) -> bytes 
     out = bytearray([BUCKET])
     put_varint(out, n)
     out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     out += sym.tobytes()
@@ -870,7 +856,7 @@ def _encode_sparse(n, base, g, y, order, depth, at=0) -> bytes:
     out = bytearray([SPARSE])
     put_varint(out, n)
     out.append(order)
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     # (the first nested stream is aligned as if its length prefix took 3 bytes)
     gaps_blob = encode_ints(_gaps(pos), _depth=depth + 1, _offset=at + len(out) + 3)
@@ -1031,14 +1017,14 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         r.expect_end("empty int stream")
         return np.zeros(0, np.int64)
     if mode == PACKED:
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
-        codes, tags = offload.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
+        codes, tags = batch_kernels.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
         if codes.size != n:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
-        y = offload.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
+        y = batch_kernels.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
         return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
         order = r.u8("predictor")
@@ -1050,12 +1036,12 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         nwarm = PREDICTOR_WARM[order]
         if nwarm > n:
             raise FormatError(f"int stream: predictor {order} needs {nwarm} values, stream has {n}")
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
         use_offset = bool(layout & LAYOUT_OFFSET)
-        offset = _unzz(r.varint("offset")) if use_offset else 0
+        offset = unzigzag_int(r.varint("offset")) if use_offset else 0
         warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
         m = n - nwarm
         if mode == PLANES:
@@ -1108,7 +1094,7 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         order = r.u8("order")
         if order > 1:
             raise FormatError(f"int stream: sparse order {order}")
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
