@@ -367,6 +367,23 @@ def _text_inputs(limit):
     return items
 
 
+def _log_inputs(limit):
+    """Log lines for the log transform: synthetic (timestamps, numbers with
+    leading zeros, raw lines with the placeholder bytes, CRLF, no final
+    newline) and samples/log."""
+    rng = random.Random(23)
+    lines = [f"2026-12-05T19:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}Z "
+             f"{rng.choice(['INFO', 'WARN', 'ERROR'])} worker-{rng.randint(1, 9)} "
+             f"req={rng.randint(0, 10**6):07d} took {rng.random() * 100:.3f}ms ip=10.0.{rng.randint(0, 255)}.7"
+             for _ in range(200)]
+    syn = ("\n".join(lines) + "\n").encode()
+    odd = (b"Dec  5 19:36:22 host sshd[4242]: ok\r\n" * 20 + b"\x11\x12 raw\n\x00\xff 12 x\n"
+           + b"9" * 40 + b"\nlast line 007")
+    items = [("syn-log", syn, {"fmt": "log"}), ("syn-log-odd", odd, {"fmt": "log"})]
+    items += [(l, d, {"fmt": "log"}) for l, d in _sample_files("log", limit=limit)]
+    return items
+
+
 def _numeric_inputs(limit):
     items = []
     for label, data, dt in _syn_numeric():
@@ -663,7 +680,7 @@ def _differential_target(base: Target, backend: str) -> Target:
 
 
 _FORMAT_INPUTS = {"csv": "_csv_inputs", "tsv": "_csv_inputs", "json": "_json_inputs", "jsonl": "_json_inputs",
-                  "text": "_text_inputs", "log": "_text_inputs", "numeric": "_numeric_inputs",
+                  "text": "_text_inputs", "log": "_log_inputs", "numeric": "_numeric_inputs",
                   "binary": "_numeric_inputs"}
 
 
@@ -894,6 +911,7 @@ def all_targets() -> dict:
         "xml": _transform_target("xml", _markup_inputs(False)),
         "html": _transform_target("html", _markup_inputs(True)),
         "l1": _transform_target("l1", _text_inputs),
+        "log": _transform_target("log", _log_inputs),
         "intcodec": _intcodec_target(),
         "bitpack": _bitpack_target(None),
         "delta": _delta_target(None),
@@ -902,6 +920,7 @@ def all_targets() -> dict:
         "frame-xml": _frame_target("xml", _markup_inputs(False), lambda kw: kw),
         "frame-html": _frame_target("html", _markup_inputs(True), lambda kw: kw),
         "frame-l1": _frame_target("l1", _text_inputs, lambda kw: kw),
+        "frame-log": _frame_target("log", _log_inputs, lambda kw: kw),
         "frame-numeric": _frame_target("numeric", _numeric_inputs,
                                        lambda kw: {"hints": kw["hints"]} if kw.get("hints") else {}),
         "frame-zstd": _frame_target("zstd", _text_inputs, lambda kw: {}),
@@ -944,7 +963,7 @@ DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcod
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
                    "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "json-dict",
-                   "json-dict-section")
+                   "json-dict-section", "log", "frame-log")
 
 
 def default_targets() -> list:

@@ -129,7 +129,8 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
             raise CobolError(f"transform {t.name} failed its round-trip check")
     zdict = frame_zstd_dict(ctx)
     ppmd = ppmd_enabled(ctx)
-    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
+    level = max(ctx.level, enc.min_stream_level or 0)
+    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
     if (zdict is not None or len(data) <= BUNDLE_WITHOUT_DICTIONARY_MAX) and not store_only \
             and (len(enc.streams) > 1 or enc.params):
         packed = Encoded(params=bytes([t.id]), streams=[_bundle.pack(enc)], stream_names=[f"bundle:{t.name}"])
