@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import random
 
 import numpy as np
@@ -19,8 +17,9 @@ from cobol.layers import csv_kernels as K
 from cobol.layers.csv_tokenizer import sniff_delimiter, tokenize_block
 from cobol.layers.l2_csv import CsvTransform, decode_csv, encode_csv
 from cobol.registry import DecodeContext, EncodeContext
+from support import corpus_files
 
-CORPUS = sorted(glob.glob("/work/corpus/csv/*"))
+CORPUS = corpus_files("csv")  # $COBOL_CORPUS/csv, else samples/csv
 T = CsvTransform()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -169,10 +168,9 @@ def test_decimal_parse_spellings():
 
 # --------------------------------------------------------------- corpus --
 
-@pytest.mark.skipif(not CORPUS, reason="dev corpus not present")
-@pytest.mark.parametrize("path", CORPUS, ids=os.path.basename)
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_file_roundtrips(path):
-    data = open(path, "rb").read()
+    data = path.read_bytes()
     enc = roundtrip_sniffed(data)
     assert enc is not None
     # a block cut from the middle of the file (no header, starts mid-row)
