@@ -100,3 +100,13 @@ def structured_samples(limit: int = 24 << 10) -> list:
             out.append(pytest.param(_cut(path.read_bytes(), limit, folder == "numeric"), dtype_hint(path),
                                     id=folder))
     return out
+
+
+def require_opencl():
+    """The OpenCL backend; skip (fail under CI, whose test extra installs
+    pyopencl[pocl]) with the probe's reason when it is not usable."""
+    from cobol import accel
+    st = accel.probe("opencl")
+    if not st.usable:
+        missing(f"OpenCL backend not usable here: {st.reason}")
+    return accel.get_backend("opencl")

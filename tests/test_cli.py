@@ -14,6 +14,7 @@ import pytest
 
 import cobol
 from cobol import cli
+from support import structured_samples
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 CSV = SAMPLES / "csv" / "vega-seattle-weather-hourly-normals.csv"
@@ -339,3 +340,20 @@ def test_fast_decode_keeps_ppmd_out_of_level_19_frames(tmp_path, call):
         return {e.codec for _, r in iter_frame_records(blob) if isinstance(r, DataBlock) for e in r.streams}
     assert PPMD in codecs()
     assert PPMD not in codecs("--fast-decode")
+
+
+@pytest.mark.parametrize("data,hints", structured_samples(32 << 10))
+def test_structured_samples_through_the_command(tmp_path, call, data, hints):
+    src = tmp_path / "sample"
+    src.write_bytes(data)
+    dtype = ["--dtype", hints["dtype"]] if hints else []
+    for level in ("-3", "-19"):
+        rc, out, err = call("-c", level, *dtype, src)
+        assert rc == 0, err
+        assert cobol.decompress(out) == data
+    rc, _, err = call("-k", *dtype, src)
+    assert rc == 0, err
+    rc, _, err = call("-t", tmp_path / "sample.cobl")
+    assert rc == 0, err
+    rc, out, err = call("-d", "-c", tmp_path / "sample.cobl")
+    assert rc == 0 and out == data, err

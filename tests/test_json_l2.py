@@ -182,10 +182,14 @@ SAMPLE = (b'{"id": 1, "name": "a\\"b", "v": [1.5, 2, -3e4, NaN], "k": {"x": null
 
 
 def decode_or_cobol_error(streams, params, raw_len):
+    """The hostile-input contract at the transform level: a CobolError, or
+    exactly ``raw_len`` bytes (a transform must return the block's length; the
+    frame's checksum then tells a wrong block from the right one)."""
     try:
-        JsonTransform().decode(streams, params, raw_len, DecodeContext())
+        out = JsonTransform().decode(streams, params, raw_len, DecodeContext())
     except CobolError:
-        pass
+        return
+    assert isinstance(out, bytes) and len(out) == raw_len
 
 
 def test_corrupted_streams_and_params_raise_cobol_errors():

@@ -304,10 +304,14 @@ def encoded_sample():
 
 
 def decode_or_error(streams, params, n):
+    """The hostile-input contract at the transform level: a CobolError, or
+    exactly ``n`` bytes (a transform must return the block's length; the frame's
+    checksum then tells a wrong block from the right one)."""
     try:
-        MarkupDecoder().decode(streams, params, n)
+        out = MarkupDecoder().decode(streams, params, n)
     except CobolError:
-        pass
+        return
+    assert isinstance(out, bytes) and len(out) == n
 
 
 def test_hostile_streams_and_params_raise_cobol_errors():

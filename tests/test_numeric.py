@@ -262,10 +262,19 @@ def test_hostile_params_and_streams():
 @settings(max_examples=40, deadline=None)
 @given(
     code=st.sampled_from(sorted(DTYPES)),
-    data=st.binary(min_size=0, max_size=600),
+    data=st.binary(min_size=16, max_size=600),
 )
 def test_hypothesis_any_bytes_with_any_dtype_hint(code, data):
-    round_trip(data, {"dtype": DTYPES[code].str})
+    # with a dtype hint the transform takes any block of 16 bytes or more
+    assert round_trip(data, {"dtype": DTYPES[code].str}) is not None
+
+
+@settings(max_examples=20, deadline=None)
+@given(code=st.sampled_from(sorted(DTYPES)), data=st.binary(max_size=15))
+def test_hypothesis_blocks_under_16_bytes_are_declined_and_still_round_trip(code, data):
+    hints = {"dtype": DTYPES[code].str}
+    assert round_trip(data, hints) is None
+    assert cobol.decompress(cobol.compress(data, hints=hints)) == data
 
 
 @settings(max_examples=40, deadline=None)
