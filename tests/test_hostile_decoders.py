@@ -77,7 +77,10 @@ def test_fuzz_every_decoder_in_a_child():
     assert set(rep.stats) == set(targets), _describe(rep)
     for name, st in rep.stats.items():
         assert st["inputs"] >= 1 and st["cases"] == CI_ROUNDS * st["inputs"], (name, st)
+    # the contract: a CobolError raised on purpose (not a catch-all net around an
+    # IndexError and the like) or a result; a transform's result of exactly raw_len bytes
     assert not rep.failures, _describe(rep)
+    assert not rep.nets, _describe(rep)
     # every transform id the registry knows is covered
     from cobol.registry import all_transforms
     assert {t.name for t in all_transforms()} <= set(rep.stats)

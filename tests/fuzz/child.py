@@ -123,15 +123,19 @@ def run_case(target: Target, inp: Input, pool: list, seed: int, index: int, mem_
         res.update(kind="fail", exc=type(e).__name__, error=f"{type(e).__name__}: {str(e)[:300]}", where=_tb_tail(e),
                    engine_net=type(e).__name__ in ENGINE_NET or isinstance(e, (ValueError, ArithmeticError)))
     else:
-        if out is not None and target.name in _TRANSFORM_NAMES:
+        if out is not None and target.name in _transform_names():
+            # a transform must return exactly raw_len bytes (cobol.registry.Transform)
             n = len(out) if hasattr(out, "__len__") else -1
             if n != c.raw_len:
-                res["note"] = f"returned {n} bytes for raw_len {c.raw_len}"
+                res.update(kind="fail", exc="wrong length", error=f"returned {n} bytes for raw_len {c.raw_len}")
     res["seconds"] = round(time.perf_counter() - t0, 4)
     return res
 
 
-_TRANSFORM_NAMES = ("raw", "numeric", "csv", "json", "xml", "html", "l1")
+def _transform_names() -> set:
+    """The registered transforms' names: the targets whose output must be raw_len bytes."""
+    from cobol.registry import all_transforms
+    return {t.name for t in all_transforms()}
 
 
 def child_main(spec: dict) -> int:
