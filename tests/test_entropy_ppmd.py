@@ -111,7 +111,6 @@ def test_the_smallest_coding_over_the_levels_orders_is_kept():
     sizes = {o: len(entropy._ppmd_encode(data, *ppmd_params(21, len(data), o))) for o in entropy.ppmd_orders(21)}
     assert len(out) == min(sizes.values()) and sizes[out[0]] == len(out)
     assert PpmdCodec().decode(out, len(data)) == data
-    assert real(PpmdCodec(), out, len(data)) == data
 
 
 def test_model_memory_stays_within_the_decoders_bound():
