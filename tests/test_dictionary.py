@@ -282,5 +282,5 @@ def test_structured_messages_with_a_dictionary_trained_on_their_kind(data, hints
     eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=d, hints=hints)
     for m in msgs[len(msgs) // 2:]:
         blob = eng.compress(m)
-        assert frame_info(blob).dictionary_id == d.id
+        assert frame_info(blob).dictionary_id == d.dict_id
         assert cobol.decompress(blob, dictionary=d) == m
