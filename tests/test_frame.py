@@ -21,8 +21,24 @@ def small_frames():
     yield "empty", cobol.compress(b"")
 
 
-@pytest.mark.parametrize("name,blob", list(small_frames()))
-def test_every_bit_flip_is_detected(name, blob):
+# frames are made inside the tests, not at collection: an encoder failure
+# (strict planning, tests/conftest.py) then fails those tests, not the module
+
+SMALL_FRAME_NAMES = ["zstd-sha256", "store-xxh3", "auto-crc32", "empty"]
+COMPACT_FRAME_NAMES = ["compact-zstd-crc32", "compact-auto-xxh3", "compact-store-sha256", "compact-dict-crc32"]
+
+
+def small_frame(name):
+    return dict(small_frames())[name]
+
+
+def compact_frame(name):
+    return {n: (blob, d) for n, blob, d in compact_frames()}[name]
+
+
+@pytest.mark.parametrize("name", SMALL_FRAME_NAMES)
+def test_every_bit_flip_is_detected(name):
+    blob = small_frame(name)
     original = cobol.decompress(blob)
     for i in range(len(blob)):
         for bit in range(8):
@@ -35,8 +51,9 @@ def test_every_bit_flip_is_detected(name, blob):
             assert out == original, f"flip of bit {bit} at byte {i} gave wrong output silently"
 
 
-@pytest.mark.parametrize("name,blob", list(small_frames()))
-def test_every_truncation_is_detected(name, blob):
+@pytest.mark.parametrize("name", SMALL_FRAME_NAMES)
+def test_every_truncation_is_detected(name):
+    blob = small_frame(name)
     for n in range(len(blob)):
         with pytest.raises(CobolError):
             cobol.decompress(blob[:n])
@@ -216,8 +233,9 @@ def test_compact_frame_layout():
     assert (info.frames, info.blocks, info.raw_size, info.checksum) == (1, 1, len(SMALL), "crc32")
 
 
-@pytest.mark.parametrize("name,blob,d", list(compact_frames()))
-def test_compact_every_bit_flip_is_detected(name, blob, d):
+@pytest.mark.parametrize("name", COMPACT_FRAME_NAMES)
+def test_compact_every_bit_flip_is_detected(name):
+    blob, d = compact_frame(name)
     original = cobol.decompress(blob, dictionary=d)
     assert original.startswith(SMALL[:30])
     for i in range(len(blob)):
@@ -238,8 +256,9 @@ def _stream_decode(blob, d=None):
     return out.getvalue()
 
 
-@pytest.mark.parametrize("name,blob,d", list(compact_frames()))
-def test_compact_every_truncation_is_detected(name, blob, d):
+@pytest.mark.parametrize("name", COMPACT_FRAME_NAMES)
+def test_compact_every_truncation_is_detected(name):
+    blob, d = compact_frame(name)
     for n in range(len(blob)):
         with pytest.raises(CobolError):
             cobol.decompress(blob[:n], dictionary=d)
@@ -334,3 +353,8 @@ def test_structured_frames_in_both_layouts_decode_and_detect_corruption(data, hi
         bad[len(bad) // 2] ^= 0x10
         with pytest.raises(CobolError):
             cobol.decompress(bytes(bad))
+
+
+def test_the_frame_lists_name_every_frame():
+    assert [n for n, _ in small_frames()] == SMALL_FRAME_NAMES
+    assert [n for n, _, _ in compact_frames()] == COMPACT_FRAME_NAMES
