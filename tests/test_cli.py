@@ -24,7 +24,7 @@ LOG = SAMPLES / "log" / "local-dpkg.log"
 def run(*args, input=None, cwd=None, env=None, **kw):
     """Run ``cobol ARGS``; returns the CompletedProcess (bytes stdout/stderr)."""
     return subprocess.run([sys.executable, "-m", "cobol.cli", *map(str, args)], input=input, cwd=cwd,
-                          capture_output=True, env=env, timeout=120, **kw)
+                          capture_output=True, env=env, timeout=600, **kw)  # a hang guard, not a speed
 
 
 @pytest.fixture
