@@ -33,7 +33,7 @@ from .factory import get_backend
 _DTYPES = {np.dtype(d) for d in ("<i1", "<i2", "<i4", "<i8", "<u1", "<u2", "<u4", "<u8")}
 
 
-def compress_device_ints(arr, level: int = 3, *, backend=None, checksum: str = "sha256",
+def compress_device_ints(arr, level: int = 3, *, backend=None, checksum: str = "xxh3",
                          block_values: int = 1 << 20) -> bytes:
     """A .cobl frame of the integer array ``arr`` (any int dtype, device or host)."""
     from .. import entropy

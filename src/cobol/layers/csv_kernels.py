@@ -202,9 +202,11 @@ def trailing_zeros10(vals, cap):
 
 @njit(cache=True, nogil=True, inline="always")
 def _ndigits(a):
+    """Decimal digits of a >= 0 (1 for 0 and for negatives): compares with the
+    powers of ten instead of dividing (a 64-bit division per digit was the
+    cost of printing numbers back)."""
     d = 1
-    while a >= 10:
-        a //= 10
+    while d < 19 and a >= POW10[d]:
         d += 1
     return d
 
@@ -572,6 +574,8 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
                 if hashes[a + c] == hashes[b + c] and _equal(
                         data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
                     cnt += 1
+                elif cnt + ncols - 1 - c <= best:
+                    break  # cannot beat the best row any more (only a larger count replaces it)
             if cnt > best:
                 best = cnt
                 best_k = k
@@ -717,3 +721,63 @@ def pair_screen(cols, scales, tscale, at, target, min_count):
                     out[n, 2] = b
                     n += 1
     return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def column_major_fields(row_nf, ncols):
+    """Row-major field ids listed column by column, and the per-column counts,
+    for rows of ``row_nf[r]`` fields where field ``t`` of a row belongs to
+    column ``min(t, ncols - 1)``. A counting sort: the same order as a stable
+    argsort of the fields' columns, in two linear passes."""
+    counts = np.zeros(ncols, np.int64)
+    nf = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            counts[min(t, ncols - 1)] += 1
+        nf += k
+    start = np.empty(ncols, np.int64)
+    s = 0
+    for c in range(ncols):
+        start[c] = s
+        s += counts[c]
+    order = np.empty(nf, np.int64)
+    f = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            c = min(t, ncols - 1)
+            order[start[c]] = f
+            start[c] += 1
+            f += 1
+    return order, counts
+
+
+@njit(cache=True, nogil=True)
+def field_slots(row_nf, ncols):
+    """The inverse of :func:`column_major_fields` (decode side): for every
+    field in row order, its position in the column-major order, and the
+    per-column counts. Lets the decoder map rows to column entries without
+    building the order and scattering it."""
+    counts = np.zeros(ncols, np.int64)
+    nf = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            counts[min(t, ncols - 1)] += 1
+        nf += k
+    start = np.empty(ncols, np.int64)
+    s = 0
+    for c in range(ncols):
+        start[c] = s
+        s += counts[c]
+    slot = np.empty(nf, np.int64)
+    f = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            c = min(t, ncols - 1)
+            slot[f] = start[c]
+            start[c] += 1
+            f += 1
+    return slot, counts
