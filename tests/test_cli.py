@@ -16,6 +16,7 @@ import pytest
 
 import cobol
 from cobol.cli import common, files, main, subcommands
+from support import structured_samples
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 CSV = SAMPLES / "csv" / "vega-seattle-weather-hourly-normals.csv"
@@ -25,7 +26,7 @@ LOG = SAMPLES / "log" / "local-dpkg.log"
 def run(*args, input=None, cwd=None, env=None, **kw):
     """Run ``cobol ARGS``; returns the CompletedProcess (bytes stdout/stderr)."""
     return subprocess.run([sys.executable, "-m", "cobol.cli", *map(str, args)], input=input, cwd=cwd,
-                          capture_output=True, env=env, timeout=120, **kw)
+                          capture_output=True, env=env, timeout=600, **kw)  # a hang guard, not a speed
 
 
 @pytest.fixture
@@ -715,3 +716,19 @@ def test_speeds_leave_out_the_one_time_warm_up(small, call, monkeypatch):
     rc, _, err = call("-v", "-k", "-f", small)
     assert rc == 0 and "warm-up" not in err and len(warmed) == 2
     assert call("-k", "-f", small)[0] == 0 and len(warmed) == 2  # no speeds shown: no warm-up
+
+@pytest.mark.parametrize("data,hints", structured_samples(32 << 10))
+def test_structured_samples_through_the_command(tmp_path, call, data, hints):
+    src = tmp_path / "sample"
+    src.write_bytes(data)
+    dtype = ["--dtype", hints["dtype"]] if hints else []
+    for level in ("-3", "-19"):
+        rc, out, err = call("-c", level, *dtype, src)
+        assert rc == 0, err
+        assert cobol.decompress(out) == data
+    rc, _, err = call("-k", *dtype, src)
+    assert rc == 0, err
+    rc, _, err = call("-t", tmp_path / "sample.cobl")
+    assert rc == 0, err
+    rc, out, err = call("-d", "-c", tmp_path / "sample.cobl")
+    assert rc == 0 and out == data, err
