@@ -95,6 +95,22 @@ def text_docs(draw):
 
 
 @st.composite
+def log_docs(draw):
+    stamp = st.sampled_from(["2026-12-05 19:36:%02d", "Dec  5 19:36:%02d", "[05/Dec/2026:19:36:%02d +0000]",
+                             "17649%05d"])
+    msg = st.sampled_from(["status installed libc6:amd64 2.36-9", "GET /index.html 200 5123",
+                           "worker-%d took %d.%03dms", "user u%d logged in from 10.0.%d.%d", "Traceback:",
+                           "  at x.y(Z.java:%d)", "\x00\xff odd bytes %d"])
+    lines = []
+    for _ in range(draw(st.integers(1, 60))):
+        m = draw(msg)
+        m = m % tuple(draw(st.integers(0, 999)) for _ in range(m.count("%")))
+        lines.append(draw(stamp) % draw(st.integers(0, 59)) + " " + m)
+    end = draw(st.sampled_from(["\n", "\r\n", ""]))
+    return ("\n".join(lines) + end).encode("latin-1")
+
+
+@st.composite
 def numeric_docs(draw):
     dtype = draw(st.sampled_from(["<i2", "<i4", "<i8", "<u4", "<f4", "<f8"]))
     n = draw(st.integers(2, 3000))
@@ -118,6 +134,7 @@ CASES = {
     "csv": ("csv", csv_docs().map(lambda d: (d, {})), (_first("csv"), {})),
     "xml": ("xml", markup_docs(False).map(lambda d: (d, {})), (_first("xml"), {})),
     "html": ("html", markup_docs(True).map(lambda d: (d, {})), (_first("html"), {})),
+    "log": ("log", log_docs().map(lambda d: (d, {})), ((SAMPLES / "log" / "local-dpkg.log").read_bytes(), {})),
     "l1": ("text", text_docs().map(lambda d: (d, {})), ((SAMPLES / "text" / "debian-policy.txt").read_bytes(), {})),
     "numeric": ("numeric", numeric_docs(), ((SAMPLES / "numeric" / "vega-flights-200k-delay.i32").read_bytes()[:40000],
                                             {"dtype": "int32"})),
