@@ -10,6 +10,7 @@ every thread count.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -273,6 +274,7 @@ class CobolEngine:
         t0 = time.perf_counter()
         clock = PhaseClock() if self.profiler is not None else None
         transform = get_transform(block.transform)
+        check_stream_table(block, transform, where)
         # codec zstd-dict uses the dictionary's zstd part; None = the frame names no dictionary
         zdict = None if header.dictionary_id is None else bytes(getattr(self.dictionary, "zstd", b"") or b"")
         streams = []
@@ -284,6 +286,8 @@ class CobolEngine:
                     streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
             except CobolError as exc:
                 raise type(exc)(f"{where}, stream {i}: {exc}") from None
+            except MemoryError:
+                raise LimitError(f"{where}, stream {i}: out of memory decoding {e.decoded_len} bytes") from None
         if clock is not None:
             clock.lap("entropy")
         ctx = DecodeContext(dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
@@ -292,7 +296,9 @@ class CobolEngine:
                 raw = transform.decode(streams, block.params, block.raw_len, ctx)
         except CobolError as exc:
             raise type(exc)(f"{where} ({transform.name}): {exc}") from None
-        except (IndexError, ValueError, KeyError, TypeError, OverflowError, MemoryError, ArithmeticError) as exc:
+        except MemoryError:
+            raise LimitError(f"{where} ({transform.name}): out of memory decoding a {block.raw_len}-byte block") from None
+        except (IndexError, ValueError, KeyError, TypeError, OverflowError, ArithmeticError) as exc:
             # a transform decoder must validate its input; this is the safety net if one missed a case
             raise FormatError(f"{where} ({transform.name}): corrupt plan data ({type(exc).__name__}: {exc})") from None
         if clock is not None:
@@ -313,13 +319,25 @@ class CobolEngine:
 
     def iter_decompress(self, blob, max_output_size: int | None = None):
         """Yield the raw bytes of each block in order (threads decode ahead)."""
+        try:
+            yield from self._iter_decompress(blob, max_output_size)
+        except MemoryError:
+            raise LimitError("out of memory while decoding the frame") from None
+
+    def _window(self) -> int:
+        """Blocks decoded ahead: two per thread keep the pool busy; one thread needs no lookahead."""
+        return 1 if self.threads == 1 else self.threads * 2
+
+    def _iter_decompress(self, blob, max_output_size: int | None):
         total = 0
         window = []
 
         def flush():
-            for raw in self._map(self.decode_block, window):
-                yield raw
+            results = self._map(self.decode_block, window)
             window.clear()
+            results.reverse()
+            while results:  # hand each block on and forget it: the caller holds the only reference
+                yield results.pop()
 
         for header, rec in iter_frame_records(blob, self.limits):
             if isinstance(rec, DataBlock):
@@ -327,14 +345,34 @@ class CobolEngine:
                 if max_output_size is not None and total > max_output_size:
                     raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
                 window.append((rec, header))
-                if len(window) >= self.threads * 2:
+                if len(window) >= self._window():
                     yield from flush()
         yield from flush()
 
     def decompress(self, blob, max_output_size: int | None = None) -> bytes:
-        return b"".join(self.iter_decompress(blob, max_output_size))
+        """The raw bytes of every frame in ``blob``.
+
+        Each block is written once into the output as soon as it is decoded and
+        then dropped, so the peak is the output plus the blocks in flight (2 x
+        threads), not the 2-3 x output of joining a list of blocks. The output is
+        an ``io.BytesIO`` whose buffer grows by realloc (no copy of mapped pages)
+        and whose ``getvalue()`` hands that buffer back without a copy (CPython)."""
+        try:
+            out = io.BytesIO()
+            for raw in self._iter_decompress(blob, max_output_size):
+                out.write(raw)
+                del raw
+            return out.getvalue()
+        except MemoryError:
+            raise LimitError("out of memory while decoding the frame (the output does not fit)") from None
 
     def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
+        try:
+            return self._decompress_stream(src, dst, progress, max_output_size)
+        except MemoryError:
+            raise LimitError("out of memory while decoding the frame") from None
+
+    def _decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         reader = FrameReader(src, self.limits)
         total_in = total_out = 0
         window = []
@@ -357,6 +395,21 @@ class CobolEngine:
                     flush()
         flush()
         return reader.bytes_read, total_out
+
+
+def check_stream_table(block: DataBlock, transform, where: str) -> None:
+    """The memory bound of docs/FORMAT.md, checked on the stream table before
+    any stream is decoded: no more streams than the transform holds, and
+    decoded lengths that sum to at most the transform's bound for raw_len."""
+    n = len(block.streams)
+    if n > transform.max_streams:
+        raise FormatError(f"{where} ({transform.name}): {n} streams, the transform holds at most "
+                          f"{transform.max_streams}")
+    total = sum(e.decoded_len for e in block.streams)
+    limit = transform.decoded_limit(bytes(block.params), block.raw_len)
+    if total > limit:
+        raise LimitError(f"{where} ({transform.name}): streams declare {total} decoded bytes, over the "
+                         f"transform's {limit} for a {block.raw_len}-byte block")
 
 
 def write_all(f, data) -> None:

@@ -624,6 +624,8 @@ class JsonDictTransform(Transform):
 
     id = TRANSFORM_ID
     name = "json-dict"
+    max_streams = 1
+    expansion = 4
     formats = ("json", "jsonl")
     min_level = 1
     needs_layers = frozenset({"l2"})
