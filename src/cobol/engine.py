@@ -412,6 +412,24 @@ def check_stream_table(block: DataBlock, transform, where: str) -> None:
                          f"transform's {limit} for a {block.raw_len}-byte block")
 
 
+#: the transform's working memory per raw byte, and its fixed part (docs/FORMAT.md
+#: "Memory bound"; measured at most ~9 x raw_len + 64 KiB on the samples)
+WORKING_SET_PER_BYTE = 16
+WORKING_SET_FIXED = 1 << 20
+
+
+def block_decode_bound(block: DataBlock) -> int:
+    """The most bytes decoding ``block`` may allocate (docs/FORMAT.md "Memory
+    bound"), from its stream table alone: the stored payloads, the decoded
+    streams, one PPMd model, the transform's working memory and the output."""
+    from .entropy import PPMD, PPMD_MEM_PER_BYTE
+    decoded = sum(e.decoded_len for e in block.streams)
+    ppmd = max((min(256 << 20, max(1 << 20, PPMD_MEM_PER_BYTE * e.decoded_len))
+                for e in block.streams if e.codec == PPMD), default=0)
+    return (sum(e.stored_len for e in block.streams) + decoded + ppmd
+            + (WORKING_SET_PER_BYTE + 1) * block.raw_len + WORKING_SET_FIXED)
+
+
 def write_all(f, data) -> None:
     """Write every byte: raw files and non-blocking buffered writers may accept
     only part of a write and say so in the return value, not with an error."""

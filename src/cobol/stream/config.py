@@ -53,6 +53,10 @@ class StreamingConfig:
         un-checkpointed blocks.
     max_block_size: largest block size a receiver accepts from a sender.
     max_connections: concurrent connections a server accepts; more are refused.
+    max_decode_memory: bytes all of a server's connections together may hold
+        in blocks being decoded (each block reserves its bound from the stream
+        table, docs/FORMAT.md "Memory bound", before it is decoded; a block
+        over the whole budget is refused, others wait for room).
     threads: worker threads the stream compressor encodes blocks on.
     fsync: make checkpoints durable (off only for throwaway tests).
     """
@@ -71,6 +75,7 @@ class StreamingConfig:
     checkpoint_interval: float = 0.5
     max_block_size: int = 4 * MiB
     max_connections: int = 64
+    max_decode_memory: int = 1024 * MiB
     threads: int = 1
     fsync: bool = True
 
@@ -93,6 +98,8 @@ class StreamingConfig:
              f"checkpoint_blocks must be in 1..max_unacked={self.max_unacked}, got {self.checkpoint_blocks!r}")
         need(isinstance(self.max_connections, int) and self.max_connections >= 1,
              f"max_connections must be >= 1, got {self.max_connections!r}")
+        need(isinstance(self.max_decode_memory, int) and self.max_decode_memory >= 1 * MiB,
+             f"max_decode_memory must be >= 1 MiB, got {self.max_decode_memory!r}")
         need(isinstance(self.threads, int) and self.threads >= 1, f"threads must be >= 1, got {self.threads!r}")
 
     @property
@@ -104,9 +111,14 @@ class StreamingConfig:
 
     def receiver_memory_bound(self, block_size: int | None = None) -> int:
         """Bytes a receiver holds per connection at most: the reorder window of
-        decoded blocks and their records, plus one frame being read."""
+        decoded blocks and their records, one frame being read, and one block
+        being decoded (its decode bound, docs/FORMAT.md "Memory bound": at most
+        16 x block size + 2 MiB of streams and 17 x block size + 1 MiB of
+        working memory and output; all connections together share
+        ``max_decode_memory`` for that last part)."""
         bs = self.block_size if block_size is None else block_size
-        return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE)
+        decode = 33 * bs + (3 * MiB) + max_record_size(bs)
+        return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE) + decode
 
     def sender_memory_bound(self) -> int:
         """Bytes of encoded blocks a sender retains for retransmission at most."""

@@ -32,9 +32,10 @@ class ReceiverEndpoint:
     """
 
     def __init__(self, store, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
-                 clock=time.monotonic, stats=None, profile=None):
+                 clock=time.monotonic, stats=None, profile=None, decode_budget=None):
         self.store = store
-        self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile)
+        self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile,
+                                       decode_budget=decode_budget)
         self.partial = None
         self.pending_open: TransferInfo | None = None
         self.stored_name: str | None = None
