@@ -53,9 +53,11 @@ def unpack(stream, max_streams: int = MAX_STREAMS) -> tuple[bytes, list]:
     FormatError/LimitError. ``max_streams``: the inner transform's cap."""
     r = Reader(stream, what="bundle")
     params = r.bytes_field("inner params", MAX_PARAMS)
-    n = r.varint("stream count", min(max_streams, MAX_STREAMS))
+    n = r.varint("stream count", MAX_STREAMS)
     if n > r.remaining:  # every length takes at least one byte
         raise FormatError(f"bundle: {n} stream lengths cannot fit in {r.remaining} bytes")
+    if n > max_streams:
+        raise FormatError(f"bundle: {n} streams, the inner transform holds at most {max_streams}")
     lengths = [r.varint("stream length", r.remaining) for _ in range(n)]
     if sum(lengths) != r.remaining:
         raise FormatError(f"bundle: streams need {sum(lengths)} bytes, {r.remaining} present")
