@@ -79,6 +79,8 @@ def configure_serve(p: argparse.ArgumentParser):
                    help="close a connection silent for S seconds (default 30)")
     p.add_argument("--block-timeout", type=_positive_float, default=60.0, metavar="S",
                    help="fail a transfer whose missing block is waited for S seconds (default 60)")
+    p.add_argument("-D", "--dictionary", action="append", default=[], metavar="DICT",
+                   help="a shared dictionary (cobol train) senders may use; repeat for several")
     p.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("-v", "--verbose", action="count", default=0, help="log more")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
@@ -97,11 +99,14 @@ def run_serve(args) -> int:
         print("cobol serve: --tls-key needs --tls-cert", file=sys.stderr)
         return EXIT_USAGE
     try:
-        cfg = StreamingConfig(window=args.window, max_block_size=args.max_block_size, block_size=min(64 << 10, args.max_block_size),
+        cfg = StreamingConfig(window=args.window, max_block_size=args.max_block_size,
+                              block_size=min(StreamingConfig.block_size, args.max_block_size),
                               max_connections=args.max_connections, idle_timeout=args.idle_timeout,
                               block_timeout=args.block_timeout, fsync=not args.no_fsync)
         token = read_token(args.token_file) if args.token_file else None
         ssl_ctx = server_ssl_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+        from ..dictionary import load as load_dictionary
+        dictionaries = [load_dictionary(p) for p in args.dictionary]
     except CobolError as exc:
         print(f"cobol serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -114,7 +119,8 @@ def run_serve(args) -> int:
     os.makedirs(args.out, exist_ok=True)
 
     async def main() -> None:
-        server = StreamServer(args.out, cfg, host=host, port=port, token=token, ssl=ssl_ctx, mode=args.store)
+        server = StreamServer(args.out, cfg, host=host, port=port, token=token, ssl=ssl_ctx, mode=args.store,
+                              dictionaries=dictionaries)
         await server.start()
         print(f"cobol serve: listening on {host}:{server.port}{' (TLS)' if ssl_ctx else ''}, "
               f"writing to {os.path.abspath(args.out)}", file=sys.stderr, flush=True)
@@ -154,10 +160,17 @@ def configure_send(p: argparse.ArgumentParser):
                    help="reconnect attempts without progress before giving up (default 5)")
     p.add_argument("--no-resume", action="store_true", help="start over even if the receiver holds part of a file")
     p.add_argument("-l", "--level", type=int, default=3, help="compression level 0..22 (default 3)")
-    p.add_argument("--block-size", type=_size, default=64 << 10, metavar="SIZE", help="block size (default 64K)")
-    p.add_argument("--checksum", default="sha256", choices=("sha256", "xxh3", "crc32"), help="per-block checksum")
+    p.add_argument("--block-size", type=_size, default=StreamingConfig.block_size, metavar="SIZE",
+                   help="block size (default 2M; a pipe's partial block is sent after --max-delay)")
+    p.add_argument("--max-delay", type=_positive_float, default=StreamingConfig.max_delay, metavar="S",
+                   help="longest a byte from a pipe or terminal waits before its block is sent (default 0.02)")
+    p.add_argument("--checksum", default="xxh3", choices=("sha256", "xxh3", "crc32"),
+                   help="per-block checksum (default xxh3)")
     p.add_argument("--plan", default="auto", help="force a plan: auto (default), store, zstd or a transform name")
-    p.add_argument("-T", "--threads", type=int, default=1, metavar="N", help="compression threads per file (default 1)")
+    p.add_argument("-D", "--dictionary", metavar="DICT",
+                   help="code the blocks with this shared dictionary (cobol train); the receiver needs it too")
+    p.add_argument("-T", "--threads", type=int, default=0, metavar="N",
+                   help="compression threads per file (default 0: one per core, as cobol -c)")
     p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="files sent at once (default 1)")
     p.add_argument("--ack-timeout", type=_positive_float, default=30.0, metavar="S",
                    help="reconnect when no acknowledgement comes for S seconds (default 30)")
@@ -186,12 +199,15 @@ def run_send(args) -> int:
     *files, dest = args.paths
     try:
         host, port = parse_hostport(dest)
-        if args.retries < 0 or args.jobs < 1 or args.threads < 1:
-            raise ValueError("--retries must be >= 0, --jobs and --threads >= 1")
+        if args.retries < 0 or args.jobs < 1 or args.threads < 0:
+            raise ValueError("--retries must be >= 0, --jobs >= 1 and --threads >= 0")
+        if args.threads == 0:
+            from ..engine import default_threads
+            args.threads = default_threads()
         if files.count("-") > 1:
             raise ValueError("stdin ('-') can be sent once")
         cfg = StreamingConfig(block_size=args.block_size, level=args.level, checksum=args.checksum, plan=args.plan,
-                              threads=args.threads, ack_timeout=args.ack_timeout,
+                              threads=args.threads, ack_timeout=args.ack_timeout, max_delay=args.max_delay,
                               max_block_size=max(4 << 20, args.block_size))
         if args.plan not in ("auto", "store", "zstd"):
             from ..registry import transform_by_name
@@ -201,6 +217,9 @@ def run_send(args) -> int:
         return EXIT_USAGE
     try:
         token = read_token(args.token_file) if args.token_file else None
+        if args.dictionary:
+            from ..dictionary import load as load_dictionary
+            args.dictionary = load_dictionary(args.dictionary)
     except (OSError, CobolError) as exc:
         print(f"cobol send: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -252,7 +271,7 @@ async def _send_all(files, host, port, cfg, token, ssl_ctx, args, show_progress)
                     progress.update(task, completed=n)
 
             kw = dict(token=token, ssl=ssl_ctx, server_hostname=args.server_name or host,
-                      retries=args.retries, progress=report)
+                      retries=args.retries, progress=report, dictionary=args.dictionary or None)
             try:
                 if path == "-":
                     res = await send_stream(sys.stdin.buffer, host, port, cfg, name="stdin", **kw)
