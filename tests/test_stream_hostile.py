@@ -30,14 +30,14 @@ from cobol.stream.sender import OutgoingTransfer
 from cobol.stream.tcp import TransferFailed, send_stream
 
 LOCAL = "127.0.0.1"
-CFG = StreamingConfig(block_size=64 << 10, level=1, plan="zstd", idle_timeout=5.0, handshake_timeout=5.0,
+CFG = StreamingConfig(block_size=64 << 10, level=1, plan="zstd", checksum="sha256", idle_timeout=5.0, handshake_timeout=5.0,
                       ack_timeout=2.0, fsync=False)
 
 SERVER = """
 import asyncio, sys
 from cobol.stream import StreamingConfig
 from cobol.stream.tcp import StreamServer
-cfg = StreamingConfig(block_size=64 << 10, level=1, plan="zstd", idle_timeout=5.0, handshake_timeout=5.0,
+cfg = StreamingConfig(block_size=64 << 10, level=1, plan="zstd", checksum="sha256", idle_timeout=5.0, handshake_timeout=5.0,
                       ack_timeout=2.0, fsync=False)
 async def main():
     srv = StreamServer(sys.argv[1], cfg, host="127.0.0.1", port=0)

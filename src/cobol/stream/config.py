@@ -119,14 +119,20 @@ class StreamingConfig:
 
     def receiver_memory_bound(self, block_size: int | None = None) -> int:
         """Bytes a receiver holds per connection at most: the reorder window of
-        decoded blocks and their records, one frame being read, and one block
-        being decoded (its decode bound, docs/FORMAT.md "Memory bound": at most
-        16 x block size + 2 MiB of streams and 17 x block size + 1 MiB of
-        working memory and output; all connections together share
-        ``max_decode_memory`` for that last part)."""
+        decoded blocks and their records, plus one frame being read. The block
+        being decoded is on top: see :meth:`receiver_decode_bound`, shared by all
+        connections through ``max_decode_memory``."""
         bs = self.block_size if block_size is None else block_size
-        decode = 33 * bs + (3 * MiB) + max_record_size(bs)
-        return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE) + decode
+        return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE)
+
+    def receiver_decode_bound(self, block_size: int | None = None) -> int:
+        """The most one connection's block being decoded may allocate (docs/FORMAT.md
+        "Memory bound", the largest transform: 16 x block size + 2 MiB of streams,
+        17 x block size + 1 MiB of working memory and output, the record; PPMd
+        models, up to 256 MiB, on top). Each block reserves its own bound, from its
+        stream table, out of ``max_decode_memory`` before it is decoded."""
+        bs = self.block_size if block_size is None else block_size
+        return 33 * bs + 3 * MiB + max_record_size(bs)
 
     def sender_memory_bound(self) -> int:
         """Bytes of encoded blocks a sender retains for retransmission at most."""
