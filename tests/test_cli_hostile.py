@@ -13,13 +13,20 @@ from pathlib import Path
 
 import pytest
 
+import cobol as cobol_pkg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_hostile_bombs import bomb_frame  # noqa: E402
 
 
+SRC = str(Path(cobol_pkg.__file__).resolve().parents[1])
+#: the child imports this checkout's cobol whatever its working directory
+ENV = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
 def run(*args, cwd=None, preexec_fn=None, timeout=60):
     return subprocess.run([sys.executable, "-m", "cobol.cli", *map(str, args)], cwd=cwd, capture_output=True,
-                          timeout=timeout, preexec_fn=preexec_fn, stdin=subprocess.DEVNULL)
+                          timeout=timeout, preexec_fn=preexec_fn, stdin=subprocess.DEVNULL, env=ENV)
 
 
 @pytest.mark.parametrize("name, args", [
@@ -52,7 +59,8 @@ def test_a_device_and_a_socket_are_refused(tmp_path):
 def test_standard_input_may_be_a_pipe(tmp_path):
     import cobol
     blob = cobol.compress(b"hello " * 100)
-    p = subprocess.run([sys.executable, "-m", "cobol.cli", "-d", "-c"], input=blob, capture_output=True, timeout=60)
+    p = subprocess.run([sys.executable, "-m", "cobol.cli", "-d", "-c"], input=blob, capture_output=True, timeout=60,
+                       env=ENV)
     assert p.returncode == 0 and p.stdout == b"hello " * 100
 
 

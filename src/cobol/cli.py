@@ -37,6 +37,7 @@ import json
 import mmap
 import os
 import re
+import stat
 import sys
 import tempfile
 import textwrap
@@ -65,11 +66,13 @@ EXIT_CODES_HELP = """\
 exit codes:
   0    success
   1    usage error (bad option, bad value, bad combination of options)
-  2    invalid or corrupt compressed input (not a .cobl frame, checksum mismatch, truncated)
+  2    invalid or corrupt compressed input (not a .cobl frame, checksum mismatch, truncated,
+       over a decoding limit, or more memory than the process may use)
   3    I/O error (no such file, permission denied, disk full)
   4    refused: the output exists (use -f), compressed data to/from a terminal,
        unknown suffix with -d (use -o or -c), input already ends in .cobl,
-       input is a directory, a symbolic link or not a regular file
+       input is a directory, a symbolic link or not a regular file (a FIFO, device
+       or socket is refused before it is opened; read it through standard input)
   5    internal error, or a round trip that failed to verify (cobol bench): a bug
   130  interrupted (Ctrl-C)
   141  stdout closed early (broken pipe)
@@ -101,6 +104,10 @@ def _say_error(path: str | None, message: str) -> None:
 def _code_for(exc: BaseException) -> int:
     if isinstance(exc, CliError):
         return exc.code
+    if isinstance(exc, MemoryError):
+        # the decoders' bound holds for any input (docs/FORMAT.md "Memory bound"): an
+        # allocation that fails anyway is input too big for this machine's limits
+        return EXIT_CORRUPT
     if isinstance(exc, EncodeError):
         return EXIT_USAGE
     if isinstance(exc, CobolError):
@@ -115,6 +122,8 @@ def _message_for(exc: BaseException) -> str:
         return exc.strerror or str(exc)
     if isinstance(exc, (CliError, CobolError)):
         return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory: the input needs more memory than this process may use (corrupt or hostile input?)"
     return f"internal error: {type(exc).__name__}: {exc}"
 
 
@@ -674,6 +683,7 @@ def _plan_job(name: str, args) -> _Job:
             raise CliError(EXIT_REFUSED, "is a directory -- ignored", name)
         if not os.path.lexists(name):
             raise CliError(EXIT_IO, "No such file or directory", name)
+        refuse_non_regular(name)
     if args.mode in ("test", "list"):
         return _Job(name, display, None)
     if args.stdout or (args.output in (None, "-") and stdin) or args.output == "-":
@@ -696,6 +706,21 @@ def _plan_job(name: str, args) -> _Job:
     if os.path.lexists(dst) and not args.force:
         raise CliError(EXIT_REFUSED, "already exists (use -f to overwrite)", dst)
     return _Job(name, display, dst)
+
+
+def refuse_non_regular(name: str) -> None:
+    """Refuse a FIFO, device or socket *before* opening it: open() on a FIFO
+    without a writer blocks forever, and a device or a socket never ends (or
+    never starts). Standard input ("-") is not checked: a pipe is its normal case."""
+    try:
+        mode = os.stat(name).st_mode  # follows links: what open() would open
+    except OSError:
+        return  # a dangling link or a race: open() reports it with its errno
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "special")
+    raise CliError(EXIT_REFUSED, f"not a regular file ({kind}) -- ignored (read it through standard input)", name)
 
 
 def _check_terminals(job: _Job, args) -> None:
