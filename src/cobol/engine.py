@@ -374,24 +374,29 @@ class CobolEngine:
 
     def _decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         reader = FrameReader(src, self.limits)
-        total_in = total_out = 0
+        total_out = declared = 0
         window = []
 
         def flush():
             nonlocal total_out
-            for raw in self._map(self.decode_block, window):
+            results = self._map(self.decode_block, window)
+            window.clear()
+            results.reverse()
+            while results:  # write each block and drop it
+                raw = results.pop()
                 write_all(dst, raw)
                 total_out += len(raw)
                 if progress is not None:
                     progress(len(raw))
-            window.clear()
+                del raw
 
         for header, rec in reader:
             if isinstance(rec, DataBlock):
-                if max_output_size is not None and total_out + rec.raw_len > max_output_size:
+                declared += rec.raw_len  # the blocks in the window count too
+                if max_output_size is not None and declared > max_output_size:
                     raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
                 window.append((rec, header))
-                if len(window) >= self.threads * 2:
+                if len(window) >= self._window():
                     flush()
         flush()
         return reader.bytes_read, total_out
