@@ -123,3 +123,20 @@ def test_bomb_under_an_address_space_limit(tmp_path):
     assert "COBOL-ERROR" in r.stdout, r.stdout + r.stderr[-2000:]
     peak_kib = int(r.stdout.split("PEAK-KIB")[1])
     assert peak_kib < 200 << 10, peak_kib
+
+
+def test_a_seeded_slice_of_the_frame_fuzzer():
+    """A few cases of bench/fuzz_frames.py in this process (the campaign itself
+    is a benchmark): no exception, no corruption, peak within the documented bound."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "bench" / "fuzz_frames.py"
+    spec = importlib.util.spec_from_file_location("fuzz_frames", path)
+    fz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fz)
+    inputs = fz.build_inputs()
+    outcomes = [r for i in range(40) for r in fz.run_case(inputs, 20261205, i)]
+    bad = [r for r in outcomes if r[1] != "ok"]
+    assert not bad, bad[:3]
+    measured = [r for r in outcomes if r[0] == "decompress"]
+    assert measured and all(0 < r[3] <= r[4] for r in measured)
