@@ -373,6 +373,7 @@ def drive(args) -> dict:
         if deadline and time.time() > deadline:
             for p, _, _ in procs.values():
                 p.kill()
+                p.wait()  # reaped, so their CPU time is counted
             break
         ready, _, _ = select.select(list(procs), [], [], 1.0)
         now = time.time()
