@@ -122,3 +122,27 @@ def test_a_name_of_only_format_characters_is_still_a_name_or_refused():
     except TransferRefused:
         return
     assert all(c == "_" for c in got)
+
+
+def test_decode_budget_refuses_a_block_over_it_and_waits_for_room():
+    import threading
+    from cobol.errors import LimitError
+    from cobol.stream.decompressor import DecodeBudget
+    budget = DecodeBudget(100, wait=0.2)
+    with pytest.raises(LimitError, match="over the receiver's decode memory budget"):
+        with budget.reserve(101):
+            pass
+    with budget.reserve(60):
+        with pytest.raises(LimitError, match="stayed full"):
+            with budget.reserve(50):
+                pass
+        done = []
+
+        def later():
+            with budget.reserve(50):  # waits until the 60 above are returned
+                done.append(budget.in_use)
+        budget.wait = 5.0
+        t = threading.Thread(target=later)
+        t.start()
+    t.join(5)
+    assert done == [50] and budget.in_use == 0 and budget.peak <= 100
