@@ -204,7 +204,7 @@ def test_list_plain_and_json(data_file, call):
     rc, out, _ = call("--list", "--json", "-v", packed)
     [info] = json.loads(out)
     assert info["file"] == str(packed) and info["raw_size"] == data_file.stat().st_size
-    assert info["compressed_size"] == packed.stat().st_size and info["checksum"] == "sha256"
+    assert info["compressed_size"] == packed.stat().st_size and info["checksum"] == "xxh3-64"
     assert info["block_list"][0]["streams"] and info["ratio"] > 2
     rc, out, _ = call("--list", "-v", packed, packed)
     assert rc == 0 and "block size" in out.decode() and "2 files" in out.decode()

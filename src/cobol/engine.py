@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -104,7 +105,7 @@ class CobolEngine:
         transforms the planner tries, see docs/FORMAT.md "Levels").
     block_size: bytes per independent block (default 8 MiB).
     threads: worker threads (default: all cores; 1 = no pool).
-    checksum: "sha256" (default), "xxh3" or "crc32" per block.
+    checksum: "xxh3" (default, xxh3-64), "sha256" or "crc32" per block.
     layers: switches, e.g. ``{"l1": False}``; all on by default.
     plan: "auto" (default), "store", "zstd", or a transform name to force.
     fmt: skip detection and treat every block as this format.
@@ -122,7 +123,7 @@ class CobolEngine:
     """
 
     def __init__(self, level: int = DEFAULT_LEVEL, *, block_size: int | None = None,
-                 threads: int | None = None, checksum="sha256", layers: dict | None = None,
+                 threads: int | None = None, checksum=ck.DEFAULT_NAME, layers: dict | None = None,
                  plan: str = "auto", fmt: str | None = None, hints: dict | None = None,
                  profiler=None, backend=None, dictionary=None, verify: bool = True,
                  limits: Limits = Limits(), compact: bool | None = None):
@@ -173,7 +174,7 @@ class CobolEngine:
 
     def _context(self, fmt: str) -> EncodeContext:
         return EncodeContext(level=self.level, layers=self.layers, fmt=fmt, hints=self.hints,
-                             dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
+                             dictionary=self.dictionary, profiler=self.profiler)
 
     def encode_block(self, chunk, seq: int, compact: bool = False) -> tuple[bytes, BlockReport]:
         """One raw block (at most block_size bytes) to its encoded record; with
@@ -209,6 +210,31 @@ class CobolEngine:
             return [fn(*it) for it in items]
         with ThreadPoolExecutor(self.threads) as pool:
             return list(pool.map(lambda it: fn(*it), items))
+
+    def _imap(self, fn, items):
+        """``fn(*it)`` for each item of the iterable ``items``, yielded in order,
+        with up to 2 x threads calls in flight on one pool: a slow block no
+        longer holds back the blocks after it (as a window of blocks that
+        waits for its slowest block would), and items are pulled lazily, so
+        memory stays bounded on long inputs."""
+        if self.threads == 1:
+            for it in items:
+                yield fn(*it)
+            return
+        ahead = 2 * self.threads
+        pending = deque()
+        pool = ThreadPoolExecutor(self.threads)
+        try:
+            for it in items:
+                pending.append(pool.submit(fn, *it))
+                if len(pending) >= ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+            pool.shutdown(wait=True)
 
     def compress(self, data) -> bytes:
         if not isinstance(data, bytes):
@@ -286,7 +312,7 @@ class CobolEngine:
                 raise LimitError(f"{where}, stream {i}: out of memory decoding {e.decoded_len} bytes") from None
         if clock is not None:
             clock.lap("entropy")
-        ctx = DecodeContext(dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
+        ctx = DecodeContext(dictionary=self.dictionary, profiler=self.profiler)
         try:
             with _offload.using(self.backend):
                 raw = transform.decode(streams, block.params, block.raw_len, ctx)
@@ -320,30 +346,17 @@ class CobolEngine:
         except MemoryError:
             raise LimitError("out of memory while decoding the frame") from None
 
-    def _window(self) -> int:
-        """Blocks decoded ahead: two per thread keep the pool busy; one thread needs no lookahead."""
-        return 1 if self.threads == 1 else self.threads * 2
-
     def _iter_decompress(self, blob, max_output_size: int | None):
-        total = 0
-        window = []
+        def blocks():
+            total = 0
+            for header, rec in iter_frame_records(blob, self.limits):
+                if isinstance(rec, DataBlock):
+                    total += rec.raw_len
+                    if max_output_size is not None and total > max_output_size:
+                        raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
+                    yield rec, header
 
-        def flush():
-            results = self._map(self.decode_block, window)
-            window.clear()
-            results.reverse()
-            while results:  # hand each block on and forget it: the caller holds the only reference
-                yield results.pop()
-
-        for header, rec in iter_frame_records(blob, self.limits):
-            if isinstance(rec, DataBlock):
-                total += rec.raw_len
-                if max_output_size is not None and total > max_output_size:
-                    raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
-                window.append((rec, header))
-                if len(window) >= self._window():
-                    yield from flush()
-        yield from flush()
+        yield from self._imap(self.decode_block, blocks())
 
     def decompress(self, blob, max_output_size: int | None = None) -> bytes:
         """The raw bytes of every frame in ``blob``.
@@ -370,31 +383,22 @@ class CobolEngine:
 
     def _decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         reader = FrameReader(src, self.limits)
-        total_out = declared = 0
-        window = []
+        total_out = 0
 
-        def flush():
-            nonlocal total_out
-            results = self._map(self.decode_block, window)
-            window.clear()
-            results.reverse()
-            while results:  # write each block and drop it
-                raw = results.pop()
-                write_all(dst, raw)
-                total_out += len(raw)
-                if progress is not None:
-                    progress(len(raw))
-                del raw
+        def blocks():
+            total = 0
+            for header, rec in reader:
+                if isinstance(rec, DataBlock):
+                    total += rec.raw_len
+                    if max_output_size is not None and total > max_output_size:
+                        raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
+                    yield rec, header
 
-        for header, rec in reader:
-            if isinstance(rec, DataBlock):
-                declared += rec.raw_len  # the blocks in the window count too
-                if max_output_size is not None and declared > max_output_size:
-                    raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
-                window.append((rec, header))
-                if len(window) >= self._window():
-                    flush()
-        flush()
+        for raw in self._imap(self.decode_block, blocks()):
+            write_all(dst, raw)
+            total_out += len(raw)
+            if progress is not None:
+                progress(len(raw))
         return reader.bytes_read, total_out
 
 

@@ -19,7 +19,7 @@ def configure(p, decompress: bool):
     p.add_argument("--scheduler", metavar="ADDR", help="run on a Dask cluster, e.g. tcp://HOST:8786")
     if not decompress:
         p.add_argument("-l", "--level", type=int, default=3)
-        p.add_argument("--checksum", default="sha256")
+        p.add_argument("--checksum", default="xxh3")
         p.add_argument("--no-resume", action="store_true", help="redo outputs even if they match their source")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("-q", "--quiet", action="store_true")

@@ -184,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="level 0..22 (default 3; 0 stores); also -0 .. -22 like zstd")
     comp.add_argument("-T", "--threads", type=_threads, default=0, metavar="N",
                       help="worker threads (default 0 = all cores)")
-    comp.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default="sha256",
-                      help="per-block checksum (default: sha256)")
+    comp.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default="xxh3",
+                      help="per-block checksum (default: xxh3)")
     comp.add_argument("--block-size", type=parse_size, metavar="SIZE",
                       help="bytes per independent block, e.g. 4M (default 8M)")
     comp.add_argument("--plan", default="auto", metavar="PLAN",
