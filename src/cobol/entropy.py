@@ -34,8 +34,14 @@ import threading
 import zstandard
 
 from . import entropy_ppmd
+<<<<<<< HEAD
 from .errors import DictionaryError, FormatError, LimitError
 from .registry import EntropyCodec, register_codec
+=======
+from .errors import CobolError, DictionaryError, FormatError, LimitError
+from .format.zstd_frame import zstd_frame_size
+from .registry import EntropyCodec, get_codec, register_codec
+>>>>>>> hardening
 
 NONE = 0
 ZSTD = 1
@@ -68,6 +74,12 @@ def _cache(name: str) -> dict:
         cache = {}
         setattr(_local, name, cache)
     return cache
+
+
+def _check_zstd_end(data, magicless: bool, what: str) -> None:
+    size = zstd_frame_size(data, magicless)
+    if size != len(data):
+        raise FormatError(f"{what} has {len(data) - size} bytes after its zstd frame")
 
 
 def _zstd_dict(dictionary: bytes | None):
@@ -143,7 +155,9 @@ class ZstdCodec(EntropyCodec):
             declared = zstandard.frame_content_size(data)
             if declared not in (-1, decoded_len):
                 raise FormatError(f"zstd frame declares {declared} bytes, table says {decoded_len}")
-            out = _decompressor(dictionary).decompress(data, max_output_size=max(decoded_len, 1))
+            _check_zstd_end(data, False, "zstd stream")
+            out = _decompressor(dictionary).decompress(data, max_output_size=max(decoded_len, 1),
+                                                       allow_extra_data=False)
         except zstandard.ZstdError as e:
             raise FormatError(f"zstd stream does not decode: {e}") from None
         if len(out) != decoded_len:
@@ -175,7 +189,9 @@ class ZstdDictCodec(EntropyCodec):
             declared = zstandard.get_frame_parameters(data, format=zstandard.FORMAT_ZSTD1_MAGICLESS).content_size
             if declared not in (zstandard.CONTENTSIZE_UNKNOWN, decoded_len):
                 raise FormatError(f"zstd frame declares {declared} bytes, table says {decoded_len}")
-            out = _decompressor(dictionary, magicless=True).decompress(data, max_output_size=max(decoded_len, 1))
+            _check_zstd_end(data, True, "zstd-dict stream")
+            out = _decompressor(dictionary, magicless=True).decompress(data, max_output_size=max(decoded_len, 1),
+                                                                       allow_extra_data=False)
         except zstandard.ZstdError as e:
             raise FormatError(f"zstd-dict stream does not decode: {e}") from None
         if len(out) != decoded_len:

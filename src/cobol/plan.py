@@ -131,6 +131,11 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
         return None
     if len(enc.params) > (1 << 20) or len(enc.streams) > 4096:
         raise CobolError(f"transform {t.name} produced an over-limit plan")
+    if len(enc.streams) > t.max_streams or sum(len(s) for s in enc.streams) > t.decoded_limit(enc.params, len(data)):
+        # a decoder refuses such a block before decoding it (docs/FORMAT.md "Memory bound")
+        log.warning("transform %s: %d streams / %d bytes exceed its decode bound; falling back", t.name,
+                    len(enc.streams), sum(len(s) for s in enc.streams))
+        return None
     if verify:
         # A transform bug must cost ratio, never data: decode what we are about
         # to store and drop the candidate if it does not give the block back.

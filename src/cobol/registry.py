@@ -20,6 +20,12 @@ from typing import Any, ClassVar
 
 from .errors import UnsupportedError
 
+#: what every block may decode to beyond its transform's expansion x raw_len
+#: (params-sized tables, headers of small streams); docs/FORMAT.md "Memory bound"
+DECODED_SLACK = 64 << 10
+#: the most streams any block holds (also the frame reader's cap, format.frame.MAX_STREAMS)
+MAX_BLOCK_STREAMS = 4096
+
 #: Layer switches a user can turn off (``CobolEngine(layers={"l1": False})``).
 #: "ppmd": the PPMd entropy codec at levels >= 19 (slow decode; entropy.py).
 LAYER_NAMES = ("l1", "l2", "l3", "l4", "ppmd")
@@ -90,6 +96,17 @@ class Transform(ABC):
     needs_layers: ClassVar[frozenset] = frozenset()
     #: higher runs first among candidates for the same format
     priority: ClassVar[int] = 0
+    #: the most streams one block of this transform holds; the engine checks a
+    #: block's stream table against it before it decodes any stream
+    max_streams: ClassVar[int] = MAX_BLOCK_STREAMS
+    #: the decoded streams of one block hold at most expansion x raw_len +
+    #: DECODED_SLACK bytes in all (checked against the stream table before any
+    #: stream is decoded; the planner drops a candidate whose output exceeds it)
+    expansion: ClassVar[int] = 16
+
+    def decoded_limit(self, params: bytes, raw_len: int) -> int:
+        """The most bytes the decoded streams of one block may hold in all."""
+        return self.expansion * raw_len + DECODED_SLACK
 
     @abstractmethod
     def encode(self, data: bytes, ctx: EncodeContext) -> Encoded | None: ...

@@ -31,7 +31,8 @@ from ..errors import CobolError, TruncatedError
 from . import listing
 from .common import (
     EXIT_CODES_HELP, EXIT_CORRUPT, EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MB, CliError,
-    CliParser, ProgressLine, Verbosity, code_for, is_tty, message_for, parse_size, say_error, short_size, warn,
+    CliParser, ProgressLine, Verbosity, code_for, is_tty, message_for, parse_size, refuse_non_regular, say_error,
+    short_size, warn,
 )
 from .subcommands import SUBCOMMANDS
 
@@ -534,6 +535,7 @@ def _plan_job(name: str, args) -> _Job:
                            "or 'cobol compress-dir' to mirror it into another folder)", name)
         if not os.path.lexists(name):
             raise CliError(EXIT_IO, "No such file or directory", name)
+        refuse_non_regular(name)
     if args.mode in ("test", "list"):
         return _Job(name, display, None)
     if args.stdout or (args.output in (None, "-") and stdin and not args.output_dir_flat) or args.output == "-":
