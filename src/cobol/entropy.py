@@ -34,14 +34,9 @@ import threading
 import zstandard
 
 from . import entropy_ppmd
-<<<<<<< HEAD
 from .errors import DictionaryError, FormatError, LimitError
-from .registry import EntropyCodec, register_codec
-=======
-from .errors import CobolError, DictionaryError, FormatError, LimitError
 from .format.zstd_frame import zstd_frame_size
-from .registry import EntropyCodec, get_codec, register_codec
->>>>>>> hardening
+from .registry import EntropyCodec, register_codec
 
 NONE = 0
 ZSTD = 1
