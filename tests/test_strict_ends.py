@@ -38,6 +38,7 @@ def _cases():
     yield "xml", CobolEngine(3, plan="xml", threads=1), _sample("xml/freedesktop-shared-mime-info.xml")
     yield "html", CobolEngine(3, plan="html", threads=1), _sample("html/debian-reference-ch04.en.html")
     yield "l1", CobolEngine(3, plan="l1", threads=1), _sample("text/debian-policy.txt")
+    yield "log", CobolEngine(3, plan="log", threads=1), _sample("log/local-dpkg.log")
     for name, dtype in (("vega-flights-200k-delay.i32", "int32"), ("vega-flights-20k-date-unix.i64", "int64"),
                         ("vega-zipcodes-latitude.f64", "float64")):
         yield "numeric", CobolEngine(3, plan="numeric", threads=1, hints={"dtype": dtype}), \
