@@ -6,8 +6,8 @@ returns; never another exception, never a crash (a Numba kernel writing out of
 bounds), never a hang, never an allocation out of proportion to the input.
 
 How: every *target* (a registered transform, the int codec, the bit packer,
-the accelerator backends' decoders, entropy codec 3 (ppmd), whole frames through the
-public API, level-19 frames with ppmd streams) gets
+the accelerator backends' decoders, entropy codecs 3 (ppmd) and 4 (brotli), whole frames through the
+public API, frames with ppmd streams) gets
 a few valid inputs, made by the target's own encoder from small synthetic data
 and from ``samples/``. Each *case* takes one input, applies 1-3 random
 mutations (bit flips, byte substitutions, truncations, extensions, spliced or
@@ -550,15 +550,36 @@ def _ppmd_codec_target():
     return Target("codec-ppmd", decode, make, note="PpmdCodec.decode(stored, decoded_len)")
 
 
+def _brotli_codec_target():
+    """Entropy codec 4 (brotli) called directly: the one stream is the stored
+    brotli stream, raw_len the table's decoded length (a wrong one must raise)."""
+    def make(limit):
+        from cobol.entropy import BrotliCodec
+        items = [(l, d) for l, d in _syn_text()][:2]
+        items += [(l, d) for l, d in _sample_files("text", "xml", "json", limit=limit or 20000)][:3]
+        return [Input(f"{label}@{level}", [BrotliCodec().encode(data, level)], b"", len(data), data)
+                for label, data in items if data for level in (3, 19)]
+
+    def decode(streams, params, raw_len):
+        if len(streams) != 1 or params:
+            return None
+        from cobol.entropy import BrotliCodec
+        return BrotliCodec().decode(streams[0], raw_len)
+
+    return Target("codec-brotli", decode, make, note="BrotliCodec.decode(stored, decoded_len)")
+
+
 def _frame_ppmd_target():
-    """Level-19 frames whose streams are coded with ppmd (text, xml, json samples)."""
+    """Frames at the ppmd level (entropy.PPMD_MIN_LEVEL) whose streams are coded
+    with ppmd (text, xml, json samples)."""
     def make(limit):
         import cobol
+        from cobol.entropy import PPMD_MIN_LEVEL
         from cobol.info import frame_info
         out = []
         items = [(l, d) for l, d in _sample_files("text", "xml", "json", limit=limit or 20000)][:4]
         for label, data in items:
-            blob = cobol.compress(data, level=19, threads=1, checksum="crc32")
+            blob = cobol.compress(data, level=PPMD_MIN_LEVEL, threads=1, checksum="crc32")
             if any(s["codec"] == "ppmd" for b in frame_info(blob).block_list for s in b.streams):
                 out.append(Input(label, [blob], b"", len(data), data))
         return out
@@ -907,6 +928,7 @@ def all_targets() -> dict:
         "frame-zstd": _frame_target("zstd", _text_inputs, lambda kw: {}),
         "codec-ppmd": _ppmd_codec_target(),
         "frame-ppmd": _frame_ppmd_target(),
+        "codec-brotli": _brotli_codec_target(),
         "stream-block": _stream_block_target(),
         "stream-message": _stream_message_target(),
         # accelerator backends' decoders, called directly (the layers reach them
@@ -943,7 +965,7 @@ def all_targets() -> dict:
 DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcodec", "bitpack", "delta",
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
-                   "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "json-dict",
+                   "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "json-dict",
                    "json-dict-section")
 
 

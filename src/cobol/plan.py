@@ -58,6 +58,8 @@ class BlockPlan:
     fmt: str
     #: (transform name, stored size or None when it declined, seconds) per candidate tried
     trials: list = field(default_factory=list)
+    #: the streams before entropy coding (None for a stored plan), for recode_brotli
+    sources: list | None = None
 
     @property
     def stored_size(self) -> int:
@@ -77,7 +79,21 @@ def ppmd_enabled(ctx: EncodeContext) -> bool:
     entropy.PPMD_MIN_LEVEL unless the ``ppmd`` switch is off
     (``CobolEngine(layers={"ppmd": False})``), never with a shared dictionary
     (its streams use zstd-dict)."""
-    return ctx.level >= entropy.PPMD_MIN_LEVEL and "ppmd" in ctx.layers and ctx.dictionary is None
+    return entropy.stream_coding(ctx.level).ppmd and "ppmd" in ctx.layers and ctx.dictionary is None
+
+
+#: detected formats whose streams are also tried with brotli (codec 4) at the
+#: levels that name a quality (entropy.LEVEL_CODING): strings, markup and prose,
+#: where its context modelling and static dictionary pay. CSV and numeric blocks
+#: keep zstd alone (their streams are numbers; brotli's trial would only cost time).
+BROTLI_FORMATS = frozenset({"json", "jsonl", "xml", "html", "text", "log"})
+
+
+def brotli_quality(ctx: EncodeContext) -> int:
+    """The brotli quality streams of this block are also tried with (0: none)."""
+    if ctx.dictionary is not None or ctx.fmt not in BROTLI_FORMATS:
+        return 0
+    return entropy.stream_coding(ctx.level).brotli
 
 
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
@@ -119,7 +135,10 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
             raise CobolError(f"transform {t.name} failed its round-trip check")
     zdict = frame_zstd_dict(ctx)
     ppmd = ppmd_enabled(ctx)
-    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, ctx.level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
+    p = BlockPlan(t, bytes(enc.params),
+                  _code_streams(enc, ctx.level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
+    if not store_only:
+        p.sources = list(enc.streams)
     if (zdict is not None or len(data) <= BUNDLE_WITHOUT_DICTIONARY_MAX) and not store_only \
             and (len(enc.streams) > 1 or enc.params):
         packed = Encoded(params=bytes([t.id]), streams=[_bundle.pack(enc)], stream_names=[f"bundle:{t.name}"])
@@ -128,6 +147,32 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
         if b.stored_size < p.stored_size:
             return b
     return p
+
+
+def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
+    """Try brotli at ``quality`` on each stream of the chosen plan and keep it
+    where it is clearly smaller (entropy.BROTLI_MIN_GAIN against zstd; against
+    ppmd, ppmd must stay PPMD_MIN_GAIN smaller to keep its slow decode).
+
+    Run on the winner only: candidates are compared with their zstd (and ppmd)
+    sizes, so brotli's time is spent once per block, not once per candidate
+    (at level 3 it would otherwise cost about as much as the transforms)."""
+    if not quality or p.sources is None:
+        return
+    for i, (cs, src) in enumerate(zip(p.streams, p.sources)):
+        if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in (entropy.NONE, entropy.ZSTD, entropy.PPMD):
+            continue
+        started = profiler.start() if profiler is not None else None
+        b = entropy.brotli_encode(src, quality)
+        if profiler is not None:
+            profiler.record("entropy", stream=cs.name, transform=p.transform.name, started=started,
+                            bytes_in=len(src), bytes_out=len(b), data_in=src, data_out=b)
+        if cs.codec == entropy.PPMD:
+            better = len(cs.data) > len(b) * (1.0 - entropy.PPMD_MIN_GAIN)
+        else:
+            better = len(b) <= len(cs.data) * (1.0 - entropy.BROTLI_MIN_GAIN)
+        if better:
+            p.streams[i] = CodedStream(cs.name, entropy.BROTLI, cs.decoded_len, b)
 
 
 def _bundle_transform() -> Transform:
@@ -189,4 +234,5 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         if p is not None and (best is None or p.stored_size < best.stored_size):
             best = p
     best.trials = trials
+    recode_brotli(best, brotli_quality(ctx), ctx.profiler)
     return best
