@@ -570,16 +570,15 @@ def _brotli_codec_target():
 
 
 def _frame_ppmd_target():
-    """Frames at the ppmd level (entropy.PPMD_MIN_LEVEL) whose streams are coded
-    with ppmd (text, xml, json samples)."""
+    """Frames at the top level (22) whose streams are coded with ppmd (text,
+    xml, json samples)."""
     def make(limit):
         import cobol
-        from cobol.entropy import PPMD_MIN_LEVEL
         from cobol.info import frame_info
         out = []
         items = [(l, d) for l, d in _sample_files("text", "xml", "json", limit=limit or 20000)][:4]
         for label, data in items:
-            blob = cobol.compress(data, level=PPMD_MIN_LEVEL, threads=1, checksum="crc32")
+            blob = cobol.compress(data, level=22, threads=1, checksum="crc32")
             if any(s["codec"] == "ppmd" for b in frame_info(blob).block_list for s in b.streams):
                 out.append(Input(label, [blob], b"", len(data), data))
         return out

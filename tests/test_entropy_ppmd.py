@@ -18,14 +18,16 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import cobol
-from cobol import entropy
+from cobol import entropy, plan
 from cobol.entropy import PPMD, PpmdCodec, entropy_code, ppmd_params
 from cobol.errors import CobolError, FormatError
 from cobol.info import frame_info
 from cobol.registry import get_codec
 
-#: the lowest level that writes ppmd
+#: the lowest level whose entropy_code tries ppmd, and the lowest that the
+#: planner lets try it on prose (text-like blocks keep brotli one level longer)
 PL = entropy.PPMD_MIN_LEVEL
+PLT = max(PL, plan.PPMD_TEXT_MIN_LEVEL)
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 PROSE = (b"The quick brown fox jumps over the lazy dog. THE DOG sleeps; the fox runs!\n"
@@ -62,11 +64,11 @@ def test_entropy_code_output_decodes_with_its_codec(parts):
 
 def test_engine_round_trip_uses_ppmd_on_prose_at_its_level():
     data = _text_sample()
-    blob = cobol.compress(data, level=PL, threads=1)
+    blob = cobol.compress(data, level=PLT, threads=1)
     assert cobol.decompress(blob) == data
     assert "ppmd" in _codecs(blob)
     # it is there because it is smaller than the zstd-only frame
-    plain = cobol.compress(data, level=PL, threads=1, layers={"ppmd": False})
+    plain = cobol.compress(data, level=PLT, threads=1, layers={"ppmd": False})
     assert len(blob) < len(plain)
 
 
@@ -74,7 +76,7 @@ def test_engine_round_trip_uses_ppmd_on_prose_at_its_level():
 def test_engine_round_trips_every_sample_kind_at_the_ppmd_level(folder):
     for p in sorted((SAMPLES / folder).iterdir())[:1]:
         data = p.read_bytes()
-        blob = cobol.compress(data, level=PL, threads=1)
+        blob = cobol.compress(data, level=PLT, threads=1)
         assert cobol.decompress(blob) == data
 
 
@@ -83,8 +85,8 @@ def test_engine_round_trips_every_sample_kind_at_the_ppmd_level(folder):
 
 def test_no_ppmd_below_its_level_or_when_switched_off():
     data = _text_sample()
-    assert "ppmd" not in _codecs(cobol.compress(data, level=PL - 1, threads=1))
-    assert "ppmd" not in _codecs(cobol.compress(data, level=PL, threads=1, layers={"ppmd": False}))
+    assert "ppmd" not in _codecs(cobol.compress(data, level=PLT - 1, threads=1))
+    assert "ppmd" not in _codecs(cobol.compress(data, level=PLT, threads=1, layers={"ppmd": False}))
     assert entropy_code(data, PL - 1, ppmd=True)[0] != PPMD
     assert entropy_code(data, PL, ppmd=False)[0] != PPMD
     assert entropy_code(data, PL, ppmd=True)[0] == PPMD
@@ -180,7 +182,7 @@ def test_truncated_flipped_and_garbage_streams_fail_cleanly():
 
 def test_a_corrupted_ppmd_stream_in_a_frame_is_an_error():
     data = _text_sample()
-    blob = bytearray(cobol.compress(data, level=PL, threads=1, checksum="crc32"))
+    blob = bytearray(cobol.compress(data, level=PLT, threads=1, checksum="crc32"))
     assert "ppmd" in _codecs(bytes(blob))
     rng = random.Random(5)
     for _ in range(20):

@@ -47,9 +47,9 @@ BROTLI = 4
 
 log = logging.getLogger("cobol")
 
-#: levels from which the planner also tries ppmd (decodes ~50x slower than zstd;
-#: LEVEL_CODING says the same)
-PPMD_MIN_LEVEL = 20
+#: levels from which entropy_code also tries ppmd (decodes ~50x slower than zstd;
+#: LEVEL_CODING says the same; plan.PPMD_TEXT_MIN_LEVEL is higher for text-like blocks)
+PPMD_MIN_LEVEL = 19
 #: streams shorter than this stay with zstd (the model needs text to learn from)
 PPMD_MIN_SIZE = 4096
 #: ppmd is kept only when at most (1 - PPMD_MIN_GAIN) x the zstd size: a slow
@@ -364,8 +364,7 @@ LEVEL_CODING = {
     3: StreamCoding(3, brotli=5),
     12: StreamCoding(12, brotli=8),
     17: StreamCoding(17, brotli=10),
-    19: StreamCoding(19, brotli=11),
-    20: StreamCoding(20, brotli=11, ppmd=True),
+    19: StreamCoding(19, brotli=11, ppmd=True),
 }
 
 
