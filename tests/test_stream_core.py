@@ -52,13 +52,14 @@ def test_blocks_make_the_same_cobl_file_as_the_engine(data, cuts, block_size):
     blocks += c.feed(data[pos:]) + c.flush()
     assert [b.seq for b in blocks] == list(range(len(blocks)))
     cobl = c.frame_header() + b"".join(b.record for b in blocks) + c.end_record()
-    assert cobl == CobolEngine(1, block_size=block_size, threads=1, plan="zstd").compress(data)
+    assert cobl == CobolEngine(1, block_size=block_size, threads=1, plan="zstd", checksum=cfg.checksum).compress(data)
     assert cobol.decompress(cobl) == data
 
 
-def test_default_config_is_the_issues():
+def test_default_config():
     cfg = StreamingConfig()
-    assert (cfg.block_size, cfg.window, cfg.block_timeout, cfg.checksum) == (64 * 1024, 16, 60.0, "sha256")
+    assert (cfg.block_size, cfg.window, cfg.block_timeout, cfg.checksum) == (2 << 20, 16, 60.0, "xxh3")
+    assert cfg.receiver_memory_bound() < 100 << 20 and cfg.sender_memory_bound() < 100 << 20
 
 
 def test_feed_returns_blocks_as_they_fill_and_flush_emits_the_rest():
@@ -74,12 +75,29 @@ def test_feed_returns_blocks_as_they_fill_and_flush_emits_the_rest():
     assert c.chain == chain_next(chain_next(chain_next(ZERO_CHAIN, 1000, b0.checksum), 1, b1.checksum), 10, b2.checksum)
 
 
-def test_threads_give_identical_blocks():
+def test_an_executor_gives_identical_blocks_in_order():
+    from concurrent.futures import ThreadPoolExecutor
     data = lines(3000)
     one = compress_all(data, StreamingConfig(block_size=4096, **FAST), step=50000)
-    with StreamCompressor(StreamingConfig(block_size=4096, threads=3, **FAST)) as c:
-        many = c.feed(data) + c.flush()
+    with ThreadPoolExecutor(3) as pool, StreamCompressor(StreamingConfig(block_size=4096, **FAST), executor=pool) as c:
+        many = []
+        for i in range(0, len(data), 7000):
+            many += c.feed(data[i:i + 7000])  # what is done so far, without waiting
+            assert c.in_flight <= len(data[:i + 7000]) // 2048
+        while c.in_flight:
+            many += c.wait_oldest()
+        many += c.flush()
+        assert c.in_flight == 0 and c.seq == len(many)
+    assert [b.seq for b in many] == list(range(len(many)))
     assert [b.record for b in one] == [b.record for b in many]
+    assert c.chain == compress_chain(one)
+
+
+def compress_chain(blocks) -> bytes:
+    chain = ZERO_CHAIN
+    for b in blocks:
+        chain = chain_next(chain, b.raw_len, b.checksum)
+    return chain
 
 
 def test_default_plan_roundtrips_structured_data():
@@ -92,7 +110,7 @@ def test_default_plan_roundtrips_structured_data():
 
 @pytest.mark.parametrize("kw", [dict(block_size=0), dict(window=0), dict(level=23), dict(checksum="md5"),
                                 dict(block_timeout=0), dict(checkpoint_blocks=100, max_unacked=10),
-                                dict(block_size=8 << 20)])
+                                dict(block_size=8 << 20), dict(max_delay=0)])
 def test_config_rejects_bad_values(kw):
     with pytest.raises(EncodeError):
         StreamingConfig(**kw)
@@ -101,7 +119,7 @@ def test_config_rejects_bad_values(kw):
 # ---------------------------------------------------------------- CompressedBlock
 
 def test_compressed_block_wire_roundtrip_and_fields():
-    cfg = StreamingConfig(block_size=4096, **FAST)
+    cfg = StreamingConfig(block_size=4096, checksum="sha256", **FAST)
     [b] = StreamCompressor(cfg).feed(b"abc" * 2000)[:1]
     wire = b.to_bytes()
     back = CompressedBlock.from_bytes(wire)
@@ -229,7 +247,7 @@ def test_the_gap_timer_restarts_when_the_gap_moves():
 
 
 def test_checksum_failure_is_reported_and_a_good_copy_still_fits():
-    cfg = StreamingConfig(block_size=100, level=0, plan="store")
+    cfg = StreamingConfig(block_size=100, level=0, plan="store", checksum="sha256")
     [good] = compress_all(b"A" * 100, cfg)
     wrong = ck.compute(ck.SHA256, b"B" * 100)
     rec = encode_data_block(DataBlock(seq=0, raw_len=100, transform=0, params=b"",
@@ -258,10 +276,10 @@ def test_finish_names_what_is_missing():
 
 
 def test_wrong_checksum_kind_is_refused():
-    blocks = compress_all(b"x" * 300, StreamingConfig(block_size=100, checksum="xxh3", **FAST))
+    blocks = compress_all(b"x" * 300, StreamingConfig(block_size=100, checksum="sha256", **FAST))
     with pytest.raises(FormatError, match="checksum kind"):
-        StreamDecompressor(StreamingConfig(block_size=100, **FAST)).feed_block(blocks[0])
-    d = StreamDecompressor(StreamingConfig(block_size=100, checksum="xxh3", **FAST))
+        StreamDecompressor(StreamingConfig(block_size=100, checksum="xxh3", **FAST)).feed_block(blocks[0])
+    d = StreamDecompressor(StreamingConfig(block_size=100, checksum="sha256", **FAST))
     assert b"".join(d.feed_block(b) for b in blocks) == b"x" * 300
 
 

@@ -284,7 +284,8 @@ def test_clean_transfer(mode):
     if mode == "raw":
         assert out == data
     else:  # the receiver's .cobl file is exactly what the engine writes for the same settings
-        assert out == CobolEngine(1, block_size=CFG.block_size, threads=1, plan="zstd").compress(data)
+        assert out == CobolEngine(1, block_size=CFG.block_size, threads=1, plan="zstd",
+                                  checksum=CFG.checksum).compress(data)
         assert cobol.decompress(out) == data
     assert sim.connections == 1 and sim.transfer.stats.retransmitted == 0
     assert sim.transfer.stats.max_retained_blocks <= CFG.max_unacked + 4
@@ -316,7 +317,7 @@ def test_the_token_never_travels_and_a_wrong_one_fails_cleanly():
 
 def test_sender_respects_credit_and_receiver_enforces_it():
     r = ReceiverSession(CFG)
-    s = SenderSession(CFG, TransferInfo(bytes(16), "x", None, CFG.block_size, 1, 1))
+    s = SenderSession(CFG, TransferInfo(bytes(16), "x", None, CFG.block_size, CFG.checksum_id, 1))
     s.start()
     for _ in range(3):
         r.receive_data(s.data_to_send())
@@ -433,7 +434,7 @@ def test_completed_transfer_is_not_sent_again_after_a_lost_done():
 
 def test_end_that_disagrees_with_the_blocks_is_an_error():
     r = ReceiverSession(CFG)
-    s = SenderSession(CFG, TransferInfo(bytes(16), "x", None, CFG.block_size, 1, 1))
+    s = SenderSession(CFG, TransferInfo(bytes(16), "x", None, CFG.block_size, CFG.checksum_id, 1))
     s.start()
     for _ in range(3):
         r.receive_data(s.data_to_send())

@@ -20,7 +20,7 @@ from . import layers  # noqa: F401  (registers the transforms)
 from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError
 from .format import checksum as ck
 from .format.frame import (
-    DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock, StreamEntry,
+    DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock,
     MAX_BLOCK_SIZE, encode_compact_frame, encode_data_block, encode_end_record, encode_frame_header,
     iter_frame_records,
 )
@@ -154,7 +154,7 @@ class CobolEngine:
         # None = the automatic choice, made lazily by cobol.accel on the first large batch
         self.backend = None if backend is None else _get_backend(backend)
         if isinstance(dictionary, (bytes, bytearray, memoryview)):
-            from .dictionary import Dictionary  # a serialized shared dictionary
+            from .dictionary.model import Dictionary  # a serialized shared dictionary
             dictionary = Dictionary.from_bytes(dictionary)
         self.dictionary = dictionary
         self.compact = dictionary is not None if compact is None else bool(compact)
@@ -192,11 +192,7 @@ class CobolEngine:
         digest = ck.compute(self.checksum, chunk)
         if clock is not None:
             clock.lap("checksum")
-        block = DataBlock(
-            seq=seq, raw_len=len(chunk), transform=p.transform.id, params=p.params,
-            streams=[StreamEntry(s.codec, len(s.data), s.decoded_len) for s in p.streams],
-            checksum=digest, payloads=[s.data for s in p.streams],
-        )
+        block = p.data_block(seq, len(chunk), digest)
         out = encode_compact_frame(self._header(), block) if compact else encode_data_block(block)
         if clock is not None:
             clock.lap("frame")

@@ -8,38 +8,110 @@ import io
 import os
 
 from .engine import CobolEngine, FrameReader, FrameWriter
+from .errors import LimitError
 from .format.frame import DataBlock
 
 
 class _RawDecompressReader(io.RawIOBase):
-    """Raw reader that decodes one block at a time (BufferedReader adds readline etc.)."""
+    """Raw reader that decodes one block at a time (BufferedReader adds readline etc.).
+
+    Seeking (when the underlying file can seek): within the decoded block it is
+    free; forward it walks the records without decoding the blocks it passes;
+    backward past the current block it rewinds to where the stream started and
+    walks forward again, still decoding only the block that holds the target
+    (gzip re-decompresses everything from the start instead).
+    """
 
     def __init__(self, fileobj, engine: CobolEngine, max_output_size: int | None):
-        self._records = iter(FrameReader(fileobj, engine.limits))
+        self._fileobj = fileobj
         self._engine = engine
-        self._buf = memoryview(b"")
         self._max = max_output_size
-        self._out = 0
+        self._out = 0  # bytes decoded so far (what max_output_size bounds)
+        try:
+            self._origin = fileobj.tell() if fileobj.seekable() else None
+        except (AttributeError, OSError):
+            self._origin = None
+        self._restart()
+
+    def _restart(self) -> None:
+        self._records = iter(FrameReader(self._fileobj, self._engine.limits))
+        self._block = memoryview(b"")
+        self._block_start = 0  # raw offset of self._block
+        self._next_raw = 0  # raw offset of the next block the records will give
+        self._offset = 0  # position inside self._block
+        self._eof = False
 
     def readable(self):
         return True
 
-    def readinto(self, b):
-        while not len(self._buf):
+    def seekable(self):
+        return self._origin is not None
+
+    def tell(self):
+        return self._block_start + self._offset
+
+    def _next_block(self):
+        """The next data block record (not decoded) and its raw offset; None at the end."""
+        while not self._eof:
             try:
                 header, rec = next(self._records)
             except StopIteration:
-                return 0
+                self._eof = True
+                return None
             if isinstance(rec, DataBlock):
-                if self._max is not None and self._out + rec.raw_len > self._max:
-                    from .errors import LimitError
-                    raise LimitError(f"output would exceed max_output_size={self._max} at block {rec.seq}")
-                self._buf = memoryview(self._engine.decode_block(rec, header))
-                self._out += rec.raw_len
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
+                start = self._next_raw
+                self._next_raw += rec.raw_len
+                return header, rec, start
+        return None
+
+    def _load(self, header, rec, start: int) -> None:
+        if self._max is not None and self._out + rec.raw_len > self._max:
+            raise LimitError(f"output would exceed max_output_size={self._max} at block {rec.seq}")
+        self._block = memoryview(self._engine.decode_block(rec, header))
+        self._out += rec.raw_len
+        self._block_start = start
+        self._offset = 0
+
+    def readinto(self, b):
+        while self._offset >= len(self._block):
+            nxt = self._next_block()
+            if nxt is None:
+                return 0
+            self._load(*nxt)
+        n = min(len(b), len(self._block) - self._offset)
+        b[:n] = self._block[self._offset:self._offset + n]
+        self._offset += n
         return n
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        if not self.seekable():
+            raise io.UnsupportedOperation("the underlying file cannot seek")
+        if whence == io.SEEK_CUR:
+            offset += self.tell()
+        elif whence == io.SEEK_END:
+            while self._next_block() is not None:  # walk to the end, decoding nothing
+                pass
+            offset += self._next_raw
+        elif whence != io.SEEK_SET:
+            raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
+        if offset < 0:
+            raise ValueError(f"negative seek position {offset}")
+        if self._block_start <= offset <= self._block_start + len(self._block):
+            self._offset = offset - self._block_start
+            return offset
+        if offset < self._next_raw:  # behind the records already walked (SEEK_END walks them all)
+            self._fileobj.seek(self._origin)
+            self._restart()
+        while True:
+            nxt = self._next_block()
+            if nxt is None:  # past the end: positioned at EOF, as files are
+                self._block, self._block_start, self._offset = memoryview(b""), self._next_raw, 0
+                return self._next_raw
+            _header, rec, start = nxt
+            if offset < start + rec.raw_len:
+                self._load(*nxt)
+                self._offset = offset - start
+                return offset
 
 
 class CobolFile(io.BufferedIOBase):
@@ -75,7 +147,23 @@ class CobolFile(io.BufferedIOBase):
         return self._writer is not None
 
     def seekable(self):
-        return False
+        return self._reader is not None and not self.closed and self._reader.seekable()
+
+    def tell(self):
+        """The position in the uncompressed stream (bytes written so far when writing)."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if self._reader is not None:
+            return self._reader.tell()
+        return self._writer.bytes_in + len(self._pending)
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        """Move in the uncompressed stream (read mode, seekable underlying file):
+        see :class:`_RawDecompressReader` for the cost of each direction."""
+        self._check(True)
+        if not self._reader.seekable():
+            raise io.UnsupportedOperation("seek needs a seekable underlying file")
+        return self._reader.seek(offset, whence)
 
     def _check(self, reading: bool):
         if self.closed:

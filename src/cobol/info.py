@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import mmap
+import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -53,8 +56,41 @@ def _name(tid: int) -> str:
         return f"transform#{tid}"
 
 
-def frame_info(blob) -> FrameInfo:
-    """Walk the frame(s) in ``blob`` and summarise them; headers are checked, payloads not decoded."""
+def frame_info(source) -> FrameInfo:
+    """Walk the frame(s) in ``source`` and summarise them; headers are checked, payloads not decoded.
+
+    ``source``: bytes-like, a path (str / bytes / os.PathLike) or a binary file
+    object (read from its current position to its end). Files are memory-mapped
+    where they can be, so a large file is not read into memory.
+    """
+    if isinstance(source, (str, bytes, os.PathLike)) and not isinstance(source, bytes):
+        with open(source, "rb") as f:
+            return _frame_info_of_file(f)
+    if isinstance(source, bytes) or not hasattr(source, "read"):
+        return _frame_info(source)
+    return _frame_info_of_file(source)
+
+
+def _frame_info_of_file(f) -> FrameInfo:
+    try:
+        start = f.tell()
+        fd = f.fileno()
+        size = os.fstat(fd).st_size - start
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return _frame_info(f.read())
+    if size <= 0:
+        return _frame_info(b"")
+    # mmap offsets must be page aligned: map from the page that holds `start`
+    base = start - start % mmap.ALLOCATIONGRANULARITY
+    with mmap.mmap(fd, size + start - base, access=mmap.ACCESS_READ, offset=base) as m:
+        with memoryview(m) as view:
+            try:
+                return _frame_info(view[start - base:])
+            finally:
+                del view
+
+
+def _frame_info(blob) -> FrameInfo:
     info = FrameInfo(compressed_size=len(blob))
     plans = Counter()
     last_header = None

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from . import entropy
 from .errors import CobolError
+from .format.frame import DataBlock, StreamEntry
 from .layers import bundle as _bundle
 from .registry import (
     DecodeContext, EncodeContext, Encoded, Transform, candidates_for, get_transform, transform_by_name,
@@ -64,6 +65,15 @@ class BlockPlan:
     @property
     def stored_size(self) -> int:
         return len(self.params) + sum(len(s.data) + 6 for s in self.streams)
+
+    def data_block(self, seq: int, raw_len: int, checksum: bytes) -> DataBlock:
+        """The block record of this plan (``checksum``: the raw bytes' digest),
+        as the engine writes it and dictionary training measures it."""
+        return DataBlock(
+            seq=seq, raw_len=raw_len, transform=self.transform.id, params=self.params,
+            streams=[StreamEntry(s.codec, len(s.data), s.decoded_len) for s in self.streams],
+            checksum=checksum, payloads=[s.data for s in self.streams],
+        )
 
 
 def frame_zstd_dict(ctx: EncodeContext) -> bytes | None:

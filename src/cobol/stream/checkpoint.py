@@ -166,6 +166,7 @@ class PartialTransfer:
             data = d.raw if raw else d.block.record
             self.f.write(data)
             self.out_end += len(data)
+        self.f.flush()  # to the OS now: a reader of the partial output (tail -f) sees each block as it lands
 
     def checkpoint(self, rp: ResumePoint) -> None:
         self.f.flush()
@@ -260,7 +261,8 @@ class TransferStore:
         f = open(part, "w+b")
         ckpt = Checkpoint(tid.hex(), name, info.size, info.block_size, info.checksum_kind, self.mode)
         if self.mode == "cobl":
-            f.write(encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size)))
+            f.write(encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size,
+                                                         dictionary_id=info.dictionary_id)))
         ckpt.out_offset = f.tell()
         return PartialTransfer(self, info, ckpt, f)
 

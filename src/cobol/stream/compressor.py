@@ -11,6 +11,12 @@ records + end record is byte-identical to ``CobolEngine.compress`` with the
 same level, plan, checksum and block size. That is also what lets a sender
 that lost its memory find a resume point again by re-reading its input.
 
+Encoding on several cores without threads in the core: the caller (a shell
+such as the TCP sender) may pass an ``executor`` (``concurrent.futures``); cut
+blocks are then submitted to it and ``feed`` returns the blocks that are done,
+in order, without waiting (``in_flight`` counts the others; ``wait_oldest``
+and ``flush`` wait). The caller bounds ``in_flight`` by how much it feeds.
+
 >>> c = StreamCompressor(StreamingConfig(block_size=4096))
 >>> blocks = c.feed(b"a line\\n" * 1000) + c.flush()
 >>> [b.seq for b in blocks], sum(b.raw_len for b in blocks)
@@ -20,7 +26,7 @@ that lost its memory find a resume point again by re-reading its input.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
 
 from ..engine import CobolEngine
 from ..format.frame import FrameHeader, encode_end_record, read_block
@@ -57,13 +63,16 @@ class StreamCompressor:
     start_seq: sequence number of the first block (a resumed stream starts
         where the receiver stopped).
     engine: a CobolEngine to encode with (default: one built from config).
+    executor: a ``concurrent.futures`` executor owned by the caller to encode
+        blocks on (default: none, blocks are encoded in the calling thread).
 
+    ``seq`` is the sequence number of the next block to be *emitted*;
     ``chain`` is the running transfer chain (see ``block.chain_next``) over
     the blocks emitted so far, ``bytes_in`` the raw bytes they hold.
     """
 
     def __init__(self, config: StreamingConfig = StreamingConfig(), *, start_seq: int = 0,
-                 chain: bytes = ZERO_CHAIN, engine: CobolEngine | None = None):
+                 chain: bytes = ZERO_CHAIN, engine: CobolEngine | None = None, executor=None):
         self.config = config
         self.engine = engine or CobolEngine(config.level, block_size=config.block_size, threads=1,
                                             checksum=config.checksum, plan=config.plan)
@@ -72,29 +81,48 @@ class StreamCompressor:
         self.bytes_in = 0
         self.stats = StreamingStatistics("send")
         self._buf = bytearray()
-        self._pool = None
+        self._executor = executor
+        self._next_cut = start_seq  # sequence number of the next block to be cut
+        self._ready = deque()       # encoded blocks, or futures of them, in sequence order
 
     # ------------------------------------------------------------ public
 
     def feed(self, data) -> list:
-        """Buffer ``data``; return the blocks it completes (possibly none)."""
+        """Buffer ``data``; return the blocks it completes (possibly none).
+        With an executor: the blocks that are done, without waiting."""
         self._buf += data
-        return self._emit(final=False)
+        self._cut(final=False)
+        return self._collect(wait_all=False)
 
     def flush(self) -> list:
-        """Emit everything buffered, the last block shorter than block_size.
+        """Emit everything buffered, the last block shorter than block_size
+        (waiting for blocks still being encoded).
 
         The stream stays open: more ``feed`` calls continue it.
         """
-        return self._emit(final=True)
+        self._cut(final=True)
+        return self._collect(wait_all=True)
+
+    def wait_oldest(self) -> list:
+        """Wait for the oldest block still being encoded; return the done blocks."""
+        if self._ready and not isinstance(self._ready[0], CompressedBlock):
+            self._ready[0].result()
+        return self._collect(wait_all=False)
 
     @property
     def buffered(self) -> int:
+        """Raw bytes fed but not yet cut into a block."""
         return len(self._buf)
 
-    def encode(self, seq: int, chunk) -> CompressedBlock:
-        """Encode one raw block (at most block_size bytes) as block ``seq``."""
-        ts = now_us()
+    @property
+    def in_flight(self) -> int:
+        """Blocks cut but not yet emitted (being encoded, or done behind one that is not)."""
+        return len(self._ready)
+
+    def encode(self, seq: int, chunk, ts: int | None = None) -> CompressedBlock:
+        """Encode one raw block (at most block_size bytes) as block ``seq``;
+        ``ts``: when it was cut (default: now)."""
+        ts = now_us() if ts is None else ts
         record, _ = self.engine.encode_block(chunk, seq)
         return CompressedBlock(seq=seq, timestamp_us=ts, raw_len=len(chunk), checksum_kind=self.engine.checksum,
                                checksum=_record_checksum(record, self.engine.checksum, len(chunk)), record=record)
@@ -108,9 +136,11 @@ class StreamCompressor:
         return encode_end_record(self.seq, self.bytes_in)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Wait for blocks still being encoded (their results are dropped)."""
+        for item in self._ready:
+            if not isinstance(item, CompressedBlock):
+                item.cancel() or item.exception()
+        self._ready.clear()
 
     def __enter__(self):
         return self
@@ -120,32 +150,39 @@ class StreamCompressor:
 
     # ------------------------------------------------------------ internals
 
-    def _emit(self, final: bool) -> list:
-        chunks = []
+    def _cut(self, final: bool) -> None:
         bs = self.config.block_size
         while True:
             n = next_cut(self._buf, bs, final)
             if not n:
-                break
-            chunks.append(bytes(self._buf[:n]))
+                return
+            chunk = bytes(self._buf[:n])
             del self._buf[:n]  # bytearray deletes from the front in O(1) amortised
-        if not chunks:
-            return []
-        items = [(self.seq + i, c) for i, c in enumerate(chunks)]
-        if self.config.threads > 1 and len(items) > 1:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="cobol-stream")
-            blocks = list(self._pool.map(lambda it: self.encode(*it), items))
-        else:
-            blocks = [self.encode(*it) for it in items]
-        for b in blocks:
+            seq, ts = self._next_cut, now_us()
+            self._next_cut += 1
+            if self._executor is None:
+                self._ready.append(self.encode(seq, chunk, ts))
+            else:
+                self._ready.append(self._executor.submit(self.encode, seq, chunk, ts))
+
+    def _collect(self, wait_all: bool) -> list:
+        out = []
+        while self._ready:
+            item = self._ready[0]
+            if not isinstance(item, CompressedBlock):
+                if not (wait_all or item.done()):
+                    break
+                item = item.result()
+            self._ready.popleft()
+            out.append(item)
+        for b in out:
             self.chain = chain_next(self.chain, b.raw_len, b.checksum)
             self.bytes_in += b.raw_len
             self.stats.blocks += 1
             self.stats.raw_bytes += b.raw_len
             self.stats.compressed_bytes += len(b.record)
-        self.seq += len(chunks)
-        return blocks
+        self.seq += len(out)
+        return out
 
 
 def _record_checksum(record: bytes, kind: int, raw_len: int) -> bytes:

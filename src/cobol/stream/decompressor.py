@@ -116,12 +116,15 @@ class StreamDecompressor:
     """
 
     def __init__(self, config: StreamingConfig = StreamingConfig(), *, start_seq: int = 0,
-                 chain: bytes = ZERO_CHAIN, clock=time.monotonic, engine: CobolEngine | None = None):
+                 chain: bytes = ZERO_CHAIN, clock=time.monotonic, engine: CobolEngine | None = None,
+                 dictionary=None):
         self.config = config
         self.clock = clock
         self.engine = engine or CobolEngine(config.level, block_size=config.block_size, threads=1,
-                                            checksum=config.checksum)
-        self.header = FrameHeader(checksum=config.checksum_id, block_size=config.block_size)
+                                            checksum=config.checksum, dictionary=dictionary)
+        dictionary = self.engine.dictionary
+        self.header = FrameHeader(checksum=config.checksum_id, block_size=config.block_size,
+                                  dictionary_id=None if dictionary is None else dictionary.dict_id)
         self.reassembler = Reassembler(config.window, config.block_timeout, start_seq)
         self.chain = chain
         self.stats = StreamingStatistics("receive")

@@ -52,6 +52,12 @@ class MsgType(IntEnum):
     KEEPALIVE = 10
 
 
+#: OPEN's flags byte: bit 0 the sender starts over (drop partial data), bit 1 a
+#: u32 dictionary id follows ``level`` (the blocks use that shared dictionary)
+OPEN_FRESH = 0x01
+OPEN_DICTIONARY = 0x02
+
+
 class ErrorCode(IntEnum):
     PROTOCOL = 1     # malformed frame or illegal message
     AUTH = 2         # authentication failed
@@ -94,6 +100,8 @@ class Open:
     checksum_kind: int
     level: int
     fresh: bool = False
+    #: the shared dictionary (cobol.dictionary) the blocks are coded with, by id; None: no dictionary
+    dictionary_id: int | None = None
     type = MsgType.OPEN
 
 
@@ -171,7 +179,7 @@ def encode_message(m) -> bytes:
         put_varint(out, m.window)
         put_varint(out, m.max_block_size)
     elif t == MsgType.OPEN:
-        out.append(1 if m.fresh else 0)
+        out.append((OPEN_FRESH if m.fresh else 0) | (OPEN_DICTIONARY if m.dictionary_id is not None else 0))
         put_bytes(out, m.proof)
         out += _fixed(m.transfer_id, TRANSFER_ID_SIZE, "transfer id")
         _str(out, m.name, MAX_NAME)
@@ -179,6 +187,8 @@ def encode_message(m) -> bytes:
         put_varint(out, m.block_size)
         out.append(m.checksum_kind)
         out.append(m.level)
+        if m.dictionary_id is not None:
+            out += int(m.dictionary_id).to_bytes(4, "little")
     elif t == MsgType.ACCEPT:
         out.append(1 if m.complete else 0)
         put_bytes(out, m.proof)
@@ -259,14 +269,18 @@ def _decode(payload, max_block_size: int):
         m = Challenge(version=version, nonce=nonce, auth_required=_flag(r, "auth flag"),
                       window=r.varint("window", 1 << 16), max_block_size=r.varint("max block size", 1 << 30))
     elif t == MsgType.OPEN:
-        fresh = _flag(r, "open flags")
+        flags = r.u8("open flags")
+        if flags & ~(OPEN_FRESH | OPEN_DICTIONARY):
+            raise ProtocolError(f"open flags {flags:#04x} name an unknown option (this receiver knows bits 0-1)")
+        fresh = bool(flags & OPEN_FRESH)
         proof = r.bytes_field("proof", PROOF_SIZE)
         tid = r.take(TRANSFER_ID_SIZE, "transfer id")
         name = _text(r, "name", MAX_NAME)
         size = r.varint("size")
         m = Open(proof=proof, transfer_id=tid, name=name, size=None if size == 0 else size - 1,
                  block_size=r.varint("block size", 1 << 30), checksum_kind=r.u8("checksum kind"),
-                 level=r.u8("level"), fresh=fresh)
+                 level=r.u8("level"), fresh=fresh,
+                 dictionary_id=int.from_bytes(r.take(4, "dictionary id"), "little") if flags & OPEN_DICTIONARY else None)
         ck.checksum_size(m.checksum_kind)
     elif t == MsgType.ACCEPT:
         complete = _flag(r, "accept flags")

@@ -165,6 +165,7 @@ class TransferInfo:
     checksum_kind: int
     level: int
     fresh: bool = False
+    dictionary_id: int | None = None  # the shared dictionary the blocks are coded with
 
 
 @dataclass(frozen=True)
@@ -349,9 +350,11 @@ class ReceiverSession(_Session):
 
     def __init__(self, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
                  clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None,
-                 profile=None):
+                 profile=None, dictionaries=None):
         super().__init__(config, token, clock, stats, nonce)
         self.profile = profile  # a cobol.profile.StreamingProfile, or None
+        #: shared dictionaries (cobol.dictionary.Dictionary) by id, for senders that name one in OPEN
+        self.dictionaries = {d.dict_id: d for d in (dictionaries or ())}
         self.client_nonce = b""
         self.info: TransferInfo | None = None
         self.decompressor: StreamDecompressor | None = None
@@ -405,7 +408,11 @@ class ReceiverSession(_Session):
                 raise LimitError(f"block size {m.block_size} is outside 1..{self.config.max_block_size}")
             if m.level > MAX_LEVEL:
                 raise TransferRefused(f"level {m.level} is outside 0..{MAX_LEVEL}")
-            self.info = TransferInfo(m.transfer_id, m.name, m.size, m.block_size, m.checksum_kind, m.level, m.fresh)
+            if m.dictionary_id is not None and m.dictionary_id not in self.dictionaries:
+                raise TransferRefused(f"the blocks need dictionary {m.dictionary_id:#010x}, which this receiver "
+                                      f"does not have (cobol serve -D FILE)")
+            self.info = TransferInfo(m.transfer_id, m.name, m.size, m.block_size, m.checksum_kind, m.level, m.fresh,
+                                     m.dictionary_id)
             self._awaiting_accept = True
             return OpenRequested(self.info)
         elif t == MsgType.BLOCK:
@@ -458,7 +465,8 @@ class ReceiverSession(_Session):
             raise ProtocolError("accept() without a pending OPEN")
         info = self.info
         cfg = self.config.replace(block_size=info.block_size, checksum=ck.checksum_label(info.checksum_kind))
-        self.decompressor = StreamDecompressor(cfg, start_seq=resume.seq, chain=resume.chain, clock=self.clock)
+        self.decompressor = StreamDecompressor(cfg, start_seq=resume.seq, chain=resume.chain, clock=self.clock,
+                                               dictionary=self.dictionaries.get(info.dictionary_id))
         self.decompressor.stats = self.stats
         self.acked = resume.seq
         self.raw_offset = resume.raw_offset
@@ -537,9 +545,11 @@ class SenderSession(_Session):
 
     def __init__(self, config: StreamingConfig, info: TransferInfo, token: bytes | None = None, *,
                  clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None,
-                 profile=None):
+                 profile=None, dictionaries=None):
         super().__init__(config, token, clock, stats, nonce)
         self.profile = profile  # a cobol.profile.StreamingProfile, or None
+        #: shared dictionaries (cobol.dictionary.Dictionary) by id, for senders that name one in OPEN
+        self.dictionaries = {d.dict_id: d for d in (dictionaries or ())}
         self.info = info
         self.server_nonce = b""
         self.credit = 0
@@ -579,7 +589,8 @@ class SenderSession(_Session):
             proof = client_proof(self.token, self.nonce, m.nonce) if self.token is not None else b""
             i = self.info
             self._send(Open(proof=proof, transfer_id=i.transfer_id, name=i.name, size=i.size, block_size=i.block_size,
-                            checksum_kind=i.checksum_kind, level=i.level, fresh=i.fresh))
+                            checksum_kind=i.checksum_kind, level=i.level, fresh=i.fresh,
+                            dictionary_id=i.dictionary_id))
         elif t == MsgType.ACCEPT:
             if self.token is not None:
                 if not hmac.compare_digest(m.proof, server_proof(self.token, self.nonce, self.server_nonce)):

@@ -18,6 +18,7 @@ import time
 
 from ..format.frame import FrameHeader, encode_end_record, encode_frame_header
 from .block import ZERO_CHAIN
+from .compressor import now_us
 from .config import StreamingConfig
 from .errors import ProtocolError
 from .protocol import BlocksDelivered, OpenRequested, ReceiverSession, ResumePoint, TransferComplete, TransferInfo
@@ -32,9 +33,10 @@ class ReceiverEndpoint:
     """
 
     def __init__(self, store, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
-                 clock=time.monotonic, stats=None, profile=None):
+                 clock=time.monotonic, stats=None, profile=None, dictionaries=None):
         self.store = store
-        self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile)
+        self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile,
+                                       dictionaries=dictionaries)
         self.partial = None
         self.pending_open: TransferInfo | None = None
         self.stored_name: str | None = None
@@ -73,6 +75,9 @@ class ReceiverEndpoint:
                     return ev.info
                 if isinstance(ev, BlocksDelivered):
                     self.partial.write(ev.blocks)
+                    now = now_us()
+                    for d in ev.blocks:
+                        self.stats.note_latency(now - d.block.timestamp_us)
                     last = ev.blocks[-1]
                     self.written = ResumePoint(last.seq + 1, self.written.raw_offset + sum(len(d.raw) for d in ev.blocks),
                                                last.chain)
@@ -174,7 +179,8 @@ class MemoryStore:
             return p
         head = b""
         if self.mode == "cobl":
-            head = encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size))
+            head = encode_frame_header(FrameHeader(checksum=info.checksum_kind, block_size=info.block_size,
+                                                         dictionary_id=info.dictionary_id))
         p = _MemoryPartial(self, info, ResumePoint(0, 0, ZERO_CHAIN), bytearray(head), (ResumePoint(), len(head)))
         self.partials[tid] = p
         return p

@@ -34,13 +34,18 @@ from .stats import StreamingStatistics
 #: a quiet sender (slow source) says KEEPALIVE at least this often, so that a
 #: receiver with a shorter idle timeout than the sender's does not drop it
 KEEPALIVE_INTERVAL = 5.0
+#: how long one wait for a stalling source with nothing buffered lasts before
+#: the pump returns (so the shell can read acks and send keepalives meanwhile)
+IDLE_WAIT = 0.5
 
 
-def transfer_id_for_file(path, config: StreamingConfig) -> bytes:
+def transfer_id_for_file(path, config: StreamingConfig, dictionary_id: int | None = None) -> bytes:
     """A transfer id that is the same for the same file (path, size, mtime) and
     parameters, so a sender restarted later still resumes its transfer."""
     st = os.stat(path)
     key = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{config.block_size}\0{config.checksum}"
+    if dictionary_id is not None:  # the same file sent with a dictionary is another transfer
+        key += f"\0dictionary {dictionary_id:08x}"
     return hashlib.sha256(b"cobol-transfer-v1\0" + key.encode("utf-8", "surrogateescape")).digest()[:16]
 
 
@@ -75,16 +80,29 @@ def scan_prefix(source, config: StreamingConfig, n_blocks: int) -> tuple[int, by
 class OutgoingTransfer:
     """One file or stream on its way to a receiver, across reconnections.
 
-    source: a binary file object (seekable or not).
+    source: a binary file object (seekable or not), or a source with
+        ``read(n, timeout)`` that returns None when nothing arrived in time
+        (:class:`~cobol.stream.sources.StallingSource`, for pipes): then a
+        partial block is cut once its oldest byte has waited
+        ``config.max_delay`` seconds.
     name: the name the receiver stores it under (a base name).
     size: total bytes if known (shown by the receiver; not trusted).
     transfer_id: 16 bytes that identify the transfer to the receiver across
         connections (default: random; see ``transfer_id_for_file``).
+    executor: a ``concurrent.futures`` executor (owned by the caller) to encode
+        blocks on; up to ``max_in_flight`` blocks are encoded ahead of the wire.
     """
 
     def __init__(self, source, config: StreamingConfig = StreamingConfig(), *, name: str = "stream",
-                 size: int | None = None, transfer_id: bytes | None = None):
+                 size: int | None = None, transfer_id: bytes | None = None, executor=None,
+                 max_in_flight: int | None = None, clock=time.monotonic, dictionary=None):
         self.source = source
+        self.dictionary = dictionary  # a shared cobol.dictionary.Dictionary the blocks are coded with
+        self.executor = executor
+        self.max_in_flight = max_in_flight or (2 * config.threads if executor is not None else 1)
+        self.clock = clock
+        self._timed = hasattr(source, "read_timeout")
+        self._oldest = None  # clock() when the oldest byte now buffered in the compressor arrived
         self.config = config
         self.name = name
         self.size = size
@@ -95,7 +113,18 @@ class OutgoingTransfer:
         self.max_sent = 0  # 1 + the highest sequence number ever sent (to count retransmissions)
 
     def _reset(self, seq: int, raw_offset: int, chain: bytes) -> None:
-        self.compressor = StreamCompressor(self.config, start_seq=seq, chain=chain)
+        old = getattr(self, "compressor", None)
+        if old is not None:
+            old.close()  # blocks still being encoded for the old position
+        self._oldest = None
+        engine = None
+        if self.dictionary is not None:
+            from ..engine import CobolEngine
+            c = self.config
+            engine = CobolEngine(c.level, block_size=c.block_size, threads=1, checksum=c.checksum, plan=c.plan,
+                                 dictionary=self.dictionary)
+        self.compressor = StreamCompressor(self.config, start_seq=seq, chain=chain, executor=self.executor,
+                                           engine=engine)
         self.produced = seq          # blocks [0, produced) have been cut and encoded
         self.raw_produced = raw_offset
         self.chain = chain           # chain over blocks [0, produced)
@@ -107,19 +136,52 @@ class OutgoingTransfer:
 
     def info(self) -> TransferInfo:
         return TransferInfo(self.transfer_id, self.name, self.size, self.config.block_size,
-                            self.config.checksum_id, self.config.level, self.fresh)
+                            self.config.checksum_id, self.config.level, self.fresh,
+                            None if self.dictionary is None else self.dictionary.dict_id)
+
+    def _read(self, n: int):
+        """Up to ``n`` bytes; b"" at the end; None when a stalling source gave
+        nothing before the oldest buffered byte reached max_delay."""
+        c = self.compressor
+        if not self._timed:
+            return self.source.read(n)
+        if not (c.buffered or c.in_flight):  # nothing waits: come back now and then (acks, keepalives)
+            return self.source.read_timeout(n, IDLE_WAIT)
+        wait = self.config.max_delay if self._oldest is None else self._oldest + self.config.max_delay - self.clock()
+        return self.source.read_timeout(n, max(0.0, wait))
 
     def produce(self, want: int) -> int:
-        """Read and compress until at least one new block exists (or EOF)."""
+        """Read and compress until at least one new block exists (or EOF).
+        With an executor, reading runs ahead while up to ``max_in_flight``
+        blocks are being encoded."""
         bs = self.config.block_size
+        c = self.compressor
         new = []
-        while not new and not self.eof:
-            data = self.source.read(bs * max(1, want))
-            if data:
-                new = self.compressor.feed(data)
+        while not new:
+            if not self.eof and c.in_flight < self.max_in_flight:
+                data = self._read(bs * max(1, min(want, self.max_in_flight - c.in_flight)))
+                if data is None:  # a stalled source: cut what waited long enough
+                    self._oldest = None
+                    new = c.flush()
+                    if not new:
+                        break  # an idle source: nothing to send for now
+                elif data:
+                    now = self.clock()
+                    before = c.buffered + len(data)
+                    new = c.feed(data)
+                    if self._timed:
+                        if c.buffered < before or self._oldest is None:  # a cut: what is left came last
+                            self._oldest = now if c.buffered else None
+                        if self._oldest is not None and now - self._oldest >= self.config.max_delay:
+                            self._oldest = None
+                            new += c.flush()
+                else:
+                    self.eof = True
+                    new = c.flush()
+            elif c.in_flight:
+                new = c.wait_oldest()
             else:
-                self.eof = True
-                new = self.compressor.flush()
+                break
         for b in new:
             self.retained[b.seq] = (b, self.chain, self.raw_produced)
             self.retained_bytes += len(b.record)
@@ -131,6 +193,11 @@ class OutgoingTransfer:
         self.produced = self.compressor.seq
         self.stats.note_retained(len(self.retained), self.retained_bytes)
         return len(new)
+
+    @property
+    def stalls(self) -> bool:
+        """Whether the source can stall (reads wait with a timeout)."""
+        return self._timed
 
     def block(self, seq: int) -> CompressedBlock:
         return self.retained[seq][0]
@@ -264,10 +331,10 @@ class SenderEndpoint:
                 self.next_send += 1
                 t.max_sent = max(t.max_sent, self.next_send)
                 n += 1
-            elif t.eof:
+            elif t.eof or (n and t.stalls):  # a stalling source: send what is ready before waiting for more
                 break
-            else:
-                t.produce(min(max_blocks - n, s.credit - self.next_send))
+            elif not t.produce(min(max_blocks - n, s.credit - self.next_send)) and t.stalls:
+                break  # idle: back to the shell
         if t.eof and self.next_send == t.produced and not self.end_sent and s.state is State.STREAMING:
             s.send_end(t.produced, t.raw_produced, t.chain)
             self.end_sent = True

@@ -12,6 +12,10 @@ import time
 from dataclasses import asdict, dataclass, field
 
 
+#: block latencies kept per statistics object (the first ones; enough for percentiles)
+MAX_LATENCY_SAMPLES = 100_000
+
+
 @dataclass
 class StreamingStatistics:
     direction: str = "send"  # "send" or "receive"
@@ -41,6 +45,11 @@ class StreamingStatistics:
     max_retained_blocks: int = 0  # most blocks kept for retransmission at once
     max_retained_bytes: int = 0
     credit_stalls: int = 0      # times the sender had data but no credit
+
+    # receive side: block latency, from the moment the sender cut the block (its
+    # timestamp) to its delivery here, in microseconds (sender and receiver on
+    # one clock for this to mean something: loopback, or synchronised hosts)
+    latencies_us: list = field(default_factory=list, repr=False)
 
     # both
     connections: int = 0        # connections made (send) or accepted (receive)
@@ -73,9 +82,22 @@ class StreamingStatistics:
         self.max_retained_blocks = max(self.max_retained_blocks, blocks)
         self.max_retained_bytes = max(self.max_retained_bytes, nbytes)
 
+    def note_latency(self, microseconds: int) -> None:
+        if len(self.latencies_us) < MAX_LATENCY_SAMPLES:
+            self.latencies_us.append(max(0, microseconds))
+
+    def latency_percentile(self, q: float) -> float | None:
+        """The q-quantile (0..1) of the block latencies in seconds; None without samples."""
+        if not self.latencies_us:
+            return None
+        xs = sorted(self.latencies_us)
+        return xs[min(len(xs) - 1, int(q * len(xs)))] / 1e6
+
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.update(elapsed=round(self.elapsed, 6), ratio=round(self.ratio, 4), throughput=round(self.throughput, 1))
+        del d["latencies_us"]
+        d.update(elapsed=round(self.elapsed, 6), ratio=round(self.ratio, 4), throughput=round(self.throughput, 1),
+                 latency_p50_s=self.latency_percentile(0.5), latency_p99_s=self.latency_percentile(0.99))
         return d
 
     def summary(self) -> str:

@@ -29,6 +29,7 @@ from .errors import AuthenticationError, ResumeError, StreamError, TransferRefus
 from .frames import Error, ErrorCode, frame
 from .protocol import State
 from .receiver import ReceiverEndpoint
+from .sources import StallingSource, can_stall
 from .sender import OutgoingTransfer, SenderEndpoint
 from .stats import StreamingStatistics
 
@@ -119,8 +120,10 @@ class StreamServer:
 
     def __init__(self, out_dir, config: StreamingConfig = StreamingConfig(), *, host: str = "127.0.0.1",
                  port: int = DEFAULT_PORT, token: bytes | None = None, ssl: ssl_module.SSLContext | None = None,
-                 mode: str = "raw", store=None, on_complete=None, profile=None):
+                 mode: str = "raw", store=None, on_complete=None, profile=None, dictionaries=()):
         self.config = config
+        #: shared dictionaries senders may name in OPEN (cobol serve -D FILE)
+        self.dictionaries = tuple(dictionaries)
         self.profile = profile  # a StreamingProfile for every connection (meaningful with one transfer at a time)
         self.host, self.port = host, port
         self.token = token
@@ -234,7 +237,7 @@ class _ServerConnection:
         stats = StreamingStatistics("receive")
         stats.connections = 1
         self.endpoint = ReceiverEndpoint(server.store, server.config, server.token, stats=stats,
-                                         profile=server.profile)
+                                         profile=server.profile, dictionaries=server.dictionaries)
 
     async def _flush(self) -> None:
         out = self.endpoint.data_to_send()
@@ -308,8 +311,10 @@ class _ServerConnection:
         st.finish()
         rec = ReceivedTransfer(ep.info.name, ep.stored_name, self.peer, st)
         self.server.completed.append(rec)
-        log.info("received %s -> %s from %s: %d bytes in %.2f s", ep.info.name, ep.stored_name, self.peer,
-                 ep.session.raw_offset, st.elapsed)
+        p50, p99 = st.latency_percentile(0.5), st.latency_percentile(0.99)
+        log.info("received %s -> %s from %s: %d bytes in %.2f s, %d blocks, block latency p50 %s p99 %s",
+                 ep.info.name, ep.stored_name, self.peer, ep.session.raw_offset, st.elapsed, st.blocks,
+                 "-" if p50 is None else f"{p50 * 1e3:.1f} ms", "-" if p99 is None else f"{p99 * 1e3:.1f} ms")
         if self.server.on_complete is not None:
             self.server.on_complete(rec)
 
@@ -385,7 +390,8 @@ async def _connection(ep: SenderEndpoint, host: str, port: int, ssl, server_host
                 if ep.done:
                     return
             if ep.wants_pump:
-                await run_blocking(executor, ep.pump, batch)
+                if not await run_blocking(executor, ep.pump, batch):
+                    ep.poll()  # an idle source: keepalives and ack timeouts still run
                 await flush()
                 continue
             try:
@@ -416,7 +422,7 @@ async def send_stream(source, host: str, port: int, config: StreamingConfig = St
                       name: str = "stream", size: int | None = None, transfer_id: bytes | None = None,
                       token: bytes | None = None, ssl: ssl_module.SSLContext | None = None,
                       server_hostname: str | None = None, retries: int = 5, backoff: float = 0.25,
-                      max_backoff: float = 5.0, progress=None, profile=None) -> SendResult:
+                      max_backoff: float = 5.0, progress=None, profile=None, dictionary=None) -> SendResult:
     """Send one stream (a binary file object) to a StreamServer.
 
     A dropped connection, a timeout or a recoverable error from the receiver
@@ -424,11 +430,18 @@ async def send_stream(source, host: str, port: int, config: StreamingConfig = St
     ``retries`` bounds the consecutive attempts that make no progress.
     ``progress(acked_bytes)`` is called as the receiver acknowledges data;
     ``profile`` (a cobol.profile.StreamingProfile) records per-block send and
-    acknowledgement times.
+    acknowledgement times. ``dictionary``: a shared cobol.dictionary.Dictionary
+    the blocks are coded with; it is named in OPEN and the receiver must hold it.
     Raises TransferFailed (with the last error as its cause), or
     AuthenticationError / TransferRefused, which are not retried.
     """
-    transfer = OutgoingTransfer(source, config, name=name, size=size, transfer_id=transfer_id)
+    # the shell owns the threads: one for the endpoint's pump, a pool that
+    # encodes blocks ahead of the wire, and one reading a source that can stall
+    encoders = ThreadPoolExecutor(config.threads, thread_name_prefix="cobol-encode") if config.threads > 1 else None
+    if can_stall(source):
+        source = StallingSource(source)
+    transfer = OutgoingTransfer(source, config, name=name, size=size, transfer_id=transfer_id, executor=encoders,
+                                dictionary=dictionary)
     ep = SenderEndpoint(transfer, token, profile=profile)
     executor = ThreadPoolExecutor(1, thread_name_prefix="cobol-send")
     batch = max(4, 2 * config.threads)
@@ -472,6 +485,9 @@ async def send_stream(source, host: str, port: int, config: StreamingConfig = St
             delay = min(max_backoff, delay * 2)
     finally:
         executor.shutdown(wait=False)
+        if encoders is not None:
+            transfer.compressor.close()
+            encoders.shutdown(wait=False)
 
 
 async def _report_progress(transfer: OutgoingTransfer, progress) -> None:
@@ -488,7 +504,8 @@ async def send_file(path: str, host: str, port: int, config: StreamingConfig = S
     so a sender restarted later resumes where the receiver stopped."""
     from .sender import transfer_id_for_file
     with open(path, "rb") as f:
-        kwargs.setdefault("transfer_id", transfer_id_for_file(path, config))
+        d = kwargs.get("dictionary")
+        kwargs.setdefault("transfer_id", transfer_id_for_file(path, config, None if d is None else d.dict_id))
         kwargs.setdefault("name", os.path.basename(path))
         kwargs.setdefault("size", os.fstat(f.fileno()).st_size)
         return await send_stream(f, host, port, config, **kwargs)

@@ -1,6 +1,6 @@
 """``cobol serve`` and ``cobol send``: the command-line face of the TCP protocol.
 
-Registered in cobol/cli.py's subcommand table; this module holds their
+Registered in cobol/cli/subcommands.py's table; this module holds their
 arguments and their run functions, and is imported only when one of them runs.
 
     cobol serve [--listen HOST:PORT] [--out DIR] [--store raw|cobl]
@@ -19,20 +19,14 @@ import signal
 import sys
 
 from ..errors import CobolError
-from .config import DEFAULT_PORT, StreamingConfig
-
-EXIT_OK, EXIT_USAGE, EXIT_CORRUPT, EXIT_IO, EXIT_REFUSED, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
+from ..stream.config import DEFAULT_PORT, StreamingConfig
+from .common import EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MB, is_tty, parse_size, transfer_progress
 
 SEND_EXIT_HELP = """\
 send exit codes: 0 every file arrived and was confirmed; 1 usage error;
 3 a file could not be read or the receiver could not be reached (after
 --retries attempts without progress); 4 refused (wrong token, TLS failure,
 transfer refused); 5 internal error. With several files, the highest code."""
-
-
-def _size(text: str) -> int:
-    from ..cli import parse_size
-    return parse_size(text)
 
 
 def _positive_float(text: str) -> float:
@@ -72,13 +66,15 @@ def configure_serve(p: argparse.ArgumentParser):
     p.add_argument("--tls-key", metavar="FILE", help="TLS private key (PEM), if not in --tls-cert")
     p.add_argument("--token-file", metavar="FILE", help="shared secret; senders must prove they know it (HMAC)")
     p.add_argument("--max-connections", type=int, default=64, metavar="N", help="concurrent connections (default 64)")
-    p.add_argument("--max-block-size", type=_size, default=4 << 20, metavar="SIZE",
+    p.add_argument("--max-block-size", type=parse_size, default=4 << 20, metavar="SIZE",
                    help="largest block size a sender may use (default 4M)")
     p.add_argument("--window", type=int, default=16, metavar="N", help="reorder window / credit in blocks (default 16)")
     p.add_argument("--idle-timeout", type=_positive_float, default=30.0, metavar="S",
                    help="close a connection silent for S seconds (default 30)")
     p.add_argument("--block-timeout", type=_positive_float, default=60.0, metavar="S",
                    help="fail a transfer whose missing block is waited for S seconds (default 60)")
+    p.add_argument("-D", "--dictionary", action="append", default=[], metavar="DICT",
+                   help="a shared dictionary (cobol train) senders may use; repeat for several")
     p.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("-v", "--verbose", action="count", default=0, help="log more")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
@@ -86,7 +82,7 @@ def configure_serve(p: argparse.ArgumentParser):
 
 
 def run_serve(args) -> int:
-    from .tcp import StreamServer, parse_hostport, read_token, server_ssl_context
+    from ..stream.tcp import StreamServer, parse_hostport, read_token, server_ssl_context
     _setup_logging(args.verbose, args.quiet)
     try:
         host, port = parse_hostport(args.listen)
@@ -97,11 +93,14 @@ def run_serve(args) -> int:
         print("cobol serve: --tls-key needs --tls-cert", file=sys.stderr)
         return EXIT_USAGE
     try:
-        cfg = StreamingConfig(window=args.window, max_block_size=args.max_block_size, block_size=min(64 << 10, args.max_block_size),
+        cfg = StreamingConfig(window=args.window, max_block_size=args.max_block_size,
+                              block_size=min(StreamingConfig.block_size, args.max_block_size),
                               max_connections=args.max_connections, idle_timeout=args.idle_timeout,
                               block_timeout=args.block_timeout, fsync=not args.no_fsync)
         token = read_token(args.token_file) if args.token_file else None
         ssl_ctx = server_ssl_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+        from ..dictionary import load as load_dictionary
+        dictionaries = [load_dictionary(p) for p in args.dictionary]
     except CobolError as exc:
         print(f"cobol serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -114,7 +113,8 @@ def run_serve(args) -> int:
     os.makedirs(args.out, exist_ok=True)
 
     async def main() -> None:
-        server = StreamServer(args.out, cfg, host=host, port=port, token=token, ssl=ssl_ctx, mode=args.store)
+        server = StreamServer(args.out, cfg, host=host, port=port, token=token, ssl=ssl_ctx, mode=args.store,
+                              dictionaries=dictionaries)
         await server.start()
         print(f"cobol serve: listening on {host}:{server.port}{' (TLS)' if ssl_ctx else ''}, "
               f"writing to {os.path.abspath(args.out)}", file=sys.stderr, flush=True)
@@ -154,10 +154,17 @@ def configure_send(p: argparse.ArgumentParser):
                    help="reconnect attempts without progress before giving up (default 5)")
     p.add_argument("--no-resume", action="store_true", help="start over even if the receiver holds part of a file")
     p.add_argument("-l", "--level", type=int, default=3, help="compression level 0..22 (default 3)")
-    p.add_argument("--block-size", type=_size, default=64 << 10, metavar="SIZE", help="block size (default 64K)")
-    p.add_argument("--checksum", default="sha256", choices=("sha256", "xxh3", "crc32"), help="per-block checksum")
+    p.add_argument("--block-size", type=parse_size, default=StreamingConfig.block_size, metavar="SIZE",
+                   help="block size (default 2M; a pipe's partial block is sent after --max-delay)")
+    p.add_argument("--max-delay", type=_positive_float, default=StreamingConfig.max_delay, metavar="S",
+                   help="longest a byte from a pipe or terminal waits before its block is sent (default 0.02)")
+    p.add_argument("--checksum", default="xxh3", choices=("sha256", "xxh3", "crc32"),
+                   help="per-block checksum (default xxh3)")
     p.add_argument("--plan", default="auto", help="force a plan: auto (default), store, zstd or a transform name")
-    p.add_argument("-T", "--threads", type=int, default=1, metavar="N", help="compression threads per file (default 1)")
+    p.add_argument("-D", "--dictionary", metavar="DICT",
+                   help="code the blocks with this shared dictionary (cobol train); the receiver needs it too")
+    p.add_argument("-T", "--threads", type=int, default=0, metavar="N",
+                   help="compression threads per file (default 0: one per core, as cobol -c)")
     p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="files sent at once (default 1)")
     p.add_argument("--ack-timeout", type=_positive_float, default=30.0, metavar="S",
                    help="reconnect when no acknowledgement comes for S seconds (default 30)")
@@ -168,7 +175,7 @@ def configure_send(p: argparse.ArgumentParser):
 
 
 def _exit_code(exc: BaseException) -> int:
-    from .errors import AuthenticationError, TransferRefused
+    from ..stream.errors import AuthenticationError, TransferRefused
     import ssl
     if isinstance(exc, (AuthenticationError, TransferRefused, ssl.SSLError)):
         return EXIT_REFUSED
@@ -178,7 +185,7 @@ def _exit_code(exc: BaseException) -> int:
 
 
 def run_send(args) -> int:
-    from .tcp import client_ssl_context, parse_hostport, read_token
+    from ..stream.tcp import client_ssl_context, parse_hostport, read_token
     _setup_logging(args.verbose, True if not args.verbose else args.quiet)
     if len(args.paths) < 2:
         print("cobol send: give one or more files and then HOST:PORT", file=sys.stderr)
@@ -186,12 +193,15 @@ def run_send(args) -> int:
     *files, dest = args.paths
     try:
         host, port = parse_hostport(dest)
-        if args.retries < 0 or args.jobs < 1 or args.threads < 1:
-            raise ValueError("--retries must be >= 0, --jobs and --threads >= 1")
+        if args.retries < 0 or args.jobs < 1 or args.threads < 0:
+            raise ValueError("--retries must be >= 0, --jobs >= 1 and --threads >= 0")
+        if args.threads == 0:
+            from ..engine import default_threads
+            args.threads = default_threads()
         if files.count("-") > 1:
             raise ValueError("stdin ('-') can be sent once")
         cfg = StreamingConfig(block_size=args.block_size, level=args.level, checksum=args.checksum, plan=args.plan,
-                              threads=args.threads, ack_timeout=args.ack_timeout,
+                              threads=args.threads, ack_timeout=args.ack_timeout, max_delay=args.max_delay,
                               max_block_size=max(4 << 20, args.block_size))
         if args.plan not in ("auto", "store", "zstd"):
             from ..registry import transform_by_name
@@ -201,11 +211,14 @@ def run_send(args) -> int:
         return EXIT_USAGE
     try:
         token = read_token(args.token_file) if args.token_file else None
+        if args.dictionary:
+            from ..dictionary import load as load_dictionary
+            args.dictionary = load_dictionary(args.dictionary)
     except (OSError, CobolError) as exc:
         print(f"cobol send: {exc}", file=sys.stderr)
         return EXIT_USAGE
     ssl_ctx = client_ssl_context(args.tls_ca) if (args.tls or args.tls_ca) else None
-    show_progress = not args.quiet and sys.stderr.isatty()
+    show_progress = not args.quiet and is_tty(sys.stderr)
     results = asyncio.run(_send_all(files, host, port, cfg, token, ssl_ctx, args, show_progress))
     code = EXIT_OK
     for path, res, exc in results:
@@ -217,7 +230,7 @@ def run_send(args) -> int:
         elif not args.quiet and not args.json:
             st = res.stats
             print(f"cobol send: {path} -> {host}:{port} as {res.stored_name}: {res.raw_bytes} bytes, "
-                  f"ratio {st.ratio:.2f}, {st.throughput / 1e6:.1f} MB/s, {st.connections} connection(s), "
+                  f"ratio {st.ratio:.2f}, {st.throughput / MB:.1f} MB/s, {st.connections} connection(s), "
                   f"{st.retransmitted} block(s) resent", file=sys.stderr)
     if args.json:
         out = [{"file": path, "ok": exc is None, "error": None if exc is None else str(exc),
@@ -229,15 +242,11 @@ def run_send(args) -> int:
 
 
 async def _send_all(files, host, port, cfg, token, ssl_ctx, args, show_progress):
-    from .tcp import send_file, send_stream
+    from ..stream.tcp import send_file, send_stream
     sem = asyncio.Semaphore(args.jobs)
     progress = None
     if show_progress:
-        from rich.console import Console
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                   TransferSpeedColumn)
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                            TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False)
+        progress = transfer_progress(transient=False)
         progress.start()
 
     async def one(path):
@@ -252,7 +261,7 @@ async def _send_all(files, host, port, cfg, token, ssl_ctx, args, show_progress)
                     progress.update(task, completed=n)
 
             kw = dict(token=token, ssl=ssl_ctx, server_hostname=args.server_name or host,
-                      retries=args.retries, progress=report)
+                      retries=args.retries, progress=report, dictionary=args.dictionary or None)
             try:
                 if path == "-":
                     res = await send_stream(sys.stdin.buffer, host, port, cfg, name="stdin", **kw)

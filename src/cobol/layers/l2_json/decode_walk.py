@@ -1,0 +1,427 @@
+"""The decoder's walk: rebuilds a block from its streams in one pass."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .. import json_tokenizer as jt
+from .symbols import (
+    C_NOKEY, FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
+    K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL,
+    S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
+)
+from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
+from .whitespace import _gap_len, _resolve_gap, _style_fields
+
+
+@njit(cache=True, nogil=True)
+def _copy_until(src, sp, send, term, escapes, out, o):
+    """Copy src[sp:] up to ``term`` (backslash escapes when ``escapes``) to out[o:].
+    Returns (new sp after the terminator, new o); sp = -1 if no terminator,
+    o = -2 if the output overflows."""
+    osz = out.size
+    while sp < send:
+        c = src[sp]
+        if c == term:
+            return sp + 1, o
+        if escapes and c == 92:
+            if sp + 1 >= send:
+                return -1, o
+            if o + 2 > osz:
+                return sp, -2
+            out[o] = c
+            out[o + 1] = src[sp + 1]
+            o += 2
+            sp += 2
+            continue
+        if o >= osz:
+            return sp, -2
+        out[o] = c
+        o += 1
+        sp += 1
+    return -1, o
+
+
+@njit(cache=True, nogil=True)
+def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints, ioff,
+                 flags, foff, cmode, cscale, ddata, dents, dbase, dcount, dids, doff,
+                 colmap, style, gtab, mode, max_depth, out):
+    """Rebuild the block; returns the number of bytes written or an error code < 0.
+
+    (Like the encoder's walk, the loop calls no function that takes an array:
+    copies and number printing are written out in place.)"""
+    nsk = skel.size
+    nout = out.size
+    ncols = cmode.size
+    nkeys = koff.size - 1
+    p10 = np.ones(MAX_SCALE + 1, np.int64)
+    for i in range(1, MAX_SCALE + 1):
+        p10[i] = p10[i - 1] * 10
+    lim = p10[MAX_SCALE]
+    tcur = toff[:-1].copy()
+    icur = ioff[:-1].copy()
+    fcur = foff[:-1].copy()
+    dcur = doff[:-1].copy()
+    wp = 0
+    rp = 0
+    # first-appearance table for column hashes
+    nd_max = colmap.size
+    cap = 16
+    while cap < 2 * nd_max + 16:
+        cap *= 2
+    mask = cap - 1
+    tkeys = np.empty(cap, np.int64)
+    tvals = np.full(cap, -1, np.int64)
+    nd = 0
+    stcap = max_depth + 1
+    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(stcap)
+    depth = 0
+    extra, crlf, width, ichar, colon_ws, comma_ws, pre_colon = _style_fields(style)
+    lit_group = tgrp[ncols]
+    prev = K_START
+    o = 0
+    sp = 0
+    ended = False
+    for _ in range(nsk):
+        if sp >= nsk:
+            return -1
+        s = skel[sp]
+        sp += 1
+        dev = False
+        if s == S_WS_DEV:
+            dev = True
+            if sp >= nsk:
+                return -1
+            s = skel[sp]
+            sp += 1
+        nk = SYMBOL_KIND[s]  # token kind of the symbol
+        if nk == K_INVALID:
+            return -12
+        if dev:
+            wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o)
+            if o < 0:
+                return -2
+            if wp < 0:
+                return -3
+        else:
+            level = depth + extra
+            g, lvl = _resolve_gap(gtab[(256 if level == 0 else 0) + (prev << 4) + nk], level)
+            if g != G_EMPTY:
+                glen = _gap_len(g, lvl, crlf, width, colon_ws, comma_ws)
+                if o + glen > nout:
+                    return -2
+                if g == G_COLON or g == G_COMMA:
+                    if glen:
+                        out[o] = 32
+                        o += 1
+                else:
+                    if crlf:
+                        out[o] = 13
+                        o += 1
+                    out[o] = 10
+                    o += 1
+                    for _ in range(glen - 1 - crlf):
+                        out[o] = ichar
+                        o += 1
+        if nk == K_END:
+            ended = True
+            break
+        if nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
+            if o >= nout:
+                return -2
+            out[o] = 123 if nk == jt.OBJ_OPEN else 91
+            o += 1
+            if depth >= stcap:
+                return -17
+            top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
+            comp, parent, p0, p1, p2, st_count[top] = _child_path(
+                depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
+                False)
+            (st_kind[depth], st_hash[depth], st_key[depth], st_count[depth], st_k0[depth], st_k1[depth],
+             st_k2[depth]) = _open_frame(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2)
+            depth += 1
+        elif nk == jt.OBJ_CLOSE or nk == jt.ARR_CLOSE:
+            if o >= nout:
+                return -2
+            out[o] = 125 if nk == jt.OBJ_CLOSE else 93
+            o += 1
+            depth, extra = _pop_container(depth, extra)
+        elif nk == jt.COMMA:
+            if o >= nout:
+                return -2
+            out[o] = 44
+            o += 1
+            if depth > 0:
+                st_key[depth - 1] = C_NOKEY
+        elif nk == jt.COLON:
+            if o >= nout:
+                return -2
+            out[o] = 58
+            o += 1
+        elif nk == jt.KEY:
+            if o >= nout:
+                return -2
+            out[o] = 34
+            o += 1
+            if s == S_KEY_LITERAL:
+                if lit_group < 0:
+                    return -6
+                # copy to the unescaped quote, hashing as we go (= _fnv of the key)
+                tp = tcur[lit_group]
+                tend = toff[lit_group + 1]
+                comp = np.int64(-3750763034362895579)
+                closed = False
+                while tp < tend:
+                    c = texts[tp]
+                    if c == TEXT_TERM:
+                        closed = True
+                        tp += 1
+                        break
+                    if o >= nout:
+                        return -2
+                    out[o] = c
+                    o += 1
+                    comp = (comp ^ np.int64(c)) * np.int64(1099511628211)
+                    tp += 1
+                    if c == 92:
+                        if tp >= tend:
+                            return -6
+                        if o >= nout:
+                            return -2
+                        c = texts[tp]
+                        out[o] = c
+                        o += 1
+                        comp = (comp ^ np.int64(c)) * np.int64(1099511628211)
+                        tp += 1
+                if not closed:
+                    return -6
+                tcur[lit_group] = tp
+                comp = comp ^ (comp >> 29)
+            else:
+                if s < KEY2_BASE:
+                    code = np.int64(s - KEY1_BASE)
+                elif s < KEY3:
+                    if sp >= nsk:
+                        return -1
+                    code = KEY2_FIRST + (np.int64(s - KEY2_BASE) << 8) + skel[sp]
+                    sp += 1
+                else:
+                    if sp + 2 > nsk:
+                        return -1
+                    code = KEY3_FIRST + (np.int64(skel[sp]) << 8) + skel[sp + 1]
+                    sp += 2
+                if code >= nkeys:
+                    return -5
+                a = koff[code]
+                b = koff[code + 1]
+                if o + (b - a) > nout:
+                    return -2
+                for q in range(a, b):
+                    out[o] = kdata[q]
+                    o += 1
+                comp = kcomp[code]
+            if o >= nout:
+                return -2
+            out[o] = 34
+            o += 1
+            if depth > 0 and st_kind[depth - 1] == 1:
+                st_key[depth - 1] = comp
+            # key -> colon gap
+            if sp < nsk and skel[sp] == S_WS_DEV_KEY:
+                sp += 1
+                wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o)
+                if o < 0:
+                    return -2
+                if wp < 0:
+                    return -3
+            elif pre_colon:
+                if o >= nout:
+                    return -2
+                out[o] = 32
+                o += 1
+            if o >= nout:
+                return -2
+            out[o] = 58
+            o += 1
+            nk = jt.COLON
+        elif nk == jt.STRING or nk == jt.NUMBER:
+            top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
+            comp, parent, p0, p1, p2, st_count[top] = _child_path(
+                depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
+                True)
+            if mode == MODE_FULL:
+                h = _h32(_path_hash(depth, parent, comp))
+            else:
+                h = _h32(_suffix_hash(comp, p0, p1, p2, mode))
+            slot = (h ^ (h >> 17)) & mask
+            for _ in range(cap):
+                v = tvals[slot]
+                if v < 0:
+                    if nd >= nd_max:
+                        return -13
+                    tkeys[slot] = h
+                    tvals[slot] = nd
+                    v = nd
+                    nd += 1
+                    break
+                if tkeys[slot] == h:
+                    break
+                slot = (slot + 1) & mask
+            c = colmap[v]
+            if c < 0 or c >= ncols:
+                return -14
+            raw = True
+            if nk == jt.NUMBER and cmode[c] >= 0:
+                f = 0
+                if cmode[c] != NUM_INT:
+                    if fcur[c] >= foff[c + 1]:
+                        return -9
+                    f = np.int64(flags[fcur[c]])
+                    fcur[c] += 1
+                if f != FLAG_RAW:
+                    raw = False
+                    if icur[c] >= ioff[c + 1]:
+                        return -8
+                    m = ints[icur[c]]
+                    icur[c] += 1
+                    if m >= lim or m <= -lim:
+                        return -11
+                    if cmode[c] == NUM_SCALED:
+                        if f > cscale[c]:
+                            return -10
+                        if f > 0:
+                            # one (slow) division, only for values below the column's scale;
+                            # a hostile remainder only garbles output the checksum rejects
+                            m = m // p10[f]
+                        sc = cscale[c] - f
+                    else:
+                        if f > MAX_SCALE:
+                            return -10
+                        sc = f
+                    # print m with sc decimals, back to front, straight into out
+                    neg = m < 0
+                    u = -m if neg else m
+                    nd_ = 1
+                    while nd_ < MAX_SCALE and u >= p10[nd_]:
+                        nd_ += 1
+                    ndig = nd_ if sc == 0 else max(nd_, sc + 1)
+                    width_ = ndig + (1 if sc > 0 else 0) + (1 if neg else 0)
+                    if o + width_ > nout:
+                        return -2
+                    p = o + width_ - 1
+                    for i in range(ndig):
+                        if sc > 0 and i == sc:
+                            out[p] = 46
+                            p -= 1
+                        out[p] = 48 + u % 10
+                        u //= 10
+                        p -= 1
+                    if neg:
+                        out[p] = 45
+                    o += width_
+            if raw and nk == jt.STRING and dcount[c] > 0:
+                raw = False
+                if dcur[c] >= doff[c + 1]:
+                    return -18
+                e = dids[dcur[c]]
+                dcur[c] += 1
+                if e >= dcount[c]:
+                    return -19
+                e += dbase[c]
+                a = dents[e]
+                b = dents[e + 1]
+                if o + (b - a) + 2 > nout:
+                    return -2
+                out[o] = 34
+                o += 1
+                for q in range(a, b):
+                    out[o] = ddata[q]
+                    o += 1
+                out[o] = 34
+                o += 1
+            if raw:
+                g = tgrp[c]
+                if g < 0:
+                    return -7
+                if nk == jt.STRING:
+                    if o >= nout:
+                        return -2
+                    out[o] = 34
+                    o += 1
+                tp = tcur[g]
+                tend = toff[g + 1]
+                closed = False
+                while tp < tend:
+                    ch = texts[tp]
+                    if ch == TEXT_TERM:
+                        closed = True
+                        tp += 1
+                        break
+                    if o >= nout:
+                        return -2
+                    out[o] = ch
+                    o += 1
+                    tp += 1
+                    if ch == 92:
+                        if tp >= tend:
+                            return -7
+                        if o >= nout:
+                            return -2
+                        out[o] = texts[tp]
+                        o += 1
+                        tp += 1
+                if not closed:
+                    return -7
+                tcur[g] = tp
+                if nk == jt.STRING:
+                    if o >= nout:
+                        return -2
+                    out[o] = 34
+                    o += 1
+        elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
+            if nk == jt.TRUE:
+                if o + 4 > nout:
+                    return -2
+                out[o] = 116
+                out[o + 1] = 114
+                out[o + 2] = 117
+                out[o + 3] = 101
+                o += 4
+            elif nk == jt.NULL:
+                if o + 4 > nout:
+                    return -2
+                out[o] = 110
+                out[o + 1] = 117
+                out[o + 2] = 108
+                out[o + 3] = 108
+                o += 4
+            else:
+                if o + 5 > nout:
+                    return -2
+                out[o] = 102
+                out[o + 1] = 97
+                out[o + 2] = 108
+                out[o + 3] = 115
+                out[o + 4] = 101
+                o += 5
+            if depth > 0:
+                st_count[depth - 1] += 1
+        else:  # residue
+            rp, o = _copy_until(residue, rp, residue.size, RESIDUE_TERM, False, out, o)
+            if o < 0:
+                return -2
+            if rp < 0:
+                return -4
+        prev = nk
+    if not ended:
+        return -1
+    if sp != nsk or wp != ws.size or rp != residue.size:
+        return -15
+    for g in range(tcur.size):
+        if tcur[g] != toff[g + 1]:
+            return -15
+    for c in range(ncols):
+        if icur[c] != ioff[c + 1] or fcur[c] != foff[c + 1] or dcur[c] != doff[c + 1]:
+            return -15
+    return o

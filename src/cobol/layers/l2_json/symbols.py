@@ -1,0 +1,128 @@
+"""Constants of the JSON layer: skeleton symbols, stream terminators, pseudo token
+kinds, gap codes, style slots, path-hashing constants, size limits and the
+decoder's error messages (see the package docstring for the byte layout)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import json_tokenizer as jt
+
+
+PARAMS_VERSION = 1
+
+# ---------------------------------------------------------------- skeleton symbols
+S_WS_DEV = 1       # the gap before the next token is stored in the ws stream
+S_WS_DEV_KEY = 2   # the gap between the key just emitted and its colon is stored
+S_END = 3
+S_OBJ_OPEN = 4
+S_OBJ_CLOSE = 5
+S_ARR_OPEN = 6
+S_ARR_CLOSE = 7
+S_COLON = 8        # a colon that does not follow a key
+S_COMMA = 9
+S_STRING = 10
+S_NUMBER = 11
+S_TRUE = 12
+S_FALSE = 13
+S_NULL = 14
+S_RESIDUE = 15
+S_KEY_LITERAL = 16
+KEY1_BASE = 0x40   # 0x40..0xBF: key ids 0..127
+KEY2_BASE = 0xC0   # 0xC0..0xFE + 1 byte: key ids 128..16255
+KEY3 = 0xFF        # + 2 bytes (big endian): key ids 16256..81791
+KEY2_FIRST = 128
+KEY3_FIRST = 128 + 63 * 256
+
+WS_TERM = 124      # '|' ends each stored gap in the ws stream
+RESIDUE_TERM = 10  # residue words never contain LF
+TEXT_TERM = 34     # '"' ends each text item (content never holds an unescaped quote)
+
+# pseudo token kinds for the gap predictor
+K_START = 14
+K_END = 15
+K_INVALID = 255
+
+
+def _symbol_kinds():
+    t = np.full(256, K_INVALID, np.uint8)
+    for sym, kind in ((S_END, K_END), (S_OBJ_OPEN, jt.OBJ_OPEN), (S_OBJ_CLOSE, jt.OBJ_CLOSE),
+                      (S_ARR_OPEN, jt.ARR_OPEN), (S_ARR_CLOSE, jt.ARR_CLOSE), (S_COLON, jt.COLON),
+                      (S_COMMA, jt.COMMA), (S_STRING, jt.STRING), (S_NUMBER, jt.NUMBER),
+                      (S_TRUE, jt.TRUE), (S_FALSE, jt.FALSE), (S_NULL, jt.NULL),
+                      (S_RESIDUE, jt.RESIDUE), (S_KEY_LITERAL, jt.KEY)):
+        t[sym] = kind
+    t[KEY1_BASE:] = jt.KEY
+    return t
+
+
+#: skeleton symbol -> token kind (K_INVALID for symbols that cannot start a token)
+SYMBOL_KIND = _symbol_kinds()
+
+# gap predictions
+G_EMPTY = 0
+G_NEWLINE = 1      # newline + indent * level
+G_COLON = 2
+G_COMMA = 3
+
+# style array slots
+ST_PRETTY = 0
+ST_CRLF = 1
+ST_INDENT_CHAR = 2
+ST_INDENT_WIDTH = 3
+ST_COLON_WS = 4
+ST_PRE_COLON_WS = 5
+ST_COMMA_WS = 6
+ST_BASE_DEPTH = 7
+ST_SIZE = 8
+
+# path hashing
+MODE_FULL = 0      # column key = full path; 1..4 = suffix of that many keys
+N_MODES = 5
+POSITIONAL = 4     # scalars at array index < POSITIONAL keep the index in their path
+MAX_PATH_DEPTH = 64
+C_ROOT = np.int64(0x5EED0001)
+C_NOKEY = np.int64(0x5EED0002)
+C_ARR = np.int64(0x5EED0010)  # + 1 + index for positional scalars
+
+MIN_DICT_COUNT = 8  # rarer keys are stored verbatim (they are data more than schema)
+MIN_COLUMN_VALUES = 32
+DICT_MIN_VALUES = 32       # dictionary-coded string columns: at least this many strings
+DICT_MIN_REPEAT = 4        # ... and each distinct value seen this often on average
+DICT_TRIAL_GAIN = 0.9      # ... and (trial) ids + dictionary under 90% of the text
+GROUP_MIN_LEVEL = 6        # text grouping by trial compression from this level up
+GROUP_MIN_BYTES = 2048     # smaller text columns are not worth a trial
+GROUP_MAX_CANDIDATES = 12
+GROUP_SAMPLE_BYTES = 1 << 18
+GROUP_TRIAL_LEVEL = 3
+GROUP_MIN_GAIN = 0.02
+COVERAGE = 0.95
+MAX_COLUMNS = 255  # dedicated columns; column 0 is the shared one
+MAX_SCALE = 18
+FLAG_RAW = 255
+NUM_INT = 0        # column number modes
+NUM_SCALED = 1
+NUM_PLAIN = 2
+
+# decoder error codes -> messages
+_ERRORS = {
+    -1: "skeleton ends early",
+    -2: "output exceeds the block length",
+    -3: "ws stream exhausted",
+    -4: "residue stream exhausted",
+    -5: "key id out of range",
+    -6: "literal key stream exhausted",
+    -7: "column text stream exhausted",
+    -8: "column int stream exhausted",
+    -9: "number flag stream exhausted",
+    -10: "bad number flag",
+    -11: "number out of range",
+    -12: "unknown skeleton symbol",
+    -13: "more distinct paths than declared",
+    -14: "column index out of range",
+    -15: "streams not fully consumed",
+    -16: "number mantissa not divisible by its scale",
+    -17: "nesting deeper than the skeleton allows",
+    -18: "column dictionary ids exhausted",
+    -19: "column dictionary id out of range",
+}

@@ -1,0 +1,573 @@
+"""The JSON layer's Python side: :class:`Layer2Encoder`, :class:`Layer2Decoder`
+and the registered :class:`JsonTransform` (transform ``json``, id 30)."""
+
+from __future__ import annotations
+
+import numpy as np
+import zstandard
+from numba import njit
+
+from ...errors import CobolError, FormatError
+from ...format.wire import Reader, put_varint
+from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
+from .. import json_tokenizer as jt
+from ..intcodec import decode_ints, encode_ints
+from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
+from .symbols import (
+    COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_TRIAL_GAIN, GROUP_MAX_CANDIDATES, GROUP_MIN_BYTES,
+    GROUP_MIN_GAIN, GROUP_MIN_LEVEL, GROUP_SAMPLE_BYTES, GROUP_TRIAL_LEVEL, MAX_COLUMNS, MAX_SCALE,
+    MIN_COLUMN_VALUES, MIN_DICT_COUNT, NUM_INT, NUM_PLAIN, NUM_SCALED, N_MODES, PARAMS_VERSION, RESIDUE_TERM,
+    ST_BASE_DEPTH, ST_COLON_WS, ST_COMMA_WS, ST_CRLF, ST_INDENT_CHAR, ST_INDENT_WIDTH, ST_PRETTY,
+    ST_PRE_COLON_WS, ST_SIZE, S_ARR_OPEN, S_OBJ_OPEN, TEXT_TERM, WS_TERM, _ERRORS,
+)
+from .keys import _first_appearance, _intern_keys, _intern_spans, _key_hashes
+from .whitespace import detect_style, gap_table
+from .columns import _drop_terms, _gather_spans, _group_order, _scatter_text
+from .numbers import _number_columns, _number_values, _parse_numbers
+from .encode_walk import _walk_encode
+from .decode_walk import _walk_decode
+
+
+@njit(cache=True, nogil=True)
+def _first_unescaped_quote(buf, limit):
+    """Position of the first ``"`` not escaped by a backslash, or -1 (also -1 if
+    a LF comes first: strings never hold one, so the block is in sync there)."""
+    i = 0
+    n = min(buf.size, limit)
+    while i < n:
+        c = buf[i]
+        if c == 34:
+            return i
+        if c == 10:
+            return -1
+        i += 2 if c == 92 else 1
+    return -1
+
+
+def _residue_bytes(buf) -> int:
+    tok = jt.tokenize(buf)
+    return int(np.diff(tok.starts)[tok.kinds == jt.RESIDUE].sum())
+
+
+def string_tail_length(buf, window: int = 4096) -> int:
+    """A block cut in the middle of a string (minified JSON has no newline to
+    cut at) would tokenize with strings and the text between them swapped.
+    If starting after the first unescaped quote reads as much better JSON
+    (far fewer residue bytes in the first ``window`` bytes), return that
+    prefix's length: the encoder stores it verbatim. Otherwise 0."""
+    q = _first_unescaped_quote(buf, window)
+    if q < 0:
+        return 0
+    head = buf[:window]
+    as_is = _residue_bytes(head)
+    shifted = _residue_bytes(head[q + 1:])
+    return q + 1 if shifted * 2 + 16 < as_is else 0
+
+
+class NestingLevelTracker:
+    """Per nesting level statistics of a tokenized block (for the profiler).
+
+    ``tokens[d]``, ``bytes[d]``, ``containers[d]``, ``values[d]`` count what sits
+    at depth ``d`` (containers: openers at that depth; values: strings, numbers,
+    literals)."""
+
+    def __init__(self, tok: jt.Tokens):
+        d = tok.depths
+        size = int(d.max()) + 1 if d.size else 1
+        lengths = np.diff(tok.starts).astype(np.int64)
+        k = tok.kinds
+        self.tokens = np.bincount(d, minlength=size)
+        self.bytes = np.bincount(d, weights=lengths, minlength=size).astype(np.int64)
+        self.containers = np.bincount(d[(k == jt.OBJ_OPEN) | (k == jt.ARR_OPEN)], minlength=size)
+        vals = (k == jt.STRING) | (k == jt.NUMBER) | (k == jt.TRUE) | (k == jt.FALSE) | (k == jt.NULL)
+        self.values = np.bincount(d[vals], minlength=size)
+
+    @property
+    def max_depth(self) -> int:
+        return len(self.tokens) - 1
+
+    def as_dict(self) -> dict:
+        """In the profiler's ``nesting`` vocabulary (lists add per depth, max_* keep the max)."""
+        return {"max_depth": self.max_depth, "depth_histogram": self.tokens.tolist(),
+                "bytes_per_depth": self.bytes.tolist(), "containers_per_depth": self.containers.tolist(),
+                "values_per_depth": self.values.tolist()}
+
+
+def _choose_mode(vh: np.ndarray):
+    """Most specific path mode whose big columns cover COVERAGE of the values."""
+    best = None
+    for mode in range(N_MODES):
+        ids, counts = _first_appearance(vh[:, mode].astype(np.int64))
+        big = counts >= MIN_COLUMN_VALUES
+        covered = counts[big].sum() / max(1, ids.size)
+        if best is None or covered > best[0] + 1e-9:
+            best = (covered, mode, ids, counts)
+        if covered >= COVERAGE:
+            return mode, ids, counts
+    return best[1], best[2], best[3]
+
+
+def _column_names(buf, starts, ktok, vtok, col, ncols) -> list:
+    """A readable name per column: the key before its first value (stream names)."""
+    names = ["shared"] + [""] * (ncols - 1)
+    if vtok.size == 0:
+        return names
+    first = np.full(ncols, -1, np.int64)
+    idx = np.arange(col.size)[::-1]
+    first[col[::-1]] = idx
+    for c in range(1, ncols):
+        if first[c] < 0:
+            continue
+        k = np.searchsorted(ktok, vtok[first[c]]) - 1
+        if k >= 0:
+            t = ktok[k]
+            names[c] = buf[starts[t] + 1:starts[t + 1] - 1][:24].tobytes().decode("utf-8", "replace")
+    return names
+
+
+class Layer2Encoder:
+    """JSON / JSON lines block -> (params, streams). See the module docstring.
+
+    ``group_text``: look for text columns that compress better together (row
+    order kept) than apart, by trial compression of a sample (slower; the
+    transform enables it from level GROUP_MIN_LEVEL)."""
+
+    def __init__(self, profiler=None, group_text: bool = True):
+        self.profiler = profiler
+        self.group_text = group_text
+        self.last_tracker: NestingLevelTracker | None = None
+        #: after encode: key dictionary size, keys coded by id, keys stored verbatim
+        self.last_keys: tuple[int, int, int] = (0, 0, 0)
+
+    def _dictionary_columns(self, buf, starts, vtok, is_num, col, ncols):
+        """Low-cardinality string columns (a rating, a team, a category) cost
+        less as ids into a dictionary of their distinct values than as text.
+
+        Returns (set of dictionary columns, {column: (dictionary bytes, ids
+        bytes)}, mask over values of the strings they take). A column
+        qualifies with at least 32 strings and at most 65,536 distinct ones,
+        each seen 4+ times on average; with ``group_text`` a trial
+        compression must confirm it (values whose neighbours repeat them can
+        do better as text), otherwise 8+ times on average is required."""
+        in_dict_col = np.zeros(vtok.size, bool)
+        sel = np.flatnonzero(~is_num)
+        if sel.size < DICT_MIN_VALUES:
+            return set(), {}, in_dict_col
+        stok = vtok[sel]
+        a = starts[stok].astype(np.int64) + 1
+        b = starts[stok + 1].astype(np.int64) - 1
+        scol = col[sel]
+        sid, count, first, _, sgrp = _intern_spans(buf, a, b, scol)
+        nstr = np.bincount(scol, minlength=ncols)
+        ndist = np.bincount(sgrp, minlength=ncols)
+        need = DICT_MIN_REPEAT if self.group_text else 2 * DICT_MIN_REPEAT
+        cands = np.flatnonzero((nstr >= DICT_MIN_VALUES) & (ndist <= MAX_ENTRIES) & (nstr >= need * ndist))
+        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL) if self.group_text else None
+        dcols, parts = set(), {}
+        for c in cands.tolist():
+            mine = scol == c
+            ids_c = sid[mine]
+            uniq = np.flatnonzero(sgrp == c)  # this column's ids, first-appearance order
+            order = uniq[np.argsort(-count[uniq], kind="stable")]  # most frequent first
+            remap = np.empty(count.size, np.int64)
+            remap[order] = np.arange(order.size)
+            new_ids = remap[ids_c]
+            ent_a, ent_b = a[first[order]], b[first[order]]
+            ddict = StructuralDictionary.from_arrays(_gather_spans(buf, ent_a, ent_b, 0)[_drop_terms(ent_b - ent_a)],
+                                                     ent_b - ent_a)
+            ids = new_ids.astype(np.uint8 if order.size <= 256 else "<u2").tobytes()
+            dbytes = ddict.to_bytes()
+            if cctx is not None:
+                text = _gather_spans(buf, a[mine], b[mine], TEXT_TERM).tobytes()
+                if len(cctx.compress(ids)) + len(cctx.compress(dbytes)) >= DICT_TRIAL_GAIN * len(cctx.compress(text)):
+                    continue
+            dcols.add(c)
+            parts[c] = (dbytes, ids)
+            in_dict_col[sel[mine]] = True
+        return dcols, parts, in_dict_col
+
+    def _text_groups(self, buf, a, b, tcol, ntext) -> np.ndarray:
+        """Text stream (group) of each text column.
+
+        Columns whose values repeat each other within a record (an id inside a
+        url and a title, a key that is also in a path) lose those matches when
+        split apart; merging such columns into one stream (values interleaved
+        in document order) gives them back. Greedy agglomeration: merge the
+        pair of groups whose merged sample compresses best below the two
+        apart, while that saves at least 2%."""
+        sizes = np.bincount(tcol, weights=b - a + 1, minlength=ntext)
+        present = np.flatnonzero(sizes > 0)
+        group = np.zeros(ntext, np.int64)
+        group[present] = np.arange(present.size)
+        if not self.group_text or present.size < 2:
+            return group
+        cand = present[sizes[present] >= GROUP_MIN_BYTES]
+        cand = cand[np.argsort(-sizes[cand], kind="stable")][:GROUP_MAX_CANDIDATES]
+        if cand.size < 2:
+            return group
+        is_cand = np.zeros(ntext, bool)
+        is_cand[cand] = True
+        cum = np.cumsum(np.where(is_cand[tcol], b - a + 1, 0))
+        end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
+        sa, sb, sc = a[:end], b[:end], tcol[:end]
+        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL)
+
+        def cost(members):
+            member = np.zeros(ntext, bool)
+            member[members] = True
+            m = member[sc]
+            return len(cctx.compress(_gather_spans(buf, sa[m], sb[m], TEXT_TERM).tobytes()))
+
+        groups = [[int(c)] for c in cand]
+        costs = [cost(g) for g in groups]
+        merged = {}
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                merged[i, j] = cost(groups[i] + groups[j])
+        alive = set(range(len(groups)))
+        while True:
+            best = None
+            for (i, j), mc in merged.items():
+                gain = costs[i] + costs[j] - mc
+                if gain >= max(64, GROUP_MIN_GAIN * (costs[i] + costs[j])) and (best is None or gain > best[0]):
+                    best = (gain, i, j)
+            if best is None:
+                break
+            _, i, j = best
+            groups[i] += groups[j]
+            costs[i] = merged[i, j]
+            alive.discard(j)
+            merged = {k: v for k, v in merged.items() if j not in k and i not in k}
+            for k in alive:
+                if k != i:
+                    lo, hi = min(i, k), max(i, k)
+                    merged[lo, hi] = cost(groups[lo] + groups[hi])
+        gid = 0
+        group[:] = 0
+        done = set()
+        for c in present:
+            if c in done:
+                continue
+            members = next((groups[i] for i in alive if c in groups[i]), [c])
+            for m in members:
+                group[m] = gid
+                done.add(m)
+            gid += 1
+        return group
+
+    def encode(self, data) -> Encoded:
+        whole = jt.as_u8(data)
+        prefix_len = string_tail_length(whole)
+        buf = whole[prefix_len:]
+        tok = jt.tokenize(buf)
+        if self.profiler is not None:
+            self.last_tracker = NestingLevelTracker(tok)
+        kinds, starts = tok.kinds, tok.starts
+        style = detect_style(tok)
+
+        # keys: seen twice or more -> dictionary (most frequent first), else literal
+        ktok, kid, kcount, kfirst, khash = _intern_keys(buf, kinds, starts)
+        in_dict = kcount >= MIN_DICT_COUNT
+        dict_ids = np.flatnonzero(in_dict)
+        if dict_ids.size > MAX_ENTRIES:
+            dict_ids = dict_ids[np.argsort(-kcount[dict_ids], kind="stable")[:MAX_ENTRIES]]
+            in_dict[:] = False
+            in_dict[dict_ids] = True
+        order = dict_ids[np.argsort(-kcount[dict_ids], kind="stable")]
+        new_id = np.full(kcount.size, -1, np.int64)
+        new_id[order] = np.arange(order.size)
+        key_code = new_id[kid]
+        key_comp = khash[kid]
+        first_tok = ktok[kfirst[order]]
+        kd_a = starts[first_tok].astype(np.int64) + 1
+        kd_b = starts[first_tok + 1].astype(np.int64) - 1
+        kd_lengths = kd_b - kd_a
+        kdata = _gather_spans(buf, kd_a, kd_b, 0)
+        keep = np.ones(kdata.size, bool)
+        keep[np.cumsum(kd_lengths + 1) - 1] = False
+        keydict = StructuralDictionary.from_arrays(kdata[keep], kd_lengths, kcount[order])
+        lit = ktok[key_code < 0]
+        self.last_keys = (len(keydict), int(ktok.size - lit.size), int(lit.size))
+
+        vtok = np.flatnonzero((kinds == jt.STRING) | (kinds == jt.NUMBER))
+        max_depth = int(tok.depths.max()) + 1 if tok.count else 1
+        skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, key_code, key_comp, style, gap_table(style),
+                                              vtok.size,
+                                              max_depth)
+        ws = _gather_spans(buf, dev_a, dev_b, WS_TERM)
+        rtok = np.flatnonzero(kinds == jt.RESIDUE)
+        residue = _gather_spans(buf, starts[rtok].astype(np.int64), starts[rtok + 1].astype(np.int64),
+                                RESIDUE_TERM)
+
+        # columns
+        mode, ids, counts = _choose_mode(vh)
+        big = np.flatnonzero(counts >= MIN_COLUMN_VALUES)
+        if big.size > MAX_COLUMNS:
+            big = big[np.argsort(-counts[big], kind="stable")[:MAX_COLUMNS]]
+            big.sort()
+        colmap = np.zeros(counts.size, np.int64)
+        colmap[big] = np.arange(1, big.size + 1)
+        ncols = big.size + 1
+        col = colmap[ids]
+
+        is_num = kinds[vtok] == jt.NUMBER
+        ntok_idx = vtok[is_num]
+        ncol = col[is_num]
+        mant, scale, ndig = _parse_numbers(buf, starts, ntok_idx)
+        smax, anyraw, fits = _number_columns(ncol, scale, ndig, ncols)
+        cmode = np.where(fits, np.where((smax == 0) & ~anyraw, NUM_INT, NUM_SCALED), NUM_PLAIN)
+        has_num = np.bincount(ncol, minlength=ncols) > 0
+        keepv, nvals, nflags = _number_values(ncol, mant, scale, cmode, smax)
+
+        # text items in token order: strings (content), raw numbers (whole
+        # spelling) and literal keys (content; text column ``ncols``)
+        raw_num = np.zeros(vtok.size, bool)
+        raw_num[np.flatnonzero(is_num)[~keepv]] = True
+        # low-cardinality string columns: ids into a per-column dictionary
+        dcols, dict_parts, in_dict_col = self._dictionary_columns(buf, starts, vtok, is_num, col, ncols)
+        text_sel = (~is_num & ~in_dict_col) | raw_num
+        s_is = ~is_num[text_sel]
+        item_tok = np.concatenate((vtok[text_sel], lit))
+        item_a = starts[item_tok].astype(np.int64)
+        item_b = starts[item_tok + 1].astype(np.int64)
+        quoted = np.concatenate((s_is, np.ones(lit.size, bool)))
+        item_a += quoted
+        item_b -= quoted
+        item_col = np.concatenate((col[text_sel], np.full(lit.size, ncols, np.int64)))
+        order = np.argsort(item_tok, kind="stable")  # two sorted runs: a linear merge
+        item_a, item_b, item_col = item_a[order], item_b[order], item_col[order]
+        tgroup = self._text_groups(buf, item_a, item_b, item_col, ncols + 1)
+        ngroups = int(tgroup.max()) + 1 if tgroup.size else 0
+        texts, toff = _scatter_text(buf, item_a, item_b, tgroup[item_col], max(ngroups, 1))
+        has_text = np.bincount(item_col, minlength=ncols + 1) > 0
+
+        iorder, icounts = _group_order(ncol[keepv], ncols)
+        ints_sorted = nvals[keepv][iorder]
+        forder, fcounts = _group_order(ncol, ncols)
+        flags_sorted = nflags[forder]
+        flag_cols = has_num & (cmode != NUM_INT)
+        fsel = flag_cols[ncol[forder]]
+        numflags = flags_sorted[fsel]
+
+        params = bytearray([PARAMS_VERSION])
+        for v in (style[ST_PRETTY], style[ST_CRLF], style[ST_INDENT_CHAR], style[ST_COLON_WS],
+                  style[ST_PRE_COLON_WS], style[ST_COMMA_WS], mode):
+            params.append(int(v))
+        put_varint(params, int(style[ST_INDENT_WIDTH]))
+        put_varint(params, int(style[ST_BASE_DEPTH]))
+        put_varint(params, prefix_len)
+        params += whole[:prefix_len].tobytes()
+        put_varint(params, int(counts.size))
+        put_varint(params, ncols)
+        put_varint(params, ngroups)
+        colnames = _column_names(buf, starts, ktok, vtok, col, ncols)
+        streams = [skel, ws, residue, keydict.to_bytes(), numflags]
+        names = ["skeleton", "ws", "residue", "keys", "numflags"]
+        for g in range(ngroups):
+            members = [colnames[c] if c < ncols else "keylit" for c in np.flatnonzero(tgroup == g) if has_text[c]]
+            streams.append(texts[toff[g]:toff[g + 1]])
+            names.append("text:" + "+".join(members)[:60])
+        for c in range(ncols + 1):
+            if c == ncols:
+                put_varint(params, int(tgroup[c]) if has_text[c] else ngroups)
+                break
+            has_ints = icounts[c + 1] > icounts[c]
+            cm = int(cmode[c]) if has_num[c] else 3
+            is_dict = c in dcols
+            params.append(int(has_text[c]) | int(has_ints) << 1 | cm << 2 | int(is_dict) << 4)
+            if has_num[c] and cm != NUM_INT:
+                params.append(int(smax[c]))
+                put_varint(params, int(fcounts[c + 1] - fcounts[c]))
+            if has_text[c]:
+                put_varint(params, int(tgroup[c]))
+            if has_ints:
+                streams.append(encode_ints(ints_sorted[icounts[c]:icounts[c + 1]]))
+                names.append(f"col{c}:{colnames[c]}.ints")
+            if is_dict:
+                entries, ids = dict_parts[c]
+                streams += [entries, ids]
+                names += [f"col{c}:{colnames[c]}.dict", f"col{c}:{colnames[c]}.ids"]
+        cm_bytes = bytearray()
+        for v in colmap.tolist():
+            put_varint(cm_bytes, v)
+        streams.append(bytes(cm_bytes))
+        names.append("colmap")
+        return Encoded(params=bytes(params), streams=streams, stream_names=names)
+
+
+class Layer2Decoder:
+    """(streams, params) -> the block. Hostile input raises a CobolError."""
+
+    def decode(self, streams, params, raw_len: int, dictionary=None) -> bytes:
+        r = Reader(params, what="json params")
+        version = r.u8("version")
+        if version != PARAMS_VERSION:
+            raise FormatError(f"json params: unknown version {version}")
+        style = np.zeros(ST_SIZE, np.int64)
+        style[ST_PRETTY] = r.u8("pretty")
+        style[ST_CRLF] = r.u8("crlf")
+        style[ST_INDENT_CHAR] = r.u8("indent char")
+        style[ST_COLON_WS] = r.u8("colon ws")
+        style[ST_PRE_COLON_WS] = r.u8("pre colon ws")
+        style[ST_COMMA_WS] = r.u8("comma ws")
+        mode = r.u8("path mode")
+        if style[ST_PRETTY] > 1 or style[ST_CRLF] > 1 or style[ST_COLON_WS] > 1 or \
+                style[ST_PRE_COLON_WS] > 1 or style[ST_COMMA_WS] > 1 or mode >= N_MODES:
+            raise FormatError("json params: bad style or path mode")
+        style[ST_INDENT_WIDTH] = r.varint("indent width", limit=max(raw_len, 1))
+        style[ST_BASE_DEPTH] = r.varint("base depth", limit=max(raw_len, 1))
+        prefix = r.take(r.varint("string tail length", limit=raw_len), "string tail")
+        ndistinct = r.varint("distinct paths", limit=raw_len)
+        ncols = r.varint("columns", limit=MAX_COLUMNS + 1)
+        ngroups = r.varint("text groups", limit=MAX_COLUMNS + 2)
+        if ncols < 1:
+            raise FormatError("json params: no columns")
+        nfixed = 5
+        if len(streams) < nfixed + ngroups + 1:
+            raise FormatError(f"json: {len(streams)} streams, need at least {nfixed + ngroups + 1}")
+        sv = [np.frombuffer(s, np.uint8) if not isinstance(s, np.ndarray) else s.view(np.uint8)
+              for s in streams]
+        skel, ws, residue, kraw, flags = sv[:nfixed]
+        text_parts = sv[nfixed:nfixed + ngroups]
+        cmode = np.full(ncols, -1, np.int64)
+        cscale = np.zeros(ncols, np.int64)
+        nflags = np.zeros(ncols, np.int64)
+        tgrp = np.full(ncols + 1, -1, np.int64)
+        int_parts, dict_parts = [], []
+        si = nfixed + ngroups
+        int_budget = raw_len
+        for c in range(ncols):
+            b = r.u8("column flags")
+            has_text, has_ints, cm, is_dict = b & 1, (b >> 1) & 1, (b >> 2) & 3, (b >> 4) & 1
+            if b >> 5:
+                raise FormatError(f"json params: column {c} has unknown flags {b:#x}")
+            cmode[c] = -1 if cm == 3 else cm
+            if cm in (NUM_SCALED, NUM_PLAIN):
+                cscale[c] = r.u8("column scale")
+                if cscale[c] > MAX_SCALE:
+                    raise FormatError(f"json params: column {c} scale {cscale[c]} > {MAX_SCALE}")
+                nflags[c] = r.varint("flag count", limit=raw_len)
+            if has_text:
+                tgrp[c] = r.varint("text group", limit=max(ngroups - 1, 0))
+                if ngroups == 0:
+                    raise FormatError(f"json params: column {c} has text but there are no text streams")
+            if has_ints:
+                if si >= len(sv) - 1:
+                    raise FormatError("json: missing column int stream")
+                # every number prints at least one byte: all columns together hold at most
+                # raw_len values, so the budget shrinks as columns decode (bounds memory)
+                vals = decode_ints(streams[si], int_budget)
+                int_budget -= len(vals)
+                int_parts.append((c, vals))
+                si += 1
+            if is_dict:
+                if si + 2 > len(sv) - 1:
+                    raise FormatError("json: missing column dictionary streams")
+                d = StructuralDictionary.from_bytes(sv[si])
+                if len(d) == 0:
+                    raise FormatError(f"json: column {c} has an empty dictionary")
+                raw_ids = sv[si + 1]
+                if len(d) <= 256:
+                    ids = raw_ids.astype(np.int64)
+                else:
+                    if raw_ids.size % 2:
+                        raise FormatError(f"json: column {c} ids stream has an odd length")
+                    ids = raw_ids.view("<u2").astype(np.int64)
+                dict_parts.append((c, d, ids))
+                si += 2
+        lit_group = r.varint("literal key group", limit=ngroups)
+        tgrp[ncols] = lit_group if lit_group < ngroups else -1
+        r.expect_end("json params")
+        if si != len(sv) - 1:
+            raise FormatError(f"json: {len(sv)} streams, expected {si + 1}")
+        cm_raw = sv[si]
+        colmap, end = decode_varints(cm_raw, 0, ndistinct, "json colmap")
+        if end != cm_raw.size:
+            raise FormatError("json colmap: trailing bytes")
+        keydict = StructuralDictionary.from_bytes(kraw)
+        kdata, koff = keydict.data, keydict.offsets
+        kcomp = _key_hashes(kdata, koff)
+        toff = np.zeros(max(ngroups, 1) + 1, np.int64)
+        for g, part in enumerate(text_parts):
+            toff[g + 1] = part.size
+        np.cumsum(toff, out=toff)
+        texts = np.concatenate(text_parts) if text_parts else np.zeros(0, np.uint8)
+        ioff = np.zeros(ncols + 1, np.int64)
+        for c, part in int_parts:
+            ioff[c + 1] = part.size
+        np.cumsum(ioff, out=ioff)
+        ints = np.concatenate([p for _, p in int_parts]) if int_parts else np.zeros(0, np.int64)
+        # dictionary columns: all entries in one array; per column its first
+        # entry (dbase), entry count (dcount) and ids (doff into dids)
+        dbase = np.zeros(ncols, np.int64)
+        dcount = np.zeros(ncols, np.int64)
+        doff = np.zeros(ncols + 1, np.int64)
+        for c, d, ids in dict_parts:
+            dcount[c] = len(d)
+            doff[c + 1] = ids.size
+        np.cumsum(doff, out=doff)
+        dbase[1:] = np.cumsum(dcount)[:-1]
+        if dict_parts:
+            ddata = np.concatenate([d.data for _, d, _ in dict_parts])
+            lens = np.concatenate([np.diff(d.offsets) for _, d, _ in dict_parts])
+            dids = np.concatenate([ids for _, _, ids in dict_parts])
+        else:
+            ddata, lens, dids = np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        dents = np.zeros(lens.size + 1, np.int64)
+        np.cumsum(lens, out=dents[1:])
+        foff = np.zeros(ncols + 1, np.int64)
+        foff[1:] = np.cumsum(nflags)
+        if foff[-1] != flags.size:
+            raise FormatError(f"json: number flags stream has {flags.size} bytes, params say {foff[-1]}")
+        # the stack never grows inside the kernel: size it for the deepest nesting
+        # the skeleton could express (each opener writes an output byte)
+        max_depth = min(int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN))), raw_len) + 1
+        out = np.empty(raw_len, np.uint8)
+        out[:len(prefix)] = np.frombuffer(prefix, np.uint8)
+        n = _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp,
+                         ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
+                         ddata, dents, dbase, dcount, dids, doff,
+                         colmap, style, gap_table(style), mode, max_depth, out[len(prefix):])
+        if n < 0:
+            raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
+        n += len(prefix)
+        if n != raw_len:
+            raise FormatError(f"json: decoded {n} bytes, block says {raw_len}")
+        return out.tobytes()
+
+
+@register_transform
+class JsonTransform(Transform):
+    """L2 structural mapping of JSON documents and JSON lines."""
+
+    id = 30
+    name = "json"
+    formats = ("json", "jsonl")
+    min_level = 1
+    needs_layers = frozenset({"l2"})
+    priority = 10
+
+    def encode(self, data, ctx: EncodeContext) -> Encoded | None:
+        if len(data) == 0:
+            return None
+        prof = ctx.profiler
+        started = prof.start() if prof is not None else None
+        enc = Layer2Encoder(profiler=prof, group_text=ctx.level >= GROUP_MIN_LEVEL)
+        out = enc.encode(data)
+        if prof is not None:
+            size, hits, misses = enc.last_keys
+            prof.record("l2", transform=self.name, started=started, bytes_in=len(data),
+                        bytes_out=sum(len(s) for s in out.streams), dict_size=size, dict_hits=hits,
+                        dict_misses=misses, nesting=enc.last_tracker.as_dict())
+        return out
+
+    def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
+        try:
+            return Layer2Decoder().decode(streams, params, raw_len)
+        except CobolError:
+            raise
+        except (ValueError, IndexError, OverflowError, MemoryError) as e:  # defensive: never a crash
+            raise FormatError(f"json: corrupt block ({type(e).__name__}: {e})") from None
+
+    def describe(self, params: bytes) -> str:
+        return "json"

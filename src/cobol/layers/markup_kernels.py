@@ -1,0 +1,561 @@
+"""Numba kernels behind the XML/HTML layer (:mod:`cobol.layers.l2_markup`), one job each.
+
+Encode side: skeleton and attribute hashes, skeleton verification, the nesting
+walk, indentation statistics, the symbol/segment emitter and the per-group
+gathering. Decode side: :func:`_decode_kernel` rebuilds a block from hostile
+streams and returns an error code (``E_*``) instead of reading or writing out
+of bounds. The symbol and misc-group numbers are part of the format (see the
+layer's docstring).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import markup_tokenizer as mt
+
+# symbols
+S_END = 0
+S_TEXT = 1
+S_INDENT = 2
+S_INDENT_BACK = 3
+S_WS = 4
+S_COMMENT = 5
+S_CDATA = 6
+S_PI = 7
+S_DECL = 8
+S_NUL = 9
+S_SKEL = 16
+
+# misc groups (in the misc stream, in this order)
+G_WS = 0
+G_COMMENT = 1
+G_CDATA = 2
+G_PI = 3
+G_DECL = 4
+N_MISC = 5
+# (symbols S_WS..S_DECL are the misc groups in the same order: symbol = S_WS + group)
+assert (S_COMMENT, S_CDATA, S_PI, S_DECL) == (S_WS + G_COMMENT, S_WS + G_CDATA, S_WS + G_PI, S_WS + G_DECL)
+
+#: delimiters around a misc group's content (the stream holds what is between them)
+MISC_DELIMITERS = ((b"", b""), (b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>"), (b"", b""))
+#: the same as one byte array: group g opens with [off[2g], off[2g+1]) and closes with [off[2g+1], off[2g+2])
+MISC_DELIM_BYTES = np.frombuffer(b"".join(a + b for a, b in MISC_DELIMITERS), np.uint8)
+MISC_DELIM_OFF = np.cumsum([0] + [len(x) for pair in MISC_DELIMITERS for x in pair]).astype(np.int64)
+
+#: an end tag that does not close the top element looks this many open elements down for its own
+MAX_POP_SEARCH = 256
+
+
+@njit(cache=True, nogil=True)
+def _skeleton_hashes(buf, kinds, starts, attr_lo, a_val_s, a_val_e, out):
+    """64-bit FNV-1a hash of each tag token's skeleton (0 for other tokens)."""
+    for t in range(kinds.size):
+        k = kinds[t]
+        if k != mt.START and k != mt.END:
+            out[t] = 0
+            continue
+        h = np.uint64(0xCBF29CE484222325) ^ np.uint64(k)
+        p = starts[t]
+        e = starts[t + 1]
+        for a in range(attr_lo[t], attr_lo[t + 1]):
+            vs = a_val_s[a]
+            if vs < 0:
+                continue
+            for j in range(p, vs):
+                h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+            h = (h ^ np.uint64(0)) * np.uint64(0x100000001B3)
+            p = a_val_e[a]
+        for j in range(p, e):
+            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+        out[t] = h | np.uint64(1)
+
+
+@njit(cache=True, nogil=True)
+def _attribute_hashes(buf, a_name_s, a_name_e, a_val_s, a_val_e, out):
+    """64-bit hash of each valued attribute's name=value pair (0 when valueless)."""
+    for a in range(a_name_s.size):
+        if a_val_s[a] < 0:
+            out[a] = 0
+            continue
+        h = np.uint64(0xCBF29CE484222325)
+        for j in range(a_name_s[a], a_name_e[a]):
+            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+        h = (h ^ np.uint64(0x100)) * np.uint64(0x100000001B3)
+        for j in range(a_val_s[a], a_val_e[a]):
+            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+        out[a] = h | np.uint64(1)
+
+
+@njit(cache=True, nogil=True)
+def _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, out, o):
+    p = starts[t]
+    e = starts[t + 1]
+    for a in range(attr_lo[t], attr_lo[t + 1]):
+        vs = a_val_s[a]
+        if vs < 0:
+            continue
+        for j in range(p, vs):
+            out[o] = buf[j]
+            o += 1
+        out[o] = 0
+        o += 1
+        p = a_val_e[a]
+    for j in range(p, e):
+        out[o] = buf[j]
+        o += 1
+    return o
+
+
+@njit(cache=True, nogil=True)
+def _collect_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, reps, offsets, out):
+    o = 0
+    offsets[0] = 0
+    for i in range(reps.size):
+        o = _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, reps[i], out, o)
+        offsets[i + 1] = o
+
+
+@njit(cache=True, nogil=True)
+def _verify_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, tags, tag_sk, sk_data, sk_off, scratch):
+    """True when every tag token's skeleton equals the one its hash mapped to."""
+    for i in range(tags.size):
+        t = tags[i]
+        s = tag_sk[i]
+        ln = _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, scratch, 0)
+        a = sk_off[s]
+        if ln != sk_off[s + 1] - a:
+            return False
+        for j in range(ln):
+            if scratch[j] != sk_data[a + j]:
+                return False
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _close_element(stack, d, name_fold, f):
+    """An end tag that is not the predicted one closes the nearest open element
+    of its (case-folded) name ``f`` within MAX_POP_SEARCH of the top, and every
+    element above it; with none, nothing closes. Returns the new depth. (One
+    rule for the encoder's walk and the decoder.)"""
+    lo = max(0, d - MAX_POP_SEARCH)
+    j = d - 1
+    while j >= lo:
+        if name_fold[stack[j]] == f:
+            return j
+        j -= 1
+    return d
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _read_varint(src, i, n, max_shift):
+    """LEB128 varint from src[i:n] with shifts up to ``max_shift`` bits ->
+    (value, position after it, ok); not ok when it runs past n or max_shift."""
+    v = np.int64(0)
+    shift = 0
+    while True:
+        if i >= n or shift > max_shift:
+            return v, i, False
+        b = src[i]
+        i += 1
+        v |= np.int64(b & 0x7F) << shift
+        if b < 0x80:
+            return v, i, True
+        shift += 7
+
+
+@njit(cache=True, nogil=True)
+def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_code, tok_depth, tok_parent):
+    """Run the nesting stack over the tokens.
+
+    tok_code: S_END for predicted end tags, S_SKEL + id for other tags.
+    tok_depth / tok_parent: stack depth and top name id (-1 at the root) at
+    each token.
+    """
+    stack = np.empty(kinds.size + 1, np.int32)
+    d = 0
+    for t in range(kinds.size):
+        tok_depth[t] = d
+        tok_parent[t] = stack[d - 1] if d > 0 else -1
+        k = kinds[t]
+        if k == mt.START:
+            s = tok_sk[t]
+            tok_code[t] = S_SKEL + s
+            if sk_push[s]:
+                stack[d] = sk_name[s]
+                d += 1
+        elif k == mt.END:
+            s = tok_sk[t]
+            nm = sk_name[s]
+            if sk_canon[s] and d > 0 and stack[d - 1] == nm:
+                tok_code[t] = S_END
+                d -= 1
+            else:
+                tok_code[t] = S_SKEL + s
+                d = _close_element(stack, d, name_fold, name_fold[nm])
+
+
+@njit(cache=True, nogil=True)
+def _is_ws(buf, a, b):
+    for j in range(a, b):
+        c = buf[j]
+        if c != 32 and c != 9 and c != 10 and c != 13 and c != 12:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _indent_match(buf, a, b, nl, unit, depth):
+    """buf[a:b] == nl + unit * depth ?"""
+    ln = nl.size + unit.size * depth
+    if depth < 0 or b - a != ln:
+        return False
+    for j in range(nl.size):
+        if buf[a + j] != nl[j]:
+            return False
+    p = a + nl.size
+    u = unit.size
+    for j in range(ln - nl.size):
+        if buf[p + j] != unit[j % u]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _indent_stats(buf, kinds, starts, tok_depth, nl_kind, ind_char, ind_len, depth):
+    """For whitespace-only text tokens that start with a newline: newline kind
+    (1 LF, 2 CRLF), indent byte (-1 if mixed or none), indent length, depth.
+    Returns the count."""
+    m = 0
+    for t in range(kinds.size):
+        if kinds[t] != mt.TEXT:
+            continue
+        a = starts[t]
+        b = starts[t + 1]
+        if buf[a] == 10:
+            nk = 1
+            p = a + 1
+        elif buf[a] == 13 and a + 1 < b and buf[a + 1] == 10:
+            nk = 2
+            p = a + 2
+        else:
+            continue
+        c = -1
+        ok = True
+        for j in range(p, b):
+            x = buf[j]
+            if x != 32 and x != 9:
+                ok = False
+                break
+            if c < 0:
+                c = x
+            elif x != c:
+                c = -2
+        if not ok:
+            continue
+        nl_kind[m] = nk
+        ind_char[m] = c
+        ind_len[m] = b - p
+        depth[m] = tok_depth[t]
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _put_varint(out, o, v):
+    while v >= 0x80:
+        out[o] = (v & 0x7F) | 0x80
+        v >>= 7
+        o += 1
+    out[o] = v
+    return o + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _misc_group(k):
+    """Misc group of a comment, CDATA section, PI or declaration token."""
+    if k == mt.COMMENT:
+        return G_COMMENT
+    if k == mt.CDATA:
+        return G_CDATA
+    if k == mt.PI:
+        return G_PI
+    return G_DECL
+
+
+@njit(cache=True, nogil=True)
+def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, tok_parent,
+          nl, unit, text_group_of, hole_lo, hole_group, text_base,
+          sym, seg_s, seg_e, seg_g):
+    """Write the symbol stream and the list of segments (start, end, group) to
+    gather; return (symbol bytes, segment count)."""
+    o = 0
+    ns = 0
+    use_indent = unit.size > 0
+    for t in range(kinds.size):
+        k = kinds[t]
+        a = starts[t]
+        b = starts[t + 1]
+        if k == mt.START:
+            c = tok_code[t]
+            o = _put_varint(sym, o, c)
+            s = c - S_SKEL
+            h = hole_lo[s]
+            for at in range(attr_lo[t], attr_lo[t + 1]):
+                vs = a_val_s[at]
+                if vs < 0:
+                    continue
+                seg_s[ns] = vs
+                seg_e[ns] = a_val_e[at]
+                seg_g[ns] = hole_group[h]
+                h += 1
+                ns += 1
+        elif k == mt.END:
+            o = _put_varint(sym, o, tok_code[t])
+        elif k == mt.TEXT:
+            d = tok_depth[t]
+            if use_indent and _indent_match(buf, a, b, nl, unit, d):
+                sym[o] = S_INDENT
+                o += 1
+            elif use_indent and _indent_match(buf, a, b, nl, unit, d - 1):
+                sym[o] = S_INDENT_BACK
+                o += 1
+            elif _is_ws(buf, a, b):
+                sym[o] = S_WS
+                o += 1
+                seg_s[ns] = a
+                seg_e[ns] = b
+                seg_g[ns] = G_WS
+                ns += 1
+            else:
+                sym[o] = S_TEXT
+                o += 1
+                seg_s[ns] = a
+                seg_e[ns] = b
+                seg_g[ns] = text_base + text_group_of[tok_parent[t] + 1]
+                ns += 1
+        elif k == mt.COMMENT or k == mt.CDATA or k == mt.PI or k == mt.DECL:
+            group = _misc_group(k)
+            sym[o] = S_WS + group
+            o += 1
+            seg_s[ns] = a + (MISC_DELIM_OFF[2 * group + 1] - MISC_DELIM_OFF[2 * group])
+            seg_e[ns] = b - (MISC_DELIM_OFF[2 * group + 2] - MISC_DELIM_OFF[2 * group + 1])
+            seg_g[ns] = group
+            ns += 1
+        else:  # NUL run
+            sym[o] = S_NUL
+            o += 1
+            o = _put_varint(sym, o, b - a)
+    return o, ns
+
+
+@njit(cache=True, nogil=True)
+def _group_sizes(seg_s, seg_e, seg_g, ngroups):
+    sizes = np.zeros(ngroups, np.int64)
+    for i in range(seg_s.size):
+        sizes[seg_g[i]] += seg_e[i] - seg_s[i] + 1
+    return sizes
+
+
+@njit(cache=True, nogil=True)
+def _gather(buf, seg_s, seg_e, seg_g, offsets, out):
+    """Copy each segment + a NUL terminator into its group's region (stable)."""
+    pos = offsets[:-1].copy()
+    for i in range(seg_s.size):
+        g = seg_g[i]
+        o = pos[g]
+        for j in range(seg_s[i], seg_e[i]):
+            out[o] = buf[j]
+            o += 1
+        out[o] = 0
+        pos[g] = o + 1
+
+
+@njit(cache=True, nogil=True)
+def _value_bytes(kinds, attr_lo, a_val_s, a_val_e, tok_code, hole_lo, hole_name, nnames):
+    """Total value bytes per attribute name id."""
+    tot = np.zeros(nnames, np.int64)
+    for t in range(kinds.size):
+        if kinds[t] != mt.START:
+            continue
+        h = hole_lo[tok_code[t] - S_SKEL]
+        for at in range(attr_lo[t], attr_lo[t + 1]):
+            if a_val_s[at] < 0:
+                continue
+            tot[hole_name[h]] += a_val_e[at] - a_val_s[at] + 1
+            h += 1
+    return tot
+
+
+@njit(cache=True, nogil=True)
+def _text_bytes(kinds, starts, tok_code, tok_parent, nnames):
+    tot = np.zeros(nnames + 1, np.int64)
+    for t in range(kinds.size):
+        if kinds[t] == mt.TEXT:
+            tot[tok_parent[t] + 1] += starts[t + 1] - starts[t] + 1
+    return tot
+
+
+# error codes of the decoder kernel
+E_OK = 0
+E_SYMBOL = 1
+E_OVERFLOW = 2
+E_STREAM = 3
+E_STACK = 4
+E_LEFTOVER = 5
+E_SHORT = 6
+
+_ERRORS = {
+    E_SYMBOL: "unknown symbol",
+    E_OVERFLOW: "output exceeds the block length",
+    E_STREAM: "a text, value or misc stream ends early (missing terminator)",
+    E_STACK: "predicted end tag with no open element",
+    E_LEFTOVER: "streams hold bytes the symbols never used",
+    E_SHORT: "output is shorter than the block length",
+}
+
+
+@njit(cache=True, nogil=True)
+def _copy_until_nul(src, p, end, out, o, cap):
+    """Copy src[p:] up to its NUL into out[o:]; returns (new p after the NUL, new o),
+    p = -1 when no NUL before end, o = -1 on overflow."""
+    while p < end:
+        b = src[p]
+        if b == 0:
+            return p + 1, o
+        if o >= cap:
+            return p, -1
+        out[o] = b
+        o += 1
+        p += 1
+    return -1, o
+
+
+@njit(cache=True, nogil=True)
+def _put_bytes(out, o, cap, src, a, b):
+    if o + (b - a) > cap:
+        return -1
+    for j in range(a, b):
+        out[o] = src[j]
+        o += 1
+    return o
+
+
+@njit(cache=True, nogil=True)
+def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, hole_group,
+                   name_data, name_off, name_fold, groups, g_pos, g_end,
+                   nl, unit, text_group_of, text_base, out):
+    """Rebuild the block into out (its exact length); returns (error code, position)."""
+    cap = out.size
+    nsk = sk_off.size - 1
+    stack = np.empty(sym.size + 1, np.int32)
+    d = 0
+    o = 0
+    i = 0
+    n = sym.size
+    lt = np.array([60, 47], np.uint8)  # "</"
+    gt = np.array([62], np.uint8)
+    while i < n:
+        v, i, ok = _read_varint(sym, i, n, 28)  # a symbol
+        if not ok:
+            return E_SYMBOL, i
+        if v >= S_SKEL:
+            s = v - S_SKEL
+            if s >= nsk:
+                return E_SYMBOL, i
+            h = hole_lo[s]
+            a = sk_off[s]
+            e = sk_off[s + 1]
+            p = a
+            for j in range(a, e):
+                if sk_data[j] == 0:
+                    o = _put_bytes(out, o, cap, sk_data, p, j)
+                    if o < 0:
+                        return E_OVERFLOW, i
+                    g = hole_group[h]
+                    h += 1
+                    q, o = _copy_until_nul(groups, g_pos[g], g_end[g], out, o, cap)
+                    if q < 0:
+                        return E_STREAM, i
+                    if o < 0:
+                        return E_OVERFLOW, i
+                    g_pos[g] = q
+                    p = j + 1
+            o = _put_bytes(out, o, cap, sk_data, p, e)
+            if o < 0:
+                return E_OVERFLOW, i
+            nm = sk_name[s]
+            if sk_is_end[s]:
+                d = _close_element(stack, d, name_fold, name_fold[nm])
+            elif sk_push[s]:
+                stack[d] = nm
+                d += 1
+        elif v == S_END:
+            if d == 0:
+                return E_STACK, i
+            d -= 1
+            nm = stack[d]
+            o = _put_bytes(out, o, cap, lt, 0, 2)
+            if o < 0:
+                return E_OVERFLOW, i
+            o = _put_bytes(out, o, cap, name_data, name_off[nm], name_off[nm + 1])
+            if o < 0:
+                return E_OVERFLOW, i
+            o = _put_bytes(out, o, cap, gt, 0, 1)
+            if o < 0:
+                return E_OVERFLOW, i
+        elif v == S_INDENT or v == S_INDENT_BACK:
+            dd = d if v == S_INDENT else d - 1
+            if dd < 0 or unit.size == 0:
+                return E_SYMBOL, i
+            o = _put_bytes(out, o, cap, nl, 0, nl.size)
+            if o < 0:
+                return E_OVERFLOW, i
+            for r in range(dd):
+                o = _put_bytes(out, o, cap, unit, 0, unit.size)
+                if o < 0:
+                    return E_OVERFLOW, i
+        elif v == S_NUL:
+            ln, i, ok = _read_varint(sym, i, n, 35)  # the run length
+            if not ok:
+                return E_SYMBOL, i
+            if ln == 0 or o + ln > cap:
+                return E_OVERFLOW, i
+            for j in range(ln):
+                out[o + j] = 0
+            o += ln
+        elif v >= S_TEXT and v <= S_DECL:
+            if v == S_TEXT:
+                g = text_base + text_group_of[(stack[d - 1] if d > 0 else -1) + 1]
+                m = G_WS  # (no delimiters)
+            else:
+                g = v - S_WS
+                m = g
+            lo = MISC_DELIM_OFF[2 * m]
+            mid = MISC_DELIM_OFF[2 * m + 1]
+            hi = MISC_DELIM_OFF[2 * m + 2]
+            if o + (mid - lo) > cap:
+                return E_OVERFLOW, i
+            for j in range(lo, mid):
+                out[o] = MISC_DELIM_BYTES[j]
+                o += 1
+            q, o = _copy_until_nul(groups, g_pos[g], g_end[g], out, o, cap)
+            if q < 0:
+                return E_STREAM, i
+            if o < 0:
+                return E_OVERFLOW, i
+            g_pos[g] = q
+            if o + (hi - mid) > cap:
+                return E_OVERFLOW, i
+            for j in range(mid, hi):
+                out[o] = MISC_DELIM_BYTES[j]
+                o += 1
+        else:
+            return E_SYMBOL, i
+    for g in range(g_pos.size):
+        if g_pos[g] != g_end[g]:
+            return E_LEFTOVER, i
+    if o != cap:
+        return E_SHORT, i
+    return E_OK, i
