@@ -27,7 +27,7 @@ from cobol.registry import get_codec
 #: the lowest level whose entropy_code tries ppmd, and the lowest that the
 #: planner lets try it on prose (text-like blocks keep brotli one level longer)
 PL = entropy.PPMD_MIN_LEVEL
-PLT = max(PL, plan.PPMD_TEXT_MIN_LEVEL)
+PLT = plan.PPMD_TEXT_MIN_LEVEL if "text" in plan.PPMD_TEXT_FORMATS else PL
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 PROSE = (b"The quick brown fox jumps over the lazy dog. THE DOG sleeps; the fox runs!\n"

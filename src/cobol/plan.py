@@ -84,13 +84,14 @@ def frame_zstd_dict(ctx: EncodeContext) -> bytes | None:
     return bytes(getattr(ctx.dictionary, "zstd", b"") or b"")
 
 
-#: JSON, JSON lines, XML, HTML and prose blocks get ppmd only from this level on:
-#: at 19 their streams keep brotli -11 and zstd, which decode at hundreds of MB/s
-#: (dev corpus, level 19 against 20: 4-10% larger, 5-60x faster to decode).
-#: CSV, numeric, binary and log blocks get it from entropy.PPMD_MIN_LEVEL (19), as
-#: before: brotli is not tried on the first three, and PPMd codes logs 15% smaller.
+#: JSON, JSON lines and XML blocks get ppmd only from this level on: at 19 their
+#: streams keep brotli -11 and zstd, which decode at hundreds of MB/s (dev corpus,
+#: level 19 against 22: 3.5-5% larger, 2-8x faster to decode, and still 1.15-1.38x
+#: bzip3's ratio). HTML and prose keep ppmd at 19: without it level 19 was smaller
+#: than bzip3 there (0.93-0.98x) and slower, a dominated point. CSV, numeric,
+#: binary and log blocks get it from entropy.PPMD_MIN_LEVEL (19) as before.
 PPMD_TEXT_MIN_LEVEL = 20
-PPMD_TEXT_FORMATS = frozenset({"json", "jsonl", "xml", "html", "text"})
+PPMD_TEXT_FORMATS = frozenset({"json", "jsonl", "xml"})
 
 
 def ppmd_enabled(ctx: EncodeContext) -> bool:
