@@ -48,7 +48,7 @@ BROTLI = 4
 log = logging.getLogger("cobol")
 
 #: levels from which entropy_code also tries ppmd (decodes ~50x slower than zstd;
-#: LEVEL_CODING says the same; plan.PPMD_TEXT_MIN_LEVEL is higher for text-like blocks)
+#: LEVEL_CODING says the same; plan.PPMD_EXCLUDED_FORMATS never get it)
 PPMD_MIN_LEVEL = 19
 #: streams shorter than this stay with zstd (the model needs text to learn from)
 PPMD_MIN_SIZE = 4096

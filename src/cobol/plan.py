@@ -84,22 +84,21 @@ def frame_zstd_dict(ctx: EncodeContext) -> bytes | None:
     return bytes(getattr(ctx.dictionary, "zstd", b"") or b"")
 
 
-#: JSON, JSON lines and XML blocks get ppmd only from this level on: at 19 their
-#: streams keep brotli -11 and zstd, which decode at hundreds of MB/s (dev corpus,
-#: level 19 against 22: 3.5-5% larger, 2-8x faster to decode, and still 1.15-1.38x
-#: bzip3's ratio). HTML and prose keep ppmd at 19: without it level 19 was smaller
-#: than bzip3 there (0.93-0.98x) and slower, a dominated point. CSV, numeric,
-#: binary and log blocks get it from entropy.PPMD_MIN_LEVEL (19) as before.
-PPMD_TEXT_MIN_LEVEL = 20
-PPMD_TEXT_FORMATS = frozenset({"json", "jsonl", "xml"})
+#: formats whose blocks are never coded with ppmd: there brotli -11 (levels 19+)
+#: already reaches 1.15-1.23x bzip3's ratio and decodes at 150-200 MB/s where
+#: ppmd's 3-5% more cost a 5-10x slower decode (dev corpus, level 19 with and
+#: without ppmd). JSON lines, HTML and prose keep ppmd at 19+: without it level
+#: 19 fell to 0.93-0.99x bzip3 on them (prose, HTML; unseen JSON lines), a point
+#: bzip3 dominates.
+PPMD_EXCLUDED_FORMATS = frozenset({"json", "xml"})
 
 
 def ppmd_enabled(ctx: EncodeContext) -> bool:
     """Whether streams may be coded with ppmd (codec 3): at levels >=
-    entropy.PPMD_MIN_LEVEL (PPMD_TEXT_MIN_LEVEL for PPMD_TEXT_FORMATS) unless
-    the ``ppmd`` switch is off (``CobolEngine(layers={"ppmd": False})``), never
-    with a shared dictionary (its streams use zstd-dict)."""
-    if ctx.fmt in PPMD_TEXT_FORMATS and ctx.level < PPMD_TEXT_MIN_LEVEL:
+    entropy.PPMD_MIN_LEVEL unless the ``ppmd`` switch is off
+    (``CobolEngine(layers={"ppmd": False})``), never on PPMD_EXCLUDED_FORMATS,
+    never with a shared dictionary (its streams use zstd-dict)."""
+    if ctx.fmt in PPMD_EXCLUDED_FORMATS:
         return False
     return entropy.stream_coding(ctx.level).ppmd and "ppmd" in ctx.layers and ctx.dictionary is None
 
