@@ -35,8 +35,10 @@ import numpy as np
 import pytest
 
 from cobol import accel
+from cobol.device_frame import compress_device_ints
 from cobol.accel import cuda as cuda_mod
 from cobol.accel import kernels as K
+from support import require_opencl
 
 import test_accel as T  # noqa: E402  (tests/ is on sys.path under pytest)
 
@@ -216,12 +218,9 @@ def make_fake_cupy(ocl):
     return fake
 
 
-@pytest.fixture(scope="module")
-def fake_cuda():
-    st = accel.probe("opencl")
-    if not st.usable:
-        pytest.skip(f"the stand-in runs kernels on OpenCL, not usable here: {st.reason}")
-    fake = make_fake_cupy(accel.get_backend("opencl"))
+def cuda_stand_in():
+    """A CudaBackend over the CuPy stand-in (kernels on OpenCL: PoCL in CI)."""
+    fake = make_fake_cupy(require_opencl())
     saved = sys.modules.get("cupy")
     sys.modules["cupy"] = fake
     try:
@@ -233,6 +232,11 @@ def fake_cuda():
             sys.modules["cupy"] = saved
     b.fake = fake
     return b
+
+
+@pytest.fixture(scope="module")
+def fake_cuda():
+    return cuda_stand_in()
 
 
 # the accel suite, with this backend as `backend` and `device`
@@ -279,7 +283,7 @@ def test_compress_device_ints(fake_cuda):
     rng = T.rng_for("frame", "cuda-host")
     for x in (T.mixed_ints(250_001, rng), rng.integers(-(2**31), 2**31, 10_001).astype(np.int32),
               np.array([0, 2**64 - 1, 2**63, 5], np.uint64), np.zeros(0, np.int64)):
-        blob = accel.compress_device_ints(fake_cuda.upload(x), backend=fake_cuda, block_values=100_000)
+        blob = compress_device_ints(fake_cuda.upload(x), backend=fake_cuda, block_values=100_000)
         assert cobol.decompress(blob) == x.tobytes()
 
 

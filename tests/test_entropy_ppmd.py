@@ -4,8 +4,8 @@ garbage) that must raise a CobolError or decode to exactly the table's length
 (the block checksum catches wrong bytes). The decoder itself (cobol.entropy_ppmd)
 is checked against pyppmd in tests/test_ppmd7.py.
 
-The child-process fuzz of the codec and of ppmd-level frames is in
-bench/fuzz_decoders.py (targets codec-ppmd, frame-ppmd), run by
+The child-process fuzz of the codec and of level-19 frames is in
+tests/fuzz (targets codec-ppmd, frame-ppmd; bench/fuzz_decoders.py), run by
 tests/test_hostile_decoders.py.
 """
 
@@ -18,14 +18,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import cobol
-from cobol import entropy, plan
+from cobol import entropy
 from cobol.entropy import PPMD, PpmdCodec, entropy_code, ppmd_params
 from cobol.errors import CobolError, FormatError
 from cobol.info import frame_info
 from cobol.registry import get_codec
-
-#: the lowest level that tries ppmd (on prose, csv, log, ...; never on json and xml)
-PL = PLT = entropy.PPMD_MIN_LEVEL
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 PROSE = (b"The quick brown fox jumps over the lazy dog. THE DOG sleeps; the fox runs!\n"
@@ -56,38 +53,38 @@ def test_entropy_code_output_decodes_with_its_codec(parts):
     data = b"".join(parts)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(entropy, "PPMD_MIN_SIZE", 64)
-        codec, stored = entropy_code(data, PL, ppmd=True)
+        codec, stored = entropy_code(data, 19, ppmd=True)
     assert get_codec(codec).decode(stored, len(data)) == data
 
 
-def test_engine_round_trip_uses_ppmd_on_prose_at_its_level():
+def test_engine_round_trip_uses_ppmd_on_prose_at_level_19():
     data = _text_sample()
-    blob = cobol.compress(data, level=PLT, threads=1)
+    blob = cobol.compress(data, level=19, threads=1)
     assert cobol.decompress(blob) == data
     assert "ppmd" in _codecs(blob)
     # it is there because it is smaller than the zstd-only frame
-    plain = cobol.compress(data, level=PLT, threads=1, layers={"ppmd": False})
+    plain = cobol.compress(data, level=19, threads=1, layers={"ppmd": False})
     assert len(blob) < len(plain)
 
 
 @pytest.mark.parametrize("folder", ["xml", "html", "json", "csv", "log", "numeric"])
-def test_engine_round_trips_every_sample_kind_at_the_ppmd_level(folder):
+def test_engine_round_trips_every_sample_kind_at_level_19(folder):
     for p in sorted((SAMPLES / folder).iterdir())[:1]:
         data = p.read_bytes()
-        blob = cobol.compress(data, level=PLT, threads=1)
+        blob = cobol.compress(data, level=19, threads=1)
         assert cobol.decompress(blob) == data
 
 
 # ------------------------------------------------------------------ policy
 
 
-def test_no_ppmd_below_its_level_or_when_switched_off():
+def test_no_ppmd_below_level_19_or_when_switched_off():
     data = _text_sample()
-    assert "ppmd" not in _codecs(cobol.compress(data, level=PLT - 1, threads=1))
-    assert "ppmd" not in _codecs(cobol.compress(data, level=PLT, threads=1, layers={"ppmd": False}))
-    assert entropy_code(data, PL - 1, ppmd=True)[0] != PPMD
-    assert entropy_code(data, PL, ppmd=False)[0] != PPMD
-    assert entropy_code(data, PL, ppmd=True)[0] == PPMD
+    assert "ppmd" not in _codecs(cobol.compress(data, level=18, threads=1))
+    assert "ppmd" not in _codecs(cobol.compress(data, level=19, threads=1, layers={"ppmd": False}))
+    assert entropy_code(data, 18, ppmd=True)[0] != PPMD
+    assert entropy_code(data, 19, ppmd=False)[0] != PPMD
+    assert entropy_code(data, 19, ppmd=True)[0] == PPMD
 
 
 @pytest.mark.parametrize("folder", ["json", "xml"])
@@ -109,33 +106,20 @@ def test_small_incompressible_and_dictionary_streams_stay_with_zstd():
 
 def test_min_gain_keeps_zstd_when_ppmd_wins_by_less(monkeypatch):
     data = _text_sample()
-    z = entropy_code(data, PL)[1]
-    p = PpmdCodec().encode(data, PL)
+    z = entropy_code(data, 19)[1]
+    p = PpmdCodec().encode(data, 19)
     assert len(p) < len(z)  # ppmd is smaller here ...
     monkeypatch.setattr(entropy, "PPMD_MIN_GAIN", 1 - len(p) / len(z) + 0.01)
-    assert entropy_code(data, PL, ppmd=True)[0] == entropy.ZSTD  # ... but not by the required margin
+    assert entropy_code(data, 19, ppmd=True)[0] == entropy.ZSTD  # ... but not by the required margin
 
 
-def test_a_ppmd_coding_that_does_not_decode_back_costs_ratio_not_data(monkeypatch, caplog):
+def test_the_smallest_coding_over_the_levels_orders_is_kept():
     data = _text_sample()
-    monkeypatch.setattr(PpmdCodec, "decode", lambda self, d, n, dictionary=None: b"x" * n)
-    assert entropy_code(data, PL, ppmd=True)[0] == entropy.ZSTD
-    assert "does not decode back" in caplog.text
-
-
-def test_a_coding_that_does_not_decode_back_is_redone_at_a_lower_order(monkeypatch):
-    data = _text_sample()
-    real = PpmdCodec.decode
-    tried = []
-
-    def decode(self, d, n, dictionary=None):
-        tried.append(d[0])
-        return b"x" * n if d[0] == 16 else real(self, d, n)
-    monkeypatch.setattr(PpmdCodec, "decode", decode)
-    codec, out = entropy_code(data, PL, ppmd=True)
-    assert codec == PPMD and out[0] == entropy.PPMD_FALLBACK_ORDERS[0]
-    assert tried == [16, entropy.PPMD_FALLBACK_ORDERS[0]]
-    assert real(PpmdCodec(), out, len(data)) == data
+    codec, out = entropy_code(data, 21, ppmd=True)
+    assert codec == PPMD
+    sizes = {o: len(entropy._ppmd_encode(data, *ppmd_params(21, len(data), o))) for o in entropy.ppmd_orders(21)}
+    assert len(out) == min(sizes.values()) and sizes[out[0]] == len(out)
+    assert PpmdCodec().decode(out, len(data)) == data
 
 
 def test_model_memory_stays_within_the_decoders_bound():
@@ -150,7 +134,7 @@ def test_model_memory_stays_within_the_decoders_bound():
 
 
 def test_header_fields_are_validated():
-    good = PpmdCodec().encode(PROSE * 10, PL)
+    good = PpmdCodec().encode(PROSE * 10, 19)
     n = len(PROSE) * 10
     with pytest.raises(FormatError, match="shorter"):
         PpmdCodec().decode(good[:6], n)
@@ -168,7 +152,7 @@ def test_header_fields_are_validated():
 
 def test_truncated_flipped_and_garbage_streams_fail_cleanly():
     data = _text_sample()[:30000]
-    good = PpmdCodec().encode(data, PL)
+    good = PpmdCodec().encode(data, 19)
     rng = random.Random(11)
     cases = []
     for i in range(40):
@@ -189,7 +173,7 @@ def test_truncated_flipped_and_garbage_streams_fail_cleanly():
 
 def test_a_corrupted_ppmd_stream_in_a_frame_is_an_error():
     data = _text_sample()
-    blob = bytearray(cobol.compress(data, level=PLT, threads=1, checksum="crc32"))
+    blob = bytearray(cobol.compress(data, level=19, threads=1, checksum="crc32"))
     assert "ppmd" in _codecs(bytes(blob))
     rng = random.Random(5)
     for _ in range(20):
@@ -203,7 +187,7 @@ def test_any_number_of_corrupt_streams_is_an_error_each_and_leaves_nothing_behin
     # pyppmd's threaded decoder had to be leaked on such streams and ppmd decoding
     # was refused after 256 of them; ours is a plain function call
     data = _text_sample()[:5000]
-    good = PpmdCodec().encode(data, PL)
+    good = PpmdCodec().encode(data, 19)
     for i in range(300):
         with pytest.raises(FormatError):
             PpmdCodec().decode(good[: 7 + i % (len(good) - 8)], len(data))

@@ -1,7 +1,5 @@
 """Integer codec (intcodec) and the numeric arrays transform: round trips, choices, hostile input."""
 
-import glob
-import os
 import struct
 
 import numpy as np
@@ -15,6 +13,7 @@ from cobol.errors import CobolError, FormatError, LimitError
 from cobol.layers import intcodec as ic
 from cobol.layers.numeric import DTYPES, NumericArrayTransform, element_phase, parse_dtype
 from cobol.registry import DecodeContext, EncodeContext, get_transform
+from support import corpus_files, dtype_hint
 
 I64 = np.iinfo(np.int64)
 T = NumericArrayTransform()
@@ -263,10 +262,19 @@ def test_hostile_params_and_streams():
 @settings(max_examples=40, deadline=None)
 @given(
     code=st.sampled_from(sorted(DTYPES)),
-    data=st.binary(min_size=0, max_size=600),
+    data=st.binary(min_size=16, max_size=600),
 )
 def test_hypothesis_any_bytes_with_any_dtype_hint(code, data):
-    round_trip(data, {"dtype": DTYPES[code].str})
+    # with a dtype hint the transform takes any block of 16 bytes or more
+    assert round_trip(data, {"dtype": DTYPES[code].str}) is not None
+
+
+@settings(max_examples=20, deadline=None)
+@given(code=st.sampled_from(sorted(DTYPES)), data=st.binary(max_size=15))
+def test_hypothesis_blocks_under_16_bytes_are_declined_and_still_round_trip(code, data):
+    hints = {"dtype": DTYPES[code].str}
+    assert round_trip(data, hints) is None
+    assert cobol.decompress(cobol.compress(data, hints=hints)) == data
 
 
 @settings(max_examples=40, deadline=None)
@@ -306,16 +314,14 @@ def test_engine_round_trip_without_hint():
     assert "numeric" in cobol.frame_info(blob).plans
 
 
-CORPUS = sorted(glob.glob("/work/corpus/numeric/*"))
+CORPUS = corpus_files("numeric")  # $COBOL_CORPUS/numeric, else samples/numeric
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CORPUS, reason="dev corpus not present")
-@pytest.mark.parametrize("path", CORPUS, ids=os.path.basename)
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_files_round_trip_and_beat_zstd(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    blob = cobol.compress(raw, level=3)
+    raw = path.read_bytes()
+    blob = cobol.compress(raw, level=3, hints=dtype_hint(path))
     assert cobol.decompress(blob) == raw
     assert len(blob) < len(zstandard.ZstdCompressor(level=3).compress(raw))
 
@@ -341,3 +347,30 @@ def test_intcodec_every_planes_predictor_and_map(predictor):
                 assert np.array_equal(ic.decode_ints(blob, x.size), x)
     if predictor == 4:  # the mean of 16 suits a noisy slow signal best
         assert ic.choose_layout(noisy, (ic.PLANES,))[0][1].startswith("planes o4")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fused_predictor_entropies_equal_the_per_order_ones(seed):
+    # the fused pass must give the very floats the per-order computation gives,
+    # or the predictor (and so the output bytes) could change
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    x = [np.cumsum(rng.integers(-50, 50, n)), rng.integers(-2**62, 2**62, n), rng.integers(0, 3, n),
+         np.round(np.sin(np.arange(n) / 30) * 1000 + rng.normal(0, 5, n)), np.arange(n) * 7,
+         rng.integers(0, 2**63 - 1, n, dtype=np.int64)][seed].astype(np.int64)
+    _, _, y = ic._frame_of_reference(x)
+    fused = ic._predictor_entropy_bits(y)
+    for order in range(len(ic.PREDICTOR_WARM)):
+        d = ic._deltas(y, order)
+        r = d if order == 0 else ic._map_residuals(d, np.uint64(0), False)
+        assert fused[order] == ic._planes_entropy_bits(r)
+
+
+def test_bucket_tables_decode_what_the_split_codes():
+    rng = np.random.default_rng(3)
+    r = np.concatenate([rng.integers(0, 64, 500), rng.integers(0, 2**52, 500),
+                        [0, 63, 64, 65, 2**53 - 1]]).astype(np.uint64)
+    sym, words, nbits, ok = ic._bucket_split(r)
+    assert ok and ic._bucket_bits(sym) == nbits
+    assert (ic._bucket_merge(sym, np.concatenate([words, np.zeros(2, np.uint64)])) == r).all()
+    assert ic._bucket_bits(np.array([ic.BUCKET_MAX_SYMBOL + 1], np.uint8)) == -1

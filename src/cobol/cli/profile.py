@@ -31,7 +31,7 @@ def configure(p: argparse.ArgumentParser):
     p.add_argument("--html", metavar="OUT", help="write the self-contained HTML report to OUT")
     p.add_argument("-l", "--level", type=int, default=None, metavar="N", help="compression level (default 3)")
     p.add_argument("-T", "--threads", type=int, default=0, metavar="N", help="worker threads (default 0 = all cores)")
-    p.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default="sha256")
+    p.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default="xxh3")
     p.add_argument("--block-size", type=parse_size, metavar="SIZE", help="bytes per block, e.g. 4M (default 8M)")
     p.add_argument("--plan", default="auto", metavar="PLAN", help="auto, store, zstd or a transform name")
     p.add_argument("--format", metavar="FMT", help="skip detection: treat every block as FMT")
