@@ -350,7 +350,7 @@ def test_symlink_input_is_refused_unless_forced(data_file, call):
     assert rc == 0 and cobol.decompress(out) == data_file.read_bytes()
 
 
-def test_fast_decode_keeps_ppmd_out_of_level_19_frames(tmp_path, call):
+def test_fast_decode_keeps_ppmd_out_of_level_22_frames(tmp_path, call):
     from cobol.entropy import PPMD
     from cobol.format.frame import DataBlock, iter_frame_records
     text = (SAMPLES / "text").glob("*")
@@ -359,7 +359,7 @@ def test_fast_decode_keeps_ppmd_out_of_level_19_frames(tmp_path, call):
 
     def codecs(*flags):
         out = tmp_path / "prose.txt.cobl"
-        rc, _, err = call("-19", "-k", "-f", *flags, src)
+        rc, _, err = call("-22", "-k", "-f", *flags, src)
         assert rc == 0, err
         blob = out.read_bytes()
         assert cobol.decompress(blob) == src.read_bytes()

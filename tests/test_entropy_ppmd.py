@@ -87,6 +87,15 @@ def test_no_ppmd_below_level_19_or_when_switched_off():
     assert entropy_code(data, 19, ppmd=True)[0] == PPMD
 
 
+@pytest.mark.parametrize("folder", ["json", "xml"])
+def test_json_and_xml_blocks_never_get_ppmd(folder):
+    # brotli -11 is within a few percent there and decodes 5-10x faster (plan.PPMD_EXCLUDED_FORMATS)
+    data = next(p for p in sorted((SAMPLES / folder).iterdir()) if p.is_file()).read_bytes()[:200_000]
+    blob = cobol.compress(data, level=22, threads=1)
+    assert cobol.decompress(blob) == data
+    assert "ppmd" not in _codecs(blob)
+
+
 def test_small_incompressible_and_dictionary_streams_stay_with_zstd():
     assert entropy_code(PROSE[:entropy.PPMD_MIN_SIZE // 2], 22, ppmd=True)[0] != PPMD
     noise = random.Random(3).randbytes(20000)

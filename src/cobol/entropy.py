@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
+import brotli
 import zstandard
 
 from . import entropy_ppmd
@@ -42,10 +44,12 @@ NONE = 0
 ZSTD = 1
 ZSTD_DICT = 2
 PPMD = 3
+BROTLI = 4
 
 log = logging.getLogger("cobol")
 
-#: levels from which entropy_code also tries ppmd (decodes ~50x slower than zstd)
+#: levels from which entropy_code also tries ppmd (decodes ~50x slower than zstd;
+#: LEVEL_CODING says the same; plan.PPMD_EXCLUDED_FORMATS never get it)
 PPMD_MIN_LEVEL = 19
 #: streams shorter than this stay with zstd (the model needs text to learn from)
 PPMD_MIN_SIZE = 4096
@@ -286,6 +290,89 @@ def _ppmd_try(data, level: int, beat: int) -> bytes | None:
     if best is None or len(best) > beat * (1.0 - PPMD_MIN_GAIN):
         return None
     return best
+
+
+#: brotli's largest standard window (RFC 7932: 16 MiB - 16); the encoder sizes the
+#: window to the stream, never above this
+BROTLI_MAX_LGWIN = 24
+#: brotli is kept only when at most (1 - BROTLI_MIN_GAIN) x the zstd size: it
+#: decodes at ~300-600 MB/s where zstd does 1-2 GB/s
+BROTLI_MIN_GAIN = 0.01
+#: streams shorter than this are not tried with brotli (zstd codes them as well)
+BROTLI_MIN_SIZE = 256
+#: the brotli quality a codec-4 stream is written with when the level gives none
+#: (``BrotliCodec.encode``)
+BROTLI_DEFAULT_QUALITY = 5
+
+
+def brotli_lgwin(size: int) -> int:
+    """The window (log2) for a stream of ``size`` bytes: just large enough to
+    reach back over the whole stream (the decoder's ring buffer follows it)."""
+    return max(16, min(BROTLI_MAX_LGWIN, (max(size, 1) - 1).bit_length()))
+
+
+def brotli_encode(data, quality: int) -> bytes:
+    return brotli.compress(bytes(data), quality=quality, lgwin=brotli_lgwin(len(data)))
+
+
+@register_codec
+class BrotliCodec(EntropyCodec):
+    """Brotli (RFC 7932) at the level's quality: context modelling and a static
+    dictionary of English/markup words that zstd lacks. Stored bytes: one
+    brotli stream, nothing else (the stream table holds the decoded length)."""
+
+    id = BROTLI
+    name = "brotli"
+
+    def encode(self, data, level, dictionary=None):
+        return brotli_encode(data, stream_coding(level).brotli or BROTLI_DEFAULT_QUALITY)
+
+    def decode(self, data, decoded_len, dictionary=None):
+        d = brotli.Decompressor()
+        try:
+            # the output buffer stops growing at the limit (one growth step over
+            # at most), so a hostile stream cannot make it allocate more
+            out = d.process(bytes(data), output_buffer_limit=max(decoded_len, 1))
+        except brotli.error as e:
+            # also raised for bytes after the stream's last meta-block
+            raise FormatError(f"brotli stream does not decode: {e}") from None
+        if len(out) != decoded_len or not d.is_finished():
+            more = len(out) > decoded_len or not d.can_accept_more_data()
+            raise FormatError(f"brotli stream decodes to {'more' if more else 'fewer'} bytes than the "
+                              f"table's {decoded_len}")
+        return out
+
+
+@dataclass(frozen=True)
+class StreamCoding:
+    """How a cobol level codes its streams (see LEVEL_CODING)."""
+
+    #: zstd level every stream is coded with
+    zstd: int
+    #: brotli quality also tried on text-like blocks' streams (0: not tried)
+    brotli: int = 0
+    #: whether ppmd is also tried (plan.ppmd_enabled adds the user's switch)
+    ppmd: bool = False
+
+
+#: cobol level -> stream coding, for levels at or above each key (the highest
+#: key not above the level applies). zstd keeps the level's own number, so
+#: "never larger than plain zstd at the same level" holds stream by stream.
+LEVEL_CODING = {
+    1: StreamCoding(1, brotli=4),
+    3: StreamCoding(3, brotli=5),
+    12: StreamCoding(12, brotli=8),
+    17: StreamCoding(17, brotli=10),
+    19: StreamCoding(19, brotli=11, ppmd=True),
+}
+
+
+def stream_coding(level: int) -> StreamCoding:
+    key = max((k for k in LEVEL_CODING if k <= level), default=None)
+    if key is None:
+        return StreamCoding(max(level, 1))
+    c = LEVEL_CODING[key]
+    return StreamCoding(level, c.brotli, c.ppmd)
 
 
 def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False) -> tuple[int, bytes]:
