@@ -16,7 +16,8 @@ from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_va
 from .symbols import (
     COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_TRIAL_GAIN, GROUP_MAX_CANDIDATES, GROUP_MIN_BYTES,
     GROUP_MIN_GAIN, GROUP_MIN_LEVEL, GROUP_SAMPLE_BYTES, GROUP_TRIAL_LEVEL, MAX_COLUMNS, MAX_SCALE,
-    MIN_COLUMN_VALUES, MIN_DICT_COUNT, NUM_INT, NUM_PLAIN, NUM_SCALED, N_MODES, PARAMS_VERSION, RESIDUE_TERM,
+    MIN_COLUMN_VALUES, MIN_DICT_COUNT, NUM_INT, NUM_PLAIN, NUM_SCALED, N_MODES, PARAMS_VERSION, PARAMS_VERSION_REFS,
+    RESIDUE_TERM,
     ST_BASE_DEPTH, ST_COLON_WS, ST_COMMA_WS, ST_CRLF, ST_INDENT_CHAR, ST_INDENT_WIDTH, ST_PRETTY,
     ST_PRE_COLON_WS, ST_SIZE, S_ARR_OPEN, S_OBJ_OPEN, TEXT_TERM, WS_TERM, _ERRORS,
 )
@@ -26,6 +27,7 @@ from .columns import _drop_terms, _gather_spans, _group_order, _scatter_text
 from .numbers import _number_columns, _number_values, _parse_numbers
 from .encode_walk import _walk_encode
 from .decode_walk import _walk_decode
+from .subtrees import MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees
 
 
 @njit(cache=True, nogil=True)
@@ -132,9 +134,11 @@ class Layer2Encoder:
     order kept) than apart, by trial compression of a sample (slower; the
     transform enables it from level GROUP_MIN_LEVEL)."""
 
-    def __init__(self, profiler=None, group_text: bool = True):
+    def __init__(self, profiler=None, group_text: bool = True, min_subtree: int = MIN_SUBTREE_BYTES):
         self.profiler = profiler
         self.group_text = group_text
+        #: repeated objects/arrays of at least this many bytes become references (0: never)
+        self.min_subtree = min_subtree
         self.last_tracker: NestingLevelTracker | None = None
         #: after encode: key dictionary size, keys coded by id, keys stored verbatim
         self.last_keys: tuple[int, int, int] = (0, 0, 0)
@@ -264,6 +268,12 @@ class Layer2Encoder:
             self.last_tracker = NestingLevelTracker(tok)
         kinds, starts = tok.kinds, tok.starts
         style = detect_style(tok)
+        # repeated subtrees collapse into one token each before anything is split
+        refs = find_repeated_subtrees(buf, kinds, starts, self.min_subtree) if self.min_subtree > 0 else None
+        if refs is not None:
+            kinds, starts, ref_close = refs.kinds, refs.starts, refs.ref_close
+        else:
+            ref_close = np.zeros(kinds.size, np.uint8)
 
         # keys: seen twice or more -> dictionary (most frequent first), else literal
         ktok, kid, kcount, kfirst, khash = _intern_keys(buf, kinds, starts)
@@ -291,7 +301,8 @@ class Layer2Encoder:
 
         vtok = np.flatnonzero((kinds == jt.STRING) | (kinds == jt.NUMBER))
         max_depth = int(tok.depths.max()) + 1 if tok.count else 1
-        skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, key_code, key_comp, style, gap_table(style),
+        skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style,
+                                              gap_table(style),
                                               vtok.size,
                                               max_depth)
         ws = _gather_spans(buf, dev_a, dev_b, WS_TERM)
@@ -349,7 +360,7 @@ class Layer2Encoder:
         fsel = flag_cols[ncol[forder]]
         numflags = flags_sorted[fsel]
 
-        params = bytearray([PARAMS_VERSION])
+        params = bytearray([PARAMS_VERSION if refs is None else PARAMS_VERSION_REFS])
         for v in (style[ST_PRETTY], style[ST_CRLF], style[ST_INDENT_CHAR], style[ST_COLON_WS],
                   style[ST_PRE_COLON_WS], style[ST_COMMA_WS], mode):
             params.append(int(v))
@@ -363,6 +374,9 @@ class Layer2Encoder:
         colnames = _column_names(buf, starts, ktok, vtok, col, ncols)
         streams = [skel, ws, residue, keydict.to_bytes(), numflags]
         names = ["skeleton", "ws", "residue", "keys", "numflags"]
+        if refs is not None:
+            streams += refs.streams()
+            names += ["subtrees", "refs"]
         for g in range(ngroups):
             members = [colnames[c] if c < ncols else "keylit" for c in np.flatnonzero(tgroup == g) if has_text[c]]
             streams.append(texts[toff[g]:toff[g + 1]])
@@ -401,7 +415,7 @@ class Layer2Decoder:
     def decode(self, streams, params, raw_len: int, dictionary=None) -> bytes:
         r = Reader(params, what="json params")
         version = r.u8("version")
-        if version != PARAMS_VERSION:
+        if version not in (PARAMS_VERSION, PARAMS_VERSION_REFS):
             raise FormatError(f"json params: unknown version {version}")
         style = np.zeros(ST_SIZE, np.int64)
         style[ST_PRETTY] = r.u8("pretty")
@@ -422,12 +436,16 @@ class Layer2Decoder:
         ngroups = r.varint("text groups", limit=MAX_COLUMNS + 2)
         if ncols < 1:
             raise FormatError("json params: no columns")
-        nfixed = 5
+        nfixed = 5 if version == PARAMS_VERSION else 7
         if len(streams) < nfixed + ngroups + 1:
             raise FormatError(f"json: {len(streams)} streams, need at least {nfixed + ngroups + 1}")
         sv = [np.frombuffer(s, np.uint8) if not isinstance(s, np.ndarray) else s.view(np.uint8)
               for s in streams]
-        skel, ws, residue, kraw, flags = sv[:nfixed]
+        skel, ws, residue, kraw, flags = sv[:5]
+        if version == PARAMS_VERSION_REFS:
+            def_start, def_len, ref_ids = decode_subtree_streams(streams[5], streams[6], raw_len)
+        else:
+            def_start = def_len = ref_ids = np.zeros(0, np.int64)
         text_parts = sv[nfixed:nfixed + ngroups]
         cmode = np.full(ncols, -1, np.int64)
         cscale = np.zeros(ncols, np.int64)
@@ -527,7 +545,8 @@ class Layer2Decoder:
         n = _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp,
                          ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
                          ddata, dents, dbase, dcount, dids, doff,
-                         colmap, style, gap_table(style), mode, max_depth, out[len(prefix):])
+                         colmap, style, gap_table(style), mode, max_depth, def_start, def_len, ref_ids,
+                         out[len(prefix):])
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
         n += len(prefix)
