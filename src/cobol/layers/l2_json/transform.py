@@ -257,6 +257,27 @@ class Layer2Encoder:
                 group[m] = gid
                 done.add(m)
             gid += 1
+        return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
+
+    @staticmethod
+    def _one_text_stream_if_smaller(buf, a, b, tcol, group, cctx):
+        """All text as one stream (document order) when a sample says that beats
+        the groups: where values repeat across many small columns (an API's
+        example inputs echoed in its outputs, under keys that are data) no pair
+        merge pays on its own, but all of them together do (measured, zstd -19:
+        botocore examples as JSON lines 1.041 -> 0.998 of the raw block, a
+        Google discovery document 0.961 -> 0.925; the trial keeps the groups on
+        files where they are better)."""
+        if int(group.max()) == 0:
+            return group
+        cum = np.cumsum(b - a + 1)
+        end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
+        sa, sb, sg = a[:end], b[:end], group[tcol[:end]]
+        apart = sum(len(cctx.compress(_gather_spans(buf, sa[sg == g], sb[sg == g], TEXT_TERM).tobytes()))
+                    for g in np.unique(sg).tolist())
+        together = len(cctx.compress(_gather_spans(buf, sa, sb, TEXT_TERM).tobytes()))
+        if together < (1 - GROUP_MIN_GAIN) * apart:
+            return np.zeros_like(group)
         return group
 
     def encode(self, data) -> Encoded:
