@@ -345,16 +345,28 @@ def test_version2_frame_fixture_decodes():
     assert cobol.decompress(WEBHOOK_V2_FRAME) == _webhook_events()
 
 
+def _dependency_events(n=300):
+    """Events that paste two of 40 components each (the dependant and the
+    dependency: one object under two paths), as an SBOM's dependency feed does."""
+    rng = random.Random(7)
+    comps = [{"name": f"lib{i}", "version": f"{i % 7}.{i % 5}.{i}", "purl": f"pkg:maven/org.example/lib{i}@{i}",
+              "hashes": [{"alg": "SHA-256", "content": "%064x" % rng.getrandbits(256)}],
+              "licenses": [{"license": {"id": rng.choice(["MIT", "Apache-2.0", "EPL-2.0"])}}]} for i in range(40)]
+    lines = [json.dumps({"action": "dependency_added", "seq": i, "component": rng.choice(comps),
+                         "dependency": rng.choice(comps)}, separators=(",", ":")) for i in range(n)]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def test_repeated_subtrees_become_references():
-    data = _webhook_events(200)
+    data = _dependency_events()
     enc = roundtrip(data)
     assert enc.params[0] == 2 and "refs" in enc.stream_names and "subtrees" in enc.stream_names
     plain = Layer2Encoder(min_subtree=0).encode(data)
     assert plain.params[0] == 1 and "refs" not in plain.stream_names
     assert Layer2Decoder().decode([bytes(s) for s in plain.streams], bytes(plain.params), len(data)) == data
-    # the repository object is written once: every later copy is a reference
+    # each component is written once: every later copy is a reference
     refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data))
-    assert refs.count >= 199 and refs.def_len.max() >= 200
+    assert refs.count >= 2 * 300 - 40 and refs.def_len.max() >= 200
     import zstandard
     z = zstandard.ZstdCompressor(level=19)
     size = lambda e: sum(len(z.compress(bytes(s))) for s in e.streams)  # noqa: E731
