@@ -468,3 +468,22 @@ def test_corrupted_version2_streams_raise_cobol_errors():
             b = b[:rng.randrange(len(b) + 1)]
         s2[i] = bytes(b)
         decode_or_cobol_error(s2, params, len(data))
+
+
+def test_subtree_lookup_survives_hash_collisions():
+    """Thue-Morse strings collide under any polynomial hash mod 2**64: spans made
+    of them have equal hashes and lengths but different bytes. They must neither
+    be taken as references nor make the lookup slow (one bounded compare each)."""
+    def thue_morse(n):
+        return [bin(i).count("1") % 2 for i in range(n)]
+    tm = thue_morse(2048)
+    a = "".join("ab"[x] for x in tm)
+    b = "".join("ba"[x] for x in tm)
+    docs = [[a], [b]] * 200
+    data = ("\n".join(json.dumps(d) for d in docs) + "\n").encode()
+    enc = roundtrip(data)
+    refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data))
+    # the [a] lines become references to the first one; every [b] line collides with
+    # it (same hash and length, other bytes) and stays in the columns
+    assert refs is not None and refs.count == 199 and refs.def_start.size == 1
+    assert enc.params[0] == 2

@@ -121,6 +121,10 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes):
     ent_hash = np.empty(nopen + 1, np.int64)
     ent_len = np.empty(nopen + 1, np.int64)
     nent = 0
+    # byte compares are bounded: references are disjoint (their compares add up
+    # to at most the block), so only crafted hash collisions (the hash is mod
+    # 2**64, Thue-Morse strings collide) could use up the rest of the budget
+    budget = 4 * np.int64(buf.size) + 4096
     t = lo
     while t < hi:
         k = kinds[t]
@@ -141,6 +145,9 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes):
                     if ent_hash[e] == hv and ent_len[e] == ln:
                         # one compare at most: a hash collision (rare, or hostile)
                         # only costs the reference, never a second compare
+                        if ln > budget:
+                            break
+                        budget -= ln
                         b = starts[ent_tok[e]]
                         same = True
                         for q in range(ln):
