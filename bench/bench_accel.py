@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from cobol import accel  # noqa: E402
 from cobol.accel.cpu import CpuBackend  # noqa: E402
+from cobol.device_frame import compress_device_ints  # noqa: E402
 from cobol.layers import l3_delta  # noqa: E402
 
 
@@ -147,8 +148,8 @@ def nvcomp_rows(inp: dict, reps: int) -> tuple:
         rows.append({"data": dname, "codec": "zstd-3 (CPU, host data)", "input_bytes": len(raw),
                      "compressed_bytes": len(zs), "encode_s": time.perf_counter() - t0, "decode_s": None})
         if dname == "ints":
-            blob = accel.compress_device_ints(dev, backend=cuda)
-            t = time_op(lambda: accel.compress_device_ints(dev, backend=cuda), reps, sync)
+            blob = compress_device_ints(dev, backend=cuda)
+            t = time_op(lambda: compress_device_ints(dev, backend=cuda), reps, sync)
             rows.append({"data": dname, "codec": "cobol compress_device_ints (GPU + host zstd)",
                          "input_bytes": len(raw), "compressed_bytes": len(blob), "encode_s": t, "decode_s": None})
         arr = nvcomp.as_array(dev)

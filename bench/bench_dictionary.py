@@ -46,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "src"))
 
 import cobol  # noqa: E402
-from cobol.cli import parse_size  # noqa: E402
+from cobol.cli.common import parse_size  # noqa: E402
 from cobol.dictionary import train  # noqa: E402
 from cobol.format.frame import DataBlock, EndRecord, iter_frame_records  # noqa: E402
 

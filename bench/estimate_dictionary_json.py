@@ -48,7 +48,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "src"))
 sys.path.insert(0, HERE)
 
 from bench_dictionary import messages  # noqa: E402
-from cobol.cli import parse_size  # noqa: E402
+from cobol.cli.common import parse_size  # noqa: E402
 
 
 def uvarint(n: int) -> bytes:

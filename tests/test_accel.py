@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cobol import accel
+from cobol.device_frame import compress_device_ints
 from cobol.accel import kernels as K
 from cobol.errors import FormatError, LimitError
 from cobol.format.wire import Reader, put_varint
@@ -511,7 +512,7 @@ def test_compress_device_ints(name):
     ]
     for x in cases:
         src = b.upload(x) if name != "cpu" else x
-        blob = accel.compress_device_ints(src, backend=b, block_values=100_000)
+        blob = compress_device_ints(src, backend=b, block_values=100_000)
         assert cobol.decompress(blob) == x.astype(x.dtype.newbyteorder("<")).tobytes()
     with pytest.raises(ValueError):
-        accel.compress_device_ints(np.zeros(3, np.float64), backend=b)
+        compress_device_ints(np.zeros(3, np.float64), backend=b)

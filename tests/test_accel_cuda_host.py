@@ -35,6 +35,7 @@ import numpy as np
 import pytest
 
 from cobol import accel
+from cobol.device_frame import compress_device_ints
 from cobol.accel import cuda as cuda_mod
 from cobol.accel import kernels as K
 
@@ -279,7 +280,7 @@ def test_compress_device_ints(fake_cuda):
     rng = T.rng_for("frame", "cuda-host")
     for x in (T.mixed_ints(250_001, rng), rng.integers(-(2**31), 2**31, 10_001).astype(np.int32),
               np.array([0, 2**64 - 1, 2**63, 5], np.uint64), np.zeros(0, np.int64)):
-        blob = accel.compress_device_ints(fake_cuda.upload(x), backend=fake_cuda, block_values=100_000)
+        blob = compress_device_ints(fake_cuda.upload(x), backend=fake_cuda, block_values=100_000)
         assert cobol.decompress(blob) == x.tobytes()
 
 

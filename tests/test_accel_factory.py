@@ -148,6 +148,39 @@ def test_small_batches_never_probe(monkeypatch):
     assert offload.delta_decode(offload.delta_encode(x, o, 16), o, 16).tolist() == x.tolist()
 
 
+def test_layers_use_the_installed_provider_and_default_to_their_kernels():
+    """The layers' interface (layers.batch_kernels): a provider installed for a
+    block gets the int codec's batches; without one the CPU kernels run."""
+    from cobol.accel.cpu import CpuBackend
+    from cobol.layers import batch_kernels, intcodec
+
+    calls = []
+
+    class Recording(CpuBackend):
+        def bitpack(self, *a, **k):
+            calls.append("bitpack")
+            return super().bitpack(*a, **k)
+
+        def bitunpack(self, *a, **k):
+            calls.append("bitunpack")
+            return super().bitunpack(*a, **k)
+
+    class Provider:
+        def kernels_for(self, n):
+            return Recording() if n >= 1000 else None
+
+    x = np.cumsum(np.arange(5000) % 7).astype(np.int64)
+    plain = intcodec.encode_ints(x, modes=(intcodec.PACKED,))
+    assert calls == [] and batch_kernels.installed() is None
+    with batch_kernels.using(Provider()):
+        blob = intcodec.encode_ints(x, modes=(intcodec.PACKED,))
+        back = intcodec.decode_ints(blob, x.size)
+        intcodec.encode_ints(x[:100], modes=(intcodec.PACKED,))  # below the provider's size
+    assert calls == ["bitpack", "bitunpack"]
+    assert blob == plain and np.array_equal(back, x)
+    assert batch_kernels.installed() is None
+
+
 def _usable_devices():
     return [n for n in ("opencl", "cuda") if accel.probe(n).usable]
 

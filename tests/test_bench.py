@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cobol import bench, cli
+from cobol.cli import common
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -108,9 +109,9 @@ def test_cli_bench_table_and_usage_errors(corpus, capsys):
     assert rc == 0
     assert "Compression ratio per file" in out and "a.csv" in out and "Geometric mean ratio" in out
     assert "Per file and codec" in out  # -v adds the long table
-    assert cli.main(["bench", str(corpus), "--codecs", "nope"]) == cli.EXIT_USAGE
-    assert cli.main(["bench", str(corpus / "missing")]) == cli.EXIT_IO
-    assert cli.main(["bench", str(corpus), "--levels", "x"]) == cli.EXIT_USAGE
+    assert cli.main(["bench", str(corpus), "--codecs", "nope"]) == common.EXIT_USAGE
+    assert cli.main(["bench", str(corpus / "missing")]) == common.EXIT_IO
+    assert cli.main(["bench", str(corpus), "--levels", "x"]) == common.EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("cobol: ") == 3 and "Traceback" not in err
 
@@ -119,5 +120,5 @@ def test_cli_bench_exit_code_on_a_failed_round_trip(corpus, monkeypatch, capsys)
     liar = bench.Codec("liar", 1, lambda d, _t: d, lambda b, _s, _t: b + b"!")
     monkeypatch.setattr(bench, "parse_codecs", lambda *a, **k: [liar])
     rc = cli.main(["bench", str(corpus / "log"), "--reps", "1"])
-    assert rc == cli.EXIT_INTERNAL
+    assert rc == common.EXIT_INTERNAL
     assert "round trip mismatch" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import cobol
-from cobol import cli
+from cobol.cli import common, files, main, subcommands
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 CSV = SAMPLES / "csv" / "vega-seattle-weather-hourly-normals.csv"
@@ -31,7 +31,7 @@ def call(capsysbinary):
     """Run ``cobol ARGS`` in this process (fast); returns (exit code, stdout bytes, stderr text)."""
     def _call(*args):
         try:
-            rc = cli.main([str(a) for a in args])
+            rc = main([str(a) for a in args])
         except SystemExit as e:  # argparse's --help / usage errors
             rc = e.code
         cap = capsysbinary.readouterr()
@@ -77,16 +77,16 @@ def test_keep_refuse_overwrite_and_force(data_file, call):
     assert data_file.exists() and packed.exists()
     packed.write_bytes(b"precious")
     rc, _, err = call("-k", data_file)
-    assert rc == cli.EXIT_REFUSED and err == f"cobol: {packed}: already exists (use -f to overwrite)\n"
+    assert rc == common.EXIT_REFUSED and err == f"cobol: {packed}: already exists (use -f to overwrite)\n"
     assert packed.read_bytes() == b"precious"  # untouched
     assert call("-k", "-f", data_file)[0] == 0
     assert cobol.decompress(packed.read_bytes()) == data_file.read_bytes()
     # decompressing over the existing input is refused too, and -f allows it
-    assert call("-d", "-k", packed)[0] == cli.EXIT_REFUSED and packed.exists()
+    assert call("-d", "-k", packed)[0] == common.EXIT_REFUSED and packed.exists()
     assert call("-d", "-f", packed)[0] == 0 and not packed.exists()
     # an input that already has the suffix is left alone unless forced
     rc, _, err = call("-k", _compress(data_file))
-    assert rc == cli.EXIT_REFUSED and "suffix" in err
+    assert rc == common.EXIT_REFUSED and "suffix" in err
 
 
 def _compress(f: Path) -> Path:
@@ -103,7 +103,7 @@ def test_output_option_and_stdout(data_file, tmp_path, call):
     assert cobol.decompress(out.read_bytes()) == original
     # -d with an unknown suffix is refused unless -o or -c names the output
     rc, _, err = call("-d", out)
-    assert rc == cli.EXIT_REFUSED and "unknown suffix" in err
+    assert rc == common.EXIT_REFUSED and "unknown suffix" in err
     assert call("-d", "-k", "-o", tmp_path / "back.csv", out)[0] == 0
     assert (tmp_path / "back.csv").read_bytes() == original and out.exists()
     rc, stdout, _ = call("-dc", out)
@@ -131,7 +131,7 @@ def test_pipes_stdin_to_stdout():
     assert cobol.decompress(p.stdout) == data
     q = run("-d", "-", input=p.stdout)
     assert q.returncode == 0 and q.stdout == data
-    assert run("-dc", input=b"").returncode == cli.EXIT_CORRUPT  # empty is not a frame
+    assert run("-dc", input=b"").returncode == common.EXIT_CORRUPT  # empty is not a frame
     empty = run(input=b"")
     assert empty.returncode == 0 and cobol.decompress(empty.stdout) == b""
 
@@ -150,15 +150,15 @@ def test_level_flags_and_options_reach_the_frame(data_file, call):
 
 
 @pytest.mark.parametrize("args, code", [
-    (["-l", "30", "x"], cli.EXIT_USAGE),
-    (["-23", "x"], cli.EXIT_USAGE),
-    (["--plan", "no-such-plan", "-c", "{data}"], cli.EXIT_USAGE),
-    (["--dtype", "str", "x"], cli.EXIT_USAGE),
-    (["-o", "out", "{data}", "{data}"], cli.EXIT_USAGE),
-    (["-t", "-c", "{data}"], cli.EXIT_USAGE),
-    (["--no-such-option"], cli.EXIT_USAGE),
-    (["no-such-file"], cli.EXIT_IO),
-    (["{dir}"], cli.EXIT_REFUSED),
+    (["-l", "30", "x"], common.EXIT_USAGE),
+    (["-23", "x"], common.EXIT_USAGE),
+    (["--plan", "no-such-plan", "-c", "{data}"], common.EXIT_USAGE),
+    (["--dtype", "str", "x"], common.EXIT_USAGE),
+    (["-o", "out", "{data}", "{data}"], common.EXIT_USAGE),
+    (["-t", "-c", "{data}"], common.EXIT_USAGE),
+    (["--no-such-option"], common.EXIT_USAGE),
+    (["no-such-file"], common.EXIT_IO),
+    (["{dir}"], common.EXIT_REFUSED),
 ])
 def test_exit_codes(args, code, data_file, call, monkeypatch):
     monkeypatch.chdir(data_file.parent)
@@ -173,7 +173,7 @@ def test_corrupt_and_truncated_input_exit_2_with_one_line(data_file, tmp_path):
     blob[-200] ^= 0x10
     flipped.write_bytes(bytes(blob))
     p = run("-d", flipped)
-    assert p.returncode == cli.EXIT_CORRUPT
+    assert p.returncode == common.EXIT_CORRUPT
     line = one_error_line(p)
     assert line.startswith(f"cobol: {flipped}: block 0 at offset ")
     assert not (tmp_path / "flipped").exists()  # no partial output
@@ -181,16 +181,16 @@ def test_corrupt_and_truncated_input_exit_2_with_one_line(data_file, tmp_path):
     short = tmp_path / "short.cobl"
     short.write_bytes(bytes(blob[:100]))
     p = run("-t", short)
-    assert p.returncode == cli.EXIT_CORRUPT and "truncated" in one_error_line(p)
+    assert p.returncode == common.EXIT_CORRUPT and "truncated" in one_error_line(p)
     junk = tmp_path / "junk.cobl"
     junk.write_bytes(b"not a frame at all")
     p = run("--list", junk)
-    assert p.returncode == cli.EXIT_CORRUPT and "magic" in one_error_line(p)
+    assert p.returncode == common.EXIT_CORRUPT and "magic" in one_error_line(p)
     # several files: each failure gets its line, the exit code is the highest
     missing = tmp_path / "missing.cobl"
     p = run("-t", junk, missing)
     err = p.stderr.decode().splitlines()
-    assert p.returncode == cli.EXIT_IO and len(err) == 2 and str(missing) in err[1]
+    assert p.returncode == common.EXIT_IO and len(err) == 2 and str(missing) in err[1]
 
 
 def test_list_plain_and_json(data_file, call):
@@ -204,7 +204,7 @@ def test_list_plain_and_json(data_file, call):
     rc, out, _ = call("--list", "--json", "-v", packed)
     [info] = json.loads(out)
     assert info["file"] == str(packed) and info["raw_size"] == data_file.stat().st_size
-    assert info["compressed_size"] == packed.stat().st_size and info["checksum"] == "sha256"
+    assert info["compressed_size"] == packed.stat().st_size and info["checksum"] == "xxh3-64"
     assert info["block_list"][0]["streams"] and info["ratio"] > 2
     rc, out, _ = call("--list", "-v", packed, packed)
     assert rc == 0 and "block size" in out.decode() and "2 files" in out.decode()
@@ -223,8 +223,8 @@ def test_test_mode_and_json_summaries(data_file, call):
     assert rc == 0 and "OK" in err
     rc, out, _ = call("-t", "--json", packed, packed.with_name("nothing.cobl"))
     good, bad = json.loads(out)
-    assert rc == cli.EXIT_IO and good["ok"] and good["raw_size"] == data_file.stat().st_size
-    assert not bad["ok"] and bad["exit_code"] == cli.EXIT_IO
+    assert rc == common.EXIT_IO and good["ok"] and good["raw_size"] == data_file.stat().st_size
+    assert not bad["ok"] and bad["exit_code"] == common.EXIT_IO
     # with data on stdout the JSON summary goes to stderr
     rc, out, err = call("-c", "--json", data_file)
     assert cobol.decompress(out) == data_file.read_bytes()
@@ -255,11 +255,11 @@ def test_refuses_to_write_compressed_data_to_a_terminal(data_file):
     try:
         p = subprocess.run([sys.executable, "-m", "cobol.cli", "-c", str(data_file)], stdout=slave,
                            stderr=subprocess.PIPE, timeout=120)
-        assert p.returncode == cli.EXIT_REFUSED
+        assert p.returncode == common.EXIT_REFUSED
         assert "terminal" in one_error_line(p)
         p = subprocess.run([sys.executable, "-m", "cobol.cli", "-d"], stdin=slave, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=120)
-        assert p.returncode == cli.EXIT_REFUSED and p.stdout == b""
+        assert p.returncode == common.EXIT_REFUSED and p.stdout == b""
         # decompressed data may go to a terminal
         blob = cobol.compress(b"hello terminal\n")
         p = subprocess.run([sys.executable, "-m", "cobol.cli", "-dc"], input=blob, stdout=slave,
@@ -279,14 +279,14 @@ def test_broken_pipe_is_quiet(tmp_path):
     p.stdin.close()
     assert len(p.stdout.read(10)) == 10
     p.stdout.close()
-    assert p.wait(timeout=120) == cli.EXIT_BROKEN_PIPE
+    assert p.wait(timeout=120) == common.EXIT_BROKEN_PIPE
     assert p.stderr.read() == b""
 
 
 def test_progress_bar_path_in_process(tmp_path, monkeypatch, call):
     # rich's bar is drawn on stderr when it is a terminal and the input is big; force both
-    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 0)
-    monkeypatch.setattr(cli, "is_tty", lambda stream: stream is sys.stderr)
+    monkeypatch.setattr(files, "PROGRESS_MIN_BYTES", 0)
+    monkeypatch.setattr(files, "is_tty", lambda stream: stream is sys.stderr)
     f = tmp_path / "d.log"
     f.write_bytes(LOG.read_bytes())
     rc, _, err = call("-k", "--block-size", "8K", "-T", "2", f)
@@ -296,29 +296,29 @@ def test_progress_bar_path_in_process(tmp_path, monkeypatch, call):
 
 
 def test_expand_level_flags():
-    assert cli._expand_level_flags(["-19", "-k", "-o", "-5", "x", "--", "-3"]) == \
+    assert files.expand_level_flags(["-19", "-k", "-o", "-5", "x", "--", "-3"]) == \
         ["--level=19", "-k", "-o", "-5", "x", "--", "-3"]
-    assert cli.parse_size("64K") == 65536 and cli.parse_size("4MiB") == 4 << 20 and cli.parse_size("10") == 10
+    assert common.parse_size("64K") == 65536 and common.parse_size("4MiB") == 4 << 20 and common.parse_size("10") == 10
 
 
 def test_subcommand_registration_table(call):
-    @cli.subcommand("zz-test", "a test subcommand")
+    @subcommands.subcommand("zz-test", "a test subcommand")
     def _zz(p):
         p.add_argument("n", type=int)
         return lambda args: args.n
 
     try:
         assert call("zz-test", "7")[0] == 7
-        assert "zz-test" in cli.build_parser().epilog
+        assert "zz-test" in files.build_parser().epilog
     finally:
-        del cli.SUBCOMMANDS["zz-test"]
+        del subcommands.SUBCOMMANDS["zz-test"]
 
 
 def test_symlink_input_is_refused_unless_forced(data_file, call):
     link = data_file.with_name("link.csv")
     link.symlink_to(data_file.name)
     rc, _, err = call(link)
-    assert rc == cli.EXIT_REFUSED and "symbolic link" in err and link.is_symlink()
+    assert rc == common.EXIT_REFUSED and "symbolic link" in err and link.is_symlink()
     rc, out, _ = call("-c", link)  # to stdout nothing is removed, so it is fine
     assert rc == 0 and cobol.decompress(out) == data_file.read_bytes()
 

@@ -50,6 +50,17 @@ def test_train_respects_size_and_is_deterministic(messages, trained):
     assert train(messages[:50], size=8192, level=3).dict_id != trained.dict_id
 
 
+def test_training_measures_held_out_samples_as_the_engine_writes_them(messages, trained):
+    # training sits below the engine and measures block records with the planner directly;
+    # the sizes must stay those of the engine's own records, or the choice of view drifts
+    from cobol.dictionary.training import _coded_size
+    held = messages[60:72] + [b"", b"x", bytes(range(256)) * 40]
+    for checksum, fmt in (("crc32", None), ("sha256", None), ("xxh3", "json")):
+        eng = CobolEngine(3, threads=1, checksum=checksum, dictionary=trained, fmt=fmt, verify=False)
+        want = sum(len(eng.encode_block(m, 0)[0]) for m in held)
+        assert _coded_size(held, trained, 3, checksum, fmt) == want
+
+
 def test_round_trip_and_frame_names_the_dictionary(messages, trained):
     eng = CobolEngine(3, threads=1, checksum="crc32", dictionary=trained)
     for m in messages[60:80]:

@@ -170,3 +170,14 @@ def test_clear_wins_skip_the_whole_block_zstd_trial_at_low_levels():
     _, report12 = cobol.CobolEngine(level=12, threads=1).encode_block(rows[: 4 << 20], 0)
     assert [t[0] for t in report12.trials][-1] == "raw"
     assert cobol.decompress(cobol.compress(rows)) == rows
+
+
+def test_default_checksum_is_xxh3_and_sha256_frames_still_decode():
+    data = b'{"a": 1, "b": [1, 2, 3]}\n' * 200
+    default = cobol.compress(data)
+    assert cobol.frame_info(default).to_dict()["checksum"] == "xxh3-64"
+    sha = cobol.CobolEngine(checksum="sha256").compress(data)
+    assert cobol.frame_info(sha).to_dict()["checksum"] == "sha256"
+    # same transform and streams; only the 32-byte digest replaces the 8-byte one
+    assert len(sha) - len(default) == 32 - 8
+    assert cobol.decompress(sha) == cobol.decompress(default) == data

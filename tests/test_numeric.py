@@ -341,3 +341,30 @@ def test_intcodec_every_planes_predictor_and_map(predictor):
                 assert np.array_equal(ic.decode_ints(blob, x.size), x)
     if predictor == 4:  # the mean of 16 suits a noisy slow signal best
         assert ic.choose_layout(noisy, (ic.PLANES,))[0][1].startswith("planes o4")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fused_predictor_entropies_equal_the_per_order_ones(seed):
+    # the fused pass must give the very floats the per-order computation gives,
+    # or the predictor (and so the output bytes) could change
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    x = [np.cumsum(rng.integers(-50, 50, n)), rng.integers(-2**62, 2**62, n), rng.integers(0, 3, n),
+         np.round(np.sin(np.arange(n) / 30) * 1000 + rng.normal(0, 5, n)), np.arange(n) * 7,
+         rng.integers(0, 2**63 - 1, n, dtype=np.int64)][seed].astype(np.int64)
+    _, _, y = ic._frame_of_reference(x)
+    fused = ic._predictor_entropy_bits(y)
+    for order in range(len(ic.PREDICTOR_WARM)):
+        d = ic._deltas(y, order)
+        r = d if order == 0 else ic._map_residuals(d, np.uint64(0), False)
+        assert fused[order] == ic._planes_entropy_bits(r)
+
+
+def test_bucket_tables_decode_what_the_split_codes():
+    rng = np.random.default_rng(3)
+    r = np.concatenate([rng.integers(0, 64, 500), rng.integers(0, 2**52, 500),
+                        [0, 63, 64, 65, 2**53 - 1]]).astype(np.uint64)
+    sym, words, nbits, ok = ic._bucket_split(r)
+    assert ok and ic._bucket_bits(sym) == nbits
+    assert (ic._bucket_merge(sym, np.concatenate([words, np.zeros(2, np.uint64)])) == r).all()
+    assert ic._bucket_bits(np.array([ic.BUCKET_MAX_SYMBOL + 1], np.uint8)) == -1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,7 +21,7 @@ from . import layers  # noqa: F401  (registers the transforms)
 from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError
 from .format import checksum as ck
 from .format.frame import (
-    DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock, StreamEntry,
+    DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock,
     MAX_BLOCK_SIZE, encode_compact_frame, encode_data_block, encode_end_record, encode_frame_header,
     iter_frame_records,
 )
@@ -103,7 +104,7 @@ class CobolEngine:
         transforms the planner tries, see docs/FORMAT.md "Levels").
     block_size: bytes per independent block (default 8 MiB).
     threads: worker threads (default: all cores; 1 = no pool).
-    checksum: "sha256" (default), "xxh3" or "crc32" per block.
+    checksum: "xxh3" (default, xxh3-64), "sha256" or "crc32" per block.
     layers: switches, e.g. ``{"l1": False}``; all on by default.
     plan: "auto" (default), "store", "zstd", or a transform name to force.
     fmt: skip detection and treat every block as this format.
@@ -121,7 +122,7 @@ class CobolEngine:
     """
 
     def __init__(self, level: int = DEFAULT_LEVEL, *, block_size: int | None = None,
-                 threads: int | None = None, checksum="sha256", layers: dict | None = None,
+                 threads: int | None = None, checksum=ck.DEFAULT_NAME, layers: dict | None = None,
                  plan: str = "auto", fmt: str | None = None, hints: dict | None = None,
                  profiler=None, backend=None, dictionary=None, verify: bool = True,
                  limits: Limits = Limits(), compact: bool | None = None):
@@ -154,7 +155,7 @@ class CobolEngine:
         # None = the automatic choice, made lazily by cobol.accel on the first large batch
         self.backend = None if backend is None else _get_backend(backend)
         if isinstance(dictionary, (bytes, bytearray, memoryview)):
-            from .dictionary import Dictionary  # a serialized shared dictionary
+            from .dictionary.model import Dictionary  # a serialized shared dictionary
             dictionary = Dictionary.from_bytes(dictionary)
         self.dictionary = dictionary
         self.compact = dictionary is not None if compact is None else bool(compact)
@@ -172,7 +173,7 @@ class CobolEngine:
 
     def _context(self, fmt: str) -> EncodeContext:
         return EncodeContext(level=self.level, layers=self.layers, fmt=fmt, hints=self.hints,
-                             dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
+                             dictionary=self.dictionary, profiler=self.profiler)
 
     def encode_block(self, chunk, seq: int, compact: bool = False) -> tuple[bytes, BlockReport]:
         """One raw block (at most block_size bytes) to its encoded record; with
@@ -192,11 +193,7 @@ class CobolEngine:
         digest = ck.compute(self.checksum, chunk)
         if clock is not None:
             clock.lap("checksum")
-        block = DataBlock(
-            seq=seq, raw_len=len(chunk), transform=p.transform.id, params=p.params,
-            streams=[StreamEntry(s.codec, len(s.data), s.decoded_len) for s in p.streams],
-            checksum=digest, payloads=[s.data for s in p.streams],
-        )
+        block = p.data_block(seq, len(chunk), digest)
         out = encode_compact_frame(self._header(), block) if compact else encode_data_block(block)
         if clock is not None:
             clock.lap("frame")
@@ -212,6 +209,31 @@ class CobolEngine:
             return [fn(*it) for it in items]
         with ThreadPoolExecutor(self.threads) as pool:
             return list(pool.map(lambda it: fn(*it), items))
+
+    def _imap(self, fn, items):
+        """``fn(*it)`` for each item of the iterable ``items``, yielded in order,
+        with up to 2 x threads calls in flight on one pool: a slow block no
+        longer holds back the blocks after it (as a window of blocks that
+        waits for its slowest block would), and items are pulled lazily, so
+        memory stays bounded on long inputs."""
+        if self.threads == 1:
+            for it in items:
+                yield fn(*it)
+            return
+        ahead = 2 * self.threads
+        pending = deque()
+        pool = ThreadPoolExecutor(self.threads)
+        try:
+            for it in items:
+                pending.append(pool.submit(fn, *it))
+                if len(pending) >= ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+            pool.shutdown(wait=True)
 
     def compress(self, data) -> bytes:
         if not isinstance(data, bytes):
@@ -286,7 +308,7 @@ class CobolEngine:
                 raise type(exc)(f"{where}, stream {i}: {exc}") from None
         if clock is not None:
             clock.lap("entropy")
-        ctx = DecodeContext(dictionary=self.dictionary, backend=self.backend, profiler=self.profiler)
+        ctx = DecodeContext(dictionary=self.dictionary, profiler=self.profiler)
         try:
             with _offload.using(self.backend):
                 raw = transform.decode(streams, block.params, block.raw_len, ctx)
@@ -313,49 +335,38 @@ class CobolEngine:
 
     def iter_decompress(self, blob, max_output_size: int | None = None):
         """Yield the raw bytes of each block in order (threads decode ahead)."""
-        total = 0
-        window = []
+        def blocks():
+            total = 0
+            for header, rec in iter_frame_records(blob, self.limits):
+                if isinstance(rec, DataBlock):
+                    total += rec.raw_len
+                    if max_output_size is not None and total > max_output_size:
+                        raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
+                    yield rec, header
 
-        def flush():
-            for raw in self._map(self.decode_block, window):
-                yield raw
-            window.clear()
-
-        for header, rec in iter_frame_records(blob, self.limits):
-            if isinstance(rec, DataBlock):
-                total += rec.raw_len
-                if max_output_size is not None and total > max_output_size:
-                    raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
-                window.append((rec, header))
-                if len(window) >= self.threads * 2:
-                    yield from flush()
-        yield from flush()
+        yield from self._imap(self.decode_block, blocks())
 
     def decompress(self, blob, max_output_size: int | None = None) -> bytes:
         return b"".join(self.iter_decompress(blob, max_output_size))
 
     def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         reader = FrameReader(src, self.limits)
-        total_in = total_out = 0
-        window = []
+        total_out = 0
 
-        def flush():
-            nonlocal total_out
-            for raw in self._map(self.decode_block, window):
-                write_all(dst, raw)
-                total_out += len(raw)
-                if progress is not None:
-                    progress(len(raw))
-            window.clear()
+        def blocks():
+            total = 0
+            for header, rec in reader:
+                if isinstance(rec, DataBlock):
+                    total += rec.raw_len
+                    if max_output_size is not None and total > max_output_size:
+                        raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
+                    yield rec, header
 
-        for header, rec in reader:
-            if isinstance(rec, DataBlock):
-                if max_output_size is not None and total_out + rec.raw_len > max_output_size:
-                    raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
-                window.append((rec, header))
-                if len(window) >= self.threads * 2:
-                    flush()
-        flush()
+        for raw in self._imap(self.decode_block, blocks()):
+            write_all(dst, raw)
+            total_out += len(raw)
+            if progress is not None:
+                progress(len(raw))
         return reader.bytes_read, total_out
 
 

@@ -27,7 +27,11 @@ LAYER_NAMES = ("l1", "l2", "l3", "l4", "ppmd")
 
 @dataclass
 class EncodeContext:
-    """What a transform may know when it encodes a block."""
+    """What a transform may know when it encodes a block.
+
+    The accelerator backend is not a field: the engine installs it for the
+    block through :func:`cobol.layers.batch_kernels.using`, the one channel the
+    layers read it from."""
 
     level: int = 3
     #: enabled layer switches, a subset of LAYER_NAMES
@@ -38,8 +42,6 @@ class EncodeContext:
     hints: dict = field(default_factory=dict)
     #: shared dictionary object (see the JSON issue) or None
     dictionary: Any = None
-    #: accelerator backend or None (CPU kernels)
-    backend: Any = None
     #: profiler or None; transforms may call profiler.record(...) if present
     profiler: Any = None
 
@@ -47,7 +49,6 @@ class EncodeContext:
 @dataclass
 class DecodeContext:
     dictionary: Any = None
-    backend: Any = None
     profiler: Any = None
 
 

@@ -9,20 +9,22 @@
 ``COBOL_BACKEND`` / its argument names (see :mod:`cobol.accel.factory`).
 Every backend returns the same bytes as the CPU reference, so output never
 depends on where it was computed. :mod:`cobol.accel.offload` is what the
-layers call: it sends a batch to the accelerator only when it is large enough.
+engine installs into the layers' batch-kernel interface
+(:mod:`cobol.layers.batch_kernels`): it sends a batch to the accelerator only
+when it is large enough. Frames of device-resident integer arrays are written
+by :func:`cobol.device_frame.compress_device_ints`, beside the engine.
 docs/ACCEL.md has the details and measurements.
 """
 
 from __future__ import annotations
 
 from .base import Backend, DeviceInfo, DictionaryTable, PatternSet, shannon_entropy, token_hash
-from .device_frame import compress_device_ints
 from .factory import BACKEND_NAMES, ENV_VAR, auto_backend_name, describe_backends, get_backend, probe, reset
 
 __all__ = [
     "Backend", "DeviceInfo", "DictionaryTable", "PatternSet", "shannon_entropy", "token_hash",
     "BACKEND_NAMES", "ENV_VAR", "auto_backend_name", "describe_backends", "get_backend", "probe", "reset",
-    "format_backends", "compress_device_ints",
+    "format_backends",
 ]
 
 

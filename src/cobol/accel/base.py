@@ -36,9 +36,9 @@ from dataclasses import asdict, dataclass
 from typing import ClassVar, Sequence
 
 import numpy as np
-from numba import njit
 
 from ..errors import FormatError
+from ..layers.primitives import build_hash_table, build_span_table, find_span, fnv1a64, table_capacity
 
 #: L4 strategies, in the numbering of cobol.layers.l4_bitpack
 ALL_STRATEGIES = (0, 1, 2, 3, 4)
@@ -87,80 +87,12 @@ def shannon_entropy(hist: np.ndarray) -> float:
 # ---------------------------------------------------------------- dictionary table
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _fnv1a64(buf, s, e):
-    h = np.uint64(0xCBF29CE484222325)
-    for k in range(s, e):
-        h ^= np.uint64(buf[k])
-        h *= np.uint64(0x100000001B3)
-    return h
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _slot_of(h, mask):
-    x = h * np.uint64(0x9E3779B97F4A7C15)
-    return (x ^ (x >> np.uint64(32))) & mask
-
-
-@njit(cache=True, nogil=True)
-def _build_key_table(key_data, key_off, cap):
-    """Open addressing by FNV-1a 64 of each key; the first of equal keys keeps its id."""
-    n = key_off.size - 1
-    mask = np.uint64(cap - 1)
-    slot_hash = np.zeros(cap, np.uint64)
-    slot_id = np.full(cap, -1, np.int32)
-    for i in range(n):
-        a = key_off[i]
-        b = key_off[i + 1]
-        h = _fnv1a64(key_data, a, b)
-        s = _slot_of(h, mask)
-        while True:
-            j = slot_id[s]
-            if j < 0:
-                slot_id[s] = i
-                slot_hash[s] = h
-                break
-            if slot_hash[s] == h:
-                ja = key_off[j]
-                jb = key_off[j + 1]
-                if jb - ja == b - a:
-                    same = True
-                    for k in range(b - a):
-                        if key_data[ja + k] != key_data[a + k]:
-                            same = False
-                            break
-                    if same:
-                        break
-            s = (s + np.uint64(1)) & mask
-    return slot_hash, slot_id
-
-
-@njit(cache=True, nogil=True)
-def _build_hash_table(hashes, cap):
-    """Returns (slot_hash, slot_id, index of a repeated hash or -1)."""
-    mask = np.uint64(cap - 1)
-    slot_hash = np.zeros(cap, np.uint64)
-    slot_id = np.full(cap, -1, np.int32)
-    for i in range(hashes.size):
-        h = hashes[i]
-        s = _slot_of(h, mask)
-        while True:
-            j = slot_id[s]
-            if j < 0:
-                slot_id[s] = i
-                slot_hash[s] = h
-                break
-            if slot_hash[s] == h:
-                return slot_hash, slot_id, i
-            s = (s + np.uint64(1)) & mask
-    return slot_hash, slot_id, -1
-
-
 class DictionaryTable:
     """A read-only dictionary of byte-string keys (or of 64-bit token hashes)
     to dense ids ``0 .. n-1``, laid out for device lookup: an open-addressing
     table (linear probing, at most half full) keyed by the FNV-1a 64 hash of
-    each key (:func:`token_hash`), plus the keys themselves so that a lookup
+    each key (:func:`token_hash`; the layout of
+    :func:`cobol.layers.primitives.build_span_table`), plus the keys themselves so that a lookup
     compares bytes and never trusts a hash alone.
 
     Build it once per dictionary (e.g. from a
@@ -202,17 +134,18 @@ class DictionaryTable:
         n = (key_off.size - 1) if hashes is None else hashes.size
         if n >= 1 << 31:
             raise ValueError("at most 2**31 - 1 keys")
-        cap = 16
-        while cap < 2 * n:
-            cap *= 2
+        cap = table_capacity(n)
         self.size = n
         self.key_data = key_data if key_data is not None else np.zeros(0, np.uint8)
         self.key_off = key_off if key_off is not None else np.zeros(1, np.uint64)
         self.has_keys = hashes is None
         if hashes is None:
-            self.slot_hash, self.slot_id = _build_key_table(self.key_data, self.key_off, cap)
+            # slot_id: the index of the first of equal keys, int32 for the device kernels
+            self.slot_hash, first, _, _, _ = build_span_table(self.key_data, self.key_off[:-1], self.key_off[1:],
+                                                              cap, n)
+            self.slot_id = first.astype(np.int32)
         else:
-            self.slot_hash, self.slot_id, dup = _build_hash_table(hashes, cap)
+            self.slot_hash, self.slot_id, dup = build_hash_table(hashes, cap)
             if dup >= 0:
                 raise ValueError(f"hash {int(hashes[dup]):#x} repeats at index {dup}")
         self.mask = cap - 1
@@ -223,16 +156,17 @@ class DictionaryTable:
         return self.size
 
     def id_of(self, key: bytes) -> int:
-        from .factory import get_backend
+        if not self.has_keys:
+            raise ValueError("a table built from hashes has no keys")
         buf = np.frombuffer(bytes(key), np.uint8)
-        return int(get_backend("cpu").dictionary_lookup(self, buf, np.zeros(1, np.uint64),
-                                                        np.array([buf.size], np.uint64))[0])
+        return int(find_span(buf, np.uint64(0), np.uint64(buf.size), self.slot_hash, self.slot_id, self.key_data, self.key_off,
+                             np.uint64(self.mask)))
 
 
 def token_hash(token: bytes) -> int:
     """The 64-bit FNV-1a hash the dictionary tables use."""
     b = np.frombuffer(bytes(token), np.uint8)
-    return int(_fnv1a64(b, 0, b.size))
+    return int(fnv1a64(b, 0, b.size))
 
 
 # ---------------------------------------------------------------- pattern sets

@@ -20,8 +20,12 @@ import numpy as np
 from numba import njit
 
 from ..errors import FormatError, LimitError
+from ..layers import batch_kernels, intcodec, l3_delta, l4_bitpack
+from ..layers.primitives import (
+    byte_histogram, find_hash, find_span, fnv1a64, put_varints, read_varint, varint_len,
+)
 from .base import (
-    ALL_STRATEGIES, Backend, DeviceInfo, DictionaryTable, _fnv1a64, _slot_of, as_bytes_array,
+    ALL_STRATEGIES, Backend, DeviceInfo, DictionaryTable, as_bytes_array,
     as_pattern_set, check_offsets, check_tokens, varint_error,
 )
 
@@ -81,30 +85,11 @@ def _host(x):
 
 
 @njit(cache=True, nogil=True)
-def _varint_lengths(values, lens):
+def _varints_total(values):
     total = 0
     for i in range(values.size):
-        v = values[i]
-        n = 1
-        while v >= np.uint64(0x80):
-            v >>= np.uint64(7)
-            n += 1
-        lens[i] = n
-        total += n
+        total += varint_len(values[i])
     return total
-
-
-@njit(cache=True, nogil=True)
-def _varint_write(values, out, p):
-    for i in range(values.size):
-        v = values[i]
-        while v >= np.uint64(0x80):
-            out[p] = np.uint8((v & np.uint64(0x7F)) | np.uint64(0x80))
-            v >>= np.uint64(7)
-            p += 1
-        out[p] = np.uint8(v)
-        p += 1
-    return p
 
 
 @njit(cache=True, nogil=True)
@@ -112,52 +97,20 @@ def _varint_decode(buf, a, b, out, o):
     """Decode the varints of buf[a:b] (b is just past a terminator) into out[o:].
 
     Returns (count, error kind, byte offset of the bad varint); kinds as in
-    base.varint_error (1 too long, 2 not minimal, 3 above 64 bits)."""
+    base.varint_error and primitives.read_varint."""
     p = a
     j = o
     while p < b:
-        s = p
-        v = np.uint64(0)
-        shift = 0
-        while True:
-            c = buf[p]
-            p += 1
-            if p - s > 10:
-                return j - o, 1, s
-            v |= np.uint64(c & 0x7F) << np.uint64(shift)
-            if c < 0x80:
-                if p - s > 1 and c == 0:
-                    return j - o, 2, s
-                if p - s == 10 and c > 1:
-                    return j - o, 3, s
-                break
-            shift += 7
+        v, q, err = read_varint(buf, p, b)
+        if err:
+            return j - o, err, p
         out[j] = v
         j += 1
+        p = q
     return j - o, 0, 0
 
 
 # ---------------------------------------------------------------- histogram kernels
-
-
-@njit(cache=True, nogil=True)
-def _histogram(data, a, b):
-    # four sub-histograms break the store-to-load dependency on runs of one byte
-    h = np.zeros((4, 256), np.int64)
-    i = a
-    while i + 4 <= b:
-        h[0, data[i]] += 1
-        h[1, data[i + 1]] += 1
-        h[2, data[i + 2]] += 1
-        h[3, data[i + 3]] += 1
-        i += 4
-    while i < b:
-        h[0, data[i]] += 1
-        i += 1
-    out = np.empty(256, np.uint64)
-    for k in range(256):
-        out[k] = h[0, k] + h[1, k] + h[2, k] + h[3, k]
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -242,52 +195,19 @@ def _match_bitmap(data, a, b, blob, off, lut, single, out):
 @njit(cache=True, nogil=True)
 def _hash_tokens(buf, starts, ends, a, b, out):
     for i in range(a, b):
-        out[i] = _fnv1a64(buf, starts[i], ends[i])
+        out[i] = fnv1a64(buf, starts[i], ends[i])
 
 
 @njit(cache=True, nogil=True)
 def _lookup_tokens(buf, starts, ends, slot_hash, slot_id, key_data, key_off, mask, a, b, out):
     for i in range(a, b):
-        s = starts[i]
-        e = ends[i]
-        h = _fnv1a64(buf, s, e)
-        slot = _slot_of(h, mask)
-        found = -1
-        for _ in range(np.int64(mask) + 1):
-            j = slot_id[slot]
-            if j < 0:
-                break
-            if slot_hash[slot] == h:
-                ka = key_off[j]
-                kb = key_off[j + 1]
-                if kb - ka == e - s:
-                    same = True
-                    for k in range(e - s):
-                        if key_data[ka + k] != buf[s + k]:
-                            same = False
-                            break
-                    if same:
-                        found = j
-                        break
-            slot = (slot + np.uint64(1)) & mask
-        out[i] = found
+        out[i] = find_span(buf, starts[i], ends[i], slot_hash, slot_id, key_data, key_off, mask)
 
 
 @njit(cache=True, nogil=True)
 def _lookup_hashes(hashes, slot_hash, slot_id, mask, a, b, out):
     for i in range(a, b):
-        h = hashes[i]
-        slot = _slot_of(h, mask)
-        found = -1
-        for _ in range(np.int64(mask) + 1):
-            j = slot_id[slot]
-            if j < 0:
-                break
-            if slot_hash[slot] == h:
-                found = j
-                break
-            slot = (slot + np.uint64(1)) & mask
-        out[i] = found
+        out[i] = find_hash(hashes[i], slot_hash, slot_id, mask)
 
 
 # ---------------------------------------------------------------- the backend
@@ -345,10 +265,8 @@ class CpuBackend(Backend):
 
     def varint_encode(self, values) -> bytes:
         v = np.ascontiguousarray(_host(values), np.uint64).ravel()
-        lens = np.empty(v.size, np.uint8)
-        total = _varint_lengths(v, lens)
-        out = np.empty(total, np.uint8)
-        _varint_write(v, out, 0)
+        out = np.empty(_varints_total(v), np.uint8)
+        put_varints(v, out, 0)
         return out.tobytes()
 
     def varint_decode(self, buf, max_count: int) -> np.ndarray:
@@ -383,35 +301,30 @@ class CpuBackend(Backend):
     # ------------------------------------------------------------ L3 / L4 / intcodec (the reference)
 
     def choose_orders(self, values, chunk: int) -> np.ndarray:
-        from ..layers import l3_delta
         return l3_delta.choose_orders(np.ascontiguousarray(_host(values), np.int64).ravel(), chunk)
 
     def delta_encode(self, values, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
-        from ..layers import l3_delta
         return l3_delta.delta_encode(np.ascontiguousarray(_host(values), np.int64).ravel(),
                                      _host(orders), chunk, zigzag0=zigzag0)
 
     def delta_decode(self, codes, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
-        from ..layers import l3_delta
         return l3_delta.delta_decode(np.ascontiguousarray(_host(codes), np.uint64).ravel(),
                                      _host(orders), chunk, zigzag0=zigzag0)
 
     def bitpack_analyze(self, codes, chunk: int):
-        from ..layers import l4_bitpack
         return l4_bitpack.analyze(np.ascontiguousarray(_host(codes), np.uint64).ravel(), chunk)
 
     def bitpack(self, codes, chunk: int, tags=None, allowed: tuple = ALL_STRATEGIES) -> bytes:
-        from ..layers import l4_bitpack
         return l4_bitpack.pack(np.ascontiguousarray(_host(codes), np.uint64).ravel(), chunk,
                                tags=None if tags is None else _host(tags), allowed=tuple(allowed))
 
     def bitunpack(self, buf, max_count: int, what: str = "bitpack") -> tuple:
-        from ..layers import l4_bitpack
         return l4_bitpack.unpack(_host(buf), max_count, what=what)
 
     def encode_ints_packed(self, values) -> bytes:
-        from ..layers import intcodec
-        return intcodec.encode_ints(np.ascontiguousarray(_host(values), np.int64).ravel(), modes=(intcodec.PACKED,))
+        # the reference: the layers' own kernels, whatever provider a caller installed
+        with batch_kernels.using(None):
+            return intcodec.encode_ints(np.ascontiguousarray(_host(values), np.int64).ravel(), modes=(intcodec.PACKED,))
 
     # ------------------------------------------------------------ dictionary lookup
 
@@ -452,7 +365,7 @@ class CpuBackend(Backend):
         d = as_bytes_array(_host(data))
         if offsets is not None:
             return _segment_histograms(d, check_offsets(_host(offsets), d.size))
-        parts = _map_spans(lambda a, b: _histogram(d, a, b), d.size, self.threads)
+        parts = _map_spans(lambda a, b: byte_histogram(d[a:b]).view(np.uint64), d.size, self.threads)
         return np.sum(parts, axis=0, dtype=np.uint64) if len(parts) > 1 else parts[0]
 
     # ------------------------------------------------------------ pattern matching

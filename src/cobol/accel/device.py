@@ -21,7 +21,8 @@ import numpy as np
 from numba import njit
 
 from ..errors import FormatError, LimitError
-from ..layers.l4_bitpack import read_header_varint
+from ..layers.l4_bitpack import L4_ERRORS, read_header_varint
+from ..layers.primitives import bit_length, zigzag_int
 from . import kernels as K
 from .base import (
     ALL_STRATEGIES, Backend, DictionaryTable, as_bytes_array, as_pattern_set, check_chunk,
@@ -35,30 +36,6 @@ HIST_TILE = 1 << 15
 #: partials of the grid-stride reductions
 REDUCE_GROUPS = 256
 
-_L4_ERRORS = {
-    1: "header truncated",
-    2: "unknown strategy",
-    3: "reserved header bits set",
-    4: "width above 64",
-    5: "bit stream too short for the chunk's fields",
-    6: "varint too long or not minimal",
-    7: "count field larger than the chunk",
-    8: "zero runs overflow the chunk",
-    9: "patch position out of range or not increasing",
-    10: "patch width inconsistent (b >= w with exceptions, or b > w)",
-    11: "run width above 64",
-    12: "unused bytes after the last chunk header",
-    13: "unused bytes after the last chunk's bits",
-}
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _bits(u):
-    n = 0
-    while u:
-        u >>= np.uint64(1)
-        n += 1
-    return n
 
 
 @njit(cache=True, nogil=True)
@@ -124,7 +101,7 @@ def _parse_l4_headers(headers, total_bits, n, chunk, strat, wid, p1, p2, bitpos,
                 return 10, c
             p1[c] = e
             p2[c] = b
-            need = m * b + ee * (_bits(np.uint64(m - 1)) + w - b)
+            need = m * b + ee * (bit_length(np.uint64(m - 1)) + w - b)
         else:
             return 2, c
         if pos + need > total_bits:
@@ -443,7 +420,7 @@ class DeviceBackend(Backend):
         tags = np.zeros(nchunks, np.uint8)
         err, where = _parse_l4_headers(headers, 8 * nbytes, n, chunk, strat, wid, p1, p2, bitpos, tags)
         if err:
-            raise FormatError(f"{what}: chunk {where}: {_L4_ERRORS.get(err, 'error')}")
+            raise FormatError(f"{what}: chunk {where}: {L4_ERRORS.get(err, 'error')}")
         if n == 0:
             return np.zeros(0, np.uint64), tags
         words = np.zeros(nbytes // 4 + 3, np.uint32)
@@ -458,7 +435,7 @@ class DeviceBackend(Backend):
             bad = np.flatnonzero(e)
             if bad.size:
                 c = int(bad[0])
-                raise FormatError(f"{what}: chunk {c}: {_L4_ERRORS.get(int(e[c]), 'error')}")
+                raise FormatError(f"{what}: chunk {c}: {L4_ERRORS.get(int(e[c]), 'error')}")
             return self._to_host(out), tags
 
     # ------------------------------------------------------------ intcodec PACKED
@@ -490,7 +467,7 @@ class DeviceBackend(Backend):
             codes = self._delta_encode_dev(y, orders, chunk, False)
             out = bytearray([intcodec.PACKED])
             put_varint(out, n)
-            put_varint(out, ((base << 1) ^ (base >> 63)) & ((1 << 64) - 1))
+            put_varint(out, zigzag_int(base))
             put_varint(out, g)
             out += self._pack_dev(codes, chunk, orders, ALL_STRATEGIES)
             return bytes(out)

@@ -126,8 +126,6 @@ def _probe_opencl() -> BackendStatus:
     reason = f"device {info.name!r} ({info.kind})"
     if info.kind == "cpu":
         reason += "; a CPU device: used when asked for (COBOL_BACKEND=opencl), never automatically"
-    if b.workaround:
-        reason += f"; {b.workaround}"
     return BackendStatus("opencl", True, reason, devs)
 
 

@@ -1,93 +1,91 @@
-"""What the layers call: the same functions as the layers' own kernels, run on
-the accelerator backend when the batch is large enough to pay for the trip.
+"""The accelerator behind the layers' batch-kernel interface.
 
-Each function takes the layer's arguments plus ``backend`` (None, a name or
-a :class:`~cobol.accel.base.Backend`). None means the backend of the block
-being coded -- the engine sets it around each block with :func:`using`, from
-``CobolEngine(backend=...)`` -- and, outside the engine or when that is None
-too, the automatic choice (:func:`cobol.accel.get_backend`). Batches under
-the backend's ``min_batch`` (64 Ki elements or bytes for the device
-backends) and every call on the CPU backend go to the layer's own kernel,
-without probing any device. All backends give identical results, so where a
-batch ran never shows in the output.
+The layers own the interface (:mod:`cobol.layers.batch_kernels`: choose
+orders, delta encode/decode, bit pack/unpack) and run their CPU kernels unless
+a provider is installed. :func:`using` installs a :class:`BackendProvider` for
+a backend (None, a name or a :class:`~cobol.accel.base.Backend`); the engine
+does so around each block, from ``CobolEngine(backend=...)``. None means the
+automatic choice (:func:`cobol.accel.get_backend`), made lazily on the first
+large batch. Batches under the backend's ``min_batch`` (64 Ki elements or
+bytes for the device backends) and every call on the CPU backend go to the
+layers' own kernels, without probing any device. All backends give identical
+results, so where a batch ran never shows in the output.
 
-The hook in a layer is a change of module, e.g. in ``intcodec``::
-
-    codes = offload.delta_encode(yi, orders, CHUNK, zigzag0=False)   # was l3_delta.delta_encode
-    out += offload.pack(codes, CHUNK, tags=orders)                   # was l4_bitpack.pack
+The module functions (``choose_orders`` ... ``unpack``) are the layer
+operations with an optional ``backend`` argument, for callers outside the
+engine; without one they run where the installed provider says (the CPU
+kernels when none is installed).
 """
 
 from __future__ import annotations
 
-import contextvars
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
+from ..layers import batch_kernels
 from .device import DeviceBackend
 from .factory import get_backend
 
-_current = contextvars.ContextVar("cobol_accel_backend", default=None)
+
+class BackendProvider:
+    """A :class:`~cobol.layers.batch_kernels.BatchKernelProvider` for one backend spec."""
+
+    def __init__(self, backend=None):
+        self.backend = backend
+
+    def kernels_for(self, n: int):
+        return pick(self.backend, n)
+
+    def __repr__(self) -> str:
+        return f"BackendProvider({self.backend!r})"
 
 
 @contextmanager
 def using(backend):
-    """Make ``backend`` (None, a name or a Backend) the default of the offload
-    functions in this thread (context) for the duration of the block."""
-    token = _current.set(backend)
-    try:
+    """Run the layers' batch kernels on ``backend`` (None: the automatic
+    choice) in this thread (context) for the duration of the block."""
+    with batch_kernels.using(BackendProvider(backend)):
         yield
-    finally:
-        _current.reset(token)
 
 
 def pick(backend, n: int):
     """The device backend to run a batch of n items on, or None for the CPU kernels."""
     if n < DeviceBackend.min_batch:
         return None  # never probe devices for small batches
-    if backend is None:
-        backend = _current.get()
     b = get_backend(backend)
     if b.name == "cpu" or n < b.min_batch:
         return None
     return b
 
 
+def _scope(backend):
+    return nullcontext() if backend is None else using(backend)
+
+
 def choose_orders(values, chunk: int, backend=None) -> np.ndarray:
-    from ..layers import l3_delta
-    b = pick(backend, np.size(values))
-    return b.choose_orders(values, chunk) if b else l3_delta.choose_orders(values, chunk)
+    with _scope(backend):
+        return batch_kernels.choose_orders(values, chunk)
 
 
 def delta_encode(values, orders, chunk: int, zigzag0: bool = True, backend=None) -> np.ndarray:
-    from ..layers import l3_delta
-    b = pick(backend, np.size(values))
-    if b:
-        return b.delta_encode(values, orders, chunk, zigzag0=zigzag0)
-    return l3_delta.delta_encode(values, orders, chunk, zigzag0=zigzag0)
+    with _scope(backend):
+        return batch_kernels.delta_encode(values, orders, chunk, zigzag0=zigzag0)
 
 
 def delta_decode(codes, orders, chunk: int, zigzag0: bool = True, backend=None) -> np.ndarray:
-    from ..layers import l3_delta
-    b = pick(backend, np.size(codes))
-    if b:
-        return b.delta_decode(codes, orders, chunk, zigzag0=zigzag0)
-    return l3_delta.delta_decode(codes, orders, chunk, zigzag0=zigzag0)
+    with _scope(backend):
+        return batch_kernels.delta_decode(codes, orders, chunk, zigzag0=zigzag0)
 
 
 def pack(codes, chunk: int, tags=None, allowed: tuple = (0, 1, 2, 3, 4), backend=None) -> bytes:
-    from ..layers import l4_bitpack
-    b = pick(backend, np.size(codes))
-    if b:
-        return b.bitpack(codes, chunk, tags=tags, allowed=allowed)
-    return l4_bitpack.pack(codes, chunk, tags=tags, allowed=allowed)
+    with _scope(backend):
+        return batch_kernels.pack(codes, chunk, tags=tags, allowed=allowed)
 
 
 def unpack(buf, max_count: int, what: str = "bitpack", backend=None) -> tuple:
-    """l4_bitpack.unpack; the size test uses the buffer length (the count is not known yet)."""
-    from ..layers import l4_bitpack
-    b = pick(backend, len(buf))
-    return b.bitunpack(buf, max_count, what=what) if b else l4_bitpack.unpack(buf, max_count, what=what)
+    with _scope(backend):
+        return batch_kernels.unpack(buf, max_count, what=what)
 
 
 def byte_histogram(data, offsets=None, backend=None) -> np.ndarray:

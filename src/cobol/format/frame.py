@@ -67,7 +67,7 @@ class Limits:
 
 @dataclass
 class FrameHeader:
-    checksum: int = ck.SHA256
+    checksum: int = ck.DEFAULT
     block_size: int = 8 << 20
     dictionary_id: int | None = None
     size: int = 0  # bytes the header took in the frame (filled when read)

@@ -44,6 +44,7 @@ from ..format.wire import Reader, put_bytes, put_varint
 from . import csv_kernels as K
 from .intcodec import decode_ints as _intcodec_decode
 from .intcodec import encode_ints as _intcodec_encode
+from .primitives import spans_byte_histogram, unzigzag_int, zigzag_int
 
 STR, DICT, NUM, TPL = 0, 1, 2, 3
 KIND_NAMES = {STR: "str", DICT: "dict", NUM: "num", TPL: "tpl"}
@@ -98,7 +99,7 @@ def encode_ints(values: np.ndarray) -> bytes:
     out = bytearray([INTS_SMALL])
     put_varint(out, v.shape[0])
     for x in v.tolist():
-        put_varint(out, (x << 1) ^ (x >> 63) if x >= 0 else ((-x - 1) << 1) | 1)
+        put_varint(out, zigzag_int(x))
     return bytes(out)
 
 
@@ -114,7 +115,7 @@ def decode_ints(buf, max_count: int) -> np.ndarray:
     out = np.empty(n, np.int64)
     for i in range(n):
         z = r.varint("value")
-        out[i] = (z >> 1) if not z & 1 else -(z >> 1) - 1
+        out[i] = unzigzag_int(z)
     r.expect_end("small ints")
     return out
 
@@ -205,7 +206,7 @@ def trial_size(data, level: int) -> int:
 
 def _encode_sep_strings(sink, data, starts, ends, name):
     """The separator byte (params) and the values joined by it (one stream)."""
-    hist = K.byte_histogram(data, starts, ends)
+    hist = spans_byte_histogram(data, starts, ends)
     sep = next((c for c in SEP_PREFERENCE if hist[c] == 0), -1)
     if sep < 0:
         free = np.flatnonzero(hist == 0)
@@ -243,7 +244,7 @@ def _encode_str(sink, data, starts, ends, name, front=False):
                     plain = fc
             sink.merge(plain)
             return
-    hist = K.byte_histogram(data, starts, ends)
+    hist = spans_byte_histogram(data, starts, ends)
     sep = -1
     for c in SEP_PREFERENCE:
         if hist[c] == 0:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.cpython.unsafe.numbers import leading_zeros
+
+from .primitives import FNV64_OFFSET, bit_length, build_span_table, fnv1a64, fnv1a64_step, spans_equal
 
 DIGIT0 = 48
 MINUS = 45
@@ -22,8 +23,6 @@ MAX_RUNS = 8
 
 POW10 = np.array([10 ** i for i in range(19)], dtype=np.int64)
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 
 
 # --------------------------------------------------------------- gathering --
@@ -53,34 +52,7 @@ def gather_joined(data, starts, ends, sep):
     return out
 
 
-@njit(cache=True, nogil=True)
-def byte_histogram(data, starts, ends):
-    h = np.zeros(256, np.int64)
-    for i in range(starts.shape[0]):
-        for x in range(starts[i], ends[i]):
-            h[data[x]] += 1
-    return h
-
-
 # -------------------------------------------------------------- dictionary --
-
-@njit(cache=True, nogil=True, inline="always")
-def _fnv(data, s, e):
-    h = _FNV_OFFSET
-    for x in range(s, e):
-        h = (h ^ np.uint64(data[x])) * _FNV_PRIME
-    return h
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _equal(data, s1, e1, s2, e2):
-    if e1 - s1 != e2 - s2:
-        return False
-    for x in range(e1 - s1):
-        if data[s1 + x] != data[s2 + x]:
-            return False
-    return True
-
 
 @njit(cache=True, nogil=True)
 def dict_encode(data, starts, ends, max_distinct):
@@ -90,36 +62,10 @@ def dict_encode(data, starts, ends, max_distinct):
     value with id ``d``. ``n_distinct == -1`` when there are more than
     ``max_distinct`` distinct values (the caller then stores strings).
     """
-    n = starts.shape[0]
     cap = 16
     while cap < 2 * max_distinct + 2:
         cap <<= 1
-    mask = np.uint64(cap - 1)
-    table = np.full(cap, -1, np.int64)
-    first = np.empty(max_distinct + 1, np.int64)
-    hashes = np.empty(max_distinct + 1, np.uint64)
-    ids = np.empty(n, np.int64)
-    nd = 0
-    for i in range(n):
-        s = starts[i]
-        e = ends[i]
-        h = _fnv(data, s, e)
-        slot = h & mask
-        while True:
-            t = table[slot]
-            if t < 0:
-                if nd >= max_distinct:
-                    return ids, first, -1
-                table[slot] = nd
-                first[nd] = i
-                hashes[nd] = h
-                ids[i] = nd
-                nd += 1
-                break
-            if hashes[t] == h and _equal(data, s, e, starts[first[t]], ends[first[t]]):
-                ids[i] = t
-                break
-            slot = (slot + np.uint64(1)) & mask
+    _, _, ids, first, nd = build_span_table(data, starts, ends, cap, max_distinct)
     return ids, first, nd
 
 
@@ -202,9 +148,11 @@ def trailing_zeros10(vals, cap):
 
 @njit(cache=True, nogil=True, inline="always")
 def _ndigits(a):
+    """Decimal digits of a >= 0 (1 for 0 and for negatives): compares with the
+    powers of ten instead of dividing (a 64-bit division per digit was the
+    cost of printing numbers back)."""
     d = 1
-    while a >= 10:
-        a //= 10
+    while d < 19 and a >= POW10[d]:
         d += 1
     return d
 
@@ -281,7 +229,7 @@ def skeleton_hashes(data, starts, ends):
     n = starts.shape[0]
     out = np.empty(n, np.uint64)
     for i in range(n):
-        h = _FNV_OFFSET
+        h = FNV64_OFFSET
         runs = 0
         x = starts[i]
         e = ends[i]
@@ -296,10 +244,10 @@ def skeleton_hashes(data, starts, ends):
                     bad = True
                     break
                 runs += 1
-                h = (h ^ np.uint64(0x1FF)) * _FNV_PRIME
+                h = fnv1a64_step(h, 0x1FF)  # one mark per digit run
                 x = y
             else:
-                h = (h ^ np.uint64(c)) * _FNV_PRIME
+                h = fnv1a64_step(h, c)
                 x += 1
         if bad or runs > MAX_RUNS or runs == 0:
             out[i] = 0
@@ -546,7 +494,7 @@ def span_hashes(data, starts, ends):
     n = starts.shape[0]
     out = np.empty(n, np.uint64)
     for i in range(n):
-        out[i] = _fnv(data, starts[i], ends[i])
+        out[i] = fnv1a64(data, starts[i], ends[i])
     return out
 
 
@@ -569,9 +517,11 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
             b = (r - k) * ncols
             cnt = 0
             for c in range(ncols):
-                if hashes[a + c] == hashes[b + c] and _equal(
-                        data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
+                if hashes[a + c] == hashes[b + c] and spans_equal(
+                        data, starts[a + c], ends[a + c], data, starts[b + c], ends[b + c]):
                     cnt += 1
+                elif cnt + ncols - 1 - c <= best:
+                    break  # cannot beat the best row any more (only a larger count replaces it)
             if cnt > best:
                 best = cnt
                 best_k = k
@@ -581,8 +531,8 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
             ref[r] = best_k
             b = (r - best_k) * ncols
             for c in range(ncols):
-                if hashes[a + c] == hashes[b + c] and _equal(
-                        data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
+                if hashes[a + c] == hashes[b + c] and spans_equal(
+                        data, starts[a + c], ends[a + c], data, starts[b + c], ends[b + c]):
                     eq[r, c] = True
     return ref, eq
 
@@ -670,9 +620,9 @@ def residual_bits(r):
         if d >> np.uint64(63):
             d = np.uint64(0) - d
         if x:
-            plain += 64 - leading_zeros(x)
+            plain += bit_length(x)
         if d:
-            delta += 64 - leading_zeros(d)
+            delta += bit_length(d)
     return float(min(plain, delta))
 
 
@@ -717,3 +667,63 @@ def pair_screen(cols, scales, tscale, at, target, min_count):
                     out[n, 2] = b
                     n += 1
     return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def column_major_fields(row_nf, ncols):
+    """Row-major field ids listed column by column, and the per-column counts,
+    for rows of ``row_nf[r]`` fields where field ``t`` of a row belongs to
+    column ``min(t, ncols - 1)``. A counting sort: the same order as a stable
+    argsort of the fields' columns, in two linear passes."""
+    counts = np.zeros(ncols, np.int64)
+    nf = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            counts[min(t, ncols - 1)] += 1
+        nf += k
+    start = np.empty(ncols, np.int64)
+    s = 0
+    for c in range(ncols):
+        start[c] = s
+        s += counts[c]
+    order = np.empty(nf, np.int64)
+    f = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            c = min(t, ncols - 1)
+            order[start[c]] = f
+            start[c] += 1
+            f += 1
+    return order, counts
+
+
+@njit(cache=True, nogil=True)
+def field_slots(row_nf, ncols):
+    """The inverse of :func:`column_major_fields` (decode side): for every
+    field in row order, its position in the column-major order, and the
+    per-column counts. Lets the decoder map rows to column entries without
+    building the order and scattering it."""
+    counts = np.zeros(ncols, np.int64)
+    nf = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            counts[min(t, ncols - 1)] += 1
+        nf += k
+    start = np.empty(ncols, np.int64)
+    s = 0
+    for c in range(ncols):
+        start[c] = s
+        s += counts[c]
+    slot = np.empty(nf, np.int64)
+    f = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            c = min(t, ncols - 1)
+            slot[f] = start[c]
+            start[c] += 1
+            f += 1
+    return slot, counts

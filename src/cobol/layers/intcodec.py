@@ -75,13 +75,12 @@ from __future__ import annotations
 import numpy as np
 import zstandard
 from numba import njit
-from numba.cpython.unsafe.numbers import leading_zeros
 
-from ..accel import offload
 from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
-from .l3_delta import unzigzag, zigzag
+from . import batch_kernels
+from .primitives import bit_length, table_capacity, table_slot, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 PACKED = 1
 PLANES = 2
@@ -125,16 +124,6 @@ TRIAL_LEVEL = 3
 #: a dictionary is tried when the sample has at most this share of distinct values
 DICT_MAX_SHARE = 0.25
 DICT_MAX_SIZE = 1 << 16
-
-
-def _zz(v: int) -> int:
-    v &= (1 << 64) - 1
-    return ((v << 1) & ((1 << 64) - 1)) ^ (((1 << 64) - 1) if v >> 63 else 0)
-
-
-def _unzz(z: int) -> int:
-    v = (z >> 1) ^ (-(z & 1) & ((1 << 64) - 1))
-    return v - (1 << 64) if v >> 63 else v
 
 
 # ---------------------------------------------------------------- kernels
@@ -228,7 +217,9 @@ def _map_residuals(d, offset, use_offset):
 @njit(cache=True, nogil=True)
 def _unpredict(r, warm, order, offset, use_offset, base, g):
     """Residual codes -> int64 values: undo the residual map and the predictor,
-    then the frame of reference (the inverse of the PLANES/ESCAPE encoders)."""
+    then the frame of reference (the inverse of the PLANES/ESCAPE encoders).
+    One loop per predictor (and per residual map for the previous-value
+    predictor, the common one): the predictor is chosen once, not per value."""
     nw = warm.size
     m = r.size
     out = np.empty(nw + m, np.uint64)
@@ -244,24 +235,37 @@ def _unpredict(r, warm, order, offset, use_offset, base, g):
         hist[i] = p1
         s += p1
         out[i] = base + g * p1
-    for i in range(m):
-        v = r[i]
-        if order == 0:
-            y = v
+    o = out[nw:]
+    if order == 0:
+        for i in range(m):
+            o[i] = base + g * r[i]
+    elif order == 1:
+        if use_offset:
+            for i in range(m):
+                p1 = p1 + (r[i] + offset)
+                o[i] = base + g * p1
         else:
-            d = v + offset if use_offset else unzigzag(v)
-            if order == 1:
-                y = p1 + d
-            elif order == 2:
-                y = d + two * p1 - p2
-            else:
-                y = d + (s >> sh)
-                slot = i % nw
-                s += y - hist[slot]
-                hist[slot] = y
+            for i in range(m):
+                p1 = p1 + unzigzag(r[i])
+                o[i] = base + g * p1
+    elif order == 2:
+        for i in range(m):
+            d = r[i] + offset if use_offset else unzigzag(r[i])
+            y = d + two * p1 - p2
             p2 = p1
             p1 = y
-        out[nw + i] = base + g * y
+            o[i] = base + g * y
+    else:
+        slot = 0
+        for i in range(m):
+            d = r[i] + offset if use_offset else unzigzag(r[i])
+            y = d + (s >> sh)
+            s += y - hist[slot]
+            hist[slot] = y
+            slot += 1
+            if slot == nw:
+                slot = 0
+            o[i] = base + g * y
     return out.view(np.int64)
 
 
@@ -336,7 +340,7 @@ def _bucket_split(r):
         if v >= np.uint64(1) << np.uint64(53):
             return sym, np.zeros(1, np.uint64), 0, False
         if v >= np.uint64(BUCKET_DIRECT):
-            nbits += 64 - leading_zeros(v) - 3
+            nbits += bit_length(v) - 3
     words = np.zeros(nbits // 64 + 2, np.uint64)
     pos = 0
     for i in range(m):
@@ -344,7 +348,7 @@ def _bucket_split(r):
         if v < np.uint64(BUCKET_DIRECT):
             sym[i] = np.uint8(v)
             continue
-        e = 64 - leading_zeros(v)
+        e = bit_length(v)
         w = e - 3
         top = (v >> np.uint64(w)) & np.uint64(3)
         sym[i] = np.uint8(BUCKET_DIRECT + (e - 7) * 4 + np.int64(top))
@@ -358,41 +362,59 @@ def _bucket_split(r):
     return sym, words, nbits, True
 
 
+def _bucket_tables():
+    """Per bucket symbol: its extra bits (-1: not a symbol) and the value bits
+    it fixes (the leading one and the two bits under it; symbols below
+    BUCKET_DIRECT are their value)."""
+    width = np.full(256, -1, np.int64)
+    lead = np.zeros(256, np.uint64)
+    for s in range(BUCKET_MAX_SYMBOL + 1):
+        if s < BUCKET_DIRECT:
+            width[s], lead[s] = 0, s
+        else:
+            e = ((s - BUCKET_DIRECT) >> 2) + 7
+            w = e - 3
+            width[s] = w
+            lead[s] = (1 << (e - 1)) | (((s - BUCKET_DIRECT) & 3) << w)
+    return width, lead
+
+
+_BUCKET_WIDTH, _BUCKET_LEAD = _bucket_tables()
+
+
 @njit(cache=True, nogil=True)
 def _bucket_bits(sym):
     """Extra bits the symbols call for; -1 on a symbol above BUCKET_MAX_SYMBOL."""
+    width = _BUCKET_WIDTH
     nbits = 0
+    bad = False
     for i in range(sym.size):
-        s = np.int64(sym[i])
-        if s >= BUCKET_DIRECT:
-            if s > BUCKET_MAX_SYMBOL:
-                return -1
-            nbits += ((s - BUCKET_DIRECT) >> 2) + 7 - 3
-    return nbits
+        w = width[sym[i]]
+        nbits += w
+        bad |= w < 0
+    return -1 if bad else nbits
 
 
 @njit(cache=True, nogil=True)
 def _bucket_merge(sym, words):
-    """Inverse of _bucket_split (the caller checked symbols and bit count)."""
+    """Inverse of _bucket_split (the caller checked symbols and bit count, so
+    ``words`` holds a word past the last bit read). Branch-free: a symbol
+    below BUCKET_DIRECT reads 0 extra bits."""
+    width = _BUCKET_WIDTH
+    lead = _BUCKET_LEAD
     m = sym.size
     r = np.empty(m, np.uint64)
+    one = np.uint64(1)
     pos = 0
     for i in range(m):
-        s = np.int64(sym[i])
-        if s < BUCKET_DIRECT:
-            r[i] = np.uint64(s)
-            continue
-        e = ((s - BUCKET_DIRECT) >> 2) + 7
-        w = e - 3
+        s = sym[i]
+        w = width[s]
         word = pos >> 6
-        off = pos & 63
-        extra = words[word] >> np.uint64(off)
-        if off + w > 64:
-            extra |= words[word + 1] << np.uint64(64 - off)
-        extra &= (np.uint64(1) << np.uint64(w)) - np.uint64(1)
+        off = np.uint64(pos & 63)
+        # the bits from the next word: shifted in two steps, so that off = 0 gives 0
+        bits = (words[word] >> off) | ((words[word + 1] << one) << (np.uint64(63) - off))
+        r[i] = lead[s] | (bits & ((one << np.uint64(w)) - one))
         pos += w
-        top = np.uint64((s - BUCKET_DIRECT) & 3)
-        r[i] = (np.uint64(1) << np.uint64(e - 1)) | (top << np.uint64(w)) | extra
     return r
 
 
@@ -502,10 +524,8 @@ def _dictionary(x, cap):
     Open addressing on a power-of-two table; returns ndict = -1 once more than
     ``cap`` distinct values turn up.
     """
-    size = 1
-    while size < 2 * cap:
-        size *= 2
-    mask = size - 1
+    size = table_capacity(cap)
+    mask = np.uint64(size - 1)
     slot_val = np.empty(size, np.int64)
     slot_idx = np.full(size, -1, np.int64)
     vals = np.empty(cap, np.int64)
@@ -514,8 +534,7 @@ def _dictionary(x, cap):
     nd = 0
     for i in range(x.size):
         v = x[i]
-        h = (np.uint64(v) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
-        s = np.int64(h) & mask
+        s = table_slot(np.uint64(v), mask)
         while True:
             j = slot_idx[s]
             if j < 0:
@@ -532,7 +551,7 @@ def _dictionary(x, cap):
                 counts[j] += 1
                 idx[i] = j
                 break
-            s = (s + 1) & mask
+            s = (s + np.uint64(1)) & mask
     return vals, counts, idx, nd
 
 
@@ -594,23 +613,88 @@ def estimate_size(values: np.ndarray) -> int:
     return int(_best_planes(y)[0] // 8) + 8
 
 
+@njit(cache=True, nogil=True)
+def _predictor_entropy_bits(y):
+    """For every predictor order o: ``_planes_entropy_bits`` of its residuals
+    (zigzagged for o > 0), in one pass over y without materialising them.
+
+    Per order and byte plane the histogram counts the bytes of each residual
+    up to its last nonzero one; the zero bytes above it are added afterwards
+    from how many residuals reach each plane. The sums then run over the same
+    counts in the same order as ``_planes_entropy_bits``, so the floats agree
+    bit for bit (the choice of predictor does not change)."""
+    n = y.size
+    norders = _WARM_K.size
+    hist = np.zeros((norders, 8, 256), np.int64)
+    reach = np.zeros((norders, 8), np.int64)  # residuals with a nonzero byte at or above plane j
+    s3 = np.uint64(0)
+    s4 = np.uint64(0)
+    two = np.uint64(2)
+    for i in range(n):
+        yi = y[i]
+        if i < 4:
+            s3 += yi
+        if i < 16:
+            s4 += yi
+        for o in range(norders):
+            warm = _WARM_K[o]
+            if i < warm:
+                continue
+            if o == 0:
+                v = yi
+            else:
+                if o == 1:
+                    d = yi - y[i - 1]
+                elif o == 2:
+                    d = yi - two * y[i - 1] + y[i - 2]
+                elif o == 3:
+                    d = yi - (s3 >> np.uint64(2))
+                else:
+                    d = yi - (s4 >> np.uint64(4))
+                v = zigzag(d)
+            j = 0
+            while v != 0:
+                hist[o, j, np.int64(v & np.uint64(0xFF))] += 1
+                reach[o, j] += 1
+                v >>= np.uint64(8)
+                j += 1
+        # the running sums of the mean predictors, as _deltas keeps them
+        if i >= 4:
+            s3 += yi - y[i - 4]
+        if i >= 16:
+            s4 += yi - y[i - 16]
+    out = np.zeros(norders, np.float64)
+    for o in range(norders):
+        m = n - _WARM_K[o]
+        if m <= 0:
+            continue
+        k = 0
+        while k < 8 and reach[o, k] > 0:
+            k += 1
+        total = 0.0
+        for j in range(k):
+            hist[o, j, 0] += m - reach[o, j]
+            for b in range(256):
+                c = hist[o, j, b]
+                if c:
+                    total -= c * np.log2(c / m)
+        out[o] = total
+    return out
+
+
 def _best_planes(y):
     """(entropy bits, order, use_offset, offset) of the best PLANES residual map."""
     # the predictor under zigzag, then the offset map for the winner only
-    best = None
-    for order in range(len(PREDICTOR_WARM)):
-        d = _deltas(y, order)
-        r = d if order == 0 else _map_residuals(d, np.uint64(0), False)
-        bits = _planes_entropy_bits(r)
-        if best is None or bits < best[0]:
-            best = (bits, order, False, np.uint64(0), d)
-    bits, order, _, _, d = best
-    if order > 0 and d.size:
+    bits_by_order = _predictor_entropy_bits(y)
+    order = int(np.argmin(bits_by_order))  # the first of equals, as a strict < scan keeps
+    bits = float(bits_by_order[order])
+    d = _deltas(y, order) if order > 0 else None
+    if d is not None and d.size:
         offset = np.uint64(_signed_min(d))
         obits = _planes_entropy_bits(_map_residuals(d, offset, True))
         if obits < bits:
             return obits, order, True, offset
-    return best[:4]
+    return bits, order, False, np.uint64(0)
 
 
 # ---------------------------------------------------------------- encoding
@@ -651,32 +735,68 @@ def _bytes_needed(r: np.ndarray) -> int:
 
 def _encode_packed(n, base, g, y) -> bytes:
     yi = y.view(np.int64)
-    # offload: large batches run on the accelerator backend, with identical output
-    orders = offload.choose_orders(yi, CHUNK)
-    codes = offload.delta_encode(yi, orders, CHUNK, zigzag0=False)
+    # batch_kernels: large batches run where the engine installed (an accelerator), with identical output
+    orders = batch_kernels.choose_orders(yi, CHUNK)
+    codes = batch_kernels.delta_encode(yi, orders, CHUNK, zigzag0=False)
     out = bytearray([PACKED])
     put_varint(out, n)
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
-    out += offload.pack(codes, CHUNK, tags=orders)
+    out += batch_kernels.pack(codes, CHUNK, tags=orders)
     return bytes(out)
 
 
-def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0) -> bytes:
-    if PREDICTOR_WARM[order] > n:
+class ResidualCache:
+    """The residual codes of one array ``y`` by (predictor, map), computed once
+    for the candidates that share them (planes, interleaved planes, escape,
+    nibbles and bucket all code the same residuals differently); other arrays
+    pass through uncached."""
+
+    def __init__(self, y):
+        self.y = y
+        self.entries = {}
+
+    def get(self, y, order, use_offset):
+        if y is not self.y:
+            return None
+        return self.entries.get((order, use_offset))
+
+    def put(self, y, order, use_offset, value):
+        if y is self.y:
+            self.entries[(order, use_offset)] = value
+
+
+def _residuals(y, order, use_offset, cache=None):
+    """(order, use_offset, offset, residual codes) as the PLANES / ESCAPE /
+    BUCKET encoders code them: a predictor that needs more warm-up values
+    than there are falls back to none, the offset map needs residuals."""
+    key = (order, use_offset)
+    if cache is not None:
+        hit = cache.get(y, *key)
+        if hit is not None:
+            return hit
+    if PREDICTOR_WARM[order] > y.size:
         order = 0
     d = _deltas(y, order)
     use_offset = use_offset and order > 0 and d.size > 0
     offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
     r = d if order == 0 else _map_residuals(d, offset, use_offset)
+    out = (order, use_offset, offset, r)
+    if cache is not None:
+        cache.put(y, *key, out)
+    return out
+
+
+def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0, cache=None) -> bytes:
+    order, use_offset, offset, r = _residuals(y, order, use_offset, cache)
     k = _bytes_needed(r)
     out = bytearray([PLANES])
     put_varint(out, n)
     out += bytes((order, (LAYOUT_INTERLEAVED if interleaved else 0) | (LAYOUT_OFFSET if use_offset else 0), k))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     planes = _to_bytes(r, k, not interleaved)
@@ -691,23 +811,18 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0) -> bytes
     return bytes(out)
 
 
-def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False) -> bytes:
-    if PREDICTOR_WARM[order] > n:
-        order = 0
-    d = _deltas(y, order)
-    use_offset = use_offset and order > 0 and d.size > 0
-    offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
-    r = d if order == 0 else _map_residuals(d, offset, use_offset)
+def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False, cache=None) -> bytes:
+    order, use_offset, offset, r = _residuals(y, order, use_offset, cache)
     primary, rest = _split_escape(r, ESCAPE_NIBBLE if nibbles else ESCAPE_BYTE)
     if nibbles:
         primary = _pack_nibbles(primary)
     out = bytearray([NIBBLES if nibbles else ESCAPE])
     put_varint(out, n)
     out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     out += primary.tobytes()  # not padded: the escaped rest often shares its statistics
@@ -715,23 +830,18 @@ def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False)
     return bytes(out)
 
 
-def _encode_bucket(n, base, g, y, order, use_offset, at=0) -> bytes | None:
-    if PREDICTOR_WARM[order] > n:
-        order = 0
-    d = _deltas(y, order)
-    use_offset = use_offset and order > 0 and d.size > 0
-    offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
-    r = d if order == 0 else _map_residuals(d, offset, use_offset)
+def _encode_bucket(n, base, g, y, order, use_offset, at=0, cache=None) -> bytes | None:
+    order, use_offset, offset, r = _residuals(y, order, use_offset, cache)
     sym, words, nbits, ok = _bucket_split(r)
     if not ok:
         return None
     out = bytearray([BUCKET])
     put_varint(out, n)
     out += bytes((order, LAYOUT_OFFSET if use_offset else 0))
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     if use_offset:
-        put_varint(out, _zz(int(offset)))
+        put_varint(out, zigzag_int(int(offset)))
     for i in range(PREDICTOR_WARM[order]):
         put_varint(out, int(y[i]))
     out += sym.tobytes()
@@ -746,7 +856,7 @@ def _encode_sparse(n, base, g, y, order, depth, at=0) -> bytes:
     out = bytearray([SPARSE])
     put_varint(out, n)
     out.append(order)
-    put_varint(out, _zz(int(base)))
+    put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     # (the first nested stream is aligned as if its length prefix took 3 bytes)
     gaps_blob = encode_ints(_gaps(pos), _depth=depth + 1, _offset=at + len(out) + 3)
@@ -798,6 +908,7 @@ def _candidates(x, fr, modes, depth, at=0):
     ``depth`` so that decoding recursion stays bounded."""
     cands = []
     _, _, y = fr
+    cache = ResidualCache(y)
     if PACKED in modes:
         cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
     if PLANES in modes or ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
@@ -805,33 +916,38 @@ def _candidates(x, fr, modes, depth, at=0):
         _, order, use_offset, offset = _best_planes(y)
         tag = f"o{order}{' offset' if use_offset else ''}"
     if PLANES in modes:
-        for inter in (False, True):
+        # with one byte per residual the two layouts are the same bytes but
+        # for the layout flag: the interleaved one is not worth a trial
+        one_byte = PREDICTOR_WARM[order] <= y.size and _bytes_needed(_residuals(y, order, use_offset, cache)[3]) <= 1
+        for inter in ((False,) if one_byte else (False, True)):
             cands.append((
                 f"planes {tag}{' interleaved' if inter else ''}",
-                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at),
+                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at, cache),
             ))
     if ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
-        d = _deltas(y, order)
-        r = d if order == 0 else _map_residuals(d, offset, use_offset)
+        if PREDICTOR_WARM[order] <= y.size:  # what the encoders will code
+            _, _, _, r = _residuals(y, order, use_offset, cache)
+        else:
+            r = np.zeros(0, np.uint64)
         wide = r.size and int(r.max()) > 0xFF
     if ESCAPE in modes and depth <= 1 and wide:
-        cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at)))
+        cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at, cache=cache)))
     if NIBBLES in modes and depth <= 1 and r.size:
         # small residuals two a byte: zstd's Huffman then codes pairs, and
         # wastes less on a skewed alphabet than one symbol at a time; the map
         # (zigzag or offset) that escapes least
         u = use_offset
         if order > 0:
-            escapes = {m: np.count_nonzero(_map_residuals(d, np.uint64(_signed_min(d)), m) >= ESCAPE_NIBBLE)
+            escapes = {m: np.count_nonzero(_residuals(y, order, m, cache)[3] >= ESCAPE_NIBBLE)
                        for m in (False, True)}
             u = escapes[True] < escapes[False]
         else:
             escapes = {u: np.count_nonzero(r >= ESCAPE_NIBBLE)}
         if escapes[u] <= NIBBLES_MAX_ESCAPES * r.size:
             cands.append((f"nibbles o{order}{' offset' if u else ''}",
-                          lambda v, f, o=order, u=u: _encode_escape(v.size, *f, o, u, depth, at, True)))
+                          lambda v, f, o=order, u=u: _encode_escape(v.size, *f, o, u, depth, at, True, cache)))
     if BUCKET in modes and wide:
-        cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at)))
+        cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at, cache)))
     if SPARSE in modes and depth == 0 and x.size >= 16:
         for order in (0, 1):
             d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
@@ -901,14 +1017,14 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         r.expect_end("empty int stream")
         return np.zeros(0, np.int64)
     if mode == PACKED:
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
-        codes, tags = offload.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
+        codes, tags = batch_kernels.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
         if codes.size != n:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
-        y = offload.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
+        y = batch_kernels.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
         return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
         order = r.u8("predictor")
@@ -920,12 +1036,12 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         nwarm = PREDICTOR_WARM[order]
         if nwarm > n:
             raise FormatError(f"int stream: predictor {order} needs {nwarm} values, stream has {n}")
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
         use_offset = bool(layout & LAYOUT_OFFSET)
-        offset = _unzz(r.varint("offset")) if use_offset else 0
+        offset = unzigzag_int(r.varint("offset")) if use_offset else 0
         warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
         m = n - nwarm
         if mode == PLANES:
@@ -978,7 +1094,7 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         order = r.u8("order")
         if order > 1:
             raise FormatError(f"int stream: sparse order {order}")
-        base = _unzz(r.varint("base"))
+        base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")

@@ -50,6 +50,7 @@ from numba import njit
 from ..errors import FormatError, LimitError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
+from .primitives import FNV64_OFFSET, fnv1a64_step, table_capacity, table_slot
 
 ESC = 1
 CAP = 2
@@ -99,14 +100,6 @@ def _lower(b):
 
 
 @njit(cache=True, nogil=True)
-def _table_size(n):
-    size = 16
-    while size < 2 * n:
-        size *= 2
-    return size
-
-
-@njit(cache=True, nogil=True)
 def unique_hashes(h):
     """Group equal non-zero uint64 hashes in one pass (open addressing).
 
@@ -114,8 +107,8 @@ def unique_hashes(h):
     order of first appearance, ``first[k]`` is where value k first appears and
     ``counts[k]`` how often it does. Faster than ``np.unique`` (no sort)."""
     n = h.size
-    size = _table_size(n)
-    mask = size - 1
+    size = table_capacity(n)
+    mask = np.uint64(size - 1)
     keys = np.zeros(size, np.uint64)
     vals = np.empty(size, np.int64)
     ids = np.empty(n, np.int64)
@@ -124,7 +117,7 @@ def unique_hashes(h):
     nu = 0
     for i in range(n):
         x = h[i]
-        slot = np.int64((x * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        slot = table_slot(x, mask)
         while True:
             k = keys[slot]
             if k == x:
@@ -137,7 +130,7 @@ def unique_hashes(h):
                 v = nu
                 nu += 1
                 break
-            slot = (slot + 1) & mask
+            slot = (slot + np.uint64(1)) & mask
         ids[i] = v
         counts[v] += 1
     return ids, first[:nu], counts[:nu]
@@ -147,21 +140,21 @@ def unique_hashes(h):
 def lookup_hashes(keys_in, h):
     """Index of each h in keys_in (distinct non-zero uint64), or -1."""
     m = keys_in.size
-    size = _table_size(m)
-    mask = size - 1
+    size = table_capacity(m)
+    mask = np.uint64(size - 1)
     keys = np.zeros(size, np.uint64)
     vals = np.empty(size, np.int64)
     for i in range(m):
         x = keys_in[i]
-        slot = np.int64((x * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        slot = table_slot(x, mask)
         while keys[slot] != 0 and keys[slot] != x:
-            slot = (slot + 1) & mask
+            slot = (slot + np.uint64(1)) & mask
         keys[slot] = x
         vals[slot] = i
     out = np.empty(h.size, np.int64)
     for i in range(h.size):
         x = h[i]
-        slot = np.int64((x * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        slot = table_slot(x, mask)
         r = -1
         while True:
             k = keys[slot]
@@ -170,7 +163,7 @@ def lookup_hashes(keys_in, h):
                 break
             if k == 0:
                 break
-            slot = (slot + 1) & mask
+            slot = (slot + np.uint64(1)) & mask
         out[i] = r
     return out
 
@@ -188,7 +181,7 @@ def _find_words(buf, ws, we, wh, wc):
             i += 1
             continue
         j = i
-        h = np.uint64(0xCBF29CE484222325)
+        h = FNV64_OFFSET  # FNV-1a 64 of the lowercased word
         n_up = 0
         n_low = 0
         first_up = 65 <= buf[i] <= 90
@@ -198,7 +191,7 @@ def _find_words(buf, ws, we, wh, wc):
                 n_up += 1
             elif 97 <= b <= 122:
                 n_low += 1
-            h = (h ^ np.uint64(_lower(b))) * np.uint64(0x100000001B3)
+            h = fnv1a64_step(h, _lower(b))
             j += 1
         ws[nw] = i
         we[nw] = j

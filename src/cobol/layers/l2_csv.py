@@ -91,15 +91,6 @@ Q_NONE, Q_ALL, Q_SOME, Q_MOST = 0, 1, 2, 3
 F_RAGGED, F_TERM_EXC, F_LAST_NONE, F_CRLF, F_ROWREF = 1, 2, 4, 8, 16
 
 
-def _field_columns(row_nf: np.ndarray, ncols: int) -> np.ndarray:
-    """Column of every field in row order: min(index within its row, ncols - 1)."""
-    nf = int(row_nf.sum())
-    first = np.cumsum(row_nf) - row_nf
-    j = np.arange(nf, dtype=np.int64) - np.repeat(first, row_nf)
-    np.minimum(j, ncols - 1, out=j)
-    return j
-
-
 def _column_major_order(row_nf: np.ndarray, ncols: int, modal: int):
     """Row-major field ids listed column by column, and the per-column counts."""
     nrows = row_nf.shape[0]
@@ -109,10 +100,9 @@ def _column_major_order(row_nf: np.ndarray, ncols: int, modal: int):
         if modal < ncols:
             counts = np.concatenate([counts, np.zeros(ncols - modal, np.int64)])
         return order, counts
-    col = _field_columns(row_nf, ncols)
-    order = np.argsort(col.astype(np.int16 if ncols < 32768 else np.int64), kind="stable")
-    counts = np.bincount(col, minlength=ncols).astype(np.int64)
-    return order, counts
+    # ragged rows: field t of a row is in column min(t, ncols - 1); a counting
+    # sort by column gives the stable order without an n log n argsort
+    return K.column_major_fields(np.ascontiguousarray(row_nf, dtype=np.int64), ncols)
 
 
 def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> Encoded:
@@ -387,7 +377,8 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     if flags & F_LAST_NONE:
         row_term[-1] = TERM_NONE
 
-    order, counts = _column_major_order(row_nf, ncols, modal)
+    # for each field in row order, its slot among the column-major entries
+    field_order, counts = K.field_slots(np.ascontiguousarray(row_nf, dtype=np.int64), ncols)
     eq = None
     if flags & F_ROWREF:
         if flags & F_RAGGED or ncols != modal or ncols > ROW_MATCH_MAX_COLUMNS:
@@ -458,10 +449,8 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     shift = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if sizes.size else sizes
     all_buf = np.concatenate(bufs) if bufs else np.zeros(0, np.uint8)
     all_offs = np.concatenate([o[:-1] + sh for o, sh in zip(offs_list, shift)] + [[int(sizes.sum())]])
-    all_offs = all_offs.astype(np.int64)
+    all_offs = all_offs.astype(np.int64, copy=False)
     all_q = np.concatenate(qflags) if qflags else np.zeros(0, np.bool_)
-    field_order = np.empty(nf, np.int64)
-    field_order[order] = np.arange(nf, dtype=np.int64)
     expect = total + (nf - nrows) + int(np.count_nonzero(row_term == TERM_LF)) \
         + 2 * int(np.count_nonzero(row_term == TERM_CRLF))
     if expect != raw_len:

@@ -41,31 +41,15 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.cpython.unsafe.numbers import leading_zeros
 
 from ..errors import FormatError
+from .primitives import bit_length, unzigzag, zigzag  # noqa: F401  (zigzag/unzigzag: this layer's API too)
 
 ORDER_NONE = 0
 ORDER_1 = 1
 ORDER_2 = 2
 ORDER_1_UP = 3
 MAX_ORDER = 3
-
-
-@njit(cache=True, nogil=True, inline="always")
-def zigzag(d):
-    """int residual (as uint64 bits) -> unsigned zigzag code."""
-    return (d << np.uint64(1)) ^ (np.uint64(0) - (d >> np.uint64(63)))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def unzigzag(z):
-    return (z >> np.uint64(1)) ^ (np.uint64(0) - (z & np.uint64(1)))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def bit_length(u):
-    return 64 - leading_zeros(u)
 
 
 @njit(cache=True, nogil=True)

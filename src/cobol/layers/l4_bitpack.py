@@ -54,10 +54,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from numba.cpython.unsafe.numbers import leading_zeros
 
 from ..errors import FormatError
 from ..format.wire import put_varint
+from .primitives import VARINT_OK, bit_length, put_varint as _put_varint, read_varint, varint_len
 
 CONST = 0
 FOR = 1
@@ -70,8 +70,8 @@ N_STRATEGIES = 5
 DEFAULT_CHUNK = 512
 MAX_CHUNK = 1 << 16
 
-# error codes returned by the decoding kernel (0 = ok)
-_ERRORS = {
+#: error codes returned by the decoding kernels, here and on the accelerator (0 = ok)
+L4_ERRORS = {
     1: "header truncated",
     2: "unknown strategy",
     3: "reserved header bits set",
@@ -89,20 +89,6 @@ _ERRORS = {
 
 # analysis columns
 A_MIN, A_MAX, A_RANGE, A_BITS = 0, 1, 2, 3
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _bits(u):
-    return 64 - leading_zeros(u)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _varint_len(u):
-    n = 1
-    while u >= np.uint64(0x80):
-        u >>= np.uint64(7)
-        n += 1
-    return n
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -181,7 +167,7 @@ def _analyze(codes, chunk):
             v = codes[i]
             lo = min(lo, v)
             hi = max(hi, v)
-            hist[_bits(v)] += 1
+            hist[bit_length(v)] += 1
             d = v - prev
             dz = (d << np.uint64(1)) ^ (np.uint64(0) - (d >> np.uint64(63)))
             dmax = max(dmax, dz)
@@ -193,27 +179,27 @@ def _analyze(codes, chunk):
                 max_nz = max(max_nz, v - np.uint64(1))
             else:
                 run += 1
-        w = _bits(hi)
+        w = bit_length(hi)
         rng = hi - lo
         out[c, 0] = lo
         out[c, 1] = hi
         out[c, 2] = rng
         out[c, 3] = w
         out[c, 4] = 16 + m * w
-        out[c, 5] = 16 + 8 * _varint_len(lo) + m * _bits(rng)
-        rw = _bits(np.uint64(max_run))
-        nzw = _bits(max_nz)
-        out[c, 6] = 16 + 8 * _varint_len(np.uint64(nz)) + 8 + nz * (rw + nzw)
-        dw = _bits(dmax)
-        out[c, 7] = 16 + 8 * _varint_len(codes[start]) + (m - 1) * dw
+        out[c, 5] = 16 + 8 * varint_len(lo) + m * bit_length(rng)
+        rw = bit_length(np.uint64(max_run))
+        nzw = bit_length(max_nz)
+        out[c, 6] = 16 + 8 * varint_len(np.uint64(nz)) + 8 + nz * (rw + nzw)
+        dw = bit_length(dmax)
+        out[c, 7] = 16 + 8 * varint_len(codes[start]) + (m - 1) * dw
         # PFor: exceptions above b cost a position and w - b high bits each
-        pw = _bits(np.uint64(m - 1))
+        pw = bit_length(np.uint64(m - 1))
         best = 16 + m * w + 8 + 8  # b = w, e = 0
         best_b = w
         above = 0
         for b in range(w - 1, -1, -1):
             above += hist[b + 1]
-            cost = 16 + 8 + 8 * _varint_len(np.uint64(above)) + m * b + above * (pw + w - b)
+            cost = 16 + 8 + 8 * varint_len(np.uint64(above)) + m * b + above * (pw + w - b)
             if cost < best:
                 best = cost
                 best_b = b
@@ -279,16 +265,6 @@ def _check_chunk(chunk: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _put_varint(buf, p, u):
-    while u >= np.uint64(0x80):
-        buf[p] = np.uint8((u & np.uint64(0x7F)) | np.uint64(0x80))
-        u >>= np.uint64(7)
-        p += 1
-    buf[p] = np.uint8(u)
-    return p + 1
-
-
-@njit(cache=True, nogil=True)
 def _pack(codes, chunk, table, choice, tags):
     n = codes.size
     nchunks = table.shape[0]
@@ -317,7 +293,7 @@ def _pack(codes, chunk, table, choice, tags):
             pos = _put_run(words, pos, codes[start:stop], m, w)
         elif s == FOR:
             base = table[c, 0]
-            w = _bits(table[c, 2])
+            w = bit_length(table[c, 2])
             headers[hp] = w
             hp = _put_varint(headers, hp + 1, base)
             for i in range(m):
@@ -357,7 +333,7 @@ def _pack(codes, chunk, table, choice, tags):
         else:  # PATCHED
             w = np.int64(table[c, 3])
             b = np.int64(table[c, 9])
-            pw = _bits(np.uint64(m - 1))
+            pw = bit_length(np.uint64(m - 1))
             lowmask = _mask(b)
             e = 0
             for i in range(m):
@@ -420,23 +396,11 @@ def pack(
 
 @njit(cache=True, nogil=True)
 def read_header_varint(buf, p, end):
-    """Returns (value, new_p) or (0, -1) when truncated / too long / not minimal."""
-    v = np.uint64(0)
-    shift = 0
-    for k in range(10):
-        if p >= end:
-            return np.uint64(0), -1
-        b = buf[p]
-        p += 1
-        if k == 9 and b > 1:
-            return np.uint64(0), -1
-        v |= np.uint64(b & 0x7F) << np.uint64(shift)
-        if b < 0x80:
-            if k > 0 and b == 0:
-                return np.uint64(0), -1
-            return v, p
-        shift += 7
-    return np.uint64(0), -1
+    """Returns (value, new_p) or (0, -1) when truncated / too long / not minimal / above 64 bits."""
+    v, q, err = read_varint(buf, p, end)
+    if err != VARINT_OK:
+        return np.uint64(0), -1
+    return v, q
 
 
 @njit(cache=True, nogil=True)
@@ -532,7 +496,7 @@ def _unpack(headers, words, total_bits, n, chunk, out, tags):
             ee = np.int64(e)
             if b > w or (ee > 0 and b >= w):
                 return 10, c
-            pw = _bits(np.uint64(m - 1))
+            pw = bit_length(np.uint64(m - 1))
             if pos + m * b + ee * (pw + w - b) > total_bits:
                 return 5, c
             pos = _get_run(words, pos, out[start:stop], m, b)
@@ -576,5 +540,5 @@ def unpack(buf, max_count: int, what: str = "bitpack") -> tuple[np.ndarray, np.n
     tags = np.zeros(nchunks, np.uint8)
     err, where = _unpack(headers, words, 8 * nbytes, n, chunk, out, tags)
     if err:
-        raise FormatError(f"{what}: chunk {where}: {_ERRORS.get(err, 'error')}")
+        raise FormatError(f"{what}: chunk {where}: {L4_ERRORS.get(err, 'error')}")
     return out, tags

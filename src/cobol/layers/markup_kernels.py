@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from . import markup_tokenizer as mt
+from .primitives import FNV64_OFFSET, fnv1a64_step, put_varint
 
 # symbols
 S_END = 0
@@ -56,7 +57,7 @@ def _skeleton_hashes(buf, kinds, starts, attr_lo, a_val_s, a_val_e, out):
         if k != mt.START and k != mt.END:
             out[t] = 0
             continue
-        h = np.uint64(0xCBF29CE484222325) ^ np.uint64(k)
+        h = FNV64_OFFSET ^ np.uint64(k)
         p = starts[t]
         e = starts[t + 1]
         for a in range(attr_lo[t], attr_lo[t + 1]):
@@ -64,11 +65,11 @@ def _skeleton_hashes(buf, kinds, starts, attr_lo, a_val_s, a_val_e, out):
             if vs < 0:
                 continue
             for j in range(p, vs):
-                h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
-            h = (h ^ np.uint64(0)) * np.uint64(0x100000001B3)
+                h = fnv1a64_step(h, buf[j])
+            h = fnv1a64_step(h, 0)
             p = a_val_e[a]
         for j in range(p, e):
-            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+            h = fnv1a64_step(h, buf[j])
         out[t] = h | np.uint64(1)
 
 
@@ -79,12 +80,12 @@ def _attribute_hashes(buf, a_name_s, a_name_e, a_val_s, a_val_e, out):
         if a_val_s[a] < 0:
             out[a] = 0
             continue
-        h = np.uint64(0xCBF29CE484222325)
+        h = FNV64_OFFSET
         for j in range(a_name_s[a], a_name_e[a]):
-            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
-        h = (h ^ np.uint64(0x100)) * np.uint64(0x100000001B3)
+            h = fnv1a64_step(h, buf[j])
+        h = fnv1a64_step(h, 0x100)  # between name and value: no byte has this value
         for j in range(a_val_s[a], a_val_e[a]):
-            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+            h = fnv1a64_step(h, buf[j])
         out[a] = h | np.uint64(1)
 
 
@@ -151,7 +152,10 @@ def _close_element(stack, d, name_fold, f):
 @njit(cache=True, nogil=True, inline="always")
 def _read_varint(src, i, n, max_shift):
     """LEB128 varint from src[i:n] with shifts up to ``max_shift`` bits ->
-    (value, position after it, ok); not ok when it runs past n or max_shift."""
+    (value, position after it, ok); not ok when it runs past n or max_shift.
+    Not :func:`cobol.layers.primitives.read_varint`: this layer's decoder has
+    always accepted non-minimal varints and bounds the width per field, so
+    swapping it would change which streams decode."""
     v = np.int64(0)
     shift = 0
     while True:
@@ -262,16 +266,6 @@ def _indent_stats(buf, kinds, starts, tok_depth, nl_kind, ind_char, ind_len, dep
     return m
 
 
-@njit(cache=True, nogil=True)
-def _put_varint(out, o, v):
-    while v >= 0x80:
-        out[o] = (v & 0x7F) | 0x80
-        v >>= 7
-        o += 1
-    out[o] = v
-    return o + 1
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _misc_group(k):
     """Misc group of a comment, CDATA section, PI or declaration token."""
@@ -299,7 +293,7 @@ def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, to
         b = starts[t + 1]
         if k == mt.START:
             c = tok_code[t]
-            o = _put_varint(sym, o, c)
+            o = put_varint(sym, o, np.uint64(c))
             s = c - S_SKEL
             h = hole_lo[s]
             for at in range(attr_lo[t], attr_lo[t + 1]):
@@ -312,7 +306,7 @@ def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, to
                 h += 1
                 ns += 1
         elif k == mt.END:
-            o = _put_varint(sym, o, tok_code[t])
+            o = put_varint(sym, o, np.uint64(tok_code[t]))
         elif k == mt.TEXT:
             d = tok_depth[t]
             if use_indent and _indent_match(buf, a, b, nl, unit, d):
@@ -346,7 +340,7 @@ def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, to
         else:  # NUL run
             sym[o] = S_NUL
             o += 1
-            o = _put_varint(sym, o, b - a)
+            o = put_varint(sym, o, np.uint64(b - a))
     return o, ns
 
 

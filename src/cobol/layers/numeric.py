@@ -401,16 +401,17 @@ def _unwrap_kernel(x, bits):
     return out
 
 
-def _estimate(arr: np.ndarray) -> tuple[int, int, int | None]:
-    """(estimated size after zstd, method, scale) of the best method for a sample array."""
+def _estimate(arr: np.ndarray, alone: bool = False) -> tuple[int, int, int | None]:
+    """(estimated size after zstd, method, scale) of the best method for a sample array.
+    ``alone``: nothing else competes with this array's methods, so an integer
+    array with a single method needs no size (0 is returned)."""
     if arr.dtype.kind in "iu":
         plain = _int_values(arr)
-        best = (estimate_size(plain), M_INT, None)
         if arr.dtype.itemsize < 8:
             unwrapped = _unwrap(arr)
             if not np.array_equal(unwrapped, plain):  # some step does wrap around
-                best = min(best, (estimate_size(unwrapped), M_UNWRAP, None))
-        return best
+                return min((estimate_size(plain), M_INT, None), (estimate_size(unwrapped), M_UNWRAP, None))
+        return (0 if alone else estimate_size(plain)), M_INT, None
     best = None
     for method, scale in _float_methods(arr):
         n, exc = _float_ints(arr, method, scale)
@@ -495,7 +496,7 @@ class NumericArrayTransform(Transform):
                 arr = np.frombuffer(_sample(body, size).tobytes(), dt)
                 if dt.kind == "f" and hint is None and not _plausible_float(arr):
                     continue
-                size_z, method, scale = _estimate(arr)
+                size_z, method, scale = _estimate(arr, alone=len(dtypes) == 1 and len(phases[size]) == 1)
                 if best is None or size_z < best[0]:
                     best = (size_z, dt, head, method, scale)
         if best is None:

@@ -34,44 +34,23 @@ import numpy as np
 from numba import njit
 
 from ..errors import FormatError, LimitError
+from .primitives import VARINT_OK, put_varints, read_varint
 
 MAX_ENTRIES = 1 << 16
 
 
 @njit(cache=True, nogil=True)
-def _put_varints(values, out):
-    """LEB128-encode non-negative int64 ``values`` into ``out``; return bytes written."""
-    p = 0
-    for i in range(values.size):
-        v = values[i]
-        while v >= 0x80:
-            out[p] = (v & 0x7F) | 0x80
-            v >>= 7
-            p += 1
-        out[p] = v
-        p += 1
-    return p
-
-
-@njit(cache=True, nogil=True)
 def _get_varints(buf, pos, count, out):
-    """Decode ``count`` minimal LEB128 varints (< 2**32) at ``pos``; return the end or -1."""
+    """Decode ``count`` minimal varints of at most 5 bytes (< 2**35) at ``pos``;
+    return the end or -1. The 5-byte bound is this format's: a longer varint
+    is rejected even where a wider one would be valid elsewhere."""
     n = buf.size
     for i in range(count):
-        v = 0
-        shift = 0
-        for _ in range(6):
-            if pos >= n or shift > 28:
-                return -1
-            b = buf[pos]
-            pos += 1
-            v |= np.int64(b & 0x7F) << shift
-            if b < 0x80:
-                if shift and b == 0:
-                    return -1
-                break
-            shift += 7
-        out[i] = v
+        v, q, err = read_varint(buf, pos, n)
+        if err != VARINT_OK or q - pos > 5:
+            return -1
+        out[i] = np.int64(v)
+        pos = q
     return pos
 
 
@@ -80,7 +59,7 @@ def encode_varints(values: np.ndarray) -> bytes:
     if v.size and int(v.min()) < 0:
         raise ValueError("varints must be non-negative")
     out = np.empty(v.size * 10, np.uint8)
-    return out[:_put_varints(v, out)].tobytes()
+    return out[:put_varints(v.view(np.uint64), out, 0)].tobytes()
 
 
 def decode_varints(buf, pos: int, count: int, what: str) -> tuple[np.ndarray, int]:

@@ -20,47 +20,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, nogil=True)
-def _histogram_kernel(a):
-    sub = np.zeros((4, 256), np.int64)
-    n = a.size
-    i = 0
-    while i + 4 <= n:
-        sub[0, a[i]] += 1
-        sub[1, a[i + 1]] += 1
-        sub[2, a[i + 2]] += 1
-        sub[3, a[i + 3]] += 1
-        i += 4
-    while i < n:
-        sub[0, a[i]] += 1
-        i += 1
-    out = np.zeros(256, np.int64)
-    for k in range(4):
-        for v in range(256):
-            out[v] += sub[k, v]
-    return out
+from ..layers.primitives import byte_histogram as _byte_histogram_kernel
 
 
 @njit(cache=True, nogil=True)
 def _sampled_histogram_kernel(a, n_slices, slice_len):
-    """Histogram of ``n_slices`` slices of ``slice_len`` bytes (a multiple of 4)
-    spread evenly over ``a`` (the first starts at 0, the last ends at the end)."""
-    sub = np.zeros((4, 256), np.int64)
+    """Histogram of ``n_slices`` slices of ``slice_len`` bytes spread evenly
+    over ``a`` (the first starts at 0, the last ends at the end)."""
+    out = np.zeros(256, np.int64)
     span = a.size - slice_len
     for k in range(n_slices):
         i = (span * k) // (n_slices - 1) if n_slices > 1 else 0
-        end = i + slice_len
-        while i < end:
-            sub[0, a[i]] += 1
-            sub[1, a[i + 1]] += 1
-            sub[2, a[i + 2]] += 1
-            sub[3, a[i + 3]] += 1
-            i += 4
-    out = np.zeros(256, np.int64)
-    for k in range(4):
-        for v in range(256):
-            out[v] += sub[k, v]
+        out += _byte_histogram_kernel(a[i:i + slice_len])
     return out
 
 
@@ -75,7 +46,7 @@ def byte_histogram(buf) -> np.ndarray:
     a = _as_u8(buf)
     if a.size == 0:
         return np.zeros(256, np.int64)
-    return _histogram_kernel(a)
+    return _byte_histogram_kernel(a)
 
 
 #: a sampled histogram reads this many slices of SAMPLE_SLICE bytes
@@ -95,7 +66,7 @@ def sampled_histogram(buf, max_bytes: int = SAMPLE_SLICES * SAMPLE_SLICE) -> tup
     a = _as_u8(buf)
     n = a.size
     if n <= max_bytes:
-        return (_histogram_kernel(a) if n else np.zeros(256, np.int64)), False
+        return (_byte_histogram_kernel(a) if n else np.zeros(256, np.int64)), False
     slices = max(2, max_bytes // SAMPLE_SLICE)
     h = _sampled_histogram_kernel(a, slices, SAMPLE_SLICE)
     return np.rint(h * (n / (slices * SAMPLE_SLICE))).astype(np.int64), True

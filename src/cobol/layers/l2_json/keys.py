@@ -9,8 +9,12 @@ from .. import json_tokenizer as jt
 from .paths import _mix
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _fnv(buf, a, b):
+    """FNV-1a 64 on int64 with a final fold ``h ^ (h >> 29)`` (arithmetic
+    shift): a different result from :func:`cobol.layers.primitives.fnv1a64`,
+    kept as this layer's own key hash (the decode walk recomputes it inline
+    while it unescapes keys)."""
     h = np.int64(-3750763034362895579)
     for i in range(a, b):
         h = (h ^ np.int64(buf[i])) * np.int64(1099511628211)
@@ -38,10 +42,7 @@ def _intern_spans_kernel(buf, a, b, grp, cap):
         x = a[j]
         y = b[j]
         g = grp[j]
-        h = np.int64(-3750763034362895579)
-        for i in range(x, y):
-            h = (h ^ np.int64(buf[i])) * np.int64(1099511628211)
-        h = h ^ (h >> 29)
+        h = _fnv(buf, x, y)
         slot = _mix(h, g) & mask
         found = -1
         for _ in range(cap):

@@ -11,15 +11,19 @@ raw bytes, so each block is also copied to the host once, one way (no data
 goes back to the device). On the CPU backend the same function takes NumPy
 arrays.
 
+It sits beside the engine, not in :mod:`cobol.accel`: it writes whole frames
+(entropy coding, checksums, block records), which is engine work; the
+accelerator package only offers the kernels.
+
 The frame is valid and decodes to ``arr.astype("<i8").tobytes()`` (or the
 array's own little-endian integer bytes), but it is not byte-identical to
 ``cobol.compress`` of those bytes: the CPU engine picks among more int-stream
 layouts by trial (planes, dictionary), where this function always packs.
 
 >>> import numpy as np, cobol
->>> from cobol import accel
+>>> from cobol.device_frame import compress_device_ints
 >>> x = np.arange(0, 30_000, 3, dtype=np.int64)
->>> blob = accel.compress_device_ints(x, backend="cpu")
+>>> blob = compress_device_ints(x, backend="cpu")
 >>> cobol.decompress(blob) == x.tobytes()
 True
 """
@@ -28,21 +32,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .factory import get_backend
+from . import entropy
+from .accel.factory import get_backend
+from .format import checksum as ck
+from .format.frame import DataBlock, FrameHeader, StreamEntry, encode_data_block, encode_end_record, \
+    encode_frame_header
+from .format.wire import put_varint
+from .layers import numeric
 
 _DTYPES = {np.dtype(d) for d in ("<i1", "<i2", "<i4", "<i8", "<u1", "<u2", "<u4", "<u8")}
 
 
-def compress_device_ints(arr, level: int = 3, *, backend=None, checksum: str = "sha256",
+def compress_device_ints(arr, level: int = 3, *, backend=None, checksum: str = "xxh3",
                          block_values: int = 1 << 20) -> bytes:
     """A .cobl frame of the integer array ``arr`` (any int dtype, device or host)."""
-    from .. import entropy
-    from ..format import checksum as ck
-    from ..format.frame import DataBlock, FrameHeader, StreamEntry, encode_data_block, \
-        encode_end_record, encode_frame_header
-    from ..format.wire import put_varint
-    from ..layers import numeric
-
     b = get_backend(backend)
     dt = np.dtype(arr.dtype).newbyteorder("<") if np.dtype(arr.dtype).byteorder == ">" else np.dtype(arr.dtype)
     if dt not in _DTYPES:

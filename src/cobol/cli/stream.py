@@ -1,6 +1,6 @@
 """``cobol serve`` and ``cobol send``: the command-line face of the TCP protocol.
 
-Registered in cobol/cli.py's subcommand table; this module holds their
+Registered in cobol/cli/subcommands.py's table; this module holds their
 arguments and their run functions, and is imported only when one of them runs.
 
     cobol serve [--listen HOST:PORT] [--out DIR] [--store raw|cobl]
@@ -19,20 +19,14 @@ import signal
 import sys
 
 from ..errors import CobolError
-from .config import DEFAULT_PORT, StreamingConfig
-
-EXIT_OK, EXIT_USAGE, EXIT_CORRUPT, EXIT_IO, EXIT_REFUSED, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
+from ..stream.config import DEFAULT_PORT, StreamingConfig
+from .common import EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MB, is_tty, parse_size, transfer_progress
 
 SEND_EXIT_HELP = """\
 send exit codes: 0 every file arrived and was confirmed; 1 usage error;
 3 a file could not be read or the receiver could not be reached (after
 --retries attempts without progress); 4 refused (wrong token, TLS failure,
 transfer refused); 5 internal error. With several files, the highest code."""
-
-
-def _size(text: str) -> int:
-    from ..cli import parse_size
-    return parse_size(text)
 
 
 def _positive_float(text: str) -> float:
@@ -72,7 +66,7 @@ def configure_serve(p: argparse.ArgumentParser):
     p.add_argument("--tls-key", metavar="FILE", help="TLS private key (PEM), if not in --tls-cert")
     p.add_argument("--token-file", metavar="FILE", help="shared secret; senders must prove they know it (HMAC)")
     p.add_argument("--max-connections", type=int, default=64, metavar="N", help="concurrent connections (default 64)")
-    p.add_argument("--max-block-size", type=_size, default=4 << 20, metavar="SIZE",
+    p.add_argument("--max-block-size", type=parse_size, default=4 << 20, metavar="SIZE",
                    help="largest block size a sender may use (default 4M)")
     p.add_argument("--window", type=int, default=16, metavar="N", help="reorder window / credit in blocks (default 16)")
     p.add_argument("--idle-timeout", type=_positive_float, default=30.0, metavar="S",
@@ -88,7 +82,7 @@ def configure_serve(p: argparse.ArgumentParser):
 
 
 def run_serve(args) -> int:
-    from .tcp import StreamServer, parse_hostport, read_token, server_ssl_context
+    from ..stream.tcp import StreamServer, parse_hostport, read_token, server_ssl_context
     _setup_logging(args.verbose, args.quiet)
     try:
         host, port = parse_hostport(args.listen)
@@ -160,7 +154,7 @@ def configure_send(p: argparse.ArgumentParser):
                    help="reconnect attempts without progress before giving up (default 5)")
     p.add_argument("--no-resume", action="store_true", help="start over even if the receiver holds part of a file")
     p.add_argument("-l", "--level", type=int, default=3, help="compression level 0..22 (default 3)")
-    p.add_argument("--block-size", type=_size, default=StreamingConfig.block_size, metavar="SIZE",
+    p.add_argument("--block-size", type=parse_size, default=StreamingConfig.block_size, metavar="SIZE",
                    help="block size (default 2M; a pipe's partial block is sent after --max-delay)")
     p.add_argument("--max-delay", type=_positive_float, default=StreamingConfig.max_delay, metavar="S",
                    help="longest a byte from a pipe or terminal waits before its block is sent (default 0.02)")
@@ -181,7 +175,7 @@ def configure_send(p: argparse.ArgumentParser):
 
 
 def _exit_code(exc: BaseException) -> int:
-    from .errors import AuthenticationError, TransferRefused
+    from ..stream.errors import AuthenticationError, TransferRefused
     import ssl
     if isinstance(exc, (AuthenticationError, TransferRefused, ssl.SSLError)):
         return EXIT_REFUSED
@@ -191,7 +185,7 @@ def _exit_code(exc: BaseException) -> int:
 
 
 def run_send(args) -> int:
-    from .tcp import client_ssl_context, parse_hostport, read_token
+    from ..stream.tcp import client_ssl_context, parse_hostport, read_token
     _setup_logging(args.verbose, True if not args.verbose else args.quiet)
     if len(args.paths) < 2:
         print("cobol send: give one or more files and then HOST:PORT", file=sys.stderr)
@@ -224,7 +218,7 @@ def run_send(args) -> int:
         print(f"cobol send: {exc}", file=sys.stderr)
         return EXIT_USAGE
     ssl_ctx = client_ssl_context(args.tls_ca) if (args.tls or args.tls_ca) else None
-    show_progress = not args.quiet and sys.stderr.isatty()
+    show_progress = not args.quiet and is_tty(sys.stderr)
     results = asyncio.run(_send_all(files, host, port, cfg, token, ssl_ctx, args, show_progress))
     code = EXIT_OK
     for path, res, exc in results:
@@ -236,7 +230,7 @@ def run_send(args) -> int:
         elif not args.quiet and not args.json:
             st = res.stats
             print(f"cobol send: {path} -> {host}:{port} as {res.stored_name}: {res.raw_bytes} bytes, "
-                  f"ratio {st.ratio:.2f}, {st.throughput / 1e6:.1f} MB/s, {st.connections} connection(s), "
+                  f"ratio {st.ratio:.2f}, {st.throughput / MB:.1f} MB/s, {st.connections} connection(s), "
                   f"{st.retransmitted} block(s) resent", file=sys.stderr)
     if args.json:
         out = [{"file": path, "ok": exc is None, "error": None if exc is None else str(exc),
@@ -248,15 +242,11 @@ def run_send(args) -> int:
 
 
 async def _send_all(files, host, port, cfg, token, ssl_ctx, args, show_progress):
-    from .tcp import send_file, send_stream
+    from ..stream.tcp import send_file, send_stream
     sem = asyncio.Semaphore(args.jobs)
     progress = None
     if show_progress:
-        from rich.console import Console
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                   TransferSpeedColumn)
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                            TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False)
+        progress = transfer_progress(transient=False)
         progress.start()
 
     async def one(path):

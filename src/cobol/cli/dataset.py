@@ -1,12 +1,17 @@
-"""``cobol compress-dir`` / ``cobol decompress-dir``: the dataset subcommands."""
+"""``cobol compress-dir`` / ``cobol decompress-dir``: the command-line face of
+:mod:`cobol.dataset` (many files compressed in parallel, locally or on Dask)."""
 
 from __future__ import annotations
 
 import json
 import sys
 
+from .common import EXIT_CORRUPT, EXIT_OK, MB, emit_table, is_tty, items_progress
+
 
 def configure(p, decompress: bool):
+    """Add the arguments of ``cobol compress-dir`` (or ``decompress-dir``) to ``p``;
+    returns run(args) -> exit code."""
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="files, folders or globs; any fsspec URL (memory://, s3:// with s3fs)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder or URL (mirrors the input tree)")
@@ -14,20 +19,18 @@ def configure(p, decompress: bool):
     p.add_argument("--scheduler", metavar="ADDR", help="run on a Dask cluster, e.g. tcp://HOST:8786")
     if not decompress:
         p.add_argument("-l", "--level", type=int, default=3)
-        p.add_argument("--checksum", default="sha256")
+        p.add_argument("--checksum", default="xxh3")
         p.add_argument("--no-resume", action="store_true", help="redo outputs even if they match their source")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("-q", "--quiet", action="store_true")
 
     def run(args) -> int:
-        from ..cli import emit_table, is_tty
-        from . import compress_files, decompress_files
+        from ..dataset import compress_files, decompress_files
 
         progress = None
         bar = None
         if not args.quiet and not args.json and is_tty(sys.stderr):
-            from rich.progress import Progress
-            bar = Progress(transient=True)
+            bar = items_progress()
             bar.start()
             task = bar.add_task("files", total=None)
             progress = lambda r: bar.advance(task)  # noqa: E731
@@ -48,7 +51,7 @@ def configure(p, decompress: bool):
         elif not args.quiet:
             rows = [[r.src, r.status, str(r.bytes_in), str(r.bytes_out),
                      f"{r.ratio:.3f}" if r.bytes_out and r.bytes_in else "-",
-                     f"{r.bytes_in / 1e6 / r.seconds:.1f}" if r.seconds and r.status == "done" else "-",
+                     f"{r.bytes_in / MB / r.seconds:.1f}" if r.seconds and r.status == "done" else "-",
                      r.error] for r in rep.results]
             emit_table([("file", "l"), ("status", "l"), ("raw", "r"), ("cobl", "r"), ("ratio", "r"),
                         ("MB/s", "r"), ("error", "l")], rows)
@@ -58,6 +61,7 @@ def configure(p, decompress: bool):
                         for c, v in sorted(cats.items())], title="per category")
             d = rep.to_dict()
             print(f"{len(rep.results)} files, {len(rep.failed)} failed, {d['seconds']:.2f} s, {d['mb_per_s']:.1f} MB/s")
-        return 2 if rep.failed else 0
+        # a failed file, whatever its cause, has always exited 2
+        return EXIT_CORRUPT if rep.failed else EXIT_OK
 
     return run

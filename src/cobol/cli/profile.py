@@ -14,8 +14,9 @@ import argparse
 import os
 import sys
 
-from . import reporters
-from .profiler import ENCODE_LAYERS, Profiler, profile_roundtrip
+from ..profile import reporters
+from ..profile.profiler import ENCODE_LAYERS, Profiler, profile_roundtrip
+from .common import EXIT_OK, emit_table, parse_size
 
 WARMUP_BYTES = 1 << 20
 
@@ -30,8 +31,7 @@ def configure(p: argparse.ArgumentParser):
     p.add_argument("--html", metavar="OUT", help="write the self-contained HTML report to OUT")
     p.add_argument("-l", "--level", type=int, default=None, metavar="N", help="compression level (default 3)")
     p.add_argument("-T", "--threads", type=int, default=0, metavar="N", help="worker threads (default 0 = all cores)")
-    p.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default="sha256")
-    from ..cli import parse_size
+    p.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default="xxh3")
     p.add_argument("--block-size", type=parse_size, metavar="SIZE", help="bytes per block, e.g. 4M (default 8M)")
     p.add_argument("--plan", default="auto", metavar="PLAN", help="auto, store, zstd or a transform name")
     p.add_argument("--format", metavar="FMT", help="skip detection: treat every block as FMT")
@@ -69,7 +69,6 @@ def _write(text: str, out: str) -> None:
 
 
 def run(args) -> int:
-    from ..cli import EXIT_OK
     from ..engine import DEFAULT_LEVEL, CobolEngine
     if args.file == "-":
         data = sys.stdin.buffer.read()
@@ -133,8 +132,7 @@ def bench_breakdown(inputs, levels, threads: int = 1) -> list:
 
 
 def print_bench_breakdown(rows: list, file=None) -> None:
-    from ..cli import emit_table
-    from .reporters import numbers as fmt
+    from ..profile.reporters import numbers as fmt
     layers = [name for name in ENCODE_LAYERS if any((r["time_share"].get(name) or 0) > 0 for r in rows)]
     cols = [("file", "l"), ("level", "r"), ("ratio", "r"), ("MB/s", "r")] + [(name, "r") for name in layers] \
         + [("worst bottleneck", "l")]

@@ -1,0 +1,7 @@
+"""``python -m cobol.cli ...``: the same as the ``cobol`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
