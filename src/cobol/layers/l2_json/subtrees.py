@@ -34,6 +34,7 @@ from numba import njit
 from .. import json_tokenizer as jt
 from ...errors import FormatError
 from ..intcodec import decode_ints, encode_ints
+from ..primitives import spans_equal, table_capacity
 from .paths import _mix
 
 #: smallest object/array (in bytes, brackets included) worth a reference: a
@@ -112,9 +113,7 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes):
             h = h * _HASH_MUL + np.int64(buf[i]) + 1
             i += 1
     ph[hi] = h
-    cap = 16
-    while cap < 2 * nopen + 16:
-        cap *= 2
+    cap = table_capacity(nopen + 8)
     mask = cap - 1
     table = np.full(cap, -1, np.int64)
     ent_tok = np.empty(nopen + 1, np.int64)
@@ -149,12 +148,7 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes):
                             break
                         budget -= ln
                         b = starts[ent_tok[e]]
-                        same = True
-                        for q in range(ln):
-                            if buf[a + q] != buf[b + q]:
-                                same = False
-                                break
-                        if same:
+                        if spans_equal(buf, a, a + ln, buf, b, b + ln):
                             found = e
                         break
                     slot = (slot + 1) & mask
