@@ -203,18 +203,21 @@ class Layer2Encoder:
         present = np.flatnonzero(sizes > 0)
         group = np.zeros(ntext, np.int64)
         group[present] = np.arange(present.size)
-        if not self.group_text or present.size < 2:
+        if present.size < 2:
             return group
+        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL)
+        if not self.group_text:
+            # (the one-stream trial costs two compressions of a sample: every level affords it)
+            return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
         cand = present[sizes[present] >= GROUP_MIN_BYTES]
         cand = cand[np.argsort(-sizes[cand], kind="stable")][:GROUP_MAX_CANDIDATES]
         if cand.size < 2:
-            return group
+            return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
         is_cand = np.zeros(ntext, bool)
         is_cand[cand] = True
         cum = np.cumsum(np.where(is_cand[tcol], b - a + 1, 0))
         end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
         sa, sb, sc = a[:end], b[:end], tcol[:end]
-        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL)
 
         def cost(members):
             member = np.zeros(ntext, bool)
@@ -267,7 +270,11 @@ class Layer2Encoder:
         merge pays on its own, but all of them together do (measured, zstd -19:
         botocore examples as JSON lines 1.041 -> 0.998 of the raw block, a
         Google discovery document 0.961 -> 0.925; the trial keeps the groups on
-        files where they are better)."""
+        files where they are better). Run at every level (at level 3, zstd -3 on
+        the streams over the raw block: botocore examples 0.974 -> 0.931, the
+        discovery document 0.924 -> 0.845, an SPDX license list 0.963 -> 0.827,
+        GeoJSON 0.750 -> 0.696; no file of the unseen set or the dev corpus
+        got worse)."""
         if int(group.max()) == 0:
             return group
         cum = np.cumsum(b - a + 1)
