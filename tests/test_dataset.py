@@ -39,7 +39,9 @@ def test_pool_compress_resume_and_roundtrip(tmp_path):
     out = tmp_path / "out"
     rep = compress_files([str(src)], str(out), workers=2, level=3)
     assert [r.status for r in rep.results] == ["done"] * len(files)
-    assert set(rep.by_category()) == {"jsonl", "csv", "bin"}  # an empty file has no ratio
+    cats = rep.by_category()
+    assert set(cats) == {"jsonl", "csv", "bin", "text"}  # every file counts, an empty one too
+    assert cats["text"]["files"] == 1 and cats["text"]["geomean_ratio"] is None  # but has no ratio
     _check_roundtrip(files, out, tmp_path)
     # a rerun skips finished outputs whose recorded source digest still matches
     (src / "jsonl/b.jsonl").write_bytes(b'{"x": "z"}\n' * 500)
@@ -63,7 +65,10 @@ def test_one_failure_does_not_stop_the_others(tmp_path):
     failed = rep.failed
     assert len(failed) == 1 and "dangling" in failed[0].src and failed[0].error
     assert sum(r.status == "done" for r in rep.results) == 2
-    assert files  # the rest of the tree was untouched
+    for rel, data in files.items():  # the sources are left as they were
+        assert (src / rel).read_bytes() == data
+    done, = (r for r in rep.results if r.src.endswith("c.csv"))
+    assert cobol.decompress(open(done.dst, "rb").read()) == files["csv/c.csv"]
 
 
 def test_fsspec_memory_filesystem_in_and_out():

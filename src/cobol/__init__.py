@@ -23,6 +23,7 @@ from .interop import fsspec_compression as _fsspec_compression  # noqa: E402
 _fsspec_compression.register()  # fsspec.open(..., compression="cobol") when fsspec is installed
 
 __all__ = [
+    "grep",
     "compress", "decompress", "open", "CobolEngine", "CobolFile", "frame_info", "FrameInfo",
     "CobolError", "FormatError", "TruncatedError", "ChecksumError", "LimitError",
     "DictionaryError", "UnsupportedError", "EncodeError", "__version__",
@@ -36,6 +37,7 @@ _LAZY = {
     "StreamingConfig": ("stream", "StreamingConfig"),
     "Profiler": ("profile", "Profiler"),
     "profile_compress": ("profile", "profile_compress"),
+    "grep": ("logsearch", "grep"),
 }
 
 

@@ -283,6 +283,22 @@ class CobolEngine:
 
     # ------------------------------------------------------------ decoding
 
+    def block_streams(self, block: DataBlock, header: FrameHeader) -> list:
+        """A parsed data block's streams, entropy decoded (not yet through its transform)."""
+        where = f"block {block.seq} at offset {block.offset}"
+        # codec zstd-dict uses the dictionary's zstd part; None = the frame names no dictionary
+        zdict = None if header.dictionary_id is None else bytes(getattr(self.dictionary, "zstd", b"") or b"")
+        streams = []
+        for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
+            try:
+                if e.codec == ZSTD_DICT:
+                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len, zdict))
+                else:
+                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
+            except CobolError as exc:
+                raise type(exc)(f"{where}, stream {i}: {exc}") from None
+        return streams
+
     def decode_block(self, block: DataBlock, header: FrameHeader) -> bytes:
         """One parsed data block back to its raw bytes, checksum verified."""
         where = f"block {block.seq} at offset {block.offset}"
@@ -295,17 +311,7 @@ class CobolEngine:
         t0 = time.perf_counter()
         clock = PhaseClock() if self.profiler is not None else None
         transform = get_transform(block.transform)
-        # codec zstd-dict uses the dictionary's zstd part; None = the frame names no dictionary
-        zdict = None if header.dictionary_id is None else bytes(getattr(self.dictionary, "zstd", b"") or b"")
-        streams = []
-        for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
-            try:
-                if e.codec == ZSTD_DICT:
-                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len, zdict))
-                else:
-                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
-            except CobolError as exc:
-                raise type(exc)(f"{where}, stream {i}: {exc}") from None
+        streams = self.block_streams(block, header)
         if clock is not None:
             clock.lap("entropy")
         ctx = DecodeContext(dictionary=self.dictionary, profiler=self.profiler)
@@ -414,7 +420,8 @@ class FrameWriter:
 
     def write_blocks(self, chunks, progress=None) -> None:
         items = [(c, self.seq + i) for i, c in enumerate(chunks)]
-        for (rec, report), c in zip(self.engine._map(self.engine.encode_block, items), chunks):
+        # in order, each block as soon as it is done: progress moves block by block
+        for (rec, report), c in zip(self.engine._imap(self.engine.encode_block, items), chunks):
             self._write(rec)
             self.reports.append(report)
             self.bytes_in += len(c)

@@ -34,8 +34,8 @@ import threading
 import zstandard
 
 from . import entropy_ppmd
-from .errors import CobolError, DictionaryError, FormatError, LimitError
-from .registry import EntropyCodec, get_codec, register_codec
+from .errors import DictionaryError, FormatError, LimitError
+from .registry import EntropyCodec, register_codec
 
 NONE = 0
 ZSTD = 1
@@ -193,10 +193,6 @@ class ZstdDictCodec(EntropyCodec):
 #: json 1.259 vs 1.239, html 1.238 vs 1.225, xml 1.280 vs 1.249, text even, for
 #: ~15% more compress time at level 19 (zstd -19 and the transforms dominate).
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
-#: orders tried, in turn, when a coding fails its decode-back check (pyppmd 1.3.1's
-#: encoder drops the output byte at a 32 KiB boundary of its output buffer when an
-#: encode() call ends there: an invalid stream, a few per hundred MB written)
-PPMD_FALLBACK_ORDERS = (12, 8, 6)
 
 
 def ppmd_orders(level: int) -> tuple:
@@ -260,11 +256,13 @@ class PpmdCodec(EntropyCodec):
 
 def _ppmd_try(data, level: int, beat: int) -> bytes | None:
     """The smallest ppmd coding of ``data`` over the level's orders when it is at
-    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes and decodes back (a stream we
-    cannot read back must cost ratio, never data; pyppmd's encoder, used
-    before ours, wrote invalid streams). A coding that does not decode back is
-    replaced by one at a fallback order."""
-    codec = get_codec(PPMD)
+    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes, else None.
+
+    Not decoded back: the encoder (cobol.entropy_ppmd) writes 7-Zip's bytes
+    (tests/test_ppmd7.py holds it to pyppmd) without pyppmd 1.3's byte dropped
+    at 32 KiB output boundaries, which is what the decode-back check and its
+    retries at lower orders were for (tests/test_properties.py decodes every
+    order's coding back)."""
     best = None
     for order in ppmd_orders(level):
         try:
@@ -274,19 +272,9 @@ def _ppmd_try(data, level: int, beat: int) -> bytes | None:
             continue
         if best is None or len(p) < len(best):
             best = p
-    fallbacks = [o for o in PPMD_FALLBACK_ORDERS if best is not None and o < best[0]]
-    while best is not None:
-        if len(best) > beat * (1.0 - PPMD_MIN_GAIN):
-            return None
-        try:
-            if codec.decode(best, len(data)) == data:
-                return best
-        except CobolError:
-            pass
-        log.warning("ppmd order %d coding of a %d-byte stream does not decode back; %s", best[0], len(data),
-                    f"trying order {fallbacks[0]}" if fallbacks else "keeping zstd")
-        best = _ppmd_encode(data, *ppmd_params(level, len(data), fallbacks.pop(0))) if fallbacks else None
-    return None
+    if best is None or len(best) > beat * (1.0 - PPMD_MIN_GAIN):
+        return None
+    return best
 
 
 def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False) -> tuple[int, bytes]:

@@ -22,6 +22,9 @@ class BlockInfo:
     stored_len: int
     plan: str
     streams: list  # [{codec, stored, decoded}]
+    #: the transform's own summary of its params (Transform.describe), e.g. the log
+    #: plan's line, template and variable counts; "" when it says no more than ``plan``
+    detail: str = ""
 
 
 @dataclass
@@ -29,6 +32,10 @@ class FrameInfo:
     frames: int = 0
     blocks: int = 0
     metadata_blocks: int = 0
+    #: bytes of the metadata records (skipped by decoders; compress-dir records each output's source in one)
+    metadata_bytes: int = 0
+    #: [{offset, tag, bytes}] of each metadata record
+    metadata: list = field(default_factory=list)
     raw_size: int = 0
     compressed_size: int = 0
     checksum: str = ""
@@ -111,11 +118,28 @@ def _frame_info(blob) -> FrameInfo:
             info.block_list.append(BlockInfo(
                 rec.seq, rec.offset, rec.raw_len, rec.size, name,
                 [{"codec": _codec(s.codec), "stored": s.stored_len, "decoded": s.decoded_len} for s in rec.streams],
+                _detail(rec, name),
             ))
         elif isinstance(rec, MetadataBlock):
             info.metadata_blocks += 1
+            body = _varint_len(rec.tag) + len(rec.payload)
+            size = 1 + _varint_len(body) + body
+            info.metadata_bytes += size
+            info.metadata.append({"offset": rec.offset, "tag": rec.tag, "bytes": size})
     info.plans = dict(plans)
     return info
+
+
+def _varint_len(n: int) -> int:
+    return max(1, (n.bit_length() + 6) // 7)
+
+
+def _detail(rec: DataBlock, name: str) -> str:
+    try:
+        text = get_transform(rec.transform).describe(bytes(rec.params))
+    except Exception:  # a hostile params field must not stop a listing
+        return ""
+    return "" if text == name else text
 
 
 def _codec(cid: int) -> str:

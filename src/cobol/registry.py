@@ -60,6 +60,10 @@ class Encoded:
     streams: list
     #: optional human names of the streams, same length as streams (for --list -v, profiler)
     stream_names: list | None = None
+    #: the lowest zstd level the transform wants its streams coded at (None: the
+    #: block's level); for transforms whose streams are much smaller than the block,
+    #: where a stronger level costs little time (the log transform)
+    min_stream_level: int | None = None
 
 
 class Transform(ABC):

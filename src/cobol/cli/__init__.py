@@ -27,10 +27,10 @@ import sys
 
 from ..errors import CobolError
 from .common import (
-    EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_IO, CliError, CliParser, code_for,
-    message_for, say_error,
+    EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_IO, CliError, CliParser, Verbosity,
+    code_for, message_for, say_error,
 )
-from .files import build_parser, expand_level_flags, run_files
+from .files import build_parser, expand_short_flags, run_files
 from .subcommands import SUBCOMMANDS
 
 __all__ = ["main"]
@@ -39,15 +39,16 @@ __all__ = ["main"]
 def main(argv=None) -> int:
     """Entry point of the ``cobol`` command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    Verbosity.level = 2  # the main command lowers or raises it from -q / -v
     try:
         try:
             if argv and argv[0] in SUBCOMMANDS:
                 sub = SUBCOMMANDS[argv[0]]
-                parser = CliParser(prog=f"cobol {sub.name}", description=sub.help,
+                parser = CliParser(prog=f"cobol {sub.name}", description=sub.help, allow_abbrev=False,
                                  epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
                 run = sub.configure(parser)
                 return run(parser.parse_args(argv[1:]))
-            args = build_parser().parse_args(expand_level_flags(argv))
+            args = build_parser().parse_args(expand_short_flags(argv))
             return run_files(args)
         except CliError as e:
             say_error(e.path, str(e))

@@ -20,8 +20,9 @@ def configure(p: argparse.ArgumentParser):
     """Add ``cobol bench``'s arguments to ``p``; returns run(args) -> exit code."""
     from .. import bench as b
     p.description = textwrap.fill(
-        "lzbench-style comparison in one process: ratio, compress and decompress MB/s "
-        "(median of interleaved repetitions; MB = 10^6 bytes), round trip verified for every codec. "
+        "lzbench-style comparison in one process: ratio, compress and decompress MiB/s "
+        "(median of interleaved repetitions; MiB = 2^20 bytes, as everywhere in cobol; the --json "
+        "report keeps MB/s, 10^6 bytes, as its 'mb' field says), round trip verified for every codec. "
         "The category of a file is its parent folder's name. Default codecs: cobol at --levels, "
         f"{', '.join(b.ANCHORS)} (openzl: its generic graph, when the package is installed). "
         "cobol runs with one thread (like the others) unless --threads says otherwise.", 78)
@@ -115,11 +116,11 @@ def _print_bench(result, inputs, verbose: int) -> None:
     emit_table(cols, rows, title=f"Compression ratio per file ({len(inputs)} files, {human_size(total)})")
     if verbose:
         cols, rows = b.file_table(result)
-        emit_table(cols, rows, title=f"Per file and codec (median of {result.reps} reps; MB = 10^6 bytes)")
+        emit_table(cols, rows, title=f"Per file and codec (median of {result.reps} reps; MiB = 2^20 bytes)")
     cols, rows = b.category_table(result)
     emit_table(cols, rows, title="Geometric mean ratio per category (folder name); last columns: cobol / zstd -19")
     cols, rows = b.speed_table(result)
-    emit_table(cols, rows, title=f"Speed over all files (median of {result.reps} reps, one process; MB = 10^6 bytes)")
+    emit_table(cols, rows, title=f"Speed over all files (median of {result.reps} reps, one process; MiB = 2^20 bytes)")
     for n in result.notes:
         print(f"note: {n}")
 

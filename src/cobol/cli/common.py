@@ -2,10 +2,11 @@
 argument parser, the one-line error report, and presentation (tables, progress
 bars, units).
 
-Units, said once for the whole command line: sizes are binary, both the ones
-people type (:func:`parse_size`: ``64K`` = 65,536 bytes, ``4M`` = ``4MiB`` =
-4 x 2^20) and the ones printed (:func:`human_size`: KiB, MiB, GiB). Speeds are
-MB/s with MB = 10^6 bytes (:data:`MB`), as zstd and lzbench print them.
+Units, said once for the whole command line: binary, everywhere. Sizes people
+type (:func:`parse_size`: ``64K`` = 65,536 bytes, ``4M`` = ``4MiB`` = 4 x 2^20),
+sizes printed (:func:`human_size`, :func:`short_size`: KiB, MiB, GiB, as zstd's
+summaries print them) and speeds printed (MiB/s, :data:`MB` = 2^20 bytes) in
+summaries, progress lines, ``compress-dir`` and ``send`` reports.
 
 Presentation: rich tables and progress bars only when the stream is a terminal;
 plain aligned text (and ``--json``) otherwise. Errors are one line,
@@ -17,11 +18,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import threading
 
 from ..errors import CobolError, EncodeError
 
-#: bytes in the MB of every MB/s the command line prints
-MB = 10**6
+#: bytes in the MiB of every MiB/s the command line prints (binary units everywhere)
+MB = 1 << 20
 
 # Exit codes (documented in EXIT_CODES_HELP).
 EXIT_OK = 0
@@ -48,6 +50,21 @@ exit codes:
 With several files, cobol goes on after a failure and exits with the highest code seen."""
 
 
+class Verbosity:
+    """zstd's display levels, set once per command by the main command:
+    0 = nothing (``-qq``, errors too), 1 = errors only (``-q``; also the default
+    when data goes to stdout), 2 = the default (summaries, warnings),
+    3+ = ``-v`` (totals, speeds, notes)."""
+
+    level = 2
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr (shown from display level 2)."""
+    if Verbosity.level >= 2:
+        print(f"cobol: warning: {message}", file=sys.stderr)
+
+
 class CliError(Exception):
     """A failure with its exit code; ``path`` prefixes the message."""
 
@@ -66,6 +83,8 @@ class CliParser(argparse.ArgumentParser):
 
 
 def say_error(path: str | None, message: str) -> None:
+    if Verbosity.level < 1:  # -qq: not even errors, as zstd -qq
+        return
     prefix = f"cobol: {path}: " if path else "cobol: "
     print(prefix + str(message).splitlines()[0] if message else prefix.rstrip(": "), file=sys.stderr)
 
@@ -106,6 +125,24 @@ def human_size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def short_size(n: float) -> str:
+    """zstd's summary spelling: three significant digits, binary units
+    (``575 KiB``, ``72.3 KiB``, ``1.12 MiB``, ``310 B``)."""
+    if n < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024
+        if n < 1024 or unit == "TiB":
+            break
+    return f"{n:.0f} {unit}" if n >= 100 else f"{n:.1f} {unit}" if n >= 10 else f"{n:.2f} {unit}"
+
+
+def human_time(seconds: float) -> str:
+    seconds = max(0, int(seconds + 0.5))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def parse_size(text: str) -> int:
@@ -153,7 +190,8 @@ def transfer_progress(transient: bool):
     of total, speed, time left (one task per file). Not started."""
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
+                    TransferSpeedColumn(),
                     TimeRemainingColumn(), console=Console(file=sys.stderr), transient=transient)
 
 
@@ -173,29 +211,94 @@ def items_progress():
     return Progress(transient=True)
 
 
-class ProgressBar:
-    """A transfer progress bar on stderr, or nothing (when not wanted)."""
+class ProgressLine:
+    """One progress line on stderr, redrawn in place (``\\r``) at most every
+    ``interval`` seconds, as zstd draws its own: bytes read of the total, bytes
+    written, ratio so far, speed and time left, measured from this file's start.
+    The engine calls :meth:`done_in` after each block it encodes or decodes;
+    a counting writer or reader calls :meth:`done_out` / :meth:`read`.
+    Nothing is drawn unless ``enabled``; the line is erased by :meth:`close`.
+    A ticker thread redraws it every :data:`TICK` seconds between blocks."""
 
-    def __init__(self, enabled: bool, total: int | None, label: str):
-        self._progress = None
+    TICK = 0.5
+
+    def __init__(self, enabled: bool, total: int | None, label: str, compressing: bool, file=None,
+                 interval: float = 0.2, block_size: int | None = None):
+        import time
+        self.enabled = enabled
+        self.total = total
+        self.label = label
+        self.compressing = compressing
+        self.file = sys.stderr if file is None else file
+        self.interval = interval
+        self.t0 = time.perf_counter()
+        self._clock = time.perf_counter
+        self._last = float("-inf")
+        self._width = 0
+        self.block_size = block_size
+        self.blocks = 0   # blocks done (one done_raw call each)
+        self.raw = 0      # raw bytes done (encoded, or decoded)
+        self.stored = 0   # compressed bytes done (written, or read)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker = None
         if enabled:
-            self._progress = transfer_progress(transient=True)
-            self._task = self._progress.add_task(label, total=total)
+            # between two blocks (seconds apart for 8 MiB blocks) the clock, speed and ETA still move
+            self._ticker = threading.Thread(target=self._tick, name="cobol-progress", daemon=True)
+            self._ticker.start()
 
-    def __enter__(self):
-        if self._progress is not None:
-            self._progress.start()
-        return self
+    def _tick(self) -> None:
+        while not self._stop.wait(self.TICK):
+            self.draw(force=True)
 
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.stop()
+    def done_raw(self, n: int) -> None:
+        self.blocks += 1
+        self.raw += n
+        self.draw()
 
-    def advance(self, n: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, n)
+    def done_stored(self, n: int) -> None:
+        self.stored += n
+        self.draw()
 
-    def update(self, completed: int) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=completed)
+    def text(self) -> str:
+        elapsed = self._clock() - self.t0
+        read, written = (self.raw, self.stored) if self.compressing else (self.stored, self.raw)
+        parts = [f"{self.label}: read {short_size(read)}"
+                 + (f" / {short_size(self.total)} ({100 * read / self.total:.0f}%)" if self.total else "")]
+        if self.block_size and self.total:
+            # blocks are the unit of work: with 8 MiB blocks the bytes move seldom, this says why
+            parts.append(f"block {self.blocks} of ~{-(-self.total // self.block_size)} done")
+        parts.append(f"written {short_size(written)}")
+        if self.raw and self.stored:
+            parts.append(f"ratio {self.raw / self.stored:.2f}")
+        speed = read / elapsed if elapsed > 0 else 0.0
+        parts.append(f"{speed / MB:.1f} MiB/s")
+        if self.total and speed > 0 and read:
+            parts.append(f"ETA {human_time((self.total - read) / speed)}")
+        else:
+            parts.append("ETA --")
+        parts.append(f"{human_time(elapsed)} elapsed")
+        return ", ".join(parts)
 
+    def draw(self, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            now = self._clock()
+            if self._stop.is_set() or (not force and now - self._last < self.interval):
+                return
+            self._last = now
+            line = self.text()
+            self.file.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+            self.file.flush()
+
+    def close(self) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+        with self._lock:
+            if self.enabled and self._width:
+                self.file.write("\r" + " " * self._width + "\r")
+                self.file.flush()
+            self._width = 0

@@ -230,7 +230,7 @@ def run_send(args) -> int:
         elif not args.quiet and not args.json:
             st = res.stats
             print(f"cobol send: {path} -> {host}:{port} as {res.stored_name}: {res.raw_bytes} bytes, "
-                  f"ratio {st.ratio:.2f}, {st.throughput / MB:.1f} MB/s, {st.connections} connection(s), "
+                  f"ratio {st.ratio:.2f}, {st.throughput / MB:.1f} MiB/s, {st.connections} connection(s), "
                   f"{st.retransmitted} block(s) resent", file=sys.stderr)
     if args.json:
         out = [{"file": path, "ok": exc is None, "error": None if exc is None else str(exc),

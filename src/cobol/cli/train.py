@@ -13,6 +13,9 @@ from ..dictionary import DEFAULT_LEVEL, DEFAULT_SIZE
 from ..errors import EncodeError
 from .common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, CliError, parse_size
 
+#: fewer samples than this draw a "too few samples" warning (zstd's trainer wants hundreds at least)
+MIN_SAMPLES = 100
+
 
 def configure(p: argparse.ArgumentParser):
     """Add ``cobol train``'s arguments to ``p``; returns run(args) -> exit code."""
@@ -49,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
             samples += [data[a:b] for a, b in split_blocks(data, args.split)]
         elif data:
             samples.append(data)
+    if len(samples) < MIN_SAMPLES and not args.quiet:
+        print(f"cobol: warning: only {len(samples)} samples; a dictionary needs many more to help "
+              f"(at least {MIN_SAMPLES}, ideally thousands: zstd asks for ~100x the dictionary size in samples). "
+              "--split SIZE cuts big files into samples", file=sys.stderr)
     try:
         d = train(samples, size=args.size, level=args.level)
     except EncodeError as e:

@@ -26,6 +26,8 @@ class FileResult:
     bytes_out: int = 0
     seconds: float = 0.0
     error: str = ""
+    #: the path relative to the input root given (what reports print)
+    rel: str = ""
 
     @property
     def ratio(self) -> float:
@@ -45,16 +47,19 @@ class DatasetReport:
 
     def by_category(self) -> dict:
         cats: dict = {}
-        for r in self.results:
-            if r.status == "failed" or not r.bytes_out or not r.bytes_in:
+        for r in self.results:  # every file counts, empty ones too; the geomean is over files with bytes
+            if r.status == "failed":
                 continue
-            c = cats.setdefault(r.category, {"files": 0, "bytes_in": 0, "bytes_out": 0, "log_ratio": 0.0})
+            c = cats.setdefault(r.category, {"files": 0, "bytes_in": 0, "bytes_out": 0, "log_ratio": 0.0, "rated": 0})
             c["files"] += 1
             c["bytes_in"] += r.bytes_in
             c["bytes_out"] += r.bytes_out
-            c["log_ratio"] += math.log(r.ratio)
+            if r.bytes_in and r.bytes_out:
+                c["log_ratio"] += math.log(r.ratio)
+                c["rated"] += 1
         for c in cats.values():
-            c["geomean_ratio"] = math.exp(c.pop("log_ratio") / c["files"])
+            rated = c.pop("rated")
+            c["geomean_ratio"] = math.exp(c.pop("log_ratio") / rated) if rated else None
         return cats
 
     def to_dict(self) -> dict:
@@ -63,7 +68,7 @@ class DatasetReport:
             "seconds": self.seconds, "workers": self.workers, "scheduler": self.scheduler,
             "bytes_in": total_in,
             "bytes_out": sum(r.bytes_out for r in self.results if r.status != "failed"),
-            "mb_per_s": total_in / 1e6 / self.seconds if self.seconds else 0.0,
+            "mib_per_s": total_in / (1 << 20) / self.seconds if self.seconds else 0.0,
             "files": [dict(asdict(r), ratio=r.ratio) for r in self.results],
             "categories": self.by_category(),
         }
@@ -182,7 +187,8 @@ def compress_one(src: str, dst: str, category: str, engine_kwargs: dict, resume:
         try:
             with sfs.open(spath, "rb") as fin, dfs.open(tmp, "wb") as fout:
                 writer = FrameWriter(engine, fout, preamble=encode_metadata_block(
-                    SOURCE_TAG, json.dumps({"size": size, "sha256": digest, "name": posixpath.basename(spath)}).encode()))
+                    SOURCE_TAG, json.dumps({"size": size, "sha256": digest, "name": posixpath.basename(spath),
+                                            "mtime": _mtime(sfs, spath)}).encode()))
                 engine.compress_stream(fin, None, writer=writer)
             dfs.mv(tmp, dpath)
         except BaseException:
@@ -195,6 +201,23 @@ def compress_one(src: str, dst: str, category: str, engine_kwargs: dict, resume:
         res.error = f"{type(e).__name__}: {e}"
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _mtime(fs, path) -> float | None:
+    """The source's modification time (seconds since the epoch), where the file system has one."""
+    try:
+        m = fs.modified(path)
+    except (NotImplementedError, OSError, AttributeError):
+        return None
+    return m.timestamp() if hasattr(m, "timestamp") else None
+
+
+def _restore_mtime(fs, path, record: dict | None) -> None:
+    """Give a decompressed local file its source's mtime, as recorded by compress_one."""
+    mtime = (record or {}).get("mtime")
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if isinstance(mtime, (int, float)) and protocol in ("file", "local"):
+        os.utime(path, (mtime, mtime))
 
 
 def decompress_one(src: str, dst: str, category: str, engine_kwargs: dict, resume: bool = True) -> FileResult:
@@ -213,6 +236,7 @@ def decompress_one(src: str, dst: str, category: str, engine_kwargs: dict, resum
             with sfs.open(spath, "rb") as fin, dfs.open(tmp, "wb") as fout:
                 _, res.bytes_in = CobolEngine(**engine_kwargs).decompress_stream(fin, fout)
             dfs.mv(tmp, dpath)
+            _restore_mtime(dfs, dpath, _recorded_source(sfs, spath))
         except BaseException:
             if dfs.exists(tmp):
                 dfs.rm(tmp)
@@ -276,6 +300,8 @@ def compress_files(inputs, out_dir: str, *, workers: int | None = None, schedule
     tasks = [(src, _join(str(out_dir), rel + SUFFIX), _category(rel), engine_kwargs, resume) for src, rel in pairs]
     t0 = time.perf_counter()
     results = _run_tasks(compress_one, tasks, workers, scheduler, progress)
+    for r, (_, rel) in zip(results, pairs):
+        r.rel = rel
     return DatasetReport(results, time.perf_counter() - t0, workers or os.cpu_count() or 1,
                          scheduler if isinstance(scheduler, str) or scheduler is None else "client")
 
@@ -287,5 +313,7 @@ def decompress_files(inputs, out_dir: str, *, workers: int | None = None, schedu
     tasks = [(src, _join(str(out_dir), rel[: -len(SUFFIX)]), _category(rel), engine_kwargs, False) for src, rel in pairs]
     t0 = time.perf_counter()
     results = _run_tasks(decompress_one, tasks, workers, scheduler, progress)
+    for r, (_, rel) in zip(results, pairs):
+        r.rel = rel
     return DatasetReport(results, time.perf_counter() - t0, workers or os.cpu_count() or 1,
                          scheduler if isinstance(scheduler, str) or scheduler is None else "client")

@@ -6,4 +6,5 @@ from . import numeric  # noqa: F401,E402
 from . import l2_json  # noqa: F401,E402
 from . import l2_markup  # noqa: F401,E402
 from . import l1_semantic  # noqa: F401,E402
+from . import l2_log  # noqa: F401,E402
 from . import bundle  # noqa: F401,E402
