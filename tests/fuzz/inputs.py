@@ -67,6 +67,12 @@ def _syn_json():
            ("syn-malformed", json.dumps(objs[:20]).encode()[:-37] + b"\x00\xff{]"),
            ("syn-numbers", json.dumps([[rng.randint(-10**15, 10**15), rng.random() * 1e300, 1e-7, -0.0, 12.50]
                                        for _ in range(80)]).encode())]
+    # webhook-style lines: whole sub-objects repeat (under one path and under two),
+    # so the block carries subtree references (json params version 2)
+    repo = {"id": 99, "full_name": "o/r", "owner": objs[0], "urls": [f"https://x.example/{i}" for i in range(4)]}
+    events = [{"action": rng.choice(["opened", "closed"]), "n": i, "repository": repo,
+               "sender": objs[i % 3], "issue": {"user": objs[i % 3], "title": f"t{i}"}} for i in range(40)]
+    out.append(("syn-webhook-lines", "".join(json.dumps(e) + "\n" for e in events).encode()))
     return out
 
 
