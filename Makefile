@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean venv
+.PHONY: demo test bench bench-frontier clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/cobol bench $(or $(CORPUS),samples/)
+
+# ratio/speed frontier per category against zstd, brotli, xz, bzip3 (docs/FRONTIER.md);
+# CORPUS: a directory with json/, jsonl/, xml/, html/, text/ folders
+bench-frontier: $(STAMP)
+	$(BIN)/python bench/frontier.py $(or $(CORPUS),samples/) $(FRONTIER_FLAGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .hypothesis

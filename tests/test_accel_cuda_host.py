@@ -38,6 +38,7 @@ from cobol import accel
 from cobol.device_frame import compress_device_ints
 from cobol.accel import cuda as cuda_mod
 from cobol.accel import kernels as K
+from support import require_opencl
 
 import test_accel as T  # noqa: E402  (tests/ is on sys.path under pytest)
 
@@ -217,12 +218,9 @@ def make_fake_cupy(ocl):
     return fake
 
 
-@pytest.fixture(scope="module")
-def fake_cuda():
-    st = accel.probe("opencl")
-    if not st.usable:
-        pytest.skip(f"the stand-in runs kernels on OpenCL, not usable here: {st.reason}")
-    fake = make_fake_cupy(accel.get_backend("opencl"))
+def cuda_stand_in():
+    """A CudaBackend over the CuPy stand-in (kernels on OpenCL: PoCL in CI)."""
+    fake = make_fake_cupy(require_opencl())
     saved = sys.modules.get("cupy")
     sys.modules["cupy"] = fake
     try:
@@ -234,6 +232,11 @@ def fake_cuda():
             sys.modules["cupy"] = saved
     b.fake = fake
     return b
+
+
+@pytest.fixture(scope="module")
+def fake_cuda():
+    return cuda_stand_in()
 
 
 # the accel suite, with this backend as `backend` and `device`

@@ -16,6 +16,7 @@ import pytest
 
 import cobol
 from cobol.cli import common, files, main, subcommands
+from support import structured_samples
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 CSV = SAMPLES / "csv" / "vega-seattle-weather-hourly-normals.csv"
@@ -25,7 +26,7 @@ LOG = SAMPLES / "log" / "local-dpkg.log"
 def run(*args, input=None, cwd=None, env=None, **kw):
     """Run ``cobol ARGS``; returns the CompletedProcess (bytes stdout/stderr)."""
     return subprocess.run([sys.executable, "-m", "cobol.cli", *map(str, args)], input=input, cwd=cwd,
-                          capture_output=True, env=env, timeout=120, **kw)
+                          capture_output=True, env=env, timeout=600, **kw)  # a hang guard, not a speed
 
 
 @pytest.fixture
@@ -349,7 +350,7 @@ def test_symlink_input_is_refused_unless_forced(data_file, call):
     assert rc == 0 and cobol.decompress(out) == data_file.read_bytes()
 
 
-def test_fast_decode_keeps_ppmd_out_of_level_19_frames(tmp_path, call):
+def test_fast_decode_keeps_ppmd_out_of_level_22_frames(tmp_path, call):
     from cobol.entropy import PPMD
     from cobol.format.frame import DataBlock, iter_frame_records
     text = (SAMPLES / "text").glob("*")
@@ -358,7 +359,7 @@ def test_fast_decode_keeps_ppmd_out_of_level_19_frames(tmp_path, call):
 
     def codecs(*flags):
         out = tmp_path / "prose.txt.cobl"
-        rc, _, err = call("-19", "-k", "-f", *flags, src)
+        rc, _, err = call("-22", "-k", "-f", *flags, src)
         assert rc == 0, err
         blob = out.read_bytes()
         assert cobol.decompress(blob) == src.read_bytes()
@@ -715,3 +716,19 @@ def test_speeds_leave_out_the_one_time_warm_up(small, call, monkeypatch):
     rc, _, err = call("-v", "-k", "-f", small)
     assert rc == 0 and "warm-up" not in err and len(warmed) == 2
     assert call("-k", "-f", small)[0] == 0 and len(warmed) == 2  # no speeds shown: no warm-up
+
+@pytest.mark.parametrize("data,hints", structured_samples(32 << 10))
+def test_structured_samples_through_the_command(tmp_path, call, data, hints):
+    src = tmp_path / "sample"
+    src.write_bytes(data)
+    dtype = ["--dtype", hints["dtype"]] if hints else []
+    for level in ("-3", "-19"):
+        rc, out, err = call("-c", level, *dtype, src)
+        assert rc == 0, err
+        assert cobol.decompress(out) == data
+    rc, _, err = call("-k", *dtype, src)
+    assert rc == 0, err
+    rc, _, err = call("-t", tmp_path / "sample.cobl")
+    assert rc == 0, err
+    rc, out, err = call("-d", "-c", tmp_path / "sample.cobl")
+    assert rc == 0 and out == data, err

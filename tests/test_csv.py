@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import random
 
 import numpy as np
@@ -19,8 +17,9 @@ from cobol.layers import csv_kernels as K
 from cobol.layers.csv_tokenizer import sniff_delimiter, tokenize_block
 from cobol.layers.l2_csv import CsvTransform, decode_csv, encode_csv
 from cobol.registry import DecodeContext, EncodeContext
+from support import corpus_files
 
-CORPUS = sorted(glob.glob("/work/corpus/csv/*"))
+CORPUS = corpus_files("csv")  # $COBOL_CORPUS/csv, else samples/csv
 T = CsvTransform()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -169,10 +168,9 @@ def test_decimal_parse_spellings():
 
 # --------------------------------------------------------------- corpus --
 
-@pytest.mark.skipif(not CORPUS, reason="dev corpus not present")
-@pytest.mark.parametrize("path", CORPUS, ids=os.path.basename)
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_file_roundtrips(path):
-    data = open(path, "rb").read()
+    data = path.read_bytes()
     enc = roundtrip_sniffed(data)
     assert enc is not None
     # a block cut from the middle of the file (no header, starts mid-row)
@@ -275,11 +273,18 @@ def _sample_encoded_names():
     return data, encode_csv(data, ord(","))
 
 
-def _decode_or_cobol_error(streams, params, n):
+def _decode_or_cobol_error(streams, params, n, original=None):
+    """The hostile-input contract at the transform level: a CobolError, or
+    exactly ``n`` bytes (a transform must return the block's length; the frame's
+    checksum then tells a wrong block from the right one), and ``original``
+    when the input is the encoder's own."""
     try:
-        decode_csv(streams, params, n)
+        out = decode_csv(streams, params, n)
     except CobolError:
-        pass
+        return
+    assert isinstance(out, bytes) and len(out) == n
+    if original is not None:
+        assert out == original
 
 
 @SETTINGS
@@ -297,7 +302,9 @@ def test_corrupt_streams_raise_cobol_error(d):
         del s[d.draw(st.integers(0, len(s))):]
     else:
         s += d.draw(st.binary(min_size=1, max_size=8))
-    _decode_or_cobol_error([bytes(x) for x in streams], enc.params, len(data))
+    mutated = [bytes(x) for x in streams]
+    unchanged = mutated == [bytes(x) for x in enc.streams]  # a truncation at the end is none
+    _decode_or_cobol_error(mutated, enc.params, len(data), data if unchanged else None)
 
 
 @SETTINGS

@@ -65,7 +65,10 @@ def test_one_failure_does_not_stop_the_others(tmp_path):
     failed = rep.failed
     assert len(failed) == 1 and "dangling" in failed[0].src and failed[0].error
     assert sum(r.status == "done" for r in rep.results) == 2
-    assert files  # the rest of the tree was untouched
+    for rel, data in files.items():  # the sources are left as they were
+        assert (src / rel).read_bytes() == data
+    done, = (r for r in rep.results if r.src.endswith("c.csv"))
+    assert cobol.decompress(open(done.dst, "rb").read()) == files["csv/c.csv"]
 
 
 def test_fsspec_memory_filesystem_in_and_out():

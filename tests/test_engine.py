@@ -8,7 +8,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cobol
 from cobol.engine import split_blocks
-from cobol.errors import EncodeError, UnsupportedError
+from cobol.errors import CobolError, EncodeError, UnsupportedError
+from cobol.plan import STRICT_ENV
+from cobol.registry import transform_by_name
+from support import structured_samples
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -181,3 +184,96 @@ def test_default_checksum_is_xxh3_and_sha256_frames_still_decode():
     # same transform and streams; only the 32-byte digest replaces the 8-byte one
     assert len(sha) - len(default) == 32 - 8
     assert cobol.decompress(sha) == cobol.decompress(default) == data
+
+
+# ------------------------------------------------------------ structured samples, strict planning
+#
+# Every structured sample folder through the engine's entry points, so that a
+# format transform that does not decode its own output fails these tests (the
+# suite runs with COBOL_STRICT=1, tests/conftest.py): each candidate is
+# round-tripped by the planner, and the frame is decoded here.
+
+STRUCTURED = structured_samples()
+
+
+@pytest.mark.parametrize("level", [1, 3, 9, 19])
+@pytest.mark.parametrize("data,hints", STRUCTURED)
+def test_structured_samples_round_trip_at_each_level_family(data, hints, level):
+    blob = cobol.compress(data, level=level, hints=hints)
+    assert cobol.decompress(blob) == data
+    assert sum(cobol.frame_info(blob).plans.values()) == cobol.frame_info(blob).blocks
+
+
+@pytest.mark.parametrize("data,hints", STRUCTURED)
+def test_structured_samples_in_small_blocks_on_threads(data, hints):
+    blob = cobol.compress(data, block_size=4096, threads=2, hints=hints)
+    assert cobol.frame_info(blob).blocks >= len(data) // 4096
+    assert cobol.decompress(blob, threads=2) == data
+    assert blob == cobol.compress(data, block_size=4096, threads=1, hints=hints)
+
+
+@pytest.mark.parametrize("data,hints", STRUCTURED)
+def test_structured_samples_through_open_and_streams(data, hints):
+    buf = io.BytesIO()
+    with cobol.open(buf, "wb", block_size=8192, hints=hints) as f:
+        for i in range(0, len(data), 1000):
+            f.write(data[i:i + 1000])
+    blob = buf.getvalue()
+    with cobol.open(io.BytesIO(blob)) as f:
+        assert f.read() == data
+    e = cobol.CobolEngine(block_size=8192, hints=hints)
+    out = io.BytesIO()
+    e.compress_stream(io.BytesIO(data), out)
+    back = io.BytesIO()
+    e.decompress_stream(io.BytesIO(out.getvalue()), back)
+    assert back.getvalue() == data
+
+
+@pytest.mark.parametrize("data,hints", STRUCTURED)
+def test_structured_samples_with_each_layer_switched_off(data, hints):
+    for off in ("l1", "l2", "l3", "l4", "ppmd"):
+        blob = cobol.compress(data, level=19 if off == "ppmd" else 6, layers={off: False}, hints=hints)
+        assert cobol.decompress(blob) == data, off
+
+
+def _break_decoder(monkeypatch, name):
+    """Make the registered transform ``name`` decode one byte wrong."""
+    cls = type(transform_by_name(name))
+    decode = cls.decode
+
+    def broken(self, *args, **kwargs):
+        out = bytearray(decode(self, *args, **kwargs))
+        out[len(out) // 2] ^= 1
+        return bytes(out)
+
+    monkeypatch.setattr(cls, "decode", broken)
+
+
+CSV = b"id,name,score\n" + b"".join(b"%d,name%d,%d.%02d\n" % (i, i % 37, i % 100, i % 97) for i in range(3000))
+
+
+def test_a_transform_failing_its_round_trip_falls_back_for_users(monkeypatch, fallback_planning, caplog):
+    _break_decoder(monkeypatch, "csv")
+    with caplog.at_level("WARNING", logger="cobol"):
+        blob = cobol.compress(CSV)
+    assert "transform csv failed on a csv block" in caplog.text
+    assert set(cobol.frame_info(blob).plans) == {"zstd"}  # the raw transform, as frames name it
+    assert cobol.decompress(blob) == CSV
+
+
+def test_strict_planning_raises_where_a_transform_fails_its_round_trip(monkeypatch):
+    assert os.environ.get(STRICT_ENV) == "1"  # tests/conftest.py
+    _break_decoder(monkeypatch, "csv")
+    with pytest.raises(CobolError, match="csv failed its round-trip check"):
+        cobol.compress(CSV)
+
+
+def test_strict_planning_raises_where_a_transform_crashes(monkeypatch, fallback_planning):
+    def crash(self, data, ctx):
+        raise IndexError("a transform bug")
+
+    monkeypatch.setattr(type(transform_by_name("csv")), "encode", crash)
+    assert cobol.decompress(cobol.compress(CSV)) == CSV  # users: falls back
+    monkeypatch.setenv(STRICT_ENV, "1")
+    with pytest.raises(IndexError, match="a transform bug"):
+        cobol.compress(CSV)

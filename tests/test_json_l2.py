@@ -3,7 +3,6 @@ hostile streams/params that must raise CobolError."""
 
 import json
 import random
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -13,9 +12,9 @@ from cobol.errors import CobolError
 from cobol.layers import l2_json
 from cobol.layers.l2_json import JsonTransform, Layer2Decoder, Layer2Encoder
 from cobol.registry import DecodeContext, EncodeContext
+from support import corpus_files, require_shared
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SUITE = Path("/work/shared/conformance/json-test-suite")
 
 
 def roundtrip(data: bytes):
@@ -154,7 +153,7 @@ def test_hypothesis_token_soup(parts):
 
 
 def test_conformance_suite_round_trips():
-    files = sorted(p for p in SUITE.rglob("*") if p.is_file())
+    files = sorted(p for p in require_shared("conformance/json-test-suite").rglob("*") if p.is_file())
     assert len(files) > 300
     for p in files:
         data = p.read_bytes()
@@ -183,10 +182,14 @@ SAMPLE = (b'{"id": 1, "name": "a\\"b", "v": [1.5, 2, -3e4, NaN], "k": {"x": null
 
 
 def decode_or_cobol_error(streams, params, raw_len):
+    """The hostile-input contract at the transform level: a CobolError, or
+    exactly ``raw_len`` bytes (a transform must return the block's length; the
+    frame's checksum then tells a wrong block from the right one)."""
     try:
-        JsonTransform().decode(streams, params, raw_len, DecodeContext())
+        out = JsonTransform().decode(streams, params, raw_len, DecodeContext())
     except CobolError:
-        pass
+        return
+    assert isinstance(out, bytes) and len(out) == raw_len
 
 
 def test_corrupted_streams_and_params_raise_cobol_errors():
@@ -260,11 +263,10 @@ def test_block_cut_inside_a_string_resyncs():
         roundtrip(doc[cut:cut + 3000])
 
 
-CORPUS = sorted(Path("/work/corpus").glob("json*/*")) if Path("/work/corpus").is_dir() else []
+CORPUS = corpus_files("json", "jsonl")  # $COBOL_CORPUS/json*, else the samples
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CORPUS, reason="dev corpus not present")
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_files_round_trip_and_beat_zstd(path):
     import zstandard
@@ -317,3 +319,173 @@ def test_profiler_gets_nesting_and_key_dictionary_figures():
     (layer, kw), = calls
     assert layer == "l2" and kw["nesting"]["max_depth"] == 3
     assert kw["dict_size"] == 3 and kw["dict_hits"] == 60 and kw["dict_misses"] == 0
+
+
+# ---------------------------------------------------------------- repeated subtrees (params version 2)
+def _webhook_events(n=6):
+    """Webhook-style JSON lines: the repository object pasted into every event, the
+    user both as sender and inside an issue (the same object under two paths)."""
+    repo = {"id": 1296269, "full_name": "octocat/Hello-World", "owner": {"login": "octocat", "id": 1, "type": "User"},
+            "html_url": "https://github.com/octocat/Hello-World", "description": "This your first repo!", "fork": False}
+    user = {"login": "hubot", "id": 2, "avatar_url": "https://avatars.example/u/2", "type": "Bot", "site_admin": False}
+    lines = []
+    for i in range(n):
+        ev = {"action": ["opened", "closed"][i % 2], "number": i, "repository": repo, "sender": user}
+        if i % 3 == 2:
+            ev["issue"] = {"id": 100 + i, "user": user, "title": f"bug {i}"}
+        lines.append(json.dumps(ev, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode()
+
+
+#: cobol.compress(_webhook_events(), level=3, plan="json") when params version 2
+#: (subtree references) was introduced: frames written then must keep decoding
+WEBHOOK_V2_FRAME = bytes.fromhex(
+    "434f424c01018080800462c981b901e80200e81200000101b902e812bf2aca026b0df1d6ccc9af922851ea284c0175145ff7d160b69f4c5c98fa6b9d86489c0728b52ffd001085090056d03322506b9b03488423117b4cd6e3b77f4bdb7d97585d33e33794991089a0837c6722626a29002a002a000f7b0ce762f32458a8058152ac33ed8f7507dc6ebc90c267621daaf2c4f73ca34fa1fdfadbd60bfb234eb7464a8ba16ee7eb0e46867bda794687ca0890a39ff9d71aebfe780cebe02604ac736a909a2ddb8b060c59b305f654ab448779cacf48d9b1665d016ef33c00d20c5b83c0b80e849b730035b8b032e9d905a1c487287a922403025748232aae5b3fe353253432b7a752f0bae5103d0c6368372eb84a31a9831ed6a088222070429983ba0316a9dca2198050ef586200513daf5456351aa6500046d473bd63d676045d4085015dbd63ccd134f58243ca641076429c60a197358ea2e8001cf4b30941749666385b475c63b4fa04836e7e60d51a651b17b21dbc85cd0001e81287bd9845")
+
+
+def test_version2_frame_fixture_decodes():
+    assert cobol.decompress(WEBHOOK_V2_FRAME) == _webhook_events()
+
+
+def _dependency_events(n=300):
+    """Events that paste two of 40 components each (the dependant and the
+    dependency: one object under two paths), as an SBOM's dependency feed does."""
+    rng = random.Random(7)
+    comps = [{"name": f"lib{i}", "version": f"{i % 7}.{i % 5}.{i}", "purl": f"pkg:maven/org.example/lib{i}@{i}",
+              "hashes": [{"alg": "SHA-256", "content": "%064x" % rng.getrandbits(256)}],
+              "licenses": [{"license": {"id": rng.choice(["MIT", "Apache-2.0", "EPL-2.0"])}}]} for i in range(40)]
+    lines = [json.dumps({"action": "dependency_added", "seq": i, "component": rng.choice(comps),
+                         "dependency": rng.choice(comps)}, separators=(",", ":")) for i in range(n)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_repeated_subtrees_become_references():
+    data = _dependency_events()
+    enc = roundtrip(data)
+    assert enc.params[0] == 2 and "refs" in enc.stream_names and "subtrees" in enc.stream_names
+    plain = Layer2Encoder(min_subtree=0).encode(data)
+    assert plain.params[0] == 1 and "refs" not in plain.stream_names
+    assert Layer2Decoder().decode([bytes(s) for s in plain.streams], bytes(plain.params), len(data)) == data
+    # each component is written once: every later copy is a reference
+    refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data))
+    assert refs.count >= 2 * 300 - 40 and refs.def_len.max() >= 200
+    import zstandard
+    z = zstandard.ZstdCompressor(level=19)
+    size = lambda e: sum(len(z.compress(bytes(s))) for s in e.streams)  # noqa: E731
+    assert size(enc) < size(plain) and size(enc) < len(z.compress(data))
+
+
+def jt_u8(data):
+    from cobol.layers import json_tokenizer
+    return json_tokenizer.as_u8(data)
+
+
+def _tok(data):
+    from cobol.layers import json_tokenizer
+    tok = json_tokenizer.tokenize(data)
+    return tok.kinds, tok.starts
+
+
+def test_no_repeats_keeps_version_1():
+    data = b'{"a": [1, 2, 3], "b": {"c": "d"}}\n' * 3  # repeats, but all under 128 bytes
+    assert roundtrip(data).params[0] == 1
+
+
+@SETTINGS
+@given(st.lists(json_values, min_size=1, max_size=8), st.integers(1, 40))
+def test_hypothesis_references_of_any_size(values, min_subtree):
+    """Every repeated object/array, however small, as a reference: lines repeat
+    some values (so references happen) at several depths and in pretty print."""
+    docs = values + values[::2] + [[v, {"again": v}] for v in values[:3]]
+    for data in ("\n".join(json.dumps(v) for v in docs).encode() + b"\n",
+                 json.dumps(docs, indent=1).encode()):
+        enc = Layer2Encoder(min_subtree=min_subtree).encode(data)
+        assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+
+
+def _v2_parts():
+    data = _webhook_events(12)
+    enc = Layer2Encoder().encode(data)
+    names = list(enc.stream_names)
+    return data, [bytes(s) for s in enc.streams], bytes(enc.params), names.index("subtrees"), names.index("refs")
+
+
+def test_hostile_references_raise_format_errors():
+    from cobol.layers.intcodec import encode_ints
+    import numpy as np
+    data, streams, params, si, ri = _v2_parts()
+    refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data))
+    n = refs.def_start.size
+    gaps = np.diff(refs.def_start, prepend=0)
+
+    def bad(subtrees=None, ref_ids=None, match="json"):
+        s2 = list(streams)
+        if subtrees is not None:
+            s2[si] = encode_ints(np.asarray(subtrees, np.int64))
+        if ref_ids is not None:
+            s2[ri] = encode_ints(np.asarray(ref_ids, np.int64))
+        with pytest.raises(CobolError, match=match):
+            Layer2Decoder().decode(s2, params, len(data))
+
+    bad(ref_ids=np.append(refs.ref_ids, 0), match="streams not fully consumed|refs")
+    bad(ref_ids=refs.ref_ids[:-1], match="refs stream exhausted")
+    bad(ref_ids=np.where(np.arange(refs.count) == 0, n, refs.ref_ids), match="subtree id out of range")
+    bad(ref_ids=np.where(np.arange(refs.count) == 0, -1, refs.ref_ids), match="subtree id out of range")
+    # a def that starts where its first reference is being written: not yet written
+    later = np.concatenate((gaps, refs.def_len))
+    later[0] = len(data) - refs.def_len[0]
+    bad(subtrees=later, match="not yet written|out of range|decoded")
+    bad(subtrees=np.concatenate((gaps, refs.def_len * 0)), match="out of range")
+    bad(subtrees=np.concatenate((gaps, [len(data) + 1] * n)), match="out of range")
+    bad(subtrees=np.append(np.concatenate((gaps, refs.def_len)), 5), match="odd")
+    bad(subtrees=np.concatenate((gaps, refs.def_len))[:-1], match="odd")
+    # a reference symbol in a version-1 block
+    plain = Layer2Encoder(min_subtree=0).encode(data)
+    s1 = [bytes(s) for s in plain.streams]
+    from cobol.layers.l2_json.symbols import S_REF_OBJ
+    s1[0] = bytes([S_REF_OBJ]) + s1[0]
+    with pytest.raises(CobolError, match="refs stream exhausted"):
+        Layer2Decoder().decode(s1, bytes(plain.params), len(data))
+    # the two extra streams missing, or trailing bytes after either
+    with pytest.raises(CobolError):
+        Layer2Decoder().decode(streams[:si] + streams[ri + 1:], params, len(data))
+    for i in (si, ri):
+        s2 = list(streams)
+        s2[i] = s2[i] + b"\x00"
+        with pytest.raises(CobolError):
+            Layer2Decoder().decode(s2, params, len(data))
+
+
+def test_corrupted_version2_streams_raise_cobol_errors():
+    data, streams, params, si, ri = _v2_parts()
+    rng = random.Random(5)
+    for _ in range(300):
+        s2 = list(streams)
+        i = rng.choice([0, si, ri, rng.randrange(len(s2))])
+        b = bytearray(s2[i])
+        if b and rng.random() < 0.7:
+            for _ in range(rng.randrange(1, 3)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        else:
+            b = b[:rng.randrange(len(b) + 1)]
+        s2[i] = bytes(b)
+        decode_or_cobol_error(s2, params, len(data))
+
+
+def test_subtree_lookup_survives_hash_collisions():
+    """Thue-Morse strings collide under any polynomial hash mod 2**64: spans made
+    of them have equal hashes and lengths but different bytes. They must neither
+    be taken as references nor make the lookup slow (one bounded compare each)."""
+    def thue_morse(n):
+        return [bin(i).count("1") % 2 for i in range(n)]
+    tm = thue_morse(2048)
+    a = "".join("ab"[x] for x in tm)
+    b = "".join("ba"[x] for x in tm)
+    docs = [[a], [b]] * 200
+    data = ("\n".join(json.dumps(d) for d in docs) + "\n").encode()
+    enc = roundtrip(data)
+    refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data))
+    # the [a] lines become references to the first one; every [b] line collides with
+    # it (same hash and length, other bytes) and stays in the columns
+    assert refs is not None and refs.count == 199 and refs.def_start.size == 1
+    assert enc.params[0] == 2

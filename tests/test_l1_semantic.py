@@ -12,9 +12,10 @@ import cobol
 from cobol.errors import CobolError
 from cobol.layers import l1_semantic as l1
 from cobol.layers.l1_semantic import WordCoder
+from support import corpus_files
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-CORPUS = Path("/work/corpus/text")
+CORPUS = corpus_files("text")  # $COBOL_CORPUS/text, else samples/text
 
 PROSE = (b"The quick brown fox jumps over the lazy dog. THE DOG sleeps; the fox runs!\n"
          b"In 2024 the fox (aged 3) ran 12.5 km -- said the Report, and the dog didn't.\n") * 20
@@ -113,11 +114,10 @@ def test_the_word_code_pays_on_prose_samples():
     assert l1.worth_it(data)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="dev corpus absent")
-def test_corpus_round_trips():
-    for f in sorted(CORPUS.glob("*")):
-        data = f.read_bytes()
-        roundtrip(WordCoder.train(data), data)
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_corpus_round_trips(path):
+    data = path.read_bytes()
+    roundtrip(WordCoder.train(data), data)
 
 
 def test_hostile_dictionaries_raise_cobol_errors():

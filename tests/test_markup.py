@@ -16,12 +16,11 @@ from cobol.errors import CobolError
 from cobol.layers import l2_markup
 from cobol.layers.l2_markup import MarkupDecoder, MarkupEncoder
 from cobol.layers.markup_tokenizer import RAW_TEXT_ELEMENTS, VOID_ELEMENTS
+from support import corpus_files, require_shared
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-CORPUS = Path("/work/corpus")
 
 
 def roundtrip(data: bytes, html: bool, **kw):
@@ -206,7 +205,7 @@ def test_skeleton_dictionary_is_frequency_ordered():
 # ------------------------------------------------------------ conformance, samples, corpus
 
 def html5lib_inputs():
-    root = CONFORMANCE / "html5lib-tokenizer" / "tokenizer"
+    root = require_shared("conformance/html5lib-tokenizer/tokenizer")
     out = []
     for f in sorted(root.glob("*.test")):
         doc = json.loads(f.read_text(encoding="utf-8"))
@@ -221,7 +220,6 @@ def html5lib_inputs():
     return out
 
 
-@pytest.mark.skipif(not (CONFORMANCE / "html5lib-tokenizer").is_dir(), reason="shared/conformance absent")
 def test_html5lib_tokenizer_inputs_round_trip():
     inputs = html5lib_inputs()
     assert len(inputs) > 1000
@@ -253,15 +251,11 @@ def test_xml_samples_beat_zstd(name):
     assert ours < len(z.compress(data))
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="dev corpus absent")
-@pytest.mark.parametrize("sub", ["xml", "html"])
-def test_corpus_round_trips(sub):
-    files = sorted((CORPUS / sub).glob("*"))
-    if not files:
-        pytest.skip("no corpus files")
-    for f in files:
-        data = f.read_bytes()[:3 << 20]
-        roundtrip(data, sub == "html", use_l1=True, text_by_parent=False)
+@pytest.mark.parametrize("path", corpus_files("xml", "html"), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_corpus_round_trips(path):
+    # $COBOL_CORPUS/{xml,html}, else the samples of those folders
+    data = path.read_bytes()[:3 << 20]
+    roundtrip(data, path.parent.name == "html", use_l1=True, text_by_parent=False)
 
 
 # ------------------------------------------------------------ engine
@@ -310,10 +304,14 @@ def encoded_sample():
 
 
 def decode_or_error(streams, params, n):
+    """The hostile-input contract at the transform level: a CobolError, or
+    exactly ``n`` bytes (a transform must return the block's length; the frame's
+    checksum then tells a wrong block from the right one)."""
     try:
-        MarkupDecoder().decode(streams, params, n)
+        out = MarkupDecoder().decode(streams, params, n)
     except CobolError:
-        pass
+        return
+    assert isinstance(out, bytes) and len(out) == n
 
 
 def test_hostile_streams_and_params_raise_cobol_errors():

@@ -1,7 +1,5 @@
 """Integer codec (intcodec) and the numeric arrays transform: round trips, choices, hostile input."""
 
-import glob
-import os
 import struct
 
 import numpy as np
@@ -15,6 +13,7 @@ from cobol.errors import CobolError, FormatError, LimitError
 from cobol.layers import intcodec as ic
 from cobol.layers.numeric import DTYPES, NumericArrayTransform, element_phase, parse_dtype
 from cobol.registry import DecodeContext, EncodeContext, get_transform
+from support import corpus_files, dtype_hint
 
 I64 = np.iinfo(np.int64)
 T = NumericArrayTransform()
@@ -263,10 +262,19 @@ def test_hostile_params_and_streams():
 @settings(max_examples=40, deadline=None)
 @given(
     code=st.sampled_from(sorted(DTYPES)),
-    data=st.binary(min_size=0, max_size=600),
+    data=st.binary(min_size=16, max_size=600),
 )
 def test_hypothesis_any_bytes_with_any_dtype_hint(code, data):
-    round_trip(data, {"dtype": DTYPES[code].str})
+    # with a dtype hint the transform takes any block of 16 bytes or more
+    assert round_trip(data, {"dtype": DTYPES[code].str}) is not None
+
+
+@settings(max_examples=20, deadline=None)
+@given(code=st.sampled_from(sorted(DTYPES)), data=st.binary(max_size=15))
+def test_hypothesis_blocks_under_16_bytes_are_declined_and_still_round_trip(code, data):
+    hints = {"dtype": DTYPES[code].str}
+    assert round_trip(data, hints) is None
+    assert cobol.decompress(cobol.compress(data, hints=hints)) == data
 
 
 @settings(max_examples=40, deadline=None)
@@ -306,16 +314,14 @@ def test_engine_round_trip_without_hint():
     assert "numeric" in cobol.frame_info(blob).plans
 
 
-CORPUS = sorted(glob.glob("/work/corpus/numeric/*"))
+CORPUS = corpus_files("numeric")  # $COBOL_CORPUS/numeric, else samples/numeric
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CORPUS, reason="dev corpus not present")
-@pytest.mark.parametrize("path", CORPUS, ids=os.path.basename)
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_files_round_trip_and_beat_zstd(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    blob = cobol.compress(raw, level=3)
+    raw = path.read_bytes()
+    blob = cobol.compress(raw, level=3, hints=dtype_hint(path))
     assert cobol.decompress(blob) == raw
     assert len(blob) < len(zstandard.ZstdCompressor(level=3).compress(raw))
 

@@ -18,6 +18,7 @@ from cobol.profile import (
 from cobol.profile import gpu as profile_gpu
 from cobol.profile.histogram import byte_histogram, entropy_bits, sampled_histogram
 from cobol.profile.reporters import CSV_COLUMNS, print_text, write_report
+from support import structured_samples
 
 
 def _jsonl(n: int) -> bytes:
@@ -515,3 +516,14 @@ def test_gpu_fields_absent_without_a_gpu_backend(jsonl_run):
         import pynvml  # noqa: F401
     except ImportError:
         assert profile_gpu.nvml_sample() is None
+
+
+@pytest.mark.parametrize("data,hints", structured_samples(32 << 10))
+def test_structured_samples_profiled(data, hints):
+    """Each format under the profiler: the round trip holds, the figures add up
+    to the frame, and the winning transform of each block is in the report."""
+    blob, prof = profile_roundtrip(data, threads=1, block_size=8192, hints=hints, level=9)
+    info = cobol.frame_info(blob)
+    assert prof.totals["raw_bytes"] == len(data) and prof.totals["frame_bytes"] == len(blob)
+    assert prof.totals["blocks_compressed"] == prof.totals["blocks_decompressed"] == info.blocks
+    json.loads(to_json(prof))

@@ -23,6 +23,7 @@ from .levels import DEFAULT_LEVEL
 __version__ = "0.1.0"
 
 __all__ = [
+    "grep",
     "compress", "decompress", "open", "CobolEngine", "CobolFile", "frame_info", "FrameInfo",
     "CobolError", "FormatError", "TruncatedError", "ChecksumError", "LimitError",
     "DictionaryError", "UnsupportedError", "EncodeError", "__version__",
@@ -42,6 +43,7 @@ _LAZY = {
     "StreamingConfig": ("stream", "StreamingConfig"),
     "Profiler": ("profile", "Profiler"),
     "profile_compress": ("profile", "profile_compress"),
+    "grep": ("logsearch", "grep"),
 }
 
 

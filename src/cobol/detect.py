@@ -25,6 +25,8 @@ _LOG_LINE = re.compile(
     rb"|\[[^\]\n]{0,40}\d\d:\d\d[^\]\n]{0,20}\]"      # [14 Jan 10:36], [2024-01-01 10:00:00,123]
     rb"|(?:DEBUG|INFO|WARN|WARNING|ERROR|TRACE|FATAL)\b)"
 )
+# a line that continues the log event above it (stack frames, "Caused by:", tracebacks)
+_CONTINUATION = re.compile(rb"^(?:[ \t]|Caused by:|Traceback \(most recent|\.\.\. \d+ more|[A-Za-z_$][\w$.]*(?:Error|Exception)\b)")
 # the start of a JSON value inside an array or object: rules out "[14 Jan ..." log lines
 _JSON_START = re.compile(rb'^[\[{]\s*(?:["{\[\]}]|true|false|null|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*[,\]}]|$)')
 
@@ -120,6 +122,9 @@ def detect(data, hint: str | None = None) -> str:
         if delimited:
             return delimited
         log_hits = sum(1 for ln in lines if _LOG_LINE.match(ln))
-        if log_hits >= 0.6 * len(lines) and len(lines) >= 3:
+        # stack traces and continuation lines belong to the event above them:
+        # they count for neither side (a Java log is mostly "\tat ..." lines)
+        events = len(lines) - sum(1 for ln in lines if _CONTINUATION.match(ln))
+        if log_hits >= 0.6 * events and log_hits >= 3:
             return "log"
     return "text"

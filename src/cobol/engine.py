@@ -10,6 +10,7 @@ every thread count.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections import deque
@@ -307,6 +308,26 @@ class CobolEngine:
 
     # ------------------------------------------------------------ decoding
 
+    def block_streams(self, block: DataBlock, header: FrameHeader) -> list:
+        """A parsed data block's streams, entropy decoded (not yet through its transform)."""
+        where = f"block {block.seq} at offset {block.offset}"
+        # the memory bound: stream count and declared sizes checked before anything is decoded
+        check_stream_table(block, get_transform(block.transform), where)
+        # codec zstd-dict uses the dictionary's zstd part; None = the frame names no dictionary
+        zdict = None if header.dictionary_id is None else bytes(getattr(self.dictionary, "zstd", b"") or b"")
+        streams = []
+        for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
+            try:
+                if e.codec == ZSTD_DICT:
+                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len, zdict))
+                else:
+                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
+            except CobolError as exc:
+                raise type(exc)(f"{where}, stream {i}: {exc}") from None
+            except MemoryError:
+                raise LimitError(f"{where}, stream {i}: out of memory decoding {e.decoded_len} bytes") from None
+        return streams
+
     def decode_block(self, block: DataBlock, header: FrameHeader) -> bytes:
         """One parsed data block back to its raw bytes, checksum verified."""
         where = f"block {block.seq} at offset {block.offset}"
@@ -319,17 +340,7 @@ class CobolEngine:
         t0 = time.perf_counter()
         clock = PhaseClock() if self.profiler is not None else None
         transform = get_transform(block.transform)
-        # codec zstd-dict uses the dictionary's zstd part; None = the frame names no dictionary
-        zdict = None if header.dictionary_id is None else bytes(getattr(self.dictionary, "zstd", b"") or b"")
-        streams = []
-        for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
-            try:
-                if e.codec == ZSTD_DICT:
-                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len, zdict))
-                else:
-                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
-            except CobolError as exc:
-                raise type(exc)(f"{where}, stream {i}: {exc}") from None
+        streams = self.block_streams(block, header)
         if clock is not None:
             clock.lap("entropy")
         ctx = DecodeContext(dictionary=self.dictionary, profiler=self.profiler)
@@ -338,7 +349,9 @@ class CobolEngine:
                 raw = transform.decode(streams, block.params, block.raw_len, ctx)
         except CobolError as exc:
             raise type(exc)(f"{where} ({transform.name}): {exc}") from None
-        except (IndexError, ValueError, KeyError, TypeError, OverflowError, MemoryError, ArithmeticError) as exc:
+        except MemoryError:
+            raise LimitError(f"{where} ({transform.name}): out of memory decoding a {block.raw_len}-byte block") from None
+        except (IndexError, ValueError, KeyError, TypeError, OverflowError, ArithmeticError) as exc:
             # a transform decoder must validate its input; this is the safety net if one missed a case
             raise FormatError(f"{where} ({transform.name}): corrupt plan data ({type(exc).__name__}: {exc})") from None
         if clock is not None:
@@ -359,6 +372,12 @@ class CobolEngine:
 
     def iter_decompress(self, blob, max_output_size: int | None = None):
         """Yield the raw bytes of each block in order (threads decode ahead)."""
+        try:
+            yield from self._iter_decompress(blob, max_output_size)
+        except MemoryError:
+            raise LimitError("out of memory while decoding the frame") from None
+
+    def _iter_decompress(self, blob, max_output_size: int | None):
         def blocks():
             total = 0
             for header, rec in iter_frame_records(blob, self.limits):
@@ -371,9 +390,29 @@ class CobolEngine:
         yield from self._imap(self.decode_block, blocks())
 
     def decompress(self, blob, max_output_size: int | None = None) -> bytes:
-        return b"".join(self.iter_decompress(blob, max_output_size))
+        """The raw bytes of every frame in ``blob``.
+
+        Each block is written once into the output as soon as it is decoded and
+        then dropped, so the peak is the output plus the blocks in flight (2 x
+        threads), not the 2-3 x output of joining a list of blocks. The output is
+        an ``io.BytesIO`` whose buffer grows by realloc (no copy of mapped pages)
+        and whose ``getvalue()`` hands that buffer back without a copy (CPython)."""
+        try:
+            out = io.BytesIO()
+            for raw in self._iter_decompress(blob, max_output_size):
+                out.write(raw)
+                del raw
+            return out.getvalue()
+        except MemoryError:
+            raise LimitError("out of memory while decoding the frame (the output does not fit)") from None
 
     def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
+        try:
+            return self._decompress_stream(src, dst, progress, max_output_size)
+        except MemoryError:
+            raise LimitError("out of memory while decoding the frame") from None
+
+    def _decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         reader = FrameReader(src, self.limits)
         total_out = 0
 
@@ -392,6 +431,39 @@ class CobolEngine:
             if progress is not None:
                 progress(len(raw))
         return reader.bytes_read, total_out
+
+
+def check_stream_table(block: DataBlock, transform, where: str) -> None:
+    """The memory bound of docs/FORMAT.md, checked on the stream table before
+    any stream is decoded: no more streams than the transform holds, and
+    decoded lengths that sum to at most the transform's bound for raw_len."""
+    n = len(block.streams)
+    if n > transform.max_streams:
+        raise FormatError(f"{where} ({transform.name}): {n} streams, the transform holds at most "
+                          f"{transform.max_streams}")
+    total = sum(e.decoded_len for e in block.streams)
+    limit = transform.decoded_limit(bytes(block.params), block.raw_len)
+    if total > limit:
+        raise LimitError(f"{where} ({transform.name}): streams declare {total} decoded bytes, over the "
+                         f"transform's {limit} for a {block.raw_len}-byte block")
+
+
+#: the transform's working memory per raw byte, and its fixed part (docs/FORMAT.md
+#: "Memory bound"; measured at most ~9 x raw_len + 64 KiB on the samples)
+WORKING_SET_PER_BYTE = 16
+WORKING_SET_FIXED = 1 << 20
+
+
+def block_decode_bound(block: DataBlock) -> int:
+    """The most bytes decoding ``block`` may allocate (docs/FORMAT.md "Memory
+    bound"), from its stream table alone: the stored payloads, the decoded
+    streams, one PPMd model, the transform's working memory and the output."""
+    from .entropy import PPMD, PPMD_MEM_PER_BYTE
+    decoded = sum(e.decoded_len for e in block.streams)
+    ppmd = max((min(256 << 20, max(1 << 20, PPMD_MEM_PER_BYTE * e.decoded_len))
+                for e in block.streams if e.codec == PPMD), default=0)
+    return (sum(e.stored_len for e in block.streams) + decoded + ppmd
+            + (WORKING_SET_PER_BYTE + 1) * block.raw_len + WORKING_SET_FIXED)
 
 
 def write_all(f, data) -> None:

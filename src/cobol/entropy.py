@@ -30,20 +30,25 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
+import brotli
 import zstandard
 
-from .errors import CobolError, DictionaryError, FormatError, LimitError
-from .registry import EntropyCodec, get_codec, register_codec
+from .errors import DictionaryError, FormatError, LimitError
+from .format.zstd_frame import zstd_frame_size
+from .registry import EntropyCodec, register_codec
 
 NONE = 0
 ZSTD = 1
 ZSTD_DICT = 2
 PPMD = 3
+BROTLI = 4
 
 log = logging.getLogger("cobol")
 
-#: levels from which entropy_code also tries ppmd (decodes ~50x slower than zstd)
+#: levels from which entropy_code also tries ppmd (decodes ~50x slower than zstd;
+#: LEVEL_CODING says the same; plan.PPMD_EXCLUDED_FORMATS never get it)
 PPMD_MIN_LEVEL = 19
 #: streams shorter than this stay with zstd (the model needs text to learn from)
 PPMD_MIN_SIZE = 4096
@@ -67,6 +72,12 @@ def _cache(name: str) -> dict:
         cache = {}
         setattr(_local, name, cache)
     return cache
+
+
+def _check_zstd_end(data, magicless: bool, what: str) -> None:
+    size = zstd_frame_size(data, magicless)
+    if size != len(data):
+        raise FormatError(f"{what} has {len(data) - size} bytes after its zstd frame")
 
 
 def _zstd_dict(dictionary: bytes | None):
@@ -142,7 +153,9 @@ class ZstdCodec(EntropyCodec):
             declared = zstandard.frame_content_size(data)
             if declared not in (-1, decoded_len):
                 raise FormatError(f"zstd frame declares {declared} bytes, table says {decoded_len}")
-            out = _decompressor(dictionary).decompress(data, max_output_size=max(decoded_len, 1))
+            _check_zstd_end(data, False, "zstd stream")
+            out = _decompressor(dictionary).decompress(data, max_output_size=max(decoded_len, 1),
+                                                       allow_extra_data=False)
         except zstandard.ZstdError as e:
             raise FormatError(f"zstd stream does not decode: {e}") from None
         if len(out) != decoded_len:
@@ -174,7 +187,9 @@ class ZstdDictCodec(EntropyCodec):
             declared = zstandard.get_frame_parameters(data, format=zstandard.FORMAT_ZSTD1_MAGICLESS).content_size
             if declared not in (zstandard.CONTENTSIZE_UNKNOWN, decoded_len):
                 raise FormatError(f"zstd frame declares {declared} bytes, table says {decoded_len}")
-            out = _decompressor(dictionary, magicless=True).decompress(data, max_output_size=max(decoded_len, 1))
+            _check_zstd_end(data, True, "zstd-dict stream")
+            out = _decompressor(dictionary, magicless=True).decompress(data, max_output_size=max(decoded_len, 1),
+                                                                       allow_extra_data=False)
         except zstandard.ZstdError as e:
             raise FormatError(f"zstd-dict stream does not decode: {e}") from None
         if len(out) != decoded_len:
@@ -192,10 +207,6 @@ class ZstdDictCodec(EntropyCodec):
 #: json 1.259 vs 1.239, html 1.238 vs 1.225, xml 1.280 vs 1.249, text even, for
 #: ~15% more compress time at level 19 (zstd -19 and the transforms dominate).
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
-#: orders tried, in turn, when a coding fails its decode-back check (pyppmd 1.3.1's
-#: encoder drops the output byte at a 32 KiB boundary of its output buffer when an
-#: encode() call ends there: an invalid stream, a few per hundred MB written)
-PPMD_FALLBACK_ORDERS = (12, 8, 6)
 
 
 def ppmd_orders(level: int) -> tuple:
@@ -261,11 +272,13 @@ class PpmdCodec(EntropyCodec):
 
 def _ppmd_try(data, level: int, beat: int) -> bytes | None:
     """The smallest ppmd coding of ``data`` over the level's orders when it is at
-    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes and decodes back (a stream we
-    cannot read back must cost ratio, never data; pyppmd's encoder, used
-    before ours, wrote invalid streams). A coding that does not decode back is
-    replaced by one at a fallback order."""
-    codec = get_codec(PPMD)
+    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes, else None.
+
+    Not decoded back: the encoder (cobol.entropy_ppmd) writes 7-Zip's bytes
+    (tests/test_ppmd7.py holds it to pyppmd) without pyppmd 1.3's byte dropped
+    at 32 KiB output boundaries, which is what the decode-back check and its
+    retries at lower orders were for (tests/test_properties.py decodes every
+    order's coding back)."""
     best = None
     for order in ppmd_orders(level):
         try:
@@ -275,19 +288,92 @@ def _ppmd_try(data, level: int, beat: int) -> bytes | None:
             continue
         if best is None or len(p) < len(best):
             best = p
-    fallbacks = [o for o in PPMD_FALLBACK_ORDERS if best is not None and o < best[0]]
-    while best is not None:
-        if len(best) > beat * (1.0 - PPMD_MIN_GAIN):
-            return None
+    if best is None or len(best) > beat * (1.0 - PPMD_MIN_GAIN):
+        return None
+    return best
+
+
+#: brotli's largest standard window (RFC 7932: 16 MiB - 16); the encoder sizes the
+#: window to the stream, never above this
+BROTLI_MAX_LGWIN = 24
+#: brotli is kept only when at most (1 - BROTLI_MIN_GAIN) x the zstd size: it
+#: decodes at ~300-600 MB/s where zstd does 1-2 GB/s
+BROTLI_MIN_GAIN = 0.01
+#: streams shorter than this are not tried with brotli (zstd codes them as well)
+BROTLI_MIN_SIZE = 256
+#: the brotli quality a codec-4 stream is written with when the level gives none
+#: (``BrotliCodec.encode``)
+BROTLI_DEFAULT_QUALITY = 5
+
+
+def brotli_lgwin(size: int) -> int:
+    """The window (log2) for a stream of ``size`` bytes: just large enough to
+    reach back over the whole stream (the decoder's ring buffer follows it)."""
+    return max(16, min(BROTLI_MAX_LGWIN, (max(size, 1) - 1).bit_length()))
+
+
+def brotli_encode(data, quality: int) -> bytes:
+    return brotli.compress(bytes(data), quality=quality, lgwin=brotli_lgwin(len(data)))
+
+
+@register_codec
+class BrotliCodec(EntropyCodec):
+    """Brotli (RFC 7932) at the level's quality: context modelling and a static
+    dictionary of English/markup words that zstd lacks. Stored bytes: one
+    brotli stream, nothing else (the stream table holds the decoded length)."""
+
+    id = BROTLI
+    name = "brotli"
+
+    def encode(self, data, level, dictionary=None):
+        return brotli_encode(data, stream_coding(level).brotli or BROTLI_DEFAULT_QUALITY)
+
+    def decode(self, data, decoded_len, dictionary=None):
+        d = brotli.Decompressor()
         try:
-            if codec.decode(best, len(data)) == data:
-                return best
-        except CobolError:
-            pass
-        log.warning("ppmd order %d coding of a %d-byte stream does not decode back; %s", best[0], len(data),
-                    f"trying order {fallbacks[0]}" if fallbacks else "keeping zstd")
-        best = _ppmd_encode(data, *ppmd_params(level, len(data), fallbacks.pop(0))) if fallbacks else None
-    return None
+            # the output buffer stops growing at the limit (one growth step over
+            # at most), so a hostile stream cannot make it allocate more
+            out = d.process(bytes(data), output_buffer_limit=max(decoded_len, 1))
+        except brotli.error as e:
+            # also raised for bytes after the stream's last meta-block
+            raise FormatError(f"brotli stream does not decode: {e}") from None
+        if len(out) != decoded_len or not d.is_finished():
+            more = len(out) > decoded_len or not d.can_accept_more_data()
+            raise FormatError(f"brotli stream decodes to {'more' if more else 'fewer'} bytes than the "
+                              f"table's {decoded_len}")
+        return out
+
+
+@dataclass(frozen=True)
+class StreamCoding:
+    """How a cobol level codes its streams (see LEVEL_CODING)."""
+
+    #: zstd level every stream is coded with
+    zstd: int
+    #: brotli quality also tried on text-like blocks' streams (0: not tried)
+    brotli: int = 0
+    #: whether ppmd is also tried (plan.ppmd_enabled adds the user's switch)
+    ppmd: bool = False
+
+
+#: cobol level -> stream coding, for levels at or above each key (the highest
+#: key not above the level applies). zstd keeps the level's own number, so
+#: "never larger than plain zstd at the same level" holds stream by stream.
+LEVEL_CODING = {
+    1: StreamCoding(1, brotli=4),
+    3: StreamCoding(3, brotli=5),
+    12: StreamCoding(12, brotli=8),
+    17: StreamCoding(17, brotli=10),
+    19: StreamCoding(19, brotli=11, ppmd=True),
+}
+
+
+def stream_coding(level: int) -> StreamCoding:
+    key = max((k for k in LEVEL_CODING if k <= level), default=None)
+    if key is None:
+        return StreamCoding(max(level, 1))
+    c = LEVEL_CODING[key]
+    return StreamCoding(level, c.brotli, c.ppmd)
 
 
 def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False) -> tuple[int, bytes]:

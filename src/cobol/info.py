@@ -22,6 +22,9 @@ class BlockInfo:
     stored_len: int
     plan: str
     streams: list  # [{codec, stored, decoded}]
+    #: the transform's own summary of its params (Transform.describe), e.g. the log
+    #: plan's line, template and variable counts; "" when it says no more than ``plan``
+    detail: str = ""
 
 
 @dataclass
@@ -115,6 +118,7 @@ def _frame_info(blob) -> FrameInfo:
             info.block_list.append(BlockInfo(
                 rec.seq, rec.offset, rec.raw_len, rec.size, name,
                 [{"codec": _codec(s.codec), "stored": s.stored_len, "decoded": s.decoded_len} for s in rec.streams],
+                _detail(rec, name),
             ))
         elif isinstance(rec, MetadataBlock):
             info.metadata_blocks += 1
@@ -128,6 +132,14 @@ def _frame_info(blob) -> FrameInfo:
 
 def _varint_len(n: int) -> int:
     return max(1, (n.bit_length() + 6) // 7)
+
+
+def _detail(rec: DataBlock, name: str) -> str:
+    try:
+        text = get_transform(rec.transform).describe(bytes(rec.params))
+    except Exception:  # a hostile params field must not stop a listing
+        return ""
+    return "" if text == name else text
 
 
 def _codec(cid: int) -> str:

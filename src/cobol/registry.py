@@ -23,6 +23,12 @@ from typing import Any, ClassVar
 
 from .errors import UnsupportedError
 
+#: what every block may decode to beyond its transform's expansion x raw_len
+#: (params-sized tables, headers of small streams); docs/FORMAT.md "Memory bound"
+DECODED_SLACK = 64 << 10
+#: the most streams any block holds (also the frame reader's cap, format.frame.MAX_STREAMS)
+MAX_BLOCK_STREAMS = 4096
+
 #: Layer switches a user can turn off (``CobolEngine(layers={"l1": False})``).
 #: "ppmd": the PPMd entropy codec at levels >= 19 (slow decode; entropy.py).
 LAYER_NAMES = ("l1", "l2", "l3", "l4", "ppmd")
@@ -63,6 +69,10 @@ class Encoded:
     streams: list
     #: optional human names of the streams, same length as streams (for --list -v, profiler)
     stream_names: list | None = None
+    #: the lowest zstd level the transform wants its streams coded at (None: the
+    #: block's level); for transforms whose streams are much smaller than the block,
+    #: where a stronger level costs little time (the log transform)
+    min_stream_level: int | None = None
 
 
 class Transform(ABC):
@@ -89,6 +99,17 @@ class Transform(ABC):
     needs_layers: ClassVar[frozenset] = frozenset()
     #: higher runs first among candidates for the same format
     priority: ClassVar[int] = 0
+    #: the most streams one block of this transform holds; the engine checks a
+    #: block's stream table against it before it decodes any stream
+    max_streams: ClassVar[int] = MAX_BLOCK_STREAMS
+    #: the decoded streams of one block hold at most expansion x raw_len +
+    #: DECODED_SLACK bytes in all (checked against the stream table before any
+    #: stream is decoded; the planner drops a candidate whose output exceeds it)
+    expansion: ClassVar[int] = 16
+
+    def decoded_limit(self, params: bytes, raw_len: int) -> int:
+        """The most bytes the decoded streams of one block may hold in all."""
+        return self.expansion * raw_len + DECODED_SLACK
 
     @abstractmethod
     def encode(self, data: bytes, ctx: EncodeContext) -> Encoded | None: ...
@@ -256,6 +277,7 @@ BUILTIN_TRANSFORMS = (
     (40, "xml", "cobol.layers.l2_markup", ("xml",)),
     (41, "html", "cobol.layers.l2_markup", ("html",)),
     (50, "l1", "cobol.layers.l1_semantic", ("text", "log")),
+    (60, "log", "cobol.layers.l2_log", ("log", "jsonl", "text")),
 )
 
 for _declared in BUILTIN_TRANSFORMS:

@@ -16,7 +16,9 @@ plain aligned text (and ``--json``) otherwise. Errors are one line,
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import stat
 import sys
 import threading
 
@@ -39,11 +41,13 @@ EXIT_CODES_HELP = """\
 exit codes:
   0    success
   1    usage error (bad option, bad value, bad combination of options)
-  2    invalid or corrupt compressed input (not a .cobl frame, checksum mismatch, truncated)
+  2    invalid or corrupt compressed input (not a .cobl frame, checksum mismatch, truncated,
+       over a decoding limit, or more memory than the process may use)
   3    I/O error (no such file, permission denied, disk full)
   4    refused: the output exists (use -f), compressed data to/from a terminal,
        unknown suffix with -d (use -o or -c), input already ends in .cobl,
-       input is a directory, a symbolic link or not a regular file
+       input is a directory, a symbolic link or not a regular file (a FIFO, device
+       or socket is refused before it is opened; read it through standard input)
   5    internal error, or a round trip that failed to verify (cobol bench): a bug
   130  interrupted (Ctrl-C)
   141  stdout closed early (broken pipe)
@@ -92,6 +96,10 @@ def say_error(path: str | None, message: str) -> None:
 def code_for(exc: BaseException) -> int:
     if isinstance(exc, CliError):
         return exc.code
+    if isinstance(exc, MemoryError):
+        # the decoders' bound holds for any input (docs/FORMAT.md "Memory bound"): an
+        # allocation that fails anyway is input too big for this machine's limits
+        return EXIT_CORRUPT
     if isinstance(exc, EncodeError):
         return EXIT_USAGE
     if isinstance(exc, CobolError):
@@ -106,8 +114,25 @@ def message_for(exc: BaseException) -> str:
         return exc.strerror or str(exc)
     if isinstance(exc, (CliError, CobolError)):
         return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory: the input needs more memory than this process may use (corrupt or hostile input?)"
     return f"internal error: {type(exc).__name__}: {exc}"
 
+
+
+def refuse_non_regular(name: str) -> None:
+    """Refuse a FIFO, device or socket *before* opening it: open() on a FIFO
+    without a writer blocks forever, and a device or a socket never ends (or
+    never starts). Standard input ("-") is not checked: a pipe is its normal case."""
+    try:
+        mode = os.stat(name).st_mode  # follows links: what open() would open
+    except OSError:
+        return  # a dangling link or a race: open() reports it with its errno
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "special")
+    raise CliError(EXIT_REFUSED, f"not a regular file ({kind}) -- ignored (read it through standard input)", name)
 
 
 # ------------------------------------------------------------------ presentation

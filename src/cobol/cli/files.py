@@ -30,7 +30,8 @@ from .. import __version__
 from ..errors import CobolError, TruncatedError
 from .common import (
     EXIT_CODES_HELP, EXIT_CORRUPT, EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MB, CliError,
-    CliParser, ProgressLine, Verbosity, code_for, is_tty, message_for, parse_size, say_error, short_size, warn,
+    CliParser, ProgressLine, Verbosity, code_for, is_tty, message_for, parse_size, refuse_non_regular, say_error,
+    short_size, warn,
 )
 from .subcommands import SUBCOMMANDS
 
@@ -376,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="skip detection: treat every block as FMT (" + ", ".join(detect.FORMATS) + ")")
     comp.add_argument("--dtype", type=_dtype, help="numeric hint for arrays, e.g. int32, float64")
     comp.add_argument("--fast-decode", action="store_true",
-                      help="never code streams with PPMd (levels 19+ otherwise may, where it is >= 3%% smaller: "
+                      help="never code streams with PPMd (levels 19+ otherwise may, except on json/xml, where it is >= 3%% smaller: "
                            "~1.1-1.4x smaller text, but it decodes at ~10-20 MB/s instead of hundreds)")
     comp.add_argument("-D", "--dictionary", metavar="DICT",
                       help="shared dictionary from 'cobol train' (needed again to decompress)")
@@ -533,6 +534,7 @@ def _plan_job(name: str, args) -> _Job:
                            "or 'cobol compress-dir' to mirror it into another folder)", name)
         if not os.path.lexists(name):
             raise CliError(EXIT_IO, "No such file or directory", name)
+        refuse_non_regular(name)
     if args.mode in ("test", "list"):
         return _Job(name, display, None)
     if args.stdout or (args.output in (None, "-") and stdin and not args.output_dir_flat) or args.output == "-":

@@ -57,7 +57,8 @@ def print_list(results: list, verbose: bool) -> None:
         for b in info.block_list:
             streams = ", ".join(f"{s['codec']} {s['stored']}/{s['decoded']}" for s in b.streams)
             brows.append([str(b.seq), str(b.offset), str(b.raw_len), str(b.stored_len),
-                          f"{b.raw_len / b.stored_len:.3f}" if b.stored_len else "-", b.plan, streams or "-"])
+                          f"{b.raw_len / b.stored_len:.3f}" if b.stored_len else "-", b.detail or b.plan,
+                          streams or "-"])
         emit_table(bcols, brows, title=f"{name}: block size {human_size(info.block_size)}, checksum {info.checksum}"
                    + (f", dictionary {info.dictionary_id:#010x}" if info.dictionary_id is not None else ""))
         for m in info.metadata:

@@ -16,7 +16,7 @@ import sys
 
 from ..profile import reporters
 from ..profile.profiler import ENCODE_LAYERS, Profiler, profile_roundtrip
-from .common import EXIT_OK, emit_table, parse_size
+from .common import EXIT_OK, emit_table, parse_size, refuse_non_regular
 
 WARMUP_BYTES = 1 << 20
 
@@ -74,6 +74,7 @@ def run(args) -> int:
         data = sys.stdin.buffer.read()
         name = "stdin"
     else:
+        refuse_non_regular(args.file)
         with open(args.file, "rb") as f:
             data = f.read()
         name = args.file

@@ -87,3 +87,9 @@ def _send_command(p: argparse.ArgumentParser):
 def _train_command(p: argparse.ArgumentParser):
     from . import train
     return train.configure(p)
+
+
+@subcommand("grep", "print the lines of compressed files that match a pattern, like grep on the decompressed text")
+def _grep_command(p: argparse.ArgumentParser):
+    from . import grep
+    return grep.configure(p)

@@ -11,7 +11,7 @@ import textwrap
 
 from ..dictionary import DEFAULT_LEVEL, DEFAULT_SIZE
 from ..errors import EncodeError
-from .common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, CliError, parse_size
+from .common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, CliError, parse_size, refuse_non_regular
 
 #: fewer samples than this draw a "too few samples" warning (zstd's trainer wants hundreds at least)
 MIN_SAMPLES = 100
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, "--split must be at least 1 byte")
     samples = []
     for path in _walk(args.samples):
+        refuse_non_regular(path)
         with open(path, "rb") as f:
             data = f.read()
         if args.split:

@@ -64,6 +64,12 @@ class Limits:
         # transforms may expand (e.g. int8 values widened for L4), never by more than this
         return 16 * raw_len + (1 << 16)
 
+    def max_block_decoded(self, raw_len: int) -> int:
+        """The most bytes all decoded streams of one block may hold together,
+        whatever its transform (each transform declares a tighter bound, which
+        the engine checks; the 2 MiB covers a bundle's inner params)."""
+        return 16 * raw_len + (2 << 20)
+
 
 @dataclass
 class FrameHeader:
@@ -271,11 +277,18 @@ def _read_plan(sub: Reader, max_raw: int, max_stored: int, limits: Limits):
     n_streams = sub.varint("stream count", limits.max_streams)
     max_dec = limits.max_stream_decoded(raw_len)
     entries = []
+    total = 0
     for i in range(n_streams):
         codec = sub.u8(f"stream {i} codec")
         stored = sub.varint(f"stream {i} stored length", max_stored)
         decoded = sub.varint(f"stream {i} decoded length", max_dec)
         entries.append(StreamEntry(codec, stored, decoded))
+        total += decoded
+    # the bound on what decoding the block may allocate (docs/FORMAT.md "Memory bound"):
+    # checked on the table, before any stream is decoded
+    if total > limits.max_block_decoded(raw_len):
+        raise LimitError(f"{sub.what}: {n_streams} streams declare {total} decoded bytes in all, "
+                         f"over {limits.max_block_decoded(raw_len)} for a {raw_len}-byte block")
     return raw_len, transform, params, entries
 
 

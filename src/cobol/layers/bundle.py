@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from ..errors import FormatError
 from ..format.wire import Reader, put_bytes, put_varint
-from ..registry import Encoded, Transform, get_transform, register_transform
+from ..registry import DECODED_SLACK, Encoded, Transform, get_transform, register_transform
 
 BUNDLE_ID = 1
 MAX_PARAMS = 1 << 20
@@ -48,13 +48,16 @@ def pack(enc: Encoded) -> bytes:
     return bytes(out) + b"".join(bytes(s) for s in enc.streams)
 
 
-def unpack(stream) -> tuple[bytes, list]:
-    """(inner params, inner streams) of a bundle stream; hostile input raises FormatError/LimitError."""
+def unpack(stream, max_streams: int = MAX_STREAMS) -> tuple[bytes, list]:
+    """(inner params, inner streams) of a bundle stream; hostile input raises
+    FormatError/LimitError. ``max_streams``: the inner transform's cap."""
     r = Reader(stream, what="bundle")
     params = r.bytes_field("inner params", MAX_PARAMS)
     n = r.varint("stream count", MAX_STREAMS)
     if n > r.remaining:  # every length takes at least one byte
         raise FormatError(f"bundle: {n} stream lengths cannot fit in {r.remaining} bytes")
+    if n > max_streams:
+        raise FormatError(f"bundle: {n} streams, the inner transform holds at most {max_streams}")
     lengths = [r.varint("stream length", r.remaining) for _ in range(n)]
     if sum(lengths) != r.remaining:
         raise FormatError(f"bundle: streams need {sum(lengths)} bytes, {r.remaining} present")
@@ -66,6 +69,13 @@ class BundleTransform(Transform):
     id = BUNDLE_ID
     name = "bundle"
     formats = ()  # built by the planner from another candidate's output
+    max_streams = 1
+
+    def decoded_limit(self, params: bytes, raw_len: int) -> int:
+        # the one stream holds the inner params, the inner stream lengths and the inner streams
+        inner = get_transform(params[0]) if len(params) == 1 and params[0] != BUNDLE_ID else None
+        base = inner.decoded_limit(b"", raw_len) if inner is not None else DECODED_SLACK
+        return base + MAX_PARAMS + 10 * MAX_STREAMS
 
     def encode(self, data, ctx):
         return None  # never run directly
@@ -76,7 +86,7 @@ class BundleTransform(Transform):
         if params[0] == BUNDLE_ID:
             raise FormatError("bundle plan nests another bundle")
         inner = get_transform(params[0])
-        inner_params, inner_streams = unpack(streams[0])
+        inner_params, inner_streams = unpack(streams[0], inner.max_streams)
         return inner.decode(inner_streams, inner_params, raw_len, ctx)
 
     def describe(self, params: bytes) -> str:

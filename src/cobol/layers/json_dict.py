@@ -453,8 +453,10 @@ def _decode_symbol(src, cum, base, nsym, code, rng, pos):
 
 
 @njit(cache=True, nogil=True)
-def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, ent_off, col_ent_base, out):
-    """Decode a block into ``out`` (exactly its size); returns 0 or an error code < 0."""
+def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, ent_off, col_ent_base, out, end):
+    """Decode a block into ``out`` (exactly its size); returns 0 or an error code < 0.
+    ``end``: the stream bytes the range coder read (the stored stream plus the
+    zero bytes the encoder stripped from its end), its final code and range."""
     n_out = out.size
     n_cols = col_ent_base.size - 1
     last_a = np.full(max(n_cols, 1), -1, np.int64)
@@ -560,6 +562,9 @@ def _decode_kernel(src, cum, moff, tlit, tlit_off, tslot_off, tslot_col, ent, en
                 last_b[c] = o - vstart
         if o == line_start:
             return -4
+    end[0] = pos
+    end[1] = code
+    end[2] = rng
     return 0
 
 
@@ -611,11 +616,35 @@ def encode_with(data: bytes, model: Model) -> bytes:
 def decode_with(stream, raw_len: int, model: Model) -> bytes:
     out = np.zeros(raw_len, np.uint8)
     src = np.frombuffer(bytes(stream), np.uint8)
+    end = np.zeros(3, np.int64)
     err = _decode_kernel(src, model.cum, model.moff, model.tlit, model.tlit_off, model.tslot_off,
-                         model.tslot_col, model.ent, model.ent_off, model.col_ent_base, out)
+                         model.tslot_col, model.ent, model.ent_off, model.col_ent_base, out, end)
     if err:
         raise FormatError(f"json-dict: {_ERRORS.get(err, 'corrupt stream')}")
+    _check_stream_end(src, int(end[0]), int(end[1]), int(end[2]))
     return out.tobytes()
+
+
+def _check_stream_end(src, pos: int, code: int, rng: int) -> None:
+    """A valid stream is exactly what encode_with writes: the coder's bytes up to
+    the flushed value, which has the most trailing zero bits in [low, low + rng),
+    with its trailing zero bytes stripped. The decoder read ``pos`` bytes (those
+    past the stored ones are zeros); the last 4 hold the flushed value, and
+    ``code`` = value - low, so low and the one canonical value follow."""
+    if src.size > pos:
+        raise FormatError(f"json-dict: {src.size - pos} bytes after the coded records")
+    if src.size and src[-1] == 0:
+        raise FormatError("json-dict: the stream ends in a zero byte (the encoder strips those)")
+    last = bytes(src[max(0, pos - 4):min(pos, src.size)])
+    value = int.from_bytes(last + bytes(4 - len(last)), "big") if pos - 4 < src.size else 0
+    low = (value - code) & 0xFFFFFFFF
+    for k in range(32, -1, -1):
+        mask = (1 << k) - 1
+        canonical = (low + mask) & ~mask
+        if canonical < low + rng:
+            break
+    if canonical & 0xFFFFFFFF != value:
+        raise FormatError("json-dict: the stream does not end with the coder's flushed value (bytes appended?)")
 
 
 @register_transform
@@ -624,6 +653,8 @@ class JsonDictTransform(Transform):
 
     id = TRANSFORM_ID
     name = "json-dict"
+    max_streams = 1
+    expansion = 4
     formats = ("json", "jsonl")
     min_level = 1
     needs_layers = frozenset({"l2"})

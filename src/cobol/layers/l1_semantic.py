@@ -536,6 +536,8 @@ class WordTransform(Transform):
 
     id = 50
     name = "l1"
+    max_streams = 2
+    expansion = 4
     formats = ("text", "log")
     needs_layers = frozenset({"l1"})
     min_level = 1

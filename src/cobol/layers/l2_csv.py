@@ -473,6 +473,7 @@ class CsvTransform(Transform):
 
     id = 20
     name = "csv"
+    expansion = 4
     formats = ("csv", "tsv")
     min_level = 1
     needs_layers = frozenset({"l2"})

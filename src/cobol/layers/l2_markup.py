@@ -499,6 +499,9 @@ class MarkupDecoder:
 
 
 class _MarkupTransform(Transform):
+    #: symbols, skeletons, misc, l1 words; text groups + the shared one; values; residue
+    max_streams = 3 + 1 + (MAX_TEXT_STREAMS + 1) + MAX_VALUE_STREAMS + 1
+    expansion = 4
     html: bool = False
     #: name=value pairs seen this often stay in the tag skeleton (measured on the dev corpus)
     fold_min: int = 128

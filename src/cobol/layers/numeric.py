@@ -65,6 +65,7 @@ from numba import njit
 
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint
+from ..format.zstd_frame import zstd_frame_size
 from ..registry import Encoded, Transform, register_transform
 from .intcodec import decode_ints, encode_ints, estimate_size, trial_compressor
 
@@ -455,7 +456,10 @@ def _literal_unzstd(b: bytes, count: int) -> bytes:
         declared = zstandard.frame_content_size(b)
         if declared > bound:
             raise FormatError(f"numeric: values frame declares {declared} bytes, more than {bound}")
-        return zstandard.ZstdDecompressor().decompress(b, max_output_size=bound)
+        if zstd_frame_size(b) != len(b):
+            # the values stream is one zstd frame and ends with it (docs/transforms/intcodec.md)
+            raise FormatError(f"numeric: {len(b) - zstd_frame_size(b)} bytes after the values frame")
+        return zstandard.ZstdDecompressor().decompress(b, max_output_size=bound, allow_extra_data=False)
     except zstandard.ZstdError as e:
         raise FormatError(f"numeric: values frame does not decode within {bound} bytes: {e}") from None
 
@@ -467,6 +471,9 @@ def _literal_unzstd(b: bytes, count: int) -> bytes:
 class NumericArrayTransform(Transform):
     id = 10
     name = "numeric"
+    max_streams = 4
+    #: float digits and widened int8 values: the encoder measured up to ~5x
+    expansion = 16
     formats = ("numeric", "binary")
     min_level = 1
     needs_layers = frozenset({"l3", "l4"})

@@ -15,6 +15,8 @@ from ..registry import Encoded, Transform, register_transform
 class RawTransform(Transform):
     id = 0
     name = "raw"
+    max_streams = 1
+    expansion = 1
     formats = ()  # the planner adds it to every block itself
 
     def encode(self, data, ctx):

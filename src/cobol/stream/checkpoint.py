@@ -134,9 +134,12 @@ def safe_name(name: str) -> str:
     The sender chooses the name: only its last path component is used, control
     and separator characters are replaced, and names that are empty, dots or
     hidden are refused, so nothing is ever written outside OUT or over the
-    store's own files.
+    store's own files. Every character of Unicode category Cc (controls, C1
+    included) or Cf (format: bidirectional overrides such as U+202E, zero-width
+    joiners, BOM) is replaced by "_" too, so ``ls`` shows the name as stored.
     """
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join("_" if unicodedata.category(c) in ("Cc", "Cf") else c for c in name)
     name = _UNSAFE.sub("_", name).strip()
     if not name or name.startswith(".") or len(name.encode()) > 200:
         raise TransferRefused(f"unusable file name {name!r}")

@@ -58,6 +58,10 @@ class StreamingConfig:
         un-checkpointed blocks.
     max_block_size: largest block size a receiver accepts from a sender.
     max_connections: concurrent connections a server accepts; more are refused.
+    max_decode_memory: bytes all of a server's connections together may hold
+        in blocks being decoded (each block reserves its bound from the stream
+        table, docs/FORMAT.md "Memory bound", before it is decoded; a block
+        over the whole budget is refused, others wait for room).
     threads: worker threads the sender's shell encodes blocks on (it owns the
         pool; the StreamCompressor core only submits to it).
     fsync: make checkpoints durable (off only for throwaway tests).
@@ -77,6 +81,7 @@ class StreamingConfig:
     checkpoint_interval: float = 0.5
     max_block_size: int = 4 * MiB
     max_connections: int = 64
+    max_decode_memory: int = 1024 * MiB
     threads: int = 1
     fsync: bool = True
     max_delay: float = 0.02
@@ -101,6 +106,8 @@ class StreamingConfig:
              f"checkpoint_blocks must be in 1..max_unacked={self.max_unacked}, got {self.checkpoint_blocks!r}")
         need(isinstance(self.max_connections, int) and self.max_connections >= 1,
              f"max_connections must be >= 1, got {self.max_connections!r}")
+        need(isinstance(self.max_decode_memory, int) and self.max_decode_memory >= 1 * MiB,
+             f"max_decode_memory must be >= 1 MiB, got {self.max_decode_memory!r}")
         need(isinstance(self.threads, int) and self.threads >= 1, f"threads must be >= 1, got {self.threads!r}")
 
     @property
@@ -112,9 +119,20 @@ class StreamingConfig:
 
     def receiver_memory_bound(self, block_size: int | None = None) -> int:
         """Bytes a receiver holds per connection at most: the reorder window of
-        decoded blocks and their records, plus one frame being read."""
+        decoded blocks and their records, plus one frame being read. The block
+        being decoded is on top: see :meth:`receiver_decode_bound`, shared by all
+        connections through ``max_decode_memory``."""
         bs = self.block_size if block_size is None else block_size
         return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE)
+
+    def receiver_decode_bound(self, block_size: int | None = None) -> int:
+        """The most one connection's block being decoded may allocate (docs/FORMAT.md
+        "Memory bound", the largest transform: 16 x block size + 2 MiB of streams,
+        17 x block size + 1 MiB of working memory and output, the record; PPMd
+        models, up to 256 MiB, on top). Each block reserves its own bound, from its
+        stream table, out of ``max_decode_memory`` before it is decoded."""
+        bs = self.block_size if block_size is None else block_size
+        return 33 * bs + 3 * MiB + max_record_size(bs)
 
     def sender_memory_bound(self) -> int:
         """Bytes of encoded blocks a sender retains for retransmission at most."""

@@ -20,11 +20,13 @@ decompressor as it was, so a retransmitted copy can still be fed.
 
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..engine import CobolEngine
-from ..errors import FormatError
+from ..engine import CobolEngine, block_decode_bound
+from ..errors import FormatError, LimitError
 from ..format.frame import FrameHeader
 from .block import ZERO_CHAIN, CompressedBlock, chain_next
 from .config import StreamingConfig
@@ -104,6 +106,37 @@ class DeliveredBlock:
     chain: bytes = b""  # the transfer chain after this block (filled when delivered)
 
 
+class DecodeBudget:
+    """Bytes that blocks being decoded may hold, shared by every connection of a
+    server: a block reserves its decode bound (from its stream table) before it
+    is decoded and returns it after. A block over the whole budget is a
+    LimitError at once; one that does not fit now waits up to ``wait`` seconds."""
+
+    def __init__(self, total: int, wait: float = 30.0):
+        self.total = total
+        self.wait = wait
+        self.in_use = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int, what: str = "block"):
+        if nbytes > self.total:
+            raise LimitError(f"{what} needs up to {nbytes} bytes to decode, over the receiver's "
+                             f"decode memory budget of {self.total}")
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.in_use + nbytes <= self.total, self.wait):
+                raise LimitError(f"{what}: the receiver's decode memory budget stayed full for {self.wait:g} s")
+            self.in_use += nbytes
+            self.peak = max(self.peak, self.in_use)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.in_use -= nbytes
+                self._cond.notify_all()
+
+
 class StreamDecompressor:
     """Incremental decompressor of :class:`CompressedBlock` streams.
 
@@ -117,8 +150,9 @@ class StreamDecompressor:
 
     def __init__(self, config: StreamingConfig = StreamingConfig(), *, start_seq: int = 0,
                  chain: bytes = ZERO_CHAIN, clock=time.monotonic, engine: CobolEngine | None = None,
-                 dictionary=None):
+                 dictionary=None, budget: DecodeBudget | None = None):
         self.config = config
+        self.budget = budget
         self.clock = clock
         self.engine = engine or CobolEngine(config.level, block_size=config.block_size, threads=1,
                                             checksum=config.checksum, dictionary=dictionary)
@@ -156,7 +190,11 @@ class StreamDecompressor:
             raise FormatError(f"block {block.seq}: checksum kind {block.checksum_kind}, the stream uses {self.header.checksum}")
         rec = block.data_block(self.config.block_size)
         try:
-            raw = self.engine.decode_block(rec, self.header)
+            if self.budget is None:
+                raw = self.engine.decode_block(rec, self.header)
+            else:
+                with self.budget.reserve(block_decode_bound(rec), f"block {block.seq}"):
+                    raw = self.engine.decode_block(rec, self.header)
         except Exception:
             self.stats.checksum_failures += 1
             raise

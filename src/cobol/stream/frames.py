@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass
 from enum import IntEnum
 
-from ..errors import CobolError
+from ..errors import CobolError, LimitError
 from ..format import checksum as ck
 from ..format.wire import Reader, put_bytes, put_varint
 from .block import CompressedBlock
@@ -69,6 +69,21 @@ class ErrorCode(IntEnum):
     REFUSED = 8      # the transfer is refused (bad name, bad parameters)
     INTERNAL = 9     # the peer failed; the transfer can be retried
     SUPERSEDED = 10  # a newer connection took over this transfer
+
+
+#: what each code means, sent as the message when the failure itself has none
+ERROR_DESCRIPTIONS = {
+    ErrorCode.PROTOCOL: "malformed frame or illegal message",
+    ErrorCode.AUTH: "authentication failed",
+    ErrorCode.LIMIT: "a size, count or memory limit was exceeded",
+    ErrorCode.BUSY: "too many connections; retry later",
+    ErrorCode.DATA: "a block failed its checksum or did not decode",
+    ErrorCode.TIMEOUT: "the peer was silent for too long, or a block went missing",
+    ErrorCode.RESUME: "the partial data does not match the sender's",
+    ErrorCode.REFUSED: "the transfer is refused",
+    ErrorCode.INTERNAL: "the receiver failed; the transfer can be retried",
+    ErrorCode.SUPERSEDED: "a newer connection took over this transfer",
+}
 
 
 # ---------------------------------------------------------------- messages
@@ -252,8 +267,8 @@ def decode_message(payload, max_block_size: int):
     """Parse a frame payload into a message; ProtocolError names what is wrong."""
     try:
         return _decode(payload, max_block_size)
-    except ProtocolError:
-        raise
+    except (ProtocolError, LimitError):
+        raise  # a hostile size (a stream-table bomb) is answered with LIMIT, not PROTOCOL
     except CobolError as exc:
         raise ProtocolError(f"malformed message: {exc}") from None
 

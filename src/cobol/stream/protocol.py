@@ -41,7 +41,7 @@ from .errors import (
 )
 from .frames import (
     HANDSHAKE_PAYLOAD_LIMIT, NONCE_SIZE, PROTOCOL_VERSION, Accept, Ack, Block, Challenge, Done, End, Error,
-    ErrorCode, FrameDecoder, Hello, Keepalive, MsgType, Open, block_payload_limit, decode_message, frame,
+    ERROR_DESCRIPTIONS, ErrorCode, FrameDecoder, Hello, Keepalive, MsgType, Open, block_payload_limit, decode_message, frame,
 )
 from .stats import StreamingStatistics
 
@@ -225,13 +225,25 @@ def error_code(exc: BaseException) -> ErrorCode:
         return ErrorCode.REFUSED
     if isinstance(exc, (BlockMissingError, ConnectionTimeout)):
         return ErrorCode.TIMEOUT
-    if isinstance(exc, LimitError):
+    if isinstance(exc, (LimitError, MemoryError)):
         return ErrorCode.LIMIT
     if isinstance(exc, ProtocolError):
         return ErrorCode.PROTOCOL
     if isinstance(exc, (ChecksumError, FormatError)):
         return ErrorCode.DATA
     return ErrorCode.INTERNAL
+
+
+def error_message(exc: BaseException) -> str:
+    """The message an ERROR carries for ``exc``: never empty (a bare
+    MemoryError or an internal failure still says what kind of failure it was)."""
+    code = error_code(exc)
+    text = str(exc)
+    if isinstance(exc, MemoryError):
+        return f"out of memory{': ' + text if text else ''} ({ERROR_DESCRIPTIONS[code]})"
+    if code == ErrorCode.INTERNAL:
+        return f"internal error: {type(exc).__name__}{': ' + text if text else ''}"
+    return text or ERROR_DESCRIPTIONS[code]
 
 
 class PeerError(StreamError):
@@ -317,7 +329,7 @@ class _Session:
     def fail(self, exc: BaseException) -> None:
         """Queue an ERROR for ``exc`` (unless the connection is closed) and close."""
         if self.conn.state is not State.CLOSED:
-            self._send(Error(error_code(exc), str(exc)))
+            self._send(Error(error_code(exc), error_message(exc)))
         self.stats.errors += 1
 
     def poll(self, now: float | None = None) -> None:
@@ -350,11 +362,13 @@ class ReceiverSession(_Session):
 
     def __init__(self, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
                  clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None,
-                 profile=None, dictionaries=None):
+                 profile=None, dictionaries=None, decode_budget=None):
         super().__init__(config, token, clock, stats, nonce)
         self.profile = profile  # a cobol.profile.StreamingProfile, or None
         #: shared dictionaries (cobol.dictionary.Dictionary) by id, for senders that name one in OPEN
         self.dictionaries = {d.dict_id: d for d in (dictionaries or ())}
+        #: a DecodeBudget shared by a server's connections, or None (no shared budget)
+        self.decode_budget = decode_budget
         self.client_nonce = b""
         self.info: TransferInfo | None = None
         self.decompressor: StreamDecompressor | None = None
@@ -466,7 +480,8 @@ class ReceiverSession(_Session):
         info = self.info
         cfg = self.config.replace(block_size=info.block_size, checksum=ck.checksum_label(info.checksum_kind))
         self.decompressor = StreamDecompressor(cfg, start_seq=resume.seq, chain=resume.chain, clock=self.clock,
-                                               dictionary=self.dictionaries.get(info.dictionary_id))
+                                               dictionary=self.dictionaries.get(info.dictionary_id),
+                                               budget=self.decode_budget)
         self.decompressor.stats = self.stats
         self.acked = resume.seq
         self.raw_offset = resume.raw_offset

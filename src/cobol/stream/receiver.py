@@ -33,10 +33,10 @@ class ReceiverEndpoint:
     """
 
     def __init__(self, store, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
-                 clock=time.monotonic, stats=None, profile=None, dictionaries=None):
+                 clock=time.monotonic, stats=None, profile=None, dictionaries=None, decode_budget=None):
         self.store = store
         self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile,
-                                       dictionaries=dictionaries)
+                                       dictionaries=dictionaries, decode_budget=decode_budget)
         self.partial = None
         self.pending_open: TransferInfo | None = None
         self.stored_name: str | None = None

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from ..errors import CobolError
 from .checkpoint import TransferStore
 from .config import DEFAULT_PORT, READ_SIZE, StreamingConfig
+from .decompressor import DecodeBudget
 from .errors import AuthenticationError, ResumeError, StreamError, TransferRefused
 from .frames import Error, ErrorCode, frame
 from .protocol import State
@@ -131,6 +132,8 @@ class StreamServer:
         self.store = store if store is not None else TransferStore(out_dir, mode, fsync=config.fsync)
         self.on_complete = on_complete
         self.executor = ThreadPoolExecutor(min(32, config.max_connections + 1), thread_name_prefix="cobol-recv")
+        #: bytes every connection's blocks being decoded may hold together
+        self.decode_budget = DecodeBudget(config.max_decode_memory, wait=config.block_timeout)
         self.connections: set = set()
         self.active: dict = {}  # transfer id -> _ServerConnection
         self.completed: list = []
@@ -237,7 +240,8 @@ class _ServerConnection:
         stats = StreamingStatistics("receive")
         stats.connections = 1
         self.endpoint = ReceiverEndpoint(server.store, server.config, server.token, stats=stats,
-                                         profile=server.profile, dictionaries=server.dictionaries)
+                                         profile=server.profile, dictionaries=server.dictionaries,
+                                         decode_budget=server.decode_budget)
 
     async def _flush(self) -> None:
         out = self.endpoint.data_to_send()

@@ -43,6 +43,11 @@ codes one by one:
     entries); see :meth:`Layer2Encoder._dictionary_columns`.
 ``colmap``
     the column of each distinct path, in order of first appearance.
+``subtrees`` / ``refs`` (params version 2 only, right after ``numflags``)
+    objects and arrays of 128+ bytes that repeat an earlier one byte for byte
+    are cut out before the split and become one skeleton symbol plus an id:
+    the decoder copies the earlier bytes (see :mod:`.subtrees`). Blocks
+    without a repeat stay version 1.
 
 Columns. A value's path is the sequence of keys and array positions from the
 root (scalars at array index < 4 keep their index, so ``[lon, lat]`` pairs
@@ -58,7 +63,7 @@ style records the indent level it starts at, unmatched closers are allowed, a
 block cut inside a string stores the string's tail verbatim), and every byte
 string round-trips.
 
-Params (all varints unless noted): u8 version (1); u8 pretty, crlf, indent
+Params (all varints unless noted): u8 version (1, or 2 with subtree references); u8 pretty, crlf, indent
 byte, colon space, pre-colon space, comma space, path mode; indent width; base
 depth; string tail length + the tail's bytes; distinct paths; columns; text
 groups; per column: u8 flags (bit 0 text, bit 1 ints, bits 2-3 number mode:
@@ -114,6 +119,9 @@ from .encode_walk import (  # noqa: F401
 )
 from .decode_walk import (  # noqa: F401
     _copy_until, _walk_decode,
+)
+from .subtrees import (  # noqa: F401
+    MIN_SUBTREE_BYTES, SubtreeRefs, decode_subtree_streams, find_repeated_subtrees,
 )
 from .transform import (  # noqa: F401
     JsonTransform, Layer2Decoder, Layer2Encoder, NestingLevelTracker, _choose_mode, _column_names,

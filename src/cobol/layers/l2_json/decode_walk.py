@@ -8,7 +8,7 @@ from numba import njit
 from .. import json_tokenizer as jt
 from .symbols import (
     C_NOKEY, FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
-    K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL,
+    K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_REF_ARR, S_REF_OBJ,
     S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
 )
 from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
@@ -46,8 +46,11 @@ def _copy_until(src, sp, send, term, escapes, out, o):
 @njit(cache=True, nogil=True)
 def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints, ioff,
                  flags, foff, cmode, cscale, ddata, dents, dbase, dcount, dids, doff,
-                 colmap, style, gtab, mode, max_depth, out):
+                 colmap, style, gtab, mode, max_depth, def_start, def_len, refs, out):
     """Rebuild the block; returns the number of bytes written or an error code < 0.
+
+    ``S_REF_OBJ``/``S_REF_ARR`` copy subtree ``refs[i]`` (bytes
+    ``def_start[id]:+def_len[id]`` of the output, which must be written already).
 
     (Like the encoder's walk, the loop calls no function that takes an array:
     copies and number printing are written out in place.)"""
@@ -65,6 +68,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     dcur = doff[:-1].copy()
     wp = 0
     rp = 0
+    refp = 0
     # first-appearance table for column hashes
     nd_max = colmap.size
     cap = 16
@@ -127,7 +131,26 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         if nk == K_END:
             ended = True
             break
-        if nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
+        if s == S_REF_OBJ or s == S_REF_ARR:
+            if refp >= refs.size:
+                return -20
+            e = refs[refp]
+            refp += 1
+            if e < 0 or e >= def_start.size:
+                return -20
+            a = def_start[e]
+            b = a + def_len[e]
+            if b > o:
+                return -21
+            if o + (b - a) > nout:
+                return -2
+            for q in range(a, b):
+                out[o] = out[q]
+                o += 1
+            if depth > 0:
+                st_count[depth - 1] += 1
+            nk = jt.OBJ_CLOSE if out[o - 1] == 125 else jt.ARR_CLOSE
+        elif nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
             if o >= nout:
                 return -2
             out[o] = 123 if nk == jt.OBJ_OPEN else 91
@@ -416,7 +439,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         prev = nk
     if not ended:
         return -1
-    if sp != nsk or wp != ws.size or rp != residue.size:
+    if sp != nsk or wp != ws.size or rp != residue.size or refp != refs.size:
         return -15
     for g in range(tcur.size):
         if tcur[g] != toff[g + 1]:

@@ -9,16 +9,20 @@ from .. import json_tokenizer as jt
 from .symbols import (
     C_NOKEY, C_ROOT, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
     K_START, MODE_FULL, N_MODES, S_ARR_CLOSE, S_ARR_OPEN, S_COLON, S_COMMA, S_END, S_KEY_LITERAL, S_NUMBER,
-    S_OBJ_CLOSE, S_OBJ_OPEN, S_RESIDUE, S_STRING, S_TRUE, S_WS_DEV, S_WS_DEV_KEY,
+    S_OBJ_CLOSE, S_OBJ_OPEN, S_REF_ARR, S_REF_OBJ, S_RESIDUE, S_STRING, S_TRUE, S_WS_DEV, S_WS_DEV_KEY,
 )
 from .paths import _child_path, _h32, _mix, _new_stack, _open_frame, _path_hash, _pop_container
 from .whitespace import _gap_len, _resolve_gap, _style_fields
 
 
 @njit(cache=True, nogil=True)
-def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, max_depth):
+def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab, nvalues, max_depth):
     """The encoder's token walk: skeleton symbols, whitespace deviations and the
     per-mode column hashes of every string/number value (in token order).
+
+    ``ref_close[t]`` > 0 marks an opener that stands for a whole repeated
+    subtree (:mod:`.subtrees`): it becomes ``S_REF_OBJ``/``S_REF_ARR``, counts as
+    one child of its container, and the next gap follows that closer kind.
 
     (Hot loops call no function that takes an array: numba reference-counts
     array arguments with atomic operations, which cost more than the work.)"""
@@ -78,7 +82,13 @@ def _walk_encode(buf, kinds, starts, key_code, key_comp, style, gtab, nvalues, m
             sp += 1
             break
         # ---- the token
-        if nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
+        if (nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN) and ref_close[t] > 0:
+            skel[sp] = S_REF_OBJ if nk == jt.OBJ_OPEN else S_REF_ARR
+            sp += 1
+            if depth > 0:
+                st_count[depth - 1] += 1
+            nk = ref_close[t]
+        elif nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
             skel[sp] = S_OBJ_OPEN if nk == jt.OBJ_OPEN else S_ARR_OPEN
             sp += 1
             top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)

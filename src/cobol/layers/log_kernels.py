@@ -1,0 +1,668 @@
+"""Numba kernels behind the log transform (:mod:`.l2_log`), one job each.
+
+Encode side: :func:`scan_lines` cuts the block into lines and tokens and
+writes each line's *template* (static bytes, variables replaced by
+:data:`PLACEHOLDER`); :func:`split_vars` turns each variable into a
+*skeleton* (its non-digit bytes, each digit chunk replaced by
+:data:`NUMBER`) and the chunks' integer values. Decode side:
+:func:`render` writes the lines back. Decode kernels get hostile arrays:
+they check every index and return an error code instead of reading or
+writing out of bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NEWLINE = 10
+#: a variable's place in a template (a line holding this byte stays raw)
+PLACEHOLDER = 0x11
+#: a digit chunk's place in a skeleton (a line holding this byte stays raw)
+NUMBER = 0x12
+DIGIT0 = 48
+#: a digit run is cut into chunks of at most this many digits (exact in int64)
+MAX_CHUNK_DIGITS = 18
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+def delimiter_table(chars: bytes) -> np.ndarray:
+    """A 256-entry bool table: True for the bytes that separate tokens."""
+    t = np.zeros(256, np.bool_)
+    t[np.frombuffer(chars, np.uint8)] = True
+    return t
+
+
+# ------------------------------------------------------------------ encode --
+
+@njit(cache=True, nogil=True)
+def count_lines(buf):
+    n = 0
+    for i in range(buf.shape[0]):
+        if buf[i] == NEWLINE:
+            n += 1
+    if buf.shape[0] and buf[buf.shape[0] - 1] != NEWLINE:
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _home(h, mask):
+    """A hash's first slot: FNV's low bits cluster on short ASCII tokens (long
+    probe chains), so the high bits are mixed down first."""
+    x = (h ^ (h >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15)
+    return np.int64((x >> np.uint64(32)) & np.uint64(mask))
+
+
+@njit(cache=True, nogil=True)
+def _slot(keys, h):
+    """The open-addressing slot of hash h (nonzero) in ``keys``: its own or the empty one to take."""
+    mask = keys.shape[0] - 1
+    i = _home(h, mask)
+    while keys[i] != 0 and keys[i] != h:
+        i = (i + 1) & mask
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _token_hash(buf, i, j):
+    h = _FNV_OFFSET
+    for x in range(i, j):
+        h = (h ^ np.uint64(buf[x])) * _FNV_PRIME
+    if h == 0:
+        h = np.uint64(1)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _count_tokens(buf, delim, keys, counts):
+    """Fill (keys, counts) with every token's hash and count; False when the
+    table passed half load (the caller retries with a larger one)."""
+    n = buf.shape[0]
+    used = 0
+    i = 0
+    while i < n:
+        if delim[buf[i]] or buf[i] == NEWLINE:
+            i += 1
+            continue
+        j = i
+        while j < n and not delim[buf[j]] and buf[j] != NEWLINE:
+            j += 1
+        h = _token_hash(buf, i, j)
+        s = _slot(keys, h)
+        if keys[s] == 0:
+            keys[s] = h
+            used += 1
+            if 2 * used > keys.shape[0]:
+                return False
+        counts[s] += 1
+        i = j
+    return True
+
+
+def token_counts(buf, delim):
+    """How often each token (hashed) occurs in the block: (keys, counts) of an
+    open-addressing table. It starts small and doubles until it fits: a log
+    has far fewer distinct tokens than bytes, and a small table stays in
+    cache (a table sized for the worst case made this 4x slower)."""
+    size = 4096
+    while True:
+        keys = np.zeros(size, np.uint64)
+        counts = np.zeros(size, np.int32)
+        if _count_tokens(buf, delim, keys, counts):
+            return keys, counts
+        size *= 4
+
+
+@njit(cache=True, nogil=True)
+def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
+               var_s, var_e, var_line, tok_keys, tok_counts, min_static):
+    """Tokenize every line; returns (lines, variables, template bytes written).
+
+    A token is a maximal run of non-delimiter bytes; it is a variable when
+    it holds a byte whose ``var_class`` entry is set (digits) or occurs
+    fewer than ``min_static`` times in the block (:func:`token_counts`). A line longer
+    than ``max_line`` or holding PLACEHOLDER / NUMBER is raw (no template).
+    ``line_hash`` is FNV-1a of the template bytes.
+    """
+    n = buf.shape[0]
+    pos = 0
+    li = 0
+    nv = 0
+    tp = 0
+    while pos < n and li < n_lines:
+        e = pos
+        while e < n and buf[e] != NEWLINE:
+            e += 1
+        line_ts[li] = tp
+        raw = e - pos > max_line
+        if not raw:
+            for i in range(pos, e):
+                c = buf[i]
+                if c == PLACEHOLDER or c == NUMBER:
+                    raw = True
+                    break
+        h = _FNV_OFFSET
+        if not raw:
+            i = pos
+            while i < e:
+                c = buf[i]
+                if delim[c]:
+                    tmpl[tp] = c
+                    tp += 1
+                    h = (h ^ np.uint64(c)) * _FNV_PRIME
+                    i += 1
+                    continue
+                j = i
+                is_var = False
+                while j < e and not delim[buf[j]]:
+                    if var_class[buf[j]]:
+                        is_var = True
+                    j += 1
+                if not is_var and min_static > 1:
+                    is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
+                if is_var:
+                    tmpl[tp] = PLACEHOLDER
+                    tp += 1
+                    h = (h ^ np.uint64(PLACEHOLDER)) * _FNV_PRIME
+                    var_s[nv] = i
+                    var_e[nv] = j
+                    var_line[nv] = li
+                    nv += 1
+                else:
+                    for x in range(i, j):
+                        c = buf[x]
+                        tmpl[tp] = c
+                        tp += 1
+                        h = (h ^ np.uint64(c)) * _FNV_PRIME
+                i = j
+        line_raw[li] = raw
+        line_te[li] = tp
+        line_hash[li] = h
+        li += 1
+        pos = e + 1
+    return li, nv, tp
+
+
+@njit(cache=True, nogil=True)
+def confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line):
+    """Lines whose template bytes differ from their template's first line
+    (a hash collision) get template id 0 (raw); returns how many."""
+    bad = 0
+    for li in range(line_tid.shape[0]):
+        t = line_tid[li]
+        if t <= 0:
+            continue
+        r = rep_line[t]
+        if r == li:
+            continue
+        a = line_ts[li]
+        b = line_ts[r]
+        ln = line_te[li] - a
+        same = ln == line_te[r] - b
+        if same:
+            for k in range(ln):
+                if tmpl[a + k] != tmpl[b + k]:
+                    same = False
+                    break
+        if not same:
+            line_tid[li] = 0
+            bad += 1
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def var_columns(var_line, line_tid, slot_base, stride):
+    """The column (template slot, numbered over all templates) of each
+    variable; -1 for variables of raw lines."""
+    nv = var_line.shape[0]
+    col = np.empty(nv, np.int64)
+    slot = 0
+    for v in range(nv):
+        if v > 0 and var_line[v] == var_line[v - 1]:
+            slot += 1
+        else:
+            slot = 0
+        t = line_tid[var_line[v]]
+        col[v] = slot_base[t] + slot * stride[t] if t > 0 else -1
+    return col
+
+
+@njit(cache=True, nogil=True)
+def _seen(table, h):
+    """Insert hash h into an open-addressing set; True when it was there."""
+    mask = table.shape[0] - 1
+    if h == 0:
+        h = np.uint64(1)
+    i = _home(h, mask)
+    while True:
+        k = table[i]
+        if k == h:
+            return True
+        if k == 0:
+            table[i] = h
+            return False
+        i = (i + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def _bits(z):
+    b = 0
+    while z:
+        z >>= np.uint64(1)
+        b += 1
+    return b
+
+
+@njit(cache=True, nogil=True)
+def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
+    """Per column: code its variables as skeleton + numbers (True) or as
+    verbatim text (False), whichever a rough model of the coder says is
+    cheaper. Text: a repeat of the column's previous value costs 2 bits, a
+    repeat from further back 16 (an LZ match), new text 3 bits a byte + 8.
+    Split: the skeleton likewise, each number its delta's bit length + 2
+    (0 costs 1). Timestamps and counters split; versions, names and
+    addresses that repeat stay text."""
+    n = order.shape[0]
+    used = 0
+    cost_text = np.zeros(n_cols, np.float64)
+    cost_split = np.zeros(n_cols, np.float64)
+    prev = np.zeros(64, np.int64)
+    prevw = np.zeros(64, np.int64)
+    have = np.zeros(64, np.bool_)
+    prev_text = np.uint64(0)
+    prev_skel = np.uint64(0)
+    for oi in range(n):
+        v = order[oi]
+        c = cols[oi]
+        if oi == 0 or cols[oi - 1] != c:
+            have[:] = False
+            prev_text = np.uint64(0)
+            prev_skel = np.uint64(0)
+        salt = np.uint64(c) * np.uint64(0x9E3779B97F4A7C15)
+        ht = _FNV_OFFSET ^ salt
+        hs = _FNV_OFFSET ^ salt ^ np.uint64(0x5555)
+        i = var_s[v]
+        e = var_e[v]
+        length = e - i
+        sk_len = 0
+        nums = 0.0
+        k = 0
+        while i < e:
+            ch = buf[i]
+            ht = (ht ^ np.uint64(ch)) * _FNV_PRIME
+            if ch < DIGIT0 or ch > DIGIT0 + 9:
+                hs = (hs ^ np.uint64(ch)) * _FNV_PRIME
+                sk_len += 1
+                i += 1
+                continue
+            j = i
+            while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
+                j += 1
+            x = 0
+            for q in range(i, j):
+                x = x * 10 + (buf[q] - DIGIT0)
+                ht = (ht ^ np.uint64(buf[q])) * _FNV_PRIME
+            hs = (hs ^ np.uint64(NUMBER)) * _FNV_PRIME
+            sk_len += 1
+            if k < 64 and have[k]:
+                d = x - prev[k]
+            else:
+                d = x
+            z = np.uint64((d << 1) ^ (d >> 63))
+            nums += 1.0 if z == 0 else _bits(z) + 2.0
+            if not (k < 64 and have[k] and prevw[k] == j - i):
+                nums += 3.0
+            if k < 64:
+                prev[k] = x
+                prevw[k] = j - i
+                have[k] = True
+            k += 1
+            i = j
+        if ht == prev_text:
+            cost_text[c] += 2.0
+        elif _seen(table, ht):
+            cost_text[c] += 16.0
+        else:
+            cost_text[c] += 3.0 * length + 8.0
+            used += 1
+        if hs == prev_skel:
+            cost_split[c] += 1.0 + nums
+        elif _seen(table, hs):
+            cost_split[c] += 16.0 + nums
+        else:
+            cost_split[c] += 3.0 * sk_len + 8.0 + nums
+            used += 1
+        if 2 * used > table.shape[0]:
+            return cost_split < cost_text, False
+        prev_text = ht
+        prev_skel = hs
+    return cost_split < cost_text, True
+
+
+def choose_split(buf, var_s, var_e, order, cols, n_cols):
+    """See :func:`_choose_split` (retried with a larger hash set when it fills)."""
+    size = 4096
+    while size < order.shape[0] // 2:
+        size *= 2
+    while True:
+        split, ok = _choose_split(buf, var_s, var_e, order, cols, n_cols, np.zeros(size, np.uint64))
+        if ok:
+            return split
+        size *= 4
+
+
+@njit(cache=True, nogil=True)
+def split_vars(buf, var_s, var_e, order, split, skel, values, widths, runs_per_var):
+    """Skeletons, digit-chunk values and chunk widths (digit counts, so
+    leading zeros come back) of the variables taken in ``order``. A variable whose ``split`` entry is False
+    is copied verbatim (digits and all). Each skeleton ends with a newline.
+    Returns (skeleton bytes, values).
+    """
+    sp = 0
+    nn = 0
+    for oi in range(order.shape[0]):
+        v = order[oi]
+        i = var_s[v]
+        e = var_e[v]
+        runs = 0
+        if not split[oi]:
+            for x in range(i, e):
+                skel[sp] = buf[x]
+                sp += 1
+            i = e
+        while i < e:
+            c = buf[i]
+            if c < DIGIT0 or c > DIGIT0 + 9:
+                skel[sp] = c
+                sp += 1
+                i += 1
+                continue
+            j = i
+            while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
+                j += 1
+            x = 0
+            for k in range(i, j):
+                x = x * 10 + (buf[k] - DIGIT0)
+            skel[sp] = NUMBER
+            sp += 1
+            values[nn] = x
+            widths[nn] = j - i
+            nn += 1
+            runs += 1
+            i = j
+        skel[sp] = NEWLINE
+        sp += 1
+        runs_per_var[oi] = runs
+    return sp, nn
+
+
+@njit(cache=True, nogil=True)
+def number_keys(col_of_var, runs_per_var, n_numbers):
+    """(column, chunk index) of every number, numbers in variable order; -1
+    column when the counts disagree (hostile input)."""
+    cols = np.empty(n_numbers, np.int64)
+    ks = np.empty(n_numbers, np.int64)
+    p = 0
+    for v in range(col_of_var.shape[0]):
+        r = runs_per_var[v]
+        if p + r > n_numbers:
+            cols[:] = -1
+            return cols, ks
+        for k in range(r):
+            cols[p] = col_of_var[v]
+            ks[p] = k
+            p += 1
+    if p != n_numbers:
+        cols[:] = -1
+    return cols, ks
+
+
+@njit(cache=True, nogil=True)
+def group_order(cols, ks, n_cols):
+    """Counting sort of the numbers by group (column, chunk index): returns
+    (perm, gid): number ``perm[j]`` is the j-th in group order, ``gid[i]``
+    the group of number i. Columns must be in [0, n_cols)."""
+    n = cols.shape[0]
+    maxk = np.zeros(n_cols, np.int64)
+    for i in range(n):
+        if ks[i] + 1 > maxk[cols[i]]:
+            maxk[cols[i]] = ks[i] + 1
+    gbase = np.empty(n_cols + 1, np.int64)
+    gbase[0] = 0
+    for c in range(n_cols):
+        gbase[c + 1] = gbase[c] + maxk[c]
+    ng = gbase[n_cols]
+    start = np.zeros(ng + 1, np.int64)
+    gid = np.empty(n, np.int64)
+    for i in range(n):
+        g = gbase[cols[i]] + ks[i]
+        gid[i] = g
+        start[g + 1] += 1
+    for g in range(ng):
+        start[g + 1] += start[g]
+    perm = np.empty(n, np.int64)
+    for i in range(n):
+        g = gid[i]
+        perm[start[g]] = i
+        start[g] += 1
+    return perm, gid
+
+
+@njit(cache=True, nogil=True)
+def delta_by_group(values, perm, gid):
+    """Residuals in group order: each value minus the one before it in its
+    group (a group's first value stays as it is)."""
+    n = perm.shape[0]
+    out = np.empty(n, np.int64)
+    for j in range(n):
+        i = perm[j]
+        if j > 0 and gid[perm[j - 1]] == gid[i]:
+            out[j] = values[i] - values[perm[j - 1]]
+        else:
+            out[j] = values[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def undelta_by_group(res, perm, gid):
+    """Inverse of :func:`delta_by_group`: the values in number order."""
+    n = perm.shape[0]
+    out = np.empty(n, np.int64)
+    for j in range(n):
+        i = perm[j]
+        if j > 0 and gid[perm[j - 1]] == gid[i]:
+            out[i] = out[perm[j - 1]] + res[j]
+        else:
+            out[i] = res[j]
+    return out
+
+
+# ------------------------------------------------------------------ decode --
+
+@njit(cache=True, nogil=True)
+def index_items(buf, marker):
+    """Ends (newline positions) of the newline-ended items in ``buf`` and how
+    many ``marker`` bytes each holds; bytes after the last newline are not an
+    item (the caller checks that the buffer ends with one)."""
+    n = 0
+    for i in range(buf.shape[0]):
+        if buf[i] == NEWLINE:
+            n += 1
+    ends = np.empty(n, np.int64)
+    marks = np.zeros(n, np.int64)
+    k = 0
+    for i in range(buf.shape[0]):
+        c = buf[i]
+        if c == NEWLINE:
+            ends[k] = i
+            k += 1
+        elif c == marker and k < n:
+            marks[k] += 1
+    return ends, marks
+
+
+@njit(cache=True, nogil=True)
+def column_counts(line_tid, slots, slot_base, stride, n_cols):
+    """Variables per column implied by the line template ids."""
+    cnt = np.zeros(n_cols, np.int64)
+    for li in range(line_tid.shape[0]):
+        t = line_tid[li]
+        if t > 0:
+            b = slot_base[t]
+            for s in range(slots[t]):
+                cnt[b + s * stride[t]] += 1
+    return cnt
+
+
+@njit(cache=True, nogil=True)
+def _put_decimal(out, op, x, width):
+    """Write x >= 0 in decimal, zero-padded to ``width`` digits, at op;
+    returns the new position or -1 (x needs more digits, no room)."""
+    nd = 1
+    y = x
+    while y >= 10:
+        y //= 10
+        nd += 1
+    if nd > width or op + width > out.shape[0]:
+        return -1
+    for k in range(width - 1, -1, -1):
+        out[op + k] = DIGIT0 + x % 10
+        x //= 10
+    return op + width
+
+
+@njit(cache=True, nogil=True)
+def render(out, line_tid, slots, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, col_start, skel_buf, skel_s, skel_e,
+           num_start, values, widths, raw_buf, raw_s, raw_e, final_newline, select, line_start):
+    """Write the selected lines back (each with its newline, the last one's
+    only when ``final_newline``); ``line_start[li]`` gets where line li
+    starts in ``out`` (-1 when not selected). Unselected lines only move the
+    column cursors. Returns bytes written, or -1 on inconsistent input."""
+    n_cols = col_start.shape[0] - 1
+    cursor = col_start[:-1].copy()
+    op = 0
+    raw_i = 0
+    n_lines = line_tid.shape[0]
+    cap = out.shape[0]
+    for li in range(n_lines):
+        t = line_tid[li]
+        if not select[li]:
+            line_start[li] = -1
+            if t == 0:
+                raw_i += 1
+            else:
+                for slot in range(slots[t]):
+                    col = slot_base[t] + slot * stride[t]
+                    if col >= n_cols or cursor[col] >= col_start[col + 1]:
+                        return -1
+                    cursor[col] += 1
+            continue
+        line_start[li] = op
+        if t == 0:
+            if raw_i >= raw_s.shape[0]:
+                return -1
+            a = raw_s[raw_i]
+            b = raw_e[raw_i]
+            raw_i += 1
+            if op + (b - a) > cap:
+                return -1
+            for i in range(a, b):
+                out[op] = raw_buf[i]
+                op += 1
+        else:
+            slot = 0
+            for i in range(tmpl_s[t], tmpl_e[t]):
+                c = tmpl_buf[i]
+                if c != PLACEHOLDER:
+                    if op >= cap:
+                        return -1
+                    out[op] = c
+                    op += 1
+                    continue
+                col = slot_base[t] + slot * stride[t]
+                slot += 1
+                if col >= n_cols:
+                    return -1
+                v = cursor[col]
+                cursor[col] += 1
+                if v >= col_start[col + 1]:
+                    return -1
+                op = _put_var(out, op, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
+                if op < 0:
+                    return -1
+        if li < n_lines - 1 or final_newline:
+            if op >= cap:
+                return -1
+            out[op] = NEWLINE
+            op += 1
+    if raw_i != raw_s.shape[0]:
+        return -1
+    return op
+
+
+@njit(cache=True, nogil=True)
+def _put_var(out, op, skel_buf, a, b, nk, values, widths):
+    cap = out.shape[0]
+    for x in range(a, b):
+        c = skel_buf[x]
+        if c == NUMBER:
+            if nk >= values.shape[0] or values[nk] < 0:
+                return -1
+            op = _put_decimal(out, op, values[nk], widths[nk])
+            nk += 1
+            if op < 0:
+                return -1
+        else:
+            if op >= cap:
+                return -1
+            out[op] = c
+            op += 1
+    return op
+
+
+@njit(cache=True, nogil=True)
+def render_vars(skel_buf, skel_s, skel_e, num_start, values, widths):
+    """Every variable's text, each ended by a newline, in column order:
+    (bytes, start of each variable); empty and -1 on inconsistent input."""
+    n = skel_s.shape[0]
+    size = 0
+    for v in range(n):
+        for x in range(skel_s[v], skel_e[v]):
+            size += 1
+        size += 1
+    for k in range(num_start[n] if n else 0):
+        size += widths[k] - 1
+    out = np.empty(max(size, 0), np.uint8)
+    starts = np.empty(n + 1, np.int64)
+    op = 0
+    for v in range(n):
+        starts[v] = op
+        op = _put_var(out, op, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
+        if op < 0 or op >= out.shape[0]:
+            return out[:0], starts[:0]
+        out[op] = NEWLINE
+        op += 1
+    starts[n] = op
+    return out[:op], starts
+
+
+@njit(cache=True, nogil=True)
+def var_lines(line_tid, slots, slot_base, stride, col_start):
+    """The line of every variable (column order); empty on inconsistent input."""
+    n_cols = col_start.shape[0] - 1
+    cursor = col_start[:-1].copy()
+    out = np.full(col_start[n_cols], -1, np.int64)
+    for li in range(line_tid.shape[0]):
+        t = line_tid[li]
+        if t == 0:
+            continue
+        for slot in range(slots[t]):
+            col = slot_base[t] + slot * stride[t]
+            if col >= n_cols or cursor[col] >= col_start[col + 1]:
+                return out[:0]
+            out[cursor[col]] = li
+            cursor[col] += 1
+    return out

@@ -1,0 +1,288 @@
+"""Log transform (id 60): byte-exact round trips of generated log lines (mixed
+layouts, hostile bytes), the samples and the dev corpus logs, hostile streams,
+and cobol.grep against grep on the decompressed text."""
+
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import cobol
+from cobol.errors import CobolError
+from cobol.layers import l2_log
+from cobol.layers.l2_log import LogModel, LogTransform, decode_block
+from cobol.logsearch import PatternError, grep, translate
+from cobol.registry import DecodeContext, EncodeContext
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "log"
+#: the dev corpus logs (not committed): COBOL_CORPUS=/work/corpus runs the corpus tests
+CORPUS = os.environ.get("COBOL_CORPUS")
+
+TOKENS = st.sampled_from([
+    b"2026-12-05T19:36:22.123Z", b"2026-12-05 19:36:22,007", b"Dec  5 19:36:22", b"[05/Dec/2026:19:36:22 +0000]",
+    b"1733427382", b"1733427382123", b"INFO", b"WARN", b"ERROR", b"sshd[4242]:", b"GET", b"/api/v1/items?id=0042",
+    b"HTTP/1.1", b"200", b"404", b"-1", b"+7", b"007", b"0", b"00", b"3.14159", b"-2.5e-3", b"1e10", b"0x7f3a2c",
+    b"deadbeef", b"550e8400-e29b-41d4-a716-446655440000", b"10.0.0.1", b"fe80::1%eth0", b"user@example.com",
+    b"key=value", b"a=1", b"(x)", b"\"quoted text\"", b"\t", b" ", b"  ", b"\r", b"\x00", b"\xff\xfe", b"\xc3\xa9t\xc3\xa9",
+    b"\x11", b"\x12", b"\x11\x12", b"12345678901234567890123456789", b"0000000000000000000001", b"9" * 19,
+    b"at com.example.Foo.bar(Foo.java:42)", b"Traceback (most recent call last):", b"|", b";", b",", b"",
+])
+LINES = st.lists(st.lists(TOKENS, max_size=12).map(lambda ts: b" ".join(ts)), max_size=60)
+
+
+def roundtrip(data: bytes) -> None:
+    t = LogTransform()
+    enc = t.encode(data, EncodeContext(fmt="log"))
+    if enc is not None:
+        assert len(enc.streams) == len(l2_log.STREAM_NAMES)
+        assert t.decode([bytes(s) for s in enc.streams], enc.params, len(data), DecodeContext()) == data
+    blob = cobol.compress(data, plan="log")
+    assert cobol.decompress(blob) == data
+
+
+@settings(max_examples=150, deadline=None)
+@given(LINES, st.sampled_from([b"\n", b"\r\n"]), st.booleans())
+def test_generated_lines_round_trip(lines, eol, final):
+    data = eol.join(lines) + (eol if final and lines else b"")
+    roundtrip(data * 3)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=3000))
+def test_random_bytes_round_trip(data):
+    roundtrip(data)
+    roundtrip(b"2026-12-05 19:36:22 INFO start 1\n" * 5 + data + b"\n2026-12-05 19:36:23 INFO end 2")
+
+
+def test_edge_blocks():
+    for data in (b"", b"\n", b"\n\n\n", b"x", b"1", b"no newline at the end 42", b"\r\n" * 100,
+                 b"\x00" * 500, b"0" * 100 + b"\n" + b"00 01 002\n" * 30):
+        roundtrip(data)
+
+
+def test_megabyte_line_and_binary_garbage():
+    rng = random.Random(5)
+    garbage = bytes(rng.randrange(256) for _ in range(50_000))
+    big = b"2026-12-05 19:36:22 start job 17\n" + b"x1 " * 350_000 + b"\n" + garbage + b"\nend 18\n"
+    roundtrip(big)
+    model = LogModel(big)
+    assert model.n_raw >= 1  # the 1 MB line stays raw
+
+
+def test_timestamps_become_delta_coded_numbers():
+    lines = b"".join(b"2026-12-05 19:%02d:%02d INFO request %d took %d ms\n" % (i // 60 % 60, i % 60, i, i * 7 % 13)
+                     for i in range(2000))
+    model = LogModel(lines)
+    assert len(model.templates) == 1
+    assert model.templates[0] == b"\x11 \x11 INFO request \x11 took \x11 ms"
+    # the time, the request number and the milliseconds are split into numbers (the
+    # date, one repeated string, stays text); hours, minutes, seconds and request
+    # numbers move by 0 or 1 from line to line
+    assert model.n_split_cols >= 3
+    res = model.residuals
+    assert (abs(res) <= 1).mean() > 0.7
+    assert cobol.decompress(cobol.compress(lines)) == lines
+    assert len(cobol.compress(lines, plan="log")) < len(cobol.compress(lines, plan="zstd", level=19)) / 2
+
+
+def test_leading_zeros_signs_and_long_digit_runs_are_exact():
+    data = b"".join(b"v=%s n=-%03d x=+%d big=%s\n" % (b"0" * (i % 5) + b"%d" % i, i, i, b"12" * (i % 20 + 1))
+                    for i in range(300))
+    roundtrip(data)
+
+
+def test_planner_keeps_the_smaller_and_describe():
+    data = (SAMPLES / "local-dpkg.log").read_bytes()
+    blob = cobol.compress(data)
+    info = cobol.frame_info(blob)
+    assert info.plans == {"log": 1}
+    assert len(blob) <= len(cobol.compress(data, plan="zstd")) and cobol.decompress(blob) == data
+    enc = LogTransform().encode(data, EncodeContext(fmt="log"))
+    text = LogTransform().describe(enc.params)
+    assert text.startswith("log(") and "templates" in text
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*")), ids=lambda p: p.name)
+def test_samples_round_trip(path):
+    data = path.read_bytes()
+    for level in (1, 3, 19):
+        assert cobol.decompress(cobol.compress(data, level=level, plan="log")) == data
+
+
+@pytest.mark.skipif(not CORPUS, reason="set COBOL_CORPUS=/work/corpus to run on the dev corpus logs")
+def test_corpus_logs_round_trip():
+    files = sorted(Path(CORPUS, "log").glob("*"))
+    assert files, f"no logs under {CORPUS}/log"
+    for path in files:
+        data = path.read_bytes()
+        assert cobol.decompress(cobol.compress(data, plan="log")) == data, path.name
+        assert cobol.decompress(cobol.compress(data)) == data, path.name
+
+
+def test_hostile_streams_raise_cobol_errors():
+    data = (SAMPLES / "local-dpkg.log").read_bytes()[:20000] + b"\x11 raw line\nlast 1"
+    enc = LogTransform().encode(data, EncodeContext(fmt="log"))
+    streams, params = [bytes(s) for s in enc.streams], enc.params
+    assert decode_block(streams, params, len(data)) == data
+    rng = random.Random(7)
+    for case in range(400):
+        ss, pp, n = list(streams), bytearray(params), len(data)
+        what = rng.randrange(6)
+        if what == 0 and pp:
+            pp[rng.randrange(len(pp))] = rng.randrange(256)
+        elif what == 1:
+            n = rng.choice([0, 1, n - 1, n + 1, n * 2])
+        elif what == 2:
+            ss.pop(rng.randrange(len(ss)))
+        else:
+            k = rng.randrange(len(ss))
+            s = bytearray(ss[k])
+            if s and rng.random() < 0.5:
+                for _ in range(rng.randint(1, 4)):
+                    s[rng.randrange(len(s))] = rng.choice([0, 10, 0x11, 0x12, 0xFF, rng.randrange(256)])
+            else:
+                s = s[:rng.randrange(len(s) + 1)]
+            ss[k] = bytes(s)
+        try:
+            out = decode_block(ss, bytes(pp), n)
+        except CobolError:
+            continue
+        assert len(out) == n
+
+
+# ----------------------------------------------------------------- grep --
+
+GREP = shutil.which("grep")
+PATTERNS = [
+    ("F", b"libc"), ("F", b"status installed"), ("F", b"2025-06-24 14:3"), ("F", b"36-9"), ("F", b"amd64 2"),
+    ("F", b"zzzz"), ("F", b"configure"), ("F", b" "), ("F", b"joined the"), ("F", b"72.21"), ("F", b"14 Jan"),
+    ("F", b"ion"), ("F", b"(n="), ("F", b"libc\nzzzz"), ("G", b"^2025.*half"), ("E", b"un(pack|known)"),
+    ("E", b"[[:digit:]]{3}\\.[0-9]+"), ("G", b"a\\(b\\|c\\)"), ("G", b"x*"), ("G", b"\\<the\\>"), ("E", b"^$"),
+    ("G", b"[]a]"), ("E", b"a{2,}"), ("G", b"a\\{2\\}"), ("G", b"+"), ("E", b"\\.deb$"), ("G", b"[^ -~]"),
+]
+
+
+def _grep_text(r, number: bool) -> bytes:
+    if number:
+        return b"".join(b"%d:%s\n" % (n, ln) for n, ln in zip(r.numbers, r.lines))
+    return b"".join(ln + b"\n" for ln in r.lines)
+
+
+def _check_against_grep(data: bytes, blob: bytes, kind: str, pattern: bytes, opts: list) -> None:
+    args = [GREP, "-a", "-" + kind] + opts + ["-e", pattern.decode("latin-1")]
+    want = subprocess.run(args, input=data, capture_output=True, env={"LC_ALL": "C"}).stdout
+    r = grep(pattern, blob, fixed=kind == "F", extended=kind == "E", ignore_case="-i" in opts, invert="-v" in opts)
+    assert _grep_text(r, "-n" in opts) == want, (kind, pattern, opts)
+
+
+@pytest.mark.skipif(GREP is None, reason="no grep on this machine")
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*")), ids=lambda p: p.name)
+def test_grep_matches_grep_on_samples(path):
+    data = path.read_bytes()
+    blob = cobol.compress(data, block_size=1 << 15)
+    assert "log" in cobol.frame_info(blob).plans or path.name.startswith("irclog")
+    for kind, pattern in PATTERNS:
+        for opts in ([], ["-i"], ["-v"], ["-n"]):
+            _check_against_grep(data, blob, kind, pattern, opts)
+
+
+@pytest.mark.skipif(GREP is None, reason="no grep on this machine")
+def test_grep_lines_cut_between_blocks_and_non_log_blocks():
+    rng = random.Random(3)
+    lines = []
+    for i in range(400):
+        if i % 50 == 7:
+            lines.append(b"LONG %d " % i + b"word%d " % rng.randrange(99) * 900)  # longer than a block
+        else:
+            lines.append(b"2026-12-05 10:%02d:%02d job %d state=%s" % (i // 60, i % 60, i, rng.choice([b"ok", b"FAIL"])))
+    data = b"\n".join(lines)  # no final newline
+    for plan in ("log", "zstd", "auto"):
+        blob = cobol.compress(data, block_size=4096, plan=plan)
+        for kind, pattern in [("F", b"FAIL"), ("F", b"word42 word"), ("F", b"LONG 57"), ("E", b"job 3[0-9]+ "),
+                              ("F", b"state=ok"), ("G", b"^LONG.*word1 $")]:
+            for opts in ([], ["-n"], ["-v", "-n"], ["-i"]):
+                _check_against_grep(data, blob, kind, pattern, opts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(LINES, st.sampled_from([b"INFO", b"19:36", b"0042", b"\xff", b"1", b"a=1", b"rror", b" 200 "]))
+def test_grep_generated_logs_against_python(lines, needle):
+    data = b"\n".join(lines) * 2
+    blob = cobol.compress(data, plan="log") if data else cobol.compress(data)
+    text_lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        text_lines.pop()
+    want = [(i + 1, ln) for i, ln in enumerate(text_lines) if needle in ln] if data else []
+    r = grep(needle, blob, fixed=True)
+    assert list(zip(r.numbers, r.lines)) == want
+
+
+def test_grep_patterns_translate_and_reject():
+    assert translate(b"a\\(b\\)*c", extended=False) == b"a(b)*c"
+    assert translate(b"a(b)+", extended=False) == b"a\\(b\\)\\+"
+    assert translate(b"[[:digit:]]+", extended=True) == b"[0-9]+"
+    for bad in (b"[abc", b"a\\", b"\\(x"):
+        with pytest.raises(PatternError):
+            grep(bad, cobol.compress(b"abc\n"))
+    with pytest.raises(CobolError):
+        grep(b"x", b"not a frame")
+
+
+@pytest.mark.skipif(GREP is None, reason="no grep on this machine")
+def test_cli_grep_output_and_exit_codes_match_grep(tmp_path, capfdbinary):
+    from cobol import cli
+    data = (SAMPLES / "local-dpkg.log").read_bytes()
+    plain = tmp_path / "dpkg.log"
+    plain.write_bytes(data)
+    packed = tmp_path / "dpkg.log.cobl"
+    packed.write_bytes(cobol.compress(data, block_size=1 << 14))
+    cases = [["-F", "status installed"], ["-n", "-F", "libc6"], ["-c", "half"], ["-v", "-c", "-E", "^2025"],
+             ["-i", "-F", "STARTUP"], ["-F", "no such text"], ["-c", "-e", "zzz", "-e", "purge"], ["-n", "-E", "u[0-9]+$"]]
+    for opts in cases:
+        for files in ([packed], [packed, packed]):
+            want = subprocess.run([GREP, "-a"] + opts + [str(plain)] * len(files), capture_output=True,
+                                  env={"LC_ALL": "C"})
+            capfdbinary.readouterr()
+            rc = cli.main(["grep"] + opts + [str(f) for f in files])
+            got = capfdbinary.readouterr().out
+            assert rc == want.returncode, opts
+            assert got == want.stdout.replace(str(plain).encode(), str(packed).encode()), opts
+    assert cli.main(["grep", "a\\(", str(packed)]) == 2
+    assert cli.main(["grep", "x", str(tmp_path / "missing.cobl")]) == 2
+    (tmp_path / "bad.cobl").write_bytes(b"COBL garbage")
+    assert cli.main(["grep", "x", str(tmp_path / "bad.cobl")]) == 2
+
+
+def test_grep_on_hostile_frames_raises_cobol_errors_only():
+    data = (SAMPLES / "local-dpkg.log").read_bytes()[:30000]
+    blob = cobol.compress(data, level=1, checksum="crc32")
+    rng = random.Random(11)
+    for case in range(300):
+        bad = bytearray(blob)
+        for _ in range(rng.randint(1, 3)):
+            bad[rng.randrange(len(bad))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            bad = bad[:rng.randrange(len(bad))]
+        for needle, fixed in ((b"libc6", True), (b"20", True), (b"un.*ed", False)):
+            try:
+                grep(needle, bytes(bad), fixed=fixed)
+            except CobolError:
+                pass
+
+
+def test_json_lines_logs_get_the_smaller_of_json_and_log():
+    rng = random.Random(1)
+    lines = b"".join(b'{"ts":"2026-12-05T10:%02d:%02d.%03dZ","level":"%s","msg":"request %d done in %d ms"}\n'
+                     % (i // 60 % 60, i % 60, rng.randrange(1000), rng.choice([b"info", b"warn"]), i, rng.randrange(500))
+                     for i in range(3000))
+    sizes = {plan: len(cobol.compress(lines, plan=plan)) for plan in ("json", "log", "zstd")}
+    blob = cobol.compress(lines)
+    assert cobol.decompress(blob) == lines
+    assert len(blob) == min(sizes.values())
+    # JSON records that are data, not logs, do not pay for a log trial
+    data = b"".join(b'{"date":"2013-07-%02d","home":"team %d","score":%d}\n' % (i % 28 + 1, i % 17, i % 5) for i in range(500))
+    assert LogTransform().encode(data, EncodeContext(fmt="jsonl")) is None
