@@ -233,8 +233,15 @@ def test_ppmd_codec_round_trips_at_each_order_of_the_level(data, level):
     assert get_codec(codec_id).decode(coded, len(data)) == data
 
 
+@SETTINGS
+@given(data=_stream_data, quality=st.sampled_from([0, 4, 5, 8, 11]))
+def test_brotli_codec_round_trips_at_each_quality(data, quality):
+    codec = get_codec(entropy.BROTLI)
+    assert codec.decode(entropy.brotli_encode(data, quality), len(data)) == data
+
+
 def test_every_registered_codec_has_a_property_test():
-    tested = {entropy.NONE, entropy.ZSTD, entropy.ZSTD_DICT, entropy.PPMD}
+    tested = {entropy.NONE, entropy.ZSTD, entropy.ZSTD_DICT, entropy.PPMD, entropy.BROTLI}
     for cid in range(256):
         try:
             get_codec(cid)

@@ -669,12 +669,10 @@ def pair_screen(cols, scales, tscale, at, target, min_count):
     return out[:n]
 
 
-@njit(cache=True, nogil=True)
-def column_major_fields(row_nf, ncols):
-    """Row-major field ids listed column by column, and the per-column counts,
-    for rows of ``row_nf[r]`` fields where field ``t`` of a row belongs to
-    column ``min(t, ncols - 1)``. A counting sort: the same order as a stable
-    argsort of the fields' columns, in two linear passes."""
+@njit(cache=True, nogil=True, inline="always")
+def _column_counts(row_nf, ncols):
+    """Fields per column (field ``t`` of a row in column ``min(t, ncols - 1)``),
+    each column's first position in column-major order, and the field count."""
     counts = np.zeros(ncols, np.int64)
     nf = 0
     for r in range(row_nf.shape[0]):
@@ -687,6 +685,16 @@ def column_major_fields(row_nf, ncols):
     for c in range(ncols):
         start[c] = s
         s += counts[c]
+    return counts, start, nf
+
+
+@njit(cache=True, nogil=True)
+def column_major_fields(row_nf, ncols):
+    """Row-major field ids listed column by column, and the per-column counts,
+    for rows of ``row_nf[r]`` fields where field ``t`` of a row belongs to
+    column ``min(t, ncols - 1)``. A counting sort: the same order as a stable
+    argsort of the fields' columns, in two linear passes."""
+    counts, start, nf = _column_counts(row_nf, ncols)
     order = np.empty(nf, np.int64)
     f = 0
     for r in range(row_nf.shape[0]):
@@ -705,18 +713,7 @@ def field_slots(row_nf, ncols):
     field in row order, its position in the column-major order, and the
     per-column counts. Lets the decoder map rows to column entries without
     building the order and scattering it."""
-    counts = np.zeros(ncols, np.int64)
-    nf = 0
-    for r in range(row_nf.shape[0]):
-        k = row_nf[r]
-        for t in range(k):
-            counts[min(t, ncols - 1)] += 1
-        nf += k
-    start = np.empty(ncols, np.int64)
-    s = 0
-    for c in range(ncols):
-        start[c] = s
-        s += counts[c]
+    counts, start, nf = _column_counts(row_nf, ncols)
     slot = np.empty(nf, np.int64)
     f = 0
     for r in range(row_nf.shape[0]):

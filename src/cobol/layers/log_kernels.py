@@ -35,6 +35,20 @@ def delimiter_table(chars: bytes) -> np.ndarray:
     return t
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _digit_chunk(buf, i, e):
+    """The run of ASCII digits at ``buf[i]`` (at most MAX_CHUNK_DIGITS, before
+    ``e``): its end and its value. The encoder's and the decoder-side scan
+    must cut chunks the same way, so both call this."""
+    j = i
+    while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
+        j += 1
+    x = 0
+    for q in range(i, j):
+        x = x * 10 + (buf[q] - DIGIT0)
+    return j, x
+
+
 # ------------------------------------------------------------------ encode --
 
 @njit(cache=True, nogil=True)
@@ -298,12 +312,8 @@ def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
                 sk_len += 1
                 i += 1
                 continue
-            j = i
-            while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
-                j += 1
-            x = 0
+            j, x = _digit_chunk(buf, i, e)
             for q in range(i, j):
-                x = x * 10 + (buf[q] - DIGIT0)
                 ht = (ht ^ np.uint64(buf[q])) * _FNV_PRIME
             hs = (hs ^ np.uint64(NUMBER)) * _FNV_PRIME
             sk_len += 1
@@ -380,12 +390,7 @@ def split_vars(buf, var_s, var_e, order, split, skel, values, widths, runs_per_v
                 sp += 1
                 i += 1
                 continue
-            j = i
-            while j < e and j - i < MAX_CHUNK_DIGITS and DIGIT0 <= buf[j] <= DIGIT0 + 9:
-                j += 1
-            x = 0
-            for k in range(i, j):
-                x = x * 10 + (buf[k] - DIGIT0)
+            j, x = _digit_chunk(buf, i, e)
             skel[sp] = NUMBER
             sp += 1
             values[nn] = x

@@ -434,11 +434,19 @@ class Profiler:
                 break
         block_hist = self._hist(raw_rec.data_in) if raw_rec is not None else None
         streams = []
-        if len(entropy_recs) == len(report.streams):
-            for (name, codec, dec, sto), r in zip(report.streams, entropy_recs):
+        # a stream may have several entropy records (zstd, then a brotli trial on the winner's
+        # streams): its time is theirs together, its figures those of the coding that was kept
+        by_name = {}
+        for r in entropy_recs:
+            by_name.setdefault(r.stream, []).append(r)
+        if len(by_name) == len(report.streams) and all(name in by_name for name, *_ in report.streams):
+            for name, codec, dec, sto in report.streams:
+                recs = by_name[name]
+                r = next((x for x in reversed(recs) if x.bytes_out == sto), recs[-1])
                 h_in = block_hist if r is raw_rec else self._hist(r.data_in)
                 h_out = h_in if codec == "none" else self._hist(r.data_out)  # stored as is: same bytes
-                streams.append((name, codec, dec, sto, r.wall_s, r.cpu_s, h_in, h_out))
+                cpu = None if any(x.cpu_s is None for x in recs) else sum(x.cpu_s for x in recs)
+                streams.append((name, codec, dec, sto, sum(x.wall_s for x in recs), cpu, h_in, h_out))
         else:  # the planner did not report (a profiler-less plan.py): sizes only
             streams = [(name, codec, dec, sto, 0.0, None, None, None) for name, codec, dec, sto in report.streams]
         transform = verify = None
