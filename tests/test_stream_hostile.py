@@ -33,10 +33,15 @@ LOCAL = "127.0.0.1"
 CFG = StreamingConfig(block_size=64 << 10, level=1, plan="zstd", checksum="sha256", idle_timeout=5.0, handshake_timeout=5.0,
                       ack_timeout=2.0, fsync=False)
 
+# The server loads the json transform (the bomb's) before it serves: transforms are
+# imported on first use (issue 15), and that one-time load (Numba, ~60 MiB) is not
+# what the RSS check measures.
 SERVER = """
 import asyncio, sys
+from cobol.registry import transform_by_name
 from cobol.stream import StreamingConfig
 from cobol.stream.tcp import StreamServer
+transform_by_name("json")
 cfg = StreamingConfig(block_size=64 << 10, level=1, plan="zstd", checksum="sha256", idle_timeout=5.0, handshake_timeout=5.0,
                       ack_timeout=2.0, fsync=False)
 async def main():
