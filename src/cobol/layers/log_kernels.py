@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from .primitives import FNV64_OFFSET, fnv1a64, fnv1a64_step
 
 NEWLINE = 10
 #: a variable's place in a template (a line holding this byte stays raw)
@@ -24,8 +25,6 @@ DIGIT0 = 48
 #: a digit run is cut into chunks of at most this many digits (exact in int64)
 MAX_CHUNK_DIGITS = 18
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 
 
 def delimiter_table(chars: bytes) -> np.ndarray:
@@ -82,9 +81,7 @@ def _slot(keys, h):
 
 @njit(cache=True, nogil=True)
 def _token_hash(buf, i, j):
-    h = _FNV_OFFSET
-    for x in range(i, j):
-        h = (h ^ np.uint64(buf[x])) * _FNV_PRIME
+    h = fnv1a64(buf, i, j)
     if h == 0:
         h = np.uint64(1)
     return h
@@ -158,7 +155,7 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
                 if c == PLACEHOLDER or c == NUMBER:
                     raw = True
                     break
-        h = _FNV_OFFSET
+        h = FNV64_OFFSET
         if not raw:
             i = pos
             while i < e:
@@ -166,7 +163,7 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
                 if delim[c]:
                     tmpl[tp] = c
                     tp += 1
-                    h = (h ^ np.uint64(c)) * _FNV_PRIME
+                    h = fnv1a64_step(h, c)
                     i += 1
                     continue
                 j = i
@@ -180,7 +177,7 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
                 if is_var:
                     tmpl[tp] = PLACEHOLDER
                     tp += 1
-                    h = (h ^ np.uint64(PLACEHOLDER)) * _FNV_PRIME
+                    h = fnv1a64_step(h, PLACEHOLDER)
                     var_s[nv] = i
                     var_e[nv] = j
                     var_line[nv] = li
@@ -190,7 +187,7 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
                         c = buf[x]
                         tmpl[tp] = c
                         tp += 1
-                        h = (h ^ np.uint64(c)) * _FNV_PRIME
+                        h = fnv1a64_step(h, c)
                 i = j
         line_raw[li] = raw
         line_te[li] = tp
@@ -296,8 +293,8 @@ def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
             prev_text = np.uint64(0)
             prev_skel = np.uint64(0)
         salt = np.uint64(c) * np.uint64(0x9E3779B97F4A7C15)
-        ht = _FNV_OFFSET ^ salt
-        hs = _FNV_OFFSET ^ salt ^ np.uint64(0x5555)
+        ht = FNV64_OFFSET ^ salt
+        hs = FNV64_OFFSET ^ salt ^ np.uint64(0x5555)
         i = var_s[v]
         e = var_e[v]
         length = e - i
@@ -306,16 +303,16 @@ def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
         k = 0
         while i < e:
             ch = buf[i]
-            ht = (ht ^ np.uint64(ch)) * _FNV_PRIME
+            ht = fnv1a64_step(ht, ch)
             if ch < DIGIT0 or ch > DIGIT0 + 9:
-                hs = (hs ^ np.uint64(ch)) * _FNV_PRIME
+                hs = fnv1a64_step(hs, ch)
                 sk_len += 1
                 i += 1
                 continue
             j, x = _digit_chunk(buf, i, e)
             for q in range(i, j):
-                ht = (ht ^ np.uint64(buf[q])) * _FNV_PRIME
-            hs = (hs ^ np.uint64(NUMBER)) * _FNV_PRIME
+                ht = fnv1a64_step(ht, buf[q])
+            hs = fnv1a64_step(hs, NUMBER)
             sk_len += 1
             if k < 64 and have[k]:
                 d = x - prev[k]
