@@ -102,7 +102,6 @@ class OutgoingTransfer:
         self.max_in_flight = max_in_flight or (2 * config.threads if executor is not None else 1)
         self.clock = clock
         self._timed = hasattr(source, "read_timeout")
-        self._oldest = None  # clock() when the oldest byte now buffered in the compressor arrived
         self.config = config
         self.name = name
         self.size = size
@@ -116,7 +115,7 @@ class OutgoingTransfer:
         old = getattr(self, "compressor", None)
         if old is not None:
             old.close()  # blocks still being encoded for the old position
-        self._oldest = None
+        self._oldest = None  # clock() when the oldest byte now buffered in the compressor arrived
         engine = None
         if self.dictionary is not None:
             from ..engine import CobolEngine
