@@ -123,6 +123,24 @@ def numeric_docs(draw):
     return arr.tobytes(), {"dtype": dtype}
 
 
+@st.composite
+def small_numeric_docs(draw):
+    """Blocks the planner gives the small numeric transform: under 2 KiB, no
+    dtype hint; walks, scaled decimals, multiples, float specials, a ragged tail."""
+    dtype = draw(st.sampled_from(["<i2", "<i4", "<i8", "<u8", "<f4", "<f8"]))
+    size = np.dtype(dtype).itemsize
+    n = draw(st.integers(0, 2040 // size))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    walk = np.cumsum(rng.integers(-50, 51, n)) * draw(st.sampled_from([1, 60, 1000]))
+    if dtype[1] == "f":
+        arr = np.round(draw(st.floats(-1e6, 1e6)) + walk / 100, draw(st.integers(0, 6))).astype(dtype)
+        if n and draw(st.booleans()):
+            arr[rng.integers(0, n, 3)] = draw(st.sampled_from([np.nan, -0.0, np.inf, 1e300, 5e-324]))
+    else:
+        arr = (walk + draw(st.sampled_from([0, -2**15, 2**31, 2**62]))).astype(dtype)
+    return arr.tobytes() + draw(st.binary(max_size=size - 1)), {}
+
+
 def _first(folder: str, limit: int = 16 << 10) -> bytes:
     data = sorted((SAMPLES / folder).iterdir())[0].read_bytes()[:limit]
     return data[:data.rfind(b"\n") + 1]
@@ -138,6 +156,8 @@ CASES = {
     "l1": ("text", text_docs().map(lambda d: (d, {})), ((SAMPLES / "text" / "debian-policy.txt").read_bytes(), {})),
     "numeric": ("numeric", numeric_docs(), ((SAMPLES / "numeric" / "vega-flights-200k-delay.i32").read_bytes()[:40000],
                                             {"dtype": "int32"})),
+    "numeric-small": ("numeric", small_numeric_docs(),
+                      ((SAMPLES / "numeric" / "vega-flights-200k-delay.i32").read_bytes()[:1000], {})),
 }
 
 
@@ -184,6 +204,7 @@ test_xml_transform_round_trips = _property("xml")
 test_html_transform_round_trips = _property("html")
 test_l1_transform_round_trips = _property("l1")
 test_numeric_transform_round_trips = _property("numeric")
+test_numeric_small_transform_round_trips = _property("numeric-small")
 
 
 @SETTINGS

@@ -74,14 +74,36 @@ def strict_mode() -> bool:
 #: also skips importing and compiling their Numba kernels: a 1 KiB file is
 #: compressed without loading Numba at all (docs/SPEED.md, Start-up).
 TINY_BLOCK = 2048
-#: numeric arrays gain 43% at 512 B (with a dtype hint): never skipped
+#: numeric arrays gain at any size (the numeric transform 1.7x plain zstd on
+#: 1 KiB corpus slices, 43% at 512 B with a dtype hint): never skipped. Tiny
+#: ones without a dtype hint get the small numeric transform instead
+#: (:func:`tiny_candidates`).
 TINY_BLOCK_KEEPS_TRANSFORMS = frozenset({"numeric", "binary"})
+#: transform of tiny numeric and binary blocks: NumPy only, where the numeric
+#: transform's first use compiles ~30 Numba kernels (~10 s CPU once per install,
+#: ~0.5 s to load them in every later process) to code 1 KiB 10% smaller
+#: (docs/SPEED.md, Start-up)
+TINY_NUMERIC_TRANSFORM = "numeric-small"
 
 
 def skips_transforms(data, ctx: EncodeContext) -> bool:
     """Whether plan "auto" codes this block with plain zstd alone (TINY_BLOCK)."""
     return (len(data) < TINY_BLOCK and ctx.dictionary is None
             and ctx.fmt not in TINY_BLOCK_KEEPS_TRANSFORMS)
+
+
+def tiny_candidates(data, ctx: EncodeContext) -> list | None:
+    """The candidates of plan "auto" for a tiny block (besides raw), or None
+    when the block is not tiny and gets its format's candidates. A dtype hint
+    keeps the numeric transform: a caller who names the type (the numcodecs
+    and zarr codecs) wants the ratio."""
+    if skips_transforms(data, ctx):
+        return []
+    if (len(data) < TINY_BLOCK and ctx.dictionary is None and ctx.fmt in TINY_BLOCK_KEEPS_TRANSFORMS
+            and "dtype" not in ctx.hints):
+        t = transform_by_name(TINY_NUMERIC_TRANSFORM)
+        return [t] if t.needs_layers <= ctx.layers else []
+    return None
 
 
 @dataclass
@@ -277,7 +299,9 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     if plan == "zstd":
         return _run(raw, data, ctx)
     if plan == "auto":
-        candidates = [] if skips_transforms(data, ctx) else candidates_for(ctx.fmt, ctx.level, ctx.layers)
+        candidates = tiny_candidates(data, ctx)
+        if candidates is None:
+            candidates = candidates_for(ctx.fmt, ctx.level, ctx.layers)
     else:
         candidates = [transform_by_name(plan)]
     best = None

@@ -271,6 +271,7 @@ BUILTIN_TRANSFORMS = (
     (0, "raw", "cobol.layers.raw", ()),
     (1, "bundle", "cobol.layers.bundle", ()),
     (10, "numeric", "cobol.layers.numeric", ("numeric", "binary")),
+    (11, "numeric-small", "cobol.layers.numeric_small", ()),
     (20, "csv", "cobol.layers.l2_csv", ("csv", "tsv")),
     (30, "json", "cobol.layers.l2_json", ("json", "jsonl")),
     (31, "json-dict", "cobol.layers.json_dict", ("json", "jsonl")),
