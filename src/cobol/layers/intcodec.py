@@ -182,7 +182,8 @@ def _deltas(y, order):
         return np.empty(0, np.uint64)
     out = np.empty(n - warm, np.uint64)
     if order == 0:
-        out[:] = y
+        for i in range(n):  # not out[:] = y: the first array-to-slice assignment compiles for ~2 s
+            out[i] = y[i]
     elif order == 1:
         for i in range(1, n):
             out[i - 1] = y[i] - y[i - 1]

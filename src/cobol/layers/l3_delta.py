@@ -139,7 +139,10 @@ def _delta_encode(u, orders, chunk, zigzag0):
                 for i in range(start, stop):
                     out[i] = zigzag(u[i])
             else:
-                out[start:stop] = u[start:stop]
+                # a loop, not out[start:stop] = u[start:stop]: Numba's first
+                # array-to-slice assignment in a process costs ~2 s to compile
+                for i in range(start, stop):
+                    out[i] = u[i]
         elif order == 1:
             p1 = u[start - 1] if start >= 1 else np.uint64(0)
             for i in range(start, stop):
@@ -191,7 +194,8 @@ def _delta_decode(z, orders, chunk, zigzag0):
                 for i in range(start, stop):
                     out[i] = unzigzag(z[i])
             else:
-                out[start:stop] = z[start:stop]
+                for i in range(start, stop):  # not a slice assignment: see _delta_encode
+                    out[i] = z[i]
         elif order == 1:
             for i in range(start, stop):
                 p1 = p1 + unzigzag(z[i])

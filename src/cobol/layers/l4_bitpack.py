@@ -278,7 +278,7 @@ def _pack(codes, chunk, table, choice, tags):
     tmp2 = np.empty(chunk, np.uint64)
     one = np.uint64(1)
     hp = 0
-    pos = 0
+    pos = np.int64(0)  # np.int64, not 0: a literal 0 compiles _put_run once more per call site
     for c in range(nchunks):
         start = c * chunk
         stop = min(start + chunk, n)
@@ -302,7 +302,7 @@ def _pack(codes, chunk, table, choice, tags):
         elif s == ZERO_RUN:
             rw = np.int64(table[c, 10])
             w = np.int64(table[c, 11])
-            k = 0
+            k = np.int64(0)
             run = 0
             for i in range(start, stop):
                 v = codes[i]
@@ -335,7 +335,7 @@ def _pack(codes, chunk, table, choice, tags):
             b = np.int64(table[c, 9])
             pw = bit_length(np.uint64(m - 1))
             lowmask = _mask(b)
-            e = 0
+            e = np.int64(0)
             for i in range(m):
                 v = codes[start + i]
                 tmp[i] = v & lowmask
@@ -346,7 +346,7 @@ def _pack(codes, chunk, table, choice, tags):
             headers[hp + 1] = b
             hp = _put_varint(headers, hp + 2, np.uint64(e))
             pos = _put_run(words, pos, tmp, m, b)
-            e = 0
+            e = np.int64(0)
             for i in range(m):
                 if b < 64 and (codes[start + i] >> np.uint64(b)) != 0:
                     tmp[e] = i
@@ -412,7 +412,7 @@ def _unpack(headers, words, total_bits, n, chunk, out, tags):
     tmp2 = np.empty(chunk, np.uint64)
     one = np.uint64(1)
     hp = 0
-    pos = 0
+    pos = np.int64(0)  # np.int64, not 0: see _pack
     for c in range(nchunks):
         start = c * chunk
         stop = min(start + chunk, n)
