@@ -12,9 +12,12 @@ environment with cobol installed (docs/SPEED.md, Start-up, has the steps);
 with ``--real-cache`` the first run is not redirected: it compiles into
 wherever Numba caches for that install (run it once per fresh install).
 
-    python bench/bench_startup.py [--python PY] [--repeat 3] [FILE ...]
+    python bench/bench_startup.py [--python PY] [--repeat 3] [--corpus DIR] [--sizes 1000,1000000] [FILE ...]
 
-Default files: a 1 KB slice and a 50 KB slice of each samples/ category.
+Default files: a 1 KB slice and a 50 KB slice of each samples/ category; with
+``--corpus DIR`` (one folder per category, e.g. /work/corpus), slices of
+``--sizes`` bytes of each category's largest file (of its largest int32 file
+too for numeric, whose largest is float64).
 """
 
 from __future__ import annotations
@@ -63,6 +66,21 @@ def _sample_files(tmp: Path) -> list:
     return out
 
 
+def _corpus_files(tmp: Path, corpus: Path, sizes: list) -> list:
+    out = []
+    for cat in sorted(p for p in corpus.iterdir() if p.is_dir()):
+        files = sorted(cat.iterdir(), key=lambda f: (-f.stat().st_size, f.name))
+        picks = files[:1] + [f for f in files if f.suffix == ".i32"][:1] if cat.name == "numeric" else files[:1]
+        for src in picks:
+            data = src.read_bytes()
+            for n in sizes:
+                kind = f"-{src.suffix[1:]}" if cat.name == "numeric" else ""
+                f = tmp / f"{cat.name}{kind}-{n}{src.suffix}"
+                f.write_bytes(data[:n])
+                out.append(f)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*")
@@ -70,6 +88,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--real-cache", action="store_true",
                     help="first run: do not redirect NUMBA_CACHE_DIR (time a real fresh install once)")
+    ap.add_argument("--corpus", help="slice each category folder's largest file (default: samples/, 1 KB and 50 KB)")
+    ap.add_argument("--sizes", default="1000,1000000", help="slice sizes in bytes for --corpus")
     args = ap.parse_args()
     env = dict(os.environ)
     if args.python == sys.executable:
@@ -88,7 +108,12 @@ def main() -> None:
         print(f"{label:38s} {_best([_child(cmd, env) for _ in range(args.repeat)])}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        files = [Path(f) for f in args.files] or _sample_files(tmp)
+        if args.files:
+            files = [Path(f) for f in args.files]
+        elif args.corpus:
+            files = _corpus_files(tmp, Path(args.corpus), [int(n) for n in args.sizes.split(",")])
+        else:
+            files = _sample_files(tmp)
         print(f"\n{'cobol -c FILE > /dev/null':38s} {'first run':>15s}   {'later runs':>15s}")
         for f in files:
             cmd = [py, "-m", "cobol.cli", "-c", "-f", str(f)]
