@@ -141,6 +141,7 @@ def _scan_doctype(buf, i, cap, ws):
     stop = n if n - i <= cap else i + cap
     depth = 0
     j = i + 2
+    dash, gt, three = np.int64(45), np.int64(62), np.int64(3)  # not literals: see tokenize_kernel
     while j < stop:
         b = buf[j]
         if b == 0:
@@ -154,7 +155,7 @@ def _scan_doctype(buf, i, cap, ws):
             j = k + 1
             continue
         if depth > 0 and b == 60 and j + 3 < n and buf[j + 1] == 33 and buf[j + 2] == 45 and buf[j + 3] == 45:
-            k = _find(buf, j + 4, 45, 45, 62, 3, stop - (j + 4))
+            k = _find(buf, j + 4, dash, dash, gt, three, stop - (j + 4))
             if k < 0:
                 return -1
             j = k + 3
@@ -308,11 +309,15 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
     big = np.int64(1) << 40
     waste = np.int64(0)
     budget = 2 * np.int64(n) + 65536
+    # np.int64 values, not literals, for what the helpers take: a literal
+    # argument compiles the helper once more per value (issue 15, first run)
+    gt, dash, rbr, qm, nul = np.int64(62), np.int64(45), np.int64(93), np.int64(63), np.int64(0)
+    one, two, three = np.int64(1), np.int64(2), np.int64(3)
     t = 0
-    na = 0
-    i = 0
-    raw_s = -1  # name span of the open raw-text element (HTML), or -1
-    raw_len = 0
+    na = np.int64(0)
+    i = np.int64(0)
+    raw_s = np.int64(-1)  # name span of the open raw-text element (HTML), or -1
+    raw_len = np.int64(0)
     while i < n:
         if t >= tcap:
             return -1, -1
@@ -370,7 +375,7 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
                     waste += e - i
             elif c == 47:  # </
                 if i + 2 < n and name_start[buf[i + 2]] != 0:
-                    e = _find(buf, i + 2, 62, 0, 0, 1, cap)
+                    e = _find(buf, i + 2, gt, nul, nul, one, cap)
                     if e >= 0:
                         kind = END
                         end = e + 1
@@ -382,7 +387,7 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
                     else:
                         waste += min(cap, n - i)
                 else:
-                    e = _find(buf, i + 2, 62, 0, 0, 1, cap)
+                    e = _find(buf, i + 2, gt, nul, nul, one, cap)
                     if e >= 0:
                         kind = DECL
                         end = e + 1
@@ -390,7 +395,7 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
                         waste += min(cap, n - i)
             elif c == 33:  # <!
                 if i + 3 < n and buf[i + 2] == 45 and buf[i + 3] == 45:
-                    e = _find(buf, i + 4, 45, 45, 62, 3, cap)
+                    e = _find(buf, i + 4, dash, dash, gt, three, cap)
                     if e >= 0:
                         kind = COMMENT
                         end = e + 3
@@ -398,7 +403,7 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
                         waste += min(cap, n - i)
                 elif (i + 8 < n and buf[i + 2] == 91 and buf[i + 3] == 67 and buf[i + 4] == 68
                       and buf[i + 5] == 65 and buf[i + 6] == 84 and buf[i + 7] == 65 and buf[i + 8] == 91):
-                    e = _find(buf, i + 9, 93, 93, 62, 3, cap)
+                    e = _find(buf, i + 9, rbr, rbr, gt, three, cap)
                     if e >= 0:
                         kind = CDATA
                         end = e + 3
@@ -408,7 +413,7 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
                     e = _scan_doctype(buf, i, cap, ws)
                     if e < 0:
                         waste += min(cap, n - i)
-                        e2 = _find(buf, i + 2, 62, 0, 0, 1, cap)
+                        e2 = _find(buf, i + 2, gt, nul, nul, one, cap)
                         if e2 >= 0:
                             e = e2 + 1
                     if e >= 0:
@@ -417,12 +422,12 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
                     else:
                         waste += min(cap, n - i)
             elif c == 63:  # <?
-                e = _find(buf, i + 2, 63, 62, 0, 2, cap)
+                e = _find(buf, i + 2, qm, gt, nul, two, cap)
                 if e >= 0:
                     kind = PI
                     end = e + 2
                 else:
-                    e = _find(buf, i + 2, 62, 0, 0, 1, cap)
+                    e = _find(buf, i + 2, gt, nul, nul, one, cap)
                     if e >= 0:
                         kind = DECL
                         end = e + 1
