@@ -93,7 +93,7 @@ def _count_tokens(buf, delim, keys, counts):
     table passed half load (the caller retries with a larger one)."""
     n = buf.shape[0]
     used = 0
-    i = 0
+    i = np.int64(0)  # np.int64, not 0: a literal passed to a helper in a loop compiles it once more (issue 15)
     while i < n:
         if delim[buf[i]] or buf[i] == NEWLINE:
             i += 1
@@ -139,7 +139,7 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
     ``line_hash`` is FNV-1a of the template bytes.
     """
     n = buf.shape[0]
-    pos = 0
+    pos = np.int64(0)  # not 0: see _count_tokens
     li = 0
     nv = 0
     tp = 0
@@ -545,7 +545,7 @@ def render(out, line_tid, slots, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, co
     column cursors. Returns bytes written, or -1 on inconsistent input."""
     n_cols = col_start.shape[0] - 1
     cursor = col_start[:-1].copy()
-    op = 0
+    op = np.int64(0)  # not 0: see _count_tokens
     raw_i = 0
     n_lines = line_tid.shape[0]
     cap = out.shape[0]
@@ -639,7 +639,7 @@ def render_vars(skel_buf, skel_s, skel_e, num_start, values, widths):
         size += widths[k] - 1
     out = np.empty(max(size, 0), np.uint8)
     starts = np.empty(n + 1, np.int64)
-    op = 0
+    op = np.int64(0)  # not 0: see _count_tokens
     for v in range(n):
         starts[v] = op
         op = _put_var(out, op, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
