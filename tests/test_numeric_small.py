@@ -24,13 +24,13 @@ COUNTS = (np.arange(120, dtype="<i4") ** 2).tobytes()
 #: frames written by the first version (cobol.compress(data, fmt="numeric")):
 #: (data, frame hex, the block's description)
 FIXTURES = [
-    (MINUTES, "434f424c010280808004b2b321fe01420080040b06010208000114020123800200000046f79e1f2efeff840246321828b52ffd"
+    (MINUTES, "434f424c010280808004b2b321fe01430080040b07010208000104140201238002000000ac5a6eac2efeff840246321828b52ffd"
               "0000d500006080060c121800fe0021000a00040003121e90f070123ece52040001800479e9681c",
      "numeric-small 8-byte int / 20, order 1"),
-    (PRICES, "434f424c010280808004b2b321fe013b00cd050b050101080201020118b201000505476ef61beefa54684c2bd5e028b52ffd"
+    (PRICES, "434f424c010280808004b2b321fe013c00cd050b06010108020102020118b20100050589ceac97eefa54684c2bd5e028b52ffd"
              "00007d00003052130a324e000200849bb038392200000000000001cd05a7e8b82e",
      "numeric-small float64 scaled x10^2, order 1"),
-    (COUNTS, "434f424c010280808004b2b321fe012f00e0030b05010004000202011278000000eeb206b866a2d655ab6ae04e28b52ffd"
+    (COUNTS, "434f424c010280808004b2b321fe013000e0030b06010004000201020112780000008b2498fe66a2d655ab6ae04e28b52ffd"
              "00004d00001800020401003205430001e0037d17f1e7",
      "numeric-small 4-byte int, order 2"),
 ]
@@ -73,24 +73,28 @@ def test_tiny_numeric_round_trip_loads_no_numba():
 
 
 @pytest.mark.parametrize("params", [
-    b"", b"\x01\x00\x04\x00", b"\x02\x00\x04\x00\x00", b"\x01\x03\x04\x00\x00", b"\x01\x00\x03\x00\x00",
-    b"\x01\x00\x04\x01\x00", b"\x01\x01\x02\x02\x00", b"\x01\x01\x08\x13\x00", b"\x01\x00\x04\x00\x03",
-    b"\x01\x02\x04\x00\x01", b"\x01\x02\x04\x00\x01\x01", b"\x01\x00\x04\x00\x01\x05",
-    b"\x01\x02\x08\x00\x01\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
+    b"", b"\x01\x00\x04\x00\x00", b"\x02\x00\x04\x00\x00\x02", b"\x01\x03\x04\x00\x00\x02",
+    b"\x01\x00\x03\x00\x00\x02", b"\x01\x00\x04\x01\x00\x02", b"\x01\x01\x02\x02\x00\x02",
+    b"\x01\x01\x08\x13\x00\x02", b"\x01\x00\x04\x00\x03\x02", b"\x01\x02\x04\x00\x01\x02",
+    b"\x01\x02\x04\x00\x01\x02\x01", b"\x01\x00\x04\x00\x01\x02\x05",
+    b"\x01\x02\x08\x00\x01\x02\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
 ])
 def test_bad_params_are_format_errors(params):
     with pytest.raises(FormatError):
-        SmallNumericTransform().decode([b"\x00" * 8, b""], params, 8, DecodeContext())
+        SmallNumericTransform().decode([b"\x00" * 4, b""], params, 8, DecodeContext())
 
 
-@pytest.mark.parametrize("streams, raw_len", [
-    ([b"\x00" * 7, b""], 8),         # not a whole number of planes
-    ([b"\x00" * 10, b""], 8),        # more planes than 4-byte codes have
-    ([b"\x00" * 4, b"\x00"], 8),     # a tail for a block of whole numbers
-    ([b"\x00" * 4, b""], 9),         # no tail for a ragged block
-    ([b"\x00", b"\x00\x00"], 2),     # plane bytes for no numbers
-    ([b"\x00" * 4], 8),              # one stream
+@pytest.mark.parametrize("params, streams, raw_len", [
+    (b"\x01\x00\x04\x00\x01\x02", [b"\x00" * 3, b""], 8),       # fewer bytes than 2 planes of 2 numbers
+    (b"\x01\x00\x04\x00\x01\x02", [b"\x00" * 5, b""], 8),       # a byte after them
+    (b"\x01\x00\x04\x00\x01\x02", [b"\x00" * 8, b""], 8),       # a whole plane after them
+    (b"\x01\x00\x04\x00\x01\x05", [b"\x00" * 10, b""], 8),      # more planes than 4-byte codes have
+    (b"\x01\x01\x04\x02\x01\x09", [b"\x00" * 18, b""], 8),      # more than 8 for scaled floats
+    (b"\x01\x00\x04\x00\x01\x02", [b"\x00" * 4, b"\x00"], 8),  # a tail for a block of whole numbers
+    (b"\x01\x00\x04\x00\x01\x02", [b"\x00" * 4, b""], 9),       # no tail for a ragged block
+    (b"\x01\x00\x04\x00\x01\x01", [b"\x00", b"\x00\x00"], 2),  # plane bytes for no numbers
+    (b"\x01\x00\x04\x00\x01\x02", [b"\x00" * 4], 8),            # one stream
 ])
-def test_bad_streams_are_format_errors(streams, raw_len):
+def test_bad_streams_are_format_errors(params, streams, raw_len):
     with pytest.raises(FormatError):
-        SmallNumericTransform().decode(streams, b"\x01\x00\x04\x00\x01", raw_len, DecodeContext())
+        SmallNumericTransform().decode(streams, params, raw_len, DecodeContext())

@@ -43,6 +43,8 @@ def _cases():
                         ("vega-zipcodes-latitude.f64", "float64")):
         yield "numeric", CobolEngine(3, plan="numeric", threads=1, hints={"dtype": dtype}), \
             _sample("numeric/" + name, 80_000)
+    # a tiny array without a dtype hint (plan.tiny_candidates)
+    yield "numeric-small", CobolEngine(3, threads=1), _sample("numeric/vega-flights-200k-delay.i32", 1000)
     yield "json-dict", CobolEngine(3, threads=1, dictionary=d), msgs[1]
 
 

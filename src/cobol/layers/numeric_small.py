@@ -33,13 +33,12 @@ first) of every code, plane after plane. Only the low ``planes`` planes are
 stored; the others are zero. Width, method and order are chosen by trial:
 those whose planes zstd codes smallest at the block's level.
 
-Streams: planes (``planes x count`` bytes), tail (``raw_len % width`` bytes).
+Streams: planes (exactly ``planes x count`` bytes), tail (exactly
+``raw_len % width`` bytes).
 Params: u8 version (1) | u8 method (0 INT, 1 SCALED, 2 DIVIDED) | u8 width
 (2, 4, 8; 4 or 8 for SCALED) | u8 scale (0..18; 0 unless SCALED) | u8 order
-(0..2) | varint divisor (DIVIDED only; 2 .. 2**63 - 1).
-``planes`` is ``len(planes stream) // count`` (0 when count is 0); a planes
-stream that is not a whole number of planes, or more planes than the codes
-have bytes (width for INT, 8 for SCALED), is invalid.
+(0..2) | u8 planes (at most the codes' bytes: 8 for SCALED, width otherwise)
+| varint divisor (DIVIDED only; 2 .. 2**63 - 1).
 
 >>> import numpy as np
 >>> from cobol.registry import EncodeContext, DecodeContext
@@ -102,23 +101,17 @@ def _values(codes: np.ndarray, order: int) -> np.ndarray:
     return v
 
 
-def _to_planes(codes: np.ndarray, width: int) -> bytes:
-    """The low planes of ``codes`` (all planes above the highest non-zero byte dropped)."""
-    if codes.size == 0:
-        return b""
-    top = int(codes.max())
-    planes = (top.bit_length() + 7) // 8
-    return codes.astype(_UINT[width], copy=False).view(np.uint8).reshape(-1, width)[:, :planes].T.tobytes()
+def _to_planes(codes: np.ndarray, width: int) -> tuple[int, bytes]:
+    """(planes, the low planes of ``codes``): the planes above the highest
+    non-zero byte are dropped."""
+    planes = (int(codes.max()).bit_length() + 7) // 8 if codes.size else 0
+    return planes, codes.astype(_UINT[width], copy=False).view(np.uint8).reshape(-1, width)[:, :planes].T.tobytes()
 
 
-def _from_planes(stream: bytes, count: int, width: int) -> np.ndarray:
-    if count == 0:
-        if stream:
-            raise FormatError(f"numeric-small: {len(stream)} plane bytes for 0 numbers")
-        return np.zeros(0, _UINT[width])
-    planes, rest = divmod(len(stream), count)
-    if rest or planes > width:
-        raise FormatError(f"numeric-small: a planes stream of {len(stream)} bytes for {count} numbers of {width} bytes")
+def _from_planes(stream: bytes, planes: int, count: int, width: int) -> np.ndarray:
+    if planes > width or len(stream) != planes * count:
+        raise FormatError(f"numeric-small: a planes stream of {len(stream)} bytes for {planes} planes of "
+                          f"{count} numbers of {width} bytes")
     full = np.zeros((count, width), np.uint8)
     full[:, :planes] = np.frombuffer(stream, np.uint8).reshape(planes, count).T
     return full.view(_UINT[width]).ravel()
@@ -195,42 +188,43 @@ class SmallNumericTransform(Transform):
                         ways.append((SCALED, scaled[0], 0, scaled[1]))
                 for method, scale, divisor, v in ways:
                     for order in ORDERS:
-                        planes = _to_planes(_codes(v, order), v.dtype.itemsize)
-                        size = len(zc.compress(planes)) + len(tail)
+                        planes, stream = _to_planes(_codes(v, order), v.dtype.itemsize)
+                        size = len(zc.compress(stream)) + len(tail)
                         if best is None or size < best[0]:
-                            params = bytearray([VERSION, method, width, scale, order])
+                            params = bytearray([VERSION, method, width, scale, order, planes])
                             if method == DIVIDED:
                                 put_varint(params, divisor)
-                            best = (size, bytes(params), planes, tail)
+                            best = (size, bytes(params), stream, tail)
         if best is None:
             return None
-        _, params, planes, tail = best
-        return Encoded(params=params, streams=[planes, tail], stream_names=["planes", "tail"])
+        _, params, stream, tail = best
+        return Encoded(params=params, streams=[stream, tail], stream_names=["planes", "tail"])
 
-    def _params(self, params: bytes) -> tuple[int, int, int, int, int]:
-        """(method, width, scale, order, divisor) of valid params."""
+    def _params(self, params: bytes) -> tuple[int, int, int, int, int, int]:
+        """(method, width, scale, order, planes, divisor) of valid params; planes unchecked."""
         r = Reader(bytes(params), what="numeric-small params")
-        version, method, width, scale, order = (r.u8(f) for f in ("version", "method", "width", "scale", "order"))
+        version, method, width, scale, order, planes = (
+            r.u8(f) for f in ("version", "method", "width", "scale", "order", "planes"))
         divisor = r.varint("divisor") if method == DIVIDED else 0
         if version != VERSION or r.remaining or method not in METHOD_NAMES or width not in _UINT \
                 or scale > MAX_SCALE or order not in ORDERS or (method == SCALED and width not in _FLOAT) \
                 or (method != SCALED and scale) or (method == DIVIDED and not 2 <= divisor < 1 << 63):
             raise FormatError(f"numeric-small: bad params {bytes(params).hex()}")
-        return method, width, scale, order, divisor
+        return method, width, scale, order, planes, divisor
 
     def decode(self, streams, params, raw_len, ctx):
-        method, width, scale, order, divisor = self._params(params)
+        method, width, scale, order, planes, divisor = self._params(params)
         if len(streams) != 2:
             raise FormatError(f"numeric-small: {len(streams)} streams, expected 2")
         count = raw_len // width
         if len(streams[1]) != raw_len - count * width:
             raise FormatError(f"numeric-small: tail of {len(streams[1])} bytes for a block of {raw_len}")
-        codes = _from_planes(bytes(streams[0]), count, 8 if method == SCALED else width)
+        codes = _from_planes(bytes(streams[0]), planes, count, 8 if method == SCALED else width)
         return _decode_numbers(method, width, scale, order, codes, divisor) + bytes(streams[1])
 
     def describe(self, params):
         try:
-            method, width, scale, order, divisor = self._params(params)
+            method, width, scale, order, _, divisor = self._params(params)
         except FormatError:
             return self.name
         if method == SCALED:
