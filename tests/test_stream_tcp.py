@@ -167,6 +167,8 @@ def check_memory_bounds(res, srv, cfg=CFG):
     st = res.stats
     assert st.max_retained_blocks <= cfg.max_unacked + max(4, 2 * cfg.threads)
     assert srv.totals.max_pending_blocks < cfg.window
+    # decoding and reordering together: credit counts from the last block written
+    assert srv.totals.max_undelivered_blocks <= cfg.window
     assert srv.totals.max_buffered_bytes <= F.block_payload_limit(cfg.block_size) + 12 + READ_SIZE
 
 

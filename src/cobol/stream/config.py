@@ -62,8 +62,10 @@ class StreamingConfig:
         in blocks being decoded (each block reserves its bound from the stream
         table, docs/FORMAT.md "Memory bound", before it is decoded; a block
         over the whole budget is refused, others wait for room).
-    threads: worker threads the sender's shell encodes blocks on (it owns the
-        pool; the StreamCompressor core only submits to it).
+    threads: worker threads the shell codes blocks on: the sender's encodes
+        its blocks ahead of the wire, the server's decodes the blocks of all
+        its connections (the shells own the pools; the sans-IO cores only
+        submit to them).
     fsync: make checkpoints durable (off only for throwaway tests).
     """
 

@@ -14,14 +14,15 @@ Decoding on several cores without threads in the core: the caller (a shell
 such as the TCP server) may pass an ``executor`` (``concurrent.futures``).
 ``receive`` then checks a block's envelope and sequence number at once,
 submits its decoding to the executor and returns the blocks that are decoded
-and next in order, without waiting; ``decoding`` counts the blocks received
-but not yet delivered, ``collect()`` hands out those that finished since and
-``wait_oldest()`` waits for the next one. Output order, checksums and the
-transfer chain are the same as without an executor; what differs is *when* a
-bad block is reported: when its turn to be delivered comes (from ``receive``,
-``collect`` or ``wait_oldest``), and the decompressor is then unusable (a
-pipelined stream is a connection's, which fails as a whole and resumes from
-its last checkpoint).
+and next in order, without waiting; ``decoding`` counts the blocks next in
+order still being decoded, ``collect()`` hands out those that finished since
+and ``wait_oldest()`` waits for the next one. The window counts from the last
+block delivered, so blocks held (decoding or reordering) never exceed it.
+Output order, checksums and the transfer chain are the same as without an
+executor; what differs is *when* a bad block is reported: when its turn to be
+delivered comes (from ``receive``, ``collect`` or ``wait_oldest``), and the
+decompressor is then unusable (a pipelined stream is a connection's, which
+fails as a whole and resumes from its last checkpoint).
 
 >>> from cobol.stream import StreamCompressor, StreamingConfig
 >>> cfg = StreamingConfig(block_size=4096)
@@ -209,7 +210,13 @@ class StreamDecompressor:
 
     @property
     def decoding(self) -> int:
-        """Blocks received but not yet delivered: being decoded, or waiting in the reorder window."""
+        """Blocks next in order that are being decoded (``wait_oldest`` waits for the first)."""
+        return len(self._decoding)
+
+    @property
+    def undelivered(self) -> int:
+        """Blocks received but not yet delivered: being decoded, or waiting in the reorder window
+        for an earlier one (at most ``window``)."""
         return len(self._decoding) + len(self.reassembler.pending)
 
     def receive(self, block) -> list:
@@ -228,6 +235,12 @@ class StreamDecompressor:
             return self._collect(wait_all=False)
         if kind == BEYOND:
             raise self.reassembler.missing_error(block.seq)
+        if block.seq >= self._next_delivery + self.config.window:
+            # only with an executor: the window counts from the last block *delivered*, so
+            # blocks held (decoding or waiting) never exceed it (credit ensures it on the wire)
+            raise BlockMissingError(
+                f"block {block.seq} arrived while block {self._next_delivery} is still being decoded, "
+                f"past the window of {self.config.window} blocks (wait for a decode first)")
         self.reassembler.check_timeout(now)
         if block.checksum_kind != self.header.checksum:
             raise FormatError(f"block {block.seq}: checksum kind {block.checksum_kind}, the stream uses {self.header.checksum}")
@@ -249,7 +262,7 @@ class StreamDecompressor:
             self._decoding.append(it)
             self._decoding_bytes += it[0].raw_len + len(it[0].record)
         self.stats.note_pending(len(self.reassembler.pending), self.reassembler.pending_bytes)
-        self.stats.note_undelivered(self.decoding, self._decoding_bytes + self.reassembler.pending_bytes)
+        self.stats.note_undelivered(self.undelivered, self._decoding_bytes + self.reassembler.pending_bytes)
         return self._collect(wait_all=False)
 
     def collect(self) -> list:

@@ -362,7 +362,7 @@ class ReceiverSession(_Session):
     (StreamDecompressor's pipeline): a BLOCK is checked and submitted when it
     is parsed, and its BlocksDelivered event comes from a later
     ``next_events`` call, once it and every block before it are decoded.
-    ``decoding`` counts the blocks not yet delivered; a caller with nothing
+    ``decoding`` counts the blocks next in order still being decoded; a caller with nothing
     else to do calls ``next_events`` when one finishes (an event loop learns
     that from the executor's futures) or blocks in ``wait_decoded()``.
     Credit counts from the last *delivered* block, so received but
@@ -402,7 +402,7 @@ class ReceiverSession(_Session):
 
     @property
     def decoding(self) -> int:
-        """Blocks received but not yet delivered (being decoded, or waiting for an earlier one)."""
+        """Blocks next in order that are being decoded (``wait_decoded`` waits for the first)."""
         return self.decompressor.decoding if self.decompressor is not None else 0
 
     def wait_decoded(self) -> None:

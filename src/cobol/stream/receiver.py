@@ -67,7 +67,7 @@ class ReceiverEndpoint:
 
     @property
     def decoding(self) -> int:
-        """Blocks received but not yet written (being decoded, or behind one that is)."""
+        """Blocks next in order still being decoded (``collect`` or ``wait_decoded`` writes them once done)."""
         return self.session.decoding
 
     def collect(self) -> None:
