@@ -392,9 +392,11 @@ class _ServerConnection:
         rec = ReceivedTransfer(ep.info.name, ep.stored_name, self.peer, st)
         self.server.completed.append(rec)
         p50, p99 = st.latency_percentile(0.5), st.latency_percentile(0.99)
-        log.info("received %s -> %s from %s: %d bytes in %.2f s, %d blocks, block latency p50 %s p99 %s",
+        log.info("received %s -> %s from %s: %d bytes in %.2f s, %d blocks, block latency p50 %s p99 %s, "
+                 "held at most %d blocks (%.1f MiB) undelivered",
                  ep.info.name, ep.stored_name, self.peer, ep.session.raw_offset, st.elapsed, st.blocks,
-                 "-" if p50 is None else f"{p50 * 1e3:.1f} ms", "-" if p99 is None else f"{p99 * 1e3:.1f} ms")
+                 "-" if p50 is None else f"{p50 * 1e3:.1f} ms", "-" if p99 is None else f"{p99 * 1e3:.1f} ms",
+                 st.max_undelivered_blocks, st.max_undelivered_bytes / 2**20)
         if self.server.on_complete is not None:
             self.server.on_complete(rec)
 
