@@ -146,10 +146,10 @@ def file_path(path: str, level: int, tmp: str) -> tuple:
             cpu)
 
 
-def send(path: str, level: int, server: Server) -> tuple:
+def send(path: str, level: int, server: Server, extra=()) -> tuple:
     t, cpu0 = time.perf_counter(), _children_cpu()
-    p = subprocess.run(_cli("send", f"--level={level}", "--json", "--no-resume", path, f"127.0.0.1:{server.port}"),
-                       capture_output=True, text=True)
+    p = subprocess.run(_cli("send", f"--level={level}", "--json", "--no-resume", *extra, path,
+                            f"127.0.0.1:{server.port}"), capture_output=True, text=True)
     dt, cpu = time.perf_counter() - t, _children_cpu() - cpu0
     if p.returncode:
         raise RuntimeError(f"cobol send failed ({p.returncode}): {p.stderr[-2000:]}")
@@ -208,6 +208,7 @@ def main(argv=None) -> int:
                     help="repeat each category's corpus files up to this size (default: each once)")
     ap.add_argument("--interactive", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--block-size", help="the sender's block size (cobol send --block-size; default 2M)")
     ap.add_argument("--window", type=int, help="the receiver's window (cobol serve --window; default 16)")
     ap.add_argument("--serve-threads", type=int, help="the receiver's decode threads (cobol serve -T; default: cores)")
     args = ap.parse_args(argv)
@@ -219,12 +220,13 @@ def main(argv=None) -> int:
         os.makedirs(out_dir)
         serve_args = ([f"--window={args.window}"] if args.window else []) + (
             [f"--threads={args.serve_threads}"] if args.serve_threads else [])
+        send_args = [f"--block-size={args.block_size}"] if args.block_size else []
         idle_rss, _ = Server(out_dir, args.level, serve_args).stop()  # the process alone: the constant in the bound
         for path in files:
             f_mbs, f_ratio, f_rss, f_cpu = file_path(path, args.level, tmp)
             server = Server(out_dir, args.level, serve_args)  # one per file: its RSS and CPU are this transfer's
             try:
-                s_mbs, s_ratio, s_rss, stored, s_cpu = send(path, args.level, server)
+                s_mbs, s_ratio, s_rss, stored, s_cpu = send(path, args.level, server, send_args)
                 p50, p99, held = server.received(os.path.basename(path))
             finally:
                 r_rss, r_cpu = server.stop()

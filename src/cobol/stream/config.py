@@ -120,10 +120,12 @@ class StreamingConfig:
         return replace(self, **changes)
 
     def receiver_memory_bound(self, block_size: int | None = None) -> int:
-        """Bytes a receiver holds per connection at most: the reorder window of
-        decoded blocks and their records, plus one frame being read. The block
-        being decoded is on top: see :meth:`receiver_decode_bound`, shared by all
-        connections through ``max_decode_memory``."""
+        """Bytes a receiver holds per connection at most: the window of blocks
+        received but not yet written (decoding, decoded or out of order: credit
+        counts from the last block written) with their records, plus one frame
+        being read and one read. The working memory of blocks being decoded is
+        on top: at most ``threads`` of them at once (the server's decode pool),
+        each :meth:`receiver_decode_bound`, all of them within ``max_decode_memory``."""
         bs = self.block_size if block_size is None else block_size
         return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE)
 
