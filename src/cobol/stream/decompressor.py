@@ -275,7 +275,7 @@ class StreamDecompressor:
         """Wait for the oldest block being decoded; return the blocks now in order."""
         if self._failed is not None:
             raise self._failed
-        if self._decoding and not isinstance(self._decoding[0][1], bytes):
+        if self._decoding and self._executor is not None:
             wait([self._decoding[0][1]])
         return self._collect(wait_all=False)
 
@@ -309,12 +309,9 @@ class StreamDecompressor:
 
     def close(self) -> None:
         """Drop the blocks still being decoded (waiting for those that started)."""
-        for _, item in self._decoding:
-            if not isinstance(item, bytes):
-                item.cancel() or item.exception()
-        for (_, item), _size in self.reassembler.pending.values():
-            if not isinstance(item, bytes):
-                item.cancel() or item.exception()
+        if self._executor is not None:
+            for _, fut in [*self._decoding, *(item for item, _size in self.reassembler.pending.values())]:
+                fut.cancel() or fut.exception()
         self._decoding.clear()
         self._decoding_bytes = 0
 
@@ -331,7 +328,7 @@ class StreamDecompressor:
         out = []
         while self._decoding:
             block, item = self._decoding[0]
-            if not isinstance(item, bytes):
+            if self._executor is not None:  # item is the future of the raw bytes
                 if not (wait_all or item.done()):
                     break
                 try:
