@@ -12,6 +12,7 @@ import random
 import shutil
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -195,6 +196,45 @@ def test_roundtrip_over_loopback(tmp_path, mode):
         assert res.stored_name == "rows.jsonl.cobl" and sha(cobol.decompress(stored(tmp_path, "rows.jsonl.cobl"))) == sha(data)
     check_memory_bounds(res, srv)
     assert not [p for p in os.listdir(tmp_path / ".cobol-partial") if not p.endswith(".done")]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_server_decodes_blocks_on_its_pool_while_the_connection_reads(tmp_path, monkeypatch, threads):
+    """The decode pipeline: with a decode that takes a while, a server with N decode
+    threads has N blocks of one connection decoding at once, and the output is in order."""
+    from cobol.engine import CobolEngine
+    real = CobolEngine.decode_block
+    state = {"now": 0, "most": 0, "threads": set()}
+    lock = threading.Lock()
+
+    def slow_decode(self, rec, header):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+            state["threads"].add(threading.current_thread().name)
+        try:
+            time.sleep(0.05)  # releases the GIL, like the engine's zstd and Numba kernels
+            return real(self, rec, header)
+        finally:
+            with lock:
+                state["now"] -= 1
+
+    monkeypatch.setattr(CobolEngine, "decode_block", slow_decode)
+    data = sample(120_000)
+    cfg = CFG.replace(threads=threads, ack_timeout=10.0, idle_timeout=10.0, block_timeout=10.0)
+
+    async def main():
+        srv = await start_server(tmp_path, cfg)
+        try:
+            return await send_stream(io.BytesIO(data), LOCAL, srv.port, cfg, name="slow.jsonl"), srv
+        finally:
+            await srv.close()
+
+    res, srv = run(main(), timeout=60)
+    assert sha(stored(tmp_path, "slow.jsonl")) == sha(data) and res.stats.connections == 1
+    assert state["most"] == threads  # N at once: decoding overlaps the reads, and never exceeds the pool
+    assert all(name.startswith("cobol-decode") for name in state["threads"])
+    assert srv.totals.max_undelivered_blocks <= cfg.window
 
 
 def test_many_concurrent_senders_and_name_collisions(tmp_path):
