@@ -22,7 +22,7 @@ from cobol.stream import frames as F
 from cobol.stream.checkpoint import TransferStore
 from cobol.stream.config import READ_SIZE
 from cobol.stream.tcp import (
-    StreamServer, TransferFailed, client_ssl_context, parse_hostport, send_stream, server_ssl_context,
+    ConnectionDecoder, StreamServer, TransferFailed, client_ssl_context, parse_hostport, send_stream, server_ssl_context,
 )
 
 LOCAL = "127.0.0.1"
@@ -235,6 +235,38 @@ def test_server_decodes_blocks_on_its_pool_while_the_connection_reads(tmp_path, 
     assert state["most"] == threads  # N at once: decoding overlaps the reads, and never exceeds the pool
     assert all(name.startswith("cobol-decode") for name in state["threads"])
     assert srv.totals.max_undelivered_blocks <= cfg.window
+
+
+def test_connection_decoders_share_the_pool_fairly_and_wake_their_loop():
+    """A bulk connection with many blocks queued does not hold up another connection's block:
+    each connection has at most `limit` calls in the shared pool; the rest wait on its side."""
+    from concurrent.futures import ThreadPoolExecutor
+    order = []
+    gate = threading.Event()
+
+    def work(name):
+        gate.wait(5)
+        order.append(name)
+        return name
+
+    loop = asyncio.new_event_loop()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            bulk = ConnectionDecoder(pool, 1, loop, asyncio.Event())
+            line = ConnectionDecoder(pool, 1, loop, asyncio.Event())
+            futs = [bulk.submit(work, f"bulk{i}") for i in range(6)]
+            cancelled = bulk.submit(work, "bulk-cancelled")
+            assert cancelled.cancel()  # still on the connection's side: cancels (its connection closed)
+            futs.append(line.submit(work, "line"))
+            gate.set()
+            assert [f.result(5) for f in futs] == [f"bulk{i}" for i in range(6)] + ["line"]
+        assert order[:3] == ["bulk0", "line", "bulk1"]  # not behind all six
+        assert "bulk-cancelled" not in order
+        assert bulk.event.is_set() is False  # set through the loop, which has not run yet...
+        loop.run_until_complete(asyncio.sleep(0))
+        assert bulk.event.is_set() and line.event.is_set()  # ...and set once it runs
+    finally:
+        loop.close()
 
 
 def test_many_concurrent_senders_and_name_collisions(tmp_path):

@@ -25,7 +25,9 @@ import asyncio
 import logging
 import os
 import ssl as ssl_module
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import CobolError
@@ -47,21 +49,63 @@ _DECODED = object()  # a block's decoding finished: collect what is ready
 _TICK = object()     # nothing happened for a tick: poll the timers
 
 
-class WakingExecutor:
-    """An executor's ``submit`` that also wakes an asyncio loop when the work is done.
+class ConnectionDecoder:
+    """One connection's share of a pool shared by many: ``submit`` like an
+    executor's, with at most ``limit`` of this connection's calls in the pool
+    at once, and a wake-up of the connection's asyncio loop when one is done.
 
     The sans-IO cores only submit work and look at the futures; the shell that
-    waits on a socket learns this way that a block's decode finished, without
-    a thread of its own blocking on the futures.
+    waits on a socket learns this way that a block's decode finished, without a
+    thread of its own blocking on the futures. The limit keeps the pool fair:
+    a bulk transfer with a window of blocks to decode queues ``limit`` of them,
+    not the window, so another connection's block (an interactive writer's
+    line) waits behind at most ``limit`` blocks of each other connection. The
+    next call of a connection is handed to the pool by the worker that
+    finished its previous one, so one connection alone still keeps every
+    worker busy with ``limit`` equal to the pool's size.
     """
 
-    def __init__(self, executor, loop: asyncio.AbstractEventLoop, event: asyncio.Event):
-        self.executor, self.loop, self.event = executor, loop, event
+    def __init__(self, pool, limit: int, loop: asyncio.AbstractEventLoop, event: asyncio.Event):
+        self.pool, self.limit, self.loop, self.event = pool, max(1, limit), loop, event
+        self._lock = threading.Lock()
+        self._waiting: deque = deque()  # (future, fn, args) beyond the limit, in submission order
+        self._in_pool = 0
 
-    def submit(self, fn, *args, **kwargs):
-        fut = self.executor.submit(fn, *args, **kwargs)
+    def submit(self, fn, *args) -> Future:
+        fut = Future()
         fut.add_done_callback(self._wake)
+        with self._lock:
+            start = self._in_pool < self.limit
+            if start:
+                self._in_pool += 1
+            else:
+                self._waiting.append((fut, fn, args))
+        if start:
+            self._hand_over(fut, fn, args)
         return fut
+
+    def _hand_over(self, fut: Future, fn, args) -> None:
+        try:
+            self.pool.submit(self._run, fut, fn, args)
+        except RuntimeError:  # the pool was shut down (the server is closing)
+            fut.cancel()
+            self._next()
+
+    def _run(self, fut: Future, fn, args) -> None:
+        if fut.set_running_or_notify_cancel():  # False: cancelled while it waited (its connection closed)
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:
+                fut.set_exception(exc)
+        self._next()
+
+    def _next(self) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._in_pool -= 1
+                return
+            item = self._waiting.popleft()
+        self._hand_over(*item)
 
     def _wake(self, _fut) -> None:
         try:
@@ -276,7 +320,7 @@ class _ServerConnection:
         stats = StreamingStatistics("receive")
         stats.connections = 1
         self.decoded = asyncio.Event()
-        decoders = WakingExecutor(server.decoders, asyncio.get_running_loop(), self.decoded)
+        decoders = ConnectionDecoder(server.decoders, server.config.threads, asyncio.get_running_loop(), self.decoded)
         self.endpoint = ReceiverEndpoint(server.store, server.config, server.token, stats=stats,
                                          profile=server.profile, dictionaries=server.dictionaries,
                                          decode_budget=server.decode_budget, executor=decoders)
