@@ -438,3 +438,23 @@ def test_pipelined_block_over_the_decode_budget_is_refused_at_once():
     with pytest.raises(LimitError, match="block 0 needs up to"):
         d.receive(b)
     assert ex.held == [] and d.decoding == 0
+
+
+def test_pipelined_small_blocks_decode_at_once_but_keep_their_turn():
+    """Partial blocks (an interactive source's, cut by max_delay) are decoded in the calling
+    thread, not queued on the pool behind full blocks; they are still delivered in order."""
+    cfg = StreamingConfig(block_size=4096, **FAST)
+
+    def block(seq: int, data: bytes, flush: bool) -> CompressedBlock:
+        c = StreamCompressor(cfg, start_seq=seq)
+        return (c.feed(data) + (c.flush() if flush else []))[0]
+
+    ex = HeldExecutor()
+    d = StreamDecompressor(cfg, executor=ex)
+    [first] = d.receive(block(0, b"one line\n", flush=True))  # 9 bytes: decoded at once
+    assert first.raw == b"one line\n" and ex.held == []
+    big = block(1, lines(400), flush=False)
+    assert big.raw_len > 4096 // 2 and d.receive(big) == [] and len(ex.held) == 1  # a full block: on the pool
+    assert d.receive(block(2, b"two\n", flush=True)) == [] and len(ex.held) == 1  # decoded, but behind block 1
+    ex.run(0)
+    assert [x.seq for x in d.collect()] == [1, 2]

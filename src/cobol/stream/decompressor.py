@@ -13,7 +13,8 @@ decompressor as it was, so a retransmitted copy can still be fed.
 Decoding on several cores without threads in the core: the caller (a shell
 such as the TCP server) may pass an ``executor`` (``concurrent.futures``).
 ``receive`` then checks a block's envelope and sequence number at once,
-submits its decoding to the executor and returns the blocks that are decoded
+submits its decoding to the executor (blocks under 1/32 of the block size,
+partial blocks of interactive streams, are decoded at once instead) and returns the blocks that are decoded
 and next in order, without waiting; ``decoding`` counts the blocks next in
 order still being decoded, ``collect()`` hands out those that finished since
 and ``wait_oldest()`` waits for the next one. The window counts from the last
@@ -37,7 +38,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -50,6 +51,13 @@ from .errors import BlockMissingError
 from .stats import StreamingStatistics
 
 FRESH, DUPLICATE, STALE, BEYOND = "fresh", "duplicate", "stale", "beyond"
+
+#: with an executor, blocks under 1/INLINE_DECODE_FRACTION of the transfer's
+#: block size (64 KiB of 2 MiB) are still decoded in the calling thread: they
+#: are partial blocks cut by the sender's max_delay (interactive sources),
+#: decode in about a millisecond, and on a pool they would queue behind other
+#: connections' full blocks (tens of ms each) -- the latency they were cut for
+INLINE_DECODE_FRACTION = 32
 
 
 class Reassembler:
@@ -250,8 +258,12 @@ class StreamDecompressor:
             if self.budget is not None:  # a block over the whole budget is refused now, not when its turn comes
                 bound = block_decode_bound(rec)
                 self.budget.check(bound, f"block {block.seq}")
-            item = (block, self._decode(block.seq, rec, bound) if self._executor is None
-                    else self._executor.submit(self._decode, block.seq, rec, bound))
+            if self._executor is None:
+                item = (block, self._decode(block.seq, rec, bound))
+            elif block.raw_len * INLINE_DECODE_FRACTION < self.config.block_size:
+                item = (block, self._decode_now(block.seq, rec, bound))
+            else:
+                item = (block, self._executor.submit(self._decode, block.seq, rec, bound))
         except Exception:
             self.stats.checksum_failures += 1
             raise
@@ -323,6 +335,15 @@ class StreamDecompressor:
             return self.engine.decode_block(rec, self.header)
         with self.budget.reserve(bound, f"block {seq}"):
             return self.engine.decode_block(rec, self.header)
+
+    def _decode_now(self, seq: int, rec, bound: int) -> Future:
+        """Decode in the calling thread, the outcome in a done future (reported at the block's turn)."""
+        fut = Future()
+        try:
+            fut.set_result(self._decode(seq, rec, bound))
+        except Exception as exc:
+            fut.set_exception(exc)
+        return fut
 
     def _collect(self, wait_all: bool) -> list:
         out = []
