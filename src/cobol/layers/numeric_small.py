@@ -65,7 +65,8 @@ INT, SCALED, DIVIDED = 0, 1, 2
 METHOD_NAMES = {INT: "int", SCALED: "scaled", DIVIDED: "divided"}
 ORDERS = (0, 1, 2)
 WIDTHS = (8, 4, 2)
-#: 10**scale is exact in float64 up to 10**22; 18 keeps rint(x * 10**scale) in int64 range for |x| < 9.2
+#: the largest scale (10**scale is exact in float64 up to 10**22; the encoder also
+#: requires |x| x 10**scale < 2**62, so that rint(x x 10**scale) fits in int64)
 MAX_SCALE = 18
 
 _UINT = {2: np.dtype("<u2"), 4: np.dtype("<u4"), 8: np.dtype("<u8")}
@@ -220,7 +221,8 @@ class SmallNumericTransform(Transform):
         if len(streams[1]) != raw_len - count * width:
             raise FormatError(f"numeric-small: tail of {len(streams[1])} bytes for a block of {raw_len}")
         codes = _from_planes(bytes(streams[0]), planes, count, 8 if method == SCALED else width)
-        return _decode_numbers(method, width, scale, order, codes, divisor) + bytes(streams[1])
+        with np.errstate(all="ignore"):  # hostile codes may overflow a float32: no warning, the checksum judges
+            return _decode_numbers(method, width, scale, order, codes, divisor) + bytes(streams[1])
 
     def describe(self, params):
         try:
