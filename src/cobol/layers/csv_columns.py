@@ -658,10 +658,27 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
 
     ``limit`` bounds the decoded bytes (the block's raw length).
     """
+    buf, offs, ids = decode_column_entries(src, n, limit, depth, refs, col, rows)
+    if ids is None:
+        return buf, offs
+    lens = np.diff(offs)
+    if int(lens[ids].sum()) > limit:
+        raise FormatError("csv: dictionary column longer than the block")
+    return K.gather_entries(buf, offs, ids)
+
+
+def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
+                          refs: dict | None = None, col: int = -1, rows=None):
+    """Decode one column of ``n`` values as entries and the entry of each value:
+    ``(buf, offs, ids)``, value ``i`` being ``buf[offs[ids[i]]:offs[ids[i] + 1]]``;
+    ``ids`` is None when the values are the entries in order. A dictionary
+    column comes back unexpanded (its entries and ids, range-checked), so the
+    row assembler copies each value once, straight from the dictionary.
+    """
     r = src.params
     kind = r.u8("column kind")
     if kind == STR:
-        return _decode_str(src, n, limit)
+        return (*_decode_str(src, n, limit), None)
     if kind == DICT:
         nd = r.varint("dictionary size", limit=max(n, 0))
         if n and nd == 0:
@@ -676,12 +693,9 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
             ids = src.ints(n, "dictionary ids")
         if n and (ids.min() < 0 or ids.max() >= nd):
             raise FormatError("csv: dictionary id out of range")
-        lens = np.diff(eoffs)
-        if int(lens[ids].sum()) > limit:
-            raise FormatError("csv: dictionary column longer than the block")
-        return K.gather_entries(ebuf, eoffs, ids)
+        return ebuf, eoffs, ids
     if kind == NUM:
-        return _decode_num(src, n, limit, depth, refs, col, rows)
+        return (*_decode_num(src, n, limit, depth, refs, col, rows), None)
     if kind == TPL:
         k = r.u8("template runs")
         if k < 1 or k > K.MAX_RUNS:
@@ -710,7 +724,7 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: template column prints more than the block")
         if err:
             raise FormatError("csv: invalid value in a template column")
-        return _merge(buf, offs, mask, ebuf, eoffs, limit)
+        return (*_merge(buf, offs, mask, ebuf, eoffs, limit), None)
     raise FormatError(f"csv: unknown column kind {kind}")
 
 
