@@ -695,7 +695,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: dictionary id out of range")
         return ebuf, eoffs, ids
     if kind == NUM:
-        return (*_decode_num(src, n, limit, depth, refs, col, rows), None)
+        return _decode_num(src, n, limit, depth, refs, col, rows)
     if kind == TPL:
         k = r.u8("template runs")
         if k < 1 or k > K.MAX_RUNS:
@@ -724,7 +724,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: template column prints more than the block")
         if err:
             raise FormatError("csv: invalid value in a template column")
-        return (*_merge(buf, offs, mask, ebuf, eoffs, limit), None)
+        return _merge(buf, offs, mask, ebuf, eoffs, limit)
     raise FormatError(f"csv: unknown column kind {kind}")
 
 
@@ -810,13 +810,20 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
 
 
 def _merge(buf, offs, mask, ebuf, eoffs, limit):
+    """The values and the exceptions as one column of entries (see
+    :func:`decode_column_entries`): the exceptions' entries follow the values',
+    and ``ids`` points each position at its own (no copy of the values)."""
     if mask is None:
         if buf.shape[0] > limit:
             raise FormatError("csv: column longer than the block")
-        return buf, offs
+        return buf, offs, None
     if buf.shape[0] + ebuf.shape[0] > limit:
         raise FormatError("csv: column longer than the block")
-    return K.interleave(mask, buf, offs, ebuf, eoffs)
+    na = offs.shape[0] - 1
+    all_offs = np.empty(na + eoffs.shape[0], np.int64)
+    all_offs[:na] = offs[:-1]
+    all_offs[na:] = eoffs + buf.shape[0]
+    return np.concatenate((buf, ebuf)), all_offs, K.merge_ids(mask, na)
 
 
 def _decode_str(src, n, limit):

@@ -173,6 +173,9 @@ def format_decimals(vals, scales, max_scale, width, limit):
     lim = POW10[18]
     if max_scale < 0 or max_scale > 18 or width < 1 or width > 19:
         return np.empty(0, np.uint8), offs, 1
+    # lengths first (compares, no division unless a value has fewer fraction
+    # digits than the column), then the digits right to left by constant
+    # divisions (multiplies): printing was the cost of decoding numbers
     total = 0
     for i in range(n):
         v = vals[i]
@@ -180,13 +183,14 @@ def format_decimals(vals, scales, max_scale, width, limit):
         if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
             return np.empty(0, np.uint8), offs, 1
         a = -v if v < 0 else v
-        div = POW10[max_scale - sc]
-        if a % div != 0:
-            return np.empty(0, np.uint8), offs, 1
-        m = a // div
-        ip = m // POW10[sc]
-        nl = _ndigits(ip)
-        ln = (1 if v < 0 else 0) + max(nl, width) + (sc + 1 if sc > 0 else 0)
+        sh = max_scale - sc
+        if sh:
+            div = POW10[sh]
+            if a % div != 0:
+                return np.empty(0, np.uint8), offs, 1
+            a //= div
+        il = max(_ndigits(a) - sc, 1)  # digits of the integer part
+        ln = (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
         total += ln
         if total > limit:
             return np.empty(0, np.uint8), offs, 2
@@ -196,24 +200,24 @@ def format_decimals(vals, scales, max_scale, width, limit):
         v = vals[i]
         sc = scales[i]
         a = -v if v < 0 else v
-        m = a // POW10[max_scale - sc]
-        p = offs[i]
-        if v < 0:
-            buf[p] = MINUS
-            p += 1
-        ip = m // POW10[sc]
-        fr = m % POW10[sc]
-        w = max(_ndigits(ip), width)
-        for k in range(w - 1, -1, -1):
-            buf[p + k] = DIGIT0 + ip % 10
-            ip //= 10
-        p += w
+        sh = max_scale - sc
+        if sh:
+            a //= POW10[sh]
+        q = offs[i + 1]
         if sc > 0:
-            buf[p] = DOT
-            p += 1
-            for k in range(sc - 1, -1, -1):
-                buf[p + k] = DIGIT0 + fr % 10
-                fr //= 10
+            for _ in range(sc):
+                q -= 1
+                buf[q] = DIGIT0 + a % 10
+                a //= 10
+            q -= 1
+            buf[q] = DOT
+        start = offs[i] + (1 if v < 0 else 0)
+        while q > start:  # the integer part, zero-padded to the width
+            q -= 1
+            buf[q] = DIGIT0 + a % 10
+            a //= 10
+        if v < 0:
+            buf[offs[i]] = MINUS
     return buf, offs, 0
 
 
@@ -372,39 +376,22 @@ def gather_entries(ebuf, eoffs, ids):
 
 
 @njit(cache=True, nogil=True)
-def interleave(mask, abuf, aoffs, bbuf, boffs):
-    """Merge two columns: value i comes from B (in order) where mask[i], else from A.
-
-    Counts are validated by the caller.
-    """
+def merge_ids(mask, na):
+    """Merge two columns without copying them: value ``i`` is the next entry of
+    B (entries ``na``, ``na + 1``, ...) where ``mask[i]``, else the next of A
+    (entries 0, 1, ...). Counts are validated by the caller."""
     n = mask.shape[0]
-    offs = np.empty(n + 1, np.int64)
-    offs[0] = 0
+    ids = np.empty(n, np.int64)
     ia = 0
-    ib = 0
+    ib = na
     for i in range(n):
         if mask[i]:
-            offs[i + 1] = offs[i] + boffs[ib + 1] - boffs[ib]
+            ids[i] = ib
             ib += 1
         else:
-            offs[i + 1] = offs[i] + aoffs[ia + 1] - aoffs[ia]
+            ids[i] = ia
             ia += 1
-    buf = np.empty(offs[n], np.uint8)
-    ia = 0
-    ib = 0
-    for i in range(n):
-        p = offs[i]
-        if mask[i]:
-            for t in range(boffs[ib], boffs[ib + 1]):
-                buf[p] = bbuf[t]
-                p += 1
-            ib += 1
-        else:
-            for t in range(aoffs[ia], aoffs[ia + 1]):
-                buf[p] = abuf[t]
-                p += 1
-            ia += 1
-    return buf, offs
+    return ids
 
 
 # ------------------------------------------------------- float32 decimals --
