@@ -498,7 +498,9 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
     eq = np.zeros((nrows, ncols), np.bool_)
     for r in range(1, nrows):
         best_k = 0
-        best = 0
+        # a row below min_equal is never taken: starting there lets the scan
+        # of a row with little in common stop once it cannot reach it
+        best = min_equal - 1
         a = r * ncols
         for k in range(1, min(window, r) + 1):
             b = (r - k) * ncols
