@@ -506,8 +506,9 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
             b = (r - k) * ncols
             cnt = 0
             for c in range(ncols):
-                if hashes[a + c] == hashes[b + c] and spans_equal(
-                        data, starts[a + c], ends[a + c], data, starts[b + c], ends[b + c]):
+                # the search counts by the 64-bit hashes alone (a collision can
+                # only pick another row; eq below compares the bytes)
+                if hashes[a + c] == hashes[b + c]:
                     cnt += 1
                 elif cnt + ncols - 1 - c <= best:
                     break  # cannot beat the best row any more (only a larger count replaces it)
