@@ -92,6 +92,17 @@ Q_NONE, Q_ALL, Q_SOME, Q_MOST = 0, 1, 2, 3
 F_RAGGED, F_TERM_EXC, F_LAST_NONE, F_CRLF, F_ROWREF = 1, 2, 4, 8, 16
 
 
+def _column_major_spans(starts, ends, row_nf: np.ndarray, ncols: int, modal: int):
+    """The field spans listed column by column, and the per-column counts
+    (a regular table is a transpose, cheaper than gathering by an order)."""
+    nrows = row_nf.shape[0]
+    if modal == ncols and (row_nf == modal).all():
+        counts = np.full(ncols, nrows, np.int64)
+        return starts.reshape(nrows, ncols).T.ravel(), ends.reshape(nrows, ncols).T.ravel(), counts
+    order, counts = _column_major_order(row_nf, ncols, modal)
+    return starts[order], ends[order], counts
+
+
 def _column_major_order(row_nf: np.ndarray, ncols: int, modal: int):
     """Row-major field ids listed column by column, and the per-column counts."""
     nrows = row_nf.shape[0]
@@ -154,9 +165,7 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> 
     if flags & F_TERM_EXC:
         sink.ints(term_exc, "rows.term_exc")
 
-    order, counts = _column_major_order(row_nf, ncols, modal)
-    cs = starts[order]
-    ce = ends[order]
+    cs, ce, counts = _column_major_spans(starts, ends, row_nf, ncols, modal)
     if flags & F_RAGGED or not 2 <= ncols <= ROW_MATCH_MAX_COLUMNS or nrows <= 2:
         _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
