@@ -867,12 +867,7 @@ def _decode_str_after_tag(src, n, limit, tagged=True):
 def _split_sep(raw, sep, n, limit):
     if len(raw) > limit + n:
         raise FormatError("csv: string column longer than the block")
-    arr = np.frombuffer(raw, dtype=np.uint8)
-    is_sep = arr == sep
-    pos = np.flatnonzero(is_sep)
-    if pos.shape[0] != n or (n and pos[-1] != arr.shape[0] - 1) or (not n and arr.shape[0]):
+    buf, offs, err = K.split_joined(np.frombuffer(raw, dtype=np.uint8), sep, n)
+    if err:
         raise FormatError("csv: string column has the wrong number of values")
-    offs = np.empty(n + 1, np.int64)
-    offs[0] = 0
-    offs[1:] = pos - np.arange(n)
-    return arr[~is_sep], offs
+    return buf, offs

@@ -52,6 +52,34 @@ def gather_joined(data, starts, ends, sep):
     return out
 
 
+@njit(cache=True, nogil=True)
+def split_joined(joined, sep, n):
+    """The inverse of :func:`gather_joined` (decode side): ``n`` values each
+    followed by ``sep`` -> ``(buf, offs, err)``, the values back to back and
+    their offsets; err 1 when ``joined`` does not hold exactly ``n`` values
+    (the last byte must be a separator). One pass: each byte is copied, and
+    the copy of a separator is overwritten by the next byte."""
+    m = joined.shape[0]
+    buf = np.empty(m, np.uint8)
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    k = 0
+    p = 0
+    for i in range(m):
+        c = joined[i]
+        buf[p] = c
+        if c == sep:
+            if k >= n:
+                return buf[:0], offs, 1
+            k += 1
+            offs[k] = p
+        else:
+            p += 1
+    if k != n or (m and joined[m - 1] != sep):
+        return buf[:0], offs, 1
+    return buf[:p], offs, 0
+
+
 # -------------------------------------------------------------- dictionary --
 
 @njit(cache=True, nogil=True)
