@@ -723,22 +723,3 @@ def column_major_fields(row_nf, ncols):
             start[c] += 1
             f += 1
     return order, counts
-
-
-@njit(cache=True, nogil=True)
-def field_slots(row_nf, ncols):
-    """The inverse of :func:`column_major_fields` (decode side): for every
-    field in row order, its position in the column-major order, and the
-    per-column counts. Lets the decoder map rows to column entries without
-    building the order and scattering it."""
-    counts, start, nf = _column_counts(row_nf, ncols)
-    slot = np.empty(nf, np.int64)
-    f = 0
-    for r in range(row_nf.shape[0]):
-        k = row_nf[r]
-        for t in range(k):
-            c = min(t, ncols - 1)
-            slot[f] = start[c]
-            start[c] += 1
-            f += 1
-    return slot, counts

@@ -103,6 +103,16 @@ def _column_major_spans(starts, ends, row_nf: np.ndarray, ncols: int, modal: int
     return starts[order], ends[order], counts
 
 
+def column_counts(row_nf: np.ndarray, ncols: int) -> np.ndarray:
+    """Fields per column when field ``t`` of a row is in column ``min(t, ncols - 1)``
+    (``row_nf >= 1``): column c < ncols - 1 has the rows with more than c
+    fields, the last column every field from ncols - 1 on."""
+    hist = np.bincount(np.minimum(row_nf, ncols), minlength=ncols + 1)
+    counts = row_nf.shape[0] - np.cumsum(hist[:ncols])
+    counts[-1] = int(np.maximum(row_nf - (ncols - 1), 0).sum())
+    return counts
+
+
 def _column_major_order(row_nf: np.ndarray, ncols: int, modal: int):
     """Row-major field ids listed column by column, and the per-column counts."""
     nrows = row_nf.shape[0]
@@ -387,14 +397,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     if flags & F_LAST_NONE:
         row_term[-1] = TERM_NONE
 
-    # fields per column (field t of a row is in column min(t, ncols - 1))
-    if flags & F_RAGGED:
-        # rows with more than c fields, and every field from ncols - 1 on in the last column
-        hist = np.bincount(np.minimum(row_nf, ncols), minlength=ncols + 1)
-        counts = nrows - np.cumsum(hist[:ncols])
-        counts[-1] = int(np.maximum(row_nf - (ncols - 1), 0).sum())
-    else:
-        counts = np.full(ncols, nrows, np.int64)
+    counts = column_counts(row_nf, ncols) if flags & F_RAGGED else np.full(ncols, nrows, np.int64)
     eq_t = None
     if flags & F_ROWREF:
         if flags & F_RAGGED or ncols != modal or ncols > ROW_MATCH_MAX_COLUMNS:
