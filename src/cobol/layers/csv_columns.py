@@ -44,7 +44,7 @@ from ..format.wire import Reader, put_bytes, put_varint
 from . import csv_kernels as K
 from .intcodec import decode_ints as _intcodec_decode
 from .intcodec import encode_ints as _intcodec_encode
-from .primitives import spans_byte_histogram, unzigzag_int, zigzag_int
+from .primitives import spans_byte_histogram
 
 STR, DICT, NUM, TPL = 0, 1, 2, 3
 KIND_NAMES = {STR: "str", DICT: "dict", NUM: "num", TPL: "tpl"}
@@ -98,8 +98,7 @@ def encode_ints(values: np.ndarray) -> bytes:
         return bytes([INTS_CODEC]) + _intcodec_encode(v)
     out = bytearray([INTS_SMALL])
     put_varint(out, v.shape[0])
-    for x in v.tolist():
-        put_varint(out, zigzag_int(x))
+    out += K.zigzag_varints(v).tobytes()
     return bytes(out)
 
 
@@ -112,11 +111,11 @@ def decode_ints(buf, max_count: int) -> np.ndarray:
         raise FormatError("csv: unknown int stream tag")
     r = Reader(buf, pos=1, what="csv ints")
     n = r.varint("count", limit=min(max_count, SMALL_INTS))
-    out = np.empty(n, np.int64)
-    for i in range(n):
-        z = r.varint("value")
-        out[i] = unzigzag_int(z)
-    r.expect_end("small ints")
+    out, end, err = K.read_varints(np.frombuffer(buf, np.uint8), r.pos, n, 0, True)
+    if err:
+        raise FormatError("csv: bad or truncated small int stream")
+    if end != len(buf):
+        raise FormatError("csv: trailing bytes after small ints")
     return out
 
 

@@ -11,7 +11,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .primitives import FNV64_OFFSET, bit_length, build_span_table, fnv1a64, fnv1a64_step, spans_equal
+from .primitives import (
+    FNV64_OFFSET,
+    VARINT_OK,
+    bit_length,
+    build_span_table,
+    fnv1a64,
+    fnv1a64_step,
+    put_varint,
+    read_varint,
+    spans_equal,
+    unzigzag,
+    zigzag,
+)
 
 DIGIT0 = 48
 MINUS = 45
@@ -78,6 +90,39 @@ def split_joined(joined, sep, n):
     if k != n or (m and joined[m - 1] != sep):
         return buf[:0], offs, 1
     return buf[:p], offs, 0
+
+
+# ---------------------------------------------------------------- varints --
+
+@njit(cache=True, nogil=True)
+def zigzag_varints(values):
+    """Signed int64 values as zigzag varints (uint8 array), in one pass."""
+    out = np.empty(values.shape[0] * 10, np.uint8)
+    p = 0
+    for i in range(values.shape[0]):
+        p = put_varint(out, p, zigzag(np.uint64(values[i])))
+    return out[:p]
+
+
+@njit(cache=True, nogil=True)
+def read_varints(buf, pos, count, limit, signed):
+    """``count`` varints at ``buf[pos:]`` (zigzag-decoded when ``signed``) ->
+    ``(values int64, end, err)``; err 1 on a bad or truncated varint
+    (primitives.read_varint's rules), 2 on an unsigned value above ``limit``."""
+    out = np.empty(count, np.int64)
+    n = buf.shape[0]
+    for i in range(count):
+        v, q, e = read_varint(buf, pos, n)
+        if e != VARINT_OK:
+            return out, pos, 1
+        if signed:
+            out[i] = np.int64(unzigzag(v))
+        else:
+            if v > np.uint64(limit):
+                return out, pos, 2
+            out[i] = np.int64(v)
+        pos = q
+    return out, pos, 0
 
 
 # -------------------------------------------------------------- dictionary --

@@ -333,7 +333,10 @@ def decode_csv(streams: list, params: bytes, raw_len: int) -> bytes:
     pstart = r.pos
     r.pos += plen
     nlog = r.varint("stream count", limit=r.remaining + len(streams))
-    lens = [r.varint("stream length", limit=raw_len * 4 + 1024) for _ in range(nlog)]
+    lens, r.pos, err = K.read_varints(np.frombuffer(streams[0], np.uint8), r.pos, nlog, raw_len * 4 + 1024, False)
+    if err:
+        raise FormatError("csv: bad stream length table")
+    lens = lens.tolist()
     logical = []
     bi = 1
     for ln in lens:
