@@ -756,20 +756,28 @@ def _decode_num(src, n, limit, depth, refs, col, rows):
     if vals.shape[0] != ng:
         raise FormatError("csv: numeric column has the wrong count")
     if refs is not None:
-        kept, rowsrc = _row_view(rows, n)
-        if kept.shape[0] != n:
-            raise FormatError("csv: row view does not match the column")
-        domain = (rep, big_p if rep == REP_F32 else max_scale, rowsrc.shape[0])
-        at = kept if mask is None else kept[~mask]
+        # what the encoder's NumPlan computes (_row_view), without the identity
+        # arrays and copies of the common case (no repeated rows, no exceptions)
+        kept = rowsrc = None
+        if rows is not None:
+            kept, rowsrc = rows
+            if kept.shape[0] != n:
+                raise FormatError("csv: row view does not match the column")
+        domain = (rep, big_p if rep == REP_F32 else max_scale, n if rowsrc is None else rowsrc.shape[0])
         if kind != REF_NONE:
+            pred = _predict(spec, refs, domain)
+            if kept is not None:
+                pred = pred[kept if mask is None else kept[~mask]]
+            elif mask is not None:
+                pred = pred[~mask]
             with np.errstate(over="ignore"):
-                vals = vals + _predict(spec, refs, domain)[at]
-        full = np.zeros(n, np.int64)
+                vals = vals + pred
         if mask is None:
-            full[:] = vals
+            full = vals
         else:
+            full = np.zeros(n, np.int64)
             full[~mask] = vals
-        refs[col] = (domain, full[rowsrc])
+        refs[col] = (domain, full if rowsrc is None else full[rowsrc])
     if mode == SCALE_CONST:
         scales = np.full(ng, max_scale, np.int64)
     else:
