@@ -435,6 +435,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     bufs, offs_list = [None] * ncols, [None] * ncols
     entry_base = [0] * ncols
     refs: dict = {}
+    total = 0
     for c in corder:
         n = int(counts[c])
         rows = None
@@ -467,8 +468,11 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
             ids = rowsrc if ids is None else ids[rowsrc]
             if q is not None:
                 q = q[rowsrc]
-        if buf.shape[0] > raw_len:
-            raise FormatError("csv: column longer than the block")
+        # a valid block's entries are at most its bytes (a dictionary's are
+        # used, repeated rows stored once): the bound on what columns allocate
+        total += buf.shape[0]
+        if total > raw_len:
+            raise FormatError("csv: columns longer than the block")
         bufs[c] = buf
         offs_list[c] = offs
         a, b = slot_start[c], slot_start[c + 1]
