@@ -421,3 +421,26 @@ def test_pinned_csv_frames_decode(frame, make):
     from cobol.info import frame_info
     assert frame_info(frame).plans == {"csv": 1}
     assert cobol.decompress(frame) == make()
+
+
+def test_small_int_streams_keep_their_bytes():
+    # the Numba varint kernels write what the per-value Python loop wrote
+    # (tag, count, zigzag varints) and read it back, extremes included
+    from cobol.format.wire import put_varint
+    from cobol.layers.primitives import zigzag_int
+    rng = np.random.default_rng(11)
+    cases = [np.array([-2**63, 2**63 - 1, 0, -1, 1], np.int64), np.zeros(0, np.int64)]
+    cases += [rng.integers(-2**63, 2**63 - 1, int(rng.integers(1, cc.SMALL_INTS + 1)), dtype=np.int64)
+              for _ in range(20)]
+    for v in cases:
+        want = bytearray([cc.INTS_SMALL])
+        put_varint(want, v.shape[0])
+        for x in v.tolist():
+            put_varint(want, zigzag_int(x))
+        assert cc.encode_ints(v) == bytes(want)
+        assert (cc.decode_ints(bytes(want), cc.SMALL_INTS) == v).all()
+        with pytest.raises(CobolError):
+            cc.decode_ints(bytes(want) + b"\x00", cc.SMALL_INTS)
+        if v.shape[0]:
+            with pytest.raises(CobolError):
+                cc.decode_ints(bytes(want)[:-1], cc.SMALL_INTS)

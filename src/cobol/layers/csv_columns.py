@@ -662,7 +662,7 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
         return buf, offs
     lens = np.diff(offs)
     if int(lens[ids].sum()) > limit:
-        raise FormatError("csv: dictionary column longer than the block")
+        raise FormatError("csv: column longer than the block")
     return K.gather_entries(buf, offs, ids)
 
 
@@ -671,8 +671,10 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     """Decode one column of ``n`` values as entries and the entry of each value:
     ``(buf, offs, ids)``, value ``i`` being ``buf[offs[ids[i]]:offs[ids[i] + 1]]``;
     ``ids`` is None when the values are the entries in order. A dictionary
-    column comes back unexpanded (its entries and ids, range-checked), so the
-    row assembler copies each value once, straight from the dictionary.
+    column comes back unexpanded (its entries and ids, range-checked), numbers
+    or templates with exceptions as their values followed by the exceptions
+    (:func:`_merge`), so the row assembler copies each value once, straight
+    from where it was decoded.
     """
     r = src.params
     kind = r.u8("column kind")
