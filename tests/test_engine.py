@@ -288,6 +288,13 @@ def test_line_blocks_run_whole_only_the_candidates_their_sample_favours():
     names12 = [t[0] for t in report12.trials]
     assert "log" in names12 and not any(n.endswith("(sample)") for n in names12)
     assert cobol.decompress(cobol.compress(JSON_LOG_ROWS)) == JSON_LOG_ROWS
+    # without log keys the log transform declines the sample, and json, the
+    # one left, runs whole without a sample trial; json-dict (it needs a
+    # shared dictionary) is not tried at all
+    records = JSON_LOG_ROWS.replace(b'"ts"', b'"t0"').replace(b'"level"', b'"kind"')
+    _, report = cobol.CobolEngine(level=3, threads=1).encode_block(records, 0)
+    assert [t[:2] for t in report.trials if t[0].endswith("(sample)")] == [("log (sample)", None)]
+    assert [t[0] for t in report.trials if not t[0].endswith("(sample)")][:1] == ["json"]
 
 
 def test_users_get_only_the_stored_plan_round_tripped(monkeypatch, fallback_planning, caplog):

@@ -292,29 +292,36 @@ def _raw_estimate(data, level: int) -> int | None:
 #: their candidates on a sample of whole lines (SAMPLE_SLICES slices spread
 #: over the block, each cut at newlines) and then run on the whole block only
 #: the candidates whose sample size is within SAMPLE_MARGIN of the smallest;
-#: a candidate that declines the sample is dropped when another one took it.
+#: a candidate that declines the sample is dropped when another one took it,
+#: and when all but the first decline it, the first runs whole untried.
 #: Below RAW_SAMPLED_BELOW_LEVEL only: higher levels try every candidate whole.
 SAMPLED_FORMATS = frozenset({"jsonl", "log"})
-#: blocks smaller than this run every candidate whole (the sample would be most of them)
-SAMPLE_MIN_BLOCK = 128 << 10
+#: blocks smaller than this run every candidate whole
+SAMPLE_MIN_BLOCK = 256 << 10
 SAMPLE_SLICES = 4
+#: slices are at most this long and at most 1/64 of the block each, so a
+#: sample is at most a 16th of it: when only one candidate takes the sample
+#: (the log transform declines most JSON lines) its trial was time lost, at
+#: most ~6% of that candidate's time (unseen botocore jsonl, 0.4 MB: 64 KiB
+#: samples cost ~10% of the block's time there)
 SAMPLE_SLICE = 16 << 10
 #: a candidate whose sample is more than this fraction larger than the best's is not run whole
 SAMPLE_MARGIN = 0.10
 
 
 def _line_sample(data) -> bytes:
-    """SAMPLE_SLICES runs of whole lines, each up to SAMPLE_SLICE bytes, from
+    """SAMPLE_SLICES runs of whole lines, each up to SAMPLE_SLICE bytes (and a 64th of the block), from
     evenly spaced points of ``data`` (the first from its start), joined; b""
     when the lines are too long to cut a slice of whole lines."""
     n = len(data)
     step = n // SAMPLE_SLICES
+    span = min(SAMPLE_SLICE, n // (16 * SAMPLE_SLICES))
     parts = []
     for i in range(SAMPLE_SLICES):
         start = 0 if i == 0 else data.find(b"\n", i * step) + 1
         if start <= 0 and i:
             continue
-        end = data.rfind(b"\n", start, start + SAMPLE_SLICE) + 1
+        end = data.rfind(b"\n", start, start + span) + 1
         if end > start:
             parts.append(data[start:end])
     return b"".join(parts)
@@ -327,11 +334,17 @@ def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list
             or ctx.level >= RAW_SAMPLED_BELOW_LEVEL):
         return candidates
     sample = _line_sample(data)
-    if len(sample) < SAMPLE_MIN_BLOCK // 8:
+    if len(sample) < SAMPLE_MIN_BLOCK // 32:
         return candidates
     sctx = replace(ctx, profiler=None)
-    sizes = []
-    for t in candidates:
+    sizes = {}
+    # last candidate first: when all but one decline the sample (the log
+    # transform's gate turns down most JSON lines), that one is not tried on
+    # the sample at all, so the sample costs only the declines
+    for k in range(len(candidates) - 1, -1, -1):
+        t = candidates[k]
+        if k == 0 and all(z is None for z in sizes.values()):
+            return [t]
         t0 = time.perf_counter()
         try:
             p = _run(t, sample, sctx, verify=strict_mode())
@@ -342,12 +355,12 @@ def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list
             p = None
         size = None if p is None else p.stored_size
         trials.append((f"{t.name} (sample)", size, time.perf_counter() - t0))
-        sizes.append(size)
-    took = [z for z in sizes if z is not None]
+        sizes[t.name] = size
+    took = [z for z in sizes.values() if z is not None]
     if not took:
         return candidates
     limit = min(took) * (1.0 + SAMPLE_MARGIN)
-    return [t for t, z in zip(candidates, sizes) if z is not None and z <= limit]
+    return [t for t in candidates if sizes[t.name] is not None and sizes[t.name] <= limit]
 
 
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
@@ -365,7 +378,9 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         return _run(raw, data, ctx)
     trials = []
     if plan == "auto":
-        candidates = [] if skips_transforms(data, ctx) else candidates_for(ctx.fmt, ctx.level, ctx.layers)
+        candidates = [] if skips_transforms(data, ctx) else [
+            t for t in candidates_for(ctx.fmt, ctx.level, ctx.layers)
+            if ctx.dictionary is not None or not t.needs_dictionary]
         candidates = _sampled_candidates(data, ctx, candidates, trials)
     else:
         candidates = [transform_by_name(plan)]
