@@ -226,7 +226,8 @@ def _verify(t: Transform, enc: Encoded, data, ctx: EncodeContext) -> None:
     stored and raise CobolError when it does not give the block back."""
     prof = ctx.profiler
     started = prof.start() if prof is not None else None
-    back = t.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data), DecodeContext(dictionary=ctx.dictionary))
+    back = t.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data),
+                    DecodeContext(dictionary=ctx.dictionary))
     if prof is not None:
         prof.record("verify", transform=t.name, started=started, bytes_in=len(data), bytes_out=len(back))
     if back != data:
@@ -288,31 +289,31 @@ def _raw_estimate(data, level: int) -> int | None:
 
 
 #: Candidate sampling. Blocks of these formats with more than one candidate
-#: transform (JSON lines: json and log; prose and logs: l1 and log) first run
+#: transform (JSON lines: json and log; logs: l1 and log) first run
 #: their candidates on a sample of whole lines (SAMPLE_SLICES slices spread
 #: over the block, each cut at newlines) and then run on the whole block only
 #: the candidates whose sample size is within SAMPLE_MARGIN of the smallest;
 #: a candidate that declines the sample is dropped when another one took it,
 #: and when all but the first decline it, the first runs whole untried.
 #: Below RAW_SAMPLED_BELOW_LEVEL only: higher levels try every candidate whole.
+#: Not prose: there the log transform declines on its own sample (l2_log
+#: looks_templated) and a sample pass of l1 and log only added time.
 SAMPLED_FORMATS = frozenset({"jsonl", "log"})
 #: blocks smaller than this run every candidate whole
 SAMPLE_MIN_BLOCK = 256 << 10
 SAMPLE_SLICES = 4
 #: slices are at most this long and at most 1/64 of the block each, so a
-#: sample is at most a 16th of it: when only one candidate takes the sample
-#: (the log transform declines most JSON lines) its trial was time lost, at
-#: most ~6% of that candidate's time (unseen botocore jsonl, 0.4 MB: 64 KiB
-#: samples cost ~10% of the block's time there)
+#: sample is at most a 16th of the block: where two candidates take it and
+#: both run whole anyway (within SAMPLE_MARGIN), the sample cost at most ~6%
 SAMPLE_SLICE = 16 << 10
 #: a candidate whose sample is more than this fraction larger than the best's is not run whole
 SAMPLE_MARGIN = 0.10
 
 
 def _line_sample(data) -> bytes:
-    """SAMPLE_SLICES runs of whole lines, each up to SAMPLE_SLICE bytes (and a 64th of the block), from
-    evenly spaced points of ``data`` (the first from its start), joined; b""
-    when the lines are too long to cut a slice of whole lines."""
+    """SAMPLE_SLICES runs of whole lines, each up to SAMPLE_SLICE bytes and a
+    64th of the block, from evenly spaced points of ``data`` (the first from
+    its start), joined; short or empty when lines are longer than a slice."""
     n = len(data)
     step = n // SAMPLE_SLICES
     span = min(SAMPLE_SLICE, n // (16 * SAMPLE_SLICES))
