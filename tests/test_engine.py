@@ -297,6 +297,16 @@ def test_line_blocks_run_whole_only_the_candidates_their_sample_favours():
     assert [t[0] for t in report.trials if not t[0].endswith("(sample)")][:1] == ["json"]
 
 
+def test_blocks_of_lines_longer_than_a_sample_slice_run_every_candidate_whole():
+    # one JSON record per line, each longer than a slice: no slice of whole lines, no sample
+    row = b'{"ts": 1, "level": "info", "msg": "%s"}\n'
+    block = b"".join(row % (b"abc%d " % i * 4000) for i in range(30))
+    assert len(block) >= plan_module.SAMPLE_MIN_BLOCK and plan_module._line_sample(block) == b""
+    _, report = cobol.CobolEngine(level=3, threads=1).encode_block(block, 0)
+    names = [t[0] for t in report.trials]
+    assert not any(n.endswith("(sample)") for n in names) and {"json", "log"} <= set(names)
+
+
 def test_users_get_only_the_stored_plan_round_tripped(monkeypatch, fallback_planning, caplog):
     # level 12: json and log both run whole, json is stored; log's broken
     # decoder is never run for users, while strict planning checks every candidate
