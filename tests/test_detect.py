@@ -38,3 +38,13 @@ def test_detect_edge_cases():
     assert detect(b"   \n\n") == "text"
     assert detect(struct.pack("<1000d", *[i * 0.5 for i in range(1000)])) == "numeric"
     assert detect(b"anything", "csv") == "csv"
+
+
+def test_log4j_comma_timestamps_are_log_not_csv():
+    # "18:01:47,978": the only comma of each line is the timestamp's
+    log4j = b"".join(b"2015-10-18 18:01:%02d,%03d INFO [main] org.example.App: step %d done\n" % (i % 60, i * 7 % 1000, i)
+                     for i in range(40))
+    assert detect(log4j) == "log"
+    # a CSV whose first column is such a timestamp keeps its other commas
+    rows = b"".join(b"2015-10-18 18:01:%02d,%03d,%d,%d\n" % (i % 60, i, i * 3, i * 5) for i in range(40))
+    assert detect(rows) == "csv"

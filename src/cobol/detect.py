@@ -27,6 +27,8 @@ _LOG_LINE = re.compile(
 )
 # a line that continues the log event above it (stack frames, "Caused by:", tracebacks)
 _CONTINUATION = re.compile(rb"^(?:[ \t]|Caused by:|Traceback \(most recent|\.\.\. \d+ more|[A-Za-z_$][\w$.]*(?:Error|Exception)\b)")
+# a timestamp with a comma before its milliseconds at the start of a line (log4j, Python logging)
+_COMMA_MS_TIMESTAMP = re.compile(rb"^\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d,\d{3}\b")
 # the start of a JSON value inside an array or object: rules out "[14 Jan ..." log lines
 _JSON_START = re.compile(rb'^[\[{]\s*(?:["{\[\]}]|true|false|null|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*[,\]}]|$)')
 
@@ -119,6 +121,10 @@ def detect(data, hint: str | None = None) -> str:
         return "json"
     if lines:
         delimited = _delimited(lines)
+        if delimited == "csv" and sum(1 for ln in lines if _COMMA_MS_TIMESTAMP.match(ln)) >= 0.6 * len(lines):
+            # log4j / Python logging lines ("2015-10-18 18:01:47,978 INFO ..."): the
+            # one comma in every line is the timestamp's, not a column separator
+            delimited = _delimited([_COMMA_MS_TIMESTAMP.sub(b"", ln, count=1) for ln in lines])
         if delimited:
             return delimited
         log_hits = sum(1 for ln in lines if _LOG_LINE.match(ln))
