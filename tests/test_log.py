@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,22 @@ def test_grep_generated_logs_against_python(lines, needle):
     want = [(i + 1, ln) for i, ln in enumerate(text_lines) if needle in ln] if data else []
     r = grep(needle, blob, fixed=True)
     assert list(zip(r.numbers, r.lines)) == want
+
+
+def test_grep_rules_out_log_blocks_without_loading_the_kernels(tmp_path):
+    # a fixed string found in no template, raw line or skeleton: the blocks are
+    # skipped from their streams alone, so the transform's Numba kernels are
+    # never imported (their start-up dominated `cobol grep` on small files)
+    data = b"".join(b"2026-12-05 10:%02d:%02d job %d state=%s\n" % (i // 60 % 60, i % 60, i, b"ok" if i % 7 else b"FAIL")
+                    for i in range(3000))
+    frame = tmp_path / "x.cobl"
+    frame.write_bytes(cobol.compress(data, block_size=16 << 10, plan="log"))
+    code = ("import sys, cobol.logsearch as s; r = s.grep(b'zzqq', sys.argv[1], fixed=True); "
+            "a = 'cobol.layers.l2_log' in sys.modules; r2 = s.grep(b'FAIL', sys.argv[1], fixed=True); "
+            "print(r.count, a, r2.count, 'cobol.layers.l2_log' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(frame)], capture_output=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(cobol.__file__).parents[1])}).stdout.split()
+    assert out == [b"0", b"False", str(data.count(b"FAIL")).encode(), b"True"]
 
 
 def test_grep_patterns_translate_and_reject():

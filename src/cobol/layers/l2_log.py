@@ -54,21 +54,15 @@ import numpy as np
 
 from ..entropy import thread_compressor
 from ..errors import FormatError
-from ..format.wire import Reader, put_varint
+from ..format.wire import put_varint
 from ..registry import DecodeContext, EncodeContext, Encoded, Transform, register_transform
 from . import log_kernels as lk
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
+from .log_format import DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, parse_params  # noqa: F401
 
-TRANSFORM_ID = 60
-VERSION = 1
-STREAM_NAMES = ("templates", "ids", "skeletons", "numbers", "widths", "raw")
 #: lines longer than this stay raw: a template that long is one of a kind anyway
 MAX_LINE = 1 << 16
-#: bytes that separate tokens. ``:``, ``.``, ``/`` and ``-`` are not among
-#: them, so times, dates, IP addresses, versions and paths stay one variable
-#: whose numbers are delta coded per chunk.
-DELIMITERS = b" \t\r[](){}<>,;=\"'|"
 #: templates used by fewer lines than this share one column for their variables
 #: (on the dev logs: 1.54x -> 1.63x zstd -19 on dpkg.log, small files +1-3%)
 MIN_COLUMN_LINES = 4
@@ -212,27 +206,6 @@ class LogModel:
             self.widths,
             self.raw,
         ]
-
-
-def parse_params(params: bytes, raw_len: int) -> dict:
-    r = Reader(params, what="log params")
-    version = r.u8("version")
-    if version != VERSION:
-        raise FormatError(f"log: unknown version {version}")
-    flags = r.u8("flags")
-    if flags > 1:
-        raise FormatError(f"log: unknown flags {flags:#x}")
-    n_lines = r.varint("line count", raw_len + 1)
-    p = dict(final_newline=bool(flags & 1), n_lines=n_lines,
-             n_templates=r.varint("template count", n_lines),
-             n_common=r.varint("common template count", n_lines),
-             n_vars=r.varint("variable count", raw_len),
-             n_numbers=r.varint("number count", raw_len),
-             n_raw=r.varint("raw line count", n_lines))
-    r.expect_end("log params")
-    if p["n_common"] > p["n_templates"]:
-        raise FormatError("log: more common templates than templates")
-    return p
 
 
 def _items(stream, count: int, what: str, marker: int = lk.NEWLINE):
@@ -422,6 +395,9 @@ class LogTransform(Transform):
     needs_layers = frozenset({"l2"})
     min_level = 1
     priority = 1
+    #: the stream-table bound, shared with readers that do not import this module (cobol grep)
+    max_streams = STREAM_BOUND.max_streams
+    expansion = STREAM_BOUND.expansion
 
     def encode(self, data, ctx: EncodeContext) -> Encoded | None:
         if len(data) < 64:
