@@ -134,6 +134,17 @@ def frame_zstd_dict(ctx: EncodeContext) -> bytes | None:
 PPMD_EXCLUDED_FORMATS = frozenset({"json", "xml"})
 
 
+def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
+    """The ppmd orders a transform asks for its streams (Encoded.ppmd_orders)
+    when the level's coders have none; None when the level's own apply or the
+    same rules as ppmd_enabled (switch, format, dictionary) rule ppmd out."""
+    if not enc.ppmd_orders or entropy.stream_coding(ctx.level).ppmd:
+        return None
+    if ctx.fmt in PPMD_EXCLUDED_FORMATS or "ppmd" not in ctx.layers or ctx.dictionary is not None:
+        return None
+    return tuple(enc.ppmd_orders)
+
+
 def ppmd_enabled(ctx: EncodeContext) -> bool:
     """Whether streams may be coded with ppmd (codec 3): at levels >=
     entropy.PPMD_MIN_LEVEL unless the ``ppmd`` switch is off
@@ -159,7 +170,7 @@ def brotli_quality(ctx: EncodeContext) -> int:
 
 
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
-                  zdict: bytes | None = None, ppmd: bool = False) -> list:
+                  zdict: bytes | None = None, ppmd: bool = False, ppmd_orders: tuple | None = None) -> list:
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
     out = []
     for name, s in zip(names, enc.streams):
@@ -167,7 +178,7 @@ def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: s
         if store_only:
             codec, data = entropy.NONE, bytes(s)
         else:
-            codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd)
+            codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd, ppmd_orders=ppmd_orders)
         if profiler is not None:
             profiler.record("entropy", stream=name, transform=transform, started=started,
                             bytes_in=len(s), bytes_out=len(data), data_in=s, data_out=data)
@@ -201,9 +212,11 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
         if back != data:
             raise CobolError(f"transform {t.name} failed its round-trip check")
     zdict = frame_zstd_dict(ctx)
-    ppmd = ppmd_enabled(ctx)
+    orders = transform_ppmd_orders(enc, ctx)
+    ppmd = ppmd_enabled(ctx) or orders is not None
     level = max(ctx.level, enc.min_stream_level or 0)
-    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
+    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd, orders),
+                  ctx.fmt)
     if not store_only:
         p.sources = list(enc.streams)
     if (zdict is not None or len(data) <= BUNDLE_WITHOUT_DICTIONARY_MAX) and not store_only \
