@@ -303,3 +303,37 @@ def test_json_lines_logs_get_the_smaller_of_json_and_log():
     # JSON records that are data, not logs, do not pay for a log trial
     data = b"".join(b'{"date":"2013-07-%02d","home":"team %d","score":%d}\n' % (i % 28 + 1, i % 17, i % 5) for i in range(500))
     assert LogTransform().encode(data, EncodeContext(fmt="jsonl")) is None
+
+
+def test_log_streams_coded_with_ppmd_at_the_default_level_and_round_trip():
+    # skeletons of paths and names: PPMd order 6 codes them well below zstd, so
+    # level 3 keeps codec 3 for them (the format is unchanged: existing codecs)
+    rng = random.Random(5)
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"omega", b"sigma", b"kappa", b"theta"]
+    lines = [b"2026-12-05 10:%02d:%02d INFO Passed: %s/%s/%sTest%d.java in %d ms" % (
+        i // 60 % 60, i % 60, rng.choice(words), rng.choice(words), rng.choice(words), rng.randrange(9999),
+        rng.randrange(500)) for i in range(12000)]
+    data = b"\n".join(lines) + b"\n"
+    blob = cobol.compress(data, level=3)
+    block = cobol.frame_info(blob).block_list[0]
+    assert block.plan == "log"
+    assert "ppmd" in [s["codec"] for s in block.streams]
+    assert cobol.decompress(blob) == data
+    off = cobol.CobolEngine(level=3, layers={"ppmd": False}).compress(data)
+    assert "ppmd" not in [s["codec"] for s in cobol.frame_info(off).block_list[0].streams]
+    assert cobol.decompress(off) == data and len(blob) < len(off)
+
+
+def test_small_log_blocks_get_level_19_coders():
+    from cobol.plan import SMALL_LOG_BLOCK, coding_context
+    small = EncodeContext(level=3, fmt="log")
+    assert coding_context(b"x" * SMALL_LOG_BLOCK, small).level == 19
+    assert coding_context(b"x" * (SMALL_LOG_BLOCK + 1), small).level == 3
+    assert coding_context(b"x" * 100, EncodeContext(level=3, fmt="text")).level == 3
+    assert coding_context(b"x" * 100, EncodeContext(level=1, fmt="log")).level == 1
+    data = b"".join(b"Jun %2d 04:%02d:%02d combo su(pam_unix)[%d]: session %s for user %s by (uid=0)\n" % (
+        i % 28 + 1, i % 60, i * 7 % 60, 20000 + i * 13, [b"opened", b"closed"][i % 2], [b"cyrus", b"news"][i // 2 % 2])
+        for i in range(150))
+    blob = cobol.compress(data, level=3)
+    assert cobol.decompress(blob) == data
+    assert len(blob) <= len(cobol.compress(data, level=19)) + 16
