@@ -333,8 +333,12 @@ MIN_STREAM_LEVEL = 6
 #: apt logs (order 8: 1-2% smaller again, 35% slower; 4: 10-20% larger), while
 #: numbers-only columns stay with zstd (dpkg.log's skeletons: zstd smaller).
 #: The cost: PPMd codes and decodes such a stream at ~10-13 MB/s, against
-#: zstd's hundreds.
+#: zstd's hundreds, and cobol grep must decode it (with Numba) before it can
+#: rule a block out; so only blocks up to STREAM_PPMD_MAX_BLOCK get it, where
+#: that costs at most ~0.1 s per block: big logs keep decoding at 80-300 MB/s
+#: and cobol grep keeps its Numba-free path over them.
 STREAM_PPMD_ORDERS = (6,)
+STREAM_PPMD_MAX_BLOCK = 1 << 20
 
 #: blocks up to this size try both variable layouts whole; larger ones decide on a sample this size
 LAYOUT_TRIAL_MAX = 256 << 10
@@ -431,7 +435,8 @@ class LogTransform(Transform):
                         log_columns=model.n_cols, log_split_columns=model.n_split_cols)
         return Encoded(params=model.params(), streams=model.streams(), stream_names=list(STREAM_NAMES),
                        min_stream_level=MIN_STREAM_LEVEL if ctx.level >= 3 else None,
-                       ppmd_orders=STREAM_PPMD_ORDERS if ctx.level >= 3 else None)
+                       ppmd_orders=STREAM_PPMD_ORDERS if ctx.level >= 3 and len(data) <= STREAM_PPMD_MAX_BLOCK
+                       else None)
 
     def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
         return decode_block(streams, params, raw_len)
