@@ -329,7 +329,12 @@ def test_small_log_blocks_get_level_19_coders():
     small = EncodeContext(level=3, fmt="log")
     assert coding_context(b"x" * SMALL_LOG_BLOCK, small).level == 19
     assert coding_context(b"x" * (SMALL_LOG_BLOCK + 1), small).level == 3
-    assert coding_context(b"x" * 100, EncodeContext(level=3, fmt="text")).level == 3
+    prose = (b"It was the best of times, it was the worst of times, it was the age of wisdom.\n"
+             b"There were a king with a large jaw and a queen with a plain face.\n"
+             b"In both countries it was clearer than crystal to the lords of the State.\n")
+    assert coding_context(prose, EncodeContext(level=3, fmt="text")).level == 3
+    listing = b"".join(b"Passed: compiler/c2/Test%d.java\n" % (7000000 + i * 37) for i in range(300))
+    assert coding_context(listing, EncodeContext(level=3, fmt="text")).level == 19
     assert coding_context(b"x" * 100, EncodeContext(level=1, fmt="log")).level == 1
     data = b"".join(b"Jun %2d 04:%02d:%02d combo su(pam_unix)[%d]: session %s for user %s by (uid=0)\n" % (
         i % 28 + 1, i % 60, i * 7 % 60, 20000 + i * 13, [b"opened", b"closed"][i % 2], [b"cyrus", b"news"][i // 2 % 2])
