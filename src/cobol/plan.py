@@ -161,11 +161,17 @@ def brotli_quality(ctx: EncodeContext) -> int:
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
                   zdict: bytes | None = None, ppmd: bool = False) -> list:
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
+    # frames the transform made with the compressor entropy_code would use
+    made = {} if zdict is not None or ppmd else (getattr(enc, "zstd_frames", None) or {})
     out = []
-    for name, s in zip(names, enc.streams):
+    for i, (name, s) in enumerate(zip(names, enc.streams)):
         started = profiler.start() if profiler is not None else None
+        frame = made.get(i)
         if store_only:
             codec, data = entropy.NONE, bytes(s)
+        elif frame is not None and frame[0] == level and level > 0 and len(s) >= 16:
+            # what entropy_code would return, without compressing again
+            codec, data = (entropy.ZSTD, frame[1]) if len(frame[1]) < len(s) else (entropy.NONE, bytes(s))
         else:
             codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd)
         if profiler is not None:

@@ -73,6 +73,12 @@ class Encoded:
     #: block's level); for transforms whose streams are much smaller than the block,
     #: where a stronger level costs little time (the log transform)
     min_stream_level: int | None = None
+    #: streams the transform already compressed with the engine's own plain zstd
+    #: (``entropy.thread_compressor(level)``): {stream index: (level, frame)}. The
+    #: planner takes such a frame instead of compressing the stream again where it
+    #: would code it that way (same level, no dictionary, no ppmd): same bytes, one
+    #: compression less (the numeric transform's long-match probe makes one)
+    zstd_frames: dict | None = None
 
 
 class Transform(ABC):
