@@ -1092,6 +1092,10 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
             res, ok = _merge_escape(prim, rest.view(np.uint64), esc)
             if not ok:
                 raise FormatError(f"int stream: {rest.size} escaped values do not match the escape codes")
+        if order == 0 and base == 0 and g == 1:
+            # no predictor, no frame of reference (dictionary ranks): the codes
+            # are the values, and res is a fresh array of this call's own
+            return res.view(np.int64)
         return _unpredict(res, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
                           np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
     if mode == SPARSE:
