@@ -773,6 +773,22 @@ class ResidualCache:
             self.entries[(order, use_offset)] = value
 
 
+def _warm_bytes(y, order, cache=None) -> bytes:
+    """The varints of a predictor's warm-up values y[0..w): the same for every
+    layout of y under that predictor, so made once per ResidualCache (the
+    Python varint loop was a third of coding a small int stream)."""
+    key = ("warm", order)
+    if cache is not None and y is cache.y and key in cache.entries:
+        return cache.entries[key]
+    out = bytearray()
+    for i in range(PREDICTOR_WARM[order]):
+        put_varint(out, int(y[i]))
+    out = bytes(out)
+    if cache is not None and y is cache.y:
+        cache.entries[key] = out
+    return out
+
+
 def _residuals(y, order, use_offset, cache=None):
     """(order, use_offset, offset, residual codes) as the PLANES / ESCAPE /
     BUCKET encoders code them: a predictor that needs more warm-up values
@@ -804,8 +820,7 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0, cache=No
     put_varint(out, int(g))
     if use_offset:
         put_varint(out, zigzag_int(int(offset)))
-    for i in range(PREDICTOR_WARM[order]):
-        put_varint(out, int(y[i]))
+    out += _warm_bytes(y, order, cache)
     planes = _to_bytes(r, k, not interleaved)
     if interleaved:
         out += planes.tobytes()
@@ -830,8 +845,7 @@ def _encode_escape(n, base, g, y, order, use_offset, depth, at=0, nibbles=False,
     put_varint(out, int(g))
     if use_offset:
         put_varint(out, zigzag_int(int(offset)))
-    for i in range(PREDICTOR_WARM[order]):
-        put_varint(out, int(y[i]))
+    out += _warm_bytes(y, order, cache)
     out += primary.tobytes()  # not padded: the escaped rest often shares its statistics
     out += encode_ints(rest.view(np.int64), _depth=depth + 1, _offset=at + len(out))
     return bytes(out)
@@ -849,8 +863,7 @@ def _encode_bucket(n, base, g, y, order, use_offset, at=0, cache=None) -> bytes 
     put_varint(out, int(g))
     if use_offset:
         put_varint(out, zigzag_int(int(offset)))
-    for i in range(PREDICTOR_WARM[order]):
-        put_varint(out, int(y[i]))
+    out += _warm_bytes(y, order, cache)
     out += sym.tobytes()
     _pad_section(out, sym.size, at)
     out += words.view(np.uint8)[: (nbits + 7) // 8].tobytes()
