@@ -185,19 +185,19 @@ def _scale_encode32(x, scale):
 
 
 @njit(cache=True, nogil=True)
-def _scale_decode64(n, out, scale):
-    """out[i] = n[i] / scale; ``out`` may be ``n``'s own memory (as float64):
-    each value is read before its slot is written."""
+def _scale_decode64(n, scale):
+    out = np.empty(n.size, np.float64)
     for i in range(n.size):
         out[i] = np.float64(n[i]) / scale
+    return out
 
 
 @njit(cache=True, nogil=True)
-def _scale_decode32(n, out, scale):
-    """As _scale_decode64 to float32; ``out`` may be the first half of ``n``'s
-    memory (slot i is written after n[i // 2 .. i] were read)."""
+def _scale_decode32(n, scale):
+    out = np.empty(n.size, np.float32)
     for i in range(n.size):
         out[i] = np.float32(np.float64(n[i]) / scale)
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -608,10 +608,7 @@ class NumericArrayTransform(Transform):
         else:
             ibits_t = np.int64 if size == 8 else np.int32
             if method == M_SCALED:
-                # in place: n is this call's own array (decode_ints makes a new
-                # one), so the floats take its memory instead of a fresh block
-                out = n.view(np.float64) if size == 8 else n.view(np.float32)[:count]
-                (_scale_decode64 if size == 8 else _scale_decode32)(n, out, np.float64(scale))
+                out = _scale_decode64(n, np.float64(scale)) if size == 8 else _scale_decode32(n, np.float64(scale))
                 bits = out.view(ibits_t)
                 pos = decode_ints(exc_pos, count) if exc_pos else np.zeros(0, np.int64)
                 if len(exc_bits) != pos.size * size:
