@@ -226,10 +226,13 @@ def _unpredict(r, warm, order, offset, use_offset, base, g):
     """Residual codes -> int64 values: undo the residual map and the predictor,
     then the frame of reference (the inverse of the PLANES/ESCAPE encoders).
     One loop per predictor (and per residual map for the previous-value
-    predictor, the common one): the predictor is chosen once, not per value."""
+    predictor, the common one): the predictor is chosen once, not per value.
+    Without warm-up values (order 0) the values overwrite ``r`` in place (each
+    code is read before its slot is written; the caller's ``r`` is its own
+    fresh array): one pass over one array instead of two."""
     nw = warm.size
     m = r.size
-    out = np.empty(nw + m, np.uint64)
+    out = r if nw == 0 else np.empty(nw + m, np.uint64)
     two = np.uint64(2)
     p1 = np.uint64(0)
     p2 = np.uint64(0)
