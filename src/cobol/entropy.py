@@ -270,9 +270,9 @@ class PpmdCodec(EntropyCodec):
             raise LimitError(f"ppmd model memory of {1 << code} MiB cannot be allocated") from None
 
 
-def _ppmd_try(data, level: int, beat: int) -> bytes | None:
-    """The smallest ppmd coding of ``data`` over the level's orders when it is at
-    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes, else None.
+def _ppmd_try(data, level: int, beat: int, orders: tuple | None = None) -> bytes | None:
+    """The smallest ppmd coding of ``data`` over ``orders`` (default: the
+    level's) when it is at most (1 - PPMD_MIN_GAIN) x ``beat`` bytes, else None.
 
     Not decoded back: the encoder (cobol.entropy_ppmd) writes 7-Zip's bytes
     (tests/test_ppmd7.py holds it to pyppmd) without pyppmd 1.3's byte dropped
@@ -280,7 +280,7 @@ def _ppmd_try(data, level: int, beat: int) -> bytes | None:
     retries at lower orders were for (tests/test_properties.py decodes every
     order's coding back)."""
     best = None
-    for order in ppmd_orders(level):
+    for order in orders or ppmd_orders(level):
         try:
             p = _ppmd_encode(data, *ppmd_params(level, len(data), order))
         except Exception as e:  # pragma: no cover - encoder failure (a bug): keep zstd
@@ -359,10 +359,20 @@ class StreamCoding:
 #: cobol level -> stream coding, for levels at or above each key (the highest
 #: key not above the level applies). zstd keeps the level's own number, so
 #: "never larger than plain zstd at the same level" holds stream by stream.
+#: Brotli qualities (were 4 at levels 1-2, 5 at 3-11, 8 at 12-16) measured on
+#: the dev corpus (2 MB per file) and the unseen set, bytes-weighted ratios
+#: (docs/FRONTIER.md, text-planner): quality 6 at level 3 gains 0.2-2.9%
+#: (unseen jsonl 9.80 -> 10.08, past brotli -7's 9.94) for 0-12% more CPU time
+#: (prose: -12%); 8 at level 6 gains 0.8-8% (unseen jsonl 9.77 -> 10.56, past
+#: brotli -9's 10.30); 9 at level 9 0.9-6% for up to 30% more time. At levels
+#: 6-11 zstd -6..-11 beat brotli 5 on most streams: that trial was time spent
+#: for nothing. Level 1 gets quality 6 too: its time is the transforms' (it was
+#: 0-14% faster than level 3 with quality 5, 2-10% with 6), and with 5 it was
+#: dominated by brotli -7 on unseen JSON lines (9.87 vs 10.03 at twice the speed).
 LEVEL_CODING = {
-    1: StreamCoding(1, brotli=4),
-    3: StreamCoding(3, brotli=5),
-    12: StreamCoding(12, brotli=8),
+    1: StreamCoding(1, brotli=6),
+    6: StreamCoding(6, brotli=8),
+    9: StreamCoding(9, brotli=9),
     17: StreamCoding(17, brotli=10),
     19: StreamCoding(19, brotli=11, ppmd=True),
 }
@@ -376,7 +386,8 @@ def stream_coding(level: int) -> StreamCoding:
     return StreamCoding(level, c.brotli, c.ppmd)
 
 
-def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False) -> tuple[int, bytes]:
+def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False,
+                 ppmd_orders: tuple | None = None) -> tuple[int, bytes]:
     """Code one stream: zstd at ``level`` unless that does not make it smaller.
 
     ``dictionary``: the frame dictionary's zstd dictionary bytes (``b""`` for a
@@ -385,7 +396,8 @@ def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool =
 
     ``ppmd``: also try codec ppmd (when the level is at least PPMD_MIN_LEVEL and
     the stream at least PPMD_MIN_SIZE bytes) and keep it when it beats zstd by
-    PPMD_MIN_GAIN."""
+    PPMD_MIN_GAIN. ``ppmd_orders``: with ``ppmd``, try these orders, at any level
+    (a transform's Encoded.ppmd_orders)."""
     if level <= 0 or len(data) < (1 if dictionary is not None else 16):
         return NONE, bytes(data)
     if dictionary is not None:
@@ -394,9 +406,9 @@ def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool =
         codec, z = ZSTD, _compressor(level, None).compress(data)
     if len(z) >= len(data):
         codec, z = NONE, bytes(data)
-    if ppmd and dictionary is None and level >= PPMD_MIN_LEVEL and len(data) >= PPMD_MIN_SIZE:
+    if ppmd and dictionary is None and (level >= PPMD_MIN_LEVEL or ppmd_orders) and len(data) >= PPMD_MIN_SIZE:
         data = bytes(data)
-        p = _ppmd_try(data, level, len(z))
+        p = _ppmd_try(data, level, len(z), ppmd_orders)
         if p is not None:
             return PPMD, p
     return codec, z

@@ -4,7 +4,13 @@ Candidates are the transforms registered for the block's detected format
 (``registry.candidates_for``) plus the raw transform, which is always there so
 a block never costs more than plain zstd of the same bytes at the same level.
 Every candidate is run on the whole block and the smallest result is kept; the
-choice is recorded in the block, so the decoder needs none of this.
+choice is recorded in the block, so the decoder needs none of this. Below
+level RAW_SAMPLED_BELOW_LEVEL two shortcuts decide from samples: line blocks
+with several candidates run on the whole block only those whose sample is
+close to the best one's (SAMPLED_FORMATS), and plain zstd of a large block is
+skipped when a slice estimate says the best transform wins clearly
+(RAW_SKIP_MARGIN). Only the plan that is stored is round-tripped through its
+decoder (every candidate in strict mode, :data:`STRICT_ENV`).
 
 At levels >= ``entropy.PPMD_MIN_LEVEL`` each stream is also tried with PPMd
 (codec 3) and keeps it where it is clearly smaller (:func:`entropy.entropy_code`);
@@ -29,7 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import entropy
 from .errors import CobolError
@@ -102,6 +108,9 @@ class BlockPlan:
     trials: list = field(default_factory=list)
     #: the streams before entropy coding (None for a stored plan), for recode_brotli
     sources: list | None = None
+    #: (transform, Encoded) the plan was coded from, for the round-trip check of
+    #: the plan that is stored (:func:`_verify`); None for the raw transform
+    encoded: tuple | None = None
 
     @property
     def stored_size(self) -> int:
@@ -134,6 +143,17 @@ def frame_zstd_dict(ctx: EncodeContext) -> bytes | None:
 PPMD_EXCLUDED_FORMATS = frozenset({"json", "xml"})
 
 
+def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
+    """The ppmd orders a transform asks for its streams (Encoded.ppmd_orders)
+    when the level's coders have none; None when the level's own apply or the
+    same rules as ppmd_enabled (switch, format, dictionary) rule ppmd out."""
+    if not enc.ppmd_orders or entropy.stream_coding(ctx.level).ppmd:
+        return None
+    if ctx.fmt in PPMD_EXCLUDED_FORMATS or "ppmd" not in ctx.layers or ctx.dictionary is not None:
+        return None
+    return tuple(enc.ppmd_orders)
+
+
 def ppmd_enabled(ctx: EncodeContext) -> bool:
     """Whether streams may be coded with ppmd (codec 3): at levels >=
     entropy.PPMD_MIN_LEVEL unless the ``ppmd`` switch is off
@@ -159,7 +179,7 @@ def brotli_quality(ctx: EncodeContext) -> int:
 
 
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
-                  zdict: bytes | None = None, ppmd: bool = False) -> list:
+                  zdict: bytes | None = None, ppmd: bool = False, ppmd_orders: tuple | None = None) -> list:
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
     # frames the transform made with the compressor entropy_code would use
     made = {} if zdict is not None or ppmd else (getattr(enc, "zstd_frames", None) or {})
@@ -173,7 +193,7 @@ def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: s
             # what entropy_code would return, without compressing again
             codec, data = (entropy.ZSTD, frame[1]) if len(frame[1]) < len(s) else (entropy.NONE, bytes(s))
         else:
-            codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd)
+            codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd, ppmd_orders=ppmd_orders)
         if profiler is not None:
             profiler.record("entropy", stream=name, transform=transform, started=started,
                             bytes_in=len(s), bytes_out=len(data), data_in=s, data_out=data)
@@ -198,35 +218,54 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
                     len(enc.streams), sum(len(s) for s in enc.streams))
         return None
     if verify:
-        # A transform bug must cost ratio, never data: decode what we are about
-        # to store and drop the candidate if it does not give the block back.
-        started = prof.start() if prof is not None else None
-        back = t.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data), DecodeContext(dictionary=ctx.dictionary))
-        if prof is not None:
-            prof.record("verify", transform=t.name, started=started, bytes_in=len(data), bytes_out=len(back))
-        if back != data:
-            raise CobolError(f"transform {t.name} failed its round-trip check")
+        _verify(t, enc, data, ctx)
     zdict = frame_zstd_dict(ctx)
-    ppmd = ppmd_enabled(ctx)
+    orders = transform_ppmd_orders(enc, ctx)
+    ppmd = ppmd_enabled(ctx) or orders is not None
     level = max(ctx.level, enc.min_stream_level or 0)
-    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
+    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd, orders),
+                  ctx.fmt)
     if not store_only:
         p.sources = list(enc.streams)
+    if t.id != 0:
+        p.encoded = (t, enc)
     if (zdict is not None or len(data) <= BUNDLE_WITHOUT_DICTIONARY_MAX) and not store_only \
             and (len(enc.streams) > 1 or enc.params):
         packed = Encoded(params=bytes([t.id]), streams=[_bundle.pack(enc)], stream_names=[f"bundle:{t.name}"])
         b = BlockPlan(_bundle_transform(), packed.params,
                       _code_streams(packed, ctx.level, False, prof, t.name, zdict), ctx.fmt)
         if b.stored_size < p.stored_size:
+            b.encoded = p.encoded
             return b
     return p
+
+
+def _verify(t: Transform, enc: Encoded, data, ctx: EncodeContext) -> None:
+    """A transform bug must cost ratio, never data: decode what is about to be
+    stored and raise CobolError when it does not give the block back."""
+    prof = ctx.profiler
+    started = prof.start() if prof is not None else None
+    back = t.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data),
+                    DecodeContext(dictionary=ctx.dictionary))
+    if prof is not None:
+        prof.record("verify", transform=t.name, started=started, bytes_in=len(data), bytes_out=len(back))
+    if back != data:
+        raise CobolError(f"transform {t.name} failed its round-trip check")
+
+
+#: ppmd-coded streams up to this size are also tried with brotli: on small log
+#: files (6-16 KB of syslog and access log lines) brotli -11 of the whole block
+#: was 1-5% smaller than ppmd's best order, and a stream this small costs
+#: milliseconds
+BROTLI_OVER_PPMD_MAX = 64 << 10
 
 
 def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
     """Try brotli at ``quality`` on each zstd (or stored) stream of the chosen
     plan and keep it where it is entropy.BROTLI_MIN_GAIN smaller. Streams coded
-    with ppmd are left as they are: on the dev corpus (html, prose at level 19)
-    brotli -11 never came within PPMD_MIN_GAIN of them and doubled the time.
+    with ppmd are left as they are unless small (BROTLI_OVER_PPMD_MAX): on the
+    dev corpus (html, prose at level 19) brotli -11 never came within
+    PPMD_MIN_GAIN of them and doubled the time.
 
     Run on the winner only: candidates are compared with their zstd (and ppmd)
     sizes, so brotli's time is spent once per block, not once per candidate
@@ -234,7 +273,8 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
     if not quality or p.sources is None:
         return
     for i, (cs, src) in enumerate(zip(p.streams, p.sources)):
-        if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in (entropy.NONE, entropy.ZSTD):
+        if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in (entropy.NONE, entropy.ZSTD, entropy.PPMD) \
+                or (cs.codec == entropy.PPMD and len(src) > BROTLI_OVER_PPMD_MAX):
             continue
         started = profiler.start() if profiler is not None else None
         b = entropy.brotli_encode(src, quality)
@@ -286,18 +326,141 @@ def _raw_estimate(data, level: int, min_block: int = _RAW_SAMPLE_MIN_BLOCK) -> i
     return int(size * n / (_RAW_SAMPLE_SLICES * span))
 
 
+#: Candidate sampling. Blocks of these formats with more than one candidate
+#: transform (JSON lines: json and log; logs: l1 and log) first run
+#: their candidates on a sample of whole lines (SAMPLE_SLICES slices spread
+#: over the block, each cut at newlines) and then run on the whole block only
+#: the candidates whose sample size is within SAMPLE_MARGIN of the smallest;
+#: a candidate that declines the sample is dropped when another one took it,
+#: and when all but the first decline it, the first runs whole untried.
+#: Below RAW_SAMPLED_BELOW_LEVEL only: higher levels try every candidate whole.
+#: Not prose: there the log transform declines on its own sample (l2_log
+#: looks_templated) and a sample pass of l1 and log only added time.
+SAMPLED_FORMATS = frozenset({"jsonl", "log"})
+#: blocks smaller than this run every candidate whole
+SAMPLE_MIN_BLOCK = 256 << 10
+SAMPLE_SLICES = 4
+#: slices are at most this long and at most 1/64 of the block each, so a
+#: sample is at most a 16th of the block: where two candidates take it and
+#: both run whole anyway (within SAMPLE_MARGIN), the sample cost at most ~6%
+SAMPLE_SLICE = 16 << 10
+#: a candidate whose sample is more than this fraction larger than the best's is not run whole
+SAMPLE_MARGIN = 0.10
+
+
+def _line_sample(data) -> bytes:
+    """SAMPLE_SLICES runs of whole lines, each up to SAMPLE_SLICE bytes and a
+    64th of the block, from evenly spaced points of ``data`` (the first from
+    its start), joined; short or empty when lines are longer than a slice."""
+    n = len(data)
+    step = n // SAMPLE_SLICES
+    span = min(SAMPLE_SLICE, n // (16 * SAMPLE_SLICES))
+    parts = []
+    for i in range(SAMPLE_SLICES):
+        start = 0 if i == 0 else data.find(b"\n", i * step) + 1
+        if start <= 0 and i:
+            continue
+        end = data.rfind(b"\n", start, start + span) + 1
+        if end > start:
+            parts.append(data[start:end])
+    return b"".join(parts)
+
+
+def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list) -> list:
+    """The candidates worth running on the whole block, decided on a sample
+    (see SAMPLED_FORMATS); all of them when the sample does not decide."""
+    if (len(candidates) < 2 or ctx.fmt not in SAMPLED_FORMATS or len(data) < SAMPLE_MIN_BLOCK
+            or ctx.level >= RAW_SAMPLED_BELOW_LEVEL):
+        return candidates
+    sample = _line_sample(data)
+    if len(sample) < SAMPLE_MIN_BLOCK // 32:
+        return candidates
+    sctx = replace(ctx, profiler=None)
+    sizes = {}
+    # last candidate first: when all but one decline the sample (the log
+    # transform's gate turns down most JSON lines), that one is not tried on
+    # the sample at all, so the sample costs only the declines
+    for k in range(len(candidates) - 1, -1, -1):
+        t = candidates[k]
+        if k == 0 and all(z is None for z in sizes.values()):
+            return [t]
+        t0 = time.perf_counter()
+        try:
+            p = _run(t, sample, sctx, verify=strict_mode())
+        except Exception as e:
+            if strict_mode():
+                raise
+            log.warning("transform %s failed on a %s sample (%s); not trying it", t.name, ctx.fmt, e)
+            p = None
+        size = None if p is None else p.stored_size
+        trials.append((f"{t.name} (sample)", size, time.perf_counter() - t0))
+        sizes[t.name] = size
+    took = [z for z in sizes.values() if z is not None]
+    if not took:
+        return candidates
+    limit = min(took) * (1.0 + SAMPLE_MARGIN)
+    return [t for t in candidates if sizes[t.name] is not None and sizes[t.name] <= limit]
+
+
+#: log blocks (detected format "log") of at most this many bytes are coded at
+#: levels SMALL_LOG_MIN_LEVEL..18 with level SMALL_LOG_CODING_LEVEL's coders
+#: (zstd -19, brotli -11, ppmd): there plain zstd -19 and brotli -11 are what
+#: a small log is measured against. Not at the default level: it cost ~10x the
+#: compression time (0.3-0.4 s CPU for 200 KB) and PPMd's decode speed (10-25
+#: MB/s) for 8-14% of ratio, i.e. level 3 became as slow as brotli -11.
+SMALL_LOG_BLOCK = 256 << 10
+SMALL_LOG_CODING_LEVEL = 19
+SMALL_LOG_MIN_LEVEL = 10
+
+
+def _log_like(data, ctx: EncodeContext) -> bool:
+    if ctx.fmt == "log":
+        return True
+    if ctx.fmt != "text" or "l2" not in ctx.layers:
+        return False
+    # text whose lines repeat templates like a log's (the log transform's own test;
+    # imported here: it loads Numba, which the text candidates load anyway)
+    from .layers.l2_log import looks_templated
+    return looks_templated(data)
+
+
+def coding_context(data, ctx: EncodeContext) -> EncodeContext:
+    """The context the block's candidates are coded with: ``ctx`` itself, or for
+    a small log block (SMALL_LOG_BLOCK; detected as log, or text that repeats
+    line templates: OpenJDK's test lists, 150 KB: 4% smaller) the same with the
+    level raised to SMALL_LOG_CODING_LEVEL (the candidates stay those of
+    ``ctx.level``)."""
+    if (SMALL_LOG_MIN_LEVEL <= ctx.level < SMALL_LOG_CODING_LEVEL and len(data) <= SMALL_LOG_BLOCK and ctx.dictionary is None
+            and _log_like(data, ctx)):
+        return replace(ctx, level=SMALL_LOG_CODING_LEVEL)
+    return ctx
+
+
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
+    """The smallest plan for the block among its candidates and raw (see the
+    module docstring).
+
+    ``verify``: round-trip the stored plan through its transform's decoder
+    (falling back to the next smallest when it fails; raising in strict mode).
+    In strict mode and for a forced plan every candidate is checked as it runs,
+    so that the tests catch a bug in a transform that loses too."""
     raw = get_transform(0)
     if plan == "store" or ctx.level <= 0:
         return _run(raw, data, ctx, store_only=True)
     if plan == "zstd":
         return _run(raw, data, ctx)
+    trials = []
     if plan == "auto":
-        candidates = [] if skips_transforms(data, ctx) else candidates_for(ctx.fmt, ctx.level, ctx.layers)
+        candidates = [] if skips_transforms(data, ctx) else [
+            t for t in candidates_for(ctx.fmt, ctx.level, ctx.layers)
+            if ctx.dictionary is not None or not t.needs_dictionary]
+        candidates = _sampled_candidates(data, ctx, candidates, trials)
     else:
         candidates = [transform_by_name(plan)]
+    ctx = coding_context(data, ctx)
+    verify_each = verify and (plan != "auto" or strict_mode())
+    plans = []
     best = None
-    trials = []
     for t in candidates + [raw]:
         t0 = time.perf_counter()
         if t is raw and best is not None and ctx.level < RAW_SAMPLED_BELOW_LEVEL:
@@ -312,18 +475,38 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         if t is raw:
             p = _run(t, data, ctx)
         elif plan != "auto":
-            p = _run(t, data, ctx, verify=verify)
+            p = _run(t, data, ctx, verify=verify_each)
         else:
             try:
-                p = _run(t, data, ctx, verify=verify)
+                p = _run(t, data, ctx, verify=verify_each)
             except Exception as e:  # a candidate's failure falls back to the next one
                 if strict_mode():
                     raise
                 log.warning("transform %s failed on a %s block (%s); falling back", t.name, ctx.fmt, e)
                 p = None
         trials.append((t.name, None if p is None else p.stored_size, time.perf_counter() - t0))
-        if p is not None and (best is None or p.stored_size < best.stored_size):
-            best = p
+        if p is not None:
+            plans.append(p)
+            if best is None or p.stored_size < best.stored_size:
+                best = p
+    if verify and not verify_each:
+        best = _first_verified(plans, data, ctx)
     best.trials = trials
     recode_brotli(best, brotli_quality(ctx), ctx.profiler)
     return best
+
+
+def _first_verified(plans: list, data, ctx: EncodeContext) -> BlockPlan:
+    """The smallest of ``plans`` (the first of equal ones) whose transform gives
+    the block back; the raw plan, run now if it was skipped, when none does."""
+    for p in sorted(plans, key=lambda p: p.stored_size):
+        if p.encoded is None:
+            return p
+        try:
+            _verify(*p.encoded, data, ctx)
+            return p
+        except Exception as e:
+            if strict_mode():
+                raise
+            log.warning("transform %s failed on a %s block (%s); falling back", p.encoded[0].name, ctx.fmt, e)
+    return _run(get_transform(0), data, ctx)
