@@ -374,3 +374,37 @@ def test_bucket_tables_decode_what_the_split_codes():
     assert ok and ic._bucket_bits(sym) == nbits
     assert (ic._bucket_merge(sym, np.concatenate([words, np.zeros(2, np.uint64)])) == r).all()
     assert ic._bucket_bits(np.array([ic.BUCKET_MAX_SYMBOL + 1], np.uint8)) == -1
+
+
+def test_values_frame_from_the_probe_is_what_the_planner_would_make():
+    # the long-match probe covers a values stream up to 256 KiB whole; its plain
+    # frame is handed over instead of compressing the stream again
+    from cobol import entropy, plan
+    from cobol.registry import EncodeContext, Encoded
+    rng = np.random.default_rng(3)
+    data = np.cumsum(rng.integers(-9, 10, 40000)).astype("<i4").tobytes()
+    ctx = EncodeContext(level=3, fmt="numeric", hints={"dtype": "<i4"})
+    enc = NumericArrayTransform().encode(data, ctx)
+    assert enc.zstd_frames is not None and enc.zstd_frames[0][0] == 3
+    assert enc.zstd_frames[0][1] == entropy.entropy_code(enc.streams[0], 3)[1]
+    coded = plan._code_streams(enc, 3, False)
+    fresh = plan._code_streams(Encoded(enc.params, enc.streams, enc.stream_names), 3, False)
+    assert [(c.codec, c.data) for c in coded] == [(c.codec, c.data) for c in fresh]
+    # another level or a dictionary codes the stream itself
+    assert plan._code_streams(enc, 5, False)[0].data == entropy.entropy_code(enc.streams[0], 5)[1]
+    assert cobol.decompress(cobol.compress(data, 3, dtype="<i4")) == data
+
+
+@pytest.mark.parametrize("dt", ["<i1", "<u1", "<i2", "<u2", "<i4", "<u4"])
+def test_narrow_ints_decode_by_truncation_with_and_without_residue(dt):
+    # the decoder gathers the low bytes of the int64 values straight into the
+    # output; unwrapped counters (values past the dtype's range) must truncate
+    info = np.iinfo(dt)
+    rng = np.random.default_rng(11)
+    wrap = (np.cumsum(rng.integers(0, min(1000, info.max // 3) + 1, 3000)) % (int(info.max) - int(info.min) + 1)
+            + int(info.min)).astype(dt)
+    edge = np.array([info.min, info.max, 0, -1 if info.min else 1] * 250, dtype=dt)
+    for arr in (wrap, edge):
+        data = arr.tobytes()
+        for blob in (data, b"\x07" + data + b"\x01\x02"[: max(0, np.dtype(dt).itemsize - 1)]):
+            assert cobol.decompress(cobol.compress(blob, 3, dtype=dt)) == blob

@@ -203,11 +203,17 @@ def brotli_quality(ctx: EncodeContext) -> int:
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
                   zdict: bytes | None = None, ppmd: bool = False, ppmd_orders: tuple | None = None) -> list:
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
+    # frames the transform made with the compressor entropy_code would use
+    made = {} if zdict is not None or ppmd else (getattr(enc, "zstd_frames", None) or {})
     out = []
-    for name, s in zip(names, enc.streams):
+    for i, (name, s) in enumerate(zip(names, enc.streams)):
         started = profiler.start() if profiler is not None else None
+        frame = made.get(i)
         if store_only:
             codec, data = entropy.NONE, bytes(s)
+        elif frame is not None and frame[0] == level and level > 0 and len(s) >= 16:
+            # what entropy_code would return, without compressing again
+            codec, data = (entropy.ZSTD, frame[1]) if len(frame[1]) < len(s) else (entropy.NONE, bytes(s))
         else:
             codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd, ppmd_orders=ppmd_orders)
         if profiler is not None:
@@ -316,14 +322,24 @@ _RAW_SAMPLE_SLICE = 256 << 10
 #: plain zstd of the raw block cost about an eighth of the compression time of
 #: a 1 MB numeric array (issue 15)
 _RAW_SAMPLE_MIN_BLOCK = 512 << 10
+#: numeric blocks: estimated from 128 KiB up, skipped at a margin of 1.3. On 22
+#: numeric arrays of 0.1-3 MB (the dev corpus and 16 arrays from outside it:
+#: scipy/numpy test data, file sizes, inodes and times) the slices' estimate
+#: was 0.93-1.24x the real zstd size (1.04-1.12x from 128 to 512 KiB), so a
+#: skip at 1.3 would never have dropped a smaller raw plan; whole-block zstd
+#: cost 12-17% of compressing these arrays (issue 15)
+RAW_NUMERIC = ("numeric",)
+_RAW_SAMPLE_MIN_BLOCK_NUMERIC = 128 << 10
+RAW_SKIP_MARGIN_NUMERIC = 1.3
 
 
-def _raw_estimate(data, level: int) -> int | None:
+def _raw_estimate(data, level: int, min_block: int = _RAW_SAMPLE_MIN_BLOCK) -> int | None:
     """zstd size of the whole block extrapolated from slices spread over it;
-    None when the block is small enough to compress whole. Slices lose the
-    long-range matches, so the estimate errs high; RAW_SKIP_MARGIN covers it."""
+    None when the block (up to ``min_block``) is small enough to compress whole.
+    Slices lose the long-range matches, so the estimate errs high;
+    RAW_SKIP_MARGIN covers it."""
     n = len(data)
-    if n <= _RAW_SAMPLE_MIN_BLOCK:
+    if n <= min_block:
         return None
     span = _RAW_SAMPLE_SLICE if n > 2 * _RAW_SAMPLE_SLICES * _RAW_SAMPLE_SLICE else n // (4 * _RAW_SAMPLE_SLICES)
     step = n // _RAW_SAMPLE_SLICES
@@ -471,8 +487,11 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     for t in candidates + [raw]:
         t0 = time.perf_counter()
         if t is raw and best is not None and ctx.level < RAW_SAMPLED_BELOW_LEVEL:
-            estimate = _raw_estimate(data, ctx.level)
-            if estimate is not None and best.stored_size * RAW_SKIP_MARGIN < estimate:
+            numeric = ctx.fmt in RAW_NUMERIC
+            estimate = _raw_estimate(data, ctx.level,
+                                     _RAW_SAMPLE_MIN_BLOCK_NUMERIC if numeric else _RAW_SAMPLE_MIN_BLOCK)
+            margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN
+            if estimate is not None and best.stored_size * margin < estimate:
                 # a clear win on the sample: skip zstd of the whole block (low levels only)
                 trials.append(("raw (sampled)", estimate, time.perf_counter() - t0))
                 continue

@@ -78,6 +78,12 @@ class Encoded:
     #: for transforms whose text streams PPMd codes far smaller than zstd
     #: (the log transform's skeletons: 15-27% on unseen logs)
     ppmd_orders: tuple | None = None
+    #: streams the transform already compressed with the engine's own plain zstd
+    #: (``entropy.thread_compressor(level)``): {stream index: (level, frame)}. The
+    #: planner takes such a frame instead of compressing the stream again where it
+    #: would code it that way (same level, no dictionary, no ppmd): same bytes, one
+    #: compression less (the numeric transform's long-match probe makes one)
+    zstd_frames: dict | None = None
 
 
 class Transform(ABC):

@@ -526,18 +526,26 @@ class NumericArrayTransform(Transform):
             arr = arr.copy()
         streams = _encode_array(arr, method, scale)
         flags = 0
+        frames = None
         if ctx.level < LITERAL_ZSTD_BELOW_LEVEL and len(streams[0]) > 1024:
-            # long-match zstd or the engine's: decided on slices of the values stream
+            # long-match zstd or the engine's: decided on slices of the values
+            # stream (all of it up to 256 KiB: then the winner's frame is kept)
             probe = _stream_sample(streams[0])
-            if len(_literal_zstd(probe, ctx.level)) < 0.98 * len(zstd_level.compress(probe)):
-                streams[0] = _literal_zstd(streams[0], ctx.level)
+            whole = probe is streams[0]
+            literal = _literal_zstd(probe, ctx.level)
+            plain = zstd_level.compress(probe)
+            if len(literal) < 0.98 * len(plain):
+                streams[0] = literal if whole else _literal_zstd(streams[0], ctx.level)
                 flags |= FLAG_VALUES_ZSTD
+            elif whole:
+                frames = {0: (ctx.level, plain)}  # the engine's own zstd of the stream
         streams.append(bytes(a[:head]) + bytes(a[head + count * size:]))
         params = bytearray([VERSION, DTYPE_CODES[dt], method, head, flags])
         put_varint(params, count)
         if method == M_SCALED:
             put_varint(params, scale)
-        return Encoded(bytes(params), streams, ["values", "exception positions", "exception bits", "residue"])
+        return Encoded(bytes(params), streams, ["values", "exception positions", "exception bits", "residue"],
+                       zstd_frames=frames)
 
     def _params(self, params):
         r = Reader(params, what="numeric params")
@@ -589,7 +597,14 @@ class NumericArrayTransform(Transform):
             if exc_pos or exc_bits:
                 raise FormatError("numeric: exception streams on an integer array")
             # truncation: undoes the unwrapping too (a view where no cast is needed)
-            arr = n.view(dt) if dt.itemsize == 8 else n.astype(dt)
+            if dt.itemsize == 8:
+                arr = n.view(dt)
+            elif sys.byteorder == "little" and not residue:
+                # the low bytes of each int64, gathered straight into the output
+                # bytes: one pass instead of a cast to a new array and a copy
+                return n.view(dt)[:: 8 // dt.itemsize].tobytes()
+            else:
+                arr = n.astype(dt)
         else:
             ibits_t = np.int64 if size == 8 else np.int32
             if method == M_SCALED:
