@@ -481,15 +481,19 @@ class WordCoder:
         return out[:n].tobytes()
 
     def decode(self, coded, raw_len: int) -> bytes:
-        src = _as_u8(coded)
         out = np.empty(raw_len, np.uint8)
+        self.decode_into(coded, out)
+        return out.tobytes()
+
+    def decode_into(self, coded, out: np.ndarray) -> None:
+        """Decode into ``out`` (a uint8 array of exactly the decoded length)."""
+        src = _as_u8(coded)
         o, err = _decode_kernel(src, self.n1, len(self.words), self.data, self.offsets, out)
         if err:
             raise FormatError(f"l1: {('', 'output exceeds its length', 'bad word code', 'dangling flag')[err]}"
                               f" at output byte {o}")
-        if o != raw_len:
-            raise FormatError(f"l1: decoded {o} bytes, expected {raw_len}")
-        return out.tobytes()
+        if o != out.size:
+            raise FormatError(f"l1: decoded {o} bytes, expected {out.size}")
 
 
 @njit(cache=True, nogil=True)

@@ -67,7 +67,7 @@ from ..registry import DecodeContext, Encoded, EncodeContext, Transform, registe
 from . import markup_tokenizer as mt
 from .l1_semantic import unique_hashes
 from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-exported: part of the format)
-    E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
+    COPY_SLACK, E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
     _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _text_bytes, _value_bytes,
     _verify_skeletons, _walk,
@@ -172,6 +172,13 @@ _NL = {0: b"", 1: b"\n", 2: b"\r\n"}
 
 def _u8(b: bytes) -> np.ndarray:
     return np.frombuffer(b, np.uint8)
+
+
+def _padded(a: np.ndarray) -> np.ndarray:
+    """``a`` followed by COPY_SLACK spare bytes (the decode kernel's chunked copies read past an entry)."""
+    out = np.zeros(a.size + COPY_SLACK, np.uint8)
+    out[:a.size] = a
+    return out
 
 
 class MarkupEncoder:
@@ -467,18 +474,28 @@ class MarkupDecoder:
             from . import l1_semantic
             coder = l1_semantic.WordCoder.from_bytes(streams[3])
             k = 4
-            texts = [coder.decode(streams[k + i], text_sizes[i]) for i in range(ntext)]
         else:
-            texts = [bytes(streams[k + i]) for i in range(ntext)]
-        values = [bytes(s) for s in streams[k + ntext:]]
-        parts = [misc] + texts + values
-        lens = misc_sizes + [len(t) for t in texts] + [len(v) for v in values]
+            text_sizes = [len(streams[k + i]) for i in range(ntext)]
+        values = streams[k + ntext:]
+        lens = misc_sizes + text_sizes + [len(v) for v in values]
         total = sum(lens)
         if total > raw_len + len(sym) + (1 << 20):
             raise LimitError(f"markup: streams hold {total} bytes for a {raw_len}-byte block")
-        groups = np.frombuffer(b"".join(parts), np.uint8)
         g_end = np.cumsum(np.asarray(lens, np.int64))
         g_pos = g_end - np.asarray(lens, np.int64)
+        # every group in one array, written in place (the texts decoded straight
+        # into it), with the kernel's copy slack after it
+        groups = np.empty(total + COPY_SLACK, np.uint8)
+        groups[:len(misc)] = _u8(misc)
+        for i in range(ntext):
+            a, b = int(g_pos[N_MISC + i]), int(g_end[N_MISC + i])
+            if use_l1:
+                coder.decode_into(streams[k + i], groups[a:b])
+            else:
+                groups[a:b] = _u8(streams[k + i])
+        for i, v in enumerate(values):
+            groups[g_pos[N_MISC + ntext + i]:g_end[N_MISC + ntext + i]] = _u8(v)
+        groups[total:] = 0xFF
 
         text_group_of = np.zeros(nnames + 1, np.int64)
         for i, x in enumerate(tnames):
@@ -488,14 +505,16 @@ class MarkupDecoder:
             value_slot[x] = i
         vbase = N_MISC + ntext
         hole_group = (vbase + value_slot[table.hole_name]) if table.hole_name.size else np.zeros(0, np.int64)
-        out = np.empty(raw_len, np.uint8)
-        err, pos = _decode_kernel(sym, skeletons.data, skeletons.offsets, table.is_end, table.push, table.name,
-                                  table.hole_lo, hole_group, table.names.data, table.names.offsets,
-                                  table.name_fold, groups, g_pos, g_end, _u8(_NL[nl_kind]),
-                                  np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out)
+        sk_data = _padded(skeletons.data)
+        hole_pos = np.flatnonzero(skeletons.data == 0)
+        out = np.empty(raw_len + COPY_SLACK, np.uint8)
+        err, pos = _decode_kernel(sym, sk_data, skeletons.offsets, table.is_end, table.push, table.name,
+                                  table.hole_lo, hole_pos, hole_group, _padded(table.names.data),
+                                  table.names.offsets, table.name_fold, groups, g_pos, g_end,
+                                  _u8(_NL[nl_kind]), np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out)
         if err != E_OK:
             raise FormatError(f"markup: {_ERRORS.get(err, 'error')} (symbol byte {pos})")
-        return out.tobytes()
+        return out[:raw_len].tobytes()
 
 
 class _MarkupTransform(Transform):
