@@ -484,13 +484,14 @@ class MarkupDecoder:
         g_end = np.cumsum(np.asarray(lens, np.int64))
         g_pos = g_end - np.asarray(lens, np.int64)
         # every group in one array, written in place (the texts decoded straight
-        # into it), with the kernel's copy slack after it
+        # into it, in order: a text's copy slack runs into the next group, written
+        # after it), with the kernels' copy slack at the end
         groups = np.empty(total + COPY_SLACK, np.uint8)
         groups[:len(misc)] = _u8(misc)
         for i in range(ntext):
             a, b = int(g_pos[N_MISC + i]), int(g_end[N_MISC + i])
             if use_l1:
-                coder.decode_into(streams[k + i], groups[a:b])
+                coder.decode_into(streams[k + i], groups, a, b)
             else:
                 groups[a:b] = _u8(streams[k + i])
         for i, v in enumerate(values):
