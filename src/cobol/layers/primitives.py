@@ -356,7 +356,7 @@ def _memmove(typingctx, dst, doff, src, soff, n):
 
 
 @intrinsic
-def _load_u64(typingctx, src, off):
+def load_u64(typingctx, src, off):
     """The 8 bytes at src[off:off+8] as a little-endian uint64 (unaligned, no bounds check)."""
     if not (_is_byte_array(src) and isinstance(off, types.Integer)):
         return None
@@ -377,6 +377,13 @@ _HIGH_BITS = np.uint64(0x8080808080808080)
 
 
 @njit(cache=True, nogil=True, inline="always")
+def zero_byte_mask(v):
+    """0 when no byte of the uint64 ``v`` is zero; else its lowest set bit is
+    the high bit of the lowest zero byte (higher bits may be false alarms)."""
+    return (v - _LOW_BITS) & ~v & _HIGH_BITS
+
+
+@njit(cache=True, nogil=True, inline="always")
 def copy_to_nul(out, o, cap, src, p, end):
     """Copy src[p:] up to its next NUL (not included) to out[o:], 8 bytes at
     a time. Returns (position of the NUL, bytes copied): (-1, 0) when no NUL
@@ -389,9 +396,9 @@ def copy_to_nul(out, o, cap, src, p, end):
             return -1, 0
         if o + k > cap:
             return 0, -1
-        v = _load_u64(src, p + k)
+        v = load_u64(src, p + k)
         _memmove(out, o + k, src, p + k, 8)
-        z = (v - _LOW_BITS) & ~v & _HIGH_BITS
+        z = zero_byte_mask(v)
         if z != 0:
             q = p + k + (trailing_zeros(z) >> 3)
             if q >= end:
