@@ -69,7 +69,8 @@ from .l1_semantic import unique_hashes
 from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-exported: part of the format)
     COPY_SLACK, E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
-    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _text_bytes, _value_bytes,
+    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _skeleton_parts, _text_bytes,
+    _value_bytes,
     _verify_skeletons, _walk,
 )
 from .structural_dictionary import MAX_ENTRIES, StructuralDictionary
@@ -87,82 +88,53 @@ F_L1 = 2
 F_TEXT_BY_PARENT = 4
 
 _VOID = frozenset(mt.VOID_ELEMENTS)
-_WS_BYTES = b" \t\n\r\f"
 
 
 # ---------------------------------------------------------------- skeleton info
 
-def _tag_name(sk: bytes, start: int) -> bytes:
-    e = start
-    n = len(sk)
-    while e < n and sk[e] not in b" \t\n\r\f/>\x00":
-        e += 1
-    return sk[start:e]
-
-
-def _hole_names(sk: bytes) -> list:
-    """The attribute name of each value hole (NUL) in a start-tag skeleton,
-    read backwards from the hole: optional quote, spaces, '=', spaces, name."""
-    out = []
-    pos = sk.find(b"\x00")
-    while pos >= 0:
-        p = pos - 1
-        if p >= 0 and sk[p] in b"\"'":
-            p -= 1
-        while p >= 0 and sk[p] in _WS_BYTES:
-            p -= 1
-        if p >= 0 and sk[p] == 61:  # '='
-            p -= 1
-        while p >= 0 and sk[p] in _WS_BYTES:
-            p -= 1
-        e = p + 1
-        while p >= 0 and sk[p] not in b" \t\n\r\f/<>\"'=\x00":
-            p -= 1
-        out.append(sk[p + 1:e])
-        pos = sk.find(b"\x00", pos + 1)
-    return out
-
-
 class SkeletonTable:
     """What both sides derive from the skeleton dictionary: per skeleton its
-    kind, name id, nesting effect and holes, plus the name dictionary."""
+    kind, name id, nesting effect and holes, plus the name dictionary.
+
+    Names are numbered in order of first appearance over each skeleton's tag
+    name followed by its holes' attribute names (the ids the params carry);
+    the skeletons are read by one kernel (:func:`_skeleton_parts`), and only
+    the distinct names pass through Python."""
 
     def __init__(self, skeletons: StructuralDictionary, html: bool):
         n = len(skeletons)
-        names = StructuralDictionary()
-        self.is_end = np.zeros(n, np.bool_)
-        self.push = np.zeros(n, np.bool_)
-        self.canon = np.zeros(n, np.bool_)
-        self.name = np.zeros(n, np.int32)
-        hole_lo = np.zeros(n + 1, np.int64)
-        hole_names = []
-        for s, sk in enumerate(skeletons):
-            if sk.startswith(b"</"):
-                if b"\x00" in sk:
-                    # the decode kernel fills every NUL of a skeleton from a value
-                    # group, and end tags have none: a NUL here is hostile input
-                    raise FormatError(f"end-tag skeleton {s} holds a value slot")
-                nm = _tag_name(sk, 2)
-                self.is_end[s] = True
-                self.canon[s] = sk == b"</" + nm + b">"
-                holes = []
-            else:
-                nm = _tag_name(sk, 1)
-                self_closing = sk.endswith(b"/>")
-                void = html and nm.lower() in _VOID
-                self.push[s] = not self_closing and not void
-                holes = _hole_names(sk)
-            self.name[s] = names.add(nm, 1)
-            hole_names.extend(names.add(h, 1) for h in holes)
-            hole_lo[s + 1] = hole_lo[s] + len(holes)
-        if len(names) == 0:
-            names.add(b"", 0)
-        self.names = names
+        kind, span_s, span_e, hole_lo, bad = _skeleton_parts(skeletons.data, skeletons.offsets)
+        if bad >= 0:
+            # the decode kernel fills every NUL of a skeleton from a value
+            # group, and end tags have none: a NUL here is hostile input
+            raise FormatError(f"end-tag skeleton {bad} holds a value slot")
+        raw = skeletons.data.tobytes()
+        index: dict[bytes, int] = {}
+        ids = np.fromiter((index.setdefault(raw[x:y], len(index))
+                           for x, y in zip(span_s.tolist(), span_e.tolist())), np.int64, span_s.size)
+        if len(index) > MAX_ENTRIES:
+            raise LimitError(f"structural dictionary full ({MAX_ENTRIES} entries)")
+        entries = list(index)
+        counts = np.bincount(ids, minlength=len(entries))
+        if not entries:
+            entries, counts = [b""], [0]
+        self.names = StructuralDictionary(entries, counts)
+        # span k of skeleton s is its name, then its holes (see _skeleton_parts)
+        first = hole_lo[:-1] + np.arange(n)
+        is_hole = np.ones(span_s.size, np.bool_)
+        is_hole[first] = False
+        self.is_end = (kind == 1) | (kind == 3)
+        self.canon = kind == 3
+        self.name = ids[first].astype(np.int32)
+        void_ids = [i for i, nm in enumerate(entries) if nm.lower() in _VOID] if html else []
+        void = np.zeros(len(entries), np.bool_)
+        void[void_ids] = True
+        self.push = ~self.is_end & (kind != 2) & ~void[self.name]
         self.hole_lo = hole_lo
-        self.hole_name = np.asarray(hole_names, np.int64).reshape(-1)
+        self.hole_name = ids[is_hole]
         fold = {}
         self.name_fold = np.asarray(
-            [fold.setdefault(nm.lower() if html else nm, len(fold)) for nm in names], np.int32)
+            [fold.setdefault(nm.lower() if html else nm, len(fold)) for nm in entries], np.int32)
 
 
 # ---------------------------------------------------------------- encoder

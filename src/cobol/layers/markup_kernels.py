@@ -411,6 +411,87 @@ _ERRORS = {
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _is_name_stop(b, in_attr):
+    """Bytes that end a tag name (``in_attr`` False: white space, / > NUL) or
+    an attribute name read backwards (True: also < " ' =)."""
+    if b == 32 or b == 9 or b == 10 or b == 13 or b == 12 or b == 47 or b == 62 or b == 0:
+        return True
+    return in_attr and (b == 60 or b == 34 or b == 39 or b == 61)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_space(b):
+    return b == 32 or b == 9 or b == 10 or b == 13 or b == 12
+
+
+@njit(cache=True, nogil=True)
+def _skeleton_parts(sk_data, sk_off):
+    """What :class:`cobol.layers.l2_markup.SkeletonTable` reads from each
+    skeleton, in one pass: (kind, span_s, span_e, hole_lo, bad).
+
+    kind[s]: 1 end tag ("</"), 2 self-closing start tag ("/>" at the end), 3
+    end tag exactly "</name>", 0 otherwise. The spans list, per skeleton in
+    order, its tag name and then the attribute name of each value hole (NUL),
+    read backwards from the hole past an optional quote, spaces, '=' and
+    spaces; skeleton s owns spans hole_lo[s] + s .. hole_lo[s + 1] + s. bad:
+    the first end-tag skeleton that holds a NUL (-1: none)."""
+    n = sk_off.size - 1
+    kind = np.zeros(n, np.uint8)
+    nh = 0
+    for j in range(sk_data.size):
+        if sk_data[j] == 0:
+            nh += 1
+    span_s = np.empty(n + nh, np.int64)
+    span_e = np.empty(n + nh, np.int64)
+    hole_lo = np.zeros(n + 1, np.int64)
+    bad = -1
+    k = 0
+    for s in range(n):
+        a = sk_off[s]
+        e = sk_off[s + 1]
+        end_tag = e - a >= 2 and sk_data[a] == 60 and sk_data[a + 1] == 47
+        q = a + (2 if end_tag else 1)
+        if q > e:
+            q = e
+        ns = q
+        while q < e and not _is_name_stop(sk_data[q], False):
+            q += 1
+        span_s[k] = ns
+        span_e[k] = q
+        k += 1
+        holes = 0
+        if end_tag:
+            kind[s] = 3 if (q == e - 1 and sk_data[q] == 62) else 1
+            for j in range(a, e):
+                if sk_data[j] == 0 and bad < 0:
+                    bad = s
+        else:
+            if e - a >= 2 and sk_data[e - 2] == 47 and sk_data[e - 1] == 62:
+                kind[s] = 2
+            for pos in range(a, e):
+                if sk_data[pos] != 0:
+                    continue
+                p = pos - 1
+                if p >= a and (sk_data[p] == 34 or sk_data[p] == 39):
+                    p -= 1
+                while p >= a and _is_space(sk_data[p]):
+                    p -= 1
+                if p >= a and sk_data[p] == 61:
+                    p -= 1
+                while p >= a and _is_space(sk_data[p]):
+                    p -= 1
+                ee = p + 1
+                while p >= a and not _is_name_stop(sk_data[p], True):
+                    p -= 1
+                span_s[k] = p + 1
+                span_e[k] = ee
+                k += 1
+                holes += 1
+        hole_lo[s + 1] = hole_lo[s] + holes
+    return kind, span_s[:k], span_e[:k], hole_lo, bad
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _take_item(out, o, cap, groups, g, g_pos, g_end):
     """Copy the next NUL-terminated item of group ``g`` to out[o:]; returns its
     length, -1 when the group has no terminator left, -2 when out overflows."""
