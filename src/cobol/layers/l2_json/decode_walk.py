@@ -14,8 +14,10 @@ from .symbols import (
 )
 from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
 from .whitespace import _gap_len, _resolve_gap, _style_fields
-from ..primitives import COPY_SLACK, copy_chunks, load_u64, zero_byte_mask
+from ..primitives import COPY_SLACK, bit_length, copy_chunks, load_u64, zero_byte_mask
 
+#: "00" "01" ... "99": numbers print two digits per division
+_DIGIT_PAIRS = np.frombuffer(b"".join(b"%02d" % i for i in range(100)), np.uint8)
 _QUOTES = np.uint64(0x0101010101010101 * TEXT_TERM)
 _BACKSLASHES = np.uint64(0x0101010101010101 * 92)
 
@@ -365,20 +367,33 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                     # print m with sc decimals, back to front, straight into out
                     neg = m < 0
                     u = -m if neg else m
-                    nd_ = 1
-                    while nd_ < MAX_SCALE and u >= p10[nd_]:
-                        nd_ += 1
+                    # decimal digits of u (|m| < 10**MAX_SCALE): log10 from the bit length
+                    t = (bit_length(np.uint64(u)) * 1233) >> 12
+                    nd_ = max(t + 1 if u >= p10[t] else t, 1)
                     ndig = nd_ if sc == 0 else max(nd_, sc + 1)
                     width_ = ndig + (1 if sc > 0 else 0) + (1 if neg else 0)
                     if o + width_ > nout:
                         return -2
                     p = o + width_ - 1
-                    for i in range(ndig):
-                        if sc > 0 and i == sc:
-                            out[p] = 46
+                    if sc > 0:  # the decimals, then the point
+                        for i in range(sc):
+                            out[p] = 48 + u % 10
+                            u //= 10
                             p -= 1
-                        out[p] = 48 + u % 10
-                        u //= 10
+                        out[p] = 46
+                        p -= 1
+                    while u >= 100:  # the integer part, two digits a step
+                        r = 2 * (u % 100)
+                        u //= 100
+                        out[p] = _DIGIT_PAIRS[r + 1]
+                        out[p - 1] = _DIGIT_PAIRS[r]
+                        p -= 2
+                    if u >= 10:
+                        out[p] = _DIGIT_PAIRS[2 * u + 1]
+                        out[p - 1] = _DIGIT_PAIRS[2 * u]
+                        p -= 2
+                    else:
+                        out[p] = 48 + u
                         p -= 1
                     if neg:
                         out[p] = 45
