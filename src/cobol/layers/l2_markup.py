@@ -69,8 +69,8 @@ from .l1_semantic import unique_hashes
 from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-exported: part of the format)
     COPY_SLACK, E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
-    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _skeleton_parts, _text_bytes,
-    _value_bytes,
+    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _skeleton_parts, _span_hashes,
+    _spans_match, _text_bytes, _value_bytes,
     _verify_skeletons, _walk,
 )
 from .structural_dictionary import MAX_ENTRIES, StructuralDictionary
@@ -109,12 +109,16 @@ class SkeletonTable:
             # group, and end tags have none: a NUL here is hostile input
             raise FormatError(f"end-tag skeleton {bad} holds a value slot")
         raw = skeletons.data.tobytes()
-        index: dict[bytes, int] = {}
-        ids = np.fromiter((index.setdefault(raw[x:y], len(index))
-                           for x, y in zip(span_s.tolist(), span_e.tolist())), np.int64, span_s.size)
-        if len(index) > MAX_ENTRIES:
+        ids, first, _ = unique_hashes(_span_hashes(skeletons.data, span_s, span_e))
+        if _spans_match(skeletons.data, span_s, span_e, first[ids]):
+            entries = [raw[x:y] for x, y in zip(span_s[first].tolist(), span_e[first].tolist())]
+        else:  # a 64-bit hash collision: number the names by their bytes
+            index: dict[bytes, int] = {}
+            ids = np.fromiter((index.setdefault(raw[x:y], len(index))
+                               for x, y in zip(span_s.tolist(), span_e.tolist())), np.int64, span_s.size)
+            entries = list(index)
+        if len(entries) > MAX_ENTRIES:
             raise LimitError(f"structural dictionary full ({MAX_ENTRIES} entries)")
-        entries = list(index)
         counts = np.bincount(ids, minlength=len(entries))
         if not entries:
             entries, counts = [b""], [0]

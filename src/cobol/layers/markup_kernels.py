@@ -14,7 +14,9 @@ import numpy as np
 from numba import njit
 
 from . import markup_tokenizer as mt
-from .primitives import COPY_SLACK, FNV64_OFFSET, copy_chunks, copy_to_nul, fnv1a64_step, put_varint
+from .primitives import (
+    COPY_SLACK, FNV64_OFFSET, copy_chunks, copy_to_nul, fnv1a64, fnv1a64_step, put_varint, spans_equal,
+)
 
 # symbols
 S_END = 0
@@ -489,6 +491,25 @@ def _skeleton_parts(sk_data, sk_off):
                 holes += 1
         hole_lo[s + 1] = hole_lo[s] + holes
     return kind, span_s[:k], span_e[:k], hole_lo, bad
+
+
+@njit(cache=True, nogil=True)
+def _span_hashes(data, span_s, span_e):
+    """FNV-1a 64 of each span (low bit set: never 0, as unique_hashes needs)."""
+    out = np.empty(span_s.size, np.uint64)
+    for k in range(span_s.size):
+        out[k] = fnv1a64(data, span_s[k], span_e[k]) | np.uint64(1)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _spans_match(data, span_s, span_e, rep):
+    """Whether every span equals span ``rep[k]`` byte for byte (no hash collision)."""
+    for k in range(span_s.size):
+        r = rep[k]
+        if not spans_equal(data, span_s[k], span_e[k], data, span_s[r], span_e[r]):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True, inline="always")
