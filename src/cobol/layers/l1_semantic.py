@@ -394,6 +394,19 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
     return o - o0, 0
 
 
+@njit(cache=True, nogil=True)
+def _span_hashes(data, offsets):
+    """FNV-1a 64 of each span data[offsets[i]:offsets[i + 1]], low bit set
+    (never 0, as :func:`unique_hashes` needs)."""
+    out = np.empty(offsets.size - 1, np.uint64)
+    for i in range(out.size):
+        h = FNV64_OFFSET
+        for j in range(offsets[i], offsets[i + 1]):
+            h = fnv1a64_step(h, data[j])
+        out[i] = h | np.uint64(1)
+    return out
+
+
 def _word_offsets(words: list) -> np.ndarray:
     """Where each word starts in the words laid back to back (and the end),
     with NumPy: a word list is thousands of words."""
@@ -419,20 +432,39 @@ def _as_u8(data) -> np.ndarray:
 class WordCoder:
     """A word dictionary and the code over it (see the module docstring)."""
 
-    def __init__(self, words: list, n1: int = DEFAULT_ONE_BYTE, _packed=None):
+    def __init__(self, words, n1: int = DEFAULT_ONE_BYTE, _packed=None):
+        """``words``: the dictionary, lowercase words; ``_packed`` (from
+        :meth:`from_bytes`, with ``words`` None): (its newline-joined body, the
+        words back to back, their offsets); the word list is then only split
+        out when asked for (decoding never is)."""
         if not 1 <= n1 <= 127:
             raise FormatError(f"l1: one-byte code count {n1} out of range")
-        if len(words) > n1 + (128 - n1) * 256:
-            raise LimitError(f"l1: {len(words)} words exceed the code space of n1={n1}")
-        self.words = list(words)
+        if _packed is None:
+            self._words, self._body = list(words), None
+            letters, self.offsets = None, _word_offsets(self._words)
+        else:
+            self._words = None
+            self._body, letters, self.offsets = _packed
+        count = self.offsets.size - 1
+        if count > n1 + (128 - n1) * 256:
+            raise LimitError(f"l1: {count} words exceed the code space of n1={n1}")
         self.n1 = n1
-        # the words back to back, then the decoder's copy slack; ``_packed``:
-        # (letters, offsets) when from_bytes has them already
-        letters, self.offsets = _packed if _packed is not None else (None, _word_offsets(self.words))
+        # the words back to back, then the decoder's copy slack
         self.data = np.zeros(int(self.offsets[-1]) + COPY_SLACK, np.uint8)
-        self.data[:self.offsets[-1]] = np.frombuffer(b"".join(self.words), np.uint8) if letters is None \
+        self.data[:self.offsets[-1]] = np.frombuffer(b"".join(self._words), np.uint8) if letters is None \
             else letters
         self._index = None
+
+    @property
+    def words(self) -> list:
+        if self._words is None:
+            self._words = self._body.split(b"\n") if self._body else []
+        return self._words
+
+    @property
+    def count(self) -> int:
+        """How many words the dictionary holds."""
+        return self.offsets.size - 1
 
     # -- building -----------------------------------------------------------
     @classmethod
@@ -466,7 +498,6 @@ class WordCoder:
             raise FormatError("l1: bad dictionary header")
         n1 = buf[1]
         body = buf[2:]
-        words = body.split(b"\n") if body else []
         arr = np.frombuffer(body, np.uint8)
         seps = np.flatnonzero(arr == 10)
         bounds = np.concatenate(([-1], seps, [arr.size]))
@@ -476,12 +507,16 @@ class WordCoder:
         letters = arr[arr != 10]
         if WORD_BYTE[letters].min(initial=1) == 0 or ((letters >= 65) & (letters <= 90)).any():
             raise FormatError("l1: dictionary word is not a lowercase word")
-        if len(set(words)) != len(words):
-            raise FormatError("l1: duplicate dictionary words")
-        offsets = np.zeros(len(words) + 1, np.int64)
-        if words:
+        count = lens.size if body else 0
+        offsets = np.zeros(count + 1, np.int64)
+        if count:
             np.cumsum(lens, out=offsets[1:])
-        return cls(words, n1, (letters, offsets))
+            # distinct hashes mean distinct words; equal ones (a duplicate, or
+            # a collision) are settled on the bytes
+            if unique_hashes(_span_hashes(letters, offsets))[1].size != count \
+                    and len(set(body.split(b"\n"))) != count:
+                raise FormatError("l1: duplicate dictionary words")
+        return cls(None, n1, (body, letters, offsets))
 
     # -- coding ---------------------------------------------------------------
     def _codes(self, buf, ws, we, wh):
@@ -519,7 +554,7 @@ class WordCoder:
         if out.size < end + COPY_SLACK:
             raise ValueError("l1: the output needs COPY_SLACK spare bytes after the span")
         src = _as_u8(coded)
-        o, err = _decode_kernel(src, self.n1, len(self.words), self.data, self.offsets, out, start, end)
+        o, err = _decode_kernel(src, self.n1, self.count, self.data, self.offsets, out, start, end)
         if err:
             raise FormatError(f"l1: {('', 'output exceeds its length', 'bad word code', 'dangling flag')[err]}"
                               f" at output byte {o}")
