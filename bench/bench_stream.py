@@ -8,11 +8,15 @@ that size; repeated data flatters whatever sees more of it at once), in a tempor
 
 Per file, in one run (wall clock; the commands are separate processes, as a user runs them):
   file MB/s, ratio     `cobol -c -LEVEL FILE > out.cobl` (all cores, as the CLI defaults)
-  send MB/s, ratio     `cobol send -LEVEL FILE 127.0.0.1:PORT` to a `cobol serve` started before
+  send MB/s, ratio     `cobol send -LEVEL FILE 127.0.0.1:PORT` to a `cobol serve` started for this file
                        (ratio: raw bytes / compressed block bytes on the wire)
-  send/file            send MB/s as a share of the file path's
+  send/file            send MB/s as a share of the file path's (and the ratio's share)
+  CPU s                CPU seconds (user + system) of `cobol -c`, of `cobol send` and of `cobol serve`
+                       (from getrusage of the finished child processes): on a shared machine the wall-clock
+                       columns move with the other load, the CPU columns much less
   p50, p99             block latency: from the moment the sender cut a block to its delivery at the receiver
-  send RSS, serve RSS  peak resident memory of each process (MB), and the receiver's bound per connection
+  send RSS, serve RSS  peak resident memory of each process (MB), next to the bounds of StreamingConfig
+  held                 the most blocks the receiver held received but not yet written (at most the window)
 --interactive also runs a writer that prints one line every 10 ms into `cobol send -` for 3 s and reports
 the delay from a line's write to its appearance in the receiver's output file (p50 / p99 / max).
 The machine may be shared: compare the columns of one run only.
@@ -25,6 +29,7 @@ import glob
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -48,6 +53,12 @@ def _cli(*args) -> list:
 def _peak_mb(stderr: str) -> float | None:
     m = re.findall(r"PEAK_RSS_KB (\d+)", stderr)
     return int(m[-1]) / 1024 if m else None
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the finished (waited-for) child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _free_port() -> int:
@@ -85,10 +96,10 @@ def make_inputs(folder: str, target_mb: float) -> list:
 
 
 class Server:
-    def __init__(self, out_dir: str, level: int):
+    def __init__(self, out_dir: str, level: int, extra=()):
         self.port = _free_port()
-        self.proc = subprocess.Popen(_cli("serve", "--listen", f"127.0.0.1:{self.port}", "--out", out_dir, "-v"),
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(_cli("serve", "--listen", f"127.0.0.1:{self.port}", "--out", out_dir, "-v",
+                                          *extra), stderr=subprocess.PIPE, text=True)
         self.lines = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -106,38 +117,45 @@ class Server:
             self.lines.append(line)
 
     def received(self, name: str):
+        """Block latency p50 and p99 (ms) and the most blocks held undelivered, from the server's log."""
         for line in reversed(self.lines):
             if f"received {name} " in line:
                 m = re.search(r"p50 ([\d.]+) ms p99 ([\d.]+) ms", line)
-                return (float(m.group(1)), float(m.group(2))) if m else (None, None)
-        return None, None
+                h = re.search(r"held at most (\d+) blocks", line)
+                return (float(m.group(1)) if m else None, float(m.group(2)) if m else None,
+                        int(h.group(1)) if h else None)
+        return None, None, None
 
-    def stop(self) -> float | None:
+    def stop(self) -> tuple:
+        """Stop the server; its peak RSS (MB) and CPU seconds."""
+        cpu0 = _children_cpu()
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(60)
+        cpu = _children_cpu() - cpu0
         self._reader.join(5)
-        return _peak_mb("".join(self.lines))
+        return _peak_mb("".join(self.lines)), cpu
 
 
 def file_path(path: str, level: int, tmp: str) -> tuple:
     out = os.path.join(tmp, "file.cobl")
     with open(out, "wb") as f:
-        t = time.perf_counter()
+        t, cpu0 = time.perf_counter(), _children_cpu()
         p = subprocess.run(_cli(f"-{level}", "-c", path), stdout=f, stderr=subprocess.PIPE, text=True, check=True)
-        dt = time.perf_counter() - t
-    return os.path.getsize(path) / dt / 1e6, os.path.getsize(path) / os.path.getsize(out), _peak_mb(p.stderr)
+        dt, cpu = time.perf_counter() - t, _children_cpu() - cpu0
+    return (os.path.getsize(path) / dt / 1e6, os.path.getsize(path) / os.path.getsize(out), _peak_mb(p.stderr),
+            cpu)
 
 
-def send(path: str, level: int, server: Server) -> tuple:
-    t = time.perf_counter()
-    p = subprocess.run(_cli("send", f"--level={level}", "--json", "--no-resume", path, f"127.0.0.1:{server.port}"),
-                       capture_output=True, text=True)
-    dt = time.perf_counter() - t
+def send(path: str, level: int, server: Server, extra=()) -> tuple:
+    t, cpu0 = time.perf_counter(), _children_cpu()
+    p = subprocess.run(_cli("send", f"--level={level}", "--json", "--no-resume", *extra, path,
+                            f"127.0.0.1:{server.port}"), capture_output=True, text=True)
+    dt, cpu = time.perf_counter() - t, _children_cpu() - cpu0
     if p.returncode:
         raise RuntimeError(f"cobol send failed ({p.returncode}): {p.stderr[-2000:]}")
     res = json.loads(p.stdout)[0]
     time.sleep(0.2)  # the server logs the transfer right after its DONE
-    return (os.path.getsize(path) / dt / 1e6, res["stats"]["ratio"], _peak_mb(p.stderr), res["stored_name"])
+    return (os.path.getsize(path) / dt / 1e6, res["stats"]["ratio"], _peak_mb(p.stderr), res["stored_name"], cpu)
 
 
 def interactive(server: Server, out_dir: str, seconds: float = 3.0, every: float = 0.01) -> tuple:
@@ -190,6 +208,9 @@ def main(argv=None) -> int:
                     help="repeat each category's corpus files up to this size (default: each once)")
     ap.add_argument("--interactive", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--block-size", help="the sender's block size (cobol send --block-size; default 2M)")
+    ap.add_argument("--window", type=int, help="the receiver's window (cobol serve --window; default 16)")
+    ap.add_argument("--serve-threads", type=int, help="the receiver's decode threads (cobol serve -T; default: cores)")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="cobol-bench-stream-")
     rows = []
@@ -197,40 +218,61 @@ def main(argv=None) -> int:
         files = args.files or make_inputs(tmp, args.target_mb)
         out_dir = os.path.join(tmp, "received")
         os.makedirs(out_dir)
-        server = Server(out_dir, args.level)
-        try:
-            for path in files:
-                f_mbs, f_ratio, f_rss = file_path(path, args.level, tmp)
-                s_mbs, s_ratio, s_rss, stored = send(path, args.level, server)
-                with open(path, "rb") as a, open(os.path.join(out_dir, stored), "rb") as b:
-                    same = a.read() == b.read()
-                p50, p99 = server.received(os.path.basename(path))
-                rows.append(dict(file=os.path.basename(path), mb=os.path.getsize(path) / 1e6, file_mb_s=f_mbs,
-                                 file_ratio=f_ratio, send_mb_s=s_mbs, send_ratio=s_ratio, send_share=s_mbs / f_mbs,
-                                 ratio_share=s_ratio / f_ratio, p50_ms=p50, p99_ms=p99, send_rss_mb=s_rss,
-                                 identical=same))
-                os.remove(os.path.join(out_dir, stored))
-            inter = interactive(server, out_dir) if args.interactive else None
-        finally:
-            serve_rss = server.stop()
+        serve_args = ([f"--window={args.window}"] if args.window else []) + (
+            [f"--threads={args.serve_threads}"] if args.serve_threads else [])
+        send_args = [f"--block-size={args.block_size}"] if args.block_size else []
+        idle_rss, _ = Server(out_dir, args.level, serve_args).stop()  # the process alone: the constant in the bound
+        for path in files:
+            f_mbs, f_ratio, f_rss, f_cpu = file_path(path, args.level, tmp)
+            server = Server(out_dir, args.level, serve_args)  # one per file: its RSS and CPU are this transfer's
+            try:
+                s_mbs, s_ratio, s_rss, stored, s_cpu = send(path, args.level, server, send_args)
+                p50, p99, held = server.received(os.path.basename(path))
+            finally:
+                r_rss, r_cpu = server.stop()
+            with open(path, "rb") as a, open(os.path.join(out_dir, stored), "rb") as b:
+                same = a.read() == b.read()
+            rows.append(dict(file=os.path.basename(path), mb=os.path.getsize(path) / 1e6, file_mb_s=f_mbs,
+                             file_ratio=f_ratio, file_cpu_s=f_cpu, file_rss_mb=f_rss, send_mb_s=s_mbs,
+                             send_ratio=s_ratio, send_share=s_mbs / f_mbs, ratio_share=s_ratio / f_ratio,
+                             send_cpu_s=s_cpu, serve_cpu_s=r_cpu, p50_ms=p50, p99_ms=p99, held_blocks=held,
+                             send_rss_mb=s_rss, serve_rss_mb=r_rss, identical=same))
+            os.remove(os.path.join(out_dir, stored))
+        inter = None
+        if args.interactive:
+            server = Server(out_dir, args.level)
+            try:
+                inter = interactive(server, out_dir)
+            finally:
+                server.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    from cobol.engine import default_threads
     from cobol.stream import StreamingConfig
-    bound = StreamingConfig().receiver_memory_bound() / 2**20
+    cfg = StreamingConfig(threads=args.serve_threads or default_threads(), window=args.window or 16)
+    bounds = dict(receiver_per_connection_mib=cfg.receiver_memory_bound() / 2**20,
+                  receiver_decoding_mib=cfg.threads * cfg.receiver_decode_bound() / 2**20,
+                  sender_mib=cfg.sender_memory_bound() / 2**20)
     if args.json:
-        print(json.dumps(dict(level=args.level, rows=rows, serve_rss_mb=serve_rss, receiver_bound_mib=bound,
+        print(json.dumps(dict(level=args.level, window=cfg.window, rows=rows, bounds=bounds, idle_serve_rss_mb=idle_rss,
                               interactive=inter), indent=2))
         return 0 if all(r["identical"] for r in rows) else 5
     print(f"level {args.level}, {os.cpu_count()} cpus; MB = 10^6 bytes, wall clock, separate processes")
     print(f"{'file':<10} {'MB':>6} {'file MB/s':>9} {'ratio':>7} {'send MB/s':>9} {'ratio':>7} {'send/file':>9} "
-          f"{'ratio/file':>10} {'p50 ms':>7} {'p99 ms':>7} {'send RSS':>8} {'ok':>3}")
+          f"{'ratio/file':>10} {'CPU s file':>10} {'send':>6} {'serve':>6} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'RSS send':>8} {'serve':>6} {'held':>4} {'ok':>3}")
     for r in rows:
         def ms(x):
             return "-" if x is None else f"{x:.0f}"
         print(f"{r['file']:<10} {r['mb']:>6.1f} {r['file_mb_s']:>9.1f} {r['file_ratio']:>7.2f} {r['send_mb_s']:>9.1f} "
-              f"{r['send_ratio']:>7.2f} {r['send_share']:>8.0%} {r['ratio_share']:>9.1%} {ms(r['p50_ms']):>7} "
-              f"{ms(r['p99_ms']):>7} {r['send_rss_mb'] or 0:>7.0f}M {'yes' if r['identical'] else 'NO':>3}")
-    print(f"cobol serve peak RSS {serve_rss or 0:.0f} MB (receiver bound per connection: {bound:.0f} MiB + the process)")
+              f"{r['send_ratio']:>7.2f} {r['send_share']:>8.0%} {r['ratio_share']:>9.1%} {r['file_cpu_s']:>10.1f} "
+              f"{r['send_cpu_s']:>6.1f} {r['serve_cpu_s']:>6.1f} {ms(r['p50_ms']):>7} {ms(r['p99_ms']):>7} "
+              f"{r['send_rss_mb'] or 0:>7.0f}M {r['serve_rss_mb'] or 0:>5.0f}M {r['held_blocks'] or 0:>4} "
+              f"{'yes' if r['identical'] else 'NO':>3}")
+    print(f"cobol serve without a transfer: peak RSS {idle_rss or 0:.0f} MB")
+    print(f"bounds (window {cfg.window}, {cfg.threads} threads): receiver {bounds['receiver_per_connection_mib']:.0f} "
+          f"MiB per connection + decoding at most {bounds['receiver_decoding_mib']:.0f} MiB (threads x the largest "
+          f"transform's bound); sender {bounds['sender_mib']:.0f} MiB of retained blocks; each + the process")
     if inter is not None:
         p50, p99, worst, n = inter
         print(f"interactive: {n} lines timed, one written every 10 ms into `cobol send -`: line to receiver's output "

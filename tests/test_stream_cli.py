@@ -117,7 +117,7 @@ def test_receiver_killed_and_restarted_while_sending_from_a_pipe(tmp_path):
     out = tmp_path / "out"
     data = sample(1_500_000, seed=3)
     port = free_port()
-    srv = start_server(out, port, "--store", "cobl")
+    srv = start_server(out, port, "--store", "cobl", "-T", "2")
     sender = subprocess.Popen([*CLI, "send", "-", f"{LOCAL}:{port}", "--retries", "60", "--block-size", "16K",
                                "--plan", "zstd"], env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)

@@ -1,24 +1,26 @@
 """Sans-IO streaming core: StreamCompressor, CompressedBlock, StreamDecompressor.
 
-No sockets, no threads: blocks are handed from one object to the other.
+No sockets, no threads (but one test of the decode pipeline on a pool): blocks are
+handed from one object to the other.
 """
 
 import random
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cobol
 from cobol.engine import CobolEngine
-from cobol.errors import ChecksumError, CobolError, EncodeError, FormatError
+from cobol.errors import ChecksumError, CobolError, EncodeError, FormatError, LimitError
 from cobol.format import checksum as ck
 from cobol.format.frame import DataBlock, StreamEntry, encode_data_block
 from cobol.stream import (
     BlockMissingError, CompressedBlock, StreamCompressor, StreamDecompressor, StreamingConfig, StreamingStatistics,
 )
 from cobol.stream.block import ZERO_CHAIN, chain_next
-from cobol.stream.decompressor import Reassembler
+from cobol.stream.decompressor import DecodeBudget, Reassembler
 from support import structured_samples
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -314,3 +316,145 @@ def test_structured_samples_through_the_streaming_core(data, hints):
     assert cobol.decompress(cobl) == data
     d = StreamDecompressor(StreamingConfig(block_size=4096, window=64))
     assert b"".join(d.feed_block(b) for b in reversed(blocks)) == data
+
+
+# ---------------------------------------------------------------- pipelined decoding (executor=)
+
+class HeldExecutor:
+    """An executor that runs nothing until told: ``run(i)`` runs the i-th held call, so a
+    test chooses the order in which decodes finish (deterministic, no threads)."""
+
+    def __init__(self):
+        self.held = []
+
+    def submit(self, fn, *args):
+        fut = Future()
+        self.held.append((fut, fn, args))
+        return fut
+
+    def run(self, i: int) -> None:
+        fut, fn, args = self.held.pop(i)
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:
+            fut.set_exception(exc)
+
+
+@SETTINGS
+@given(st.integers(0, 10_000), st.integers(1, 200), st.sampled_from([2, 4, 16]))
+def test_pipelined_decoding_delivers_in_order_whatever_order_decodes_finish(seed, n_lines, window):
+    rnd = random.Random(seed)
+    data = lines(n_lines, seed)
+    cfg = StreamingConfig(block_size=256, window=window, **FAST)
+    blocks = compress_all(data, cfg)
+    ex = HeldExecutor()
+    d = StreamDecompressor(cfg, executor=ex)
+    out = []
+    for b in shuffled_within(blocks, window, rnd):
+        while b.seq >= d.next_seq + window:  # the window counts from the last block delivered
+            ex.run(rnd.randrange(len(ex.held)))
+            out += d.collect()
+        out += d.receive(b)
+        if rnd.random() < 0.3:
+            out += d.receive(b)  # a duplicate while it is decoding: dropped
+        while ex.held and rnd.random() < 0.5:  # some decodes finish, in any order
+            ex.run(rnd.randrange(len(ex.held)))
+            out += d.collect()
+        assert d.undelivered <= window
+    while ex.held:
+        ex.run(rnd.randrange(len(ex.held)))
+    out += d.collect()
+    d.finish(len(blocks))
+    assert [x.seq for x in out] == list(range(len(blocks)))
+    assert b"".join(x.raw for x in out) == data
+    sync = StreamDecompressor(cfg)
+    for b in blocks:
+        sync.feed_block(b)
+    assert d.chain == sync.chain and [x.chain for x in out][-1] == sync.chain
+    assert d.stats.blocks == len(blocks) and d.stats.max_undelivered_blocks <= window
+
+
+def test_pipelined_window_counts_from_the_last_block_delivered():
+    cfg = StreamingConfig(block_size=100, window=2, **FAST)
+    b = compress_all(bytes(range(250)) * 2, cfg)
+    ex = HeldExecutor()
+    d = StreamDecompressor(cfg, executor=ex)
+    d.receive(b[0])
+    d.receive(b[1])
+    with pytest.raises(BlockMissingError, match="block 2 arrived while block 0 is still being decoded"):
+        d.receive(b[2])
+    ex.run(0)
+    assert [x.seq for x in d.collect()] == [0]
+    assert d.receive(b[2]) == []
+
+
+def test_pipelined_decoding_on_a_thread_pool_with_a_budget():
+    data = lines(3000)
+    cfg = StreamingConfig(block_size=4096, window=8, **FAST)
+    blocks = compress_all(data, cfg)
+    budget = DecodeBudget(64 << 20)
+    with ThreadPoolExecutor(2) as pool:
+        d = StreamDecompressor(cfg, executor=pool, budget=budget)
+        out = []
+        for b in blocks:
+            while d.decoding >= cfg.window:  # what credit does on the wire
+                out += d.wait_oldest()
+            out += d.receive(b.to_bytes())
+        while d.decoding:
+            out += d.wait_oldest()
+    d.finish(len(blocks))
+    assert b"".join(x.raw for x in out) == data
+    assert budget.in_use == 0 and 0 < budget.peak
+
+
+def test_pipelined_bad_block_fails_when_its_turn_comes_after_the_good_ones():
+    cfg = StreamingConfig(block_size=100, level=0, plan="store", checksum="sha256")
+    good = compress_all(b"A" * 100 + b"C" * 100, cfg)
+    wrong = ck.compute(ck.SHA256, b"B" * 100)
+    rec = encode_data_block(DataBlock(seq=1, raw_len=100, transform=0, params=b"",
+                                      streams=[StreamEntry(0, 100, 100)], checksum=wrong, payloads=[b"C" * 100]))
+    bad = CompressedBlock(1, good[1].timestamp_us, 100, ck.SHA256, wrong, rec)
+    ex = HeldExecutor()
+    d = StreamDecompressor(cfg, executor=ex)
+    assert d.receive(bad) == [] and d.receive(good[0]) == []   # nothing is decoded yet
+    ex.run(0)                                                  # the bad one finishes first...
+    assert d.collect() == []                                   # ...but its turn has not come
+    ex.run(0)
+    [first] = d.collect()                                      # block 0 is handed out, then block 1 fails
+    assert first.raw == b"A" * 100
+    with pytest.raises(ChecksumError, match="block 1"):
+        d.collect()
+    assert d.stats.checksum_failures == 1 and d.next_seq == 1
+    with pytest.raises(ChecksumError):                          # a pipelined decompressor stays failed
+        d.receive(good[1])
+
+
+def test_pipelined_block_over_the_decode_budget_is_refused_at_once():
+    cfg = StreamingConfig(block_size=1 << 16, **FAST)
+    [b] = compress_all(lines(2000)[: 1 << 16], cfg)
+    ex = HeldExecutor()
+    d = StreamDecompressor(cfg, executor=ex, budget=DecodeBudget(1 << 20))
+    d.budget.total = 1000  # smaller than any block's bound (the config floor is 1 MiB)
+    with pytest.raises(LimitError, match="block 0 needs up to"):
+        d.receive(b)
+    assert ex.held == [] and d.decoding == 0
+
+
+def test_pipelined_small_blocks_decode_at_once_but_keep_their_turn():
+    """Partial blocks (an interactive source's, cut by max_delay) are decoded in the calling
+    thread, not queued on the pool behind full blocks; they are still delivered in order."""
+    cfg = StreamingConfig(block_size=4096, **FAST)
+
+    def block(seq: int, data: bytes, flush: bool) -> CompressedBlock:
+        c = StreamCompressor(cfg, start_seq=seq)
+        return (c.feed(data) + (c.flush() if flush else []))[0]
+
+    ex = HeldExecutor()
+    d = StreamDecompressor(cfg, executor=ex)
+    [first] = d.receive(block(0, b"one line\n", flush=True))  # 9 bytes: decoded at once
+    assert first.raw == b"one line\n" and ex.held == []
+    big = block(1, lines(400), flush=False)
+    assert big.raw_len > 4096 // 2 and d.receive(big) == [] and len(ex.held) == 1  # a full block: on the pool
+    assert d.receive(block(2, b"two\n", flush=True)) == [] and len(ex.held) == 1  # decoded, but behind block 1
+    ex.run(0)
+    assert [x.seq for x in d.collect()] == [1, 2]

@@ -12,6 +12,7 @@ import random
 import shutil
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -21,7 +22,7 @@ from cobol.stream import frames as F
 from cobol.stream.checkpoint import TransferStore
 from cobol.stream.config import READ_SIZE
 from cobol.stream.tcp import (
-    StreamServer, TransferFailed, client_ssl_context, parse_hostport, send_stream, server_ssl_context,
+    ConnectionDecoder, StreamServer, TransferFailed, client_ssl_context, parse_hostport, send_stream, server_ssl_context,
 )
 
 LOCAL = "127.0.0.1"
@@ -167,6 +168,8 @@ def check_memory_bounds(res, srv, cfg=CFG):
     st = res.stats
     assert st.max_retained_blocks <= cfg.max_unacked + max(4, 2 * cfg.threads)
     assert srv.totals.max_pending_blocks < cfg.window
+    # decoding and reordering together: credit counts from the last block written
+    assert srv.totals.max_undelivered_blocks <= cfg.window
     assert srv.totals.max_buffered_bytes <= F.block_payload_limit(cfg.block_size) + 12 + READ_SIZE
 
 
@@ -193,6 +196,77 @@ def test_roundtrip_over_loopback(tmp_path, mode):
         assert res.stored_name == "rows.jsonl.cobl" and sha(cobol.decompress(stored(tmp_path, "rows.jsonl.cobl"))) == sha(data)
     check_memory_bounds(res, srv)
     assert not [p for p in os.listdir(tmp_path / ".cobol-partial") if not p.endswith(".done")]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_server_decodes_blocks_on_its_pool_while_the_connection_reads(tmp_path, monkeypatch, threads):
+    """The decode pipeline: with a decode that takes a while, a server with N decode
+    threads has N blocks of one connection decoding at once, and the output is in order."""
+    from cobol.engine import CobolEngine
+    real = CobolEngine.decode_block
+    state = {"now": 0, "most": 0, "threads": set()}
+    lock = threading.Lock()
+
+    def slow_decode(self, rec, header):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+            state["threads"].add(threading.current_thread().name)
+        try:
+            time.sleep(0.05)  # releases the GIL, like the engine's zstd and Numba kernels
+            return real(self, rec, header)
+        finally:
+            with lock:
+                state["now"] -= 1
+
+    monkeypatch.setattr(CobolEngine, "decode_block", slow_decode)
+    data = sample(120_000)
+    cfg = CFG.replace(threads=threads, ack_timeout=10.0, idle_timeout=10.0, block_timeout=10.0)
+
+    async def main():
+        srv = await start_server(tmp_path, cfg)
+        try:
+            return await send_stream(io.BytesIO(data), LOCAL, srv.port, cfg, name="slow.jsonl"), srv
+        finally:
+            await srv.close()
+
+    res, srv = run(main(), timeout=60)
+    assert sha(stored(tmp_path, "slow.jsonl")) == sha(data) and res.stats.connections == 1
+    assert state["most"] == threads  # N at once: decoding overlaps the reads, and never exceeds the pool
+    assert all(name.startswith("cobol-decode") for name in state["threads"])
+    assert srv.totals.max_undelivered_blocks <= cfg.window
+
+
+def test_connection_decoders_share_the_pool_fairly_and_wake_their_loop():
+    """A bulk connection with many blocks queued does not hold up another connection's block:
+    each connection has at most `limit` calls in the shared pool; the rest wait on its side."""
+    from concurrent.futures import ThreadPoolExecutor
+    order = []
+    gate = threading.Event()
+
+    def work(name):
+        gate.wait(5)
+        order.append(name)
+        return name
+
+    loop = asyncio.new_event_loop()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            bulk = ConnectionDecoder(pool, 1, loop, asyncio.Event())
+            line = ConnectionDecoder(pool, 1, loop, asyncio.Event())
+            futs = [bulk.submit(work, f"bulk{i}") for i in range(6)]
+            cancelled = bulk.submit(work, "bulk-cancelled")
+            assert cancelled.cancel()  # still on the connection's side: cancels (its connection closed)
+            futs.append(line.submit(work, "line"))
+            gate.set()
+            assert [f.result(5) for f in futs] == [f"bulk{i}" for i in range(6)] + ["line"]
+        assert order[:3] == ["bulk0", "line", "bulk1"]  # not behind all six
+        assert "bulk-cancelled" not in order
+        assert bulk.event.is_set() is False  # set through the loop, which has not run yet...
+        loop.run_until_complete(asyncio.sleep(0))
+        assert bulk.event.is_set() and line.event.is_set()  # ...and set once it runs
+    finally:
+        loop.close()
 
 
 def test_many_concurrent_senders_and_name_collisions(tmp_path):

@@ -75,6 +75,8 @@ def configure_serve(p: argparse.ArgumentParser):
                    help="fail a transfer whose missing block is waited for S seconds (default 60)")
     p.add_argument("-D", "--dictionary", action="append", default=[], metavar="DICT",
                    help="a shared dictionary (cobol train) senders may use; repeat for several")
+    p.add_argument("-T", "--threads", type=int, default=0, metavar="N",
+                   help="threads decoding blocks, shared by all connections (default 0: one per core)")
     p.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("-v", "--verbose", action="count", default=0, help="log more")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
@@ -92,8 +94,14 @@ def run_serve(args) -> int:
     if args.tls_key and not args.tls_cert:
         print("cobol serve: --tls-key needs --tls-cert", file=sys.stderr)
         return EXIT_USAGE
+    if args.threads < 0:
+        print("cobol serve: --threads must be >= 0", file=sys.stderr)
+        return EXIT_USAGE
+    if args.threads == 0:
+        from ..engine import default_threads
+        args.threads = default_threads()
     try:
-        cfg = StreamingConfig(window=args.window, max_block_size=args.max_block_size,
+        cfg = StreamingConfig(window=args.window, max_block_size=args.max_block_size, threads=args.threads,
                               block_size=min(StreamingConfig.block_size, args.max_block_size),
                               max_connections=args.max_connections, idle_timeout=args.idle_timeout,
                               block_timeout=args.block_timeout, fsync=not args.no_fsync)

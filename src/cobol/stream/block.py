@@ -18,7 +18,8 @@ Wire format (docs/STREAMING.md, "CompressedBlock"), integers as in FORMAT.md::
                    equal the envelope's
 
 >>> from cobol.stream import StreamCompressor, StreamingConfig
->>> [b] = StreamCompressor(StreamingConfig(block_size=1024)).feed(b"x" * 1024)
+>>> c = StreamCompressor(StreamingConfig(block_size=1024))
+>>> [b] = c.feed(b"x" * 1024) + c.flush()  # a block is cut once more than block_size bytes are buffered
 >>> CompressedBlock.from_bytes(b.to_bytes()) == b
 True
 """

@@ -62,8 +62,10 @@ class StreamingConfig:
         in blocks being decoded (each block reserves its bound from the stream
         table, docs/FORMAT.md "Memory bound", before it is decoded; a block
         over the whole budget is refused, others wait for room).
-    threads: worker threads the sender's shell encodes blocks on (it owns the
-        pool; the StreamCompressor core only submits to it).
+    threads: worker threads the shell codes blocks on: the sender's encodes
+        its blocks ahead of the wire, the server's decodes the blocks of all
+        its connections (the shells own the pools; the sans-IO cores only
+        submit to them).
     fsync: make checkpoints durable (off only for throwaway tests).
     """
 
@@ -118,10 +120,12 @@ class StreamingConfig:
         return replace(self, **changes)
 
     def receiver_memory_bound(self, block_size: int | None = None) -> int:
-        """Bytes a receiver holds per connection at most: the reorder window of
-        decoded blocks and their records, plus one frame being read. The block
-        being decoded is on top: see :meth:`receiver_decode_bound`, shared by all
-        connections through ``max_decode_memory``."""
+        """Bytes a receiver holds per connection at most: the window of blocks
+        received but not yet written (decoding, decoded or out of order: credit
+        counts from the last block written) with their records, plus one frame
+        being read and one read. The working memory of blocks being decoded is
+        on top: at most ``threads`` of them at once (the server's decode pool),
+        each :meth:`receiver_decode_bound`, all of them within ``max_decode_memory``."""
         bs = self.block_size if block_size is None else block_size
         return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE)
 

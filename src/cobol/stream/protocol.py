@@ -356,15 +356,28 @@ class ReceiverSession(_Session):
     :class:`TransferComplete` (finish the output, then ``complete(name)``).
     Make progress durable when ``checkpoint_due()`` says so and report it
     with ``durable(resume_point())``: only then is it acknowledged.
+
+    With an ``executor`` (a ``concurrent.futures`` executor the caller owns:
+    the session starts no threads) blocks are decoded on it
+    (StreamDecompressor's pipeline): a BLOCK is checked and submitted when it
+    is parsed, and its BlocksDelivered event comes from a later
+    ``next_events`` call, once it and every block before it are decoded.
+    ``decoding`` counts the blocks next in order still being decoded; a caller with nothing
+    else to do calls ``next_events`` when one finishes (an event loop learns
+    that from the executor's futures) or blocks in ``wait_decoded()``.
+    Credit counts from the last *delivered* block, so received but
+    undelivered blocks never exceed the window.
     """
 
     role = Role.RECEIVER
 
     def __init__(self, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
                  clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None,
-                 profile=None, dictionaries=None, decode_budget=None):
+                 profile=None, dictionaries=None, decode_budget=None, executor=None):
         super().__init__(config, token, clock, stats, nonce)
         self.profile = profile  # a cobol.profile.StreamingProfile, or None
+        #: a concurrent.futures executor (the caller's) that blocks are decoded on, or None
+        self.executor = executor
         #: shared dictionaries (cobol.dictionary.Dictionary) by id, for senders that name one in OPEN
         self.dictionaries = {d.dict_id: d for d in (dictionaries or ())}
         #: a DecodeBudget shared by a server's connections, or None (no shared budget)
@@ -379,17 +392,35 @@ class ReceiverSession(_Session):
         self._acked_sent = -1
         self._awaiting_accept = False
         self._complete_reported = False
+        self._waited: list = []  # blocks wait_decoded() collected, handed out by next_events
         self.last_checkpoint = self.created
 
     @property
     def next_seq(self) -> int:
+        """The next block to be delivered: blocks before it are decoded, verified and handed out."""
         return self.decompressor.next_seq if self.decompressor is not None else 0
+
+    @property
+    def decoding(self) -> int:
+        """Blocks next in order that are being decoded (``wait_decoded`` waits for the first)."""
+        return self.decompressor.decoding if self.decompressor is not None else 0
+
+    def wait_decoded(self) -> None:
+        """Block until the oldest block being decoded is done (for callers
+        without an event loop); its delivery comes from the next ``next_events``."""
+        if self.decompressor is not None and not self._waited:
+            self._waited = self.decompressor.wait_oldest()
 
     def next_events(self) -> list:
         self._raise_deferred()
         events = []
         try:
+            if self._waited:
+                waited, self._waited = self._waited, []
+                events.extend(self._delivered(waited))
             while not self._awaiting_accept:
+                if events and isinstance(events[-1], TransferComplete):
+                    break
                 msg = self.conn.next_event()
                 if msg is NEED_DATA:
                     break
@@ -399,8 +430,9 @@ class ReceiverSession(_Session):
                     events.extend(ev)
                 elif ev is not None:
                     events.append(ev)
-                if events and isinstance(events[-1], TransferComplete):
-                    break
+            if self.decompressor is not None and not (events and isinstance(events[-1], TransferComplete)):
+                # blocks whose decoding finished since (pipelined decoding)
+                events.extend(self._delivered(self.decompressor.collect()))
         except Exception as exc:
             return self._defer(exc, events)
         self._maybe_ack()
@@ -436,9 +468,10 @@ class ReceiverSession(_Session):
                 if m != self.end:
                     raise ProtocolError(f"a second END ({m.n_blocks} blocks) contradicts the first ({self.end.n_blocks})")
                 return None
+            received = self.decompressor.received_seq
             pend = self.decompressor.reassembler.pending
-            if m.n_blocks < self.next_seq or (pend and max(pend) >= m.n_blocks):
-                raise ProtocolError(f"END says {m.n_blocks} blocks, but block {max([self.next_seq - 1, *pend])} arrived")
+            if m.n_blocks < received or (pend and max(pend) >= m.n_blocks):
+                raise ProtocolError(f"END says {m.n_blocks} blocks, but block {max([received - 1, *pend])} arrived")
             self.end = m
             return self._check_complete()
         elif t == MsgType.ERROR:
@@ -452,17 +485,22 @@ class ReceiverSession(_Session):
             raise ProtocolError(f"block {block.seq} after END said {self.end.n_blocks} blocks")
         if self.profile is not None:
             self.profile.on_block_received(block.seq, len(block.record), raw_bytes=block.raw_len)
-        delivered = self.decompressor.receive(block)
+        return self._delivered(self.decompressor.receive(block))
+
+    def _delivered(self, delivered: list) -> list:
+        """The events for blocks the decompressor handed out, in order."""
+        if not delivered:
+            return []
         for d in delivered:
             self.raw_offset += len(d.raw)
             if self.profile is not None:
                 self.profile.on_block_delivered(d.seq)
-        ev = BlocksDelivered(delivered) if delivered else None
-        if delivered and self.end is not None:
+        events = [BlocksDelivered(delivered)]
+        if self.end is not None:
             done = self._check_complete()
             if done is not None:
-                return [ev, done]
-        return ev
+                events.append(done)
+        return events
 
     def _check_complete(self):
         if self.end is None or self._complete_reported or self.next_seq != self.end.n_blocks:
@@ -481,7 +519,7 @@ class ReceiverSession(_Session):
         cfg = self.config.replace(block_size=info.block_size, checksum=ck.checksum_label(info.checksum_kind))
         self.decompressor = StreamDecompressor(cfg, start_seq=resume.seq, chain=resume.chain, clock=self.clock,
                                                dictionary=self.dictionaries.get(info.dictionary_id),
-                                               budget=self.decode_budget)
+                                               budget=self.decode_budget, executor=self.executor)
         self.decompressor.stats = self.stats
         self.acked = resume.seq
         self.raw_offset = resume.raw_offset

@@ -30,13 +30,21 @@ class ReceiverEndpoint:
     ``receive_data(data)`` returns a TransferInfo when an OPEN arrived: the
     caller may then coordinate (one connection per transfer) and must call
     ``open_transfer()`` (or ``fail``). Call ``poll()`` when a read times out.
+
+    ``executor``: a ``concurrent.futures`` executor owned by the caller that
+    blocks are decoded on (ReceiverSession's pipeline). Blocks are then
+    written when their decoding finishes: while ``decoding`` is non-zero the
+    caller calls ``collect()`` once a decode is done (or ``wait_decoded()``,
+    which blocks), and what was decoded is written, checkpointed and
+    acknowledged as it would have been from ``receive_data``.
     """
 
     def __init__(self, store, config: StreamingConfig = StreamingConfig(), token: bytes | None = None, *,
-                 clock=time.monotonic, stats=None, profile=None, dictionaries=None, decode_budget=None):
+                 clock=time.monotonic, stats=None, profile=None, dictionaries=None, decode_budget=None,
+                 executor=None):
         self.store = store
         self.session = ReceiverSession(config, token, clock=clock, stats=stats, profile=profile,
-                                       dictionaries=dictionaries, decode_budget=decode_budget)
+                                       dictionaries=dictionaries, decode_budget=decode_budget, executor=executor)
         self.partial = None
         self.pending_open: TransferInfo | None = None
         self.stored_name: str | None = None
@@ -56,6 +64,21 @@ class ReceiverEndpoint:
         # a peer that trickles bytes must still meet the handshake and block timeouts
         self.session.poll()
         return info
+
+    @property
+    def decoding(self) -> int:
+        """Blocks next in order still being decoded (``collect`` or ``wait_decoded`` writes them once done)."""
+        return self.session.decoding
+
+    def collect(self) -> None:
+        """Write the blocks whose decoding finished (pipelined decoding); never blocks on a decode."""
+        self._process()
+        self.session.poll()
+
+    def wait_decoded(self) -> None:
+        """Block until the oldest block being decoded is done, then write what is ready."""
+        self.session.wait_decoded()
+        self.collect()
 
     def open_transfer(self) -> TransferInfo | None:
         if self.pending_open is None:
@@ -111,10 +134,12 @@ class ReceiverEndpoint:
         """The connection is gone. The blocks delivered so far were verified, so
         they are checkpointed (unless ``checkpoint`` is False, as in a crash):
         a sender that reconnects resumes after them instead of resending."""
+        s = self.session
+        if s.decompressor is not None:
+            s.decompressor.close()  # blocks still decoding are dropped: the checkpoint covers what was written
         if self.partial is None:
             return
         try:
-            s = self.session
             if checkpoint and self.stored_name is None and s.decompressor is not None and self.written.seq > s.acked:
                 self.checkpoint()
         finally:

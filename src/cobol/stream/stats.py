@@ -39,6 +39,8 @@ class StreamingStatistics:
     max_pending_blocks: int = 0  # most blocks held in the reorder window at once
     max_pending_bytes: int = 0   # most bytes held in the reorder window at once
     max_buffered_bytes: int = 0  # most bytes of undecoded frames held at once
+    max_undelivered_blocks: int = 0  # most blocks received but not yet delivered (decoding or reordering)
+    max_undelivered_bytes: int = 0   # their raw + record bytes at most (bounds the receiver's block memory)
 
     # send side
     retransmitted: int = 0      # blocks sent again after a reconnect
@@ -77,6 +79,10 @@ class StreamingStatistics:
     def note_pending(self, blocks: int, nbytes: int) -> None:
         self.max_pending_blocks = max(self.max_pending_blocks, blocks)
         self.max_pending_bytes = max(self.max_pending_bytes, nbytes)
+
+    def note_undelivered(self, blocks: int, nbytes: int) -> None:
+        self.max_undelivered_blocks = max(self.max_undelivered_blocks, blocks)
+        self.max_undelivered_bytes = max(self.max_undelivered_bytes, nbytes)
 
     def note_retained(self, blocks: int, nbytes: int) -> None:
         self.max_retained_blocks = max(self.max_retained_blocks, blocks)

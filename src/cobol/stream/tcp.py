@@ -2,8 +2,14 @@
 
 Thin on purpose: they read bytes, hand them to the endpoints (receiver.py,
 sender.py), write what the endpoints want written, and turn timeouts into
-``poll()`` calls. CPU work (decoding, compressing) and file I/O run on a
-thread pool, so one slow transfer never stalls the event loop or the others.
+``poll()`` calls. CPU work (decoding, compressing) and file I/O run on thread
+pools the shells own, so one slow transfer never stalls the event loop or the
+others: the endpoint's own calls (framing, writing, checkpoints) on one pool,
+one call at a time per connection; block encoding (sender) and decoding
+(server, shared by its connections) on a pool of ``config.threads`` workers
+that the sans-IO cores submit to. A server connection waits for whichever
+comes first: bytes from the socket, a block's decode finishing (the decode
+pool's futures wake the event loop), or its timer.
 
 Robustness: each connection runs in its own task inside a catch-all; a
 malformed or hostile frame, a wrong token or a crash in one handler closes
@@ -19,7 +25,9 @@ import asyncio
 import logging
 import os
 import ssl as ssl_module
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import CobolError
@@ -37,6 +45,73 @@ from .stats import StreamingStatistics
 log = logging.getLogger("cobol.stream")
 
 _EOF = object()
+_DECODED = object()  # a block's decoding finished: collect what is ready
+_TICK = object()     # nothing happened for a tick: poll the timers
+
+
+class ConnectionDecoder:
+    """One connection's share of a pool shared by many: ``submit`` like an
+    executor's, with at most ``limit`` of this connection's calls in the pool
+    at once, and a wake-up of the connection's asyncio loop when one is done.
+
+    The sans-IO cores only submit work and look at the futures; the shell that
+    waits on a socket learns this way that a block's decode finished, without a
+    thread of its own blocking on the futures. The limit keeps the pool fair:
+    a bulk transfer with a window of blocks to decode queues ``limit`` of them,
+    not the window, so another connection's block (an interactive writer's
+    line) waits behind at most ``limit`` blocks of each other connection. The
+    next call of a connection is handed to the pool by the worker that
+    finished its previous one, so one connection alone still keeps every
+    worker busy with ``limit`` equal to the pool's size.
+    """
+
+    def __init__(self, pool, limit: int, loop: asyncio.AbstractEventLoop, event: asyncio.Event):
+        self.pool, self.limit, self.loop, self.event = pool, max(1, limit), loop, event
+        self._lock = threading.Lock()
+        self._waiting: deque = deque()  # (future, fn, args) beyond the limit, in submission order
+        self._in_pool = 0
+
+    def submit(self, fn, *args) -> Future:
+        fut = Future()
+        fut.add_done_callback(self._wake)
+        with self._lock:
+            start = self._in_pool < self.limit
+            if start:
+                self._in_pool += 1
+            else:
+                self._waiting.append((fut, fn, args))
+        if start:
+            self._hand_over(fut, fn, args)
+        return fut
+
+    def _hand_over(self, fut: Future, fn, args) -> None:
+        try:
+            self.pool.submit(self._run, fut, fn, args)
+        except RuntimeError:  # the pool was shut down (the server is closing)
+            fut.cancel()
+            self._next()
+
+    def _run(self, fut: Future, fn, args) -> None:
+        if fut.set_running_or_notify_cancel():  # False: cancelled while it waited (its connection closed)
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:
+                fut.set_exception(exc)
+        self._next()
+
+    def _next(self) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._in_pool -= 1
+                return
+            item = self._waiting.popleft()
+        self._hand_over(*item)
+
+    def _wake(self, _fut) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
 
 
 async def run_blocking(executor, fn, *args):
@@ -132,6 +207,9 @@ class StreamServer:
         self.store = store if store is not None else TransferStore(out_dir, mode, fsync=config.fsync)
         self.on_complete = on_complete
         self.executor = ThreadPoolExecutor(min(32, config.max_connections + 1), thread_name_prefix="cobol-recv")
+        #: blocks of every connection are decoded here (the pipeline: a connection goes on reading
+        #: and writing while its next blocks decode)
+        self.decoders = ThreadPoolExecutor(config.threads, thread_name_prefix="cobol-decode")
         #: bytes every connection's blocks being decoded may hold together
         self.decode_budget = DecodeBudget(config.max_decode_memory, wait=config.block_timeout)
         self.connections: set = set()
@@ -148,7 +226,8 @@ class StreamServer:
                   "frames_out", "duplicates", "stale", "out_of_order", "checksum_failures", "checkpoints",
                   "connections", "resumes", "errors"):
             setattr(t, f, getattr(t, f) + getattr(st, f))
-        for f in ("max_pending_blocks", "max_pending_bytes", "max_buffered_bytes"):
+        for f in ("max_pending_blocks", "max_pending_bytes", "max_buffered_bytes", "max_undelivered_blocks",
+                  "max_undelivered_bytes"):
             setattr(t, f, max(getattr(t, f), getattr(st, f)))
 
     async def start(self) -> tuple[str, int]:
@@ -181,6 +260,7 @@ class StreamServer:
             except asyncio.TimeoutError:
                 pass
         self.executor.shutdown(wait=True)
+        self.decoders.shutdown(wait=True)
 
     async def _accept(self, reader, writer) -> None:
         peer = _peer(writer)
@@ -239,9 +319,35 @@ class _ServerConnection:
         self.superseded = False
         stats = StreamingStatistics("receive")
         stats.connections = 1
+        self.decoded = asyncio.Event()
+        decoders = ConnectionDecoder(server.decoders, server.config.threads, asyncio.get_running_loop(), self.decoded)
         self.endpoint = ReceiverEndpoint(server.store, server.config, server.token, stats=stats,
                                          profile=server.profile, dictionaries=server.dictionaries,
-                                         decode_budget=server.decode_budget)
+                                         decode_budget=server.decode_budget, executor=decoders)
+        self._read_task = None
+
+    async def _next(self, tick: float):
+        """The next thing to handle: bytes read (b"" at EOF), _DECODED or _TICK.
+        A read in progress stays pending across calls (a decode finishing does
+        not interrupt it), so it costs one task per read, not per wakeup."""
+        if self.decoded.is_set():
+            self.decoded.clear()
+            return _DECODED
+        if self._read_task is None:
+            self._read_task = asyncio.ensure_future(self.reader.read(READ_SIZE))
+        waiter = asyncio.ensure_future(self.decoded.wait())
+        try:
+            done, _ = await asyncio.wait({self._read_task, waiter}, timeout=tick,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if self._read_task in done:
+            task, self._read_task = self._read_task, None
+            return task.result()
+        if self.decoded.is_set():
+            self.decoded.clear()
+            return _DECODED
+        return _TICK
 
     async def _flush(self) -> None:
         out = self.endpoint.data_to_send()
@@ -255,11 +361,17 @@ class _ServerConnection:
         try:
             try:
                 while True:
-                    try:
-                        data = await asyncio.wait_for(self.reader.read(READ_SIZE), tick)
-                    except asyncio.TimeoutError:
+                    data = await self._next(tick)
+                    if data is _TICK:
                         await run_blocking(ex, ep.poll)
                         await self._flush()
+                        continue
+                    if data is _DECODED:
+                        await run_blocking(ex, ep.collect)
+                        await self._flush()
+                        self._check_done()
+                        if ep.session.closed:
+                            return
                         continue
                     if not data:
                         if ep.session.state is not State.DONE:
@@ -272,9 +384,7 @@ class _ServerConnection:
                         log.info("transfer %s (%s) from %s starts at block %d", info.transfer_id.hex()[:12], info.name,
                                  self.peer, ep.session.acked)
                     await self._flush()
-                    if ep.stored_name is not None and ep.session.state is State.DONE and not getattr(self, "_reported", False):
-                        self._reported = True
-                        self._report()
+                    self._check_done()
                     if ep.session.closed:
                         return
             except (StreamError, CobolError) as exc:
@@ -296,6 +406,10 @@ class _ServerConnection:
                 except Exception:
                     pass
         finally:
+            if self._read_task is not None:
+                self._read_task.cancel()
+                if self._read_task.done() and not self._read_task.cancelled():
+                    self._read_task.exception()  # retrieved: the connection is closing anyway
             try:
                 await run_blocking(ex, ep.close, not self.abort)
             except Exception as exc:
@@ -309,6 +423,12 @@ class _ServerConnection:
                 else:
                     self.writer.close()
 
+    def _check_done(self) -> None:
+        ep = self.endpoint
+        if ep.stored_name is not None and ep.session.state is State.DONE and not getattr(self, "_reported", False):
+            self._reported = True
+            self._report()
+
     def _report(self) -> None:
         ep = self.endpoint
         st = ep.stats
@@ -316,9 +436,11 @@ class _ServerConnection:
         rec = ReceivedTransfer(ep.info.name, ep.stored_name, self.peer, st)
         self.server.completed.append(rec)
         p50, p99 = st.latency_percentile(0.5), st.latency_percentile(0.99)
-        log.info("received %s -> %s from %s: %d bytes in %.2f s, %d blocks, block latency p50 %s p99 %s",
+        log.info("received %s -> %s from %s: %d bytes in %.2f s, %d blocks, block latency p50 %s p99 %s, "
+                 "held at most %d blocks (%.1f MiB) undelivered",
                  ep.info.name, ep.stored_name, self.peer, ep.session.raw_offset, st.elapsed, st.blocks,
-                 "-" if p50 is None else f"{p50 * 1e3:.1f} ms", "-" if p99 is None else f"{p99 * 1e3:.1f} ms")
+                 "-" if p50 is None else f"{p50 * 1e3:.1f} ms", "-" if p99 is None else f"{p99 * 1e3:.1f} ms",
+                 st.max_undelivered_blocks, st.max_undelivered_bytes / 2**20)
         if self.server.on_complete is not None:
             self.server.on_complete(rec)
 
