@@ -123,13 +123,13 @@ class SkeletonTable:
         if not entries:
             entries, counts = [b""], [0]
         self.names = StructuralDictionary(entries, counts)
-        # span k of skeleton s is its name, then its holes (see _skeleton_parts)
-        first = hole_lo[:-1] + np.arange(n)
+        # skeleton s's spans: its name (span hole_lo[s] + s), then its holes
+        name_span = hole_lo[:-1] + np.arange(n)
         is_hole = np.ones(span_s.size, np.bool_)
-        is_hole[first] = False
+        is_hole[name_span] = False
         self.is_end = (kind == 1) | (kind == 3)
         self.canon = kind == 3
-        self.name = ids[first].astype(np.int32)
+        self.name = ids[name_span].astype(np.int32)
         void_ids = [i for i, nm in enumerate(entries) if nm.lower() in _VOID] if html else []
         void = np.zeros(len(entries), np.bool_)
         void[void_ids] = True
