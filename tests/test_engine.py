@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import cobol
 from cobol.engine import split_blocks
 from cobol.errors import CobolError, EncodeError, UnsupportedError
+from cobol import plan as plan_module
 from cobol.plan import STRICT_ENV
 from cobol.registry import transform_by_name
 from support import structured_samples
@@ -266,6 +267,67 @@ def test_strict_planning_raises_where_a_transform_fails_its_round_trip(monkeypat
     _break_decoder(monkeypatch, "csv")
     with pytest.raises(CobolError, match="csv failed its round-trip check"):
         cobol.compress(CSV)
+
+
+JSON_LOG_ROWS = b"".join(
+    b'{"ts": %d, "level": "%s", "delay": %d, "distance": %d, "origin": "%s"}\n'
+    % (1600000000 + i * 37, [b"info", b"warn"][i % 7 == 0], (i * 7919) % 300 - 20, (i * 104729) % 3000,
+       [b"SFO", b"LAX", b"JFK", b"ORD"][i % 4]) for i in range(8000))
+
+
+def test_line_blocks_run_whole_only_the_candidates_their_sample_favours():
+    # JSON lines with log keys: json and log are candidates; on records of
+    # numbers json wins the sample by far, so log is not run on the whole block
+    assert len(JSON_LOG_ROWS) >= plan_module.SAMPLE_MIN_BLOCK
+    _, report = cobol.CobolEngine(level=3, threads=1).encode_block(JSON_LOG_ROWS, 0)
+    names = [t[0] for t in report.trials]
+    assert "json (sample)" in names and "log (sample)" in names
+    assert "json" in names and "log" not in names and report.plan == "json"
+    # from RAW_SAMPLED_BELOW_LEVEL up every candidate runs whole
+    _, report12 = cobol.CobolEngine(level=12, threads=1).encode_block(JSON_LOG_ROWS, 0)
+    names12 = [t[0] for t in report12.trials]
+    assert "log" in names12 and not any(n.endswith("(sample)") for n in names12)
+    assert cobol.decompress(cobol.compress(JSON_LOG_ROWS)) == JSON_LOG_ROWS
+    # without log keys the log transform declines the sample, and json, the
+    # one left, runs whole without a sample trial; json-dict (it needs a
+    # shared dictionary) is not tried at all
+    records = JSON_LOG_ROWS.replace(b'"ts"', b'"t0"').replace(b'"level"', b'"kind"')
+    _, report = cobol.CobolEngine(level=3, threads=1).encode_block(records, 0)
+    assert [t[:2] for t in report.trials if t[0].endswith("(sample)")] == [("log (sample)", None)]
+    assert [t[0] for t in report.trials if not t[0].endswith("(sample)")][:1] == ["json"]
+
+
+def test_blocks_of_lines_longer_than_a_sample_slice_run_every_candidate_whole():
+    # one JSON record per line, each longer than a slice: no slice of whole lines, no sample
+    row = b'{"ts": 1, "level": "info", "msg": "%s"}\n'
+    block = b"".join(row % (b"abc%d " % i * 4000) for i in range(30))
+    assert len(block) >= plan_module.SAMPLE_MIN_BLOCK and plan_module._line_sample(block) == b""
+    _, report = cobol.CobolEngine(level=3, threads=1).encode_block(block, 0)
+    names = [t[0] for t in report.trials]
+    assert not any(n.endswith("(sample)") for n in names) and {"json", "log"} <= set(names)
+
+
+def test_users_get_only_the_stored_plan_round_tripped(monkeypatch, fallback_planning, caplog):
+    # level 12: json and log both run whole, json is stored; log's broken
+    # decoder is never run for users, while strict planning checks every candidate
+    _break_decoder(monkeypatch, "log")
+    with caplog.at_level("WARNING", logger="cobol"):
+        blob = cobol.compress(JSON_LOG_ROWS, level=12)
+    assert "failed" not in caplog.text
+    assert set(cobol.frame_info(blob).plans) == {"json"}
+    assert cobol.decompress(blob) == JSON_LOG_ROWS
+    monkeypatch.setenv(STRICT_ENV, "1")
+    with pytest.raises(CobolError, match="log failed its round-trip check"):
+        cobol.compress(JSON_LOG_ROWS, level=12)
+
+
+def test_a_stored_plan_failing_its_round_trip_gives_way_to_the_next_smallest(monkeypatch, fallback_planning, caplog):
+    _break_decoder(monkeypatch, "json")
+    with caplog.at_level("WARNING", logger="cobol"):
+        blob = cobol.compress(JSON_LOG_ROWS, level=12)
+    assert "transform json failed on a jsonl block" in caplog.text
+    assert "json" not in cobol.frame_info(blob).plans
+    assert cobol.decompress(blob) == JSON_LOG_ROWS
 
 
 def test_strict_planning_raises_where_a_transform_crashes(monkeypatch, fallback_planning):

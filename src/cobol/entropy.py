@@ -359,10 +359,20 @@ class StreamCoding:
 #: cobol level -> stream coding, for levels at or above each key (the highest
 #: key not above the level applies). zstd keeps the level's own number, so
 #: "never larger than plain zstd at the same level" holds stream by stream.
+#: Brotli qualities (were 4 at levels 1-2, 5 at 3-11, 8 at 12-16) measured on
+#: the dev corpus (2 MB per file) and the unseen set, bytes-weighted ratios
+#: (docs/FRONTIER.md, text-planner): quality 6 at level 3 gains 0.2-2.9%
+#: (unseen jsonl 9.80 -> 10.08, past brotli -7's 9.94) for 0-12% more CPU time
+#: (prose: -12%); 8 at level 6 gains 0.8-8% (unseen jsonl 9.77 -> 10.56, past
+#: brotli -9's 10.30); 9 at level 9 0.9-6% for up to 30% more time. At levels
+#: 6-11 zstd -6..-11 beat brotli 5 on most streams: that trial was time spent
+#: for nothing. Level 1 gets quality 6 too: its time is the transforms' (it was
+#: 0-14% faster than level 3 with quality 5, 2-10% with 6), and with 5 it was
+#: dominated by brotli -7 on unseen JSON lines (9.87 vs 10.03 at twice the speed).
 LEVEL_CODING = {
-    1: StreamCoding(1, brotli=4),
-    3: StreamCoding(3, brotli=5),
-    12: StreamCoding(12, brotli=8),
+    1: StreamCoding(1, brotli=6),
+    6: StreamCoding(6, brotli=8),
+    9: StreamCoding(9, brotli=9),
     17: StreamCoding(17, brotli=10),
     19: StreamCoding(19, brotli=11, ppmd=True),
 }

@@ -4,7 +4,13 @@ Candidates are the transforms registered for the block's detected format
 (``registry.candidates_for``) plus the raw transform, which is always there so
 a block never costs more than plain zstd of the same bytes at the same level.
 Every candidate is run on the whole block and the smallest result is kept; the
-choice is recorded in the block, so the decoder needs none of this.
+choice is recorded in the block, so the decoder needs none of this. Below
+level RAW_SAMPLED_BELOW_LEVEL two shortcuts decide from samples: line blocks
+with several candidates run on the whole block only those whose sample is
+close to the best one's (SAMPLED_FORMATS), and plain zstd of a large block is
+skipped when a slice estimate says the best transform wins clearly
+(RAW_SKIP_MARGIN). Only the plan that is stored is round-tripped through its
+decoder (every candidate in strict mode, :data:`STRICT_ENV`).
 
 At levels >= ``entropy.PPMD_MIN_LEVEL`` each stream is also tried with PPMd
 (codec 3) and keeps it where it is clearly smaller (:func:`entropy.entropy_code`);
@@ -29,7 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import entropy
 from .errors import CobolError
@@ -102,6 +108,9 @@ class BlockPlan:
     trials: list = field(default_factory=list)
     #: the streams before entropy coding (None for a stored plan), for recode_brotli
     sources: list | None = None
+    #: (transform, Encoded) the plan was coded from, for the round-trip check of
+    #: the plan that is stored (:func:`_verify`); None for the raw transform
+    encoded: tuple | None = None
 
     @property
     def stored_size(self) -> int:
@@ -192,28 +201,37 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
                     len(enc.streams), sum(len(s) for s in enc.streams))
         return None
     if verify:
-        # A transform bug must cost ratio, never data: decode what we are about
-        # to store and drop the candidate if it does not give the block back.
-        started = prof.start() if prof is not None else None
-        back = t.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data), DecodeContext(dictionary=ctx.dictionary))
-        if prof is not None:
-            prof.record("verify", transform=t.name, started=started, bytes_in=len(data), bytes_out=len(back))
-        if back != data:
-            raise CobolError(f"transform {t.name} failed its round-trip check")
+        _verify(t, enc, data, ctx)
     zdict = frame_zstd_dict(ctx)
     ppmd = ppmd_enabled(ctx)
     level = max(ctx.level, enc.min_stream_level or 0)
     p = BlockPlan(t, bytes(enc.params), _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
     if not store_only:
         p.sources = list(enc.streams)
+    if t.id != 0:
+        p.encoded = (t, enc)
     if (zdict is not None or len(data) <= BUNDLE_WITHOUT_DICTIONARY_MAX) and not store_only \
             and (len(enc.streams) > 1 or enc.params):
         packed = Encoded(params=bytes([t.id]), streams=[_bundle.pack(enc)], stream_names=[f"bundle:{t.name}"])
         b = BlockPlan(_bundle_transform(), packed.params,
                       _code_streams(packed, ctx.level, False, prof, t.name, zdict), ctx.fmt)
         if b.stored_size < p.stored_size:
+            b.encoded = p.encoded
             return b
     return p
+
+
+def _verify(t: Transform, enc: Encoded, data, ctx: EncodeContext) -> None:
+    """A transform bug must cost ratio, never data: decode what is about to be
+    stored and raise CobolError when it does not give the block back."""
+    prof = ctx.profiler
+    started = prof.start() if prof is not None else None
+    back = t.decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data),
+                    DecodeContext(dictionary=ctx.dictionary))
+    if prof is not None:
+        prof.record("verify", transform=t.name, started=started, bytes_in=len(data), bytes_out=len(back))
+    if back != data:
+        raise CobolError(f"transform {t.name} failed its round-trip check")
 
 
 def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
@@ -270,18 +288,106 @@ def _raw_estimate(data, level: int) -> int | None:
     return int(size * n / (_RAW_SAMPLE_SLICES * span))
 
 
+#: Candidate sampling. Blocks of these formats with more than one candidate
+#: transform (JSON lines: json and log; logs: l1 and log) first run
+#: their candidates on a sample of whole lines (SAMPLE_SLICES slices spread
+#: over the block, each cut at newlines) and then run on the whole block only
+#: the candidates whose sample size is within SAMPLE_MARGIN of the smallest;
+#: a candidate that declines the sample is dropped when another one took it,
+#: and when all but the first decline it, the first runs whole untried.
+#: Below RAW_SAMPLED_BELOW_LEVEL only: higher levels try every candidate whole.
+#: Not prose: there the log transform declines on its own sample (l2_log
+#: looks_templated) and a sample pass of l1 and log only added time.
+SAMPLED_FORMATS = frozenset({"jsonl", "log"})
+#: blocks smaller than this run every candidate whole
+SAMPLE_MIN_BLOCK = 256 << 10
+SAMPLE_SLICES = 4
+#: slices are at most this long and at most 1/64 of the block each, so a
+#: sample is at most a 16th of the block: where two candidates take it and
+#: both run whole anyway (within SAMPLE_MARGIN), the sample cost at most ~6%
+SAMPLE_SLICE = 16 << 10
+#: a candidate whose sample is more than this fraction larger than the best's is not run whole
+SAMPLE_MARGIN = 0.10
+
+
+def _line_sample(data) -> bytes:
+    """SAMPLE_SLICES runs of whole lines, each up to SAMPLE_SLICE bytes and a
+    64th of the block, from evenly spaced points of ``data`` (the first from
+    its start), joined; short or empty when lines are longer than a slice."""
+    n = len(data)
+    step = n // SAMPLE_SLICES
+    span = min(SAMPLE_SLICE, n // (16 * SAMPLE_SLICES))
+    parts = []
+    for i in range(SAMPLE_SLICES):
+        start = 0 if i == 0 else data.find(b"\n", i * step) + 1
+        if start <= 0 and i:
+            continue
+        end = data.rfind(b"\n", start, start + span) + 1
+        if end > start:
+            parts.append(data[start:end])
+    return b"".join(parts)
+
+
+def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list) -> list:
+    """The candidates worth running on the whole block, decided on a sample
+    (see SAMPLED_FORMATS); all of them when the sample does not decide."""
+    if (len(candidates) < 2 or ctx.fmt not in SAMPLED_FORMATS or len(data) < SAMPLE_MIN_BLOCK
+            or ctx.level >= RAW_SAMPLED_BELOW_LEVEL):
+        return candidates
+    sample = _line_sample(data)
+    if len(sample) < SAMPLE_MIN_BLOCK // 32:
+        return candidates
+    sctx = replace(ctx, profiler=None)
+    sizes = {}
+    # last candidate first: when all but one decline the sample (the log
+    # transform's gate turns down most JSON lines), that one is not tried on
+    # the sample at all, so the sample costs only the declines
+    for k in range(len(candidates) - 1, -1, -1):
+        t = candidates[k]
+        if k == 0 and all(z is None for z in sizes.values()):
+            return [t]
+        t0 = time.perf_counter()
+        try:
+            p = _run(t, sample, sctx, verify=strict_mode())
+        except Exception as e:
+            if strict_mode():
+                raise
+            log.warning("transform %s failed on a %s sample (%s); not trying it", t.name, ctx.fmt, e)
+            p = None
+        size = None if p is None else p.stored_size
+        trials.append((f"{t.name} (sample)", size, time.perf_counter() - t0))
+        sizes[t.name] = size
+    took = [z for z in sizes.values() if z is not None]
+    if not took:
+        return candidates
+    limit = min(took) * (1.0 + SAMPLE_MARGIN)
+    return [t for t in candidates if sizes[t.name] is not None and sizes[t.name] <= limit]
+
+
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
+    """The smallest plan for the block among its candidates and raw (see the
+    module docstring).
+
+    ``verify``: round-trip the stored plan through its transform's decoder
+    (falling back to the next smallest when it fails; raising in strict mode).
+    In strict mode and for a forced plan every candidate is checked as it runs,
+    so that the tests catch a bug in a transform that loses too."""
     raw = get_transform(0)
     if plan == "store" or ctx.level <= 0:
         return _run(raw, data, ctx, store_only=True)
     if plan == "zstd":
         return _run(raw, data, ctx)
+    trials = []
     if plan == "auto":
-        candidates = [] if skips_transforms(data, ctx) else candidates_for(ctx.fmt, ctx.level, ctx.layers)
+        candidates = [] if skips_transforms(data, ctx) else [
+            t for t in candidates_for(ctx.fmt, ctx.level, ctx.layers)
+            if ctx.dictionary is not None or not t.needs_dictionary]
+        candidates = _sampled_candidates(data, ctx, candidates, trials)
     else:
         candidates = [transform_by_name(plan)]
+    verify_each = verify and (plan != "auto" or strict_mode())
+    plans = []
     best = None
-    trials = []
     for t in candidates + [raw]:
         t0 = time.perf_counter()
         if t is raw and best is not None and ctx.level < RAW_SAMPLED_BELOW_LEVEL:
@@ -293,18 +399,38 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         if t is raw:
             p = _run(t, data, ctx)
         elif plan != "auto":
-            p = _run(t, data, ctx, verify=verify)
+            p = _run(t, data, ctx, verify=verify_each)
         else:
             try:
-                p = _run(t, data, ctx, verify=verify)
+                p = _run(t, data, ctx, verify=verify_each)
             except Exception as e:  # a candidate's failure falls back to the next one
                 if strict_mode():
                     raise
                 log.warning("transform %s failed on a %s block (%s); falling back", t.name, ctx.fmt, e)
                 p = None
         trials.append((t.name, None if p is None else p.stored_size, time.perf_counter() - t0))
-        if p is not None and (best is None or p.stored_size < best.stored_size):
-            best = p
+        if p is not None:
+            plans.append(p)
+            if best is None or p.stored_size < best.stored_size:
+                best = p
+    if verify and not verify_each:
+        best = _first_verified(plans, data, ctx)
     best.trials = trials
     recode_brotli(best, brotli_quality(ctx), ctx.profiler)
     return best
+
+
+def _first_verified(plans: list, data, ctx: EncodeContext) -> BlockPlan:
+    """The smallest of ``plans`` (the first of equal ones) whose transform gives
+    the block back; the raw plan, run now if it was skipped, when none does."""
+    for p in sorted(plans, key=lambda p: p.stored_size):
+        if p.encoded is None:
+            return p
+        try:
+            _verify(*p.encoded, data, ctx)
+            return p
+        except Exception as e:
+            if strict_mode():
+                raise
+            log.warning("transform %s failed on a %s block (%s); falling back", p.encoded[0].name, ctx.fmt, e)
+    return _run(get_transform(0), data, ctx)

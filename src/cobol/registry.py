@@ -99,6 +99,9 @@ class Transform(ABC):
     needs_layers: ClassVar[frozenset] = frozenset()
     #: higher runs first among candidates for the same format
     priority: ClassVar[int] = 0
+    #: declines every block when the frame has no shared dictionary; the
+    #: planner does not try it then
+    needs_dictionary: ClassVar[bool] = False
     #: the most streams one block of this transform holds; the engine checks a
     #: block's stream table against it before it decodes any stream
     max_streams: ClassVar[int] = MAX_BLOCK_STREAMS

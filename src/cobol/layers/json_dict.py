@@ -659,6 +659,7 @@ class JsonDictTransform(Transform):
     min_level = 1
     needs_layers = frozenset({"l2"})
     priority = 20
+    needs_dictionary = True
 
     def train_dictionary_section(self, samples: list, level: int, budget: int = 1 << 20) -> bytes | None:
         small = [s for s in samples if len(s) <= MAX_BLOCK]
