@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -221,6 +222,22 @@ def test_grep_generated_logs_against_python(lines, needle):
     assert list(zip(r.numbers, r.lines)) == want
 
 
+def test_grep_rules_out_log_blocks_without_loading_the_kernels(tmp_path):
+    # a fixed string found in no template, raw line or skeleton: the blocks are
+    # skipped from their streams alone, so the transform's Numba kernels are
+    # never imported (their start-up dominated `cobol grep` on small files)
+    data = b"".join(b"2026-12-05 10:%02d:%02d job %d state=%s\n" % (i // 60 % 60, i % 60, i, b"ok" if i % 7 else b"FAIL")
+                    for i in range(3000))
+    frame = tmp_path / "x.cobl"
+    frame.write_bytes(cobol.compress(data, block_size=16 << 10, plan="log"))
+    code = ("import sys, cobol.logsearch as s; r = s.grep(b'zzqq', sys.argv[1], fixed=True); "
+            "a = 'cobol.layers.l2_log' in sys.modules; r2 = s.grep(b'FAIL', sys.argv[1], fixed=True); "
+            "print(r.count, a, r2.count, 'cobol.layers.l2_log' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(frame)], capture_output=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(cobol.__file__).parents[1])}).stdout.split()
+    assert out == [b"0", b"False", str(data.count(b"FAIL")).encode(), b"True"]
+
+
 def test_grep_patterns_translate_and_reject():
     assert translate(b"a\\(b\\)*c", extended=False) == b"a(b)*c"
     assert translate(b"a(b)+", extended=False) == b"a\\(b\\)\\+"
@@ -286,3 +303,48 @@ def test_json_lines_logs_get_the_smaller_of_json_and_log():
     # JSON records that are data, not logs, do not pay for a log trial
     data = b"".join(b'{"date":"2013-07-%02d","home":"team %d","score":%d}\n' % (i % 28 + 1, i % 17, i % 5) for i in range(500))
     assert LogTransform().encode(data, EncodeContext(fmt="jsonl")) is None
+
+
+def test_log_streams_coded_with_ppmd_at_the_slow_levels_not_the_default():
+    # skeletons of paths and names: PPMd order 6 codes them well below zstd, so
+    # levels from STREAM_PPMD_MIN_LEVEL keep codec 3 for them; the default level
+    # stays on zstd/brotli (PPMd decodes at 10-25 MB/s)
+    from cobol.layers.l2_log import STREAM_PPMD_MIN_LEVEL
+    rng = random.Random(5)
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"omega", b"sigma", b"kappa", b"theta"]
+    lines = [b"2026-12-05 10:%02d:%02d INFO Passed: %s/%s/%sTest%d.java in %d ms" % (
+        i // 60 % 60, i % 60, rng.choice(words), rng.choice(words), rng.choice(words), rng.randrange(9999),
+        rng.randrange(500)) for i in range(12000)]
+    data = b"\n".join(lines) + b"\n"
+    default = cobol.frame_info(cobol.compress(data, level=3)).block_list[0]
+    assert default.plan == "log" and "ppmd" not in [s["codec"] for s in default.streams]
+    blob = cobol.compress(data, level=STREAM_PPMD_MIN_LEVEL)
+    block = cobol.frame_info(blob).block_list[0]
+    assert block.plan == "log"
+    assert "ppmd" in [s["codec"] for s in block.streams]
+    assert cobol.decompress(blob) == data
+    off = cobol.CobolEngine(level=STREAM_PPMD_MIN_LEVEL, layers={"ppmd": False}).compress(data)
+    assert "ppmd" not in [s["codec"] for s in cobol.frame_info(off).block_list[0].streams]
+    assert cobol.decompress(off) == data and len(blob) < len(off)
+
+
+def test_small_log_blocks_get_level_19_coders_at_the_slow_levels():
+    from cobol.plan import SMALL_LOG_BLOCK, SMALL_LOG_MIN_LEVEL, coding_context
+    lv = SMALL_LOG_MIN_LEVEL
+    small = EncodeContext(level=lv, fmt="log")
+    assert coding_context(b"x" * SMALL_LOG_BLOCK, small).level == 19
+    assert coding_context(b"x" * (SMALL_LOG_BLOCK + 1), small).level == lv
+    assert coding_context(b"x" * 100, EncodeContext(level=3, fmt="log")).level == 3
+    prose = (b"It was the best of times, it was the worst of times, it was the age of wisdom.\n"
+             b"There were a king with a large jaw and a queen with a plain face.\n"
+             b"In both countries it was clearer than crystal to the lords of the State.\n")
+    assert coding_context(prose, EncodeContext(level=lv, fmt="text")).level == lv
+    listing = b"".join(b"Passed: compiler/c2/Test%d.java\n" % (7000000 + i * 37) for i in range(300))
+    assert coding_context(listing, EncodeContext(level=lv, fmt="text")).level == 19
+    assert coding_context(b"x" * 100, EncodeContext(level=1, fmt="log")).level == 1
+    data = b"".join(b"Jun %2d 04:%02d:%02d combo su(pam_unix)[%d]: session %s for user %s by (uid=0)\n" % (
+        i % 28 + 1, i % 60, i * 7 % 60, 20000 + i * 13, [b"opened", b"closed"][i % 2], [b"cyrus", b"news"][i // 2 % 2])
+        for i in range(150))
+    blob = cobol.compress(data, level=lv)
+    assert cobol.decompress(blob) == data
+    assert len(blob) <= len(cobol.compress(data, level=19)) + 16

@@ -19,6 +19,9 @@ _HTML_HINT = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<di
 _LOG_LINE = re.compile(
     rb"^(?:\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d"           # ISO timestamps
     rb"|\[?\d\d/[A-Z][a-z]{2}/\d{4}"                    # common log format dates
+    rb"|\S+ \S+ \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:"          # access logs (common/combined) from any client
+    rb"|<\d{1,3}>"                                     # syslog with its priority (RFC 3164 / 5424)
+    rb"|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d"                # nginx error logs
     rb"|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d"           # syslog
     rb"|\d{1,3}(?:\.\d{1,3}){3} "                       # access logs starting with an IP
     rb"|\[?\d{10}(?:\.\d+)?\]? "                        # unix epoch
@@ -27,6 +30,13 @@ _LOG_LINE = re.compile(
 )
 # a line that continues the log event above it (stack frames, "Caused by:", tracebacks)
 _CONTINUATION = re.compile(rb"^(?:[ \t]|Caused by:|Traceback \(most recent|\.\.\. \d+ more|[A-Za-z_$][\w$.]*(?:Error|Exception)\b)")
+# a syslog line that starts with its priority: "<34>Oct 11 22:14:15 host su: ..." (RFC 3164),
+# "<165>1 2003-10-11T22:14:15.003Z host app - ID47 - ..." (RFC 5424)
+_SYSLOG_PRI = re.compile(rb"^<\d{1,3}>(?:1 \d{4}-\d\d-\d\dT|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d )")
+# an access log line (common / combined log format): host ident user [date] "request"
+_ACCESS_LOG = re.compile(rb'^\S+ \S+ \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "')
+# a timestamp with a comma before its milliseconds at the start of a line (log4j, Python logging)
+_COMMA_MS_TIMESTAMP = re.compile(rb"^\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d,\d{3}\b")
 # the start of a JSON value inside an array or object: rules out "[14 Jan ..." log lines
 _JSON_START = re.compile(rb'^[\[{]\s*(?:["{\[\]}]|true|false|null|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*[,\]}]|$)')
 
@@ -109,6 +119,8 @@ def detect(data, hint: str | None = None) -> str:
                 return "jsonl"
         return "json"
     if first == b"<":
+        if len(lines) >= 3 and sum(1 for ln in lines if _SYSLOG_PRI.match(ln)) >= 0.6 * len(lines):
+            return "log"
         if _HTML_HINT.search(head[:4096]):
             return "html"
         return "xml"
@@ -119,6 +131,13 @@ def detect(data, hint: str | None = None) -> str:
         return "json"
     if lines:
         delimited = _delimited(lines)
+        if delimited == "csv" and sum(1 for ln in lines if _COMMA_MS_TIMESTAMP.match(ln)) >= 0.6 * len(lines):
+            # log4j / Python logging lines ("2015-10-18 18:01:47,978 INFO ..."): the
+            # one comma in every line is the timestamp's, not a column separator
+            delimited = _delimited([_COMMA_MS_TIMESTAMP.sub(b"", ln, count=1) for ln in lines])
+        if delimited == "csv" and sum(1 for ln in lines if _ACCESS_LOG.match(ln)) >= 0.6 * len(lines):
+            # access logs whose user agents all hold "(KHTML, like Gecko)"
+            delimited = None
         if delimited:
             return delimited
         log_hits = sum(1 for ln in lines if _LOG_LINE.match(ln))

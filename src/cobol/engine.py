@@ -308,11 +308,15 @@ class CobolEngine:
 
     # ------------------------------------------------------------ decoding
 
-    def block_streams(self, block: DataBlock, header: FrameHeader) -> list:
-        """A parsed data block's streams, entropy decoded (not yet through its transform)."""
+    def block_streams(self, block: DataBlock, header: FrameHeader, bound=None) -> list:
+        """A parsed data block's streams, entropy decoded (not yet through its
+        transform). ``bound``: an object with the transform's ``name``,
+        ``max_streams`` and ``decoded_limit`` (default: the registered transform,
+        whose module is imported on first use; cobol grep passes the log
+        transform's without loading its kernels)."""
         where = f"block {block.seq} at offset {block.offset}"
         # the memory bound: stream count and declared sizes checked before anything is decoded
-        check_stream_table(block, get_transform(block.transform), where)
+        check_stream_table(block, bound or get_transform(block.transform), where)
         # codec zstd-dict uses the dictionary's zstd part; None = the frame names no dictionary
         zdict = None if header.dictionary_id is None else bytes(getattr(self.dictionary, "zstd", b"") or b"")
         streams = []

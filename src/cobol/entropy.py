@@ -270,9 +270,9 @@ class PpmdCodec(EntropyCodec):
             raise LimitError(f"ppmd model memory of {1 << code} MiB cannot be allocated") from None
 
 
-def _ppmd_try(data, level: int, beat: int) -> bytes | None:
-    """The smallest ppmd coding of ``data`` over the level's orders when it is at
-    most (1 - PPMD_MIN_GAIN) x ``beat`` bytes, else None.
+def _ppmd_try(data, level: int, beat: int, orders: tuple | None = None) -> bytes | None:
+    """The smallest ppmd coding of ``data`` over ``orders`` (default: the
+    level's) when it is at most (1 - PPMD_MIN_GAIN) x ``beat`` bytes, else None.
 
     Not decoded back: the encoder (cobol.entropy_ppmd) writes 7-Zip's bytes
     (tests/test_ppmd7.py holds it to pyppmd) without pyppmd 1.3's byte dropped
@@ -280,7 +280,7 @@ def _ppmd_try(data, level: int, beat: int) -> bytes | None:
     retries at lower orders were for (tests/test_properties.py decodes every
     order's coding back)."""
     best = None
-    for order in ppmd_orders(level):
+    for order in orders or ppmd_orders(level):
         try:
             p = _ppmd_encode(data, *ppmd_params(level, len(data), order))
         except Exception as e:  # pragma: no cover - encoder failure (a bug): keep zstd
@@ -386,7 +386,8 @@ def stream_coding(level: int) -> StreamCoding:
     return StreamCoding(level, c.brotli, c.ppmd)
 
 
-def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False) -> tuple[int, bytes]:
+def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False,
+                 ppmd_orders: tuple | None = None) -> tuple[int, bytes]:
     """Code one stream: zstd at ``level`` unless that does not make it smaller.
 
     ``dictionary``: the frame dictionary's zstd dictionary bytes (``b""`` for a
@@ -395,7 +396,8 @@ def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool =
 
     ``ppmd``: also try codec ppmd (when the level is at least PPMD_MIN_LEVEL and
     the stream at least PPMD_MIN_SIZE bytes) and keep it when it beats zstd by
-    PPMD_MIN_GAIN."""
+    PPMD_MIN_GAIN. ``ppmd_orders``: with ``ppmd``, try these orders, at any level
+    (a transform's Encoded.ppmd_orders)."""
     if level <= 0 or len(data) < (1 if dictionary is not None else 16):
         return NONE, bytes(data)
     if dictionary is not None:
@@ -404,9 +406,9 @@ def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool =
         codec, z = ZSTD, _compressor(level, None).compress(data)
     if len(z) >= len(data):
         codec, z = NONE, bytes(data)
-    if ppmd and dictionary is None and level >= PPMD_MIN_LEVEL and len(data) >= PPMD_MIN_SIZE:
+    if ppmd and dictionary is None and (level >= PPMD_MIN_LEVEL or ppmd_orders) and len(data) >= PPMD_MIN_SIZE:
         data = bytes(data)
-        p = _ppmd_try(data, level, len(z))
+        p = _ppmd_try(data, level, len(z), ppmd_orders)
         if p is not None:
             return PPMD, p
     return codec, z

@@ -41,7 +41,7 @@ import numpy as np
 from .engine import CobolEngine
 from .errors import CobolError, FormatError
 from .format.frame import DataBlock, iter_frame_records
-from .layers import l2_log
+from .layers import log_format
 
 _POSIX_CLASSES = {
     b"alpha": rb"a-zA-Z", b"digit": rb"0-9", b"alnum": rb"a-zA-Z0-9", b"upper": rb"A-Z", b"lower": rb"a-z",
@@ -247,14 +247,52 @@ def _text_block(raw: bytes, m: Matcher, invert: bool) -> _BlockLines:
 
 
 def _delimiter_pieces(s: bytes) -> list:
-    return [p for p in re.split(b"[" + re.escape(l2_log.DELIMITERS) + b"]", s) if p]
+    return [p for p in re.split(b"[" + re.escape(log_format.DELIMITERS) + b"]", s) if p]
 
 
-def _log_candidates(lb: l2_log.LogBlock, m: Matcher) -> np.ndarray | None:
+def _searchable(strings) -> bool:
+    """Whether fixed strings can be looked for in a log block's streams (none
+    empty, none holding a newline or a placeholder byte)."""
+    return all(s and not any(b in s for b in (10, 0x11, 0x12)) for s in strings)
+
+
+def _skeleton_runs(pieces) -> tuple[set, bool]:
+    """(the longest non-digit run of each piece, whether some piece is all digits).
+
+    A run of non-digits inside a variable's text is also a run of literal bytes
+    of its skeleton (digit chunks stand where digits were), so a piece is looked
+    for in the skeletons as stored through that run; only all-digit pieces need
+    the variables rendered."""
+    runs = {max(re.split(rb"[0-9]+", p), key=len) for p in pieces}
+    digits_only = b"" in runs
+    runs.discard(b"")
+    return runs, digits_only
+
+
+def _cannot_match(streams: list, m: Matcher) -> bool:
+    """True when no line of a log block can hold one of the fixed strings,
+    decided on the entropy-decoded streams with bytes searches alone (no
+    Numba kernel runs, none is imported): neither a template nor a raw line
+    holds a string, and no string's delimiter-free pieces can lie in a
+    variable (the same reasoning as _log_candidates, which this only
+    short-cuts). False means "render and look"."""
+    strings = m.fixed
+    if strings is None or not _searchable(strings):
+        return False
+    if m.block.search(streams[log_format.TEMPLATES]) or m.block.search(streams[log_format.RAW]):
+        return False
+    pieces = {p for s in strings for p in _delimiter_pieces(s)}
+    if not pieces:
+        return True
+    runs, digits_only = _skeleton_runs(pieces)
+    return not digits_only and _find_all(streams[log_format.SKELETONS], runs, m.ignore_case).size == 0
+
+
+def _log_candidates(lb, m: Matcher) -> np.ndarray | None:
     """Lines of a log block that may hold one of the fixed strings, or None
     when every line must be looked at."""
     strings = m.fixed
-    if any(not s or any(b in s for b in (10, 0x11, 0x12)) for s in strings):
+    if not _searchable(strings):
         return None
     flags = re.IGNORECASE if m.ignore_case else 0
     select = lb.ids == 0
@@ -267,13 +305,7 @@ def _log_candidates(lb: l2_log.LogBlock, m: Matcher) -> np.ndarray | None:
             select |= whole[lb.ids]
     pieces = {p for s in strings for p in _delimiter_pieces(s)}
     if pieces and lb.ss.size:
-        # A run of non-digits inside a variable's text is also a run of literal
-        # bytes of its skeleton (digit chunks stand where digits were), so a piece
-        # is looked for in the skeletons as stored through its longest non-digit
-        # run; only all-digit pieces need the variables rendered.
-        runs = {max(re.split(rb"[0-9]+", p), key=len) for p in pieces}
-        digits_only = b"" in runs
-        runs.discard(b"")
+        runs, digits_only = _skeleton_runs(pieces)
         hits = []
         if runs:
             pos = _find_all(lb.sbuf, runs, m.ignore_case)
@@ -308,7 +340,7 @@ def _find_all(text, pieces, ignore_case: bool) -> np.ndarray:
     return np.array(sorted(set(out)), np.int64)
 
 
-def _log_block(lb: l2_log.LogBlock, m: Matcher, invert: bool) -> _BlockLines:
+def _log_block(lb, m: Matcher, invert: bool) -> _BlockLines:
     n = lb.n_lines
     select = None if invert or m.fixed is None else _log_candidates(lb, m)
     if select is None:
@@ -332,17 +364,46 @@ def _log_block(lb: l2_log.LogBlock, m: Matcher, invert: bool) -> _BlockLines:
     return _BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)
 
 
+def _log_block_of(streams: list, rec: DataBlock):
+    from .layers import l2_log  # its Numba kernels load here, only for blocks that are rendered
+    try:
+        return l2_log.LogBlock(streams, rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+
+
+def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
+    """A log block none of whose lines is selected; its first and last lines
+    are rendered only if a line cut between blocks needs them."""
+    try:
+        p = log_format.parse_params(rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    n = p["n_lines"]
+    parsed = []
+
+    def line(k: int) -> bytes:
+        if not parsed:
+            parsed.append(_log_block_of(streams, rec))
+        lb = parsed[0]
+        one = np.zeros(lb.n_lines, np.bool_)
+        one[k] = True
+        text = lb.render(one)[0].tobytes()
+        return text[:-1] if text.endswith(b"\n") else text
+
+    return _BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [])
+
+
 def _blocks(blob, engine: CobolEngine, m: Matcher, invert: bool):
     for header, rec in iter_frame_records(blob, engine.limits):
         if not isinstance(rec, DataBlock):
             continue
-        if rec.transform == l2_log.TRANSFORM_ID:
-            streams = engine.block_streams(rec, header)
-            try:
-                lb = l2_log.LogBlock(streams, rec.params, rec.raw_len)
-            except CobolError as exc:
-                raise type(exc)(f"block {rec.seq}: {exc}") from None
-            yield _log_block(lb, m, invert)
+        if rec.transform == log_format.TRANSFORM_ID:
+            streams = engine.block_streams(rec, header, log_format.STREAM_BOUND)
+            if len(streams) == len(log_format.STREAM_NAMES) and not invert and _cannot_match(streams, m):
+                yield _unmatched_log_block(streams, rec)
+            else:
+                yield _log_block(_log_block_of(streams, rec), m, invert)
         else:
             yield _text_block(engine.decode_block(rec, header), m, invert)
 

@@ -143,6 +143,17 @@ def frame_zstd_dict(ctx: EncodeContext) -> bytes | None:
 PPMD_EXCLUDED_FORMATS = frozenset({"json", "xml"})
 
 
+def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
+    """The ppmd orders a transform asks for its streams (Encoded.ppmd_orders)
+    when the level's coders have none; None when the level's own apply or the
+    same rules as ppmd_enabled (switch, format, dictionary) rule ppmd out."""
+    if not enc.ppmd_orders or entropy.stream_coding(ctx.level).ppmd:
+        return None
+    if ctx.fmt in PPMD_EXCLUDED_FORMATS or "ppmd" not in ctx.layers or ctx.dictionary is not None:
+        return None
+    return tuple(enc.ppmd_orders)
+
+
 def ppmd_enabled(ctx: EncodeContext) -> bool:
     """Whether streams may be coded with ppmd (codec 3): at levels >=
     entropy.PPMD_MIN_LEVEL unless the ``ppmd`` switch is off
@@ -168,7 +179,7 @@ def brotli_quality(ctx: EncodeContext) -> int:
 
 
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
-                  zdict: bytes | None = None, ppmd: bool = False) -> list:
+                  zdict: bytes | None = None, ppmd: bool = False, ppmd_orders: tuple | None = None) -> list:
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
     out = []
     for name, s in zip(names, enc.streams):
@@ -176,7 +187,7 @@ def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: s
         if store_only:
             codec, data = entropy.NONE, bytes(s)
         else:
-            codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd)
+            codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd, ppmd_orders=ppmd_orders)
         if profiler is not None:
             profiler.record("entropy", stream=name, transform=transform, started=started,
                             bytes_in=len(s), bytes_out=len(data), data_in=s, data_out=data)
@@ -203,9 +214,11 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
     if verify:
         _verify(t, enc, data, ctx)
     zdict = frame_zstd_dict(ctx)
-    ppmd = ppmd_enabled(ctx)
+    orders = transform_ppmd_orders(enc, ctx)
+    ppmd = ppmd_enabled(ctx) or orders is not None
     level = max(ctx.level, enc.min_stream_level or 0)
-    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd), ctx.fmt)
+    p = BlockPlan(t, bytes(enc.params), _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd, orders),
+                  ctx.fmt)
     if not store_only:
         p.sources = list(enc.streams)
     if t.id != 0:
@@ -234,11 +247,19 @@ def _verify(t: Transform, enc: Encoded, data, ctx: EncodeContext) -> None:
         raise CobolError(f"transform {t.name} failed its round-trip check")
 
 
+#: ppmd-coded streams up to this size are also tried with brotli: on small log
+#: files (6-16 KB of syslog and access log lines) brotli -11 of the whole block
+#: was 1-5% smaller than ppmd's best order, and a stream this small costs
+#: milliseconds
+BROTLI_OVER_PPMD_MAX = 64 << 10
+
+
 def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
     """Try brotli at ``quality`` on each zstd (or stored) stream of the chosen
     plan and keep it where it is entropy.BROTLI_MIN_GAIN smaller. Streams coded
-    with ppmd are left as they are: on the dev corpus (html, prose at level 19)
-    brotli -11 never came within PPMD_MIN_GAIN of them and doubled the time.
+    with ppmd are left as they are unless small (BROTLI_OVER_PPMD_MAX): on the
+    dev corpus (html, prose at level 19) brotli -11 never came within
+    PPMD_MIN_GAIN of them and doubled the time.
 
     Run on the winner only: candidates are compared with their zstd (and ppmd)
     sizes, so brotli's time is spent once per block, not once per candidate
@@ -246,7 +267,8 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
     if not quality or p.sources is None:
         return
     for i, (cs, src) in enumerate(zip(p.streams, p.sources)):
-        if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in (entropy.NONE, entropy.ZSTD):
+        if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in (entropy.NONE, entropy.ZSTD, entropy.PPMD) \
+                or (cs.codec == entropy.PPMD and len(src) > BROTLI_OVER_PPMD_MAX):
             continue
         started = profiler.start() if profiler is not None else None
         b = entropy.brotli_encode(src, quality)
@@ -364,6 +386,40 @@ def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list
     return [t for t in candidates if sizes[t.name] is not None and sizes[t.name] <= limit]
 
 
+#: log blocks (detected format "log") of at most this many bytes are coded at
+#: levels SMALL_LOG_MIN_LEVEL..18 with level SMALL_LOG_CODING_LEVEL's coders
+#: (zstd -19, brotli -11, ppmd): there plain zstd -19 and brotli -11 are what
+#: a small log is measured against. Not at the default level: it cost ~10x the
+#: compression time (0.3-0.4 s CPU for 200 KB) and PPMd's decode speed (10-25
+#: MB/s) for 8-14% of ratio, i.e. level 3 became as slow as brotli -11.
+SMALL_LOG_BLOCK = 256 << 10
+SMALL_LOG_CODING_LEVEL = 19
+SMALL_LOG_MIN_LEVEL = 10
+
+
+def _log_like(data, ctx: EncodeContext) -> bool:
+    if ctx.fmt == "log":
+        return True
+    if ctx.fmt != "text" or "l2" not in ctx.layers:
+        return False
+    # text whose lines repeat templates like a log's (the log transform's own test;
+    # imported here: it loads Numba, which the text candidates load anyway)
+    from .layers.l2_log import looks_templated
+    return looks_templated(data)
+
+
+def coding_context(data, ctx: EncodeContext) -> EncodeContext:
+    """The context the block's candidates are coded with: ``ctx`` itself, or for
+    a small log block (SMALL_LOG_BLOCK; detected as log, or text that repeats
+    line templates: OpenJDK's test lists, 150 KB: 4% smaller) the same with the
+    level raised to SMALL_LOG_CODING_LEVEL (the candidates stay those of
+    ``ctx.level``)."""
+    if (SMALL_LOG_MIN_LEVEL <= ctx.level < SMALL_LOG_CODING_LEVEL and len(data) <= SMALL_LOG_BLOCK and ctx.dictionary is None
+            and _log_like(data, ctx)):
+        return replace(ctx, level=SMALL_LOG_CODING_LEVEL)
+    return ctx
+
+
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
     """The smallest plan for the block among its candidates and raw (see the
     module docstring).
@@ -385,6 +441,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         candidates = _sampled_candidates(data, ctx, candidates, trials)
     else:
         candidates = [transform_by_name(plan)]
+    ctx = coding_context(data, ctx)
     verify_each = verify and (plan != "auto" or strict_mode())
     plans = []
     best = None

@@ -44,7 +44,7 @@ from ..format.wire import Reader, put_bytes, put_varint
 from . import csv_kernels as K
 from .intcodec import decode_ints as _intcodec_decode
 from .intcodec import encode_ints as _intcodec_encode
-from .primitives import spans_byte_histogram, unzigzag_int, zigzag_int
+from .primitives import spans_byte_histogram
 
 STR, DICT, NUM, TPL = 0, 1, 2, 3
 KIND_NAMES = {STR: "str", DICT: "dict", NUM: "num", TPL: "tpl"}
@@ -98,8 +98,7 @@ def encode_ints(values: np.ndarray) -> bytes:
         return bytes([INTS_CODEC]) + _intcodec_encode(v)
     out = bytearray([INTS_SMALL])
     put_varint(out, v.shape[0])
-    for x in v.tolist():
-        put_varint(out, zigzag_int(x))
+    out += K.zigzag_varints(v).tobytes()
     return bytes(out)
 
 
@@ -112,11 +111,11 @@ def decode_ints(buf, max_count: int) -> np.ndarray:
         raise FormatError("csv: unknown int stream tag")
     r = Reader(buf, pos=1, what="csv ints")
     n = r.varint("count", limit=min(max_count, SMALL_INTS))
-    out = np.empty(n, np.int64)
-    for i in range(n):
-        z = r.varint("value")
-        out[i] = unzigzag_int(z)
-    r.expect_end("small ints")
+    out, end, err = K.read_varints(np.frombuffer(buf, np.uint8), r.pos, n, 0, True)
+    if err:
+        raise FormatError("csv: bad or truncated small int stream")
+    if end != len(buf):
+        raise FormatError("csv: trailing bytes after small ints")
     return out
 
 
@@ -658,10 +657,29 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
 
     ``limit`` bounds the decoded bytes (the block's raw length).
     """
+    buf, offs, ids = decode_column_entries(src, n, limit, depth, refs, col, rows)
+    if ids is None:
+        return buf, offs
+    lens = np.diff(offs)
+    if int(lens[ids].sum()) > limit:
+        raise FormatError("csv: column longer than the block")
+    return K.gather_entries(buf, offs, ids)
+
+
+def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
+                          refs: dict | None = None, col: int = -1, rows=None):
+    """Decode one column of ``n`` values as entries and the entry of each value:
+    ``(buf, offs, ids)``, value ``i`` being ``buf[offs[ids[i]]:offs[ids[i] + 1]]``;
+    ``ids`` is None when the values are the entries in order. A dictionary
+    column comes back unexpanded (its entries and ids, range-checked), numbers
+    or templates with exceptions as their values followed by the exceptions
+    (:func:`_merge`), so the row assembler copies each value once, straight
+    from where it was decoded.
+    """
     r = src.params
     kind = r.u8("column kind")
     if kind == STR:
-        return _decode_str(src, n, limit)
+        return (*_decode_str(src, n, limit), None)
     if kind == DICT:
         nd = r.varint("dictionary size", limit=max(n, 0))
         if n and nd == 0:
@@ -676,10 +694,7 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
             ids = src.ints(n, "dictionary ids")
         if n and (ids.min() < 0 or ids.max() >= nd):
             raise FormatError("csv: dictionary id out of range")
-        lens = np.diff(eoffs)
-        if int(lens[ids].sum()) > limit:
-            raise FormatError("csv: dictionary column longer than the block")
-        return K.gather_entries(ebuf, eoffs, ids)
+        return ebuf, eoffs, ids
     if kind == NUM:
         return _decode_num(src, n, limit, depth, refs, col, rows)
     if kind == TPL:
@@ -743,20 +758,28 @@ def _decode_num(src, n, limit, depth, refs, col, rows):
     if vals.shape[0] != ng:
         raise FormatError("csv: numeric column has the wrong count")
     if refs is not None:
-        kept, rowsrc = _row_view(rows, n)
-        if kept.shape[0] != n:
-            raise FormatError("csv: row view does not match the column")
-        domain = (rep, big_p if rep == REP_F32 else max_scale, rowsrc.shape[0])
-        at = kept if mask is None else kept[~mask]
+        # what the encoder's NumPlan computes (_row_view), without the identity
+        # arrays and copies of the common case (no repeated rows, no exceptions)
+        kept = rowsrc = None
+        if rows is not None:
+            kept, rowsrc = rows
+            if kept.shape[0] != n:
+                raise FormatError("csv: row view does not match the column")
+        domain = (rep, big_p if rep == REP_F32 else max_scale, n if rowsrc is None else rowsrc.shape[0])
         if kind != REF_NONE:
+            pred = _predict(spec, refs, domain)
+            if kept is not None:
+                pred = pred[kept if mask is None else kept[~mask]]
+            elif mask is not None:
+                pred = pred[~mask]
             with np.errstate(over="ignore"):
-                vals = vals + _predict(spec, refs, domain)[at]
-        full = np.zeros(n, np.int64)
+                vals = vals + pred
         if mask is None:
-            full[:] = vals
+            full = vals
         else:
+            full = np.zeros(n, np.int64)
             full[~mask] = vals
-        refs[col] = (domain, full[rowsrc])
+        refs[col] = (domain, full if rowsrc is None else full[rowsrc])
     if mode == SCALE_CONST:
         scales = np.full(ng, max_scale, np.int64)
     else:
@@ -796,13 +819,20 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
 
 
 def _merge(buf, offs, mask, ebuf, eoffs, limit):
+    """The values and the exceptions as one column of entries (see
+    :func:`decode_column_entries`): the exceptions' entries follow the values',
+    and ``ids`` points each position at its own (no copy of the values)."""
     if mask is None:
         if buf.shape[0] > limit:
             raise FormatError("csv: column longer than the block")
-        return buf, offs
+        return buf, offs, None
     if buf.shape[0] + ebuf.shape[0] > limit:
         raise FormatError("csv: column longer than the block")
-    return K.interleave(mask, buf, offs, ebuf, eoffs)
+    na = offs.shape[0] - 1
+    all_offs = np.empty(na + eoffs.shape[0], np.int64)
+    all_offs[:na] = offs[:-1]
+    all_offs[na:] = eoffs + buf.shape[0]
+    return np.concatenate((buf, ebuf)), all_offs, K.merge_ids(mask, na)
 
 
 def _decode_str(src, n, limit):
@@ -846,12 +876,7 @@ def _decode_str_after_tag(src, n, limit, tagged=True):
 def _split_sep(raw, sep, n, limit):
     if len(raw) > limit + n:
         raise FormatError("csv: string column longer than the block")
-    arr = np.frombuffer(raw, dtype=np.uint8)
-    is_sep = arr == sep
-    pos = np.flatnonzero(is_sep)
-    if pos.shape[0] != n or (n and pos[-1] != arr.shape[0] - 1) or (not n and arr.shape[0]):
+    buf, offs, err = K.split_joined(np.frombuffer(raw, dtype=np.uint8), sep, n)
+    if err:
         raise FormatError("csv: string column has the wrong number of values")
-    offs = np.empty(n + 1, np.int64)
-    offs[0] = 0
-    offs[1:] = pos - np.arange(n)
-    return arr[~is_sep], offs
+    return buf, offs

@@ -11,7 +11,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .primitives import FNV64_OFFSET, bit_length, build_span_table, fnv1a64, fnv1a64_step, spans_equal
+from .primitives import (
+    FNV64_OFFSET,
+    VARINT_OK,
+    bit_length,
+    build_span_table,
+    fnv1a64,
+    fnv1a64_step,
+    put_varint,
+    read_varint,
+    spans_equal,
+    unzigzag,
+    zigzag,
+)
 
 DIGIT0 = 48
 MINUS = 45
@@ -50,6 +62,67 @@ def gather_joined(data, starts, ends, sep):
             out[p] = sep
             p += 1
     return out
+
+
+@njit(cache=True, nogil=True)
+def split_joined(joined, sep, n):
+    """The inverse of :func:`gather_joined` (decode side): ``n`` values each
+    followed by ``sep`` -> ``(buf, offs, err)``, the values back to back and
+    their offsets; err 1 when ``joined`` does not hold exactly ``n`` values
+    (the last byte must be a separator). One pass: each byte is copied, and
+    the copy of a separator is overwritten by the next byte."""
+    m = joined.shape[0]
+    buf = np.empty(m, np.uint8)
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    k = 0
+    p = 0
+    for i in range(m):
+        c = joined[i]
+        buf[p] = c
+        if c == sep:
+            if k >= n:
+                return buf[:0], offs, 1
+            k += 1
+            offs[k] = p
+        else:
+            p += 1
+    if k != n or (m and joined[m - 1] != sep):
+        return buf[:0], offs, 1
+    return buf[:p], offs, 0
+
+
+# ---------------------------------------------------------------- varints --
+
+@njit(cache=True, nogil=True)
+def zigzag_varints(values):
+    """Signed int64 values as zigzag varints (uint8 array), in one pass."""
+    out = np.empty(values.shape[0] * 10, np.uint8)
+    p = 0
+    for i in range(values.shape[0]):
+        p = put_varint(out, p, zigzag(np.uint64(values[i])))
+    return out[:p]
+
+
+@njit(cache=True, nogil=True)
+def read_varints(buf, pos, count, limit, signed):
+    """``count`` varints at ``buf[pos:]`` (zigzag-decoded when ``signed``) ->
+    ``(values int64, end, err)``; err 1 on a bad or truncated varint
+    (primitives.read_varint's rules), 2 on an unsigned value above ``limit``."""
+    out = np.empty(count, np.int64)
+    n = buf.shape[0]
+    for i in range(count):
+        v, q, e = read_varint(buf, pos, n)
+        if e != VARINT_OK:
+            return out, pos, 1
+        if signed:
+            out[i] = np.int64(unzigzag(v))
+        else:
+            if v > np.uint64(limit):
+                return out, pos, 2
+            out[i] = np.int64(v)
+        pos = q
+    return out, pos, 0
 
 
 # -------------------------------------------------------------- dictionary --
@@ -173,6 +246,9 @@ def format_decimals(vals, scales, max_scale, width, limit):
     lim = POW10[18]
     if max_scale < 0 or max_scale > 18 or width < 1 or width > 19:
         return np.empty(0, np.uint8), offs, 1
+    # lengths first (compares, no division unless a value has fewer fraction
+    # digits than the column), then the digits right to left by constant
+    # divisions (multiplies): printing was the cost of decoding numbers
     total = 0
     for i in range(n):
         v = vals[i]
@@ -180,13 +256,14 @@ def format_decimals(vals, scales, max_scale, width, limit):
         if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
             return np.empty(0, np.uint8), offs, 1
         a = -v if v < 0 else v
-        div = POW10[max_scale - sc]
-        if a % div != 0:
-            return np.empty(0, np.uint8), offs, 1
-        m = a // div
-        ip = m // POW10[sc]
-        nl = _ndigits(ip)
-        ln = (1 if v < 0 else 0) + max(nl, width) + (sc + 1 if sc > 0 else 0)
+        sh = max_scale - sc
+        if sh:
+            div = POW10[sh]
+            if a % div != 0:
+                return np.empty(0, np.uint8), offs, 1
+            a //= div
+        il = max(_ndigits(a) - sc, 1)  # digits of the integer part
+        ln = (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
         total += ln
         if total > limit:
             return np.empty(0, np.uint8), offs, 2
@@ -196,24 +273,24 @@ def format_decimals(vals, scales, max_scale, width, limit):
         v = vals[i]
         sc = scales[i]
         a = -v if v < 0 else v
-        m = a // POW10[max_scale - sc]
-        p = offs[i]
-        if v < 0:
-            buf[p] = MINUS
-            p += 1
-        ip = m // POW10[sc]
-        fr = m % POW10[sc]
-        w = max(_ndigits(ip), width)
-        for k in range(w - 1, -1, -1):
-            buf[p + k] = DIGIT0 + ip % 10
-            ip //= 10
-        p += w
+        sh = max_scale - sc
+        if sh:
+            a //= POW10[sh]
+        q = offs[i + 1]
         if sc > 0:
-            buf[p] = DOT
-            p += 1
-            for k in range(sc - 1, -1, -1):
-                buf[p + k] = DIGIT0 + fr % 10
-                fr //= 10
+            for _ in range(sc):
+                q -= 1
+                buf[q] = DIGIT0 + a % 10
+                a //= 10
+            q -= 1
+            buf[q] = DOT
+        start = offs[i] + (1 if v < 0 else 0)
+        while q > start:  # the integer part, zero-padded to the width
+            q -= 1
+            buf[q] = DIGIT0 + a % 10
+            a //= 10
+        if v < 0:
+            buf[offs[i]] = MINUS
     return buf, offs, 0
 
 
@@ -372,39 +449,22 @@ def gather_entries(ebuf, eoffs, ids):
 
 
 @njit(cache=True, nogil=True)
-def interleave(mask, abuf, aoffs, bbuf, boffs):
-    """Merge two columns: value i comes from B (in order) where mask[i], else from A.
-
-    Counts are validated by the caller.
-    """
+def merge_ids(mask, na):
+    """Merge two columns without copying them: value ``i`` is the next entry of
+    B (entries ``na``, ``na + 1``, ...) where ``mask[i]``, else the next of A
+    (entries 0, 1, ...). Counts are validated by the caller."""
     n = mask.shape[0]
-    offs = np.empty(n + 1, np.int64)
-    offs[0] = 0
+    ids = np.empty(n, np.int64)
     ia = 0
-    ib = 0
+    ib = na
     for i in range(n):
         if mask[i]:
-            offs[i + 1] = offs[i] + boffs[ib + 1] - boffs[ib]
+            ids[i] = ib
             ib += 1
         else:
-            offs[i + 1] = offs[i] + aoffs[ia + 1] - aoffs[ia]
+            ids[i] = ia
             ia += 1
-    buf = np.empty(offs[n], np.uint8)
-    ia = 0
-    ib = 0
-    for i in range(n):
-        p = offs[i]
-        if mask[i]:
-            for t in range(boffs[ib], boffs[ib + 1]):
-                buf[p] = bbuf[t]
-                p += 1
-            ib += 1
-        else:
-            for t in range(aoffs[ia], aoffs[ia + 1]):
-                buf[p] = abuf[t]
-                p += 1
-            ia += 1
-    return buf, offs
+    return ids
 
 
 # ------------------------------------------------------- float32 decimals --
@@ -511,14 +571,17 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
     eq = np.zeros((nrows, ncols), np.bool_)
     for r in range(1, nrows):
         best_k = 0
-        best = 0
+        # a row below min_equal is never taken: starting there lets the scan
+        # of a row with little in common stop once it cannot reach it
+        best = min_equal - 1
         a = r * ncols
         for k in range(1, min(window, r) + 1):
             b = (r - k) * ncols
             cnt = 0
             for c in range(ncols):
-                if hashes[a + c] == hashes[b + c] and spans_equal(
-                        data, starts[a + c], ends[a + c], data, starts[b + c], ends[b + c]):
+                # the search counts by the 64-bit hashes alone (a collision can
+                # only pick another row; eq below compares the bytes)
+                if hashes[a + c] == hashes[b + c]:
                     cnt += 1
                 elif cnt + ncols - 1 - c <= best:
                     break  # cannot beat the best row any more (only a larger count replaces it)
@@ -705,22 +768,3 @@ def column_major_fields(row_nf, ncols):
             start[c] += 1
             f += 1
     return order, counts
-
-
-@njit(cache=True, nogil=True)
-def field_slots(row_nf, ncols):
-    """The inverse of :func:`column_major_fields` (decode side): for every
-    field in row order, its position in the column-major order, and the
-    per-column counts. Lets the decoder map rows to column entries without
-    building the order and scattering it."""
-    counts, start, nf = _column_counts(row_nf, ncols)
-    slot = np.empty(nf, np.int64)
-    f = 0
-    for r in range(row_nf.shape[0]):
-        k = row_nf[r]
-        for t in range(k):
-            c = min(t, ncols - 1)
-            slot[f] = start[c]
-            start[c] += 1
-            f += 1
-    return slot, counts

@@ -192,53 +192,86 @@ def sniff_delimiter(arr: np.ndarray, prefer_tab: bool = False, sample: int = 1 <
     return best
 
 
-@njit(cache=True, nogil=True)
-def assemble(out, buf, offs, field_order, qflag, row_nfields, row_term, delim, quote):
-    """Glue fields back into CSV text (decode side).
+#: ``assemble`` wants this many spare bytes past the logical end of its output
+#: and of its value buffer: values of up to ASSEMBLE_COPY bytes are copied as
+#: ASSEMBLE_COPY bytes (a fixed-length copy has no data-dependent branch; what
+#: spills past the value is overwritten by the bytes written after it)
+ASSEMBLE_SLACK = 16
+ASSEMBLE_COPY = 8
 
-    ``buf[offs[g]:offs[g+1]]`` is the content of column-major field ``g``;
-    the ``f``-th field in row order is ``g = field_order[f]``; ``qflag[g]``
-    wraps it in quotes. Writes into ``out`` and returns the length written, or
-    -1 if anything would run out of bounds (hostile input).
+
+@njit(cache=True, nogil=True)
+def assemble(out, buf, offs, entry, col_start, qflag, row_nfields, row_term, delim, quote):
+    """Glue fields back into CSV text (decode side), in one pass into ``out``.
+
+    The columns' values are entries of one buffer: entry ``e`` is
+    ``buf[offs[e]:offs[e+1]]``. Column ``c`` owns the slots
+    ``col_start[c]:col_start[c+1]`` (its fields top to bottom); slot ``g`` shows
+    entry ``entry[g]`` (a dictionary column or a repeated row points many slots
+    at one entry, so neither is expanded before this) and is wrapped in quotes
+    when ``qflag[g]``. Field ``t`` of a row belongs to column
+    ``min(t, ncols - 1)``, the next unused slot of that column.
+
+    ``out`` and ``buf`` carry ASSEMBLE_SLACK spare bytes past their logical
+    ends. Returns the length written, or -1 if anything would run out of
+    bounds or a slot would be left unused (hostile input).
     """
-    n_out = out.shape[0]
-    nbuf = buf.shape[0]
-    ng = offs.shape[0] - 1
-    nfo = field_order.shape[0]
+    n_out = out.shape[0] - ASSEMBLE_SLACK
+    nbuf = buf.shape[0] - ASSEMBLE_SLACK
+    ne = offs.shape[0] - 1
+    ng = entry.shape[0]
+    ncols = col_start.shape[0] - 1
+    nrows = row_nfields.shape[0]
+    if (qflag.shape[0] != ng or n_out < 0 or nbuf < 0 or ncols < 1
+            or col_start[0] != 0 or col_start[ncols] != ng):
+        return -1
+    cur = np.empty(ncols, np.int64)
+    for c in range(ncols):
+        if col_start[c + 1] < col_start[c]:
+            return -1
+        cur[c] = col_start[c]
     p = 0
-    f = 0
-    for r in range(row_nfields.shape[0]):
+    for r in range(nrows):
         k = row_nfields[r]
-        if k < 1 or f + k > nfo:
+        if k < 1:
             return -1
         for t in range(k):
-            g = field_order[f]
-            f += 1
-            if g < 0 or g >= ng:
+            c = min(t, ncols - 1)
+            g = cur[c]
+            if g >= col_start[c + 1]:
                 return -1
-            a = offs[g]
-            b = offs[g + 1]
+            cur[c] = g + 1
+            e = entry[g]
+            if e < 0 or e >= ne:
+                return -1
+            a = offs[e]
+            b = offs[e + 1]
             if a < 0 or b < a or b > nbuf:
                 return -1
-            if p + (b - a) + (2 if qflag[g] else 0) > n_out:
+            qf = np.int64(qflag[g])
+            ln = b - a
+            if p + ln + 2 * qf > n_out:
                 return -1
-            if qflag[g]:
-                out[p] = quote
-                p += 1
-            for x in range(a, b):
-                out[p + x - a] = buf[x]
-            p += b - a
-            if qflag[g]:
-                out[p] = quote
-                p += 1
-            if t + 1 < k:
-                if p >= n_out:
-                    return -1
-                out[p] = delim
-                p += 1
+            # quote, value, quote, delimiter: an unwanted quote is written and
+            # then overwritten (p does not move), and every field is followed
+            # by a delimiter that the row's last one turns into the terminator
+            out[p] = quote
+            p += qf
+            if ln <= ASSEMBLE_COPY:
+                for x in range(ASSEMBLE_COPY):
+                    out[p + x] = buf[a + x]
+            else:
+                for x in range(ln):
+                    out[p + x] = buf[a + x]
+            p += ln
+            out[p] = quote
+            p += qf
+            out[p] = delim
+            p += 1
+        p -= 1
         term = row_term[r]
         if term == TERM_LF:
-            if p >= n_out:
+            if p + 1 > n_out:
                 return -1
             out[p] = LF
             p += 1
@@ -250,6 +283,7 @@ def assemble(out, buf, offs, field_order, qflag, row_nfields, row_term, delim, q
             p += 2
         elif term != TERM_NONE:
             return -1
-    if f != nfo:
-        return -1
+    for c in range(ncols):
+        if cur[c] != col_start[c + 1]:
+            return -1
     return p

@@ -54,6 +54,7 @@ from ..registry import DecodeContext, Encoded, EncodeContext, Transform, registe
 from . import csv_columns as cc
 from . import csv_kernels as K
 from .csv_tokenizer import (
+    ASSEMBLE_SLACK,
     CR,
     LF,
     QUOTE,
@@ -89,6 +90,27 @@ ROW_MATCH_MIN_FIELDS_NUM, ROW_MATCH_MIN_FIELDS_DEN = 1, 4
 
 Q_NONE, Q_ALL, Q_SOME, Q_MOST = 0, 1, 2, 3
 F_RAGGED, F_TERM_EXC, F_LAST_NONE, F_CRLF, F_ROWREF = 1, 2, 4, 8, 16
+
+
+def _column_major_spans(starts, ends, row_nf: np.ndarray, ncols: int, modal: int):
+    """The field spans listed column by column, and the per-column counts
+    (a regular table is a transpose, cheaper than gathering by an order)."""
+    nrows = row_nf.shape[0]
+    if modal == ncols and (row_nf == modal).all():
+        counts = np.full(ncols, nrows, np.int64)
+        return starts.reshape(nrows, ncols).T.ravel(), ends.reshape(nrows, ncols).T.ravel(), counts
+    order, counts = _column_major_order(row_nf, ncols, modal)
+    return starts[order], ends[order], counts
+
+
+def column_counts(row_nf: np.ndarray, ncols: int) -> np.ndarray:
+    """Fields per column when field ``t`` of a row is in column ``min(t, ncols - 1)``
+    (``row_nf >= 1``): column c < ncols - 1 has the rows with more than c
+    fields, the last column every field from ncols - 1 on."""
+    hist = np.bincount(np.minimum(row_nf, ncols), minlength=ncols + 1)
+    counts = row_nf.shape[0] - np.cumsum(hist[:ncols])
+    counts[-1] = int(np.maximum(row_nf - (ncols - 1), 0).sum())
+    return counts
 
 
 def _column_major_order(row_nf: np.ndarray, ncols: int, modal: int):
@@ -153,9 +175,7 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> 
     if flags & F_TERM_EXC:
         sink.ints(term_exc, "rows.term_exc")
 
-    order, counts = _column_major_order(row_nf, ncols, modal)
-    cs = starts[order]
-    ce = ends[order]
+    cs, ce, counts = _column_major_spans(starts, ends, row_nf, ncols, modal)
     if flags & F_RAGGED or not 2 <= ncols <= ROW_MATCH_MAX_COLUMNS or nrows <= 2:
         _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
@@ -313,7 +333,10 @@ def decode_csv(streams: list, params: bytes, raw_len: int) -> bytes:
     pstart = r.pos
     r.pos += plen
     nlog = r.varint("stream count", limit=r.remaining + len(streams))
-    lens = [r.varint("stream length", limit=raw_len * 4 + 1024) for _ in range(nlog)]
+    lens, r.pos, err = K.read_varints(np.frombuffer(streams[0], np.uint8), r.pos, nlog, raw_len * 4 + 1024, False)
+    if err:
+        raise FormatError("csv: bad stream length table")
+    lens = lens.tolist()
     logical = []
     bi = 1
     for ln in lens:
@@ -377,9 +400,8 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     if flags & F_LAST_NONE:
         row_term[-1] = TERM_NONE
 
-    # for each field in row order, its slot among the column-major entries
-    field_order, counts = K.field_slots(np.ascontiguousarray(row_nf, dtype=np.int64), ncols)
-    eq = None
+    counts = column_counts(row_nf, ncols) if flags & F_RAGGED else np.full(ncols, nrows, np.int64)
+    eq_t = None
     if flags & F_ROWREF:
         if flags & F_RAGGED or ncols != modal or ncols > ROW_MATCH_MAX_COLUMNS:
             raise FormatError("csv: row matches in a ragged or wide table")
@@ -391,9 +413,10 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         packed = np.frombuffer(src.next("row match fields"), dtype=np.uint8)
         if packed.shape[0] != nref * width:
             raise FormatError("csv: row match fields have the wrong length")
-        eq = np.zeros((nrows, ncols), np.bool_)
-        eq[ref != 0] = np.unpackbits(packed.reshape(nref, width), axis=1, count=ncols,
-                                     bitorder="little").astype(np.bool_)
+        # column-major (ncols x nrows) so that each column's flags are contiguous
+        eq_t = np.zeros((ncols, nrows), np.bool_)
+        eq_t[:, ref != 0] = np.unpackbits(packed.reshape(nref, width), axis=1, count=ncols,
+                                          bitorder="little").astype(np.bool_).T
     has_order = r.u8("column order flag")
     if has_order > 1:
         raise FormatError("csv: bad column order flag")
@@ -402,64 +425,84 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         corder = [r.varint("column", limit=ncols - 1) for _ in range(ncols)]
         if sorted(corder) != list(range(ncols)):
             raise FormatError("csv: column order is not a permutation")
-    bufs, offs_list, qflags = [None] * ncols, [None] * ncols, [None] * ncols
+    # every column's entries go into one buffer (bufs, shifted offsets); each
+    # slot of column c points at an entry: entry[start_c:start_c + count_c]
+    nslots = int(counts.sum())
+    entry = np.empty(nslots, np.int64)
+    all_q = np.zeros(nslots, np.bool_)
+    slot_start = np.zeros(ncols + 1, np.int64)
+    np.cumsum(counts, out=slot_start[1:])
+    bufs, offs_list = [None] * ncols, [None] * ncols
+    entry_base = [0] * ncols
     refs: dict = {}
     total = 0
     for c in corder:
         n = int(counts[c])
         rows = None
-        if eq is not None:
-            rowsrc, n, err = K.row_sources(ref, eq[:, c])
+        if eq_t is not None:
+            rowsrc, n, err = K.row_sources(ref, eq_t[c])
             if err:
                 raise FormatError("csv: bad row match")
-            rows = (np.flatnonzero(~eq[:, c]), rowsrc)
+            rows = (np.flatnonzero(~eq_t[c]), rowsrc)
         qmode = r.u8("quote mode")
-        q = np.zeros(n, np.bool_)
+        q = None
         if qmode == Q_ALL:
-            q[:] = True
+            q = np.ones(n, np.bool_)
         elif qmode in (Q_SOME, Q_MOST):
             pos = cc.decode_ints(src.next("quote flags"), n)
             _check_positions(pos, n, "quote flags")
             if qmode == Q_SOME:
+                q = np.zeros(n, np.bool_)
                 q[pos] = True
             else:
-                q[:] = True
+                q = np.ones(n, np.bool_)
                 q[pos] = False
         elif qmode != Q_NONE:
             raise FormatError("csv: bad quote mode")
         if qmode != Q_NONE and not quoting:
             raise FormatError("csv: quote flags without quoting")
-        buf, offs = cc.decode_column(src, n, raw_len, refs=refs, col=c, rows=rows)
-        if offs.shape[0] != n + 1:
+        buf, offs, ids = cc.decode_column_entries(src, n, raw_len, refs=refs, col=c, rows=rows)
+        if (ids is None and offs.shape[0] != n + 1) or (ids is not None and ids.shape[0] != n):
             raise FormatError("csv: column has the wrong count")
-        if eq is not None:
-            lens = np.diff(offs)
-            if int(lens[rowsrc].sum()) > raw_len:
-                raise FormatError("csv: columns longer than the block")
-            buf, offs = K.gather_entries(buf, offs, rowsrc)
-            q = q[rowsrc]
-        total += buf.shape[0] + 2 * int(np.count_nonzero(q))
+        if eq_t is not None:
+            ids = rowsrc if ids is None else ids[rowsrc]
+            if q is not None:
+                q = q[rowsrc]
+        # a valid block's entries are at most its bytes (a dictionary's are
+        # used, repeated rows stored once): the bound on what columns allocate
+        total += buf.shape[0]
         if total > raw_len:
             raise FormatError("csv: columns longer than the block")
         bufs[c] = buf
         offs_list[c] = offs
-        qflags[c] = q
-    # glue the columns into one buffer with global offsets
-    sizes = np.array([b.shape[0] for b in bufs], dtype=np.int64)
-    shift = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if sizes.size else sizes
-    all_buf = np.concatenate(bufs) if bufs else np.zeros(0, np.uint8)
-    all_offs = np.concatenate([o[:-1] + sh for o, sh in zip(offs_list, shift)] + [[int(sizes.sum())]])
-    all_offs = all_offs.astype(np.int64, copy=False)
-    all_q = np.concatenate(qflags) if qflags else np.zeros(0, np.bool_)
-    expect = total + (nf - nrows) + int(np.count_nonzero(row_term == TERM_LF)) \
-        + 2 * int(np.count_nonzero(row_term == TERM_CRLF))
-    if expect != raw_len:
-        raise FormatError(f"csv: decoded size {expect} != block size {raw_len}")
-    out = np.empty(raw_len, np.uint8)
-    p = assemble(out, all_buf, all_offs, field_order, all_q, row_nf, row_term, delim, quote)
+        a, b = slot_start[c], slot_start[c + 1]
+        if ids is None:
+            entry[a:b] = np.arange(b - a)
+        else:
+            entry[a:b] = ids
+        if q is not None:
+            all_q[a:b] = q
+    # glue the columns' entries into one buffer with global offsets
+    at = 0
+    for c in range(ncols):
+        entry_base[c] = at
+        at += offs_list[c].shape[0] - 1
+    all_offs = np.empty(at + 1, np.int64)
+    shift = 0
+    for c in range(ncols):
+        o = offs_list[c]
+        all_offs[entry_base[c]:entry_base[c] + o.shape[0] - 1] = o[:-1] + shift
+        shift += bufs[c].shape[0]
+        if entry_base[c]:
+            entry[slot_start[c]:slot_start[c + 1]] += entry_base[c]
+    all_offs[at] = shift
+    all_buf = np.empty(shift + ASSEMBLE_SLACK, np.uint8)
+    np.concatenate(bufs, out=all_buf[:shift])
+    out = np.empty(raw_len + ASSEMBLE_SLACK, np.uint8)
+    p = assemble(out, all_buf, all_offs, entry, slot_start, all_q, row_nf, row_term, delim, quote)
     if p != raw_len:
         raise FormatError("csv: fields do not fill the block")
-    return out.tobytes()
+    return out[:raw_len].tobytes()
 
 
 def _check_positions(pos: np.ndarray, n: int, what: str) -> None:

@@ -54,21 +54,15 @@ import numpy as np
 
 from ..entropy import thread_compressor
 from ..errors import FormatError
-from ..format.wire import Reader, put_varint
+from ..format.wire import put_varint
 from ..registry import DecodeContext, EncodeContext, Encoded, Transform, register_transform
 from . import log_kernels as lk
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
+from .log_format import DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, parse_params  # noqa: F401
 
-TRANSFORM_ID = 60
-VERSION = 1
-STREAM_NAMES = ("templates", "ids", "skeletons", "numbers", "widths", "raw")
 #: lines longer than this stay raw: a template that long is one of a kind anyway
 MAX_LINE = 1 << 16
-#: bytes that separate tokens. ``:``, ``.``, ``/`` and ``-`` are not among
-#: them, so times, dates, IP addresses, versions and paths stay one variable
-#: whose numbers are delta coded per chunk.
-DELIMITERS = b" \t\r[](){}<>,;=\"'|"
 #: templates used by fewer lines than this share one column for their variables
 #: (on the dev logs: 1.54x -> 1.63x zstd -19 on dpkg.log, small files +1-3%)
 MIN_COLUMN_LINES = 4
@@ -214,27 +208,6 @@ class LogModel:
         ]
 
 
-def parse_params(params: bytes, raw_len: int) -> dict:
-    r = Reader(params, what="log params")
-    version = r.u8("version")
-    if version != VERSION:
-        raise FormatError(f"log: unknown version {version}")
-    flags = r.u8("flags")
-    if flags > 1:
-        raise FormatError(f"log: unknown flags {flags:#x}")
-    n_lines = r.varint("line count", raw_len + 1)
-    p = dict(final_newline=bool(flags & 1), n_lines=n_lines,
-             n_templates=r.varint("template count", n_lines),
-             n_common=r.varint("common template count", n_lines),
-             n_vars=r.varint("variable count", raw_len),
-             n_numbers=r.varint("number count", raw_len),
-             n_raw=r.varint("raw line count", n_lines))
-    r.expect_end("log params")
-    if p["n_common"] > p["n_templates"]:
-        raise FormatError("log: more common templates than templates")
-    return p
-
-
 def _items(stream, count: int, what: str, marker: int = lk.NEWLINE):
     """(bytes, starts, ends, marker counts) of a stream of ``count`` newline-ended items."""
     buf = np.frombuffer(stream, np.uint8)
@@ -353,6 +326,24 @@ def decode_block(streams: list, params: bytes, raw_len: int) -> bytes:
 #: OpenJDK test logs, against zstd -3 on the same streams)
 MIN_STREAM_LEVEL = 6
 
+#: at levels STREAM_PPMD_MIN_LEVEL..18 the streams are also tried with PPMd at
+#: these orders (levels 19+ try their own, entropy.PPMD_ORDERS_BY_LEVEL) and keep it where it is
+#: entropy.PPMD_MIN_GAIN smaller: the skeletons (variable texts: paths, names,
+#: hosts) came out 15-27% smaller than zstd -6 at order 6 on unseen OpenJDK and
+#: apt logs (order 8: 1-2% smaller again, 35% slower; 4: 10-20% larger), while
+#: numbers-only columns stay with zstd (dpkg.log's skeletons: zstd smaller).
+#: The cost: PPMd codes and decodes such a stream at ~10-13 MB/s, against
+#: zstd's hundreds, and cobol grep must decode it (with Numba) before it can
+#: rule a block out; so only blocks up to STREAM_PPMD_MAX_BLOCK get it, where
+#: that costs at most ~0.1 s per block: big logs keep decoding at 80-300 MB/s
+#: and cobol grep keeps its Numba-free path over them. Not at the default
+#: level: there it made dev logs decode at 21 MB/s instead of 112 and compress
+#: ~10x slower for 8-14% of ratio, which puts level 3 where brotli -11 is
+#: (slow both ways) instead of on the fast side of the plane.
+STREAM_PPMD_ORDERS = (6,)
+STREAM_PPMD_MIN_LEVEL = 10
+STREAM_PPMD_MAX_BLOCK = 1 << 20
+
 #: blocks up to this size try both variable layouts whole; larger ones decide on a sample this size
 LAYOUT_TRIAL_MAX = 256 << 10
 
@@ -422,6 +413,9 @@ class LogTransform(Transform):
     needs_layers = frozenset({"l2"})
     min_level = 1
     priority = 1
+    #: the stream-table bound, shared with readers that do not import this module (cobol grep)
+    max_streams = STREAM_BOUND.max_streams
+    expansion = STREAM_BOUND.expansion
 
     def encode(self, data, ctx: EncodeContext) -> Encoded | None:
         if len(data) < 64:
@@ -444,7 +438,9 @@ class LogTransform(Transform):
                         log_numbers=int(model.residuals.size), log_raw_lines=model.n_raw,
                         log_columns=model.n_cols, log_split_columns=model.n_split_cols)
         return Encoded(params=model.params(), streams=model.streams(), stream_names=list(STREAM_NAMES),
-                       min_stream_level=MIN_STREAM_LEVEL if ctx.level >= 3 else None)
+                       min_stream_level=MIN_STREAM_LEVEL if ctx.level >= 3 else None,
+                       ppmd_orders=STREAM_PPMD_ORDERS if ctx.level >= STREAM_PPMD_MIN_LEVEL and len(data) <= STREAM_PPMD_MAX_BLOCK
+                       else None)
 
     def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
         return decode_block(streams, params, raw_len)

@@ -1,0 +1,71 @@
+"""The log transform's (id 60) identity and params, without its Numba kernels.
+
+:mod:`cobol.layers.l2_log` is the transform; this module holds what a reader
+needs before it renders anything: the id, the stream names, the delimiter
+bytes (variables never contain one), the params layout and the bound on a
+block's stream table. ``cobol grep`` uses it to rule out log blocks that
+cannot hold a fixed string from their entropy-decoded streams alone, without
+importing Numba (whose import and first call cost more CPU than searching
+megabytes of streams).
+
+Params (docs/transforms/log.md)::
+
+    u8 version (1) | u8 flags (bit 0: the block ends with a newline)
+    varint n_lines | varint n_templates | varint n_common | varint n_vars | varint n_numbers
+    | varint n_raw
+"""
+
+from __future__ import annotations
+
+from ..errors import FormatError
+from ..format.wire import Reader
+from ..registry import DECODED_SLACK
+
+TRANSFORM_ID = 60
+VERSION = 1
+STREAM_NAMES = ("templates", "ids", "skeletons", "numbers", "widths", "raw")
+TEMPLATES, IDS, SKELETONS, NUMBERS, WIDTHS, RAW = range(6)
+#: bytes that separate tokens. ``:``, ``.``, ``/`` and ``-`` are not among
+#: them, so times, dates, IP addresses, versions and paths stay one variable
+#: whose numbers are delta coded per chunk.
+DELIMITERS = b" \t\r[](){}<>,;=\"'|"
+
+
+def parse_params(params: bytes, raw_len: int) -> dict:
+    """The params as a dict (final_newline, n_lines, n_templates, n_common,
+    n_vars, n_numbers, n_raw); FormatError when they are not valid."""
+    r = Reader(params, what="log params")
+    version = r.u8("version")
+    if version != VERSION:
+        raise FormatError(f"log: unknown version {version}")
+    flags = r.u8("flags")
+    if flags > 1:
+        raise FormatError(f"log: unknown flags {flags:#x}")
+    n_lines = r.varint("line count", raw_len + 1)
+    p = dict(final_newline=bool(flags & 1), n_lines=n_lines,
+             n_templates=r.varint("template count", n_lines),
+             n_common=r.varint("common template count", n_lines),
+             n_vars=r.varint("variable count", raw_len),
+             n_numbers=r.varint("number count", raw_len),
+             n_raw=r.varint("raw line count", n_lines))
+    r.expect_end("log params")
+    if p["n_common"] > p["n_templates"]:
+        raise FormatError("log: more common templates than templates")
+    return p
+
+
+class StreamBound:
+    """The log transform's bound on a block's stream table, which a decoder
+    checks before it decodes any stream (docs/FORMAT.md "Memory bound"): the
+    transform (:class:`cobol.layers.l2_log.LogTransform`) declares these same
+    values, so a reader that has not imported it checks the same bound."""
+
+    name = "log"
+    max_streams = len(STREAM_NAMES)
+    expansion = 16
+
+    def decoded_limit(self, params: bytes, raw_len: int) -> int:
+        return self.expansion * raw_len + DECODED_SLACK
+
+
+STREAM_BOUND = StreamBound()
