@@ -400,12 +400,25 @@ class CobolEngine:
         then dropped, so the peak is the output plus the blocks in flight (2 x
         threads), not the 2-3 x output of joining a list of blocks. The output is
         an ``io.BytesIO`` whose buffer grows by realloc (no copy of mapped pages)
-        and whose ``getvalue()`` hands that buffer back without a copy (CPython)."""
+        and whose ``getvalue()`` hands that buffer back without a copy (CPython);
+        the bytes of a lone block are returned as they are (no copy at all)."""
         try:
-            out = io.BytesIO()
+            out = None
+            first = None
             for raw in self._iter_decompress(blob, max_output_size):
+                if first is None and out is None:
+                    # a frame of one block (most files: blocks are 8 MiB) is that
+                    # block's bytes, handed back without a copy
+                    first = raw
+                    continue
+                if out is None:
+                    out = io.BytesIO()
+                    out.write(first)
+                    first = None
                 out.write(raw)
                 del raw
+            if out is None:
+                return b"" if first is None else first if type(first) is bytes else bytes(first)
             return out.getvalue()
         except MemoryError:
             raise LimitError("out of memory while decoding the frame (the output does not fit)") from None

@@ -50,7 +50,7 @@ from numba import njit
 from ..errors import FormatError, LimitError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
-from .primitives import FNV64_OFFSET, fnv1a64_step, table_capacity, table_slot
+from .primitives import COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, table_capacity, table_slot
 
 ESC = 1
 CAP = 2
@@ -296,95 +296,131 @@ def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
 
 
 @njit(cache=True, nogil=True)
-def _decode_kernel(src, n1, ncodes, wdata, woff, out):
-    """Returns (bytes written, error code): 0 ok, 1 overflow, 2 bad code, 3 dangling flag."""
-    cap = out.size
+def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
+    """Decode ``src`` into out[o0:cap]; ``wdata`` and ``out`` keep COPY_SLACK
+    spare bytes after their spans (words are copied in 16-byte moves, so up to
+    15 bytes past ``cap`` may be written). Returns (bytes written, error code):
+    0 ok, 1 overflow, 2 bad code, 3 dangling flag."""
     implied = SPACE_IMPLIED
     ends = SENTENCE_END
-    o = 0
+    o = o0
     i = 0
     n = src.size
     flag_case = 0
     nospace = False
     pending = False
+    last = 0  # the byte before out[o] (only read when o > o0)
+    lead2 = 0x80 + n1
     while i < n:
-        b = src[i]
+        b = np.int64(src[i])
         i += 1
         if b > NOSPACE and b < 0x80:  # the common case first: a literal byte
             if pending:
-                return o, 3
+                return o - o0, 3
             if o >= cap:
-                return o, 1
+                return o - o0, 1
             out[o] = b
+            last = b
             o += 1
             continue
         if b >= 0x80:
-            if b < 0x80 + n1:
-                code = b - 0x80
-            else:
+            if b >= lead2:
                 if i >= n:
-                    return o, 2
-                code = n1 + ((b - 0x80 - n1) << 8) + src[i]
+                    return o - o0, 2
+                code = n1 + ((b - lead2) << 8) + np.int64(src[i])
                 i += 1
+            else:
+                code = b - 0x80
             if code >= ncodes:
-                return o, 2
+                return o - o0, 2
             a = woff[code]
-            e = woff[code + 1]
-            space = not nospace and o > 0 and implied[out[o - 1]]
-            if space and ends[out[o - 1]]:  # a sentence starts: Capitalised by default
+            ln = woff[code + 1] - a
+            space = not nospace and o > o0 and implied[last]
+            if space and ends[last]:  # a sentence starts: Capitalised by default
                 if flag_case == 0:
                     flag_case = 1
                 elif flag_case == 1:
                     flag_case = 0
-            need = e - a + (1 if space else 0)
-            if o + need > cap:
-                return o, 1
-            if space:
-                out[o] = 32
-                o += 1
-            for j in range(a, e):
-                out[o] = wdata[j]
-                o += 1
+            sp = 1 if space else 0
+            if o + sp + ln > cap:
+                return o - o0, 1
+            out[o] = 32
+            o += sp
+            copy_chunks(out, o, wdata, a, ln)
             if flag_case == 1:
-                x = out[o - (e - a)]
+                x = out[o]
                 if 97 <= x <= 122:
-                    out[o - (e - a)] = x - 32
+                    out[o] = x - 32
             elif flag_case == 2:
-                for j in range(o - (e - a), o):
+                for j in range(o, o + ln):
                     x = out[j]
                     if 97 <= x <= 122:
                         out[j] = x - 32
+            if ln > 0:
+                o += ln
+                last = wdata[a + ln - 1]  # (case does not change which table entry a letter has)
             flag_case = 0
             nospace = False
             pending = False
         elif b == ESC:
             if pending or i >= n:
-                return o, 3
+                return o - o0, 3
             if o >= cap:
-                return o, 1
-            out[o] = src[i]
+                return o - o0, 1
+            last = np.int64(src[i])
+            out[o] = last
             i += 1
             o += 1
         elif b == CAP or b == UPPER:
             if flag_case != 0:
-                return o, 3
+                return o - o0, 3
             flag_case = 1 if b == CAP else 2
             pending = True
         elif b == NOSPACE:
             if pending:
-                return o, 3
+                return o - o0, 3
             nospace = True
             pending = True
         else:
             if pending:
-                return o, 3
+                return o - o0, 3
             if o >= cap:
-                return o, 1
+                return o - o0, 1
             out[o] = b
+            last = b
             o += 1
     if pending:
-        return o, 3
-    return o, 0
+        return o - o0, 3
+    return o - o0, 0
+
+
+@njit(cache=True, nogil=True)
+def _span_hashes(data, offsets):
+    """FNV-1a 64 of each span data[offsets[i]:offsets[i + 1]], low bit set
+    (never 0, as :func:`unique_hashes` needs)."""
+    out = np.empty(offsets.size - 1, np.uint64)
+    for i in range(out.size):
+        h = FNV64_OFFSET
+        for j in range(offsets[i], offsets[i + 1]):
+            h = fnv1a64_step(h, data[j])
+        out[i] = h | np.uint64(1)
+    return out
+
+
+def _word_offsets(words: list) -> np.ndarray:
+    """Where each word starts in the words laid back to back (and the end),
+    with NumPy: a word list is thousands of words."""
+    n = len(words)
+    off = np.zeros(n + 1, np.int64)
+    if n:
+        arr = np.frombuffer(b"\n".join(words), np.uint8)
+        seps = np.flatnonzero(arr == 10)
+        if seps.size == n - 1:  # no word holds a newline (as train and from_bytes make them)
+            off[1:n] = seps - np.arange(n - 1)
+            off[n] = arr.size - (n - 1)
+        else:
+            np.cumsum(np.fromiter((len(w) for w in words), np.int64, n), out=off[1:])
+    return off
 
 
 def _as_u8(data) -> np.ndarray:
@@ -396,18 +432,39 @@ def _as_u8(data) -> np.ndarray:
 class WordCoder:
     """A word dictionary and the code over it (see the module docstring)."""
 
-    def __init__(self, words: list, n1: int = DEFAULT_ONE_BYTE):
+    def __init__(self, words, n1: int = DEFAULT_ONE_BYTE, _packed=None):
+        """``words``: the dictionary, lowercase words; ``_packed`` (from
+        :meth:`from_bytes`, with ``words`` None): (its newline-joined body, the
+        words back to back, their offsets); the word list is then only split
+        out when asked for (decoding never is)."""
         if not 1 <= n1 <= 127:
             raise FormatError(f"l1: one-byte code count {n1} out of range")
-        if len(words) > n1 + (128 - n1) * 256:
-            raise LimitError(f"l1: {len(words)} words exceed the code space of n1={n1}")
-        self.words = list(words)
+        if _packed is None:
+            self._words, self._body = list(words), None
+            letters, self.offsets = None, _word_offsets(self._words)
+        else:
+            self._words = None
+            self._body, letters, self.offsets = _packed
+        count = self.offsets.size - 1
+        if count > n1 + (128 - n1) * 256:
+            raise LimitError(f"l1: {count} words exceed the code space of n1={n1}")
         self.n1 = n1
-        lengths = np.fromiter((len(w) for w in self.words), np.int64, len(self.words))
-        self.offsets = np.zeros(len(self.words) + 1, np.int64)
-        np.cumsum(lengths, out=self.offsets[1:])
-        self.data = np.frombuffer(b"".join(self.words), np.uint8)
+        # the words back to back, then the decoder's copy slack
+        self.data = np.zeros(int(self.offsets[-1]) + COPY_SLACK, np.uint8)
+        self.data[:self.offsets[-1]] = np.frombuffer(b"".join(self._words), np.uint8) if letters is None \
+            else letters
         self._index = None
+
+    @property
+    def words(self) -> list:
+        if self._words is None:
+            self._words = self._body.split(b"\n") if self._body else []
+        return self._words
+
+    @property
+    def count(self) -> int:
+        """How many words the dictionary holds."""
+        return self.offsets.size - 1
 
     # -- building -----------------------------------------------------------
     @classmethod
@@ -441,19 +498,25 @@ class WordCoder:
             raise FormatError("l1: bad dictionary header")
         n1 = buf[1]
         body = buf[2:]
-        words = body.split(b"\n") if body else []
         arr = np.frombuffer(body, np.uint8)
         seps = np.flatnonzero(arr == 10)
         bounds = np.concatenate(([-1], seps, [arr.size]))
         lens = np.diff(bounds) - 1
         if body and (lens.min() < 1 or lens.max() > MAX_WORD):
             raise FormatError("l1: dictionary word empty or too long")
-        letters = np.delete(arr, seps)
+        letters = arr[arr != 10]
         if WORD_BYTE[letters].min(initial=1) == 0 or ((letters >= 65) & (letters <= 90)).any():
             raise FormatError("l1: dictionary word is not a lowercase word")
-        if len(set(words)) != len(words):
-            raise FormatError("l1: duplicate dictionary words")
-        return cls(words, n1)
+        count = lens.size if body else 0
+        offsets = np.zeros(count + 1, np.int64)
+        if count:
+            np.cumsum(lens, out=offsets[1:])
+            # distinct hashes mean distinct words; equal ones (a duplicate, or
+            # a collision) are settled on the bytes
+            if unique_hashes(_span_hashes(letters, offsets))[1].size != count \
+                    and len(set(body.split(b"\n"))) != count:
+                raise FormatError("l1: duplicate dictionary words")
+        return cls(None, n1, (body, letters, offsets))
 
     # -- coding ---------------------------------------------------------------
     def _codes(self, buf, ws, we, wh):
@@ -481,15 +544,22 @@ class WordCoder:
         return out[:n].tobytes()
 
     def decode(self, coded, raw_len: int) -> bytes:
+        out = np.empty(raw_len + COPY_SLACK, np.uint8)
+        self.decode_into(coded, out, 0, raw_len)
+        return out[:raw_len].tobytes()
+
+    def decode_into(self, coded, out: np.ndarray, start: int, end: int) -> None:
+        """Decode into out[start:end] (exactly the decoded length); ``out``
+        keeps COPY_SLACK bytes after ``end`` that the decoder may overwrite."""
+        if out.size < end + COPY_SLACK:
+            raise ValueError("l1: the output needs COPY_SLACK spare bytes after the span")
         src = _as_u8(coded)
-        out = np.empty(raw_len, np.uint8)
-        o, err = _decode_kernel(src, self.n1, len(self.words), self.data, self.offsets, out)
+        o, err = _decode_kernel(src, self.n1, self.count, self.data, self.offsets, out, start, end)
         if err:
             raise FormatError(f"l1: {('', 'output exceeds its length', 'bad word code', 'dangling flag')[err]}"
                               f" at output byte {o}")
-        if o != raw_len:
-            raise FormatError(f"l1: decoded {o} bytes, expected {raw_len}")
-        return out.tobytes()
+        if o != end - start:
+            raise FormatError(f"l1: decoded {o} bytes, expected {end - start}")
 
 
 @njit(cache=True, nogil=True)

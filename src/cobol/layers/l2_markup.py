@@ -67,9 +67,10 @@ from ..registry import DecodeContext, Encoded, EncodeContext, Transform, registe
 from . import markup_tokenizer as mt
 from .l1_semantic import unique_hashes
 from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-exported: part of the format)
-    E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
+    COPY_SLACK, E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
-    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _text_bytes, _value_bytes,
+    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _skeleton_parts, _span_hashes,
+    _spans_match, _text_bytes, _value_bytes,
     _verify_skeletons, _walk,
 )
 from .structural_dictionary import MAX_ENTRIES, StructuralDictionary
@@ -87,82 +88,57 @@ F_L1 = 2
 F_TEXT_BY_PARENT = 4
 
 _VOID = frozenset(mt.VOID_ELEMENTS)
-_WS_BYTES = b" \t\n\r\f"
 
 
 # ---------------------------------------------------------------- skeleton info
 
-def _tag_name(sk: bytes, start: int) -> bytes:
-    e = start
-    n = len(sk)
-    while e < n and sk[e] not in b" \t\n\r\f/>\x00":
-        e += 1
-    return sk[start:e]
-
-
-def _hole_names(sk: bytes) -> list:
-    """The attribute name of each value hole (NUL) in a start-tag skeleton,
-    read backwards from the hole: optional quote, spaces, '=', spaces, name."""
-    out = []
-    pos = sk.find(b"\x00")
-    while pos >= 0:
-        p = pos - 1
-        if p >= 0 and sk[p] in b"\"'":
-            p -= 1
-        while p >= 0 and sk[p] in _WS_BYTES:
-            p -= 1
-        if p >= 0 and sk[p] == 61:  # '='
-            p -= 1
-        while p >= 0 and sk[p] in _WS_BYTES:
-            p -= 1
-        e = p + 1
-        while p >= 0 and sk[p] not in b" \t\n\r\f/<>\"'=\x00":
-            p -= 1
-        out.append(sk[p + 1:e])
-        pos = sk.find(b"\x00", pos + 1)
-    return out
-
-
 class SkeletonTable:
     """What both sides derive from the skeleton dictionary: per skeleton its
-    kind, name id, nesting effect and holes, plus the name dictionary."""
+    kind, name id, nesting effect and holes, plus the name dictionary.
+
+    Names are numbered in order of first appearance over each skeleton's tag
+    name followed by its holes' attribute names (the ids the params carry);
+    the skeletons are read by one kernel (:func:`_skeleton_parts`), and only
+    the distinct names pass through Python."""
 
     def __init__(self, skeletons: StructuralDictionary, html: bool):
         n = len(skeletons)
-        names = StructuralDictionary()
-        self.is_end = np.zeros(n, np.bool_)
-        self.push = np.zeros(n, np.bool_)
-        self.canon = np.zeros(n, np.bool_)
-        self.name = np.zeros(n, np.int32)
-        hole_lo = np.zeros(n + 1, np.int64)
-        hole_names = []
-        for s, sk in enumerate(skeletons):
-            if sk.startswith(b"</"):
-                if b"\x00" in sk:
-                    # the decode kernel fills every NUL of a skeleton from a value
-                    # group, and end tags have none: a NUL here is hostile input
-                    raise FormatError(f"end-tag skeleton {s} holds a value slot")
-                nm = _tag_name(sk, 2)
-                self.is_end[s] = True
-                self.canon[s] = sk == b"</" + nm + b">"
-                holes = []
-            else:
-                nm = _tag_name(sk, 1)
-                self_closing = sk.endswith(b"/>")
-                void = html and nm.lower() in _VOID
-                self.push[s] = not self_closing and not void
-                holes = _hole_names(sk)
-            self.name[s] = names.add(nm, 1)
-            hole_names.extend(names.add(h, 1) for h in holes)
-            hole_lo[s + 1] = hole_lo[s] + len(holes)
-        if len(names) == 0:
-            names.add(b"", 0)
-        self.names = names
+        kind, span_s, span_e, hole_lo, bad = _skeleton_parts(skeletons.data, skeletons.offsets)
+        if bad >= 0:
+            # the decode kernel fills every NUL of a skeleton from a value
+            # group, and end tags have none: a NUL here is hostile input
+            raise FormatError(f"end-tag skeleton {bad} holds a value slot")
+        raw = skeletons.data.tobytes()
+        ids, first, _ = unique_hashes(_span_hashes(skeletons.data, span_s, span_e))
+        if _spans_match(skeletons.data, span_s, span_e, first[ids]):
+            entries = [raw[x:y] for x, y in zip(span_s[first].tolist(), span_e[first].tolist())]
+        else:  # a 64-bit hash collision: number the names by their bytes
+            index: dict[bytes, int] = {}
+            ids = np.fromiter((index.setdefault(raw[x:y], len(index))
+                               for x, y in zip(span_s.tolist(), span_e.tolist())), np.int64, span_s.size)
+            entries = list(index)
+        if len(entries) > MAX_ENTRIES:
+            raise LimitError(f"structural dictionary full ({MAX_ENTRIES} entries)")
+        counts = np.bincount(ids, minlength=len(entries))
+        if not entries:
+            entries, counts = [b""], [0]
+        self.names = StructuralDictionary(entries, counts)
+        # skeleton s's spans: its name (span hole_lo[s] + s), then its holes
+        name_span = hole_lo[:-1] + np.arange(n)
+        is_hole = np.ones(span_s.size, np.bool_)
+        is_hole[name_span] = False
+        self.is_end = (kind == 1) | (kind == 3)
+        self.canon = kind == 3
+        self.name = ids[name_span].astype(np.int32)
+        void_ids = [i for i, nm in enumerate(entries) if nm.lower() in _VOID] if html else []
+        void = np.zeros(len(entries), np.bool_)
+        void[void_ids] = True
+        self.push = ~self.is_end & (kind != 2) & ~void[self.name]
         self.hole_lo = hole_lo
-        self.hole_name = np.asarray(hole_names, np.int64).reshape(-1)
+        self.hole_name = ids[is_hole]
         fold = {}
         self.name_fold = np.asarray(
-            [fold.setdefault(nm.lower() if html else nm, len(fold)) for nm in names], np.int32)
+            [fold.setdefault(nm.lower() if html else nm, len(fold)) for nm in entries], np.int32)
 
 
 # ---------------------------------------------------------------- encoder
@@ -172,6 +148,13 @@ _NL = {0: b"", 1: b"\n", 2: b"\r\n"}
 
 def _u8(b: bytes) -> np.ndarray:
     return np.frombuffer(b, np.uint8)
+
+
+def _padded(a: np.ndarray) -> np.ndarray:
+    """``a`` followed by COPY_SLACK spare bytes (the decode kernel's chunked copies read past an entry)."""
+    out = np.zeros(a.size + COPY_SLACK, np.uint8)
+    out[:a.size] = a
+    return out
 
 
 class MarkupEncoder:
@@ -467,18 +450,29 @@ class MarkupDecoder:
             from . import l1_semantic
             coder = l1_semantic.WordCoder.from_bytes(streams[3])
             k = 4
-            texts = [coder.decode(streams[k + i], text_sizes[i]) for i in range(ntext)]
         else:
-            texts = [bytes(streams[k + i]) for i in range(ntext)]
-        values = [bytes(s) for s in streams[k + ntext:]]
-        parts = [misc] + texts + values
-        lens = misc_sizes + [len(t) for t in texts] + [len(v) for v in values]
+            text_sizes = [len(streams[k + i]) for i in range(ntext)]
+        values = streams[k + ntext:]
+        lens = misc_sizes + text_sizes + [len(v) for v in values]
         total = sum(lens)
         if total > raw_len + len(sym) + (1 << 20):
             raise LimitError(f"markup: streams hold {total} bytes for a {raw_len}-byte block")
-        groups = np.frombuffer(b"".join(parts), np.uint8)
         g_end = np.cumsum(np.asarray(lens, np.int64))
         g_pos = g_end - np.asarray(lens, np.int64)
+        # every group in one array, written in place (the texts decoded straight
+        # into it, in order: a text's copy slack runs into the next group, written
+        # after it), with the kernels' copy slack at the end
+        groups = np.empty(total + COPY_SLACK, np.uint8)
+        groups[:len(misc)] = _u8(misc)
+        for i in range(ntext):
+            a, b = int(g_pos[N_MISC + i]), int(g_end[N_MISC + i])
+            if use_l1:
+                coder.decode_into(streams[k + i], groups, a, b)
+            else:
+                groups[a:b] = _u8(streams[k + i])
+        for i, v in enumerate(values):
+            groups[g_pos[N_MISC + ntext + i]:g_end[N_MISC + ntext + i]] = _u8(v)
+        groups[total:] = 0xFF
 
         text_group_of = np.zeros(nnames + 1, np.int64)
         for i, x in enumerate(tnames):
@@ -488,14 +482,16 @@ class MarkupDecoder:
             value_slot[x] = i
         vbase = N_MISC + ntext
         hole_group = (vbase + value_slot[table.hole_name]) if table.hole_name.size else np.zeros(0, np.int64)
-        out = np.empty(raw_len, np.uint8)
-        err, pos = _decode_kernel(sym, skeletons.data, skeletons.offsets, table.is_end, table.push, table.name,
-                                  table.hole_lo, hole_group, table.names.data, table.names.offsets,
-                                  table.name_fold, groups, g_pos, g_end, _u8(_NL[nl_kind]),
-                                  np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out)
+        sk_data = _padded(skeletons.data)
+        hole_pos = np.flatnonzero(skeletons.data == 0)
+        out = np.empty(raw_len + COPY_SLACK, np.uint8)
+        err, pos = _decode_kernel(sym, sk_data, skeletons.offsets, table.is_end, table.push, table.name,
+                                  table.hole_lo, hole_pos, hole_group, _padded(table.names.data),
+                                  table.names.offsets, table.name_fold, groups, g_pos, g_end,
+                                  _u8(_NL[nl_kind]), np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out)
         if err != E_OK:
             raise FormatError(f"markup: {_ERRORS.get(err, 'error')} (symbol byte {pos})")
-        return out.tobytes()
+        return out[:raw_len].tobytes()
 
 
 class _MarkupTransform(Transform):

@@ -14,7 +14,9 @@ import numpy as np
 from numba import njit
 
 from . import markup_tokenizer as mt
-from .primitives import FNV64_OFFSET, fnv1a64_step, put_varint
+from .primitives import (
+    COPY_SLACK, FNV64_OFFSET, copy_chunks, copy_to_nul, fnv1a64, fnv1a64_step, put_varint, spans_equal,
+)
 
 # symbols
 S_END = 0
@@ -410,46 +412,138 @@ _ERRORS = {
 }
 
 
-@njit(cache=True, nogil=True)
-def _copy_until_nul(src, p, end, out, o, cap):
-    """Copy src[p:] up to its NUL into out[o:]; returns (new p after the NUL, new o),
-    p = -1 when no NUL before end, o = -1 on overflow."""
-    while p < end:
-        b = src[p]
-        if b == 0:
-            return p + 1, o
-        if o >= cap:
-            return p, -1
-        out[o] = b
-        o += 1
-        p += 1
-    return -1, o
+@njit(cache=True, nogil=True, inline="always")
+def _is_name_stop(b, in_attr):
+    """Bytes that end a tag name (``in_attr`` False: white space, / > NUL) or
+    an attribute name read backwards (True: also < " ' =)."""
+    if b == 32 or b == 9 or b == 10 or b == 13 or b == 12 or b == 47 or b == 62 or b == 0:
+        return True
+    return in_attr and (b == 60 or b == 34 or b == 39 or b == 61)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_space(b):
+    return b == 32 or b == 9 or b == 10 or b == 13 or b == 12
 
 
 @njit(cache=True, nogil=True)
-def _put_bytes(out, o, cap, src, a, b):
-    if o + (b - a) > cap:
+def _skeleton_parts(sk_data, sk_off):
+    """What :class:`cobol.layers.l2_markup.SkeletonTable` reads from each
+    skeleton, in one pass: (kind, span_s, span_e, hole_lo, bad).
+
+    kind[s]: 1 end tag ("</"), 2 self-closing start tag ("/>" at the end), 3
+    end tag exactly "</name>", 0 otherwise. The spans list, per skeleton in
+    order, its tag name and then the attribute name of each value hole (NUL),
+    read backwards from the hole past an optional quote, spaces, '=' and
+    spaces; skeleton s owns spans hole_lo[s] + s .. hole_lo[s + 1] + s. bad:
+    the first end-tag skeleton that holds a NUL (-1: none)."""
+    n = sk_off.size - 1
+    kind = np.zeros(n, np.uint8)
+    nh = 0
+    for j in range(sk_data.size):
+        if sk_data[j] == 0:
+            nh += 1
+    span_s = np.empty(n + nh, np.int64)
+    span_e = np.empty(n + nh, np.int64)
+    hole_lo = np.zeros(n + 1, np.int64)
+    bad = -1
+    k = 0
+    for s in range(n):
+        a = sk_off[s]
+        e = sk_off[s + 1]
+        end_tag = e - a >= 2 and sk_data[a] == 60 and sk_data[a + 1] == 47
+        q = a + (2 if end_tag else 1)
+        if q > e:
+            q = e
+        ns = q
+        while q < e and not _is_name_stop(sk_data[q], False):
+            q += 1
+        span_s[k] = ns
+        span_e[k] = q
+        k += 1
+        holes = 0
+        if end_tag:
+            kind[s] = 3 if (q == e - 1 and sk_data[q] == 62) else 1
+            for j in range(a, e):
+                if sk_data[j] == 0 and bad < 0:
+                    bad = s
+        else:
+            if e - a >= 2 and sk_data[e - 2] == 47 and sk_data[e - 1] == 62:
+                kind[s] = 2
+            for pos in range(a, e):
+                if sk_data[pos] != 0:
+                    continue
+                p = pos - 1
+                if p >= a and (sk_data[p] == 34 or sk_data[p] == 39):
+                    p -= 1
+                while p >= a and _is_space(sk_data[p]):
+                    p -= 1
+                if p >= a and sk_data[p] == 61:
+                    p -= 1
+                while p >= a and _is_space(sk_data[p]):
+                    p -= 1
+                ee = p + 1
+                while p >= a and not _is_name_stop(sk_data[p], True):
+                    p -= 1
+                span_s[k] = p + 1
+                span_e[k] = ee
+                k += 1
+                holes += 1
+        hole_lo[s + 1] = hole_lo[s] + holes
+    return kind, span_s[:k], span_e[:k], hole_lo, bad
+
+
+@njit(cache=True, nogil=True)
+def _span_hashes(data, span_s, span_e):
+    """FNV-1a 64 of each span (low bit set: never 0, as unique_hashes needs)."""
+    out = np.empty(span_s.size, np.uint64)
+    for k in range(span_s.size):
+        out[k] = fnv1a64(data, span_s[k], span_e[k]) | np.uint64(1)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _spans_match(data, span_s, span_e, rep):
+    """Whether every span equals span ``rep[k]`` byte for byte (no hash collision)."""
+    for k in range(span_s.size):
+        r = rep[k]
+        if not spans_equal(data, span_s[k], span_e[k], data, span_s[r], span_e[r]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _take_item(out, o, cap, groups, g, g_pos, g_end):
+    """Copy the next NUL-terminated item of group ``g`` to out[o:]; returns its
+    length, -1 when the group has no terminator left, -2 when out overflows."""
+    q, ln = copy_to_nul(out, o, cap, groups, g_pos[g], g_end[g])
+    if q < 0:
         return -1
-    for j in range(a, b):
-        out[o] = src[j]
-        o += 1
-    return o
+    if ln < 0:
+        return -2
+    g_pos[g] = q + 1
+    return ln
 
 
 @njit(cache=True, nogil=True)
-def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, hole_group,
+def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, hole_pos, hole_group,
                    name_data, name_off, name_fold, groups, g_pos, g_end,
                    nl, unit, text_group_of, text_base, out):
-    """Rebuild the block into out (its exact length); returns (error code, position)."""
-    cap = out.size
+    """Rebuild the block into out[:out.size - COPY_SLACK] (its exact length);
+    returns (error code, position).
+
+    ``sk_data``, ``name_data``, ``groups`` and ``out`` end in COPY_SLACK spare
+    bytes (see :func:`cobol.layers.primitives.copy_chunks`); ``hole_pos[h]`` is
+    where hole h (the h-th NUL of ``sk_data``) sits."""
+    cap = out.size - COPY_SLACK
     nsk = sk_off.size - 1
     stack = np.empty(sym.size + 1, np.int32)
     d = 0
     o = 0
     i = 0
     n = sym.size
-    lt = np.array([60, 47], np.uint8)  # "</"
-    gt = np.array([62], np.uint8)
+    nll = nl.size
+    ul = unit.size
     while i < n:
         v, i, ok = _read_varint(sym, i, n, 28)  # a symbol
         if not ok:
@@ -458,27 +552,23 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
             s = v - S_SKEL
             if s >= nsk:
                 return E_SYMBOL, i
-            h = hole_lo[s]
-            a = sk_off[s]
+            p = sk_off[s]
             e = sk_off[s + 1]
-            p = a
-            for j in range(a, e):
-                if sk_data[j] == 0:
-                    o = _put_bytes(out, o, cap, sk_data, p, j)
-                    if o < 0:
-                        return E_OVERFLOW, i
-                    g = hole_group[h]
-                    h += 1
-                    q, o = _copy_until_nul(groups, g_pos[g], g_end[g], out, o, cap)
-                    if q < 0:
-                        return E_STREAM, i
-                    if o < 0:
-                        return E_OVERFLOW, i
-                    g_pos[g] = q
-                    p = j + 1
-            o = _put_bytes(out, o, cap, sk_data, p, e)
-            if o < 0:
+            for h in range(hole_lo[s], hole_lo[s + 1]):
+                j = hole_pos[h]
+                if o + (j - p) > cap:
+                    return E_OVERFLOW, i
+                copy_chunks(out, o, sk_data, p, j - p)
+                o += j - p
+                ln = _take_item(out, o, cap, groups, hole_group[h], g_pos, g_end)
+                if ln < 0:
+                    return E_STREAM if ln == -1 else E_OVERFLOW, i
+                o += ln
+                p = j + 1
+            if o + (e - p) > cap:
                 return E_OVERFLOW, i
+            copy_chunks(out, o, sk_data, p, e - p)
+            o += e - p
             nm = sk_name[s]
             if sk_is_end[s]:
                 d = _close_element(stack, d, name_fold, name_fold[nm])
@@ -490,26 +580,29 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
                 return E_STACK, i
             d -= 1
             nm = stack[d]
-            o = _put_bytes(out, o, cap, lt, 0, 2)
-            if o < 0:
+            a = name_off[nm]
+            ln = name_off[nm + 1] - a
+            if o + ln + 3 > cap:
                 return E_OVERFLOW, i
-            o = _put_bytes(out, o, cap, name_data, name_off[nm], name_off[nm + 1])
-            if o < 0:
-                return E_OVERFLOW, i
-            o = _put_bytes(out, o, cap, gt, 0, 1)
-            if o < 0:
-                return E_OVERFLOW, i
+            out[o] = 60  # "</" name ">"
+            out[o + 1] = 47
+            copy_chunks(out, o + 2, name_data, a, ln)
+            o += ln + 2
+            out[o] = 62
+            o += 1
         elif v == S_INDENT or v == S_INDENT_BACK:
             dd = d if v == S_INDENT else d - 1
-            if dd < 0 or unit.size == 0:
+            if dd < 0 or ul == 0:
                 return E_SYMBOL, i
-            o = _put_bytes(out, o, cap, nl, 0, nl.size)
-            if o < 0:
+            if o + nll + dd * ul > cap:
                 return E_OVERFLOW, i
+            for j in range(nll):
+                out[o + j] = nl[j]
+            o += nll
             for r in range(dd):
-                o = _put_bytes(out, o, cap, unit, 0, unit.size)
-                if o < 0:
-                    return E_OVERFLOW, i
+                for j in range(ul):
+                    out[o + j] = unit[j]
+                o += ul
         elif v == S_NUL:
             ln, i, ok = _read_varint(sym, i, n, 35)  # the run length
             if not ok:
@@ -534,12 +627,10 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
             for j in range(lo, mid):
                 out[o] = MISC_DELIM_BYTES[j]
                 o += 1
-            q, o = _copy_until_nul(groups, g_pos[g], g_end[g], out, o, cap)
-            if q < 0:
-                return E_STREAM, i
-            if o < 0:
-                return E_OVERFLOW, i
-            g_pos[g] = q
+            ln = _take_item(out, o, cap, groups, g, g_pos, g_end)
+            if ln < 0:
+                return E_STREAM if ln == -1 else E_OVERFLOW, i
+            o += ln
             if o + (hi - mid) > cap:
                 return E_OVERFLOW, i
             for j in range(mid, hi):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .. import json_tokenizer as jt
 from .symbols import (
@@ -13,14 +14,55 @@ from .symbols import (
 )
 from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
 from .whitespace import _gap_len, _resolve_gap, _style_fields
+from ..primitives import COPY_SLACK, bit_length, copy_chunks, load_u64, zero_byte_mask
+
+#: "00" "01" ... "99": numbers print two digits per division
+_DIGIT_PAIRS = np.frombuffer(b"".join(b"%02d" % i for i in range(100)), np.uint8)
+_QUOTES = np.uint64(0x0101010101010101 * TEXT_TERM)
+_BACKSLASHES = np.uint64(0x0101010101010101 * 92)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _copy_text(texts, tp, tend, out, o, cap):
+    """Copy texts[tp:] up to its unescaped TEXT_TERM (backslash escapes copied
+    as they are) to out[o:], 8 bytes at a time. Returns (tp after the
+    terminator, new o): tp = -1 when no terminator comes before ``tend``, o = -2
+    when the text would pass out[cap]. Reads up to 15 bytes past ``tend`` and
+    writes up to 15 past ``cap`` (both arrays keep COPY_SLACK spare bytes)."""
+    while True:
+        if tp >= tend:
+            return -1, o
+        if o > cap:
+            return tp, -2
+        v = load_u64(texts, tp)
+        copy_chunks(out, o, texts, tp, 8)
+        z = zero_byte_mask(v ^ _QUOTES) | zero_byte_mask(v ^ _BACKSLASHES)
+        if z == 0:
+            tp += 8
+            o += 8
+            continue
+        k = np.int64(trailing_zeros(z) >> 3)
+        if tp + k >= tend:
+            return -1, o
+        if o + k > cap:
+            return tp, -2
+        if texts[tp + k] == TEXT_TERM:
+            return tp + k + 1, o + k
+        # a backslash: it and the byte it escapes are content
+        if tp + k + 1 >= tend:
+            return -1, o
+        if o + k + 2 > cap:
+            return tp, -2
+        out[o + k + 1] = texts[tp + k + 1]
+        tp += k + 2
+        o += k + 2
 
 
 @njit(cache=True, nogil=True)
-def _copy_until(src, sp, send, term, escapes, out, o):
-    """Copy src[sp:] up to ``term`` (backslash escapes when ``escapes``) to out[o:].
+def _copy_until(src, sp, send, term, escapes, out, o, osz):
+    """Copy src[sp:] up to ``term`` (backslash escapes when ``escapes``) to out[o:osz].
     Returns (new sp after the terminator, new o); sp = -1 if no terminator,
     o = -2 if the output overflows."""
-    osz = out.size
     while sp < send:
         c = src[sp]
         if c == term:
@@ -47,7 +89,9 @@ def _copy_until(src, sp, send, term, escapes, out, o):
 def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints, ioff,
                  flags, foff, cmode, cscale, ddata, dents, dbase, dcount, dids, doff,
                  colmap, style, gtab, mode, max_depth, def_start, def_len, refs, out):
-    """Rebuild the block; returns the number of bytes written or an error code < 0.
+    """Rebuild the block into out[:out.size - COPY_SLACK]; returns the number of
+    bytes written or an error code < 0. ``texts``, ``kdata`` and ``ddata`` end in
+    COPY_SLACK spare bytes too (copies move 16-byte chunks).
 
     ``S_REF_OBJ``/``S_REF_ARR`` copy subtree ``refs[i]`` (bytes
     ``def_start[id]:+def_len[id]`` of the output, which must be written already).
@@ -55,7 +99,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     (Like the encoder's walk, the loop calls no function that takes an array:
     copies and number printing are written out in place.)"""
     nsk = skel.size
-    nout = out.size
+    nout = out.size - COPY_SLACK  # the block's end; COPY_SLACK spare bytes follow
     ncols = cmode.size
     nkeys = koff.size - 1
     p10 = np.ones(MAX_SCALE + 1, np.int64)
@@ -103,7 +147,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         if nk == K_INVALID:
             return -12
         if dev:
-            wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o)
+            wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o, nout)
             if o < 0:
                 return -2
             if wp < 0:
@@ -144,9 +188,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                 return -21
             if o + (b - a) > nout:
                 return -2
-            for q in range(a, b):
-                out[o] = out[q]
-                o += 1
+            copy_chunks(out, o, out, a, b - a)  # (b <= o: the span is written already)
+            o += b - a
             if depth > 0:
                 st_count[depth - 1] += 1
             nk = jt.OBJ_CLOSE if out[o - 1] == 125 else jt.ARR_CLOSE
@@ -240,9 +283,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                 b = koff[code + 1]
                 if o + (b - a) > nout:
                     return -2
-                for q in range(a, b):
-                    out[o] = kdata[q]
-                    o += 1
+                copy_chunks(out, o, kdata, a, b - a)
+                o += b - a
                 comp = kcomp[code]
             if o >= nout:
                 return -2
@@ -253,7 +295,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             # key -> colon gap
             if sp < nsk and skel[sp] == S_WS_DEV_KEY:
                 sp += 1
-                wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o)
+                wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o, nout)
                 if o < 0:
                     return -2
                 if wp < 0:
@@ -325,20 +367,33 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                     # print m with sc decimals, back to front, straight into out
                     neg = m < 0
                     u = -m if neg else m
-                    nd_ = 1
-                    while nd_ < MAX_SCALE and u >= p10[nd_]:
-                        nd_ += 1
+                    # decimal digits of u (|m| < 10**MAX_SCALE): log10 from the bit length
+                    t = (bit_length(np.uint64(u)) * 1233) >> 12
+                    nd_ = max(t + 1 if u >= p10[t] else t, 1)
                     ndig = nd_ if sc == 0 else max(nd_, sc + 1)
                     width_ = ndig + (1 if sc > 0 else 0) + (1 if neg else 0)
                     if o + width_ > nout:
                         return -2
                     p = o + width_ - 1
-                    for i in range(ndig):
-                        if sc > 0 and i == sc:
-                            out[p] = 46
+                    if sc > 0:  # the decimals, then the point
+                        for i in range(sc):
+                            out[p] = 48 + u % 10
+                            u //= 10
                             p -= 1
-                        out[p] = 48 + u % 10
-                        u //= 10
+                        out[p] = 46
+                        p -= 1
+                    while u >= 100:  # the integer part, two digits a step
+                        r = 2 * (u % 100)
+                        u //= 100
+                        out[p] = _DIGIT_PAIRS[r + 1]
+                        out[p - 1] = _DIGIT_PAIRS[r]
+                        p -= 2
+                    if u >= 10:
+                        out[p] = _DIGIT_PAIRS[2 * u + 1]
+                        out[p - 1] = _DIGIT_PAIRS[2 * u]
+                        p -= 2
+                    else:
+                        out[p] = 48 + u
                         p -= 1
                     if neg:
                         out[p] = 45
@@ -358,9 +413,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                     return -2
                 out[o] = 34
                 o += 1
-                for q in range(a, b):
-                    out[o] = ddata[q]
-                    o += 1
+                copy_chunks(out, o, ddata, a, b - a)
+                o += b - a
                 out[o] = 34
                 o += 1
             if raw:
@@ -372,29 +426,10 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                         return -2
                     out[o] = 34
                     o += 1
-                tp = tcur[g]
-                tend = toff[g + 1]
-                closed = False
-                while tp < tend:
-                    ch = texts[tp]
-                    if ch == TEXT_TERM:
-                        closed = True
-                        tp += 1
-                        break
-                    if o >= nout:
-                        return -2
-                    out[o] = ch
-                    o += 1
-                    tp += 1
-                    if ch == 92:
-                        if tp >= tend:
-                            return -7
-                        if o >= nout:
-                            return -2
-                        out[o] = texts[tp]
-                        o += 1
-                        tp += 1
-                if not closed:
+                tp, o = _copy_text(texts, tcur[g], toff[g + 1], out, o, nout)
+                if o < 0:
+                    return -2
+                if tp < 0:
                     return -7
                 tcur[g] = tp
                 if nk == jt.STRING:
@@ -431,7 +466,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             if depth > 0:
                 st_count[depth - 1] += 1
         else:  # residue
-            rp, o = _copy_until(residue, rp, residue.size, RESIDUE_TERM, False, out, o)
+            rp, o = _copy_until(residue, rp, residue.size, RESIDUE_TERM, False, out, o, nout)
             if o < 0:
                 return -2
             if rp < 0:

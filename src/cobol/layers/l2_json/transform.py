@@ -12,6 +12,7 @@ from ...format.wire import Reader, put_varint
 from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .. import json_tokenizer as jt
 from ..intcodec import decode_ints, encode_ints
+from ..primitives import COPY_SLACK
 from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
 from .symbols import (
     COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_TRIAL_GAIN, GROUP_MAX_CANDIDATES, GROUP_MIN_BYTES,
@@ -437,6 +438,19 @@ class Layer2Encoder:
         return Encoded(params=bytes(params), streams=streams, stream_names=names)
 
 
+def _with_slack(parts) -> np.ndarray:
+    """The byte arrays ``parts`` back to back, then COPY_SLACK spare bytes (the
+    decode walk copies in 16-byte chunks)."""
+    total = sum(int(p.size) for p in parts)
+    out = np.empty(total + COPY_SLACK, np.uint8)
+    pos = 0
+    for p in parts:
+        out[pos:pos + p.size] = p
+        pos += p.size
+    out[total:] = 0
+    return out
+
+
 class Layer2Decoder:
     """(streams, params) -> the block. Hostile input raises a CobolError."""
 
@@ -531,13 +545,13 @@ class Layer2Decoder:
         if end != cm_raw.size:
             raise FormatError("json colmap: trailing bytes")
         keydict = StructuralDictionary.from_bytes(kraw)
-        kdata, koff = keydict.data, keydict.offsets
+        kdata, koff = _with_slack([keydict.data]), keydict.offsets
         kcomp = _key_hashes(kdata, koff)
         toff = np.zeros(max(ngroups, 1) + 1, np.int64)
         for g, part in enumerate(text_parts):
             toff[g + 1] = part.size
         np.cumsum(toff, out=toff)
-        texts = np.concatenate(text_parts) if text_parts else np.zeros(0, np.uint8)
+        texts = _with_slack(text_parts)
         ioff = np.zeros(ncols + 1, np.int64)
         for c, part in int_parts:
             ioff[c + 1] = part.size
@@ -554,11 +568,11 @@ class Layer2Decoder:
         np.cumsum(doff, out=doff)
         dbase[1:] = np.cumsum(dcount)[:-1]
         if dict_parts:
-            ddata = np.concatenate([d.data for _, d, _ in dict_parts])
+            ddata = _with_slack([d.data for _, d, _ in dict_parts])
             lens = np.concatenate([np.diff(d.offsets) for _, d, _ in dict_parts])
             dids = np.concatenate([ids for _, _, ids in dict_parts])
         else:
-            ddata, lens, dids = np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
+            ddata, lens, dids = np.zeros(COPY_SLACK, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
         dents = np.zeros(lens.size + 1, np.int64)
         np.cumsum(lens, out=dents[1:])
         foff = np.zeros(ncols + 1, np.int64)
@@ -568,7 +582,7 @@ class Layer2Decoder:
         # the stack never grows inside the kernel: size it for the deepest nesting
         # the skeleton could express (each opener writes an output byte)
         max_depth = min(int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN))), raw_len) + 1
-        out = np.empty(raw_len, np.uint8)
+        out = np.empty(raw_len + COPY_SLACK, np.uint8)
         out[:len(prefix)] = np.frombuffer(prefix, np.uint8)
         n = _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp,
                          ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
@@ -580,7 +594,7 @@ class Layer2Decoder:
         n += len(prefix)
         if n != raw_len:
             raise FormatError(f"json: decoded {n} bytes, block says {raw_len}")
-        return out.tobytes()
+        return out[:raw_len].tobytes()
 
 
 @register_transform
