@@ -22,7 +22,7 @@ _QUOTES = np.uint64(0x0101010101010101 * TEXT_TERM)
 _BACKSLASHES = np.uint64(0x0101010101010101 * 92)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _copy_text(texts, tp, tend, out, o, cap):
     """Copy texts[tp:] up to its unescaped TEXT_TERM (backslash escapes copied
     as they are) to out[o:], 8 bytes at a time. Returns (tp after the
@@ -35,7 +35,7 @@ def _copy_text(texts, tp, tend, out, o, cap):
         if o > cap:
             return tp, -2
         v = load_u64(texts, tp)
-        copy_chunks(out, o, texts, tp, 8)
+        copy_chunks(out, o, texts, tp, np.int64(8))
         z = zero_byte_mask(v ^ _QUOTES) | zero_byte_mask(v ^ _BACKSLASHES)
         if z == 0:
             tp += 8
@@ -110,9 +110,9 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     icur = ioff[:-1].copy()
     fcur = foff[:-1].copy()
     dcur = doff[:-1].copy()
-    wp = 0
-    rp = 0
-    refp = 0
+    wp = np.int64(0)
+    rp = np.int64(0)
+    refp = np.int64(0)
     # first-appearance table for column hashes
     nd_max = colmap.size
     cap = 16
@@ -121,15 +121,15 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     mask = cap - 1
     tkeys = np.empty(cap, np.int64)
     tvals = np.full(cap, -1, np.int64)
-    nd = 0
+    nd = np.int64(0)
     stcap = max_depth + 1
     st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(stcap)
-    depth = 0
+    depth = np.int64(0)
     extra, crlf, width, ichar, colon_ws, comma_ws, pre_colon = _style_fields(style)
     lit_group = tgrp[ncols]
     prev = K_START
-    o = 0
-    sp = 0
+    o = np.int64(0)
+    sp = np.int64(0)
     ended = False
     for _ in range(nsk):
         if sp >= nsk:
@@ -203,7 +203,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
             comp, parent, p0, p1, p2, st_count[top] = _child_path(
                 depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
-                False)
+                np.bool_(False))
             (st_kind[depth], st_hash[depth], st_key[depth], st_count[depth], st_k0[depth], st_k1[depth],
              st_k2[depth]) = _open_frame(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2)
             depth += 1
@@ -314,7 +314,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
             comp, parent, p0, p1, p2, st_count[top] = _child_path(
                 depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
-                True)
+                np.bool_(True))
             if mode == MODE_FULL:
                 h = _h32(_path_hash(depth, parent, comp))
             else:

@@ -26,7 +26,7 @@ def _mix(h, c):
     return h ^ (h >> 31)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _child_comp(depth, top_kind, top_key, top_count, scalar):
     """Path component of a child of the open container (scalars only: the
     arguments are the top-of-stack fields, so no array crosses a call)."""
@@ -61,7 +61,7 @@ def _suffix_hash(comp, p0, p1, p2, mode):
 
 # ---------------------------------------------------------------- the stack of open containers
 # (scalars in, scalars out: the walks read and write the stack arrays themselves)
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _new_stack(cap):
     """Zeroed stack arrays for ``cap`` levels: kind, hash, key, count, k0, k1, k2."""
     return (np.zeros(cap, np.uint8), np.zeros(cap, np.int64), np.zeros(cap, np.int64),
@@ -75,7 +75,7 @@ def _path_hash(depth, parent, comp):
     return parent if depth >= MAX_PATH_DEPTH else _mix(parent, comp)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _child_path(depth, kind, key, count, parent_hash, k0, k1, k2, scalar):
     """A new child (container or ``scalar`` value) of the top frame, whose fields
     are the other arguments (ignored at depth 0). Returns its path component,
@@ -86,7 +86,7 @@ def _child_path(depth, kind, key, count, parent_hash, k0, k1, k2, scalar):
     return _child_comp(depth, kind, key, count, scalar), parent_hash, k0, k1, k2, count + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _open_frame(depth, is_object, comp, parent, p0, p1, p2):
     """The frame a container opens at ``depth`` with the values :func:`_child_path`
     returned: (kind, path hash, key, count, k0, k1, k2); generic array steps do

@@ -200,7 +200,7 @@ def detect_style(tok: jt.Tokens, sample_tokens: int = 1 << 16) -> np.ndarray:
     return style
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _style_fields(style):
     """The style slots both walks read once: (base depth, crlf, indent width,
     indent byte, colon space, comma space, pre-colon space), spaces as 0/1."""
