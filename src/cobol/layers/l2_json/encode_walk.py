@@ -29,19 +29,19 @@ def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab,
     ntok = kinds.size
     n = buf.size
     skel = np.empty(4 * ntok + 16, np.uint8)
-    sp = 0
+    sp = np.int64(0)
     # (arrays are never reallocated inside the loop either)
     dev_a = np.empty(ntok + 1, np.int64)
     dev_b = np.empty(ntok + 1, np.int64)
-    ndev = 0
+    ndev = np.int64(0)
     vh = np.empty((nvalues, N_MODES), np.uint32)  # 32-bit column hashes: memory per value
-    nv = 0
+    nv = np.int64(0)
     st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(max_depth + 1)
-    depth = 0
+    depth = np.int64(0)
     extra, crlf, width, ichar, colon_ws, comma_ws, pre_colon = _style_fields(style)
     prev = K_START
     ki = 0  # key ordinal
-    t = 0
+    t = np.int64(0)
     for _ in range(ntok + 2):  # (a `while True` loop here trips a numba typing bug)
         # ---- the gap before the next token
         if t < ntok and kinds[t] == jt.WS:
@@ -94,7 +94,7 @@ def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab,
             top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
             comp, parent, p0, p1, p2, st_count[top] = _child_path(
                 depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
-                False)
+                np.bool_(False))
             (st_kind[depth], st_hash[depth], st_key[depth], st_count[depth], st_k0[depth], st_k1[depth],
              st_k2[depth]) = _open_frame(depth, nk == jt.OBJ_OPEN, comp, parent, p0, p1, p2)
             depth += 1
@@ -154,7 +154,7 @@ def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab,
             top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
             comp, parent, p0, p1, p2, st_count[top] = _child_path(
                 depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
-                True)
+                np.bool_(True))
             vh[nv, MODE_FULL] = _h32(_path_hash(depth, parent, comp))
             # modes 1..4 = :func:`_suffix_hash`, computed incrementally
             h = _mix(C_ROOT, comp)
