@@ -80,7 +80,7 @@ from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
 from . import batch_kernels
-from .primitives import bit_length, table_capacity, table_slot, unzigzag, unzigzag_int, zigzag, zigzag_int
+from .primitives import bit_length, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 PACKED = 1
 PLANES = 2
@@ -1106,7 +1106,7 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
                 prim = np.frombuffer(r.view(m, "escape bytes"), np.uint8)
                 esc = ESCAPE_BYTE
             rest = decode_ints(r.view(r.remaining, "escaped values"), m, _depth=_depth + 1)
-            res, ok = _merge_escape(prim, rest.view(np.uint64), esc)
+            res, ok = _merge_escape(readonly(prim), readonly(rest.view(np.uint64)), esc)
             if not ok:
                 raise FormatError(f"int stream: {rest.size} escaped values do not match the escape codes")
         if order == 0 and base == 0 and g == 1:

@@ -50,7 +50,7 @@ from numba import njit
 from ..errors import FormatError, LimitError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
-from .primitives import COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, table_capacity, table_slot
+from .primitives import COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, readonly, table_capacity, table_slot
 
 ESC = 1
 CAP = 2
@@ -585,7 +585,7 @@ def _words(buf):
     we = np.empty(cap, np.int64)
     wh = np.empty(cap, np.uint64)
     wc = np.empty(cap, np.uint8)
-    n = _find_words(buf, ws, we, wh, wc)
+    n = _find_words(readonly(buf), ws, we, wh, wc)
     return ws[:n], we[:n], wh[:n], wc[:n]
 
 

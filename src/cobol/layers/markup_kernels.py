@@ -113,7 +113,7 @@ def _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, out, o):
 
 @njit(cache=True, nogil=True)
 def _collect_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, reps, offsets, out):
-    o = 0
+    o = np.int64(0)
     offsets[0] = 0
     for i in range(reps.size):
         o = _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, reps[i], out, o)
@@ -126,7 +126,7 @@ def _verify_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, tags, tag_sk, sk_d
     for i in range(tags.size):
         t = tags[i]
         s = tag_sk[i]
-        ln = _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, scratch, 0)
+        ln = _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, scratch, np.int64(0))
         a = sk_off[s]
         if ln != sk_off[s + 1] - a:
             return False
@@ -310,7 +310,7 @@ def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, to
         elif k == mt.END:
             o = put_varint(sym, o, np.uint64(tok_code[t]))
         elif k == mt.TEXT:
-            d = tok_depth[t]
+            d = np.int64(tok_depth[t])  # (int64 as d - 1 below: one specialization of _indent_match)
             if use_indent and _indent_match(buf, a, b, nl, unit, d):
                 sym[o] = S_INDENT
                 o += 1

@@ -422,3 +422,14 @@ def copy_chunks(out, o, src, p, ln):
     while k < ln:
         _memmove(out, o + k, src, p + k, 16)
         k += 16
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (no copy). Numba compiles a kernel once per
+    array type, and a read-only array (``np.frombuffer`` of bytes) is another
+    type than a writable one: callers that get either pass this view, so the
+    kernel compiles once."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
