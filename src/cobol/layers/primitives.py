@@ -409,7 +409,7 @@ def copy_to_nul(out, o, cap, src, p, end):
         k += 8
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def copy_chunks(out, o, src, p, ln):
     """out[o:o+ln] = src[p:p+ln] for spans that do not overlap, in 16-byte
     moves: it reads and writes up to COPY_SLACK - 1 bytes past both spans (the

@@ -35,7 +35,7 @@ def _copy_text(texts, tp, tend, out, o, cap):
         if o > cap:
             return tp, -2
         v = load_u64(texts, tp)
-        copy_chunks(out, o, texts, tp, np.int64(8))
+        copy_chunks(out, o, texts, tp, 8)
         z = zero_byte_mask(v ^ _QUOTES) | zero_byte_mask(v ^ _BACKSLASHES)
         if z == 0:
             tp += 8
@@ -147,7 +147,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         if nk == K_INVALID:
             return -12
         if dev:
-            wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o, nout)
+            wp, o = _copy_until(ws, wp, ws.size, np.uint8(WS_TERM), np.bool_(False), out, o, nout)
             if o < 0:
                 return -2
             if wp < 0:
@@ -295,7 +295,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             # key -> colon gap
             if sp < nsk and skel[sp] == S_WS_DEV_KEY:
                 sp += 1
-                wp, o = _copy_until(ws, wp, ws.size, WS_TERM, False, out, o, nout)
+                wp, o = _copy_until(ws, wp, ws.size, np.uint8(WS_TERM), np.bool_(False), out, o, nout)
                 if o < 0:
                     return -2
                 if wp < 0:
@@ -466,7 +466,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             if depth > 0:
                 st_count[depth - 1] += 1
         else:  # residue
-            rp, o = _copy_until(residue, rp, residue.size, RESIDUE_TERM, False, out, o, nout)
+            rp, o = _copy_until(residue, rp, residue.size, np.uint8(RESIDUE_TERM), np.bool_(False), out, o, nout)
             if o < 0:
                 return -2
             if rp < 0:

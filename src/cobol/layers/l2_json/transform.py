@@ -12,7 +12,7 @@ from ...format.wire import Reader, put_varint
 from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .. import json_tokenizer as jt
 from ..intcodec import decode_ints, encode_ints
-from ..primitives import COPY_SLACK
+from ..primitives import COPY_SLACK, readonly
 from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
 from .symbols import (
     COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_TRIAL_GAIN, GROUP_MAX_CANDIDATES, GROUP_MIN_BYTES,
@@ -330,7 +330,7 @@ class Layer2Encoder:
 
         vtok = np.flatnonzero((kinds == jt.STRING) | (kinds == jt.NUMBER))
         max_depth = int(tok.depths.max()) + 1 if tok.count else 1
-        skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style,
+        skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, readonly(style),
                                               gap_table(style),
                                               vtok.size,
                                               max_depth)
@@ -584,10 +584,13 @@ class Layer2Decoder:
         max_depth = min(int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN))), raw_len) + 1
         out = np.empty(raw_len + COPY_SLACK, np.uint8)
         out[:len(prefix)] = np.frombuffer(prefix, np.uint8)
-        n = _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp,
-                         ints.astype(np.int64), ioff, flags, foff, cmode, cscale,
-                         ddata, dents, dbase, dcount, dids, doff,
-                         colmap, style, gap_table(style), mode, max_depth, def_start, def_len, ref_ids,
+        # every input array as a read-only view: streams come as read-only or
+        # writable arrays depending on how they were stored, and each mix would
+        # compile the (large) walk once more
+        ins = [readonly(a) for a in (
+            skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints.astype(np.int64), ioff, flags, foff,
+            cmode, cscale, ddata, dents, dbase, dcount, dids, doff, colmap, style, gap_table(style))]
+        n = _walk_decode(*ins, mode, max_depth, readonly(def_start), readonly(def_len), readonly(ref_ids),
                          out[len(prefix):])
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
