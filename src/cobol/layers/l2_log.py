@@ -133,7 +133,7 @@ class LogScan:
         var_line = np.empty(cap_vars, np.int64)
         min_static = min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE))
         if min_static > 1:
-            tok_keys, tok_counts = lk.token_counts(buf, _DELIM)
+            tok_keys, tok_counts = lk.token_counts(buf, _DELIM, _VAR_CLASS)
         else:
             tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
         nl, nv, _ = lk.scan_lines(buf, _DELIM, _VAR_CLASS, MAX_LINE, n_lines, tmpl, line_ts, line_te,

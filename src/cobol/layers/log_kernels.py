@@ -102,20 +102,34 @@ def _grown_counts(keys, counts):
 
 
 @njit(cache=True, nogil=True)
-def _count_tokens(buf, delim, keys, counts):
+def _count_tokens(buf, delim, var_class, keys, counts):
     """Every token's hash and count in an open-addressing table, grown (rehashed,
-    four times larger) whenever it passes half load: one pass over the block."""
+    four times larger) whenever it passes half load: one pass over the block.
+    Tokens holding a ``var_class`` byte are not counted (they are variables
+    whatever their count, so :func:`scan_lines` never looks them up)."""
     n = buf.shape[0]
     used = 0
     i = np.int64(0)  # np.int64, not 0: a literal passed to a helper in a loop compiles it once more (issue 15)
     while i < n:
-        if delim[buf[i]] or buf[i] == NEWLINE:
+        c = buf[i]
+        if delim[c] or c == NEWLINE:
             i += 1
             continue
         j = i
-        while j < n and not delim[buf[j]] and buf[j] != NEWLINE:
+        h = FNV64_OFFSET
+        skip = False
+        while j < n:
+            c = buf[j]
+            if delim[c] or c == NEWLINE:
+                break
+            skip |= var_class[c]
+            h = fnv1a64_step(h, c)
             j += 1
-        h = _token_hash(buf, i, j)
+        i = j
+        if skip:
+            continue
+        if h == 0:
+            h = np.uint64(1)  # as _token_hash
         s = _slot(keys, h)
         if keys[s] == 0:
             keys[s] = h
@@ -124,17 +138,17 @@ def _count_tokens(buf, delim, keys, counts):
                 keys, counts = _grown_counts(keys, counts)
                 s = _slot(keys, h)
         counts[s] += 1
-        i = j
     return keys, counts
 
 
-def token_counts(buf, delim):
-    """How often each token (hashed) occurs in the block: (keys, counts) of an
-    open-addressing table. It starts small and grows as it fills: a log has
-    far fewer distinct tokens than bytes, and a small table stays in cache (a
-    table sized for the worst case made this 4x slower; restarting the count
-    with a larger table at each overflow cost 3 passes on 7 MB of logs)."""
-    return _count_tokens(buf, delim, np.zeros(4096, np.uint64), np.zeros(4096, np.int32))
+def token_counts(buf, delim, var_class):
+    """How often each token without a ``var_class`` byte (hashed) occurs in the
+    block: (keys, counts) of an open-addressing table. It starts small and grows
+    as it fills: a log has far fewer distinct words than bytes, and a small table
+    stays in cache (a table sized for the worst case made this 4x slower;
+    restarting the count with a larger table at each overflow cost 3 passes on
+    7 MB of logs, and counting the tokens with digits too doubled the table)."""
+    return _count_tokens(buf, delim, var_class, np.zeros(4096, np.uint64), np.zeros(4096, np.int32))
 
 
 @njit(cache=True, nogil=True)
