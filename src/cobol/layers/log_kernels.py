@@ -102,53 +102,56 @@ def _grown_counts(keys, counts):
 
 
 @njit(cache=True, nogil=True)
-def _count_tokens(buf, delim, var_class, keys, counts):
-    """Every token's hash and count in an open-addressing table, grown (rehashed,
-    four times larger) whenever it passes half load: one pass over the block.
-    Tokens holding a ``var_class`` byte are not counted (they are variables
-    whatever their count, so :func:`scan_lines` never looks them up)."""
+def _count_tokens(buf, delim, var_class, keys, counts, start, used):
+    """Count every token from ``start`` on (its hash in an open-addressing table)
+    until the table passes half load; returns (where to go on, entries used):
+    the end of the buffer when done. Tokens holding a ``var_class`` byte are
+    not counted (they are variables whatever their count, so :func:`scan_lines`
+    never looks them up). The table is never replaced inside the loop: an
+    array rebound in a hot loop cost ~150 ns per token (5x the whole count)."""
     n = buf.shape[0]
-    used = 0
-    i = np.int64(0)  # np.int64, not 0: a literal passed to a helper in a loop compiles it once more (issue 15)
+    i = start
     while i < n:
         c = buf[i]
         if delim[c] or c == NEWLINE:
             i += 1
             continue
         j = i
-        h = FNV64_OFFSET
         skip = False
         while j < n:
             c = buf[j]
             if delim[c] or c == NEWLINE:
                 break
-            skip |= var_class[c]
-            h = fnv1a64_step(h, c)
+            if var_class[c]:
+                skip = True
             j += 1
-        i = j
-        if skip:
-            continue
-        if h == 0:
-            h = np.uint64(1)  # as _token_hash
-        s = _slot(keys, h)
-        if keys[s] == 0:
-            keys[s] = h
-            used += 1
+        if not skip:
+            h = _token_hash(buf, i, j)
+            s = _slot(keys, h)
+            if keys[s] == 0:
+                keys[s] = h
+                used += 1
+            counts[s] += 1
             if 2 * used > keys.shape[0]:
-                keys, counts = _grown_counts(keys, counts)
-                s = _slot(keys, h)
-        counts[s] += 1
-    return keys, counts
+                return j, used
+        i = j
+    return n, used
 
 
 def token_counts(buf, delim, var_class):
     """How often each token without a ``var_class`` byte (hashed) occurs in the
     block: (keys, counts) of an open-addressing table. It starts small and grows
-    as it fills: a log has far fewer distinct words than bytes, and a small table
+    (rehashed, four times larger) as it fills, and the count goes on where it
+    stopped: a log has far fewer distinct words than bytes, and a small table
     stays in cache (a table sized for the worst case made this 4x slower;
     restarting the count with a larger table at each overflow cost 3 passes on
     7 MB of logs, and counting the tokens with digits too doubled the table)."""
-    return _count_tokens(buf, delim, var_class, np.zeros(4096, np.uint64), np.zeros(4096, np.int32))
+    keys, counts = np.zeros(4096, np.uint64), np.zeros(4096, np.int32)
+    pos, used = _count_tokens(buf, delim, var_class, keys, counts, np.int64(0), np.int64(0))
+    while pos < buf.shape[0]:
+        keys, counts = _grown_counts(keys, counts)
+        pos, used = _count_tokens(buf, delim, var_class, keys, counts, pos, used)
+    return keys, counts
 
 
 @njit(cache=True, nogil=True)
@@ -302,24 +305,23 @@ def _bits(z):
 
 
 @njit(cache=True, nogil=True)
-def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
+def _choose_split(buf, var_s, var_e, order, cols, table, cost_text, cost_split, prev, prevw, have,
+                  start, used, prev_text, prev_skel):
     """Per column: code its variables as skeleton + numbers (True) or as
     verbatim text (False), whichever a rough model of the coder says is
     cheaper. Text: a repeat of the column's previous value costs 2 bits, a
     repeat from further back 16 (an LZ match), new text 3 bits a byte + 8.
     Split: the skeleton likewise, each number its delta's bit length + 2
     (0 costs 1). Timestamps and counters split; versions, names and
-    addresses that repeat stay text."""
+    addresses that repeat stay text.
+
+    Runs from variable ``start`` (in ``order``) until the hash set passes
+    half load, adding to the costs; returns (where to go on, used,
+    prev_text, prev_skel), where to go on being ``order``'s length when done
+    (:func:`choose_split` grows the set between calls: rebinding an array
+    inside the loop slowed it down several times)."""
     n = order.shape[0]
-    used = 0
-    cost_text = np.zeros(n_cols, np.float64)
-    cost_split = np.zeros(n_cols, np.float64)
-    prev = np.zeros(64, np.int64)
-    prevw = np.zeros(64, np.int64)
-    have = np.zeros(64, np.bool_)
-    prev_text = np.uint64(0)
-    prev_skel = np.uint64(0)
-    for oi in range(n):
+    for oi in range(start, n):
         v = order[oi]
         c = cols[oi]
         if oi == 0 or cols[oi - 1] != c:
@@ -369,8 +371,6 @@ def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
         else:
             cost_text[c] += 3.0 * length + 8.0
             used += 1
-            if 2 * used > table.shape[0]:
-                table = _grown_set(table)
         if hs == prev_skel:
             cost_split[c] += 1.0 + nums
         elif _seen(table, hs):
@@ -378,20 +378,35 @@ def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
         else:
             cost_split[c] += 3.0 * sk_len + 8.0 + nums
             used += 1
-            if 2 * used > table.shape[0]:
-                table = _grown_set(table)
         prev_text = ht
         prev_skel = hs
-    return cost_split < cost_text
+        if 2 * used > table.shape[0]:
+            return oi + 1, used, prev_text, prev_skel
+    return n, used, prev_text, prev_skel
 
 
 def choose_split(buf, var_s, var_e, order, cols, n_cols):
-    """See :func:`_choose_split` (its hash set starts at about half the
-    variables' count and grows as it fills)."""
+    """See :func:`_choose_split`: True per column to split. Its hash set starts
+    at about half the variables' count and grows (four times) as it fills."""
     size = 4096
     while size < order.shape[0] // 2:
         size *= 2
-    return _choose_split(buf, var_s, var_e, order, cols, n_cols, np.zeros(size, np.uint64))
+    table = np.zeros(size, np.uint64)
+    cost_text = np.zeros(n_cols, np.float64)
+    cost_split = np.zeros(n_cols, np.float64)
+    prev = np.zeros(64, np.int64)
+    prevw = np.zeros(64, np.int64)
+    have = np.zeros(64, np.bool_)
+    pos, used, prev_text, prev_skel = 0, 0, 0, 0
+    while True:
+        # Numba hands the uint64 hashes back as Python ints: retyped here, or
+        # one above 2**63 would not convert to the int64 it would infer
+        pos, used, prev_text, prev_skel = _choose_split(
+            buf, var_s, var_e, order, cols, table, cost_text, cost_split, prev, prevw, have,
+            np.int64(pos), np.int64(used), np.uint64(prev_text), np.uint64(prev_skel))
+        if pos >= order.shape[0]:
+            return cost_split < cost_text
+        table = _grown_set(table)
 
 
 @njit(cache=True, nogil=True)
