@@ -154,6 +154,13 @@ def token_counts(buf, delim, var_class):
     return keys, counts
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _mix_word(h, w):
+    """The template hash ``h`` extended by a word of up to 8 template bytes."""
+    h = (h ^ w) * np.uint64(0x9E3779B97F4A7C15)
+    return h ^ (h >> np.uint64(31))
+
+
 @njit(cache=True, nogil=True)
 def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
                var_s, var_e, var_line, tok_keys, tok_counts, min_static):
@@ -163,7 +170,13 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
     it holds a byte whose ``var_class`` entry is set (digits) or occurs
     fewer than ``min_static`` times in the block (:func:`token_counts`). A line longer
     than ``max_line`` or holding PLACEHOLDER / NUMBER is raw (no template).
-    ``line_hash`` is FNV-1a of the template bytes.
+    ``line_hash`` is a hash of the template bytes (equal templates, equal
+    hashes; :func:`confirm_templates` catches collisions). One pass per
+    line: the bytes are packed 8 to a word and the hash mixes words, so its
+    multiply chain runs once per 8 bytes instead of once per byte (FNV-1a
+    per byte, and a first pass looking for PLACEHOLDER / NUMBER, made this
+    ~2x slower); a line found raw midway has its template and variables
+    taken back.
     """
     n = buf.shape[0]
     pos = np.int64(0)  # not 0: see _count_tokens
@@ -171,51 +184,79 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
     nv = 0
     tp = 0
     while pos < n and li < n_lines:
-        e = pos
-        while e < n and buf[e] != NEWLINE:
-            e += 1
+        tp0 = tp
+        nv0 = nv
         line_ts[li] = tp
-        raw = e - pos > max_line
-        if not raw:
-            for i in range(pos, e):
-                c = buf[i]
-                if c == PLACEHOLDER or c == NUMBER:
-                    raw = True
-                    break
+        raw = False
         h = FNV64_OFFSET
-        if not raw:
-            i = pos
-            while i < e:
-                c = buf[i]
-                if delim[c]:
+        w = np.uint64(0)
+        k = 0
+        i = pos
+        while i < n:
+            c = buf[i]
+            if c == NEWLINE:
+                break
+            if delim[c]:
+                tmpl[tp] = c
+                tp += 1
+                w = (w << np.uint64(8)) | np.uint64(c)
+                k += 1
+                if k == 8:
+                    h = _mix_word(h, w)
+                    w = np.uint64(0)
+                    k = 0
+                i += 1
+                continue
+            j = i
+            is_var = False
+            while j < n:
+                c = buf[j]
+                if c == NEWLINE or delim[c]:
+                    break
+                if var_class[c]:
+                    is_var = True
+                elif c == PLACEHOLDER or c == NUMBER:
+                    raw = True
+                j += 1
+            if raw:
+                break
+            if not is_var and min_static > 1:
+                is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
+            if is_var:
+                tmpl[tp] = PLACEHOLDER
+                tp += 1
+                w = (w << np.uint64(8)) | np.uint64(PLACEHOLDER)
+                k += 1
+                if k == 8:
+                    h = _mix_word(h, w)
+                    w = np.uint64(0)
+                    k = 0
+                var_s[nv] = i
+                var_e[nv] = j
+                var_line[nv] = li
+                nv += 1
+            else:
+                for x in range(i, j):
+                    c = buf[x]
                     tmpl[tp] = c
                     tp += 1
-                    h = fnv1a64_step(h, c)
-                    i += 1
-                    continue
-                j = i
-                is_var = False
-                while j < e and not delim[buf[j]]:
-                    if var_class[buf[j]]:
-                        is_var = True
-                    j += 1
-                if not is_var and min_static > 1:
-                    is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
-                if is_var:
-                    tmpl[tp] = PLACEHOLDER
-                    tp += 1
-                    h = fnv1a64_step(h, PLACEHOLDER)
-                    var_s[nv] = i
-                    var_e[nv] = j
-                    var_line[nv] = li
-                    nv += 1
-                else:
-                    for x in range(i, j):
-                        c = buf[x]
-                        tmpl[tp] = c
-                        tp += 1
-                        h = fnv1a64_step(h, c)
-                i = j
+                    w = (w << np.uint64(8)) | np.uint64(c)
+                    k += 1
+                    if k == 8:
+                        h = _mix_word(h, w)
+                        w = np.uint64(0)
+                        k = 0
+            i = j
+        e = i
+        while e < n and buf[e] != NEWLINE:  # the rest of a line found raw midway
+            e += 1
+        if raw or e - pos > max_line:
+            raw = True
+            tp = tp0
+            nv = nv0
+            h = FNV64_OFFSET
+        else:
+            h = _mix_word(_mix_word(h, w), np.uint64(tp - tp0))
         line_raw[li] = raw
         line_te[li] = tp
         line_hash[li] = h
