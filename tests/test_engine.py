@@ -312,6 +312,28 @@ def test_line_blocks_run_whole_only_the_candidates_their_sample_favours():
     assert [t[0] for t in report.trials if not t[0].endswith("(sample)")][:1] == ["json"]
 
 
+def test_templated_text_blocks_are_sampled_and_prose_skips_the_log_transform():
+    # lines without timestamps (detect says text) that repeat templates: log and l1
+    # run on a sample first, and l1, far behind there, does not run whole
+    from cobol.detect import detect
+    lines = b"".join(b"TEST: compiler/c%d/Test%d.java passed in %d ms (agentvm %d)\n" % (i % 40, i, i * 7 % 900, i % 3)
+                     for i in range(6000))
+    assert len(lines) >= plan_module.SAMPLE_MIN_BLOCK and detect(lines) == "text"
+    _, report = cobol.CobolEngine(level=3, threads=1).encode_block(lines, 0)
+    names = [t[0] for t in report.trials]
+    assert "log (sample)" in names and "l1 (sample)" in names
+    assert report.plan == "log" and "l1" not in names
+    assert cobol.decompress(cobol.compress(lines)) == lines
+    # prose (no line repeats a template): the log transform is not tried at all
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"epsilon", b"zeta", b"theta", b"kappa", b"lambda", b"sigma"]
+    prose = b"".join(b" ".join(words[(i * 7 + k * k * 3 + i // 10) % 10] + words[(i + k) % 10][:k % 4]
+                               for k in range(2 + i % 9)) + b".\n" for i in range(30000))
+    assert len(prose) >= plan_module.SAMPLE_MIN_BLOCK and detect(prose) == "text"
+    _, report = cobol.CobolEngine(level=3, threads=1).encode_block(prose, 0)
+    names = [t[0] for t in report.trials]
+    assert "l1" in names and not any(n.startswith("log") for n in names)
+
+
 def test_blocks_of_lines_longer_than_a_sample_slice_run_every_candidate_whole():
     # one JSON record per line, each longer than a slice: no slice of whole lines, no sample
     row = b'{"ts": 1, "level": "info", "msg": "%s"}\n'

@@ -78,7 +78,10 @@ def _delimited(lines: list[bytes]) -> str | None:
     (the most common count, so a metadata line on top does not hide it)."""
     if len(lines) < 3:
         return None
+    joined = b"\n".join(lines)
     for delim, name in ((b"\t", "tsv"), (b",", "csv"), (b";", "csv"), (b"|", "csv")):
+        if joined.count(delim) < 0.8 * len(lines):
+            continue  # fewer than one per line in 80% of them: counting per line cannot say yes
         counts = Counter(ln.count(delim) for ln in lines)
         common, same = counts.most_common(1)[0]
         if common and same >= 0.8 * len(lines):

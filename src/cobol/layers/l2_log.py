@@ -112,12 +112,12 @@ def _line_bounds(buf: np.ndarray, n_lines: int) -> tuple[np.ndarray, np.ndarray]
     return starts, ends.astype(np.int64)
 
 
-class LogModel:
-    """One block's templates, template ids, variables and numbers (encode side)."""
+class LogScan:
+    """One block cut into lines, templates and variables (encode side): the
+    part of :class:`LogModel` that does not depend on the variable layout, so
+    that both layouts can be built from one scan."""
 
-    def __init__(self, data, columns: bool = True):
-        """``columns=False``: every template's variables share one column in line
-        order (n_common = 0) instead of a column per slot of the common templates."""
+    def __init__(self, data):
         buf = np.frombuffer(data, np.uint8)
         self.buf = buf
         n_lines = lk.count_lines(buf)
@@ -133,13 +133,13 @@ class LogModel:
         var_line = np.empty(cap_vars, np.int64)
         min_static = min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE))
         if min_static > 1:
-            tok_keys, tok_counts = lk.token_counts(buf, _DELIM)
+            tok_keys, tok_counts = lk.token_counts(buf, _DELIM, _VAR_CLASS)
         else:
             tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
         nl, nv, _ = lk.scan_lines(buf, _DELIM, _VAR_CLASS, MAX_LINE, n_lines, tmpl, line_ts, line_te,
                                   line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts, min_static)
         assert nl == n_lines
-        var_s, var_e, var_line = var_s[:nv], var_e[:nv], var_line[:nv]
+        self.var_s, self.var_e, self.var_line = var_s[:nv], var_e[:nv], var_line[:nv]
 
         # templates: distinct hashes, most frequent first (ties: first seen first)
         ok = np.flatnonzero(~line_raw)
@@ -155,15 +155,37 @@ class LogModel:
         lk.confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line)
         n_kept = int(np.count_nonzero(counts >= MIN_TEMPLATE_LINES))
         line_tid[line_tid > n_kept] = 0
-        rep_line = rep_line[:n_kept + 1]
-        counts = counts[order[:n_kept]]
+        rep_line = rep_line[1:n_kept + 1]
+        self.counts = counts[order[:n_kept]]
         self.n_lines = n_lines
         self.line_tid = line_tid
-        self.templates = [tmpl[line_ts[r]:line_te[r]].tobytes() for r in rep_line[1:]]
-        slots = np.zeros(len(self.templates) + 1, np.int64)
-        slots[1:] = [t.count(lk.PLACEHOLDER) for t in self.templates]
-        self.n_common = int(np.count_nonzero(counts >= MIN_COLUMN_LINES)) if columns else 0
-        slot_base, stride, self.n_cols = column_layout(slots, self.n_common)
+        # the templates stream (each template ended by a newline) and each one's slot count
+        self.templates_stream = gather_joined(tmpl, line_ts[rep_line], line_te[rep_line], lk.NEWLINE)
+        _, placeholders = lk.index_items(self.templates_stream, lk.PLACEHOLDER)
+        self.slots = np.zeros(rep_line.size + 1, np.int64)
+        self.slots[1:] = placeholders
+        self.n_raw = int(np.count_nonzero(line_tid == 0))
+
+
+class LogModel:
+    """One block's templates, template ids, variables and numbers (encode side)."""
+
+    def __init__(self, data, columns: bool = True, scan: LogScan | None = None):
+        """``columns=False``: every template's variables share one column in line
+        order (n_common = 0) instead of a column per slot of the common templates.
+        ``scan``: the block's :class:`LogScan`, when already made."""
+        sc = LogScan(data) if scan is None else scan
+        self.scan = sc
+        buf = sc.buf
+        self.buf = buf
+        self.final_newline = sc.final_newline
+        self.n_lines = n_lines = sc.n_lines
+        self.line_tid = line_tid = sc.line_tid
+        self.templates_stream = sc.templates_stream
+        self.n_templates = sc.slots.size - 1
+        var_s, var_e, var_line = sc.var_s, sc.var_e, sc.var_line
+        self.n_common = int(np.count_nonzero(sc.counts >= MIN_COLUMN_LINES)) if columns else 0
+        slot_base, stride, self.n_cols = column_layout(sc.slots, self.n_common)
 
         # variables in column order (stable: line order within a column)
         col = lk.var_columns(var_line, line_tid, slot_base, stride)
@@ -185,26 +207,42 @@ class LogModel:
         perm, gid = lk.group_order(cols, ks, max(self.n_cols, 1))
         self.residuals = lk.delta_by_group(values, perm, gid)
         self.widths = widths[:nn][perm].tobytes()
+        self.n_raw = sc.n_raw
+        self._numbers = None
 
-        raw_lines = np.flatnonzero(line_tid == 0)
-        starts, ends = _line_bounds(buf, n_lines)
-        self.raw = gather_joined(buf, starts[raw_lines], ends[raw_lines], lk.NEWLINE).tobytes()
-        self.n_raw = raw_lines.size
+    @property
+    def templates(self) -> list:
+        """The templates' bytes, id 1 first."""
+        return self.templates_stream.tobytes().split(b"\n")[:-1]
+
+    def raw_stream(self) -> bytes:
+        """The raw lines, each ended by a newline."""
+        if not self.n_raw:
+            return b""
+        raw_lines = np.flatnonzero(self.line_tid == 0)
+        starts, ends = _line_bounds(self.buf, self.n_lines)
+        return gather_joined(self.buf, starts[raw_lines], ends[raw_lines], lk.NEWLINE).tobytes()
+
+    def numbers_stream(self) -> bytes:
+        """The residuals' int stream (coded once: the layout trial and the plan share it)."""
+        if self._numbers is None:
+            self._numbers = encode_ints(self.residuals)
+        return self._numbers
 
     def params(self) -> bytes:
         out = bytearray([VERSION, 1 if self.final_newline else 0])
-        for v in (self.n_lines, len(self.templates), self.n_common, self.n_vars, self.residuals.size, self.n_raw):
+        for v in (self.n_lines, self.n_templates, self.n_common, self.n_vars, self.residuals.size, self.n_raw):
             put_varint(out, int(v))
         return bytes(out)
 
     def streams(self) -> list:
         return [
-            b"".join(t + b"\n" for t in self.templates),
+            self.templates_stream.tobytes(),
             encode_ints(self.line_tid),
             self.skeletons,
-            encode_ints(self.residuals),
+            self.numbers_stream(),
             self.widths,
-            self.raw,
+            self.raw_stream(),
         ]
 
 
@@ -351,25 +389,39 @@ LAYOUT_TRIAL_MAX = 256 << 10
 def _variable_bytes(model: LogModel) -> int:
     """zstd -3 size of the streams the variable layout changes."""
     z = thread_compressor(3)
-    st = model.streams()
-    return sum(len(z.compress(st[i])) for i in (2, 3, 4))
+    return sum(len(z.compress(st)) for st in (model.skeletons, model.numbers_stream(), model.widths))
 
 
-def _better_layout(data, model: LogModel) -> LogModel:
+def _flat_is_smaller(data, scan: LogScan | None = None) -> bool:
+    """Whether all variables in line order code smaller than columns per
+    template slot on ``data`` (both built from one scan; equal when no
+    template is common enough for columns of its own, and then columns stay)."""
+    scan = LogScan(data) if scan is None else scan
+    cols = LogModel(data, scan=scan)
+    if not cols.n_common:
+        return False
+    return _variable_bytes(LogModel(data, columns=False, scan=scan)) < _variable_bytes(cols)
+
+
+def _better_layout(data, scan: LogScan) -> LogModel:
     """Columns per template slot, or all variables in line order, whichever
     codes smaller (a trial on the block, or on its first LAYOUT_TRIAL_MAX
     bytes). Columns win on long regular logs (dpkg.log: 2.0x against 1.64x
     zstd -3), line order on small or irregular ones (15-40 KB syslog-style
     files and apt's term.log: 2-9% smaller). The sample keeps the trial's
-    cost at a quarter of a 1 MiB block's encode."""
+    cost at a quarter of a 1 MiB block's encode; it runs before the block's
+    model is built, so that the block is modelled once, in the chosen layout."""
     if len(data) <= LAYOUT_TRIAL_MAX:
-        flat = LogModel(data, columns=False)
+        model = LogModel(data, scan=scan)
+        if not model.n_common:
+            return model
+        flat = LogModel(data, columns=False, scan=scan)
         return flat if _variable_bytes(flat) < _variable_bytes(model) else model
+    if not np.count_nonzero(scan.counts >= MIN_COLUMN_LINES):
+        return LogModel(data, scan=scan)  # no columns in the block: both layouts are the same
     sample = bytes(data[:LAYOUT_TRIAL_MAX])
     sample = sample[:sample.rfind(b"\n") + 1] or sample
-    if _variable_bytes(LogModel(sample, columns=False)) < _variable_bytes(LogModel(sample)):
-        return LogModel(data, columns=False)
-    return model
+    return LogModel(data, columns=not _flat_is_smaller(sample), scan=scan)
 
 
 #: a "text" block is modelled only when its first TEXT_SAMPLE bytes need fewer
@@ -379,13 +431,19 @@ TEXT_MAX_TEMPLATE_SHARE = 0.3
 TEXT_SAMPLE = 64 << 10
 
 
-def looks_templated(data) -> bool:
-    """Whether a text block repeats line templates like a log does (a sample is modelled)."""
+def _text_sample(data) -> bytes:
     sample = bytes(data[:TEXT_SAMPLE])
     cut = sample.rfind(b"\n")
-    sample = sample[:cut + 1] if cut > 0 else sample
-    model = LogModel(sample)
-    return len(model.templates) <= TEXT_MAX_TEMPLATE_SHARE * model.n_lines
+    return sample[:cut + 1] if cut > 0 else sample
+
+
+def _templated(scan: LogScan) -> bool:
+    return scan.slots.size - 1 <= TEXT_MAX_TEMPLATE_SHARE * scan.n_lines
+
+
+def looks_templated(data) -> bool:
+    """Whether a text block repeats line templates like a log does (a sample is scanned)."""
+    return _templated(LogScan(_text_sample(data)))
 
 
 #: a JSON-lines block is modelled only when most sampled lines carry a log
@@ -420,20 +478,25 @@ class LogTransform(Transform):
     def encode(self, data, ctx: EncodeContext) -> Encoded | None:
         if len(data) < 64:
             return None
-        if ctx.fmt == "text" and not looks_templated(data):
-            return None
+        scan = None
+        if ctx.fmt == "text":
+            sample = _text_sample(data)
+            sample_scan = LogScan(sample)
+            if not _templated(sample_scan):
+                return None
+            if len(sample) == len(data):
+                scan = sample_scan  # the sample is the block
         if ctx.fmt == "jsonl" and not looks_like_json_log(data):
             return None
         prof = ctx.profiler
         started = prof.start() if prof is not None else None
-        model = LogModel(data)
-        if model.n_raw == model.n_lines:
+        scan = LogScan(data) if scan is None else scan
+        if scan.n_raw == scan.n_lines:
             return None
-        if model.n_common:
-            model = _better_layout(data, model)
+        model = _better_layout(data, scan)
         if prof is not None:
             prof.record("l2", transform=self.name, started=started, bytes_in=len(data),
-                        dict_size=len(model.templates), log_lines=model.n_lines, log_templates=len(model.templates),
+                        dict_size=model.n_templates, log_lines=model.n_lines, log_templates=model.n_templates,
                         log_variables=model.n_vars, log_text_variables=model.n_vars - model.n_split_vars,
                         log_numbers=int(model.residuals.size), log_raw_lines=model.n_raw,
                         log_columns=model.n_cols, log_split_columns=model.n_split_cols)

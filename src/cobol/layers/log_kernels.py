@@ -88,43 +88,77 @@ def _token_hash(buf, i, j):
 
 
 @njit(cache=True, nogil=True)
-def _count_tokens(buf, delim, keys, counts):
-    """Fill (keys, counts) with every token's hash and count; False when the
-    table passed half load (the caller retries with a larger one)."""
+def _grown_counts(keys, counts):
+    """The (keys, counts) table rehashed into one four times larger."""
+    k2 = np.zeros(keys.shape[0] * 4, np.uint64)
+    c2 = np.zeros(keys.shape[0] * 4, np.int32)
+    for i in range(keys.shape[0]):
+        h = keys[i]
+        if h != 0:
+            s = _slot(k2, h)
+            k2[s] = h
+            c2[s] = counts[i]
+    return k2, c2
+
+
+@njit(cache=True, nogil=True)
+def _count_tokens(buf, delim, var_class, keys, counts, start, used):
+    """Count every token from ``start`` on (its hash in an open-addressing table)
+    until the table passes half load; returns (where to go on, entries used):
+    the end of the buffer when done. Tokens holding a ``var_class`` byte are
+    not counted (they are variables whatever their count, so :func:`scan_lines`
+    never looks them up). The table is never replaced inside the loop: an
+    array rebound in a hot loop cost ~150 ns per token (5x the whole count)."""
     n = buf.shape[0]
-    used = 0
-    i = np.int64(0)  # np.int64, not 0: a literal passed to a helper in a loop compiles it once more (issue 15)
+    i = start
     while i < n:
-        if delim[buf[i]] or buf[i] == NEWLINE:
+        c = buf[i]
+        if delim[c] or c == NEWLINE:
             i += 1
             continue
         j = i
-        while j < n and not delim[buf[j]] and buf[j] != NEWLINE:
+        skip = False
+        while j < n:
+            c = buf[j]
+            if delim[c] or c == NEWLINE:
+                break
+            if var_class[c]:
+                skip = True
             j += 1
-        h = _token_hash(buf, i, j)
-        s = _slot(keys, h)
-        if keys[s] == 0:
-            keys[s] = h
-            used += 1
+        if not skip:
+            h = _token_hash(buf, i, j)
+            s = _slot(keys, h)
+            if keys[s] == 0:
+                keys[s] = h
+                used += 1
+            counts[s] += 1
             if 2 * used > keys.shape[0]:
-                return False
-        counts[s] += 1
+                return j, used
         i = j
-    return True
+    return n, used
 
 
-def token_counts(buf, delim):
-    """How often each token (hashed) occurs in the block: (keys, counts) of an
-    open-addressing table. It starts small and doubles until it fits: a log
-    has far fewer distinct tokens than bytes, and a small table stays in
-    cache (a table sized for the worst case made this 4x slower)."""
-    size = 4096
-    while True:
-        keys = np.zeros(size, np.uint64)
-        counts = np.zeros(size, np.int32)
-        if _count_tokens(buf, delim, keys, counts):
-            return keys, counts
-        size *= 4
+def token_counts(buf, delim, var_class):
+    """How often each token without a ``var_class`` byte (hashed) occurs in the
+    block: (keys, counts) of an open-addressing table. It starts small and grows
+    (rehashed, four times larger) as it fills, and the count goes on where it
+    stopped: a log has far fewer distinct words than bytes, and a small table
+    stays in cache (a table sized for the worst case made this 4x slower;
+    restarting the count with a larger table at each overflow cost 3 passes on
+    7 MB of logs, and counting the tokens with digits too doubled the table)."""
+    keys, counts = np.zeros(4096, np.uint64), np.zeros(4096, np.int32)
+    pos, used = _count_tokens(buf, delim, var_class, keys, counts, np.int64(0), np.int64(0))
+    while pos < buf.shape[0]:
+        keys, counts = _grown_counts(keys, counts)
+        pos, used = _count_tokens(buf, delim, var_class, keys, counts, pos, used)
+    return keys, counts
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mix_word(h, w):
+    """The template hash ``h`` extended by a word of up to 8 template bytes."""
+    h = (h ^ w) * np.uint64(0x9E3779B97F4A7C15)
+    return h ^ (h >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True)
@@ -136,7 +170,13 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
     it holds a byte whose ``var_class`` entry is set (digits) or occurs
     fewer than ``min_static`` times in the block (:func:`token_counts`). A line longer
     than ``max_line`` or holding PLACEHOLDER / NUMBER is raw (no template).
-    ``line_hash`` is FNV-1a of the template bytes.
+    ``line_hash`` is a hash of the template bytes (equal templates, equal
+    hashes; :func:`confirm_templates` catches collisions). One pass per
+    line: the bytes are packed 8 to a word and the hash mixes words, so its
+    multiply chain runs once per 8 bytes instead of once per byte (FNV-1a
+    per byte, and a first pass looking for PLACEHOLDER / NUMBER, made this
+    ~2x slower); a line found raw midway has its template and variables
+    taken back.
     """
     n = buf.shape[0]
     pos = np.int64(0)  # not 0: see _count_tokens
@@ -144,51 +184,79 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
     nv = 0
     tp = 0
     while pos < n and li < n_lines:
-        e = pos
-        while e < n and buf[e] != NEWLINE:
-            e += 1
+        tp0 = tp
+        nv0 = nv
         line_ts[li] = tp
-        raw = e - pos > max_line
-        if not raw:
-            for i in range(pos, e):
-                c = buf[i]
-                if c == PLACEHOLDER or c == NUMBER:
-                    raw = True
-                    break
+        raw = False
         h = FNV64_OFFSET
-        if not raw:
-            i = pos
-            while i < e:
-                c = buf[i]
-                if delim[c]:
+        w = np.uint64(0)
+        k = 0
+        i = pos
+        while i < n:
+            c = buf[i]
+            if c == NEWLINE:
+                break
+            if delim[c]:
+                tmpl[tp] = c
+                tp += 1
+                w = (w << np.uint64(8)) | np.uint64(c)
+                k += 1
+                if k == 8:
+                    h = _mix_word(h, w)
+                    w = np.uint64(0)
+                    k = 0
+                i += 1
+                continue
+            j = i
+            is_var = False
+            while j < n:
+                c = buf[j]
+                if c == NEWLINE or delim[c]:
+                    break
+                if var_class[c]:
+                    is_var = True
+                elif c == PLACEHOLDER or c == NUMBER:
+                    raw = True
+                j += 1
+            if raw:
+                break
+            if not is_var and min_static > 1:
+                is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
+            if is_var:
+                tmpl[tp] = PLACEHOLDER
+                tp += 1
+                w = (w << np.uint64(8)) | np.uint64(PLACEHOLDER)
+                k += 1
+                if k == 8:
+                    h = _mix_word(h, w)
+                    w = np.uint64(0)
+                    k = 0
+                var_s[nv] = i
+                var_e[nv] = j
+                var_line[nv] = li
+                nv += 1
+            else:
+                for x in range(i, j):
+                    c = buf[x]
                     tmpl[tp] = c
                     tp += 1
-                    h = fnv1a64_step(h, c)
-                    i += 1
-                    continue
-                j = i
-                is_var = False
-                while j < e and not delim[buf[j]]:
-                    if var_class[buf[j]]:
-                        is_var = True
-                    j += 1
-                if not is_var and min_static > 1:
-                    is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
-                if is_var:
-                    tmpl[tp] = PLACEHOLDER
-                    tp += 1
-                    h = fnv1a64_step(h, PLACEHOLDER)
-                    var_s[nv] = i
-                    var_e[nv] = j
-                    var_line[nv] = li
-                    nv += 1
-                else:
-                    for x in range(i, j):
-                        c = buf[x]
-                        tmpl[tp] = c
-                        tp += 1
-                        h = fnv1a64_step(h, c)
-                i = j
+                    w = (w << np.uint64(8)) | np.uint64(c)
+                    k += 1
+                    if k == 8:
+                        h = _mix_word(h, w)
+                        w = np.uint64(0)
+                        k = 0
+            i = j
+        e = i
+        while e < n and buf[e] != NEWLINE:  # the rest of a line found raw midway
+            e += 1
+        if raw or e - pos > max_line:
+            raw = True
+            tp = tp0
+            nv = nv0
+            h = FNV64_OFFSET
+        else:
+            h = _mix_word(_mix_word(h, w), np.uint64(tp - tp0))
         line_raw[li] = raw
         line_te[li] = tp
         line_hash[li] = h
@@ -259,6 +327,16 @@ def _seen(table, h):
 
 
 @njit(cache=True, nogil=True)
+def _grown_set(table):
+    """The hash set of :func:`_seen` rehashed into one four times larger."""
+    t2 = np.zeros(table.shape[0] * 4, np.uint64)
+    for i in range(table.shape[0]):
+        if table[i] != 0:
+            _seen(t2, table[i])
+    return t2
+
+
+@njit(cache=True, nogil=True)
 def _bits(z):
     b = 0
     while z:
@@ -268,24 +346,23 @@ def _bits(z):
 
 
 @njit(cache=True, nogil=True)
-def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
+def _choose_split(buf, var_s, var_e, order, cols, table, cost_text, cost_split, prev, prevw, have,
+                  start, used, prev_text, prev_skel):
     """Per column: code its variables as skeleton + numbers (True) or as
     verbatim text (False), whichever a rough model of the coder says is
     cheaper. Text: a repeat of the column's previous value costs 2 bits, a
     repeat from further back 16 (an LZ match), new text 3 bits a byte + 8.
     Split: the skeleton likewise, each number its delta's bit length + 2
     (0 costs 1). Timestamps and counters split; versions, names and
-    addresses that repeat stay text."""
+    addresses that repeat stay text.
+
+    Runs from variable ``start`` (in ``order``) until the hash set passes
+    half load, adding to the costs; returns (where to go on, used,
+    prev_text, prev_skel), where to go on being ``order``'s length when done
+    (:func:`choose_split` grows the set between calls: rebinding an array
+    inside the loop slowed it down several times)."""
     n = order.shape[0]
-    used = 0
-    cost_text = np.zeros(n_cols, np.float64)
-    cost_split = np.zeros(n_cols, np.float64)
-    prev = np.zeros(64, np.int64)
-    prevw = np.zeros(64, np.int64)
-    have = np.zeros(64, np.bool_)
-    prev_text = np.uint64(0)
-    prev_skel = np.uint64(0)
-    for oi in range(n):
+    for oi in range(start, n):
         v = order[oi]
         c = cols[oi]
         if oi == 0 or cols[oi - 1] != c:
@@ -342,23 +419,35 @@ def _choose_split(buf, var_s, var_e, order, cols, n_cols, table):
         else:
             cost_split[c] += 3.0 * sk_len + 8.0 + nums
             used += 1
-        if 2 * used > table.shape[0]:
-            return cost_split < cost_text, False
         prev_text = ht
         prev_skel = hs
-    return cost_split < cost_text, True
+        if 2 * used > table.shape[0]:
+            return oi + 1, used, prev_text, prev_skel
+    return n, used, prev_text, prev_skel
 
 
 def choose_split(buf, var_s, var_e, order, cols, n_cols):
-    """See :func:`_choose_split` (retried with a larger hash set when it fills)."""
+    """See :func:`_choose_split`: True per column to split. Its hash set starts
+    at about half the variables' count and grows (four times) as it fills."""
     size = 4096
     while size < order.shape[0] // 2:
         size *= 2
+    table = np.zeros(size, np.uint64)
+    cost_text = np.zeros(n_cols, np.float64)
+    cost_split = np.zeros(n_cols, np.float64)
+    prev = np.zeros(64, np.int64)
+    prevw = np.zeros(64, np.int64)
+    have = np.zeros(64, np.bool_)
+    pos, used, prev_text, prev_skel = 0, 0, 0, 0
     while True:
-        split, ok = _choose_split(buf, var_s, var_e, order, cols, n_cols, np.zeros(size, np.uint64))
-        if ok:
-            return split
-        size *= 4
+        # Numba hands the uint64 hashes back as Python ints: retyped here, or
+        # one above 2**63 would not convert to the int64 it would infer
+        pos, used, prev_text, prev_skel = _choose_split(
+            buf, var_s, var_e, order, cols, table, cost_text, cost_split, prev, prevw, have,
+            np.int64(pos), np.int64(used), np.uint64(prev_text), np.uint64(prev_skel))
+        if pos >= order.shape[0]:
+            return cost_split < cost_text
+        table = _grown_set(table)
 
 
 @njit(cache=True, nogil=True)
