@@ -161,6 +161,20 @@ def _mix_word(h, w):
     return h ^ (h >> np.uint64(31))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _push_template_byte(tmpl, tp, c, h, w, k):
+    """Append template byte ``c`` at tmpl[tp] and to the pending word ``w`` of
+    ``k`` bytes, folding a full word into the hash; returns (tp, h, w, k)."""
+    tmpl[tp] = c
+    w = (w << np.uint64(8)) | np.uint64(c)
+    k += 1
+    if k == 8:
+        h = _mix_word(h, w)
+        w = np.uint64(0)
+        k = 0
+    return tp + 1, h, w, k
+
+
 @njit(cache=True, nogil=True)
 def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
                var_s, var_e, var_line, tok_keys, tok_counts, min_static):
@@ -197,14 +211,7 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
             if c == NEWLINE:
                 break
             if delim[c]:
-                tmpl[tp] = c
-                tp += 1
-                w = (w << np.uint64(8)) | np.uint64(c)
-                k += 1
-                if k == 8:
-                    h = _mix_word(h, w)
-                    w = np.uint64(0)
-                    k = 0
+                tp, h, w, k = _push_template_byte(tmpl, tp, c, h, w, k)
                 i += 1
                 continue
             j = i
@@ -223,29 +230,14 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
             if not is_var and min_static > 1:
                 is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
             if is_var:
-                tmpl[tp] = PLACEHOLDER
-                tp += 1
-                w = (w << np.uint64(8)) | np.uint64(PLACEHOLDER)
-                k += 1
-                if k == 8:
-                    h = _mix_word(h, w)
-                    w = np.uint64(0)
-                    k = 0
+                tp, h, w, k = _push_template_byte(tmpl, tp, PLACEHOLDER, h, w, k)
                 var_s[nv] = i
                 var_e[nv] = j
                 var_line[nv] = li
                 nv += 1
             else:
                 for x in range(i, j):
-                    c = buf[x]
-                    tmpl[tp] = c
-                    tp += 1
-                    w = (w << np.uint64(8)) | np.uint64(c)
-                    k += 1
-                    if k == 8:
-                        h = _mix_word(h, w)
-                        w = np.uint64(0)
-                        k = 0
+                    tp, h, w, k = _push_template_byte(tmpl, tp, buf[x], h, w, k)
             i = j
         e = i
         while e < n and buf[e] != NEWLINE:  # the rest of a line found raw midway
