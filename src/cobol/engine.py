@@ -10,8 +10,8 @@ every thread count.
 
 from __future__ import annotations
 
-import io
 import os
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +29,7 @@ from .entropy import ZSTD_DICT
 from .layers import batch_kernels as _batch_kernels
 from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL  # noqa: F401  (re-exported)
 from .plan import FIXED_PLANS, BlockPlan, choose_plan
-from .registry import LAYER_NAMES, DecodeContext, EncodeContext, get_codec, get_transform, transform_by_name
+from .registry import LAYER_NAMES, OUTPUT_SLACK, DecodeContext, EncodeContext, get_codec, get_transform, transform_by_name
 
 DEFAULT_BLOCK_SIZE = 8 << 20
 
@@ -334,6 +334,20 @@ class CobolEngine:
 
     def decode_block(self, block: DataBlock, header: FrameHeader) -> bytes:
         """One parsed data block back to its raw bytes, checksum verified."""
+        from .outbuf import OutputBuffer
+        buf = OutputBuffer(block.raw_len)
+        try:
+            self.decode_block_into(block, header, buf.array)
+        except BaseException:
+            buf.abandon()
+            raise
+        return buf.finish()
+
+    def decode_block_into(self, block: DataBlock, header: FrameHeader, out) -> None:
+        """One parsed data block decoded into ``out[:raw_len]`` and its checksum
+        verified: ``out`` is a writable uint8 NumPy array of raw_len +
+        OUTPUT_SLACK bytes (the slack may be overwritten; see
+        ``Transform.decode_into``)."""
         where = f"block {block.seq} at offset {block.offset}"
         if header.dictionary_id is not None:
             have = getattr(self.dictionary, "dict_id", None)
@@ -348,31 +362,32 @@ class CobolEngine:
         if clock is not None:
             clock.lap("entropy")
         ctx = DecodeContext(dictionary=self.dictionary, profiler=self.profiler)
+        raw_len = block.raw_len
+        if out.size != raw_len + OUTPUT_SLACK:
+            raise ValueError(f"output buffer of {out.size} bytes for a {raw_len}-byte block")
         try:
             with _backend_scope(self.backend):
-                raw = transform.decode(streams, block.params, block.raw_len, ctx)
+                transform.decode_into(streams, block.params, raw_len, ctx, out)
         except CobolError as exc:
             raise type(exc)(f"{where} ({transform.name}): {exc}") from None
         except MemoryError:
-            raise LimitError(f"{where} ({transform.name}): out of memory decoding a {block.raw_len}-byte block") from None
+            raise LimitError(f"{where} ({transform.name}): out of memory decoding a {raw_len}-byte block") from None
         except (IndexError, ValueError, KeyError, TypeError, OverflowError, ArithmeticError) as exc:
             # a transform decoder must validate its input; this is the safety net if one missed a case
             raise FormatError(f"{where} ({transform.name}): corrupt plan data ({type(exc).__name__}: {exc})") from None
+        del streams
         if clock is not None:
             clock.lap("transform")
-        if len(raw) != block.raw_len:
-            raise FormatError(f"{where}: decoded to {len(raw)} bytes, header says {block.raw_len}")
-        if ck.compute(header.checksum, raw) != bytes(block.checksum):
+        if ck.compute(header.checksum, out[:raw_len]) != bytes(block.checksum):
             raise ChecksumError(f"{where}: {ck.checksum_label(header.checksum)} checksum mismatch")
         if clock is not None:
             clock.lap("checksum")
             on_decoded = getattr(self.profiler, "on_block_decoded", None)
             if on_decoded is not None:
-                on_decoded(BlockReport(block.seq, "", transform.name, block.raw_len, block.size,
+                on_decoded(BlockReport(block.seq, "", transform.name, raw_len, block.size,
                                        [(f"s{i}", get_codec(e.codec).name, e.decoded_len, e.stored_len)
                                         for i, e in enumerate(block.streams)],
                                        [], time.perf_counter() - t0, clock.laps))
-        return raw
 
     def iter_decompress(self, blob, max_output_size: int | None = None):
         """Yield the raw bytes of each block in order (threads decode ahead)."""
@@ -381,47 +396,78 @@ class CobolEngine:
         except MemoryError:
             raise LimitError("out of memory while decoding the frame") from None
 
-    def _iter_decompress(self, blob, max_output_size: int | None):
-        def blocks():
-            total = 0
-            for header, rec in iter_frame_records(blob, self.limits):
-                if isinstance(rec, DataBlock):
-                    total += rec.raw_len
-                    if max_output_size is not None and total > max_output_size:
-                        raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
-                    yield rec, header
+    def _data_blocks(self, blob, max_output_size: int | None):
+        """(DataBlock, FrameHeader) of every data block of ``blob``, in order,
+        with the running total checked against ``max_output_size``."""
+        total = 0
+        for header, rec in iter_frame_records(blob, self.limits):
+            if isinstance(rec, DataBlock):
+                total += rec.raw_len
+                if max_output_size is not None and total > max_output_size:
+                    raise LimitError(f"output would exceed max_output_size={max_output_size} at block {rec.seq}")
+                yield rec, header
 
-        yield from self._imap(self.decode_block, blocks())
+    def _iter_decompress(self, blob, max_output_size: int | None):
+        yield from self._imap(self.decode_block, self._data_blocks(blob, max_output_size))
 
     def decompress(self, blob, max_output_size: int | None = None) -> bytes:
         """The raw bytes of every frame in ``blob``.
 
-        Each block is written once into the output as soon as it is decoded and
-        then dropped, so the peak is the output plus the blocks in flight (2 x
-        threads), not the 2-3 x output of joining a list of blocks. The output is
-        an ``io.BytesIO`` whose buffer grows by realloc (no copy of mapped pages)
-        and whose ``getvalue()`` hands that buffer back without a copy (CPython);
-        the bytes of a lone block are returned as they are (no copy at all)."""
+        The block table is read first (headers only), then one output buffer of
+        the total length is allocated and every block is decoded straight into
+        its span of it (``decode_block_into``): no per-block ``bytes``, no join,
+        and on CPython the buffer is the returned ``bytes`` object itself
+        (:mod:`cobol.outbuf`). The peak is the output plus the streams of the
+        blocks in flight."""
         try:
-            out = None
-            first = None
-            for raw in self._iter_decompress(blob, max_output_size):
-                if first is None and out is None:
-                    # a frame of one block (most files: blocks are 8 MiB) is that
-                    # block's bytes, handed back without a copy
-                    first = raw
-                    continue
-                if out is None:
-                    out = io.BytesIO()
-                    out.write(first)
-                    first = None
-                out.write(raw)
-                del raw
-            if out is None:
-                return b"" if first is None else first if type(first) is bytes else bytes(first)
-            return out.getvalue()
+            from .outbuf import OutputBuffer
+            items = list(self._data_blocks(blob, max_output_size))
+            starts = [0]
+            for rec, _ in items:
+                starts.append(starts[-1] + rec.raw_len)
+            buf = OutputBuffer(starts[-1])
+            try:
+                self._decode_all_into(items, starts, buf.array)
+            except BaseException:
+                buf.abandon()
+                raise
+            return buf.finish()
         except MemoryError:
             raise LimitError("out of memory while decoding the frame (the output does not fit)") from None
+
+    def _decode_all_into(self, items: list, starts: list, out) -> None:
+        """Decode block i of ``items`` into out[starts[i]:starts[i + 1]].
+
+        One thread: each block in place, in order (a block's copy slack runs
+        into the next block's span before that block is written). Several: a
+        block's slack would race with its neighbour's decode, so each block but
+        the last decodes into its thread's reused scratch buffer (no fresh pages
+        per block) and is copied into its span (NumPy copies without the GIL)."""
+        def in_place(i):
+            rec, header = items[i]
+            self.decode_block_into(rec, header, out[starts[i]:starts[i + 1] + OUTPUT_SLACK])
+
+        if self.threads == 1 or len(items) <= 1:
+            for i in range(len(items)):
+                in_place(i)
+            return
+        import numpy as np
+        scratch = threading.local()
+        last = len(items) - 1
+
+        def via_scratch(i):
+            if i == last:
+                return in_place(i)
+            rec, header = items[i]
+            need = rec.raw_len + OUTPUT_SLACK
+            buf = getattr(scratch, "buf", None)
+            if buf is None or buf.size < need:
+                buf = scratch.buf = np.empty(max(need, min(header.block_size, MAX_BLOCK_SIZE) + OUTPUT_SLACK), np.uint8)
+            self.decode_block_into(rec, header, buf[:need])
+            out[starts[i]:starts[i + 1]] = buf[:rec.raw_len]
+
+        for _ in self._imap(via_scratch, ((i,) for i in range(len(items)))):
+            pass
 
     def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         try:

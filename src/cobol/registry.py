@@ -26,6 +26,10 @@ from .errors import UnsupportedError
 #: what every block may decode to beyond its transform's expansion x raw_len
 #: (params-sized tables, headers of small streams); docs/FORMAT.md "Memory bound"
 DECODED_SLACK = 64 << 10
+#: spare bytes after every output buffer a transform decodes into
+#: (``Transform.decode_into``): the kernels copy in 16-byte moves and may write up
+#: to 15 bytes past the block's end (``layers.primitives.COPY_SLACK`` is this)
+OUTPUT_SLACK = 16
 #: the most streams any block holds (also the frame reader's cap, format.frame.MAX_STREAMS)
 MAX_BLOCK_STREAMS = 4096
 
@@ -128,8 +132,28 @@ class Transform(ABC):
     @abstractmethod
     def encode(self, data: bytes, ctx: EncodeContext) -> Encoded | None: ...
 
-    @abstractmethod
-    def decode(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext) -> bytes: ...
+    def decode(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext) -> bytes:
+        """The block as ``bytes``. A transform overrides this, :meth:`decode_into`, or both."""
+        from .outbuf import OutputBuffer
+        buf = OutputBuffer(raw_len)
+        try:
+            self.decode_into(streams, params, raw_len, ctx, buf.array)
+        except BaseException:
+            buf.abandon()
+            raise
+        return buf.finish()
+
+    def decode_into(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext, out) -> None:
+        """Decode the block into ``out[:raw_len]``: ``out`` is a writable uint8
+        NumPy array of ``raw_len + OUTPUT_SLACK`` bytes, whose slack the decoder
+        may overwrite (it belongs to the next block or to nobody). The engine
+        decodes every block this way, straight into the frame's output; the
+        default calls :meth:`decode` and copies."""
+        raw = self.decode(streams, params, raw_len, ctx)
+        if len(raw) != raw_len:
+            from .errors import FormatError
+            raise FormatError(f"decoded to {len(raw)} bytes, header says {raw_len}")
+        out[:raw_len] = memoryview(raw).cast("B")
 
     def describe(self, params: bytes) -> str:
         """A short human description of a recorded plan (for ``cobol --list -v``)."""
@@ -196,6 +220,8 @@ def _load(decl: Declared) -> None:
 
 
 def register_transform(cls):
+    if cls.decode is Transform.decode and cls.decode_into is Transform.decode_into:
+        raise TypeError(f"transform {cls.__name__} must define decode or decode_into")
     inst = cls()
     if not 0 <= cls.id <= 255:
         raise ValueError(f"transform id {cls.id} out of range")

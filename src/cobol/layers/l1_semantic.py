@@ -620,7 +620,7 @@ class WordTransform(Transform):
             return None
         return Encoded(params=b"", streams=[coder.to_bytes(), coder.encode(data)], stream_names=["dict", "words"])
 
-    def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
+    def decode_into(self, streams, params, raw_len, ctx: DecodeContext, out) -> None:
         if params or len(streams) != 2:
             raise FormatError(f"l1: expects no params and 2 streams, got {len(params)} bytes / {len(streams)}")
-        return WordCoder.from_bytes(streams[0]).decode(streams[1], raw_len)
+        WordCoder.from_bytes(streams[0]).decode_into(streams[1], out, 0, raw_len)

@@ -326,12 +326,16 @@ class LogBlock:
             raise FormatError("log: inconsistent variables")
         return lines
 
-    def render(self, select: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(bytes, start of each line or -1) of the selected lines (all by default)."""
+    def render(self, select: np.ndarray | None = None, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(bytes, start of each line or -1) of the selected lines (all by default);
+        ``out``: the array to write them into (at least raw_len bytes)."""
         every = select is None
         if every:
             select = np.ones(self.n_lines, np.bool_)
-        out = np.empty(self.raw_len, np.uint8)
+        if out is None:
+            out = np.empty(self.raw_len, np.uint8)
+        elif out.size < self.raw_len:
+            raise ValueError("log: output array shorter than the block")
         starts = np.empty(self.n_lines, np.int64)
         n = lk.render(out, self.ids, self.slots, self.tbuf, self.tmpl_s, self.tmpl_e, self.slot_base, self.stride,
                       self.col_start, self.sbuf, self.ss, self.se, self.num_start[:-1], *self.numbers(),
@@ -505,8 +509,8 @@ class LogTransform(Transform):
                        ppmd_orders=STREAM_PPMD_ORDERS if ctx.level >= STREAM_PPMD_MIN_LEVEL and len(data) <= STREAM_PPMD_MAX_BLOCK
                        else None)
 
-    def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
-        return decode_block(streams, params, raw_len)
+    def decode_into(self, streams, params, raw_len, ctx: DecodeContext, out) -> None:
+        LogBlock(streams, params, raw_len).render(out=out[:raw_len])
 
     def describe(self, params: bytes) -> str:
         try:

@@ -412,6 +412,14 @@ class MarkupEncoder:
 
 class MarkupDecoder:
     def decode(self, streams, params, raw_len: int) -> bytes:
+        out = np.empty(raw_len + COPY_SLACK, np.uint8)
+        self.decode_into(streams, params, raw_len, out)
+        return out[:raw_len].tobytes()
+
+    def decode_into(self, streams, params, raw_len: int, out: np.ndarray) -> None:
+        """Decode into out[:raw_len] (``out`` has COPY_SLACK spare bytes after it)."""
+        if out.size != raw_len + COPY_SLACK:
+            raise ValueError("markup: the output needs exactly COPY_SLACK spare bytes after the block")
         r = Reader(params, what="markup params")
         flags = r.u8("flags")
         if flags & ~(F_HTML | F_L1 | F_TEXT_BY_PARENT):
@@ -484,14 +492,12 @@ class MarkupDecoder:
         hole_group = (vbase + value_slot[table.hole_name]) if table.hole_name.size else np.zeros(0, np.int64)
         sk_data = _padded(skeletons.data)
         hole_pos = np.flatnonzero(skeletons.data == 0)
-        out = np.empty(raw_len + COPY_SLACK, np.uint8)
         err, pos = _decode_kernel(sym, sk_data, skeletons.offsets, table.is_end, table.push, table.name,
                                   table.hole_lo, hole_pos, hole_group, _padded(table.names.data),
                                   table.names.offsets, table.name_fold, groups, g_pos, g_end,
                                   _u8(_NL[nl_kind]), np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out)
         if err != E_OK:
             raise FormatError(f"markup: {_ERRORS.get(err, 'error')} (symbol byte {pos})")
-        return out[:raw_len].tobytes()
 
 
 class _MarkupTransform(Transform):
@@ -515,10 +521,10 @@ class _MarkupTransform(Transform):
                 continue
         return None
 
-    def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
+    def decode_into(self, streams, params, raw_len, ctx: DecodeContext, out) -> None:
         if params and bool(params[0] & F_HTML) != self.html:
             raise FormatError(f"{self.name}: params are for the other markup flavour")
-        return MarkupDecoder().decode(streams, params, raw_len)
+        MarkupDecoder().decode_into(streams, params, raw_len, out)
 
     def describe(self, params: bytes) -> str:
         if not params:

@@ -42,6 +42,8 @@ from numba.core import cgutils
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 from numba.extending import intrinsic
 
+from ..registry import OUTPUT_SLACK
+
 _U64_MASK = (1 << 64) - 1
 
 # ---------------------------------------------------------------- varints
@@ -326,7 +328,8 @@ def find_hash(h, slot_hash, slot_id, mask):
 # ---------------------------------------------------------------- short copies
 
 #: spare bytes :func:`copy_chunks` needs after its source and destination spans
-COPY_SLACK = 16
+#: (the engine's output buffers keep as many: registry.OUTPUT_SLACK)
+COPY_SLACK = OUTPUT_SLACK
 
 
 def _is_byte_array(t) -> bool:

@@ -455,6 +455,12 @@ class Layer2Decoder:
     """(streams, params) -> the block. Hostile input raises a CobolError."""
 
     def decode(self, streams, params, raw_len: int, dictionary=None) -> bytes:
+        out = np.empty(raw_len + COPY_SLACK, np.uint8)
+        self.decode_into(streams, params, raw_len, out)
+        return out[:raw_len].tobytes()
+
+    def decode_into(self, streams, params, raw_len: int, out: np.ndarray) -> None:
+        """Decode into out[:raw_len] (``out`` has COPY_SLACK spare bytes after it)."""
         r = Reader(params, what="json params")
         version = r.u8("version")
         if version not in (PARAMS_VERSION, PARAMS_VERSION_REFS):
@@ -582,7 +588,8 @@ class Layer2Decoder:
         # the stack never grows inside the kernel: size it for the deepest nesting
         # the skeleton could express (each opener writes an output byte)
         max_depth = min(int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN))), raw_len) + 1
-        out = np.empty(raw_len + COPY_SLACK, np.uint8)
+        if out.size != raw_len + COPY_SLACK:
+            raise ValueError("json: the output needs exactly COPY_SLACK spare bytes after the block")
         out[:len(prefix)] = np.frombuffer(prefix, np.uint8)
         # every input array as a read-only view: streams come as read-only or
         # writable arrays depending on how they were stored, and each mix would
@@ -597,7 +604,6 @@ class Layer2Decoder:
         n += len(prefix)
         if n != raw_len:
             raise FormatError(f"json: decoded {n} bytes, block says {raw_len}")
-        return out[:raw_len].tobytes()
 
 
 @register_transform
@@ -629,9 +635,9 @@ class JsonTransform(Transform):
                         dict_misses=misses, nesting=enc.last_tracker.as_dict())
         return out
 
-    def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
+    def decode_into(self, streams, params, raw_len, ctx: DecodeContext, out) -> None:
         try:
-            return Layer2Decoder().decode(streams, params, raw_len)
+            Layer2Decoder().decode_into(streams, params, raw_len, out)
         except CobolError:
             raise
         except (ValueError, IndexError, OverflowError, MemoryError) as e:  # defensive: never a crash
