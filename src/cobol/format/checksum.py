@@ -50,10 +50,18 @@ def checksum_label(cid: int) -> str:
     return _LABELS.get(cid, f"unknown({cid})")
 
 
+#: inputs from this size up are hashed by an xxh3_64 object (same digest)
+_XXH3_RELEASE_GIL = 1 << 16
+
+
 def compute(cid: int, data) -> bytes:
     if cid == SHA256:
         return hashlib.sha256(data).digest()
     if cid == XXH3_64:
+        if len(data) >= _XXH3_RELEASE_GIL:
+            # the hasher object hashes without the GIL (its update() releases it;
+            # the one-shot function does not), so other blocks' threads run meanwhile
+            return xxhash.xxh3_64(data).digest()
         return xxhash.xxh3_64_digest(data)
     if cid == CRC32:
         return zlib.crc32(data).to_bytes(4, "little")

@@ -438,6 +438,16 @@ class Layer2Encoder:
         return Encoded(params=bytes(params), streams=streams, stream_names=names)
 
 
+@njit(cache=True, nogil=True)
+def _count_openers(skel) -> int:
+    """How many symbols of the skeleton open an object or an array."""
+    n = 0
+    for s in skel:
+        if s == S_OBJ_OPEN or s == S_ARR_OPEN:
+            n += 1
+    return n
+
+
 def _with_slack(parts) -> np.ndarray:
     """The byte arrays ``parts`` back to back, then COPY_SLACK spare bytes (the
     decode walk copies in 16-byte chunks)."""
@@ -587,7 +597,7 @@ class Layer2Decoder:
             raise FormatError(f"json: number flags stream has {flags.size} bytes, params say {foff[-1]}")
         # the stack never grows inside the kernel: size it for the deepest nesting
         # the skeleton could express (each opener writes an output byte)
-        max_depth = min(int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN))), raw_len) + 1
+        max_depth = min(_count_openers(skel), raw_len) + 1
         if out.size != raw_len + COPY_SLACK:
             raise ValueError("json: the output needs exactly COPY_SLACK spare bytes after the block")
         out[:len(prefix)] = np.frombuffer(prefix, np.uint8)
@@ -595,7 +605,7 @@ class Layer2Decoder:
         # writable arrays depending on how they were stored, and each mix would
         # compile the (large) walk once more
         ins = [readonly(a) for a in (
-            skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints.astype(np.int64), ioff, flags, foff,
+            skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, np.asarray(ints, np.int64), ioff, flags, foff,
             cmode, cscale, ddata, dents, dbase, dcount, dids, doff, colmap, style, gap_table(style))]
         n = _walk_decode(*ins, mode, max_depth, readonly(def_start), readonly(def_len), readonly(ref_ids),
                          out[len(prefix):])
