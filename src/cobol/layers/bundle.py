@@ -80,14 +80,14 @@ class BundleTransform(Transform):
     def encode(self, data, ctx):
         return None  # never run directly
 
-    def decode(self, streams, params, raw_len, ctx):
+    def decode_into(self, streams, params, raw_len, ctx, out):
         if len(params) != 1 or len(streams) != 1:
             raise FormatError(f"bundle plan expects 1 params byte and 1 stream, got {len(params)} / {len(streams)}")
         if params[0] == BUNDLE_ID:
             raise FormatError("bundle plan nests another bundle")
         inner = get_transform(params[0])
         inner_params, inner_streams = unpack(streams[0], inner.max_streams)
-        return inner.decode(inner_streams, inner_params, raw_len, ctx)
+        inner.decode_into(inner_streams, inner_params, raw_len, ctx, out)
 
     def describe(self, params: bytes) -> str:
         if len(params) == 1:

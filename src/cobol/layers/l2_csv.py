@@ -324,6 +324,15 @@ def _finish(sink: cc.StreamSink) -> Encoded:
 
 
 def decode_csv(streams: list, params: bytes, raw_len: int) -> bytes:
+    out = np.empty(raw_len + ASSEMBLE_SLACK, np.uint8)
+    decode_csv_into(streams, params, raw_len, out)
+    return out[:raw_len].tobytes()
+
+
+def decode_csv_into(streams: list, params: bytes, raw_len: int, out: np.ndarray) -> None:
+    """Decode into out[:raw_len]; ``out`` keeps ASSEMBLE_SLACK spare bytes after it."""
+    if out.size < raw_len + ASSEMBLE_SLACK:
+        raise ValueError("csv: the output needs ASSEMBLE_SLACK spare bytes after the block")
     if len(params) != 1 or params[0] != VERSION:
         raise FormatError("csv: unknown params version")
     if not streams:
@@ -352,14 +361,13 @@ def decode_csv(streams: list, params: bytes, raw_len: int) -> bytes:
         raise FormatError("csv: unexpected extra streams")
     pr = Reader(streams[0], pos=pstart, end=pstart + plen, what="csv params")
     src = cc.StreamSource(pr, logical)
-    out = _decode_body(src, pr, raw_len)
+    _decode_body(src, pr, raw_len, out)
     pr.expect_end("csv params")
     if src.pos != len(logical):
         raise FormatError("csv: unused streams")
-    return out
 
 
-def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
+def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray) -> None:
     delim = r.u8("delimiter")
     quote = r.u8("quote")
     quoting = r.u8("quoting")
@@ -369,7 +377,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     if nrows == 0:
         if raw_len:
             raise FormatError("csv: no rows for a non-empty block")
-        return b""
+        return
     flags = r.u8("flags")
     if flags > 31:
         raise FormatError("csv: bad flags")
@@ -498,11 +506,10 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     all_offs[at] = shift
     all_buf = np.empty(shift + ASSEMBLE_SLACK, np.uint8)
     np.concatenate(bufs, out=all_buf[:shift])
-    out = np.empty(raw_len + ASSEMBLE_SLACK, np.uint8)
-    p = assemble(out, all_buf, all_offs, entry, slot_start, all_q, row_nf, row_term, delim, quote)
+    p = assemble(out[:raw_len + ASSEMBLE_SLACK], all_buf, all_offs, entry, slot_start, all_q, row_nf, row_term,
+                 delim, quote)
     if p != raw_len:
         raise FormatError("csv: fields do not fill the block")
-    return out[:raw_len].tobytes()
 
 
 def _check_positions(pos: np.ndarray, n: int, what: str) -> None:
@@ -531,8 +538,8 @@ class CsvTransform(Transform):
             return None
         return encode_csv(data, delim, level=ctx.level)
 
-    def decode(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext) -> bytes:
-        return decode_csv(streams, params, raw_len)
+    def decode_into(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext, out) -> None:
+        decode_csv_into(streams, params, raw_len, out)
 
     def describe(self, params: bytes) -> str:
         return "csv columns"

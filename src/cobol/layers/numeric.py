@@ -467,6 +467,14 @@ def _literal_unzstd(b: bytes, count: int) -> bytes:
 # ---------------------------------------------------------------- transform
 
 
+def _place_residue(out: np.ndarray, residue, head: int, body_len: int) -> None:
+    """The residue's first ``head`` bytes before the values' ``body_len``, the rest after them."""
+    if residue:
+        res = np.frombuffer(residue, np.uint8)
+        out[:head] = res[:head]
+        out[head + body_len:head + body_len + res.size - head] = res[head:]
+
+
 @register_transform
 class NumericArrayTransform(Transform):
     id = 10
@@ -576,7 +584,7 @@ class NumericArrayTransform(Transform):
         r.expect_end("numeric params")
         return dt, method, head, flags, count, scale
 
-    def decode(self, streams, params, raw_len, ctx):
+    def decode_into(self, streams, params, raw_len, ctx, out):
         dt, method, head, flags, count, scale = self._params(params)
         if len(streams) != 4:
             raise FormatError(f"numeric: expected 4 streams, got {len(streams)}")
@@ -599,17 +607,19 @@ class NumericArrayTransform(Transform):
             # truncation: undoes the unwrapping too (a view where no cast is needed)
             if dt.itemsize == 8:
                 arr = n.view(dt)
-            elif sys.byteorder == "little" and not residue:
-                # the low bytes of each int64, gathered straight into the output
-                # bytes: one pass instead of a cast to a new array and a copy
-                return n.view(dt)[:: 8 // dt.itemsize].tobytes()
+            elif sys.byteorder == "little":
+                # the low bytes of each int64, gathered straight into the output:
+                # one pass instead of a cast to a new array and a copy
+                _place_residue(out, residue, head, count * size)
+                out[head:head + count * size].view(dt)[:] = n.view(dt)[:: 8 // dt.itemsize]
+                return
             else:
                 arr = n.astype(dt)
         else:
             ibits_t = np.int64 if size == 8 else np.int32
             if method == M_SCALED:
-                out = _scale_decode64(n, np.float64(scale)) if size == 8 else _scale_decode32(n, np.float64(scale))
-                bits = out.view(ibits_t)
+                floats = _scale_decode64(n, np.float64(scale)) if size == 8 else _scale_decode32(n, np.float64(scale))
+                bits = floats.view(ibits_t)
                 pos = decode_ints(exc_pos, count) if exc_pos else np.zeros(0, np.int64)
                 if len(exc_bits) != pos.size * size:
                     raise FormatError(f"numeric: {len(exc_bits)} exception bytes for {pos.size} exceptions")
@@ -624,10 +634,8 @@ class NumericArrayTransform(Transform):
                 arr = _ordered(ib).astype(ibits_t) if method == M_BITS else _unxor_prev(ib)
         if sys.byteorder != "little":
             arr = arr.byteswap()
-        body = memoryview(np.ascontiguousarray(arr)).cast("B")
-        if not residue:
-            return bytes(body)
-        return b"".join((residue[:head], body, residue[head:]))
+        _place_residue(out, residue, head, count * size)
+        out[head:head + count * size] = np.ascontiguousarray(arr).view(np.uint8)
 
     def describe(self, params):
         try:

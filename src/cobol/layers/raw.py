@@ -23,8 +23,16 @@ class RawTransform(Transform):
         return Encoded(params=b"", streams=[data], stream_names=["raw"])
 
     def decode(self, streams, params, raw_len, ctx):
+        self._check(streams, params, raw_len)
+        return bytes(streams[0])
+
+    def decode_into(self, streams, params, raw_len, ctx, out):
+        self._check(streams, params, raw_len)
+        out[:raw_len] = memoryview(streams[0]).cast("B")
+
+    @staticmethod
+    def _check(streams, params, raw_len):
         if params or len(streams) != 1:
             raise FormatError(f"raw plan expects no parameters and 1 stream, got {len(params)} bytes / {len(streams)} streams")
         if len(streams[0]) != raw_len:
             raise FormatError(f"raw stream is {len(streams[0])} bytes, block says {raw_len}")
-        return bytes(streams[0])
