@@ -110,8 +110,10 @@ class SkeletonTable:
             raise FormatError(f"end-tag skeleton {bad} holds a value slot")
         raw = skeletons.data.tobytes()
         ids, first, _ = unique_hashes(_span_hashes(skeletons.data, span_s, span_e))
+        lengths = None
         if _spans_match(skeletons.data, span_s, span_e, first[ids]):
             entries = [raw[x:y] for x, y in zip(span_s[first].tolist(), span_e[first].tolist())]
+            lengths = span_e[first] - span_s[first]
         else:  # a 64-bit hash collision: number the names by their bytes
             index: dict[bytes, int] = {}
             ids = np.fromiter((index.setdefault(raw[x:y], len(index))
@@ -121,8 +123,9 @@ class SkeletonTable:
             raise LimitError(f"structural dictionary full ({MAX_ENTRIES} entries)")
         counts = np.bincount(ids, minlength=len(entries))
         if not entries:
-            entries, counts = [b""], [0]
-        self.names = StructuralDictionary(entries, counts)
+            entries, counts, lengths = [b""], [0], None
+        # (distinct: numbered by their bytes)
+        self.names = StructuralDictionary.of_distinct(entries, counts, lengths)
         # skeleton s's spans: its name (span hole_lo[s] + s), then its holes
         name_span = hole_lo[:-1] + np.arange(n)
         is_hole = np.ones(span_s.size, np.bool_)
@@ -136,9 +139,11 @@ class SkeletonTable:
         self.push = ~self.is_end & (kind != 2) & ~void[self.name]
         self.hole_lo = hole_lo
         self.hole_name = ids[is_hole]
-        fold = {}
-        self.name_fold = np.asarray(
-            [fold.setdefault(nm.lower() if html else nm, len(fold)) for nm in entries], np.int32)
+        if html:  # names equal but for case share a fold id
+            fold = {}
+            self.name_fold = np.asarray([fold.setdefault(nm.lower(), len(fold)) for nm in entries], np.int32)
+        else:  # distinct names, each its own
+            self.name_fold = np.arange(len(entries), dtype=np.int32)
 
 
 # ---------------------------------------------------------------- encoder

@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import FormatError, LimitError
-from .primitives import VARINT_OK, put_varints, read_varint
+from .primitives import VARINT_OK, fnv1a64, put_varints, read_varint, readonly, table_capacity, table_slot
 
 MAX_ENTRIES = 1 << 16
 
@@ -52,6 +52,39 @@ def _get_varints(buf, pos, count, out):
         out[i] = np.int64(v)
         pos = q
     return pos
+
+
+@njit(cache=True, nogil=True)
+def _first_duplicate(data, offsets):
+    """Index of the first entry data[offsets[i]:offsets[i + 1]] equal to an
+    earlier one, or -1 (span hashes in an open-addressing table; a hash match
+    is settled on the bytes)."""
+    n = offsets.size - 1
+    size = table_capacity(n)
+    mask = np.uint64(size - 1)
+    keys = np.zeros(size, np.uint64)
+    ids = np.full(size, -1, np.int64)
+    for i in range(n):
+        a = offsets[i]
+        b = offsets[i + 1]
+        h = fnv1a64(data, a, b)
+        slot = table_slot(h, mask)
+        while ids[slot] >= 0:
+            if keys[slot] == h:
+                j = ids[slot]
+                c = offsets[j]
+                if offsets[j + 1] - c == b - a:
+                    same = True
+                    for k in range(b - a):
+                        if data[c + k] != data[a + k]:
+                            same = False
+                            break
+                    if same:
+                        return i
+            slot = (slot + np.uint64(1)) & mask
+        keys[slot] = h
+        ids[slot] = i
+    return -1
 
 
 def encode_varints(values: np.ndarray) -> bytes:
@@ -75,13 +108,19 @@ def decode_varints(buf, pos: int, count: int, what: str) -> tuple[np.ndarray, in
 
 
 class StructuralDictionary:
-    """Byte patterns <-> dense ids (at most 65,536), with frequency counts."""
+    """Byte patterns <-> dense ids (at most 65,536), with frequency counts.
 
-    __slots__ = ("_entries", "_index", "_counts", "_arrays")
+    A dictionary read by :meth:`from_bytes` / :meth:`from_arrays` keeps only
+    its flat arrays until an entry is asked for by value (``d[i]``, ``id_of``,
+    iteration): the decoders use :attr:`data` and :attr:`offsets` alone, and
+    building a bytes object and an index entry per pattern was most of the
+    Python time of decoding a markup block."""
+
+    __slots__ = ("_entries_list", "_index_dict", "_counts", "_arrays")
 
     def __init__(self, entries=(), counts=None):
-        self._entries: list[bytes] = []
-        self._index: dict[bytes, int] = {}
+        self._entries_list: list[bytes] = []
+        self._index_dict: dict[bytes, int] = {}
         self._counts: list[int] = []
         self._arrays = None
         for i, e in enumerate(entries):
@@ -96,6 +135,20 @@ class StructuralDictionary:
         elif entries:
             self._counts = [1] * len(self._entries)
 
+    @property
+    def _entries(self) -> list:
+        if self._entries_list is None:
+            data, offsets = self._arrays
+            raw = data.tobytes()
+            self._entries_list = [raw[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+        return self._entries_list
+
+    @property
+    def _index(self) -> dict:
+        if self._index_dict is None:
+            self._index_dict = {e: i for i, e in enumerate(self._entries)}
+        return self._index_dict
+
     # -- building -----------------------------------------------------------
     def add(self, pattern: bytes, count: int = 1) -> int:
         """Return the id of ``pattern``, adding it if new; add ``count`` to its frequency."""
@@ -107,7 +160,7 @@ class StructuralDictionary:
             self._entries.append(pattern)
             self._index[pattern] = pid
             self._counts.append(0)
-            self._arrays = None
+            self._arrays = None  # (the entries list exists now: _entries built it)
         self._counts[pid] += count
         return pid
 
@@ -125,7 +178,9 @@ class StructuralDictionary:
 
     # -- lookups ------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._entries)
+        if self._entries_list is None:
+            return self._arrays[1].size - 1
+        return len(self._entries_list)
 
     def __getitem__(self, pid: int) -> bytes:
         return self._entries[pid]
@@ -191,15 +246,31 @@ class StructuralDictionary:
         """Entries given as concatenated bytes and their lengths (must be distinct)."""
         offsets = np.zeros(len(lengths) + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        raw = np.ascontiguousarray(data, np.uint8).tobytes()
-        entries = [raw[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
-        d = cls.__new__(cls)
-        d._entries = entries
-        d._index = {e: i for i, e in enumerate(entries)}
-        if len(d._index) != len(entries):
+        # read-only, as np.frombuffer of bytes is: kernels then see one array type
+        data = readonly(np.ascontiguousarray(data, np.uint8))
+        if _first_duplicate(data, offsets) >= 0:
             raise FormatError("structural dictionary: duplicate entries")
-        d._counts = [1] * len(entries) if counts is None else [int(c) for c in counts]
-        d._arrays = (np.frombuffer(raw, np.uint8), offsets)
+        return cls._of_arrays(data, offsets, [1] * (offsets.size - 1) if counts is None else [int(c) for c in counts])
+
+    @classmethod
+    def of_distinct(cls, entries: list, counts, lengths=None) -> "StructuralDictionary":
+        """A dictionary of ``entries`` the caller knows to be distinct (no check,
+        no per-entry add); ``lengths``: their lengths, when the caller has them."""
+        if lengths is None:
+            lengths = np.fromiter((len(e) for e in entries), np.int64, len(entries))
+        offsets = np.zeros(len(entries) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        d = cls._of_arrays(np.frombuffer(b"".join(entries), np.uint8), offsets, [int(c) for c in counts])
+        d._entries_list = list(entries)
+        return d
+
+    @classmethod
+    def _of_arrays(cls, data: np.ndarray, offsets: np.ndarray, counts: list) -> "StructuralDictionary":
+        d = cls.__new__(cls)
+        d._entries_list = None
+        d._index_dict = None
+        d._counts = counts
+        d._arrays = (data, offsets)
         return d
 
     def __repr__(self) -> str:
