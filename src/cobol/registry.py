@@ -102,6 +102,12 @@ class Transform(ABC):
     and raise a :class:`~cobol.errors.CobolError` subclass (usually FormatError)
     on anything inconsistent. Numba kernels do no bounds checks, so validate
     before calling them. It must return exactly ``raw_len`` bytes.
+
+    ``decode_into`` is the same with the output given: the engine hands every
+    block its span of the frame's one output buffer (``raw_len`` bytes plus
+    OUTPUT_SLACK spare ones) and the transform writes the block there, with no
+    ``bytes`` of its own and no copy. A transform defines either or both; each
+    default goes through the other.
     """
 
     id: ClassVar[int]
