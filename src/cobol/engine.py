@@ -419,7 +419,10 @@ class CobolEngine:
         its span of it (``decode_block_into``): no per-block ``bytes``, no join,
         and on CPython the buffer is the returned ``bytes`` object itself
         (:mod:`cobol.outbuf`). The peak is the output plus the streams of the
-        blocks in flight."""
+        blocks in flight (and, with several threads, one block-sized scratch
+        buffer per thread). A hostile frame whose blocks claim more output
+        than they hold fails on its first such block; its declared total is
+        reserved (not written) until then."""
         try:
             from .outbuf import OutputBuffer
             items = list(self._data_blocks(blob, max_output_size))
