@@ -21,7 +21,7 @@ def _fill(buf, payload: bytes):
 @pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 4096, (1 << 20) + 3])
 def test_buffer_gives_back_exactly_what_was_written(in_place, n):
     payload = bytes((i * 7 + 3) & 0xFF for i in range(n))
-    buf = outbuf.OutputBuffer(n, in_place=in_place)
+    buf = outbuf.OutputBuffer(n, OUTPUT_SLACK, in_place=in_place)
     assert buf.array.size == n + OUTPUT_SLACK and buf.array.flags.writeable
     _fill(buf, payload)
     out = buf.finish()
@@ -31,7 +31,7 @@ def test_buffer_gives_back_exactly_what_was_written(in_place, n):
 
 @pytest.mark.skipif(outbuf._C_API is None, reason="in-place bytes need CPython's C API through ctypes")
 def test_a_surviving_view_makes_finish_copy_instead_of_moving_the_body():
-    buf = outbuf.OutputBuffer(100)
+    buf = outbuf.OutputBuffer(100, OUTPUT_SLACK)
     _fill(buf, b"x" * 100)
     view = buf.array[10:20]  # a view the caller forgot: the body must stay where it is
     out = buf.finish()
@@ -42,7 +42,7 @@ def test_a_surviving_view_makes_finish_copy_instead_of_moving_the_body():
 
 @pytest.mark.skipif(outbuf._C_API is None, reason="in-place bytes need CPython's C API through ctypes")
 def test_an_abandoned_buffer_stays_valid_while_a_view_holds_it():
-    buf = outbuf.OutputBuffer(1000)
+    buf = outbuf.OutputBuffer(1000, OUTPUT_SLACK)
     view = buf.array[:1000]
     buf.abandon()
     view[:] = 1  # the bytes object lives on as the view's owner

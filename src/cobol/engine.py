@@ -336,7 +336,7 @@ class CobolEngine:
     def decode_block(self, block: DataBlock, header: FrameHeader) -> bytes:
         """One parsed data block back to its raw bytes, checksum verified."""
         from .outbuf import OutputBuffer
-        buf = OutputBuffer(block.raw_len)
+        buf = OutputBuffer(block.raw_len, OUTPUT_SLACK)
         try:
             self.decode_block_into(block, header, buf.array)
         except BaseException:
@@ -429,7 +429,7 @@ class CobolEngine:
             starts = [0]
             for rec, _ in items:
                 starts.append(starts[-1] + rec.raw_len)
-            buf = OutputBuffer(starts[-1])
+            buf = OutputBuffer(starts[-1], OUTPUT_SLACK)
             try:
                 self._decode_all_into(items, starts, buf.array)
             except BaseException:

@@ -2,8 +2,8 @@
 
 A block's decoder (the transform's kernel) writes the block straight into the
 frame's output, as a writable uint8 NumPy array of the output's length plus
-``OUTPUT_SLACK`` spare bytes (the kernels copy in 16-byte moves and may write
-up to 15 bytes past the end; ``registry.OUTPUT_SLACK``). Turning a NumPy array
+``slack`` spare bytes (the engine asks for ``registry.OUTPUT_SLACK``: the
+kernels copy in 16-byte moves and may write up to 15 bytes past the end). Turning a NumPy array
 into the ``bytes`` that ``decompress`` returns would copy it (8 MiB a block:
 a memcpy and, as the allocator often hands back fresh pages, a page fault per
 4 KiB of the copy, 17-21% of decode time on the dev corpus).
@@ -16,8 +16,8 @@ a C extension builds its results). Nothing else sees the object before
 :meth:`OutputBuffer.finish` returns it. Where that API is not there (PyPy) or
 the self-check below fails, the buffer is a NumPy array and ``finish`` copies.
 
->>> buf = OutputBuffer(5)
->>> buf.array[:5] = b"hello"[0], 101, 108, 108, 111
+>>> buf = OutputBuffer(5, slack=16)
+>>> buf.array[:5] = 104, 101, 108, 108, 111
 >>> buf.finish()
 b'hello'
 """
@@ -28,8 +28,6 @@ import ctypes
 import sys
 
 import numpy as np
-
-from .registry import OUTPUT_SLACK
 
 
 def _bind_c_api():
@@ -52,26 +50,26 @@ _C_API = _bind_c_api() if sys.implementation.name == "cpython" else None
 
 class OutputBuffer:
     """``n`` bytes of output written in place through :attr:`array` (``n +
-    OUTPUT_SLACK`` writable bytes), then :meth:`finish` -> ``bytes`` of the
-    first ``n``. Call :meth:`finish` or :meth:`abandon` once; drop every view
+    slack`` writable bytes), then :meth:`finish` -> ``bytes`` of the first
+    ``n``. Call :meth:`finish` or :meth:`abandon` once; drop every view
     of :attr:`array` before :meth:`finish` (it checks, and copies if one is
     left)."""
 
     __slots__ = ("n", "array", "_ptr", "_cbuf")
 
-    def __init__(self, n: int, in_place: bool = True):
+    def __init__(self, n: int, slack: int, in_place: bool = True):
         self.n = n
         self._ptr = None
         self._cbuf = None
         if in_place and _C_API is not None:
             new, data, _, _ = _C_API
-            ptr = new(None, n + OUTPUT_SLACK)  # raises MemoryError when it cannot allocate
+            ptr = new(None, n + slack)  # raises MemoryError when it cannot allocate
             if ptr:
-                body = _Body(data(ptr), n + OUTPUT_SLACK)
+                body = _Body(data(ptr), n + slack)
                 self._ptr, self._cbuf = ptr, body
                 self.array = np.asarray(body)
                 return
-        self.array = np.empty(n + OUTPUT_SLACK, np.uint8)
+        self.array = np.empty(n + slack, np.uint8)
 
     def finish(self) -> bytes:
         """The first ``n`` bytes, as a bytes object (the buffer is spent)."""
@@ -125,8 +123,8 @@ def _own(ptr: int, decref):
 def _self_check() -> bool:
     """Whether in-place bytes work here: one small buffer written and finished."""
     try:
-        buf = OutputBuffer(3)
-        buf.array[:3 + OUTPUT_SLACK] = np.arange(3 + OUTPUT_SLACK, dtype=np.uint8) + 97
+        buf = OutputBuffer(3, 16)
+        buf.array[:] = np.arange(3 + 16, dtype=np.uint8) + 97
         out = buf.finish()
         return type(out) is bytes and out == b"abc" and sys.getrefcount(out) == 2
     except Exception:  # pragma: no cover - an interpreter without the C API: copy instead

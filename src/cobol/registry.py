@@ -141,7 +141,7 @@ class Transform(ABC):
     def decode(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext) -> bytes:
         """The block as ``bytes``. A transform overrides this, :meth:`decode_into`, or both."""
         from .outbuf import OutputBuffer
-        buf = OutputBuffer(raw_len)
+        buf = OutputBuffer(raw_len, OUTPUT_SLACK)
         try:
             self.decode_into(streams, params, raw_len, ctx, buf.array)
         except BaseException:
