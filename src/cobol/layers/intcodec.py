@@ -171,11 +171,11 @@ def _frame_of_reference(x):
 
 
 @njit(cache=True, nogil=True)
-def _unframe(y, base, g):
-    out = np.empty(y.size, np.uint64)
+def _unframe(y, base, g, out):
+    """out[i] = base + g * y[i] (uint64 arithmetic), truncated to out's integer
+    type (decoders of narrow arrays hand their output array in)."""
     for i in range(y.size):
         out[i] = base + g * y[i]
-    return out.view(np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -223,17 +223,16 @@ def _map_residuals(d, offset, use_offset):
 
 
 @njit(cache=True, nogil=True)
-def _unpredict(r, warm, order, offset, use_offset, base, g):
-    """Residual codes -> int64 values: undo the residual map and the predictor,
-    then the frame of reference (the inverse of the PLANES/ESCAPE encoders).
+def _unpredict(r, warm, order, offset, use_offset, base, g, out):
+    """Residual codes -> values in ``out`` (warm.size + r.size of any integer
+    type; truncated to it): undo the residual map and the predictor, then the
+    frame of reference (the inverse of the PLANES/ESCAPE encoders).
     One loop per predictor (and per residual map for the previous-value
     predictor, the common one): the predictor is chosen once, not per value.
-    Without warm-up values (order 0) the values overwrite ``r`` in place (each
-    code is read before its slot is written; the caller's ``r`` is its own
-    fresh array): one pass over one array instead of two."""
+    Without warm-up values (order 0) ``out`` may be ``r`` itself (each code is
+    read before its slot is written): one pass over one array instead of two."""
     nw = warm.size
     m = r.size
-    out = r if nw == 0 else np.empty(nw + m, np.uint64)
     two = np.uint64(2)
     p1 = np.uint64(0)
     p2 = np.uint64(0)
@@ -277,7 +276,6 @@ def _unpredict(r, warm, order, offset, use_offset, base, g):
             if slot == nw:
                 slot = 0
             o[i] = base + g * y
-    return out.view(np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -463,17 +461,17 @@ def _gaps(pos):
 
 
 @njit(cache=True, nogil=True)
-def _sparse_decode(gaps, values, n, order, base, g):
-    """(gaps, values) -> int64 values: scatter the nonzero residuals, integrate
-    them (order 1) and undo the frame of reference, in one pass. ok=False when
-    the gaps run past n."""
-    out = np.empty(n, np.uint64)
+def _sparse_decode(gaps, values, out, order, base, g):
+    """(gaps, values) -> the values in ``out`` (any integer type; truncated to
+    it): scatter the nonzero residuals, integrate them (order 1) and undo the
+    frame of reference, in one pass. False when the gaps run past out.size."""
+    n = out.size
     i = 0
     y = np.uint64(0)
     for j in range(gaps.size):
         gap = gaps[j]
         if gap < 0 or gap >= n - i:
-            return out.view(np.int64), False
+            return False
         if order == 0:
             y = np.uint64(0)
         fill = base + g * y
@@ -489,7 +487,7 @@ def _sparse_decode(gaps, values, n, order, base, g):
     fill = base + g * y
     for t in range(i, n):
         out[t] = fill
-    return out.view(np.int64), True
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -575,16 +573,16 @@ def _remap(idx, rank):
 
 
 @njit(cache=True, nogil=True)
-def _lookup(ranks, values):
-    """values[ranks]; returns (out, bad) with bad = index of the first rank out of range or -1."""
-    out = np.empty(ranks.size, np.int64)
+def _lookup(ranks, values, out):
+    """out[:] = values[ranks] (truncated to out's integer type); returns the
+    index of the first rank out of range, or -1."""
     nd = values.size
     for i in range(ranks.size):
         r = ranks[i]
         if r < 0 or r >= nd:
-            return out, i
+            return i
         out[i] = values[r]
-    return out, -1
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -1032,14 +1030,34 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
 # ---------------------------------------------------------------- decoding
 
 
-def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
-    """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError)."""
+def _dest(n: int, out: np.ndarray | None) -> np.ndarray:
+    """Where a decoder's last kernel writes: the caller's ``out`` or a fresh uint64 array."""
+    return np.empty(n, np.uint64) if out is None else out
+
+
+def _result(dest: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """What decode_ints returns: the caller's ``out``, or the uint64 values it
+    decoded into as int64."""
+    return dest.view(np.int64) if out is None else out
+
+
+def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: int = 0) -> np.ndarray:
+    """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError).
+
+    ``out``: a 1-d native integer array the values are written into, each
+    truncated to its type (the low bytes of the int64 value), and returned; the
+    stream must hold exactly ``out.size`` values (else FormatError). A decoder
+    of an int32 column hands its output in, and the values go there straight
+    from the last kernel, without an int64 array in between. Without ``out``
+    the result is a fresh int64 array."""
     r = Reader(buf, what="int stream")
     mode = r.u8("mode")
     n = r.varint("count", limit=max_count)
+    if out is not None and n != out.size:
+        raise FormatError(f"int stream holds {n} values, {out.size} expected")
     if mode == PACKED and n == 0:
         r.expect_end("empty int stream")
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64) if out is None else out
     if mode == PACKED:
         base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
@@ -1049,7 +1067,9 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         if codes.size != n:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
         y = batch_kernels.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
-        return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+        dest = _dest(n, out)
+        _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
+        return _result(dest, out)
     if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
         order = r.u8("predictor")
         layout = r.u8("layout")
@@ -1112,9 +1132,15 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         if order == 0 and base == 0 and g == 1:
             # no predictor, no frame of reference (dictionary ranks): the codes
             # are the values, and res is a fresh array of this call's own
-            return res.view(np.int64)
-        return _unpredict(res, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
-                          np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+            if out is None:
+                return res.view(np.int64)
+            np.copyto(out, res, casting="unsafe")  # C casts: the low bytes
+            return out
+        # without warm-up values in place: each code is read before its slot is written
+        dest = res if out is None and nwarm == 0 else _dest(n, out)
+        _unpredict(res, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
+                   np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
+        return _result(dest, out)
     if mode == SPARSE:
         if _depth > 0:
             raise FormatError("int stream: nested sparse layout")
@@ -1131,10 +1157,10 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         values = decode_ints(r.view(r.remaining, "values"), n, _depth=depth + 1)
         if gaps.size != values.size:
             raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
-        out, ok = _sparse_decode(gaps, values, n, order, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
-        if not ok:
+        dest = _dest(n, out)
+        if not _sparse_decode(gaps, values, dest, order, np.uint64(base & ((1 << 64) - 1)), np.uint64(g)):
             raise FormatError("int stream: sparse gaps run past the end")
-        return out
+        return _result(dest, out)
     if mode == DICT:
         if _depth > 0:
             raise FormatError("int stream: nested dictionary")
@@ -1147,10 +1173,11 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         values = decode_ints(r.view(r.remaining, "dictionary"), nd, _depth=depth + 1)
         if values.size != nd:
             raise FormatError(f"int stream: dictionary holds {values.size} values, header says {nd}")
-        out, bad = _lookup(ranks, values)
+        dest = _dest(n, out)
+        bad = _lookup(ranks, values, dest)
         if bad >= 0:
             raise FormatError(f"int stream: rank {int(ranks[bad])} at {bad} outside the dictionary of {nd}")
-        return out
+        return _result(dest, out)
     raise FormatError(f"int stream: unknown mode {mode}")
 
 

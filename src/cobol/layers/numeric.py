@@ -78,6 +78,9 @@ DTYPES = {
     8: np.dtype("<f4"), 9: np.dtype("<f8"),
 }
 DTYPE_CODES = {dt: code for code, dt in DTYPES.items()}
+#: the native unsigned type of each narrow element size: narrow int arrays are
+#: decoded into one (the bytes are the same for the signed type)
+_UNSIGNED = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16), 4: np.dtype(np.uint32)}
 
 M_INT = 0
 M_SCALED = 1
@@ -590,6 +593,21 @@ class NumericArrayTransform(Transform):
             raise FormatError("numeric: residue tail holds a whole element")
         if flags & FLAG_VALUES_ZSTD:
             values = _literal_unzstd(values, count)
+        if method in INT_METHODS and dt.itemsize < 8 and sys.byteorder == "little":
+            if exc_pos or exc_bits:
+                raise FormatError("numeric: exception streams on an integer array")
+            # the int codec's last kernel writes each value's low bytes (the
+            # truncation, which undoes the unwrapping too) straight into the
+            # output array: no int64 array and no cast pass
+            arr = np.empty(count, _UNSIGNED[size])
+            try:
+                decode_ints(values, count, out=arr)
+            except FormatError as e:
+                raise FormatError(f"numeric: values stream: {e}") from None
+            if not residue:
+                return arr.tobytes()
+            body = memoryview(arr).cast("B")
+            return b"".join((residue[:head], body, residue[head:]))
         n = decode_ints(values, count)
         if n.size != count:
             raise FormatError(f"numeric: values stream holds {n.size} values, params say {count}")
@@ -597,14 +615,7 @@ class NumericArrayTransform(Transform):
             if exc_pos or exc_bits:
                 raise FormatError("numeric: exception streams on an integer array")
             # truncation: undoes the unwrapping too (a view where no cast is needed)
-            if dt.itemsize == 8:
-                arr = n.view(dt)
-            elif sys.byteorder == "little" and not residue:
-                # the low bytes of each int64, gathered straight into the output
-                # bytes: one pass instead of a cast to a new array and a copy
-                return n.view(dt)[:: 8 // dt.itemsize].tobytes()
-            else:
-                arr = n.astype(dt)
+            arr = n.view(dt) if dt.itemsize == 8 else n.astype(dt)
         else:
             ibits_t = np.int64 if size == 8 else np.int32
             if method == M_SCALED:
