@@ -104,18 +104,29 @@ def _mask(w):
 
 @njit(cache=True, nogil=True)
 def _put_run(words, pos, vals, k, w):
-    """OR vals[:k] (each < 2**w) into the LSB-first stream from bit ``pos``; words pre-zeroed."""
-    if w == 0:
+    """OR vals[:k] (each < 2**w) into the LSB-first stream from bit ``pos``;
+    words pre-zeroed past ``pos``, with a spare word after the last bit.
+
+    The current word is built in a register and stored once full: OR-ing each
+    value into memory made every value wait for the store of the one before
+    (the same word, a store-to-load round trip a value)."""
+    if w == 0 or k == 0:
         return pos
+    word = pos >> 6
+    off = pos & 63
+    acc = words[word]
     for i in range(k):
         v = vals[i]
-        word = pos >> 6
-        off = pos & 63
-        words[word] |= v << np.uint64(off)
-        if off + w > 64:
-            words[word + 1] |= v >> np.uint64(64 - off)
-        pos += w
-    return pos
+        acc |= v << np.uint64(off)
+        off += w
+        if off >= 64:
+            words[word] = acc
+            word += 1
+            off -= 64
+            # the bits of v that did not fit (none when it ended on the boundary)
+            acc = v >> np.uint64(w - off) if off else np.uint64(0)
+    words[word] = acc
+    return (word << 6) + off
 
 
 @njit(cache=True, nogil=True)
