@@ -351,7 +351,11 @@ def _bucket_split(r):
         if v >= np.uint64(BUCKET_DIRECT):
             nbits += bit_length(v) - 3
     words = np.zeros(nbits // 64 + 2, np.uint64)
-    pos = 0
+    # the current word is built in a register and stored once full (OR-ing
+    # into memory made each value wait for the store of the one before)
+    word = 0
+    off = 0
+    acc = np.uint64(0)
     for i in range(m):
         v = r[i]
         if v < np.uint64(BUCKET_DIRECT):
@@ -362,12 +366,14 @@ def _bucket_split(r):
         top = (v >> np.uint64(w)) & np.uint64(3)
         sym[i] = np.uint8(BUCKET_DIRECT + (e - 7) * 4 + np.int64(top))
         extra = v & ((np.uint64(1) << np.uint64(w)) - np.uint64(1))
-        word = pos >> 6
-        off = pos & 63
-        words[word] |= extra << np.uint64(off)
-        if off + w > 64:
-            words[word + 1] |= extra >> np.uint64(64 - off)
-        pos += w
+        acc |= extra << np.uint64(off)
+        off += w
+        if off >= 64:
+            words[word] = acc
+            word += 1
+            off -= 64
+            acc = extra >> np.uint64(w - off) if off else np.uint64(0)
+    words[word] = acc
     return sym, words, nbits, True
 
 
