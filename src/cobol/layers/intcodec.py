@@ -80,7 +80,7 @@ from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
 from . import batch_kernels
-from .primitives import bit_length, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
+from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 PACKED = 1
 PLANES = 2
@@ -414,9 +414,12 @@ def _bucket_bits(sym):
 def _bucket_merge(sym, words):
     """Inverse of _bucket_split (the caller checked symbols and bit count, so
     ``words`` holds a word past the last bit read). Branch-free: a symbol
-    below BUCKET_DIRECT reads 0 extra bits."""
+    below BUCKET_DIRECT reads 0 extra bits. A value's extra bits (at most 50)
+    and the up to 7 bits before them in their first byte fit one unaligned
+    8-byte load at the byte of its first bit (little-endian hosts)."""
     width = _BUCKET_WIDTH
     lead = _BUCKET_LEAD
+    buf = words.view(np.uint8)
     m = sym.size
     r = np.empty(m, np.uint64)
     one = np.uint64(1)
@@ -424,10 +427,7 @@ def _bucket_merge(sym, words):
     for i in range(m):
         s = sym[i]
         w = width[s]
-        word = pos >> 6
-        off = np.uint64(pos & 63)
-        # the bits from the next word: shifted in two steps, so that off = 0 gives 0
-        bits = (words[word] >> off) | ((words[word + 1] << one) << (np.uint64(63) - off))
+        bits = load_u64(buf, pos >> 3) >> np.uint64(pos & 7)
         r[i] = lead[s] | (bits & ((one << np.uint64(w)) - one))
         pos += w
     return r
