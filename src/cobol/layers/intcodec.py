@@ -300,23 +300,25 @@ def _split_escape(r, esc):
 
 
 @njit(cache=True, nogil=True)
-def _merge_escape(prim, rest, esc):
-    """Inverse of _split_escape; ok=False when the escapes and the rest disagree
-    in number or a code lies above the escape."""
-    r = np.empty(prim.size, np.uint64)
+def _merge_escape(prim, rest, esc, base, g, out):
+    """Inverse of _split_escape, each code then put through the frame of
+    reference: out[i] = base + g * code (uint64 arithmetic, truncated to out's
+    type; base 0 and g 1 give the codes). Without a predictor the decoder
+    writes the values so, in one pass. False when the escapes and the rest
+    disagree in number or a code lies above the escape."""
     k = 0
     for i in range(prim.size):
         b = prim[i]
         if b == esc:
             if k >= rest.size:
-                return r, False
-            r[i] = rest[k] + np.uint64(esc)
+                return False
+            out[i] = base + g * (rest[k] + np.uint64(esc))
             k += 1
         elif b > esc:
-            return r, False
+            return False
         else:
-            r[i] = np.uint64(b)
-    return r, k == rest.size
+            out[i] = base + g * np.uint64(b)
+    return k == rest.size
 
 
 @njit(cache=True, nogil=True)
@@ -1132,9 +1134,17 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
                 prim = np.frombuffer(r.view(m, "escape bytes"), np.uint8)
                 esc = ESCAPE_BYTE
             rest = decode_ints(r.view(r.remaining, "escaped values"), m, _depth=_depth + 1)
-            res, ok = _merge_escape(readonly(prim), readonly(rest.view(np.uint64)), esc)
-            if not ok:
+            if order == 0:
+                # no predictor: the values straight from the codes, frame of reference and all
+                dest = _dest(n, out)
+                frame = (np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+            else:
+                dest = res = np.empty(m, np.uint64)
+                frame = (np.uint64(0), np.uint64(1))
+            if not _merge_escape(readonly(prim), readonly(rest.view(np.uint64)), esc, *frame, dest):
                 raise FormatError(f"int stream: {rest.size} escaped values do not match the escape codes")
+            if order == 0:
+                return _result(dest, out)
         if order == 0 and base == 0 and g == 1:
             # no predictor, no frame of reference (dictionary ranks): the codes
             # are the values, and res is a fresh array of this call's own
