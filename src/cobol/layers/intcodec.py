@@ -459,6 +459,21 @@ def _nonzero_positions(d):
 
 
 @njit(cache=True, nogil=True)
+def _sparse_nonzeros(y):
+    """Nonzero residuals of SPARSE order 0 (y itself) and order 1 (y minus the
+    value before, 0 before the first), counted in one pass."""
+    n0 = 0
+    n1 = 0
+    prev = np.uint64(0)
+    for i in range(y.size):
+        v = y[i]
+        n0 += v != 0
+        n1 += v != prev
+        prev = v
+    return n0, n1
+
+
+@njit(cache=True, nogil=True)
 def _gaps(pos):
     out = np.empty(pos.size, np.int64)
     prev = -1
@@ -979,9 +994,9 @@ def _candidates(x, fr, modes, depth, at=0):
     if BUCKET in modes and wide:
         cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at, cache)))
     if SPARSE in modes and depth == 0 and x.size >= 16:
+        nonzero = _sparse_nonzeros(y)  # what _encode_sparse's residuals would hold, without making them
         for order in (0, 1):
-            d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
-            if np.count_nonzero(d) <= SPARSE_MAX_SHARE * d.size:
+            if nonzero[order] <= SPARSE_MAX_SHARE * y.size:
                 cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o, depth, at)))
     if DICT in modes and depth == 0 and x.size >= 16:
         # cheap cardinality probe before the real attempt
