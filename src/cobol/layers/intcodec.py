@@ -766,15 +766,12 @@ def _bytes_needed(r: np.ndarray) -> int:
 
 
 def _encode_packed(n, base, g, y) -> bytes:
-    yi = y.view(np.int64)
     # batch_kernels: large batches run where the engine installed (an accelerator), with identical output
-    orders = batch_kernels.choose_orders(yi, CHUNK)
-    codes = batch_kernels.delta_encode(yi, orders, CHUNK, zigzag0=False)
     out = bytearray([PACKED])
     put_varint(out, n)
     put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
-    out += batch_kernels.pack(codes, CHUNK, tags=orders)
+    out += batch_kernels.delta_pack(y.view(np.int64), CHUNK, zigzag0=False)
     return bytes(out)
 
 
