@@ -291,10 +291,12 @@ def test_detect_json_fragments():
 
 @pytest.mark.parametrize("ndistinct", [5, 300, 3000])
 def test_low_cardinality_columns_use_a_dictionary(ndistinct):
+    # (at least 1000 records: on 60 of them the ids and dictionary streams cost
+    # more than the 5 names do as text, and the trial rightly keeps them text)
     rng = random.Random(ndistinct)
     names = [f'team "{i}" \u00e9' if i % 7 == 0 else f"team {i}" for i in range(ndistinct)]
     data = "".join(json.dumps({"home": rng.choice(names), "score": rng.randrange(5), "n": i}) + "\n"
-                   for i in range(ndistinct * 12)).encode()
+                   for i in range(max(ndistinct * 12, 1000))).encode()
     data += b'{"home": 17, "score": "x"}\n'  # a number in the string column, a string in the number one
     for group_text in (False, True):
         enc = Layer2Encoder(group_text=group_text).encode(data)
@@ -489,3 +491,15 @@ def test_subtree_lookup_survives_hash_collisions():
     # it (same hash and length, other bytes) and stays in the columns
     assert refs is not None and refs.count == 199 and refs.def_start.size == 1
     assert enc.params[0] == 2
+
+
+def test_small_block_keeps_a_low_cardinality_column_as_text_below_level_6():
+    # 60 records: two more streams (ids, dictionary) cost more than the 5 names
+    # add to the string values as text, which the level-3 trial measures in context
+    rng = random.Random(5)
+    names = [f"team {i}" for i in range(5)]
+    data = "".join(json.dumps({"home": rng.choice(names), "score": rng.randrange(5), "n": i}) + "\n"
+                   for i in range(60)).encode()
+    enc = Layer2Encoder(group_text=False).encode(data)
+    assert not any(n.endswith("home.dict") for n in enc.stream_names)
+    assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
