@@ -503,3 +503,32 @@ def test_small_block_keeps_a_low_cardinality_column_as_text_below_level_6():
     enc = Layer2Encoder(group_text=False).encode(data)
     assert not any(n.endswith("home.dict") for n in enc.stream_names)
     assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+
+
+def _text_spans(values):
+    """(buffer, starts, ends, cumulative sizes) of string values laid out as the
+    text trial sees them: each value then a quote."""
+    import numpy as np
+    buf = "".join(v + '"' for v in values).encode()
+    lens = np.array([len(v.encode()) for v in values], np.int64)
+    ends = np.cumsum(lens + 1) - 1
+    starts = ends - lens
+    return np.frombuffer(buf, np.uint8), starts, ends, np.cumsum(lens + 1)
+
+
+def test_brotli_confirms_one_text_stream_only_where_it_pays():
+    import numpy as np
+    from cobol.layers.l2_json.transform import _together_smaller_with_brotli
+    rng = random.Random(7)
+    # an id echoed in the next value (a url that repeats it): together wins
+    ids = ["".join(rng.choice("abcdefghijklmnop0123456789") for _ in range(12)) for _ in range(400)]
+    values = [v for i in ids for v in (i, "https://example.org/items/" + i)]
+    buf, a, b, cum = _text_spans(values)
+    groups = np.tile(np.array([0, 1]), len(ids))
+    assert _together_smaller_with_brotli(buf, a, b, groups, cum)
+    # short codes beside unrelated numbers-as-text: each column is homogeneous,
+    # interleaving them only mixes two statistics
+    values = [v for _ in range(2000) for v in (rng.choice(["I", "L", "S", "M"]), str(rng.randrange(10**9)))]
+    buf, a, b, cum = _text_spans(values)
+    groups = np.tile(np.array([0, 1]), 2000)
+    assert not _together_smaller_with_brotli(buf, a, b, groups, cum)
