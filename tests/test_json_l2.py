@@ -532,3 +532,19 @@ def test_brotli_confirms_one_text_stream_only_where_it_pays():
     buf, a, b, cum = _text_spans(values)
     groups = np.tile(np.array([0, 1]), 2000)
     assert not _together_smaller_with_brotli(buf, a, b, groups, cum)
+
+
+def test_trial_frames_handed_to_the_planner_are_frames_of_their_streams():
+    import zstandard
+    rng = random.Random(11)
+    data = "".join(json.dumps({"kind": rng.choice(["a", "b", "c"]), "name": f"item {rng.randrange(10**6)}",
+                               "url": f"https://example.org/{i}", "note": rng.choice(["x", "yy", "zzz"]) * 3})
+                   + "\n" for i in range(400)).encode()
+    enc = Layer2Encoder(group_text=False).encode(data)
+    assert enc.zstd_frames  # the text (and any dictionary) streams were compressed by the trials
+    for i, (level, frame) in enc.zstd_frames.items():
+        assert level == 3
+        assert zstandard.ZstdDecompressor().decompress(frame, max_output_size=len(enc.streams[i]) + 1) \
+            == bytes(enc.streams[i])
+    blob = cobol.compress(data, level=3)
+    assert cobol.decompress(blob) == data

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import brotli
 import numpy as np
-import zstandard
 from numba import njit
 
 from ...errors import CobolError, FormatError
 from ...format.wire import Reader, put_varint
 from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .. import json_tokenizer as jt
+from ...entropy import thread_compressor
 from ..intcodec import decode_ints, encode_ints
 from ..primitives import COPY_SLACK, readonly
 from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
@@ -198,7 +198,7 @@ class Layer2Encoder:
         ndist = np.bincount(sgrp, minlength=ncols)
         need = DICT_MIN_REPEAT if self.group_text else 2 * DICT_MIN_REPEAT
         cands = np.flatnonzero((nstr >= DICT_MIN_VALUES) & (ndist <= MAX_ENTRIES) & (nstr >= need * ndist))
-        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL)
+        cctx = thread_compressor(GROUP_TRIAL_LEVEL)
         dcols, parts = set(), {}
         sample_size = None
         in_context = int((b - a + 1).sum()) <= DICT_SAMPLE_BYTES
@@ -224,15 +224,19 @@ class Layer2Encoder:
                 if sample_size is None:
                     background = ~np.isin(scol, cands)
                     sample_size = len(cctx.compress(_gather_spans(buf, a[background], b[background], TEXT_TERM).tobytes()))
-                if not self._dictionary_pays_in_context(a, b, buf, mine, background, ids, dbytes, sample_size, cctx):
+                frames = self._dictionary_pays_in_context(a, b, buf, mine, background, ids, dbytes, sample_size,
+                                                          cctx)
+                if frames is None:
                     continue
+                if frames:
+                    self._trial_frames[("dict", c)] = frames
             dcols.add(c)
             parts[c] = (dbytes, ids)
             in_dict_col[sel[mine]] = True
         return dcols, parts, in_dict_col
 
     @staticmethod
-    def _dictionary_pays_in_context(a, b, buf, in_col, background, ids, dbytes, strings_size, cctx) -> bool:
+    def _dictionary_pays_in_context(a, b, buf, in_col, background, ids, dbytes, strings_size, cctx):
         """Whether a dictionary column (its ``ids`` and dictionary ``dbytes``,
         plus DICT_STREAM_OVERHEAD) costs less than DICT_TRIAL_GAIN x what its
         values add to the block's other string values (spans ``a``/``b`` in
@@ -253,13 +257,18 @@ class Layer2Encoder:
         at less cost where most strings sit in candidate columns (an SBOM
         with 13: level 3 took 7.3 ms with the old rule, 9.4 against all
         other strings, 8.5 against the background; one noisy run each). A column with fewer than
-        DICT_TRIAL_MIN_VALUES values is a dictionary without a trial."""
+        DICT_TRIAL_MIN_VALUES values is a dictionary without a trial.
+
+        Returns None when the column stays text, else (bytes, zstd frame) of
+        its dictionary and of its ids (the entropy stage's compressor at
+        GROUP_TRIAL_LEVEL, for Encoded.zstd_frames), or () when it is a
+        dictionary untried."""
         if int(in_col.sum()) < DICT_TRIAL_MIN_VALUES:
-            return True
+            return ()
         both = in_col | background
         added = len(cctx.compress(_gather_spans(buf, a[both], b[both], TEXT_TERM).tobytes())) - strings_size
-        cost = len(cctx.compress(ids)) + len(cctx.compress(dbytes)) + DICT_STREAM_OVERHEAD
-        return cost < DICT_TRIAL_GAIN * added
+        zd, zi = cctx.compress(dbytes), cctx.compress(ids)
+        return ((dbytes, zd), (ids, zi)) if len(zd) + len(zi) + DICT_STREAM_OVERHEAD < DICT_TRIAL_GAIN * added else None
 
     def _text_groups(self, buf, a, b, tcol, ntext) -> np.ndarray:
         """Text stream (group) of each text column.
@@ -276,7 +285,7 @@ class Layer2Encoder:
         group[present] = np.arange(present.size)
         if present.size < 2:
             return group
-        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL)
+        cctx = thread_compressor(GROUP_TRIAL_LEVEL)
         if not self.group_text:
             # (the one-stream trial costs two compressions of a sample: every level affords it)
             return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
@@ -333,8 +342,7 @@ class Layer2Encoder:
             gid += 1
         return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
 
-    @staticmethod
-    def _one_text_stream_if_smaller(buf, a, b, tcol, group, cctx):
+    def _one_text_stream_if_smaller(self, buf, a, b, tcol, group, cctx):
         """All text as one stream (document order) when a sample says that beats
         the groups: where values repeat across many small columns (an API's
         example inputs echoed in its outputs, under keys that are data) no pair
@@ -346,23 +354,42 @@ class Layer2Encoder:
         discovery document 0.924 -> 0.845, an SPDX license list 0.963 -> 0.827,
         GeoJSON 0.750 -> 0.696; no file of the unseen set or the dev corpus
         got worse). A narrow zstd win (within GROUP_CONFIRM_BAND of the
-        margin) must be confirmed by brotli (:func:`_together_smaller_with_brotli`)."""
+        margin) must be confirmed by brotli (:func:`_together_smaller_with_brotli`).
+
+        When the sample is all the text (up to GROUP_SAMPLE_BYTES), the
+        frames of the chosen layout are the final text streams' at
+        GROUP_TRIAL_LEVEL, and encode hands them to the planner
+        (Encoded.zstd_frames) instead of having them compressed again (the
+        dictionary trial's frames of ids and dictionaries likewise): level 3
+        on 16 small JSON / JSON lines files spent 8-12% of its time in these
+        two trials; the same frames, the same sizes."""
         if int(group.max()) == 0:
             return group
         cum = np.cumsum(b - a + 1)
         end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
         sa, sb, sg = a[:end], b[:end], group[tcol[:end]]
-        apart = sum(len(cctx.compress(_gather_spans(buf, sa[sg == g], sb[sg == g], TEXT_TERM).tobytes()))
-                    for g in np.unique(sg).tolist())
-        together = len(cctx.compress(_gather_spans(buf, sa, sb, TEXT_TERM).tobytes()))
+        apart_texts = [_gather_spans(buf, sa[sg == g], sb[sg == g], TEXT_TERM).tobytes() for g in np.unique(sg).tolist()]
+        apart_frames = [(t, cctx.compress(t)) for t in apart_texts]
+        together_text = _gather_spans(buf, sa, sb, TEXT_TERM).tobytes()
+        together_frame = (together_text, cctx.compress(together_text))
+        apart, together = sum(len(f) for _, f in apart_frames), len(together_frame[1])
+        whole = end >= a.size  # the sample is all the text: its frames are the streams' (Encoded.zstd_frames)
         if together < (1 - GROUP_MIN_GAIN) * apart:
             if together >= (1 - GROUP_MIN_GAIN - GROUP_CONFIRM_BAND) * apart and \
                     not _together_smaller_with_brotli(buf, sa, sb, sg, cum):
+                if whole and len(apart_frames) == int(group.max()) + 1:
+                    self._trial_frames["text"] = apart_frames
                 return group
+            if whole:
+                self._trial_frames["text"] = [together_frame]
             return np.zeros_like(group)
+        if whole and len(apart_frames) == int(group.max()) + 1:
+            self._trial_frames["text"] = apart_frames
         return group
 
     def encode(self, data) -> Encoded:
+        #: zstd frames of final streams that the trials compressed anyway
+        self._trial_frames = {}
         whole = jt.as_u8(data)
         prefix_len = string_tail_length(whole)
         buf = whole[prefix_len:]
@@ -480,10 +507,23 @@ class Layer2Encoder:
         if refs is not None:
             streams += refs.streams()
             names += ["subtrees", "refs"]
+        # frames the trials made of final streams (the bytes compared, so a
+        # frame never stands for other bytes); the planner codes the rest
+        frames = {}
+
+        def reuse(i, made):
+            if made[0] == bytes(streams[i]):
+                frames[i] = (GROUP_TRIAL_LEVEL, made[1])
+
+        text_frames = self._trial_frames.get("text")
+        text_first = len(streams)
         for g in range(ngroups):
             members = [colnames[c] if c < ncols else "keylit" for c in np.flatnonzero(tgroup == g) if has_text[c]]
             streams.append(texts[toff[g]:toff[g + 1]])
             names.append("text:" + "+".join(members)[:60])
+        if text_frames is not None and len(text_frames) == ngroups:
+            for g, made in enumerate(text_frames):
+                reuse(text_first + g, made)
         for c in range(ncols + 1):
             if c == ncols:
                 put_varint(params, int(tgroup[c]) if has_text[c] else ngroups)
@@ -503,13 +543,17 @@ class Layer2Encoder:
             if is_dict:
                 entries, ids = dict_parts[c]
                 streams += [entries, ids]
+                if ("dict", c) in self._trial_frames:
+                    made_dict, made_ids = self._trial_frames["dict", c]
+                    reuse(len(streams) - 2, made_dict)
+                    reuse(len(streams) - 1, made_ids)
                 names += [f"col{c}:{colnames[c]}.dict", f"col{c}:{colnames[c]}.ids"]
         cm_bytes = bytearray()
         for v in colmap.tolist():
             put_varint(cm_bytes, v)
         streams.append(bytes(cm_bytes))
         names.append("colmap")
-        return Encoded(params=bytes(params), streams=streams, stream_names=names)
+        return Encoded(params=bytes(params), streams=streams, stream_names=names, zstd_frames=frames or None)
 
 
 def _with_slack(parts) -> np.ndarray:
