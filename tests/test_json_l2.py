@@ -548,3 +548,21 @@ def test_trial_frames_handed_to_the_planner_are_frames_of_their_streams():
             == bytes(enc.streams[i])
     blob = cobol.compress(data, level=3)
     assert cobol.decompress(blob) == data
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["a", "bb", "c\\\"d", "\u00e9t\u00e9", ""]),
+                          st.sampled_from(["x", "y"]), st.text(max_size=12), st.integers(-5, 5)),
+                min_size=40, max_size=200),
+       st.booleans())
+def test_hypothesis_low_cardinality_records_below_level_6(rows, pretty):
+    # the level-3 path: dictionary trial in context, one-text-stream trial, trial frames
+    import zstandard
+    data = "".join(json.dumps({"k": k, "t": t, "s": s, "n": n}, indent=1 if pretty else None) + "\n"
+                   for k, t, s, n in rows).encode("utf-8", "surrogatepass")
+    enc = Layer2Encoder(group_text=False).encode(data)
+    streams = [bytes(s) for s in enc.streams]
+    assert Layer2Decoder().decode(streams, bytes(enc.params), len(data)) == data
+    for i, (_, frame) in (enc.zstd_frames or {}).items():
+        assert zstandard.ZstdDecompressor().decompress(frame, max_output_size=len(streams[i]) + 1) == streams[i]
+    assert cobol.decompress(cobol.compress(data, level=3)) == data
