@@ -158,3 +158,23 @@ def test_corrupted_real_streams_raise_cobol_errors():
         coder.decode(coded, len(PROSE) + 1)
     with pytest.raises(CobolError):
         coder.decode(coded + bytes([l1.CAP]), len(PROSE))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(WORDS, GLUE), max_size=30), min_size=1, max_size=5), st.booleans())
+def test_train_encode_is_train_then_encode(groups, nul_terminated):
+    """train_encode's one-pass coding of each part is byte for byte what
+    train() then encode(part) gives: on NUL-terminated parts (the markup
+    text groups, words taken from the whole text) and on parts cut anywhere
+    (where it falls back to encode)."""
+    parts = [b"".join(g) + (b"\x00" if nul_terminated else b"") for g in groups]
+    text = PROSE + b"".join(parts)
+    cuts = [len(PROSE)]
+    for p in parts[:-1]:
+        cuts.append(cuts[-1] + len(p))
+    coder, coded = WordCoder.train_encode(text, cuts)
+    ref = WordCoder.train(text)
+    assert coder.to_bytes() == ref.to_bytes()
+    assert coded == [ref.encode(p) for p in [PROSE] + parts]
+    for c, p in zip(coded, [PROSE] + parts):
+        assert coder.decode(c, len(p)) == p

@@ -307,9 +307,11 @@ class MarkupEncoder:
                                                np.zeros(sample_idx.size, np.int64), 1)[0])
         if use_l1:
             from . import l1_semantic
-            coder = l1_semantic.WordCoder.train(np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8))
+            # trained on all the text, each group coded on its own (train_encode: one word scan)
+            cuts = np.cumsum([g.size for g in text_groups[:-1]])
+            coder, text_streams = l1_semantic.WordCoder.train_encode(
+                np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8), cuts)
             l1_params = coder.to_bytes()
-            text_streams = [coder.encode(g) for g in text_groups]
 
         params = bytearray()
         flags = (F_HTML if self.html else 0) | (F_L1 if use_l1 else 0) | (F_TEXT_BY_PARENT if by_parent else 0)
@@ -404,8 +406,8 @@ class MarkupEncoder:
 
     def _trial_l1(self, sample) -> bool:
         from . import l1_semantic
-        coder = l1_semantic.WordCoder.train(sample)
-        return self._zlen([coder.to_bytes(), coder.encode(sample)]) < self._zlen([sample])
+        coder, (coded,) = l1_semantic.WordCoder.train_encode(sample)
+        return self._zlen([coder.to_bytes(), coded]) < self._zlen([sample])
 
 
 # ---------------------------------------------------------------- decoder
