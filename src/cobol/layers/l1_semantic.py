@@ -508,8 +508,7 @@ class WordCoder:
         keep = (counts >= min_count) & (lens <= MAX_WORD) & ((lens >= 2) | (counts >= 16))
         idx = np.flatnonzero(keep)
         idx = idx[np.lexsort((first[idx], -counts[idx]))][:n1 + (128 - n1) * 256]
-        view = memoryview(buf)
-        words = [bytes(view[a:b]).lower() for a, b in zip(ws[first[idx]].tolist(), we[first[idx]].tolist())]
+        words = _lowered_words(buf, ws[first[idx]], we[first[idx]])
         # the one-byte codes by frequency, the rest alphabetically (see the module docstring)
         order = list(range(min(n1, len(words)))) + sorted(range(n1, len(words)), key=words.__getitem__)
         index_of = np.full(first.size, -1, np.int64)
@@ -634,6 +633,27 @@ def _confirm(buf, ws, we, codes, wdata, woff):
             if _lower(buf[ws[i] + k]) != wdata[a + k]:
                 codes[i] = -1
                 break
+
+
+@njit(cache=True, nogil=True)
+def _gather_lower(buf, starts, ends, out):
+    o = 0
+    for i in range(starts.size):
+        for j in range(starts[i], ends[i]):
+            out[o] = _lower(buf[j])
+            o += 1
+
+
+def _lowered_words(buf, starts, ends) -> list:
+    """The spans buf[starts[i]:ends[i]], ASCII-lowercased, as bytes objects
+    (one gather and one copy out of NumPy, then slices of one bytes object)."""
+    lens = ends - starts
+    off = np.zeros(lens.size + 1, np.int64)
+    np.cumsum(lens, out=off[1:])
+    out = np.empty(int(off[-1]), np.uint8)
+    _gather_lower(buf, starts, ends, out)
+    raw = out.tobytes()
+    return [raw[a:b] for a, b in zip(off[:-1].tolist(), off[1:].tolist())]
 
 
 def _words(buf):

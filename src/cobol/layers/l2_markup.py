@@ -69,7 +69,8 @@ from .l1_semantic import unique_hashes
 from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-exported: part of the format)
     COPY_SLACK, E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
-    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _skeleton_parts, _span_hashes,
+    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _renumber, _skeleton_hashes, _skeleton_parts,
+    _skeleton_use_counts, _span_hashes,
     _spans_match, _text_bytes, _value_bytes,
     _verify_skeletons, _walk,
 )
@@ -364,19 +365,15 @@ class MarkupEncoder:
     def _keep_used(self, skeletons, table, tok_code, tok_parent, tags):
         """Drop the skeletons of end tags that were always predicted and renumber
         the rest by how often they are *emitted*; remap codes and parent names."""
-        codes = tok_code[tags]
-        used = codes[codes >= S_SKEL] - S_SKEL
-        cnt = np.bincount(used, minlength=len(skeletons))
+        cnt = _skeleton_use_counts(tags, tok_code, len(skeletons))
         keep = np.argsort(-cnt, kind="stable")[:int((cnt > 0).sum())]
         new_id = np.full(len(skeletons), -1, np.int64)
         new_id[keep] = np.arange(keep.size)
-        sel = tags[codes >= S_SKEL]
-        tok_code[sel] = S_SKEL + new_id[tok_code[sel] - S_SKEL]
         reduced = StructuralDictionary([skeletons[i] for i in keep.tolist()], cnt[keep])
         new_table = SkeletonTable(reduced, self.html)
         name_map = np.asarray([-1] + [new_table.names.id_of(nm) if nm in new_table.names else -1
                                       for nm in table.names], np.int32)
-        tok_parent[:] = name_map[tok_parent + 1]
+        _renumber(tags, tok_code, new_id, tok_parent, name_map)
         return reduced, new_table
 
     @staticmethod
