@@ -59,9 +59,8 @@ b'\\x11\\x10\\x01\\x00\\x10\\x01\\x00\\x00'
 from __future__ import annotations
 
 import numpy as np
-import zstandard
-
 from ..errors import CobolError, FormatError, LimitError
+from ..entropy import thread_compressor
 from ..format.wire import Reader, put_bytes, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from . import markup_tokenizer as mt
@@ -143,6 +142,10 @@ class SkeletonTable:
 
 
 # ---------------------------------------------------------------- encoder
+
+def _size(frames) -> int:
+    return sum(len(f) for f in frames)
+
 
 _NL = {0: b"", 1: b"\n", 2: b"\r\n"}
 
@@ -266,6 +269,12 @@ class MarkupEncoder:
         cum = np.cumsum(seg_e[text_idx] - seg_s[text_idx] + 1)
         k = int(np.searchsorted(cum, TRIAL_SAMPLE)) + 1
         sample_idx = text_idx[:k]
+        # a sample that is all of the block's text (small blocks) gives the final
+        # text streams themselves: their trial frames are kept for the planner
+        # (Encoded.zstd_frames) instead of being compressed again
+        whole_text = sample_idx.size == text_idx.size
+        flat_frames = None  # the text in document order, one stream
+        text_frames = None  # the final text streams' frames, when a trial made them
         by_parent = self.text_by_parent
         if by_parent is None:
             by_parent = False
@@ -273,22 +282,29 @@ class MarkupEncoder:
                 ss, se = seg_s[sample_idx], seg_e[sample_idx]
                 flat = gather(ss, se, np.zeros(ss.size, np.int64), 1)
                 grouped = gather(ss, se, seg_g[sample_idx] - N_MISC, ntext_p)
-                by_parent = self._zlen(grouped) < self._zlen(flat)
+                flat_frames, grouped_frames = self._zframes(flat), self._zframes(grouped)
+                by_parent = _size(grouped_frames) < _size(flat_frames)
+                if whole_text:
+                    text_frames = grouped_frames if by_parent else flat_frames
         ntext = ntext_p if by_parent else 1
         if not by_parent:
             seg_g = doc_order(seg_g)
         # one stream per frequent attribute, or all values in one (small blocks)?
         vbase = N_MISC + ntext
+        value_frames = None  # the final value streams' frames, when the trial made them
         if vnames and self.split_values is None:
             val_idx = np.flatnonzero(seg_g >= vbase)
             vcum = np.cumsum(seg_e[val_idx] - seg_s[val_idx] + 1)
             # the benefit of separate streams grows with their size: sample a quarter
             want = min(max(TRIAL_SAMPLE, int(vcum[-1]) // 4 if vcum.size else 0), 8 * TRIAL_SAMPLE)
             vs = val_idx[:int(np.searchsorted(vcum, want)) + 1]
-            split = gather(seg_s[vs], seg_e[vs], seg_g[vs] - vbase, len(vnames) + 1)
-            merged = gather(seg_s[vs], seg_e[vs], np.zeros(vs.size, np.int64), 1)
-            if self._zlen(merged) <= self._zlen(split):
+            split = self._zframes(gather(seg_s[vs], seg_e[vs], seg_g[vs] - vbase, len(vnames) + 1))
+            merged = self._zframes(gather(seg_s[vs], seg_e[vs], np.zeros(vs.size, np.int64), 1))
+            value_frames = merged if _size(merged) <= _size(split) else split
+            if value_frames is merged:
                 vnames = []
+            if vs.size != val_idx.size:
+                value_frames = None
         elif self.split_values is False:
             vnames = []
         if not vnames:
@@ -301,17 +317,26 @@ class MarkupEncoder:
         l1_params = b""
         text_streams = [g.tobytes() for g in text_groups]
         text_names = ["text"] + [f"text:{table.names[x].decode('latin-1')}" for x in (tnames if by_parent else [])]
+        l1_trial = None
         if use_l1 is None:
             use_l1 = False
             if sample_idx.size and cum[-1] >= 4096:
-                use_l1 = self._trial_l1(gather(seg_s[sample_idx], seg_e[sample_idx],
-                                               np.zeros(sample_idx.size, np.int64), 1)[0])
+                use_l1, l1_trial = self._trial_l1(gather(seg_s[sample_idx], seg_e[sample_idx],
+                                                         np.zeros(sample_idx.size, np.int64), 1)[0])
+                if whole_text and not by_parent and text_frames is None:
+                    text_frames = l1_trial[3]  # the sample coded plain: the one text stream
+        l1_frames = None
         if use_l1:
-            from . import l1_semantic
-            # trained on all the text, each group coded on its own (train_encode: one word scan)
-            cuts = np.cumsum([g.size for g in text_groups[:-1]])
-            coder, text_streams = l1_semantic.WordCoder.train_encode(
-                np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8), cuts)
+            if whole_text and not by_parent and l1_trial is not None:
+                # the trial coded exactly the final text stream: its coder, code and frames
+                coder, coded, l1_frames, _ = l1_trial
+                text_streams = [coded]
+            else:
+                from . import l1_semantic
+                # trained on all the text, each group coded on its own (train_encode: one word scan)
+                cuts = np.cumsum([g.size for g in text_groups[:-1]])
+                coder, text_streams = l1_semantic.WordCoder.train_encode(
+                    np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8), cuts)
             l1_params = coder.to_bytes()
 
         params = bytearray()
@@ -340,7 +365,15 @@ class MarkupEncoder:
         names += text_names
         streams += [g.tobytes() for g in value_groups]
         names += [f"v:{table.names[x].decode('latin-1')}" for x in vnames] + ["v:*"]
-        return Encoded(params=bytes(params), streams=streams, stream_names=names)
+        # trial frames that are final streams' frames, by stream index
+        made = {}
+        first_text = 3 + (1 if use_l1 else 0)
+        for first, frames in ((3, l1_frames[:1] if l1_frames else None),
+                              (first_text, l1_frames[1:] if l1_frames else None if use_l1 else text_frames),
+                              (first_text + ntext, value_frames)):
+            for i, f in enumerate(frames or ()):
+                made[first + i] = (self._trial_level, f)
+        return Encoded(params=bytes(params), streams=streams, stream_names=names, zstd_frames=made or None)
 
     def _fold_values(self, buf, tok):
         """Value spans to cut out of the tags. A name=value pair seen at least
@@ -397,14 +430,25 @@ class MarkupEncoder:
         return style
 
     # -- trials ---------------------------------------------------------------
-    def _zlen(self, chunks) -> int:
-        c = zstandard.ZstdCompressor(level=min(self.level, TRIAL_LEVEL))
-        return sum(len(c.compress(bytes(x))) for x in chunks)
+    @property
+    def _trial_level(self) -> int:
+        return min(self.level, TRIAL_LEVEL)
 
-    def _trial_l1(self, sample) -> bool:
+    def _zframes(self, chunks) -> list:
+        """The chunks coded as the planner codes a stream at the trial level
+        (``entropy.thread_compressor``), so that a trial's frame can stand for
+        the final stream's (Encoded.zstd_frames)."""
+        c = thread_compressor(self._trial_level)
+        return [c.compress(bytes(x)) for x in chunks]
+
+    def _trial_l1(self, sample) -> tuple:
+        """(whether the L1 word code pays on ``sample``, (coder, code, frames of
+        [dictionary, code], frames of [sample]))."""
         from . import l1_semantic
         coder, (coded,) = l1_semantic.WordCoder.train_encode(sample)
-        return self._zlen([coder.to_bytes(), coded]) < self._zlen([sample])
+        with_l1 = self._zframes([coder.to_bytes(), coded])
+        plain = self._zframes([sample])
+        return _size(with_l1) < _size(plain), (coder, coded, with_l1, plain)
 
 
 # ---------------------------------------------------------------- decoder
