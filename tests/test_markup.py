@@ -385,3 +385,33 @@ def test_trial_frames_are_the_final_streams(path):
         made += len(enc.zstd_frames or ())
         assert cobol.decompress(cobol.compress(piece, 3)) == piece
     assert made, "the trials of small blocks make some of their final streams"
+
+
+def test_skeleton_hash_collision_costs_the_transform_not_data(monkeypatch):
+    """A skeleton hash collision (forced here: every tag gets one hash) is
+    caught by the encoder's own check, or, when the planner round-trips the
+    output (EncodeContext.verified, the engine's default), by that round trip:
+    either way the block falls back to plain zstd and decodes."""
+    from cobol.engine import CobolEngine
+    real = l2_markup._skeleton_hashes
+
+    def colliding(buf, kinds, starts, attr_lo, val_s, val_e, out):
+        real(buf, kinds, starts, attr_lo, val_s, val_e, out)
+        out[out != 0] = 1
+
+    doc = b"".join(b'<row id="%d"><name>n%d</name><v>%d</v></row>\n' % (i, i, i * 7) for i in range(400))
+    assert MarkupEncoder(False).encode(doc)  # no collision: the transform codes it
+    monkeypatch.setattr(l2_markup, "_skeleton_hashes", colliding)
+    with pytest.raises(CobolError):
+        MarkupEncoder(False).encode(doc)
+    enc = MarkupEncoder(False, check_collisions=False).encode(doc)
+    try:
+        assert MarkupDecoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(doc)) != doc
+    except CobolError:
+        pass
+    monkeypatch.setenv("COBOL_STRICT", "0")
+    for verify in (True, False):
+        eng = CobolEngine(3, threads=1, fmt="xml", verify=verify)
+        blob, report = eng.encode_block(doc, 0)
+        assert report.plan == "raw"
+        assert cobol.decompress(eng.compress(doc)) == doc

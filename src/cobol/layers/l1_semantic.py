@@ -490,17 +490,19 @@ class WordCoder:
         return cls._train(_as_u8(text), min_count, n1)[0]
 
     @classmethod
-    def _train(cls, buf, min_count: int, n1: int):
+    def _train(cls, buf, min_count: int, n1: int, check_keys: bool = True):
         """(coder, ws, we, wc, codes): the dictionary of ``buf`` and, for each
         word of ``buf`` (spans ws..we, case classes wc), its dictionary index
         or -1 -- what :meth:`_codes` would look up, taken from the training
         itself (a kept key's index is its group's), so coding the text the
-        dictionary was trained on needs no second word scan nor hash lookup."""
+        dictionary was trained on needs no second word scan nor hash lookup.
+        ``check_keys`` False skips comparing every word with its hash's first
+        word (see train_encode)."""
         ws, we, wh, wc = _words(buf)
         if ws.size == 0:
             return cls([], n1), ws, we, wc, np.full(0, -1, np.int64)
         inv, first, counts = unique_hashes(wh)
-        if not _verify_keys(buf, ws, we, first[inv]):
+        if check_keys and not _verify_keys(buf, ws, we, first[inv]):
             # a 64-bit hash collision: code nothing
             return cls([], n1), ws, we, wc, np.full(ws.size, -1, np.int64)
         lens = we[first] - ws[first]
@@ -516,8 +518,8 @@ class WordCoder:
         return cls([words[k] for k in order], n1), ws, we, wc, index_of[inv]
 
     @classmethod
-    def train_encode(cls, text, cuts=None, min_count: int = 5,
-                     n1: int = DEFAULT_ONE_BYTE) -> tuple["WordCoder", list]:
+    def train_encode(cls, text, cuts=None, min_count: int = 5, n1: int = DEFAULT_ONE_BYTE,
+                     check_keys: bool = True) -> tuple["WordCoder", list]:
         """``train(text)`` and the coding of ``text`` with it, in one pass:
         (coder, [coded bytes]). With ``cuts`` (increasing positions inside
         ``text``) the parts text[0:cuts[0]], text[cuts[0]:cuts[1]], ...,
@@ -526,9 +528,16 @@ class WordCoder:
         the whole text, which are the part's own when the byte before each cut
         is one after which no space is implied (NUL, whitespace, brackets:
         :data:`SPACE_IMPLIED`), as the NUL-terminated text groups of the markup
-        transform are; otherwise each part is coded by ``encode``."""
+        transform are; otherwise each part is coded by ``encode``.
+
+        ``check_keys`` False: words are grouped by their 64-bit key hash alone,
+        without comparing each with the first of its hash; two different keys
+        sharing a hash (never seen; ~n^2 / 2^65 for n distinct keys) then get
+        one code and the text does not decode back. Only for callers that
+        round-trip what they store (EncodeContext.verified), where that costs
+        the block its transform, not data."""
         buf = _as_u8(text)
-        coder, ws, we, wc, codes = cls._train(buf, min_count, n1)
+        coder, ws, we, wc, codes = cls._train(buf, min_count, n1, check_keys)
         bounds = [0] + [int(c) for c in (cuts if cuts is not None else ())] + [buf.size]
         if any(0 < c < buf.size and SPACE_IMPLIED[buf[c - 1]] for c in bounds[1:-1]):
             return coder, [coder.encode(buf[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -692,7 +701,7 @@ class WordTransform(Transform):
     def encode(self, data, ctx: EncodeContext) -> Encoded | None:
         if len(data) < 256:
             return None
-        coder, (coded,) = WordCoder.train_encode(data)
+        coder, (coded,) = WordCoder.train_encode(data, check_keys=not ctx.verified)
         if not coder.words:
             return None
         return Encoded(params=b"", streams=[coder.to_bytes(), coded], stream_names=["dict", "words"])

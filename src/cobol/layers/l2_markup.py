@@ -165,8 +165,12 @@ class MarkupEncoder:
     """Bytes -> :class:`Encoded` (params + streams); see the module docstring."""
 
     def __init__(self, html: bool, level: int = 19, use_l1: bool | None = None, text_by_parent: bool | None = None,
-                 split_values: bool | None = None, fold_min: int = 128):
+                 split_values: bool | None = None, fold_min: int = 128, check_collisions: bool = True):
         self.html = html
+        # False: the caller round-trips the output (EncodeContext.verified), which
+        # catches a skeleton or word hash collision; the byte-by-byte checks of
+        # every tag and word against its hash's first one are then skipped
+        self.check_collisions = check_collisions
         self.fold_min = fold_min
         self.level = level
         # None: decide by a trial on a sample of the block
@@ -198,7 +202,8 @@ class MarkupEncoder:
         _collect_skeletons(buf, starts, tok.attr_lo, val_s, val_e, reps, sk_off, sk_buf)
         sk_data = sk_buf[:sk_off[-1]]
         scratch = np.empty(int(tok_len.max(initial=0)) + 1, np.uint8)
-        if not _verify_skeletons(buf, starts, tok.attr_lo, val_s, val_e, tags, tag_sk, sk_data, sk_off, scratch):
+        if self.check_collisions and not _verify_skeletons(buf, starts, tok.attr_lo, val_s, val_e, tags, tag_sk,
+                                                           sk_data, sk_off, scratch):
             raise CobolError("markup: skeleton hash collision")
         skeletons = StructuralDictionary.from_arrays(sk_data, np.diff(sk_off), counts[order])
         table = SkeletonTable(skeletons, self.html)
@@ -336,7 +341,8 @@ class MarkupEncoder:
                 # trained on all the text, each group coded on its own (train_encode: one word scan)
                 cuts = np.cumsum([g.size for g in text_groups[:-1]])
                 coder, text_streams = l1_semantic.WordCoder.train_encode(
-                    np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8), cuts)
+                    np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8), cuts,
+                    check_keys=self.check_collisions)
             l1_params = coder.to_bytes()
 
         params = bytearray()
@@ -445,7 +451,7 @@ class MarkupEncoder:
         """(whether the L1 word code pays on ``sample``, (coder, code, frames of
         [dictionary, code], frames of [sample]))."""
         from . import l1_semantic
-        coder, (coded,) = l1_semantic.WordCoder.train_encode(sample)
+        coder, (coded,) = l1_semantic.WordCoder.train_encode(sample, check_keys=self.check_collisions)
         with_l1 = self._zframes([coder.to_bytes(), coded])
         plain = self._zframes([sample])
         return _size(with_l1) < _size(plain), (coder, coded, with_l1, plain)
@@ -553,7 +559,8 @@ class _MarkupTransform(Transform):
         use_l1 = None if "l1" in ctx.layers else False
         for fold_min in (self.fold_min, 0):
             try:
-                return MarkupEncoder(self.html, ctx.level, use_l1=use_l1, fold_min=fold_min).encode(data)
+                return MarkupEncoder(self.html, ctx.level, use_l1=use_l1, fold_min=fold_min,
+                                     check_collisions=not ctx.verified).encode(data)
             except LimitError:  # over 65,536 distinct tags: folding made it worse, or it is not markup
                 continue
         return None
