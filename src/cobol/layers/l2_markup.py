@@ -320,7 +320,7 @@ class MarkupEncoder:
 
         use_l1 = self.use_l1
         l1_params = b""
-        text_streams = [g.tobytes() for g in text_groups]
+        text_streams = None  # bytes of the text groups, or their L1 codes
         text_names = ["text"] + [f"text:{table.names[x].decode('latin-1')}" for x in (tnames if by_parent else [])]
         l1_trial = None
         if use_l1 is None:
@@ -340,10 +340,15 @@ class MarkupEncoder:
                 from . import l1_semantic
                 # trained on all the text, each group coded on its own (train_encode: one word scan)
                 cuts = np.cumsum([g.size for g in text_groups[:-1]])
-                coder, text_streams = l1_semantic.WordCoder.train_encode(
-                    np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8), cuts,
-                    check_keys=self.check_collisions)
+                # gather lays its groups back to back in one array: the text groups'
+                # span of it is their concatenation, without a copy
+                start = sum(g.size for g in groups[:N_MISC])
+                all_text = text_groups[0].base[start:start + sum(g.size for g in text_groups)]
+                coder, text_streams = l1_semantic.WordCoder.train_encode(all_text, cuts,
+                                                                        check_keys=self.check_collisions)
             l1_params = coder.to_bytes()
+        else:
+            text_streams = [g.tobytes() for g in text_groups]
 
         params = bytearray()
         flags = (F_HTML if self.html else 0) | (F_L1 if use_l1 else 0) | (F_TEXT_BY_PARENT if by_parent else 0)
