@@ -59,6 +59,7 @@ b'\\x11\\x10\\x01\\x00\\x10\\x01\\x00\\x00'
 from __future__ import annotations
 
 import numpy as np
+
 from ..errors import CobolError, FormatError, LimitError
 from ..entropy import thread_compressor
 from ..format.wire import Reader, put_bytes, put_varint
@@ -278,7 +279,6 @@ class MarkupEncoder:
         # text streams themselves: their trial frames are kept for the planner
         # (Encoded.zstd_frames) instead of being compressed again
         whole_text = sample_idx.size == text_idx.size
-        flat_frames = None  # the text in document order, one stream
         text_frames = None  # the final text streams' frames, when a trial made them
         by_parent = self.text_by_parent
         if by_parent is None:
@@ -379,9 +379,12 @@ class MarkupEncoder:
         # trial frames that are final streams' frames, by stream index
         made = {}
         first_text = 3 + (1 if use_l1 else 0)
-        for first, frames in ((3, l1_frames[:1] if l1_frames else None),
-                              (first_text, l1_frames[1:] if l1_frames else None if use_l1 else text_frames),
-                              (first_text + ntext, value_frames)):
+        if use_l1:
+            # the L1 dictionary and code, when the trial coded the final text
+            dict_frames, text_frames = (l1_frames[:1], l1_frames[1:]) if l1_frames else (None, None)
+        else:
+            dict_frames = None
+        for first, frames in ((3, dict_frames), (first_text, text_frames), (first_text + ntext, value_frames)):
             for i, f in enumerate(frames or ()):
                 made[first + i] = (self._trial_level, f)
         return Encoded(params=bytes(params), streams=streams, stream_names=names, zstd_frames=made or None)
