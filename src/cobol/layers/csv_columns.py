@@ -595,12 +595,9 @@ def _distinct_cost(a):
 
 def _find_template(data, starts, ends):
     h = K.skeleton_hashes(data, starts, ends)
-    nz = h[h != 0]
-    if nz.size == 0:
+    _, ref = K.modal_hash(h)
+    if ref < 0:
         return None
-    u, idx, cnt = np.unique(nz, return_index=True, return_counts=True)
-    best = int(np.argmax(cnt))
-    ref = int(np.flatnonzero(h == u[best])[0])
     s, e = int(starts[ref]), int(ends[ref])
     text = bytes(data[s:e])
     lits, offs = [], [0]

@@ -21,6 +21,8 @@ from .primitives import (
     put_varint,
     read_varint,
     spans_equal,
+    table_capacity,
+    table_slot,
     unzigzag,
     zigzag,
 )
@@ -331,6 +333,41 @@ def skeleton_hashes(data, starts, ends):
         else:
             out[i] = h | np.uint64(1)
     return out
+
+
+@njit(cache=True, nogil=True)
+def modal_hash(h):
+    """The most common nonzero value of ``h`` (ties: the smallest, as a sort
+    by value finds it) and the index of its first occurrence; ``(0, -1)``
+    when every value is 0. One pass over an open-addressing table instead of
+    sorting the column (``np.unique`` was a fifth of CSV encoding on text
+    tables)."""
+    n = h.shape[0]
+    size = table_capacity(n)
+    mask = np.uint64(size - 1)
+    keys = np.zeros(size, np.uint64)
+    counts = np.zeros(size, np.int64)
+    firsts = np.zeros(size, np.int64)
+    best_h = np.uint64(0)
+    best_c = 0
+    best_i = -1
+    for i in range(n):
+        v = h[i]
+        if v == 0:
+            continue
+        slot = table_slot(v, mask)
+        while keys[slot] != 0 and keys[slot] != v:
+            slot = (slot + np.uint64(1)) & mask
+        if keys[slot] == 0:
+            keys[slot] = v
+            firsts[slot] = i
+        counts[slot] += 1
+        c = counts[slot]
+        if c > best_c or (c == best_c and v < best_h):
+            best_c = c
+            best_h = v
+            best_i = firsts[slot]
+    return best_h, best_i
 
 
 @njit(cache=True, nogil=True)
