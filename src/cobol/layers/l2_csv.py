@@ -55,6 +55,9 @@ from . import csv_columns as cc
 from . import csv_kernels as K
 from .csv_tokenizer import (
     ASSEMBLE_SLACK,
+    COL_ENTRIES,
+    COL_QFLAGS,
+    COL_QUOTED,
     CR,
     LF,
     QUOTE,
@@ -458,14 +461,15 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         if sorted(corder) != list(range(ncols)):
             raise FormatError("csv: column order is not a permutation")
     # every column's entries go into one buffer (bufs, shifted offsets); each
-    # slot of column c points at an entry: entry[start_c:start_c + count_c]
+    # slot of column c shows an entry: in order from the column's first, or
+    # (dictionaries, repeated rows, exceptions) as the entry table says
     nslots = int(counts.sum())
     entry = np.empty(nslots, np.int64)
-    all_q = np.zeros(nslots, np.bool_)
+    all_q = np.empty(nslots, np.bool_)
+    col_mode = np.zeros(ncols, np.int64)
     slot_start = np.zeros(ncols + 1, np.int64)
     np.cumsum(counts, out=slot_start[1:])
     bufs, offs_list = [None] * ncols, [None] * ncols
-    entry_base = [0] * ncols
     refs: dict = {}
     total = 0
     for c in corder:
@@ -479,7 +483,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         qmode = r.u8("quote mode")
         q = None
         if qmode == Q_ALL:
-            q = np.ones(n, np.bool_)
+            col_mode[c] |= COL_QUOTED
         elif qmode in (Q_SOME, Q_MOST):
             pos = cc.decode_ints(src.next("quote flags"), n)
             _check_positions(pos, n, "quote flags")
@@ -508,30 +512,33 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         bufs[c] = buf
         offs_list[c] = offs
         a, b = slot_start[c], slot_start[c + 1]
-        if ids is None:
-            entry[a:b] = np.arange(b - a)
-        else:
+        if ids is not None:
             entry[a:b] = ids
+            col_mode[c] |= COL_ENTRIES
         if q is not None:
             all_q[a:b] = q
+            col_mode[c] |= COL_QFLAGS
     # glue the columns' entries into one buffer with global offsets
+    col_first = np.zeros(ncols, np.int64)
     at = 0
     for c in range(ncols):
-        entry_base[c] = at
+        col_first[c] = at
         at += offs_list[c].shape[0] - 1
     all_offs = np.empty(at + 1, np.int64)
     shift = 0
     for c in range(ncols):
         o = offs_list[c]
-        all_offs[entry_base[c]:entry_base[c] + o.shape[0] - 1] = o[:-1] + shift
+        first = col_first[c]
+        np.add(o[:-1], shift, out=all_offs[first:first + o.shape[0] - 1])
         shift += bufs[c].shape[0]
-        if entry_base[c]:
-            entry[slot_start[c]:slot_start[c + 1]] += entry_base[c]
+        if first and col_mode[c] & COL_ENTRIES:
+            entry[slot_start[c]:slot_start[c + 1]] += first
     all_offs[at] = shift
     all_buf = np.empty(shift + ASSEMBLE_SLACK, np.uint8)
     np.concatenate(bufs, out=all_buf[:shift])
     out = np.empty(raw_len + ASSEMBLE_SLACK, np.uint8)
-    p = assemble(out, all_buf, all_offs, entry, slot_start, all_q, row_nf, row_term, delim, quote)
+    p = assemble(out, all_buf, all_offs, entry, slot_start, col_first, col_mode, all_q, row_nf, row_term,
+                 delim, quote)
     if p != raw_len:
         raise FormatError("csv: fields do not fill the block")
     return out[:raw_len].tobytes()
