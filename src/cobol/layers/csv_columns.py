@@ -75,6 +75,11 @@ MAX_COLUMNS_REF = 1 << 16
 
 #: a typed kind (NUM/TPL) needs at least this share of values that fit it
 TYPED_MIN_SHARE = 0.6
+#: a column is searched for a template (TPL) only when, on TEMPLATE_SAMPLE
+#: evenly spaced values, the most common shape covers TEMPLATE_SCREEN times
+#: TYPED_MIN_SHARE of them (a screen: TPL needs TYPED_MIN_SHARE of all values)
+TEMPLATE_SAMPLE = 1024
+TEMPLATE_SCREEN = 0.5
 #: zstd level of the trials that choose between numbers and text
 TRIAL_LEVEL = 3
 #: dictionaries this small store their ids as bytes
@@ -165,7 +170,8 @@ class StreamSource:
 # ------------------------------------------------------------------ encode --
 
 def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name: str = "col",
-                  refs: dict | None = None, col: int = -1, trial: bool = False, rows=None) -> int:
+                  refs: dict | None = None, col: int = -1, trial: bool = False, rows=None,
+                  lf_free: bool = False) -> int:
     """Pick a kind for the column, write its params and streams; returns the kind.
 
     ``refs`` (column index -> (domain, values)) collects the numeric columns, so
@@ -173,12 +179,16 @@ def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name
     ``close``, ``open`` = previous ``close``). With ``refs=DEFER`` a numeric
     column is only analysed: the :class:`NumPlan` comes back, to be written by
     the caller once :func:`choose_references` has looked at all columns.
+    ``lf_free``: the caller knows that no value holds an LF (the tokenizer
+    ends an unquoted field at LF), so text joins with LF without a byte
+    histogram of the values.
     """
     n = starts.shape[0]
     if typed and n:
         mant, scale, intlen, natlen, ok = K.parse_decimals(data, starts, ends)
         if np.count_nonzero(ok) >= TYPED_MIN_SHARE * n:
-            plan = _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows)
+            plan = _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows,
+                               lf_free)
             return plan if refs is DEFER else NUM
     ids = first = None
     nd = -1
@@ -189,12 +199,12 @@ def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name
         if tpl is not None:
             share = np.count_nonzero(tpl[-1]) / n
             if share >= TYPED_MIN_SHARE and (nd < 0 or nd > n / 32 or share == 1.0 and nd > 8):
-                _encode_tpl(sink, data, starts, ends, tpl, name)
+                _encode_tpl(sink, data, starts, ends, tpl, name, lf_free)
                 return TPL
     if nd >= 0:
-        _encode_dict(sink, data, starts, ends, ids[:n], first[:nd], name)
+        _encode_dict(sink, data, starts, ends, ids[:n], first[:nd], name, lf_free)
         return DICT
-    _encode_str(sink, data, starts, ends, name, front=trial)
+    _encode_str(sink, data, starts, ends, name, front=trial, lf_free=lf_free)
     return STR
 
 
@@ -203,13 +213,23 @@ def trial_size(data, level: int) -> int:
     return len(thread_compressor(level).compress(data))
 
 
-def _encode_sep_strings(sink, data, starts, ends, name):
-    """The separator byte (params) and the values joined by it (one stream)."""
+def _free_separator(data, starts, ends, lf_free=False) -> int:
+    """The separator byte for joined values: the first of SEP_PREFERENCE that
+    no value holds (LF without looking when the caller knows), else the
+    smallest byte none holds, else -1."""
+    if lf_free:
+        return SEP_PREFERENCE[0]
     hist = spans_byte_histogram(data, starts, ends)
     sep = next((c for c in SEP_PREFERENCE if hist[c] == 0), -1)
     if sep < 0:
         free = np.flatnonzero(hist == 0)
         sep = int(free[0]) if free.size else -1
+    return sep
+
+
+def _encode_sep_strings(sink, data, starts, ends, name, lf_free=False):
+    """The separator byte (params) and the values joined by it (one stream)."""
+    sep = _free_separator(data, starts, ends, lf_free)
     if sep < 0:
         return False
     sink.params.append(sep)
@@ -221,7 +241,7 @@ def _estimate(sink: StreamSink) -> int:
     return len(sink.params) + sum(trial_size(s, TRIAL_LEVEL) for s in sink.streams)
 
 
-def _encode_str(sink, data, starts, ends, name, front=False):
+def _encode_str(sink, data, starts, ends, name, front=False, lf_free=False):
     """STR params: mode, then the separator for the separator modes.
 
     ``front`` allows front coding (each value as the length of the prefix it
@@ -233,26 +253,17 @@ def _encode_str(sink, data, starts, ends, name, front=False):
         lcp = K.common_prefixes(data, starts, ends)
         if lcp.mean() >= FRONT_MIN_PREFIX:
             plain = StreamSink()
-            _encode_str(plain, data, starts, ends, name)
+            _encode_str(plain, data, starts, ends, name, lf_free=lf_free)
             fc = StreamSink()
             fc.params.append(STR)
             fc.params.append(STR_FRONT)
-            if _encode_sep_strings(fc, data, starts + lcp, ends, name):
+            if _encode_sep_strings(fc, data, starts + lcp, ends, name, lf_free):
                 fc.add(lcp.astype(np.uint8), f"{name}.prefix")
                 if _estimate(fc) < _estimate(plain):
                     plain = fc
             sink.merge(plain)
             return
-    hist = spans_byte_histogram(data, starts, ends)
-    sep = -1
-    for c in SEP_PREFERENCE:
-        if hist[c] == 0:
-            sep = c
-            break
-    if sep < 0:
-        free = np.flatnonzero(hist == 0)
-        if free.size:
-            sep = int(free[0])
+    sep = _free_separator(data, starts, ends, lf_free)
     sink.params.append(STR)
     if sep >= 0:
         sink.params.append(STR_SEP)
@@ -264,7 +275,7 @@ def _encode_str(sink, data, starts, ends, name, front=False):
         sink.add(K.gather_joined(data, starts, ends, -1), f"{name}.text")
 
 
-def _encode_dict(sink, data, starts, ends, ids, first, name):
+def _encode_dict(sink, data, starts, ends, ids, first, name, lf_free=False):
     nd = first.shape[0]
     # most frequent first: small ids for the common values
     counts = np.bincount(ids, minlength=nd)
@@ -274,7 +285,7 @@ def _encode_dict(sink, data, starts, ends, ids, first, name):
     sink.params.append(DICT)
     put_varint(sink.params, nd)
     ent = first[order]
-    _encode_str(sink, data, starts[ent], ends[ent], f"{name}.dict")
+    _encode_str(sink, data, starts[ent], ends[ent], f"{name}.dict", lf_free=lf_free)
     if nd <= DICT_BYTE_IDS:
         # categorical codes: one byte each, left to zstd (no order to exploit)
         sink.add(remap[ids].astype(np.uint8), f"{name}.ids")
@@ -282,10 +293,10 @@ def _encode_dict(sink, data, starts, ends, ids, first, name):
         sink.ints(remap[ids], f"{name}.ids")
 
 
-def _encode_exceptions(sink, data, starts, ends, bad, name):
+def _encode_exceptions(sink, data, starts, ends, bad, name, lf_free=False):
     pos = np.flatnonzero(bad)
     sink.ints(pos, f"{name}.exc_pos")
-    encode_column(sink, data, starts[pos], ends[pos], typed=False, name=f"{name}.exc")
+    encode_column(sink, data, starts[pos], ends[pos], typed=False, name=f"{name}.exc", lf_free=lf_free)
 
 
 def _mode_width(lens, natl, ok):
@@ -317,7 +328,7 @@ class NumPlan:
     """A NUM column analysed but not yet written, so that references can be
     chosen over all columns first (a column may be derived from later ones)."""
 
-    def __init__(self, data, starts, ends, mant, scale, intlen, natlen, ok, name, rows):
+    def __init__(self, data, starts, ends, mant, scale, intlen, natlen, ok, name, rows, lf_free=False):
         width = _mode_width(intlen, natlen, ok)
         ok = ok & (intlen == np.maximum(natlen, width))
         max_scale = int(scale[ok].max()) if ok.any() else 0
@@ -350,7 +361,7 @@ class NumPlan:
                 mode, sstream = SCALE_EXTRA, extra
             else:
                 mode, sstream = SCALE_RAW, v_scale
-        self.data, self.starts, self.ends, self.name = data, starts, ends, name
+        self.data, self.starts, self.ends, self.name, self.lf_free = data, starts, ends, name, lf_free
         self.width, self.rep, self.max_scale, self.big_p = width, rep, max_scale, big_p
         self.mode, self.sstream, self.ok, self.vals = mode, sstream, ok, vals
         # references see whole columns, exceptions as 0 (the decoder knows where
@@ -384,11 +395,11 @@ class NumPlan:
         if self.sstream is not None:
             sink.add(self.sstream.astype(np.uint8), f"{self.name}.scale")
         if has_exc:
-            _encode_exceptions(sink, self.data, self.starts, self.ends, ~self.ok, self.name)
+            _encode_exceptions(sink, self.data, self.starts, self.ends, ~self.ok, self.name, self.lf_free)
 
 
-def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows):
-    plan = NumPlan(data, starts, ends, mant, scale, intlen, natlen, ok, name, rows)
+def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows, lf_free=False):
+    plan = NumPlan(data, starts, ends, mant, scale, intlen, natlen, ok, name, rows, lf_free)
     if refs is None:
         plan.emit(sink)
         return plan
@@ -594,8 +605,16 @@ def _distinct_cost(a):
 
 
 def _find_template(data, starts, ends):
+    n = starts.shape[0]
+    if n > 2 * TEMPLATE_SAMPLE:
+        # a screen on every k-th value: text columns (names, descriptions) are
+        # dismissed without hashing all their bytes
+        step = n // TEMPLATE_SAMPLE
+        _, _, cnt = K.modal_hash(K.skeleton_hashes(data, starts[::step], ends[::step]))
+        if cnt < TEMPLATE_SCREEN * TYPED_MIN_SHARE * starts[::step].shape[0]:
+            return None
     h = K.skeleton_hashes(data, starts, ends)
-    _, ref = K.modal_hash(h)
+    _, ref, _ = K.modal_hash(h)
     if ref < 0:
         return None
     s, e = int(starts[ref]), int(ends[ref])
@@ -628,7 +647,7 @@ def _find_template(data, starts, ends):
     return lits, widths, vals, ok
 
 
-def _encode_tpl(sink, data, starts, ends, tpl, name):
+def _encode_tpl(sink, data, starts, ends, tpl, name, lf_free=False):
     lits, widths, vals, ok = tpl
     k = len(lits) - 1
     bad = ~ok
@@ -643,7 +662,7 @@ def _encode_tpl(sink, data, starts, ends, tpl, name):
     for j in range(k):
         sink.ints(good[:, j], f"{name}.tpl{j}")
     if bad.any():
-        _encode_exceptions(sink, data, starts, ends, bad, name)
+        _encode_exceptions(sink, data, starts, ends, bad, name, lf_free)
 
 
 # ------------------------------------------------------------------ decode --

@@ -12,10 +12,12 @@ import numpy as np
 from numba import njit
 
 from .primitives import (
+    COPY_SLACK,
     FNV64_OFFSET,
     VARINT_OK,
     bit_length,
     build_span_table,
+    copy_chunks,
     fnv1a64,
     fnv1a64_step,
     put_varint,
@@ -51,19 +53,30 @@ def span_total(starts, ends):
 
 @njit(cache=True, nogil=True)
 def gather_joined(data, starts, ends, sep):
-    """Concatenate spans, each followed by ``sep`` (``sep < 0``: no separator)."""
+    """Concatenate spans, each followed by ``sep`` (``sep < 0``: no separator).
+
+    Spans are copied in 16-byte moves (copy_chunks) where the block has
+    COPY_SLACK bytes after them, byte by byte near its end; the result is a
+    view of a buffer with that much slack."""
     n = starts.shape[0]
     extra = n if sep >= 0 else 0
-    out = np.empty(span_total(starts, ends) + extra, np.uint8)
+    total = span_total(starts, ends) + extra
+    out = np.empty(total + COPY_SLACK, np.uint8)
+    safe = data.shape[0] - COPY_SLACK
     p = 0
     for i in range(n):
-        for x in range(starts[i], ends[i]):
-            out[p] = data[x]
-            p += 1
+        a = starts[i]
+        ln = ends[i] - a
+        if ends[i] <= safe:
+            copy_chunks(out, p, data, a, ln)
+        else:
+            for x in range(ln):
+                out[p + x] = data[a + x]
+        p += ln
         if sep >= 0:
             out[p] = sep
             p += 1
-    return out
+    return out[:total]
 
 
 @njit(cache=True, nogil=True)
@@ -338,8 +351,8 @@ def skeleton_hashes(data, starts, ends):
 @njit(cache=True, nogil=True)
 def modal_hash(h):
     """The most common nonzero value of ``h`` (ties: the smallest, as a sort
-    by value finds it) and the index of its first occurrence; ``(0, -1)``
-    when every value is 0. One pass over an open-addressing table instead of
+    by value finds it), the index of its first occurrence and its count;
+    ``(0, -1, 0)`` when every value is 0. One pass over an open-addressing table instead of
     sorting the column (``np.unique`` was a fifth of CSV encoding on text
     tables)."""
     n = h.shape[0]
@@ -367,7 +380,7 @@ def modal_hash(h):
             best_c = c
             best_h = v
             best_i = firsts[slot]
-    return best_h, best_i
+    return best_h, best_i, best_c
 
 
 @njit(cache=True, nogil=True)

@@ -269,11 +269,14 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=Non
             n = s.shape[0]
             rowsrc, _, _ = K.row_sources(ref, ~keep[:, c])
             rows = (np.flatnonzero(keep[:, c]), rowsrc)
+        # a field holds an LF only if it opens with a quote (csv_tokenizer)
+        lf_free = True
         if quote >= 0 and n:
-            q = (e - s) >= 2
-            if q.any():  # then the block is at least 2 bytes long
-                last = arr.shape[0] - 1
-                q &= arr[np.minimum(s, last)] == quote
+            last = arr.shape[0] - 1
+            opens = arr[np.minimum(s, last)] == quote
+            lf_free = not opens.any()
+            q = opens & ((e - s) >= 2)
+            if not lf_free and q.any():
                 q &= arr[np.clip(e - 1, 0, last)] == quote
             nq = int(np.count_nonzero(q))
         else:
@@ -291,7 +294,8 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=Non
         if nq:
             s = s + q
             e = e - q
-        kind = cc.encode_column(csink, arr, s, e, name=f"c{c}", refs=cc.DEFER, col=c, trial=trial, rows=rows)
+        kind = cc.encode_column(csink, arr, s, e, name=f"c{c}", refs=cc.DEFER, col=c, trial=trial, rows=rows,
+                                lf_free=lf_free)
         if isinstance(kind, cc.NumPlan):
             plans[c] = kind
     choices, order = cc.choose_references(plans, ncols)
