@@ -651,6 +651,57 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
 
 
 @njit(cache=True, nogil=True)
+def column_fields(data, starts, ends, keep, ref, col, quote):
+    """Encode side, one column's fields in one pass: the fields its rows keep
+    (all rows when ``keep`` has no rows; else ``keep[r, col]``, the others
+    repeating row ``r - ref[r]``), with their quotes stripped where they are
+    wrapped in ``quote`` (``quote < 0``: no quoting).
+
+    Returns ``(s, e, q, nq, opens, kept, rowsrc)``: the kept fields' content
+    spans, which were quoted and how many, whether any field opens with the
+    quote byte (only such a field can hold an LF), and with ``keep`` the rows
+    kept and for every row the kept field it shows (see row_sources).
+    """
+    n = starts.shape[0]
+    use_keep = keep.shape[0] > 0
+    m = n
+    if use_keep:
+        m = 0
+        for r in range(n):
+            if keep[r, col]:
+                m += 1
+    s = np.empty(m, np.int64)
+    e = np.empty(m, np.int64)
+    q = np.zeros(m, np.bool_)
+    kept = np.empty(m if use_keep else 0, np.int64)
+    rowsrc = np.empty(n if use_keep else 0, np.int64)
+    last = data.shape[0] - 1
+    nq = 0
+    opens = False
+    k = 0
+    for r in range(n):
+        if use_keep:
+            if not keep[r, col]:
+                rowsrc[r] = rowsrc[r - np.int64(ref[r])]
+                continue
+            rowsrc[r] = k
+            kept[k] = r
+        a = starts[r]
+        b = ends[r]
+        if quote >= 0 and last >= 0 and data[min(a, last)] == quote:
+            opens = True
+            if b - a >= 2 and data[b - 1] == quote:
+                q[k] = True
+                nq += 1
+                a += 1
+                b -= 1
+        s[k] = a
+        e[k] = b
+        k += 1
+    return s, e, q, nq, opens, kept, rowsrc
+
+
+@njit(cache=True, nogil=True)
 def row_sources(ref, flagged):
     """Decode side: for every row, the index of the stored value it shows
     (its own, or the one of the row it repeats). Returns ``(src, n_stored, err)``."""

@@ -255,32 +255,19 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=Non
     ncols = counts.shape[0]
     sinks, plans = [], {}
     at = 0
+    no_keep, no_ref = np.zeros((0, 0), np.bool_), np.zeros(0, np.uint8)
     for c in range(ncols):
         csink = cc.StreamSink()
         sinks.append(csink)
         n = int(counts[c])
-        s = cs[at:at + n]
-        e = ce[at:at + n]
+        s, e, q, nq, opens, kept, rowsrc = K.column_fields(
+            arr, cs[at:at + n], ce[at:at + n], no_keep if keep is None else keep, no_ref if ref is None else ref,
+            c, quote)
         at += n
-        rows = None
-        if keep is not None:
-            s = s[keep[:, c]]
-            e = e[keep[:, c]]
-            n = s.shape[0]
-            rowsrc, _, _ = K.row_sources(ref, ~keep[:, c])
-            rows = (np.flatnonzero(keep[:, c]), rowsrc)
+        n = s.shape[0]
+        rows = None if keep is None else (kept, rowsrc)
         # a field holds an LF only if it opens with a quote (csv_tokenizer)
-        lf_free = True
-        if quote >= 0 and n:
-            last = arr.shape[0] - 1
-            opens = arr[np.minimum(s, last)] == quote
-            lf_free = not opens.any()
-            q = opens & ((e - s) >= 2)
-            if not lf_free and q.any():
-                q &= arr[np.clip(e - 1, 0, last)] == quote
-            nq = int(np.count_nonzero(q))
-        else:
-            nq = 0
+        lf_free = not opens
         if nq == 0:
             csink.params.append(Q_NONE)
         elif nq == n:
@@ -291,9 +278,6 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=Non
         else:
             csink.params.append(Q_MOST)
             csink.ints(np.flatnonzero(~q), f"c{c}.unquoted")
-        if nq:
-            s = s + q
-            e = e - q
         kind = cc.encode_column(csink, arr, s, e, name=f"c{c}", refs=cc.DEFER, col=c, trial=trial, rows=rows,
                                 lf_free=lf_free)
         if isinstance(kind, cc.NumPlan):
