@@ -444,3 +444,55 @@ def test_small_int_streams_keep_their_bytes():
         if v.shape[0]:
             with pytest.raises(CobolError):
                 cc.decode_ints(bytes(want)[:-1], cc.SMALL_INTS)
+
+
+def _reference_tokenize(data: bytes, delim: int, quote: int = 34):
+    """The tokenizer's grammar (module docstring of csv_tokenizer), one byte at a time."""
+    starts, ends, nfs, terms = [], [], [], []
+    n, i = len(data), 0
+    while i < n:
+        first = len(starts)
+        while True:
+            s = j = i
+            if j < n and data[j] == quote:
+                j += 1
+                while j < n:
+                    if data[j] == quote:
+                        if j + 1 < n and data[j + 1] == quote:
+                            j += 2
+                            continue
+                        j += 1
+                        break
+                    j += 1
+            while j < n and data[j] not in (delim, 10):
+                j += 1
+            if j >= n:
+                starts.append(s), ends.append(n)
+                term, i = 2, n
+                break
+            if data[j] == delim:
+                starts.append(s), ends.append(j)
+                i = j + 1
+                if i >= n:
+                    starts.append(n), ends.append(n)
+                    term = 2
+                    break
+                continue
+            crlf = j > s and data[j - 1] == 13
+            starts.append(s), ends.append(j - 1 if crlf else j)
+            term, i = (1 if crlf else 0), j + 1
+            break
+        nfs.append(len(starts) - first)
+        terms.append(term)
+    return starts, ends, nfs, terms
+
+
+@given(st.lists(st.sampled_from([b"a", b"bcdefghij", b"x" * 17, b",", b"\n", b"\r\n", b'"', b'""', b"\r"]),
+                max_size=80), st.sampled_from([ord(","), 9]))
+@SETTINGS
+def test_tokenizer_matches_the_grammar(parts, delim):
+    """The tokenizer scans unquoted fields 8 bytes at a time: fields of every
+    length around that, delimiters and line ends near the block's end."""
+    data = b"".join(parts).replace(b",", bytes([delim]))
+    s, e, nf, term = tokenize_block(np.frombuffer(data, np.uint8), delim, 34)
+    assert (s.tolist(), e.tolist(), nf.tolist(), term.tolist()) == _reference_tokenize(data, delim)
