@@ -148,7 +148,7 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> 
     starts, ends, row_nf, row_term = tokenize_block(arr, delim, quote)
     nrows = row_nf.shape[0]
     meta = bytearray()
-    sink = cc.StreamSink()
+    sink = cc.StreamSink(memo={})
     sink.params = meta
     meta.append(delim)
     meta.append(quote if quote >= 0 else 0)
@@ -257,7 +257,7 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=Non
     at = 0
     no_keep, no_ref = np.zeros((0, 0), np.bool_), np.zeros(0, np.uint8)
     for c in range(ncols):
-        csink = cc.StreamSink()
+        csink = cc.StreamSink(memo=sink.memo)
         sinks.append(csink)
         n = int(counts[c])
         s, e, q, nq, opens, kept, rowsrc = K.column_fields(
