@@ -38,6 +38,8 @@ MAX_DIGITS = 18
 MAX_RUNS = 8
 
 POW10 = np.array([10 ** i for i in range(19)], dtype=np.int64)
+#: "00" "01" ... "99": the two digits of 0..99 at 2 * value
+DIGIT_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint8).copy()
 
 
 
@@ -284,6 +286,7 @@ def format_decimals(vals, scales, max_scale, width, limit):
             return np.empty(0, np.uint8), offs, 2
         offs[i + 1] = total
     buf = np.empty(total, np.uint8)
+    pairs = DIGIT_PAIRS
     for i in range(n):
         v = vals[i]
         sc = scales[i]
@@ -292,18 +295,33 @@ def format_decimals(vals, scales, max_scale, width, limit):
         if sh:
             a //= POW10[sh]
         q = offs[i + 1]
+        # two digits per division by 100 (a constant: a multiply), then the
+        # odd one
         if sc > 0:
-            for _ in range(sc):
+            k = sc
+            while k >= 2:
+                r = 2 * (a % 100)
+                a //= 100
+                buf[q - 1] = pairs[r + 1]
+                buf[q - 2] = pairs[r]
+                q -= 2
+                k -= 2
+            if k:
                 q -= 1
                 buf[q] = DIGIT0 + a % 10
                 a //= 10
             q -= 1
             buf[q] = DOT
         start = offs[i] + (1 if v < 0 else 0)
-        while q > start:  # the integer part, zero-padded to the width
+        while q - start >= 2:  # the integer part, zero-padded to the width
+            r = 2 * (a % 100)
+            a //= 100
+            buf[q - 1] = pairs[r + 1]
+            buf[q - 2] = pairs[r]
+            q -= 2
+        if q > start:
             q -= 1
             buf[q] = DIGIT0 + a % 10
-            a //= 10
         if v < 0:
             buf[offs[i]] = MINUS
     return buf, offs, 0
