@@ -704,9 +704,8 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     ``(buf, offs, ids)``, value ``i`` being ``buf[offs[ids[i]]:offs[ids[i] + 1]]``;
     ``ids`` is None when the values are the entries in order. A dictionary
     column comes back unexpanded (its entries and ids, range-checked), numbers
-    or templates with exceptions as their values followed by the exceptions
-    (:func:`_merge`), so the row assembler copies each value once, straight
-    from where it was decoded.
+    or templates with exceptions as one column in order, the exceptions
+    spliced in (:func:`_merge`), so the row assembler copies each value once.
     """
     r = src.params
     kind = r.u8("column kind")
@@ -851,20 +850,17 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
 
 
 def _merge(buf, offs, mask, ebuf, eoffs, limit):
-    """The values and the exceptions as one column of entries (see
-    :func:`decode_column_entries`): the exceptions' entries follow the values',
-    and ``ids`` points each position at its own (no copy of the values)."""
+    """The values and the exceptions as one column of entries in order (see
+    :func:`decode_column_entries`; ``ids`` None): the exceptions spliced in
+    at their positions (most are a header row: one per column)."""
     if mask is None:
         if buf.shape[0] > limit:
             raise FormatError("csv: column longer than the block")
         return buf, offs, None
     if buf.shape[0] + ebuf.shape[0] > limit:
         raise FormatError("csv: column longer than the block")
-    na = offs.shape[0] - 1
-    all_offs = np.empty(na + eoffs.shape[0], np.int64)
-    all_offs[:na] = offs[:-1]
-    all_offs[na:] = eoffs + buf.shape[0]
-    return np.concatenate((buf, ebuf)), all_offs, K.merge_ids(mask, na)
+    buf, offs = K.splice_entries(buf, offs, ebuf, eoffs, np.flatnonzero(mask))
+    return buf, offs, None
 
 
 def _decode_str(src, n, limit):

@@ -517,22 +517,46 @@ def gather_entries(ebuf, eoffs, ids):
 
 
 @njit(cache=True, nogil=True)
-def merge_ids(mask, na):
-    """Merge two columns without copying them: value ``i`` is the next entry of
-    B (entries ``na``, ``na + 1``, ...) where ``mask[i]``, else the next of A
-    (entries 0, 1, ...). Counts are validated by the caller."""
-    n = mask.shape[0]
-    ids = np.empty(n, np.int64)
+def splice_entries(buf, offs, ebuf, eoffs, pos):
+    """Values and exceptions as one column in order (decode side): exception
+    ``k`` (``ebuf[eoffs[k]:eoffs[k+1]]``) goes to position ``pos[k]``, the
+    values fill the other positions in order. Returns ``(buf, offs)``. The
+    values between two exceptions are copied as one run, so a column whose
+    only exception is its header row costs one copy of its text; the column
+    then needs no entry table in the row assembler.
+
+    The caller has checked ``pos`` (increasing, inside the column) and that
+    the counts add up; ``offs`` and ``eoffs`` start at 0 and do not decrease.
+    """
+    na = offs.shape[0] - 1
+    ne = eoffs.shape[0] - 1
+    n = na + ne
+    out = np.empty(offs[na] + eoffs[ne], np.uint8)
+    o = np.empty(n + 1, np.int64)
+    p = 0
     ia = 0
-    ib = na
-    for i in range(n):
-        if mask[i]:
-            ids[i] = ib
-            ib += 1
-        else:
-            ids[i] = ia
-            ia += 1
-    return ids
+    i = 0
+    for k in range(ne + 1):
+        stop = pos[k] if k < ne else n
+        cnt = stop - i
+        a = offs[ia]
+        b = offs[ia + cnt]
+        shift = p - a
+        for t in range(cnt):
+            o[i + t] = offs[ia + t] + shift
+        out[p:p + (b - a)] = buf[a:b]
+        p += b - a
+        ia += cnt
+        i = stop
+        if k < ne:
+            o[i] = p
+            ea = eoffs[k]
+            eb = eoffs[k + 1]
+            out[p:p + (eb - ea)] = ebuf[ea:eb]
+            p += eb - ea
+            i += 1
+    o[n] = p
+    return out, o
 
 
 # ------------------------------------------------------- float32 decimals --
