@@ -496,3 +496,15 @@ def test_tokenizer_matches_the_grammar(parts, delim):
     data = b"".join(parts).replace(b",", bytes([delim]))
     s, e, nf, term = tokenize_block(np.frombuffer(data, np.uint8), delim, 34)
     assert (s.tolist(), e.tolist(), nf.tolist(), term.tolist()) == _reference_tokenize(data, delim)
+
+
+@pytest.mark.parametrize("n", [65, 300, 8760, 40000])
+@pytest.mark.parametrize("value", [0, -1, 255, 10**12, -(2**63)])
+def test_constant_int_streams_skip_trials_with_the_same_bytes(n, value):
+    """csv_columns.encode_ints codes a constant array with PLANES alone: the
+    bytes must be what the integer codec's full trials pick."""
+    from cobol.layers import intcodec
+
+    v = np.full(n, value, np.int64)
+    assert cc.encode_ints(v) == bytes([cc.INTS_CODEC]) + intcodec.encode_ints(v)
+    assert (cc.decode_ints(cc.encode_ints(v), n) == v).all()

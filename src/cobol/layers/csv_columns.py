@@ -43,6 +43,7 @@ from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_bytes, put_varint
 from . import csv_kernels as K
+from .intcodec import PLANES as INTCODEC_PLANES
 from .intcodec import decode_ints as _intcodec_decode
 from .intcodec import encode_ints as _intcodec_encode
 from .primitives import spans_byte_histogram
@@ -98,9 +99,16 @@ INTS_CODEC, INTS_SMALL = 0, 1
 
 def encode_ints(values: np.ndarray) -> bytes:
     """An int64 array as bytes: a tag, then intcodec's format or, for short
-    arrays (exception positions, tiny columns), plain zigzag varints."""
+    arrays (exception positions, tiny columns), plain zigzag varints.
+
+    A constant array (a flag or uncertainty column, a column of zeros) goes
+    straight to intcodec's PLANES layout: the layout its trials pick for it
+    anyway (no residual bytes, the shortest header), without the trials of
+    the others (tests pin that the bytes are the same)."""
     v = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if v.shape[0] > SMALL_INTS:
+        if v[0] == v.min() == v.max():
+            return bytes([INTS_CODEC]) + _intcodec_encode(v, (INTCODEC_PLANES,))
         return bytes([INTS_CODEC]) + _intcodec_encode(v)
     out = bytearray([INTS_SMALL])
     put_varint(out, v.shape[0])
