@@ -508,3 +508,24 @@ def test_constant_int_streams_skip_trials_with_the_same_bytes(n, value):
     v = np.full(n, value, np.int64)
     assert cc.encode_ints(v) == bytes([cc.INTS_CODEC]) + intcodec.encode_ints(v)
     assert (cc.decode_ints(cc.encode_ints(v), n) == v).all()
+
+
+@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+       st.sampled_from([0, -1, 1]), st.booleans())
+@SETTINGS
+def test_split_joined_inverts_gather_and_counts(values, count_off, cut_last):
+    """split_joined (8 bytes at a time, then byte by byte) gives the values
+    back, and flags a wrong count or a missing last separator."""
+    joined = b"".join(v + b"\n" for v in values)
+    cut = cut_last and bool(joined)
+    if cut:
+        joined = joined[:-1]
+    n = len(values) + count_off
+    if n < 0:
+        return
+    buf, offs, err = K.split_joined(np.frombuffer(joined, np.uint8), 10, n)
+    good = joined.count(b"\n") == n and joined[-1:] in (b"", b"\n")
+    assert bool(err) != good
+    if good:
+        assert [bytes(buf[offs[i]:offs[i + 1]]) for i in range(n)] == joined.split(b"\n")[:-1]
+        assert cut or count_off or joined.split(b"\n")[:-1] == values
