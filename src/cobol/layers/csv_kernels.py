@@ -726,7 +726,7 @@ def column_fields(data, starts, ends, keep, ref, col, quote):
     Returns ``(s, e, q, nq, opens, kept, rowsrc)``: the kept fields' content
     spans, which were quoted and how many, whether any field opens with the
     quote byte (only such a field can hold an LF), and with ``keep`` the rows
-    kept and for every row the kept field it shows (see row_sources).
+    kept and for every row the kept field it shows (see row_views).
     """
     n = starts.shape[0]
     use_keep = keep.shape[0] > 0
@@ -768,22 +768,39 @@ def column_fields(data, starts, ends, keep, ref, col, quote):
 
 
 @njit(cache=True, nogil=True)
-def row_sources(ref, flagged):
-    """Decode side: for every row, the index of the stored value it shows
-    (its own, or the one of the row it repeats). Returns ``(src, n_stored, err)``."""
-    n = ref.shape[0]
-    src = np.empty(n, np.int64)
-    k = 0
-    for r in range(n):
-        if flagged[r]:
-            d = np.int64(ref[r])
-            if d < 1 or d > r:
-                return src, 0, 1
-            src[r] = src[r - d]
+def row_views(ref, packed, width, src, kept):
+    """Decode side of row matches, every column at once: row ``r`` with
+    ``ref[r] != 0`` repeats from row ``r - ref[r]`` the fields whose bits are
+    set in its ``width`` bytes of ``packed`` (LSB first, one row after the
+    other). Fills ``src[c, r]`` (the stored value of column ``c`` that row
+    ``r`` shows) and ``kept[c, :count[c]]`` (the rows that store a value).
+    Returns ``(count, err)``; err 1 on a reference out of range or a packed
+    stream of the wrong length."""
+    ncols, nrows = src.shape
+    count = np.zeros(ncols, np.int64)
+    j = 0
+    for r in range(nrows):
+        d = np.int64(ref[r])
+        if d != 0:
+            if d > r or (j + 1) * width > packed.shape[0]:
+                return count, 1
+            base = j * width
+            j += 1
+            for c in range(ncols):
+                if (packed[base + (c >> 3)] >> (c & 7)) & 1:
+                    src[c, r] = src[c, r - d]
+                else:
+                    k = count[c]
+                    src[c, r] = k
+                    kept[c, k] = r
+                    count[c] = k + 1
         else:
-            src[r] = k
-            k += 1
-    return src, k, 0
+            for c in range(ncols):
+                k = count[c]
+                src[c, r] = k
+                kept[c, k] = r
+                count[c] = k + 1
+    return count, 0 if j * width == packed.shape[0] else 1
 
 
 # ----------------------------------------------------------- front coding --

@@ -424,7 +424,12 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         row_term[-1] = TERM_NONE
 
     counts = column_counts(row_nf, ncols) if flags & F_RAGGED else np.full(ncols, nrows, np.int64)
-    eq_t = None
+    # every column's entries go into one buffer (bufs, shifted offsets); each
+    # slot of column c shows an entry: in order from the column's first, or
+    # (dictionaries, repeated rows, exceptions) as the entry table says
+    nslots = int(counts.sum())
+    entry = np.empty(nslots, np.int64)
+    row_src = None
     if flags & F_ROWREF:
         if flags & F_RAGGED or ncols != modal or ncols > ROW_MATCH_MAX_COLUMNS:
             raise FormatError("csv: row matches in a ragged or wide table")
@@ -436,10 +441,13 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         packed = np.frombuffer(src.next("row match fields"), dtype=np.uint8)
         if packed.shape[0] != nref * width:
             raise FormatError("csv: row match fields have the wrong length")
-        # column-major (ncols x nrows) so that each column's flags are contiguous
-        eq_t = np.zeros((ncols, nrows), np.bool_)
-        eq_t[:, ref != 0] = np.unpackbits(packed.reshape(nref, width), axis=1, count=ncols,
-                                          bitorder="little").astype(np.bool_).T
+        # per column, the stored value each row shows, written straight into
+        # the entry table (a regular table: column c's slots are row_src[c])
+        row_src = entry.reshape(ncols, nrows)
+        row_kept = np.empty((ncols, nrows), np.int64)
+        row_count, err = K.row_views(ref, packed, width, row_src, row_kept)
+        if err:
+            raise FormatError("csv: bad row match")
     has_order = r.u8("column order flag")
     if has_order > 1:
         raise FormatError("csv: bad column order flag")
@@ -448,11 +456,6 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         corder = [r.varint("column", limit=ncols - 1) for _ in range(ncols)]
         if sorted(corder) != list(range(ncols)):
             raise FormatError("csv: column order is not a permutation")
-    # every column's entries go into one buffer (bufs, shifted offsets); each
-    # slot of column c shows an entry: in order from the column's first, or
-    # (dictionaries, repeated rows, exceptions) as the entry table says
-    nslots = int(counts.sum())
-    entry = np.empty(nslots, np.int64)
     all_q = np.empty(nslots, np.bool_)
     col_mode = np.zeros(ncols, np.int64)
     slot_start = np.zeros(ncols + 1, np.int64)
@@ -463,11 +466,10 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
     for c in corder:
         n = int(counts[c])
         rows = None
-        if eq_t is not None:
-            rowsrc, n, err = K.row_sources(ref, eq_t[c])
-            if err:
-                raise FormatError("csv: bad row match")
-            rows = (np.flatnonzero(~eq_t[c]), rowsrc)
+        if row_src is not None:
+            n = int(row_count[c])
+            rowsrc = row_src[c]
+            rows = (row_kept[c, :n], rowsrc)
         qmode = r.u8("quote mode")
         q = None
         if qmode == Q_ALL:
@@ -488,8 +490,13 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         buf, offs, ids = cc.decode_column_entries(src, n, raw_len, refs=refs, col=c, rows=rows)
         if (ids is None and offs.shape[0] != n + 1) or (ids is not None and ids.shape[0] != n):
             raise FormatError("csv: column has the wrong count")
-        if eq_t is not None:
-            ids = rowsrc if ids is None else ids[rowsrc]
+        if row_src is not None:
+            # the slots show rowsrc (already in the entry table) or, for
+            # entries of their own, ids[rowsrc]
+            if ids is not None:
+                ids = ids[rowsrc]
+            else:
+                col_mode[c] |= COL_ENTRIES
             if q is not None:
                 q = q[rowsrc]
         # a valid block's entries are at most its bytes (a dictionary's are
