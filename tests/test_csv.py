@@ -529,3 +529,19 @@ def test_split_joined_inverts_gather_and_counts(values, count_off, cut_last):
     if good:
         assert [bytes(buf[offs[i]:offs[i + 1]]) for i in range(n)] == joined.split(b"\n")[:-1]
         assert cut or count_off or joined.split(b"\n")[:-1] == values
+
+
+@given(st.binary(min_size=1, max_size=60), st.binary(max_size=20), st.binary(max_size=20))
+@SETTINGS
+def test_span_hashes_depend_on_the_bytes_only(value, before, after):
+    """Row matches compare fields by span_hashes: a value hashes the same
+    wherever it sits (word loads inside the block, byte loads at its end)."""
+    data = before + value + after + value
+    arr = np.frombuffer(data, np.uint8)
+    a = len(before)
+    b = len(data) - len(value)
+    s = np.array([a, b, a], np.int64)
+    e = np.array([a + len(value), len(data), a + len(value) - 1], np.int64)
+    h = K.span_hashes(arr, s, e)
+    assert h[0] == h[1]
+    assert h[0] != h[2]  # one byte shorter
