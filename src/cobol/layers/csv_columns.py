@@ -574,11 +574,18 @@ def choose_references(plans: dict, ncols: int):
         if own < m / 4:
             continue  # under a bit per value already: nothing to win
         scored = []
+        copy_costs: dict = {}  # source column -> bits of the copies at lags 0 and 1
         for spec in _candidate_specs(t, plans, cols):
-            src = {c: (plans[c].domain[:2] + (rows,), plans[c].full[:rows]) for c in _spec_sources(spec)}
-            with np.errstate(over="ignore"):
-                r = tv - _predict(spec, src, dom)[tat]
-            cost = K.residual_bits(r)
+            if spec[0] == REF_COPY and spec[2] <= 1:
+                c = spec[1]
+                if c not in copy_costs:
+                    copy_costs[c] = K.copy_residual_bits(tv, tat, plans[c].full[:rows])
+                cost = copy_costs[c][spec[2]]
+            else:
+                src = {c: (plans[c].domain[:2] + (rows,), plans[c].full[:rows]) for c in _spec_sources(spec)}
+                with np.errstate(over="ignore"):
+                    r = tv - _predict(spec, src, dom)[tat]
+                cost = K.residual_bits(r)
             if cost < own:
                 scored.append((cost, spec))
         scored.sort(key=lambda x: x[0])

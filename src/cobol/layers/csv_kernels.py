@@ -878,6 +878,22 @@ def front_decode(lcp, sbuf, soffs, limit):
 
 
 @njit(cache=True, nogil=True)
+def copy_residual_bits(vals, at, src):
+    """``residual_bits`` of ``vals`` minus a copy of another column, at lag 0
+    (``src[at]``) and lag 1 (the row before: ``src[at - 1]``, 0 for row 0),
+    in one call: the reference search scores these two for every nearby
+    column (int64 arithmetic wraps, as NumPy's does there)."""
+    m = vals.shape[0]
+    r0 = np.empty(m, np.int64)
+    r1 = np.empty(m, np.int64)
+    for i in range(m):
+        a = at[i]
+        r0[i] = vals[i] - src[a]
+        r1[i] = vals[i] - (src[a - 1] if a >= 1 else 0)
+    return residual_bits(r0), residual_bits(r1)
+
+
+@njit(cache=True, nogil=True)
 def residual_bits(r):
     """Estimated bits of an integer stream: min over coding it as is and as deltas
     (sum of log2(1 + |x|)); steers the choice of column references."""
