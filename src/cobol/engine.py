@@ -16,6 +16,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain, islice
 
 from . import detect as _detect
 from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError
@@ -245,11 +246,20 @@ class CobolEngine:
             for it in items:
                 yield fn(*it)
             return
+        items = iter(items)
+        head = list(islice(items, 2))
+        if len(head) < 2:
+            # a frame of one block (most files): decoded here, without a pool. Starting
+            # and joining a pool thread cost ~0.3 ms of CPU, about 60% of decoding a
+            # 10 KB log frame (477 -> ~190 us per cobol.decompress)
+            for it in head:
+                yield fn(*it)
+            return
         ahead = 2 * self.threads
         pending = deque()
         pool = ThreadPoolExecutor(self.threads)
         try:
-            for it in items:
+            for it in chain(head, items):
                 pending.append(pool.submit(fn, *it))
                 if len(pending) >= ahead:
                     yield pending.popleft().result()
