@@ -21,7 +21,9 @@ PPMD_EXCLUDED_FORMATS).
 On text-like blocks (BROTLI_FORMATS) the winner's zstd streams are then also
 coded with brotli (codec 4) at the level's quality (entropy.LEVEL_CODING) and
 keep it where it is smaller (:func:`recode_brotli`): once per block, not per
-candidate.
+candidate, except on small blocks where a transform beats the raw block by
+less than BROTLI_COMPARE_MARGIN: there both are recoded and compared again
+(brotli gains more on the raw block's one stream).
 
 With a shared dictionary (``ctx.dictionary``, :mod:`cobol.dictionary`) every
 stream is coded with its zstd dictionary (codec zstd-dict), and each
@@ -316,12 +318,14 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
 #: (:func:`recode_brotli`) before the choice. Brotli gains more on one stream
 #: of whole lines than on a transform's several streams, so on zstd sizes the
 #: log transform (and l1) won small blocks that the raw block codes smaller
-#: once brotli has run (zstd sizes 0.1-7.5% apart). Level 3, 8-32 KiB slices
-#: of the dev logs and 10-40 KB unseen logs (49 files): 0.90% smaller
-#: (geomean; up to 5.3%), compression 8% slower (one more brotli pass over
-#: the block, ~0.2 ms per 10 KB); recoding every candidate within the margin
-#: (l1 too) gained 0.95% for 12%. Above 64 KiB no plan changed on the dev and
-#: unseen logs.
+#: once brotli has run (zstd sizes 0.1-7.5% apart). Level 3 on 38 files (27
+#: slices of 8-32 KiB of the dev logs, 11 unseen logs of 10-40 KB): 0.90%
+#: smaller (geomean; up to 5.3%; unseen alone 0.3%), compression 5% slower
+#: (one more brotli pass over the block, ~0.2 ms per 10 KB; A/B in one
+#: process); recoding every candidate within the margin (l1 too) gained 0.95%
+#: for 10-12%. Above 64 KiB no plan changed on the dev and unseen logs. The
+#: text gate's cheaper template count (l2_log.LogScan(templates=False)) more
+#: than pays for it on logs detected as text.
 BROTLI_COMPARE_MAX = 64 << 10
 BROTLI_COMPARE_MARGIN = 0.08
 
