@@ -328,13 +328,21 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
 #: than pays for it on logs detected as text.
 BROTLI_COMPARE_MAX = 64 << 10
 BROTLI_COMPARE_MARGIN = 0.08
+#: only for these detected formats (the log transform's: where the log
+#: transform and l1 compete with the raw block; json and markup transforms keep
+#: their choice on zstd sizes) and at brotli qualities up to
+#: BROTLI_COMPARE_MAX_QUALITY (levels 1-9: qualities 10 and 11 cost 15-40x
+#: more per pass)
+BROTLI_COMPARE_FORMATS = frozenset({"log", "text"})
+BROTLI_COMPARE_MAX_QUALITY = 9
 
 
 def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int) -> BlockPlan:
     """``best``, or the raw plan when it is smaller once both are recoded with
     brotli (see BROTLI_COMPARE_MAX)."""
     quality = brotli_quality(ctx)
-    if not quality or size > BROTLI_COMPARE_MAX or best.transform.id == 0:
+    if (not quality or quality > BROTLI_COMPARE_MAX_QUALITY or ctx.fmt not in BROTLI_COMPARE_FORMATS
+            or size > BROTLI_COMPARE_MAX or best.transform.id == 0):
         return best
     raw = next((p for p in plans if p.transform.id == 0), None)
     if raw is None or raw.stored_size > best.stored_size * (1.0 + BROTLI_COMPARE_MARGIN):
