@@ -551,12 +551,21 @@ def test_output_dir_flat_and_exclude_compressed(tmp_path, call):
     assert rc == 0 and (tmp_path / "back" / "a.log").read_bytes() == SMALL
 
 
-def test_long_and_no_check_reach_the_frame(small, call):
-    rc, out, err = call("-c", "--long", small)
+def test_long_and_no_check_reach_the_frame(small, call, tmp_path):
+    # 9 MiB: two blocks at the default 8 MiB, one (a compact frame) with --long's 64 MiB
+    big = tmp_path / "big.bin"
+    data = bytes(range(256)) * (9 << 12)
+    big.write_bytes(data)
+    rc, out, err = call("-c", "--plan", "zstd", big)
     assert rc == 0, err
-    assert cobol.frame_info(out).block_size == 1 << 26 and cobol.decompress(out) == SMALL
-    rc, out, _ = call("-c", "--long=20", small)
-    assert cobol.frame_info(out).block_size == 1 << 20
+    assert cobol.frame_info(out).blocks == 2
+    rc, out, err = call("-c", "--plan", "zstd", "--long", big)
+    assert rc == 0, err
+    info = cobol.frame_info(out)
+    assert (info.blocks, info.block_size) == (1, len(data)) and cobol.decompress(out) == data
+    rc, out, _ = call("-c", "--long=14", small)  # 16 KiB blocks: SMALL (20 KB) takes two
+    info = cobol.frame_info(out)
+    assert (info.blocks, info.block_size) == (2, 1 << 14) and cobol.decompress(out) == SMALL
     for flag in ("-C", "--no-check"):
         rc, out, _ = call("-c", flag, small)
         assert rc == 0 and cobol.frame_info(out).checksum == "crc32" and cobol.decompress(out) == SMALL

@@ -82,7 +82,7 @@ def test_concatenated_frames_decode_as_one():
 
 
 def test_metadata_blocks_are_skipped():
-    blob = cobol.compress(SMALL)
+    blob = cobol.compress(SMALL, compact=False)  # metadata blocks live in full frames
     header_len = cobol.frame_info(blob).block_list[0].offset
     meta = encode_metadata_block(7, b"user metadata: anything at all")
     patched = blob[:header_len] + meta + blob[header_len:]
@@ -204,10 +204,11 @@ def test_full_layout_frames_still_decode():
     d = Dictionary.from_bytes(FULL_LAYOUT_DICT)
     assert cobol.decompress(FULL_LAYOUT_ZSTD) == FULL_LAYOUT_RECORD
     assert cobol.decompress(FULL_LAYOUT_DICT_FRAME, dictionary=d) == FULL_LAYOUT_RECORD
-    # and the encoder still writes that layout when asked (or by default without a
-    # dictionary): the same header and frame facts, a frame that decodes, and a
-    # size near the fixture's; not the same bytes, which depend on libzstd's version
-    for new, old, kw in ((cobol.compress(FULL_LAYOUT_RECORD, plan="zstd", checksum="crc32"), FULL_LAYOUT_ZSTD, {}),
+    # and the encoder still writes that layout when asked (or by default for inputs
+    # of several blocks): the same header and frame facts, a frame that decodes, and
+    # a size near the fixture's; not the same bytes, which depend on libzstd's version
+    for new, old, kw in ((cobol.compress(FULL_LAYOUT_RECORD, plan="zstd", checksum="crc32", compact=False),
+                          FULL_LAYOUT_ZSTD, {}),
                          (cobol.compress(FULL_LAYOUT_RECORD, plan="zstd", checksum="crc32", dictionary=d,
                                          compact=False), FULL_LAYOUT_DICT_FRAME, {"dictionary": d})):
         assert new[:6] == old[:6]  # magic, version, flags (layout, checksum kind)
@@ -220,8 +221,8 @@ def test_full_layout_frames_still_decode():
 
 def test_compact_frame_layout():
     from cobol.format.frame import FLAG_COMPACT, FrameHeader, iter_frame_records, EndRecord, DataBlock
-    full = cobol.compress(SMALL, plan="zstd", checksum="crc32")
-    blob = cobol.compress(SMALL, plan="zstd", checksum="crc32", compact=True)
+    full = cobol.compress(SMALL, plan="zstd", checksum="crc32", compact=False)
+    blob = cobol.compress(SMALL, plan="zstd", checksum="crc32")  # one block: compact by default
     assert blob[:5] == MAGIC + b"\x01" and blob[5] == FLAG_COMPACT | 3
     assert len(full) - len(blob) == 23  # block size 4, header CRC 4, kind/len/seq 3, block CRC 4, end 8
     recs = list(iter_frame_records(blob))

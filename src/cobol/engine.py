@@ -140,7 +140,8 @@ class CobolEngine:
         to decode; made for small messages (docs/DICTIONARY.md).
     compact: write an input of one block (1..block_size bytes) as a *compact*
         frame (docs/FORMAT.md: no block size, header CRCs, end marker; 23 bytes
-        less). None (default): only with a dictionary, i.e. for small messages.
+        less: 0.05-0.3% of a 50-400 KB text file's output, 0.5-2% of a 10-30 KB
+        log's). None (default) and True: yes; False: always the full layout.
         Readers accept both layouts whatever this says.
     """
 
@@ -184,7 +185,7 @@ class CobolEngine:
             from .dictionary.model import Dictionary  # a serialized shared dictionary
             dictionary = Dictionary.from_bytes(dictionary)
         self.dictionary = dictionary
-        self.compact = dictionary is not None if compact is None else bool(compact)
+        self.compact = True if compact is None else bool(compact)
         self.verify = verify
         self.limits = limits
 

@@ -292,16 +292,26 @@ def _read_plan(sub: Reader, max_raw: int, max_stored: int, limits: Limits):
     return raw_len, transform, params, entries
 
 
+#: a bound on one stored stream length of a compact frame (the varint's range)
+_COMPACT_MAX_STORED = 1 << 40
+
+
 def read_compact_block(r: Reader, header: FrameHeader, limits: Limits = Limits()) -> DataBlock:
     """The one data block of a compact frame, right after its header; sets
     ``header.block_size`` to the block's raw length."""
     start = r.pos
     where = r.base + start
+    # no record length bounds the stored lengths here: they are checked against
+    # the bytes left below, as a truncation (the likeliest cause of a shortfall)
     raw_len, transform, params, entries = _read_plan(r, min(MAX_BLOCK_SIZE, limits.max_block_size),
-                                                     r.remaining, limits)
+                                                     _COMPACT_MAX_STORED, limits)
     if raw_len == 0:
         raise FormatError(f"compact frame at offset {where - header.size}: raw length 0 (an empty input "
                           f"is written as a full frame)")
+    need = ck.checksum_size(header.checksum) + sum(e.stored_len for e in entries)
+    if need > r.remaining:
+        raise TruncatedError(f"compact frame at offset {where - header.size}: its checksum and {len(entries)} "
+                             f"streams need {need} bytes, {r.remaining} left")
     digest = r.take(ck.checksum_size(header.checksum), "block checksum")
     payloads = [r.view(e.stored_len, f"stream {i} payload") for i, e in enumerate(entries)]
     header.block_size = raw_len
