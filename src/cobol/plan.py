@@ -293,9 +293,11 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
     dev corpus (html, prose at level 19) brotli -11 never came within
     PPMD_MIN_GAIN of them and doubled the time.
 
-    Run on the winner only: candidates are compared with their zstd (and ppmd)
-    sizes, so brotli's time is spent once per block, not once per candidate
-    (at level 3 it would otherwise cost about as much as the transforms)."""
+    Run on the winner only (and on the raw plan of a small block where the
+    winner is close, :func:`_brotli_compared`): candidates are compared with
+    their zstd (and ppmd) sizes, so brotli's time is spent once per block, not
+    once per candidate (at level 3 it would otherwise cost about as much as the
+    transforms). Runs once per plan."""
     if not quality or p.sources is None or p.brotli_tried:
         return
     p.brotli_tried = True
@@ -312,7 +314,7 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
             p.streams[i] = CodedStream(cs.name, entropy.BROTLI, cs.decoded_len, b)
 
 
-#: blocks up to this size in BROTLI_FORMATS where a transform wins on zstd
+#: blocks up to this size in BROTLI_COMPARE_FORMATS where a transform wins on zstd
 #: sizes and plain zstd of the block (the raw plan) is within
 #: BROTLI_COMPARE_MARGIN of it have both recoded with brotli
 #: (:func:`recode_brotli`) before the choice. Brotli gains more on one stream
