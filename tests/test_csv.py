@@ -444,3 +444,104 @@ def test_small_int_streams_keep_their_bytes():
         if v.shape[0]:
             with pytest.raises(CobolError):
                 cc.decode_ints(bytes(want)[:-1], cc.SMALL_INTS)
+
+
+def _reference_tokenize(data: bytes, delim: int, quote: int = 34):
+    """The tokenizer's grammar (module docstring of csv_tokenizer), one byte at a time."""
+    starts, ends, nfs, terms = [], [], [], []
+    n, i = len(data), 0
+    while i < n:
+        first = len(starts)
+        while True:
+            s = j = i
+            if j < n and data[j] == quote:
+                j += 1
+                while j < n:
+                    if data[j] == quote:
+                        if j + 1 < n and data[j + 1] == quote:
+                            j += 2
+                            continue
+                        j += 1
+                        break
+                    j += 1
+            while j < n and data[j] not in (delim, 10):
+                j += 1
+            if j >= n:
+                starts.append(s), ends.append(n)
+                term, i = 2, n
+                break
+            if data[j] == delim:
+                starts.append(s), ends.append(j)
+                i = j + 1
+                if i >= n:
+                    starts.append(n), ends.append(n)
+                    term = 2
+                    break
+                continue
+            crlf = j > s and data[j - 1] == 13
+            starts.append(s), ends.append(j - 1 if crlf else j)
+            term, i = (1 if crlf else 0), j + 1
+            break
+        nfs.append(len(starts) - first)
+        terms.append(term)
+    return starts, ends, nfs, terms
+
+
+@given(st.lists(st.sampled_from([b"a", b"bcdefghij", b"x" * 17, b",", b"\n", b"\r\n", b'"', b'""', b"\r"]),
+                max_size=80), st.sampled_from([ord(","), 9]))
+@SETTINGS
+def test_tokenizer_matches_the_grammar(parts, delim):
+    """The tokenizer scans unquoted fields 8 bytes at a time: fields of every
+    length around that, delimiters and line ends near the block's end."""
+    data = b"".join(parts).replace(b",", bytes([delim]))
+    s, e, nf, term = tokenize_block(np.frombuffer(data, np.uint8), delim, 34)
+    assert (s.tolist(), e.tolist(), nf.tolist(), term.tolist()) == _reference_tokenize(data, delim)
+
+
+@pytest.mark.parametrize("n", [65, 300, 8760, 40000])
+@pytest.mark.parametrize("value", [0, -1, 255, 10**12, -(2**63)])
+def test_constant_int_streams_skip_trials_with_the_same_bytes(n, value):
+    """csv_columns.encode_ints codes a constant array with PLANES alone: the
+    bytes must be what the integer codec's full trials pick."""
+    from cobol.layers import intcodec
+
+    v = np.full(n, value, np.int64)
+    assert cc.encode_ints(v) == bytes([cc.INTS_CODEC]) + intcodec.encode_ints(v)
+    assert (cc.decode_ints(cc.encode_ints(v), n) == v).all()
+
+
+@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+       st.sampled_from([0, -1, 1]), st.booleans())
+@SETTINGS
+def test_split_joined_inverts_gather_and_counts(values, count_off, cut_last):
+    """split_joined (8 bytes at a time, then byte by byte) gives the values
+    back, and flags a wrong count or a missing last separator."""
+    joined = b"".join(v + b"\n" for v in values)
+    cut = cut_last and bool(joined)
+    if cut:
+        joined = joined[:-1]
+    n = len(values) + count_off
+    if n < 0:
+        return
+    buf, offs, err = K.split_joined(np.frombuffer(joined, np.uint8), 10, n)
+    good = joined.count(b"\n") == n and joined[-1:] in (b"", b"\n")
+    assert bool(err) != good
+    if good:
+        assert [bytes(buf[offs[i]:offs[i + 1]]) for i in range(n)] == joined.split(b"\n")[:-1]
+        assert cut or count_off or joined.split(b"\n")[:-1] == values
+
+
+@given(st.binary(min_size=1, max_size=60), st.binary(max_size=20), st.binary(max_size=20))
+@SETTINGS
+def test_span_hashes_depend_on_the_bytes_only(value, before, after):
+    """Row matches compare fields by span_hashes: a value hashes the same
+    wherever it sits (word loads inside the block, byte loads at its end)."""
+    data = before + value + after + value
+    arr = np.frombuffer(data, np.uint8)
+    a = len(before)
+    b = len(data) - len(value)
+    s = np.array([a, b, a], np.int64)
+    e = np.array([a + len(value), len(data), a + len(value) - 1], np.int64)
+    h = K.span_hashes(arr, s, e)
+    assert h[0] == h[1]
+    assert h[0] != h[2]  # one byte shorter

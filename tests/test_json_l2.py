@@ -291,10 +291,12 @@ def test_detect_json_fragments():
 
 @pytest.mark.parametrize("ndistinct", [5, 300, 3000])
 def test_low_cardinality_columns_use_a_dictionary(ndistinct):
+    # (at least 1000 records: on 60 of them the ids and dictionary streams cost
+    # more than the 5 names do as text, and the trial rightly keeps them text)
     rng = random.Random(ndistinct)
     names = [f'team "{i}" \u00e9' if i % 7 == 0 else f"team {i}" for i in range(ndistinct)]
     data = "".join(json.dumps({"home": rng.choice(names), "score": rng.randrange(5), "n": i}) + "\n"
-                   for i in range(ndistinct * 12)).encode()
+                   for i in range(max(ndistinct * 12, 1000))).encode()
     data += b'{"home": 17, "score": "x"}\n'  # a number in the string column, a string in the number one
     for group_text in (False, True):
         enc = Layer2Encoder(group_text=group_text).encode(data)
@@ -489,3 +491,78 @@ def test_subtree_lookup_survives_hash_collisions():
     # it (same hash and length, other bytes) and stays in the columns
     assert refs is not None and refs.count == 199 and refs.def_start.size == 1
     assert enc.params[0] == 2
+
+
+def test_small_block_keeps_a_low_cardinality_column_as_text_below_level_6():
+    # 60 records: two more streams (ids, dictionary) cost more than the 5 names
+    # add to the string values as text, which the level-3 trial measures in context
+    rng = random.Random(5)
+    names = [f"team {i}" for i in range(5)]
+    data = "".join(json.dumps({"home": rng.choice(names), "score": rng.randrange(5), "n": i}) + "\n"
+                   for i in range(60)).encode()
+    enc = Layer2Encoder(group_text=False).encode(data)
+    assert not any(n.endswith("home.dict") for n in enc.stream_names)
+    assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+
+
+def _text_spans(values):
+    """(buffer, starts, ends, cumulative sizes) of string values laid out as the
+    text trial sees them: each value then a quote."""
+    import numpy as np
+    buf = "".join(v + '"' for v in values).encode()
+    lens = np.array([len(v.encode()) for v in values], np.int64)
+    ends = np.cumsum(lens + 1) - 1
+    starts = ends - lens
+    return np.frombuffer(buf, np.uint8), starts, ends, np.cumsum(lens + 1)
+
+
+def test_brotli_confirms_one_text_stream_only_where_it_pays():
+    import numpy as np
+    from cobol.layers.l2_json.transform import _together_smaller_with_brotli
+    rng = random.Random(7)
+    # an id echoed in the next value (a url that repeats it): together wins
+    ids = ["".join(rng.choice("abcdefghijklmnop0123456789") for _ in range(12)) for _ in range(400)]
+    values = [v for i in ids for v in (i, "https://example.org/items/" + i)]
+    buf, a, b, cum = _text_spans(values)
+    groups = np.tile(np.array([0, 1]), len(ids))
+    assert _together_smaller_with_brotli(buf, a, b, groups, cum)
+    # short codes beside unrelated numbers-as-text: each column is homogeneous,
+    # interleaving them only mixes two statistics
+    values = [v for _ in range(2000) for v in (rng.choice(["I", "L", "S", "M"]), str(rng.randrange(10**9)))]
+    buf, a, b, cum = _text_spans(values)
+    groups = np.tile(np.array([0, 1]), 2000)
+    assert not _together_smaller_with_brotli(buf, a, b, groups, cum)
+
+
+def test_trial_frames_handed_to_the_planner_are_frames_of_their_streams():
+    import zstandard
+    rng = random.Random(11)
+    data = "".join(json.dumps({"kind": rng.choice(["a", "b", "c"]), "name": f"item {rng.randrange(10**6)}",
+                               "url": f"https://example.org/{i}", "note": rng.choice(["x", "yy", "zzz"]) * 3})
+                   + "\n" for i in range(400)).encode()
+    enc = Layer2Encoder(group_text=False).encode(data)
+    assert enc.zstd_frames  # the text (and any dictionary) streams were compressed by the trials
+    for i, (level, frame) in enc.zstd_frames.items():
+        assert level == 3
+        assert zstandard.ZstdDecompressor().decompress(frame, max_output_size=len(enc.streams[i]) + 1) \
+            == bytes(enc.streams[i])
+    blob = cobol.compress(data, level=3)
+    assert cobol.decompress(blob) == data
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["a", "bb", "c\\\"d", "\u00e9t\u00e9", ""]),
+                          st.sampled_from(["x", "y"]), st.text(max_size=12), st.integers(-5, 5)),
+                min_size=40, max_size=200),
+       st.booleans())
+def test_hypothesis_low_cardinality_records_below_level_6(rows, pretty):
+    # the level-3 path: dictionary trial in context, one-text-stream trial, trial frames
+    import zstandard
+    data = "".join(json.dumps({"k": k, "t": t, "s": s, "n": n}, indent=1 if pretty else None) + "\n"
+                   for k, t, s, n in rows).encode("utf-8", "surrogatepass")
+    enc = Layer2Encoder(group_text=False).encode(data)
+    streams = [bytes(s) for s in enc.streams]
+    assert Layer2Decoder().decode(streams, bytes(enc.params), len(data)) == data
+    for i, (_, frame) in (enc.zstd_frames or {}).items():
+        assert zstandard.ZstdDecompressor().decompress(frame, max_output_size=len(streams[i]) + 1) == streams[i]
+    assert cobol.decompress(cobol.compress(data, level=3)) == data

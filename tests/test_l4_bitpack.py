@@ -206,3 +206,33 @@ def test_hypothesis_garbage_never_crashes(buf, n):
     except CobolError:
         return
     assert back.size <= n
+
+
+def _unfused(values, chunk, zigzag0):
+    from cobol.layers import l3_delta
+    orders = l3_delta.choose_orders(values, chunk)
+    return l4.pack(l3_delta.delta_encode(values, orders, chunk, zigzag0=zigzag0), chunk, tags=orders)
+
+
+@pytest.mark.parametrize("zigzag0", [False, True])
+def test_fused_delta_pack_is_byte_identical_to_the_three_steps(zigzag0):
+    # pack_deltas runs order choice, delta, analysis and packing chunk by chunk
+    # in one kernel; its bytes must be those of the separate operations
+    rng = np.random.default_rng(4)
+    arrays = [
+        np.zeros(0, np.int64), np.array([7], np.int64), np.array([-3, 9], np.int64),
+        np.cumsum(rng.integers(0, 50, 3000)), np.cumsum(rng.integers(-50, 50, 3000)),
+        np.arange(2000) * 1_000_003, rng.integers(-2**63, 2**63 - 1, 1500, dtype=np.int64),
+        np.where(rng.random(4000) < 0.9, 0, rng.integers(1, 1 << 40, 4000)),
+        np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max] * 300, np.int64),
+        rng.geometric(0.001, 5000).astype(np.int64),
+    ]
+    for x in arrays:
+        for chunk in (1, 3, 128, 512, 1000):
+            assert l4.pack_deltas(x, chunk, zigzag0=zigzag0) == _unfused(x, chunk, zigzag0), (x[:5], chunk)
+
+
+@settings(max_examples=150, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 700)), st.integers(1, 300), st.booleans())
+def test_hypothesis_fused_delta_pack(x, chunk, zigzag0):
+    assert l4.pack_deltas(x, chunk, zigzag0=zigzag0) == _unfused(x, chunk, zigzag0)

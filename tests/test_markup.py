@@ -28,7 +28,18 @@ def roundtrip(data: bytes, html: bool, **kw):
     streams = [bytes(s) for s in enc.streams]
     assert len(streams) == len(enc.stream_names)
     assert MarkupDecoder().decode(streams, bytes(enc.params), len(data)) == data
+    check_made_frames(enc)
     return enc
+
+
+def check_made_frames(enc):
+    """Every trial frame handed to the planner (Encoded.zstd_frames) is the
+    plain zstd coding of the stream at its index: the planner stores it as that
+    stream without looking."""
+    import zstandard
+    for i, (level, frame) in (enc.zstd_frames or {}).items():
+        assert zstandard.ZstdDecompressor().decompress(frame, max_output_size=len(enc.streams[i]) + 1) \
+            == bytes(enc.streams[i]), (i, enc.stream_names[i])
 
 
 def roundtrip_all(data: bytes):
@@ -357,3 +368,50 @@ def test_docstring_examples():
     for module in (l2_markup, l1_semantic, markup_tokenizer):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+@pytest.mark.parametrize("path", sorted((SAMPLES / "html").glob("*")) + sorted((SAMPLES / "xml").glob("*")))
+def test_trial_frames_are_the_final_streams(path):
+    """Small blocks, whose trial samples are all of their text and values: the
+    trials' frames go to the planner as the streams' own (with and without the
+    L1 word code and text grouped by parent, as the trials decide), and the
+    block still round-trips through the engine."""
+    data = path.read_bytes()
+    html = path.parent.name == "html"
+    made = 0
+    for size in (6000, 20000, 60000, 120000):
+        piece = data[:size]
+        enc = roundtrip(piece, html)
+        made += len(enc.zstd_frames or ())
+        assert cobol.decompress(cobol.compress(piece, 3)) == piece
+    assert made, "the trials of small blocks make some of their final streams"
+
+
+def test_skeleton_hash_collision_costs_the_transform_not_data(monkeypatch):
+    """A skeleton hash collision (forced here: every tag gets one hash) is
+    caught by the encoder's own check, or, when the planner round-trips the
+    output (EncodeContext.verified, the engine's default), by that round trip:
+    either way the block falls back to plain zstd and decodes."""
+    from cobol.engine import CobolEngine
+    real = l2_markup._skeleton_hashes
+
+    def colliding(buf, kinds, starts, attr_lo, val_s, val_e, out):
+        real(buf, kinds, starts, attr_lo, val_s, val_e, out)
+        out[out != 0] = 1
+
+    doc = b"".join(b'<row id="%d"><name>n%d</name><v>%d</v></row>\n' % (i, i, i * 7) for i in range(400))
+    assert MarkupEncoder(False).encode(doc)  # no collision: the transform codes it
+    monkeypatch.setattr(l2_markup, "_skeleton_hashes", colliding)
+    with pytest.raises(CobolError):
+        MarkupEncoder(False).encode(doc)
+    enc = MarkupEncoder(False, check_collisions=False).encode(doc)
+    try:
+        assert MarkupDecoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(doc)) != doc
+    except CobolError:
+        pass
+    monkeypatch.setenv("COBOL_STRICT", "0")
+    for verify in (True, False):
+        eng = CobolEngine(3, threads=1, fmt="xml", verify=verify)
+        blob, report = eng.encode_block(doc, 0)
+        assert report.plan == "raw"
+        assert cobol.decompress(eng.compress(doc)) == doc

@@ -50,6 +50,22 @@ def test_intcodec_every_layout_round_trips(name):
         assert back.dtype == np.int64 and np.array_equal(back, x), (name, modes)
 
 
+@pytest.mark.parametrize("name", ["empty", "extremes", "random64", "counter", "few values", "sparse", "skewed wide"])
+def test_intcodec_decodes_into_a_narrow_output_by_truncation(name):
+    # decode_ints(out=...) writes each value's low bytes into the caller's
+    # array from every layout's last kernel (unframe, unpredict, sparse, dict
+    # lookup, the bare codes) and checks the count
+    x = np.asarray(int_arrays()[name], np.int64)
+    for modes in MODE_SETS:
+        blob = ic.encode_ints(x, modes)
+        for dt in (np.uint8, np.uint16, np.uint32, np.int32, np.uint64):
+            out = np.full(x.size, 0x5A, dt)
+            assert ic.decode_ints(blob, x.size, out=out) is out
+            assert np.array_equal(out, x.astype(dt)), (name, modes, dt)
+        with pytest.raises(FormatError):
+            ic.decode_ints(blob, x.size + 1, out=np.empty(x.size + 1, np.uint32))
+
+
 def test_intcodec_picks_the_layout_that_fits():
     arrays = int_arrays()
     assert ic.encode_ints(arrays["skewed wide"])[0] in (ic.ESCAPE, ic.BUCKET)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cobol
-from cobol.engine import CobolEngine
+from cobol.engine import DEFAULT_BLOCK_SIZE, CobolEngine
 from cobol.errors import ChecksumError, CobolError, EncodeError, FormatError, LimitError
 from cobol.format import checksum as ck
 from cobol.format.frame import DataBlock, StreamEntry, encode_data_block
@@ -63,8 +63,13 @@ def test_blocks_make_the_same_cobl_file_as_the_engine(data, cuts, block_size):
 
 def test_default_config():
     cfg = StreamingConfig()
-    assert (cfg.block_size, cfg.window, cfg.block_timeout, cfg.checksum) == (2 << 20, 16, 60.0, "xxh3")
+    # the file path's block size, and a window of 32 MiB of blocks whatever their size
+    assert (cfg.block_size, cfg.window, cfg.block_timeout, cfg.checksum) == (DEFAULT_BLOCK_SIZE, 16, 60.0, "xxh3")
+    assert (cfg.window_for(), cfg.window_for(2 << 20), cfg.window_for(64 << 10), cfg.window_for(64 << 20)) == (4, 16, 16, 4)
+    assert (cfg.max_unacked_for(), cfg.max_unacked_for(2 << 20), cfg.checkpoint_blocks_for()) == (8, 32, 4)
     assert cfg.receiver_memory_bound() < 100 << 20 and cfg.sender_memory_bound() < 100 << 20
+    # the bound follows the window's bytes, not the block size
+    assert cfg.receiver_memory_bound() < 1.3 * cfg.receiver_memory_bound(2 << 20)
 
 
 def test_feed_returns_blocks_as_they_fill_and_flush_emits_the_rest():
@@ -115,7 +120,8 @@ def test_default_plan_roundtrips_structured_data():
 
 @pytest.mark.parametrize("kw", [dict(block_size=0), dict(window=0), dict(level=23), dict(checksum="md5"),
                                 dict(block_timeout=0), dict(checkpoint_blocks=100, max_unacked=10),
-                                dict(block_size=8 << 20), dict(max_delay=0)])
+                                dict(block_size=16 << 20), dict(max_delay=0),
+                                dict(window_bytes=0)])
 def test_config_rejects_bad_values(kw):
     with pytest.raises(EncodeError):
         StreamingConfig(**kw)

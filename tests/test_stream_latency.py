@@ -105,7 +105,7 @@ def test_regular_files_are_cut_by_size_alone(tmp_path):
 
 def test_a_line_written_into_a_pipe_reaches_the_receiver_before_the_writer_closes(tmp_path):
     r, w = os.pipe()
-    cfg = CFG.replace(block_size=4 << 20, max_delay=0.02)
+    cfg = CFG.replace(block_size=StreamingConfig.block_size, max_delay=0.02)  # the default: the file path's 8 MiB
     seen = threading.Event()
 
     def watch():  # the receiver's partial output holds the line while the writer still has the pipe open

@@ -23,7 +23,7 @@ from cobol.stream import (
     StreamingConfig,
 )
 from cobol.stream import frames as F
-from cobol.stream.block import ZERO_CHAIN
+from cobol.stream.block import ZERO_CHAIN, CompressedBlock as CompressedBlockType
 from cobol.stream.protocol import (
     TRANSITIONS, Connection, ReceiverSession, ResumePoint, Role, SenderSession, State, TransferInfo,
 )
@@ -556,3 +556,110 @@ def test_streaming_profile_hooks_on_both_ends():
     assert sim.run() == data
     s = prof.summary()
     assert s["blocks_received"] == sim.sender.result.n_blocks and s["duplicates"] > 0 and s["out_of_order"] > 0
+
+
+# ---------------------------------------------------------------- block size and window negotiation
+
+def _receiver_cfg(**kw):
+    return CFG.replace(**kw)
+
+
+def test_sender_lowers_its_block_size_to_the_receivers_limit():
+    """A receiver that accepts smaller blocks than the sender's gets blocks of its limit (the
+    sender re-cuts before it cut anything), and the .cobl it stores is the engine's for that size."""
+    data = sample(40_000)
+    sender_cfg = CFG.replace(block_size=8192, max_block_size=8192)
+    transfer = OutgoingTransfer(io.BytesIO(data), sender_cfg, name="data.csv", size=len(data))
+    sim = Sim(data, _receiver_cfg(max_block_size=2048, block_size=2048), transfer=transfer, store=MemoryStore("cobl"))
+    out = sim.run()
+    assert sim.errors == [] and sim.connections == 1
+    assert transfer.config.block_size == 2048 and sim.sender.session.info.block_size == 2048
+    assert out == CobolEngine(1, block_size=2048, threads=1, plan="zstd", checksum=CFG.checksum).compress(data)
+
+
+def test_an_older_receiver_never_gets_a_block_larger_than_it_accepts():
+    """A receiver of the previous version: max_block_size 4 MiB (scaled here to 4096), a window
+    and retransmit credit counted in blocks whatever their size (no window_bytes)."""
+    data = sample(60_000)
+    old = _receiver_cfg(block_size=4096, max_block_size=4096, window=16, max_unacked=32, checkpoint_blocks=8,
+                        window_bytes=1 << 30)
+    sender_cfg = CFG.replace(block_size=8192, max_block_size=8192, window_bytes=4 * 8192)
+    transfer = OutgoingTransfer(io.BytesIO(data), sender_cfg, name="data.csv", size=len(data))
+    received = []
+    sim = Sim(data, old, transfer=transfer)
+    orig = sim.faulty
+
+    def watch(b):
+        for fr in split_frames(b):
+            if fr[8] == F.MsgType.BLOCK:
+                received.append(CompressedBlockType.from_bytes(fr[9:-4]).raw_len)
+        return orig(b)
+    sim.faulty = watch
+    assert sim.run() == data
+    assert sim.errors == [] and max(received) == 4096
+    # the old receiver grants credit up to acked + 32 blocks; the sender keeps to its own bound
+    cap = sender_cfg.max_unacked_for(4096)
+    assert cap == 16 and transfer.stats.max_retained_blocks <= cap + 2
+
+
+def test_sender_bounds_what_it_retains_whatever_the_receiver_grants():
+    data = sample(60_000)
+    # a receiver that grants credit far beyond its durable point (checkpoints rarely)
+    generous = _receiver_cfg(window=16, max_unacked=32, checkpoint_blocks=24, checkpoint_interval=1000,
+                             window_bytes=1 << 30)
+    frugal = CFG.replace(window_bytes=4 * CFG.block_size)  # max_unacked_for(2048) = 8 blocks
+    bounded = OutgoingTransfer(io.BytesIO(data), frugal, name="data.csv", size=len(data))
+    free = OutgoingTransfer(io.BytesIO(data), CFG.replace(max_unacked=32, checkpoint_blocks=8, window=16),
+                            name="data.csv", size=len(data))
+    assert Sim(data, generous, transfer=bounded).run() == data
+    assert Sim(data, generous, transfer=free).run() == data
+    assert bounded.stats.max_retained_blocks <= 8 + 2 < free.stats.max_retained_blocks
+
+
+def test_a_sender_without_fitting_is_refused_by_a_smaller_limit():
+    """The previous sender's behaviour (no fit_block_size): a block size over the limit is refused."""
+    from cobol.stream import TransferRefused
+    r = ReceiverSession(_receiver_cfg(max_block_size=1024, block_size=1024))
+    s = SenderSession(CFG, TransferInfo(bytes(16), "x", None, 2048, CFG.checksum_id, 1))
+    s.start()
+    r.receive_data(s.data_to_send())
+    r.next_events()
+    s.receive_data(r.data_to_send())
+    with pytest.raises(TransferRefused, match="exceeds the receiver's limit 1024"):
+        s.next_events()
+
+
+def test_a_transfer_that_cut_blocks_is_refused_rather_than_recut():
+    from cobol.stream import TransferRefused
+    data = sample(20_000)
+    t = OutgoingTransfer(io.BytesIO(data), CFG.replace(block_size=8192, max_block_size=8192), name="d")
+    assert t.fit_block_size(8192).block_size == 8192  # within the limit: unchanged
+    t.produce(1)
+    with pytest.raises(TransferRefused, match="already cut blocks of 8192 bytes"):
+        t.fit_block_size(2048)
+    fresh = OutgoingTransfer(io.BytesIO(data), CFG.replace(block_size=8192, max_block_size=8192), name="d")
+    assert fresh.fit_block_size(2048).block_size == 2048 and fresh.config.block_size == 2048
+
+
+@pytest.mark.parametrize("block_size, window", [(8192, 4), (2048, 8), (1024, 8), (32768, 4)])
+def test_the_receivers_window_is_counted_in_bytes(block_size, window):
+    """window_bytes / block size blocks, at least MIN_WINDOW, at most ``window``: the first credit
+    says it, and the receiver never holds more."""
+    cfg = _receiver_cfg(window=8, window_bytes=4 * 8192, max_block_size=32768)
+    assert cfg.window_for(block_size) == window
+    r = ReceiverSession(cfg)
+    s = SenderSession(CFG.replace(block_size=block_size, max_block_size=32768),
+                      TransferInfo(bytes(16), "x", None, block_size, CFG.checksum_id, 1))
+    s.start()
+    for _ in range(3):
+        r.receive_data(s.data_to_send())
+        for ev in r.next_events():
+            r.accept(ResumePoint())
+        s.receive_data(r.data_to_send())
+        s.next_events()
+    assert s.credit == window
+    data = sample(12 * block_size)
+    transfer = OutgoingTransfer(io.BytesIO(data), CFG.replace(block_size=block_size, max_block_size=32768), name="d")
+    sim = Sim(data, cfg, transfer=transfer)
+    assert sim.run() == data
+    assert sim.max_undelivered <= window

@@ -198,6 +198,31 @@ def test_roundtrip_over_loopback(tmp_path, mode):
     assert not [p for p in os.listdir(tmp_path / ".cobol-partial") if not p.endswith(".done")]
 
 
+def test_default_sender_fits_its_blocks_to_a_receiver_with_a_smaller_limit(tmp_path):
+    """The default sender (8 MiB blocks) and a receiver that accepts 64 KiB at most, through the
+    asyncio shells: every block it gets is within its limit, and the .cobl it stores is the
+    engine's frame for 64 KiB blocks."""
+    import cobol
+    from cobol.engine import CobolEngine
+    data = sample(400_000)
+    limit = 64 << 10
+    receiver_cfg = CFG.replace(block_size=limit, max_block_size=limit)
+    sender_cfg = StreamingConfig(plan="zstd", level=1, fsync=False)  # the defaults' 8 MiB blocks
+    assert sender_cfg.block_size > limit
+
+    async def main():
+        srv = StreamServer(str(tmp_path), receiver_cfg, port=0, mode="cobl")
+        await srv.start()
+        try:
+            return await send_stream(io.BytesIO(data), LOCAL, srv.port, sender_cfg, name="rows.jsonl")
+        finally:
+            await srv.close()
+
+    res = run(main())
+    out = stored(tmp_path, res.stored_name)
+    assert out == CobolEngine(1, block_size=limit, threads=1, plan="zstd", checksum="xxh3").compress(data)
+    assert cobol.decompress(out) == data
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_server_decodes_blocks_on_its_pool_while_the_connection_reads(tmp_path, monkeypatch, threads):
     """The decode pipeline: with a decode that takes a while, a server with N decode

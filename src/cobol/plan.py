@@ -521,10 +521,16 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     module docstring).
 
     ``verify``: round-trip the stored plan through its transform's decoder
-    (falling back to the next smallest when it fails; raising in strict mode).
+    (falling back to the next smallest when it fails; raising in strict mode);
+    the transforms then run with ``ctx.verified`` and may leave their
+    hash-collision checks to that round trip.
     In strict mode and for a forced plan every candidate is checked as it runs,
     so that the tests catch a bug in a transform that loses too."""
     raw = get_transform(0)
+    if verify:
+        # every plan stored from here is round-tripped first (_first_verified or
+        # verify_each); candidates run on samples only give sizes
+        ctx = replace(ctx, verified=True)
     if plan == "store" or ctx.level <= 0:
         return _run(raw, data, ctx, store_only=True)
     if plan == "zstd":

@@ -53,6 +53,13 @@ class EncodeContext:
     dictionary: Any = None
     #: profiler or None; transforms may call profiler.record(...) if present
     profiler: Any = None
+    #: True when the caller decodes whatever it stores of this output and
+    #: compares it with the block first (the planner's round-trip check,
+    #: ``CobolEngine(verify=True)``, the default): a transform may then leave
+    #: its hash-collision checks (two different keys, one 64-bit hash) to that
+    #: round trip, where a collision costs the block its transform, not data.
+    #: False (every other caller): the transform checks for itself.
+    verified: bool = False
 
 
 @dataclass

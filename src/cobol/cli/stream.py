@@ -66,9 +66,14 @@ def configure_serve(p: argparse.ArgumentParser):
     p.add_argument("--tls-key", metavar="FILE", help="TLS private key (PEM), if not in --tls-cert")
     p.add_argument("--token-file", metavar="FILE", help="shared secret; senders must prove they know it (HMAC)")
     p.add_argument("--max-connections", type=int, default=64, metavar="N", help="concurrent connections (default 64)")
-    p.add_argument("--max-block-size", type=parse_size, default=4 << 20, metavar="SIZE",
-                   help="largest block size a sender may use (default 4M)")
-    p.add_argument("--window", type=int, default=16, metavar="N", help="reorder window / credit in blocks (default 16)")
+    p.add_argument("--max-block-size", type=parse_size, default=StreamingConfig.max_block_size, metavar="SIZE",
+                   help="largest block size a sender may use; senders with larger blocks lower them to it "
+                        "(default 8M, the file path's block size)")
+    p.add_argument("--window", type=int, default=StreamingConfig.window, metavar="N",
+                   help="reorder window / credit in blocks, at most (default 16)")
+    p.add_argument("--window-bytes", type=parse_size, default=StreamingConfig.window_bytes, metavar="SIZE",
+                   help="reorder window / credit in raw bytes: blocks of B bytes get SIZE/B of them, at least 4 "
+                        "and at most --window (default 32M: 4 blocks of 8M, 16 of 2M)")
     p.add_argument("--idle-timeout", type=_positive_float, default=30.0, metavar="S",
                    help="close a connection silent for S seconds (default 30)")
     p.add_argument("--block-timeout", type=_positive_float, default=60.0, metavar="S",
@@ -101,7 +106,8 @@ def run_serve(args) -> int:
         from ..engine import default_threads
         args.threads = default_threads()
     try:
-        cfg = StreamingConfig(window=args.window, max_block_size=args.max_block_size, threads=args.threads,
+        cfg = StreamingConfig(window=args.window, window_bytes=args.window_bytes,
+                              max_block_size=args.max_block_size, threads=args.threads,
                               block_size=min(StreamingConfig.block_size, args.max_block_size),
                               max_connections=args.max_connections, idle_timeout=args.idle_timeout,
                               block_timeout=args.block_timeout, fsync=not args.no_fsync)
@@ -163,7 +169,8 @@ def configure_send(p: argparse.ArgumentParser):
     p.add_argument("--no-resume", action="store_true", help="start over even if the receiver holds part of a file")
     p.add_argument("-l", "--level", type=int, default=3, help="compression level 0..22 (default 3)")
     p.add_argument("--block-size", type=parse_size, default=StreamingConfig.block_size, metavar="SIZE",
-                   help="block size (default 2M; a pipe's partial block is sent after --max-delay)")
+                   help="block size (default 8M, as cobol -c; lowered to the receiver's limit if that is "
+                        "smaller; a pipe's partial block is sent after --max-delay)")
     p.add_argument("--max-delay", type=_positive_float, default=StreamingConfig.max_delay, metavar="S",
                    help="longest a byte from a pipe or terminal waits before its block is sent (default 0.02)")
     p.add_argument("--checksum", default="xxh3", choices=("sha256", "xxh3", "crc32"),
@@ -210,7 +217,7 @@ def run_send(args) -> int:
             raise ValueError("stdin ('-') can be sent once")
         cfg = StreamingConfig(block_size=args.block_size, level=args.level, checksum=args.checksum, plan=args.plan,
                               threads=args.threads, ack_timeout=args.ack_timeout, max_delay=args.max_delay,
-                              max_block_size=max(4 << 20, args.block_size))
+                              max_block_size=max(StreamingConfig.max_block_size, args.block_size))
         if args.plan not in ("auto", "store", "zstd"):
             from ..registry import transform_by_name
             transform_by_name(args.plan)

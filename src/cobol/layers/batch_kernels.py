@@ -106,6 +106,19 @@ def pack(codes, chunk: int, tags=None, allowed: tuple = (0, 1, 2, 3, 4)) -> byte
         else l4_bitpack.pack(codes, chunk, tags=tags, allowed=allowed)
 
 
+def delta_pack(values, chunk: int, zigzag0: bool = True) -> bytes:
+    """``pack(delta_encode(values, orders, chunk, zigzag0), chunk, tags=orders)``
+    with ``orders = choose_orders(values, chunk)``: on a provider's kernels as
+    those three operations; on the CPU kernels fused into one pass
+    (l4_bitpack.pack_deltas, same bytes)."""
+    from . import l4_bitpack  # on first call: the CPU kernels' Numba module
+    k = _kernels(np.size(values))
+    if k:
+        orders = k.choose_orders(values, chunk)
+        return k.bitpack(k.delta_encode(values, orders, chunk, zigzag0=zigzag0), chunk, tags=orders)
+    return l4_bitpack.pack_deltas(values, chunk, zigzag0=zigzag0)
+
+
 def unpack(buf, max_count: int, what: str = "bitpack") -> tuple:
     """l4_bitpack.unpack; the batch size is the buffer length (the count is not known yet)."""
     from . import l4_bitpack  # on first call: the CPU kernels' Numba module

@@ -37,11 +37,13 @@ from __future__ import annotations
 import bisect
 
 import numpy as np
+import xxhash
 
 from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_bytes, put_varint
 from . import csv_kernels as K
+from .intcodec import PLANES as INTCODEC_PLANES
 from .intcodec import decode_ints as _intcodec_decode
 from .intcodec import encode_ints as _intcodec_encode
 from .primitives import spans_byte_histogram
@@ -75,6 +77,11 @@ MAX_COLUMNS_REF = 1 << 16
 
 #: a typed kind (NUM/TPL) needs at least this share of values that fit it
 TYPED_MIN_SHARE = 0.6
+#: a column is searched for a template (TPL) only when, on TEMPLATE_SAMPLE
+#: evenly spaced values, the most common shape covers TEMPLATE_SCREEN times
+#: TYPED_MIN_SHARE of them (a screen: TPL needs TYPED_MIN_SHARE of all values)
+TEMPLATE_SAMPLE = 1024
+TEMPLATE_SCREEN = 0.5
 #: zstd level of the trials that choose between numbers and text
 TRIAL_LEVEL = 3
 #: dictionaries this small store their ids as bytes
@@ -92,9 +99,16 @@ INTS_CODEC, INTS_SMALL = 0, 1
 
 def encode_ints(values: np.ndarray) -> bytes:
     """An int64 array as bytes: a tag, then intcodec's format or, for short
-    arrays (exception positions, tiny columns), plain zigzag varints."""
+    arrays (exception positions, tiny columns), plain zigzag varints.
+
+    A constant array (a flag or uncertainty column, a column of zeros) goes
+    straight to intcodec's PLANES layout: the layout its trials pick for it
+    anyway (no residual bytes, the shortest header), without the trials of
+    the others (tests pin that the bytes are the same)."""
     v = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if v.shape[0] > SMALL_INTS:
+        if v[0] == v.min() == v.max():
+            return bytes([INTS_CODEC]) + _intcodec_encode(v, (INTCODEC_PLANES,))
         return bytes([INTS_CODEC]) + _intcodec_encode(v)
     out = bytearray([INTS_SMALL])
     put_varint(out, v.shape[0])
@@ -120,12 +134,19 @@ def decode_ints(buf, max_count: int) -> np.ndarray:
 
 
 class StreamSink:
-    """Collects a column's params (appended to one shared bytearray) and streams."""
+    """Collects a column's params (appended to one shared bytearray) and streams.
 
-    def __init__(self):
+    ``memo`` (a dict shared by the sinks of one block, or None): int streams
+    already coded in the block, by content, so that a column that repeats
+    another's numbers (tmy3: 12 of 111 int streams) is not put through the
+    integer codec's layout trials again (same bytes: the codec is
+    deterministic)."""
+
+    def __init__(self, memo: dict | None = None):
         self.params = bytearray()
         self.streams: list = []
         self.names: list = []
+        self.memo = memo
 
     def add(self, data, name: str) -> None:
         self.streams.append(bytes(data))
@@ -137,7 +158,15 @@ class StreamSink:
         self.names += other.names
 
     def ints(self, values: np.ndarray, name: str) -> None:
-        self.add(encode_ints(np.ascontiguousarray(values, dtype=np.int64)), name)
+        v = np.ascontiguousarray(values, dtype=np.int64)
+        if self.memo is None or v.shape[0] <= SMALL_INTS:
+            self.add(encode_ints(v), name)
+            return
+        key = (v.shape[0], xxhash.xxh3_128_intdigest(v.view(np.uint8)))
+        blob = self.memo.get(key)
+        if blob is None:
+            blob = self.memo[key] = encode_ints(v)
+        self.add(blob, name)
 
 
 class StreamSource:
@@ -165,7 +194,8 @@ class StreamSource:
 # ------------------------------------------------------------------ encode --
 
 def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name: str = "col",
-                  refs: dict | None = None, col: int = -1, trial: bool = False, rows=None) -> int:
+                  refs: dict | None = None, col: int = -1, trial: bool = False, rows=None,
+                  lf_free: bool = False) -> int:
     """Pick a kind for the column, write its params and streams; returns the kind.
 
     ``refs`` (column index -> (domain, values)) collects the numeric columns, so
@@ -173,12 +203,16 @@ def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name
     ``close``, ``open`` = previous ``close``). With ``refs=DEFER`` a numeric
     column is only analysed: the :class:`NumPlan` comes back, to be written by
     the caller once :func:`choose_references` has looked at all columns.
+    ``lf_free``: the caller knows that no value holds an LF (the tokenizer
+    ends an unquoted field at LF), so text joins with LF without a byte
+    histogram of the values.
     """
     n = starts.shape[0]
     if typed and n:
         mant, scale, intlen, natlen, ok = K.parse_decimals(data, starts, ends)
         if np.count_nonzero(ok) >= TYPED_MIN_SHARE * n:
-            plan = _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows)
+            plan = _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows,
+                               lf_free)
             return plan if refs is DEFER else NUM
     ids = first = None
     nd = -1
@@ -189,12 +223,12 @@ def encode_column(sink: StreamSink, data, starts, ends, typed: bool = True, name
         if tpl is not None:
             share = np.count_nonzero(tpl[-1]) / n
             if share >= TYPED_MIN_SHARE and (nd < 0 or nd > n / 32 or share == 1.0 and nd > 8):
-                _encode_tpl(sink, data, starts, ends, tpl, name)
+                _encode_tpl(sink, data, starts, ends, tpl, name, lf_free)
                 return TPL
     if nd >= 0:
-        _encode_dict(sink, data, starts, ends, ids[:n], first[:nd], name)
+        _encode_dict(sink, data, starts, ends, ids[:n], first[:nd], name, lf_free)
         return DICT
-    _encode_str(sink, data, starts, ends, name, front=trial)
+    _encode_str(sink, data, starts, ends, name, front=trial, lf_free=lf_free)
     return STR
 
 
@@ -203,13 +237,23 @@ def trial_size(data, level: int) -> int:
     return len(thread_compressor(level).compress(data))
 
 
-def _encode_sep_strings(sink, data, starts, ends, name):
-    """The separator byte (params) and the values joined by it (one stream)."""
+def _free_separator(data, starts, ends, lf_free=False) -> int:
+    """The separator byte for joined values: the first of SEP_PREFERENCE that
+    no value holds (LF without looking when the caller knows), else the
+    smallest byte none holds, else -1."""
+    if lf_free:
+        return SEP_PREFERENCE[0]
     hist = spans_byte_histogram(data, starts, ends)
     sep = next((c for c in SEP_PREFERENCE if hist[c] == 0), -1)
     if sep < 0:
         free = np.flatnonzero(hist == 0)
         sep = int(free[0]) if free.size else -1
+    return sep
+
+
+def _encode_sep_strings(sink, data, starts, ends, name, lf_free=False):
+    """The separator byte (params) and the values joined by it (one stream)."""
+    sep = _free_separator(data, starts, ends, lf_free)
     if sep < 0:
         return False
     sink.params.append(sep)
@@ -221,7 +265,7 @@ def _estimate(sink: StreamSink) -> int:
     return len(sink.params) + sum(trial_size(s, TRIAL_LEVEL) for s in sink.streams)
 
 
-def _encode_str(sink, data, starts, ends, name, front=False):
+def _encode_str(sink, data, starts, ends, name, front=False, lf_free=False):
     """STR params: mode, then the separator for the separator modes.
 
     ``front`` allows front coding (each value as the length of the prefix it
@@ -233,26 +277,17 @@ def _encode_str(sink, data, starts, ends, name, front=False):
         lcp = K.common_prefixes(data, starts, ends)
         if lcp.mean() >= FRONT_MIN_PREFIX:
             plain = StreamSink()
-            _encode_str(plain, data, starts, ends, name)
+            _encode_str(plain, data, starts, ends, name, lf_free=lf_free)
             fc = StreamSink()
             fc.params.append(STR)
             fc.params.append(STR_FRONT)
-            if _encode_sep_strings(fc, data, starts + lcp, ends, name):
+            if _encode_sep_strings(fc, data, starts + lcp, ends, name, lf_free):
                 fc.add(lcp.astype(np.uint8), f"{name}.prefix")
                 if _estimate(fc) < _estimate(plain):
                     plain = fc
             sink.merge(plain)
             return
-    hist = spans_byte_histogram(data, starts, ends)
-    sep = -1
-    for c in SEP_PREFERENCE:
-        if hist[c] == 0:
-            sep = c
-            break
-    if sep < 0:
-        free = np.flatnonzero(hist == 0)
-        if free.size:
-            sep = int(free[0])
+    sep = _free_separator(data, starts, ends, lf_free)
     sink.params.append(STR)
     if sep >= 0:
         sink.params.append(STR_SEP)
@@ -264,7 +299,7 @@ def _encode_str(sink, data, starts, ends, name, front=False):
         sink.add(K.gather_joined(data, starts, ends, -1), f"{name}.text")
 
 
-def _encode_dict(sink, data, starts, ends, ids, first, name):
+def _encode_dict(sink, data, starts, ends, ids, first, name, lf_free=False):
     nd = first.shape[0]
     # most frequent first: small ids for the common values
     counts = np.bincount(ids, minlength=nd)
@@ -274,7 +309,7 @@ def _encode_dict(sink, data, starts, ends, ids, first, name):
     sink.params.append(DICT)
     put_varint(sink.params, nd)
     ent = first[order]
-    _encode_str(sink, data, starts[ent], ends[ent], f"{name}.dict")
+    _encode_str(sink, data, starts[ent], ends[ent], f"{name}.dict", lf_free=lf_free)
     if nd <= DICT_BYTE_IDS:
         # categorical codes: one byte each, left to zstd (no order to exploit)
         sink.add(remap[ids].astype(np.uint8), f"{name}.ids")
@@ -282,10 +317,10 @@ def _encode_dict(sink, data, starts, ends, ids, first, name):
         sink.ints(remap[ids], f"{name}.ids")
 
 
-def _encode_exceptions(sink, data, starts, ends, bad, name):
+def _encode_exceptions(sink, data, starts, ends, bad, name, lf_free=False):
     pos = np.flatnonzero(bad)
     sink.ints(pos, f"{name}.exc_pos")
-    encode_column(sink, data, starts[pos], ends[pos], typed=False, name=f"{name}.exc")
+    encode_column(sink, data, starts[pos], ends[pos], typed=False, name=f"{name}.exc", lf_free=lf_free)
 
 
 def _mode_width(lens, natl, ok):
@@ -317,7 +352,7 @@ class NumPlan:
     """A NUM column analysed but not yet written, so that references can be
     chosen over all columns first (a column may be derived from later ones)."""
 
-    def __init__(self, data, starts, ends, mant, scale, intlen, natlen, ok, name, rows):
+    def __init__(self, data, starts, ends, mant, scale, intlen, natlen, ok, name, rows, lf_free=False):
         width = _mode_width(intlen, natlen, ok)
         ok = ok & (intlen == np.maximum(natlen, width))
         max_scale = int(scale[ok].max()) if ok.any() else 0
@@ -350,7 +385,7 @@ class NumPlan:
                 mode, sstream = SCALE_EXTRA, extra
             else:
                 mode, sstream = SCALE_RAW, v_scale
-        self.data, self.starts, self.ends, self.name = data, starts, ends, name
+        self.data, self.starts, self.ends, self.name, self.lf_free = data, starts, ends, name, lf_free
         self.width, self.rep, self.max_scale, self.big_p = width, rep, max_scale, big_p
         self.mode, self.sstream, self.ok, self.vals = mode, sstream, ok, vals
         # references see whole columns, exceptions as 0 (the decoder knows where
@@ -384,11 +419,11 @@ class NumPlan:
         if self.sstream is not None:
             sink.add(self.sstream.astype(np.uint8), f"{self.name}.scale")
         if has_exc:
-            _encode_exceptions(sink, self.data, self.starts, self.ends, ~self.ok, self.name)
+            _encode_exceptions(sink, self.data, self.starts, self.ends, ~self.ok, self.name, self.lf_free)
 
 
-def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows):
-    plan = NumPlan(data, starts, ends, mant, scale, intlen, natlen, ok, name, rows)
+def _encode_num(sink, data, starts, ends, mant, scale, intlen, natlen, ok, name, refs, col, rows, lf_free=False):
+    plan = NumPlan(data, starts, ends, mant, scale, intlen, natlen, ok, name, rows, lf_free)
     if refs is None:
         plan.emit(sink)
         return plan
@@ -539,11 +574,18 @@ def choose_references(plans: dict, ncols: int):
         if own < m / 4:
             continue  # under a bit per value already: nothing to win
         scored = []
+        copy_costs: dict = {}  # source column -> bits of the copies at lags 0 and 1
         for spec in _candidate_specs(t, plans, cols):
-            src = {c: (plans[c].domain[:2] + (rows,), plans[c].full[:rows]) for c in _spec_sources(spec)}
-            with np.errstate(over="ignore"):
-                r = tv - _predict(spec, src, dom)[tat]
-            cost = K.residual_bits(r)
+            if spec[0] == REF_COPY and spec[2] <= 1:
+                c = spec[1]
+                if c not in copy_costs:
+                    copy_costs[c] = K.copy_residual_bits(tv, tat, plans[c].full[:rows])
+                cost = copy_costs[c][spec[2]]
+            else:
+                src = {c: (plans[c].domain[:2] + (rows,), plans[c].full[:rows]) for c in _spec_sources(spec)}
+                with np.errstate(over="ignore"):
+                    r = tv - _predict(spec, src, dom)[tat]
+                cost = K.residual_bits(r)
             if cost < own:
                 scored.append((cost, spec))
         scored.sort(key=lambda x: x[0])
@@ -594,13 +636,18 @@ def _distinct_cost(a):
 
 
 def _find_template(data, starts, ends):
+    n = starts.shape[0]
+    if n > 2 * TEMPLATE_SAMPLE:
+        # a screen on every k-th value: text columns (names, descriptions) are
+        # dismissed without hashing all their bytes
+        step = n // TEMPLATE_SAMPLE
+        _, _, cnt = K.modal_hash(K.skeleton_hashes(data, starts[::step], ends[::step]))
+        if cnt < TEMPLATE_SCREEN * TYPED_MIN_SHARE * starts[::step].shape[0]:
+            return None
     h = K.skeleton_hashes(data, starts, ends)
-    nz = h[h != 0]
-    if nz.size == 0:
+    _, ref, _ = K.modal_hash(h)
+    if ref < 0:
         return None
-    u, idx, cnt = np.unique(nz, return_index=True, return_counts=True)
-    best = int(np.argmax(cnt))
-    ref = int(np.flatnonzero(h == u[best])[0])
     s, e = int(starts[ref]), int(ends[ref])
     text = bytes(data[s:e])
     lits, offs = [], [0]
@@ -631,7 +678,7 @@ def _find_template(data, starts, ends):
     return lits, widths, vals, ok
 
 
-def _encode_tpl(sink, data, starts, ends, tpl, name):
+def _encode_tpl(sink, data, starts, ends, tpl, name, lf_free=False):
     lits, widths, vals, ok = tpl
     k = len(lits) - 1
     bad = ~ok
@@ -646,7 +693,7 @@ def _encode_tpl(sink, data, starts, ends, tpl, name):
     for j in range(k):
         sink.ints(good[:, j], f"{name}.tpl{j}")
     if bad.any():
-        _encode_exceptions(sink, data, starts, ends, bad, name)
+        _encode_exceptions(sink, data, starts, ends, bad, name, lf_free)
 
 
 # ------------------------------------------------------------------ decode --
@@ -672,9 +719,8 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     ``(buf, offs, ids)``, value ``i`` being ``buf[offs[ids[i]]:offs[ids[i] + 1]]``;
     ``ids`` is None when the values are the entries in order. A dictionary
     column comes back unexpanded (its entries and ids, range-checked), numbers
-    or templates with exceptions as their values followed by the exceptions
-    (:func:`_merge`), so the row assembler copies each value once, straight
-    from where it was decoded.
+    or templates with exceptions as one column in order, the exceptions
+    spliced in (:func:`_merge`), so the row assembler copies each value once.
     """
     r = src.params
     kind = r.u8("column kind")
@@ -819,20 +865,17 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
 
 
 def _merge(buf, offs, mask, ebuf, eoffs, limit):
-    """The values and the exceptions as one column of entries (see
-    :func:`decode_column_entries`): the exceptions' entries follow the values',
-    and ``ids`` points each position at its own (no copy of the values)."""
+    """The values and the exceptions as one column of entries in order (see
+    :func:`decode_column_entries`; ``ids`` None): the exceptions spliced in
+    at their positions (most are a header row: one per column)."""
     if mask is None:
         if buf.shape[0] > limit:
             raise FormatError("csv: column longer than the block")
         return buf, offs, None
     if buf.shape[0] + ebuf.shape[0] > limit:
         raise FormatError("csv: column longer than the block")
-    na = offs.shape[0] - 1
-    all_offs = np.empty(na + eoffs.shape[0], np.int64)
-    all_offs[:na] = offs[:-1]
-    all_offs[na:] = eoffs + buf.shape[0]
-    return np.concatenate((buf, ebuf)), all_offs, K.merge_ids(mask, na)
+    buf, offs = K.splice_entries(buf, offs, ebuf, eoffs, np.flatnonzero(mask))
+    return buf, offs, None
 
 
 def _decode_str(src, n, limit):

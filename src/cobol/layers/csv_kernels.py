@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .primitives import (
+    COPY_SLACK,
     FNV64_OFFSET,
     VARINT_OK,
     bit_length,
     build_span_table,
-    fnv1a64,
+    copy_chunks,
     fnv1a64_step,
+    load_u64,
     put_varint,
     read_varint,
     spans_equal,
+    table_capacity,
+    table_slot,
     unzigzag,
+    zero_byte_mask,
     zigzag,
 )
 
@@ -34,6 +40,8 @@ MAX_DIGITS = 18
 MAX_RUNS = 8
 
 POW10 = np.array([10 ** i for i in range(19)], dtype=np.int64)
+#: "00" "01" ... "99": the two digits of 0..99 at 2 * value
+DIGIT_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint8).copy()
 
 
 
@@ -49,19 +57,30 @@ def span_total(starts, ends):
 
 @njit(cache=True, nogil=True)
 def gather_joined(data, starts, ends, sep):
-    """Concatenate spans, each followed by ``sep`` (``sep < 0``: no separator)."""
+    """Concatenate spans, each followed by ``sep`` (``sep < 0``: no separator).
+
+    Spans are copied in 16-byte moves (copy_chunks) where the block has
+    COPY_SLACK bytes after them, byte by byte near its end; the result is a
+    view of a buffer with that much slack."""
     n = starts.shape[0]
     extra = n if sep >= 0 else 0
-    out = np.empty(span_total(starts, ends) + extra, np.uint8)
+    total = span_total(starts, ends) + extra
+    out = np.empty(total + COPY_SLACK, np.uint8)
+    safe = data.shape[0] - COPY_SLACK
     p = 0
     for i in range(n):
-        for x in range(starts[i], ends[i]):
-            out[p] = data[x]
-            p += 1
+        a = starts[i]
+        ln = ends[i] - a
+        if ends[i] <= safe:
+            copy_chunks(out, p, data, a, ln)
+        else:
+            for x in range(ln):
+                out[p + x] = data[a + x]
+        p += ln
         if sep >= 0:
             out[p] = sep
             p += 1
-    return out
+    return out[:total]
 
 
 @njit(cache=True, nogil=True)
@@ -69,15 +88,35 @@ def split_joined(joined, sep, n):
     """The inverse of :func:`gather_joined` (decode side): ``n`` values each
     followed by ``sep`` -> ``(buf, offs, err)``, the values back to back and
     their offsets; err 1 when ``joined`` does not hold exactly ``n`` values
-    (the last byte must be a separator). One pass: each byte is copied, and
-    the copy of a separator is overwritten by the next byte."""
+    (the last byte must be a separator). One pass: 8 bytes at a time to the
+    next separator, then byte by byte, where each byte is copied and the copy
+    of a separator is overwritten by the next byte."""
     m = joined.shape[0]
-    buf = np.empty(m, np.uint8)
+    buf = np.empty(m + COPY_SLACK, np.uint8)
     offs = np.empty(n + 1, np.int64)
     offs[0] = 0
     k = 0
     p = 0
-    for i in range(m):
+    i = 0
+    # 8 bytes at a time while 16 are left to read: up to the next separator
+    # (the lowest flagged byte is exact), copied by one 16-byte move
+    spat = np.uint64(sep & 0xFF) * np.uint64(0x0101010101010101)
+    while i + 16 <= m:
+        z = zero_byte_mask(load_u64(joined, i) ^ spat)
+        if z == 0:
+            copy_chunks(buf, p, joined, i, 8)
+            p += 8
+            i += 8
+            continue
+        t = np.int64(trailing_zeros(z) >> 3)
+        copy_chunks(buf, p, joined, i, t)
+        p += t
+        i += t + 1
+        if k >= n:
+            return buf[:0], offs, 1
+        k += 1
+        offs[k] = p
+    while i < m:
         c = joined[i]
         buf[p] = c
         if c == sep:
@@ -87,6 +126,7 @@ def split_joined(joined, sep, n):
             offs[k] = p
         else:
             p += 1
+        i += 1
     if k != n or (m and joined[m - 1] != sep):
         return buf[:0], offs, 1
     return buf[:p], offs, 0
@@ -269,6 +309,7 @@ def format_decimals(vals, scales, max_scale, width, limit):
             return np.empty(0, np.uint8), offs, 2
         offs[i + 1] = total
     buf = np.empty(total, np.uint8)
+    pairs = DIGIT_PAIRS
     for i in range(n):
         v = vals[i]
         sc = scales[i]
@@ -277,18 +318,33 @@ def format_decimals(vals, scales, max_scale, width, limit):
         if sh:
             a //= POW10[sh]
         q = offs[i + 1]
+        # two digits per division by 100 (a constant: a multiply), then the
+        # odd one
         if sc > 0:
-            for _ in range(sc):
+            k = sc
+            while k >= 2:
+                r = 2 * (a % 100)
+                a //= 100
+                buf[q - 1] = pairs[r + 1]
+                buf[q - 2] = pairs[r]
+                q -= 2
+                k -= 2
+            if k:
                 q -= 1
                 buf[q] = DIGIT0 + a % 10
                 a //= 10
             q -= 1
             buf[q] = DOT
         start = offs[i] + (1 if v < 0 else 0)
-        while q > start:  # the integer part, zero-padded to the width
+        while q - start >= 2:  # the integer part, zero-padded to the width
+            r = 2 * (a % 100)
+            a //= 100
+            buf[q - 1] = pairs[r + 1]
+            buf[q - 2] = pairs[r]
+            q -= 2
+        if q > start:
             q -= 1
             buf[q] = DIGIT0 + a % 10
-            a //= 10
         if v < 0:
             buf[offs[i]] = MINUS
     return buf, offs, 0
@@ -331,6 +387,41 @@ def skeleton_hashes(data, starts, ends):
         else:
             out[i] = h | np.uint64(1)
     return out
+
+
+@njit(cache=True, nogil=True)
+def modal_hash(h):
+    """The most common nonzero value of ``h`` (ties: the smallest, as a sort
+    by value finds it), the index of its first occurrence and its count;
+    ``(0, -1, 0)`` when every value is 0. One pass over an open-addressing table instead of
+    sorting the column (``np.unique`` was a fifth of CSV encoding on text
+    tables)."""
+    n = h.shape[0]
+    size = table_capacity(n)
+    mask = np.uint64(size - 1)
+    keys = np.zeros(size, np.uint64)
+    counts = np.zeros(size, np.int64)
+    firsts = np.zeros(size, np.int64)
+    best_h = np.uint64(0)
+    best_c = 0
+    best_i = -1
+    for i in range(n):
+        v = h[i]
+        if v == 0:
+            continue
+        slot = table_slot(v, mask)
+        while keys[slot] != 0 and keys[slot] != v:
+            slot = (slot + np.uint64(1)) & mask
+        if keys[slot] == 0:
+            keys[slot] = v
+            firsts[slot] = i
+        counts[slot] += 1
+        c = counts[slot]
+        if c > best_c or (c == best_c and v < best_h):
+            best_c = c
+            best_h = v
+            best_i = firsts[slot]
+    return best_h, best_i, best_c
 
 
 @njit(cache=True, nogil=True)
@@ -449,22 +540,46 @@ def gather_entries(ebuf, eoffs, ids):
 
 
 @njit(cache=True, nogil=True)
-def merge_ids(mask, na):
-    """Merge two columns without copying them: value ``i`` is the next entry of
-    B (entries ``na``, ``na + 1``, ...) where ``mask[i]``, else the next of A
-    (entries 0, 1, ...). Counts are validated by the caller."""
-    n = mask.shape[0]
-    ids = np.empty(n, np.int64)
+def splice_entries(buf, offs, ebuf, eoffs, pos):
+    """Values and exceptions as one column in order (decode side): exception
+    ``k`` (``ebuf[eoffs[k]:eoffs[k+1]]``) goes to position ``pos[k]``, the
+    values fill the other positions in order. Returns ``(buf, offs)``. The
+    values between two exceptions are copied as one run, so a column whose
+    only exception is its header row costs one copy of its text; the column
+    then needs no entry table in the row assembler.
+
+    The caller has checked ``pos`` (increasing, inside the column) and that
+    the counts add up; ``offs`` and ``eoffs`` start at 0 and do not decrease.
+    """
+    na = offs.shape[0] - 1
+    ne = eoffs.shape[0] - 1
+    n = na + ne
+    out = np.empty(offs[na] + eoffs[ne], np.uint8)
+    o = np.empty(n + 1, np.int64)
+    p = 0
     ia = 0
-    ib = na
-    for i in range(n):
-        if mask[i]:
-            ids[i] = ib
-            ib += 1
-        else:
-            ids[i] = ia
-            ia += 1
-    return ids
+    i = 0
+    for k in range(ne + 1):
+        stop = pos[k] if k < ne else n
+        cnt = stop - i
+        a = offs[ia]
+        b = offs[ia + cnt]
+        shift = p - a
+        for t in range(cnt):
+            o[i + t] = offs[ia + t] + shift
+        out[p:p + (b - a)] = buf[a:b]
+        p += b - a
+        ia += cnt
+        i = stop
+        if k < ne:
+            o[i] = p
+            ea = eoffs[k]
+            eb = eoffs[k + 1]
+            out[p:p + (eb - ea)] = ebuf[ea:eb]
+            p += eb - ea
+            i += 1
+    o[n] = p
+    return out, o
 
 
 # ------------------------------------------------------- float32 decimals --
@@ -549,12 +664,39 @@ def f32_to_scaled(dn, big_p, scales, max_scale):
 
 # ------------------------------------------------------------ row matches --
 
+#: multiplier of span_hashes' word mixing (the 64-bit golden ratio)
+_WORD_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
 @njit(cache=True, nogil=True)
 def span_hashes(data, starts, ends):
+    """A 64-bit hash of each span, 8 bytes per step (unaligned loads where 8
+    bytes are left in ``data``, else byte by byte) and the length mixed in.
+    Row matches compare fields by these hashes alone, so any good mix does;
+    FNV-1a's multiply per byte was half of the row match search."""
     n = starts.shape[0]
+    size = data.shape[0]
     out = np.empty(n, np.uint64)
     for i in range(n):
-        out[i] = fnv1a64(data, starts[i], ends[i])
+        s = starts[i]
+        e = ends[i]
+        h = np.uint64(e - s) * _WORD_MIX
+        p = s
+        while p + 8 <= e:
+            h = (h ^ load_u64(data, p)) * _WORD_MIX
+            h ^= h >> np.uint64(29)
+            p += 8
+        if p < e:
+            k = e - p
+            if p + 8 <= size:
+                w = load_u64(data, p) & ((np.uint64(1) << np.uint64(8 * k)) - np.uint64(1))
+            else:
+                w = np.uint64(0)
+                for x in range(k):
+                    w |= np.uint64(data[p + x]) << np.uint64(8 * x)
+            h = (h ^ w) * _WORD_MIX
+            h ^= h >> np.uint64(29)
+        out[i] = h
     return out
 
 
@@ -601,22 +743,90 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
 
 
 @njit(cache=True, nogil=True)
-def row_sources(ref, flagged):
-    """Decode side: for every row, the index of the stored value it shows
-    (its own, or the one of the row it repeats). Returns ``(src, n_stored, err)``."""
-    n = ref.shape[0]
-    src = np.empty(n, np.int64)
+def column_fields(data, starts, ends, keep, ref, col, quote):
+    """Encode side, one column's fields in one pass: the fields its rows keep
+    (all rows when ``keep`` has no rows; else ``keep[r, col]``, the others
+    repeating row ``r - ref[r]``), with their quotes stripped where they are
+    wrapped in ``quote`` (``quote < 0``: no quoting).
+
+    Returns ``(s, e, q, nq, opens, kept, rowsrc)``: the kept fields' content
+    spans, which were quoted and how many, whether any field opens with the
+    quote byte (only such a field can hold an LF), and with ``keep`` the rows
+    kept and for every row the kept field it shows (see row_views).
+    """
+    n = starts.shape[0]
+    use_keep = keep.shape[0] > 0
+    m = n
+    if use_keep:
+        m = 0
+        for r in range(n):
+            if keep[r, col]:
+                m += 1
+    s = np.empty(m, np.int64)
+    e = np.empty(m, np.int64)
+    q = np.zeros(m, np.bool_)
+    kept = np.empty(m if use_keep else 0, np.int64)
+    rowsrc = np.empty(n if use_keep else 0, np.int64)
+    last = data.shape[0] - 1
+    nq = 0
+    opens = False
     k = 0
     for r in range(n):
-        if flagged[r]:
-            d = np.int64(ref[r])
-            if d < 1 or d > r:
-                return src, 0, 1
-            src[r] = src[r - d]
+        if use_keep:
+            if not keep[r, col]:
+                rowsrc[r] = rowsrc[r - np.int64(ref[r])]
+                continue
+            rowsrc[r] = k
+            kept[k] = r
+        a = starts[r]
+        b = ends[r]
+        if quote >= 0 and last >= 0 and data[min(a, last)] == quote:
+            opens = True
+            if b - a >= 2 and data[b - 1] == quote:
+                q[k] = True
+                nq += 1
+                a += 1
+                b -= 1
+        s[k] = a
+        e[k] = b
+        k += 1
+    return s, e, q, nq, opens, kept, rowsrc
+
+
+@njit(cache=True, nogil=True)
+def row_views(ref, packed, width, src, kept):
+    """Decode side of row matches, every column at once: row ``r`` with
+    ``ref[r] != 0`` repeats from row ``r - ref[r]`` the fields whose bits are
+    set in its ``width`` bytes of ``packed`` (LSB first, one row after the
+    other). Fills ``src[c, r]`` (the stored value of column ``c`` that row
+    ``r`` shows) and ``kept[c, :count[c]]`` (the rows that store a value).
+    Returns ``(count, err)``; err 1 on a reference out of range or a packed
+    stream of the wrong length."""
+    ncols, nrows = src.shape
+    count = np.zeros(ncols, np.int64)
+    j = 0
+    for r in range(nrows):
+        d = np.int64(ref[r])
+        if d != 0:
+            if d > r or (j + 1) * width > packed.shape[0]:
+                return count, 1
+            base = j * width
+            j += 1
+            for c in range(ncols):
+                if (packed[base + (c >> 3)] >> (c & 7)) & 1:
+                    src[c, r] = src[c, r - d]
+                else:
+                    k = count[c]
+                    src[c, r] = k
+                    kept[c, k] = r
+                    count[c] = k + 1
         else:
-            src[r] = k
-            k += 1
-    return src, k, 0
+            for c in range(ncols):
+                k = count[c]
+                src[c, r] = k
+                kept[c, k] = r
+                count[c] = k + 1
+    return count, 0 if j * width == packed.shape[0] else 1
 
 
 # ----------------------------------------------------------- front coding --
@@ -665,6 +875,22 @@ def front_decode(lcp, sbuf, soffs, limit):
             buf[p] = sbuf[t]
             p += 1
     return buf, offs, 0
+
+
+@njit(cache=True, nogil=True)
+def copy_residual_bits(vals, at, src):
+    """``residual_bits`` of ``vals`` minus a copy of another column, at lag 0
+    (``src[at]``) and lag 1 (the row before: ``src[at - 1]``, 0 for row 0),
+    in one call: the reference search scores these two for every nearby
+    column (int64 arithmetic wraps, as NumPy's does there)."""
+    m = vals.shape[0]
+    r0 = np.empty(m, np.int64)
+    r1 = np.empty(m, np.int64)
+    for i in range(m):
+        a = at[i]
+        r0[i] = vals[i] - src[a]
+        r1[i] = vals[i] - (src[a - 1] if a >= 1 else 0)
+    return residual_bits(r0), residual_bits(r1)
 
 
 @njit(cache=True, nogil=True)

@@ -80,7 +80,7 @@ from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
 from . import batch_kernels
-from .primitives import bit_length, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
+from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 PACKED = 1
 PLANES = 2
@@ -171,11 +171,11 @@ def _frame_of_reference(x):
 
 
 @njit(cache=True, nogil=True)
-def _unframe(y, base, g):
-    out = np.empty(y.size, np.uint64)
+def _unframe(y, base, g, out):
+    """out[i] = base + g * y[i] (uint64 arithmetic), truncated to out's integer
+    type (decoders of narrow arrays hand their output array in)."""
     for i in range(y.size):
         out[i] = base + g * y[i]
-    return out.view(np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -223,17 +223,16 @@ def _map_residuals(d, offset, use_offset):
 
 
 @njit(cache=True, nogil=True)
-def _unpredict(r, warm, order, offset, use_offset, base, g):
-    """Residual codes -> int64 values: undo the residual map and the predictor,
-    then the frame of reference (the inverse of the PLANES/ESCAPE encoders).
+def _unpredict(r, warm, order, offset, use_offset, base, g, out):
+    """Residual codes -> values in ``out`` (warm.size + r.size of any integer
+    type; truncated to it): undo the residual map and the predictor, then the
+    frame of reference (the inverse of the PLANES/ESCAPE encoders).
     One loop per predictor (and per residual map for the previous-value
     predictor, the common one): the predictor is chosen once, not per value.
-    Without warm-up values (order 0) the values overwrite ``r`` in place (each
-    code is read before its slot is written; the caller's ``r`` is its own
-    fresh array): one pass over one array instead of two."""
+    Without warm-up values (order 0) ``out`` may be ``r`` itself (each code is
+    read before its slot is written): one pass over one array instead of two."""
     nw = warm.size
     m = r.size
-    out = r if nw == 0 else np.empty(nw + m, np.uint64)
     two = np.uint64(2)
     p1 = np.uint64(0)
     p2 = np.uint64(0)
@@ -277,7 +276,6 @@ def _unpredict(r, warm, order, offset, use_offset, base, g):
             if slot == nw:
                 slot = 0
             o[i] = base + g * y
-    return out.view(np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -302,23 +300,25 @@ def _split_escape(r, esc):
 
 
 @njit(cache=True, nogil=True)
-def _merge_escape(prim, rest, esc):
-    """Inverse of _split_escape; ok=False when the escapes and the rest disagree
-    in number or a code lies above the escape."""
-    r = np.empty(prim.size, np.uint64)
+def _merge_escape(prim, rest, esc, base, g, out):
+    """Inverse of _split_escape, each code then put through the frame of
+    reference: out[i] = base + g * code (uint64 arithmetic, truncated to out's
+    type; base 0 and g 1 give the codes). Without a predictor the decoder
+    writes the values so, in one pass. False when the escapes and the rest
+    disagree in number or a code lies above the escape."""
     k = 0
     for i in range(prim.size):
         b = prim[i]
         if b == esc:
             if k >= rest.size:
-                return r, False
-            r[i] = rest[k] + np.uint64(esc)
+                return False
+            out[i] = base + g * (rest[k] + np.uint64(esc))
             k += 1
         elif b > esc:
-            return r, False
+            return False
         else:
-            r[i] = np.uint64(b)
-    return r, k == rest.size
+            out[i] = base + g * np.uint64(b)
+    return k == rest.size
 
 
 @njit(cache=True, nogil=True)
@@ -353,7 +353,11 @@ def _bucket_split(r):
         if v >= np.uint64(BUCKET_DIRECT):
             nbits += bit_length(v) - 3
     words = np.zeros(nbits // 64 + 2, np.uint64)
-    pos = 0
+    # the current word is built in a register and stored once full (OR-ing
+    # into memory made each value wait for the store of the one before)
+    word = 0
+    off = 0
+    acc = np.uint64(0)
     for i in range(m):
         v = r[i]
         if v < np.uint64(BUCKET_DIRECT):
@@ -364,12 +368,14 @@ def _bucket_split(r):
         top = (v >> np.uint64(w)) & np.uint64(3)
         sym[i] = np.uint8(BUCKET_DIRECT + (e - 7) * 4 + np.int64(top))
         extra = v & ((np.uint64(1) << np.uint64(w)) - np.uint64(1))
-        word = pos >> 6
-        off = pos & 63
-        words[word] |= extra << np.uint64(off)
-        if off + w > 64:
-            words[word + 1] |= extra >> np.uint64(64 - off)
-        pos += w
+        acc |= extra << np.uint64(off)
+        off += w
+        if off >= 64:
+            words[word] = acc
+            word += 1
+            off -= 64
+            acc = extra >> np.uint64(w - off) if off else np.uint64(0)
+    words[word] = acc
     return sym, words, nbits, True
 
 
@@ -410,9 +416,12 @@ def _bucket_bits(sym):
 def _bucket_merge(sym, words):
     """Inverse of _bucket_split (the caller checked symbols and bit count, so
     ``words`` holds a word past the last bit read). Branch-free: a symbol
-    below BUCKET_DIRECT reads 0 extra bits."""
+    below BUCKET_DIRECT reads 0 extra bits. A value's extra bits (at most 50)
+    and the up to 7 bits before them in their first byte fit one unaligned
+    8-byte load at the byte of its first bit (little-endian hosts)."""
     width = _BUCKET_WIDTH
     lead = _BUCKET_LEAD
+    buf = words.view(np.uint8)
     m = sym.size
     r = np.empty(m, np.uint64)
     one = np.uint64(1)
@@ -420,10 +429,7 @@ def _bucket_merge(sym, words):
     for i in range(m):
         s = sym[i]
         w = width[s]
-        word = pos >> 6
-        off = np.uint64(pos & 63)
-        # the bits from the next word: shifted in two steps, so that off = 0 gives 0
-        bits = (words[word] >> off) | ((words[word + 1] << one) << (np.uint64(63) - off))
+        bits = load_u64(buf, pos >> 3) >> np.uint64(pos & 7)
         r[i] = lead[s] | (bits & ((one << np.uint64(w)) - one))
         pos += w
     return r
@@ -453,6 +459,21 @@ def _nonzero_positions(d):
 
 
 @njit(cache=True, nogil=True)
+def _sparse_nonzeros(y):
+    """Nonzero residuals of SPARSE order 0 (y itself) and order 1 (y minus the
+    value before, 0 before the first), counted in one pass."""
+    n0 = 0
+    n1 = 0
+    prev = np.uint64(0)
+    for i in range(y.size):
+        v = y[i]
+        n0 += v != 0
+        n1 += v != prev
+        prev = v
+    return n0, n1
+
+
+@njit(cache=True, nogil=True)
 def _gaps(pos):
     out = np.empty(pos.size, np.int64)
     prev = -1
@@ -463,17 +484,17 @@ def _gaps(pos):
 
 
 @njit(cache=True, nogil=True)
-def _sparse_decode(gaps, values, n, order, base, g):
-    """(gaps, values) -> int64 values: scatter the nonzero residuals, integrate
-    them (order 1) and undo the frame of reference, in one pass. ok=False when
-    the gaps run past n."""
-    out = np.empty(n, np.uint64)
+def _sparse_decode(gaps, values, out, order, base, g):
+    """(gaps, values) -> the values in ``out`` (any integer type; truncated to
+    it): scatter the nonzero residuals, integrate them (order 1) and undo the
+    frame of reference, in one pass. False when the gaps run past out.size."""
+    n = out.size
     i = 0
     y = np.uint64(0)
     for j in range(gaps.size):
         gap = gaps[j]
         if gap < 0 or gap >= n - i:
-            return out.view(np.int64), False
+            return False
         if order == 0:
             y = np.uint64(0)
         fill = base + g * y
@@ -489,7 +510,7 @@ def _sparse_decode(gaps, values, n, order, base, g):
     fill = base + g * y
     for t in range(i, n):
         out[t] = fill
-    return out.view(np.int64), True
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -575,16 +596,16 @@ def _remap(idx, rank):
 
 
 @njit(cache=True, nogil=True)
-def _lookup(ranks, values):
-    """values[ranks]; returns (out, bad) with bad = index of the first rank out of range or -1."""
-    out = np.empty(ranks.size, np.int64)
+def _lookup(ranks, values, out):
+    """out[:] = values[ranks] (truncated to out's integer type); returns the
+    index of the first rank out of range, or -1."""
     nd = values.size
     for i in range(ranks.size):
         r = ranks[i]
         if r < 0 or r >= nd:
-            return out, i
+            return i
         out[i] = values[r]
-    return out, -1
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -745,15 +766,12 @@ def _bytes_needed(r: np.ndarray) -> int:
 
 
 def _encode_packed(n, base, g, y) -> bytes:
-    yi = y.view(np.int64)
     # batch_kernels: large batches run where the engine installed (an accelerator), with identical output
-    orders = batch_kernels.choose_orders(yi, CHUNK)
-    codes = batch_kernels.delta_encode(yi, orders, CHUNK, zigzag0=False)
     out = bytearray([PACKED])
     put_varint(out, n)
     put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
-    out += batch_kernels.pack(codes, CHUNK, tags=orders)
+    out += batch_kernels.delta_pack(y.view(np.int64), CHUNK, zigzag0=False)
     return bytes(out)
 
 
@@ -973,9 +991,9 @@ def _candidates(x, fr, modes, depth, at=0):
     if BUCKET in modes and wide:
         cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at, cache)))
     if SPARSE in modes and depth == 0 and x.size >= 16:
+        nonzero = _sparse_nonzeros(y)  # what _encode_sparse's residuals would hold, without making them
         for order in (0, 1):
-            d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
-            if np.count_nonzero(d) <= SPARSE_MAX_SHARE * d.size:
+            if nonzero[order] <= SPARSE_MAX_SHARE * y.size:
                 cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o, depth, at)))
     if DICT in modes and depth == 0 and x.size >= 16:
         # cheap cardinality probe before the real attempt
@@ -1032,14 +1050,34 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
 # ---------------------------------------------------------------- decoding
 
 
-def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
-    """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError)."""
+def _dest(n: int, out: np.ndarray | None) -> np.ndarray:
+    """Where a decoder's last kernel writes: the caller's ``out`` or a fresh uint64 array."""
+    return np.empty(n, np.uint64) if out is None else out
+
+
+def _result(dest: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """What decode_ints returns: the caller's ``out``, or the uint64 values it
+    decoded into as int64."""
+    return dest.view(np.int64) if out is None else out
+
+
+def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: int = 0) -> np.ndarray:
+    """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError).
+
+    ``out``: a 1-d native integer array the values are written into, each
+    truncated to its type (the low bytes of the int64 value), and returned; the
+    stream must hold exactly ``out.size`` values (else FormatError). A decoder
+    of an int32 column hands its output in, and the values go there straight
+    from the last kernel, without an int64 array in between. Without ``out``
+    the result is a fresh int64 array."""
     r = Reader(buf, what="int stream")
     mode = r.u8("mode")
     n = r.varint("count", limit=max_count)
+    if out is not None and n != out.size:
+        raise FormatError(f"int stream holds {n} values, {out.size} expected")
     if mode == PACKED and n == 0:
         r.expect_end("empty int stream")
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64) if out is None else out
     if mode == PACKED:
         base = unzigzag_int(r.varint("base"))
         g = r.varint("gcd")
@@ -1049,7 +1087,9 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         if codes.size != n:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
         y = batch_kernels.delta_decode(codes, tags, CHUNK, zigzag0=False).view(np.uint64)
-        return _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+        dest = _dest(n, out)
+        _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
+        return _result(dest, out)
     if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
         order = r.u8("predictor")
         layout = r.u8("layout")
@@ -1106,15 +1146,29 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
                 prim = np.frombuffer(r.view(m, "escape bytes"), np.uint8)
                 esc = ESCAPE_BYTE
             rest = decode_ints(r.view(r.remaining, "escaped values"), m, _depth=_depth + 1)
-            res, ok = _merge_escape(readonly(prim), readonly(rest.view(np.uint64)), esc)
-            if not ok:
+            if order == 0:
+                # no predictor: the values straight from the codes, frame of reference and all
+                dest = _dest(n, out)
+                frame = (np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+            else:
+                dest = res = np.empty(m, np.uint64)
+                frame = (np.uint64(0), np.uint64(1))
+            if not _merge_escape(readonly(prim), readonly(rest.view(np.uint64)), esc, *frame, dest):
                 raise FormatError(f"int stream: {rest.size} escaped values do not match the escape codes")
+            if order == 0:
+                return _result(dest, out)
         if order == 0 and base == 0 and g == 1:
             # no predictor, no frame of reference (dictionary ranks): the codes
             # are the values, and res is a fresh array of this call's own
-            return res.view(np.int64)
-        return _unpredict(res, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
-                          np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+            if out is None:
+                return res.view(np.int64)
+            np.copyto(out, res, casting="unsafe")  # C casts: the low bytes
+            return out
+        # without warm-up values in place: each code is read before its slot is written
+        dest = res if out is None and nwarm == 0 else _dest(n, out)
+        _unpredict(res, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
+                   np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
+        return _result(dest, out)
     if mode == SPARSE:
         if _depth > 0:
             raise FormatError("int stream: nested sparse layout")
@@ -1131,10 +1185,10 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         values = decode_ints(r.view(r.remaining, "values"), n, _depth=depth + 1)
         if gaps.size != values.size:
             raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
-        out, ok = _sparse_decode(gaps, values, n, order, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
-        if not ok:
+        dest = _dest(n, out)
+        if not _sparse_decode(gaps, values, dest, order, np.uint64(base & ((1 << 64) - 1)), np.uint64(g)):
             raise FormatError("int stream: sparse gaps run past the end")
-        return out
+        return _result(dest, out)
     if mode == DICT:
         if _depth > 0:
             raise FormatError("int stream: nested dictionary")
@@ -1147,10 +1201,11 @@ def decode_ints(buf, max_count: int, *, _depth: int = 0) -> np.ndarray:
         values = decode_ints(r.view(r.remaining, "dictionary"), nd, _depth=depth + 1)
         if values.size != nd:
             raise FormatError(f"int stream: dictionary holds {values.size} values, header says {nd}")
-        out, bad = _lookup(ranks, values)
+        dest = _dest(n, out)
+        bad = _lookup(ranks, values, dest)
         if bad >= 0:
             raise FormatError(f"int stream: rank {int(ranks[bad])} at {bad} outside the dictionary of {nd}")
-        return out
+        return _result(dest, out)
     raise FormatError(f"int stream: unknown mode {mode}")
 
 

@@ -105,9 +105,14 @@ def unique_hashes(h):
 
     Returns (ids, first, counts): ``ids[i]`` numbers the distinct values in
     order of first appearance, ``first[k]`` is where value k first appears and
-    ``counts[k]`` how often it does. Faster than ``np.unique`` (no sort)."""
+    ``counts[k]`` how often it does. Faster than ``np.unique`` (no sort).
+
+    The table starts small and doubles when half full: a text of a million
+    words holds some tens of thousands of distinct ones, and a table sized for
+    the million (32 MB) missed the cache on every probe (the kernel took 1.8x
+    as long on 8 MB of HTML text)."""
     n = h.size
-    size = table_capacity(n)
+    size = table_capacity(min(n, 1024))
     mask = np.uint64(size - 1)
     keys = np.zeros(size, np.uint64)
     vals = np.empty(size, np.int64)
@@ -133,6 +138,19 @@ def unique_hashes(h):
             slot = (slot + np.uint64(1)) & mask
         ids[i] = v
         counts[v] += 1
+        if 2 * nu > size:
+            # rehash into twice the slots (the distinct keys are h[first[:nu]])
+            size *= 2
+            mask = np.uint64(size - 1)
+            keys = np.zeros(size, np.uint64)
+            vals = np.empty(size, np.int64)
+            for u in range(nu):
+                y = h[first[u]]
+                s = table_slot(y, mask)
+                while keys[s] != 0:
+                    s = (s + np.uint64(1)) & mask
+                keys[s] = y
+                vals[s] = u
     return ids, first[:nu], counts[:nu]
 
 
@@ -469,22 +487,67 @@ class WordCoder:
     # -- building -----------------------------------------------------------
     @classmethod
     def train(cls, text, min_count: int = 5, n1: int = DEFAULT_ONE_BYTE) -> "WordCoder":
-        buf = _as_u8(text)
+        return cls._train(_as_u8(text), min_count, n1)[0]
+
+    @classmethod
+    def _train(cls, buf, min_count: int, n1: int, check_keys: bool = True):
+        """(coder, ws, we, wc, codes): the dictionary of ``buf`` and, for each
+        word of ``buf`` (spans ws..we, case classes wc), its dictionary index
+        or -1 -- what :meth:`_codes` would look up, taken from the training
+        itself (a kept key's index is its group's), so coding the text the
+        dictionary was trained on needs no second word scan nor hash lookup.
+        ``check_keys`` False skips comparing every word with its hash's first
+        word (see train_encode)."""
         ws, we, wh, wc = _words(buf)
         if ws.size == 0:
-            return cls([], n1)
+            return cls([], n1), ws, we, wc, np.full(0, -1, np.int64)
         inv, first, counts = unique_hashes(wh)
-        if not _verify_keys(buf, ws, we, first[inv]):
-            return cls([], n1)  # a 64-bit hash collision: code nothing
+        if check_keys and not _verify_keys(buf, ws, we, first[inv]):
+            # a 64-bit hash collision: code nothing
+            return cls([], n1), ws, we, wc, np.full(ws.size, -1, np.int64)
         lens = we[first] - ws[first]
         # a word pays when its uses save more than it costs in the dictionary
         keep = (counts >= min_count) & (lens <= MAX_WORD) & ((lens >= 2) | (counts >= 16))
         idx = np.flatnonzero(keep)
         idx = idx[np.lexsort((first[idx], -counts[idx]))][:n1 + (128 - n1) * 256]
-        raw = buf.tobytes()
-        words = [raw[ws[first[k]]:we[first[k]]].lower() for k in idx.tolist()]
-        words = words[:n1] + sorted(words[n1:])
-        return cls(words, n1)
+        words = _lowered_words(buf, ws[first[idx]], we[first[idx]])
+        # the one-byte codes by frequency, the rest alphabetically (see the module docstring)
+        order = list(range(min(n1, len(words)))) + sorted(range(n1, len(words)), key=words.__getitem__)
+        index_of = np.full(first.size, -1, np.int64)
+        index_of[idx[order]] = np.arange(len(order))
+        return cls([words[k] for k in order], n1), ws, we, wc, index_of[inv]
+
+    @classmethod
+    def train_encode(cls, text, cuts=None, min_count: int = 5, n1: int = DEFAULT_ONE_BYTE,
+                     check_keys: bool = True) -> tuple["WordCoder", list]:
+        """``train(text)`` and the coding of ``text`` with it, in one pass:
+        (coder, [coded bytes]). With ``cuts`` (increasing positions inside
+        ``text``) the parts text[0:cuts[0]], text[cuts[0]:cuts[1]], ...,
+        text[cuts[-1]:] are coded each on its own, byte for byte what
+        ``coder.encode(part)`` gives: a part is coded from the words found in
+        the whole text, which are the part's own when the byte before each cut
+        is one after which no space is implied (NUL, whitespace, brackets:
+        :data:`SPACE_IMPLIED`), as the NUL-terminated text groups of the markup
+        transform are; otherwise each part is coded by ``encode``.
+
+        ``check_keys`` False: words are grouped by their 64-bit key hash alone,
+        without comparing each with the first of its hash; two different keys
+        sharing a hash (never seen; ~n^2 / 2^65 for n distinct keys) then get
+        one code and the text does not decode back. Only for callers that
+        round-trip what they store (EncodeContext.verified), where that costs
+        the block its transform, not data."""
+        buf = _as_u8(text)
+        coder, ws, we, wc, codes = cls._train(buf, min_count, n1, check_keys)
+        bounds = [0] + [int(c) for c in (cuts if cuts is not None else ())] + [buf.size]
+        if any(0 < c < buf.size and SPACE_IMPLIED[buf[c - 1]] for c in bounds[1:-1]):
+            return coder, [coder.encode(buf[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        first_word = np.searchsorted(ws, np.asarray(bounds, np.int64))
+        out = []
+        for k in range(len(bounds) - 1):
+            a, b = bounds[k], bounds[k + 1]
+            i, j = first_word[k], first_word[k + 1]
+            out.append(coder._encode_words(buf[a:b], ws[i:j] - a, we[i:j] - a, wc[i:j], codes[i:j]))
+        return coder, out
 
     def to_bytes(self) -> bytes:
         out = bytearray([_VERSION, self.n1])
@@ -536,7 +599,9 @@ class WordCoder:
     def encode(self, text) -> bytes:
         buf = _as_u8(text)
         ws, we, wh, wc = _words(buf)
-        codes = self._codes(buf, ws, we, wh)
+        return self._encode_words(buf, ws, we, wc, self._codes(buf, ws, we, wh))
+
+    def _encode_words(self, buf, ws, we, wc, codes) -> bytes:
         # worst case: a separator byte escaped (2) + a one-letter word as
         # NOSPACE + case flag + two-byte code (4): 6 bytes out for 2 in
         out = np.empty(3 * buf.size + 16, np.uint8)
@@ -579,6 +644,27 @@ def _confirm(buf, ws, we, codes, wdata, woff):
                 break
 
 
+@njit(cache=True, nogil=True)
+def _gather_lower(buf, starts, ends, out):
+    o = 0
+    for i in range(starts.size):
+        for j in range(starts[i], ends[i]):
+            out[o] = _lower(buf[j])
+            o += 1
+
+
+def _lowered_words(buf, starts, ends) -> list:
+    """The spans buf[starts[i]:ends[i]], ASCII-lowercased, as bytes objects
+    (one gather and one copy out of NumPy, then slices of one bytes object)."""
+    lens = ends - starts
+    off = np.zeros(lens.size + 1, np.int64)
+    np.cumsum(lens, out=off[1:])
+    out = np.empty(int(off[-1]), np.uint8)
+    _gather_lower(buf, starts, ends, out)
+    raw = out.tobytes()
+    return [raw[a:b] for a, b in zip(off[:-1].tolist(), off[1:].tolist())]
+
+
 def _words(buf):
     cap = buf.size // 2 + 1
     ws = np.empty(cap, np.int64)
@@ -615,10 +701,10 @@ class WordTransform(Transform):
     def encode(self, data, ctx: EncodeContext) -> Encoded | None:
         if len(data) < 256:
             return None
-        coder = WordCoder.train(data)
+        coder, (coded,) = WordCoder.train_encode(data, check_keys=not ctx.verified)
         if not coder.words:
             return None
-        return Encoded(params=b"", streams=[coder.to_bytes(), coder.encode(data)], stream_names=["dict", "words"])
+        return Encoded(params=b"", streams=[coder.to_bytes(), coded], stream_names=["dict", "words"])
 
     def decode(self, streams, params, raw_len, ctx: DecodeContext) -> bytes:
         if params or len(streams) != 2:

@@ -55,6 +55,9 @@ from . import csv_columns as cc
 from . import csv_kernels as K
 from .csv_tokenizer import (
     ASSEMBLE_SLACK,
+    COL_ENTRIES,
+    COL_QFLAGS,
+    COL_QUOTED,
     CR,
     LF,
     QUOTE,
@@ -85,6 +88,14 @@ ROW_MATCH_MIN_SHARE = 0.05
 ROW_MATCH_SURE_SHARE = 0.2
 #: the trial of row matches codes this many rows both ways
 ROW_TRIAL_ROWS = 4096
+#: row matches are searched in a block only when a sample of ROW_SCREEN_SLICES
+#: runs of ROW_SCREEN_ROWS rows repeats at least ROW_MATCH_SCREEN times the
+#: share the level asks for (at level 3 on the 13 dev and outside CSV/TSV files
+#: the screen skipped the search on sp500 and an 8 MB slice of npm.tsv, with
+#: 0.1% and 5% of their fields repeating; the frames stayed byte-identical)
+ROW_SCREEN_ROWS = 256
+ROW_SCREEN_SLICES = 4
+ROW_MATCH_SCREEN = 0.5
 #: a row references another only if at least this share of its fields repeat
 ROW_MATCH_MIN_FIELDS_NUM, ROW_MATCH_MIN_FIELDS_DEN = 1, 4
 
@@ -137,7 +148,7 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> 
     starts, ends, row_nf, row_term = tokenize_block(arr, delim, quote)
     nrows = row_nf.shape[0]
     meta = bytearray()
-    sink = cc.StreamSink()
+    sink = cc.StreamSink(memo={})
     sink.params = meta
     meta.append(delim)
     meta.append(quote if quote >= 0 else 0)
@@ -179,7 +190,10 @@ def encode_csv(data: bytes, delim: int, quote: int = QUOTE, level: int = 19) -> 
     if flags & F_RAGGED or not 2 <= ncols <= ROW_MATCH_MAX_COLUMNS or nrows <= 2:
         _encode_columns(sink, arr, cs, ce, counts, quote, None, trial)
         return _finish(sink)
-    match = _row_matches(arr, starts, ends, nrows, ncols)
+    bar = ROW_MATCH_MIN_SHARE if trial else ROW_MATCH_SURE_SHARE
+    match = None
+    if _row_match_share_sampled(arr, starts, ends, nrows, ncols) >= ROW_MATCH_SCREEN * bar:
+        match = _row_matches(arr, starts, ends, nrows, ncols)
     if match is not None:
         if trial:
             use = _row_matches_pay(arr, starts, ends, ncols, modal, quote, match)
@@ -241,29 +255,19 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=Non
     ncols = counts.shape[0]
     sinks, plans = [], {}
     at = 0
+    no_keep, no_ref = np.zeros((0, 0), np.bool_), np.zeros(0, np.uint8)
     for c in range(ncols):
-        csink = cc.StreamSink()
+        csink = cc.StreamSink(memo=sink.memo)
         sinks.append(csink)
         n = int(counts[c])
-        s = cs[at:at + n]
-        e = ce[at:at + n]
+        s, e, q, nq, opens, kept, rowsrc = K.column_fields(
+            arr, cs[at:at + n], ce[at:at + n], no_keep if keep is None else keep, no_ref if ref is None else ref,
+            c, quote)
         at += n
-        rows = None
-        if keep is not None:
-            s = s[keep[:, c]]
-            e = e[keep[:, c]]
-            n = s.shape[0]
-            rowsrc, _, _ = K.row_sources(ref, ~keep[:, c])
-            rows = (np.flatnonzero(keep[:, c]), rowsrc)
-        if quote >= 0 and n:
-            q = (e - s) >= 2
-            if q.any():  # then the block is at least 2 bytes long
-                last = arr.shape[0] - 1
-                q &= arr[np.minimum(s, last)] == quote
-                q &= arr[np.clip(e - 1, 0, last)] == quote
-            nq = int(np.count_nonzero(q))
-        else:
-            nq = 0
+        n = s.shape[0]
+        rows = None if keep is None else (kept, rowsrc)
+        # a field holds an LF only if it opens with a quote (csv_tokenizer)
+        lf_free = not opens
         if nq == 0:
             csink.params.append(Q_NONE)
         elif nq == n:
@@ -274,10 +278,8 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=Non
         else:
             csink.params.append(Q_MOST)
             csink.ints(np.flatnonzero(~q), f"c{c}.unquoted")
-        if nq:
-            s = s + q
-            e = e - q
-        kind = cc.encode_column(csink, arr, s, e, name=f"c{c}", refs=cc.DEFER, col=c, trial=trial, rows=rows)
+        kind = cc.encode_column(csink, arr, s, e, name=f"c{c}", refs=cc.DEFER, col=c, trial=trial, rows=rows,
+                                lf_free=lf_free)
         if isinstance(kind, cc.NumPlan):
             plans[c] = kind
     choices, order = cc.choose_references(plans, ncols)
@@ -292,6 +294,27 @@ def _encode_columns(sink, arr, cs, ce, counts, quote, keep, trial=False, ref=Non
             put_varint(sink.params, c)
     for c in order:
         sink.merge(sinks[c])
+
+
+def _row_match_share_sampled(arr, starts, ends, nrows, ncols) -> float:
+    """The share of fields that repeat a recent row's (as ``_row_matches``
+    counts them) on ROW_SCREEN_SLICES runs of ROW_SCREEN_ROWS rows spread over
+    the block; the whole block when it is not much larger. A screen: a block
+    far under the bar is not searched (the search hashes every field and
+    compares each row with up to 16 others: 5-11% of CSV compression)."""
+    k = ROW_SCREEN_ROWS
+    if nrows <= 2 * k * ROW_SCREEN_SLICES:
+        return 1.0
+    hits = 0
+    min_eq = max(2, -(-ncols * ROW_MATCH_MIN_FIELDS_NUM // ROW_MATCH_MIN_FIELDS_DEN))
+    for i in range(ROW_SCREEN_SLICES):
+        r0 = i * (nrows - k) // (ROW_SCREEN_SLICES - 1)
+        s = starts[r0 * ncols:(r0 + k) * ncols]
+        e = ends[r0 * ncols:(r0 + k) * ncols]
+        h = K.span_hashes(arr, s, e)
+        _, eq = K.row_matches(arr, s, e, h, k, ncols, ROW_MATCH_WINDOW, min_eq)
+        hits += int(np.count_nonzero(eq))
+    return hits / (ROW_SCREEN_SLICES * k * ncols)
 
 
 def _row_matches(arr, starts, ends, nrows, ncols):
@@ -401,7 +424,12 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         row_term[-1] = TERM_NONE
 
     counts = column_counts(row_nf, ncols) if flags & F_RAGGED else np.full(ncols, nrows, np.int64)
-    eq_t = None
+    # every column's entries go into one buffer (bufs, shifted offsets); each
+    # slot of column c shows an entry: in order from the column's first, or
+    # (dictionaries, repeated rows, exceptions) as the entry table says
+    nslots = int(counts.sum())
+    entry = np.empty(nslots, np.int64)
+    row_src = None
     if flags & F_ROWREF:
         if flags & F_RAGGED or ncols != modal or ncols > ROW_MATCH_MAX_COLUMNS:
             raise FormatError("csv: row matches in a ragged or wide table")
@@ -413,10 +441,13 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         packed = np.frombuffer(src.next("row match fields"), dtype=np.uint8)
         if packed.shape[0] != nref * width:
             raise FormatError("csv: row match fields have the wrong length")
-        # column-major (ncols x nrows) so that each column's flags are contiguous
-        eq_t = np.zeros((ncols, nrows), np.bool_)
-        eq_t[:, ref != 0] = np.unpackbits(packed.reshape(nref, width), axis=1, count=ncols,
-                                          bitorder="little").astype(np.bool_).T
+        # per column, the stored value each row shows, written straight into
+        # the entry table (a regular table: column c's slots are row_src[c])
+        row_src = entry.reshape(ncols, nrows)
+        row_kept = np.empty((ncols, nrows), np.int64)
+        row_count, err = K.row_views(ref, packed, width, row_src, row_kept)
+        if err:
+            raise FormatError("csv: bad row match")
     has_order = r.u8("column order flag")
     if has_order > 1:
         raise FormatError("csv: bad column order flag")
@@ -425,29 +456,24 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         corder = [r.varint("column", limit=ncols - 1) for _ in range(ncols)]
         if sorted(corder) != list(range(ncols)):
             raise FormatError("csv: column order is not a permutation")
-    # every column's entries go into one buffer (bufs, shifted offsets); each
-    # slot of column c points at an entry: entry[start_c:start_c + count_c]
-    nslots = int(counts.sum())
-    entry = np.empty(nslots, np.int64)
-    all_q = np.zeros(nslots, np.bool_)
+    all_q = np.empty(nslots, np.bool_)
+    col_mode = np.zeros(ncols, np.int64)
     slot_start = np.zeros(ncols + 1, np.int64)
     np.cumsum(counts, out=slot_start[1:])
     bufs, offs_list = [None] * ncols, [None] * ncols
-    entry_base = [0] * ncols
     refs: dict = {}
     total = 0
     for c in corder:
         n = int(counts[c])
         rows = None
-        if eq_t is not None:
-            rowsrc, n, err = K.row_sources(ref, eq_t[c])
-            if err:
-                raise FormatError("csv: bad row match")
-            rows = (np.flatnonzero(~eq_t[c]), rowsrc)
+        if row_src is not None:
+            n = int(row_count[c])
+            rowsrc = row_src[c]
+            rows = (row_kept[c, :n], rowsrc)
         qmode = r.u8("quote mode")
         q = None
         if qmode == Q_ALL:
-            q = np.ones(n, np.bool_)
+            col_mode[c] |= COL_QUOTED
         elif qmode in (Q_SOME, Q_MOST):
             pos = cc.decode_ints(src.next("quote flags"), n)
             _check_positions(pos, n, "quote flags")
@@ -464,8 +490,13 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         buf, offs, ids = cc.decode_column_entries(src, n, raw_len, refs=refs, col=c, rows=rows)
         if (ids is None and offs.shape[0] != n + 1) or (ids is not None and ids.shape[0] != n):
             raise FormatError("csv: column has the wrong count")
-        if eq_t is not None:
-            ids = rowsrc if ids is None else ids[rowsrc]
+        if row_src is not None:
+            # the slots show rowsrc (already in the entry table) or, for
+            # entries of their own, ids[rowsrc]
+            if ids is not None:
+                ids = ids[rowsrc]
+            else:
+                col_mode[c] |= COL_ENTRIES
             if q is not None:
                 q = q[rowsrc]
         # a valid block's entries are at most its bytes (a dictionary's are
@@ -476,30 +507,33 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int) -> bytes:
         bufs[c] = buf
         offs_list[c] = offs
         a, b = slot_start[c], slot_start[c + 1]
-        if ids is None:
-            entry[a:b] = np.arange(b - a)
-        else:
+        if ids is not None:
             entry[a:b] = ids
+            col_mode[c] |= COL_ENTRIES
         if q is not None:
             all_q[a:b] = q
+            col_mode[c] |= COL_QFLAGS
     # glue the columns' entries into one buffer with global offsets
+    col_first = np.zeros(ncols, np.int64)
     at = 0
     for c in range(ncols):
-        entry_base[c] = at
+        col_first[c] = at
         at += offs_list[c].shape[0] - 1
     all_offs = np.empty(at + 1, np.int64)
     shift = 0
     for c in range(ncols):
         o = offs_list[c]
-        all_offs[entry_base[c]:entry_base[c] + o.shape[0] - 1] = o[:-1] + shift
+        first = col_first[c]
+        np.add(o[:-1], shift, out=all_offs[first:first + o.shape[0] - 1])
         shift += bufs[c].shape[0]
-        if entry_base[c]:
-            entry[slot_start[c]:slot_start[c + 1]] += entry_base[c]
+        if first and col_mode[c] & COL_ENTRIES:
+            entry[slot_start[c]:slot_start[c + 1]] += first
     all_offs[at] = shift
     all_buf = np.empty(shift + ASSEMBLE_SLACK, np.uint8)
     np.concatenate(bufs, out=all_buf[:shift])
     out = np.empty(raw_len + ASSEMBLE_SLACK, np.uint8)
-    p = assemble(out, all_buf, all_offs, entry, slot_start, all_q, row_nf, row_term, delim, quote)
+    p = assemble(out, all_buf, all_offs, entry, slot_start, col_first, col_mode, all_q, row_nf, row_term,
+                 delim, quote)
     if p != raw_len:
         raise FormatError("csv: fields do not fill the block")
     return out[:raw_len].tobytes()

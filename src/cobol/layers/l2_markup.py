@@ -59,9 +59,9 @@ b'\\x11\\x10\\x01\\x00\\x10\\x01\\x00\\x00'
 from __future__ import annotations
 
 import numpy as np
-import zstandard
 
 from ..errors import CobolError, FormatError, LimitError
+from ..entropy import thread_compressor
 from ..format.wire import Reader, put_bytes, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from . import markup_tokenizer as mt
@@ -69,7 +69,8 @@ from .l1_semantic import unique_hashes
 from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-exported: part of the format)
     COPY_SLACK, E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
-    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _skeleton_hashes, _skeleton_parts, _span_hashes,
+    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _renumber, _skeleton_hashes, _skeleton_parts,
+    _skeleton_use_counts, _span_hashes,
     _spans_match, _text_bytes, _value_bytes,
     _verify_skeletons, _walk,
 )
@@ -143,6 +144,10 @@ class SkeletonTable:
 
 # ---------------------------------------------------------------- encoder
 
+def _size(frames) -> int:
+    return sum(len(f) for f in frames)
+
+
 _NL = {0: b"", 1: b"\n", 2: b"\r\n"}
 
 
@@ -161,8 +166,12 @@ class MarkupEncoder:
     """Bytes -> :class:`Encoded` (params + streams); see the module docstring."""
 
     def __init__(self, html: bool, level: int = 19, use_l1: bool | None = None, text_by_parent: bool | None = None,
-                 split_values: bool | None = None, fold_min: int = 128):
+                 split_values: bool | None = None, fold_min: int = 128, check_collisions: bool = True):
         self.html = html
+        # False: the caller round-trips the output (EncodeContext.verified), which
+        # catches a skeleton or word hash collision; the byte-by-byte checks of
+        # every tag and word against its hash's first one are then skipped
+        self.check_collisions = check_collisions
         self.fold_min = fold_min
         self.level = level
         # None: decide by a trial on a sample of the block
@@ -194,7 +203,8 @@ class MarkupEncoder:
         _collect_skeletons(buf, starts, tok.attr_lo, val_s, val_e, reps, sk_off, sk_buf)
         sk_data = sk_buf[:sk_off[-1]]
         scratch = np.empty(int(tok_len.max(initial=0)) + 1, np.uint8)
-        if not _verify_skeletons(buf, starts, tok.attr_lo, val_s, val_e, tags, tag_sk, sk_data, sk_off, scratch):
+        if self.check_collisions and not _verify_skeletons(buf, starts, tok.attr_lo, val_s, val_e, tags, tag_sk,
+                                                           sk_data, sk_off, scratch):
             raise CobolError("markup: skeleton hash collision")
         skeletons = StructuralDictionary.from_arrays(sk_data, np.diff(sk_off), counts[order])
         table = SkeletonTable(skeletons, self.html)
@@ -265,6 +275,11 @@ class MarkupEncoder:
         cum = np.cumsum(seg_e[text_idx] - seg_s[text_idx] + 1)
         k = int(np.searchsorted(cum, TRIAL_SAMPLE)) + 1
         sample_idx = text_idx[:k]
+        # a sample that is all of the block's text (small blocks) gives the final
+        # text streams themselves: their trial frames are kept for the planner
+        # (Encoded.zstd_frames) instead of being compressed again
+        whole_text = sample_idx.size == text_idx.size
+        text_frames = None  # the final text streams' frames, when a trial made them
         by_parent = self.text_by_parent
         if by_parent is None:
             by_parent = False
@@ -272,22 +287,29 @@ class MarkupEncoder:
                 ss, se = seg_s[sample_idx], seg_e[sample_idx]
                 flat = gather(ss, se, np.zeros(ss.size, np.int64), 1)
                 grouped = gather(ss, se, seg_g[sample_idx] - N_MISC, ntext_p)
-                by_parent = self._zlen(grouped) < self._zlen(flat)
+                flat_frames, grouped_frames = self._zframes(flat), self._zframes(grouped)
+                by_parent = _size(grouped_frames) < _size(flat_frames)
+                if whole_text:
+                    text_frames = grouped_frames if by_parent else flat_frames
         ntext = ntext_p if by_parent else 1
         if not by_parent:
             seg_g = doc_order(seg_g)
         # one stream per frequent attribute, or all values in one (small blocks)?
         vbase = N_MISC + ntext
+        value_frames = None  # the final value streams' frames, when the trial made them
         if vnames and self.split_values is None:
             val_idx = np.flatnonzero(seg_g >= vbase)
             vcum = np.cumsum(seg_e[val_idx] - seg_s[val_idx] + 1)
             # the benefit of separate streams grows with their size: sample a quarter
             want = min(max(TRIAL_SAMPLE, int(vcum[-1]) // 4 if vcum.size else 0), 8 * TRIAL_SAMPLE)
             vs = val_idx[:int(np.searchsorted(vcum, want)) + 1]
-            split = gather(seg_s[vs], seg_e[vs], seg_g[vs] - vbase, len(vnames) + 1)
-            merged = gather(seg_s[vs], seg_e[vs], np.zeros(vs.size, np.int64), 1)
-            if self._zlen(merged) <= self._zlen(split):
+            split = self._zframes(gather(seg_s[vs], seg_e[vs], seg_g[vs] - vbase, len(vnames) + 1))
+            merged = self._zframes(gather(seg_s[vs], seg_e[vs], np.zeros(vs.size, np.int64), 1))
+            value_frames = merged if _size(merged) <= _size(split) else split
+            if value_frames is merged:
                 vnames = []
+            if vs.size != val_idx.size:
+                value_frames = None
         elif self.split_values is False:
             vnames = []
         if not vnames:
@@ -298,18 +320,35 @@ class MarkupEncoder:
 
         use_l1 = self.use_l1
         l1_params = b""
-        text_streams = [g.tobytes() for g in text_groups]
+        text_streams = None  # bytes of the text groups, or their L1 codes
         text_names = ["text"] + [f"text:{table.names[x].decode('latin-1')}" for x in (tnames if by_parent else [])]
+        l1_trial = None
         if use_l1 is None:
             use_l1 = False
             if sample_idx.size and cum[-1] >= 4096:
-                use_l1 = self._trial_l1(gather(seg_s[sample_idx], seg_e[sample_idx],
-                                               np.zeros(sample_idx.size, np.int64), 1)[0])
+                use_l1, l1_trial = self._trial_l1(gather(seg_s[sample_idx], seg_e[sample_idx],
+                                                         np.zeros(sample_idx.size, np.int64), 1)[0])
+                if whole_text and not by_parent and text_frames is None:
+                    text_frames = l1_trial[3]  # the sample coded plain: the one text stream
+        l1_frames = None
         if use_l1:
-            from . import l1_semantic
-            coder = l1_semantic.WordCoder.train(np.concatenate(text_groups) if text_groups else np.zeros(0, np.uint8))
+            if whole_text and not by_parent and l1_trial is not None:
+                # the trial coded exactly the final text stream: its coder, code and frames
+                coder, coded, l1_frames, _ = l1_trial
+                text_streams = [coded]
+            else:
+                from . import l1_semantic
+                # trained on all the text, each group coded on its own (train_encode: one word scan)
+                cuts = np.cumsum([g.size for g in text_groups[:-1]])
+                # gather lays its groups back to back in one array: the text groups'
+                # span of it is their concatenation, without a copy
+                start = sum(g.size for g in groups[:N_MISC])
+                all_text = text_groups[0].base[start:start + sum(g.size for g in text_groups)]
+                coder, text_streams = l1_semantic.WordCoder.train_encode(all_text, cuts,
+                                                                        check_keys=self.check_collisions)
             l1_params = coder.to_bytes()
-            text_streams = [coder.encode(g) for g in text_groups]
+        else:
+            text_streams = [g.tobytes() for g in text_groups]
 
         params = bytearray()
         flags = (F_HTML if self.html else 0) | (F_L1 if use_l1 else 0) | (F_TEXT_BY_PARENT if by_parent else 0)
@@ -337,7 +376,18 @@ class MarkupEncoder:
         names += text_names
         streams += [g.tobytes() for g in value_groups]
         names += [f"v:{table.names[x].decode('latin-1')}" for x in vnames] + ["v:*"]
-        return Encoded(params=bytes(params), streams=streams, stream_names=names)
+        # trial frames that are final streams' frames, by stream index
+        made = {}
+        first_text = 3 + (1 if use_l1 else 0)
+        if use_l1:
+            # the L1 dictionary and code, when the trial coded the final text
+            dict_frames, text_frames = (l1_frames[:1], l1_frames[1:]) if l1_frames else (None, None)
+        else:
+            dict_frames = None
+        for first, frames in ((3, dict_frames), (first_text, text_frames), (first_text + ntext, value_frames)):
+            for i, f in enumerate(frames or ()):
+                made[first + i] = (self._trial_level, f)
+        return Encoded(params=bytes(params), streams=streams, stream_names=names, zstd_frames=made or None)
 
     def _fold_values(self, buf, tok):
         """Value spans to cut out of the tags. A name=value pair seen at least
@@ -362,19 +412,15 @@ class MarkupEncoder:
     def _keep_used(self, skeletons, table, tok_code, tok_parent, tags):
         """Drop the skeletons of end tags that were always predicted and renumber
         the rest by how often they are *emitted*; remap codes and parent names."""
-        codes = tok_code[tags]
-        used = codes[codes >= S_SKEL] - S_SKEL
-        cnt = np.bincount(used, minlength=len(skeletons))
+        cnt = _skeleton_use_counts(tags, tok_code, len(skeletons))
         keep = np.argsort(-cnt, kind="stable")[:int((cnt > 0).sum())]
         new_id = np.full(len(skeletons), -1, np.int64)
         new_id[keep] = np.arange(keep.size)
-        sel = tags[codes >= S_SKEL]
-        tok_code[sel] = S_SKEL + new_id[tok_code[sel] - S_SKEL]
         reduced = StructuralDictionary([skeletons[i] for i in keep.tolist()], cnt[keep])
         new_table = SkeletonTable(reduced, self.html)
         name_map = np.asarray([-1] + [new_table.names.id_of(nm) if nm in new_table.names else -1
                                       for nm in table.names], np.int32)
-        tok_parent[:] = name_map[tok_parent + 1]
+        _renumber(tags, tok_code, new_id, tok_parent, name_map)
         return reduced, new_table
 
     @staticmethod
@@ -398,14 +444,25 @@ class MarkupEncoder:
         return style
 
     # -- trials ---------------------------------------------------------------
-    def _zlen(self, chunks) -> int:
-        c = zstandard.ZstdCompressor(level=min(self.level, TRIAL_LEVEL))
-        return sum(len(c.compress(bytes(x))) for x in chunks)
+    @property
+    def _trial_level(self) -> int:
+        return min(self.level, TRIAL_LEVEL)
 
-    def _trial_l1(self, sample) -> bool:
+    def _zframes(self, chunks) -> list:
+        """The chunks coded as the planner codes a stream at the trial level
+        (``entropy.thread_compressor``), so that a trial's frame can stand for
+        the final stream's (Encoded.zstd_frames)."""
+        c = thread_compressor(self._trial_level)
+        return [c.compress(bytes(x)) for x in chunks]
+
+    def _trial_l1(self, sample) -> tuple:
+        """(whether the L1 word code pays on ``sample``, (coder, code, frames of
+        [dictionary, code], frames of [sample]))."""
         from . import l1_semantic
-        coder = l1_semantic.WordCoder.train(sample)
-        return self._zlen([coder.to_bytes(), coder.encode(sample)]) < self._zlen([sample])
+        coder, (coded,) = l1_semantic.WordCoder.train_encode(sample, check_keys=self.check_collisions)
+        with_l1 = self._zframes([coder.to_bytes(), coded])
+        plain = self._zframes([sample])
+        return _size(with_l1) < _size(plain), (coder, coded, with_l1, plain)
 
 
 # ---------------------------------------------------------------- decoder
@@ -510,7 +567,8 @@ class _MarkupTransform(Transform):
         use_l1 = None if "l1" in ctx.layers else False
         for fold_min in (self.fold_min, 0):
             try:
-                return MarkupEncoder(self.html, ctx.level, use_l1=use_l1, fold_min=fold_min).encode(data)
+                return MarkupEncoder(self.html, ctx.level, use_l1=use_l1, fold_min=fold_min,
+                                     check_collisions=not ctx.verified).encode(data)
             except LimitError:  # over 65,536 distinct tags: folding made it worse, or it is not markup
                 continue
         return None

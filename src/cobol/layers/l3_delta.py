@@ -70,51 +70,55 @@ def unzigzag_array(codes):
     return out.view(np.int64)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def chunk_order(u, start, stop):
+    """The delta order of the chunk u[start:stop] (see the module docstring)."""
+    two = np.uint64(2)
+    # the first two values of the array predict from zeros in every order:
+    # outliers whatever the order, so they do not vote
+    first = max(start, 2)
+    if first >= stop:
+        return np.uint8(0)
+    p1 = u[first - 1]
+    p2 = u[first - 2]
+    lo0 = hi0 = np.int64(u[first])
+    lo1 = hi1 = np.int64(u[first] - p1)
+    lo2 = hi2 = np.int64(u[first] - two * p1 + p2)
+    for i in range(first, stop):
+        x = u[i]
+        r0 = np.int64(x)
+        r1 = np.int64(x - p1)
+        r2 = np.int64(x - two * p1 + p2)
+        lo0 = min(lo0, r0)
+        hi0 = max(hi0, r0)
+        lo1 = min(lo1, r1)
+        hi1 = max(hi1, r1)
+        lo2 = min(lo2, r2)
+        hi2 = max(hi2, r2)
+        p2 = p1
+        p1 = x
+    # cost = bits of the residual range (what frame-of-reference packing pays)
+    cost0 = bit_length(np.uint64(hi0) - np.uint64(lo0))
+    cost1 = bit_length(np.uint64(hi1) - np.uint64(lo1))
+    cost2 = bit_length(np.uint64(hi2) - np.uint64(lo2))
+    best = 0
+    if cost1 < cost0:
+        best = 1
+        cost0 = cost1
+    if cost2 < cost0:
+        best = 2
+    if best == 1 and lo1 >= 0:
+        best = 3  # non-decreasing: no sign to code (any value still round-trips)
+    return np.uint8(best)
+
+
 @njit(cache=True, nogil=True)
 def _choose_orders(u, chunk):
     n = u.size
     nchunks = (n + chunk - 1) // chunk
     orders = np.zeros(nchunks, np.uint8)
-    two = np.uint64(2)
     for c in range(nchunks):
-        start = c * chunk
-        stop = min(start + chunk, n)
-        # the first two values of the array predict from zeros in every order:
-        # outliers whatever the order, so they do not vote
-        first = max(start, 2)
-        if first >= stop:
-            continue
-        p1 = u[first - 1]
-        p2 = u[first - 2]
-        lo0 = hi0 = np.int64(u[first])
-        lo1 = hi1 = np.int64(u[first] - p1)
-        lo2 = hi2 = np.int64(u[first] - two * p1 + p2)
-        for i in range(first, stop):
-            x = u[i]
-            r0 = np.int64(x)
-            r1 = np.int64(x - p1)
-            r2 = np.int64(x - two * p1 + p2)
-            lo0 = min(lo0, r0)
-            hi0 = max(hi0, r0)
-            lo1 = min(lo1, r1)
-            hi1 = max(hi1, r1)
-            lo2 = min(lo2, r2)
-            hi2 = max(hi2, r2)
-            p2 = p1
-            p1 = x
-        # cost = bits of the residual range (what frame-of-reference packing pays)
-        cost0 = bit_length(np.uint64(hi0) - np.uint64(lo0))
-        cost1 = bit_length(np.uint64(hi1) - np.uint64(lo1))
-        cost2 = bit_length(np.uint64(hi2) - np.uint64(lo2))
-        best = 0
-        if cost1 < cost0:
-            best = 1
-            cost0 = cost1
-        if cost2 < cost0:
-            best = 2
-        if best == 1 and lo1 >= 0:
-            best = 3  # non-decreasing: no sign to code (any value still round-trips)
-        orders[c] = best
+        orders[c] = chunk_order(u, c * chunk, min(c * chunk + chunk, n))
     return orders
 
 
@@ -125,42 +129,47 @@ def choose_orders(values: np.ndarray, chunk: int) -> np.ndarray:
     return _choose_orders(np.ascontiguousarray(values, np.int64).view(np.uint64), chunk)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def delta_chunk(u, start, stop, order, zigzag0, out, at):
+    """The residual codes of u[start:stop] under ``order`` into out[at:at + stop - start]."""
+    two = np.uint64(2)
+    o = at - start
+    if order == 0:
+        if zigzag0:
+            for i in range(start, stop):
+                out[o + i] = zigzag(u[i])
+        else:
+            # a loop, not out[...] = u[start:stop]: Numba's first
+            # array-to-slice assignment in a process costs ~2 s to compile
+            for i in range(start, stop):
+                out[o + i] = u[i]
+    elif order == 1:
+        p1 = u[start - 1] if start >= 1 else np.uint64(0)
+        for i in range(start, stop):
+            out[o + i] = zigzag(u[i] - p1)
+            p1 = u[i]
+    elif order == 3:
+        p1 = u[start - 1] if start >= 1 else np.uint64(0)
+        for i in range(start, stop):
+            out[o + i] = u[i] - p1
+            p1 = u[i]
+    else:
+        p1 = u[start - 1] if start >= 1 else np.uint64(0)
+        p2 = u[start - 2] if start >= 2 else np.uint64(0)
+        for i in range(start, stop):
+            x = u[i]
+            out[o + i] = zigzag(x - two * p1 + p2)
+            p2 = p1
+            p1 = x
+
+
 @njit(cache=True, nogil=True)
 def _delta_encode(u, orders, chunk, zigzag0):
     n = u.size
     out = np.empty(n, np.uint64)
-    two = np.uint64(2)
     for c in range(orders.size):
         start = c * chunk
-        stop = min(start + chunk, n)
-        order = orders[c]
-        if order == 0:
-            if zigzag0:
-                for i in range(start, stop):
-                    out[i] = zigzag(u[i])
-            else:
-                # a loop, not out[start:stop] = u[start:stop]: Numba's first
-                # array-to-slice assignment in a process costs ~2 s to compile
-                for i in range(start, stop):
-                    out[i] = u[i]
-        elif order == 1:
-            p1 = u[start - 1] if start >= 1 else np.uint64(0)
-            for i in range(start, stop):
-                out[i] = zigzag(u[i] - p1)
-                p1 = u[i]
-        elif order == 3:
-            p1 = u[start - 1] if start >= 1 else np.uint64(0)
-            for i in range(start, stop):
-                out[i] = u[i] - p1
-                p1 = u[i]
-        else:
-            p1 = u[start - 1] if start >= 1 else np.uint64(0)
-            p2 = u[start - 2] if start >= 2 else np.uint64(0)
-            for i in range(start, stop):
-                x = u[i]
-                out[i] = zigzag(x - two * p1 + p2)
-                p2 = p1
-                p1 = x
+        delta_chunk(u, start, min(start + chunk, n), orders[c], zigzag0, out, start)
     return out
 
 

@@ -57,6 +57,7 @@ from numba import njit
 
 from ..errors import FormatError
 from ..format.wire import put_varint
+from .l3_delta import chunk_order, delta_chunk
 from .primitives import VARINT_OK, bit_length, put_varint as _put_varint, read_varint, varint_len
 
 CONST = 0
@@ -104,18 +105,29 @@ def _mask(w):
 
 @njit(cache=True, nogil=True)
 def _put_run(words, pos, vals, k, w):
-    """OR vals[:k] (each < 2**w) into the LSB-first stream from bit ``pos``; words pre-zeroed."""
-    if w == 0:
+    """OR vals[:k] (each < 2**w) into the LSB-first stream from bit ``pos``;
+    words pre-zeroed past ``pos``, with a spare word after the last bit.
+
+    The current word is built in a register and stored once full: OR-ing each
+    value into memory made every value wait for the store of the one before
+    (the same word, a store-to-load round trip a value)."""
+    if w == 0 or k == 0:
         return pos
+    word = pos >> 6
+    off = pos & 63
+    acc = words[word]
     for i in range(k):
         v = vals[i]
-        word = pos >> 6
-        off = pos & 63
-        words[word] |= v << np.uint64(off)
-        if off + w > 64:
-            words[word + 1] |= v >> np.uint64(64 - off)
-        pos += w
-    return pos
+        acc |= v << np.uint64(off)
+        off += w
+        if off >= 64:
+            words[word] = acc
+            word += 1
+            off -= 64
+            # the bits of v that did not fit (none when it ended on the boundary)
+            acc = v >> np.uint64(w - off) if off else np.uint64(0)
+    words[word] = acc
+    return (word << 6) + off
 
 
 @njit(cache=True, nogil=True)
@@ -140,6 +152,68 @@ def _get_run(words, pos, out, k, w):
 # ---------------------------------------------------------------- analysis
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _analyze_chunk(codes, start, stop, row, hist):
+    """_analyze's row (13 columns) for the chunk codes[start:stop]; ``hist`` is
+    65 counters of scratch."""
+    m = stop - start
+    lo = codes[start]
+    hi = codes[start]
+    nz = 0
+    run = 0
+    max_run = 0
+    max_nz = np.uint64(0)
+    dmax = np.uint64(0)
+    prev = codes[start]
+    for t in range(65):
+        hist[t] = 0
+    for i in range(start, stop):
+        v = codes[i]
+        lo = min(lo, v)
+        hi = max(hi, v)
+        hist[bit_length(v)] += 1
+        d = v - prev
+        dz = (d << np.uint64(1)) ^ (np.uint64(0) - (d >> np.uint64(63)))
+        dmax = max(dmax, dz)
+        prev = v
+        if v != 0:
+            nz += 1
+            max_run = max(max_run, run)
+            run = 0
+            max_nz = max(max_nz, v - np.uint64(1))
+        else:
+            run += 1
+    w = bit_length(hi)
+    rng = hi - lo
+    row[0] = lo
+    row[1] = hi
+    row[2] = rng
+    row[3] = w
+    row[4] = 16 + m * w
+    row[5] = 16 + 8 * varint_len(lo) + m * bit_length(rng)
+    rw = bit_length(np.uint64(max_run))
+    nzw = bit_length(max_nz)
+    row[6] = 16 + 8 * varint_len(np.uint64(nz)) + 8 + nz * (rw + nzw)
+    dw = bit_length(dmax)
+    row[7] = 16 + 8 * varint_len(codes[start]) + (m - 1) * dw
+    # PFor: exceptions above b cost a position and w - b high bits each
+    pw = bit_length(np.uint64(m - 1))
+    best = 16 + m * w + 8 + 8  # b = w, e = 0
+    best_b = w
+    above = 0
+    for b in range(w - 1, -1, -1):
+        above += hist[b + 1]
+        cost = 16 + 8 + 8 * varint_len(np.uint64(above)) + m * b + above * (pw + w - b)
+        if cost < best:
+            best = cost
+            best_b = b
+    row[8] = best
+    row[9] = best_b
+    row[10] = rw
+    row[11] = nzw
+    row[12] = dw
+
+
 @njit(cache=True, nogil=True)
 def _analyze(codes, chunk):
     """Per chunk: [min, max, range, bits, cost_bits x 5, patch_b, run_width, nz_width, delta_width].
@@ -152,62 +226,7 @@ def _analyze(codes, chunk):
     hist = np.zeros(65, np.int64)
     for c in range(nchunks):
         start = c * chunk
-        stop = min(start + chunk, n)
-        m = stop - start
-        lo = codes[start]
-        hi = codes[start]
-        nz = 0
-        run = 0
-        max_run = 0
-        max_nz = np.uint64(0)
-        dmax = np.uint64(0)
-        prev = codes[start]
-        hist[:] = 0
-        for i in range(start, stop):
-            v = codes[i]
-            lo = min(lo, v)
-            hi = max(hi, v)
-            hist[bit_length(v)] += 1
-            d = v - prev
-            dz = (d << np.uint64(1)) ^ (np.uint64(0) - (d >> np.uint64(63)))
-            dmax = max(dmax, dz)
-            prev = v
-            if v != 0:
-                nz += 1
-                max_run = max(max_run, run)
-                run = 0
-                max_nz = max(max_nz, v - np.uint64(1))
-            else:
-                run += 1
-        w = bit_length(hi)
-        rng = hi - lo
-        out[c, 0] = lo
-        out[c, 1] = hi
-        out[c, 2] = rng
-        out[c, 3] = w
-        out[c, 4] = 16 + m * w
-        out[c, 5] = 16 + 8 * varint_len(lo) + m * bit_length(rng)
-        rw = bit_length(np.uint64(max_run))
-        nzw = bit_length(max_nz)
-        out[c, 6] = 16 + 8 * varint_len(np.uint64(nz)) + 8 + nz * (rw + nzw)
-        dw = bit_length(dmax)
-        out[c, 7] = 16 + 8 * varint_len(codes[start]) + (m - 1) * dw
-        # PFor: exceptions above b cost a position and w - b high bits each
-        pw = bit_length(np.uint64(m - 1))
-        best = 16 + m * w + 8 + 8  # b = w, e = 0
-        best_b = w
-        above = 0
-        for b in range(w - 1, -1, -1):
-            above += hist[b + 1]
-            cost = 16 + 8 + 8 * varint_len(np.uint64(above)) + m * b + above * (pw + w - b)
-            if cost < best:
-                best = cost
-                best_b = b
-        out[c, 8] = best
-        out[c, 9] = best_b
-        out[c, 10] = rw
-        out[c, 11] = nzw
-        out[c, 12] = dw
+        _analyze_chunk(codes, start, min(start + chunk, n), out[c], hist)
     return out
 
 
@@ -264,6 +283,84 @@ def _check_chunk(chunk: int) -> None:
 # ---------------------------------------------------------------- packing
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _pack_chunk(codes, start, stop, row, s, tag, headers, hp, words, pos, tmp, tmp2):
+    """Header and fields of the chunk codes[start:stop] under strategy ``s``
+    (``row``: its _analyze row); returns the new header and bit positions."""
+    m = stop - start
+    one = np.uint64(1)
+    headers[hp] = np.uint8(s | (tag << 3))
+    hp += 1
+    if s == CONST:
+        w = np.int64(row[3])
+        headers[hp] = w
+        hp += 1
+        pos = _put_run(words, pos, codes[start:stop], m, w)
+    elif s == FOR:
+        base = row[0]
+        w = bit_length(row[2])
+        headers[hp] = w
+        hp = _put_varint(headers, hp + 1, base)
+        for i in range(m):
+            tmp[i] = codes[start + i] - base
+        pos = _put_run(words, pos, tmp, m, w)
+    elif s == ZERO_RUN:
+        rw = np.int64(row[10])
+        w = np.int64(row[11])
+        k = np.int64(0)
+        run = 0
+        for i in range(start, stop):
+            v = codes[i]
+            if v != 0:
+                tmp[k] = run
+                tmp2[k] = v - one
+                k += 1
+                run = 0
+            else:
+                run += 1
+        headers[hp] = w
+        hp = _put_varint(headers, hp + 1, np.uint64(k))
+        headers[hp] = rw
+        hp += 1
+        pos = _put_run(words, pos, tmp, k, rw)
+        pos = _put_run(words, pos, tmp2, k, w)
+    elif s == DELTA:
+        w = np.int64(row[12])
+        headers[hp] = w
+        hp = _put_varint(headers, hp + 1, codes[start])
+        prev = codes[start]
+        for i in range(m - 1):
+            v = codes[start + 1 + i]
+            d = v - prev
+            tmp[i] = (d << one) ^ (np.uint64(0) - (d >> np.uint64(63)))
+            prev = v
+        pos = _put_run(words, pos, tmp, m - 1, w)
+    else:  # PATCHED
+        w = np.int64(row[3])
+        b = np.int64(row[9])
+        pw = bit_length(np.uint64(m - 1))
+        lowmask = _mask(b)
+        e = np.int64(0)
+        for i in range(m):
+            v = codes[start + i]
+            tmp[i] = v & lowmask
+            if b < 64 and (v >> np.uint64(b)) != 0:
+                tmp2[e] = v >> np.uint64(b)
+                e += 1
+        headers[hp] = w
+        headers[hp + 1] = b
+        hp = _put_varint(headers, hp + 2, np.uint64(e))
+        pos = _put_run(words, pos, tmp, m, b)
+        e = np.int64(0)
+        for i in range(m):
+            if b < 64 and (codes[start + i] >> np.uint64(b)) != 0:
+                tmp[e] = i
+                e += 1
+        pos = _put_run(words, pos, tmp, e, pw)
+        pos = _put_run(words, pos, tmp2, e, w - b)
+    return hp, pos
+
+
 @njit(cache=True, nogil=True)
 def _pack(codes, chunk, table, choice, tags):
     n = codes.size
@@ -276,84 +373,64 @@ def _pack(codes, chunk, table, choice, tags):
     words = np.zeros(total_bits // 64 + 2, np.uint64)
     tmp = np.empty(chunk, np.uint64)
     tmp2 = np.empty(chunk, np.uint64)
-    one = np.uint64(1)
     hp = 0
     pos = np.int64(0)  # np.int64, not 0: a literal 0 compiles _put_run once more per call site
     for c in range(nchunks):
         start = c * chunk
+        hp, pos = _pack_chunk(codes, start, min(start + chunk, n), table[c], choice[c], tags[c],
+                              headers, hp, words, pos, tmp, tmp2)
+    return headers[:hp], words, pos
+
+
+@njit(cache=True, nogil=True)
+def _pack_deltas(u, chunk, zigzag0):
+    """pack(delta_encode(u, orders), chunk, tags=orders) with orders from
+    choose_orders, all strategies allowed, in one pass: each chunk's order,
+    residual codes, analysis, strategy and fields while its values are in
+    cache, with no array of codes, orders or analysis rows for the whole
+    input. Returns (headers, words, bits) as _pack."""
+    n = u.size
+    nchunks = (n + chunk - 1) // chunk
+    headers = np.zeros(nchunks * 16, np.uint8)
+    # a chunk's chosen fields take at most the CONST cost's m * 64 bits
+    words = np.zeros(n + 2, np.uint64)
+    codes = np.empty(chunk, np.uint64)
+    row = np.zeros(13, np.uint64)
+    hist = np.zeros(65, np.int64)
+    tmp = np.empty(chunk, np.uint64)
+    tmp2 = np.empty(chunk, np.uint64)
+    hp = 0
+    pos = np.int64(0)
+    for c in range(nchunks):
+        start = c * chunk
         stop = min(start + chunk, n)
         m = stop - start
-        s = choice[c]
-        headers[hp] = np.uint8(s | (tags[c] << 3))
-        hp += 1
-        if s == CONST:
-            w = np.int64(table[c, 3])
-            headers[hp] = w
-            hp += 1
-            pos = _put_run(words, pos, codes[start:stop], m, w)
-        elif s == FOR:
-            base = table[c, 0]
-            w = bit_length(table[c, 2])
-            headers[hp] = w
-            hp = _put_varint(headers, hp + 1, base)
-            for i in range(m):
-                tmp[i] = codes[start + i] - base
-            pos = _put_run(words, pos, tmp, m, w)
-        elif s == ZERO_RUN:
-            rw = np.int64(table[c, 10])
-            w = np.int64(table[c, 11])
-            k = np.int64(0)
-            run = 0
-            for i in range(start, stop):
-                v = codes[i]
-                if v != 0:
-                    tmp[k] = run
-                    tmp2[k] = v - one
-                    k += 1
-                    run = 0
-                else:
-                    run += 1
-            headers[hp] = w
-            hp = _put_varint(headers, hp + 1, np.uint64(k))
-            headers[hp] = rw
-            hp += 1
-            pos = _put_run(words, pos, tmp, k, rw)
-            pos = _put_run(words, pos, tmp2, k, w)
-        elif s == DELTA:
-            w = np.int64(table[c, 12])
-            headers[hp] = w
-            hp = _put_varint(headers, hp + 1, codes[start])
-            prev = codes[start]
-            for i in range(m - 1):
-                v = codes[start + 1 + i]
-                d = v - prev
-                tmp[i] = (d << one) ^ (np.uint64(0) - (d >> np.uint64(63)))
-                prev = v
-            pos = _put_run(words, pos, tmp, m - 1, w)
-        else:  # PATCHED
-            w = np.int64(table[c, 3])
-            b = np.int64(table[c, 9])
-            pw = bit_length(np.uint64(m - 1))
-            lowmask = _mask(b)
-            e = np.int64(0)
-            for i in range(m):
-                v = codes[start + i]
-                tmp[i] = v & lowmask
-                if b < 64 and (v >> np.uint64(b)) != 0:
-                    tmp2[e] = v >> np.uint64(b)
-                    e += 1
-            headers[hp] = w
-            headers[hp + 1] = b
-            hp = _put_varint(headers, hp + 2, np.uint64(e))
-            pos = _put_run(words, pos, tmp, m, b)
-            e = np.int64(0)
-            for i in range(m):
-                if b < 64 and (codes[start + i] >> np.uint64(b)) != 0:
-                    tmp[e] = i
-                    e += 1
-            pos = _put_run(words, pos, tmp, e, pw)
-            pos = _put_run(words, pos, tmp2, e, w - b)
+        order = chunk_order(u, start, stop)
+        delta_chunk(u, start, stop, order, zigzag0, codes, 0)
+        _analyze_chunk(codes, 0, m, row, hist)
+        # the cheapest strategy, ties to the lower number (as np.argmin)
+        s = 0
+        for t in range(1, N_STRATEGIES):
+            if np.int64(row[4 + t]) < np.int64(row[4 + s]):
+                s = t
+        hp, pos = _pack_chunk(codes, 0, m, row, s, order, headers, hp, words, pos, tmp, tmp2)
     return headers[:hp], words, pos
+
+
+def pack_deltas(values: np.ndarray, chunk: int = DEFAULT_CHUNK, zigzag0: bool = True) -> bytes:
+    """The bytes of ``pack(l3_delta.delta_encode(values, orders, chunk, zigzag0),
+    chunk, tags=orders)`` with ``orders = l3_delta.choose_orders(values, chunk)``,
+    made in one pass over the int64 ``values`` (see _pack_deltas)."""
+    _check_chunk(chunk)
+    u = np.ascontiguousarray(values, np.int64).view(np.uint64)
+    headers, words, nbits = _pack_deltas(u, chunk, zigzag0)
+    out = bytearray()
+    put_varint(out, u.size)
+    put_varint(out, chunk)
+    put_varint(out, headers.size)
+    out += headers.tobytes()
+    out += words.view(np.uint8)[: (nbits + 7) // 8].tobytes()
+    return bytes(out)
 
 
 def pack(

@@ -347,6 +347,30 @@ def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, to
 
 
 @njit(cache=True, nogil=True)
+def _skeleton_use_counts(tags, tok_code, n_skeletons):
+    """How often each skeleton is emitted (tag tokens coded S_SKEL + id)."""
+    cnt = np.zeros(n_skeletons, np.int64)
+    for i in range(tags.size):
+        c = tok_code[tags[i]]
+        if c >= S_SKEL:
+            cnt[c - S_SKEL] += 1
+    return cnt
+
+
+@njit(cache=True, nogil=True)
+def _renumber(tags, tok_code, new_id, tok_parent, name_map):
+    """In place: emitted skeleton codes to their new ids, parent name ids
+    (-1 at the root) through name_map (indexed by id + 1)."""
+    for i in range(tags.size):
+        t = tags[i]
+        c = tok_code[t]
+        if c >= S_SKEL:
+            tok_code[t] = S_SKEL + new_id[c - S_SKEL]
+    for t in range(tok_parent.size):
+        tok_parent[t] = name_map[tok_parent[t] + 1]
+
+
+@njit(cache=True, nogil=True)
 def _group_sizes(seg_s, seg_e, seg_g, ngroups):
     sizes = np.zeros(ngroups, np.int64)
     for i in range(seg_s.size):

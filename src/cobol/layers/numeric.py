@@ -78,6 +78,9 @@ DTYPES = {
     8: np.dtype("<f4"), 9: np.dtype("<f8"),
 }
 DTYPE_CODES = {dt: code for code, dt in DTYPES.items()}
+#: the native unsigned type of each narrow element size: narrow int arrays are
+#: decoded into one (the bytes are the same for the signed type)
+_UNSIGNED = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16), 4: np.dtype(np.uint32)}
 
 M_INT = 0
 M_SCALED = 1
@@ -130,58 +133,66 @@ def parse_dtype(spec) -> np.dtype | None:
 
 @njit(cache=True, nogil=True)
 def _scale_encode64(x, scale):
-    """float64 -> (n int64, exception positions). Exception slots repeat the previous n."""
+    """float64 -> (n int64, exception positions). Exception slots repeat the previous n.
+
+    Two passes: the first, without a branch on the data (it vectorises but for
+    the int64 casts), rounds every value and marks the ones that come back;
+    the second, over the marks, gives exception slots the previous n. r is an
+    integer below 2**53 in magnitude where it counts, so float64(int64(r)) is
+    r and r / scale is the decoder's division."""
     size = x.size
     n = np.empty(size, np.int64)
-    exc = np.empty(size, np.int64)
-    ne = 0
-    prev = np.int64(0)
+    ok = np.empty(size, np.uint8)
     lim = 9007199254740992.0  # 2**53: n converts to float64 exactly
+    bad = 0
     for i in range(size):
         v = x[i]
         r = np.rint(v * scale)
-        ok = False
-        if -lim < r < lim:
-            k = np.int64(r)
-            back = np.float64(k) / scale
-            # equal as numbers and not -0.0 (k / scale is never -0.0; NaN never equals)
-            if back == v and (v != 0 or math.copysign(1.0, v) > 0):
-                ok = True
-        if ok:
-            n[i] = k
-            prev = k
+        inside = (-lim < r) & (r < lim)
+        # equal as numbers and not -0.0 (k / scale is never -0.0; NaN never equals)
+        good = inside & (r / scale == v) & ((v != 0) | (math.copysign(1.0, v) > 0))
+        n[i] = np.int64(r if inside else 0.0)
+        ok[i] = good
+        bad += 1 - np.int64(good)
+    return _fill_exceptions(n, ok, bad)
+
+
+@njit(cache=True, nogil=True)
+def _fill_exceptions(n, ok, bad):
+    """(n with each slot not ok repeating the previous n (0 at the start), the
+    positions not ok)."""
+    exc = np.empty(bad, np.int64)
+    if bad == 0:
+        return n, exc
+    ne = 0
+    prev = np.int64(0)
+    for i in range(n.size):
+        if ok[i]:
+            prev = n[i]
         else:
             n[i] = prev
             exc[ne] = i
             ne += 1
-    return n, exc[:ne]
+    return n, exc
 
 
 @njit(cache=True, nogil=True)
 def _scale_encode32(x, scale):
+    """float32 -> (n int64, exception positions), as _scale_encode64."""
     size = x.size
     n = np.empty(size, np.int64)
-    exc = np.empty(size, np.int64)
-    ne = 0
-    prev = np.int64(0)
+    ok = np.empty(size, np.uint8)
     lim = 9007199254740992.0
+    bad = 0
     for i in range(size):
         v = np.float64(x[i])
         r = np.rint(v * scale)
-        ok = False
-        if -lim < r < lim:
-            k = np.int64(r)
-            back = np.float32(np.float64(k) / scale)
-            if back == x[i] and (v != 0 or math.copysign(1.0, v) > 0):
-                ok = True
-        if ok:
-            n[i] = k
-            prev = k
-        else:
-            n[i] = prev
-            exc[ne] = i
-            ne += 1
-    return n, exc[:ne]
+        inside = (-lim < r) & (r < lim)
+        good = inside & (np.float32(r / scale) == x[i]) & ((v != 0) | (math.copysign(1.0, v) > 0))
+        n[i] = np.int64(r if inside else 0.0)
+        ok[i] = good
+        bad += 1 - np.int64(good)
+    return _fill_exceptions(n, ok, bad)
 
 
 @njit(cache=True, nogil=True)
@@ -201,37 +212,59 @@ def _scale_decode32(n, scale):
 
 
 @njit(cache=True, nogil=True)
-def _scale_hits(x, scales):
-    """For each scale, how many of x (float64) come back exactly from rint(x*s)/s."""
+def _scale_hits(x, scales, need):
+    """For each scale, how many of x (float64) come back exactly from rint(x*s)/s,
+    as far as _best_scale's choice needs: a scale is left (its count then
+    below the truth) once it cannot reach ``need`` hits, and the scales after
+    the first that takes every value back are not tried (0): no later one can
+    beat it, and the choice is the smallest scale near the best. The values
+    go in blocks of 256 without a branch (the loop vectorises), the cut is
+    checked between blocks."""
     hits = np.zeros(scales.size, np.int64)
     lim = 9007199254740992.0
+    n = x.size
     for j in range(scales.size):
         s = scales[j]
         h = 0
-        for i in range(x.size):
-            v = x[i]
-            r = np.rint(v * s)
-            if -lim < r < lim:
-                if r / s == v and (v != 0 or math.copysign(1.0, v) > 0):
-                    h += 1
+        i0 = 0
+        while i0 < n:
+            i1 = min(i0 + 256, n)
+            for i in range(i0, i1):
+                v = x[i]
+                r = np.rint(v * s)
+                # not -0.0 (r / s is never -0.0; NaN never equals); r in range for the int64 cast
+                h += np.int64((-lim < r) & (r < lim) & (r / s == v) & ((v != 0) | (math.copysign(1.0, v) > 0)))
+            i0 = i1
+            if h + (n - i0) < need:
+                break
         hits[j] = h
+        if h == n:
+            break
     return hits
 
 
 @njit(cache=True, nogil=True)
-def _scale_hits32(x, scales):
+def _scale_hits32(x, scales, need):
     hits = np.zeros(scales.size, np.int64)
     lim = 9007199254740992.0
+    n = x.size
     for j in range(scales.size):
         s = scales[j]
         h = 0
-        for i in range(x.size):
-            v = np.float64(x[i])
-            r = np.rint(v * s)
-            if -lim < r < lim:
-                if np.float32(r / s) == x[i] and (v != 0 or math.copysign(1.0, v) > 0):
-                    h += 1
+        i0 = 0
+        while i0 < n:
+            i1 = min(i0 + 256, n)
+            for i in range(i0, i1):
+                v = np.float64(x[i])
+                r = np.rint(v * s)
+                h += np.int64((-lim < r) & (r < lim) & (np.float32(r / s) == x[i])
+                              & ((v != 0) | (math.copysign(1.0, v) > 0)))
+            i0 = i1
+            if h + (n - i0) < need:
+                break
         hits[j] = h
+        if h == n:
+            break
     return hits
 
 
@@ -332,12 +365,16 @@ def _best_scale(arr: np.ndarray) -> int | None:
     step = max(1, arr.size // SCALE_SAMPLE)
     s = np.ascontiguousarray(arr[::step][:SCALE_SAMPLE])
     scales = np.array(SCALES, np.float64)
-    hits = _scale_hits(s, scales) if arr.dtype.itemsize == 8 else _scale_hits32(s, scales)
+    tol = max(1, s.size // 1000)
+    # a scale below this many hits can neither pass the share test nor come
+    # within tol of a best that does, so its count need not be exact
+    need = math.ceil((1 - MAX_EXCEPTION_SHARE) * s.size) - tol
+    hits = _scale_hits(s, scales, need) if arr.dtype.itemsize == 8 else _scale_hits32(s, scales, need)
     top = int(hits.max())
     if top < (1 - MAX_EXCEPTION_SHARE) * s.size:
         return None
     # the smallest multiplier within 0.1% of the best hit rate: smaller ints
-    good = np.nonzero(hits >= top - max(1, s.size // 1000))[0]
+    good = np.nonzero(hits >= top - tol)[0]
     return SCALES[int(good[0])]
 
 
@@ -590,6 +627,21 @@ class NumericArrayTransform(Transform):
             raise FormatError("numeric: residue tail holds a whole element")
         if flags & FLAG_VALUES_ZSTD:
             values = _literal_unzstd(values, count)
+        if method in INT_METHODS and dt.itemsize < 8 and sys.byteorder == "little":
+            if exc_pos or exc_bits:
+                raise FormatError("numeric: exception streams on an integer array")
+            # the int codec's last kernel writes each value's low bytes (the
+            # truncation, which undoes the unwrapping too) straight into the
+            # output array: no int64 array and no cast pass
+            arr = np.empty(count, _UNSIGNED[size])
+            try:
+                decode_ints(values, count, out=arr)
+            except FormatError as e:
+                raise FormatError(f"numeric: values stream: {e}") from None
+            if not residue:
+                return arr.tobytes()
+            body = memoryview(arr).cast("B")
+            return b"".join((residue[:head], body, residue[head:]))
         n = decode_ints(values, count)
         if n.size != count:
             raise FormatError(f"numeric: values stream holds {n.size} values, params say {count}")
@@ -597,14 +649,7 @@ class NumericArrayTransform(Transform):
             if exc_pos or exc_bits:
                 raise FormatError("numeric: exception streams on an integer array")
             # truncation: undoes the unwrapping too (a view where no cast is needed)
-            if dt.itemsize == 8:
-                arr = n.view(dt)
-            elif sys.byteorder == "little" and not residue:
-                # the low bytes of each int64, gathered straight into the output
-                # bytes: one pass instead of a cast to a new array and a copy
-                return n.view(dt)[:: 8 // dt.itemsize].tobytes()
-            else:
-                arr = n.astype(dt)
+            arr = n.view(dt) if dt.itemsize == 8 else n.astype(dt)
         else:
             ibits_t = np.int64 if size == 8 else np.int32
             if method == M_SCALED:

@@ -80,14 +80,20 @@ class StructuralDictionary:
     __slots__ = ("_entries", "_index", "_counts", "_arrays")
 
     def __init__(self, entries=(), counts=None):
-        self._entries: list[bytes] = []
-        self._index: dict[bytes, int] = {}
-        self._counts: list[int] = []
+        # built whole rather than by add() per entry: the markup transform
+        # makes dictionaries of thousands of skeletons and names per block
+        self._entries: list[bytes] = [bytes(e) for e in entries]
+        self._index: dict[bytes, int] = {e: i for i, e in enumerate(self._entries)}
         self._arrays = None
-        for i, e in enumerate(entries):
-            pid = self.add(bytes(e), 0)
-            if pid != i:
-                raise ValueError(f"duplicate dictionary entry {bytes(e)!r}")
+        if len(self._index) != len(self._entries):
+            seen = set()
+            for e in self._entries:
+                if e in seen:
+                    raise ValueError(f"duplicate dictionary entry {e!r}")
+                seen.add(e)
+        if len(self._entries) > MAX_ENTRIES:
+            raise LimitError(f"structural dictionary full ({MAX_ENTRIES} entries)")
+        self._counts: list[int] = [0] * len(self._entries)
         if counts is not None:
             counts = [int(c) for c in counts]
             if len(counts) != len(self._entries):

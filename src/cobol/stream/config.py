@@ -1,18 +1,21 @@
 """StreamingConfig: every knob of the streaming layer in one frozen object.
 
-Defaults: 2 MiB blocks (within 1% of the file path's ratio on JSON lines,
-where 64 KiB blocks lost 18%; the latency they would add to slow sources is
-bounded by ``max_delay`` instead), a reorder window of 16 blocks and a 60 s
-timeout for a missing block. The sender and receiver each have their own
-config; the parameters that must agree (block size, checksum kind) travel in
-the handshake, the rest are local policy.
+Defaults: the file path's 8 MiB blocks (``cobol.engine.DEFAULT_BLOCK_SIZE``:
+the same cuts, so the same ratio and the same per-block planning cost as
+``cobol -c``; the latency large blocks would add to slow sources is bounded
+by ``max_delay`` instead), a reorder window of 32 MiB of blocks (4 blocks of
+8 MiB, 16 of 2 MiB) and a 60 s timeout for a missing block. The sender and
+receiver each have their own config; the parameters that must agree (block
+size, checksum kind) travel in the handshake, the rest are local policy. A
+sender whose block size exceeds the receiver's ``max_block_size`` (sent in
+CHALLENGE) lowers its block size to that limit before it cuts a block.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..engine import MAX_LEVEL, MIN_LEVEL
+from ..engine import DEFAULT_BLOCK_SIZE, MAX_LEVEL, MIN_LEVEL
 from ..errors import EncodeError
 from ..format import checksum as ck
 
@@ -21,6 +24,9 @@ KiB = 1024
 MiB = 1024 * 1024
 #: bytes the TCP shells read at a time (fewer, larger reads: less per-read overhead)
 READ_SIZE = 256 * KiB
+#: the fewest blocks a receiver's window holds whatever ``window_bytes`` says: one
+#: being written, two decoding (a 2-core receiver's pool) and one on the wire
+MIN_WINDOW = 4
 
 
 def max_record_size(block_size: int) -> int:
@@ -45,6 +51,10 @@ class StreamingConfig:
     checksum: per-block checksum of the raw bytes: "xxh3" (default), "sha256", "crc32".
     window: reorder window in blocks; the receiver grants at most this many
         blocks beyond the first one it is missing.
+    window_bytes: the receiver's window in raw bytes: a transfer with blocks
+        of ``b`` bytes gets ``window_for(b) = min(window, max(MIN_WINDOW,
+        window_bytes // b))`` blocks, so larger blocks do not multiply the
+        memory a connection holds (see ``receiver_memory_bound``).
     block_timeout: seconds a missing block may be waited for while later
         blocks sit in the reorder window.
     idle_timeout: seconds a connection may stay silent before it is closed.
@@ -56,7 +66,8 @@ class StreamingConfig:
     checkpoint_blocks, checkpoint_interval: the receiver makes its progress
         durable every this many blocks, or after this many seconds with
         un-checkpointed blocks.
-    max_block_size: largest block size a receiver accepts from a sender.
+    max_block_size: largest block size a receiver accepts from a sender (it
+        says so in CHALLENGE; a sender with larger blocks lowers them to it).
     max_connections: concurrent connections a server accepts; more are refused.
     max_decode_memory: bytes all of a server's connections together may hold
         in blocks being decoded (each block reserves its bound from the stream
@@ -69,11 +80,12 @@ class StreamingConfig:
     fsync: make checkpoints durable (off only for throwaway tests).
     """
 
-    block_size: int = 2 * MiB
+    block_size: int = DEFAULT_BLOCK_SIZE
     level: int = 3
     plan: str = "auto"
     checksum: str = "xxh3"
     window: int = 16
+    window_bytes: int = 32 * MiB
     block_timeout: float = 60.0
     idle_timeout: float = 30.0
     handshake_timeout: float = 10.0
@@ -81,7 +93,7 @@ class StreamingConfig:
     max_unacked: int = 32
     checkpoint_blocks: int = 8
     checkpoint_interval: float = 0.5
-    max_block_size: int = 4 * MiB
+    max_block_size: int = DEFAULT_BLOCK_SIZE
     max_connections: int = 64
     max_decode_memory: int = 1024 * MiB
     threads: int = 1
@@ -99,6 +111,8 @@ class StreamingConfig:
              f"level must be in {MIN_LEVEL}..{MAX_LEVEL}, got {self.level!r}")
         ck.checksum_id(self.checksum)  # raises EncodeError naming the choices
         need(isinstance(self.window, int) and 1 <= self.window <= 1 << 16, f"window must be in 1..65536, got {self.window!r}")
+        need(isinstance(self.window_bytes, int) and self.window_bytes >= 1,
+             f"window_bytes must be >= 1, got {self.window_bytes!r}")
         for name in ("block_timeout", "idle_timeout", "handshake_timeout", "ack_timeout", "checkpoint_interval",
                      "max_delay"):
             v = getattr(self, name)
@@ -119,6 +133,30 @@ class StreamingConfig:
     def replace(self, **changes) -> "StreamingConfig":
         return replace(self, **changes)
 
+    def window_for(self, block_size: int | None = None) -> int:
+        """The receiver's window, in blocks, for a transfer with blocks of
+        ``block_size`` bytes: ``window_bytes`` of them (at least MIN_WINDOW),
+        never more than ``window``."""
+        bs = self.block_size if block_size is None else block_size
+        return min(self.window, max(MIN_WINDOW, self.window_bytes // bs))
+
+    def max_unacked_for(self, block_size: int | None = None) -> int:
+        """Blocks a sender may have beyond the receiver's durable point for a
+        transfer with blocks of ``block_size`` bytes: twice the window's bytes
+        (at least 2 x MIN_WINDOW blocks), never more than ``max_unacked``. Both
+        ends apply it: the receiver to the credit it grants, the sender to
+        what it sends whatever the credit (so an older receiver, which grants
+        up to ``max_unacked`` blocks of any size, cannot make it retain more)."""
+        bs = self.block_size if block_size is None else block_size
+        return min(self.max_unacked, max(2 * MIN_WINDOW, 2 * self.window_bytes // bs))
+
+    def checkpoint_blocks_for(self, block_size: int | None = None) -> int:
+        """How many delivered blocks the receiver lets wait before making them
+        durable: ``checkpoint_blocks``, but at most the window, so that what a
+        sender must retain (delivered but not yet durable, plus the window)
+        scales with the window's bytes, not with the block size."""
+        return min(self.checkpoint_blocks, self.window_for(block_size))
+
     def receiver_memory_bound(self, block_size: int | None = None) -> int:
         """Bytes a receiver holds per connection at most: the window of blocks
         received but not yet written (decoding, decoded or out of order: credit
@@ -127,7 +165,7 @@ class StreamingConfig:
         on top: at most ``threads`` of them at once (the server's decode pool),
         each :meth:`receiver_decode_bound`, all of them within ``max_decode_memory``."""
         bs = self.block_size if block_size is None else block_size
-        return self.window * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE)
+        return self.window_for(bs) * (bs + max_record_size(bs)) + 2 * (max_record_size(bs) + READ_SIZE)
 
     def receiver_decode_bound(self, block_size: int | None = None) -> int:
         """The most one connection's block being decoded may allocate (docs/FORMAT.md
@@ -138,6 +176,10 @@ class StreamingConfig:
         bs = self.block_size if block_size is None else block_size
         return 33 * bs + 3 * MiB + max_record_size(bs)
 
-    def sender_memory_bound(self) -> int:
-        """Bytes of encoded blocks a sender retains for retransmission at most."""
-        return (self.max_unacked + self.threads * 2) * max_record_size(self.block_size)
+    def sender_memory_bound(self, block_size: int | None = None) -> int:
+        """Bytes of encoded blocks a sender retains at most: those beyond the
+        receiver's durable point (for retransmission) and those encoded ahead of
+        the wire (2 x threads). The raw blocks being encoded and the encoder's
+        working memory are on top (docs/STREAMING.md, "Memory bounds")."""
+        bs = self.block_size if block_size is None else block_size
+        return (self.max_unacked_for(bs) + self.threads * 2) * max_record_size(bs)

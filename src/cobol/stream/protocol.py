@@ -388,6 +388,10 @@ class ReceiverSession(_Session):
         self.acked = 0          # blocks [0, acked) are durable and acknowledged
         self.credit = 0         # the sender may send blocks [0, credit)
         self.raw_offset = 0     # raw bytes in the delivered blocks
+        # set by accept() for the transfer's block size (StreamingConfig.window_for and friends)
+        self.window = config.window
+        self.max_unacked = config.max_unacked
+        self.checkpoint_blocks = config.checkpoint_blocks
         self.end: End | None = None
         self._acked_sent = -1
         self._awaiting_accept = False
@@ -516,14 +520,20 @@ class ReceiverSession(_Session):
         if not self._awaiting_accept:
             raise ProtocolError("accept() without a pending OPEN")
         info = self.info
-        cfg = self.config.replace(block_size=info.block_size, checksum=ck.checksum_label(info.checksum_kind))
+        cfg = self.config.replace(block_size=info.block_size, checksum=ck.checksum_label(info.checksum_kind),
+                                  window=self.config.window_for(info.block_size),
+                                  max_block_size=max(self.config.max_block_size, info.block_size))
         self.decompressor = StreamDecompressor(cfg, start_seq=resume.seq, chain=resume.chain, clock=self.clock,
                                                dictionary=self.dictionaries.get(info.dictionary_id),
                                                budget=self.decode_budget, executor=self.executor)
         self.decompressor.stats = self.stats
         self.acked = resume.seq
         self.raw_offset = resume.raw_offset
-        self.credit = resume.seq + min(self.config.window, self.config.max_unacked)
+        # the window, the retransmit bound and the checkpoint cadence in blocks of this transfer's size
+        self.window = self.config.window_for(info.block_size)
+        self.max_unacked = self.config.max_unacked_for(info.block_size)
+        self.checkpoint_blocks = self.config.checkpoint_blocks_for(info.block_size)
+        self.credit = resume.seq + min(self.window, self.max_unacked)
         self._acked_sent = self.acked
         proof = server_proof(self.token, self.client_nonce, self.nonce) if self.token is not None else b""
         self._send(Accept(proof=proof, resume_seq=resume.seq, resume_offset=resume.raw_offset,
@@ -546,7 +556,7 @@ class ReceiverSession(_Session):
         if unsynced <= 0:
             return False
         now = self.clock() if now is None else now
-        return (unsynced >= self.config.checkpoint_blocks
+        return (unsynced >= self.checkpoint_blocks
                 or now - self.last_checkpoint >= self.config.checkpoint_interval
                 or (self.end is not None and self.next_seq == self.end.n_blocks))
 
@@ -576,7 +586,7 @@ class ReceiverSession(_Session):
     def _maybe_ack(self) -> None:
         if self.decompressor is None or self.conn.state not in (State.STREAMING, State.ENDING):
             return
-        credit = max(self.credit, min(self.next_seq + self.config.window, self.acked + self.config.max_unacked))
+        credit = max(self.credit, min(self.next_seq + self.window, self.acked + self.max_unacked))
         if credit != self.credit or self.acked != self._acked_sent:
             self.credit = credit
             self._acked_sent = self.acked
@@ -592,15 +602,24 @@ class SenderSession(_Session):
     (the resume point and first credit), :class:`Acked`, :class:`Finished`.
     ``send_block`` refuses a block beyond the credit; an ERROR from the
     receiver is raised as the matching exception.
+
+    Block size: when ``info.block_size`` exceeds the receiver's
+    ``max_block_size`` (CHALLENGE), ``fit_block_size(limit)`` -- the
+    endpoint's, which can re-cut a transfer that has cut nothing yet -- is
+    asked for the TransferInfo to OPEN with instead; without it, or when it
+    raises TransferRefused, the transfer is refused. So a receiver never gets
+    a block larger than it accepts, whichever version it is.
     """
 
     role = Role.SENDER
 
     def __init__(self, config: StreamingConfig, info: TransferInfo, token: bytes | None = None, *,
                  clock=time.monotonic, stats: StreamingStatistics | None = None, nonce: bytes | None = None,
-                 profile=None, dictionaries=None):
+                 profile=None, dictionaries=None, fit_block_size=None):
         super().__init__(config, token, clock, stats, nonce)
         self.profile = profile  # a cobol.profile.StreamingProfile, or None
+        #: callable(limit) -> TransferInfo with block_size <= limit (or raises TransferRefused), or None
+        self.fit_block_size = fit_block_size
         #: shared dictionaries (cobol.dictionary.Dictionary) by id, for senders that name one in OPEN
         self.dictionaries = {d.dict_id: d for d in (dictionaries or ())}
         self.info = info
@@ -637,7 +656,13 @@ class SenderSession(_Session):
             if m.auth_required and self.token is None:
                 raise AuthenticationError("the receiver requires a token (--token-file)")
             if self.info.block_size > m.max_block_size:
-                raise TransferRefused(f"block size {self.info.block_size} exceeds the receiver's limit {m.max_block_size}")
+                if self.fit_block_size is None:
+                    raise TransferRefused(f"block size {self.info.block_size} exceeds the receiver's limit "
+                                          f"{m.max_block_size}")
+                info = self.fit_block_size(m.max_block_size)
+                if not 1 <= info.block_size <= m.max_block_size:  # the endpoint's promise, checked
+                    raise TransferRefused(f"block size {info.block_size} exceeds the receiver's limit {m.max_block_size}")
+                self.info = info
             self.server_nonce = m.nonce
             proof = client_proof(self.token, self.nonce, m.nonce) if self.token is not None else b""
             i = self.info
@@ -676,8 +701,15 @@ class SenderSession(_Session):
             raise exception_for(m.code, m.message)
         return None
 
+    @property
+    def send_limit(self) -> int:
+        """1 + the highest block this sender may send now: the credit, capped at
+        ``acked + max_unacked_for(block size)`` (what it must retain stays bounded
+        whatever an older receiver grants)."""
+        return min(self.credit, self.acked + self.config.max_unacked_for(self.info.block_size))
+
     def can_send(self, seq: int) -> bool:
-        return self.conn.state is State.STREAMING and seq < self.credit
+        return self.conn.state is State.STREAMING and seq < self.send_limit
 
     def send_block(self, block: CompressedBlock) -> None:
         if block.seq >= self.credit:

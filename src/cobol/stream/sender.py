@@ -27,7 +27,7 @@ from ..format import checksum as ck
 from .block import ZERO_CHAIN, CompressedBlock, chain_next
 from .compressor import StreamCompressor, next_cut
 from .config import StreamingConfig
-from .errors import ConnectionTimeout, ResumeError
+from .errors import ConnectionTimeout, ResumeError, TransferRefused
 from .protocol import Accepted, Acked, Finished, ResumePoint, SenderSession, State, TransferInfo
 from .stats import StreamingStatistics
 
@@ -63,7 +63,7 @@ def scan_prefix(source, config: StreamingConfig, n_blocks: int) -> tuple[int, by
     eof = False
     while done < n_blocks:
         if len(buf) <= bs and not eof:
-            more = source.read(bs * 16)
+            more = source.read(bs)  # a block at a time: memory ~2 blocks, whatever the block size
             eof = not more
             buf += more
             continue
@@ -137,6 +137,23 @@ class OutgoingTransfer:
         return TransferInfo(self.transfer_id, self.name, self.size, self.config.block_size,
                             self.config.checksum_id, self.config.level, self.fresh,
                             None if self.dictionary is None else self.dictionary.dict_id)
+
+    def fit_block_size(self, limit: int) -> TransferInfo:
+        """The transfer's TransferInfo with a block size of at most ``limit``
+        (the receiver's max_block_size, from CHALLENGE). A transfer that has
+        cut no block yet lowers its block size to ``limit``; one that has (its
+        blocks, its resume point and its transfer chain are in the larger
+        size) is refused rather than re-cut."""
+        bs = self.config.block_size
+        if bs <= limit:
+            return self.info()
+        c = self.compressor
+        if self.produced or self.max_sent or c.buffered or c.in_flight:
+            raise TransferRefused(f"block size {bs} exceeds the receiver's limit {limit}, and this transfer "
+                                  f"already cut blocks of {bs} bytes")
+        self.config = self.config.replace(block_size=limit)
+        self._reset(0, 0, ZERO_CHAIN)
+        return self.info()
 
     def _read(self, n: int):
         """Up to ``n`` bytes; b"" at the end; None when a stalling source gave
@@ -273,7 +290,8 @@ class SenderEndpoint:
 
     def connection_made(self) -> None:
         self.session = SenderSession(self.transfer.config, self.transfer.info(), self.token,
-                                     clock=self.clock, stats=self.transfer.stats, profile=self.profile)
+                                     clock=self.clock, stats=self.transfer.stats, profile=self.profile,
+                                     fit_block_size=self.transfer.fit_block_size)
         self.session.start()
         self.next_send = None
         self.end_sent = False
@@ -313,7 +331,7 @@ class SenderEndpoint:
         if s is None or self.next_send is None or self.end_sent or self.result is not None or s.state is not State.STREAMING:
             return False
         t = self.transfer
-        if self.next_send < s.credit and (self.next_send < t.produced or not t.eof):
+        if self.next_send < s.send_limit and (self.next_send < t.produced or not t.eof):
             return True
         return t.eof and self.next_send == t.produced  # END is due
 
@@ -332,7 +350,7 @@ class SenderEndpoint:
                 n += 1
             elif t.eof or (n and t.stalls):  # a stalling source: send what is ready before waiting for more
                 break
-            elif not t.produce(min(max_blocks - n, s.credit - self.next_send)) and t.stalls:
+            elif not t.produce(min(max_blocks - n, s.send_limit - self.next_send)) and t.stalls:
                 break  # idle: back to the shell
         if t.eof and self.next_send == t.produced and not self.end_sent and s.state is State.STREAMING:
             s.send_end(t.produced, t.raw_produced, t.chain)

@@ -3,19 +3,22 @@ and the registered :class:`JsonTransform` (transform ``json``, id 30)."""
 
 from __future__ import annotations
 
+import brotli
 import numpy as np
-import zstandard
 from numba import njit
 
 from ...errors import CobolError, FormatError
 from ...format.wire import Reader, put_varint
 from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .. import json_tokenizer as jt
+from ...entropy import thread_compressor
 from ..intcodec import decode_ints, encode_ints
 from ..primitives import COPY_SLACK, readonly
 from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
 from .symbols import (
-    COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_TRIAL_GAIN, GROUP_MAX_CANDIDATES, GROUP_MIN_BYTES,
+    COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_SAMPLE_BYTES, DICT_STREAM_OVERHEAD, DICT_TRIAL_GAIN,
+    DICT_TRIAL_MIN_VALUES, GROUP_CONFIRM_BAND, GROUP_CONFIRM_BYTES, GROUP_CONFIRM_QUALITY, GROUP_MAX_CANDIDATES,
+    GROUP_MIN_BYTES,
     GROUP_MIN_GAIN, GROUP_MIN_LEVEL, GROUP_SAMPLE_BYTES, GROUP_TRIAL_LEVEL, MAX_COLUMNS, MAX_SCALE,
     MIN_COLUMN_VALUES, MIN_DICT_COUNT, NUM_INT, NUM_PLAIN, NUM_SCALED, N_MODES, PARAMS_VERSION, PARAMS_VERSION_REFS,
     RESIDUE_TERM,
@@ -128,6 +131,28 @@ def _column_names(buf, starts, ktok, vtok, col, ncols) -> list:
     return names
 
 
+def _together_smaller_with_brotli(buf, sa, sb, sg, cum) -> bool:
+    """Whether the first GROUP_CONFIRM_BYTES of the text sample (spans
+    ``sa``/``sb``, group ``sg``, cumulative sizes ``cum``) compress
+    GROUP_MIN_GAIN smaller as one stream than as its groups with brotli at
+    GROUP_CONFIRM_QUALITY. The text streams of json blocks end up coded with
+    brotli at every level (plan.BROTLI_FORMATS), whose context modelling
+    favours short homogeneous columns more than zstd does: ISO 639-3's
+    3-letter codes, names and scopes (875 KB) were 2.1% smaller together
+    with zstd -3 but 11% larger with brotli -6, and level 3 chose one stream
+    (65.9 KB instead of 59.5 KB). On 24 JSON and JSON lines files, with the
+    confirmation asked anywhere from 12% below the margin, only that file
+    changed; brotli -4 missed it, quality 5 on 32 KiB agreed with quality 6
+    on 256 KiB."""
+    end = int(np.searchsorted(cum, GROUP_CONFIRM_BYTES)) + 1
+    qa, qb, qg = sa[:end], sb[:end], sg[:end]
+    apart = sum(len(brotli.compress(_gather_spans(buf, qa[qg == g], qb[qg == g], TEXT_TERM).tobytes(),
+                                    quality=GROUP_CONFIRM_QUALITY))
+                for g in np.unique(qg).tolist())
+    together = len(brotli.compress(_gather_spans(buf, qa, qb, TEXT_TERM).tobytes(), quality=GROUP_CONFIRM_QUALITY))
+    return together < (1 - GROUP_MIN_GAIN) * apart
+
+
 class Layer2Encoder:
     """JSON / JSON lines block -> (params, streams). See the module docstring.
 
@@ -151,9 +176,15 @@ class Layer2Encoder:
         Returns (set of dictionary columns, {column: (dictionary bytes, ids
         bytes)}, mask over values of the strings they take). A column
         qualifies with at least 32 strings and at most 65,536 distinct ones,
-        each seen 4+ times on average; with ``group_text`` a trial
-        compression must confirm it (values whose neighbours repeat them can
-        do better as text), otherwise 8+ times on average is required."""
+        each seen 4+ times on average with ``group_text`` (8+ without), and a
+        trial compression must confirm it: with ``group_text`` the column's
+        text coded apart against its ids and dictionary (values whose
+        neighbours repeat them can do better as text); without it, on blocks
+        whose string values fit in DICT_SAMPLE_BYTES, what the column's
+        values add to them in document order
+        (:meth:`_dictionary_pays_in_context`); larger blocks take the column
+        without a trial (there the two streams' framing is small against
+        the ids' gain, and the trial on every block cost 7% of level 3's time)."""
         in_dict_col = np.zeros(vtok.size, bool)
         sel = np.flatnonzero(~is_num)
         if sel.size < DICT_MIN_VALUES:
@@ -167,8 +198,10 @@ class Layer2Encoder:
         ndist = np.bincount(sgrp, minlength=ncols)
         need = DICT_MIN_REPEAT if self.group_text else 2 * DICT_MIN_REPEAT
         cands = np.flatnonzero((nstr >= DICT_MIN_VALUES) & (ndist <= MAX_ENTRIES) & (nstr >= need * ndist))
-        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL) if self.group_text else None
+        cctx = thread_compressor(GROUP_TRIAL_LEVEL)
         dcols, parts = set(), {}
+        sample_size = None
+        in_context = int((b - a + 1).sum()) <= DICT_SAMPLE_BYTES
         for c in cands.tolist():
             mine = scol == c
             ids_c = sid[mine]
@@ -182,14 +215,60 @@ class Layer2Encoder:
                                                      ent_b - ent_a)
             ids = new_ids.astype(np.uint8 if order.size <= 256 else "<u2").tobytes()
             dbytes = ddict.to_bytes()
-            if cctx is not None:
+            if self.group_text:
+                # with text grouping: the column's text coded apart (it may end up apart)
                 text = _gather_spans(buf, a[mine], b[mine], TEXT_TERM).tobytes()
                 if len(cctx.compress(ids)) + len(cctx.compress(dbytes)) >= DICT_TRIAL_GAIN * len(cctx.compress(text)):
                     continue
+            elif in_context:
+                if sample_size is None:
+                    background = ~np.isin(scol, cands)
+                    sample_size = len(cctx.compress(_gather_spans(buf, a[background], b[background], TEXT_TERM).tobytes()))
+                frames = self._dictionary_pays_in_context(a, b, buf, mine, background, ids, dbytes, sample_size,
+                                                          cctx)
+                if frames is None:
+                    continue
+                if frames:
+                    self._trial_frames[("dict", c)] = frames
             dcols.add(c)
             parts[c] = (dbytes, ids)
             in_dict_col[sel[mine]] = True
         return dcols, parts, in_dict_col
+
+    @staticmethod
+    def _dictionary_pays_in_context(a, b, buf, in_col, background, ids, dbytes, strings_size, cctx):
+        """Whether a dictionary column (its ``ids`` and dictionary ``dbytes``,
+        plus DICT_STREAM_OVERHEAD) costs less than DICT_TRIAL_GAIN x what its
+        values add to the block's other string values (spans ``a``/``b`` in
+        document order; ``in_col``: this column's; ``background``: those of
+        no candidate column, zstd size ``strings_size``). Below level 6 the
+        text of a column that is not a dictionary stays in document order
+        with the others' (one text stream, as the one-stream trial decides on
+        most files) or in its own stream, where the old test (the column's
+        text coded apart) favoured the dictionary on small blocks: its two
+        streams cost their framing, and the text would have cost little among
+        the rest. Measured on 24 JSON and JSON lines files (level 3 plan
+        sizes, brotli included): 0.4-2.6% smaller on 9 of the 13 files small
+        enough for the trial (SBOMs, botocore, CMake, ISO codes), none larger
+        (the old test, on every block, cut 10% off one file but added 3-4% to
+        three; this one on every block, with a 128 KiB sample, also cut 1.4%
+        off a 2 MB GeoJSON but cost 7% of level 3's time in all). Against the
+        background rather than all other strings: the same sizes on all 24,
+        at less cost where most strings sit in candidate columns (an SBOM
+        with 13: level 3 took 7.3 ms with the old rule, 9.4 against all
+        other strings, 8.5 against the background; one noisy run each). A column with fewer than
+        DICT_TRIAL_MIN_VALUES values is a dictionary without a trial.
+
+        Returns None when the column stays text, else (bytes, zstd frame) of
+        its dictionary and of its ids (the entropy stage's compressor at
+        GROUP_TRIAL_LEVEL, for Encoded.zstd_frames), or () when it is a
+        dictionary untried."""
+        if int(in_col.sum()) < DICT_TRIAL_MIN_VALUES:
+            return ()
+        both = in_col | background
+        added = len(cctx.compress(_gather_spans(buf, a[both], b[both], TEXT_TERM).tobytes())) - strings_size
+        zd, zi = cctx.compress(dbytes), cctx.compress(ids)
+        return ((dbytes, zd), (ids, zi)) if len(zd) + len(zi) + DICT_STREAM_OVERHEAD < DICT_TRIAL_GAIN * added else None
 
     def _text_groups(self, buf, a, b, tcol, ntext) -> np.ndarray:
         """Text stream (group) of each text column.
@@ -206,7 +285,7 @@ class Layer2Encoder:
         group[present] = np.arange(present.size)
         if present.size < 2:
             return group
-        cctx = zstandard.ZstdCompressor(level=GROUP_TRIAL_LEVEL)
+        cctx = thread_compressor(GROUP_TRIAL_LEVEL)
         if not self.group_text:
             # (the one-stream trial costs two compressions of a sample: every level affords it)
             return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
@@ -263,8 +342,7 @@ class Layer2Encoder:
             gid += 1
         return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
 
-    @staticmethod
-    def _one_text_stream_if_smaller(buf, a, b, tcol, group, cctx):
+    def _one_text_stream_if_smaller(self, buf, a, b, tcol, group, cctx):
         """All text as one stream (document order) when a sample says that beats
         the groups: where values repeat across many small columns (an API's
         example inputs echoed in its outputs, under keys that are data) no pair
@@ -275,20 +353,43 @@ class Layer2Encoder:
         the streams over the raw block: botocore examples 0.974 -> 0.931, the
         discovery document 0.924 -> 0.845, an SPDX license list 0.963 -> 0.827,
         GeoJSON 0.750 -> 0.696; no file of the unseen set or the dev corpus
-        got worse)."""
+        got worse). A narrow zstd win (within GROUP_CONFIRM_BAND of the
+        margin) must be confirmed by brotli (:func:`_together_smaller_with_brotli`).
+
+        When the sample is all the text (up to GROUP_SAMPLE_BYTES), the
+        frames of the chosen layout are the final text streams' at
+        GROUP_TRIAL_LEVEL, and encode hands them to the planner
+        (Encoded.zstd_frames) instead of having them compressed again (the
+        dictionary trial's frames of ids and dictionaries likewise): level 3
+        on 14 small JSON / JSON lines files spent a quarter of its time in these
+        two trials (13% and 12%, one run); the same frames, the same sizes."""
         if int(group.max()) == 0:
             return group
         cum = np.cumsum(b - a + 1)
         end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
         sa, sb, sg = a[:end], b[:end], group[tcol[:end]]
-        apart = sum(len(cctx.compress(_gather_spans(buf, sa[sg == g], sb[sg == g], TEXT_TERM).tobytes()))
-                    for g in np.unique(sg).tolist())
-        together = len(cctx.compress(_gather_spans(buf, sa, sb, TEXT_TERM).tobytes()))
+        apart_texts = [_gather_spans(buf, sa[sg == g], sb[sg == g], TEXT_TERM).tobytes() for g in np.unique(sg).tolist()]
+        apart_frames = [(t, cctx.compress(t)) for t in apart_texts]
+        together_text = _gather_spans(buf, sa, sb, TEXT_TERM).tobytes()
+        together_frame = (together_text, cctx.compress(together_text))
+        apart, together = sum(len(f) for _, f in apart_frames), len(together_frame[1])
+        whole = end >= a.size  # the sample is all the text: its frames are the streams' (Encoded.zstd_frames)
         if together < (1 - GROUP_MIN_GAIN) * apart:
+            if together >= (1 - GROUP_MIN_GAIN - GROUP_CONFIRM_BAND) * apart and \
+                    not _together_smaller_with_brotli(buf, sa, sb, sg, cum):
+                if whole and len(apart_frames) == int(group.max()) + 1:
+                    self._trial_frames["text"] = apart_frames
+                return group
+            if whole:
+                self._trial_frames["text"] = [together_frame]
             return np.zeros_like(group)
+        if whole and len(apart_frames) == int(group.max()) + 1:
+            self._trial_frames["text"] = apart_frames
         return group
 
     def encode(self, data) -> Encoded:
+        #: zstd frames of final streams that the trials compressed anyway
+        self._trial_frames = {}
         whole = jt.as_u8(data)
         prefix_len = string_tail_length(whole)
         buf = whole[prefix_len:]
@@ -406,10 +507,23 @@ class Layer2Encoder:
         if refs is not None:
             streams += refs.streams()
             names += ["subtrees", "refs"]
+        # frames the trials made of final streams (the bytes compared, so a
+        # frame never stands for other bytes); the planner codes the rest
+        frames = {}
+
+        def reuse(i, made):
+            if made[0] == bytes(streams[i]):
+                frames[i] = (GROUP_TRIAL_LEVEL, made[1])
+
+        text_frames = self._trial_frames.get("text")
+        text_first = len(streams)
         for g in range(ngroups):
             members = [colnames[c] if c < ncols else "keylit" for c in np.flatnonzero(tgroup == g) if has_text[c]]
             streams.append(texts[toff[g]:toff[g + 1]])
             names.append("text:" + "+".join(members)[:60])
+        if text_frames is not None and len(text_frames) == ngroups:
+            for g, made in enumerate(text_frames):
+                reuse(text_first + g, made)
         for c in range(ncols + 1):
             if c == ncols:
                 put_varint(params, int(tgroup[c]) if has_text[c] else ngroups)
@@ -429,13 +543,17 @@ class Layer2Encoder:
             if is_dict:
                 entries, ids = dict_parts[c]
                 streams += [entries, ids]
+                if ("dict", c) in self._trial_frames:
+                    made_dict, made_ids = self._trial_frames["dict", c]
+                    reuse(len(streams) - 2, made_dict)
+                    reuse(len(streams) - 1, made_ids)
                 names += [f"col{c}:{colnames[c]}.dict", f"col{c}:{colnames[c]}.ids"]
         cm_bytes = bytearray()
         for v in colmap.tolist():
             put_varint(cm_bytes, v)
         streams.append(bytes(cm_bytes))
         names.append("colmap")
-        return Encoded(params=bytes(params), streams=streams, stream_names=names)
+        return Encoded(params=bytes(params), streams=streams, stream_names=names, zstd_frames=frames or None)
 
 
 def _with_slack(parts) -> np.ndarray:
