@@ -21,7 +21,9 @@ PPMD_EXCLUDED_FORMATS).
 On text-like blocks (BROTLI_FORMATS) the winner's zstd streams are then also
 coded with brotli (codec 4) at the level's quality (entropy.LEVEL_CODING) and
 keep it where it is smaller (:func:`recode_brotli`): once per block, not per
-candidate.
+candidate, except on small blocks where a transform beats the raw block by
+less than BROTLI_COMPARE_MARGIN: there both are recoded and compared again
+(brotli gains more on the raw block's one stream).
 
 With a shared dictionary (``ctx.dictionary``, :mod:`cobol.dictionary`) every
 stream is coded with its zstd dictionary (codec zstd-dict), and each
@@ -133,6 +135,8 @@ class BlockPlan:
     #: (transform, Encoded) the plan was coded from, for the round-trip check of
     #: the plan that is stored (:func:`_verify`); None for the raw transform
     encoded: tuple | None = None
+    #: whether :func:`recode_brotli` has run on the streams (it runs once)
+    brotli_tried: bool = False
 
     @property
     def stored_size(self) -> int:
@@ -289,11 +293,14 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
     dev corpus (html, prose at level 19) brotli -11 never came within
     PPMD_MIN_GAIN of them and doubled the time.
 
-    Run on the winner only: candidates are compared with their zstd (and ppmd)
-    sizes, so brotli's time is spent once per block, not once per candidate
-    (at level 3 it would otherwise cost about as much as the transforms)."""
-    if not quality or p.sources is None:
+    Run on the winner only (and on the raw plan of a small block where the
+    winner is close, :func:`_brotli_compared`): candidates are compared with
+    their zstd (and ppmd) sizes, so brotli's time is spent once per block, not
+    once per candidate (at level 3 it would otherwise cost about as much as the
+    transforms). Runs once per plan."""
+    if not quality or p.sources is None or p.brotli_tried:
         return
+    p.brotli_tried = True
     for i, (cs, src) in enumerate(zip(p.streams, p.sources)):
         if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in (entropy.NONE, entropy.ZSTD, entropy.PPMD) \
                 or (cs.codec == entropy.PPMD and len(src) > BROTLI_OVER_PPMD_MAX):
@@ -305,6 +312,46 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
                             bytes_in=len(src), bytes_out=len(b), data_in=src, data_out=b)
         if len(b) <= len(cs.data) * (1.0 - entropy.BROTLI_MIN_GAIN):
             p.streams[i] = CodedStream(cs.name, entropy.BROTLI, cs.decoded_len, b)
+
+
+#: blocks up to this size in BROTLI_COMPARE_FORMATS where a transform wins on zstd
+#: sizes and plain zstd of the block (the raw plan) is within
+#: BROTLI_COMPARE_MARGIN of it have both recoded with brotli
+#: (:func:`recode_brotli`) before the choice. Brotli gains more on one stream
+#: of whole lines than on a transform's several streams, so on zstd sizes the
+#: log transform (and l1) won small blocks that the raw block codes smaller
+#: once brotli has run (zstd sizes 0.1-7.5% apart). Level 3 on 38 files (27
+#: slices of 8-32 KiB of the dev logs, 11 unseen logs of 10-40 KB): 0.90%
+#: smaller (geomean; up to 5.3%; unseen alone 0.3%), compression 5% slower
+#: (one more brotli pass over the block, ~0.2 ms per 10 KB; A/B in one
+#: process); recoding every candidate within the margin (l1 too) gained 0.95%
+#: for 10-12%. Above 64 KiB no plan changed on the dev and unseen logs. The
+#: text gate's cheaper template count (l2_log.LogScan(templates=False)) more
+#: than pays for it on logs detected as text.
+BROTLI_COMPARE_MAX = 64 << 10
+BROTLI_COMPARE_MARGIN = 0.08
+#: only for these detected formats (the log transform's: where the log
+#: transform and l1 compete with the raw block; json and markup transforms keep
+#: their choice on zstd sizes) and at brotli qualities up to
+#: BROTLI_COMPARE_MAX_QUALITY (levels 1-9: qualities 10 and 11 cost 15-40x
+#: more per pass)
+BROTLI_COMPARE_FORMATS = frozenset({"log", "text"})
+BROTLI_COMPARE_MAX_QUALITY = 9
+
+
+def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int) -> BlockPlan:
+    """``best``, or the raw plan when it is smaller once both are recoded with
+    brotli (see BROTLI_COMPARE_MAX)."""
+    quality = brotli_quality(ctx)
+    if (not quality or quality > BROTLI_COMPARE_MAX_QUALITY or ctx.fmt not in BROTLI_COMPARE_FORMATS
+            or size > BROTLI_COMPARE_MAX or best.transform.id == 0):
+        return best
+    raw = next((p for p in plans if p.transform.id == 0), None)
+    if raw is None or raw.stored_size > best.stored_size * (1.0 + BROTLI_COMPARE_MARGIN):
+        return best
+    recode_brotli(best, quality, ctx.profiler)
+    recode_brotli(raw, quality, ctx.profiler)
+    return raw if raw.stored_size < best.stored_size else best
 
 
 def _bundle_transform() -> Transform:
@@ -529,6 +576,8 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
             plans.append(p)
             if best is None or p.stored_size < best.stored_size:
                 best = p
+    if best is not None:
+        best = _brotli_compared(plans, best, ctx, len(data))
     if verify and not verify_each:
         best = _first_verified(plans, data, ctx)
     best.trials = trials

@@ -117,7 +117,10 @@ class LogScan:
     part of :class:`LogModel` that does not depend on the variable layout, so
     that both layouts can be built from one scan."""
 
-    def __init__(self, data):
+    def __init__(self, data, templates: bool = True):
+        """``templates=False``: stop after the line scan, with only ``n_lines``
+        and ``n_templates`` set (what the text gate, :func:`looks_templated`,
+        needs); :meth:`finish_templates` does the rest later."""
         buf = np.frombuffer(data, np.uint8)
         self.buf = buf
         n_lines = lk.count_lines(buf)
@@ -140,7 +143,20 @@ class LogScan:
                                   line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts, min_static)
         assert nl == n_lines
         self.var_s, self.var_e, self.var_line = var_s[:nv], var_e[:nv], var_line[:nv]
+        self.n_lines = n_lines
+        self._scan = (tmpl, line_ts, line_te, line_raw, line_hash)
+        if templates:
+            self.finish_templates()
+        else:
+            # the count finish_templates arrives at (distinct template hashes used
+            # by at least MIN_TEMPLATE_LINES lines), without ordering or gathering them
+            _, counts = np.unique(line_hash[~line_raw], return_counts=True)
+            self.n_templates = int(np.count_nonzero(counts >= MIN_TEMPLATE_LINES))
 
+    def finish_templates(self) -> None:
+        """The template dictionary, each line's template id and the templates stream."""
+        tmpl, line_ts, line_te, line_raw, line_hash = self._scan
+        n_lines = self.n_lines
         # templates: distinct hashes, most frequent first (ties: first seen first)
         ok = np.flatnonzero(~line_raw)
         uniq, first, inv, counts = np.unique(line_hash[ok], return_index=True, return_inverse=True,
@@ -157,7 +173,7 @@ class LogScan:
         line_tid[line_tid > n_kept] = 0
         rep_line = rep_line[1:n_kept + 1]
         self.counts = counts[order[:n_kept]]
-        self.n_lines = n_lines
+        self.n_templates = n_kept
         self.line_tid = line_tid
         # the templates stream (each template ended by a newline) and each one's slot count
         self.templates_stream = gather_joined(tmpl, line_ts[rep_line], line_te[rep_line], lk.NEWLINE)
@@ -165,6 +181,7 @@ class LogScan:
         self.slots = np.zeros(rep_line.size + 1, np.int64)
         self.slots[1:] = placeholders
         self.n_raw = int(np.count_nonzero(line_tid == 0))
+        self._scan = None
 
 
 class LogModel:
@@ -442,12 +459,13 @@ def _text_sample(data) -> bytes:
 
 
 def _templated(scan: LogScan) -> bool:
-    return scan.slots.size - 1 <= TEXT_MAX_TEMPLATE_SHARE * scan.n_lines
+    return scan.n_templates <= TEXT_MAX_TEMPLATE_SHARE * scan.n_lines
 
 
 def looks_templated(data) -> bool:
-    """Whether a text block repeats line templates like a log does (a sample is scanned)."""
-    return _templated(LogScan(_text_sample(data)))
+    """Whether a text block repeats line templates like a log does (a sample is
+    scanned, its templates counted but not gathered)."""
+    return _templated(LogScan(_text_sample(data), templates=False))
 
 
 #: a JSON-lines block is modelled only when most sampled lines carry a log
@@ -485,10 +503,12 @@ class LogTransform(Transform):
         scan = None
         if ctx.fmt == "text":
             sample = _text_sample(data)
-            sample_scan = LogScan(sample)
+            # the gate needs the template count only: most text blocks stop here
+            sample_scan = LogScan(sample, templates=False)
             if not _templated(sample_scan):
                 return None
             if len(sample) == len(data):
+                sample_scan.finish_templates()
                 scan = sample_scan  # the sample is the block
         if ctx.fmt == "jsonl" and not looks_like_json_log(data):
             return None
