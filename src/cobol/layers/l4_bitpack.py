@@ -417,6 +417,18 @@ def _pack_deltas(u, chunk, zigzag0):
     return headers[:hp], words, pos
 
 
+def _packed_bytes(n: int, chunk: int, headers: np.ndarray, words: np.ndarray, nbits: int) -> bytes:
+    """The packed layout: varint count, chunk and header count, the chunk headers, then
+    the first ``nbits`` bits of ``words``."""
+    out = bytearray()
+    put_varint(out, n)
+    put_varint(out, chunk)
+    put_varint(out, headers.size)
+    out += headers.tobytes()
+    out += words.view(np.uint8)[: (nbits + 7) // 8].tobytes()
+    return bytes(out)
+
+
 def pack_deltas(values: np.ndarray, chunk: int = DEFAULT_CHUNK, zigzag0: bool = True) -> bytes:
     """The bytes of ``pack(l3_delta.delta_encode(values, orders, chunk, zigzag0),
     chunk, tags=orders)`` with ``orders = l3_delta.choose_orders(values, chunk)``,
@@ -424,13 +436,7 @@ def pack_deltas(values: np.ndarray, chunk: int = DEFAULT_CHUNK, zigzag0: bool = 
     _check_chunk(chunk)
     u = np.ascontiguousarray(values, np.int64).view(np.uint64)
     headers, words, nbits = _pack_deltas(u, chunk, zigzag0)
-    out = bytearray()
-    put_varint(out, u.size)
-    put_varint(out, chunk)
-    put_varint(out, headers.size)
-    out += headers.tobytes()
-    out += words.view(np.uint8)[: (nbits + 7) // 8].tobytes()
-    return bytes(out)
+    return _packed_bytes(u.size, chunk, headers, words, nbits)
 
 
 def pack(
@@ -459,13 +465,7 @@ def pack(
                 costs[:, s] = np.iinfo(np.int64).max
     choice = np.argmin(costs, axis=1).astype(np.uint8) if nchunks else np.zeros(0, np.uint8)
     headers, words, nbits = _pack(codes, chunk, analysis.raw, choice, tags)
-    out = bytearray()
-    put_varint(out, codes.size)
-    put_varint(out, chunk)
-    put_varint(out, headers.size)
-    out += headers.tobytes()
-    out += words.view(np.uint8)[: (nbits + 7) // 8].tobytes()
-    return bytes(out)
+    return _packed_bytes(codes.size, chunk, headers, words, nbits)
 
 
 # ---------------------------------------------------------------- unpacking
