@@ -40,10 +40,13 @@ def wait_listening(port: int, proc, timeout=30.0) -> None:
     raise AssertionError("server did not start listening")
 
 
-def start_server(out, port, *extra):
-    proc = subprocess.Popen([*CLI, "serve", "--listen", f"{LOCAL}:{port}", "--out", str(out), *extra],
+def start_server(out, port, *extra, warmup=False, timeout=30.0):
+    # without the warm-up by default: on a fresh machine it compiles every decoder
+    # before the server listens, which these tests (about the protocol) need not wait for
+    proc = subprocess.Popen([*CLI, "serve", "--listen", f"{LOCAL}:{port}", "--out", str(out), *extra,
+                             *(() if warmup else ("--no-warmup",))],
                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_listening(port, proc)
+    wait_listening(port, proc, timeout)
     return proc
 
 
@@ -162,3 +165,19 @@ def test_receiver_killed_and_restarted_while_sending_from_a_pipe(tmp_path):
             sender.wait(5)
         stop(srv)
         t.join(5)
+
+
+def test_serve_loads_the_decoders_before_it_listens(tmp_path, capsys):
+    port = free_port()
+    proc = start_server(tmp_path / "in", port, "-v", warmup=True, timeout=600.0)
+    try:
+        data = sample(300_000, 5)
+        src = tmp_path / "a.bin"
+        src.write_bytes(data)
+        rc, _, err = send(capsys, str(src), f"{LOCAL}:{port}")
+        assert rc == 0, err
+        assert (tmp_path / "in" / "a.bin").read_bytes() == data
+    finally:
+        stop(proc)
+    log = proc.stderr.read().decode(errors="replace")
+    assert "decoders loaded in" in log and log.index("decoders loaded in") < log.index("listening on")

@@ -82,6 +82,9 @@ def configure_serve(p: argparse.ArgumentParser):
                    help="a shared dictionary (cobol train) senders may use; repeat for several")
     p.add_argument("-T", "--threads", type=int, default=0, metavar="N",
                    help="threads decoding blocks, shared by all connections (default 0: one per core)")
+    p.add_argument("--no-warmup", action="store_true",
+                   help="listen at once, without loading the decoders first (by default the server decodes a few "
+                        "bundled frames before it listens, so its first transfer does not pay for that)")
     p.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("-v", "--verbose", action="count", default=0, help="log more")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
@@ -125,6 +128,11 @@ def run_serve(args) -> int:
         print(f"cobol serve: TLS setup failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
     os.makedirs(args.out, exist_ok=True)
+    if not args.no_warmup:
+        from ..warmup import warm_decoders
+        took = warm_decoders()
+        if args.verbose:
+            print(f"cobol serve: decoders loaded in {took:.2f} s of CPU", file=sys.stderr, flush=True)
 
     async def main() -> None:
         server = StreamServer(args.out, cfg, host=host, port=port, token=token, ssl=ssl_ctx, mode=args.store,
