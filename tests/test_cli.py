@@ -741,3 +741,18 @@ def test_structured_samples_through_the_command(tmp_path, call, data, hints):
     assert rc == 0, err
     rc, out, err = call("-d", "-c", tmp_path / "sample.cobl")
     assert rc == 0 and out == data, err
+
+
+def test_list_verbose_names_every_codec_in_a_fresh_process(tmp_path):
+    # the listing does not load the engine; the codecs' names must come all the same
+    from cobol.format.frame import DataBlock, iter_frame_records
+    from cobol.registry import get_codec
+    packed = tmp_path / "small.cobl"
+    packed.write_bytes(cobol.compress((SAMPLES / "text" / "debian-policy.txt").read_bytes()[:20_000]))
+    names = {get_codec(e.codec).name for _, rec in iter_frame_records(packed.read_bytes())
+             if isinstance(rec, DataBlock) for e in rec.streams}
+    assert "brotli" in names  # a codec only cobol.entropy registers
+    p = run("--list", "-v", packed)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.decode()
+    assert "codec#" not in text and all(n in text for n in names), (names, text)

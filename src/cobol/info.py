@@ -143,6 +143,7 @@ def _detail(rec: DataBlock, name: str) -> str:
 
 
 def _codec(cid: int) -> str:
+    from . import entropy  # noqa: F401  (registers the built-in codecs: a listing may not have loaded them)
     try:
         return get_codec(cid).name
     except UnsupportedError:
