@@ -41,6 +41,7 @@ class FrameInfo:
     checksum: str = ""
     block_size: int = 0
     dictionary_id: int | None = None
+    #: blocks per plan: a transform's name, or for the raw transform its coder ("zstd", "brotli", ...; "store")
     plans: dict = field(default_factory=dict)
     block_list: list = field(default_factory=list)
 
@@ -113,7 +114,9 @@ def _frame_info(blob) -> FrameInfo:
             info.raw_size += rec.raw_len
             name = _name(rec.transform)
             if rec.transform == 0:
-                name = "zstd" if any(s.codec for s in rec.streams) else "store"
+                # the raw transform is named by its coder: "zstd", "brotli", ... ("store" uncoded)
+                coded = sorted({_codec(s.codec) for s in rec.streams if s.codec})
+                name = "+".join(coded) if coded else "store"
             plans[name] += 1
             info.block_list.append(BlockInfo(
                 rec.seq, rec.offset, rec.raw_len, rec.size, name,
