@@ -51,6 +51,18 @@ def split_frames(buf: bytes) -> list:
     return out
 
 
+def _open(r, s) -> None:
+    """Start sender session ``s`` and run the handshake with receiver session ``r`` until the
+    transfer is accepted (fresh) and the first credit has reached the sender."""
+    s.start()
+    for _ in range(3):
+        r.receive_data(s.data_to_send())
+        for _ev in r.next_events():
+            r.accept(ResumePoint())
+        s.receive_data(r.data_to_send())
+        s.next_events()
+
+
 class Clock:
     def __init__(self):
         self.t = 1000.0
@@ -329,13 +341,7 @@ def test_the_token_never_travels_and_a_wrong_one_fails_cleanly():
 def test_sender_respects_credit_and_receiver_enforces_it():
     r = ReceiverSession(CFG)
     s = SenderSession(CFG, TransferInfo(bytes(16), "x", None, CFG.block_size, CFG.checksum_id, 1))
-    s.start()
-    for _ in range(3):
-        r.receive_data(s.data_to_send())
-        for ev in r.next_events():
-            r.accept(ResumePoint())
-        s.receive_data(r.data_to_send())
-        s.next_events()
+    _open(r, s)
     assert s.credit == CFG.window
     blocks = StreamCompressor(CFG).feed(bytes(CFG.block_size * (CFG.window + 2)))
     with pytest.raises(FlowControlError):
@@ -419,13 +425,7 @@ def test_pipelined_session_delivers_only_once_decoded():
 
     r = ReceiverSession(CFG, executor=Held())
     s = SenderSession(CFG, TransferInfo(bytes(16), "x", None, CFG.block_size, CFG.checksum_id, 1))
-    s.start()
-    for _ in range(3):
-        r.receive_data(s.data_to_send())
-        for ev in r.next_events():
-            r.accept(ResumePoint())
-        s.receive_data(r.data_to_send())
-        s.next_events()
+    _open(r, s)
     data = sample(3 * CFG.block_size)
     c = StreamCompressor(CFG)
     blocks = c.feed(data) + c.flush()
@@ -510,13 +510,7 @@ def test_completed_transfer_is_not_sent_again_after_a_lost_done():
 def test_end_that_disagrees_with_the_blocks_is_an_error():
     r = ReceiverSession(CFG)
     s = SenderSession(CFG, TransferInfo(bytes(16), "x", None, CFG.block_size, CFG.checksum_id, 1))
-    s.start()
-    for _ in range(3):
-        r.receive_data(s.data_to_send())
-        for ev in r.next_events():
-            r.accept(ResumePoint())
-        s.receive_data(r.data_to_send())
-        s.next_events()
+    _open(r, s)
     c = StreamCompressor(CFG)
     [b] = c.feed(b"q" * 100) + c.flush()
     s.send_block(b)
@@ -650,13 +644,7 @@ def test_the_receivers_window_is_counted_in_bytes(block_size, window):
     r = ReceiverSession(cfg)
     s = SenderSession(CFG.replace(block_size=block_size, max_block_size=32768),
                       TransferInfo(bytes(16), "x", None, block_size, CFG.checksum_id, 1))
-    s.start()
-    for _ in range(3):
-        r.receive_data(s.data_to_send())
-        for ev in r.next_events():
-            r.accept(ResumePoint())
-        s.receive_data(r.data_to_send())
-        s.next_events()
+    _open(r, s)
     assert s.credit == window
     data = sample(12 * block_size)
     transfer = OutgoingTransfer(io.BytesIO(data), CFG.replace(block_size=block_size, max_block_size=32768), name="d")
