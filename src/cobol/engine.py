@@ -345,14 +345,8 @@ class CobolEngine:
 
     def decode_block(self, block: DataBlock, header: FrameHeader) -> bytes:
         """One parsed data block back to its raw bytes, checksum verified."""
-        from .outbuf import OutputBuffer
-        buf = OutputBuffer(block.raw_len, OUTPUT_SLACK)
-        try:
-            self.decode_block_into(block, header, buf.array)
-        except BaseException:
-            buf.abandon()
-            raise
-        return buf.finish()
+        from .outbuf import build
+        return build(block.raw_len, OUTPUT_SLACK, lambda out: self.decode_block_into(block, header, out))
 
     def decode_block_into(self, block: DataBlock, header: FrameHeader, out) -> None:
         """One parsed data block decoded into ``out[:raw_len]`` and its checksum
@@ -434,18 +428,12 @@ class CobolEngine:
         than they hold fails on its first such block; its declared total is
         reserved (not written) until then."""
         try:
-            from .outbuf import OutputBuffer
+            from .outbuf import build
             items = list(self._data_blocks(blob, max_output_size))
             starts = [0]
             for rec, _ in items:
                 starts.append(starts[-1] + rec.raw_len)
-            buf = OutputBuffer(starts[-1], OUTPUT_SLACK)
-            try:
-                self._decode_all_into(items, starts, buf.array)
-            except BaseException:
-                buf.abandon()
-                raise
-            return buf.finish()
+            return build(starts[-1], OUTPUT_SLACK, lambda out: self._decode_all_into(items, starts, out))
         except MemoryError:
             raise LimitError("out of memory while decoding the frame (the output does not fit)") from None
 

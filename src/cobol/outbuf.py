@@ -99,6 +99,18 @@ class OutputBuffer:
             self._ptr = self._cbuf = None
 
 
+def build(n: int, slack: int, fill) -> bytes:
+    """``n`` bytes made by ``fill(array)`` writing them into an OutputBuffer's
+    array (``n + slack`` bytes); the buffer is abandoned if ``fill`` raises."""
+    buf = OutputBuffer(n, slack)
+    try:
+        fill(buf.array)
+    except BaseException:
+        buf.abandon()
+        raise
+    return buf.finish()
+
+
 class _Body:
     """The writable memory of a bytes object under construction, as NumPy sees
     it (``np.asarray`` makes an array whose base is this object, so every view

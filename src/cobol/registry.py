@@ -147,14 +147,8 @@ class Transform(ABC):
 
     def decode(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext) -> bytes:
         """The block as ``bytes``. A transform overrides this, :meth:`decode_into`, or both."""
-        from .outbuf import OutputBuffer
-        buf = OutputBuffer(raw_len, OUTPUT_SLACK)
-        try:
-            self.decode_into(streams, params, raw_len, ctx, buf.array)
-        except BaseException:
-            buf.abandon()
-            raise
-        return buf.finish()
+        from .outbuf import build
+        return build(raw_len, OUTPUT_SLACK, lambda out: self.decode_into(streams, params, raw_len, ctx, out))
 
     def decode_into(self, streams: list, params: bytes, raw_len: int, ctx: DecodeContext, out) -> None:
         """Decode the block into ``out[:raw_len]``: ``out`` is a writable uint8
