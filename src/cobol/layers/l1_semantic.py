@@ -90,11 +90,6 @@ SPACE_IMPLIED = _space_table()
 #: after these bytes (+ the implied space) a word is Capitalised unless flagged
 SENTENCE_END = np.zeros(256, np.bool_)
 SENTENCE_END[[ord("."), ord("!"), ord("?")]] = True
-# the decoder's copies, as bytes 0/1 for its arithmetic
-_IMPLIED_U8 = SPACE_IMPLIED.astype(np.uint8)
-_SENTENCE_END_U8 = SENTENCE_END.astype(np.uint8)
-#: per byte: a space is implied after it (bit 0), it ends a sentence (bit 1)
-_AFTER = _IMPLIED_U8 | (_SENTENCE_END_U8 << 1)
 
 
 @njit(cache=True, nogil=True)
@@ -319,33 +314,21 @@ def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
 
 
 @njit(cache=True, nogil=True)
-def _decode_kernel(src, n1, ncodes, tdata, tinfo, out, o0, cap):
-    """Decode ``src`` into out[o0:cap]. ``tdata``/``tinfo`` is the decode
-    table of :meth:`WordCoder._decode_table`: entries 0-127 the literal bytes
-    0-127, entry 128 + k dictionary word k, each packed in one int64 (see
-    :func:`_pack_entries`); ``tdata`` and ``out`` keep COPY_SLACK spare bytes
-    after their spans (entries are copied in 16-byte moves, so up to 15 bytes
-    past ``cap`` may be written). Returns (bytes written, error code): 0 ok,
-    1 overflow, 2 bad code, 3 dangling flag.
-
-    Why it is shaped so: prose alternates words and single punctuation bytes
-    at random, so a branch on "literal or word" missed about every other
-    time, and whether a word takes a space hung on a chain of loads (the
-    previous entry's last byte, then its row of SPACE_IMPLIED). Here a literal
-    and a word code take one path (the space, sentence and case rules are
-    arithmetic that does nothing for a literal), the entry's word carries
-    whether a space and a sentence start may follow it, and only the flag
-    bytes 0x01-0x04, two-byte codes, words over 16 bytes and UPPER words
-    branch off."""
+def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
+    """Decode ``src`` into out[o0:cap]; ``wdata`` and ``out`` keep COPY_SLACK
+    spare bytes after their spans (words are copied in 16-byte moves, so up to
+    15 bytes past ``cap`` may be written). Returns (bytes written, error code):
+    0 ok, 1 overflow, 2 bad code, 3 dangling flag."""
+    implied = SPACE_IMPLIED
+    ends = SENTENCE_END
     o = o0
     i = 0
     n = src.size
-    flag_case = 0  # 0 none, 1 Capitalised, 2 UPPER: the next word's case
-    nospace = 0
-    pending = 0  # a flag waits for its word
-    after = 0  # the _AFTER_* bits of the byte before out[o]; none at the start
+    flag_case = 0
+    nospace = False
+    pending = False
+    last = 0  # the byte before out[o] (only read when o > o0)
     lead2 = 0x80 + n1
-    limit = ncodes + 128
     while i < n:
         b = np.int64(src[i])
         i += 1
@@ -355,93 +338,78 @@ def _decode_kernel(src, n1, ncodes, tdata, tinfo, out, o0, cap):
             if o >= cap:
                 return o - o0, 1
             out[o] = b
-            after = np.int64(_AFTER[b])
+            last = b
             o += 1
             continue
         if b >= 0x80:
-            e = b
             if b >= lead2:
                 if i >= n:
                     return o - o0, 2
-                e = 128 + n1 + ((b - lead2) << 8) + np.int64(src[i])
+                code = n1 + ((b - lead2) << 8) + np.int64(src[i])
                 i += 1
-                if e >= limit:
-                    return o - o0, 2
-            elif b >= limit:
+            else:
+                code = b - 0x80
+            if code >= ncodes:
                 return o - o0, 2
-            info = tinfo[e]
-            a = info & _OFFSET_MASK
-            ln = (info >> _LEN_SHIFT) & 0xFF
-            space = (1 - nospace) & after
-            # a sentence starts (a space after . ! ?): a word is Capitalised by default, CAP lowers it
-            flag_case ^= (space & (after >> 1)) & (1 - (flag_case >> 1))
-            if o + space + ln > cap:
+            a = woff[code]
+            ln = woff[code + 1] - a
+            space = not nospace and o > o0 and implied[last]
+            if space and ends[last]:  # a sentence starts: Capitalised by default
+                if flag_case == 0:
+                    flag_case = 1
+                elif flag_case == 1:
+                    flag_case = 0
+            sp = 1 if space else 0
+            if o + sp + ln > cap:
                 return o - o0, 1
             out[o] = 32
-            o += space
-            copy_chunks(out, o, tdata, a, ln)
+            o += sp
+            copy_chunks(out, o, wdata, a, ln)
             if flag_case == 1:
-                x = np.int64(tdata[a])
+                x = out[o]
                 if 97 <= x <= 122:
                     out[o] = x - 32
             elif flag_case == 2:
                 for j in range(o, o + ln):
-                    x = np.int64(out[j])
+                    x = out[j]
                     if 97 <= x <= 122:
                         out[j] = x - 32
-            o += ln
-            after = info >> _AFTER_SHIFT  # (case does not change which row a letter has)
+            if ln > 0:
+                o += ln
+                last = wdata[a + ln - 1]  # (case does not change which table entry a letter has)
             flag_case = 0
-            nospace = 0
-            pending = 0
+            nospace = False
+            pending = False
         elif b == ESC:
             if pending or i >= n:
                 return o - o0, 3
             if o >= cap:
                 return o - o0, 1
-            x = np.int64(src[i])
-            out[o] = x
-            after = np.int64(_AFTER[x])
+            last = np.int64(src[i])
+            out[o] = last
             i += 1
             o += 1
-        elif b == NOSPACE:
-            if pending:
-                return o - o0, 3
-            nospace = 1
-            pending = 1
         elif b == CAP or b == UPPER:
             if flag_case != 0:
                 return o - o0, 3
             flag_case = 1 if b == CAP else 2
-            pending = 1
-        else:  # NUL
+            pending = True
+        elif b == NOSPACE:
+            if pending:
+                return o - o0, 3
+            nospace = True
+            pending = True
+        else:
             if pending:
                 return o - o0, 3
             if o >= cap:
                 return o - o0, 1
             out[o] = b
-            after = 0
+            last = b
             o += 1
     if pending:
         return o - o0, 3
     return o - o0, 0
-
-
-#: a decode entry: offset in the table's data (bits 0-39), length (40-47),
-#: then whether a space is implied after its last byte (bit 48) and whether
-#: that byte ends a sentence (bit 49)
-_OFFSET_MASK = (1 << 40) - 1
-_LEN_SHIFT = 40
-_AFTER_SHIFT = 48
-
-
-def _pack_entries(data, offsets) -> np.ndarray:
-    """The int64 entries of the decode table over ``data`` split at ``offsets``
-    (every entry at least one byte long)."""
-    last = data[offsets[1:] - 1]
-    return (offsets[:-1] | (np.diff(offsets) << _LEN_SHIFT)
-            | (_IMPLIED_U8[last].astype(np.int64) << _AFTER_SHIFT)
-            | (_SENTENCE_END_U8[last].astype(np.int64) << (_AFTER_SHIFT + 1)))
 
 
 @njit(cache=True, nogil=True)
@@ -504,23 +472,6 @@ class WordCoder:
         self.data[:self.offsets[-1]] = np.frombuffer(b"".join(self._words), np.uint8) if letters is None \
             else letters
         self._index = None
-        self._table = None
-
-    def _decode_table(self):
-        """(data, offsets) of the decoder's entries: the 128 literal bytes
-        0-127 (one byte each), then the dictionary's words, and COPY_SLACK
-        spare bytes (made once per coder: the markup transform decodes up to
-        33 text groups with one)."""
-        if self._table is None:
-            n = int(self.offsets[-1])
-            data = np.empty(128 + n + COPY_SLACK, np.uint8)
-            data[:128] = np.arange(128, dtype=np.uint8)
-            data[128:] = self.data
-            offsets = np.empty(128 + self.offsets.size, np.int64)
-            offsets[:128] = np.arange(128)
-            offsets[128:] = self.offsets + 128
-            self._table = data, _pack_entries(data, offsets)
-        return self._table
 
     @property
     def words(self) -> list:
@@ -668,8 +619,7 @@ class WordCoder:
         if out.size < end + COPY_SLACK:
             raise ValueError("l1: the output needs COPY_SLACK spare bytes after the span")
         src = _as_u8(coded)
-        tdata, tinfo = self._decode_table()
-        o, err = _decode_kernel(src, self.n1, self.count, tdata, tinfo, out, start, end)
+        o, err = _decode_kernel(src, self.n1, self.count, self.data, self.offsets, out, start, end)
         if err:
             raise FormatError(f"l1: {('', 'output exceeds its length', 'bad word code', 'dangling flag')[err]}"
                               f" at output byte {o}")
