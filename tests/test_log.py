@@ -436,3 +436,21 @@ def test_small_log_and_text_blocks_are_coded_with_brotli_10_from_level_3():
             assert cs.data == entropy.brotli_encode(src, 10)
     assert len(coded[0][0].data) < len(entropy.brotli_encode(coded[0][1], 6))
     assert cobol.decompress(cobol.compress(data, level=3)) == data
+
+
+def test_recode_brotli_runs_once_per_quality_and_only_upwards():
+    """recode_brotli at quality 6 then 10 leaves each stream at the smaller of
+    the two brotli codings (10's here); a second call at 10 or a lower quality
+    codes nothing again."""
+    from cobol import entropy, plan
+    from cobol.registry import get_transform
+    data = _syslog(5, 100)
+    p = plan._run(get_transform(0), data, EncodeContext(fmt="log", level=3))
+    plan.recode_brotli(p, 6)
+    assert p.brotli_tried == 6 and p.streams[0].data == entropy.brotli_encode(data, 6)
+    plan.recode_brotli(p, 10)
+    assert p.brotli_tried == 10 and p.streams[0].data == entropy.brotli_encode(data, 10)
+    marker = p.streams[0]
+    plan.recode_brotli(p, 10)
+    plan.recode_brotli(p, 6)
+    assert p.streams[0] is marker and p.brotli_tried == 10
