@@ -159,6 +159,143 @@ def _bucket_merge(sym: np.ndarray, extra: memoryview) -> np.ndarray:
     return BUCKET_LEAD[sym] | (bits & mask)
 
 
+# L4 bit-packing (docs: cobol.layers.l4_bitpack) and L3 deltas (cobol.layers.l3_delta), the PACKED layout's body
+_L4_CONST, _L4_FOR, _L4_ZERO_RUN, _L4_DELTA, _L4_PATCHED = range(5)
+_L4_MAX_CHUNK = 1 << 16
+#: the L3 chunk of the PACKED layout (intcodec.CHUNK)
+PACKED_CHUNK = 512
+
+
+class _BitReader:
+    """Fields of the L4 bit stream (LSB-first), whole runs at a time."""
+
+    def __init__(self, body: memoryview, what: str):
+        self.words = np.zeros(len(body) // 8 + 2, np.uint64)
+        self.words.view(np.uint8)[:len(body)] = np.frombuffer(body, np.uint8)
+        self.total, self.pos, self.what = 8 * len(body), 0, what
+
+    def run(self, k: int, w: int, chunk: int) -> np.ndarray:
+        """The next k values of w bits."""
+        if self.pos + k * w > self.total:
+            raise FormatError(f"{self.what}: chunk {chunk}: bit stream too short for the chunk's fields")
+        if w == 0:
+            return np.zeros(k, np.uint64)
+        p = self.pos + w * np.arange(k, dtype=np.int64)
+        self.pos += k * w
+        word, off = p >> 6, (p & 63).astype(np.uint64)
+        v = self.words[word] >> off
+        spill = (off + np.uint64(w)) > np.uint64(64)
+        v[spill] |= self.words[word[spill] + 1] << (np.uint64(64) - off[spill])
+        return v & (np.uint64(_U64) >> np.uint64(64 - w))
+
+
+def _l4_unpack(buf, max_count: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """l4_bitpack.unpack: (codes uint64, tags per chunk); a Python loop over
+    chunks (of up to 64 Ki values), whole-array NumPy inside each."""
+    r = Reader(buf, what=what)
+    n = r.varint("count", limit=max_count)
+    chunk = r.varint("chunk size", limit=_L4_MAX_CHUNK)
+    if chunk < 1:
+        raise FormatError(f"{what}: chunk size 0")
+    hlen = r.varint("header length", limit=r.remaining)
+    h = Reader(r.view(hlen, "chunk headers"), what=f"{what} chunk headers")
+    bits = _BitReader(r.view(r.remaining, "bit stream"), what)
+    nchunks = (n + chunk - 1) // chunk
+    if hlen < 2 * nchunks:
+        raise FormatError(f"{what}: {hlen} header bytes cannot describe {nchunks} chunks")
+    out = np.empty(n, np.uint64)
+    tags = np.zeros(nchunks, np.uint8)
+    for c in range(nchunks):
+        start = c * chunk
+        m = min(start + chunk, n) - start
+        head, w = h.u8("strategy"), h.u8("width")
+        s = head & 7
+        if head >> 5:
+            raise FormatError(f"{what}: chunk {c}: reserved header bits set")
+        tags[c] = (head >> 3) & 3
+        if w > 64:
+            raise FormatError(f"{what}: chunk {c}: width above 64")
+        if s == _L4_CONST:
+            out[start:start + m] = bits.run(m, w, c)
+        elif s == _L4_FOR:
+            base = h.varint("base")
+            out[start:start + m] = bits.run(m, w, c) + np.uint64(base)
+        elif s == _L4_ZERO_RUN:
+            k = h.varint("count")
+            rw = h.u8("run width")
+            if k > m:
+                raise FormatError(f"{what}: chunk {c}: count field larger than the chunk")
+            if rw > 64:
+                raise FormatError(f"{what}: chunk {c}: run width above 64")
+            if bits.pos + k * (rw + w) > bits.total:
+                raise FormatError(f"{what}: chunk {c}: bit stream too short for the chunk's fields")
+            runs, vals = bits.run(k, rw, c), bits.run(k, w, c)
+            if k and runs.max() >= np.uint64(m):
+                raise FormatError(f"{what}: chunk {c}: zero runs overflow the chunk")
+            at = np.cumsum(runs.astype(np.int64)) + np.arange(k)
+            if k and at[-1] >= m:
+                raise FormatError(f"{what}: chunk {c}: zero runs overflow the chunk")
+            part = np.zeros(m, np.uint64)
+            part[at] = vals + np.uint64(1)
+            out[start:start + m] = part
+        elif s == _L4_DELTA:
+            base = h.varint("base")
+            z = bits.run(m - 1, w, c)
+            part = np.empty(m, np.uint64)
+            part[0] = base
+            part[1:] = np.cumsum(_unzigzag(z), dtype=np.uint64) + part[0:1]
+            out[start:start + m] = part
+        elif s == _L4_PATCHED:
+            b = h.u8("patch width")
+            e = h.varint("exceptions")
+            if e > m:
+                raise FormatError(f"{what}: chunk {c}: count field larger than the chunk")
+            if b > w or (e > 0 and b >= w):
+                raise FormatError(f"{what}: chunk {c}: patch width inconsistent")
+            pw = (m - 1).bit_length()
+            if bits.pos + m * b + e * (pw + w - b) > bits.total:
+                raise FormatError(f"{what}: chunk {c}: bit stream too short for the chunk's fields")
+            part = bits.run(m, b, c)
+            at, high = bits.run(e, pw, c), bits.run(e, w - b, c)
+            if e and (at.max() >= np.uint64(m) or (np.diff(at.astype(np.int64)) <= 0).any()):
+                raise FormatError(f"{what}: chunk {c}: patch position out of range or not increasing")
+            part[at.astype(np.int64)] |= high << np.uint64(b)
+            out[start:start + m] = part
+        else:
+            raise FormatError(f"{what}: chunk {c}: unknown strategy")
+    if h.remaining:
+        raise FormatError(f"{what}: chunk {nchunks}: unused bytes after the last chunk header")
+    if (bits.pos + 7) // 8 != bits.total // 8:
+        raise FormatError(f"{what}: chunk {nchunks}: unused bytes after the last chunk's bits")
+    return out, tags
+
+
+def _l3_undelta(z: np.ndarray, orders: np.ndarray, chunk: int) -> np.ndarray:
+    """l3_delta.delta_decode with zigzag0=False (uint64): a Python loop over chunks."""
+    n = z.size
+    if orders.size != (n + chunk - 1) // chunk:
+        raise FormatError(f"delta: {orders.size} chunk orders for {n} values in chunks of {chunk}")
+    out = np.empty(n, np.uint64)
+    p = np.zeros(2, np.uint64)  # the last two values before the chunk: p[1] the last, p[0] the one before
+    for c in range(orders.size):
+        start, stop = c * chunk, min(c * chunk + chunk, n)
+        order, zc = int(orders[c]), z[start:stop]
+        if order == 0:
+            out[start:stop] = zc
+        elif order in (1, 3):
+            out[start:stop] = np.cumsum(_unzigzag(zc) if order == 1 else zc, dtype=np.uint64) + p[1:2]
+        elif order == 2:
+            step = np.cumsum(_unzigzag(zc), dtype=np.uint64) + (p[1:2] - p[0:1])
+            out[start:stop] = np.cumsum(step, dtype=np.uint64) + p[1:2]
+        else:
+            raise FormatError(f"delta: chunk {c} has unknown order {order}")
+        if stop >= 1:
+            p[1] = out[stop - 1]
+        if stop >= 2:
+            p[0] = out[stop - 2]
+    return out
+
+
 def decode_ints_numpy(buf, max_count: int, _depth: int = 0) -> np.ndarray | None:
     """:func:`cobol.layers.intcodec.decode_ints` (int64 values) with NumPy
     alone, or None when the stream needs the kernels (see the module)."""
@@ -172,11 +309,18 @@ def _decode(buf, max_count: int, _depth: int) -> np.ndarray:
     r = Reader(buf, what="int stream")
     mode = r.u8("mode")
     n = r.varint("count", limit=max_count)
-    if mode == PACKED:
-        if n:
-            raise NeedsKernels
+    if mode == PACKED and n == 0:
         r.expect_end("empty int stream")
         return np.zeros(0, np.int64)
+    if mode == PACKED:
+        base = _unzigzag_int(r.varint("base"))
+        g = r.varint("gcd")
+        if g == 0:
+            raise FormatError("int stream: gcd 0")
+        codes, tags = _l4_unpack(r.view(r.remaining, "bit-pack"), n, "int stream bit-pack")
+        if codes.size != n:
+            raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
+        return _affine(_l3_undelta(codes, tags, PACKED_CHUNK), base, g).view(np.int64)
     if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
         order = r.u8("predictor")
         layout = r.u8("layout")
