@@ -10,14 +10,12 @@ offers the part of LogBlock's interface that :mod:`cobol.logsearch` uses:
 ``var_lines()``, ``variables()`` and ``render(select)``.
 
 Rendering is a gather: every selected line is a run of *segments* (a literal
-template byte, a variable's text, a raw line, a newline), each a range of one
-source array (templates, rendered variables, raw lines, a newline byte laid
-end to end); the output is that source indexed by the concatenated ranges.
-Variables are rendered the same way from their skeletons and the digit
-chunks' decimal digits. Memory is a few int64 arrays per output byte, so
-:func:`read_log_block` takes blocks of at most :data:`MAX_BLOCK` bytes, and
-the caller renders selections of more than :data:`MAX_RENDER` bytes with the
-kernels. The checks are LogBlock's (every failed one a FormatError).
+run of its template, a variable's text, a raw line, a newline), each a range
+of one source array (templates, rendered variables, raw lines and a newline
+byte laid end to end); the output is that source indexed by the concatenated
+ranges. Variables are rendered the same way from their skeletons' literal
+runs and their digit chunks' decimal digits. The checks are LogBlock's (every
+failed one a FormatError); memory bounds: :data:`MAX_BLOCK`, :data:`MAX_RENDER`.
 
 >>> from cobol.layers.l2_log import LogTransform
 >>> from cobol.registry import EncodeContext
@@ -37,11 +35,14 @@ from . import log_format
 from .intcodec_numpy import decode_ints_numpy
 
 NEWLINE, PLACEHOLDER, NUMBER = 10, 0x11, 0x12
-#: blocks above this many bytes go to the kernels (their start-up is then a
-#: small share of the work, and the gathers here would need GBs)
-MAX_BLOCK = 16 << 20
-#: selections estimated above this many output bytes are rendered by the kernels
-MAX_RENDER = 4 << 20
+#: blocks above this many bytes (the engine's default block size) go to the
+#: kernels: the gathers here hold ~40 bytes of index arrays per output byte
+MAX_BLOCK = 8 << 20
+#: selections estimated above this many output bytes are rendered by the
+#: kernels. Rendering a whole 2.2 MB block (35,008 lines of dev and OpenJDK
+#: logs) took 60-80 ms of CPU here against ~450 ms for LogBlock's first
+#: render in a process (Numba's start-up) and 9 ms for later ones
+MAX_RENDER = 8 << 20
 _POW10 = 10 ** np.arange(19, dtype=np.uint64)
 
 
@@ -60,12 +61,33 @@ def _exclusive_cumsum(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _count_in_run(flags: np.ndarray, lengths: np.ndarray, run_of: np.ndarray) -> np.ndarray:
-    """For each element of runs laid end to end (``lengths``; ``run_of``: each
-    element's run), how many flagged elements come before it in its run."""
-    before = np.zeros(flags.size + 1, np.int64)
-    np.cumsum(flags, out=before[1:])
-    return before[:-1] - before[_exclusive_cumsum(lengths)[:-1]][run_of]
+class _Pieces:
+    """Items [s, e) of a buffer cut at its marker bytes (sorted positions
+    ``marks``): item i holds k[i] markers and k[i] + 1 literal runs (maybe
+    empty), laid out as segments lit, marker, lit, ..., lit from ``base[i]``
+    on (segment 2j: literal j, 2j + 1: marker j). ``lit_*`` and ``mark_*`` list
+    the literals and markers item after item; ``*_seg`` is each one's segment."""
+
+    def __init__(self, s: np.ndarray, e: np.ndarray, marks: np.ndarray):
+        a = np.searchsorted(marks, s)
+        self.k = k = np.searchsorted(marks, e) - a
+        self.base = _exclusive_cumsum(2 * k + 1)
+        n_lit = k + 1
+        lit_item = np.repeat(np.arange(s.size, dtype=np.int64), n_lit)
+        j = np.arange(int(n_lit.sum()), dtype=np.int64) - _exclusive_cumsum(n_lit)[:-1][lit_item]
+        padded = np.append(marks, 0).astype(np.int64)  # a[i] + j - 1 is -1 only where j == 0, unused there
+        start = np.where(j == 0, s[lit_item], padded[np.maximum(a[lit_item] + j - 1, 0)] + 1)
+        end = np.where(j == k[lit_item], e[lit_item], padded[np.minimum(a[lit_item] + j, marks.size)])
+        self.lit_start, self.lit_len, self.lit_seg = start, end - start, self.base[:-1][lit_item] + 2 * j
+        self.mark_item = np.repeat(np.arange(s.size, dtype=np.int64), k)
+        self.mark_rank = np.arange(int(k.sum()), dtype=np.int64) - _exclusive_cumsum(k)[:-1][self.mark_item]
+        self.mark_seg = self.base[:-1][self.mark_item] + 2 * self.mark_rank + 1
+
+
+def _gather(src: np.ndarray, seg_start: np.ndarray, seg_len: np.ndarray, item_first_seg: np.ndarray):
+    """(src at the segments laid end to end, where each item starts; one extra at the end)."""
+    text = src[_ranges(seg_start, seg_len)]
+    return text, _exclusive_cumsum(seg_len)[item_first_seg]
 
 
 def _items(stream, count: int, what: str, marker: int = NEWLINE):
@@ -129,8 +151,10 @@ class NumpyLogBlock:
         if self.col_start[-1] != p["n_vars"]:
             raise FormatError(f"log: templates call for {int(self.col_start[-1])} variables, params say {p['n_vars']}")
         self.per_col = per_col
+        self._slot_marks = np.flatnonzero(self.tbuf == PLACEHOLDER)
         self.sbuf, self.ss, self.se, runs = _items(streams[log_format.SKELETONS], p["n_vars"], "skeletons", NUMBER)
         self.num_start = _exclusive_cumsum(runs)
+        self._num_marks = np.flatnonzero(self.sbuf == NUMBER)
         n_num = p["n_numbers"]
         if self.num_start[-1] != n_num:
             raise FormatError(f"log: skeletons hold {int(self.num_start[-1])} numbers, params say {n_num}")
@@ -198,11 +222,8 @@ class NumpyLogBlock:
         if nums is None:
             return None
         values, widths = nums
-        lens = self.se[v] - self.ss[v]
-        pos = _ranges(self.ss[v], lens)
-        var_of = np.repeat(np.arange(v.size, dtype=np.int64), lens)
-        is_num = self.sbuf[pos] == NUMBER
-        chunk = (self.num_start[v][var_of] + _count_in_run(is_num, lens, var_of))[is_num]
+        pc = _Pieces(self.ss[v], self.se[v], self._num_marks)
+        chunk = self.num_start[v][pc.mark_item] + pc.mark_rank
         w = widths[chunk].astype(np.int64)
         x = values[chunk]
         if w.size and (w.min() < 1 or w.max() > 18 or x.min() < 0
@@ -212,22 +233,19 @@ class NumpyLogBlock:
         c_of = np.repeat(np.arange(w.size, dtype=np.int64), w)
         place = w[c_of] - 1 - (np.arange(int(digit_first[-1]), dtype=np.int64) - digit_first[:-1][c_of])
         digits = ((x.view(np.uint64)[c_of] // _POW10[place]) % np.uint64(10) + np.uint64(48)).astype(np.uint8)
-        # segments: a literal skeleton byte (1 byte) or a chunk's digits, then the optional newline per variable
+        # segments per variable: its pieces (literal runs, chunks' digits), then the newline if asked
         src = np.concatenate((self.sbuf, digits, np.array([NEWLINE], np.uint8)))
-        seg_start = pos.copy()
-        seg_len = np.ones(pos.size, np.int64)
-        seg_start[is_num] = self.sbuf.size + digit_first[:-1]
-        seg_len[is_num] = w
-        seg_var = var_of
-        if newline:
-            order = np.argsort(np.concatenate((var_of, np.arange(v.size))), kind="stable")
-            seg_start = np.concatenate((seg_start, np.full(v.size, src.size - 1)))[order]
-            seg_len = np.concatenate((seg_len, np.ones(v.size, np.int64)))[order]
-            seg_var = np.concatenate((var_of, np.arange(v.size)))[order]
-        text = src[_ranges(seg_start, seg_len)]
-        per_var = np.zeros(v.size, np.int64)
-        np.add.at(per_var, seg_var, seg_len)
-        return text, _exclusive_cumsum(per_var)
+        per = pc.base[1:] - pc.base[:-1] + (1 if newline else 0)
+        first = _exclusive_cumsum(per)
+        n_seg = int(first[-1])
+        seg_start = np.full(n_seg, src.size - 1, np.int64)  # the newline, where asked
+        seg_len = np.ones(n_seg, np.int64)
+        shift = first[:-1] - pc.base[:-1]  # segments of item i move from base[i] to first[i]
+        at = pc.lit_seg + shift[np.repeat(np.arange(v.size), pc.k + 1)]
+        seg_start[at], seg_len[at] = pc.lit_start, pc.lit_len
+        at = pc.mark_seg + shift[pc.mark_item]
+        seg_start[at], seg_len[at] = self.sbuf.size + digit_first[:-1], w
+        return _gather(src, seg_start, seg_len, first)
 
     def variables(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(texts each ended by a newline, start offsets (one extra at the end)), column order;
@@ -245,17 +263,12 @@ class NumpyLogBlock:
         ids, n = self.ids, self.n_lines
         sel = np.flatnonzero(select)
         t = ids[sel]
-        # template lines: their template bytes, each a segment (a placeholder: a variable's text)
-        tl = np.flatnonzero(t > 0)
-        tlen = self.tmpl_e[t[tl]] - self.tmpl_s[t[tl]]
-        tpos = _ranges(self.tmpl_s[t[tl]], tlen)
-        tline = np.repeat(tl, tlen)  # index into sel
-        is_ph = self.tbuf[tpos] == PLACEHOLDER
-        slot = _count_in_run(is_ph, tlen, np.repeat(np.arange(tl.size), tlen))[is_ph]
-        li = sel[tline[is_ph]]
+        tl = np.flatnonzero(t > 0)  # template lines (index into sel): literal runs and variables
+        pc = _Pieces(self.tmpl_s[t[tl]], self.tmpl_e[t[tl]], self._slot_marks)
+        li = sel[tl[pc.mark_item]]
+        slot = pc.mark_rank
         lt = ids[li]
-        common = lt <= self.n_common
-        var = np.where(common,
+        var = np.where(lt <= self.n_common,
                        self.col_start[np.minimum(self.slot_base[lt] + slot, self.per_col.size - 1)] + self._rank[li],
                        self.col_start[min(self.n_own, self.per_col.size)] + self._shared_first[li] + slot)
         if var.size and (var.min() < 0 or var.max() >= self.ss.size):
@@ -265,31 +278,30 @@ class NumpyLogBlock:
         if rendered is None:
             return None
         vtext, vstart = rendered
-        # raw lines: the k-th raw line of the block is raw item k
-        rl = np.flatnonzero(t == 0)
+        rl = np.flatnonzero(t == 0)  # raw lines: the k-th raw line of the block is raw item k
         raw_k = (np.cumsum(ids == 0) - 1)[sel[rl]]
         # sources end to end: templates, variable texts, raw lines, a newline
         v0, r0 = self.tbuf.size, self.tbuf.size + vtext.size
-        nl = r0 + self.rbuf.size
         src = np.concatenate((self.tbuf, vtext, self.rbuf, np.array([NEWLINE], np.uint8)))
-        t_start = tpos.copy()
-        t_len = np.ones(tpos.size, np.int64)
-        t_start[is_ph] = v0 + vstart[:-1][inverse]
-        t_len[is_ph] = np.diff(vstart)[inverse]
-        with_nl = np.flatnonzero((sel < n - 1) | self.final_newline)
-        seg_line = np.concatenate((tline, rl, with_nl))
-        seg_start = np.concatenate((t_start, r0 + self.rs[raw_k], np.full(with_nl.size, nl)))
-        seg_len = np.concatenate((t_len, self.re[raw_k] - self.rs[raw_k], np.ones(with_nl.size, np.int64)))
-        # per line: template bytes or the raw line, then the newline (a stable sort keeps each line's order)
-        order = np.argsort(seg_line * 2 + np.concatenate((np.zeros(tline.size + rl.size, np.int64),
-                                                          np.ones(with_nl.size, np.int64))), kind="stable")
-        seg_line, seg_start, seg_len = seg_line[order], seg_start[order], seg_len[order]
+        # segments per line: its template's (2k + 1) or its raw line (1), then its newline (all but maybe the last)
+        per = np.ones(sel.size, np.int64)
+        per[tl] = pc.base[1:] - pc.base[:-1]
+        with_nl = (sel < n - 1) | self.final_newline
+        first = _exclusive_cumsum(per + with_nl)
+        n_seg = int(first[-1])
+        seg_start = np.full(n_seg, src.size - 1, np.int64)
+        seg_len = np.ones(n_seg, np.int64)
+        shift = first[:-1][tl] - pc.base[:-1]
+        at = pc.lit_seg + shift[np.repeat(np.arange(tl.size), pc.k + 1)]
+        seg_start[at], seg_len[at] = pc.lit_start, pc.lit_len
+        at = pc.mark_seg + shift[pc.mark_item]
+        seg_start[at], seg_len[at] = v0 + vstart[:-1][inverse], np.diff(vstart)[inverse]
+        at = first[:-1][rl]
+        seg_start[at], seg_len[at] = r0 + self.rs[raw_k], self.re[raw_k] - self.rs[raw_k]
         total = int(seg_len.sum())
         if total > self.raw_len or (sel.size == n and total != self.raw_len):
             raise FormatError(f"log: streams decode to an inconsistent block, expected {self.raw_len} bytes")
-        text = src[_ranges(seg_start, seg_len)]
-        per_line = np.zeros(sel.size, np.int64)
-        np.add.at(per_line, seg_line, seg_len)
+        text, line_first = _gather(src, seg_start, seg_len, first)
         starts = np.full(n, -1, np.int64)
-        starts[sel] = _exclusive_cumsum(per_line)[:-1]
+        starts[sel] = line_first[:-1]
         return text, starts
