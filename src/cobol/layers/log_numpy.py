@@ -91,7 +91,7 @@ def _gather(src: np.ndarray, seg_start: np.ndarray, seg_len: np.ndarray, item_fi
 
 
 def _items(stream, count: int, what: str, marker: int = NEWLINE):
-    """(bytes, starts, ends, marker counts) of a stream of ``count`` newline-ended items."""
+    """(bytes, starts, ends, marker counts, marker positions) of a stream of ``count`` newline-ended items."""
     buf = np.frombuffer(stream, np.uint8)
     e = np.flatnonzero(buf == NEWLINE)
     if e.size != count or (buf.size and buf[-1] != NEWLINE):
@@ -99,7 +99,7 @@ def _items(stream, count: int, what: str, marker: int = NEWLINE):
     s = np.zeros(count, np.int64)
     s[1:] = e[:-1] + 1
     marks = np.flatnonzero(buf == marker)
-    return buf, s, e.astype(np.int64), np.searchsorted(marks, e) - np.searchsorted(marks, s)
+    return buf, s, e.astype(np.int64), np.searchsorted(marks, e) - np.searchsorted(marks, s), marks
 
 
 def _ints(stream, n: int, what: str) -> np.ndarray | None:
@@ -135,7 +135,7 @@ class NumpyLogBlock:
             return
         if ids.size and (ids.min() < 0 or ids.max() > n_t):
             raise FormatError(f"log: template id outside 0..{n_t}")
-        self.tbuf, ts, te, slots = _items(streams[log_format.TEMPLATES], n_t, "templates", PLACEHOLDER)
+        self.tbuf, ts, te, slots, self._slot_marks = _items(streams[log_format.TEMPLATES], n_t, "templates", PLACEHOLDER)
         self.tmpl_s = np.concatenate(([0], ts)).astype(np.int64)
         self.tmpl_e = np.concatenate(([0], te)).astype(np.int64)
         self.slots = np.zeros(n_t + 1, np.int64)
@@ -151,10 +151,8 @@ class NumpyLogBlock:
         if self.col_start[-1] != p["n_vars"]:
             raise FormatError(f"log: templates call for {int(self.col_start[-1])} variables, params say {p['n_vars']}")
         self.per_col = per_col
-        self._slot_marks = np.flatnonzero(self.tbuf == PLACEHOLDER)
-        self.sbuf, self.ss, self.se, runs = _items(streams[log_format.SKELETONS], p["n_vars"], "skeletons", NUMBER)
+        self.sbuf, self.ss, self.se, runs, self._num_marks = _items(streams[log_format.SKELETONS], p["n_vars"], "skeletons", NUMBER)
         self.num_start = _exclusive_cumsum(runs)
-        self._num_marks = np.flatnonzero(self.sbuf == NUMBER)
         n_num = p["n_numbers"]
         if self.num_start[-1] != n_num:
             raise FormatError(f"log: skeletons hold {int(self.num_start[-1])} numbers, params say {n_num}")
@@ -162,7 +160,7 @@ class NumpyLogBlock:
             raise FormatError(f"log: {len(streams[log_format.WIDTHS])} chunk widths for {n_num} numbers")
         self._numbers_stream, self._widths_stream, self._runs = streams[log_format.NUMBERS], streams[log_format.WIDTHS], runs
         self._values = self._widths = None
-        self.rbuf, self.rs, self.re, _ = _items(streams[log_format.RAW], p["n_raw"], "raw")
+        self.rbuf, self.rs, self.re, _, _ = _items(streams[log_format.RAW], p["n_raw"], "raw")
         if int(lines_per_t[0]) != p["n_raw"]:
             raise FormatError(f"log: {int(lines_per_t[0])} raw lines, params say {p['n_raw']}")
         # lines by template (stable: in line order inside a template), and each line's rank among its template's
