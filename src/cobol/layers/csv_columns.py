@@ -753,7 +753,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
         if (widths < 1).any() or (widths > 18).any() or has_exc > 1:
             raise FormatError("csv: bad template params")
         raws = [src.next("template values") for _ in range(k)]
-        mask, ebuf, eoffs = _decode_exceptions(src, n, has_exc, limit, depth)
+        mask, ebuf, eoffs, _ = _decode_exceptions(src, n, has_exc, limit, depth)
         ng = n - (int(mask.sum()) if mask is not None else 0)
         if ng * sum(len(x) for x in lits) > limit:
             raise FormatError("csv: template column longer than the block")
@@ -798,8 +798,8 @@ def _decode_num(src, n, limit, depth, refs, col, rows):
     # streams come in order: values, scales, exception positions, exception column
     vals_raw = src.next("numbers")
     sc_raw = src.next("scales") if mode != SCALE_CONST else None
-    mask, ebuf, eoffs = _decode_exceptions(src, n, has_exc, limit, depth)
-    ng = n - (int(mask.sum()) if mask is not None else 0)
+    mask, ebuf, eoffs, epos = _decode_exceptions(src, n, has_exc, limit, depth)
+    ng = n - (epos.shape[0] if mask is not None else 0)
     vals = decode_ints(vals_raw, ng)
     if vals.shape[0] != ng:
         raise FormatError("csv: numeric column has the wrong count")
@@ -840,17 +840,27 @@ def _decode_num(src, n, limit, depth, refs, col, rows):
         vals, err = K.f32_to_scaled(vals, big_p, scales, max_scale)
         if err:
             raise FormatError("csv: invalid float32 decimal")
-    buf, offs, err = K.format_decimals(vals, scales, max_scale, width, limit)
+    if mask is None:
+        ebuf, eoffs, epos = _NO_BYTES, _NO_EXCEPTION_OFFS, _NO_POSITIONS
+    buf, offs, err = K.format_decimals(vals, scales, max_scale, width, limit, ebuf, eoffs, epos)
     if err == 2:
         raise FormatError("csv: numeric column prints more than the block")
     if err:
         raise FormatError("csv: invalid number in a numeric column")
-    return _merge(buf, offs, mask, ebuf, eoffs, limit)
+    return buf, offs, None
+
+
+#: a numeric column without exceptions hands format_decimals these
+_NO_BYTES = np.zeros(0, np.uint8)
+_NO_EXCEPTION_OFFS = np.zeros(1, np.int64)
+_NO_POSITIONS = np.zeros(0, np.int64)
 
 
 def _decode_exceptions(src, n, has_exc, limit, depth):
+    """``(mask, ebuf, eoffs, pos)``: where the exceptions are (a mask and
+    their positions) and their text; all None without exceptions."""
     if not has_exc:
-        return None, None, None
+        return None, None, None, None
     if depth > 1:
         raise FormatError("csv: nested exceptions")
     raw = src.next("exception positions")
@@ -861,7 +871,7 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
     mask = np.zeros(n, np.bool_)
     mask[pos] = True
     ebuf, eoffs = decode_column(src, m, limit, depth + 1)
-    return mask, ebuf, eoffs
+    return mask, ebuf, eoffs, pos
 
 
 def _merge(buf, offs, mask, ebuf, eoffs, limit):

@@ -271,48 +271,78 @@ def _ndigits(a):
 
 
 @njit(cache=True, nogil=True)
-def format_decimals(vals, scales, max_scale, width, limit):
-    """Print normalized decimals back (decode side).
+def format_decimals(vals, scales, max_scale, width, limit, ebuf, eoffs, epos):
+    """Print normalized decimals back (decode side), exceptions spliced in.
 
     ``vals[i]`` holds the value times ``10**max_scale``; it is printed with
     ``scales[i]`` fraction digits and the integer part zero-padded to
-    ``width``. Returns ``(buf, offs, err)``; err 1 on hostile input, 2 when the
-    text would pass ``limit`` bytes (checked before the buffer is allocated:
-    a value may print 40 bytes from a few bits of its int stream).
+    ``width``. The column has ``vals.size + epos.size`` entries: exception
+    ``k`` (``ebuf[eoffs[k]:eoffs[k+1]]``, verbatim text) is entry ``epos[k]``,
+    the values fill the others in order (the caller has checked that ``epos``
+    increases inside the column). Printing around the exceptions in one pass
+    spares a second copy of the column's text to splice them in (most numeric
+    columns have one: their header). Returns ``(buf, offs, err)``; err 1 on
+    hostile input, 2 when the text would pass ``limit`` bytes (checked before
+    the buffer is allocated: a value may print 40 bytes from a few bits of
+    its int stream).
     """
-    n = vals.shape[0]
+    nv = vals.shape[0]
+    ne = epos.shape[0]
+    n = nv + ne
     offs = np.empty(n + 1, np.int64)
     offs[0] = 0
     lim = POW10[18]
-    if max_scale < 0 or max_scale > 18 or width < 1 or width > 19:
+    if max_scale < 0 or max_scale > 18 or width < 1 or width > 19 or eoffs.shape[0] != ne + 1:
         return np.empty(0, np.uint8), offs, 1
     # lengths first (compares, no division unless a value has fewer fraction
     # digits than the column), then the digits right to left by constant
     # divisions (multiplies): printing was the cost of decoding numbers
     total = 0
+    k = 0
+    iv = 0
+    next_exc = epos[0] if ne else n
     for i in range(n):
-        v = vals[i]
-        sc = scales[i]
-        if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
-            return np.empty(0, np.uint8), offs, 1
-        a = -v if v < 0 else v
-        sh = max_scale - sc
-        if sh:
-            div = POW10[sh]
-            if a % div != 0:
+        if i == next_exc:
+            total += eoffs[k + 1] - eoffs[k]
+            k += 1
+            next_exc = epos[k] if k < ne else n
+        else:
+            v = vals[iv]
+            sc = scales[iv]
+            iv += 1
+            if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
                 return np.empty(0, np.uint8), offs, 1
-            a //= div
-        il = max(_ndigits(a) - sc, 1)  # digits of the integer part
-        ln = (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
-        total += ln
+            a = -v if v < 0 else v
+            sh = max_scale - sc
+            if sh:
+                div = POW10[sh]
+                if a % div != 0:
+                    return np.empty(0, np.uint8), offs, 1
+                a //= div
+            il = max(_ndigits(a) - sc, 1)  # digits of the integer part
+            total += (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
         if total > limit:
             return np.empty(0, np.uint8), offs, 2
         offs[i + 1] = total
+    if iv != nv or k != ne:
+        return np.empty(0, np.uint8), offs, 1
     buf = np.empty(total, np.uint8)
     pairs = DIGIT_PAIRS
+    k = 0
+    iv = 0
+    next_exc = epos[0] if ne else n
     for i in range(n):
-        v = vals[i]
-        sc = scales[i]
+        if i == next_exc:
+            ea = eoffs[k]
+            p = offs[i]
+            for t in range(eoffs[k + 1] - ea):
+                buf[p + t] = ebuf[ea + t]
+            k += 1
+            next_exc = epos[k] if k < ne else n
+            continue
+        v = vals[iv]
+        sc = scales[iv]
+        iv += 1
         a = -v if v < 0 else v
         sh = max_scale - sc
         if sh:
@@ -321,15 +351,15 @@ def format_decimals(vals, scales, max_scale, width, limit):
         # two digits per division by 100 (a constant: a multiply), then the
         # odd one
         if sc > 0:
-            k = sc
-            while k >= 2:
+            kk = sc
+            while kk >= 2:
                 r = 2 * (a % 100)
                 a //= 100
                 buf[q - 1] = pairs[r + 1]
                 buf[q - 2] = pairs[r]
                 q -= 2
-                k -= 2
-            if k:
+                kk -= 2
+            if kk:
                 q -= 1
                 buf[q] = DIGIT0 + a % 10
                 a //= 10
