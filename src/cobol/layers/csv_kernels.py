@@ -32,6 +32,9 @@ from .primitives import (
 )
 
 DIGIT0 = 48
+#: unsigned constants of the digit printers
+C10 = np.uint64(10)
+C100 = np.uint64(100)
 MINUS = 45
 DOT = 46
 #: most decimal digits a value may have to stay exact in int64
@@ -276,13 +279,15 @@ def trailing_zeros10(vals, cap):
 
 @njit(cache=True, nogil=True, inline="always")
 def _ndigits(a):
-    """Decimal digits of a >= 0 (1 for 0 and for negatives): compares with the
-    powers of ten instead of dividing (a 64-bit division per digit was the
-    cost of printing numbers back)."""
-    d = 1
-    while d < 19 and a >= POW10[d]:
-        d += 1
-    return d
+    """Decimal digits of a >= 0 (1 for 0 and for negatives; 19 from 10**18
+    on): from the bit length, ``floor(log10(2**b))`` is ``b * 1233 >> 12``
+    for b < 64, one compare with a power of ten then settles it (a 64-bit
+    division per digit was the cost of printing numbers back, then a compare
+    per digit)."""
+    if a < 10:
+        return 1
+    t = (bit_length(np.uint64(a)) * 1233) >> 12
+    return t + 1 - (1 if a < POW10[t] else 0)
 
 
 @njit(cache=True, nogil=True)
@@ -359,10 +364,12 @@ def _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, at, k0, 
             a = -v if v < 0 else v
             sh = max_scale - sc
             if sh:
-                div = POW10[sh]
-                if a % div != 0:
+                # unsigned: one division, without a signed one's sign fixes
+                div = np.uint64(POW10[sh])
+                quo = np.uint64(a) // div
+                if quo * div != np.uint64(a):
                     return at, 1
-                a //= div
+                a = np.int64(quo)
             il = max(_ndigits(a) - sc, 1)  # digits of the integer part
             total += (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
         if total > limit:
@@ -377,7 +384,9 @@ def _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, at, k0, 
 def _print_decimals(vals, scales, max_scale, ebuf, eoffs, epos, buf, offs, k0):
     """Second pass of the decimal printers, into the places the first pass
     measured: the digits right to left by constant divisions (multiplies),
-    the exceptions copied."""
+    the exceptions copied. The magnitudes are unsigned: a signed division
+    by a constant needs sign fixes (and Python's floor semantics) that an
+    unsigned one does not."""
     nv = vals.shape[0]
     ne = epos.shape[0]
     n = nv + ne
@@ -397,38 +406,38 @@ def _print_decimals(vals, scales, max_scale, ebuf, eoffs, epos, buf, offs, k0):
         v = vals[iv]
         sc = scales[iv]
         iv += 1
-        a = -v if v < 0 else v
+        a = np.uint64(-v if v < 0 else v)
         sh = max_scale - sc
         if sh:
-            a //= POW10[sh]
+            a //= np.uint64(POW10[sh])
         q = offs[k0 + i + 1]
         # two digits per division by 100 (a constant: a multiply), then the
         # odd one
         if sc > 0:
             kk = sc
             while kk >= 2:
-                r = 2 * (a % 100)
-                a //= 100
+                r = 2 * np.int64(a % C100)
+                a //= C100
                 buf[q - 1] = pairs[r + 1]
                 buf[q - 2] = pairs[r]
                 q -= 2
                 kk -= 2
             if kk:
                 q -= 1
-                buf[q] = DIGIT0 + a % 10
-                a //= 10
+                buf[q] = DIGIT0 + np.int64(a % C10)
+                a //= C10
             q -= 1
             buf[q] = DOT
         start = offs[k0 + i] + (1 if v < 0 else 0)
         while q - start >= 2:  # the integer part, zero-padded to the width
-            r = 2 * (a % 100)
-            a //= 100
+            r = 2 * np.int64(a % C100)
+            a //= C100
             buf[q - 1] = pairs[r + 1]
             buf[q - 2] = pairs[r]
             q -= 2
         if q > start:
             q -= 1
-            buf[q] = DIGIT0 + a % 10
+            buf[q] = DIGIT0 + np.int64(a % C10)
         if v < 0:
             buf[offs[k0 + i]] = MINUS
 
@@ -594,9 +603,10 @@ def format_template(vals, widths, lits, lit_offs, limit):
                 break
             v = vals[i, j]
             w = max(_ndigits(v), widths[j])
+            u = np.uint64(v)  # checked 0 <= v above; unsigned division by 10 is a multiply
             for t in range(w - 1, -1, -1):
-                buf[p + t] = DIGIT0 + v % 10
-                v //= 10
+                buf[p + t] = DIGIT0 + np.int64(u % C10)
+                u //= C10
             p += w
     return buf, offs, 0
 
