@@ -73,10 +73,11 @@ class Reader:
             )
 
     def u8(self, field: str = "byte") -> int:
-        self._need(1, field)
-        v = self.buf[self.pos]
-        self.pos += 1
-        return v
+        pos = self.pos
+        if pos >= self.end:  # (the one test first: a wide CSV block reads thousands of these)
+            self._need(1, field)
+        self.pos = pos + 1
+        return self.buf[pos]
 
     def u32(self, field: str = "u32") -> int:
         self._need(4, field)
@@ -97,6 +98,12 @@ class Reader:
         return v
 
     def varint(self, field: str = "varint", limit: int = (1 << 64) - 1) -> int:
+        pos = self.pos
+        if pos < self.end:
+            b = self.buf[pos]
+            if b < 0x80 and b <= limit:  # one byte, within the limit: most varints
+                self.pos = pos + 1
+                return b
         start = self.offset()
         value = 0
         shift = 0
