@@ -22,6 +22,9 @@ MAX_VARINT_BYTES = 10
 
 
 def put_varint(out: bytearray, value: int) -> None:
+    if 0 <= value < 0x80:  # one byte: most header fields
+        out.append(value)
+        return
     if value < 0 or value >= 1 << 64:
         raise ValueError(f"varint out of range: {value}")
     while value >= 0x80:
