@@ -758,8 +758,8 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
         if (widths < 1).any() or (widths > 18).any() or has_exc > 1:
             raise FormatError("csv: bad template params")
         raws = [src.next("template values") for _ in range(k)]
-        mask, ebuf, eoffs, _ = _decode_exceptions(src, n, has_exc, limit, depth)
-        ng = n - (int(mask.sum()) if mask is not None else 0)
+        ebuf, eoffs, epos = _decode_exceptions(src, n, has_exc, limit, depth)
+        ng = n - (epos.shape[0] if epos is not None else 0)
         if ng * sum(len(x) for x in lits) > limit:
             raise FormatError("csv: template column longer than the block")
         vals = np.empty((ng, k), np.int64)
@@ -776,7 +776,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: template column prints more than the block")
         if err:
             raise FormatError("csv: invalid value in a template column")
-        return _merge(buf, offs, mask, ebuf, eoffs, limit)
+        return _merge(buf, offs, epos, ebuf, eoffs, limit)
     raise FormatError(f"csv: unknown column kind {kind}")
 
 
@@ -803,8 +803,8 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
     # streams come in order: values, scales, exception positions, exception column
     vals_raw = src.next("numbers")
     sc_raw = src.next("scales") if mode != SCALE_CONST else None
-    mask, ebuf, eoffs, epos = _decode_exceptions(src, n, has_exc, limit, depth)
-    ng = n - (epos.shape[0] if mask is not None else 0)
+    ebuf, eoffs, epos = _decode_exceptions(src, n, has_exc, limit, depth)
+    ng = n - (epos.shape[0] if epos is not None else 0)
     vals = decode_ints(vals_raw, ng)
     if vals.shape[0] != ng:
         raise FormatError("csv: numeric column has the wrong count")
@@ -820,16 +820,12 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
         if kind != REF_NONE:
             pred = _predict(spec, refs, domain)
             if kept is not None:
-                pred = pred[kept if mask is None else kept[~mask]]
-            elif mask is not None:
-                pred = pred[~mask]
+                pred = pred[kept if epos is None else K.drop_positions(kept, epos)]
+            elif epos is not None:
+                pred = K.drop_positions(pred, epos)
             with np.errstate(over="ignore"):
                 vals = vals + pred
-        if mask is None:
-            full = vals
-        else:
-            full = np.zeros(n, np.int64)
-            full[~mask] = vals
+        full = vals if epos is None else K.spread_around(vals, epos, n)
         refs[col] = (domain, full if rowsrc is None else full[rowsrc])
     if mode == SCALE_CONST:
         scales = np.full(ng, max_scale, np.int64)
@@ -845,7 +841,7 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
         vals, err = K.f32_to_scaled(vals, big_p, scales, max_scale)
         if err:
             raise FormatError("csv: invalid float32 decimal")
-    if mask is None:
+    if epos is None:
         ebuf, eoffs, epos = _NO_BYTES, _NO_EXCEPTION_OFFS, _NO_POSITIONS
     if arena is not None:
         k0 = arena.k
@@ -870,10 +866,10 @@ _NO_POSITIONS = np.zeros(0, np.int64)
 
 
 def _decode_exceptions(src, n, has_exc, limit, depth):
-    """``(mask, ebuf, eoffs, pos)``: where the exceptions are (a mask and
-    their positions) and their text; all None without exceptions."""
+    """``(ebuf, eoffs, pos)``: the exceptions' text and their positions
+    (increasing, inside the column); all None without exceptions."""
     if not has_exc:
-        return None, None, None, None
+        return None, None, None
     if depth > 1:
         raise FormatError("csv: nested exceptions")
     raw = src.next("exception positions")
@@ -881,23 +877,21 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
     m = pos.shape[0]
     if m == 0 or pos[0] < 0 or pos[-1] >= n or (m > 1 and (np.diff(pos) <= 0).any()):
         raise FormatError("csv: bad exception positions")
-    mask = np.zeros(n, np.bool_)
-    mask[pos] = True
     ebuf, eoffs = decode_column(src, m, limit, depth + 1)
-    return mask, ebuf, eoffs, pos
+    return ebuf, eoffs, pos
 
 
-def _merge(buf, offs, mask, ebuf, eoffs, limit):
+def _merge(buf, offs, pos, ebuf, eoffs, limit):
     """The values and the exceptions as one column of entries in order (see
     :func:`decode_column_entries`; ``ids`` None): the exceptions spliced in
-    at their positions (most are a header row: one per column)."""
-    if mask is None:
+    at their positions ``pos`` (most are a header row: one per column)."""
+    if pos is None:
         if buf.shape[0] > limit:
             raise FormatError("csv: column longer than the block")
         return buf, offs, None
     if buf.shape[0] + ebuf.shape[0] > limit:
         raise FormatError("csv: column longer than the block")
-    buf, offs = K.splice_entries(buf, offs, ebuf, eoffs, np.flatnonzero(mask))
+    buf, offs = K.splice_entries(buf, offs, ebuf, eoffs, pos)
     return buf, offs, None
 
 

@@ -633,6 +633,45 @@ def gather_entries(ebuf, eoffs, ids):
 
 
 @njit(cache=True, nogil=True)
+def drop_positions(a, pos):
+    """``a`` without its items at ``pos`` (increasing, inside ``a``: checked
+    by the caller), in order: a numeric column's values without its
+    exceptions, in one pass (no boolean mask to make, invert and apply)."""
+    n = a.shape[0]
+    m = pos.shape[0]
+    out = np.empty(n - m, a.dtype)
+    k = 0
+    j = 0
+    for i in range(n):
+        if k < m and pos[k] == i:
+            k += 1
+            continue
+        out[j] = a[i]
+        j += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def spread_around(vals, pos, n):
+    """``n`` int64 items: 0 at ``pos`` (increasing, inside ``n``: checked by
+    the caller), ``vals`` in order at the others (``vals.size == n -
+    pos.size``): a numeric column's values in their rows around its
+    exceptions."""
+    out = np.empty(n, np.int64)
+    m = pos.shape[0]
+    k = 0
+    j = 0
+    for i in range(n):
+        if k < m and pos[k] == i:
+            out[i] = 0
+            k += 1
+        else:
+            out[i] = vals[j]
+            j += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
 def splice_entries(buf, offs, ebuf, eoffs, pos):
     """Values and exceptions as one column in order (decode side): exception
     ``k`` (``ebuf[eoffs[k]:eoffs[k+1]]``) goes to position ``pos[k]``, the
