@@ -22,7 +22,7 @@ MAX_VARINT_BYTES = 10
 
 
 def put_varint(out: bytearray, value: int) -> None:
-    if 0 <= value < 0x80:  # one byte: most header fields
+    if 0 <= value < 0x80:
         out.append(value)
         return
     if value < 0 or value >= 1 << 64:
@@ -77,8 +77,8 @@ class Reader:
 
     def u8(self, field: str = "byte") -> int:
         pos = self.pos
-        if pos >= self.end:  # (the one test first: a wide CSV block reads thousands of these)
-            self._need(1, field)
+        if pos >= self.end:
+            self._need(1, field)  # raises
         self.pos = pos + 1
         return self.buf[pos]
 
@@ -101,10 +101,12 @@ class Reader:
         return v
 
     def varint(self, field: str = "varint", limit: int = (1 << 64) - 1) -> int:
+        # one byte (values below 128) is most varints of a plan: read it without
+        # the loop (the same checks: a one-byte varint is minimal and 64-bit)
         pos = self.pos
         if pos < self.end:
             b = self.buf[pos]
-            if b < 0x80 and b <= limit:  # one byte, within the limit: most varints
+            if b < 0x80 and b <= limit:
                 self.pos = pos + 1
                 return b
         start = self.offset()
