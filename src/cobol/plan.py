@@ -217,21 +217,27 @@ SMALL_BROTLI_MIN_LEVEL = 3
 #: streams of JSON, JSON lines, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS)
 #: of at most SMALL_BROTLI_STREAM_BLOCK_MAX bytes are coded again at
 #: SMALL_BROTLI_QUALITY from level SMALL_BROTLI_MIN_LEVEL within a time budget:
-#: at most SMALL_BROTLI_STREAM_BUDGET bytes of the kept plan's streams per block,
-#: those with the most coded bytes first (:func:`small_brotli_budget`). Brotli 10
-#: costs ~400 ns a byte (20x quality 6), so the budget caps the extra CPU at
-#: ~25 ms a block; its gain follows the coded bytes (5-10% of them on string and
-#: markup streams, little on well-compressed structure), its cost the input
-#: bytes, hence the order. Level 3 on 17 unseen files of 22-416 KB (docs/SPEED.md):
-#: 0.973 -> 1.035x brotli -11 (geomean; 1.073 -> 1.141x zstd -19) for 2.8x the
-#: CPU time (max 4.7x, on the 22 KB file); a rule on the block size alone (all
-#: streams of blocks <= 128 KiB) got 0.999x for 2x, streams <= 32 KiB 1.016x for
-#: 2.4x. Quality 9 gains 1% (it lacks quality 10's optimal parse), 11 another
-#: 1-3% for 2.7x quality 10's time. Log and text blocks keep their own rule
-#: (SMALL_BROTLI_FORMATS: every stream of a block <= SMALL_BROTLI_MAX).
+#: at most SMALL_BROTLI_STREAM_BUDGET bytes of the kept plan's streams, and at
+#: most half the block (SMALL_BROTLI_STREAM_SHARE), those with the most coded
+#: bytes first (:func:`small_brotli_budget`). Brotli 10 costs 300-800 ns a byte
+#: (20-40x quality 6): the cap bounds the extra CPU to ~20-50 ms a block, the
+#: share keeps level 3 at under about half of brotli -10's time on the block
+#: (with the cap alone, level 3 on 19 files of 5-175 KB was as slow as brotli
+#: -10). The gain follows the coded bytes (5-10% of them on string and markup
+#: streams, ~nothing on well-coded structure), the cost the input bytes, hence
+#: the order. Level 3 (docs/SPEED.md): 17 unseen files of 22-416 KB 0.973 ->
+#: 1.019x brotli -11 (geomean; 1.073 -> 1.124x zstd -19) for 2.4x the CPU time;
+#: 19 other files of 5-175 KB 0.963 -> 1.008x (1.096 -> 1.147x zstd -19) for
+#: 2.4x. Without the share 1.035x for 2.8x; all streams of blocks <= 128 KiB
+#: 0.999x for 2x; streams <= 32 KiB 1.016x for 2.4x. Quality 9 gains ~1% (it
+#: lacks quality 10's optimal parse), 11 another 1-3% for 2.7x quality 10's
+#: time. Log and text blocks keep their own rule (SMALL_BROTLI_FORMATS: every
+#: stream of a block <= SMALL_BROTLI_MAX).
 SMALL_BROTLI_STREAM_FORMATS = frozenset({"json", "jsonl", "xml", "html"})
 SMALL_BROTLI_STREAM_BLOCK_MAX = 512 << 10
 SMALL_BROTLI_STREAM_BUDGET = 64 << 10
+#: ... and at most this fraction (1/SHARE) of the block's size
+SMALL_BROTLI_STREAM_SHARE = 2
 
 
 def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
@@ -240,7 +246,7 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
     quality = brotli_quality(ctx)
     if (quality and quality < SMALL_BROTLI_QUALITY and ctx.fmt in SMALL_BROTLI_STREAM_FORMATS
             and ctx.level >= SMALL_BROTLI_MIN_LEVEL and size <= SMALL_BROTLI_STREAM_BLOCK_MAX):
-        return SMALL_BROTLI_STREAM_BUDGET
+        return min(SMALL_BROTLI_STREAM_BUDGET, size // SMALL_BROTLI_STREAM_SHARE)
     return 0
 
 
