@@ -442,8 +442,12 @@ def _word_offsets(words: list) -> np.ndarray:
 
 
 def _as_u8(data) -> np.ndarray:
+    """``data`` as a uint8 array, read-only either way: the text transform
+    passes bytes, the markup transform its gathered (writable) text, and a
+    writable array would load (or, after an install, compile) a second copy of
+    every kernel it reaches (:func:`readonly`)."""
     if isinstance(data, np.ndarray):
-        return np.ascontiguousarray(data).view(np.uint8).ravel()
+        return readonly(np.ascontiguousarray(data).view(np.uint8).ravel())
     return np.frombuffer(data, np.uint8)
 
 
