@@ -206,7 +206,11 @@ class ZstdDictCodec(EntropyCodec):
 #: Trying 32 as well and keeping the smaller per stream (unseen files, level 19):
 #: json 1.259 vs 1.239, html 1.238 vs 1.225, xml 1.280 vs 1.249, text even, for
 #: ~15% more compress time at level 19 (zstd -19 and the transforms dominate).
-PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
+#: Since candidates are compared with the first order alone and only the
+#: winner tries the others (COMPARE_ZSTD_LEVEL), each further order is one more
+#: PPMd pass over the block, as slow as the first (~1 MB/s on the build VM);
+#: levels 19-20 keep order 16 alone, 21-22 try all three.
+PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16,)))
 
 
 def ppmd_orders(level: int) -> tuple:
@@ -354,7 +358,31 @@ class StreamCoding:
     brotli: int = 0
     #: whether ppmd is also tried (plan.ppmd_enabled adds the user's switch)
     ppmd: bool = False
+    #: zstd level the candidate transforms are compared with (0: ``zstd``
+    #: itself); the winner alone is then coded at ``zstd`` (:func:`provisional_code`,
+    #: :func:`final_code`)
+    compare: int = 0
 
+
+#: zstd level the top levels (19+) compare candidate transforms with. Coding
+#: every candidate's streams with zstd -19 and every PPMd order, then the winner
+#: with brotli -11, made levels 19-22 compress at 0.2-0.8 MB/s (a 480 KB prose
+#: file at level 19: 6 PPMd passes 55% of the CPU, 3 zstd -19 passes 43%).
+#: Candidates are now compared with zstd -9 (50-100x cheaper than -19) and
+#: PPMd's first order, and only the winner is coded with zstd -19 and the other
+#: orders (:func:`final_code`).
+COMPARE_ZSTD_LEVEL = 9
+#: a PPMd coding at most this fraction of zstd's size at the compare level is
+#: kept without running zstd at the block's level: on 31 files (dev html, text,
+#: jsonl and the unseen set) zstd -19 was 0.77-0.98x zstd -9 and PPMd order 16
+#: 0.59-0.91x zstd -19, so where PPMd is 10% under zstd -9 it beat zstd -19 by
+#: more than PPMD_MIN_GAIN on every file. Not on other formats: on a CSV of
+#: 100,000 short numeric rows zstd -19 was 0.8x PPMd, itself under 0.9x zstd -9.
+PPMD_SURE_FRACTION = 0.90
+#: zstd at level 19 was never under this fraction of zstd -9 (same 31 files:
+#: 0.77): a plan this much under the raw block's compare size needs no plain
+#: zstd -19 of the block to know it is smaller (plan.finish_plan)
+ZSTD_STRONG_FLOOR = 0.75
 
 #: cobol level -> stream coding, for levels at or above each key (the highest
 #: key not above the level applies). zstd keeps the level's own number, so
@@ -374,7 +402,7 @@ LEVEL_CODING = {
     6: StreamCoding(6, brotli=8),
     9: StreamCoding(9, brotli=9),
     17: StreamCoding(17, brotli=10),
-    19: StreamCoding(19, brotli=11, ppmd=True),
+    19: StreamCoding(19, brotli=11, ppmd=True, compare=COMPARE_ZSTD_LEVEL),
 }
 
 
@@ -383,7 +411,7 @@ def stream_coding(level: int) -> StreamCoding:
     if key is None:
         return StreamCoding(max(level, 1))
     c = LEVEL_CODING[key]
-    return StreamCoding(level, c.brotli, c.ppmd)
+    return StreamCoding(level, c.brotli, c.ppmd, c.compare if c.compare < level else 0)
 
 
 def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False,
@@ -412,3 +440,41 @@ def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool =
         if p is not None:
             return PPMD, p
     return codec, z
+
+
+def provisional_code(data, compare_level: int, level: int, ppmd_order: int | None = None) -> tuple[int, bytes, int]:
+    """A cheap coding of one stream for comparing candidate transforms at a
+    level with a compare level (StreamCoding.compare): zstd at
+    ``compare_level``, or PPMd at ``ppmd_order`` (memory sized for ``level``)
+    where it beats that by PPMD_MIN_GAIN. Returns (codec, bytes, size of the
+    zstd coding at ``compare_level``), the last for :func:`final_code`."""
+    codec, z = entropy_code(data, compare_level)
+    if ppmd_order and len(data) >= PPMD_MIN_SIZE:
+        p = _ppmd_try(bytes(data), level, len(z), (ppmd_order,))
+        if p is not None:
+            return PPMD, p, len(z)
+    return codec, z, len(z)
+
+
+def final_code(data, codec: int, coded: bytes, compare_size: int, level: int,
+               more_orders: tuple = (), sure: bool = False) -> tuple[int, bytes]:
+    """The stored coding of a stream of the chosen plan from its
+    :func:`provisional_code` result: PPMd is kept (also tried at
+    ``more_orders``, the smallest kept) when it beats zstd at ``level`` by
+    PPMD_MIN_GAIN, or with ``sure`` (formats where PPMD_SURE_FRACTION was
+    measured) when it is under PPMD_SURE_FRACTION x ``compare_size``; every other
+    stream is coded with zstd at ``level`` (:func:`entropy_code`)."""
+    if codec != PPMD:
+        return entropy_code(data, level)
+    data = bytes(data)
+    best = coded
+    for order in more_orders:
+        p = _ppmd_encode(data, *ppmd_params(level, len(data), order))
+        if len(p) < len(best):
+            best = p
+    if sure and len(best) <= PPMD_SURE_FRACTION * compare_size:
+        return PPMD, best
+    zc, z = entropy_code(data, level)
+    if len(best) <= len(z) * (1.0 - PPMD_MIN_GAIN):
+        return PPMD, best
+    return zc, z
