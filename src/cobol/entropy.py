@@ -206,11 +206,13 @@ class ZstdDictCodec(EntropyCodec):
 #: Trying 32 as well and keeping the smaller per stream (unseen files, level 19):
 #: json 1.259 vs 1.239, html 1.238 vs 1.225, xml 1.280 vs 1.249, text even, for
 #: ~15% more compress time at level 19 (zstd -19 and the transforms dominate).
-#: Since candidates are compared with the first order alone and only the
-#: winner tries the others (COMPARE_ZSTD_LEVEL), each further order is one more
-#: PPMd pass over the block, as slow as the first (~1 MB/s on the build VM);
-#: levels 19-20 keep order 16 alone, 21-22 try all three.
-PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16,)))
+#: Candidates are compared with the first PPMD_COMPARE_ORDERS orders; only the
+#: winner tries the others (COMPARE_ZSTD_LEVEL). Comparing with order 16 alone
+#: picked the wrong candidate: on 1 MB of dev HTML the raw block codes 10%
+#: smaller at order 32 than at 16 (the markup transform won at 16 and lost 2%),
+#: while on unseen prose and JSON lines 32 was 1-10% larger than 16.
+PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
+PPMD_COMPARE_ORDERS = 2
 
 
 def ppmd_orders(level: int) -> tuple:
@@ -367,10 +369,11 @@ class StreamCoding:
 #: zstd level the top levels (19+) compare candidate transforms with. Coding
 #: every candidate's streams with zstd -19 and every PPMd order, then the winner
 #: with brotli -11, made levels 19-22 compress at 0.2-0.8 MB/s (a 480 KB prose
-#: file at level 19: 6 PPMd passes 55% of the CPU, 3 zstd -19 passes 43%).
+#: file at level 19: 4 PPMd passes 55% of the CPU, 3 zstd -19 passes 43%).
 #: Candidates are now compared with zstd -9 (50-100x cheaper than -19) and
-#: PPMd's first order, and only the winner is coded with zstd -19 and the other
-#: orders (:func:`final_code`).
+#: PPMd's first PPMD_COMPARE_ORDERS orders, and only the winner is coded with
+#: zstd -19 (where PPMd does not clearly win) and the further orders
+#: (:func:`final_code`).
 COMPARE_ZSTD_LEVEL = 9
 #: a PPMd coding at most this fraction of zstd's size at the compare level is
 #: kept without running zstd at the block's level: on 31 files (dev html, text,
@@ -442,15 +445,15 @@ def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool =
     return codec, z
 
 
-def provisional_code(data, compare_level: int, level: int, ppmd_order: int | None = None) -> tuple[int, bytes, int]:
-    """A cheap coding of one stream for comparing candidate transforms at a
+def provisional_code(data, compare_level: int, level: int, ppmd_orders: tuple = ()) -> tuple[int, bytes, int]:
+    """A cheaper coding of one stream for comparing candidate transforms at a
     level with a compare level (StreamCoding.compare): zstd at
-    ``compare_level``, or PPMd at ``ppmd_order`` (memory sized for ``level``)
-    where it beats that by PPMD_MIN_GAIN. Returns (codec, bytes, size of the
-    zstd coding at ``compare_level``), the last for :func:`final_code`."""
+    ``compare_level``, or PPMd at the best of ``ppmd_orders`` (memory sized for
+    ``level``) where it beats that by PPMD_MIN_GAIN. Returns (codec, bytes,
+    size of the zstd coding at ``compare_level``), the last for :func:`final_code`."""
     codec, z = entropy_code(data, compare_level)
-    if ppmd_order and len(data) >= PPMD_MIN_SIZE:
-        p = _ppmd_try(bytes(data), level, len(z), (ppmd_order,))
+    if ppmd_orders and len(data) >= PPMD_MIN_SIZE:
+        p = _ppmd_try(bytes(data), level, len(z), tuple(ppmd_orders))
         if p is not None:
             return PPMD, p, len(z)
     return codec, z, len(z)
