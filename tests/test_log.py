@@ -383,7 +383,7 @@ def test_small_log_blocks_compare_the_raw_block_coded_with_brotli(monkeypatch):
     data = _syslog(1, 60)
     ctx = EncodeContext(fmt="log", level=3)
     raw = plan._run(get_transform(0), data, ctx)
-    plan.recode_brotli(raw, plan.brotli_quality(ctx))
+    plan.recode_brotli(raw, plan.brotli_quality(ctx, len(data)))
     chosen = plan.choose_plan(data, ctx)
     assert chosen.transform.id == 0 and chosen.stored_size == raw.stored_size
     assert cobol.decompress(cobol.compress(data, level=3)) == data
@@ -411,3 +411,46 @@ def test_text_gate_counts_the_templates_the_full_scan_finds(data):
     quick.finish_templates()
     assert quick.templates_stream.tobytes() == full.templates_stream.tobytes()
     assert (quick.line_tid == full.line_tid).all()
+
+
+def test_small_log_and_text_blocks_are_coded_with_brotli_10_from_level_3():
+    """Blocks of log or text of at most SMALL_BROTLI_MAX bytes get brotli quality
+    10 (optimal parse) from level 3 instead of the level's 6; larger blocks,
+    other formats and levels 1-2 keep the level's quality. The stored stream is
+    brotli 10's output, and the frame decodes."""
+    from cobol import entropy, plan
+    data = _syslog(3, 120)
+    assert len(data) <= plan.SMALL_BROTLI_MAX
+    for fmt in ("log", "text"):
+        assert plan.brotli_quality(EncodeContext(fmt=fmt, level=3), len(data)) == plan.SMALL_BROTLI_QUALITY == 10
+    assert plan.brotli_quality(EncodeContext(fmt="log", level=3)) == 6
+    assert plan.brotli_quality(EncodeContext(fmt="log", level=3), plan.SMALL_BROTLI_MAX + 1) == 6
+    assert plan.brotli_quality(EncodeContext(fmt="json", level=3), len(data)) == 6
+    assert plan.brotli_quality(EncodeContext(fmt="log", level=1), len(data)) == 6
+    assert plan.brotli_quality(EncodeContext(fmt="log", level=19), len(data)) == 11
+    for block in (data, b"".join(_syslog(4, 400).splitlines(keepends=True)[:60])):
+        chosen = plan.choose_plan(block, EncodeContext(fmt="log", level=3))
+        coded = [(cs, src) for cs, src in zip(chosen.streams, chosen.sources) if cs.codec == entropy.BROTLI]
+        assert coded
+        for cs, src in coded:
+            assert cs.data == entropy.brotli_encode(src, 10)
+    assert len(coded[0][0].data) < len(entropy.brotli_encode(coded[0][1], 6))
+    assert cobol.decompress(cobol.compress(data, level=3)) == data
+
+
+def test_recode_brotli_runs_once_per_quality_and_only_upwards():
+    """recode_brotli at quality 6 then 10 leaves each stream at the smaller of
+    the two brotli codings (10's here); a second call at 10 or a lower quality
+    codes nothing again."""
+    from cobol import entropy, plan
+    from cobol.registry import get_transform
+    data = _syslog(5, 100)
+    p = plan._run(get_transform(0), data, EncodeContext(fmt="log", level=3))
+    plan.recode_brotli(p, 6)
+    assert p.brotli_tried == 6 and p.streams[0].data == entropy.brotli_encode(data, 6)
+    plan.recode_brotli(p, 10)
+    assert p.brotli_tried == 10 and p.streams[0].data == entropy.brotli_encode(data, 10)
+    marker = p.streams[0]
+    plan.recode_brotli(p, 10)
+    plan.recode_brotli(p, 6)
+    assert p.streams[0] is marker and p.brotli_tried == 10

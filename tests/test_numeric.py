@@ -424,3 +424,33 @@ def test_narrow_ints_decode_by_truncation_with_and_without_residue(dt):
         data = arr.tobytes()
         for blob in (data, b"\x07" + data + b"\x01\x02"[: max(0, np.dtype(dt).itemsize - 1)]):
             assert cobol.decompress(cobol.compress(blob, 3, dtype=dt)) == blob
+
+
+@pytest.mark.parametrize("spec, method", [(f, m) for f in ("<f8", "<f4") for m in ("scaled", "bits", "xor")]
+                         + [(i, "int") for i in ("<i8", "<u8", "<i4", "<u2")])
+def test_every_method_decodes_into_aligned_and_misaligned_spans(spec, method):
+    # each method's last kernel writes the values straight into the block's
+    # span of the output (floats mapped in place from their int codes); a span
+    # not aligned to the item size goes through an aligned array and one copy
+    from cobol.format.wire import put_varint
+    from cobol.layers.numeric import DTYPE_CODES, M_BITS, M_INT, M_SCALED, M_XOR, VERSION, _encode_array
+    dt = np.dtype(spec)
+    rng = np.random.default_rng(12)
+    if dt.kind == "f":
+        arr = np.concatenate([np.round(rng.normal(100, 10, 2000), 2).astype(dt), special_floats(dt),
+                              np.array([-0.0, 1e-300 if dt.itemsize == 8 else 1e-30], dt)])
+    else:
+        info = np.iinfo(dt)
+        arr = np.concatenate([np.cumsum(rng.integers(0, 5, 2000)).astype(dt), np.array([info.min, info.max, 0], dt)])
+    code = {"scaled": M_SCALED, "bits": M_BITS, "xor": M_XOR, "int": M_INT}[method]
+    scale = 100 if code == M_SCALED else None
+    streams = _encode_array(arr, code, scale) + [b""]
+    params = bytearray([VERSION, DTYPE_CODES[dt], code, 0, 0])
+    put_varint(params, arr.size)
+    if scale:
+        put_varint(params, scale)
+    data = arr.tobytes()
+    for shift in range(dt.itemsize):
+        buf = np.full(len(data) + shift, 0xEE, np.uint8)
+        T.decode_into(streams, bytes(params), len(data), DecodeContext(), buf[shift:])
+        assert buf[shift:].tobytes() == data and (buf[:shift] == 0xEE).all()

@@ -138,8 +138,9 @@ class BlockPlan:
     #: (transform, Encoded) the plan was coded from, for the round-trip check of
     #: the plan that is stored (:func:`_verify`); None for the raw transform
     encoded: tuple | None = None
-    #: whether :func:`recode_brotli` has run on the streams (it runs once)
-    brotli_tried: bool = False
+    #: the highest brotli quality :func:`recode_brotli` has coded the streams
+    #: with (0: none; it runs once per quality, and only upwards)
+    brotli_tried: int = 0
     #: while the streams are coded for comparison only (entropy.provisional_code):
     #: the zstd level and further PPMd orders :func:`finish_plan` codes them with; else 0
     final_level: int = 0
@@ -206,11 +207,37 @@ def ppmd_enabled(ctx: EncodeContext) -> bool:
 BROTLI_FORMATS = frozenset({"json", "jsonl", "xml", "html", "text", "log"})
 
 
-def brotli_quality(ctx: EncodeContext) -> int:
-    """The brotli quality streams of this block are also tried with (0: none)."""
+#: log and text blocks (SMALL_BROTLI_FORMATS) of at most SMALL_BROTLI_MAX bytes
+#: are coded with brotli at least at SMALL_BROTLI_QUALITY from level
+#: SMALL_BROTLI_MIN_LEVEL: on files of 7-40 KB nearly every line has a template
+#: of its own, the block is best coded whole, and brotli 6 against brotli -11 was
+#: the whole distance (7-10%). Quality 10 (brotli's optimal parse) gets 98.5-99.5%
+#: of quality 11's bytes at a third of its time: level 3 on 13 unseen logs of
+#: 10-40 KB (fail2ban samples, apt, OpenJDK's jaxp list) went from 0.89-0.91x to
+#: 0.96-1.0x brotli -11 (7-10% smaller), at ~3 MB/s instead of ~10 for such a
+#: block (4-25 ms instead of 1.5-3 ms of CPU). Bounded by the block size, so the
+#: throughput on larger inputs does not change; decoding is as fast.
+SMALL_BROTLI_FORMATS = frozenset({"log", "text"})
+SMALL_BROTLI_MAX = 64 << 10
+SMALL_BROTLI_QUALITY = 10
+SMALL_BROTLI_MIN_LEVEL = 3
+
+
+def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
+    """The brotli quality streams of this block are also tried with (0: none);
+    ``size``, the block's length, raises it for small log and text blocks
+    (SMALL_BROTLI_QUALITY) and lowers it for large blocks at the levels that
+    name one (entropy.StreamCoding.brotli_large)."""
     if ctx.dictionary is not None or ctx.fmt not in BROTLI_FORMATS:
         return 0
-    return entropy.stream_coding(ctx.level).brotli
+    coding = entropy.stream_coding(ctx.level)
+    quality = coding.brotli
+    if coding.brotli_large and size is not None and size > entropy.BROTLI_LARGE_BLOCK:
+        return coding.brotli_large
+    if (quality and size is not None and size <= SMALL_BROTLI_MAX and ctx.fmt in SMALL_BROTLI_FORMATS
+            and ctx.level >= SMALL_BROTLI_MIN_LEVEL):
+        return max(quality, SMALL_BROTLI_QUALITY)
+    return quality
 
 
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
@@ -351,12 +378,16 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
     winner is close, :func:`_brotli_compared`): candidates are compared with
     their zstd (and ppmd) sizes, so brotli's time is spent once per block, not
     once per candidate (at level 3 it would otherwise cost about as much as the
-    transforms). Runs once per plan."""
-    if not quality or p.sources is None or p.brotli_tried:
+    transforms). Runs once per plan and quality, and only upwards: a plan
+    compared at the level's quality is coded again at SMALL_BROTLI_QUALITY
+    when it is kept (streams already brotli keep the smaller of the two)."""
+    if not quality or p.sources is None or p.brotli_tried >= quality:
         return
-    p.brotli_tried = True
+    # streams this function coded with brotli at a lower quality are coded again
+    recodable = (entropy.NONE, entropy.ZSTD, entropy.PPMD) + ((entropy.BROTLI,) if p.brotli_tried else ())
+    p.brotli_tried = quality
     for i, (cs, src) in enumerate(zip(p.streams, p.sources)):
-        if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in (entropy.NONE, entropy.ZSTD, entropy.PPMD) \
+        if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in recodable \
                 or (cs.codec == entropy.PPMD and len(src) > BROTLI_OVER_PPMD_MAX):
             continue
         started = profiler.start() if profiler is not None else None
@@ -364,7 +395,8 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
         if profiler is not None:
             profiler.record("entropy", stream=cs.name, transform=p.transform.name, started=started,
                             bytes_in=len(src), bytes_out=len(b), data_in=src, data_out=b)
-        if len(b) <= len(cs.data) * (1.0 - entropy.BROTLI_MIN_GAIN):
+        # a stream already coded with brotli (a lower quality) keeps the smaller
+        if len(b) <= len(cs.data) * (1.0 - (0.0 if cs.codec == entropy.BROTLI else entropy.BROTLI_MIN_GAIN)):
             p.streams[i] = CodedStream(cs.name, entropy.BROTLI, cs.decoded_len, b)
 
 
@@ -386,9 +418,12 @@ BROTLI_COMPARE_MAX = 64 << 10
 BROTLI_COMPARE_MARGIN = 0.08
 #: only for these detected formats (the log transform's: where the log
 #: transform and l1 compete with the raw block; json and markup transforms keep
-#: their choice on zstd sizes) and at brotli qualities up to
-#: BROTLI_COMPARE_MAX_QUALITY (levels 1-9: qualities 10 and 11 cost 15-40x
-#: more per pass)
+#: their choice on zstd sizes) and at levels whose own brotli quality is at
+#: most BROTLI_COMPARE_MAX_QUALITY (levels 1-16; at 10-16 not for blocks
+#: coding_context moves to level 19's coders). The comparison codes at the
+#: level's quality, and only the plan kept is coded again at
+#: SMALL_BROTLI_QUALITY (choose_plan): comparing at quality 10 chose the same
+#: plans on 12 unseen logs of 10-180 KB and cost 30% more CPU.
 BROTLI_COMPARE_FORMATS = frozenset({"log", "text"})
 BROTLI_COMPARE_MAX_QUALITY = 9
 
@@ -634,12 +669,12 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
                 best = p
     if best is not None:
         best = _brotli_compared(plans, best, ctx, len(data))
-        best = _finish_compared(plans, best, ctx)
+        best = _finish_compared(plans, best, ctx, len(data))
     if verify and not verify_each:
         best = _first_verified(plans, data, ctx)
     best = _finished(best, plans, ctx)
     best.trials = trials
-    recode_brotli(best, brotli_quality(ctx), ctx.profiler)
+    recode_brotli(best, brotli_quality(ctx, len(data)), ctx.profiler)
     return best
 
 
@@ -652,7 +687,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
 FINISH_COMPARE_MARGIN = 0.03
 
 
-def _finish_compared(plans: list, best: BlockPlan, ctx: EncodeContext) -> BlockPlan:
+def _finish_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int) -> BlockPlan:
     """``best``, or the smallest of the provisional plans within
     FINISH_COMPARE_MARGIN of it once they are all finished (:func:`finish_plan`,
     :func:`recode_brotli`)."""
@@ -661,7 +696,7 @@ def _finish_compared(plans: list, best: BlockPlan, ctx: EncodeContext) -> BlockP
     close = [p for p in plans if p.final_level and p.stored_size <= best.stored_size * (1.0 + FINISH_COMPARE_MARGIN)]
     if len(close) < 2:
         return best
-    quality = brotli_quality(ctx)
+    quality = brotli_quality(ctx, size)
     for p in close:
         finish_plan(p, ctx.profiler)
         recode_brotli(p, quality, ctx.profiler)

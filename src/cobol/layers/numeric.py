@@ -80,7 +80,7 @@ DTYPES = {
 DTYPE_CODES = {dt: code for code, dt in DTYPES.items()}
 #: the native unsigned type of each narrow element size: narrow int arrays are
 #: decoded into one (the bytes are the same for the signed type)
-_UNSIGNED = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16), 4: np.dtype(np.uint32)}
+_UNSIGNED = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16), 4: np.dtype(np.uint32), 8: np.dtype(np.uint64)}
 
 M_INT = 0
 M_SCALED = 1
@@ -196,19 +196,12 @@ def _scale_encode32(x, scale):
 
 
 @njit(cache=True, nogil=True)
-def _scale_decode64(n, scale):
-    out = np.empty(n.size, np.float64)
+def _scale_decode(n, scale, out):
+    """out[i] = n[i] / scale (one correctly rounded float64 division, then the
+    cast to out's float type). ``out`` may be ``n``'s own memory viewed as
+    float64: each value is read before its slot is written."""
     for i in range(n.size):
         out[i] = np.float64(n[i]) / scale
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _scale_decode32(n, scale):
-    out = np.empty(n.size, np.float32)
-    for i in range(n.size):
-        out[i] = np.float32(np.float64(n[i]) / scale)
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -316,6 +309,28 @@ def _ordered_kernel(bits, shift):
         b = np.int64(bits[i])
         out[i] = b ^ ((b >> shift) & mag)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _ordered_into(n, bits, out):
+    """_ordered_kernel of int64 codes, each first truncated to ``bits`` (32 or
+    64, out's width), into out (which may be n's own memory)."""
+    lo = np.int64(64 - bits)
+    shift = np.int64(bits - 1)
+    mag = (np.int64(1) << shift) - 1
+    for i in range(n.size):
+        b = (n[i] << lo) >> lo
+        out[i] = b ^ ((b >> shift) & mag)
+
+
+@njit(cache=True, nogil=True)
+def _unxor_into(n, out):
+    """_unxor_prev of int64 codes into out (int32 or int64, truncated; out may
+    be n itself)."""
+    prev = np.int64(0)
+    for i in range(n.size):
+        prev = prev ^ n[i]
+        out[i] = prev
 
 
 # ---------------------------------------------------------------- element phase
@@ -635,53 +650,64 @@ class NumericArrayTransform(Transform):
             raise FormatError("numeric: residue tail holds a whole element")
         if flags & FLAG_VALUES_ZSTD:
             values = _literal_unzstd(values, count)
-        if method in INT_METHODS and dt.itemsize < 8 and sys.byteorder == "little":
-            if exc_pos or exc_bits:
-                raise FormatError("numeric: exception streams on an integer array")
-            # the int codec's last kernel writes each value's low bytes (the
-            # truncation, which undoes the unwrapping too) straight into the
-            # block's span of the output: no int64 array, no cast pass, no copy
-            # (through an aligned array and one copy where the span is not aligned)
-            _place_residue(out, residue, head, count * size)
-            span = out[head:head + count * size]
-            direct = span.ctypes.data % size == 0
-            arr = span.view(_UNSIGNED[size]) if direct else np.empty(count, _UNSIGNED[size])
-            try:
-                decode_ints(values, count, out=arr)
-            except FormatError as e:
-                raise FormatError(f"numeric: values stream: {e}") from None
-            if not direct:
-                span[:] = arr.view(np.uint8)
-            return
-        n = decode_ints(values, count)
-        if n.size != count:
-            raise FormatError(f"numeric: values stream holds {n.size} values, params say {count}")
         if method in INT_METHODS:
             if exc_pos or exc_bits:
                 raise FormatError("numeric: exception streams on an integer array")
-            # truncation: undoes the unwrapping too (a view where no cast is needed)
-            arr = n.view(dt) if dt.itemsize == 8 else n.astype(dt)
-        else:
-            ibits_t = np.int64 if size == 8 else np.int32
-            if method == M_SCALED:
-                floats = _scale_decode64(n, np.float64(scale)) if size == 8 else _scale_decode32(n, np.float64(scale))
-                bits = floats.view(ibits_t)
-                pos = decode_ints(exc_pos, count) if exc_pos else np.zeros(0, np.int64)
-                if len(exc_bits) != pos.size * size:
-                    raise FormatError(f"numeric: {len(exc_bits)} exception bytes for {pos.size} exceptions")
-                bad = _patch(bits, pos, np.frombuffer(exc_bits, dtype="<" + ("i8" if size == 8 else "i4")))
-                if bad >= 0:
-                    raise FormatError(f"numeric: exception position {int(pos[bad])} out of order or range")
-                arr = bits
-            else:
-                if exc_pos or exc_bits:
-                    raise FormatError("numeric: exception streams without the scaled method")
-                ib = n.astype(ibits_t)
-                arr = _ordered(ib).astype(ibits_t) if method == M_BITS else _unxor_prev(ib)
-        if sys.byteorder != "little":
-            arr = arr.byteswap()
+        elif method != M_SCALED and (exc_pos or exc_bits):
+            raise FormatError("numeric: exception streams without the scaled method")
         _place_residue(out, residue, head, count * size)
-        out[head:head + count * size] = np.ascontiguousarray(arr).view(np.uint8)
+        span = out[head:head + count * size]
+        if sys.byteorder != "little":
+            self._decode_values(values, dt, method, scale, count, exc_pos, exc_bits, span, big_endian=True)
+            return
+        # the last kernel writes the values straight into the block's span of
+        # the output (no array per stage, no copy), through an aligned array
+        # and one copy where the span is not aligned
+        direct = span.ctypes.data % size == 0
+        dest = span if direct else np.empty(count * size, np.uint8)
+        self._decode_values(values, dt, method, scale, count, exc_pos, exc_bits, dest)
+        if not direct:
+            span[:] = dest
+
+    @staticmethod
+    def _decode_values(values, dt, method, scale, count, exc_pos, exc_bits, dest, big_endian=False):
+        """The array's little-endian bytes into ``dest`` (count x itemsize
+        bytes, aligned to the item size unless ``big_endian``)."""
+        size = dt.itemsize
+        if big_endian:
+            tmp = np.empty(count * size, np.uint8)
+            NumericArrayTransform._decode_values(values, dt, method, scale, count, exc_pos, exc_bits, tmp)
+            dest[:] = tmp.view(dt.newbyteorder("=")).byteswap().view(np.uint8)
+            return
+        try:
+            if method in INT_METHODS or size == 8:
+                # ints: the int codec truncates each value to its type (which
+                # undoes the unwrapping too); 8-byte floats: their int codes
+                # first, mapped to floats in place
+                n = decode_ints(values, count, out=dest.view(_UNSIGNED[size]))
+            else:
+                n = decode_ints(values, count)
+        except FormatError as e:
+            raise FormatError(f"numeric: values stream: {e}") from None
+        if n.size != count:
+            raise FormatError(f"numeric: values stream holds {n.size} values, params say {count}")
+        if method in INT_METHODS:
+            return
+        n = n.view(np.int64)
+        ibits_t = np.int64 if size == 8 else np.int32
+        bits = dest.view(ibits_t)
+        if method == M_SCALED:
+            _scale_decode(n, np.float64(scale), dest.view(np.float64 if size == 8 else np.float32))
+            pos = decode_ints(exc_pos, count) if exc_pos else np.zeros(0, np.int64)
+            if len(exc_bits) != pos.size * size:
+                raise FormatError(f"numeric: {len(exc_bits)} exception bytes for {pos.size} exceptions")
+            bad = _patch(bits, pos, np.frombuffer(exc_bits, dtype="<" + ("i8" if size == 8 else "i4")))
+            if bad >= 0:
+                raise FormatError(f"numeric: exception position {int(pos[bad])} out of order or range")
+        elif method == M_BITS:
+            _ordered_into(n, size * 8, bits)
+        else:
+            _unxor_into(n, bits)
 
     def describe(self, params):
         try:
