@@ -212,3 +212,83 @@ def test_word_hash_collision_costs_the_transform_not_data(monkeypatch):
         eng = CobolEngine(3, threads=1, fmt="text", verify=verify)
         assert eng.encode_block(PROSE, 0)[1].plan == "raw"
         assert cobol.decompress(eng.compress(PROSE)) == PROSE
+
+
+def reference_decode(coder, src: bytes, n: int):
+    """The word code decoded as the module docstring defines it, one token at a
+    time in Python: the decoded bytes, or None where the stream is invalid
+    (unknown code, a flag with no word after it, two case flags, output longer
+    or shorter than ``n``; None: any length)."""
+    words, n1 = coder.words, coder.n1
+    out = bytearray()
+    case, nospace, pending, i = 0, False, False, 0
+    while i < len(src):
+        b = src[i]
+        i += 1
+        if b == 0 or 4 < b < 0x80:
+            if pending:
+                return None
+            out.append(b)
+        elif b >= 0x80:
+            if b >= 0x80 + n1:
+                if i >= len(src):
+                    return None
+                code = n1 + ((b - 0x80 - n1) << 8) + src[i]
+                i += 1
+            else:
+                code = b - 0x80
+            if code >= len(words):
+                return None
+            word = words[code]
+            space = not nospace and bool(out) and l1.SPACE_IMPLIED[out[-1]]
+            if space and l1.SENTENCE_END[out[-1]]:
+                case = {0: 1, 1: 0, 2: 2}[case]
+            out += b" " if space else b""
+            out += word[:1].upper() + word[1:] if case == 1 else word.upper() if case == 2 else word
+            case, nospace, pending = 0, False, False
+        elif b == l1.ESC:
+            if pending or i >= len(src):
+                return None
+            out.append(src[i])
+            i += 1
+        elif b in (l1.CAP, l1.UPPER):
+            if case:
+                return None
+            case, pending = (1 if b == l1.CAP else 2), True
+        else:
+            if pending:
+                return None
+            nospace = pending = True
+        if n is not None and len(out) > n:
+            return None
+    return bytes(out) if not pending and (n is None or len(out) == n) else None
+
+
+#: tokens of a word-code stream for a dictionary with n1=4 (codes 0x80-0x83
+#: one byte, 0x84 + a byte the next ones): mostly valid ones, flags in any
+#: order, escapes, and now and then any byte at all
+CODE_TOKENS = st.one_of(
+    st.sampled_from([b".", b" ", b"\n", b"(", b"a", b"7", b"\x00", b"!", b"-"]),
+    st.sampled_from([b"\x80", b"\x81", b"\x82", b"\x83"]),
+    st.integers(0, 60).map(lambda k: bytes([0x84, k])),
+    st.sampled_from([b"\x01", b"\x02", b"\x03", b"\x04"]),
+    st.integers(0, 255).map(lambda x: bytes([1, x])),
+    st.binary(min_size=1, max_size=1))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(CODE_TOKENS, max_size=40), st.integers(0, 40), st.booleans())
+def test_decoder_matches_the_reference_on_any_stream(tokens, extra, valid_length):
+    """Any byte string, decoded by the kernel and by the reference: the same
+    bytes, or an error from both (the kernel's table, space and case rules are
+    arithmetic; this pins them to the definition)."""
+    coder = WordCoder.from_bytes(WordCoder.train(PROSE + b" zebra" * 5 + b" x" * 20, min_count=1, n1=4).to_bytes())
+    src = b"".join(tokens)
+    want_any = reference_decode(coder, src, None)  # what the stream spells, whatever its length
+    n = len(want_any) if (want_any is not None and valid_length) else extra
+    want = reference_decode(coder, src, n)
+    try:
+        got = coder.decode(src, n)
+    except CobolError:
+        got = None
+    assert got == want

@@ -13,6 +13,8 @@ from collections import Counter
 FORMATS = ("json", "jsonl", "xml", "html", "csv", "tsv", "log", "text", "numeric", "binary")
 
 SAMPLE = 64 * 1024
+#: lines of the sample that the line tests read
+_MAX_LINES = 200
 _BOM = b"\xef\xbb\xbf"
 _TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r\f\b"
 _HTML_HINT = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<div[\s>]|<p[\s>]|<br\s*/?>|<meta\s", re.I)
@@ -94,7 +96,9 @@ def _json_fragment(head: bytes) -> bool:
     leading ``{``/``[``; a pretty-printed one even looks like CSV, one comma per
     line). A key's closing quote and colon, ``":``, at least once per 64
     bytes gives them away (CSV and prose almost never have it)."""
-    return len(head) >= 256 and head.count(b'":') * 64 >= len(head)
+    # every '":' holds a '"', counted faster (one byte): prose has too few of them
+    return (len(head) >= 256 and head.count(b'"') * 64 >= len(head)
+            and head.count(b'":') * 64 >= len(head))
 
 
 def detect(data, hint: str | None = None) -> str:
@@ -112,10 +116,14 @@ def detect(data, hint: str | None = None) -> str:
     if not head:
         return "text"
     first = head[:1]
-    lines = head.split(b"\n")
+    # the first 200 lines are all that is read: splitting at most 200 times
+    # leaves the rest of the sample in one piece (a 64 KiB sample of short
+    # lines was cut into ~2,000 lines, 0.05-0.15 ms a block). With 201 pieces
+    # the last is that remainder, dropped like a cut sample's partial last line
+    lines = head.split(b"\n", _MAX_LINES)
     if len(lines) > 1 and len(sample) == SAMPLE:
         lines = lines[:-1]  # the last line of a cut sample is partial
-    lines = [ln.rstrip(b"\r") for ln in lines[:200] if ln.strip()]
+    lines = [ln.rstrip(b"\r") for ln in lines[:_MAX_LINES] if ln.strip()]
     if first in b"{[" and _JSON_START.match(head[:256]):
         if len(lines) >= 2:
             records = sum(1 for ln in lines if ln.lstrip()[:1] in (b"{", b"[") and ln.rstrip()[-1:] in (b"}", b"]"))

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ..errors import ChecksumError, FormatError, LimitError, TruncatedError, UnsupportedError
+from ..errors import ChecksumError, CobolError, FormatError, LimitError, TruncatedError, UnsupportedError
 from . import checksum as ck
 from .wire import Reader, put_bytes, put_u32, put_varint
 
@@ -279,9 +279,19 @@ def _read_plan(sub: Reader, max_raw: int, max_stored: int, limits: Limits):
     entries = []
     total = 0
     for i in range(n_streams):
-        codec = sub.u8(f"stream {i} codec")
-        stored = sub.varint(f"stream {i} stored length", max_stored)
-        decoded = sub.varint(f"stream {i} decoded length", max_dec)
+        at = sub.pos
+        try:
+            codec = sub.u8()
+            stored = sub.varint(limit=max_stored)
+            decoded = sub.varint(limit=max_dec)
+        except CobolError:
+            # read the entry again with its fields named, for the message (the
+            # names cost more than the reads on a 20-50 KB block's table)
+            sub.pos = at
+            sub.u8(f"stream {i} codec")
+            sub.varint(f"stream {i} stored length", max_stored)
+            sub.varint(f"stream {i} decoded length", max_dec)
+            raise
         entries.append(StreamEntry(codec, stored, decoded))
         total += decoded
     # the bound on what decoding the block may allocate (docs/FORMAT.md "Memory bound"):

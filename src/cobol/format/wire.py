@@ -22,6 +22,9 @@ MAX_VARINT_BYTES = 10
 
 
 def put_varint(out: bytearray, value: int) -> None:
+    if 0 <= value < 0x80:
+        out.append(value)
+        return
     if value < 0 or value >= 1 << 64:
         raise ValueError(f"varint out of range: {value}")
     while value >= 0x80:
@@ -73,10 +76,11 @@ class Reader:
             )
 
     def u8(self, field: str = "byte") -> int:
-        self._need(1, field)
-        v = self.buf[self.pos]
-        self.pos += 1
-        return v
+        pos = self.pos
+        if pos >= self.end:
+            self._need(1, field)  # raises
+        self.pos = pos + 1
+        return self.buf[pos]
 
     def u32(self, field: str = "u32") -> int:
         self._need(4, field)
@@ -97,6 +101,14 @@ class Reader:
         return v
 
     def varint(self, field: str = "varint", limit: int = (1 << 64) - 1) -> int:
+        # one byte (values below 128) is most varints of a plan: read it without
+        # the loop (the same checks: a one-byte varint is minimal and 64-bit)
+        pos = self.pos
+        if pos < self.end:
+            b = self.buf[pos]
+            if b < 0x80 and b <= limit:
+                self.pos = pos + 1
+                return b
         start = self.offset()
         value = 0
         shift = 0

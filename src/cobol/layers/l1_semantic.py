@@ -50,7 +50,8 @@ from numba import njit
 from ..errors import FormatError, LimitError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
-from .primitives import COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, readonly, table_capacity, table_slot
+from .primitives import (COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, readonly, spans_equal, table_capacity,
+                         table_slot)
 
 ESC = 1
 CAP = 2
@@ -413,16 +414,54 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
 
 
 @njit(cache=True, nogil=True)
-def _span_hashes(data, offsets):
-    """FNV-1a 64 of each span data[offsets[i]:offsets[i + 1]], low bit set
-    (never 0, as :func:`unique_hashes` needs)."""
-    out = np.empty(offsets.size - 1, np.uint64)
-    for i in range(out.size):
+def _parse_words(body):
+    """A stored dictionary body (words joined by newlines) in one pass: (the
+    words back to back, where each starts (and the end), error): error 1 a
+    word is empty or longer than MAX_WORD, 2 a byte is not a lowercase word
+    byte, 3 two words are equal. Equal words are found by a table of FNV-1a
+    hashes (sized for the count) and settled on their bytes."""
+    n = body.size
+    if n == 0:  # no words
+        return np.empty(0, np.uint8), np.zeros(1, np.int64), 0
+    count = 1
+    for i in range(n):
+        if body[i] == 10:
+            count += 1
+    letters = np.empty(n - count + 1, np.uint8)
+    offsets = np.zeros(count + 1, np.int64)
+    size = table_capacity(count)
+    mask = np.uint64(size - 1)
+    keys = np.zeros(size, np.uint64)
+    vals = np.empty(size, np.int64)
+    table = WORD_BYTE
+    o = 0
+    k = 0
+    h = FNV64_OFFSET
+    for i in range(n + 1):
+        if i < n and body[i] != 10:
+            c = body[i]
+            if table[c] == 0 or 65 <= c <= 90:
+                return letters[:0], offsets[:1], 2
+            letters[o] = c
+            o += 1
+            h = fnv1a64_step(h, c)
+            continue
+        ln = o - offsets[k]
+        if ln < 1 or ln > MAX_WORD:
+            return letters[:0], offsets[:1], 1
+        x = h | np.uint64(1)
+        slot = table_slot(x, mask)
+        while keys[slot] != 0:
+            j = vals[slot]
+            if keys[slot] == x and spans_equal(letters, offsets[j], offsets[j + 1], letters, offsets[k], o):
+                return letters[:0], offsets[:1], 3
+            slot = (slot + np.uint64(1)) & mask
+        keys[slot] = x
+        vals[slot] = k
+        k += 1
+        offsets[k] = o
         h = FNV64_OFFSET
-        for j in range(offsets[i], offsets[i + 1]):
-            h = fnv1a64_step(h, data[j])
-        out[i] = h | np.uint64(1)
-    return out
+    return letters[:o], offsets, 0
 
 
 def _word_offsets(words: list) -> np.ndarray:
@@ -442,8 +481,12 @@ def _word_offsets(words: list) -> np.ndarray:
 
 
 def _as_u8(data) -> np.ndarray:
+    """``data`` as a uint8 array, read-only either way: the text transform
+    passes bytes, the markup transform its gathered (writable) text, and a
+    writable array would load (or, after an install, compile) a second copy of
+    every kernel it reaches (:func:`readonly`)."""
     if isinstance(data, np.ndarray):
-        return np.ascontiguousarray(data).view(np.uint8).ravel()
+        return readonly(np.ascontiguousarray(data).view(np.uint8).ravel())
     return np.frombuffer(data, np.uint8)
 
 
@@ -561,24 +604,10 @@ class WordCoder:
             raise FormatError("l1: bad dictionary header")
         n1 = buf[1]
         body = buf[2:]
-        arr = np.frombuffer(body, np.uint8)
-        seps = np.flatnonzero(arr == 10)
-        bounds = np.concatenate(([-1], seps, [arr.size]))
-        lens = np.diff(bounds) - 1
-        if body and (lens.min() < 1 or lens.max() > MAX_WORD):
-            raise FormatError("l1: dictionary word empty or too long")
-        letters = arr[arr != 10]
-        if WORD_BYTE[letters].min(initial=1) == 0 or ((letters >= 65) & (letters <= 90)).any():
-            raise FormatError("l1: dictionary word is not a lowercase word")
-        count = lens.size if body else 0
-        offsets = np.zeros(count + 1, np.int64)
-        if count:
-            np.cumsum(lens, out=offsets[1:])
-            # distinct hashes mean distinct words; equal ones (a duplicate, or
-            # a collision) are settled on the bytes
-            if unique_hashes(_span_hashes(letters, offsets))[1].size != count \
-                    and len(set(body.split(b"\n"))) != count:
-                raise FormatError("l1: duplicate dictionary words")
+        letters, offsets, err = _parse_words(np.frombuffer(body, np.uint8))
+        if err:
+            raise FormatError("l1: " + ("dictionary word empty or too long", "dictionary word is not a lowercase word",
+                                        "duplicate dictionary words")[err - 1])
         return cls(None, n1, (body, letters, offsets))
 
     # -- coding ---------------------------------------------------------------

@@ -59,6 +59,7 @@ from ..registry import DecodeContext, EncodeContext, Encoded, Transform, registe
 from . import log_kernels as lk
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
+from .primitives import COPY_SLACK
 from .log_format import DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, parse_params  # noqa: F401
 
 #: lines longer than this stay raw: a template that long is one of a kind anyway
@@ -263,9 +264,15 @@ class LogModel:
         ]
 
 
-def _items(stream, count: int, what: str, marker: int = lk.NEWLINE):
-    """(bytes, starts, ends, marker counts) of a stream of ``count`` newline-ended items."""
+def _items(stream, count: int, what: str, marker: int = lk.NEWLINE, slack: bool = False):
+    """(bytes, starts, ends, marker counts) of a stream of ``count`` newline-ended
+    items; ``slack``: the bytes are a copy with COPY_SLACK spare bytes after
+    them (for the 16-byte moves of lk.render)."""
     buf = np.frombuffer(stream, np.uint8)
+    if slack:
+        padded = np.zeros(buf.size + COPY_SLACK, np.uint8)
+        padded[:buf.size] = buf
+        buf = padded[:buf.size]
     e, marks = lk.index_items(buf, marker)
     if e.size != count or (buf.size and buf[-1] != lk.NEWLINE):
         raise FormatError(f"log: {what} stream does not hold {count} newline-ended items")
@@ -289,7 +296,8 @@ class LogBlock:
         self.final_newline = p["final_newline"]
         n_lines, n_t = p["n_lines"], p["n_templates"]
         self.n_lines = n_lines
-        self.tbuf, ts, te, slots = _items(streams[0], n_t, "templates", lk.PLACEHOLDER)
+        self.tbuf, ts, te, slots = _items(streams[0], n_t, "templates", lk.PLACEHOLDER, slack=True)
+        self.tstop = lk.next_stops(self.tbuf)
         self.tmpl_s = np.concatenate(([0], ts)).astype(np.int64)
         self.tmpl_e = np.concatenate(([0], te)).astype(np.int64)
         ids = decode_ints(streams[1], n_lines)
@@ -317,7 +325,7 @@ class LogBlock:
         self._numbers_stream, self._widths_stream = streams[3], streams[4]
         self._runs, self._per_col = runs, per_col
         self._values = self._widths = None
-        self.rbuf, self.rs, self.re, _ = _items(streams[5], p["n_raw"], "raw")
+        self.rbuf, self.rs, self.re, _ = _items(streams[5], p["n_raw"], "raw", slack=True)
 
     def numbers(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, widths) of the digit chunks in variable order, decoded on first use
@@ -345,18 +353,20 @@ class LogBlock:
 
     def render(self, select: np.ndarray | None = None, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(bytes, start of each line or -1) of the selected lines (all by default);
-        ``out``: the array to write them into (at least raw_len bytes)."""
+        ``out``: the array to write them into (at least raw_len + COPY_SLACK
+        bytes: the slack after raw_len may be overwritten)."""
         every = select is None
         if every:
             select = np.ones(self.n_lines, np.bool_)
         if out is None:
-            out = np.empty(self.raw_len, np.uint8)
-        elif out.size < self.raw_len:
-            raise ValueError("log: output array shorter than the block")
+            out = np.empty(self.raw_len + COPY_SLACK, np.uint8)
+        elif out.size < self.raw_len + COPY_SLACK:
+            raise ValueError("log: output array shorter than the block and its copy slack")
         starts = np.empty(self.n_lines, np.int64)
-        n = lk.render(out, self.ids, self.slots, self.tbuf, self.tmpl_s, self.tmpl_e, self.slot_base, self.stride,
-                      self.col_start, self.sbuf, self.ss, self.se, self.num_start[:-1], *self.numbers(),
-                      self.rbuf, self.rs, self.re, self.final_newline, select, starts)
+        # (the padded buffers' bytes run on past tbuf and rbuf: their base arrays)
+        n = lk.render(out, self.raw_len, self.ids, self.slots, self.tbuf.base, self.tstop, self.tmpl_s, self.tmpl_e,
+                      self.slot_base, self.stride, self.col_start, self.sbuf, self.ss, self.se, self.num_start[:-1],
+                      *self.numbers(), self.rbuf.base, self.rs, self.re, self.final_newline, select, starts)
         if n < 0 or (every and n != self.raw_len):
             raise FormatError(f"log: streams decode to {n if n >= 0 else 'an inconsistent'} block, "
                               f"expected {self.raw_len} bytes")
@@ -530,7 +540,7 @@ class LogTransform(Transform):
                        else None)
 
     def decode_into(self, streams, params, raw_len, ctx: DecodeContext, out) -> None:
-        LogBlock(streams, params, raw_len).render(out=out[:raw_len])
+        LogBlock(streams, params, raw_len).render(out=out)
 
     def describe(self, params: bytes) -> str:
         try:

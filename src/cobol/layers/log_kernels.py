@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from .primitives import FNV64_OFFSET, fnv1a64, fnv1a64_step
+from .primitives import FNV64_OFFSET, copy_chunks, fnv1a64, fnv1a64_step
 
 NEWLINE = 10
 #: a variable's place in a template (a line holding this byte stays raw)
@@ -601,15 +601,15 @@ def column_counts(line_tid, slots, slot_base, stride, n_cols):
 
 
 @njit(cache=True, nogil=True)
-def _put_decimal(out, op, x, width):
-    """Write x >= 0 in decimal, zero-padded to ``width`` digits, at op;
-    returns the new position or -1 (x needs more digits, no room)."""
+def _put_decimal(out, op, cap, x, width):
+    """Write x >= 0 in decimal, zero-padded to ``width`` digits, at op (below
+    ``cap``); returns the new position or -1 (x needs more digits, no room)."""
     nd = 1
     y = x
     while y >= 10:
         y //= 10
         nd += 1
-    if nd > width or op + width > out.shape[0]:
+    if nd > width or op + width > cap:
         return -1
     for k in range(width - 1, -1, -1):
         out[op + k] = DIGIT0 + x % 10
@@ -618,18 +618,36 @@ def _put_decimal(out, op, x, width):
 
 
 @njit(cache=True, nogil=True)
-def render(out, line_tid, slots, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, col_start, skel_buf, skel_s, skel_e,
-           num_start, values, widths, raw_buf, raw_s, raw_e, final_newline, select, line_start):
-    """Write the selected lines back (each with its newline, the last one's
-    only when ``final_newline``); ``line_start[li]`` gets where line li
-    starts in ``out`` (-1 when not selected). Unselected lines only move the
-    column cursors. Returns bytes written, or -1 on inconsistent input."""
+def next_stops(buf):
+    """For each position of ``buf`` (newline-ended templates), where the next
+    PLACEHOLDER or NEWLINE is, at or after it (``buf.size`` past the last)."""
+    n = buf.shape[0]
+    out = np.empty(n + 1, np.int64)
+    out[n] = n
+    for i in range(n - 1, -1, -1):
+        c = buf[i]
+        out[i] = i if (c == PLACEHOLDER or c == NEWLINE) else out[i + 1]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def render(out, cap, line_tid, slots, tmpl_buf, tmpl_stop, tmpl_s, tmpl_e, slot_base, stride, col_start, skel_buf,
+           skel_s, skel_e, num_start, values, widths, raw_buf, raw_s, raw_e, final_newline, select, line_start):
+    """Write the selected lines back into out[:cap] (each with its newline,
+    the last one's only when ``final_newline``); ``line_start[li]`` gets
+    where line li starts in ``out`` (-1 when not selected). Unselected lines
+    only move the column cursors. Returns bytes written, or -1 on
+    inconsistent input.
+
+    A template's text between placeholders (``tmpl_stop``: :func:`next_stops`
+    of ``tmpl_buf``) and raw lines are copied in 16-byte moves: ``out`` keeps
+    16 bytes after ``cap`` and ``tmpl_buf`` and ``raw_buf`` 16 after their
+    ends, which the copies may read or overwrite."""
     n_cols = col_start.shape[0] - 1
     cursor = col_start[:-1].copy()
     op = np.int64(0)  # not 0: see _count_tokens
     raw_i = 0
     n_lines = line_tid.shape[0]
-    cap = out.shape[0]
     for li in range(n_lines):
         t = line_tid[li]
         if not select[li]:
@@ -652,19 +670,21 @@ def render(out, line_tid, slots, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, co
             raw_i += 1
             if op + (b - a) > cap:
                 return -1
-            for i in range(a, b):
-                out[op] = raw_buf[i]
-                op += 1
+            copy_chunks(out, op, raw_buf, a, b - a)
+            op += b - a
         else:
             slot = 0
-            for i in range(tmpl_s[t], tmpl_e[t]):
-                c = tmpl_buf[i]
-                if c != PLACEHOLDER:
-                    if op >= cap:
-                        return -1
-                    out[op] = c
-                    op += 1
-                    continue
+            i = tmpl_s[t]
+            te = tmpl_e[t]
+            while True:
+                j = min(tmpl_stop[i], te)
+                if op + (j - i) > cap:
+                    return -1
+                copy_chunks(out, op, tmpl_buf, i, j - i)
+                op += j - i
+                if j >= te:
+                    break
+                i = j + 1
                 col = slot_base[t] + slot * stride[t]
                 slot += 1
                 if col >= n_cols:
@@ -673,7 +693,7 @@ def render(out, line_tid, slots, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, co
                 cursor[col] += 1
                 if v >= col_start[col + 1]:
                     return -1
-                op = _put_var(out, op, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
+                op = _put_var(out, op, cap, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
                 if op < 0:
                     return -1
         if li < n_lines - 1 or final_newline:
@@ -687,14 +707,13 @@ def render(out, line_tid, slots, tmpl_buf, tmpl_s, tmpl_e, slot_base, stride, co
 
 
 @njit(cache=True, nogil=True)
-def _put_var(out, op, skel_buf, a, b, nk, values, widths):
-    cap = out.shape[0]
+def _put_var(out, op, cap, skel_buf, a, b, nk, values, widths):
     for x in range(a, b):
         c = skel_buf[x]
         if c == NUMBER:
             if nk >= values.shape[0] or values[nk] < 0:
                 return -1
-            op = _put_decimal(out, op, values[nk], widths[nk])
+            op = _put_decimal(out, op, cap, values[nk], widths[nk])
             nk += 1
             if op < 0:
                 return -1
@@ -723,7 +742,7 @@ def render_vars(skel_buf, skel_s, skel_e, num_start, values, widths):
     op = np.int64(0)  # not 0: see _count_tokens
     for v in range(n):
         starts[v] = op
-        op = _put_var(out, op, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
+        op = _put_var(out, op, out.shape[0], skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
         if op < 0 or op >= out.shape[0]:
             return out[:0], starts[:0]
         out[op] = NEWLINE
