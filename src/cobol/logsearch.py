@@ -16,9 +16,13 @@ selects all its lines without looking at their variables) and variable texts
 string inside that variable, because variables never contain delimiter bytes;
 the piece's longest run of non-digits is then a run of the variable's stored
 skeleton),
-and only the candidate lines are rendered and checked. Regular expressions,
-``invert`` and other blocks decode the block and search its text. Lines cut
-between blocks are joined before they are matched.
+and only the candidate lines are rendered and checked. Regular expressions and
+``invert`` render the whole log block; other blocks are decoded by the engine
+and their text searched. Log blocks are read and rendered with NumPy alone
+(:mod:`cobol.layers.log_numpy`), so that a search does not pay Numba's
+start-up (~0.5 s of CPU, most of a search of a few MB); the kernels'
+:class:`~cobol.layers.l2_log.LogBlock` takes over where that reader declines.
+Lines cut between blocks are joined before they are matched.
 
 Blocks that are searched without being fully rendered are not checked against
 their checksum (``cobol -t`` does that); fully decoded blocks are.
@@ -41,7 +45,7 @@ import numpy as np
 from .engine import CobolEngine
 from .errors import CobolError, FormatError
 from .format.frame import DataBlock, iter_frame_records
-from .layers import log_format
+from .layers import log_format, log_numpy
 
 _POSIX_CLASSES = {
     b"alpha": rb"a-zA-Z", b"digit": rb"0-9", b"alnum": rb"a-zA-Z0-9", b"upper": rb"A-Z", b"lower": rb"a-z",
@@ -364,12 +368,49 @@ def _log_block(lb, m: Matcher, invert: bool) -> _BlockLines:
     return _BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)
 
 
-def _log_block_of(streams: list, rec: DataBlock):
-    from .layers import l2_log  # its Numba kernels load here, only for blocks that are rendered
-    try:
-        return l2_log.LogBlock(streams, rec.params, rec.raw_len)
-    except CobolError as exc:
-        raise type(exc)(f"block {rec.seq}: {exc}") from None
+class _LogLines:
+    """A log block to search: read with NumPy (:mod:`cobol.layers.log_numpy`,
+    no Numba) when it can, else, or for what the NumPy reader leaves to them
+    (int layouts, large selections), with the kernels' LogBlock, imported and
+    built on first need. Offers what _log_block and _log_candidates use."""
+
+    def __init__(self, streams: list, rec: DataBlock):
+        self._streams, self._rec = streams, rec
+        self._kernel_block = None
+        self.fast = self._guard(lambda: log_numpy.read_log_block(streams, rec.params, rec.raw_len))
+        lb = self.fast or self.kernel_block()
+        self.n_lines, self.final_newline, self.ids = lb.n_lines, lb.final_newline, lb.ids
+        self.tbuf, self.tmpl_s, self.sbuf, self.ss = lb.tbuf, lb.tmpl_s, lb.sbuf, lb.ss
+
+    def _guard(self, read):
+        """read(), its errors named by block; an IndexError or the like from
+        hostile streams the NumPy reader's checks missed becomes a FormatError
+        (as the engine's safety net does for a transform's decoder)."""
+        try:
+            return read()
+        except CobolError as exc:
+            raise type(exc)(f"block {self._rec.seq}: {exc}") from None
+        except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            raise FormatError(f"block {self._rec.seq}: corrupt log streams ({type(exc).__name__}: {exc})") from None
+
+    def kernel_block(self):
+        if self._kernel_block is None:
+            from .layers import l2_log  # its Numba kernels load here, only when the NumPy reader cannot do it
+            self._kernel_block = self._guard(lambda: l2_log.LogBlock(self._streams, self._rec.params, self._rec.raw_len))
+        return self._kernel_block
+
+    def var_lines(self) -> np.ndarray:
+        return self._guard(self.fast.var_lines) if self.fast else self.kernel_block().var_lines()
+
+    def variables(self):
+        got = self._guard(self.fast.variables) if self.fast else None
+        return got if got is not None else self.kernel_block().variables()
+
+    def render(self, select: np.ndarray):
+        got = None
+        if self.fast and self.fast.render_estimate(select) <= log_numpy.MAX_RENDER:
+            got = self._guard(lambda: self.fast.render(select))
+        return got if got is not None else self.kernel_block().render(select)
 
 
 def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
@@ -384,7 +425,7 @@ def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
 
     def line(k: int) -> bytes:
         if not parsed:
-            parsed.append(_log_block_of(streams, rec))
+            parsed.append(_LogLines(streams, rec))
         lb = parsed[0]
         one = np.zeros(lb.n_lines, np.bool_)
         one[k] = True
@@ -403,7 +444,7 @@ def _blocks(blob, engine: CobolEngine, m: Matcher, invert: bool):
             if len(streams) == len(log_format.STREAM_NAMES) and not invert and _cannot_match(streams, m):
                 yield _unmatched_log_block(streams, rec)
             else:
-                yield _log_block(_log_block_of(streams, rec), m, invert)
+                yield _log_block(_LogLines(streams, rec), m, invert)
         else:
             yield _text_block(engine.decode_block(rec, header), m, invert)
 

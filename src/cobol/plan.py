@@ -232,6 +232,42 @@ SMALL_BROTLI_QUALITY = 10
 SMALL_BROTLI_MIN_LEVEL = 3
 
 
+#: streams of JSON, JSON lines, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS)
+#: of at most SMALL_BROTLI_STREAM_BLOCK_MAX bytes are coded again at
+#: SMALL_BROTLI_QUALITY from level SMALL_BROTLI_MIN_LEVEL within a time budget:
+#: at most SMALL_BROTLI_STREAM_BUDGET bytes of the kept plan's streams, and at
+#: most half the block (SMALL_BROTLI_STREAM_SHARE), those with the most coded
+#: bytes first (:func:`small_brotli_budget`). Brotli 10 costs 300-800 ns a byte
+#: (20-40x quality 6): the cap bounds the extra CPU to ~20-50 ms a block, the
+#: share keeps level 3 at under about half of brotli -10's time on the block
+#: (with the cap alone, level 3 on 19 files of 5-175 KB was as slow as brotli
+#: -10). The gain follows the coded bytes (5-10% of them on string and markup
+#: streams, ~nothing on well-coded structure), the cost the input bytes, hence
+#: the order. Level 3 (docs/SPEED.md): 17 unseen files of 22-416 KB 0.973 ->
+#: 1.019x brotli -11 (geomean; 1.073 -> 1.124x zstd -19) for 2.4x the CPU time;
+#: 19 other files of 5-175 KB 0.963 -> 1.008x (1.096 -> 1.147x zstd -19) for
+#: 2.4x. Without the share 1.035x for 2.8x; all streams of blocks <= 128 KiB
+#: 0.999x for 2x; streams <= 32 KiB 1.016x for 2.4x. Quality 9 gains ~1% (it
+#: lacks quality 10's optimal parse), 11 another 1-3% for 2.7x quality 10's
+#: time. Log and text blocks keep their own rule (SMALL_BROTLI_FORMATS: every
+#: stream of a block <= SMALL_BROTLI_MAX).
+SMALL_BROTLI_STREAM_FORMATS = frozenset({"json", "jsonl", "xml", "html"})
+SMALL_BROTLI_STREAM_BLOCK_MAX = 512 << 10
+SMALL_BROTLI_STREAM_BUDGET = 64 << 10
+#: ... and at most this fraction (1/SHARE) of the block's size
+SMALL_BROTLI_STREAM_SHARE = 2
+
+
+def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
+    """Bytes of the kept plan's streams that a block of ``size`` bytes codes
+    again at SMALL_BROTLI_QUALITY (0: none; see SMALL_BROTLI_STREAM_BUDGET)."""
+    quality = brotli_quality(ctx)
+    if (quality and quality < SMALL_BROTLI_QUALITY and ctx.fmt in SMALL_BROTLI_STREAM_FORMATS
+            and ctx.level >= SMALL_BROTLI_MIN_LEVEL and size <= SMALL_BROTLI_STREAM_BLOCK_MAX):
+        return min(SMALL_BROTLI_STREAM_BUDGET, size // SMALL_BROTLI_STREAM_SHARE)
+    return 0
+
+
 def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
     """The brotli quality streams of this block are also tried with (0: none);
     ``size``, the block's length, raises it for small log and text blocks
@@ -378,7 +414,7 @@ def _verify(t: Transform, enc: Encoded, data, ctx: EncodeContext) -> None:
 BROTLI_OVER_PPMD_MAX = 64 << 10
 
 
-def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
+def recode_brotli(p: BlockPlan, quality: int, profiler=None, budget: int | None = None) -> None:
     """Try brotli at ``quality`` on each zstd (or stored) stream of the chosen
     plan and keep it where it is entropy.BROTLI_MIN_GAIN smaller. Streams coded
     with ppmd are left as they are unless small (BROTLI_OVER_PPMD_MAX): on the
@@ -391,16 +427,29 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None) -> None:
     once per candidate (at level 3 it would otherwise cost about as much as the
     transforms). Runs once per plan and quality, and only upwards: a plan
     compared at the level's quality is coded again at SMALL_BROTLI_QUALITY
-    when it is kept (streams already brotli keep the smaller of the two)."""
+    when it is kept (streams already brotli keep the smaller of the two).
+
+    ``budget``: code only streams whose decoded bytes add up to at most this,
+    those with the most coded bytes first (SMALL_BROTLI_STREAM_BUDGET); the plan
+    then counts as tried at its earlier quality."""
     if not quality or p.sources is None or p.brotli_tried >= quality:
         return
     # streams this function coded with brotli at a lower quality are coded again
     recodable = (entropy.NONE, entropy.ZSTD, entropy.PPMD) + ((entropy.BROTLI,) if p.brotli_tried else ())
-    p.brotli_tried = quality
-    for i, (cs, src) in enumerate(zip(p.streams, p.sources)):
-        if len(src) < entropy.BROTLI_MIN_SIZE or cs.codec not in recodable \
-                or (cs.codec == entropy.PPMD and len(src) > BROTLI_OVER_PPMD_MAX):
-            continue
+    chosen = [i for i, (cs, src) in enumerate(zip(p.streams, p.sources))
+              if len(src) >= entropy.BROTLI_MIN_SIZE and cs.codec in recodable
+              and not (cs.codec == entropy.PPMD and len(src) > BROTLI_OVER_PPMD_MAX)]
+    if budget is None:
+        p.brotli_tried = quality
+    else:
+        within = []
+        for i in sorted(chosen, key=lambda i: -len(p.streams[i].data)):
+            if len(p.sources[i]) <= budget:
+                budget -= len(p.sources[i])
+                within.append(i)
+        chosen = sorted(within)
+    for i in chosen:
+        cs, src = p.streams[i], p.sources[i]
         started = profiler.start() if profiler is not None else None
         b = entropy.brotli_encode(src, quality)
         if profiler is not None:
@@ -689,6 +738,9 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     best = _finished(best, plans, ctx)
     best.trials = trials
     recode_brotli(best, brotli_quality(ctx, len(data)), ctx.profiler)
+    budget = small_brotli_budget(ctx, len(data))
+    if budget:
+        recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler, budget)
     return best
 
 

@@ -187,6 +187,57 @@ def _intcodec_target():
     return Target("intcodec", decode, make, note="decode_ints(buf, max_count=raw_len)")
 
 
+def _intcodec_numpy_target():
+    """intcodec_numpy.decode_ints_numpy (cobol grep's reader) against decode_ints:
+    where both decode, the values must be the same."""
+    def decode(streams, params, raw_len):
+        np = __import__("numpy")
+        from cobol.errors import CobolError
+        from cobol.layers.intcodec import decode_ints
+        from cobol.layers.intcodec_numpy import decode_ints_numpy
+        if len(streams) != 1 or params:
+            return None
+        got = decode_ints_numpy(streams[0], raw_len)
+        try:
+            want = decode_ints(streams[0], raw_len)
+        except CobolError:
+            return got
+        if got is not None and not np.array_equal(got, want):
+            raise AssertionError("decode_ints_numpy and decode_ints disagree")
+        return got
+
+    return Target("intcodec-numpy", decode, _intcodec_target().make_inputs,
+                  note="decode_ints_numpy(buf, raw_len), equal to decode_ints where both decode")
+
+
+def _log_numpy_target():
+    """log_numpy.NumpyLogBlock (cobol grep's reader): every line, some lines,
+    the variables and their lines; where LogBlock also decodes, the same bytes."""
+    def decode(streams, params, raw_len):
+        np = __import__("numpy")
+        from cobol.errors import CobolError
+        from cobol.layers import l2_log
+        from cobol.layers.log_numpy import read_log_block
+        lb = read_log_block(streams, params, raw_len)
+        if lb is None:
+            return None
+        lb.var_lines()
+        lb.variables()
+        lb.render(np.arange(lb.n_lines) % 3 == 1)
+        whole = lb.render(np.ones(lb.n_lines, np.bool_))
+        text = None if whole is None else whole[0].tobytes()
+        try:
+            want = l2_log.decode_block(streams, params, raw_len)
+        except CobolError:
+            return text
+        if text is not None and text != want:
+            raise AssertionError("NumpyLogBlock and LogBlock render different bytes")
+        return text
+
+    return Target("log-numpy", decode, _transform_target("log", _log_inputs).make_inputs,
+                  note="log_numpy.read_log_block + render; equal to LogBlock where both decode")
+
+
 def _bitpack_inputs():
     np = __import__("numpy")
     g = _rng_np(31)
@@ -702,6 +753,8 @@ def all_targets() -> dict:
         "l1": _transform_target("l1", _text_inputs),
         "log": _transform_target("log", _log_inputs),
         "intcodec": _intcodec_target(),
+        "intcodec-numpy": _intcodec_numpy_target(),
+        "log-numpy": _log_numpy_target(),
         "bitpack": _bitpack_target(None),
         "delta": _delta_target(None),
         "frame-csv": _frame_target("csv", _csv_inputs, lambda kw: kw),
@@ -753,7 +806,7 @@ DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcod
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
                    "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "json-dict",
-                   "json-dict-section", "log", "frame-log")
+                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy")
 
 
 def default_targets() -> list:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -131,6 +132,7 @@ def run_serve(args) -> int:
     if not args.no_warmup:
         from ..warmup import warm_decoders
         took = warm_decoders()
+        gc.freeze()  # the loaded kernels live as long as the server: keep full collections off them
         if args.verbose:
             print(f"cobol serve: decoders loaded in {took:.2f} s of CPU", file=sys.stderr, flush=True)
 

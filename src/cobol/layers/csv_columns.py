@@ -714,23 +714,28 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
 
 
 def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
-                          refs: dict | None = None, col: int = -1, rows=None):
+                          refs: dict | None = None, col: int = -1, rows=None, arena: "ColumnArena | None" = None):
     """Decode one column of ``n`` values as entries and the entry of each value:
     ``(buf, offs, ids)``, value ``i`` being ``buf[offs[ids[i]]:offs[ids[i] + 1]]``;
     ``ids`` is None when the values are the entries in order. A dictionary
     column comes back unexpanded (its entries and ids, range-checked), numbers
     or templates with exceptions as one column in order, the exceptions
-    spliced in (:func:`_merge`), so the row assembler copies each value once.
+    spliced in, so the row assembler copies each value once.
+
+    With an ``arena`` the entries of numbers and joined strings are written
+    into it (``buf`` is then ``arena.buf`` and ``offs`` a view of
+    ``arena.offs``, positions in it); other kinds come back in buffers of
+    their own, for the caller to :meth:`ColumnArena.put`.
     """
     r = src.params
     kind = r.u8("column kind")
     if kind == STR:
-        return (*_decode_str(src, n, limit), None)
+        return (*_decode_str(src, n, limit, arena), None)
     if kind == DICT:
         nd = r.varint("dictionary size", limit=max(n, 0))
         if n and nd == 0:
             raise FormatError("csv: empty dictionary for a non-empty column")
-        ebuf, eoffs = _decode_str_after_tag(src, nd, limit)
+        ebuf, eoffs = _decode_str_after_tag(src, nd, limit, arena=arena)
         if nd <= DICT_BYTE_IDS:
             ids = np.frombuffer(src.next("dictionary ids"), dtype=np.uint8)
             if ids.shape[0] != n:
@@ -742,7 +747,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: dictionary id out of range")
         return ebuf, eoffs, ids
     if kind == NUM:
-        return _decode_num(src, n, limit, depth, refs, col, rows)
+        return _decode_num(src, n, limit, depth, refs, col, rows, arena)
     if kind == TPL:
         k = r.u8("template runs")
         if k < 1 or k > K.MAX_RUNS:
@@ -753,8 +758,8 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
         if (widths < 1).any() or (widths > 18).any() or has_exc > 1:
             raise FormatError("csv: bad template params")
         raws = [src.next("template values") for _ in range(k)]
-        mask, ebuf, eoffs = _decode_exceptions(src, n, has_exc, limit, depth)
-        ng = n - (int(mask.sum()) if mask is not None else 0)
+        ebuf, eoffs, epos = _decode_exceptions(src, n, has_exc, limit, depth)
+        ng = n - (epos.shape[0] if epos is not None else 0)
         if ng * sum(len(x) for x in lits) > limit:
             raise FormatError("csv: template column longer than the block")
         vals = np.empty((ng, k), np.int64)
@@ -771,11 +776,11 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: template column prints more than the block")
         if err:
             raise FormatError("csv: invalid value in a template column")
-        return _merge(buf, offs, mask, ebuf, eoffs, limit)
+        return _merge(buf, offs, epos, ebuf, eoffs, limit)
     raise FormatError(f"csv: unknown column kind {kind}")
 
 
-def _decode_num(src, n, limit, depth, refs, col, rows):
+def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
     r = src.params
     width = r.u8("pad width")
     rep = r.u8("number representation")
@@ -798,8 +803,8 @@ def _decode_num(src, n, limit, depth, refs, col, rows):
     # streams come in order: values, scales, exception positions, exception column
     vals_raw = src.next("numbers")
     sc_raw = src.next("scales") if mode != SCALE_CONST else None
-    mask, ebuf, eoffs = _decode_exceptions(src, n, has_exc, limit, depth)
-    ng = n - (int(mask.sum()) if mask is not None else 0)
+    ebuf, eoffs, epos = _decode_exceptions(src, n, has_exc, limit, depth)
+    ng = n - (epos.shape[0] if epos is not None else 0)
     vals = decode_ints(vals_raw, ng)
     if vals.shape[0] != ng:
         raise FormatError("csv: numeric column has the wrong count")
@@ -815,16 +820,12 @@ def _decode_num(src, n, limit, depth, refs, col, rows):
         if kind != REF_NONE:
             pred = _predict(spec, refs, domain)
             if kept is not None:
-                pred = pred[kept if mask is None else kept[~mask]]
-            elif mask is not None:
-                pred = pred[~mask]
+                pred = pred[kept if epos is None else K.drop_positions(kept, epos)]
+            elif epos is not None:
+                pred = K.drop_positions(pred, epos)
             with np.errstate(over="ignore"):
                 vals = vals + pred
-        if mask is None:
-            full = vals
-        else:
-            full = np.zeros(n, np.int64)
-            full[~mask] = vals
+        full = vals if epos is None else K.spread_around(vals, epos, n)
         refs[col] = (domain, full if rowsrc is None else full[rowsrc])
     if mode == SCALE_CONST:
         scales = np.full(ng, max_scale, np.int64)
@@ -840,15 +841,33 @@ def _decode_num(src, n, limit, depth, refs, col, rows):
         vals, err = K.f32_to_scaled(vals, big_p, scales, max_scale)
         if err:
             raise FormatError("csv: invalid float32 decimal")
-    buf, offs, err = K.format_decimals(vals, scales, max_scale, width, limit)
+    if epos is None:
+        ebuf, eoffs, epos = _NO_BYTES, _NO_EXCEPTION_OFFS, _NO_POSITIONS
+    if arena is not None:
+        k0 = arena.k
+        end, err = K.format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, arena.buf, arena.offs,
+                                          arena.at, k0)
+        if not err:
+            buf, offs = arena.buf, arena.offs[k0:k0 + n + 1]
+            arena.advance(end, n)
+    else:
+        buf, offs, err = K.format_decimals(vals, scales, max_scale, width, limit, ebuf, eoffs, epos)
     if err == 2:
         raise FormatError("csv: numeric column prints more than the block")
     if err:
         raise FormatError("csv: invalid number in a numeric column")
-    return _merge(buf, offs, mask, ebuf, eoffs, limit)
+    return buf, offs, None
+
+
+#: a numeric column without exceptions hands format_decimals these
+_NO_BYTES = np.zeros(0, np.uint8)
+_NO_EXCEPTION_OFFS = np.zeros(1, np.int64)
+_NO_POSITIONS = np.zeros(0, np.int64)
 
 
 def _decode_exceptions(src, n, has_exc, limit, depth):
+    """``(ebuf, eoffs, pos)``: the exceptions' text and their positions
+    (increasing, inside the column); all None without exceptions."""
     if not has_exc:
         return None, None, None
     if depth > 1:
@@ -858,31 +877,29 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
     m = pos.shape[0]
     if m == 0 or pos[0] < 0 or pos[-1] >= n or (m > 1 and (np.diff(pos) <= 0).any()):
         raise FormatError("csv: bad exception positions")
-    mask = np.zeros(n, np.bool_)
-    mask[pos] = True
     ebuf, eoffs = decode_column(src, m, limit, depth + 1)
-    return mask, ebuf, eoffs
+    return ebuf, eoffs, pos
 
 
-def _merge(buf, offs, mask, ebuf, eoffs, limit):
+def _merge(buf, offs, pos, ebuf, eoffs, limit):
     """The values and the exceptions as one column of entries in order (see
     :func:`decode_column_entries`; ``ids`` None): the exceptions spliced in
-    at their positions (most are a header row: one per column)."""
-    if mask is None:
+    at their positions ``pos`` (most are a header row: one per column)."""
+    if pos is None:
         if buf.shape[0] > limit:
             raise FormatError("csv: column longer than the block")
         return buf, offs, None
     if buf.shape[0] + ebuf.shape[0] > limit:
         raise FormatError("csv: column longer than the block")
-    buf, offs = K.splice_entries(buf, offs, ebuf, eoffs, np.flatnonzero(mask))
+    buf, offs = K.splice_entries(buf, offs, ebuf, eoffs, pos)
     return buf, offs, None
 
 
-def _decode_str(src, n, limit):
-    return _decode_str_after_tag(src, n, limit, tagged=False)
+def _decode_str(src, n, limit, arena=None):
+    return _decode_str_after_tag(src, n, limit, tagged=False, arena=arena)
 
 
-def _decode_str_after_tag(src, n, limit, tagged=True):
+def _decode_str_after_tag(src, n, limit, tagged=True, arena=None):
     r = src.params
     if tagged:
         kind = r.u8("entries kind")
@@ -891,7 +908,7 @@ def _decode_str_after_tag(src, n, limit, tagged=True):
     mode = r.u8("string mode")
     if mode == STR_SEP:
         sep = r.u8("separator")
-        return _split_sep(src.next("strings"), sep, n, limit)
+        return _split_sep(src.next("strings"), sep, n, limit, arena)
     if mode == STR_LENGTHS:
         lens = src.ints(n, "string lengths")
         raw = src.next("strings")
@@ -916,10 +933,55 @@ def _decode_str_after_tag(src, n, limit, tagged=True):
     raise FormatError(f"csv: unknown string mode {mode}")
 
 
-def _split_sep(raw, sep, n, limit):
+def _split_sep(raw, sep, n, limit, arena=None):
     if len(raw) > limit + n:
         raise FormatError("csv: string column longer than the block")
-    buf, offs, err = K.split_joined(np.frombuffer(raw, dtype=np.uint8), sep, n)
+    joined = np.frombuffer(raw, dtype=np.uint8)
+    if arena is None:
+        buf, offs, err = K.split_joined(joined, sep, n)
+    else:
+        k0 = arena.k
+        end, err = K.split_joined_into(joined, sep, n, arena.buf, arena.offs, arena.at, k0)
+        if err == 2:
+            raise FormatError("csv: columns longer than the block")
+        if not err:
+            buf, offs = arena.buf, arena.offs[k0:k0 + n + 1]
+            arena.advance(end, n)
     if err:
         raise FormatError("csv: string column has the wrong number of values")
     return buf, offs
+
+
+class ColumnArena:
+    """One buffer for the entries of a block's columns (decode side), so the
+    row assembler reads them without a concatenation of every column's text
+    and a shifted copy of every column's offsets first: the entries of
+    numbers and joined strings are printed or split straight into it, others
+    copied in (:meth:`put`). Entry ``e`` is ``buf[offs[e]:offs[e + 1]]``;
+    ``at`` and ``k`` are where the next column's bytes and entries go. ``buf``
+    keeps ASSEMBLE_SLACK (COPY_SLACK) spare bytes past ``nbytes``."""
+
+    def __init__(self, nbytes: int, nentries: int):
+        self.buf = np.empty(nbytes + K.COPY_SLACK, np.uint8)
+        self.offs = np.empty(nentries + 1, np.int64)
+        self.offs[0] = 0
+        self.at = 0
+        self.k = 0
+
+    def advance(self, end: int, count: int) -> None:
+        self.at = int(end)
+        self.k += count
+
+    def put(self, buf: np.ndarray, offs: np.ndarray) -> int:
+        """Copy a column's entries in (``offs`` from 0, not decreasing, ending
+        at most at ``buf``'s length: what the column decoders return);
+        returns the index of its first entry."""
+        count = offs.shape[0] - 1
+        size = int(offs[-1]) - int(offs[0])
+        k0 = self.k
+        if k0 + count + 1 > self.offs.shape[0] or self.at + size + K.COPY_SLACK > self.buf.shape[0]:
+            raise FormatError("csv: columns longer than the block")
+        self.buf[self.at:self.at + size] = buf[offs[0]:offs[-1]]
+        np.add(offs, self.at - int(offs[0]), out=self.offs[k0:k0 + count + 1])
+        self.advance(self.at + size, count)
+        return k0

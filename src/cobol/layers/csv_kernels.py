@@ -32,6 +32,9 @@ from .primitives import (
 )
 
 DIGIT0 = 48
+#: unsigned constants of the digit printers
+C10 = np.uint64(10)
+C100 = np.uint64(100)
 MINUS = 45
 DOT = 46
 #: most decimal digits a value may have to stay exact in int64
@@ -88,15 +91,30 @@ def split_joined(joined, sep, n):
     """The inverse of :func:`gather_joined` (decode side): ``n`` values each
     followed by ``sep`` -> ``(buf, offs, err)``, the values back to back and
     their offsets; err 1 when ``joined`` does not hold exactly ``n`` values
-    (the last byte must be a separator). One pass: 8 bytes at a time to the
-    next separator, then byte by byte, where each byte is copied and the copy
-    of a separator is overwritten by the next byte."""
-    m = joined.shape[0]
-    buf = np.empty(m + COPY_SLACK, np.uint8)
+    (the last byte must be a separator). See :func:`split_joined_into`."""
+    buf = np.empty(joined.shape[0] + COPY_SLACK, np.uint8)
     offs = np.empty(n + 1, np.int64)
-    offs[0] = 0
+    p, err = split_joined_into(joined, sep, n, buf, offs, 0, 0)
+    if err:
+        return buf[:0], offs, err
+    return buf[:p], offs, 0
+
+
+@njit(cache=True, nogil=True)
+def split_joined_into(joined, sep, n, buf, offs, at, k0):
+    """:func:`split_joined` into a shared buffer: the values go to ``buf``
+    from ``at`` on, their offsets (positions in ``buf``) to
+    ``offs[k0:k0 + n + 1]``. Returns ``(end, err)``: where the values end;
+    err 1 as split_joined, 2 when ``buf`` (which must keep COPY_SLACK spare
+    bytes) or ``offs`` has no room. One pass: 8 bytes at a time to the next
+    separator, then byte by byte, where each byte is copied and the copy of a
+    separator is overwritten by the next byte."""
+    m = joined.shape[0]
+    if at < 0 or k0 < 0 or at + m + COPY_SLACK > buf.shape[0] or k0 + n + 1 > offs.shape[0]:
+        return at, 2
+    offs[k0] = at
     k = 0
-    p = 0
+    p = at
     i = 0
     # 8 bytes at a time while 16 are left to read: up to the next separator
     # (the lowest flagged byte is exact), copied by one 16-byte move
@@ -113,23 +131,23 @@ def split_joined(joined, sep, n):
         p += t
         i += t + 1
         if k >= n:
-            return buf[:0], offs, 1
+            return at, 1
         k += 1
-        offs[k] = p
+        offs[k0 + k] = p
     while i < m:
         c = joined[i]
         buf[p] = c
         if c == sep:
             if k >= n:
-                return buf[:0], offs, 1
+                return at, 1
             k += 1
-            offs[k] = p
+            offs[k0 + k] = p
         else:
             p += 1
         i += 1
     if k != n or (m and joined[m - 1] != sep):
-        return buf[:0], offs, 1
-    return buf[:p], offs, 0
+        return at, 1
+    return p, 0
 
 
 # ---------------------------------------------------------------- varints --
@@ -261,93 +279,167 @@ def trailing_zeros10(vals, cap):
 
 @njit(cache=True, nogil=True, inline="always")
 def _ndigits(a):
-    """Decimal digits of a >= 0 (1 for 0 and for negatives): compares with the
-    powers of ten instead of dividing (a 64-bit division per digit was the
-    cost of printing numbers back)."""
-    d = 1
-    while d < 19 and a >= POW10[d]:
-        d += 1
-    return d
+    """Decimal digits of a >= 0 (1 for 0 and for negatives; 19 from 10**18
+    on): from the bit length, ``floor(log10(2**b))`` is ``b * 1233 >> 12``
+    for b < 64, one compare with a power of ten then settles it (a 64-bit
+    division per digit was the cost of printing numbers back, then a compare
+    per digit)."""
+    if a < 10:
+        return 1
+    t = (bit_length(np.uint64(a)) * 1233) >> 12
+    return t + 1 - (1 if a < POW10[t] else 0)
 
 
 @njit(cache=True, nogil=True)
-def format_decimals(vals, scales, max_scale, width, limit):
-    """Print normalized decimals back (decode side).
+def format_decimals(vals, scales, max_scale, width, limit, ebuf, eoffs, epos):
+    """Print normalized decimals back (decode side), exceptions spliced in:
+    :func:`format_decimals_into` a buffer of its own. Returns ``(buf, offs,
+    err)``; err 2 when the text would pass ``limit`` bytes (checked before
+    the buffer is allocated: a value may print 40 bytes from a few bits of
+    its int stream)."""
+    offs = np.empty(vals.shape[0] + epos.shape[0] + 1, np.int64)
+    total, err = _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, 0, 0, limit)
+    if err:
+        return np.empty(0, np.uint8), offs, err
+    buf = np.empty(total, np.uint8)
+    _print_decimals(vals, scales, max_scale, ebuf, eoffs, epos, buf, offs, 0)
+    return buf, offs, 0
+
+
+@njit(cache=True, nogil=True)
+def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf, offs, at, k0):
+    """Print normalized decimals back (decode side) into a shared buffer.
 
     ``vals[i]`` holds the value times ``10**max_scale``; it is printed with
     ``scales[i]`` fraction digits and the integer part zero-padded to
-    ``width``. Returns ``(buf, offs, err)``; err 1 on hostile input, 2 when the
-    text would pass ``limit`` bytes (checked before the buffer is allocated:
-    a value may print 40 bytes from a few bits of its int stream).
+    ``width``. The column has ``vals.size + epos.size`` entries: exception
+    ``k`` (``ebuf[eoffs[k]:eoffs[k+1]]``, verbatim text) is entry ``epos[k]``,
+    the values fill the others in order (the caller has checked that ``epos``
+    increases inside the column). Printing around the exceptions in one pass
+    spares a second copy of the column's text to splice them in (most numeric
+    columns have one: their header). The text goes to ``buf`` from ``at`` on
+    and the entries' offsets (positions in ``buf``) to ``offs[k0:]``.
+    Returns ``(end, err)``: where the text ends; err 1 on hostile input, 2
+    when ``buf`` (which keeps COPY_SLACK spare bytes past the text) or
+    ``offs`` has no room (checked before anything is printed).
     """
-    n = vals.shape[0]
-    offs = np.empty(n + 1, np.int64)
-    offs[0] = 0
+    if at < 0 or k0 < 0 or k0 + vals.shape[0] + epos.shape[0] + 1 > offs.shape[0]:
+        return at, 2
+    end, err = _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, at, k0,
+                                buf.shape[0] - COPY_SLACK)
+    if err:
+        return at, err
+    _print_decimals(vals, scales, max_scale, ebuf, eoffs, epos, buf, offs, k0)
+    return end, 0
+
+
+@njit(cache=True, nogil=True)
+def _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, at, k0, limit):
+    """First pass of the decimal printers: ``offs[k0:k0 + n + 1]`` (from
+    ``at``), ``(end, err)``; err 2 when the end would pass ``limit``. Lengths
+    by compares, no division unless a value has fewer fraction digits than
+    the column."""
+    nv = vals.shape[0]
+    ne = epos.shape[0]
+    n = nv + ne
     lim = POW10[18]
-    if max_scale < 0 or max_scale > 18 or width < 1 or width > 19:
-        return np.empty(0, np.uint8), offs, 1
-    # lengths first (compares, no division unless a value has fewer fraction
-    # digits than the column), then the digits right to left by constant
-    # divisions (multiplies): printing was the cost of decoding numbers
-    total = 0
+    if max_scale < 0 or max_scale > 18 or width < 1 or width > 19 or eoffs.shape[0] != ne + 1:
+        return at, 1
+    offs[k0] = at
+    total = at
+    k = 0
+    iv = 0
+    next_exc = epos[0] if ne else n
     for i in range(n):
-        v = vals[i]
-        sc = scales[i]
-        if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
-            return np.empty(0, np.uint8), offs, 1
-        a = -v if v < 0 else v
-        sh = max_scale - sc
-        if sh:
-            div = POW10[sh]
-            if a % div != 0:
-                return np.empty(0, np.uint8), offs, 1
-            a //= div
-        il = max(_ndigits(a) - sc, 1)  # digits of the integer part
-        ln = (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
-        total += ln
+        if i == next_exc:
+            total += eoffs[k + 1] - eoffs[k]
+            k += 1
+            next_exc = epos[k] if k < ne else n
+        else:
+            v = vals[iv]
+            sc = scales[iv]
+            iv += 1
+            if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
+                return at, 1
+            a = -v if v < 0 else v
+            sh = max_scale - sc
+            if sh:
+                # unsigned: one division, without a signed one's sign fixes
+                div = np.uint64(POW10[sh])
+                quo = np.uint64(a) // div
+                if quo * div != np.uint64(a):
+                    return at, 1
+                a = np.int64(quo)
+            il = max(_ndigits(a) - sc, 1)  # digits of the integer part
+            total += (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
         if total > limit:
-            return np.empty(0, np.uint8), offs, 2
-        offs[i + 1] = total
-    buf = np.empty(total, np.uint8)
+            return at, 2
+        offs[k0 + i + 1] = total
+    if iv != nv or k != ne:
+        return at, 1
+    return total, 0
+
+
+@njit(cache=True, nogil=True)
+def _print_decimals(vals, scales, max_scale, ebuf, eoffs, epos, buf, offs, k0):
+    """Second pass of the decimal printers, into the places the first pass
+    measured: the digits right to left by constant divisions (multiplies),
+    the exceptions copied. The magnitudes are unsigned: a signed division
+    by a constant needs sign fixes (and Python's floor semantics) that an
+    unsigned one does not."""
+    nv = vals.shape[0]
+    ne = epos.shape[0]
+    n = nv + ne
     pairs = DIGIT_PAIRS
+    k = 0
+    iv = 0
+    next_exc = epos[0] if ne else n
     for i in range(n):
-        v = vals[i]
-        sc = scales[i]
-        a = -v if v < 0 else v
+        if i == next_exc:
+            ea = eoffs[k]
+            p = offs[k0 + i]
+            for t in range(eoffs[k + 1] - ea):
+                buf[p + t] = ebuf[ea + t]
+            k += 1
+            next_exc = epos[k] if k < ne else n
+            continue
+        v = vals[iv]
+        sc = scales[iv]
+        iv += 1
+        a = np.uint64(-v if v < 0 else v)
         sh = max_scale - sc
         if sh:
-            a //= POW10[sh]
-        q = offs[i + 1]
+            a //= np.uint64(POW10[sh])
+        q = offs[k0 + i + 1]
         # two digits per division by 100 (a constant: a multiply), then the
         # odd one
         if sc > 0:
-            k = sc
-            while k >= 2:
-                r = 2 * (a % 100)
-                a //= 100
+            kk = sc
+            while kk >= 2:
+                r = 2 * np.int64(a % C100)
+                a //= C100
                 buf[q - 1] = pairs[r + 1]
                 buf[q - 2] = pairs[r]
                 q -= 2
-                k -= 2
-            if k:
+                kk -= 2
+            if kk:
                 q -= 1
-                buf[q] = DIGIT0 + a % 10
-                a //= 10
+                buf[q] = DIGIT0 + np.int64(a % C10)
+                a //= C10
             q -= 1
             buf[q] = DOT
-        start = offs[i] + (1 if v < 0 else 0)
+        start = offs[k0 + i] + (1 if v < 0 else 0)
         while q - start >= 2:  # the integer part, zero-padded to the width
-            r = 2 * (a % 100)
-            a //= 100
+            r = 2 * np.int64(a % C100)
+            a //= C100
             buf[q - 1] = pairs[r + 1]
             buf[q - 2] = pairs[r]
             q -= 2
         if q > start:
             q -= 1
-            buf[q] = DIGIT0 + a % 10
+            buf[q] = DIGIT0 + np.int64(a % C10)
         if v < 0:
-            buf[offs[i]] = MINUS
-    return buf, offs, 0
+            buf[offs[k0 + i]] = MINUS
 
 
 # --------------------------------------------------------------- templates --
@@ -511,9 +603,10 @@ def format_template(vals, widths, lits, lit_offs, limit):
                 break
             v = vals[i, j]
             w = max(_ndigits(v), widths[j])
+            u = np.uint64(v)  # checked 0 <= v above; unsigned division by 10 is a multiply
             for t in range(w - 1, -1, -1):
-                buf[p + t] = DIGIT0 + v % 10
-                v //= 10
+                buf[p + t] = DIGIT0 + np.int64(u % C10)
+                u //= C10
             p += w
     return buf, offs, 0
 
@@ -537,6 +630,45 @@ def gather_entries(ebuf, eoffs, ids):
         for t in range(eoffs[d + 1] - a):
             buf[p + t] = ebuf[a + t]
     return buf, offs
+
+
+@njit(cache=True, nogil=True)
+def drop_positions(a, pos):
+    """``a`` without its items at ``pos`` (increasing, inside ``a``: checked
+    by the caller), in order: a numeric column's values without its
+    exceptions, in one pass (no boolean mask to make, invert and apply)."""
+    n = a.shape[0]
+    m = pos.shape[0]
+    out = np.empty(n - m, a.dtype)
+    k = 0
+    j = 0
+    for i in range(n):
+        if k < m and pos[k] == i:
+            k += 1
+            continue
+        out[j] = a[i]
+        j += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def spread_around(vals, pos, n):
+    """``n`` int64 items: 0 at ``pos`` (increasing, inside ``n``: checked by
+    the caller), ``vals`` in order at the others (``vals.size == n -
+    pos.size``): a numeric column's values in their rows around its
+    exceptions."""
+    out = np.empty(n, np.int64)
+    m = pos.shape[0]
+    k = 0
+    j = 0
+    for i in range(n):
+        if k < m and pos[k] == i:
+            out[i] = 0
+            k += 1
+        else:
+            out[i] = vals[j]
+            j += 1
+    return out
 
 
 @njit(cache=True, nogil=True)

@@ -80,38 +80,16 @@ from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import Reader, put_varint, varint_bytes
 from . import batch_kernels
+from .intcodec_numpy import (  # noqa: F401 (the layout's constants, re-exported)
+    ALL_MODES, BUCKET, BUCKET_DIRECT, BUCKET_LEAD, BUCKET_MAX_SYMBOL, BUCKET_WIDTH, DICT, ESCAPE, ESCAPE_BYTE,
+    ESCAPE_NIBBLE, LAYOUT_INTERLEAVED, LAYOUT_OFFSET, MODE_NAMES, NIBBLES, PACKED, PAD_MIN_SECTION, PLANES,
+    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, skip_padding as _skip_padding)
 from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
-PACKED = 1
-PLANES = 2
-DICT = 3
-SPARSE = 4
-ESCAPE = 5
-BUCKET = 6
-NIBBLES = 7
-MODE_NAMES = {PACKED: "packed", PLANES: "planes", DICT: "dict", SPARSE: "sparse", ESCAPE: "escape",
-              BUCKET: "bucket", NIBBLES: "nibbles"}
-ALL_MODES = (PACKED, PLANES, DICT, SPARSE, ESCAPE, BUCKET, NIBBLES)
-#: zstd's block size (ZSTD_BLOCKSIZE_MAX) and the smallest section worth aligning to it
-ZSTD_BLOCK = 128 << 10
-PAD_MIN_SECTION = 16 << 10
-#: BUCKET symbols: residuals below 64 are their own symbol; above, the bit length
-#: and the two bits after the leading one (4 buckets an octave), up to 2**53
-BUCKET_DIRECT = 64
-BUCKET_MAX_SYMBOL = BUCKET_DIRECT + (53 - 7) * 4 + 3
-#: the escape code of ESCAPE (a byte) and NIBBLES (a nibble): the residual is at
-#: least this and continues, minus it, in the nested stream
-ESCAPE_BYTE = 0xFF
-ESCAPE_NIBBLE = 0xF
 #: NIBBLES is tried when at most this share of the residuals escape
 NIBBLES_MAX_ESCAPES = 0.05
 
-#: warm-up values (stored as varints) of each PLANES predictor
-PREDICTOR_WARM = (0, 1, 2, 4, 16)
 _WARM_K = np.array(PREDICTOR_WARM, np.int64)
-#: PLANES layout byte: bit 0 = interleaved (else byte planes), bit 1 = offset map (else zigzag)
-LAYOUT_INTERLEAVED = 1
-LAYOUT_OFFSET = 2
 #: SPARSE is tried when at most this share of the residuals are nonzero
 SPARSE_MAX_SHARE = 0.25
 
@@ -379,24 +357,8 @@ def _bucket_split(r):
     return sym, words, nbits, True
 
 
-def _bucket_tables():
-    """Per bucket symbol: its extra bits (-1: not a symbol) and the value bits
-    it fixes (the leading one and the two bits under it; symbols below
-    BUCKET_DIRECT are their value)."""
-    width = np.full(256, -1, np.int64)
-    lead = np.zeros(256, np.uint64)
-    for s in range(BUCKET_MAX_SYMBOL + 1):
-        if s < BUCKET_DIRECT:
-            width[s], lead[s] = 0, s
-        else:
-            e = ((s - BUCKET_DIRECT) >> 2) + 7
-            w = e - 3
-            width[s] = w
-            lead[s] = (1 << (e - 1)) | (((s - BUCKET_DIRECT) & 3) << w)
-    return width, lead
-
-
-_BUCKET_WIDTH, _BUCKET_LEAD = _bucket_tables()
+#: module-level arrays: the kernels below read them as constants
+_BUCKET_WIDTH, _BUCKET_LEAD = BUCKET_WIDTH, BUCKET_LEAD
 
 
 @njit(cache=True, nogil=True)
@@ -750,13 +712,6 @@ def _pad_section(out: bytearray, section_len: int, at: int) -> None:
             break
     put_varint(out, pad)
     out += bytes(pad)
-
-
-def _skip_padding(r: Reader, section_len: int) -> None:
-    if section_len >= PAD_MIN_SECTION:
-        pad = r.varint("padding length", limit=ZSTD_BLOCK)
-        if np.frombuffer(r.view(pad, "section padding"), np.uint8).any():
-            raise FormatError("int stream: nonzero section padding")
 
 
 def _bytes_needed(r: np.ndarray) -> int:

@@ -468,9 +468,13 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
     col_mode = np.zeros(ncols, np.int64)
     slot_start = np.zeros(ncols + 1, np.int64)
     np.cumsum(counts, out=slot_start[1:])
-    bufs, offs_list = [None] * ncols, [None] * ncols
+    col_first = np.zeros(ncols, np.int64)
+    # every column's entries in one buffer: a valid block's entries are at
+    # most its bytes (a dictionary's are used, repeated rows stored once) and
+    # its slots; a joined string column is split in place with its
+    # separators, one a value (np.empty: pages no column reaches stay untouched)
+    arena = cc.ColumnArena(raw_len + nslots + 1, nslots)
     refs: dict = {}
-    total = 0
     for c in corder:
         n = int(counts[c])
         rows = None
@@ -495,9 +499,15 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
             raise FormatError("csv: bad quote mode")
         if qmode != Q_NONE and not quoting:
             raise FormatError("csv: quote flags without quoting")
-        buf, offs, ids = cc.decode_column_entries(src, n, raw_len, refs=refs, col=c, rows=rows)
+        k0 = arena.k
+        buf, offs, ids = cc.decode_column_entries(src, n, raw_len, refs=refs, col=c, rows=rows, arena=arena)
         if (ids is None and offs.shape[0] != n + 1) or (ids is not None and ids.shape[0] != n):
             raise FormatError("csv: column has the wrong count")
+        if buf is not arena.buf:
+            k0 = arena.put(buf, offs)
+        if arena.at > raw_len:
+            raise FormatError("csv: columns longer than the block")
+        col_first[c] = k0
         if row_src is not None:
             # the slots show rowsrc (already in the entry table) or, for
             # entries of their own, ids[rowsrc]
@@ -507,41 +517,17 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
                 col_mode[c] |= COL_ENTRIES
             if q is not None:
                 q = q[rowsrc]
-        # a valid block's entries are at most its bytes (a dictionary's are
-        # used, repeated rows stored once): the bound on what columns allocate
-        total += buf.shape[0]
-        if total > raw_len:
-            raise FormatError("csv: columns longer than the block")
-        bufs[c] = buf
-        offs_list[c] = offs
         a, b = slot_start[c], slot_start[c + 1]
         if ids is not None:
             entry[a:b] = ids
             col_mode[c] |= COL_ENTRIES
+        if k0 and col_mode[c] & COL_ENTRIES:
+            entry[a:b] += k0  # the column's entries from its first in the arena
         if q is not None:
             all_q[a:b] = q
             col_mode[c] |= COL_QFLAGS
-    # glue the columns' entries into one buffer with global offsets
-    col_first = np.zeros(ncols, np.int64)
-    at = 0
-    for c in range(ncols):
-        col_first[c] = at
-        at += offs_list[c].shape[0] - 1
-    all_offs = np.empty(at + 1, np.int64)
-    shift = 0
-    for c in range(ncols):
-        o = offs_list[c]
-        first = col_first[c]
-        np.add(o[:-1], shift, out=all_offs[first:first + o.shape[0] - 1])
-        shift += bufs[c].shape[0]
-        if first and col_mode[c] & COL_ENTRIES:
-            entry[slot_start[c]:slot_start[c + 1]] += first
-    all_offs[at] = shift
-    all_buf = np.empty(shift + ASSEMBLE_SLACK, np.uint8)
-    np.concatenate(bufs, out=all_buf[:shift])
-    p = assemble(out[:raw_len + ASSEMBLE_SLACK], all_buf, all_offs, entry, slot_start, col_first, col_mode, all_q,
-                 row_nf, row_term,
-                 delim, quote)
+    p = assemble(out[:raw_len + ASSEMBLE_SLACK], arena.buf, arena.offs[:arena.k + 1], entry, slot_start, col_first,
+                 col_mode, all_q, row_nf, row_term, delim, quote)
     if p != raw_len:
         raise FormatError("csv: fields do not fill the block")
 

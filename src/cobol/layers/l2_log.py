@@ -60,7 +60,7 @@ from . import log_kernels as lk
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
 from .primitives import COPY_SLACK
-from .log_format import DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, parse_params  # noqa: F401
+from .log_format import DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, column_layout, parse_params  # noqa: F401
 
 #: lines longer than this stay raw: a template that long is one of a kind anyway
 MAX_LINE = 1 << 16
@@ -80,26 +80,6 @@ LINES_PER_STATIC_USE = 400
 MAX_MIN_STATIC = 10
 _DELIM = lk.delimiter_table(DELIMITERS)
 _VAR_CLASS = lk.delimiter_table(b"0123456789")
-
-
-def column_layout(slots: np.ndarray, n_common: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Where each template's variables go: (slot_base, stride, n_cols).
-
-    Slot s of template t (1-based; index 0 unused) is column
-    ``slot_base[t] + s * stride[t]``. Templates 1..n_common get a column
-    per slot; the rarer ones (stride 0) share the last column, in line order,
-    because a column of one or two values keeps none of its neighbours.
-    """
-    n_t = slots.size - 1
-    stride = np.zeros(n_t + 1, np.int64)
-    stride[1:n_common + 1] = 1
-    own = np.where(stride > 0, slots, 0)
-    slot_base = np.zeros(n_t + 1, np.int64)
-    slot_base[1:] = np.cumsum(own)[:-1]
-    n_own = int(own.sum())
-    slot_base[n_common + 1:] = n_own
-    n_cols = n_own + (1 if n_common < n_t else 0)
-    return slot_base, stride, n_cols
 
 
 def _line_bounds(buf: np.ndarray, n_lines: int) -> tuple[np.ndarray, np.ndarray]:

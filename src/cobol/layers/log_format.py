@@ -17,6 +17,8 @@ Params (docs/transforms/log.md)::
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import FormatError
 from ..format.wire import Reader
 from ..registry import DECODED_SLACK
@@ -52,6 +54,26 @@ def parse_params(params: bytes, raw_len: int) -> dict:
     if p["n_common"] > p["n_templates"]:
         raise FormatError("log: more common templates than templates")
     return p
+
+
+def column_layout(slots: np.ndarray, n_common: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Where each template's variables go: (slot_base, stride, n_cols).
+
+    Slot s of template t (1-based; index 0 unused) is column
+    ``slot_base[t] + s * stride[t]``. Templates 1..n_common get a column
+    per slot; the rarer ones (stride 0) share the last column, in line order,
+    because a column of one or two values keeps none of its neighbours.
+    """
+    n_t = slots.size - 1
+    stride = np.zeros(n_t + 1, np.int64)
+    stride[1:n_common + 1] = 1
+    own = np.where(stride > 0, slots, 0)
+    slot_base = np.zeros(n_t + 1, np.int64)
+    slot_base[1:] = np.cumsum(own)[:-1]
+    n_own = int(own.sum())
+    slot_base[n_common + 1:] = n_own
+    n_cols = n_own + (1 if n_common < n_t else 0)
+    return slot_base, stride, n_cols
 
 
 class StreamBound:
