@@ -213,6 +213,27 @@ class ZstdDictCodec(EntropyCodec):
 #: while on unseen prose and JSON lines 32 was 1-10% larger than 16.
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
 PPMD_COMPARE_ORDERS = 2
+#: PPMd orders at levels 10..18, for the detected formats plan.MID_PPMD_FORMATS
+#: names (HTML, prose, JSON lines), compared as at 19+ (COMPARE_ZSTD_LEVEL).
+#: There zstd 10-18 and brotli 9-10 stayed under bzip3's ratio and compressed
+#: slower than it (bzip3 11-33 MB/s, brotli 9-10 1-3 MB/s on the shared VM), so
+#: bzip3 dominated levels 12 and 17. PPMd of the raw block against bzip3 (1 MB
+#: cuts, CPU time, same run): order 16 1.02-1.05x on dev prose, 0.99-1.13x on
+#: dev HTML, 1.12-1.15x on JSON lines, 1.07-1.17x on unseen prose, at 0.4-0.6x
+#: bzip3's speed; order 8 was under bzip3 on dev HTML (0.89-0.97x) and a
+#: JSON-lines file (0.99x), order 6 under it on five files. Levels 15-18 add
+#: order 32 (on 1 MB of dev HTML 10% smaller than 16, see above).
+PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (10, (16,)))
+
+
+def ppmd_mid_orders(level: int) -> tuple:
+    """The PPMd orders of PPMD_MID_ORDERS_BY_LEVEL for ``level`` (() outside 10..18)."""
+    if level >= PPMD_MIN_LEVEL:
+        return ()
+    for lo, orders in PPMD_MID_ORDERS_BY_LEVEL:
+        if level >= lo:
+            return orders
+    return ()
 
 
 def ppmd_orders(level: int) -> tuple:

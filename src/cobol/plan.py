@@ -199,13 +199,34 @@ def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
     return tuple(enc.ppmd_orders)
 
 
+#: detected formats whose blocks are also coded with PPMd at levels 10..18
+#: (entropy.PPMD_MID_ORDERS_BY_LEVEL; candidates compared with zstd -9 and PPMd
+#: as at 19+): there bzip3 was smaller than zstd 10-18 with brotli 9-10 and
+#: compressed faster (docs/FRONTIER.md, branch mid-levels). Not JSON and XML,
+#: where those levels already beat bzip3 with brotli; not CSV, numeric or log
+#: (log blocks have their own PPMd at these levels, l2_log.STREAM_PPMD_MIN_LEVEL).
+MID_PPMD_FORMATS = frozenset({"html", "text", "jsonl"})
+
+
+def mid_ppmd_orders(ctx: EncodeContext) -> tuple:
+    """The PPMd orders blocks of ``ctx`` are coded with at levels 10..18 (()
+    elsewhere, on other formats, with the ``ppmd`` switch off or with a shared
+    dictionary)."""
+    if ctx.fmt not in MID_PPMD_FORMATS or "ppmd" not in ctx.layers or ctx.dictionary is not None:
+        return ()
+    return entropy.ppmd_mid_orders(ctx.level)
+
+
 def ppmd_enabled(ctx: EncodeContext) -> bool:
     """Whether streams may be coded with ppmd (codec 3): at levels >=
-    entropy.PPMD_MIN_LEVEL unless the ``ppmd`` switch is off
-    (``CobolEngine(layers={"ppmd": False})``), never on PPMD_EXCLUDED_FORMATS,
-    never with a shared dictionary (its streams use zstd-dict)."""
+    entropy.PPMD_MIN_LEVEL, and at 10..18 on MID_PPMD_FORMATS, unless the
+    ``ppmd`` switch is off (``CobolEngine(layers={"ppmd": False})``), never on
+    PPMD_EXCLUDED_FORMATS, never with a shared dictionary (its streams use
+    zstd-dict)."""
     if ctx.fmt in PPMD_EXCLUDED_FORMATS:
         return False
+    if mid_ppmd_orders(ctx):
+        return True
     return entropy.stream_coding(ctx.level).ppmd and "ppmd" in ctx.layers and ctx.dictionary is None
 
 
@@ -324,11 +345,17 @@ def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: s
 PPMD_SURE_FORMATS = frozenset({"html", "text"})
 
 
-def _compare_level(ctx: EncodeContext, level: int, zdict) -> int:
-    """The zstd level candidates are compared with (entropy.StreamCoding.compare;
-    0: coded at ``level`` from the start). Not with a shared dictionary: its
+def _compare_level(ctx: EncodeContext, level: int, zdict, mid_ppmd: bool = False) -> int:
+    """The zstd level candidates are compared with (entropy.StreamCoding.compare,
+    or entropy.COMPARE_ZSTD_LEVEL with ``mid_ppmd``, PPMd at levels 10..18; 0:
+    coded at ``level`` from the start). Not with a shared dictionary: its
     blocks are small and its streams use zstd-dict."""
-    return 0 if zdict is not None else entropy.stream_coding(level).compare
+    if zdict is not None:
+        return 0
+    compare = entropy.stream_coding(level).compare
+    if not compare and mid_ppmd and level > entropy.COMPARE_ZSTD_LEVEL:
+        compare = entropy.COMPARE_ZSTD_LEVEL
+    return compare
 
 
 def finish_plan(p: BlockPlan, profiler=None) -> None:
@@ -370,9 +397,11 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
         _verify(t, enc, data, ctx)
     zdict = frame_zstd_dict(ctx)
     orders = transform_ppmd_orders(enc, ctx)
+    mid = () if orders is not None else mid_ppmd_orders(ctx)
     ppmd = ppmd_enabled(ctx) or orders is not None
+    orders = orders or mid or None
     level = max(ctx.level, enc.min_stream_level or 0)
-    compare = 0 if store_only else _compare_level(ctx, level, zdict)
+    compare = 0 if store_only else _compare_level(ctx, level, zdict, bool(mid))
     p = BlockPlan(t, bytes(enc.params),
                   _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd, orders, compare), ctx.fmt)
     if compare:
