@@ -78,13 +78,52 @@ def test_engine_round_trips_every_sample_kind_at_level_19(folder):
 # ------------------------------------------------------------------ policy
 
 
-def test_no_ppmd_below_level_19_or_when_switched_off():
+def test_no_ppmd_below_level_10_or_when_switched_off():
     data = _text_sample()
-    assert "ppmd" not in _codecs(cobol.compress(data, level=18, threads=1))
-    assert "ppmd" not in _codecs(cobol.compress(data, level=19, threads=1, layers={"ppmd": False}))
+    assert "ppmd" not in _codecs(cobol.compress(data, level=9, threads=1))
+    for level in (12, 19):
+        assert "ppmd" not in _codecs(cobol.compress(data, level=level, threads=1, layers={"ppmd": False}))
     assert entropy_code(data, 18, ppmd=True)[0] != PPMD
     assert entropy_code(data, 19, ppmd=False)[0] != PPMD
     assert entropy_code(data, 19, ppmd=True)[0] == PPMD
+
+
+@pytest.mark.parametrize("level", [10, 14, 15, 18])
+def test_levels_10_to_18_code_prose_with_ppmd_at_their_orders(level):
+    """plan.MID_PPMD_FORMATS at levels 10..18: PPMd (entropy.PPMD_MID_ORDERS_BY_LEVEL)
+    is kept, smaller than the same level without it, and the frame decodes."""
+    data = _text_sample()
+    blob = cobol.compress(data, level=level, threads=1)
+    assert cobol.decompress(blob) == data
+    assert "ppmd" in _codecs(blob)
+    assert len(blob) < len(cobol.compress(data, level=level, threads=1, layers={"ppmd": False}))
+
+
+@pytest.mark.parametrize("name", ["html/" + sorted(p.name for p in (SAMPLES / "html").iterdir())[0],
+                                  "jsonl/vega-football.jsonl"])
+def test_level_12_codes_html_and_json_lines_with_ppmd(name):
+    # (on vega-flights the JSON transform's columns stay with brotli: PPMd is kept only where it wins)
+    data = (SAMPLES / name).read_bytes()[:300_000]
+    blob = cobol.compress(data, level=12, threads=1)
+    assert cobol.decompress(blob) == data
+    assert "ppmd" in _codecs(blob)
+
+
+def test_mid_level_ppmd_orders_and_formats():
+    from cobol import plan
+    assert entropy.ppmd_mid_orders(9) == () and entropy.ppmd_mid_orders(19) == ()
+    assert entropy.ppmd_mid_orders(10) == entropy.ppmd_mid_orders(14) == (16,)
+    assert entropy.ppmd_mid_orders(15) == entropy.ppmd_mid_orders(18) == (16, 32)
+    assert plan.MID_PPMD_FORMATS.isdisjoint(plan.PPMD_EXCLUDED_FORMATS)
+
+
+@pytest.mark.parametrize("folder", ["json", "xml", "csv", "numeric"])
+@pytest.mark.parametrize("level", [12, 17])
+def test_other_formats_get_no_ppmd_at_levels_10_to_18(folder, level):
+    data = next(p for p in sorted((SAMPLES / folder).iterdir()) if p.is_file()).read_bytes()[:200_000]
+    blob = cobol.compress(data, level=level, threads=1)
+    assert cobol.decompress(blob) == data
+    assert "ppmd" not in _codecs(blob)
 
 
 @pytest.mark.parametrize("folder", ["json", "xml"])
