@@ -12,8 +12,8 @@ skipped when a slice estimate says the best transform wins clearly
 (RAW_SKIP_MARGIN). Only the plan that is stored is round-tripped through its
 decoder (every candidate in strict mode, :data:`STRICT_ENV`).
 
-At levels >= ``entropy.PPMD_MIN_LEVEL`` each stream is also tried with PPMd
-(codec 3) and keeps it where it is clearly smaller (:func:`entropy.entropy_code`);
+At levels >= ``entropy.PPMD_MIN_LEVEL`` (and 10..18 on MID_PPMD_FORMATS) each
+stream is also tried with PPMd (codec 3) and keeps it where it is clearly smaller (:func:`entropy.entropy_code`);
 candidates are compared with those sizes, so plain text coded whole with PPMd
 can beat the word transform coded with zstd (not on json and xml blocks,
 PPMD_EXCLUDED_FORMATS).
@@ -180,7 +180,7 @@ PPMD_EXCLUDED_FORMATS = frozenset({"json", "xml"})
 
 
 #: transforms not run on these detected formats where PPMd may code the block
-#: (ppmd_enabled: levels 19+): l1 on prose, where PPMd of the raw block models
+#: (ppmd_enabled: levels 19+, and 10..18 on MID_PPMD_FORMATS): l1 on prose, where PPMd of the raw block models
 #: the words better than PPMd of l1's word codes. Level 19 on 9 prose files (4
 #: dev, 5 unseen; 1 MB cuts): the same frames on 8, l1 kept on one (cmake's
 #: buildsystem.7.rst, 9,055 bytes against 9,065 without it); without l1's own
