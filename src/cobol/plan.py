@@ -419,19 +419,40 @@ BROTLI_COMPARE_FORMATS = frozenset({"log", "text"})
 BROTLI_COMPARE_MAX_QUALITY = 9
 
 
+#: JSON, JSON lines, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) up to
+#: BROTLI_COMPARE_STRUCTURED_MAX bytes are compared the same way, with raw
+#: within BROTLI_COMPARE_STRUCTURED_MARGIN of the transform on zstd sizes
+BROTLI_COMPARE_STRUCTURED_MAX = int(os.environ.get("XX_CMAX", 0)) << 10
+BROTLI_COMPARE_STRUCTURED_MARGIN = float(os.environ.get("XX_CMARGIN", 0.08))
+#: a structured block whose kept plan is the raw block codes that one stream
+#: again at SMALL_BROTLI_QUALITY when the block is at most this size
+BROTLI_COMPARE_RAW_BIAS = float(os.environ.get("XX_BIAS", 0.0))
+SMALL_BROTLI_RAW_MAX = int(os.environ.get("XX_RAWMAX", 0)) << 10
+
+
+def _brotli_compare_limits(fmt: str) -> tuple:
+    """(largest block, margin) of the raw comparison for blocks of ``fmt``;
+    (0, 0.0): none."""
+    if fmt in BROTLI_COMPARE_FORMATS:
+        return BROTLI_COMPARE_MAX, BROTLI_COMPARE_MARGIN, 0.0
+    if fmt in SMALL_BROTLI_STREAM_FORMATS:
+        return BROTLI_COMPARE_STRUCTURED_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, BROTLI_COMPARE_RAW_BIAS
+    return 0, 0.0, 0.0
+
+
 def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int) -> BlockPlan:
     """``best``, or the raw plan when it is smaller once both are recoded with
-    brotli (see BROTLI_COMPARE_MAX)."""
+    brotli (see BROTLI_COMPARE_MAX, BROTLI_COMPARE_STRUCTURED_MAX)."""
     quality = brotli_quality(ctx)
-    if (not quality or quality > BROTLI_COMPARE_MAX_QUALITY or ctx.fmt not in BROTLI_COMPARE_FORMATS
-            or size > BROTLI_COMPARE_MAX or best.transform.id == 0):
+    largest, margin, bias = _brotli_compare_limits(ctx.fmt)
+    if (not quality or quality > BROTLI_COMPARE_MAX_QUALITY or size > largest or best.transform.id == 0):
         return best
     raw = next((p for p in plans if p.transform.id == 0), None)
-    if raw is None or raw.stored_size > best.stored_size * (1.0 + BROTLI_COMPARE_MARGIN):
+    if raw is None or raw.stored_size > best.stored_size * (1.0 + margin):
         return best
     recode_brotli(best, quality, ctx.profiler)
     recode_brotli(raw, quality, ctx.profiler)
-    return raw if raw.stored_size < best.stored_size else best
+    return raw if raw.stored_size < best.stored_size * (1.0 + bias) else best
 
 
 def _bundle_transform() -> Transform:
@@ -658,12 +679,16 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
                 best = p
     if best is not None:
         best = _brotli_compared(plans, best, ctx, len(data))
-    if verify and not verify_each:
+    if verify and not verify_each and best.encoded is not None:
+        # (the raw plan needs no round trip; it may be kept over a smaller
+        # transform by BROTLI_COMPARE_RAW_BIAS)
         best = _first_verified(plans, data, ctx)
     best.trials = trials
     recode_brotli(best, brotli_quality(ctx, len(data)), ctx.profiler)
     budget = small_brotli_budget(ctx, len(data))
-    if budget:
+    if budget and best.transform.id == 0 and len(data) <= SMALL_BROTLI_RAW_MAX:
+        recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler)
+    elif budget:
         recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler, budget)
     return best
 
