@@ -419,32 +419,44 @@ BROTLI_COMPARE_FORMATS = frozenset({"log", "text"})
 BROTLI_COMPARE_MAX_QUALITY = 9
 
 
-#: JSON, JSON lines, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) up to
-#: BROTLI_COMPARE_STRUCTURED_MAX bytes are compared the same way, with raw
-#: within BROTLI_COMPARE_STRUCTURED_MARGIN of the transform on zstd sizes
-BROTLI_COMPARE_STRUCTURED_MAX = int(os.environ.get("XX_CMAX", 0)) << 10
-BROTLI_COMPARE_STRUCTURED_MARGIN = float(os.environ.get("XX_CMARGIN", 0.08))
-#: a structured block whose kept plan is the raw block codes that one stream
-#: again at SMALL_BROTLI_QUALITY when the block is at most this size
-BROTLI_COMPARE_RAW_BIAS = float(os.environ.get("XX_BIAS", 0.0))
-SMALL_BROTLI_RAW_MAX = int(os.environ.get("XX_RAWMAX", 0)) << 10
+#: JSON, JSON lines, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) of at
+#: most SMALL_BROTLI_RAW_MAX bytes are compared too, at the levels where the
+#: plan kept is then coded again at SMALL_BROTLI_QUALITY (small_brotli_budget):
+#: when plain zstd of the block is within BROTLI_COMPARE_STRUCTURED_MARGIN of
+#: the transform, both are coded with brotli at the level's quality and the raw
+#: plan is kept unless it is BROTLI_COMPARE_RAW_BIAS larger; it is then coded
+#: whole at SMALL_BROTLI_QUALITY (as is a small raw plan that won on zstd
+#: sizes). The bias is there because quality 10 gains 5-15% on the raw block's
+#: one stream (whole-block matches, optimal parse) and 0-7% on the transform's
+#: budgeted streams: on the tuning files the raw plan that brotli -10 codes
+#: smaller was 0.3-6% *larger* at quality 6 (cyclonedx.json 5.4%), the
+#: transforms it must not replace 10-70% larger (smallest: bom.cdx.json 12.6%).
+#: Level 3, 17 tuning / 19 check files (docs/SPEED.md): 1.0185 -> 1.0300 /
+#: 1.0076 -> 1.0447x brotli -11 (geomean), 1.19x / 1.45x the CPU time; 10
+#: files change, all smaller (5-13%), each ending within 0.7% of brotli -10 at
+#: 1.1-1.3x its time. Blocks up to 128 KiB: +0.1% / +0.3% more for 1.08x /
+#: 1.04x more time, and one file 2% larger (raw kept on quality 6 sizes, then
+#: larger at quality 10 than the transform).
+SMALL_BROTLI_RAW_MAX = 64 << 10
+BROTLI_COMPARE_STRUCTURED_MARGIN = 0.15
+BROTLI_COMPARE_RAW_BIAS = 0.08
 
 
-def _brotli_compare_limits(fmt: str) -> tuple:
-    """(largest block, margin) of the raw comparison for blocks of ``fmt``;
-    (0, 0.0): none."""
-    if fmt in BROTLI_COMPARE_FORMATS:
+def _brotli_compare_limits(ctx: EncodeContext, size: int) -> tuple:
+    """(largest block, zstd margin, raw bias) of the raw plan's comparison with
+    brotli for a block of ``size`` bytes; largest 0: none."""
+    if ctx.fmt in BROTLI_COMPARE_FORMATS:
         return BROTLI_COMPARE_MAX, BROTLI_COMPARE_MARGIN, 0.0
-    if fmt in SMALL_BROTLI_STREAM_FORMATS:
-        return BROTLI_COMPARE_STRUCTURED_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, BROTLI_COMPARE_RAW_BIAS
+    if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and small_brotli_budget(ctx, size):
+        return SMALL_BROTLI_RAW_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, BROTLI_COMPARE_RAW_BIAS
     return 0, 0.0, 0.0
 
 
 def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int) -> BlockPlan:
     """``best``, or the raw plan when it is smaller once both are recoded with
-    brotli (see BROTLI_COMPARE_MAX, BROTLI_COMPARE_STRUCTURED_MAX)."""
+    brotli (see BROTLI_COMPARE_MAX, SMALL_BROTLI_RAW_MAX)."""
     quality = brotli_quality(ctx)
-    largest, margin, bias = _brotli_compare_limits(ctx.fmt)
+    largest, margin, bias = _brotli_compare_limits(ctx, size)
     if (not quality or quality > BROTLI_COMPARE_MAX_QUALITY or size > largest or best.transform.id == 0):
         return best
     raw = next((p for p in plans if p.transform.id == 0), None)
@@ -679,7 +691,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
                 best = p
     if best is not None:
         best = _brotli_compared(plans, best, ctx, len(data))
-    if verify and not verify_each and best.encoded is not None:
+    if verify and not verify_each and (best is None or best.encoded is not None):
         # (the raw plan needs no round trip; it may be kept over a smaller
         # transform by BROTLI_COMPARE_RAW_BIAS)
         best = _first_verified(plans, data, ctx)
@@ -687,6 +699,8 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     recode_brotli(best, brotli_quality(ctx, len(data)), ctx.profiler)
     budget = small_brotli_budget(ctx, len(data))
     if budget and best.transform.id == 0 and len(data) <= SMALL_BROTLI_RAW_MAX:
+        # the raw block's one stream, whole: over the budget, but where the
+        # comparison above kept raw it was counted on (BROTLI_COMPARE_RAW_BIAS)
         recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler)
     elif budget:
         recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler, budget)
