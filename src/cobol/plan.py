@@ -695,15 +695,20 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         # (the raw plan needs no round trip; it may be kept over a smaller
         # transform by BROTLI_COMPARE_RAW_BIAS)
         best = _first_verified(plans, data, ctx)
-    best.trials = trials
     recode_brotli(best, brotli_quality(ctx, len(data)), ctx.profiler)
     budget = small_brotli_budget(ctx, len(data))
     if budget and best.transform.id == 0 and len(data) <= SMALL_BROTLI_RAW_MAX:
         # the raw block's one stream, whole: over the budget, but where the
         # comparison above kept raw it was counted on (BROTLI_COMPARE_RAW_BIAS)
         recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler)
-    elif budget:
+        if any(p.stored_size < best.stored_size for p in plans):
+            # the bias guessed wrong: a transform at the level's quality is
+            # smaller than the raw block at SMALL_BROTLI_QUALITY
+            best = _first_verified(plans, data, ctx) if verify and not verify_each \
+                else min(plans, key=lambda p: p.stored_size)
+    if budget and best.transform.id != 0:
         recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler, budget)
+    best.trials = trials
     return best
 
 
