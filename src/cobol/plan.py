@@ -432,9 +432,9 @@ BROTLI_COMPARE_MAX_QUALITY = 9
 #: smaller was 0.3-6% *larger* at quality 6 (cyclonedx.json 5.4%), the
 #: transforms it must not replace 10-70% larger (smallest: bom.cdx.json 12.6%).
 #: Level 3, 17 tuning / 19 check files (docs/SPEED.md): 1.0185 -> 1.0300 /
-#: 1.0076 -> 1.0447x brotli -11 (geomean), 1.19x / 1.45x the CPU time; 10
-#: files change, all smaller (5-13%), each ending within 0.7% of brotli -10 at
-#: 1.1-1.3x its time. Blocks up to 128 KiB: +0.1% / +0.3% more for 1.08x /
+#: 1.0076 -> 1.0447x brotli -11 (geomean), 1.24x / 1.53x the CPU time; 10
+#: files change, all smaller (3-13%), each ending 24-26 bytes over brotli -10 at
+#: 1.1-1.4x its time. Blocks up to 128 KiB: +0.1% / +0.3% more for 1.08x /
 #: 1.04x more time, and one file 2% larger (raw kept on quality 6 sizes, then
 #: larger at quality 10 than the transform).
 SMALL_BROTLI_RAW_MAX = 64 << 10
