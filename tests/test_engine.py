@@ -2,6 +2,7 @@
 
 import io
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -376,3 +377,21 @@ def test_strict_planning_raises_where_a_transform_crashes(monkeypatch, fallback_
     monkeypatch.setenv(STRICT_ENV, "1")
     with pytest.raises(IndexError, match="a transform bug"):
         cobol.compress(CSV)
+
+
+@pytest.mark.parametrize("folder", ["json", "jsonl", "html", "text", "csv", "log"])
+def test_top_level_blocks_never_cost_more_than_plain_zstd_at_the_level(folder):
+    """Levels 19+ compare candidates with cheaper coders (entropy.provisional_code)
+    and finish only the winner; the block must still be no larger than plain
+    zstd -19 of it (plan._finished) and decode."""
+    import zstandard
+    samples = Path(__file__).resolve().parents[1] / "samples" / folder
+    for path in sorted(p for p in samples.iterdir() if p.is_file())[:2]:
+        data = path.read_bytes()[: 1 << 20]
+        if len(data) < 4096:
+            continue
+        e = cobol.CobolEngine(level=19, threads=1)
+        blob, report = e.encode_block(data, 0)
+        bare = len(zstandard.ZstdCompressor(level=19, write_content_size=False).compress(data))
+        assert report.stored_len <= bare + 64, (path.name, report.plan)
+        assert cobol.decompress(e.compress(data)) == data

@@ -122,6 +122,33 @@ def test_the_smallest_coding_over_the_levels_orders_is_kept():
     assert PpmdCodec().decode(out, len(data)) == data
 
 
+def test_provisional_then_final_coding_matches_coding_at_the_level():
+    """Levels 19+ compare candidates with zstd -9 and PPMd's first orders
+    (entropy.provisional_code); the winner's final coding (final_code) must be
+    what entropy_code at the level gives: the same PPMd bytes over all orders."""
+    data = _text_sample()
+    for level in (19, 22):
+        orders = entropy.ppmd_orders(level)
+        head, rest = orders[:entropy.PPMD_COMPARE_ORDERS], orders[entropy.PPMD_COMPARE_ORDERS:]
+        codec, coded, zsize = entropy.provisional_code(data, entropy.COMPARE_ZSTD_LEVEL, level, head)
+        assert codec == PPMD and zsize == len(entropy_code(data, entropy.COMPARE_ZSTD_LEVEL)[1])
+        for sure in (False, True):
+            assert entropy.final_code(data, codec, coded, zsize, level, rest, sure) == \
+                entropy_code(data, level, ppmd=True)
+
+
+def test_final_code_keeps_zstd_where_it_beats_ppmd_unless_sure(monkeypatch):
+    # repetitive numeric rows: zstd -19's long matches beat PPMd, which is
+    # still under PPMD_SURE_FRACTION x zstd -9 (the CSV of test_engine's plan="zstd" test)
+    data = b"".join(b"%d,%d,name%d\n" % (i, i * i % 977, i % 13) for i in range(30000))
+    codec, coded, zsize = entropy.provisional_code(data, entropy.COMPARE_ZSTD_LEVEL, 19, (16,))
+    z19 = entropy_code(data, 19)
+    assert codec == PPMD and len(coded) <= entropy.PPMD_SURE_FRACTION * zsize and len(z19[1]) < len(coded)
+    assert entropy.final_code(data, codec, coded, zsize, 19) == z19
+    # on the formats where it was measured (plan.PPMD_SURE_FORMATS) the compare size decides alone
+    assert entropy.final_code(data, codec, coded, zsize, 19, sure=True) == (PPMD, coded)
+
+
 def test_model_memory_stays_within_the_decoders_bound():
     for n in (1, 4096, 65536, 1 << 20, 1_400_000, 3 << 20, 8 << 20, 64 << 20):
         for level in (19, 20, 21, 22):

@@ -99,8 +99,14 @@ def test_prose_transform_through_the_engine():
     data = (SAMPLES / "text" / "debian-policy.txt").read_bytes()
     blob = cobol.compress(data, level=19)
     assert cobol.decompress(blob) == data
-    _, report = cobol.CobolEngine(level=19).encode_block(data, 0)
+    _, report = cobol.CobolEngine(level=12).encode_block(data, 0)
     assert "l1" in [t[0] for t in report.trials]
+    # where PPMd may code the raw block (levels 19+) l1 is not run on prose
+    # (plan.PPMD_SKIPPED_TRANSFORMS), unless PPMd is switched off
+    _, report19 = cobol.CobolEngine(level=19).encode_block(data, 0)
+    assert report19.fmt == "text" and "l1" not in [t[0] for t in report19.trials]
+    _, report_off = cobol.CobolEngine(level=19, layers={"ppmd": False}).encode_block(data, 0)
+    assert "l1" in [t[0] for t in report_off.trials]
     forced = cobol.compress(data, level=3, plan="l1")
     assert cobol.decompress(forced) == data
 

@@ -206,7 +206,13 @@ class ZstdDictCodec(EntropyCodec):
 #: Trying 32 as well and keeping the smaller per stream (unseen files, level 19):
 #: json 1.259 vs 1.239, html 1.238 vs 1.225, xml 1.280 vs 1.249, text even, for
 #: ~15% more compress time at level 19 (zstd -19 and the transforms dominate).
+#: Candidates are compared with the first PPMD_COMPARE_ORDERS orders; only the
+#: winner tries the others (COMPARE_ZSTD_LEVEL). Comparing with order 16 alone
+#: picked the wrong candidate: on 1 MB of dev HTML the raw block codes 10%
+#: smaller at order 32 than at 16 (the markup transform won at 16 and lost 2%),
+#: while on unseen prose and JSON lines 32 was 1-10% larger than 16.
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
+PPMD_COMPARE_ORDERS = 2
 
 
 def ppmd_orders(level: int) -> tuple:
@@ -354,7 +360,43 @@ class StreamCoding:
     brotli: int = 0
     #: whether ppmd is also tried (plan.ppmd_enabled adds the user's switch)
     ppmd: bool = False
+    #: zstd level the candidate transforms are compared with (0: ``zstd``
+    #: itself); the winner alone is then coded at ``zstd`` (:func:`provisional_code`,
+    #: :func:`final_code`)
+    compare: int = 0
+    #: brotli quality for blocks over BROTLI_LARGE_BLOCK bytes (0: ``brotli``)
+    brotli_large: int = 0
 
+
+#: zstd level the top levels (19+) compare candidate transforms with. Coding
+#: every candidate's streams with zstd -19 and every PPMd order, then the winner
+#: with brotli -11, made levels 19-22 compress at 0.2-0.8 MB/s (a 480 KB prose
+#: file at level 19: 4 PPMd passes 55% of the CPU, 3 zstd -19 passes 43%).
+#: Candidates are now compared with zstd -9 (50-100x cheaper than -19) and
+#: PPMd's first PPMD_COMPARE_ORDERS orders, and only the winner is coded with
+#: zstd -19 (where PPMd does not clearly win) and the further orders
+#: (:func:`final_code`).
+COMPARE_ZSTD_LEVEL = 9
+#: a PPMd coding at most this fraction of zstd's size at the compare level is
+#: kept without running zstd at the block's level: on 31 files (dev html, text,
+#: jsonl and the unseen set) zstd -19 was 0.77-0.98x zstd -9 and PPMd order 16
+#: 0.59-0.91x zstd -19, so where PPMd is 10% under zstd -9 it beat zstd -19 by
+#: more than PPMD_MIN_GAIN on every file. Not on other formats: on a CSV of
+#: 100,000 short numeric rows zstd -19 was 0.8x PPMd, itself under 0.9x zstd -9.
+PPMD_SURE_FRACTION = 0.90
+#: zstd at level 19 was never under this fraction of zstd -9 (same 31 files:
+#: 0.77): a plan this much under the raw block's compare size needs no plain
+#: zstd -19 of the block to know it is smaller (plan.finish_plan)
+ZSTD_STRONG_FLOOR = 0.75
+
+#: blocks over this size are coded with StreamCoding.brotli_large where the level
+#: names one: levels 19-20 code them with brotli 10 instead of 11, levels 21-22
+#: keep 11. On the dev JSON and XML files (cut at 1 MB) level 19 with quality
+#: 10 made 1.3% larger frames at 1.85x the compression speed (2.00 instead of
+#: 1.08 MB/s on the build VM; zstd -19 makes 2.5-3.0 there): brotli -11 was
+#: 80% of level 19's time on JSON. Small blocks (most unseen files) keep 11:
+#: their time goes to per-call costs.
+BROTLI_LARGE_BLOCK = 256 << 10
 
 #: cobol level -> stream coding, for levels at or above each key (the highest
 #: key not above the level applies). zstd keeps the level's own number, so
@@ -374,7 +416,8 @@ LEVEL_CODING = {
     6: StreamCoding(6, brotli=8),
     9: StreamCoding(9, brotli=9),
     17: StreamCoding(17, brotli=10),
-    19: StreamCoding(19, brotli=11, ppmd=True),
+    19: StreamCoding(19, brotli=11, ppmd=True, compare=COMPARE_ZSTD_LEVEL, brotli_large=10),
+    21: StreamCoding(21, brotli=11, ppmd=True, compare=COMPARE_ZSTD_LEVEL),
 }
 
 
@@ -383,7 +426,7 @@ def stream_coding(level: int) -> StreamCoding:
     if key is None:
         return StreamCoding(max(level, 1))
     c = LEVEL_CODING[key]
-    return StreamCoding(level, c.brotli, c.ppmd)
+    return StreamCoding(level, c.brotli, c.ppmd, c.compare if c.compare < level else 0, c.brotli_large)
 
 
 def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool = False,
@@ -412,3 +455,41 @@ def entropy_code(data, level: int, dictionary: bytes | None = None, ppmd: bool =
         if p is not None:
             return PPMD, p
     return codec, z
+
+
+def provisional_code(data, compare_level: int, level: int, ppmd_orders: tuple = ()) -> tuple[int, bytes, int]:
+    """A cheaper coding of one stream for comparing candidate transforms at a
+    level with a compare level (StreamCoding.compare): zstd at
+    ``compare_level``, or PPMd at the best of ``ppmd_orders`` (memory sized for
+    ``level``) where it beats that by PPMD_MIN_GAIN. Returns (codec, bytes,
+    size of the zstd coding at ``compare_level``), the last for :func:`final_code`."""
+    codec, z = entropy_code(data, compare_level)
+    if ppmd_orders and len(data) >= PPMD_MIN_SIZE:
+        p = _ppmd_try(bytes(data), level, len(z), tuple(ppmd_orders))
+        if p is not None:
+            return PPMD, p, len(z)
+    return codec, z, len(z)
+
+
+def final_code(data, codec: int, coded: bytes, compare_size: int, level: int,
+               more_orders: tuple = (), sure: bool = False) -> tuple[int, bytes]:
+    """The stored coding of a stream of the chosen plan from its
+    :func:`provisional_code` result: PPMd is kept (also tried at
+    ``more_orders``, the smallest kept) when it beats zstd at ``level`` by
+    PPMD_MIN_GAIN, or with ``sure`` (formats where PPMD_SURE_FRACTION was
+    measured) when it is under PPMD_SURE_FRACTION x ``compare_size``; every other
+    stream is coded with zstd at ``level`` (:func:`entropy_code`)."""
+    if codec != PPMD:
+        return entropy_code(data, level)
+    data = bytes(data)
+    best = coded
+    for order in more_orders:
+        p = _ppmd_encode(data, *ppmd_params(level, len(data), order))
+        if len(p) < len(best):
+            best = p
+    if sure and len(best) <= PPMD_SURE_FRACTION * compare_size:
+        return PPMD, best
+    zc, z = entropy_code(data, level)
+    if len(best) <= len(z) * (1.0 - PPMD_MIN_GAIN):
+        return PPMD, best
+    return zc, z

@@ -83,7 +83,7 @@ from . import batch_kernels
 from .intcodec_numpy import (  # noqa: F401 (the layout's constants, re-exported)
     ALL_MODES, BUCKET, BUCKET_DIRECT, BUCKET_LEAD, BUCKET_MAX_SYMBOL, BUCKET_WIDTH, DICT, ESCAPE, ESCAPE_BYTE,
     ESCAPE_NIBBLE, LAYOUT_INTERLEAVED, LAYOUT_OFFSET, MODE_NAMES, NIBBLES, PACKED, PAD_MIN_SECTION, PLANES,
-    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, skip_padding as _skip_padding)
+    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_predicted_header, skip_padding as _skip_padding)
 from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 #: NIBBLES is tried when at most this share of the residuals escape
@@ -1046,22 +1046,9 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         _unframe(y, np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
         return _result(dest, out)
     if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
-        order = r.u8("predictor")
-        layout = r.u8("layout")
-        k = r.u8("bytes per value") if mode == PLANES else 0
-        if (order >= len(PREDICTOR_WARM) or k > 8 or (order == 0 and layout & LAYOUT_OFFSET)
-                or layout > (3 if mode == PLANES else LAYOUT_OFFSET)):
-            raise FormatError(f"int stream: bad {MODE_NAMES[mode]} header (predictor {order}, layout {layout}, k {k})")
-        nwarm = PREDICTOR_WARM[order]
-        if nwarm > n:
-            raise FormatError(f"int stream: predictor {order} needs {nwarm} values, stream has {n}")
-        base = unzigzag_int(r.varint("base"))
-        g = r.varint("gcd")
-        if g == 0:
-            raise FormatError("int stream: gcd 0")
-        use_offset = bool(layout & LAYOUT_OFFSET)
-        offset = unzigzag_int(r.varint("offset")) if use_offset else 0
-        warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
+        order, layout, k, base_z, g, use_offset, offset_z, warm = read_predicted_header(r, mode, n)
+        base, offset = unzigzag_int(base_z), unzigzag_int(offset_z)
+        nwarm = warm.size
         m = n - nwarm
         if mode == PLANES:
             if layout & LAYOUT_INTERLEAVED or k <= 1:

@@ -93,6 +93,30 @@ def skip_padding(r: Reader, section_len: int) -> None:
             raise FormatError("int stream: nonzero section padding")
 
 
+def read_predicted_header(r: Reader, mode: int, n: int) -> tuple:
+    """The header of a PLANES, ESCAPE, BUCKET or NIBBLES stream of ``n`` values,
+    checked: (predictor order, layout, bytes per value, base's zigzag code, gcd,
+    whether an offset is used, the offset's zigzag code or 0, the warm-up values
+    as uint64). The Numba and NumPy decoders share it, each unzigzags its own way."""
+    order = r.u8("predictor")
+    layout = r.u8("layout")
+    k = r.u8("bytes per value") if mode == PLANES else 0
+    if (order >= len(PREDICTOR_WARM) or k > 8 or (order == 0 and layout & LAYOUT_OFFSET)
+            or layout > (3 if mode == PLANES else LAYOUT_OFFSET)):
+        raise FormatError(f"int stream: bad {MODE_NAMES[mode]} header (predictor {order}, layout {layout}, k {k})")
+    nwarm = PREDICTOR_WARM[order]
+    if nwarm > n:
+        raise FormatError(f"int stream: predictor {order} needs {nwarm} values, stream has {n}")
+    base_z = r.varint("base")
+    g = r.varint("gcd")
+    if g == 0:
+        raise FormatError("int stream: gcd 0")
+    use_offset = bool(layout & LAYOUT_OFFSET)
+    offset_z = r.varint("offset") if use_offset else 0
+    warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
+    return order, layout, k, base_z, g, use_offset, offset_z, warm
+
+
 class NeedsKernels(Exception):
     """The stream uses a layout :func:`decode_ints_numpy` leaves to the Numba kernels."""
 
@@ -322,22 +346,9 @@ def _decode(buf, max_count: int, _depth: int) -> np.ndarray:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")
         return _affine(_l3_undelta(codes, tags, PACKED_CHUNK), base, g).view(np.int64)
     if mode in (PLANES, ESCAPE, BUCKET, NIBBLES):
-        order = r.u8("predictor")
-        layout = r.u8("layout")
-        k = r.u8("bytes per value") if mode == PLANES else 0
-        if (order >= len(PREDICTOR_WARM) or k > 8 or (order == 0 and layout & LAYOUT_OFFSET)
-                or layout > (3 if mode == PLANES else LAYOUT_OFFSET)):
-            raise FormatError(f"int stream: bad {MODE_NAMES[mode]} header (predictor {order}, layout {layout}, k {k})")
-        nwarm = PREDICTOR_WARM[order]
-        if nwarm > n:
-            raise FormatError(f"int stream: predictor {order} needs {nwarm} values, stream has {n}")
-        base = _unzigzag_int(r.varint("base"))
-        g = r.varint("gcd")
-        if g == 0:
-            raise FormatError("int stream: gcd 0")
-        use_offset = bool(layout & LAYOUT_OFFSET)
-        offset = _unzigzag_int(r.varint("offset")) if use_offset else 0
-        warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
+        order, layout, k, base_z, g, use_offset, offset_z, warm = read_predicted_header(r, mode, n)
+        base, offset = _unzigzag_int(base_z), _unzigzag_int(offset_z)
+        nwarm = warm.size
         m = n - nwarm
         if order >= 3 and m > MEAN_PREDICTOR_LOOP_MAX:
             raise NeedsKernels  # before the payload is read: the kernels will read it
