@@ -28,7 +28,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from ..engine import CobolEngine
+from ..detect import SAMPLE, detect
+from ..engine import TABLE_MIN_SHARE, CobolEngine, table_cut
 from ..format.frame import FrameHeader, encode_end_record, read_block
 from ..format.wire import Reader
 from .block import ZERO_CHAIN, CompressedBlock, chain_next
@@ -41,9 +42,16 @@ def next_cut(buf, block_size: int, final: bool) -> int:
 
     A block is cut once more than ``block_size`` bytes are known (so the cut
     never depends on where the input was split into feeds), at the last
-    newline in its second half, else at ``block_size``.
+    newline in its second half, else at ``block_size``; a CSV/TSV block (the
+    last one too) ends early at a table boundary, as
+    :func:`cobol.engine.split_blocks` cuts it.
     """
     n = len(buf)
+    if (n > block_size or final) and min(n, block_size) >= 2 * (block_size // TABLE_MIN_SHARE):
+        kind = detect(bytes(buf[:SAMPLE]))
+        cut = table_cut(bytes(buf[:block_size]), block_size, kind) if kind in ("csv", "tsv") else 0
+        if cut:
+            return cut
     if n > block_size:
         cut = buf.rfind(b"\n", block_size // 2, block_size)
         return cut + 1 if cut >= 0 else block_size
