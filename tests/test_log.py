@@ -397,7 +397,7 @@ def test_small_log_blocks_compare_the_raw_block_coded_with_brotli(monkeypatch):
     monkeypatch.setattr(plan, "BROTLI_COMPARE_MAX", 64 << 10)
     fresh_log = plan._run(LogTransform(), data, ctx)
     fresh_raw = plan._run(get_transform(0), data, ctx)
-    for other in (EncodeContext(fmt="log", level=17), EncodeContext(fmt="json", level=3)):
+    for other in (EncodeContext(fmt="log", level=17), EncodeContext(fmt="csv", level=3)):
         assert plan._brotli_compared([fresh_log, fresh_raw], fresh_log, other, len(data)) is fresh_log
     assert not fresh_log.brotli_tried and not fresh_raw.brotli_tried
     assert plan._brotli_compared([fresh_log, fresh_raw], fresh_log, ctx, len(data)) is fresh_raw

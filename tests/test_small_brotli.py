@@ -138,3 +138,98 @@ def test_blocks_above_the_limit_are_coded_as_without_the_budget(monkeypatch):
     assert with_budget[1] != without[1]
     for blob, d in zip(with_budget, (big, small)):
         assert cobol.decompress(blob) == d
+
+
+# a few hundred common English words: prose that brotli's static dictionary and
+# whole-block matches code better than the JSON transform's split streams do
+VOCAB = ("the of and to in is that for it as was with be by on not he this are or his from at which but have an they "
+         "you were her all she there would their we him been has when who will more no if out so said what up its about "
+         "into than them can only other new some could time these two may then do first any my now such like our over "
+         "man me even most made after also did many before must through back years where much your way well down should "
+         "because each just those people how too little state good very make world still own see men work long get here "
+         "between both life being under never day same another know while last might us great old year off come since "
+         "against go came right used take three file system package user group directory default value option").split()
+
+
+def _prose_doc(seed: int, records: int) -> bytes:
+    rng = random.Random(seed)
+
+    def prose(n):
+        return " ".join(rng.choice(VOCAB) for _ in range(n)).capitalize() + "."
+    return json.dumps({f"k{i}": {"title": prose(4), "text": prose(rng.randrange(20, 60))} for i in range(records)},
+                      indent=1).encode()
+
+
+def test_which_structured_blocks_compare_the_raw_plan():
+    """JSON, JSON lines, XML and HTML blocks compare the raw plan with brotli up
+    to SMALL_BROTLI_RAW_MAX bytes at the levels with a brotli-10 budget (3-16),
+    with the bias; log and text keep their own rule; others, levels 1-2 and 17+,
+    a shared dictionary and larger blocks get none."""
+    limit = plan.SMALL_BROTLI_RAW_MAX
+    assert limit == 64 << 10
+    structured = (limit, plan.BROTLI_COMPARE_STRUCTURED_MARGIN, plan.BROTLI_COMPARE_RAW_BIAS)
+    assert structured[1:] == (0.15, 0.08)
+    for fmt in ("json", "jsonl", "xml", "html"):
+        for level in (3, 6, 9, 12, 16):
+            assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), limit) == structured
+        for level in (1, 2, 17, 19):
+            assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), 1000)[0] == 0
+        assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3, dictionary=object()), 1000)[0] == 0
+    for fmt in ("log", "text"):
+        assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3), 1000) == \
+            (plan.BROTLI_COMPARE_MAX, plan.BROTLI_COMPARE_MARGIN, 0.0)
+    for fmt in ("csv", "numeric", "binary"):
+        assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3), 1000)[0] == 0
+    # a larger block is not compared: the transform that won on zstd sizes stays
+    data = _prose_doc(1, 60)
+    ctx = EncodeContext(fmt="json", level=3)
+    best = plan._run(plan.transform_by_name("json"), data, ctx)
+    raw = plan._run(get_transform(0), data, ctx)
+    assert plan._brotli_compared([best, raw], best, ctx, limit + 1) is best
+    assert not best.brotli_tried and not raw.brotli_tried
+    assert plan._brotli_compared([best, raw], best, ctx, len(data)) is raw
+
+
+def test_small_block_where_raw_wins_keeps_raw(monkeypatch):
+    """Prose under JSON keys (14 KB): the JSON transform is smaller on zstd and
+    at quality 6, the raw block within BROTLI_COMPARE_RAW_BIAS of it; kept, it is
+    coded whole with brotli 10 and ends smaller than the transform's plan."""
+    data = _prose_doc(1, 60)
+    ctx = EncodeContext(fmt="json", level=3)
+    chosen = plan.choose_plan(data, ctx)
+    assert chosen.transform.id == 0
+    assert [cs.codec for cs in chosen.streams] == [entropy.BROTLI]
+    assert chosen.streams[0].data == entropy.brotli_encode(data, plan.SMALL_BROTLI_QUALITY)
+    for level in (3, 6):
+        assert cobol.decompress(cobol.compress(data, level=level)) == data
+    monkeypatch.setattr(plan, "SMALL_BROTLI_RAW_MAX", 0)
+    before = plan.choose_plan(data, ctx)
+    assert before.transform.name == "json" and before.stored_size > chosen.stored_size
+
+
+def test_raw_kept_by_the_bias_gives_way_when_larger_at_quality_10():
+    """Random words from a short list under JSON keys: the raw plan passes the
+    comparison at quality 6 (with the bias) but at quality 10 is still larger
+    than the JSON transform at quality 6, so the transform's plan is kept."""
+    data = _json_doc(1, 60)
+    ctx = EncodeContext(fmt="json", level=3)
+    best = plan._run(plan.transform_by_name("json"), data, ctx)
+    raw = plan._run(get_transform(0), data, ctx)
+    assert plan._brotli_compared([best, raw], best, ctx, len(data)) is raw
+    chosen = plan.choose_plan(data, ctx)
+    assert chosen.transform.name == "json"
+    assert chosen.stored_size < len(entropy.brotli_encode(data, plan.SMALL_BROTLI_QUALITY))
+    assert cobol.decompress(cobol.compress(data, level=3)) == data
+
+
+def test_blocks_above_the_raw_limit_are_coded_as_before(monkeypatch):
+    """A block over SMALL_BROTLI_RAW_MAX is coded byte-identically with the
+    comparison off; raising the limit to its size would change it."""
+    data = _prose_doc(2, 300)
+    assert len(data) > plan.SMALL_BROTLI_RAW_MAX
+    now = cobol.compress(data, level=3)
+    monkeypatch.setattr(plan, "SMALL_BROTLI_RAW_MAX", 0)
+    assert cobol.compress(data, level=3) == now
+    monkeypatch.setattr(plan, "SMALL_BROTLI_RAW_MAX", len(data))
+    assert cobol.compress(data, level=3) != now
+    assert cobol.decompress(now) == data

@@ -517,19 +517,52 @@ BROTLI_COMPARE_FORMATS = frozenset({"log", "text"})
 BROTLI_COMPARE_MAX_QUALITY = 9
 
 
+#: JSON, JSON lines, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) of at
+#: most SMALL_BROTLI_RAW_MAX bytes are compared too, at the levels where the
+#: plan kept is then coded again at SMALL_BROTLI_QUALITY (small_brotli_budget):
+#: when plain zstd of the block is within BROTLI_COMPARE_STRUCTURED_MARGIN of
+#: the transform, both are coded with brotli at the level's quality and the raw
+#: plan is kept unless it is BROTLI_COMPARE_RAW_BIAS larger; it is then coded
+#: whole at SMALL_BROTLI_QUALITY (as is a small raw plan that won on zstd
+#: sizes). The bias is there because quality 10 gains 5-15% on the raw block's
+#: one stream (whole-block matches, optimal parse) and 0-7% on the transform's
+#: budgeted streams: on the tuning files the raw plan that brotli -10 codes
+#: smaller was 0.3-6% *larger* at quality 6 (cyclonedx.json 5.4%), the
+#: transforms it must not replace 10-70% larger (smallest: bom.cdx.json 12.6%).
+#: Level 3, 17 tuning / 19 check files (docs/SPEED.md): 1.0185 -> 1.0300 /
+#: 1.0076 -> 1.0447x brotli -11 (geomean), 1.24x / 1.53x the CPU time; 10
+#: files change, all smaller (3-13%), each ending 24-26 bytes over brotli -10 at
+#: 1.1-1.4x its time. Blocks up to 128 KiB: +0.1% / +0.3% more for 1.08x /
+#: 1.04x more time, and one file 2% larger (raw kept on quality 6 sizes, then
+#: larger at quality 10 than the transform).
+SMALL_BROTLI_RAW_MAX = 64 << 10
+BROTLI_COMPARE_STRUCTURED_MARGIN = 0.15
+BROTLI_COMPARE_RAW_BIAS = 0.08
+
+
+def _brotli_compare_limits(ctx: EncodeContext, size: int) -> tuple:
+    """(largest block, zstd margin, raw bias) of the raw plan's comparison with
+    brotli for a block of ``size`` bytes; largest 0: none."""
+    if ctx.fmt in BROTLI_COMPARE_FORMATS:
+        return BROTLI_COMPARE_MAX, BROTLI_COMPARE_MARGIN, 0.0
+    if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and small_brotli_budget(ctx, size):
+        return SMALL_BROTLI_RAW_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, BROTLI_COMPARE_RAW_BIAS
+    return 0, 0.0, 0.0
+
+
 def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int) -> BlockPlan:
     """``best``, or the raw plan when it is smaller once both are recoded with
-    brotli (see BROTLI_COMPARE_MAX)."""
+    brotli (see BROTLI_COMPARE_MAX, SMALL_BROTLI_RAW_MAX)."""
     quality = brotli_quality(ctx)
-    if (not quality or quality > BROTLI_COMPARE_MAX_QUALITY or ctx.fmt not in BROTLI_COMPARE_FORMATS
-            or size > BROTLI_COMPARE_MAX or best.transform.id == 0):
+    largest, margin, bias = _brotli_compare_limits(ctx, size)
+    if (not quality or quality > BROTLI_COMPARE_MAX_QUALITY or size > largest or best.transform.id == 0):
         return best
     raw = next((p for p in plans if p.transform.id == 0), None)
-    if raw is None or raw.stored_size > best.stored_size * (1.0 + BROTLI_COMPARE_MARGIN):
+    if raw is None or raw.stored_size > best.stored_size * (1.0 + margin):
         return best
     recode_brotli(best, quality, ctx.profiler)
     recode_brotli(raw, quality, ctx.profiler)
-    return raw if raw.stored_size < best.stored_size else best
+    return raw if raw.stored_size < best.stored_size * (1.0 + bias) else best
 
 
 def _bundle_transform() -> Transform:
@@ -762,14 +795,26 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     if best is not None:
         best = _brotli_compared(plans, best, ctx, len(data))
         best = _finish_compared(plans, best, ctx, len(data))
-    if verify and not verify_each:
+    if verify and not verify_each and (best is None or best.encoded is not None):
+        # (the raw plan needs no round trip; it may be kept over a smaller
+        # transform by BROTLI_COMPARE_RAW_BIAS)
         best = _first_verified(plans, data, ctx)
     best = _finished(best, plans, ctx)
-    best.trials = trials
     recode_brotli(best, brotli_quality(ctx, len(data)), ctx.profiler)
     budget = small_brotli_budget(ctx, len(data))
-    if budget:
+    if budget and best.transform.id == 0 and len(data) <= SMALL_BROTLI_RAW_MAX:
+        # the raw block's one stream, whole: over the budget, but where the
+        # comparison above kept raw it was counted on (BROTLI_COMPARE_RAW_BIAS)
+        recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler)
+        if any(p.stored_size < best.stored_size for p in plans):
+            # the bias guessed wrong: a transform at the level's quality is
+            # smaller than the raw block at SMALL_BROTLI_QUALITY
+            best = _first_verified(plans, data, ctx) if verify and not verify_each \
+                else min(plans, key=lambda p: p.stored_size)
+            best = _finished(best, plans, ctx)
+    if budget and best.transform.id != 0:
         recode_brotli(best, SMALL_BROTLI_QUALITY, ctx.profiler, budget)
+    best.trials = trials
     return best
 
 
