@@ -549,6 +549,33 @@ BROTLI_COMPARE_RAW_BIAS = 0.08
 BROTLI_RAW_PREDICTED_MARGIN = 0.05
 
 
+#: HTML blocks (RAW_PREDICTED_FORMATS) of at most SMALL_BROTLI_RAW_MAX bytes at
+#: the levels whose brotli quality is at most RAW_PREDICTED_MAX_QUALITY (3-8)
+#: run no transform: the raw block is coded whole at SMALL_BROTLI_QUALITY
+#: straight away. The markup transform never won such a block there: level 3
+#: on 177 of them (161 HTML files of 4-64 KiB from /usr/share/doc, 8 slices of
+#: 48 KiB of larger generated pages: rustdoc, Sphinx, DocBook; 8 files of the
+#: tuning and check sets) and level 6 on 90 of them, raw won every one once
+#: both were coded with brotli (zstd sizes up to 1.107x apart in the
+#: transform's favour), so the transform, its zstd trials and the comparison's
+#: brotli passes were time spent for nothing (~25% of level 3's time on such a
+#: block, which then ran at 1.2-1.5x brotli -10's CPU time for 0.2-2% more
+#: bytes). At level 9 (quality 9) the transform won one of 121 (a rustdoc
+#: slice, 3.7% under the raw block), hence the bound. JSON and XML keep their
+#: transforms: no cheap quantity seen before the transform runs (string-byte
+#: share, text share, the transform on a quarter of the block) told their
+#: raw wins from the transform's (see BROTLI_RAW_PREDICTED_MARGIN).
+RAW_PREDICTED_FORMATS = frozenset({"html"})
+RAW_PREDICTED_MAX_QUALITY = 8
+
+
+def raw_predicted(ctx: EncodeContext, size: int) -> bool:
+    """Whether a block of ``size`` bytes is coded raw without trying its
+    transforms (see RAW_PREDICTED_FORMATS)."""
+    return (ctx.fmt in RAW_PREDICTED_FORMATS and size <= SMALL_BROTLI_RAW_MAX
+            and brotli_quality(ctx) <= RAW_PREDICTED_MAX_QUALITY and small_brotli_budget(ctx, size) > 0)
+
+
 def _brotli_compare_limits(ctx: EncodeContext, size: int) -> tuple:
     """(largest block, zstd margin, raw bias) of the raw plan's comparison with
     brotli for a block of ``size`` bytes; largest 0: none."""
@@ -765,6 +792,9 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         if candidates is None:
             candidates = [t for t in candidates_for(ctx.fmt, ctx.level, ctx.layers)
                           if ctx.dictionary is not None or not t.needs_dictionary]
+            if raw_predicted(ctx, len(data)):
+                trials.append(("raw (predicted)", None, 0.0))
+                candidates = []
             candidates = _sampled_candidates(data, ctx, candidates, trials)
             if ppmd_enabled(ctx):
                 skipped = PPMD_SKIPPED_TRANSFORMS.get(ctx.fmt, frozenset())
