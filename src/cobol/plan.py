@@ -549,12 +549,12 @@ BROTLI_COMPARE_RAW_BIAS = 0.08
 BROTLI_RAW_PREDICTED_MARGIN = 0.05
 
 
-#: HTML blocks (RAW_PREDICTED_FORMATS) of more than RAW_PREDICTED_SAMPLE and at
-#: most SMALL_BROTLI_RAW_MAX bytes, at the levels whose brotli quality is at
-#: most RAW_PREDICTED_MAX_QUALITY (3-8), first run their transforms on the
-#: block's head (a quarter of it, at least RAW_PREDICTED_SAMPLE bytes, cut
-#: after a '>'); when none of them is RAW_PREDICTED_SAMPLE_MARGIN smaller than
-#: plain zstd of the head, the block runs no transform: the raw block is coded
+#: HTML blocks (RAW_PREDICTED_FORMATS) of more than 2 x RAW_PREDICTED_SAMPLE and
+#: at most SMALL_BROTLI_RAW_MAX bytes, at the levels whose brotli quality is at
+#: most RAW_PREDICTED_MAX_QUALITY (3-8), first run their transforms on
+#: RAW_PREDICTED_SAMPLE bytes from the middle of the block (from a '<' to a
+#: '>'); when none of them is RAW_PREDICTED_SAMPLE_MARGIN smaller than plain
+#: zstd of that slice, the block runs no transform: the raw block is coded
 #: whole at SMALL_BROTLI_QUALITY straight away. Why: the markup transform never
 #: won such a block there once both were coded with brotli. Level 3 on 177 of
 #: them (161 HTML files of 4-64 KiB from /usr/share/doc, 8 slices of 48 KiB of
@@ -563,40 +563,43 @@ BROTLI_RAW_PREDICTED_MARGIN = 0.05
 #: apart in the transform's favour), so the transform, its zstd trials and the
 #: comparison's brotli passes were time spent for nothing (~25% of level 3's
 #: time on such a block, which then ran at 1.2-1.5x brotli -10's CPU time for
-#: 0.2-2% more bytes). The head guards the blocks where markup repeats so much
-#: that the transform does win (generated tables of links: 1.5x on zstd and
-#: 1.4x at brotli 10): on those the head was 1.47-1.55x in the transform's
-#: favour, on the 107 real files above 16 KiB at most 1.028x; on heads of a few
-#: KiB the transform's fixed cost hid it (0.88-0.90x), hence the floor. At
-#: level 9 (quality 9) the transform won one real block of 121 (a rustdoc
-#: slice, 3.7% under the raw block), hence the bound on the quality. JSON and
-#: XML keep their transforms: no cheap quantity seen before the transform runs
-#: (string-byte share, text share, the transform on a quarter of the block)
-#: told their raw wins from the transform's (see BROTLI_RAW_PREDICTED_MARGIN).
+#: 0.2-2% more bytes). The slice guards the blocks where markup repeats so much
+#: that the transform does win (generated tables of links: 1.5x on zstd, 1.4x
+#: at brotli 10): on their slices the transform was 1.38-1.41x smaller, on the
+#: real files at most 1.007x. 8 KiB: on slices of 4 KiB the transform's fixed
+#: cost hid its gain (0.92x on the tables), 16 KiB cost twice as much (~1.3
+#: ms, half the gain). At level 9 (quality 9) the transform won one real block
+#: of 121 (a rustdoc slice, 3.7% under the raw block), hence the bound on the
+#: quality. JSON and XML keep their transforms: no cheap quantity seen before
+#: the transform runs (string-byte share, text share, the transform on a
+#: quarter of the block) told their raw wins from the transform's (see
+#: BROTLI_RAW_PREDICTED_MARGIN).
 RAW_PREDICTED_FORMATS = frozenset({"html"})
 RAW_PREDICTED_MAX_QUALITY = 8
-RAW_PREDICTED_SAMPLE = 16 << 10
+RAW_PREDICTED_SAMPLE = 8 << 10
 RAW_PREDICTED_SAMPLE_MARGIN = 0.10
 
 
 def raw_predicted(data, ctx: EncodeContext, candidates: list) -> bool:
     """Whether the block is coded raw without running ``candidates`` on it
-    (see RAW_PREDICTED_FORMATS); runs them on the block's head to decide."""
+    (see RAW_PREDICTED_FORMATS); runs them on a slice of it to decide."""
     size = len(data)
-    if not (ctx.fmt in RAW_PREDICTED_FORMATS and RAW_PREDICTED_SAMPLE < size <= SMALL_BROTLI_RAW_MAX
+    if not (ctx.fmt in RAW_PREDICTED_FORMATS and 2 * RAW_PREDICTED_SAMPLE < size <= SMALL_BROTLI_RAW_MAX
             and brotli_quality(ctx) <= RAW_PREDICTED_MAX_QUALITY and small_brotli_budget(ctx, size)):
         return False
-    span = max(RAW_PREDICTED_SAMPLE, size // 4)
-    head = data[:data.rfind(b">", 0, span) + 1 or span]
+    start = data.find(b"<", (size - RAW_PREDICTED_SAMPLE) // 2, size - RAW_PREDICTED_SAMPLE)
+    start = max(start, 0)
+    end = data.rfind(b">", start, start + RAW_PREDICTED_SAMPLE) + 1 or start + RAW_PREDICTED_SAMPLE
+    piece = data[start:end]
     hctx = replace(ctx, profiler=None)
-    limit = _run(get_transform(0), head, hctx).stored_size / (1.0 + RAW_PREDICTED_SAMPLE_MARGIN)
+    limit = _run(get_transform(0), piece, hctx).stored_size / (1.0 + RAW_PREDICTED_SAMPLE_MARGIN)
     for t in candidates:
         try:
-            p = _run(t, head, hctx)
+            p = _run(t, piece, hctx)
         except Exception as e:
             if strict_mode():
                 raise
-            log.warning("transform %s failed on a %s block's head (%s)", t.name, ctx.fmt, e)
+            log.warning("transform %s failed on a slice of a %s block (%s)", t.name, ctx.fmt, e)
             continue
         if p is not None and p.stored_size < limit:
             return False
