@@ -538,15 +538,6 @@ BROTLI_COMPARE_MAX_QUALITY = 9
 SMALL_BROTLI_RAW_MAX = 64 << 10
 BROTLI_COMPARE_STRUCTURED_MARGIN = 0.15
 BROTLI_COMPARE_RAW_BIAS = 0.08
-#: ... and when plain zstd of such a block is within BROTLI_RAW_PREDICTED_MARGIN
-#: of the transform, the raw plan is kept without the comparison: it is coded
-#: whole at SMALL_BROTLI_QUALITY straight away (choose_plan), sparing the
-#: brotli passes at the level's quality over both plans (~10% of level 3's time
-#: on such a block). On 263 files of 4-64 KiB (the 36 tuning and check files'
-#: small ones and 245 JSON, XML and HTML files of /usr/share and the venv), the
-#: raw plan won every block with zstd sizes up to 1.075x apart (165 HTML, 32
-#: XML, 7 JSON); the closest transform win was 1.099x (bom.cdx.json).
-BROTLI_RAW_PREDICTED_MARGIN = 0.05
 
 
 #: HTML blocks (RAW_PREDICTED_FORMATS) of more than 2 x RAW_PREDICTED_SAMPLE and
@@ -572,8 +563,10 @@ BROTLI_RAW_PREDICTED_MARGIN = 0.05
 #: of 121 (a rustdoc slice, 3.7% under the raw block), hence the bound on the
 #: quality. JSON and XML keep their transforms: no cheap quantity seen before
 #: the transform runs (string-byte share, text share, the transform on a
-#: quarter of the block) told their raw wins from the transform's (see
-#: BROTLI_RAW_PREDICTED_MARGIN).
+#: quarter of the block) told their raw wins from the transform's, and neither
+#: did the two plans' zstd sizes: a 48 KiB slice of amx.rs.html (detected as
+#: XML) was 1.026x apart on zstd in the transform's favour, and the transform
+#: 1.23x smaller after brotli (its text stream gains more from brotli).
 RAW_PREDICTED_FORMATS = frozenset({"html"})
 RAW_PREDICTED_MAX_QUALITY = 8
 RAW_PREDICTED_SAMPLE = 8 << 10
@@ -626,8 +619,6 @@ def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int
     raw = next((p for p in plans if p.transform.id == 0), None)
     if raw is None or raw.stored_size > best.stored_size * (1.0 + margin):
         return best
-    if bias and raw.stored_size <= best.stored_size * (1.0 + BROTLI_RAW_PREDICTED_MARGIN):
-        return raw
     recode_brotli(best, quality, ctx.profiler)
     recode_brotli(raw, quality, ctx.profiler)
     return raw if raw.stored_size < best.stored_size * (1.0 + bias) else best
