@@ -233,3 +233,76 @@ def test_blocks_above_the_raw_limit_are_coded_as_before(monkeypatch):
     monkeypatch.setattr(plan, "SMALL_BROTLI_RAW_MAX", len(data))
     assert cobol.compress(data, level=3) != now
     assert cobol.decompress(now) == data
+
+
+def _prose_html(seed: int, paragraphs: int) -> bytes:
+    """A page of prose (few tags; sentences that recur, of words from a large
+    made-up vocabulary): the raw block codes it smaller than the markup
+    transform once both are coded with brotli."""
+    rng = random.Random(seed)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randrange(2, 9))) for _ in range(3000)]
+    sentences = [" ".join(rng.choice(words) for _ in range(rng.randrange(8, 20))) for _ in range(150)]
+
+    def prose(n):
+        return ". ".join(rng.choice(sentences) for _ in range(n // 10 + 1)) + "."
+    body = "".join(f"<h2>{prose(4)}</h2>\n<p>{prose(rng.randrange(60, 120))} <em>{prose(3)}</em> {prose(40)}</p>\n"
+                   for _ in range(paragraphs))
+    return f"<!DOCTYPE html>\n<html><head><title>t</title></head><body>\n{body}</body></html>\n".encode()
+
+
+def test_which_blocks_are_predicted_raw():
+    """Only HTML blocks of more than 2 x RAW_PREDICTED_SAMPLE and at most
+    SMALL_BROTLI_RAW_MAX bytes at levels 3-8 whose middle slice the transform
+    does not code RAW_PREDICTED_SAMPLE_MARGIN smaller are predicted raw."""
+    assert plan.RAW_PREDICTED_FORMATS == frozenset({"html"}) and plan.RAW_PREDICTED_MAX_QUALITY == 8
+    data = _prose_html(1, 30)
+    assert 2 * plan.RAW_PREDICTED_SAMPLE < len(data) <= plan.SMALL_BROTLI_RAW_MAX
+    html = [plan.transform_by_name("html")]
+    for level in (3, 6, 8):
+        assert plan.raw_predicted(data, EncodeContext(fmt="html", level=level), html)
+    for level in (1, 2, 9, 12, 16, 19):
+        assert not plan.raw_predicted(data, EncodeContext(fmt="html", level=level), html)
+    assert not plan.raw_predicted(data, EncodeContext(fmt="html", level=3, dictionary=object()), html)
+    for fmt in ("json", "jsonl", "xml", "text"):
+        assert not plan.raw_predicted(data, EncodeContext(fmt=fmt, level=3), html)
+    small = _prose_html(1, 10)
+    assert len(small) <= 2 * plan.RAW_PREDICTED_SAMPLE
+    assert not plan.raw_predicted(small, EncodeContext(fmt="html", level=3), html)
+    large = _prose_html(1, 60)
+    assert len(large) > plan.SMALL_BROTLI_RAW_MAX
+    assert not plan.raw_predicted(large, EncodeContext(fmt="html", level=3), html)
+    # markup that repeats (a generated table of links): the transform is far smaller on the slice
+    table = _html(1, 200)
+    assert 2 * plan.RAW_PREDICTED_SAMPLE < len(table) <= plan.SMALL_BROTLI_RAW_MAX
+    assert not plan.raw_predicted(table, EncodeContext(fmt="html", level=3), html)
+
+
+def test_block_predicted_raw_is_coded_whole_at_quality_10(monkeypatch):
+    """A prose page predicted raw runs no transform and is coded whole with
+    brotli 10: the same frame as when the transform runs and loses."""
+    data = _prose_html(2, 30)
+    ctx = EncodeContext(fmt="html", level=3)
+    chosen = plan.choose_plan(data, ctx)
+    assert [t[0] for t in chosen.trials] == ["raw (predicted)", "raw"]
+    assert chosen.transform.id == 0
+    assert [cs.codec for cs in chosen.streams] == [entropy.BROTLI]
+    assert chosen.streams[0].data == entropy.brotli_encode(data, plan.SMALL_BROTLI_QUALITY)
+    now = cobol.compress(data, level=3)
+    assert cobol.decompress(now) == data
+    monkeypatch.setattr(plan, "RAW_PREDICTED_FORMATS", frozenset())
+    unpredicted = plan.choose_plan(data, ctx)
+    assert [t[0] for t in unpredicted.trials] == ["html", "raw"] and unpredicted.transform.id == 0
+    assert cobol.compress(data, level=3) == now
+
+
+def test_block_where_the_html_transform_wins_is_unchanged(monkeypatch):
+    """A generated table of links (42 KB): not predicted raw, the transform
+    runs and wins, and the frame is the one written without the prediction."""
+    data = _html(1, 200)
+    chosen = plan.choose_plan(data, EncodeContext(fmt="html", level=3))
+    assert chosen.transform.name == "html"
+    assert chosen.stored_size < len(entropy.brotli_encode(data, plan.SMALL_BROTLI_QUALITY))
+    now = cobol.compress(data, level=3)
+    monkeypatch.setattr(plan, "RAW_PREDICTED_FORMATS", frozenset())
+    assert cobol.compress(data, level=3) == now
+    assert cobol.decompress(now) == data
