@@ -110,3 +110,29 @@ def require_opencl():
     if not st.usable:
         missing(f"OpenCL backend not usable here: {st.reason}")
     return accel.get_backend("opencl")
+
+
+def mutated_log_blocks(streams: list, params: bytes, n: int, rng, count: int, *, drop_streams: bool, flip_share: float):
+    """``count`` hostile variants of one log block's (streams, params, raw length),
+    for the log decoders' must-raise-CobolError tests: a params byte changed, a wrong
+    length, a stream dropped (when ``drop_streams``), bytes of one stream set to
+    delimiters and extremes (with probability ``flip_share``) or the stream cut short."""
+    for case in range(count):
+        ss, pp, m = list(streams), bytearray(params), n
+        what = rng.randrange(6)
+        if what == 0 and pp:
+            pp[rng.randrange(len(pp))] = rng.randrange(256)
+        elif what == 1:
+            m = rng.choice([0, 1, n - 1, n + 1, n * 2])
+        elif what == 2 and drop_streams:
+            ss.pop(rng.randrange(len(ss)))
+        else:
+            k = rng.randrange(len(ss))
+            s = bytearray(ss[k])
+            if s and rng.random() < flip_share:
+                for _ in range(rng.randint(1, 4)):
+                    s[rng.randrange(len(s))] = rng.choice([0, 10, 0x11, 0x12, 0xFF, rng.randrange(256)])
+            else:
+                s = s[:rng.randrange(len(s) + 1)]
+            ss[k] = bytes(s)
+        yield case, ss, bytes(pp), m

@@ -18,6 +18,7 @@ from cobol.layers import l2_log
 from cobol.layers.l2_log import LogModel, LogTransform, decode_block
 from cobol.logsearch import PatternError, grep, translate
 from cobol.registry import DecodeContext, EncodeContext
+from support import mutated_log_blocks
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "log"
 #: the dev corpus logs (not committed): COBOL_CORPUS=/work/corpus runs the corpus tests
@@ -129,27 +130,10 @@ def test_hostile_streams_raise_cobol_errors():
     enc = LogTransform().encode(data, EncodeContext(fmt="log"))
     streams, params = [bytes(s) for s in enc.streams], enc.params
     assert decode_block(streams, params, len(data)) == data
-    rng = random.Random(7)
-    for case in range(400):
-        ss, pp, n = list(streams), bytearray(params), len(data)
-        what = rng.randrange(6)
-        if what == 0 and pp:
-            pp[rng.randrange(len(pp))] = rng.randrange(256)
-        elif what == 1:
-            n = rng.choice([0, 1, n - 1, n + 1, n * 2])
-        elif what == 2:
-            ss.pop(rng.randrange(len(ss)))
-        else:
-            k = rng.randrange(len(ss))
-            s = bytearray(ss[k])
-            if s and rng.random() < 0.5:
-                for _ in range(rng.randint(1, 4)):
-                    s[rng.randrange(len(s))] = rng.choice([0, 10, 0x11, 0x12, 0xFF, rng.randrange(256)])
-            else:
-                s = s[:rng.randrange(len(s) + 1)]
-            ss[k] = bytes(s)
+    for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(7), 400,
+                                               drop_streams=True, flip_share=0.5):
         try:
-            out = decode_block(ss, bytes(pp), n)
+            out = decode_block(ss, pp, n)
         except CobolError:
             continue
         assert len(out) == n

@@ -23,6 +23,7 @@ from cobol.layers.intcodec_numpy import MEAN_PREDICTOR_LOOP_MAX, decode_ints_num
 from cobol.layers.l2_log import LogTransform
 from cobol.logsearch import grep
 from cobol.registry import EncodeContext
+from support import mutated_log_blocks
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "log"
 GREP = shutil.which("grep")
@@ -166,25 +167,10 @@ def test_numpy_log_block_on_hostile_streams_raises_cobol_errors_only():
     data = (SAMPLES / "local-dpkg.log").read_bytes()[:20000] + b"\x11 raw line\nlast 1"
     enc = LogTransform().encode(data, EncodeContext(fmt="log"))
     streams, params = [bytes(s) for s in enc.streams], enc.params
-    rng = random.Random(9)
-    for case in range(600):
-        ss, pp, n = list(streams), bytearray(params), len(data)
-        what = rng.randrange(6)
-        if what == 0:
-            pp[rng.randrange(len(pp))] = rng.randrange(256)
-        elif what == 1:
-            n = rng.choice([0, 1, n - 1, n + 1, n * 2])
-        else:
-            k = rng.randrange(len(ss))
-            s = bytearray(ss[k])
-            if s and rng.random() < 0.6:
-                for _ in range(rng.randint(1, 4)):
-                    s[rng.randrange(len(s))] = rng.choice([0, 10, 0x11, 0x12, 0xFF, rng.randrange(256)])
-            else:
-                s = s[:rng.randrange(len(s) + 1)]
-            ss[k] = bytes(s)
+    for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(9), 600,
+                                               drop_streams=False, flip_share=0.6):
         try:
-            lb = log_numpy.read_log_block(ss, bytes(pp), n)
+            lb = log_numpy.read_log_block(ss, pp, n)
             if lb is not None:
                 lb.var_lines()
                 lb.variables()

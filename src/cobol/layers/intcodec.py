@@ -83,7 +83,7 @@ from . import batch_kernels
 from .intcodec_numpy import (  # noqa: F401 (the layout's constants, re-exported)
     ALL_MODES, BUCKET, BUCKET_DIRECT, BUCKET_LEAD, BUCKET_MAX_SYMBOL, BUCKET_WIDTH, DICT, ESCAPE, ESCAPE_BYTE,
     ESCAPE_NIBBLE, LAYOUT_INTERLEAVED, LAYOUT_OFFSET, MODE_NAMES, NIBBLES, PACKED, PAD_MIN_SECTION, PLANES,
-    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_predicted_header, skip_padding as _skip_padding)
+    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_predicted_header, skip_padding as _skip_padding)
 from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 #: NIBBLES is tried when at most this share of the residuals escape
@@ -1051,17 +1051,7 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         nwarm = warm.size
         m = n - nwarm
         if mode == PLANES:
-            if layout & LAYOUT_INTERLEAVED or k <= 1:
-                body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
-            else:
-                parts = []
-                for j in range(k):
-                    parts.append(r.view(m, f"byte plane {j}"))
-                    if j < k - 1:
-                        _skip_padding(r, m)
-                body = np.frombuffer(b"".join(parts), np.uint8)
-            if r.remaining:
-                raise FormatError(f"int stream: {r.remaining} bytes after {k} byte planes of {m}")
+            body = read_planes_body(r, m, k, layout)
             res = _from_bytes(body, m, k, not layout & LAYOUT_INTERLEAVED) if k else np.zeros(m, np.uint64)
         elif mode == BUCKET:
             sym = np.frombuffer(r.view(m, "bucket symbols"), np.uint8)

@@ -117,6 +117,23 @@ def read_predicted_header(r: Reader, mode: int, n: int) -> tuple:
     return order, layout, k, base_z, g, use_offset, offset_z, warm
 
 
+def read_planes_body(r: Reader, m: int, k: int, layout: int) -> np.ndarray:
+    """The rest of a PLANES stream: ``m`` values of ``k`` bytes, interleaved or
+    as byte planes with padding between them, as one uint8 array; nothing may follow."""
+    if layout & LAYOUT_INTERLEAVED or k <= 1:
+        body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
+    else:
+        parts = []
+        for j in range(k):
+            parts.append(r.view(m, f"byte plane {j}"))
+            if j < k - 1:
+                skip_padding(r, m)
+        body = np.frombuffer(b"".join(parts), np.uint8)
+    if r.remaining:
+        raise FormatError(f"int stream: {r.remaining} bytes after {k} byte planes of {m}")
+    return body
+
+
 class NeedsKernels(Exception):
     """The stream uses a layout :func:`decode_ints_numpy` leaves to the Numba kernels."""
 
@@ -353,17 +370,7 @@ def _decode(buf, max_count: int, _depth: int) -> np.ndarray:
         if order >= 3 and m > MEAN_PREDICTOR_LOOP_MAX:
             raise NeedsKernels  # before the payload is read: the kernels will read it
         if mode == PLANES:
-            if layout & LAYOUT_INTERLEAVED or k <= 1:
-                body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
-            else:
-                parts = []
-                for j in range(k):
-                    parts.append(r.view(m, f"byte plane {j}"))
-                    if j < k - 1:
-                        skip_padding(r, m)
-                body = np.frombuffer(b"".join(parts), np.uint8)
-            if r.remaining:
-                raise FormatError(f"int stream: {r.remaining} bytes after {k} byte planes of {m}")
+            body = read_planes_body(r, m, k, layout)
             res = _from_bytes(body, m, k, not layout & LAYOUT_INTERLEAVED) if k else np.zeros(m, np.uint64)
         elif mode == BUCKET:
             sym = np.frombuffer(r.view(m, "bucket symbols"), np.uint8)
