@@ -12,6 +12,7 @@ and the aggregate compress / decompress MB/s of CPU time (the issue 14 targets:
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -22,10 +23,11 @@ import zstandard
 import cobol
 
 
-def main(files: list[str]) -> int:
-    if not files:
-        print(__doc__, file=sys.stderr)
-        return 1
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="+", metavar="FILE", help="log files")
+    files = ap.parse_args(argv).files
     # load the kernels first so the first file does not pay for them
     cobol.decompress(cobol.compress(b"Dec  5 10:00:01 host a[1]: x 12\n" * 400, level=3))
     logs_z, logs_b, t_c, t_d, total = [], [], 0.0, 0.0, 0
