@@ -48,6 +48,12 @@ def _header(buf: bytes) -> tuple:
     return buf[0], buf[at + 1] if has else None
 
 
+def test_numpy_reader_bounds_match_the_numba_modules():
+    """intcodec_numpy may not import the Numba modules, so it repeats l4_bitpack's chunk bound."""
+    from cobol.layers import intcodec_numpy, l4_bitpack
+    assert intcodec_numpy._L4_MAX_CHUNK == l4_bitpack.MAX_CHUNK
+
+
 def test_numpy_int_decoder_matches_the_kernels_on_every_layout():
     rng = np.random.default_rng(1)
     seen = set()

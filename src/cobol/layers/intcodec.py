@@ -83,7 +83,8 @@ from . import batch_kernels
 from .intcodec_numpy import (  # noqa: F401 (the layout's constants, re-exported)
     ALL_MODES, BUCKET, BUCKET_DIRECT, BUCKET_LEAD, BUCKET_MAX_SYMBOL, BUCKET_WIDTH, DICT, ESCAPE, ESCAPE_BYTE,
     ESCAPE_NIBBLE, LAYOUT_INTERLEAVED, LAYOUT_OFFSET, MODE_NAMES, NIBBLES, PACKED, PAD_MIN_SECTION, PLANES,
-    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_predicted_header, skip_padding as _skip_padding)
+    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_predicted_header, read_sparse_header,
+    skip_padding as _skip_padding)
 from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 #: NIBBLES is tried when at most this share of the residuals escape
@@ -1102,19 +1103,10 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
                    np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
         return _result(dest, out)
     if mode == SPARSE:
-        if _depth > 0:
-            raise FormatError("int stream: nested sparse layout")
-        depth = _depth
-        order = r.u8("order")
-        if order > 1:
-            raise FormatError(f"int stream: sparse order {order}")
-        base = unzigzag_int(r.varint("base"))
-        g = r.varint("gcd")
-        if g == 0:
-            raise FormatError("int stream: gcd 0")
-        glen = r.varint("gaps length", limit=r.remaining)
-        gaps = decode_ints(r.view(glen, "gaps"), n, _depth=depth + 1)
-        values = decode_ints(r.view(r.remaining, "values"), n, _depth=depth + 1)
+        order, base_z, g, gaps_buf, values_buf = read_sparse_header(r, _depth)
+        base = unzigzag_int(base_z)
+        gaps = decode_ints(gaps_buf, n, _depth=_depth + 1)
+        values = decode_ints(values_buf, n, _depth=_depth + 1)
         if gaps.size != values.size:
             raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
         dest = _dest(n, out)

@@ -134,6 +134,23 @@ def read_planes_body(r: Reader, m: int, k: int, layout: int) -> np.ndarray:
     return body
 
 
+def read_sparse_header(r: Reader, depth: int) -> tuple:
+    """A SPARSE stream's header, checked, and the rest cut into its two nested
+    int streams: (order, base's zigzag code, gcd, gaps bytes, values bytes).
+    ``depth``: how deep this stream is nested (sparse never nests)."""
+    if depth > 0:
+        raise FormatError("int stream: nested sparse layout")
+    order = r.u8("order")
+    if order > 1:
+        raise FormatError(f"int stream: sparse order {order}")
+    base_z = r.varint("base")
+    g = r.varint("gcd")
+    if g == 0:
+        raise FormatError("int stream: gcd 0")
+    glen = r.varint("gaps length", limit=r.remaining)
+    return order, base_z, g, r.view(glen, "gaps"), r.view(r.remaining, "values")
+
+
 class NeedsKernels(Exception):
     """The stream uses a layout :func:`decode_ints_numpy` leaves to the Numba kernels."""
 
@@ -404,18 +421,10 @@ def _decode(buf, max_count: int, _depth: int) -> np.ndarray:
             res[at] = rest.view(np.uint64) + np.uint64(esc)
         return _affine(_unpredict(res, warm, order, offset, use_offset), base, g).view(np.int64)
     if mode == SPARSE:
-        if _depth > 0:
-            raise FormatError("int stream: nested sparse layout")
-        order = r.u8("order")
-        if order > 1:
-            raise FormatError(f"int stream: sparse order {order}")
-        base = _unzigzag_int(r.varint("base"))
-        g = r.varint("gcd")
-        if g == 0:
-            raise FormatError("int stream: gcd 0")
-        glen = r.varint("gaps length", limit=r.remaining)
-        gaps = _decode(r.view(glen, "gaps"), n, _depth + 1)
-        values = _decode(r.view(r.remaining, "values"), n, _depth + 1)
+        order, base_z, g, gaps_buf, values_buf = read_sparse_header(r, _depth)
+        base = _unzigzag_int(base_z)
+        gaps = _decode(gaps_buf, n, _depth + 1)
+        values = _decode(values_buf, n, _depth + 1)
         if gaps.size != values.size:
             raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
         # value j sits at sum(gaps[:j+1]) + j; every gap >= 0 and the last position inside the array
