@@ -71,7 +71,6 @@ True
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import zstandard
@@ -901,7 +900,6 @@ def _trial_size(blob: bytes) -> int:
     return min(len(blob), len(trial_compressor().compress(blob)))
 
 
-
 def _sample(x: np.ndarray, values: int = SAMPLE_VALUES) -> np.ndarray:
     if x.size <= values:
         return x
@@ -970,66 +968,17 @@ def _candidates(x, fr, modes, depth, at=0):
     return cands
 
 
-def _trials(x, modes, depth, at=0, sizes=False):
-    """(sample, [(size after zstd, name, encoder, blob, nested choices)] best
-    first) of the layouts tried on a sample of x.
-
-    ``nested choices`` are the layouts that the nested int streams of each
-    candidate (escaped excess, dictionary ranks and values, sparse gaps and
-    values) took on the sample, for :func:`encode_ints` to replay when it
-    codes the whole array. ``sizes``: a lone candidate is compressed too
-    (else its size is its length)."""
+def _trials(x, modes, depth, at=0):
+    """[(size after zstd, name, encoder, blob)] of every layout on a sample of x, best first."""
     s = _sample(x, SAMPLE_VALUES if depth == 0 else NESTED_SAMPLE_VALUES)
     fr = _frame_of_reference(s)
-    cands = _candidates(s, fr, tuple(modes), depth, at)
     out = []
-    for name, enc in cands:
-        blob, nested = _recorded(enc, s, fr)
+    for name, enc in _candidates(s, fr, tuple(modes), depth, at):
+        blob = enc(s, fr)
         if blob is not None:
-            # (one candidate and no ``sizes`` asked for: nothing to compare, no zstd)
-            out.append((_trial_size(blob) if sizes or len(cands) > 1 else len(blob), name, enc, blob, nested))
+            out.append((_trial_size(blob), name, enc, blob))
     out.sort(key=lambda t: t[0])
     return s, out
-
-
-#: a nested int stream of the whole array takes the layout its counterpart
-#: took on the sample when that won by this factor over the runner-up, else it
-#: runs its own trials (at 1.03 one array of 61K file times lost 4.3%: the
-#: gaps of a sparse layout, chosen on 9K values, coded 17K)
-REPLAY_MIN_MARGIN = 1.05
-
-
-class _ReplayState(threading.local):
-    """Per thread: ``record``, the list the int streams nested in the layout
-    being built append their choice to (a node: (layout name, its own nested
-    nodes)); ``replay``, the nodes the streams nested in the layout being
-    built take their layout from, in order (None: they run their trials)."""
-    record = None
-    replay = None
-
-
-_STATE = _ReplayState()
-
-
-def _recorded(enc, v, f):
-    """enc(v, f) and the choices its nested int streams made."""
-    saved = _STATE.record, _STATE.replay
-    _STATE.record, _STATE.replay = [], None
-    try:
-        blob = enc(v, f)
-        return blob, _STATE.record
-    finally:
-        _STATE.record, _STATE.replay = saved
-
-
-def _replayed(enc, v, f, nodes):
-    """enc(v, f) with its nested int streams taking the layouts in ``nodes``."""
-    saved = _STATE.record, _STATE.replay
-    _STATE.record, _STATE.replay = None, list(nodes)
-    try:
-        return enc(v, f)
-    finally:
-        _STATE.record, _STATE.replay = saved
 
 
 def choose_layout(values: np.ndarray, modes=ALL_MODES, _depth: int = 0) -> list:
@@ -1037,7 +986,7 @@ def choose_layout(values: np.ndarray, modes=ALL_MODES, _depth: int = 0) -> list:
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if x.size == 0:
         return [(2, "packed")]
-    return [(t[0], t[1]) for t in _trials(x, modes, _depth, sizes=True)[1]]
+    return [(size, name) for size, name, _, _ in _trials(x, modes, _depth)[1]]
 
 
 def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset: int = 0) -> bytes:
@@ -1047,53 +996,20 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
     ESCAPE, BUCKET, NIBBLES), for tests and callers that know their data. ``_offset``
     is where the bytes will sit in the stream the engine compresses (sections
     are aligned to zstd's blocks relative to it; any value decodes the same).
-
-    The layout is chosen by trials on a sample (:func:`_trials`); when the
-    sample is not the whole array, the winner is then built on the whole
-    array, and its nested int streams take the layouts they took on the
-    sample instead of running trials of their own.
     """
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
-    parent_record, parent_replay = _STATE.record, _STATE.replay
-    given = parent_replay.pop(0) if parent_replay else None
     if x.size == 0:
-        out, node = bytes([PACKED, 0]), None
-    else:
-        _STATE.record = _STATE.replay = None
-        try:
-            out, node = _encode_chosen(x, modes, _depth, _offset, given)
-        finally:
-            _STATE.record, _STATE.replay = parent_record, parent_replay
-    if parent_record is not None:
-        parent_record.append(node)
-    return out
-
-
-def _encode_chosen(x, modes, depth, at, given):
-    """(bytes, (layout name, nested choices)) of x: the layout ``given`` (a
-    node recorded on a sample) when it is still a candidate, else the winner
-    of the trials."""
-    if given is not None and given[2] >= REPLAY_MIN_MARGIN:
-        s = _sample(x, SAMPLE_VALUES if depth == 0 else NESTED_SAMPLE_VALUES)
-        fr = _frame_of_reference(s)
-        for name, enc in _candidates(s, fr, tuple(modes), depth, at):
-            if name == given[0]:
-                out = _replayed(enc, x, fr if s is x else _frame_of_reference(x), given[1])
-                if out is not None:
-                    return out, given
-                break
-    s, trials = _trials(x, modes, depth, at)
+        return bytes([PACKED, 0])
+    s, trials = _trials(x, modes, _depth, _offset)
     if not trials:
         raise ValueError(f"no layout among {modes} applies")
-    size, name, enc, blob, nested = trials[0]
-    # how clearly it won: the runner-up's size over its size
-    node = (name, nested, trials[1][0] / max(size, 1) if len(trials) > 1 else float("inf"))
+    _, _, enc, blob = trials[0]
     if s is x:
-        return blob, node
-    out = _replayed(enc, x, _frame_of_reference(x), nested)
+        return blob
+    out = enc(x, _frame_of_reference(x))
     if out is None:  # a dictionary that overflowed on the full array
-        return _encode_chosen(x, tuple(m for m in modes if m != DICT), depth, at, None)
-    return out, node
+        return encode_ints(x, tuple(m for m in modes if m != DICT), _depth=_depth, _offset=_offset)
+    return out
 
 
 # ---------------------------------------------------------------- decoding
