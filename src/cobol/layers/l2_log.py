@@ -294,7 +294,7 @@ class LogBlock:
         np.cumsum(per_col, out=self.col_start[1:])
         if self.col_start[-1] != p["n_vars"]:
             raise FormatError(f"log: templates call for {int(self.col_start[-1])} variables, params say {p['n_vars']}")
-        self.sbuf, self.ss, self.se, runs = _items(streams[2], p["n_vars"], "skeletons", lk.NUMBER)
+        self.sbuf, self.ss, self.se, runs = _items(streams[2], p["n_vars"], "skeletons", lk.NUMBER, slack=True)
         self.num_start = np.zeros(runs.size + 1, np.int64)
         np.cumsum(runs, out=self.num_start[1:])
         n_num = p["n_numbers"]
@@ -343,9 +343,9 @@ class LogBlock:
         elif out.size < self.raw_len + COPY_SLACK:
             raise ValueError("log: output array shorter than the block and its copy slack")
         starts = np.empty(self.n_lines, np.int64)
-        # (the padded buffers' bytes run on past tbuf and rbuf: their base arrays)
+        # (the padded buffers' bytes run on past tbuf, sbuf and rbuf: their base arrays)
         n = lk.render(out, self.raw_len, self.ids, self.slots, self.tbuf.base, self.tstop, self.tmpl_s, self.tmpl_e,
-                      self.slot_base, self.stride, self.col_start, self.sbuf, self.ss, self.se, self.num_start[:-1],
+                      self.slot_base, self.stride, self.col_start, self.sbuf.base, self.ss, self.se, self.num_start,
                       *self.numbers(), self.rbuf.base, self.rs, self.re, self.final_newline, select, starts)
         if n < 0 or (every and n != self.raw_len):
             raise FormatError(f"log: streams decode to {n if n >= 0 else 'an inconsistent'} block, "

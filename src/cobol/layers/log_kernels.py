@@ -640,9 +640,11 @@ def render(out, cap, line_tid, slots, tmpl_buf, tmpl_stop, tmpl_s, tmpl_e, slot_
     inconsistent input.
 
     A template's text between placeholders (``tmpl_stop``: :func:`next_stops`
-    of ``tmpl_buf``) and raw lines are copied in 16-byte moves: ``out`` keeps
-    16 bytes after ``cap`` and ``tmpl_buf`` and ``raw_buf`` 16 after their
-    ends, which the copies may read or overwrite."""
+    of ``tmpl_buf``), raw lines and skeletons without digit chunks
+    (``num_start[v + 1] == num_start[v]``; ``num_start`` has one entry more
+    than the variables) are copied in 16-byte moves: ``out`` keeps 16 bytes
+    after ``cap`` and ``tmpl_buf``, ``skel_buf`` and ``raw_buf`` 16 after
+    their ends, which the copies may read or overwrite."""
     n_cols = col_start.shape[0] - 1
     cursor = col_start[:-1].copy()
     op = np.int64(0)  # not 0: see _count_tokens
@@ -693,9 +695,19 @@ def render(out, cap, line_tid, slots, tmpl_buf, tmpl_stop, tmpl_s, tmpl_e, slot_
                 cursor[col] += 1
                 if v >= col_start[col + 1]:
                     return -1
-                op = _put_var(out, op, cap, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
-                if op < 0:
-                    return -1
+                a = skel_s[v]
+                b = skel_e[v]
+                if num_start[v + 1] == num_start[v]:
+                    # no digit chunk: the skeleton is the variable's text (skel_buf
+                    # keeps COPY_SLACK bytes after its end, as tmpl_buf does)
+                    if b < a or op + (b - a) > cap:
+                        return -1
+                    copy_chunks(out, op, skel_buf, a, b - a)
+                    op += b - a
+                else:
+                    op = _put_var(out, op, cap, skel_buf, a, b, num_start[v], values, widths)
+                    if op < 0:
+                        return -1
         if li < n_lines - 1 or final_newline:
             if op >= cap:
                 return -1
