@@ -165,6 +165,26 @@ class LogScan:
         self._scan = None
 
 
+class _LineSample:
+    """Some of a :class:`LogScan`'s lines, with the block's template dictionary
+    (ids, slot counts, line counts per template): what :class:`LogModel` reads
+    of a scan, so that the variable layouts can be tried on part of the block
+    without scanning it again (:func:`_better_layout`)."""
+
+    def __init__(self, scan: LogScan, keep: np.ndarray):
+        """``keep``: a boolean per line of ``scan``."""
+        self.buf = scan.buf
+        self.final_newline = scan.final_newline
+        self.line_tid = scan.line_tid[keep]
+        self.n_lines = self.line_tid.size
+        self.templates_stream, self.slots, self.counts = scan.templates_stream, scan.slots, scan.counts
+        self.n_raw = int(np.count_nonzero(self.line_tid == 0))
+        renumber = np.cumsum(keep) - 1
+        vk = keep[scan.var_line]
+        self.var_s, self.var_e = scan.var_s[vk], scan.var_e[vk]
+        self.var_line = renumber[scan.var_line[vk]]
+
+
 class LogModel:
     """One block's templates, template ids, variables and numbers (encode side)."""
 
@@ -393,9 +413,6 @@ STREAM_PPMD_ORDERS = (6,)
 STREAM_PPMD_MIN_LEVEL = 10
 STREAM_PPMD_MAX_BLOCK = 1 << 20
 
-#: blocks up to this size try both variable layouts whole; larger ones decide on a sample this size
-LAYOUT_TRIAL_MAX = 256 << 10
-
 
 def _variable_bytes(model: LogModel) -> int:
     """zstd -3 size of the streams the variable layout changes."""
@@ -403,24 +420,44 @@ def _variable_bytes(model: LogModel) -> int:
     return sum(len(z.compress(st)) for st in (model.skeletons, model.numbers_stream(), model.widths))
 
 
-def _flat_is_smaller(data, scan: LogScan | None = None) -> bool:
+#: blocks up to this size try both variable layouts whole (the winner's model is
+#: kept); larger ones try them on LAYOUT_SAMPLE_SLICES runs of lines spread over
+#: the block, LAYOUT_SAMPLE bytes in all (about: the runs are cut by line counts),
+#: taken from the block's own scan, and model the block once, in the layout chosen
+LAYOUT_TRIAL_MAX = 256 << 10
+LAYOUT_SAMPLE = 128 << 10
+LAYOUT_SAMPLE_SLICES = 4
+
+
+def _sample_lines(n_lines: int, fraction: float) -> np.ndarray:
+    """A boolean per line: LAYOUT_SAMPLE_SLICES runs of consecutive lines,
+    ``fraction`` of the lines in all, evenly spaced (the first at line 0)."""
+    keep = np.zeros(n_lines, np.bool_)
+    run = max(1, int(n_lines * fraction / LAYOUT_SAMPLE_SLICES))
+    for i in range(LAYOUT_SAMPLE_SLICES):
+        start = i * (n_lines - run) // max(1, LAYOUT_SAMPLE_SLICES - 1)
+        keep[start:start + run] = True
+    return keep
+
+
+def _flat_is_smaller(data, scan: LogScan) -> bool:
     """Whether all variables in line order code smaller than columns per
-    template slot on ``data`` (both built from one scan; equal when no
-    template is common enough for columns of its own, and then columns stay)."""
-    scan = LogScan(data) if scan is None else scan
-    cols = LogModel(data, scan=scan)
+    template slot on a sample of the block's lines (LAYOUT_SAMPLE; equal when
+    no template is common enough for columns of its own, and then columns stay)."""
+    sample = _LineSample(scan, _sample_lines(scan.n_lines, LAYOUT_SAMPLE / max(1, len(data))))
+    cols = LogModel(data, scan=sample)
     if not cols.n_common:
         return False
-    return _variable_bytes(LogModel(data, columns=False, scan=scan)) < _variable_bytes(cols)
+    return _variable_bytes(LogModel(data, columns=False, scan=sample)) < _variable_bytes(cols)
 
 
 def _better_layout(data, scan: LogScan) -> LogModel:
     """Columns per template slot, or all variables in line order, whichever
-    codes smaller (a trial on the block, or on its first LAYOUT_TRIAL_MAX
-    bytes). Columns win on long regular logs (dpkg.log: 2.0x against 1.64x
+    codes smaller (a trial on the block, or on a sample of its lines above
+    LAYOUT_TRIAL_MAX). Columns win on long regular logs (dpkg.log: 2.0x against 1.64x
     zstd -3), line order on small or irregular ones (15-40 KB syslog-style
     files and apt's term.log: 2-9% smaller). The sample keeps the trial's
-    cost at a quarter of a 1 MiB block's encode; it runs before the block's
+    cost at a fraction of the block's encode; it runs before the block's
     model is built, so that the block is modelled once, in the chosen layout."""
     if len(data) <= LAYOUT_TRIAL_MAX:
         model = LogModel(data, scan=scan)
@@ -430,9 +467,7 @@ def _better_layout(data, scan: LogScan) -> LogModel:
         return flat if _variable_bytes(flat) < _variable_bytes(model) else model
     if not np.count_nonzero(scan.counts >= MIN_COLUMN_LINES):
         return LogModel(data, scan=scan)  # no columns in the block: both layouts are the same
-    sample = bytes(data[:LAYOUT_TRIAL_MAX])
-    sample = sample[:sample.rfind(b"\n") + 1] or sample
-    return LogModel(data, columns=not _flat_is_smaller(sample), scan=scan)
+    return LogModel(data, columns=not _flat_is_smaller(data, scan), scan=scan)
 
 
 #: a "text" block is modelled only when its first TEXT_SAMPLE bytes need fewer
