@@ -207,8 +207,7 @@ class LogModel:
 
         # variables in column order (stable: line order within a column)
         col = lk.var_columns(var_line, line_tid, slot_base, stride)
-        kept = np.flatnonzero(col >= 0)
-        var_order = kept[np.argsort(col[kept], kind="stable")]
+        var_order = lk.column_order(col, max(self.n_cols, 1))
         skel = np.empty(int((var_e - var_s)[var_order].sum()) + var_order.size, np.uint8)
         values = np.empty(skel.size, np.int64)
         runs = np.empty(var_order.size, np.int64)

@@ -302,6 +302,27 @@ def var_columns(var_line, line_tid, slot_base, stride):
 
 
 @njit(cache=True, nogil=True)
+def column_order(col, n_cols):
+    """The variables with a column (``col >= 0``), sorted by column, in their
+    own order within a column (a counting sort: what a stable argsort of
+    ``col`` over those variables gives, in linear time)."""
+    start = np.zeros(n_cols + 1, np.int64)
+    for v in range(col.shape[0]):
+        c = col[v]
+        if c >= 0:
+            start[c + 1] += 1
+    for c in range(n_cols):
+        start[c + 1] += start[c]
+    out = np.empty(start[n_cols], np.int64)
+    for v in range(col.shape[0]):
+        c = col[v]
+        if c >= 0:
+            out[start[c]] = v
+            start[c] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _seen(table, h):
     """Insert hash h into an open-addressing set; True when it was there."""
     mask = table.shape[0] - 1
