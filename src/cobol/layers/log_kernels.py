@@ -593,19 +593,27 @@ def index_items(buf, marker):
     item (the caller checks that the buffer ends with one)."""
     n = 0
     for i in range(buf.shape[0]):
-        if buf[i] == NEWLINE:
-            n += 1
-    ends = np.empty(n, np.int64)
-    marks = np.zeros(n, np.int64)
+        n += buf[i] == NEWLINE
+    # one pass without branches: each byte stores its position and the marker
+    # count so far at the current item (the last store of an item is at its
+    # newline), so no store is read back inside the loop; marks are then the
+    # differences (skeleton streams of short items: 0.23 -> 0.17 ms on 236 KB)
+    ends = np.empty(n + 1, np.int64)
+    upto = np.empty(n + 1, np.int64)
     k = 0
+    m = 0
     for i in range(buf.shape[0]):
         c = buf[i]
-        if c == NEWLINE:
-            ends[k] = i
-            k += 1
-        elif c == marker and k < n:
-            marks[k] += 1
-    return ends, marks
+        m += c == marker
+        ends[k] = i
+        upto[k] = m
+        k += c == NEWLINE
+    marks = np.empty(n, np.int64)
+    before = 0
+    for j in range(n):
+        marks[j] = upto[j] - before
+        before = upto[j]
+    return ends[:n], marks
 
 
 @njit(cache=True, nogil=True)
