@@ -260,6 +260,60 @@ def parse_decimals(data, starts, ends):
 
 
 @njit(cache=True, nogil=True)
+def normalize_decimals(mant, scale, intlen, natlen, ok):
+    """Encode side of a NUM column, from :func:`parse_decimals`' arrays in
+    three passes (the NumPy masks and gathers they replace were half of the
+    column analysis). Returns ``(width, ok, max_scale, vals)``:
+
+    - ``width``: the zero-pad width, the most common written integer length
+      among values written with leading zeros (the smallest of equals), else 1;
+    - ``ok``: the values kept as numbers: parsed, their integer part written
+      in exactly ``max(natlen, width)`` digits, and normalizable
+      (``natlen + max_scale <= MAX_DIGITS``, ``max_scale`` taken over the
+      values that pass the width test);
+    - ``max_scale``: the most fraction digits among the kept values (0 if none);
+    - ``vals``: the kept values times ``10**max_scale``, in order.
+    """
+    n = mant.shape[0]
+    hist = np.zeros(MAX_DIGITS + 2, np.int64)
+    padded = False
+    for i in range(n):
+        if ok[i] and intlen[i] > natlen[i]:
+            hist[min(intlen[i], MAX_DIGITS + 1)] += 1
+            padded = True
+    width = 1
+    if padded:
+        width = 0
+        for w in range(hist.shape[0]):
+            if hist[w] > hist[width]:
+                width = w
+    keep = np.empty(n, np.bool_)
+    ms = 0
+    for i in range(n):
+        k = ok[i] and intlen[i] == max(natlen[i], width)
+        keep[i] = k
+        if k and scale[i] > ms:
+            ms = scale[i]
+    max_scale = 0
+    cnt = 0
+    for i in range(n):
+        if keep[i]:
+            if natlen[i] + ms > MAX_DIGITS:
+                keep[i] = False
+            else:
+                cnt += 1
+                if scale[i] > max_scale:
+                    max_scale = scale[i]
+    vals = np.empty(cnt, np.int64)
+    k = 0
+    for i in range(n):
+        if keep[i]:
+            vals[k] = mant[i] * POW10[max_scale - scale[i]]
+            k += 1
+    return width, keep, max_scale, vals
+
+
+@njit(cache=True, nogil=True)
 def trailing_zeros10(vals, cap):
     """Per value, how many trailing decimal zeros (at most ``cap``; 0 counts as cap)."""
     n = vals.shape[0]
