@@ -874,8 +874,10 @@ def _encode_sparse(n, base, g, y, order, depth, at=0) -> bytes:
     return bytes(out)
 
 
-def _encode_dict(x, depth, at=0) -> bytes | None:
-    vals, counts, idx, nd = _dictionary(x, min(DICT_MAX_SIZE, max(1, x.size)))
+def _encode_dict(x, depth, at=0, probed=None) -> bytes | None:
+    """``probed``: ``_dictionary``'s result for ``x`` at a smaller cap that did
+    not overflow (the same dictionary: the cap only decides when to give up)."""
+    vals, counts, idx, nd = probed if probed is not None else _dictionary(x, min(DICT_MAX_SIZE, max(1, x.size)))
     if nd < 0:
         return None
     order = np.argsort(-counts[:nd], kind="stable")
@@ -966,9 +968,10 @@ def _candidates(x, fr, modes, depth, at=0):
                 cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o, depth, at)))
     if DICT in modes and depth == 0 and x.size >= 16:
         # cheap cardinality probe before the real attempt
-        _, _, _, nd = _dictionary(x, max(1, min(DICT_MAX_SIZE, int(x.size * DICT_MAX_SHARE))))
-        if nd >= 0:
-            cands.append(("dict", lambda v, f: _encode_dict(v, depth, at)))
+        probe = _dictionary(x, max(1, min(DICT_MAX_SIZE, int(x.size * DICT_MAX_SHARE))))
+        if probe[3] >= 0:
+            # (the trial on x reuses the probe; the full array makes its own)
+            cands.append(("dict", lambda v, f: _encode_dict(v, depth, at, probe if v is x else None)))
     return cands
 
 
