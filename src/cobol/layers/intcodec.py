@@ -712,6 +712,9 @@ def _best_planes(y, cache=None):
 # ---------------------------------------------------------------- encoding
 
 
+_ZERO_BLOCK = memoryview(bytes(ZSTD_BLOCK))
+
+
 def _pad_section(out: bytearray, section_len: int, at: int) -> None:
     """After a section of at least PAD_MIN_SECTION bytes (in a pre-trial's
     blobs, which are measured and never decoded, PRE_PAD_MIN_SECTION): varint n, then n zeros
@@ -730,7 +733,7 @@ def _pad_section(out: bytearray, section_len: int, at: int) -> None:
         if len(varint_bytes(pad)) == width:
             break
     put_varint(out, pad)
-    out += bytes(pad)
+    out += _ZERO_BLOCK[:pad]  # (a view: no zeros made per section)
 
 
 def _bytes_needed(r: np.ndarray) -> int:
@@ -826,7 +829,7 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0, cache=No
     else:
         m = r.size
         for j in range(k):
-            out += planes[j * m:(j + 1) * m].tobytes()
+            out += memoryview(planes[j * m:(j + 1) * m])  # (the buffer itself, no bytes copy)
             if j < k - 1:
                 _pad_section(out, m, at)
     return bytes(out)
