@@ -38,14 +38,16 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .engine import CobolEngine
-from .errors import CobolError, FormatError
+from .errors import ChecksumError, CobolError, FormatError
 from .format.frame import DataBlock, iter_frame_records
-from .layers import log_format, log_numpy
+from .format import checksum as ck
+from .layers import l1_numpy, log_format
 
 _POSIX_CLASSES = {
     b"alpha": rb"a-zA-Z", b"digit": rb"0-9", b"alnum": rb"a-zA-Z0-9", b"upper": rb"A-Z", b"lower": rb"a-z",
@@ -375,6 +377,8 @@ class _LogLines:
     built on first need. Offers what _log_block and _log_candidates use."""
 
     def __init__(self, streams: list, rec: DataBlock):
+        from .layers import log_numpy  # (its import, ~40 ms, only where a log block is searched)
+        self._log_numpy = log_numpy
         self._streams, self._rec = streams, rec
         self._kernel_block = None
         self.fast = self._guard(lambda: log_numpy.read_log_block(streams, rec.params, rec.raw_len))
@@ -408,7 +412,7 @@ class _LogLines:
 
     def render(self, select: np.ndarray):
         got = None
-        if self.fast and self.fast.render_estimate(select) <= log_numpy.MAX_RENDER:
+        if self.fast and self.fast.render_estimate(select) <= self._log_numpy.MAX_RENDER:
             got = self._guard(lambda: self.fast.render(select))
         return got if got is not None else self.kernel_block().render(select)
 
@@ -435,6 +439,56 @@ def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
     return _BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [])
 
 
+#: l1 blocks decoded whole (regular expressions, -v, anchorless strings) go
+#: through NumPy up to this size, else through the Numba decoder, whose start-up
+#: (~0.5 s of CPU) is what NumPy takes for ~5 MB (measured 90 ms per MB)
+L1_NUMPY_WHOLE = 4 << 20
+
+
+def _l1_block(rec: DataBlock, header, engine: CobolEngine, m: Matcher, invert: bool) -> _BlockLines:
+    """An l1 block: with a fixed string, only the lines whose code holds one
+    of its anchors (:meth:`cobol.layers.l1_numpy.L1Block.candidate_lines`)
+    are decoded, by NumPy; otherwise the whole block (checksum verified)."""
+    streams = engine.block_streams(rec, header, l1_numpy.STREAM_BOUND)
+    where = f"block {rec.seq}"
+    try:
+        if rec.params:
+            raise FormatError(f"l1: expects no params, got {len(rec.params)} bytes")
+        blk = l1_numpy.L1Block(streams, rec.raw_len)
+        select = None
+        if not invert and m.fixed is not None and _searchable(m.fixed):
+            select = blk.candidate_lines(m.fixed, m.ignore_case)
+        if select is None:
+            if rec.raw_len > L1_NUMPY_WHOLE or "cobol.layers.l1_semantic" in sys.modules:
+                return _text_block(engine.decode_block(rec, header), m, invert)
+            raw = blk.render_all().tobytes()
+            if ck.compute(header.checksum, raw) != bytes(rec.checksum):
+                raise ChecksumError(f"{where}: {ck.checksum_label(header.checksum)} checksum mismatch")
+            return _text_block(raw, m, invert)
+        n, ends_nl = blk.n_lines, blk.final_newline
+        hits = []
+        if select.size:
+            text = blk.render_lines(select)
+            nl = np.flatnonzero(text == 10)
+            partial = int(select[-1]) == n - 1 and not ends_nl
+            if nl.size != select.size - partial:
+                raise FormatError("l1: a line's code decodes to a wrong number of lines")
+            e = np.append(nl, text.size) if partial else nl
+            s = np.zeros(select.size, np.int64)
+            s[1:] = e[:-1] + 1
+            hits = _select_lines(text, select, s, e, m, invert)
+    except CobolError as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+    except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        raise FormatError(f"{where}: corrupt l1 streams ({type(exc).__name__}: {exc})") from None
+
+    def line(k: int) -> bytes:
+        text = blk.render_lines(np.array([k], np.int64)).tobytes()
+        return text[:-1] if text.endswith(b"\n") else text
+
+    return _BlockLines(n, ends_nl, lambda: line(0), lambda: line(n - 1), hits)
+
+
 def _blocks(blob, engine: CobolEngine, m: Matcher, invert: bool):
     for header, rec in iter_frame_records(blob, engine.limits):
         if not isinstance(rec, DataBlock):
@@ -445,6 +499,8 @@ def _blocks(blob, engine: CobolEngine, m: Matcher, invert: bool):
                 yield _unmatched_log_block(streams, rec)
             else:
                 yield _log_block(_LogLines(streams, rec), m, invert)
+        elif rec.transform == l1_numpy.TRANSFORM_ID:
+            yield _l1_block(rec, header, engine, m, invert)
         else:
             yield _text_block(engine.decode_block(rec, header), m, invert)
 

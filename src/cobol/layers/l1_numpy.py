@@ -113,6 +113,14 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts - first, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """np.unique without its import of numpy.ma (~50 ms of a search's start-up)."""
+    a = np.sort(a)
+    keep = np.ones(a.size, np.bool_)
+    keep[1:] = a[1:] != a[:-1]
+    return a[keep]
+
+
 def literal_code(s: bytes) -> bytes:
     """How the L1 encoder writes the bytes of ``s`` as literal tokens (ESC before
     bytes >= 0x80 and 0x01-0x04)."""
@@ -205,8 +213,9 @@ class L1Block:
                     run = np.where(heads[check], 1, 2)
                 lead_head = (run & 1) == 1  # the byte before the 0x0A is a head
                 second = lead_head & (src[check] != ESC)  # a two-byte code's second byte
-                drop = check[second] + 1
-                nl = nl[~np.isin(nl, drop)]
+                keep = np.ones(nl.size, np.bool_)
+                keep[np.searchsorted(nl, check[second] + 1)] = False
+                nl = nl[keep]
         self._line_ends = nl
         return nl
 
@@ -237,7 +246,7 @@ class L1Block:
                 if len(found) > MAX_ANCHOR_WORDS:
                     return None
                 at = body.find(key, at + 1)
-            for i in np.unique(np.searchsorted(self.word_at, np.array(sorted(found), np.int64), "right") - 1).tolist():
+            for i in sorted(set((np.searchsorted(self.word_at, np.array(sorted(found), np.int64), "right") - 1).tolist())):
                 if i < self.n1:
                     codes.append(bytes([0x80 + i]))
                 else:
@@ -275,7 +284,7 @@ class L1Block:
                         at = hay.find(c, at + 1)
         if not positions:
             return np.zeros(0, np.int64)
-        return np.unique(np.searchsorted(self.line_ends(), np.array(positions, np.int64), "left"))
+        return _sorted_unique(np.searchsorted(self.line_ends(), np.array(positions, np.int64), "left"))
 
     # -- rendering ------------------------------------------------------------
     def render_lines(self, lines: np.ndarray) -> np.ndarray:
