@@ -73,6 +73,8 @@ _VERSION = 1
 NEWLINE = 10
 #: an anchor held by more dictionary words than this is not used to select lines
 MAX_ANCHOR_WORDS = 64
+#: an anchor found more often than this in a block's code gives way to the next
+FEW_HITS = 1024
 
 
 def _byte_table(members) -> np.ndarray:
@@ -121,6 +123,20 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
     return a[keep]
 
 
+def _find_all(hay: bytes, needles: list, limit: int | None) -> list | None:
+    """Where the needles occur in ``hay`` (overlapping hits included), or None
+    when there are more than ``limit``."""
+    out = []
+    for c in needles:
+        at = hay.find(c)
+        while at >= 0:
+            out.append(at)
+            if limit is not None and len(out) > limit:
+                return None
+            at = hay.find(c, at + 1)
+    return out
+
+
 def literal_code(s: bytes) -> bytes:
     """How the L1 encoder writes the bytes of ``s`` as literal tokens (ESC before
     bytes >= 0x80 and 0x01-0x04)."""
@@ -152,7 +168,11 @@ class L1Block:
         words = body.split(b"\n") if body else []
         if body.translate(None, _DICT_BYTES):
             raise FormatError("l1: dictionary word is not a lowercase word")
-        if any(not 1 <= len(w) <= MAX_WORD for w in words):
+        # word lengths from the newlines' places: NumPy, as a dictionary holds up to 8,288 words
+        cuts = np.flatnonzero(np.frombuffer(body, np.uint8) == NEWLINE)
+        bounds = np.concatenate(([-1], cuts, [len(body)])).astype(np.int64) if body else np.zeros(1, np.int64)
+        lens = np.diff(bounds) - 1
+        if lens.size and (lens.min() < 1 or lens.max() > MAX_WORD):
             raise FormatError("l1: dictionary word empty or too long")
         if len(set(words)) != len(words):
             raise FormatError("l1: duplicate dictionary words")
@@ -162,12 +182,10 @@ class L1Block:
         self.words, self.body = words, body
         self.coded = bytes(streams[1])
         self.src = np.frombuffer(self.coded, np.uint8)
-        lens = np.fromiter((len(w) for w in words), np.int64, len(words))
         self.word_len = lens
         # each word after a space, back to back: word i's space is at word_at[i]
-        self.word_at = np.zeros(lens.size, np.int64)
-        np.cumsum(lens[:-1] + 1, out=self.word_at[1:])
-        self.spaced = np.frombuffer(b"".join(b" " + w for w in words), np.uint8)
+        self.word_at = bounds[:-1] + 1
+        self.spaced = np.frombuffer(b" " + body.replace(b"\n", b" ") if body else b"", np.uint8)
         self.word_last = self.spaced[self.word_at + lens] if lens.size else np.zeros(0, np.uint8)
         self._line_ends = None
 
@@ -258,30 +276,32 @@ class L1Block:
     def candidate_lines(self, strings: list, ignore_case: bool) -> np.ndarray | None:
         """Indices of the lines that may hold one of the fixed ``strings``
         (sorted; empty when none can), or None when every line must be looked
-        at (a string of spaces only, or only anchors held by many words)."""
+        at (a string of spaces only, or only anchors held by many words).
+
+        Per string, one anchor selects the lines: the longest first, anchors
+        coded by a one-byte code (the 96 most frequent words) last, and the
+        next one tried while an anchor's codings are found more than
+        FEW_HITS times (every anchor holds for every occurrence, so any one
+        selects a superset of the matching lines)."""
         hay = self.coded.lower() if ignore_case else self.coded
         positions = []
         for s in strings:
             words, others = anchors(s)
-            best = None
-            for a, is_word in sorted([(w, True) for w in words] + [(o, False) for o in others],
-                                     key=lambda x: -len(x[0])):
+            options = []
+            for a, is_word in [(w, True) for w in words] + [(o, False) for o in others]:
                 codes = self._codings(a, is_word, ignore_case)
-                if codes is None:
-                    continue
-                n = sum(hay.count(c) for c in codes)
-                if best is None or n < best[0]:
-                    best = (n, codes)
-                if n == 0:
-                    break
-            if best is None:
+                if codes is not None:
+                    options.append((any(len(c) == 1 and c[0] >= 0x80 for c in codes[1:]), -len(a), codes))
+            if not options:
                 return None
-            if best[0]:
-                for c in best[1]:
-                    at = hay.find(c)
-                    while at >= 0:
-                        positions.append(at)
-                        at = hay.find(c, at + 1)
+            options.sort(key=lambda o: o[:2])
+            best = None
+            for _, _, codes in options:
+                found = _find_all(hay, codes, FEW_HITS)
+                if found is not None:
+                    best = found
+                    break
+            positions += best if best is not None else _find_all(hay, options[0][2], None)
         if not positions:
             return np.zeros(0, np.int64)
         return _sorted_unique(np.searchsorted(self.line_ends(), np.array(positions, np.int64), "left"))
