@@ -203,3 +203,16 @@ def test_cobol_grep_on_l1_frames_never_imports_numba(tmp_path):
     lines = data.split(b"\n")
     assert out.split() == [str(sum(b"Disk quota" in ln for ln in lines)), "0",
                            str(sum(b"Retry" in ln for ln in lines)), "False"]
+
+
+def test_cobol_grep_on_raw_frames_imports_neither_numpy_nor_the_engine(tmp_path):
+    data = b"".join(b"line %d %s\n" % (i, b"needle" if i % 97 == 5 else b"hay") for i in range(2000))
+    frame = tmp_path / "r.cobl"
+    frame.write_bytes(cobol.compress(data, plan="zstd"))
+    code = ("import sys; from cobol.cli import main; rc = main(['grep', '-n', '-F', 'needle', sys.argv[1]]); "
+            "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'numba')), "
+            "'cobol.engine' in sys.modules, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code, str(frame)], capture_output=True, check=True)
+    want = b"".join(b"%d:%s\n" % (i + 1, ln) for i, ln in enumerate(data.split(b"\n")) if b"needle" in ln)
+    assert p.stdout == want
+    assert p.stderr.decode().split() == ["0", "[]", "False"]
