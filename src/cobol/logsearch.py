@@ -16,12 +16,19 @@ selects all its lines without looking at their variables) and variable texts
 string inside that variable, because variables never contain delimiter bytes;
 the piece's longest run of non-digits is then a run of the variable's stored
 skeleton),
-and only the candidate lines are rendered and checked. Regular expressions and
-``invert`` render the whole log block; other blocks are decoded by the engine
-and their text searched. Log blocks are read and rendered with NumPy alone
-(:mod:`cobol.layers.log_numpy`), so that a search does not pay Numba's
-start-up (~0.5 s of CPU, most of a search of a few MB); the kernels'
-:class:`~cobol.layers.l2_log.LogBlock` takes over where that reader declines.
+and only the candidate lines are rendered and checked. On blocks of the L1
+word transform (:mod:`cobol.layers.l1_numpy`) a fixed string's *anchors*
+(its runs of letters, looked up in the block's word dictionary, and its runs
+of other non-space bytes) are looked for in the coded stream, and only the
+lines whose code holds one are decoded. Regular expressions and ``invert``
+render the whole log or l1 block. Log and l1 blocks are read and rendered
+with NumPy alone (:mod:`cobol.blocksearch`), so that a search does not pay
+Numba's start-up (~0.5 s of CPU, most of a search of a few MB); the kernels
+take over where those readers decline (and for whole l1 blocks over
+:data:`cobol.blocksearch.L1_NUMPY_WHOLE`). Other blocks (raw: zstd, brotli)
+are entropy-decoded and searched with ``re`` and bytes methods
+(:mod:`cobol.linesearch`); a frame holding only such blocks (and no shared
+dictionary) is searched without importing NumPy or the engine.
 Lines cut between blocks are joined before they are matched.
 
 Blocks that are searched without being fully rendered are not checked against
