@@ -68,6 +68,7 @@ def _check_block(text: bytes, needles=()) -> None:
     lines = _lines(text)
     assert b.n_lines == len(lines)
     assert b.final_newline == text.endswith(b"\n")
+    assert b.has_newline() == (b"\n" in text)
     rng = np.random.default_rng(len(text))
     for k in (1, 3, len(lines)):
         sel = np.unique(rng.integers(0, len(lines), k))
@@ -150,6 +151,11 @@ def test_hostile_streams_decode_as_the_kernel_or_raise_format_errors():
             assert got == want
             try:  # the search side: a CobolError or an answer, nothing else
                 b = L1Block([d, w], raw_len)
+                ends = b.line_ends()  # the local newline checks agree with the whole-stream cut
+                assert b.final_newline == bool(ends.size and ends[-1] == len(w) - 1)
+                assert b.has_newline() == bool(ends.size)
+                if got is not None:
+                    assert b.n_lines == len(_lines(got))
                 cand = b.candidate_lines([b"job", b"\xff"], False)
                 if cand is not None and cand.size:
                     b.render_lines(cand)

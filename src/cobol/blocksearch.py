@@ -251,7 +251,12 @@ def _l1_block(rec: DataBlock, header, source, m, invert: bool) -> _BlockLines:
             if ck.compute(header.checksum, raw) != bytes(rec.checksum):
                 raise ChecksumError(f"{where}: {ck.checksum_label(header.checksum)} checksum mismatch")
             return text_block(raw, m, invert)
-        n, ends_nl = blk.n_lines, blk.final_newline
+        ends_nl = blk.final_newline
+        if not select.size and rec.raw_len:  # nothing can match: lines counted only if numbers are asked for
+            n_lazy = (lambda: blk.n_lines)
+            return _BlockLines(n_lazy, ends_nl, lambda: line(blk, 0), lambda: line(blk, blk.n_lines - 1), [],
+                               blk.has_newline())
+        n = blk.n_lines
         hits = []
         if select.size:
             text = blk.render_lines(select)
@@ -268,11 +273,13 @@ def _l1_block(rec: DataBlock, header, source, m, invert: bool) -> _BlockLines:
     except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
         raise FormatError(f"{where}: corrupt l1 streams ({type(exc).__name__}: {exc})") from None
 
-    def line(k: int) -> bytes:
-        text = blk.render_lines(np.array([k], np.int64)).tobytes()
-        return text[:-1] if text.endswith(b"\n") else text
+    return _BlockLines(n, ends_nl, lambda: line(blk, 0), lambda: line(blk, n - 1), hits)
 
-    return _BlockLines(n, ends_nl, lambda: line(0), lambda: line(n - 1), hits)
+
+def line(blk, k: int) -> bytes:
+    """Line k of an l1 block, without its newline."""
+    text = blk.render_lines(np.array([k], np.int64)).tobytes()
+    return text[:-1] if text.endswith(b"\n") else text
 
 
 

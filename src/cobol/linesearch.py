@@ -11,15 +11,26 @@ from dataclasses import dataclass
 @dataclass
 class BlockLines:
     """A searched block: its line count (a last line without a newline
-    counts), whether it ends with a newline, its first and last lines
-    (callables: rendered only when a line cut between blocks needs them) and
-    the selected lines as (index in the block, bytes without the newline)."""
+    counts; an int, or a callable that counts them only if line numbers are
+    asked for), whether it ends with a newline, its first and last lines
+    (callables: rendered only when a line cut between blocks needs them),
+    the selected lines as (index in the block, bytes without the newline),
+    and whether it holds a newline at all (None: n_lines says)."""
 
-    n_lines: int
+    n_lines: object
     ends_nl: bool
     first: object
     last: object
     hits: list
+    newline: bool | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.newline is None and self.n_lines == 0
+
+    @property
+    def has_newline(self) -> bool:
+        return self.newline if self.newline is not None else not (self.n_lines == 1 and not self.ends_nl)
 
 
 def text_block(raw: bytes, m, invert: bool) -> BlockLines:

@@ -46,7 +46,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import ChecksumError, CobolError, FormatError, LimitError
 from .format import checksum as ck
@@ -203,12 +203,25 @@ class Matcher:
         return cls(line, block, list(parts) if fixed else None, ignore_case)
 
 
-@dataclass
 class GrepResult:
-    """The lines grep would print (without their newlines) and their 1-based numbers."""
+    """The lines grep would print (without their newlines) and their 1-based
+    numbers (counted on first use: blocks in which nothing matched count
+    their lines only then)."""
 
-    lines: list = field(default_factory=list)
-    numbers: list = field(default_factory=list)
+    def __init__(self, lines=None, numbers=None):
+        self.lines = [] if lines is None else list(lines)
+        self._numbers = None if numbers is None else list(numbers)
+        self._refs = []    # per line: (how many blocks' complete-line counts precede it, offset)
+        self._parts = []   # per block: its complete lines, an int or a callable
+
+    @property
+    def numbers(self) -> list:
+        if self._numbers is None:
+            before = [0]
+            for part in self._parts:
+                before.append(before[-1] + (part() if callable(part) else part))
+            self._numbers = [before[i] + off for i, off in self._refs]
+        return self._numbers
 
     @property
     def count(self) -> int:
@@ -309,36 +322,42 @@ def grep(pattern, source, *, fixed: bool = False, extended: bool = False, ignore
     m = Matcher.compile(pattern, fixed=fixed, extended=extended, ignore_case=ignore_case)
     source = _Source(dictionary)
     out = GrepResult()
-    done = 0          # complete lines before the current block
+    # line numbers are (block index, offset): complete lines of the first `index` blocks + offset
+    offset = 0        # lines past the counted blocks' complete lines, before the current block
     carry = None      # the start of a line cut at the end of the previous block
 
-    def emit(line: bytes, number: int) -> None:
+    def emit(line: bytes, ref: tuple) -> None:
         if (m.line.search(line) is not None) != invert:
             out.lines.append(line)
-            out.numbers.append(number)
+            out._refs.append(ref)
 
     for bl in _blocks(source_blob, source, m, invert):
-        if bl.n_lines == 0:
+        if bl.empty:
             continue
         skip_first = carry is not None
         if skip_first:
             joined = carry + bl.first()
-            if bl.n_lines == 1 and not bl.ends_nl:
+            if not bl.has_newline:
                 carry = joined
                 continue
-            done += 1
-            emit(joined, done)
-        complete = bl.n_lines if bl.ends_nl else bl.n_lines - 1
-        base = done - (1 if skip_first else 0)
-        for k, line in bl.hits:
-            if (skip_first and k == 0) or k >= complete:
-                continue
-            out.lines.append(line)
-            out.numbers.append(base + k + 1)
-        done = base + complete
+            offset += 1
+            emit(joined, (len(out._parts), offset))
+        base = offset - (1 if skip_first else 0)
+        n = bl.n_lines  # a callable only for blocks without hits (counted if numbers are asked for)
+        if callable(n):
+            out._parts.append(lambda n=n, e=bl.ends_nl: n() - (0 if e else 1))
+        else:
+            complete = n if bl.ends_nl else n - 1
+            for k, line in bl.hits:
+                if (skip_first and k == 0) or k >= complete:
+                    continue
+                out.lines.append(line)
+                out._refs.append((len(out._parts), base + k + 1))
+            out._parts.append(complete)
+        offset = base
         carry = None if bl.ends_nl else bl.last()
     if carry is not None:
-        emit(carry, done + 1)
+        emit(carry, (len(out._parts), offset + 1))
     return out
 
 

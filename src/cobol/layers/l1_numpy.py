@@ -237,16 +237,40 @@ class L1Block:
         self._line_ends = nl
         return nl
 
+    def _is_newline(self, i: int) -> bool:
+        """Whether the 0x0A at stream position i is an output newline (the
+        consumer run before it, walked back; line_ends() past 64 bytes)."""
+        run = 0
+        while i - 1 - run >= 0 and self._consumer(self.src[i - 1 - run]):
+            run += 1
+            if run > 64:
+                return bool(np.searchsorted(self.line_ends(), i) < self.line_ends().size
+                            and self.line_ends()[np.searchsorted(self.line_ends(), i)] == i)
+        return run % 2 == 0 or self.src[i - 1] == ESC
+
+    def has_newline(self) -> bool:
+        """Whether the output holds a newline (a few 0x0A bytes checked, usually the first)."""
+        if self._line_ends is not None:
+            return bool(self._line_ends.size)
+        at = self.coded.find(b"\n")
+        for _ in range(16):
+            if at < 0:
+                return False
+            if self._is_newline(at):
+                return True
+            at = self.coded.find(b"\n", at + 1)
+        return bool(self.line_ends().size)
+
+    @property
+    def final_newline(self) -> bool:
+        n = self.src.size
+        return bool(n) and self.coded[-1] == NEWLINE and self._is_newline(n - 1)
+
     @property
     def n_lines(self) -> int:
         """Lines of the output (a last line without a newline counts)."""
         ends = self.line_ends()
         return ends.size + (1 if self.src.size and (not ends.size or ends[-1] != self.src.size - 1) else 0)
-
-    @property
-    def final_newline(self) -> bool:
-        ends = self.line_ends()
-        return bool(ends.size) and ends[-1] == self.src.size - 1
 
     # -- search ---------------------------------------------------------------
     def _codings(self, a: bytes, is_word: bool, ignore_case: bool) -> list | None:
