@@ -226,8 +226,9 @@ def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
 
 
 #: l1 blocks decoded whole (regular expressions, -v, anchorless strings) go
-#: through NumPy up to this size, else through the Numba decoder, whose start-up
-#: (~0.5 s of CPU) is what NumPy takes for ~5 MB (measured 90 ms per MB)
+#: through NumPy up to this many bytes in all (one search), then through the
+#: Numba decoder, whose start-up (~0.5 s of CPU) is what NumPy takes for ~5 MB
+#: (measured 90 ms per MB)
 L1_NUMPY_WHOLE = 4 << 20
 
 
@@ -245,8 +246,10 @@ def _l1_block(rec: DataBlock, header, source, m, invert: bool) -> _BlockLines:
         if not invert and m.fixed is not None and _searchable(m.fixed):
             select = blk.candidate_lines(m.fixed, m.ignore_case)
         if select is None:
-            if rec.raw_len > L1_NUMPY_WHOLE or "cobol.layers.l1_semantic" in sys.modules:
+            spent = getattr(source, "l1_numpy_whole", 0) + rec.raw_len
+            if spent > L1_NUMPY_WHOLE or "cobol.layers.l1_semantic" in sys.modules:
                 return text_block(source.decode(rec, header), m, invert)
+            source.l1_numpy_whole = spent
             raw = blk.render_all().tobytes()
             if ck.compute(header.checksum, raw) != bytes(rec.checksum):
                 raise ChecksumError(f"{where}: {ck.checksum_label(header.checksum)} checksum mismatch")

@@ -243,6 +243,7 @@ class _Source:
     def __init__(self, dictionary):
         self.dictionary = dictionary
         self._engine = None
+        self.l1_numpy_whole = 0  # bytes of l1 blocks decoded whole by NumPy so far (cobol.blocksearch)
 
     def engine(self):
         if self._engine is None:
