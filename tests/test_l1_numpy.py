@@ -222,3 +222,21 @@ def test_cobol_grep_on_raw_frames_imports_neither_numpy_nor_the_engine(tmp_path)
     want = b"".join(b"%d:%s\n" % (i + 1, ln) for i, ln in enumerate(data.split(b"\n")) if b"needle" in ln)
     assert p.stdout == want
     assert p.stderr.decode().split() == ["0", "[]", "False"]
+
+
+def test_lines_after_long_consumer_runs():
+    # runs of ESC / two-byte lead bytes longer than line_ends' 64-step walk: the whole-stream cut decides
+    d = bytes([1, 96]) + b"\n".join([b"the", b"job"] + [b"w%s" % bytes([97 + i % 26, 97 + i // 26]) for i in range(400)])
+    d = bytes([1, 96]) + b"\n".join(sorted(set(d[2:].split(b"\n"))))
+    for w, text in [(b"\x01\x01" * 70 + b"\n" + b"ab\n", b"\x01" * 70 + b"\nab\n"),
+                    (b"\x01\x01" * 69 + b"\x01\n" + b"x\n", b"\x01" * 69 + b"\nx\n"),
+                    (b"\xe0\x0a" * 80 + b"\n", None)]:
+        want = WordCoder.from_bytes(d).decode(w, len(text)) if text is not None else None
+        if want is None:
+            words = WordCoder.from_bytes(d).words
+            want = b" ".join([words[96 + 10]] * 80) + b"\n"  # code n1 + 0x0A
+            assert WordCoder.from_bytes(d).decode(w, len(want)) == want
+        b = L1Block([d, w], len(want))
+        assert b.render_all().tobytes() == want
+        assert b.n_lines == len(_lines(want)) and b.final_newline and b.has_newline()
+        assert b.render_lines(np.arange(b.n_lines)).tobytes() == want

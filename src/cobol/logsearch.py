@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass
 
 from .errors import ChecksumError, CobolError, FormatError, LimitError

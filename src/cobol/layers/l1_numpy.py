@@ -87,7 +87,6 @@ def _byte_table(members) -> np.ndarray:
 WORD_BYTE = _byte_table(list(range(65, 91)) + list(range(97, 123)) + list(range(128, 256)))
 SPACE_IMPLIED = ~_byte_table(b" \t\n\r\x0c\x00([{\"'/-<=`_@#$*~\\|")
 SENTENCE_END = _byte_table(b".!?")
-_WORD_BYTES = bytes(np.flatnonzero(WORD_BYTE).astype(np.uint8))
 #: what a stored dictionary body may hold: lowercase word bytes and newlines
 _DICT_BYTES = bytes(range(97, 123)) + bytes(range(128, 256)) + b"\n"
 
