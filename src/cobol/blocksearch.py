@@ -257,7 +257,7 @@ def _l1_block(rec: DataBlock, header, source, m, invert: bool) -> _BlockLines:
         ends_nl = blk.final_newline
         if not select.size and rec.raw_len:  # nothing can match: lines counted only if numbers are asked for
             n_lazy = (lambda: blk.n_lines)
-            return _BlockLines(n_lazy, ends_nl, lambda: line(blk, 0), lambda: line(blk, blk.n_lines - 1), [],
+            return _BlockLines(n_lazy, ends_nl, lambda: _l1_line(blk, 0), lambda: _l1_line(blk, blk.n_lines - 1), [],
                                blk.has_newline())
         n = blk.n_lines
         hits = []
@@ -276,10 +276,10 @@ def _l1_block(rec: DataBlock, header, source, m, invert: bool) -> _BlockLines:
     except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
         raise FormatError(f"{where}: corrupt l1 streams ({type(exc).__name__}: {exc})") from None
 
-    return _BlockLines(n, ends_nl, lambda: line(blk, 0), lambda: line(blk, n - 1), hits)
+    return _BlockLines(n, ends_nl, lambda: _l1_line(blk, 0), lambda: _l1_line(blk, n - 1), hits)
 
 
-def line(blk, k: int) -> bytes:
+def _l1_line(blk, k: int) -> bytes:
     """Line k of an l1 block, without its newline."""
     text = blk.render_lines(np.array([k], np.int64)).tobytes()
     return text[:-1] if text.endswith(b"\n") else text
