@@ -287,7 +287,8 @@ class L1Block:
                 if len(found) > MAX_ANCHOR_WORDS:
                     return None
                 at = body.find(key, at + 1)
-            for i in sorted(set((np.searchsorted(self.word_at, np.array(sorted(found), np.int64), "right") - 1).tolist())):
+            holding = np.searchsorted(self.word_at, np.array(sorted(found), np.int64), "right") - 1
+            for i in sorted(set(holding.tolist())):
                 if i < self.n1:
                     codes.append(bytes([0x80 + i]))
                 else:
