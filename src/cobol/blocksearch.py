@@ -232,11 +232,20 @@ def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
 L1_NUMPY_WHOLE = 4 << 20
 
 
-def _l1_block(rec: DataBlock, header, source, m, invert: bool) -> _BlockLines:
+def l1_reader(rec: DataBlock, streams: list):
+    """The NumPy reader of an l1 block whose streams were checked once (its errors named by block)."""
+    try:
+        return l1_numpy.L1Block(streams, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+
+
+def _l1_block(rec: DataBlock, header, source, m, invert: bool, streams=None) -> _BlockLines:
     """An l1 block: with a fixed string, only the lines whose code holds one
     of its anchors (:meth:`cobol.layers.l1_numpy.L1Block.candidate_lines`)
     are decoded, by NumPy; otherwise the whole block (checksum verified)."""
-    streams = source.streams(rec, header, l1_numpy.STREAM_BOUND)
+    if streams is None:
+        streams = source.streams(rec, header, l1_numpy.STREAM_BOUND)
     where = f"block {rec.seq}"
     try:
         if rec.params:
@@ -287,16 +296,17 @@ def _l1_line(blk, k: int) -> bytes:
 
 
 
-def search_block(rec: DataBlock, header, source, m, invert: bool) -> BlockLines:
+def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) -> BlockLines:
     """The lines of a log or l1 block that ``m`` selects. ``source`` gives a
     block's entropy-decoded streams (``streams(rec, header, bound)``) and its
-    checked bytes (``decode(rec, header)``)."""
+    checked bytes (``decode(rec, header)``); ``streams``: an l1 block's, when
+    the caller has decoded them already."""
     if rec.transform == log_format.TRANSFORM_ID:
         streams = source.streams(rec, header, log_format.STREAM_BOUND)
         if len(streams) == len(log_format.STREAM_NAMES) and not invert and _cannot_match(streams, m):
             return _unmatched_log_block(streams, rec)
         return _log_block(_LogLines(streams, rec), m, invert)
-    return _l1_block(rec, header, source, m, invert)
+    return _l1_block(rec, header, source, m, invert, streams)
 
 
 TRANSFORMS = (log_format.TRANSFORM_ID, l1_numpy.TRANSFORM_ID)

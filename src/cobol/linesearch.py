@@ -23,6 +23,8 @@ class BlockLines:
     last: object
     hits: list
     newline: bool | None = None
+    #: no line of the block can match on its own (its last line, if cut, is rendered only if joined)
+    unmatched: bool = False
 
     @property
     def empty(self) -> bool:

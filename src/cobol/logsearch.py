@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from .errors import ChecksumError, CobolError, FormatError, LimitError
 from .format import checksum as ck
 from .format.frame import DataBlock, Limits, iter_frame_records
-from .linesearch import text_block
+from .linesearch import BlockLines, text_block
 
 _POSIX_CLASSES = {
     b"alpha": rb"a-zA-Z", b"digit": rb"0-9", b"alnum": rb"a-zA-Z0-9", b"upper": rb"A-Z", b"lower": rb"a-z",
@@ -216,8 +216,8 @@ class GrepResult:
     @property
     def numbers(self) -> list:
         if self._numbers is None:
-            before = [0]
-            for part in self._parts:
+            before = [0]  # (only the blocks before the last selected line are counted)
+            for part in self._parts[:max((i for i, _ in self._refs), default=0)]:
                 before.append(before[-1] + (part() if callable(part) else part))
             self._numbers = [before[i] + off for i, off in self._refs]
         return self._numbers
@@ -230,6 +230,7 @@ class GrepResult:
 #: transform ids whose blocks :mod:`cobol.blocksearch` searches (log, l1); the
 #: ids are repeated here so that a frame without them never imports NumPy
 _SEARCHED_TRANSFORMS = (60, 50)
+_L1_TRANSFORM = 50
 _RAW_TRANSFORM = 0
 
 
@@ -299,11 +300,46 @@ class _RawBound:
         return cls.expansion * raw_len + DECODED_SLACK
 
 
+def _l1_block(rec: DataBlock, header, source: _Source, m: Matcher):
+    """An l1 block searched for fixed strings: ruled out without NumPy when
+    no line can hold one (:meth:`cobol.layers.l1_stream.L1Streams.cannot_match`;
+    its lines are then counted only if numbers are asked for), else searched
+    by :mod:`cobol.blocksearch` on the same decoded streams."""
+    from .layers import l1_stream
+    streams = source.streams(rec, header, l1_stream.STREAM_BOUND)
+    try:
+        if rec.params:
+            raise FormatError(f"l1: expects no params, got {len(rec.params)} bytes")
+        st = l1_stream.L1Streams(streams, rec.raw_len)
+        if not rec.raw_len or not st.cannot_match(m.fixed, m.ignore_case):
+            from .blocksearch import search_block
+            return search_block(rec, header, source, m, False, streams)
+        ends_nl, newline = st.final_newline, st.has_newline()
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    blk = []
+
+    def block():  # NumPy, only for line numbers or a line cut between blocks
+        if not blk:
+            from .blocksearch import l1_reader
+            blk.append(l1_reader(rec, streams))
+        return blk[0]
+
+    def line(k):
+        from .blocksearch import _l1_line
+        b = block()
+        return _l1_line(b, b.n_lines - 1 if k < 0 else k)
+
+    return BlockLines(lambda: block().n_lines, ends_nl, lambda: line(0), lambda: line(-1), [], newline, True)
+
+
 def _blocks(blob, source: _Source, m: Matcher, invert: bool):
     for header, rec in iter_frame_records(blob, Limits()):
         if not isinstance(rec, DataBlock):
             continue
-        if rec.transform in _SEARCHED_TRANSFORMS:
+        if rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
+            yield _l1_block(rec, header, source, m)
+        elif rec.transform in _SEARCHED_TRANSFORMS:
             from .blocksearch import search_block  # NumPy loads here, for the first log or l1 block
             yield search_block(rec, header, source, m, invert)
         else:
@@ -324,7 +360,7 @@ def grep(pattern, source, *, fixed: bool = False, extended: bool = False, ignore
     out = GrepResult()
     # line numbers are (block index, offset): complete lines of the first `index` blocks + offset
     offset = 0        # lines past the counted blocks' complete lines, before the current block
-    carry = None      # the start of a line cut at the end of the previous block
+    carry = None      # the start of a line cut at the end of the previous block (bytes, or a callable)
 
     def emit(line: bytes, ref: tuple) -> None:
         if (m.line.search(line) is not None) != invert:
@@ -336,7 +372,7 @@ def grep(pattern, source, *, fixed: bool = False, extended: bool = False, ignore
             continue
         skip_first = carry is not None
         if skip_first:
-            joined = carry + bl.first()
+            joined = (carry() if callable(carry) else carry) + bl.first()
             if not bl.has_newline:
                 carry = joined
                 continue
@@ -355,8 +391,8 @@ def grep(pattern, source, *, fixed: bool = False, extended: bool = False, ignore
                 out._refs.append((len(out._parts), base + k + 1))
             out._parts.append(complete)
         offset = base
-        carry = None if bl.ends_nl else bl.last()
-    if carry is not None:
+        carry = None if bl.ends_nl else bl.last if bl.unmatched else bl.last()
+    if carry is not None and not callable(carry):  # (a callable: the cut line of an unmatched block)
         emit(carry, (len(out._parts), offset + 1))
     return out
 

@@ -59,20 +59,13 @@ True
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-from ..errors import FormatError, LimitError
-from ..registry import DECODED_SLACK
+from ..errors import FormatError
+from .l1_stream import (  # noqa: F401  (TRANSFORM_ID, STREAM_BOUND: the names callers use from here)
+    CAP, ESC, NEWLINE, NOSPACE, STREAM_BOUND, TRANSFORM_ID, UPPER, L1Streams, anchors, literal_code,
+)
 
-TRANSFORM_ID = 50
-ESC, CAP, UPPER, NOSPACE = 1, 2, 3, 4
-MAX_WORD = 64
-_VERSION = 1
-NEWLINE = 10
-#: an anchor held by more dictionary words than this is not used to select lines
-MAX_ANCHOR_WORDS = 64
 #: an anchor found more often than this in a block's code gives way to the next
 FEW_HITS = 1024
 
@@ -87,26 +80,6 @@ def _byte_table(members) -> np.ndarray:
 WORD_BYTE = _byte_table(list(range(65, 91)) + list(range(97, 123)) + list(range(128, 256)))
 SPACE_IMPLIED = ~_byte_table(b" \t\n\r\x0c\x00([{\"'/-<=`_@#$*~\\|")
 SENTENCE_END = _byte_table(b".!?")
-#: what a stored dictionary body may hold: lowercase word bytes and newlines
-_DICT_BYTES = bytes(range(97, 123)) + bytes(range(128, 256)) + b"\n"
-
-
-class StreamBound:
-    """The l1 transform's bound on a block's stream table (the values
-    :class:`cobol.layers.l1_semantic.WordTransform` declares), for a reader
-    that has not imported it."""
-
-    name = "l1"
-    max_streams = 2
-    expansion = 4
-
-    def decoded_limit(self, params: bytes, raw_len: int) -> int:
-        return self.expansion * raw_len + DECODED_SLACK
-
-
-STREAM_BOUND = StreamBound()
-
-
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The indices starts[i] .. starts[i] + lengths[i] - 1, range after range."""
     first = np.zeros(lengths.size, np.int64)
@@ -136,50 +109,17 @@ def _find_all(hay: bytes, needles: list, limit: int | None) -> list | None:
     return out
 
 
-def literal_code(s: bytes) -> bytes:
-    """How the L1 encoder writes the bytes of ``s`` as literal tokens (ESC before
-    bytes >= 0x80 and 0x01-0x04)."""
-    return re.sub(rb"([\x01-\x04\x80-\xff])", b"\x01\\1", s)
-
-
-def anchors(s: bytes) -> tuple[list, list]:
-    """(maximal word-byte runs of ``s``, maximal runs of its bytes that are
-    neither word bytes nor the space)."""
-    words = re.findall(rb"[A-Za-z\x80-\xff]+", s)
-    others = re.findall(rb"[^A-Za-z\x80-\xff ]+", s)
-    return words, others
-
-
-class L1Block:
-    """The streams of one l1 block: ``dict`` parsed and checked, ``words`` kept
-    coded until lines of it are rendered."""
+class L1Block(L1Streams):
+    """The streams of one l1 block (:class:`~cobol.layers.l1_stream.L1Streams`)
+    with the arrays to cut its lines and decode them."""
 
     def __init__(self, streams: list, raw_len: int):
-        if len(streams) != 2:
-            raise FormatError(f"l1: expects 2 streams, got {len(streams)}")
-        d = bytes(streams[0])
-        if len(d) < 2 or d[0] != _VERSION:
-            raise FormatError("l1: bad dictionary header")
-        n1 = d[1]
-        if not 1 <= n1 <= 127:
-            raise FormatError(f"l1: one-byte code count {n1} out of range")
-        body = d[2:]
-        words = body.split(b"\n") if body else []
-        if body.translate(None, _DICT_BYTES):
-            raise FormatError("l1: dictionary word is not a lowercase word")
+        super().__init__(streams, raw_len)
+        body = self.body
         # word lengths from the newlines' places: NumPy, as a dictionary holds up to 8,288 words
         cuts = np.flatnonzero(np.frombuffer(body, np.uint8) == NEWLINE)
         bounds = np.concatenate(([-1], cuts, [len(body)])).astype(np.int64) if body else np.zeros(1, np.int64)
         lens = np.diff(bounds) - 1
-        if lens.size and (lens.min() < 1 or lens.max() > MAX_WORD):
-            raise FormatError("l1: dictionary word empty or too long")
-        if len(set(words)) != len(words):
-            raise FormatError("l1: duplicate dictionary words")
-        if len(words) > n1 + (128 - n1) * 256:
-            raise LimitError(f"l1: {len(words)} words exceed the code space of n1={n1}")
-        self.n1, self.lead2, self.raw_len = n1, 0x80 + n1, raw_len
-        self.words, self.body = words, body
-        self.coded = bytes(streams[1])
         self.src = np.frombuffer(self.coded, np.uint8)
         self.word_len = lens
         # each word after a space, back to back: word i's space is at word_at[i]
@@ -189,13 +129,13 @@ class L1Block:
         self._line_ends = None
 
     # -- tokens and lines -----------------------------------------------------
-    def _consumer(self, b: np.ndarray) -> np.ndarray:
+    def _consumers(self, b: np.ndarray) -> np.ndarray:
         return (b == ESC) | (b >= self.lead2) if self.lead2 <= 255 else b == ESC
 
     def _heads(self, src: np.ndarray) -> np.ndarray:
         """Which bytes of ``src`` (a stream, or a run of whole lines of it) are token heads."""
         n = src.size
-        cons = self._consumer(src)
+        cons = self._consumers(src)
         idx = np.arange(n, dtype=np.int64)
         last_other = np.maximum.accumulate(np.where(cons, -1, idx))
         head_cons = cons & (((idx - last_other) & 1) == 1)  # even offset inside its consumer run
@@ -211,7 +151,7 @@ class L1Block:
         nl = np.flatnonzero(src == NEWLINE)
         if nl.size:
             before = nl[nl > 0] - 1
-            check = before[self._consumer(src[before])]
+            check = before[self._consumers(src[before])]
             if check.size:
                 # the consumer run ending at each byte before a checked 0x0A: its length's parity
                 # says whether that byte is a head (then the 0x0A is its second byte)
@@ -220,7 +160,7 @@ class L1Block:
                 for _ in range(64):
                     at = check[active] - run[active]
                     more = (at >= 0)
-                    more[more] = self._consumer(src[at[more]])
+                    more[more] = self._consumers(src[at[more]])
                     active = active[more]
                     if not active.size:
                         break
@@ -236,34 +176,8 @@ class L1Block:
         self._line_ends = nl
         return nl
 
-    def _is_newline(self, i: int) -> bool:
-        """Whether the 0x0A at stream position i is an output newline (the
-        consumer run before it, walked back; line_ends() past 64 bytes)."""
-        run = 0
-        while i - 1 - run >= 0 and self._consumer(self.src[i - 1 - run]):
-            run += 1
-            if run > 64:
-                return bool(np.searchsorted(self.line_ends(), i) < self.line_ends().size
-                            and self.line_ends()[np.searchsorted(self.line_ends(), i)] == i)
-        return run % 2 == 0 or self.src[i - 1] == ESC
-
-    def has_newline(self) -> bool:
-        """Whether the output holds a newline (a few 0x0A bytes checked, usually the first)."""
-        if self._line_ends is not None:
-            return bool(self._line_ends.size)
-        at = self.coded.find(b"\n")
-        for _ in range(16):
-            if at < 0:
-                return False
-            if self._is_newline(at):
-                return True
-            at = self.coded.find(b"\n", at + 1)
-        return bool(self.line_ends().size)
-
-    @property
-    def final_newline(self) -> bool:
-        n = self.src.size
-        return bool(n) and self.coded[-1] == NEWLINE and self._is_newline(n - 1)
+    def _all_line_ends(self):
+        return set(self.line_ends().tolist())
 
     @property
     def n_lines(self) -> int:
@@ -272,31 +186,6 @@ class L1Block:
         return ends.size + (1 if self.src.size and (not ends.size or ends[-1] != self.src.size - 1) else 0)
 
     # -- search ---------------------------------------------------------------
-    def _codings(self, a: bytes, is_word: bool, ignore_case: bool) -> list | None:
-        """The byte strings one of which the (case-folded) stream holds where
-        anchor ``a`` occurs: its literal coding and, for a word run, the code of
-        every dictionary word holding it; None when more than MAX_ANCHOR_WORDS
-        words hold it (an anchor that selects little)."""
-        codes = [literal_code(a.lower() if ignore_case else a)]
-        if is_word:
-            key, body = a.lower(), self.body
-            found = set()
-            at = body.find(key)
-            while at >= 0:
-                found.add(at)
-                if len(found) > MAX_ANCHOR_WORDS:
-                    return None
-                at = body.find(key, at + 1)
-            holding = np.searchsorted(self.word_at, np.array(sorted(found), np.int64), "right") - 1
-            for i in sorted(set(holding.tolist())):
-                if i < self.n1:
-                    codes.append(bytes([0x80 + i]))
-                else:
-                    k = i - self.n1
-                    c = bytes([self.lead2 + (k >> 8), k & 0xFF])
-                    codes.append(c.lower() if ignore_case else c)
-        return codes
-
     def candidate_lines(self, strings: list, ignore_case: bool) -> np.ndarray | None:
         """Indices of the lines that may hold one of the fixed ``strings``
         (sorted; empty when none can), or None when every line must be looked
@@ -310,15 +199,9 @@ class L1Block:
         hay = self.coded.lower() if ignore_case else self.coded
         positions = []
         for s in strings:
-            words, others = anchors(s)
-            options = []
-            for a, is_word in [(w, True) for w in words] + [(o, False) for o in others]:
-                codes = self._codings(a, is_word, ignore_case)
-                if codes is not None:
-                    options.append((any(len(c) == 1 and c[0] >= 0x80 for c in codes[1:]), -len(a), codes))
+            options = self.anchor_options(s, ignore_case)
             if not options:
                 return None
-            options.sort(key=lambda o: o[:2])
             best = None
             for _, _, codes in options:
                 found = _find_all(hay, codes, FEW_HITS)
@@ -356,7 +239,7 @@ class L1Block:
             return np.zeros(0, np.uint8)
         h = np.flatnonzero(self._heads(src))
         b = src[h].astype(np.int64)
-        if self._consumer(src[h[-1:]])[0] and h[-1] + 1 >= n:
+        if self._consumers(src[h[-1:]])[0] and h[-1] + 1 >= n:
             raise FormatError("l1: dangling flag" if b[-1] == ESC else "l1: bad word code")
         nxt = src[np.minimum(h + 1, n - 1)].astype(np.int64)
         is_code = b >= 0x80
