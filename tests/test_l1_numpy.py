@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 
 import cobol
 from cobol.errors import CobolError
-from cobol.layers import l1_numpy, l1_semantic
+from cobol.layers import l1_numpy, l1_semantic, l1_stream
 from cobol.layers.l1_numpy import L1Block
 from cobol.layers.l1_semantic import WordCoder, WordTransform
 from cobol.logsearch import grep
@@ -243,3 +243,6 @@ def test_lines_after_long_consumer_runs():
         assert b.render_all().tobytes() == want
         assert b.n_lines == len(_lines(want)) and b.final_newline and b.has_newline()
         assert b.render_lines(np.arange(b.n_lines)).tobytes() == want
+        if w.startswith(b"\x01" * 70):  # the NumPy-free checks hand such a stream over
+            with pytest.raises(l1_stream.NeedsLineCut):
+                l1_stream.L1Streams([d, w], len(want)).has_newline()

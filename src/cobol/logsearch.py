@@ -311,10 +311,15 @@ def _l1_block(rec: DataBlock, header, source: _Source, m: Matcher):
         if rec.params:
             raise FormatError(f"l1: expects no params, got {len(rec.params)} bytes")
         st = l1_stream.L1Streams(streams, rec.raw_len)
-        if not rec.raw_len or not st.cannot_match(m.fixed, m.ignore_case):
+        try:
+            ruled_out = rec.raw_len > 0 and st.cannot_match(m.fixed, m.ignore_case)
+            if ruled_out:
+                ends_nl, newline = st.final_newline, st.has_newline()
+        except l1_stream.NeedsLineCut:
+            ruled_out = False
+        if not ruled_out:
             from .blocksearch import search_block
             return search_block(rec, header, source, m, False, streams)
-        ends_nl, newline = st.final_newline, st.has_newline()
     except CobolError as exc:
         raise type(exc)(f"block {rec.seq}: {exc}") from None
     blk = []

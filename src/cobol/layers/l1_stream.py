@@ -152,7 +152,8 @@ class L1Streams:
 
     def _is_newline(self, i: int) -> bool:
         """Whether the 0x0A at stream position i is an output newline (the
-        consumer run before it, walked back; line_ends() past 64 bytes)."""
+        consumer run before it, walked back; the whole-stream cut past 64
+        bytes: NeedsLineCut here)."""
         run = 0
         coded = self.coded
         while i - 1 - run >= 0 and self._consumer(coded[i - 1 - run]):
@@ -178,6 +179,10 @@ class L1Streams:
         return bool(n) and self.coded[-1] == NEWLINE and self._is_newline(n - 1)
 
     def _all_line_ends(self):
-        """Every output newline's stream position (NumPy: cobol.layers.l1_numpy)."""
-        from .l1_numpy import L1Block
-        return set(L1Block([bytes([_VERSION, self.n1]) + self.body, self.coded], self.raw_len).line_ends().tolist())
+        """Every output newline's stream position: a whole-stream cut, which
+        needs NumPy (:class:`cobol.layers.l1_numpy.L1Block` does it)."""
+        raise NeedsLineCut("l1: a long run of consumer bytes; the stream's lines need the NumPy cut")
+
+
+class NeedsLineCut(Exception):
+    """The NumPy-free checks cannot decide where a newline is; read the block with L1Block."""
