@@ -9,7 +9,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from .. import json_tokenizer as jt
 from .symbols import (
     C_NOKEY, FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
-    K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_REF_ARR, S_REF_OBJ,
+    K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_REF_ARR, S_REF_OBJ, S_REF_STR,
     S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
 )
 from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
@@ -88,13 +88,15 @@ def _copy_until(src, sp, send, term, escapes, out, o, osz):
 @njit(cache=True, nogil=True)
 def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints, ioff,
                  flags, foff, cmode, cscale, ddata, dents, dbase, dcount, dids, doff,
-                 colmap, style, gtab, mode, max_depth, def_start, def_len, refs, out):
+                 colmap, style, gtab, mode, max_depth, def_start, def_len, refs, str_refs, out):
     """Rebuild the block into out[:out.size - COPY_SLACK]; returns the number of
     bytes written or an error code < 0. ``texts``, ``kdata`` and ``ddata`` end in
     COPY_SLACK spare bytes too (copies move 16-byte chunks).
 
     ``S_REF_OBJ``/``S_REF_ARR`` copy subtree ``refs[i]`` (bytes
-    ``def_start[id]:+def_len[id]`` of the output, which must be written already).
+    ``def_start[id]:+def_len[id]`` of the output, which must be written already);
+    with ``str_refs`` (params version 3) ``S_REF_STR`` likewise copies a string
+    value (one child of its container, no column value).
 
     (Like the encoder's walk, the loop calls no function that takes an array:
     copies and number printing are written out in place.)"""
@@ -175,7 +177,9 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         if nk == K_END:
             ended = True
             break
-        if s == S_REF_OBJ or s == S_REF_ARR:
+        if s == S_REF_OBJ or s == S_REF_ARR or s == S_REF_STR:
+            if s == S_REF_STR and not str_refs:
+                return -22
             if refp >= refs.size:
                 return -20
             e = refs[refp]
@@ -192,7 +196,10 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             o += b - a
             if depth > 0:
                 st_count[depth - 1] += 1
-            nk = jt.OBJ_CLOSE if out[o - 1] == 125 else jt.ARR_CLOSE
+            if s == S_REF_STR:
+                nk = jt.STRING
+            else:
+                nk = jt.OBJ_CLOSE if out[o - 1] == 125 else jt.ARR_CLOSE
         elif nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
             if o >= nout:
                 return -2

@@ -43,6 +43,18 @@ from .paths import _mix
 #: cheap in the columns already (measured on bench_json_unseen and the dev
 #: corpus: 128 was best of 32, 64, 128, 256 on balance).
 MIN_SUBTREE_BYTES = 128
+#: smallest string value (in bytes, quotes included) worth a reference (params
+#: version 3). The text streams end in brotli, which codes a long repeat in 1-2
+#: bytes when it is near; a reference costs about as much (its id, a def's
+#: offset and length, and a skeleton symbol that breaks the records' identical
+#: skeleton runs). Measured at level 3 (whole-file sizes, 23 JSON / JSON lines
+#: files): 64 cut 6.6% off a CycloneDX SBOM and 3.8% off another (dependency
+#: graphs repeat the components' purls far from them), 0.7% off SBOM components
+#: as JSON lines, 0.2% off mdn-browser-compat-data, and cost at most 0.23% on
+#: five API descriptions and a GeoJSON; 16 and 32 cost 0.9-2% on botocore
+#: shapes, 96 and 128 lost the SBOM gains. A distance floor (4 to 256 KiB
+#: between the two occurrences) did not help.
+MIN_STRING_REF_BYTES = 64
 
 _HASH_MUL = np.int64(0x100000001B3)
 
@@ -59,19 +71,39 @@ def _pow(m, e):
 
 
 @njit(cache=True, nogil=True)
-def _find_repeats_kernel(buf, kinds, starts, min_bytes):
-    """One pass over the tokens, outermost first: every object/array span of at
-    least ``min_bytes`` bytes is looked up (polynomial hash of its bytes, then
-    an exact byte compare) among the earlier spans; a hit is a reference (its
-    inside is skipped), a miss is remembered.
+def _span_hash(buf, i, e):
+    """The polynomial hash of buf[i:e] (the same value the prefix hashes of
+    :func:`_find_repeats_kernel` give for that span)."""
+    h = np.int64(0)
+    m2 = _HASH_MUL * _HASH_MUL
+    m3 = m2 * _HASH_MUL
+    m4 = m3 * _HASH_MUL
+    while i + 4 <= e:
+        h = (h * m4 + (np.int64(buf[i]) + 1) * m3 + (np.int64(buf[i + 1]) + 1) * m2
+             + (np.int64(buf[i + 2]) + 1) * _HASH_MUL + np.int64(buf[i + 3]) + 1)
+        i += 4
+    while i < e:
+        h = h * _HASH_MUL + np.int64(buf[i]) + 1
+        i += 1
+    return h
 
-    Returns (entry of each reference opener or -1, entry opener tokens, entry
-    count, the matching closer of each opener or -1)."""
+
+@njit(cache=True, nogil=True)
+def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
+    """One pass over the tokens, outermost first: every object/array span of at
+    least ``min_bytes`` bytes, and (``min_str`` > 0) every string value of at
+    least ``min_str`` bytes (quotes included), is looked up (polynomial hash of
+    its bytes, then an exact byte compare) among the earlier spans; a hit is a
+    reference (the inside of a subtree is skipped), a miss is remembered.
+
+    Returns (entry of each reference token or -1, entry tokens, the matching
+    closer of each opener or -1)."""
     ntok = kinds.size
     close = np.full(ntok, -1, np.int32)  # (int32 like the token starts: memory per token)
     stack = np.empty(ntok + 1, np.int32)
     sp = 0
     nopen = 0
+    nstr = 0
     for t in range(ntok):
         k = kinds[t]
         if k == jt.OBJ_OPEN or k == jt.ARR_OPEN:
@@ -82,6 +114,8 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes):
             if sp > 0:
                 sp -= 1
                 close[stack[sp]] = t
+        elif k == jt.STRING and min_str > 0 and starts[t + 1] - starts[t] >= min_str:
+            nstr += 1
     # only tokens lo..hi can be inside a span big enough to look up (record-shaped
     # data with small records has none: then nothing below touches the bytes)
     lo = ntok
@@ -92,7 +126,7 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes):
             lo = min(lo, t)
             hi = max(hi, c + 1)
     ref_of = np.full(ntok, -1, np.int32)
-    if hi < 0:
+    if hi < 0 and nstr == 0:
         return ref_of, np.empty(0, np.int64), close
     # polynomial hash of buf[starts[lo]:starts[t]] at every token start t in lo..hi
     ph = np.empty(ntok + 1, np.int64)
@@ -112,56 +146,69 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes):
         while i < e:
             h = h * _HASH_MUL + np.int64(buf[i]) + 1
             i += 1
-    ph[hi] = h
-    cap = table_capacity(nopen + 8)
+    if hi >= 0:
+        ph[hi] = h
+    cap = table_capacity(nopen + nstr + 8)
     mask = cap - 1
     table = np.full(cap, -1, np.int64)
-    ent_tok = np.empty(nopen + 1, np.int64)
-    ent_hash = np.empty(nopen + 1, np.int64)
-    ent_len = np.empty(nopen + 1, np.int64)
+    ent_tok = np.empty(nopen + nstr + 1, np.int64)
+    ent_hash = np.empty(nopen + nstr + 1, np.int64)
+    ent_len = np.empty(nopen + nstr + 1, np.int64)
     nent = 0
     # byte compares are bounded: references are disjoint (their compares add up
     # to at most the block), so only crafted hash collisions (the hash is mod
     # 2**64, Thue-Morse strings collide) could use up the rest of the budget
     budget = 4 * np.int64(buf.size) + 4096
-    t = lo
-    while t < hi:
+    t = 0 if nstr > 0 else lo
+    end = ntok if nstr > 0 else hi
+    while t < end:
         k = kinds[t]
         c = close[t] if (k == jt.OBJ_OPEN or k == jt.ARR_OPEN) else -1
+        a = starts[t]
+        ln = -1
+        hv = np.int64(0)
         if c >= 0:
-            a = starts[t]
             ln = starts[c + 1] - a
             if ln >= min_bytes:
                 hv = ph[c + 1] - ph[t] * _pow(_HASH_MUL, ln)
-                slot = _mix(hv, ln) & mask
-                found = -1
-                empty = False
-                for _ in range(cap):
-                    e = table[slot]
-                    if e < 0:
-                        empty = True
+            else:
+                ln = -1
+        elif k == jt.STRING and nstr > 0:
+            ln = starts[t + 1] - a
+            if ln >= min_str:
+                hv = _span_hash(buf, a, a + ln)
+            else:
+                ln = -1
+        if ln > 0:
+            slot = _mix(hv, ln) & mask
+            found = -1
+            empty = False
+            for _ in range(cap):
+                e = table[slot]
+                if e < 0:
+                    empty = True
+                    break
+                if ent_hash[e] == hv and ent_len[e] == ln:
+                    # one compare at most: a hash collision (rare, or hostile)
+                    # only costs the reference, never a second compare
+                    if ln > budget:
                         break
-                    if ent_hash[e] == hv and ent_len[e] == ln:
-                        # one compare at most: a hash collision (rare, or hostile)
-                        # only costs the reference, never a second compare
-                        if ln > budget:
-                            break
-                        budget -= ln
-                        b = starts[ent_tok[e]]
-                        if spans_equal(buf, a, a + ln, buf, b, b + ln):
-                            found = e
-                        break
-                    slot = (slot + 1) & mask
-                if found >= 0:
-                    ref_of[t] = found
-                    t = c + 1
-                    continue
-                if empty:
-                    table[slot] = nent
-                    ent_tok[nent] = t
-                    ent_hash[nent] = hv
-                    ent_len[nent] = ln
-                    nent += 1
+                    budget -= ln
+                    b = starts[ent_tok[e]]
+                    if spans_equal(buf, a, a + ln, buf, b, b + ln):
+                        found = e
+                    break
+                slot = (slot + 1) & mask
+            if found >= 0:
+                ref_of[t] = found
+                t = (c if c >= 0 else t) + 1
+                continue
+            if empty:
+                table[slot] = nent
+                ent_tok[nent] = t
+                ent_hash[nent] = hv
+                ent_len[nent] = ln
+                nent += 1
         t += 1
     return ref_of, ent_tok[:nent], close
 
@@ -174,8 +221,10 @@ class SubtreeRefs:
     per token of that tiling, 0 or the token kind of the referenced subtree's
     closer; ``streams``: the ``subtrees`` and ``refs`` stream bytes."""
 
-    def __init__(self, kinds, starts, ref_close, def_start, def_len, ref_ids):
+    def __init__(self, kinds, starts, ref_close, def_start, def_len, ref_ids, string_refs: int = 0):
         self.kinds = kinds
+        #: how many of the references are string values (params version 3 when > 0)
+        self.string_refs = string_refs
         self.starts = starts
         self.ref_close = ref_close
         self.def_start = def_start
@@ -191,28 +240,34 @@ class SubtreeRefs:
         return [encode_ints(np.concatenate((gaps, self.def_len))), encode_ints(self.ref_ids)]
 
 
-def find_repeated_subtrees(buf, kinds, starts, min_bytes: int = MIN_SUBTREE_BYTES) -> SubtreeRefs | None:
-    """References for the repeated subtrees of a tokenized block, or None if none repeats."""
-    ref_of, ent_tok, close = _find_repeats_kernel(buf, kinds, starts, min_bytes)
+def find_repeated_subtrees(buf, kinds, starts, min_bytes: int = MIN_SUBTREE_BYTES,
+                           min_str: int = 0) -> SubtreeRefs | None:
+    """References for the repeated subtrees (and, ``min_str`` > 0, the repeated
+    string values of at least that many bytes, quotes included) of a tokenized
+    block, or None if none repeats."""
+    ref_of, ent_tok, close = _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str)
     ref_tok = np.flatnonzero(ref_of >= 0)
     if ref_tok.size == 0:
         return None
+    # the last token of each span: its closer, or the string token itself
+    last = np.where(close >= 0, close, np.arange(kinds.size, dtype=np.int32)).astype(np.int64)
     used = np.zeros(ent_tok.size, bool)
     used[ref_of[ref_tok]] = True
     def_num = np.cumsum(used) - 1  # defs: referenced entries, in order of first appearance
     def_tok = ent_tok[used]
     def_start = starts[def_tok].astype(np.int64)
-    def_len = starts[close[def_tok].astype(np.int64) + 1].astype(np.int64) - def_start
+    def_len = starts[last[def_tok] + 1].astype(np.int64) - def_start
     ref_ids = def_num[ref_of[ref_tok]].astype(np.int64)
     # drop the tokens inside each reference: +1 after its opener, -1 after its closer
     mark = np.zeros(kinds.size + 1, np.int64)
     np.add.at(mark, ref_tok + 1, 1)
-    np.add.at(mark, close[ref_tok] + 1, -1)
+    np.add.at(mark, last[ref_tok] + 1, -1)
     keep = np.cumsum(mark[:-1]) == 0
     ref_close = np.zeros(kinds.size, np.uint8)
-    ref_close[ref_tok] = kinds[close[ref_tok]]
+    ref_close[ref_tok] = kinds[last[ref_tok]]
     new_starts = np.concatenate((starts[:-1][keep], starts[-1:]))
-    return SubtreeRefs(kinds[keep], new_starts, ref_close[keep], def_start, def_len, ref_ids)
+    nstr = int(np.count_nonzero(kinds[ref_tok] == jt.STRING))
+    return SubtreeRefs(kinds[keep], new_starts, ref_close[keep], def_start, def_len, ref_ids, nstr)
 
 
 def decode_subtree_streams(defs_raw, refs_raw, raw_len: int):
