@@ -24,6 +24,11 @@ Streams (both :mod:`cobol.layers.intcodec` int streams, params version 2):
 
 A reference may only copy bytes already written (def start + length <= the
 output position); anything else is a :class:`~cobol.errors.FormatError`.
+
+String values of at least MIN_STRING_REF_BYTES bytes (quotes included) that
+repeat an earlier string value are references too (``S_REF_STR``, params
+version 3): the same lookup, the earlier string token as the def, in the same
+two streams.
 """
 
 from __future__ import annotations
