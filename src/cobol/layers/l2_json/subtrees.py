@@ -25,10 +25,13 @@ Streams (both :mod:`cobol.layers.intcodec` int streams, params version 2):
 A reference may only copy bytes already written (def start + length <= the
 output position); anything else is a :class:`~cobol.errors.FormatError`.
 
-String values of at least MIN_STRING_REF_BYTES bytes (quotes included) that
-repeat an earlier string value are references too (``S_REF_STR``, params
-version 3): the same lookup, the earlier string token as the def, in the same
-two streams.
+String values of at least ``min_string`` bytes (quotes included) that repeat
+an earlier string value are references too (``S_REF_STR``, params version 3),
+found by the same lookup but coded without defs: both sides number the string
+values of ``min_string``+ bytes they write (outside referenced subtrees) in
+order, and the third stream ``strrefs`` (an int stream) holds, per
+``S_REF_STR``, how many such strings lie between it and the one it repeats
+(0: the one just before). The encoder refers to the latest occurrence.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ MIN_SUBTREE_BYTES = 128
 #: shapes, 96 and 128 lost the SBOM gains. A distance floor (4 to 256 KiB
 #: between the two occurrences) did not help.
 MIN_STRING_REF_BYTES = 64
+#: the smallest floor a block may name: the decoder keeps (start, length) of every
+#: string of at least the floor, so this bounds that memory (2 int64 per 8 bytes)
+MIN_STRING_REF_FLOOR = 8
 #: ... and only when the repeated strings add up to at least this share of the
 #: block: a few references do not pay for the skeleton runs they break and the
 #: two streams' framing (measured: the files where they cost 0.07-0.23% had
@@ -106,8 +112,14 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
     its bytes, then an exact byte compare) among the earlier spans; a hit is a
     reference (the inside of a subtree is skipped), a miss is remembered.
 
-    Returns (entry of each reference token or -1, entry tokens, the matching
-    closer of each opener or -1)."""
+    Strings are numbered in walk order (ordinals: every string of ``min_str``+
+    bytes outside a referenced subtree, hit or miss, as the decoder numbers the
+    ones it writes); a repeated one refers to the latest earlier occurrence by
+    ordinal distance (0: the long string just before it).
+
+    Returns (entry of each subtree reference opener or -1, entry tokens, the
+    matching closer of each opener or -1, the ordinal distance of each string
+    reference token or -1)."""
     ntok = kinds.size
     close = np.full(ntok, -1, np.int32)  # (int32 like the token starts: memory per token)
     stack = np.empty(ntok + 1, np.int32)
@@ -136,8 +148,9 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
             lo = min(lo, t)
             hi = max(hi, c + 1)
     ref_of = np.full(ntok, -1, np.int32)
+    str_dist = np.full(ntok, -1, np.int64)
     if hi < 0 and nstr == 0:
-        return ref_of, np.empty(0, np.int64), close
+        return ref_of, np.empty(0, np.int64), close, str_dist
     # polynomial hash of buf[starts[lo]:starts[t]] at every token start t in lo..hi
     ph = np.empty(ntok + 1, np.int64)
     h = np.int64(0)
@@ -164,7 +177,9 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
     ent_tok = np.empty(nopen + nstr + 1, np.int64)
     ent_hash = np.empty(nopen + nstr + 1, np.int64)
     ent_len = np.empty(nopen + nstr + 1, np.int64)
+    ent_ord = np.empty(nopen + nstr + 1, np.int64)  # a string entry's latest ordinal
     nent = 0
+    nord = 0
     # byte compares are bounded: references are disjoint (their compares add up
     # to at most the block), so only crafted hash collisions (the hash is mod
     # 2**64, Thue-Morse strings collide) could use up the rest of the budget
@@ -187,6 +202,7 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
             ln = starts[t + 1] - a
             if ln >= min_str:
                 hv = _span_hash(buf, a, a + ln)
+                nord += 1
             else:
                 ln = -1
         if ln > 0:
@@ -209,45 +225,62 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
                         found = e
                     break
                 slot = (slot + 1) & mask
-            if found >= 0:
+            if found >= 0 and c < 0:
+                # a string: refer to its latest occurrence, which it now becomes
+                str_dist[t] = nord - 2 - ent_ord[found]
+                ent_tok[found] = t
+                ent_ord[found] = nord - 1
+            elif found >= 0:
                 ref_of[t] = found
-                t = (c if c >= 0 else t) + 1
+                t = c + 1
                 continue
-            if empty:
+            elif empty:
                 table[slot] = nent
                 ent_tok[nent] = t
                 ent_hash[nent] = hv
                 ent_len[nent] = ln
+                ent_ord[nent] = nord - 1
                 nent += 1
         t += 1
-    return ref_of, ent_tok[:nent], close
+    return ref_of, ent_tok[:nent], close, str_dist
 
 
 class SubtreeRefs:
-    """The encoder's view of a block's repeated subtrees (see the module docstring).
+    """The encoder's view of a block's repeated subtrees and strings (see the
+    module docstring).
 
     ``kinds``/``starts``: the token tiling with every referenced subtree collapsed
     into its opener token (whose span then covers the whole subtree); ``ref_close``:
     per token of that tiling, 0 or the token kind of the referenced subtree's
-    closer; ``streams``: the ``subtrees`` and ``refs`` stream bytes."""
+    closer (STRING for a string reference); ``str_dists``: the ordinal distance
+    of each string reference, in token order; ``streams``: the ``subtrees`` and
+    ``refs`` stream bytes, then ``strrefs`` when there are string references."""
 
-    def __init__(self, kinds, starts, ref_close, def_start, def_len, ref_ids, string_refs: int = 0):
+    def __init__(self, kinds, starts, ref_close, def_start, def_len, ref_ids, str_dists=None):
         self.kinds = kinds
-        #: how many of the references are string values (params version 3 when > 0)
-        self.string_refs = string_refs
         self.starts = starts
         self.ref_close = ref_close
         self.def_start = def_start
         self.def_len = def_len
         self.ref_ids = ref_ids
+        self.str_dists = np.zeros(0, np.int64) if str_dists is None else str_dists
 
     @property
     def count(self) -> int:
+        """Subtree references."""
         return int(self.ref_ids.size)
+
+    @property
+    def string_refs(self) -> int:
+        """String references (params version 3 when > 0)."""
+        return int(self.str_dists.size)
 
     def streams(self) -> list[bytes]:
         gaps = np.diff(self.def_start, prepend=0)
-        return [encode_ints(np.concatenate((gaps, self.def_len))), encode_ints(self.ref_ids)]
+        out = [encode_ints(np.concatenate((gaps, self.def_len))), encode_ints(self.ref_ids)]
+        if self.string_refs:
+            out.append(encode_ints(self.str_dists))
+        return out
 
 
 def find_repeated_subtrees(buf, kinds, starts, min_bytes: int = MIN_SUBTREE_BYTES,
@@ -256,35 +289,32 @@ def find_repeated_subtrees(buf, kinds, starts, min_bytes: int = MIN_SUBTREE_BYTE
     string values of at least that many bytes, quotes included, when they add
     up to MIN_STRING_REF_SHARE of the block) of a tokenized block, or None if
     none repeats."""
-    ref_of, ent_tok, close = _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str)
+    ref_of, ent_tok, close, str_dist = _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str)
+    str_tok = np.flatnonzero(str_dist >= 0)
+    if str_tok.size and int((starts[str_tok + 1] - starts[str_tok]).sum()) < MIN_STRING_REF_SHARE * buf.size:
+        # too few to pay (the subtree references and the ordinals do not depend on them)
+        str_tok = str_tok[:0]
     ref_tok = np.flatnonzero(ref_of >= 0)
-    if min_str > 0 and ref_tok.size:
-        str_tok = ref_tok[kinds[ref_tok] == jt.STRING]
-        if str_tok.size and int((starts[str_tok + 1] - starts[str_tok]).sum()) < MIN_STRING_REF_SHARE * buf.size:
-            # too few to pay (the subtree references do not depend on them)
-            ref_of[str_tok] = -1
-            ref_tok = np.flatnonzero(ref_of >= 0)
-    if ref_tok.size == 0:
+    if ref_tok.size == 0 and str_tok.size == 0:
         return None
-    # the last token of each span: its closer, or the string token itself
-    last = np.where(close >= 0, close, np.arange(kinds.size, dtype=np.int32)).astype(np.int64)
     used = np.zeros(ent_tok.size, bool)
     used[ref_of[ref_tok]] = True
     def_num = np.cumsum(used) - 1  # defs: referenced entries, in order of first appearance
     def_tok = ent_tok[used]
     def_start = starts[def_tok].astype(np.int64)
-    def_len = starts[last[def_tok] + 1].astype(np.int64) - def_start
+    def_len = starts[close[def_tok].astype(np.int64) + 1].astype(np.int64) - def_start
     ref_ids = def_num[ref_of[ref_tok]].astype(np.int64)
     # drop the tokens inside each reference: +1 after its opener, -1 after its closer
     mark = np.zeros(kinds.size + 1, np.int64)
     np.add.at(mark, ref_tok + 1, 1)
-    np.add.at(mark, last[ref_tok] + 1, -1)
+    np.add.at(mark, close[ref_tok] + 1, -1)
     keep = np.cumsum(mark[:-1]) == 0
     ref_close = np.zeros(kinds.size, np.uint8)
-    ref_close[ref_tok] = kinds[last[ref_tok]]
+    ref_close[ref_tok] = kinds[close[ref_tok]]
+    ref_close[str_tok] = jt.STRING
     new_starts = np.concatenate((starts[:-1][keep], starts[-1:]))
-    nstr = int(np.count_nonzero(kinds[ref_tok] == jt.STRING))
-    return SubtreeRefs(kinds[keep], new_starts, ref_close[keep], def_start, def_len, ref_ids, nstr)
+    return SubtreeRefs(kinds[keep], new_starts, ref_close[keep], def_start, def_len, ref_ids,
+                       str_dist[str_tok].astype(np.int64))
 
 
 def decode_subtree_streams(defs_raw, refs_raw, raw_len: int):

@@ -140,4 +140,6 @@ _ERRORS = {
     -20: "refs stream exhausted",
     -21: "subtree reference to bytes not yet written",
     -22: "string reference in a block of params version < 3",
+    -23: "string refs stream exhausted",
+    -24: "string reference out of range",
 }

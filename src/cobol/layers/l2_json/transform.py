@@ -32,7 +32,7 @@ from .columns import _drop_terms, _gather_spans, _group_order, _scatter_text
 from .numbers import _number_columns, _number_values, _parse_numbers
 from .encode_walk import _walk_encode
 from .decode_walk import _walk_decode
-from .subtrees import MIN_STRING_REF_BYTES, MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees
+from .subtrees import MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees
 
 
 @njit(cache=True, nogil=True)
@@ -168,7 +168,9 @@ class Layer2Encoder:
         #: repeated objects/arrays of at least this many bytes become references (0: never)
         self.min_subtree = min_subtree
         #: repeated string values of at least this many bytes, quotes included,
-        #: become references (0: never; needs ``min_subtree`` > 0)
+        #: become references (0: never, else >= MIN_STRING_REF_FLOOR; needs ``min_subtree`` > 0)
+        if 0 < min_string < MIN_STRING_REF_FLOOR:
+            raise ValueError(f"min_string must be 0 or >= {MIN_STRING_REF_FLOOR}")
         self.min_string = min_string
         self.last_tracker: NestingLevelTracker | None = None
         #: after encode: key dictionary size, keys coded by id, keys stored verbatim
@@ -513,7 +515,7 @@ class Layer2Encoder:
         names = ["skeleton", "ws", "residue", "keys", "numflags"]
         if refs is not None:
             streams += refs.streams()
-            names += ["subtrees", "refs"]
+            names += ["subtrees", "refs"] + (["strrefs"] if refs.string_refs else [])
         # frames the trials made of final streams (the bytes compared, so a
         # frame never stands for other bytes); the planner codes the rest
         frames = {}
@@ -534,6 +536,8 @@ class Layer2Encoder:
         for c in range(ncols + 1):
             if c == ncols:
                 put_varint(params, int(tgroup[c]) if has_text[c] else ngroups)
+                if version == PARAMS_VERSION_STR_REFS:
+                    put_varint(params, self.min_string)
                 break
             has_ints = icounts[c + 1] > icounts[c]
             cm = int(cmode[c]) if has_num[c] else 3
@@ -619,7 +623,7 @@ class Layer2Decoder:
         ngroups = r.varint("text groups", limit=MAX_COLUMNS + 2)
         if ncols < 1:
             raise FormatError("json params: no columns")
-        nfixed = 5 if version == PARAMS_VERSION else 7
+        nfixed = {PARAMS_VERSION: 5, PARAMS_VERSION_REFS: 7}.get(version, 8)
         if len(streams) < nfixed + ngroups + 1:
             raise FormatError(f"json: {len(streams)} streams, need at least {nfixed + ngroups + 1}")
         sv = [np.frombuffer(s, np.uint8) if not isinstance(s, np.ndarray) else s.view(np.uint8)
@@ -627,6 +631,8 @@ class Layer2Decoder:
         skel, ws, residue, kraw, flags = sv[:5]
         if version != PARAMS_VERSION:
             def_start, def_len, ref_ids = decode_subtree_streams(streams[5], streams[6], raw_len)
+            # every string reference writes 2+ bytes
+            str_dists = decode_ints(streams[7], raw_len) if version == PARAMS_VERSION_STR_REFS else np.zeros(0, np.int64)
         else:
             def_start = def_len = ref_ids = np.zeros(0, np.int64)
         text_parts = sv[nfixed:nfixed + ngroups]
@@ -678,6 +684,11 @@ class Layer2Decoder:
                 si += 2
         lit_group = r.varint("literal key group", limit=ngroups)
         tgrp[ncols] = lit_group if lit_group < ngroups else -1
+        min_string = 0
+        if version == PARAMS_VERSION_STR_REFS:
+            min_string = r.varint("string reference floor", limit=max(raw_len, MIN_STRING_REF_FLOOR))
+            if min_string < MIN_STRING_REF_FLOOR:
+                raise FormatError(f"json params: string reference floor {min_string} < {MIN_STRING_REF_FLOOR}")
         r.expect_end("json params")
         if si != len(sv) - 1:
             raise FormatError(f"json: {len(sv)} streams, expected {si + 1}")
@@ -733,7 +744,7 @@ class Layer2Decoder:
             skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, np.asarray(ints, np.int64), ioff, flags, foff,
             cmode, cscale, ddata, dents, dbase, dcount, dids, doff, colmap, style, gap_table(style))]
         n = _walk_decode(*ins, mode, max_depth, readonly(def_start), readonly(def_len), readonly(ref_ids),
-                         version == PARAMS_VERSION_STR_REFS, out[len(prefix):])
+                         min_string, readonly(np.asarray(str_dists, np.int64)), out[len(prefix):])
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
         n += len(prefix)
