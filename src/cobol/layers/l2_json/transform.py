@@ -634,7 +634,7 @@ class Layer2Decoder:
             # every string reference writes 2+ bytes
             str_dists = decode_ints(streams[7], raw_len) if version == PARAMS_VERSION_STR_REFS else np.zeros(0, np.int64)
         else:
-            def_start = def_len = ref_ids = np.zeros(0, np.int64)
+            def_start = def_len = ref_ids = str_dists = np.zeros(0, np.int64)
         text_parts = sv[nfixed:nfixed + ngroups]
         cmode = np.full(ncols, -1, np.int64)
         cscale = np.zeros(ncols, np.int64)
