@@ -587,14 +587,15 @@ def _sbom_lines(n=40):
 #: decoding (a block this small is stored raw by the planner, so the fixture is
 #: the transform's layout rather than a frame)
 SBOM_V3_BLOCK = (
-    '03000020000000000000000601010703180000',
+    '0300002000000000000000060101070318000040',
     ['04100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504101309100613091307050410130910061309130705041013091006130913070504101309100613091307050410130910061309130705041013091006130913070503',
      '',
      '',
      '00',
      '030303000303030003030300030303000303030003030301',
-     '020c0000013801007676767777303030303030',
-     '01120001128004020003c114b0e0dab221',
+     '0100',
+     '0100',
+     '0112000112800402000464643377223700142b',
      '74797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3040302e302e302273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3140312e312e312273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3240322e322e322273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3340302e332e332273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3440312e342e342273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3540322e352e352273697a6522706f732273636f72652272656622646570656e64734f6e2272656622646570656e64734f6e2272656622646570656e64734f6e2272656622646570656e64734f6e2272656622646570656e64734f6e2272656622646570656e64734f6e22',
      '0118000118800404041e0e06501100803e880d080bfa00fa700ec824f481b51107a039ee02712e09300fe8832c930ca832e204e8db098020062946dc8d751a9d70b58a0bbc1d',
      '000000000000'])
@@ -614,10 +615,12 @@ def test_version3_block_fixture_decodes():
 def test_repeated_long_strings_become_references():
     data = _sbom_lines()
     enc = roundtrip(data)
-    assert enc.params[0] == 3 and "refs" in enc.stream_names
+    assert enc.params[0] == 3 and enc.stream_names[5:8] == ["subtrees", "refs", "strrefs"]
     refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data), min_str=l2_json.MIN_STRING_REF_BYTES)
-    # every purl after its bom-ref is a reference: 3 per dependency line
-    assert refs.string_refs == 3 * 40 and refs.def_len.min() >= l2_json.MIN_STRING_REF_BYTES
+    # every purl after its bom-ref is a reference (3 per dependency line), by
+    # ordinal distance to its latest occurrence; no subtree repeats
+    assert refs.string_refs == 3 * 40 and refs.count == 0 and refs.def_start.size == 0
+    assert refs.str_dists.min() >= 0 and refs.str_dists.max() < 40 + 3 * 40
     from cobol.layers.l2_json.symbols import S_REF_STR
     assert bytes(enc.streams[0]).count(bytes([S_REF_STR])) >= 3 * 40
     # without string references: version 1, the purls stay in the text
@@ -625,18 +628,23 @@ def test_repeated_long_strings_become_references():
     assert plain.params[0] == 1
     text = lambda e: sum(len(s) for s, nm in zip(e.streams, e.stream_names) if nm.startswith("text"))  # noqa: E731
     assert text(enc) < text(plain) - 3 * 40 * 70
-    # short repeated strings stay values
+    # short repeated strings stay values; a few long ones (under 2% of the block) too
     assert roundtrip(b'{"a": "short", "b": "short"}\n' * 20).params[0] == 1
+    few = b'{"u": "%s"}\n' % (b"x" * 80) * 2 + b'{"n": 12345678}\n' * 800
+    assert roundtrip(few).params[0] == 1
+    with pytest.raises(ValueError):
+        Layer2Encoder(min_string=l2_json.MIN_STRING_REF_FLOOR - 1)
 
 
 @SETTINGS
-@given(st.lists(json_values, min_size=1, max_size=8), st.integers(1, 40), st.integers(1, 24))
+@given(st.lists(json_values, min_size=1, max_size=8), st.integers(1, 40), st.integers(8, 24))
 def test_hypothesis_string_references_of_any_size(values, min_subtree, min_string):
     """String references alongside subtree references, at any floors: values
     repeat as whole lines, inside arrays and objects (string values at array
-    positions and under keys), compact and pretty printed."""
-    strings = [v for v in values if isinstance(v, str)] + ["x" * 30, 'q"\\u00e9\\"']
+    positions and under keys, inside repeated subtrees), compact and pretty printed."""
+    strings = [v for v in values if isinstance(v, str)] + ["x" * 30, 'q"\u00e9\"' * 3]
     docs = values + [strings, {"s": strings[-1], "t": strings}] + values[::2] + [[v, {"again": v}] for v in values[:3]]
+    docs += [strings[::-1], {"t": strings}]
     for data in ("\n".join(json.dumps(v) for v in docs).encode() + b"\n",
                  json.dumps(docs, indent=1).encode()):
         enc = Layer2Encoder(min_subtree=min_subtree, min_string=min_string).encode(data)
@@ -647,40 +655,35 @@ def _v3_parts():
     data = _sbom_lines(12)
     enc = Layer2Encoder().encode(data)
     assert enc.params[0] == 3
-    names = list(enc.stream_names)
-    return data, [bytes(s) for s in enc.streams], bytes(enc.params), names.index("subtrees"), names.index("refs")
+    return data, [bytes(s) for s in enc.streams], bytes(enc.params), list(enc.stream_names).index("strrefs")
 
 
 def test_hostile_string_references_raise_format_errors():
     from cobol.layers.intcodec import encode_ints
     import numpy as np
-    data, streams, params, si, ri = _v3_parts()
+    data, streams, params, di = _v3_parts()
     refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data), min_str=l2_json.MIN_STRING_REF_BYTES)
-    n = refs.def_start.size
-    gaps = np.diff(refs.def_start, prepend=0)
+    dists = refs.str_dists
 
-    def bad(subtrees=None, ref_ids=None, match="json", p=params):
+    def bad(str_dists=None, match="json", p=params):
         s2 = list(streams)
-        if subtrees is not None:
-            s2[si] = encode_ints(np.asarray(subtrees, np.int64))
-        if ref_ids is not None:
-            s2[ri] = encode_ints(np.asarray(ref_ids, np.int64))
+        if str_dists is not None:
+            s2[di] = encode_ints(np.asarray(str_dists, np.int64))
         with pytest.raises(CobolError, match=match):
             Layer2Decoder().decode(s2, p, len(data))
 
-    bad(ref_ids=refs.ref_ids[:-1], match="refs stream exhausted")
-    bad(ref_ids=np.append(refs.ref_ids, 0), match="streams not fully consumed|refs")
-    bad(ref_ids=np.where(np.arange(refs.count) == 0, n, refs.ref_ids), match="subtree id out of range")
-    bad(ref_ids=np.where(np.arange(refs.count) == 0, -1, refs.ref_ids), match="subtree id out of range")
-    bad(ref_ids=np.full(refs.count, 2 ** 40), match="subtree id out of range|json")
-    later = np.concatenate((gaps, refs.def_len))
-    later[0] = len(data) - refs.def_len[0]
-    bad(subtrees=later, match="not yet written|out of range|decoded")
-    bad(subtrees=np.concatenate((gaps, [len(data) + 1] * n)), match="out of range")
-    bad(subtrees=np.concatenate((gaps, refs.def_len * 0)), match="out of range")
-    # a string reference in a version-2 block (same streams, older version)
-    bad(p=bytes([2]) + params[1:], match="string reference")
-    # and in a version-1 block
+    bad(str_dists=dists[:-1], match="string refs stream exhausted")
+    bad(str_dists=np.append(dists, 0), match="streams not fully consumed")
+    bad(str_dists=np.where(np.arange(dists.size) == 0, -1, dists), match="string reference out of range")
+    bad(str_dists=np.where(np.arange(dists.size) == 0, 12 + 1, dists), match="string reference out of range")
+    bad(str_dists=np.full(dists.size, 2 ** 40), match="string reference out of range")
+    # a floor the encoder did not use: other strings are numbered, or a length mismatch
+    bad(p=params[:-1] + bytes([200]), match="json")
+    for floor in (0, 7):
+        bad(p=params[:-1] + bytes([floor]), match="floor")
+    bad(p=params + b"\x00", match="json params")
+    # a string reference in a version-2 block (same streams but strrefs) and a version-1 block
+    bad(p=bytes([2]) + params[1:], match=".")
     plain = Layer2Encoder(min_string=0).encode(data)
     s1 = [bytes(s) for s in plain.streams]
     from cobol.layers.l2_json.symbols import S_REF_STR
@@ -689,14 +692,17 @@ def test_hostile_string_references_raise_format_errors():
         Layer2Decoder().decode(s1, bytes(plain.params), len(data))
     with pytest.raises(CobolError, match="unknown version"):
         Layer2Decoder().decode(streams, bytes([4]) + params[1:], len(data))
+    # the strrefs stream missing
+    with pytest.raises(CobolError):
+        Layer2Decoder().decode(streams[:di] + streams[di + 1:], params, len(data))
 
 
 def test_corrupted_version3_streams_raise_cobol_errors():
-    data, streams, params, si, ri = _v3_parts()
+    data, streams, params, di = _v3_parts()
     rng = random.Random(9)
     for _ in range(300):
         s2 = list(streams)
-        i = rng.choice([0, si, ri, rng.randrange(len(s2))])
+        i = rng.choice([0, di, rng.randrange(len(s2))])
         b = bytearray(s2[i])
         if b and rng.random() < 0.7:
             for _ in range(rng.randrange(1, 3)):
