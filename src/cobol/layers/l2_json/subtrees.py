@@ -52,24 +52,20 @@ from .paths import _mix
 #: corpus: 128 was best of 32, 64, 128, 256 on balance).
 MIN_SUBTREE_BYTES = 128
 #: smallest string value (in bytes, quotes included) worth a reference (params
-#: version 3). The text streams end in brotli, which codes a long repeat in 1-2
-#: bytes when it is near; a reference costs about as much (its id, a def's
-#: offset and length, and a skeleton symbol that breaks the records' identical
-#: skeleton runs). Measured at level 3 (whole-file sizes, 23 JSON / JSON lines
-#: files): 64 cut 6.6% off a CycloneDX SBOM and 3.8% off another (dependency
-#: graphs repeat the components' purls far from them), 0.7% off SBOM components
-#: as JSON lines, 0.2% off mdn-browser-compat-data, and cost at most 0.23% on
-#: five API descriptions and a GeoJSON; 16 and 32 cost 0.9-2% on botocore
-#: shapes, 96 and 128 lost the SBOM gains. A distance floor (4 to 256 KiB
-#: between the two occurrences) did not help.
+#: version 3). The text streams end in brotli, which codes a long repeat of a
+#: nearby string in 1-2 bytes; a reference costs about as much (its ordinal
+#: distance and a skeleton symbol that breaks the records' identical skeleton
+#: runs). Measured at level 3 on 32 JSON / JSON lines files (docs/transforms/
+#: json.md "String references"): 64 took 4-13% off CycloneDX SBOMs and
+#: 0.4-0.75% off botocore shapes, mdn-browser-compat-data and a CLI tree, no
+#: file larger; 48 cost a GeoJSON 0.8%, 32 and below cost botocore shapes.
 MIN_STRING_REF_BYTES = 64
 #: the smallest floor a block may name: the decoder keeps (start, length) of every
 #: string of at least the floor, so this bounds that memory (2 int64 per 8 bytes)
 MIN_STRING_REF_FLOOR = 8
 #: ... and only when the repeated strings add up to at least this share of the
-#: block: a few references do not pay for the skeleton runs they break and the
-#: two streams' framing (measured: the files where they cost 0.07-0.23% had
-#: 0.04-0.9% of their bytes in them, those where they saved 0.2-6.6% 2.8-21%)
+#: block: a few references do not pay for the skeleton runs they break (with
+#: 0.5%, botocore IAM shapes and BigQuery schemas lost 0.1-0.25%)
 MIN_STRING_REF_SHARE = 0.02
 
 _HASH_MUL = np.int64(0x100000001B3)
