@@ -114,8 +114,8 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
     ordinal distance (0: the long string just before it).
 
     Returns (entry of each subtree reference opener or -1, entry tokens, the
-    matching closer of each opener or -1, the ordinal distance of each string
-    reference token or -1)."""
+    matching closer of each opener or -1, the string reference tokens, their
+    ordinal distances)."""
     ntok = kinds.size
     close = np.full(ntok, -1, np.int32)  # (int32 like the token starts: memory per token)
     stack = np.empty(ntok + 1, np.int32)
@@ -136,17 +136,29 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
             nstr += 1
     # only tokens lo..hi can be inside a span big enough to look up (record-shaped
     # data with small records has none: then nothing below touches the bytes)
+    # the walk below visits only the candidates: subtrees big enough and (with
+    # ``min_str``) long strings, in token order
     lo = ntok
     hi = -1
+    ncand = 0
+    cand = np.empty(nopen + nstr + 1, np.int32)
     for t in range(ntok):
         c = close[t]
         if c >= 0 and starts[c + 1] - starts[t] >= min_bytes:
             lo = min(lo, t)
             hi = max(hi, c + 1)
+            cand[ncand] = t
+            ncand += 1
+        elif nstr > 0 and kinds[t] == jt.STRING and starts[t + 1] - starts[t] >= min_str:
+            cand[ncand] = t
+            ncand += 1
     ref_of = np.full(ntok, -1, np.int32)
-    str_dist = np.full(ntok, -1, np.int64)
-    if hi < 0 and nstr == 0:
-        return ref_of, np.empty(0, np.int64), close, str_dist
+    # the string references: their tokens and ordinal distances
+    str_tok = np.empty(nstr + 1, np.int64)
+    str_dist = np.empty(nstr + 1, np.int64)
+    nsref = 0
+    if ncand == 0:
+        return ref_of, np.empty(0, np.int64), close, str_tok[:0], str_dist[:0]
     # polynomial hash of buf[starts[lo]:starts[t]] at every token start t in lo..hi
     ph = np.empty(ntok + 1, np.int64)
     h = np.int64(0)
@@ -180,9 +192,11 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
     # to at most the block), so only crafted hash collisions (the hash is mod
     # 2**64, Thue-Morse strings collide) could use up the rest of the budget
     budget = 4 * np.int64(buf.size) + 4096
-    t = 0 if nstr > 0 else lo
-    end = ntok if nstr > 0 else hi
-    while t < end:
+    skip_to = 0  # (the tokens inside a referenced subtree are not looked at)
+    for j in range(ncand):
+        t = np.int64(cand[j])
+        if t < skip_to:
+            continue
         k = kinds[t]
         c = close[t] if (k == jt.OBJ_OPEN or k == jt.ARR_OPEN) else -1
         a = starts[t]
@@ -223,13 +237,14 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
                 slot = (slot + 1) & mask
             if found >= 0 and c < 0:
                 # a string: refer to its latest occurrence, which it now becomes
-                str_dist[t] = nord - 2 - ent_ord[found]
+                str_tok[nsref] = t
+                str_dist[nsref] = nord - 2 - ent_ord[found]
+                nsref += 1
                 ent_tok[found] = t
                 ent_ord[found] = nord - 1
             elif found >= 0:
                 ref_of[t] = found
-                t = c + 1
-                continue
+                skip_to = c + 1
             elif empty:
                 table[slot] = nent
                 ent_tok[nent] = t
@@ -237,8 +252,7 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
                 ent_len[nent] = ln
                 ent_ord[nent] = nord - 1
                 nent += 1
-        t += 1
-    return ref_of, ent_tok[:nent], close, str_dist
+    return ref_of, ent_tok[:nent], close, str_tok[:nsref], str_dist[:nsref]
 
 
 class SubtreeRefs:
@@ -285,11 +299,10 @@ def find_repeated_subtrees(buf, kinds, starts, min_bytes: int = MIN_SUBTREE_BYTE
     string values of at least that many bytes, quotes included, when they add
     up to MIN_STRING_REF_SHARE of the block) of a tokenized block, or None if
     none repeats."""
-    ref_of, ent_tok, close, str_dist = _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str)
-    str_tok = np.flatnonzero(str_dist >= 0)
+    ref_of, ent_tok, close, str_tok, str_dist = _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str)
     if str_tok.size and int((starts[str_tok + 1] - starts[str_tok]).sum()) < MIN_STRING_REF_SHARE * buf.size:
         # too few to pay (the subtree references and the ordinals do not depend on them)
-        str_tok = str_tok[:0]
+        str_tok, str_dist = str_tok[:0], str_dist[:0]
     ref_tok = np.flatnonzero(ref_of >= 0)
     if ref_tok.size == 0 and str_tok.size == 0:
         return None
@@ -309,8 +322,7 @@ def find_repeated_subtrees(buf, kinds, starts, min_bytes: int = MIN_SUBTREE_BYTE
     ref_close[ref_tok] = kinds[close[ref_tok]]
     ref_close[str_tok] = jt.STRING
     new_starts = np.concatenate((starts[:-1][keep], starts[-1:]))
-    return SubtreeRefs(kinds[keep], new_starts, ref_close[keep], def_start, def_len, ref_ids,
-                       str_dist[str_tok].astype(np.int64))
+    return SubtreeRefs(kinds[keep], new_starts, ref_close[keep], def_start, def_len, ref_ids, str_dist)
 
 
 def decode_subtree_streams(defs_raw, refs_raw, raw_len: int):
