@@ -122,7 +122,8 @@ from .decode_walk import (  # noqa: F401
     _copy_until, _walk_decode,
 )
 from .subtrees import (  # noqa: F401
-    MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, SubtreeRefs, decode_subtree_streams, find_repeated_subtrees,
+    MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, SubtreeRefs, decode_subtree_streams,
+    find_repeated_subtrees,
 )
 from .transform import (  # noqa: F401
     JsonTransform, Layer2Decoder, Layer2Encoder, NestingLevelTracker, _choose_mode, _column_names,

@@ -9,8 +9,8 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from .. import json_tokenizer as jt
 from .symbols import (
     C_NOKEY, FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
-    K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_REF_ARR, S_REF_OBJ, S_REF_STR,
-    S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
+    K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_REF_ARR, S_REF_OBJ,
+    S_REF_STR, S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
 )
 from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
 from .whitespace import _gap_len, _resolve_gap, _style_fields

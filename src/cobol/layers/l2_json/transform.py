@@ -32,7 +32,9 @@ from .columns import _drop_terms, _gather_spans, _group_order, _scatter_text
 from .numbers import _number_columns, _number_values, _parse_numbers
 from .encode_walk import _walk_encode
 from .decode_walk import _walk_decode
-from .subtrees import MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees
+from .subtrees import (
+    MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -498,7 +500,8 @@ class Layer2Encoder:
         fsel = flag_cols[ncol[forder]]
         numflags = flags_sorted[fsel]
 
-        version = PARAMS_VERSION if refs is None else PARAMS_VERSION_STR_REFS if refs.string_refs else PARAMS_VERSION_REFS
+        version = PARAMS_VERSION if refs is None else \
+            PARAMS_VERSION_STR_REFS if refs.string_refs else PARAMS_VERSION_REFS
         params = bytearray([version])
         for v in (style[ST_PRETTY], style[ST_CRLF], style[ST_INDENT_CHAR], style[ST_COLON_WS],
                   style[ST_PRE_COLON_WS], style[ST_COMMA_WS], mode):
@@ -632,7 +635,8 @@ class Layer2Decoder:
         if version != PARAMS_VERSION:
             def_start, def_len, ref_ids = decode_subtree_streams(streams[5], streams[6], raw_len)
             # every string reference writes 2+ bytes
-            str_dists = decode_ints(streams[7], raw_len) if version == PARAMS_VERSION_STR_REFS else np.zeros(0, np.int64)
+            str_dists = decode_ints(streams[7], raw_len) if version == PARAMS_VERSION_STR_REFS \
+                else np.zeros(0, np.int64)
         else:
             def_start = def_len = ref_ids = str_dists = np.zeros(0, np.int64)
         text_parts = sv[nfixed:nfixed + ngroups]
