@@ -106,16 +106,6 @@ SAMPLE_SLICES = 4
 #: (a topojson file, 0.07% smaller), and numeric compression ran ~15% faster;
 #: 8K values cost up to 3.8% (issue 15)
 NESTED_SAMPLE_VALUES = 1 << 14
-#: nested int streams (escaped excess, dictionary ranks and values, sparse
-#: gaps and values) try fewer layouts: no interleaved planes at depth 1 and
-#: below, and only PACKED and PLANES at depth 2 and for nested streams of
-#: fewer than NESTED_FEW_VALUES values. Those layouts won 24 of ~1,200 nested
-#: trials on the csv corpus, each by a few bytes: at level 3 the csv corpus,
-#: an 8 MB slice of big.csv and 6 unseen csv/tsv files lost nothing (geo size
-#: -0.0002%), the numeric, json, jsonl and log corpora were byte-identical but
-#: for one geojson file 0.28% smaller, and csv compression ran ~4% faster
-#: (issue 15)
-NESTED_FEW_VALUES = 256
 #: zstd level of the trial compressions (sizes only steer the choice)
 TRIAL_LEVEL = 3
 #: a dictionary is tried when the sample has at most this share of distinct values
@@ -933,9 +923,6 @@ def _candidates(x, fr, modes, depth, at=0):
     cands = []
     _, _, y = fr
     cache = ResidualCache(y)
-    if depth >= 2 or (depth >= 1 and x.size < NESTED_FEW_VALUES):
-        # (a caller that asked for other layouts only keeps them)
-        modes = tuple(m for m in modes if m in (PACKED, PLANES)) or modes
     if PACKED in modes:
         cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
     if PLANES in modes or ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
@@ -946,7 +933,7 @@ def _candidates(x, fr, modes, depth, at=0):
         # with one byte per residual the two layouts are the same bytes but
         # for the layout flag: the interleaved one is not worth a trial
         one_byte = PREDICTOR_WARM[order] <= y.size and _bytes_needed(_residuals(y, order, use_offset, cache)[3]) <= 1
-        for inter in ((False,) if one_byte or depth >= 1 else (False, True)):
+        for inter in ((False,) if one_byte else (False, True)):
             cands.append((
                 f"planes {tag}{' interleaved' if inter else ''}",
                 lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at, cache),
