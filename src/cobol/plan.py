@@ -322,6 +322,7 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
 #: and a transform whose brotli coding beats plain zstd of the block is kept
 #: where its zstd sizes alone had lost (the raw block then went to brotli too).
 DIRECT_BROTLI_FORMATS = frozenset({"text", "html", "xml"})
+#: (text blocks from 64 KiB, XML and HTML from 512 KiB: the small-block rules end there)
 DIRECT_BROTLI_MIN_STREAM = 64 << 10
 DIRECT_BROTLI_MAX_LEVEL = 5
 
@@ -331,8 +332,11 @@ def direct_brotli_quality(data, ctx: EncodeContext, candidates: list) -> int:
     start (0: none; see DIRECT_BROTLI_FORMATS)."""
     size = len(data)
     if (ctx.fmt not in DIRECT_BROTLI_FORMATS or ctx.level > DIRECT_BROTLI_MAX_LEVEL or len(candidates) != 1
-            or size <= max(SMALL_BROTLI_MAX, SMALL_BROTLI_STREAM_BLOCK_MAX, BROTLI_COMPARE_MAX)
-            or small_brotli_budget(ctx, size) or ctx.dictionary is not None or ppmd_enabled(ctx)):
+            or ctx.dictionary is not None or ppmd_enabled(ctx)):
+        return 0
+    # the small-block rules (their own brotli passes and comparisons) stay as they are
+    if ((ctx.fmt in SMALL_BROTLI_FORMATS and size <= SMALL_BROTLI_MAX) or small_brotli_budget(ctx, size)
+            or size <= _brotli_compare_limits(ctx, size)[0]):
         return 0
     return brotli_quality(ctx, size)
 
@@ -686,6 +690,16 @@ _RAW_SAMPLE_MIN_BLOCK = 512 << 10
 RAW_NUMERIC = ("numeric",)
 _RAW_SAMPLE_MIN_BLOCK_NUMERIC = 128 << 10
 RAW_SKIP_MARGIN_NUMERIC = 1.3
+#: prose blocks whose candidate was coded with brotli from the start
+#: (DIRECT_BROTLI_FORMATS: its size is what it stores): skipped at a margin of
+#: 1.25. On 16 cuts of 0.6-2 MB of prose (dev corpus, vim's version7-9.txt,
+#: Node's changelogs, Rust's releases.md) the slices' estimate was 1.08-1.25x
+#: plain zstd of the block, and the l1 plan with brotli 1.07-1.33x under it;
+#: two license collections (LICENSES.txt of gcloud, 0.7-1.2 MB, whole licenses
+#: repeated) were estimated 5.4-5.9x too high and l1 was still 1.2-1.3x under
+#: plain zstd (brotli's window covers the whole stream). At 1.5 no dev prose
+#: block skipped its whole-block zstd pass (11-13% of level 3's CPU there).
+RAW_SKIP_MARGIN_TEXT = 1.25
 
 
 def _raw_estimate(data, level: int, min_block: int = _RAW_SAMPLE_MIN_BLOCK) -> int | None:
@@ -872,7 +886,8 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
             numeric = ctx.fmt in RAW_NUMERIC
             estimate = _raw_estimate(data, ctx.level,
                                      _RAW_SAMPLE_MIN_BLOCK_NUMERIC if numeric else _RAW_SAMPLE_MIN_BLOCK)
-            margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN
+            margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN_TEXT if direct and ctx.fmt == "text" \
+                else RAW_SKIP_MARGIN
             if estimate is not None and best.stored_size * margin < estimate:
                 # a clear win on the sample: skip zstd of the whole block (low levels only)
                 trials.append(("raw (sampled)", estimate, time.perf_counter() - t0))
