@@ -23,7 +23,10 @@ coded with brotli (codec 4) at the level's quality (entropy.LEVEL_CODING) and
 keep it where it is smaller (:func:`recode_brotli`): once per block, not per
 candidate, except on small blocks where a transform beats the raw block by
 less than BROTLI_COMPARE_MARGIN: there both are recoded and compared again
-(brotli gains more on the raw block's one stream).
+(brotli gains more on the raw block's one stream). Large prose and markup
+blocks with one candidate (DIRECT_BROTLI_FORMATS) code its large streams with
+brotli from the start, without the zstd pass that would only serve the
+comparison, and compare that (stored) size with the raw block.
 
 With a shared dictionary (``ctx.dictionary``, :mod:`cobol.dictionary`) every
 stream is coded with its zstd dictionary (codec zstd-dict), and each
