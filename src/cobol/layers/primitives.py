@@ -427,6 +427,12 @@ def copy_chunks(out, o, src, p, ln):
         k += 16
 
 
+#: ``move_bytes(dst, doff, src, soff, n)``: memmove between uint8 arrays with no
+#: bounds check (a constant ``n`` compiles to a few vector moves); the caller
+#: keeps both spans inside their arrays
+move_bytes = _memmove
+
+
 def readonly(a: np.ndarray) -> np.ndarray:
     """A read-only view of ``a`` (no copy). Numba compiles a kernel once per
     array type, and a read-only array (``np.frombuffer`` of bytes) is another
