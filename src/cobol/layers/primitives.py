@@ -375,6 +375,43 @@ def load_u64(typingctx, src, off):
     return sig, codegen
 
 
+
+@intrinsic
+def store_u64(typingctx, dst, off, v):
+    """Write the uint64 ``v`` little-endian to dst[off:off+8] (unaligned, no bounds check)."""
+    if not (_is_byte_array(dst) and isinstance(off, types.Integer) and v == types.uint64):
+        return None
+    sig = types.void(dst, off, v)
+
+    def codegen(context, builder, signature, args):
+        d, do, x = args
+        da = context.make_array(signature.args[0])(context, builder, d)
+        do = context.cast(builder, do, signature.args[1], types.intp)
+        ptr = builder.bitcast(builder.gep(da.data, [do]), context.get_value_type(types.uint64).as_pointer())
+        builder.store(x, ptr, align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_ASCII_ZEROS = np.uint64(0x3030303030303030)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def eight_digits(u):
+    """The 8 decimal digits of ``u`` < 10**8 (uint64), zero-padded, as ASCII
+    in a uint64 whose lowest byte is the first digit (store it little-endian).
+    Division-free: 10,000s, then 100s, then 10s split in parallel lanes with
+    multiply-shift reciprocals exact below those bounds."""
+    hi = u // np.uint64(10000)
+    merged = hi | ((u - hi * np.uint64(10000)) << np.uint64(32))
+    top = ((merged * np.uint64(10486)) >> np.uint64(20)) & np.uint64(0x0000007F0000007F)  # lane // 100
+    hundreds = ((merged - top * np.uint64(100)) << np.uint64(16)) + top  # [top, rest] per 32-bit lane
+    tens = ((hundreds * np.uint64(103)) >> np.uint64(10)) & np.uint64(0x000F000F000F000F)  # lane // 10
+    tens += (hundreds - tens * np.uint64(10)) << np.uint64(8)
+    return tens + _ASCII_ZEROS
+
+
 _LOW_BITS = np.uint64(0x0101010101010101)
 _HIGH_BITS = np.uint64(0x8080808080808080)
 

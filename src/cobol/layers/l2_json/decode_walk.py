@@ -14,7 +14,7 @@ from .symbols import (
 )
 from .paths import _child_path, _h32, _open_frame, _path_hash, _pop_container, _suffix_hash
 from .whitespace import _gap_len, _resolve_gap, _style_fields
-from ..primitives import COPY_SLACK, bit_length, copy_chunks, load_u64, zero_byte_mask
+from ..primitives import COPY_SLACK, bit_length, copy_chunks, eight_digits, load_u64, store_u64, zero_byte_mask
 
 #: "00" "01" ... "99": numbers print two digits per division
 _DIGIT_PAIRS = np.frombuffer(b"".join(b"%02d" % i for i in range(100)), np.uint8)
@@ -399,29 +399,42 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                     width_ = ndig + (1 if sc > 0 else 0) + (1 if neg else 0)
                     if o + width_ > nout:
                         return -2
-                    p = o + width_ - 1
-                    if sc > 0:  # the decimals, then the point
-                        for i in range(sc):
-                            out[p] = np.uint8(u % _U10) + 48
-                            u //= _U10
-                            p -= 1
-                        out[p] = 46
-                        p -= 1
-                    while u >= _U100:  # the integer part, two digits a step
-                        r = (u % _U100) << _U1
-                        u //= _U100
-                        out[p] = _DIGIT_PAIRS[r + _U1]
-                        out[p - 1] = _DIGIT_PAIRS[r]
-                        p -= 2
-                    if u >= _U10:
-                        out[p] = _DIGIT_PAIRS[(u << _U1) + _U1]
-                        out[p - 1] = _DIGIT_PAIRS[u << _U1]
-                        p -= 2
+                    if ndig <= 8:
+                        # all digits from one division-free conversion, in one or
+                        # two 8-byte stores (what they write past the number is
+                        # overwritten by what follows, or lands in COPY_SLACK)
+                        d = eight_digits(u)
+                        q = o + (1 if neg else 0)
+                        out[o] = 45  # (overwritten by the first store when not negative)
+                        store_u64(out, q, d >> np.uint64(8 * (8 - ndig)))
+                        if sc > 0:
+                            q += ndig - sc
+                            out[q] = 46
+                            store_u64(out, q + 1, d >> np.uint64(8 * (8 - sc)))
                     else:
-                        out[p] = np.uint8(u) + 48
-                        p -= 1
-                    if neg:
-                        out[p] = 45
+                        p = o + width_ - 1
+                        if sc > 0:  # the decimals, then the point
+                            for i in range(sc):
+                                out[p] = np.uint8(u % _U10) + 48
+                                u //= _U10
+                                p -= 1
+                            out[p] = 46
+                            p -= 1
+                        while u >= _U100:  # the integer part, two digits a step
+                            r = (u % _U100) << _U1
+                            u //= _U100
+                            out[p] = _DIGIT_PAIRS[r + _U1]
+                            out[p - 1] = _DIGIT_PAIRS[r]
+                            p -= 2
+                        if u >= _U10:
+                            out[p] = _DIGIT_PAIRS[(u << _U1) + _U1]
+                            out[p - 1] = _DIGIT_PAIRS[u << _U1]
+                            p -= 2
+                        else:
+                            out[p] = np.uint8(u) + 48
+                            p -= 1
+                        if neg:
+                            out[p] = 45
                     o += width_
             if raw and nk == jt.STRING and dcount[c] > 0:
                 raw = False
