@@ -26,7 +26,7 @@
   tags, strings): a byte loop (which LLVM cannot vectorize, as it cannot rule
   out that the arrays overlap) cost ~4x as much per piece of 1-15 bytes
   (measured: 9.5 against 2.4 ns). :func:`copy_to_nul` copies up to a NUL
-  terminator 8 bytes at a time (the NUL found with the zero-byte test
+  terminator 16 bytes at a time (the NUL found with the zero-byte test, per 8 bytes,
   ``(v - 0x01..01) & ~v & 0x80..80``). The caller keeps COPY_SLACK spare bytes
   after both arrays.
 
@@ -425,11 +425,12 @@ def zero_byte_mask(v):
 
 @njit(cache=True, nogil=True, inline="always")
 def copy_to_nul(out, o, cap, src, p, end):
-    """Copy src[p:] up to its next NUL (not included) to out[o:], 8 bytes at
+    """Copy src[p:] up to its next NUL (not included) to out[o:], 16 bytes at
     a time. Returns (position of the NUL, bytes copied): (-1, 0) when no NUL
-    comes before ``end``, (0, -1) when the copy would pass out[cap]. Reads up
-    to 7 bytes past ``end`` and writes up to 7 past ``cap``: both arrays keep
-    COPY_SLACK spare bytes."""
+    comes before ``end``, (0, -1) when the copy would pass out[cap] (the same
+    answer, checked in the same order every 8 bytes, as an 8-byte loop's).
+    Reads up to 15 bytes past ``end`` and writes up to 15 past ``cap``: both
+    arrays keep COPY_SLACK spare bytes."""
     k = 0
     while True:
         if p + k >= end:
@@ -437,8 +438,16 @@ def copy_to_nul(out, o, cap, src, p, end):
         if o + k > cap:
             return 0, -1
         v = load_u64(src, p + k)
-        _memmove(out, o + k, src, p + k, 8)
+        w = load_u64(src, p + k + 8)
+        _memmove(out, o + k, src, p + k, 16)
         z = zero_byte_mask(v)
+        if z == 0:
+            k += 8
+            if p + k >= end:
+                return -1, 0
+            if o + k > cap:
+                return 0, -1
+            z = zero_byte_mask(w)
         if z != 0:
             q = p + k + (trailing_zeros(z) >> 3)
             if q >= end:
