@@ -430,6 +430,17 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
             flag_case = 0
             nospace = False
             pending = False
+            if i + 8 <= n and o + 8 <= cap:
+                # the literal run after a word (often none, or a few bytes of
+                # punctuation), without a branch on its length
+                v = load_u64(src, i)
+                m = (v | ((v - _FIVES) & ~v)) & _HIGH_BITS
+                k = np.int64(8) if m == 0 else np.int64(trailing_zeros(m) >> 3)
+                move_bytes(out, o, src, i, 8)
+                before = np.int64(src[i + k - 1])  # (src[i - 1], the code, when k = 0)
+                last = before if k > 0 else last
+                o += k
+                i += k
         elif b == ESC:
             if pending or i >= n:
                 return o - o0, 3
