@@ -186,7 +186,7 @@ def test_grep_lines_cut_between_blocks_and_non_log_blocks():
         else:
             lines.append(b"2026-12-05 10:%02d:%02d job %d state=%s" % (i // 60, i % 60, i, rng.choice([b"ok", b"FAIL"])))
     data = b"\n".join(lines)  # no final newline
-    for plan in ("log", "zstd", "auto"):
+    for plan in ("log", "zstd", "auto", "l1"):
         blob = cobol.compress(data, block_size=4096, plan=plan)
         for kind, pattern in [("F", b"FAIL"), ("F", b"word42 word"), ("F", b"LONG 57"), ("E", b"job 3[0-9]+ "),
                               ("F", b"state=ok"), ("G", b"^LONG.*word1 $")]:
