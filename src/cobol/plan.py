@@ -325,7 +325,8 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
 #: and a transform whose brotli coding beats plain zstd of the block is kept
 #: where its zstd sizes alone had lost (the raw block then went to brotli too).
 DIRECT_BROTLI_FORMATS = frozenset({"text", "html", "xml"})
-#: (text blocks from 64 KiB, XML and HTML from 512 KiB: the small-block rules end there)
+#: (XML and HTML blocks from 512 KiB, where the small-block rules end; text from 64 KiB, but
+#: below SAMPLE_MIN_BLOCK its log candidate is still there, so in practice from 256 KiB)
 DIRECT_BROTLI_MIN_STREAM = 64 << 10
 DIRECT_BROTLI_MAX_LEVEL = 5
 
