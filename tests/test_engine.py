@@ -1,6 +1,8 @@
 """Engine behaviour: round trips, threads, levels, plans, open()."""
 
+import bisect
 import io
+import itertools
 import os
 from pathlib import Path
 
@@ -9,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cobol
 from cobol.engine import split_blocks
-from cobol.errors import CobolError, EncodeError, UnsupportedError
+from cobol.errors import ChecksumError, CobolError, EncodeError, UnsupportedError
 from cobol import plan as plan_module
 from cobol.plan import STRICT_ENV
 from cobol.registry import transform_by_name
@@ -395,3 +397,25 @@ def test_top_level_blocks_never_cost_more_than_plain_zstd_at_the_level(folder):
         bare = len(zstandard.ZstdCompressor(level=19, write_content_size=False).compress(data))
         assert report.stored_len <= bare + 64, (path.name, report.plan)
         assert cobol.decompress(e.compress(data)) == data
+
+
+def test_threads_decode_blocks_of_any_size_and_report_the_first_bad_block_in_frame_order():
+    from cobol.format.frame import DataBlock, iter_frame_records
+    # uneven blocks: with several threads they are decoded largest first, in no fixed order
+    lines = [b"block %d line %d\n" % (i % 7, i) for i in range(30000)]
+    data = b"".join(lines[:2000]) + os.urandom(150000) + b"".join(lines[2000:])
+    blob = cobol.compress(data, block_size=64 << 10, plan="store")
+    sizes = [rec.raw_len for _, rec in iter_frame_records(blob) if isinstance(rec, DataBlock)]
+    assert len(set(sizes)) > 2
+    for t in (1, 2, 3):
+        assert cobol.decompress(blob, threads=t) == data
+    # stored blocks hold the raw bytes: flip one byte in a late block, then in an earlier one
+    bad = bytearray(blob)
+    targets = (len(data) - 70000, data.index(lines[9000]))
+    for target in targets:
+        bad[bytes(bad).index(data[target:target + 64]) + 10] ^= 1
+    ends = list(itertools.accumulate(sizes))
+    first_bad = min(bisect.bisect_right(ends, t + 10) for t in targets)
+    for t in (1, 2, 3):
+        with pytest.raises(ChecksumError, match=rf"^block {first_bad} at offset "):
+            cobol.decompress(bytes(bad), threads=t)

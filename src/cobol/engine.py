@@ -547,7 +547,8 @@ class CobolEngine:
         into the next block's span before that block is written). Several: a
         block's slack would race with its neighbour's decode, so each block but
         the last decodes into its thread's reused scratch buffer (no fresh pages
-        per block) and is copied into its span (NumPy copies without the GIL)."""
+        per block) and is copied into its span (NumPy copies without the GIL);
+        blocks are taken largest first, in no particular order of finishing."""
         def in_place(i):
             rec, header = items[i]
             self.decode_block_into(rec, header, out[starts[i]:starts[i + 1] + OUTPUT_SLACK])
@@ -571,8 +572,36 @@ class CobolEngine:
             self.decode_block_into(rec, header, buf[:need])
             out[starts[i]:starts[i + 1]] = buf[:rec.raw_len]
 
-        for _ in self._imap(via_scratch, ((i,) for i in range(len(items)))):
-            pass
+        # Blocks land in their own spans, so they need not finish in order: all
+        # are queued at once, largest first (longest-processing-time order), and
+        # a slow block no longer idles the other threads behind an in-order
+        # window (on 112 MB of mixed corpus files one 8 MiB log block decodes in
+        # ~85 ms against 13-28 ms for the other 8 MiB blocks; the window of
+        # 2 x threads blocks left the second thread waiting ~65 ms of it).
+        # Only ``threads`` blocks decode at a time; a queued one holds nothing.
+        order = sorted(range(len(items)), key=lambda i: -items[i][0].raw_len)
+        with ThreadPoolExecutor(min(self.threads, len(items))) as pool:
+            futures = {i: pool.submit(via_scratch, i) for i in order}
+            failed = None  # (block index, its error): the first in frame order is raised
+            try:
+                for i in order:
+                    if futures[i].cancelled():
+                        continue
+                    try:
+                        futures[i].result()
+                    except Exception as exc:
+                        if failed is None or i < failed[0]:
+                            failed = (i, exc)
+                        # as with one thread, the first failing block in frame order
+                        # is reported: the blocks before it still run, those after not
+                        for j in range(i + 1, len(items)):
+                            futures[j].cancel()
+            except BaseException:  # Ctrl-C: stop queued blocks, not only the pool's wait
+                for f in futures.values():
+                    f.cancel()
+                raise
+            if failed is not None:
+                raise failed[1]
 
     def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         try:
