@@ -213,7 +213,7 @@ class ZstdDictCodec(EntropyCodec):
 #: while on unseen prose and JSON lines 32 was 1-10% larger than 16.
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
 PPMD_COMPARE_ORDERS = 2
-#: PPMd orders at levels 10..18, for the detected formats plan.MID_PPMD_FORMATS
+#: PPMd orders at levels 9..18, for the detected formats plan.MID_PPMD_FORMATS
 #: names (HTML, prose, JSON lines), compared as at 19+ (COMPARE_ZSTD_LEVEL).
 #: There zstd 10-18 and brotli 9-10 stayed under bzip3's ratio and compressed
 #: slower than it (bzip3 11-33 MB/s, brotli 9-10 1-3 MB/s on the shared VM), so
@@ -223,11 +223,19 @@ PPMD_COMPARE_ORDERS = 2
 #: bzip3's speed; order 8 was under bzip3 on dev HTML (0.89-0.97x) and a
 #: JSON-lines file (0.99x), order 6 under it on five files. Levels 15-18 add
 #: order 32 (on 1 MB of dev HTML 10% smaller than 16, see above).
-PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (10, (16,)))
+#: Level 9 codes those formats with order 8 (branch level-ladder, docs/FRONTIER.md
+#: "Seventh session: the level ladder"): with zstd 9 and brotli 9 it stayed under
+#: bzip3's ratio (dev HTML 0.95x, unseen JSON lines 0.93x, dev prose 0.88x) and
+#: compressed slower than bzip3 on HTML and JSON lines, so bzip3 dominated it.
+#: With order 8 and the transforms (not the raw block alone, as in the table
+#: above) level 9 was 1.13x / 1.10x bzip3 on dev / unseen HTML, 1.32x / 1.14x on
+#: JSON lines and 1.06x / 1.08x on prose, at 1.2-1.4x order 16's speed (16 gained
+#: 1-2%, 8.6% on unseen JSON lines, where levels 10+ keep it).
+PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (10, (16,)), (9, (8,)))
 
 
 def ppmd_mid_orders(level: int) -> tuple:
-    """The PPMd orders of PPMD_MID_ORDERS_BY_LEVEL for ``level`` (() outside 10..18)."""
+    """The PPMd orders of PPMD_MID_ORDERS_BY_LEVEL for ``level`` (() outside 9..18)."""
     if level >= PPMD_MIN_LEVEL:
         return ()
     for lo, orders in PPMD_MID_ORDERS_BY_LEVEL:
