@@ -213,7 +213,8 @@ class ZstdDictCodec(EntropyCodec):
 #: while on unseen prose and JSON lines 32 was 1-10% larger than 16.
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
 PPMD_COMPARE_ORDERS = 2
-#: PPMd orders at levels 9..18, for the detected formats plan.MID_PPMD_FORMATS
+#: PPMd orders at levels 6..18, for the detected formats plan.MID_PPMD_FORMATS
+#: from their plan.MID_PPMD_MIN_LEVEL
 #: names (HTML, prose, JSON lines), compared as at 19+ (COMPARE_ZSTD_LEVEL).
 #: There zstd 10-18 and brotli 9-10 stayed under bzip3's ratio and compressed
 #: slower than it (bzip3 11-33 MB/s, brotli 9-10 1-3 MB/s on the shared VM), so
@@ -231,11 +232,14 @@ PPMD_COMPARE_ORDERS = 2
 #: above) level 9 was 1.13x / 1.10x bzip3 on dev / unseen HTML, 1.32x / 1.14x on
 #: JSON lines and 1.06x / 1.08x on prose, at 1.2-1.4x order 16's speed (16 gained
 #: 1-2%, 8.6% on unseen JSON lines, where levels 10+ keep it).
-PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (10, (16,)), (9, (8,)))
+#: HTML blocks get order 8 from level 6 (plan.MID_PPMD_MIN_LEVEL): on unseen
+#: HTML pages (100-230 KB) levels 6-8 made 0.99x bzip3's bytes at its speed
+#: (3.7-3.9 against 3.8 MB/s, bzip3 dominating 7 and 8); with order 8 1.10x.
+PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (10, (16,)), (6, (8,)))
 
 
 def ppmd_mid_orders(level: int) -> tuple:
-    """The PPMd orders of PPMD_MID_ORDERS_BY_LEVEL for ``level`` (() outside 9..18)."""
+    """The PPMd orders of PPMD_MID_ORDERS_BY_LEVEL for ``level`` (() outside 6..18)."""
     if level >= PPMD_MIN_LEVEL:
         return ()
     for lo, orders in PPMD_MID_ORDERS_BY_LEVEL:
