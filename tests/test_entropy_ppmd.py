@@ -124,9 +124,9 @@ def test_ppmd_starts_at_level_6_on_html_and_9_on_prose_and_json_lines(folder, le
 def test_mid_level_ppmd_orders_and_formats():
     from cobol import plan
     assert entropy.ppmd_mid_orders(5) == () and entropy.ppmd_mid_orders(19) == ()
-    assert entropy.ppmd_mid_orders(6) == entropy.ppmd_mid_orders(9) == (8,)
+    assert entropy.ppmd_mid_orders(6) == entropy.ppmd_mid_orders(8) == (8,)
+    assert entropy.ppmd_mid_orders(9) == entropy.ppmd_mid_orders(14) == (16,)
     assert plan.MID_PPMD_MIN_LEVEL == {"html": 6, "text": 9, "jsonl": 9}
-    assert entropy.ppmd_mid_orders(10) == entropy.ppmd_mid_orders(14) == (16,)
     assert entropy.ppmd_mid_orders(15) == entropy.ppmd_mid_orders(18) == (16, 32)
     assert plan.MID_PPMD_FORMATS.isdisjoint(plan.PPMD_EXCLUDED_FORMATS)
 

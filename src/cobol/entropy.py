@@ -214,8 +214,8 @@ class ZstdDictCodec(EntropyCodec):
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
 PPMD_COMPARE_ORDERS = 2
 #: PPMd orders at levels 6..18, for the detected formats plan.MID_PPMD_FORMATS
-#: from their plan.MID_PPMD_MIN_LEVEL
-#: names (HTML, prose, JSON lines), compared as at 19+ (COMPARE_ZSTD_LEVEL).
+#: names (HTML, prose, JSON lines) from their plan.MID_PPMD_MIN_LEVEL; at 10+
+#: compared as at 19+ (COMPARE_ZSTD_LEVEL).
 #: There zstd 10-18 and brotli 9-10 stayed under bzip3's ratio and compressed
 #: slower than it (bzip3 11-33 MB/s, brotli 9-10 1-3 MB/s on the shared VM), so
 #: bzip3 dominated levels 12 and 17. PPMd of the raw block against bzip3 (1 MB
@@ -224,18 +224,17 @@ PPMD_COMPARE_ORDERS = 2
 #: bzip3's speed; order 8 was under bzip3 on dev HTML (0.89-0.97x) and a
 #: JSON-lines file (0.99x), order 6 under it on five files. Levels 15-18 add
 #: order 32 (on 1 MB of dev HTML 10% smaller than 16, see above).
-#: Level 9 codes those formats with order 8 (branch level-ladder, docs/FRONTIER.md
-#: "Seventh session: the level ladder"): with zstd 9 and brotli 9 it stayed under
-#: bzip3's ratio (dev HTML 0.95x, unseen JSON lines 0.93x, dev prose 0.88x) and
-#: compressed slower than bzip3 on HTML and JSON lines, so bzip3 dominated it.
-#: With order 8 and the transforms (not the raw block alone, as in the table
-#: above) level 9 was 1.13x / 1.10x bzip3 on dev / unseen HTML, 1.32x / 1.14x on
-#: JSON lines and 1.06x / 1.08x on prose, at 1.2-1.4x order 16's speed (16 gained
-#: 1-2%, 8.6% on unseen JSON lines, where levels 10+ keep it).
-#: HTML blocks get order 8 from level 6 (plan.MID_PPMD_MIN_LEVEL): on unseen
-#: HTML pages (100-230 KB) levels 6-8 made 0.99x bzip3's bytes at its speed
-#: (3.7-3.9 against 3.8 MB/s, bzip3 dominating 7 and 8); with order 8 1.10x.
-PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (10, (16,)), (6, (8,)))
+#: Level 9 codes those formats with order 16 too, and HTML gets order 8 from
+#: level 6 (plan.MID_PPMD_MIN_LEVEL; branch level-ladder, docs/FRONTIER.md
+#: "Seventh session: the level ladder"): with zstd 6-9 and brotli 8-9 those levels
+#: stayed under bzip3's ratio (level 9: dev HTML 0.89x, unseen JSON lines 0.84x,
+#: dev prose 0.84x; levels 6-8 on unseen HTML 0.99x) at about its speed (dev
+#: HTML 19.5 against 18.4 MB/s, unseen HTML 3.5-3.9 against 3.8, unseen JSON
+#: lines 9.2 against 10.8), so bzip3 dominated them or nearly. Order 8 at level 9
+#: kept only 1-5% over bzip3 on dev prose, dev HTML and unseen JSON lines (order
+#: 16: 2-12%), for 1.0-1.3x order 16's speed; on HTML at 6-8 it is 1.05x (dev)
+#: and 1.10x (unseen) bzip3.
+PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (9, (16,)), (6, (8,)))
 
 
 def ppmd_mid_orders(level: int) -> tuple:

@@ -200,7 +200,7 @@ def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
 
 
 #: detected formats whose blocks are also coded with PPMd below level 19, and the
-#: lowest level each is (entropy.PPMD_MID_ORDERS_BY_LEVEL: order 8 below 10; at
+#: lowest level each is (entropy.PPMD_MID_ORDERS_BY_LEVEL: order 8 below 9; at
 #: 10..18 candidates compared with zstd -9 and PPMd as at 19+, below 10 coded at
 #: the level straight away): there bzip3 was smaller than zstd 9-18 with brotli
 #: 9-10 and compressed faster (docs/FRONTIER.md, branches mid-levels and
