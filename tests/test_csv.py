@@ -364,6 +364,11 @@ def test_field_order_kernels_match_a_stable_sort():
         assert (order == np.argsort(cols, kind="stable")).all()
         assert (counts == np.bincount(cols, minlength=ncols)).all()
         assert (column_counts(row_nf, ncols) == counts).all()  # the decode side's counts
+        # the encoder's fused kernel: the same order applied to the spans
+        starts = rng.integers(0, 1 << 40, int(row_nf.sum()))
+        ends = starts + rng.integers(0, 50, starts.shape[0])
+        cs, ce, counts2 = K.column_major_spans(starts, ends, row_nf, ncols)
+        assert (cs == starts[order]).all() and (ce == ends[order]).all() and (counts2 == counts).all()
 
 
 # -------------------------------------------------------- pinned frames --

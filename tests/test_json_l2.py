@@ -566,3 +566,148 @@ def test_hypothesis_low_cardinality_records_below_level_6(rows, pretty):
     for i, (_, frame) in (enc.zstd_frames or {}).items():
         assert zstandard.ZstdDecompressor().decompress(frame, max_output_size=len(streams[i]) + 1) == streams[i]
     assert cobol.decompress(cobol.compress(data, level=3)) == data
+
+
+# ---------------------------------------------------------------- repeated string values (params version 3)
+def _sbom_lines(n=40):
+    """An SBOM's components, then its dependency graph: every edge repeats two
+    components' purls (70+ bytes each) far from where they were defined."""
+    rng = random.Random(11)
+    purls = [f"registry+https://github.com/rust-lang/crates.io-index#crate-number-{i}@{i % 3}.{i % 7}.{i}"
+             for i in range(n)]
+    lines = [json.dumps({"type": "library", "bom-ref": p, "size": rng.randrange(10 ** 6), "pos": [i, i * 3 + 1],
+                         "score": round(rng.random(), 3)}, separators=(",", ":")) for i, p in enumerate(purls)]
+    lines += [json.dumps({"ref": rng.choice(purls), "dependsOn": rng.sample(purls, 2)}, separators=(",", ":"))
+              for _ in range(n)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+#: Layer2Encoder().encode(_sbom_lines(6)) (params, streams) when params version 3
+#: (string value references) was introduced: blocks written then must keep
+#: decoding (a block this small is stored raw by the planner, so the fixture is
+#: the transform's layout rather than a frame)
+SBOM_V3_BLOCK = (
+    '0300002000000000000000060101070318000040',
+    ['04100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504100a09100a09100b0910060b090b0709100b0504101309100613091307050410130910061309130705041013091006130913070504101309100613091307050410130910061309130705041013091006130913070503',
+     '',
+     '',
+     '00',
+     '030303000303030003030300030303000303030003030301',
+     '0100',
+     '0100',
+     '0112000112800402000464643377223700142b',
+     '74797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3040302e302e302273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3140312e312e312273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3240322e322e322273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3340302e332e332273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3440312e342e342273697a6522706f732273636f72652274797065226c69627261727922626f6d2d7265662272656769737472792b68747470733a2f2f6769746875622e636f6d2f727573742d6c616e672f6372617465732e696f2d696e6465782363726174652d6e756d6265722d3540322e352e352273697a6522706f732273636f72652272656622646570656e64734f6e2272656622646570656e64734f6e2272656622646570656e64734f6e2272656622646570656e64734f6e2272656622646570656e64734f6e2272656622646570656e64734f6e22',
+     '0118000118800404041e0e06501100803e880d080bfa00fa700ec824f481b51107a039ee02712e09300fe8832c930ca832e204e8db098020062946dc8d751a9d70b58a0bbc1d',
+     '000000000000'])
+
+
+def test_version3_block_fixture_decodes():
+    params, streams = SBOM_V3_BLOCK
+    params, streams = bytes.fromhex(params), [bytes.fromhex(s) for s in streams]
+    data = _sbom_lines(6)
+    assert params[0] == 3
+    from cobol.layers.l2_json.symbols import S_REF_STR
+    assert streams[0].count(bytes([S_REF_STR])) >= 3 * 6
+    assert Layer2Decoder().decode(streams, params, len(data)) == data
+    assert JsonTransform().decode(streams, params, len(data), DecodeContext()) == data
+
+
+def test_repeated_long_strings_become_references():
+    data = _sbom_lines()
+    enc = roundtrip(data)
+    assert enc.params[0] == 3 and enc.stream_names[5:8] == ["subtrees", "refs", "strrefs"]
+    refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data), min_str=l2_json.MIN_STRING_REF_BYTES)
+    # every purl after its bom-ref is a reference (3 per dependency line), by
+    # ordinal distance to its latest occurrence; no subtree repeats
+    assert refs.string_refs == 3 * 40 and refs.count == 0 and refs.def_start.size == 0
+    assert refs.str_dists.min() >= 0 and refs.str_dists.max() < 40 + 3 * 40
+    from cobol.layers.l2_json.symbols import S_REF_STR
+    assert bytes(enc.streams[0]).count(bytes([S_REF_STR])) >= 3 * 40
+    # without string references: version 1, the purls stay in the text
+    plain = Layer2Encoder(min_string=0).encode(data)
+    assert plain.params[0] == 1
+    text = lambda e: sum(len(s) for s, nm in zip(e.streams, e.stream_names) if nm.startswith("text"))  # noqa: E731
+    assert text(enc) < text(plain) - 3 * 40 * 70
+    # short repeated strings stay values; a few long ones (under 2% of the block) too
+    assert roundtrip(b'{"a": "short", "b": "short"}\n' * 20).params[0] == 1
+    few = b'{"u": "%s"}\n' % (b"x" * 80) * 2 + b'{"n": 12345678}\n' * 800
+    assert roundtrip(few).params[0] == 1
+    with pytest.raises(ValueError):
+        Layer2Encoder(min_string=l2_json.MIN_STRING_REF_FLOOR - 1)
+
+
+@SETTINGS
+@given(st.lists(json_values, min_size=1, max_size=8), st.integers(1, 40), st.integers(8, 24))
+def test_hypothesis_string_references_of_any_size(values, min_subtree, min_string):
+    """String references alongside subtree references, at any floors: values
+    repeat as whole lines, inside arrays and objects (string values at array
+    positions and under keys, inside repeated subtrees), compact and pretty printed."""
+    strings = [v for v in values if isinstance(v, str)] + ["x" * 30, 'q"\u00e9\"' * 3]
+    docs = values + [strings, {"s": strings[-1], "t": strings}] + values[::2] + [[v, {"again": v}] for v in values[:3]]
+    docs += [strings[::-1], {"t": strings}]
+    for data in ("\n".join(json.dumps(v) for v in docs).encode() + b"\n",
+                 json.dumps(docs, indent=1).encode()):
+        enc = Layer2Encoder(min_subtree=min_subtree, min_string=min_string).encode(data)
+        assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+
+
+def _v3_parts():
+    data = _sbom_lines(12)
+    enc = Layer2Encoder().encode(data)
+    assert enc.params[0] == 3
+    return data, [bytes(s) for s in enc.streams], bytes(enc.params), list(enc.stream_names).index("strrefs")
+
+
+def test_hostile_string_references_raise_format_errors():
+    from cobol.layers.intcodec import encode_ints
+    import numpy as np
+    data, streams, params, di = _v3_parts()
+    refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data), min_str=l2_json.MIN_STRING_REF_BYTES)
+    dists = refs.str_dists
+
+    def bad(str_dists=None, match="json", p=params):
+        s2 = list(streams)
+        if str_dists is not None:
+            s2[di] = encode_ints(np.asarray(str_dists, np.int64))
+        with pytest.raises(CobolError, match=match):
+            Layer2Decoder().decode(s2, p, len(data))
+
+    bad(str_dists=dists[:-1], match="string refs stream exhausted")
+    bad(str_dists=np.append(dists, 0), match="streams not fully consumed")
+    bad(str_dists=np.where(np.arange(dists.size) == 0, -1, dists), match="string reference out of range")
+    bad(str_dists=np.where(np.arange(dists.size) == 0, 12 + 1, dists), match="string reference out of range")
+    bad(str_dists=np.full(dists.size, 2 ** 40), match="string reference out of range")
+    # a floor the encoder did not use: other strings are numbered, or a length mismatch
+    bad(p=params[:-1] + bytes([200]), match="json")
+    for floor in (0, 7):
+        bad(p=params[:-1] + bytes([floor]), match="floor")
+    bad(p=params + b"\x00", match="json params")
+    # a string reference in a version-2 block (same streams but strrefs) and a version-1 block
+    bad(p=bytes([2]) + params[1:], match=".")
+    plain = Layer2Encoder(min_string=0).encode(data)
+    s1 = [bytes(s) for s in plain.streams]
+    from cobol.layers.l2_json.symbols import S_REF_STR
+    s1[0] = bytes([S_REF_STR]) + s1[0]
+    with pytest.raises(CobolError, match="string reference"):
+        Layer2Decoder().decode(s1, bytes(plain.params), len(data))
+    with pytest.raises(CobolError, match="unknown version"):
+        Layer2Decoder().decode(streams, bytes([4]) + params[1:], len(data))
+    # the strrefs stream missing
+    with pytest.raises(CobolError):
+        Layer2Decoder().decode(streams[:di] + streams[di + 1:], params, len(data))
+
+
+def test_corrupted_version3_streams_raise_cobol_errors():
+    data, streams, params, di = _v3_parts()
+    rng = random.Random(9)
+    for _ in range(300):
+        s2 = list(streams)
+        i = rng.choice([0, di, rng.randrange(len(s2))])
+        b = bytearray(s2[i])
+        if b and rng.random() < 0.7:
+            for _ in range(rng.randrange(1, 3)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        else:
+            b = b[:rng.randrange(len(b) + 1)]
+        s2[i] = bytes(b)
+        decode_or_cobol_error(s2, params, len(data))

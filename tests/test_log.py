@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -185,7 +186,7 @@ def test_grep_lines_cut_between_blocks_and_non_log_blocks():
         else:
             lines.append(b"2026-12-05 10:%02d:%02d job %d state=%s" % (i // 60, i % 60, i, rng.choice([b"ok", b"FAIL"])))
     data = b"\n".join(lines)  # no final newline
-    for plan in ("log", "zstd", "auto"):
+    for plan in ("log", "zstd", "auto", "l1"):
         blob = cobol.compress(data, block_size=4096, plan=plan)
         for kind, pattern in [("F", b"FAIL"), ("F", b"word42 word"), ("F", b"LONG 57"), ("E", b"job 3[0-9]+ "),
                               ("F", b"state=ok"), ("G", b"^LONG.*word1 $")]:
@@ -439,3 +440,60 @@ def test_recode_brotli_runs_once_per_quality_and_only_upwards():
     plan.recode_brotli(p, 10)
     plan.recode_brotli(p, 6)
     assert p.streams[0] is marker and p.brotli_tried == 10
+
+
+def _generated_log(n_lines: int, seed: int = 7) -> bytes:
+    """Lines of a few templates with timestamps, counters, hosts and rare words."""
+    rng = random.Random(seed)
+    words = [b"alpha", b"beta", b"gamma", b"delta"]
+    out = []
+    for i in range(n_lines):
+        kind = rng.randrange(4)
+        ts = b"2026-12-05 %02d:%02d:%02d" % (i // 3600 % 24, i // 60 % 60, i % 60)
+        if kind == 0:
+            out.append(ts + b" host%d sshd[%d]: accepted %s" % (rng.randrange(9), rng.randrange(99999), rng.choice(words)))
+        elif kind == 1:
+            out.append(ts + b" status installed lib%s:amd64 1.%d.%d-%d" % (rng.choice(words), rng.randrange(9),
+                                                                            rng.randrange(30), rng.randrange(5)))
+        elif kind == 2:
+            out.append(ts + b" job %d done in %d.%03d s" % (i, rng.randrange(60), rng.randrange(1000)))
+        else:
+            out.append(b"free text %x %s" % (rng.getrandbits(40), rng.choice(words) * rng.randrange(1, 4)))
+    return b"\n".join(out) + b"\n"
+
+
+def test_line_sample_of_every_line_models_like_the_scan():
+    # the layout trial's sample (_LineSample) renumbers the kept lines' variables;
+    # keeping them all must give the block's own model, in both layouts
+    data = _generated_log(3000)
+    scan = l2_log.LogScan(data)
+    every = l2_log._LineSample(scan, np.ones(scan.n_lines, np.bool_))
+    for columns in (True, False):
+        a, b = LogModel(data, columns=columns, scan=scan), LogModel(data, columns=columns, scan=every)
+        assert a.streams() == b.streams() and a.params() == b.params()
+
+
+def test_line_sample_keeps_spread_runs_and_their_variables():
+    data = _generated_log(3000)
+    scan = l2_log.LogScan(data)
+    keep = l2_log._sample_lines(scan.n_lines, 0.1)
+    runs = np.flatnonzero(np.diff(np.concatenate(([0], keep.view(np.int8), [0]))) == 1)
+    assert runs.size == l2_log.LAYOUT_SAMPLE_SLICES and keep[0] and keep[-1]
+    assert abs(int(keep.sum()) - 0.1 * scan.n_lines) <= l2_log.LAYOUT_SAMPLE_SLICES
+    sample = l2_log._LineSample(scan, keep)
+    lines = np.flatnonzero(keep)
+    # the sample's variables are those of the kept lines, in the same order, on renumbered lines
+    on_kept = keep[scan.var_line]
+    assert np.array_equal(sample.var_s, scan.var_s[on_kept])
+    assert np.array_equal(lines[sample.var_line], scan.var_line[on_kept])
+    assert np.array_equal(sample.line_tid, scan.line_tid[keep])
+
+
+def test_blocks_over_the_layout_trial_size_round_trip_in_the_layout_of_their_sample():
+    data = _generated_log(12000)
+    assert len(data) > l2_log.LAYOUT_TRIAL_MAX
+    roundtrip(data)
+    scan = l2_log.LogScan(data)
+    model = l2_log._better_layout(data, scan)
+    assert (model.n_common == 0) == l2_log._flat_is_smaller(data, scan)
+    assert cobol.decompress(cobol.compress(data, level=3)) == data

@@ -16,12 +16,19 @@ selects all its lines without looking at their variables) and variable texts
 string inside that variable, because variables never contain delimiter bytes;
 the piece's longest run of non-digits is then a run of the variable's stored
 skeleton),
-and only the candidate lines are rendered and checked. Regular expressions and
-``invert`` render the whole log block; other blocks are decoded by the engine
-and their text searched. Log blocks are read and rendered with NumPy alone
-(:mod:`cobol.layers.log_numpy`), so that a search does not pay Numba's
-start-up (~0.5 s of CPU, most of a search of a few MB); the kernels'
-:class:`~cobol.layers.l2_log.LogBlock` takes over where that reader declines.
+and only the candidate lines are rendered and checked. On blocks of the L1
+word transform (:mod:`cobol.layers.l1_numpy`) a fixed string's *anchors*
+(its runs of letters, looked up in the block's word dictionary, and its runs
+of other non-space bytes) are looked for in the coded stream, and only the
+lines whose code holds one are decoded. Regular expressions and ``invert``
+render the whole log or l1 block. Log and l1 blocks are read and rendered
+with NumPy alone (:mod:`cobol.blocksearch`), so that a search does not pay
+Numba's start-up (~0.5 s of CPU, most of a search of a few MB); the kernels
+take over where those readers decline (and for whole l1 blocks over
+:data:`cobol.blocksearch.L1_NUMPY_WHOLE`). Other blocks (raw: zstd, brotli)
+are entropy-decoded and searched with ``re`` and bytes methods
+(:mod:`cobol.linesearch`); a frame holding only such blocks (and no shared
+dictionary) is searched without importing NumPy or the engine.
 Lines cut between blocks are joined before they are matched.
 
 Blocks that are searched without being fully rendered are not checked against
@@ -38,14 +45,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-
-from .engine import CobolEngine
-from .errors import CobolError, FormatError
-from .format.frame import DataBlock, iter_frame_records
-from .layers import log_format, log_numpy
+from .errors import ChecksumError, CobolError, FormatError, LimitError
+from .format import checksum as ck
+from .format.frame import DataBlock, Limits, iter_frame_records
+from .linesearch import BlockLines, text_block
 
 _POSIX_CLASSES = {
     b"alpha": rb"a-zA-Z", b"digit": rb"0-9", b"alnum": rb"a-zA-Z0-9", b"upper": rb"A-Z", b"lower": rb"a-z",
@@ -197,256 +202,153 @@ class Matcher:
         return cls(line, block, list(parts) if fixed else None, ignore_case)
 
 
-@dataclass
 class GrepResult:
-    """The lines grep would print (without their newlines) and their 1-based numbers."""
+    """The lines grep would print (without their newlines) and their 1-based
+    numbers (counted on first use: blocks in which nothing matched count
+    their lines only then)."""
 
-    lines: list = field(default_factory=list)
-    numbers: list = field(default_factory=list)
+    def __init__(self, lines=None, numbers=None):
+        self.lines = [] if lines is None else list(lines)
+        self._numbers = None if numbers is None else list(numbers)
+        self._refs = []    # per line: (how many blocks' complete-line counts precede it, offset)
+        self._parts = []   # per block: its complete lines, an int or a callable
+
+    @property
+    def numbers(self) -> list:
+        if self._numbers is None:
+            before = [0]  # (only the blocks before the last selected line are counted)
+            for part in self._parts[:max((i for i, _ in self._refs), default=0)]:
+                before.append(before[-1] + (part() if callable(part) else part))
+            self._numbers = [before[i] + off for i, off in self._refs]
+        return self._numbers
 
     @property
     def count(self) -> int:
         return len(self.lines)
 
 
-@dataclass
-class _BlockLines:
-    n_lines: int
-    ends_nl: bool
-    first: object  # () -> bytes of the first line (rendered only when a cut line needs it)
-    last: object   # () -> bytes of the last line
-    hits: list  # (index in block, line bytes) of selected lines
+#: transform ids whose blocks :mod:`cobol.blocksearch` searches (log, l1); the
+#: ids are repeated here so that a frame without them never imports NumPy
+_SEARCHED_TRANSFORMS = (60, 50)
+_L1_TRANSFORM = 50
+_RAW_TRANSFORM = 0
 
 
-def _select_lines(text: np.ndarray, idx: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                  m: Matcher, invert: bool) -> list:
-    """(index, bytes) of the lines (given by index and span in ``text``) that match, or with invert do not."""
-    if idx.size == 0:
-        return []
-    raw = text.tobytes() if isinstance(text, np.ndarray) else bytes(text)
-    cand = set()
-    for mo in m.block.finditer(raw):
-        a = int(np.searchsorted(starts, mo.start(), "right")) - 1
-        b = int(np.searchsorted(starts, max(mo.end() - 1, mo.start()), "right")) - 1
-        cand.update(range(max(a, 0), max(b, a, 0) + 1))
-    # MULTILINE: "^" also matches at a line start inside raw (re ignores pos for "^" otherwise)
-    hit = {k for k in cand if m.block.search(raw, int(starts[k]), int(ends[k])) is not None}
-    if invert:
-        return [(int(idx[k]), raw[starts[k]:ends[k]]) for k in range(idx.size) if k not in hit]
-    return [(int(idx[k]), raw[starts[k]:ends[k]]) for k in sorted(hit)]
+class _Source:
+    """A frame's blocks for the searches: entropy-decoded streams and checked
+    raw bytes. Frames without a shared dictionary are read with the codecs
+    and checksums alone (raw blocks then need neither the engine nor NumPy,
+    ~0.1 s of a search's start-up); the engine serves the rest."""
+
+    def __init__(self, dictionary):
+        self.dictionary = dictionary
+        self._engine = None
+        self.l1_numpy_whole = 0  # bytes of l1 blocks decoded whole by NumPy so far (cobol.blocksearch)
+
+    def engine(self):
+        if self._engine is None:
+            from .engine import CobolEngine
+            self._engine = CobolEngine(threads=1, dictionary=self.dictionary)
+        return self._engine
+
+    def streams(self, rec: DataBlock, header, bound) -> list:
+        """The block's streams, entropy decoded, after the stream table's
+        memory bound (docs/FORMAT.md) is checked as the engine checks it."""
+        if header.dictionary_id is not None:
+            return self.engine().block_streams(rec, header, bound)
+        where = f"block {rec.seq} ({bound.name})"
+        if len(rec.streams) > bound.max_streams:
+            raise FormatError(f"{where}: {len(rec.streams)} streams, the transform holds at most {bound.max_streams}")
+        total = sum(e.decoded_len for e in rec.streams)
+        if total > bound.decoded_limit(bytes(rec.params), rec.raw_len):
+            raise LimitError(f"{where}: streams declare {total} decoded bytes, over the transform's bound")
+        from . import entropy  # noqa: F401  (registers the codecs)
+        from .registry import get_codec
+        out = []
+        for i, (e, payload) in enumerate(zip(rec.streams, rec.payloads)):
+            try:
+                out.append(get_codec(e.codec).decode(payload, e.decoded_len))
+            except CobolError as exc:
+                raise type(exc)(f"{where}, stream {i}: {exc}") from None
+            except MemoryError:
+                raise LimitError(f"{where}, stream {i}: out of memory decoding {e.decoded_len} bytes") from None
+        return out
+
+    def decode(self, rec: DataBlock, header) -> bytes:
+        """The block's bytes, checksum verified: raw blocks here, others by the engine."""
+        if rec.transform != _RAW_TRANSFORM or header.dictionary_id is not None:
+            return self.engine().decode_block(rec, header)
+        streams = self.streams(rec, header, _RawBound)
+        if rec.params or len(streams) != 1 or len(streams[0]) != rec.raw_len:
+            raise FormatError(f"block {rec.seq} (raw): expects no parameters and 1 stream of {rec.raw_len} bytes")
+        raw = bytes(streams[0])
+        if ck.compute(header.checksum, raw) != bytes(rec.checksum):
+            raise ChecksumError(f"block {rec.seq}: {ck.checksum_label(header.checksum)} checksum mismatch")
+        return raw
 
 
-def _text_block(raw: bytes, m: Matcher, invert: bool) -> _BlockLines:
-    buf = np.frombuffer(raw, np.uint8)
-    nl = np.flatnonzero(buf == 10)
-    ends_nl = bool(raw) and raw[-1:] == b"\n"
-    ends = nl if ends_nl else np.append(nl, len(raw))
-    starts = np.zeros(ends.size, np.int64)
-    starts[1:] = ends[:-1] + 1
-    n = ends.size
-    hits = _select_lines(buf, np.arange(n), starts, ends, m, invert)
-    first = raw[:ends[0]] if n else b""
-    last = raw[starts[-1]:ends[-1]] if n else b""
-    return _BlockLines(n, ends_nl, lambda: first, lambda: last, hits)
+class _RawBound:
+    """The raw transform's stream-table bound (cobol.layers.raw.RawTransform's values)."""
+
+    name = "raw"
+    max_streams = 1
+    expansion = 1
+
+    @classmethod
+    def decoded_limit(cls, params: bytes, raw_len: int) -> int:
+        from .registry import DECODED_SLACK
+        return cls.expansion * raw_len + DECODED_SLACK
 
 
-def _delimiter_pieces(s: bytes) -> list:
-    return [p for p in re.split(b"[" + re.escape(log_format.DELIMITERS) + b"]", s) if p]
-
-
-def _searchable(strings) -> bool:
-    """Whether fixed strings can be looked for in a log block's streams (none
-    empty, none holding a newline or a placeholder byte)."""
-    return all(s and not any(b in s for b in (10, 0x11, 0x12)) for s in strings)
-
-
-def _skeleton_runs(pieces) -> tuple[set, bool]:
-    """(the longest non-digit run of each piece, whether some piece is all digits).
-
-    A run of non-digits inside a variable's text is also a run of literal bytes
-    of its skeleton (digit chunks stand where digits were), so a piece is looked
-    for in the skeletons as stored through that run; only all-digit pieces need
-    the variables rendered."""
-    runs = {max(re.split(rb"[0-9]+", p), key=len) for p in pieces}
-    digits_only = b"" in runs
-    runs.discard(b"")
-    return runs, digits_only
-
-
-def _cannot_match(streams: list, m: Matcher) -> bool:
-    """True when no line of a log block can hold one of the fixed strings,
-    decided on the entropy-decoded streams with bytes searches alone (no
-    Numba kernel runs, none is imported): neither a template nor a raw line
-    holds a string, and no string's delimiter-free pieces can lie in a
-    variable (the same reasoning as _log_candidates, which this only
-    short-cuts). False means "render and look"."""
-    strings = m.fixed
-    if strings is None or not _searchable(strings):
-        return False
-    if m.block.search(streams[log_format.TEMPLATES]) or m.block.search(streams[log_format.RAW]):
-        return False
-    pieces = {p for s in strings for p in _delimiter_pieces(s)}
-    if not pieces:
-        return True
-    runs, digits_only = _skeleton_runs(pieces)
-    return not digits_only and _find_all(streams[log_format.SKELETONS], runs, m.ignore_case).size == 0
-
-
-def _log_candidates(lb, m: Matcher) -> np.ndarray | None:
-    """Lines of a log block that may hold one of the fixed strings, or None
-    when every line must be looked at."""
-    strings = m.fixed
-    if not _searchable(strings):
-        return None
-    flags = re.IGNORECASE if m.ignore_case else 0
-    select = lb.ids == 0
-    if lb.tmpl_s.size > 1:
-        # the templates stream: newline-ended templates, id 1 first
-        pos = [mo.start() for mo in m.block.finditer(lb.tbuf.tobytes())]
-        if pos:
-            whole = np.zeros(lb.tmpl_s.size, np.bool_)
-            whole[np.searchsorted(lb.tmpl_s[1:], np.array(pos, np.int64), "right")] = True
-            select |= whole[lb.ids]
-    pieces = {p for s in strings for p in _delimiter_pieces(s)}
-    if pieces and lb.ss.size:
-        runs, digits_only = _skeleton_runs(pieces)
-        hits = []
-        if runs:
-            pos = _find_all(lb.sbuf, runs, m.ignore_case)
-            hits.append(np.searchsorted(lb.ss, pos, "right") - 1)
-        if digits_only:
-            text, vstart = lb.variables()
-            pos = _find_all(text, {p for p in pieces if not re.search(rb"[^0-9]", p)}, m.ignore_case)
-            hits.append(np.searchsorted(vstart, pos, "right") - 1)
-        v = np.concatenate(hits) if hits else np.zeros(0, np.int64)
-        if v.size:
-            select[lb.var_lines()[v]] = True
-    return select
-
-
-def _find_all(text, pieces, ignore_case: bool) -> np.ndarray:
-    """Where any of the (newline-free) pieces occurs in ``text``, at most once
-    per newline-ended item: bytes.find (a fast substring search, far faster
-    than ``re`` on a literal) from the next item on after each hit."""
-    raw = text.tobytes() if isinstance(text, np.ndarray) else bytes(text)
-    if ignore_case:
-        raw = raw.lower()
-        pieces = {p.lower() for p in pieces}
-    out = []
-    for p in pieces:
-        at = raw.find(p)
-        while at >= 0:
-            out.append(at)
-            nl = raw.find(b"\n", at)
-            if nl < 0:
-                break
-            at = raw.find(p, nl + 1)
-    return np.array(sorted(set(out)), np.int64)
-
-
-def _log_block(lb, m: Matcher, invert: bool) -> _BlockLines:
-    n = lb.n_lines
-    select = None if invert or m.fixed is None else _log_candidates(lb, m)
-    if select is None:
-        select = np.ones(n, np.bool_)
-    hits = []
-    if select.any():
-        text, starts = lb.render(select)
-        idx = np.flatnonzero(select)
-        s = starts[idx]
-        e = np.append(s[1:] - 1, len(text))
-        if idx[-1] < n - 1 or lb.final_newline:
-            e[-1] -= 1
-        hits = _select_lines(text, idx, s, e, m, invert)
-
-    def line(k: int) -> bytes:
-        one = np.zeros(n, np.bool_)
-        one[k] = True
-        text = lb.render(one)[0].tobytes()
-        return text[:-1] if text.endswith(b"\n") else text
-
-    return _BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)
-
-
-class _LogLines:
-    """A log block to search: read with NumPy (:mod:`cobol.layers.log_numpy`,
-    no Numba) when it can, else, or for what the NumPy reader leaves to them
-    (int layouts, large selections), with the kernels' LogBlock, imported and
-    built on first need. Offers what _log_block and _log_candidates use."""
-
-    def __init__(self, streams: list, rec: DataBlock):
-        self._streams, self._rec = streams, rec
-        self._kernel_block = None
-        self.fast = self._guard(lambda: log_numpy.read_log_block(streams, rec.params, rec.raw_len))
-        lb = self.fast or self.kernel_block()
-        self.n_lines, self.final_newline, self.ids = lb.n_lines, lb.final_newline, lb.ids
-        self.tbuf, self.tmpl_s, self.sbuf, self.ss = lb.tbuf, lb.tmpl_s, lb.sbuf, lb.ss
-
-    def _guard(self, read):
-        """read(), its errors named by block; an IndexError or the like from
-        hostile streams the NumPy reader's checks missed becomes a FormatError
-        (as the engine's safety net does for a transform's decoder)."""
-        try:
-            return read()
-        except CobolError as exc:
-            raise type(exc)(f"block {self._rec.seq}: {exc}") from None
-        except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
-            raise FormatError(f"block {self._rec.seq}: corrupt log streams ({type(exc).__name__}: {exc})") from None
-
-    def kernel_block(self):
-        if self._kernel_block is None:
-            from .layers import l2_log  # its Numba kernels load here, only when the NumPy reader cannot do it
-            self._kernel_block = self._guard(lambda: l2_log.LogBlock(self._streams, self._rec.params, self._rec.raw_len))
-        return self._kernel_block
-
-    def var_lines(self) -> np.ndarray:
-        return self._guard(self.fast.var_lines) if self.fast else self.kernel_block().var_lines()
-
-    def variables(self):
-        got = self._guard(self.fast.variables) if self.fast else None
-        return got if got is not None else self.kernel_block().variables()
-
-    def render(self, select: np.ndarray):
-        got = None
-        if self.fast and self.fast.render_estimate(select) <= log_numpy.MAX_RENDER:
-            got = self._guard(lambda: self.fast.render(select))
-        return got if got is not None else self.kernel_block().render(select)
-
-
-def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
-    """A log block none of whose lines is selected; its first and last lines
-    are rendered only if a line cut between blocks needs them."""
+def _l1_block(rec: DataBlock, header, source: _Source, m: Matcher):
+    """An l1 block searched for fixed strings: ruled out without NumPy when
+    no line can hold one (:meth:`cobol.layers.l1_stream.L1Streams.cannot_match`;
+    its lines are then counted only if numbers are asked for), else searched
+    by :mod:`cobol.blocksearch` on the same decoded streams."""
+    from .layers import l1_stream
+    streams = source.streams(rec, header, l1_stream.STREAM_BOUND)
     try:
-        p = log_format.parse_params(rec.params, rec.raw_len)
+        if rec.params:
+            raise FormatError(f"l1: expects no params, got {len(rec.params)} bytes")
+        st = l1_stream.L1Streams(streams, rec.raw_len)
+        try:
+            ruled_out = rec.raw_len > 0 and st.cannot_match(m.fixed, m.ignore_case)
+            if ruled_out:
+                ends_nl, newline = st.final_newline, st.has_newline()
+        except l1_stream.NeedsLineCut:
+            ruled_out = False
+        if not ruled_out:
+            from .blocksearch import search_block
+            return search_block(rec, header, source, m, False, streams)
     except CobolError as exc:
         raise type(exc)(f"block {rec.seq}: {exc}") from None
-    n = p["n_lines"]
-    parsed = []
+    blk = []
 
-    def line(k: int) -> bytes:
-        if not parsed:
-            parsed.append(_LogLines(streams, rec))
-        lb = parsed[0]
-        one = np.zeros(lb.n_lines, np.bool_)
-        one[k] = True
-        text = lb.render(one)[0].tobytes()
-        return text[:-1] if text.endswith(b"\n") else text
+    def block():  # NumPy, only for line numbers or a line cut between blocks
+        if not blk:
+            from .blocksearch import l1_reader
+            blk.append(l1_reader(rec, streams))
+        return blk[0]
 
-    return _BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [])
+    def line(k):
+        from .blocksearch import _l1_line
+        b = block()
+        return _l1_line(b, b.n_lines - 1 if k < 0 else k)
+
+    return BlockLines(lambda: block().n_lines, ends_nl, lambda: line(0), lambda: line(-1), [], newline, True)
 
 
-def _blocks(blob, engine: CobolEngine, m: Matcher, invert: bool):
-    for header, rec in iter_frame_records(blob, engine.limits):
+def _blocks(blob, source: _Source, m: Matcher, invert: bool):
+    for header, rec in iter_frame_records(blob, Limits()):
         if not isinstance(rec, DataBlock):
             continue
-        if rec.transform == log_format.TRANSFORM_ID:
-            streams = engine.block_streams(rec, header, log_format.STREAM_BOUND)
-            if len(streams) == len(log_format.STREAM_NAMES) and not invert and _cannot_match(streams, m):
-                yield _unmatched_log_block(streams, rec)
-            else:
-                yield _log_block(_LogLines(streams, rec), m, invert)
+        if rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
+            yield _l1_block(rec, header, source, m)
+        elif rec.transform in _SEARCHED_TRANSFORMS:
+            from .blocksearch import search_block  # NumPy loads here, for the first log or l1 block
+            yield search_block(rec, header, source, m, invert)
         else:
-            yield _text_block(engine.decode_block(rec, header), m, invert)
+            yield text_block(source.decode(rec, header), m, invert)
 
 
 def grep(pattern, source, *, fixed: bool = False, extended: bool = False, ignore_case: bool = False,
@@ -454,42 +356,49 @@ def grep(pattern, source, *, fixed: bool = False, extended: bool = False, ignore
     """The lines of the decompressed ``source`` (a .cobl frame as bytes, or a
     path) that ``grep`` would select; raises PatternError on a bad pattern and
     CobolError subclasses on a bad frame."""
+    source_blob = source
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as f:
-            source = f.read()
+            source_blob = f.read()
     m = Matcher.compile(pattern, fixed=fixed, extended=extended, ignore_case=ignore_case)
-    engine = CobolEngine(threads=1, dictionary=dictionary)
+    source = _Source(dictionary)
     out = GrepResult()
-    done = 0          # complete lines before the current block
-    carry = None      # the start of a line cut at the end of the previous block
+    # line numbers are (block index, offset): complete lines of the first `index` blocks + offset
+    offset = 0        # lines past the counted blocks' complete lines, before the current block
+    carry = None      # the start of a line cut at the end of the previous block (bytes, or a callable)
 
-    def emit(line: bytes, number: int) -> None:
+    def emit(line: bytes, ref: tuple) -> None:
         if (m.line.search(line) is not None) != invert:
             out.lines.append(line)
-            out.numbers.append(number)
+            out._refs.append(ref)
 
-    for bl in _blocks(source, engine, m, invert):
-        if bl.n_lines == 0:
+    for bl in _blocks(source_blob, source, m, invert):
+        if bl.empty:
             continue
         skip_first = carry is not None
         if skip_first:
-            joined = carry + bl.first()
-            if bl.n_lines == 1 and not bl.ends_nl:
+            joined = (carry() if callable(carry) else carry) + bl.first()
+            if not bl.has_newline:
                 carry = joined
                 continue
-            done += 1
-            emit(joined, done)
-        complete = bl.n_lines if bl.ends_nl else bl.n_lines - 1
-        base = done - (1 if skip_first else 0)
-        for k, line in bl.hits:
-            if (skip_first and k == 0) or k >= complete:
-                continue
-            out.lines.append(line)
-            out.numbers.append(base + k + 1)
-        done = base + complete
-        carry = None if bl.ends_nl else bl.last()
-    if carry is not None:
-        emit(carry, done + 1)
+            offset += 1
+            emit(joined, (len(out._parts), offset))
+        base = offset - (1 if skip_first else 0)
+        n = bl.n_lines  # a callable only for blocks without hits (counted if numbers are asked for)
+        if callable(n):
+            out._parts.append(lambda n=n, e=bl.ends_nl: n() - (0 if e else 1))
+        else:
+            complete = n if bl.ends_nl else n - 1
+            for k, line in bl.hits:
+                if (skip_first and k == 0) or k >= complete:
+                    continue
+                out.lines.append(line)
+                out._refs.append((len(out._parts), base + k + 1))
+            out._parts.append(complete)
+        offset = base
+        carry = None if bl.ends_nl else bl.last if bl.unmatched else bl.last()
+    if carry is not None and not callable(carry):  # (a callable: the cut line of an unmatched block)
+        emit(carry, (len(out._parts), offset + 1))
     return out
 
 

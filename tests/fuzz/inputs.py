@@ -73,6 +73,13 @@ def _syn_json():
     events = [{"action": rng.choice(["opened", "closed"]), "n": i, "repository": repo,
                "sender": objs[i % 3], "issue": {"user": objs[i % 3], "title": f"t{i}"}} for i in range(40)]
     out.append(("syn-webhook-lines", "".join(json.dumps(e) + "\n" for e in events).encode()))
+    # an SBOM's dependency graph: purls of 64+ bytes repeat as string values, so
+    # the block carries string references (json params version 3)
+    purls = [f"pkg:cargo/registry+https://github.com/rust-lang/crates.io-index/crate-{i}@{i}.{i % 4}.0"
+             for i in range(12)]
+    deps = [{"bom-ref": p, "n": i} for i, p in enumerate(purls)]
+    deps += [{"ref": rng.choice(purls), "dependsOn": rng.sample(purls, 2)} for _ in range(20)]
+    out.append(("syn-sbom-lines", "".join(json.dumps(e) + "\n" for e in deps).encode()))
     return out
 
 

@@ -30,7 +30,6 @@ from .common import (
     EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_IO, CliError, CliParser, Verbosity,
     code_for, message_for, say_error,
 )
-from .files import build_parser, expand_short_flags, run_files
 from .subcommands import SUBCOMMANDS
 
 __all__ = ["main"]
@@ -48,6 +47,7 @@ def main(argv=None) -> int:
                                  epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
                 run = sub.configure(parser)
                 return run(parser.parse_args(argv[1:]))
+            from .files import build_parser, expand_short_flags, run_files  # (not needed by subcommands)
             args = build_parser().parse_args(expand_short_flags(argv))
             return run_files(args)
         except CliError as e:

@@ -353,13 +353,11 @@ class NumPlan:
     chosen over all columns first (a column may be derived from later ones)."""
 
     def __init__(self, data, starts, ends, mant, scale, intlen, natlen, ok, name, rows, lf_free=False):
-        width = _mode_width(intlen, natlen, ok)
-        ok = ok & (intlen == np.maximum(natlen, width))
-        max_scale = int(scale[ok].max()) if ok.any() else 0
-        # the normalized value needs natlen + max_scale digits at most
-        ok &= natlen + max_scale <= K.MAX_DIGITS
-        max_scale = int(scale[ok].max()) if ok.any() else 0
-        vals = mant[ok] * K.POW10[max_scale - scale[ok]]
+        # the pad width, the values that fit it and normalize (natlen +
+        # max_scale digits at most), and them times 10**max_scale
+        width, ok, max_scale, vals = K.normalize_decimals(mant, scale, intlen, natlen, ok)
+        max_scale = int(max_scale)
+        width = int(width)
         rep, big_p = REP_DECIMAL, 0
         if 0 < max_scale <= K.F32_MAX_P and vals.shape[0] > 16:
             d, p, fok = K.f32_shortest(mant, scale, ok)
@@ -390,12 +388,17 @@ class NumPlan:
         self.mode, self.sstream, self.ok, self.vals = mode, sstream, ok, vals
         # references see whole columns, exceptions as 0 (the decoder knows where
         # they are), over all rows when fields were dropped as row repeats
-        kept, rowsrc = _row_view(rows, ok.shape[0])
-        self.domain = (rep, big_p if rep == REP_F32 else max_scale, rowsrc.shape[0])
-        self.at = kept[ok]
         full = np.zeros(ok.shape[0], np.int64)
         full[ok] = vals
-        self.full = full[rowsrc]
+        if rows is None:  # (the identity row view, without its gathers)
+            self.domain = (rep, big_p if rep == REP_F32 else max_scale, ok.shape[0])
+            self.at = np.flatnonzero(ok)
+            self.full = full
+        else:
+            kept, rowsrc = _row_view(rows, ok.shape[0])
+            self.domain = (rep, big_p if rep == REP_F32 else max_scale, rowsrc.shape[0])
+            self.at = kept[ok]
+            self.full = full[rowsrc]
 
     def emit(self, sink, spec=(REF_NONE,), coded=None):
         has_exc = not self.ok.all()

@@ -23,7 +23,6 @@ from .primitives import (
     load_u64,
     put_varint,
     read_varint,
-    spans_equal,
     table_capacity,
     table_slot,
     unzigzag,
@@ -257,6 +256,60 @@ def parse_decimals(data, starts, ends):
         intlen[i] = il
         natlen[i] = nl
     return mant, scale, intlen, natlen, ok
+
+
+@njit(cache=True, nogil=True)
+def normalize_decimals(mant, scale, intlen, natlen, ok):
+    """Encode side of a NUM column, from :func:`parse_decimals`' arrays in
+    three passes (the NumPy masks and gathers they replace were half of the
+    column analysis). Returns ``(width, ok, max_scale, vals)``:
+
+    - ``width``: the zero-pad width, the most common written integer length
+      among values written with leading zeros (the smallest of equals), else 1;
+    - ``ok``: the values kept as numbers: parsed, their integer part written
+      in exactly ``max(natlen, width)`` digits, and normalizable
+      (``natlen + max_scale <= MAX_DIGITS``, ``max_scale`` taken over the
+      values that pass the width test);
+    - ``max_scale``: the most fraction digits among the kept values (0 if none);
+    - ``vals``: the kept values times ``10**max_scale``, in order.
+    """
+    n = mant.shape[0]
+    hist = np.zeros(MAX_DIGITS + 2, np.int64)
+    padded = False
+    for i in range(n):
+        if ok[i] and intlen[i] > natlen[i]:
+            hist[min(intlen[i], MAX_DIGITS + 1)] += 1
+            padded = True
+    width = 1
+    if padded:
+        width = 0
+        for w in range(hist.shape[0]):
+            if hist[w] > hist[width]:
+                width = w
+    keep = np.empty(n, np.bool_)
+    ms = 0
+    for i in range(n):
+        k = ok[i] and intlen[i] == max(natlen[i], width)
+        keep[i] = k
+        if k and scale[i] > ms:
+            ms = scale[i]
+    max_scale = 0
+    cnt = 0
+    for i in range(n):
+        if keep[i]:
+            if natlen[i] + ms > MAX_DIGITS:
+                keep[i] = False
+            else:
+                cnt += 1
+                if scale[i] > max_scale:
+                    max_scale = scale[i]
+    vals = np.empty(cnt, np.int64)
+    k = 0
+    for i in range(n):
+        if keep[i]:
+            vals[k] = mant[i] * POW10[max_scale - scale[i]]
+            k += 1
+    return width, keep, max_scale, vals
 
 
 @njit(cache=True, nogil=True)
@@ -832,6 +885,10 @@ def span_hashes(data, starts, ends):
     return out
 
 
+#: row_matches counts equal fields without a branch per field from this many columns on
+ROW_MATCH_SIMD_COLUMNS = 8
+
+
 @njit(cache=True, nogil=True)
 def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
     """For a regular table (field ``r * ncols + c``), pick per row the earlier row
@@ -852,13 +909,19 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
         for k in range(1, min(window, r) + 1):
             b = (r - k) * ncols
             cnt = 0
-            for c in range(ncols):
-                # the search counts by the 64-bit hashes alone (a collision can
-                # only pick another row; eq below compares the bytes)
-                if hashes[a + c] == hashes[b + c]:
-                    cnt += 1
-                elif cnt + ncols - 1 - c <= best:
-                    break  # cannot beat the best row any more (only a larger count replaces it)
+            # the search counts by the 64-bit hashes alone (a collision can
+            # only pick another row; eq below compares the bytes)
+            if ncols >= ROW_MATCH_SIMD_COLUMNS:
+                # branch-free (SIMD compares): on 14-26 columns 1.8x faster
+                # than stopping once the row cannot beat the best
+                for c in range(ncols):
+                    cnt += hashes[a + c] == hashes[b + c]
+            else:
+                for c in range(ncols):
+                    if hashes[a + c] == hashes[b + c]:
+                        cnt += 1
+                    elif cnt + ncols - 1 - c <= best:
+                        break  # cannot beat the best row any more (only a larger count replaces it)
             if cnt > best:
                 best = cnt
                 best_k = k
@@ -868,10 +931,28 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
             ref[r] = best_k
             b = (r - best_k) * ncols
             for c in range(ncols):
-                if hashes[a + c] == hashes[b + c] and spans_equal(
-                        data, starts[a + c], ends[a + c], data, starts[b + c], ends[b + c]):
+                if hashes[a + c] == hashes[b + c] and _spans_equal_words(
+                        data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
                     eq[r, c] = True
     return ref, eq
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _spans_equal_words(data, sa, ea, sb, eb):
+    """``data[sa:ea] == data[sb:eb]``, 8 bytes a compare inside the spans."""
+    n = ea - sa
+    if n != eb - sb:
+        return False
+    k = 0
+    while k + 8 <= n:
+        if load_u64(data, sa + k) != load_u64(data, sb + k):
+            return False
+        k += 8
+    while k < n:
+        if data[sa + k] != data[sb + k]:
+            return False
+        k += 1
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -1107,6 +1188,28 @@ def _column_counts(row_nf, ncols):
         start[c] = s
         s += counts[c]
     return counts, start, nf
+
+
+@njit(cache=True, nogil=True)
+def column_major_spans(starts, ends, row_nf, ncols):
+    """The field spans ``starts``/``ends`` (row-major) listed column by column,
+    and the per-column counts: :func:`column_major_fields`' order applied in
+    the same pass (on an 8 MB ragged block 21 -> 9 ms against the order and
+    two gathers)."""
+    counts, start, nf = _column_counts(row_nf, ncols)
+    cs = np.empty(nf, np.int64)
+    ce = np.empty(nf, np.int64)
+    f = 0
+    for r in range(row_nf.shape[0]):
+        k = row_nf[r]
+        for t in range(k):
+            c = min(t, ncols - 1)
+            j = start[c]
+            cs[j] = starts[f]
+            ce[j] = ends[f]
+            start[c] = j + 1
+            f += 1
+    return cs, ce, counts
 
 
 @njit(cache=True, nogil=True)

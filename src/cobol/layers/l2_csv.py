@@ -110,8 +110,7 @@ def _column_major_spans(starts, ends, row_nf: np.ndarray, ncols: int, modal: int
     if modal == ncols and (row_nf == modal).all():
         counts = np.full(ncols, nrows, np.int64)
         return starts.reshape(nrows, ncols).T.ravel(), ends.reshape(nrows, ncols).T.ravel(), counts
-    order, counts = _column_major_order(row_nf, ncols, modal)
-    return starts[order], ends[order], counts
+    return K.column_major_spans(starts, ends, np.ascontiguousarray(row_nf, dtype=np.int64), ncols)
 
 
 def column_counts(row_nf: np.ndarray, ncols: int) -> np.ndarray:

@@ -165,6 +165,26 @@ class LogScan:
         self._scan = None
 
 
+class _LineSample:
+    """Some of a :class:`LogScan`'s lines, with the block's template dictionary
+    (ids, slot counts, line counts per template): what :class:`LogModel` reads
+    of a scan, so that the variable layouts can be tried on part of the block
+    without scanning it again (:func:`_better_layout`)."""
+
+    def __init__(self, scan: LogScan, keep: np.ndarray):
+        """``keep``: a boolean per line of ``scan``."""
+        self.buf = scan.buf
+        self.final_newline = scan.final_newline
+        self.line_tid = scan.line_tid[keep]
+        self.n_lines = self.line_tid.size
+        self.templates_stream, self.slots, self.counts = scan.templates_stream, scan.slots, scan.counts
+        self.n_raw = int(np.count_nonzero(self.line_tid == 0))
+        renumber = np.cumsum(keep) - 1
+        vk = keep[scan.var_line]
+        self.var_s, self.var_e = scan.var_s[vk], scan.var_e[vk]
+        self.var_line = renumber[scan.var_line[vk]]
+
+
 class LogModel:
     """One block's templates, template ids, variables and numbers (encode side)."""
 
@@ -187,8 +207,7 @@ class LogModel:
 
         # variables in column order (stable: line order within a column)
         col = lk.var_columns(var_line, line_tid, slot_base, stride)
-        kept = np.flatnonzero(col >= 0)
-        var_order = kept[np.argsort(col[kept], kind="stable")]
+        var_order = lk.column_order(col, max(self.n_cols, 1))
         skel = np.empty(int((var_e - var_s)[var_order].sum()) + var_order.size, np.uint8)
         values = np.empty(skel.size, np.int64)
         runs = np.empty(var_order.size, np.int64)
@@ -294,7 +313,7 @@ class LogBlock:
         np.cumsum(per_col, out=self.col_start[1:])
         if self.col_start[-1] != p["n_vars"]:
             raise FormatError(f"log: templates call for {int(self.col_start[-1])} variables, params say {p['n_vars']}")
-        self.sbuf, self.ss, self.se, runs = _items(streams[2], p["n_vars"], "skeletons", lk.NUMBER)
+        self.sbuf, self.ss, self.se, runs = _items(streams[2], p["n_vars"], "skeletons", lk.NUMBER, slack=True)
         self.num_start = np.zeros(runs.size + 1, np.int64)
         np.cumsum(runs, out=self.num_start[1:])
         n_num = p["n_numbers"]
@@ -343,9 +362,9 @@ class LogBlock:
         elif out.size < self.raw_len + COPY_SLACK:
             raise ValueError("log: output array shorter than the block and its copy slack")
         starts = np.empty(self.n_lines, np.int64)
-        # (the padded buffers' bytes run on past tbuf and rbuf: their base arrays)
+        # (the padded buffers' bytes run on past tbuf, sbuf and rbuf: their base arrays)
         n = lk.render(out, self.raw_len, self.ids, self.slots, self.tbuf.base, self.tstop, self.tmpl_s, self.tmpl_e,
-                      self.slot_base, self.stride, self.col_start, self.sbuf, self.ss, self.se, self.num_start[:-1],
+                      self.slot_base, self.stride, self.col_start, self.sbuf.base, self.ss, self.se, self.num_start,
                       *self.numbers(), self.rbuf.base, self.rs, self.re, self.final_newline, select, starts)
         if n < 0 or (every and n != self.raw_len):
             raise FormatError(f"log: streams decode to {n if n >= 0 else 'an inconsistent'} block, "
@@ -393,9 +412,6 @@ STREAM_PPMD_ORDERS = (6,)
 STREAM_PPMD_MIN_LEVEL = 10
 STREAM_PPMD_MAX_BLOCK = 1 << 20
 
-#: blocks up to this size try both variable layouts whole; larger ones decide on a sample this size
-LAYOUT_TRIAL_MAX = 256 << 10
-
 
 def _variable_bytes(model: LogModel) -> int:
     """zstd -3 size of the streams the variable layout changes."""
@@ -403,24 +419,44 @@ def _variable_bytes(model: LogModel) -> int:
     return sum(len(z.compress(st)) for st in (model.skeletons, model.numbers_stream(), model.widths))
 
 
-def _flat_is_smaller(data, scan: LogScan | None = None) -> bool:
+#: blocks up to this size try both variable layouts whole (the winner's model is
+#: kept); larger ones try them on LAYOUT_SAMPLE_SLICES runs of lines spread over
+#: the block, LAYOUT_SAMPLE bytes in all (about: the runs are cut by line counts),
+#: taken from the block's own scan, and model the block once, in the layout chosen
+LAYOUT_TRIAL_MAX = 256 << 10
+LAYOUT_SAMPLE = 128 << 10
+LAYOUT_SAMPLE_SLICES = 4
+
+
+def _sample_lines(n_lines: int, fraction: float) -> np.ndarray:
+    """A boolean per line: LAYOUT_SAMPLE_SLICES runs of consecutive lines,
+    ``fraction`` of the lines in all, evenly spaced (the first at line 0)."""
+    keep = np.zeros(n_lines, np.bool_)
+    run = max(1, int(n_lines * fraction / LAYOUT_SAMPLE_SLICES))
+    for i in range(LAYOUT_SAMPLE_SLICES):
+        start = i * (n_lines - run) // max(1, LAYOUT_SAMPLE_SLICES - 1)
+        keep[start:start + run] = True
+    return keep
+
+
+def _flat_is_smaller(data, scan: LogScan) -> bool:
     """Whether all variables in line order code smaller than columns per
-    template slot on ``data`` (both built from one scan; equal when no
-    template is common enough for columns of its own, and then columns stay)."""
-    scan = LogScan(data) if scan is None else scan
-    cols = LogModel(data, scan=scan)
+    template slot on a sample of the block's lines (LAYOUT_SAMPLE; equal when
+    no template is common enough for columns of its own, and then columns stay)."""
+    sample = _LineSample(scan, _sample_lines(scan.n_lines, LAYOUT_SAMPLE / max(1, len(data))))
+    cols = LogModel(data, scan=sample)
     if not cols.n_common:
         return False
-    return _variable_bytes(LogModel(data, columns=False, scan=scan)) < _variable_bytes(cols)
+    return _variable_bytes(LogModel(data, columns=False, scan=sample)) < _variable_bytes(cols)
 
 
 def _better_layout(data, scan: LogScan) -> LogModel:
     """Columns per template slot, or all variables in line order, whichever
-    codes smaller (a trial on the block, or on its first LAYOUT_TRIAL_MAX
-    bytes). Columns win on long regular logs (dpkg.log: 2.0x against 1.64x
+    codes smaller (a trial on the block, or on a sample of its lines above
+    LAYOUT_TRIAL_MAX). Columns win on long regular logs (dpkg.log: 2.0x against 1.64x
     zstd -3), line order on small or irregular ones (15-40 KB syslog-style
     files and apt's term.log: 2-9% smaller). The sample keeps the trial's
-    cost at a quarter of a 1 MiB block's encode; it runs before the block's
+    cost at a fraction of the block's encode; it runs before the block's
     model is built, so that the block is modelled once, in the chosen layout."""
     if len(data) <= LAYOUT_TRIAL_MAX:
         model = LogModel(data, scan=scan)
@@ -430,9 +466,7 @@ def _better_layout(data, scan: LogScan) -> LogModel:
         return flat if _variable_bytes(flat) < _variable_bytes(model) else model
     if not np.count_nonzero(scan.counts >= MIN_COLUMN_LINES):
         return LogModel(data, scan=scan)  # no columns in the block: both layouts are the same
-    sample = bytes(data[:LAYOUT_TRIAL_MAX])
-    sample = sample[:sample.rfind(b"\n") + 1] or sample
-    return LogModel(data, columns=not _flat_is_smaller(sample), scan=scan)
+    return LogModel(data, columns=not _flat_is_smaller(data, scan), scan=scan)
 
 
 #: a "text" block is modelled only when its first TEXT_SAMPLE bytes need fewer

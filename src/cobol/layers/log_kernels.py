@@ -302,6 +302,27 @@ def var_columns(var_line, line_tid, slot_base, stride):
 
 
 @njit(cache=True, nogil=True)
+def column_order(col, n_cols):
+    """The variables with a column (``col >= 0``), sorted by column, in their
+    own order within a column (a counting sort: what a stable argsort of
+    ``col`` over those variables gives, in linear time)."""
+    start = np.zeros(n_cols + 1, np.int64)
+    for v in range(col.shape[0]):
+        c = col[v]
+        if c >= 0:
+            start[c + 1] += 1
+    for c in range(n_cols):
+        start[c + 1] += start[c]
+    out = np.empty(start[n_cols], np.int64)
+    for v in range(col.shape[0]):
+        c = col[v]
+        if c >= 0:
+            out[start[c]] = v
+            start[c] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _seen(table, h):
     """Insert hash h into an open-addressing set; True when it was there."""
     mask = table.shape[0] - 1
@@ -572,19 +593,27 @@ def index_items(buf, marker):
     item (the caller checks that the buffer ends with one)."""
     n = 0
     for i in range(buf.shape[0]):
-        if buf[i] == NEWLINE:
-            n += 1
-    ends = np.empty(n, np.int64)
-    marks = np.zeros(n, np.int64)
+        n += buf[i] == NEWLINE
+    # one pass without branches: each byte stores its position and the marker
+    # count so far at the current item (the last store of an item is at its
+    # newline), so no store is read back inside the loop; marks are then the
+    # differences (skeleton streams of short items: 0.23 -> 0.17 ms on 236 KB)
+    ends = np.empty(n + 1, np.int64)
+    upto = np.empty(n + 1, np.int64)
     k = 0
+    m = 0
     for i in range(buf.shape[0]):
         c = buf[i]
-        if c == NEWLINE:
-            ends[k] = i
-            k += 1
-        elif c == marker and k < n:
-            marks[k] += 1
-    return ends, marks
+        m += c == marker
+        ends[k] = i
+        upto[k] = m
+        k += c == NEWLINE
+    marks = np.empty(n, np.int64)
+    before = 0
+    for j in range(n):
+        marks[j] = upto[j] - before
+        before = upto[j]
+    return ends[:n], marks
 
 
 @njit(cache=True, nogil=True)
@@ -640,9 +669,11 @@ def render(out, cap, line_tid, slots, tmpl_buf, tmpl_stop, tmpl_s, tmpl_e, slot_
     inconsistent input.
 
     A template's text between placeholders (``tmpl_stop``: :func:`next_stops`
-    of ``tmpl_buf``) and raw lines are copied in 16-byte moves: ``out`` keeps
-    16 bytes after ``cap`` and ``tmpl_buf`` and ``raw_buf`` 16 after their
-    ends, which the copies may read or overwrite."""
+    of ``tmpl_buf``), raw lines and skeletons without digit chunks
+    (``num_start[v + 1] == num_start[v]``; ``num_start`` has one entry more
+    than the variables) are copied in 16-byte moves: ``out`` keeps 16 bytes
+    after ``cap`` and ``tmpl_buf``, ``skel_buf`` and ``raw_buf`` 16 after
+    their ends, which the copies may read or overwrite."""
     n_cols = col_start.shape[0] - 1
     cursor = col_start[:-1].copy()
     op = np.int64(0)  # not 0: see _count_tokens
@@ -693,9 +724,19 @@ def render(out, cap, line_tid, slots, tmpl_buf, tmpl_stop, tmpl_s, tmpl_e, slot_
                 cursor[col] += 1
                 if v >= col_start[col + 1]:
                     return -1
-                op = _put_var(out, op, cap, skel_buf, skel_s[v], skel_e[v], num_start[v], values, widths)
-                if op < 0:
-                    return -1
+                a = skel_s[v]
+                b = skel_e[v]
+                if num_start[v + 1] == num_start[v]:
+                    # no digit chunk: the skeleton is the variable's text (skel_buf
+                    # keeps COPY_SLACK bytes after its end, as tmpl_buf does)
+                    if b < a or op + (b - a) > cap:
+                        return -1
+                    copy_chunks(out, op, skel_buf, a, b - a)
+                    op += b - a
+                else:
+                    op = _put_var(out, op, cap, skel_buf, a, b, num_start[v], values, widths)
+                    if op < 0:
+                        return -1
         if li < n_lines - 1 or final_newline:
             if op >= cap:
                 return -1

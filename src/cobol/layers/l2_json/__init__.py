@@ -46,8 +46,9 @@ codes one by one:
 ``subtrees`` / ``refs`` (params version 2 only, right after ``numflags``)
     objects and arrays of 128+ bytes that repeat an earlier one byte for byte
     are cut out before the split and become one skeleton symbol plus an id:
-    the decoder copies the earlier bytes (see :mod:`.subtrees`). Blocks
-    without a repeat stay version 1.
+    the decoder copies the earlier bytes (see :mod:`.subtrees`). String
+    values of 64+ bytes that repeat an earlier one likewise (symbol
+    ``S_REF_STR``, params version 3). Blocks without a repeat stay version 1.
 
 Columns. A value's path is the sequence of keys and array positions from the
 root (scalars at array index < 4 keep their index, so ``[lon, lat]`` pairs
@@ -121,7 +122,8 @@ from .decode_walk import (  # noqa: F401
     _copy_until, _walk_decode,
 )
 from .subtrees import (  # noqa: F401
-    MIN_SUBTREE_BYTES, SubtreeRefs, decode_subtree_streams, find_repeated_subtrees,
+    MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, SubtreeRefs, decode_subtree_streams,
+    find_repeated_subtrees,
 )
 from .transform import (  # noqa: F401
     JsonTransform, Layer2Decoder, Layer2Encoder, NestingLevelTracker, _choose_mode, _column_names,

@@ -10,7 +10,7 @@ from .. import json_tokenizer as jt
 from .symbols import (
     C_NOKEY, FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
     K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_REF_ARR, S_REF_OBJ,
-    S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
+    S_REF_STR, S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
 )
 from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
 from .whitespace import _gap_len, _resolve_gap, _style_fields
@@ -88,13 +88,17 @@ def _copy_until(src, sp, send, term, escapes, out, o, osz):
 @njit(cache=True, nogil=True)
 def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints, ioff,
                  flags, foff, cmode, cscale, ddata, dents, dbase, dcount, dids, doff,
-                 colmap, style, gtab, mode, max_depth, def_start, def_len, refs, out):
+                 colmap, style, gtab, mode, max_depth, def_start, def_len, refs, min_string, str_dists, out):
     """Rebuild the block into out[:out.size - COPY_SLACK]; returns the number of
     bytes written or an error code < 0. ``texts``, ``kdata`` and ``ddata`` end in
     COPY_SLACK spare bytes too (copies move 16-byte chunks).
 
     ``S_REF_OBJ``/``S_REF_ARR`` copy subtree ``refs[i]`` (bytes
-    ``def_start[id]:+def_len[id]`` of the output, which must be written already).
+    ``def_start[id]:+def_len[id]`` of the output, which must be written already);
+    with ``min_string`` > 0 (params version 3) every string value of at least
+    that many bytes written as a token is numbered, and ``S_REF_STR`` copies the
+    one ``str_dists[i]`` places before the latest (one child of its container,
+    no column value).
 
     (Like the encoder's walk, the loop calls no function that takes an array:
     copies and number printing are written out in place.)"""
@@ -131,6 +135,12 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     o = np.int64(0)
     sp = np.int64(0)
     ended = False
+    # the long strings written so far (they are disjoint and each >= min_string bytes)
+    ls_cap = nout // min_string + 1 if min_string > 0 else 1
+    ls_start = np.empty(ls_cap, np.int64)
+    ls_len = np.empty(ls_cap, np.int64)
+    nls = np.int64(0)
+    sdp = np.int64(0)
     for _ in range(nsk):
         if sp >= nsk:
             return -1
@@ -175,7 +185,28 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         if nk == K_END:
             ended = True
             break
-        if s == S_REF_OBJ or s == S_REF_ARR:
+        if s == S_REF_STR:
+            if min_string <= 0:
+                return -22
+            if sdp >= str_dists.size:
+                return -23
+            d = str_dists[sdp]
+            sdp += 1
+            if d < 0 or d >= nls:
+                return -24
+            a = ls_start[nls - 1 - d]
+            ln = ls_len[nls - 1 - d]
+            if o + ln > nout:
+                return -2
+            copy_chunks(out, o, out, a, ln)  # (a + ln <= o: the string is written already)
+            ls_start[nls] = o
+            ls_len[nls] = ln
+            nls += 1
+            o += ln
+            if depth > 0:
+                st_count[depth - 1] += 1
+            nk = jt.STRING
+        elif s == S_REF_OBJ or s == S_REF_ARR:
             if refp >= refs.size:
                 return -20
             e = refs[refp]
@@ -311,6 +342,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             o += 1
             nk = jt.COLON
         elif nk == jt.STRING or nk == jt.NUMBER:
+            vstart = o
             top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
             comp, parent, p0, p1, p2, st_count[top] = _child_path(
                 depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
@@ -437,6 +469,10 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                         return -2
                     out[o] = 34
                     o += 1
+            if nk == jt.STRING and min_string > 0 and o - vstart >= min_string:
+                ls_start[nls] = vstart
+                ls_len[nls] = o - vstart
+                nls += 1
         elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
             if nk == jt.TRUE:
                 if o + 4 > nout:
@@ -474,7 +510,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         prev = nk
     if not ended:
         return -1
-    if sp != nsk or wp != ws.size or rp != residue.size or refp != refs.size:
+    if sp != nsk or wp != ws.size or rp != residue.size or refp != refs.size or sdp != str_dists.size:
         return -15
     for g in range(tcur.size):
         if tcur[g] != toff[g + 1]:

@@ -9,7 +9,7 @@ from .. import json_tokenizer as jt
 from .symbols import (
     C_NOKEY, C_ROOT, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
     K_START, MODE_FULL, N_MODES, S_ARR_CLOSE, S_ARR_OPEN, S_COLON, S_COMMA, S_END, S_KEY_LITERAL, S_NUMBER,
-    S_OBJ_CLOSE, S_OBJ_OPEN, S_REF_ARR, S_REF_OBJ, S_RESIDUE, S_STRING, S_TRUE, S_WS_DEV, S_WS_DEV_KEY,
+    S_OBJ_CLOSE, S_OBJ_OPEN, S_REF_ARR, S_REF_OBJ, S_REF_STR, S_RESIDUE, S_STRING, S_TRUE, S_WS_DEV, S_WS_DEV_KEY,
 )
 from .paths import _child_path, _h32, _mix, _new_stack, _open_frame, _path_hash, _pop_container
 from .whitespace import _gap_len, _resolve_gap, _style_fields
@@ -22,7 +22,9 @@ def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab,
 
     ``ref_close[t]`` > 0 marks an opener that stands for a whole repeated
     subtree (:mod:`.subtrees`): it becomes ``S_REF_OBJ``/``S_REF_ARR``, counts as
-    one child of its container, and the next gap follows that closer kind.
+    one child of its container, and the next gap follows that closer kind. On a
+    string value token it marks a repeated string: ``S_REF_STR``, one child, no
+    column hash (the value is not in ``nvalues``).
 
     (Hot loops call no function that takes an array: numba reference-counts
     array arguments with atomic operations, which cost more than the work.)"""
@@ -88,6 +90,11 @@ def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab,
             if depth > 0:
                 st_count[depth - 1] += 1
             nk = ref_close[t]
+        elif nk == jt.STRING and ref_close[t] > 0:
+            skel[sp] = S_REF_STR
+            sp += 1
+            if depth > 0:
+                st_count[depth - 1] += 1
         elif nk == jt.OBJ_OPEN or nk == jt.ARR_OPEN:
             skel[sp] = S_OBJ_OPEN if nk == jt.OBJ_OPEN else S_ARR_OPEN
             sp += 1

@@ -11,6 +11,7 @@ from .. import json_tokenizer as jt
 
 PARAMS_VERSION = 1
 PARAMS_VERSION_REFS = 2  # version 1 + the ``subtrees`` and ``refs`` streams (see subtrees.py)
+PARAMS_VERSION_STR_REFS = 3  # version 2 + string value references (``S_REF_STR``) in the skeleton
 
 # ---------------------------------------------------------------- skeleton symbols
 S_WS_DEV = 1       # the gap before the next token is stored in the ws stream
@@ -31,6 +32,7 @@ S_RESIDUE = 15
 S_KEY_LITERAL = 16
 S_REF_OBJ = 17     # a repeated object: the next id of the refs stream (version 2 only)
 S_REF_ARR = 18     # a repeated array: likewise
+S_REF_STR = 19     # a repeated string value: likewise (version 3 only)
 KEY1_BASE = 0x40   # 0x40..0xBF: key ids 0..127
 KEY2_BASE = 0xC0   # 0xC0..0xFE + 1 byte: key ids 128..16255
 KEY3 = 0xFF        # + 2 bytes (big endian): key ids 16256..81791
@@ -54,7 +56,7 @@ def _symbol_kinds():
                       (S_COMMA, jt.COMMA), (S_STRING, jt.STRING), (S_NUMBER, jt.NUMBER),
                       (S_TRUE, jt.TRUE), (S_FALSE, jt.FALSE), (S_NULL, jt.NULL),
                       (S_RESIDUE, jt.RESIDUE), (S_KEY_LITERAL, jt.KEY),
-                      (S_REF_OBJ, jt.OBJ_OPEN), (S_REF_ARR, jt.ARR_OPEN)):
+                      (S_REF_OBJ, jt.OBJ_OPEN), (S_REF_ARR, jt.ARR_OPEN), (S_REF_STR, jt.STRING)):
         t[sym] = kind
     t[KEY1_BASE:] = jt.KEY
     return t
@@ -137,4 +139,7 @@ _ERRORS = {
     -19: "column dictionary id out of range",
     -20: "refs stream exhausted",
     -21: "subtree reference to bytes not yet written",
+    -22: "string reference in a block of params version < 3",
+    -23: "string refs stream exhausted",
+    -24: "string reference out of range",
 }

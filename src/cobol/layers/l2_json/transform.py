@@ -21,6 +21,7 @@ from .symbols import (
     GROUP_MIN_BYTES,
     GROUP_MIN_GAIN, GROUP_MIN_LEVEL, GROUP_SAMPLE_BYTES, GROUP_TRIAL_LEVEL, MAX_COLUMNS, MAX_SCALE,
     MIN_COLUMN_VALUES, MIN_DICT_COUNT, NUM_INT, NUM_PLAIN, NUM_SCALED, N_MODES, PARAMS_VERSION, PARAMS_VERSION_REFS,
+    PARAMS_VERSION_STR_REFS,
     RESIDUE_TERM,
     ST_BASE_DEPTH, ST_COLON_WS, ST_COMMA_WS, ST_CRLF, ST_INDENT_CHAR, ST_INDENT_WIDTH, ST_PRETTY,
     ST_PRE_COLON_WS, ST_SIZE, S_ARR_OPEN, S_OBJ_OPEN, TEXT_TERM, WS_TERM, _ERRORS,
@@ -31,7 +32,9 @@ from .columns import _drop_terms, _gather_spans, _group_order, _scatter_text
 from .numbers import _number_columns, _number_values, _parse_numbers
 from .encode_walk import _walk_encode
 from .decode_walk import _walk_decode
-from .subtrees import MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees
+from .subtrees import (
+    MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -160,11 +163,17 @@ class Layer2Encoder:
     order kept) than apart, by trial compression of a sample (slower; the
     transform enables it from level GROUP_MIN_LEVEL)."""
 
-    def __init__(self, profiler=None, group_text: bool = True, min_subtree: int = MIN_SUBTREE_BYTES):
+    def __init__(self, profiler=None, group_text: bool = True, min_subtree: int = MIN_SUBTREE_BYTES,
+                 min_string: int = MIN_STRING_REF_BYTES):
         self.profiler = profiler
         self.group_text = group_text
         #: repeated objects/arrays of at least this many bytes become references (0: never)
         self.min_subtree = min_subtree
+        #: repeated string values of at least this many bytes, quotes included,
+        #: become references (0: never, else >= MIN_STRING_REF_FLOOR; needs ``min_subtree`` > 0)
+        if 0 < min_string < MIN_STRING_REF_FLOOR:
+            raise ValueError(f"min_string must be 0 or >= {MIN_STRING_REF_FLOOR}")
+        self.min_string = min_string
         self.last_tracker: NestingLevelTracker | None = None
         #: after encode: key dictionary size, keys coded by id, keys stored verbatim
         self.last_keys: tuple[int, int, int] = (0, 0, 0)
@@ -399,7 +408,8 @@ class Layer2Encoder:
         kinds, starts = tok.kinds, tok.starts
         style = detect_style(tok)
         # repeated subtrees collapse into one token each before anything is split
-        refs = find_repeated_subtrees(buf, kinds, starts, self.min_subtree) if self.min_subtree > 0 else None
+        refs = find_repeated_subtrees(buf, kinds, starts, self.min_subtree, self.min_string) \
+            if self.min_subtree > 0 else None
         if refs is not None:
             kinds, starts, ref_close = refs.kinds, refs.starts, refs.ref_close
         else:
@@ -429,7 +439,7 @@ class Layer2Encoder:
         lit = ktok[key_code < 0]
         self.last_keys = (len(keydict), int(ktok.size - lit.size), int(lit.size))
 
-        vtok = np.flatnonzero((kinds == jt.STRING) | (kinds == jt.NUMBER))
+        vtok = np.flatnonzero(((kinds == jt.STRING) & (ref_close == 0)) | (kinds == jt.NUMBER))
         max_depth = int(tok.depths.max()) + 1 if tok.count else 1
         skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, readonly(style),
                                               gap_table(style),
@@ -490,7 +500,9 @@ class Layer2Encoder:
         fsel = flag_cols[ncol[forder]]
         numflags = flags_sorted[fsel]
 
-        params = bytearray([PARAMS_VERSION if refs is None else PARAMS_VERSION_REFS])
+        version = PARAMS_VERSION if refs is None else \
+            PARAMS_VERSION_STR_REFS if refs.string_refs else PARAMS_VERSION_REFS
+        params = bytearray([version])
         for v in (style[ST_PRETTY], style[ST_CRLF], style[ST_INDENT_CHAR], style[ST_COLON_WS],
                   style[ST_PRE_COLON_WS], style[ST_COMMA_WS], mode):
             params.append(int(v))
@@ -506,7 +518,7 @@ class Layer2Encoder:
         names = ["skeleton", "ws", "residue", "keys", "numflags"]
         if refs is not None:
             streams += refs.streams()
-            names += ["subtrees", "refs"]
+            names += ["subtrees", "refs"] + (["strrefs"] if refs.string_refs else [])
         # frames the trials made of final streams (the bytes compared, so a
         # frame never stands for other bytes); the planner codes the rest
         frames = {}
@@ -527,6 +539,8 @@ class Layer2Encoder:
         for c in range(ncols + 1):
             if c == ncols:
                 put_varint(params, int(tgroup[c]) if has_text[c] else ngroups)
+                if version == PARAMS_VERSION_STR_REFS:
+                    put_varint(params, self.min_string)
                 break
             has_ints = icounts[c + 1] > icounts[c]
             cm = int(cmode[c]) if has_num[c] else 3
@@ -591,7 +605,7 @@ class Layer2Decoder:
         """Decode into out[:raw_len] (``out`` has COPY_SLACK spare bytes after it)."""
         r = Reader(params, what="json params")
         version = r.u8("version")
-        if version not in (PARAMS_VERSION, PARAMS_VERSION_REFS):
+        if version not in (PARAMS_VERSION, PARAMS_VERSION_REFS, PARAMS_VERSION_STR_REFS):
             raise FormatError(f"json params: unknown version {version}")
         style = np.zeros(ST_SIZE, np.int64)
         style[ST_PRETTY] = r.u8("pretty")
@@ -612,16 +626,19 @@ class Layer2Decoder:
         ngroups = r.varint("text groups", limit=MAX_COLUMNS + 2)
         if ncols < 1:
             raise FormatError("json params: no columns")
-        nfixed = 5 if version == PARAMS_VERSION else 7
+        nfixed = {PARAMS_VERSION: 5, PARAMS_VERSION_REFS: 7}.get(version, 8)
         if len(streams) < nfixed + ngroups + 1:
             raise FormatError(f"json: {len(streams)} streams, need at least {nfixed + ngroups + 1}")
         sv = [np.frombuffer(s, np.uint8) if not isinstance(s, np.ndarray) else s.view(np.uint8)
               for s in streams]
         skel, ws, residue, kraw, flags = sv[:5]
-        if version == PARAMS_VERSION_REFS:
+        if version != PARAMS_VERSION:
             def_start, def_len, ref_ids = decode_subtree_streams(streams[5], streams[6], raw_len)
+            # every string reference writes 2+ bytes
+            str_dists = decode_ints(streams[7], raw_len) if version == PARAMS_VERSION_STR_REFS \
+                else np.zeros(0, np.int64)
         else:
-            def_start = def_len = ref_ids = np.zeros(0, np.int64)
+            def_start = def_len = ref_ids = str_dists = np.zeros(0, np.int64)
         text_parts = sv[nfixed:nfixed + ngroups]
         cmode = np.full(ncols, -1, np.int64)
         cscale = np.zeros(ncols, np.int64)
@@ -671,6 +688,11 @@ class Layer2Decoder:
                 si += 2
         lit_group = r.varint("literal key group", limit=ngroups)
         tgrp[ncols] = lit_group if lit_group < ngroups else -1
+        min_string = 0
+        if version == PARAMS_VERSION_STR_REFS:
+            min_string = r.varint("string reference floor", limit=max(raw_len, MIN_STRING_REF_FLOOR))
+            if min_string < MIN_STRING_REF_FLOOR:
+                raise FormatError(f"json params: string reference floor {min_string} < {MIN_STRING_REF_FLOOR}")
         r.expect_end("json params")
         if si != len(sv) - 1:
             raise FormatError(f"json: {len(sv)} streams, expected {si + 1}")
@@ -726,7 +748,7 @@ class Layer2Decoder:
             skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, np.asarray(ints, np.int64), ioff, flags, foff,
             cmode, cscale, ddata, dents, dbase, dcount, dids, doff, colmap, style, gap_table(style))]
         n = _walk_decode(*ins, mode, max_depth, readonly(def_start), readonly(def_len), readonly(ref_ids),
-                         out[len(prefix):])
+                         min_string, readonly(np.asarray(str_dists, np.int64)), out[len(prefix):])
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
         n += len(prefix)

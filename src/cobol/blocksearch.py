@@ -1,0 +1,312 @@
+"""The searches of :func:`cobol.logsearch.grep` inside log blocks (transform
+60, :mod:`cobol.layers.log_numpy`) and l1 blocks (transform 50,
+:mod:`cobol.layers.l1_numpy`), with NumPy; see :mod:`cobol.logsearch` for
+what is decoded when. Separate from it so that a search of frames without
+such blocks never imports NumPy."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+
+from .errors import ChecksumError, CobolError, FormatError
+from .format import checksum as ck
+from .format.frame import DataBlock
+from .layers import l1_numpy, log_format
+from .linesearch import BlockLines, text_block
+
+_BlockLines = BlockLines
+
+
+def _select_lines(text: np.ndarray, idx: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                  m, invert: bool) -> list:
+    """(index, bytes) of the lines (given by index and span in ``text``) that match, or with invert do not."""
+    if idx.size == 0:
+        return []
+    raw = text.tobytes() if isinstance(text, np.ndarray) else bytes(text)
+    cand = set()
+    for mo in m.block.finditer(raw):
+        a = int(np.searchsorted(starts, mo.start(), "right")) - 1
+        b = int(np.searchsorted(starts, max(mo.end() - 1, mo.start()), "right")) - 1
+        cand.update(range(max(a, 0), max(b, a, 0) + 1))
+    # MULTILINE: "^" also matches at a line start inside raw (re ignores pos for "^" otherwise)
+    hit = {k for k in cand if m.block.search(raw, int(starts[k]), int(ends[k])) is not None}
+    if invert:
+        return [(int(idx[k]), raw[starts[k]:ends[k]]) for k in range(idx.size) if k not in hit]
+    return [(int(idx[k]), raw[starts[k]:ends[k]]) for k in sorted(hit)]
+
+
+def _delimiter_pieces(s: bytes) -> list:
+    return [p for p in re.split(b"[" + re.escape(log_format.DELIMITERS) + b"]", s) if p]
+
+
+def _searchable(strings) -> bool:
+    """Whether fixed strings can be looked for in a log block's streams (none
+    empty, none holding a newline or a placeholder byte)."""
+    return all(s and not any(b in s for b in (10, 0x11, 0x12)) for s in strings)
+
+
+def _skeleton_runs(pieces) -> tuple[set, bool]:
+    """(the longest non-digit run of each piece, whether some piece is all digits).
+
+    A run of non-digits inside a variable's text is also a run of literal bytes
+    of its skeleton (digit chunks stand where digits were), so a piece is looked
+    for in the skeletons as stored through that run; only all-digit pieces need
+    the variables rendered."""
+    runs = {max(re.split(rb"[0-9]+", p), key=len) for p in pieces}
+    digits_only = b"" in runs
+    runs.discard(b"")
+    return runs, digits_only
+
+
+def _cannot_match(streams: list, m) -> bool:
+    """True when no line of a log block can hold one of the fixed strings,
+    decided on the entropy-decoded streams with bytes searches alone (no
+    Numba kernel runs, none is imported): neither a template nor a raw line
+    holds a string, and no string's delimiter-free pieces can lie in a
+    variable (the same reasoning as _log_candidates, which this only
+    short-cuts). False means "render and look"."""
+    strings = m.fixed
+    if strings is None or not _searchable(strings):
+        return False
+    if m.block.search(streams[log_format.TEMPLATES]) or m.block.search(streams[log_format.RAW]):
+        return False
+    pieces = {p for s in strings for p in _delimiter_pieces(s)}
+    if not pieces:
+        return True
+    runs, digits_only = _skeleton_runs(pieces)
+    return not digits_only and _find_all(streams[log_format.SKELETONS], runs, m.ignore_case).size == 0
+
+
+def _log_candidates(lb, m) -> np.ndarray | None:
+    """Lines of a log block that may hold one of the fixed strings, or None
+    when every line must be looked at."""
+    strings = m.fixed
+    if not _searchable(strings):
+        return None
+    flags = re.IGNORECASE if m.ignore_case else 0
+    select = lb.ids == 0
+    if lb.tmpl_s.size > 1:
+        # the templates stream: newline-ended templates, id 1 first
+        pos = [mo.start() for mo in m.block.finditer(lb.tbuf.tobytes())]
+        if pos:
+            whole = np.zeros(lb.tmpl_s.size, np.bool_)
+            whole[np.searchsorted(lb.tmpl_s[1:], np.array(pos, np.int64), "right")] = True
+            select |= whole[lb.ids]
+    pieces = {p for s in strings for p in _delimiter_pieces(s)}
+    if pieces and lb.ss.size:
+        runs, digits_only = _skeleton_runs(pieces)
+        hits = []
+        if runs:
+            pos = _find_all(lb.sbuf, runs, m.ignore_case)
+            hits.append(np.searchsorted(lb.ss, pos, "right") - 1)
+        if digits_only:
+            text, vstart = lb.variables()
+            pos = _find_all(text, {p for p in pieces if not re.search(rb"[^0-9]", p)}, m.ignore_case)
+            hits.append(np.searchsorted(vstart, pos, "right") - 1)
+        v = np.concatenate(hits) if hits else np.zeros(0, np.int64)
+        if v.size:
+            select[lb.var_lines()[v]] = True
+    return select
+
+
+def _find_all(text, pieces, ignore_case: bool) -> np.ndarray:
+    """Where any of the (newline-free) pieces occurs in ``text``, at most once
+    per newline-ended item: bytes.find (a fast substring search, far faster
+    than ``re`` on a literal) from the next item on after each hit."""
+    raw = text.tobytes() if isinstance(text, np.ndarray) else bytes(text)
+    if ignore_case:
+        raw = raw.lower()
+        pieces = {p.lower() for p in pieces}
+    out = []
+    for p in pieces:
+        at = raw.find(p)
+        while at >= 0:
+            out.append(at)
+            nl = raw.find(b"\n", at)
+            if nl < 0:
+                break
+            at = raw.find(p, nl + 1)
+    return np.array(sorted(set(out)), np.int64)
+
+
+def _log_block(lb, m, invert: bool) -> _BlockLines:
+    n = lb.n_lines
+    select = None if invert or m.fixed is None else _log_candidates(lb, m)
+    if select is None:
+        select = np.ones(n, np.bool_)
+    hits = []
+    if select.any():
+        text, starts = lb.render(select)
+        idx = np.flatnonzero(select)
+        s = starts[idx]
+        e = np.append(s[1:] - 1, len(text))
+        if idx[-1] < n - 1 or lb.final_newline:
+            e[-1] -= 1
+        hits = _select_lines(text, idx, s, e, m, invert)
+
+    def line(k: int) -> bytes:
+        one = np.zeros(n, np.bool_)
+        one[k] = True
+        text = lb.render(one)[0].tobytes()
+        return text[:-1] if text.endswith(b"\n") else text
+
+    return _BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)
+
+
+class _LogLines:
+    """A log block to search: read with NumPy (:mod:`cobol.layers.log_numpy`,
+    no Numba) when it can, else, or for what the NumPy reader leaves to them
+    (int layouts, large selections), with the kernels' LogBlock, imported and
+    built on first need. Offers what _log_block and _log_candidates use."""
+
+    def __init__(self, streams: list, rec: DataBlock):
+        from .layers import log_numpy  # (its import, ~40 ms, only where a log block is searched)
+        self._log_numpy = log_numpy
+        self._streams, self._rec = streams, rec
+        self._kernel_block = None
+        self.fast = self._guard(lambda: log_numpy.read_log_block(streams, rec.params, rec.raw_len))
+        lb = self.fast or self.kernel_block()
+        self.n_lines, self.final_newline, self.ids = lb.n_lines, lb.final_newline, lb.ids
+        self.tbuf, self.tmpl_s, self.sbuf, self.ss = lb.tbuf, lb.tmpl_s, lb.sbuf, lb.ss
+
+    def _guard(self, read):
+        """read(), its errors named by block; an IndexError or the like from
+        hostile streams the NumPy reader's checks missed becomes a FormatError
+        (as the engine's safety net does for a transform's decoder)."""
+        try:
+            return read()
+        except CobolError as exc:
+            raise type(exc)(f"block {self._rec.seq}: {exc}") from None
+        except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            raise FormatError(f"block {self._rec.seq}: corrupt log streams ({type(exc).__name__}: {exc})") from None
+
+    def kernel_block(self):
+        if self._kernel_block is None:
+            from .layers import l2_log  # its Numba kernels load here, only when the NumPy reader cannot do it
+            self._kernel_block = self._guard(lambda: l2_log.LogBlock(self._streams, self._rec.params, self._rec.raw_len))
+        return self._kernel_block
+
+    def var_lines(self) -> np.ndarray:
+        return self._guard(self.fast.var_lines) if self.fast else self.kernel_block().var_lines()
+
+    def variables(self):
+        got = self._guard(self.fast.variables) if self.fast else None
+        return got if got is not None else self.kernel_block().variables()
+
+    def render(self, select: np.ndarray):
+        got = None
+        if self.fast and self.fast.render_estimate(select) <= self._log_numpy.MAX_RENDER:
+            got = self._guard(lambda: self.fast.render(select))
+        return got if got is not None else self.kernel_block().render(select)
+
+
+def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
+    """A log block none of whose lines is selected; its first and last lines
+    are rendered only if a line cut between blocks needs them."""
+    try:
+        p = log_format.parse_params(rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    n = p["n_lines"]
+    parsed = []
+
+    def line(k: int) -> bytes:
+        if not parsed:
+            parsed.append(_LogLines(streams, rec))
+        lb = parsed[0]
+        one = np.zeros(lb.n_lines, np.bool_)
+        one[k] = True
+        text = lb.render(one)[0].tobytes()
+        return text[:-1] if text.endswith(b"\n") else text
+
+    return _BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [])
+
+
+#: l1 blocks decoded whole (regular expressions, -v, anchorless strings) go
+#: through NumPy up to this many bytes in all (one search), then through the
+#: Numba decoder, whose start-up (~0.5 s of CPU) is what NumPy takes for ~5 MB
+#: (measured 90 ms per MB)
+L1_NUMPY_WHOLE = 4 << 20
+
+
+def l1_reader(rec: DataBlock, streams: list):
+    """The NumPy reader of an l1 block whose streams were checked once (its errors named by block)."""
+    try:
+        return l1_numpy.L1Block(streams, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+
+
+def _l1_block(rec: DataBlock, header, source, m, invert: bool, streams=None) -> _BlockLines:
+    """An l1 block: with a fixed string, only the lines whose code holds one
+    of its anchors (:meth:`cobol.layers.l1_numpy.L1Block.candidate_lines`)
+    are decoded, by NumPy; otherwise the whole block (checksum verified)."""
+    if streams is None:
+        streams = source.streams(rec, header, l1_numpy.STREAM_BOUND)
+    where = f"block {rec.seq}"
+    try:
+        if rec.params:
+            raise FormatError(f"l1: expects no params, got {len(rec.params)} bytes")
+        blk = l1_numpy.L1Block(streams, rec.raw_len)
+        select = None
+        if not invert and m.fixed is not None and _searchable(m.fixed):
+            select = blk.candidate_lines(m.fixed, m.ignore_case)
+        if select is None:
+            spent = getattr(source, "l1_numpy_whole", 0) + rec.raw_len
+            if spent > L1_NUMPY_WHOLE or "cobol.layers.l1_semantic" in sys.modules:
+                return text_block(source.decode(rec, header), m, invert)
+            source.l1_numpy_whole = spent
+            raw = blk.render_all().tobytes()
+            if ck.compute(header.checksum, raw) != bytes(rec.checksum):
+                raise ChecksumError(f"{where}: {ck.checksum_label(header.checksum)} checksum mismatch")
+            return text_block(raw, m, invert)
+        ends_nl = blk.final_newline
+        if not select.size and rec.raw_len:  # nothing can match: lines counted only if numbers are asked for
+            n_lazy = (lambda: blk.n_lines)
+            return _BlockLines(n_lazy, ends_nl, lambda: _l1_line(blk, 0), lambda: _l1_line(blk, blk.n_lines - 1), [],
+                               blk.has_newline())
+        n = blk.n_lines
+        hits = []
+        if select.size:
+            text = blk.render_lines(select)
+            nl = np.flatnonzero(text == 10)
+            partial = int(select[-1]) == n - 1 and not ends_nl
+            if nl.size != select.size - partial:
+                raise FormatError("l1: a line's code decodes to a wrong number of lines")
+            e = np.append(nl, text.size) if partial else nl
+            s = np.zeros(select.size, np.int64)
+            s[1:] = e[:-1] + 1
+            hits = _select_lines(text, select, s, e, m, invert)
+    except CobolError as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+    except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        raise FormatError(f"{where}: corrupt l1 streams ({type(exc).__name__}: {exc})") from None
+
+    return _BlockLines(n, ends_nl, lambda: _l1_line(blk, 0), lambda: _l1_line(blk, n - 1), hits)
+
+
+def _l1_line(blk, k: int) -> bytes:
+    """Line k of an l1 block, without its newline."""
+    text = blk.render_lines(np.array([k], np.int64)).tobytes()
+    return text[:-1] if text.endswith(b"\n") else text
+
+
+
+
+def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) -> BlockLines:
+    """The lines of a log or l1 block that ``m`` selects. ``source`` gives a
+    block's entropy-decoded streams (``streams(rec, header, bound)``) and its
+    checked bytes (``decode(rec, header)``); ``streams``: an l1 block's, when
+    the caller has decoded them already."""
+    if rec.transform == log_format.TRANSFORM_ID:
+        streams = source.streams(rec, header, log_format.STREAM_BOUND)
+        if len(streams) == len(log_format.STREAM_NAMES) and not invert and _cannot_match(streams, m):
+            return _unmatched_log_block(streams, rec)
+        return _log_block(_LogLines(streams, rec), m, invert)
+    return _l1_block(rec, header, source, m, invert, streams)
+
+
+TRANSFORMS = (log_format.TRANSFORM_ID, l1_numpy.TRANSFORM_ID)
