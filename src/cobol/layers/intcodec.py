@@ -71,6 +71,7 @@ True
 
 from __future__ import annotations
 
+import threading
 
 import numpy as np
 import zstandard
@@ -105,16 +106,6 @@ SAMPLE_SLICES = 4
 #: (a topojson file, 0.07% smaller), and numeric compression ran ~15% faster;
 #: 8K values cost up to 3.8% (issue 15)
 NESTED_SAMPLE_VALUES = 1 << 14
-#: nested int streams (escaped excess, dictionary ranks and values, sparse
-#: gaps and values) try fewer layouts: no interleaved planes at depth 1 and
-#: below, and only PACKED and PLANES at depth 2 and for nested streams of
-#: fewer than NESTED_FEW_VALUES values. Those layouts won 24 of ~1,200 nested
-#: trials on the csv corpus, each by a few bytes: at level 3 the csv corpus,
-#: an 8 MB slice of big.csv and 6 unseen csv/tsv files lost nothing (geo size
-#: -0.0002%), the numeric, json, jsonl and log corpora were byte-identical but
-#: for one geojson file 0.28% smaller, and csv compression ran ~4% faster
-#: (issue 15)
-NESTED_FEW_VALUES = 256
 #: zstd level of the trial compressions (sizes only steer the choice)
 TRIAL_LEVEL = 3
 #: a dictionary is tried when the sample has at most this share of distinct values
@@ -687,16 +678,22 @@ def _predictor_entropy_bits(y):
     return out
 
 
-def _best_planes(y):
-    """(entropy bits, order, use_offset, offset) of the best PLANES residual map."""
+def _best_planes(y, cache=None):
+    """(entropy bits, order, use_offset, offset) of the best PLANES residual map.
+    With a ResidualCache of y, the offset-mapped residuals it computes are kept
+    there for the candidates (the same codes _residuals would make)."""
     # the predictor under zigzag, then the offset map for the winner only
     bits_by_order = _predictor_entropy_bits(y)
     order = int(np.argmin(bits_by_order))  # the first of equals, as a strict < scan keeps
     bits = float(bits_by_order[order])
-    d = _deltas(y, order) if order > 0 else None
+    d = _deltas(y, order) if order > 0 and PREDICTOR_WARM[order] <= y.size else None
     if d is not None and d.size:
         offset = np.uint64(_signed_min(d))
-        obits = _planes_entropy_bits(_map_residuals(d, offset, True))
+        r = _map_residuals(d, offset, True)
+        if cache is not None:
+            cache.put(y, order, True, (order, True, offset, r))
+            cache.put(y, "deltas", order, d)
+        obits = _planes_entropy_bits(r)
         if obits < bits:
             return obits, order, True, offset
     return bits, order, False, np.uint64(0)
@@ -705,8 +702,12 @@ def _best_planes(y):
 # ---------------------------------------------------------------- encoding
 
 
+_ZERO_BLOCK = memoryview(bytes(ZSTD_BLOCK))
+
+
 def _pad_section(out: bytearray, section_len: int, at: int) -> None:
-    """After a section of at least PAD_MIN_SECTION bytes: varint n, then n zeros
+    """After a section of at least PAD_MIN_SECTION bytes (in a pre-trial's
+    blobs, which are measured and never decoded, PRE_PAD_MIN_SECTION): varint n, then n zeros
     reaching the next ZSTD_BLOCK boundary of the enclosing stream (``at`` = where
     ``out`` starts in it). zstd codes the literals of each 128 KiB block with one
     Huffman table: two sections with different statistics (a plane of low bytes
@@ -714,7 +715,7 @@ def _pad_section(out: bytearray, section_len: int, at: int) -> None:
     share a table and both lose (a 32K-value bucket layout: 42.4 kB in one
     block, 39.2 kB apart). The zeros cost a few bytes once compressed; the
     length is stored, so a misjudged ``at`` costs ratio, never correctness."""
-    if section_len < PAD_MIN_SECTION:
+    if section_len < _PAD.min_section:
         return
     here = at + len(out)
     for width in (1, 2, 3):
@@ -722,7 +723,7 @@ def _pad_section(out: bytearray, section_len: int, at: int) -> None:
         if len(varint_bytes(pad)) == width:
             break
     put_varint(out, pad)
-    out += bytes(pad)
+    out += _ZERO_BLOCK[:pad]  # (a view: no zeros made per section)
 
 
 def _bytes_needed(r: np.ndarray) -> int:
@@ -744,8 +745,9 @@ def _encode_packed(n, base, g, y) -> bytes:
 class ResidualCache:
     """The residual codes of one array ``y`` by (predictor, map), computed once
     for the candidates that share them (planes, interleaved planes, escape,
-    nibbles and bucket all code the same residuals differently); other arrays
-    pass through uncached."""
+    nibbles and bucket all code the same residuals differently), and the
+    signed residuals of a predictor under ("deltas", order) (_best_planes makes
+    them for the winner); other arrays pass through uncached."""
 
     def __init__(self, y):
         self.y = y
@@ -788,7 +790,9 @@ def _residuals(y, order, use_offset, cache=None):
             return hit
     if PREDICTOR_WARM[order] > y.size:
         order = 0
-    d = _deltas(y, order)
+    d = cache.get(y, "deltas", order) if cache is not None and order > 0 else None
+    if d is None:
+        d = _deltas(y, order)
     use_offset = use_offset and order > 0 and d.size > 0
     offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
     r = d if order == 0 else _map_residuals(d, offset, use_offset)
@@ -815,7 +819,7 @@ def _encode_planes(n, base, g, y, order, interleaved, use_offset, at=0, cache=No
     else:
         m = r.size
         for j in range(k):
-            out += planes[j * m:(j + 1) * m].tobytes()
+            out += memoryview(planes[j * m:(j + 1) * m])  # (the buffer itself, no bytes copy)
             if j < k - 1:
                 _pad_section(out, m, at)
     return bytes(out)
@@ -919,20 +923,17 @@ def _candidates(x, fr, modes, depth, at=0):
     cands = []
     _, _, y = fr
     cache = ResidualCache(y)
-    if depth >= 2 or (depth >= 1 and x.size < NESTED_FEW_VALUES):
-        # (a caller that asked for other layouts only keeps them)
-        modes = tuple(m for m in modes if m in (PACKED, PLANES)) or modes
     if PACKED in modes:
         cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
     if PLANES in modes or ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
         # the predictor and residual map by entropy estimate; the layouts by trial
-        _, order, use_offset, offset = _best_planes(y)
+        _, order, use_offset, offset = _best_planes(y, cache)
         tag = f"o{order}{' offset' if use_offset else ''}"
     if PLANES in modes:
         # with one byte per residual the two layouts are the same bytes but
         # for the layout flag: the interleaved one is not worth a trial
         one_byte = PREDICTOR_WARM[order] <= y.size and _bytes_needed(_residuals(y, order, use_offset, cache)[3]) <= 1
-        for inter in ((False,) if one_byte or depth >= 1 else (False, True)):
+        for inter in ((False,) if one_byte else (False, True)):
             cands.append((
                 f"planes {tag}{' interleaved' if inter else ''}",
                 lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at, cache),
@@ -976,16 +977,74 @@ def _candidates(x, fr, modes, depth, at=0):
 
 
 def _trials(x, modes, depth, at=0):
-    """[(size after zstd, name, encoder, blob)] of every layout on a sample of x, best first."""
+    """[(size after zstd, name, encoder, blob)] of the layouts tried on a sample
+    of x, best first: every layout, or at the top level on a large enough
+    sample those that a pre-trial on fewer values keeps (_pre_trial)."""
     s = _sample(x, SAMPLE_VALUES if depth == 0 else NESTED_SAMPLE_VALUES)
     fr = _frame_of_reference(s)
+    cands = _candidates(s, fr, tuple(modes), depth, at)
+    if depth == 0 and len(cands) > 1 and s.size >= PRE_MIN_FACTOR * PRE_VALUES:
+        cands = _pre_trial(s, cands)
     out = []
-    for name, enc in _candidates(s, fr, tuple(modes), depth, at):
+    for name, enc in cands:
         blob = enc(s, fr)
         if blob is not None:
             out.append((_trial_size(blob), name, enc, blob))
     out.sort(key=lambda t: t[0])
     return s, out
+
+
+#: The pre-trial of top-level arrays: every layout on PRE_VALUES values
+#: first, and only those within PRE_MARGIN (plus PRE_SLACK bytes) of the best
+#: there on the whole sample, when the sample holds at least PRE_MIN_FACTOR x
+#: PRE_VALUES values. Sections are padded from PRE_PAD_MIN_SECTION bytes on in
+#: the pre-trial: at 4K values no plane or bucket section reaches
+#: PAD_MIN_SECTION, so their statistics would share one zstd block (one
+#: Huffman table), which the whole sample's layout does not do (a wrapping
+#: uint32 counter lost its bucket layout: +3.7%). The slack keeps what a few
+#: bytes of headers decide on very compressible samples (Unicode combining
+#: classes: 90 vs 100 bytes on 4K values, 566 vs 629 on 32K; +19% without
+#: it). On the numeric corpus, 38 arrays from outside it, 10 synthetic series,
+#: the csv/log/jsonl/json corpus files up to 6 MB and cuts of 4-120 KB every
+#: frame stayed byte-identical at margins 0.02-0.05; numeric compression took
+#: 4-8% less CPU (issue 15). Pre-trials of nested streams (2K of their 16K)
+#: lost up to 2.6% for no measurable gain, so they have none.
+PRE_VALUES = 4096
+PRE_MIN_FACTOR = 4
+PRE_MARGIN = 0.03
+PRE_SLACK = 64
+PRE_PAD_MIN_SECTION = 2048
+
+
+class _PadState(threading.local):
+    """The section size from which this thread's encoders pad (_pad_section)."""
+    min_section = PAD_MIN_SECTION
+
+
+_PAD = _PadState()
+
+
+def _pre_trial(s, cands):
+    """The candidates (best first) whose size on PRE_VALUES values of the
+    sample ``s`` comes within PRE_MARGIN (+ PRE_SLACK bytes) of the best; their blobs there pad
+    their sections as if at full size (PRE_PAD_MIN_SECTION), are only
+    measured, and never decode."""
+    small = _sample(s, PRE_VALUES)
+    fr_small = _frame_of_reference(small)
+    sized = []
+    saved = _PAD.min_section
+    _PAD.min_section = PRE_PAD_MIN_SECTION
+    try:
+        for i, (_, enc) in enumerate(cands):
+            blob = enc(small, fr_small)
+            if blob is not None:
+                sized.append((_trial_size(blob), i))
+    finally:
+        _PAD.min_section = saved
+    if not sized:
+        return cands
+    best = min(size for size, _ in sized)
+    return [cands[i] for size, i in sorted(sized) if size <= best * (1 + PRE_MARGIN) + PRE_SLACK]
 
 
 def choose_layout(values: np.ndarray, modes=ALL_MODES, _depth: int = 0) -> list:

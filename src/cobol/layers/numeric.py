@@ -349,11 +349,13 @@ def element_phase(a: np.ndarray, size: int) -> int:
         return 0
     n = a.size // size * size
     lanes = a[:n].reshape(-1, size)
-    rate = (lanes[1:] != lanes[:-1]).mean(axis=0)
+    # change counts are exact integers, so count / rows is the float64 mean
+    rows = lanes.shape[0] - 1
+    rate = [c / rows for c in np.count_nonzero(lanes[1:] != lanes[:-1], axis=0).tolist()]
     best, best_key = 0, None
     for p in range(size):
-        r = np.roll(rate, -p)
-        key = (int(np.sum(r[:-1] >= r[1:])), float(r[0] - r[-1]))
+        r = rate[p:] + rate[:p]  # the lanes seen from phase p
+        key = (sum(r[j] >= r[j + 1] for j in range(size - 1)), r[0] - r[-1])
         if best_key is None or key > best_key:
             best, best_key = p, key
     return best
