@@ -33,7 +33,7 @@ def _cases():
     d = train(msgs[::2][:300], size=8192, level=3)
     yield "raw", CobolEngine(3, plan="zstd", threads=1), _sample("text/debian-policy.txt")
     yield "json", CobolEngine(3, plan="json", threads=1), _sample("json/iso-codes-639-3.json")
-    # without PPMd: at level 9 the raw block of these JSON lines coded with PPMd order 8 wins
+    # without PPMd: at level 9 the raw block of these JSON lines coded with PPMd wins
     # (plan.MID_PPMD_MIN_LEVEL)
     yield "json", CobolEngine(9, plan="json", threads=1, layers={"ppmd": False}), _sample("jsonl/vega-football.jsonl")
     yield "csv", CobolEngine(3, plan="csv", threads=1), _sample("csv/vega-birdstrikes.csv")
