@@ -86,6 +86,24 @@ def test_level_table_is_monotone():
     assert plan.BROTLI_FORMATS.isdisjoint({"csv", "tsv", "numeric", "binary"})
 
 
+def test_json_lines_get_a_higher_brotli_quality_at_low_levels_but_the_default(monkeypatch):
+    from cobol.registry import EncodeContext
+    for level in (1, 2, 4, 5):
+        assert plan.brotli_quality(EncodeContext(fmt="jsonl", level=level)) == plan.JSONL_BROTLI_QUALITY == 8
+        assert plan.brotli_quality(EncodeContext(fmt="json", level=level)) == 6
+    assert plan.brotli_quality(EncodeContext(fmt="jsonl", level=3)) == 6
+    assert plan.brotli_quality(EncodeContext(fmt="jsonl", level=9)) == 9
+    # JSON lines whose bytes are strings (prose), where brotli's quality shows
+    import json
+    lines = (SAMPLES / "text/debian-policy.txt").read_text().splitlines()
+    data = "".join(json.dumps({"id": i, "kind": ("note", "rule", "text")[i % 3], "text": line}) + "\n"
+                   for i, line in enumerate(lines) if line.strip()).encode()
+    blob = cobol.compress(data, level=1, threads=1)
+    assert cobol.decompress(blob) == data
+    monkeypatch.setattr(plan, "JSONL_BROTLI_LEVELS", frozenset())
+    assert len(blob) < len(cobol.compress(data, level=1, threads=1))
+
+
 def test_lgwin_follows_the_stream():
     assert entropy.brotli_lgwin(1) == 16 and entropy.brotli_lgwin(1 << 16) == 16
     assert entropy.brotli_lgwin((1 << 20) + 1) == 21 and entropy.brotli_lgwin(1 << 30) == entropy.BROTLI_MAX_LGWIN

@@ -78,9 +78,10 @@ def test_engine_round_trips_every_sample_kind_at_level_19(folder):
 # ------------------------------------------------------------------ policy
 
 
-def test_no_ppmd_below_level_10_or_when_switched_off():
+def test_no_ppmd_on_prose_below_level_9_or_when_switched_off():
     data = _text_sample()
-    assert "ppmd" not in _codecs(cobol.compress(data, level=9, threads=1))
+    assert "ppmd" not in _codecs(cobol.compress(data, level=8, threads=1))
+    assert "ppmd" not in _codecs(cobol.compress(data, level=9, threads=1, layers={"ppmd": False}))
     for level in (12, 19):
         assert "ppmd" not in _codecs(cobol.compress(data, level=level, threads=1, layers={"ppmd": False}))
     assert entropy_code(data, 18, ppmd=True)[0] != PPMD
@@ -88,9 +89,9 @@ def test_no_ppmd_below_level_10_or_when_switched_off():
     assert entropy_code(data, 19, ppmd=True)[0] == PPMD
 
 
-@pytest.mark.parametrize("level", [10, 14, 15, 18])
-def test_levels_10_to_18_code_prose_with_ppmd_at_their_orders(level):
-    """plan.MID_PPMD_FORMATS at levels 10..18: PPMd (entropy.PPMD_MID_ORDERS_BY_LEVEL)
+@pytest.mark.parametrize("level", [9, 10, 14, 15, 18])
+def test_levels_9_to_18_code_prose_with_ppmd_at_their_orders(level):
+    """plan.MID_PPMD_FORMATS at levels 9..18: PPMd (entropy.PPMD_MID_ORDERS_BY_LEVEL)
     is kept, smaller than the same level without it, and the frame decodes."""
     data = _text_sample()
     blob = cobol.compress(data, level=level, threads=1)
@@ -109,17 +110,30 @@ def test_level_12_codes_html_and_json_lines_with_ppmd(name):
     assert "ppmd" in _codecs(blob)
 
 
+@pytest.mark.parametrize("folder,level,ppmd", [("html", 6, True), ("html", 5, False), ("text", 8, False),
+                                               ("jsonl", 8, False)])
+def test_ppmd_starts_at_level_6_on_html_and_9_on_prose_and_json_lines(folder, level, ppmd):
+    data = next(p for p in sorted((SAMPLES / folder).iterdir()) if p.is_file()).read_bytes()[:300_000]
+    if folder == "jsonl":
+        data = (SAMPLES / "jsonl/vega-football.jsonl").read_bytes()[:300_000]
+    blob = cobol.compress(data, level=level, threads=1)
+    assert cobol.decompress(blob) == data
+    assert ("ppmd" in _codecs(blob)) == ppmd
+
+
 def test_mid_level_ppmd_orders_and_formats():
     from cobol import plan
-    assert entropy.ppmd_mid_orders(9) == () and entropy.ppmd_mid_orders(19) == ()
-    assert entropy.ppmd_mid_orders(10) == entropy.ppmd_mid_orders(14) == (16,)
+    assert entropy.ppmd_mid_orders(5) == () and entropy.ppmd_mid_orders(19) == ()
+    assert entropy.ppmd_mid_orders(6) == entropy.ppmd_mid_orders(8) == (8,)
+    assert entropy.ppmd_mid_orders(9) == entropy.ppmd_mid_orders(14) == (16,)
+    assert plan.MID_PPMD_MIN_LEVEL == {"html": 6, "text": 9, "jsonl": 9}
     assert entropy.ppmd_mid_orders(15) == entropy.ppmd_mid_orders(18) == (16, 32)
     assert plan.MID_PPMD_FORMATS.isdisjoint(plan.PPMD_EXCLUDED_FORMATS)
 
 
 @pytest.mark.parametrize("folder", ["json", "xml", "csv", "numeric"])
-@pytest.mark.parametrize("level", [12, 17])
-def test_other_formats_get_no_ppmd_at_levels_10_to_18(folder, level):
+@pytest.mark.parametrize("level", [9, 12, 17])
+def test_other_formats_get_no_ppmd_at_levels_9_to_18(folder, level):
     data = next(p for p in sorted((SAMPLES / folder).iterdir()) if p.is_file()).read_bytes()[:200_000]
     blob = cobol.compress(data, level=level, threads=1)
     assert cobol.decompress(blob) == data

@@ -33,7 +33,9 @@ def _cases():
     d = train(msgs[::2][:300], size=8192, level=3)
     yield "raw", CobolEngine(3, plan="zstd", threads=1), _sample("text/debian-policy.txt")
     yield "json", CobolEngine(3, plan="json", threads=1), _sample("json/iso-codes-639-3.json")
-    yield "json", CobolEngine(9, plan="json", threads=1), _sample("jsonl/vega-football.jsonl")
+    # without PPMd: at level 9 the raw block of these JSON lines coded with PPMd wins
+    # (plan.MID_PPMD_MIN_LEVEL)
+    yield "json", CobolEngine(9, plan="json", threads=1, layers={"ppmd": False}), _sample("jsonl/vega-football.jsonl")
     yield "csv", CobolEngine(3, plan="csv", threads=1), _sample("csv/vega-birdstrikes.csv")
     yield "xml", CobolEngine(3, plan="xml", threads=1), _sample("xml/freedesktop-shared-mime-info.xml")
     # level 17 without PPMd: at 3-16 the raw block of this 60 KB sample, coded with brotli 10,

@@ -213,8 +213,9 @@ class ZstdDictCodec(EntropyCodec):
 #: while on unseen prose and JSON lines 32 was 1-10% larger than 16.
 PPMD_ORDERS_BY_LEVEL = ((21, (16, 32, 8)), (PPMD_MIN_LEVEL, (16, 32)))
 PPMD_COMPARE_ORDERS = 2
-#: PPMd orders at levels 10..18, for the detected formats plan.MID_PPMD_FORMATS
-#: names (HTML, prose, JSON lines), compared as at 19+ (COMPARE_ZSTD_LEVEL).
+#: PPMd orders at levels 6..18, for the detected formats plan.MID_PPMD_FORMATS
+#: names (HTML, prose, JSON lines) from their plan.MID_PPMD_MIN_LEVEL; at 10+
+#: compared as at 19+ (COMPARE_ZSTD_LEVEL).
 #: There zstd 10-18 and brotli 9-10 stayed under bzip3's ratio and compressed
 #: slower than it (bzip3 11-33 MB/s, brotli 9-10 1-3 MB/s on the shared VM), so
 #: bzip3 dominated levels 12 and 17. PPMd of the raw block against bzip3 (1 MB
@@ -223,11 +224,21 @@ PPMD_COMPARE_ORDERS = 2
 #: bzip3's speed; order 8 was under bzip3 on dev HTML (0.89-0.97x) and a
 #: JSON-lines file (0.99x), order 6 under it on five files. Levels 15-18 add
 #: order 32 (on 1 MB of dev HTML 10% smaller than 16, see above).
-PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (10, (16,)))
+#: Level 9 codes those formats with order 16 too, and HTML gets order 8 from
+#: level 6 (plan.MID_PPMD_MIN_LEVEL; branch level-ladder, docs/FRONTIER.md
+#: "Seventh session: the level ladder"): with zstd 6-9 and brotli 8-9 those levels
+#: stayed under bzip3's ratio (level 9: dev HTML 0.89x, unseen JSON lines 0.84x,
+#: dev prose 0.84x; levels 6-8 on unseen HTML 0.99x) at about its speed (dev
+#: HTML 19.5 against 18.4 MB/s, unseen HTML 3.5-3.9 against 3.8, unseen JSON
+#: lines 9.2 against 10.8), so bzip3 dominated them or nearly. Order 8 at level 9
+#: kept only 1-5% over bzip3 on dev prose, dev HTML and unseen JSON lines (order
+#: 16: 2-12%), for 1.0-1.3x order 16's speed; on HTML at 6-8 it is 1.05x (dev)
+#: and 1.10x (unseen) bzip3.
+PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (9, (16,)), (6, (8,)))
 
 
 def ppmd_mid_orders(level: int) -> tuple:
-    """The PPMd orders of PPMD_MID_ORDERS_BY_LEVEL for ``level`` (() outside 10..18)."""
+    """The PPMd orders of PPMD_MID_ORDERS_BY_LEVEL for ``level`` (() outside 6..18)."""
     if level >= PPMD_MIN_LEVEL:
         return ()
     for lo, orders in PPMD_MID_ORDERS_BY_LEVEL:

@@ -12,7 +12,7 @@ skipped when a slice estimate says the best transform wins clearly
 (RAW_SKIP_MARGIN). Only the plan that is stored is round-tripped through its
 decoder (every candidate in strict mode, :data:`STRICT_ENV`).
 
-At levels >= ``entropy.PPMD_MIN_LEVEL`` (and 10..18 on MID_PPMD_FORMATS) each
+At levels >= ``entropy.PPMD_MIN_LEVEL`` (and 6/9..18 on MID_PPMD_FORMATS) each
 stream is also tried with PPMd (codec 3) and keeps it where it is clearly smaller (:func:`entropy.entropy_code`);
 candidates are compared with those sizes, so plain text coded whole with PPMd
 can beat the word transform coded with zstd (not on json and xml blocks,
@@ -183,7 +183,7 @@ PPMD_EXCLUDED_FORMATS = frozenset({"json", "xml"})
 
 
 #: transforms not run on these detected formats where PPMd may code the block
-#: (ppmd_enabled: levels 19+, and 10..18 on MID_PPMD_FORMATS): l1 on prose, where PPMd of the raw block models
+#: (ppmd_enabled: levels 19+, and 6/9..18 on MID_PPMD_FORMATS): l1 on prose, where PPMd of the raw block models
 #: the words better than PPMd of l1's word codes. Level 19 on 9 prose files (4
 #: dev, 5 unseen; 1 MB cuts): the same frames on 8, l1 kept on one (cmake's
 #: buildsystem.7.rst, 9,055 bytes against 9,065 without it); without l1's own
@@ -202,27 +202,35 @@ def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
     return tuple(enc.ppmd_orders)
 
 
-#: detected formats whose blocks are also coded with PPMd at levels 10..18
-#: (entropy.PPMD_MID_ORDERS_BY_LEVEL; candidates compared with zstd -9 and PPMd
-#: as at 19+): there bzip3 was smaller than zstd 10-18 with brotli 9-10 and
-#: compressed faster (docs/FRONTIER.md, branch mid-levels). Not JSON and XML,
-#: where those levels already beat bzip3 with brotli; not CSV, numeric or log
-#: (log blocks have their own PPMd at these levels, l2_log.STREAM_PPMD_MIN_LEVEL).
-MID_PPMD_FORMATS = frozenset({"html", "text", "jsonl"})
+#: detected formats whose blocks are also coded with PPMd below level 19, and the
+#: lowest level each is (entropy.PPMD_MID_ORDERS_BY_LEVEL: order 8 below 9; at
+#: 10..18 candidates compared with zstd -9 and PPMd as at 19+, below 10 coded at
+#: the level straight away): there bzip3 was smaller than zstd 9-18 with brotli
+#: 9-10 and compressed faster (docs/FRONTIER.md, branches mid-levels and
+#: level-ladder); HTML from level 6, where bzip3 was as fast as levels 6-8 on
+#: unseen pages and smaller ("Seventh session: the level ladder"). Prose and JSON
+#: lines keep zstd and brotli at 6-8: there they were 1.2-2x faster than bzip3.
+#: Not JSON and XML, where those levels already beat bzip3 with brotli; not CSV,
+#: numeric or log (log blocks have their own PPMd at 10..18,
+#: l2_log.STREAM_PPMD_MIN_LEVEL).
+MID_PPMD_MIN_LEVEL = {"html": 6, "text": 9, "jsonl": 9}
+MID_PPMD_FORMATS = frozenset(MID_PPMD_MIN_LEVEL)
 
 
 def mid_ppmd_orders(ctx: EncodeContext) -> tuple:
-    """The PPMd orders blocks of ``ctx`` are coded with at levels 10..18 (()
-    elsewhere, on other formats, with the ``ppmd`` switch off or with a shared
+    """The PPMd orders blocks of ``ctx`` are coded with at levels
+    MID_PPMD_MIN_LEVEL..18 (() elsewhere, on other formats, with the ``ppmd`` switch off or with a shared
     dictionary)."""
     if ctx.fmt not in MID_PPMD_FORMATS or "ppmd" not in ctx.layers or ctx.dictionary is not None:
+        return ()
+    if ctx.level < MID_PPMD_MIN_LEVEL[ctx.fmt]:
         return ()
     return entropy.ppmd_mid_orders(ctx.level)
 
 
 def ppmd_enabled(ctx: EncodeContext) -> bool:
     """Whether streams may be coded with ppmd (codec 3): at levels >=
-    entropy.PPMD_MIN_LEVEL, and at 10..18 on MID_PPMD_FORMATS, unless the
+    entropy.PPMD_MIN_LEVEL, and at 6/9..18 on MID_PPMD_FORMATS, unless the
     ``ppmd`` switch is off (``CobolEngine(layers={"ppmd": False})``), never on
     PPMD_EXCLUDED_FORMATS, never with a shared dictionary (its streams use
     zstd-dict)."""
@@ -292,15 +300,30 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
     return 0
 
 
+#: JSON lines blocks are coded with brotli at least at JSONL_BROTLI_QUALITY at
+#: the levels JSONL_BROTLI_LEVELS (entropy.LEVEL_CODING gives them 6): there
+#: brotli -8 and -9 of the whole file were smaller than the JSON transform's
+#: streams at quality 6 and compressed faster (unseen JSON lines, bytes-weighted:
+#: levels 1-2 10.18 at 27 MB/s, 4-5 10.19 at 21-23, brotli -8 10.24 at 45, -9
+#: 10.40 at 33). Quality 8 on the transform's streams: 10.52 (past brotli -9) for
+#: ~10% more CPU time, decode unchanged; dev JSON lines 21.11 -> 21.22. Level 3
+#: (the default, tuned by its own measurements) keeps its coding.
+JSONL_BROTLI_QUALITY = 8
+JSONL_BROTLI_LEVELS = frozenset({1, 2, 4, 5})
+
+
 def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
     """The brotli quality streams of this block are also tried with (0: none);
     ``size``, the block's length, raises it for small log and text blocks
     (SMALL_BROTLI_QUALITY) and lowers it for large blocks at the levels that
-    name one (entropy.StreamCoding.brotli_large)."""
+    name one (entropy.StreamCoding.brotli_large); JSON lines blocks get at least
+    JSONL_BROTLI_QUALITY at JSONL_BROTLI_LEVELS."""
     if ctx.dictionary is not None or ctx.fmt not in BROTLI_FORMATS:
         return 0
     coding = entropy.stream_coding(ctx.level)
     quality = coding.brotli
+    if quality and ctx.fmt == "jsonl" and ctx.level in JSONL_BROTLI_LEVELS:
+        quality = max(quality, JSONL_BROTLI_QUALITY)
     if coding.brotli_large and size is not None and size > entropy.BROTLI_LARGE_BLOCK:
         return coding.brotli_large
     if (quality and size is not None and size <= SMALL_BROTLI_MAX and ctx.fmt in SMALL_BROTLI_FORMATS
@@ -392,7 +415,7 @@ PPMD_SURE_FORMATS = frozenset({"html", "text"})
 def _compare_level(ctx: EncodeContext, level: int, zdict, mid_ppmd: bool = False) -> int:
     """The zstd level candidates are compared with (entropy.StreamCoding.compare,
     or entropy.COMPARE_ZSTD_LEVEL with ``mid_ppmd``, PPMd at levels 10..18; 0:
-    coded at ``level`` from the start). Not with a shared dictionary: its
+    coded at ``level`` from the start, as at levels 6-9 with PPMd). Not with a shared dictionary: its
     blocks are small and its streams use zstd-dict."""
     if zdict is not None:
         return 0
@@ -530,8 +553,12 @@ def recode_brotli(p: BlockPlan, quality: int, profiler=None, budget: int | None 
         if profiler is not None:
             profiler.record("entropy", stream=cs.name, transform=p.transform.name, started=started,
                             bytes_in=len(src), bytes_out=len(b), data_in=src, data_out=b)
-        # a stream already coded with brotli (a lower quality) keeps the smaller
-        if len(b) <= len(cs.data) * (1.0 - (0.0 if cs.codec == entropy.BROTLI else entropy.BROTLI_MIN_GAIN)):
+        # a stream already coded with brotli (a lower quality) keeps the smaller; so does a
+        # ppmd one (brotli decodes 10-50x faster: BROTLI_MIN_GAIN weighs it against zstd only).
+        # Small prose and log blocks at levels 9+ kept ppmd 0.3-1% over brotli 10 that way
+        # (fail2ban samples of 11-13 KB detected as text: 2525 against 2518 bytes)
+        if len(b) <= len(cs.data) * (1.0 - (0.0 if cs.codec in (entropy.BROTLI, entropy.PPMD)
+                                            else entropy.BROTLI_MIN_GAIN)):
             p.streams[i] = CodedStream(cs.name, entropy.BROTLI, cs.decoded_len, b)
 
 
