@@ -46,12 +46,13 @@ from __future__ import annotations
 import numpy as np
 import zstandard
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ..errors import FormatError, LimitError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
-from .primitives import (COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, readonly, spans_equal, table_capacity,
-                         table_slot)
+from .primitives import (COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, load_u64, move_bytes, readonly,
+                         spans_equal, table_capacity, table_slot)
 
 ESC = 1
 CAP = 2
@@ -314,12 +315,39 @@ def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
     return o
 
 
+#: a word slot: up to SLOT_WORD bytes of the word, then its length (0: a longer word)
+SLOT = 16
+SLOT_WORD = SLOT - 1
+_HIGH_BITS = np.uint64(0x8080808080808080)
+_FIVES = np.uint64(0x0505050505050505)
+
+
 @njit(cache=True, nogil=True)
-def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
+def _word_slots(wdata, woff):
+    """The decoder's table of the dictionary: SLOT bytes per code, the word's
+    bytes (a word of up to SLOT_WORD bytes) and its length in the last byte (0
+    for a longer word, which the decoder reads from ``wdata``). One aligned
+    16-byte load gives a word, its length and its last byte, where ``woff``
+    and ``wdata`` took two or three cache misses."""
+    n = woff.size - 1
+    t = np.zeros(SLOT * n, np.uint8)
+    for c in range(n):
+        a = woff[c]
+        ln = woff[c + 1] - a
+        if 0 < ln <= SLOT_WORD:
+            for k in range(ln):
+                t[SLOT * c + k] = wdata[a + k]
+            t[SLOT * c + SLOT_WORD] = ln
+    return t
+
+
+@njit(cache=True, nogil=True)
+def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
     """Decode ``src`` into out[o0:cap]; ``wdata`` and ``out`` keep COPY_SLACK
     spare bytes after their spans (words are copied in 16-byte moves, so up to
-    15 bytes past ``cap`` may be written). Returns (bytes written, error code):
-    0 ok, 1 overflow, 2 bad code, 3 dangling flag."""
+    15 bytes past ``cap`` may be written); ``wslots`` is :func:`_word_slots`
+    of ``wdata``/``woff``. Returns (bytes written, error code): 0 ok, 1
+    overflow, 2 bad code, 3 dangling flag."""
     implied = SPACE_IMPLIED
     ends = SENTENCE_END
     o = o0
@@ -336,6 +364,18 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
         if b > NOSPACE and b < 0x80:  # the common case first: a literal byte
             if pending:
                 return o - o0, 3
+            if i + 7 <= n and o + 8 <= cap:
+                # a run of literal bytes, up to 8 at once: the first byte
+                # >= 0x80 or < 5 (a code or a flag) ends it (the subtraction
+                # borrows only past such a byte, so the lowest flag is exact)
+                v = load_u64(src, i - 1)
+                m = (v | ((v - _FIVES) & ~v)) & _HIGH_BITS
+                k = np.int64(8) if m == 0 else np.int64(trailing_zeros(m) >> 3)
+                move_bytes(out, o, src, i - 1, 8)
+                last = np.int64(src[i - 2 + k])
+                o += k
+                i += k - 1
+                continue
             if o >= cap:
                 return o - o0, 1
             out[o] = b
@@ -352,8 +392,13 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
                 code = b - 0x80
             if code >= ncodes:
                 return o - o0, 2
-            a = woff[code]
-            ln = woff[code + 1] - a
+            slot = code * SLOT
+            ln = np.int64(wslots[slot + SLOT_WORD])
+            long_word = ln == 0
+            a = 0
+            if long_word:
+                a = woff[code]
+                ln = woff[code + 1] - a
             space = not nospace and o > o0 and implied[last]
             if space and ends[last]:  # a sentence starts: Capitalised by default
                 if flag_case == 0:
@@ -365,7 +410,10 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
                 return o - o0, 1
             out[o] = 32
             o += sp
-            copy_chunks(out, o, wdata, a, ln)
+            if long_word:
+                copy_chunks(out, o, wdata, a, ln)
+            else:
+                move_bytes(out, o, wslots, slot, SLOT)
             if flag_case == 1:
                 x = out[o]
                 if 97 <= x <= 122:
@@ -377,10 +425,22 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, out, o0, cap):
                         out[j] = x - 32
             if ln > 0:
                 o += ln
-                last = wdata[a + ln - 1]  # (case does not change which table entry a letter has)
+                # (case does not change which table entry a letter has)
+                last = np.int64(wdata[a + ln - 1] if long_word else wslots[slot + ln - 1])
             flag_case = 0
             nospace = False
             pending = False
+            if i + 8 <= n and o + 8 <= cap:
+                # the literal run after a word (often none, or a few bytes of
+                # punctuation), without a branch on its length
+                v = load_u64(src, i)
+                m = (v | ((v - _FIVES) & ~v)) & _HIGH_BITS
+                k = np.int64(8) if m == 0 else np.int64(trailing_zeros(m) >> 3)
+                move_bytes(out, o, src, i, 8)
+                before = np.int64(src[i + k - 1])  # (src[i - 1], the code, when k = 0)
+                last = before if k > 0 else last
+                o += k
+                i += k
         elif b == ESC:
             if pending or i >= n:
                 return o - o0, 3
@@ -515,6 +575,14 @@ class WordCoder:
         self.data[:self.offsets[-1]] = np.frombuffer(b"".join(self._words), np.uint8) if letters is None \
             else letters
         self._index = None
+        self._slots = None
+
+    @property
+    def slots(self) -> np.ndarray:
+        """The decoder's word table (:func:`_word_slots`), built on first use."""
+        if self._slots is None:
+            self._slots = _word_slots(self.data, self.offsets)
+        return self._slots
 
     @property
     def words(self) -> list:
@@ -648,7 +716,7 @@ class WordCoder:
         if out.size < end + COPY_SLACK:
             raise ValueError("l1: the output needs COPY_SLACK spare bytes after the span")
         src = _as_u8(coded)
-        o, err = _decode_kernel(src, self.n1, self.count, self.data, self.offsets, out, start, end)
+        o, err = _decode_kernel(src, self.n1, self.count, self.data, self.offsets, self.slots, out, start, end)
         if err:
             raise FormatError(f"l1: {('', 'output exceeds its length', 'bad word code', 'dangling flag')[err]}"
                               f" at output byte {o}")

@@ -26,7 +26,7 @@
   tags, strings): a byte loop (which LLVM cannot vectorize, as it cannot rule
   out that the arrays overlap) cost ~4x as much per piece of 1-15 bytes
   (measured: 9.5 against 2.4 ns). :func:`copy_to_nul` copies up to a NUL
-  terminator 8 bytes at a time (the NUL found with the zero-byte test
+  terminator 16 bytes at a time (the NUL found with the zero-byte test, per 8 bytes,
   ``(v - 0x01..01) & ~v & 0x80..80``). The caller keeps COPY_SLACK spare bytes
   after both arrays.
 
@@ -375,6 +375,43 @@ def load_u64(typingctx, src, off):
     return sig, codegen
 
 
+
+@intrinsic
+def store_u64(typingctx, dst, off, v):
+    """Write the uint64 ``v`` little-endian to dst[off:off+8] (unaligned, no bounds check)."""
+    if not (_is_byte_array(dst) and isinstance(off, types.Integer) and v == types.uint64):
+        return None
+    sig = types.void(dst, off, v)
+
+    def codegen(context, builder, signature, args):
+        d, do, x = args
+        da = context.make_array(signature.args[0])(context, builder, d)
+        do = context.cast(builder, do, signature.args[1], types.intp)
+        ptr = builder.bitcast(builder.gep(da.data, [do]), context.get_value_type(types.uint64).as_pointer())
+        builder.store(x, ptr, align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_ASCII_ZEROS = np.uint64(0x3030303030303030)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def eight_digits(u):
+    """The 8 decimal digits of ``u`` < 10**8 (uint64), zero-padded, as ASCII
+    in a uint64 whose lowest byte is the first digit (store it little-endian).
+    Division-free: 10,000s, then 100s, then 10s split in parallel lanes with
+    multiply-shift reciprocals exact below those bounds."""
+    hi = u // np.uint64(10000)
+    merged = hi | ((u - hi * np.uint64(10000)) << np.uint64(32))
+    top = ((merged * np.uint64(10486)) >> np.uint64(20)) & np.uint64(0x0000007F0000007F)  # lane // 100
+    hundreds = ((merged - top * np.uint64(100)) << np.uint64(16)) + top  # [top, rest] per 32-bit lane
+    tens = ((hundreds * np.uint64(103)) >> np.uint64(10)) & np.uint64(0x000F000F000F000F)  # lane // 10
+    tens += (hundreds - tens * np.uint64(10)) << np.uint64(8)
+    return tens + _ASCII_ZEROS
+
+
 _LOW_BITS = np.uint64(0x0101010101010101)
 _HIGH_BITS = np.uint64(0x8080808080808080)
 
@@ -388,11 +425,12 @@ def zero_byte_mask(v):
 
 @njit(cache=True, nogil=True, inline="always")
 def copy_to_nul(out, o, cap, src, p, end):
-    """Copy src[p:] up to its next NUL (not included) to out[o:], 8 bytes at
+    """Copy src[p:] up to its next NUL (not included) to out[o:], 16 bytes at
     a time. Returns (position of the NUL, bytes copied): (-1, 0) when no NUL
-    comes before ``end``, (0, -1) when the copy would pass out[cap]. Reads up
-    to 7 bytes past ``end`` and writes up to 7 past ``cap``: both arrays keep
-    COPY_SLACK spare bytes."""
+    comes before ``end``, (0, -1) when the copy would pass out[cap] (the same
+    answer, checked in the same order every 8 bytes, as an 8-byte loop's).
+    Reads up to 15 bytes past ``end`` and writes up to 15 past ``cap``: both
+    arrays keep COPY_SLACK spare bytes."""
     k = 0
     while True:
         if p + k >= end:
@@ -400,8 +438,16 @@ def copy_to_nul(out, o, cap, src, p, end):
         if o + k > cap:
             return 0, -1
         v = load_u64(src, p + k)
-        _memmove(out, o + k, src, p + k, 8)
+        w = load_u64(src, p + k + 8)
+        _memmove(out, o + k, src, p + k, 16)
         z = zero_byte_mask(v)
+        if z == 0:
+            k += 8
+            if p + k >= end:
+                return -1, 0
+            if o + k > cap:
+                return 0, -1
+            z = zero_byte_mask(w)
         if z != 0:
             q = p + k + (trailing_zeros(z) >> 3)
             if q >= end:
@@ -425,6 +471,12 @@ def copy_chunks(out, o, src, p, ln):
     while k < ln:
         _memmove(out, o + k, src, p + k, 16)
         k += 16
+
+
+#: ``move_bytes(dst, doff, src, soff, n)``: memmove between uint8 arrays with no
+#: bounds check (a constant ``n`` compiles to a few vector moves); the caller
+#: keeps both spans inside their arrays
+move_bytes = _memmove
 
 
 def readonly(a: np.ndarray) -> np.ndarray:

@@ -12,14 +12,37 @@ from .symbols import (
     K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_REF_ARR, S_REF_OBJ,
     S_REF_STR, S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
 )
-from .paths import _child_path, _h32, _new_stack, _open_frame, _path_hash, _pop_container, _suffix_hash
+from .paths import _child_path, _h32, _open_frame, _path_hash, _pop_container, _suffix_hash
 from .whitespace import _gap_len, _resolve_gap, _style_fields
-from ..primitives import COPY_SLACK, bit_length, copy_chunks, load_u64, zero_byte_mask
+from ..primitives import COPY_SLACK, bit_length, copy_chunks, eight_digits, load_u64, store_u64, zero_byte_mask
 
 #: "00" "01" ... "99": numbers print two digits per division
 _DIGIT_PAIRS = np.frombuffer(b"".join(b"%02d" % i for i in range(100)), np.uint8)
+_U1 = np.uint64(1)
+_U10 = np.uint64(10)
+_U100 = np.uint64(100)
 _QUOTES = np.uint64(0x0101010101010101 * TEXT_TERM)
 _BACKSLASHES = np.uint64(0x0101010101010101 * 92)
+
+
+@njit(cache=True, nogil=True)
+def _unzeroed_stack(cap):
+    """Stack arrays like :func:`_new_stack`'s, only slot 0 zeroed: the walk
+    writes every other slot when it opens a container, before it reads it.
+    ``cap`` is a bound from the skeleton's opener count (the whole block's for a
+    JSON lines block): zeroing all of it cost ~10% of such a walk, while
+    untouched pages of an empty array cost nothing."""
+    kind, hsh, key, count = np.empty(cap, np.uint8), np.empty(cap, np.int64), np.empty(cap, np.int64), \
+        np.empty(cap, np.int64)
+    k0, k1, k2 = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+    kind[0] = 0
+    hsh[0] = 0
+    key[0] = 0
+    count[0] = 0
+    k0[0] = 0
+    k1[0] = 0
+    k2[0] = 0
+    return kind, hsh, key, count, k0, k1, k2
 
 
 @njit(cache=True, nogil=True)
@@ -110,6 +133,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     for i in range(1, MAX_SCALE + 1):
         p10[i] = p10[i - 1] * 10
     lim = p10[MAX_SCALE]
+    p10u = p10.astype(np.uint64)
     tcur = toff[:-1].copy()
     icur = ioff[:-1].copy()
     fcur = foff[:-1].copy()
@@ -127,7 +151,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     tvals = np.full(cap, -1, np.int64)
     nd = np.int64(0)
     stcap = max_depth + 1
-    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(stcap)
+    st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _unzeroed_stack(stcap)
     depth = np.int64(0)
     extra, crlf, width, ichar, colon_ws, comma_ws, pre_colon = _style_fields(style)
     lit_group = tgrp[ncols]
@@ -397,38 +421,52 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                             return -10
                         sc = f
                     # print m with sc decimals, back to front, straight into out
+                    # (unsigned: no floor-division sign fix-ups per digit)
                     neg = m < 0
-                    u = -m if neg else m
+                    u = np.uint64(-m if neg else m)
                     # decimal digits of u (|m| < 10**MAX_SCALE): log10 from the bit length
-                    t = (bit_length(np.uint64(u)) * 1233) >> 12
-                    nd_ = max(t + 1 if u >= p10[t] else t, 1)
+                    t = (bit_length(u) * 1233) >> 12
+                    nd_ = max(t + 1 if u >= p10u[t] else t, 1)
                     ndig = nd_ if sc == 0 else max(nd_, sc + 1)
                     width_ = ndig + (1 if sc > 0 else 0) + (1 if neg else 0)
                     if o + width_ > nout:
                         return -2
-                    p = o + width_ - 1
-                    if sc > 0:  # the decimals, then the point
-                        for i in range(sc):
-                            out[p] = 48 + u % 10
-                            u //= 10
-                            p -= 1
-                        out[p] = 46
-                        p -= 1
-                    while u >= 100:  # the integer part, two digits a step
-                        r = 2 * (u % 100)
-                        u //= 100
-                        out[p] = _DIGIT_PAIRS[r + 1]
-                        out[p - 1] = _DIGIT_PAIRS[r]
-                        p -= 2
-                    if u >= 10:
-                        out[p] = _DIGIT_PAIRS[2 * u + 1]
-                        out[p - 1] = _DIGIT_PAIRS[2 * u]
-                        p -= 2
+                    if ndig <= 8:
+                        # all digits from one division-free conversion, in one or
+                        # two 8-byte stores (what they write past the number is
+                        # overwritten by what follows, or lands in COPY_SLACK)
+                        digits = eight_digits(u)
+                        q = o + (1 if neg else 0)
+                        out[o] = 45  # (overwritten by the first store when not negative)
+                        store_u64(out, q, digits >> np.uint64(8 * (8 - ndig)))
+                        if sc > 0:
+                            q += ndig - sc
+                            out[q] = 46
+                            store_u64(out, q + 1, digits >> np.uint64(8 * (8 - sc)))
                     else:
-                        out[p] = 48 + u
-                        p -= 1
-                    if neg:
-                        out[p] = 45
+                        p = o + width_ - 1
+                        if sc > 0:  # the decimals, then the point
+                            for i in range(sc):
+                                out[p] = np.uint8(u % _U10) + 48
+                                u //= _U10
+                                p -= 1
+                            out[p] = 46
+                            p -= 1
+                        while u >= _U100:  # the integer part, two digits a step
+                            r = (u % _U100) << _U1
+                            u //= _U100
+                            out[p] = _DIGIT_PAIRS[r + _U1]
+                            out[p - 1] = _DIGIT_PAIRS[r]
+                            p -= 2
+                        if u >= _U10:
+                            out[p] = _DIGIT_PAIRS[(u << _U1) + _U1]
+                            out[p - 1] = _DIGIT_PAIRS[u << _U1]
+                            p -= 2
+                        else:
+                            out[p] = np.uint8(u) + 48
+                            p -= 1
+                        if neg:
+                            out[p] = 45
                     o += width_
             if raw and nk == jt.STRING and dcount[c] > 0:
                 raw = False
