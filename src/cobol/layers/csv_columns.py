@@ -829,8 +829,13 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
                 pred = K.drop_positions(pred, epos)
             with np.errstate(over="ignore"):
                 vals = vals + pred
-        full = vals if epos is None else K.spread_around(vals, epos, n)
-        refs[col] = (domain, full if rowsrc is None else full[rowsrc])
+        if rowsrc is None:
+            refs[col] = _DecodedRef(domain, vals, epos, n)
+        else:
+            # rowsrc views the block's entry table, which the caller rewrites
+            # next: the row view is taken now
+            full = vals if epos is None else K.spread_around(vals, epos, n)
+            refs[col] = (domain, full[rowsrc])
     if mode == SCALE_CONST:
         scales = np.full(ng, max_scale, np.int64)
     else:
@@ -861,6 +866,38 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
     if err:
         raise FormatError("csv: invalid number in a numeric column")
     return buf, offs, None
+
+
+class _DecodedRef:
+    """A decoded numeric column (without repeated rows) as a reference for
+    later columns: ``(domain, values)`` as :func:`_predict` reads it, the
+    values with the exceptions' places filled made only when a column refers
+    to it (most are referred to by none; each made an array of the column's
+    size). ``vals`` and ``epos`` are the decoder's own arrays, never written
+    after."""
+
+    __slots__ = ("domain", "_vals", "_epos", "_n", "_values")
+
+    def __init__(self, domain, vals, epos, n):
+        self.domain = domain
+        self._vals, self._epos, self._n = vals, epos, n
+        self._values = None
+
+    def values(self) -> np.ndarray:
+        if self._values is None:
+            self._values = self._vals if self._epos is None else K.spread_around(self._vals, self._epos, self._n)
+        return self._values
+
+    def __getitem__(self, i):
+        if i == 0:
+            return self.domain
+        if i == 1:
+            return self.values()
+        raise IndexError(i)
+
+    def __iter__(self):
+        yield self.domain
+        yield self.values()
 
 
 #: a numeric column without exceptions hands format_decimals these
