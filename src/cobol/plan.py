@@ -23,7 +23,10 @@ coded with brotli (codec 4) at the level's quality (entropy.LEVEL_CODING) and
 keep it where it is smaller (:func:`recode_brotli`): once per block, not per
 candidate, except on small blocks where a transform beats the raw block by
 less than BROTLI_COMPARE_MARGIN: there both are recoded and compared again
-(brotli gains more on the raw block's one stream).
+(brotli gains more on the raw block's one stream). Large prose and markup
+blocks with one candidate (DIRECT_BROTLI_FORMATS) code its large streams with
+brotli from the start, without the zstd pass that would only serve the
+comparison, and compare that (stored) size with the raw block.
 
 With a shared dictionary (``ctx.dictionary``, :mod:`cobol.dictionary`) every
 stream is coded with its zstd dictionary (codec zstd-dict), and each
@@ -306,12 +309,50 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
     return quality
 
 
+#: blocks of these formats over the small-block rules' sizes (SMALL_BROTLI_MAX,
+#: SMALL_BROTLI_STREAM_BLOCK_MAX, BROTLI_COMPARE_MAX) whose one candidate
+#: transform runs whole code that transform's streams of at least
+#: DIRECT_BROTLI_MIN_STREAM bytes with brotli at the level's quality straight
+#: away, at levels up to DIRECT_BROTLI_MAX_LEVEL: :func:`recode_brotli` coded
+#: them with brotli anyway once the plan was kept, so their zstd coding was
+#: time spent for the comparison alone (6-8% of level 3's CPU on 1-2 MB of
+#: prose and markup). On the dev corpus and the unseen files every such
+#: stream of these formats (markup text and values, prose words; 16 KB-1 MB)
+#: was 0.69-0.97x smaller with brotli 6 than with zstd -3; JSON is not here
+#: (its integer columns keep zstd: vega-flights' distances, 1.00x). The plan
+#: is then compared with the raw block (plain zstd) on its brotli sizes, which
+#: is what it stores: the "never larger than plain zstd" rule holds as before,
+#: and a transform whose brotli coding beats plain zstd of the block is kept
+#: where its zstd sizes alone had lost (the raw block then went to brotli too).
+DIRECT_BROTLI_FORMATS = frozenset({"text", "html", "xml"})
+#: (XML and HTML blocks from 512 KiB, where the small-block rules end; text from 64 KiB, but
+#: below SAMPLE_MIN_BLOCK its log candidate is still there, so in practice from 256 KiB)
+DIRECT_BROTLI_MIN_STREAM = 64 << 10
+DIRECT_BROTLI_MAX_LEVEL = 5
+
+
+def direct_brotli_quality(data, ctx: EncodeContext, candidates: list) -> int:
+    """The brotli quality the candidate's large streams are coded with from the
+    start (0: none; see DIRECT_BROTLI_FORMATS)."""
+    size = len(data)
+    if (ctx.fmt not in DIRECT_BROTLI_FORMATS or ctx.level > DIRECT_BROTLI_MAX_LEVEL or len(candidates) != 1
+            or ctx.dictionary is not None or ppmd_enabled(ctx)):
+        return 0
+    # the small-block rules (their own brotli passes and comparisons) stay as they are
+    if ((ctx.fmt in SMALL_BROTLI_FORMATS and size <= SMALL_BROTLI_MAX) or small_brotli_budget(ctx, size)
+            or size <= _brotli_compare_limits(ctx, size)[0]):
+        return 0
+    return brotli_quality(ctx, size)
+
+
 def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: str = "",
                   zdict: bytes | None = None, ppmd: bool = False, ppmd_orders: tuple | None = None,
-                  compare: int = 0) -> list:
+                  compare: int = 0, direct_brotli: int = 0) -> list:
     """Each stream of ``enc`` coded (entropy.entropy_code), or with ``compare``
     (a zstd level) coded for comparison only (entropy.provisional_code, PPMd
-    at the level's first entropy.PPMD_COMPARE_ORDERS orders when ``ppmd``)."""
+    at the level's first entropy.PPMD_COMPARE_ORDERS orders when ``ppmd``).
+    ``direct_brotli``: streams of at least DIRECT_BROTLI_MIN_STREAM bytes are
+    coded with brotli at this quality instead of zstd (see DIRECT_BROTLI_FORMATS)."""
     names = enc.stream_names or [f"s{i}" for i in range(len(enc.streams))]
     # frames the transform made with the compressor entropy_code would use
     made = {} if zdict is not None or ppmd else (getattr(enc, "zstd_frames", None) or {})
@@ -328,6 +369,9 @@ def _code_streams(enc, level: int, store_only: bool, profiler=None, transform: s
         elif frame is not None and frame[0] == level and level > 0 and len(s) >= 16:
             # what entropy_code would return, without compressing again
             codec, data = (entropy.ZSTD, frame[1]) if len(frame[1]) < len(s) else (entropy.NONE, bytes(s))
+        elif direct_brotli and len(s) >= DIRECT_BROTLI_MIN_STREAM:
+            data = entropy.brotli_encode(s, direct_brotli)
+            codec, data = (entropy.BROTLI, data) if len(data) < len(s) else (entropy.NONE, bytes(s))
         else:
             codec, data = entropy.entropy_code(s, level, zdict, ppmd=ppmd, ppmd_orders=ppmd_orders)
         if profiler is not None:
@@ -377,7 +421,8 @@ def finish_plan(p: BlockPlan, profiler=None) -> None:
         p.streams[i] = CodedStream(cs.name, codec, cs.decoded_len, data)
 
 
-def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verify: bool = False) -> BlockPlan | None:
+def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verify: bool = False,
+         direct_brotli: int = 0) -> BlockPlan | None:
     prof = ctx.profiler
     started = prof.start() if prof is not None else None
     enc = t.encode(data, ctx)
@@ -403,7 +448,8 @@ def _run(t: Transform, data, ctx: EncodeContext, store_only: bool = False, verif
     level = max(ctx.level, enc.min_stream_level or 0)
     compare = 0 if store_only else _compare_level(ctx, level, zdict, bool(mid))
     p = BlockPlan(t, bytes(enc.params),
-                  _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd, orders, compare), ctx.fmt)
+                  _code_streams(enc, level, store_only, prof, t.name, zdict, ppmd, orders, compare,
+                                0 if store_only or compare or zdict is not None or ppmd else direct_brotli), ctx.fmt)
     if compare:
         p.final_level = level
         p.final_orders = tuple((orders or entropy.ppmd_orders(level))[entropy.PPMD_COMPARE_ORDERS:]) if ppmd else ()
@@ -648,6 +694,16 @@ _RAW_SAMPLE_MIN_BLOCK = 512 << 10
 RAW_NUMERIC = ("numeric",)
 _RAW_SAMPLE_MIN_BLOCK_NUMERIC = 128 << 10
 RAW_SKIP_MARGIN_NUMERIC = 1.3
+#: prose blocks whose candidate was coded with brotli from the start
+#: (DIRECT_BROTLI_FORMATS: its size is what it stores): skipped at a margin of
+#: 1.25. On 16 cuts of 0.6-2 MB of prose (dev corpus, vim's version7-9.txt,
+#: Node's changelogs, Rust's releases.md) the slices' estimate was 1.08-1.25x
+#: plain zstd of the block, and the l1 plan with brotli 1.07-1.33x under it;
+#: two license collections (LICENSES.txt of gcloud, 0.7-1.2 MB, whole licenses
+#: repeated) were estimated 5.4-5.9x too high and l1 was still 1.2-1.3x under
+#: plain zstd (brotli's window covers the whole stream). At 1.5 no dev prose
+#: block skipped its whole-block zstd pass (11-13% of level 3's CPU there).
+RAW_SKIP_MARGIN_TEXT = 1.25
 
 
 def _raw_estimate(data, level: int, min_block: int = _RAW_SAMPLE_MIN_BLOCK) -> int | None:
@@ -824,6 +880,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     else:
         candidates = [transform_by_name(plan)]
     ctx = coding_context(data, ctx)
+    direct = direct_brotli_quality(data, ctx, candidates) if plan == "auto" else 0
     verify_each = verify and (plan != "auto" or strict_mode())
     plans = []
     best = None
@@ -833,7 +890,8 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
             numeric = ctx.fmt in RAW_NUMERIC
             estimate = _raw_estimate(data, ctx.level,
                                      _RAW_SAMPLE_MIN_BLOCK_NUMERIC if numeric else _RAW_SAMPLE_MIN_BLOCK)
-            margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN
+            margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN_TEXT if direct and ctx.fmt == "text" \
+                else RAW_SKIP_MARGIN
             if estimate is not None and best.stored_size * margin < estimate:
                 # a clear win on the sample: skip zstd of the whole block (low levels only)
                 trials.append(("raw (sampled)", estimate, time.perf_counter() - t0))
@@ -844,7 +902,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
             p = _run(t, data, ctx, verify=verify_each)
         else:
             try:
-                p = _run(t, data, ctx, verify=verify_each)
+                p = _run(t, data, ctx, verify=verify_each, direct_brotli=direct)
             except Exception as e:  # a candidate's failure falls back to the next one
                 if strict_mode():
                     raise

@@ -7,7 +7,8 @@ prints frame facts (:mod:`cobol.cli.listing`), ``-r`` walks folders.
 Output goes to a temporary file in the target folder and is renamed over the
 target only on success, so a failure or Ctrl-C never leaves a partial file.
 Files are read and written through the engine's streaming methods, so memory
-stays bounded (about threads x 2 blocks) whatever the file size.
+stays bounded (about threads x 2 blocks compressing, up to threads x 4 decoded
+blocks waiting to be written) whatever the file size.
 
 Short flags combine as zstd's do: ``-19kf``, ``-kT2f``, ``-dcf``, ``-oOUT``
 (:func:`expand_short_flags` rewrites them for argparse, whose prefix
