@@ -550,3 +550,83 @@ def test_span_hashes_depend_on_the_bytes_only(value, before, after):
     h = K.span_hashes(arr, s, e)
     assert h[0] == h[1]
     assert h[0] != h[2]  # one byte shorter
+
+
+# ------------------------------------------------- decode scratch, printers --
+
+def _number_table(rows: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    lines = [b"id,price,qty,name,code"]
+    for i in range(rows):
+        price = f"{rng.randint(-99999, 99999) / 100:.2f}".encode()
+        name = b'"a, b"' if rng.random() < 0.1 else rng.choice([b"x", b"yy", b"zzz"])
+        lines.append(b"%d,%s,%d,%s,%05d" % (i, price, rng.randint(0, 9), name, rng.randint(0, 99999)))
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def test_decode_scratch_is_reused_across_blocks_of_other_shapes():
+    """The arena, offsets, entry table and quote flags are a thread's scratch
+    memory, reused by the next block: a block decoded after a larger or
+    differently shaped one must not read what that one left there."""
+    wide = _number_table(3000, 1)
+    repeats = b"k,v,w\n" + b"".join(b"%d,%d,same\n" % (i % 7, i % 3) for i in range(500))
+    small = b'a;b\n1;"x"\n2;y\n' * 10
+    blocks = [wide, repeats, small, wide[:5000], repeats, wide]
+    encs = [encode_csv(b, ord(";") if b is small else ord(","), level=3) for b in blocks]
+    for _ in range(2):
+        for b, enc in zip(blocks, encs):
+            assert decode_csv(enc.streams, enc.params, len(b)) == b
+
+
+def test_decode_scratch_is_per_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    blocks = [_number_table(2000 + 500 * k, k) for k in range(4)]
+    encs = [encode_csv(b, ord(","), level=3) for b in blocks]
+
+    def decode_all(k):
+        return all(decode_csv(encs[j].streams, encs[j].params, len(blocks[j])) == blocks[j]
+                   for j in [(k + i) % 4 for i in range(8)])
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(decode_all, range(8)))
+
+
+def test_scratch_keeps_only_modest_arrays():
+    a = cc.scratch("test", 1000, np.int64)
+    assert a.shape == (1000,) and a.dtype == np.int64
+    assert np.shares_memory(cc.scratch("test", 10, np.int64), a)
+    big = cc.scratch("test", cc.SCRATCH_KEEP_BYTES // 8 + 1, np.int64)
+    assert not np.shares_memory(big, cc.scratch("test", 10, np.int64))
+
+
+@given(st.lists(st.tuples(st.integers(-(10 ** 17), 10 ** 17), st.integers(0, 6)), min_size=1, max_size=60),
+       st.integers(1, 12), st.lists(st.integers(0, 59), max_size=5, unique=True))
+@SETTINGS
+def test_format_decimals_into_prints_what_format_decimals_prints(pairs, width, exc_at):
+    """The one-pass printer into the arena (numbers measured, checked and
+    printed value by value) against the two-pass one, exceptions spliced."""
+    max_scale = 6
+    vals = np.array([v - v % 10 ** (max_scale - s) for v, s in pairs], np.int64)
+    scales = np.array([s for _, s in pairs], np.int64)
+    n = vals.shape[0]
+    # exception positions among the n + len(epos) entries (p <= n is inside)
+    epos = np.array(sorted(p for p in exc_at if p <= n), np.int64)
+    exc = [b"N/A", b"", b"+1", b"1e3", b"-0"][: epos.shape[0]]
+    ebuf = np.frombuffer(b"".join(exc), np.uint8)
+    eoffs = np.zeros(epos.shape[0] + 1, np.int64)
+    eoffs[1:] = np.cumsum([len(x) for x in exc])
+    want_buf, want_offs, err = K.format_decimals(vals, scales, max_scale, width, 1 << 20, ebuf, eoffs, epos)
+    assert err == 0
+    total = int(want_offs[-1])
+    at, k0 = 5, 2
+    buf = np.full(at + total + K.COPY_SLACK, 0xEE, np.uint8)
+    offs = np.zeros(k0 + n + epos.shape[0] + 1, np.int64)
+    end, err = K.format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf, offs, at, k0)
+    assert (end, err) == (at + total, 0)
+    assert bytes(buf[at:end]) == bytes(want_buf)
+    assert (offs[k0:] == want_offs + at).all()
+    # one byte less room: refused (err 2), whatever was printed so far
+    short = np.zeros(at + total - 1 + K.COPY_SLACK, np.uint8)
+    if total:
+        assert K.format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, short, offs, at, k0)[1] == 2

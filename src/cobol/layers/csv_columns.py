@@ -35,6 +35,7 @@ themselves.
 from __future__ import annotations
 
 import bisect
+import threading
 
 import numpy as np
 import xxhash
@@ -828,8 +829,13 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
                 pred = K.drop_positions(pred, epos)
             with np.errstate(over="ignore"):
                 vals = vals + pred
-        full = vals if epos is None else K.spread_around(vals, epos, n)
-        refs[col] = (domain, full if rowsrc is None else full[rowsrc])
+        if rowsrc is None:
+            refs[col] = _DecodedRef(domain, vals, epos, n)
+        else:
+            # rowsrc views the block's entry table, which the caller rewrites
+            # next: the row view is taken now
+            full = vals if epos is None else K.spread_around(vals, epos, n)
+            refs[col] = (domain, full[rowsrc])
     if mode == SCALE_CONST:
         scales = np.full(ng, max_scale, np.int64)
     else:
@@ -860,6 +866,38 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
     if err:
         raise FormatError("csv: invalid number in a numeric column")
     return buf, offs, None
+
+
+class _DecodedRef:
+    """A decoded numeric column (without repeated rows) as a reference for
+    later columns: ``(domain, values)`` as :func:`_predict` reads it, the
+    values with the exceptions' places filled made only when a column refers
+    to it (most are referred to by none; each made an array of the column's
+    size). ``vals`` and ``epos`` are the decoder's own arrays, never written
+    after."""
+
+    __slots__ = ("domain", "_vals", "_epos", "_n", "_values")
+
+    def __init__(self, domain, vals, epos, n):
+        self.domain = domain
+        self._vals, self._epos, self._n = vals, epos, n
+        self._values = None
+
+    def values(self) -> np.ndarray:
+        if self._values is None:
+            self._values = self._vals if self._epos is None else K.spread_around(self._vals, self._epos, self._n)
+        return self._values
+
+    def __getitem__(self, i):
+        if i == 0:
+            return self.domain
+        if i == 1:
+            return self.values()
+        raise IndexError(i)
+
+    def __iter__(self):
+        yield self.domain
+        yield self.values()
 
 
 #: a numeric column without exceptions hands format_decimals these
@@ -955,6 +993,33 @@ def _split_sep(raw, sep, n, limit, arena=None):
     return buf, offs
 
 
+#: scratch arrays a thread keeps between blocks are at most this many bytes
+#: each (a larger block's are its own, freed with it)
+SCRATCH_KEEP_BYTES = 64 << 20
+_scratch = threading.local()
+
+
+def scratch(name: str, count: int, dtype) -> np.ndarray:
+    """``count`` items of uninitialised memory (np.empty), reused by the
+    next block this thread decodes: a fresh array of a block's size comes
+    from the OS as new pages, each faulted in and zeroed on first touch
+    (with the arena, its offsets and the entry table about 1.5x the block's
+    bytes: ~13% of CSV decode time went to the kernel). Only one user per
+    name at a time: the block decoder, which drops its views before it
+    returns."""
+    dtype = np.dtype(dtype)
+    nbytes = count * dtype.itemsize
+    if nbytes > SCRATCH_KEEP_BYTES:
+        return np.empty(count, dtype)
+    arrays = getattr(_scratch, "arrays", None)
+    if arrays is None:
+        arrays = _scratch.arrays = {}
+    held = arrays.get(name)
+    if held is None or held.shape[0] < nbytes:
+        held = arrays[name] = np.empty(max(nbytes, min(SCRATCH_KEEP_BYTES, nbytes + (nbytes >> 2))), np.uint8)
+    return held[:nbytes].view(dtype)
+
+
 class ColumnArena:
     """One buffer for the entries of a block's columns (decode side), so the
     row assembler reads them without a concatenation of every column's text
@@ -965,8 +1030,8 @@ class ColumnArena:
     keeps ASSEMBLE_SLACK (COPY_SLACK) spare bytes past ``nbytes``."""
 
     def __init__(self, nbytes: int, nentries: int):
-        self.buf = np.empty(nbytes + K.COPY_SLACK, np.uint8)
-        self.offs = np.empty(nentries + 1, np.int64)
+        self.buf = scratch("arena", nbytes + K.COPY_SLACK, np.uint8)
+        self.offs = scratch("arena offsets", nentries + 1, np.int64)
         self.offs[0] = 0
         self.at = 0
         self.k = 0

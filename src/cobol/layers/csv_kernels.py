@@ -374,16 +374,93 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
     and the entries' offsets (positions in ``buf``) to ``offs[k0:]``.
     Returns ``(end, err)``: where the text ends; err 1 on hostile input, 2
     when ``buf`` (which keeps COPY_SLACK spare bytes past the text) or
-    ``offs`` has no room (checked before anything is printed).
+    ``offs`` has no room. One pass: each value is measured, checked against
+    the room left and printed before the next is read (a measuring pass and
+    a printing pass read every value twice and wrote and re-read the
+    offsets; on an error the bytes printed so far are garbage the caller
+    drops with the block).
     """
     if at < 0 or k0 < 0 or k0 + vals.shape[0] + epos.shape[0] + 1 > offs.shape[0]:
         return at, 2
-    end, err = _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, at, k0,
-                                buf.shape[0] - COPY_SLACK)
-    if err:
-        return at, err
-    _print_decimals(vals, scales, max_scale, ebuf, eoffs, epos, buf, offs, k0)
-    return end, 0
+    nv = vals.shape[0]
+    ne = epos.shape[0]
+    n = nv + ne
+    lim = POW10[18]
+    limit = buf.shape[0] - COPY_SLACK
+    if max_scale < 0 or max_scale > 18 or width < 1 or width > 19 or eoffs.shape[0] != ne + 1:
+        return at, 1
+    pairs = DIGIT_PAIRS
+    offs[k0] = at
+    total = at
+    k = 0
+    iv = 0
+    next_exc = epos[0] if ne else n
+    for i in range(n):
+        if i == next_exc:
+            ea = eoffs[k]
+            ln = eoffs[k + 1] - ea
+            if ln < 0 or total + ln > limit:
+                return at, 2 if ln >= 0 else 1
+            for t in range(ln):
+                buf[total + t] = ebuf[ea + t]
+            total += ln
+            k += 1
+            next_exc = epos[k] if k < ne else n
+            offs[k0 + i + 1] = total
+            continue
+        v = vals[iv]
+        sc = scales[iv]
+        iv += 1
+        if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
+            return at, 1
+        a = np.uint64(-v if v < 0 else v)
+        sh = max_scale - sc
+        if sh:
+            # unsigned: one division, without a signed one's sign fixes
+            div = np.uint64(POW10[sh])
+            quo = a // div
+            if quo * div != a:
+                return at, 1
+            a = quo
+        il = max(_ndigits(np.int64(a)) - sc, 1)  # digits of the integer part
+        neg = 1 if v < 0 else 0
+        start = total + neg
+        q = start + max(il, width) + (sc + 1 if sc > 0 else 0)
+        if q > limit:
+            return at, 2
+        total = q
+        offs[k0 + i + 1] = q
+        # two digits per division by 100 (a constant: a multiply), then the
+        # odd one
+        if sc > 0:
+            kk = sc
+            while kk >= 2:
+                r = 2 * np.int64(a % C100)
+                a //= C100
+                buf[q - 1] = pairs[r + 1]
+                buf[q - 2] = pairs[r]
+                q -= 2
+                kk -= 2
+            if kk:
+                q -= 1
+                buf[q] = DIGIT0 + np.int64(a % C10)
+                a //= C10
+            q -= 1
+            buf[q] = DOT
+        while q - start >= 2:  # the integer part, zero-padded to the width
+            r = 2 * np.int64(a % C100)
+            a //= C100
+            buf[q - 1] = pairs[r + 1]
+            buf[q - 2] = pairs[r]
+            q -= 2
+        if q > start:
+            q -= 1
+            buf[q] = DIGIT0 + np.int64(a % C10)
+        if neg:
+            buf[start - 1] = MINUS
+    if iv != nv or k != ne:
+        return at, 1
+    return total, 0
 
 
 @njit(cache=True, nogil=True)

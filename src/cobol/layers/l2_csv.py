@@ -435,7 +435,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
     # slot of column c shows an entry: in order from the column's first, or
     # (dictionaries, repeated rows, exceptions) as the entry table says
     nslots = int(counts.sum())
-    entry = np.empty(nslots, np.int64)
+    entry = cc.scratch("entries", nslots, np.int64)
     row_src = None
     if flags & F_ROWREF:
         if flags & F_RAGGED or ncols != modal or ncols > ROW_MATCH_MAX_COLUMNS:
@@ -463,7 +463,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
         corder = [r.varint("column", limit=ncols - 1) for _ in range(ncols)]
         if sorted(corder) != list(range(ncols)):
             raise FormatError("csv: column order is not a permutation")
-    all_q = np.empty(nslots, np.bool_)
+    all_q = cc.scratch("quote flags", nslots, np.bool_)
     col_mode = np.zeros(ncols, np.int64)
     slot_start = np.zeros(ncols + 1, np.int64)
     np.cumsum(counts, out=slot_start[1:])
