@@ -307,9 +307,10 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
 #: levels 1-2 10.18 at 27 MB/s, 4-5 10.19 at 21-23, brotli -8 10.24 at 45, -9
 #: 10.40 at 33). Quality 8 on the transform's streams: 10.52 (past brotli -9) for
 #: ~10% more CPU time, decode unchanged; dev JSON lines 21.11 -> 21.22. Level 3
-#: (the default, tuned by its own measurements) keeps its coding.
+#: too (brotli -9 dominated it on unseen JSON lines: 10.22 at 21 MB/s against
+#: 10.40 at 28): dev + unseen JSON lines geo 13.82 -> 14.03, ~10% more CPU.
 JSONL_BROTLI_QUALITY = 8
-JSONL_BROTLI_LEVELS = frozenset({1, 2, 4, 5})
+JSONL_BROTLI_LEVELS = frozenset({1, 2, 3, 4, 5})
 
 
 def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
