@@ -136,3 +136,13 @@ def mutated_log_blocks(streams: list, params: bytes, n: int, rng, count: int, *,
                 s = s[:rng.randrange(len(s) + 1)]
             ss[k] = bytes(s)
         yield case, ss, bytes(pp), m
+
+
+def grep_output(result, opts) -> bytes:
+    """What ``grep`` prints for a :func:`cobol.grep` result under ``opts``
+    (``-c``: the count; ``-n``: ``number:line``; else the lines)."""
+    if "-c" in opts:
+        return b"%d\n" % result.count
+    if "-n" in opts:
+        return b"".join(b"%d:%s\n" % (k, ln) for k, ln in zip(result.numbers, result.lines))
+    return b"".join(ln + b"\n" for ln in result.lines)

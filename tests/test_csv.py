@@ -603,9 +603,10 @@ def test_scratch_keeps_only_modest_arrays():
 @given(st.lists(st.tuples(st.integers(-(10 ** 17), 10 ** 17), st.integers(0, 6)), min_size=1, max_size=60),
        st.integers(1, 12), st.lists(st.integers(0, 59), max_size=5, unique=True))
 @SETTINGS
-def test_format_decimals_into_prints_what_format_decimals_prints(pairs, width, exc_at):
+def test_decimal_printers_print_what_python_prints(pairs, width, exc_at):
     """The one-pass printer into the arena (numbers measured, checked and
-    printed value by value) against the two-pass one, exceptions spliced."""
+    printed value by value) and format_decimals (its own buffer) against
+    Python's formatting, exceptions spliced."""
     max_scale = 6
     vals = np.array([v - v % 10 ** (max_scale - s) for v, s in pairs], np.int64)
     scales = np.array([s for _, s in pairs], np.int64)
@@ -616,8 +617,19 @@ def test_format_decimals_into_prints_what_format_decimals_prints(pairs, width, e
     ebuf = np.frombuffer(b"".join(exc), np.uint8)
     eoffs = np.zeros(epos.shape[0] + 1, np.int64)
     eoffs[1:] = np.cumsum([len(x) for x in exc])
+    entries, it = [], iter(zip(vals.tolist(), scales.tolist()))
+    for i in range(n + epos.shape[0]):
+        if i in epos.tolist():
+            entries.append(exc[epos.tolist().index(i)])
+            continue
+        v, sc = next(it)
+        a = abs(v) // 10 ** (max_scale - sc)
+        text = str(a // 10 ** sc).zfill(width) + (f".{a % 10 ** sc:0{sc}d}" if sc else "")
+        entries.append((("-" if v < 0 else "") + text).encode())
     want_buf, want_offs, err = K.format_decimals(vals, scales, max_scale, width, 1 << 20, ebuf, eoffs, epos)
     assert err == 0
+    assert bytes(want_buf) == b"".join(entries)
+    assert [bytes(want_buf[want_offs[i]:want_offs[i + 1]]) for i in range(len(entries))] == entries
     total = int(want_offs[-1])
     at, k0 = 5, 2
     buf = np.full(at + total + K.COPY_SLACK, 0xEE, np.uint8)

@@ -21,6 +21,7 @@ from cobol.layers.l1_numpy import L1Block
 from cobol.layers.l1_semantic import WordCoder, WordTransform
 from cobol.logsearch import grep
 from cobol.registry import EncodeContext
+from support import grep_output
 
 GREP = shutil.which("grep")
 CORPUS = Path(__file__).resolve().parents[1] / "samples"
@@ -189,12 +190,7 @@ def test_grep_on_l1_frames_matches_grep(tmp_path):
                     want = subprocess.run(args, input=data, capture_output=True, env={"LC_ALL": "C"}).stdout
                     r = grep(pattern, blob, fixed=kind == "F", extended=kind == "E", ignore_case="-i" in opts,
                              invert="-v" in opts)
-                    if "-c" in opts:
-                        got = b"%d\n" % r.count
-                    elif "-n" in opts:
-                        got = b"".join(b"%d:%s\n" % (k, ln) for k, ln in zip(r.numbers, r.lines))
-                    else:
-                        got = b"".join(ln + b"\n" for ln in r.lines)
+                    got = grep_output(r, opts)
                     assert got == want, (kind, pattern, opts, block_size)
 
 

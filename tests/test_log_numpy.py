@@ -23,7 +23,7 @@ from cobol.layers.intcodec_numpy import MEAN_PREDICTOR_LOOP_MAX, decode_ints_num
 from cobol.layers.l2_log import LogTransform
 from cobol.logsearch import grep
 from cobol.registry import EncodeContext
-from support import mutated_log_blocks
+from support import grep_output, mutated_log_blocks
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "log"
 GREP = shutil.which("grep")
@@ -224,12 +224,7 @@ def test_grep_present_strings_match_grep(tmp_path):
                 want = subprocess.run([GREP, "-a", "-F"] + opts + ["-e", needle.decode(), str(plain)],
                                       capture_output=True, env={"LC_ALL": "C"}).stdout
                 r = grep(needle, blob, fixed=True, ignore_case="-i" in opts, invert="-v" in opts)
-                if "-c" in opts:
-                    got = b"%d\n" % r.count
-                elif "-n" in opts:
-                    got = b"".join(b"%d:%s\n" % (k, ln) for k, ln in zip(r.numbers, r.lines))
-                else:
-                    got = b"".join(ln + b"\n" for ln in r.lines)
+                got = grep_output(r, opts)
                 assert got == want, (needle, opts, block_size)
 
 

@@ -354,9 +354,9 @@ def format_decimals(vals, scales, max_scale, width, limit, ebuf, eoffs, epos):
     total, err = _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, 0, 0, limit)
     if err:
         return np.empty(0, np.uint8), offs, err
-    buf = np.empty(total, np.uint8)
-    _print_decimals(vals, scales, max_scale, ebuf, eoffs, epos, buf, offs, 0)
-    return buf, offs, 0
+    buf = np.empty(total + COPY_SLACK, np.uint8)
+    end, err = format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf, offs, 0, 0)
+    return buf[:end], offs, err
 
 
 @njit(cache=True, nogil=True)
@@ -465,7 +465,8 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
 
 @njit(cache=True, nogil=True)
 def _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, at, k0, limit):
-    """First pass of the decimal printers: ``offs[k0:k0 + n + 1]`` (from
+    """The measuring pass of :func:`format_decimals` (which sizes its buffer
+    from it before it prints): ``offs[k0:k0 + n + 1]`` (from
     ``at``), ``(end, err)``; err 2 when the end would pass ``limit``. Lengths
     by compares, no division unless a value has fewer fraction digits than
     the column."""
@@ -508,68 +509,6 @@ def _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, at, k0, 
     if iv != nv or k != ne:
         return at, 1
     return total, 0
-
-
-@njit(cache=True, nogil=True)
-def _print_decimals(vals, scales, max_scale, ebuf, eoffs, epos, buf, offs, k0):
-    """Second pass of the decimal printers, into the places the first pass
-    measured: the digits right to left by constant divisions (multiplies),
-    the exceptions copied. The magnitudes are unsigned: a signed division
-    by a constant needs sign fixes (and Python's floor semantics) that an
-    unsigned one does not."""
-    nv = vals.shape[0]
-    ne = epos.shape[0]
-    n = nv + ne
-    pairs = DIGIT_PAIRS
-    k = 0
-    iv = 0
-    next_exc = epos[0] if ne else n
-    for i in range(n):
-        if i == next_exc:
-            ea = eoffs[k]
-            p = offs[k0 + i]
-            for t in range(eoffs[k + 1] - ea):
-                buf[p + t] = ebuf[ea + t]
-            k += 1
-            next_exc = epos[k] if k < ne else n
-            continue
-        v = vals[iv]
-        sc = scales[iv]
-        iv += 1
-        a = np.uint64(-v if v < 0 else v)
-        sh = max_scale - sc
-        if sh:
-            a //= np.uint64(POW10[sh])
-        q = offs[k0 + i + 1]
-        # two digits per division by 100 (a constant: a multiply), then the
-        # odd one
-        if sc > 0:
-            kk = sc
-            while kk >= 2:
-                r = 2 * np.int64(a % C100)
-                a //= C100
-                buf[q - 1] = pairs[r + 1]
-                buf[q - 2] = pairs[r]
-                q -= 2
-                kk -= 2
-            if kk:
-                q -= 1
-                buf[q] = DIGIT0 + np.int64(a % C10)
-                a //= C10
-            q -= 1
-            buf[q] = DOT
-        start = offs[k0 + i] + (1 if v < 0 else 0)
-        while q - start >= 2:  # the integer part, zero-padded to the width
-            r = 2 * np.int64(a % C100)
-            a //= C100
-            buf[q - 1] = pairs[r + 1]
-            buf[q - 2] = pairs[r]
-            q -= 2
-        if q > start:
-            q -= 1
-            buf[q] = DIGIT0 + np.int64(a % C10)
-        if v < 0:
-            buf[offs[k0 + i]] = MINUS
 
 
 # --------------------------------------------------------------- templates --
