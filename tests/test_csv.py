@@ -630,6 +630,8 @@ def test_decimal_printers_print_what_python_prints(pairs, width, exc_at):
     assert err == 0
     assert bytes(want_buf) == b"".join(entries)
     assert [bytes(want_buf[want_offs[i]:want_offs[i + 1]]) for i in range(len(entries))] == entries
+    if entries and any(entries):  # one byte under the text: refused
+        assert K.format_decimals(vals, scales, max_scale, width, len(want_buf) - 1, ebuf, eoffs, epos)[2] == 2
     total = int(want_offs[-1])
     at, k0 = 5, 2
     buf = np.full(at + total + K.COPY_SLACK, 0xEE, np.uint8)

@@ -343,18 +343,24 @@ def _ndigits(a):
     return t + 1 - (1 if a < POW10[t] else 0)
 
 
+#: the most bytes one normalized decimal prints: a sign, 19 integer digits
+#: (or the width, at most 19), a dot and 18 fraction digits
+DECIMAL_MAX_PRINT = 40
+
+
 @njit(cache=True, nogil=True)
 def format_decimals(vals, scales, max_scale, width, limit, ebuf, eoffs, epos):
     """Print normalized decimals back (decode side), exceptions spliced in:
     :func:`format_decimals_into` a buffer of its own. Returns ``(buf, offs,
-    err)``; err 2 when the text would pass ``limit`` bytes (checked before
-    the buffer is allocated: a value may print 40 bytes from a few bits of
-    its int stream)."""
-    offs = np.empty(vals.shape[0] + epos.shape[0] + 1, np.int64)
-    total, err = _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, 0, 0, limit)
-    if err:
-        return np.empty(0, np.uint8), offs, err
-    buf = np.empty(total + COPY_SLACK, np.uint8)
+    err)``; err 2 when the text would pass ``limit`` bytes (a value may
+    print 40 bytes from a few bits of its int stream: the buffer is the
+    smaller of that bound and ``limit``, uninitialised, so only the printed
+    bytes are touched)."""
+    ne = epos.shape[0]
+    offs = np.empty(vals.shape[0] + ne + 1, np.int64)
+    exc_bytes = max(eoffs[ne] - eoffs[0], 0) if eoffs.shape[0] == ne + 1 else 0
+    room = min(vals.shape[0] * DECIMAL_MAX_PRINT + exc_bytes, max(limit, 0))
+    buf = np.empty(room + COPY_SLACK, np.uint8)
     end, err = format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf, offs, 0, 0)
     return buf[:end], offs, err
 
@@ -458,54 +464,6 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
             buf[q] = DIGIT0 + np.int64(a % C10)
         if neg:
             buf[start - 1] = MINUS
-    if iv != nv or k != ne:
-        return at, 1
-    return total, 0
-
-
-@njit(cache=True, nogil=True)
-def _decimal_offsets(vals, scales, max_scale, width, eoffs, epos, offs, at, k0, limit):
-    """The measuring pass of :func:`format_decimals` (which sizes its buffer
-    from it before it prints): ``offs[k0:k0 + n + 1]`` (from
-    ``at``), ``(end, err)``; err 2 when the end would pass ``limit``. Lengths
-    by compares, no division unless a value has fewer fraction digits than
-    the column."""
-    nv = vals.shape[0]
-    ne = epos.shape[0]
-    n = nv + ne
-    lim = POW10[18]
-    if max_scale < 0 or max_scale > 18 or width < 1 or width > 19 or eoffs.shape[0] != ne + 1:
-        return at, 1
-    offs[k0] = at
-    total = at
-    k = 0
-    iv = 0
-    next_exc = epos[0] if ne else n
-    for i in range(n):
-        if i == next_exc:
-            total += eoffs[k + 1] - eoffs[k]
-            k += 1
-            next_exc = epos[k] if k < ne else n
-        else:
-            v = vals[iv]
-            sc = scales[iv]
-            iv += 1
-            if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
-                return at, 1
-            a = -v if v < 0 else v
-            sh = max_scale - sc
-            if sh:
-                # unsigned: one division, without a signed one's sign fixes
-                div = np.uint64(POW10[sh])
-                quo = np.uint64(a) // div
-                if quo * div != np.uint64(a):
-                    return at, 1
-                a = np.int64(quo)
-            il = max(_ndigits(a) - sc, 1)  # digits of the integer part
-            total += (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
-        if total > limit:
-            return at, 2
-        offs[k0 + i + 1] = total
     if iv != nv or k != ne:
         return at, 1
     return total, 0
