@@ -16,6 +16,7 @@ from .format import checksum as ck
 from .format.frame import DataBlock
 from .layers import l1_numpy, log_format
 from .linesearch import BlockLines, text_block
+from .logskip import cannot_match, delimiter_pieces, find_positions, searchable, skeleton_runs, unmatched_log_block
 
 _BlockLines = BlockLines
 
@@ -38,53 +39,11 @@ def _select_lines(text: np.ndarray, idx: np.ndarray, starts: np.ndarray, ends: n
     return [(int(idx[k]), raw[starts[k]:ends[k]]) for k in sorted(hit)]
 
 
-def _delimiter_pieces(s: bytes) -> list:
-    return [p for p in re.split(b"[" + re.escape(log_format.DELIMITERS) + b"]", s) if p]
-
-
-def _searchable(strings) -> bool:
-    """Whether fixed strings can be looked for in a log block's streams (none
-    empty, none holding a newline or a placeholder byte)."""
-    return all(s and not any(b in s for b in (10, 0x11, 0x12)) for s in strings)
-
-
-def _skeleton_runs(pieces) -> tuple[set, bool]:
-    """(the longest non-digit run of each piece, whether some piece is all digits).
-
-    A run of non-digits inside a variable's text is also a run of literal bytes
-    of its skeleton (digit chunks stand where digits were), so a piece is looked
-    for in the skeletons as stored through that run; only all-digit pieces need
-    the variables rendered."""
-    runs = {max(re.split(rb"[0-9]+", p), key=len) for p in pieces}
-    digits_only = b"" in runs
-    runs.discard(b"")
-    return runs, digits_only
-
-
-def _cannot_match(streams: list, m) -> bool:
-    """True when no line of a log block can hold one of the fixed strings,
-    decided on the entropy-decoded streams with bytes searches alone (no
-    Numba kernel runs, none is imported): neither a template nor a raw line
-    holds a string, and no string's delimiter-free pieces can lie in a
-    variable (the same reasoning as _log_candidates, which this only
-    short-cuts). False means "render and look"."""
-    strings = m.fixed
-    if strings is None or not _searchable(strings):
-        return False
-    if m.block.search(streams[log_format.TEMPLATES]) or m.block.search(streams[log_format.RAW]):
-        return False
-    pieces = {p for s in strings for p in _delimiter_pieces(s)}
-    if not pieces:
-        return True
-    runs, digits_only = _skeleton_runs(pieces)
-    return not digits_only and _find_all(streams[log_format.SKELETONS], runs, m.ignore_case).size == 0
-
-
 def _log_candidates(lb, m) -> np.ndarray | None:
     """Lines of a log block that may hold one of the fixed strings, or None
     when every line must be looked at."""
     strings = m.fixed
-    if not _searchable(strings):
+    if not searchable(strings):
         return None
     flags = re.IGNORECASE if m.ignore_case else 0
     select = lb.ids == 0
@@ -95,9 +54,9 @@ def _log_candidates(lb, m) -> np.ndarray | None:
             whole = np.zeros(lb.tmpl_s.size, np.bool_)
             whole[np.searchsorted(lb.tmpl_s[1:], np.array(pos, np.int64), "right")] = True
             select |= whole[lb.ids]
-    pieces = {p for s in strings for p in _delimiter_pieces(s)}
+    pieces = {p for s in strings for p in delimiter_pieces(s)}
     if pieces and lb.ss.size:
-        runs, digits_only = _skeleton_runs(pieces)
+        runs, digits_only = skeleton_runs(pieces)
         hits = []
         if runs:
             pos = _find_all(lb.sbuf, runs, m.ignore_case)
@@ -113,23 +72,9 @@ def _log_candidates(lb, m) -> np.ndarray | None:
 
 
 def _find_all(text, pieces, ignore_case: bool) -> np.ndarray:
-    """Where any of the (newline-free) pieces occurs in ``text``, at most once
-    per newline-ended item: bytes.find (a fast substring search, far faster
-    than ``re`` on a literal) from the next item on after each hit."""
+    """:func:`cobol.logskip.find_positions` on bytes or a uint8 array, as an int64 array."""
     raw = text.tobytes() if isinstance(text, np.ndarray) else bytes(text)
-    if ignore_case:
-        raw = raw.lower()
-        pieces = {p.lower() for p in pieces}
-    out = []
-    for p in pieces:
-        at = raw.find(p)
-        while at >= 0:
-            out.append(at)
-            nl = raw.find(b"\n", at)
-            if nl < 0:
-                break
-            at = raw.find(p, nl + 1)
-    return np.array(sorted(set(out)), np.int64)
+    return np.array(find_positions(raw, pieces, ignore_case), np.int64)
 
 
 def _log_block(lb, m, invert: bool) -> _BlockLines:
@@ -156,7 +101,7 @@ def _log_block(lb, m, invert: bool) -> _BlockLines:
     return _BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)
 
 
-class _LogLines:
+class LogLines:
     """A log block to search: read with NumPy (:mod:`cobol.layers.log_numpy`,
     no Numba) when it can, else, or for what the NumPy reader leaves to them
     (int layouts, large selections), with the kernels' LogBlock, imported and
@@ -203,26 +148,20 @@ class _LogLines:
         return got if got is not None else self.kernel_block().render(select)
 
 
-def _unmatched_log_block(streams: list, rec: DataBlock) -> _BlockLines:
-    """A log block none of whose lines is selected; its first and last lines
-    are rendered only if a line cut between blocks needs them."""
-    try:
-        p = log_format.parse_params(rec.params, rec.raw_len)
-    except CobolError as exc:
-        raise type(exc)(f"block {rec.seq}: {exc}") from None
-    n = p["n_lines"]
+def log_line_renderer(streams: list, rec: DataBlock):
+    """line(k): line k of a log block without its newline (the block read once, on the first call)."""
     parsed = []
 
     def line(k: int) -> bytes:
         if not parsed:
-            parsed.append(_LogLines(streams, rec))
+            parsed.append(LogLines(streams, rec))
         lb = parsed[0]
         one = np.zeros(lb.n_lines, np.bool_)
         one[k] = True
         text = lb.render(one)[0].tobytes()
         return text[:-1] if text.endswith(b"\n") else text
 
-    return _BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [])
+    return line
 
 
 #: l1 blocks decoded whole (regular expressions, -v, anchorless strings) go
@@ -252,7 +191,7 @@ def _l1_block(rec: DataBlock, header, source, m, invert: bool, streams=None) -> 
             raise FormatError(f"l1: expects no params, got {len(rec.params)} bytes")
         blk = l1_numpy.L1Block(streams, rec.raw_len)
         select = None
-        if not invert and m.fixed is not None and _searchable(m.fixed):
+        if not invert and m.fixed is not None and searchable(m.fixed):
             select = blk.candidate_lines(m.fixed, m.ignore_case)
         if select is None:
             spent = getattr(source, "l1_numpy_whole", 0) + rec.raw_len
@@ -299,14 +238,20 @@ def _l1_line(blk, k: int) -> bytes:
 def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) -> BlockLines:
     """The lines of a log or l1 block that ``m`` selects. ``source`` gives a
     block's entropy-decoded streams (``streams(rec, header, bound)``) and its
-    checked bytes (``decode(rec, header)``); ``streams``: an l1 block's, when
+    checked bytes (``decode(rec, header)``); ``streams``: the block's, when
     the caller has decoded them already."""
     if rec.transform == log_format.TRANSFORM_ID:
-        streams = source.streams(rec, header, log_format.STREAM_BOUND)
-        if len(streams) == len(log_format.STREAM_NAMES) and not invert and _cannot_match(streams, m):
-            return _unmatched_log_block(streams, rec)
-        return _log_block(_LogLines(streams, rec), m, invert)
+        if streams is None:
+            streams = source.streams(rec, header, log_format.STREAM_BOUND)
+        if len(streams) == len(log_format.STREAM_NAMES) and not invert and cannot_match(streams, m):
+            return unmatched_log_block(streams, rec, log_line_renderer(streams, rec))
+        return search_log_block(streams, rec, m, invert)
     return _l1_block(rec, header, source, m, invert, streams)
+
+
+def search_log_block(streams: list, rec: DataBlock, m, invert: bool) -> BlockLines:
+    """The lines of a log block (its entropy-decoded ``streams``) that ``m`` selects."""
+    return _log_block(LogLines(streams, rec), m, invert)
 
 
 TRANSFORMS = (log_format.TRANSFORM_ID, l1_numpy.TRANSFORM_ID)

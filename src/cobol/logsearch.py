@@ -231,6 +231,7 @@ class GrepResult:
 #: ids are repeated here so that a frame without them never imports NumPy
 _SEARCHED_TRANSFORMS = (60, 50)
 _L1_TRANSFORM = 50
+_LOG_TRANSFORM = 60
 _RAW_TRANSFORM = 0
 
 
@@ -338,12 +339,34 @@ def _l1_block(rec: DataBlock, header, source: _Source, m: Matcher):
     return BlockLines(lambda: block().n_lines, ends_nl, lambda: line(0), lambda: line(-1), [], newline, True)
 
 
+def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
+    """A log block searched for fixed strings: ruled out without NumPy when
+    no line can hold one (:func:`cobol.logskip.cannot_match`), else searched
+    by :mod:`cobol.blocksearch` on the same decoded streams."""
+    from . import logskip
+    from .layers import log_format
+    streams = source.streams(rec, header, log_format.STREAM_BOUND)
+    if len(streams) == len(log_format.STREAM_NAMES) and logskip.cannot_match(streams, m):
+        renderer = []
+
+        def line(k: int) -> bytes:  # NumPy, only for a line cut between blocks
+            from .blocksearch import log_line_renderer
+            if not renderer:
+                renderer.append(log_line_renderer(streams, rec))
+            return renderer[0](k)
+        return logskip.unmatched_log_block(streams, rec, line)
+    from .blocksearch import search_log_block  # NumPy loads here
+    return search_log_block(streams, rec, m, False)
+
+
 def _blocks(blob, source: _Source, m: Matcher, invert: bool):
     for header, rec in iter_frame_records(blob, Limits()):
         if not isinstance(rec, DataBlock):
             continue
         if rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
             yield _l1_block(rec, header, source, m)
+        elif rec.transform == _LOG_TRANSFORM and m.fixed is not None and not invert:
+            yield _log_block(rec, header, source, m)
         elif rec.transform in _SEARCHED_TRANSFORMS:
             from .blocksearch import search_block  # NumPy loads here, for the first log or l1 block
             yield search_block(rec, header, source, m, invert)

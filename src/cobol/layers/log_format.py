@@ -17,8 +17,6 @@ Params (docs/transforms/log.md)::
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import FormatError
 from ..format.wire import Reader
 from ..registry import DECODED_SLACK
@@ -64,6 +62,7 @@ def column_layout(slots: np.ndarray, n_common: int) -> tuple[np.ndarray, np.ndar
     per slot; the rarer ones (stride 0) share the last column, in line order,
     because a column of one or two values keeps none of its neighbours.
     """
+    import numpy as np  # (here: the checks ``cobol grep`` makes without NumPy import this module)
     n_t = slots.size - 1
     stride = np.zeros(n_t + 1, np.int64)
     stride[1:n_common + 1] = 1
