@@ -8,7 +8,6 @@ file format; readers accept every kind whatever the default is.
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 
 import xxhash
@@ -56,6 +55,7 @@ _XXH3_RELEASE_GIL = 1 << 16
 
 def compute(cid: int, data) -> bytes:
     if cid == SHA256:
+        import hashlib  # (here: loading OpenSSL costs every reader ~3 ms; xxh3 frames never need it)
         return hashlib.sha256(data).digest()
     if cid == XXH3_64:
         if len(data) >= _XXH3_RELEASE_GIL:
