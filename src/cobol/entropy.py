@@ -28,7 +28,6 @@ length), so a hostile stream can make the decoder reserve neither more than
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 
@@ -44,8 +43,6 @@ ZSTD = 1
 ZSTD_DICT = 2
 PPMD = 3
 BROTLI = 4
-
-log = logging.getLogger("cobol")
 
 #: levels from which entropy_code also tries ppmd (decodes ~50x slower than zstd;
 #: LEVEL_CODING says the same; plan.PPMD_EXCLUDED_FORMATS never get it)
@@ -322,7 +319,8 @@ def _ppmd_try(data, level: int, beat: int, orders: tuple | None = None) -> bytes
         try:
             p = _ppmd_encode(data, *ppmd_params(level, len(data), order))
         except Exception as e:  # pragma: no cover - encoder failure (a bug): keep zstd
-            log.warning("ppmd encode failed (%s); keeping zstd", e)
+            import logging  # (here: decoders, cobol grep among them, never load it)
+            logging.getLogger("cobol").warning("ppmd encode failed (%s); keeping zstd", e)
             continue
         if best is None or len(p) < len(best):
             best = p
