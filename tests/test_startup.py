@@ -137,3 +137,19 @@ def test_register_refuses_a_class_that_drifted_from_its_declaration():
     finally:
         registry._DECLARED.pop(250, None)
     assert 250 not in registry._TRANSFORMS
+
+
+def test_grep_for_an_absent_string_in_log_blocks_loads_no_numpy(tmp_path):
+    """A fixed string no template, raw line or variable skeleton can hold rules
+    every log block out from its entropy-decoded streams (cobol.logskip)."""
+    data = b"".join(b"2026-05-09 10:%02d:%02d status installed pkg%d:amd64 1.%d-%d\n" % (i // 60 % 60, i % 60, i % 97, i, i % 7)
+                    for i in range(3000))
+    path = tmp_path / "dpkg.cobl"
+    path.write_bytes(cobol.compress(data))
+    code = (f"import cobol, sys, json; p = {str(path)!r}\n"
+            "absent = cobol.grep(b'qzxjv_not_here', p, fixed=True).count\n"
+            f"print(json.dumps([absent, 'cobol.logskip' in sys.modules, {_HEAVY}]))")
+    absent, log_path, heavy = json.loads(_python(code))
+    assert (absent, log_path) == (0, True)  # the log transform's path was taken
+    assert [m for m in heavy if m.startswith(("numpy", "numba"))] == []
+    assert cobol.grep(b"pkg13:amd64 1.13-6", str(path), fixed=True).count == 1
