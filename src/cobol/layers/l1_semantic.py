@@ -53,17 +53,13 @@ from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .primitives import (COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, load_u64, move_bytes, readonly,
                          spans_equal, table_capacity, table_slot)
+# the wire's control bytes, word bound and dictionary version live in the
+# NumPy-free reader that `cobol grep` uses
+from .l1_stream import _VERSION, CAP, ESC, MAX_WORD, NOSPACE, UPPER  # noqa: F401
 
-ESC = 1
-CAP = 2
-UPPER = 3
-NOSPACE = 4
-
-MAX_WORD = 64
 DEFAULT_ONE_BYTE = 96
 MAX_DICT = DEFAULT_ONE_BYTE + (128 - DEFAULT_ONE_BYTE) * 256
 TRIAL_SAMPLE = 1 << 18
-_VERSION = 1
 
 
 def _word_table():
