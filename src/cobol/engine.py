@@ -23,10 +23,10 @@ from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, For
 from .format import checksum as ck
 from .format.frame import (
     DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock,
-    MAX_BLOCK_SIZE, encode_compact_frame, encode_data_block, encode_end_record, encode_frame_header,
-    iter_frame_records,
+    MAX_BLOCK_SIZE, block_where, check_stream_table, encode_compact_frame, encode_data_block, encode_end_record,
+    encode_frame_header, iter_frame_records,
 )
-from .entropy import ZSTD_DICT
+from .entropy import decode_streams
 from .layers import batch_kernels as _batch_kernels
 from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL  # noqa: F401  (re-exported)
 from .plan import FIXED_PLANS, BlockPlan, choose_plan
@@ -452,19 +452,7 @@ class CobolEngine:
         check_stream_table(block, bound or get_transform(block.transform))
         # codec zstd-dict uses the dictionary's zstd part; None = the frame names no dictionary
         zdict = None if header.dictionary_id is None else bytes(getattr(self.dictionary, "zstd", b"") or b"")
-        streams = []
-        for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
-            try:
-                if e.codec == ZSTD_DICT:
-                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len, zdict))
-                else:
-                    streams.append(get_codec(e.codec).decode(payload, e.decoded_len))
-            except CobolError as exc:
-                raise type(exc)(f"{block_where(block)}, stream {i}: {exc}") from None
-            except MemoryError:
-                raise LimitError(f"{block_where(block)}, stream {i}: out of memory decoding {e.decoded_len} "
-                                 f"bytes") from None
-        return streams
+        return decode_streams(block, zdict)
 
     def decode_block(self, block: DataBlock, header: FrameHeader) -> bytes:
         """One parsed data block back to its raw bytes, checksum verified."""
@@ -652,27 +640,6 @@ class CobolEngine:
             if progress is not None:
                 progress(len(raw))
         return reader.bytes_read, total_out
-
-
-def block_where(block: DataBlock) -> str:
-    """Where a block sits, as error messages name it."""
-    return f"block {block.seq} at offset {block.offset}"
-
-
-def check_stream_table(block: DataBlock, transform, where: str | None = None) -> None:
-    """The memory bound of docs/FORMAT.md, checked on the stream table before
-    any stream is decoded: no more streams than the transform holds, and
-    decoded lengths that sum to at most the transform's bound for raw_len.
-    ``where`` names the block in messages (default: :func:`block_where`)."""
-    n = len(block.streams)
-    if n > transform.max_streams:
-        raise FormatError(f"{where or block_where(block)} ({transform.name}): {n} streams, the transform holds "
-                          f"at most {transform.max_streams}")
-    total = sum(e.decoded_len for e in block.streams)
-    limit = transform.decoded_limit(bytes(block.params), block.raw_len)
-    if total > limit:
-        raise LimitError(f"{where or block_where(block)} ({transform.name}): streams declare {total} decoded "
-                         f"bytes, over the transform's {limit} for a {block.raw_len}-byte block")
 
 
 #: the transform's working memory per raw byte, and its fixed part (docs/FORMAT.md

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 import brotli
 import zstandard
 
-from .errors import DictionaryError, FormatError, LimitError
+from .errors import CobolError, DictionaryError, FormatError, LimitError
+from .format.frame import block_where
 from .format.zstd_frame import zstd_frame_size
-from .registry import EntropyCodec, register_codec
+from .registry import EntropyCodec, get_codec, register_codec
 
 NONE = 0
 ZSTD = 1
@@ -523,3 +524,24 @@ def final_code(data, codec: int, coded: bytes, compare_size: int, level: int,
     if len(best) <= len(z) * (1.0 - PPMD_MIN_GAIN):
         return PPMD, best
     return zc, z
+
+
+def decode_streams(block, zdict: bytes | None = None, where: str | None = None) -> list:
+    """A parsed data block's stored streams through their codecs (the stream
+    table's memory bound is the caller's to check first:
+    ``format.frame.check_stream_table``). ``zdict``: the shared dictionary's
+    zstd part for ZSTD_DICT streams; ``where`` names the block in messages
+    (default: ``format.frame.block_where``)."""
+    out = []
+    for i, (e, payload) in enumerate(zip(block.streams, block.payloads)):
+        try:
+            if e.codec == ZSTD_DICT:
+                out.append(get_codec(e.codec).decode(payload, e.decoded_len, zdict))
+            else:
+                out.append(get_codec(e.codec).decode(payload, e.decoded_len))
+        except CobolError as exc:
+            raise type(exc)(f"{where or block_where(block)}, stream {i}: {exc}") from None
+        except MemoryError:
+            raise LimitError(f"{where or block_where(block)}, stream {i}: out of memory decoding {e.decoded_len} "
+                             f"bytes") from None
+    return out

@@ -47,9 +47,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from .errors import ChecksumError, CobolError, FormatError, LimitError
+from .errors import ChecksumError, CobolError, FormatError
 from .format import checksum as ck
-from .format.frame import DataBlock, Limits, iter_frame_records
+from .format.frame import DataBlock, Limits, check_stream_table, iter_frame_records
 from .linesearch import BlockLines, text_block
 
 _POSIX_CLASSES = {
@@ -257,23 +257,9 @@ class _Source:
         memory bound (docs/FORMAT.md) is checked as the engine checks it."""
         if header.dictionary_id is not None:
             return self.engine().block_streams(rec, header, bound)
-        where = f"block {rec.seq} ({bound.name})"
-        if len(rec.streams) > bound.max_streams:
-            raise FormatError(f"{where}: {len(rec.streams)} streams, the transform holds at most {bound.max_streams}")
-        total = sum(e.decoded_len for e in rec.streams)
-        if total > bound.decoded_limit(bytes(rec.params), rec.raw_len):
-            raise LimitError(f"{where}: streams declare {total} decoded bytes, over the transform's bound")
-        from . import entropy  # noqa: F401  (registers the codecs)
-        from .registry import get_codec
-        out = []
-        for i, (e, payload) in enumerate(zip(rec.streams, rec.payloads)):
-            try:
-                out.append(get_codec(e.codec).decode(payload, e.decoded_len))
-            except CobolError as exc:
-                raise type(exc)(f"{where}, stream {i}: {exc}") from None
-            except MemoryError:
-                raise LimitError(f"{where}, stream {i}: out of memory decoding {e.decoded_len} bytes") from None
-        return out
+        from .entropy import decode_streams
+        check_stream_table(rec, bound)
+        return decode_streams(rec)
 
     def decode(self, rec: DataBlock, header) -> bytes:
         """The block's bytes, checksum verified: raw blocks here, others by the engine."""

@@ -102,6 +102,29 @@ class DataBlock:
     size: int = 0
 
 
+def block_where(block: DataBlock) -> str:
+    """Where a block sits, as error messages name it."""
+    return f"block {block.seq} at offset {block.offset}"
+
+
+def check_stream_table(block: DataBlock, transform, where: str | None = None) -> None:
+    """The memory bound of docs/FORMAT.md, checked on the stream table before
+    any stream is decoded: no more streams than the transform holds, and
+    decoded lengths that sum to at most the transform's bound for raw_len.
+    ``transform``: anything with the transform's ``name``, ``max_streams``
+    and ``decoded_limit``; ``where`` names the block in messages (default:
+    :func:`block_where`)."""
+    n = len(block.streams)
+    if n > transform.max_streams:
+        raise FormatError(f"{where or block_where(block)} ({transform.name}): {n} streams, the transform holds "
+                          f"at most {transform.max_streams}")
+    total = sum(e.decoded_len for e in block.streams)
+    limit = transform.decoded_limit(bytes(block.params), block.raw_len)
+    if total > limit:
+        raise LimitError(f"{where or block_where(block)} ({transform.name}): streams declare {total} decoded "
+                         f"bytes, over the transform's {limit} for a {block.raw_len}-byte block")
+
+
 @dataclass
 class MetadataBlock:
     tag: int
