@@ -50,6 +50,9 @@ from dataclasses import dataclass
 from .errors import ChecksumError, CobolError, FormatError
 from .format import checksum as ck
 from .format.frame import DataBlock, Limits, check_stream_table, iter_frame_records
+from .layers.l1_stream import TRANSFORM_ID as _L1_TRANSFORM
+from .layers.log_format import TRANSFORM_ID as _LOG_TRANSFORM
+from .layers.raw import RawTransform
 from .linesearch import BlockLines, text_block
 
 _POSIX_CLASSES = {
@@ -227,12 +230,9 @@ class GrepResult:
         return len(self.lines)
 
 
-#: transform ids whose blocks :mod:`cobol.blocksearch` searches (log, l1); the
-#: ids are repeated here so that a frame without them never imports NumPy
-_SEARCHED_TRANSFORMS = (60, 50)
-_L1_TRANSFORM = 50
-_LOG_TRANSFORM = 60
-_RAW_TRANSFORM = 0
+#: transform ids whose blocks :mod:`cobol.blocksearch` searches (log, l1)
+_SEARCHED_TRANSFORMS = (_LOG_TRANSFORM, _L1_TRANSFORM)
+_RAW = RawTransform()  # raw blocks are read here, without the engine
 
 
 class _Source:
@@ -263,28 +263,15 @@ class _Source:
 
     def decode(self, rec: DataBlock, header) -> bytes:
         """The block's bytes, checksum verified: raw blocks here, others by the engine."""
-        if rec.transform != _RAW_TRANSFORM or header.dictionary_id is not None:
+        if rec.transform != _RAW.id or header.dictionary_id is not None:
             return self.engine().decode_block(rec, header)
-        streams = self.streams(rec, header, _RawBound)
-        if rec.params or len(streams) != 1 or len(streams[0]) != rec.raw_len:
-            raise FormatError(f"block {rec.seq} (raw): expects no parameters and 1 stream of {rec.raw_len} bytes")
-        raw = bytes(streams[0])
+        try:
+            raw = _RAW.decode(self.streams(rec, header, _RAW), rec.params, rec.raw_len, None)
+        except FormatError as exc:
+            raise FormatError(f"block {rec.seq} (raw): {exc}") from None
         if ck.compute(header.checksum, raw) != bytes(rec.checksum):
             raise ChecksumError(f"block {rec.seq}: {ck.checksum_label(header.checksum)} checksum mismatch")
         return raw
-
-
-class _RawBound:
-    """The raw transform's stream-table bound (cobol.layers.raw.RawTransform's values)."""
-
-    name = "raw"
-    max_streams = 1
-    expansion = 1
-
-    @classmethod
-    def decoded_limit(cls, params: bytes, raw_len: int) -> int:
-        from .registry import DECODED_SLACK
-        return cls.expansion * raw_len + DECODED_SLACK
 
 
 def _l1_block(rec: DataBlock, header, source: _Source, m: Matcher):
