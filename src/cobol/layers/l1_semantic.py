@@ -55,7 +55,7 @@ from .primitives import (COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, lo
                          spans_equal, table_capacity, table_slot)
 # the wire's control bytes, word bound and dictionary version live in the
 # NumPy-free reader that `cobol grep` uses
-from .l1_stream import _VERSION, CAP, ESC, MAX_WORD, NOSPACE, UPPER  # noqa: F401
+from .l1_stream import _VERSION, CAP, ESC, MAX_WORD, NOSPACE, STREAM_BOUND, TRANSFORM_ID, UPPER  # noqa: F401
 
 DEFAULT_ONE_BYTE = 96
 MAX_DICT = DEFAULT_ONE_BYTE + (128 - DEFAULT_ONE_BYTE) * 256
@@ -783,10 +783,10 @@ def worth_it(text, level: int = 19, sample: int = TRIAL_SAMPLE) -> bool:
 class WordTransform(Transform):
     """Prose and logs: streams ``dict`` (the word list) and ``words`` (the code)."""
 
-    id = 50
-    name = "l1"
-    max_streams = 2
-    expansion = 4
+    id = TRANSFORM_ID
+    name = STREAM_BOUND.name
+    max_streams = STREAM_BOUND.max_streams
+    expansion = STREAM_BOUND.expansion
     formats = ("text", "log")
     needs_layers = frozenset({"l1"})
     min_level = 1

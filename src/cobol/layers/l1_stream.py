@@ -35,9 +35,9 @@ _DICT_BYTES = bytes(range(97, 123)) + bytes(range(128, 256)) + b"\n"
 
 
 class StreamBound:
-    """The l1 transform's bound on a block's stream table (the values
-    :class:`cobol.layers.l1_semantic.WordTransform` declares), for a reader
-    that has not imported it."""
+    """The l1 transform's bound on a block's stream table, which
+    :class:`cobol.layers.l1_semantic.WordTransform` takes from here, for a
+    reader that has not imported it."""
 
     name = "l1"
     max_streams = 2
