@@ -59,7 +59,7 @@ from ..registry import DecodeContext, EncodeContext, Encoded, Transform, registe
 from . import log_kernels as lk
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
-from .primitives import COPY_SLACK
+from .primitives import COPY_SLACK, readonly
 from .log_format import DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, column_layout, parse_params  # noqa: F401
 
 #: lines longer than this stay raw: a template that long is one of a kind anyway
@@ -383,9 +383,41 @@ class LogBlock:
         return text, starts
 
 
+_DECODE_ERRORS = {-1: "templates stream", -2: "template ids", -3: "variable count", -4: "skeletons stream",
+                  -5: "numbers", -6: "raw lines", -7: "output size"}
+
+
+def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) -> None:
+    """Every line of the block into out[:raw_len] (``out`` keeps COPY_SLACK
+    bytes after that), in one kernel (:func:`log_kernels.decode_whole`): the
+    decoder's path; :class:`LogBlock` serves searches (chosen lines, variables)."""
+    if len(streams) != len(STREAM_NAMES):
+        raise FormatError(f"log: expects {len(STREAM_NAMES)} streams, got {len(streams)}")
+    p = parse_params(params, raw_len)
+    if out.size < raw_len + COPY_SLACK:
+        raise ValueError("log: output array shorter than the block and its copy slack")
+    ids = decode_ints(streams[1], p["n_lines"])
+    if ids.size != p["n_lines"]:
+        raise FormatError(f"log: {ids.size} template ids for {p['n_lines']} lines")
+    res = decode_ints(streams[3], p["n_numbers"])
+    if res.size != p["n_numbers"]:
+        raise FormatError(f"log: {res.size} numbers, params say {p['n_numbers']}")
+    sbuf = readonly(np.frombuffer(streams[2], np.uint8))
+    n = lk.decode_whole(out, raw_len, readonly(np.frombuffer(streams[0], np.uint8)), p["n_templates"], p["n_common"],
+                        ids, sbuf, lk.byte_bits(sbuf, lk.NEWLINE), lk.byte_bits(sbuf, lk.NUMBER), p["n_vars"], res,
+                        readonly(np.frombuffer(streams[4], np.uint8)), readonly(np.frombuffer(streams[5], np.uint8)),
+                        p["n_raw"], p["final_newline"])
+    if n < 0:
+        raise FormatError(f"log: inconsistent {_DECODE_ERRORS.get(n, 'streams')}")
+    if n != raw_len:
+        raise FormatError(f"log: streams decode to {n} bytes, expected {raw_len}")
+
+
 def decode_block(streams: list, params: bytes, raw_len: int) -> bytes:
     """Inverse of :class:`LogModel` (streams after entropy decoding)."""
-    return LogBlock(streams, params, raw_len).render()[0].tobytes()
+    out = np.empty(raw_len + COPY_SLACK, np.uint8)
+    decode_whole(streams, params, raw_len, out)
+    return out[:raw_len].tobytes()
 
 
 #: at levels 3..5 the streams are coded at zstd -6: they are a fraction of the
@@ -554,7 +586,7 @@ class LogTransform(Transform):
                        else None)
 
     def decode_into(self, streams, params, raw_len, ctx: DecodeContext, out) -> None:
-        LogBlock(streams, params, raw_len).render(out=out)
+        decode_whole(streams, params, raw_len, out)
 
     def describe(self, params: bytes) -> str:
         try:
