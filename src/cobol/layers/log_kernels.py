@@ -914,29 +914,33 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
     tmpl_s = np.zeros(n_t + 1, np.int64)
     tmpl_e = np.zeros(n_t + 1, np.int64)
     slots = np.zeros(n_t + 1, np.int64)
-    stop = np.empty(tlen + 1, np.int64)  # next PLACEHOLDER or NEWLINE at or after each position
-    stop[tlen] = tlen
-    for i in range(tlen - 1, -1, -1):
-        c = tbuf[i]
-        stop[i] = i if (c == PLACEHOLDER or c == NEWLINE) else stop[i + 1]
+    ph_first = np.zeros(n_t + 1, np.int64)  # each template's first placeholder in ph_pos
+    n_ph = 0
+    for i in range(tlen):
+        n_ph += tbuf[i] == PLACEHOLDER
+    ph_pos = np.empty(n_ph + 1, np.int64)
     t = 1
     a = 0
     ph = 0
     for i in range(tlen):
         c = tbuf[i]
         if c == PLACEHOLDER:
+            ph_pos[ph] = i
             ph += 1
         elif c == NEWLINE:
             if t > n_t:
                 return -1
             tmpl_s[t] = a
             tmpl_e[t] = i
-            slots[t] = ph
             t += 1
             a = i + 1
-            ph = 0
+            if t <= n_t:
+                ph_first[t] = ph
     if t != n_t + 1:
         return -1
+    for t in range(1, n_t + 1):
+        nxt = ph_first[t + 1] if t < n_t else n_ph
+        slots[t] = nxt - ph_first[t]
     # columns: templates 1..n_common a column per slot, the others one shared column
     if n_common > n_t:
         return -1
@@ -1032,20 +1036,20 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
             op += e - rpos
             rpos = e + 1
         else:
-            slot = 0
             i = tmpl_s[t]
             te = tmpl_e[t]
-            while True:
-                j = min(stop[i], te)
+            p0 = ph_first[t]
+            for slot in range(slots[t] + 1):
+                # the template's text up to its next placeholder (or its end), then that variable
+                j = ph_pos[p0 + slot] if slot < slots[t] else te
                 if op + (j - i) > cap:
                     return -7
                 _copy(out, op, tbuf, i, j - i)
                 op += j - i
-                if j >= te:
+                if slot == slots[t]:
                     break
                 i = j + 1
                 col = slot_base[t] + slot * stride[t]
-                slot += 1
                 v = cursor[col]
                 cursor[col] += 1
                 a = var_end[v - 1] + 1 if v > 0 else 0
