@@ -140,6 +140,26 @@ def test_hostile_streams_raise_cobol_errors():
         assert len(out) == n
 
 
+def test_whole_block_kernel_and_line_renderer_agree_on_hostile_streams():
+    """The decoder (l2_log.decode_whole, one kernel) and cobol grep's renderer
+    (LogBlock.render) check the streams each their own way: on every mutated
+    block both refuse it or both give the same bytes."""
+    data = (SAMPLES / "local-dpkg.log").read_bytes()[:30000] + b"\x11 raw line\nv=0007 x 99999999999999999999 1\n"
+    enc = LogTransform().encode(data, EncodeContext(fmt="log"))
+    streams, params = [bytes(s) for s in enc.streams], enc.params
+    for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(11), 600,
+                                               drop_streams=False, flip_share=0.7):
+        try:
+            whole = decode_block(ss, pp, n)
+        except CobolError:
+            whole = None
+        try:
+            lines = l2_log.LogBlock(ss, pp, n).render()[0].tobytes()
+        except CobolError:
+            lines = None
+        assert whole == lines, case
+
+
 # ----------------------------------------------------------------- grep --
 
 GREP = shutil.which("grep")
