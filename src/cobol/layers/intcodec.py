@@ -84,7 +84,7 @@ from . import batch_kernels
 from .intcodec_numpy import (  # noqa: F401 (the layout's constants, re-exported)
     ALL_MODES, BUCKET, BUCKET_DIRECT, BUCKET_LEAD, BUCKET_MAX_SYMBOL, BUCKET_WIDTH, DICT, ESCAPE, ESCAPE_BYTE,
     ESCAPE_NIBBLE, LAYOUT_INTERLEAVED, LAYOUT_OFFSET, MODE_NAMES, NIBBLES, PACKED, PAD_MIN_SECTION, PLANES,
-    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_predicted_header, read_sparse_header,
+    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_planes_starts, read_predicted_header, read_sparse_header,
     skip_padding as _skip_padding)
 from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
@@ -511,6 +511,90 @@ def _from_bytes(b, n, k, planes):
                 v |= np.uint64(b[i * k + j]) << np.uint64(8 * j)
             out[i] = v
     return out
+
+
+#: values a chunk of _planes_decode: its codes sit in a scratch array that stays in the L1 cache
+PLANES_DECODE_CHUNK = 2048
+
+
+@njit(cache=True, nogil=True)
+def _planes_decode(buf, starts, k, m, warm, order, offset, use_offset, base, g, out):
+    """A PLANES body of predictor order 0 or 1 straight to the values in
+    ``out`` (warm.size + m of any integer type; truncated to it). The codes
+    are read from ``buf`` (byte j of code i at starts[j] + i in byte planes,
+    or all k at starts[0] + i * k when ``starts`` holds one offset:
+    interleaved) a chunk at a time into a small scratch array, plane by plane
+    (one streaming pass each), then the residual map and the predictor are
+    undone and the frame of reference applied: no array of all the codes
+    (the inverse of _to_bytes then _unpredict)."""
+    nw = warm.size
+    p1 = np.uint64(0)
+    for i in range(nw):
+        p1 = warm[i]
+        out[i] = base + g * p1
+    scratch = np.empty(PLANES_DECODE_CHUNK, np.uint64)
+    for c0 in range(0, m, PLANES_DECODE_CHUNK):
+        n = min(PLANES_DECODE_CHUNK, m - c0)
+        # (slices indexed from 0 by range(): no negative-index check per byte)
+        if starts.size == 1:
+            b = buf[starts[0] + c0 * k:starts[0] + (c0 + n) * k]
+            for i in range(n):
+                v = np.uint64(0)
+                for j in range(k):
+                    v |= np.uint64(b[i * k + j]) << np.uint64(8 * j)
+                scratch[i] = v
+        else:
+            b = buf[starts[0] + c0:starts[0] + c0 + n]
+            for i in range(n):
+                scratch[i] = b[i]
+            for j in range(1, k):
+                b = buf[starts[j] + c0:starts[j] + c0 + n]
+                sh = np.uint64(8 * j)
+                for i in range(n):
+                    scratch[i] |= np.uint64(b[i]) << sh
+        o = out[nw + c0:nw + c0 + n]
+        if order == 0:
+            for i in range(n):
+                o[i] = base + g * scratch[i]
+        elif use_offset:
+            for i in range(n):
+                p1 = p1 + (scratch[i] + offset)
+                o[i] = base + g * p1
+        else:
+            for i in range(n):
+                p1 = p1 + unzigzag(scratch[i])
+                o[i] = base + g * p1
+
+
+@njit(cache=True, nogil=True)
+def _bucket_decode(sym, words, warm, order, offset, use_offset, base, g, out):
+    """A BUCKET body of predictor order 0 or 1 straight to the values in
+    ``out`` (warm.size + sym.size of any integer type; truncated to it): as
+    _bucket_merge, then the residual map, the predictor and the frame of
+    reference undone in the same pass."""
+    width = _BUCKET_WIDTH
+    lead = _BUCKET_LEAD
+    buf = words.view(np.uint8)
+    nw = warm.size
+    p1 = np.uint64(0)
+    for i in range(nw):
+        p1 = warm[i]
+        out[i] = base + g * p1
+    one = np.uint64(1)
+    pos = 0
+    for i in range(sym.size):
+        s = sym[i]
+        w = width[s]
+        bits = load_u64(buf, pos >> 3) >> np.uint64(pos & 7)
+        r = lead[s] | (bits & ((one << np.uint64(w)) - one))
+        pos += w
+        if order == 0:
+            p1 = r
+        elif use_offset:
+            p1 = p1 + (r + offset)
+        else:
+            p1 = p1 + unzigzag(r)
+        out[nw + i] = base + g * p1
 
 
 @njit(cache=True, nogil=True)
@@ -1127,6 +1211,13 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         nwarm = warm.size
         m = n - nwarm
         if mode == PLANES:
+            if order <= 1 and k:
+                starts = np.array(read_planes_starts(r, m, k, layout), np.int64)
+                dest = _dest(n, out)
+                _planes_decode(readonly(np.frombuffer(r.buf, np.uint8)), starts, k, m, warm, order,
+                               np.uint64(offset & ((1 << 64) - 1)), use_offset,
+                               np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
+                return _result(dest, out)
             body = read_planes_body(r, m, k, layout)
             res = _from_bytes(body, m, k, not layout & LAYOUT_INTERLEAVED) if k else np.zeros(m, np.uint64)
         elif mode == BUCKET:
@@ -1140,6 +1231,11 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
             extra = r.view(r.remaining, "extra bits")
             words = np.zeros(len(extra) // 8 + 2, np.uint64)
             words.view(np.uint8)[: len(extra)] = np.frombuffer(extra, np.uint8)
+            if order <= 1:
+                dest = _dest(n, out)
+                _bucket_decode(sym, words, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
+                               np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
+                return _result(dest, out)
             res = _bucket_merge(sym, words)
         else:
             if _depth > 1:
