@@ -1060,22 +1060,59 @@ def _candidates(x, fr, modes, depth, at=0):
     return cands
 
 
-def _trials(x, modes, depth, at=0):
+def _trials(x, modes, depth, at=0, sizes=True):
     """[(size after zstd, name, encoder, blob)] of the layouts tried on a sample
     of x, best first: every layout, or at the top level on a large enough
-    sample those that a pre-trial on fewer values keeps (_pre_trial)."""
+    sample those that a pre-trial on fewer values keeps (_pre_trial).
+
+    Without ``sizes`` (encode_ints), a single layout left is not measured:
+    [(None, name, encoder, blob)], its blob made only when the sample is x
+    (else None: the caller encodes x); the blob of the best layout on x
+    whose size was measured is kept for :func:`trial_frame`."""
     s = _sample(x, SAMPLE_VALUES if depth == 0 else NESTED_SAMPLE_VALUES)
     fr = _frame_of_reference(s)
     cands = _candidates(s, fr, tuple(modes), depth, at)
     if depth == 0 and len(cands) > 1 and s.size >= PRE_MIN_FACTOR * PRE_VALUES:
         cands = _pre_trial(s, cands)
+    if not sizes and len(cands) == 1:
+        # nothing to compare: the sample's blob (and its zstd) would be thrown away
+        name, enc = cands[0]
+        blob = enc(s, fr) if s is x else None
+        return s, ([] if s is x and blob is None else [(None, name, enc, blob)])
     out = []
+    frames = []
     for name, enc in cands:
         blob = enc(s, fr)
         if blob is not None:
-            out.append((_trial_size(blob), name, enc, blob))
-    out.sort(key=lambda t: t[0])
-    return s, out
+            frame = trial_compressor().compress(blob)
+            out.append((min(len(blob), len(frame)), name, enc, blob))
+            frames.append(frame)
+    order = sorted(range(len(out)), key=lambda i: out[i][0])  # stable: the first of equal sizes, as before
+    if depth == 0 and s is x and out:
+        _LAST_FRAME.blob, _LAST_FRAME.frame = out[order[0]][3], frames[order[0]]
+    return s, [out[i] for i in order]
+
+
+class _TrialFrame(threading.local):
+    """This thread's last top-level winner on a whole array and its zstd frame at TRIAL_LEVEL."""
+    blob = None
+    frame = None
+
+
+_LAST_FRAME = _TrialFrame()
+
+
+def trial_frame(blob: bytes) -> bytes | None:
+    """The zstd frame at TRIAL_LEVEL (this thread's trial compressor) of a blob
+    that encode_ints just returned, when its trial made one (a top-level array
+    no larger than the trial sample, with more than one layout to compare),
+    else None. The numeric transform hands it to the planner instead of
+    compressing the values stream again."""
+    if _LAST_FRAME.blob is blob:
+        frame = _LAST_FRAME.frame
+        _LAST_FRAME.blob = _LAST_FRAME.frame = None
+        return frame
+    return None
 
 
 #: The pre-trial of top-level arrays: every layout on PRE_VALUES values
@@ -1150,7 +1187,15 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if x.size == 0:
         return bytes([PACKED, 0])
-    s, trials = _trials(x, modes, _depth, _offset)
+    if _depth == 0:
+        _LAST_FRAME.blob = _LAST_FRAME.frame = None
+    s, trials = _trials(x, modes, _depth, _offset, sizes=False)
+    if trials and s is not x and trials[0][3] is None:
+        # a single layout, not tried on the sample: straight to x
+        out = trials[0][2](x, _frame_of_reference(x))
+        if out is not None:
+            return out
+        s, trials = _trials(x, modes, _depth, _offset)  # as if it had been tried (it declines the sample too?)
     if not trials:
         raise ValueError(f"no layout among {modes} applies")
     _, _, enc, blob = trials[0]
@@ -1304,4 +1349,4 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
     raise FormatError(f"int stream: unknown mode {mode}")
 
 
-__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "trial_compressor", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "NIBBLES", "ALL_MODES"]
+__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "trial_compressor", "trial_frame", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "NIBBLES", "ALL_MODES"]

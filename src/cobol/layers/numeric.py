@@ -67,7 +67,7 @@ from ..errors import FormatError
 from ..format.wire import Reader, put_varint
 from ..format.zstd_frame import zstd_frame_size
 from ..registry import Encoded, Transform, register_transform
-from .intcodec import decode_ints, encode_ints, estimate_size, trial_compressor
+from .intcodec import TRIAL_LEVEL, decode_ints, encode_ints, estimate_size, trial_compressor, trial_frame
 
 VERSION = 1
 
@@ -595,7 +595,8 @@ class NumericArrayTransform(Transform):
             probe = _stream_sample(streams[0])
             whole = probe is streams[0]
             literal = _literal_zstd(probe, ctx.level)
-            plain = zstd_level.compress(probe)
+            # the layout trial may have compressed this very stream already
+            plain = (trial_frame(probe) if whole and ctx.level == TRIAL_LEVEL else None) or zstd_level.compress(probe)
             if len(literal) < 0.98 * len(plain):
                 streams[0] = literal if whole else _literal_zstd(streams[0], ctx.level)
                 flags |= FLAG_VALUES_ZSTD
