@@ -461,9 +461,11 @@ def _sparse_decode(gaps, values, out, order, base, g):
             return False
         if order == 0:
             y = np.uint64(0)
-        fill = base + g * y
-        for t in range(i, i + gap):
-            out[t] = fill
+        # (a slice fill, cast to out's type once: it runs as a memset-like
+        # vector loop, where an index loop checked each index for wraparound)
+        fill = out.dtype.type(base + g * y)
+        if gap:
+            out[i:i + gap] = fill
         i += gap
         v = np.uint64(values[j])
         y = y + v if order == 1 else v
@@ -471,9 +473,7 @@ def _sparse_decode(gaps, values, out, order, base, g):
         i += 1
     if order == 0:
         y = np.uint64(0)
-    fill = base + g * y
-    for t in range(i, n):
-        out[t] = fill
+    out[i:n] = out.dtype.type(base + g * y)
     return True
 
 
