@@ -598,6 +598,30 @@ def _bucket_decode(sym, words, warm, order, offset, use_offset, base, g, out):
 
 
 @njit(cache=True, nogil=True)
+def _bucket_lookup(sym, words, base, g, values, out):
+    """out[i] = values[rank i] (truncated to out's type), the ranks read from
+    a BUCKET body without a predictor (rank = base + g * code), as
+    _bucket_merge then _lookup in one pass. Returns (-1, 0), or the index and
+    (signed) rank of the first rank outside ``values``."""
+    width = _BUCKET_WIDTH
+    lead = _BUCKET_LEAD
+    buf = words.view(np.uint8)
+    nd = np.uint64(values.size)
+    one = np.uint64(1)
+    pos = 0
+    for i in range(sym.size):
+        s = sym[i]
+        w = width[s]
+        bits = load_u64(buf, pos >> 3) >> np.uint64(pos & 7)
+        rank = base + g * (lead[s] | (bits & ((one << np.uint64(w)) - one)))
+        pos += w
+        if rank >= nd:  # (unsigned: a negative rank is huge)
+            return i, np.int64(rank)
+        out[i] = values[rank]
+    return -1, np.int64(0)
+
+
+@njit(cache=True, nogil=True)
 def _dictionary(x, cap):
     """Distinct values in first-seen order, their counts and each value's index.
 
@@ -1221,6 +1245,51 @@ def _result(dest: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     return dest.view(np.int64) if out is None else out
 
 
+def _read_bucket_body(r: Reader, m: int) -> tuple:
+    """A BUCKET stream's symbols and extra bits (the rest of ``r``), checked:
+    (m symbols as uint8, the extra bits as uint64 words with a spare word)."""
+    sym = np.frombuffer(r.view(m, "bucket symbols"), np.uint8)
+    _skip_padding(r, m)
+    nbits = _bucket_bits(sym)
+    if nbits < 0:
+        raise FormatError(f"int stream: bucket symbol above {BUCKET_MAX_SYMBOL}")
+    if r.remaining != (nbits + 7) // 8:
+        raise FormatError(f"int stream: {r.remaining} bytes of extra bits, symbols call for {nbits} bits")
+    extra = r.view(r.remaining, "extra bits")
+    words = np.zeros(len(extra) // 8 + 2, np.uint64)
+    words.view(np.uint8)[: len(extra)] = np.frombuffer(extra, np.uint8)
+    return sym, words
+
+
+def _bucket_ranks_lookup(ranks_buf, n: int, nd: int, r: Reader, out):
+    """A DICT stream's values, when its ranks stream (``ranks_buf``) is BUCKET
+    without a predictor (what _encode_dict's ranks mostly become): the
+    dictionary (the rest of ``r``) decoded first, then each rank read from
+    the bucket codes and looked up in one pass (_bucket_lookup), without an
+    int64 array of the ranks. Returns the destination array, or None (``r``
+    untouched) for another ranks layout, which decode_ints then decodes."""
+    if len(ranks_buf) < 1 or ranks_buf[0] != BUCKET:
+        return None
+    rr = Reader(ranks_buf, what="int stream")
+    rr.u8("mode")
+    count = rr.varint("count", limit=n)
+    if count != n:
+        raise FormatError(f"int stream: {count} ranks for {n} values")
+    order, _, _, base_z, g, _, _, warm = read_predicted_header(rr, BUCKET, n)
+    if order != 0:
+        return None
+    sym, words = _read_bucket_body(rr, n)
+    values = decode_ints(r.view(r.remaining, "dictionary"), nd, _depth=1)
+    if values.size != nd:
+        raise FormatError(f"int stream: dictionary holds {values.size} values, header says {nd}")
+    dest = _dest(n, out)
+    bad, rank = _bucket_lookup(sym, words, np.uint64(unzigzag_int(base_z) & ((1 << 64) - 1)), np.uint64(g),
+                               values, dest)
+    if bad >= 0:
+        raise FormatError(f"int stream: rank {rank} at {bad} outside the dictionary of {nd}")
+    return dest
+
+
 def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: int = 0) -> np.ndarray:
     """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError).
 
@@ -1266,16 +1335,7 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
             body = read_planes_body(r, m, k, layout)
             res = _from_bytes(body, m, k, not layout & LAYOUT_INTERLEAVED) if k else np.zeros(m, np.uint64)
         elif mode == BUCKET:
-            sym = np.frombuffer(r.view(m, "bucket symbols"), np.uint8)
-            _skip_padding(r, m)
-            nbits = _bucket_bits(sym)
-            if nbits < 0:
-                raise FormatError(f"int stream: bucket symbol above {BUCKET_MAX_SYMBOL}")
-            if r.remaining != (nbits + 7) // 8:
-                raise FormatError(f"int stream: {r.remaining} bytes of extra bits, symbols call for {nbits} bits")
-            extra = r.view(r.remaining, "extra bits")
-            words = np.zeros(len(extra) // 8 + 2, np.uint64)
-            words.view(np.uint8)[: len(extra)] = np.frombuffer(extra, np.uint8)
+            sym, words = _read_bucket_body(r, m)
             if order <= 1:
                 dest = _dest(n, out)
                 _bucket_decode(sym, words, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
@@ -1335,7 +1395,11 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         depth = _depth
         nd = r.varint("dictionary size", limit=max(n, 1))
         rlen = r.varint("ranks length", limit=r.remaining)
-        ranks = decode_ints(r.view(rlen, "ranks"), n, _depth=depth + 1)
+        ranks_buf = r.view(rlen, "ranks")
+        dest = _bucket_ranks_lookup(ranks_buf, n, nd, r, out)
+        if dest is not None:
+            return _result(dest, out)
+        ranks = decode_ints(ranks_buf, n, _depth=depth + 1)
         if ranks.size != n:
             raise FormatError(f"int stream: {ranks.size} ranks for {n} values")
         values = decode_ints(r.view(r.remaining, "dictionary"), nd, _depth=depth + 1)
