@@ -837,7 +837,9 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
             full = vals if epos is None else K.spread_around(vals, epos, n)
             refs[col] = (domain, full[rowsrc])
     if mode == SCALE_CONST:
-        scales = np.full(ng, max_scale, np.int64)
+        # (format_decimals_into prints every value at max_scale from an empty
+        # array; float32 columns convert with the scales spelled out)
+        scales = np.full(ng, max_scale, np.int64) if rep == REP_F32 else _NO_POSITIONS
     else:
         if len(sc_raw) != ng:
             raise FormatError("csv: scale stream has the wrong length")
@@ -914,12 +916,100 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
     if depth > 1:
         raise FormatError("csv: nested exceptions")
     raw = src.next("exception positions")
-    pos = decode_ints(raw, n)
+    few = _few_exceptions(raw, n)
+    if few is not None:
+        text = _few_texts(src, len(few), limit)
+        if text is not None:
+            return text[0], text[1], np.array(few, np.int64)
+        pos = np.array(few, np.int64)
+    else:
+        pos = decode_ints(raw, n)
     m = pos.shape[0]
     if m == 0 or pos[0] < 0 or pos[-1] >= n or (m > 1 and (np.diff(pos) <= 0).any()):
         raise FormatError("csv: bad exception positions")
     ebuf, eoffs = decode_column(src, m, limit, depth + 1)
     return ebuf, eoffs, pos
+
+
+#: exception columns of at most this many values (most hold a column's header
+#: rows) are read by :func:`_few_exceptions` and :func:`_few_texts` in plain
+#: Python: the general path's dozen kernel calls and small arrays cost ~25 us
+#: a column, a fifth of decoding a wide table of short columns (tmy3)
+FEW_EXCEPTIONS = 4
+
+
+def _few_exceptions(raw, n: int):
+    """The positions of a small int stream of 1..FEW_EXCEPTIONS values, as a
+    list, checked (increasing, inside the column); None for any other stream
+    (the general path decodes it, or says what is wrong with it)."""
+    if len(raw) < 3 or raw[0] != INTS_SMALL or not 1 <= raw[1] <= FEW_EXCEPTIONS:
+        return None
+    m = raw[1]
+    out = []
+    i = 2
+    last = -1
+    for _ in range(m):
+        # one- and two-byte varints (positions below 8192); longer ones go the general way
+        if i >= len(raw):
+            return None
+        b = raw[i]
+        if b < 0x80:
+            v = b
+            i += 1
+        elif i + 1 < len(raw) and 0 < raw[i + 1] < 0x80:
+            v = (b & 0x7F) | (raw[i + 1] << 7)
+            i += 2
+        else:
+            return None
+        v = (v >> 1) ^ -(v & 1)
+        if v <= last or v >= n:
+            return None
+        out.append(v)
+        last = v
+    if i != len(raw):
+        return None
+    return out
+
+
+def _few_texts(src: StreamSource, m: int, limit: int):
+    """``(ebuf, eoffs)`` of an exception column of ``m`` (few) values when it
+    is a joined-string column (two or more values) or a one-entry dictionary
+    (one value) with its separator where the encoder puts it; None (nothing
+    read) for anything else, which the general path decodes."""
+    r = src.params
+    pos0, spos0 = r.pos, src.pos
+    p = r.pos
+    buf = r.buf
+    if p + 3 > r.end:
+        return None
+    kind = buf[p]
+    if kind == STR and buf[p + 1] == STR_SEP:
+        sep = buf[p + 2]
+        r.pos = p + 3
+        joined = src.next("strings")
+    elif kind == DICT and m == 1 and p + 5 <= r.end and buf[p + 1] == 1 and buf[p + 2] == STR \
+            and buf[p + 3] == STR_SEP:
+        sep = buf[p + 4]
+        r.pos = p + 5
+        joined = src.next("strings")
+        if bytes(src.next("dictionary ids")) != b"\x00":
+            r.pos, src.pos = pos0, spos0
+            return None
+    else:
+        return None
+    joined = bytes(joined)
+    if len(joined) > limit + m or joined.count(sep) != m or joined[-1:] != bytes((sep,)):
+        r.pos, src.pos = pos0, spos0
+        return None
+    parts = joined.split(bytes((sep,)))[:m]
+    eoffs = np.zeros(m + 1, np.int64)
+    at = 0
+    for j, part in enumerate(parts):
+        at += len(part)
+        eoffs[j + 1] = at
+    # (writable, as the general path's: a read-only array is another type to
+    # the kernels, compiled again)
+    return np.frombuffer(bytearray(b"".join(parts)), np.uint8), eoffs
 
 
 def _merge(buf, offs, pos, ebuf, eoffs, limit):

@@ -370,8 +370,9 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
     """Print normalized decimals back (decode side) into a shared buffer.
 
     ``vals[i]`` holds the value times ``10**max_scale``; it is printed with
-    ``scales[i]`` fraction digits and the integer part zero-padded to
-    ``width``. The column has ``vals.size + epos.size`` entries: exception
+    ``scales[i]`` fraction digits (``max_scale`` for every value when
+    ``scales`` is empty: a column of one scale needs no array of it) and the
+    integer part zero-padded to ``width``. The column has ``vals.size + epos.size`` entries: exception
     ``k`` (``ebuf[eoffs[k]:eoffs[k+1]]``, verbatim text) is entry ``epos[k]``,
     the values fill the others in order (the caller has checked that ``epos``
     increases inside the column). Printing around the exceptions in one pass
@@ -395,6 +396,9 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
     limit = buf.shape[0] - COPY_SLACK
     if max_scale < 0 or max_scale > 18 or width < 1 or width > 19 or eoffs.shape[0] != ne + 1:
         return at, 1
+    const_scale = scales.shape[0] == 0
+    if not const_scale and scales.shape[0] != nv:
+        return at, 1
     pairs = DIGIT_PAIRS
     offs[k0] = at
     total = at
@@ -415,7 +419,7 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
             offs[k0 + i + 1] = total
             continue
         v = vals[iv]
-        sc = scales[iv]
+        sc = max_scale if const_scale else scales[iv]
         iv += 1
         if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
             return at, 1
