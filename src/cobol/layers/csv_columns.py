@@ -47,6 +47,8 @@ from . import csv_kernels as K
 from .intcodec import PLANES as INTCODEC_PLANES
 from .intcodec import decode_ints as _intcodec_decode
 from .intcodec import encode_ints as _intcodec_encode
+from .csv_tokenizer import (NUM_ECOUNT, NUM_ESTART, NUM_FIELDS, NUM_MAX_SCALE, NUM_SSTART, NUM_VCOUNT, NUM_VSTART,
+                            NUM_WIDTH)
 from .primitives import spans_byte_histogram
 
 STR, DICT, NUM, TPL = 0, 1, 2, 3
@@ -718,7 +720,8 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
 
 
 def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
-                          refs: dict | None = None, col: int = -1, rows=None, arena: "ColumnArena | None" = None):
+                          refs: dict | None = None, col: int = -1, rows=None, arena: "ColumnArena | None" = None,
+                          numbers: "NumberColumns | None" = None):
     """Decode one column of ``n`` values as entries and the entry of each value:
     ``(buf, offs, ids)``, value ``i`` being ``buf[offs[ids[i]]:offs[ids[i] + 1]]``;
     ``ids`` is None when the values are the entries in order. A dictionary
@@ -730,6 +733,12 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     into it (``buf`` is then ``arena.buf`` and ``offs`` a view of
     ``arena.offs``, positions in it); other kinds come back in buffers of
     their own, for the caller to :meth:`ColumnArena.put`.
+
+    With ``numbers`` (and an arena) a numeric column without repeated rows
+    is not printed: its values go to ``numbers`` for the row assembler to
+    print into the output, its exceptions' texts into the arena, and
+    ``(NUMBERS, k0, None)`` comes back, ``k0`` the arena entry of its first
+    exception.
     """
     r = src.params
     kind = r.u8("column kind")
@@ -751,7 +760,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: dictionary id out of range")
         return ebuf, eoffs, ids
     if kind == NUM:
-        return _decode_num(src, n, limit, depth, refs, col, rows, arena)
+        return _decode_num(src, n, limit, depth, refs, col, rows, arena, numbers)
     if kind == TPL:
         k = r.u8("template runs")
         if k < 1 or k > K.MAX_RUNS:
@@ -784,7 +793,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     raise FormatError(f"csv: unknown column kind {kind}")
 
 
-def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
+def _decode_num(src, n, limit, depth, refs, col, rows, arena=None, numbers=None):
     r = src.params
     width = r.u8("pad width")
     rep = r.u8("number representation")
@@ -852,6 +861,10 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
         vals, err = K.f32_to_scaled(vals, big_p, scales, max_scale)
         if err:
             raise FormatError("csv: invalid float32 decimal")
+    if numbers is not None and arena is not None and rows is None:
+        k0 = arena.k if epos is None else arena.put(ebuf, eoffs)
+        numbers.add(col, vals, None if mode == SCALE_CONST else scales, max_scale, width, epos)
+        return NUMBERS, k0, None
     if epos is None:
         ebuf, eoffs, epos = _NO_BYTES, _NO_EXCEPTION_OFFS, _NO_POSITIONS
     if arena is not None:
@@ -1108,6 +1121,53 @@ def scratch(name: str, count: int, dtype) -> np.ndarray:
     if held is None or held.shape[0] < nbytes:
         held = arrays[name] = np.empty(max(nbytes, min(SCRATCH_KEEP_BYTES, nbytes + (nbytes >> 2))), np.uint8)
     return held[:nbytes].view(dtype)
+
+
+#: what decode_column_entries returns in place of a buffer for a column left
+#: to the row assembler to print (``numbers``)
+NUMBERS = object()
+
+
+class NumberColumns:
+    """Decode side: the numeric columns of a block that the row assembler
+    prints straight into the output (csv_tokenizer.assemble, COL_NUMBERS),
+    their values, scales and exception positions each in one buffer and a
+    row of ``cols`` (NUM_FIELDS) per column."""
+
+    def __init__(self, ncols: int, nslots: int):
+        self.nums = scratch("numbers", nslots, np.int64)
+        self.scales = scratch("number scales", nslots, np.int64)
+        self.epos = scratch("number exceptions", nslots, np.int64)
+        self.cols = np.zeros((ncols, NUM_FIELDS), np.int64)
+        self.nv = self.ns = self.ne = 0
+
+    def add(self, col: int, vals: np.ndarray, scales: np.ndarray | None, max_scale: int, width: int,
+            epos: np.ndarray | None) -> None:
+        """Column ``col``'s values (printed with ``scales``, or all with
+        ``max_scale`` when None) and its exceptions' positions."""
+        nv = vals.shape[0]
+        ne = 0 if epos is None else epos.shape[0]
+        if not 0 <= col < self.cols.shape[0] or self.nv + nv > self.nums.shape[0] \
+                or self.ne + ne > self.epos.shape[0] or (scales is not None and self.ns + nv > self.scales.shape[0]):
+            raise FormatError("csv: numeric columns larger than the block")
+        row = self.cols[col]
+        row[NUM_VSTART] = self.nv
+        row[NUM_VCOUNT] = nv
+        self.nums[self.nv:self.nv + nv] = vals
+        self.nv += nv
+        if scales is None:
+            row[NUM_SSTART] = -1
+        else:
+            row[NUM_SSTART] = self.ns
+            self.scales[self.ns:self.ns + nv] = scales
+            self.ns += nv
+        row[NUM_ESTART] = self.ne
+        row[NUM_ECOUNT] = ne
+        if ne:
+            self.epos[self.ne:self.ne + ne] = epos
+            self.ne += ne
+        row[NUM_WIDTH] = width
+        row[NUM_MAX_SCALE] = max_scale
 
 
 class ColumnArena:

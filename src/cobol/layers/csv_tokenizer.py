@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from .csv_kernels import decimal_layout, put_decimal
 from .primitives import COPY_SLACK, copy_chunks, load_u64, zero_byte_mask
 
 TERM_LF = 0
@@ -222,10 +223,21 @@ ASSEMBLE_SLACK = COPY_SLACK
 COL_ENTRIES = 1
 COL_QFLAGS = 2
 COL_QUOTED = 4
+#: the column is a numeric column printed here (``assemble``'s ``num_cols``)
+COL_NUMBERS = 8
+
+#: the fields of a row of ``assemble``'s ``num_cols``: where the column's
+#: values start in ``nums`` and how many; where its scales start in
+#: ``nscales`` (-1: every value has the column's largest scale); where its
+#: exception positions start in ``num_epos`` and how many; the pad width and
+#: the largest scale
+NUM_VSTART, NUM_VCOUNT, NUM_SSTART, NUM_ESTART, NUM_ECOUNT, NUM_WIDTH, NUM_MAX_SCALE = range(7)
+NUM_FIELDS = 7
 
 
 @njit(cache=True, nogil=True)
-def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_nfields, row_term, delim, quote):
+def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_nfields, row_term, delim, quote,
+             nums, nscales, num_epos, num_cols):
     """Glue fields back into CSV text (decode side), in one pass into ``out``.
 
     The columns' values are entries of one buffer: entry ``e`` is
@@ -240,9 +252,19 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
     (``COL_QUOTED``). Field ``t`` of a row belongs to column
     ``min(t, ncols - 1)``, the next unused slot of that column.
 
+    A column with ``COL_NUMBERS`` is printed here from its numbers (row
+    ``c`` of ``num_cols``, see NUM_FIELDS) instead of read from ``buf``: the
+    column's slots are its values in order (``nums``, normalized decimals as
+    :func:`csv_kernels.format_decimals_into` prints them, scales from
+    ``nscales``) but for its exceptions, whose positions in the column are
+    ``num_epos`` (increasing) and whose texts are the entries from
+    ``col_first[c]`` on. The digits go straight to ``out``: printing them
+    into ``buf`` first and copying them here was a third of CSV decoding.
+
     ``out`` and ``buf`` carry ASSEMBLE_SLACK spare bytes past their logical
     ends. Returns the length written, or -1 if anything would run out of
-    bounds or a slot would be left unused (hostile input).
+    bounds, a value would not print, or a slot or value would be left
+    unused (hostile input).
     """
     n_out = out.shape[0] - ASSEMBLE_SLACK
     nbuf = buf.shape[0] - ASSEMBLE_SLACK
@@ -255,11 +277,30 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
         return -1
     cur = np.empty(ncols, np.int64)
     shift = np.empty(ncols, np.int64)  # entry of slot g in an in-order column: g + shift
+    # a number column's next value (vcur, from its start in nums) and
+    # exception (xcur, in num_epos), and the slot of that exception (xslot)
+    vcur = np.zeros(ncols, np.int64)
+    xcur = np.zeros(ncols, np.int64)
+    xslot = np.zeros(ncols, np.int64)
     for c in range(ncols):
         if col_start[c + 1] < col_start[c]:
             return -1
         cur[c] = col_start[c]
         shift[c] = col_first[c] - col_start[c]
+        if col_mode[c] & COL_NUMBERS:
+            if (col_mode[c] & COL_ENTRIES or num_cols.shape[0] != ncols or num_cols.shape[1] != NUM_FIELDS
+                    or num_cols[c, NUM_VSTART] < 0 or num_cols[c, NUM_VCOUNT] < 0
+                    or num_cols[c, NUM_VSTART] + num_cols[c, NUM_VCOUNT] > nums.shape[0]
+                    or num_cols[c, NUM_SSTART] < -1
+                    or num_cols[c, NUM_SSTART] + num_cols[c, NUM_VCOUNT] > nscales.shape[0]
+                    or num_cols[c, NUM_ESTART] < 0 or num_cols[c, NUM_ECOUNT] < 0
+                    or num_cols[c, NUM_ESTART] + num_cols[c, NUM_ECOUNT] > num_epos.shape[0]
+                    or num_cols[c, NUM_WIDTH] < 1 or num_cols[c, NUM_WIDTH] > 19
+                    or num_cols[c, NUM_MAX_SCALE] < 0 or num_cols[c, NUM_MAX_SCALE] > 18):
+                return -1
+            vcur[c] = num_cols[c, NUM_VSTART]
+            xcur[c] = num_cols[c, NUM_ESTART]
+            xslot[c] = col_start[c] + num_epos[xcur[c]] if num_cols[c, NUM_ECOUNT] else -1
     p = 0
     for r in range(nrows):
         k = row_nfields[r]
@@ -272,17 +313,48 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
                 return -1
             cur[c] = g + 1
             mode = col_mode[c]
-            e = entry[g] if mode & COL_ENTRIES else g + shift[c]
+            if mode & COL_QFLAGS:
+                qf = np.int64(qflag[g])
+            else:
+                qf = np.int64((mode >> 2) & 1)
+            if mode & COL_NUMBERS:
+                if g == xslot[c]:
+                    # an exception: its text is an entry, copied below
+                    xk = xcur[c]
+                    e = col_first[c] + xk - num_cols[c, NUM_ESTART]
+                    xcur[c] = xk + 1
+                    xslot[c] = -1
+                    if xk + 1 < num_cols[c, NUM_ESTART] + num_cols[c, NUM_ECOUNT]:
+                        xslot[c] = col_start[c] + num_epos[xk + 1]
+                else:
+                    iv = vcur[c]
+                    if iv >= num_cols[c, NUM_VSTART] + num_cols[c, NUM_VCOUNT]:
+                        return -1
+                    vcur[c] = iv + 1
+                    v = nums[iv]
+                    ms = num_cols[c, NUM_MAX_SCALE]
+                    ss = num_cols[c, NUM_SSTART]
+                    sc = ms if ss < 0 else nscales[ss + iv - num_cols[c, NUM_VSTART]]
+                    dig, ln = decimal_layout(v, sc, ms, num_cols[c, NUM_WIDTH])
+                    if ln < 0 or p + ln + 2 * qf > n_out:
+                        return -1
+                    out[p] = quote
+                    p += qf
+                    put_decimal(out, p, p + ln, dig, sc, v < 0)
+                    p += ln
+                    out[p] = quote
+                    p += qf
+                    out[p] = delim
+                    p += 1
+                    continue
+            else:
+                e = entry[g] if mode & COL_ENTRIES else g + shift[c]
             if e < 0 or e >= ne:
                 return -1
             a = offs[e]
             b = offs[e + 1]
             if a < 0 or b < a or b > nbuf:
                 return -1
-            if mode & COL_QFLAGS:
-                qf = np.int64(qflag[g])
-            else:
-                qf = np.int64((mode >> 2) & 1)
             ln = b - a
             if p + ln + 2 * qf > n_out:
                 return -1
@@ -314,5 +386,8 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
             return -1
     for c in range(ncols):
         if cur[c] != col_start[c + 1]:
+            return -1
+        if col_mode[c] & COL_NUMBERS and (vcur[c] != num_cols[c, NUM_VSTART] + num_cols[c, NUM_VCOUNT]
+                                          or xcur[c] != num_cols[c, NUM_ESTART] + num_cols[c, NUM_ECOUNT]):
             return -1
     return p
