@@ -292,7 +292,8 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
                     or num_cols[c, NUM_VSTART] < 0 or num_cols[c, NUM_VCOUNT] < 0
                     or num_cols[c, NUM_VSTART] + num_cols[c, NUM_VCOUNT] > nums.shape[0]
                     or num_cols[c, NUM_SSTART] < -1
-                    or num_cols[c, NUM_SSTART] + num_cols[c, NUM_VCOUNT] > nscales.shape[0]
+                    or (num_cols[c, NUM_SSTART] >= 0
+                        and num_cols[c, NUM_SSTART] + num_cols[c, NUM_VCOUNT] > nscales.shape[0])
                     or num_cols[c, NUM_ESTART] < 0 or num_cols[c, NUM_ECOUNT] < 0
                     or num_cols[c, NUM_ESTART] + num_cols[c, NUM_ECOUNT] > num_epos.shape[0]
                     or num_cols[c, NUM_WIDTH] < 1 or num_cols[c, NUM_WIDTH] > 19
