@@ -752,3 +752,30 @@ def test_assembler_refuses_bad_number_columns():
     assert run([10 ** 18, 2, 3], cols(3))[0] == -1  # does not print
     assert run([1, 2, 3], cols(3, width=20))[0] == -1
     assert run([1, 2], cols(2, 1), np.array([5], np.int64), b"x")[0] == -1  # exception outside the column
+
+
+@given(st.lists(st.integers(0, 5000), min_size=1, max_size=4, unique=True),
+       st.lists(st.binary(max_size=5), min_size=4, max_size=4), st.booleans(), st.booleans())
+@SETTINGS
+def test_few_exceptions_written_as_the_general_path_writes_them(positions, texts, same, lf_free):
+    """The plain-Python writer of 1..FEW_EXCEPTIONS exceptions gives the
+    general path's params and streams byte for byte (or declines)."""
+    pos = sorted(positions)
+    n = pos[-1] + 1
+    cells = [b"7"] * n
+    for j, p in enumerate(pos):
+        cells[p] = texts[0] if same else texts[j]
+    if lf_free:
+        cells = [c.replace(b"\n", b"") for c in cells]
+    data = np.frombuffer(b"".join(cells), np.uint8)
+    starts = np.cumsum([0] + [len(c) for c in cells[:-1]]).astype(np.int64)
+    ends = starts + np.array([len(c) for c in cells], np.int64)
+    bad = np.zeros(n, np.bool_)
+    bad[pos] = True
+    fast = cc.StreamSink()
+    if not cc._encode_few_exceptions(fast, data, starts, ends, np.array(pos, np.int64), "c", lf_free):
+        return
+    general = cc.StreamSink()
+    general.ints(np.array(pos, np.int64), "c.exc_pos")
+    cc.encode_column(general, data, starts[pos], ends[pos], typed=False, name="c.exc", lf_free=lf_free)
+    assert (bytes(fast.params), fast.streams, fast.names) == (bytes(general.params), general.streams, general.names)

@@ -322,8 +322,51 @@ def _encode_dict(sink, data, starts, ends, ids, first, name, lf_free=False):
 
 def _encode_exceptions(sink, data, starts, ends, bad, name, lf_free=False):
     pos = np.flatnonzero(bad)
+    if pos.shape[0] <= FEW_EXCEPTIONS and _encode_few_exceptions(sink, data, starts, ends, pos, name, lf_free):
+        return
     sink.ints(pos, f"{name}.exc_pos")
     encode_column(sink, data, starts[pos], ends[pos], typed=False, name=f"{name}.exc", lf_free=lf_free)
+
+
+def _encode_few_exceptions(sink, data, starts, ends, pos, name, lf_free) -> bool:
+    """What the general path writes for 1..FEW_EXCEPTIONS exceptions (most
+    are a column's header rows), in plain Python: the positions as small
+    zigzag varints, the texts as a one-entry dictionary (all equal: an
+    untyped column of so few values takes DICT only then) or joined strings,
+    with the separator _free_separator picks. False (nothing written) when
+    no separator is free: the general path then stores lengths."""
+    m = pos.shape[0]
+    if m == 0:
+        return False
+    plist = pos.tolist()
+    values = [bytes(data[starts[i]:ends[i]]) for i in plist]
+    same = all(v == values[0] for v in values)
+    distinct = values[:1] if same else values
+    if lf_free:
+        sep = SEP_PREFERENCE[0]
+    else:
+        used = set(b"".join(distinct))
+        sep = next((c for c in SEP_PREFERENCE if c not in used), -1)
+        if sep < 0:
+            sep = next((c for c in range(256) if c not in used), -1)
+            if sep < 0:
+                return False
+    ints = bytearray([INTS_SMALL])
+    put_varint(ints, m)
+    for p in plist:
+        put_varint(ints, 2 * p)  # zigzag of a position (>= 0)
+    sink.add(ints, f"{name}.exc_pos")
+    end = bytes((sep,))
+    if same:
+        sink.params.append(DICT)
+        put_varint(sink.params, 1)
+        sink.params += bytes((STR, STR_SEP, sep))
+        sink.add(values[0] + end, f"{name}.exc.dict.text")
+        sink.add(bytes(m), f"{name}.exc.ids")
+    else:
+        sink.params += bytes((STR, STR_SEP, sep))
+        sink.add(end.join(values) + end, f"{name}.exc.text")
+    return True
 
 
 def _mode_width(lens, natl, ok):
