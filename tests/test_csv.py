@@ -721,17 +721,17 @@ def test_few_exceptions_read_as_the_general_path_reads_them(positions, texts, sa
 
 
 def test_assembler_refuses_bad_number_columns():
-    """assemble's COL_NUMBERS checks: a column's numbers out of their
+    """assemble_numbers' COL_NUMBERS checks: a column's numbers out of their
     buffers, a value that does not print, values or exceptions left over."""
     from cobol.layers.csv_tokenizer import (ASSEMBLE_SLACK, COL_NUMBERS, NUM_ECOUNT, NUM_FIELDS, NUM_MAX_SCALE,
-                                            NUM_VCOUNT, NUM_WIDTH, assemble)
+                                            NUM_VCOUNT, NUM_WIDTH, assemble_numbers)
 
     def run(nums, cols, epos=np.zeros(0, np.int64), ebuf=b"", nrows=3):
         out = np.zeros(200 + ASSEMBLE_SLACK, np.uint8)
         buf = np.zeros(len(ebuf) + ASSEMBLE_SLACK, np.uint8)
         buf[:len(ebuf)] = np.frombuffer(ebuf, np.uint8)
         offs = np.array([0, len(ebuf)] if ebuf else [0], np.int64)
-        return assemble(out, buf, offs, np.zeros(nrows, np.int64), np.array([0, nrows], np.int64),
+        return assemble_numbers(out, buf, offs, np.zeros(nrows, np.int64), np.array([0, nrows], np.int64),
                         np.zeros(1, np.int64), np.array([COL_NUMBERS], np.int64), np.zeros(nrows, np.bool_),
                         np.ones(nrows, np.int64), np.zeros(nrows, np.uint8), 44, 34,
                         np.array(nums, np.int64), np.zeros(0, np.int64), epos, np.array([cols], np.int64)), out

@@ -1173,7 +1173,7 @@ NUMBERS = object()
 
 class NumberColumns:
     """Decode side: the numeric columns of a block that the row assembler
-    prints straight into the output (csv_tokenizer.assemble, COL_NUMBERS),
+    prints straight into the output (csv_tokenizer.assemble_numbers, COL_NUMBERS),
     their values, scales and exception positions each in one buffer and a
     row of ``cols`` (NUM_FIELDS) per column."""
 
@@ -1183,6 +1183,7 @@ class NumberColumns:
         self.epos = scratch("number exceptions", nslots, np.int64)
         self.cols = np.zeros((ncols, NUM_FIELDS), np.int64)
         self.nv = self.ns = self.ne = 0
+        self.count = 0  # columns added
 
     def add(self, col: int, vals: np.ndarray, scales: np.ndarray | None, max_scale: int, width: int,
             epos: np.ndarray | None) -> None:
@@ -1211,6 +1212,7 @@ class NumberColumns:
             self.ne += ne
         row[NUM_WIDTH] = width
         row[NUM_MAX_SCALE] = max_scale
+        self.count += 1
 
 
 class ColumnArena:

@@ -66,6 +66,7 @@ from .csv_tokenizer import (
     TERM_LF,
     TERM_NONE,
     assemble,
+    assemble_numbers,
     sniff_delimiter,
     tokenize_block,
 )
@@ -538,9 +539,12 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
         if q is not None:
             all_q[a:b] = q
             col_mode[c] |= COL_QFLAGS
-    p = assemble(out[:raw_len + ASSEMBLE_SLACK], arena.buf, arena.offs[:arena.k + 1], entry, slot_start, col_first,
-                 col_mode, all_q, row_nf, row_term, delim, quote, numbers.nums, numbers.scales, numbers.epos,
-                 numbers.cols)
+    args = (out[:raw_len + ASSEMBLE_SLACK], arena.buf, arena.offs[:arena.k + 1], entry, slot_start, col_first,
+            col_mode, all_q, row_nf, row_term, delim, quote)
+    if numbers.count:
+        p = assemble_numbers(*args, numbers.nums, numbers.scales, numbers.epos, numbers.cols)
+    else:
+        p = assemble(*args)
     if p != raw_len:
         raise FormatError("csv: fields do not fill the block")
 
