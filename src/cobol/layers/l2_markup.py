@@ -220,7 +220,7 @@ class MarkupEncoder:
         tok_depth = np.zeros(kinds.size, np.int32)
         tok_parent = np.zeros(kinds.size, np.int32)
         _walk(kinds, tok_sk, table.is_end, table.push, table.canon, table.name, table.name_fold,
-              tok_code, tok_depth, tok_parent)
+              tok_code, tok_depth, tok_parent, np.empty(kinds.size + 1, np.int32))
         skeletons, table = self._keep_used(skeletons, table, tok_code, tok_parent, tags)
         nnames = len(table.names)
 
@@ -272,7 +272,7 @@ class MarkupEncoder:
             offsets = np.zeros(ngroups + 1, np.int64)
             np.cumsum(sizes, out=offsets[1:])
             out = np.empty(int(offsets[-1]), np.uint8)
-            _gather(buf, s_, e_, g_, offsets, out)
+            _gather(buf, s_, e_, g_, offsets[:-1].copy(), out)
             return [out[offsets[k]:offsets[k + 1]] for k in range(ngroups)]
 
         # trials on the text of a prefix of the block
@@ -557,7 +557,8 @@ class MarkupDecoder:
         err, pos = _decode_kernel(sym, sk_data, skeletons.offsets, table.is_end, table.push, table.name,
                                   table.hole_lo, hole_pos, hole_group, _padded(table.names.data),
                                   table.names.offsets, table.name_fold, groups, g_pos, g_end,
-                                  _u8(_NL[nl_kind]), np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out)
+                                  _u8(_NL[nl_kind]), np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out,
+                                  np.empty(sym.size + 1, np.int32))
         if err != E_OK:
             raise FormatError(f"markup: {_ERRORS.get(err, 'error')} (symbol byte {pos})")
 

@@ -15,7 +15,7 @@ from numba import njit
 
 from . import markup_tokenizer as mt
 from .primitives import (
-    COPY_SLACK, FNV64_OFFSET, copy_chunks, copy_to_nul, fnv1a64, fnv1a64_step, put_varint, spans_equal,
+    COPY_SLACK, FNV64_OFFSET, NO_NRT, copy_chunks, copy_to_nul, fnv1a64, fnv1a64_step, put_varint, spans_equal,
 )
 
 # symbols
@@ -51,7 +51,7 @@ MISC_DELIM_OFF = np.cumsum([0] + [len(x) for pair in MISC_DELIMITERS for x in pa
 MAX_POP_SEARCH = 256
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _skeleton_hashes(buf, kinds, starts, attr_lo, a_val_s, a_val_e, out):
     """64-bit FNV-1a hash of each tag token's skeleton (0 for other tokens)."""
     for t in range(kinds.size):
@@ -75,7 +75,7 @@ def _skeleton_hashes(buf, kinds, starts, attr_lo, a_val_s, a_val_e, out):
         out[t] = h | np.uint64(1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _attribute_hashes(buf, a_name_s, a_name_e, a_val_s, a_val_e, out):
     """64-bit hash of each valued attribute's name=value pair (0 when valueless)."""
     for a in range(a_name_s.size):
@@ -91,7 +91,7 @@ def _attribute_hashes(buf, a_name_s, a_name_e, a_val_s, a_val_e, out):
         out[a] = h | np.uint64(1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, out, o):
     p = starts[t]
     e = starts[t + 1]
@@ -111,7 +111,7 @@ def _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, out, o):
     return o
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _collect_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, reps, offsets, out):
     o = np.int64(0)
     offsets[0] = 0
@@ -120,7 +120,7 @@ def _collect_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, reps, offsets, ou
         offsets[i + 1] = o
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _verify_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, tags, tag_sk, sk_data, sk_off, scratch):
     """True when every tag token's skeleton equals the one its hash mapped to."""
     for i in range(tags.size):
@@ -171,15 +171,14 @@ def _read_varint(src, i, n, max_shift):
         shift += 7
 
 
-@njit(cache=True, nogil=True)
-def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_code, tok_depth, tok_parent):
+@njit(cache=True, nogil=True, **NO_NRT)
+def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_code, tok_depth, tok_parent, stack):
     """Run the nesting stack over the tokens.
 
     tok_code: S_END for predicted end tags, S_SKEL + id for other tags.
     tok_depth / tok_parent: stack depth and top name id (-1 at the root) at
-    each token.
+    each token. ``stack``: scratch of ``kinds.size + 1`` int32.
     """
-    stack = np.empty(kinds.size + 1, np.int32)
     d = 0
     for t in range(kinds.size):
         tok_depth[t] = d
@@ -202,7 +201,7 @@ def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_c
                 d = _close_element(stack, d, name_fold, name_fold[nm])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _is_ws(buf, a, b):
     for j in range(a, b):
         c = buf[j]
@@ -211,7 +210,7 @@ def _is_ws(buf, a, b):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _indent_match(buf, a, b, nl, unit, depth):
     """buf[a:b] == nl + unit * depth ?"""
     ln = nl.size + unit.size * depth
@@ -228,7 +227,7 @@ def _indent_match(buf, a, b, nl, unit, depth):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _indent_stats(buf, kinds, starts, tok_depth, nl_kind, ind_char, ind_len, depth):
     """For whitespace-only text tokens that start with a newline: newline kind
     (1 LF, 2 CRLF), indent byte (-1 if mixed or none), indent length, depth.
@@ -280,7 +279,7 @@ def _misc_group(k):
     return G_DECL
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, tok_parent,
           nl, unit, text_group_of, hole_lo, hole_group, text_base,
           sym, seg_s, seg_e, seg_g):
@@ -357,7 +356,7 @@ def _skeleton_use_counts(tags, tok_code, n_skeletons):
     return cnt
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _renumber(tags, tok_code, new_id, tok_parent, name_map):
     """In place: emitted skeleton codes to their new ids, parent name ids
     (-1 at the root) through name_map (indexed by id + 1)."""
@@ -378,10 +377,10 @@ def _group_sizes(seg_s, seg_e, seg_g, ngroups):
     return sizes
 
 
-@njit(cache=True, nogil=True)
-def _gather(buf, seg_s, seg_e, seg_g, offsets, out):
-    """Copy each segment + a NUL terminator into its group's region (stable)."""
-    pos = offsets[:-1].copy()
+@njit(cache=True, nogil=True, **NO_NRT)
+def _gather(buf, seg_s, seg_e, seg_g, pos, out):
+    """Copy each segment + a NUL terminator into its group's region (stable);
+    ``pos`` holds each group's start (its region's offset) and is advanced."""
     for i in range(seg_s.size):
         g = seg_g[i]
         o = pos[g]
@@ -549,19 +548,19 @@ def _take_item(out, o, cap, groups, g, g_pos, g_end):
     return ln
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, hole_pos, hole_group,
                    name_data, name_off, name_fold, groups, g_pos, g_end,
-                   nl, unit, text_group_of, text_base, out):
+                   nl, unit, text_group_of, text_base, out, stack):
     """Rebuild the block into out[:out.size - COPY_SLACK] (its exact length);
     returns (error code, position).
 
     ``sk_data``, ``name_data``, ``groups`` and ``out`` end in COPY_SLACK spare
     bytes (see :func:`cobol.layers.primitives.copy_chunks`); ``hole_pos[h]`` is
-    where hole h (the h-th NUL of ``sk_data``) sits."""
+    where hole h (the h-th NUL of ``sk_data``) sits; ``stack``: scratch of
+    ``sym.size + 1`` int32 (the kernel allocates nothing: NO_NRT)."""
     cap = out.size - COPY_SLACK
     nsk = sk_off.size - 1
-    stack = np.empty(sym.size + 1, np.int32)
     d = 0
     o = 0
     i = 0

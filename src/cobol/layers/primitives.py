@@ -46,6 +46,15 @@ from ..registry import OUTPUT_SLACK
 
 _U64_MASK = (1 << 64) - 1
 
+#: njit options of kernels that allocate no arrays: Numba's reference counting
+#: (NRT) off. With it on, every array handed to a helper, even an inlined one,
+#: costs an atomic incref and decref where Numba cannot prove them redundant
+#: (branchy loops); in the markup tokenizer, emitter and decoder that was most
+#: of the time per token (tokenizer 1.7x, decoder ~1.3x faster without). Such
+#: a kernel cannot allocate (np.empty fails to compile): its callers pass the
+#: scratch arrays in. (``_nrt`` is Numba's own option; entropy_ppmd uses it too.)
+NO_NRT = {"_nrt": False}
+
 # ---------------------------------------------------------------- varints
 
 #: read_varint's error kinds (0 = ok)
