@@ -432,6 +432,30 @@ def zero_byte_mask(v):
     return (v - _LOW_BITS) & ~v & _HIGH_BITS
 
 
+#: odd multiplier of :func:`hash_span_words` (2**64 / the golden ratio)
+_WORD_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def hash_span_words(h, buf, s, e):
+    """The 64-bit hash ``h`` extended by the bytes ``buf[s:e]``: 8 at a time (an
+    xor, a multiply and an xor-shift per word), the last 1-7 as FNV-1a steps;
+    reads nothing past ``e``. 4-5x faster than :func:`fnv1a64` on spans of
+    tens of bytes (one dependent multiply per word instead of per byte). Not
+    FNV: for hashes that only group equal spans within one run and are never
+    stored (the markup layer's tag skeletons and attribute pairs); equal spans
+    hash equally whatever their position."""
+    p = s
+    while p + 8 <= e:
+        h = (h ^ load_u64(buf, p)) * _WORD_MUL
+        h ^= h >> np.uint64(29)
+        p += 8
+    while p < e:
+        h = (h ^ np.uint64(buf[p])) * FNV64_PRIME
+        p += 1
+    return h
+
+
 @njit(cache=True, nogil=True, inline="always")
 def copy_to_nul(out, o, cap, src, p, end):
     """Copy src[p:] up to its next NUL (not included) to out[o:], 16 bytes at
