@@ -78,6 +78,13 @@ VOID_ELEMENTS = (b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"inp
 _SLOW_CAP = 256
 _ONES = np.uint64(0x0101010101010101)
 
+# The kernels run without Numba's reference counting (primitives.NO_NRT): with
+# it, each call of a helper given arrays cost atomic increfs and decrefs, most
+# of the time per token. The helpers of every tag (_scan_tag, _raw_text_index,
+# _scan_to) are inlined; those of end tags, comments, declarations and raw
+# text stay calls (NO_NRT too): inlining them as well doubled the kernel's
+# compile time (first run after an install) for ~4% of its speed.
+
 
 def _make_tables():
     ws = np.zeros(256, np.uint8)
@@ -135,7 +142,7 @@ def _scan_to(buf, j, stop, x):
     return stop
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, **NO_NRT)
 def _find(buf, i, pat0, pat1, pat2, plen, cap):
     """First index >= i where the 1-3 byte pattern starts, stopping at a NUL or
     after ``cap`` bytes; -1 if not found."""
@@ -158,7 +165,7 @@ def _find(buf, i, pat0, pat1, pat2, plen, cap):
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, **NO_NRT)
 def _scan_doctype(buf, i, cap, ws):
     """``<!`` at i: end (exclusive) of a declaration with an internal subset
     (brackets, quotes and comments inside it skipped), or -1."""
@@ -288,7 +295,7 @@ def _raw_text_index(buf, s, e, raw_names, raw_lens):
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, **NO_NRT)
 def _find_raw_end(buf, i, s, ln, ws):
     """First ``</name`` (case-insensitive, followed by whitespace, / or >) at or
     after i, where name is buf[s:s+ln]; returns its index or the position of
