@@ -69,9 +69,8 @@ from .l1_semantic import unique_hashes
 from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-exported: part of the format)
     COPY_SLACK, E_OK, G_CDATA, G_COMMENT, G_DECL, G_PI, G_WS, N_MISC, S_CDATA, S_COMMENT, S_DECL, S_END, S_INDENT,
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
-    _decode_kernel, _emit, _gather, _group_sizes, _indent_stats, _renumber, _skeleton_hashes, _skeleton_parts,
-    _skeleton_use_counts, _span_hashes,
-    _spans_match, _text_bytes, _value_bytes,
+    _decode_kernel, _emit, _frequent_pairs, _gather, _group_sizes, _indent_hits, _renumber, _skeleton_hashes,
+    _skeleton_parts, _skeleton_use_counts, _span_hashes, _spans_match, _text_bytes, _value_bytes,
     _verify_skeletons, _walk,
 )
 from .structural_dictionary import MAX_ENTRIES, StructuralDictionary
@@ -81,6 +80,8 @@ MIN_VALUE_STREAM_BYTES = 512
 MAX_TEXT_STREAMS = 32
 MIN_TEXT_STREAM_BYTES = 4096
 INDENT_UNITS = (b"  ", b"    ", b"\t", b" ", b"   ", b"        ")
+_INDENT_BYTE = np.array([u[0] for u in INDENT_UNITS], np.int64)
+_INDENT_LEN = np.array([len(u) for u in INDENT_UNITS], np.int64)
 TRIAL_SAMPLE = 1 << 17
 TRIAL_LEVEL = 9
 
@@ -220,7 +221,7 @@ class MarkupEncoder:
         tok_depth = np.zeros(kinds.size, np.int32)
         tok_parent = np.zeros(kinds.size, np.int32)
         _walk(kinds, tok_sk, table.is_end, table.push, table.canon, table.name, table.name_fold,
-              tok_code, tok_depth, tok_parent)
+              tok_code, tok_depth, tok_parent, np.empty(kinds.size + 1, np.int32))
         skeletons, table = self._keep_used(skeletons, table, tok_code, tok_parent, tags)
         nnames = len(table.names)
 
@@ -272,7 +273,7 @@ class MarkupEncoder:
             offsets = np.zeros(ngroups + 1, np.int64)
             np.cumsum(sizes, out=offsets[1:])
             out = np.empty(int(offsets[-1]), np.uint8)
-            _gather(buf, s_, e_, g_, offsets, out)
+            _gather(buf, s_, e_, g_, offsets[:-1].copy(), out)
             return [out[offsets[k]:offsets[k + 1]] for k in range(ngroups)]
 
         # trials on the text of a prefix of the block
@@ -403,9 +404,7 @@ class MarkupEncoder:
             return val_s, val_e
         h = np.empty(val_s.size, np.uint64)
         _attribute_hashes(buf, tok.a_name_s, tok.a_name_e, val_s, val_e, h)
-        valued = np.flatnonzero(h != 0)
-        ids, first, counts = unique_hashes(h[valued])
-        fold = valued[counts[ids] >= self.fold_min]
+        fold = np.flatnonzero(_frequent_pairs(h, self.fold_min))
         if fold.size == 0:
             return val_s, val_e
         val_s = val_s.copy()
@@ -430,22 +429,15 @@ class MarkupEncoder:
 
     @staticmethod
     def _indent_style(buf, kinds, starts, tok_depth):
-        """The newline and indent unit that predict the most whitespace nodes."""
-        nt = int((kinds == mt.TEXT).sum())
-        nk, ch, ln, dp = (np.empty(nt, np.int64) for _ in range(4))
-        m = _indent_stats(buf, kinds, starts, tok_depth, nk, ch, ln, dp)
-        nk, ch, ln, dp = nk[:m], ch[:m], ln[:m], dp[:m]
+        """The newline and indent unit that predict the most whitespace nodes
+        (at least 8; the first of equal counts in INDENT_UNITS order, LF first)."""
+        hits = np.zeros((2, len(INDENT_UNITS)), np.int64)
+        _indent_hits(buf, kinds, starts, tok_depth, _INDENT_BYTE, _INDENT_LEN, hits)
         best, style = 7, (0, b"")
         for kind in (1, 2):
-            sel = nk == kind
-            if not sel.any():
-                continue
-            for u in INDENT_UNITS:
-                w = len(u)
-                ok = sel & ((ch == u[0]) | (ln == 0))
-                hits = int((ok & ((ln == w * dp) | (ln == w * (dp - 1)))).sum())
-                if hits > best:
-                    best, style = hits, (kind, u)
+            for k, u in enumerate(INDENT_UNITS):
+                if hits[kind - 1, k] > best:
+                    best, style = int(hits[kind - 1, k]), (kind, u)
         return style
 
     # -- trials ---------------------------------------------------------------
@@ -458,7 +450,8 @@ class MarkupEncoder:
         (``entropy.thread_compressor``), so that a trial's frame can stand for
         the final stream's (Encoded.zstd_frames)."""
         c = thread_compressor(self._trial_level)
-        return [c.compress(bytes(x)) for x in chunks]
+        # (straight from the arrays: zstandard reads any buffer, a bytes copy first cost as much as a fast pass)
+        return [c.compress(x) for x in chunks]
 
     def _trial_l1(self, sample) -> tuple:
         """(whether the L1 word code pays on ``sample``, (coder, code, frames of
@@ -557,7 +550,8 @@ class MarkupDecoder:
         err, pos = _decode_kernel(sym, sk_data, skeletons.offsets, table.is_end, table.push, table.name,
                                   table.hole_lo, hole_pos, hole_group, _padded(table.names.data),
                                   table.names.offsets, table.name_fold, groups, g_pos, g_end,
-                                  _u8(_NL[nl_kind]), np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out)
+                                  _u8(_NL[nl_kind]), np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out,
+                                  np.empty(sym.size + 1, np.int32))
         if err != E_OK:
             raise FormatError(f"markup: {_ERRORS.get(err, 'error')} (symbol byte {pos})")
 

@@ -15,7 +15,8 @@ from numba import njit
 
 from . import markup_tokenizer as mt
 from .primitives import (
-    COPY_SLACK, FNV64_OFFSET, copy_chunks, copy_to_nul, fnv1a64, fnv1a64_step, put_varint, spans_equal,
+    COPY_SLACK, FNV64_OFFSET, NO_NRT, copy_chunks, copy_to_nul, fnv1a64, fnv1a64_step, hash_span_words, move_bytes,
+    put_varint, spans_equal, table_capacity, table_slot,
 )
 
 # symbols
@@ -51,9 +52,12 @@ MISC_DELIM_OFF = np.cumsum([0] + [len(x) for pair in MISC_DELIMITERS for x in pa
 MAX_POP_SEARCH = 256
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _skeleton_hashes(buf, kinds, starts, attr_lo, a_val_s, a_val_e, out):
-    """64-bit FNV-1a hash of each tag token's skeleton (0 for other tokens)."""
+    """64-bit hash of each tag token's skeleton (0 for other tokens): its spans
+    between the value holes (hash_span_words), each hole a step of its own (a
+    skeleton's NUL: markup tokens hold no NUL, so the spans of equal skeletons
+    are equal). Only equal skeletons are grouped by it: its values are not stored."""
     for t in range(kinds.size):
         k = kinds[t]
         if k != mt.START and k != mt.END:
@@ -66,32 +70,81 @@ def _skeleton_hashes(buf, kinds, starts, attr_lo, a_val_s, a_val_e, out):
             vs = a_val_s[a]
             if vs < 0:
                 continue
-            for j in range(p, vs):
-                h = fnv1a64_step(h, buf[j])
+            h = hash_span_words(h, buf, p, vs)
             h = fnv1a64_step(h, 0)
             p = a_val_e[a]
-        for j in range(p, e):
-            h = fnv1a64_step(h, buf[j])
+        h = hash_span_words(h, buf, p, e)
         out[t] = h | np.uint64(1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _attribute_hashes(buf, a_name_s, a_name_e, a_val_s, a_val_e, out):
     """64-bit hash of each valued attribute's name=value pair (0 when valueless)."""
     for a in range(a_name_s.size):
         if a_val_s[a] < 0:
             out[a] = 0
             continue
-        h = FNV64_OFFSET
-        for j in range(a_name_s[a], a_name_e[a]):
-            h = fnv1a64_step(h, buf[j])
+        h = hash_span_words(FNV64_OFFSET, buf, a_name_s[a], a_name_e[a])
         h = fnv1a64_step(h, 0x100)  # between name and value: no byte has this value
-        for j in range(a_val_s[a], a_val_e[a]):
-            h = fnv1a64_step(h, buf[j])
+        h = hash_span_words(h, buf, a_val_s[a], a_val_e[a])
         out[a] = h | np.uint64(1)
 
 
+#: slots (a power of two) of the counting filter of :func:`_frequent_pairs`:
+#: 256 KiB of counters, in the L2 cache
+FOLD_FILTER_SLOTS = 1 << 16
+
+
 @njit(cache=True, nogil=True)
+def _frequent_pairs(h, min_count):
+    """Which entries of ``h`` (attribute pair hashes, 0 = valueless) occur at
+    least ``min_count`` times: a bool mask. A first pass counts hashes into
+    FOLD_FILTER_SLOTS counters (a slot counts every hash that lands on it, so
+    never less than each one's own count); only hashes whose slot reaches
+    ``min_count`` are counted exactly, in a table sized for them. Where most
+    pairs are rare (ids, coordinates, paths) that is a small fraction, and
+    the exact table stays in the cache (unique_hashes over every pair built a
+    table of all of them)."""
+    n = h.size
+    fmask = np.uint64(FOLD_FILTER_SLOTS - 1)
+    filt = np.zeros(FOLD_FILTER_SLOTS, np.int64)
+    for i in range(n):
+        x = h[i]
+        if x != 0:
+            filt[table_slot(x, fmask)] += 1
+    m = 0
+    for i in range(n):
+        x = h[i]
+        if x != 0 and filt[table_slot(x, fmask)] >= min_count:
+            m += 1
+    out = np.zeros(n, np.bool_)
+    if m == 0:
+        return out
+    size = table_capacity(m)
+    mask = np.uint64(size - 1)
+    keys = np.zeros(size, np.uint64)
+    cnt = np.zeros(size, np.int64)
+    for i in range(n):
+        x = h[i]
+        if x == 0 or filt[table_slot(x, fmask)] < min_count:
+            continue
+        slot = table_slot(x, mask)
+        while keys[slot] != 0 and keys[slot] != x:
+            slot = (slot + np.uint64(1)) & mask
+        keys[slot] = x
+        cnt[slot] += 1
+    for i in range(n):
+        x = h[i]
+        if x == 0 or filt[table_slot(x, fmask)] < min_count:
+            continue
+        slot = table_slot(x, mask)
+        while keys[slot] != x:
+            slot = (slot + np.uint64(1)) & mask
+        out[i] = cnt[slot] >= min_count
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, out, o):
     p = starts[t]
     e = starts[t + 1]
@@ -111,7 +164,7 @@ def _write_skeleton(buf, starts, attr_lo, a_val_s, a_val_e, t, out, o):
     return o
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _collect_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, reps, offsets, out):
     o = np.int64(0)
     offsets[0] = 0
@@ -120,7 +173,7 @@ def _collect_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, reps, offsets, ou
         offsets[i + 1] = o
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _verify_skeletons(buf, starts, attr_lo, a_val_s, a_val_e, tags, tag_sk, sk_data, sk_off, scratch):
     """True when every tag token's skeleton equals the one its hash mapped to."""
     for i in range(tags.size):
@@ -171,15 +224,14 @@ def _read_varint(src, i, n, max_shift):
         shift += 7
 
 
-@njit(cache=True, nogil=True)
-def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_code, tok_depth, tok_parent):
+@njit(cache=True, nogil=True, **NO_NRT)
+def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_code, tok_depth, tok_parent, stack):
     """Run the nesting stack over the tokens.
 
     tok_code: S_END for predicted end tags, S_SKEL + id for other tags.
     tok_depth / tok_parent: stack depth and top name id (-1 at the root) at
-    each token.
+    each token. ``stack``: scratch of ``kinds.size + 1`` int32.
     """
-    stack = np.empty(kinds.size + 1, np.int32)
     d = 0
     for t in range(kinds.size):
         tok_depth[t] = d
@@ -202,7 +254,7 @@ def _walk(kinds, tok_sk, sk_is_end, sk_push, sk_canon, sk_name, name_fold, tok_c
                 d = _close_element(stack, d, name_fold, name_fold[nm])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _is_ws(buf, a, b):
     for j in range(a, b):
         c = buf[j]
@@ -211,7 +263,7 @@ def _is_ws(buf, a, b):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _indent_match(buf, a, b, nl, unit, depth):
     """buf[a:b] == nl + unit * depth ?"""
     ln = nl.size + unit.size * depth
@@ -228,22 +280,23 @@ def _indent_match(buf, a, b, nl, unit, depth):
     return True
 
 
-@njit(cache=True, nogil=True)
-def _indent_stats(buf, kinds, starts, tok_depth, nl_kind, ind_char, ind_len, depth):
-    """For whitespace-only text tokens that start with a newline: newline kind
-    (1 LF, 2 CRLF), indent byte (-1 if mixed or none), indent length, depth.
-    Returns the count."""
-    m = 0
+@njit(cache=True, nogil=True, **NO_NRT)
+def _indent_hits(buf, kinds, starts, tok_depth, unit_byte, unit_len, hits):
+    """For each whitespace-only text token that starts with a newline (LF:
+    kind 1, CRLF: kind 2) and then holds spaces or tabs only: for each
+    candidate unit u (its byte ``unit_byte[u]``, repeated ``unit_len[u]``
+    times), whether the indent is made of that byte (or empty) and is u times
+    the token's depth or depth - 1; adds those to ``hits[kind - 1, u]``."""
     for t in range(kinds.size):
         if kinds[t] != mt.TEXT:
             continue
         a = starts[t]
         b = starts[t + 1]
         if buf[a] == 10:
-            nk = 1
+            nk = 0
             p = a + 1
         elif buf[a] == 13 and a + 1 < b and buf[a + 1] == 10:
-            nk = 2
+            nk = 1
             p = a + 2
         else:
             continue
@@ -260,12 +313,12 @@ def _indent_stats(buf, kinds, starts, tok_depth, nl_kind, ind_char, ind_len, dep
                 c = -2
         if not ok:
             continue
-        nl_kind[m] = nk
-        ind_char[m] = c
-        ind_len[m] = b - p
-        depth[m] = tok_depth[t]
-        m += 1
-    return m
+        ln = b - p
+        d = np.int64(tok_depth[t])
+        for u in range(unit_len.size):
+            w = unit_len[u]
+            if (c == unit_byte[u] or ln == 0) and (ln == w * d or ln == w * (d - 1)):
+                hits[nk, u] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -280,7 +333,7 @@ def _misc_group(k):
     return G_DECL
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _emit(buf, kinds, starts, attr_lo, a_val_s, a_val_e, tok_code, tok_depth, tok_parent,
           nl, unit, text_group_of, hole_lo, hole_group, text_base,
           sym, seg_s, seg_e, seg_g):
@@ -357,7 +410,7 @@ def _skeleton_use_counts(tags, tok_code, n_skeletons):
     return cnt
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _renumber(tags, tok_code, new_id, tok_parent, name_map):
     """In place: emitted skeleton codes to their new ids, parent name ids
     (-1 at the root) through name_map (indexed by id + 1)."""
@@ -378,18 +431,24 @@ def _group_sizes(seg_s, seg_e, seg_g, ngroups):
     return sizes
 
 
-@njit(cache=True, nogil=True)
-def _gather(buf, seg_s, seg_e, seg_g, offsets, out):
-    """Copy each segment + a NUL terminator into its group's region (stable)."""
-    pos = offsets[:-1].copy()
+@njit(cache=True, nogil=True, **NO_NRT)
+def _gather(buf, seg_s, seg_e, seg_g, pos, out):
+    """Copy each segment + a NUL terminator into its group's region (stable);
+    ``pos`` holds each group's start (its region's offset) and is advanced.
+    Segments from 16 bytes are one memmove each (values, text), shorter ones a
+    byte loop (a call would cost more)."""
     for i in range(seg_s.size):
         g = seg_g[i]
         o = pos[g]
-        for j in range(seg_s[i], seg_e[i]):
-            out[o] = buf[j]
-            o += 1
-        out[o] = 0
-        pos[g] = o + 1
+        a = seg_s[i]
+        ln = seg_e[i] - a
+        if ln >= 16:
+            move_bytes(out, o, buf, a, ln)
+        else:
+            for j in range(ln):
+                out[o + j] = buf[a + j]
+        out[o + ln] = 0
+        pos[g] = o + ln + 1
 
 
 @njit(cache=True, nogil=True)
@@ -549,19 +608,19 @@ def _take_item(out, o, cap, groups, g, g_pos, g_end):
     return ln
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, hole_pos, hole_group,
                    name_data, name_off, name_fold, groups, g_pos, g_end,
-                   nl, unit, text_group_of, text_base, out):
+                   nl, unit, text_group_of, text_base, out, stack):
     """Rebuild the block into out[:out.size - COPY_SLACK] (its exact length);
     returns (error code, position).
 
     ``sk_data``, ``name_data``, ``groups`` and ``out`` end in COPY_SLACK spare
     bytes (see :func:`cobol.layers.primitives.copy_chunks`); ``hole_pos[h]`` is
-    where hole h (the h-th NUL of ``sk_data``) sits."""
+    where hole h (the h-th NUL of ``sk_data``) sits; ``stack``: scratch of
+    ``sym.size + 1`` int32 (the kernel allocates nothing: NO_NRT)."""
     cap = out.size - COPY_SLACK
     nsk = sk_off.size - 1
-    stack = np.empty(sym.size + 1, np.int32)
     d = 0
     o = 0
     i = 0

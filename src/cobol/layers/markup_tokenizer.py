@@ -52,6 +52,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from .primitives import NO_NRT, load_u64, zero_byte_mask
 
 TEXT = 0
 START = 1
@@ -73,6 +76,14 @@ VOID_ELEMENTS = (b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"inp
                  b"command", b"basefont", b"bgsound", b"frame", b"image", b"isindex")
 
 _SLOW_CAP = 256
+_ONES = np.uint64(0x0101010101010101)
+
+# The kernels run without Numba's reference counting (primitives.NO_NRT): with
+# it, each call of a helper given arrays cost atomic increfs and decrefs, most
+# of the time per token. The helpers of every tag (_scan_tag, _raw_text_index,
+# _scan_to) are inlined; those of end tags, comments, declarations and raw
+# text stay calls (NO_NRT too): inlining them as well doubled the kernel's
+# compile time (first run after an install) for ~4% of its speed.
 
 
 def _make_tables():
@@ -103,14 +114,35 @@ def _make_tables():
 WS, NAME_START_HTML, NAME_START_XML, NAME_STOP, RAW_NAMES, RAW_LENS = _make_tables()
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _lower(b):
     if 65 <= b <= 90:
         return b + 32
     return b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
+def _scan_to(buf, j, stop, x):
+    """First index in [j, stop) whose byte is ``x`` or NUL; ``stop`` when none.
+    Eight bytes at a time (the zero-byte test on the word and on the word
+    xor x) while they lie before ``stop``: text and quoted values are most of
+    the bytes the tokenizer passes over."""
+    xm = np.uint64(x) * _ONES
+    while j + 8 <= stop:
+        v = load_u64(buf, j)
+        m = zero_byte_mask(v) | zero_byte_mask(v ^ xm)
+        if m != 0:
+            return j + np.int64(trailing_zeros(m) >> 3)
+        j += 8
+    while j < stop:
+        b = buf[j]
+        if b == x or b == 0:
+            return j
+        j += 1
+    return stop
+
+
+@njit(cache=True, nogil=True, **NO_NRT)
 def _find(buf, i, pat0, pat1, pat2, plen, cap):
     """First index >= i where the 1-3 byte pattern starts, stopping at a NUL or
     after ``cap`` bytes; -1 if not found."""
@@ -133,7 +165,7 @@ def _find(buf, i, pat0, pat1, pat2, plen, cap):
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _scan_doctype(buf, i, cap, ws):
     """``<!`` at i: end (exclusive) of a declaration with an internal subset
     (brackets, quotes and comments inside it skipped), or -1."""
@@ -171,7 +203,7 @@ def _scan_doctype(buf, i, cap, ws):
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _scan_tag(buf, i, cap, ws, name_start, a_name_s, a_name_e, a_val_s, a_val_e, na, acap):
     """``<`` at i followed by a name start byte: parse a start tag.
 
@@ -225,9 +257,7 @@ def _scan_tag(buf, i, cap, ws, name_start, a_name_s, a_name_e, a_val_s, a_val_e,
                 return r, name_e, na, 0
             c = buf[r]
             if c == 34 or c == 39:
-                k = r + 1
-                while k < stop and buf[k] != c and buf[k] != 0:
-                    k += 1
+                k = _scan_to(buf, r + 1, stop, c)
                 if k >= stop or buf[k] == 0:
                     return k, name_e, na, 0
                 a_val_s[na] = r + 1
@@ -248,7 +278,7 @@ def _scan_tag(buf, i, cap, ws, name_start, a_name_s, a_name_e, a_val_s, a_val_e,
         na += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _raw_text_index(buf, s, e, raw_names, raw_lens):
     """Index of the raw-text element named buf[s:e] (ASCII case-insensitive), or -1."""
     ln = e - s
@@ -265,7 +295,7 @@ def _raw_text_index(buf, s, e, raw_names, raw_lens):
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _find_raw_end(buf, i, s, ln, ws):
     """First ``</name`` (case-insensitive, followed by whitespace, / or >) at or
     after i, where name is buf[s:s+ln]; returns its index or the position of
@@ -273,10 +303,12 @@ def _find_raw_end(buf, i, s, ln, ws):
     n = buf.size
     j = i
     while j < n:
-        b = buf[j]
-        if b == 0:
+        j = _scan_to(buf, j, n, 60)
+        if j >= n:
+            return n
+        if buf[j] == 0:
             return j
-        if b == 60 and j + 1 < n and buf[j + 1] == 47 and j + 2 + ln < n:
+        if j + 1 < n and buf[j + 1] == 47 and j + 2 + ln < n:
             same = True
             for k in range(ln):
                 if _lower(buf[j + 2 + k]) != _lower(buf[s + k]):
@@ -290,7 +322,7 @@ def _find_raw_end(buf, i, s, ln, ws):
     return n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
                     a_name_s, a_name_e, a_val_s, a_val_e):
     """Fill the token and attribute arrays; return (token count, attribute count),
@@ -311,7 +343,7 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
     budget = 2 * np.int64(n) + 65536
     # np.int64 values, not literals, for what the helpers take: a literal
     # argument compiles the helper once more per value (issue 15, first run)
-    gt, dash, rbr, qm, nul = np.int64(62), np.int64(45), np.int64(93), np.int64(63), np.int64(0)
+    lt, gt, dash, rbr, qm, nul = np.int64(60), np.int64(62), np.int64(45), np.int64(93), np.int64(63), np.int64(0)
     one, two, three = np.int64(1), np.int64(2), np.int64(3)
     t = 0
     na = np.int64(0)
@@ -442,12 +474,7 @@ def tokenize_kernel(buf, html, kinds, starts, name_s, name_e, attr_lo,
             i = end
             continue
         # text up to the next '<' or NUL; a '<' that failed to parse is text too
-        j = i + 1
-        while j < n:
-            c = buf[j]
-            if c == 60 or c == 0:
-                break
-            j += 1
+        j = _scan_to(buf, i + 1, n, lt)
         if t > 0 and kinds[t - 1] == TEXT:
             i = j  # extend the previous text token
             continue
