@@ -8,7 +8,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .. import json_tokenizer as jt
 from .symbols import (
-    C_NOKEY, FLAG_RAW, G_COLON, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
+    C_NOKEY, FLAG_RAW, G_COLON, S_ARR_OPEN, S_END, S_OBJ_OPEN, S_RESIDUE, G_COMMA, G_EMPTY, KEY1_BASE, KEY2_BASE, KEY2_FIRST, KEY3, KEY3_FIRST, K_END,
     K_INVALID, K_START, MAX_SCALE, MODE_FULL, NUM_INT, NUM_SCALED, RESIDUE_TERM, SYMBOL_KIND, S_KEY_LITERAL, S_REF_ARR, S_REF_OBJ,
     S_REF_STR, S_WS_DEV, S_WS_DEV_KEY, TEXT_TERM, WS_TERM,
 )
@@ -23,6 +23,13 @@ _U10 = np.uint64(10)
 _U100 = np.uint64(100)
 _QUOTES = np.uint64(0x0101010101010101 * TEXT_TERM)
 _BACKSLASHES = np.uint64(0x0101010101010101 * 92)
+
+# Record templates (see _walk_decode): how many the walk keeps, and the most
+# skeleton bytes and values one may span. A JSON-lines block repeats a few record
+# shapes; a shape with more values than this is decoded symbol by symbol.
+N_TEMPLATES = 8
+TEMPLATE_MAX_SKEL = 1024
+TEMPLATE_MAX_VALUES = 256
 
 
 @njit(cache=True, nogil=True)
@@ -123,6 +130,20 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     one ``str_dists[i]`` places before the latest (one child of its container,
     no column value).
 
+    Record templates: a top-level container (a JSON-lines record) decoded
+    symbol by symbol with nothing but structure, dictionary keys and values
+    (no stored whitespace, literal key, residue or reference) is remembered as
+    a template: its skeleton bytes, and for each value its column plus the
+    output bytes written since the previous value (gaps, keys, punctuation:
+    they are a function of the skeleton bytes and the base depth alone, as is
+    every value's column once its path has been seen). A later top-level
+    container whose skeleton bytes equal a template's is written from it:
+    each literal copied from where the template's record wrote it, each value
+    printed from its column, with no gap, stack or path-hash work. The stack
+    is left as it was: a container opened at depth 0 rewrites slot 0 before
+    anything reads it, and nothing reads the deeper slots before an opener
+    writes them.
+
     (Like the encoder's walk, the loop calls no function that takes an array:
     copies and number printing are written out in place.)"""
     nsk = skel.size
@@ -165,6 +186,28 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     ls_len = np.empty(ls_cap, np.int64)
     nls = np.int64(0)
     sdp = np.int64(0)
+    # record templates: skeleton bytes, base depth, value count, closing kind,
+    # and per value (slot t * TEMPLATE_MAX_VALUES + j) the literal before it
+    # (start in out, length) and its column and kind; the literal after the
+    # last value is the tail
+    t_skel = np.empty(N_TEMPLATES * TEMPLATE_MAX_SKEL, np.uint8)
+    t_sklen = np.zeros(N_TEMPLATES, np.int64)  # 0: slot empty
+    t_extra = np.zeros(N_TEMPLATES, np.int64)
+    t_nvals = np.zeros(N_TEMPLATES, np.int64)
+    t_close = np.zeros(N_TEMPLATES, np.int64)
+    t_tail_at = np.zeros(N_TEMPLATES, np.int64)
+    t_tail_len = np.zeros(N_TEMPLATES, np.int64)
+    v_lit_at = np.empty(N_TEMPLATES * TEMPLATE_MAX_VALUES, np.int64)
+    v_lit_len = np.empty(N_TEMPLATES * TEMPLATE_MAX_VALUES, np.int64)
+    v_col = np.empty(N_TEMPLATES * TEMPLATE_MAX_VALUES, np.int64)
+    v_kind = np.empty(N_TEMPLATES * TEMPLATE_MAX_VALUES, np.uint8)
+    t_next = np.int64(0)      # the slot the next recording takes
+    t_last = np.int64(0)      # the slot that matched last (tried first)
+    recording = False         # a top-level container is being recorded into slot rec_slot
+    rec_slot = np.int64(0)
+    rec_sp0 = np.int64(0)     # its first skeleton byte
+    rec_n = np.int64(0)       # values recorded so far
+    rec_lit = np.int64(0)     # where the literal before the next value starts in out
     for _ in range(nsk):
         if sp >= nsk:
             return -1
@@ -180,6 +223,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         nk = SYMBOL_KIND[s]  # token kind of the symbol
         if nk == K_INVALID:
             return -12
+        if recording and (dev or s == S_END or (s >= S_RESIDUE and s < KEY1_BASE)):
+            recording = False  # stored whitespace, residue, literal key or reference: no template
         if dev:
             wp, o = _copy_until(ws, wp, ws.size, np.uint8(WS_TERM), np.bool_(False), out, o, nout)
             if o < 0:
@@ -209,7 +254,217 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         if nk == K_END:
             ended = True
             break
-        if s == S_REF_STR:
+        tmpl = np.int64(-1)
+        if depth == 0 and (s == S_OBJ_OPEN or s == S_ARR_OPEN):
+            # a top-level container: written from a template whose skeleton bytes it starts with
+            s0 = sp - 1
+            for i in range(N_TEMPLATES):
+                ti = (t_last + i) % N_TEMPLATES
+                ln = t_sklen[ti]
+                if ln == 0 or s0 + ln > nsk or t_extra[ti] != extra:
+                    continue
+                base = ti * TEMPLATE_MAX_SKEL
+                k = np.int64(0)
+                while k + 8 <= ln and load_u64(skel, s0 + k) == load_u64(t_skel, base + k):
+                    k += 8
+                if k + 8 <= ln:
+                    continue
+                while k < ln and skel[s0 + k] == t_skel[base + k]:
+                    k += 1
+                if k == ln:
+                    tmpl = ti
+                    break
+            if tmpl >= 0:
+                t_last = tmpl
+                sp = s0 + t_sklen[tmpl]
+            else:
+                recording = True
+                rec_slot = t_next
+                t_next = (t_next + 1) % N_TEMPLATES
+                t_sklen[rec_slot] = 0
+                rec_sp0 = s0
+                rec_n = 0
+                rec_lit = o
+        if tmpl >= 0 or ((nk == jt.STRING or nk == jt.NUMBER) and s != S_REF_STR):
+            # values: one from the skeleton, or every value of a template
+            nvals = t_nvals[tmpl] if tmpl >= 0 else 1
+            for j in range(nvals):
+                if tmpl >= 0:
+                    q = tmpl * TEMPLATE_MAX_VALUES + j
+                    ln = v_lit_len[q]
+                    if o + ln > nout:
+                        return -2
+                    copy_chunks(out, o, out, v_lit_at[q], ln)  # (the template's record is written already)
+                    o += ln
+                    c = v_col[q]
+                    nk = v_kind[q]
+                    vstart = o
+                else:
+                    vstart = o
+                    top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
+                    comp, parent, p0, p1, p2, st_count[top] = _child_path(
+                        depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top],
+                        st_k2[top], np.bool_(True))
+                    if mode == MODE_FULL:
+                        h = _h32(_path_hash(depth, parent, comp))
+                    else:
+                        h = _h32(_suffix_hash(comp, p0, p1, p2, mode))
+                    slot = (h ^ (h >> 17)) & mask
+                    for _ in range(cap):
+                        v = tvals[slot]
+                        if v < 0:
+                            if nd >= nd_max:
+                                return -13
+                            tkeys[slot] = h
+                            tvals[slot] = nd
+                            v = nd
+                            nd += 1
+                            break
+                        if tkeys[slot] == h:
+                            break
+                        slot = (slot + 1) & mask
+                    c = colmap[v]
+                    if c < 0 or c >= ncols:
+                        return -14
+                    if recording:
+                        if rec_n >= TEMPLATE_MAX_VALUES:
+                            recording = False
+                        else:
+                            q = rec_slot * TEMPLATE_MAX_VALUES + rec_n
+                            v_lit_at[q] = rec_lit
+                            v_lit_len[q] = vstart - rec_lit
+                            v_col[q] = c
+                            v_kind[q] = nk
+                            rec_n += 1
+                raw = True
+                if nk == jt.NUMBER and cmode[c] >= 0:
+                    f = 0
+                    if cmode[c] != NUM_INT:
+                        if fcur[c] >= foff[c + 1]:
+                            return -9
+                        f = np.int64(flags[fcur[c]])
+                        fcur[c] += 1
+                    if f != FLAG_RAW:
+                        raw = False
+                        if icur[c] >= ioff[c + 1]:
+                            return -8
+                        m = ints[icur[c]]
+                        icur[c] += 1
+                        if m >= lim or m <= -lim:
+                            return -11
+                        if cmode[c] == NUM_SCALED:
+                            if f > cscale[c]:
+                                return -10
+                            if f > 0:
+                                # one (slow) division, only for values below the column's scale;
+                                # a hostile remainder only garbles output the checksum rejects
+                                m = m // p10[f]
+                            sc = cscale[c] - f
+                        else:
+                            if f > MAX_SCALE:
+                                return -10
+                            sc = f
+                        # print m with sc decimals, back to front, straight into out
+                        # (unsigned: no floor-division sign fix-ups per digit)
+                        neg = m < 0
+                        u = np.uint64(-m if neg else m)
+                        # decimal digits of u (|m| < 10**MAX_SCALE): log10 from the bit length
+                        t = (bit_length(u) * 1233) >> 12
+                        nd_ = max(t + 1 if u >= p10u[t] else t, 1)
+                        ndig = nd_ if sc == 0 else max(nd_, sc + 1)
+                        width_ = ndig + (1 if sc > 0 else 0) + (1 if neg else 0)
+                        if o + width_ > nout:
+                            return -2
+                        if ndig <= 8:
+                            # all digits from one division-free conversion, in one or
+                            # two 8-byte stores (what they write past the number is
+                            # overwritten by what follows, or lands in COPY_SLACK)
+                            digits = eight_digits(u)
+                            q = o + (1 if neg else 0)
+                            out[o] = 45  # (overwritten by the first store when not negative)
+                            store_u64(out, q, digits >> np.uint64(8 * (8 - ndig)))
+                            if sc > 0:
+                                q += ndig - sc
+                                out[q] = 46
+                                store_u64(out, q + 1, digits >> np.uint64(8 * (8 - sc)))
+                        else:
+                            p = o + width_ - 1
+                            if sc > 0:  # the decimals, then the point
+                                for i in range(sc):
+                                    out[p] = np.uint8(u % _U10) + 48
+                                    u //= _U10
+                                    p -= 1
+                                out[p] = 46
+                                p -= 1
+                            while u >= _U100:  # the integer part, two digits a step
+                                r = (u % _U100) << _U1
+                                u //= _U100
+                                out[p] = _DIGIT_PAIRS[r + _U1]
+                                out[p - 1] = _DIGIT_PAIRS[r]
+                                p -= 2
+                            if u >= _U10:
+                                out[p] = _DIGIT_PAIRS[(u << _U1) + _U1]
+                                out[p - 1] = _DIGIT_PAIRS[u << _U1]
+                                p -= 2
+                            else:
+                                out[p] = np.uint8(u) + 48
+                                p -= 1
+                            if neg:
+                                out[p] = 45
+                        o += width_
+                if raw and nk == jt.STRING and dcount[c] > 0:
+                    raw = False
+                    if dcur[c] >= doff[c + 1]:
+                        return -18
+                    e = dids[dcur[c]]
+                    dcur[c] += 1
+                    if e >= dcount[c]:
+                        return -19
+                    e += dbase[c]
+                    a = dents[e]
+                    b = dents[e + 1]
+                    if o + (b - a) + 2 > nout:
+                        return -2
+                    out[o] = 34
+                    o += 1
+                    copy_chunks(out, o, ddata, a, b - a)
+                    o += b - a
+                    out[o] = 34
+                    o += 1
+                if raw:
+                    g = tgrp[c]
+                    if g < 0:
+                        return -7
+                    if nk == jt.STRING:
+                        if o >= nout:
+                            return -2
+                        out[o] = 34
+                        o += 1
+                    tp, o = _copy_text(texts, tcur[g], toff[g + 1], out, o, nout)
+                    if o < 0:
+                        return -2
+                    if tp < 0:
+                        return -7
+                    tcur[g] = tp
+                    if nk == jt.STRING:
+                        if o >= nout:
+                            return -2
+                        out[o] = 34
+                        o += 1
+                if nk == jt.STRING and min_string > 0 and o - vstart >= min_string:
+                    ls_start[nls] = vstart
+                    ls_len[nls] = o - vstart
+                    nls += 1
+                if recording:
+                    rec_lit = o
+            if tmpl >= 0:
+                ln = t_tail_len[tmpl]
+                if o + ln > nout:
+                    return -2
+                copy_chunks(out, o, out, t_tail_at[tmpl], ln)
+                o += ln
+                nk = t_close[tmpl]
+        elif s == S_REF_STR:
             if min_string <= 0:
                 return -22
             if sdp >= str_dists.size:
@@ -268,6 +523,18 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             out[o] = 125 if nk == jt.OBJ_CLOSE else 93
             o += 1
             depth, extra = _pop_container(depth, extra)
+            if recording and depth == 0:
+                # the recorded container closes: it becomes a template if it fits
+                recording = False
+                ln = sp - rec_sp0
+                if ln <= TEMPLATE_MAX_SKEL:
+                    t_skel[rec_slot * TEMPLATE_MAX_SKEL:rec_slot * TEMPLATE_MAX_SKEL + ln] = skel[rec_sp0:sp]
+                    t_extra[rec_slot] = extra
+                    t_nvals[rec_slot] = rec_n
+                    t_close[rec_slot] = nk
+                    t_tail_at[rec_slot] = rec_lit
+                    t_tail_len[rec_slot] = o - rec_lit
+                    t_sklen[rec_slot] = ln
         elif nk == jt.COMMA:
             if o >= nout:
                 return -2
@@ -350,6 +617,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             # key -> colon gap
             if sp < nsk and skel[sp] == S_WS_DEV_KEY:
                 sp += 1
+                recording = False
                 wp, o = _copy_until(ws, wp, ws.size, np.uint8(WS_TERM), np.bool_(False), out, o, nout)
                 if o < 0:
                     return -2
@@ -365,152 +633,6 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             out[o] = 58
             o += 1
             nk = jt.COLON
-        elif nk == jt.STRING or nk == jt.NUMBER:
-            vstart = o
-            top = max(depth - 1, 0)  # (slot 0 is read, and left as it was, at depth 0)
-            comp, parent, p0, p1, p2, st_count[top] = _child_path(
-                depth, st_kind[top], st_key[top], st_count[top], st_hash[top], st_k0[top], st_k1[top], st_k2[top],
-                np.bool_(True))
-            if mode == MODE_FULL:
-                h = _h32(_path_hash(depth, parent, comp))
-            else:
-                h = _h32(_suffix_hash(comp, p0, p1, p2, mode))
-            slot = (h ^ (h >> 17)) & mask
-            for _ in range(cap):
-                v = tvals[slot]
-                if v < 0:
-                    if nd >= nd_max:
-                        return -13
-                    tkeys[slot] = h
-                    tvals[slot] = nd
-                    v = nd
-                    nd += 1
-                    break
-                if tkeys[slot] == h:
-                    break
-                slot = (slot + 1) & mask
-            c = colmap[v]
-            if c < 0 or c >= ncols:
-                return -14
-            raw = True
-            if nk == jt.NUMBER and cmode[c] >= 0:
-                f = 0
-                if cmode[c] != NUM_INT:
-                    if fcur[c] >= foff[c + 1]:
-                        return -9
-                    f = np.int64(flags[fcur[c]])
-                    fcur[c] += 1
-                if f != FLAG_RAW:
-                    raw = False
-                    if icur[c] >= ioff[c + 1]:
-                        return -8
-                    m = ints[icur[c]]
-                    icur[c] += 1
-                    if m >= lim or m <= -lim:
-                        return -11
-                    if cmode[c] == NUM_SCALED:
-                        if f > cscale[c]:
-                            return -10
-                        if f > 0:
-                            # one (slow) division, only for values below the column's scale;
-                            # a hostile remainder only garbles output the checksum rejects
-                            m = m // p10[f]
-                        sc = cscale[c] - f
-                    else:
-                        if f > MAX_SCALE:
-                            return -10
-                        sc = f
-                    # print m with sc decimals, back to front, straight into out
-                    # (unsigned: no floor-division sign fix-ups per digit)
-                    neg = m < 0
-                    u = np.uint64(-m if neg else m)
-                    # decimal digits of u (|m| < 10**MAX_SCALE): log10 from the bit length
-                    t = (bit_length(u) * 1233) >> 12
-                    nd_ = max(t + 1 if u >= p10u[t] else t, 1)
-                    ndig = nd_ if sc == 0 else max(nd_, sc + 1)
-                    width_ = ndig + (1 if sc > 0 else 0) + (1 if neg else 0)
-                    if o + width_ > nout:
-                        return -2
-                    if ndig <= 8:
-                        # all digits from one division-free conversion, in one or
-                        # two 8-byte stores (what they write past the number is
-                        # overwritten by what follows, or lands in COPY_SLACK)
-                        digits = eight_digits(u)
-                        q = o + (1 if neg else 0)
-                        out[o] = 45  # (overwritten by the first store when not negative)
-                        store_u64(out, q, digits >> np.uint64(8 * (8 - ndig)))
-                        if sc > 0:
-                            q += ndig - sc
-                            out[q] = 46
-                            store_u64(out, q + 1, digits >> np.uint64(8 * (8 - sc)))
-                    else:
-                        p = o + width_ - 1
-                        if sc > 0:  # the decimals, then the point
-                            for i in range(sc):
-                                out[p] = np.uint8(u % _U10) + 48
-                                u //= _U10
-                                p -= 1
-                            out[p] = 46
-                            p -= 1
-                        while u >= _U100:  # the integer part, two digits a step
-                            r = (u % _U100) << _U1
-                            u //= _U100
-                            out[p] = _DIGIT_PAIRS[r + _U1]
-                            out[p - 1] = _DIGIT_PAIRS[r]
-                            p -= 2
-                        if u >= _U10:
-                            out[p] = _DIGIT_PAIRS[(u << _U1) + _U1]
-                            out[p - 1] = _DIGIT_PAIRS[u << _U1]
-                            p -= 2
-                        else:
-                            out[p] = np.uint8(u) + 48
-                            p -= 1
-                        if neg:
-                            out[p] = 45
-                    o += width_
-            if raw and nk == jt.STRING and dcount[c] > 0:
-                raw = False
-                if dcur[c] >= doff[c + 1]:
-                    return -18
-                e = dids[dcur[c]]
-                dcur[c] += 1
-                if e >= dcount[c]:
-                    return -19
-                e += dbase[c]
-                a = dents[e]
-                b = dents[e + 1]
-                if o + (b - a) + 2 > nout:
-                    return -2
-                out[o] = 34
-                o += 1
-                copy_chunks(out, o, ddata, a, b - a)
-                o += b - a
-                out[o] = 34
-                o += 1
-            if raw:
-                g = tgrp[c]
-                if g < 0:
-                    return -7
-                if nk == jt.STRING:
-                    if o >= nout:
-                        return -2
-                    out[o] = 34
-                    o += 1
-                tp, o = _copy_text(texts, tcur[g], toff[g + 1], out, o, nout)
-                if o < 0:
-                    return -2
-                if tp < 0:
-                    return -7
-                tcur[g] = tp
-                if nk == jt.STRING:
-                    if o >= nout:
-                        return -2
-                    out[o] = 34
-                    o += 1
-            if nk == jt.STRING and min_string > 0 and o - vstart >= min_string:
-                ls_start[nls] = vstart
-                ls_len[nls] = o - vstart
-                nls += 1
         elif nk == jt.TRUE or nk == jt.FALSE or nk == jt.NULL:
             if nk == jt.TRUE:
                 if o + 4 > nout:
