@@ -24,12 +24,13 @@ _U100 = np.uint64(100)
 _QUOTES = np.uint64(0x0101010101010101 * TEXT_TERM)
 _BACKSLASHES = np.uint64(0x0101010101010101 * 92)
 
-# Record templates (see _walk_decode): how many the walk keeps, and the most
-# skeleton bytes and values one may span. A JSON-lines block repeats a few record
-# shapes; a shape with more values than this is decoded symbol by symbol.
-N_TEMPLATES = 8
-TEMPLATE_MAX_SKEL = 1024
-TEMPLATE_MAX_VALUES = 256
+# Record templates (see _walk_decode): how many the walk keeps, how many record
+# shapes it remembers without values (a shape is recorded as a template when it
+# comes again), and the most skeleton bytes and values a template may span.
+N_TEMPLATES = 16
+N_SEEN = 8
+TEMPLATE_MAX_SKEL = 4096
+TEMPLATE_MAX_VALUES = 512
 
 
 @njit(cache=True, nogil=True)
@@ -133,7 +134,9 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     Record templates: a top-level container (a JSON-lines record) decoded
     symbol by symbol with nothing but structure, dictionary keys and values
     (no stored whitespace, literal key, residue or reference) is remembered as
-    a template: its skeleton bytes, and for each value its column plus the
+    a template when its skeleton bytes repeat those of a recent record (so
+    records of one-off shapes cost no recording): where its skeleton bytes
+    are, and for each value its column plus the
     output bytes written since the previous value (gaps, keys, punctuation:
     they are a function of the skeleton bytes and the base depth alone, as is
     every value's column once its path has been seen). A later top-level
@@ -186,13 +189,16 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     ls_len = np.empty(ls_cap, np.int64)
     nls = np.int64(0)
     sdp = np.int64(0)
-    # record templates: skeleton bytes, base depth, value count, closing kind,
-    # and per value (slot t * TEMPLATE_MAX_VALUES + j) the literal before it
-    # (start in out, length) and its column and kind; the literal after the
-    # last value is the tail
-    t_skel = np.empty(N_TEMPLATES * TEMPLATE_MAX_SKEL, np.uint8)
-    t_sklen = np.zeros(N_TEMPLATES, np.int64)  # 0: slot empty
-    t_extra = np.zeros(N_TEMPLATES, np.int64)
+    # record templates and seen shapes: slot i < N_TEMPLATES is a template,
+    # the N_SEEN slots after them are recent top-level containers; each slot
+    # has its skeleton bytes (skel[c_pos:+c_len], c_len 0 when empty) and base
+    # depth; a template also its value count, closing kind, the literal after
+    # its last value (tail) and per value (v_* at t * TEMPLATE_MAX_VALUES + j)
+    # the literal before it (start in out, length), its column and kind
+    nslots = N_TEMPLATES + N_SEEN
+    c_pos = np.zeros(nslots, np.int64)
+    c_len = np.zeros(nslots, np.int64)
+    c_extra = np.zeros(nslots, np.int64)
     t_nvals = np.zeros(N_TEMPLATES, np.int64)
     t_close = np.zeros(N_TEMPLATES, np.int64)
     t_tail_at = np.zeros(N_TEMPLATES, np.int64)
@@ -201,11 +207,13 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
     v_lit_len = np.empty(N_TEMPLATES * TEMPLATE_MAX_VALUES, np.int64)
     v_col = np.empty(N_TEMPLATES * TEMPLATE_MAX_VALUES, np.int64)
     v_kind = np.empty(N_TEMPLATES * TEMPLATE_MAX_VALUES, np.uint8)
-    t_next = np.int64(0)      # the slot the next recording takes
-    t_last = np.int64(0)      # the slot that matched last (tried first)
-    recording = False         # a top-level container is being recorded into slot rec_slot
+    t_next = np.int64(0)      # the template slot the next recording takes
+    t_last = np.int64(0)      # the template that matched last (tried first)
+    s_next = np.int64(0)      # the seen slot the next top-level container takes
+    top_sp0 = np.int64(-1)    # skeleton start of the open top-level container (-1: none)
+    top_plain = False         # ... which holds nothing that stops a template
+    recording = False         # ... which is being recorded into template slot rec_slot
     rec_slot = np.int64(0)
-    rec_sp0 = np.int64(0)     # its first skeleton byte
     rec_n = np.int64(0)       # values recorded so far
     rec_lit = np.int64(0)     # where the literal before the next value starts in out
     for _ in range(nsk):
@@ -223,8 +231,8 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
         nk = SYMBOL_KIND[s]  # token kind of the symbol
         if nk == K_INVALID:
             return -12
-        if recording and (dev or s == S_END or (s >= S_RESIDUE and s < KEY1_BASE)):
-            recording = False  # stored whitespace, residue, literal key or reference: no template
+        if top_plain and (dev or s == S_END or (s >= S_RESIDUE and s < KEY1_BASE)):
+            top_plain = recording = False  # stored whitespace, residue, literal key or reference: no template
         if dev:
             wp, o = _copy_until(ws, wp, ws.size, np.uint8(WS_TERM), np.bool_(False), out, o, nout)
             if o < 0:
@@ -256,35 +264,41 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             break
         tmpl = np.int64(-1)
         if depth == 0 and (s == S_OBJ_OPEN or s == S_ARR_OPEN):
-            # a top-level container: written from a template whose skeleton bytes it starts with
+            # a top-level container: written from a template whose skeleton bytes it
+            # starts with, or recorded as one when it starts with a seen shape's
             s0 = sp - 1
-            for i in range(N_TEMPLATES):
-                ti = (t_last + i) % N_TEMPLATES
-                ln = t_sklen[ti]
-                if ln == 0 or s0 + ln > nsk or t_extra[ti] != extra:
+            hit = np.int64(-1)
+            for i in range(nslots):
+                ci = (t_last + i) % N_TEMPLATES if i < N_TEMPLATES else i
+                ln = c_len[ci]
+                if ln == 0 or s0 + ln > nsk or c_extra[ci] != extra:
                     continue
-                base = ti * TEMPLATE_MAX_SKEL
+                a = c_pos[ci]
                 k = np.int64(0)
-                while k + 8 <= ln and load_u64(skel, s0 + k) == load_u64(t_skel, base + k):
+                while k + 8 <= ln and load_u64(skel, s0 + k) == load_u64(skel, a + k):
                     k += 8
                 if k + 8 <= ln:
                     continue
-                while k < ln and skel[s0 + k] == t_skel[base + k]:
+                while k < ln and skel[s0 + k] == skel[a + k]:
                     k += 1
                 if k == ln:
-                    tmpl = ti
+                    hit = ci
                     break
-            if tmpl >= 0:
-                t_last = tmpl
-                sp = s0 + t_sklen[tmpl]
+            if hit >= 0 and hit < N_TEMPLATES:
+                tmpl = hit
+                t_last = hit
+                sp = s0 + c_len[hit]
             else:
-                recording = True
-                rec_slot = t_next
-                t_next = (t_next + 1) % N_TEMPLATES
-                t_sklen[rec_slot] = 0
-                rec_sp0 = s0
-                rec_n = 0
-                rec_lit = o
+                top_sp0 = s0
+                top_plain = True
+                if hit >= 0:
+                    c_len[hit] = 0  # (recorded now; a shape that cannot be a template is not seen again)
+                    recording = True
+                    rec_slot = t_next
+                    t_next = (t_next + 1) % N_TEMPLATES
+                    c_len[rec_slot] = 0
+                    rec_n = 0
+                    rec_lit = o
         if tmpl >= 0 or ((nk == jt.STRING or nk == jt.NUMBER) and s != S_REF_STR):
             # values: one from the skeleton, or every value of a template
             nvals = t_nvals[tmpl] if tmpl >= 0 else 1
@@ -328,7 +342,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                         return -14
                     if recording:
                         if rec_n >= TEMPLATE_MAX_VALUES:
-                            recording = False
+                            top_plain = recording = False
                         else:
                             q = rec_slot * TEMPLATE_MAX_VALUES + rec_n
                             v_lit_at[q] = rec_lit
@@ -523,18 +537,23 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             out[o] = 125 if nk == jt.OBJ_CLOSE else 93
             o += 1
             depth, extra = _pop_container(depth, extra)
-            if recording and depth == 0:
-                # the recorded container closes: it becomes a template if it fits
-                recording = False
-                ln = sp - rec_sp0
-                if ln <= TEMPLATE_MAX_SKEL:
-                    t_skel[rec_slot * TEMPLATE_MAX_SKEL:rec_slot * TEMPLATE_MAX_SKEL + ln] = skel[rec_sp0:sp]
-                    t_extra[rec_slot] = extra
-                    t_nvals[rec_slot] = rec_n
-                    t_close[rec_slot] = nk
-                    t_tail_at[rec_slot] = rec_lit
-                    t_tail_len[rec_slot] = o - rec_lit
-                    t_sklen[rec_slot] = ln
+            if depth == 0 and top_sp0 >= 0:
+                # a top-level container closes: a template if it was recorded, else a seen shape
+                ln = sp - top_sp0
+                if top_plain and ln <= TEMPLATE_MAX_SKEL:
+                    slot = rec_slot if recording else N_TEMPLATES + s_next
+                    if recording:
+                        t_nvals[slot] = rec_n
+                        t_close[slot] = nk
+                        t_tail_at[slot] = rec_lit
+                        t_tail_len[slot] = o - rec_lit
+                    else:
+                        s_next = (s_next + 1) % N_SEEN
+                    c_pos[slot] = top_sp0
+                    c_extra[slot] = extra
+                    c_len[slot] = ln
+                top_sp0 = -1
+                top_plain = recording = False
         elif nk == jt.COMMA:
             if o >= nout:
                 return -2
@@ -617,7 +636,7 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
             # key -> colon gap
             if sp < nsk and skel[sp] == S_WS_DEV_KEY:
                 sp += 1
-                recording = False
+                top_plain = recording = False
                 wp, o = _copy_until(ws, wp, ws.size, np.uint8(WS_TERM), np.bool_(False), out, o, nout)
                 if o < 0:
                     return -2
