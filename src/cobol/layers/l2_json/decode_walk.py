@@ -274,6 +274,10 @@ def _walk_decode(skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, ints,
                 if ln == 0 or s0 + ln > nsk or c_extra[ci] != extra:
                     continue
                 a = c_pos[ci]
+                # the last word first: shapes that differ mostly differ there (the rest of
+                # a record shifts), while records of one schema share long prefixes
+                if ln >= 8 and load_u64(skel, s0 + ln - 8) != load_u64(skel, a + ln - 8):
+                    continue
                 k = np.int64(0)
                 while k + 8 <= ln and load_u64(skel, s0 + k) == load_u64(skel, a + k):
                     k += 8
