@@ -270,7 +270,7 @@ def _make_walk(records):
                 ended = True
                 break
             tmpl = np.int64(-1)
-            if depth == 0 and (s == S_OBJ_OPEN or s == S_ARR_OPEN):
+            if records and depth == 0 and (s == S_OBJ_OPEN or s == S_ARR_OPEN):
                 # a top-level container: written from a template whose skeleton bytes it
                 # starts with, or recorded as one when it starts with a seen shape's
                 s0 = sp - 1

@@ -756,7 +756,7 @@ class Layer2Decoder:
         # JSON lines (many top-level containers at the block's start) take the walk
         # with record templates; documents the one without
         records = top_level_containers(ins[0], RECORDS_PROBE_BYTES) >= RECORDS_MIN
-        walk = _walk_decode_records
+        walk = _walk_decode_records if records else _walk_decode
         n = walk(*ins, mode, max_depth, readonly(def_start), readonly(def_len), readonly(ref_ids),
                          min_string, readonly(np.asarray(str_dists, np.int64)), out[len(prefix):])
         if n < 0:
