@@ -116,6 +116,34 @@ def _copy_until(src, sp, send, term, escapes, out, o, osz):
     return -1, o
 
 
+@njit(cache=True, nogil=True)
+def _find_shape(skel, s0, c_pos, c_len, c_extra, extra, t_last):
+    """The first slot (templates from ``t_last`` on, then seen shapes) whose
+    skeleton bytes skel[c_pos:+c_len] (at base depth c_extra) start skel[s0:];
+    -1 if none. (A call of its own: inlined, it made the whole walk slower.)"""
+    nsk = skel.size
+    for i in range(c_len.size):
+        ci = (t_last + i) % N_TEMPLATES if i < N_TEMPLATES else i
+        ln = c_len[ci]
+        if ln == 0 or s0 + ln > nsk or c_extra[ci] != extra:
+            continue
+        a = c_pos[ci]
+        # the last word first: shapes that differ mostly differ there (the rest of
+        # a record shifts), while records of one schema share long prefixes
+        if ln >= 8 and load_u64(skel, s0 + ln - 8) != load_u64(skel, a + ln - 8):
+            continue
+        k = 0
+        while k + 8 <= ln and load_u64(skel, s0 + k) == load_u64(skel, a + k):
+            k += 8
+        if k + 8 <= ln:
+            continue
+        while k < ln and skel[s0 + k] == skel[a + k]:
+            k += 1
+        if k == ln:
+            return ci
+    return -1
+
+
 def _make_walk(records):
     """The decode walk, with record templates (``records``: for blocks of many
     top-level containers, JSON lines) or without: the two compile apart, so a
@@ -274,27 +302,7 @@ def _make_walk(records):
                 # a top-level container: written from a template whose skeleton bytes it
                 # starts with, or recorded as one when it starts with a seen shape's
                 s0 = sp - 1
-                hit = np.int64(-1)
-                for i in range(nslots):
-                    ci = (t_last + i) % N_TEMPLATES if i < N_TEMPLATES else i
-                    ln = c_len[ci]
-                    if ln == 0 or s0 + ln > nsk or c_extra[ci] != extra:
-                        continue
-                    a = c_pos[ci]
-                    # the last word first: shapes that differ mostly differ there (the rest of
-                    # a record shifts), while records of one schema share long prefixes
-                    if ln >= 8 and load_u64(skel, s0 + ln - 8) != load_u64(skel, a + ln - 8):
-                        continue
-                    k = np.int64(0)
-                    while k + 8 <= ln and load_u64(skel, s0 + k) == load_u64(skel, a + k):
-                        k += 8
-                    if k + 8 <= ln:
-                        continue
-                    while k < ln and skel[s0 + k] == skel[a + k]:
-                        k += 1
-                    if k == ln:
-                        hit = ci
-                        break
+                hit = _find_shape(skel, s0, c_pos, c_len, c_extra, extra, t_last)
                 if hit >= 0 and hit < N_TEMPLATES:
                     tmpl = hit
                     t_last = hit
