@@ -758,7 +758,7 @@ class Layer2Decoder:
         records = top_level_containers(ins[0], RECORDS_PROBE_BYTES) >= RECORDS_MIN
         walk = _walk_decode_records if records else _walk_decode
         n = walk(*ins, mode, max_depth, readonly(def_start), readonly(def_len), readonly(ref_ids),
-                         min_string, readonly(np.asarray(str_dists, np.int64)), out[len(prefix):])
+                 min_string, readonly(np.asarray(str_dists, np.int64)), out[len(prefix):])
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
         n += len(prefix)
