@@ -705,3 +705,40 @@ def test_hostile_string_references_raise_format_errors():
 def test_corrupted_version3_streams_raise_cobol_errors():
     data, streams, params, di = _v3_parts()
     _corrupt_streams_and_decode(streams, params, len(data), (0, di), random.Random(9))
+
+
+record_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.sampled_from([0.0, 1.5, -2.25, 3.125, 1e-7, 10.0]),
+    st.sampled_from(["", "a", "ab", 'q"\\u00e9', "x" * 40, "same", "same"]),
+    st.lists(st.integers(0, 99), max_size=3), st.dictionaries(st.sampled_from(["u", "v"]), st.integers(0, 9)))
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.sampled_from(["id", "name", "t", "deep", "k\\u00e9y", "n"]), min_size=0, max_size=5,
+                         unique=True), min_size=1, max_size=3),
+       st.lists(st.tuples(st.integers(0, 2), st.lists(record_values, min_size=5, max_size=5)), min_size=1, max_size=60),
+       st.sampled_from([None, (", ", ": ")]), st.sampled_from(["plain", "odd gaps", "arrays", "pretty"]))
+def test_hypothesis_repeated_record_shapes(shapes, rows, separators, layout):
+    """JSON lines whose records repeat a few shapes (the decoder writes a shape
+    it has seen twice from a template): values of every kind under the same
+    keys, records that break a shape (stored whitespace, rare literal keys,
+    arrays as records), string references, and pretty-printed records."""
+    lines = []
+    for i, (which, vals) in enumerate(rows):
+        keys = shapes[which % len(shapes)]
+        record = {k: v for k, v in zip(keys, vals)}
+        if layout == "arrays":
+            text = json.dumps(list(record.values()), separators=separators)
+        elif layout == "pretty":
+            text = json.dumps(record, indent=2)
+        else:
+            text = json.dumps(record, separators=separators)
+        if layout == "odd gaps" and i % 7 == 3:
+            text = text.replace(":", " :", 1).replace(",", ",  ", 1)
+        if i % 11 == 5 and text.endswith("}"):  # a key too rare for the key dictionary
+            text = text[:-1].rstrip() + (", " if record else "") + f'"rare{i}": {i}' + "}"
+        lines.append(text)
+    data = ("\n".join(lines) + "\n").encode()
+    for min_string in (0, l2_json.MIN_STRING_REF_FLOOR):
+        enc = Layer2Encoder(min_string=min_string).encode(data)
+        assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data

@@ -31,7 +31,7 @@ from .whitespace import detect_style, gap_table
 from .columns import _drop_terms, _gather_spans, _group_order, _scatter_text
 from .numbers import _number_columns, _number_values, _parse_numbers
 from .encode_walk import _walk_encode
-from .decode_walk import _walk_decode
+from .decode_walk import _walk_decode, _walk_decode_records, top_level_containers
 from .subtrees import (
     MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees,
 )
@@ -580,6 +580,12 @@ def _count_openers(skel) -> int:
     return n
 
 
+#: a block whose first RECORDS_PROBE_BYTES skeleton bytes open RECORDS_MIN or
+#: more top-level containers is decoded by the walk with record templates
+RECORDS_PROBE_BYTES = 4096
+RECORDS_MIN = 4
+
+
 def _with_slack(parts) -> np.ndarray:
     """The byte arrays ``parts`` back to back, then COPY_SLACK spare bytes (the
     decode walk copies in 16-byte chunks)."""
@@ -747,8 +753,12 @@ class Layer2Decoder:
         ins = [readonly(a) for a in (
             skel, ws, residue, kdata, koff, kcomp, texts, toff, tgrp, np.asarray(ints, np.int64), ioff, flags, foff,
             cmode, cscale, ddata, dents, dbase, dcount, dids, doff, colmap, style, gap_table(style))]
-        n = _walk_decode(*ins, mode, max_depth, readonly(def_start), readonly(def_len), readonly(ref_ids),
-                         min_string, readonly(np.asarray(str_dists, np.int64)), out[len(prefix):])
+        # JSON lines (many top-level containers at the block's start) take the walk
+        # with record templates; documents the one without
+        records = top_level_containers(ins[0], RECORDS_PROBE_BYTES) >= RECORDS_MIN
+        walk = _walk_decode_records if records else _walk_decode
+        n = walk(*ins, mode, max_depth, readonly(def_start), readonly(def_len), readonly(ref_ids),
+                 min_string, readonly(np.asarray(str_dists, np.int64)), out[len(prefix):])
         if n < 0:
             raise FormatError(f"json: {_ERRORS.get(n, 'corrupt streams')}")
         n += len(prefix)
