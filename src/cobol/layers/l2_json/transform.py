@@ -165,12 +165,16 @@ class Layer2Encoder:
     transform enables it from level GROUP_MIN_LEVEL)."""
 
     def __init__(self, profiler=None, group_text: bool = True, min_subtree: int = MIN_SUBTREE_BYTES,
-                 min_string: int = MIN_STRING_REF_BYTES, word_code: bool = True):
+                 min_string: int = MIN_STRING_REF_BYTES, word_code: bool = True, check_collisions: bool = True):
         self.profiler = profiler
         self.group_text = group_text
         #: code the text groups with the L1 word layer when a trial says it pays
         #: (:meth:`_word_code`; False: never)
         self.word_code = word_code
+        #: False: the caller round-trips the output (EncodeContext.verified), so
+        #: the word layer may skip comparing words that share a 64-bit hash
+        #: (l1_semantic.WordCoder.train_encode's check_keys)
+        self.check_collisions = check_collisions
         #: repeated objects/arrays of at least this many bytes become references (0: never)
         self.min_subtree = min_subtree
         #: repeated string values of at least this many bytes, quotes included,
@@ -420,17 +424,30 @@ class Layer2Encoder:
         if not self.word_code or total < WORDS_MIN_TEXT:
             return None
         from .. import l1_semantic
-        sample = texts[:min(total, WORDS_SAMPLE_BYTES)]
-        coder, (coded,) = l1_semantic.WordCoder.train_encode(sample)
-        plain = len(brotli.compress(sample.tobytes(), quality=WORDS_TRIAL_QUALITY))
-        words = len(brotli.compress(coded, quality=WORDS_TRIAL_QUALITY)) + \
-            len(brotli.compress(coder.to_bytes(), quality=WORDS_TRIAL_QUALITY))
+        text = texts[:total]
+        # the trial's sample ends after an item's '"' (there the word layer is in
+        # its start state: the sample's code is the start of its group's code)
+        end = total
+        if total > WORDS_SAMPLE_BYTES:
+            after = np.flatnonzero(text[WORDS_SAMPLE_BYTES:] == TEXT_TERM)
+            end = WORDS_SAMPLE_BYTES + int(after[0]) + 1 if after.size else total
+        group_cuts = [int(x) for x in toff[1:ngroups]]
+        cuts = sorted(set(group_cuts + ([end] if end < total else [])))
+        # trained on all the text (a sample's dictionary misses the words that
+        # repeat across the block), one word scan for the trial and the code
+        coder, parts = l1_semantic.WordCoder.train_encode(text, cuts, check_keys=self.check_collisions)
+        bounds = [0] + cuts + [total]
+        in_sample = [k for k in range(len(parts)) if bounds[k + 1] <= end]
+        plain = len(brotli.compress(text[:end].tobytes(), quality=WORDS_TRIAL_QUALITY))
+        dict_size = len(brotli.compress(coder.to_bytes(), quality=WORDS_TRIAL_QUALITY))
+        words = len(brotli.compress(b"".join(parts[k] for k in in_sample), quality=WORDS_TRIAL_QUALITY)) + \
+            dict_size * end / total
         if words > WORDS_MAX_RATIO * plain:
             return None
-        if total > sample.size or ngroups > 1:
-            coder, coded_groups = l1_semantic.WordCoder.train_encode(texts[:total], toff[1:ngroups])
-        else:
-            coded_groups = [coded]
+        # a group cut in two by the sample's end: its code is the two parts' codes back to back
+        coded_groups = []
+        for a, b in zip([0] + group_cuts, group_cuts + [total]):
+            coded_groups.append(b"".join(parts[k] for k in range(len(parts)) if a <= bounds[k] < b))
         return coder, coded_groups
 
     def encode(self, data) -> Encoded:
@@ -849,7 +866,7 @@ class JsonTransform(Transform):
             return None
         prof = ctx.profiler
         started = prof.start() if prof is not None else None
-        enc = Layer2Encoder(profiler=prof, group_text=ctx.level >= GROUP_MIN_LEVEL)
+        enc = Layer2Encoder(profiler=prof, group_text=ctx.level >= GROUP_MIN_LEVEL, check_collisions=not ctx.verified)
         out = enc.encode(data)
         if prof is not None:
             size, hits, misses = enc.last_keys
