@@ -866,7 +866,8 @@ class JsonTransform(Transform):
             return None
         prof = ctx.profiler
         started = prof.start() if prof is not None else None
-        enc = Layer2Encoder(profiler=prof, group_text=ctx.level >= GROUP_MIN_LEVEL, check_collisions=not ctx.verified)
+        enc = Layer2Encoder(profiler=prof, group_text=ctx.level >= GROUP_MIN_LEVEL, word_code="l1" in ctx.layers,
+                            check_collisions=not ctx.verified)
         out = enc.encode(data)
         if prof is not None:
             size, hits, misses = enc.last_keys
