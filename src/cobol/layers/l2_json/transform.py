@@ -852,9 +852,10 @@ class JsonTransform(Transform):
 
     id = 30
     name = "json"
-    #: skeleton, whitespace, residue, keys, flags; text groups; per column an int
-    #: stream and a dictionary (2 streams); the column map
-    max_streams = 5 + (MAX_COLUMNS + 2) + 3 * (MAX_COLUMNS + 1) + 1
+    #: skeleton, whitespace, residue, keys, flags; subtrees, refs, strrefs
+    #: (versions 2-3); the word dictionary (flag PARAMS_WORDS); text groups; per
+    #: column an int stream and a dictionary (2 streams); the column map
+    max_streams = 5 + 3 + 1 + (MAX_COLUMNS + 2) + 3 * (MAX_COLUMNS + 1) + 1
     expansion = 4
     formats = ("json", "jsonl")
     min_level = 1
