@@ -116,6 +116,7 @@ WORDS_MIN_TEXT = 4096      # text groups word-coded (L1) only with at least this
 WORDS_SAMPLE_BYTES = 1 << 17   # ... when brotli at WORDS_TRIAL_QUALITY on this much of it
 WORDS_TRIAL_QUALITY = 5
 WORDS_MAX_RATIO = 0.98     # ... codes the words and their dictionary at most this fraction of the plain text
+WORDS_MIN_COUNT = 12       # words seen this often go to the dictionary (l1's own default: 5)
 COVERAGE = 0.95
 MAX_COLUMNS = 255  # dedicated columns; column 0 is the shared one
 MAX_SCALE = 18

@@ -24,7 +24,7 @@ from .symbols import (
     PARAMS_VERSION_STR_REFS, PARAMS_WORDS,
     RESIDUE_TERM,
     ST_BASE_DEPTH, ST_COLON_WS, ST_COMMA_WS, ST_CRLF, ST_INDENT_CHAR, ST_INDENT_WIDTH, ST_PRETTY,
-    ST_PRE_COLON_WS, ST_SIZE, S_ARR_OPEN, S_OBJ_OPEN, TEXT_TERM, WORDS_MAX_RATIO, WORDS_MIN_TEXT,
+    ST_PRE_COLON_WS, ST_SIZE, S_ARR_OPEN, S_OBJ_OPEN, TEXT_TERM, WORDS_MAX_RATIO, WORDS_MIN_COUNT, WORDS_MIN_TEXT,
     WORDS_SAMPLE_BYTES, WORDS_TRIAL_QUALITY, WS_TERM, _ERRORS,
 )
 from .keys import _first_appearance, _intern_keys, _intern_spans, _key_hashes
@@ -435,7 +435,8 @@ class Layer2Encoder:
         cuts = sorted(set(group_cuts + ([end] if end < total else [])))
         # trained on all the text (a sample's dictionary misses the words that
         # repeat across the block), one word scan for the trial and the code
-        coder, parts = l1_semantic.WordCoder.train_encode(text, cuts, check_keys=self.check_collisions)
+        coder, parts = l1_semantic.WordCoder.train_encode(text, cuts, min_count=WORDS_MIN_COUNT,
+                                                          check_keys=self.check_collisions)
         bounds = [0] + cuts + [total]
         in_sample = [k for k in range(len(parts)) if bounds[k + 1] <= end]
         plain = len(brotli.compress(text[:end].tobytes(), quality=WORDS_TRIAL_QUALITY))
