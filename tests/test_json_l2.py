@@ -763,7 +763,7 @@ def test_words_block_fixture_decodes():
 
 
 def test_prose_strings_are_word_coded_and_names_are_not():
-    data = _doc_lines()
+    data = _doc_lines(700)  # over 64 KiB of text: the quick 32 KiB trial runs first
     enc = roundtrip(data)
     assert enc.params[0] & 0x80 and "words" in enc.stream_names
     plain = Layer2Encoder(word_code=False).encode(data)
@@ -776,6 +776,11 @@ def test_prose_strings_are_word_coded_and_names_are_not():
     ids = "".join(json.dumps({"id": "%032x" % rng.getrandbits(128), "ref": "pkg:x/%x@%d" % (rng.getrandbits(40), i)})
                   + "\n" for i in range(400)).encode()
     assert not roundtrip(ids).params[0] & 0x80
+    # over 64 KiB of text: rejected by the quick trial on its first 32 KiB
+    more_ids = "".join(json.dumps({"id": "%032x" % rng.getrandbits(128)}) + "\n" for i in range(2000)).encode()
+    from cobol.layers.l2_json import transform
+    assert len(more_ids) > 2 * transform.WORDS_PRECHECK_BYTES + 20 * 2000
+    assert not roundtrip(more_ids).params[0] & 0x80
     # little text: never tried
     assert not roundtrip(_doc_lines(5)).params[0] & 0x80
 
