@@ -176,6 +176,8 @@ class Layer2Encoder:
         #: the word layer may skip comparing words that share a 64-bit hash
         #: (l1_semantic.WordCoder.train_encode's check_keys)
         self.check_collisions = check_collisions
+        #: after encode: the word trial's size ratio (word-coded / plain), None when not run that far
+        self.last_word_trial: float | None = None
         #: repeated objects/arrays of at least this many bytes become references (0: never)
         self.min_subtree = min_subtree
         #: repeated string values of at least this many bytes, quotes included,
@@ -455,6 +457,7 @@ class Layer2Encoder:
         dict_size = len(brotli.compress(coder.to_bytes(), quality=WORDS_TRIAL_QUALITY))
         words = len(brotli.compress(b"".join(parts[k] for k in in_sample), quality=WORDS_TRIAL_QUALITY)) + \
             dict_size * end / total
+        self.last_word_trial = words / plain
         if words > WORDS_MAX_RATIO * plain:
             return None
         # a group cut in two by the sample's end: its code is the two parts' codes back to back
