@@ -84,3 +84,29 @@ def test_small_blocks_keep_their_rules():
     assert plan.direct_brotli_quality(b"x" * (600 << 10), ctx_html, one * 2) == 0
     assert plan.direct_brotli_quality(b"x" * (600 << 10), plan.EncodeContext(level=9, fmt="html"), one) == 0
     assert plan.direct_brotli_quality(b"x" * (600 << 10), plan.EncodeContext(level=3, fmt="json"), one) == 0
+
+
+def test_prose_up_to_its_own_bound_is_coded_at_quality_10():
+    """Prose blocks keep the small-block rule (brotli 10) up to
+    plan.SMALL_BROTLI_TEXT_MAX, logs up to plan.SMALL_BROTLI_MAX; past the
+    bound the level's quality and the direct coding of large streams apply."""
+    assert plan.SMALL_BROTLI_MAX < plan.SMALL_BROTLI_TEXT_MAX
+    ctx_text = plan.EncodeContext(level=3, fmt="text")
+    ctx_log = plan.EncodeContext(level=3, fmt="log")
+    six = entropy.stream_coding(3).brotli
+    mid = plan.SMALL_BROTLI_TEXT_MAX
+    assert plan.brotli_quality(ctx_text, mid) == plan.SMALL_BROTLI_QUALITY
+    assert plan.brotli_quality(ctx_text, mid + 1) == six
+    assert plan.brotli_quality(ctx_log, plan.SMALL_BROTLI_MAX + 1) == six
+    assert plan.brotli_quality(plan.EncodeContext(level=1, fmt="text"), mid) == six
+    one = [object()]
+    assert plan.direct_brotli_quality(b"x" * mid, ctx_text, one) == 0
+    assert plan.direct_brotli_quality(b"x" * (mid + 1), ctx_text, one) == six
+    # a 200 KB prose block: its l1 streams are stored at quality 10, and the frame decodes
+    data = _prose(3, 200_000)
+    chosen = plan.choose_plan(data, ctx_text)
+    assert chosen.transform.name == "l1"
+    words = max(zip(chosen.streams, chosen.sources), key=lambda p: len(p[1]))
+    assert words[0].codec == entropy.BROTLI
+    assert words[0].data == entropy.brotli_encode(words[1], plan.SMALL_BROTLI_QUALITY)
+    assert cobol.decompress(cobol.compress(data, 3, threads=1, fmt="text")) == data

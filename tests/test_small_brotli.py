@@ -49,17 +49,25 @@ def _html(seed: int, records: int) -> bytes:
 def test_small_structured_blocks_get_the_budget_from_level_3():
     """JSON, JSON lines, XML and HTML blocks of at most
     SMALL_BROTLI_STREAM_BLOCK_MAX bytes get SMALL_BROTLI_STREAM_BUDGET (at most
-    half the block) at levels 3-16; larger blocks, levels 1-2, levels whose own quality is already 10, a
+    half the block; HTML SMALL_BROTLI_HTML_BUDGET, up to the whole block) at levels 3-16; larger blocks, levels 1-2, levels whose own quality is already 10, a
     shared dictionary and other formats (log and text keep their whole-block
     rule) get none."""
     limit = plan.SMALL_BROTLI_STREAM_BLOCK_MAX
     assert plan.SMALL_BROTLI_STREAM_BUDGET == 64 << 10 and limit == 512 << 10
     assert plan.SMALL_BROTLI_STREAM_SHARE == 2
+    html_budget = plan.SMALL_BROTLI_HTML_BUDGET
+    assert html_budget == 256 << 10
     for fmt in ("json", "jsonl", "xml", "html"):
         for level in (3, 6, 9, 12, 16):
-            assert plan.small_brotli_budget(EncodeContext(fmt=fmt, level=level), limit) == 64 << 10
+            ctx = EncodeContext(fmt=fmt, level=level)
+            if fmt == "html":
+                # HTML: its own cap, and no share (every stream of most blocks)
+                assert plan.small_brotli_budget(ctx, limit) == html_budget
+                assert plan.small_brotli_budget(ctx, 50001) == 50001
+                continue
+            assert plan.small_brotli_budget(ctx, limit) == 64 << 10
             # at most half of a smaller block
-            assert plan.small_brotli_budget(EncodeContext(fmt=fmt, level=level), 50001) == 25000
+            assert plan.small_brotli_budget(ctx, 50001) == 25000
         assert plan.small_brotli_budget(EncodeContext(fmt=fmt, level=3), limit + 1) == 0
         for level in (1, 2, 17, 19):
             assert plan.small_brotli_budget(EncodeContext(fmt=fmt, level=level), 1000) == 0

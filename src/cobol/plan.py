@@ -266,6 +266,29 @@ BROTLI_FORMATS = frozenset({"json", "jsonl", "xml", "html", "text", "log"})
 #: throughput on larger inputs does not change; decoding is as fast.
 SMALL_BROTLI_FORMATS = frozenset({"log", "text"})
 SMALL_BROTLI_MAX = 64 << 10
+#: prose (detected "text") keeps the rule up to SMALL_BROTLI_TEXT_MAX bytes:
+#: there the l1 plan's word stream gains 6-9% from quality 10 over 6 (quality
+#: 7-9 gain under 1%: the gain is the optimal parse, not the hash chains) and
+#: l1 + brotli 10 is 0.95-0.99x brotli -11 of the file, where l1 + brotli 6
+#: was 1.03-1.10x. Level 3 on the prose files of 64-256 KB (unseen
+#: node-process.md, pyenv-CHANGELOG.md, urllib3-CHANGES.rst; bash and
+#: coreutils NEWS, man bash, 118-367 KB): unseen text geo 0.968 -> 1.004x
+#: brotli -11 (1.089 -> 1.130x zstd -19), at 2.7 instead of 4.8 MB/s on that
+#: set (brotli -11: 0.9, bzip3: 1.8, so not dominated); a further 10 files
+#: (23-813 KB) 0.954 -> 0.966x. Up to 1 MiB: 0.994x there, but 2.3 MB/s on 5
+#: files of 33-367 KB, slower than bzip3 (3.4) at a lower ratio (dominated).
+#: 256 KiB is where plan.SAMPLE_MIN_BLOCK and the direct brotli coding of
+#: large prose start; blocks past it keep the level's quality, so large inputs
+#: (8 MiB blocks) compress as fast as before.
+SMALL_BROTLI_TEXT_MAX = 256 << 10
+
+
+def small_brotli_max(fmt: str) -> int:
+    """The largest block of detected format ``fmt`` that the small-block rule
+    (SMALL_BROTLI_FORMATS) codes at SMALL_BROTLI_QUALITY; 0 for other formats."""
+    if fmt not in SMALL_BROTLI_FORMATS:
+        return 0
+    return SMALL_BROTLI_TEXT_MAX if fmt == "text" else SMALL_BROTLI_MAX
 SMALL_BROTLI_QUALITY = 10
 SMALL_BROTLI_MIN_LEVEL = 3
 
@@ -288,12 +311,23 @@ SMALL_BROTLI_MIN_LEVEL = 3
 #: 0.999x for 2x; streams <= 32 KiB 1.016x for 2.4x. Quality 9 gains ~1% (it
 #: lacks quality 10's optimal parse), 11 another 1-3% for 2.7x quality 10's
 #: time. Log and text blocks keep their own rule (SMALL_BROTLI_FORMATS: every
-#: stream of a block <= SMALL_BROTLI_MAX).
+#: stream of a block <= small_brotli_max).
 SMALL_BROTLI_STREAM_FORMATS = frozenset({"json", "jsonl", "xml", "html"})
 SMALL_BROTLI_STREAM_BLOCK_MAX = 512 << 10
 SMALL_BROTLI_STREAM_BUDGET = 64 << 10
 #: ... and at most this fraction (1/SHARE) of the block's size
 SMALL_BROTLI_STREAM_SHARE = 2
+#: HTML blocks instead code up to SMALL_BROTLI_HTML_BUDGET bytes of their
+#: streams, with no share: in practice every stream of a block of 64-512 KiB
+#: (smaller ones are mostly coded raw, RAW_PREDICTED_FORMATS). Their largest
+#: stream is the page's text (l1 word codes; 40-75 KB on 100-230 KB pages),
+#: which the 64 KiB cap left at quality 6 when it did not fit, and where
+#: quality 10 gains 5-8%. Level 3: unseen HTML (4 files, 98-231 KB) geo 0.985
+#: -> 1.007x brotli -11 (1.114 -> 1.138x zstd -19; rustdoc-print.html 0.983 ->
+#: 1.043x), CPU time 1.3x on that set (3.4 MB/s; bzip3 3.6 MB/s at a lower
+#: ratio, brotli -10 2.2); 11 other pages of 30-547 KB 0.989 -> 0.992x at
+#: about the same time. A cap of 128 KiB gave the same bytes on these files.
+SMALL_BROTLI_HTML_BUDGET = 256 << 10
 
 
 def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
@@ -302,6 +336,8 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
     quality = brotli_quality(ctx)
     if (quality and quality < SMALL_BROTLI_QUALITY and ctx.fmt in SMALL_BROTLI_STREAM_FORMATS
             and ctx.level >= SMALL_BROTLI_MIN_LEVEL and size <= SMALL_BROTLI_STREAM_BLOCK_MAX):
+        if ctx.fmt == "html":
+            return min(SMALL_BROTLI_HTML_BUDGET, size)
         return min(SMALL_BROTLI_STREAM_BUDGET, size // SMALL_BROTLI_STREAM_SHARE)
     return 0
 
@@ -333,13 +369,13 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
         quality = max(quality, JSONL_BROTLI_QUALITY)
     if coding.brotli_large and size is not None and size > entropy.BROTLI_LARGE_BLOCK:
         return coding.brotli_large
-    if (quality and size is not None and size <= SMALL_BROTLI_MAX and ctx.fmt in SMALL_BROTLI_FORMATS
+    if (quality and size is not None and size <= small_brotli_max(ctx.fmt)
             and ctx.level >= SMALL_BROTLI_MIN_LEVEL):
         return max(quality, SMALL_BROTLI_QUALITY)
     return quality
 
 
-#: blocks of these formats over the small-block rules' sizes (SMALL_BROTLI_MAX,
+#: blocks of these formats over the small-block rules' sizes (small_brotli_max,
 #: SMALL_BROTLI_STREAM_BLOCK_MAX, BROTLI_COMPARE_MAX) whose one candidate
 #: transform runs whole code that transform's streams of at least
 #: DIRECT_BROTLI_MIN_STREAM bytes with brotli at the level's quality straight
@@ -355,8 +391,8 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
 #: and a transform whose brotli coding beats plain zstd of the block is kept
 #: where its zstd sizes alone had lost (the raw block then went to brotli too).
 DIRECT_BROTLI_FORMATS = frozenset({"text", "html", "xml"})
-#: (XML and HTML blocks from 512 KiB, where the small-block rules end; text from 64 KiB, but
-#: below SAMPLE_MIN_BLOCK its log candidate is still there, so in practice from 256 KiB)
+#: (XML and HTML blocks from 512 KiB, where the small-block rules end; text from 256 KiB,
+#: SMALL_BROTLI_TEXT_MAX, which is also where SAMPLE_MIN_BLOCK drops its log candidate)
 DIRECT_BROTLI_MIN_STREAM = 64 << 10
 DIRECT_BROTLI_MAX_LEVEL = 5
 
@@ -369,7 +405,7 @@ def direct_brotli_quality(data, ctx: EncodeContext, candidates: list) -> int:
             or ctx.dictionary is not None or ppmd_enabled(ctx)):
         return 0
     # the small-block rules (their own brotli passes and comparisons) stay as they are
-    if ((ctx.fmt in SMALL_BROTLI_FORMATS and size <= SMALL_BROTLI_MAX) or small_brotli_budget(ctx, size)
+    if (size <= small_brotli_max(ctx.fmt) or small_brotli_budget(ctx, size)
             or size <= _brotli_compare_limits(ctx, size)[0]):
         return 0
     return brotli_quality(ctx, size)
