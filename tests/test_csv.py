@@ -644,3 +644,138 @@ def test_decimal_printers_print_what_python_prints(pairs, width, exc_at):
     short = np.zeros(at + total - 1 + K.COPY_SLACK, np.uint8)
     if total:
         assert K.format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, short, offs, at, k0)[1] == 2
+
+
+def _numeric_table(rows, headers, seed, quoted_every=0, width=1):
+    """Numeric columns (mixed scales, negatives, zero padding) under ``headers``
+    text rows: every column has the header rows as exceptions."""
+    rng = random.Random(seed)
+    lines = [",".join(f"h{j}_{i}" for j in range(5)) for i in range(headers)]
+    for r in range(rows):
+        a = rng.randint(-5000, 5000)
+        fields = [str(r), str(a).zfill(width) if a >= 0 else str(a), f"{rng.randint(0, 10**6) / 100:.2f}",
+                  f"{rng.uniform(-3, 3):.{rng.randint(0, 4)}f}", str(rng.choice([7, 7, 7, 8]))]
+        if quoted_every and r % quoted_every == 0:
+            fields[1] = f'"{fields[1]}"'
+        lines.append(",".join(fields))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("headers", [0, 1, 2, 4, 5, 9])
+@pytest.mark.parametrize("quoted_every,width", [(0, 1), (7, 1), (0, 5)])
+def test_numbers_printed_by_the_assembler_roundtrip(headers, quoted_every, width):
+    """Numeric columns go to the row assembler (COL_NUMBERS) with their header
+    rows as exceptions: up to FEW_EXCEPTIONS read by the plain-Python path,
+    more by the general one; quoted values and zero-padded widths too."""
+    data = _numeric_table(300, headers, headers * 10 + quoted_every, quoted_every, width)
+    for level in (3, 19):
+        enc = encode_csv(data, ord(","), level=level)
+        assert decode_csv(enc.streams, enc.params, len(data)) == data
+        assert cobol.decompress(cobol.compress(data, level)) == data
+
+
+def test_numbers_with_repeated_rows_roundtrip():
+    """A table whose rows repeat most fields of an earlier row (row matches)
+    next to numeric columns: repeated rows keep the arena path."""
+    rows = [b"id,a,b,c"] + [b"%d,%d,%d.5,x%d" % (i, i // 3, i // 3, i // 3) for i in range(2000)]
+    data = b"\n".join(rows) + b"\n"
+    for level in (3, 19):
+        assert cobol.decompress(cobol.compress(data, level)) == data
+
+
+@given(st.lists(st.integers(0, 20000), min_size=1, max_size=6, unique=True),
+       st.lists(st.binary(max_size=6), min_size=6, max_size=6), st.booleans())
+@SETTINGS
+def test_few_exceptions_read_as_the_general_path_reads_them(positions, texts, same):
+    """The plain-Python reader of a short exception column gives what the
+    general decoder gives, or leaves the streams to it (None, nothing read)."""
+    pos = np.array(sorted(positions), np.int64)
+    m = pos.shape[0]
+    values = [texts[0]] * m if same else texts[:m]
+    data = b"".join(values)
+    starts = np.cumsum([0] + [len(v) for v in values[:-1]]).astype(np.int64)
+    ends = starts + np.array([len(v) for v in values], np.int64)
+    sink = cc.StreamSink()
+    sink.ints(pos, "pos")
+    cc.encode_column(sink, np.frombuffer(data, np.uint8), starts, ends, typed=False)
+    n = int(pos[-1]) + 1
+
+    def source():
+        return cc.StreamSource(cc.Reader(bytes(sink.params), what="t"), sink.streams)
+
+    src = source()
+    want = cc._decode_exceptions(src, n, 1, 1 << 20, 0)
+    few = cc._few_exceptions(sink.streams[0], n)
+    if m > cc.FEW_EXCEPTIONS or pos[-1] >= 8192:  # (positions of 3-byte varints: the general path)
+        assert few is None
+        return
+    assert few == pos.tolist()
+    src2 = source()
+    src2.next("positions")
+    text = cc._few_texts(src2, m, 1 << 20)
+    if text is None:
+        assert (src2.pos, src2.params.pos) == (1, 0)
+        return
+    assert bytes(text[0]) == bytes(want[0]) and text[1].tolist() == want[1].tolist()
+    assert (src2.pos, src2.params.pos) == (src.pos, src.params.pos)
+
+
+def test_assembler_refuses_bad_number_columns():
+    """assemble_numbers' COL_NUMBERS checks: a column's numbers out of their
+    buffers, a value that does not print, values or exceptions left over."""
+    from cobol.layers.csv_tokenizer import (ASSEMBLE_SLACK, COL_NUMBERS, NUM_ECOUNT, NUM_FIELDS, NUM_MAX_SCALE,
+                                            NUM_VCOUNT, NUM_WIDTH, assemble_numbers)
+
+    def run(nums, cols, epos=np.zeros(0, np.int64), ebuf=b"", nrows=3):
+        out = np.zeros(200 + ASSEMBLE_SLACK, np.uint8)
+        buf = np.zeros(len(ebuf) + ASSEMBLE_SLACK, np.uint8)
+        buf[:len(ebuf)] = np.frombuffer(ebuf, np.uint8)
+        offs = np.array([0, len(ebuf)] if ebuf else [0], np.int64)
+        return assemble_numbers(out, buf, offs, np.zeros(nrows, np.int64), np.array([0, nrows], np.int64),
+                        np.zeros(1, np.int64), np.array([COL_NUMBERS], np.int64), np.zeros(nrows, np.bool_),
+                        np.ones(nrows, np.int64), np.zeros(nrows, np.uint8), 44, 34,
+                        np.array(nums, np.int64), np.zeros(0, np.int64), epos, np.array([cols], np.int64)), out
+
+    def cols(nv, ne=0, width=1, scale=0):
+        row = [0] * NUM_FIELDS
+        row[NUM_VCOUNT], row[NUM_ECOUNT], row[NUM_WIDTH], row[NUM_MAX_SCALE] = nv, ne, width, scale
+        row[2] = -1  # NUM_SSTART: every value at the largest scale
+        return row
+
+    p, out = run([12, -5, 0], cols(3))
+    assert bytes(out[:p]) == b"12\n-5\n0\n"
+    p, out = run([125, 7], cols(2, 1, 1, 1), np.array([1], np.int64), b"N/A")
+    assert bytes(out[:p]) == b"12.5\nN/A\n0.7\n"
+    assert run([12, -5], cols(2))[0] == -1  # a slot without a value
+    assert run([1, 2, 3, 4], cols(4))[0] == -1  # a value left over
+    assert run([1, 2, 3], cols(4))[0] == -1  # more values than the buffer holds
+    assert run([10 ** 18, 2, 3], cols(3))[0] == -1  # does not print
+    assert run([1, 2, 3], cols(3, width=20))[0] == -1
+    assert run([1, 2], cols(2, 1), np.array([5], np.int64), b"x")[0] == -1  # exception outside the column
+
+
+@given(st.lists(st.integers(0, 5000), min_size=1, max_size=4, unique=True),
+       st.lists(st.binary(max_size=5), min_size=4, max_size=4), st.booleans(), st.booleans())
+@SETTINGS
+def test_few_exceptions_written_as_the_general_path_writes_them(positions, texts, same, lf_free):
+    """The plain-Python writer of 1..FEW_EXCEPTIONS exceptions gives the
+    general path's params and streams byte for byte (or declines)."""
+    pos = sorted(positions)
+    n = pos[-1] + 1
+    cells = [b"7"] * n
+    for j, p in enumerate(pos):
+        cells[p] = texts[0] if same else texts[j]
+    if lf_free:
+        cells = [c.replace(b"\n", b"") for c in cells]
+    data = np.frombuffer(b"".join(cells), np.uint8)
+    starts = np.cumsum([0] + [len(c) for c in cells[:-1]]).astype(np.int64)
+    ends = starts + np.array([len(c) for c in cells], np.int64)
+    bad = np.zeros(n, np.bool_)
+    bad[pos] = True
+    fast = cc.StreamSink()
+    if not cc._encode_few_exceptions(fast, data, starts, ends, np.array(pos, np.int64), "c", lf_free):
+        return
+    general = cc.StreamSink()
+    general.ints(np.array(pos, np.int64), "c.exc_pos")
+    cc.encode_column(general, data, starts[pos], ends[pos], typed=False, name="c.exc", lf_free=lf_free)
+    assert (bytes(fast.params), fast.streams, fast.names) == (bytes(general.params), general.streams, general.names)

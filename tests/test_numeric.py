@@ -365,6 +365,68 @@ def test_intcodec_every_planes_predictor_and_map(predictor):
         assert ic.choose_layout(noisy, (ic.PLANES,))[0][1].startswith("planes o4")
 
 
+@pytest.mark.parametrize("predictor", range(len(ic.PREDICTOR_WARM)))
+def test_planes_and_bucket_decode_every_predictor_and_map_into_any_output(predictor):
+    # orders 0 and 1 decode in one fused kernel per layout (chunked for
+    # planes), the others through the codes array: both must agree with the
+    # NumPy decoder and truncate into narrow outputs alike
+    from cobol.layers.intcodec_numpy import decode_ints_numpy
+    rng = np.random.default_rng(predictor)
+    walk = np.cumsum(rng.integers(-300, 300, 5000))
+    for x in (walk, rng.integers(I64.min, I64.max, 2100, dtype=np.int64),
+              np.array([I64.max, I64.min, 5, -5] * 10, np.int64), walk[:3], walk[:17], walk[:2049]):
+        fr = ic._frame_of_reference(x)
+        blobs = [ic._encode_planes(x.size, *fr, predictor, inter, off) for inter in (False, True) for off in (False, True)]
+        blobs += [ic._encode_bucket(x.size, *fr, predictor, off) for off in (False, True)]
+        for blob in blobs:
+            if blob is None:  # bucket: a residual of 2**53 or more
+                continue
+            assert np.array_equal(ic.decode_ints(blob, x.size), x)
+            assert np.array_equal(decode_ints_numpy(blob, x.size), x)
+            for dt in (np.uint8, np.int32, np.uint64):
+                out = np.full(x.size, 0x5A, dt)
+                assert ic.decode_ints(blob, x.size, out=out) is out
+                assert np.array_equal(out, x.astype(dt))
+
+
+def test_dictionary_with_bucket_ranks_decodes_in_one_pass_and_checks_each_rank(monkeypatch):
+    # a DICT stream whose ranks are BUCKET without a predictor is decoded by
+    # looking each rank up as it is read (_bucket_lookup); other rank layouts
+    # through the ranks array: both must agree, and a rank outside the
+    # dictionary must raise
+    from cobol.format.wire import put_varint
+    rng = np.random.default_rng(11)
+    values = rng.integers(-10**15, 10**15, 3000)
+    idx = np.minimum(rng.zipf(1.2, 50_000), 3000) - 1
+    x = values[idx]
+
+    def dict_blob(ranks, vals, rank_modes):
+        out = bytearray([ic.DICT])
+        put_varint(out, ranks.size)
+        put_varint(out, vals.size)
+        rb = ic.encode_ints(ranks, rank_modes, _depth=1)
+        put_varint(out, len(rb))
+        return bytes(out + rb + ic.encode_ints(vals, _depth=1))
+
+    uniq, ranks = np.unique(x, return_inverse=True)
+    lookup = ic._lookup
+    for modes in ((ic.BUCKET,), (ic.PLANES,), (ic.PACKED,)):
+        blob = dict_blob(ranks, uniq, modes)
+        if modes == (ic.BUCKET,):
+            def no_ranks_array(*a):
+                raise AssertionError("bucket ranks went through the ranks array")
+            monkeypatch.setattr(ic, "_lookup", no_ranks_array)
+        else:
+            monkeypatch.setattr(ic, "_lookup", lookup)
+        assert np.array_equal(ic.decode_ints(blob, x.size), x)
+        out = np.empty(x.size, np.int32)
+        assert np.array_equal(ic.decode_ints(blob, x.size, out=out), x.astype(np.int32))
+        bad = ranks.copy()
+        bad[1234] = uniq.size  # one past the end
+        with pytest.raises(FormatError, match="rank"):
+            ic.decode_ints(dict_blob(bad, uniq, modes), x.size)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_fused_predictor_entropies_equal_the_per_order_ones(seed):
     # the fused pass must give the very floats the per-order computation gives,

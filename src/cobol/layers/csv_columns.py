@@ -47,6 +47,8 @@ from . import csv_kernels as K
 from .intcodec import PLANES as INTCODEC_PLANES
 from .intcodec import decode_ints as _intcodec_decode
 from .intcodec import encode_ints as _intcodec_encode
+from .csv_tokenizer import (NUM_ECOUNT, NUM_ESTART, NUM_FIELDS, NUM_MAX_SCALE, NUM_SSTART, NUM_VCOUNT, NUM_VSTART,
+                            NUM_WIDTH)
 from .primitives import spans_byte_histogram
 
 STR, DICT, NUM, TPL = 0, 1, 2, 3
@@ -320,8 +322,51 @@ def _encode_dict(sink, data, starts, ends, ids, first, name, lf_free=False):
 
 def _encode_exceptions(sink, data, starts, ends, bad, name, lf_free=False):
     pos = np.flatnonzero(bad)
+    if pos.shape[0] <= FEW_EXCEPTIONS and _encode_few_exceptions(sink, data, starts, ends, pos, name, lf_free):
+        return
     sink.ints(pos, f"{name}.exc_pos")
     encode_column(sink, data, starts[pos], ends[pos], typed=False, name=f"{name}.exc", lf_free=lf_free)
+
+
+def _encode_few_exceptions(sink, data, starts, ends, pos, name, lf_free) -> bool:
+    """What the general path writes for 1..FEW_EXCEPTIONS exceptions (most
+    are a column's header rows), in plain Python: the positions as small
+    zigzag varints, the texts as a one-entry dictionary (all equal: an
+    untyped column of so few values takes DICT only then) or joined strings,
+    with the separator _free_separator picks. False (nothing written) when
+    no separator is free: the general path then stores lengths."""
+    m = pos.shape[0]
+    if m == 0:
+        return False
+    plist = pos.tolist()
+    values = [bytes(data[starts[i]:ends[i]]) for i in plist]
+    same = all(v == values[0] for v in values)
+    distinct = values[:1] if same else values
+    if lf_free:
+        sep = SEP_PREFERENCE[0]
+    else:
+        used = set(b"".join(distinct))
+        sep = next((c for c in SEP_PREFERENCE if c not in used), -1)
+        if sep < 0:
+            sep = next((c for c in range(256) if c not in used), -1)
+            if sep < 0:
+                return False
+    ints = bytearray([INTS_SMALL])
+    put_varint(ints, m)
+    for p in plist:
+        put_varint(ints, 2 * p)  # zigzag of a position (>= 0)
+    sink.add(ints, f"{name}.exc_pos")
+    end = bytes((sep,))
+    if same:
+        sink.params.append(DICT)
+        put_varint(sink.params, 1)
+        sink.params += bytes((STR, STR_SEP, sep))
+        sink.add(values[0] + end, f"{name}.exc.dict.text")
+        sink.add(bytes(m), f"{name}.exc.ids")
+    else:
+        sink.params += bytes((STR, STR_SEP, sep))
+        sink.add(end.join(values) + end, f"{name}.exc.text")
+    return True
 
 
 def _mode_width(lens, natl, ok):
@@ -718,7 +763,8 @@ def decode_column(src: StreamSource, n: int, limit: int, depth: int = 0,
 
 
 def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
-                          refs: dict | None = None, col: int = -1, rows=None, arena: "ColumnArena | None" = None):
+                          refs: dict | None = None, col: int = -1, rows=None, arena: "ColumnArena | None" = None,
+                          numbers: "NumberColumns | None" = None):
     """Decode one column of ``n`` values as entries and the entry of each value:
     ``(buf, offs, ids)``, value ``i`` being ``buf[offs[ids[i]]:offs[ids[i] + 1]]``;
     ``ids`` is None when the values are the entries in order. A dictionary
@@ -730,6 +776,12 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     into it (``buf`` is then ``arena.buf`` and ``offs`` a view of
     ``arena.offs``, positions in it); other kinds come back in buffers of
     their own, for the caller to :meth:`ColumnArena.put`.
+
+    With ``numbers`` (and an arena) a numeric column without repeated rows
+    is not printed: its values go to ``numbers`` for the row assembler to
+    print into the output, its exceptions' texts into the arena, and
+    ``(NUMBERS, k0, None)`` comes back, ``k0`` the arena entry of its first
+    exception.
     """
     r = src.params
     kind = r.u8("column kind")
@@ -751,7 +803,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
             raise FormatError("csv: dictionary id out of range")
         return ebuf, eoffs, ids
     if kind == NUM:
-        return _decode_num(src, n, limit, depth, refs, col, rows, arena)
+        return _decode_num(src, n, limit, depth, refs, col, rows, arena, numbers)
     if kind == TPL:
         k = r.u8("template runs")
         if k < 1 or k > K.MAX_RUNS:
@@ -784,7 +836,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     raise FormatError(f"csv: unknown column kind {kind}")
 
 
-def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
+def _decode_num(src, n, limit, depth, refs, col, rows, arena=None, numbers=None):
     r = src.params
     width = r.u8("pad width")
     rep = r.u8("number representation")
@@ -837,7 +889,9 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
             full = vals if epos is None else K.spread_around(vals, epos, n)
             refs[col] = (domain, full[rowsrc])
     if mode == SCALE_CONST:
-        scales = np.full(ng, max_scale, np.int64)
+        # (format_decimals_into prints every value at max_scale from an empty
+        # array; float32 columns convert with the scales spelled out)
+        scales = np.full(ng, max_scale, np.int64) if rep == REP_F32 else _NO_POSITIONS
     else:
         if len(sc_raw) != ng:
             raise FormatError("csv: scale stream has the wrong length")
@@ -850,6 +904,10 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None):
         vals, err = K.f32_to_scaled(vals, big_p, scales, max_scale)
         if err:
             raise FormatError("csv: invalid float32 decimal")
+    if numbers is not None and arena is not None and rows is None:
+        k0 = arena.k if epos is None else arena.put(ebuf, eoffs)
+        numbers.add(col, vals, None if mode == SCALE_CONST else scales, max_scale, width, epos)
+        return NUMBERS, k0, None
     if epos is None:
         ebuf, eoffs, epos = _NO_BYTES, _NO_EXCEPTION_OFFS, _NO_POSITIONS
     if arena is not None:
@@ -914,12 +972,100 @@ def _decode_exceptions(src, n, has_exc, limit, depth):
     if depth > 1:
         raise FormatError("csv: nested exceptions")
     raw = src.next("exception positions")
-    pos = decode_ints(raw, n)
+    few = _few_exceptions(raw, n)
+    if few is not None:
+        text = _few_texts(src, len(few), limit)
+        if text is not None:
+            return text[0], text[1], np.array(few, np.int64)
+        pos = np.array(few, np.int64)
+    else:
+        pos = decode_ints(raw, n)
     m = pos.shape[0]
     if m == 0 or pos[0] < 0 or pos[-1] >= n or (m > 1 and (np.diff(pos) <= 0).any()):
         raise FormatError("csv: bad exception positions")
     ebuf, eoffs = decode_column(src, m, limit, depth + 1)
     return ebuf, eoffs, pos
+
+
+#: exception columns of at most this many values (most hold a column's header
+#: rows) are read by :func:`_few_exceptions` and :func:`_few_texts` in plain
+#: Python: the general path's dozen kernel calls and small arrays cost ~25 us
+#: a column, a fifth of decoding a wide table of short columns (tmy3)
+FEW_EXCEPTIONS = 4
+
+
+def _few_exceptions(raw, n: int):
+    """The positions of a small int stream of 1..FEW_EXCEPTIONS values, as a
+    list, checked (increasing, inside the column); None for any other stream
+    (the general path decodes it, or says what is wrong with it)."""
+    if len(raw) < 3 or raw[0] != INTS_SMALL or not 1 <= raw[1] <= FEW_EXCEPTIONS:
+        return None
+    m = raw[1]
+    out = []
+    i = 2
+    last = -1
+    for _ in range(m):
+        # one- and two-byte varints (positions below 8192); longer ones go the general way
+        if i >= len(raw):
+            return None
+        b = raw[i]
+        if b < 0x80:
+            v = b
+            i += 1
+        elif i + 1 < len(raw) and 0 < raw[i + 1] < 0x80:
+            v = (b & 0x7F) | (raw[i + 1] << 7)
+            i += 2
+        else:
+            return None
+        v = (v >> 1) ^ -(v & 1)
+        if v <= last or v >= n:
+            return None
+        out.append(v)
+        last = v
+    if i != len(raw):
+        return None
+    return out
+
+
+def _few_texts(src: StreamSource, m: int, limit: int):
+    """``(ebuf, eoffs)`` of an exception column of ``m`` (few) values when it
+    is a joined-string column (two or more values) or a one-entry dictionary
+    (one value) with its separator where the encoder puts it; None (nothing
+    read) for anything else, which the general path decodes."""
+    r = src.params
+    pos0, spos0 = r.pos, src.pos
+    p = r.pos
+    buf = r.buf
+    if p + 3 > r.end:
+        return None
+    kind = buf[p]
+    if kind == STR and buf[p + 1] == STR_SEP:
+        sep = buf[p + 2]
+        r.pos = p + 3
+        joined = src.next("strings")
+    elif kind == DICT and m == 1 and p + 5 <= r.end and buf[p + 1] == 1 and buf[p + 2] == STR \
+            and buf[p + 3] == STR_SEP:
+        sep = buf[p + 4]
+        r.pos = p + 5
+        joined = src.next("strings")
+        if bytes(src.next("dictionary ids")) != b"\x00":
+            r.pos, src.pos = pos0, spos0
+            return None
+    else:
+        return None
+    joined = bytes(joined)
+    if len(joined) > limit + m or joined.count(sep) != m or joined[-1:] != bytes((sep,)):
+        r.pos, src.pos = pos0, spos0
+        return None
+    parts = joined.split(bytes((sep,)))[:m]
+    eoffs = np.zeros(m + 1, np.int64)
+    at = 0
+    for j, part in enumerate(parts):
+        at += len(part)
+        eoffs[j + 1] = at
+    # (writable, as the general path's: a read-only array is another type to
+    # the kernels, compiled again)
+    return np.frombuffer(bytearray(b"".join(parts)), np.uint8), eoffs
 
 
 def _merge(buf, offs, pos, ebuf, eoffs, limit):
@@ -1018,6 +1164,55 @@ def scratch(name: str, count: int, dtype) -> np.ndarray:
     if held is None or held.shape[0] < nbytes:
         held = arrays[name] = np.empty(max(nbytes, min(SCRATCH_KEEP_BYTES, nbytes + (nbytes >> 2))), np.uint8)
     return held[:nbytes].view(dtype)
+
+
+#: what decode_column_entries returns in place of a buffer for a column left
+#: to the row assembler to print (``numbers``)
+NUMBERS = object()
+
+
+class NumberColumns:
+    """Decode side: the numeric columns of a block that the row assembler
+    prints straight into the output (csv_tokenizer.assemble_numbers, COL_NUMBERS),
+    their values, scales and exception positions each in one buffer and a
+    row of ``cols`` (NUM_FIELDS) per column."""
+
+    def __init__(self, ncols: int, nslots: int):
+        self.nums = scratch("numbers", nslots, np.int64)
+        self.scales = scratch("number scales", nslots, np.int64)
+        self.epos = scratch("number exceptions", nslots, np.int64)
+        self.cols = np.zeros((ncols, NUM_FIELDS), np.int64)
+        self.nv = self.ns = self.ne = 0
+        self.count = 0  # columns added
+
+    def add(self, col: int, vals: np.ndarray, scales: np.ndarray | None, max_scale: int, width: int,
+            epos: np.ndarray | None) -> None:
+        """Column ``col``'s values (printed with ``scales``, or all with
+        ``max_scale`` when None) and its exceptions' positions."""
+        nv = vals.shape[0]
+        ne = 0 if epos is None else epos.shape[0]
+        if not 0 <= col < self.cols.shape[0] or self.nv + nv > self.nums.shape[0] \
+                or self.ne + ne > self.epos.shape[0] or (scales is not None and self.ns + nv > self.scales.shape[0]):
+            raise FormatError("csv: numeric columns larger than the block")
+        row = self.cols[col]
+        row[NUM_VSTART] = self.nv
+        row[NUM_VCOUNT] = nv
+        self.nums[self.nv:self.nv + nv] = vals
+        self.nv += nv
+        if scales is None:
+            row[NUM_SSTART] = -1
+        else:
+            row[NUM_SSTART] = self.ns
+            self.scales[self.ns:self.ns + nv] = scales
+            self.ns += nv
+        row[NUM_ESTART] = self.ne
+        row[NUM_ECOUNT] = ne
+        if ne:
+            self.epos[self.ne:self.ne + ne] = epos
+            self.ne += ne
+        row[NUM_WIDTH] = width
+        row[NUM_MAX_SCALE] = max_scale
+        self.count += 1
 
 
 class ColumnArena:

@@ -343,6 +343,65 @@ def _ndigits(a):
     return t + 1 - (1 if a < POW10[t] else 0)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def decimal_layout(v, sc, max_scale, width):
+    """How a normalized decimal prints (see :func:`format_decimals_into`):
+    ``(a, length)``, ``a`` the digits to print (``|v|`` without the
+    ``max_scale - sc`` zeros it carries) and the bytes it takes; length -1
+    when the value cannot be printed that way (hostile input): a scale
+    outside ``0..max_scale``, ``|v| >= 10**18``, or zeros it does not carry."""
+    lim = POW10[18]
+    if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
+        return np.uint64(0), -1
+    a = np.uint64(-v if v < 0 else v)
+    sh = max_scale - sc
+    if sh:
+        # unsigned: one division, without a signed one's sign fixes
+        div = np.uint64(POW10[sh])
+        quo = a // div
+        if quo * div != a:
+            return np.uint64(0), -1
+        a = quo
+    il = max(_ndigits(np.int64(a)) - sc, 1)  # digits of the integer part
+    return a, (1 if v < 0 else 0) + max(il, width) + (sc + 1 if sc > 0 else 0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def put_decimal(buf, start, q, a, sc, neg):
+    """Print ``a`` with ``sc`` fraction digits into ``buf[start:q]`` (the span
+    :func:`decimal_layout` measured, a minus first when ``neg``), the integer
+    part zero-padded to fill it: backwards, two digits per division by 100
+    (a constant: a multiply), then the odd one."""
+    pairs = DIGIT_PAIRS
+    lo = start + (1 if neg else 0)
+    if sc > 0:
+        kk = sc
+        while kk >= 2:
+            r = 2 * np.int64(a % C100)
+            a //= C100
+            buf[q - 1] = pairs[r + 1]
+            buf[q - 2] = pairs[r]
+            q -= 2
+            kk -= 2
+        if kk:
+            q -= 1
+            buf[q] = DIGIT0 + np.int64(a % C10)
+            a //= C10
+        q -= 1
+        buf[q] = DOT
+    while q - lo >= 2:  # the integer part, zero-padded to the width
+        r = 2 * np.int64(a % C100)
+        a //= C100
+        buf[q - 1] = pairs[r + 1]
+        buf[q - 2] = pairs[r]
+        q -= 2
+    if q > lo:
+        q -= 1
+        buf[q] = DIGIT0 + np.int64(a % C10)
+    if neg:
+        buf[start] = MINUS
+
+
 #: the most bytes one normalized decimal prints: a sign, 19 integer digits
 #: (or the width, at most 19), a dot and 18 fraction digits
 DECIMAL_MAX_PRINT = 40
@@ -370,8 +429,9 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
     """Print normalized decimals back (decode side) into a shared buffer.
 
     ``vals[i]`` holds the value times ``10**max_scale``; it is printed with
-    ``scales[i]`` fraction digits and the integer part zero-padded to
-    ``width``. The column has ``vals.size + epos.size`` entries: exception
+    ``scales[i]`` fraction digits (``max_scale`` for every value when
+    ``scales`` is empty: a column of one scale needs no array of it) and the
+    integer part zero-padded to ``width``. The column has ``vals.size + epos.size`` entries: exception
     ``k`` (``ebuf[eoffs[k]:eoffs[k+1]]``, verbatim text) is entry ``epos[k]``,
     the values fill the others in order (the caller has checked that ``epos``
     increases inside the column). Printing around the exceptions in one pass
@@ -391,11 +451,12 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
     nv = vals.shape[0]
     ne = epos.shape[0]
     n = nv + ne
-    lim = POW10[18]
     limit = buf.shape[0] - COPY_SLACK
     if max_scale < 0 or max_scale > 18 or width < 1 or width > 19 or eoffs.shape[0] != ne + 1:
         return at, 1
-    pairs = DIGIT_PAIRS
+    const_scale = scales.shape[0] == 0
+    if not const_scale and scales.shape[0] != nv:
+        return at, 1
     offs[k0] = at
     total = at
     k = 0
@@ -415,55 +476,17 @@ def format_decimals_into(vals, scales, max_scale, width, ebuf, eoffs, epos, buf,
             offs[k0 + i + 1] = total
             continue
         v = vals[iv]
-        sc = scales[iv]
+        sc = max_scale if const_scale else scales[iv]
         iv += 1
-        if sc < 0 or sc > max_scale or v <= -lim or v >= lim:
+        a, ln = decimal_layout(v, sc, max_scale, width)
+        if ln < 0:
             return at, 1
-        a = np.uint64(-v if v < 0 else v)
-        sh = max_scale - sc
-        if sh:
-            # unsigned: one division, without a signed one's sign fixes
-            div = np.uint64(POW10[sh])
-            quo = a // div
-            if quo * div != a:
-                return at, 1
-            a = quo
-        il = max(_ndigits(np.int64(a)) - sc, 1)  # digits of the integer part
-        neg = 1 if v < 0 else 0
-        start = total + neg
-        q = start + max(il, width) + (sc + 1 if sc > 0 else 0)
+        q = total + ln
         if q > limit:
             return at, 2
+        put_decimal(buf, total, q, a, sc, v < 0)
         total = q
         offs[k0 + i + 1] = q
-        # two digits per division by 100 (a constant: a multiply), then the
-        # odd one
-        if sc > 0:
-            kk = sc
-            while kk >= 2:
-                r = 2 * np.int64(a % C100)
-                a //= C100
-                buf[q - 1] = pairs[r + 1]
-                buf[q - 2] = pairs[r]
-                q -= 2
-                kk -= 2
-            if kk:
-                q -= 1
-                buf[q] = DIGIT0 + np.int64(a % C10)
-                a //= C10
-            q -= 1
-            buf[q] = DOT
-        while q - start >= 2:  # the integer part, zero-padded to the width
-            r = 2 * np.int64(a % C100)
-            a //= C100
-            buf[q - 1] = pairs[r + 1]
-            buf[q - 2] = pairs[r]
-            q -= 2
-        if q > start:
-            q -= 1
-            buf[q] = DIGIT0 + np.int64(a % C10)
-        if neg:
-            buf[start - 1] = MINUS
     if iv != nv or k != ne:
         return at, 1
     return total, 0

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from .csv_kernels import decimal_layout, put_decimal
 from .primitives import COPY_SLACK, copy_chunks, load_u64, zero_byte_mask
 
 TERM_LF = 0
@@ -222,6 +223,16 @@ ASSEMBLE_SLACK = COPY_SLACK
 COL_ENTRIES = 1
 COL_QFLAGS = 2
 COL_QUOTED = 4
+#: the column is a numeric column printed here (``assemble``'s ``num_cols``)
+COL_NUMBERS = 8
+
+#: the fields of a row of ``assemble``'s ``num_cols``: where the column's
+#: values start in ``nums`` and how many; where its scales start in
+#: ``nscales`` (-1: every value has the column's largest scale); where its
+#: exception positions start in ``num_epos`` and how many; the pad width and
+#: the largest scale
+NUM_VSTART, NUM_VCOUNT, NUM_SSTART, NUM_ESTART, NUM_ECOUNT, NUM_WIDTH, NUM_MAX_SCALE = range(7)
+NUM_FIELDS = 7
 
 
 @njit(cache=True, nogil=True)
@@ -238,7 +249,9 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
     (no table is written or read: one memory stream less per column). A slot
     is wrapped in quotes when ``qflag[g]`` (``COL_QFLAGS``) or always
     (``COL_QUOTED``). Field ``t`` of a row belongs to column
-    ``min(t, ncols - 1)``, the next unused slot of that column.
+    ``min(t, ncols - 1)``, the next unused slot of that column. Blocks with
+    numeric columns to print go to :func:`assemble_numbers` (this loop
+    without their branch is 7-13% faster on tables of text).
 
     ``out`` and ``buf`` carry ASSEMBLE_SLACK spare bytes past their logical
     ends. Returns the length written, or -1 if anything would run out of
@@ -273,16 +286,13 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
             cur[c] = g + 1
             mode = col_mode[c]
             e = entry[g] if mode & COL_ENTRIES else g + shift[c]
+            qf = np.int64(qflag[g]) if mode & COL_QFLAGS else np.int64((mode >> 2) & 1)
             if e < 0 or e >= ne:
                 return -1
             a = offs[e]
             b = offs[e + 1]
             if a < 0 or b < a or b > nbuf:
                 return -1
-            if mode & COL_QFLAGS:
-                qf = np.int64(qflag[g])
-            else:
-                qf = np.int64((mode >> 2) & 1)
             ln = b - a
             if p + ln + 2 * qf > n_out:
                 return -1
@@ -314,5 +324,149 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
             return -1
     for c in range(ncols):
         if cur[c] != col_start[c + 1]:
+            return -1
+    return p
+
+
+@njit(cache=True, nogil=True)
+def assemble_numbers(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_nfields, row_term, delim,
+                     quote, nums, nscales, num_epos, num_cols):
+    """:func:`assemble` for a block with numeric columns to print.
+
+    A column with ``COL_NUMBERS`` (never with ``COL_ENTRIES``) is printed
+    here from its numbers (row ``c`` of ``num_cols``, see NUM_FIELDS)
+    instead of read from ``buf``: its slots are its values in order
+    (``nums``, normalized decimals as
+    :func:`csv_kernels.format_decimals_into` prints them, scales from
+    ``nscales``) but for its exceptions, whose positions in the column are
+    ``num_epos`` (increasing) and whose texts are the entries from
+    ``col_first[c]`` on. The digits go straight to ``out``: printing them
+    into ``buf`` first and copying them here cost a fifth more on a table of
+    numbers (tmy3). Returns as :func:`assemble`, -1 also when a value would
+    not print or a value or exception is left unused.
+    """
+    n_out = out.shape[0] - ASSEMBLE_SLACK
+    nbuf = buf.shape[0] - ASSEMBLE_SLACK
+    ne = offs.shape[0] - 1
+    ng = col_start[col_start.shape[0] - 1] if col_start.shape[0] else 0
+    ncols = col_start.shape[0] - 1
+    nrows = row_nfields.shape[0]
+    if (n_out < 0 or nbuf < 0 or ncols < 1 or col_start[0] != 0 or col_first.shape[0] != ncols
+            or col_mode.shape[0] != ncols or entry.shape[0] < ng or qflag.shape[0] < ng
+            or num_cols.shape[0] != ncols or num_cols.shape[1] != NUM_FIELDS):
+        return -1
+    cur = np.empty(ncols, np.int64)
+    shift = np.empty(ncols, np.int64)  # entry of slot g in an in-order column: g + shift
+    for c in range(ncols):
+        if col_start[c + 1] < col_start[c]:
+            return -1
+        cur[c] = col_start[c]
+        shift[c] = col_first[c] - col_start[c]
+    # a number column's next value (vcur, in nums) and exception (xcur, in
+    # num_epos), and the slot of that exception (xslot, -1: none left)
+    vcur = np.zeros(ncols, np.int64)
+    xcur = np.zeros(ncols, np.int64)
+    xslot = np.full(ncols, -1, np.int64)
+    for c in range(ncols):
+        if not col_mode[c] & COL_NUMBERS:
+            continue
+        v0 = num_cols[c, NUM_VSTART]
+        nv = num_cols[c, NUM_VCOUNT]
+        s0 = num_cols[c, NUM_SSTART]
+        x0 = num_cols[c, NUM_ESTART]
+        nx = num_cols[c, NUM_ECOUNT]
+        if (col_mode[c] & COL_ENTRIES or v0 < 0 or nv < 0 or v0 + nv > nums.shape[0] or s0 < -1
+                or (s0 >= 0 and s0 + nv > nscales.shape[0]) or x0 < 0 or nx < 0 or x0 + nx > num_epos.shape[0]
+                or num_cols[c, NUM_WIDTH] < 1 or num_cols[c, NUM_WIDTH] > 19
+                or num_cols[c, NUM_MAX_SCALE] < 0 or num_cols[c, NUM_MAX_SCALE] > 18):
+            return -1
+        vcur[c] = v0
+        xcur[c] = x0
+        if nx:
+            xslot[c] = col_start[c] + num_epos[x0]
+    p = 0
+    for r in range(nrows):
+        k = row_nfields[r]
+        if k < 1:
+            return -1
+        for t in range(k):
+            c = min(t, ncols - 1)
+            g = cur[c]
+            if g >= col_start[c + 1]:
+                return -1
+            cur[c] = g + 1
+            mode = col_mode[c]
+            qf = np.int64(qflag[g]) if mode & COL_QFLAGS else np.int64((mode >> 2) & 1)
+            if not mode & COL_NUMBERS:
+                e = entry[g] if mode & COL_ENTRIES else g + shift[c]
+            elif g == xslot[c]:
+                # an exception: its text is an entry
+                xk = xcur[c]
+                e = col_first[c] + xk - num_cols[c, NUM_ESTART]
+                xcur[c] = xk + 1
+                xslot[c] = -1
+                if xk + 1 < num_cols[c, NUM_ESTART] + num_cols[c, NUM_ECOUNT]:
+                    xslot[c] = col_start[c] + num_epos[xk + 1]
+            else:
+                iv = vcur[c]
+                if iv >= num_cols[c, NUM_VSTART] + num_cols[c, NUM_VCOUNT]:
+                    return -1
+                vcur[c] = iv + 1
+                v = nums[iv]
+                ms = num_cols[c, NUM_MAX_SCALE]
+                ss = num_cols[c, NUM_SSTART]
+                sc = ms if ss < 0 else nscales[ss + iv - num_cols[c, NUM_VSTART]]
+                dig, ln = decimal_layout(v, sc, ms, num_cols[c, NUM_WIDTH])
+                if ln < 0 or p + ln + 2 * qf > n_out:
+                    return -1
+                out[p] = quote
+                p += qf
+                put_decimal(out, p, p + ln, dig, sc, v < 0)
+                p += ln
+                out[p] = quote
+                p += qf
+                out[p] = delim
+                p += 1
+                continue
+            if e < 0 or e >= ne:
+                return -1
+            a = offs[e]
+            b = offs[e + 1]
+            if a < 0 or b < a or b > nbuf:
+                return -1
+            ln = b - a
+            if p + ln + 2 * qf > n_out:
+                return -1
+            # quote, value, quote, delimiter: an unwanted quote is written and
+            # then overwritten (p does not move), and every field is followed
+            # by a delimiter that the row's last one turns into the terminator
+            out[p] = quote
+            p += qf
+            copy_chunks(out, p, buf, a, ln)
+            p += ln
+            out[p] = quote
+            p += qf
+            out[p] = delim
+            p += 1
+        p -= 1
+        term = row_term[r]
+        if term == TERM_LF:
+            if p + 1 > n_out:
+                return -1
+            out[p] = LF
+            p += 1
+        elif term == TERM_CRLF:
+            if p + 2 > n_out:
+                return -1
+            out[p] = CR
+            out[p + 1] = LF
+            p += 2
+        elif term != TERM_NONE:
+            return -1
+    for c in range(ncols):
+        if cur[c] != col_start[c + 1]:
+            return -1
+        if col_mode[c] & COL_NUMBERS and (vcur[c] != num_cols[c, NUM_VSTART] + num_cols[c, NUM_VCOUNT]
+                                          or xcur[c] != num_cols[c, NUM_ESTART] + num_cols[c, NUM_ECOUNT]):
             return -1
     return p

@@ -84,7 +84,7 @@ from . import batch_kernels
 from .intcodec_numpy import (  # noqa: F401 (the layout's constants, re-exported)
     ALL_MODES, BUCKET, BUCKET_DIRECT, BUCKET_LEAD, BUCKET_MAX_SYMBOL, BUCKET_WIDTH, DICT, ESCAPE, ESCAPE_BYTE,
     ESCAPE_NIBBLE, LAYOUT_INTERLEAVED, LAYOUT_OFFSET, MODE_NAMES, NIBBLES, PACKED, PAD_MIN_SECTION, PLANES,
-    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_predicted_header, read_sparse_header,
+    PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_planes_starts, read_predicted_header, read_sparse_header,
     skip_padding as _skip_padding)
 from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
@@ -461,9 +461,11 @@ def _sparse_decode(gaps, values, out, order, base, g):
             return False
         if order == 0:
             y = np.uint64(0)
-        fill = base + g * y
-        for t in range(i, i + gap):
-            out[t] = fill
+        # (a slice fill, cast to out's type once: it runs as a memset-like
+        # vector loop, where an index loop checked each index for wraparound)
+        fill = out.dtype.type(base + g * y)
+        if gap:
+            out[i:i + gap] = fill
         i += gap
         v = np.uint64(values[j])
         y = y + v if order == 1 else v
@@ -471,9 +473,7 @@ def _sparse_decode(gaps, values, out, order, base, g):
         i += 1
     if order == 0:
         y = np.uint64(0)
-    fill = base + g * y
-    for t in range(i, n):
-        out[t] = fill
+    out[i:n] = out.dtype.type(base + g * y)
     return True
 
 
@@ -511,6 +511,114 @@ def _from_bytes(b, n, k, planes):
                 v |= np.uint64(b[i * k + j]) << np.uint64(8 * j)
             out[i] = v
     return out
+
+
+#: values a chunk of _planes_decode: its codes sit in a scratch array that stays in the L1 cache
+PLANES_DECODE_CHUNK = 2048
+
+
+@njit(cache=True, nogil=True)
+def _planes_decode(buf, starts, k, m, warm, order, offset, use_offset, base, g, out):
+    """A PLANES body of predictor order 0 or 1 straight to the values in
+    ``out`` (warm.size + m of any integer type; truncated to it). The codes
+    are read from ``buf`` (byte j of code i at starts[j] + i in byte planes,
+    or all k at starts[0] + i * k when ``starts`` holds one offset:
+    interleaved) a chunk at a time into a small scratch array, plane by plane
+    (one streaming pass each), then the residual map and the predictor are
+    undone and the frame of reference applied: no array of all the codes
+    (the inverse of _to_bytes then _unpredict)."""
+    nw = warm.size
+    p1 = np.uint64(0)
+    for i in range(nw):
+        p1 = warm[i]
+        out[i] = base + g * p1
+    scratch = np.empty(PLANES_DECODE_CHUNK, np.uint64)
+    for c0 in range(0, m, PLANES_DECODE_CHUNK):
+        n = min(PLANES_DECODE_CHUNK, m - c0)
+        # (slices indexed from 0 by range(): no negative-index check per byte)
+        if starts.size == 1:
+            b = buf[starts[0] + c0 * k:starts[0] + (c0 + n) * k]
+            for i in range(n):
+                v = np.uint64(0)
+                for j in range(k):
+                    v |= np.uint64(b[i * k + j]) << np.uint64(8 * j)
+                scratch[i] = v
+        else:
+            b = buf[starts[0] + c0:starts[0] + c0 + n]
+            for i in range(n):
+                scratch[i] = b[i]
+            for j in range(1, k):
+                b = buf[starts[j] + c0:starts[j] + c0 + n]
+                sh = np.uint64(8 * j)
+                for i in range(n):
+                    scratch[i] |= np.uint64(b[i]) << sh
+        o = out[nw + c0:nw + c0 + n]
+        if order == 0:
+            for i in range(n):
+                o[i] = base + g * scratch[i]
+        elif use_offset:
+            for i in range(n):
+                p1 = p1 + (scratch[i] + offset)
+                o[i] = base + g * p1
+        else:
+            for i in range(n):
+                p1 = p1 + unzigzag(scratch[i])
+                o[i] = base + g * p1
+
+
+@njit(cache=True, nogil=True)
+def _bucket_decode(sym, words, warm, order, offset, use_offset, base, g, out):
+    """A BUCKET body of predictor order 0 or 1 straight to the values in
+    ``out`` (warm.size + sym.size of any integer type; truncated to it): as
+    _bucket_merge, then the residual map, the predictor and the frame of
+    reference undone in the same pass."""
+    width = _BUCKET_WIDTH
+    lead = _BUCKET_LEAD
+    buf = words.view(np.uint8)
+    nw = warm.size
+    p1 = np.uint64(0)
+    for i in range(nw):
+        p1 = warm[i]
+        out[i] = base + g * p1
+    one = np.uint64(1)
+    pos = 0
+    for i in range(sym.size):
+        s = sym[i]
+        w = width[s]
+        bits = load_u64(buf, pos >> 3) >> np.uint64(pos & 7)
+        r = lead[s] | (bits & ((one << np.uint64(w)) - one))
+        pos += w
+        if order == 0:
+            p1 = r
+        elif use_offset:
+            p1 = p1 + (r + offset)
+        else:
+            p1 = p1 + unzigzag(r)
+        out[nw + i] = base + g * p1
+
+
+@njit(cache=True, nogil=True)
+def _bucket_lookup(sym, words, base, g, values, out):
+    """out[i] = values[rank i] (truncated to out's type), the ranks read from
+    a BUCKET body without a predictor (rank = base + g * code), as
+    _bucket_merge then _lookup in one pass. Returns (-1, 0), or the index and
+    (signed) rank of the first rank outside ``values``."""
+    width = _BUCKET_WIDTH
+    lead = _BUCKET_LEAD
+    buf = words.view(np.uint8)
+    nd = np.uint64(values.size)
+    one = np.uint64(1)
+    pos = 0
+    for i in range(sym.size):
+        s = sym[i]
+        w = width[s]
+        bits = load_u64(buf, pos >> 3) >> np.uint64(pos & 7)
+        rank = base + g * (lead[s] | (bits & ((one << np.uint64(w)) - one)))
+        pos += w
+        if rank >= nd:  # (unsigned: a negative rank is huge)
+            return i, np.int64(rank)
+        out[i] = values[rank]
+    return -1, np.int64(0)
 
 
 @njit(cache=True, nogil=True)
@@ -976,22 +1084,59 @@ def _candidates(x, fr, modes, depth, at=0):
     return cands
 
 
-def _trials(x, modes, depth, at=0):
+def _trials(x, modes, depth, at=0, sizes=True):
     """[(size after zstd, name, encoder, blob)] of the layouts tried on a sample
     of x, best first: every layout, or at the top level on a large enough
-    sample those that a pre-trial on fewer values keeps (_pre_trial)."""
+    sample those that a pre-trial on fewer values keeps (_pre_trial).
+
+    Without ``sizes`` (encode_ints), a single layout left is not measured:
+    [(None, name, encoder, blob)], its blob made only when the sample is x
+    (else None: the caller encodes x); the blob of the best layout on x
+    whose size was measured is kept for :func:`trial_frame`."""
     s = _sample(x, SAMPLE_VALUES if depth == 0 else NESTED_SAMPLE_VALUES)
     fr = _frame_of_reference(s)
     cands = _candidates(s, fr, tuple(modes), depth, at)
     if depth == 0 and len(cands) > 1 and s.size >= PRE_MIN_FACTOR * PRE_VALUES:
         cands = _pre_trial(s, cands)
+    if not sizes and len(cands) == 1:
+        # nothing to compare: the sample's blob (and its zstd) would be thrown away
+        name, enc = cands[0]
+        blob = enc(s, fr) if s is x else None
+        return s, ([] if s is x and blob is None else [(None, name, enc, blob)])
     out = []
+    frames = []
     for name, enc in cands:
         blob = enc(s, fr)
         if blob is not None:
-            out.append((_trial_size(blob), name, enc, blob))
-    out.sort(key=lambda t: t[0])
-    return s, out
+            frame = trial_compressor().compress(blob)
+            out.append((min(len(blob), len(frame)), name, enc, blob))
+            frames.append(frame)
+    order = sorted(range(len(out)), key=lambda i: out[i][0])  # stable: the first of equal sizes, as before
+    if depth == 0 and s is x and out:
+        _LAST_FRAME.blob, _LAST_FRAME.frame = out[order[0]][3], frames[order[0]]
+    return s, [out[i] for i in order]
+
+
+class _TrialFrame(threading.local):
+    """This thread's last top-level winner on a whole array and its zstd frame at TRIAL_LEVEL."""
+    blob = None
+    frame = None
+
+
+_LAST_FRAME = _TrialFrame()
+
+
+def trial_frame(blob: bytes) -> bytes | None:
+    """The zstd frame at TRIAL_LEVEL (this thread's trial compressor) of a blob
+    that encode_ints just returned, when its trial made one (a top-level array
+    no larger than the trial sample, with more than one layout to compare),
+    else None. The numeric transform hands it to the planner instead of
+    compressing the values stream again."""
+    if _LAST_FRAME.blob is blob:
+        frame = _LAST_FRAME.frame
+        _LAST_FRAME.blob = _LAST_FRAME.frame = None
+        return frame
+    return None
 
 
 #: The pre-trial of top-level arrays: every layout on PRE_VALUES values
@@ -1066,7 +1211,15 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if x.size == 0:
         return bytes([PACKED, 0])
-    s, trials = _trials(x, modes, _depth, _offset)
+    if _depth == 0:
+        _LAST_FRAME.blob = _LAST_FRAME.frame = None
+    s, trials = _trials(x, modes, _depth, _offset, sizes=False)
+    if trials and s is not x and trials[0][3] is None:
+        # a single layout, not tried on the sample: straight to x
+        out = trials[0][2](x, _frame_of_reference(x))
+        if out is not None:
+            return out
+        s, trials = _trials(x, modes, _depth, _offset)  # as if it had been tried (it declines the sample too?)
     if not trials:
         raise ValueError(f"no layout among {modes} applies")
     _, _, enc, blob = trials[0]
@@ -1090,6 +1243,51 @@ def _result(dest: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     """What decode_ints returns: the caller's ``out``, or the uint64 values it
     decoded into as int64."""
     return dest.view(np.int64) if out is None else out
+
+
+def _read_bucket_body(r: Reader, m: int) -> tuple:
+    """A BUCKET stream's symbols and extra bits (the rest of ``r``), checked:
+    (m symbols as uint8, the extra bits as uint64 words with a spare word)."""
+    sym = np.frombuffer(r.view(m, "bucket symbols"), np.uint8)
+    _skip_padding(r, m)
+    nbits = _bucket_bits(sym)
+    if nbits < 0:
+        raise FormatError(f"int stream: bucket symbol above {BUCKET_MAX_SYMBOL}")
+    if r.remaining != (nbits + 7) // 8:
+        raise FormatError(f"int stream: {r.remaining} bytes of extra bits, symbols call for {nbits} bits")
+    extra = r.view(r.remaining, "extra bits")
+    words = np.zeros(len(extra) // 8 + 2, np.uint64)
+    words.view(np.uint8)[: len(extra)] = np.frombuffer(extra, np.uint8)
+    return sym, words
+
+
+def _bucket_ranks_lookup(ranks_buf, n: int, nd: int, r: Reader, out):
+    """A DICT stream's values, when its ranks stream (``ranks_buf``) is BUCKET
+    without a predictor (what _encode_dict's ranks mostly become): the
+    dictionary (the rest of ``r``) decoded first, then each rank read from
+    the bucket codes and looked up in one pass (_bucket_lookup), without an
+    int64 array of the ranks. Returns the destination array, or None (``r``
+    untouched) for another ranks layout, which decode_ints then decodes."""
+    if len(ranks_buf) < 1 or ranks_buf[0] != BUCKET:
+        return None
+    rr = Reader(ranks_buf, what="int stream")
+    rr.u8("mode")
+    count = rr.varint("count", limit=n)
+    if count != n:
+        raise FormatError(f"int stream: {count} ranks for {n} values")
+    order, _, _, base_z, g, _, _, warm = read_predicted_header(rr, BUCKET, n)
+    if order != 0:
+        return None
+    sym, words = _read_bucket_body(rr, n)
+    values = decode_ints(r.view(r.remaining, "dictionary"), nd, _depth=1)
+    if values.size != nd:
+        raise FormatError(f"int stream: dictionary holds {values.size} values, header says {nd}")
+    dest = _dest(n, out)
+    bad, rank = _bucket_lookup(sym, words, np.uint64(unzigzag_int(base_z) & ((1 << 64) - 1)), np.uint64(g),
+                               values, dest)
+    if bad >= 0:
+        raise FormatError(f"int stream: rank {rank} at {bad} outside the dictionary of {nd}")
+    return dest
 
 
 def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: int = 0) -> np.ndarray:
@@ -1127,19 +1325,22 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         nwarm = warm.size
         m = n - nwarm
         if mode == PLANES:
+            if order <= 1 and k:
+                starts = np.array(read_planes_starts(r, m, k, layout), np.int64)
+                dest = _dest(n, out)
+                _planes_decode(readonly(np.frombuffer(r.buf, np.uint8)), starts, k, m, warm, order,
+                               np.uint64(offset & ((1 << 64) - 1)), use_offset,
+                               np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
+                return _result(dest, out)
             body = read_planes_body(r, m, k, layout)
             res = _from_bytes(body, m, k, not layout & LAYOUT_INTERLEAVED) if k else np.zeros(m, np.uint64)
         elif mode == BUCKET:
-            sym = np.frombuffer(r.view(m, "bucket symbols"), np.uint8)
-            _skip_padding(r, m)
-            nbits = _bucket_bits(sym)
-            if nbits < 0:
-                raise FormatError(f"int stream: bucket symbol above {BUCKET_MAX_SYMBOL}")
-            if r.remaining != (nbits + 7) // 8:
-                raise FormatError(f"int stream: {r.remaining} bytes of extra bits, symbols call for {nbits} bits")
-            extra = r.view(r.remaining, "extra bits")
-            words = np.zeros(len(extra) // 8 + 2, np.uint64)
-            words.view(np.uint8)[: len(extra)] = np.frombuffer(extra, np.uint8)
+            sym, words = _read_bucket_body(r, m)
+            if order <= 1:
+                dest = _dest(n, out)
+                _bucket_decode(sym, words, warm, order, np.uint64(offset & ((1 << 64) - 1)), use_offset,
+                               np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
+                return _result(dest, out)
             res = _bucket_merge(sym, words)
         else:
             if _depth > 1:
@@ -1194,7 +1395,11 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         depth = _depth
         nd = r.varint("dictionary size", limit=max(n, 1))
         rlen = r.varint("ranks length", limit=r.remaining)
-        ranks = decode_ints(r.view(rlen, "ranks"), n, _depth=depth + 1)
+        ranks_buf = r.view(rlen, "ranks")
+        dest = _bucket_ranks_lookup(ranks_buf, n, nd, r, out)
+        if dest is not None:
+            return _result(dest, out)
+        ranks = decode_ints(ranks_buf, n, _depth=depth + 1)
         if ranks.size != n:
             raise FormatError(f"int stream: {ranks.size} ranks for {n} values")
         values = decode_ints(r.view(r.remaining, "dictionary"), nd, _depth=depth + 1)
@@ -1208,4 +1413,4 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
     raise FormatError(f"int stream: unknown mode {mode}")
 
 
-__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "trial_compressor", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "NIBBLES", "ALL_MODES"]
+__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "trial_compressor", "trial_frame", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "NIBBLES", "ALL_MODES"]

@@ -117,21 +117,32 @@ def read_predicted_header(r: Reader, mode: int, n: int) -> tuple:
     return order, layout, k, base_z, g, use_offset, offset_z, warm
 
 
+def read_planes_starts(r: Reader, m: int, k: int, layout: int) -> list:
+    """The rest of a PLANES stream, checked (padding zero, nothing after):
+    where in ``r.buf`` its ``m`` values of ``k`` bytes start: one offset when
+    interleaved (or k <= 1), else one per byte plane."""
+    if layout & LAYOUT_INTERLEAVED or k <= 1:
+        starts = [r.pos]
+        r.view(m * k, "payload")
+    else:
+        starts = []
+        for j in range(k):
+            starts.append(r.pos)
+            r.view(m, f"byte plane {j}")
+            if j < k - 1:
+                skip_padding(r, m)
+    if r.remaining:
+        raise FormatError(f"int stream: {r.remaining} bytes after {k} byte planes of {m}")
+    return starts
+
+
 def read_planes_body(r: Reader, m: int, k: int, layout: int) -> np.ndarray:
     """The rest of a PLANES stream: ``m`` values of ``k`` bytes, interleaved or
     as byte planes with padding between them, as one uint8 array; nothing may follow."""
-    if layout & LAYOUT_INTERLEAVED or k <= 1:
-        body = np.frombuffer(r.view(m * k, "payload"), np.uint8)
-    else:
-        parts = []
-        for j in range(k):
-            parts.append(r.view(m, f"byte plane {j}"))
-            if j < k - 1:
-                skip_padding(r, m)
-        body = np.frombuffer(b"".join(parts), np.uint8)
-    if r.remaining:
-        raise FormatError(f"int stream: {r.remaining} bytes after {k} byte planes of {m}")
-    return body
+    starts = read_planes_starts(r, m, k, layout)
+    if len(starts) == 1:
+        return np.frombuffer(r.buf[starts[0]:starts[0] + m * k], np.uint8)
+    return np.frombuffer(b"".join(r.buf[p:p + m] for p in starts), np.uint8)
 
 
 def read_sparse_header(r: Reader, depth: int) -> tuple:

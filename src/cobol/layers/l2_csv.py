@@ -56,6 +56,7 @@ from . import csv_kernels as K
 from .csv_tokenizer import (
     ASSEMBLE_SLACK,
     COL_ENTRIES,
+    COL_NUMBERS,
     COL_QFLAGS,
     COL_QUOTED,
     CR,
@@ -65,6 +66,7 @@ from .csv_tokenizer import (
     TERM_LF,
     TERM_NONE,
     assemble,
+    assemble_numbers,
     sniff_delimiter,
     tokenize_block,
 )
@@ -473,6 +475,7 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
     # its slots; a joined string column is split in place with its
     # separators, one a value (np.empty: pages no column reaches stay untouched)
     arena = cc.ColumnArena(raw_len + nslots + 1, nslots)
+    numbers = cc.NumberColumns(ncols, nslots)
     refs: dict = {}
     for c in corder:
         n = int(counts[c])
@@ -499,7 +502,18 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
         if qmode != Q_NONE and not quoting:
             raise FormatError("csv: quote flags without quoting")
         k0 = arena.k
-        buf, offs, ids = cc.decode_column_entries(src, n, raw_len, refs=refs, col=c, rows=rows, arena=arena)
+        buf, offs, ids = cc.decode_column_entries(src, n, raw_len, refs=refs, col=c, rows=rows, arena=arena,
+                                                  numbers=numbers)
+        if buf is cc.NUMBERS:
+            # printed by the assembler; its exceptions are entries from offs on
+            if arena.at > raw_len:
+                raise FormatError("csv: columns longer than the block")
+            col_first[c] = offs
+            col_mode[c] |= COL_NUMBERS
+            if q is not None:
+                all_q[slot_start[c]:slot_start[c + 1]] = q
+                col_mode[c] |= COL_QFLAGS
+            continue
         if (ids is None and offs.shape[0] != n + 1) or (ids is not None and ids.shape[0] != n):
             raise FormatError("csv: column has the wrong count")
         if buf is not arena.buf:
@@ -525,8 +539,12 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
         if q is not None:
             all_q[a:b] = q
             col_mode[c] |= COL_QFLAGS
-    p = assemble(out[:raw_len + ASSEMBLE_SLACK], arena.buf, arena.offs[:arena.k + 1], entry, slot_start, col_first,
-                 col_mode, all_q, row_nf, row_term, delim, quote)
+    args = (out[:raw_len + ASSEMBLE_SLACK], arena.buf, arena.offs[:arena.k + 1], entry, slot_start, col_first,
+            col_mode, all_q, row_nf, row_term, delim, quote)
+    if numbers.count:
+        p = assemble_numbers(*args, numbers.nums, numbers.scales, numbers.epos, numbers.cols)
+    else:
+        p = assemble(*args)
     if p != raw_len:
         raise FormatError("csv: fields do not fill the block")
 

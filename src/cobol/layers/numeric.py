@@ -67,7 +67,7 @@ from ..errors import FormatError
 from ..format.wire import Reader, put_varint
 from ..format.zstd_frame import zstd_frame_size
 from ..registry import Encoded, Transform, register_transform
-from .intcodec import decode_ints, encode_ints, estimate_size, trial_compressor
+from .intcodec import TRIAL_LEVEL, decode_ints, encode_ints, estimate_size, trial_compressor, trial_frame
 
 VERSION = 1
 
@@ -195,13 +195,28 @@ def _scale_encode32(x, scale):
     return _fill_exceptions(n, ok, bad)
 
 
+#: values per chunk of _scale_decode (its scratch array stays in the L1 cache)
+SCALE_DECODE_CHUNK = 1024
+
+
 @njit(cache=True, nogil=True)
 def _scale_decode(n, scale, out):
     """out[i] = n[i] / scale (one correctly rounded float64 division, then the
     cast to out's float type). ``out`` may be ``n``'s own memory viewed as
-    float64: each value is read before its slot is written."""
-    for i in range(n.size):
-        out[i] = np.float64(n[i]) / scale
+    float64: each value is read before its slot is written. A chunk at a time
+    through a small scratch array: the loop over overlapping ``n`` and
+    ``out`` did not vectorise (LLVM's overlap check sent it to the scalar
+    loop), the two over disjoint arrays do (float64 in place: 1.1 -> 0.6 ns
+    a value)."""
+    tmp = np.empty(SCALE_DECODE_CHUNK, np.float64)
+    for c0 in range(0, n.size, SCALE_DECODE_CHUNK):
+        m = min(SCALE_DECODE_CHUNK, n.size - c0)
+        src = n[c0:c0 + m]
+        for i in range(m):
+            tmp[i] = np.float64(src[i]) / scale
+        dst = out[c0:c0 + m]
+        for i in range(m):
+            dst[i] = tmp[i]
 
 
 @njit(cache=True, nogil=True)
@@ -595,7 +610,8 @@ class NumericArrayTransform(Transform):
             probe = _stream_sample(streams[0])
             whole = probe is streams[0]
             literal = _literal_zstd(probe, ctx.level)
-            plain = zstd_level.compress(probe)
+            # the layout trial may have compressed this very stream already
+            plain = (trial_frame(probe) if whole and ctx.level == TRIAL_LEVEL else None) or zstd_level.compress(probe)
             if len(literal) < 0.98 * len(plain):
                 streams[0] = literal if whole else _literal_zstd(streams[0], ctx.level)
                 flags |= FLAG_VALUES_ZSTD
