@@ -80,6 +80,14 @@ def _syn_json():
     deps = [{"bom-ref": p, "n": i} for i, p in enumerate(purls)]
     deps += [{"ref": rng.choice(purls), "dependsOn": rng.sample(purls, 2)} for _ in range(20)]
     out.append(("syn-sbom-lines", "".join(json.dumps(e) + "\n" for e in deps).encode()))
+    # API descriptions: the strings are prose, so the text groups are coded by
+    # the L1 word layer (json params flag 0x80, a words stream)
+    words = ("the instance request returns a value for this parameter and of to is in when you specify "
+             "an account that must be with name not by on default if or are").split()
+    docs = [{"shape": f"Describe{rng.choice(['Instances', 'Volumes'])}{i}",
+             "documentation": "<p>The " + " ".join(rng.choice(words) for _ in range(rng.randint(8, 30))) + ".</p>"}
+            for i in range(120)]
+    out.append(("syn-docs-lines", "".join(json.dumps(e) + "\n" for e in docs).encode()))
     return out
 
 

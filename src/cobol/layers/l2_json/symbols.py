@@ -12,6 +12,10 @@ from .. import json_tokenizer as jt
 PARAMS_VERSION = 1
 PARAMS_VERSION_REFS = 2  # version 1 + the ``subtrees`` and ``refs`` streams (see subtrees.py)
 PARAMS_VERSION_STR_REFS = 3  # version 2 + string value references (``S_REF_STR``) in the skeleton
+#: or-ed into the version byte (of any of the three): the text groups are coded
+#: by the L1 word layer (a ``words`` stream before them, their decoded sizes at
+#: the end of the params; see transform.Layer2Encoder._word_code)
+PARAMS_WORDS = 0x80
 
 # ---------------------------------------------------------------- skeleton symbols
 S_WS_DEV = 1       # the gap before the next token is stored in the ws stream
@@ -108,6 +112,14 @@ GROUP_MIN_GAIN = 0.02
 GROUP_CONFIRM_BAND = 0.04  # a one-text-stream zstd win this close to the margin is confirmed with brotli
 GROUP_CONFIRM_BYTES = 1 << 15  # ... on this much of the sample
 GROUP_CONFIRM_QUALITY = 5
+WORDS_MIN_TEXT = 4096      # text groups word-coded (L1) only with at least this much text
+WORDS_SAMPLE_BYTES = 1 << 17   # ... when brotli at WORDS_TRIAL_QUALITY on this much of it
+WORDS_TRIAL_QUALITY = 4
+WORDS_MAX_RATIO = 0.98     # ... codes the words and their dictionary at most this fraction of the plain text
+WORDS_MIN_COUNT = 12       # words seen this often go to the dictionary (l1's own default: 5)
+WORDS_PRECHECK_BYTES = 1 << 15  # text over twice this: a quick trial on its first 32 KiB first
+WORDS_PRECHECK_MIN_COUNT = 8    # ... with a dictionary of its own words seen 8+ times
+WORDS_PRECHECK_MAX_RATIO = 1.03  # ... rejects the word layer above this fraction of the plain text
 COVERAGE = 0.95
 MAX_COLUMNS = 255  # dedicated columns; column 0 is the shared one
 MAX_SCALE = 18
