@@ -344,6 +344,10 @@ def assemble_numbers(out, buf, offs, entry, col_start, col_first, col_mode, qfla
     into ``buf`` first and copying them here cost a fifth more on a table of
     numbers (tmy3). Returns as :func:`assemble`, -1 also when a value would
     not print or a value or exception is left unused.
+
+    The field and row-terminator writes repeat :func:`assemble`'s on purpose:
+    shared as ``inline="always"`` helpers they halved CSV decode (corpus,
+    271 -> 131 MB/s in one run).
     """
     n_out = out.shape[0] - ASSEMBLE_SLACK
     nbuf = buf.shape[0] - ASSEMBLE_SLACK
