@@ -4,6 +4,7 @@ hostile streams/params that must raise CobolError."""
 import json
 import random
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -821,6 +822,28 @@ def test_prose_strings_are_word_coded_and_names_are_not():
     assert not roundtrip(more_ids).params[0] & 0x80
     # little text: never tried
     assert not roundtrip(_doc_lines(5)).params[0] & 0x80
+
+
+def test_word_trial_samples_every_group():
+    """Grouped text (levels >= GROUP_MIN_LEVEL) may put names and ids in its
+    first group: the word trials sample every group's head in proportion, so a
+    prose group after 126 KB of ids is still word-coded (when the first group
+    alone was the sample, the quick trial on its first 32 KiB said no)."""
+    rng = random.Random(11)
+    ids = b"".join(b"%08x\"" % rng.getrandbits(32) for _ in range(14000))
+    words = ("the instance request returns a value for this parameter and of to is in when you specify "
+             "an account that must be with name not by on default if or are can be used be set").split()
+    prose = b"".join((" ".join(rng.choice(words) for _ in range(rng.randint(8, 40))) + ".").encode() + b"\""
+                     for _ in range(1400))
+    texts = np.frombuffer(ids + prose, np.uint8)
+    toff = np.array([0, len(ids), len(ids) + len(prose)], np.int64)
+    made = Layer2Encoder()._word_code(texts, toff, 2)
+    assert made is not None
+    coder, groups = made
+    assert len(groups) == 2 and len(groups[1]) < 0.8 * len(prose)
+    # the ids alone still fail
+    only_ids = np.frombuffer(ids, np.uint8)
+    assert Layer2Encoder()._word_code(only_ids, np.array([0, len(ids)], np.int64), 1) is None
 
 
 def test_word_coding_follows_the_l1_switch_and_ppmd_levels():
