@@ -894,13 +894,9 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None, numbers=None)
                 pred = K.drop_positions(pred, epos)
             with np.errstate(over="ignore"):
                 vals = vals + pred
-        if rowsrc is None:
-            refs[col] = _DecodedRef(domain, vals, epos, n)
-        else:
-            # rowsrc views the block's entry table, which the caller rewrites
-            # next: the row view is taken now
-            full = vals if epos is None else K.spread_around(vals, epos, n)
-            refs[col] = (domain, full[rowsrc])
+        # (rowsrc views the block's entry table, where the caller leaves a
+        # numeric column's row view as it is: the reference reads it later)
+        refs[col] = _DecodedRef(domain, vals, epos, n, rowsrc)
     if mode == SCALE_CONST:
         # (format_decimals_into prints every value at max_scale from an empty
         # array; float32 columns convert with the scales spelled out)
@@ -940,23 +936,26 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None, numbers=None)
 
 
 class _DecodedRef:
-    """A decoded numeric column (without repeated rows) as a reference for
-    later columns: ``(domain, values)`` as :func:`_predict` reads it, the
-    values with the exceptions' places filled made only when a column refers
-    to it (most are referred to by none; each made an array of the column's
-    size). ``vals`` and ``epos`` are the decoder's own arrays, never written
-    after."""
+    """A decoded numeric column as a reference for later columns: ``(domain,
+    values)`` as :func:`_predict` reads it, the values with the exceptions'
+    places filled (and, with repeated rows, the value each row shows:
+    ``rowsrc``) made only when a column refers to it (most are referred to
+    by none; each made an array or two of the column's size: on the big CSV
+    a fifth of decoding a numeric column with repeated rows). ``vals``,
+    ``epos`` and ``rowsrc`` are the decoder's own arrays, not written while
+    the block decodes."""
 
-    __slots__ = ("domain", "_vals", "_epos", "_n", "_values")
+    __slots__ = ("domain", "_vals", "_epos", "_n", "_rowsrc", "_values")
 
-    def __init__(self, domain, vals, epos, n):
+    def __init__(self, domain, vals, epos, n, rowsrc=None):
         self.domain = domain
-        self._vals, self._epos, self._n = vals, epos, n
+        self._vals, self._epos, self._n, self._rowsrc = vals, epos, n, rowsrc
         self._values = None
 
     def values(self) -> np.ndarray:
         if self._values is None:
-            self._values = self._vals if self._epos is None else K.spread_around(self._vals, self._epos, self._n)
+            full = self._vals if self._epos is None else K.spread_around(self._vals, self._epos, self._n)
+            self._values = full if self._rowsrc is None else full[self._rowsrc]
         return self._values
 
     def __getitem__(self, i):

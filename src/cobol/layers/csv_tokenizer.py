@@ -242,10 +242,13 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
     The columns' values are entries of one buffer: entry ``e`` is
     ``buf[offs[e]:offs[e+1]]``. Column ``c`` owns the slots
     ``col_start[c]:col_start[c+1]`` (its fields top to bottom). With
-    ``COL_ENTRIES`` in ``col_mode[c]`` slot ``g`` shows entry ``entry[g]`` (a
-    dictionary column or a repeated row points many slots at one entry, so
-    neither is expanded before this); otherwise the column's values are its
-    entries in order, slot ``g`` showing ``col_first[c] + g - col_start[c]``
+    ``COL_ENTRIES`` in ``col_mode[c]`` slot ``g`` shows entry ``col_first[c] +
+    entry[g]`` (a dictionary column or a repeated row points many slots at one
+    of the column's entries, so neither is expanded before this; the table
+    counts from the column's first entry, so the decoder writes a
+    dictionary's ids or a row view into it as they are); otherwise the
+    column's values are its entries in order, slot ``g`` showing
+    ``col_first[c] + g - col_start[c]``
     (no table is written or read: one memory stream less per column). A slot
     is wrapped in quotes when ``qflag[g]`` (``COL_QFLAGS``) or always
     (``COL_QUOTED``). Field ``t`` of a row belongs to column
@@ -285,7 +288,7 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
                 return -1
             cur[c] = g + 1
             mode = col_mode[c]
-            e = entry[g] if mode & COL_ENTRIES else g + shift[c]
+            e = col_first[c] + entry[g] if mode & COL_ENTRIES else g + shift[c]
             qf = np.int64(qflag[g]) if mode & COL_QFLAGS else np.int64((mode >> 2) & 1)
             if e < 0 or e >= ne:
                 return -1
@@ -402,7 +405,7 @@ def assemble_numbers(out, buf, offs, entry, col_start, col_first, col_mode, qfla
             mode = col_mode[c]
             qf = np.int64(qflag[g]) if mode & COL_QFLAGS else np.int64((mode >> 2) & 1)
             if not mode & COL_NUMBERS:
-                e = entry[g] if mode & COL_ENTRIES else g + shift[c]
+                e = col_first[c] + entry[g] if mode & COL_ENTRIES else g + shift[c]
             elif g == xslot[c]:
                 # an exception: its text is an entry
                 xk = xcur[c]

@@ -534,8 +534,9 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
         if ids is not None:
             entry[a:b] = ids
             col_mode[c] |= COL_ENTRIES
-        if k0 and col_mode[c] & COL_ENTRIES:
-            entry[a:b] += k0  # the column's entries from its first in the arena
+        # (the entry table counts from the column's first entry, col_first:
+        # a row view stays as row_views wrote it, for a numeric column's
+        # reference to read later, csv_columns._DecodedRef)
         if q is not None:
             all_q[a:b] = q
             col_mode[c] |= COL_QFLAGS
