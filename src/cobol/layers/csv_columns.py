@@ -780,7 +780,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     or templates with exceptions as one column in order, the exceptions
     spliced in, so the row assembler copies each value once.
 
-    With an ``arena`` the entries of numbers and joined strings are written
+    With an ``arena`` the entries of numbers, templates and joined strings are written
     into it (``buf`` is then ``arena.buf`` and ``offs`` a view of
     ``arena.offs``, positions in it); other kinds come back in buffers of
     their own, for the caller to :meth:`ColumnArena.put`.
@@ -835,6 +835,19 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
         lit_buf = np.frombuffer(b"".join(lits), dtype=np.uint8)
         lit_offs = np.zeros(k + 2, np.int64)
         lit_offs[1:] = np.cumsum([len(x) for x in lits])
+        if arena is not None:
+            # printed straight into the arena, the exceptions spliced in
+            if epos is None:
+                ebuf, eoffs, epos = _NO_BYTES, _NO_EXCEPTION_OFFS, _NO_POSITIONS
+            k0 = arena.k
+            end, err = K.format_template_into(vals, widths, lit_buf, lit_offs, ebuf, eoffs, epos, arena.buf,
+                                              arena.offs, arena.at, k0)
+            if err == 2:
+                raise FormatError("csv: template column prints more than the block")
+            if err:
+                raise FormatError("csv: invalid value in a template column")
+            arena.advance(end, n)
+            return arena.buf, arena.offs[k0:k0 + n + 1], None
         buf, offs, err = K.format_template(vals, widths, lit_buf, lit_offs, limit)
         if err == 2:
             raise FormatError("csv: template column prints more than the block")

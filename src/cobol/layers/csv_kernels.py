@@ -661,6 +661,81 @@ def format_template(vals, widths, lits, lit_offs, limit):
     return buf, offs, 0
 
 
+@njit(cache=True, nogil=True)
+def format_template_into(vals, widths, lits, lit_offs, ebuf, eoffs, epos, buf, offs, at, k0):
+    """:func:`format_template` into a shared buffer, its exceptions spliced
+    in (as :func:`format_decimals_into` does for numbers): the column has
+    ``vals.shape[0] + epos.size`` entries, exception ``x``
+    (``ebuf[eoffs[x]:eoffs[x+1]]``) being entry ``epos[x]`` (the caller has
+    checked that ``epos`` increases inside the column). The text goes to
+    ``buf`` from ``at`` on, the entries' offsets to ``offs[k0:]``; printing a
+    column into a buffer of its own, splicing its header in and copying it
+    to the shared one wrote its text three times. Returns ``(end, err)``:
+    err 1 on a value out of range or bad arguments, 2 when ``buf`` (which
+    keeps COPY_SLACK spare bytes) or ``offs`` has no room."""
+    nv = vals.shape[0]
+    k = vals.shape[1]
+    ne = epos.shape[0]
+    n = nv + ne
+    if at < 0 or k0 < 0 or k0 + n + 1 > offs.shape[0]:
+        return at, 2
+    if eoffs.shape[0] != ne + 1 or widths.shape[0] != k or lit_offs.shape[0] != k + 2:
+        return at, 1
+    limit = buf.shape[0] - COPY_SLACK
+    lim = POW10[18]
+    litlen = lit_offs[k + 1] - lit_offs[0]
+    offs[k0] = at
+    total = at
+    x = 0
+    iv = 0
+    next_exc = epos[0] if ne else n
+    for i in range(n):
+        if i == next_exc:
+            ea = eoffs[x]
+            ln = eoffs[x + 1] - ea
+            if ln < 0:
+                return at, 1
+            if total + ln > limit:
+                return at, 2
+            for t in range(ln):
+                buf[total + t] = ebuf[ea + t]
+            total += ln
+            x += 1
+            next_exc = epos[x] if x < ne else n
+            offs[k0 + i + 1] = total
+            continue
+        if iv >= nv:
+            return at, 1
+        ln = litlen
+        for j in range(k):
+            v = vals[iv, j]
+            if v < 0 or v >= lim:
+                return at, 1
+            ln += max(_ndigits(v), widths[j])
+        if total + ln > limit:
+            return at, 2
+        p = total
+        for j in range(k + 1):
+            for t in range(lit_offs[j], lit_offs[j + 1]):
+                buf[p] = lits[t]
+                p += 1
+            if j == k:
+                break
+            v = vals[iv, j]
+            w = max(_ndigits(v), widths[j])
+            u = np.uint64(v)  # checked 0 <= v above; unsigned division by 10 is a multiply
+            for t in range(w - 1, -1, -1):
+                buf[p + t] = DIGIT0 + np.int64(u % C10)
+                u //= C10
+            p += w
+        total = p
+        iv += 1
+        offs[k0 + i + 1] = total
+    if iv != nv or x != ne:
+        return at, 1
+    return total, 0
+
+
 # ------------------------------------------------------------ decode glue --
 
 @njit(cache=True, nogil=True)
