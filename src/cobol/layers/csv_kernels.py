@@ -957,8 +957,10 @@ def span_hashes(data, starts, ends):
     return out
 
 
-#: row_matches counts equal fields without a branch per field from this many columns on
-ROW_MATCH_SIMD_COLUMNS = 8
+#: rows per tile of :func:`row_matches`: a tile's hashes and the window
+#: before it, column by column (26 columns: ~216 KB), and its counts stay in
+#: L2 while every column adds to them
+ROW_MATCH_TILE = 1024
 
 
 @njit(cache=True, nogil=True)
@@ -969,43 +971,55 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
     Returns ``ref`` (distance back, 0 = none) and ``eq`` (nrows x ncols): field
     equal to the same field of the referenced row. Rows with fewer than
     ``min_equal`` equal fields get no reference.
+
+    The search counts by the 64-bit hashes alone (a collision can only pick
+    another row; ``eq`` compares the bytes). It goes a tile of rows at a
+    time: the tile's hashes (and the window's before it) transposed to
+    columns, then for each column and distance ``k`` one pass adding
+    ``hash[r] == hash[r - k]`` to the count of every row of the tile
+    (contiguous, unsigned indices: SIMD compares; a row-by-row scan of its
+    ``window`` rows, as before, was 1.5-2x slower on 6-26 columns), then
+    each row takes the nearest ``k`` with the largest count.
     """
     ref = np.zeros(nrows, np.uint8)
     eq = np.zeros((nrows, ncols), np.bool_)
-    for r in range(1, nrows):
-        best_k = 0
-        # a row below min_equal is never taken: starting there lets the scan
-        # of a row with little in common stop once it cannot reach it
-        best = min_equal - 1
-        a = r * ncols
-        for k in range(1, min(window, r) + 1):
-            b = (r - k) * ncols
-            cnt = 0
-            # the search counts by the 64-bit hashes alone (a collision can
-            # only pick another row; eq below compares the bytes)
-            if ncols >= ROW_MATCH_SIMD_COLUMNS:
-                # branch-free (SIMD compares): on 14-26 columns 1.8x faster
-                # than stopping once the row cannot beat the best
-                for c in range(ncols):
-                    cnt += hashes[a + c] == hashes[b + c]
-            else:
-                for c in range(ncols):
-                    if hashes[a + c] == hashes[b + c]:
-                        cnt += 1
-                    elif cnt + ncols - 1 - c <= best:
-                        break  # cannot beat the best row any more (only a larger count replaces it)
-            if cnt > best:
-                best = cnt
-                best_k = k
-                if cnt == ncols:
-                    break
-        if best >= min_equal:
-            ref[r] = best_k
-            b = (r - best_k) * ncols
+    tile = ROW_MATCH_TILE
+    span = tile + window
+    th = np.empty(ncols * span, np.uint64)  # column c's rows h0.. at c * span
+    cnt = np.empty((window + 1) * tile, np.int32)  # distance k's counts at k * tile
+    for r0 in range(1, nrows, tile):
+        r1 = min(r0 + tile, nrows)
+        h0 = max(r0 - window, 0)
+        for r in range(h0, r1):
             for c in range(ncols):
-                if hashes[a + c] == hashes[b + c] and _spans_equal_words(
-                        data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
-                    eq[r, c] = True
+                th[c * span + r - h0] = hashes[r * ncols + c]
+        cnt[:] = 0
+        for c in range(ncols):
+            for k in range(1, window + 1):
+                lo = max(r0, k)
+                # (unsigned indices: no wraparound test per access, so the loop vectorizes)
+                ci = np.uint64(k * tile + lo - r0)
+                ai = np.uint64(c * span + lo - h0)
+                bi = np.uint64(c * span + lo - h0 - k)
+                for i in range(np.uint64(r1 - lo)):
+                    cnt[ci + i] += np.int32(th[ai + i] == th[bi + i])
+        for r in range(r0, r1):
+            # a row below min_equal is never taken; ties keep the nearest
+            best = min_equal - 1
+            best_k = 0
+            for k in range(1, min(window, r) + 1):
+                v = cnt[k * tile + r - r0]
+                if v > best:
+                    best = v
+                    best_k = k
+            if best >= min_equal:
+                ref[r] = best_k
+                a = r * ncols
+                b = (r - best_k) * ncols
+                for c in range(ncols):
+                    if hashes[a + c] == hashes[b + c] and _spans_equal_words(
+                            data, starts[a + c], ends[a + c], starts[b + c], ends[b + c]):
+                        eq[r, c] = True
     return ref, eq
 
 
