@@ -1276,25 +1276,66 @@ def _column_counts(row_nf, ncols):
     return counts, start, nf
 
 
+#: rows per tile of :func:`column_major_spans_into` (71 columns: ~36 KB of spans)
+SPAN_TILE_ROWS = 32
+
+
 @njit(cache=True, nogil=True)
-def column_major_spans(starts, ends, row_nf, ncols):
-    """The field spans ``starts``/``ends`` (row-major) listed column by column,
-    and the per-column counts: :func:`column_major_fields`' order applied in
-    the same pass (on an 8 MB ragged block 21 -> 9 ms against the order and
-    two gathers)."""
+def column_major_spans_into(starts, ends, row_nf, ncols, cs, ce):
+    """The field spans ``starts``/``ends`` (row-major) listed column by column
+    into ``cs``/``ce`` (one slot a field), and the per-column counts:
+    :func:`column_major_fields`' order applied in the same pass. Rows of
+    ``ncols`` fields go a tile of SPAN_TILE_ROWS at a time, column by column
+    (the tile's spans stay in cache, each column's run is written in order;
+    unsigned indices spare a wraparound test per access), other rows field by
+    field. The caller allocates ``cs``/``ce`` with NumPy: arrays this kernel
+    allocated took a page fault per 4 KiB, most of its time (tmy3: 5.4 ->
+    1.8 ms). Returns the counts, or an empty array when ``cs``/``ce`` are
+    too small."""
     counts, start, nf = _column_counts(row_nf, ncols)
-    cs = np.empty(nf, np.int64)
-    ce = np.empty(nf, np.int64)
+    if cs.shape[0] < nf or ce.shape[0] < nf:
+        return counts[:0]
+    nrows = row_nf.shape[0]
+    step = np.uint64(ncols)
     f = 0
-    for r in range(row_nf.shape[0]):
-        k = row_nf[r]
-        for t in range(k):
+    r = 0
+    while r < nrows:
+        r1 = r
+        while r1 < nrows and r1 - r < SPAN_TILE_ROWS and row_nf[r1] == ncols:
+            r1 += 1
+        m = r1 - r
+        if m:
+            for c in range(ncols):
+                j = np.uint64(start[c])
+                i = np.uint64(f + c)
+                for q in range(np.uint64(m)):
+                    cs[j + q] = starts[i]
+                    ce[j + q] = ends[i]
+                    i += step
+                start[c] += m
+            f += m * ncols
+            r = r1
+            continue
+        for t in range(row_nf[r]):
             c = min(t, ncols - 1)
             j = start[c]
             cs[j] = starts[f]
             ce[j] = ends[f]
             start[c] = j + 1
             f += 1
+        r += 1
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def column_major_spans(starts, ends, row_nf, ncols):
+    """:func:`column_major_spans_into` arrays of its own: ``(cs, ce, counts)``."""
+    nf = 0
+    for r in range(row_nf.shape[0]):
+        nf += row_nf[r]
+    cs = np.empty(nf, np.int64)
+    ce = np.empty(nf, np.int64)
+    counts = column_major_spans_into(starts, ends, row_nf, ncols, cs, ce)
     return cs, ce, counts
 
 
