@@ -16,7 +16,7 @@ from .format import checksum as ck
 from .format.frame import DataBlock
 from .layers import l1_numpy, log_format
 from .linesearch import BlockLines, text_block
-from .logskip import cannot_match, delimiter_pieces, find_positions, searchable, skeleton_runs, unmatched_log_block
+from .logskip import block_delimiters, cannot_match, delimiter_pieces, find_positions, searchable, skeleton_runs, unmatched_log_block
 
 _BlockLines = BlockLines
 
@@ -54,7 +54,7 @@ def _log_candidates(lb, m) -> np.ndarray | None:
             whole = np.zeros(lb.tmpl_s.size, np.bool_)
             whole[np.searchsorted(lb.tmpl_s[1:], np.array(pos, np.int64), "right")] = True
             select |= whole[lb.ids]
-    pieces = {p for s in strings for p in delimiter_pieces(s)}
+    pieces = {p for s in strings for p in delimiter_pieces(s, lb.delimiters)}
     if pieces and lb.ss.size:
         runs, digits_only = skeleton_runs(pieces)
         hits = []
@@ -111,6 +111,7 @@ class LogLines:
         from .layers import log_numpy  # (its import, ~40 ms, only where a log block is searched)
         self._log_numpy = log_numpy
         self._streams, self._rec = streams, rec
+        self.delimiters = block_delimiters(rec)
         self._kernel_block = None
         self.fast = self._guard(lambda: log_numpy.read_log_block(streams, rec.params, rec.raw_len))
         lb = self.fast or self.kernel_block()
@@ -243,7 +244,7 @@ def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) 
     if rec.transform == log_format.TRANSFORM_ID:
         if streams is None:
             streams = source.streams(rec, header, log_format.STREAM_BOUND)
-        if len(streams) == len(log_format.STREAM_NAMES) and not invert and cannot_match(streams, m):
+        if len(streams) == len(log_format.STREAM_NAMES) and not invert and cannot_match(streams, m, block_delimiters(rec)):
             return unmatched_log_block(streams, rec, log_line_renderer(streams, rec))
         return search_log_block(streams, rec, m, invert)
     return _l1_block(rec, header, source, m, invert, streams)

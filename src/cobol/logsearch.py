@@ -319,7 +319,7 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
     from . import logskip
     from .layers import log_format
     streams = source.streams(rec, header, log_format.STREAM_BOUND)
-    if len(streams) == len(log_format.STREAM_NAMES) and logskip.cannot_match(streams, m):
+    if len(streams) == len(log_format.STREAM_NAMES) and logskip.cannot_match(streams, m, logskip.block_delimiters(rec)):
         renderer = []
 
         def line(k: int) -> bytes:  # NumPy, only for a line cut between blocks

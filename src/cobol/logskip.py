@@ -17,9 +17,18 @@ from .layers import log_format
 from .linesearch import BlockLines
 
 
-def delimiter_pieces(s: bytes) -> list:
-    """The pieces of ``s`` between the log transform's variable delimiters."""
-    return [p for p in re.split(b"[" + re.escape(log_format.DELIMITERS) + b"]", s) if p]
+def delimiter_pieces(s: bytes, delimiters: bytes = log_format.DELIMITERS) -> list:
+    """The pieces of ``s`` between a log block's variable delimiters (its
+    params' ``delimiters``: version 2 adds some to log_format.DELIMITERS)."""
+    return [p for p in re.split(b"[" + re.escape(delimiters) + b"]", s) if p]
+
+
+def block_delimiters(rec: DataBlock) -> bytes:
+    """The delimiters of a log block, from its params (FormatError when they are bad)."""
+    try:
+        return log_format.parse_params(rec.params, rec.raw_len)["delimiters"]
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
 
 
 def searchable(strings) -> bool:
@@ -60,7 +69,7 @@ def find_positions(raw: bytes, pieces, ignore_case: bool) -> list:
     return sorted(set(out))
 
 
-def cannot_match(streams: list, m) -> bool:
+def cannot_match(streams: list, m, delimiters: bytes = log_format.DELIMITERS) -> bool:
     """True when no line of a log block can hold one of the fixed strings,
     decided on the entropy-decoded streams with bytes searches alone (no
     Numba kernel runs, none is imported): neither a template nor a raw line
@@ -72,7 +81,7 @@ def cannot_match(streams: list, m) -> bool:
         return False
     if m.block.search(streams[log_format.TEMPLATES]) or m.block.search(streams[log_format.RAW]):
         return False
-    pieces = {p for s in strings for p in delimiter_pieces(s)}
+    pieces = {p for s in strings for p in delimiter_pieces(s, delimiters)}
     if not pieces:
         return True
     runs, digits_only = skeleton_runs(pieces)

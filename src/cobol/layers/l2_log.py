@@ -60,7 +60,8 @@ from . import log_kernels as lk
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
 from .primitives import COPY_SLACK, readonly
-from .log_format import DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, column_layout, parse_params  # noqa: F401
+from .log_format import (DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, VERSION_DELIMITERS,  # noqa: F401
+                         block_delimiters, column_layout, parse_params)
 
 #: lines longer than this stay raw: a template that long is one of a kind anyway
 MAX_LINE = 1 << 16
@@ -78,7 +79,23 @@ MIN_TEMPLATE_LINES = 1
 #: hence the scaling with the line count.
 LINES_PER_STATIC_USE = 400
 MAX_MIN_STATIC = 10
-_DELIM = lk.delimiter_table(DELIMITERS)
+#: the extra delimiters (params version 2) the encoder uses: ``/`` cuts paths
+#: into segments, so that directories repeated over many lines become
+#: template text (one template per directory, a cheap id) and file names
+#: variables of their own. On the 19 dev and unseen logs the log streams
+#: (brotli 6) came out 0-3.6% smaller (OpenJDK test logs, apt term.log,
+#: gdb's check.log), none larger than 0.1%.
+EXTRA_DELIMITERS = b"/"
+_DELIM_TABLES = {}
+
+
+def _delimiter_table(extra: bytes) -> np.ndarray:
+    table = _DELIM_TABLES.get(extra)
+    if table is None:
+        table = _DELIM_TABLES[extra] = lk.delimiter_table(block_delimiters(extra))
+    return table
+
+
 _VAR_CLASS = lk.delimiter_table(b"0123456789")
 
 
@@ -98,12 +115,15 @@ class LogScan:
     part of :class:`LogModel` that does not depend on the variable layout, so
     that both layouts can be built from one scan."""
 
-    def __init__(self, data, templates: bool = True):
+    def __init__(self, data, templates: bool = True, extra: bytes = EXTRA_DELIMITERS):
         """``templates=False``: stop after the line scan, with only ``n_lines``
         and ``n_templates`` set (what the text gate, :func:`looks_templated`,
-        needs); :meth:`finish_templates` does the rest later."""
+        needs); :meth:`finish_templates` does the rest later. ``extra``:
+        delimiters added to DELIMITERS (params version 2; b"": version 1)."""
         buf = np.frombuffer(data, np.uint8)
         self.buf = buf
+        self.extra = extra
+        delim = _delimiter_table(extra)
         n_lines = lk.count_lines(buf)
         self.final_newline = bool(buf.size and buf[-1] == lk.NEWLINE)
         cap_vars = buf.size // 2 + 1
@@ -117,10 +137,10 @@ class LogScan:
         var_line = np.empty(cap_vars, np.int64)
         min_static = min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE))
         if min_static > 1:
-            tok_keys, tok_counts = lk.token_counts(buf, _DELIM, _VAR_CLASS)
+            tok_keys, tok_counts = lk.token_counts(buf, delim, _VAR_CLASS)
         else:
             tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
-        nl, nv, _ = lk.scan_lines(buf, _DELIM, _VAR_CLASS, MAX_LINE, n_lines, tmpl, line_ts, line_te,
+        nl, nv, _ = lk.scan_lines(buf, delim, _VAR_CLASS, MAX_LINE, n_lines, tmpl, line_ts, line_te,
                                   line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts, min_static)
         assert nl == n_lines
         self.var_s, self.var_e, self.var_line = var_s[:nv], var_e[:nv], var_line[:nv]
@@ -174,6 +194,7 @@ class _LineSample:
     def __init__(self, scan: LogScan, keep: np.ndarray):
         """``keep``: a boolean per line of ``scan``."""
         self.buf = scan.buf
+        self.extra = scan.extra
         self.final_newline = scan.final_newline
         self.line_tid = scan.line_tid[keep]
         self.n_lines = self.line_tid.size
@@ -196,6 +217,7 @@ class LogModel:
         self.scan = sc
         buf = sc.buf
         self.buf = buf
+        self.extra = sc.extra
         self.final_newline = sc.final_newline
         self.n_lines = n_lines = sc.n_lines
         self.line_tid = line_tid = sc.line_tid
@@ -247,7 +269,11 @@ class LogModel:
         return self._numbers
 
     def params(self) -> bytes:
-        out = bytearray([VERSION, 1 if self.final_newline else 0])
+        flags = 1 if self.final_newline else 0
+        if self.extra:
+            out = bytearray([VERSION_DELIMITERS, flags, len(self.extra)]) + self.extra
+        else:
+            out = bytearray([VERSION, flags])
         for v in (self.n_lines, self.n_templates, self.n_common, self.n_vars, self.residuals.size, self.n_raw):
             put_varint(out, int(v))
         return bytes(out)
