@@ -86,7 +86,36 @@ MAX_MIN_STATIC = 10
 #: (brotli 6) came out 0-3.6% smaller (OpenJDK test logs, apt term.log,
 #: gdb's check.log), none larger than 0.1%.
 EXTRA_DELIMITERS = b"/"
+#: ``.`` is a delimiter too in blocks whose sample has at least
+#: DOT_NAME_RATIO times more dots between letters (``Foo.java``,
+#: ``org.example.Main``) than between digits (versions, addresses, decimals):
+#: there names split into parts that repeat (4-5% smaller log streams on
+#: OpenJDK test logs), where a dot between digits would cut every version
+#: and address into variables of their own (dpkg.log 11%, apt's history.log
+#: 5% larger). Measured ratios: 1000+ on test-runner logs, 0-0.4 on syslog
+#: and dpkg/apt logs, 2.5 on an IRC log (dots: -1.2%), 8 on gdb's test log
+#: (-0.2%), 16 on alternatives.log (+0.8%).
+EXTRA_DOT = b"./"
+DOT_NAME_RATIO = 10
 _DELIM_TABLES = {}
+_LETTER = np.zeros(256, np.bool_)
+_LETTER[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", np.uint8)] = True
+_DIGIT = np.zeros(256, np.bool_)
+_DIGIT[np.frombuffer(b"0123456789", np.uint8)] = True
+_DOT = 0x2E
+
+
+def extra_delimiters(data) -> bytes:
+    """The extra delimiters for a block (EXTRA_DELIMITERS, or EXTRA_DOT where
+    dots join names rather than numbers), from its first TEXT_SAMPLE bytes."""
+    buf = np.frombuffer(data, np.uint8)[:TEXT_SAMPLE]
+    dots = np.flatnonzero(buf[1:-1] == _DOT) + 1
+    if not dots.size:
+        return EXTRA_DELIMITERS
+    before, after = buf[dots - 1], buf[dots + 1]
+    names = int(np.count_nonzero(_LETTER[before] & _LETTER[after]))
+    numbers = int(np.count_nonzero(_DIGIT[before] & _DIGIT[after]))
+    return EXTRA_DOT if names >= DOT_NAME_RATIO * max(numbers, 1) else EXTRA_DELIMITERS
 
 
 def _delimiter_table(extra: bytes) -> np.ndarray:
@@ -547,7 +576,8 @@ def _templated(scan: LogScan) -> bool:
 def looks_templated(data) -> bool:
     """Whether a text block repeats line templates like a log does (a sample is
     scanned, its templates counted but not gathered)."""
-    return _templated(LogScan(_text_sample(data), templates=False))
+    sample = _text_sample(data)
+    return _templated(LogScan(sample, templates=False, extra=extra_delimiters(sample)))
 
 
 #: a JSON-lines block is modelled only when most sampled lines carry a log
@@ -583,10 +613,11 @@ class LogTransform(Transform):
         if len(data) < 64:
             return None
         scan = None
+        extra = extra_delimiters(data)
         if ctx.fmt == "text":
             sample = _text_sample(data)
             # the gate needs the template count only: most text blocks stop here
-            sample_scan = LogScan(sample, templates=False)
+            sample_scan = LogScan(sample, templates=False, extra=extra)
             if not _templated(sample_scan):
                 return None
             if len(sample) == len(data):
@@ -596,7 +627,7 @@ class LogTransform(Transform):
             return None
         prof = ctx.profiler
         started = prof.start() if prof is not None else None
-        scan = LogScan(data) if scan is None else scan
+        scan = LogScan(data, extra=extra) if scan is None else scan
         if scan.n_raw == scan.n_lines:
             return None
         model = _better_layout(data, scan)
