@@ -113,16 +113,21 @@ _DOT = 0x2E
 
 
 def extra_delimiters(data) -> bytes:
-    """The extra delimiters for a block (EXTRA_DELIMITERS, or EXTRA_DOT where
-    dots join names rather than numbers), from its first TEXT_SAMPLE bytes."""
-    buf = np.frombuffer(data, np.uint8)[:TEXT_SAMPLE]
+    """The extra delimiters for a block: EXTRA_DELIMITERS, or EXTRA_DOT where
+    dots join names rather than numbers in its first TEXT_SAMPLE bytes; only
+    those the block holds (none: params version 1, two bytes shorter)."""
+    whole = np.frombuffer(data, np.uint8)
+    buf = whole[:TEXT_SAMPLE]
     dots = np.flatnonzero(buf[1:-1] == _DOT) + 1
-    if not dots.size:
-        return EXTRA_DELIMITERS
-    before, after = buf[dots - 1], buf[dots + 1]
-    names = int(np.count_nonzero(_LETTER[before] & _LETTER[after]))
-    numbers = int(np.count_nonzero(_DIGIT[before] & _DIGIT[after]))
-    return EXTRA_DOT if names >= DOT_NAME_RATIO * max(numbers, 1) else EXTRA_DELIMITERS
+    extra = EXTRA_DELIMITERS
+    if dots.size:
+        before, after = buf[dots - 1], buf[dots + 1]
+        names = int(np.count_nonzero(_LETTER[before] & _LETTER[after]))
+        numbers = int(np.count_nonzero(_DIGIT[before] & _DIGIT[after]))
+        if names >= DOT_NAME_RATIO * max(numbers, 1):
+            extra = EXTRA_DOT
+    raw = data if isinstance(data, (bytes, bytearray)) else None
+    return bytes(b for b in extra if (bytes([b]) in raw if raw is not None else bool((whole == b).any())))
 
 
 def _delimiter_table(extra: bytes) -> np.ndarray:
