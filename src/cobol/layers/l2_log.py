@@ -82,9 +82,15 @@ BIG_TEMPLATE_SHARE = 0.1
 #: a token without digits is a variable too when it occurs in fewer than one
 #: line in LINES_PER_STATIC_USE (at most MAX_MIN_STATIC times): rare words and
 #: paths then stop splitting templates. On the dev logs: dpkg.log 1.63x ->
-#: 1.95x zstd -19 at 10 uses; on small files (400 lines) it costs 5-10%,
-#: hence the scaling with the line count.
-LINES_PER_STATIC_USE = 400
+#: 1.95x zstd -19 at 10 uses; on small files (400 lines) it cost 5-10%,
+#: hence the scaling with the line count. Was 400 (one use per 400 lines)
+#: until paths and names were cut at ``/`` and ``.`` (branch log-ratio6):
+#: with those shorter tokens 100 made check-jaxp (475 lines) 5% and
+#: check-hotspot 1.7% smaller at level 3, and let gdb's check.log (4 MB)
+#: pass the text gate (its 64 KiB sample needs fewer templates): 7% smaller
+#: than the l1 plan it had, for 50% more compression time on that file; the
+#: 10-40 KB syslog-style files keep their raw plan, byte-identical.
+LINES_PER_STATIC_USE = 100
 MAX_MIN_STATIC = 10
 #: the extra delimiters (params version 2) the encoder uses: ``/`` cuts paths
 #: into segments, so that directories repeated over many lines become
