@@ -162,13 +162,16 @@ class LogScan:
     part of :class:`LogModel` that does not depend on the variable layout, so
     that both layouts can be built from one scan."""
 
-    def __init__(self, data, templates: bool = True, extra: bytes = EXTRA_DELIMITERS):
+    def __init__(self, data, templates: bool = True, extra: bytes | None = None):
         """``templates=False``: stop after the line scan, with only ``n_lines``
         and ``n_templates`` set (what the text gate, :func:`looks_templated`,
         needs); :meth:`finish_templates` does the rest later. ``extra``:
-        delimiters added to DELIMITERS (params version 2; b"": version 1)."""
+        delimiters added to DELIMITERS (params version 2; b"": version 1;
+        None: :func:`extra_delimiters` of the block)."""
         buf = np.frombuffer(data, np.uint8)
         self.buf = buf
+        if extra is None:
+            extra = extra_delimiters(data)
         self.extra = extra
         delim = _delimiter_table(extra)
         n_lines = lk.count_lines(buf)
