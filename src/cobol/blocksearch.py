@@ -16,7 +16,7 @@ from .format import checksum as ck
 from .format.frame import DataBlock
 from .layers import l1_numpy, log_format
 from .linesearch import BlockLines, text_block
-from .logskip import cannot_match, delimiter_pieces, find_positions, searchable, skeleton_runs, unmatched_log_block
+from .logskip import cannot_match, delimiter_pieces, find_positions, searchable, skeleton_positions, unmatched_log_block
 
 _BlockLines = BlockLines
 
@@ -39,13 +39,21 @@ def _select_lines(text: np.ndarray, idx: np.ndarray, starts: np.ndarray, ends: n
     return [(int(idx[k]), raw[starts[k]:ends[k]]) for k in sorted(hit)]
 
 
+#: a fixed string's pieces with digits are looked for in a log block's rendered
+#: variables (exact) instead of selecting the lines whose skeletons may hold
+#: them (logskip.skeleton_pattern) when those skeletons are more than a
+#: RENDER_VARIABLES_SHARE-th of the block's lines: rendering the variables
+#: costs about what rendering that share of the lines does
+RENDER_VARIABLES_SHARE = 4
+
+
 def _log_candidates(lb, m) -> np.ndarray | None:
     """Lines of a log block that may hold one of the fixed strings, or None
     when every line must be looked at."""
     strings = m.fixed
     if not searchable(strings):
         return None
-    flags = re.IGNORECASE if m.ignore_case else 0
+    n_lines = lb.n_lines
     select = lb.ids == 0
     if lb.tmpl_s.size > 1:
         # the templates stream: newline-ended templates, id 1 first
@@ -56,15 +64,16 @@ def _log_candidates(lb, m) -> np.ndarray | None:
             select |= whole[lb.ids]
     pieces = {p for s in strings for p in delimiter_pieces(s)}
     if pieces and lb.ss.size:
-        runs, digits_only = skeleton_runs(pieces)
-        hits = []
-        if runs:
-            pos = _find_all(lb.sbuf, runs, m.ignore_case)
-            hits.append(np.searchsorted(lb.ss, pos, "right") - 1)
-        if digits_only:
+        exact, loose, digits_only = skeleton_positions(lb.sbuf.tobytes(), pieces, m.ignore_case)
+        hits = [np.searchsorted(lb.ss, np.array(exact, np.int64), "right") - 1]
+        if digits_only or len(loose) * RENDER_VARIABLES_SHARE > n_lines:
+            # the variables rendered, for the pieces with digits: exact, and cheaper than
+            # rendering most lines (a split column of times matches "10:13:07" as \x12:\x12:\x12)
             text, vstart = lb.variables()
-            pos = _find_all(text, {p for p in pieces if not re.search(rb"[^0-9]", p)}, m.ignore_case)
+            pos = _find_all(text, {p for p in pieces if re.search(rb"[0-9]", p)}, m.ignore_case)
             hits.append(np.searchsorted(vstart, pos, "right") - 1)
+        elif loose:
+            hits.append(np.searchsorted(lb.ss, np.array(loose, np.int64), "right") - 1)
         v = np.concatenate(hits) if hits else np.zeros(0, np.int64)
         if v.size:
             select[lb.var_lines()[v]] = True
