@@ -23,20 +23,33 @@ _BlockLines = BlockLines
 
 def _select_lines(text: np.ndarray, idx: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                   m, invert: bool) -> list:
-    """(index, bytes) of the lines (given by index and span in ``text``) that match, or with invert do not."""
+    """(index, bytes) of the lines (given by index and span in ``text``) that match, or with invert do not.
+
+    The block pattern's matches are placed on lines with one searchsorted for
+    all of them: a match inside one line's span selects it (a MULTILINE match
+    within [start, end] is found by the line's own search too: the bytes
+    around it that ``^ $ \\b`` look at are a newline or the text's edge
+    either way); only lines that a match runs across are searched on their
+    own. (Two scalar searchsorted calls per match were most of a search for
+    a string in a fifth of 970,000 lines.)"""
     if idx.size == 0:
         return []
     raw = text.tobytes() if isinstance(text, np.ndarray) else bytes(text)
-    cand = set()
-    for mo in m.block.finditer(raw):
-        a = int(np.searchsorted(starts, mo.start(), "right")) - 1
-        b = int(np.searchsorted(starts, max(mo.end() - 1, mo.start()), "right")) - 1
-        cand.update(range(max(a, 0), max(b, a, 0) + 1))
-    # MULTILINE: "^" also matches at a line start inside raw (re ignores pos for "^" otherwise)
-    hit = {k for k in cand if m.block.search(raw, int(starts[k]), int(ends[k])) is not None}
-    if invert:
-        return [(int(idx[k]), raw[starts[k]:ends[k]]) for k in range(idx.size) if k not in hit]
-    return [(int(idx[k]), raw[starts[k]:ends[k]]) for k in sorted(hit)]
+    spans = [mo.span() for mo in m.block.finditer(raw)]
+    hit = np.zeros(idx.size, np.bool_)
+    if spans:
+        ms, me = np.array(spans, np.int64).T
+        a = np.searchsorted(starts, ms, "right") - 1
+        b = np.searchsorted(starts, np.maximum(me - 1, ms), "right") - 1
+        inside = (a == b) & (a >= 0) & (me <= ends[np.maximum(a, 0)])
+        hit[a[inside]] = True
+        search = m.block.search
+        for i in np.flatnonzero(~inside).tolist():
+            for k in range(max(int(a[i]), 0), max(int(b[i]), int(a[i]), 0) + 1):
+                if not hit[k] and search(raw, int(starts[k]), int(ends[k])) is not None:
+                    hit[k] = True
+    keep = np.flatnonzero(~hit if invert else hit)
+    return [(k, raw[s:e]) for k, s, e in zip(idx[keep].tolist(), starts[keep].tolist(), ends[keep].tolist())]
 
 
 #: a fixed string's pieces with digits are looked for in a log block's rendered
