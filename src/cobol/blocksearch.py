@@ -89,7 +89,7 @@ def _log_candidates(lb, m) -> np.ndarray | None:
             hits.append(np.searchsorted(lb.ss, np.array(loose, np.int64), "right") - 1)
         v = np.concatenate(hits) if hits else np.zeros(0, np.int64)
         if v.size:
-            select[lb.var_lines()[v]] = True
+            select[lb.var_lines(v)] = True
     return select
 
 
@@ -156,8 +156,11 @@ class LogLines:
             self._kernel_block = self._guard(lambda: l2_log.LogBlock(self._streams, self._rec.params, self._rec.raw_len))
         return self._kernel_block
 
-    def var_lines(self) -> np.ndarray:
-        return self._guard(self.fast.var_lines) if self.fast else self.kernel_block().var_lines()
+    def var_lines(self, v: np.ndarray) -> np.ndarray:
+        """The lines of variables ``v``."""
+        if self.fast:
+            return self._guard(lambda: self.fast.var_lines(v))
+        return self.kernel_block().var_lines()[v]
 
     def variables(self):
         got = self._guard(self.fast.variables) if self.fast else None

@@ -200,12 +200,20 @@ class NumpyLogBlock:
             self._values, self._widths = values, widths
         return self._values, self._widths
 
-    def var_lines(self) -> np.ndarray:
-        """The line of each variable (column order)."""
-        n_vars = self.ss.size
-        col = np.repeat(np.arange(self.per_col.size, dtype=np.int64), self.per_col)
-        k = np.arange(n_vars, dtype=np.int64) - self.col_start[col]
-        out = np.empty(n_vars, np.int64)
+    def var_lines(self, v: np.ndarray | None = None) -> np.ndarray:
+        """The line of each variable (column order), or of variables ``v``
+        only (a search for a rare string asks for a few of a block's
+        hundreds of thousands)."""
+        if v is None:
+            v = np.arange(self.ss.size, dtype=np.int64)
+            col = np.repeat(np.arange(self.per_col.size, dtype=np.int64), self.per_col)
+        else:
+            v = np.asarray(v, np.int64)
+            if v.size and (v.min() < 0 or v.max() >= self.ss.size):
+                raise FormatError("log: a variable outside the block")
+            col = np.searchsorted(self.col_start, v, "right") - 1
+        k = v - self.col_start[col]
+        out = np.empty(v.size, np.int64)
         own = col < self.n_own
         col_t = np.repeat(np.arange(1, self.n_common + 1, dtype=np.int64), self.slots[1:self.n_common + 1])
         out[own] = self._by_template[self._t_first[col_t[col[own]]] + k[own]]
