@@ -16,7 +16,7 @@ from .format import checksum as ck
 from .format.frame import DataBlock
 from .layers import l1_numpy, log_format
 from .linesearch import BlockLines, text_block
-from .logskip import cannot_match, delimiter_pieces, find_positions, searchable, skeleton_positions, unmatched_log_block
+from .logskip import cannot_match, delimiter_pieces, find_positions, searchable, stream_search, unmatched_log_block
 
 _BlockLines = BlockLines
 
@@ -60,15 +60,19 @@ def _select_lines(text: np.ndarray, idx: np.ndarray, starts: np.ndarray, ends: n
 RENDER_VARIABLES_SHARE = 4
 
 
-def _log_candidates(lb, m) -> np.ndarray | None:
+def _log_candidates(lb, m, found: tuple | None = None) -> np.ndarray | None:
     """Lines of a log block that may hold one of the fixed strings, or None
-    when every line must be looked at."""
+    when every line must be looked at. ``found``: the block's
+    :func:`cobol.logskip.stream_search`, when already made."""
     strings = m.fixed
     if not searchable(strings):
         return None
+    if found is None:
+        found = stream_search(lb.streams, m)
+    in_templates, _, exact, loose, digits_only = found
     n_lines = lb.n_lines
     select = lb.ids == 0
-    if lb.tmpl_s.size > 1:
+    if in_templates and lb.tmpl_s.size > 1:
         # the templates stream: newline-ended templates, id 1 first
         pos = [mo.start() for mo in m.block.finditer(lb.tbuf.tobytes())]
         if pos:
@@ -77,7 +81,6 @@ def _log_candidates(lb, m) -> np.ndarray | None:
             select |= whole[lb.ids]
     pieces = {p for s in strings for p in delimiter_pieces(s)}
     if pieces and lb.ss.size:
-        exact, loose, digits_only = skeleton_positions(lb.sbuf.tobytes(), pieces, m.ignore_case)
         hits = [np.searchsorted(lb.ss, np.array(exact, np.int64), "right") - 1]
         if digits_only or len(loose) * RENDER_VARIABLES_SHARE > n_lines:
             # the variables rendered, for the pieces with digits: exact, and cheaper than
@@ -99,9 +102,9 @@ def _find_all(text, pieces, ignore_case: bool) -> np.ndarray:
     return np.array(find_positions(raw, pieces, ignore_case), np.int64)
 
 
-def _log_block(lb, m, invert: bool) -> _BlockLines:
+def _log_block(lb, m, invert: bool, found: tuple | None = None) -> _BlockLines:
     n = lb.n_lines
-    select = None if invert or m.fixed is None else _log_candidates(lb, m)
+    select = None if invert or m.fixed is None else _log_candidates(lb, m, found)
     if select is None:
         select = np.ones(n, np.bool_)
     hits = []
@@ -132,7 +135,7 @@ class LogLines:
     def __init__(self, streams: list, rec: DataBlock):
         from .layers import log_numpy  # (its import, ~40 ms, only where a log block is searched)
         self._log_numpy = log_numpy
-        self._streams, self._rec = streams, rec
+        self.streams, self._rec = streams, rec
         self._kernel_block = None
         self.fast = self._guard(lambda: log_numpy.read_log_block(streams, rec.params, rec.raw_len))
         lb = self.fast or self.kernel_block()
@@ -153,7 +156,7 @@ class LogLines:
     def kernel_block(self):
         if self._kernel_block is None:
             from .layers import l2_log  # its Numba kernels load here, only when the NumPy reader cannot do it
-            self._kernel_block = self._guard(lambda: l2_log.LogBlock(self._streams, self._rec.params, self._rec.raw_len))
+            self._kernel_block = self._guard(lambda: l2_log.LogBlock(self.streams, self._rec.params, self._rec.raw_len))
         return self._kernel_block
 
     def var_lines(self, v: np.ndarray) -> np.ndarray:
@@ -268,15 +271,20 @@ def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) 
     if rec.transform == log_format.TRANSFORM_ID:
         if streams is None:
             streams = source.streams(rec, header, log_format.STREAM_BOUND)
-        if len(streams) == len(log_format.STREAM_NAMES) and not invert and cannot_match(streams, m):
-            return unmatched_log_block(streams, rec, log_line_renderer(streams, rec))
-        return search_log_block(streams, rec, m, invert)
+        found = None
+        if len(streams) == len(log_format.STREAM_NAMES) and not invert:
+            found = stream_search(streams, m)
+            if cannot_match(streams, m, found):
+                return unmatched_log_block(streams, rec, log_line_renderer(streams, rec))
+        return search_log_block(streams, rec, m, invert, found)
     return _l1_block(rec, header, source, m, invert, streams)
 
 
-def search_log_block(streams: list, rec: DataBlock, m, invert: bool) -> BlockLines:
-    """The lines of a log block (its entropy-decoded ``streams``) that ``m`` selects."""
-    return _log_block(LogLines(streams, rec), m, invert)
+def search_log_block(streams: list, rec: DataBlock, m, invert: bool, found: tuple | None = None) -> BlockLines:
+    """The lines of a log block (its entropy-decoded ``streams``) that ``m``
+    selects; ``found``: the block's :func:`cobol.logskip.stream_search`, when
+    already made."""
+    return _log_block(LogLines(streams, rec), m, invert, found)
 
 
 TRANSFORMS = (log_format.TRANSFORM_ID, l1_numpy.TRANSFORM_ID)

@@ -101,23 +101,36 @@ def skeleton_positions(skel: bytes, pieces, ignore_case: bool) -> tuple[list, li
     return exact, loose, digits_only
 
 
-def cannot_match(streams: list, m) -> bool:
+def stream_search(streams: list, m) -> tuple | None:
+    """What a fixed-string search finds in a log block's entropy-decoded
+    streams with bytes searches alone: None when the strings cannot be looked
+    for this way (a regular expression, or see :func:`searchable`), else
+    (whether a template holds one, whether a raw line does, and
+    :func:`skeleton_positions` of the strings' delimiter-free pieces). Done
+    once per block: :func:`cannot_match` decides on it, and
+    :func:`cobol.blocksearch.search_log_block` picks its candidate lines
+    from it."""
+    strings = m.fixed
+    if strings is None or not searchable(strings):
+        return None
+    in_templates = m.block.search(streams[log_format.TEMPLATES]) is not None
+    in_raw = m.block.search(streams[log_format.RAW]) is not None
+    pieces = {p for s in strings for p in delimiter_pieces(s)}
+    found = skeleton_positions(bytes(streams[log_format.SKELETONS]), pieces, m.ignore_case) if pieces \
+        else ([], [], False)
+    return (in_templates, in_raw) + found
+
+
+def cannot_match(streams: list, m, found: tuple | None = None) -> bool:
     """True when no line of a log block can hold one of the fixed strings,
     decided on the entropy-decoded streams with bytes searches alone (no
     Numba kernel runs, none is imported): neither a template nor a raw line
     holds a string, and no string's delimiter-free pieces can lie in a
     variable (the same reasoning as blocksearch's candidate lines, which this
-    only short-cuts). False means "render and look"."""
-    strings = m.fixed
-    if strings is None or not searchable(strings):
-        return False
-    if m.block.search(streams[log_format.TEMPLATES]) or m.block.search(streams[log_format.RAW]):
-        return False
-    pieces = {p for s in strings for p in delimiter_pieces(s)}
-    if not pieces:
-        return True
-    exact, loose, digits_only = skeleton_positions(bytes(streams[log_format.SKELETONS]), pieces, m.ignore_case)
-    return not (digits_only or exact or loose)
+    only short-cuts). False means "render and look". ``found``: the block's
+    :func:`stream_search`, when already made."""
+    found = stream_search(streams, m) if found is None else found
+    return found is not None and not any(found[:2]) and not (found[2] or found[3] or found[4])
 
 
 def unmatched_log_block(streams: list, rec: DataBlock, line) -> BlockLines:
