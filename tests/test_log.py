@@ -564,6 +564,8 @@ def test_pinned_frames_of_both_params_versions_decode():
         assert cobol.decompress(blob) == data
     enc = LogTransform().encode(data, EncodeContext(fmt="log", level=1))
     assert enc.params[:5] == bytes([2, 1, 2]) + b"./"
+    assert LogTransform().describe(enc.params).endswith(", tokens also cut at ./)")
+    assert LogTransform().describe(bytes([1, 1]) + enc.params[5:]).endswith(" raw lines)")
     # cobol grep on both: strings across a cut at "/" or "." (template text on one side, a variable on the other)
     for blob in (LOG_V1_FRAME, LOG_V2_FRAME):
         for needle in (b"Socket/Close", b"Runner Passed: java/net", b"CloseTest1.ja", b"com/sun/jdi/Frames", b"/"):

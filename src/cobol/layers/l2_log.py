@@ -682,5 +682,6 @@ class LogTransform(Transform):
             p = parse_params(params, 1 << 62)
         except Exception:
             return self.name
+        extra = p["delimiters"][len(DELIMITERS):].decode("ascii")
         return (f"log({p['n_lines']} lines, {p['n_templates']} templates, {p['n_vars']} variables, "
-                f"{p['n_numbers']} numbers, {p['n_raw']} raw lines)")
+                f"{p['n_numbers']} numbers, {p['n_raw']} raw lines" + (f", tokens also cut at {extra}" if extra else "") + ")")
