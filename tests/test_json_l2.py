@@ -978,5 +978,6 @@ def test_prose_groups_need_both_kinds():
                           st.sampled_from(["a b c d", "the word and the other", "x", ""])), min_size=1, max_size=300))
 def test_hypothesis_prose_split_round_trips(rows):
     data = "".join(json.dumps({"name": n, "doc": d, "ref": n + "Ref"}) + "\n" for n, d in rows).encode()
-    enc = Layer2Encoder(group_text=False).encode(data)
-    assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+    for group_text in (False, True):
+        enc = Layer2Encoder(group_text=group_text).encode(data)
+        assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data

@@ -313,7 +313,7 @@ class Layer2Encoder:
         cand = present[sizes[present] >= GROUP_MIN_BYTES]
         cand = cand[np.argsort(-sizes[cand], kind="stable")][:GROUP_MAX_CANDIDATES]
         if cand.size < 2:
-            return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
+            return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx, prose_split=True)
         is_cand = np.zeros(ntext, bool)
         is_cand[cand] = True
         cum = np.cumsum(np.where(is_cand[tcol], b - a + 1, 0))
@@ -361,7 +361,7 @@ class Layer2Encoder:
                 group[m] = gid
                 done.add(m)
             gid += 1
-        return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx)
+        return self._one_text_stream_if_smaller(buf, a, b, tcol, group, cctx, prose_split=True)
 
     def _one_text_stream_if_smaller(self, buf, a, b, tcol, group, cctx, prose_split: bool = False):
         """All text as one stream (document order) when a sample says that beats
