@@ -88,6 +88,8 @@ SPACE_IMPLIED = _space_table()
 #: after these bytes (+ the implied space) a word is Capitalised unless flagged
 SENTENCE_END = np.zeros(256, np.bool_)
 SENTENCE_END[[ord("."), ord("!"), ord("?")]] = True
+#: the decoder's view of the byte before a word code: bit 0 SPACE_IMPLIED, bit 1 SENTENCE_END
+BEFORE_WORD = (SPACE_IMPLIED.astype(np.uint8) | (SENTENCE_END & SPACE_IMPLIED).astype(np.uint8) << 1)
 
 
 @njit(cache=True, nogil=True)
@@ -344,15 +346,14 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
     15 bytes past ``cap`` may be written); ``wslots`` is :func:`_word_slots`
     of ``wdata``/``woff``. Returns (bytes written, error code): 0 ok, 1
     overflow, 2 bad code, 3 dangling flag."""
-    implied = SPACE_IMPLIED
-    ends = SENTENCE_END
+    word_ctx = BEFORE_WORD
     o = o0
     i = 0
     n = src.size
     flag_case = 0
-    nospace = False
+    keep = np.int64(3)  # 0 after a NOSPACE flag
     pending = False
-    last = 0  # the byte before out[o] (only read when o > o0)
+    last = 0  # the byte before out[o]; at the start NUL, after which no space is implied
     lead2 = 0x80 + n1
     while i < n:
         b = np.int64(src[i])
@@ -379,13 +380,14 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
             o += 1
             continue
         if b >= 0x80:
-            if b >= lead2:
-                if i >= n:
-                    return o - o0, 2
-                code = n1 + ((b - lead2) << 8) + np.int64(src[i])
-                i += 1
-            else:
-                code = b - 0x80
+            # one- or two-byte code, without a branch on which (a mix the
+            # predictor cannot learn): the second byte is read either way
+            two = np.int64(b >= lead2)
+            if i + two > n:  # (no branch on `two` itself)
+                return o - o0, 2
+            b2 = np.int64(src[min(i, n - 1)])
+            code = (b - 0x80) + two * (n1 + ((b - lead2) << 8) + b2 - (b - 0x80))
+            i += two
             if code >= ncodes:
                 return o - o0, 2
             slot = code * SLOT
@@ -395,13 +397,11 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
             if long_word:
                 a = woff[code]
                 ln = woff[code + 1] - a
-            space = not nospace and o > o0 and implied[last]
-            if space and ends[last]:  # a sentence starts: Capitalised by default
-                if flag_case == 0:
-                    flag_case = 1
-                elif flag_case == 1:
-                    flag_case = 0
-            sp = 1 if space else 0
+            # bit 0: a space is implied, bit 1: a sentence starts (Capitalised
+            # by default: a CAP flag then means lowercase); none after NOSPACE
+            c = np.int64(word_ctx[last]) & keep
+            flag_case ^= (c >> 1) & np.int64(flag_case < 2)
+            sp = c & 1
             if o + sp + ln > cap:
                 return o - o0, 1
             out[o] = 32
@@ -419,12 +419,12 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
                     x = out[j]
                     if 97 <= x <= 122:
                         out[j] = x - 32
-            if ln > 0:
-                o += ln
-                # (case does not change which table entry a letter has)
-                last = np.int64(wdata[a + ln - 1] if long_word else wslots[slot + ln - 1])
+            o += ln
+            # a word ends in a word byte (dictionary words are not empty): a
+            # space is implied after it and no sentence ends, as after "a"
+            last = 97
             flag_case = 0
-            nospace = False
+            keep = 3
             pending = False
             if i + 8 <= n and o + 8 <= cap:
                 # the literal run after a word (often none, or a few bytes of
@@ -454,7 +454,7 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
         elif b == NOSPACE:
             if pending:
                 return o - o0, 3
-            nospace = True
+            keep = 0
             pending = True
         else:
             if pending:
