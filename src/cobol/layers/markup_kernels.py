@@ -628,10 +628,20 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
     nll = nl.size
     ul = unit.size
     while i < n:
-        v, i, ok = _read_varint(sym, i, n, 28)  # a symbol
-        if not ok:
-            return E_SYMBOL, i
-        if v >= S_SKEL:
+        v = np.int64(sym[i])
+        if v < 0x80:  # a one-byte symbol (all but the rare skeletons past id 111)
+            i += 1
+        else:
+            v, i, ok = _read_varint(sym, i, n, 28)
+            if not ok:
+                return E_SYMBOL, i
+        if v == S_TEXT:  # the commonest symbol after tags: one item of a text group, no delimiters
+            g = text_base + text_group_of[(stack[d - 1] if d > 0 else -1) + 1]
+            ln = _take_item(out, o, cap, groups, g, g_pos, g_end)
+            if ln < 0:
+                return E_STREAM if ln == -1 else E_OVERFLOW, i
+            o += ln
+        elif v >= S_SKEL:
             s = v - S_SKEL
             if s >= nsk:
                 return E_SYMBOL, i
@@ -695,13 +705,9 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
             for j in range(ln):
                 out[o + j] = 0
             o += ln
-        elif v >= S_TEXT and v <= S_DECL:
-            if v == S_TEXT:
-                g = text_base + text_group_of[(stack[d - 1] if d > 0 else -1) + 1]
-                m = G_WS  # (no delimiters)
-            else:
-                g = v - S_WS
-                m = g
+        elif v >= S_WS and v <= S_DECL:
+            g = v - S_WS
+            m = g
             lo = MISC_DELIM_OFF[2 * m]
             mid = MISC_DELIM_OFF[2 * m + 1]
             hi = MISC_DELIM_OFF[2 * m + 2]
