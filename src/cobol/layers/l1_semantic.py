@@ -317,7 +317,17 @@ def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
 SLOT = 16
 SLOT_WORD = SLOT - 1
 _HIGH_BITS = np.uint64(0x8080808080808080)
-_FIVES = np.uint64(0x0505050505050505)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_PAST4 = np.uint64(0x7B7B7B7B7B7B7B7B)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _code_or_flag_bytes(v):
+    """The high bit of each byte of ``v`` that is a code byte (>= 0x80) or a
+    flag (0x01-0x04), exactly (no borrow between bytes): NUL, the separator of
+    the markup layer's text items, stays a literal."""
+    y = v & _LOW7
+    return (((y + _LOW7) & ~(y + _PAST4)) | v) & _HIGH_BITS
 
 
 @njit(cache=True, nogil=True)
@@ -358,15 +368,14 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
     while i < n:
         b = np.int64(src[i])
         i += 1
-        if b > NOSPACE and b < 0x80:  # the common case first: a literal byte
+        if (b > NOSPACE or b == 0) and b < 0x80:  # the common case first: a literal byte
             if pending:
                 return o - o0, 3
             if i + 7 <= n and o + 8 <= cap:
-                # a run of literal bytes, up to 8 at once: the first byte
-                # >= 0x80 or < 5 (a code or a flag) ends it (the subtraction
-                # borrows only past such a byte, so the lowest flag is exact)
+                # a run of literal bytes, up to 8 at once: the first code or
+                # flag byte ends it
                 v = load_u64(src, i - 1)
-                m = (v | ((v - _FIVES) & ~v)) & _HIGH_BITS
+                m = _code_or_flag_bytes(v)
                 k = np.int64(8) if m == 0 else np.int64(trailing_zeros(m) >> 3)
                 move_bytes(out, o, src, i - 1, 8)
                 last = np.int64(src[i - 2 + k])
@@ -430,7 +439,7 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
                 # the literal run after a word (often none, or a few bytes of
                 # punctuation), without a branch on its length
                 v = load_u64(src, i)
-                m = (v | ((v - _FIVES) & ~v)) & _HIGH_BITS
+                m = _code_or_flag_bytes(v)
                 k = np.int64(8) if m == 0 else np.int64(trailing_zeros(m) >> 3)
                 move_bytes(out, o, src, i, 8)
                 before = np.int64(src[i + k - 1])  # (src[i - 1], the code, when k = 0)
