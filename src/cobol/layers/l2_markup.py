@@ -71,6 +71,7 @@ from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-export
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
     VOID_DATA, VOID_OFF, _decode_kernel, _emit, _frequent_pairs, _gather, _group_sizes, _indent_hits, _renumber,
     _skeleton_hashes, _skeleton_table, _skeleton_use_counts, _text_bytes, _value_bytes, _verify_skeletons, _walk,
+    indent_template,
 )
 from .structural_dictionary import MAX_ENTRIES, StructuralDictionary
 
@@ -514,11 +515,12 @@ class MarkupDecoder:
         hole_group = (vbase + value_slot[table.hole_name]) if table.hole_name.size else np.zeros(0, np.int64)
         sk_data = _padded(skeletons.data)
         hole_pos = np.flatnonzero(skeletons.data == 0)
+        nl = _NL[nl_kind]
         err, pos = _decode_kernel(sym, sk_data, skeletons.offsets, table.is_end, table.push, table.name,
                                   table.hole_lo, hole_pos, hole_group, _padded(table.names.data),
-                                  table.names.offsets, table.name_fold, groups, g_pos, g_end,
-                                  _u8(_NL[nl_kind]), np.frombuffer(unit, np.uint8), text_group_of, N_MISC, out,
-                                  np.empty(sym.size + 1, np.int32))
+                                  table.names.offsets, table.name_fold, groups, g_pos, g_end, _u8(nl),
+                                  np.frombuffer(unit, np.uint8), indent_template(nl, unit), text_group_of, N_MISC,
+                                  out, np.empty(sym.size + 1, np.int32))
         if err != E_OK:
             raise FormatError(f"markup: {_ERRORS.get(err, 'error')} (symbol byte {pos})")
 
