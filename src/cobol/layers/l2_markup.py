@@ -73,7 +73,8 @@ from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-export
     _skeleton_hashes, _skeleton_table, _skeleton_use_counts, _text_bytes, _value_bytes, _verify_skeletons, _walk,
     indent_template,
 )
-from .structural_dictionary import MAX_ENTRIES, StructuralDictionary
+from .primitives import readonly
+from .structural_dictionary import MAX_ENTRIES, StructuralDictionary, read_entries
 
 MAX_VALUE_STREAMS = 48
 MIN_VALUE_STREAM_BYTES = 512
@@ -102,18 +103,26 @@ class SkeletonTable:
     longer spends 50-450 us on small NumPy steps and per-name ``bytes.lower``
     here (5-10% of decoding a 100-300 KB page)."""
 
-    def __init__(self, skeletons: StructuralDictionary, html: bool):
-        (self.is_end, self.canon, self.push, self.name, self.hole_lo, self.hole_name, names_data, names_off,
-         name_counts, self.name_fold, bad) = _skeleton_table(skeletons.data, skeletons.offsets, html,
-                                                             VOID_DATA, VOID_OFF)
+    def __init__(self, sk_data: np.ndarray, sk_off: np.ndarray, html: bool):
+        """``sk_data``/``sk_off``: the skeletons back to back and their offsets
+        (a StructuralDictionary's ``data`` and ``offsets``)."""
+        (self.is_end, self.canon, self.push, self.name, self.hole_lo, self.hole_name, self.hole_pos,
+         self.names_padded, names_off, name_counts, self.name_fold, bad) = _skeleton_table(
+            readonly(sk_data), sk_off, html, VOID_DATA, VOID_OFF)
         if bad >= 0:
             # the decode kernel fills every NUL of a skeleton from a value
             # group, and end tags have none: a NUL here is hostile input
             raise FormatError(f"end-tag skeleton {bad} holds a value slot")
         if names_off.size - 1 > MAX_ENTRIES:
             raise LimitError(f"structural dictionary full ({MAX_ENTRIES} entries)")
-        # (distinct: numbered by their bytes)
-        self.names = StructuralDictionary.of_distinct_arrays(names_data, names_off, name_counts)
+        # (distinct: numbered by their bytes); names_padded: the same bytes and
+        # the decode kernel's COPY_SLACK
+        self.names = StructuralDictionary.of_distinct_arrays(self.names_padded[:names_off[-1]], names_off,
+                                                             name_counts)
+
+    @classmethod
+    def of(cls, skeletons: StructuralDictionary, html: bool) -> "SkeletonTable":
+        return cls(skeletons.data, skeletons.offsets, html)
 
 
 # ---------------------------------------------------------------- encoder
@@ -127,13 +136,6 @@ _NL = {0: b"", 1: b"\n", 2: b"\r\n"}
 
 def _u8(b: bytes) -> np.ndarray:
     return np.frombuffer(b, np.uint8)
-
-
-def _padded(a: np.ndarray) -> np.ndarray:
-    """``a`` followed by COPY_SLACK spare bytes (the decode kernel's chunked copies read past an entry)."""
-    out = np.zeros(a.size + COPY_SLACK, np.uint8)
-    out[:a.size] = a
-    return out
 
 
 class MarkupEncoder:
@@ -181,7 +183,7 @@ class MarkupEncoder:
                                                            sk_data, sk_off, scratch):
             raise CobolError("markup: skeleton hash collision")
         skeletons = StructuralDictionary.from_arrays(sk_data, np.diff(sk_off), counts[order])
-        table = SkeletonTable(skeletons, self.html)
+        table = SkeletonTable.of(skeletons, self.html)
 
         tok_sk = np.zeros(kinds.size, np.int32)
         tok_sk[tags] = tag_sk
@@ -389,7 +391,7 @@ class MarkupEncoder:
         new_id = np.full(len(skeletons), -1, np.int64)
         new_id[keep] = np.arange(keep.size)
         reduced = StructuralDictionary([skeletons[i] for i in keep.tolist()], cnt[keep])
-        new_table = SkeletonTable(reduced, self.html)
+        new_table = SkeletonTable.of(reduced, self.html)
         name_map = np.asarray([-1] + [new_table.names.id_of(nm) if nm in new_table.names else -1
                                       for nm in table.names], np.int32)
         _renumber(tags, tok_code, new_id, tok_parent, name_map)
@@ -463,8 +465,10 @@ class MarkupDecoder:
         if len(streams) != want:
             raise FormatError(f"markup: {len(streams)} streams, params need {want}")
         sym = np.frombuffer(streams[0], np.uint8)
-        skeletons = StructuralDictionary.from_bytes(streams[1])
-        table = SkeletonTable(skeletons, html)
+        # the skeletons back to back with the kernel's copy slack, checked as
+        # StructuralDictionary.from_bytes checks them (no dictionary object)
+        sk_data, sk_off = read_entries(streams[1], COPY_SLACK)
+        table = SkeletonTable(sk_data[:sk_off[-1]], sk_off, html)
         nnames = len(table.names)
         for x in tnames + vnames:
             if x >= nnames:
@@ -513,11 +517,9 @@ class MarkupDecoder:
             value_slot[x] = i
         vbase = N_MISC + ntext
         hole_group = (vbase + value_slot[table.hole_name]) if table.hole_name.size else np.zeros(0, np.int64)
-        sk_data = _padded(skeletons.data)
-        hole_pos = np.flatnonzero(skeletons.data == 0)
         nl = _NL[nl_kind]
-        err, pos = _decode_kernel(sym, sk_data, skeletons.offsets, table.is_end, table.push, table.name,
-                                  table.hole_lo, hole_pos, hole_group, _padded(table.names.data),
+        err, pos = _decode_kernel(sym, sk_data, sk_off, table.is_end, table.push, table.name,
+                                  table.hole_lo, table.hole_pos, hole_group, table.names_padded,
                                   table.names.offsets, table.name_fold, groups, g_pos, g_end, _u8(nl),
                                   np.frombuffer(unit, np.uint8), indent_template(nl, unit), text_group_of, N_MISC,
                                   out, np.empty(sym.size + 1, np.int32))

@@ -520,7 +520,8 @@ def _skeleton_parts(sk_data, sk_off):
     order, its tag name and then the attribute name of each value hole (NUL),
     read backwards from the hole past an optional quote, spaces, '=' and
     spaces; skeleton s owns spans hole_lo[s] + s .. hole_lo[s + 1] + s. bad:
-    the first end-tag skeleton that holds a NUL (-1: none)."""
+    the first end-tag skeleton that holds a NUL (-1: none). hole_pos[h]: where
+    hole h (the h-th NUL) sits (all NULs when bad is -1)."""
     n = sk_off.size - 1
     kind = np.zeros(n, np.uint8)
     nh = 0
@@ -528,6 +529,7 @@ def _skeleton_parts(sk_data, sk_off):
         nh += sk_data[j] == 0
     span_s = np.empty(n + nh, np.int64)
     span_e = np.empty(n + nh, np.int64)
+    hole_pos = np.empty(nh, np.int64)
     hole_lo = np.zeros(n + 1, np.int64)
     bad = -1
     k = 0
@@ -580,11 +582,12 @@ def _skeleton_parts(sk_data, sk_off):
                     p -= 1
                 span_s[k] = p + 1
                 span_e[k] = ee
+                hole_pos[hole_lo[s] + holes] = pos
                 k += 1
                 holes += 1
                 pos += 1
         hole_lo[s + 1] = hole_lo[s] + holes
-    return kind, span_s[:k], span_e[:k], hole_lo, bad
+    return kind, span_s[:k], span_e[:k], hole_lo, hole_pos[:hole_lo[n]], bad
 
 
 #: HTML void elements (lowercase) back to back, for :func:`_skeleton_table`
@@ -596,7 +599,8 @@ VOID_OFF = np.cumsum([0] + [len(v) for v in mt.VOID_ELEMENTS]).astype(np.int64)
 def _skeleton_table(sk_data, sk_off, html, void_data, void_off):
     """All that :class:`cobol.layers.l2_markup.SkeletonTable` derives from the
     skeletons, in one call: (is_end, canon, push, name, hole_lo, hole_name,
-    names_data, names_off, name_counts, name_fold, bad).
+    hole_pos, names_data, names_off, name_counts, name_fold, bad);
+    ``names_data`` ends in COPY_SLACK zero bytes (the decoder's copy slack).
 
     From :func:`_skeleton_parts`' spans: the names (a skeleton's tag name and
     its holes' attribute names) numbered by first appearance, grouped by their
@@ -609,18 +613,18 @@ def _skeleton_table(sk_data, sk_off, html, void_data, void_off):
     but for ASCII case share an id (numbered by first appearance of the
     lowercased name in id order), in XML each name is its own. No skeletons:
     one empty name. ``bad`` as in :func:`_skeleton_parts`."""
-    kind, span_s, span_e, hole_lo, bad = _skeleton_parts(sk_data, sk_off)
+    kind, span_s, span_e, hole_lo, hole_pos, bad = _skeleton_parts(sk_data, sk_off)
     n = sk_off.size - 1
     ns = span_s.size
     if ns == 0:  # no skeletons: the one empty name (as a dictionary of b"")
         return (np.zeros(0, np.bool_), np.zeros(0, np.bool_), np.zeros(0, np.bool_), np.zeros(0, np.int32),
-                hole_lo, np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(2, np.int64),
+                hole_lo, np.zeros(0, np.int64), hole_pos, np.zeros(COPY_SLACK, np.uint8), np.zeros(2, np.int64),
                 np.zeros(1, np.int64), np.zeros(1, np.int32), bad)
     _, _, ids, first, nd = build_span_table(sk_data, span_s, span_e, table_capacity(ns), ns)
     names_off = np.zeros(nd + 1, np.int64)
     for k in range(nd):
         names_off[k + 1] = names_off[k] + span_e[first[k]] - span_s[first[k]]
-    names_data = np.empty(names_off[nd], np.uint8)
+    names_data = np.zeros(names_off[nd] + COPY_SLACK, np.uint8)
     lower = np.empty(names_off[nd], np.uint8)
     for k in range(nd):
         a = span_s[first[k]]
@@ -657,7 +661,7 @@ def _skeleton_table(sk_data, sk_off, html, void_data, void_off):
         push[s] = not is_end[s] and k != 2 and not void[nm]
         for h in range(hole_lo[s], hole_lo[s + 1]):
             hole_name[h] = ids[h + s + 1]
-    return is_end, canon, push, name, hole_lo, hole_name, names_data, names_off, counts, name_fold, bad
+    return is_end, canon, push, name, hole_lo, hole_name, hole_pos, names_data, names_off, counts, name_fold, bad
 
 
 @njit(cache=True, nogil=True, inline="always")
