@@ -86,7 +86,7 @@ from .intcodec_numpy import (  # noqa: F401 (the layout's constants, re-exported
     ESCAPE_NIBBLE, LAYOUT_INTERLEAVED, LAYOUT_OFFSET, MODE_NAMES, NIBBLES, PACKED, PAD_MIN_SECTION, PLANES,
     PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_planes_starts, read_predicted_header, read_sparse_header,
     skip_padding as _skip_padding)
-from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
+from .primitives import bit_length, load_u64, put_varints, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 #: NIBBLES is tried when at most this share of the residuals escape
 NIBBLES_MAX_ESCAPES = 0.05
@@ -878,10 +878,9 @@ def _warm_bytes(y, order, cache=None) -> bytes:
     key = ("warm", order)
     if cache is not None and y is cache.y and key in cache.entries:
         return cache.entries[key]
-    out = bytearray()
-    for i in range(PREDICTOR_WARM[order]):
-        put_varint(out, int(y[i]))
-    out = bytes(out)
+    w = min(PREDICTOR_WARM[order], y.size)
+    buf = np.empty(10 * w, np.uint8)
+    out = buf[:put_varints(y[:w], buf, 0)].tobytes()
     if cache is not None and y is cache.y:
         cache.entries[key] = out
     return out
@@ -1105,10 +1104,11 @@ def _trials(x, modes, depth, at=0, sizes=True):
         return s, ([] if s is x and blob is None else [(None, name, enc, blob)])
     out = []
     frames = []
+    cctx = trial_compressor()
     for name, enc in cands:
         blob = enc(s, fr)
         if blob is not None:
-            frame = trial_compressor().compress(blob)
+            frame = cctx.compress(blob)
             out.append((min(len(blob), len(frame)), name, enc, blob))
             frames.append(frame)
     order = sorted(range(len(out)), key=lambda i: out[i][0])  # stable: the first of equal sizes, as before
