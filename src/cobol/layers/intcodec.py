@@ -92,6 +92,18 @@ from .primitives import bit_length, load_u64, put_varints, table_capacity, table
 NIBBLES_MAX_ESCAPES = 0.05
 
 _WARM_K = np.array(PREDICTOR_WARM, np.int64)
+#: ESCAPE is tried on a nested int stream (depth 1) of ESCAPE_NESTED_MIN_VALUES
+#: or more residuals only when fewer than ESCAPE_NESTED_MAX_SHARE of them
+#: escape: where most do, the escaped excess is nearly the whole stream again,
+#: and its trial (with one more nested stream of that size) was ~3/4 of the
+#: nested trials' time. On the csv and numeric corpus files and
+#: /tmp/numspeed3/unseen such ESCAPE layouts won 5 of 90 nested trials (none
+#: of the 21 with 50-90% escaping); leaving them out of streams from 4K values
+#: cost one CSV file 0.16% (sam-cec; the csv+numeric total 0.02%) and took 9%
+#: of the int codec's CPU time on CSV, 15% on numeric arrays (from any size:
+#: 14% and 21%, but a JSON file lost 0.4%) (issue 15)
+ESCAPE_NESTED_MAX_SHARE = 0.5
+ESCAPE_NESTED_MIN_VALUES = 4096
 #: SPARSE is tried when at most this share of the residuals are nonzero
 SPARSE_MAX_SHARE = 0.25
 
@@ -1051,7 +1063,7 @@ def _candidates(x, fr, modes, depth, at=0):
         else:
             r = np.zeros(0, np.uint64)
         wide = r.size and int(r.max()) > 0xFF
-    if ESCAPE in modes and depth <= 1 and wide:
+    if ESCAPE in modes and wide and (depth == 0 or depth == 1 and (r.size < ESCAPE_NESTED_MIN_VALUES or np.count_nonzero(r >= ESCAPE_BYTE) < ESCAPE_NESTED_MAX_SHARE * r.size)):
         cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at, cache=cache)))
     if NIBBLES in modes and depth <= 1 and r.size:
         # small residuals two a byte: zstd's Huffman then codes pairs, and
