@@ -1143,20 +1143,17 @@ def _trials(x, modes, depth, at=0, sizes=True):
     out = []
     frames = []
     cctx = trial_compressor()
-    # blobs only measured (on a sample smaller than x, or in a pre-trial, where
-    # _PAD.marks is set) mark their section ends instead of padding them
-    # (_block_size); each candidate's marks are its own, and only the winner's
-    # join those of the blob it is nested in
+    # in a pre-trial (_PAD.marks set) each candidate's section ends are its own,
+    # and only the winner's join those of the blob it is nested in
     outer = _PAD.marks
-    measured_only = outer is not None or s is not x
     cand_marks = []
     try:
         for name, enc in cands:
-            if measured_only:
+            if outer is not None:
                 _PAD.marks = marks = []
             blob = enc(s, fr)
             if blob is not None:
-                if measured_only and marks:
+                if outer is not None and marks:
                     frame = None
                     size = _block_size(cctx, blob, [m - at for m in marks])
                 else:
@@ -1217,14 +1214,10 @@ PRE_MIN_FACTOR = 4
 PRE_MARGIN = 0.03
 PRE_SLACK = 64
 PRE_PAD_MIN_SECTION = 2048
-#: (In the pre-trial, and in every trial on a sample smaller than the array,
-#: a section does not get padding: it ends a zstd block of the trial
-#: compression instead, which separates the Huffman tables as the padding
-#: does, without copying and compressing its zeros: _block_size. The pre-trial
-#: so kept the bytes of the csv, numeric, json, jsonl, log and xml corpus files
-#: and numeric unseen; the sample trials cost vega-zipcodes.csv 0.03% (a few
-#: bytes of padding no longer counted) and took ~4% of the int codec's time on
-#: numeric arrays.)
+#: (In the pre-trial a section does not get padding: it ends a zstd block of
+#: the trial compression instead, which separates the Huffman tables as the
+#: padding does, without compressing its zeros: _block_size. Same bytes on the
+#: csv, numeric, json, jsonl, log and xml corpus files and numeric unseen.)
 
 
 class _PadState(threading.local):
