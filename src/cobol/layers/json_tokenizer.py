@@ -43,6 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from .primitives import load_u64, zero_byte_mask
 
 WS = 0
 OBJ_OPEN = 1
@@ -86,6 +89,9 @@ def _make_tables():
 
 
 BYTE_CLASS, STRUCT_KIND, NUMBER_CHAR = _make_tables()
+_QUOTES = np.uint64(0x0101010101010101 * 34)
+_BACKSLASHES = np.uint64(0x0101010101010101 * 92)
+_LFS = np.uint64(0x0101010101010101 * 10)
 
 
 @njit(cache=True, nogil=True)
@@ -130,6 +136,14 @@ def tokenize_kernel(buf, kinds, starts, depths):
             j = i + 1
             closed = False
             while j < n:
+                if j + 8 <= n:
+                    # eight bytes at a time to the next quote, backslash or LF
+                    v = load_u64(buf, j)
+                    z = zero_byte_mask(v ^ _QUOTES) | zero_byte_mask(v ^ _BACKSLASHES) | zero_byte_mask(v ^ _LFS)
+                    if z == 0:
+                        j += 8
+                        continue
+                    j += np.int64(trailing_zeros(z) >> 3)
                 bj = buf[j]
                 if bj == 34:  # "
                     closed = True
@@ -158,16 +172,18 @@ def tokenize_kernel(buf, kinds, starts, depths):
                 i += 1
         else:
             j = i + 1
-            while j < n and cls[buf[j]] == _C_WORD:
+            numeric = np.uint8(1)  # (every byte after the first a number character; one pass)
+            while j < n:
+                bj = buf[j]
+                if cls[bj] != _C_WORD:
+                    break
+                numeric &= numchar[bj]
                 j += 1
             length = j - i
             kind = RESIDUE
             if b == 45 or (48 <= b <= 57):  # - or digit
-                kind = NUMBER
-                for q in range(i + 1, j):
-                    if numchar[buf[q]] == 0:
-                        kind = RESIDUE
-                        break
+                if numeric:
+                    kind = NUMBER
             elif length == 4 and b == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
                 kind = TRUE
             elif length == 4 and b == 110 and buf[i + 1] == 117 and buf[i + 2] == 108 and buf[i + 3] == 108:
