@@ -88,11 +88,6 @@ def _hash_extend(h, buf, i, e):
     return h
 
 
-#: the prefix hashes of :func:`_find_repeats_kernel` are kept every
-#: 2**HASH_STEP_BITS bytes (8 or more); a span's ends are hashed on from the
-#: step before them, eight bytes a word (16: a table of half the block's size;
-#: 32 cost the lookups as much again in hashing on)
-HASH_STEP_BITS = 4
 #: powers of _HASH_MUL up to 2**(2 * POW_BITS) come from two tables of 2**POW_BITS
 POW_BITS = 12
 
@@ -146,23 +141,6 @@ def _word_hash(v, pw, r):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _prefix_at(steps, pw, buf, origin, x):
-    """The polynomial hash of buf[origin:x] from the step table ``steps``."""
-    q = (x - origin) >> HASH_STEP_BITS
-    i = origin + (q << HASH_STEP_BITS)
-    h = steps[q]
-    if x + 8 > buf.size:  # (no word reads past the block)
-        return _hash_extend(h, buf, i, x)
-    while i + 8 <= x:
-        h = h * pw[8, 0] * _HASH_MUL + _word_hash(load_u64(buf, i), pw, 8)
-        i += 8
-    r = x - i
-    if r:
-        h = h * pw[r, 0] * _HASH_MUL + _word_hash(load_u64(buf, i), pw, r)
-    return h
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _bytes_equal(buf, a, b, ln):
     """buf[a:a+ln] == buf[b:b+ln], eight bytes a compare (reads stay inside both spans)."""
     k = np.int64(0)
@@ -177,25 +155,14 @@ def _bytes_equal(buf, a, b, ln):
     return True
 
 
-@njit(cache=True, nogil=True)
-def _step_hashes(buf, origin, end, pw):
-    """Prefix hashes of buf[origin:end] every 2**HASH_STEP_BITS bytes (entry q:
-    the hash of buf[origin:origin + q * 2**HASH_STEP_BITS]), a word at a time."""
-    step = 1 << HASH_STEP_BITS
-    nsteps = ((end - origin) >> HASH_STEP_BITS) + 1
-    steps = np.empty(nsteps, np.int64)
+@njit(cache=True, nogil=True, inline="always")
+def _hash_on(h, buf, x, e, pw):
+    """The polynomial hash ``h`` extended by buf[x:e], a word at a time."""
     m8 = pw[8, 0] * _HASH_MUL
-    h = np.int64(0)
-    x = origin
-    for q in range(nsteps):
-        steps[q] = h
-        nx = min(x + step, end)
-        while x + 8 <= nx:
-            h = h * m8 + _word_hash(load_u64(buf, x), pw, 8)
-            x += 8
-        h = _hash_extend(h, buf, x, nx)
-        x = nx
-    return steps
+    while x + 8 <= e:
+        h = h * m8 + _word_hash(load_u64(buf, x), pw, 8)
+        x += 8
+    return _hash_extend(h, buf, x, e)
 
 
 @njit(cache=True, nogil=True)
@@ -212,25 +179,31 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
     ordinal distance (0: the long string just before it).
 
     A span's hash is that of its bytes (the same value whatever the block),
-    from prefix hashes kept every 2**HASH_STEP_BITS bytes of the candidates'
-    range: hashing on from every token start cost a third of this kernel,
-    and an array of them per token as much again in memory traffic. The
-    lookup table holds each entry's hash and length beside its number (one
-    cache line per probe).
+    from the prefix hashes at its two ends. The candidates' starts come in
+    token order and their ends in the order their closers do, both by
+    increasing offset, so one sweep over the candidates' range, a word at a
+    time, takes the prefix hash at every start and end: hashing on from every
+    token start instead cost a third of this kernel, and an array of those
+    hashes per token as much again in memory traffic; a table of them every
+    16 bytes, hashed on to each end when looked up, missed the cache twice a
+    candidate. The lookup table holds each entry's hash and length beside
+    its number (one cache line per probe).
 
     Returns (subtree reference openers, in token order; the entry each refers
     to; the matching closer of each; entry tokens; the matching closer of each
     entry that is a subtree (-1 for strings); the string reference tokens;
     their ordinal distances)."""
     ntok = kinds.size
-    # the candidates: openers whose spans are big enough (their closer and end
-    # byte are kept) and, with ``min_str``, the long strings
-    close = np.empty(ntok, np.int32)  # (written only at candidate openers)
-    span_end = np.empty(ntok, np.int64)  # (likewise, and at long strings)
+    # the candidates: openers whose spans are big enough and, with ``min_str``,
+    # the long strings; per candidate (written at its token) the rank of its end
+    # among the candidates' ends, which come in increasing offset order here
+    rank = np.empty(ntok, np.int32)
     is_cand = np.zeros(ntok, np.uint8)
+    end_pos = np.empty(ntok + 1, np.int64)  # (the first nend entries are written)
+    end_closer = np.empty(ntok + 1, np.int32)
     stack = np.empty(ntok + 1, np.int32)
     sp = 0
-    ncand = 0
+    nend = 0
     nstr = 0
     for t in range(ntok):
         k = kinds[t]
@@ -243,15 +216,19 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
                 o = stack[sp]
                 e = np.int64(starts[t + 1])
                 if e - starts[o] >= min_bytes:
-                    close[o] = t
-                    span_end[o] = e
                     is_cand[o] = 1
-                    ncand += 1
+                    rank[o] = nend
+                    end_pos[nend] = e
+                    end_closer[nend] = t
+                    nend += 1
         elif k == jt.STRING and min_str > 0 and starts[t + 1] - starts[t] >= min_str:
-            span_end[t] = starts[t + 1]
             is_cand[t] = 2
-            ncand += 1
+            rank[t] = nend
+            end_pos[nend] = starts[t + 1]
+            end_closer[nend] = -1
+            nend += 1
             nstr += 1
+    ncand = nend
     ref_tok = np.empty(ncand, np.int64)
     ref_ent = np.empty(ncand, np.int64)
     nref = 0
@@ -262,19 +239,37 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
     ent_close = np.empty(ncand, np.int64)
     if ncand == 0:
         return ref_tok, ref_ent, ref_tok, ent_tok, ent_close, str_tok, str_dist
+    # the candidates in token order: token, start offset, end rank
     cand = np.empty(ncand, np.int32)
+    cand_a = np.empty(ncand, np.int64)
+    cand_rank = np.empty(ncand, np.int64)
     j = 0
-    end = np.int64(0)
     for t in range(ntok):
         if is_cand[t] != 0:
             cand[j] = t
+            cand_a[j] = starts[t]
+            cand_rank[j] = rank[t]
             j += 1
-            end = max(end, span_end[t])
-    # prefix hashes of buf[origin:end], every 2**HASH_STEP_BITS bytes
-    origin = np.int64(starts[cand[0]])
+    # one sweep: the prefix hash (from the first start) at every start and end
     pw = _word_powers()
-    steps = _step_hashes(buf, origin, end, pw)
-    low, high = _pow_tables(end - origin + 1)
+    at_start = np.empty(ncand, np.int64)
+    at_end = np.empty(ncand, np.int64)
+    h = np.int64(0)
+    x = cand_a[0]
+    j = 0
+    k = 0
+    while k < ncand:
+        if j < ncand and cand_a[j] <= end_pos[k]:
+            h = _hash_on(h, buf, x, cand_a[j], pw)
+            x = cand_a[j]
+            at_start[j] = h
+            j += 1
+        else:
+            h = _hash_on(h, buf, x, end_pos[k], pw)
+            x = end_pos[k]
+            at_end[k] = h
+            k += 1
+    low, high = _pow_tables(end_pos[ncand - 1] - cand_a[0] + 1)
     cap = table_capacity(ncand + 8)
     mask = cap - 1
     # per slot: the hash, then (length << 32 | entry + 1); 0 is an empty slot
@@ -289,16 +284,18 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
     budget = 4 * np.int64(buf.size) + 4096
     skip_to = np.int64(0)  # (candidates starting inside a referenced subtree are not looked at)
     for j in range(ncand):
-        t = np.int64(cand[j])
-        a = np.int64(starts[t])
+        a = cand_a[j]
         if a < skip_to:
             continue
-        sub = is_cand[t] == 1
-        e = span_end[t]
+        t = np.int64(cand[j])
+        r = cand_rank[j]
+        c = np.int64(end_closer[r])
+        sub = c >= 0
+        e = end_pos[r]
         ln = e - a
         if not sub:
             nord += 1
-        hv = _prefix_at(steps, pw, buf, origin, e) - _prefix_at(steps, pw, buf, origin, a) * _mul_pow(low, high, ln)
+        hv = at_end[r] - at_start[j] * _mul_pow(low, high, ln)
         slot = _mix(hv, ln) & mask
         found = -1
         empty = False
@@ -335,13 +332,13 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
             table[2 * slot] = hv
             table[2 * slot + 1] = (ln << 32) | (nent + 1)
             ent_tok[nent] = t
-            ent_close[nent] = close[t] if sub else -1
+            ent_close[nent] = c
             ent_start[nent] = a
             ent_ord[nent] = nord - 1
             nent += 1
     ref_close = np.empty(nref, np.int64)
     for i in range(nref):
-        ref_close[i] = close[ref_tok[i]]
+        ref_close[i] = end_closer[rank[ref_tok[i]]]
     return ref_tok[:nref], ref_ent[:nref], ref_close, ent_tok[:nent], ent_close[:nent], str_tok[:nsref], \
         str_dist[:nsref]
 
