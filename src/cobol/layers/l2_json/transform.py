@@ -526,7 +526,7 @@ class Layer2Encoder:
         lit = ktok[key_code < 0]
         self.last_keys = (len(keydict), int(ktok.size - lit.size), int(lit.size))
 
-        vtok = np.flatnonzero(((kinds == jt.STRING) & (ref_close == 0)) | (kinds == jt.NUMBER))
+        vtok = _value_tokens(kinds, ref_close)
         max_depth = int(tok.depths.max()) + 1 if tok.count else 1
         skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, readonly(style),
                                               gap_table(style),
@@ -579,9 +579,13 @@ class Layer2Encoder:
         texts, toff = _scatter_text(buf, item_a, item_b, tgroup[item_col], max(ngroups, 1))
         has_text = np.bincount(item_col, minlength=ncols + 1) > 0
 
-        iorder, icounts = _group_order(ncol[keepv], ncols)
-        ints_sorted = nvals[keepv][iorder]
         forder, fcounts = _group_order(ncol, ncols)
+        if keepv.all():  # (every number as an int, the usual case: one counting sort serves both)
+            iorder, icounts = forder, fcounts
+            ints_sorted = nvals[iorder]
+        else:
+            iorder, icounts = _group_order(ncol[keepv], ncols)
+            ints_sorted = nvals[keepv][iorder]
         flags_sorted = nflags[forder]
         flag_cols = has_num & (cmode != NUM_INT)
         fsel = flag_cols[ncol[forder]]
@@ -662,6 +666,25 @@ class Layer2Encoder:
         streams.append(bytes(cm_bytes))
         names.append("colmap")
         return Encoded(params=bytes(params), streams=streams, stream_names=names, zstd_frames=frames or None)
+
+
+@njit(cache=True, nogil=True)
+def _value_tokens(kinds, ref_close):
+    """The tokens whose values go to the columns, in order: numbers, and
+    strings that are not references (``ref_close`` 0); one pass, where the
+    NumPy expression made four temporaries of the token count."""
+    n = 0
+    for t in range(kinds.size):
+        k = kinds[t]
+        n += k == jt.NUMBER or (k == jt.STRING and ref_close[t] == 0)
+    out = np.empty(n, np.int64)
+    j = 0
+    for t in range(kinds.size):
+        k = kinds[t]
+        if k == jt.NUMBER or (k == jt.STRING and ref_close[t] == 0):
+            out[j] = t
+            j += 1
+    return out
 
 
 @njit(cache=True, nogil=True)
