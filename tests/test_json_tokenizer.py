@@ -143,3 +143,4 @@ def test_kinds_match_the_rules_at_every_alignment(parts):
         tok = jt.tokenize(piece)
         want = _tokens_by_rules(piece)
         assert (tok.kinds.tolist(), tok.starts.tolist(), tok.depths.tolist()) == want
+        assert tok.max_depth == max(want[2], default=0)

@@ -95,11 +95,14 @@ _LFS = np.uint64(0x0101010101010101 * 10)
 
 
 @njit(cache=True, nogil=True)
-def tokenize_kernel(buf, kinds, starts, depths):
-    """Fill kinds/starts/depths (capacity >= len(buf) + 1); return the token count.
+def tokenize_kernel(buf, kinds, starts):
+    """Fill kinds/starts (capacity >= len(buf) + 1); return (the token count,
+    the largest token depth, 0 when none).
 
     ``starts[count]`` is set to ``len(buf)`` so that every token's end is the
-    next token's start.
+    next token's start. Depths are not written (:func:`token_depths` makes
+    them from the kinds when asked for: the encoder needs only the largest,
+    and writing 4 bytes per token cost it as much as the kinds and starts).
     """
     n = buf.size
     cls = BYTE_CLASS
@@ -108,6 +111,7 @@ def tokenize_kernel(buf, kinds, starts, depths):
     i = 0
     t = 0
     depth = 0
+    max_depth = 0
     while i < n:
         b = buf[i]
         c = cls[b]
@@ -117,19 +121,16 @@ def tokenize_kernel(buf, kinds, starts, depths):
             while j < n and cls[buf[j]] == _C_WS:
                 j += 1
             kinds[t] = WS
-            depths[t] = depth
+            max_depth = max(max_depth, depth)
             i = j
         elif c == _C_STRUCT:
             k = skind[b]
-            if k == OBJ_OPEN or k == ARR_OPEN:
-                depths[t] = depth
-                depth += 1
-            elif k == OBJ_CLOSE or k == ARR_CLOSE:
+            if k == OBJ_CLOSE or k == ARR_CLOSE:
                 if depth > 0:
                     depth -= 1
-                depths[t] = depth
-            else:
-                depths[t] = depth
+            max_depth = max(max_depth, depth)  # (the token's depth; only an opener raises it, after)
+            if k == OBJ_OPEN or k == ARR_OPEN:
+                depth += 1
             kinds[t] = k
             i += 1
         elif c == _C_QUOTE:
@@ -156,7 +157,7 @@ def tokenize_kernel(buf, kinds, starts, depths):
                         continue
                     break
                 j += 1
-            depths[t] = depth
+            max_depth = max(max_depth, depth)
             if closed:
                 end = j + 1
                 k = end
@@ -192,11 +193,28 @@ def tokenize_kernel(buf, kinds, starts, depths):
                   and buf[i + 3] == 115 and buf[i + 4] == 101):
                 kind = FALSE
             kinds[t] = kind
-            depths[t] = depth
+            max_depth = max(max_depth, depth)
             i = j
         t += 1
     starts[t] = n
-    return t
+    return t, max_depth
+
+
+@njit(cache=True, nogil=True)
+def token_depths(kinds):
+    """``depths[t]``: how many containers are open around token ``t`` (an
+    opener and its closer share a depth; an unmatched closer stays at 0)."""
+    depths = np.empty(kinds.size, np.int32)
+    depth = 0
+    for t in range(kinds.size):
+        k = kinds[t]
+        if k == OBJ_CLOSE or k == ARR_CLOSE:
+            if depth > 0:
+                depth -= 1
+        depths[t] = depth
+        if k == OBJ_OPEN or k == ARR_OPEN:
+            depth += 1
+    return depths
 
 
 @dataclass
@@ -207,7 +225,16 @@ class Tokens:
     kinds: np.ndarray
     #: ``count + 1`` entries; the last is ``len(buf)``
     starts: np.ndarray
-    depths: np.ndarray
+    #: the largest of ``depths`` (0 without tokens)
+    max_depth: int = 0
+    _depths: np.ndarray | None = None
+
+    @property
+    def depths(self) -> np.ndarray:
+        """Containers open around each token (made on first use)."""
+        if self._depths is None:
+            self._depths = token_depths(self.kinds)
+        return self._depths
 
     @property
     def count(self) -> int:
@@ -231,6 +258,5 @@ def tokenize(data) -> Tokens:
         raise ValueError("json tokenizer: input over 2 GiB; cut it into blocks")
     kinds = np.empty(n + 1, np.uint8)
     starts = np.empty(n + 1, np.int32)
-    depths = np.empty(n + 1, np.int32)
-    count = tokenize_kernel(buf, kinds, starts, depths)
-    return Tokens(buf, kinds[:count], starts[:count + 1], depths[:count])
+    count, max_depth = tokenize_kernel(buf, kinds, starts)
+    return Tokens(buf, kinds[:count], starts[:count + 1], int(max_depth))

@@ -166,7 +166,7 @@ def _first_appearance_kernel(h, cap):
     counts = np.zeros(cap // 2 + 1, np.int64)
     nd = 0
     for i in range(n):
-        x = h[i]
+        x = np.int64(h[i])  # (h may be any integer array, strided: a column of the walk's hashes)
         slot = (x ^ (x >> 17)) & mask
         for _ in range(cap):
             v = vals[slot]

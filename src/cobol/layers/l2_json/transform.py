@@ -108,7 +108,7 @@ def _choose_mode(vh: np.ndarray):
     """Most specific path mode whose big columns cover COVERAGE of the values."""
     best = None
     for mode in range(N_MODES):
-        ids, counts = _first_appearance(vh[:, mode].astype(np.int64))
+        ids, counts = _first_appearance(vh[:, mode])  # (no copy of the column)
         big = counts >= MIN_COLUMN_VALUES
         covered = counts[big].sum() / max(1, ids.size)
         if best is None or covered > best[0] + 1e-9:
@@ -527,7 +527,7 @@ class Layer2Encoder:
         self.last_keys = (len(keydict), int(ktok.size - lit.size), int(lit.size))
 
         vtok = _value_tokens(kinds, ref_close)
-        max_depth = int(tok.depths.max()) + 1 if tok.count else 1
+        max_depth = tok.max_depth + 1
         skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, readonly(style),
                                               gap_table(style),
                                               vtok.size,
