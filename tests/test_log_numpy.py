@@ -130,7 +130,11 @@ def _blocks(data: bytes):
 def _same_blocks(kernel, fast, rng) -> None:
     assert fast is not None
     assert np.array_equal(kernel.ids, fast.ids)
-    assert np.array_equal(kernel.var_lines(), fast.var_lines())
+    every = kernel.var_lines()
+    assert np.array_equal(every, fast.var_lines())
+    some = np.array([rng.randrange(every.size) for _ in range(min(every.size, 50))] + [every.size - 1] * bool(every.size),
+                    np.int64)
+    assert np.array_equal(every[some], fast.var_lines(some))
     assert [np.array_equal(a, b) for a, b in zip(kernel.variables(), fast.variables())] == [True, True]
     n = kernel.n_lines
     for share in (1.0, 0.3, 0.01, 0.0):
@@ -247,3 +251,37 @@ def test_cobol_grep_of_a_present_string_never_imports_numba(tmp_path):
     raw = cobol.compress(data, plan="zstd")
     assert grep(b"qzjob", raw, fixed=True).numbers == grep(b"qzjob", frame.read_bytes(), fixed=True).numbers == \
         [k + 1 for k, ln in enumerate(text_lines) if b"qzjob" in ln]
+
+
+def _timed_jobs_log() -> bytes:
+    # times and counters grow line by line (the encoder splits those columns into
+    # digit chunks); versions and hosts repeat (kept verbatim)
+    return b"".join(b"2026-12-05 10:%02d:%02d job %d took %d.%03d s host=h%d v1.%d\n"
+                    % (i // 60 % 60, i % 60, i, i % 7, i * 37 % 1000, i % 5, i % 3) for i in range(3000))
+
+
+@pytest.mark.skipif(GREP is None, reason="no grep on this machine")
+def test_grep_strings_with_digits_select_only_variables_that_can_hold_them(tmp_path):
+    from cobol.blocksearch import LogLines, _log_candidates
+    from cobol.entropy import decode_streams
+    from cobol.format.frame import DataBlock, Limits, iter_frame_records
+    from cobol.logsearch import Matcher
+    data = _timed_jobs_log()
+    plain = tmp_path / "jobs.log"
+    plain.write_bytes(data)
+    blob = cobol.compress(data, plan="log")
+    rec = next(r for _, r in iter_frame_records(blob, Limits()) if isinstance(r, DataBlock))
+    streams = decode_streams(rec)
+    assert b"\x12:\x12:\x12\n" in bytes(streams[2]) and b"2026-12-05\n" in bytes(streams[2])  # split and verbatim columns
+    lb = LogLines(streams, rec)
+    for needle, most in ((b"10:13:07", 1), (b"took 3.1", 100), (b"h3", 600), (b"v1.2", 1000), (b"job 1234 t", 3),
+                         (b"2.03", 10), (b"0:0", 3000), (b"H3", 600), (b"12-05 10", 3000)):
+        for opts in ([], ["-n"], ["-i"]):
+            want = subprocess.run([GREP, "-a", "-F"] + opts + ["-e", needle.decode(), str(plain)],
+                                  capture_output=True, env={"LC_ALL": "C"}).stdout
+            got = grep_output(grep(needle, blob, fixed=True, ignore_case="-i" in opts), opts)
+            assert got == want, (needle, opts)
+        # the candidate lines: those whose variables hold the string's pieces (the
+        # longest non-digit run of a piece alone, ":" or ".", selected every line)
+        m = Matcher.compile(needle, fixed=True, ignore_case=needle == b"H3")
+        assert int(_log_candidates(lb, m).sum()) <= most, needle

@@ -319,7 +319,8 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
     from . import logskip
     from .layers import log_format
     streams = source.streams(rec, header, log_format.STREAM_BOUND)
-    if len(streams) == len(log_format.STREAM_NAMES) and logskip.cannot_match(streams, m):
+    found = logskip.stream_search(streams, m) if len(streams) == len(log_format.STREAM_NAMES) else None
+    if found is not None and logskip.cannot_match(streams, m, found):
         renderer = []
 
         def line(k: int) -> bytes:  # NumPy, only for a line cut between blocks
@@ -329,7 +330,7 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
             return renderer[0](k)
         return logskip.unmatched_log_block(streams, rec, line)
     from .blocksearch import search_log_block  # NumPy loads here
-    return search_log_block(streams, rec, m, False)
+    return search_log_block(streams, rec, m, False, found)
 
 
 def _blocks(blob, source: _Source, m: Matcher, invert: bool):

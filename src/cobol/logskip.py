@@ -28,55 +28,109 @@ def searchable(strings) -> bool:
     return all(s and not any(b in s for b in (10, 0x11, 0x12)) for s in strings)
 
 
-def skeleton_runs(pieces) -> tuple[set, bool]:
-    """(the longest non-digit run of each piece, whether some piece is all digits).
-
-    A run of non-digits inside a variable's text is also a run of literal bytes
-    of its skeleton (digit chunks stand where digits were), so a piece is looked
-    for in the skeletons as stored through that run; only all-digit pieces need
-    the variables rendered."""
-    runs = {max(re.split(rb"[0-9]+", p), key=len) for p in pieces}
-    digits_only = b"" in runs
-    runs.discard(b"")
-    return runs, digits_only
-
-
-def find_positions(raw: bytes, pieces, ignore_case: bool) -> list:
-    """Sorted offsets where any of the (newline-free) pieces occurs in ``raw``,
-    at most once per newline-ended item: bytes.find (a fast substring search,
-    far faster than ``re`` on a literal) from the next item on after each hit."""
+def find_positions(raw: bytes, pieces, ignore_case: bool, start: int = 0, end: int | None = None) -> list:
+    """Sorted offsets where any of the (newline-free) pieces occurs in
+    ``raw[start:end]``, at most once per newline-ended item: bytes.find (a
+    fast substring search, far faster than ``re`` on a literal) from the next
+    item on after each hit."""
+    end = len(raw) if end is None else end
     if ignore_case:
         raw = raw.lower()
         pieces = {p.lower() for p in pieces}
     out = []
     for p in pieces:
-        at = raw.find(p)
+        at = raw.find(p, start, end)
         while at >= 0:
             out.append(at)
-            nl = raw.find(b"\n", at)
+            nl = raw.find(b"\n", at, end)
             if nl < 0:
                 break
-            at = raw.find(p, nl + 1)
+            at = raw.find(p, nl + 1, end)
     return sorted(set(out))
 
 
-def cannot_match(streams: list, m) -> bool:
+_DIGIT_RUN = re.compile(rb"[0-9]+")
+
+
+def skeleton_pattern(piece: bytes, ignore_case: bool) -> re.Pattern:
+    """What a variable holding ``piece`` holds in its stored skeleton: the
+    piece's non-digit bytes as they are, each run of its digits as digits
+    (a column kept verbatim) or digit-chunk bytes 0x12 (a split column): a
+    superset of the skeletons whose rendered text holds the piece."""
+    parts = [re.escape(p) for p in _DIGIT_RUN.split(piece)]
+    return re.compile(b"[0-9\\x12]+".join(parts), re.IGNORECASE if ignore_case else 0)
+
+
+def skeleton_positions(skel: bytes, pieces, ignore_case: bool) -> tuple[list, list, bool]:
+    """Where in the ``skeletons`` stream a variable may hold one of the
+    (delimiter-free) pieces: (offsets where it is as it is, offsets of
+    skeletons that :func:`skeleton_pattern` matches, whether all-digit pieces
+    must still be looked for in the rendered variables), each offset at most
+    once per skeleton.
+
+    A skeleton without a digit-chunk byte 0x12 is its variable's text, so the
+    pieces are looked for as they are (bytes.find) outside the items from the
+    first to the last 0x12 of the stream (everywhere when a block keeps all
+    its columns verbatim: the first list is then exact); inside them a piece
+    with digits and other bytes is matched with :func:`skeleton_pattern`, and
+    an all-digit piece is left to the rendered variables. Digit-free pieces
+    are literal in any skeleton. (Before, a piece with digits was looked for
+    by its longest non-digit run alone: ``:`` for ``04:45:48``, which
+    selected most lines of a block for rendering.)"""
+    lo = skel.find(b"\x12")
+    if lo < 0:
+        lo = hi = len(skel)
+    else:
+        lo = skel.rfind(b"\n", 0, lo) + 1
+        hi = skel.find(b"\n", skel.rfind(b"\x12")) + 1 or len(skel)
+    pieces = set(pieces)
+    plain = {p for p in pieces if not _DIGIT_RUN.search(p)}
+    exact = find_positions(skel, plain, ignore_case) if plain else []
+    loose = []
+    digits_only = False
+    rest = pieces - plain
+    if rest:
+        exact += find_positions(skel, rest, ignore_case, 0, lo) + find_positions(skel, rest, ignore_case, hi)
+        for p in rest:
+            if hi <= lo:
+                continue
+            if _DIGIT_RUN.fullmatch(p):
+                digits_only = True
+            else:
+                loose += [mo.start() for mo in skeleton_pattern(p, ignore_case).finditer(skel, lo, hi)]
+    return exact, loose, digits_only
+
+
+def stream_search(streams: list, m) -> tuple | None:
+    """What a fixed-string search finds in a log block's entropy-decoded
+    streams with bytes searches alone: None when the strings cannot be looked
+    for this way (a regular expression, or see :func:`searchable`), else
+    (whether a template holds one, whether a raw line does, and
+    :func:`skeleton_positions` of the strings' delimiter-free pieces). Done
+    once per block: :func:`cannot_match` decides on it, and
+    :func:`cobol.blocksearch.search_log_block` picks its candidate lines
+    from it."""
+    strings = m.fixed
+    if strings is None or not searchable(strings):
+        return None
+    in_templates = m.block.search(streams[log_format.TEMPLATES]) is not None
+    in_raw = m.block.search(streams[log_format.RAW]) is not None
+    pieces = {p for s in strings for p in delimiter_pieces(s)}
+    found = skeleton_positions(bytes(streams[log_format.SKELETONS]), pieces, m.ignore_case) if pieces \
+        else ([], [], False)
+    return (in_templates, in_raw) + found
+
+
+def cannot_match(streams: list, m, found: tuple | None = None) -> bool:
     """True when no line of a log block can hold one of the fixed strings,
     decided on the entropy-decoded streams with bytes searches alone (no
     Numba kernel runs, none is imported): neither a template nor a raw line
     holds a string, and no string's delimiter-free pieces can lie in a
     variable (the same reasoning as blocksearch's candidate lines, which this
-    only short-cuts). False means "render and look"."""
-    strings = m.fixed
-    if strings is None or not searchable(strings):
-        return False
-    if m.block.search(streams[log_format.TEMPLATES]) or m.block.search(streams[log_format.RAW]):
-        return False
-    pieces = {p for s in strings for p in delimiter_pieces(s)}
-    if not pieces:
-        return True
-    runs, digits_only = skeleton_runs(pieces)
-    return not digits_only and not find_positions(bytes(streams[log_format.SKELETONS]), runs, m.ignore_case)
+    only short-cuts). False means "render and look". ``found``: the block's
+    :func:`stream_search`, when already made."""
+    found = stream_search(streams, m) if found is None else found
+    return found is not None and not any(found[:2]) and not (found[2] or found[3] or found[4])
 
 
 def unmatched_log_block(streams: list, rec: DataBlock, line) -> BlockLines:

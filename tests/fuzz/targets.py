@@ -212,7 +212,8 @@ def _intcodec_numpy_target():
 
 def _log_numpy_target():
     """log_numpy.NumpyLogBlock (cobol grep's reader): every line, some lines,
-    the variables and their lines; where LogBlock also decodes, the same bytes."""
+    the variables and their lines (all, and some, which must agree); where
+    LogBlock also decodes, the same bytes."""
     def decode(streams, params, raw_len):
         np = __import__("numpy")
         from cobol.errors import CobolError
@@ -221,7 +222,10 @@ def _log_numpy_target():
         lb = read_log_block(streams, params, raw_len)
         if lb is None:
             return None
-        lb.var_lines()
+        every = lb.var_lines()
+        some = np.arange(0, every.size, 7)
+        if not np.array_equal(lb.var_lines(some), every[some]):
+            raise AssertionError("NumpyLogBlock.var_lines of some variables differs from all of them")
         lb.variables()
         lb.render(np.arange(lb.n_lines) % 3 == 1)
         whole = lb.render(np.ones(lb.n_lines, np.bool_))

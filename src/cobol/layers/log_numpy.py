@@ -98,7 +98,14 @@ def _items(stream, count: int, what: str, marker: int = NEWLINE):
         raise FormatError(f"log: {what} stream does not hold {count} newline-ended items")
     s = np.zeros(count, np.int64)
     s[1:] = e[:-1] + 1
-    marks = np.flatnonzero(buf == marker)
+    if marker == NEWLINE:
+        marks = e
+    elif isinstance(stream, (bytes, bytearray)) and bytes((marker,)) not in stream:
+        # (memchr: a block whose columns are all verbatim has no digit chunk in its
+        # skeletons; the compare, nonzero and searchsorted passes cost ~5 ms per 4 MB)
+        return buf, s, e.astype(np.int64), np.zeros(count, np.int64), np.zeros(0, np.int64)
+    else:
+        marks = np.flatnonzero(buf == marker)
     return buf, s, e.astype(np.int64), np.searchsorted(marks, e) - np.searchsorted(marks, s), marks
 
 
@@ -200,18 +207,28 @@ class NumpyLogBlock:
             self._values, self._widths = values, widths
         return self._values, self._widths
 
-    def var_lines(self) -> np.ndarray:
-        """The line of each variable (column order)."""
-        n_vars = self.ss.size
-        col = np.repeat(np.arange(self.per_col.size, dtype=np.int64), self.per_col)
-        k = np.arange(n_vars, dtype=np.int64) - self.col_start[col]
-        out = np.empty(n_vars, np.int64)
+    def var_lines(self, v: np.ndarray | None = None) -> np.ndarray:
+        """The line of each variable (column order), or of variables ``v``
+        only (a search for a rare string asks for a few of a block's
+        hundreds of thousands)."""
+        if v is None:
+            v = np.arange(self.ss.size, dtype=np.int64)
+            col = np.repeat(np.arange(self.per_col.size, dtype=np.int64), self.per_col)
+        else:
+            v = np.asarray(v, np.int64)
+            if v.size and (v.min() < 0 or v.max() >= self.ss.size):
+                raise FormatError("log: a variable outside the block")
+            col = np.searchsorted(self.col_start, v, "right") - 1
+        k = v - self.col_start[col]
+        out = np.empty(v.size, np.int64)
         own = col < self.n_own
         col_t = np.repeat(np.arange(1, self.n_common + 1, dtype=np.int64), self.slots[1:self.n_common + 1])
         out[own] = self._by_template[self._t_first[col_t[col[own]]] + k[own]]
         if not own.all():
+            # the shared column's variables, line after line: the line whose first variable is the last at or before k
             shared = np.flatnonzero(self.ids > self.n_common)
-            out[~own] = np.repeat(shared, self.slots[self.ids[shared]])[k[~own]]
+            first = _exclusive_cumsum(self.slots[self.ids[shared]])
+            out[~own] = shared[np.searchsorted(first, k[~own], "right") - 1]
         return out
 
     def _render_vars(self, v: np.ndarray, newline: bool) -> tuple[np.ndarray, np.ndarray] | None:
@@ -231,18 +248,26 @@ class NumpyLogBlock:
         c_of = np.repeat(np.arange(w.size, dtype=np.int64), w)
         place = w[c_of] - 1 - (np.arange(int(digit_first[-1]), dtype=np.int64) - digit_first[:-1][c_of])
         digits = ((x.view(np.uint64)[c_of] // _POW10[place]) % np.uint64(10) + np.uint64(48)).astype(np.uint8)
+        lit_item = np.repeat(np.arange(v.size), pc.k + 1)
+        lit_start, skel = pc.lit_start, self.sbuf
+        size = self.se[v] - self.ss[v]
+        if int(size.sum()) * 8 < skel.size:
+            # a few variables (a rare string's): their skeletons gathered first, so that the
+            # source below is not a copy of the whole stream (4 MB in an 8 MiB block of big.log)
+            skel = skel[_ranges(self.ss[v], size)]
+            lit_start = lit_start + (_exclusive_cumsum(size)[:-1] - self.ss[v])[lit_item]
         # segments per variable: its pieces (literal runs, chunks' digits), then the newline if asked
-        src = np.concatenate((self.sbuf, digits, np.array([NEWLINE], np.uint8)))
+        src = np.concatenate((skel, digits, np.array([NEWLINE], np.uint8)))
         per = pc.base[1:] - pc.base[:-1] + (1 if newline else 0)
         first = _exclusive_cumsum(per)
         n_seg = int(first[-1])
         seg_start = np.full(n_seg, src.size - 1, np.int64)  # the newline, where asked
         seg_len = np.ones(n_seg, np.int64)
         shift = first[:-1] - pc.base[:-1]  # segments of item i move from base[i] to first[i]
-        at = pc.lit_seg + shift[np.repeat(np.arange(v.size), pc.k + 1)]
-        seg_start[at], seg_len[at] = pc.lit_start, pc.lit_len
+        at = pc.lit_seg + shift[lit_item]
+        seg_start[at], seg_len[at] = lit_start, pc.lit_len
         at = pc.mark_seg + shift[pc.mark_item]
-        seg_start[at], seg_len[at] = self.sbuf.size + digit_first[:-1], w
+        seg_start[at], seg_len[at] = skel.size + digit_first[:-1], w
         return _gather(src, seg_start, seg_len, first)
 
     def variables(self) -> tuple[np.ndarray, np.ndarray] | None:
