@@ -986,3 +986,28 @@ def test_hostile_word_coded_blocks_raise(case):
         params = params + b"\x05"
     with pytest.raises(CobolError):
         Layer2Decoder().decode(streams, params, n)
+
+
+@SETTINGS
+@given(st.binary(min_size=1, max_size=120), st.lists(st.tuples(st.integers(0, 119), st.integers(0, 20), st.integers(0, 2)),
+                                                     max_size=60))
+def test_interning_matches_a_dictionary(data, spans):
+    """Spans (empty, up to 8 bytes and longer, ending at the block's last byte)
+    get the ids a dictionary of (group, bytes) gives, numbered by first
+    appearance, with counts, first items and the layer's FNV hash."""
+    from cobol.layers.l2_json.keys import _fnv, _intern_spans
+    buf = np.frombuffer(data, np.uint8)
+    n = len(data)
+    a = np.array([min(s, n) for s, _, _ in spans] + [max(n - 3, 0), max(n - 12, 0)], np.int64)
+    b = np.array([min(s + ln, n) for s, ln, _ in spans] + [n, n], np.int64)
+    grp = np.array([g for _, _, g in spans] + [0, 0], np.int64)
+    ids, count, first, hashes, groups = _intern_spans(buf, a, b, grp)
+    seen = {}
+    for i in range(a.size):
+        seen.setdefault((int(grp[i]), data[a[i]:b[i]]), (len(seen), i))
+    want_ids = [seen[int(grp[i]), data[a[i]:b[i]]][0] for i in range(a.size)]
+    assert ids.tolist() == want_ids
+    assert first.tolist() == [i for _, i in sorted(seen.values())]
+    assert count.tolist() == [want_ids.count(k) for k in range(len(seen))]
+    assert groups.tolist() == [g for (g, _), _ in sorted(seen.items(), key=lambda kv: kv[1][0])]
+    assert hashes.tolist() == [int(_fnv(buf, a[i], b[i])) for _, i in sorted(seen.values())]
