@@ -586,10 +586,11 @@ class Layer2Encoder:
         else:
             iorder, icounts = _group_order(ncol[keepv], ncols)
             ints_sorted = nvals[keepv][iorder]
-        flags_sorted = nflags[forder]
         flag_cols = has_num & (cmode != NUM_INT)
-        fsel = flag_cols[ncol[forder]]
-        numflags = flags_sorted[fsel]
+        if flag_cols.any():
+            numflags = nflags[forder][flag_cols[ncol[forder]]]
+        else:  # (columns of integers only: no flags, and no pass over the values for them)
+            numflags = nflags[:0]
 
         version = PARAMS_VERSION if refs is None else \
             PARAMS_VERSION_STR_REFS if refs.string_refs else PARAMS_VERSION_REFS
