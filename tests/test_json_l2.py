@@ -643,6 +643,67 @@ def test_repeated_long_strings_become_references():
         Layer2Encoder(min_string=l2_json.MIN_STRING_REF_FLOOR - 1)
 
 
+def _repeats_by_bytes(data, min_bytes, min_str):
+    """The references :func:`l2_json.find_repeated_subtrees` must find, from a
+    dictionary of span bytes (no hashes): candidates outermost first in token
+    order, the inside of a referenced subtree skipped, each string referring to
+    its latest occurrence by ordinal distance. Returns (def starts, def lengths,
+    ref ids, string distances)."""
+    from cobol.layers import json_tokenizer as jt
+    tok = jt.tokenize(data)
+    kinds, starts = tok.kinds.tolist(), tok.starts.tolist()
+    close, stack = {}, []
+    for t, k in enumerate(kinds):
+        if k in (jt.OBJ_OPEN, jt.ARR_OPEN):
+            stack.append(t)
+        elif k in (jt.OBJ_CLOSE, jt.ARR_CLOSE) and stack:
+            close[stack.pop()] = t
+    entries, ref_entry, dists = {}, [], []
+    skip_to, nord, str_bytes = 0, 0, 0
+    for t, k in enumerate(kinds):
+        if t < skip_to:
+            continue
+        if t in close and starts[close[t] + 1] - starts[t] >= min_bytes:
+            span = data[starts[t]:starts[close[t] + 1]]
+            if span in entries:
+                ref_entry.append(entries[span][0])
+                skip_to = close[t] + 1
+            else:
+                entries[span] = [len(entries), starts[t], len(span)]
+        elif k == jt.STRING and min_str and starts[t + 1] - starts[t] >= min_str:
+            nord += 1
+            span = data[starts[t]:starts[t + 1]]
+            if span in entries:
+                dists.append(nord - 2 - entries[span][1])
+                str_bytes += len(span)
+                entries[span][1] = nord - 1
+            else:
+                entries[span] = [len(entries), nord - 1, None]
+    by_id = sorted((e for e in entries.values() if e[2] is not None), key=lambda e: e[0])
+    used = sorted(set(ref_entry))
+    number = {e: i for i, e in enumerate(used)}
+    start_of = {e[0]: (e[1], e[2]) for e in by_id}
+    if str_bytes < l2_json.subtrees.MIN_STRING_REF_SHARE * len(data):
+        dists = []  # too few to pay
+    return ([start_of[e][0] for e in used], [start_of[e][1] for e in used], [number[e] for e in ref_entry], dists)
+
+
+@SETTINGS
+@given(st.lists(json_values, min_size=1, max_size=8), st.integers(1, 40), st.integers(8, 24), st.booleans())
+def test_hypothesis_repeats_match_a_byte_dictionary(values, min_subtree, min_string, pretty):
+    """The hashed lookup finds exactly what a dictionary of span bytes finds
+    (repeats at every byte alignment, near the block's end, nested)."""
+    docs = values + values[::2] + [[v, {"again": v}] for v in values[:3]] + values[-1:]
+    data = (json.dumps(docs, indent=1) if pretty else "\n".join(json.dumps(v) for v in docs)).encode()
+    want_start, want_len, want_ids, want_dists = _repeats_by_bytes(data, min_subtree, min_string)
+    refs = l2_json.find_repeated_subtrees(jt_u8(data), *_tok(data), min_bytes=min_subtree, min_str=min_string)
+    if refs is None:
+        assert not want_ids and not want_dists
+        return
+    assert refs.def_start.tolist() == want_start and refs.def_len.tolist() == want_len
+    assert refs.ref_ids.tolist() == want_ids and refs.str_dists.tolist() == want_dists
+
+
 @SETTINGS
 @given(st.lists(json_values, min_size=1, max_size=8), st.integers(1, 40), st.integers(8, 24))
 def test_hypothesis_string_references_of_any_size(values, min_subtree, min_string):
@@ -925,6 +986,31 @@ def test_hostile_word_coded_blocks_raise(case):
         params = params + b"\x05"
     with pytest.raises(CobolError):
         Layer2Decoder().decode(streams, params, n)
+
+
+@SETTINGS
+@given(st.binary(min_size=1, max_size=120), st.lists(st.tuples(st.integers(0, 119), st.integers(0, 20), st.integers(0, 2)),
+                                                     max_size=60))
+def test_interning_matches_a_dictionary(data, spans):
+    """Spans (empty, up to 8 bytes and longer, ending at the block's last byte)
+    get the ids a dictionary of (group, bytes) gives, numbered by first
+    appearance, with counts, first items and the layer's FNV hash."""
+    from cobol.layers.l2_json.keys import _fnv, _intern_spans
+    buf = np.frombuffer(data, np.uint8)
+    n = len(data)
+    a = np.array([min(s, n) for s, _, _ in spans] + [max(n - 3, 0), max(n - 12, 0)], np.int64)
+    b = np.array([min(s + ln, n) for s, ln, _ in spans] + [n, n], np.int64)
+    grp = np.array([g for _, _, g in spans] + [0, 0], np.int64)
+    ids, count, first, hashes, groups = _intern_spans(buf, a, b, grp)
+    seen = {}
+    for i in range(a.size):
+        seen.setdefault((int(grp[i]), data[a[i]:b[i]]), (len(seen), i))
+    want_ids = [seen[int(grp[i]), data[a[i]:b[i]]][0] for i in range(a.size)]
+    assert ids.tolist() == want_ids
+    assert first.tolist() == [i for _, i in sorted(seen.values())]
+    assert count.tolist() == [want_ids.count(k) for k in range(len(seen))]
+    assert groups.tolist() == [g for (g, _), _ in sorted(seen.items(), key=lambda kv: kv[1][0])]
+    assert hashes.tolist() == [int(_fnv(buf, a[i], b[i])) for _, i in sorted(seen.values())]
 
 
 def _op_lines(n=600, seed=9):

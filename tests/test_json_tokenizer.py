@@ -73,3 +73,74 @@ def test_tokens_tile_any_bytes(data):
     assert s[0] == 0 and s[-1] == len(data)
     assert (np.diff(s) > 0).all()
     assert b"".join(tok.span(i) for i in range(tok.count)) == data
+
+
+def _tokens_by_rules(data: bytes):
+    """(kinds, starts, depths) by the module docstring's rules, a byte at a time."""
+    ws, struct = b" \t\r\n", b"{}[]:,"
+    kinds_, starts, depths = [], [], []
+    i, depth, n = 0, 0, len(data)
+    while i < n:
+        b = data[i]
+        starts.append(i)
+        if b in ws:
+            j = i + 1
+            while j < n and data[j] in ws:
+                j += 1
+            kinds_.append(jt.WS)
+            depths.append(depth)
+            i = j
+        elif b in struct:
+            k = jt.STRUCT_KIND[b]
+            if k in (jt.OBJ_CLOSE, jt.ARR_CLOSE) and depth > 0:
+                depth -= 1
+            depths.append(depth)
+            if k in (jt.OBJ_OPEN, jt.ARR_OPEN):
+                depth += 1
+            kinds_.append(k)
+            i += 1
+        elif b == 34:
+            j, end = i + 1, None
+            while j < n:
+                if data[j] == 34:
+                    end = j + 1
+                    break
+                if data[j] == 10 or (data[j] == 92 and (j + 1 >= n or data[j + 1] == 10)):
+                    break
+                j += 2 if data[j] == 92 else 1
+            depths.append(depth)
+            if end is None:
+                kinds_.append(jt.RESIDUE)
+                i += 1
+            else:
+                rest = data[end:].lstrip(ws)
+                kinds_.append(jt.KEY if rest[:1] == b":" else jt.STRING)
+                i = end
+        else:
+            j = i + 1
+            while j < n and data[j] not in ws and data[j] not in struct and data[j] != 34:
+                j += 1
+            word = data[i:j]
+            if word[:1] in (b"-", *[bytes([c]) for c in b"0123456789"]) and all(c in b"0123456789.eE+-" for c in word):
+                kinds_.append(jt.NUMBER)
+            else:
+                kinds_.append({b"true": jt.TRUE, b"false": jt.FALSE, b"null": jt.NULL}.get(word, jt.RESIDUE))
+            depths.append(depth)
+            i = j
+    return kinds_, starts + [n], depths
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([b'"', b"\\", b"\n", b" ", b":", b"{", b"}", b"[", b",", b"a", b"7", b"-", b".",
+                                 b"true", b"abcdefghij", b"0123456789", b"\xc3\xa9", b"\\\"", b"\\\n"]),
+                max_size=200))
+def test_kinds_match_the_rules_at_every_alignment(parts):
+    """Strings, escapes, line feeds and words at every offset of the 8-byte
+    string scan (and at the end of the input) tokenize as the rules say."""
+    data = b"".join(parts)
+    for cut in range(0, min(len(data), 9) + 1):
+        piece = data[cut:]
+        tok = jt.tokenize(piece)
+        want = _tokens_by_rules(piece)
+        assert (tok.kinds.tolist(), tok.starts.tolist(), tok.depths.tolist()) == want
+        assert tok.max_depth == max(want[2], default=0)

@@ -43,6 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from .primitives import load_u64, zero_byte_mask
 
 WS = 0
 OBJ_OPEN = 1
@@ -86,14 +89,20 @@ def _make_tables():
 
 
 BYTE_CLASS, STRUCT_KIND, NUMBER_CHAR = _make_tables()
+_QUOTES = np.uint64(0x0101010101010101 * 34)
+_BACKSLASHES = np.uint64(0x0101010101010101 * 92)
+_LFS = np.uint64(0x0101010101010101 * 10)
 
 
 @njit(cache=True, nogil=True)
-def tokenize_kernel(buf, kinds, starts, depths):
-    """Fill kinds/starts/depths (capacity >= len(buf) + 1); return the token count.
+def tokenize_kernel(buf, kinds, starts):
+    """Fill kinds/starts (capacity >= len(buf) + 1); return (the token count,
+    the largest token depth, 0 when none).
 
     ``starts[count]`` is set to ``len(buf)`` so that every token's end is the
-    next token's start.
+    next token's start. Depths are not written (:func:`token_depths` makes
+    them from the kinds when asked for: the encoder needs only the largest,
+    and writing 4 bytes per token cost it as much as the kinds and starts).
     """
     n = buf.size
     cls = BYTE_CLASS
@@ -102,6 +111,7 @@ def tokenize_kernel(buf, kinds, starts, depths):
     i = 0
     t = 0
     depth = 0
+    max_depth = 0
     while i < n:
         b = buf[i]
         c = cls[b]
@@ -111,25 +121,30 @@ def tokenize_kernel(buf, kinds, starts, depths):
             while j < n and cls[buf[j]] == _C_WS:
                 j += 1
             kinds[t] = WS
-            depths[t] = depth
+            max_depth = max(max_depth, depth)
             i = j
         elif c == _C_STRUCT:
             k = skind[b]
-            if k == OBJ_OPEN or k == ARR_OPEN:
-                depths[t] = depth
-                depth += 1
-            elif k == OBJ_CLOSE or k == ARR_CLOSE:
+            if k == OBJ_CLOSE or k == ARR_CLOSE:
                 if depth > 0:
                     depth -= 1
-                depths[t] = depth
-            else:
-                depths[t] = depth
+            max_depth = max(max_depth, depth)  # (the token's depth; only an opener raises it, after)
+            if k == OBJ_OPEN or k == ARR_OPEN:
+                depth += 1
             kinds[t] = k
             i += 1
         elif c == _C_QUOTE:
             j = i + 1
             closed = False
             while j < n:
+                if j + 8 <= n:
+                    # eight bytes at a time to the next quote, backslash or LF
+                    v = load_u64(buf, j)
+                    z = zero_byte_mask(v ^ _QUOTES) | zero_byte_mask(v ^ _BACKSLASHES) | zero_byte_mask(v ^ _LFS)
+                    if z == 0:
+                        j += 8
+                        continue
+                    j += np.int64(trailing_zeros(z) >> 3)
                 bj = buf[j]
                 if bj == 34:  # "
                     closed = True
@@ -142,7 +157,7 @@ def tokenize_kernel(buf, kinds, starts, depths):
                         continue
                     break
                 j += 1
-            depths[t] = depth
+            max_depth = max(max_depth, depth)
             if closed:
                 end = j + 1
                 k = end
@@ -158,16 +173,18 @@ def tokenize_kernel(buf, kinds, starts, depths):
                 i += 1
         else:
             j = i + 1
-            while j < n and cls[buf[j]] == _C_WORD:
+            numeric = np.uint8(1)  # (every byte after the first a number character; one pass)
+            while j < n:
+                bj = buf[j]
+                if cls[bj] != _C_WORD:
+                    break
+                numeric &= numchar[bj]
                 j += 1
             length = j - i
             kind = RESIDUE
             if b == 45 or (48 <= b <= 57):  # - or digit
-                kind = NUMBER
-                for q in range(i + 1, j):
-                    if numchar[buf[q]] == 0:
-                        kind = RESIDUE
-                        break
+                if numeric:
+                    kind = NUMBER
             elif length == 4 and b == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
                 kind = TRUE
             elif length == 4 and b == 110 and buf[i + 1] == 117 and buf[i + 2] == 108 and buf[i + 3] == 108:
@@ -176,11 +193,28 @@ def tokenize_kernel(buf, kinds, starts, depths):
                   and buf[i + 3] == 115 and buf[i + 4] == 101):
                 kind = FALSE
             kinds[t] = kind
-            depths[t] = depth
+            max_depth = max(max_depth, depth)
             i = j
         t += 1
     starts[t] = n
-    return t
+    return t, max_depth
+
+
+@njit(cache=True, nogil=True)
+def token_depths(kinds):
+    """``depths[t]``: how many containers are open around token ``t`` (an
+    opener and its closer share a depth; an unmatched closer stays at 0)."""
+    depths = np.empty(kinds.size, np.int32)
+    depth = 0
+    for t in range(kinds.size):
+        k = kinds[t]
+        if k == OBJ_CLOSE or k == ARR_CLOSE:
+            if depth > 0:
+                depth -= 1
+        depths[t] = depth
+        if k == OBJ_OPEN or k == ARR_OPEN:
+            depth += 1
+    return depths
 
 
 @dataclass
@@ -191,7 +225,16 @@ class Tokens:
     kinds: np.ndarray
     #: ``count + 1`` entries; the last is ``len(buf)``
     starts: np.ndarray
-    depths: np.ndarray
+    #: the largest of ``depths`` (0 without tokens)
+    max_depth: int = 0
+    _depths: np.ndarray | None = None
+
+    @property
+    def depths(self) -> np.ndarray:
+        """Containers open around each token (made on first use)."""
+        if self._depths is None:
+            self._depths = token_depths(self.kinds)
+        return self._depths
 
     @property
     def count(self) -> int:
@@ -215,6 +258,5 @@ def tokenize(data) -> Tokens:
         raise ValueError("json tokenizer: input over 2 GiB; cut it into blocks")
     kinds = np.empty(n + 1, np.uint8)
     starts = np.empty(n + 1, np.int32)
-    depths = np.empty(n + 1, np.int32)
-    count = tokenize_kernel(buf, kinds, starts, depths)
-    return Tokens(buf, kinds[:count], starts[:count + 1], depths[:count])
+    count, max_depth = tokenize_kernel(buf, kinds, starts)
+    return Tokens(buf, kinds[:count], starts[:count + 1], int(max_depth))

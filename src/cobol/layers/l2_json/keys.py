@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit
 
 from .. import json_tokenizer as jt
+from ..primitives import load_u64
 from .paths import _mix
 
 
@@ -21,16 +22,62 @@ def _fnv(buf, a, b):
     return h ^ (h >> 29)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _span_word_hash(buf, x, y):
+    """A quick hash of buf[x:y] from 8-byte words: the bytes themselves (zero
+    padded) for spans of up to 8 bytes not at the block's end, so that equal
+    word and length mean equal bytes."""
+    ln = y - x
+    if ln <= 8:
+        if x + 8 <= buf.size:
+            w = load_u64(buf, x)
+            if ln < 8:
+                w &= (np.uint64(1) << np.uint64(8 * ln)) - np.uint64(1)
+            return np.int64(w)
+        w = np.uint64(0)
+        for q in range(ln):
+            w |= np.uint64(buf[x + q]) << np.uint64(8 * q)
+        return np.int64(w)
+    h = np.int64(ln)
+    k = x
+    while k + 8 < y:
+        h = _mix(h, np.int64(load_u64(buf, k)))
+        k += 8
+    return _mix(h, np.int64(load_u64(buf, y - 8)))  # (the last word overlaps the one before)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _same_bytes(buf, x, x0, ln):
+    """buf[x:x+ln] == buf[x0:x0+ln], eight bytes a compare (reads stay inside both spans)."""
+    k = 0
+    while k + 8 <= ln:
+        if load_u64(buf, x + k) != load_u64(buf, x0 + k):
+            return False
+        k += 8
+    while k < ln:
+        if buf[x + k] != buf[x0 + k]:
+            return False
+        k += 1
+    return True
+
+
 @njit(cache=True, nogil=True)
 def _intern_spans_kernel(buf, a, b, grp, cap):
     """Exact interning of the byte strings buf[a[i]:b[i]] within groups grp[i].
 
     Returns (id per item, numbered in first-appearance order; per id: count,
     first item, FNV hash of the bytes (= :func:`_fnv`), group; the number of
-    ids, -1 when more than cap / 2 turn up)."""
+    ids, -1 when more than cap / 2 turn up).
+
+    The table is keyed by a quick hash of 8-byte words (:func:`_span_word_hash`;
+    spans of up to 8 bytes need no byte compare) and holds it, the length and
+    the group beside each id (one cache line per probe); the FNV hash, a
+    multiply per byte, is computed once per id (hashing every item with it
+    took most of this kernel's time on JSON lines keys)."""
     n = a.size
     ids = np.empty(n, np.int64)
-    table = np.full(cap, -1, np.int64)
+    # per slot: quick hash, (length << 32 | id + 1) (0: empty), group
+    table = np.zeros(3 * cap, np.int64)
     mask = cap - 1
     m = cap // 2
     ids_first = np.empty(m, np.int64)
@@ -42,31 +89,27 @@ def _intern_spans_kernel(buf, a, b, grp, cap):
         x = a[j]
         y = b[j]
         g = grp[j]
-        h = _fnv(buf, x, y)
-        slot = _mix(h, g) & mask
+        ln = y - x
+        qh = _span_word_hash(buf, x, y)
+        slot = _mix(_mix(qh, ln), g) & mask
         found = -1
         for _ in range(cap):
-            e = table[slot]
-            if e < 0:
+            tag = table[3 * slot + 1]
+            if tag == 0:
                 if nid >= m:
                     return ids, ids_count, ids_first, ids_hash, ids_grp, -1
-                table[slot] = nid
+                table[3 * slot] = qh
+                table[3 * slot + 1] = (ln << 32) | (nid + 1)
+                table[3 * slot + 2] = g
                 ids_first[nid] = j
-                ids_hash[nid] = h
+                ids_hash[nid] = _fnv(buf, x, y)
                 ids_grp[nid] = g
                 found = nid
                 nid += 1
                 break
-            if ids_hash[e] == h and ids_grp[e] == g:
-                j0 = ids_first[e]
-                x0 = a[j0]
-                same = (b[j0] - x0) == (y - x)
-                if same:
-                    for q in range(y - x):
-                        if buf[x0 + q] != buf[x + q]:
-                            same = False
-                            break
-                if same:
+            if table[3 * slot] == qh and (tag >> 32) == ln and table[3 * slot + 2] == g:
+                e = (tag & 0xFFFFFFFF) - 1
+                if ln <= 8 or _same_bytes(buf, x, a[ids_first[e]], ln):
                     found = e
                     break
             slot = (slot + 1) & mask
@@ -84,11 +127,28 @@ def _intern_spans(buf, a, b, grp):
     raise AssertionError("unreachable: the last table holds every item")
 
 
+@njit(cache=True, nogil=True)
+def _key_spans(kinds, starts):
+    """(key tokens, the start and end of each key's content between its quotes)."""
+    n = 0
+    for t in range(kinds.size):
+        n += kinds[t] == jt.KEY
+    ktok = np.empty(n, np.int64)
+    a = np.empty(n, np.int64)
+    b = np.empty(n, np.int64)
+    j = 0
+    for t in range(kinds.size):
+        if kinds[t] == jt.KEY:
+            ktok[j] = t
+            a[j] = np.int64(starts[t]) + 1
+            b[j] = np.int64(starts[t + 1]) - 1
+            j += 1
+    return ktok, a, b
+
+
 def _intern_keys(buf, kinds, starts):
     """Key tokens and their exact interning (see :func:`_intern_spans`)."""
-    ktok = np.flatnonzero(kinds == jt.KEY)
-    a = starts[ktok].astype(np.int64) + 1
-    b = starts[ktok + 1].astype(np.int64) - 1
+    ktok, a, b = _key_spans(kinds, starts)
     kid, count, first, khash, _ = _intern_spans(buf, a, b, np.zeros(ktok.size, np.int64))
     return ktok, kid, count, first, khash
 
@@ -106,7 +166,7 @@ def _first_appearance_kernel(h, cap):
     counts = np.zeros(cap // 2 + 1, np.int64)
     nd = 0
     for i in range(n):
-        x = h[i]
+        x = np.int64(h[i])  # (h may be any integer array, strided: a column of the walk's hashes)
         slot = (x ^ (x >> 17)) & mask
         for _ in range(cap):
             v = vals[slot]

@@ -28,6 +28,7 @@ def _parse_numbers(buf, starts, toks):
             continue
         m = np.int64(0)
         digits = 0  # digits appended to m; at most MAX_SCALE so |m| < 10**18
+        sig = 0  # ... of which significant
         if buf[p] == 48:
             p += 1
             if p < b and 48 <= buf[p] <= 57:
@@ -37,6 +38,7 @@ def _parse_numbers(buf, starts, toks):
                 m = m * 10 + (buf[p] - 48)
                 digits += 1
                 p += 1
+            sig = digits  # (the first digit is not 0)
             if p < b and 48 <= buf[p] <= 57:
                 continue  # too many digits
         s = 0
@@ -47,6 +49,7 @@ def _parse_numbers(buf, starts, toks):
             while p < b and 48 <= buf[p] <= 57 and digits < MAX_SCALE:
                 m = m * 10 + (buf[p] - 48)
                 digits += 1
+                sig += m != 0  # (zeros before the first nonzero digit are not significant)
                 s += 1
                 p += 1
         if p != b:
@@ -55,13 +58,7 @@ def _parse_numbers(buf, starts, toks):
             continue
         mant[i] = -m if neg else m
         scale[i] = s
-        # significant digits of |m|
-        d = 1
-        x = m
-        while x >= 10:
-            x //= 10
-            d += 1
-        ndig[i] = d
+        ndig[i] = max(sig, 1)  # significant digits of |m|, counted as they were read (no divisions)
     return mant, scale, ndig
 
 

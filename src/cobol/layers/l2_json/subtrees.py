@@ -42,7 +42,7 @@ from numba import njit
 from .. import json_tokenizer as jt
 from ...errors import FormatError
 from ..intcodec import decode_ints, encode_ints
-from ..primitives import spans_equal, table_capacity
+from ..primitives import load_u64, table_capacity
 from .paths import _mix
 
 #: smallest object/array (in bytes, brackets included) worth a reference: a
@@ -71,17 +71,6 @@ MIN_STRING_REF_SHARE = 0.02
 _HASH_MUL = np.int64(0x100000001B3)
 
 
-@njit(cache=True, nogil=True)
-def _pow(m, e):
-    r = np.int64(1)
-    while e > 0:
-        if e & 1:
-            r = r * m
-        m = m * m
-        e >>= 1
-    return r
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _hash_extend(h, buf, i, e):
     """The polynomial hash ``h`` extended by buf[i:e], four bytes per step
@@ -99,11 +88,81 @@ def _hash_extend(h, buf, i, e):
     return h
 
 
+#: powers of _HASH_MUL up to 2**(2 * POW_BITS) come from two tables of 2**POW_BITS
+POW_BITS = 12
+
+
 @njit(cache=True, nogil=True)
-def _span_hash(buf, i, e):
-    """The polynomial hash of buf[i:e] (the same value the prefix hashes of
-    :func:`_find_repeats_kernel` give for that span)."""
-    return _hash_extend(np.int64(0), buf, i, e)
+def _pow_tables(n):
+    """(low, high): _HASH_MUL ** k == low[k & mask] * high[k >> POW_BITS] for
+    0 <= k < max(n, 1) (mod 2**64), with tables sized for n."""
+    lo_n = 1 << POW_BITS
+    low = np.empty(lo_n, np.int64)
+    p = np.int64(1)
+    for k in range(lo_n):
+        low[k] = p
+        p = p * _HASH_MUL
+    hi_n = (max(n, 1) >> POW_BITS) + 1
+    high = np.empty(hi_n, np.int64)
+    q = np.int64(1)
+    for k in range(hi_n):
+        high[k] = q
+        q = q * p  # p = _HASH_MUL ** lo_n here
+    return low, high
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mul_pow(low, high, k):
+    return low[k & ((1 << POW_BITS) - 1)] * high[k >> POW_BITS]
+
+
+@njit(cache=True, nogil=True)
+def _word_powers():
+    """pw[r, j] = _HASH_MUL ** (r - 1 - j) for j < r, else 0 (0 <= r <= 8): the
+    polynomial hash of the first r bytes of a little-endian word is
+    :func:`_word_hash` with row r."""
+    pw = np.zeros((9, 8), np.int64)
+    for r in range(9):
+        p = np.int64(1)
+        for j in range(r - 1, -1, -1):
+            pw[r, j] = p
+            p = p * _HASH_MUL
+    return pw
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _word_hash(v, pw, r):
+    """sum over j < r of (byte j of ``v`` + 1) * _HASH_MUL ** (r - 1 - j): eight
+    independent multiplies (the rows of ``pw`` are 0 past r)."""
+    return ((np.int64(v & 0xFF) + 1) * pw[r, 0] + (np.int64((v >> 8) & 0xFF) + 1) * pw[r, 1]
+            + (np.int64((v >> 16) & 0xFF) + 1) * pw[r, 2] + (np.int64((v >> 24) & 0xFF) + 1) * pw[r, 3]
+            + (np.int64((v >> 32) & 0xFF) + 1) * pw[r, 4] + (np.int64((v >> 40) & 0xFF) + 1) * pw[r, 5]
+            + (np.int64((v >> 48) & 0xFF) + 1) * pw[r, 6] + (np.int64(v >> 56) + 1) * pw[r, 7])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bytes_equal(buf, a, b, ln):
+    """buf[a:a+ln] == buf[b:b+ln], eight bytes a compare (reads stay inside both spans)."""
+    k = np.int64(0)
+    while k + 8 <= ln:
+        if load_u64(buf, a + k) != load_u64(buf, b + k):
+            return False
+        k += 8
+    while k < ln:
+        if buf[a + k] != buf[b + k]:
+            return False
+        k += 1
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hash_on(h, buf, x, e, pw):
+    """The polynomial hash ``h`` extended by buf[x:e], a word at a time."""
+    m8 = pw[8, 0] * _HASH_MUL
+    while x + 8 <= e:
+        h = h * m8 + _word_hash(load_u64(buf, x), pw, 8)
+        x += 8
+    return _hash_extend(h, buf, x, e)
 
 
 @njit(cache=True, nogil=True)
@@ -119,134 +178,207 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
     ones it writes); a repeated one refers to the latest earlier occurrence by
     ordinal distance (0: the long string just before it).
 
-    Returns (entry of each subtree reference opener or -1, entry tokens, the
-    matching closer of each opener or -1, the string reference tokens, their
-    ordinal distances)."""
+    A span's hash is that of its bytes (the same value whatever the block),
+    from the prefix hashes at its two ends. The candidates' starts come in
+    token order and their ends in the order their closers do, both by
+    increasing offset, so one sweep over the candidates' range, a word at a
+    time, takes the prefix hash at every start and end: hashing on from every
+    token start instead cost a third of this kernel, and an array of those
+    hashes per token as much again in memory traffic; a table of them every
+    16 bytes, hashed on to each end when looked up, missed the cache twice a
+    candidate. The lookup table holds each entry's hash and length beside
+    its number (one cache line per probe).
+
+    Returns (subtree reference openers, in token order; the entry each refers
+    to; the matching closer of each; entry tokens; the matching closer of each
+    entry that is a subtree (-1 for strings); the string reference tokens;
+    their ordinal distances)."""
     ntok = kinds.size
-    close = np.full(ntok, -1, np.int32)  # (int32 like the token starts: memory per token)
+    # the candidates: openers whose spans are big enough and, with ``min_str``,
+    # the long strings; per candidate (written at its token) the rank of its end
+    # among the candidates' ends, which come in increasing offset order here
+    rank = np.empty(ntok, np.int32)
+    is_cand = np.zeros(ntok, np.uint8)
+    end_pos = np.empty(ntok + 1, np.int64)  # (the first nend entries are written)
+    end_closer = np.empty(ntok + 1, np.int32)
     stack = np.empty(ntok + 1, np.int32)
     sp = 0
-    nopen = 0
+    nend = 0
     nstr = 0
     for t in range(ntok):
         k = kinds[t]
         if k == jt.OBJ_OPEN or k == jt.ARR_OPEN:
             stack[sp] = t
             sp += 1
-            nopen += 1
         elif k == jt.OBJ_CLOSE or k == jt.ARR_CLOSE:
             if sp > 0:
                 sp -= 1
-                close[stack[sp]] = t
+                o = stack[sp]
+                e = np.int64(starts[t + 1])
+                if e - starts[o] >= min_bytes:
+                    is_cand[o] = 1
+                    rank[o] = nend
+                    end_pos[nend] = e
+                    end_closer[nend] = t
+                    nend += 1
         elif k == jt.STRING and min_str > 0 and starts[t + 1] - starts[t] >= min_str:
+            is_cand[t] = 2
+            rank[t] = nend
+            end_pos[nend] = starts[t + 1]
+            end_closer[nend] = -1
+            nend += 1
             nstr += 1
-    # only tokens lo..hi can be inside a span big enough to look up (record-shaped
-    # data with small records has none: then nothing below touches the bytes)
-    # the walk below visits only the candidates: subtrees big enough and (with
-    # ``min_str``) long strings, in token order
-    lo = ntok
-    hi = -1
-    ncand = 0
-    cand = np.empty(nopen + nstr + 1, np.int32)
-    for t in range(ntok):
-        c = close[t]
-        if c >= 0 and starts[c + 1] - starts[t] >= min_bytes:
-            lo = min(lo, t)
-            hi = max(hi, c + 1)
-            cand[ncand] = t
-            ncand += 1
-        elif nstr > 0 and kinds[t] == jt.STRING and starts[t + 1] - starts[t] >= min_str:
-            cand[ncand] = t
-            ncand += 1
-    ref_of = np.full(ntok, -1, np.int32)
-    # the string references: their tokens and ordinal distances
-    str_tok = np.empty(nstr + 1, np.int64)
-    str_dist = np.empty(nstr + 1, np.int64)
+    ncand = nend
+    ref_tok = np.empty(ncand, np.int64)
+    ref_ent = np.empty(ncand, np.int64)
+    nref = 0
+    str_tok = np.empty(nstr, np.int64)
+    str_dist = np.empty(nstr, np.int64)
     nsref = 0
+    ent_tok = np.empty(ncand, np.int64)
+    ent_close = np.empty(ncand, np.int64)
     if ncand == 0:
-        return ref_of, np.empty(0, np.int64), close, str_tok[:0], str_dist[:0]
-    # polynomial hash of buf[starts[lo]:starts[t]] at every token start t in lo..hi
-    ph = np.empty(ntok + 1, np.int64)
+        return ref_tok, ref_ent, ref_tok, ent_tok, ent_close, str_tok, str_dist
+    # the candidates in token order: token, start offset, end rank
+    cand = np.empty(ncand, np.int32)
+    cand_a = np.empty(ncand, np.int64)
+    cand_rank = np.empty(ncand, np.int64)
+    j = 0
+    for t in range(ntok):
+        if is_cand[t] != 0:
+            cand[j] = t
+            cand_a[j] = starts[t]
+            cand_rank[j] = rank[t]
+            j += 1
+    # one sweep: the prefix hash (from the first start) at every start and end
+    pw = _word_powers()
+    at_start = np.empty(ncand, np.int64)
+    at_end = np.empty(ncand, np.int64)
     h = np.int64(0)
-    for t in range(lo, hi):
-        ph[t] = h
-        h = _hash_extend(h, buf, starts[t], starts[t + 1])
-    if hi >= 0:
-        ph[hi] = h
-    cap = table_capacity(nopen + nstr + 8)
+    x = cand_a[0]
+    j = 0
+    k = 0
+    while k < ncand:
+        if j < ncand and cand_a[j] <= end_pos[k]:
+            h = _hash_on(h, buf, x, cand_a[j], pw)
+            x = cand_a[j]
+            at_start[j] = h
+            j += 1
+        else:
+            h = _hash_on(h, buf, x, end_pos[k], pw)
+            x = end_pos[k]
+            at_end[k] = h
+            k += 1
+    low, high = _pow_tables(end_pos[ncand - 1] - cand_a[0] + 1)
+    cap = table_capacity(ncand + 8)
     mask = cap - 1
-    table = np.full(cap, -1, np.int64)
-    ent_tok = np.empty(nopen + nstr + 1, np.int64)
-    ent_hash = np.empty(nopen + nstr + 1, np.int64)
-    ent_len = np.empty(nopen + nstr + 1, np.int64)
-    ent_ord = np.empty(nopen + nstr + 1, np.int64)  # a string entry's latest ordinal
+    # per slot: the hash, then (length << 32 | entry + 1); 0 is an empty slot
+    table = np.zeros(2 * cap, np.int64)
+    ent_start = np.empty(ncand, np.int64)
+    ent_ord = np.empty(ncand, np.int64)  # a string entry's latest ordinal
     nent = 0
     nord = 0
     # byte compares are bounded: references are disjoint (their compares add up
     # to at most the block), so only crafted hash collisions (the hash is mod
     # 2**64, Thue-Morse strings collide) could use up the rest of the budget
     budget = 4 * np.int64(buf.size) + 4096
-    skip_to = 0  # (the tokens inside a referenced subtree are not looked at)
+    skip_to = np.int64(0)  # (candidates starting inside a referenced subtree are not looked at)
     for j in range(ncand):
-        t = np.int64(cand[j])
-        if t < skip_to:
+        a = cand_a[j]
+        if a < skip_to:
             continue
-        k = kinds[t]
-        c = close[t] if (k == jt.OBJ_OPEN or k == jt.ARR_OPEN) else -1
-        a = starts[t]
-        ln = -1
-        hv = np.int64(0)
-        if c >= 0:
-            ln = starts[c + 1] - a
-            if ln >= min_bytes:
-                hv = ph[c + 1] - ph[t] * _pow(_HASH_MUL, ln)
-            else:
-                ln = -1
-        elif k == jt.STRING and nstr > 0:
-            ln = starts[t + 1] - a
-            if ln >= min_str:
-                hv = _span_hash(buf, a, a + ln)
-                nord += 1
-            else:
-                ln = -1
-        if ln > 0:
-            slot = _mix(hv, ln) & mask
-            found = -1
-            empty = False
-            for _ in range(cap):
-                e = table[slot]
-                if e < 0:
-                    empty = True
+        t = np.int64(cand[j])
+        r = cand_rank[j]
+        c = np.int64(end_closer[r])
+        sub = c >= 0
+        e = end_pos[r]
+        ln = e - a
+        if not sub:
+            nord += 1
+        hv = at_end[r] - at_start[j] * _mul_pow(low, high, ln)
+        slot = _mix(hv, ln) & mask
+        found = -1
+        empty = False
+        for _ in range(cap):
+            tag = table[2 * slot + 1]
+            if tag == 0:
+                empty = True
+                break
+            if table[2 * slot] == hv and (tag >> 32) == ln:
+                # one compare at most: a hash collision (rare, or hostile)
+                # only costs the reference, never a second compare
+                if ln > budget:
                     break
-                if ent_hash[e] == hv and ent_len[e] == ln:
-                    # one compare at most: a hash collision (rare, or hostile)
-                    # only costs the reference, never a second compare
-                    if ln > budget:
-                        break
-                    budget -= ln
-                    b = starts[ent_tok[e]]
-                    if spans_equal(buf, a, a + ln, buf, b, b + ln):
-                        found = e
-                    break
-                slot = (slot + 1) & mask
-            if found >= 0 and c < 0:
-                # a string: refer to its latest occurrence, which it now becomes
-                str_tok[nsref] = t
-                str_dist[nsref] = nord - 2 - ent_ord[found]
-                nsref += 1
-                ent_tok[found] = t
-                ent_ord[found] = nord - 1
-            elif found >= 0:
-                ref_of[t] = found
-                skip_to = c + 1
-            elif empty:
-                table[slot] = nent
-                ent_tok[nent] = t
-                ent_hash[nent] = hv
-                ent_len[nent] = ln
-                ent_ord[nent] = nord - 1
-                nent += 1
-    return ref_of, ent_tok[:nent], close, str_tok[:nsref], str_dist[:nsref]
+                budget -= ln
+                en = (tag & 0xFFFFFFFF) - 1
+                if _bytes_equal(buf, a, ent_start[en], ln):
+                    found = en
+                break
+            slot = (slot + 1) & mask
+        if found >= 0 and not sub:
+            # a string: refer to its latest occurrence, which it now becomes
+            str_tok[nsref] = t
+            str_dist[nsref] = nord - 2 - ent_ord[found]
+            nsref += 1
+            ent_tok[found] = t
+            ent_start[found] = a
+            ent_ord[found] = nord - 1
+        elif found >= 0:
+            ref_tok[nref] = t
+            ref_ent[nref] = found
+            nref += 1
+            skip_to = e
+        elif empty:
+            table[2 * slot] = hv
+            table[2 * slot + 1] = (ln << 32) | (nent + 1)
+            ent_tok[nent] = t
+            ent_close[nent] = c
+            ent_start[nent] = a
+            ent_ord[nent] = nord - 1
+            nent += 1
+    ref_close = np.empty(nref, np.int64)
+    for i in range(nref):
+        ref_close[i] = end_closer[rank[ref_tok[i]]]
+    return ref_tok[:nref], ref_ent[:nref], ref_close, ent_tok[:nent], ent_close[:nent], str_tok[:nsref], \
+        str_dist[:nsref]
+
+
+@njit(cache=True, nogil=True)
+def _collapse(kinds, starts, ref_tok, ref_close, str_tok):
+    """The token tiling with the tokens inside each referenced subtree dropped
+    (its opener's span then covers it whole): (kinds, starts, ref_close of the
+    kept tokens: the referenced subtree's closing kind, jt.STRING for a string
+    reference, else 0). ``ref_tok``/``ref_close`` and ``str_tok`` are in token
+    order, the subtrees disjoint and no string reference inside one."""
+    ntok = kinds.size
+    drop = 0
+    for i in range(ref_tok.size):
+        drop += ref_close[i] - ref_tok[i]
+    n = ntok - drop
+    new_kinds = np.empty(n, kinds.dtype)
+    new_starts = np.empty(n + 1, starts.dtype)
+    new_close = np.zeros(n, np.uint8)
+    o = 0
+    t = 0
+    si = 0
+    for i in range(ref_tok.size + 1):
+        stop = ref_tok[i] if i < ref_tok.size else ntok
+        while t < stop:
+            new_kinds[o] = kinds[t]
+            new_starts[o] = starts[t]
+            if si < str_tok.size and str_tok[si] == t:
+                new_close[o] = jt.STRING
+                si += 1
+            o += 1
+            t += 1
+        if i < ref_tok.size:
+            new_kinds[o] = kinds[t]
+            new_starts[o] = starts[t]
+            new_close[o] = kinds[ref_close[i]]
+            o += 1
+            t = ref_close[i] + 1
+    new_starts[n] = starts[ntok]
+    return new_kinds, new_starts, new_close
 
 
 class SubtreeRefs:
@@ -293,30 +425,21 @@ def find_repeated_subtrees(buf, kinds, starts, min_bytes: int = MIN_SUBTREE_BYTE
     string values of at least that many bytes, quotes included, when they add
     up to MIN_STRING_REF_SHARE of the block) of a tokenized block, or None if
     none repeats."""
-    ref_of, ent_tok, close, str_tok, str_dist = _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str)
+    ref_tok, ref_ent, ref_close, ent_tok, ent_close, str_tok, str_dist = _find_repeats_kernel(
+        buf, kinds, starts, min_bytes, min_str)
     if str_tok.size and int((starts[str_tok + 1] - starts[str_tok]).sum()) < MIN_STRING_REF_SHARE * buf.size:
         # too few to pay (the subtree references and the ordinals do not depend on them)
         str_tok, str_dist = str_tok[:0], str_dist[:0]
-    ref_tok = np.flatnonzero(ref_of >= 0)
     if ref_tok.size == 0 and str_tok.size == 0:
         return None
     used = np.zeros(ent_tok.size, bool)
-    used[ref_of[ref_tok]] = True
+    used[ref_ent] = True
     def_num = np.cumsum(used) - 1  # defs: referenced entries, in order of first appearance
-    def_tok = ent_tok[used]
-    def_start = starts[def_tok].astype(np.int64)
-    def_len = starts[close[def_tok].astype(np.int64) + 1].astype(np.int64) - def_start
-    ref_ids = def_num[ref_of[ref_tok]].astype(np.int64)
-    # drop the tokens inside each reference: +1 after its opener, -1 after its closer
-    mark = np.zeros(kinds.size + 1, np.int64)
-    np.add.at(mark, ref_tok + 1, 1)
-    np.add.at(mark, close[ref_tok] + 1, -1)
-    keep = np.cumsum(mark[:-1]) == 0
-    ref_close = np.zeros(kinds.size, np.uint8)
-    ref_close[ref_tok] = kinds[close[ref_tok]]
-    ref_close[str_tok] = jt.STRING
-    new_starts = np.concatenate((starts[:-1][keep], starts[-1:]))
-    return SubtreeRefs(kinds[keep], new_starts, ref_close[keep], def_start, def_len, ref_ids, str_dist)
+    def_start = starts[ent_tok[used]].astype(np.int64)
+    def_len = starts[ent_close[used] + 1].astype(np.int64) - def_start
+    ref_ids = def_num[ref_ent].astype(np.int64)
+    new_kinds, new_starts, new_close = _collapse(kinds, starts, ref_tok, ref_close, str_tok)
+    return SubtreeRefs(new_kinds, new_starts, new_close, def_start, def_len, ref_ids, str_dist)
 
 
 def decode_subtree_streams(defs_raw, refs_raw, raw_len: int):

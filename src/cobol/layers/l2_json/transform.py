@@ -108,7 +108,7 @@ def _choose_mode(vh: np.ndarray):
     """Most specific path mode whose big columns cover COVERAGE of the values."""
     best = None
     for mode in range(N_MODES):
-        ids, counts = _first_appearance(vh[:, mode].astype(np.int64))
+        ids, counts = _first_appearance(vh[:, mode])  # (no copy of the column)
         big = counts >= MIN_COLUMN_VALUES
         covered = counts[big].sum() / max(1, ids.size)
         if best is None or covered > best[0] + 1e-9:
@@ -575,8 +575,8 @@ class Layer2Encoder:
         lit = ktok[key_code < 0]
         self.last_keys = (len(keydict), int(ktok.size - lit.size), int(lit.size))
 
-        vtok = np.flatnonzero(((kinds == jt.STRING) & (ref_close == 0)) | (kinds == jt.NUMBER))
-        max_depth = int(tok.depths.max()) + 1 if tok.count else 1
+        vtok = _value_tokens(kinds, ref_close)
+        max_depth = tok.max_depth + 1
         skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, readonly(style),
                                               gap_table(style),
                                               vtok.size,
@@ -628,13 +628,18 @@ class Layer2Encoder:
         texts, toff = _scatter_text(buf, item_a, item_b, tgroup[item_col], max(ngroups, 1))
         has_text = np.bincount(item_col, minlength=ncols + 1) > 0
 
-        iorder, icounts = _group_order(ncol[keepv], ncols)
-        ints_sorted = nvals[keepv][iorder]
         forder, fcounts = _group_order(ncol, ncols)
-        flags_sorted = nflags[forder]
+        if keepv.all():  # (every number as an int, the usual case: one counting sort serves both)
+            iorder, icounts = forder, fcounts
+            ints_sorted = nvals[iorder]
+        else:
+            iorder, icounts = _group_order(ncol[keepv], ncols)
+            ints_sorted = nvals[keepv][iorder]
         flag_cols = has_num & (cmode != NUM_INT)
-        fsel = flag_cols[ncol[forder]]
-        numflags = flags_sorted[fsel]
+        if flag_cols.any():
+            numflags = nflags[forder][flag_cols[ncol[forder]]]
+        else:  # (columns of integers only: no flags, and no pass over the values for them)
+            numflags = nflags[:0]
 
         version = PARAMS_VERSION if refs is None else \
             PARAMS_VERSION_STR_REFS if refs.string_refs else PARAMS_VERSION_REFS
@@ -711,6 +716,25 @@ class Layer2Encoder:
         streams.append(bytes(cm_bytes))
         names.append("colmap")
         return Encoded(params=bytes(params), streams=streams, stream_names=names, zstd_frames=frames or None)
+
+
+@njit(cache=True, nogil=True)
+def _value_tokens(kinds, ref_close):
+    """The tokens whose values go to the columns, in order: numbers, and
+    strings that are not references (``ref_close`` 0); one pass, where the
+    NumPy expression made four temporaries of the token count."""
+    n = 0
+    for t in range(kinds.size):
+        k = kinds[t]
+        n += k == jt.NUMBER or (k == jt.STRING and ref_close[t] == 0)
+    out = np.empty(n, np.int64)
+    j = 0
+    for t in range(kinds.size):
+        k = kinds[t]
+        if k == jt.NUMBER or (k == jt.STRING and ref_close[t] == 0):
+            out[j] = t
+            j += 1
+    return out
 
 
 @njit(cache=True, nogil=True)
