@@ -449,9 +449,23 @@ def test_bucket_tables_decode_what_the_split_codes():
     r = np.concatenate([rng.integers(0, 64, 500), rng.integers(0, 2**52, 500),
                         [0, 63, 64, 65, 2**53 - 1]]).astype(np.uint64)
     sym, words, nbits, ok = ic._bucket_split(r)
-    assert ok and ic._bucket_bits(sym) == nbits
-    assert (ic._bucket_merge(sym, np.concatenate([words, np.zeros(2, np.uint64)])) == r).all()
-    assert ic._bucket_bits(np.array([ic.BUCKET_MAX_SYMBOL + 1], np.uint8)) == -1
+    assert ok
+    # the extra bits read as stored: exactly their bytes, no spare word
+    extra = words.view(np.uint8)[:(nbits + 7) // 8].copy()
+    back, read = ic._bucket_merge(sym, extra)
+    assert (back == r).all() and read == nbits
+    ic._check_bucket(read, extra)
+    # too few bytes: the reads stay inside them (zeros past the end), the count is off
+    _, read = ic._bucket_merge(sym, extra[:-3])
+    assert read == nbits
+    with pytest.raises(FormatError, match="bytes of extra bits"):
+        ic._check_bucket(read, extra[:-3])
+    # a symbol above the last is flagged
+    bad = sym.copy()
+    bad[3] = ic.BUCKET_MAX_SYMBOL + 1
+    _, read = ic._bucket_merge(bad, extra)
+    with pytest.raises(FormatError, match="bucket symbol above"):
+        ic._check_bucket(read, extra)
 
 
 def test_values_frame_from_the_probe_is_what_the_planner_would_make():
