@@ -549,3 +549,32 @@ def test_pre_trial_keeps_the_layout_the_whole_sample_would_choose(monkeypatch):
     without = [ic.encode_ints(x) for x in (counter, sparse)]
     assert with_pre == without
     assert [b[0] for b in without] == [ic.BUCKET, ic.SPARSE]
+
+
+@pytest.mark.parametrize("spec", ["<f8", "<f4"])
+def test_scaled_floats_in_runs_decode_from_sparse_codes_a_division_a_run(spec):
+    # step-like decimals (long runs of one value, a few -0.0 and NaN
+    # exceptions) code as SPARSE; the decoder divides each run's code once,
+    # straight into the float output, and must give what dividing every code does
+    from cobol.layers.numeric import M_SCALED, _encode_array, _scale_decode
+    dt = np.dtype(spec)
+    rng = np.random.default_rng(5)
+    steps = np.round(rng.normal(0, 50, 300), 1)
+    arr = np.repeat(steps, rng.integers(1, 200, steps.size)).astype(dt)
+    arr[[7, 500, 9000 % arr.size]] = [-0.0, np.nan, 1e-3]
+    for order_1 in (False, True):
+        a = np.cumsum(arr).astype(dt) if order_1 else arr
+        a = np.round(a.astype(np.float64), 1).astype(dt)
+        streams = _encode_array(a, M_SCALED, 10)
+        assert streams[0][0] == ic.SPARSE
+        out = np.empty(a.size, dt)
+        assert ic.decode_scaled_sparse(streams[0], a.size, 10, out)
+        every = np.empty(a.size, dt)
+        _scale_decode(ic.decode_ints(streams[0], a.size), np.float64(10), every)
+        assert out.tobytes() == every.tobytes()
+        data = a.tobytes()
+        assert cobol.decompress(cobol.compress(data, 3, dtype=spec)) == data
+    # another layout is left to decode_ints; a count that does not fit is an error
+    assert not ic.decode_scaled_sparse(ic.encode_ints(np.arange(100)), 100, 10, np.empty(100, dt))
+    with pytest.raises(FormatError):
+        ic.decode_scaled_sparse(streams[0], a.size, 10, np.empty(a.size - 1, dt))

@@ -529,6 +529,35 @@ def _sparse_decode(gaps, values, out, order, base, g):
 
 
 @njit(cache=True, nogil=True)
+def _sparse_decode_scaled(gaps, values, out, order, base, g, scale):
+    """_sparse_decode of int codes that stand for code / scale: each value
+    written to the float array ``out`` as float64(int64 code) / scale (one
+    correctly rounded division, then the cast to out's type: what
+    numeric._scale_decode makes of the codes), a run's value divided once
+    (a slice fill). False when the gaps run past out.size."""
+    n = out.size
+    i = 0
+    y = np.uint64(0)
+    for j in range(gaps.size):
+        gap = gaps[j]
+        if gap < 0 or gap >= n - i:
+            return False
+        if order == 0:
+            y = np.uint64(0)
+        if gap:
+            out[i:i + gap] = out.dtype.type(np.float64(np.int64(base + g * y)) / scale)
+        i += gap
+        v = np.uint64(values[j])
+        y = y + v if order == 1 else v
+        out[i] = np.float64(np.int64(base + g * y)) / scale
+        i += 1
+    if order == 0:
+        y = np.uint64(0)
+    out[i:n] = out.dtype.type(np.float64(np.int64(base + g * y)) / scale)
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _to_bytes(r, k, planes):
     n = r.size
     out = np.empty(n * k, np.uint8)
@@ -1351,6 +1380,41 @@ def _bucket_ranks_lookup(ranks_buf, n: int, nd: int, r: Reader, out):
     return dest
 
 
+def _decode_sparse(r: Reader, n: int, depth: int, dest: np.ndarray, scale: float | None = None) -> None:
+    """A SPARSE stream's ``n`` values (``r`` past its count) into ``dest``: as
+    integers, or with ``scale`` as float codes / scale (_sparse_decode_scaled)."""
+    order, base_z, g, gaps_buf, values_buf = read_sparse_header(r, depth)
+    base = unzigzag_int(base_z)
+    gaps = decode_ints(gaps_buf, n, _depth=depth + 1)
+    values = decode_ints(values_buf, n, _depth=depth + 1)
+    if gaps.size != values.size:
+        raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
+    frame = (order, np.uint64(base & ((1 << 64) - 1)), np.uint64(g))
+    if scale is None:
+        ok = _sparse_decode(gaps, values, dest, *frame)
+    else:
+        ok = _sparse_decode_scaled(gaps, values, dest, *frame, np.float64(scale))
+    if not ok:
+        raise FormatError("int stream: sparse gaps run past the end")
+
+
+def decode_scaled_sparse(buf, max_count: int, scale: int, out: np.ndarray) -> bool:
+    """The float values of a SPARSE int stream of codes that stand for code /
+    ``scale`` (numeric's SCALED floats), straight into ``out`` (float32 or
+    float64, exactly ``out.size`` values): each run's value divided once, no
+    array of the codes. False, with nothing read, for another layout (then
+    decode_ints and a division of every value)."""
+    if len(buf) < 1 or buf[0] != SPARSE:
+        return False
+    r = Reader(buf, what="int stream")
+    r.u8("mode")
+    n = r.varint("count", limit=max_count)
+    if n != out.size:
+        raise FormatError(f"int stream holds {n} values, {out.size} expected")
+    _decode_sparse(r, n, 0, out, scale)
+    return True
+
+
 def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: int = 0) -> np.ndarray:
     """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError).
 
@@ -1442,15 +1506,8 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
                    np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest)
         return _result(dest, out)
     if mode == SPARSE:
-        order, base_z, g, gaps_buf, values_buf = read_sparse_header(r, _depth)
-        base = unzigzag_int(base_z)
-        gaps = decode_ints(gaps_buf, n, _depth=_depth + 1)
-        values = decode_ints(values_buf, n, _depth=_depth + 1)
-        if gaps.size != values.size:
-            raise FormatError(f"int stream: {gaps.size} gaps but {values.size} values")
         dest = _dest(n, out)
-        if not _sparse_decode(gaps, values, dest, order, np.uint64(base & ((1 << 64) - 1)), np.uint64(g)):
-            raise FormatError("int stream: sparse gaps run past the end")
+        _decode_sparse(r, n, _depth, dest)
         return _result(dest, out)
     if mode == DICT:
         if _depth > 0:
@@ -1476,4 +1533,4 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
     raise FormatError(f"int stream: unknown mode {mode}")
 
 
-__all__ = ["encode_ints", "decode_ints", "estimate_size", "choose_layout", "trial_compressor", "trial_frame", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "NIBBLES", "ALL_MODES"]
+__all__ = ["encode_ints", "decode_ints", "decode_scaled_sparse", "estimate_size", "choose_layout", "trial_compressor", "trial_frame", "PACKED", "PLANES", "DICT", "SPARSE", "ESCAPE", "BUCKET", "NIBBLES", "ALL_MODES"]
