@@ -578,3 +578,21 @@ def test_scaled_floats_in_runs_decode_from_sparse_codes_a_division_a_run(spec):
     assert not ic.decode_scaled_sparse(ic.encode_ints(np.arange(100)), 100, 10, np.empty(100, dt))
     with pytest.raises(FormatError):
         ic.decode_scaled_sparse(streams[0], a.size, 10, np.empty(a.size - 1, dt))
+
+
+@pytest.mark.parametrize("escaped", [0.003, 0.3])
+def test_merge_escape_rare_and_common_escapes(escaped):
+    # rare escapes: runs written branch-free and only the runs holding one
+    # gone over again; common ones: a branch per code. Same values either way,
+    # and the same checks (too few or too many escaped values, a code above the escape)
+    rng = np.random.default_rng(8)
+    r = rng.integers(0, 255, 5003).astype(np.uint64)
+    big = rng.random(r.size) < escaped
+    r[big] = rng.integers(255, 10**6, int(big.sum()))
+    prim, rest = ic._split_escape(r, 255)
+    out = np.empty(r.size, np.int32)
+    assert ic._merge_escape(prim, rest, 255, np.uint64(7), np.uint64(3), out)
+    assert (out == (7 + 3 * r).astype(np.int32)).all()
+    assert not ic._merge_escape(prim, rest[:-1], 255, np.uint64(0), np.uint64(1), out)
+    assert not ic._merge_escape(prim, np.concatenate([rest, rest[:1]]), 255, np.uint64(0), np.uint64(1), out)
+    assert not ic._merge_escape(prim, rest, 200, np.uint64(0), np.uint64(1), out)

@@ -279,25 +279,60 @@ def _split_escape(r, esc):
     return prim, rest
 
 
+#: codes a run of _merge_escape: each run is written with no branch (a vector
+#: loop), and only a run that holds an escape is gone over again
+MERGE_ESCAPE_RUN = 32
+
+
 @njit(cache=True, nogil=True)
 def _merge_escape(prim, rest, esc, base, g, out):
     """Inverse of _split_escape, each code then put through the frame of
     reference: out[i] = base + g * code (uint64 arithmetic, truncated to out's
     type; base 0 and g 1 give the codes). Without a predictor the decoder
     writes the values so, in one pass. False when the escapes and the rest
-    disagree in number or a code lies above the escape."""
+    disagree in number or a code lies above the escape. Escapes are rare
+    (the encoder picks the layout so): a run of codes is written as they
+    are, its largest code found in the same vector loop, and only a run
+    that holds the escape code is gone over again for them (a branch per
+    code did not vectorise: 0.5 ns a code). Where escapes are not rare
+    (more than one code in 64) most runs would be gone over twice: a
+    branch per code then."""
     k = 0
-    for i in range(prim.size):
-        b = prim[i]
-        if b == esc:
-            if k >= rest.size:
+    m = prim.size
+    if rest.size * 64 > m:
+        for i in range(m):
+            b = prim[i]
+            if b == esc:
+                if k >= rest.size:
+                    return False
+                out[i] = base + g * (rest[k] + np.uint64(esc))
+                k += 1
+            elif b > esc:
                 return False
-            out[i] = base + g * (rest[k] + np.uint64(esc))
-            k += 1
-        elif b > esc:
+            else:
+                out[i] = base + g * np.uint64(b)
+        return k == rest.size
+    for c0 in range(0, m, MERGE_ESCAPE_RUN):
+        c1 = min(c0 + MERGE_ESCAPE_RUN, m)
+        # (slices indexed from 0 by range(): no negative-index check per code)
+        p = prim[c0:c1]
+        o = out[c0:c1]
+        mx = np.uint8(0)
+        for i in range(c1 - c0):
+            b = p[i]
+            if b > mx:
+                mx = b
+            o[i] = base + g * np.uint64(b)
+        if mx < esc:
+            continue
+        if mx > esc:
             return False
-        else:
-            out[i] = base + g * np.uint64(b)
+        for i in range(c1 - c0):
+            if p[i] == esc:
+                if k >= rest.size:
+                    return False
+                o[i] = base + g * (rest[k] + np.uint64(esc))
+                k += 1
     return k == rest.size
 
 
