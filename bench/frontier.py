@@ -20,7 +20,7 @@ bytes-weighted ratio and the compress speed; the column names the anchor with
 the best ratio among those that dominate it. Every round trip is checked.
 
 Numba's kernels are loaded by one untimed cobol run per level on the first
-64 KiB of each file before the timed runs.
+1 MiB of each file (WARM_BYTES) before the timed runs.
 
 Usage::
 
@@ -111,6 +111,10 @@ def codecs(levels, zstd_levels, brotli_levels, xz_levels, with_bzip3: bool):
     return out
 
 
+#: bytes of each file compressed untimed at every cobol level before the timed runs
+WARM_BYTES = 1 << 20
+
+
 def _cpu(fn, *args):
     t0 = time.process_time()
     r = fn(*args)
@@ -126,8 +130,14 @@ def run(inputs, points, progress=None) -> list:
         # every file's head, not only the first file's: a kernel that only one
         # file of the category reaches (the log transform on a log-like prose
         # file) was otherwise loaded inside that file's timed run
+        # 1 MiB, not 64 KiB: paths that only larger blocks take (the word
+        # trial's quick pass on 64 KiB+ of JSON text, the raw block's sampled
+        # estimate from 512 KiB) loaded their kernels inside the first level's
+        # timed runs: level 3 on the unseen JSON lines (2.5 MB) ran at 9.6 MB/s
+        # and was marked dominated by bzip3 (10.9), level 6 after it at 14.6;
+        # with this warm-up level 3 15.9, level 6 12.4 (same code)
         for inp in files:
-            warm = inp.data[:65536]
+            warm = inp.data[:WARM_BYTES]
             for name, lv, comp, decomp in points:
                 if name == "cobol":
                     decomp(comp(warm), len(warm))

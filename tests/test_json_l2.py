@@ -925,3 +925,59 @@ def test_hostile_word_coded_blocks_raise(case):
         params = params + b"\x05"
     with pytest.raises(CobolError):
         Layer2Decoder().decode(streams, params, n)
+
+
+def _op_lines(n=600, seed=9):
+    """API operations: a name echoed in three more columns (the op, its input
+    and output shapes) beside a documentation string, as botocore's are."""
+    rng = random.Random(seed)
+    words = ("the instance request returns a value for this parameter and of to is in when you specify "
+             "an account that must be with name not by on default if or are can be used be set").split()
+    verbs = ["Describe", "Create", "Delete", "Modify", "Accept"]
+    nouns = ["Instance", "Volume", "Image", "Snapshot", "Address", "Route"]
+    lines = []
+    for i in range(n):
+        name = f"{rng.choice(verbs)}{rng.choice(nouns)}{rng.choice(nouns)}{i % 7 or ''}"
+        doc = " ".join(rng.choice(words) for _ in range(rng.randint(8, 40)))
+        lines.append(json.dumps({"op": name, "name": name, "input": {"shape": name + "Request"},
+                                 "output": {"shape": name + "Result"},
+                                 "documentation": f"<p>{doc.capitalize()}.</p>"}, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_prose_split_below_level_6(monkeypatch):
+    """Below level 6 the names (which repeat each other across columns) go to
+    one text group and the documentation to another, where per column they
+    were five streams; the split is smaller at the coder the streams end in."""
+    import brotli
+    data = _op_lines()
+    enc = Layer2Encoder(group_text=False).encode(data)
+    texts = [n for n in enc.stream_names if n.startswith("text:")]
+    assert texts == ["text:op+name+shape+shape", "text:documentation"]
+    streams = [bytes(s) for s in enc.streams]
+    assert Layer2Decoder().decode(streams, bytes(enc.params), len(data)) == data
+    monkeypatch.setattr(Layer2Encoder, "_prose_groups", staticmethod(lambda *args: None))
+    apart = Layer2Encoder(group_text=False).encode(data)
+    assert len([n for n in apart.stream_names if n.startswith("text:")]) == 5
+    size = lambda e: sum(len(brotli.compress(bytes(s), quality=8)) for s in e.streams)  # noqa: E731
+    assert size(enc) < 0.97 * size(apart)
+
+
+def test_prose_groups_need_both_kinds():
+    names = [f"Name{i}" for i in range(50)]
+    prose = [f"this is a sentence about item {i} and more" for i in range(50)]
+    buf, a, b, _ = _text_spans(names + prose)
+    cols = np.array([0] * 50 + [1] * 50, np.int64)
+    assert Layer2Encoder._prose_groups(buf, a, b, cols, 3).tolist() == [0, 1, 0]
+    assert Layer2Encoder._prose_groups(buf, a[:50], b[:50], cols[:50], 3) is None
+    assert Layer2Encoder._prose_groups(buf, a[50:], b[50:], cols[50:], 3) is None
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["Alpha", "Beta\\\"x", "\u00e9t\u00e9", ""]),
+                          st.sampled_from(["a b c d", "the word and the other", "x", ""])), min_size=1, max_size=300))
+def test_hypothesis_prose_split_round_trips(rows):
+    data = "".join(json.dumps({"name": n, "doc": d, "ref": n + "Ref"}) + "\n" for n, d in rows).encode()
+    for group_text in (False, True):
+        enc = Layer2Encoder(group_text=group_text).encode(data)
+        assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data

@@ -415,3 +415,25 @@ def test_skeleton_hash_collision_costs_the_transform_not_data(monkeypatch):
         blob, report = eng.encode_block(doc, 0)
         assert report.plan == "raw"
         assert cobol.decompress(eng.compress(doc)) == doc
+
+
+@given(st.lists(st.binary(max_size=12), max_size=12), st.binary(max_size=6), st.integers(0, 40))
+@SETTINGS
+def test_skeleton_stream_reader_checks_as_the_dictionary_does(entries, junk, cut):
+    """structural_dictionary.read_entries (the decoder's one-kernel read of the
+    skeleton stream) gives the entries StructuralDictionary.from_bytes gives,
+    and fails where it fails, with the same error class."""
+    from cobol.layers.structural_dictionary import StructuralDictionary, read_entries
+    valid = StructuralDictionary(list(dict.fromkeys(entries))).to_bytes()
+    e0 = entries[0] if entries else b"a"
+    duplicates = bytes([2, len(e0), len(e0)]) + e0 + e0
+    for buf in (valid, valid[:cut], valid + junk, junk, b"\x00" + valid[1:], duplicates):
+        try:
+            want = StructuralDictionary.from_bytes(buf)
+        except CobolError as exc:
+            with pytest.raises(type(exc)):
+                read_entries(buf, 16)
+            continue
+        data, offsets = read_entries(buf, 16)
+        assert data.size == offsets[-1] + 16 and not data[offsets[-1]:].any()
+        assert [data[a:b].tobytes() for a, b in zip(offsets[:-1], offsets[1:])] == list(want)

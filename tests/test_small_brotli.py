@@ -57,6 +57,9 @@ def test_small_structured_blocks_get_the_budget_from_level_3():
     assert plan.SMALL_BROTLI_STREAM_SHARE == 2
     html_budget = plan.SMALL_BROTLI_HTML_BUDGET
     assert html_budget == 256 << 10
+    assert plan.SMALL_BROTLI_JSONL_BUDGET == 128 << 10
+    for level in (3, 4, 5):
+        assert plan.small_brotli_budget(EncodeContext(fmt="jsonl", level=level), 400000) == 128 << 10
     for fmt in ("json", "jsonl", "xml", "html"):
         for level in (3, 6, 9, 12, 16):
             ctx = EncodeContext(fmt=fmt, level=level)
@@ -65,7 +68,9 @@ def test_small_structured_blocks_get_the_budget_from_level_3():
                 assert plan.small_brotli_budget(ctx, limit) == html_budget
                 assert plan.small_brotli_budget(ctx, 50001) == 50001
                 continue
-            assert plan.small_brotli_budget(ctx, limit) == 64 << 10
+            # JSON lines at levels 3-5 (JSONL_BROTLI_LEVELS): a larger cap
+            jsonl_cap = fmt == "jsonl" and level in plan.JSONL_BROTLI_LEVELS
+            assert plan.small_brotli_budget(ctx, limit) == (plan.SMALL_BROTLI_JSONL_BUDGET if jsonl_cap else 64 << 10)
             # at most half of a smaller block
             assert plan.small_brotli_budget(ctx, 50001) == 25000
         assert plan.small_brotli_budget(EncodeContext(fmt=fmt, level=3), limit + 1) == 0
@@ -140,6 +145,7 @@ def test_blocks_above_the_limit_are_coded_as_without_the_budget(monkeypatch):
     small = _jsonl(3, 300)
     with_budget = [cobol.compress(d, level=3) for d in (big, small)]
     monkeypatch.setattr(plan, "SMALL_BROTLI_STREAM_BUDGET", 0)
+    monkeypatch.setattr(plan, "SMALL_BROTLI_JSONL_BUDGET", 0)
     assert plan.small_brotli_budget(EncodeContext(fmt="jsonl", level=3), len(small)) == 0
     without = [cobol.compress(d, level=3) for d in (big, small)]
     assert with_budget[0] == without[0]
@@ -246,6 +252,9 @@ def test_blocks_above_the_raw_limit_are_coded_as_before(monkeypatch):
     data = _prose_doc(2, 300)
     assert len(data) > plan.SMALL_BROTLI_RAW_MAX
     no_words = {"l1": False}  # NO_WORDS: with them the transform beats the raw block either way
+    # likewise the prose split (its literal keys apart from the prose): the one text stream of before
+    from cobol.layers.l2_json import Layer2Encoder
+    monkeypatch.setattr(Layer2Encoder, "_prose_groups", staticmethod(lambda *args: None))
     now = cobol.compress(data, level=3, layers=no_words)
     monkeypatch.setattr(plan, "SMALL_BROTLI_RAW_MAX", 0)
     assert cobol.compress(data, level=3, layers=no_words) == now

@@ -16,7 +16,7 @@ from .format import checksum as ck
 from .format.frame import DataBlock
 from .layers import l1_numpy, log_format
 from .linesearch import BlockLines, text_block
-from .logskip import cannot_match, delimiter_pieces, find_positions, searchable, stream_search, unmatched_log_block
+from .logskip import block_delimiters, cannot_match, delimiter_pieces, find_positions, searchable, stream_search, unmatched_log_block
 
 _BlockLines = BlockLines
 
@@ -68,7 +68,7 @@ def _log_candidates(lb, m, found: tuple | None = None) -> np.ndarray | None:
     if not searchable(strings):
         return None
     if found is None:
-        found = stream_search(lb.streams, m)
+        found = stream_search(lb.streams, m, lb.delimiters)
     in_templates, _, exact, loose, digits_only = found
     n_lines = lb.n_lines
     select = lb.ids == 0
@@ -79,7 +79,7 @@ def _log_candidates(lb, m, found: tuple | None = None) -> np.ndarray | None:
             whole = np.zeros(lb.tmpl_s.size, np.bool_)
             whole[np.searchsorted(lb.tmpl_s[1:], np.array(pos, np.int64), "right")] = True
             select |= whole[lb.ids]
-    pieces = {p for s in strings for p in delimiter_pieces(s)}
+    pieces = {p for s in strings for p in delimiter_pieces(s, lb.delimiters)}
     if pieces and lb.ss.size:
         hits = [np.searchsorted(lb.ss, np.array(exact, np.int64), "right") - 1]
         if digits_only or len(loose) * RENDER_VARIABLES_SHARE > n_lines:
@@ -136,6 +136,7 @@ class LogLines:
         from .layers import log_numpy  # (its import, ~40 ms, only where a log block is searched)
         self._log_numpy = log_numpy
         self.streams, self._rec = streams, rec
+        self.delimiters = block_delimiters(rec)
         self._kernel_block = None
         self.fast = self._guard(lambda: log_numpy.read_log_block(streams, rec.params, rec.raw_len))
         lb = self.fast or self.kernel_block()
@@ -273,7 +274,7 @@ def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) 
             streams = source.streams(rec, header, log_format.STREAM_BOUND)
         found = None
         if len(streams) == len(log_format.STREAM_NAMES) and not invert:
-            found = stream_search(streams, m)
+            found = stream_search(streams, m, block_delimiters(rec))
             if cannot_match(streams, m, found):
                 return unmatched_log_block(streams, rec, log_line_renderer(streams, rec))
         return search_log_block(streams, rec, m, invert, found)

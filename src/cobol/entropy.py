@@ -370,7 +370,8 @@ class BrotliCodec(EntropyCodec):
         try:
             # the output buffer stops growing at the limit (one growth step over
             # at most), so a hostile stream cannot make it allocate more
-            out = d.process(bytes(data), output_buffer_limit=max(decoded_len, 1))
+            # (the payload's view as it is: the binding reads any buffer, a bytes copy bought nothing)
+            out = d.process(data, output_buffer_limit=max(decoded_len, 1))
         except brotli.error as e:
             # also raised for bytes after the stream's last meta-block
             raise FormatError(f"brotli stream does not decode: {e}") from None

@@ -319,7 +319,7 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
     from . import logskip
     from .layers import log_format
     streams = source.streams(rec, header, log_format.STREAM_BOUND)
-    found = logskip.stream_search(streams, m) if len(streams) == len(log_format.STREAM_NAMES) else None
+    found = logskip.stream_search(streams, m, logskip.block_delimiters(rec)) if len(streams) == len(log_format.STREAM_NAMES) else None
     if found is not None and logskip.cannot_match(streams, m, found):
         renderer = []
 

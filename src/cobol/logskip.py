@@ -17,9 +17,18 @@ from .layers import log_format
 from .linesearch import BlockLines
 
 
-def delimiter_pieces(s: bytes) -> list:
-    """The pieces of ``s`` between the log transform's variable delimiters."""
-    return [p for p in re.split(b"[" + re.escape(log_format.DELIMITERS) + b"]", s) if p]
+def delimiter_pieces(s: bytes, delimiters: bytes = log_format.DELIMITERS) -> list:
+    """The pieces of ``s`` between a log block's variable delimiters (its
+    params' ``delimiters``: version 2 adds some to log_format.DELIMITERS)."""
+    return [p for p in re.split(b"[" + re.escape(delimiters) + b"]", s) if p]
+
+
+def block_delimiters(rec: DataBlock) -> bytes:
+    """The delimiters of a log block, from its params (FormatError when they are bad)."""
+    try:
+        return log_format.parse_params(rec.params, rec.raw_len)["delimiters"]
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
 
 
 def searchable(strings) -> bool:
@@ -101,7 +110,7 @@ def skeleton_positions(skel: bytes, pieces, ignore_case: bool) -> tuple[list, li
     return exact, loose, digits_only
 
 
-def stream_search(streams: list, m) -> tuple | None:
+def stream_search(streams: list, m, delimiters: bytes = log_format.DELIMITERS) -> tuple | None:
     """What a fixed-string search finds in a log block's entropy-decoded
     streams with bytes searches alone: None when the strings cannot be looked
     for this way (a regular expression, or see :func:`searchable`), else
@@ -115,21 +124,22 @@ def stream_search(streams: list, m) -> tuple | None:
         return None
     in_templates = m.block.search(streams[log_format.TEMPLATES]) is not None
     in_raw = m.block.search(streams[log_format.RAW]) is not None
-    pieces = {p for s in strings for p in delimiter_pieces(s)}
+    pieces = {p for s in strings for p in delimiter_pieces(s, delimiters)}
     found = skeleton_positions(bytes(streams[log_format.SKELETONS]), pieces, m.ignore_case) if pieces \
         else ([], [], False)
     return (in_templates, in_raw) + found
 
 
-def cannot_match(streams: list, m, found: tuple | None = None) -> bool:
+def cannot_match(streams: list, m, found: tuple | None = None, delimiters: bytes = log_format.DELIMITERS) -> bool:
     """True when no line of a log block can hold one of the fixed strings,
     decided on the entropy-decoded streams with bytes searches alone (no
     Numba kernel runs, none is imported): neither a template nor a raw line
     holds a string, and no string's delimiter-free pieces can lie in a
     variable (the same reasoning as blocksearch's candidate lines, which this
     only short-cuts). False means "render and look". ``found``: the block's
-    :func:`stream_search`, when already made."""
-    found = stream_search(streams, m) if found is None else found
+    :func:`stream_search`, when already made; ``delimiters``: the block's
+    (:func:`block_delimiters`), for a search made here."""
+    found = stream_search(streams, m, delimiters) if found is None else found
     return found is not None and not any(found[:2]) and not (found[2] or found[3] or found[4])
 
 

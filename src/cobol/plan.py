@@ -328,6 +328,19 @@ SMALL_BROTLI_STREAM_SHARE = 2
 #: ratio, brotli -10 2.2); 11 other pages of 30-547 KB 0.989 -> 0.992x at
 #: about the same time. A cap of 128 KiB gave the same bytes on these files.
 SMALL_BROTLI_HTML_BUDGET = 256 << 10
+#: JSON lines blocks at JSONL_BROTLI_LEVELS (3-5 here) code up to
+#: SMALL_BROTLI_JSONL_BUDGET bytes of their streams (still at most half the
+#: block): the word-coded documentation of API descriptions as JSON lines
+#: (the text group of prose, docs/transforms/json.md) is 80-130 KB on blocks of
+#: 200-500 KB, which the 64 KiB cap left at quality 8, where quality 10 is
+#: 6-8% smaller (botocore EC2 operations, 403 KB: 126 KB of word codes, 50,724
+#: -> 46,981 bytes). Level 3, same process (docs/FRONTIER.md, "JSON lines:
+#: prose split and budget"): unseen JSON lines 0.997 -> 1.023x brotli -11
+#: (geomean) at 20.4 -> 13.6 MB/s (bzip3 10.4); /tmp/jl8 0.987 -> 1.005x at
+#: 9.4 -> 7.9 MB/s (bzip3 7.5: the closest margin); 96 KiB gave 0.999x /
+#: 1.001x at 16.8 / 8.5 MB/s. Larger blocks (> SMALL_BROTLI_STREAM_BLOCK_MAX)
+#: and so large inputs do not change; levels 6+ keep SMALL_BROTLI_STREAM_BUDGET.
+SMALL_BROTLI_JSONL_BUDGET = 128 << 10
 
 
 def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
@@ -338,7 +351,9 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
             and ctx.level >= SMALL_BROTLI_MIN_LEVEL and size <= SMALL_BROTLI_STREAM_BLOCK_MAX):
         if ctx.fmt == "html":
             return min(SMALL_BROTLI_HTML_BUDGET, size)
-        return min(SMALL_BROTLI_STREAM_BUDGET, size // SMALL_BROTLI_STREAM_SHARE)
+        cap = SMALL_BROTLI_JSONL_BUDGET if ctx.fmt == "jsonl" and ctx.level in JSONL_BROTLI_LEVELS \
+            else SMALL_BROTLI_STREAM_BUDGET
+        return min(cap, size // SMALL_BROTLI_STREAM_SHARE)
     return 0
 
 

@@ -119,21 +119,29 @@ def encode_ints(values: np.ndarray) -> bytes:
     return bytes(out)
 
 
-def decode_ints(buf, max_count: int) -> np.ndarray:
+def decode_ints(buf, max_count: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The int64 values of an :func:`encode_ints` stream (at most
+    ``max_count``); with ``out`` (int64, exactly as many values as the stream
+    must hold) written there and ``out`` returned."""
     if len(buf) < 1:
         raise FormatError("csv: empty int stream")
     if buf[0] == INTS_CODEC:
-        return _intcodec_decode(memoryview(buf)[1:], max_count)
+        return _intcodec_decode(memoryview(buf)[1:], max_count, out=out)
     if buf[0] != INTS_SMALL:
         raise FormatError("csv: unknown int stream tag")
     r = Reader(buf, pos=1, what="csv ints")
     n = r.varint("count", limit=min(max_count, SMALL_INTS))
-    out, end, err = K.read_varints(np.frombuffer(buf, np.uint8), r.pos, n, 0, True)
+    vals, end, err = K.read_varints(np.frombuffer(buf, np.uint8), r.pos, n, 0, True)
     if err:
         raise FormatError("csv: bad or truncated small int stream")
     if end != len(buf):
         raise FormatError("csv: trailing bytes after small ints")
-    return out
+    if out is not None:
+        if vals.shape[0] != out.shape[0]:
+            raise FormatError(f"csv: int stream holds {vals.shape[0]} values, {out.shape[0]} expected")
+        out[:] = vals
+        return out
+    return vals
 
 
 class StreamSink:
@@ -772,7 +780,7 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
     or templates with exceptions as one column in order, the exceptions
     spliced in, so the row assembler copies each value once.
 
-    With an ``arena`` the entries of numbers and joined strings are written
+    With an ``arena`` the entries of numbers, templates and joined strings are written
     into it (``buf`` is then ``arena.buf`` and ``offs`` a view of
     ``arena.offs``, positions in it); other kinds come back in buffers of
     their own, for the caller to :meth:`ColumnArena.put`.
@@ -827,6 +835,19 @@ def decode_column_entries(src: StreamSource, n: int, limit: int, depth: int = 0,
         lit_buf = np.frombuffer(b"".join(lits), dtype=np.uint8)
         lit_offs = np.zeros(k + 2, np.int64)
         lit_offs[1:] = np.cumsum([len(x) for x in lits])
+        if arena is not None:
+            # printed straight into the arena, the exceptions spliced in
+            if epos is None:
+                ebuf, eoffs, epos = _NO_BYTES, _NO_EXCEPTION_OFFS, _NO_POSITIONS
+            k0 = arena.k
+            end, err = K.format_template_into(vals, widths, lit_buf, lit_offs, ebuf, eoffs, epos, arena.buf,
+                                              arena.offs, arena.at, k0)
+            if err == 2:
+                raise FormatError("csv: template column prints more than the block")
+            if err:
+                raise FormatError("csv: invalid value in a template column")
+            arena.advance(end, n)
+            return arena.buf, arena.offs[k0:k0 + n + 1], None
         buf, offs, err = K.format_template(vals, widths, lit_buf, lit_offs, limit)
         if err == 2:
             raise FormatError("csv: template column prints more than the block")
@@ -861,7 +882,12 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None, numbers=None)
     sc_raw = src.next("scales") if mode != SCALE_CONST else None
     ebuf, eoffs, epos = _decode_exceptions(src, n, has_exc, limit, depth)
     ng = n - (epos.shape[0] if epos is not None else 0)
-    vals = decode_ints(vals_raw, ng)
+    # a column printed by the row assembler as stored (no reference to add,
+    # no float32 or scale conversion) decodes straight into its place among
+    # the block's numbers instead of into an array of its own and a copy
+    direct = (numbers is not None and arena is not None and rows is None and kind == REF_NONE
+              and rep == REP_DECIMAL and mode != SCALE_EXTRA)
+    vals = decode_ints(vals_raw, ng, out=numbers.reserve(ng) if direct else None)
     if vals.shape[0] != ng:
         raise FormatError("csv: numeric column has the wrong count")
     if refs is not None:
@@ -881,13 +907,9 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None, numbers=None)
                 pred = K.drop_positions(pred, epos)
             with np.errstate(over="ignore"):
                 vals = vals + pred
-        if rowsrc is None:
-            refs[col] = _DecodedRef(domain, vals, epos, n)
-        else:
-            # rowsrc views the block's entry table, which the caller rewrites
-            # next: the row view is taken now
-            full = vals if epos is None else K.spread_around(vals, epos, n)
-            refs[col] = (domain, full[rowsrc])
+        # (rowsrc views the block's entry table, where the caller leaves a
+        # numeric column's row view as it is: the reference reads it later)
+        refs[col] = _DecodedRef(domain, vals, epos, n, rowsrc)
     if mode == SCALE_CONST:
         # (format_decimals_into prints every value at max_scale from an empty
         # array; float32 columns convert with the scales spelled out)
@@ -927,23 +949,26 @@ def _decode_num(src, n, limit, depth, refs, col, rows, arena=None, numbers=None)
 
 
 class _DecodedRef:
-    """A decoded numeric column (without repeated rows) as a reference for
-    later columns: ``(domain, values)`` as :func:`_predict` reads it, the
-    values with the exceptions' places filled made only when a column refers
-    to it (most are referred to by none; each made an array of the column's
-    size). ``vals`` and ``epos`` are the decoder's own arrays, never written
-    after."""
+    """A decoded numeric column as a reference for later columns: ``(domain,
+    values)`` as :func:`_predict` reads it, the values with the exceptions'
+    places filled (and, with repeated rows, the value each row shows:
+    ``rowsrc``) made only when a column refers to it (most are referred to
+    by none; each made an array or two of the column's size: on the big CSV
+    a fifth of decoding a numeric column with repeated rows). ``vals``,
+    ``epos`` and ``rowsrc`` are the decoder's own arrays, not written while
+    the block decodes."""
 
-    __slots__ = ("domain", "_vals", "_epos", "_n", "_values")
+    __slots__ = ("domain", "_vals", "_epos", "_n", "_rowsrc", "_values")
 
-    def __init__(self, domain, vals, epos, n):
+    def __init__(self, domain, vals, epos, n, rowsrc=None):
         self.domain = domain
-        self._vals, self._epos, self._n = vals, epos, n
+        self._vals, self._epos, self._n, self._rowsrc = vals, epos, n, rowsrc
         self._values = None
 
     def values(self) -> np.ndarray:
         if self._values is None:
-            self._values = self._vals if self._epos is None else K.spread_around(self._vals, self._epos, self._n)
+            full = self._vals if self._epos is None else K.spread_around(self._vals, self._epos, self._n)
+            self._values = full if self._rowsrc is None else full[self._rowsrc]
         return self._values
 
     def __getitem__(self, i):
@@ -1171,6 +1196,11 @@ def scratch(name: str, count: int, dtype) -> np.ndarray:
 NUMBERS = object()
 
 
+#: the order of a row of NumberColumns.cols (one tuple write per column)
+_NUM_ROW = (NUM_VSTART, NUM_VCOUNT, NUM_SSTART, NUM_ESTART, NUM_ECOUNT, NUM_WIDTH, NUM_MAX_SCALE)
+assert _NUM_ROW == tuple(range(NUM_FIELDS))
+
+
 class NumberColumns:
     """Decode side: the numeric columns of a block that the row assembler
     prints straight into the output (csv_tokenizer.assemble_numbers, COL_NUMBERS),
@@ -1184,34 +1214,41 @@ class NumberColumns:
         self.cols = np.zeros((ncols, NUM_FIELDS), np.int64)
         self.nv = self.ns = self.ne = 0
         self.count = 0  # columns added
+        self.reserved = None  # the view reserve() handed out last
+
+    def reserve(self, nv: int) -> np.ndarray:
+        """Where the next column's ``nv`` values go (:meth:`add` them after
+        writing them there, e.g. by an int decoder's ``out``)."""
+        if self.nv + nv > self.nums.shape[0]:
+            raise FormatError("csv: numeric columns larger than the block")
+        self.reserved = self.nums[self.nv:self.nv + nv]
+        return self.reserved
 
     def add(self, col: int, vals: np.ndarray, scales: np.ndarray | None, max_scale: int, width: int,
             epos: np.ndarray | None) -> None:
         """Column ``col``'s values (printed with ``scales``, or all with
-        ``max_scale`` when None) and its exceptions' positions."""
+        ``max_scale`` when None) and its exceptions' positions; ``vals`` may
+        be the :meth:`reserve` view the values were decoded into."""
         nv = vals.shape[0]
         ne = 0 if epos is None else epos.shape[0]
         if not 0 <= col < self.cols.shape[0] or self.nv + nv > self.nums.shape[0] \
                 or self.ne + ne > self.epos.shape[0] or (scales is not None and self.ns + nv > self.scales.shape[0]):
             raise FormatError("csv: numeric columns larger than the block")
-        row = self.cols[col]
-        row[NUM_VSTART] = self.nv
-        row[NUM_VCOUNT] = nv
-        self.nums[self.nv:self.nv + nv] = vals
-        self.nv += nv
-        if scales is None:
-            row[NUM_SSTART] = -1
-        else:
-            row[NUM_SSTART] = self.ns
-            self.scales[self.ns:self.ns + nv] = scales
-            self.ns += nv
-        row[NUM_ESTART] = self.ne
-        row[NUM_ECOUNT] = ne
+        v0 = self.nv
+        if vals is not self.reserved:
+            self.nums[v0:v0 + nv] = vals
+        self.reserved = None
+        self.nv = v0 + nv
+        s0 = -1
+        if scales is not None:
+            s0 = self.ns
+            self.scales[s0:s0 + nv] = scales
+            self.ns = s0 + nv
+        e0 = self.ne
         if ne:
-            self.epos[self.ne:self.ne + ne] = epos
-            self.ne += ne
-        row[NUM_WIDTH] = width
-        row[NUM_MAX_SCALE] = max_scale
+            self.epos[e0:e0 + ne] = epos
+            self.ne = e0 + ne
+        self.cols[col] = (v0, nv, s0, e0, ne, width, max_scale)  # one write, in _NUM_ROW order
         self.count += 1
 
 

@@ -49,16 +49,26 @@ def tokenize(data, delim, quote, max_fields, max_rows):
     Returns ``(starts, ends, row_nfields, row_term, n_fields, n_rows)``; the
     arrays are over-allocated to ``max_fields``/``max_rows`` (upper bounds the
     caller computes from byte counts) and only their first ``n_*`` entries are
-    meaningful. ``quote < 0`` switches quoting off.
+    meaningful. ``quote < 0`` switches quoting off. (:func:`tokenize_block`
+    hands :func:`tokenize_into` arrays NumPy allocated instead.)
     """
-    n = data.shape[0]
-    ones = np.uint64(0x0101010101010101)
-    dpat = np.uint64(delim & 0xFF) * ones
-    lfpat = np.uint64(LF) * ones
     starts = np.empty(max_fields, np.int64)
     ends = np.empty(max_fields, np.int64)
     row_nfields = np.empty(max_rows, np.int64)
     row_term = np.empty(max_rows, np.uint8)
+    nf, nr = tokenize_into(data, delim, quote, starts, ends, row_nfields, row_term)
+    return starts, ends, row_nfields, row_term, nf, nr
+
+
+@njit(cache=True, nogil=True)
+def tokenize_into(data, delim, quote, starts, ends, row_nfields, row_term):
+    """:func:`tokenize` into the caller's arrays (``starts``/``ends`` of at
+    least the block's LF and delimiter count + 1 entries, the row arrays of
+    its LF count + 1); returns ``(n_fields, n_rows)``."""
+    n = data.shape[0]
+    ones = np.uint64(0x0101010101010101)
+    dpat = np.uint64(delim & 0xFF) * ones
+    lfpat = np.uint64(LF) * ones
     nf = 0
     nr = 0
     i = 0
@@ -125,16 +135,24 @@ def tokenize(data, delim, quote, max_fields, max_rows):
         row_nfields[nr] = nf - first
         row_term[nr] = term
         nr += 1
-    return starts, ends, row_nfields, row_term, nf, nr
+    return nf, nr
 
 
 def tokenize_block(arr: np.ndarray, delim: int, quote: int):
-    """Tokenize ``arr`` (uint8). Returns starts, ends, row_nfields, row_term (trimmed)."""
+    """Tokenize ``arr`` (uint8). Returns starts, ends, row_nfields, row_term (trimmed).
+
+    The arrays are NumPy's (a large one gets transparent huge pages where
+    the system gives them on request): allocated in the kernel they took a
+    page fault per 4 KiB written."""
     n_lf = int(np.count_nonzero(arr == LF))
     n_delim = int(np.count_nonzero(arr == delim))
     max_rows = n_lf + 1
     max_fields = n_lf + n_delim + 1
-    starts, ends, row_nf, row_term, nf, nr = tokenize(arr, delim, quote, max_fields, max_rows)
+    starts = np.empty(max_fields, np.int64)
+    ends = np.empty(max_fields, np.int64)
+    row_nf = np.empty(max_rows, np.int64)
+    row_term = np.empty(max_rows, np.uint8)
+    nf, nr = tokenize_into(arr, delim, quote, starts, ends, row_nf, row_term)
     return starts[:nf], ends[:nf], row_nf[:nr], row_term[:nr]
 
 
@@ -242,10 +260,13 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
     The columns' values are entries of one buffer: entry ``e`` is
     ``buf[offs[e]:offs[e+1]]``. Column ``c`` owns the slots
     ``col_start[c]:col_start[c+1]`` (its fields top to bottom). With
-    ``COL_ENTRIES`` in ``col_mode[c]`` slot ``g`` shows entry ``entry[g]`` (a
-    dictionary column or a repeated row points many slots at one entry, so
-    neither is expanded before this); otherwise the column's values are its
-    entries in order, slot ``g`` showing ``col_first[c] + g - col_start[c]``
+    ``COL_ENTRIES`` in ``col_mode[c]`` slot ``g`` shows entry ``col_first[c] +
+    entry[g]`` (a dictionary column or a repeated row points many slots at one
+    of the column's entries, so neither is expanded before this; the table
+    counts from the column's first entry, so the decoder writes a
+    dictionary's ids or a row view into it as they are); otherwise the
+    column's values are its entries in order, slot ``g`` showing
+    ``col_first[c] + g - col_start[c]``
     (no table is written or read: one memory stream less per column). A slot
     is wrapped in quotes when ``qflag[g]`` (``COL_QFLAGS``) or always
     (``COL_QUOTED``). Field ``t`` of a row belongs to column
@@ -285,7 +306,7 @@ def assemble(out, buf, offs, entry, col_start, col_first, col_mode, qflag, row_n
                 return -1
             cur[c] = g + 1
             mode = col_mode[c]
-            e = entry[g] if mode & COL_ENTRIES else g + shift[c]
+            e = col_first[c] + entry[g] if mode & COL_ENTRIES else g + shift[c]
             qf = np.int64(qflag[g]) if mode & COL_QFLAGS else np.int64((mode >> 2) & 1)
             if e < 0 or e >= ne:
                 return -1
@@ -402,7 +423,7 @@ def assemble_numbers(out, buf, offs, entry, col_start, col_first, col_mode, qfla
             mode = col_mode[c]
             qf = np.int64(qflag[g]) if mode & COL_QFLAGS else np.int64((mode >> 2) & 1)
             if not mode & COL_NUMBERS:
-                e = entry[g] if mode & COL_ENTRIES else g + shift[c]
+                e = col_first[c] + entry[g] if mode & COL_ENTRIES else g + shift[c]
             elif g == xslot[c]:
                 # an exception: its text is an entry
                 xk = xcur[c]

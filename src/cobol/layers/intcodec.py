@@ -86,12 +86,24 @@ from .intcodec_numpy import (  # noqa: F401 (the layout's constants, re-exported
     ESCAPE_NIBBLE, LAYOUT_INTERLEAVED, LAYOUT_OFFSET, MODE_NAMES, NIBBLES, PACKED, PAD_MIN_SECTION, PLANES,
     PREDICTOR_WARM, SPARSE, ZSTD_BLOCK, read_planes_body, read_planes_starts, read_predicted_header, read_sparse_header,
     skip_padding as _skip_padding)
-from .primitives import bit_length, load_u64, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
+from .primitives import bit_length, load_u64, put_varints, table_capacity, table_slot, readonly, unzigzag, unzigzag_int, zigzag, zigzag_int
 
 #: NIBBLES is tried when at most this share of the residuals escape
 NIBBLES_MAX_ESCAPES = 0.05
 
 _WARM_K = np.array(PREDICTOR_WARM, np.int64)
+#: ESCAPE is tried on a nested int stream (depth 1) of ESCAPE_NESTED_MIN_VALUES
+#: or more residuals only when fewer than ESCAPE_NESTED_MAX_SHARE of them
+#: escape: where most do, the escaped excess is nearly the whole stream again,
+#: and its trial (with one more nested stream of that size) was ~3/4 of the
+#: nested trials' time. On the csv and numeric corpus files and
+#: /tmp/numspeed3/unseen such ESCAPE layouts won 5 of 90 nested trials (none
+#: of the 21 with 50-90% escaping); leaving them out of streams from 4K values
+#: cost one CSV file 0.16% (sam-cec; the csv+numeric total 0.02%) and took 9%
+#: of the int codec's CPU time on CSV, 15% on numeric arrays (from any size:
+#: 14% and 21%, but a JSON file lost 0.4%) (issue 15)
+ESCAPE_NESTED_MAX_SHARE = 0.5
+ESCAPE_NESTED_MIN_VALUES = 4096
 #: SPARSE is tried when at most this share of the residuals are nonzero
 SPARSE_MAX_SHARE = 0.25
 
@@ -111,6 +123,27 @@ TRIAL_LEVEL = 3
 #: a dictionary is tried when the sample has at most this share of distinct values
 DICT_MAX_SHARE = 0.25
 DICT_MAX_SIZE = 1 << 16
+#: a nested int stream of fewer values tries only PACKED and PLANES: its
+#: other layouts each cost a trial (ESCAPE and NIBBLES a nested one too) for
+#: a few bytes at most (on the csv and numeric corpus files and numeric
+#: unseen, 34 bytes of trial sizes over 191 such streams; vega-zipcodes.csv
+#: +0.01%, everything else byte-identical), ~4% of the int codec's time on
+#: numeric arrays (issue 15). (Up to 256 values at depth 2 had cost
+#: pypi-rank.i32 7.5%: csv-speed4, reverted.)
+NESTED_SMALL = 64
+#: the layouts a dictionary's values (distinct, most frequent first: no order
+#: a predictor or a skewed code could use) try: same bytes on the csv,
+#: numeric, json, jsonl, log and xml corpus files and numeric unseen as with
+#: every layout, ~3% of the int codec's time on CSV (issue 15)
+DICT_VALUES_MODES = (PACKED, PLANES)
+#: no DICT trial when the frame-of-reference values stay below this: each
+#: already fits a nibble, and the dictionary's ranks (a relabelling of at most
+#: 16 symbols, without the predictors) code no smaller. Same bytes on the csv,
+#: numeric, json, jsonl, log and xml corpus files and /tmp/numspeed3/unseen;
+#: 5% of the int codec's CPU time on CSV (issue 15). (Up to 256 with more
+#: than 16 distinct values cost tmy3 0.23%: ranks of a skewed alphabet go to
+#: NIBBLES with few escapes where the values themselves do not.)
+DICT_MIN_TOP = 16
 
 
 # ---------------------------------------------------------------- kernels
@@ -953,6 +986,10 @@ def _pad_section(out: bytearray, section_len: int, at: int) -> None:
     if section_len < _PAD.min_section:
         return
     here = at + len(out)
+    if _PAD.marks is not None:
+        # a pre-trial's blob: the section ends a zstd block there (_block_size)
+        _PAD.marks.append(here)
+        return
     for width in (1, 2, 3):
         pad = -(here + width) % ZSTD_BLOCK
         if len(varint_bytes(pad)) == width:
@@ -1005,10 +1042,9 @@ def _warm_bytes(y, order, cache=None) -> bytes:
     key = ("warm", order)
     if cache is not None and y is cache.y and key in cache.entries:
         return cache.entries[key]
-    out = bytearray()
-    for i in range(PREDICTOR_WARM[order]):
-        put_varint(out, int(y[i]))
-    out = bytes(out)
+    w = min(PREDICTOR_WARM[order], y.size)
+    buf = np.empty(10 * w, np.uint8)
+    out = buf[:put_varints(y[:w], buf, 0)].tobytes()
     if cache is not None and y is cache.y:
         cache.entries[key] = out
     return out
@@ -1129,7 +1165,7 @@ def _encode_dict(x, depth, at=0, probed=None) -> bytes | None:
     ranks_blob = encode_ints(_remap(idx, rank), _depth=depth + 1, _offset=at + len(out) + 3)
     put_varint(out, len(ranks_blob))
     out += ranks_blob
-    out += encode_ints(vals[:nd][order], _depth=depth + 1, _offset=at + len(out))
+    out += encode_ints(vals[:nd][order], DICT_VALUES_MODES, _depth=depth + 1, _offset=at + len(out))
     return bytes(out)
 
 
@@ -1179,7 +1215,7 @@ def _candidates(x, fr, modes, depth, at=0):
         else:
             r = np.zeros(0, np.uint64)
         wide = r.size and int(r.max()) > 0xFF
-    if ESCAPE in modes and depth <= 1 and wide:
+    if ESCAPE in modes and wide and (depth == 0 or depth == 1 and (r.size < ESCAPE_NESTED_MIN_VALUES or np.count_nonzero(r >= ESCAPE_BYTE) < ESCAPE_NESTED_MAX_SHARE * r.size)):
         cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at, cache=cache)))
     if NIBBLES in modes and depth <= 1 and r.size:
         # small residuals two a byte: zstd's Huffman then codes pairs, and
@@ -1202,7 +1238,8 @@ def _candidates(x, fr, modes, depth, at=0):
         for order in (0, 1):
             if nonzero[order] <= SPARSE_MAX_SHARE * y.size:
                 cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o, depth, at)))
-    if DICT in modes and depth == 0 and x.size >= 16:
+    top = int(y.max()) if y.size else 0  # (y: the values less their frame of reference)
+    if DICT in modes and depth == 0 and x.size >= 16 and top >= DICT_MIN_TOP:
         # cheap cardinality probe before the real attempt
         probe = _dictionary(x, max(1, min(DICT_MAX_SIZE, int(x.size * DICT_MAX_SHARE))))
         if probe[3] >= 0:
@@ -1224,7 +1261,7 @@ def _trials(x, modes, depth, at=0, sizes=True):
     fr = _frame_of_reference(s)
     cands = _candidates(s, fr, tuple(modes), depth, at)
     if depth == 0 and len(cands) > 1 and s.size >= PRE_MIN_FACTOR * PRE_VALUES:
-        cands = _pre_trial(s, cands)
+        cands = _pre_trial(s, cands, at)
     if not sizes and len(cands) == 1:
         # nothing to compare: the sample's blob (and its zstd) would be thrown away
         name, enc = cands[0]
@@ -1232,14 +1269,32 @@ def _trials(x, modes, depth, at=0, sizes=True):
         return s, ([] if s is x and blob is None else [(None, name, enc, blob)])
     out = []
     frames = []
-    for name, enc in cands:
-        blob = enc(s, fr)
-        if blob is not None:
-            frame = trial_compressor().compress(blob)
-            out.append((min(len(blob), len(frame)), name, enc, blob))
-            frames.append(frame)
+    cctx = trial_compressor()
+    # in a pre-trial (_PAD.marks set) each candidate's section ends are its own,
+    # and only the winner's join those of the blob it is nested in
+    outer = _PAD.marks
+    cand_marks = []
+    try:
+        for name, enc in cands:
+            if outer is not None:
+                _PAD.marks = marks = []
+            blob = enc(s, fr)
+            if blob is not None:
+                if outer is not None and marks:
+                    frame = None
+                    size = _block_size(cctx, blob, [m - at for m in marks])
+                else:
+                    frame = cctx.compress(blob)
+                    size = min(len(blob), len(frame))
+                out.append((size, name, enc, blob))
+                frames.append(frame)
+                cand_marks.append(marks if outer is not None else None)
+    finally:
+        _PAD.marks = outer
     order = sorted(range(len(out)), key=lambda i: out[i][0])  # stable: the first of equal sizes, as before
-    if depth == 0 and s is x and out:
+    if outer is not None and s is x and out:
+        outer.extend(cand_marks[order[0]])
+    if depth == 0 and s is x and out and frames[order[0]] is not None:
         _LAST_FRAME.blob, _LAST_FRAME.frame = out[order[0]][3], frames[order[0]]
     return s, [out[i] for i in order]
 
@@ -1286,17 +1341,47 @@ PRE_MIN_FACTOR = 4
 PRE_MARGIN = 0.03
 PRE_SLACK = 64
 PRE_PAD_MIN_SECTION = 2048
+#: (In the pre-trial a section does not get padding: it ends a zstd block of
+#: the trial compression instead, which separates the Huffman tables as the
+#: padding does, without compressing its zeros: _block_size. Same bytes on the
+#: csv, numeric, json, jsonl, log and xml corpus files and numeric unseen.)
 
 
 class _PadState(threading.local):
-    """The section size from which this thread's encoders pad (_pad_section)."""
+    """The section size from which this thread's encoders pad (_pad_section),
+    and in a pre-trial the stream offsets where sections end instead of the
+    padding (``marks``)."""
     min_section = PAD_MIN_SECTION
+    marks = None
+
+
+def _block_size(cctx, blob, marks) -> int:
+    """Bytes of ``blob`` after zstd with a block ended at each offset in
+    ``marks`` (into ``blob``): what padding each section to the next block
+    boundary measures (every section's literals get their own Huffman table),
+    less the padding's few bytes per section, without the padding's zeros
+    (up to 128 KiB a section to copy and compress: 8% of the int codec's time
+    on numeric arrays, where sections of 4K values each got ~124 KiB)."""
+    if any(not 0 < b - a for a, b in zip([0, *marks], [*marks, len(blob) + 1])):
+        # (marks out of order or outside the blob: never from the encoders)
+        return min(len(blob), len(cctx.compress(blob)))
+    c = cctx.compressobj(size=len(blob))
+    view = memoryview(blob)
+    out = []
+    start = 0
+    for end in marks:
+        out.append(c.compress(view[start:end]))
+        out.append(c.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+        start = end
+    out.append(c.compress(view[start:]))
+    out.append(c.flush())
+    return sum(len(b) for b in out)
 
 
 _PAD = _PadState()
 
 
-def _pre_trial(s, cands):
+def _pre_trial(s, cands, at=0):
     """The candidates (best first) whose size on PRE_VALUES values of the
     sample ``s`` comes within PRE_MARGIN (+ PRE_SLACK bytes) of the best; their blobs there pad
     their sections as if at full size (PRE_PAD_MIN_SECTION), are only
@@ -1306,13 +1391,20 @@ def _pre_trial(s, cands):
     sized = []
     saved = _PAD.min_section
     _PAD.min_section = PRE_PAD_MIN_SECTION
+    cctx = trial_compressor()
     try:
         for i, (_, enc) in enumerate(cands):
+            _PAD.marks = marks = []
             blob = enc(small, fr_small)
             if blob is not None:
-                sized.append((_trial_size(blob), i))
+                if marks:
+                    base = at
+                    sized.append((_block_size(cctx, blob, [m - base for m in marks]), i))
+                else:
+                    sized.append((min(len(blob), len(cctx.compress(blob))), i))
     finally:
         _PAD.min_section = saved
+        _PAD.marks = None
     if not sized:
         return cands
     best = min(size for size, _ in sized)
@@ -1340,6 +1432,8 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
         return bytes([PACKED, 0])
     if _depth == 0:
         _LAST_FRAME.blob = _LAST_FRAME.frame = None
+    elif x.size < NESTED_SMALL:
+        modes = tuple(m for m in modes if m in (PACKED, PLANES)) or modes
     s, trials = _trials(x, modes, _depth, _offset, sizes=False)
     if trials and s is not x and trials[0][3] is None:
         # a single layout, not tried on the sample: straight to x

@@ -88,6 +88,8 @@ SPACE_IMPLIED = _space_table()
 #: after these bytes (+ the implied space) a word is Capitalised unless flagged
 SENTENCE_END = np.zeros(256, np.bool_)
 SENTENCE_END[[ord("."), ord("!"), ord("?")]] = True
+#: the decoder's view of the byte before a word code: bit 0 SPACE_IMPLIED, bit 1 SENTENCE_END
+BEFORE_WORD = (SPACE_IMPLIED.astype(np.uint8) | (SENTENCE_END & SPACE_IMPLIED).astype(np.uint8) << 1)
 
 
 @njit(cache=True, nogil=True)
@@ -315,7 +317,17 @@ def _encode_kernel(buf, ws, we, wc, wcode, n1, out):
 SLOT = 16
 SLOT_WORD = SLOT - 1
 _HIGH_BITS = np.uint64(0x8080808080808080)
-_FIVES = np.uint64(0x0505050505050505)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_PAST4 = np.uint64(0x7B7B7B7B7B7B7B7B)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _code_or_flag_bytes(v):
+    """The high bit of each byte of ``v`` that is a code byte (>= 0x80) or a
+    flag (0x01-0x04), exactly (no borrow between bytes): NUL, the separator of
+    the markup layer's text items, stays a literal."""
+    y = v & _LOW7
+    return (((y + _LOW7) & ~(y + _PAST4)) | v) & _HIGH_BITS
 
 
 @njit(cache=True, nogil=True)
@@ -344,28 +356,26 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
     15 bytes past ``cap`` may be written); ``wslots`` is :func:`_word_slots`
     of ``wdata``/``woff``. Returns (bytes written, error code): 0 ok, 1
     overflow, 2 bad code, 3 dangling flag."""
-    implied = SPACE_IMPLIED
-    ends = SENTENCE_END
+    word_ctx = BEFORE_WORD
     o = o0
     i = 0
     n = src.size
     flag_case = 0
-    nospace = False
+    keep = np.int64(3)  # 0 after a NOSPACE flag
     pending = False
-    last = 0  # the byte before out[o] (only read when o > o0)
+    last = 0  # the byte before out[o]; at the start NUL, after which no space is implied
     lead2 = 0x80 + n1
     while i < n:
         b = np.int64(src[i])
         i += 1
-        if b > NOSPACE and b < 0x80:  # the common case first: a literal byte
+        if (b > NOSPACE or b == 0) and b < 0x80:  # the common case first: a literal byte
             if pending:
                 return o - o0, 3
             if i + 7 <= n and o + 8 <= cap:
-                # a run of literal bytes, up to 8 at once: the first byte
-                # >= 0x80 or < 5 (a code or a flag) ends it (the subtraction
-                # borrows only past such a byte, so the lowest flag is exact)
+                # a run of literal bytes, up to 8 at once: the first code or
+                # flag byte ends it
                 v = load_u64(src, i - 1)
-                m = (v | ((v - _FIVES) & ~v)) & _HIGH_BITS
+                m = _code_or_flag_bytes(v)
                 k = np.int64(8) if m == 0 else np.int64(trailing_zeros(m) >> 3)
                 move_bytes(out, o, src, i - 1, 8)
                 last = np.int64(src[i - 2 + k])
@@ -379,13 +389,14 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
             o += 1
             continue
         if b >= 0x80:
-            if b >= lead2:
-                if i >= n:
-                    return o - o0, 2
-                code = n1 + ((b - lead2) << 8) + np.int64(src[i])
-                i += 1
-            else:
-                code = b - 0x80
+            # one- or two-byte code, without a branch on which (a mix the
+            # predictor cannot learn): the second byte is read either way
+            two = np.int64(b >= lead2)
+            if i + two > n:  # (no branch on `two` itself)
+                return o - o0, 2
+            b2 = np.int64(src[min(i, n - 1)])
+            code = (b - 0x80) + two * (n1 + ((b - lead2) << 8) + b2 - (b - 0x80))
+            i += two
             if code >= ncodes:
                 return o - o0, 2
             slot = code * SLOT
@@ -395,13 +406,11 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
             if long_word:
                 a = woff[code]
                 ln = woff[code + 1] - a
-            space = not nospace and o > o0 and implied[last]
-            if space and ends[last]:  # a sentence starts: Capitalised by default
-                if flag_case == 0:
-                    flag_case = 1
-                elif flag_case == 1:
-                    flag_case = 0
-            sp = 1 if space else 0
+            # bit 0: a space is implied, bit 1: a sentence starts (Capitalised
+            # by default: a CAP flag then means lowercase); none after NOSPACE
+            c = np.int64(word_ctx[last]) & keep
+            flag_case ^= (c >> 1) & np.int64(flag_case < 2)
+            sp = c & 1
             if o + sp + ln > cap:
                 return o - o0, 1
             out[o] = 32
@@ -419,18 +428,18 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
                     x = out[j]
                     if 97 <= x <= 122:
                         out[j] = x - 32
-            if ln > 0:
-                o += ln
-                # (case does not change which table entry a letter has)
-                last = np.int64(wdata[a + ln - 1] if long_word else wslots[slot + ln - 1])
+            o += ln
+            # a word ends in a word byte (dictionary words are not empty): a
+            # space is implied after it and no sentence ends, as after "a"
+            last = 97
             flag_case = 0
-            nospace = False
+            keep = 3
             pending = False
             if i + 8 <= n and o + 8 <= cap:
                 # the literal run after a word (often none, or a few bytes of
                 # punctuation), without a branch on its length
                 v = load_u64(src, i)
-                m = (v | ((v - _FIVES) & ~v)) & _HIGH_BITS
+                m = _code_or_flag_bytes(v)
                 k = np.int64(8) if m == 0 else np.int64(trailing_zeros(m) >> 3)
                 move_bytes(out, o, src, i, 8)
                 before = np.int64(src[i + k - 1])  # (src[i - 1], the code, when k = 0)
@@ -454,7 +463,7 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
         elif b == NOSPACE:
             if pending:
                 return o - o0, 3
-            nospace = True
+            keep = 0
             pending = True
         else:
             if pending:

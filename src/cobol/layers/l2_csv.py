@@ -107,12 +107,16 @@ F_RAGGED, F_TERM_EXC, F_LAST_NONE, F_CRLF, F_ROWREF = 1, 2, 4, 8, 16
 
 def _column_major_spans(starts, ends, row_nf: np.ndarray, ncols: int, modal: int):
     """The field spans listed column by column, and the per-column counts
-    (a regular table is a transpose, cheaper than gathering by an order)."""
-    nrows = row_nf.shape[0]
-    if modal == ncols and (row_nf == modal).all():
-        counts = np.full(ncols, nrows, np.int64)
-        return starts.reshape(nrows, ncols).T.ravel(), ends.reshape(nrows, ncols).T.ravel(), counts
-    return K.column_major_spans(starts, ends, np.ascontiguousarray(row_nf, dtype=np.int64), ncols)
+    (csv_kernels.column_major_spans_into, into NumPy's arrays: a tiled copy,
+    faster than NumPy's transpose of a regular table, 2.7 -> 1.8 ms on
+    tmy3's size)."""
+    nf = starts.shape[0]
+    cs = np.empty(nf, np.int64)
+    ce = np.empty(nf, np.int64)
+    counts = K.column_major_spans_into(starts, ends, np.ascontiguousarray(row_nf, dtype=np.int64), ncols, cs, ce)
+    if counts.shape[0] != ncols:
+        raise ValueError("csv: span arrays too small")  # (sized from the tokenizer: cannot happen)
+    return cs, ce, counts
 
 
 def column_counts(row_nf: np.ndarray, ncols: int) -> np.ndarray:
@@ -534,8 +538,9 @@ def _decode_body(src: cc.StreamSource, r: Reader, raw_len: int, out: np.ndarray)
         if ids is not None:
             entry[a:b] = ids
             col_mode[c] |= COL_ENTRIES
-        if k0 and col_mode[c] & COL_ENTRIES:
-            entry[a:b] += k0  # the column's entries from its first in the arena
+        # (the entry table counts from the column's first entry, col_first:
+        # a row view stays as row_views wrote it, for a numeric column's
+        # reference to read later, csv_columns._DecodedRef)
         if q is not None:
             all_q[a:b] = q
             col_mode[c] |= COL_QFLAGS

@@ -10,9 +10,14 @@ megabytes of streams).
 
 Params (docs/transforms/log.md)::
 
-    u8 version (1) | u8 flags (bit 0: the block ends with a newline)
+    u8 version (1 or 2) | u8 flags (bit 0: the block ends with a newline)
+    [version 2: u8 n_extra | n_extra bytes: extra delimiters, increasing, from EXTRA_DELIMITERS]
     varint n_lines | varint n_templates | varint n_common | varint n_vars | varint n_numbers
     | varint n_raw
+
+Version 2 only adds the extra delimiters: the block's variables contain none
+of ``DELIMITERS`` nor of them (what ``cobol grep`` relies on); the streams
+and the decoding are version 1's.
 """
 
 from __future__ import annotations
@@ -23,26 +28,46 @@ from ..registry import DECODED_SLACK
 
 TRANSFORM_ID = 60
 VERSION = 1
+#: params version 2: version 1 plus extra delimiter bytes (the encoder writes
+#: version 1 when a block has none, so such frames stay byte-identical)
+VERSION_DELIMITERS = 2
 STREAM_NAMES = ("templates", "ids", "skeletons", "numbers", "widths", "raw")
 TEMPLATES, IDS, SKELETONS, NUMBERS, WIDTHS, RAW = range(6)
 #: bytes that separate tokens. ``:``, ``.``, ``/`` and ``-`` are not among
 #: them, so times, dates, IP addresses, versions and paths stay one variable
 #: whose numbers are delta coded per chunk.
 DELIMITERS = b" \t\r[](){}<>,;=\"'|"
+#: bytes a version-2 block may add to DELIMITERS for its variables (``/``:
+#: path segments become template text or variables of their own)
+EXTRA_DELIMITERS = b"./:"
+
+
+def block_delimiters(extra: bytes) -> bytes:
+    """The delimiter bytes of a block with these extra delimiters."""
+    return DELIMITERS + extra
 
 
 def parse_params(params: bytes, raw_len: int) -> dict:
     """The params as a dict (final_newline, n_lines, n_templates, n_common,
-    n_vars, n_numbers, n_raw); FormatError when they are not valid."""
+    n_vars, n_numbers, n_raw, delimiters: the block's delimiter bytes);
+    FormatError when they are not valid."""
     r = Reader(params, what="log params")
     version = r.u8("version")
-    if version != VERSION:
+    if version not in (VERSION, VERSION_DELIMITERS):
         raise FormatError(f"log: unknown version {version}")
     flags = r.u8("flags")
     if flags > 1:
         raise FormatError(f"log: unknown flags {flags:#x}")
+    extra = b""
+    if version == VERSION_DELIMITERS:
+        n_extra = r.u8("extra delimiter count")
+        if not 1 <= n_extra <= len(EXTRA_DELIMITERS):
+            raise FormatError(f"log: {n_extra} extra delimiters")
+        extra = bytes(r.u8("extra delimiter") for _ in range(n_extra))
+        if any(b not in EXTRA_DELIMITERS for b in extra) or any(a >= b for a, b in zip(extra, extra[1:])):
+            raise FormatError(f"log: bad extra delimiters {extra!r}")
     n_lines = r.varint("line count", raw_len + 1)
-    p = dict(final_newline=bool(flags & 1), n_lines=n_lines,
+    p = dict(final_newline=bool(flags & 1), n_lines=n_lines, delimiters=block_delimiters(extra),
              n_templates=r.varint("template count", n_lines),
              n_common=r.varint("common template count", n_lines),
              n_vars=r.varint("variable count", raw_len),

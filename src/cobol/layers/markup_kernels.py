@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from . import markup_tokenizer as mt
 from .primitives import (
-    COPY_SLACK, FNV64_OFFSET, NO_NRT, copy_chunks, copy_to_nul, fnv1a64, fnv1a64_step, hash_span_words, move_bytes,
-    put_varint, spans_equal, table_capacity, table_slot,
+    COPY_SLACK, FNV64_OFFSET, NO_NRT, build_span_table, copy_chunks, copy_to_nul, fnv1a64_step, hash_span_words,
+    load_u64, move_bytes, put_varint, spans_equal, table_capacity, table_slot, zero_byte_mask,
 )
 
 # symbols
@@ -519,15 +520,16 @@ def _skeleton_parts(sk_data, sk_off):
     order, its tag name and then the attribute name of each value hole (NUL),
     read backwards from the hole past an optional quote, spaces, '=' and
     spaces; skeleton s owns spans hole_lo[s] + s .. hole_lo[s + 1] + s. bad:
-    the first end-tag skeleton that holds a NUL (-1: none)."""
+    the first end-tag skeleton that holds a NUL (-1: none). hole_pos[h]: where
+    hole h (the h-th NUL) sits (all NULs when bad is -1)."""
     n = sk_off.size - 1
     kind = np.zeros(n, np.uint8)
     nh = 0
     for j in range(sk_data.size):
-        if sk_data[j] == 0:
-            nh += 1
+        nh += sk_data[j] == 0
     span_s = np.empty(n + nh, np.int64)
     span_e = np.empty(n + nh, np.int64)
+    hole_pos = np.empty(nh, np.int64)
     hole_lo = np.zeros(n + 1, np.int64)
     bad = -1
     k = 0
@@ -553,8 +555,18 @@ def _skeleton_parts(sk_data, sk_off):
         else:
             if e - a >= 2 and sk_data[e - 2] == 47 and sk_data[e - 1] == 62:
                 kind[s] = 2
-            for pos in range(a, e):
-                if sk_data[pos] != 0:
+            pos = a
+            while pos < e:
+                # to the next NUL (a hole), 8 bytes a step: skeletons with
+                # folded attributes run to hundreds of bytes
+                if pos + 8 <= e:
+                    z = zero_byte_mask(load_u64(sk_data, pos))
+                    if z == 0:
+                        pos += 8
+                        continue
+                    pos += np.int64(trailing_zeros(z) >> 3)  # (the lowest flagged byte is a zero)
+                elif sk_data[pos] != 0:
+                    pos += 1
                     continue
                 p = pos - 1
                 if p >= a and (sk_data[p] == 34 or sk_data[p] == 39):
@@ -570,29 +582,86 @@ def _skeleton_parts(sk_data, sk_off):
                     p -= 1
                 span_s[k] = p + 1
                 span_e[k] = ee
+                hole_pos[hole_lo[s] + holes] = pos
                 k += 1
                 holes += 1
+                pos += 1
         hole_lo[s + 1] = hole_lo[s] + holes
-    return kind, span_s[:k], span_e[:k], hole_lo, bad
+    return kind, span_s[:k], span_e[:k], hole_lo, hole_pos[:hole_lo[n]], bad
+
+
+#: HTML void elements (lowercase) back to back, for :func:`_skeleton_table`
+VOID_DATA = np.frombuffer(b"".join(mt.VOID_ELEMENTS), np.uint8)
+VOID_OFF = np.cumsum([0] + [len(v) for v in mt.VOID_ELEMENTS]).astype(np.int64)
 
 
 @njit(cache=True, nogil=True)
-def _span_hashes(data, span_s, span_e):
-    """FNV-1a 64 of each span (low bit set: never 0, as unique_hashes needs)."""
-    out = np.empty(span_s.size, np.uint64)
-    for k in range(span_s.size):
-        out[k] = fnv1a64(data, span_s[k], span_e[k]) | np.uint64(1)
-    return out
+def _skeleton_table(sk_data, sk_off, html, void_data, void_off):
+    """All that :class:`cobol.layers.l2_markup.SkeletonTable` derives from the
+    skeletons, in one call: (is_end, canon, push, name, hole_lo, hole_name,
+    hole_pos, names_data, names_off, name_counts, name_fold, bad);
+    ``names_data`` ends in COPY_SLACK zero bytes (the decoder's copy slack).
 
-
-@njit(cache=True, nogil=True)
-def _spans_match(data, span_s, span_e, rep):
-    """Whether every span equals span ``rep[k]`` byte for byte (no hash collision)."""
-    for k in range(span_s.size):
-        r = rep[k]
-        if not spans_equal(data, span_s[k], span_e[k], data, span_s[r], span_e[r]):
-            return False
-    return True
+    From :func:`_skeleton_parts`' spans: the names (a skeleton's tag name and
+    its holes' attribute names) numbered by first appearance, grouped by their
+    bytes (:func:`build_span_table`, no hash collision can merge two), laid
+    back to back in ``names_data``/``names_off`` with their use counts; per
+    skeleton whether it is an end tag, an end tag exactly "</name>" (canon),
+    one that pushes (a start tag not self-closing, and in HTML not a void
+    element: its name ASCII-lowercased is one of ``void_data``/``void_off``),
+    its name id; per hole its name id. ``name_fold``: in HTML the names equal
+    but for ASCII case share an id (numbered by first appearance of the
+    lowercased name in id order), in XML each name is its own. No skeletons:
+    one empty name. ``bad`` as in :func:`_skeleton_parts`."""
+    kind, span_s, span_e, hole_lo, hole_pos, bad = _skeleton_parts(sk_data, sk_off)
+    n = sk_off.size - 1
+    ns = span_s.size
+    if ns == 0:  # no skeletons: the one empty name (as a dictionary of b"")
+        return (np.zeros(0, np.bool_), np.zeros(0, np.bool_), np.zeros(0, np.bool_), np.zeros(0, np.int32),
+                hole_lo, np.zeros(0, np.int64), hole_pos, np.zeros(COPY_SLACK, np.uint8), np.zeros(2, np.int64),
+                np.zeros(1, np.int64), np.zeros(1, np.int32), bad)
+    _, _, ids, first, nd = build_span_table(sk_data, span_s, span_e, table_capacity(ns), ns)
+    names_off = np.zeros(nd + 1, np.int64)
+    for k in range(nd):
+        names_off[k + 1] = names_off[k] + span_e[first[k]] - span_s[first[k]]
+    names_data = np.zeros(names_off[nd] + COPY_SLACK, np.uint8)
+    lower = np.empty(names_off[nd], np.uint8)
+    for k in range(nd):
+        a = span_s[first[k]]
+        o = names_off[k]
+        for j in range(names_off[k + 1] - o):
+            b = sk_data[a + j]
+            names_data[o + j] = b
+            lower[o + j] = b + 32 if 65 <= b <= 90 else b
+    counts = np.zeros(nd, np.int64)
+    for k in range(ns):
+        counts[ids[k]] += 1
+    void = np.zeros(nd, np.bool_)
+    if html:
+        _, _, fold, _, _ = build_span_table(lower, names_off[:-1], names_off[1:], table_capacity(nd), nd)
+        name_fold = fold.astype(np.int32)
+        for k in range(nd):
+            for v in range(void_off.size - 1):
+                if spans_equal(lower, names_off[k], names_off[k + 1], void_data, void_off[v], void_off[v + 1]):
+                    void[k] = True
+                    break
+    else:
+        name_fold = np.arange(nd).astype(np.int32)
+    is_end = np.empty(n, np.bool_)
+    canon = np.empty(n, np.bool_)
+    push = np.empty(n, np.bool_)
+    name = np.empty(n, np.int32)
+    hole_name = np.empty(ns - n, np.int64)
+    for s in range(n):
+        k = kind[s]
+        nm = ids[hole_lo[s] + s]  # the skeleton's name span, then its holes'
+        name[s] = nm
+        is_end[s] = k == 1 or k == 3
+        canon[s] = k == 3
+        push[s] = not is_end[s] and k != 2 and not void[nm]
+        for h in range(hole_lo[s], hole_lo[s + 1]):
+            hole_name[h] = ids[h + s + 1]
+    return is_end, canon, push, name, hole_lo, hole_name, hole_pos, names_data, names_off, counts, name_fold, bad
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -608,16 +677,30 @@ def _take_item(out, o, cap, groups, g, g_pos, g_end):
     return ln
 
 
+#: indent levels the decoder copies from :func:`indent_template` (deeper ones are written unit by unit)
+INDENT_TEMPLATE_LEVELS = 64
+
+
+def indent_template(nl: bytes, unit: bytes) -> np.ndarray:
+    """``nl`` then ``unit`` INDENT_TEMPLATE_LEVELS times, then COPY_SLACK spare
+    bytes: an indent of depth d is its first len(nl) + d * len(unit) bytes."""
+    body = nl + unit * INDENT_TEMPLATE_LEVELS
+    out = np.zeros(len(body) + COPY_SLACK, np.uint8)
+    out[:len(body)] = np.frombuffer(body, np.uint8)
+    return out
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, hole_pos, hole_group,
                    name_data, name_off, name_fold, groups, g_pos, g_end,
-                   nl, unit, text_group_of, text_base, out, stack):
+                   nl, unit, indents, text_group_of, text_base, out, stack):
     """Rebuild the block into out[:out.size - COPY_SLACK] (its exact length);
     returns (error code, position).
 
     ``sk_data``, ``name_data``, ``groups`` and ``out`` end in COPY_SLACK spare
     bytes (see :func:`cobol.layers.primitives.copy_chunks`); ``hole_pos[h]`` is
-    where hole h (the h-th NUL of ``sk_data``) sits; ``stack``: scratch of
+    where hole h (the h-th NUL of ``sk_data``) sits; ``indents`` is
+    :func:`indent_template` of ``nl`` and ``unit``; ``stack``: scratch of
     ``sym.size + 1`` int32 (the kernel allocates nothing: NO_NRT)."""
     cap = out.size - COPY_SLACK
     nsk = sk_off.size - 1
@@ -628,10 +711,20 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
     nll = nl.size
     ul = unit.size
     while i < n:
-        v, i, ok = _read_varint(sym, i, n, 28)  # a symbol
-        if not ok:
-            return E_SYMBOL, i
-        if v >= S_SKEL:
+        v = np.int64(sym[i])
+        if v < 0x80:  # a one-byte symbol (all but the rare skeletons past id 111)
+            i += 1
+        else:
+            v, i, ok = _read_varint(sym, i, n, 28)
+            if not ok:
+                return E_SYMBOL, i
+        if v == S_TEXT:  # the commonest symbol after tags: one item of a text group, no delimiters
+            g = text_base + text_group_of[(stack[d - 1] if d > 0 else -1) + 1]
+            ln = _take_item(out, o, cap, groups, g, g_pos, g_end)
+            if ln < 0:
+                return E_STREAM if ln == -1 else E_OVERFLOW, i
+            o += ln
+        elif v >= S_SKEL:
             s = v - S_SKEL
             if s >= nsk:
                 return E_SYMBOL, i
@@ -677,15 +770,22 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
             dd = d if v == S_INDENT else d - 1
             if dd < 0 or ul == 0:
                 return E_SYMBOL, i
-            if o + nll + dd * ul > cap:
+            ln = nll + dd * ul
+            if o + ln > cap:
                 return E_OVERFLOW, i
-            for j in range(nll):
-                out[o + j] = nl[j]
-            o += nll
-            for r in range(dd):
-                for j in range(ul):
-                    out[o + j] = unit[j]
-                o += ul
+            if ln <= indents.size - COPY_SLACK:
+                # the newline and the units from the template, in 16-byte moves
+                # (a quarter to a third of XML symbols are indents)
+                copy_chunks(out, o, indents, 0, ln)
+                o += ln
+            else:
+                for j in range(nll):
+                    out[o + j] = nl[j]
+                o += nll
+                for r in range(dd):
+                    for j in range(ul):
+                        out[o + j] = unit[j]
+                    o += ul
         elif v == S_NUL:
             ln, i, ok = _read_varint(sym, i, n, 35)  # the run length
             if not ok:
@@ -695,13 +795,9 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
             for j in range(ln):
                 out[o + j] = 0
             o += ln
-        elif v >= S_TEXT and v <= S_DECL:
-            if v == S_TEXT:
-                g = text_base + text_group_of[(stack[d - 1] if d > 0 else -1) + 1]
-                m = G_WS  # (no delimiters)
-            else:
-                g = v - S_WS
-                m = g
+        elif v >= S_WS and v <= S_DECL:
+            g = v - S_WS
+            m = g
             lo = MISC_DELIM_OFF[2 * m]
             mid = MISC_DELIM_OFF[2 * m + 1]
             hi = MISC_DELIM_OFF[2 * m + 2]

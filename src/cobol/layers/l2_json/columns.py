@@ -48,6 +48,18 @@ def _scatter_text(buf, a, b, col, ncols):
 
 
 @njit(cache=True, nogil=True)
+def _column_spaces(buf, a, b, col, ncols):
+    """Per column: the spaces (0x20) in buf[a[i]:b[i]] over the items of that column."""
+    spaces = np.zeros(ncols, np.int64)
+    for i in range(a.size):
+        n = 0
+        for q in range(a[i], b[i]):
+            n += buf[q] == 32
+        spaces[col[i]] += n
+    return spaces
+
+
+@njit(cache=True, nogil=True)
 def _group_order(col, ncols):
     """Stable counting sort: indices ordering ``col`` by column, and counts."""
     counts = np.zeros(ncols + 1, np.int64)

@@ -112,6 +112,7 @@ GROUP_MIN_GAIN = 0.02
 GROUP_CONFIRM_BAND = 0.04  # a one-text-stream zstd win this close to the margin is confirmed with brotli
 GROUP_CONFIRM_BYTES = 1 << 15  # ... on this much of the sample
 GROUP_CONFIRM_QUALITY = 5
+PROSE_MIN_SPACES = 0.05    # below GROUP_MIN_LEVEL: a text column with this share of spaces is prose
 WORDS_MIN_TEXT = 4096      # text groups word-coded (L1) only with at least this much text
 WORDS_SAMPLE_BYTES = 1 << 17   # ... when brotli at WORDS_TRIAL_QUALITY on this much of it
 WORDS_TRIAL_QUALITY = 4
