@@ -3,7 +3,8 @@ the transform's decoder, the checksum, and the rest (frame parsing, Python).
 
     PYTHONPATH=src python bench/decode_breakdown.py /work/corpus/text /work/corpus/log --repeat 5
 
-Each file is compressed once (level 3, one thread); then, ``--repeat`` times,
+Each file is compressed once (level 3, one thread; numeric files with the
+dtype their suffix names, as bench/speed_table.py does); then, ``--repeat`` times,
 ``cobol.decompress(blob, threads=1)`` and zstandard's decode of the same file
 at -3 are timed whole, and every block's parts are timed on their own (each
 stream through its codec, the transform's ``decode_into`` on fresh output,
@@ -27,6 +28,7 @@ import numpy as np  # noqa: E402
 import zstandard  # noqa: E402
 
 import cobol  # noqa: E402
+from speed_table import SUFFIX_DTYPES  # noqa: E402
 from cobol.engine import CobolEngine  # noqa: E402
 from cobol.format import checksum as ck  # noqa: E402
 from cobol.format.frame import DataBlock, iter_frame_records  # noqa: E402
@@ -67,7 +69,8 @@ def main(argv=None):
         total, raw = collections.Counter(), 0
         for path in files:
             data = open(path, "rb").read()
-            blob = cobol.compress(data, 3, threads=1)
+            dtype = SUFFIX_DTYPES.get(os.path.splitext(path)[1])  # as speed_table: a typed array's caller
+            blob = cobol.compress(data, 3, threads=1, **({"dtype": dtype} if dtype else {}))
             z = zc.compress(data)
             blocks = [(rec, h) for h, rec in iter_frame_records(blob, eng.limits) if isinstance(rec, DataBlock)]
             best = collections.defaultdict(lambda: float("inf"))

@@ -449,9 +449,23 @@ def test_bucket_tables_decode_what_the_split_codes():
     r = np.concatenate([rng.integers(0, 64, 500), rng.integers(0, 2**52, 500),
                         [0, 63, 64, 65, 2**53 - 1]]).astype(np.uint64)
     sym, words, nbits, ok = ic._bucket_split(r)
-    assert ok and ic._bucket_bits(sym) == nbits
-    assert (ic._bucket_merge(sym, np.concatenate([words, np.zeros(2, np.uint64)])) == r).all()
-    assert ic._bucket_bits(np.array([ic.BUCKET_MAX_SYMBOL + 1], np.uint8)) == -1
+    assert ok
+    # the extra bits read as stored: exactly their bytes, no spare word
+    extra = words.view(np.uint8)[:(nbits + 7) // 8].copy()
+    back, read = ic._bucket_merge(sym, extra)
+    assert (back == r).all() and read == nbits
+    ic._check_bucket(read, extra)
+    # too few bytes: the reads stay inside them (zeros past the end), the count is off
+    _, read = ic._bucket_merge(sym, extra[:-3])
+    assert read == nbits
+    with pytest.raises(FormatError, match="bytes of extra bits"):
+        ic._check_bucket(read, extra[:-3])
+    # a symbol above the last is flagged
+    bad = sym.copy()
+    bad[3] = ic.BUCKET_MAX_SYMBOL + 1
+    _, read = ic._bucket_merge(bad, extra)
+    with pytest.raises(FormatError, match="bucket symbol above"):
+        ic._check_bucket(read, extra)
 
 
 def test_values_frame_from_the_probe_is_what_the_planner_would_make():
@@ -535,3 +549,50 @@ def test_pre_trial_keeps_the_layout_the_whole_sample_would_choose(monkeypatch):
     without = [ic.encode_ints(x) for x in (counter, sparse)]
     assert with_pre == without
     assert [b[0] for b in without] == [ic.BUCKET, ic.SPARSE]
+
+
+@pytest.mark.parametrize("spec", ["<f8", "<f4"])
+def test_scaled_floats_in_runs_decode_from_sparse_codes_a_division_a_run(spec):
+    # step-like decimals (long runs of one value, a few -0.0 and NaN
+    # exceptions) code as SPARSE; the decoder divides each run's code once,
+    # straight into the float output, and must give what dividing every code does
+    from cobol.layers.numeric import M_SCALED, _encode_array, _scale_decode
+    dt = np.dtype(spec)
+    rng = np.random.default_rng(5)
+    steps = np.round(rng.normal(0, 50, 300), 1)
+    arr = np.repeat(steps, rng.integers(1, 200, steps.size)).astype(dt)
+    arr[[7, 500, 9000 % arr.size]] = [-0.0, np.nan, 1e-3]
+    for order_1 in (False, True):
+        a = np.cumsum(arr).astype(dt) if order_1 else arr
+        a = np.round(a.astype(np.float64), 1).astype(dt)
+        streams = _encode_array(a, M_SCALED, 10)
+        assert streams[0][0] == ic.SPARSE
+        out = np.empty(a.size, dt)
+        assert ic.decode_scaled_sparse(streams[0], a.size, 10, out)
+        every = np.empty(a.size, dt)
+        _scale_decode(ic.decode_ints(streams[0], a.size), np.float64(10), every)
+        assert out.tobytes() == every.tobytes()
+        data = a.tobytes()
+        assert cobol.decompress(cobol.compress(data, 3, dtype=spec)) == data
+    # another layout is left to decode_ints; a count that does not fit is an error
+    assert not ic.decode_scaled_sparse(ic.encode_ints(np.arange(100)), 100, 10, np.empty(100, dt))
+    with pytest.raises(FormatError):
+        ic.decode_scaled_sparse(streams[0], a.size, 10, np.empty(a.size - 1, dt))
+
+
+@pytest.mark.parametrize("escaped", [0.003, 0.3])
+def test_merge_escape_rare_and_common_escapes(escaped):
+    # rare escapes: runs written branch-free and only the runs holding one
+    # gone over again; common ones: a branch per code. Same values either way,
+    # and the same checks (too few or too many escaped values, a code above the escape)
+    rng = np.random.default_rng(8)
+    r = rng.integers(0, 255, 5003).astype(np.uint64)
+    big = rng.random(r.size) < escaped
+    r[big] = rng.integers(255, 10**6, int(big.sum()))
+    prim, rest = ic._split_escape(r, 255)
+    out = np.empty(r.size, np.int32)
+    assert ic._merge_escape(prim, rest, 255, np.uint64(7), np.uint64(3), out)
+    assert (out == (7 + 3 * r).astype(np.int32)).all()
+    assert not ic._merge_escape(prim, rest[:-1], 255, np.uint64(0), np.uint64(1), out)
+    assert not ic._merge_escape(prim, np.concatenate([rest, rest[:1]]), 255, np.uint64(0), np.uint64(1), out)
+    assert not ic._merge_escape(prim, rest, 200, np.uint64(0), np.uint64(1), out)
