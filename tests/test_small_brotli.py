@@ -58,8 +58,9 @@ def test_small_structured_blocks_get_the_budget_from_level_3():
     html_budget = plan.SMALL_BROTLI_HTML_BUDGET
     assert html_budget == 256 << 10
     assert plan.SMALL_BROTLI_JSONL_BUDGET == 128 << 10
-    for level in (3, 4, 5):
+    for level in (3, 4, 5, 6, 7, 8):
         assert plan.small_brotli_budget(EncodeContext(fmt="jsonl", level=level), 400000) == 128 << 10
+    assert plan.small_brotli_budget(EncodeContext(fmt="jsonl", level=9), 400000) == 64 << 10
     for fmt in ("json", "jsonl", "xml", "html"):
         for level in (3, 6, 9, 12, 16):
             ctx = EncodeContext(fmt=fmt, level=level)
@@ -68,8 +69,8 @@ def test_small_structured_blocks_get_the_budget_from_level_3():
                 assert plan.small_brotli_budget(ctx, limit) == html_budget
                 assert plan.small_brotli_budget(ctx, 50001) == 50001
                 continue
-            # JSON lines at levels 3-5 (JSONL_BROTLI_LEVELS): a larger cap
-            jsonl_cap = fmt == "jsonl" and level in plan.JSONL_BROTLI_LEVELS
+            # JSON lines at levels 3-8 (SMALL_BROTLI_JSONL_LEVELS): a larger cap
+            jsonl_cap = fmt == "jsonl" and level in (3, 6)
             assert plan.small_brotli_budget(ctx, limit) == (plan.SMALL_BROTLI_JSONL_BUDGET if jsonl_cap else 64 << 10)
             # at most half of a smaller block
             assert plan.small_brotli_budget(ctx, 50001) == 25000

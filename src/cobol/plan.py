@@ -339,8 +339,13 @@ SMALL_BROTLI_HTML_BUDGET = 256 << 10
 #: (geomean) at 20.4 -> 13.6 MB/s (bzip3 10.4); /tmp/jl8 0.987 -> 1.005x at
 #: 9.4 -> 7.9 MB/s (bzip3 7.5: the closest margin); 96 KiB gave 0.999x /
 #: 1.001x at 16.8 / 8.5 MB/s. Larger blocks (> SMALL_BROTLI_STREAM_BLOCK_MAX)
-#: and so large inputs do not change; levels 6+ keep SMALL_BROTLI_STREAM_BUDGET.
+#: and so large inputs do not change. Levels 6-8 (SMALL_BROTLI_JSONL_LEVELS)
+#: take the same budget: without it level 6 coded JSON lines smaller than level 3
+#: on no set and was slower (unseen + /tmp/jl8 + jr5 tune, 17 files, bytes-
+#: weighted: level 3 11.99, level 6 11.92 -> 12.01 at 12.1 -> 10.5 MB/s CPU;
+#: jr5 check, 8 files: level 6 geo 10.44 -> 10.52, level 3 10.36).
 SMALL_BROTLI_JSONL_BUDGET = 128 << 10
+SMALL_BROTLI_JSONL_LEVELS = frozenset(range(SMALL_BROTLI_MIN_LEVEL, 9))
 
 
 def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
@@ -351,7 +356,7 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
             and ctx.level >= SMALL_BROTLI_MIN_LEVEL and size <= SMALL_BROTLI_STREAM_BLOCK_MAX):
         if ctx.fmt == "html":
             return min(SMALL_BROTLI_HTML_BUDGET, size)
-        cap = SMALL_BROTLI_JSONL_BUDGET if ctx.fmt == "jsonl" and ctx.level in JSONL_BROTLI_LEVELS \
+        cap = SMALL_BROTLI_JSONL_BUDGET if ctx.fmt == "jsonl" and ctx.level in SMALL_BROTLI_JSONL_LEVELS \
             else SMALL_BROTLI_STREAM_BUDGET
         return min(cap, size // SMALL_BROTLI_STREAM_SHARE)
     return 0
