@@ -19,7 +19,7 @@ from .symbols import (
     COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_SAMPLE_BYTES, DICT_STREAM_OVERHEAD, DICT_TRIAL_GAIN,
     DICT_TRIAL_MIN_VALUES, GROUP_CONFIRM_BAND, GROUP_CONFIRM_BYTES, GROUP_CONFIRM_QUALITY, GROUP_MAX_CANDIDATES,
     GROUP_MIN_BYTES,
-    GROUP_MIN_GAIN, GROUP_MIN_LEVEL, GROUP_SAMPLE_BYTES, GROUP_TRIAL_LEVEL, MAX_COLUMNS, MAX_SCALE,
+    GROUP_MIN_GAIN, GROUP_MIN_LEVEL, GROUP_PAIR_SAMPLE_BYTES, GROUP_SAMPLE_BYTES, GROUP_TRIAL_LEVEL, MAX_COLUMNS, MAX_SCALE,
     MIN_COLUMN_VALUES, MIN_DICT_COUNT, NUM_INT, NUM_PLAIN, NUM_SCALED, N_MODES, PARAMS_VERSION, PARAMS_VERSION_REFS,
     PARAMS_VERSION_STR_REFS, PARAMS_WORDS, PROSE_MIN_SPACES,
     RESIDUE_TERM,
@@ -317,7 +317,7 @@ class Layer2Encoder:
         is_cand = np.zeros(ntext, bool)
         is_cand[cand] = True
         cum = np.cumsum(np.where(is_cand[tcol], b - a + 1, 0))
-        end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
+        end = int(np.searchsorted(cum, GROUP_PAIR_SAMPLE_BYTES)) + 1
         sa, sb, sc = a[:end], b[:end], tcol[:end]
 
         def cost(members):
