@@ -18,6 +18,7 @@ from .primitives import (
     VARINT_OK,
     bit_length,
     build_span_table,
+    bytes_equal_words,
     copy_chunks,
     fnv1a64_step,
     load_u64,
@@ -1027,18 +1028,7 @@ def row_matches(data, starts, ends, hashes, nrows, ncols, window, min_equal):
 def _spans_equal_words(data, sa, ea, sb, eb):
     """``data[sa:ea] == data[sb:eb]``, 8 bytes a compare inside the spans."""
     n = ea - sa
-    if n != eb - sb:
-        return False
-    k = 0
-    while k + 8 <= n:
-        if load_u64(data, sa + k) != load_u64(data, sb + k):
-            return False
-        k += 8
-    while k < n:
-        if data[sa + k] != data[sb + k]:
-            return False
-        k += 1
-    return True
+    return n == eb - sb and bytes_equal_words(data, sa, sb, n)
 
 
 @njit(cache=True, nogil=True)

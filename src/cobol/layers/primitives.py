@@ -437,6 +437,24 @@ _WORD_MUL = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(cache=True, nogil=True, inline="always")
+def bytes_equal_words(buf, a, b, ln):
+    """buf[a:a+ln] == buf[b:b+ln], eight bytes a compare (reads stay inside
+    both spans). :func:`spans_equal` compares a byte at a time, across two
+    buffers; this one is for hot lookups (JSON keys and repeated subtrees, CSV
+    rows) where the spans are tens of bytes."""
+    k = np.int64(0)
+    while k + 8 <= ln:
+        if load_u64(buf, a + k) != load_u64(buf, b + k):
+            return False
+        k += 8
+    while k < ln:
+        if buf[a + k] != buf[b + k]:
+            return False
+        k += 1
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
 def hash_span_words(h, buf, s, e):
     """The 64-bit hash ``h`` extended by the bytes ``buf[s:e]``: 8 at a time (an
     xor, a multiply and an xor-shift per word), the last 1-7 as FNV-1a steps;

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 from .. import json_tokenizer as jt
-from ..primitives import load_u64
+from ..primitives import bytes_equal_words, load_u64
 from .paths import _mix
 
 
@@ -44,21 +44,6 @@ def _span_word_hash(buf, x, y):
         h = _mix(h, np.int64(load_u64(buf, k)))
         k += 8
     return _mix(h, np.int64(load_u64(buf, y - 8)))  # (the last word overlaps the one before)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _same_bytes(buf, x, x0, ln):
-    """buf[x:x+ln] == buf[x0:x0+ln], eight bytes a compare (reads stay inside both spans)."""
-    k = 0
-    while k + 8 <= ln:
-        if load_u64(buf, x + k) != load_u64(buf, x0 + k):
-            return False
-        k += 8
-    while k < ln:
-        if buf[x + k] != buf[x0 + k]:
-            return False
-        k += 1
-    return True
 
 
 @njit(cache=True, nogil=True)
@@ -109,7 +94,7 @@ def _intern_spans_kernel(buf, a, b, grp, cap):
                 break
             if table[3 * slot] == qh and (tag >> 32) == ln and table[3 * slot + 2] == g:
                 e = (tag & 0xFFFFFFFF) - 1
-                if ln <= 8 or _same_bytes(buf, x, a[ids_first[e]], ln):
+                if ln <= 8 or bytes_equal_words(buf, x, a[ids_first[e]], ln):
                     found = e
                     break
             slot = (slot + 1) & mask

@@ -42,7 +42,7 @@ from numba import njit
 from .. import json_tokenizer as jt
 from ...errors import FormatError
 from ..intcodec import decode_ints, encode_ints
-from ..primitives import load_u64, table_capacity
+from ..primitives import bytes_equal_words, load_u64, table_capacity
 from .paths import _mix
 
 #: smallest object/array (in bytes, brackets included) worth a reference: a
@@ -138,21 +138,6 @@ def _word_hash(v, pw, r):
             + (np.int64((v >> 16) & 0xFF) + 1) * pw[r, 2] + (np.int64((v >> 24) & 0xFF) + 1) * pw[r, 3]
             + (np.int64((v >> 32) & 0xFF) + 1) * pw[r, 4] + (np.int64((v >> 40) & 0xFF) + 1) * pw[r, 5]
             + (np.int64((v >> 48) & 0xFF) + 1) * pw[r, 6] + (np.int64(v >> 56) + 1) * pw[r, 7])
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _bytes_equal(buf, a, b, ln):
-    """buf[a:a+ln] == buf[b:b+ln], eight bytes a compare (reads stay inside both spans)."""
-    k = np.int64(0)
-    while k + 8 <= ln:
-        if load_u64(buf, a + k) != load_u64(buf, b + k):
-            return False
-        k += 8
-    while k < ln:
-        if buf[a + k] != buf[b + k]:
-            return False
-        k += 1
-    return True
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -311,7 +296,7 @@ def _find_repeats_kernel(buf, kinds, starts, min_bytes, min_str):
                     break
                 budget -= ln
                 en = (tag & 0xFFFFFFFF) - 1
-                if _bytes_equal(buf, a, ent_start[en], ln):
+                if bytes_equal_words(buf, a, ent_start[en], ln):
                     found = en
                 break
             slot = (slot + 1) & mask
