@@ -661,6 +661,37 @@ def _from_bytes(b, n, k, planes):
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _warm_values(warm, base, g, out):
+    """The warm-up values (stored as they are) to out[:warm.size], the frame
+    of reference undone; returns the last one (the order-1 predictor's start)."""
+    p1 = np.uint64(0)
+    for i in range(warm.size):
+        p1 = warm[i]
+        out[i] = base + g * p1
+    return p1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _chunk_values(codes, n, o, order, offset, use_offset, base, g, p1):
+    """codes[:n] of a fused decoder's chunk to the values o[:n]: the residual
+    map and the predictor of order 0 or 1 (``p1``, the value before the
+    chunk) undone, then the frame of reference; returns the chunk's last
+    predictor value."""
+    if order == 0:
+        for i in range(n):
+            o[i] = base + g * codes[i]
+    elif use_offset:
+        for i in range(n):
+            p1 = p1 + (codes[i] + offset)
+            o[i] = base + g * p1
+    else:
+        for i in range(n):
+            p1 = p1 + unzigzag(codes[i])
+            o[i] = base + g * p1
+    return p1
+
+
 #: values a chunk of _planes_decode: its codes sit in a scratch array that stays in the L1 cache
 PLANES_DECODE_CHUNK = 2048
 
@@ -676,10 +707,7 @@ def _planes_decode(buf, starts, k, m, warm, order, offset, use_offset, base, g, 
     undone and the frame of reference applied: no array of all the codes
     (the inverse of _to_bytes then _unpredict)."""
     nw = warm.size
-    p1 = np.uint64(0)
-    for i in range(nw):
-        p1 = warm[i]
-        out[i] = base + g * p1
+    p1 = _warm_values(warm, base, g, out)
     scratch = np.empty(PLANES_DECODE_CHUNK, np.uint64)
     for c0 in range(0, m, PLANES_DECODE_CHUNK):
         n = min(PLANES_DECODE_CHUNK, m - c0)
@@ -700,18 +728,7 @@ def _planes_decode(buf, starts, k, m, warm, order, offset, use_offset, base, g, 
                 sh = np.uint64(8 * j)
                 for i in range(n):
                     scratch[i] |= np.uint64(b[i]) << sh
-        o = out[nw + c0:nw + c0 + n]
-        if order == 0:
-            for i in range(n):
-                o[i] = base + g * scratch[i]
-        elif use_offset:
-            for i in range(n):
-                p1 = p1 + (scratch[i] + offset)
-                o[i] = base + g * p1
-        else:
-            for i in range(n):
-                p1 = p1 + unzigzag(scratch[i])
-                o[i] = base + g * p1
+        p1 = _chunk_values(scratch, n, out[nw + c0:nw + c0 + n], order, offset, use_offset, base, g, p1)
 
 
 @njit(cache=True, nogil=True)
@@ -725,27 +742,13 @@ def _bucket_decode(sym, extra, warm, order, offset, use_offset, base, g, out):
     if maxw < 0:
         return -1
     nw = warm.size
-    p1 = np.uint64(0)
-    for i in range(nw):
-        p1 = warm[i]
-        out[i] = base + g * p1
+    p1 = _warm_values(warm, base, g, out)
     codes = np.empty(BUCKET_DECODE_CHUNK, np.uint64)
     pos = 0
     for c0 in range(0, sym.size, BUCKET_DECODE_CHUNK):
         n = min(BUCKET_DECODE_CHUNK, sym.size - c0)
         pos = _bucket_codes(sym, extra, c0, n, pos, maxw, codes)
-        o = out[nw + c0:nw + c0 + n]
-        if order == 0:
-            for i in range(n):
-                o[i] = base + g * codes[i]
-        elif use_offset:
-            for i in range(n):
-                p1 = p1 + (codes[i] + offset)
-                o[i] = base + g * p1
-        else:
-            for i in range(n):
-                p1 = p1 + unzigzag(codes[i])
-                o[i] = base + g * p1
+        p1 = _chunk_values(codes, n, out[nw + c0:nw + c0 + n], order, offset, use_offset, base, g, p1)
     return pos
 
 
