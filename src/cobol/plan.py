@@ -214,12 +214,17 @@ def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
 #: the level straight away): there bzip3 was smaller than zstd 9-18 with brotli
 #: 9-10 and compressed faster (docs/FRONTIER.md, branches mid-levels and
 #: level-ladder); HTML from level 6, where bzip3 was as fast as levels 6-8 on
-#: unseen pages and smaller ("Seventh session: the level ladder"). Prose and JSON
-#: lines keep zstd and brotli at 6-8: there they were 1.2-2x faster than bzip3.
+#: unseen pages and smaller ("Seventh session: the level ladder"). JSON lines
+#: from level 6 too (branch level-ladder7, "Tenth session: the level ladder
+#: again"): with zstd 6-8 and brotli 8 (and the 128 KiB quality-10 budget)
+#: levels 6-8 coded JSON lines no smaller than level 3 and slower, and bzip3
+#: was smaller and faster (/tmp/jl8 + unseen, 8 files: 10.87 at 8.2 MB/s
+#: against 11.96 at 9.7); order 8 puts them over bzip3's ratio. Prose keeps
+#: zstd and brotli at 6-8: there they were 1.2-2x faster than bzip3.
 #: Not JSON and XML, where those levels already beat bzip3 with brotli; not CSV,
 #: numeric or log (log blocks have their own PPMd at 10..18,
 #: l2_log.STREAM_PPMD_MIN_LEVEL).
-MID_PPMD_MIN_LEVEL = {"html": 6, "text": 9, "jsonl": 9}
+MID_PPMD_MIN_LEVEL = {"html": 6, "text": 9, "jsonl": 6}
 MID_PPMD_FORMATS = frozenset(MID_PPMD_MIN_LEVEL)
 
 
