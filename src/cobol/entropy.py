@@ -231,7 +231,10 @@ PPMD_COMPARE_ORDERS = 2
 #: lines 9.2 against 10.8), so bzip3 dominated them or nearly. Order 8 at level 9
 #: kept only 1-5% over bzip3 on dev prose, dev HTML and unseen JSON lines (order
 #: 16: 2-12%), for 1.0-1.3x order 16's speed; on HTML at 6-8 it is 1.05x (dev)
-#: and 1.10x (unseen) bzip3.
+#: and 1.10x (unseen) bzip3. JSON lines take order 8 at 6-8 too (branch
+#: level-ladder7): there zstd 6-8 with brotli 8 made level 3's bytes, slower,
+#: and bzip3 dominated them; with order 8 unseen JSON lines 11.62 -> 13.60
+#: (bzip3 12.91), dev 21.38 -> 22.98 (bytes-weighted), for 0-30% more CPU time.
 PPMD_MID_ORDERS_BY_LEVEL = ((15, (16, 32)), (9, (16,)), (6, (8,)))
 
 
