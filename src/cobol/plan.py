@@ -218,8 +218,9 @@ def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
 #: from level 6 too (branch level-ladder7, "Tenth session: the level ladder
 #: again"): with zstd 6-8 and brotli 8 (and the 128 KiB quality-10 budget)
 #: levels 6-8 coded JSON lines no smaller than level 3 and slower, and bzip3
-#: was smaller and faster (/tmp/jl8 + unseen, 8 files: 10.87 at 8.2 MB/s
-#: against 11.96 at 9.7); order 8 puts them over bzip3's ratio. Prose keeps
+#: was smaller and faster (/tmp/jl8 + unseen, 8 files: 10.88 at 7.2-7.4 MB/s
+#: against 11.96 at 8.4); with order 8 12.72 at 6.9-7.1 (bzip3 11.96 at 8.2;
+#: level 9 13.49 at 4.9), decoding at PPMd's speed (180 -> 16 MB/s). Prose keeps
 #: zstd and brotli at 6-8: there they were 1.2-2x faster than bzip3.
 #: Not JSON and XML, where those levels already beat bzip3 with brotli; not CSV,
 #: numeric or log (log blocks have their own PPMd at 10..18,
