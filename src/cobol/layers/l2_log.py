@@ -532,10 +532,39 @@ STREAM_PPMD_MIN_LEVEL = 10
 STREAM_PPMD_MAX_BLOCK = 1 << 20
 
 
+def _variable_parts(model: LogModel):
+    """The sizes that make up :func:`_variable_bytes`, cheapest to get first:
+    zstd -3 of the skeletons, of the widths, then of the numbers' int stream
+    (which is coded first)."""
+    z = thread_compressor(3)
+    yield len(z.compress(model.skeletons))
+    yield len(z.compress(model.widths))
+    yield len(z.compress(model.numbers_stream()))
+
+
+#: how many sizes :func:`_variable_parts` yields (each at least one byte)
+_VARIABLE_PARTS = 3
+
+
 def _variable_bytes(model: LogModel) -> int:
     """zstd -3 size of the streams the variable layout changes."""
-    z = thread_compressor(3)
-    return sum(len(z.compress(st)) for st in (model.skeletons, model.numbers_stream(), model.widths))
+    return sum(_variable_parts(model))
+
+
+def _flat_codes_smaller(flat: LogModel, cols: LogModel) -> bool:
+    """``_variable_bytes(flat) < _variable_bytes(cols)``, without the rest of
+    the columns' sizes once their sum so far decides it: every part is at
+    least a byte, so columns lose as soon as the parts so far plus one byte
+    for each left reach past flat's total. Flat's numbers are mostly none (its
+    one column of mixed variables stays text), the columns' cost an int
+    coding; apt's term.log: its columns' skeletons alone lose."""
+    limit = _variable_bytes(flat)
+    so_far = 0
+    for k, size in enumerate(_variable_parts(cols)):
+        so_far += size
+        if so_far + (_VARIABLE_PARTS - 1 - k) > limit:
+            return True
+    return False
 
 
 #: blocks up to this size try both variable layouts whole (the winner's model is
@@ -566,7 +595,7 @@ def _flat_is_smaller(data, scan: LogScan) -> bool:
     cols = LogModel(data, scan=sample)
     if not cols.n_common:
         return False
-    return _variable_bytes(LogModel(data, columns=False, scan=sample)) < _variable_bytes(cols)
+    return _flat_codes_smaller(LogModel(data, columns=False, scan=sample), cols)
 
 
 def _better_layout(data, scan: LogScan) -> LogModel:
@@ -582,7 +611,7 @@ def _better_layout(data, scan: LogScan) -> LogModel:
         if not model.n_common:
             return model
         flat = LogModel(data, columns=False, scan=scan)
-        return flat if _variable_bytes(flat) < _variable_bytes(model) else model
+        return flat if _flat_codes_smaller(flat, model) else model
     if not np.count_nonzero(scan.counts >= MIN_COLUMN_LINES):
         return LogModel(data, scan=scan)  # no columns in the block: both layouts are the same
     return LogModel(data, columns=not _flat_is_smaller(data, scan), scan=scan)
@@ -605,11 +634,32 @@ def _templated(scan: LogScan) -> bool:
     return scan.n_templates <= TEXT_MAX_TEMPLATE_SHARE * scan.n_lines
 
 
+#: the last text gate's answer: (sample, extra delimiters, templated). The
+#: planner asks the gate of a text block over plan.SAMPLE_MIN_BLOCK
+#: (:func:`looks_templated`) and the transform then asks it again of the same
+#: sample when it runs on the whole block (LogTransform.encode): the second
+#: scan of the 64 KiB sample (token counts and line scan, ~0.5-0.9 ms) is
+#: skipped when the sample and its delimiters are the same bytes. Content,
+#: not identity, is the key, so the answer is the one a scan would give.
+_LAST_GATE = None
+
+
+def _gate(sample: bytes, extra: bytes) -> bool:
+    """:func:`_templated` of the sample scanned with ``extra`` (remembered: _LAST_GATE)."""
+    global _LAST_GATE
+    last = _LAST_GATE
+    if last is not None and last[1] == extra and last[0] == sample:
+        return last[2]
+    templated = _templated(LogScan(sample, templates=False, extra=extra))
+    _LAST_GATE = (sample, extra, templated)
+    return templated
+
+
 def looks_templated(data) -> bool:
     """Whether a text block repeats line templates like a log does (a sample is
     scanned, its templates counted but not gathered)."""
     sample = _text_sample(data)
-    return _templated(LogScan(sample, templates=False, extra=extra_delimiters(sample)))
+    return _gate(sample, extra_delimiters(sample))
 
 
 #: a JSON-lines block is modelled only when most sampled lines carry a log
@@ -649,10 +699,13 @@ class LogTransform(Transform):
         if ctx.fmt == "text":
             sample = _text_sample(data)
             # the gate needs the template count only: most text blocks stop here
-            sample_scan = LogScan(sample, templates=False, extra=extra)
-            if not _templated(sample_scan):
-                return None
-            if len(sample) == len(data):
+            if len(sample) < len(data):
+                if not _gate(sample, extra):
+                    return None
+            else:
+                sample_scan = LogScan(sample, templates=False, extra=extra)
+                if not _templated(sample_scan):
+                    return None
                 sample_scan.finish_templates()
                 scan = sample_scan  # the sample is the block
         if ctx.fmt == "jsonl" and not looks_like_json_log(data):
