@@ -35,3 +35,36 @@ def test_put_decimal_matches_the_reference(width):
                 assert got == op + width
                 assert out[op:op + width].tobytes() == want
                 assert (out[:op] == 0xAA).all() and (out[op + width:] == 0xAA).all()
+
+
+def _templated_text(n_lines: int) -> bytes:
+    return b"".join(b"PASSED: java/lang/Thread%d/Test%d.java in %d ms\n" % (i % 7, i, i * 13 % 1000)
+                    for i in range(n_lines))
+
+
+def test_text_gate_memo_answers_as_a_fresh_scan(monkeypatch):
+    from cobol.layers import l2_log
+    from cobol.registry import EncodeContext
+
+    block = _templated_text(12000)  # over the 64 KiB gate sample
+    assert len(block) > l2_log.TEXT_SAMPLE
+    sample = l2_log._text_sample(block)
+    extra = l2_log.extra_delimiters(block)
+    fresh = l2_log._templated(l2_log.LogScan(sample, templates=False, extra=extra))
+    assert fresh
+    ctx = EncodeContext(fmt="text", level=3)
+    monkeypatch.setattr(l2_log, "_LAST_GATE", None)
+    unprimed = l2_log.LogTransform().encode(block, ctx)
+    assert unprimed is not None
+    # primed by the planner's question: the same bytes out
+    l2_log.looks_templated(block)
+    primed = l2_log.LogTransform().encode(block, ctx)
+    assert (primed.params, primed.streams) == (unprimed.params, unprimed.streams)
+    # a remembered answer for other delimiters or another sample is not used
+    monkeypatch.setattr(l2_log, "_LAST_GATE", (sample, extra + b":", not fresh))
+    assert l2_log._gate(sample, extra) is fresh
+    monkeypatch.setattr(l2_log, "_LAST_GATE", (sample[:-1], extra, not fresh))
+    assert l2_log._gate(sample, extra) is fresh
+    # and a wrong one for the same key would be (the key is the whole sample)
+    monkeypatch.setattr(l2_log, "_LAST_GATE", (sample, extra, not fresh))
+    assert l2_log._gate(sample, extra) is (not fresh)

@@ -532,39 +532,10 @@ STREAM_PPMD_MIN_LEVEL = 10
 STREAM_PPMD_MAX_BLOCK = 1 << 20
 
 
-def _variable_parts(model: LogModel):
-    """The sizes that make up :func:`_variable_bytes`, cheapest to get first:
-    zstd -3 of the skeletons, of the widths, then of the numbers' int stream
-    (which is coded first)."""
-    z = thread_compressor(3)
-    yield len(z.compress(model.skeletons))
-    yield len(z.compress(model.widths))
-    yield len(z.compress(model.numbers_stream()))
-
-
-#: how many sizes :func:`_variable_parts` yields (each at least one byte)
-_VARIABLE_PARTS = 3
-
-
 def _variable_bytes(model: LogModel) -> int:
     """zstd -3 size of the streams the variable layout changes."""
-    return sum(_variable_parts(model))
-
-
-def _flat_codes_smaller(flat: LogModel, cols: LogModel) -> bool:
-    """``_variable_bytes(flat) < _variable_bytes(cols)``, without the rest of
-    the columns' sizes once their sum so far decides it: every part is at
-    least a byte, so columns lose as soon as the parts so far plus one byte
-    for each left reach past flat's total. Flat's numbers are mostly none (its
-    one column of mixed variables stays text), the columns' cost an int
-    coding; apt's term.log: its columns' skeletons alone lose."""
-    limit = _variable_bytes(flat)
-    so_far = 0
-    for k, size in enumerate(_variable_parts(cols)):
-        so_far += size
-        if so_far + (_VARIABLE_PARTS - 1 - k) > limit:
-            return True
-    return False
+    z = thread_compressor(3)
+    return sum(len(z.compress(st)) for st in (model.skeletons, model.numbers_stream(), model.widths))
 
 
 #: blocks up to this size try both variable layouts whole (the winner's model is
@@ -595,7 +566,7 @@ def _flat_is_smaller(data, scan: LogScan) -> bool:
     cols = LogModel(data, scan=sample)
     if not cols.n_common:
         return False
-    return _flat_codes_smaller(LogModel(data, columns=False, scan=sample), cols)
+    return _variable_bytes(LogModel(data, columns=False, scan=sample)) < _variable_bytes(cols)
 
 
 def _better_layout(data, scan: LogScan) -> LogModel:
@@ -611,7 +582,7 @@ def _better_layout(data, scan: LogScan) -> LogModel:
         if not model.n_common:
             return model
         flat = LogModel(data, columns=False, scan=scan)
-        return flat if _flat_codes_smaller(flat, model) else model
+        return flat if _variable_bytes(flat) < _variable_bytes(model) else model
     if not np.count_nonzero(scan.counts >= MIN_COLUMN_LINES):
         return LogModel(data, scan=scan)  # no columns in the block: both layouts are the same
     return LogModel(data, columns=not _flat_is_smaller(data, scan), scan=scan)
