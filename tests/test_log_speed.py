@@ -68,3 +68,95 @@ def test_text_gate_memo_answers_as_a_fresh_scan(monkeypatch):
     # and a wrong one for the same key would be (the key is the whole sample)
     monkeypatch.setattr(l2_log, "_LAST_GATE", (sample, extra, not fresh))
     assert l2_log._gate(sample, extra) is (not fresh)
+
+
+def _reference_scan(data: bytes, extra: bytes):
+    """Plain-Python tokenizer of the log transform's rules (docs/transforms/log.md,
+    "The model"): per line None (raw) or (template bytes, variable spans)."""
+    from cobol.layers import l2_log
+    from cobol.layers.log_format import block_delimiters
+
+    delims = set(block_delimiters(extra))
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+
+    def tokens(line):
+        i = 0
+        while i < len(line):
+            if line[i] in delims:
+                yield i, i + 1, True
+                i += 1
+                continue
+            j = i
+            while j < len(line) and line[j] not in delims:
+                j += 1
+            yield i, j, False
+            i = j
+
+    counts = {}
+    for line in lines:
+        for a, b, is_delim in tokens(line):
+            tok = line[a:b]
+            if not is_delim and not any(48 <= c <= 57 for c in tok):
+                counts[tok] = counts.get(tok, 0) + 1
+    min_static = min(l2_log.MAX_MIN_STATIC, max(1, len(lines) // l2_log.LINES_PER_STATIC_USE))
+    out, pos = [], 0
+    for line in lines:
+        start = pos
+        pos += len(line) + 1
+        if len(line) > l2_log.MAX_LINE or 0x11 in line or 0x12 in line:
+            out.append(None)
+            continue
+        tmpl, spans = bytearray(), []
+        for a, b, is_delim in tokens(line):
+            tok = line[a:b]
+            if is_delim:
+                tmpl += tok
+            elif any(48 <= c <= 57 for c in tok) or (min_static > 1 and counts[tok] < min_static):
+                tmpl.append(0x11)
+                spans.append((start + a, start + b))
+            else:
+                tmpl += tok
+        out.append((bytes(tmpl), spans))
+    return out
+
+
+def _random_log(rng, n_lines: int) -> bytes:
+    words = [b"INFO", b"WARN", b"job", b"done", b"user", b"/usr/lib/x", b"a.b.C", b"id=7", b"x\x11y", b"\x12",
+             b"\r", b"\x00", b"\xff\xfe", b"[main]", b"(1,2)", b"k=v;", b"'q'", b"|", b"\t", b"2026-12-06T10:00:01Z",
+             b"0xdeadbeef", b"-12.5e3", b"192.168.0.1", b"00017", b"9" * 25, b"rare%d"]
+    lines = []
+    for i in range(n_lines):
+        parts = []
+        for _ in range(int(rng.integers(0, 9))):
+            w = words[int(rng.integers(len(words)))]
+            parts.append(w % int(rng.integers(1000)) if b"%d" in w else w)
+        lines.append(b" ".join(parts))
+    return b"\n".join(lines) + (b"\n" if rng.integers(2) else b"")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_line_scan_matches_a_plain_tokenizer(seed):
+    from cobol.layers import l2_log
+
+    rng = np.random.default_rng(seed)
+    data = _random_log(rng, int(rng.integers(1, 1500)))
+    for extra in (b"", b"/", b"./"):
+        scan = l2_log.LogScan(data, templates=False, extra=extra)
+        tmpl, line_ts, line_te, line_raw, _ = scan._scan
+        want = _reference_scan(data, extra)
+        assert scan.n_lines == len(want)
+        var_spans = list(zip(scan.var_s.tolist(), scan.var_e.tolist()))
+        var_lines = scan.var_line.tolist()
+        got_spans = {}
+        for v, li in enumerate(var_lines):
+            got_spans.setdefault(li, []).append(var_spans[v])
+        for li, w in enumerate(want):
+            if w is None:
+                assert line_raw[li], li
+                assert li not in got_spans
+                continue
+            assert not line_raw[li], li
+            assert tmpl[line_ts[li]:line_te[li]].tobytes() == w[0], li
+            assert got_spans.get(li, []) == w[1], li

@@ -136,14 +136,15 @@ def extra_delimiters(data) -> bytes:
     return bytes(b for b in extra if (bytes([b]) in raw if raw is not None else bool((whole == b).any())))
 
 
-def _delimiter_table(extra: bytes) -> np.ndarray:
+_VAR_CLASS = lk.delimiter_table(b"0123456789")
+
+
+def _byte_classes(extra: bytes) -> np.ndarray:
+    """The tokenizer's class table (lk.byte_classes) for a block's extra delimiters."""
     table = _DELIM_TABLES.get(extra)
     if table is None:
-        table = _DELIM_TABLES[extra] = lk.delimiter_table(block_delimiters(extra))
+        table = _DELIM_TABLES[extra] = lk.byte_classes(lk.delimiter_table(block_delimiters(extra)), _VAR_CLASS)
     return table
-
-
-_VAR_CLASS = lk.delimiter_table(b"0123456789")
 
 
 def _line_bounds(buf: np.ndarray, n_lines: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +174,7 @@ class LogScan:
         if extra is None:
             extra = extra_delimiters(data)
         self.extra = extra
-        delim = _delimiter_table(extra)
+        cls = _byte_classes(extra)
         n_lines = lk.count_lines(buf)
         self.final_newline = bool(buf.size and buf[-1] == lk.NEWLINE)
         cap_vars = buf.size // 2 + 1
@@ -187,10 +188,10 @@ class LogScan:
         var_line = np.empty(cap_vars, np.int64)
         min_static = min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE))
         if min_static > 1:
-            tok_keys, tok_counts = lk.token_counts(buf, delim, _VAR_CLASS)
+            tok_keys, tok_counts = lk.token_counts(buf, cls)
         else:
             tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
-        nl, nv, _ = lk.scan_lines(buf, delim, _VAR_CLASS, MAX_LINE, n_lines, tmpl, line_ts, line_te,
+        nl, nv, _ = lk.scan_lines(buf, cls, MAX_LINE, n_lines, tmpl, line_ts, line_te,
                                   line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts, min_static)
         assert nl == n_lines
         self.var_s, self.var_e, self.var_line = var_s[:nv], var_e[:nv], var_line[:nv]

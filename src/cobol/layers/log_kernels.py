@@ -34,6 +34,35 @@ def delimiter_table(chars: bytes) -> np.ndarray:
     return t
 
 
+#: byte classes of the encoder's tokenizer (:func:`byte_classes`), bits of one
+#: table entry, so that :func:`_count_tokens` and :func:`scan_lines` look each
+#: byte up once (a bool table each for delimiters and digits, and compares for
+#: NEWLINE, PLACEHOLDER and NUMBER, cost two to four tests a byte)
+#: ends a token: a delimiter or NEWLINE
+CLASS_STOP = 1
+#: makes its token a variable (a digit)
+CLASS_VAR = 2
+#: PLACEHOLDER or NUMBER: its line stays raw
+CLASS_MARK = 4
+#: NEWLINE
+CLASS_LINE_END = 8
+
+
+def byte_classes(delim: np.ndarray, var_class: np.ndarray) -> np.ndarray:
+    """The tokenizer's class table (CLASS_* bits) for the delimiters
+    ``delim`` and the variable bytes ``var_class`` (256-entry bool tables):
+    a byte that ends a token ends it whatever else it is (a delimiter digit
+    would be a delimiter), as the tests of the kernels ran before."""
+    cls = np.zeros(256, np.uint8)
+    cls[delim] |= CLASS_STOP
+    cls[NEWLINE] |= CLASS_STOP | CLASS_LINE_END
+    cls[var_class] |= CLASS_VAR
+    mark = np.zeros(256, np.bool_)
+    mark[[PLACEHOLDER, NUMBER]] = True
+    cls[mark & ~var_class] |= CLASS_MARK
+    return cls
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _digit_chunk(buf, i, e):
     """The run of ASCII digits at ``buf[i]`` (at most MAX_CHUNK_DIGITS, before
@@ -102,30 +131,28 @@ def _grown_counts(keys, counts):
 
 
 @njit(cache=True, nogil=True)
-def _count_tokens(buf, delim, var_class, keys, counts, start, used):
+def _count_tokens(buf, cls, keys, counts, start, used):
     """Count every token from ``start`` on (its hash in an open-addressing table)
     until the table passes half load; returns (where to go on, entries used):
-    the end of the buffer when done. Tokens holding a ``var_class`` byte are
-    not counted (they are variables whatever their count, so :func:`scan_lines`
+    the end of the buffer when done. Tokens holding a CLASS_VAR byte (``cls``:
+    :func:`byte_classes`) are not counted (they are variables whatever their count, so :func:`scan_lines`
     never looks them up). The table is never replaced inside the loop: an
     array rebound in a hot loop cost ~150 ns per token (5x the whole count)."""
     n = buf.shape[0]
     i = start
     while i < n:
-        c = buf[i]
-        if delim[c] or c == NEWLINE:
+        if cls[buf[i]] & CLASS_STOP:
             i += 1
             continue
         j = i
-        skip = False
+        seen = 0
         while j < n:
-            c = buf[j]
-            if delim[c] or c == NEWLINE:
+            k = cls[buf[j]]
+            if k & CLASS_STOP:
                 break
-            if var_class[c]:
-                skip = True
+            seen |= k
             j += 1
-        if not skip:
+        if not seen & CLASS_VAR:
             h = _token_hash(buf, i, j)
             s = _slot(keys, h)
             if keys[s] == 0:
@@ -138,8 +165,8 @@ def _count_tokens(buf, delim, var_class, keys, counts, start, used):
     return n, used
 
 
-def token_counts(buf, delim, var_class):
-    """How often each token without a ``var_class`` byte (hashed) occurs in the
+def token_counts(buf, cls):
+    """How often each token without a CLASS_VAR byte (hashed) occurs in the
     block: (keys, counts) of an open-addressing table. It starts small and grows
     (rehashed, four times larger) as it fills, and the count goes on where it
     stopped: a log has far fewer distinct words than bytes, and a small table
@@ -147,10 +174,10 @@ def token_counts(buf, delim, var_class):
     restarting the count with a larger table at each overflow cost 3 passes on
     7 MB of logs, and counting the tokens with digits too doubled the table)."""
     keys, counts = np.zeros(4096, np.uint64), np.zeros(4096, np.int32)
-    pos, used = _count_tokens(buf, delim, var_class, keys, counts, np.int64(0), np.int64(0))
+    pos, used = _count_tokens(buf, cls, keys, counts, np.int64(0), np.int64(0))
     while pos < buf.shape[0]:
         keys, counts = _grown_counts(keys, counts)
-        pos, used = _count_tokens(buf, delim, var_class, keys, counts, pos, used)
+        pos, used = _count_tokens(buf, cls, keys, counts, pos, used)
     return keys, counts
 
 
@@ -176,12 +203,13 @@ def _push_template_byte(tmpl, tp, c, h, w, k):
 
 
 @njit(cache=True, nogil=True)
-def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
+def scan_lines(buf, cls, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
                var_s, var_e, var_line, tok_keys, tok_counts, min_static):
     """Tokenize every line; returns (lines, variables, template bytes written).
 
-    A token is a maximal run of non-delimiter bytes; it is a variable when
-    it holds a byte whose ``var_class`` entry is set (digits) or occurs
+    A token is a maximal run of bytes without CLASS_STOP (``cls``:
+    :func:`byte_classes`); it is a variable when it holds a CLASS_VAR byte
+    (digits) or occurs
     fewer than ``min_static`` times in the block (:func:`token_counts`). A line longer
     than ``max_line`` or holding PLACEHOLDER / NUMBER is raw (no template).
     ``line_hash`` is a hash of the template bytes (equal templates, equal
@@ -208,24 +236,24 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
         i = pos
         while i < n:
             c = buf[i]
-            if c == NEWLINE:
+            kc = cls[c]
+            if kc & CLASS_LINE_END:
                 break
-            if delim[c]:
+            if kc & CLASS_STOP:
                 tp, h, w, k = _push_template_byte(tmpl, tp, c, h, w, k)
                 i += 1
                 continue
             j = i
-            is_var = False
+            seen = 0
             while j < n:
-                c = buf[j]
-                if c == NEWLINE or delim[c]:
+                kc = cls[buf[j]]
+                if kc & CLASS_STOP:
                     break
-                if var_class[c]:
-                    is_var = True
-                elif c == PLACEHOLDER or c == NUMBER:
-                    raw = True
+                seen |= kc
                 j += 1
-            if raw:
+            is_var = (seen & CLASS_VAR) != 0
+            if seen & CLASS_MARK:
+                raw = True
                 break
             if not is_var and min_static > 1:
                 is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
