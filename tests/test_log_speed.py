@@ -125,13 +125,17 @@ def _reference_scan(data: bytes, extra: bytes):
 def _random_log(rng, n_lines: int) -> bytes:
     words = [b"INFO", b"WARN", b"job", b"done", b"user", b"/usr/lib/x", b"a.b.C", b"id=7", b"x\x11y", b"\x12",
              b"\r", b"\x00", b"\xff\xfe", b"[main]", b"(1,2)", b"k=v;", b"'q'", b"|", b"\t", b"2026-12-06T10:00:01Z",
-             b"0xdeadbeef", b"-12.5e3", b"192.168.0.1", b"00017", b"9" * 25, b"rare%d"]
+             b"0xdeadbeef", b"-12.5e3", b"192.168.0.1", b"00017", b"9" * 25, b"rare%d", b"word%s"]
     lines = []
     for i in range(n_lines):
         parts = []
         for _ in range(int(rng.integers(0, 9))):
             w = words[int(rng.integers(len(words)))]
-            parts.append(w % int(rng.integers(1000)) if b"%d" in w else w)
+            if b"%d" in w:
+                w = w % int(rng.integers(1000))
+            elif b"%s" in w:  # a word without digits, rare or not: counted (MAX_MIN_STATIC)
+                w = w % bytes(97 + int(c) for c in rng.integers(0, 3, int(rng.integers(1, 4))))
+            parts.append(w)
         lines.append(b" ".join(parts))
     return b"\n".join(lines) + (b"\n" if rng.integers(2) else b"")
 
