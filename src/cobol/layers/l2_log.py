@@ -202,7 +202,7 @@ class LogScan:
         else:
             # the count finish_templates arrives at (distinct template hashes used
             # by at least MIN_TEMPLATE_LINES lines), without ordering or gathering them
-            _, counts = np.unique(line_hash[~line_raw], return_counts=True)
+            counts = lk.distinct_first_use(line_hash[~line_raw])[2]
             self.n_templates = int(np.count_nonzero(counts >= MIN_TEMPLATE_LINES))
 
     def finish_templates(self) -> None:
@@ -221,14 +221,15 @@ class LogScan:
         # use order cost dpkg.log 5.6% (its skeleton columns, in template
         # order, match each other less); the big templates first keep it.
         ok = np.flatnonzero(~line_raw)
-        uniq, first, inv, counts = np.unique(line_hash[ok], return_index=True, return_inverse=True,
-                                             return_counts=True)
+        # (numbered by first use, not by hash value as np.unique would: the
+        # order below ends on ``first``, so the ids come out the same)
+        first, inv, counts = lk.distinct_first_use(line_hash[ok])
         big = counts >= max(MIN_COLUMN_LINES, n_lines * BIG_TEMPLATE_SHARE)
         order = np.lexsort((first, np.where(big, -counts, 0), counts < MIN_COLUMN_LINES, counts < MIN_TEMPLATE_LINES))
         rank = np.empty(order.size, np.int64)
         rank[order] = np.arange(order.size)
         line_tid = np.zeros(n_lines, np.int64)
-        line_tid[ok] = rank[inv.ravel()] + 1
+        line_tid[ok] = rank[inv] + 1
         rep_line = np.zeros(order.size + 1, np.int64)
         rep_line[1:] = ok[first[order]]
         lk.confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line)

@@ -351,6 +351,41 @@ def column_order(col, n_cols):
 
 
 @njit(cache=True, nogil=True)
+def distinct_first_use(h):
+    """The distinct values of ``h`` numbered in the order of their first use:
+    (first index of each, each entry's number, count of each). What
+    ``np.unique(h, return_index=True, return_inverse=True, return_counts=True)``
+    gives, less the values and numbered by first use instead of by value, in
+    one pass over an open-addressing table (the sort took 2-3 ms on the 44,000
+    template hashes of a 4 MB log, twice per block)."""
+    n = h.shape[0]
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    mask = size - 1
+    keys = np.empty(size, np.uint64)
+    ids = np.full(size, -1, np.int64)
+    first = np.empty(n, np.int64)
+    counts = np.zeros(n, np.int64)
+    inverse = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        x = h[i]
+        s = _home(x, mask)
+        while ids[s] >= 0 and keys[s] != x:
+            s = (s + 1) & mask
+        if ids[s] < 0:
+            keys[s] = x
+            ids[s] = m
+            first[m] = i
+            m += 1
+        g = ids[s]
+        inverse[i] = g
+        counts[g] += 1
+    return first[:m], inverse, counts[:m]
+
+
+@njit(cache=True, nogil=True)
 def _seen(table, h):
     """Insert hash h into an open-addressing set; True when it was there."""
     mask = table.shape[0] - 1
