@@ -401,7 +401,7 @@ def hex_encode(data, rest_codec: int, zstd_level: int, brotli_quality_: int = 0)
     from . import hexcodec  # Numba kernels: only for streams that get here
     from .format.wire import put_varint
     data = bytes(data)
-    runs = hexcodec.packable(data)
+    runs = hexcodec.packable(data, HEX_MIN_DIGITS, HEX_MIN_SHARE)
     if runs is None:
         return None
     rest, table, nib = hexcodec.split(data, runs)

@@ -35,8 +35,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .entropy import HEX_MIN_DIGITS as MIN_HEX_BYTES, HEX_MIN_SHARE as MIN_HEX_SHARE
-
 #: a run is packed from this many digits (shorter ones, as 7-12 digit short
 #: commit ids, cost more in the run table than packing saves)
 MIN_RUN = 20
@@ -213,15 +211,16 @@ _ERRORS = {
 }
 
 
-def packable(data) -> tuple | None:
-    """The runs of ``data`` worth packing (find_runs), or None when there are
-    too few digits in them (MIN_HEX_BYTES, MIN_HEX_SHARE)."""
-    if len(data) < MIN_HEX_BYTES:
+def packable(data, min_digits: int = 512, min_share: float = 0.05) -> tuple | None:
+    """The runs of ``data`` worth packing (find_runs), or None when their
+    digits add up to fewer than ``min_digits`` bytes or ``min_share`` of it
+    (the encoder passes entropy.HEX_MIN_DIGITS and HEX_MIN_SHARE)."""
+    if len(data) < min_digits:
         return None
     arr = np.frombuffer(data, np.uint8)
     starts, lens, upper = find_runs(arr, _CLASS, MIN_RUN)
     total = int(lens.sum()) if lens.size else 0
-    if total < MIN_HEX_BYTES or total < MIN_HEX_SHARE * len(data):
+    if total < min_digits or total < min_share * len(data):
         return None
     return starts, lens, upper
 
