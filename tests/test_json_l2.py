@@ -1067,3 +1067,17 @@ def test_hypothesis_prose_split_round_trips(rows):
     for group_text in (False, True):
         enc = Layer2Encoder(group_text=group_text).encode(data)
         assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+
+
+@given(st.binary(max_size=300), st.integers(0, 7))
+@SETTINGS
+def test_count_openers_matches_a_byte_loop(raw, start):
+    """The eight-bytes-a-step opener count equals a plain count of the two
+    symbols at every length and alignment (skeleton-like bytes: mostly the
+    small symbol values, where the opener bits sit)."""
+    from cobol.layers.l2_json.symbols import S_ARR_OPEN, S_OBJ_OPEN
+    from cobol.layers.l2_json.transform import _count_openers
+    skel = np.frombuffer(bytes(b % 9 if b < 200 else b for b in raw), np.uint8)[start:]
+    expect = int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN)))
+    assert _count_openers(skel) == expect
+    assert _count_openers(skel.copy()) == expect
