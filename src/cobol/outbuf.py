@@ -16,6 +16,15 @@ a C extension builds its results). Nothing else sees the object before
 :meth:`OutputBuffer.finish` returns it. Where that API is not there (PyPy) or
 the self-check below fails, the buffer is a NumPy array and ``finish`` copies.
 
+Large buffers (HUGEPAGE_MIN bytes and up, on Linux) are advised as
+transparent huge pages (``madvise(MADV_HUGEPAGE)`` on the page-aligned inside,
+before anything writes them), as NumPy does for its own arrays of 4 MiB and
+up: a block decoded into memory fresh from the kernel otherwise takes a page
+fault per 4 KiB it writes (5,035 for the 20 MB of mdn-browser-compat-data,
+~2.4 us each on a virtual machine: a quarter of its decode), against one per
+2 MiB. Where transparent huge pages are off (or the call fails) nothing
+changes; the bytes are the same either way.
+
 >>> buf = OutputBuffer(5, slack=16)
 >>> buf.array[:5] = 104, 101, 108, 108, 111
 >>> buf.finish()
@@ -47,6 +56,40 @@ def _bind_c_api():
 
 _C_API = _bind_c_api() if sys.implementation.name == "cpython" else None
 
+#: buffers of at least this many bytes are advised as huge pages (NumPy's
+#: threshold for its arrays)
+HUGEPAGE_MIN = 4 << 20
+_MADV_HUGEPAGE = 14  # (Linux, every architecture)
+_PAGE = 4096
+
+
+def _bind_madvise():
+    """libc's madvise, or None (not Linux, or not found)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (AttributeError, OSError):
+        return None
+    fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_MADVISE = _bind_madvise()
+
+
+def advise_huge_pages(address: int, size: int) -> None:
+    """Advise the whole pages inside ``size`` bytes at ``address`` as
+    transparent huge pages (see the module docstring); errors are ignored (an
+    advice: a kernel without it keeps 4 KiB pages)."""
+    if _MADVISE is None or size < HUGEPAGE_MIN:
+        return
+    start = -(-address // _PAGE) * _PAGE
+    end = (address + size) // _PAGE * _PAGE
+    if end > start:
+        _MADVISE(start, end - start, _MADV_HUGEPAGE)
+
 
 class OutputBuffer:
     """``n`` bytes of output written in place through :attr:`array` (``n +
@@ -66,6 +109,7 @@ class OutputBuffer:
             ptr = new(None, n + slack)  # raises MemoryError when it cannot allocate
             if ptr:
                 body = _Body(data(ptr), n + slack)
+                advise_huge_pages(body.address, n + slack)
                 self._ptr, self._cbuf = ptr, body
                 self.array = np.asarray(body)
                 return
