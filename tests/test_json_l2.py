@@ -1097,7 +1097,12 @@ def test_encoder_glue_kernels_match_numpy(seed, n, ncols):
     npaths = int(rng.integers(1, 8))
     ids = rng.integers(0, npaths, vtok.size)
     colmap = rng.integers(0, ncols, npaths)
-    col, is_num, ntok, ncol, has_num = T._value_columns(kinds, vtok, colmap, ids, ncols)
+    col, is_num = np.empty(vtok.size, np.int64), np.empty(vtok.size, bool)
+    nnum = T._value_columns(kinds, vtok, colmap, ids, col, is_num)
+    ntok, ncol = np.empty(nnum, np.int64), np.empty(nnum, np.int64)
+    has_num = T._number_columns_of(vtok, col, is_num, ntok, ncol, ncols)
+    assert np.array_equal(T._value_tokens(kinds, np.zeros(n, np.uint8), np.empty(vtok.size, np.int64)), vtok)
+    assert T._count_value_tokens(kinds, np.zeros(n, np.uint8)) == vtok.size
     assert np.array_equal(col, colmap[ids])
     assert np.array_equal(is_num, kinds[vtok] == jt.NUMBER)
     assert np.array_equal(ntok, vtok[is_num]) and np.array_equal(ncol, col[is_num])
@@ -1115,7 +1120,8 @@ def test_encoder_glue_kernels_match_numpy(seed, n, ncols):
     raw_num[np.flatnonzero(is_num)[~keepv]] = True
     assert np.array_equal(T._text_values(is_num, keepv, in_dict_col), (~is_num & ~in_dict_col) | raw_num)
     flag_cols = has_num & (rng.random(ncols) < 0.5)
-    fcounts, icounts, ints, flags = T._column_values(ncol, ncols, keepv, nvals, nflags, flag_cols)
+    fcounts, icounts, ints, flags = T._column_values(ncol, ncols, keepv, nvals, nflags, flag_cols,
+                                                     np.empty(ncol.size, np.int64))
     forder, fc = _group_order(ncol, ncols)
     iorder, ic = _group_order(ncol[keepv], ncols)
     assert np.array_equal(fcounts, fc) and np.array_equal(icounts, ic)

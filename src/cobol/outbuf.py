@@ -38,6 +38,8 @@ import sys
 
 import numpy as np
 
+from .layers.pages import advise_huge_pages
+
 
 def _bind_c_api():
     """The four C functions, or None where ctypes.pythonapi does not offer them."""
@@ -55,41 +57,6 @@ def _bind_c_api():
 
 
 _C_API = _bind_c_api() if sys.implementation.name == "cpython" else None
-
-#: buffers of at least this many bytes are advised as huge pages (NumPy's
-#: threshold for its arrays)
-HUGEPAGE_MIN = 4 << 20
-_MADV_HUGEPAGE = 14  # (Linux, every architecture)
-_PAGE = 4096
-
-
-def _bind_madvise():
-    """libc's madvise, or None (not Linux, or not found)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).madvise
-    except (AttributeError, OSError):
-        return None
-    fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_MADVISE = _bind_madvise()
-
-
-def advise_huge_pages(address: int, size: int) -> None:
-    """Advise the whole pages inside ``size`` bytes at ``address`` as
-    transparent huge pages (see the module docstring); errors are ignored (an
-    advice: a kernel without it keeps 4 KiB pages)."""
-    if _MADVISE is None or size < HUGEPAGE_MIN:
-        return
-    start = -(-address // _PAGE) * _PAGE
-    end = (address + size) // _PAGE * _PAGE
-    if end > start:
-        _MADVISE(start, end - start, _MADV_HUGEPAGE)
-
 
 class OutputBuffer:
     """``n`` bytes of output written in place through :attr:`array` (``n +

@@ -11,6 +11,7 @@ from ...errors import CobolError, FormatError, LimitError
 from ...format.wire import Reader, put_varint
 from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .. import json_tokenizer as jt
+from .. import pages
 from ...entropy import thread_compressor
 from ..intcodec import decode_ints, encode_ints
 from ..primitives import COPY_SLACK, load_u64, readonly
@@ -32,7 +33,7 @@ from .keys import _first_appearance, _intern_keys, _intern_spans, _key_hashes
 from .whitespace import detect_style, gap_table
 from .columns import _column_spaces, _drop_terms, _gather_spans, _scatter_text
 from .numbers import _number_columns, _number_values, _parse_numbers
-from .encode_walk import _walk_encode
+from .encode_walk import _walk_encode, skeleton_space
 from .decode_walk import _walk_decode, _walk_decode_records, top_level_containers
 from .subtrees import (
     MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees,
@@ -571,12 +572,12 @@ class Layer2Encoder:
         keydict = StructuralDictionary.from_arrays(kdata[keep], kd_lengths, kcount[order])
         self.last_keys = (len(keydict), int(ktok.size - lit.size), int(lit.size))
 
-        vtok = _value_tokens(kinds, ref_close)
+        vtok = pages.empty(_count_value_tokens(kinds, ref_close), np.int64)
+        _value_tokens(kinds, ref_close, vtok)
         max_depth = tok.max_depth + 1
+        skel, vh = skeleton_space(kinds.size, vtok.size)
         skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, readonly(style),
-                                              gap_table(style),
-                                              vtok.size,
-                                              max_depth)
+                                              gap_table(style), skel, vh, max_depth)
         ws = _gather_spans(buf, dev_a, dev_b, WS_TERM)
         rtok = _kind_tokens(kinds, jt.RESIDUE)
         residue = _gather_spans(buf, starts[rtok].astype(np.int64), starts[rtok + 1].astype(np.int64),
@@ -591,11 +592,14 @@ class Layer2Encoder:
         colmap = np.zeros(counts.size, np.int64)
         colmap[big] = np.arange(1, big.size + 1)
         ncols = big.size + 1
-        col, is_num, ntok_idx, ncol, has_num = _value_columns(kinds, vtok, colmap, ids, ncols)
-        mant, scale, ndig = _parse_numbers(buf, starts, ntok_idx)
+        col, is_num = pages.empty(vtok.size, np.int64), np.empty(vtok.size, np.bool_)
+        nnum = _value_columns(kinds, vtok, colmap, ids, col, is_num)
+        ntok_idx, ncol = pages.empty(nnum, np.int64), pages.empty(nnum, np.int64)
+        has_num = _number_columns_of(vtok, col, is_num, ntok_idx, ncol, ncols)
+        mant, scale, ndig = _parse_numbers(buf, starts, ntok_idx, pages.empty(nnum, np.int64))
         smax, anyraw, fits = _number_columns(ncol, scale, ndig, ncols)
         cmode = np.where(fits, np.where((smax == 0) & ~anyraw, NUM_INT, NUM_SCALED), NUM_PLAIN)
-        keepv, nvals, nflags = _number_values(ncol, mant, scale, cmode, smax)
+        keepv, nvals, nflags = _number_values(ncol, mant, scale, cmode, smax, pages.empty(nnum, np.int64))
 
         # text items in token order: strings (content), raw numbers (whole
         # spelling) and literal keys (content; text column ``ncols``)
@@ -618,7 +622,8 @@ class Layer2Encoder:
         has_text = np.bincount(item_col, minlength=ncols + 1) > 0
 
         flag_cols = has_num & (cmode != NUM_INT)
-        fcounts, icounts, ints_sorted, numflags = _column_values(ncol, ncols, keepv, nvals, nflags, flag_cols)
+        fcounts, icounts, ints_sorted, numflags = _column_values(ncol, ncols, keepv, nvals, nflags, flag_cols,
+                                                                 pages.empty(nnum, np.int64))
 
         version = PARAMS_VERSION if refs is None else \
             PARAMS_VERSION_STR_REFS if refs.string_refs else PARAMS_VERSION_REFS
@@ -738,30 +743,33 @@ def _kind_tokens(kinds, kind):
 
 
 @njit(cache=True, nogil=True)
-def _value_columns(kinds, vtok, colmap, ids, ncols):
-    """Per value token (``vtok``): its column (``colmap`` of its path id) and
-    whether it is a number; the number tokens and their columns; per column
-    whether it holds a number. One pass for what took six NumPy passes."""
-    n = vtok.size
-    col = np.empty(n, np.int64)
-    is_num = np.empty(n, np.bool_)
+def _value_columns(kinds, vtok, colmap, ids, col, is_num):
+    """Per value token (``vtok``): its column (``colmap`` of its path id, into
+    ``col``) and whether it is a number (into ``is_num``); returns how many
+    are. With :func:`_number_columns_of`, two passes for what took six NumPy
+    passes (the outputs come from the caller: see :mod:`..pages`)."""
     nnum = 0
-    for i in range(n):
+    for i in range(vtok.size):
         col[i] = colmap[ids[i]]
         num = kinds[vtok[i]] == jt.NUMBER
         is_num[i] = num
         nnum += num
-    ntok = np.empty(nnum, np.int64)
-    ncol = np.empty(nnum, np.int64)
+    return nnum
+
+
+@njit(cache=True, nogil=True)
+def _number_columns_of(vtok, col, is_num, ntok, ncol, ncols):
+    """The number tokens and their columns (into ``ntok``, ``ncol``) and per
+    column whether it holds a number."""
     has_num = np.zeros(ncols, np.bool_)
     j = 0
-    for i in range(n):
+    for i in range(vtok.size):
         if is_num[i]:
             ntok[j] = vtok[i]
             ncol[j] = col[i]
             has_num[col[i]] = True
             j += 1
-    return col, is_num, ntok, ncol, has_num
+    return has_num
 
 
 @njit(cache=True, nogil=True)
@@ -781,11 +789,11 @@ def _text_values(is_num, keepv, in_dict_col):
 
 
 @njit(cache=True, nogil=True)
-def _column_values(ncol, ncols, keepv, nvals, nflags, flag_cols):
+def _column_values(ncol, ncols, keepv, nvals, nflags, flag_cols, space):
     """The numbers grouped by column, stable (a counting sort): per column
     offsets of all numbers (``fcounts``) and of the kept ints (``icounts``),
-    the kept values in that order, and the flags of the numbers of
-    ``flag_cols`` columns in that order."""
+    the kept values in that order (a view of ``space``, one int64 per
+    number), and the flags of the numbers of ``flag_cols`` columns in that order."""
     fcounts = np.zeros(ncols + 1, np.int64)
     icounts = np.zeros(ncols + 1, np.int64)
     nflag = 0
@@ -798,7 +806,7 @@ def _column_values(ncol, ncols, keepv, nvals, nflags, flag_cols):
         fcounts[c + 1] += fcounts[c]
         icounts[c + 1] += icounts[c]
     icur = icounts[:-1].copy()
-    ints = np.empty(icounts[ncols], np.int64)
+    ints = space[:icounts[ncols]]
     # flags: the flagged columns' numbers back to back, in column order
     fstart = np.zeros(ncols + 1, np.int64)
     for c in range(ncols):
@@ -832,15 +840,21 @@ def _first_index(col, ncols):
 
 
 @njit(cache=True, nogil=True)
-def _value_tokens(kinds, ref_close):
-    """The tokens whose values go to the columns, in order: numbers, and
-    strings that are not references (``ref_close`` 0); one pass, where the
-    NumPy expression made four temporaries of the token count."""
+def _count_value_tokens(kinds, ref_close):
+    """How many tokens :func:`_value_tokens` writes."""
     n = 0
     for t in range(kinds.size):
         k = kinds[t]
         n += k == jt.NUMBER or (k == jt.STRING and ref_close[t] == 0)
-    out = np.empty(n, np.int64)
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _value_tokens(kinds, ref_close, out):
+    """The tokens whose values go to the columns, in order, into ``out``
+    (:func:`_count_value_tokens` long): numbers, and strings that are not
+    references (``ref_close`` 0); one pass, where the NumPy expression made
+    four temporaries of the token count."""
     j = 0
     for t in range(kinds.size):
         k = kinds[t]
