@@ -1045,8 +1045,8 @@ _HEX_DIGITS = b"0123456789abcdefABCDEF"
 #: codecs whose streams recode_hex tries (zstd-dict streams need the frame's
 #: dictionary, PPMd ones are a top-level choice it would undo)
 HEX_RECODABLE = (entropy.NONE, entropy.ZSTD, entropy.BROTLI)
-#: binary numbers: their streams hold no text (the count alone cost ~1% there)
-HEX_SKIPPED_FORMATS = frozenset({"numeric", "binary"})
+#: arrays of binary numbers: their streams hold no text
+HEX_SKIPPED_FORMATS = frozenset({"numeric"})
 
 
 def recode_hex(p: BlockPlan, ctx: EncodeContext) -> None:
