@@ -49,11 +49,13 @@ from dataclasses import dataclass
 
 from .errors import ChecksumError, CobolError, FormatError
 from .format import checksum as ck
-from .format.frame import DataBlock, Limits, check_stream_table, iter_frame_records
+from .format.frame import DataBlock, Limits, MetadataBlock, check_stream_table, iter_frame_records
 from .layers.l1_stream import TRANSFORM_ID as _L1_TRANSFORM
 from .layers.log_format import TRANSFORM_ID as _LOG_TRANSFORM
 from .layers.raw import RawTransform
 from .linesearch import BlockLines, text_block
+from .searchindex import SEARCH_INDEX_TAG
+from .searchindex import parse as _parse_index
 
 _POSIX_CLASSES = {
     b"alpha": rb"a-zA-Z", b"digit": rb"0-9", b"alnum": rb"a-zA-Z0-9", b"upper": rb"A-Z", b"lower": rb"a-z",
@@ -333,10 +335,53 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
     return search_log_block(streams, rec, m, False, found)
 
 
+def _ruled_out(index, m: Matcher, invert: bool) -> bool:
+    """Whether a block's search index shows that no line of it can match: a
+    fixed-string search (not inverted) none of whose strings can be in it."""
+    return not invert and m.fixed is not None and all(not index.may_contain(p) for p in m.fixed)
+
+
+def _indexed_block(rec: DataBlock, header, source: _Source, index) -> BlockLines:
+    """A block its search index ruled out: its lines counted from the index, its
+    first and last lines decoded only if a line cut between blocks needs them."""
+    raw = []
+
+    def block() -> bytes:
+        if not raw:
+            raw.append(source.decode(rec, header))
+        return raw[0]
+
+    def first() -> bytes:
+        b = block()
+        end = b.find(b"\n")
+        return b if end < 0 else b[:end]
+
+    def last() -> bytes:
+        b = block()
+        end = len(b) - 1 if b.endswith(b"\n") else len(b)
+        return b[b.rfind(b"\n", 0, end) + 1:end]
+
+    return BlockLines(index.n_lines, index.ends_nl, first, last, [], None, True)
+
+
 def _blocks(blob, source: _Source, m: Matcher, invert: bool):
+    index = None  # the search index of the next data block (cobol.searchindex), if it has one
     for header, rec in iter_frame_records(blob, Limits()):
+        if index is not None:
+            if not isinstance(rec, DataBlock):
+                raise FormatError(f"search index of block {index.seq} is not followed by its block")
+            index.check_block(rec)
+        if isinstance(rec, MetadataBlock) and rec.tag == SEARCH_INDEX_TAG:
+            index = _parse_index(rec.payload)
+            continue
         if not isinstance(rec, DataBlock):
             continue
+        ruled_out = index is not None and _ruled_out(index, m, invert)
+        if ruled_out:
+            yield _indexed_block(rec, header, source, index)
+            index = None
+            continue
+        index = None
         if rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
             yield _l1_block(rec, header, source, m)
         elif rec.transform == _LOG_TRANSFORM and m.fixed is not None and not invert:
