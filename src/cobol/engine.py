@@ -332,8 +332,10 @@ class CobolEngine:
         block = p.data_block(seq, len(chunk), digest)
         out = encode_compact_frame(self._header(), block) if compact else encode_data_block(block)
         if index and not compact and searchindex.wanted(fmt, len(chunk)):
-            payload = searchindex.encode(chunk, seq, digest, searchindex.bitmap_bytes(len(out)))
-            out = encode_metadata_block(searchindex.SEARCH_INDEX_TAG, payload) + out
+            bitmap = searchindex.sized_bitmap(chunk, len(out))
+            if bitmap is not None:
+                payload = searchindex.encode(chunk, seq, digest, bitmap)
+                out = encode_metadata_block(searchindex.SEARCH_INDEX_TAG, payload) + out
         if clock is not None:
             clock.lap("frame")
         report = BlockReport(seq, fmt, p.transform.name, len(chunk), len(out),

@@ -46,8 +46,12 @@ from .format.wire import Reader, put_u32, put_varint
 #: metadata tag of a search index record ("GRAM")
 SEARCH_INDEX_TAG = 0x4752414D
 VERSION = 1
-#: the bitmap's share of the described block's stored bytes (the index costs about this share of the frame)
-SHARE = 0.005
+#: the most the bitmap may take of the described block's stored bytes
+MAX_SHARE = 0.02
+#: a bitmap with more of its bits set is not written (a string's absent grams each pass with this odds)
+MAX_FILL = 0.8
+#: the probe pass counts distinct grams on 2**PROBE_BITS slots (1 MiB of bools; a bitmap under MAX_SHARE of a block is smaller)
+PROBE_BITS = 20
 #: blocks smaller than this get no index: decoding and searching them costs a few ms at most
 MIN_RAW = 256 * 1024
 MIN_BITMAP_BYTES = 8
@@ -129,17 +133,37 @@ def wanted(fmt: str, raw_len: int) -> bool:
     return fmt in FORMATS and raw_len >= MIN_RAW
 
 
-def bitmap_bytes(stored_len: int) -> int:
-    """The bitmap size for a block whose record is ``stored_len`` bytes: SHARE of it, in 8-byte words."""
-    return min(MAX_BITMAP_BYTES, max(MIN_BITMAP_BYTES, int(stored_len * SHARE) // 8 * 8))
+def _slots(data: bytes, n_bits: int):
+    import numpy as np
+
+    from .layers.gram_kernel import gram_slots
+    return gram_slots(np.frombuffer(data, np.uint8), n_bits, _MULT, _LF_GRAM)
 
 
 def build_bitmap(data: bytes, n_bytes: int) -> bytes:
     """The gram bitmap of ``data`` (one Numba pass: :mod:`cobol.layers.gram_kernel`)."""
     import numpy as np
+    return np.packbits(_slots(data, n_bytes * 8), bitorder="little").tobytes()
 
-    from .layers.gram_kernel import gram_bits
-    return gram_bits(np.frombuffer(data, np.uint8), n_bytes * 8, _MULT, _LF_GRAM).tobytes()
+
+def sized_bitmap(data: bytes, stored_len: int) -> bytes | None:
+    """The bitmap the encoder writes for a block of raw bytes ``data`` whose record is ``stored_len``
+    bytes, or None where it would not pay: one pass at 2**PROBE_BITS slots counts the distinct grams
+    (linear counting), then slots are OR-ed in runs of 2**k (with a power-of-two size a gram's slot at
+    2**p bits is its slot at 2**(p+k) bits shifted right by k) down to the power of two at or above one
+    slot per distinct gram (a fill of 39-63%), or smaller while it is over MAX_SHARE of ``stored_len``;
+    a bitmap filled over MAX_FILL rules out too little to be worth its bytes."""
+    import numpy as np
+    slots = _slots(data, 1 << PROBE_BITS)
+    free = 1.0 - np.count_nonzero(slots) / slots.size
+    distinct = slots.size * -np.log(max(free, 1e-9))
+    p = max(6, min(PROBE_BITS, int(np.ceil(np.log2(max(distinct, 1.0))))))
+    while p > 6 and (1 << p) // 8 > MAX_SHARE * stored_len:
+        p -= 1
+    folded = slots.reshape(1 << p, -1).any(axis=1)
+    if np.count_nonzero(folded) > MAX_FILL * folded.size:
+        return None
+    return np.packbits(folded, bitorder="little").tobytes()
 
 
 def build_bitmap_numpy(data: bytes, n_bytes: int) -> bytes:
@@ -162,9 +186,9 @@ def build_bitmap_numpy(data: bytes, n_bytes: int) -> bytes:
     return np.packbits(bits, bitorder="little").tobytes()
 
 
-def encode(data: bytes, seq: int, checksum: bytes, n_bytes: int) -> bytes:
+def encode(data: bytes, seq: int, checksum: bytes, bitmap: bytes) -> bytes:
     """The payload of the search index of block ``seq`` holding ``data`` (its raw bytes, at least 1) whose
-    record stores ``checksum``."""
+    record stores ``checksum``, with the gram bitmap ``bitmap`` (of ``data``)."""
     ends_nl = data.endswith(b"\n")
     n_lines = data.count(b"\n") + (0 if ends_nl else 1)
     out = bytearray([VERSION])
@@ -172,11 +196,11 @@ def encode(data: bytes, seq: int, checksum: bytes, n_bytes: int) -> bytes:
     put_varint(out, len(data))
     put_varint(out, n_lines)
     out.append(1 if ends_nl else 0)
-    put_varint(out, n_bytes)
-    out += build_bitmap(data, n_bytes)
+    put_varint(out, len(bitmap))
+    out += bitmap
     put_u32(out, zlib.crc32(bytes(checksum), zlib.crc32(bytes(out))))
     return bytes(out)
 
 
-__all__ = ["SEARCH_INDEX_TAG", "SearchIndex", "parse", "encode", "wanted", "bitmap_bytes", "build_bitmap",
+__all__ = ["SEARCH_INDEX_TAG", "SearchIndex", "parse", "encode", "wanted", "sized_bitmap", "build_bitmap",
            "gram_bit"]

@@ -1,5 +1,5 @@
 """The Numba kernel behind :func:`cobol.searchindex.build_bitmap`: one pass
-over a block's bytes setting the bit of every 3-byte gram (the layout and the
+over a block's bytes marking the slot of every 3-byte gram (the layout and the
 hash are documented in :mod:`cobol.searchindex`)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def gram_bits(a, n_bits: int, mult: int, lf_gram: int):
-    """The packed bitmap (n_bits // 8 bytes, LSB first) of the folded grams of ``a`` (uint8)."""
-    out = np.zeros(n_bits // 8, np.uint8)
+def gram_slots(a, n_bits: int, mult: int, lf_gram: int):
+    """One bool per slot of an ``n_bits`` bitmap: True where a folded gram of ``a`` (uint8) lands."""
+    out = np.zeros(n_bits, np.bool_)
     n = a.shape[0]
     if n < 3:
         return out
@@ -21,7 +21,7 @@ def gram_bits(a, n_bits: int, mult: int, lf_gram: int):
     s32 = np.uint64(32)
     c0 = np.uint64(a[0] + (32 if 65 <= a[0] <= 90 else 0))
     c1 = np.uint64(a[1] + (32 if 65 <= a[1] <= 90 else 0))
-    lf_left = 0  # grams still to come that hold a LF seen already
+    lf_left = 0  # grams still to come that hold a LF already seen
     if a[0] == 10 or a[1] == 10:
         lf_left = 2 if a[1] == 10 else 1
     for i in range(2, n):
@@ -34,8 +34,7 @@ def gram_bits(a, n_bits: int, mult: int, lf_gram: int):
             lf_left -= 1
         else:
             x = c0 | (c1 << np.uint64(8)) | (c2 << np.uint64(16))
-        bit = (((x * m) & mask) * nb) >> s32
-        out[bit >> np.uint64(3)] |= np.uint8(1) << np.uint8(bit & np.uint64(7))
+        out[(((x * m) & mask) * nb) >> s32] = True
         c0 = c1
         c1 = c2
     return out
