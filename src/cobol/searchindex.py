@@ -32,7 +32,8 @@ its bit is ``((x * 0x9E3779B1 mod 2**32) * n_bits) >> 32`` with
 ``n_bits = 8 * n_bytes``. The encoder writes an index only where it pays
 (:func:`wanted`): file frames (not compact ones, not the stream protocol),
 blocks detected as ``log`` or ``text`` of at least :data:`MIN_RAW` bytes, with
-``n_bytes`` about :data:`SHARE` of the block's stored bytes.
+a bitmap sized by :func:`sized_bitmap` (about one bit per distinct gram, at
+most :data:`MAX_SHARE` of the block's record).
 """
 
 from __future__ import annotations
