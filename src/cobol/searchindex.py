@@ -53,8 +53,9 @@ MAX_SHARE = 0.02
 MAX_FILL = 0.8
 #: the probe pass counts distinct grams on 2**PROBE_BITS slots (1 MiB of bools; a bitmap under MAX_SHARE of a block is smaller)
 PROBE_BITS = 20
-#: blocks smaller than this get no index: decoding and searching them costs a few ms at most
-MIN_RAW = 256 * 1024
+#: blocks smaller than this get no index: decoding and searching them costs a few ms at most (on the 19
+#: logs in 1 MiB blocks the index cut a rare string's search by ~5%, against 1.5% more bytes)
+MIN_RAW = 1 << 20
 MIN_BITMAP_BYTES = 8
 MAX_BITMAP_BYTES = 1 << 20
 #: the detected formats whose blocks get an index (the blocks people grep)

@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--block-size", type=parse_size, metavar="SIZE",
                       help="bytes per independent block, e.g. 4M (default 8M)")
     comp.add_argument("--no-search-index", dest="search_index", action="store_false",
-                      help="write no search index records (by default each log or text block of 256 KiB or more "
+                      help="write no search index records (by default each log or text block of 1 MiB or more "
                            "of a multi-block file gets one: a gram bitmap of 0.3-2%% of the block that lets "
                            "'cobol grep' skip it undecoded)")
     comp.add_argument("--plan", default="auto", metavar="PLAN",
