@@ -148,10 +148,21 @@ def test_grep_options_and_lines_cut_between_indexed_blocks(small_blocks_indexed,
         for kind, pattern in [("F", b"FAIL"), ("F", b"word42, word"), ("F", b"LONG 79"), ("F", b"TAIL499"),
                               ("F", b", TAIL149"), ("F", b"qzxjv"), ("F", b"retry"), ("F", b"host3 job 3"),
                               ("F", b"10:04:1"), ("F", b"d4, word"), ("F", b"FAIL\nTAIL429"),
-                              ("E", b"job 3[0-9]+ "), ("G", b"^LONG.*word1, TAIL"), ("F", b"")]:
+                              ("E", b"job 3[0-9]+ "), ("G", b"^LONG.*word1, TAIL"), ("F", b""),
+                              ("G", b"host3 job 3"), ("E", b"TAIL499"), ("G", b"qzxjv"), ("G", b"{2}+?|"),
+                              ("E", b"job 3\nqzxjv")]:
             for opts in ([], ["-n"], ["-c"], ["-v", "-n"], ["-i"], ["-i", "-n"], ["-i", "-c"]):
                 _check_against_grep(data, blob, kind, pattern, opts)
     assert seen
+
+
+def test_regex_without_special_bytes_is_searched_as_a_fixed_string():
+    assert logsearch.Matcher.compile(b"abc def{1}+?|()").fixed == [b"abc def{1}+?|()"]
+    assert logsearch.Matcher.compile(b"abc\nx y", extended=True, ignore_case=True).fixed == [b"abc", b"x y"]
+    for pattern, extended in ((b"a.c", False), (b"a*", False), (b"^a", False), (b"a$", False), (b"[a]", False),
+                              (b"a\\+", False), (b"a+", True), (b"a|b", True), (b"(a)", True), (b"a{2}", True),
+                              (b"a?", True)):
+        assert logsearch.Matcher.compile(pattern, extended=extended).fixed is None, pattern
 
 
 def _indexed_frame(small) -> bytes:

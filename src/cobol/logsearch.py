@@ -177,6 +177,12 @@ def translate(pattern: bytes, extended: bool) -> bytes:
     return bytes(out)
 
 
+#: bytes that may be special in a basic / extended regular expression (a pattern
+#: without any is a fixed string: the fixed-string paths then search it)
+_BRE_SPECIAL = frozenset(b"\\.[]*^$")
+_ERE_SPECIAL = frozenset(b"\\.[]*^$+?(){}|")
+
+
 @dataclass
 class Matcher:
     """A compiled grep pattern: ``line`` decides a line, ``block`` (MULTILINE)
@@ -193,6 +199,9 @@ class Matcher:
         if isinstance(pattern, str):
             pattern = os.fsencode(pattern)
         parts = bytes(pattern).split(b"\n")
+        special = _ERE_SPECIAL if extended else _BRE_SPECIAL
+        if not fixed and not any(c in special for p in parts for c in p):
+            fixed = True  # no byte that is special in the syntax: the same lines as a fixed string, found faster
         if fixed:
             src = b"|".join(re.escape(p) for p in parts)
         else:
