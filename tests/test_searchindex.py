@@ -150,7 +150,9 @@ def test_grep_options_and_lines_cut_between_indexed_blocks(small_blocks_indexed,
                               ("F", b"10:04:1"), ("F", b"d4, word"), ("F", b"FAIL\nTAIL429"),
                               ("E", b"job 3[0-9]+ "), ("G", b"^LONG.*word1, TAIL"), ("F", b""),
                               ("G", b"host3 job 3"), ("E", b"TAIL499"), ("G", b"qzxjv"), ("G", b"{2}+?|"),
-                              ("E", b"job 3\nqzxjv")]:
+                              ("E", b"job 3\nqzxjv"), ("G", b"job 3.*FAIL"), ("E", b"host[0-9] job 4[0-9]"),
+                              ("G", b"wor\\{0\\}d42"), ("E", b"TAIL4{2}9"), ("G", b"TA*IL499"), ("E", b"q?zxjv"),
+                              ("G", b"hostX\\?3 job"), ("G", b"LONG 7.*TAIL79$"), ("E", b"(qzx|TAIL4)99")]:
             for opts in ([], ["-n"], ["-c"], ["-v", "-n"], ["-i"], ["-i", "-n"], ["-i", "-c"]):
                 _check_against_grep(data, blob, kind, pattern, opts)
     assert seen
@@ -163,6 +165,44 @@ def test_regex_without_special_bytes_is_searched_as_a_fixed_string():
                               (b"a\\+", False), (b"a+", True), (b"a|b", True), (b"(a)", True), (b"a{2}", True),
                               (b"a?", True)):
         assert logsearch.Matcher.compile(pattern, extended=extended).fixed is None, pattern
+
+
+def _regex_from(piece: bytes, rng: random.Random, extended: bool) -> bytes:
+    out = bytearray()
+    for c in piece:
+        r = rng.random()
+        special = b".[]*^$+?(){}|\\" if extended else b".[]*^$\\"
+        ch = b"\\" + bytes([c]) if c in special else bytes([c])
+        if r < 0.08:
+            out += b"."
+        elif r < 0.14:
+            out += ch + b"*"
+        elif r < 0.18:
+            out += b"[" + bytes([c]) + b"x]"
+        elif r < 0.22:
+            out += ch + (b"{1,2}" if extended else b"\\{1,2\\}")
+        elif r < 0.25:
+            out += ch + (b"?" if extended else b"\\?")
+        else:
+            out += ch
+    return bytes(out)
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*")), ids=lambda p: p.name)
+def test_regex_with_index_equals_regex_without(path, small_blocks_indexed, monkeypatch):
+    data = path.read_bytes()
+    rng = random.Random(path.name + "re")
+    indexed = cobol.compress(data, block_size=1 << 14)
+    plain = cobol.compress(data, block_size=1 << 14, search_index=False)
+    seen = _ruled_out_counter(monkeypatch)
+    for p in _patterns(data, rng)[:70]:
+        for extended in (False, True):
+            rx = _regex_from(p, rng, extended)
+            ic = rng.random() < 0.3
+            r = grep(rx, indexed, extended=extended, ignore_case=ic)
+            q = grep(rx, plain, extended=extended, ignore_case=ic)
+            assert list(zip(r.numbers, r.lines)) == list(zip(q.numbers, q.lines)), (rx, extended, ic)
+    assert seen
 
 
 def _indexed_frame(small) -> bytes:

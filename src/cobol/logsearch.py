@@ -183,6 +183,50 @@ _BRE_SPECIAL = frozenset(b"\\.[]*^$")
 _ERE_SPECIAL = frozenset(b"\\.[]*^$+?(){}|")
 
 
+_QUANTIFIERS = frozenset(b"*?+{")
+
+
+def required_literals(pattern: bytes, extended: bool) -> list:
+    """Runs of ``pattern`` (a grep BRE or ERE, one line) that every line it
+    matches holds as they are (up to ASCII case with ``-i``): the literal runs
+    of a pattern that is a plain sequence, cut at every byte that may be
+    special, without the byte before a quantifier. An empty list when the
+    pattern has alternation or groups (or nothing literal): then nothing is
+    known. Conservative by construction: a byte whose role is unsure only
+    ends a run."""
+    if b"\\|" in pattern or b"\\(" in pattern or (extended and (b"|" in pattern or b"(" in pattern)):
+        return []
+    special = _ERE_SPECIAL if extended else _BRE_SPECIAL
+    runs, run = [], bytearray()
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c not in special:
+            run.append(c)
+            i += 1
+            continue
+        if c in _QUANTIFIERS or (c == 0x5C and i + 1 < n and pattern[i + 1] in _QUANTIFIERS):
+            run = run[:-1]  # the byte before a quantifier may be absent (or repeated)
+        runs.append(bytes(run))
+        run = bytearray()
+        if c == 0x5B:  # a bracket expression: skip to its closing ] (one byte of the line, unknown)
+            j = i + 1
+            if j < n and pattern[j] == 0x5E:
+                j += 1
+            j += 1  # a ] first is a member
+            while j < n and pattern[j] != 0x5D:
+                j += pattern.startswith(b"[:", j) and pattern.find(b":]", j + 2) + 2 - j or 1
+            i = j + 1  # (a quantifier after it then ends an empty run)
+            continue
+        brace = c == 0x7B or (c == 0x5C and i + 1 < n and pattern[i + 1] == 0x7B)
+        i += 2 if c == 0x5C else 1
+        if brace:  # an interval's bounds are no bytes of the line: skip to its end (or the pattern's)
+            close = pattern.find(b"}", i)
+            i = n if close < 0 else close + 1
+    runs.append(bytes(run))
+    return [r for r in runs if r]
+
+
 @dataclass
 class Matcher:
     """A compiled grep pattern: ``line`` decides a line, ``block`` (MULTILINE)
@@ -193,6 +237,8 @@ class Matcher:
     block: re.Pattern
     fixed: list | None = None
     ignore_case: bool = False
+    #: per pattern, strings every line it matches holds (regular expressions: :func:`required_literals`)
+    required: list | None = None
 
     @classmethod
     def compile(cls, pattern, *, fixed: bool = False, extended: bool = False, ignore_case: bool = False):
@@ -213,7 +259,8 @@ class Matcher:
             block = re.compile(src, flags | re.MULTILINE)
         except re.error as e:
             raise PatternError(f"invalid pattern: {e}") from None
-        return cls(line, block, list(parts) if fixed else None, ignore_case)
+        required = [[p] for p in parts] if fixed else [required_literals(p, extended) for p in parts]
+        return cls(line, block, list(parts) if fixed else None, ignore_case, required)
 
 
 class GrepResult:
@@ -345,9 +392,11 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
 
 
 def _ruled_out(index, m: Matcher, invert: bool) -> bool:
-    """Whether a block's search index shows that no line of it can match: a
-    fixed-string search (not inverted) none of whose strings can be in it."""
-    return not invert and m.fixed is not None and all(not index.may_contain(p) for p in m.fixed)
+    """Whether a block's search index shows that no line of it can match (not
+    inverted): for each pattern, a string that every line it matches holds
+    (the fixed string; a regular expression's :func:`required_literals`) cannot be in it."""
+    return not invert and m.required is not None and all(
+        any(not index.may_contain(lit) for lit in lits) for lits in m.required)
 
 
 def _indexed_block(rec: DataBlock, header, source: _Source, index) -> BlockLines:
