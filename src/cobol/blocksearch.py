@@ -126,6 +126,16 @@ def _log_block(lb, m, invert: bool, found: tuple | None = None) -> _BlockLines:
     return _BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)
 
 
+def canonical_log_streams(streams: list, rec: DataBlock) -> list:
+    """A log block's streams as versions 1-2 have them (version 4's
+    move-to-front coded skeletons expanded: :func:`log_format.canonical_streams`),
+    errors named by block."""
+    try:
+        return log_format.canonical_streams(streams, rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+
+
 class LogLines:
     """A log block to search: read with NumPy (:mod:`cobol.layers.log_numpy`,
     no Numba) when it can, else, or for what the NumPy reader leaves to them
@@ -272,6 +282,7 @@ def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) 
     if rec.transform == log_format.TRANSFORM_ID:
         if streams is None:
             streams = source.streams(rec, header, log_format.STREAM_BOUND)
+        streams = canonical_log_streams(streams, rec)
         found = None
         if len(streams) == len(log_format.STREAM_NAMES) and not invert:
             found = stream_search(streams, m, block_delimiters(rec))

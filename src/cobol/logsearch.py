@@ -319,6 +319,10 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
     from . import logskip
     from .layers import log_format
     streams = source.streams(rec, header, log_format.STREAM_BOUND)
+    try:  # version 4: the move-to-front coded skeletons expanded (in Python: no NumPy here)
+        streams = log_format.canonical_streams(streams, rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
     found = logskip.stream_search(streams, m, logskip.block_delimiters(rec)) if len(streams) == len(log_format.STREAM_NAMES) else None
     if found is not None and logskip.cannot_match(streams, m, found):
         renderer = []

@@ -54,16 +54,18 @@ import re
 
 import numpy as np
 
-from ..entropy import thread_compressor
+from ..entropy import brotli_encode
 from ..errors import FormatError
 from ..format.wire import put_varint
 from ..registry import DecodeContext, EncodeContext, Encoded, Transform, register_transform
 from . import log_kernels as lk
+from . import log_refs
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
 from .primitives import COPY_SLACK, readonly
-from .log_format import (DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, VERSION_DELIMITERS,  # noqa: F401
-                         block_delimiters, column_layout, parse_params)
+from .log_format import (DELIMITERS, MAX_REF, STREAM_BOUND, STREAM_NAMES, STREAM_NAMES_REFS, TRANSFORM_ID,  # noqa: F401
+                         VERSION, VERSION_DELIMITERS, VERSION_REFS, block_delimiters, canonical_streams,
+                         column_layout, parse_params, stream_count)
 
 #: lines longer than this stay raw: a template that long is one of a kind anyway
 MAX_LINE = 1 << 16
@@ -309,6 +311,30 @@ class LogModel:
         self.widths = widths[:nn][perm].tobytes()
         self.n_raw = sc.n_raw
         self._numbers = None
+        #: version 4: the refs (one byte per variable) and the new skeletons only
+        self.refs = None
+        self.stored_skeletons = None
+
+    def with_refs(self) -> "LogModel":
+        """This model with its skeletons move-to-front coded (params version 4,
+        :mod:`.log_refs`); returns self."""
+        if self.refs is None:
+            skel = np.frombuffer(self.skeletons, np.uint8)
+            ends = np.flatnonzero(skel == lk.NEWLINE)
+            starts = np.empty_like(ends)
+            if ends.size:
+                starts[0] = 0
+                starts[1:] = ends[:-1] + 1
+            self.refs = log_refs.refs_of(skel, starts, ends, MAX_REF)
+            new = self.refs == 0
+            self.stored_skeletons = gather_joined(skel, starts[new], ends[new], lk.NEWLINE).tobytes()
+        return self
+
+    def variable_streams(self) -> list:
+        """The streams the variable layout (columns or line order, refs or not) changes."""
+        if self.refs is not None:
+            return [self.stored_skeletons, self.refs.tobytes(), self.numbers_stream(), self.widths]
+        return [self.skeletons, self.numbers_stream(), self.widths]
 
     @property
     def templates(self) -> list:
@@ -331,7 +357,9 @@ class LogModel:
 
     def params(self) -> bytes:
         flags = 1 if self.final_newline else 0
-        if self.extra:
+        if self.refs is not None:
+            out = bytearray([VERSION_REFS, flags, len(self.extra)]) + self.extra
+        elif self.extra:
             out = bytearray([VERSION_DELIMITERS, flags, len(self.extra)]) + self.extra
         else:
             out = bytearray([VERSION, flags])
@@ -340,14 +368,21 @@ class LogModel:
         return bytes(out)
 
     def streams(self) -> list:
-        return [
+        out = [
             self.templates_stream.tobytes(),
             encode_ints(self.line_tid),
-            self.skeletons,
+            self.skeletons if self.refs is None else self.stored_skeletons,
             self.numbers_stream(),
             self.widths,
             self.raw_stream(),
         ]
+        if self.refs is not None:
+            out.append(self.refs.tobytes())
+        return out
+
+    @property
+    def stream_names(self) -> list:
+        return list(STREAM_NAMES if self.refs is None else STREAM_NAMES_REFS)
 
 
 def _items(stream, count: int, what: str, marker: int = lk.NEWLINE, slack: bool = False):
@@ -375,6 +410,8 @@ class LogBlock:
     :mod:`cobol.logsearch`)."""
 
     def __init__(self, streams: list, params: bytes, raw_len: int):
+        if len(streams) == len(STREAM_NAMES_REFS):
+            streams = _expanded(streams, params, raw_len)
         if len(streams) != len(STREAM_NAMES):
             raise FormatError(f"log: expects {len(STREAM_NAMES)} streams, got {len(streams)}")
         p = parse_params(params, raw_len)
@@ -474,12 +511,37 @@ _DECODE_ERRORS = {-1: "templates stream", -2: "template ids", -3: "variable coun
                   -5: "numbers", -6: "raw lines", -7: "output size"}
 
 
+def _expanded(streams: list, params: bytes, raw_len: int) -> list:
+    """A block's streams with version 4's skeletons expanded by the kernel
+    (:func:`log_refs.expand_refs`); those of versions 1-2 as they are. The
+    stream count must match the params."""
+    p = parse_params(params, raw_len)
+    if len(streams) != stream_count(p):
+        raise FormatError(f"log: expects {stream_count(p)} streams, got {len(streams)}")
+    if not p["refs"]:
+        return streams
+    refs = np.frombuffer(streams[-1], np.uint8)
+    if refs.size != p["n_vars"]:
+        raise FormatError(f"log: {refs.size} refs for {p['n_vars']} variables")
+    stored = np.frombuffer(streams[2], np.uint8)
+    if stored.size and stored[-1] != lk.NEWLINE:
+        raise FormatError("log: stored skeletons not ended by a newline")
+    padded = np.zeros(stored.size + COPY_SLACK, np.uint8)
+    padded[:stored.size] = stored
+    cap = raw_len + p["n_vars"]
+    skel = np.empty(cap + COPY_SLACK, np.uint8)
+    n = log_refs.expand_refs(padded, np.flatnonzero(stored == lk.NEWLINE), refs, cap, skel)
+    if n < 0:
+        raise FormatError("log: inconsistent refs or stored skeletons")
+    return list(streams[:2]) + [skel[:n]] + list(streams[3:6])
+
+
 def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) -> None:
     """Every line of the block into out[:raw_len] (``out`` keeps COPY_SLACK
     bytes after that), in one kernel (:func:`log_kernels.decode_whole`): the
-    decoder's path; :class:`LogBlock` serves searches (chosen lines, variables)."""
-    if len(streams) != len(STREAM_NAMES):
-        raise FormatError(f"log: expects {len(STREAM_NAMES)} streams, got {len(streams)}")
+    decoder's path; :class:`LogBlock` serves searches (chosen lines, variables).
+    Version 4's skeletons are expanded first (:func:`_expanded`)."""
+    streams = _expanded(streams, params, raw_len)
     p = parse_params(params, raw_len)
     if out.size < raw_len + COPY_SLACK:
         raise ValueError("log: output array shorter than the block and its copy slack")
@@ -532,10 +594,37 @@ STREAM_PPMD_MIN_LEVEL = 10
 STREAM_PPMD_MAX_BLOCK = 1 << 20
 
 
+#: the layout trial codes the variable streams with brotli at this quality:
+#: with the skeletons move-to-front coded or not (params version 4) among the
+#: choices, zstd -3 picked a layout 2% larger than the best on apt's term.log,
+#: check-jaxp and gdb's check.log (zstd's greedy parse codes repeats worse
+#: than brotli, which codes every such stream at level 3, so it overrates the
+#: refs); quality 4 picked the best of the four on all 9 dev and OpenJDK logs
+#: the log plan takes, for ~2.5x zstd -3's time on the trial
+TRIAL_BROTLI_QUALITY = 4
+
+
 def _variable_bytes(model: LogModel) -> int:
-    """zstd -3 size of the streams the variable layout changes."""
-    z = thread_compressor(3)
-    return sum(len(z.compress(st)) for st in (model.skeletons, model.numbers_stream(), model.widths))
+    """brotli (TRIAL_BROTLI_QUALITY) size of the streams the variable layout changes."""
+    return sum(len(brotli_encode(st, TRIAL_BROTLI_QUALITY)) for st in model.variable_streams() if st)
+
+
+def _smallest(models: list) -> LogModel:
+    """The model whose variable streams code smallest, each model tried with
+    its skeletons as they are and move-to-front coded (params version 4)."""
+    best, best_size = None, None
+    for model in models:
+        plain = _variable_bytes(model)
+        if best is None or plain < best_size:
+            best, best_size = model, plain
+        coded = LogModel.__new__(LogModel)
+        coded.__dict__.update(model.__dict__)
+        coded.refs = None
+        coded.with_refs()
+        size = _variable_bytes(coded)
+        if size < best_size:
+            best, best_size = coded, size
+    return best
 
 
 #: blocks up to this size try both variable layouts whole (the winner's model is
@@ -558,15 +647,17 @@ def _sample_lines(n_lines: int, fraction: float) -> np.ndarray:
     return keep
 
 
-def _flat_is_smaller(data, scan: LogScan) -> bool:
-    """Whether all variables in line order code smaller than columns per
-    template slot on a sample of the block's lines (LAYOUT_SAMPLE; equal when
-    no template is common enough for columns of its own, and then columns stay)."""
+def _sample_layout(data, scan: LogScan) -> tuple[bool, bool]:
+    """(columns, refs): the variable layout that codes smallest on a sample of
+    the block's lines (LAYOUT_SAMPLE): columns per template slot or all
+    variables in line order (the same when no template is common enough for
+    columns of its own, and then columns stay), each with the skeletons as
+    they are or move-to-front coded."""
     sample = _LineSample(scan, _sample_lines(scan.n_lines, LAYOUT_SAMPLE / max(1, len(data))))
     cols = LogModel(data, scan=sample)
-    if not cols.n_common:
-        return False
-    return _variable_bytes(LogModel(data, columns=False, scan=sample)) < _variable_bytes(cols)
+    models = [cols] if not cols.n_common else [cols, LogModel(data, columns=False, scan=sample)]
+    best = _smallest(models)
+    return best.n_common > 0 or not cols.n_common, best.refs is not None
 
 
 def _better_layout(data, scan: LogScan) -> LogModel:
@@ -580,12 +671,11 @@ def _better_layout(data, scan: LogScan) -> LogModel:
     if len(data) <= LAYOUT_TRIAL_MAX:
         model = LogModel(data, scan=scan)
         if not model.n_common:
-            return model
-        flat = LogModel(data, columns=False, scan=scan)
-        return flat if _variable_bytes(flat) < _variable_bytes(model) else model
-    if not np.count_nonzero(scan.counts >= MIN_COLUMN_LINES):
-        return LogModel(data, scan=scan)  # no columns in the block: both layouts are the same
-    return LogModel(data, columns=not _flat_is_smaller(data, scan), scan=scan)
+            return _smallest([model])
+        return _smallest([model, LogModel(data, columns=False, scan=scan)])
+    columns, refs = _sample_layout(data, scan)
+    model = LogModel(data, columns=columns, scan=scan)
+    return model.with_refs() if refs else model
 
 
 #: a "text" block is modelled only when its first TEXT_SAMPLE bytes need fewer
@@ -669,7 +759,7 @@ class LogTransform(Transform):
                         log_variables=model.n_vars, log_text_variables=model.n_vars - model.n_split_vars,
                         log_numbers=int(model.residuals.size), log_raw_lines=model.n_raw,
                         log_columns=model.n_cols, log_split_columns=model.n_split_cols)
-        return Encoded(params=model.params(), streams=model.streams(), stream_names=list(STREAM_NAMES),
+        return Encoded(params=model.params(), streams=model.streams(), stream_names=model.stream_names,
                        min_stream_level=MIN_STREAM_LEVEL if ctx.level >= 3 else None,
                        ppmd_orders=STREAM_PPMD_ORDERS if ctx.level >= STREAM_PPMD_MIN_LEVEL and len(data) <= STREAM_PPMD_MAX_BLOCK
                        else None)
