@@ -52,6 +52,8 @@ def _kernel_expand(stored: bytes, refs: bytes, cap: int):
     padded = np.zeros(buf.size + 64, np.uint8)
     padded[:buf.size] = buf
     out = np.empty(cap + 64, np.uint8)
+    if buf.size and buf[-1] != 10:
+        return None  # (checked by the caller, l2_log._expanded)
     n = log_refs.expand_refs(padded, np.flatnonzero(buf == 10), np.frombuffer(refs, np.uint8), cap, out)
     return None if n < 0 else out[:n].tobytes()
 

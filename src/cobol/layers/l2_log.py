@@ -530,7 +530,11 @@ def _expanded(streams: list, params: bytes, raw_len: int) -> list:
     padded[:stored.size] = stored
     cap = raw_len + p["n_vars"]
     skel = np.empty(cap + COPY_SLACK, np.uint8)
-    n = log_refs.expand_refs(padded, np.flatnonzero(stored == lk.NEWLINE), refs, cap, skel)
+    n_new = int(np.count_nonzero(refs == 0))
+    ends, n_ends = log_refs.item_ends(stored, lk.byte_bits(stored, lk.NEWLINE), n_new)
+    if n_ends != n_new:
+        raise FormatError(f"log: {n_ends} stored skeletons, the refs call for {n_new}")
+    n = log_refs.expand_refs(padded, ends, refs, cap, skel)
     if n < 0:
         raise FormatError("log: inconsistent refs or stored skeletons")
     return list(streams[:2]) + [skel[:n]] + list(streams[3:6])
@@ -609,22 +613,29 @@ def _variable_bytes(model: LogModel) -> int:
     return sum(len(brotli_encode(st, TRIAL_BROTLI_QUALITY)) for st in model.variable_streams() if st)
 
 
+#: the skeletons are move-to-front coded (params version 4) only when that
+#: makes the variable streams at least this share smaller in the trial: the
+#: refs cost the decoder a pass over the skeletons (~0.3 ms for 20,000
+#: variables, 280 KB), which made the OpenJDK test logs decode 12-16% slower
+#: for 0.8-1.4% fewer bytes (check-langtools 304 -> 262 MB/s), while dpkg.log
+#: (-17% bytes) decodes 14% faster and gdb's check.log (-1.3%) as fast
+MIN_REFS_GAIN = 0.03
+
+
 def _smallest(models: list) -> LogModel:
     """The model whose variable streams code smallest, each model tried with
-    its skeletons as they are and move-to-front coded (params version 4)."""
-    best, best_size = None, None
-    for model in models:
-        plain = _variable_bytes(model)
-        if best is None or plain < best_size:
-            best, best_size = model, plain
-        coded = LogModel.__new__(LogModel)
-        coded.__dict__.update(model.__dict__)
-        coded.refs = None
-        coded.with_refs()
-        size = _variable_bytes(coded)
-        if size < best_size:
-            best, best_size = coded, size
-    return best
+    its skeletons as they are and move-to-front coded (params version 4;
+    kept only when MIN_REFS_GAIN smaller than the best without)."""
+    plain = [(_variable_bytes(m), i, m) for i, m in enumerate(models)]
+    coded = []
+    for i, model in enumerate(models):
+        c = LogModel.__new__(LogModel)
+        c.__dict__.update(model.__dict__)
+        c.refs = None
+        c.with_refs()
+        coded.append((_variable_bytes(c), i, c))
+    best_plain, best_coded = min(plain, key=lambda t: t[:2]), min(coded, key=lambda t: t[:2])
+    return best_coded[2] if best_coded[0] < best_plain[0] * (1 - MIN_REFS_GAIN) else best_plain[2]
 
 
 #: blocks up to this size try both variable layouts whole (the winner's model is
