@@ -54,7 +54,7 @@ import re
 
 import numpy as np
 
-from ..entropy import brotli_encode
+from ..entropy import thread_compressor
 from ..errors import FormatError
 from ..format.wire import put_varint
 from ..registry import DecodeContext, EncodeContext, Encoded, Transform, register_transform
@@ -598,27 +598,24 @@ STREAM_PPMD_MIN_LEVEL = 10
 STREAM_PPMD_MAX_BLOCK = 1 << 20
 
 
-#: the layout trial codes the variable streams with brotli at this quality:
-#: with the skeletons move-to-front coded or not (params version 4) among the
-#: choices, zstd -3 picked a layout 2% larger than the best on apt's term.log,
-#: check-jaxp and gdb's check.log (zstd's greedy parse codes repeats worse
-#: than brotli, which codes every such stream at level 3, so it overrates the
-#: refs); quality 4 picked the best of the four on all 9 dev and OpenJDK logs
-#: the log plan takes, for ~2.5x zstd -3's time on the trial
-TRIAL_BROTLI_QUALITY = 4
-
-
 def _variable_bytes(model: LogModel) -> int:
-    """brotli (TRIAL_BROTLI_QUALITY) size of the streams the variable layout changes."""
-    return sum(len(brotli_encode(st, TRIAL_BROTLI_QUALITY)) for st in model.variable_streams() if st)
+    """zstd -3 size of the streams the variable layout changes."""
+    z = thread_compressor(3)
+    return sum(len(z.compress(st)) for st in model.variable_streams())
 
 
 #: the skeletons are move-to-front coded (params version 4) only when that
-#: makes the variable streams at least this share smaller in the trial: the
-#: refs cost the decoder a pass over the skeletons (~0.3 ms for 20,000
-#: variables, 280 KB), which made the OpenJDK test logs decode 12-16% slower
-#: for 0.8-1.4% fewer bytes (check-langtools 304 -> 262 MB/s), while dpkg.log
-#: (-17% bytes) decodes 14% faster and gdb's check.log (-1.3%) as fast
+#: makes the variable streams at least this share smaller in the trial
+#: (zstd -3). Two reasons: the refs cost the decoder a pass over the
+#: skeletons (~0.3 ms for 20,000 variables, 280 KB), which made the OpenJDK
+#: test logs decode 12-16% slower for 0.8-1.4% fewer bytes (check-langtools
+#: 304 -> 262 MB/s), while dpkg.log (-17% bytes) decodes 14% faster and gdb's
+#: check.log (-1.3%) as fast; and zstd -3 overrates them against brotli,
+#: which codes these streams at level 3 (its repeats are cheaper): apt's
+#: term.log and check-jaxp gained 1.7-2.1% in the trial and lost 0.9-2.1%
+#: with brotli. Brotli quality 4 as the trial's coder ranked the candidates
+#: as the final coder does, but cost 10-24% of the compression time of
+#: jtreg_output and check-jdk.
 MIN_REFS_GAIN = 0.03
 
 
