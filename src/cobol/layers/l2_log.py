@@ -24,7 +24,8 @@ format change.
 
 Params::
 
-    u8 version (1) | u8 flags (bit 0: the block ends with a newline)
+    u8 version (1, 2 or 4) | u8 flags (bit 0: the block ends with a newline)
+    [versions 2 and 4: u8 n_extra | extra delimiter bytes]
     varint n_lines | varint n_templates | varint n_common | varint n_vars | varint n_numbers
     | varint n_raw
 
@@ -38,6 +39,9 @@ Streams (before entropy coding)::
     numbers    intcodec: the residuals of the digit chunks in group order
     widths     one byte per digit chunk (its digit count, 1..18), in group order
     raw        n_raw raw lines, each ended by 0x0A
+    refs       version 4 only: one byte per variable, in column order; the
+               skeletons stream then holds only the new skeletons (the
+               others are move-to-front ranks, :mod:`.log_refs`)
 
 docs/transforms/log.md has the full layout and the decoding order.
 
@@ -511,11 +515,12 @@ _DECODE_ERRORS = {-1: "templates stream", -2: "template ids", -3: "variable coun
                   -5: "numbers", -6: "raw lines", -7: "output size"}
 
 
-def _expanded(streams: list, params: bytes, raw_len: int) -> list:
+def _expanded(streams: list, params: bytes, raw_len: int, p: dict | None = None) -> list:
     """A block's streams with version 4's skeletons expanded by the kernel
     (:func:`log_refs.expand_refs`); those of versions 1-2 as they are. The
-    stream count must match the params."""
-    p = parse_params(params, raw_len)
+    stream count must match the params (``p``: already parsed)."""
+    if p is None:
+        p = parse_params(params, raw_len)
     if len(streams) != stream_count(p):
         raise FormatError(f"log: expects {stream_count(p)} streams, got {len(streams)}")
     if not p["refs"]:
@@ -545,8 +550,8 @@ def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) ->
     bytes after that), in one kernel (:func:`log_kernels.decode_whole`): the
     decoder's path; :class:`LogBlock` serves searches (chosen lines, variables).
     Version 4's skeletons are expanded first (:func:`_expanded`)."""
-    streams = _expanded(streams, params, raw_len)
     p = parse_params(params, raw_len)
+    streams = _expanded(streams, params, raw_len, p)
     if out.size < raw_len + COPY_SLACK:
         raise ValueError("log: output array shorter than the block and its copy slack")
     ids = decode_ints(streams[1], p["n_lines"])
@@ -673,9 +678,11 @@ def _better_layout(data, scan: LogScan) -> LogModel:
     codes smaller (a trial on the block, or on a sample of its lines above
     LAYOUT_TRIAL_MAX). Columns win on long regular logs (dpkg.log: 2.0x against 1.64x
     zstd -3), line order on small or irregular ones (15-40 KB syslog-style
-    files and apt's term.log: 2-9% smaller). The sample keeps the trial's
-    cost at a fraction of the block's encode; it runs before the block's
-    model is built, so that the block is modelled once, in the chosen layout."""
+    files and apt's term.log: 2-9% smaller). Each layout is also tried with
+    its skeletons move-to-front coded (:func:`_smallest`, MIN_REFS_GAIN).
+    The sample keeps the trial's cost at a fraction of the block's encode;
+    it runs before the block's model is built, so that the block is
+    modelled once, in the chosen layout."""
     if len(data) <= LAYOUT_TRIAL_MAX:
         model = LogModel(data, scan=scan)
         if not model.n_common:
