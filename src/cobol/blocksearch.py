@@ -282,13 +282,17 @@ def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) 
     if rec.transform == log_format.TRANSFORM_ID:
         if streams is None:
             streams = source.streams(rec, header, log_format.STREAM_BOUND)
-        streams = canonical_log_streams(streams, rec)
         found = None
-        if len(streams) == len(log_format.STREAM_NAMES) and not invert:
+        if len(streams) in (len(log_format.STREAM_NAMES), len(log_format.STREAM_NAMES_REFS)) and not invert:
+            # (a version-4 block's stored skeletons hold every distinct
+            # skeleton: ruled out on them, it is ruled out without expanding them)
             found = stream_search(streams, m, block_delimiters(rec))
             if cannot_match(streams, m, found):
                 return unmatched_log_block(streams, rec, log_line_renderer(streams, rec))
-        return search_log_block(streams, rec, m, invert, found)
+        canon = canonical_log_streams(streams, rec)
+        if canon is not streams and found is not None:
+            found = stream_search(canon, m, block_delimiters(rec))
+        return search_log_block(canon, rec, m, invert, found)
     return _l1_block(rec, header, source, m, invert, streams)
 
 

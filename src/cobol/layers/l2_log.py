@@ -615,20 +615,30 @@ def _variable_bytes(model: LogModel) -> int:
 #: skeletons (~0.3 ms for 20,000 variables, 280 KB), which made the OpenJDK
 #: test logs decode 12-16% slower for 0.8-1.4% fewer bytes (check-langtools
 #: 304 -> 262 MB/s), while dpkg.log (-17% bytes) decodes 14% faster and gdb's
-#: check.log (-1.3%) as fast; and zstd -3 overrates them against brotli,
+#: check.log (-1.3%, before REFS_MAX_BLOCK) as fast; and zstd -3 overrates them against brotli,
 #: which codes these streams at level 3 (its repeats are cheaper): apt's
 #: term.log and check-jaxp gained 1.7-2.1% in the trial and lost 0.9-2.1%
 #: with brotli. Brotli quality 4 as the trial's coder ranked the candidates
 #: as the final coder does, but cost 10-24% of the compression time of
 #: jtreg_output and check-jdk.
 MIN_REFS_GAIN = 0.03
+#: blocks above this size are not tried with refs: ``cobol grep`` expands a
+#: version-4 block's skeletons in Python (it loads no Numba) whenever a
+#: string may be in it, ~0.2 us a variable: 70-80 ms for an 8 MiB block of
+#: big.log's IRC lines (345,000 variables), which made a rare string's
+#: search of its first 24 MiB 0.13 -> 0.37 s; up to 1 MiB it is at most
+#: ~10 ms. (gdb's check.log, one 4 MiB block, gave up 1.3% for it.)
+REFS_MAX_BLOCK = 1 << 20
 
 
-def _smallest(models: list) -> LogModel:
+def _smallest(models: list, refs: bool = True) -> LogModel:
     """The model whose variable streams code smallest, each model tried with
-    its skeletons as they are and move-to-front coded (params version 4;
-    kept only when MIN_REFS_GAIN smaller than the best without)."""
+    its skeletons as they are and, when ``refs``, move-to-front coded
+    (params version 4; kept only when MIN_REFS_GAIN smaller than the best
+    without)."""
     plain = [(_variable_bytes(m), i, m) for i, m in enumerate(models)]
+    if not refs:
+        return min(plain, key=lambda t: t[:2])[2]
     coded = []
     for i, model in enumerate(models):
         c = LogModel.__new__(LogModel)
@@ -669,7 +679,7 @@ def _sample_layout(data, scan: LogScan) -> tuple[bool, bool]:
     sample = _LineSample(scan, _sample_lines(scan.n_lines, LAYOUT_SAMPLE / max(1, len(data))))
     cols = LogModel(data, scan=sample)
     models = [cols] if not cols.n_common else [cols, LogModel(data, columns=False, scan=sample)]
-    best = _smallest(models)
+    best = _smallest(models, refs=len(data) <= REFS_MAX_BLOCK)
     return best.n_common > 0 or not cols.n_common, best.refs is not None
 
 
