@@ -596,3 +596,20 @@ def test_merge_escape_rare_and_common_escapes(escaped):
     assert not ic._merge_escape(prim, rest[:-1], 255, np.uint64(0), np.uint64(1), out)
     assert not ic._merge_escape(prim, np.concatenate([rest, rest[:1]]), 255, np.uint64(0), np.uint64(1), out)
     assert not ic._merge_escape(prim, rest, 200, np.uint64(0), np.uint64(1), out)
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_sparse_split_gives_the_runs_and_residuals_of_a_plain_reference(order):
+    # SPARSE's nested streams from one kernel: the zero runs before each nonzero
+    # residual and those residuals, as the residual array and its positions give them
+    rng = np.random.default_rng(order)
+    for y in [np.zeros(0, np.uint64), np.zeros(7, np.uint64), np.array([5], np.uint64),
+              np.repeat(rng.integers(0, 9, 300), rng.integers(1, 40, 300)).astype(np.uint64),
+              np.where(rng.random(5000) < 0.02, rng.integers(1, 2**63, 5000), 0).astype(np.uint64),
+              np.array([2**64 - 1, 0, 2**64 - 1, 2**64 - 1, 1], np.uint64)]:
+        d = y.copy() if order == 0 else y - np.concatenate([np.zeros(1, np.uint64), y[:-1]])
+        pos = np.flatnonzero(d)
+        gaps, vals = ic._sparse_split(y, order)
+        assert gaps.dtype == vals.dtype == np.int64
+        assert gaps.tolist() == np.diff(np.concatenate([[-1], pos])).astype(np.int64).__sub__(1).tolist()
+        assert vals.view(np.uint64).tolist() == d[pos].tolist()

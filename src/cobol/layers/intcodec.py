@@ -527,18 +527,35 @@ def _signed_min(d):
 
 
 @njit(cache=True, nogil=True)
-def _nonzero_positions(d):
+def _sparse_split(y, order):
+    """SPARSE's two nested streams straight from y: the zero runs before each
+    nonzero residual and the nonzero residuals (as int64 bits), where the
+    residual of order 0 is y itself and of order 1 y minus the value before
+    (0 before the first). Two passes over y, no residual or position arrays
+    (each a fresh array of y's size: on a 200K-value array their page faults
+    cost more than the passes)."""
+    n = y.size
     k = 0
-    for i in range(d.size):
-        if d[i] != 0:
-            k += 1
-    pos = np.empty(k, np.int64)
+    prev = np.uint64(0)
+    for i in range(n):
+        v = y[i]
+        k += (v - prev if order == 1 else v) != 0
+        prev = v
+    gaps = np.empty(k, np.int64)
+    vals = np.empty(k, np.int64)
     k = 0
-    for i in range(d.size):
-        if d[i] != 0:
-            pos[k] = i
+    last = -1
+    prev = np.uint64(0)
+    for i in range(n):
+        v = y[i]
+        d = v - prev if order == 1 else v
+        prev = v
+        if d != 0:
+            gaps[k] = i - last - 1
+            vals[k] = np.int64(d)
+            last = i
             k += 1
-    return pos
+    return gaps, vals
 
 
 @njit(cache=True, nogil=True)
@@ -554,16 +571,6 @@ def _sparse_nonzeros(y):
         n1 += v != prev
         prev = v
     return n0, n1
-
-
-@njit(cache=True, nogil=True)
-def _gaps(pos):
-    out = np.empty(pos.size, np.int64)
-    prev = -1
-    for i in range(pos.size):
-        out[i] = pos[i] - prev - 1
-        prev = pos[i]
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -1066,7 +1073,8 @@ def _residuals(y, order, use_offset, cache=None):
         order = 0
     d = cache.get(y, "deltas", order) if cache is not None and order > 0 else None
     if d is None:
-        d = _deltas(y, order)
+        # (order 0: the codes are y itself, not a copy: no encoder writes into them)
+        d = y if order == 0 else _deltas(y, order)
     use_offset = use_offset and order > 0 and d.size > 0
     offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
     r = d if order == 0 else _map_residuals(d, offset, use_offset)
@@ -1137,18 +1145,17 @@ def _encode_bucket(n, base, g, y, order, use_offset, at=0, cache=None) -> bytes 
 
 
 def _encode_sparse(n, base, g, y, order, depth, at=0) -> bytes:
-    d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
-    pos = _nonzero_positions(d)
+    gaps, vals = _sparse_split(y, order)
     out = bytearray([SPARSE])
     put_varint(out, n)
     out.append(order)
     put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     # (the first nested stream is aligned as if its length prefix took 3 bytes)
-    gaps_blob = encode_ints(_gaps(pos), _depth=depth + 1, _offset=at + len(out) + 3)
+    gaps_blob = encode_ints(gaps, _depth=depth + 1, _offset=at + len(out) + 3)
     put_varint(out, len(gaps_blob))
     out += gaps_blob
-    out += encode_ints(d[pos].view(np.int64), _depth=depth + 1, _offset=at + len(out))
+    out += encode_ints(vals, _depth=depth + 1, _offset=at + len(out))
     return bytes(out)
 
 
