@@ -1303,6 +1303,9 @@ def _trials(x, modes, depth, at=0, sizes=True):
     # and only the winner's join those of the blob it is nested in
     outer = _PAD.marks
     cand_marks = []
+    quick = _PAD.quick_nested
+    # a top-level sample that is not the whole array: its blobs are only measured
+    _PAD.quick_nested = quick or (depth == 0 and s is not x)
     try:
         for name, enc in cands:
             if outer is not None:
@@ -1320,6 +1323,7 @@ def _trials(x, modes, depth, at=0, sizes=True):
                 cand_marks.append(marks if outer is not None else None)
     finally:
         _PAD.marks = outer
+        _PAD.quick_nested = quick
     order = sorted(range(len(out)), key=lambda i: out[i][0])  # stable: the first of equal sizes, as before
     if outer is not None and s is x and out:
         outer.extend(cand_marks[order[0]])
@@ -1370,15 +1374,18 @@ PRE_MIN_FACTOR = 4
 PRE_MARGIN = 0.03
 PRE_SLACK = 64
 PRE_PAD_MIN_SECTION = 2048
-#: The int streams nested in a pre-trial's candidates (escaped excess,
-#: dictionary ranks and values, sparse gaps and values) try only PACKED and
-#: PLANES: the pre-trial only keeps the candidates within PRE_MARGIN, and a
-#: full nested trial set there (ESCAPE's own nested stream again) was ~10% of
-#: numeric compression. Same frames on the numeric corpus and
-#: /tmp/numspeed3/unseen (with and without the dtype hint), the csv corpus and
-#: the json, jsonl and log corpus files; PLANES alone cost
+#: The int streams nested in candidates that a top-level trial only measures
+#: (escaped excess, dictionary ranks and values, sparse gaps and values: in the
+#: pre-trial, and on a sample that is not the whole array) try only PACKED and
+#: PLANES, with no nesting of their own. Their full trial set (every layout,
+#: ESCAPE's own nested stream again) was ~20% of numeric compression, and
+#: the winner's nested streams get the full set when the whole array is coded.
+#: Same frames on the numeric corpus, /tmp/numspeed3/unseen, /tmp/ns/unseen and
+#: /tmp/ns2/unseen (with and without the dtype hint, and cuts of 40, 120 and
+#: 400 KB: one of them 4.3% smaller, usr-mtime.f64 at 400 KB), the csv corpus
+#: and the json, jsonl and log corpus files. PLANES alone cost
 #: vega-flights-200k.jsonl 7%, PACKED alone a topojson 0.12% (issue 15).
-PRE_NESTED_MODES = (PACKED, PLANES)
+QUICK_NESTED_MODES = (PACKED, PLANES)
 #: (In the pre-trial a section does not get padding: it ends a zstd block of
 #: the trial compression instead, which separates the Huffman tables as the
 #: padding does, without compressing its zeros: _block_size. Same bytes on the
@@ -1391,8 +1398,10 @@ class _PadState(threading.local):
     padding (``marks``)."""
     min_section = PAD_MIN_SECTION
     marks = None
-    #: set while a pre-trial codes its candidates (nested streams then take PRE_NESTED_MODES)
-    pre_trial = False
+    #: set while a top-level trial codes candidates that are only measured (a
+    #: pre-trial's, or a sample's that is not the whole array): the streams
+    #: nested in them then take QUICK_NESTED_MODES
+    quick_nested = False
 
 
 def _block_size(cctx, blob, marks) -> int:
@@ -1431,7 +1440,8 @@ def _pre_trial(s, cands, at=0):
     sized = []
     saved = _PAD.min_section
     _PAD.min_section = PRE_PAD_MIN_SECTION
-    _PAD.pre_trial = True
+    quick = _PAD.quick_nested
+    _PAD.quick_nested = True
     cctx = trial_compressor()
     try:
         for i, (_, enc) in enumerate(cands):
@@ -1446,7 +1456,7 @@ def _pre_trial(s, cands, at=0):
     finally:
         _PAD.min_section = saved
         _PAD.marks = None
-        _PAD.pre_trial = False
+        _PAD.quick_nested = quick
     if not sized:
         return cands
     best = min(size for size, _ in sized)
@@ -1474,8 +1484,8 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
         return bytes([PACKED, 0])
     if _depth == 0:
         _LAST_FRAME.blob = _LAST_FRAME.frame = None
-    elif _PAD.pre_trial:
-        modes = PRE_NESTED_MODES
+    elif _PAD.quick_nested:
+        modes = QUICK_NESTED_MODES
     elif x.size < NESTED_SMALL:
         modes = tuple(m for m in modes if m in (PACKED, PLANES)) or modes
     s, trials = _trials(x, modes, _depth, _offset, sizes=False)
