@@ -1375,17 +1375,22 @@ PRE_MARGIN = 0.03
 PRE_SLACK = 64
 PRE_PAD_MIN_SECTION = 2048
 #: The int streams nested in candidates that a top-level trial only measures
-#: (escaped excess, dictionary ranks and values, sparse gaps and values: in the
-#: pre-trial, and on a sample that is not the whole array) try only PACKED and
-#: PLANES, with no nesting of their own. Their full trial set (every layout,
-#: ESCAPE's own nested stream again) was ~20% of numeric compression, and
-#: the winner's nested streams get the full set when the whole array is coded.
-#: Same frames on the numeric corpus, /tmp/numspeed3/unseen, /tmp/ns/unseen and
-#: /tmp/ns2/unseen (with and without the dtype hint, and cuts of 40, 120 and
+#: (escaped excess, dictionary ranks and values, sparse gaps and values) get no
+#: nesting of their own: on a sample that is not the whole array they try only
+#: QUICK_NESTED_MODES, in a pre-trial PRE_NESTED_MODES. Their full trial set
+#: (every layout, ESCAPE's own nested stream again) was ~20% of numeric
+#: compression, and the winner's nested streams get it when the whole array is
+#: coded. Same frames on the numeric corpus, /tmp/numspeed3/unseen, /tmp/ns/unseen
+#: and /tmp/ns2/unseen (with and without the dtype hint, and cuts of 40, 120 and
 #: 400 KB: one of them 4.3% smaller, usr-mtime.f64 at 400 KB), the csv corpus
-#: and the json, jsonl and log corpus files. PLANES alone cost
-#: vega-flights-200k.jsonl 7%, PACKED alone a topojson 0.12% (issue 15).
+#: and the json, jsonl and log corpus files. What was measured on the way
+#: (issue 15): PLANES alone cost vega-flights-200k.jsonl 7%, PACKED alone a
+#: topojson 0.12%; BUCKET on the sample too cost usr-lib-mtime.i64 18% (the
+#: sample then chose another top-level layout); without BUCKET in the pre-trial the
+#: dictionary ranks of distance.i32 measured as planes there, and two more
+#: layouts than before passed it (same bytes, 10% slower on that file).
 QUICK_NESTED_MODES = (PACKED, PLANES)
+PRE_NESTED_MODES = (PACKED, PLANES, BUCKET)
 #: (In the pre-trial a section does not get padding: it ends a zstd block of
 #: the trial compression instead, which separates the Huffman tables as the
 #: padding does, without compressing its zeros: _block_size. Same bytes on the
@@ -1485,7 +1490,7 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
     if _depth == 0:
         _LAST_FRAME.blob = _LAST_FRAME.frame = None
     elif _PAD.quick_nested:
-        modes = QUICK_NESTED_MODES
+        modes = PRE_NESTED_MODES if _PAD.marks is not None else QUICK_NESTED_MODES
     elif x.size < NESTED_SMALL:
         modes = tuple(m for m in modes if m in (PACKED, PLANES)) or modes
     s, trials = _trials(x, modes, _depth, _offset, sizes=False)
