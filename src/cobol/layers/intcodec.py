@@ -840,8 +840,8 @@ def _dictionary(x, cap):
 
 
 @njit(cache=True, nogil=True)
-def _remap(idx, rank):
-    out = np.empty(idx.size, np.int64)
+def _remap(idx, rank, out):
+    """out[i] = rank[idx[i]]; ``out`` may be ``idx`` itself."""
     for i in range(idx.size):
         out[i] = rank[idx[i]]
     return out
@@ -1175,7 +1175,8 @@ def _encode_dict(x, depth, at=0, probed=None, expect=0) -> bytes | None:
     ``expect``: how many distinct values a sample of ``x`` had; the table is
     first sized for DICT_EXPECT_FACTOR times that, and made at full size only
     if it overflows (same dictionary)."""
-    if probed is None:
+    own = probed is None  # (then idx is this call's own, and the ranks can take its place)
+    if own:
         cap = min(DICT_MAX_SIZE, max(1, x.size))
         small = max(DICT_EXPECT_MIN, DICT_EXPECT_FACTOR * expect)
         probed = _dictionary(x, small) if expect and small < cap else (None, None, None, -1)
@@ -1191,7 +1192,8 @@ def _encode_dict(x, depth, at=0, probed=None, expect=0) -> bytes | None:
     put_varint(out, x.size)
     put_varint(out, nd)
     # the ranks (the bulk) first, so their sections align as if alone
-    ranks_blob = encode_ints(_remap(idx, rank), _depth=depth + 1, _offset=at + len(out) + 3)
+    ranks = _remap(idx, rank, idx if own else np.empty(idx.size, np.int64))
+    ranks_blob = encode_ints(ranks, _depth=depth + 1, _offset=at + len(out) + 3)
     put_varint(out, len(ranks_blob))
     out += ranks_blob
     out += encode_ints(vals[:nd][order], DICT_VALUES_MODES, _depth=depth + 1, _offset=at + len(out))
