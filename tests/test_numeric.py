@@ -613,3 +613,30 @@ def test_sparse_split_gives_the_runs_and_residuals_of_a_plain_reference(order):
         assert gaps.dtype == vals.dtype == np.int64
         assert gaps.tolist() == np.diff(np.concatenate([[-1], pos])).astype(np.int64).__sub__(1).tolist()
         assert vals.view(np.uint64).tolist() == d[pos].tolist()
+
+
+def _element_phase_reference(a, size):
+    # the lane change rates counted on a (rows, size) view, as element_phase did before
+    if size == 1 or a.size < 4 * size:
+        return 0
+    lanes = a[:a.size // size * size].reshape(-1, size)
+    rate = [c / (lanes.shape[0] - 1) for c in np.count_nonzero(lanes[1:] != lanes[:-1], axis=0).tolist()]
+    best, best_key = 0, None
+    for p in range(size):
+        r = rate[p:] + rate[:p]
+        key = (sum(r[j] >= r[j + 1] for j in range(size - 1)), r[0] - r[-1])
+        if best_key is None or key > best_key:
+            best, best_key = p, key
+    return best
+
+
+def test_element_phase_equals_the_per_lane_reference():
+    rng = np.random.default_rng(5)
+    arrays = [np.cumsum(rng.integers(-9, 40, 3000)).astype("<i8"), rng.normal(0, 1, 3000).astype("<f4"),
+              np.arange(4000, dtype="<u2"), rng.integers(0, 256, 9000, dtype=np.uint8), np.zeros(64, np.uint8)]
+    for arr in arrays:
+        raw = arr.tobytes()
+        for skip in range(4):
+            a = np.frombuffer(raw[skip:], np.uint8)
+            for size in (1, 2, 4, 8):
+                assert element_phase(a, size) == _element_phase_reference(a, size), (arr.dtype, skip, size)
