@@ -1045,6 +1045,8 @@ _HEX_DIGITS = b"0123456789abcdefABCDEF"
 #: codecs whose streams recode_hex tries (zstd-dict streams need the frame's
 #: dictionary, PPMd ones are a top-level choice it would undo)
 HEX_RECODABLE = (entropy.NONE, entropy.ZSTD, entropy.BROTLI)
+#: arrays of binary numbers: their streams hold no text
+HEX_SKIPPED_FORMATS = frozenset({"numeric"})
 
 
 def recode_hex(p: BlockPlan, ctx: EncodeContext) -> None:
@@ -1053,7 +1055,7 @@ def recode_hex(p: BlockPlan, ctx: EncodeContext) -> None:
     codec (and brotli quality) the stream had. A cheap count of hex characters
     rules out most streams before the run scan (a Numba kernel). Streams of a
     CycloneDX SBOM's hashes: 106,610 -> ~96,000 bytes at level 3."""
-    if p.sources is None or ctx.level <= 0:
+    if p.sources is None or ctx.level <= 0 or ctx.fmt in HEX_SKIPPED_FORMATS:
         return
     for i, (cs, src) in enumerate(zip(p.streams, p.sources)):
         if cs.codec not in HEX_RECODABLE or len(src) < entropy.HEX_MIN_DIGITS:

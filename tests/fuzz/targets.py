@@ -242,6 +242,43 @@ def _log_numpy_target():
                   note="log_numpy.read_log_block + render; equal to LogBlock where both decode")
 
 
+def _search_index_target():
+    """cobol.searchindex.parse (the search index record's payload, which cobol
+    grep reads before each indexed block) and the checks grep makes with it:
+    the block binding and may_contain; a string of the block itself must
+    never be ruled out while the payload is intact. ``raw_len``: the block's
+    length; ``data``: the block (its checksum is the CRC's last part)."""
+    def make(limit):
+        from cobol import searchindex
+        out = []
+        items = [(l, d) for l, d in _sample_files("log", limit=limit or 40000)][:3]
+        items += [(l, d) for l, d in _syn_text()][:2]
+        for label, data in items:
+            if not data:
+                continue
+            bitmap = searchindex.sized_bitmap(data, max(64, len(data) // 10)) or searchindex.build_bitmap(data, 64)
+            payload = searchindex.encode(data, 3, b"\x01\x02\x03\x04", bitmap)
+            out.append(Input(label, [payload], b"", len(data), data))
+        return out
+
+    def decode(streams, params, raw_len):
+        from types import SimpleNamespace
+
+        from cobol import searchindex
+        if len(streams) != 1 or params:
+            return None
+        ix = searchindex.parse(streams[0])
+        if ix is None:
+            return None
+        ix.check_block(SimpleNamespace(seq=3, raw_len=raw_len, checksum=b"\x01\x02\x03\x04"))
+        for p in (b"", b"ab", b"the", b"ERROR", b"\xff\x00\x0a", b"x" * 40):
+            ix.may_contain(p)
+        return None  # nothing to compare with the block's bytes
+
+    return Target("search-index", decode, make,
+                  note="searchindex.parse + check_block + may_contain (a mutated payload must fail its CRC or parse)")
+
+
 def _bitpack_inputs():
     np = __import__("numpy")
     g = _rng_np(31)
@@ -790,6 +827,7 @@ def all_targets() -> dict:
         "intcodec": _intcodec_target(),
         "intcodec-numpy": _intcodec_numpy_target(),
         "log-numpy": _log_numpy_target(),
+        "search-index": _search_index_target(),
         "bitpack": _bitpack_target(None),
         "delta": _delta_target(None),
         "frame-csv": _frame_target("csv", _csv_inputs, lambda kw: kw),
@@ -842,7 +880,7 @@ DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcod
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
                    "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "codec-hex", "json-dict",
-                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy")
+                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy", "search-index")
 
 
 def default_targets() -> list:
