@@ -1067,3 +1067,71 @@ def test_hypothesis_prose_split_round_trips(rows):
     for group_text in (False, True):
         enc = Layer2Encoder(group_text=group_text).encode(data)
         assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+
+
+@given(st.binary(max_size=300), st.integers(0, 7))
+@SETTINGS
+def test_count_openers_matches_a_byte_loop(raw, start):
+    """The eight-bytes-a-step opener count equals a plain count of the two
+    symbols at every length and alignment (skeleton-like bytes: mostly the
+    small symbol values, where the opener bits sit)."""
+    from cobol.layers.l2_json.symbols import S_ARR_OPEN, S_OBJ_OPEN
+    from cobol.layers.l2_json.transform import _count_openers
+    skel = np.frombuffer(bytes(b % 9 if b < 200 else b for b in raw), np.uint8)[start:]
+    expect = int(np.count_nonzero((skel == S_OBJ_OPEN) | (skel == S_ARR_OPEN)))
+    assert _count_openers(skel) == expect
+    assert _count_openers(skel.copy()) == expect
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 400), st.integers(1, 6))
+@SETTINGS
+def test_encoder_glue_kernels_match_numpy(seed, n, ncols):
+    """The encoder's fused per-value kernels give what the NumPy expressions
+    they replaced gave (transform.py's column and key bookkeeping)."""
+    from cobol.layers import json_tokenizer as jt
+    from cobol.layers.l2_json import transform as T
+    from cobol.layers.l2_json.columns import _group_order
+    rng = np.random.default_rng(seed)
+    kinds = rng.choice(np.array([jt.NUMBER, jt.STRING, jt.KEY, jt.COMMA, jt.RESIDUE], np.uint8), size=n)
+    vtok = np.flatnonzero((kinds == jt.NUMBER) | (kinds == jt.STRING))
+    npaths = int(rng.integers(1, 8))
+    ids = rng.integers(0, npaths, vtok.size)
+    colmap = rng.integers(0, ncols, npaths)
+    col, is_num = np.empty(vtok.size, np.int64), np.empty(vtok.size, bool)
+    nnum = T._value_columns(kinds, vtok, colmap, ids, col, is_num)
+    ntok, ncol = np.empty(nnum, np.int64), np.empty(nnum, np.int64)
+    has_num = T._number_columns_of(vtok, col, is_num, ntok, ncol, ncols)
+    assert np.array_equal(T._value_tokens(kinds, np.zeros(n, np.uint8), np.empty(vtok.size, np.int64)), vtok)
+    assert T._count_value_tokens(kinds, np.zeros(n, np.uint8)) == vtok.size
+    assert np.array_equal(col, colmap[ids])
+    assert np.array_equal(is_num, kinds[vtok] == jt.NUMBER)
+    assert np.array_equal(ntok, vtok[is_num]) and np.array_equal(ncol, col[is_num])
+    assert np.array_equal(has_num, np.bincount(ncol, minlength=ncols) > 0)
+    assert np.array_equal(T._kind_tokens(kinds, jt.RESIDUE), np.flatnonzero(kinds == jt.RESIDUE))
+    first = np.full(ncols, -1, np.int64)
+    first[col[::-1]] = np.arange(col.size)[::-1]
+    assert np.array_equal(T._first_index(col, ncols), first)
+
+    keepv = rng.random(ncol.size) < 0.8
+    nvals = rng.integers(-1000, 1000, ncol.size)
+    nflags = rng.integers(0, 5, ncol.size).astype(np.uint8)
+    in_dict_col = (rng.random(vtok.size) < 0.3) & ~is_num
+    raw_num = np.zeros(vtok.size, bool)
+    raw_num[np.flatnonzero(is_num)[~keepv]] = True
+    assert np.array_equal(T._text_values(is_num, keepv, in_dict_col), (~is_num & ~in_dict_col) | raw_num)
+    flag_cols = has_num & (rng.random(ncols) < 0.5)
+    fcounts, icounts, ints, flags = T._column_values(ncol, ncols, keepv, nvals, nflags, flag_cols,
+                                                     np.empty(ncol.size, np.int64))
+    forder, fc = _group_order(ncol, ncols)
+    iorder, ic = _group_order(ncol[keepv], ncols)
+    assert np.array_equal(fcounts, fc) and np.array_equal(icounts, ic)
+    assert np.array_equal(ints, nvals[keepv][iorder])
+    assert np.array_equal(flags, nflags[forder][flag_cols[ncol[forder]]])
+
+    kid = rng.integers(0, npaths, n)
+    new_id = np.where(rng.random(npaths) < 0.6, np.arange(npaths), -1)
+    khash = rng.integers(-2**62, 2**62, npaths)
+    ktok = np.sort(rng.integers(0, 10 * n + 1, n))
+    code, comp, lit = T._key_codes(kid, new_id, khash, ktok)
+    assert np.array_equal(code, new_id[kid]) and np.array_equal(comp, khash[kid])
+    assert np.array_equal(lit, ktok[new_id[kid] < 0])

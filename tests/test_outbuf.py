@@ -134,3 +134,34 @@ def test_the_text_transforms_decode_into_the_callers_array():
 def test_sizes_refcounts_and_leaks_of_in_place_bytes():
     out = CobolEngine(threads=1).decompress(cobol.compress(b"abc" * 1000))
     assert out == b"abc" * 1000 and sys.getrefcount(out) == 2
+
+
+def test_large_buffers_are_advised_as_huge_pages_and_still_round_trip(monkeypatch):
+    """A buffer of HUGEPAGE_MIN bytes or more asks for huge pages over its
+    whole pages (and only those); smaller ones do not ask; the bytes come out
+    the same either way."""
+    from cobol.layers import pages
+    calls = []
+    monkeypatch.setattr(pages, "_MADVISE", lambda a, n, advice: calls.append((a, n, advice)) or 0)
+    small = outbuf.OutputBuffer(1000, slack=16)
+    small.array[:1000] = 7
+    assert small.finish() == b"\x07" * 1000 and calls == []
+    n = pages.HUGEPAGE_MIN + 12345
+    big = outbuf.OutputBuffer(n, slack=16)
+    big.array[:n] = np.arange(n, dtype=np.uint64).astype(np.uint8)
+    address = big.array.ctypes.data
+    assert big.finish() == np.arange(n, dtype=np.uint64).astype(np.uint8).tobytes()
+    if outbuf._C_API is not None:
+        (a, size, advice), = calls
+        assert advice == 14 and a % 4096 == 0 and size % 4096 == 0
+        assert address <= a and a + size <= address + n + 16 and a - address < 4096
+
+
+def test_scratch_arrays_from_two_mib_are_advised(monkeypatch):
+    from cobol.layers import pages
+    calls = []
+    monkeypatch.setattr(pages, "_MADVISE", lambda a, n, advice: calls.append((a, n, advice)) or 0)
+    assert pages.empty(1000, np.int64).shape == (1000,) and calls == []
+    a = pages.empty((pages.HUGEPAGE_SCRATCH_MIN // 8 + 3,), np.int64)
+    (start, size, advice), = calls
+    assert advice == 14 and a.ctypes.data <= start < a.ctypes.data + 4096 and start + size <= a.ctypes.data + a.nbytes

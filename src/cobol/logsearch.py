@@ -377,7 +377,10 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
     from . import logskip
     from .layers import log_format
     streams = source.streams(rec, header, log_format.STREAM_BOUND)
-    found = logskip.stream_search(streams, m, logskip.block_delimiters(rec)) if len(streams) == len(log_format.STREAM_NAMES) else None
+    # (a version-4 block's stored skeletons hold every distinct skeleton: a
+    # block ruled out on them is ruled out without expanding them)
+    found = logskip.stream_search(streams, m, logskip.block_delimiters(rec)) \
+        if len(streams) in (len(log_format.STREAM_NAMES), len(log_format.STREAM_NAMES_REFS)) else None
     if found is not None and logskip.cannot_match(streams, m, found):
         renderer = []
 
@@ -387,8 +390,14 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
                 renderer.append(log_line_renderer(streams, rec))
             return renderer[0](k)
         return logskip.unmatched_log_block(streams, rec, line)
+    try:  # version 4: the move-to-front coded skeletons expanded (in Python)
+        canon = log_format.canonical_streams(streams, rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    if canon is not streams and found is not None:
+        found = logskip.stream_search(canon, m, logskip.block_delimiters(rec))
     from .blocksearch import search_log_block  # NumPy loads here
-    return search_log_block(streams, rec, m, False, found)
+    return search_log_block(canon, rec, m, False, found)
 
 
 def _ruled_out(index, m: Matcher, invert: bool) -> bool:

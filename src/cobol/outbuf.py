@@ -16,6 +16,15 @@ a C extension builds its results). Nothing else sees the object before
 :meth:`OutputBuffer.finish` returns it. Where that API is not there (PyPy) or
 the self-check below fails, the buffer is a NumPy array and ``finish`` copies.
 
+Large buffers (HUGEPAGE_MIN bytes and up, on Linux) are advised as
+transparent huge pages (``madvise(MADV_HUGEPAGE)`` on the page-aligned inside,
+before anything writes them), as NumPy does for its own arrays of 4 MiB and
+up: a block decoded into memory fresh from the kernel otherwise takes a page
+fault per 4 KiB it writes (5,035 for the 20 MB of mdn-browser-compat-data,
+~2.4 us each on a virtual machine: a quarter of its decode), against one per
+2 MiB. Where transparent huge pages are off (or the call fails) nothing
+changes; the bytes are the same either way.
+
 >>> buf = OutputBuffer(5, slack=16)
 >>> buf.array[:5] = 104, 101, 108, 108, 111
 >>> buf.finish()
@@ -28,6 +37,8 @@ import ctypes
 import sys
 
 import numpy as np
+
+from .layers.pages import advise_huge_pages
 
 
 def _bind_c_api():
@@ -47,7 +58,6 @@ def _bind_c_api():
 
 _C_API = _bind_c_api() if sys.implementation.name == "cpython" else None
 
-
 class OutputBuffer:
     """``n`` bytes of output written in place through :attr:`array` (``n +
     slack`` writable bytes), then :meth:`finish` -> ``bytes`` of the first
@@ -66,6 +76,7 @@ class OutputBuffer:
             ptr = new(None, n + slack)  # raises MemoryError when it cannot allocate
             if ptr:
                 body = _Body(data(ptr), n + slack)
+                advise_huge_pages(body.address, n + slack)
                 self._ptr, self._cbuf = ptr, body
                 self.array = np.asarray(body)
                 return

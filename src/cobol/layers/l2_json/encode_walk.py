@@ -11,12 +11,13 @@ from .symbols import (
     K_START, MODE_FULL, N_MODES, S_ARR_CLOSE, S_ARR_OPEN, S_COLON, S_COMMA, S_END, S_KEY_LITERAL, S_NUMBER,
     S_OBJ_CLOSE, S_OBJ_OPEN, S_REF_ARR, S_REF_OBJ, S_REF_STR, S_RESIDUE, S_STRING, S_TRUE, S_WS_DEV, S_WS_DEV_KEY,
 )
+from .. import pages
 from .paths import _child_path, _h32, _mix, _new_stack, _open_frame, _path_hash, _pop_container
 from .whitespace import _gap_len, _resolve_gap, _style_fields
 
 
 @njit(cache=True, nogil=True)
-def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab, nvalues, max_depth):
+def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab, skel, vh, max_depth):
     """The encoder's token walk: skeleton symbols, whitespace deviations and the
     per-mode column hashes of every string/number value (in token order).
 
@@ -26,17 +27,19 @@ def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab,
     string value token it marks a repeated string: ``S_REF_STR``, one child, no
     column hash (the value is not in ``nvalues``).
 
+    ``skel`` (4 * the token count + 16 bytes) and ``vh`` (values x N_MODES
+    32-bit column hashes) come from the caller (:func:`skeleton_space`: large
+    arrays advised as huge pages, which Numba's allocator does not do).
+
     (Hot loops call no function that takes an array: numba reference-counts
     array arguments with atomic operations, which cost more than the work.)"""
     ntok = kinds.size
     n = buf.size
-    skel = np.empty(4 * ntok + 16, np.uint8)
     sp = np.int64(0)
     # (arrays are never reallocated inside the loop either)
     dev_a = np.empty(ntok + 1, np.int64)
     dev_b = np.empty(ntok + 1, np.int64)
     ndev = np.int64(0)
-    vh = np.empty((nvalues, N_MODES), np.uint32)  # 32-bit column hashes: memory per value
     nv = np.int64(0)
     st_kind, st_hash, st_key, st_count, st_k0, st_k1, st_k2 = _new_stack(max_depth + 1)
     depth = np.int64(0)
@@ -183,3 +186,8 @@ def _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, style, gtab,
         prev = nk
         t += 1
     return skel[:sp], dev_a[:ndev], dev_b[:ndev], vh
+
+
+def skeleton_space(ntok: int, nvalues: int):
+    """The skeleton and column-hash arrays :func:`_walk_encode` fills."""
+    return pages.empty(4 * ntok + 16, np.uint8), pages.empty((nvalues, N_MODES), np.uint32)

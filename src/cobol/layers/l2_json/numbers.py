@@ -10,10 +10,11 @@ from .symbols import FLAG_RAW, MAX_SCALE, NUM_SCALED
 
 
 @njit(cache=True, nogil=True)
-def _parse_numbers(buf, starts, toks):
-    """Canonical number spellings -> (mantissa, scale, digit count); scale -1 = raw."""
+def _parse_numbers(buf, starts, toks, mant):
+    """Canonical number spellings -> (mantissa into ``mant``, one per token,
+    scale, digit count); scale -1 = raw (mantissa 0)."""
     n = toks.size
-    mant = np.zeros(n, np.int64)
+    mant[:] = 0
     scale = np.full(n, -1, np.int8)
     ndig = np.zeros(n, np.int8)
     for i in range(n):
@@ -82,11 +83,11 @@ def _number_columns(col, scale, ndig, ncols):
 
 
 @njit(cache=True, nogil=True)
-def _number_values(col, mant, scale, mode, smax):
-    """Normalized mantissas (raw numbers dropped) and per-number flags."""
+def _number_values(col, mant, scale, mode, smax, vals):
+    """Normalized mantissas into ``vals`` (raw numbers' entries left as they
+    were), which to keep, and per-number flags."""
     n = col.size
     keep = np.zeros(n, np.bool_)
-    vals = np.empty(n, np.int64)
     flags = np.empty(n, np.uint8)
     p10 = np.ones(MAX_SCALE + 1, np.int64)
     for i in range(1, MAX_SCALE + 1):

@@ -11,9 +11,10 @@ from ...errors import CobolError, FormatError, LimitError
 from ...format.wire import Reader, put_varint
 from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .. import json_tokenizer as jt
+from .. import pages
 from ...entropy import thread_compressor
 from ..intcodec import decode_ints, encode_ints
-from ..primitives import COPY_SLACK, readonly
+from ..primitives import COPY_SLACK, load_u64, readonly
 from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
 from .symbols import (
     COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_SAMPLE_BYTES, DICT_STREAM_OVERHEAD, DICT_TRIAL_GAIN,
@@ -30,9 +31,9 @@ from .symbols import (
 )
 from .keys import _first_appearance, _intern_keys, _intern_spans, _key_hashes
 from .whitespace import detect_style, gap_table
-from .columns import _column_spaces, _drop_terms, _gather_spans, _group_order, _scatter_text
+from .columns import _column_spaces, _drop_terms, _gather_spans, _scatter_text
 from .numbers import _number_columns, _number_values, _parse_numbers
-from .encode_walk import _walk_encode
+from .encode_walk import _walk_encode, skeleton_space
 from .decode_walk import _walk_decode, _walk_decode_records, top_level_containers
 from .subtrees import (
     MIN_STRING_REF_BYTES, MIN_STRING_REF_FLOOR, MIN_SUBTREE_BYTES, decode_subtree_streams, find_repeated_subtrees,
@@ -123,9 +124,7 @@ def _column_names(buf, starts, ktok, vtok, col, ncols) -> list:
     names = ["shared"] + [""] * (ncols - 1)
     if vtok.size == 0:
         return names
-    first = np.full(ncols, -1, np.int64)
-    idx = np.arange(col.size)[::-1]
-    first[col[::-1]] = idx
+    first = _first_index(col, ncols)
     for c in range(1, ncols):
         if first[c] < 0:
             continue
@@ -562,8 +561,7 @@ class Layer2Encoder:
         order = dict_ids[np.argsort(-kcount[dict_ids], kind="stable")]
         new_id = np.full(kcount.size, -1, np.int64)
         new_id[order] = np.arange(order.size)
-        key_code = new_id[kid]
-        key_comp = khash[kid]
+        key_code, key_comp, lit = _key_codes(kid, new_id, khash, ktok)
         first_tok = ktok[kfirst[order]]
         kd_a = starts[first_tok].astype(np.int64) + 1
         kd_b = starts[first_tok + 1].astype(np.int64) - 1
@@ -572,17 +570,16 @@ class Layer2Encoder:
         keep = np.ones(kdata.size, bool)
         keep[np.cumsum(kd_lengths + 1) - 1] = False
         keydict = StructuralDictionary.from_arrays(kdata[keep], kd_lengths, kcount[order])
-        lit = ktok[key_code < 0]
         self.last_keys = (len(keydict), int(ktok.size - lit.size), int(lit.size))
 
-        vtok = _value_tokens(kinds, ref_close)
+        vtok = pages.empty(_count_value_tokens(kinds, ref_close), np.int64)
+        _value_tokens(kinds, ref_close, vtok)
         max_depth = tok.max_depth + 1
+        skel, vh = skeleton_space(kinds.size, vtok.size)
         skel, dev_a, dev_b, vh = _walk_encode(buf, kinds, starts, ref_close, key_code, key_comp, readonly(style),
-                                              gap_table(style),
-                                              vtok.size,
-                                              max_depth)
+                                              gap_table(style), skel, vh, max_depth)
         ws = _gather_spans(buf, dev_a, dev_b, WS_TERM)
-        rtok = np.flatnonzero(kinds == jt.RESIDUE)
+        rtok = _kind_tokens(kinds, jt.RESIDUE)
         residue = _gather_spans(buf, starts[rtok].astype(np.int64), starts[rtok + 1].astype(np.int64),
                                 RESIDUE_TERM)
 
@@ -595,24 +592,20 @@ class Layer2Encoder:
         colmap = np.zeros(counts.size, np.int64)
         colmap[big] = np.arange(1, big.size + 1)
         ncols = big.size + 1
-        col = colmap[ids]
-
-        is_num = kinds[vtok] == jt.NUMBER
-        ntok_idx = vtok[is_num]
-        ncol = col[is_num]
-        mant, scale, ndig = _parse_numbers(buf, starts, ntok_idx)
+        col, is_num = pages.empty(vtok.size, np.int64), np.empty(vtok.size, np.bool_)
+        nnum = _value_columns(kinds, vtok, colmap, ids, col, is_num)
+        ntok_idx, ncol = pages.empty(nnum, np.int64), pages.empty(nnum, np.int64)
+        has_num = _number_columns_of(vtok, col, is_num, ntok_idx, ncol, ncols)
+        mant, scale, ndig = _parse_numbers(buf, starts, ntok_idx, pages.empty(nnum, np.int64))
         smax, anyraw, fits = _number_columns(ncol, scale, ndig, ncols)
         cmode = np.where(fits, np.where((smax == 0) & ~anyraw, NUM_INT, NUM_SCALED), NUM_PLAIN)
-        has_num = np.bincount(ncol, minlength=ncols) > 0
-        keepv, nvals, nflags = _number_values(ncol, mant, scale, cmode, smax)
+        keepv, nvals, nflags = _number_values(ncol, mant, scale, cmode, smax, pages.empty(nnum, np.int64))
 
         # text items in token order: strings (content), raw numbers (whole
         # spelling) and literal keys (content; text column ``ncols``)
-        raw_num = np.zeros(vtok.size, bool)
-        raw_num[np.flatnonzero(is_num)[~keepv]] = True
         # low-cardinality string columns: ids into a per-column dictionary
         dcols, dict_parts, in_dict_col = self._dictionary_columns(buf, starts, vtok, is_num, col, ncols)
-        text_sel = (~is_num & ~in_dict_col) | raw_num
+        text_sel = _text_values(is_num, keepv, in_dict_col)
         s_is = ~is_num[text_sel]
         item_tok = np.concatenate((vtok[text_sel], lit))
         item_a = starts[item_tok].astype(np.int64)
@@ -628,18 +621,9 @@ class Layer2Encoder:
         texts, toff = _scatter_text(buf, item_a, item_b, tgroup[item_col], max(ngroups, 1))
         has_text = np.bincount(item_col, minlength=ncols + 1) > 0
 
-        forder, fcounts = _group_order(ncol, ncols)
-        if keepv.all():  # (every number as an int, the usual case: one counting sort serves both)
-            iorder, icounts = forder, fcounts
-            ints_sorted = nvals[iorder]
-        else:
-            iorder, icounts = _group_order(ncol[keepv], ncols)
-            ints_sorted = nvals[keepv][iorder]
         flag_cols = has_num & (cmode != NUM_INT)
-        if flag_cols.any():
-            numflags = nflags[forder][flag_cols[ncol[forder]]]
-        else:  # (columns of integers only: no flags, and no pass over the values for them)
-            numflags = nflags[:0]
+        fcounts, icounts, ints_sorted, numflags = _column_values(ncol, ncols, keepv, nvals, nflags, flag_cols,
+                                                                 pages.empty(nnum, np.int64))
 
         version = PARAMS_VERSION if refs is None else \
             PARAMS_VERSION_STR_REFS if refs.string_refs else PARAMS_VERSION_REFS
@@ -719,15 +703,158 @@ class Layer2Encoder:
 
 
 @njit(cache=True, nogil=True)
-def _value_tokens(kinds, ref_close):
-    """The tokens whose values go to the columns, in order: numbers, and
-    strings that are not references (``ref_close`` 0); one pass, where the
-    NumPy expression made four temporaries of the token count."""
+def _key_codes(kid, new_id, khash, ktok):
+    """Per key token: its dictionary code (``new_id`` of its interned id, -1:
+    literal) and hash; and the literal keys' tokens. One pass where three
+    NumPy gathers and a mask each went over the keys (JSON lines: ~600k of them
+    in vega-flights)."""
+    n = kid.size
+    code = np.empty(n, np.int64)
+    comp = np.empty(n, np.int64)
+    nlit = 0
+    for i in range(n):
+        c = new_id[kid[i]]
+        code[i] = c
+        comp[i] = khash[kid[i]]
+        nlit += c < 0
+    lit = np.empty(nlit, np.int64)
+    j = 0
+    for i in range(n):
+        if code[i] < 0:
+            lit[j] = ktok[i]
+            j += 1
+    return code, comp, lit
+
+
+@njit(cache=True, nogil=True)
+def _kind_tokens(kinds, kind):
+    """The tokens of one kind, in order (np.flatnonzero(kinds == kind) without
+    the token-sized mask)."""
+    n = 0
+    for t in range(kinds.size):
+        n += kinds[t] == kind
+    out = np.empty(n, np.int64)
+    j = 0
+    for t in range(kinds.size):
+        if kinds[t] == kind:
+            out[j] = t
+            j += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _value_columns(kinds, vtok, colmap, ids, col, is_num):
+    """Per value token (``vtok``): its column (``colmap`` of its path id, into
+    ``col``) and whether it is a number (into ``is_num``); returns how many
+    are. With :func:`_number_columns_of`, two passes for what took six NumPy
+    passes (the outputs come from the caller: see :mod:`..pages`)."""
+    nnum = 0
+    for i in range(vtok.size):
+        col[i] = colmap[ids[i]]
+        num = kinds[vtok[i]] == jt.NUMBER
+        is_num[i] = num
+        nnum += num
+    return nnum
+
+
+@njit(cache=True, nogil=True)
+def _number_columns_of(vtok, col, is_num, ntok, ncol, ncols):
+    """The number tokens and their columns (into ``ntok``, ``ncol``) and per
+    column whether it holds a number."""
+    has_num = np.zeros(ncols, np.bool_)
+    j = 0
+    for i in range(vtok.size):
+        if is_num[i]:
+            ntok[j] = vtok[i]
+            ncol[j] = col[i]
+            has_num[col[i]] = True
+            j += 1
+    return has_num
+
+
+@njit(cache=True, nogil=True)
+def _text_values(is_num, keepv, in_dict_col):
+    """Which values go to the text streams: strings not in a dictionary
+    column, and numbers not kept as column ints (``keepv``, over the numbers)."""
+    n = is_num.size
+    out = np.empty(n, np.bool_)
+    j = 0
+    for i in range(n):
+        if is_num[i]:
+            out[i] = not keepv[j]
+            j += 1
+        else:
+            out[i] = not in_dict_col[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _column_values(ncol, ncols, keepv, nvals, nflags, flag_cols, space):
+    """The numbers grouped by column, stable (a counting sort): per column
+    offsets of all numbers (``fcounts``) and of the kept ints (``icounts``),
+    the kept values in that order (a view of ``space``, one int64 per
+    number), and the flags of the numbers of ``flag_cols`` columns in that order."""
+    fcounts = np.zeros(ncols + 1, np.int64)
+    icounts = np.zeros(ncols + 1, np.int64)
+    nflag = 0
+    for i in range(ncol.size):
+        c = ncol[i]
+        fcounts[c + 1] += 1
+        icounts[c + 1] += keepv[i]
+        nflag += flag_cols[c]
+    for c in range(ncols):
+        fcounts[c + 1] += fcounts[c]
+        icounts[c + 1] += icounts[c]
+    icur = icounts[:-1].copy()
+    ints = space[:icounts[ncols]]
+    # flags: the flagged columns' numbers back to back, in column order
+    fstart = np.zeros(ncols + 1, np.int64)
+    for c in range(ncols):
+        fstart[c + 1] = fstart[c] + ((fcounts[c + 1] - fcounts[c]) if flag_cols[c] else 0)
+    fcur = fstart[:-1].copy()
+    flags = np.empty(nflag, np.uint8)
+    for i in range(ncol.size):
+        c = ncol[i]
+        if keepv[i]:
+            ints[icur[c]] = nvals[i]
+            icur[c] += 1
+        if flag_cols[c]:
+            flags[fcur[c]] = nflags[i]
+            fcur[c] += 1
+    return fcounts, icounts, ints, flags
+
+
+@njit(cache=True, nogil=True)
+def _first_index(col, ncols):
+    """Per column, the index of its first value (-1: none)."""
+    first = np.full(ncols, -1, np.int64)
+    left = ncols
+    for i in range(col.size):
+        c = col[i]
+        if first[c] < 0:
+            first[c] = i
+            left -= 1
+            if left == 0:
+                break
+    return first
+
+
+@njit(cache=True, nogil=True)
+def _count_value_tokens(kinds, ref_close):
+    """How many tokens :func:`_value_tokens` writes."""
     n = 0
     for t in range(kinds.size):
         k = kinds[t]
         n += k == jt.NUMBER or (k == jt.STRING and ref_close[t] == 0)
-    out = np.empty(n, np.int64)
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _value_tokens(kinds, ref_close, out):
+    """The tokens whose values go to the columns, in order, into ``out``
+    (:func:`_count_value_tokens` long): numbers, and strings that are not
+    references (``ref_close`` 0); one pass, where the NumPy expression made
+    four temporaries of the token count."""
     j = 0
     for t in range(kinds.size):
         k = kinds[t]
@@ -737,13 +864,32 @@ def _value_tokens(kinds, ref_close):
     return out
 
 
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_OPENER_BITS = np.uint64(0x0101010101010101 * (S_OBJ_OPEN ^ S_ARR_OPEN))
+_OPENERS = np.uint64(0x0101010101010101 * (S_OBJ_OPEN | S_ARR_OPEN))
+_BYTE_ONES = np.uint64(0x0101010101010101)
+
+
 @njit(cache=True, nogil=True)
 def _count_openers(skel) -> int:
-    """How many symbols of the skeleton open an object or an array."""
-    n = 0
-    for s in skel:
-        if s == S_OBJ_OPEN or s == S_ARR_OPEN:
-            n += 1
+    """How many bytes of the skeleton are S_OBJ_OPEN or S_ARR_OPEN (an upper
+    bound on the nesting depth: key ids' second bytes may count too), eight
+    bytes a step: the two symbols differ in one bit, so a byte is one of them
+    when it equals their OR with that bit set; the zero-byte test is the exact
+    one (no false alarms above a zero byte). A byte loop took ~5% of a JSON
+    lines decode (vega-flights: 1.9 MB of skeleton)."""
+    n = np.int64(0)
+    size = skel.size
+    k = 0
+    while k + 8 <= size:
+        x = (load_u64(skel, k) | _OPENER_BITS) ^ _OPENERS
+        z = ~(((x & _LOW7) + _LOW7) | x | _LOW7)  # high bit of each zero byte, only those
+        n += np.int64((((z >> np.uint64(7)) * _BYTE_ONES) >> np.uint64(56)))
+        k += 8
+    while k < size:
+        s = skel[k]
+        n += s == S_OBJ_OPEN or s == S_ARR_OPEN
+        k += 1
     return n
 
 
