@@ -596,3 +596,47 @@ def test_merge_escape_rare_and_common_escapes(escaped):
     assert not ic._merge_escape(prim, rest[:-1], 255, np.uint64(0), np.uint64(1), out)
     assert not ic._merge_escape(prim, np.concatenate([rest, rest[:1]]), 255, np.uint64(0), np.uint64(1), out)
     assert not ic._merge_escape(prim, rest, 200, np.uint64(0), np.uint64(1), out)
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_sparse_split_gives_the_runs_and_residuals_of_a_plain_reference(order):
+    # SPARSE's nested streams from one kernel: the zero runs before each nonzero
+    # residual and those residuals, as the residual array and its positions give them
+    rng = np.random.default_rng(order)
+    for y in [np.zeros(0, np.uint64), np.zeros(7, np.uint64), np.array([5], np.uint64),
+              np.repeat(rng.integers(0, 9, 300), rng.integers(1, 40, 300)).astype(np.uint64),
+              np.where(rng.random(5000) < 0.02, rng.integers(1, 2**63, 5000), 0).astype(np.uint64),
+              np.array([2**64 - 1, 0, 2**64 - 1, 2**64 - 1, 1], np.uint64)]:
+        d = y.copy() if order == 0 else y - np.concatenate([np.zeros(1, np.uint64), y[:-1]])
+        pos = np.flatnonzero(d)
+        gaps, vals = ic._sparse_split(y, order)
+        assert gaps.dtype == vals.dtype == np.int64
+        assert gaps.tolist() == np.diff(np.concatenate([[-1], pos])).astype(np.int64).__sub__(1).tolist()
+        assert vals.view(np.uint64).tolist() == d[pos].tolist()
+
+
+def _element_phase_reference(a, size):
+    # the lane change rates counted on a (rows, size) view, as element_phase did before
+    if size == 1 or a.size < 4 * size:
+        return 0
+    lanes = a[:a.size // size * size].reshape(-1, size)
+    rate = [c / (lanes.shape[0] - 1) for c in np.count_nonzero(lanes[1:] != lanes[:-1], axis=0).tolist()]
+    best, best_key = 0, None
+    for p in range(size):
+        r = rate[p:] + rate[:p]
+        key = (sum(r[j] >= r[j + 1] for j in range(size - 1)), r[0] - r[-1])
+        if best_key is None or key > best_key:
+            best, best_key = p, key
+    return best
+
+
+def test_element_phase_equals_the_per_lane_reference():
+    rng = np.random.default_rng(5)
+    arrays = [np.cumsum(rng.integers(-9, 40, 3000)).astype("<i8"), rng.normal(0, 1, 3000).astype("<f4"),
+              np.arange(4000, dtype="<u2"), rng.integers(0, 256, 9000, dtype=np.uint8), np.zeros(64, np.uint8)]
+    for arr in arrays:
+        raw = arr.tobytes()
+        for skip in range(4):
+            a = np.frombuffer(raw[skip:], np.uint8)
+            for size in (1, 2, 4, 8):
+                assert element_phase(a, size) == _element_phase_reference(a, size), (arr.dtype, skip, size)

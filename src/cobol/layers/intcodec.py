@@ -144,6 +144,14 @@ DICT_VALUES_MODES = (PACKED, PLANES)
 #: than 16 distinct values cost tmy3 0.23%: ranks of a skewed alphabet go to
 #: NIBBLES with few escapes where the values themselves do not.)
 DICT_MIN_TOP = 16
+#: The whole array's dictionary table is first sized for this many times the
+#: distinct values of the trial sample (at least DICT_EXPECT_MIN), and at
+#: DICT_MAX_SIZE only when that overflows: the full-size table (2 x 64K slots
+#: of 16 bytes, filled with -1) was half of the page faults of compressing the
+#: numeric corpus, and its random probes missed the cache (distance.i32: 1,079
+#: distinct values in 200K; _dictionary 1.7 -> ~0.9 ms). Same dictionary either way.
+DICT_EXPECT_FACTOR = 4
+DICT_EXPECT_MIN = 1024
 
 
 # ---------------------------------------------------------------- kernels
@@ -400,7 +408,9 @@ def _bucket_split(r):
             return sym, np.zeros(1, np.uint64), 0, False
         if v >= np.uint64(BUCKET_DIRECT):
             nbits += bit_length(v) - 3
-    words = np.zeros(nbits // 64 + 2, np.uint64)
+    # (not zeroed: every word up to the last one used is stored whole below,
+    # and only those are read)
+    words = np.empty(nbits // 64 + 2, np.uint64)
     # the current word is built in a register and stored once full (OR-ing
     # into memory made each value wait for the store of the one before)
     word = 0
@@ -527,18 +537,35 @@ def _signed_min(d):
 
 
 @njit(cache=True, nogil=True)
-def _nonzero_positions(d):
+def _sparse_split(y, order):
+    """SPARSE's two nested streams straight from y: the zero runs before each
+    nonzero residual and the nonzero residuals (as int64 bits), where the
+    residual of order 0 is y itself and of order 1 y minus the value before
+    (0 before the first). Two passes over y, no residual or position arrays
+    (each a fresh array of y's size: on a 200K-value array their page faults
+    cost more than the passes)."""
+    n = y.size
     k = 0
-    for i in range(d.size):
-        if d[i] != 0:
-            k += 1
-    pos = np.empty(k, np.int64)
+    prev = np.uint64(0)
+    for i in range(n):
+        v = y[i]
+        k += (v - prev if order == 1 else v) != 0
+        prev = v
+    gaps = np.empty(k, np.int64)
+    vals = np.empty(k, np.int64)
     k = 0
-    for i in range(d.size):
-        if d[i] != 0:
-            pos[k] = i
+    last = -1
+    prev = np.uint64(0)
+    for i in range(n):
+        v = y[i]
+        d = v - prev if order == 1 else v
+        prev = v
+        if d != 0:
+            gaps[k] = i - last - 1
+            vals[k] = np.int64(d)
+            last = i
             k += 1
-    return pos
+    return gaps, vals
 
 
 @njit(cache=True, nogil=True)
@@ -554,16 +581,6 @@ def _sparse_nonzeros(y):
         n1 += v != prev
         prev = v
     return n0, n1
-
-
-@njit(cache=True, nogil=True)
-def _gaps(pos):
-    out = np.empty(pos.size, np.int64)
-    prev = -1
-    for i in range(pos.size):
-        out[i] = pos[i] - prev - 1
-        prev = pos[i]
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -823,8 +840,8 @@ def _dictionary(x, cap):
 
 
 @njit(cache=True, nogil=True)
-def _remap(idx, rank):
-    out = np.empty(idx.size, np.int64)
+def _remap(idx, rank, out):
+    """out[i] = rank[idx[i]]; ``out`` may be ``idx`` itself."""
     for i in range(idx.size):
         out[i] = rank[idx[i]]
     return out
@@ -1066,7 +1083,8 @@ def _residuals(y, order, use_offset, cache=None):
         order = 0
     d = cache.get(y, "deltas", order) if cache is not None and order > 0 else None
     if d is None:
-        d = _deltas(y, order)
+        # (order 0: the codes are y itself, not a copy: no encoder writes into them)
+        d = y if order == 0 else _deltas(y, order)
     use_offset = use_offset and order > 0 and d.size > 0
     offset = np.uint64(_signed_min(d)) if use_offset else np.uint64(0)
     r = d if order == 0 else _map_residuals(d, offset, use_offset)
@@ -1137,25 +1155,34 @@ def _encode_bucket(n, base, g, y, order, use_offset, at=0, cache=None) -> bytes 
 
 
 def _encode_sparse(n, base, g, y, order, depth, at=0) -> bytes:
-    d = _deltas(y, 0) if order == 0 else _deltas(np.concatenate([np.zeros(1, np.uint64), y]), 1)
-    pos = _nonzero_positions(d)
+    gaps, vals = _sparse_split(y, order)
     out = bytearray([SPARSE])
     put_varint(out, n)
     out.append(order)
     put_varint(out, zigzag_int(int(base)))
     put_varint(out, int(g))
     # (the first nested stream is aligned as if its length prefix took 3 bytes)
-    gaps_blob = encode_ints(_gaps(pos), _depth=depth + 1, _offset=at + len(out) + 3)
+    gaps_blob = encode_ints(gaps, _depth=depth + 1, _offset=at + len(out) + 3)
     put_varint(out, len(gaps_blob))
     out += gaps_blob
-    out += encode_ints(d[pos].view(np.int64), _depth=depth + 1, _offset=at + len(out))
+    out += encode_ints(vals, _depth=depth + 1, _offset=at + len(out))
     return bytes(out)
 
 
-def _encode_dict(x, depth, at=0, probed=None) -> bytes | None:
+def _encode_dict(x, depth, at=0, probed=None, expect=0) -> bytes | None:
     """``probed``: ``_dictionary``'s result for ``x`` at a smaller cap that did
-    not overflow (the same dictionary: the cap only decides when to give up)."""
-    vals, counts, idx, nd = probed if probed is not None else _dictionary(x, min(DICT_MAX_SIZE, max(1, x.size)))
+    not overflow (the same dictionary: the cap only decides when to give up).
+    ``expect``: how many distinct values a sample of ``x`` had; the table is
+    first sized for DICT_EXPECT_FACTOR times that, and made at full size only
+    if it overflows (same dictionary)."""
+    own = probed is None  # (then idx is this call's own, and the ranks can take its place)
+    if own:
+        cap = min(DICT_MAX_SIZE, max(1, x.size))
+        small = max(DICT_EXPECT_MIN, DICT_EXPECT_FACTOR * expect)
+        probed = _dictionary(x, small) if expect and small < cap else (None, None, None, -1)
+        if probed[3] < 0:
+            probed = _dictionary(x, cap)
+    vals, counts, idx, nd = probed
     if nd < 0:
         return None
     order = np.argsort(-counts[:nd], kind="stable")
@@ -1165,7 +1192,8 @@ def _encode_dict(x, depth, at=0, probed=None) -> bytes | None:
     put_varint(out, x.size)
     put_varint(out, nd)
     # the ranks (the bulk) first, so their sections align as if alone
-    ranks_blob = encode_ints(_remap(idx, rank), _depth=depth + 1, _offset=at + len(out) + 3)
+    ranks = _remap(idx, rank, idx if own else np.empty(idx.size, np.int64))
+    ranks_blob = encode_ints(ranks, _depth=depth + 1, _offset=at + len(out) + 3)
     put_varint(out, len(ranks_blob))
     out += ranks_blob
     out += encode_ints(vals[:nd][order], DICT_VALUES_MODES, _depth=depth + 1, _offset=at + len(out))
@@ -1247,7 +1275,7 @@ def _candidates(x, fr, modes, depth, at=0):
         probe = _dictionary(x, max(1, min(DICT_MAX_SIZE, int(x.size * DICT_MAX_SHARE))))
         if probe[3] >= 0:
             # (the trial on x reuses the probe; the full array makes its own)
-            cands.append(("dict", lambda v, f: _encode_dict(v, depth, at, probe if v is x else None)))
+            cands.append(("dict", lambda v, f: _encode_dict(v, depth, at, probe if v is x else None, probe[3])))
     return cands
 
 
@@ -1277,6 +1305,9 @@ def _trials(x, modes, depth, at=0, sizes=True):
     # and only the winner's join those of the blob it is nested in
     outer = _PAD.marks
     cand_marks = []
+    quick = _PAD.quick_nested
+    # a top-level sample that is not the whole array: its blobs are only measured
+    _PAD.quick_nested = quick or (depth == 0 and s is not x)
     try:
         for name, enc in cands:
             if outer is not None:
@@ -1294,6 +1325,7 @@ def _trials(x, modes, depth, at=0, sizes=True):
                 cand_marks.append(marks if outer is not None else None)
     finally:
         _PAD.marks = outer
+        _PAD.quick_nested = quick
     order = sorted(range(len(out)), key=lambda i: out[i][0])  # stable: the first of equal sizes, as before
     if outer is not None and s is x and out:
         outer.extend(cand_marks[order[0]])
@@ -1344,6 +1376,23 @@ PRE_MIN_FACTOR = 4
 PRE_MARGIN = 0.03
 PRE_SLACK = 64
 PRE_PAD_MIN_SECTION = 2048
+#: The int streams nested in candidates that a top-level trial only measures
+#: (escaped excess, dictionary ranks and values, sparse gaps and values) get no
+#: nesting of their own: on a sample that is not the whole array they try only
+#: QUICK_NESTED_MODES, in a pre-trial PRE_NESTED_MODES. Their full trial set
+#: (every layout, ESCAPE's own nested stream again) was ~20% of numeric
+#: compression, and the winner's nested streams get it when the whole array is
+#: coded. Same frames on the numeric corpus, /tmp/numspeed3/unseen, /tmp/ns/unseen
+#: and /tmp/ns2/unseen (with and without the dtype hint, and cuts of 40, 120 and
+#: 400 KB: one of them 4.3% smaller, usr-mtime.f64 at 400 KB), the csv corpus
+#: and the json, jsonl and log corpus files. What was measured on the way
+#: (issue 15): PLANES alone cost vega-flights-200k.jsonl 7%, PACKED alone a
+#: topojson 0.12%; BUCKET on the sample too cost usr-lib-mtime.i64 18% (the
+#: sample then chose another top-level layout); without BUCKET in the pre-trial the
+#: dictionary ranks of distance.i32 measured as planes there, and two more
+#: layouts than before passed it (same bytes, 10% slower on that file).
+QUICK_NESTED_MODES = (PACKED, PLANES)
+PRE_NESTED_MODES = (PACKED, PLANES, BUCKET)
 #: (In the pre-trial a section does not get padding: it ends a zstd block of
 #: the trial compression instead, which separates the Huffman tables as the
 #: padding does, without compressing its zeros: _block_size. Same bytes on the
@@ -1356,6 +1405,10 @@ class _PadState(threading.local):
     padding (``marks``)."""
     min_section = PAD_MIN_SECTION
     marks = None
+    #: set while a top-level trial codes candidates that are only measured (a
+    #: pre-trial's, or a sample's that is not the whole array): the streams
+    #: nested in them then take QUICK_NESTED_MODES
+    quick_nested = False
 
 
 def _block_size(cctx, blob, marks) -> int:
@@ -1394,6 +1447,8 @@ def _pre_trial(s, cands, at=0):
     sized = []
     saved = _PAD.min_section
     _PAD.min_section = PRE_PAD_MIN_SECTION
+    quick = _PAD.quick_nested
+    _PAD.quick_nested = True
     cctx = trial_compressor()
     try:
         for i, (_, enc) in enumerate(cands):
@@ -1408,6 +1463,7 @@ def _pre_trial(s, cands, at=0):
     finally:
         _PAD.min_section = saved
         _PAD.marks = None
+        _PAD.quick_nested = quick
     if not sized:
         return cands
     best = min(size for size, _ in sized)
@@ -1435,6 +1491,8 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
         return bytes([PACKED, 0])
     if _depth == 0:
         _LAST_FRAME.blob = _LAST_FRAME.frame = None
+    elif _PAD.quick_nested:
+        modes = PRE_NESTED_MODES if _PAD.marks is not None else QUICK_NESTED_MODES
     elif x.size < NESTED_SMALL:
         modes = tuple(m for m in modes if m in (PACKED, PLANES)) or modes
     s, trials = _trials(x, modes, _depth, _offset, sizes=False)
