@@ -47,7 +47,7 @@ from .errors import CobolError
 from .format.frame import DataBlock, StreamEntry
 from .layers import bundle as _bundle
 from .registry import (
-    DecodeContext, EncodeContext, Encoded, Transform, candidates_for, get_transform, transform_by_name,
+    BrotliCoding, DecodeContext, EncodeContext, Encoded, Transform, candidates_for, get_transform, transform_by_name,
 )
 
 log = logging.getLogger("cobol")
@@ -935,6 +935,20 @@ def coding_context(data, ctx: EncodeContext) -> EncodeContext:
     return ctx
 
 
+def with_brotli_coding(data, ctx: EncodeContext) -> EncodeContext:
+    """``ctx`` with EncodeContext.brotli set to how :func:`choose_plan` will code
+    the kept plan's streams with brotli (:func:`brotli_quality`, then
+    :func:`small_brotli_budget` at SMALL_BROTLI_QUALITY), so that a transform's
+    layout trial can price its candidates with the qualities their streams will
+    get (the JSON transform's text layout, docs/transforms/json.md). Unchanged
+    where no brotli runs."""
+    quality = brotli_quality(ctx, len(data))
+    if not quality:
+        return ctx
+    budget = small_brotli_budget(ctx, len(data))
+    return replace(ctx, brotli=BrotliCoding(quality, SMALL_BROTLI_QUALITY if budget else 0, budget))
+
+
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
     """The smallest plan for the block among its candidates and raw (see the
     module docstring).
@@ -974,6 +988,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     else:
         candidates = [transform_by_name(plan)]
     ctx = coding_context(data, ctx)
+    ctx = with_brotli_coding(data, ctx)
     direct = direct_brotli_quality(data, ctx, candidates) if plan == "auto" else 0
     verify_each = verify and (plan != "auto" or strict_mode())
     plans = []
