@@ -42,10 +42,10 @@ LAYER_NAMES = ("l1", "l2", "l3", "l4", "ppmd")
 class BrotliCoding:
     """How the planner codes a block's streams with brotli (plan.brotli_quality,
     plan.small_brotli_budget), for a transform that prices alternative stream
-    layouts with it: every stream is tried at ``quality``; then the streams
-    with the most coded bytes first, while their decoded sizes add up to at
-    most ``budget`` bytes (a stream over what is left is skipped and the next
-    tried), are coded again at ``strong_quality`` (budget 0: none)."""
+    layouts with it: the streams with the most coded bytes first, while their
+    decoded sizes add up to at most ``budget`` bytes (a stream over what is
+    left is skipped and the next tried), are coded at ``strong_quality``, the
+    others at ``quality`` (budget 0: all at ``quality``)."""
 
     quality: int
     strong_quality: int = 0
