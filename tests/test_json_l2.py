@@ -1063,10 +1063,13 @@ def test_prose_groups_need_both_kinds():
 @given(st.lists(st.tuples(st.sampled_from(["Alpha", "Beta\\\"x", "\u00e9t\u00e9", ""]),
                           st.sampled_from(["a b c d", "the word and the other", "x", ""])), min_size=1, max_size=300))
 def test_hypothesis_prose_split_round_trips(rows):
+    from cobol.registry import BrotliCoding
     data = "".join(json.dumps({"name": n, "doc": d, "ref": n + "Ref"}) + "\n" for n, d in rows).encode()
     for group_text in (False, True):
-        enc = Layer2Encoder(group_text=group_text).encode(data)
-        assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+        # (a budget under the text's size: the layouts are priced, word ratios estimated)
+        for coding in (None, BrotliCoding(8, 10, len(data) // 8)):
+            enc = Layer2Encoder(group_text=group_text, brotli=coding).encode(data)
+            assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
 
 
 # ---------------------------------------------------------------- text layouts priced with the planner's brotli coding
@@ -1107,6 +1110,12 @@ def test_text_layout_priced_with_the_strong_quality_budget(monkeypatch):
     assert text_streams(BrotliCoding(8, 10, 40000)) == ["text:name", "text:documentation"]
     assert text_streams(BrotliCoding(8, 10, 50000)) == ["text:name+documentation"]
     assert text_streams(BrotliCoding(8, 0, 0)) == ["text:name+documentation"]
+    # with the word layer on, the stream bytes come from its estimate on the sample
+    calls = []
+    ratios = Layer2Encoder._word_ratios
+    monkeypatch.setattr(Layer2Encoder, "_word_ratios", lambda self, *args: calls.append(1) or ratios(self, *args))
+    enc = Layer2Encoder(group_text=False, brotli=BrotliCoding(8, 10, 20000)).encode(data)
+    assert calls and Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
 
 
 def test_layout_pricer_fills_the_budget_largest_coded_first():
