@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -164,6 +166,56 @@ def test_decimal_parse_spellings():
     mant, scale, intlen, natlen, ok = K.parse_decimals(np.frombuffer(buf, np.uint8), starts, ends)
     assert ok.tolist() == [True, True, True, False, False, False, False, False, False, False]
     assert mant[1] == -1250 and scale[1] == 2 and intlen[2] == 3 and natlen[2] == 1
+
+
+def _parse_reference(text: bytes):
+    """parse_decimals' answer for one spelling, in plain Python."""
+    m = re.fullmatch(rb"(-?)([0-9]+)(?:\.([0-9]+))?", text)
+    if m is None:
+        return None
+    sign, whole, frac = m.group(1), m.group(2), m.group(3) or b""
+    if len(whole) + len(frac) > K.MAX_DIGITS:
+        return None
+    v = int(whole + frac)
+    if sign and v == 0:
+        return None
+    return (-v if sign else v, len(frac), len(whole), max(len(whole.lstrip(b"0")), 1))
+
+
+def test_decimal_parse_matches_reference_past_the_prefetch_distance():
+    # many more fields than SPAN_PREFETCH, read out of order (a column of a
+    # row-major block), the last ones at the very end of the buffer
+    rng = np.random.default_rng(7)
+    pieces = [b"0", b"-12.50", b"007", b"+1", b"-0", b"1.", b".5", b"1e3", b"", b"12345678901234567890",
+              b"3.14159", b"-0.001", b"99999999999999999.9", b"1.5x", b"42"]
+    vals = [pieces[i] for i in rng.integers(0, len(pieces), 2000)]
+    buf = b"".join(vals)
+    ends = np.cumsum([len(v) for v in vals]).astype(np.int64)
+    starts = ends - np.array([len(v) for v in vals], dtype=np.int64)
+    order = np.argsort(rng.random(len(vals)))
+    order[-1] = len(vals) - 1
+    mant, scale, intlen, natlen, ok = K.parse_decimals(np.frombuffer(buf, np.uint8), starts[order], ends[order])
+    for i, j in enumerate(order):
+        want = _parse_reference(vals[j])
+        assert ok[i] == (want is not None), vals[j]
+        if want is not None:
+            assert (mant[i], scale[i], intlen[i], natlen[i]) == want, vals[j]
+
+
+def test_prefetch_is_only_a_hint():
+    from numba import njit
+
+    from cobol.layers.primitives import prefetch
+
+    @njit
+    def touch(a, far):
+        prefetch(a, far)
+        prefetch(a, -far)
+        prefetch(a, 0)
+        return a[0]
+
+    a = np.arange(10, dtype=np.uint8)
+    assert touch(a, 1 << 40) == 0  # addresses far outside the array: no fault, nothing read
 
 
 # --------------------------------------------------------------- corpus --

@@ -261,8 +261,27 @@ def test_brotli_codec_round_trips_at_each_quality(data, quality):
     assert codec.decode(entropy.brotli_encode(data, quality), len(data)) == data
 
 
+_hex_piece = st.one_of(
+    st.binary(max_size=24),
+    st.integers(15, 80).flatmap(lambda n: st.text("0123456789abcdef", min_size=n, max_size=n)).map(str.encode),
+    st.integers(15, 80).flatmap(lambda n: st.text("0123456789ABCDEF", min_size=n, max_size=n)).map(str.encode),
+)
+
+
+@SETTINGS
+@given(pieces=st.lists(_hex_piece, min_size=1, max_size=80), rest_codec=st.sampled_from([0, 1, 4]),
+       level=st.sampled_from([1, 3, 19]))
+def test_hex_codec_round_trips(pieces, rest_codec, level):
+    # streams of hex runs among other bytes: packed where there are enough
+    # digits (hexcodec.packable), else the codec declines (None)
+    data = b"".join(pieces) * 6
+    coded = entropy.hex_encode(data, rest_codec, level, 5)
+    if coded is not None:
+        assert get_codec(entropy.HEX).decode(coded, len(data)) == data
+
+
 def test_every_registered_codec_has_a_property_test():
-    tested = {entropy.NONE, entropy.ZSTD, entropy.ZSTD_DICT, entropy.PPMD, entropy.BROTLI}
+    tested = {entropy.NONE, entropy.ZSTD, entropy.ZSTD_DICT, entropy.PPMD, entropy.BROTLI, entropy.HEX}
     for cid in range(256):
         try:
             get_codec(cid)

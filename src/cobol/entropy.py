@@ -1,5 +1,6 @@
 """Entropy codecs applied to every stream: zstd (python-zstandard), PPMd
-(cobol.entropy_ppmd, high levels only) or none.
+(cobol.entropy_ppmd, high levels only), brotli, hex (runs of hex digits packed,
+the rest with one of the others: cobol.hexcodec) or none.
 
 Streams are coded without zstd's own content size, checksum and dictionary id
 fields: the block's stream table already records the decoded length and the
@@ -44,6 +45,7 @@ ZSTD = 1
 ZSTD_DICT = 2
 PPMD = 3
 BROTLI = 4
+HEX = 5
 
 #: levels from which entropy_code also tries ppmd (decodes ~50x slower than zstd;
 #: LEVEL_CODING says the same; plan.PPMD_EXCLUDED_FORMATS never get it)
@@ -380,6 +382,89 @@ class BrotliCodec(EntropyCodec):
             raise FormatError(f"brotli stream decodes to {'more' if more else 'fewer'} bytes than the "
                               f"table's {decoded_len}")
         return out
+
+
+#: a stream is tried with the hex codec only when its digits in packable runs
+#: (cobol.hexcodec) add up to this many bytes and this share of it
+HEX_MIN_DIGITS = 512
+HEX_MIN_SHARE = 0.05
+#: the codecs the rest of a hex stream (codec 5) may have, and its run table
+HEX_REST_CODECS = (NONE, ZSTD, BROTLI)
+HEX_TABLE_CODECS = (NONE, ZSTD)
+
+
+def hex_encode(data, rest_codec: int, zstd_level: int, brotli_quality_: int = 0) -> bytes | None:
+    """``data`` as a codec-5 stream (:mod:`cobol.hexcodec`): its runs of hex
+    digits packed, the rest coded with ``rest_codec`` (zstd at ``zstd_level``,
+    brotli at ``brotli_quality_``; none when that is not smaller); None when the
+    stream has too few such digits to try."""
+    from . import hexcodec  # Numba kernels: only for streams that get here
+    from .format.wire import put_varint
+    data = bytes(data)
+    runs = hexcodec.packable(data, HEX_MIN_DIGITS, HEX_MIN_SHARE)
+    if runs is None:
+        return None
+    rest, table, nib = hexcodec.split(data, runs)
+    if rest_codec == BROTLI and len(rest) >= BROTLI_MIN_SIZE:
+        rest_stored = brotli_encode(rest, brotli_quality_ or BROTLI_DEFAULT_QUALITY)
+    elif rest_codec in (ZSTD, BROTLI) and len(rest) >= 16:
+        rest_codec, rest_stored = ZSTD, _compressor(zstd_level, None).compress(rest)
+    else:
+        rest_codec, rest_stored = NONE, rest
+    if len(rest_stored) >= len(rest):
+        rest_codec, rest_stored = NONE, rest
+    table_codec, table_stored = ZSTD, _compressor(max(zstd_level, 1), None).compress(table)
+    if len(table_stored) >= len(table):
+        table_codec, table_stored = NONE, table
+    out = bytearray((rest_codec,))
+    put_varint(out, len(rest))
+    put_varint(out, len(rest_stored))
+    out.append(table_codec)
+    put_varint(out, len(table))
+    put_varint(out, len(table_stored))
+    out += rest_stored
+    out += table_stored
+    out += nib
+    return bytes(out)
+
+
+@register_codec
+class HexCodec(EntropyCodec):
+    """Runs of hex digits packed two to a byte, the rest of the stream coded
+    with zstd or brotli (:mod:`cobol.hexcodec` has the layout)."""
+
+    id = HEX
+    name = "hex"
+
+    def encode(self, data, level, dictionary=None):
+        out = hex_encode(data, ZSTD, level)
+        if out is None:
+            raise ValueError("the hex codec needs a stream with runs of hex digits (hexcodec.packable)")
+        return out
+
+    def decode(self, data, decoded_len, dictionary=None):
+        from . import hexcodec
+        from .format.wire import Reader
+        r = Reader(data, what="hex stream")
+        rest_codec = r.u8("rest codec")
+        if rest_codec not in HEX_REST_CODECS:
+            raise FormatError(f"hex stream: rest codec {rest_codec} is not one of {HEX_REST_CODECS}")
+        rest_len = r.varint("rest length", decoded_len)
+        rest_stored = r.varint("rest stored length", r.remaining)
+        table_codec = r.u8("run table codec")
+        if table_codec not in HEX_TABLE_CODECS:
+            raise FormatError(f"hex stream: run table codec {table_codec} is not one of {HEX_TABLE_CODECS}")
+        table_len = r.varint("run table length", decoded_len)
+        table_stored = r.varint("run table stored length", r.remaining)
+        rest_payload = r.view(rest_stored, "rest")
+        table_payload = r.view(table_stored, "run table")
+        nib = r.view(r.remaining, "digits")
+        rest = get_codec(rest_codec).decode(rest_payload, rest_len)
+        table = get_codec(table_codec).decode(table_payload, table_len)
+        try:
+            return hexcodec.join(rest, table, nib, decoded_len)
+        except ValueError as e:
+            raise FormatError(f"hex stream: {e}") from None
 
 
 @dataclass(frozen=True)

@@ -407,6 +407,37 @@ def _brotli_codec_target():
     return Target("codec-brotli", decode, make, note="BrotliCodec.decode(stored, decoded_len)")
 
 
+def _hex_codec_target():
+    """Entropy codec 5 (hex) called directly: the one stream is the stored hex
+    stream (rest codec, run table, packed digits), raw_len the table's decoded
+    length (a wrong one must raise)."""
+    def make(limit):
+        import random as _random
+        from cobol.entropy import BROTLI, ZSTD, hex_encode
+        rng = _random.Random(5)
+        items = []
+        for n in (40, 200, 2000):
+            lines = [f'<hash alg="SHA-256">{rng.getrandbits(256):064x}</hash> id {i}' for i in range(n)]
+            items.append((f"hashes{n}", "\n".join(lines).encode()))
+        items.append(("upper", " ".join(f"{rng.getrandbits(160):040X}" for _ in range(300)).encode()))
+        items.append(("odd", ",".join(f"{rng.getrandbits(100):025x}" for _ in range(300)).encode()))
+        out = []
+        for label, data in items:
+            for codec, level in ((ZSTD, 3), (BROTLI, 3), (ZSTD, 19)):
+                coded = hex_encode(data, codec, level, 6)
+                if coded is not None:
+                    out.append(Input(f"{label}@{codec}/{level}", [coded], b"", len(data), data))
+        return out
+
+    def decode(streams, params, raw_len):
+        if len(streams) != 1 or params:
+            return None
+        from cobol.entropy import HexCodec
+        return HexCodec().decode(streams[0], raw_len)
+
+    return Target("codec-hex", decode, make, note="HexCodec.decode(stored, decoded_len)")
+
+
 def _frame_ppmd_target():
     """Frames at the top level (22) whose streams are coded with ppmd (samples
     of text, jsonl, html, csv and log where ppmd beats zstd; at 8 KiB only a few
@@ -773,6 +804,7 @@ def all_targets() -> dict:
         "codec-ppmd": _ppmd_codec_target(),
         "frame-ppmd": _frame_ppmd_target(),
         "codec-brotli": _brotli_codec_target(),
+        "codec-hex": _hex_codec_target(),
         "stream-block": _stream_block_target(),
         "stream-message": _stream_message_target(),
         # accelerator backends' decoders, called directly (the layers reach them
@@ -809,7 +841,7 @@ def all_targets() -> dict:
 DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcodec", "bitpack", "delta",
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
-                   "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "json-dict",
+                   "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "codec-hex", "json-dict",
                    "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy")
 
 

@@ -136,14 +136,15 @@ def extra_delimiters(data) -> bytes:
     return bytes(b for b in extra if (bytes([b]) in raw if raw is not None else bool((whole == b).any())))
 
 
-def _delimiter_table(extra: bytes) -> np.ndarray:
+_VAR_CLASS = lk.delimiter_table(b"0123456789")
+
+
+def _byte_classes(extra: bytes) -> np.ndarray:
+    """The tokenizer's class table (lk.byte_classes) for a block's extra delimiters."""
     table = _DELIM_TABLES.get(extra)
     if table is None:
-        table = _DELIM_TABLES[extra] = lk.delimiter_table(block_delimiters(extra))
+        table = _DELIM_TABLES[extra] = lk.byte_classes(lk.delimiter_table(block_delimiters(extra)), _VAR_CLASS)
     return table
-
-
-_VAR_CLASS = lk.delimiter_table(b"0123456789")
 
 
 def _line_bounds(buf: np.ndarray, n_lines: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +174,7 @@ class LogScan:
         if extra is None:
             extra = extra_delimiters(data)
         self.extra = extra
-        delim = _delimiter_table(extra)
+        cls = _byte_classes(extra)
         n_lines = lk.count_lines(buf)
         self.final_newline = bool(buf.size and buf[-1] == lk.NEWLINE)
         cap_vars = buf.size // 2 + 1
@@ -187,10 +188,10 @@ class LogScan:
         var_line = np.empty(cap_vars, np.int64)
         min_static = min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE))
         if min_static > 1:
-            tok_keys, tok_counts = lk.token_counts(buf, delim, _VAR_CLASS)
+            tok_keys, tok_counts = lk.token_counts(buf, cls)
         else:
             tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
-        nl, nv, _ = lk.scan_lines(buf, delim, _VAR_CLASS, MAX_LINE, n_lines, tmpl, line_ts, line_te,
+        nl, nv, _ = lk.scan_lines(buf, cls, MAX_LINE, n_lines, tmpl, line_ts, line_te,
                                   line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts, min_static)
         assert nl == n_lines
         self.var_s, self.var_e, self.var_line = var_s[:nv], var_e[:nv], var_line[:nv]
@@ -201,7 +202,7 @@ class LogScan:
         else:
             # the count finish_templates arrives at (distinct template hashes used
             # by at least MIN_TEMPLATE_LINES lines), without ordering or gathering them
-            _, counts = np.unique(line_hash[~line_raw], return_counts=True)
+            counts = lk.distinct_first_use(line_hash[~line_raw])[2]
             self.n_templates = int(np.count_nonzero(counts >= MIN_TEMPLATE_LINES))
 
     def finish_templates(self) -> None:
@@ -220,14 +221,15 @@ class LogScan:
         # use order cost dpkg.log 5.6% (its skeleton columns, in template
         # order, match each other less); the big templates first keep it.
         ok = np.flatnonzero(~line_raw)
-        uniq, first, inv, counts = np.unique(line_hash[ok], return_index=True, return_inverse=True,
-                                             return_counts=True)
+        # (numbered by first use, not by hash value as np.unique would: the
+        # order below ends on ``first``, so the ids come out the same)
+        first, inv, counts = lk.distinct_first_use(line_hash[ok])
         big = counts >= max(MIN_COLUMN_LINES, n_lines * BIG_TEMPLATE_SHARE)
         order = np.lexsort((first, np.where(big, -counts, 0), counts < MIN_COLUMN_LINES, counts < MIN_TEMPLATE_LINES))
         rank = np.empty(order.size, np.int64)
         rank[order] = np.arange(order.size)
         line_tid = np.zeros(n_lines, np.int64)
-        line_tid[ok] = rank[inv.ravel()] + 1
+        line_tid[ok] = rank[inv] + 1
         rep_line = np.zeros(order.size + 1, np.int64)
         rep_line[1:] = ok[first[order]]
         lk.confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line)
@@ -605,11 +607,32 @@ def _templated(scan: LogScan) -> bool:
     return scan.n_templates <= TEXT_MAX_TEMPLATE_SHARE * scan.n_lines
 
 
+#: the last text gate's answer: (sample, extra delimiters, templated). The
+#: planner asks the gate of a text block over plan.SAMPLE_MIN_BLOCK
+#: (:func:`looks_templated`) and the transform then asks it again of the same
+#: sample when it runs on the whole block (LogTransform.encode): the second
+#: scan of the 64 KiB sample (token counts and line scan, ~0.5-0.9 ms) is
+#: skipped when the sample and its delimiters are the same bytes. Content,
+#: not identity, is the key, so the answer is the one a scan would give.
+_LAST_GATE = None
+
+
+def _gate(sample: bytes, extra: bytes) -> bool:
+    """:func:`_templated` of the sample scanned with ``extra`` (remembered: _LAST_GATE)."""
+    global _LAST_GATE
+    last = _LAST_GATE
+    if last is not None and last[1] == extra and last[0] == sample:
+        return last[2]
+    templated = _templated(LogScan(sample, templates=False, extra=extra))
+    _LAST_GATE = (sample, extra, templated)
+    return templated
+
+
 def looks_templated(data) -> bool:
     """Whether a text block repeats line templates like a log does (a sample is
     scanned, its templates counted but not gathered)."""
     sample = _text_sample(data)
-    return _templated(LogScan(sample, templates=False, extra=extra_delimiters(sample)))
+    return _gate(sample, extra_delimiters(sample))
 
 
 #: a JSON-lines block is modelled only when most sampled lines carry a log
@@ -649,10 +672,13 @@ class LogTransform(Transform):
         if ctx.fmt == "text":
             sample = _text_sample(data)
             # the gate needs the template count only: most text blocks stop here
-            sample_scan = LogScan(sample, templates=False, extra=extra)
-            if not _templated(sample_scan):
-                return None
-            if len(sample) == len(data):
+            if len(sample) < len(data):
+                if not _gate(sample, extra):
+                    return None
+            else:
+                sample_scan = LogScan(sample, templates=False, extra=extra)
+                if not _templated(sample_scan):
+                    return None
                 sample_scan.finish_templates()
                 scan = sample_scan  # the sample is the block
         if ctx.fmt == "jsonl" and not looks_like_json_log(data):

@@ -34,6 +34,35 @@ def delimiter_table(chars: bytes) -> np.ndarray:
     return t
 
 
+#: byte classes of the encoder's tokenizer (:func:`byte_classes`), bits of one
+#: table entry, so that :func:`_count_tokens` and :func:`scan_lines` look each
+#: byte up once (a bool table each for delimiters and digits, and compares for
+#: NEWLINE, PLACEHOLDER and NUMBER, cost two to four tests a byte)
+#: ends a token: a delimiter or NEWLINE
+CLASS_STOP = 1
+#: makes its token a variable (a digit)
+CLASS_VAR = 2
+#: PLACEHOLDER or NUMBER: its line stays raw
+CLASS_MARK = 4
+#: NEWLINE
+CLASS_LINE_END = 8
+
+
+def byte_classes(delim: np.ndarray, var_class: np.ndarray) -> np.ndarray:
+    """The tokenizer's class table (CLASS_* bits) for the delimiters
+    ``delim`` and the variable bytes ``var_class`` (256-entry bool tables):
+    a byte that ends a token ends it whatever else it is (a delimiter digit
+    would be a delimiter), as the tests of the kernels ran before."""
+    cls = np.zeros(256, np.uint8)
+    cls[delim] |= CLASS_STOP
+    cls[NEWLINE] |= CLASS_STOP | CLASS_LINE_END
+    cls[var_class] |= CLASS_VAR
+    mark = np.zeros(256, np.bool_)
+    mark[[PLACEHOLDER, NUMBER]] = True
+    cls[mark & ~var_class] |= CLASS_MARK
+    return cls
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _digit_chunk(buf, i, e):
     """The run of ASCII digits at ``buf[i]`` (at most MAX_CHUNK_DIGITS, before
@@ -102,30 +131,28 @@ def _grown_counts(keys, counts):
 
 
 @njit(cache=True, nogil=True)
-def _count_tokens(buf, delim, var_class, keys, counts, start, used):
+def _count_tokens(buf, cls, keys, counts, start, used):
     """Count every token from ``start`` on (its hash in an open-addressing table)
     until the table passes half load; returns (where to go on, entries used):
-    the end of the buffer when done. Tokens holding a ``var_class`` byte are
-    not counted (they are variables whatever their count, so :func:`scan_lines`
+    the end of the buffer when done. Tokens holding a CLASS_VAR byte (``cls``:
+    :func:`byte_classes`) are not counted (they are variables whatever their count, so :func:`scan_lines`
     never looks them up). The table is never replaced inside the loop: an
     array rebound in a hot loop cost ~150 ns per token (5x the whole count)."""
     n = buf.shape[0]
     i = start
     while i < n:
-        c = buf[i]
-        if delim[c] or c == NEWLINE:
+        if cls[buf[i]] & CLASS_STOP:
             i += 1
             continue
         j = i
-        skip = False
+        seen = 0
         while j < n:
-            c = buf[j]
-            if delim[c] or c == NEWLINE:
+            k = cls[buf[j]]
+            if k & CLASS_STOP:
                 break
-            if var_class[c]:
-                skip = True
+            seen |= k
             j += 1
-        if not skip:
+        if not seen & CLASS_VAR:
             h = _token_hash(buf, i, j)
             s = _slot(keys, h)
             if keys[s] == 0:
@@ -138,8 +165,8 @@ def _count_tokens(buf, delim, var_class, keys, counts, start, used):
     return n, used
 
 
-def token_counts(buf, delim, var_class):
-    """How often each token without a ``var_class`` byte (hashed) occurs in the
+def token_counts(buf, cls):
+    """How often each token without a CLASS_VAR byte (hashed) occurs in the
     block: (keys, counts) of an open-addressing table. It starts small and grows
     (rehashed, four times larger) as it fills, and the count goes on where it
     stopped: a log has far fewer distinct words than bytes, and a small table
@@ -147,10 +174,10 @@ def token_counts(buf, delim, var_class):
     restarting the count with a larger table at each overflow cost 3 passes on
     7 MB of logs, and counting the tokens with digits too doubled the table)."""
     keys, counts = np.zeros(4096, np.uint64), np.zeros(4096, np.int32)
-    pos, used = _count_tokens(buf, delim, var_class, keys, counts, np.int64(0), np.int64(0))
+    pos, used = _count_tokens(buf, cls, keys, counts, np.int64(0), np.int64(0))
     while pos < buf.shape[0]:
         keys, counts = _grown_counts(keys, counts)
-        pos, used = _count_tokens(buf, delim, var_class, keys, counts, pos, used)
+        pos, used = _count_tokens(buf, cls, keys, counts, pos, used)
     return keys, counts
 
 
@@ -176,12 +203,13 @@ def _push_template_byte(tmpl, tp, c, h, w, k):
 
 
 @njit(cache=True, nogil=True)
-def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
+def scan_lines(buf, cls, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
                var_s, var_e, var_line, tok_keys, tok_counts, min_static):
     """Tokenize every line; returns (lines, variables, template bytes written).
 
-    A token is a maximal run of non-delimiter bytes; it is a variable when
-    it holds a byte whose ``var_class`` entry is set (digits) or occurs
+    A token is a maximal run of bytes without CLASS_STOP (``cls``:
+    :func:`byte_classes`); it is a variable when it holds a CLASS_VAR byte
+    (digits) or occurs
     fewer than ``min_static`` times in the block (:func:`token_counts`). A line longer
     than ``max_line`` or holding PLACEHOLDER / NUMBER is raw (no template).
     ``line_hash`` is a hash of the template bytes (equal templates, equal
@@ -208,24 +236,24 @@ def scan_lines(buf, delim, var_class, max_line, n_lines, tmpl, line_ts, line_te,
         i = pos
         while i < n:
             c = buf[i]
-            if c == NEWLINE:
+            kc = cls[c]
+            if kc & CLASS_LINE_END:
                 break
-            if delim[c]:
+            if kc & CLASS_STOP:
                 tp, h, w, k = _push_template_byte(tmpl, tp, c, h, w, k)
                 i += 1
                 continue
             j = i
-            is_var = False
+            seen = 0
             while j < n:
-                c = buf[j]
-                if c == NEWLINE or delim[c]:
+                kc = cls[buf[j]]
+                if kc & CLASS_STOP:
                     break
-                if var_class[c]:
-                    is_var = True
-                elif c == PLACEHOLDER or c == NUMBER:
-                    raw = True
+                seen |= kc
                 j += 1
-            if raw:
+            is_var = (seen & CLASS_VAR) != 0
+            if seen & CLASS_MARK:
+                raw = True
                 break
             if not is_var and min_static > 1:
                 is_var = tok_counts[_slot(tok_keys, _token_hash(buf, i, j))] < min_static
@@ -320,6 +348,41 @@ def column_order(col, n_cols):
             out[start[c]] = v
             start[c] += 1
     return out
+
+
+@njit(cache=True, nogil=True)
+def distinct_first_use(h):
+    """The distinct values of ``h`` numbered in the order of their first use:
+    (first index of each, each entry's number, count of each). What
+    ``np.unique(h, return_index=True, return_inverse=True, return_counts=True)``
+    gives, less the values and numbered by first use instead of by value, in
+    one pass over an open-addressing table (the sort took 2-3 ms on the 44,000
+    template hashes of a 4 MB log, twice per block)."""
+    n = h.shape[0]
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    mask = size - 1
+    keys = np.empty(size, np.uint64)
+    ids = np.full(size, -1, np.int64)
+    first = np.empty(n, np.int64)
+    counts = np.zeros(n, np.int64)
+    inverse = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        x = h[i]
+        s = _home(x, mask)
+        while ids[s] >= 0 and keys[s] != x:
+            s = (s + 1) & mask
+        if ids[s] < 0:
+            keys[s] = x
+            ids[s] = m
+            first[m] = i
+            m += 1
+        g = ids[s]
+        inverse[i] = g
+        counts[g] += 1
+    return first[:m], inverse, counts[:m]
 
 
 @njit(cache=True, nogil=True)
@@ -629,20 +692,37 @@ def column_counts(line_tid, slots, slot_base, stride, n_cols):
     return cnt
 
 
-@njit(cache=True, nogil=True)
+#: "00" "01" ... "99": two digits per division in :func:`_put_decimal`
+_DIGIT_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), np.uint8).copy()
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _put_decimal(out, op, cap, x, width):
     """Write x >= 0 in decimal, zero-padded to ``width`` digits, at op (below
-    ``cap``); returns the new position or -1 (x needs more digits, no room)."""
-    nd = 1
-    y = x
-    while y >= 10:
-        y //= 10
-        nd += 1
-    if nd > width or op + width > cap:
+    ``cap``); returns the new position or -1 (x negative or needing more
+    digits, width 0, no room). One pass from the last digit, two digits per (unsigned)
+    division; x left over after ``width`` digits means it needed more (a
+    first pass counting the digits, then one digit per signed division, took
+    ~15% of decoding a log block of many numbers)."""
+    if x < 0 or width == 0 or op + width > cap:
         return -1
-    for k in range(width - 1, -1, -1):
-        out[op + k] = DIGIT0 + x % 10
-        x //= 10
+    u = np.uint64(x)
+    k = op + width
+    pairs = _DIGIT_PAIRS
+    while k - op >= 2 and u >= np.uint64(10):
+        q = u // np.uint64(100)
+        r = np.int64(u - q * np.uint64(100)) * 2
+        out[k - 2] = pairs[r]
+        out[k - 1] = pairs[r + 1]
+        u = q
+        k -= 2
+    while k > op:
+        q = u // np.uint64(10)
+        out[k - 1] = DIGIT0 + np.uint8(u - q * np.uint64(10))
+        u = q
+        k -= 1
+    if u != np.uint64(0):
+        return -1
     return op + width
 
 

@@ -1,0 +1,185 @@
+"""Log transform speed work (branch log-speed7): kernels against plain references,
+and the planner shortcuts giving the same plans as the long way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cobol.layers import log_kernels as lk
+
+
+def _reference_decimal(x: int, width: int) -> bytes | None:
+    """What _put_decimal must write: x zero-padded to width digits, or None (error)."""
+    if width == 0 or x < 0:
+        return None
+    s = str(x).rjust(width, "0").encode()
+    return None if len(s) > width else s
+
+
+@pytest.mark.parametrize("width", [0, 1, 2, 3, 4, 5, 9, 17, 18, 19, 20, 255])
+def test_put_decimal_matches_the_reference(width):
+    rng = np.random.default_rng(width)
+    values = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, 10 ** 17 - 1, 10 ** 17, 10 ** 18 - 1, 10 ** 18,
+              2 ** 62, 2 ** 63 - 1, -1, -10, -(2 ** 63)] + [int(v) for v in rng.integers(0, 10 ** rng.integers(1, 19, 200), dtype=np.int64)]
+    for x in values:
+        for cap_room in (0, 1):
+            out = np.full(300, 0xAA, np.uint8)
+            op = 7
+            cap = op + width - cap_room  # cap_room 1: one byte short of room
+            got = lk._put_decimal(out, op, cap, x, width)
+            want = _reference_decimal(x, width)
+            if want is None or cap_room:
+                assert got == -1, (x, width, cap_room)
+            else:
+                assert got == op + width
+                assert out[op:op + width].tobytes() == want
+                assert (out[:op] == 0xAA).all() and (out[op + width:] == 0xAA).all()
+
+
+def _templated_text(n_lines: int) -> bytes:
+    return b"".join(b"PASSED: java/lang/Thread%d/Test%d.java in %d ms\n" % (i % 7, i, i * 13 % 1000)
+                    for i in range(n_lines))
+
+
+def test_text_gate_memo_answers_as_a_fresh_scan(monkeypatch):
+    from cobol.layers import l2_log
+    from cobol.registry import EncodeContext
+
+    block = _templated_text(12000)  # over the 64 KiB gate sample
+    assert len(block) > l2_log.TEXT_SAMPLE
+    sample = l2_log._text_sample(block)
+    extra = l2_log.extra_delimiters(block)
+    fresh = l2_log._templated(l2_log.LogScan(sample, templates=False, extra=extra))
+    assert fresh
+    ctx = EncodeContext(fmt="text", level=3)
+    monkeypatch.setattr(l2_log, "_LAST_GATE", None)
+    unprimed = l2_log.LogTransform().encode(block, ctx)
+    assert unprimed is not None
+    # primed by the planner's question: the same bytes out
+    l2_log.looks_templated(block)
+    primed = l2_log.LogTransform().encode(block, ctx)
+    assert (primed.params, primed.streams) == (unprimed.params, unprimed.streams)
+    # a remembered answer for other delimiters or another sample is not used
+    monkeypatch.setattr(l2_log, "_LAST_GATE", (sample, extra + b":", not fresh))
+    assert l2_log._gate(sample, extra) is fresh
+    monkeypatch.setattr(l2_log, "_LAST_GATE", (sample[:-1], extra, not fresh))
+    assert l2_log._gate(sample, extra) is fresh
+    # and a wrong one for the same key would be (the key is the whole sample)
+    monkeypatch.setattr(l2_log, "_LAST_GATE", (sample, extra, not fresh))
+    assert l2_log._gate(sample, extra) is (not fresh)
+
+
+def _reference_scan(data: bytes, extra: bytes):
+    """Plain-Python tokenizer of the log transform's rules (docs/transforms/log.md,
+    "The model"): per line None (raw) or (template bytes, variable spans)."""
+    from cobol.layers import l2_log
+    from cobol.layers.log_format import block_delimiters
+
+    delims = set(block_delimiters(extra))
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+
+    def tokens(line):
+        i = 0
+        while i < len(line):
+            if line[i] in delims:
+                yield i, i + 1, True
+                i += 1
+                continue
+            j = i
+            while j < len(line) and line[j] not in delims:
+                j += 1
+            yield i, j, False
+            i = j
+
+    counts = {}
+    for line in lines:
+        for a, b, is_delim in tokens(line):
+            tok = line[a:b]
+            if not is_delim and not any(48 <= c <= 57 for c in tok):
+                counts[tok] = counts.get(tok, 0) + 1
+    min_static = min(l2_log.MAX_MIN_STATIC, max(1, len(lines) // l2_log.LINES_PER_STATIC_USE))
+    out, pos = [], 0
+    for line in lines:
+        start = pos
+        pos += len(line) + 1
+        if len(line) > l2_log.MAX_LINE or 0x11 in line or 0x12 in line:
+            out.append(None)
+            continue
+        tmpl, spans = bytearray(), []
+        for a, b, is_delim in tokens(line):
+            tok = line[a:b]
+            if is_delim:
+                tmpl += tok
+            elif any(48 <= c <= 57 for c in tok) or (min_static > 1 and counts[tok] < min_static):
+                tmpl.append(0x11)
+                spans.append((start + a, start + b))
+            else:
+                tmpl += tok
+        out.append((bytes(tmpl), spans))
+    return out
+
+
+def _random_log(rng, n_lines: int) -> bytes:
+    words = [b"INFO", b"WARN", b"job", b"done", b"user", b"/usr/lib/x", b"a.b.C", b"id=7", b"x\x11y", b"\x12",
+             b"\r", b"\x00", b"\xff\xfe", b"[main]", b"(1,2)", b"k=v;", b"'q'", b"|", b"\t", b"2026-12-06T10:00:01Z",
+             b"0xdeadbeef", b"-12.5e3", b"192.168.0.1", b"00017", b"9" * 25, b"rare%d", b"word%s"]
+    lines = []
+    for i in range(n_lines):
+        parts = []
+        for _ in range(int(rng.integers(0, 9))):
+            w = words[int(rng.integers(len(words)))]
+            if b"%d" in w:
+                w = w % int(rng.integers(1000))
+            elif b"%s" in w:  # a word without digits, rare or not: counted (MAX_MIN_STATIC)
+                w = w % bytes(97 + int(c) for c in rng.integers(0, 3, int(rng.integers(1, 4))))
+            parts.append(w)
+        lines.append(b" ".join(parts))
+    return b"\n".join(lines) + (b"\n" if rng.integers(2) else b"")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_line_scan_matches_a_plain_tokenizer(seed):
+    from cobol.layers import l2_log
+
+    rng = np.random.default_rng(seed)
+    data = _random_log(rng, int(rng.integers(1, 1500)))
+    for extra in (b"", b"/", b"./"):
+        scan = l2_log.LogScan(data, templates=False, extra=extra)
+        tmpl, line_ts, line_te, line_raw, _ = scan._scan
+        want = _reference_scan(data, extra)
+        assert scan.n_lines == len(want)
+        var_spans = list(zip(scan.var_s.tolist(), scan.var_e.tolist()))
+        var_lines = scan.var_line.tolist()
+        got_spans = {}
+        for v, li in enumerate(var_lines):
+            got_spans.setdefault(li, []).append(var_spans[v])
+        for li, w in enumerate(want):
+            if w is None:
+                assert line_raw[li], li
+                assert li not in got_spans
+                continue
+            assert not line_raw[li], li
+            assert tmpl[line_ts[li]:line_te[li]].tobytes() == w[0], li
+            assert got_spans.get(li, []) == w[1], li
+
+
+@pytest.mark.parametrize("n,distinct", [(0, 1), (1, 1), (7, 3), (1000, 1), (5000, 40), (20000, 20000)])
+def test_distinct_first_use_matches_np_unique(n, distinct):
+    rng = np.random.default_rng(n + distinct)
+    pool = rng.integers(0, 2 ** 63, distinct, dtype=np.int64).astype(np.uint64)
+    pool[0] = 0  # zero is a value like any other
+    if distinct > 2:
+        pool[1] = np.uint64(2 ** 64 - 1)
+    h = pool[rng.integers(0, distinct, n)]
+    first, inverse, counts = lk.distinct_first_use(h)
+    _, u_first, u_inverse, u_counts = np.unique(h, return_index=True, return_inverse=True, return_counts=True)
+    by_use = np.argsort(u_first)  # np.unique's numbering (by value) put in first-use order
+    assert first.tolist() == u_first[by_use].tolist()
+    assert counts.tolist() == u_counts[by_use].tolist()
+    renumber = np.empty(by_use.size, np.int64)
+    renumber[by_use] = np.arange(by_use.size)
+    assert inverse.tolist() == renumber[u_inverse.ravel()].tolist()
+    assert (h[first[inverse]] == h).all()
