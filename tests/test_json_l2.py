@@ -1178,3 +1178,22 @@ def test_planner_hands_its_brotli_coding_to_the_transforms():
     with unittest.mock.patch.object(Layer2Encoder, "__init__", spy):
         plan.choose_plan(data, EncodeContext(fmt="jsonl", level=3))
     assert seen and seen[0] == BrotliCoding(8, plan.SMALL_BROTLI_QUALITY, len(data) // 2)
+
+
+def test_brotli_confirms_one_text_stream_over_the_prose_split(monkeypatch):
+    """A one-stream win over the prose split within GROUP_CONFIRM_BAND (no
+    margin) is asked of brotli too; where brotli says no, the split stays."""
+    from cobol.layers.l2_json import transform
+    # a third text column, so that the split (names apart from the prose) is not the per-column layout
+    data = b"".join(line[:-1] + b',"shape":"' + json.loads(line)["name"].encode() + b'Shape"}\n'
+                    for line in _named_doc_lines().splitlines(keepends=True))
+    texts = [n for n in Layer2Encoder(group_text=False, word_code=False).encode(data).stream_names if "text:" in n]
+    assert texts == ["text:name+documentation+shape"]
+    margins = []
+    monkeypatch.setattr(transform, "GROUP_CONFIRM_BAND", 0.2)  # one stream wins by ~6.4% at zstd -3
+    monkeypatch.setattr(transform, "_together_smaller_with_brotli",
+                        lambda *args, **kwargs: margins.append(kwargs.get("margin", args[5] if len(args) > 5 else None)))
+    enc = Layer2Encoder(group_text=False, word_code=False).encode(data)
+    assert margins == [0.0]
+    assert [n for n in enc.stream_names if n.startswith("text:")] == ["text:name+shape", "text:documentation"]
+    assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
