@@ -383,7 +383,7 @@ class Layer2Encoder:
         over the prose split too (with no margin): zstd -3 favours one stream
         against brotli 8 (prose streams code 0.87-0.89x zstd -3 with brotli 8,
         name streams 0.78-0.92x): botocore S3 shapes (781 KB) kept one stream
-        where the split is 0.9% smaller at levels 3 and 6; 35 other JSON and
+        where the split is 0.9% smaller at levels 3 and 6; 34 other JSON and
         JSON lines files unchanged.
 
         When the sample is all the text (up to GROUP_SAMPLE_BYTES), the
