@@ -2,8 +2,9 @@
 
 Usage: PYTHONPATH=src .venv/bin/python bench/bench_grep.py FILE.log... [--repeat 5] [--cobol CMD]
 
-Each FILE.log is compressed with ``cobol -3`` (to FILE.cobl beside it, unless
-that exists and is newer), then searched for: up to three *rare* strings (a
+Each FILE.log is compressed with ``cobol -3`` (to FILE.cobl beside it, or in
+``--out-dir``, unless that exists and is newer; ``--compress-args`` adds
+options, e.g. ``"--block-size 1M --no-search-index"``), then searched for: up to three *rare* strings (a
 token found in 1..5 lines of the file, chosen deterministically), one
 *common* string (a token in about a fifth of the lines or more) and one
 *absent* string. Each search runs as a fresh process (start-up included, as a
@@ -70,6 +71,8 @@ def main() -> None:
     ap.add_argument("files", nargs="+")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--cobol", default=f"{sys.executable} -m cobol.cli")
+    ap.add_argument("--out-dir", help="write the frames here (FILE's basename + .cobl) instead of beside the inputs")
+    ap.add_argument("--compress-args", default="", help="more options for the compressing cobol -3 run")
     a = ap.parse_args()
     cobol = shlex.split(a.cobol)
     print(f"{'file':34s} {'plan':8s} {'kind':6s} {'lines':>5s} {'grep ms':>8s} {'-dc|grep':>8s} {'x wall':>6s}"
@@ -77,9 +80,12 @@ def main() -> None:
     for path in a.files:
         data = open(path, "rb").read()
         cobl = os.path.splitext(path)[0] + ".cobl"
+        if a.out_dir:
+            os.makedirs(a.out_dir, exist_ok=True)
+            cobl = os.path.join(a.out_dir, os.path.basename(cobl))
         if not os.path.exists(cobl) or os.path.getmtime(cobl) < os.path.getmtime(path):
             with open(cobl, "wb") as f:
-                subprocess.run(cobol + ["-3", "-c", path], stdout=f, check=True)
+                subprocess.run(cobol + ["-3", "-c"] + shlex.split(a.compress_args) + [path], stdout=f, check=True)
         listing = subprocess.run(cobol + ["--list", cobl], capture_output=True, text=True).stdout.splitlines()
         plan = listing[2].split()[-2] if len(listing) > 2 else "?"
         for kind, pat in patterns(data):

@@ -126,6 +126,16 @@ def _log_block(lb, m, invert: bool, found: tuple | None = None) -> _BlockLines:
     return _BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)
 
 
+def canonical_log_streams(streams: list, rec: DataBlock) -> list:
+    """A log block's streams as versions 1-2 have them (version 4's
+    move-to-front coded skeletons expanded: :func:`log_format.canonical_streams`),
+    errors named by block."""
+    try:
+        return log_format.canonical_streams(streams, rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+
+
 class LogLines:
     """A log block to search: read with NumPy (:mod:`cobol.layers.log_numpy`,
     no Numba) when it can, else, or for what the NumPy reader leaves to them
@@ -273,11 +283,16 @@ def search_block(rec: DataBlock, header, source, m, invert: bool, streams=None) 
         if streams is None:
             streams = source.streams(rec, header, log_format.STREAM_BOUND)
         found = None
-        if len(streams) == len(log_format.STREAM_NAMES) and not invert:
+        if len(streams) in (len(log_format.STREAM_NAMES), len(log_format.STREAM_NAMES_REFS)) and not invert:
+            # (a version-4 block's stored skeletons hold every distinct
+            # skeleton: ruled out on them, it is ruled out without expanding them)
             found = stream_search(streams, m, block_delimiters(rec))
             if cannot_match(streams, m, found):
                 return unmatched_log_block(streams, rec, log_line_renderer(streams, rec))
-        return search_log_block(streams, rec, m, invert, found)
+        canon = canonical_log_streams(streams, rec)
+        if canon is not streams and found is not None:
+            found = stream_search(canon, m, block_delimiters(rec))
+        return search_log_block(canon, rec, m, invert, found)
     return _l1_block(rec, header, source, m, invert, streams)
 
 

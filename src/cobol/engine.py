@@ -19,12 +19,13 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from . import detect as _detect
+from . import searchindex
 from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError
 from .format import checksum as ck
 from .format.frame import (
     DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock,
     MAX_BLOCK_SIZE, block_where, check_stream_table, encode_compact_frame, encode_data_block, encode_end_record,
-    encode_frame_header, iter_frame_records,
+    encode_frame_header, encode_metadata_block, iter_frame_records,
 )
 from .entropy import decode_streams
 from .layers import batch_kernels as _batch_kernels
@@ -243,13 +244,18 @@ class CobolEngine:
         less: 0.05-0.3% of a 50-400 KB text file's output, 0.5-2% of a 10-30 KB
         log's). None (default) and True: yes; False: always the full layout.
         Readers accept both layouts whatever this says.
+    search_index: precede each big ``log``/``text`` block of a file frame with a
+        search index record (:mod:`cobol.searchindex`: a gram bitmap of about
+        0.5% of the block's bytes that lets ``cobol grep`` rule the block out
+        undecoded; decoders skip it). True by default; never in compact frames
+        or the stream protocol's blocks.
     """
 
     def __init__(self, level: int = DEFAULT_LEVEL, *, block_size: int | None = None,
                  threads: int | None = None, checksum=ck.DEFAULT_NAME, layers: dict | None = None,
                  plan: str = "auto", fmt: str | None = None, hints: dict | None = None,
                  profiler=None, backend=None, dictionary=None, verify: bool = True,
-                 limits: Limits = Limits(), compact: bool | None = None):
+                 limits: Limits = Limits(), compact: bool | None = None, search_index: bool = True):
         if not isinstance(level, int) or not MIN_LEVEL <= level <= MAX_LEVEL:
             raise EncodeError(f"level must be an integer in {MIN_LEVEL}..{MAX_LEVEL}, got {level!r}")
         self.level = level
@@ -286,6 +292,7 @@ class CobolEngine:
             dictionary = Dictionary.from_bytes(dictionary)
         self.dictionary = dictionary
         self.compact = True if compact is None else bool(compact)
+        self.search_index = bool(search_index)
         self.verify = verify
         self.limits = limits
 
@@ -302,9 +309,11 @@ class CobolEngine:
         return EncodeContext(level=self.level, layers=self.layers, fmt=fmt, hints=self.hints,
                              dictionary=self.dictionary, profiler=self.profiler)
 
-    def encode_block(self, chunk, seq: int, compact: bool = False) -> tuple[bytes, BlockReport]:
+    def encode_block(self, chunk, seq: int, compact: bool = False, index: bool = False) -> tuple[bytes, BlockReport]:
         """One raw block (at most block_size bytes) to its encoded record; with
-        ``compact``, to a whole compact frame instead (seq 0, 1 byte at least)."""
+        ``compact``, to a whole compact frame instead (seq 0, 1 byte at least);
+        with ``index`` (file frames), preceded by its search index record where
+        :func:`cobol.searchindex.wanted` says so."""
         t0 = time.perf_counter()
         clock = PhaseClock() if self.profiler is not None else None
         chunk = bytes(chunk)
@@ -322,6 +331,11 @@ class CobolEngine:
             clock.lap("checksum")
         block = p.data_block(seq, len(chunk), digest)
         out = encode_compact_frame(self._header(), block) if compact else encode_data_block(block)
+        if index and not compact and searchindex.wanted(fmt, len(chunk)):
+            bitmap = searchindex.sized_bitmap(chunk, len(out))
+            if bitmap is not None:
+                payload = searchindex.encode(chunk, seq, digest, bitmap)
+                out = encode_metadata_block(searchindex.SEARCH_INDEX_TAG, payload) + out
         if clock is not None:
             clock.lap("frame")
         report = BlockReport(seq, fmt, p.transform.name, len(chunk), len(out),
@@ -400,7 +414,8 @@ class CobolEngine:
         spans = split_blocks(data, self.block_size)
         if self.compact and len(spans) == 1:
             return self.encode_block(data, 0, compact=True)[0]
-        results = self._map(self.encode_block, [(data[a:b], i) for i, (a, b) in enumerate(spans)])
+        results = self._map(self.encode_block,
+                            [(data[a:b], i, False, self.search_index) for i, (a, b) in enumerate(spans)])
         parts = [self.frame_header()]
         parts += [r[0] for r in results]
         parts.append(encode_end_record(len(spans), len(data)))
@@ -703,7 +718,7 @@ class FrameWriter:
         self.bytes_out += len(b)
 
     def write_blocks(self, chunks, progress=None) -> None:
-        items = [(c, self.seq + i) for i, c in enumerate(chunks)]
+        items = [(c, self.seq + i, False, self.engine.search_index) for i, c in enumerate(chunks)]
         # in order, each block as soon as it is done: progress moves block by block
         for (rec, report), c in zip(self.engine._imap(self.engine.encode_block, items), chunks):
             self._write(rec)

@@ -49,11 +49,13 @@ from dataclasses import dataclass
 
 from .errors import ChecksumError, CobolError, FormatError
 from .format import checksum as ck
-from .format.frame import DataBlock, Limits, check_stream_table, iter_frame_records
+from .format.frame import DataBlock, Limits, MetadataBlock, check_stream_table, iter_frame_records
 from .layers.l1_stream import TRANSFORM_ID as _L1_TRANSFORM
 from .layers.log_format import TRANSFORM_ID as _LOG_TRANSFORM
 from .layers.raw import RawTransform
 from .linesearch import BlockLines, text_block
+from .searchindex import SEARCH_INDEX_TAG
+from .searchindex import parse as _parse_index
 
 _POSIX_CLASSES = {
     b"alpha": rb"a-zA-Z", b"digit": rb"0-9", b"alnum": rb"a-zA-Z0-9", b"upper": rb"A-Z", b"lower": rb"a-z",
@@ -175,6 +177,56 @@ def translate(pattern: bytes, extended: bool) -> bytes:
     return bytes(out)
 
 
+#: bytes that may be special in a basic / extended regular expression (a pattern
+#: without any is a fixed string: the fixed-string paths then search it)
+_BRE_SPECIAL = frozenset(b"\\.[]*^$")
+_ERE_SPECIAL = frozenset(b"\\.[]*^$+?(){}|")
+
+
+_QUANTIFIERS = frozenset(b"*?+{")
+
+
+def required_literals(pattern: bytes, extended: bool) -> list:
+    """Runs of ``pattern`` (a grep BRE or ERE, one line) that every line it
+    matches holds as they are (up to ASCII case with ``-i``): the literal runs
+    of a pattern that is a plain sequence, cut at every byte that may be
+    special, without the byte before a quantifier. An empty list when the
+    pattern has alternation or groups (or nothing literal): then nothing is
+    known. Conservative by construction: a byte whose role is unsure only
+    ends a run."""
+    if b"\\|" in pattern or b"\\(" in pattern or (extended and (b"|" in pattern or b"(" in pattern)):
+        return []
+    special = _ERE_SPECIAL if extended else _BRE_SPECIAL
+    runs, run = [], bytearray()
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c not in special:
+            run.append(c)
+            i += 1
+            continue
+        if c in _QUANTIFIERS or (c == 0x5C and i + 1 < n and pattern[i + 1] in _QUANTIFIERS):
+            run = run[:-1]  # the byte before a quantifier may be absent (or repeated)
+        runs.append(bytes(run))
+        run = bytearray()
+        if c == 0x5B:  # a bracket expression: skip to its closing ] (one byte of the line, unknown)
+            j = i + 1
+            if j < n and pattern[j] == 0x5E:
+                j += 1
+            j += 1  # a ] first is a member
+            while j < n and pattern[j] != 0x5D:
+                j += pattern.startswith(b"[:", j) and pattern.find(b":]", j + 2) + 2 - j or 1
+            i = j + 1  # (a quantifier after it then ends an empty run)
+            continue
+        brace = c == 0x7B or (c == 0x5C and i + 1 < n and pattern[i + 1] == 0x7B)
+        i += 2 if c == 0x5C else 1
+        if brace:  # an interval's bounds are no bytes of the line: skip to its end (or the pattern's)
+            close = pattern.find(b"}", i)
+            i = n if close < 0 else close + 1
+    runs.append(bytes(run))
+    return [r for r in runs if r]
+
+
 @dataclass
 class Matcher:
     """A compiled grep pattern: ``line`` decides a line, ``block`` (MULTILINE)
@@ -185,12 +237,17 @@ class Matcher:
     block: re.Pattern
     fixed: list | None = None
     ignore_case: bool = False
+    #: per pattern, strings every line it matches holds (regular expressions: :func:`required_literals`)
+    required: list | None = None
 
     @classmethod
     def compile(cls, pattern, *, fixed: bool = False, extended: bool = False, ignore_case: bool = False):
         if isinstance(pattern, str):
             pattern = os.fsencode(pattern)
         parts = bytes(pattern).split(b"\n")
+        special = _ERE_SPECIAL if extended else _BRE_SPECIAL
+        if not fixed and not any(c in special for p in parts for c in p):
+            fixed = True  # no byte that is special in the syntax: the same lines as a fixed string, found faster
         if fixed:
             src = b"|".join(re.escape(p) for p in parts)
         else:
@@ -202,7 +259,8 @@ class Matcher:
             block = re.compile(src, flags | re.MULTILINE)
         except re.error as e:
             raise PatternError(f"invalid pattern: {e}") from None
-        return cls(line, block, list(parts) if fixed else None, ignore_case)
+        required = [[p] for p in parts] if fixed else [required_literals(p, extended) for p in parts]
+        return cls(line, block, list(parts) if fixed else None, ignore_case, required)
 
 
 class GrepResult:
@@ -319,7 +377,10 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
     from . import logskip
     from .layers import log_format
     streams = source.streams(rec, header, log_format.STREAM_BOUND)
-    found = logskip.stream_search(streams, m, logskip.block_delimiters(rec)) if len(streams) == len(log_format.STREAM_NAMES) else None
+    # (a version-4 block's stored skeletons hold every distinct skeleton: a
+    # block ruled out on them is ruled out without expanding them)
+    found = logskip.stream_search(streams, m, logskip.block_delimiters(rec)) \
+        if len(streams) in (len(log_format.STREAM_NAMES), len(log_format.STREAM_NAMES_REFS)) else None
     if found is not None and logskip.cannot_match(streams, m, found):
         renderer = []
 
@@ -329,14 +390,65 @@ def _log_block(rec: DataBlock, header, source: _Source, m: Matcher):
                 renderer.append(log_line_renderer(streams, rec))
             return renderer[0](k)
         return logskip.unmatched_log_block(streams, rec, line)
+    try:  # version 4: the move-to-front coded skeletons expanded (in Python)
+        canon = log_format.canonical_streams(streams, rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    if canon is not streams and found is not None:
+        found = logskip.stream_search(canon, m, logskip.block_delimiters(rec))
     from .blocksearch import search_log_block  # NumPy loads here
-    return search_log_block(streams, rec, m, False, found)
+    return search_log_block(canon, rec, m, False, found)
+
+
+def _ruled_out(index, m: Matcher, invert: bool) -> bool:
+    """Whether a block's search index shows that no line of it can match (not
+    inverted): for each pattern, a string that every line it matches holds
+    (the fixed string; a regular expression's :func:`required_literals`) cannot be in it."""
+    return not invert and m.required is not None and all(
+        any(not index.may_contain(lit) for lit in lits) for lits in m.required)
+
+
+def _indexed_block(rec: DataBlock, header, source: _Source, index) -> BlockLines:
+    """A block its search index ruled out: its lines counted from the index, its
+    first and last lines decoded only if a line cut between blocks needs them."""
+    raw = []
+
+    def block() -> bytes:
+        if not raw:
+            raw.append(source.decode(rec, header))
+        return raw[0]
+
+    def first() -> bytes:
+        b = block()
+        end = b.find(b"\n")
+        return b if end < 0 else b[:end]
+
+    def last() -> bytes:
+        b = block()
+        end = len(b) - 1 if b.endswith(b"\n") else len(b)
+        return b[b.rfind(b"\n", 0, end) + 1:end]
+
+    return BlockLines(index.n_lines, index.ends_nl, first, last, [], None, True)
 
 
 def _blocks(blob, source: _Source, m: Matcher, invert: bool):
+    index = None  # the search index of the next data block (cobol.searchindex), if it has one
     for header, rec in iter_frame_records(blob, Limits()):
+        if index is not None:
+            if not isinstance(rec, DataBlock):
+                raise FormatError(f"search index of block {index.seq} is not followed by its block")
+            index.check_block(rec)
+        if isinstance(rec, MetadataBlock) and rec.tag == SEARCH_INDEX_TAG:
+            index = _parse_index(rec.payload)
+            continue
         if not isinstance(rec, DataBlock):
             continue
+        ruled_out = index is not None and _ruled_out(index, m, invert)
+        if ruled_out:
+            yield _indexed_block(rec, header, source, index)
+            index = None
+            continue
+        index = None
         if rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
             yield _l1_block(rec, header, source, m)
         elif rec.transform == _LOG_TRANSFORM and m.fixed is not None and not invert:

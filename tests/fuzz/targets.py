@@ -145,9 +145,23 @@ def _log_inputs(limit):
     syn = ("\n".join(lines) + "\n").encode()
     odd = (b"Dec  5 19:36:22 host sshd[4242]: ok\r\n" * 20 + b"\x11\x12 raw\n\x00\xff 12 x\n"
            + b"9" * 40 + b"\nlast line 007")
-    items = [("syn-log", syn, {"fmt": "log"}), ("syn-log-odd", odd, {"fmt": "log"})]
+    items = [("syn-log", syn, {"fmt": "log"}), ("syn-log-odd", odd, {"fmt": "log"}),
+             ("syn-log-refs", _dpkg_like_log(rng), {"fmt": "log"})]
     items += [(l, d, {"fmt": "log"}) for l, d in _sample_files("log", limit=limit)]
     return items
+
+
+def _dpkg_like_log(rng) -> bytes:
+    """Package names and versions on several lines in a row, in a shuffled
+    order: the encoder codes these skeletons move-to-front (log params version 4)."""
+    pkgs = [(f"lib{rng.choice('abcdefgh')}{k}", f"{k}.{rng.randint(0, 9)}-{rng.randint(1, 3)}+deb12u{k}") for k in range(12)]
+    out = []
+    for i in range(120):
+        p, v = pkgs[rng.randrange(len(pkgs))]
+        for s in ("unpacked", "half-configured", "installed"):
+            out.append(f"2026-12-06 10:{i // 60:02d}:{i % 60:02d} status {s} {p}:amd64 {v}")
+        out.append(f"2026-12-06 10:{i // 60:02d}:{i % 60:02d} configure {p}:amd64 {v} <none>")
+    return ("\n".join(out) + "\n").encode()
 
 
 def _numeric_inputs(limit):
@@ -240,6 +254,80 @@ def _log_numpy_target():
 
     return Target("log-numpy", decode, _transform_target("log", _log_inputs).make_inputs,
                   note="log_numpy.read_log_block + render; equal to LogBlock where both decode")
+
+
+def _search_index_target():
+    """cobol.searchindex.parse (the search index record's payload, which cobol
+    grep reads before each indexed block) and the checks grep makes with it:
+    the block binding and may_contain; a string of the block itself must
+    never be ruled out while the payload is intact. ``raw_len``: the block's
+    length; ``data``: the block (its checksum is the CRC's last part)."""
+    def make(limit):
+        from cobol import searchindex
+        out = []
+        items = [(l, d) for l, d in _sample_files("log", limit=limit or 40000)][:3]
+        items += [(l, d) for l, d in _syn_text()][:2]
+        for label, data in items:
+            if not data:
+                continue
+            bitmap = searchindex.sized_bitmap(data, max(64, len(data) // 10)) or searchindex.build_bitmap(data, 64)
+            payload = searchindex.encode(data, 3, b"\x01\x02\x03\x04", bitmap)
+            out.append(Input(label, [payload], b"", len(data), data))
+        return out
+
+    def decode(streams, params, raw_len):
+        from types import SimpleNamespace
+
+        from cobol import searchindex
+        if len(streams) != 1 or params:
+            return None
+        ix = searchindex.parse(streams[0])
+        if ix is None:
+            return None
+        ix.check_block(SimpleNamespace(seq=3, raw_len=raw_len, checksum=b"\x01\x02\x03\x04"))
+        for p in (b"", b"ab", b"the", b"ERROR", b"\xff\x00\x0a", b"x" * 40):
+            ix.may_contain(p)
+        return None  # nothing to compare with the block's bytes
+
+    return Target("search-index", decode, make,
+                  note="searchindex.parse + check_block + may_contain (a mutated payload must fail its CRC or parse)")
+
+
+def _log_refs_target():
+    """Version 4's refs (cobol.layers.log_refs.expand_refs, the decoder's
+    kernel, and log_format.expand_skeletons, cobol grep's Python copy) on
+    log blocks forced to version 4: both raise FormatError or both give the
+    same skeletons; where the block decodes, the whole decoder's bytes."""
+    def make(limit):
+        from cobol.layers.l2_log import LogModel, LogScan
+        out = []
+        for label, data, _ in _log_inputs(limit):
+            if len(data) < 64 or LogScan(data).n_raw == LogScan(data).n_lines:
+                continue
+            for columns in (True, False):
+                m = LogModel(data, columns=columns).with_refs()
+                out.append(Input(f"{label}@refs{int(columns)}", [bytes(s) for s in m.streams()], m.params(), len(data), data))
+        return out
+
+    def decode(streams, params, raw_len):
+        from cobol.errors import CobolError
+        from cobol.layers import l2_log, log_format
+        try:
+            kernel = l2_log._expanded(streams, params, raw_len)
+        except CobolError:
+            kernel = None
+        try:
+            python = log_format.canonical_streams(streams, params, raw_len)
+        except CobolError:
+            python = None
+        if (kernel is None) != (python is None):
+            raise AssertionError(f"refs decoders disagree: kernel {'raised' if kernel is None else 'decoded'}, "
+                                 f"python {'raised' if python is None else 'decoded'}")
+        if kernel is not None and bytes(kernel[2]) != bytes(python[2]):
+            raise AssertionError("refs decoders expand different skeletons")
+        return l2_log.decode_block(streams, params, raw_len)
+
+    return Target("log-refs", decode, make, note="log params version 4: refs expanded by the kernel and in Python, equal")
 
 
 def _bitpack_inputs():
@@ -790,6 +878,10 @@ def all_targets() -> dict:
         "intcodec": _intcodec_target(),
         "intcodec-numpy": _intcodec_numpy_target(),
         "log-numpy": _log_numpy_target(),
+        "search-index": _search_index_target(),
+
+
+        "log-refs": _log_refs_target(),
         "bitpack": _bitpack_target(None),
         "delta": _delta_target(None),
         "frame-csv": _frame_target("csv", _csv_inputs, lambda kw: kw),
@@ -842,7 +934,7 @@ DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcod
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
                    "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "codec-hex", "json-dict",
-                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy")
+                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy", "search-index", "log-refs")
 
 
 def default_targets() -> list:

@@ -373,6 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--check", dest="no_check", action="store_false", help="a checksum per block (the default)")
     comp.add_argument("--block-size", type=parse_size, metavar="SIZE",
                       help="bytes per independent block, e.g. 4M (default 8M)")
+    comp.add_argument("--no-search-index", dest="search_index", action="store_false",
+                      help="write no search index records (by default each log or text block of 1 MiB or more "
+                           "of a multi-block file gets one: a gram bitmap of 0.3-2%% of the block that lets "
+                           "'cobol grep' skip it undecoded)")
     comp.add_argument("--plan", default="auto", metavar="PLAN",
                       help="auto (default), store, zstd, or a transform name (see cobol info)")
     comp.add_argument("--format", choices=detect.FORMATS, metavar="FMT",
@@ -430,7 +434,8 @@ def _make_engine(args):
                       block_size=(1 << args.long) if args.long is not None else args.block_size,
                       plan=args.plan, fmt=args.format,
                       hints={"dtype": args.dtype} if args.dtype else None,
-                      layers={"ppmd": False} if args.fast_decode else None)
+                      layers={"ppmd": False} if args.fast_decode else None,
+                      search_index=getattr(args, "search_index", True))
     try:
         return CobolEngine(**kwargs)
     except CobolError as e:  # bad option value (unknown plan, block size out of range)

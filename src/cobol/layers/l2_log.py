@@ -24,7 +24,8 @@ format change.
 
 Params::
 
-    u8 version (1) | u8 flags (bit 0: the block ends with a newline)
+    u8 version (1, 2 or 4) | u8 flags (bit 0: the block ends with a newline)
+    [versions 2 and 4: u8 n_extra | extra delimiter bytes]
     varint n_lines | varint n_templates | varint n_common | varint n_vars | varint n_numbers
     | varint n_raw
 
@@ -38,6 +39,9 @@ Streams (before entropy coding)::
     numbers    intcodec: the residuals of the digit chunks in group order
     widths     one byte per digit chunk (its digit count, 1..18), in group order
     raw        n_raw raw lines, each ended by 0x0A
+    refs       version 4 only: one byte per variable, in column order; the
+               skeletons stream then holds only the new skeletons (the
+               others are move-to-front ranks, :mod:`.log_refs`)
 
 docs/transforms/log.md has the full layout and the decoding order.
 
@@ -59,11 +63,13 @@ from ..errors import FormatError
 from ..format.wire import put_varint
 from ..registry import DecodeContext, EncodeContext, Encoded, Transform, register_transform
 from . import log_kernels as lk
+from . import log_refs
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
 from .primitives import COPY_SLACK, readonly
-from .log_format import (DELIMITERS, STREAM_BOUND, STREAM_NAMES, TRANSFORM_ID, VERSION, VERSION_DELIMITERS,  # noqa: F401
-                         block_delimiters, column_layout, parse_params)
+from .log_format import (DELIMITERS, MAX_REF, STREAM_BOUND, STREAM_NAMES, STREAM_NAMES_REFS, TRANSFORM_ID,  # noqa: F401
+                         VERSION, VERSION_DELIMITERS, VERSION_REFS, block_delimiters, canonical_streams,
+                         column_layout, parse_params, stream_count)
 
 #: lines longer than this stay raw: a template that long is one of a kind anyway
 MAX_LINE = 1 << 16
@@ -311,6 +317,30 @@ class LogModel:
         self.widths = widths[:nn][perm].tobytes()
         self.n_raw = sc.n_raw
         self._numbers = None
+        #: version 4: the refs (one byte per variable) and the new skeletons only
+        self.refs = None
+        self.stored_skeletons = None
+
+    def with_refs(self) -> "LogModel":
+        """This model with its skeletons move-to-front coded (params version 4,
+        :mod:`.log_refs`); returns self."""
+        if self.refs is None:
+            skel = np.frombuffer(self.skeletons, np.uint8)
+            ends = np.flatnonzero(skel == lk.NEWLINE)
+            starts = np.empty_like(ends)
+            if ends.size:
+                starts[0] = 0
+                starts[1:] = ends[:-1] + 1
+            self.refs = log_refs.refs_of(skel, starts, ends, MAX_REF)
+            new = self.refs == 0
+            self.stored_skeletons = gather_joined(skel, starts[new], ends[new], lk.NEWLINE).tobytes()
+        return self
+
+    def variable_streams(self) -> list:
+        """The streams the variable layout (columns or line order, refs or not) changes."""
+        if self.refs is not None:
+            return [self.stored_skeletons, self.refs.tobytes(), self.numbers_stream(), self.widths]
+        return [self.skeletons, self.numbers_stream(), self.widths]
 
     @property
     def templates(self) -> list:
@@ -333,7 +363,9 @@ class LogModel:
 
     def params(self) -> bytes:
         flags = 1 if self.final_newline else 0
-        if self.extra:
+        if self.refs is not None:
+            out = bytearray([VERSION_REFS, flags, len(self.extra)]) + self.extra
+        elif self.extra:
             out = bytearray([VERSION_DELIMITERS, flags, len(self.extra)]) + self.extra
         else:
             out = bytearray([VERSION, flags])
@@ -342,14 +374,21 @@ class LogModel:
         return bytes(out)
 
     def streams(self) -> list:
-        return [
+        out = [
             self.templates_stream.tobytes(),
             encode_ints(self.line_tid),
-            self.skeletons,
+            self.skeletons if self.refs is None else self.stored_skeletons,
             self.numbers_stream(),
             self.widths,
             self.raw_stream(),
         ]
+        if self.refs is not None:
+            out.append(self.refs.tobytes())
+        return out
+
+    @property
+    def stream_names(self) -> list:
+        return list(STREAM_NAMES if self.refs is None else STREAM_NAMES_REFS)
 
 
 def _items(stream, count: int, what: str, marker: int = lk.NEWLINE, slack: bool = False):
@@ -377,6 +416,8 @@ class LogBlock:
     :mod:`cobol.logsearch`)."""
 
     def __init__(self, streams: list, params: bytes, raw_len: int):
+        if len(streams) == len(STREAM_NAMES_REFS):
+            streams = _expanded(streams, params, raw_len)
         if len(streams) != len(STREAM_NAMES):
             raise FormatError(f"log: expects {len(STREAM_NAMES)} streams, got {len(streams)}")
         p = parse_params(params, raw_len)
@@ -476,13 +517,43 @@ _DECODE_ERRORS = {-1: "templates stream", -2: "template ids", -3: "variable coun
                   -5: "numbers", -6: "raw lines", -7: "output size"}
 
 
+def _expanded(streams: list, params: bytes, raw_len: int, p: dict | None = None) -> list:
+    """A block's streams with version 4's skeletons expanded by the kernel
+    (:func:`log_refs.expand_refs`); those of versions 1-2 as they are. The
+    stream count must match the params (``p``: already parsed)."""
+    if p is None:
+        p = parse_params(params, raw_len)
+    if len(streams) != stream_count(p):
+        raise FormatError(f"log: expects {stream_count(p)} streams, got {len(streams)}")
+    if not p["refs"]:
+        return streams
+    refs = np.frombuffer(streams[-1], np.uint8)
+    if refs.size != p["n_vars"]:
+        raise FormatError(f"log: {refs.size} refs for {p['n_vars']} variables")
+    stored = np.frombuffer(streams[2], np.uint8)
+    if stored.size and stored[-1] != lk.NEWLINE:
+        raise FormatError("log: stored skeletons not ended by a newline")
+    padded = np.zeros(stored.size + COPY_SLACK, np.uint8)
+    padded[:stored.size] = stored
+    cap = raw_len + p["n_vars"]
+    skel = np.empty(cap + COPY_SLACK, np.uint8)
+    n_new = int(np.count_nonzero(refs == 0))
+    ends, n_ends = log_refs.item_ends(stored, lk.byte_bits(stored, lk.NEWLINE), n_new)
+    if n_ends != n_new:
+        raise FormatError(f"log: {n_ends} stored skeletons, the refs call for {n_new}")
+    n = log_refs.expand_refs(padded, ends, refs, cap, skel)
+    if n < 0:
+        raise FormatError("log: inconsistent refs or stored skeletons")
+    return list(streams[:2]) + [skel[:n]] + list(streams[3:6])
+
+
 def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) -> None:
     """Every line of the block into out[:raw_len] (``out`` keeps COPY_SLACK
     bytes after that), in one kernel (:func:`log_kernels.decode_whole`): the
-    decoder's path; :class:`LogBlock` serves searches (chosen lines, variables)."""
-    if len(streams) != len(STREAM_NAMES):
-        raise FormatError(f"log: expects {len(STREAM_NAMES)} streams, got {len(streams)}")
+    decoder's path; :class:`LogBlock` serves searches (chosen lines, variables).
+    Version 4's skeletons are expanded first (:func:`_expanded`)."""
     p = parse_params(params, raw_len)
+    streams = _expanded(streams, params, raw_len, p)
     if out.size < raw_len + COPY_SLACK:
         raise ValueError("log: output array shorter than the block and its copy slack")
     ids = decode_ints(streams[1], p["n_lines"])
@@ -537,7 +608,48 @@ STREAM_PPMD_MAX_BLOCK = 1 << 20
 def _variable_bytes(model: LogModel) -> int:
     """zstd -3 size of the streams the variable layout changes."""
     z = thread_compressor(3)
-    return sum(len(z.compress(st)) for st in (model.skeletons, model.numbers_stream(), model.widths))
+    return sum(len(z.compress(st)) for st in model.variable_streams())
+
+
+#: the skeletons are move-to-front coded (params version 4) only when that
+#: makes the variable streams at least this share smaller in the trial
+#: (zstd -3). Two reasons: the refs cost the decoder a pass over the
+#: skeletons (~0.3 ms for 20,000 variables, 280 KB), which made the OpenJDK
+#: test logs decode 12-16% slower for 0.8-1.4% fewer bytes (check-langtools
+#: 304 -> 262 MB/s), while dpkg.log (-17% bytes) decodes 14% faster and gdb's
+#: check.log (-1.3%, before REFS_MAX_BLOCK) as fast; and zstd -3 overrates them against brotli,
+#: which codes these streams at level 3 (its repeats are cheaper): apt's
+#: term.log and check-jaxp gained 1.7-2.1% in the trial and lost 0.9-2.1%
+#: with brotli. Brotli quality 4 as the trial's coder ranked the candidates
+#: as the final coder does, but cost 10-24% of the compression time of
+#: jtreg_output and check-jdk.
+MIN_REFS_GAIN = 0.03
+#: blocks above this size are not tried with refs: ``cobol grep`` expands a
+#: version-4 block's skeletons in Python (it loads no Numba) whenever a
+#: string may be in it, ~0.2 us a variable: 70-80 ms for an 8 MiB block of
+#: big.log's IRC lines (345,000 variables), which made a rare string's
+#: search of its first 24 MiB 0.13 -> 0.37 s; up to 1 MiB it is at most
+#: ~10 ms. (gdb's check.log, one 4 MiB block, gave up 1.3% for it.)
+REFS_MAX_BLOCK = 1 << 20
+
+
+def _smallest(models: list, refs: bool = True) -> LogModel:
+    """The model whose variable streams code smallest, each model tried with
+    its skeletons as they are and, when ``refs``, move-to-front coded
+    (params version 4; kept only when MIN_REFS_GAIN smaller than the best
+    without)."""
+    plain = [(_variable_bytes(m), i, m) for i, m in enumerate(models)]
+    if not refs:
+        return min(plain, key=lambda t: t[:2])[2]
+    coded = []
+    for i, model in enumerate(models):
+        c = LogModel.__new__(LogModel)
+        c.__dict__.update(model.__dict__)
+        c.refs = None
+        c.with_refs()
+        coded.append((_variable_bytes(c), i, c))
+    best_plain, best_coded = min(plain, key=lambda t: t[:2]), min(coded, key=lambda t: t[:2])
+    return best_coded[2] if best_coded[0] < best_plain[0] * (1 - MIN_REFS_GAIN) else best_plain[2]
 
 
 #: blocks up to this size try both variable layouts whole (the winner's model is
@@ -560,15 +672,17 @@ def _sample_lines(n_lines: int, fraction: float) -> np.ndarray:
     return keep
 
 
-def _flat_is_smaller(data, scan: LogScan) -> bool:
-    """Whether all variables in line order code smaller than columns per
-    template slot on a sample of the block's lines (LAYOUT_SAMPLE; equal when
-    no template is common enough for columns of its own, and then columns stay)."""
+def _sample_layout(data, scan: LogScan) -> tuple[bool, bool]:
+    """(columns, refs): the variable layout that codes smallest on a sample of
+    the block's lines (LAYOUT_SAMPLE): columns per template slot or all
+    variables in line order (the same when no template is common enough for
+    columns of its own, and then columns stay), each with the skeletons as
+    they are or move-to-front coded."""
     sample = _LineSample(scan, _sample_lines(scan.n_lines, LAYOUT_SAMPLE / max(1, len(data))))
     cols = LogModel(data, scan=sample)
-    if not cols.n_common:
-        return False
-    return _variable_bytes(LogModel(data, columns=False, scan=sample)) < _variable_bytes(cols)
+    models = [cols] if not cols.n_common else [cols, LogModel(data, columns=False, scan=sample)]
+    best = _smallest(models, refs=len(data) <= REFS_MAX_BLOCK)
+    return best.n_common > 0 or not cols.n_common, best.refs is not None
 
 
 def _better_layout(data, scan: LogScan) -> LogModel:
@@ -576,18 +690,19 @@ def _better_layout(data, scan: LogScan) -> LogModel:
     codes smaller (a trial on the block, or on a sample of its lines above
     LAYOUT_TRIAL_MAX). Columns win on long regular logs (dpkg.log: 2.0x against 1.64x
     zstd -3), line order on small or irregular ones (15-40 KB syslog-style
-    files and apt's term.log: 2-9% smaller). The sample keeps the trial's
-    cost at a fraction of the block's encode; it runs before the block's
-    model is built, so that the block is modelled once, in the chosen layout."""
+    files and apt's term.log: 2-9% smaller). Each layout is also tried with
+    its skeletons move-to-front coded (:func:`_smallest`, MIN_REFS_GAIN).
+    The sample keeps the trial's cost at a fraction of the block's encode;
+    it runs before the block's model is built, so that the block is
+    modelled once, in the chosen layout."""
     if len(data) <= LAYOUT_TRIAL_MAX:
         model = LogModel(data, scan=scan)
         if not model.n_common:
-            return model
-        flat = LogModel(data, columns=False, scan=scan)
-        return flat if _variable_bytes(flat) < _variable_bytes(model) else model
-    if not np.count_nonzero(scan.counts >= MIN_COLUMN_LINES):
-        return LogModel(data, scan=scan)  # no columns in the block: both layouts are the same
-    return LogModel(data, columns=not _flat_is_smaller(data, scan), scan=scan)
+            return _smallest([model])
+        return _smallest([model, LogModel(data, columns=False, scan=scan)])
+    columns, refs = _sample_layout(data, scan)
+    model = LogModel(data, columns=columns, scan=scan)
+    return model.with_refs() if refs else model
 
 
 #: a "text" block is modelled only when its first TEXT_SAMPLE bytes need fewer
@@ -695,7 +810,7 @@ class LogTransform(Transform):
                         log_variables=model.n_vars, log_text_variables=model.n_vars - model.n_split_vars,
                         log_numbers=int(model.residuals.size), log_raw_lines=model.n_raw,
                         log_columns=model.n_cols, log_split_columns=model.n_split_cols)
-        return Encoded(params=model.params(), streams=model.streams(), stream_names=list(STREAM_NAMES),
+        return Encoded(params=model.params(), streams=model.streams(), stream_names=model.stream_names,
                        min_stream_level=MIN_STREAM_LEVEL if ctx.level >= 3 else None,
                        ppmd_orders=STREAM_PPMD_ORDERS if ctx.level >= STREAM_PPMD_MIN_LEVEL and len(data) <= STREAM_PPMD_MAX_BLOCK
                        else None)
@@ -710,4 +825,5 @@ class LogTransform(Transform):
             return self.name
         extra = p["delimiters"][len(DELIMITERS):].decode("ascii")
         return (f"log({p['n_lines']} lines, {p['n_templates']} templates, {p['n_vars']} variables, "
-                f"{p['n_numbers']} numbers, {p['n_raw']} raw lines" + (f", tokens also cut at {extra}" if extra else "") + ")")
+                f"{p['n_numbers']} numbers, {p['n_raw']} raw lines" + (f", tokens also cut at {extra}" if extra else "")
+                + (", variables move-to-front coded" if p["refs"] else "") + ")")

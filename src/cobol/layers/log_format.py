@@ -10,14 +10,18 @@ megabytes of streams).
 
 Params (docs/transforms/log.md)::
 
-    u8 version (1 or 2) | u8 flags (bit 0: the block ends with a newline)
-    [version 2: u8 n_extra | n_extra bytes: extra delimiters, increasing, from EXTRA_DELIMITERS]
+    u8 version (1, 2 or 4) | u8 flags (bit 0: the block ends with a newline)
+    [version 2: u8 n_extra (1..3) | version 4: u8 n_extra (0..3)]
+    [n_extra bytes: extra delimiters, increasing, from EXTRA_DELIMITERS]
     varint n_lines | varint n_templates | varint n_common | varint n_vars | varint n_numbers
     | varint n_raw
 
 Version 2 only adds the extra delimiters: the block's variables contain none
 of ``DELIMITERS`` nor of them (what ``cobol grep`` relies on); the streams
-and the decoding are version 1's.
+and the decoding are version 1's. Version 4 adds a seventh stream, ``refs``:
+the skeletons are move-to-front coded (:func:`expand_skeletons` gives back
+the skeletons stream of versions 1-2; :mod:`.log_refs` has the encoder and
+the decoder's kernel).
 """
 
 from __future__ import annotations
@@ -31,8 +35,18 @@ VERSION = 1
 #: params version 2: version 1 plus extra delimiter bytes (the encoder writes
 #: version 1 when a block has none, so such frames stay byte-identical)
 VERSION_DELIMITERS = 2
+#: params version 4: version 2 (any number of extra delimiters, 0 included)
+#: plus the ``refs`` stream: skeletons move-to-front coded (version 3 is
+#: left to a search index, branch log-grep7)
+VERSION_REFS = 4
+#: the streams of versions 1 and 2 (what every reader works on: a version-4
+#: block's are brought back to these by :func:`canonical_streams`)
 STREAM_NAMES = ("templates", "ids", "skeletons", "numbers", "widths", "raw")
-TEMPLATES, IDS, SKELETONS, NUMBERS, WIDTHS, RAW = range(6)
+#: the streams of version 4
+STREAM_NAMES_REFS = STREAM_NAMES + ("refs",)
+TEMPLATES, IDS, SKELETONS, NUMBERS, WIDTHS, RAW, REFS = range(7)
+#: the longest recency list of version 4's refs (a ref is one byte, 0 = new)
+MAX_REF = 255
 #: bytes that separate tokens. ``:``, ``.``, ``/`` and ``-`` are not among
 #: them, so times, dates, IP addresses, versions and paths stay one variable
 #: whose numbers are delta coded per chunk.
@@ -49,25 +63,27 @@ def block_delimiters(extra: bytes) -> bytes:
 
 def parse_params(params: bytes, raw_len: int) -> dict:
     """The params as a dict (final_newline, n_lines, n_templates, n_common,
-    n_vars, n_numbers, n_raw, delimiters: the block's delimiter bytes);
-    FormatError when they are not valid."""
+    n_vars, n_numbers, n_raw, delimiters: the block's delimiter bytes, refs:
+    whether the block has the refs stream, version 4); FormatError when they
+    are not valid."""
     r = Reader(params, what="log params")
     version = r.u8("version")
-    if version not in (VERSION, VERSION_DELIMITERS):
+    if version not in (VERSION, VERSION_DELIMITERS, VERSION_REFS):
         raise FormatError(f"log: unknown version {version}")
     flags = r.u8("flags")
     if flags > 1:
         raise FormatError(f"log: unknown flags {flags:#x}")
     extra = b""
-    if version == VERSION_DELIMITERS:
+    if version != VERSION:
         n_extra = r.u8("extra delimiter count")
-        if not 1 <= n_extra <= len(EXTRA_DELIMITERS):
+        if not (version == VERSION_REFS or n_extra >= 1) or n_extra > len(EXTRA_DELIMITERS):
             raise FormatError(f"log: {n_extra} extra delimiters")
         extra = bytes(r.u8("extra delimiter") for _ in range(n_extra))
         if any(b not in EXTRA_DELIMITERS for b in extra) or any(a >= b for a, b in zip(extra, extra[1:])):
             raise FormatError(f"log: bad extra delimiters {extra!r}")
     n_lines = r.varint("line count", raw_len + 1)
     p = dict(final_newline=bool(flags & 1), n_lines=n_lines, delimiters=block_delimiters(extra),
+             refs=version == VERSION_REFS,
              n_templates=r.varint("template count", n_lines),
              n_common=r.varint("common template count", n_lines),
              n_vars=r.varint("variable count", raw_len),
@@ -77,6 +93,64 @@ def parse_params(params: bytes, raw_len: int) -> dict:
     if p["n_common"] > p["n_templates"]:
         raise FormatError("log: more common templates than templates")
     return p
+
+
+def stream_count(p: dict) -> int:
+    """How many streams a block with these (parsed) params has."""
+    return len(STREAM_NAMES_REFS) if p["refs"] else len(STREAM_NAMES)
+
+
+def expand_skeletons(stored: bytes, refs: bytes, n_vars: int, raw_len: int) -> bytes:
+    """Version 4's skeletons back as versions 1-2 store them (each variable's
+    skeleton ended by a newline, in order), in Python: the readers that do
+    not load Numba (``cobol grep``) use this; the decoder uses the kernel
+    :func:`cobol.layers.log_refs.expand_refs`, which makes the same checks.
+    ``stored``: the new skeletons, each ended by a newline; ``refs``: one byte
+    per variable (0: the next new one; r: place r of the recency list, which
+    keeps the MAX_REF latest). The result is at most ``raw_len + n_vars``
+    bytes (a skeleton is never longer than its rendered variable)."""
+    if len(refs) != n_vars:
+        raise FormatError(f"log: {len(refs)} refs for {n_vars} variables")
+    if stored and stored[-1] != 0x0A:
+        raise FormatError("log: stored skeletons not ended by a newline")
+    items = stored.split(b"\n")[:-1] if stored else []
+    if refs.count(0) != len(items):
+        raise FormatError(f"log: {refs.count(0)} new skeletons for {len(items)} stored")
+    recent: list = []
+    out = []
+    nxt = iter(items)
+    total = 0
+    cap = raw_len + n_vars
+    for r in refs:
+        if r == 0:
+            v = next(nxt)
+            recent.insert(0, v)
+            if len(recent) > MAX_REF:
+                recent.pop()
+        else:
+            if r > len(recent):
+                raise FormatError(f"log: ref {r} beyond the {len(recent)} recent skeletons")
+            v = recent.pop(r - 1)
+            recent.insert(0, v)
+        total += len(v) + 1
+        if total > cap:
+            raise FormatError("log: skeletons longer than the block")
+        out.append(v)
+    return b"\n".join(out) + b"\n" if out else b""
+
+
+def canonical_streams(streams: list, params: bytes, raw_len: int) -> list:
+    """A log block's streams as versions 1-2 have them (6 streams, the
+    skeletons in full): a version-4 block's skeletons expanded in Python
+    (:func:`expand_skeletons`), other blocks' streams as they are.
+    FormatError when the stream count does not match the params."""
+    p = parse_params(params, raw_len)
+    if len(streams) != stream_count(p):
+        raise FormatError(f"log: expects {stream_count(p)} streams, got {len(streams)}")
+    if not p["refs"]:
+        return streams
+    skel = expand_skeletons(bytes(streams[SKELETONS]), bytes(streams[REFS]), p["n_vars"], raw_len)
+    return list(streams[:SKELETONS]) + [skel] + list(streams[SKELETONS + 1:REFS])
 
 
 def column_layout(slots: np.ndarray, n_common: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -107,7 +181,7 @@ class StreamBound:
     values, so a reader that has not imported it checks the same bound."""
 
     name = "log"
-    max_streams = len(STREAM_NAMES)
+    max_streams = len(STREAM_NAMES_REFS)
     expansion = 16
 
     def decoded_limit(self, params: bytes, raw_len: int) -> int:

@@ -130,6 +130,8 @@ class NumpyLogBlock:
     """A log block's streams parsed and validated with NumPy (see the module)."""
 
     def __init__(self, streams: list, params: bytes, raw_len: int):
+        if len(streams) == len(log_format.STREAM_NAMES_REFS):
+            streams = log_format.canonical_streams(streams, params, raw_len)
         if len(streams) != len(log_format.STREAM_NAMES):
             raise FormatError(f"log: expects {len(log_format.STREAM_NAMES)} streams, got {len(streams)}")
         p = log_format.parse_params(params, raw_len)
