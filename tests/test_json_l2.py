@@ -1063,10 +1063,140 @@ def test_prose_groups_need_both_kinds():
 @given(st.lists(st.tuples(st.sampled_from(["Alpha", "Beta\\\"x", "\u00e9t\u00e9", ""]),
                           st.sampled_from(["a b c d", "the word and the other", "x", ""])), min_size=1, max_size=300))
 def test_hypothesis_prose_split_round_trips(rows):
+    from cobol.registry import BrotliCoding
     data = "".join(json.dumps({"name": n, "doc": d, "ref": n + "Ref"}) + "\n" for n, d in rows).encode()
     for group_text in (False, True):
-        enc = Layer2Encoder(group_text=group_text).encode(data)
+        # (a budget under the text's size: the layouts are priced, word ratios estimated)
+        for coding in (None, BrotliCoding(8, 10, len(data) // 8)):
+            enc = Layer2Encoder(group_text=group_text, brotli=coding).encode(data)
+            assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+
+
+# ---------------------------------------------------------------- text layouts priced with the planner's brotli coding
+def _named_doc_lines(n=600, seed=9):
+    """Records whose documentation names the record (one text stream is ~6%
+    smaller than the prose split at zstd -3: 11,291 against 3,108 + 8,951)."""
+    rng = random.Random(seed)
+    words = ("the instance request returns a value for this parameter and of to is in when you specify "
+             "an account that must be with name not by on default if or are can be used be set").split()
+    verbs = ["Describe", "Create", "Delete", "Modify", "Accept"]
+    nouns = ["Instance", "Volume", "Image", "Snapshot", "Address", "Route"]
+    lines = []
+    for i in range(n):
+        name = f"{rng.choice(verbs)}{rng.choice(nouns)}{rng.choice(nouns)}{i}"
+        doc = " ".join(rng.choice(words) for _ in range(rng.randint(3, 10)))
+        lines.append(json.dumps({"name": name, "documentation": f"{doc} {name}."}, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_text_layout_priced_with_the_strong_quality_budget(monkeypatch):
+    """The one-stream trial prices each layout with the coding its streams will
+    get (EncodeContext.brotli): with a budget that the documentation stream
+    (32,169 bytes) fits and all the text (46,058) does not, a large enough
+    gain of the strong quality makes the split win; without a budget, with
+    one the whole text fits (every layout priced alike) or with no stronger
+    quality, one stream stays."""
+    from cobol.layers.l2_json import transform
+    from cobol.registry import BrotliCoding
+    data = _named_doc_lines()
+    monkeypatch.setattr(transform, "STRONG_QUALITY_GAIN", 0.2)
+
+    def text_streams(coding):
+        enc = Layer2Encoder(group_text=False, word_code=False, brotli=coding).encode(data)
         assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+        return [n for n in enc.stream_names if n.startswith("text:")]
+
+    assert text_streams(None) == ["text:name+documentation"]
+    assert text_streams(BrotliCoding(8, 10, 40000)) == ["text:name", "text:documentation"]
+    assert text_streams(BrotliCoding(8, 10, 50000)) == ["text:name+documentation"]
+    assert text_streams(BrotliCoding(8, 0, 0)) == ["text:name+documentation"]
+    # with the word layer on, the stream bytes come from its estimate on the sample
+    calls = []
+    ratios = Layer2Encoder._word_ratios
+    monkeypatch.setattr(Layer2Encoder, "_word_ratios", lambda self, *args: calls.append(1) or ratios(self, *args))
+    enc = Layer2Encoder(group_text=False, brotli=BrotliCoding(8, 10, 20000)).encode(data)
+    assert calls and Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
+
+
+def test_layout_pricer_fills_the_budget_largest_coded_first():
+    """The planner's order (plan.recode_brotli): groups by coded size, largest
+    first, each taken while its stream bytes fit what is left of the budget."""
+    from cobol.layers.l2_json.symbols import STRONG_QUALITY_GAIN
+    from cobol.registry import BrotliCoding
+    buf, a, b, _ = _text_spans(["x" * 999] * 2 + ["y" * 2999] * 2 + ["z" * 499] * 2)
+    tcol = np.array([0, 0, 1, 1, 2, 2], np.int64)  # column text: 2,000 / 6,000 / 1,000 bytes
+    apart, together = np.arange(3), np.zeros(3, np.int64)
+    off = 1 - STRONG_QUALITY_GAIN
+
+    def pricer(budget, quality=8, strong=10):
+        enc = Layer2Encoder(group_text=False, word_code=False, brotli=BrotliCoding(quality, strong, budget))
+        return enc._layout_pricer(buf, a, b, tcol, a.size, 3)
+
+    price = pricer(6500)
+    # group 1 (coded 300) fits (500 left), group 0 (200) does not, group 2 (100) still does not
+    assert price(apart, [0, 1, 2], [200, 300, 100]) == pytest.approx(200 + 300 * off + 100)
+    # groups 2 then 0 fit (3,500 left), group 1 (6,000 bytes) does not
+    assert price(apart, [0, 1, 2], [200, 100, 300]) == pytest.approx(300 * off + 200 * off + 100)
+    assert price(together, [0], [550]) == 550  # 9,000 bytes: over the budget
+    # all the text within the budget, or no stronger quality: the plain sum
+    for p in (pricer(9000), pricer(6500, strong=8), pricer(0)):
+        assert p(apart, [0, 1, 2], [200, 300, 100]) == 600
+
+
+def test_word_ratios_of_prose_and_ids():
+    """The pricer's word-layer estimate: prose columns shrink, ids do not."""
+    rng = random.Random(3)
+    words = "the value of this parameter is returned when you specify an account".split()
+    prose = [" ".join(rng.choice(words) for _ in range(12)) for _ in range(400)]
+    ids = [f"{rng.getrandbits(48):012x}" for _ in range(400)]
+    buf, a, b, cum = _text_spans(prose + ids)
+    tcol = np.array([0] * 400 + [1] * 400, np.int64)
+    ratios = Layer2Encoder()._word_ratios(buf, a, b, tcol, 3, float(cum[-1]))
+    assert ratios[0] < 0.5 and ratios[1] > 0.95 and ratios[2] == 1.0
+
+
+def test_planner_hands_its_brotli_coding_to_the_transforms():
+    from cobol import plan
+    from cobol.registry import BrotliCoding
+    small, large = b"x" * (300 << 10), b"x" * (600 << 10)
+    ctx = EncodeContext(fmt="jsonl", level=3)
+    assert plan.with_brotli_coding(small, ctx).brotli == BrotliCoding(
+        8, plan.SMALL_BROTLI_QUALITY, plan.small_brotli_budget(ctx, len(small)))
+    assert plan.with_brotli_coding(small, ctx).brotli.budget == plan.SMALL_BROTLI_JSONL_BUDGET
+    assert plan.with_brotli_coding(large, ctx).brotli == BrotliCoding(8, 0, 0)
+    # streams PPMd may code (JSON lines at level 9), no brotli (CSV): not said
+    assert plan.with_brotli_coding(small, EncodeContext(fmt="jsonl", level=9)).brotli is None
+    assert plan.with_brotli_coding(small, EncodeContext(fmt="csv", level=3)).brotli is None
+    seen = []
+    original = Layer2Encoder.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("brotli"))
+        original(self, *args, **kwargs)
+    import unittest.mock
+    data = _named_doc_lines(200)
+    with unittest.mock.patch.object(Layer2Encoder, "__init__", spy):
+        plan.choose_plan(data, EncodeContext(fmt="jsonl", level=3))
+    assert seen and seen[0] == BrotliCoding(8, plan.SMALL_BROTLI_QUALITY, len(data) // 2)
+
+
+def test_brotli_confirms_one_text_stream_over_the_prose_split(monkeypatch):
+    """A one-stream win over the prose split within GROUP_CONFIRM_BAND (no
+    margin) is asked of brotli too; where brotli says no, the split stays."""
+    from cobol.layers.l2_json import transform
+    # a third text column, so that the split (names apart from the prose) is not the per-column layout
+    data = b"".join(line[:-1] + b',"shape":"' + json.loads(line)["name"].encode() + b'Shape"}\n'
+                    for line in _named_doc_lines().splitlines(keepends=True))
+    texts = [n for n in Layer2Encoder(group_text=False, word_code=False).encode(data).stream_names if "text:" in n]
+    assert texts == ["text:name+documentation+shape"]
+    margins = []
+    monkeypatch.setattr(transform, "GROUP_CONFIRM_BAND", 0.2)  # one stream wins by ~6.4% at zstd -3
+    monkeypatch.setattr(transform, "_together_smaller_with_brotli",
+                        lambda *args, **kwargs: margins.append(kwargs.get("margin", args[5] if len(args) > 5 else None)))
+    enc = Layer2Encoder(group_text=False, word_code=False).encode(data)
+    assert margins == [0.0]
+    assert [n for n in enc.stream_names if n.startswith("text:")] == ["text:name+shape", "text:documentation"]
+    assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
 
 
 @given(st.binary(max_size=300), st.integers(0, 7))

@@ -335,3 +335,28 @@ def test_block_where_the_html_transform_wins_is_unchanged(monkeypatch):
     monkeypatch.setattr(plan, "RAW_PREDICTED_FORMATS", frozenset())
     assert cobol.compress(data, level=3) == now
     assert cobol.decompress(now) == data
+
+
+def test_streams_the_budget_takes_are_not_coded_at_the_level_quality_first(monkeypatch):
+    """choose_plan codes the streams within the budget at quality 10 and only
+    the others at the level's quality (8 for JSON lines at level 3): no
+    stream goes through both, and the kept coding is brotli 10's."""
+    data = _jsonl(5, 3000)
+    assert plan.SMALL_BROTLI_STREAM_BLOCK_MAX >= len(data) > 2 * plan.SMALL_BROTLI_JSONL_BUDGET
+    calls = []
+    original = entropy.brotli_encode
+
+    def spy(src, quality):
+        calls.append((bytes(src), quality))
+        return original(src, quality)
+    monkeypatch.setattr(entropy, "brotli_encode", spy)
+    chosen = plan.choose_plan(data, EncodeContext(fmt="jsonl", level=3))
+    assert chosen.transform.name == "json"
+    tens = {src for src, q in calls if q == 10}
+    eights = {src for src, q in calls if q == 8}
+    assert tens and eights and not tens & eights
+    assert sum(len(s) for s in tens) <= plan.SMALL_BROTLI_JSONL_BUDGET
+    for cs, src in zip(chosen.streams, chosen.sources):
+        if bytes(src) in tens and cs.codec == entropy.BROTLI:
+            assert cs.data == original(src, 10)
+    assert cobol.decompress(cobol.compress(data, level=3)) == data

@@ -38,6 +38,20 @@ MAX_BLOCK_STREAMS = 4096
 LAYER_NAMES = ("l1", "l2", "l3", "l4", "ppmd")
 
 
+@dataclass(frozen=True)
+class BrotliCoding:
+    """How the planner codes a block's streams with brotli (plan.brotli_quality,
+    plan.small_brotli_budget), for a transform that prices alternative stream
+    layouts with it: the streams with the most coded bytes first, while their
+    decoded sizes add up to at most ``budget`` bytes (a stream over what is
+    left is skipped and the next tried), are coded at ``strong_quality``, the
+    others at ``quality`` (budget 0: all at ``quality``)."""
+
+    quality: int
+    strong_quality: int = 0
+    budget: int = 0
+
+
 @dataclass
 class EncodeContext:
     """What a transform may know when it encodes a block.
@@ -64,6 +78,10 @@ class EncodeContext:
     #: round trip, where a collision costs the block its transform, not data.
     #: False (every other caller): the transform checks for itself.
     verified: bool = False
+    #: how the planner will code this block's streams with brotli (None: not
+    #: at all, or not said); set by plan.choose_plan for the transforms'
+    #: layout trials. A transform must not depend on it for correctness.
+    brotli: BrotliCoding | None = None
 
 
 @dataclass

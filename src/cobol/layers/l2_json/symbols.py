@@ -120,6 +120,14 @@ GROUP_MIN_GAIN = 0.02
 GROUP_CONFIRM_BAND = 0.04  # a one-text-stream zstd win this close to the margin is confirmed with brotli
 GROUP_CONFIRM_BYTES = 1 << 15  # ... on this much of the sample
 GROUP_CONFIRM_QUALITY = 5
+#: the text-layout trial prices a stream that the planner codes again at
+#: EncodeContext.brotli.strong_quality (10, within its budget) this fraction
+#: smaller than at the block's own quality (6-9): brotli 10 on the JSON
+#: transform's text streams of 12 JSON and JSON lines files was 0.91-0.95x
+#: brotli 8 (word-coded documentation 0.91-0.93, names and ids 0.93-0.95;
+#: Levenshtein's word pairs 0.85), and qualities 6, 8 and 9 were within 1%
+#: of each other (the gain is quality 10's optimal parse)
+STRONG_QUALITY_GAIN = 0.07
 PROSE_MIN_SPACES = 0.05    # below GROUP_MIN_LEVEL: a text column with this share of spaces is prose
 WORDS_MIN_TEXT = 4096      # text groups word-coded (L1) only with at least this much text
 WORDS_SAMPLE_BYTES = 1 << 17   # ... when brotli at WORDS_TRIAL_QUALITY on this much of it

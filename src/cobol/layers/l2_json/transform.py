@@ -9,7 +9,7 @@ from numba import njit
 
 from ...errors import CobolError, FormatError, LimitError
 from ...format.wire import Reader, put_varint
-from ...registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
+from ...registry import BrotliCoding, DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .. import json_tokenizer as jt
 from .. import pages
 from ...entropy import thread_compressor
@@ -22,7 +22,7 @@ from .symbols import (
     GROUP_MIN_BYTES,
     GROUP_MIN_GAIN, GROUP_MIN_LEVEL, GROUP_PAIR_SAMPLE_BYTES, GROUP_SAMPLE_BYTES, GROUP_TRIAL_LEVEL, MAX_COLUMNS, MAX_SCALE,
     MIN_COLUMN_VALUES, MIN_DICT_COUNT, NUM_INT, NUM_PLAIN, NUM_SCALED, N_MODES, PARAMS_VERSION, PARAMS_VERSION_REFS,
-    PARAMS_VERSION_STR_REFS, PARAMS_WORDS, PROSE_MIN_SPACES,
+    PARAMS_VERSION_STR_REFS, PARAMS_WORDS, PROSE_MIN_SPACES, STRONG_QUALITY_GAIN,
     RESIDUE_TERM,
     ST_BASE_DEPTH, ST_COLON_WS, ST_COMMA_WS, ST_CRLF, ST_INDENT_CHAR, ST_INDENT_WIDTH, ST_PRETTY,
     ST_PRE_COLON_WS, ST_SIZE, S_ARR_OPEN, S_OBJ_OPEN, TEXT_TERM, WORDS_MAX_RATIO, WORDS_MIN_COUNT, WORDS_MIN_TEXT,
@@ -135,7 +135,7 @@ def _column_names(buf, starts, ktok, vtok, col, ncols) -> list:
     return names
 
 
-def _together_smaller_with_brotli(buf, sa, sb, sg, cum) -> bool:
+def _together_smaller_with_brotli(buf, sa, sb, sg, cum, margin: float = GROUP_MIN_GAIN) -> bool:
     """Whether the first GROUP_CONFIRM_BYTES of the text sample (spans
     ``sa``/``sb``, group ``sg``, cumulative sizes ``cum``) compress
     GROUP_MIN_GAIN smaller as one stream than as its groups with brotli at
@@ -154,7 +154,7 @@ def _together_smaller_with_brotli(buf, sa, sb, sg, cum) -> bool:
                                     quality=GROUP_CONFIRM_QUALITY))
                 for g in np.unique(qg).tolist())
     together = len(brotli.compress(_gather_spans(buf, qa, qb, TEXT_TERM).tobytes(), quality=GROUP_CONFIRM_QUALITY))
-    return together < (1 - GROUP_MIN_GAIN) * apart
+    return together < (1 - margin) * apart
 
 
 class Layer2Encoder:
@@ -165,8 +165,12 @@ class Layer2Encoder:
     transform enables it from level GROUP_MIN_LEVEL)."""
 
     def __init__(self, profiler=None, group_text: bool = True, min_subtree: int = MIN_SUBTREE_BYTES,
-                 min_string: int = MIN_STRING_REF_BYTES, word_code: bool = True, check_collisions: bool = True):
+                 min_string: int = MIN_STRING_REF_BYTES, word_code: bool = True, check_collisions: bool = True,
+                 brotli: BrotliCoding | None = None):
         self.profiler = profiler
+        #: how the planner will code the streams with brotli (EncodeContext.brotli):
+        #: the text-layout trial prices its candidates with it (:meth:`_layout_pricer`)
+        self.brotli = brotli
         self.group_text = group_text
         #: code the text groups with the L1 word layer when a trial says it pays
         #: (:meth:`_word_code`; False: never)
@@ -374,7 +378,12 @@ class Layer2Encoder:
         discovery document 0.924 -> 0.845, an SPDX license list 0.963 -> 0.827,
         GeoJSON 0.750 -> 0.696; no file of the unseen set or the dev corpus
         got worse). A narrow zstd win (within GROUP_CONFIRM_BAND of the
-        margin) must be confirmed by brotli (:func:`_together_smaller_with_brotli`).
+        margin) must be confirmed by brotli (:func:`_together_smaller_with_brotli`),
+        over the prose split too (with no margin): zstd -3 favours one stream
+        against brotli 8 (prose streams code 0.87-0.89x zstd -3 with brotli 8,
+        name streams 0.78-0.92x): botocore S3 shapes (781 KB) kept one stream
+        where the split is 0.9% smaller at levels 3 and 6; 34 other JSON and
+        JSON lines files unchanged.
 
         When the sample is all the text (up to GROUP_SAMPLE_BYTES), the
         frames of the chosen layout are the final text streams' at
@@ -395,28 +404,31 @@ class Layer2Encoder:
         cum = np.cumsum(b - a + 1)
         end = int(np.searchsorted(cum, GROUP_SAMPLE_BYTES)) + 1
         sa, sb = a[:end], b[:end]
+        price = self._layout_pricer(buf, a, b, tcol, end, group.size)
 
         def frames_apart(g_of_col):
             sg = g_of_col[tcol[:end]]
-            return sg, [(t, cctx.compress(t)) for t in
-                        (_gather_spans(buf, sa[sg == g], sb[sg == g], TEXT_TERM).tobytes()
-                         for g in np.unique(sg).tolist())]
+            gids = np.unique(sg).tolist()
+            frames = [(t, cctx.compress(t)) for t in
+                      (_gather_spans(buf, sa[sg == g], sb[sg == g], TEXT_TERM).tobytes() for g in gids)]
+            return sg, frames, price(g_of_col, gids, [len(f) for _, f in frames])
 
-        sg, apart_frames = frames_apart(group)
+        sg, apart_frames, apart = frames_apart(group)
         split = self._prose_groups(buf, sa, sb, tcol[:end], group.size) if prose_split else None
         is_split = False
         if split is not None:
-            split_sg, split_frames = frames_apart(split)
-            if sum(len(f) for _, f in split_frames) < sum(len(f) for _, f in apart_frames):
-                group, sg, apart_frames, is_split = split, split_sg, split_frames, True
+            split_sg, split_frames, split_price = frames_apart(split)
+            if split_price < apart:
+                group, sg, apart_frames, apart, is_split = split, split_sg, split_frames, split_price, True
         together_text = _gather_spans(buf, sa, sb, TEXT_TERM).tobytes()
         together_frame = (together_text, cctx.compress(together_text))
-        apart, together = sum(len(f) for _, f in apart_frames), len(together_frame[1])
+        together = price(np.zeros_like(group), [0], [len(together_frame[1])])
         whole = end >= a.size  # the sample is all the text: its frames are the streams' (Encoded.zstd_frames)
         # (the split has no margin: one stream wins wherever it is smaller)
         if together < (1 - (0.0 if is_split else GROUP_MIN_GAIN)) * apart:
-            if not is_split and together >= (1 - GROUP_MIN_GAIN - GROUP_CONFIRM_BAND) * apart and \
-                    not _together_smaller_with_brotli(buf, sa, sb, sg, cum):
+            margin = 0.0 if is_split else GROUP_MIN_GAIN
+            if together >= (1 - margin - GROUP_CONFIRM_BAND) * apart and \
+                    not _together_smaller_with_brotli(buf, sa, sb, sg, cum, margin):
                 if whole and len(apart_frames) == int(group.max()) + 1:
                     self._trial_frames["text"] = apart_frames
                 return group
@@ -426,6 +438,74 @@ class Layer2Encoder:
         if whole and len(apart_frames) == int(group.max()) + 1:
             self._trial_frames["text"] = apart_frames
         return group
+
+    def _layout_pricer(self, buf, a, b, tcol, end, ntext):
+        """``price(g_of_col, gids, sizes)``: what a text layout (text group of
+        each column ``g_of_col``, zstd sizes ``sizes`` of its groups ``gids``
+        on the trial's sample, the first ``end`` items) will cost once the
+        planner has coded it (EncodeContext.brotli): the sizes' sum, with the
+        groups it will code again at the strong quality STRONG_QUALITY_GAIN
+        smaller. Those are the planner's (plan.recode_brotli): the groups with
+        the most coded bytes first, while their streams' bytes fit the budget.
+        A group's stream bytes: its columns' text in the whole block, times
+        what the word layer makes of each column's sample text (when it may
+        run: :meth:`_word_ratios`).
+
+        Why: JSON lines blocks up to 512 KiB code up to 128 KiB of their
+        streams at brotli 10 (plan.SMALL_BROTLI_JSONL_BUDGET), the rest at 8;
+        priced with zstd -3 alone, the trial kept botocore DynamoDB shapes'
+        text as one stream of 162 KB (word-coded), over the budget, where the
+        prose split's 122 KB of documentation fits it: 39,036 -> 36,743 bytes
+        at level 3 (see docs/FRONTIER.md, "JSON lines: layouts priced with
+        their streams' brotli quality").
+
+        Without a budget, or when all the block's text fits it (every
+        layout's streams are then coded alike), the price is the sum."""
+        def plain(g_of_col, gids, sizes):
+            return float(sum(sizes))
+        coding = self.brotli
+        if coding is None or not coding.budget or coding.strong_quality <= coding.quality:
+            return plain
+        text_bytes = np.bincount(tcol, weights=b - a + 1, minlength=ntext)
+        total = float(text_bytes.sum())
+        if total <= coding.budget:
+            return plain
+        stream_bytes = text_bytes
+        if self.word_code and total >= WORDS_MIN_TEXT:
+            stream_bytes = text_bytes * self._word_ratios(buf, a[:end], b[:end], tcol[:end], ntext, total)
+
+        def price(g_of_col, gids, sizes):
+            est = np.bincount(g_of_col, weights=stream_bytes, minlength=int(g_of_col.max()) + 1)
+            left, cost = float(coding.budget), 0.0
+            for g, z in sorted(zip(gids, sizes), key=lambda gz: -gz[1]):
+                if est[g] <= left:
+                    left -= est[g]
+                    cost += z * (1.0 - STRONG_QUALITY_GAIN)
+                else:
+                    cost += z
+            return cost
+        return price
+
+    def _word_ratios(self, buf, sa, sb, sc, ntext, total) -> np.ndarray:
+        """Per text column, the size of its sample text (spans ``sa``/``sb`` of
+        columns ``sc``) coded by the word layer over its plain size (1 where
+        the sample has none): one word scan of the sample in column order
+        (l1_semantic.WordCoder.train_encode with a cut per column; each
+        text item is coded on its own, so a group's code is its columns'
+        codes), with the dictionary floor WORDS_MIN_COUNT scaled to the
+        sample's share of the block's ``total`` text bytes. ~2.5 ms on 256
+        KiB; an estimate: whether the word layer runs is decided later."""
+        from .. import l1_semantic
+        order = np.argsort(sc, kind="stable")
+        text = _gather_spans(buf, sa[order], sb[order], TEXT_TERM)
+        plain = np.bincount(sc, weights=sb - sa + 1, minlength=ntext)
+        present = np.flatnonzero(plain > 0)
+        cuts = np.cumsum(plain[present]).astype(np.int64)[:-1]
+        min_count = max(2, round(WORDS_MIN_COUNT * text.size / total))
+        _, parts = l1_semantic.WordCoder.train_encode(text, cuts.tolist(), min_count=min_count, check_keys=False)
+        ratios = np.ones(ntext)
+        ratios[present] = np.array([len(p) for p in parts]) / plain[present]
+        return ratios
 
     @staticmethod
     def _prose_groups(buf, sa, sb, sc, ntext):
@@ -1130,7 +1210,7 @@ class JsonTransform(Transform):
         prof = ctx.profiler
         started = prof.start() if prof is not None else None
         enc = Layer2Encoder(profiler=prof, group_text=ctx.level >= GROUP_MIN_LEVEL, word_code="l1" in ctx.layers,
-                            check_collisions=not ctx.verified)
+                            check_collisions=not ctx.verified, brotli=ctx.brotli)
         out = enc.encode(data)
         if prof is not None:
             size, hits, misses = enc.last_keys
