@@ -85,31 +85,6 @@ def find_runs(data, cls, min_run):
 
 
 @njit(cache=True, nogil=True)
-def run_digits(data, cls, min_run):
-    """The digits in the runs :func:`find_runs` would return (a count only: no
-    arrays, for deciding whether a stream is worth splitting)."""
-    n = data.size
-    total = 0
-    i = 0
-    while i < n:
-        if cls[data[i]] == 0:
-            i += 1
-            continue
-        j = i
-        seen = 0
-        while j < n:
-            c = cls[data[j]]
-            if c == 0:
-                break
-            seen |= c
-            j += 1
-        if j - i >= min_run and (seen & 1) and (seen & 6) != 6 and (seen & 6) != 0:
-            total += j - i
-        i = j
-    return total
-
-
-@njit(cache=True, nogil=True)
 def _put_varint(out, pos, v):
     while v >= 0x80:
         out[pos] = (v & 0x7F) | 0x80
@@ -251,10 +226,12 @@ def packable(data, min_digits: int = 512, min_share: float = 0.05) -> tuple | No
 
 
 def run_share(sample: bytes) -> float:
-    """The share of ``sample`` in packable runs (:func:`run_digits`)."""
+    """The share of ``sample`` in packable runs (:func:`find_runs`; called on
+    samples of at most 64 KiB, so its arrays cost little)."""
     if not sample:
         return 0.0
-    return run_digits(np.frombuffer(sample, np.uint8), _CLASS, MIN_RUN) / len(sample)
+    lens = find_runs(np.frombuffer(sample, np.uint8), _CLASS, MIN_RUN)[1]
+    return int(lens.sum()) / len(sample)
 
 
 def split(data, runs) -> tuple[bytes, bytes, bytes]:

@@ -1097,7 +1097,7 @@ def recode_hex(p: BlockPlan, ctx: EncodeContext) -> None:
     """Code each stream of the stored plan with codec 5 (runs of hex digits
     packed, :mod:`cobol.hexcodec`) where that is smaller: the rest with the
     codec (and brotli quality) the stream had. A count of hex characters and
-    then of digits in runs (a Numba kernel), on a sample of long streams
+    then of digits in runs (hexcodec.find_runs), on a sample of long streams
     (_hex_sample), rules out most streams before the split. Streams of a
     CycloneDX SBOM's hashes: 106,610 -> ~96,000 bytes at level 3."""
     if p.sources is None or ctx.level <= 0 or ctx.fmt in HEX_SKIPPED_FORMATS:
