@@ -281,15 +281,15 @@ def _prose_html(seed: int, paragraphs: int) -> bytes:
 
 def test_which_blocks_are_predicted_raw():
     """Only HTML blocks of more than 2 x RAW_PREDICTED_SAMPLE and at most
-    SMALL_BROTLI_RAW_MAX bytes at levels 3-8 whose middle slice the transform
+    SMALL_BROTLI_RAW_MAX bytes at levels 1-8 whose middle slice the transform
     does not code RAW_PREDICTED_SAMPLE_MARGIN smaller are predicted raw."""
     assert plan.RAW_PREDICTED_FORMATS == frozenset({"html"}) and plan.RAW_PREDICTED_MAX_QUALITY == 8
     data = _prose_html(1, 30)
     assert 2 * plan.RAW_PREDICTED_SAMPLE < len(data) <= plan.SMALL_BROTLI_RAW_MAX
     html = [plan.transform_by_name("html")]
-    for level in (3, 6, 8):
+    for level in (1, 2, 3, 6, 8):
         assert plan.raw_predicted(data, EncodeContext(fmt="html", level=level), html)
-    for level in (1, 2, 9, 12, 16, 19):
+    for level in (0, 9, 12, 16, 19):
         assert not plan.raw_predicted(data, EncodeContext(fmt="html", level=level), html)
     assert not plan.raw_predicted(data, EncodeContext(fmt="html", level=3, dictionary=object()), html)
     for fmt in ("json", "jsonl", "xml", "text"):

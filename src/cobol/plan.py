@@ -715,6 +715,10 @@ BROTLI_COMPARE_RAW_BIAS = 0.08
 #: did the two plans' zstd sizes: a 48 KiB slice of amx.rs.html (detected as
 #: XML) was 1.026x apart on zstd in the transform's favour, and the transform
 #: 1.23x smaller after brotli (its text stream gains more from brotli).
+#: Levels 1-2 too (they have no small-block budget): on 10 small rustdoc and
+#: rust-by-example pages (fresh, 23-40 KB) the transform tied the raw block on
+#: zstd, was kept and lost after brotli 6; predicted raw, level 1 went from
+#: 5.262 to 5.318 geo at 23.3 instead of 19.3 MB/s (brotli -6: 5.341 at 64).
 RAW_PREDICTED_FORMATS = frozenset({"html"})
 RAW_PREDICTED_MAX_QUALITY = 8
 RAW_PREDICTED_SAMPLE = 8 << 10
@@ -726,7 +730,8 @@ def raw_predicted(data, ctx: EncodeContext, candidates: list) -> bool:
     (see RAW_PREDICTED_FORMATS); runs them on a slice of it to decide."""
     size = len(data)
     if not (ctx.fmt in RAW_PREDICTED_FORMATS and 2 * RAW_PREDICTED_SAMPLE < size <= SMALL_BROTLI_RAW_MAX
-            and brotli_quality(ctx) <= RAW_PREDICTED_MAX_QUALITY and small_brotli_budget(ctx, size)):
+            and brotli_quality(ctx) <= RAW_PREDICTED_MAX_QUALITY
+            and (small_brotli_budget(ctx, size) or 0 < ctx.level < SMALL_BROTLI_MIN_LEVEL)):
         return False
     start = data.find(b"<", (size - RAW_PREDICTED_SAMPLE) // 2, size - RAW_PREDICTED_SAMPLE)
     start = max(start, 0)
