@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from .primitives import FNV64_OFFSET, copy_chunks, fnv1a64, fnv1a64_step
+from .primitives import FNV64_OFFSET, copy_chunks, fnv1a64, fnv1a64_step, table_capacity
 
 NEWLINE = 10
 #: a variable's place in a template (a line holding this byte stays raw)
@@ -359,9 +359,7 @@ def distinct_first_use(h):
     one pass over an open-addressing table (the sort took 2-3 ms on the 44,000
     template hashes of a 4 MB log, twice per block)."""
     n = h.shape[0]
-    size = 16
-    while size < 2 * n:
-        size *= 2
+    size = table_capacity(n)
     mask = size - 1
     keys = np.empty(size, np.uint64)
     ids = np.full(size, -1, np.int64)

@@ -25,7 +25,7 @@ from numba import njit
 
 from .log_format import MAX_REF
 from .log_kernels import _DEBRUIJN_INDEX, DEBRUIJN64
-from .primitives import FNV64_OFFSET, copy_chunks, fnv1a64_step
+from .primitives import FNV64_OFFSET, copy_chunks, fnv1a64_step, spans_equal, table_capacity
 
 NEWLINE = 10
 
@@ -36,16 +36,6 @@ def _item_hash(buf, a, b):
     for i in range(a, b):
         h = fnv1a64_step(h, buf[i])
     return h
-
-
-@njit(cache=True, nogil=True)
-def _same(buf, a, b, c, d):
-    if b - a != d - c:
-        return False
-    for i in range(b - a):
-        if buf[a + i] != buf[c + i]:
-            return False
-    return True
 
 
 @njit(cache=True, nogil=True)
@@ -61,9 +51,7 @@ def refs_of(buf, starts, ends, max_ref):
     count right (the first keeps its mark, as the decoder keeps its entry)."""
     n = starts.shape[0]
     refs = np.zeros(n, np.uint8)
-    size = 16
-    while size < 2 * n:
-        size *= 2
+    size = table_capacity(n)
     mask = size - 1
     keys = np.zeros(size, np.uint64)
     last = np.full(size, -1, np.int64)
@@ -75,7 +63,7 @@ def refs_of(buf, starts, ends, max_ref):
         while keys[s] != 0 and keys[s] != h:
             s = (s + 1) & mask
         j = last[s] if keys[s] == h else -1
-        if j >= 0 and _same(buf, starts[j], ends[j], a, b):
+        if j >= 0 and spans_equal(buf, starts[j], ends[j], buf, a, b):
             # marks in (j, i): prefix(i - 1) - prefix(j)
             cnt = 0
             k = i  # prefix over places 0..i-1 = tree indices 1..i
