@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .layers.primitives import VARINT_OK, put_varint, read_varint
+
 #: a run is packed from this many digits (shorter ones, as 7-12 digit short
 #: commit ids, cost more in the run table than packing saves)
 MIN_RUN = 20
@@ -85,16 +87,6 @@ def find_runs(data, cls, min_run):
 
 
 @njit(cache=True, nogil=True)
-def _put_varint(out, pos, v):
-    while v >= 0x80:
-        out[pos] = (v & 0x7F) | 0x80
-        v >>= 7
-        pos += 1
-    out[pos] = v
-    return pos + 1
-
-
-@njit(cache=True, nogil=True)
 def split_runs(data, starts, lens, upper, value):
     """The stream without its runs, the run table and the packed digits."""
     k = starts.size
@@ -115,8 +107,8 @@ def split_runs(data, starts, lens, upper, value):
         gap = s - prev
         rest[rp:rp + gap] = data[prev:s]
         rp += gap
-        tp = _put_varint(table, tp, gap)
-        tp = _put_varint(table, tp, (lens[r] << 1) | upper[r])
+        tp = put_varint(table, tp, np.uint64(gap))
+        tp = put_varint(table, tp, np.uint64((lens[r] << 1) | upper[r]))
         e = s + lens[r]
         q = s
         while q + 1 < e:
@@ -134,22 +126,13 @@ def split_runs(data, starts, lens, upper, value):
 
 @njit(cache=True, nogil=True)
 def _get_varint(buf, pos):
-    """(value, next position); next position -1 on a truncated, over-long or
-    non-minimal varint."""
-    v = 0
-    shift = 0
-    for i in range(6):  # values < 2**42: lengths and gaps of a stream
-        if pos >= buf.size:
-            return 0, -1
-        b = buf[pos]
-        pos += 1
-        v |= np.int64(b & 0x7F) << shift
-        if b < 0x80:
-            if i > 0 and b == 0:
-                return 0, -1
-            return v, pos
-        shift += 7
-    return 0, -1
+    """(value, next position) of the varint at ``buf[pos:]``; next position -1
+    on a truncated or non-minimal varint or one of 2**42 or more (lengths and
+    gaps of a stream)."""
+    v, p, err = read_varint(buf, pos, buf.size)
+    if err != VARINT_OK or v >= np.uint64(1 << 42):
+        return np.int64(0), -1
+    return np.int64(v), p
 
 
 @njit(cache=True, nogil=True)
