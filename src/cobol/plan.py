@@ -1115,11 +1115,13 @@ def recode_hex(p: BlockPlan, ctx: EncodeContext) -> None:
         digits = len(sample) - len(sample.translate(None, _HEX_DIGITS))
         if digits < entropy.HEX_MIN_SHARE * len(sample) or (sample is src and digits < entropy.HEX_MIN_DIGITS):
             continue  # (hexcodec, and Numba with it, is imported past this check only)
-        from .hexcodec import run_share
-        if run_share(sample) < entropy.HEX_MIN_SHARE / 2:
-            continue
+        if sample is not src:
+            # (a whole stream is scanned once, by hex_encode, whose bounds are the stricter)
+            from .hexcodec import run_share
+            if run_share(sample) < entropy.HEX_MIN_SHARE / 2:
+                continue
         rest_codec = entropy.ZSTD if cs.codec == entropy.NONE else cs.codec
-        quality = cs.quality or brotli_quality(ctx, len(src)) if cs.codec == entropy.BROTLI else 0
+        quality = (cs.quality or brotli_quality(ctx, len(src))) if cs.codec == entropy.BROTLI else 0
         h = entropy.hex_encode(src, rest_codec, ctx.level, quality)
         if h is None or len(h) >= len(cs.data):
             continue
