@@ -186,31 +186,121 @@ def lookup_hashes(keys_in, h):
     return out
 
 
+#: per byte: 0 not a word byte, 1 a-z, 2 A-Z, 3 a byte >= 0x80 (WORD_BYTE split by case)
+WORD_CLASS = np.where(WORD_BYTE != 0, 3, 0).astype(np.uint8)
+WORD_CLASS[ord("a"):ord("z") + 1] = 1
+WORD_CLASS[ord("A"):ord("Z") + 1] = 2
+_HIGH_BIT = np.uint64(0x8080808080808080)
+_KEY_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _key_word(x):
+    """8 bytes of a word, ASCII letters lowercased: a byte under 0x80 (a letter
+    here) gets bit 0x20 (its high bit, clear, moved down two places), bytes >=
+    0x80 stay as they are."""
+    return x | ((~x & _HIGH_BIT) >> np.uint64(2))
+
+
+_ONES = np.uint64(0x0101010101010101)
+_CASE_BIT = np.uint64(0x2020202020202020)
+_TO_A = np.uint64(0x1F1F1F1F1F1F1F1F)  # 0x80 - ord("a"): lifts "a".."\x7f" to 0x80 and up
+_TO_PAST_Z = np.uint64(0x0505050505050505)  # 0x80 - ord("{")
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _letter_bits(x):
+    """(word bytes, uppercase letters, lowercase letters) of the 8 bytes ``x``,
+    each as the high bit of its byte: a word byte is an ASCII letter or a byte
+    >= 0x80 (WORD_BYTE). A byte under 0x80 with bit 0x20 set is a letter when
+    it lies in "a".."z"; no sum carries into the next byte (7-bit values)."""
+    high = x & _HIGH_BIT
+    y = (x | _CASE_BIT) & _LOW7
+    letter = ((y + _TO_A) & ~(y + _TO_PAST_Z)) & _HIGH_BIT & ~high
+    lower = letter & ((x & _CASE_BIT) << np.uint64(2))
+    return letter | high, letter & ~lower, lower
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _high_count(m):
+    """How many bytes of ``m`` have their high bit set (no other bits set)."""
+    return np.int64(((m >> np.uint64(7)) * _ONES) >> np.uint64(56))
+
+
 @njit(cache=True, nogil=True)
 def _find_words(buf, ws, we, wh, wc):
     """Word spans, key hashes and case classes (0 lower, 1 Capitalised,
-    2 UPPER, 3 other). Words longer than MAX_WORD get class 3. Returns the count."""
+    2 UPPER, 3 other). Words longer than MAX_WORD get class 3. Returns the count.
+
+    Bytes are classified 8 at a time (:func:`_letter_bits`): a word's end and
+    its counts of upper- and lowercase letters come from one or two 8-byte
+    steps instead of a branch per byte; the last 7 bytes of the buffer go
+    byte by byte (WORD_CLASS). The key hash only groups equal keys within one
+    run (it is never stored): the word's length, then its lowercased bytes 8
+    at a time (an xor, a multiply and an xor-shift per 8 bytes; the last 1-7
+    bytes zero-padded). Keys of up to 8 bytes never collide: for one length
+    the steps are a bijection, and keys of different lengths differ in a byte
+    the length's xor does not touch (a word byte is never zero)."""
     n = buf.size
-    table = WORD_BYTE
+    table = WORD_CLASS
     nw = 0
     i = 0
     while i < n:
-        if table[buf[i]] == 0:
+        # the next word byte
+        if i + 8 <= n:
+            w = _letter_bits(load_u64(buf, i))[0]
+            if w == 0:
+                i += 8
+                continue
+            i += np.int64(trailing_zeros(w) >> 3)
+        elif table[buf[i]] == 0:
             i += 1
             continue
-        j = i
-        h = FNV64_OFFSET  # FNV-1a 64 of the lowercased word
+        first_up = table[buf[i]] == 2
         n_up = 0
         n_low = 0
-        first_up = 65 <= buf[i] <= 90
-        while j < n and table[buf[j]] != 0:
-            b = buf[j]
-            if 65 <= b <= 90:
+        j = i
+        while True:
+            if j + 8 <= n:
+                w, up, low = _letter_bits(load_u64(buf, j))
+                stop = ~w & _HIGH_BIT
+                if stop != 0:
+                    keep = (stop & (~stop + np.uint64(1))) - np.uint64(1)  # the bytes below the first non-word byte
+                    n_up += _high_count(up & keep)
+                    n_low += _high_count(low & keep)
+                    j += np.int64(trailing_zeros(stop) >> 3)
+                    break
+                n_up += _high_count(up)
+                n_low += _high_count(low)
+                j += 8
+                continue
+            if j == n:
+                break
+            c = table[buf[j]]
+            if c == 0:
+                break
+            if c == 2:
                 n_up += 1
-            elif 97 <= b <= 122:
+            elif c == 1:
                 n_low += 1
-            h = fnv1a64_step(h, _lower(b))
             j += 1
+        h = FNV64_OFFSET ^ np.uint64(j - i)
+        p = i
+        while p + 8 <= j:
+            h = (h ^ _key_word(load_u64(buf, p))) * _KEY_MUL
+            h ^= h >> np.uint64(29)
+            p += 8
+        if p < j:
+            r = j - p
+            if p + 8 <= n:
+                x = load_u64(buf, p)
+            else:
+                x = np.uint64(0)
+                for k in range(r):
+                    x |= np.uint64(buf[p + k]) << np.uint64(8 * k)
+            x = _key_word(x) & ((np.uint64(1) << np.uint64(8 * r)) - np.uint64(1))
+            h = (h ^ x) * _KEY_MUL
+            h ^= h >> np.uint64(29)
         ws[nw] = i
         we[nw] = j
         wh[nw] = h | np.uint64(1)
