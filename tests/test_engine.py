@@ -351,6 +351,12 @@ def test_log_runs_whole_only_when_its_sample_is_close_to_l1s(monkeypatch, fmt):
                             else SimpleNamespace(stored_size=sizes[t.name]))
         kept = plan_module._sampled_candidates(block, EncodeContext(level=3, fmt=fmt), candidates, [])
         assert [t.name for t in kept] == whole, (log_size, l1_size)
+    # the sample trials are size-only runs (EncodeContext.size_only); the whole-block ones are not
+    seen = []
+    monkeypatch.setattr(plan_module, "_run", lambda t, data, ctx, **kw: seen.append(ctx.size_only)
+                        or SimpleNamespace(stored_size=1000))
+    plan_module._sampled_candidates(block, EncodeContext(level=3, fmt=fmt), candidates, [])
+    assert seen == [True, True]
     # JSON lines keep the common margin: log within SAMPLE_MARGIN of json runs whole
     sizes = {"json": 1000, "log": 1050}
     json_candidates = [transform_by_name("json"), transform_by_name("log")]

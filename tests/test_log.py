@@ -531,6 +531,24 @@ def test_layout_trial_sizes_with_shared_numbers_are_those_of_every_stream():
             assert l2_log._variable_bytes(m, numbers) == l2_log._variable_bytes(m)
 
 
+def test_a_sample_sized_up_for_the_planner_skips_the_layout_trial(monkeypatch):
+    # EncodeContext.size_only (the planner's sample trials): columns without refs, no
+    # trial; the output still decodes
+    data = _generated_log(3000)
+    t = LogTransform()
+    trials = []
+    better = l2_log._better_layout
+    monkeypatch.setattr(l2_log, "_better_layout", lambda *a: trials.append(1) or better(*a))
+    t.encode(data, EncodeContext(fmt="log"))
+    assert trials == [1]
+    sized = t.encode(data, EncodeContext(fmt="log", size_only=True))
+    assert trials == [1]
+    model = LogModel(data)
+    assert sized.params == model.params() and sized.streams == model.streams()
+    assert l2_log.parse_params(sized.params, len(data))["refs"] is False
+    assert t.decode([bytes(s) for s in sized.streams], sized.params, len(data), DecodeContext()) == data
+
+
 def test_blocks_over_the_layout_trial_size_round_trip_in_the_layout_of_their_sample():
     data = _generated_log(12000)
     assert len(data) > l2_log.LAYOUT_TRIAL_MAX

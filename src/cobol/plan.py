@@ -894,7 +894,7 @@ def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list
     sample = _line_sample(data)
     if len(sample) < SAMPLE_MIN_BLOCK // 32:
         return candidates
-    sctx = replace(ctx, profiler=None)
+    sctx = replace(ctx, profiler=None, size_only=True)
     # text that repeats templates (the log transform's gate, passed on the block's head):
     # the log candidate runs on the sample as on a log, so that the gate is not asked
     # again of the sample (it turned down OpenJDK's check-jdk log there, and l1 won at +1.8%)

@@ -817,7 +817,9 @@ class LogTransform(Transform):
         scan = LogScan(data, extra=extra) if scan is None else scan
         if scan.n_raw == scan.n_lines:
             return None
-        model = _better_layout(data, scan)
+        # a sample the planner only sizes up: columns (the layout of the larger
+        # logs that reach the sample trial) without the layout trial
+        model = LogModel(data, scan=scan) if ctx.size_only else _better_layout(data, scan)
         if prof is not None:
             prof.record("l2", transform=self.name, started=started, bytes_in=len(data),
                         dict_size=model.n_templates, log_lines=model.n_lines, log_templates=model.n_templates,
