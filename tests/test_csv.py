@@ -285,7 +285,7 @@ def test_float32_screen_on_long_columns(monkeypatch):
     ps, pe, _, _ = tokenize_block(parr, ord(","), 34)
     mant, scale, intlen, natlen, ok = K.parse_decimals(parr, ps, pe)
     width, ok2, max_scale, vals = K.normalize_decimals(mant, scale, intlen, natlen, ok)
-    assert cc._f32_screen_rejects(mant, scale, ok2, int(max_scale), vals)
+    assert cc._f32_screen_rejects(mant, scale, ok2, int(max_scale))
     screened = cc.StreamSink()
     cc.encode_column(screened, parr, ps, pe)
     monkeypatch.setattr(cc, "F32_SCREEN_MIN", 1 << 40)  # the full test on every field

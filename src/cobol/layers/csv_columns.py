@@ -418,36 +418,13 @@ F32_SCREEN_FOK_SHARE = 0.95
 F32_SCREEN_MARGIN = 1.1
 
 
-def _f32_screen_rejects(mant, scale, ok, max_scale, vals) -> bool:
+def _f32_screen_rejects(mant, scale, ok, max_scale) -> bool:
     """Whether a sample of the column shows that the float32 representation
     cannot pass NumPlan's test (a screen: False means run the full test)."""
-    n = ok.shape[0]
-    k = F32_SCREEN_SLICE
-    if n < F32_SCREEN_MIN:
+    if ok.shape[0] < F32_SCREEN_MIN:
         return False
-    n_ok = n_fok = 0
-    f32_bits = dec_bits = 0.0
-    for i in range(F32_SCREEN_SLICES):
-        a = i * (n - k) // (F32_SCREEN_SLICES - 1)
-        ok_s = ok[a:a + k]
-        m_s, s_s = mant[a:a + k], scale[a:a + k]
-        d, p, fok = K.f32_shortest(m_s, s_s, ok_s)
-        c_ok = int(np.count_nonzero(ok_s))
-        n_ok += c_ok
-        n_fok += int(np.count_nonzero(fok))
-        if not fok.any():
-            continue
-        big_p = int(p[fok].max())
-        dn = d * K.POW10[big_p - p]
-        back, err = K.f32_to_scaled(dn[fok], big_p, s_s[fok], max_scale)
-        same = np.zeros_like(fok)
-        same[fok] = (back == m_s[fok] * K.POW10[max_scale - s_s[fok]]) & (err == 0)
-        j = int(np.count_nonzero(ok[:a]))
-        f32_bits += _delta_bits(dn[same])
-        dec_bits += _delta_bits(vals[j:j + c_ok])
-    if n_fok < F32_SCREEN_FOK_SHARE * n_ok:
-        return True
-    return f32_bits >= MODEL_GAIN * F32_SCREEN_MARGIN * dec_bits
+    n_ok, n_fok, f32_bits, dec_bits = K.f32_screen(mant, scale, ok, max_scale, F32_SCREEN_SLICES, F32_SCREEN_SLICE)
+    return n_fok < F32_SCREEN_FOK_SHARE * n_ok or f32_bits >= MODEL_GAIN * F32_SCREEN_MARGIN * dec_bits
 
 
 class NumPlan:
@@ -462,7 +439,7 @@ class NumPlan:
         width = int(width)
         rep, big_p = REP_DECIMAL, 0
         if 0 < max_scale <= K.F32_MAX_P and vals.shape[0] > 16 and not _f32_screen_rejects(
-                mant, scale, ok, max_scale, vals):
+                mant, scale, ok, max_scale):
             d, p, fok = K.f32_shortest(mant, scale, ok)
             if np.count_nonzero(fok) >= 0.98 * np.count_nonzero(ok):
                 big_p = int(p[fok].max())
