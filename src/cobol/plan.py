@@ -1073,7 +1073,10 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     if verify and not verify_each and (best is None or best.encoded is not None):
         # (the raw plan needs no round trip; it may be kept over a smaller
         # transform by BROTLI_COMPARE_RAW_BIAS)
-        best = _first_verified(plans, data, ctx, best)
+        # (the chosen plan first where a weight may have chosen it over a smaller
+        # one; elsewhere the smallest, as it always was)
+        weighted = any(plan_weight(p, ctx, len(data)) != 1.0 for p in plans)
+        best = _first_verified(plans, data, ctx, best if weighted and best is not None else None)
     best = _finished(best, plans, ctx)
     budget = small_brotli_budget(ctx, len(data))
     raw_whole = budget and best.transform.id == 0 and len(data) <= SMALL_BROTLI_RAW_MAX
