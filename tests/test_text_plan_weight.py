@@ -81,25 +81,19 @@ def test_choose_plan_compares_the_weighted_sizes(monkeypatch):
     assert cobol.decompress(frame) == data
 
 
-def test_the_brotli_comparison_weighs_the_log_plan():
-    """In the comparison with the raw block (_brotli_compared) the log plan's
-    brotli size is weighted too: with a weight of its whole lead the raw plan is
-    kept over a smaller log plan."""
+def test_a_weighted_log_plan_is_never_within_the_brotli_comparison():
+    """The comparison with the raw block at the level's quality
+    (_brotli_compared) is not weighted: a log plan chosen over the raw plan is
+    LOG_PLAN_WEIGHT smaller on zstd sizes, outside BROTLI_COMPARE_MARGIN, so it
+    keeps its choice there (no brotli pass is spent on it)."""
+    assert plan.LOG_PLAN_WEIGHT > 1.0 + plan.BROTLI_COMPARE_MARGIN
     data = _templated_text(3, 300)
     ctx = EncodeContext(fmt="text", level=3)
     plans = _plans(data, ctx)
     log_plan, raw = plans["log"], plans["raw"]
-    q = plan.brotli_quality(ctx)
-    plan.recode_brotli(log_plan, q)
-    plan.recode_brotli(raw, q)
-    ratio = raw.stored_size / log_plan.stored_size
-    assert ratio > 1.0  # the log plan is smaller at the level's quality
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(plan, "LOG_PLAN_WEIGHT", ratio * 1.01)
-        m.setattr(plan, "BROTLI_COMPARE_MARGIN", ratio)
-        assert plan._brotli_compared([log_plan, raw], log_plan, ctx, len(data)) is raw
-        m.setattr(plan, "LOG_PLAN_WEIGHT", 1.0)
-        assert plan._brotli_compared([log_plan, raw], log_plan, ctx, len(data)) is log_plan
+    assert log_plan.stored_size * plan.LOG_PLAN_WEIGHT < raw.stored_size
+    assert plan._brotli_compared([log_plan, raw], log_plan, ctx, len(data)) is log_plan
+    assert not log_plan.brotli_tried and not raw.brotli_tried
 
 
 def test_first_verified_tries_the_chosen_plan_first():
