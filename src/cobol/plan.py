@@ -669,7 +669,7 @@ BROTLI_COMPARE_MAX_QUALITY = 9
 #: SMALL_BROTLI_QUALITY (small_brotli_max; the level's own quality is lower,
 #: and PPMd is not tried: levels 3-8)
 #: weigh the log transform's plan LOG_PLAN_WEIGHT times its size when plans
-#: are chosen (on zstd sizes, and in the brotli comparison with the raw plan):
+#: are chosen on zstd sizes:
 #: quality 10 shrinks the log transform's several streams less than l1's word
 #: stream or the raw block. Zstd -> quality-10 size, 26 templated text files
 #: of 17-200 KB from this machine (Node API pages, awscli and cmake rst, NEWS):
