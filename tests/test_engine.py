@@ -179,7 +179,7 @@ def test_clear_wins_skip_the_whole_block_zstd_trial_at_low_levels():
     assert cobol.decompress(cobol.compress(rows)) == rows
 
 
-def test_numeric_blocks_estimate_plain_zstd_from_128_kib_up():
+def test_numeric_and_csv_blocks_estimate_plain_zstd_from_128_kib_up():
     import numpy as np
     rng = np.random.default_rng(5)
     walk = np.cumsum(rng.integers(-50, 51, 60000)).astype("<i4").tobytes()  # 240 kB
@@ -187,9 +187,15 @@ def test_numeric_blocks_estimate_plain_zstd_from_128_kib_up():
     blob, report = e.encode_block(walk, 0)
     assert report.fmt == "numeric" and report.plan == "numeric"
     assert [t[0] for t in report.trials][-1] == "raw (sampled)"
-    # other formats compress such a block whole below 512 KiB
-    text = b"".join(b"%d,%d\n" % (i, i * i % 977) for i in range(30000))[: 240000]
+    # so are CSV tables (plan.RAW_TABLES) ...
+    table = b"".join(b"%d,%d\n" % (i, i * i % 977) for i in range(30000))[: 240000]
+    _, table_report = cobol.CobolEngine(level=3, threads=1).encode_block(table, 0)
+    assert table_report.fmt == "csv" and table_report.plan == "csv"
+    assert [t[0] for t in table_report.trials][-1] == "raw (sampled)"
+    # ... while other formats compress such a block whole below 512 KiB
+    text = b"".join(b'{"id": %d, "sq": %d}\n' % (i, i * i % 977) for i in range(30000))[: 240000]
     _, text_report = cobol.CobolEngine(level=3, threads=1).encode_block(text, 0)
+    assert text_report.fmt != "csv"
     assert [t[0] for t in text_report.trials][-1] == "raw"
     assert cobol.decompress(e.compress(walk)) == walk
 
