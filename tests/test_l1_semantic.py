@@ -299,3 +299,51 @@ def test_decoder_matches_the_reference_on_any_stream(tokens, extra, valid_length
     except CobolError:
         got = None
     assert got == want
+
+
+def _reference_words(data: bytes):
+    """Word spans and case classes by the definition (a byte loop): maximal runs
+    of ASCII letters and bytes >= 0x80; 0 lower, 1 Capitalised, 2 UPPER, 3 other
+    (and every word over MAX_WORD bytes)."""
+    out, i, n = [], 0, len(data)
+    is_word = [bool(l1.WORD_BYTE[b]) for b in range(256)]
+    while i < n:
+        if not is_word[data[i]]:
+            i += 1
+            continue
+        j = i
+        while j < n and is_word[data[j]]:
+            j += 1
+        w = data[i:j]
+        up = sum(65 <= b <= 90 for b in w)
+        low = sum(97 <= b <= 122 for b in w)
+        if j - i > l1.MAX_WORD:
+            c = 3
+        elif up == 0:
+            c = 0
+        elif 65 <= w[0] <= 90 and up == 1:
+            c = 1
+        elif low == 0 and up >= 2:
+            c = 2
+        else:
+            c = 3
+        out.append((i, j, c))
+        i = j
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120) | st.lists(st.one_of(WORDS, GLUE, st.sampled_from([b"@", b"[", b"`", b"{", b"Z", b"z"])),
+                                          max_size=40).map(b"".join))
+def test_word_scan_matches_the_definition(data):
+    """The 8-bytes-at-a-time scan (_find_words) finds the spans and case classes of
+    the byte-by-byte definition, the buffer's last 7 bytes included, and its key
+    hashes group exactly the words with equal lowercased keys."""
+    ws, we, wh, wc = l1._words(np.frombuffer(data, np.uint8))
+    assert list(zip(ws.tolist(), we.tolist(), wc.tolist())) == _reference_words(data)
+    keys = [data[a:b].lower() for a, b in zip(ws.tolist(), we.tolist())]
+    by_hash = {}
+    for k, h in zip(keys, wh.tolist()):
+        by_hash.setdefault(h, set()).add(k)
+    assert all(len(v) == 1 for v in by_hash.values())  # no two keys share a hash here
+    assert len(by_hash) == len(set(keys))
