@@ -414,8 +414,13 @@ class CobolEngine:
         spans = split_blocks(data, self.block_size)
         if self.compact and len(spans) == 1:
             return self.encode_block(data, 0, compact=True)[0]
+        # memoryview slices: each block is copied (``bytes(chunk)`` in encode_block)
+        # by the thread that encodes it, not all up front by this one (112 MB of
+        # serial copies and page faults before the second thread had work)
+        view = memoryview(data)
         results = self._map(self.encode_block,
-                            [(data[a:b], i, False, self.search_index) for i, (a, b) in enumerate(spans)])
+                            [(data if b - a == len(data) else view[a:b], i, False, self.search_index)
+                             for i, (a, b) in enumerate(spans)])
         parts = [self.frame_header()]
         parts += [r[0] for r in results]
         parts.append(encode_end_record(len(spans), len(data)))
@@ -553,8 +558,7 @@ class CobolEngine:
         its span of it (``decode_block_into``): no per-block ``bytes``, no join,
         and on CPython the buffer is the returned ``bytes`` object itself
         (:mod:`cobol.outbuf`). The peak is the output plus the streams of the
-        blocks in flight (and, with several threads, one block-sized scratch
-        buffer per thread). A hostile frame whose blocks claim more output
+        blocks in flight. A hostile frame whose blocks claim more output
         than they hold fails on its first such block; its declared total is
         reserved (not written) until then."""
         try:
@@ -568,67 +572,26 @@ class CobolEngine:
             raise LimitError("out of memory while decoding the frame (the output does not fit)") from None
 
     def _decode_all_into(self, items: list, starts: list, out) -> None:
-        """Decode block i of ``items`` into out[starts[i]:starts[i + 1]].
+        """Decode block i of ``items`` into out[starts[i]:starts[i + 1]], every
+        block in place (no scratch buffer, no copy).
 
-        One thread: each block in place, in order (a block's copy slack runs
-        into the next block's span before that block is written). Several: a
-        block's slack would race with its neighbour's decode, so each block but
-        the last decodes into its thread's reused scratch buffer (no fresh pages
-        per block) and is copied into its span (NumPy copies without the GIL);
-        blocks are taken largest first, in no particular order of finishing."""
-        def in_place(i):
+        A block's kernels may write up to OUTPUT_SLACK - 1 bytes of garbage
+        past its end, into the first bytes of the next block's span. One
+        thread: blocks in order, so each block overwrites the slack of the one
+        before it. Several threads: see :class:`_InPlaceSchedule` (largest
+        first, never two blocks at once whose spans the slack joins, and a
+        block's first bytes put back when its left neighbour finishes after
+        it). The error raised is the first failing block's in frame order: the
+        blocks before it still run, those after it that have not started do not."""
+        def decode(i):
             rec, header = items[i]
             self.decode_block_into(rec, header, out[starts[i]:starts[i + 1] + OUTPUT_SLACK])
 
         if self.threads == 1 or len(items) <= 1:
             for i in range(len(items)):
-                in_place(i)
-            return
-        import numpy as np
-        scratch = threading.local()
-        last = len(items) - 1
-
-        def via_scratch(i):
-            if i == last:
-                return in_place(i)
-            rec, header = items[i]
-            need = rec.raw_len + OUTPUT_SLACK
-            buf = getattr(scratch, "buf", None)
-            if buf is None or buf.size < need:
-                buf = scratch.buf = np.empty(max(need, min(header.block_size, MAX_BLOCK_SIZE) + OUTPUT_SLACK), np.uint8)
-            self.decode_block_into(rec, header, buf[:need])
-            out[starts[i]:starts[i + 1]] = buf[:rec.raw_len]
-
-        # Blocks land in their own spans, so they need not finish in order: all
-        # are queued at once, largest first (longest-processing-time order), and
-        # a slow block no longer idles the other threads behind an in-order
-        # window (on 112 MB of mixed corpus files one 8 MiB log block decodes in
-        # ~85 ms against 13-28 ms for the other 8 MiB blocks; the window of
-        # 2 x threads blocks left the second thread waiting ~65 ms of it).
-        # Only ``threads`` blocks decode at a time; a queued one holds nothing.
-        order = sorted(range(len(items)), key=lambda i: -items[i][0].raw_len)
-        with ThreadPoolExecutor(min(self.threads, len(items))) as pool:
-            futures = {i: pool.submit(via_scratch, i) for i in order}
-            failed = None  # (block index, its error): the first in frame order is raised
-            try:
-                for i in order:
-                    if futures[i].cancelled():
-                        continue
-                    try:
-                        futures[i].result()
-                    except Exception as exc:
-                        if failed is None or i < failed[0]:
-                            failed = (i, exc)
-                        # as with one thread, the first failing block in frame order
-                        # is reported: the blocks before it still run, those after not
-                        for j in range(i + 1, len(items)):
-                            futures[j].cancel()
-            except BaseException:  # Ctrl-C: stop queued blocks, not only the pool's wait
-                for f in futures.values():
-                    f.cancel()
-                raise
-            if failed is not None:
-                raise failed[1]
+                decode(i)
+        else:
+            decode_in_place(starts, OUTPUT_SLACK, self.threads, decode, out)
 
     def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         try:
@@ -698,6 +661,139 @@ def _read_full(f, n: int) -> bytes:
         parts.append(b)
         got += len(b)
     return b"".join(parts)
+
+
+class _InPlaceSchedule:
+    """Which block a decoding thread takes next when every block of a frame
+    decodes in place into one output buffer (``CobolEngine._decode_all_into``).
+
+    Block i owns out[starts[i]:starts[i + 1]], but its kernels may also write
+    ``slack`` - 1 bytes of garbage past the end of its span (16-byte moves).
+    Those land in the first bytes of the next block(s): harmless before such a
+    block starts (it overwrites them), a race while it runs (it may read back
+    its own first bytes), and damage after it finished. So blocks whose spans
+    the slack joins ("neighbours": block j > i with starts[j] < starts[i + 1] +
+    slack, normally only i + 1) never run at the same time, and each block
+    keeps a copy of its first ``slack`` bytes when it finishes: when a left
+    neighbour finishes after it, the copy is put back. The rest is
+    longest-processing-time order: blocks are taken largest first, skipping
+    any whose neighbour is running (with two threads only the running block's
+    two neighbours are skipped; nothing waits while an allowed block is left).
+
+    All methods hold one lock; ``take`` waits while every block left is a
+    running block's neighbour."""
+
+    WAITING, RUNNING, DONE = 0, 1, 2
+
+    def __init__(self, starts: list, slack: int):
+        n = len(starts) - 1
+        self.starts = starts
+        self.slack = slack
+        self.state = [self.WAITING] * n
+        self.order = deque(sorted(range(n), key=lambda i: (starts[i] - starts[i + 1], i)))  # largest first
+        self.right = []  # block i -> the blocks its slack reaches
+        for i in range(n):
+            j = i + 1
+            reach = []
+            while j < n and starts[j] < starts[i + 1] + slack:
+                reach.append(j)
+                j += 1
+            self.right.append(reach)
+        self.left = [[] for _ in range(n)]
+        for i, reach in enumerate(self.right):
+            for j in reach:
+                self.left[j].append(i)
+        self.heads = {}  # block -> its first bytes, kept when it finished
+        self.error = None  # (block, exception) of the first failing block in frame order
+        self.cond = threading.Condition()
+        self.stopped = False
+
+    def _allowed(self, i: int) -> bool:
+        running = self.RUNNING
+        return all(self.state[j] != running for j in self.left[i]) and \
+            all(self.state[j] != running for j in self.right[i])
+
+    def take(self):
+        """The next block to decode (now RUNNING), or None when none is left."""
+        with self.cond:
+            while True:
+                if self.stopped:
+                    return None
+                limit = len(self.state) if self.error is None else self.error[0]
+                pick = None
+                left = False
+                for i in self.order:
+                    if i >= limit:
+                        continue  # after a failed block: not started
+                    left = True
+                    if self._allowed(i):
+                        pick = i
+                        break
+                if pick is not None:
+                    self.order.remove(pick)
+                    self.state[pick] = self.RUNNING
+                    return pick
+                if not left:
+                    return None
+                self.cond.wait()
+
+    def done(self, i: int, out) -> None:
+        """Block i decoded into ``out``: keep its first bytes, and put back those
+        of the finished blocks its slack reached."""
+        with self.cond:
+            self.state[i] = self.DONE
+            a, b = self.starts[i], self.starts[i + 1]
+            if any(self.state[j] != self.DONE for j in self.left[i]):
+                self.heads[i] = out[a:min(b, a + self.slack)].copy()
+            for j in self.right[i]:
+                head = self.heads.get(j) if self.state[j] == self.DONE else None
+                if head is not None:  # None: j failed, and its error is raised
+                    out[self.starts[j]:self.starts[j] + head.size] = head
+            self.cond.notify_all()
+
+    def failed(self, i: int, exc: BaseException) -> None:
+        with self.cond:
+            self.state[i] = self.DONE
+            if self.error is None or i < self.error[0]:
+                self.error = (i, exc)
+            self.cond.notify_all()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+
+
+def decode_in_place(starts: list, slack: int, threads: int, decode, out) -> None:
+    """``decode(i)`` for every block i of out[starts[i]:starts[i + 1]] on
+    ``threads`` threads, as :class:`_InPlaceSchedule` orders them (``decode``
+    may write ``slack`` - 1 bytes past its span's end); raises the first
+    failing block's error in frame order."""
+    n = len(starts) - 1
+    schedule = _InPlaceSchedule(starts, slack)
+
+    def worker():
+        while True:
+            i = schedule.take()
+            if i is None:
+                return
+            try:
+                decode(i)
+            except BaseException as exc:
+                schedule.failed(i, exc)
+            else:
+                schedule.done(i, out)
+
+    with ThreadPoolExecutor(min(threads, n)) as pool:
+        workers = [pool.submit(worker) for _ in range(min(threads, n))]
+        try:
+            for f in workers:
+                f.result()
+        except BaseException:  # Ctrl-C: no block starts after this
+            schedule.stop()
+            raise
+    if schedule.error is not None:
+        raise schedule.error[1]
 
 
 class FrameWriter:
