@@ -414,13 +414,8 @@ class CobolEngine:
         spans = split_blocks(data, self.block_size)
         if self.compact and len(spans) == 1:
             return self.encode_block(data, 0, compact=True)[0]
-        # memoryview slices: each block is copied (``bytes(chunk)`` in encode_block)
-        # by the thread that encodes it, not all up front by this one (112 MB of
-        # serial copies and page faults before the second thread had work)
-        view = memoryview(data)
         results = self._map(self.encode_block,
-                            [(data if b - a == len(data) else view[a:b], i, False, self.search_index)
-                             for i, (a, b) in enumerate(spans)])
+                            [(data[a:b], i, False, self.search_index) for i, (a, b) in enumerate(spans)])
         parts = [self.frame_header()]
         parts += [r[0] for r in results]
         parts.append(encode_end_record(len(spans), len(data)))
