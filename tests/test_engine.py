@@ -477,6 +477,7 @@ def test_in_place_decode_repairs_the_slack_of_blocks_that_finish_out_of_order(th
     from cobol.engine import decode_in_place
     slack = 16
     rng = random.Random(threads)
+    ways = set()
     for trial in range(12):
         # blocks of 1..40 bytes (a short block's slack reaches past its neighbour) and larger ones
         sizes = [rng.choice([1, 3, 15, 16, 17, 40, 300, 5000]) for _ in range(rng.randint(2, 30))]
@@ -485,28 +486,33 @@ def test_in_place_decode_repairs_the_slack_of_blocks_that_finish_out_of_order(th
             starts.append(starts[-1] + n)
         want = np.frombuffer(os.urandom(starts[-1]), np.uint8)
         out = np.zeros(starts[-1] + slack, np.uint8)
-        running = set()
+        in_place = set()
         lock = threading.Lock()
         clashes = []
 
-        def decode(i):
-            with lock:
-                # a block never runs while a block whose slack reaches it (or that its slack reaches) does
-                clashes.extend((i, j) for j in running
-                               if (j < i and starts[i] < starts[j + 1] + slack)
-                               or (i < j and starts[j] < starts[i + 1] + slack))
-                running.add(i)
+        def decode(i, buf):
             a, b = starts[i], starts[i + 1]
-            out[a:b] = want[a:b]
+            assert buf.size == b - a + slack
+            here = np.shares_memory(buf, out)
+            ways.add(here)
+            if here:
+                with lock:
+                    # never in place while a block whose slack reaches it (or that its slack reaches) is
+                    clashes.extend((i, j) for j in in_place
+                                   if (j < i and starts[i] < starts[j + 1] + slack)
+                                   or (i < j and starts[j] < starts[i + 1] + slack))
+                    in_place.add(i)
+            buf[:b - a] = want[a:b]
             time.sleep(rng.random() * 0.002)
-            assert bytes(out[a:b]) == bytes(want[a:b])  # nobody wrote into this span meanwhile
-            out[b:b + slack - 1] = 0xEE  # garbage past the end, as the 16-byte copies leave it
+            assert bytes(buf[:b - a]) == bytes(want[a:b])  # nobody wrote into this span meanwhile
+            buf[b - a:b - a + slack - 1] = 0xEE  # garbage past the end, as the 16-byte copies leave it
             with lock:
-                running.discard(i)
+                in_place.discard(i)
 
         decode_in_place(starts, slack, threads, decode, out)
         assert not clashes
         assert bytes(out[:starts[-1]]) == bytes(want), (trial, sizes)
+    assert ways == {True, False}  # both ways were taken
 
 
 def test_in_place_decode_raises_the_first_failing_block_and_starts_none_after_it():
@@ -517,7 +523,7 @@ def test_in_place_decode_raises_the_first_failing_block_and_starts_none_after_it
     out = np.zeros(2000 + 16, np.uint8)
     ran = []
 
-    def decode(i):
+    def decode(i, buf):
         ran.append(i)
         if i in (7, 12):
             raise FormatError(f"block {i}")

@@ -567,24 +567,23 @@ class CobolEngine:
             raise LimitError("out of memory while decoding the frame (the output does not fit)") from None
 
     def _decode_all_into(self, items: list, starts: list, out) -> None:
-        """Decode block i of ``items`` into out[starts[i]:starts[i + 1]], every
-        block in place (no scratch buffer, no copy).
+        """Decode block i of ``items`` into out[starts[i]:starts[i + 1]].
 
         A block's kernels may write up to OUTPUT_SLACK - 1 bytes of garbage
         past its end, into the first bytes of the next block's span. One
-        thread: blocks in order, so each block overwrites the slack of the one
-        before it. Several threads: see :class:`_InPlaceSchedule` (largest
-        first, never two blocks at once whose spans the slack joins, and a
-        block's first bytes put back when its left neighbour finishes after
-        it). The error raised is the first failing block's in frame order: the
+        thread: every block in place, in order, so each block overwrites the
+        slack of the one before it. Several threads: :func:`decode_in_place`
+        (largest first; in place too unless a neighbour is decoding in place,
+        then via the thread's scratch buffer and a copy; first bytes repaired).
+        The error raised is the first failing block's in frame order: the
         blocks before it still run, those after it that have not started do not."""
-        def decode(i):
+        def decode(i, buf):
             rec, header = items[i]
-            self.decode_block_into(rec, header, out[starts[i]:starts[i + 1] + OUTPUT_SLACK])
+            self.decode_block_into(rec, header, buf)
 
         if self.threads == 1 or len(items) <= 1:
             for i in range(len(items)):
-                decode(i)
+                decode(i, out[starts[i]:starts[i + 1] + OUTPUT_SLACK])
         else:
             decode_in_place(starts, OUTPUT_SLACK, self.threads, decode, out)
 
@@ -659,26 +658,32 @@ def _read_full(f, n: int) -> bytes:
 
 
 class _InPlaceSchedule:
-    """Which block a decoding thread takes next when every block of a frame
-    decodes in place into one output buffer (``CobolEngine._decode_all_into``).
+    """Which block a decoding thread takes next, and where it decodes it, when
+    the blocks of a frame decode into one output buffer on several threads
+    (:func:`decode_in_place`).
 
     Block i owns out[starts[i]:starts[i + 1]], but its kernels may also write
-    ``slack`` - 1 bytes of garbage past the end of its span (16-byte moves).
-    Those land in the first bytes of the next block(s): harmless before such a
-    block starts (it overwrites them), a race while it runs (it may read back
-    its own first bytes), and damage after it finished. So blocks whose spans
-    the slack joins ("neighbours": block j > i with starts[j] < starts[i + 1] +
-    slack, normally only i + 1) never run at the same time, and each block
-    keeps a copy of its first ``slack`` bytes when it finishes: when a left
-    neighbour finishes after it, the copy is put back. The rest is
-    longest-processing-time order: blocks are taken largest first, skipping
-    any whose neighbour is running (with two threads only the running block's
-    two neighbours are skipped; nothing waits while an allowed block is left).
+    ``slack`` - 1 bytes of garbage past the end of what they are given
+    (16-byte moves). In place, that garbage lands in the first bytes of the
+    next block(s): harmless before such a block starts (it overwrites them), a
+    race while it runs in place too (it may read back its own first bytes),
+    and damage after it finished. So:
 
-    All methods hold one lock; ``take`` waits while every block left is a
-    running block's neighbour."""
+    - blocks are taken largest first (longest-processing-time order, as
+      before: never a thread idle while a block is left);
+    - a block decodes in place unless a block whose span the slack joins to
+      its own ("neighbours": j > i with starts[j] < starts[i + 1] + slack,
+      normally only i + 1) is running in place; then it decodes into its
+      thread's scratch buffer and is copied into its span (the old way for
+      every block; with two threads and equal blocks a few per frame);
+    - a finished block keeps a copy of its first ``slack`` bytes; when a left
+      neighbour that ran in place finishes after it, the copy is put back,
+      and a block copied from scratch writes its first bytes again when it
+      finishes (a left neighbour's garbage may have landed after its copy).
 
-    WAITING, RUNNING, DONE = 0, 1, 2
+    ``done`` and ``take`` hold one lock; the copies are 16 bytes."""
+
+    WAITING, IN_PLACE, SCRATCH, DONE = 0, 1, 2, 3
 
     def __init__(self, starts: list, slack: int):
         n = len(starts) - 1
@@ -700,84 +705,89 @@ class _InPlaceSchedule:
                 self.left[j].append(i)
         self.heads = {}  # block -> its first bytes, kept when it finished
         self.error = None  # (block, exception) of the first failing block in frame order
-        self.cond = threading.Condition()
+        self.lock = threading.Lock()
         self.stopped = False
 
-    def _allowed(self, i: int) -> bool:
-        running = self.RUNNING
-        return all(self.state[j] != running for j in self.left[i]) and \
-            all(self.state[j] != running for j in self.right[i])
-
     def take(self):
-        """The next block to decode (now RUNNING), or None when none is left."""
-        with self.cond:
-            while True:
-                if self.stopped:
-                    return None
-                limit = len(self.state) if self.error is None else self.error[0]
-                pick = None
-                left = False
-                for i in self.order:
-                    if i >= limit:
-                        continue  # after a failed block: not started
-                    left = True
-                    if self._allowed(i):
-                        pick = i
-                        break
-                if pick is not None:
-                    self.order.remove(pick)
-                    self.state[pick] = self.RUNNING
-                    return pick
-                if not left:
-                    return None
-                self.cond.wait()
+        """(block, in place?) to decode next, or None when none is left."""
+        with self.lock:
+            limit = len(self.state) if self.error is None else self.error[0]
+            while self.order and not self.stopped:
+                i = self.order.popleft()
+                if i >= limit:
+                    continue  # after a failed block: not started
+                in_place = all(self.state[j] != self.IN_PLACE for j in self.left[i]) and \
+                    all(self.state[j] != self.IN_PLACE for j in self.right[i])
+                self.state[i] = self.IN_PLACE if in_place else self.SCRATCH
+                return i, in_place
+            return None
 
-    def done(self, i: int, out) -> None:
-        """Block i decoded into ``out``: keep its first bytes, and put back those
-        of the finished blocks its slack reached."""
-        with self.cond:
+    def done(self, i: int, decoded, out) -> None:
+        """Block i decoded (``decoded``: its bytes, in ``out`` or in scratch)
+        and, from scratch, copied into ``out``: keep its first bytes, write
+        them again after a copy, put back those of the finished blocks its
+        in-place slack reached."""
+        with self.lock:
+            was = self.state[i]
             self.state[i] = self.DONE
             a, b = self.starts[i], self.starts[i + 1]
+            head = decoded[:min(b - a, self.slack)]
             if any(self.state[j] != self.DONE for j in self.left[i]):
-                self.heads[i] = out[a:min(b, a + self.slack)].copy()
-            for j in self.right[i]:
-                head = self.heads.get(j) if self.state[j] == self.DONE else None
-                if head is not None:  # None: j failed, and its error is raised
-                    out[self.starts[j]:self.starts[j] + head.size] = head
-            self.cond.notify_all()
+                self.heads[i] = head.copy()
+            if was == self.SCRATCH:
+                out[a:a + head.size] = head
+            else:
+                for j in self.right[i]:
+                    kept = self.heads.get(j) if self.state[j] == self.DONE else None
+                    if kept is not None:  # None: j failed, and its error is raised
+                        out[self.starts[j]:self.starts[j] + kept.size] = kept
 
     def failed(self, i: int, exc: BaseException) -> None:
-        with self.cond:
+        with self.lock:
             self.state[i] = self.DONE
             if self.error is None or i < self.error[0]:
                 self.error = (i, exc)
-            self.cond.notify_all()
 
     def stop(self) -> None:
-        with self.cond:
+        with self.lock:
             self.stopped = True
-            self.cond.notify_all()
 
 
 def decode_in_place(starts: list, slack: int, threads: int, decode, out) -> None:
-    """``decode(i)`` for every block i of out[starts[i]:starts[i + 1]] on
-    ``threads`` threads, as :class:`_InPlaceSchedule` orders them (``decode``
-    may write ``slack`` - 1 bytes past its span's end); raises the first
-    failing block's error in frame order."""
+    """``decode(i, buf)`` for every block i of out[starts[i]:starts[i + 1]] on
+    ``threads`` threads, ``buf`` a writable uint8 array of the block's length
+    plus ``slack`` bytes that ``decode`` may write ``slack`` - 1 bytes past:
+    the block's span of ``out`` or, as :class:`_InPlaceSchedule` decides, the
+    thread's scratch buffer (then copied into the span). Raises the first
+    failing block's error in frame order; the blocks after it that have not
+    started do not run."""
+    import numpy as np
     n = len(starts) - 1
     schedule = _InPlaceSchedule(starts, slack)
+    scratch = threading.local()
 
     def worker():
         while True:
-            i = schedule.take()
-            if i is None:
+            taken = schedule.take()
+            if taken is None:
                 return
+            i, in_place = taken
+            a, b = starts[i], starts[i + 1]
             try:
-                decode(i)
+                if in_place:
+                    buf = out[a:b + slack]
+                    decode(i, buf)
+                else:
+                    buf = getattr(scratch, "buf", None)
+                    if buf is None or buf.size < b - a + slack:
+                        buf = scratch.buf = np.empty(b - a + slack, np.uint8)
+                    buf = buf[:b - a + slack]
+                    decode(i, buf)
+                    out[a:b] = buf[:b - a]  # NumPy copies without the GIL
             except BaseException as exc:
                 schedule.failed(i, exc)
             else:
-                schedule.done(i, out)
+                schedule.done(i, buf, out)
 
     with ThreadPoolExecutor(min(threads, n)) as pool:
         workers = [pool.submit(worker) for _ in range(min(threads, n))]
