@@ -227,7 +227,8 @@ class CobolEngine:
     level: 0 stores, 1..22 compress (zstd's scale; the level also picks which
         transforms the planner tries, see docs/FORMAT.md "Levels").
     block_size: bytes per independent block (default 8 MiB).
-    threads: worker threads (default: all cores; 1 = no pool).
+    threads: worker threads (default: all cores; 1 = no pool; more than the
+        usable cores run on that many, at least 2; the output is the same for any).
     checksum: "xxh3" (default, xxh3-64), "sha256" or "crc32" per block.
     layers: switches, e.g. ``{"l1": False}``; all on by default.
     plan: "auto" (default), "store", "zstd", or a transform name to force.
@@ -345,10 +346,19 @@ class CobolEngine:
             self.profiler.on_block(report)
         return out, report
 
+    def _workers(self) -> int:
+        """Threads to run: ``threads``, but no more than the usable cores (at
+        least 2 when two or more were asked for). More threads than cores
+        only cost: on 2 cores 4 threads compressed 0-17% and decoded 0-16%
+        slower than 2 (docs/SPEED.md "threads8"), and the output is the same
+        for any number."""
+        return min(self.threads, max(2, default_threads()))
+
     def _map(self, fn, items):
-        if self.threads == 1 or len(items) <= 1:
+        workers = self._workers()
+        if workers == 1 or len(items) <= 1:
             return [fn(*it) for it in items]
-        with ThreadPoolExecutor(self.threads) as pool:
+        with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(lambda it: fn(*it), items))
 
     #: results an in-order map may hold, finished or not, per thread (see ``_imap``)
@@ -365,7 +375,8 @@ class CobolEngine:
         block decodes in ~85 ms, other 8 MiB blocks in 13-28 ms), and memory
         stays bounded on long inputs: at most threads + 1 calls are queued or
         running, the rest are finished results waiting for their turn."""
-        if self.threads == 1:
+        workers = self._workers()
+        if workers == 1:
             for it in items:
                 yield fn(*it)
             return
@@ -378,10 +389,10 @@ class CobolEngine:
                 yield fn(*it)
             return
         items = itertools.chain(head, items)
-        cap = self.IMAP_AHEAD_PER_THREAD * self.threads
+        cap = self.IMAP_AHEAD_PER_THREAD * workers
         pending = deque()  # futures in item order
         running = set()  # the futures of ``pending`` not yet done
-        pool = ThreadPoolExecutor(self.threads)
+        pool = ThreadPoolExecutor(workers)
         try:
             exhausted = False
             while True:
@@ -389,7 +400,7 @@ class CobolEngine:
                     running.discard(pending[0])
                     yield pending.popleft().result()
                 running = {f for f in running if not f.done()}
-                if not exhausted and len(running) <= self.threads and len(pending) < cap:
+                if not exhausted and len(running) <= workers and len(pending) < cap:
                     it = next(items, _NO_ITEM)
                     if it is _NO_ITEM:
                         exhausted = True
@@ -581,11 +592,12 @@ class CobolEngine:
             rec, header = items[i]
             self.decode_block_into(rec, header, buf)
 
-        if self.threads == 1 or len(items) <= 1:
+        workers = self._workers()
+        if workers == 1 or len(items) <= 1:
             for i in range(len(items)):
                 decode(i, out[starts[i]:starts[i + 1] + OUTPUT_SLACK])
         else:
-            decode_in_place(starts, OUTPUT_SLACK, self.threads, decode, out)
+            decode_in_place(starts, OUTPUT_SLACK, workers, decode, out)
 
     def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         try:
