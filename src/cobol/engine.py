@@ -690,7 +690,9 @@ class _InPlaceSchedule:
     and damage after it finished. So:
 
     - blocks are taken largest first (longest-processing-time order, as
-      before: never a thread idle while a block is left);
+      before: never a thread idle while a block is left), except that one
+      at least NEAR_SIZE of the largest's size that can decode in place goes
+      before a largest that cannot;
     - a block decodes in place unless a block whose span the slack joins to
       its own ("neighbours": j > i with starts[j] < starts[i + 1] + slack,
       normally only i + 1) is running in place; then it decodes into its
@@ -728,19 +730,40 @@ class _InPlaceSchedule:
         self.lock = threading.Lock()
         self.stopped = False
 
+    #: a block may be taken before a larger one if it is at least this share of
+    #: its size and can decode in place while the larger one cannot
+    NEAR_SIZE = 0.875
+
+    def _in_place_ok(self, i: int) -> bool:
+        return all(self.state[j] != self.IN_PLACE for j in self.left[i]) and \
+            all(self.state[j] != self.IN_PLACE for j in self.right[i])
+
     def take(self):
-        """(block, in place?) to decode next, or None when none is left."""
+        """(block, in place?) to decode next, or None when none is left: the
+        largest block left, or one nearly as large that can decode in place
+        when the largest cannot (8 MiB blocks of equal size would otherwise
+        go in frame order, every second one next to a running one)."""
         with self.lock:
+            if self.stopped:
+                return None
             limit = len(self.state) if self.error is None else self.error[0]
-            while self.order and not self.stopped:
-                i = self.order.popleft()
-                if i >= limit:
-                    continue  # after a failed block: not started
-                in_place = all(self.state[j] != self.IN_PLACE for j in self.left[i]) and \
-                    all(self.state[j] != self.IN_PLACE for j in self.right[i])
-                self.state[i] = self.IN_PLACE if in_place else self.SCRATCH
-                return i, in_place
-            return None
+            while self.order and self.order[0] >= limit:
+                self.order.popleft()  # after a failed block: not started
+            if not self.order:
+                return None
+            pick = self.order[0]
+            in_place = self._in_place_ok(pick)
+            if not in_place:
+                near = (self.starts[pick + 1] - self.starts[pick]) * self.NEAR_SIZE
+                for i in self.order:
+                    if self.starts[i + 1] - self.starts[i] < near:
+                        break
+                    if i < limit and self._in_place_ok(i):
+                        pick, in_place = i, True
+                        break
+            self.order.remove(pick)
+            self.state[pick] = self.IN_PLACE if in_place else self.SCRATCH
+            return pick, in_place
 
     def done(self, i: int, decoded, out) -> None:
         """Block i decoded (``decoded``: its bytes, in ``out`` or in scratch)
