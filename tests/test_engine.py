@@ -567,3 +567,25 @@ def test_output_identical_for_1_2_4_threads_on_mixed_blocks():
         assert cobol.compress(data, block_size=48 << 10, threads=t) == ref
     for t in (1, 2, 3, 4):
         assert cobol.decompress(ref, threads=t) == data
+
+
+def test_no_more_threads_than_usable_cores_and_the_same_frame(monkeypatch):
+    import threading
+
+    import cobol.engine as engine_mod
+    data = b"".join(b"row %d, value %d\n" % (i, i * 13) for i in range(40000))
+    ref = cobol.compress(data, block_size=32 << 10, threads=1)
+    for cores, most in ((2, 2), (1, 2), (3, 3)):
+        monkeypatch.setattr(engine_mod, "default_threads", lambda: cores)
+        eng = cobol.CobolEngine(block_size=32 << 10, threads=8)
+        seen = set()
+        encode = eng.encode_block
+
+        def spy(*args, **kwargs):
+            seen.add(threading.get_ident())
+            return encode(*args, **kwargs)
+
+        eng.encode_block = spy
+        assert eng.compress(data) == ref
+        assert len(seen) <= most
+        assert eng.decompress(ref) == data
