@@ -111,3 +111,26 @@ def test_high_bytes_without_text_stay_binary():
     noisy = bytearray(_RUSSIAN.encode("koi8-r"))
     noisy[::100] = b"\x01" * len(noisy[::100])
     assert detect(bytes(noisy)) == "binary"
+
+
+def test_lane_counts_from_one_histogram_match_a_count_per_lane():
+    """_looks_numeric derives the lanes of widths 4 and 2 from one 8-lane
+    histogram (plus the bytes past the last 8-byte element): the same answer as
+    counting every lane of every width on its own, on lengths that leave 0-7
+    such bytes and on data that passes and fails the test."""
+    from cobol.detect import _looks_numeric, _looks_numeric_reference
+    rng = np.random.default_rng(7)
+    seen = set()
+    for n in (0, 7, 127, 128, 129, 255, 256, 511, 512, 515, 1021, 1024, 4099, 65533, 65536):
+        for dtype, top in ((np.uint16, 300), (np.uint32, 1 << 20), (np.uint64, 1 << 40), (np.uint8, 256),
+                           (np.float64, None), (np.float32, None)):
+            if top is None:
+                vals = rng.normal(0, 1000, n // np.dtype(dtype).itemsize + 1).astype(dtype)
+            else:
+                vals = rng.integers(0, top, n // np.dtype(dtype).itemsize + 1).astype(dtype)
+            for cut in (0, 1, 3):
+                sample = vals.tobytes()[cut:cut + n]
+                got = _looks_numeric(sample)
+                assert got == _looks_numeric_reference(sample), (n, dtype, cut)
+                seen.add(got)
+    assert seen == {True, False}
