@@ -640,3 +640,23 @@ def test_element_phase_equals_the_per_lane_reference():
             a = np.frombuffer(raw[skip:], np.uint8)
             for size in (1, 2, 4, 8):
                 assert element_phase(a, size) == _element_phase_reference(a, size), (arr.dtype, skip, size)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-(1 << 63), (1 << 63) - 1),
+       st.sampled_from([1, 2, 3, 6, 7, 8, 1000, 86400, 1 << 20, 3 << 40, 12345678901, (1 << 62) + 1]),
+       st.lists(st.integers(0, 1 << 20), min_size=1, max_size=60),
+       st.integers(-1, 59))
+def test_frame_of_reference_by_inverse_equals_gcd_and_division(base, g, ks, spoil):
+    """The frame of reference divides by the gcd's odd inverse (and tests
+    multiples the same way): base, gcd and quotients as Python's integers give
+    them, for multiples of a gcd (odd, even, large), with one value moved off
+    the lattice or not, wrapping past 2**63."""
+    vals = [(base + g * k) % (1 << 64) for k in ks]
+    if 0 <= spoil < len(vals):
+        vals[spoil] = (vals[spoil] + 1) % (1 << 64)
+    x = np.array(vals, np.uint64).view(np.int64)
+    b, gg, y = ic._frame_of_reference(x)
+    rb, rg, ry = ic._frame_of_reference_reference(x)
+    assert (int(b), int(gg)) == (rb, rg)
+    assert np.array_equal(y, ry)

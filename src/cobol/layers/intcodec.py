@@ -71,6 +71,7 @@ True
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -165,21 +166,55 @@ def _gcd(a, b):
 
 
 @njit(cache=True, nogil=True)
+def _odd_inverse(a):
+    """The inverse of odd ``a`` modulo 2**64 (Newton's iteration: each step
+    doubles the bits that are right; a is its own inverse to 3 bits)."""
+    two = np.uint64(2)
+    v = a
+    for _ in range(5):
+        v *= two - a * v
+    return v
+
+
+@njit(cache=True, nogil=True)
 def _frame_of_reference(x):
-    """(base, gcd, y) with x == base + gcd * y (uint64 wraparound), y >= 0."""
+    """(base, gcd, y) with x == base + gcd * y (uint64 wraparound), y >= 0.
+
+    Dividing by a runtime gcd costs ~25-40 cycles a value (and the gcd's own
+    remainders as many): with ``gcd = odd << tz``, a multiple ``d`` of it is
+    ``d >> tz`` times ``odd`` exactly, so ``(d >> tz) * inverse(odd)`` (mod
+    2**64) is the quotient, and ``d`` is a multiple iff its low ``tz`` bits are
+    0 and that product is at most ``(2**64 - 1) // odd`` (Granlund and
+    Montgomery): one multiply a value. A remainder is taken only where the
+    gcd changes."""
     n = x.size
     lo = x[0]
     for i in range(n):
         lo = min(lo, x[i])
     u = x.view(np.uint64)
     base = np.uint64(lo)
+    one = np.uint64(1)
     g = np.uint64(0)
+    tz = np.uint64(0)
+    inv = np.uint64(0)
+    limit = np.uint64(0)
+    low = np.uint64(0)
     for i in range(n):
         d = u[i] - base
-        if d != 0:
-            g = _gcd(d, g) if g != 0 else d
-            if g == 1:
-                break
+        if d == 0:
+            continue
+        if g != 0 and (d & low) == 0 and (d >> tz) * inv <= limit:
+            continue  # d is a multiple of g
+        g = _gcd(d, g) if g != 0 else d
+        if g == 1:
+            break
+        tz = np.uint64(0)
+        while (g >> tz) & one == 0:
+            tz += one
+        odd = g >> tz
+        inv = _odd_inverse(odd)
+        limit = np.uint64(0xFFFFFFFFFFFFFFFF) // odd
+        low = (one << tz) - one
     y = np.empty(n, np.uint64)
     if g <= 1:
         g = np.uint64(1)
@@ -187,8 +222,19 @@ def _frame_of_reference(x):
             y[i] = u[i] - base
     else:
         for i in range(n):
-            y[i] = (u[i] - base) // g
+            y[i] = ((u[i] - base) >> tz) * inv
     return base, g, y
+
+
+def _frame_of_reference_reference(x):
+    """:func:`_frame_of_reference` with Python's integers (for the tests)."""
+    u = [int(v) % (1 << 64) for v in x]
+    base = min(int(v) for v in x) % (1 << 64)
+    g = 0
+    for v in u:
+        g = math.gcd(g, (v - base) % (1 << 64))
+    g = g or 1
+    return base, g, np.array([((v - base) % (1 << 64)) // g for v in u], np.uint64)
 
 
 @njit(cache=True, nogil=True)
