@@ -134,3 +134,22 @@ def test_lane_counts_from_one_histogram_match_a_count_per_lane():
                 assert got == _looks_numeric_reference(sample), (n, dtype, cut)
                 seen.add(got)
     assert seen == {True, False}
+
+
+def test_blocks_with_over_5_percent_zero_bytes_are_never_text():
+    """detect skips _textiness for samples with more than 5% zero bytes: such a
+    sample always scores under 0.95 there (valid UTF-8 with NULs, legacy-looking
+    bytes, binary), so the answer is the same."""
+    from cobol.detect import _textiness
+    rng = np.random.default_rng(3)
+    text = ("Ünïcode prose, plain ASCII words and digits 0123456789. " * 200).encode()
+    for share in (0.051, 0.06, 0.2, 0.9):
+        for body in (text, bytes(rng.integers(128, 256, 4000, dtype=np.uint8)),
+                     bytes(rng.integers(32, 127, 4000, dtype=np.uint8))):
+            b = bytearray(body[:4000])
+            k = int(share * len(b)) + 1
+            for i in rng.choice(len(b), k, replace=False):
+                b[i] = 0
+            assert bytes(b).count(0) * 20 > len(b)
+            assert _textiness(bytes(b)) < 0.95
+            assert detect(bytes(b)) in ("numeric", "binary")

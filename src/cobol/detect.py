@@ -167,7 +167,10 @@ def detect(data, hint: str | None = None) -> str:
         return "binary"
     if sample.startswith(_BOM):
         sample = sample[3:]
-    if _textiness(sample) < 0.95:
+    # more than 5% zero bytes (binary numbers) already puts the textiness under
+    # 0.95 (a zero is no text byte, and a control byte for the legacy test):
+    # counting them is ~50x faster than _textiness's pass over the sample
+    if sample.count(0) * 20 > len(sample) or _textiness(sample) < 0.95:
         return "numeric" if _looks_numeric(sample) else "binary"
     head = sample.lstrip()
     if not head:
