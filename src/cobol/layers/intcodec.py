@@ -1416,10 +1416,17 @@ def trial_frame(blob: bytes) -> bytes | None:
 #: the csv/log/jsonl/json corpus files up to 6 MB and cuts of 4-120 KB every
 #: frame stayed byte-identical at margins 0.02-0.05; numeric compression took
 #: 4-8% less CPU (issue 15). Pre-trials of nested streams (2K of their 16K)
-#: lost up to 2.6% for no measurable gain, so they have none.
+#: lost up to 2.6% for no measurable gain, so they have none. The margin went
+#: from 0.03 to 0.005 in the eleventh session (numeric-speed8): the zipcode
+#: coordinates (two layouts 1.3% apart on 4K values, 1.3% on the sample) no
+#: longer code both on 32K values (10 -> 6.5 ms each); of 44 numeric arrays
+#: one moved (usr-inodes.i32 +0.12%), the csv corpus not at all; 0.01 gave the
+#: same bytes, 0 (the slack alone) cost 0.85% (delay.i32 +7%).
+#: Pre-trials from 8K values (PRE_MIN_FACTOR 2) gained nothing measurable on
+#: the numeric arrays and cost the csv corpus 0.08%.
 PRE_VALUES = 4096
 PRE_MIN_FACTOR = 4
-PRE_MARGIN = 0.03
+PRE_MARGIN = 0.005
 PRE_SLACK = 64
 PRE_PAD_MIN_SECTION = 2048
 #: The int streams nested in candidates that a top-level trial only measures
