@@ -660,3 +660,41 @@ def test_frame_of_reference_by_inverse_equals_gcd_and_division(base, g, ks, spoi
     rb, rg, ry = ic._frame_of_reference_reference(x)
     assert (int(b), int(gg)) == (rb, rg)
     assert np.array_equal(y, ry)
+
+
+def test_whole_array_frame_scratch_is_reused_and_never_shared(monkeypatch):
+    """The frame of reference of a whole array is made in one scratch array per
+    thread; an encode nested in one that holds it (escaped excess, dictionary
+    ranks, sparse values) gets its own, and the scratch is free again after an
+    encoder raises. Every output decodes to its input, as without the scratch."""
+    rng = np.random.default_rng(11)
+    arrays = [np.cumsum(rng.integers(-3, 4, 70000)),                     # planes/bucket with a predictor
+              np.where(rng.random(70000) < 0.02, rng.integers(0, 1 << 40, 70000), rng.integers(0, 200, 70000)),  # escapes
+              rng.choice(rng.integers(0, 1 << 30, 300), 70000),           # a dictionary
+              np.repeat(rng.integers(0, 1 << 20, 700), 100)]              # sparse runs
+    seen = []
+    real = ic._whole_frame
+    def spy(x):
+        fr, held = real(x)
+        seen.append((x.size, held))
+        return fr, held
+    monkeypatch.setattr(ic, "_whole_frame", spy)
+    for x in arrays:
+        blob = ic.encode_ints(x)
+        assert np.array_equal(ic.decode_ints(blob, x.size), x)
+        assert not ic._WHOLE.busy
+    assert any(held for _, held in seen)
+    monkeypatch.setattr(ic, "_whole_frame", real)
+    def boom(v, f):
+        raise RuntimeError("encoder failed")
+    with pytest.raises(RuntimeError):
+        ic._encode_whole(boom, arrays[0])
+    assert not ic._WHOLE.busy
+    # the scratch is not shared: an encode nested inside a held one gets a new array
+    fr, held = ic._whole_frame(arrays[0])
+    try:
+        assert held
+        fr2, held2 = ic._whole_frame(arrays[1])
+        assert not held2 and not np.shares_memory(fr[2], fr2[2])
+    finally:
+        ic._WHOLE.busy = False

@@ -389,7 +389,9 @@ def element_phase(a: np.ndarray, size: int) -> int:
 
 
 def _int_values(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype == np.dtype("<u8"):
+    """The integers as int64: 8-byte ones as they are (a view of the block, no
+    copy: the int codec never writes into its input), narrower ones widened."""
+    if arr.dtype.itemsize == 8:
         return arr.view(np.int64)
     return arr.astype(np.int64)
 
