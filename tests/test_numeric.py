@@ -698,23 +698,3 @@ def test_whole_array_frame_scratch_is_reused_and_never_shared(monkeypatch):
         assert not held2 and not np.shares_memory(fr[2], fr2[2])
     finally:
         ic._WHOLE.busy = False
-
-
-@pytest.mark.parametrize("dtype", ["<i1", "<u2", "<i4", "<u4"])
-def test_narrow_ints_widened_in_scratch_give_the_same_streams(dtype):
-    """Narrow integers are widened into a per-thread scratch array for the int
-    codec: the same bytes as a fresh int64 copy (the path taken while the
-    scratch is in use), and the scratch is free again afterwards."""
-    from cobol.layers import numeric
-    rng = np.random.default_rng(12)
-    info = np.iinfo(np.dtype(dtype))
-    arr = np.clip(np.cumsum(rng.integers(-40, 41, 50000)) + (info.max + int(info.min)) // 2, info.min, info.max).astype(dtype)
-    via_scratch = numeric._encode_ints_of(arr)
-    assert not numeric._WIDE.busy
-    numeric._WIDE.busy = True
-    try:
-        fresh = numeric._encode_ints_of(arr)
-    finally:
-        numeric._WIDE.busy = False
-    assert via_scratch == fresh
-    assert np.array_equal(ic.decode_ints(via_scratch, arr.size), arr.astype(np.int64))

@@ -451,41 +451,10 @@ def _float_methods(arr: np.ndarray) -> list:
     return out
 
 
-class _WideScratch(threading.local):
-    """This thread's int64 array that narrow integers are widened into for
-    the int codec (_encode_array), and whether an encode is using it."""
-    buf = None
-    busy = False
-
-
-_WIDE = _WideScratch()
-#: narrow integer arrays of up to this many values are widened into _WIDE's
-#: array, kept from block to block (a new one per block came from fresh pages:
-#: ~1 ms of page faults for 200K int32 values on the machine this was measured on)
-WIDE_SCRATCH_MAX = 1 << 20
-
-
-def _encode_ints_of(arr: np.ndarray) -> bytes:
-    """encode_ints of an integer array, narrow ones widened into this thread's
-    scratch array when it is free (encode_ints keeps nothing of its input)."""
-    w = _WIDE
-    if arr.dtype.itemsize == 8 or w.busy or arr.size > WIDE_SCRATCH_MAX:
-        return encode_ints(_int_values(arr))
-    if w.buf is None or w.buf.size < arr.size:
-        w.buf = np.empty(max(arr.size, 1 << 16), np.int64)
-    x = w.buf[:arr.size]
-    np.copyto(x, arr)
-    w.busy = True
-    try:
-        return encode_ints(x)
-    finally:
-        w.busy = False
-
-
 def _encode_array(arr: np.ndarray, method: int, scale: int | None) -> list:
     """Streams [values, exception positions, exception bits] of an array."""
     if method == M_INT:
-        return [_encode_ints_of(arr), b"", b""]
+        return [encode_ints(_int_values(arr)), b"", b""]
     if method == M_UNWRAP:
         return [encode_ints(_unwrap(arr)), b"", b""]
     return _encode_float(arr, method, scale)
