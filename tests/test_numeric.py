@@ -698,3 +698,14 @@ def test_whole_array_frame_scratch_is_reused_and_never_shared(monkeypatch):
         assert not held2 and not np.shares_memory(fr[2], fr2[2])
     finally:
         ic._WHOLE.busy = False
+
+
+def test_estimate_without_predictors_is_the_order_0_estimate():
+    """estimate_size(values, predictors=False) (XOR floats) is what the full
+    estimate gives when order 0 is the best predictor, and never below it."""
+    rng = np.random.default_rng(13)
+    noise = rng.integers(0, 1 << 40, 5000)
+    walk = np.cumsum(rng.integers(-5, 6, 5000)) + (1 << 30)
+    assert ic.estimate_size(noise, predictors=False) == ic.estimate_size(noise)
+    assert ic.estimate_size(walk, predictors=False) > ic.estimate_size(walk)
+    assert ic.estimate_size(np.zeros(0, np.int64), predictors=False) == 2
