@@ -833,6 +833,10 @@ _RAW_SAMPLE_MIN_BLOCK = 512 << 10
 #: skip at 1.3 would never have dropped a smaller raw plan; whole-block zstd
 #: cost 12-17% of compressing these arrays (issue 15)
 RAW_NUMERIC = ("numeric",)
+#: CSV/TSV blocks too (estimated from 128 KiB up, skipped at 1.3): the CSV
+#: transform is 2.5-5x under plain zstd on the dev tables, and zstd of a whole
+#: 300-400 KB table was a fifth of its level-3 compression time
+RAW_TABLES = ("csv", "tsv")
 _RAW_SAMPLE_MIN_BLOCK_NUMERIC = 128 << 10
 RAW_SKIP_MARGIN_NUMERIC = 1.3
 #: numeric blocks up to 2 x slices x slice are estimated from slices of a 32nd
@@ -893,6 +897,16 @@ SAMPLE_SLICES = 4
 SAMPLE_SLICE = 16 << 10
 #: a candidate whose sample is more than this fraction larger than the best's is not run whole
 SAMPLE_MARGIN = 0.10
+#: ... except the log transform against l1 (logs and log-like text): it runs
+#: whole only when its sample is at most this fraction larger than l1's. On 31
+#: slices of 0.3-0.8 MB of logs (IRC, apt/dpkg, OpenJDK build and test output,
+#: gdb's check.log; /tmp/sb/distinct.log, /tmp/lr/{mix,mid}.log, big.log and the
+#: dev and unseen logs), every one whose log sample was larger than l1's lost
+#: whole too (sample 1.009-1.049x l1's, whole 1.002-1.026x), and the log
+#: transform won no block whose sample was over 0.96x l1's; the whole run it
+#: spared is the costliest of the block (irclog2html's 644 KB: ~40% of level
+#: 3's CPU, same frame). 2% leaves room for the slices that came within 1.1%.
+LOG_OVER_L1_SAMPLE_MARGIN = 0.02
 
 
 def _line_sample(data) -> bytes:
@@ -927,7 +941,7 @@ def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list
     sample = _line_sample(data)
     if len(sample) < SAMPLE_MIN_BLOCK // 32:
         return candidates
-    sctx = replace(ctx, profiler=None)
+    sctx = replace(ctx, profiler=None, size_only=True)
     # text that repeats templates (the log transform's gate, passed on the block's head):
     # the log candidate runs on the sample as on a log, so that the gate is not asked
     # again of the sample (it turned down OpenJDK's check-jdk log there, and l1 won at +1.8%)
@@ -954,8 +968,16 @@ def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list
     took = [z for z in sizes.values() if z is not None]
     if not took:
         return candidates
-    limit = min(took) * (1.0 + SAMPLE_MARGIN)
-    return [t for t in candidates if sizes[t.name] is not None and sizes[t.name] <= limit]
+    best = min(took)
+    log_limit = sizes["l1"] * (1.0 + LOG_OVER_L1_SAMPLE_MARGIN) \
+        if ctx.fmt in ("log", "text") and sizes.get("l1") is not None else None
+
+    def kept(t) -> bool:
+        size = sizes[t.name]
+        if size is None or size > best * (1.0 + SAMPLE_MARGIN):
+            return False
+        return not (t.name == "log" and log_limit is not None and size > log_limit)
+    return [t for t in candidates if kept(t)]
 
 
 #: log blocks (detected format "log") of at most this many bytes are coded at
@@ -1055,9 +1077,11 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     for t in candidates + [raw]:
         t0 = time.perf_counter()
         if t is raw and best is not None and ctx.level < RAW_SAMPLED_BELOW_LEVEL:
-            numeric = ctx.fmt in RAW_NUMERIC
-            estimate = _raw_estimate(data, ctx.level, _RAW_SAMPLE_MIN_BLOCK_NUMERIC, _RAW_SAMPLE_PARTS_NUMERIC) \
-                if numeric else _raw_estimate(data, ctx.level)
+            numeric = ctx.fmt in RAW_NUMERIC or ctx.fmt in RAW_TABLES
+            # (the slices of a 32nd were measured on numeric arrays only)
+            parts = _RAW_SAMPLE_PARTS_NUMERIC if ctx.fmt in RAW_NUMERIC else 4 * _RAW_SAMPLE_SLICES
+            estimate = _raw_estimate(data, ctx.level,
+                                     _RAW_SAMPLE_MIN_BLOCK_NUMERIC if numeric else _RAW_SAMPLE_MIN_BLOCK, parts)
             margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN_TEXT if direct and ctx.fmt == "text" \
                 else RAW_SKIP_MARGIN
             if estimate is not None and best.stored_size * margin < estimate:
