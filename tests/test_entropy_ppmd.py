@@ -110,9 +110,10 @@ def test_level_12_codes_html_and_json_lines_with_ppmd(name):
     assert "ppmd" in _codecs(blob)
 
 
-@pytest.mark.parametrize("folder,level,ppmd", [("html", 6, True), ("html", 5, False), ("text", 8, False),
+@pytest.mark.parametrize("folder,level,ppmd", [("html", 6, True), ("html", 5, False), ("text", 6, True),
+                                               ("text", 5, False),
                                                ("jsonl", 6, True), ("jsonl", 5, False)])
-def test_ppmd_starts_at_level_6_on_html_and_json_lines_and_9_on_prose(folder, level, ppmd):
+def test_ppmd_starts_at_level_6_on_html_json_lines_and_prose(folder, level, ppmd):
     data = next(p for p in sorted((SAMPLES / folder).iterdir()) if p.is_file()).read_bytes()[:300_000]
     if folder == "jsonl":
         data = (SAMPLES / "jsonl/vega-football.jsonl").read_bytes()[:300_000]
@@ -126,7 +127,7 @@ def test_mid_level_ppmd_orders_and_formats():
     assert entropy.ppmd_mid_orders(5) == () and entropy.ppmd_mid_orders(19) == ()
     assert entropy.ppmd_mid_orders(6) == entropy.ppmd_mid_orders(8) == (8,)
     assert entropy.ppmd_mid_orders(9) == entropy.ppmd_mid_orders(14) == (16,)
-    assert plan.MID_PPMD_MIN_LEVEL == {"html": 6, "text": 9, "jsonl": 6}
+    assert plan.MID_PPMD_MIN_LEVEL == {"html": 6, "text": 6, "jsonl": 6}
     assert entropy.ppmd_mid_orders(15) == entropy.ppmd_mid_orders(18) == (16, 32)
     assert plan.MID_PPMD_FORMATS.isdisjoint(plan.PPMD_EXCLUDED_FORMATS)
 
