@@ -78,20 +78,19 @@ def test_engine_round_trips_every_sample_kind_at_level_19(folder):
 # ------------------------------------------------------------------ policy
 
 
-def test_no_ppmd_on_prose_below_level_9_or_when_switched_off():
+def test_no_ppmd_on_prose_below_level_6_or_when_switched_off():
     data = _text_sample()
-    assert "ppmd" not in _codecs(cobol.compress(data, level=8, threads=1))
-    assert "ppmd" not in _codecs(cobol.compress(data, level=9, threads=1, layers={"ppmd": False}))
-    for level in (12, 19):
+    assert "ppmd" not in _codecs(cobol.compress(data, level=5, threads=1))
+    for level in (6, 9, 12, 19):
         assert "ppmd" not in _codecs(cobol.compress(data, level=level, threads=1, layers={"ppmd": False}))
     assert entropy_code(data, 18, ppmd=True)[0] != PPMD
     assert entropy_code(data, 19, ppmd=False)[0] != PPMD
     assert entropy_code(data, 19, ppmd=True)[0] == PPMD
 
 
-@pytest.mark.parametrize("level", [9, 10, 14, 15, 18])
-def test_levels_9_to_18_code_prose_with_ppmd_at_their_orders(level):
-    """plan.MID_PPMD_FORMATS at levels 9..18: PPMd (entropy.PPMD_MID_ORDERS_BY_LEVEL)
+@pytest.mark.parametrize("level", [6, 8, 9, 10, 14, 15, 18])
+def test_levels_6_to_18_code_prose_with_ppmd_at_their_orders(level):
+    """plan.MID_PPMD_FORMATS at levels 6..18: PPMd (entropy.PPMD_MID_ORDERS_BY_LEVEL)
     is kept, smaller than the same level without it, and the frame decodes."""
     data = _text_sample()
     blob = cobol.compress(data, level=level, threads=1)
