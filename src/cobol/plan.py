@@ -671,7 +671,7 @@ BROTLI_COMPARE_MAX_QUALITY = 9
 
 #: prose blocks (detected "text") whose kept plan is coded again at
 #: SMALL_BROTLI_QUALITY (small_brotli_max; the level's own quality is lower,
-#: and PPMd is not tried: levels 3-8)
+#: and PPMd is not tried: levels 3-5)
 #: weigh the log transform's plan LOG_PLAN_WEIGHT times its size when plans
 #: are chosen on zstd sizes:
 #: quality 10 shrinks the log transform's several streams less than l1's word
@@ -697,7 +697,7 @@ def plan_weight(p: BlockPlan, ctx: EncodeContext, size: int) -> float:
     """The factor :func:`choose_plan` weighs ``p``'s stored size with when it
     compares plans for a block of ``size`` bytes (see LOG_PLAN_WEIGHT)."""
     if p.transform.name != "log" or ctx.fmt not in LOG_WEIGHTED_FORMATS or ppmd_enabled(ctx):
-        # (where PPMd codes the streams, from level 9 on prose, quality 10 may not)
+        # (where PPMd codes the streams, from level 6 on prose, quality 10 may not)
         return 1.0
     final = brotli_quality(ctx, size)
     return LOG_PLAN_WEIGHT if brotli_quality(ctx) < SMALL_BROTLI_QUALITY <= final else 1.0
