@@ -339,6 +339,37 @@ def test_line_blocks_run_whole_only_the_candidates_their_sample_favours():
     assert [t[0] for t in report.trials if not t[0].endswith("(sample)")][:1] == ["json"]
 
 
+@pytest.mark.parametrize("fmt", ["log", "text"])
+def test_log_runs_whole_only_when_its_sample_is_close_to_l1s(monkeypatch, fmt):
+    # LOG_OVER_L1_SAMPLE_MARGIN: the sample sizes alone decide (the transforms are stand-ins)
+    from types import SimpleNamespace
+    from cobol.registry import EncodeContext
+    block = b"Dec  5 10:00:01 host app[12]: request 7 done\n" * 8000
+    assert len(block) >= plan_module.SAMPLE_MIN_BLOCK
+    monkeypatch.setattr(plan_module, "_log_like", lambda data, ctx: True)
+    candidates = [transform_by_name("log"), transform_by_name("l1")]
+    margin = plan_module.LOG_OVER_L1_SAMPLE_MARGIN
+    for log_size, l1_size, whole in [(1000, 1000, ["log", "l1"]), (int(1000 * (1 + margin)), 1000, ["log", "l1"]),
+                                     (int(1000 * (1 + margin)) + 2, 1000, ["l1"]), (1090, 1000, ["l1"]),
+                                     (800, 1000, ["log"]), (1000, 1050, ["log", "l1"]), (None, 1000, ["l1"])]:
+        sizes = {"log": log_size, "l1": l1_size}
+        monkeypatch.setattr(plan_module, "_run", lambda t, data, ctx, **kw: None if sizes[t.name] is None
+                            else SimpleNamespace(stored_size=sizes[t.name]))
+        kept = plan_module._sampled_candidates(block, EncodeContext(level=3, fmt=fmt), candidates, [])
+        assert [t.name for t in kept] == whole, (log_size, l1_size)
+    # the sample trials are size-only runs (EncodeContext.size_only); the whole-block ones are not
+    seen = []
+    monkeypatch.setattr(plan_module, "_run", lambda t, data, ctx, **kw: seen.append(ctx.size_only)
+                        or SimpleNamespace(stored_size=1000))
+    plan_module._sampled_candidates(block, EncodeContext(level=3, fmt=fmt), candidates, [])
+    assert seen == [True, True]
+    # JSON lines keep the common margin: log within SAMPLE_MARGIN of json runs whole
+    sizes = {"json": 1000, "log": 1050}
+    json_candidates = [transform_by_name("json"), transform_by_name("log")]
+    kept = plan_module._sampled_candidates(JSON_LOG_ROWS, EncodeContext(level=3, fmt="jsonl"), json_candidates, [])
+    assert [t.name for t in kept] == ["json", "log"]
+
+
 def test_templated_text_blocks_are_sampled_and_prose_skips_the_log_transform():
     # lines without timestamps (detect says text) that repeat templates: log and l1
     # run on a sample first, and l1, far behind there, does not run whole
