@@ -12,7 +12,7 @@ skipped when a slice estimate says the best transform wins clearly
 (RAW_SKIP_MARGIN). Only the plan that is stored is round-tripped through its
 decoder (every candidate in strict mode, :data:`STRICT_ENV`).
 
-At levels >= ``entropy.PPMD_MIN_LEVEL`` (and 6/9..18 on MID_PPMD_FORMATS) each
+At levels >= ``entropy.PPMD_MIN_LEVEL`` (and 6..18 on MID_PPMD_FORMATS) each
 stream is also tried with PPMd (codec 3) and keeps it where it is clearly smaller (:func:`entropy.entropy_code`);
 candidates are compared with those sizes, so plain text coded whole with PPMd
 can beat the word transform coded with zstd (not on json and xml blocks,
@@ -185,7 +185,7 @@ PPMD_EXCLUDED_FORMATS = frozenset({"json", "xml"})
 
 
 #: transforms not run on these detected formats where PPMd may code the block
-#: (ppmd_enabled: levels 19+, and 6/9..18 on MID_PPMD_FORMATS): l1 on prose, where PPMd of the raw block models
+#: (ppmd_enabled: levels 19+, and 6..18 on MID_PPMD_FORMATS): l1 on prose, where PPMd of the raw block models
 #: the words better than PPMd of l1's word codes. Level 19 on 9 prose files (4
 #: dev, 5 unseen; 1 MB cuts): the same frames on 8, l1 kept on one (cmake's
 #: buildsystem.7.rst, 9,055 bytes against 9,065 without it); without l1's own
@@ -222,12 +222,16 @@ def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
 #: levels 6-8 coded JSON lines no smaller than level 3 and slower, and bzip3
 #: was smaller and faster (/tmp/jl8 + unseen, 8 files: 10.88 at 7.2-7.4 MB/s
 #: against 11.96 at 8.4); with order 8 12.72 at 6.9-7.1 (bzip3 11.96 at 8.2;
-#: level 9 13.49 at 4.9), decoding at PPMd's speed (180 -> 16 MB/s). Prose keeps
-#: zstd and brotli at 6-8: there they were 1.2-2x faster than bzip3.
+#: level 9 13.49 at 4.9), decoding at PPMd's speed (180 -> 16 MB/s). Prose from
+#: level 6 too (branch ladder8, "Eleventh session: ladder8"): with zstd 6-8 and
+#: brotli 8 levels 6-8 coded prose within 1% of level 3 (unseen: its bytes, at its
+#: speed), under bzip3's ratio everywhere (dev 3.67 against 4.36, unseen 4.23
+#: against 4.25), and bzip3 was faster on fresh2 (dominated); with order 8 dev
+#: 4.41 (bzip3 4.36) at 0.36x the CPU speed, unseen 4.60 at the same speed.
 #: Not JSON and XML, where those levels already beat bzip3 with brotli; not CSV,
 #: numeric or log (log blocks have their own PPMd at 10..18,
 #: l2_log.STREAM_PPMD_MIN_LEVEL).
-MID_PPMD_MIN_LEVEL = {"html": 6, "text": 9, "jsonl": 6}
+MID_PPMD_MIN_LEVEL = {"html": 6, "text": 6, "jsonl": 6}
 MID_PPMD_FORMATS = frozenset(MID_PPMD_MIN_LEVEL)
 
 
@@ -244,7 +248,7 @@ def mid_ppmd_orders(ctx: EncodeContext) -> tuple:
 
 def ppmd_enabled(ctx: EncodeContext) -> bool:
     """Whether streams may be coded with ppmd (codec 3): at levels >=
-    entropy.PPMD_MIN_LEVEL, and at 6/9..18 on MID_PPMD_FORMATS, unless the
+    entropy.PPMD_MIN_LEVEL, and at 6..18 on MID_PPMD_FORMATS, unless the
     ``ppmd`` switch is off (``CobolEngine(layers={"ppmd": False})``), never on
     PPMD_EXCLUDED_FORMATS, never with a shared dictionary (its streams use
     zstd-dict)."""
@@ -667,7 +671,7 @@ BROTLI_COMPARE_MAX_QUALITY = 9
 
 #: prose blocks (detected "text") whose kept plan is coded again at
 #: SMALL_BROTLI_QUALITY (small_brotli_max; the level's own quality is lower,
-#: and PPMd is not tried: levels 3-8)
+#: and PPMd is not tried: levels 3-5)
 #: weigh the log transform's plan LOG_PLAN_WEIGHT times its size when plans
 #: are chosen on zstd sizes:
 #: quality 10 shrinks the log transform's several streams less than l1's word
@@ -693,7 +697,7 @@ def plan_weight(p: BlockPlan, ctx: EncodeContext, size: int) -> float:
     """The factor :func:`choose_plan` weighs ``p``'s stored size with when it
     compares plans for a block of ``size`` bytes (see LOG_PLAN_WEIGHT)."""
     if p.transform.name != "log" or ctx.fmt not in LOG_WEIGHTED_FORMATS or ppmd_enabled(ctx):
-        # (where PPMd codes the streams, from level 9 on prose, quality 10 may not)
+        # (where PPMd codes the streams, from level 6 on prose, quality 10 may not)
         return 1.0
     final = brotli_quality(ctx, size)
     return LOG_PLAN_WEIGHT if brotli_quality(ctx) < SMALL_BROTLI_QUALITY <= final else 1.0
