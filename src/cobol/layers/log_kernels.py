@@ -21,6 +21,8 @@ NEWLINE = 10
 PLACEHOLDER = 0x11
 #: a digit chunk's place in a skeleton (a line holding this byte stays raw)
 NUMBER = 0x12
+#: a template's last byte standing for the line's message (params version 5)
+TAIL = 0x13
 DIGIT0 = 48
 #: a digit run is cut into chunks of at most this many digits (exact in int64)
 MAX_CHUNK_DIGITS = 18
@@ -970,11 +972,11 @@ def _index_skeletons(sbuf, newline_bits, number_bits, var_end, var_num0, num_pos
 
 @njit(cache=True, nogil=True)
 def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_bits, n_vars, res, widths, rbuf, n_raw,
-                 final_newline):
+                 final_newline, mbuf, tails):
     """Every line of a block written into out[:cap] in one kernel (the decoder's
     path; :func:`render` serves chosen lines): returns the bytes written, or a
     negative code on inconsistent streams (-1 templates, -2 template ids,
-    -3 variables, -4 skeletons, -5 numbers, -6 raw lines, -7 output size).
+    -3 variables, -4 skeletons, -5 numbers, -6 raw lines, -7 output size, -8 messages).
 
     Where :class:`cobol.layers.l2_log.LogBlock` indexes every skeleton and
     puts the numbers back in variable order (a permutation of them all) before
@@ -984,7 +986,11 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
     the groups' delta coding as it goes (one cursor and running value per
     group: a column's variables are rendered in their stored order, which is
     the order inside each of its groups). No stream is copied to pad it: a
-    span near an array's end is copied byte by byte."""
+    span near an array's end is copied byte by byte.
+
+    ``tails`` (params version 5): a template whose last byte is TAIL ends in
+    the line's message, the next newline-ended item of ``mbuf`` (every one
+    must be used; -8 otherwise)."""
     # templates: where each ends, how many placeholders each holds
     tlen = tbuf.shape[0]
     if n_t > tlen or (tlen and tbuf[tlen - 1] != NEWLINE):
@@ -1016,9 +1022,13 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
                 ph_first[t] = ph
     if t != n_t + 1:
         return -1
+    tail = np.zeros(n_t + 1, np.bool_)
     for t in range(1, n_t + 1):
         nxt = ph_first[t + 1] if t < n_t else n_ph
         slots[t] = nxt - ph_first[t]
+        if tails and tmpl_e[t] > tmpl_s[t] and tbuf[tmpl_e[t] - 1] == TAIL:
+            tail[t] = True
+            tmpl_e[t] -= 1
     # columns: templates 1..n_common a column per slot, the others one shared column
     if n_common > n_t:
         return -1
@@ -1102,6 +1112,8 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
     op = np.int64(0)  # not 0: see _count_tokens
     rpos = 0
     rlen = rbuf.shape[0]
+    mpos = 0
+    mlen = mbuf.shape[0]
     for li in range(n_lines):
         t = ids[li]
         if t == 0:
@@ -1162,6 +1174,17 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
                     gk += 1
                     q += 1
                     a = x + 1
+            if tail[t]:
+                e = mpos
+                while e < mlen and mbuf[e] != NEWLINE:
+                    e += 1
+                if e >= mlen:
+                    return -8
+                if op + (e - mpos) > cap:
+                    return -7
+                _copy(out, op, mbuf, mpos, e - mpos)
+                op += e - mpos
+                mpos = e + 1
         if li < n_lines - 1 or final_newline:
             if op >= cap:
                 return -7
@@ -1169,4 +1192,6 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
             op += 1
     if rpos != rlen:
         return -6
+    if mpos != mlen:
+        return -8
     return op
