@@ -51,6 +51,7 @@ from .errors import ChecksumError, CobolError, FormatError
 from .format import checksum as ck
 from .format.frame import DataBlock, Limits, MetadataBlock, check_stream_table, iter_frame_records
 from .layers.l1_stream import TRANSFORM_ID as _L1_TRANSFORM
+from .layers import log_format as _log_format
 from .layers.log_format import TRANSFORM_ID as _LOG_TRANSFORM
 from .layers.raw import RawTransform
 from .linesearch import BlockLines, text_block
@@ -449,7 +450,11 @@ def _blocks(blob, source: _Source, m: Matcher, invert: bool):
             index = None
             continue
         index = None
-        if rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
+        if rec.transform == _LOG_TRANSFORM and _log_format.has_messages(rec.params):
+            # params version 5: the messages are cut off the lines' templates,
+            # so neither the templates nor the variables rule a line out
+            yield text_block(source.decode(rec, header), m, invert)
+        elif rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
             yield _l1_block(rec, header, source, m)
         elif rec.transform == _LOG_TRANSFORM and m.fixed is not None and not invert:
             yield _log_block(rec, header, source, m)

@@ -540,7 +540,9 @@ _DECODE_ERRORS = {-1: "templates stream", -2: "template ids", -3: "variable coun
 def _expanded(streams: list, params: bytes, raw_len: int, p: dict | None = None) -> list:
     """A block's streams with version 4's skeletons expanded by the kernel
     (:func:`log_refs.expand_refs`); those of versions 1-2 as they are. The
-    stream count must match the params (``p``: already parsed)."""
+    stream count must match the params (``p``: already parsed). Version 5:
+    the first six streams, the skeletons expanded when flag bit 1 is set
+    (the messages stream is the caller's to read)."""
     if p is None:
         p = parse_params(params, raw_len)
     if len(streams) != stream_count(p):
@@ -548,7 +550,7 @@ def _expanded(streams: list, params: bytes, raw_len: int, p: dict | None = None)
     if p["messages"] and not p["refs"] and len(streams[REFS]):
         raise FormatError("log: a refs stream without flag bit 1")
     if not p["refs"]:
-        return streams
+        return streams[:len(STREAM_NAMES)] if p["messages"] else streams
     refs = np.frombuffer(streams[REFS], np.uint8)
     if refs.size != p["n_vars"]:
         raise FormatError(f"log: {refs.size} refs for {p['n_vars']} variables")
@@ -566,7 +568,7 @@ def _expanded(streams: list, params: bytes, raw_len: int, p: dict | None = None)
     n = log_refs.expand_refs(padded, ends, refs, cap, skel)
     if n < 0:
         raise FormatError("log: inconsistent refs or stored skeletons")
-    return list(streams[:2]) + [skel[:n]] + list(streams[3:])
+    return list(streams[:2]) + [skel[:n]] + list(streams[3:6])
 
 
 _NO_MESSAGES = readonly(np.zeros(0, np.uint8))
@@ -578,6 +580,7 @@ def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) ->
     decoder's path; :class:`LogBlock` serves searches (chosen lines, variables).
     Version 4's skeletons are expanded first (:func:`_expanded`)."""
     p = parse_params(params, raw_len)
+    messages = streams[MESSAGES] if p["messages"] and len(streams) > MESSAGES else b""
     streams = _expanded(streams, params, raw_len, p)
     if out.size < raw_len + COPY_SLACK:
         raise ValueError("log: output array shorter than the block and its copy slack")
@@ -590,7 +593,7 @@ def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) ->
     sbuf = readonly(np.frombuffer(streams[2], np.uint8))
     mbuf = _NO_MESSAGES
     if p["messages"]:
-        mbuf = readonly(np.frombuffer(streams[MESSAGES], np.uint8))
+        mbuf = readonly(np.frombuffer(messages, np.uint8))
         if int(np.count_nonzero(mbuf == lk.NEWLINE)) != p["n_messages"]:
             raise FormatError(f"log: messages stream does not hold {p['n_messages']} newline-ended items")
     n = lk.decode_whole(out, raw_len, readonly(np.frombuffer(streams[0], np.uint8)), p["n_templates"], p["n_common"],
