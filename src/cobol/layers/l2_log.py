@@ -930,4 +930,5 @@ class LogTransform(Transform):
         extra = p["delimiters"][len(DELIMITERS):].decode("ascii")
         return (f"log({p['n_lines']} lines, {p['n_templates']} templates, {p['n_vars']} variables, "
                 f"{p['n_numbers']} numbers, {p['n_raw']} raw lines" + (f", tokens also cut at {extra}" if extra else "")
-                + (", variables move-to-front coded" if p["refs"] else "") + ")")
+                + (", variables move-to-front coded" if p["refs"] else "")
+                + (f", {p['n_messages']} messages cut off their lines" if p["messages"] else "") + ")")

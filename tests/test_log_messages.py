@@ -1,0 +1,172 @@
+"""Log params version 5: lines of one-of-a-kind templates cut into a header
+(templated, ended by TAIL) and a message (the ``messages`` stream): round
+trips, the decoder's checks on hostile streams and params, ``cobol grep``
+(which decodes such a block whole) and a pinned version-5 frame."""
+
+import random
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import cobol
+from cobol.errors import CobolError, FormatError
+from cobol.format.wire import put_varint
+from cobol.layers import l2_log, log_format
+from cobol.layers.l2_log import LogTransform, decode_block
+from cobol.logsearch import grep
+from cobol.registry import EncodeContext
+from support import mutated_log_blocks
+
+WORDS = (b"the build", b"is green", b"again", b"see", b"http://example.org/x?y=1", b"who broke", b"master",
+         b"it works here", b"42", b"ok", b"thanks", b"lunch", b"rebasing", b"(sigh)", b"[afk]", b"\t", b"\xff\xfe")
+
+
+def _chat(seed: int, n: int, *, final_newline: bool = True, extra: bytes = b"") -> bytes:
+    """IRC-style lines: a regular header (time, nick), then free text."""
+    rng = random.Random(seed)
+    nicks = [b"alice", b"bob", b"carol", b"dave", b"eve"]
+    lines = []
+    for i in range(n):
+        words = b" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 9)))
+        lines.append(b"[%02d:%02d] <%s> %s" % (10 + i // 60, i % 60, rng.choice(nicks), words + extra))
+    return b"\n".join(lines) + (b"\n" if final_newline else b"")
+
+
+def _encode(data: bytes):
+    enc = LogTransform().encode(data, EncodeContext(fmt="log", level=3))
+    if enc is None:  # (every line raw)
+        return None, None
+    return [bytes(s) for s in enc.streams], enc.params
+
+
+def test_chat_lines_are_cut_into_headers_and_messages():
+    data = _chat(1, 400)
+    streams, params = _encode(data)
+    p = log_format.parse_params(params, len(data))
+    assert params[0] == log_format.VERSION_MESSAGES and p["messages"]
+    assert len(streams) == len(log_format.STREAM_NAMES_MESSAGES)
+    assert p["n_messages"] == streams[log_format.MESSAGES].count(b"\n") > 300
+    # every template of a cut line ends in TAIL, and only there
+    templates = streams[log_format.TEMPLATES].split(b"\n")[:-1]
+    assert any(t.endswith(bytes([log_format.TAIL])) for t in templates)
+    assert all(bytes([log_format.TAIL]) not in t[:-1] for t in templates)
+    assert decode_block(streams, params, len(data)) == data
+    assert cobol.decompress(cobol.compress(data, plan="log")) == data
+
+
+def test_blocks_that_hold_tail_or_few_rare_lines_are_not_cut():
+    data = _chat(2, 400, extra=b" \x13")
+    streams, params = _encode(data)
+    assert params[0] != log_format.VERSION_MESSAGES
+    assert decode_block(streams, params, len(data)) == data
+    regular = b"".join(b"2026-12-06 10:00:%02d job %d done\n" % (i % 60, i) for i in range(400))
+    streams, params = _encode(regular)
+    assert params[0] != log_format.VERSION_MESSAGES
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10 ** 6), st.integers(33, 300), st.booleans(),
+       st.sampled_from([b"", b"\r", b" ", b"  x", b"\x00", b"\x11", b"\x12", b"\xff"]))
+def test_round_trip_of_generated_chat_logs(seed, n, final_newline, extra):
+    data = _chat(seed, n, final_newline=final_newline, extra=extra)
+    streams, params = _encode(data)
+    if streams is not None:
+        assert decode_block(streams, params, len(data)) == data
+    assert cobol.decompress(cobol.compress(data, level=3)) == data
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=40), min_size=40, max_size=120), st.integers(1, 6))
+def test_round_trip_of_hostile_messages(messages, k):
+    """Headers of k fields, then any bytes but newlines (TAIL, 0x11 and 0x12 included)."""
+    head = b" ".join(b"f%d" % i for i in range(k))
+    data = b"\n".join(b"%s %d %s" % (head, i, m.replace(b"\n", b"")) for i, m in enumerate(messages))
+    streams, params = _encode(data)
+    if streams is not None:
+        assert decode_block(streams, params, len(data)) == data
+    assert cobol.decompress(cobol.compress(data, plan="log")) == data
+
+
+def test_hostile_version_5_streams_raise_cobol_errors():
+    data = _chat(3, 300)
+    streams, params = _encode(data)
+    assert params[0] == log_format.VERSION_MESSAGES
+    for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(5), 600,
+                                               drop_streams=True, flip_share=0.5):
+        try:
+            out = decode_block(ss, pp, n)
+        except CobolError:
+            continue
+        assert len(out) == n, case
+
+
+def test_hostile_version_5_params_raise():
+    data = _chat(4, 300)
+    streams, params = _encode(data)
+    p = log_format.parse_params(params, len(data))
+    count = p["n_messages"]
+
+    def varint(v):
+        out = bytearray()
+        put_varint(out, v)
+        return bytes(out)
+    assert params.endswith(varint(count))
+    head = params[:-len(varint(count))]
+    for bad in (head + varint(count + 1), head + varint(count - 1), head, params + b"\x00",
+                bytes([5, 4]) + params[2:], bytes([5, 3]) + params[2:]):
+        with pytest.raises(CobolError):  # (FormatError, LimitError for a count above the lines)
+            decode_block(streams, bad, len(data))
+    with pytest.raises(FormatError):  # a refs stream without flag bit 1
+        decode_block(streams[:6] + [b"\x00"] + streams[7:], params, len(data))
+    with pytest.raises(FormatError):  # the messages stream dropped
+        decode_block(streams[:7], params, len(data))
+    with pytest.raises(FormatError):  # a message left over
+        decode_block(streams[:7] + [streams[7] + b"extra\n"], params, len(data))
+    with pytest.raises(FormatError):  # the line readers of versions 1-4 do not read version 5
+        log_format.canonical_streams(streams, params, len(data))
+    with pytest.raises(FormatError):
+        l2_log.LogBlock(streams, params, len(data))
+
+
+PATTERNS = [(b"the build", {"fixed": True}), (b"alice", {"fixed": True}), (b"ALICE", {"fixed": True, "ignore_case": True}),
+            (b"[10:0", {"fixed": True}), (b"absent string", {"fixed": True}), (b"green", {"fixed": True, "invert": True}),
+            (rb"^\[11:.*bob> .*again", {}), (rb"(sigh)|lunch$", {"extended": True})]
+
+
+def _expected(data: bytes, pattern: bytes, opts: dict) -> list:
+    import re
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines = lines[:-1]
+    if opts.get("fixed"):
+        rx = re.compile(re.escape(pattern), re.I if opts.get("ignore_case") else 0)
+    elif opts.get("extended"):
+        rx = re.compile(pattern)
+    else:
+        rx = re.compile(pattern.replace(b"(", rb"\(").replace(b")", rb"\)"))
+    return [ln for ln in lines if bool(rx.search(ln)) != bool(opts.get("invert"))]
+
+
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_grep_on_version_5_frames_matches_the_decompressed_lines(final_newline):
+    data = _chat(6, 500, final_newline=final_newline)
+    blob = cobol.compress(data, plan="log")
+    assert "messages cut off their lines" in cobol.frame_info(blob).block_list[0].detail
+    for pattern, opts in PATTERNS:
+        r = grep(pattern, blob, **opts)
+        want = _expected(data, pattern, opts)
+        assert r.lines == want, (pattern, opts)
+        assert r.count == len(want)
+
+
+def test_grep_on_multi_block_version_5_frames():
+    data = _chat(7, 3000)
+    blob = cobol.compress(data, plan="log", block_size=32 << 10)
+    info = cobol.frame_info(blob)
+    assert len(info.block_list) > 2 and all("messages cut off" in b.detail for b in info.block_list)
+    for pattern, opts in PATTERNS:
+        r = grep(pattern, blob, **opts)
+        assert r.lines == _expected(data, pattern, opts), (pattern, opts)
+    lines = data.split(b"\n")[:-1]
+    r = grep(b"bob> rebasing", blob, fixed=True)
+    assert r.numbers == [i + 1 for i, ln in enumerate(lines) if b"bob> rebasing" in ln] and r.numbers
