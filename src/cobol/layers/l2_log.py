@@ -743,15 +743,16 @@ def _better_layout(data, scan: LogScan) -> LogModel:
 #: text) is cut after its first k space-separated fields into a *header*,
 #: templated like any line and ended by TAIL, and a *message*, kept whole in
 #: the messages stream, when at least SPLIT_MIN_RARE_SHARE of the block's
-#: lines are such lines. k is the largest of SPLIT_FIELDS whose headers need
-#: at most SPLIT_MAX_TEMPLATE_SHARE as many templates as there are cut
-#: lines, on the first SPLIT_SAMPLE bytes of them (the headers must be
-#: regular: past the timestamp, nick or test name the templates multiply).
+#: lines are such lines. k is the last of SPLIT_FIELDS (tried in order, up to
+#: the first that fails) whose headers need at most SPLIT_MAX_TEMPLATE_SHARE
+#: as many templates as there are cut lines, on the first SPLIT_SAMPLE bytes
+#: of them (the headers must be regular: past the timestamp, nick or test
+#: name the templates multiply).
 #: Prose in a message stays one text for the coder instead of rare words
 #: scattered over templates and the shared column: irclog2html (chat)
 #: 117,981 -> ~108,000 bytes, gdb's check.log 134,207 -> ~126,600.
 SPLIT_MIN_RARE_SHARE = 0.2
-SPLIT_FIELDS = (6, 5, 4, 3, 2)
+SPLIT_FIELDS = (2, 3, 4, 5, 6)
 SPLIT_MAX_TEMPLATE_SHARE = 0.05
 SPLIT_SAMPLE = 64 << 10
 #: fewer cut lines than this: no split (their messages would not pay for a stream)
@@ -759,8 +760,8 @@ SPLIT_MIN_LINES = 32
 
 
 def _cut_messages(data, scan: LogScan):
-    """(the block with each cut line's message replaced by TAIL, the
-    messages each ended by a newline, their count), or None when the block
+    """(the block with each cut line's message replaced by TAIL, as a
+    uint8 array, the messages each ended by a newline, their count), or None when the block
     is not cut (see SPLIT_FIELDS). A block holding TAIL is never cut (the
     decoder reads a template's final TAIL as the message's place)."""
     buf = scan.buf
@@ -771,36 +772,29 @@ def _cut_messages(data, scan: LogScan):
     per_template[1:] = scan.counts
     rare = (scan.line_tid > 0) & (per_template[scan.line_tid] < MIN_COLUMN_LINES)
     n_rare = int(np.count_nonzero(rare))
-    if n_rare < max(SPLIT_MIN_LINES, SPLIT_MIN_RARE_SHARE * n_lines) or (buf == TAIL).any():
+    if n_rare < max(SPLIT_MIN_LINES, SPLIT_MIN_RARE_SHARE * n_lines):
         return None
-    starts, ends = _line_bounds(buf, n_lines)
-    spaces = np.flatnonzero(buf == 0x20)
-    if spaces.size == 0:
+    if (bytes([TAIL]) in data) if isinstance(data, (bytes, bytearray)) else bool((buf == TAIL).any()):
         return None
-    first_space = np.searchsorted(spaces, starts)
-    for k in SPLIT_FIELDS:
-        at = first_space + (k - 1)
-        cut_at = spaces[np.minimum(at, spaces.size - 1)] + 1
-        cut = rare & (at < spaces.size) & (cut_at <= ends)
-        lines = np.flatnonzero(cut)
-        if lines.size < SPLIT_MIN_LINES:
-            continue
-        heads = cut_at[lines] - starts[lines] + 1
-        upto = int(np.searchsorted(np.cumsum(heads), SPLIT_SAMPLE)) + 1
-        sample = gather_joined(buf, starts[lines[:upto]], cut_at[lines[:upto]], lk.NEWLINE)
-        sample_scan = LogScan(sample, templates=False, extra=scan.extra)
-        if sample_scan.n_templates <= SPLIT_MAX_TEMPLATE_SHARE * sample_scan.n_lines:
+    # k: on the heads of the first cut lines (SPLIT_SAMPLE bytes of them),
+    # the fewest fields first: the heads' templates only multiply with k
+    sample = np.empty(SPLIT_SAMPLE + (MAX_LINE + 1) + COPY_SLACK, np.uint8)
+    no_messages = np.empty(0, np.uint8)
+    k = 0
+    for fields in SPLIT_FIELDS:
+        size, _, n_cut = lk.cut_messages(buf, rare, fields, sample, no_messages, True, SPLIT_SAMPLE)
+        if n_cut < SPLIT_MIN_LINES:
             break
-    else:
+        sample_scan = LogScan(sample[:size], templates=False, extra=scan.extra)
+        if sample_scan.n_templates > SPLIT_MAX_TEMPLATE_SHARE * sample_scan.n_lines:
+            break
+        k = fields
+    if not k:
         return None
-    head_end = np.where(cut, cut_at, ends)
-    joined = gather_joined(buf, starts, head_end, lk.NEWLINE)
-    newline_at = np.cumsum(head_end - starts + 1) - 1
-    out = np.insert(np.asarray(joined), newline_at[lines], TAIL)
-    if not scan.final_newline and out.size:
-        out = out[:-1]
-    messages = gather_joined(buf, cut_at[lines], ends[lines], lk.NEWLINE)
-    return out.tobytes(), messages.tobytes(), int(lines.size)
+    heads = np.empty(buf.size + n_rare + COPY_SLACK, np.uint8)
+    messages = np.empty(buf.size + n_rare + COPY_SLACK, np.uint8)
+    hp, mp, n_cut = lk.cut_messages(buf, rare, k, heads, messages, False, 0)
+    return heads[:hp], messages[:mp].tobytes(), int(n_cut)
 
 
 #: a "text" block is modelled only when its first TEXT_SAMPLE bytes need fewer

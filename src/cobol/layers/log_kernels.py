@@ -527,6 +527,64 @@ def choose_split(buf, var_s, var_e, order, cols, n_cols):
 
 
 @njit(cache=True, nogil=True)
+def cut_messages(buf, cut, k, heads, msgs, heads_only, cap):
+    """Cut each line ``li`` with ``cut[li]`` after its k-th space (params
+    version 5): its head (up to and with that space) then TAIL goes to
+    ``heads``, the rest and a newline to ``msgs``; other lines, and a line
+    with fewer than k spaces, go to ``heads`` whole. Every newline of ``buf``
+    follows its line in ``heads``. ``heads_only``: only the cut lines' heads,
+    each ended by a newline instead of TAIL (the sample the encoder chooses k
+    on), stopping once ``cap`` bytes are written. ``heads`` and ``msgs`` need
+    16 bytes of slack after what is written (spans are moved 16 bytes at a
+    time). Returns (bytes in heads, bytes in msgs, lines cut)."""
+    n = buf.shape[0]
+    hp = 0
+    mp = 0
+    n_cut = 0
+    li = 0
+    i = 0
+    while i < n:
+        # the line buf[i:e], e its newline or the end
+        e = i
+        while e < n and buf[e] != NEWLINE:
+            e += 1
+        at = -1
+        if cut[li]:
+            seen = 0
+            for q in range(i, e):
+                if buf[q] == 0x20:
+                    seen += 1
+                    if seen == k:
+                        at = q + 1
+                        break
+        if at >= 0:
+            n_cut += 1
+            _copy(heads, hp, buf, i, at - i)
+            hp += at - i
+            if heads_only:
+                heads[hp] = NEWLINE
+                hp += 1
+                if hp >= cap:
+                    return hp, mp, n_cut
+            else:
+                heads[hp] = TAIL
+                hp += 1
+                _copy(msgs, mp, buf, at, e - at)
+                mp += e - at
+                msgs[mp] = NEWLINE
+                mp += 1
+        elif not heads_only:
+            _copy(heads, hp, buf, i, e - i)
+            hp += e - i
+        if e < n and not heads_only:
+            heads[hp] = NEWLINE
+            hp += 1
+        i = e + 1
+        li += 1
+    return hp, mp, n_cut
+
+
+@njit(cache=True, nogil=True)
 def split_vars(buf, var_s, var_e, order, split, skel, values, widths, runs_per_var):
     """Skeletons, digit-chunk values and chunk widths (digit counts, so
     leading zeros come back) of the variables taken in ``order``. A variable whose ``split`` entry is False
