@@ -572,6 +572,7 @@ def _expanded(streams: list, params: bytes, raw_len: int, p: dict | None = None)
 
 
 _NO_MESSAGES = readonly(np.zeros(0, np.uint8))
+_NO_ENDS = readonly(np.zeros(0, np.int64))
 
 
 def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) -> None:
@@ -591,15 +592,16 @@ def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) ->
     if res.size != p["n_numbers"]:
         raise FormatError(f"log: {res.size} numbers, params say {p['n_numbers']}")
     sbuf = readonly(np.frombuffer(streams[2], np.uint8))
-    mbuf = _NO_MESSAGES
+    mbuf, mends = _NO_MESSAGES, _NO_ENDS
     if p["messages"]:
         mbuf = readonly(np.frombuffer(messages, np.uint8))
-        if int(np.count_nonzero(mbuf == lk.NEWLINE)) != p["n_messages"]:
+        mends = np.flatnonzero(mbuf == lk.NEWLINE)
+        if mends.size != p["n_messages"] or (mbuf.size and mbuf[-1] != lk.NEWLINE):
             raise FormatError(f"log: messages stream does not hold {p['n_messages']} newline-ended items")
     n = lk.decode_whole(out, raw_len, readonly(np.frombuffer(streams[0], np.uint8)), p["n_templates"], p["n_common"],
                         ids, sbuf, lk.byte_bits(sbuf, lk.NEWLINE), lk.byte_bits(sbuf, lk.NUMBER), p["n_vars"], res,
                         readonly(np.frombuffer(streams[4], np.uint8)), readonly(np.frombuffer(streams[5], np.uint8)),
-                        p["n_raw"], p["final_newline"], mbuf, p["messages"])
+                        p["n_raw"], p["final_newline"], mbuf, mends, p["messages"])
     if n < 0:
         raise FormatError(f"log: inconsistent {_DECODE_ERRORS.get(n, 'streams')}")
     if n != raw_len:

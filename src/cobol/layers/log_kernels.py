@@ -1030,7 +1030,7 @@ def _index_skeletons(sbuf, newline_bits, number_bits, var_end, var_num0, num_pos
 
 @njit(cache=True, nogil=True)
 def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_bits, n_vars, res, widths, rbuf, n_raw,
-                 final_newline, mbuf, tails):
+                 final_newline, mbuf, mends, tails):
     """Every line of a block written into out[:cap] in one kernel (the decoder's
     path; :func:`render` serves chosen lines): returns the bytes written, or a
     negative code on inconsistent streams (-1 templates, -2 template ids,
@@ -1047,8 +1047,9 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
     span near an array's end is copied byte by byte.
 
     ``tails`` (params version 5): a template whose last byte is TAIL ends in
-    the line's message, the next newline-ended item of ``mbuf`` (every one
-    must be used; -8 otherwise)."""
+    the line's message, the next newline-ended item of ``mbuf`` (``mends``:
+    its newlines' positions, increasing; every item must be used, -8
+    otherwise)."""
     # templates: where each ends, how many placeholders each holds
     tlen = tbuf.shape[0]
     if n_t > tlen or (tlen and tbuf[tlen - 1] != NEWLINE):
@@ -1171,6 +1172,7 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
     rpos = 0
     rlen = rbuf.shape[0]
     mpos = 0
+    mi = 0
     mlen = mbuf.shape[0]
     for li in range(n_lines):
         t = ids[li]
@@ -1233,10 +1235,11 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
                     q += 1
                     a = x + 1
             if tail[t]:
-                e = mpos
-                while e < mlen and mbuf[e] != NEWLINE:
-                    e += 1
-                if e >= mlen:
+                if mi >= mends.shape[0]:
+                    return -8
+                e = mends[mi]
+                mi += 1
+                if e < mpos or e >= mlen:
                     return -8
                 if op + (e - mpos) > cap:
                     return -7
@@ -1250,6 +1253,6 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
             op += 1
     if rpos != rlen:
         return -6
-    if mpos != mlen:
+    if mi != mends.shape[0] or mpos != mlen:
         return -8
     return op
