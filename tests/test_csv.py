@@ -264,6 +264,37 @@ def test_float32_prices_and_references():
     assert len(sinks[2].streams[0]) < 40  # ... and costs next to nothing
 
 
+def test_float32_screen_on_long_columns(monkeypatch):
+    """Columns of F32_SCREEN_MIN fields and more are screened on a sample: the
+    float32 column still gets REP_F32, a plain two-decimal column is rejected by
+    the sample as the full test rejects it, and both round-trip."""
+    data = _price_table(n=9000)
+    rng = np.random.default_rng(3)
+    plain = "\n".join(f"{x:.2f}" for x in np.round(rng.uniform(0, 1000, 12000), 2)).encode() + b"\n"
+    for d in (data, plain):
+        enc = encode_csv(d, ord(","))
+        assert decode_csv(enc.streams, enc.params, len(d)) == d
+    arr = np.frombuffer(data, np.uint8)
+    s, e, _, _ = tokenize_block(arr, ord(","), 34)
+    col_s, col_e = s[6 + 2::6], e[6 + 2::6]
+    assert col_s.shape[0] >= cc.F32_SCREEN_MIN
+    sink = cc.StreamSink()
+    assert cc.encode_column(sink, arr, col_s, col_e) == cc.NUM
+    assert sink.params[2] == cc.REP_F32
+    parr = np.frombuffer(plain, np.uint8)
+    ps, pe, _, _ = tokenize_block(parr, ord(","), 34)
+    mant, scale, intlen, natlen, ok = K.parse_decimals(parr, ps, pe)
+    width, ok2, max_scale, vals = K.normalize_decimals(mant, scale, intlen, natlen, ok)
+    assert cc._f32_screen_rejects(mant, scale, ok2, int(max_scale))
+    screened = cc.StreamSink()
+    cc.encode_column(screened, parr, ps, pe)
+    monkeypatch.setattr(cc, "F32_SCREEN_MIN", 1 << 40)  # the full test on every field
+    full = cc.StreamSink()
+    cc.encode_column(full, parr, ps, pe)
+    assert screened.params == full.params and screened.streams == full.streams
+    assert full.params[2] == cc.REP_DECIMAL
+
+
 @SETTINGS
 @given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.integers(-999, 999), st.integers(0, 3)),
                 min_size=40, max_size=120),

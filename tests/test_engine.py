@@ -179,7 +179,7 @@ def test_clear_wins_skip_the_whole_block_zstd_trial_at_low_levels():
     assert cobol.decompress(cobol.compress(rows)) == rows
 
 
-def test_numeric_blocks_estimate_plain_zstd_from_128_kib_up():
+def test_numeric_and_csv_blocks_estimate_plain_zstd_from_128_kib_up():
     import numpy as np
     rng = np.random.default_rng(5)
     walk = np.cumsum(rng.integers(-50, 51, 60000)).astype("<i4").tobytes()  # 240 kB
@@ -187,15 +187,21 @@ def test_numeric_blocks_estimate_plain_zstd_from_128_kib_up():
     blob, report = e.encode_block(walk, 0)
     assert report.fmt == "numeric" and report.plan == "numeric"
     assert [t[0] for t in report.trials][-1] == "raw (sampled)"
-    # other formats compress such a block whole below 512 KiB
-    text = b"".join(b"%d,%d\n" % (i, i * i % 977) for i in range(30000))[: 240000]
+    # so are CSV tables (plan.RAW_TABLES) ...
+    table = b"".join(b"%d,%d\n" % (i, i * i % 977) for i in range(30000))[: 240000]
+    _, table_report = cobol.CobolEngine(level=3, threads=1).encode_block(table, 0)
+    assert table_report.fmt == "csv" and table_report.plan == "csv"
+    assert [t[0] for t in table_report.trials][-1] == "raw (sampled)"
+    # ... while other formats compress such a block whole below 512 KiB
+    text = b"".join(b'{"id": %d, "sq": %d}\n' % (i, i * i % 977) for i in range(30000))[: 240000]
     _, text_report = cobol.CobolEngine(level=3, threads=1).encode_block(text, 0)
+    assert text_report.fmt != "csv"
     assert [t[0] for t in text_report.trials][-1] == "raw"
     assert cobol.decompress(e.compress(walk)) == walk
 
 
 def test_default_checksum_is_xxh3_and_sha256_frames_still_decode():
-    data = b'{"a": 1, "b": [1, 2, 3]}\n' * 200
+    data = b'{"a": 1, "b": [1, 2, 3]}\n' * 4000  # 100 KB: past the small-frame CRC32 default
     default = cobol.compress(data)
     assert cobol.frame_info(default).to_dict()["checksum"] == "xxh3-64"
     sha = cobol.CobolEngine(checksum="sha256").compress(data)
@@ -203,6 +209,24 @@ def test_default_checksum_is_xxh3_and_sha256_frames_still_decode():
     # same transform and streams; only the 32-byte digest replaces the 8-byte one
     assert len(sha) - len(default) == 32 - 8
     assert cobol.decompress(sha) == cobol.decompress(default) == data
+
+
+def test_small_compact_frames_default_to_crc32_unless_a_kind_is_named():
+    from cobol.format.checksum import SMALL_FRAME_MAX
+    row = b'{"a": 1, "b": [1, 2, 3]}\n'
+    small = row * (SMALL_FRAME_MAX // len(row))
+    big = small + row
+    assert len(small) <= SMALL_FRAME_MAX < len(big)
+    default = cobol.compress(small)
+    assert cobol.frame_info(default).checksum == "crc32"
+    assert cobol.frame_info(cobol.compress(big)).checksum == "xxh3-64"
+    named = cobol.compress(small, checksum="xxh3")
+    assert cobol.frame_info(named).checksum == "xxh3-64"
+    # the same block; the digest is 4 bytes shorter
+    assert len(named) - len(default) == 8 - 4
+    # a full frame (several blocks) keeps xxh3 whatever the block sizes
+    assert cobol.frame_info(cobol.compress(small, block_size=4096)).checksum == "xxh3-64"
+    assert cobol.decompress(default) == cobol.decompress(named) == small
 
 
 # ------------------------------------------------------------ structured samples, strict planning

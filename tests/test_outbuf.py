@@ -18,7 +18,7 @@ def _fill(buf, payload: bytes):
 
 
 @pytest.mark.parametrize("in_place", [True, False])
-@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 4096, (1 << 20) + 3])
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 4096, outbuf.IN_PLACE_MIN - 1, outbuf.IN_PLACE_MIN, (1 << 20) + 3])
 def test_buffer_gives_back_exactly_what_was_written(in_place, n):
     payload = bytes((i * 7 + 3) & 0xFF for i in range(n))
     buf = outbuf.OutputBuffer(n, OUTPUT_SLACK, in_place=in_place)
@@ -31,23 +31,35 @@ def test_buffer_gives_back_exactly_what_was_written(in_place, n):
 
 @pytest.mark.skipif(outbuf._C_API is None, reason="in-place bytes need CPython's C API through ctypes")
 def test_a_surviving_view_makes_finish_copy_instead_of_moving_the_body():
-    buf = outbuf.OutputBuffer(100, OUTPUT_SLACK)
-    _fill(buf, b"x" * 100)
+    n = outbuf.IN_PLACE_MIN + 100
+    buf = outbuf.OutputBuffer(n, OUTPUT_SLACK)
+    assert buf._ptr is not None  # built in place
+    _fill(buf, b"x" * n)
     view = buf.array[10:20]  # a view the caller forgot: the body must stay where it is
     out = buf.finish()
-    assert out == b"x" * 100
+    assert out == b"x" * n
     view[:] = ord("y")  # still valid memory, and not the returned bytes
-    assert out == b"x" * 100 and bytes(view) == b"y" * 10
+    assert out == b"x" * n and bytes(view) == b"y" * 10
 
 
 @pytest.mark.skipif(outbuf._C_API is None, reason="in-place bytes need CPython's C API through ctypes")
 def test_an_abandoned_buffer_stays_valid_while_a_view_holds_it():
-    buf = outbuf.OutputBuffer(1000, OUTPUT_SLACK)
-    view = buf.array[:1000]
+    n = outbuf.IN_PLACE_MIN + 1000
+    buf = outbuf.OutputBuffer(n, OUTPUT_SLACK)
+    assert buf._ptr is not None
+    view = buf.array[:n]
     buf.abandon()
     view[:] = 1  # the bytes object lives on as the view's owner
-    assert int(view.sum()) == 1000
+    assert int(view.sum()) == n
     del view
+
+
+def test_small_outputs_are_a_numpy_array_copied_out():
+    # below IN_PLACE_MIN the copy is cheaper than the ctypes calls of the in-place path
+    buf = outbuf.OutputBuffer(outbuf.IN_PLACE_MIN - 1, OUTPUT_SLACK)
+    assert buf._ptr is None
+    _fill(buf, b"z" * (outbuf.IN_PLACE_MIN - 1))
+    assert buf.finish() == b"z" * (outbuf.IN_PLACE_MIN - 1)
 
 
 def test_the_slack_is_the_kernels_copy_slack():

@@ -665,6 +665,40 @@ BROTLI_COMPARE_FORMATS = frozenset({"log", "text"})
 BROTLI_COMPARE_MAX_QUALITY = 9
 
 
+#: prose blocks (detected "text") whose kept plan is coded again at
+#: SMALL_BROTLI_QUALITY (small_brotli_max; the level's own quality is lower,
+#: and PPMd is not tried: levels 3-8)
+#: weigh the log transform's plan LOG_PLAN_WEIGHT times its size when plans
+#: are chosen on zstd sizes:
+#: quality 10 shrinks the log transform's several streams less than l1's word
+#: stream or the raw block. Zstd -> quality-10 size, 26 templated text files
+#: of 17-200 KB from this machine (Node API pages, awscli and cmake rst, NEWS):
+#: the log plan 0.86-0.93x, l1 and raw 0.71-0.88x, the log plan's factor
+#: 1.06-1.23x (median ~1.12) the better of the other two's. On zstd sizes
+#: the log plan won 11 of them by up to 13% and then was 0.4-13% *larger*
+#: at quality 10 in 9 of those 11 (Node's deprecations.md: 18,790 bytes where
+#: l1 codes 17,475); at a weight of 1.12 it stays where it wins by more than
+#: ~11% on zstd (numbers tables, 0.64-0.87x), which it also wins at quality 10.
+#: No extra coding pass: the choice is made on the sizes already measured.
+#: The brotli comparison with the raw plan (_brotli_compared) is not weighted:
+#: a log plan kept is LOG_PLAN_WEIGHT under the raw plan, outside that
+#: comparison's margin (at quality 6 the log plan's factor is only ~1.04x the
+#: raw block's, 0.98-1.14x: weighted there, cmake-properties.7.rst went to the
+#: raw plan and came out 1.3% larger).
+LOG_PLAN_WEIGHT = 1.12
+LOG_WEIGHTED_FORMATS = frozenset({"text"})
+
+
+def plan_weight(p: BlockPlan, ctx: EncodeContext, size: int) -> float:
+    """The factor :func:`choose_plan` weighs ``p``'s stored size with when it
+    compares plans for a block of ``size`` bytes (see LOG_PLAN_WEIGHT)."""
+    if p.transform.name != "log" or ctx.fmt not in LOG_WEIGHTED_FORMATS or ppmd_enabled(ctx):
+        # (where PPMd codes the streams, from level 9 on prose, quality 10 may not)
+        return 1.0
+    final = brotli_quality(ctx, size)
+    return LOG_PLAN_WEIGHT if brotli_quality(ctx) < SMALL_BROTLI_QUALITY <= final else 1.0
+
+
 #: JSON, JSON lines, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) of at
 #: most SMALL_BROTLI_RAW_MAX bytes are compared too, at the levels where the
 #: plan kept is then coded again at SMALL_BROTLI_QUALITY (small_brotli_budget):
@@ -799,6 +833,10 @@ _RAW_SAMPLE_MIN_BLOCK = 512 << 10
 #: skip at 1.3 would never have dropped a smaller raw plan; whole-block zstd
 #: cost 12-17% of compressing these arrays (issue 15)
 RAW_NUMERIC = ("numeric",)
+#: CSV/TSV blocks too (estimated from 128 KiB up, skipped at 1.3): the CSV
+#: transform is 2.5-5x under plain zstd on the dev tables, and zstd of a whole
+#: 300-400 KB table was a fifth of its level-3 compression time
+RAW_TABLES = ("csv", "tsv")
 _RAW_SAMPLE_MIN_BLOCK_NUMERIC = 128 << 10
 RAW_SKIP_MARGIN_NUMERIC = 1.3
 #: prose blocks whose candidate was coded with brotli from the start
@@ -1012,7 +1050,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     for t in candidates + [raw]:
         t0 = time.perf_counter()
         if t is raw and best is not None and ctx.level < RAW_SAMPLED_BELOW_LEVEL:
-            numeric = ctx.fmt in RAW_NUMERIC
+            numeric = ctx.fmt in RAW_NUMERIC or ctx.fmt in RAW_TABLES
             estimate = _raw_estimate(data, ctx.level,
                                      _RAW_SAMPLE_MIN_BLOCK_NUMERIC if numeric else _RAW_SAMPLE_MIN_BLOCK)
             margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN_TEXT if direct and ctx.fmt == "text" \
@@ -1036,7 +1074,8 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         trials.append((t.name, None if p is None else p.stored_size, time.perf_counter() - t0))
         if p is not None:
             plans.append(p)
-            if best is None or p.stored_size < best.stored_size:
+            if best is None or p.stored_size * plan_weight(p, ctx, len(data)) < \
+                    best.stored_size * plan_weight(best, ctx, len(data)):
                 best = p
     if best is not None:
         best = _brotli_compared(plans, best, ctx, len(data))
@@ -1044,7 +1083,10 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     if verify and not verify_each and (best is None or best.encoded is not None):
         # (the raw plan needs no round trip; it may be kept over a smaller
         # transform by BROTLI_COMPARE_RAW_BIAS)
-        best = _first_verified(plans, data, ctx)
+        # (the chosen plan first where a weight may have chosen it over a smaller
+        # one; elsewhere the smallest, as it always was)
+        weighted = any(plan_weight(p, ctx, len(data)) != 1.0 for p in plans)
+        best = _first_verified(plans, data, ctx, best if weighted and best is not None else None)
     best = _finished(best, plans, ctx)
     budget = small_brotli_budget(ctx, len(data))
     raw_whole = budget and best.transform.id == 0 and len(data) <= SMALL_BROTLI_RAW_MAX
@@ -1177,10 +1219,15 @@ def _finished(best: BlockPlan, plans: list, ctx: EncodeContext) -> BlockPlan:
     return raw if raw.stored_size < best.stored_size else best
 
 
-def _first_verified(plans: list, data, ctx: EncodeContext) -> BlockPlan:
-    """The smallest of ``plans`` (the first of equal ones) whose transform gives
-    the block back; the raw plan, run now if it was skipped, when none does."""
-    for p in sorted(plans, key=lambda p: p.stored_size):
+def _first_verified(plans: list, data, ctx: EncodeContext, first: BlockPlan | None = None) -> BlockPlan:
+    """``first`` (the plan chosen, which may be larger than another:
+    LOG_PLAN_WEIGHT), else the smallest of ``plans`` (the first of equal ones),
+    whose transform gives the block back; the raw plan, run now if it was
+    skipped, when none does."""
+    order = sorted(plans, key=lambda p: p.stored_size)
+    if first is not None:
+        order = [first] + [p for p in order if p is not first]
+    for p in order:
         if p.encoded is None:
             return p
         try:

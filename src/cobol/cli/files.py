@@ -365,8 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
                            f"{LONG_DEFAULT_LOG} = 64 MiB; {LONG_MIN_LOG}..{LONG_MAX_LOG}), so matches reach further "
                            "back (needs about threads x 2 blocks of memory)")
     comp.add_argument("--checksum", choices=("sha256", "xxh3", "crc32"), default=None,
-                      help="the checksum of every block's raw bytes (default xxh3; sha256 is a cryptographic hash, "
-                           "crc32 the cheapest)")
+                      help="the checksum of every block's raw bytes (default xxh3, and crc32 for an input of at "
+                           "most 64 KiB, 4 bytes less; sha256 is a cryptographic hash, crc32 the cheapest)")
     comp.add_argument("-C", "--no-check", dest="no_check", action="store_true",
                       help="the cheapest block checksum: crc32 (the format has no 'none'; every block keeps "
                            "one, so corruption is still caught)")
@@ -425,8 +425,7 @@ def _make_engine(args):
     if args.mode == "compress":
         if args.block_size is not None and args.long is not None:
             raise CliError(EXIT_USAGE, "--long and --block-size exclude each other")
-        from ..format.checksum import DEFAULT_NAME
-        checksum = args.checksum or ("crc32" if args.no_check else DEFAULT_NAME)
+        checksum = args.checksum or ("crc32" if args.no_check else None)
         if args.checksum and args.no_check and args.checksum != "crc32":
             raise CliError(EXIT_USAGE, f"--no-check and --checksum {args.checksum} exclude each other")
         level = args.level

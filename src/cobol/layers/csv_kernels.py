@@ -934,6 +934,69 @@ def f32_to_scaled(dn, big_p, scales, max_scale):
     return out, 0
 
 
+@njit(cache=True, nogil=True)
+def f32_screen(mant, scale, ok, max_scale, slices, k):
+    """The float32 test of csv_columns.NumPlan on ``slices`` runs of ``k``
+    fields spread over a column (a sample; ``slices`` >= 2, ``k`` <= the
+    column's length), in one call. Returns ``(kept, float32s, float32 bits,
+    decimal bits)``: the kept values (``ok``) in the sample, those that are
+    float32s printed with their scale, the delta bits (log2(1 + |step|)
+    summed, as NumPlan's _delta_bits) of the float32s that print back to the
+    same text (each run's shortest decimals at the run's largest precision)
+    and of the kept values normalized to ``max_scale``."""
+    n = mant.shape[0]
+    n_ok = 0
+    n_fok = 0
+    fbits = 0.0
+    dbits = 0.0
+    for i in range(slices):
+        a = i * (n - k) // (slices - 1)
+        m_s = mant[a:a + k]
+        s_s = scale[a:a + k]
+        o_s = ok[a:a + k]
+        d, p, fok = f32_shortest(m_s, s_s, o_s)
+        big_p = 0
+        nf = 0
+        have = False
+        prev = np.int64(0)
+        for j in range(k):
+            if o_s[j]:
+                n_ok += 1
+                v = m_s[j] * POW10[max_scale - s_s[j]]
+                if have:
+                    dbits += np.log2(1.0 + abs(np.float64(v - prev)))
+                prev = v
+                have = True
+            if fok[j]:
+                nf += 1
+                if p[j] > big_p:
+                    big_p = p[j]
+        n_fok += nf
+        if nf == 0:
+            continue
+        dn = np.empty(nf, np.int64)
+        sc = np.empty(nf, np.int64)
+        mm = np.empty(nf, np.int64)
+        f = 0
+        for j in range(k):
+            if fok[j]:
+                dn[f] = d[j] * POW10[big_p - p[j]]
+                sc[f] = s_s[j]
+                mm[f] = m_s[j]
+                f += 1
+        back, err = f32_to_scaled(dn, big_p, sc, max_scale)
+        if err:
+            continue
+        have = False
+        for f in range(nf):
+            if back[f] == mm[f] * POW10[max_scale - sc[f]]:
+                if have:
+                    fbits += np.log2(1.0 + abs(np.float64(dn[f] - prev)))
+                prev = dn[f]
+                have = True
+    return n_ok, n_fok, fbits, dbits
+
+
 # ------------------------------------------------------------ row matches --
 
 #: multiplier of span_hashes' word mixing (the 64-bit golden ratio)
