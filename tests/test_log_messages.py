@@ -130,7 +130,10 @@ def test_hostile_version_5_params_raise():
 
 PATTERNS = [(b"the build", {"fixed": True}), (b"alice", {"fixed": True}), (b"ALICE", {"fixed": True, "ignore_case": True}),
             (b"[10:0", {"fixed": True}), (b"absent string", {"fixed": True}), (b"green", {"fixed": True, "invert": True}),
-            (rb"^\[11:.*bob> .*again", {}), (rb"(sigh)|lunch$", {"extended": True})]
+            (rb"^\[11:.*bob> .*again", {}), (rb"(sigh)|lunch$", {"extended": True}),
+            # across a header's static text and its message; absent (ruled out from the streams)
+            (b"alice> the build", {"fixed": True}), (b"] <bob> see", {"fixed": True}), (b"> ", {"fixed": True}),
+            (b"zz_absent", {"fixed": True}), (b"GREEN AGAIN", {"fixed": True, "ignore_case": True})]
 
 
 def _expected(data: bytes, pattern: bytes, opts: dict) -> list:
