@@ -207,3 +207,37 @@ def test_pinned_version_5_frame_decodes_and_greps():
     assert cobol.decompress(LOG_V5_FRAME) == data
     for pattern, opts in PATTERNS:
         assert grep(pattern, LOG_V5_FRAME, **opts).lines == _expected(data, pattern, opts), (pattern, opts)
+
+
+def _forced(data: bytes, refs: bool):
+    """(streams, params) of ``data`` cut into headers and messages, the skeletons move-to-front coded or not."""
+    scan = l2_log.LogScan(data)
+    headers, messages, n_messages = l2_log._cut_messages(data, scan)
+    m = l2_log.LogModel(headers, scan=l2_log.LogScan(headers, extra=scan.extra, tail=True))
+    if refs:
+        m.with_refs()
+    m.messages, m.n_messages = messages, n_messages
+    return [bytes(s) for s in m.streams()], m.params()
+
+
+@pytest.mark.parametrize("refs", [False, True])
+def test_numpy_render_of_version_5_matches_the_kernel(refs):
+    """cobol grep's NumPy render (log_numpy.render_messages_block) and the
+    decoder's kernel: the same bytes, and on mutated blocks both refuse or
+    both give the same bytes."""
+    from cobol.layers.log_numpy import render_messages_block
+    data = _chat(9, 400, final_newline=False)
+    streams, params = _forced(data, refs)
+    assert bool(params[1] & 2) == refs
+    assert render_messages_block(streams, params, len(data)) == decode_block(streams, params, len(data)) == data
+    for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(13), 400,
+                                               drop_streams=False, flip_share=0.6):
+        try:
+            whole = decode_block(ss, pp, n)
+        except CobolError:
+            whole = None
+        try:
+            fast = render_messages_block(ss, pp, n)
+        except CobolError:
+            fast = None
+        assert fast == whole, case

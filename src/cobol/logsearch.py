@@ -435,7 +435,9 @@ def _indexed_block(rec: DataBlock, header, source: _Source, index) -> BlockLines
 def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: bool):
     """A log block of params version 5 (messages cut off its lines): ruled
     out from its entropy-decoded streams when no line can hold a fixed
-    string, else decoded whole (the Numba kernel) and its lines searched.
+    string, else rendered whole (with NumPy, :func:`cobol.layers.log_numpy.render_messages_block`;
+    the engine's kernel where that declines), checked against its checksum
+    and its lines searched.
     Ruled out when :func:`cobol.logskip.cannot_match` says so of the
     templates, raw lines and skeletons, and neither a string nor any of its
     delimiter-free pieces is in the messages stream: an occurrence that
@@ -466,7 +468,18 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
                 n = p["n_lines"]
                 # (unmatched: a last line without its newline is decoded only if the next block continues it)
                 return BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [], unmatched=True)
-    return text_block(source.decode(rec, header), m, invert)
+    if streams is None:
+        streams = source.streams(rec, header, _log_format.STREAM_BOUND)
+    from .layers import log_numpy  # NumPy loads here; the kernels only where it declines
+    try:
+        raw = log_numpy.render_messages_block(streams, rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    if raw is None:
+        raw = source.decode(rec, header)
+    elif ck.compute(header.checksum, raw) != bytes(rec.checksum):
+        raise ChecksumError(f"block {rec.seq}: {ck.checksum_label(header.checksum)} checksum mismatch")
+    return text_block(raw, m, invert)
 
 
 def _blocks(blob, source: _Source, m: Matcher, invert: bool):
