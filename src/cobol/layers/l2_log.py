@@ -24,10 +24,11 @@ format change.
 
 Params::
 
-    u8 version (1, 2 or 4) | u8 flags (bit 0: the block ends with a newline)
-    [versions 2 and 4: u8 n_extra | extra delimiter bytes]
+    u8 version (1, 2, 4 or 5) | u8 flags (bit 0: the block ends with a newline;
+    version 5: bit 1: refs)
+    [versions 2, 4 and 5: u8 n_extra | extra delimiter bytes]
     varint n_lines | varint n_templates | varint n_common | varint n_vars | varint n_numbers
-    | varint n_raw
+    | varint n_raw [version 5: | varint n_messages]
 
 Streams (before entropy coding)::
 
@@ -41,7 +42,11 @@ Streams (before entropy coding)::
     raw        n_raw raw lines, each ended by 0x0A
     refs       version 4 only: one byte per variable, in column order; the
                skeletons stream then holds only the new skeletons (the
-               others are move-to-front ranks, :mod:`.log_refs`)
+               others are move-to-front ranks, :mod:`.log_refs`); version 5:
+               empty unless flag bit 1 is set
+    messages   version 5 only: the messages cut off the lines, each ended by
+               0x0A, in line order; a template whose last byte is TAIL (0x13)
+               ends in the next one (:func:`_cut_messages`)
 
 docs/transforms/log.md has the full layout and the decoding order.
 

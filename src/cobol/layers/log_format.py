@@ -25,8 +25,8 @@ the skeletons stream of versions 1-2; :mod:`.log_refs` has the encoder and
 the decoder's kernel). Version 5 has eight streams, version 4's and
 ``messages``: a template whose last byte is TAIL (0x13) ends in the line's
 *message*, the next newline-ended item of that stream (the refs stream is
-empty unless flag bit 1 is set). ``cobol grep`` decodes a version-5 block
-whole and searches its lines (:func:`has_messages`).
+empty unless flag bit 1 is set). ``cobol grep`` rules a version-5 block out
+from its streams or renders it whole (:func:`has_messages`).
 """
 
 from __future__ import annotations
