@@ -339,6 +339,37 @@ def test_line_blocks_run_whole_only_the_candidates_their_sample_favours():
     assert [t[0] for t in report.trials if not t[0].endswith("(sample)")][:1] == ["json"]
 
 
+@pytest.mark.parametrize("fmt", ["log", "text"])
+def test_log_runs_whole_only_when_its_sample_is_close_to_l1s(monkeypatch, fmt):
+    # LOG_OVER_L1_SAMPLE_MARGIN: the sample sizes alone decide (the transforms are stand-ins)
+    from types import SimpleNamespace
+    from cobol.registry import EncodeContext
+    block = b"Dec  5 10:00:01 host app[12]: request 7 done\n" * 8000
+    assert len(block) >= plan_module.SAMPLE_MIN_BLOCK
+    monkeypatch.setattr(plan_module, "_log_like", lambda data, ctx: True)
+    candidates = [transform_by_name("log"), transform_by_name("l1")]
+    margin = plan_module.LOG_OVER_L1_SAMPLE_MARGIN
+    for log_size, l1_size, whole in [(1000, 1000, ["log", "l1"]), (int(1000 * (1 + margin)), 1000, ["log", "l1"]),
+                                     (int(1000 * (1 + margin)) + 2, 1000, ["l1"]), (1090, 1000, ["l1"]),
+                                     (800, 1000, ["log"]), (1000, 1050, ["log", "l1"]), (None, 1000, ["l1"])]:
+        sizes = {"log": log_size, "l1": l1_size}
+        monkeypatch.setattr(plan_module, "_run", lambda t, data, ctx, **kw: None if sizes[t.name] is None
+                            else SimpleNamespace(stored_size=sizes[t.name]))
+        kept = plan_module._sampled_candidates(block, EncodeContext(level=3, fmt=fmt), candidates, [])
+        assert [t.name for t in kept] == whole, (log_size, l1_size)
+    # the sample trials are size-only runs (EncodeContext.size_only); the whole-block ones are not
+    seen = []
+    monkeypatch.setattr(plan_module, "_run", lambda t, data, ctx, **kw: seen.append(ctx.size_only)
+                        or SimpleNamespace(stored_size=1000))
+    plan_module._sampled_candidates(block, EncodeContext(level=3, fmt=fmt), candidates, [])
+    assert seen == [True, True]
+    # JSON lines keep the common margin: log within SAMPLE_MARGIN of json runs whole
+    sizes = {"json": 1000, "log": 1050}
+    json_candidates = [transform_by_name("json"), transform_by_name("log")]
+    kept = plan_module._sampled_candidates(JSON_LOG_ROWS, EncodeContext(level=3, fmt="jsonl"), json_candidates, [])
+    assert [t.name for t in kept] == ["json", "log"]
+
+
 def test_templated_text_blocks_are_sampled_and_prose_skips_the_log_transform():
     # lines without timestamps (detect says text) that repeat templates: log and l1
     # run on a sample first, and l1, far behind there, does not run whole
@@ -488,3 +519,104 @@ def test_in_order_map_raises_the_first_failure_in_item_order():
         for r in eng._imap(fn, ((i,) for i in range(12))):
             got.append(r)
     assert got == [0, 1, 2]
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4, 8])
+def test_in_place_decode_repairs_the_slack_of_blocks_that_finish_out_of_order(threads):
+    import random
+    import threading
+    import time
+
+    import numpy as np
+
+    from cobol.engine import decode_in_place
+    slack = 16
+    rng = random.Random(threads)
+    ways = set()
+    for trial in range(12):
+        # blocks of 1..40 bytes (a short block's slack reaches past its neighbour) and larger ones
+        sizes = [rng.choice([1, 3, 15, 16, 17, 40, 300, 5000]) for _ in range(rng.randint(2, 30))]
+        starts = [0]
+        for n in sizes:
+            starts.append(starts[-1] + n)
+        want = np.frombuffer(os.urandom(starts[-1]), np.uint8)
+        out = np.zeros(starts[-1] + slack, np.uint8)
+        in_place = set()
+        lock = threading.Lock()
+        clashes = []
+
+        def decode(i, buf):
+            a, b = starts[i], starts[i + 1]
+            assert buf.size == b - a + slack
+            here = np.shares_memory(buf, out)
+            ways.add(here)
+            if here:
+                with lock:
+                    # never in place while a block whose slack reaches it (or that its slack reaches) is
+                    clashes.extend((i, j) for j in in_place
+                                   if (j < i and starts[i] < starts[j + 1] + slack)
+                                   or (i < j and starts[j] < starts[i + 1] + slack))
+                    in_place.add(i)
+            buf[:b - a] = want[a:b]
+            time.sleep(rng.random() * 0.002)
+            assert bytes(buf[:b - a]) == bytes(want[a:b])  # nobody wrote into this span meanwhile
+            buf[b - a:b - a + slack - 1] = 0xEE  # garbage past the end, as the 16-byte copies leave it
+            with lock:
+                in_place.discard(i)
+
+        decode_in_place(starts, slack, threads, decode, out)
+        assert not clashes
+        assert bytes(out[:starts[-1]]) == bytes(want), (trial, sizes)
+    assert ways == {True, False}  # both ways were taken
+
+
+def test_in_place_decode_raises_the_first_failing_block_and_starts_none_after_it():
+    import numpy as np
+
+    from cobol.engine import decode_in_place
+    starts = list(range(0, 2001, 100))
+    out = np.zeros(2000 + 16, np.uint8)
+    ran = []
+
+    def decode(i, buf):
+        ran.append(i)
+        if i in (7, 12):
+            raise FormatError(f"block {i}")
+
+    with pytest.raises(FormatError, match="^block 7$"):
+        decode_in_place(starts, 16, 2, decode, out)
+    assert set(range(7)) <= set(ran)  # the blocks before the first failure all ran
+
+
+def test_output_identical_for_1_2_4_threads_on_mixed_blocks():
+    text = b"".join(b"line %d of the prose, with words and words %d\n" % (i, i * 31) for i in range(6000))
+    rows = b"".join(b"%d,%d,name%d,%.3f\n" % (i, i % 17, i % 50, i / 7) for i in range(6000))
+    records = b"".join(b'{"id": %d, "tag": "t%d", "v": [%d, %d]}\n' % (i, i % 9, i, -i) for i in range(6000))
+    data = text + rows + records + os.urandom(3000) + text[:70001]
+    ref = cobol.compress(data, block_size=48 << 10, threads=1)
+    for t in (2, 4):
+        assert cobol.compress(data, block_size=48 << 10, threads=t) == ref
+    for t in (1, 2, 3, 4):
+        assert cobol.decompress(ref, threads=t) == data
+
+
+def test_no_more_threads_than_usable_cores_and_the_same_frame(monkeypatch):
+    import threading
+
+    import cobol.engine as engine_mod
+    data = b"".join(b"row %d, value %d\n" % (i, i * 13) for i in range(40000))
+    ref = cobol.compress(data, block_size=32 << 10, threads=1)
+    for cores, most in ((2, 2), (1, 2), (3, 3)):
+        monkeypatch.setattr(engine_mod, "default_threads", lambda: cores)
+        eng = cobol.CobolEngine(block_size=32 << 10, threads=8)
+        seen = set()
+        encode = eng.encode_block
+
+        def spy(*args, **kwargs):
+            seen.add(threading.get_ident())
+            return encode(*args, **kwargs)
+
+        eng.encode_block = spy
+        assert eng.compress(data) == ref
+        assert len(seen) <= most
+        assert eng.decompress(ref) == data

@@ -516,6 +516,41 @@ def test_line_sample_keeps_spread_runs_and_their_variables():
     assert np.array_equal(sample.line_tid, scan.line_tid[keep])
 
 
+def test_layout_trial_sizes_with_shared_numbers_are_those_of_every_stream():
+    # _smallest codes a model's numbers and widths once for both its copies (plain and
+    # move-to-front coded); each total must be what coding all its streams gives
+    data = _generated_log(3000)
+    scan = l2_log.LogScan(data)
+    for columns in (True, False):
+        model = LogModel(data, columns=columns, scan=scan)
+        coded = LogModel.__new__(LogModel)
+        coded.__dict__.update(model.__dict__)
+        coded.refs = None
+        coded.with_refs()
+        numbers = l2_log._numbers_bytes(model)
+        assert numbers == l2_log._numbers_bytes(coded) > 0
+        for m in (model, coded):
+            assert l2_log._variable_bytes(m, numbers) == l2_log._variable_bytes(m)
+
+
+def test_a_sample_sized_up_for_the_planner_skips_the_layout_trial(monkeypatch):
+    # EncodeContext.size_only (the planner's sample trials): columns without refs, no
+    # trial; the output still decodes
+    data = _generated_log(3000)
+    t = LogTransform()
+    trials = []
+    better = l2_log._better_layout
+    monkeypatch.setattr(l2_log, "_better_layout", lambda *a: trials.append(1) or better(*a))
+    t.encode(data, EncodeContext(fmt="log"))
+    assert trials == [1]
+    sized = t.encode(data, EncodeContext(fmt="log", size_only=True))
+    assert trials == [1]
+    model = LogModel(data)
+    assert sized.params == model.params() and sized.streams == model.streams()
+    assert l2_log.parse_params(sized.params, len(data))["refs"] is False
+    assert t.decode([bytes(s) for s in sized.streams], sized.params, len(data), DecodeContext()) == data
+
+
 def test_blocks_over_the_layout_trial_size_round_trip_in_the_layout_of_their_sample():
     data = _generated_log(12000)
     assert len(data) > l2_log.LAYOUT_TRIAL_MAX

@@ -888,6 +888,16 @@ SAMPLE_SLICES = 4
 SAMPLE_SLICE = 16 << 10
 #: a candidate whose sample is more than this fraction larger than the best's is not run whole
 SAMPLE_MARGIN = 0.10
+#: ... except the log transform against l1 (logs and log-like text): it runs
+#: whole only when its sample is at most this fraction larger than l1's. On 31
+#: slices of 0.3-0.8 MB of logs (IRC, apt/dpkg, OpenJDK build and test output,
+#: gdb's check.log; /tmp/sb/distinct.log, /tmp/lr/{mix,mid}.log, big.log and the
+#: dev and unseen logs), every one whose log sample was larger than l1's lost
+#: whole too (sample 1.009-1.049x l1's, whole 1.002-1.026x), and the log
+#: transform won no block whose sample was over 0.96x l1's; the whole run it
+#: spared is the costliest of the block (irclog2html's 644 KB: ~40% of level
+#: 3's CPU, same frame). 2% leaves room for the slices that came within 1.1%.
+LOG_OVER_L1_SAMPLE_MARGIN = 0.02
 
 
 def _line_sample(data) -> bytes:
@@ -922,7 +932,7 @@ def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list
     sample = _line_sample(data)
     if len(sample) < SAMPLE_MIN_BLOCK // 32:
         return candidates
-    sctx = replace(ctx, profiler=None)
+    sctx = replace(ctx, profiler=None, size_only=True)
     # text that repeats templates (the log transform's gate, passed on the block's head):
     # the log candidate runs on the sample as on a log, so that the gate is not asked
     # again of the sample (it turned down OpenJDK's check-jdk log there, and l1 won at +1.8%)
@@ -949,8 +959,16 @@ def _sampled_candidates(data, ctx: EncodeContext, candidates: list, trials: list
     took = [z for z in sizes.values() if z is not None]
     if not took:
         return candidates
-    limit = min(took) * (1.0 + SAMPLE_MARGIN)
-    return [t for t in candidates if sizes[t.name] is not None and sizes[t.name] <= limit]
+    best = min(took)
+    log_limit = sizes["l1"] * (1.0 + LOG_OVER_L1_SAMPLE_MARGIN) \
+        if ctx.fmt in ("log", "text") and sizes.get("l1") is not None else None
+
+    def kept(t) -> bool:
+        size = sizes[t.name]
+        if size is None or size > best * (1.0 + SAMPLE_MARGIN):
+            return False
+        return not (t.name == "log" and log_limit is not None and size > log_limit)
+    return [t for t in candidates if kept(t)]
 
 
 #: log blocks (detected format "log") of at most this many bytes are coded at

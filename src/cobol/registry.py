@@ -82,6 +82,11 @@ class EncodeContext:
     #: at all, or not said); set by plan.choose_plan for the transforms'
     #: layout trials. A transform must not depend on it for correctness.
     brotli: BrotliCoding | None = None
+    #: True when the planner runs the transform on a sample of the block only to
+    #: compare its size with other candidates' (plan._sampled_candidates): the
+    #: output is never stored, so a transform may skip trials of its own whose
+    #: choice moves that size little (the log transform's variable layout)
+    size_only: bool = False
 
 
 @dataclass

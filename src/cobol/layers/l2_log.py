@@ -645,10 +645,22 @@ STREAM_PPMD_MIN_LEVEL = 10
 STREAM_PPMD_MAX_BLOCK = 1 << 20
 
 
-def _variable_bytes(model: LogModel) -> int:
-    """zstd -3 size of the streams the variable layout changes."""
+def _variable_bytes(model: LogModel, numbers: int | None = None) -> int:
+    """zstd -3 size of the streams the variable layout changes; ``numbers``:
+    that size of its numbers and widths streams when already known (a model
+    and its move-to-front coded copy share them, :func:`_smallest`)."""
     z = thread_compressor(3)
-    return sum(len(z.compress(st)) for st in model.variable_streams())
+    streams = model.variable_streams()
+    if numbers is None:
+        return sum(len(z.compress(st)) for st in streams)
+    return sum(len(z.compress(st)) for st in streams[:-2]) + numbers
+
+
+def _numbers_bytes(model: LogModel) -> int:
+    """zstd -3 size of the model's numbers and widths streams (the last two of
+    LogModel.variable_streams, the same with refs or without)."""
+    z = thread_compressor(3)
+    return sum(len(z.compress(st)) for st in model.variable_streams()[-2:])
 
 
 #: the skeletons are move-to-front coded (params version 4) only when that
@@ -678,16 +690,18 @@ def _smallest(models: list, refs: bool = True) -> LogModel:
     its skeletons as they are and, when ``refs``, move-to-front coded
     (params version 4; kept only when MIN_REFS_GAIN smaller than the best
     without)."""
-    plain = [(_variable_bytes(m), i, m) for i, m in enumerate(models)]
     if not refs:
-        return min(plain, key=lambda t: t[:2])[2]
+        return min(((_variable_bytes(m), i, m) for i, m in enumerate(models)), key=lambda t: t[:2])[2]
+    # (the numbers and widths streams are coded once per model: its copy with refs shares them)
+    numbers = [_numbers_bytes(m) for m in models]
+    plain = [(_variable_bytes(m, numbers[i]), i, m) for i, m in enumerate(models)]
     coded = []
     for i, model in enumerate(models):
         c = LogModel.__new__(LogModel)
         c.__dict__.update(model.__dict__)
         c.refs = None
         c.with_refs()
-        coded.append((_variable_bytes(c), i, c))
+        coded.append((_variable_bytes(c, numbers[i]), i, c))
     best_plain, best_coded = min(plain, key=lambda t: t[:2]), min(coded, key=lambda t: t[:2])
     return best_coded[2] if best_coded[0] < best_plain[0] * (1 - MIN_REFS_GAIN) else best_plain[2]
 
@@ -902,12 +916,16 @@ class LogTransform(Transform):
         scan = LogScan(data, extra=extra) if scan is None else scan
         if scan.n_raw == scan.n_lines:
             return None
+        # a sample the planner only sizes up: columns (the layout of the larger
+        # logs that reach the sample trial) without the layout trial; the
+        # messages are cut off its lines as they would be off the block's
+        lines = data
         cut = _cut_messages(data, scan)
-        if cut is None:
-            model = _better_layout(data, scan)
-        else:
-            headers, messages, n_messages = cut
-            model = _better_layout(headers, LogScan(headers, extra=scan.extra, tail=True))
+        if cut is not None:
+            lines, messages, n_messages = cut
+            scan = LogScan(lines, extra=scan.extra, tail=True)
+        model = LogModel(lines, scan=scan) if ctx.size_only else _better_layout(lines, scan)
+        if cut is not None:
             model.messages, model.n_messages = messages, n_messages
         if prof is not None:
             prof.record("l2", transform=self.name, started=started, bytes_in=len(data),
