@@ -33,7 +33,7 @@ def _chat(seed: int, n: int, *, final_newline: bool = True, extra: bytes = b"") 
 
 
 def _encode(data: bytes):
-    enc = LogTransform().encode(data, EncodeContext(fmt="log", level=3))
+    enc = LogTransform().encode(data, EncodeContext(fmt="log", level=l2_log.MESSAGES_MIN_LEVEL))
     if enc is None:  # (every line raw)
         return None, None
     return [bytes(s) for s in enc.streams], enc.params
@@ -51,7 +51,16 @@ def test_chat_lines_are_cut_into_headers_and_messages():
     assert any(t.endswith(bytes([log_format.TAIL])) for t in templates)
     assert all(bytes([log_format.TAIL]) not in t[:-1] for t in templates)
     assert decode_block(streams, params, len(data)) == data
-    assert cobol.decompress(cobol.compress(data, plan="log")) == data
+    assert cobol.decompress(cobol.compress(data, plan="log", level=l2_log.MESSAGES_MIN_LEVEL)) == data
+
+
+def test_levels_under_messages_min_level_do_not_cut():
+    data = _chat(1, 400)
+    for level in (1, 3, l2_log.MESSAGES_MIN_LEVEL - 1):
+        enc = LogTransform().encode(data, EncodeContext(fmt="log", level=level))
+        assert enc.params[0] != log_format.VERSION_MESSAGES
+    blob = cobol.compress(data, plan="log")  # the default level
+    assert cobol.decompress(blob) == data
 
 
 def test_blocks_that_hold_tail_or_few_rare_lines_are_not_cut():
@@ -84,7 +93,7 @@ def test_round_trip_of_hostile_messages(messages, k):
     streams, params = _encode(data)
     if streams is not None:
         assert decode_block(streams, params, len(data)) == data
-    assert cobol.decompress(cobol.compress(data, plan="log")) == data
+    assert cobol.decompress(cobol.compress(data, plan="log", level=l2_log.MESSAGES_MIN_LEVEL)) == data
 
 
 def test_hostile_version_5_streams_raise_cobol_errors():
@@ -153,7 +162,7 @@ def _expected(data: bytes, pattern: bytes, opts: dict) -> list:
 @pytest.mark.parametrize("final_newline", [True, False])
 def test_grep_on_version_5_frames_matches_the_decompressed_lines(final_newline):
     data = _chat(6, 500, final_newline=final_newline)
-    blob = cobol.compress(data, plan="log")
+    blob = cobol.compress(data, plan="log", level=l2_log.MESSAGES_MIN_LEVEL)
     assert "messages cut off their lines" in cobol.frame_info(blob).block_list[0].detail
     for pattern, opts in PATTERNS:
         r = grep(pattern, blob, **opts)
@@ -164,7 +173,7 @@ def test_grep_on_version_5_frames_matches_the_decompressed_lines(final_newline):
 
 def test_grep_on_multi_block_version_5_frames():
     data = _chat(7, 3000)
-    blob = cobol.compress(data, plan="log", block_size=32 << 10)
+    blob = cobol.compress(data, plan="log", level=l2_log.MESSAGES_MIN_LEVEL, block_size=32 << 10)
     info = cobol.frame_info(blob)
     assert len(info.block_list) > 2 and all("messages cut off" in b.detail for b in info.block_list)
     for pattern, opts in PATTERNS:

@@ -773,6 +773,12 @@ def _better_layout(data, scan: LogScan) -> LogModel:
 #: scattered over templates and the shared column: irclog2html (chat)
 #: 117,981 -> ~108,000 bytes, gdb's check.log 134,207 -> ~126,600.
 SPLIT_MIN_RARE_SHARE = 0.2
+#: ... from this level up only: on the 19 dev and unseen logs the cut made two
+#: files 6-9% smaller (+0.8% geo) but level 3's compression 9.7% slower (the
+#: log plan then beats l1 on irclog and runs whole: 22.8 -> 10.7 MB/s), and
+#: `cobol grep` renders a cut block whole, so a present rare string on gdb's
+#: check.log was found 2.9x instead of 4.5x faster than decompress | grep
+MESSAGES_MIN_LEVEL = 6
 SPLIT_FIELDS = (2, 3, 4, 5, 6)
 SPLIT_MAX_TEMPLATE_SHARE = 0.05
 SPLIT_SAMPLE = 64 << 10
@@ -920,7 +926,7 @@ class LogTransform(Transform):
         # logs that reach the sample trial) without the layout trial; the
         # messages are cut off its lines as they would be off the block's
         lines = data
-        cut = _cut_messages(data, scan)
+        cut = _cut_messages(data, scan) if ctx.level >= MESSAGES_MIN_LEVEL else None
         if cut is not None:
             lines, messages, n_messages = cut
             scan = LogScan(lines, extra=scan.extra, tail=True)
