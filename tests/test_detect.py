@@ -111,3 +111,45 @@ def test_high_bytes_without_text_stay_binary():
     noisy = bytearray(_RUSSIAN.encode("koi8-r"))
     noisy[::100] = b"\x01" * len(noisy[::100])
     assert detect(bytes(noisy)) == "binary"
+
+
+def test_lane_counts_from_one_histogram_match_a_count_per_lane():
+    """_looks_numeric derives the lanes of widths 4 and 2 from one 8-lane
+    histogram (plus the bytes past the last 8-byte element): the same answer as
+    counting every lane of every width on its own, on lengths that leave 0-7
+    such bytes and on data that passes and fails the test."""
+    from cobol.detect import _looks_numeric, _looks_numeric_reference
+    rng = np.random.default_rng(7)
+    seen = set()
+    for n in (0, 7, 127, 128, 129, 255, 256, 511, 512, 515, 1021, 1024, 4099, 65533, 65536):
+        for dtype, top in ((np.uint16, 300), (np.uint32, 1 << 20), (np.uint64, 1 << 40), (np.uint8, 256),
+                           (np.float64, None), (np.float32, None)):
+            if top is None:
+                vals = rng.normal(0, 1000, n // np.dtype(dtype).itemsize + 1).astype(dtype)
+            else:
+                vals = rng.integers(0, top, n // np.dtype(dtype).itemsize + 1).astype(dtype)
+            for cut in (0, 1, 3):
+                sample = vals.tobytes()[cut:cut + n]
+                got = _looks_numeric(sample)
+                assert got == _looks_numeric_reference(sample), (n, dtype, cut)
+                seen.add(got)
+    assert seen == {True, False}
+
+
+def test_blocks_with_over_5_percent_zero_bytes_are_never_text():
+    """detect skips _textiness for samples with more than 5% zero bytes: such a
+    sample always scores under 0.95 there (valid UTF-8 with NULs, legacy-looking
+    bytes, binary), so the answer is the same."""
+    from cobol.detect import _textiness
+    rng = np.random.default_rng(3)
+    text = ("Ünïcode prose, plain ASCII words and digits 0123456789. " * 200).encode()
+    for share in (0.051, 0.06, 0.2, 0.9):
+        for body in (text, bytes(rng.integers(128, 256, 4000, dtype=np.uint8)),
+                     bytes(rng.integers(32, 127, 4000, dtype=np.uint8))):
+            b = bytearray(body[:4000])
+            k = int(share * len(b)) + 1
+            for i in rng.choice(len(b), k, replace=False):
+                b[i] = 0
+            assert bytes(b).count(0) * 20 > len(b)
+            assert _textiness(bytes(b)) < 0.95
+            assert detect(bytes(b)) in ("numeric", "binary")

@@ -519,3 +519,124 @@ def test_in_order_map_raises_the_first_failure_in_item_order():
         for r in eng._imap(fn, ((i,) for i in range(12))):
             got.append(r)
     assert got == [0, 1, 2]
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4, 8])
+def test_in_place_decode_repairs_the_slack_of_blocks_that_finish_out_of_order(threads):
+    import random
+    import threading
+    import time
+
+    import numpy as np
+
+    from cobol.engine import decode_in_place
+    slack = 16
+    rng = random.Random(threads)
+    ways = set()
+    for trial in range(12):
+        # blocks of 1..40 bytes (a short block's slack reaches past its neighbour) and larger ones
+        sizes = [rng.choice([1, 3, 15, 16, 17, 40, 300, 5000]) for _ in range(rng.randint(2, 30))]
+        starts = [0]
+        for n in sizes:
+            starts.append(starts[-1] + n)
+        want = np.frombuffer(os.urandom(starts[-1]), np.uint8)
+        out = np.zeros(starts[-1] + slack, np.uint8)
+        in_place = set()
+        lock = threading.Lock()
+        clashes = []
+
+        def decode(i, buf):
+            a, b = starts[i], starts[i + 1]
+            assert buf.size == b - a + slack
+            here = np.shares_memory(buf, out)
+            ways.add(here)
+            if here:
+                with lock:
+                    # never in place while a block whose slack reaches it (or that its slack reaches) is
+                    clashes.extend((i, j) for j in in_place
+                                   if (j < i and starts[i] < starts[j + 1] + slack)
+                                   or (i < j and starts[j] < starts[i + 1] + slack))
+                    in_place.add(i)
+            buf[:b - a] = want[a:b]
+            time.sleep(rng.random() * 0.002)
+            assert bytes(buf[:b - a]) == bytes(want[a:b])  # nobody wrote into this span meanwhile
+            buf[b - a:b - a + slack - 1] = 0xEE  # garbage past the end, as the 16-byte copies leave it
+            with lock:
+                in_place.discard(i)
+
+        decode_in_place(starts, slack, threads, decode, out)
+        assert not clashes
+        assert bytes(out[:starts[-1]]) == bytes(want), (trial, sizes)
+    assert ways == {True, False}  # both ways were taken
+
+
+def test_in_place_decode_raises_the_first_failing_block_and_starts_none_after_it():
+    import numpy as np
+
+    from cobol.engine import decode_in_place
+    starts = list(range(0, 2001, 100))
+    out = np.zeros(2000 + 16, np.uint8)
+    ran = []
+
+    def decode(i, buf):
+        ran.append(i)
+        if i in (7, 12):
+            raise FormatError(f"block {i}")
+
+    with pytest.raises(FormatError, match="^block 7$"):
+        decode_in_place(starts, 16, 2, decode, out)
+    assert set(range(7)) <= set(ran)  # the blocks before the first failure all ran
+
+
+def test_output_identical_for_1_2_4_threads_on_mixed_blocks():
+    text = b"".join(b"line %d of the prose, with words and words %d\n" % (i, i * 31) for i in range(6000))
+    rows = b"".join(b"%d,%d,name%d,%.3f\n" % (i, i % 17, i % 50, i / 7) for i in range(6000))
+    records = b"".join(b'{"id": %d, "tag": "t%d", "v": [%d, %d]}\n' % (i, i % 9, i, -i) for i in range(6000))
+    data = text + rows + records + os.urandom(3000) + text[:70001]
+    ref = cobol.compress(data, block_size=48 << 10, threads=1)
+    for t in (2, 4):
+        assert cobol.compress(data, block_size=48 << 10, threads=t) == ref
+    for t in (1, 2, 3, 4):
+        assert cobol.decompress(ref, threads=t) == data
+
+
+def test_no_more_threads_than_usable_cores_and_the_same_frame(monkeypatch):
+    import threading
+
+    import cobol.engine as engine_mod
+    data = b"".join(b"row %d, value %d\n" % (i, i * 13) for i in range(40000))
+    ref = cobol.compress(data, block_size=32 << 10, threads=1)
+    for cores, most in ((2, 2), (1, 2), (3, 3)):
+        monkeypatch.setattr(engine_mod, "default_threads", lambda: cores)
+        eng = cobol.CobolEngine(block_size=32 << 10, threads=8)
+        seen = set()
+        encode = eng.encode_block
+
+        def spy(*args, **kwargs):
+            seen.add(threading.get_ident())
+            return encode(*args, **kwargs)
+
+        eng.encode_block = spy
+        assert eng.compress(data) == ref
+        assert len(seen) <= most
+        assert eng.decompress(ref) == data
+
+
+def test_numeric_raw_estimate_reads_an_eighth_of_the_block(monkeypatch):
+    """Numeric blocks estimate plain zstd from four slices of a 32nd of the block
+    each (other formats: a 16th); the estimate stays near the real size."""
+    import numpy as np
+    import zstandard
+    from cobol import entropy, plan
+    rng = np.random.default_rng(9)
+    walk = np.cumsum(rng.integers(-50, 51, 200000)).astype("<i4").tobytes()  # 800 kB
+    coded = []
+    real_code = entropy.entropy_code
+    monkeypatch.setattr(entropy, "entropy_code", lambda s, level, *a, **k: (coded.append(len(s)), real_code(s, level, *a, **k))[1])
+    est = plan._raw_estimate(walk, 3, plan._RAW_SAMPLE_MIN_BLOCK_NUMERIC, plan._RAW_SAMPLE_PARTS_NUMERIC)
+    assert coded == [len(walk) // 32] * 4
+    real = len(zstandard.ZstdCompressor(level=3).compress(walk))
+    assert 0.9 * real < est < 1.3 * real
+    coded.clear()
+    plan._raw_estimate(walk, 3, plan._RAW_SAMPLE_MIN_BLOCK_NUMERIC)
+    assert coded == [len(walk) // 16] * 4

@@ -78,20 +78,19 @@ def test_engine_round_trips_every_sample_kind_at_level_19(folder):
 # ------------------------------------------------------------------ policy
 
 
-def test_no_ppmd_on_prose_below_level_9_or_when_switched_off():
+def test_no_ppmd_on_prose_below_level_6_or_when_switched_off():
     data = _text_sample()
-    assert "ppmd" not in _codecs(cobol.compress(data, level=8, threads=1))
-    assert "ppmd" not in _codecs(cobol.compress(data, level=9, threads=1, layers={"ppmd": False}))
-    for level in (12, 19):
+    assert "ppmd" not in _codecs(cobol.compress(data, level=5, threads=1))
+    for level in (6, 9, 12, 19):
         assert "ppmd" not in _codecs(cobol.compress(data, level=level, threads=1, layers={"ppmd": False}))
     assert entropy_code(data, 18, ppmd=True)[0] != PPMD
     assert entropy_code(data, 19, ppmd=False)[0] != PPMD
     assert entropy_code(data, 19, ppmd=True)[0] == PPMD
 
 
-@pytest.mark.parametrize("level", [9, 10, 14, 15, 18])
-def test_levels_9_to_18_code_prose_with_ppmd_at_their_orders(level):
-    """plan.MID_PPMD_FORMATS at levels 9..18: PPMd (entropy.PPMD_MID_ORDERS_BY_LEVEL)
+@pytest.mark.parametrize("level", [6, 8, 9, 10, 14, 15, 18])
+def test_levels_6_to_18_code_prose_with_ppmd_at_their_orders(level):
+    """plan.MID_PPMD_FORMATS at levels 6..18: PPMd (entropy.PPMD_MID_ORDERS_BY_LEVEL)
     is kept, smaller than the same level without it, and the frame decodes."""
     data = _text_sample()
     blob = cobol.compress(data, level=level, threads=1)
@@ -110,9 +109,10 @@ def test_level_12_codes_html_and_json_lines_with_ppmd(name):
     assert "ppmd" in _codecs(blob)
 
 
-@pytest.mark.parametrize("folder,level,ppmd", [("html", 6, True), ("html", 5, False), ("text", 8, False),
+@pytest.mark.parametrize("folder,level,ppmd", [("html", 6, True), ("html", 5, False), ("text", 6, True),
+                                               ("text", 5, False),
                                                ("jsonl", 6, True), ("jsonl", 5, False)])
-def test_ppmd_starts_at_level_6_on_html_and_json_lines_and_9_on_prose(folder, level, ppmd):
+def test_ppmd_starts_at_level_6_on_html_json_lines_and_prose(folder, level, ppmd):
     data = next(p for p in sorted((SAMPLES / folder).iterdir()) if p.is_file()).read_bytes()[:300_000]
     if folder == "jsonl":
         data = (SAMPLES / "jsonl/vega-football.jsonl").read_bytes()[:300_000]
@@ -126,7 +126,7 @@ def test_mid_level_ppmd_orders_and_formats():
     assert entropy.ppmd_mid_orders(5) == () and entropy.ppmd_mid_orders(19) == ()
     assert entropy.ppmd_mid_orders(6) == entropy.ppmd_mid_orders(8) == (8,)
     assert entropy.ppmd_mid_orders(9) == entropy.ppmd_mid_orders(14) == (16,)
-    assert plan.MID_PPMD_MIN_LEVEL == {"html": 6, "text": 9, "jsonl": 6}
+    assert plan.MID_PPMD_MIN_LEVEL == {"html": 6, "text": 6, "jsonl": 6}
     assert entropy.ppmd_mid_orders(15) == entropy.ppmd_mid_orders(18) == (16, 32)
     assert plan.MID_PPMD_FORMATS.isdisjoint(plan.PPMD_EXCLUDED_FORMATS)
 

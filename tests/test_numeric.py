@@ -640,3 +640,72 @@ def test_element_phase_equals_the_per_lane_reference():
             a = np.frombuffer(raw[skip:], np.uint8)
             for size in (1, 2, 4, 8):
                 assert element_phase(a, size) == _element_phase_reference(a, size), (arr.dtype, skip, size)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-(1 << 63), (1 << 63) - 1),
+       st.sampled_from([1, 2, 3, 6, 7, 8, 1000, 86400, 1 << 20, 3 << 40, 12345678901, (1 << 62) + 1]),
+       st.lists(st.integers(0, 1 << 20), min_size=1, max_size=60),
+       st.integers(-1, 59))
+def test_frame_of_reference_by_inverse_equals_gcd_and_division(base, g, ks, spoil):
+    """The frame of reference divides by the gcd's odd inverse (and tests
+    multiples the same way): base, gcd and quotients as Python's integers give
+    them, for multiples of a gcd (odd, even, large), with one value moved off
+    the lattice or not, wrapping past 2**63."""
+    vals = [(base + g * k) % (1 << 64) for k in ks]
+    if 0 <= spoil < len(vals):
+        vals[spoil] = (vals[spoil] + 1) % (1 << 64)
+    x = np.array(vals, np.uint64).view(np.int64)
+    b, gg, y = ic._frame_of_reference(x)
+    rb, rg, ry = ic._frame_of_reference_reference(x)
+    assert (int(b), int(gg)) == (rb, rg)
+    assert np.array_equal(y, ry)
+
+
+def test_whole_array_frame_scratch_is_reused_and_never_shared(monkeypatch):
+    """The frame of reference of a whole array is made in one scratch array per
+    thread; an encode nested in one that holds it (escaped excess, dictionary
+    ranks, sparse values) gets its own, and the scratch is free again after an
+    encoder raises. Every output decodes to its input, as without the scratch."""
+    rng = np.random.default_rng(11)
+    arrays = [np.cumsum(rng.integers(-3, 4, 70000)),                     # planes/bucket with a predictor
+              np.where(rng.random(70000) < 0.02, rng.integers(0, 1 << 40, 70000), rng.integers(0, 200, 70000)),  # escapes
+              rng.choice(rng.integers(0, 1 << 30, 300), 70000),           # a dictionary
+              np.repeat(rng.integers(0, 1 << 20, 700), 100)]              # sparse runs
+    seen = []
+    real = ic._whole_frame
+    def spy(x):
+        fr, held = real(x)
+        seen.append((x.size, held))
+        return fr, held
+    monkeypatch.setattr(ic, "_whole_frame", spy)
+    for x in arrays:
+        blob = ic.encode_ints(x)
+        assert np.array_equal(ic.decode_ints(blob, x.size), x)
+        assert not ic._WHOLE.busy
+    assert any(held for _, held in seen)
+    monkeypatch.setattr(ic, "_whole_frame", real)
+    def boom(v, f):
+        raise RuntimeError("encoder failed")
+    with pytest.raises(RuntimeError):
+        ic._encode_whole(boom, arrays[0])
+    assert not ic._WHOLE.busy
+    # the scratch is not shared: an encode nested inside a held one gets a new array
+    fr, held = ic._whole_frame(arrays[0])
+    try:
+        assert held
+        fr2, held2 = ic._whole_frame(arrays[1])
+        assert not held2 and not np.shares_memory(fr[2], fr2[2])
+    finally:
+        ic._WHOLE.busy = False
+
+
+def test_estimate_without_predictors_is_the_order_0_estimate():
+    """estimate_size(values, predictors=False) (XOR floats) is what the full
+    estimate gives when order 0 is the best predictor, and never below it."""
+    rng = np.random.default_rng(13)
+    noise = rng.integers(0, 1 << 40, 5000)
+    walk = np.cumsum(rng.integers(-5, 6, 5000)) + (1 << 30)
+    assert ic.estimate_size(noise, predictors=False) == ic.estimate_size(noise)
+    assert ic.estimate_size(walk, predictors=False) > ic.estimate_size(walk)
+    assert ic.estimate_size(np.zeros(0, np.int64), predictors=False) == 2

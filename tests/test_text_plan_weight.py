@@ -36,8 +36,8 @@ def _plans(data: bytes, ctx: EncodeContext) -> dict:
 
 def test_the_weight_applies_to_the_log_plan_of_prose_coded_at_quality_10():
     """1.12 for the log plan of a text block that is coded again at
-    SMALL_BROTLI_QUALITY (levels 3-8 up to SMALL_BROTLI_TEXT_MAX); 1.0 for other
-    plans, larger blocks, levels 1-2 (quality 6 throughout), levels 9-18 (PPMd
+    SMALL_BROTLI_QUALITY (levels 3-5 up to SMALL_BROTLI_TEXT_MAX); 1.0 for other
+    plans, larger blocks, levels 1-2 (quality 6 throughout), levels 6-18 (PPMd
     is tried on prose), levels whose own quality is 11, detected logs (their
     own rules), other formats and a shared dictionary."""
     assert plan.LOG_PLAN_WEIGHT == 1.12
@@ -46,12 +46,13 @@ def test_the_weight_applies_to_the_log_plan_of_prose_coded_at_quality_10():
     plans = _plans(data, ctx)
     assert set(plans) == {"log", "l1", "raw"}
     small = plan.SMALL_BROTLI_TEXT_MAX
-    for level in (3, 5, 8):
+    for level in (3, 4, 5):
         c = EncodeContext(fmt="text", level=level)
         assert plan.plan_weight(plans["log"], c, small) == plan.LOG_PLAN_WEIGHT
         assert plan.plan_weight(plans["log"], c, small + 1) == 1.0
         assert plan.plan_weight(plans["l1"], c, 1000) == plan.plan_weight(plans["raw"], c, 1000) == 1.0
     for c in (EncodeContext(fmt="text", level=1), EncodeContext(fmt="text", level=2),
+              EncodeContext(fmt="text", level=6), EncodeContext(fmt="text", level=8),
               EncodeContext(fmt="text", level=9), EncodeContext(fmt="text", level=12),
               EncodeContext(fmt="text", level=19), EncodeContext(fmt="log", level=3),
               EncodeContext(fmt="jsonl", level=3), EncodeContext(fmt="text", level=3, dictionary=object())):

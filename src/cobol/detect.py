@@ -46,6 +46,8 @@ _JSON_START = re.compile(rb'^[\[{]\s*(?:["{\[\]}]|true|false|null|-?\d+(?:\.\d+)
 #: C0 controls that text almost never holds (tab, LF, CR, FF, BS and ESC excluded) and DEL
 _CONTROL_BYTES = bytes(range(0, 8)) + b"\x0b" + bytes(range(14, 27)) + bytes(range(28, 32)) + b"\x7f"
 _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+#: 256 x the lane of each byte of an 8-byte element, for SAMPLE bytes (_looks_numeric), made on first use
+_LANE_OFFSETS = None
 #: text in a legacy 8-bit or multibyte encoding (KOI8-R, windows-1251, Shift-JIS,
 #: EUC-KR, Big5, Latin-1, ...): at most this share of control bytes (random or
 #: compressed bytes hold ~12%, numbers far more) ...
@@ -83,15 +85,47 @@ def _textiness(sample: bytes) -> float:
 
 def _looks_numeric(sample: bytes) -> bool:
     """Fixed-width numbers show as byte lanes: at some offset modulo the width
-    the bytes are far more predictable (high bytes, exponents) than at others."""
+    the bytes are far more predictable (high bytes, exponents) than at others.
+
+    The distinct byte values of each lane (widths 8, 4, 2) come from one
+    histogram of the 8 lanes (one ``np.bincount`` of the bytes offset by 256 x
+    their lane): lane ``i`` of width 4 is lanes ``i`` and ``i + 4`` of width 8,
+    plus the few bytes past the last whole 8-byte element (counted alone). The
+    same counts as a bincount per lane of each width (14 of them: ~0.3 ms a
+    64 KiB block, ~4% of compressing a numeric array; now ~0.09 ms)."""
+    global _LANE_OFFSETS
     import numpy as np  # here, so FORMATS can be read (cobol --help) without NumPy
+    a = np.frombuffer(sample, dtype=np.uint8)
+    n8 = len(a) // 8 * 8
+    if _LANE_OFFSETS is None or _LANE_OFFSETS.size < n8:
+        _LANE_OFFSETS = np.tile(np.arange(8, dtype=np.uint16) * 256, max(n8, SAMPLE) // 8)
+    if n8:
+        # (a flat add of a tiled offset array: broadcasting over rows of 8 took longer than the count)
+        hist8 = np.bincount(a[:n8] + _LANE_OFFSETS[:n8], minlength=8 * 256).reshape(8, 256)
+    else:
+        hist8 = np.zeros((8, 256), np.int64)
+    for width in (8, 4, 2):
+        n = len(a) // width * width
+        if n < 64 * width:
+            continue
+        hist = hist8.reshape(8 // width, width, 256).sum(axis=0)
+        for j in range(n8, n):  # (fewer than 8 bytes past the whole 8-byte elements)
+            hist[j % width, a[j]] += 1
+        distinct = np.count_nonzero(hist, axis=1)
+        if int(distinct.min()) * 4 <= int(distinct.max()) and int(distinct.max()) > 32:
+            return True
+    return False
+
+
+def _looks_numeric_reference(sample: bytes) -> bool:
+    """:func:`_looks_numeric` as a bincount per lane of each width (for the tests)."""
+    import numpy as np
     a = np.frombuffer(sample, dtype=np.uint8)
     for width in (8, 4, 2):
         n = len(a) // width * width
         if n < 64 * width:
             continue
         lanes = a[:n].reshape(-1, width)
-        # distinct byte values per lane, by counting (np.unique sorts each lane)
         distinct = [int(np.count_nonzero(np.bincount(lanes[:, i], minlength=256))) for i in range(width)]
         if min(distinct) * 4 <= max(distinct) and max(distinct) > 32:
             return True
@@ -133,7 +167,10 @@ def detect(data, hint: str | None = None) -> str:
         return "binary"
     if sample.startswith(_BOM):
         sample = sample[3:]
-    if _textiness(sample) < 0.95:
+    # more than 5% zero bytes (binary numbers) already puts the textiness under
+    # 0.95 (a zero is no text byte, and a control byte for the legacy test):
+    # counting them is ~50x faster than _textiness's pass over the sample
+    if sample.count(0) * 20 > len(sample) or _textiness(sample) < 0.95:
         return "numeric" if _looks_numeric(sample) else "binary"
     head = sample.lstrip()
     if not head:

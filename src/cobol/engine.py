@@ -231,7 +231,8 @@ class CobolEngine:
     level: 0 stores, 1..22 compress (zstd's scale; the level also picks which
         transforms the planner tries, see docs/FORMAT.md "Levels").
     block_size: bytes per independent block (default 8 MiB).
-    threads: worker threads (default: all cores; 1 = no pool).
+    threads: worker threads (default: all cores; 1 = no pool; more than the
+        usable cores run on that many, at least 2; the output is the same for any).
     checksum: "xxh3" (xxh3-64), "sha256" or "crc32" per block. None (default):
         xxh3, except crc32 in a compact frame of at most 64 KiB (4 bytes less,
         like zstd's 4-byte frame checksum).
@@ -353,10 +354,19 @@ class CobolEngine:
             self.profiler.on_block(report)
         return out, report
 
+    def _workers(self) -> int:
+        """Threads to run: ``threads``, but no more than the usable cores (at
+        least 2 when two or more were asked for). More threads than cores
+        only cost: on 2 cores 4 threads compressed 0-17% and decoded 0-16%
+        slower than 2 (docs/SPEED.md "threads8"), and the output is the same
+        for any number."""
+        return min(self.threads, max(2, default_threads()))
+
     def _map(self, fn, items):
-        if self.threads == 1 or len(items) <= 1:
+        workers = self._workers()
+        if workers == 1 or len(items) <= 1:
             return [fn(*it) for it in items]
-        with ThreadPoolExecutor(self.threads) as pool:
+        with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(lambda it: fn(*it), items))
 
     #: results an in-order map may hold, finished or not, per thread (see ``_imap``)
@@ -373,7 +383,8 @@ class CobolEngine:
         block decodes in ~85 ms, other 8 MiB blocks in 13-28 ms), and memory
         stays bounded on long inputs: at most threads + 1 calls are queued or
         running, the rest are finished results waiting for their turn."""
-        if self.threads == 1:
+        workers = self._workers()
+        if workers == 1:
             for it in items:
                 yield fn(*it)
             return
@@ -386,10 +397,10 @@ class CobolEngine:
                 yield fn(*it)
             return
         items = itertools.chain(head, items)
-        cap = self.IMAP_AHEAD_PER_THREAD * self.threads
+        cap = self.IMAP_AHEAD_PER_THREAD * workers
         pending = deque()  # futures in item order
         running = set()  # the futures of ``pending`` not yet done
-        pool = ThreadPoolExecutor(self.threads)
+        pool = ThreadPoolExecutor(workers)
         try:
             exhausted = False
             while True:
@@ -397,7 +408,7 @@ class CobolEngine:
                     running.discard(pending[0])
                     yield pending.popleft().result()
                 running = {f for f in running if not f.done()}
-                if not exhausted and len(running) <= self.threads and len(pending) < cap:
+                if not exhausted and len(running) <= workers and len(pending) < cap:
                     it = next(items, _NO_ITEM)
                     if it is _NO_ITEM:
                         exhausted = True
@@ -561,8 +572,7 @@ class CobolEngine:
         its span of it (``decode_block_into``): no per-block ``bytes``, no join,
         and on CPython the buffer is the returned ``bytes`` object itself
         (:mod:`cobol.outbuf`). The peak is the output plus the streams of the
-        blocks in flight (and, with several threads, one block-sized scratch
-        buffer per thread). A hostile frame whose blocks claim more output
+        blocks in flight. A hostile frame whose blocks claim more output
         than they hold fails on its first such block; its declared total is
         reserved (not written) until then."""
         try:
@@ -578,65 +588,24 @@ class CobolEngine:
     def _decode_all_into(self, items: list, starts: list, out) -> None:
         """Decode block i of ``items`` into out[starts[i]:starts[i + 1]].
 
-        One thread: each block in place, in order (a block's copy slack runs
-        into the next block's span before that block is written). Several: a
-        block's slack would race with its neighbour's decode, so each block but
-        the last decodes into its thread's reused scratch buffer (no fresh pages
-        per block) and is copied into its span (NumPy copies without the GIL);
-        blocks are taken largest first, in no particular order of finishing."""
-        def in_place(i):
+        A block's kernels may write up to OUTPUT_SLACK - 1 bytes of garbage
+        past its end, into the first bytes of the next block's span. One
+        thread: every block in place, in order, so each block overwrites the
+        slack of the one before it. Several threads: :func:`decode_in_place`
+        (largest first; in place too unless a neighbour is decoding in place,
+        then via the thread's scratch buffer and a copy; first bytes repaired).
+        The error raised is the first failing block's in frame order: the
+        blocks before it still run, those after it that have not started do not."""
+        def decode(i, buf):
             rec, header = items[i]
-            self.decode_block_into(rec, header, out[starts[i]:starts[i + 1] + OUTPUT_SLACK])
+            self.decode_block_into(rec, header, buf)
 
-        if self.threads == 1 or len(items) <= 1:
+        workers = self._workers()
+        if workers == 1 or len(items) <= 1:
             for i in range(len(items)):
-                in_place(i)
-            return
-        import numpy as np
-        scratch = threading.local()
-        last = len(items) - 1
-
-        def via_scratch(i):
-            if i == last:
-                return in_place(i)
-            rec, header = items[i]
-            need = rec.raw_len + OUTPUT_SLACK
-            buf = getattr(scratch, "buf", None)
-            if buf is None or buf.size < need:
-                buf = scratch.buf = np.empty(max(need, min(header.block_size, MAX_BLOCK_SIZE) + OUTPUT_SLACK), np.uint8)
-            self.decode_block_into(rec, header, buf[:need])
-            out[starts[i]:starts[i + 1]] = buf[:rec.raw_len]
-
-        # Blocks land in their own spans, so they need not finish in order: all
-        # are queued at once, largest first (longest-processing-time order), and
-        # a slow block no longer idles the other threads behind an in-order
-        # window (on 112 MB of mixed corpus files one 8 MiB log block decodes in
-        # ~85 ms against 13-28 ms for the other 8 MiB blocks; the window of
-        # 2 x threads blocks left the second thread waiting ~65 ms of it).
-        # Only ``threads`` blocks decode at a time; a queued one holds nothing.
-        order = sorted(range(len(items)), key=lambda i: -items[i][0].raw_len)
-        with ThreadPoolExecutor(min(self.threads, len(items))) as pool:
-            futures = {i: pool.submit(via_scratch, i) for i in order}
-            failed = None  # (block index, its error): the first in frame order is raised
-            try:
-                for i in order:
-                    if futures[i].cancelled():
-                        continue
-                    try:
-                        futures[i].result()
-                    except Exception as exc:
-                        if failed is None or i < failed[0]:
-                            failed = (i, exc)
-                        # as with one thread, the first failing block in frame order
-                        # is reported: the blocks before it still run, those after not
-                        for j in range(i + 1, len(items)):
-                            futures[j].cancel()
-            except BaseException:  # Ctrl-C: stop queued blocks, not only the pool's wait
-                for f in futures.values():
-                    f.cancel()
-                raise
-            if failed is not None:
-                raise failed[1]
+                decode(i, out[starts[i]:starts[i + 1] + OUTPUT_SLACK])
+        else:
+            decode_in_place(starts, OUTPUT_SLACK, workers, decode, out)
 
     def decompress_stream(self, src, dst, progress=None, max_output_size: int | None = None) -> tuple[int, int]:
         try:
@@ -706,6 +675,173 @@ def _read_full(f, n: int) -> bytes:
         parts.append(b)
         got += len(b)
     return b"".join(parts)
+
+
+class _InPlaceSchedule:
+    """Which block a decoding thread takes next, and where it decodes it, when
+    the blocks of a frame decode into one output buffer on several threads
+    (:func:`decode_in_place`).
+
+    Block i owns out[starts[i]:starts[i + 1]], but its kernels may also write
+    ``slack`` - 1 bytes of garbage past the end of what they are given
+    (16-byte moves). In place, that garbage lands in the first bytes of the
+    next block(s): harmless before such a block starts (it overwrites them), a
+    race while it runs in place too (it may read back its own first bytes),
+    and damage after it finished. So:
+
+    - blocks are taken largest first (longest-processing-time order, as
+      before: never a thread idle while a block is left), except that one
+      at least NEAR_SIZE of the largest's size that can decode in place goes
+      before a largest that cannot;
+    - a block decodes in place unless a block whose span the slack joins to
+      its own ("neighbours": j > i with starts[j] < starts[i + 1] + slack,
+      normally only i + 1) is running in place; then it decodes into its
+      thread's scratch buffer and is copied into its span (the old way for
+      every block; with two threads and equal blocks a few per frame);
+    - a finished block keeps a copy of its first ``slack`` bytes; when a left
+      neighbour that ran in place finishes after it, the copy is put back,
+      and a block copied from scratch writes its first bytes again when it
+      finishes (a left neighbour's garbage may have landed after its copy).
+
+    ``done`` and ``take`` hold one lock; the copies are 16 bytes."""
+
+    WAITING, IN_PLACE, SCRATCH, DONE = 0, 1, 2, 3
+
+    def __init__(self, starts: list, slack: int):
+        n = len(starts) - 1
+        self.starts = starts
+        self.slack = slack
+        self.state = [self.WAITING] * n
+        self.order = deque(sorted(range(n), key=lambda i: (starts[i] - starts[i + 1], i)))  # largest first
+        self.right = []  # block i -> the blocks its slack reaches
+        for i in range(n):
+            j = i + 1
+            reach = []
+            while j < n and starts[j] < starts[i + 1] + slack:
+                reach.append(j)
+                j += 1
+            self.right.append(reach)
+        self.left = [[] for _ in range(n)]
+        for i, reach in enumerate(self.right):
+            for j in reach:
+                self.left[j].append(i)
+        self.heads = {}  # block -> its first bytes, kept when it finished
+        self.error = None  # (block, exception) of the first failing block in frame order
+        self.lock = threading.Lock()
+        self.stopped = False
+
+    #: a block may be taken before a larger one if it is at least this share of
+    #: its size and can decode in place while the larger one cannot
+    NEAR_SIZE = 0.875
+
+    def _in_place_ok(self, i: int) -> bool:
+        return all(self.state[j] != self.IN_PLACE for j in self.left[i]) and \
+            all(self.state[j] != self.IN_PLACE for j in self.right[i])
+
+    def take(self):
+        """(block, in place?) to decode next, or None when none is left: the
+        largest block left, or one nearly as large that can decode in place
+        when the largest cannot (8 MiB blocks of equal size would otherwise
+        go in frame order, every second one next to a running one)."""
+        with self.lock:
+            if self.stopped:
+                return None
+            limit = len(self.state) if self.error is None else self.error[0]
+            while self.order and self.order[0] >= limit:
+                self.order.popleft()  # after a failed block: not started
+            if not self.order:
+                return None
+            pick = self.order[0]
+            in_place = self._in_place_ok(pick)
+            if not in_place:
+                near = (self.starts[pick + 1] - self.starts[pick]) * self.NEAR_SIZE
+                for i in self.order:
+                    if self.starts[i + 1] - self.starts[i] < near:
+                        break
+                    if i < limit and self._in_place_ok(i):
+                        pick, in_place = i, True
+                        break
+            self.order.remove(pick)
+            self.state[pick] = self.IN_PLACE if in_place else self.SCRATCH
+            return pick, in_place
+
+    def done(self, i: int, decoded, out) -> None:
+        """Block i decoded (``decoded``: its bytes, in ``out`` or in scratch)
+        and, from scratch, copied into ``out``: keep its first bytes, write
+        them again after a copy, put back those of the finished blocks its
+        in-place slack reached."""
+        with self.lock:
+            was = self.state[i]
+            self.state[i] = self.DONE
+            a, b = self.starts[i], self.starts[i + 1]
+            head = decoded[:min(b - a, self.slack)]
+            if any(self.state[j] != self.DONE for j in self.left[i]):
+                self.heads[i] = head.copy()
+            if was == self.SCRATCH:
+                out[a:a + head.size] = head
+            else:
+                for j in self.right[i]:
+                    kept = self.heads.get(j) if self.state[j] == self.DONE else None
+                    if kept is not None:  # None: j failed, and its error is raised
+                        out[self.starts[j]:self.starts[j] + kept.size] = kept
+
+    def failed(self, i: int, exc: BaseException) -> None:
+        with self.lock:
+            self.state[i] = self.DONE
+            if self.error is None or i < self.error[0]:
+                self.error = (i, exc)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+
+
+def decode_in_place(starts: list, slack: int, threads: int, decode, out) -> None:
+    """``decode(i, buf)`` for every block i of out[starts[i]:starts[i + 1]] on
+    ``threads`` threads, ``buf`` a writable uint8 array of the block's length
+    plus ``slack`` bytes that ``decode`` may write ``slack`` - 1 bytes past:
+    the block's span of ``out`` or, as :class:`_InPlaceSchedule` decides, the
+    thread's scratch buffer (then copied into the span). Raises the first
+    failing block's error in frame order; the blocks after it that have not
+    started do not run."""
+    import numpy as np
+    n = len(starts) - 1
+    schedule = _InPlaceSchedule(starts, slack)
+    scratch = threading.local()
+
+    def worker():
+        while True:
+            taken = schedule.take()
+            if taken is None:
+                return
+            i, in_place = taken
+            a, b = starts[i], starts[i + 1]
+            try:
+                if in_place:
+                    buf = out[a:b + slack]
+                    decode(i, buf)
+                else:
+                    buf = getattr(scratch, "buf", None)
+                    if buf is None or buf.size < b - a + slack:
+                        buf = scratch.buf = np.empty(b - a + slack, np.uint8)
+                    buf = buf[:b - a + slack]
+                    decode(i, buf)
+                    out[a:b] = buf[:b - a]  # NumPy copies without the GIL
+            except BaseException as exc:
+                schedule.failed(i, exc)
+            else:
+                schedule.done(i, buf, out)
+
+    with ThreadPoolExecutor(min(threads, n)) as pool:
+        workers = [pool.submit(worker) for _ in range(min(threads, n))]
+        try:
+            for f in workers:
+                f.result()
+        except BaseException:  # Ctrl-C: no block starts after this
+            schedule.stop()
+            raise
+    if schedule.error is not None:
+        raise schedule.error[1]
 
 
 class FrameWriter:

@@ -51,6 +51,7 @@ from .errors import ChecksumError, CobolError, FormatError
 from .format import checksum as ck
 from .format.frame import DataBlock, Limits, MetadataBlock, check_stream_table, iter_frame_records
 from .layers.l1_stream import TRANSFORM_ID as _L1_TRANSFORM
+from .layers import log_format as _log_format
 from .layers.log_format import TRANSFORM_ID as _LOG_TRANSFORM
 from .layers.raw import RawTransform
 from .linesearch import BlockLines, text_block
@@ -431,6 +432,56 @@ def _indexed_block(rec: DataBlock, header, source: _Source, index) -> BlockLines
     return BlockLines(index.n_lines, index.ends_nl, first, last, [], None, True)
 
 
+def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: bool):
+    """A log block of params version 5 (messages cut off its lines): ruled
+    out from its entropy-decoded streams when no line can hold a fixed
+    string, else rendered whole (with NumPy, :func:`cobol.layers.log_numpy.render_messages_block`;
+    the engine's kernel where that declines), checked against its checksum
+    and its lines searched.
+    Ruled out when :func:`cobol.logskip.cannot_match` says so of the
+    templates, raw lines and skeletons, and neither a string nor any of its
+    delimiter-free pieces is in the messages stream: an occurrence that
+    reaches a message holds, right after the space that ends the line's
+    header, a piece (or the whole string) that starts that message; one
+    that does not lies in the header, which that rule covers as in any block."""
+    from . import logskip
+    streams = None
+    if m.fixed is not None and not invert:
+        streams = source.streams(rec, header, _log_format.STREAM_BOUND)
+        found = logskip.stream_search(streams, m, logskip.block_delimiters(rec))
+        if found is not None and logskip.cannot_match(streams, m, found) \
+                and len(streams) > _log_format.MESSAGES:
+            delimiters = logskip.block_delimiters(rec)
+            needles = {p for s in m.fixed for p in logskip.delimiter_pieces(s, delimiters)} | set(m.fixed)
+            rx = re.compile(b"|".join(re.escape(x) for x in sorted(needles)), re.I if m.ignore_case else 0)
+            if rx.search(streams[_log_format.MESSAGES]) is None:
+                decoded = []
+
+                def line(k: int) -> bytes:  # only for a line cut between blocks
+                    if not decoded:
+                        decoded.append(source.decode(rec, header))
+                    lines = decoded[0].split(b"\n")
+                    if decoded[0].endswith(b"\n"):
+                        lines.pop()
+                    return lines[k]
+                p = _log_format.parse_params(rec.params, rec.raw_len)
+                n = p["n_lines"]
+                # (unmatched: a last line without its newline is decoded only if the next block continues it)
+                return BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [], unmatched=True)
+    if streams is None:
+        streams = source.streams(rec, header, _log_format.STREAM_BOUND)
+    from .layers import log_numpy  # NumPy loads here; the kernels only where it declines
+    try:
+        raw = log_numpy.render_messages_block(streams, rec.params, rec.raw_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    if raw is None:
+        raw = source.decode(rec, header)
+    elif ck.compute(header.checksum, raw) != bytes(rec.checksum):
+        raise ChecksumError(f"block {rec.seq}: {ck.checksum_label(header.checksum)} checksum mismatch")
+    return text_block(raw, m, invert)
+
+
 def _blocks(blob, source: _Source, m: Matcher, invert: bool):
     index = None  # the search index of the next data block (cobol.searchindex), if it has one
     for header, rec in iter_frame_records(blob, Limits()):
@@ -449,7 +500,9 @@ def _blocks(blob, source: _Source, m: Matcher, invert: bool):
             index = None
             continue
         index = None
-        if rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
+        if rec.transform == _LOG_TRANSFORM and _log_format.has_messages(rec.params):
+            yield _message_block(rec, header, source, m, invert)
+        elif rec.transform == _L1_TRANSFORM and m.fixed is not None and all(m.fixed) and not invert:
             yield _l1_block(rec, header, source, m)
         elif rec.transform == _LOG_TRANSFORM and m.fixed is not None and not invert:
             yield _log_block(rec, header, source, m)

@@ -12,7 +12,7 @@ skipped when a slice estimate says the best transform wins clearly
 (RAW_SKIP_MARGIN). Only the plan that is stored is round-tripped through its
 decoder (every candidate in strict mode, :data:`STRICT_ENV`).
 
-At levels >= ``entropy.PPMD_MIN_LEVEL`` (and 6/9..18 on MID_PPMD_FORMATS) each
+At levels >= ``entropy.PPMD_MIN_LEVEL`` (and 6..18 on MID_PPMD_FORMATS) each
 stream is also tried with PPMd (codec 3) and keeps it where it is clearly smaller (:func:`entropy.entropy_code`);
 candidates are compared with those sizes, so plain text coded whole with PPMd
 can beat the word transform coded with zstd (not on json and xml blocks,
@@ -185,7 +185,7 @@ PPMD_EXCLUDED_FORMATS = frozenset({"json", "xml"})
 
 
 #: transforms not run on these detected formats where PPMd may code the block
-#: (ppmd_enabled: levels 19+, and 6/9..18 on MID_PPMD_FORMATS): l1 on prose, where PPMd of the raw block models
+#: (ppmd_enabled: levels 19+, and 6..18 on MID_PPMD_FORMATS): l1 on prose, where PPMd of the raw block models
 #: the words better than PPMd of l1's word codes. Level 19 on 9 prose files (4
 #: dev, 5 unseen; 1 MB cuts): the same frames on 8, l1 kept on one (cmake's
 #: buildsystem.7.rst, 9,055 bytes against 9,065 without it); without l1's own
@@ -222,12 +222,16 @@ def transform_ppmd_orders(enc: Encoded, ctx: EncodeContext) -> tuple | None:
 #: levels 6-8 coded JSON lines no smaller than level 3 and slower, and bzip3
 #: was smaller and faster (/tmp/jl8 + unseen, 8 files: 10.88 at 7.2-7.4 MB/s
 #: against 11.96 at 8.4); with order 8 12.72 at 6.9-7.1 (bzip3 11.96 at 8.2;
-#: level 9 13.49 at 4.9), decoding at PPMd's speed (180 -> 16 MB/s). Prose keeps
-#: zstd and brotli at 6-8: there they were 1.2-2x faster than bzip3.
+#: level 9 13.49 at 4.9), decoding at PPMd's speed (180 -> 16 MB/s). Prose from
+#: level 6 too (branch ladder8, "Eleventh session: ladder8"): with zstd 6-8 and
+#: brotli 8 levels 6-8 coded prose within 1% of level 3 (unseen: its bytes, at its
+#: speed), under bzip3's ratio everywhere (dev 3.67 against 4.36, unseen 4.23
+#: against 4.25), and bzip3 was faster on fresh2 (dominated); with order 8 dev
+#: 4.41 (bzip3 4.36) at 0.36x the CPU speed, unseen 4.60 at the same speed.
 #: Not JSON and XML, where those levels already beat bzip3 with brotli; not CSV,
 #: numeric or log (log blocks have their own PPMd at 10..18,
 #: l2_log.STREAM_PPMD_MIN_LEVEL).
-MID_PPMD_MIN_LEVEL = {"html": 6, "text": 9, "jsonl": 6}
+MID_PPMD_MIN_LEVEL = {"html": 6, "text": 6, "jsonl": 6}
 MID_PPMD_FORMATS = frozenset(MID_PPMD_MIN_LEVEL)
 
 
@@ -244,7 +248,7 @@ def mid_ppmd_orders(ctx: EncodeContext) -> tuple:
 
 def ppmd_enabled(ctx: EncodeContext) -> bool:
     """Whether streams may be coded with ppmd (codec 3): at levels >=
-    entropy.PPMD_MIN_LEVEL, and at 6/9..18 on MID_PPMD_FORMATS, unless the
+    entropy.PPMD_MIN_LEVEL, and at 6..18 on MID_PPMD_FORMATS, unless the
     ``ppmd`` switch is off (``CobolEngine(layers={"ppmd": False})``), never on
     PPMD_EXCLUDED_FORMATS, never with a shared dictionary (its streams use
     zstd-dict)."""
@@ -667,7 +671,7 @@ BROTLI_COMPARE_MAX_QUALITY = 9
 
 #: prose blocks (detected "text") whose kept plan is coded again at
 #: SMALL_BROTLI_QUALITY (small_brotli_max; the level's own quality is lower,
-#: and PPMd is not tried: levels 3-8)
+#: and PPMd is not tried: levels 3-5)
 #: weigh the log transform's plan LOG_PLAN_WEIGHT times its size when plans
 #: are chosen on zstd sizes:
 #: quality 10 shrinks the log transform's several streams less than l1's word
@@ -693,7 +697,7 @@ def plan_weight(p: BlockPlan, ctx: EncodeContext, size: int) -> float:
     """The factor :func:`choose_plan` weighs ``p``'s stored size with when it
     compares plans for a block of ``size`` bytes (see LOG_PLAN_WEIGHT)."""
     if p.transform.name != "log" or ctx.fmt not in LOG_WEIGHTED_FORMATS or ppmd_enabled(ctx):
-        # (where PPMd codes the streams, from level 9 on prose, quality 10 may not)
+        # (where PPMd codes the streams, from level 6 on prose, quality 10 may not)
         return 1.0
     final = brotli_quality(ctx, size)
     return LOG_PLAN_WEIGHT if brotli_quality(ctx) < SMALL_BROTLI_QUALITY <= final else 1.0
@@ -839,6 +843,14 @@ RAW_NUMERIC = ("numeric",)
 RAW_TABLES = ("csv", "tsv")
 _RAW_SAMPLE_MIN_BLOCK_NUMERIC = 128 << 10
 RAW_SKIP_MARGIN_NUMERIC = 1.3
+#: numeric blocks up to 2 x slices x slice are estimated from slices of a 32nd
+#: of the block (an eighth in all; other formats a 16th): on the 20 arrays of
+#: 0.16-3 MB of the numeric sets that reach the estimate it moved by -6% to
+#: +8% of the real size (more where the first one was already far above it,
+#: 1.2-2.6x on time series that the transform codes 1.2-5.7x smaller than
+#: zstd), and the skip decisions stayed; the estimate was ~5% of compressing
+#: the numeric corpus (eleventh session, numeric-speed8)
+_RAW_SAMPLE_PARTS_NUMERIC = 32
 #: prose blocks whose candidate was coded with brotli from the start
 #: (DIRECT_BROTLI_FORMATS: its size is what it stores): skipped at a margin of
 #: 1.25. On 16 cuts of 0.6-2 MB of prose (dev corpus, vim's version7-9.txt,
@@ -851,15 +863,16 @@ RAW_SKIP_MARGIN_NUMERIC = 1.3
 RAW_SKIP_MARGIN_TEXT = 1.25
 
 
-def _raw_estimate(data, level: int, min_block: int = _RAW_SAMPLE_MIN_BLOCK) -> int | None:
-    """zstd size of the whole block extrapolated from slices spread over it;
+def _raw_estimate(data, level: int, min_block: int = _RAW_SAMPLE_MIN_BLOCK, parts: int = 4 * _RAW_SAMPLE_SLICES) -> int | None:
+    """zstd size of the whole block extrapolated from slices spread over it
+    (each ``1 / parts`` of the block, at most _RAW_SAMPLE_SLICE);
     None when the block (up to ``min_block``) is small enough to compress whole.
     Slices lose the long-range matches, so the estimate errs high;
     RAW_SKIP_MARGIN covers it."""
     n = len(data)
     if n <= min_block:
         return None
-    span = _RAW_SAMPLE_SLICE if n > 2 * _RAW_SAMPLE_SLICES * _RAW_SAMPLE_SLICE else n // (4 * _RAW_SAMPLE_SLICES)
+    span = _RAW_SAMPLE_SLICE if n > 2 * _RAW_SAMPLE_SLICES * _RAW_SAMPLE_SLICE else n // parts
     step = n // _RAW_SAMPLE_SLICES
     size = sum(len(entropy.entropy_code(data[i * step:i * step + span], level)[1])
                for i in range(_RAW_SAMPLE_SLICES))
@@ -1069,8 +1082,10 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         t0 = time.perf_counter()
         if t is raw and best is not None and ctx.level < RAW_SAMPLED_BELOW_LEVEL:
             numeric = ctx.fmt in RAW_NUMERIC or ctx.fmt in RAW_TABLES
+            # (the slices of a 32nd were measured on numeric arrays only)
+            parts = _RAW_SAMPLE_PARTS_NUMERIC if ctx.fmt in RAW_NUMERIC else 4 * _RAW_SAMPLE_SLICES
             estimate = _raw_estimate(data, ctx.level,
-                                     _RAW_SAMPLE_MIN_BLOCK_NUMERIC if numeric else _RAW_SAMPLE_MIN_BLOCK)
+                                     _RAW_SAMPLE_MIN_BLOCK_NUMERIC if numeric else _RAW_SAMPLE_MIN_BLOCK, parts)
             margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN_TEXT if direct and ctx.fmt == "text" \
                 else RAW_SKIP_MARGIN
             if estimate is not None and best.stored_size * margin < estimate:

@@ -383,8 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="skip detection: treat every block as FMT (" + ", ".join(detect.FORMATS) + ")")
     comp.add_argument("--dtype", type=_dtype, help="numeric hint for arrays, e.g. int32, float64")
     comp.add_argument("--fast-decode", action="store_true",
-                      help="never code streams with PPMd (levels 19+ otherwise may, except on json/xml, 9-18 on prose, "
-                           "6-18 on html and json lines, where it is >= 3%% smaller: "
+                      help="never code streams with PPMd (levels 19+ otherwise may, except on json/xml, 6-18 on prose, "
+                           "html and json lines, where it is >= 3%% smaller: "
                            "~1.1-1.4x smaller text, but it decodes at ~10-20 MB/s instead of hundreds)")
     comp.add_argument("-D", "--dictionary", metavar="DICT",
                       help="shared dictionary from 'cobol train' (needed again to decompress)")

@@ -71,6 +71,7 @@ True
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -165,30 +166,83 @@ def _gcd(a, b):
 
 
 @njit(cache=True, nogil=True)
+def _odd_inverse(a):
+    """The inverse of odd ``a`` modulo 2**64 (Newton's iteration: each step
+    doubles the bits that are right; a is its own inverse to 3 bits)."""
+    two = np.uint64(2)
+    v = a
+    for _ in range(5):
+        v *= two - a * v
+    return v
+
+
+@njit(cache=True, nogil=True)
 def _frame_of_reference(x):
-    """(base, gcd, y) with x == base + gcd * y (uint64 wraparound), y >= 0."""
+    """(base, gcd, y) with x == base + gcd * y (uint64 wraparound), y >= 0
+    (:func:`_frame_into` a new array)."""
+    y = np.empty(x.size, np.uint64)
+    base, g = _frame_into(x, y)
+    return base, g, y
+
+
+@njit(cache=True, nogil=True)
+def _frame_into(x, y):
+    """(base, gcd) with x == base + gcd * y[:x.size] (uint64 wraparound), y >= 0.
+
+    Dividing by a runtime gcd costs ~25-40 cycles a value (and the gcd's own
+    remainders as many): with ``gcd = odd << tz``, a multiple ``d`` of it is
+    ``d >> tz`` times ``odd`` exactly, so ``(d >> tz) * inverse(odd)`` (mod
+    2**64) is the quotient, and ``d`` is a multiple iff its low ``tz`` bits are
+    0 and that product is at most ``(2**64 - 1) // odd`` (Granlund and
+    Montgomery): one multiply a value. A remainder is taken only where the
+    gcd changes."""
     n = x.size
     lo = x[0]
     for i in range(n):
         lo = min(lo, x[i])
     u = x.view(np.uint64)
     base = np.uint64(lo)
+    one = np.uint64(1)
     g = np.uint64(0)
+    tz = np.uint64(0)
+    inv = np.uint64(0)
+    limit = np.uint64(0)
+    low = np.uint64(0)
     for i in range(n):
         d = u[i] - base
-        if d != 0:
-            g = _gcd(d, g) if g != 0 else d
-            if g == 1:
-                break
-    y = np.empty(n, np.uint64)
+        if d == 0:
+            continue
+        if g != 0 and (d & low) == 0 and (d >> tz) * inv <= limit:
+            continue  # d is a multiple of g
+        g = _gcd(d, g) if g != 0 else d
+        if g == 1:
+            break
+        tz = np.uint64(0)
+        while (g >> tz) & one == 0:
+            tz += one
+        odd = g >> tz
+        inv = _odd_inverse(odd)
+        limit = np.uint64(0xFFFFFFFFFFFFFFFF) // odd
+        low = (one << tz) - one
     if g <= 1:
         g = np.uint64(1)
         for i in range(n):
             y[i] = u[i] - base
     else:
         for i in range(n):
-            y[i] = (u[i] - base) // g
-    return base, g, y
+            y[i] = ((u[i] - base) >> tz) * inv
+    return base, g
+
+
+def _frame_of_reference_reference(x):
+    """:func:`_frame_of_reference` with Python's integers (for the tests)."""
+    u = [int(v) % (1 << 64) for v in x]
+    base = min(int(v) for v in x) % (1 << 64)
+    g = 0
+    for v in u:
+        g = math.gcd(g, (v - base) % (1 << 64))
+    g = g or 1
+    return base, g, np.array([((v - base) % (1 << 64)) // g for v in u], np.uint64)
 
 
 @njit(cache=True, nogil=True)
@@ -887,13 +941,17 @@ def _planes_entropy_bits(r):
     return total
 
 
-def estimate_size(values: np.ndarray) -> int:
+def estimate_size(values: np.ndarray, predictors: bool = True) -> int:
     """A cheap size estimate (bytes) for ``values`` after this codec and zstd:
-    the byte-plane entropy of the best delta order, without compressing."""
+    the byte-plane entropy of the best delta order, without compressing.
+    Without ``predictors``, of the values themselves (order 0: the same
+    number where order 0 is the best, about a fifth of the work)."""
     x = np.ascontiguousarray(values, dtype=np.int64).ravel()
     if x.size == 0:
         return 2
     _, _, y = _frame_of_reference(x)
+    if not predictors:
+        return int(_planes_entropy_bits(y) // 8) + 8
     return int(_best_planes(y)[0] // 8) + 8
 
 
@@ -1370,10 +1428,17 @@ def trial_frame(blob: bytes) -> bytes | None:
 #: the csv/log/jsonl/json corpus files up to 6 MB and cuts of 4-120 KB every
 #: frame stayed byte-identical at margins 0.02-0.05; numeric compression took
 #: 4-8% less CPU (issue 15). Pre-trials of nested streams (2K of their 16K)
-#: lost up to 2.6% for no measurable gain, so they have none.
+#: lost up to 2.6% for no measurable gain, so they have none. The margin went
+#: from 0.03 to 0.005 in the eleventh session (numeric-speed8): the zipcode
+#: coordinates (two layouts 1.3% apart on 4K values, 1.3% on the sample) no
+#: longer code both on 32K values (10 -> 6.5 ms each); of 44 numeric arrays
+#: one moved (usr-inodes.i32 +0.12%), the csv corpus not at all; 0.01 gave the
+#: same bytes, 0 (the slack alone) cost 0.85% (delay.i32 +7%).
+#: Pre-trials from 8K values (PRE_MIN_FACTOR 2) gained nothing measurable on
+#: the numeric arrays and cost the csv corpus 0.08%.
 PRE_VALUES = 4096
 PRE_MIN_FACTOR = 4
-PRE_MARGIN = 0.03
+PRE_MARGIN = 0.005
 PRE_SLACK = 64
 PRE_PAD_MIN_SECTION = 2048
 #: The int streams nested in candidates that a top-level trial only measures
@@ -1478,6 +1543,46 @@ def choose_layout(values: np.ndarray, modes=ALL_MODES, _depth: int = 0) -> list:
     return [(size, name) for size, name, _, _ in _trials(x, modes, _depth)[1]]
 
 
+class _WholeFrame(threading.local):
+    """This thread's array for the frame of reference of a whole top-level
+    array (:func:`_whole_frame`), and whether an encode is using it."""
+    buf = None
+    busy = False
+
+
+_WHOLE = _WholeFrame()
+#: top-level arrays of up to this many values (8 MiB of codes) take their frame
+#: of reference in _WHOLE's array, kept from block to block: a new one for each
+#: block came from fresh pages (2.4 us a 4 KiB page fault on the machine this
+#: was measured on: ~1 ms for a 200K-value array, as long as coding it)
+WHOLE_FRAME_MAX = 1 << 20
+
+
+def _whole_frame(x):
+    """(frame of reference of x, whether it is in _WHOLE's array): the caller
+    sets _WHOLE.busy False once the codes are no longer read."""
+    w = _WHOLE
+    if w.busy or x.size > WHOLE_FRAME_MAX:
+        return _frame_of_reference(x), False
+    if w.buf is None or w.buf.size < x.size:
+        w.buf = np.empty(max(x.size, 1 << 16), np.uint64)
+    y = w.buf[:x.size]
+    base, g = _frame_into(x, y)
+    w.busy = True
+    return (base, g, y), True
+
+
+def _encode_whole(enc, x):
+    """``enc(x, frame of reference of x)``, the frame in this thread's scratch
+    array when it is free (no encoder keeps the codes past its return)."""
+    fr, held = _whole_frame(x)
+    try:
+        return enc(x, fr)
+    finally:
+        if held:
+            _WHOLE.busy = False
+
+
 def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset: int = 0) -> bytes:
     """Encode an integer array (any shape/int dtype; taken as int64) to self-describing bytes.
 
@@ -1498,7 +1603,7 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
     s, trials = _trials(x, modes, _depth, _offset, sizes=False)
     if trials and s is not x and trials[0][3] is None:
         # a single layout, not tried on the sample: straight to x
-        out = trials[0][2](x, _frame_of_reference(x))
+        out = _encode_whole(trials[0][2], x)
         if out is not None:
             return out
         s, trials = _trials(x, modes, _depth, _offset)  # as if it had been tried (it declines the sample too?)
@@ -1507,7 +1612,7 @@ def encode_ints(values: np.ndarray, modes=ALL_MODES, *, _depth: int = 0, _offset
     _, _, enc, blob = trials[0]
     if s is x:
         return blob
-    out = enc(x, _frame_of_reference(x))
+    out = _encode_whole(enc, x)
     if out is None:  # a dictionary that overflowed on the full array
         return encode_ints(x, tuple(m for m in modes if m != DICT), _depth=_depth, _offset=_offset)
     return out

@@ -10,18 +10,23 @@ megabytes of streams).
 
 Params (docs/transforms/log.md)::
 
-    u8 version (1, 2 or 4) | u8 flags (bit 0: the block ends with a newline)
-    [version 2: u8 n_extra (1..3) | version 4: u8 n_extra (0..3)]
+    u8 version (1, 2, 4 or 5) | u8 flags (bit 0: the block ends with a newline;
+    version 5: bit 1: the skeletons are move-to-front coded)
+    [version 2: u8 n_extra (1..3) | versions 4 and 5: u8 n_extra (0..3)]
     [n_extra bytes: extra delimiters, increasing, from EXTRA_DELIMITERS]
     varint n_lines | varint n_templates | varint n_common | varint n_vars | varint n_numbers
-    | varint n_raw
+    | varint n_raw [version 5: | varint n_messages]
 
 Version 2 only adds the extra delimiters: the block's variables contain none
 of ``DELIMITERS`` nor of them (what ``cobol grep`` relies on); the streams
 and the decoding are version 1's. Version 4 adds a seventh stream, ``refs``:
 the skeletons are move-to-front coded (:func:`expand_skeletons` gives back
 the skeletons stream of versions 1-2; :mod:`.log_refs` has the encoder and
-the decoder's kernel).
+the decoder's kernel). Version 5 has eight streams, version 4's and
+``messages``: a template whose last byte is TAIL (0x13) ends in the line's
+*message*, the next newline-ended item of that stream (the refs stream is
+empty unless flag bit 1 is set). ``cobol grep`` rules a version-5 block out
+from its streams or renders it whole (:func:`has_messages`).
 """
 
 from __future__ import annotations
@@ -39,12 +44,19 @@ VERSION_DELIMITERS = 2
 #: plus the ``refs`` stream: skeletons move-to-front coded (version 3 is
 #: left to a search index, branch log-grep7)
 VERSION_REFS = 4
+#: params version 5: version 4 (refs optional, flag bit 1) plus the
+#: ``messages`` stream: line tails cut off at a template's final TAIL byte
+VERSION_MESSAGES = 5
+#: a template's last byte that stands for the line's message (version 5)
+TAIL = 0x13
 #: the streams of versions 1 and 2 (what every reader works on: a version-4
 #: block's are brought back to these by :func:`canonical_streams`)
 STREAM_NAMES = ("templates", "ids", "skeletons", "numbers", "widths", "raw")
 #: the streams of version 4
 STREAM_NAMES_REFS = STREAM_NAMES + ("refs",)
-TEMPLATES, IDS, SKELETONS, NUMBERS, WIDTHS, RAW, REFS = range(7)
+#: the streams of version 5 (the refs stream empty when flag bit 1 is not set)
+STREAM_NAMES_MESSAGES = STREAM_NAMES_REFS + ("messages",)
+TEMPLATES, IDS, SKELETONS, NUMBERS, WIDTHS, RAW, REFS, MESSAGES = range(8)
 #: the longest recency list of version 4's refs (a ref is one byte, 0 = new)
 MAX_REF = 255
 #: bytes that separate tokens. ``:``, ``.``, ``/`` and ``-`` are not among
@@ -64,31 +76,33 @@ def block_delimiters(extra: bytes) -> bytes:
 def parse_params(params: bytes, raw_len: int) -> dict:
     """The params as a dict (final_newline, n_lines, n_templates, n_common,
     n_vars, n_numbers, n_raw, delimiters: the block's delimiter bytes, refs:
-    whether the block has the refs stream, version 4); FormatError when they
-    are not valid."""
+    whether the skeletons are move-to-front coded, version 4 and version 5
+    with flag bit 1; messages: whether the block has the messages stream,
+    version 5, and then n_messages); FormatError when they are not valid."""
     r = Reader(params, what="log params")
     version = r.u8("version")
-    if version not in (VERSION, VERSION_DELIMITERS, VERSION_REFS):
+    if version not in (VERSION, VERSION_DELIMITERS, VERSION_REFS, VERSION_MESSAGES):
         raise FormatError(f"log: unknown version {version}")
     flags = r.u8("flags")
-    if flags > 1:
+    if flags > (3 if version == VERSION_MESSAGES else 1):
         raise FormatError(f"log: unknown flags {flags:#x}")
     extra = b""
     if version != VERSION:
         n_extra = r.u8("extra delimiter count")
-        if not (version == VERSION_REFS or n_extra >= 1) or n_extra > len(EXTRA_DELIMITERS):
+        if not (version >= VERSION_REFS or n_extra >= 1) or n_extra > len(EXTRA_DELIMITERS):
             raise FormatError(f"log: {n_extra} extra delimiters")
         extra = bytes(r.u8("extra delimiter") for _ in range(n_extra))
         if any(b not in EXTRA_DELIMITERS for b in extra) or any(a >= b for a, b in zip(extra, extra[1:])):
             raise FormatError(f"log: bad extra delimiters {extra!r}")
     n_lines = r.varint("line count", raw_len + 1)
     p = dict(final_newline=bool(flags & 1), n_lines=n_lines, delimiters=block_delimiters(extra),
-             refs=version == VERSION_REFS,
+             refs=version == VERSION_REFS or bool(flags & 2), messages=version == VERSION_MESSAGES,
              n_templates=r.varint("template count", n_lines),
              n_common=r.varint("common template count", n_lines),
              n_vars=r.varint("variable count", raw_len),
              n_numbers=r.varint("number count", raw_len),
              n_raw=r.varint("raw line count", n_lines))
+    p["n_messages"] = r.varint("message count", n_lines) if p["messages"] else 0
     r.expect_end("log params")
     if p["n_common"] > p["n_templates"]:
         raise FormatError("log: more common templates than templates")
@@ -97,7 +111,16 @@ def parse_params(params: bytes, raw_len: int) -> dict:
 
 def stream_count(p: dict) -> int:
     """How many streams a block with these (parsed) params has."""
+    if p["messages"]:
+        return len(STREAM_NAMES_MESSAGES)
     return len(STREAM_NAMES_REFS) if p["refs"] else len(STREAM_NAMES)
+
+
+def has_messages(params: bytes) -> bool:
+    """Whether a log block's params are version 5's (a block with the
+    messages stream, which ``cobol grep`` decodes whole before it searches
+    it); bad params are left to the reader that parses them."""
+    return bool(params) and params[0] == VERSION_MESSAGES
 
 
 def expand_skeletons(stored: bytes, refs: bytes, n_vars: int, raw_len: int) -> bytes:
@@ -143,10 +166,14 @@ def canonical_streams(streams: list, params: bytes, raw_len: int) -> list:
     """A log block's streams as versions 1-2 have them (6 streams, the
     skeletons in full): a version-4 block's skeletons expanded in Python
     (:func:`expand_skeletons`), other blocks' streams as they are.
-    FormatError when the stream count does not match the params."""
+    FormatError when the stream count does not match the params, and for a
+    version-5 block (its messages have no place in versions 1-2: such a block
+    is decoded whole, :func:`has_messages`)."""
     p = parse_params(params, raw_len)
     if len(streams) != stream_count(p):
         raise FormatError(f"log: expects {stream_count(p)} streams, got {len(streams)}")
+    if p["messages"]:
+        raise FormatError("log: a version-5 block (with messages) is read whole, not as version 2's streams")
     if not p["refs"]:
         return streams
     skel = expand_skeletons(bytes(streams[SKELETONS]), bytes(streams[REFS]), p["n_vars"], raw_len)
@@ -181,7 +208,7 @@ class StreamBound:
     values, so a reader that has not imported it checks the same bound."""
 
     name = "log"
-    max_streams = len(STREAM_NAMES_REFS)
+    max_streams = len(STREAM_NAMES_MESSAGES)
     expansion = 16
 
     def decoded_limit(self, params: bytes, raw_len: int) -> int:

@@ -21,6 +21,8 @@ NEWLINE = 10
 PLACEHOLDER = 0x11
 #: a digit chunk's place in a skeleton (a line holding this byte stays raw)
 NUMBER = 0x12
+#: a template's last byte standing for the line's message (params version 5)
+TAIL = 0x13
 DIGIT0 = 48
 #: a digit run is cut into chunks of at most this many digits (exact in int64)
 MAX_CHUNK_DIGITS = 18
@@ -525,6 +527,64 @@ def choose_split(buf, var_s, var_e, order, cols, n_cols):
 
 
 @njit(cache=True, nogil=True)
+def cut_messages(buf, cut, k, heads, msgs, heads_only, cap):
+    """Cut each line ``li`` with ``cut[li]`` after its k-th space (params
+    version 5): its head (up to and with that space) then TAIL goes to
+    ``heads``, the rest and a newline to ``msgs``; other lines, and a line
+    with fewer than k spaces, go to ``heads`` whole. Every newline of ``buf``
+    follows its line in ``heads``. ``heads_only``: only the cut lines' heads,
+    each ended by a newline instead of TAIL (the sample the encoder chooses k
+    on), stopping once ``cap`` bytes are written. ``heads`` and ``msgs`` need
+    16 bytes of slack after what is written (spans are moved 16 bytes at a
+    time). Returns (bytes in heads, bytes in msgs, lines cut)."""
+    n = buf.shape[0]
+    hp = 0
+    mp = 0
+    n_cut = 0
+    li = 0
+    i = 0
+    while i < n:
+        # the line buf[i:e], e its newline or the end
+        e = i
+        while e < n and buf[e] != NEWLINE:
+            e += 1
+        at = -1
+        if cut[li]:
+            seen = 0
+            for q in range(i, e):
+                if buf[q] == 0x20:
+                    seen += 1
+                    if seen == k:
+                        at = q + 1
+                        break
+        if at >= 0:
+            n_cut += 1
+            _copy(heads, hp, buf, i, at - i)
+            hp += at - i
+            if heads_only:
+                heads[hp] = NEWLINE
+                hp += 1
+                if hp >= cap:
+                    return hp, mp, n_cut
+            else:
+                heads[hp] = TAIL
+                hp += 1
+                _copy(msgs, mp, buf, at, e - at)
+                mp += e - at
+                msgs[mp] = NEWLINE
+                mp += 1
+        elif not heads_only:
+            _copy(heads, hp, buf, i, e - i)
+            hp += e - i
+        if e < n and not heads_only:
+            heads[hp] = NEWLINE
+            hp += 1
+        i = e + 1
+        li += 1
+    return hp, mp, n_cut
+
+
+@njit(cache=True, nogil=True)
 def split_vars(buf, var_s, var_e, order, split, skel, values, widths, runs_per_var):
     """Skeletons, digit-chunk values and chunk widths (digit counts, so
     leading zeros come back) of the variables taken in ``order``. A variable whose ``split`` entry is False
@@ -970,11 +1030,11 @@ def _index_skeletons(sbuf, newline_bits, number_bits, var_end, var_num0, num_pos
 
 @njit(cache=True, nogil=True)
 def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_bits, n_vars, res, widths, rbuf, n_raw,
-                 final_newline):
+                 final_newline, mbuf, mends, tails):
     """Every line of a block written into out[:cap] in one kernel (the decoder's
     path; :func:`render` serves chosen lines): returns the bytes written, or a
     negative code on inconsistent streams (-1 templates, -2 template ids,
-    -3 variables, -4 skeletons, -5 numbers, -6 raw lines, -7 output size).
+    -3 variables, -4 skeletons, -5 numbers, -6 raw lines, -7 output size, -8 messages).
 
     Where :class:`cobol.layers.l2_log.LogBlock` indexes every skeleton and
     puts the numbers back in variable order (a permutation of them all) before
@@ -984,7 +1044,12 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
     the groups' delta coding as it goes (one cursor and running value per
     group: a column's variables are rendered in their stored order, which is
     the order inside each of its groups). No stream is copied to pad it: a
-    span near an array's end is copied byte by byte."""
+    span near an array's end is copied byte by byte.
+
+    ``tails`` (params version 5): a template whose last byte is TAIL ends in
+    the line's message, the next newline-ended item of ``mbuf`` (``mends``:
+    its newlines' positions, increasing; every item must be used, -8
+    otherwise)."""
     # templates: where each ends, how many placeholders each holds
     tlen = tbuf.shape[0]
     if n_t > tlen or (tlen and tbuf[tlen - 1] != NEWLINE):
@@ -1016,9 +1081,13 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
                 ph_first[t] = ph
     if t != n_t + 1:
         return -1
+    tail = np.zeros(n_t + 1, np.bool_)
     for t in range(1, n_t + 1):
         nxt = ph_first[t + 1] if t < n_t else n_ph
         slots[t] = nxt - ph_first[t]
+        if tails and tmpl_e[t] > tmpl_s[t] and tbuf[tmpl_e[t] - 1] == TAIL:
+            tail[t] = True
+            tmpl_e[t] -= 1
     # columns: templates 1..n_common a column per slot, the others one shared column
     if n_common > n_t:
         return -1
@@ -1102,6 +1171,9 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
     op = np.int64(0)  # not 0: see _count_tokens
     rpos = 0
     rlen = rbuf.shape[0]
+    mpos = 0
+    mi = 0
+    mlen = mbuf.shape[0]
     for li in range(n_lines):
         t = ids[li]
         if t == 0:
@@ -1162,6 +1234,18 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
                     gk += 1
                     q += 1
                     a = x + 1
+            if tail[t]:
+                if mi >= mends.shape[0]:
+                    return -8
+                e = mends[mi]
+                mi += 1
+                if e < mpos or e >= mlen:
+                    return -8
+                if op + (e - mpos) > cap:
+                    return -7
+                _copy(out, op, mbuf, mpos, e - mpos)
+                op += e - mpos
+                mpos = e + 1
         if li < n_lines - 1 or final_newline:
             if op >= cap:
                 return -7
@@ -1169,4 +1253,6 @@ def decode_whole(out, cap, tbuf, n_t, n_common, ids, sbuf, newline_bits, number_
             op += 1
     if rpos != rlen:
         return -6
+    if mi != mends.shape[0] or mpos != mlen:
+        return -8
     return op

@@ -330,3 +330,68 @@ class NumpyLogBlock:
         starts = np.full(n, -1, np.int64)
         starts[sel] = line_first[:-1]
         return text, starts
+
+
+def render_messages_block(streams: list, params: bytes, raw_len: int) -> bytes | None:
+    """A params-version-5 block (messages cut off its lines) rendered whole
+    with NumPy, for ``cobol grep`` (no Numba kernel is loaded): its first six
+    streams (the skeletons expanded in Python when flag bit 1 is set) read as
+    a block of the lines with their tail templates' TAIL still in place, then
+    each such TAIL replaced by the line's message. The decoder's checks:
+    every message used once, the block exactly ``raw_len`` bytes (FormatError
+    otherwise). None where :func:`read_log_block` declines."""
+    p = log_format.parse_params(params, raw_len)
+    if not p["messages"] or len(streams) != log_format.stream_count(p):
+        raise FormatError(f"log: expects a version-5 block's {len(log_format.STREAM_NAMES_MESSAGES)} streams")
+    base = list(streams[:log_format.REFS])
+    if p["refs"]:
+        base[log_format.SKELETONS] = log_format.expand_skeletons(
+            bytes(streams[log_format.SKELETONS]), bytes(streams[log_format.REFS]), p["n_vars"], raw_len)
+    elif len(streams[log_format.REFS]):
+        raise FormatError("log: a refs stream without flag bit 1")
+    mbuf = np.frombuffer(streams[log_format.MESSAGES], np.uint8)
+    m_end = np.flatnonzero(mbuf == NEWLINE)
+    n_msg = p["n_messages"]
+    if m_end.size != n_msg or (mbuf.size and mbuf[-1] != NEWLINE):
+        raise FormatError(f"log: messages stream does not hold {n_msg} newline-ended items")
+    # the lines as they are with TAIL in place of each message
+    headed_len = raw_len - mbuf.size + 2 * n_msg
+    if headed_len < 0 or headed_len > MAX_BLOCK:
+        return None if headed_len > MAX_BLOCK else _bad_size(raw_len)
+    lb = NumpyLogBlock(base, params, headed_len)
+    if lb.ids is None:
+        return None
+    rendered = lb.render(np.ones(lb.n_lines, np.bool_))
+    if rendered is None:
+        return None
+    text, starts = rendered
+    n = lb.n_lines
+    tmpl_len = lb.tmpl_e - lb.tmpl_s
+    tail_t = np.zeros(lb.tmpl_s.size, np.bool_)
+    has = np.flatnonzero(tmpl_len > 0)
+    tail_t[has] = lb.tbuf[lb.tmpl_e[has] - 1] == log_format.TAIL
+    tail_t[0] = False
+    tails = np.flatnonzero(tail_t[lb.ids])
+    if tails.size != n_msg:
+        raise FormatError(f"log: {tails.size} lines end in a message, params say {n_msg}")
+    next_start = np.append(starts[1:], text.size)
+    with_nl = (np.arange(n) < n - 1) | lb.final_newline
+    tail_at = (next_start - with_nl)[tails] - 1
+    # text pieces between the TAILs, each followed by its message
+    m_start = np.zeros(n_msg, np.int64)
+    if n_msg:
+        m_start[1:] = m_end[:-1] + 1
+    seg_start = np.empty(2 * n_msg + 1, np.int64)
+    seg_len = np.empty(2 * n_msg + 1, np.int64)
+    piece_start = np.concatenate(([0], tail_at + 1))
+    piece_end = np.concatenate((tail_at, [text.size]))
+    seg_start[0::2], seg_len[0::2] = piece_start, piece_end - piece_start
+    seg_start[1::2], seg_len[1::2] = text.size + m_start, m_end - m_start
+    if int(seg_len.sum()) != raw_len:
+        return _bad_size(raw_len)
+    src = np.concatenate((text, mbuf))
+    return src[_ranges(seg_start, seg_len)].tobytes()
+
+
+def _bad_size(raw_len: int):
+    raise FormatError(f"log: streams decode to an inconsistent block, expected {raw_len} bytes")
