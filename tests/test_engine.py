@@ -640,3 +640,25 @@ def test_numeric_raw_estimate_reads_an_eighth_of_the_block(monkeypatch):
     coded.clear()
     plan._raw_estimate(walk, 3, plan._RAW_SAMPLE_MIN_BLOCK_NUMERIC)
     assert coded == [len(walk) // 16] * 4
+
+
+def test_one_raw_block_frames_decode_through_the_short_path_with_the_same_checks():
+    import random
+    from cobol.errors import ChecksumError
+    from cobol.format.frame import iter_frame_records
+    from cobol.profile import Profiler
+    data = random.Random(5).randbytes(10000)  # nothing beats the raw block
+    text = b"a small page of words, not much to say; " * 200
+    for blob in (cobol.compress(data), cobol.compress(data, compact=False), cobol.compress(data, plan="store"),
+                 cobol.compress(text, plan="zstd")):
+        header, rec = next(iter_frame_records(blob))
+        assert rec.transform == 0  # raw
+        raw = data if len(blob) > 5000 else text
+        assert cobol.decompress(blob) == raw
+        # the general path (a profiler takes it) gives the same bytes
+        assert cobol.CobolEngine(profiler=Profiler()).decompress(blob) == raw
+    # a flipped payload byte of a stored (codec none) raw block: the checksum catches it
+    blob = bytearray(cobol.compress(data, plan="store"))
+    blob[-5] ^= 1
+    with pytest.raises(ChecksumError, match="checksum mismatch"):
+        cobol.decompress(bytes(blob))
