@@ -146,3 +146,14 @@ def grep_output(result, opts) -> bytes:
     if "-n" in opts:
         return b"".join(b"%d:%s\n" % (k, ln) for k, ln in zip(result.numbers, result.lines))
     return b"".join(ln + b"\n" for ln in result.lines)
+
+
+def decoded_or_none(decode, *args):
+    """``decode(*args)``, or None when it raises a CobolError (it must raise
+    nothing else): two decoders of one hostile block agree when both refuse
+    it or both give the same bytes."""
+    from cobol.errors import CobolError
+    try:
+        return decode(*args)
+    except CobolError:
+        return None

@@ -19,7 +19,7 @@ from cobol.layers import l2_log
 from cobol.layers.l2_log import LogModel, LogTransform, decode_block
 from cobol.logsearch import PatternError, grep, translate
 from cobol.registry import DecodeContext, EncodeContext
-from support import mutated_log_blocks
+from support import decoded_or_none, mutated_log_blocks
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "log"
 #: the dev corpus logs (not committed): COBOL_CORPUS=/work/corpus runs the corpus tests
@@ -135,11 +135,8 @@ def test_hostile_streams_raise_cobol_errors():
     assert decode_block(streams, params, len(data)) == data
     for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(7), 400,
                                                drop_streams=True, flip_share=0.5):
-        try:
-            out = decode_block(ss, pp, n)
-        except CobolError:
-            continue
-        assert len(out) == n
+        out = decoded_or_none(decode_block, ss, pp, n)  # decodes to n bytes or raises CobolError
+        assert out is None or len(out) == n, case
 
 
 def test_whole_block_kernel_and_line_renderer_agree_on_hostile_streams():
@@ -151,14 +148,8 @@ def test_whole_block_kernel_and_line_renderer_agree_on_hostile_streams():
     streams, params = [bytes(s) for s in enc.streams], enc.params
     for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(11), 600,
                                                drop_streams=False, flip_share=0.7):
-        try:
-            whole = decode_block(ss, pp, n)
-        except CobolError:
-            whole = None
-        try:
-            lines = l2_log.LogBlock(ss, pp, n).render()[0].tobytes()
-        except CobolError:
-            lines = None
+        whole = decoded_or_none(decode_block, ss, pp, n)
+        lines = decoded_or_none(lambda *a: l2_log.LogBlock(*a).render()[0].tobytes(), ss, pp, n)
         assert whole == lines, case
 
 

@@ -15,7 +15,7 @@ from cobol.layers import l2_log, log_format
 from cobol.layers.l2_log import LogTransform, decode_block
 from cobol.logsearch import grep
 from cobol.registry import EncodeContext
-from support import mutated_log_blocks
+from support import decoded_or_none, mutated_log_blocks
 
 WORDS = (b"the build", b"is green", b"again", b"see", b"http://example.org/x?y=1", b"who broke", b"master",
          b"it works here", b"42", b"ok", b"thanks", b"lunch", b"rebasing", b"(sigh)", b"[afk]", b"\t", b"\xff\xfe")
@@ -102,11 +102,8 @@ def test_hostile_version_5_streams_raise_cobol_errors():
     assert params[0] == log_format.VERSION_MESSAGES
     for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(5), 600,
                                                drop_streams=True, flip_share=0.5):
-        try:
-            out = decode_block(ss, pp, n)
-        except CobolError:
-            continue
-        assert len(out) == n, case
+        out = decoded_or_none(decode_block, ss, pp, n)  # decodes to n bytes or raises CobolError
+        assert out is None or len(out) == n, case
 
 
 def test_hostile_version_5_params_raise():
@@ -241,12 +238,4 @@ def test_numpy_render_of_version_5_matches_the_kernel(refs):
     assert render_messages_block(streams, params, len(data)) == decode_block(streams, params, len(data)) == data
     for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(13), 400,
                                                drop_streams=False, flip_share=0.6):
-        try:
-            whole = decode_block(ss, pp, n)
-        except CobolError:
-            whole = None
-        try:
-            fast = render_messages_block(ss, pp, n)
-        except CobolError:
-            fast = None
-        assert fast == whole, case
+        assert decoded_or_none(render_messages_block, ss, pp, n) == decoded_or_none(decode_block, ss, pp, n), case
