@@ -167,14 +167,15 @@ def test_line_scan_matches_a_plain_tokenizer(seed):
 
 
 @pytest.mark.parametrize("n,distinct", [(0, 1), (1, 1), (7, 3), (1000, 1), (5000, 40), (20000, 20000)])
-def test_distinct_first_use_matches_np_unique(n, distinct):
+def test_unique_hashes_matches_np_unique(n, distinct):
+    from cobol.layers.primitives import unique_hashes
     rng = np.random.default_rng(n + distinct)
     pool = rng.integers(0, 2 ** 63, distinct, dtype=np.int64).astype(np.uint64)
     pool[0] = 0  # zero is a value like any other
     if distinct > 2:
         pool[1] = np.uint64(2 ** 64 - 1)
     h = pool[rng.integers(0, distinct, n)]
-    first, inverse, counts = lk.distinct_first_use(h)
+    inverse, first, counts = unique_hashes(h)
     _, u_first, u_inverse, u_counts = np.unique(h, return_index=True, return_inverse=True, return_counts=True)
     by_use = np.argsort(u_first)  # np.unique's numbering (by value) put in first-use order
     assert first.tolist() == u_first[by_use].tolist()

@@ -52,7 +52,7 @@ from ..errors import FormatError, LimitError
 from ..format.wire import Reader, put_varint
 from ..registry import DecodeContext, Encoded, EncodeContext, Transform, register_transform
 from .primitives import (COPY_SLACK, FNV64_OFFSET, copy_chunks, fnv1a64_step, load_u64, move_bytes, readonly,
-                         spans_equal, store_u64, table_capacity, table_slot)
+                         spans_equal, store_u64, table_capacity, table_slot, unique_hashes)
 # the wire's control bytes, word bound and dictionary version live in the
 # NumPy-free reader that `cobol grep` uses
 from .l1_stream import _VERSION, CAP, ESC, MAX_WORD, NOSPACE, STREAM_BOUND, TRANSFORM_ID, UPPER  # noqa: F401
@@ -97,61 +97,6 @@ def _lower(b):
     if 65 <= b <= 90:
         return b + 32
     return b
-
-
-@njit(cache=True, nogil=True)
-def unique_hashes(h):
-    """Group equal non-zero uint64 hashes in one pass (open addressing).
-
-    Returns (ids, first, counts): ``ids[i]`` numbers the distinct values in
-    order of first appearance, ``first[k]`` is where value k first appears and
-    ``counts[k]`` how often it does. Faster than ``np.unique`` (no sort).
-
-    The table starts small and doubles when half full: a text of a million
-    words holds some tens of thousands of distinct ones, and a table sized for
-    the million (32 MB) missed the cache on every probe (the kernel took 1.8x
-    as long on 8 MB of HTML text)."""
-    n = h.size
-    size = table_capacity(min(n, 1024))
-    mask = np.uint64(size - 1)
-    keys = np.zeros(size, np.uint64)
-    vals = np.empty(size, np.int64)
-    ids = np.empty(n, np.int64)
-    first = np.empty(n, np.int64)
-    counts = np.zeros(n, np.int64)
-    nu = 0
-    for i in range(n):
-        x = h[i]
-        slot = table_slot(x, mask)
-        while True:
-            k = keys[slot]
-            if k == x:
-                v = vals[slot]
-                break
-            if k == 0:
-                keys[slot] = x
-                vals[slot] = nu
-                first[nu] = i
-                v = nu
-                nu += 1
-                break
-            slot = (slot + np.uint64(1)) & mask
-        ids[i] = v
-        counts[v] += 1
-        if 2 * nu > size:
-            # rehash into twice the slots (the distinct keys are h[first[:nu]])
-            size *= 2
-            mask = np.uint64(size - 1)
-            keys = np.zeros(size, np.uint64)
-            vals = np.empty(size, np.int64)
-            for u in range(nu):
-                y = h[first[u]]
-                s = table_slot(y, mask)
-                while keys[s] != 0:
-                    s = (s + np.uint64(1)) & mask
-                keys[s] = y
-                vals[s] = u
-    return ids, first[:nu], counts[:nu]
 
 
 @njit(cache=True, nogil=True)

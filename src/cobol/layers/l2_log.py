@@ -71,7 +71,7 @@ from . import log_kernels as lk
 from . import log_refs
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
-from .primitives import COPY_SLACK, readonly
+from .primitives import COPY_SLACK, readonly, unique_hashes
 from .log_format import (DELIMITERS, MAX_REF, MESSAGES, REFS, STREAM_BOUND, STREAM_NAMES,  # noqa: F401
                          STREAM_NAMES_MESSAGES, STREAM_NAMES_REFS, TAIL, TRANSFORM_ID, VERSION, VERSION_DELIMITERS,
                          VERSION_MESSAGES, VERSION_REFS, block_delimiters, canonical_streams, column_layout,
@@ -218,7 +218,7 @@ class LogScan:
         else:
             # the count finish_templates arrives at (distinct template hashes used
             # by at least MIN_TEMPLATE_LINES lines), without ordering or gathering them
-            counts = lk.distinct_first_use(line_hash[~line_raw])[2]
+            counts = unique_hashes(line_hash[~line_raw])[2]
             self.n_templates = int(np.count_nonzero(counts >= MIN_TEMPLATE_LINES))
 
     def finish_templates(self) -> None:
@@ -239,7 +239,7 @@ class LogScan:
         ok = np.flatnonzero(~line_raw)
         # (numbered by first use, not by hash value as np.unique would: the
         # order below ends on ``first``, so the ids come out the same)
-        first, inv, counts = lk.distinct_first_use(line_hash[ok])
+        inv, first, counts = unique_hashes(line_hash[ok])
         big = counts >= max(MIN_COLUMN_LINES, n_lines * BIG_TEMPLATE_SHARE)
         order = np.lexsort((first, np.where(big, -counts, 0), counts < MIN_COLUMN_LINES, counts < MIN_TEMPLATE_LINES))
         rank = np.empty(order.size, np.int64)

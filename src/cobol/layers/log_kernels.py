@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from .primitives import FNV64_OFFSET, copy_chunks, fnv1a64, fnv1a64_step, table_capacity
+from .primitives import FNV64_OFFSET, copy_chunks, fnv1a64, fnv1a64_step
 
 NEWLINE = 10
 #: a variable's place in a template (a line holding this byte stays raw)
@@ -350,39 +350,6 @@ def column_order(col, n_cols):
             out[start[c]] = v
             start[c] += 1
     return out
-
-
-@njit(cache=True, nogil=True)
-def distinct_first_use(h):
-    """The distinct values of ``h`` numbered in the order of their first use:
-    (first index of each, each entry's number, count of each). What
-    ``np.unique(h, return_index=True, return_inverse=True, return_counts=True)``
-    gives, less the values and numbered by first use instead of by value, in
-    one pass over an open-addressing table (the sort took 2-3 ms on the 44,000
-    template hashes of a 4 MB log, twice per block)."""
-    n = h.shape[0]
-    size = table_capacity(n)
-    mask = size - 1
-    keys = np.empty(size, np.uint64)
-    ids = np.full(size, -1, np.int64)
-    first = np.empty(n, np.int64)
-    counts = np.zeros(n, np.int64)
-    inverse = np.empty(n, np.int64)
-    m = 0
-    for i in range(n):
-        x = h[i]
-        s = _home(x, mask)
-        while ids[s] >= 0 and keys[s] != x:
-            s = (s + 1) & mask
-        if ids[s] < 0:
-            keys[s] = x
-            ids[s] = m
-            first[m] = i
-            m += 1
-        g = ids[s]
-        inverse[i] = g
-        counts[g] += 1
-    return first[:m], inverse, counts[:m]
 
 
 @njit(cache=True, nogil=True)

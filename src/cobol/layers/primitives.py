@@ -246,6 +246,75 @@ def table_capacity(n):
 
 
 @njit(cache=True, nogil=True)
+def unique_hashes(h):
+    """Group equal uint64 hashes in one pass (open addressing).
+
+    Returns (ids, first, counts): ``ids[i]`` numbers the distinct values in
+    order of first appearance, ``first[k]`` is where value k first appears and
+    ``counts[k]`` how often it does: ``np.unique(h, return_index=True,
+    return_inverse=True, return_counts=True)`` less the values and numbered by
+    first use instead of by value, without the sort (2-3 ms on the 44,000
+    template hashes of a 4 MB log). Zero is a value like any other (the empty
+    slot's marker, so it is counted beside the table).
+
+    The table starts small and doubles when half full: a text of a million
+    words holds some tens of thousands of distinct ones, and a table sized for
+    the million (32 MB) missed the cache on every probe (the kernel took 1.8x
+    as long on 8 MB of HTML text)."""
+    n = h.size
+    size = table_capacity(min(n, 1024))
+    mask = np.uint64(size - 1)
+    keys = np.zeros(size, np.uint64)
+    vals = np.empty(size, np.int64)
+    ids = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)
+    counts = np.zeros(n, np.int64)
+    zero_id = -1
+    nu = 0
+    for i in range(n):
+        x = h[i]
+        if x == 0:
+            if zero_id < 0:
+                zero_id = nu
+                first[nu] = i
+                nu += 1
+            v = zero_id
+        else:
+            slot = table_slot(x, mask)
+            while True:
+                k = keys[slot]
+                if k == x:
+                    v = vals[slot]
+                    break
+                if k == 0:
+                    keys[slot] = x
+                    vals[slot] = nu
+                    first[nu] = i
+                    v = nu
+                    nu += 1
+                    break
+                slot = (slot + np.uint64(1)) & mask
+        ids[i] = v
+        counts[v] += 1
+        if 2 * nu > size:
+            # rehash into twice the slots (the distinct keys are h[first[:nu]])
+            size *= 2
+            mask = np.uint64(size - 1)
+            keys = np.zeros(size, np.uint64)
+            vals = np.empty(size, np.int64)
+            for u in range(nu):
+                y = h[first[u]]
+                if y == 0:
+                    continue
+                s = table_slot(y, mask)
+                while keys[s] != 0:
+                    s = (s + np.uint64(1)) & mask
+                keys[s] = y
+                vals[s] = u
+    return ids, first[:nu], counts[:nu]
+
+
+@njit(cache=True, nogil=True)
 def build_span_table(data, starts, ends, cap, max_distinct):
     """Ids of the spans ``data[starts[i]:ends[i]]`` in a table of ``cap`` slots.
 
