@@ -807,18 +807,23 @@ def test_hypothesis_repeated_record_shapes(shapes, rows, separators, layout):
         assert Layer2Decoder().decode([bytes(s) for s in enc.streams], bytes(enc.params), len(data)) == data
 
 
+#: the vocabulary of the synthetic API descriptions below (botocore-like prose, operation names)
+API_WORDS = ("the instance request returns a value for this parameter and of to is in when you specify "
+             "an account that must be with name not by on default if or are can be used be set").split()
+API_VERBS = ["Describe", "Create", "Delete", "Modify", "Accept"]
+API_NOUNS = ["Instance", "Volume", "Image", "Snapshot", "Address", "Route"]
+
+
 # ---------------------------------------------------------------- word-coded text groups (params flag 0x80)
 def _doc_lines(n=300, seed=5):
     """API-description records: a name and a sentence or two of prose each (the
     strings are mostly words), as botocore's shapes and operations are."""
     rng = random.Random(seed)
-    words = ("the instance request returns a value for this parameter and of to is in when you specify "
-             "an account that must be with name not by on default if or are can be used be set").split()
     lines = []
     for i in range(n):
-        doc = " ".join(rng.choice(words) for _ in range(rng.randint(8, 40)))
+        doc = " ".join(rng.choice(API_WORDS) for _ in range(rng.randint(8, 40)))
         lines.append(json.dumps({"shape": f"Describe{rng.choice(['Instances', 'Volumes', 'Images'])}{i}",
-                                 "documentation": f"<p>The {doc}. See <code>{rng.choice(words)}</code>.</p>"},
+                                 "documentation": f"<p>The {doc}. See <code>{rng.choice(API_WORDS)}</code>.</p>"},
                                 separators=(",", ":")))
     return ("\n".join(lines) + "\n").encode()
 
@@ -892,9 +897,7 @@ def test_word_trial_samples_every_group():
     alone was the sample, the quick trial on its first 32 KiB said no)."""
     rng = random.Random(11)
     ids = b"".join(b"%08x\"" % rng.getrandbits(32) for _ in range(14000))
-    words = ("the instance request returns a value for this parameter and of to is in when you specify "
-             "an account that must be with name not by on default if or are can be used be set").split()
-    prose = b"".join((" ".join(rng.choice(words) for _ in range(rng.randint(8, 40))) + ".").encode() + b"\""
+    prose = b"".join((" ".join(rng.choice(API_WORDS) for _ in range(rng.randint(8, 40))) + ".").encode() + b"\""
                      for _ in range(1400))
     texts = np.frombuffer(ids + prose, np.uint8)
     toff = np.array([0, len(ids), len(ids) + len(prose)], np.int64)
@@ -1017,14 +1020,10 @@ def _op_lines(n=600, seed=9):
     """API operations: a name echoed in three more columns (the op, its input
     and output shapes) beside a documentation string, as botocore's are."""
     rng = random.Random(seed)
-    words = ("the instance request returns a value for this parameter and of to is in when you specify "
-             "an account that must be with name not by on default if or are can be used be set").split()
-    verbs = ["Describe", "Create", "Delete", "Modify", "Accept"]
-    nouns = ["Instance", "Volume", "Image", "Snapshot", "Address", "Route"]
     lines = []
     for i in range(n):
-        name = f"{rng.choice(verbs)}{rng.choice(nouns)}{rng.choice(nouns)}{i % 7 or ''}"
-        doc = " ".join(rng.choice(words) for _ in range(rng.randint(8, 40)))
+        name = f"{rng.choice(API_VERBS)}{rng.choice(API_NOUNS)}{rng.choice(API_NOUNS)}{i % 7 or ''}"
+        doc = " ".join(rng.choice(API_WORDS) for _ in range(rng.randint(8, 40)))
         lines.append(json.dumps({"op": name, "name": name, "input": {"shape": name + "Request"},
                                  "output": {"shape": name + "Result"},
                                  "documentation": f"<p>{doc.capitalize()}.</p>"}, separators=(",", ":")))
@@ -1077,14 +1076,10 @@ def _named_doc_lines(n=600, seed=9):
     """Records whose documentation names the record (one text stream is ~6%
     smaller than the prose split at zstd -3: 11,291 against 3,108 + 8,951)."""
     rng = random.Random(seed)
-    words = ("the instance request returns a value for this parameter and of to is in when you specify "
-             "an account that must be with name not by on default if or are can be used be set").split()
-    verbs = ["Describe", "Create", "Delete", "Modify", "Accept"]
-    nouns = ["Instance", "Volume", "Image", "Snapshot", "Address", "Route"]
     lines = []
     for i in range(n):
-        name = f"{rng.choice(verbs)}{rng.choice(nouns)}{rng.choice(nouns)}{i}"
-        doc = " ".join(rng.choice(words) for _ in range(rng.randint(3, 10)))
+        name = f"{rng.choice(API_VERBS)}{rng.choice(API_NOUNS)}{rng.choice(API_NOUNS)}{i}"
+        doc = " ".join(rng.choice(API_WORDS) for _ in range(rng.randint(3, 10)))
         lines.append(json.dumps({"name": name, "documentation": f"{doc} {name}."}, separators=(",", ":")))
     return ("\n".join(lines) + "\n").encode()
 
