@@ -11,9 +11,8 @@ import sys
 
 import numpy as np
 
-from .errors import ChecksumError, CobolError, FormatError
-from .format import checksum as ck
-from .format.frame import DataBlock
+from .errors import CobolError, FormatError
+from .format.frame import DataBlock, check_block_checksum
 from .layers import l1_numpy, log_format
 from .linesearch import BlockLines, text_block
 from .logskip import block_delimiters, cannot_match, delimiter_pieces, find_positions, searchable, stream_search, unmatched_log_block
@@ -238,8 +237,7 @@ def _l1_block(rec: DataBlock, header, source, m, invert: bool, streams=None) -> 
                 return text_block(source.decode(rec, header), m, invert)
             source.l1_numpy_whole = spent
             raw = blk.render_all().tobytes()
-            if ck.compute(header.checksum, raw) != bytes(rec.checksum):
-                raise ChecksumError(f"{where}: {ck.checksum_label(header.checksum)} checksum mismatch")
+            check_block_checksum(header, rec, raw, where)
             return text_block(raw, m, invert)
         ends_nl = blk.final_newline
         if not select.size and rec.raw_len:  # nothing can match: lines counted only if numbers are asked for

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 from . import detect as _detect
 from . import searchindex
-from .errors import ChecksumError, CobolError, DictionaryError, EncodeError, FormatError, LimitError
+from .errors import CobolError, DictionaryError, EncodeError, FormatError, LimitError
 from .format import checksum as ck
 from .format.frame import (
     DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock,
-    MAX_BLOCK_SIZE, block_where, check_stream_table, encode_compact_frame, encode_data_block, encode_end_record,
+    MAX_BLOCK_SIZE, block_where, check_block_checksum, check_stream_table, encode_compact_frame, encode_data_block, encode_end_record,
     encode_frame_header, encode_metadata_block, iter_frame_records,
 )
 from .entropy import decode_streams
@@ -512,12 +512,10 @@ class CobolEngine:
         self._check_dictionary(block, header)
         streams = self.block_streams(block, header)
         try:
-            _raw_transform._check(streams, block.params, block.raw_len)
+            data = get_transform(block.transform).decode(streams, block.params, block.raw_len, None)
         except CobolError as exc:
             raise type(exc)(f"{block_where(block)} (raw): {exc}") from None
-        data = streams[0] if type(streams[0]) is bytes else bytes(streams[0])
-        if ck.compute(header.checksum, data) != bytes(block.checksum):
-            raise ChecksumError(f"{block_where(block)}: {ck.checksum_label(header.checksum)} checksum mismatch")
+        check_block_checksum(header, block, data)
         return data
 
     def decode_block_into(self, block: DataBlock, header: FrameHeader, out) -> None:
@@ -553,8 +551,7 @@ class CobolEngine:
         del streams
         if clock is not None:
             clock.lap("transform")
-        if ck.compute(header.checksum, out[:raw_len]) != bytes(block.checksum):
-            raise ChecksumError(f"{block_where(block)}: {ck.checksum_label(header.checksum)} checksum mismatch")
+        check_block_checksum(header, block, out[:raw_len])
         if clock is not None:
             clock.lap("checksum")
             on_decoded = getattr(self.profiler, "on_block_decoded", None)

@@ -47,9 +47,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from .errors import ChecksumError, CobolError, FormatError
-from .format import checksum as ck
-from .format.frame import DataBlock, Limits, MetadataBlock, check_stream_table, iter_frame_records
+from .errors import CobolError, FormatError
+from .format.frame import DataBlock, Limits, MetadataBlock, check_block_checksum, check_stream_table, iter_frame_records
 from .layers.l1_stream import TRANSFORM_ID as _L1_TRANSFORM
 from .layers import log_format as _log_format
 from .layers.log_format import TRANSFORM_ID as _LOG_TRANSFORM
@@ -328,8 +327,7 @@ class _Source:
             raw = _RAW.decode(self.streams(rec, header, _RAW), rec.params, rec.raw_len, None)
         except FormatError as exc:
             raise FormatError(f"block {rec.seq} (raw): {exc}") from None
-        if ck.compute(header.checksum, raw) != bytes(rec.checksum):
-            raise ChecksumError(f"block {rec.seq}: {ck.checksum_label(header.checksum)} checksum mismatch")
+        check_block_checksum(header, rec, raw, f"block {rec.seq}")
         return raw
 
 
@@ -477,8 +475,8 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
         raise type(exc)(f"block {rec.seq}: {exc}") from None
     if raw is None:
         raw = source.decode(rec, header)
-    elif ck.compute(header.checksum, raw) != bytes(rec.checksum):
-        raise ChecksumError(f"block {rec.seq}: {ck.checksum_label(header.checksum)} checksum mismatch")
+    else:
+        check_block_checksum(header, rec, raw, f"block {rec.seq}")
     return text_block(raw, m, invert)
 
 

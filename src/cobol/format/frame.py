@@ -107,6 +107,14 @@ def block_where(block: DataBlock) -> str:
     return f"block {block.seq} at offset {block.offset}"
 
 
+def check_block_checksum(header: FrameHeader, block: DataBlock, raw, where: str | None = None) -> None:
+    """Raise ChecksumError unless ``raw`` (the block decoded) has the block's
+    stored checksum, of the kind the frame header names; ``where`` names the
+    block in the message (default: :func:`block_where`, made only on a mismatch)."""
+    if ck.compute(header.checksum, raw) != bytes(block.checksum):
+        raise ChecksumError(f"{where or block_where(block)}: {ck.checksum_label(header.checksum)} checksum mismatch")
+
+
 def check_stream_table(block: DataBlock, transform, where: str | None = None) -> None:
     """The memory bound of docs/FORMAT.md, checked on the stream table before
     any stream is decoded: no more streams than the transform holds, and
