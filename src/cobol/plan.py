@@ -863,6 +863,20 @@ _RAW_SAMPLE_PARTS_NUMERIC = 32
 RAW_SKIP_MARGIN_TEXT = 1.25
 
 
+def _raw_skip_rule(fmt: str, direct: int) -> tuple[int, int, float]:
+    """How the raw candidate of a ``fmt`` block is estimated before it is
+    skipped: (blocks up to this size are compressed whole, each slice is this
+    fraction 1/parts of the block, skip margin). ``direct``: the candidates
+    were coded with brotli from the start (direct_brotli_quality)."""
+    if fmt in RAW_NUMERIC:
+        return _RAW_SAMPLE_MIN_BLOCK_NUMERIC, _RAW_SAMPLE_PARTS_NUMERIC, RAW_SKIP_MARGIN_NUMERIC
+    if fmt in RAW_TABLES:
+        # (the slices of a 32nd were measured on numeric arrays only)
+        return _RAW_SAMPLE_MIN_BLOCK_NUMERIC, 4 * _RAW_SAMPLE_SLICES, RAW_SKIP_MARGIN_NUMERIC
+    margin = RAW_SKIP_MARGIN_TEXT if direct and fmt == "text" else RAW_SKIP_MARGIN
+    return _RAW_SAMPLE_MIN_BLOCK, 4 * _RAW_SAMPLE_SLICES, margin
+
+
 def _raw_estimate(data, level: int, min_block: int = _RAW_SAMPLE_MIN_BLOCK, parts: int = 4 * _RAW_SAMPLE_SLICES) -> int | None:
     """zstd size of the whole block extrapolated from slices spread over it
     (each ``1 / parts`` of the block, at most _RAW_SAMPLE_SLICE);
@@ -1081,13 +1095,8 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     for t in candidates + [raw]:
         t0 = time.perf_counter()
         if t is raw and best is not None and ctx.level < RAW_SAMPLED_BELOW_LEVEL:
-            numeric = ctx.fmt in RAW_NUMERIC or ctx.fmt in RAW_TABLES
-            # (the slices of a 32nd were measured on numeric arrays only)
-            parts = _RAW_SAMPLE_PARTS_NUMERIC if ctx.fmt in RAW_NUMERIC else 4 * _RAW_SAMPLE_SLICES
-            estimate = _raw_estimate(data, ctx.level,
-                                     _RAW_SAMPLE_MIN_BLOCK_NUMERIC if numeric else _RAW_SAMPLE_MIN_BLOCK, parts)
-            margin = RAW_SKIP_MARGIN_NUMERIC if numeric else RAW_SKIP_MARGIN_TEXT if direct and ctx.fmt == "text" \
-                else RAW_SKIP_MARGIN
+            min_block, parts, margin = _raw_skip_rule(ctx.fmt, direct)
+            estimate = _raw_estimate(data, ctx.level, min_block, parts)
             if estimate is not None and best.stored_size * margin < estimate:
                 # a clear win on the sample: skip zstd of the whole block (low levels only)
                 trials.append(("raw (sampled)", estimate, time.perf_counter() - t0))
