@@ -56,10 +56,18 @@ def test_chat_lines_are_cut_into_headers_and_messages():
 
 def test_levels_under_messages_min_level_do_not_cut():
     data = _chat(1, 400)
-    for level in (1, 3, l2_log.MESSAGES_MIN_LEVEL - 1):
+    assert l2_log.MESSAGES_MIN_LEVEL > 1
+    for level in range(1, l2_log.MESSAGES_MIN_LEVEL):
         enc = LogTransform().encode(data, EncodeContext(fmt="log", level=level))
         assert enc.params[0] != log_format.VERSION_MESSAGES
-    blob = cobol.compress(data, plan="log")  # the default level
+    enc = LogTransform().encode(data, EncodeContext(fmt="log", level=l2_log.MESSAGES_MIN_LEVEL))
+    assert enc.params[0] == log_format.VERSION_MESSAGES
+
+
+def test_the_default_level_cuts_chat_lines():
+    data = _chat(1, 400)
+    blob = cobol.compress(data, plan="log")  # the default level (3)
+    assert "messages cut off their lines" in cobol.frame_info(blob).block_list[0].detail
     assert cobol.decompress(blob) == data
 
 
