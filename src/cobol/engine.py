@@ -26,7 +26,7 @@ from .format import checksum as ck
 from .format.frame import (
     DataBlock, EndRecord, FLAG_COMPACT, FLAG_DICTIONARY, FrameHeader, Limits, MetadataBlock,
     MAX_BLOCK_SIZE, block_where, check_block_checksum, check_stream_table, encode_compact_frame, encode_data_block, encode_end_record,
-    encode_frame_header, encode_metadata_block, iter_frame_records,
+    encode_frame_header, encode_metadata_block, iter_frame_records, read_single_compact,
 )
 from .entropy import decode_streams
 from .layers import batch_kernels as _batch_kernels
@@ -594,10 +594,14 @@ class CobolEngine:
         than they hold fails on its first such block; its declared total is
         reserved (not written) until then."""
         try:
-            from .outbuf import build
-            items = list(self._data_blocks(blob, max_output_size))
+            one = read_single_compact(blob, self.limits)
+            if one is not None and (max_output_size is None or one[1].raw_len <= max_output_size):
+                items = [(one[1], one[0])]  # the one-block frame of a small input, read in one pass
+            else:
+                items = list(self._data_blocks(blob, max_output_size))
             if len(items) == 1 and items[0][0].transform == _raw_transform.id and self.profiler is None:
                 return self._raw_block_bytes(*items[0])
+            from .outbuf import build
             starts = [0]
             for rec, _ in items:
                 starts.append(starts[-1] + rec.raw_len)
