@@ -536,8 +536,8 @@ def _sample(a: np.ndarray, size: int, nbytes: int = SAMPLE_BYTES) -> np.ndarray:
 
 #: the literal-zstd decision's probe of the values stream: LITERAL_PROBE_PARTS
 #: slices of LITERAL_PROBE_SPAN bytes (the stream whole up to their total)
-LITERAL_PROBE_PARTS = 4
-LITERAL_PROBE_SPAN = 16 << 10
+LITERAL_PROBE_PARTS = 8
+LITERAL_PROBE_SPAN = 32 << 10
 LITERAL_PROBE_MARGIN = 0.98
 
 
@@ -665,10 +665,10 @@ class NumericArrayTransform(Transform):
         frames = None
         if ctx.level < LITERAL_ZSTD_BELOW_LEVEL and len(streams[0]) > 1024:
             # long-match zstd or the engine's: decided on slices of the values
-            # stream (all of it up to 64 KiB: then the winner's frame is kept).
-            # Slices of 8 x 32 KiB cost two zstd passes over 256 KiB, ~6% of
-            # compressing the numeric corpus, where the choice gained 25 bytes
-            # (issue 15)
+            # stream (all of it up to 256 KiB: then the winner's frame is kept).
+            # (Slices of 4 x 16 KiB, two passes over 64 KiB instead of 256 KiB,
+            # lost the gain on a price walk in cents, 8% of its 200 KiB stream:
+            # on 64 or 128 KiB of it both frames came out the same size)
             probe = _stream_sample(streams[0])
             whole = probe is streams[0]
             literal = _literal_zstd(probe, ctx.level)
