@@ -109,22 +109,8 @@ ESCAPE_NESTED_MIN_VALUES = 4096
 SPARSE_MAX_SHARE = 0.25
 
 CHUNK = 512
-#: sample size (values) for the trial of layouts. 16K (was 32K until the
-#: twelfth session): arrays of 16K-32K values are tried on a sample too (pre-
-#: trial on 4K, survivors on 16K, the winner coded once on the whole array)
-#: instead of every surviving layout on the whole array. Level 3: the
-#: /tmp/csvnum.py set (csv + numeric corpus + /tmp/numspeed3/unseen cut at 3 MB)
-#: 25 bytes smaller (vega-zipcodes.csv -0.007%, nothing else moved), the whole
-#: csv corpus -0.0025%, 40 numpy test-data csvs and 5 package-list tsvs
-#: identical, the json corpus (cut at 4 MB) +0.037% (vega-us-10m.topojson
-#: +0.12%); ~3% less CPU on the csvnum set (issue 15). A size model of the
-#: packed blobs (order-0 entropy per 128 KiB block) ranking the candidates so
-#: that only the best two or those within 10-20% got a zstd trial cost
-#: 0.53-0.6% of the csvnum bytes (the entropy is off by 0.5-1.1x between the
-#: 10th and 90th percentile: zstd's matches); ranking by zstd -1 instead of -3
-#: picked another winner in 110 of 561 trials (+33 KB), by zstd 1 in 32 (+3.8 KB)
-#: for 25% less trial-compression time.
-SAMPLE_VALUES = 1 << 14
+#: sample size (values) for the trial of layouts
+SAMPLE_VALUES = 1 << 15
 SAMPLE_SLICES = 4
 #: the sample size for int streams nested in a layout (escaped excess,
 #: dictionary ranks and values, sparse gaps and values): half as many. At level
