@@ -124,6 +124,19 @@ NESTED_SAMPLE_VALUES = 1 << 14
 PREDICTOR_SAMPLE_VALUES = 1 << 14
 #: zstd level of the trial compressions (sizes only steer the choice)
 TRIAL_LEVEL = 3
+#: What cheaper choices cost (twelfth session, issue 15; /tmp/csvnum.py set at
+#: level 3, 2,604,296 bytes; zstd trials are ~11% of CSV compress CPU, the
+#: predictor entropy ~5% on CSV and ~15% on numeric, building the candidates
+#: most of the rest): ranking the candidates by a size model of their blobs
+#: (order-0 entropy per 128 KiB block; actual/model 0.5-1.1 between the 10th
+#: and 90th percentile, zstd's matches) and zstd-trying only the best two or
+#: those within 10-20% of the best model: +0.53-0.6%; ranking by zstd -1: 110
+#: other winners in 561 trials (+33 KB), by zstd 1: 32 (+3.8 KB) for 25% less
+#: trial-compression time; trying whole-array candidates with quick nested
+#: streams and re-coding the close nesting ones: same bytes at a 10% margin
+#: and no CPU saved; SAMPLE_VALUES 16K: csvnum -25 bytes but the wrapping
+#: counter of test_pre_trial_keeps_the_layout... lost BUCKET (+2.2%), 8K
+#: +0.5%; PREDICTOR_SAMPLE_VALUES 8K or 4K: usr-lib-file-sizes.i64 +8.2%.
 #: a dictionary is tried when the sample has at most this share of distinct values
 DICT_MAX_SHARE = 0.25
 DICT_MAX_SIZE = 1 << 16
