@@ -385,6 +385,16 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
 #: 10.40 at 28): dev + unseen JSON lines geo 13.82 -> 14.03, ~10% more CPU.
 JSONL_BROTLI_QUALITY = 8
 JSONL_BROTLI_LEVELS = frozenset({1, 2, 3, 4, 5})
+#: JSON, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) of at most
+#: LOW_LEVEL_SMALL_MAX bytes are coded with brotli at least at
+#: LOW_LEVEL_SMALL_QUALITY at levels 1-2 (below SMALL_BROTLI_MIN_LEVEL, which
+#: have no small-block budget). On such a file a raw block (HTML: predicted raw,
+#: RAW_PREDICTED_FORMATS) is brotli of the file plus the compact frame's ~20
+#: bytes and ~1 ms of planning, so at quality 6 levels 1-2 were brotli -6's bytes,
+#: a little larger, at a third of its speed: dominated by it (branch ladder9,
+#: docs/FRONTIER.md "Twelfth session: ladder9").
+LOW_LEVEL_SMALL_QUALITY = 8
+LOW_LEVEL_SMALL_MAX = SMALL_BROTLI_STREAM_BLOCK_MAX
 
 
 def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
@@ -401,6 +411,9 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
         quality = max(quality, JSONL_BROTLI_QUALITY)
     if coding.brotli_large and size is not None and size > entropy.BROTLI_LARGE_BLOCK:
         return coding.brotli_large
+    if (quality and size is not None and size <= LOW_LEVEL_SMALL_MAX and ctx.level < SMALL_BROTLI_MIN_LEVEL
+            and ctx.fmt in SMALL_BROTLI_STREAM_FORMATS):
+        return max(quality, LOW_LEVEL_SMALL_QUALITY)
     if (quality and size is not None and size <= small_brotli_max(ctx.fmt)
             and ctx.level >= SMALL_BROTLI_MIN_LEVEL):
         return max(quality, SMALL_BROTLI_QUALITY)
@@ -797,6 +810,9 @@ def _brotli_compare_limits(ctx: EncodeContext, size: int) -> tuple:
         return BROTLI_COMPARE_MAX, BROTLI_COMPARE_MARGIN, 0.0
     if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and small_brotli_budget(ctx, size):
         return SMALL_BROTLI_RAW_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, BROTLI_COMPARE_RAW_BIAS
+    if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and 0 < ctx.level < SMALL_BROTLI_MIN_LEVEL:
+        # levels 1-2 (LOW_LEVEL_SMALL_QUALITY): both plans end at the same quality, no bias
+        return LOW_LEVEL_SMALL_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, 0.0
     return 0, 0.0, 0.0
 
 
