@@ -395,6 +395,15 @@ JSONL_BROTLI_LEVELS = frozenset({1, 2, 3, 4, 5})
 #: docs/FRONTIER.md "Twelfth session: ladder9").
 LOW_LEVEL_SMALL_QUALITY = 8
 LOW_LEVEL_SMALL_MAX = SMALL_BROTLI_STREAM_BLOCK_MAX
+#: XML blocks at XML_MID_LEVELS code their streams with brotli at most at
+#: XML_MID_BROTLI_QUALITY (entropy.LEVEL_CODING gives those levels 9): on fresh2's
+#: XML (7 files of 0.1-1 MB, 1 MB cuts, same process) level 9 was 5.950 at 5.9 MB/s
+#: and level 8 5.929 at 8.1, against bzip3's 6.139 at 7.4: quality 9 bought 0.35%
+#: for 1.4x the time, and bzip3 dominated level 9 (branch ladder9, docs/FRONTIER.md
+#: "Twelfth session: ladder9"; ladder8 measured the same on dev and unseen XML:
+#: 0.2-1.7% for ~1.3x).
+XML_MID_LEVELS = range(9, 17)
+XML_MID_BROTLI_QUALITY = 8
 
 
 def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
@@ -407,6 +416,8 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
         return 0
     coding = entropy.stream_coding(ctx.level)
     quality = coding.brotli
+    if ctx.fmt == "xml" and ctx.level in XML_MID_LEVELS:
+        quality = min(quality, XML_MID_BROTLI_QUALITY)
     if quality and ctx.fmt == "jsonl" and ctx.level in JSONL_BROTLI_LEVELS:
         quality = max(quality, JSONL_BROTLI_QUALITY)
     if coding.brotli_large and size is not None and size > entropy.BROTLI_LARGE_BLOCK:
