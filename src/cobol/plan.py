@@ -401,7 +401,8 @@ LOW_LEVEL_SMALL_MAX = SMALL_BROTLI_STREAM_BLOCK_MAX
 #: and level 8 5.929 at 8.1, against bzip3's 6.139 at 7.4: quality 9 bought 0.35%
 #: for 1.4x the time, and bzip3 dominated level 9 (branch ladder9, docs/FRONTIER.md
 #: "Twelfth session: ladder9"; ladder8 measured the same on dev and unseen XML:
-#: 0.2-1.7% for ~1.3x).
+#: 0.2-1.7% for ~1.3x). With 8, level 9 on those sets is 15-20% faster for 0.0-0.3% more
+#: bytes; on fresh2 bzip3 still beats it by 4-10% of speed (zstd -9 against -8 on the streams).
 XML_MID_LEVELS = range(9, 17)
 XML_MID_BROTLI_QUALITY = 8
 
