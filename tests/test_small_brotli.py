@@ -197,9 +197,9 @@ def test_which_structured_blocks_compare_the_raw_plan():
         for level in (1, 2, 17, 19):
             assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), 1000)[0] == 0
         assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3, dictionary=object()), 1000)[0] == 0
-    for fmt in ("log", "text"):
+    for fmt, bias in (("log", 0.0), ("text", plan.TEXT_COMPARE_RAW_BIAS)):
         assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3), 1000) == \
-            (plan.BROTLI_COMPARE_MAX, plan.BROTLI_COMPARE_MARGIN, 0.0)
+            (plan.BROTLI_COMPARE_MAX, plan.BROTLI_COMPARE_MARGIN, bias)
     for fmt in ("csv", "numeric", "binary"):
         assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3), 1000)[0] == 0
     # a larger block is not compared: the transform that won on zstd sizes stays
