@@ -193,7 +193,8 @@ def test_which_structured_blocks_compare_the_raw_plan():
     assert structured[1:] == (0.15, 0.08)
     for fmt in ("json", "jsonl", "xml", "html"):
         for level in (3, 6, 9, 12, 16):
-            assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), limit) == structured
+            assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), limit) == \
+                (plan.raw_compare_max(fmt),) + structured[1:]
         for level in (1, 2, 17, 19):
             assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), 1000)[0] == 0
         assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3, dictionary=object()), 1000)[0] == 0
@@ -359,4 +360,29 @@ def test_streams_the_budget_takes_are_not_coded_at_the_level_quality_first(monke
     for cs, src in zip(chosen.streams, chosen.sources):
         if bytes(src) in tens and cs.codec == entropy.BROTLI:
             assert cs.data == original(src, 10)
+    assert cobol.decompress(cobol.compress(data, level=3)) == data
+
+
+def test_html_blocks_over_64_kib_compare_the_raw_plan_with_their_own_bias(monkeypatch):
+    """HTML blocks of SMALL_BROTLI_RAW_MAX to HTML_BROTLI_RAW_MAX bytes compare
+    the raw plan with HTML_COMPARE_RAW_BIAS (other formats: not at all); a raw
+    plan kept there is coded whole at SMALL_BROTLI_QUALITY, and the frame decodes."""
+    assert plan.HTML_BROTLI_RAW_MAX == 256 << 10 and plan.HTML_COMPARE_RAW_BIAS == 0.02
+    size = plan.SMALL_BROTLI_RAW_MAX + 1
+    assert plan._brotli_compare_limits(EncodeContext(fmt="html", level=3), size) == \
+        (plan.HTML_BROTLI_RAW_MAX, plan.BROTLI_COMPARE_STRUCTURED_MARGIN, plan.HTML_COMPARE_RAW_BIAS)
+    assert plan._brotli_compare_limits(EncodeContext(fmt="html", level=3), 1000)[2] == plan.BROTLI_COMPARE_RAW_BIAS
+    for fmt in ("json", "jsonl", "xml"):
+        assert plan.raw_compare_max(fmt) == plan.SMALL_BROTLI_RAW_MAX
+    data = _prose_html(2, 100)
+    assert plan.SMALL_BROTLI_RAW_MAX < len(data) <= plan.HTML_BROTLI_RAW_MAX
+    ctx = EncodeContext(fmt="html", level=3)
+    # (the transform wins this page by ~3% at quality 10: with the measured bias it stays)
+    assert plan.choose_plan(data, ctx).transform.name == "html"
+    monkeypatch.setattr(plan, "BROTLI_COMPARE_STRUCTURED_MARGIN", 10.0)
+    monkeypatch.setattr(plan, "HTML_COMPARE_RAW_BIAS", 10.0)
+    chosen = plan.choose_plan(data, ctx)
+    assert chosen.transform.id == 0
+    assert [cs.codec for cs in chosen.streams] == [entropy.BROTLI]
+    assert chosen.streams[0].data == entropy.brotli_encode(data, plan.SMALL_BROTLI_QUALITY)
     assert cobol.decompress(cobol.compress(data, level=3)) == data

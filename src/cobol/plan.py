@@ -744,6 +744,30 @@ def plan_weight(p: BlockPlan, ctx: EncodeContext, size: int) -> float:
 #: 1.04x more time, and one file 2% larger (raw kept on quality 6 sizes, then
 #: larger at quality 10 than the transform).
 SMALL_BROTLI_RAW_MAX = 64 << 10
+#: HTML blocks are compared so up to HTML_BROTLI_RAW_MAX bytes, and a raw plan
+#: kept there is coded whole at SMALL_BROTLI_QUALITY (within their budget,
+#: SMALL_BROTLI_HTML_BUDGET, which covers the whole block): rustdoc pages of
+#: trait and struct documentation (long lists of implementations, each much
+#: like the last) are coded smaller by whole-block matches than by the markup
+#: transform's streams once both are coded at quality 10 (5-9%), though the
+#: transform wins them on zstd sizes (by 0-3%); and a raw plan kept over 64
+#: KiB was coded at the level's quality 6 only (4-5% over quality 10). Over
+#: SMALL_BROTLI_RAW_MAX the raw plan is kept unless HTML_COMPARE_RAW_BIAS
+#: (not BROTLI_COMPARE_RAW_BIAS) larger at quality 6: there the transform's
+#: streams are all coded at quality 10 too (the budget covers them), and
+#: quality 10 gained only ~3% more on the raw block (raw/transform 0.95-1.32
+#: at quality 6, 0.94-1.23 at 10). 23 pages of 70-330 KB (20 drawn from this
+#: machine's rustdoc, Node, Python and Debian docs, 3 of the unseen set):
+#: geomean vs brotli -11 1.0001 (transform kept) -> 0.9890 (the better of the
+#: two at quality 10: 0.9886); bias 0.08 0.9965, 0 0.9905, 0.01-0.03 0.9890.
+HTML_BROTLI_RAW_MAX = 256 << 10
+HTML_COMPARE_RAW_BIAS = 0.02
+
+
+def raw_compare_max(fmt: str) -> int:
+    """The largest block of a SMALL_BROTLI_STREAM_FORMATS format whose raw plan
+    is compared with brotli and, when kept, coded whole at SMALL_BROTLI_QUALITY."""
+    return HTML_BROTLI_RAW_MAX if fmt == "html" else SMALL_BROTLI_RAW_MAX
 BROTLI_COMPARE_STRUCTURED_MARGIN = 0.15
 BROTLI_COMPARE_RAW_BIAS = 0.08
 
@@ -819,7 +843,8 @@ def _brotli_compare_limits(ctx: EncodeContext, size: int) -> tuple:
         bias = TEXT_COMPARE_RAW_BIAS if _prose_recoded_small(ctx, size) else 0.0
         return BROTLI_COMPARE_MAX, BROTLI_COMPARE_MARGIN, bias
     if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and small_brotli_budget(ctx, size):
-        return SMALL_BROTLI_RAW_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, BROTLI_COMPARE_RAW_BIAS
+        bias = HTML_COMPARE_RAW_BIAS if size > SMALL_BROTLI_RAW_MAX else BROTLI_COMPARE_RAW_BIAS
+        return raw_compare_max(ctx.fmt), BROTLI_COMPARE_STRUCTURED_MARGIN, bias
     return 0, 0.0, 0.0
 
 
@@ -1154,7 +1179,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         best = _first_verified(plans, data, ctx, best if weighted and best is not None else None)
     best = _finished(best, plans, ctx)
     budget = small_brotli_budget(ctx, len(data))
-    raw_whole = budget and best.transform.id == 0 and len(data) <= SMALL_BROTLI_RAW_MAX
+    raw_whole = budget and best.transform.id == 0 and len(data) <= raw_compare_max(ctx.fmt)
     budget_first = budget and best.transform.id != 0 and best.brotli_tried == 0
     if budget_first:
         # the streams the budget takes (by their zstd sizes) are coded at
