@@ -365,22 +365,30 @@ def test_streams_the_budget_takes_are_not_coded_at_the_level_quality_first(monke
 
 def test_html_blocks_over_64_kib_compare_the_raw_plan_with_their_own_bias(monkeypatch):
     """HTML blocks of SMALL_BROTLI_RAW_MAX to HTML_BROTLI_RAW_MAX bytes compare
-    the raw plan with HTML_COMPARE_RAW_BIAS (other formats: not at all); a raw
-    plan kept there is coded whole at SMALL_BROTLI_QUALITY, and the frame decodes."""
-    assert plan.HTML_BROTLI_RAW_MAX == 256 << 10 and plan.HTML_COMPARE_RAW_BIAS == 0.02
+    the raw plan on zstd sizes with HTML_ZSTD_RAW_BIAS (other formats: not at
+    all), with no brotli pass; a raw plan kept there is coded whole at
+    SMALL_BROTLI_QUALITY, and the frame decodes."""
+    assert plan.HTML_BROTLI_RAW_MAX == 256 << 10 and plan.HTML_ZSTD_RAW_BIAS == 0.03
     size = plan.SMALL_BROTLI_RAW_MAX + 1
     assert plan._brotli_compare_limits(EncodeContext(fmt="html", level=3), size) == \
-        (plan.HTML_BROTLI_RAW_MAX, plan.BROTLI_COMPARE_STRUCTURED_MARGIN, plan.HTML_COMPARE_RAW_BIAS)
+        (plan.HTML_BROTLI_RAW_MAX, plan.BROTLI_COMPARE_STRUCTURED_MARGIN, plan.HTML_ZSTD_RAW_BIAS)
     assert plan._brotli_compare_limits(EncodeContext(fmt="html", level=3), 1000)[2] == plan.BROTLI_COMPARE_RAW_BIAS
     for fmt in ("json", "jsonl", "xml"):
         assert plan.raw_compare_max(fmt) == plan.SMALL_BROTLI_RAW_MAX
     data = _prose_html(2, 100)
     assert plan.SMALL_BROTLI_RAW_MAX < len(data) <= plan.HTML_BROTLI_RAW_MAX
     ctx = EncodeContext(fmt="html", level=3)
-    # (the transform wins this page by ~3% at quality 10: with the measured bias it stays)
+    best = plan._run(plan.transform_by_name("html"), data, ctx)
+    raw = plan._run(get_transform(0), data, ctx)
+    lead = raw.stored_size / best.stored_size
+    assert lead > 1.0
+    monkeypatch.setattr(plan, "HTML_ZSTD_RAW_BIAS", lead - 1.0 - 0.001)
+    assert plan._brotli_compared([best, raw], best, ctx, len(data)) is best
     assert plan.choose_plan(data, ctx).transform.name == "html"
     monkeypatch.setattr(plan, "BROTLI_COMPARE_STRUCTURED_MARGIN", 10.0)
-    monkeypatch.setattr(plan, "HTML_COMPARE_RAW_BIAS", 10.0)
+    monkeypatch.setattr(plan, "HTML_ZSTD_RAW_BIAS", lead - 1.0 + 0.001)
+    assert plan._brotli_compared([best, raw], best, ctx, len(data)) is raw
+    assert not best.brotli_tried and not raw.brotli_tried
     chosen = plan.choose_plan(data, ctx)
     assert chosen.transform.id == 0
     assert [cs.codec for cs in chosen.streams] == [entropy.BROTLI]

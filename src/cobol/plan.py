@@ -752,16 +752,17 @@ SMALL_BROTLI_RAW_MAX = 64 << 10
 #: transform's streams once both are coded at quality 10 (5-9%), though the
 #: transform wins them on zstd sizes (by 0-3%); and a raw plan kept over 64
 #: KiB was coded at the level's quality 6 only (4-5% over quality 10). Over
-#: SMALL_BROTLI_RAW_MAX the raw plan is kept unless HTML_COMPARE_RAW_BIAS
-#: (not BROTLI_COMPARE_RAW_BIAS) larger at quality 6: there the transform's
-#: streams are all coded at quality 10 too (the budget covers them), and
-#: quality 10 gained only ~3% more on the raw block (raw/transform 0.95-1.32
-#: at quality 6, 0.94-1.23 at 10). 23 pages of 70-330 KB (20 drawn from this
-#: machine's rustdoc, Node, Python and Debian docs, 3 of the unseen set):
-#: geomean vs brotli -11 1.0001 (transform kept) -> 0.9890 (the better of the
-#: two at quality 10: 0.9886); bias 0.08 0.9965, 0 0.9905, 0.01-0.03 0.9890.
+#: SMALL_BROTLI_RAW_MAX the choice is made on the zstd sizes already measured
+#: (no brotli pass): the raw plan is kept unless HTML_ZSTD_RAW_BIAS larger than
+#: the transform's. 23 pages of 70-330 KB (20 drawn from this machine's
+#: rustdoc, Node, Python and Debian docs, 3 of the unseen set; raw/transform
+#: 0.97-1.37 on zstd, 0.94-1.23 at quality 10): geomean vs brotli -11 1.0001
+#: (transform kept) -> 0.9905 (the better of the two at quality 10: 0.9886);
+#: the same at biases 0.015-0.04, 0.9983 at 0. Comparing at quality 6 with a
+#: bias of 0.02 reached 0.9890 but cost 13% of level 3's CPU on these pages
+#: (two brotli passes, the transform's then redone at quality 10).
 HTML_BROTLI_RAW_MAX = 256 << 10
-HTML_COMPARE_RAW_BIAS = 0.02
+HTML_ZSTD_RAW_BIAS = 0.03
 
 
 def raw_compare_max(fmt: str) -> int:
@@ -843,7 +844,7 @@ def _brotli_compare_limits(ctx: EncodeContext, size: int) -> tuple:
         bias = TEXT_COMPARE_RAW_BIAS if _prose_recoded_small(ctx, size) else 0.0
         return BROTLI_COMPARE_MAX, BROTLI_COMPARE_MARGIN, bias
     if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and small_brotli_budget(ctx, size):
-        bias = HTML_COMPARE_RAW_BIAS if size > SMALL_BROTLI_RAW_MAX else BROTLI_COMPARE_RAW_BIAS
+        bias = HTML_ZSTD_RAW_BIAS if size > SMALL_BROTLI_RAW_MAX else BROTLI_COMPARE_RAW_BIAS
         return raw_compare_max(ctx.fmt), BROTLI_COMPARE_STRUCTURED_MARGIN, bias
     return 0, 0.0, 0.0
 
@@ -858,6 +859,9 @@ def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int
     raw = next((p for p in plans if p.transform.id == 0), None)
     if raw is None or raw.stored_size > best.stored_size * (1.0 + margin):
         return best
+    if ctx.fmt == "html" and size > SMALL_BROTLI_RAW_MAX:
+        # on the zstd sizes (HTML_ZSTD_RAW_BIAS)
+        return raw if raw.stored_size < best.stored_size * (1.0 + bias) else best
     recode_brotli(best, quality, ctx.profiler)
     recode_brotli(raw, quality, ctx.profiler)
     return raw if raw.stored_size < best.stored_size * (1.0 + bias) else best
