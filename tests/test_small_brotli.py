@@ -366,7 +366,8 @@ def test_streams_the_budget_takes_are_not_coded_at_the_level_quality_first(monke
 def test_html_blocks_over_64_kib_compare_the_raw_plan_with_their_own_bias(monkeypatch):
     """HTML blocks of SMALL_BROTLI_RAW_MAX to HTML_BROTLI_RAW_MAX bytes compare
     the raw plan on zstd sizes with HTML_ZSTD_RAW_BIAS (other formats: not at
-    all), with no brotli pass; a raw plan kept there is coded whole at
+    all), with no brotli pass outside HTML_COMPARE_BAND and at the level's
+    quality within it; a raw plan kept there is coded whole at
     SMALL_BROTLI_QUALITY, and the frame decodes."""
     assert plan.HTML_BROTLI_RAW_MAX == 256 << 10 and plan.HTML_ZSTD_RAW_BIAS == 0.03
     size = plan.SMALL_BROTLI_RAW_MAX + 1
@@ -383,8 +384,17 @@ def test_html_blocks_over_64_kib_compare_the_raw_plan_with_their_own_bias(monkey
     lead = raw.stored_size / best.stored_size
     assert lead > 1.0
     monkeypatch.setattr(plan, "HTML_ZSTD_RAW_BIAS", lead - 1.0 - 0.001)
+    monkeypatch.setattr(plan, "HTML_COMPARE_BAND", lead - 1.0 - 0.0005)
     assert plan._brotli_compared([best, raw], best, ctx, len(data)) is best
     assert plan.choose_plan(data, ctx).transform.name == "html"
+    assert not best.brotli_tried and not raw.brotli_tried
+    # within the band: compared at the level's quality, with HTML_COMPARE_RAW_BIAS
+    monkeypatch.setattr(plan, "HTML_COMPARE_BAND", lead - 1.0 + 0.0005)
+    for raw_bias in (-0.5, 0.5):
+        monkeypatch.setattr(plan, "HTML_COMPARE_RAW_BIAS", raw_bias)
+        b, r = (plan._run(t, data, ctx) for t in (plan.transform_by_name("html"), get_transform(0)))
+        assert plan._brotli_compared([b, r], b, ctx, len(data)) is (b if raw_bias < 0 else r)
+        assert b.brotli_tried and r.brotli_tried
     monkeypatch.setattr(plan, "BROTLI_COMPARE_STRUCTURED_MARGIN", 10.0)
     monkeypatch.setattr(plan, "HTML_ZSTD_RAW_BIAS", lead - 1.0 + 0.001)
     assert plan._brotli_compared([best, raw], best, ctx, len(data)) is raw
