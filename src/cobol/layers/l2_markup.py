@@ -71,6 +71,7 @@ from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-export
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
     VOID_DATA, VOID_OFF, _decode_kernel, _emit, _frequent_pairs, _gather, _group_sizes, _indent_hits, _renumber,
     _skeleton_hashes, _skeleton_table, _skeleton_use_counts, _text_bytes, _value_bytes, _verify_skeletons, _walk,
+    end_tag_slots,
     indent_template,
 )
 from .primitives import readonly
@@ -545,7 +546,7 @@ class MarkupDecoder:
                                   table.names.offsets, table.name_fold, groups, g_pos, g_end, _u8(nl),
                                   np.frombuffer(unit, np.uint8), indent_template(nl, unit), text_group_of, N_MISC,
                                   out, np.empty(sym.size + 1, np.int32), use_l1, tcoded, t_pos, t_end, t_left,
-                                  *l1_tables)
+                                  *l1_tables, end_tag_slots(table.names_padded, table.names.offsets))
         if err != E_OK:
             raise FormatError(f"markup: {_ERRORS.get(err, 'error')} (symbol byte {pos})")
 

@@ -695,11 +695,37 @@ def indent_template(nl: bytes, unit: bytes) -> np.ndarray:
     return out
 
 
+#: bytes per name in :func:`end_tag_slots`: "</" name ">" and its length in the last byte
+END_SLOT = 16
+
+
+@njit(cache=True, nogil=True)
+def end_tag_slots(name_data, name_off):
+    """The decoder's end tags: END_SLOT bytes per name, "</" + name + ">"
+    then its length in the last byte (0 for a name too long for the slot,
+    written from ``name_data``). An end tag the stack predicts is then one
+    16-byte move (it is a quarter of an HTML page's symbols)."""
+    n = name_off.size - 1
+    t = np.zeros(END_SLOT * n, np.uint8)
+    for k in range(n):
+        a = name_off[k]
+        ln = name_off[k + 1] - a
+        if ln + 3 <= END_SLOT - 1:
+            b = END_SLOT * k
+            t[b] = 60
+            t[b + 1] = 47
+            for j in range(ln):
+                t[b + 2 + j] = name_data[a + j]
+            t[b + 2 + ln] = 62
+            t[b + END_SLOT - 1] = ln + 3
+    return t
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, hole_pos, hole_group,
                    name_data, name_off, name_fold, groups, g_pos, g_end,
                    nl, unit, indents, text_group_of, text_base, out, stack,
-                   use_l1, tcoded, t_pos, t_end, t_left, n1, ncodes, wdata, woff, wslots):
+                   use_l1, tcoded, t_pos, t_end, t_left, n1, ncodes, wdata, woff, wslots, end_tags):
     """Rebuild the block into out[:out.size - COPY_SLACK] (its exact length);
     returns (error code, position).
 
@@ -709,6 +735,7 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
     t_left[g] its decoded length, NULs included, which it must decode to
     exactly; n1 .. wslots are the word coder's tables. Otherwise the text
     groups are groups text_base.. of ``groups`` (and the l1 arguments unused).
+    ``end_tags``: :func:`end_tag_slots` of the names.
 
     ``sk_data``, ``name_data``, ``groups`` and ``out`` end in COPY_SLACK spare
     bytes (see :func:`cobol.layers.primitives.copy_chunks`); ``hole_pos[h]`` is
@@ -777,6 +804,13 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
                 return E_STACK, i
             d -= 1
             nm = stack[d]
+            ln = np.int64(end_tags[END_SLOT * nm + END_SLOT - 1])
+            if ln != 0:  # "</" name ">" in one move from its slot
+                if o + ln > cap:
+                    return E_OVERFLOW, i
+                move_bytes(out, o, end_tags, END_SLOT * nm, END_SLOT)
+                o += ln
+                continue
             a = name_off[nm]
             ln = name_off[nm + 1] - a
             if o + ln + 3 > cap:
