@@ -893,8 +893,9 @@ def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int
     raw = next((p for p in plans if p.transform.id == 0), None)
     if raw is None or raw.stored_size > best.stored_size * (1.0 + margin):
         return best
-    if ctx.fmt == "html" and size > SMALL_BROTLI_RAW_MAX:
-        # on the zstd sizes (HTML_ZSTD_RAW_BIAS) outside HTML_COMPARE_BAND
+    if ctx.fmt == "html" and size > SMALL_BROTLI_RAW_MAX and ctx.level >= SMALL_BROTLI_MIN_LEVEL:
+        # on the zstd sizes (HTML_ZSTD_RAW_BIAS) outside HTML_COMPARE_BAND (levels 1-2 compare
+        # with brotli up to LOW_LEVEL_SMALL_MAX, without a bias: both plans end at one quality)
         if raw.stored_size < best.stored_size * (1.0 + bias):
             return raw
         if raw.stored_size > best.stored_size * (1.0 + HTML_COMPARE_BAND):
