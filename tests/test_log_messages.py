@@ -56,10 +56,18 @@ def test_chat_lines_are_cut_into_headers_and_messages():
 
 def test_levels_under_messages_min_level_do_not_cut():
     data = _chat(1, 400)
-    for level in (1, 3, l2_log.MESSAGES_MIN_LEVEL - 1):
+    assert l2_log.MESSAGES_MIN_LEVEL > 1
+    for level in range(1, l2_log.MESSAGES_MIN_LEVEL):
         enc = LogTransform().encode(data, EncodeContext(fmt="log", level=level))
         assert enc.params[0] != log_format.VERSION_MESSAGES
-    blob = cobol.compress(data, plan="log")  # the default level
+    enc = LogTransform().encode(data, EncodeContext(fmt="log", level=l2_log.MESSAGES_MIN_LEVEL))
+    assert enc.params[0] == log_format.VERSION_MESSAGES
+
+
+def test_the_default_level_cuts_chat_lines():
+    data = _chat(1, 400)
+    blob = cobol.compress(data, plan="log")  # the default level (3)
+    assert "messages cut off their lines" in cobol.frame_info(blob).block_list[0].detail
     assert cobol.decompress(blob) == data
 
 
@@ -239,3 +247,49 @@ def test_numpy_render_of_version_5_matches_the_kernel(refs):
     for case, ss, pp, n in mutated_log_blocks(streams, params, len(data), random.Random(13), 400,
                                                drop_streams=False, flip_share=0.6):
         assert decoded_or_none(render_messages_block, ss, pp, n) == decoded_or_none(decode_block, ss, pp, n), case
+
+
+def test_grep_of_version_5_renders_only_candidate_lines_and_matches_grep(monkeypatch):
+    """Fixed strings drawn from the lines (across a header and its message
+    too, with and without -i) on a multi-block version-5 frame: the lines and
+    numbers grep gives on the decompressed text, and the candidate-line
+    search (blocksearch.search_message_block) answers most blocks."""
+    from cobol import blocksearch
+    used = {"lines": 0, "whole": 0}
+    real = blocksearch.search_message_block
+
+    def spy(*args):
+        got = real(*args)
+        used["whole" if got is None else "lines"] += 1
+        return got
+    monkeypatch.setattr(blocksearch, "search_message_block", spy)
+    for final_newline in (True, False):
+        data = _chat(6, 1500, final_newline=final_newline)
+        blob = cobol.compress(data, plan="log", level=l2_log.MESSAGES_MIN_LEVEL, block_size=32 << 10)
+        lines = data.split(b"\n")
+        if final_newline:
+            lines.pop()
+        rng = random.Random(3)
+        patterns = [b" <eve> (", b"] <dave> [", b"> \t", b"<bob> 42 42", b"\xff\xfe is", b"y=1 ", b"AGAIN"]
+        for _ in range(60):
+            ln = rng.choice(lines)
+            a = rng.randrange(len(ln) - 1)
+            patterns.append(ln[a:rng.randrange(a + 1, min(len(ln), a + 20) + 1)])
+        for pattern in patterns:
+            for opts in ({"fixed": True}, {"fixed": True, "ignore_case": True}):
+                want = _expected(data, pattern, opts)
+                r = grep(pattern, blob, **opts)
+                assert r.lines == want, (pattern, opts)
+                fold = (lambda x: x.lower()) if opts.get("ignore_case") else (lambda x: x)
+                assert r.numbers == [i + 1 for i, ln in enumerate(lines) if fold(pattern) in fold(ln)], (pattern, opts)
+    assert used["lines"] > used["whole"], used  # (short strings drawn from the lines select most of a block)
+
+
+def test_grep_of_version_5_finds_a_string_whose_message_part_is_delimiters():
+    """An occurrence whose part in the message holds no piece between
+    delimiters (``<eve> (`` before ``(sigh)``): the rule-out from the streams
+    looks for the string's part after a space at a message's start."""
+    data = _chat(6, 3000)
+    blob = cobol.compress(data, plan="log", level=l2_log.MESSAGES_MIN_LEVEL, block_size=32 << 10)
+    for pattern in (b" <eve> (", b"] <dave> [", b"] <dave> \t", b"> (sigh"):
+        assert grep(pattern, blob, fixed=True).lines == _expected(data, pattern, {"fixed": True}), pattern

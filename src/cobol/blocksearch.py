@@ -15,7 +15,8 @@ from .errors import CobolError, FormatError
 from .format.frame import DataBlock, check_block_checksum
 from .layers import l1_numpy, log_format
 from .linesearch import BlockLines, text_block
-from .logskip import block_delimiters, cannot_match, delimiter_pieces, find_positions, searchable, stream_search, unmatched_log_block
+from .logskip import (block_delimiters, cannot_match, delimiter_pieces, find_positions, message_suffixes, searchable,
+                      stream_search, tails_after_space, unmatched_log_block)
 
 _BlockLines = BlockLines
 
@@ -302,3 +303,169 @@ def search_log_block(streams: list, rec: DataBlock, m, invert: bool, found: tupl
 
 
 TRANSFORMS = (log_format.TRANSFORM_ID, l1_numpy.TRANSFORM_ID)
+
+
+#: a version-5 block whose candidate lines are more than this share of its
+#: lines is rendered whole instead (one gather, then the checksum is checked)
+MESSAGE_CANDIDATE_SHARE = 0.25
+
+
+class _Declined(Exception):
+    """The NumPy reader leaves this version-5 block to the whole-block path."""
+
+
+class _HeadedLines(LogLines):
+    """The lines of a version-5 block with each message replaced by its
+    template's TAIL (the block :func:`cobol.layers.log_numpy.render_messages_block`
+    renders before it puts the messages in), read with NumPy only: where the
+    NumPy reader would hand over to the kernels (whose LogBlock refuses
+    version 5) the search declines to the whole-block path."""
+
+    def __init__(self, lb, streams: list, rec: DataBlock):
+        from .layers import log_numpy
+        self._log_numpy = log_numpy
+        self.streams, self._rec = streams, rec
+        self.delimiters = block_delimiters(rec)
+        self._kernel_block = None
+        self.fast = lb
+        self.n_lines, self.final_newline, self.ids = lb.n_lines, lb.final_newline, lb.ids
+        self.tbuf, self.tmpl_s, self.sbuf, self.ss = lb.tbuf, lb.tmpl_s, lb.sbuf, lb.ss
+
+    def kernel_block(self):
+        raise _Declined
+
+
+def search_message_block(streams: list, rec: DataBlock, m, decode_whole) -> BlockLines | None:
+    """The lines of a params-version-5 log block (messages cut off its
+    lines) that the fixed strings of ``m`` select, rendering only the lines
+    that may hold one; None where the whole-block path must do it (a
+    regular expression, a string holding LF, 0x11, 0x12 or TAIL, a block the
+    NumPy reader leaves to the kernels, or candidates above
+    MESSAGE_CANDIDATE_SHARE of the lines).
+
+    An occurrence lies (1) in a line's header (the line with TAIL in place
+    of its message): the candidates of a version-2 block's search on the
+    header streams (templates, variables, raw lines); (2) in the message: the
+    messages stream holds the string there; or (3) across both: the header
+    ends with the space the line was cut after, so the message starts with
+    the part of the string after one of its spaces (:func:`cobol.logskip.message_suffixes`).
+    The candidates are rendered (headers by the NumPy gather, then each TAIL
+    replaced by the message) and matched line by line. As for other log
+    blocks searched in part, the block is not checked against its checksum.
+    ``decode_whole()``: the block's bytes, checksum checked, for a first or
+    last line (cut between blocks) the NumPy reader cannot render alone."""
+    from .layers import log_numpy
+    strings = m.fixed
+    if strings is None or not searchable(strings) or any(log_format.TAIL in s for s in strings):
+        return None
+    try:
+        p = log_format.parse_params(rec.params, rec.raw_len)
+        if not p["messages"] or len(streams) != log_format.stream_count(p):
+            raise FormatError(f"log: expects a version-5 block's {len(log_format.STREAM_NAMES_MESSAGES)} streams")
+        base = list(streams[:log_format.REFS])
+        if p["refs"]:
+            base[log_format.SKELETONS] = log_format.expand_skeletons(
+                bytes(streams[log_format.SKELETONS]), bytes(streams[log_format.REFS]), p["n_vars"], rec.raw_len)
+        elif len(streams[log_format.REFS]):
+            raise FormatError("log: a refs stream without flag bit 1")
+        messages = bytes(streams[log_format.MESSAGES])
+        mbuf = np.frombuffer(messages, np.uint8)
+        m_end = np.flatnonzero(mbuf == 10)
+        n_msg = p["n_messages"]
+        if m_end.size != n_msg or (mbuf.size and mbuf[-1] != 10):
+            raise FormatError(f"log: messages stream does not hold {n_msg} newline-ended items")
+        headed_len = rec.raw_len - mbuf.size + 2 * n_msg
+        if headed_len < 0:
+            raise FormatError(f"log: streams decode to an inconsistent block, expected {rec.raw_len} bytes")
+        if headed_len > log_numpy.MAX_BLOCK:
+            return None
+        lb = log_numpy.read_log_block(base, rec.params, headed_len)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        raise FormatError(f"block {rec.seq}: corrupt log streams ({type(exc).__name__}: {exc})") from None
+    if lb is None:
+        return None
+    headed = _HeadedLines(lb, base, rec)
+    # the tail templates (last byte TAIL) and each line's message
+    tmpl_len = lb.tmpl_e - lb.tmpl_s
+    tail_t = np.zeros(lb.tmpl_s.size, np.bool_)
+    has = np.flatnonzero(tmpl_len > 0)
+    tail_t[has] = lb.tbuf[lb.tmpl_e[has] - 1] == log_format.TAIL
+    tail_t[0] = False
+    tail_line = tail_t[lb.ids]
+    n = lb.n_lines
+    if int(np.count_nonzero(tail_line)) != n_msg:
+        raise FormatError(f"block {rec.seq}: log: {int(np.count_nonzero(tail_line))} lines end in a message, "
+                          f"params say {n_msg}")
+    m_start = np.zeros(n_msg, np.int64)
+    if n_msg:
+        m_start[1:] = m_end[:-1] + 1
+    try:
+        select = _log_candidates(headed, m, stream_search(base, m, headed.delimiters))
+        # messages holding a string, or starting with the end of one
+        pos = find_positions(messages, set(strings), m.ignore_case)
+        starts_with = {b"\n" + x for x in message_suffixes(strings, not tails_after_space(bytes(base[log_format.TEMPLATES])))}
+        first = []
+        if starts_with:
+            pos += [q + 1 for q in find_positions(messages, starts_with, m.ignore_case)]
+            head = messages[:max(map(len, starts_with))]
+            head = head.lower() if m.ignore_case else head
+            first = [0] if any(head.startswith((x.lower() if m.ignore_case else x)[1:]) for x in starts_with) else []
+        if pos or first:
+            msg = np.searchsorted(m_start, np.array(pos + first, np.int64), "right") - 1
+            select[np.flatnonzero(tail_line)[msg]] = True
+        if np.count_nonzero(select) > MESSAGE_CANDIDATE_SHARE * n:
+            return None
+        msg_of_line = np.cumsum(tail_line) - 1
+
+        def lines(sel_mask: np.ndarray):
+            """(text, line indices, starts, ends) of the selected lines with their messages in place."""
+            text, starts = headed.render(sel_mask)
+            idx = np.flatnonzero(sel_mask)
+            s = starts[idx]
+            e = np.append(s[1:] - 1, len(text))
+            if idx.size and (idx[-1] < n - 1 or lb.final_newline):
+                e[-1] -= 1
+            tl = tail_line[idx]
+            if not tl.any():
+                return text, idx, s, e
+            if (text[e[tl] - 1] != log_format.TAIL).any():
+                raise FormatError("log: a tail template's line does not end in TAIL")
+            k = msg_of_line[idx[tl]]
+            # segments per line: its header (without the TAIL), its message (tail lines), its newline
+            # (every line gets a newline here, the last one too: the ends exclude it)
+            head_len = e - s - tl.astype(np.int64)
+            seg_start = np.stack((s, np.zeros(idx.size, np.int64), np.full(idx.size, text.size + mbuf.size)), 1)
+            seg_len = np.stack((head_len, np.zeros(idx.size, np.int64), np.ones(idx.size, np.int64)), 1)
+            seg_start[tl, 1] = text.size + m_start[k]
+            seg_len[tl, 1] = m_end[k] - m_start[k]
+            src = np.concatenate((text, mbuf, np.array([10], np.uint8)))
+            out = src[log_numpy._ranges(seg_start.ravel(), seg_len.ravel())]
+            line_len = seg_len.sum(1)
+            new_s = np.zeros(idx.size, np.int64)
+            np.cumsum(line_len[:-1], out=new_s[1:])
+            return out, idx, new_s, new_s + line_len - 1
+
+        hits = []
+        if select.any():
+            text, idx, s, e = lines(select)
+            hits = _select_lines(text, idx, s, e, m, False)
+    except _Declined:
+        return None
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        raise FormatError(f"block {rec.seq}: corrupt log streams ({type(exc).__name__}: {exc})") from None
+
+    def line(k: int) -> bytes:
+        one = np.zeros(n, np.bool_)
+        one[k] = True
+        try:
+            text, _, s, e = lines(one)
+        except _Declined:  # (the numbers need the kernels: the block decoded whole)
+            whole = decode_whole().split(b"\n")
+            return whole[k]
+        return text[int(s[0]):int(e[0])].tobytes()
+
+    return BlockLines(n, lb.final_newline, lambda: line(0), lambda: line(n - 1), hits)

@@ -433,15 +433,24 @@ def _indexed_block(rec: DataBlock, header, source: _Source, index) -> BlockLines
 def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: bool):
     """A log block of params version 5 (messages cut off its lines): ruled
     out from its entropy-decoded streams when no line can hold a fixed
-    string, else rendered whole (with NumPy, :func:`cobol.layers.log_numpy.render_messages_block`;
+    string, else searched in its candidate lines only
+    (:func:`cobol.blocksearch.search_message_block`), else (regular
+    expressions, -v, many candidates, blocks the NumPy reader leaves to the
+    kernels) rendered whole (with NumPy, :func:`cobol.layers.log_numpy.render_messages_block`;
     the engine's kernel where that declines), checked against its checksum
     and its lines searched.
     Ruled out when :func:`cobol.logskip.cannot_match` says so of the
-    templates, raw lines and skeletons, and neither a string nor any of its
-    delimiter-free pieces is in the messages stream: an occurrence that
-    reaches a message holds, right after the space that ends the line's
-    header, a piece (or the whole string) that starts that message; one
-    that does not lies in the header, which that rule covers as in any block."""
+    templates, raw lines and skeletons, and
+    :func:`cobol.logskip.messages_may_match` says no string is in a message
+    nor starts one with its part after a space: an occurrence that reaches a
+    message from the line's header holds the space the header ends with
+    (the encoder cuts after a space; a block whose tail templates do not
+    end in one has every suffix of the string looked for); one that does
+    not reach a message lies in the header, which that rule covers as in any
+    block. (Before, the pieces between delimiters were looked for in the
+    messages instead of the parts after a space: a string whose part in the
+    message was delimiters only, ``<eve> (`` before ``(sigh)``, ruled out
+    lines that held it.)"""
     from . import logskip
     streams = None
     if m.fixed is not None and not invert:
@@ -449,10 +458,9 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
         found = logskip.stream_search(streams, m, logskip.block_delimiters(rec))
         if found is not None and logskip.cannot_match(streams, m, found) \
                 and len(streams) > _log_format.MESSAGES:
-            delimiters = logskip.block_delimiters(rec)
-            needles = {p for s in m.fixed for p in logskip.delimiter_pieces(s, delimiters)} | set(m.fixed)
-            rx = re.compile(b"|".join(re.escape(x) for x in sorted(needles)), re.I if m.ignore_case else 0)
-            if rx.search(streams[_log_format.MESSAGES]) is None:
+            any_suffix = not logskip.tails_after_space(bytes(streams[_log_format.TEMPLATES]))
+            if not logskip.messages_may_match(bytes(streams[_log_format.MESSAGES]), m.fixed, m.ignore_case,
+                                              any_suffix):
                 decoded = []
 
                 def line(k: int) -> bytes:  # only for a line cut between blocks
@@ -468,6 +476,11 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
                 return BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [], unmatched=True)
     if streams is None:
         streams = source.streams(rec, header, _log_format.STREAM_BOUND)
+    if m.fixed is not None and not invert:
+        from .blocksearch import search_message_block  # NumPy loads here
+        found = search_message_block(streams, rec, m, lambda: source.decode(rec, header))
+        if found is not None:
+            return found
     from .layers import log_numpy  # NumPy loads here; the kernels only where it declines
     try:
         raw = log_numpy.render_messages_block(streams, rec.params, rec.raw_len)

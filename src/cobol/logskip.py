@@ -143,6 +143,42 @@ def cannot_match(streams: list, m, found: tuple | None = None, delimiters: bytes
     return found is not None and not any(found[:2]) and not (found[2] or found[3] or found[4])
 
 
+def tails_after_space(templates: bytes) -> bool:
+    """Whether every tail template (last byte TAIL, params version 5) of a
+    log block's templates stream has a literal space before its TAIL, as
+    the encoder writes them (it cuts a line after a space)."""
+    tail_end = bytes((log_format.TAIL, 10))
+    return templates.count(tail_end) == templates.count(b" " + tail_end) and not templates.startswith(tail_end)
+
+
+def message_suffixes(strings, any_suffix: bool) -> set:
+    """The ends of the strings that an occurrence reaching from a line's
+    header into its message (params version 5) puts at the start of that
+    message: the parts after each space (the header ends with the space the
+    line was cut after, :func:`tails_after_space`), or with ``any_suffix``
+    every proper non-empty suffix."""
+    out = set()
+    for s in strings:
+        for i in range(1, len(s)):
+            if any_suffix or s[i - 1] == 0x20:
+                out.add(s[i:])
+    return out
+
+
+def messages_may_match(messages: bytes, strings, ignore_case: bool, any_suffix: bool) -> bool:
+    """Whether a version-5 block's messages stream may put one of the fixed
+    strings on a line: a message holds a string, or starts with one of its
+    :func:`message_suffixes` (an occurrence from the header on). Bytes
+    searches alone."""
+    if ignore_case:
+        messages = messages.lower()
+        strings = [s.lower() for s in strings]
+    if any(s in messages for s in strings):
+        return True
+    starts = message_suffixes(strings, any_suffix)
+    return any(messages.startswith(x) or b"\n" + x in messages for x in starts)
+
+
 def unmatched_log_block(streams: list, rec: DataBlock, line) -> BlockLines:
     """A log block none of whose lines is selected; ``line(k)`` renders its
     line k (with NumPy, :func:`cobol.blocksearch.log_line_renderer`), called

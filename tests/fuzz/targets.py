@@ -404,6 +404,48 @@ def _log_messages_target():
                        "the decoder; line readers refuse it")
 
 
+def _log_messages_grep_target():
+    """cobol grep's candidate-line search of a version-5 block
+    (blocksearch.search_message_block), for a few fixed strings, on the
+    log-messages target's blocks: it raises a CobolError, declines (None) or
+    selects lines; where the decoder decodes the block, every selected line
+    (index and bytes) is a line of the decoded block that holds the string
+    (lines missed are possible only where mutated variables hold delimiters,
+    which the encoder never writes and no decoder checks)."""
+    def decode(streams, params, raw_len):
+        from types import SimpleNamespace
+
+        from cobol.blocksearch import search_message_block
+        from cobol.errors import CobolError
+        from cobol.layers import l2_log
+        from cobol.logsearch import Matcher
+        try:
+            out = l2_log.decode_block(streams, params, raw_len)
+        except CobolError:
+            out = None
+        lines = None if out is None else out.split(b"\n")
+        rec = SimpleNamespace(seq=0, params=params, raw_len=raw_len)
+        for pattern, ignore_case in ((b"the", False), (b"> (", False), (b"GREEN a", True), (b"]", False),
+                                     (b"42 ", False), (b"\xff\xfe", False)):
+            m = Matcher.compile(pattern, fixed=True, ignore_case=ignore_case)
+            try:
+                got = search_message_block(streams, rec, m, lambda: out if out is not None else b"")
+            except CobolError:
+                continue
+            if got is None or lines is None:
+                continue
+            for k, line in got.hits:
+                if not (0 <= k < len(lines) and lines[k] == line and m.line.search(line)):
+                    raise AssertionError(f"search_message_block selected line {k} that the decoder does not give")
+        if out is None:
+            raise CobolError("the decoder refuses the block")
+        return out
+
+    target = _log_messages_target()
+    return Target("log-messages-grep", decode, target.make_inputs,
+                  note="log params version 5: cobol grep's candidate-line search; its lines are the decoder's")
+
+
 def _bitpack_inputs():
     np = __import__("numpy")
     g = _rng_np(31)
@@ -957,6 +999,7 @@ def all_targets() -> dict:
 
         "log-refs": _log_refs_target(),
         "log-messages": _log_messages_target(),
+        "log-messages-grep": _log_messages_grep_target(),
         "bitpack": _bitpack_target(None),
         "delta": _delta_target(None),
         "frame-csv": _frame_target("csv", _csv_inputs, lambda kw: kw),

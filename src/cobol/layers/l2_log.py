@@ -776,12 +776,16 @@ def _better_layout(data, scan: LogScan) -> LogModel:
 #: scattered over templates and the shared column: irclog2html (chat)
 #: 117,981 -> ~108,000 bytes, gdb's check.log 134,207 -> ~126,600.
 SPLIT_MIN_RARE_SHARE = 0.2
-#: ... from this level up only: on the 19 dev and unseen logs the cut made two
-#: files 6-9% smaller (+0.8% geo) but level 3's compression 9.7% slower (the
-#: log plan then beats l1 on irclog and runs whole: 22.8 -> 10.7 MB/s), and
-#: `cobol grep` renders a cut block whole, so a present rare string on gdb's
-#: check.log was found 2.9x instead of 4.5x faster than decompress | grep
-MESSAGES_MIN_LEVEL = 6
+#: ... from this level up only (levels 1-2 stay as fast as they were). On
+#: the 19 dev and unseen logs the cut makes two files 5.6-8.6% smaller (+0.8%
+#: geo: gdb's check.log, irclog, where the log plan then beats l1) for ~7-10%
+#: more level-3 compress CPU over the 19 files (irclog 21 -> 10 MB/s: the log
+#: transform runs whole) and 5% faster decompression; `cobol grep` renders
+#: only a cut block's candidate lines (blocksearch.search_message_block), so a
+#: present rare string in check.log is found 4.3-4.5x faster than
+#: decompress | grep, as before the cut (2.9x when the block was rendered
+#: whole). Level 6 until branch log-ratio9.
+MESSAGES_MIN_LEVEL = 3
 SPLIT_FIELDS = (2, 3, 4, 5, 6)
 SPLIT_MAX_TEMPLATE_SHARE = 0.05
 SPLIT_SAMPLE = 64 << 10
