@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import CobolError, FormatError
 from .format.frame import DataBlock, Limits, MetadataBlock, check_block_checksum, check_stream_table, iter_frame_records
@@ -430,8 +430,32 @@ def _indexed_block(rec: DataBlock, header, source: _Source, index) -> BlockLines
     return BlockLines(index.n_lines, index.ends_nl, first, last, [], None, True)
 
 
+def _as_version5(rec: DataBlock, streams: list) -> tuple[DataBlock, list]:
+    """A params-version-6 block's record and entropy-decoded streams as
+    version 5's (:func:`cobol.layers.log_format.as_version5`: its messages
+    decoded from their L1 word streams with NumPy,
+    :class:`cobol.layers.l1_numpy.L1Block`); other blocks' as they are. The
+    record returned serves the search only: its params no longer match its
+    stream table, so decoding goes on with the frame's own record."""
+    if rec.params[:1] != bytes([_log_format.VERSION_WORDS]):
+        return rec, streams
+    from .layers import l1_numpy  # NumPy loads here
+
+    def words(dict_stream, words_stream, message_bytes: int) -> bytes:
+        return l1_numpy.L1Block([dict_stream, words_stream], message_bytes).render_all().tobytes()
+    try:
+        streams, params = _log_format.as_version5(streams, rec.params, rec.raw_len, words)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        raise FormatError(f"block {rec.seq}: corrupt log messages ({type(exc).__name__}: {exc})") from None
+    return replace(rec, params=params), streams
+
+
 def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: bool):
-    """A log block of params version 5 (messages cut off its lines): ruled
+    """A log block of params version 5 or 6 (messages cut off its lines;
+    version 6's first decoded from their word streams, :func:`_as_version5`,
+    then searched as version 5's): ruled
     out from its entropy-decoded streams when no line can hold a fixed
     string, else searched in its candidate lines only
     (:func:`cobol.blocksearch.search_message_block`), else (regular
@@ -453,8 +477,9 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
     lines that held it.)"""
     from . import logskip
     streams = None
+    block = rec  # the frame's record (rec: version 5's params once streams are read)
     if m.fixed is not None and not invert:
-        streams = source.streams(rec, header, _log_format.STREAM_BOUND)
+        rec, streams = _as_version5(block, source.streams(block, header, _log_format.STREAM_BOUND))
         found = logskip.stream_search(streams, m, logskip.block_delimiters(rec))
         if found is not None and logskip.cannot_match(streams, m, found) \
                 and len(streams) > _log_format.MESSAGES:
@@ -465,7 +490,7 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
 
                 def line(k: int) -> bytes:  # only for a line cut between blocks
                     if not decoded:
-                        decoded.append(source.decode(rec, header))
+                        decoded.append(source.decode(block, header))
                     lines = decoded[0].split(b"\n")
                     if decoded[0].endswith(b"\n"):
                         lines.pop()
@@ -475,10 +500,10 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
                 # (unmatched: a last line without its newline is decoded only if the next block continues it)
                 return BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [], unmatched=True)
     if streams is None:
-        streams = source.streams(rec, header, _log_format.STREAM_BOUND)
+        rec, streams = _as_version5(block, source.streams(block, header, _log_format.STREAM_BOUND))
     if m.fixed is not None and not invert:
         from .blocksearch import search_message_block  # NumPy loads here
-        found = search_message_block(streams, rec, m, lambda: source.decode(rec, header))
+        found = search_message_block(streams, rec, m, lambda: source.decode(block, header))
         if found is not None:
             return found
     from .layers import log_numpy  # NumPy loads here; the kernels only where it declines
@@ -487,9 +512,9 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
     except CobolError as exc:
         raise type(exc)(f"block {rec.seq}: {exc}") from None
     if raw is None:
-        raw = source.decode(rec, header)
+        raw = source.decode(block, header)
     else:
-        check_block_checksum(header, rec, raw, f"block {rec.seq}")
+        check_block_checksum(header, block, raw, f"block {rec.seq}")
     return text_block(raw, m, invert)
 
 

@@ -639,6 +639,9 @@ def decode_message_words(dict_stream, words_stream, message_bytes: int) -> bytes
 #: check.log the word code makes the messages 13% smaller, on the IRC log 5%,
 #: on small syslog-style blocks about nothing either way
 MESSAGE_WORDS_TRIAL_QUALITY = 6
+#: version 6 is tried from this level up (where messages are cut at all,
+#: MESSAGES_MIN_LEVEL); the tests of version 5 set it higher
+MESSAGE_WORDS_MIN_LEVEL = 3
 
 
 def _word_coded_messages(model: LogModel, ctx: EncodeContext) -> None:
@@ -977,7 +980,8 @@ class LogTransform(Transform):
         model = LogModel(lines, scan=scan) if ctx.size_only else _better_layout(lines, scan)
         if cut is not None:
             model.messages, model.n_messages = messages, n_messages
-            _word_coded_messages(model, ctx)
+            if ctx.level >= MESSAGE_WORDS_MIN_LEVEL:
+                _word_coded_messages(model, ctx)
         if prof is not None:
             prof.record("l2", transform=self.name, started=started, bytes_in=len(data),
                         dict_size=model.n_templates, log_lines=model.n_lines, log_templates=model.n_templates,
