@@ -1111,7 +1111,8 @@ DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcod
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
                    "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "codec-hex", "json-dict",
-                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy", "search-index", "log-refs")
+                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy", "search-index", "log-refs",
+                   "log-words")
 
 
 def default_targets() -> list:
