@@ -177,3 +177,35 @@ def test_grep_of_multi_block_version_6_frames_matches_grep(monkeypatch):
             fold = (lambda x: x.lower()) if opts.get("ignore_case") else (lambda x: x)
             assert r.numbers == [i + 1 for i, ln in enumerate(lines) if fold(pattern) in fold(ln)], (pattern, opts)
     assert used["lines"] > used["whole"], used
+
+
+#: level 3, plan "log", by branch log-ratio10: params version 6 (messages word coded), _chat(8, 100)
+LOG_V6_FRAME = bytes.fromhex(
+    "434f424c01239b273c0f0601022e2f64050064c8010064ba1b09013441003030040d90030023230111c8010000000000"
+    "00016a7704ac04a20ad824d1a928b52ffd00005d0100f05b115d203c646176653e20130a65616c69636361726f6c626f"
+    "623e20130a0400a0e8989b5eec826b7e01016402016480040200030a2692410601198308101821120009d21886449825"
+    "43940d5b048919b62c58a67100042e1304e23100bfa484824e901600185904c8010175010e0207000001000100003a00"
+    "273a000207000001770181323d3b3d007828b52ffd0000450000080201004428270428b52ffd00000d03007247171db0"
+    "25e91c86611806e76cc38ddca311d208269b58692d69c330ecc8ad0e03e21ce5de1a11ec62ef44a890d7b94861591d72"
+    "6ad19ce744c96e8d5d69c5674e9e8e19bb70b2417509a3b0a41b6bdd486d386cd2492bc5dbfc04e92002800022a400c0"
+    "f896faed20ef6b2a9584e87145ac0a86aa5722e9b4c9feacffef6abc6839ce75d10c75d171da8cb5f6b3c1b2c9361bcd"
+    "c2b25e16e05a8201a6810cd96e3731d15f62fdf5e9fdfbdfef1eff79fff7fbe37f5f3f264e7eec386fd075d18fff3fa9"
+    "a0506a50a1e3bcad0b2fee5f522115da37095554143244eb54f00cce8ddf0889bd694ca98cf44b2d36b730b0fcd8b16f"
+    "ad93163410394fc754191363baac0b635e2e1de72d235788ea6f21c2a5f510f05d5d4685a6aec8759dfe038873e57551"
+    "41eb18b3d28bfb9788441161d45f7088820a299bd3c371de5acfd621094658da71deaaa9c111558ff3c6a917aee6ec92"
+    "504f5705d38bfb974985cc306650a17d3344fb81b62d2e292f9c7943b34d86a8b8a3ad5b34dfb7103420f762549c9ea1"
+    "f56ad92e4c98f09f82b21e0c41f898158c53d55148b41c08a950d317e8223171d83a0672c78ea910bb4b03ef8299a71d"
+    "69a142e26a42d9595fe4765d31a66c52c7c26054a145e55b5605e332f5a606b8288de93379db649bba2b159422082f55"
+    "4d1b33de6aad07b2795b69df12ada3d675ad0beeeb42ad01662b482ab9919d9c8d20df295a8f8c56aecb0363069c5176"
+    "0add35ebd2cc94a8b550e8d9dcc9f307baa4421258b8a3b6652bff73fb167f0b5c465521a258e8c3a382f47464954587"
+    "3129fa7541482a2a15d249bff7bd82d6cd14e7bd584cbd56c1983e26b3b5aeb46fd8ef7922c2634c15a924604d2a6546"
+    "3c308819156addc52944b03a529fe3698c6ad09dc2077101")
+
+
+def test_pinned_version_6_frame_decodes_and_greps():
+    data = _chat(8, 100)
+    info = cobol.frame_info(LOG_V6_FRAME)
+    assert info.plans == {"log": 1} and "100 messages cut off their lines and word coded" in info.block_list[0].detail
+    assert cobol.decompress(LOG_V6_FRAME) == data
+    for pattern, opts in PATTERNS:
+        assert grep(pattern, LOG_V6_FRAME, **opts).lines == _expected(data, pattern, opts), (pattern, opts)
