@@ -75,7 +75,6 @@ from . import log_refs
 from .csv_kernels import gather_joined
 from .intcodec import decode_ints, encode_ints
 from .primitives import COPY_SLACK, readonly, unique_hashes
-from .l1_semantic import WordCoder
 from .log_format import (DELIMITERS, MAX_REF, MESSAGES, REFS, STREAM_BOUND, STREAM_NAMES,  # noqa: F401
                          STREAM_NAMES_MESSAGES, STREAM_NAMES_REFS, STREAM_NAMES_WORDS, TAIL, TRANSFORM_ID, VERSION,
                          VERSION_DELIMITERS, VERSION_MESSAGES, VERSION_REFS, VERSION_WORDS, as_version5,
@@ -630,6 +629,7 @@ def decode_message_words(dict_stream, words_stream, message_bytes: int) -> bytes
     """Version 6's messages: the L1 word transform's streams decoded (its
     Numba decoder, which raises FormatError unless they give exactly
     ``message_bytes`` bytes)."""
+    from .l1_semantic import WordCoder  # (here: a run that meets no version-6 block loads no l1 kernels)
     return WordCoder.from_bytes(dict_stream).decode(words_stream, message_bytes)
 
 
@@ -647,6 +647,7 @@ MESSAGE_WORDS_MIN_LEVEL = 3
 def _word_coded_messages(model: LogModel, ctx: EncodeContext) -> None:
     """Version 6 for a model with messages where the word code makes them
     smaller (MESSAGE_WORDS_TRIAL_QUALITY): model.message_words set."""
+    from .l1_semantic import WordCoder
     coder, (coded,) = WordCoder.train_encode(model.messages, check_keys=not ctx.verified)
     if not coder.count:
         return
