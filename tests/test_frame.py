@@ -359,3 +359,32 @@ def test_structured_frames_in_both_layouts_decode_and_detect_corruption(data, hi
 def test_the_frame_lists_name_every_frame():
     assert [n for n, _ in small_frames()] == SMALL_FRAME_NAMES
     assert [n for n, _, _ in compact_frames()] == COMPACT_FRAME_NAMES
+
+
+@pytest.mark.parametrize("name", COMPACT_FRAME_NAMES)
+def test_one_pass_compact_reader_accepts_only_what_the_general_reader_reads_the_same(name):
+    """read_single_compact (the decoders' one-frame path) returns either None,
+    leaving the input to iter_frame_records and its errors, or exactly the
+    header and block that iter_frame_records reads from a lone compact frame:
+    on the frame itself, every truncation, every bit flip, and with a byte or
+    a second frame appended."""
+    from cobol.format.frame import DataBlock, EndRecord, Limits, iter_frame_records, read_single_compact
+    blob, _ = compact_frame(name)
+    variants = [blob, blob + b"\x00", blob + blob] + [blob[:n] for n in range(len(blob))]
+    for i in range(len(blob)):
+        for bit in range(8):
+            bad = bytearray(blob)
+            bad[i] ^= 1 << bit
+            variants.append(bytes(bad))
+    accepted = 0
+    for limits in (Limits(), Limits(max_block_size=len(SMALL) - 1, max_streams=1, max_params=1)):
+        for v in variants:
+            fast = read_single_compact(v, limits)
+            if fast is None:
+                continue
+            accepted += 1
+            recs = list(iter_frame_records(v, limits))  # raises if the general reader refuses it
+            assert [type(r) for _, r in recs] == [DataBlock, EndRecord]
+            assert fast == recs[0], f"the one-pass reader read {len(v)} bytes differently"
+    assert accepted >= 1  # the frame itself at least
+    assert read_single_compact(bytearray(blob)) is None  # only bytes take the one-pass path

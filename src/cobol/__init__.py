@@ -68,6 +68,8 @@ def compress(data, level: int = DEFAULT_LEVEL, threads: int | None = None, **kwa
     fmt, hints, dictionary, profiler. ``dtype="float64"`` is a shortcut for
     ``hints={"dtype": ...}`` on numeric arrays.
     """
+    if not kwargs:
+        return _engine(level, threads).compress(data)
     from .engine import CobolEngine
     dtype = kwargs.pop("dtype", None)
     if dtype is not None:
@@ -81,8 +83,31 @@ def decompress(blob, max_output_size: int | None = None, threads: int | None = N
     Raises a :class:`CobolError` subclass on corrupt, truncated or hostile
     input, and :class:`LimitError` once the output would pass ``max_output_size``.
     """
+    if not kwargs:
+        return _engine(DEFAULT_LEVEL, threads).decompress(blob, max_output_size)
     from .engine import CobolEngine
     return CobolEngine(threads=threads, **kwargs).decompress(blob, max_output_size)
+
+
+#: (level, threads) -> the engine :func:`compress` and :func:`decompress` run
+#: when they are given no other option. An engine holds its settings only (no
+#: state from one call to the next), so one serves every such call, on any
+#: thread: building and checking one per call, and importing its module, cost
+#: 3-4 us, a tenth of a 4-9 KB frame's decode.
+_ENGINES: dict = {}
+#: distinct (level, threads) pairs kept at most (a caller cycling through
+#: thread counts gets a fresh engine per call past it, as before)
+_ENGINES_MAX = 64
+
+
+def _engine(level, threads):
+    engine = _ENGINES.get((level, threads)) if type(level) is int and (threads is None or type(threads) is int) else None
+    if engine is None:
+        from .engine import CobolEngine
+        engine = CobolEngine(level, threads=threads)  # raises on a bad level or thread count
+        if type(level) is int and (threads is None or type(threads) is int) and len(_ENGINES) < _ENGINES_MAX:
+            _ENGINES[(level, threads)] = engine
+    return engine
 
 
 # fsspec.open(..., compression="cobol"): registered now when fsspec is already

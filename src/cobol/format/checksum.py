@@ -30,7 +30,9 @@ SMALL_FRAME_MAX = 1 << 16
 SMALL_DEFAULT = CRC32
 
 _NAMES = {"sha256": SHA256, "xxh3": XXH3_64, "xxh3-64": XXH3_64, "crc32": CRC32}
-_SIZES = {SHA256: 32, XXH3_64: 8, CRC32: 4}
+#: checksum id -> digest bytes
+CHECKSUM_SIZES = {SHA256: 32, XXH3_64: 8, CRC32: 4}
+_SIZES = CHECKSUM_SIZES
 _LABELS = {SHA256: "sha256", XXH3_64: "xxh3-64", CRC32: "crc32"}
 
 
