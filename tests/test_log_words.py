@@ -209,3 +209,25 @@ def test_pinned_version_6_frame_decodes_and_greps():
     assert cobol.decompress(LOG_V6_FRAME) == data
     for pattern, opts in PATTERNS:
         assert grep(pattern, LOG_V6_FRAME, **opts).lines == _expected(data, pattern, opts), (pattern, opts)
+
+
+def test_absent_strings_rule_version_6_blocks_out_without_decoding_the_messages(monkeypatch):
+    """A string no line holds: every block ruled out on its streams, the
+    messages' word streams searched undecoded (logsearch._as_version5, which
+    decodes them, never called); a string only in messages is still found."""
+    from cobol import logsearch
+    calls = []
+    real = logsearch._as_version5
+
+    def spy(*args):
+        calls.append(1)
+        return real(*args)
+    monkeypatch.setattr(logsearch, "_as_version5", spy)
+    data = _chat(7, 3000)
+    blob = cobol.compress(data, plan="log", level=LEVEL, block_size=32 << 10)
+    for pattern in (b"zz_absent", b"bob> zebra", b"the build quux"):
+        for opts in ({"fixed": True}, {"fixed": True, "ignore_case": True}):
+            assert grep(pattern, blob, **opts).lines == _expected(data, pattern, opts) == [], pattern
+    assert not calls
+    assert grep(b"it works here", blob, fixed=True).lines == _expected(data, b"it works here", {"fixed": True}) != []
+    assert calls

@@ -474,18 +474,29 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
     block. (Before, the pieces between delimiters were looked for in the
     messages instead of the parts after a space: a string whose part in the
     message was delimiters only, ``<eve> (`` before ``(sigh)``, ruled out
-    lines that held it.)"""
+    lines that held it. Version 6: the same rule on the messages' word
+    streams, undecoded (:func:`cobol.logskip.word_messages_may_match`, no
+    NumPy): the strings and their suffixes after a space are looked for
+    in the messages' lines.)"""
     from . import logskip
     streams = None
     block = rec  # the frame's record (rec: version 5's params once streams are read)
     if m.fixed is not None and not invert:
-        rec, streams = _as_version5(block, source.streams(block, header, _log_format.STREAM_BOUND))
-        found = logskip.stream_search(streams, m, logskip.block_delimiters(rec))
+        streams = source.streams(block, header, _log_format.STREAM_BOUND)
+        # (the first seven streams are the same in versions 5 and 6)
+        found = logskip.stream_search(streams, m, logskip.block_delimiters(block))
         if found is not None and logskip.cannot_match(streams, m, found) \
                 and len(streams) > _log_format.MESSAGES:
             any_suffix = not logskip.tails_after_space(bytes(streams[_log_format.TEMPLATES]))
-            if not logskip.messages_may_match(bytes(streams[_log_format.MESSAGES]), m.fixed, m.ignore_case,
-                                              any_suffix):
+            if block.params[:1] == bytes([_log_format.VERSION_WORDS]):
+                may = len(streams) <= _log_format.MESSAGES_WORDS or logskip.word_messages_may_match(
+                    bytes(streams[_log_format.MESSAGES_DICT]), bytes(streams[_log_format.MESSAGES_WORDS]),
+                    _log_format.parse_params(block.params, block.raw_len)["message_bytes"], m.fixed,
+                    m.ignore_case, any_suffix)
+            else:
+                may = logskip.messages_may_match(bytes(streams[_log_format.MESSAGES]), m.fixed, m.ignore_case,
+                                                 any_suffix)
+            if not may:
                 decoded = []
 
                 def line(k: int) -> bytes:  # only for a line cut between blocks
@@ -495,12 +506,12 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
                     if decoded[0].endswith(b"\n"):
                         lines.pop()
                     return lines[k]
-                p = _log_format.parse_params(rec.params, rec.raw_len)
+                p = _log_format.parse_params(block.params, block.raw_len)
                 n = p["n_lines"]
                 # (unmatched: a last line without its newline is decoded only if the next block continues it)
                 return BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [], unmatched=True)
-    if streams is None:
-        rec, streams = _as_version5(block, source.streams(block, header, _log_format.STREAM_BOUND))
+    rec, streams = _as_version5(block, streams if streams is not None
+                                else source.streams(block, header, _log_format.STREAM_BOUND))
     if m.fixed is not None and not invert:
         from .blocksearch import search_message_block  # NumPy loads here
         found = search_message_block(streams, rec, m, lambda: source.decode(block, header))
