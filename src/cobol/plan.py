@@ -385,6 +385,26 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
 #: 10.40 at 28): dev + unseen JSON lines geo 13.82 -> 14.03, ~10% more CPU.
 JSONL_BROTLI_QUALITY = 8
 JSONL_BROTLI_LEVELS = frozenset({1, 2, 3, 4, 5})
+#: JSON, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) of at most
+#: LOW_LEVEL_SMALL_MAX bytes are coded with brotli at least at
+#: LOW_LEVEL_SMALL_QUALITY at levels 1-2 (below SMALL_BROTLI_MIN_LEVEL, which
+#: have no small-block budget). On such a file a raw block (HTML: predicted raw,
+#: RAW_PREDICTED_FORMATS) is brotli of the file plus the compact frame's ~20
+#: bytes and ~1 ms of planning, so at quality 6 levels 1-2 were brotli -6's bytes,
+#: a little larger, at a third of its speed: dominated by it (branch ladder9,
+#: docs/FRONTIER.md "Twelfth session: ladder9").
+LOW_LEVEL_SMALL_QUALITY = 8
+LOW_LEVEL_SMALL_MAX = SMALL_BROTLI_STREAM_BLOCK_MAX
+#: XML blocks at XML_MID_LEVELS code their streams with brotli at most at
+#: XML_MID_BROTLI_QUALITY (entropy.LEVEL_CODING gives those levels 9): on fresh2's
+#: XML (7 files of 0.1-1 MB, 1 MB cuts, same process) level 9 was 5.950 at 5.9 MB/s
+#: and level 8 5.929 at 8.1, against bzip3's 6.139 at 7.4: quality 9 bought 0.35%
+#: for 1.4x the time, and bzip3 dominated level 9 (branch ladder9, docs/FRONTIER.md
+#: "Twelfth session: ladder9"; ladder8 measured the same on dev and unseen XML:
+#: 0.2-1.7% for ~1.3x). With 8, level 9 on those sets is 15-20% faster for 0.0-0.3% more
+#: bytes; on fresh2 bzip3 still beats it by 4-10% of speed (zstd -9 against -8 on the streams).
+XML_MID_LEVELS = range(9, 17)
+XML_MID_BROTLI_QUALITY = 8
 
 
 def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
@@ -397,10 +417,15 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
         return 0
     coding = entropy.stream_coding(ctx.level)
     quality = coding.brotli
+    if ctx.fmt == "xml" and ctx.level in XML_MID_LEVELS:
+        quality = min(quality, XML_MID_BROTLI_QUALITY)
     if quality and ctx.fmt == "jsonl" and ctx.level in JSONL_BROTLI_LEVELS:
         quality = max(quality, JSONL_BROTLI_QUALITY)
     if coding.brotli_large and size is not None and size > entropy.BROTLI_LARGE_BLOCK:
         return coding.brotli_large
+    if (quality and size is not None and size <= LOW_LEVEL_SMALL_MAX and ctx.level < SMALL_BROTLI_MIN_LEVEL
+            and ctx.fmt in SMALL_BROTLI_STREAM_FORMATS):
+        return max(quality, LOW_LEVEL_SMALL_QUALITY)
     if (quality and size is not None and size <= small_brotli_max(ctx.fmt)
             and ctx.level >= SMALL_BROTLI_MIN_LEVEL):
         return max(quality, SMALL_BROTLI_QUALITY)
@@ -852,6 +877,9 @@ def _brotli_compare_limits(ctx: EncodeContext, size: int) -> tuple:
     if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and small_brotli_budget(ctx, size):
         bias = HTML_ZSTD_RAW_BIAS if size > SMALL_BROTLI_RAW_MAX else BROTLI_COMPARE_RAW_BIAS
         return raw_compare_max(ctx.fmt), BROTLI_COMPARE_STRUCTURED_MARGIN, bias
+    if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and 0 < ctx.level < SMALL_BROTLI_MIN_LEVEL:
+        # levels 1-2 (LOW_LEVEL_SMALL_QUALITY): both plans end at the same quality, no bias
+        return LOW_LEVEL_SMALL_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, 0.0
     return 0, 0.0, 0.0
 
 
@@ -865,8 +893,9 @@ def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int
     raw = next((p for p in plans if p.transform.id == 0), None)
     if raw is None or raw.stored_size > best.stored_size * (1.0 + margin):
         return best
-    if ctx.fmt == "html" and size > SMALL_BROTLI_RAW_MAX:
-        # on the zstd sizes (HTML_ZSTD_RAW_BIAS) outside HTML_COMPARE_BAND
+    if ctx.fmt == "html" and size > SMALL_BROTLI_RAW_MAX and ctx.level >= SMALL_BROTLI_MIN_LEVEL:
+        # on the zstd sizes (HTML_ZSTD_RAW_BIAS) outside HTML_COMPARE_BAND (levels 1-2 compare
+        # with brotli up to LOW_LEVEL_SMALL_MAX, without a bias: both plans end at one quality)
         if raw.stored_size < best.stored_size * (1.0 + bias):
             return raw
         if raw.stored_size > best.stored_size * (1.0 + HTML_COMPARE_BAND):
