@@ -32,6 +32,13 @@ def _chat(seed: int, n: int, *, final_newline: bool = True, extra: bytes = b"") 
     return b"\n".join(lines) + (b"\n" if final_newline else b"")
 
 
+@pytest.fixture(autouse=True)
+def _version5_only(monkeypatch):
+    """These tests are version 5's: the word coding of the messages
+    (version 6, tests/test_log_words.py) is not tried."""
+    monkeypatch.setattr(l2_log, "MESSAGE_WORDS_MIN_LEVEL", 99)
+
+
 def _encode(data: bytes):
     enc = LogTransform().encode(data, EncodeContext(fmt="log", level=l2_log.MESSAGES_MIN_LEVEL))
     if enc is None:  # (every line raw)

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import CobolError, FormatError
 from .format.frame import DataBlock, Limits, MetadataBlock, check_block_checksum, check_stream_table, iter_frame_records
@@ -430,8 +430,32 @@ def _indexed_block(rec: DataBlock, header, source: _Source, index) -> BlockLines
     return BlockLines(index.n_lines, index.ends_nl, first, last, [], None, True)
 
 
+def _as_version5(rec: DataBlock, streams: list) -> tuple[DataBlock, list]:
+    """A params-version-6 block's record and entropy-decoded streams as
+    version 5's (:func:`cobol.layers.log_format.as_version5`: its messages
+    decoded from their L1 word streams with NumPy,
+    :class:`cobol.layers.l1_numpy.L1Block`); other blocks' as they are. The
+    record returned serves the search only: its params no longer match its
+    stream table, so decoding goes on with the frame's own record."""
+    if rec.params[:1] != bytes([_log_format.VERSION_WORDS]):
+        return rec, streams
+    from .layers import l1_numpy  # NumPy loads here
+
+    def words(dict_stream, words_stream, message_bytes: int) -> bytes:
+        return l1_numpy.L1Block([dict_stream, words_stream], message_bytes).render_all().tobytes()
+    try:
+        streams, params = _log_format.as_version5(streams, rec.params, rec.raw_len, words)
+    except CobolError as exc:
+        raise type(exc)(f"block {rec.seq}: {exc}") from None
+    except (IndexError, ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        raise FormatError(f"block {rec.seq}: corrupt log messages ({type(exc).__name__}: {exc})") from None
+    return replace(rec, params=params), streams
+
+
 def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: bool):
-    """A log block of params version 5 (messages cut off its lines): ruled
+    """A log block of params version 5 or 6 (messages cut off its lines;
+    version 6's first decoded from their word streams, :func:`_as_version5`,
+    then searched as version 5's): ruled
     out from its entropy-decoded streams when no line can hold a fixed
     string, else searched in its candidate lines only
     (:func:`cobol.blocksearch.search_message_block`), else (regular
@@ -450,35 +474,47 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
     block. (Before, the pieces between delimiters were looked for in the
     messages instead of the parts after a space: a string whose part in the
     message was delimiters only, ``<eve> (`` before ``(sigh)``, ruled out
-    lines that held it.)"""
+    lines that held it. Version 6: the same rule on the messages' word
+    streams, undecoded (:func:`cobol.logskip.word_messages_may_match`, no
+    NumPy): the strings and their suffixes after a space are looked for
+    in the messages' lines.)"""
     from . import logskip
     streams = None
+    block = rec  # the frame's record (rec: version 5's params once streams are read)
     if m.fixed is not None and not invert:
-        streams = source.streams(rec, header, _log_format.STREAM_BOUND)
-        found = logskip.stream_search(streams, m, logskip.block_delimiters(rec))
+        streams = source.streams(block, header, _log_format.STREAM_BOUND)
+        # (the first seven streams are the same in versions 5 and 6)
+        found = logskip.stream_search(streams, m, logskip.block_delimiters(block))
         if found is not None and logskip.cannot_match(streams, m, found) \
                 and len(streams) > _log_format.MESSAGES:
             any_suffix = not logskip.tails_after_space(bytes(streams[_log_format.TEMPLATES]))
-            if not logskip.messages_may_match(bytes(streams[_log_format.MESSAGES]), m.fixed, m.ignore_case,
-                                              any_suffix):
+            if block.params[:1] == bytes([_log_format.VERSION_WORDS]):
+                may = len(streams) <= _log_format.MESSAGES_WORDS or logskip.word_messages_may_match(
+                    bytes(streams[_log_format.MESSAGES_DICT]), bytes(streams[_log_format.MESSAGES_WORDS]),
+                    _log_format.parse_params(block.params, block.raw_len)["message_bytes"], m.fixed,
+                    m.ignore_case, any_suffix)
+            else:
+                may = logskip.messages_may_match(bytes(streams[_log_format.MESSAGES]), m.fixed, m.ignore_case,
+                                                 any_suffix)
+            if not may:
                 decoded = []
 
                 def line(k: int) -> bytes:  # only for a line cut between blocks
                     if not decoded:
-                        decoded.append(source.decode(rec, header))
+                        decoded.append(source.decode(block, header))
                     lines = decoded[0].split(b"\n")
                     if decoded[0].endswith(b"\n"):
                         lines.pop()
                     return lines[k]
-                p = _log_format.parse_params(rec.params, rec.raw_len)
+                p = _log_format.parse_params(block.params, block.raw_len)
                 n = p["n_lines"]
                 # (unmatched: a last line without its newline is decoded only if the next block continues it)
                 return BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [], unmatched=True)
-    if streams is None:
-        streams = source.streams(rec, header, _log_format.STREAM_BOUND)
+    rec, streams = _as_version5(block, streams if streams is not None
+                                else source.streams(block, header, _log_format.STREAM_BOUND))
     if m.fixed is not None and not invert:
         from .blocksearch import search_message_block  # NumPy loads here
-        found = search_message_block(streams, rec, m, lambda: source.decode(rec, header))
+        found = search_message_block(streams, rec, m, lambda: source.decode(block, header))
         if found is not None:
             return found
     from .layers import log_numpy  # NumPy loads here; the kernels only where it declines
@@ -487,9 +523,9 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
     except CobolError as exc:
         raise type(exc)(f"block {rec.seq}: {exc}") from None
     if raw is None:
-        raw = source.decode(rec, header)
+        raw = source.decode(block, header)
     else:
-        check_block_checksum(header, rec, raw, f"block {rec.seq}")
+        check_block_checksum(header, block, raw, f"block {rec.seq}")
     return text_block(raw, m, invert)
 
 

@@ -179,6 +179,22 @@ def messages_may_match(messages: bytes, strings, ignore_case: bool, any_suffix: 
     return any(messages.startswith(x) or b"\n" + x in messages for x in starts)
 
 
+def word_messages_may_match(dict_stream, words_stream, message_bytes: int, strings, ignore_case: bool,
+                            any_suffix: bool) -> bool:
+    """:func:`messages_may_match` of a version-6 block, on its messages' L1
+    word streams without decoding them (:meth:`cobol.layers.l1_stream.L1Streams.cannot_match`,
+    no NumPy): False only when no line of the messages can hold a string nor
+    one of its :func:`message_suffixes` (a suffix that starts a message is in
+    that message's line). True where the word streams do not parse (the
+    decoding path reports them)."""
+    from .layers.l1_stream import L1Streams
+    wanted = list(strings) + sorted(message_suffixes(strings, any_suffix))
+    try:
+        return not L1Streams([dict_stream, words_stream], message_bytes).cannot_match(wanted, ignore_case)
+    except CobolError:
+        return True
+
+
 def unmatched_log_block(streams: list, rec: DataBlock, line) -> BlockLines:
     """A log block none of whose lines is selected; ``line(k)`` renders its
     line k (with NumPy, :func:`cobol.blocksearch.log_line_renderer`), called

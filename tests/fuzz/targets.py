@@ -404,6 +404,64 @@ def _log_messages_target():
                        "the decoder; line readers refuse it")
 
 
+def _log_words_target():
+    """Log params version 6 (version 5's messages L1 word coded): the
+    log-messages target's blocks with their messages forced word coded
+    (whether or not the encoder's trial would keep it); the decoder raises a
+    CobolError or gives the block's length; cobol grep's path (the words
+    decoded with NumPy, logsearch._as_version5, then the NumPy render of
+    version 5) refuses the same blocks or gives the same bytes; the line
+    readers of versions 1-4 refuse the block."""
+    def make(limit):
+        from cobol.layers import l2_log
+        from cobol.format.wire import put_varint
+        from cobol.layers.l1_semantic import WordCoder
+        out = []
+        for inp in _log_messages_target().make_inputs(limit):
+            streams = list(inp.streams)
+            coder, (coded,) = WordCoder.train_encode(streams[l2_log.MESSAGES])
+            if not coder.count:
+                continue
+            params = bytearray([l2_log.VERSION_WORDS]) + inp.params[1:]
+            put_varint(params, len(streams[l2_log.MESSAGES]))
+            out.append(Input(inp.label.replace("@messages", "@words"),
+                             streams[:l2_log.MESSAGES] + [coder.to_bytes(), coded], bytes(params), inp.raw_len,
+                             inp.data))
+        return out
+
+    def decode(streams, params, raw_len):
+        from cobol.errors import CobolError
+        from cobol.format.frame import DataBlock
+        from cobol.layers import l2_log, log_format
+        from cobol.layers.log_numpy import render_messages_block
+        from cobol.logsearch import _as_version5
+        try:
+            rec, v5 = _as_version5(DataBlock(0, raw_len, log_format.TRANSFORM_ID, params, [], b""), streams)
+            fast = render_messages_block(v5, rec.params, raw_len)
+        except CobolError:
+            fast = CobolError
+        try:
+            out = l2_log.decode_block(streams, params, raw_len)
+        except CobolError:
+            if fast is not CobolError and fast is not None:  # (None: declined, left to the kernel)
+                raise AssertionError("cobol grep's NumPy path decoded a block the decoder refuses") from None
+            raise
+        if fast is not None and fast != out:
+            raise AssertionError("cobol grep's NumPy path and the decoder disagree")
+        for reader in (lambda: log_format.canonical_streams(streams, params, raw_len),
+                       lambda: l2_log.LogBlock(streams, params, raw_len)):
+            try:
+                reader()
+            except CobolError:
+                continue
+            raise AssertionError("a version-6 block read by a line reader of versions 1-4")
+        return out
+
+    return Target("log-words", decode, make,
+                  note="log params version 6: messages L1 word coded; grep's NumPy path equal to the decoder; "
+                       "line readers refuse it")
+
+
 def _log_messages_grep_target():
     """cobol grep's candidate-line search of a version-5 block
     (blocksearch.search_message_block), for a few fixed strings, on the
@@ -1000,6 +1058,7 @@ def all_targets() -> dict:
         "log-refs": _log_refs_target(),
         "log-messages": _log_messages_target(),
         "log-messages-grep": _log_messages_grep_target(),
+        "log-words": _log_words_target(),
         "bitpack": _bitpack_target(None),
         "delta": _delta_target(None),
         "frame-csv": _frame_target("csv", _csv_inputs, lambda kw: kw),
@@ -1052,7 +1111,8 @@ DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcod
                    "frame-csv", "frame-json", "frame-xml", "frame-html", "frame-l1", "frame-numeric",
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
                    "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "codec-hex", "json-dict",
-                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy", "search-index", "log-refs")
+                   "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy", "search-index", "log-refs",
+                   "log-words")
 
 
 def default_targets() -> list:

@@ -10,12 +10,12 @@ megabytes of streams).
 
 Params (docs/transforms/log.md)::
 
-    u8 version (1, 2, 4 or 5) | u8 flags (bit 0: the block ends with a newline;
-    version 5: bit 1: the skeletons are move-to-front coded)
-    [version 2: u8 n_extra (1..3) | versions 4 and 5: u8 n_extra (0..3)]
+    u8 version (1, 2, 4, 5 or 6) | u8 flags (bit 0: the block ends with a newline;
+    versions 5 and 6: bit 1: the skeletons are move-to-front coded)
+    [version 2: u8 n_extra (1..3) | versions 4-6: u8 n_extra (0..3)]
     [n_extra bytes: extra delimiters, increasing, from EXTRA_DELIMITERS]
     varint n_lines | varint n_templates | varint n_common | varint n_vars | varint n_numbers
-    | varint n_raw [version 5: | varint n_messages]
+    | varint n_raw [versions 5 and 6: | varint n_messages] [version 6: | varint message_bytes]
 
 Version 2 only adds the extra delimiters: the block's variables contain none
 of ``DELIMITERS`` nor of them (what ``cobol grep`` relies on); the streams
@@ -26,7 +26,11 @@ the decoder's kernel). Version 5 has eight streams, version 4's and
 ``messages``: a template whose last byte is TAIL (0x13) ends in the line's
 *message*, the next newline-ended item of that stream (the refs stream is
 empty unless flag bit 1 is set). ``cobol grep`` rules a version-5 block out
-from its streams or renders it whole (:func:`has_messages`).
+from its streams or renders it whole (:func:`has_messages`). Version 6 is
+version 5 with the messages stream word coded: in its place two streams, the
+L1 word transform's (transform 50) ``dict`` and ``words`` of the
+``message_bytes`` bytes of messages (:func:`as_version5` gives back version
+5's params and streams, the messages decoded by the caller's L1 decoder).
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ VERSION_REFS = 4
 #: params version 5: version 4 (refs optional, flag bit 1) plus the
 #: ``messages`` stream: line tails cut off at a template's final TAIL byte
 VERSION_MESSAGES = 5
+#: params version 6: version 5 with the messages stream L1 word coded (two
+#: streams, ``messages_dict`` and ``messages_words``, for ``messages``)
+VERSION_WORDS = 6
 #: a template's last byte that stands for the line's message (version 5)
 TAIL = 0x13
 #: the streams of versions 1 and 2 (what every reader works on: a version-4
@@ -56,7 +63,10 @@ STREAM_NAMES = ("templates", "ids", "skeletons", "numbers", "widths", "raw")
 STREAM_NAMES_REFS = STREAM_NAMES + ("refs",)
 #: the streams of version 5 (the refs stream empty when flag bit 1 is not set)
 STREAM_NAMES_MESSAGES = STREAM_NAMES_REFS + ("messages",)
+#: the streams of version 6 (the L1 word transform's dict and words of the messages)
+STREAM_NAMES_WORDS = STREAM_NAMES_REFS + ("messages_dict", "messages_words")
 TEMPLATES, IDS, SKELETONS, NUMBERS, WIDTHS, RAW, REFS, MESSAGES = range(8)
+MESSAGES_DICT, MESSAGES_WORDS = MESSAGES, MESSAGES + 1
 #: the longest recency list of version 4's refs (a ref is one byte, 0 = new)
 MAX_REF = 255
 #: bytes that separate tokens. ``:``, ``.``, ``/`` and ``-`` are not among
@@ -77,14 +87,16 @@ def parse_params(params: bytes, raw_len: int) -> dict:
     """The params as a dict (final_newline, n_lines, n_templates, n_common,
     n_vars, n_numbers, n_raw, delimiters: the block's delimiter bytes, refs:
     whether the skeletons are move-to-front coded, version 4 and version 5
-    with flag bit 1; messages: whether the block has the messages stream,
-    version 5, and then n_messages); FormatError when they are not valid."""
+    with flag bit 1; messages: whether the block has messages, versions 5
+    and 6, and then n_messages; words: whether they are word coded, version
+    6, and then message_bytes, their decoded size); FormatError when they
+    are not valid."""
     r = Reader(params, what="log params")
     version = r.u8("version")
-    if version not in (VERSION, VERSION_DELIMITERS, VERSION_REFS, VERSION_MESSAGES):
+    if version not in (VERSION, VERSION_DELIMITERS, VERSION_REFS, VERSION_MESSAGES, VERSION_WORDS):
         raise FormatError(f"log: unknown version {version}")
     flags = r.u8("flags")
-    if flags > (3 if version == VERSION_MESSAGES else 1):
+    if flags > (3 if version >= VERSION_MESSAGES else 1):
         raise FormatError(f"log: unknown flags {flags:#x}")
     extra = b""
     if version != VERSION:
@@ -96,13 +108,15 @@ def parse_params(params: bytes, raw_len: int) -> dict:
             raise FormatError(f"log: bad extra delimiters {extra!r}")
     n_lines = r.varint("line count", raw_len + 1)
     p = dict(final_newline=bool(flags & 1), n_lines=n_lines, delimiters=block_delimiters(extra),
-             refs=version == VERSION_REFS or bool(flags & 2), messages=version == VERSION_MESSAGES,
+             refs=version == VERSION_REFS or bool(flags & 2), messages=version >= VERSION_MESSAGES,
+             words=version == VERSION_WORDS,
              n_templates=r.varint("template count", n_lines),
              n_common=r.varint("common template count", n_lines),
              n_vars=r.varint("variable count", raw_len),
              n_numbers=r.varint("number count", raw_len),
              n_raw=r.varint("raw line count", n_lines))
     p["n_messages"] = r.varint("message count", n_lines) if p["messages"] else 0
+    p["message_bytes"] = r.varint("message bytes", raw_len + n_lines) if p["words"] else 0
     r.expect_end("log params")
     if p["n_common"] > p["n_templates"]:
         raise FormatError("log: more common templates than templates")
@@ -111,16 +125,41 @@ def parse_params(params: bytes, raw_len: int) -> dict:
 
 def stream_count(p: dict) -> int:
     """How many streams a block with these (parsed) params has."""
+    if p["words"]:
+        return len(STREAM_NAMES_WORDS)
     if p["messages"]:
         return len(STREAM_NAMES_MESSAGES)
     return len(STREAM_NAMES_REFS) if p["refs"] else len(STREAM_NAMES)
 
 
 def has_messages(params: bytes) -> bool:
-    """Whether a log block's params are version 5's (a block with the
-    messages stream, which ``cobol grep`` decodes whole before it searches
-    it); bad params are left to the reader that parses them."""
-    return bool(params) and params[0] == VERSION_MESSAGES
+    """Whether a log block's params are version 5's or 6's (a block with
+    messages, which ``cobol grep`` searches in its candidate lines or
+    renders whole); bad params are left to the reader that parses them."""
+    return bool(params) and params[0] in (VERSION_MESSAGES, VERSION_WORDS)
+
+
+def as_version5(streams: list, params: bytes, raw_len: int, decode_words) -> tuple[list, bytes]:
+    """A version-6 block's (streams, params) as version 5's: the messages
+    stream ``decode_words(dict, words, message_bytes)`` (an L1 decoder:
+    the Numba one or the NumPy one of ``cobol grep``, each checks that the
+    words decode to exactly message_bytes bytes) in place of the two word
+    streams, and the params without message_bytes. Other blocks' are
+    returned as they are. FormatError when the stream count does not match
+    the params."""
+    if not params or params[0] != VERSION_WORDS:
+        return streams, params
+    p = parse_params(params, raw_len)
+    if len(streams) != stream_count(p):
+        raise FormatError(f"log: expects {stream_count(p)} streams, got {len(streams)}")
+    messages = decode_words(streams[MESSAGES_DICT], streams[MESSAGES_WORDS], p["message_bytes"])
+    if len(messages) != p["message_bytes"]:
+        raise FormatError(f"log: messages decode to {len(messages)} bytes, params say {p['message_bytes']}")
+    # message_bytes is the params' last varint: its last byte is the only one under 0x80
+    cut = len(params) - 1
+    while params[cut - 1] & 0x80:
+        cut -= 1
+    return list(streams[:MESSAGES]) + [messages], bytes([VERSION_MESSAGES]) + params[1:cut]
 
 
 def expand_skeletons(stored: bytes, refs: bytes, n_vars: int, raw_len: int) -> bytes:
@@ -208,7 +247,7 @@ class StreamBound:
     values, so a reader that has not imported it checks the same bound."""
 
     name = "log"
-    max_streams = len(STREAM_NAMES_MESSAGES)
+    max_streams = len(STREAM_NAMES_WORDS)
     expansion = 16
 
     def decoded_limit(self, params: bytes, raw_len: int) -> int:
