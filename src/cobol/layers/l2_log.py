@@ -642,9 +642,15 @@ def decode_message_words(dict_stream, words_stream, message_bytes: int) -> bytes
 #: check.log the word code makes the messages 13% smaller, on the IRC log 5%,
 #: on small syslog-style blocks about nothing either way
 MESSAGE_WORDS_TRIAL_QUALITY = 6
-#: version 6 is tried from this level up (where messages are cut at all,
-#: MESSAGES_MIN_LEVEL); the tests of version 5 set it higher
-MESSAGE_WORDS_MIN_LEVEL = 3
+#: version 6 is tried from this level up (messages are cut from
+#: MESSAGES_MIN_LEVEL); the tests of version 5 set it higher. Not at level 3:
+#: there it made check.log 8.8% and the IRC log 4.2% smaller (19 logs geo
+#: +0.7%) but cost 16-19% of their compress CPU, 20% of check.log's decode, and
+#: cobol grep of a rare string fell from 4.2-4.4x to 3.4x faster than
+#: `-dc | grep` (every message of a candidate block is decoded), against the
+#: 5x issue 14 asks: the default level keeps version 5 until grep decodes
+#: only the candidate messages
+MESSAGE_WORDS_MIN_LEVEL = 6
 
 
 def _word_coded_messages(model: LogModel, ctx: EncodeContext) -> None:
