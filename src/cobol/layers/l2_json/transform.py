@@ -15,7 +15,7 @@ from .. import pages
 from ...entropy import thread_compressor
 from ..intcodec import decode_ints, encode_ints
 from ..primitives import COPY_SLACK, load_u64, readonly
-from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
+from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints, read_entries
 from .symbols import (
     COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_SAMPLE_BYTES, DICT_STREAM_OVERHEAD, DICT_TRIAL_GAIN,
     DICT_TRIAL_MIN_VALUES, GROUP_CONFIRM_BAND, GROUP_CONFIRM_BYTES, GROUP_CONFIRM_QUALITY, GROUP_MAX_CANDIDATES,
@@ -1155,8 +1155,8 @@ class Layer2Decoder:
         colmap, end = decode_varints(cm_raw, 0, ndistinct, "json colmap")
         if end != cm_raw.size:
             raise FormatError("json colmap: trailing bytes")
-        keydict = StructuralDictionary.from_bytes(kraw)
-        kdata, koff = _with_slack([keydict.data]), keydict.offsets
+        # the key table in one kernel call (StructuralDictionary.from_bytes' checks), with the copy slack
+        kdata, koff = read_entries(kraw, COPY_SLACK)
         kcomp = _key_hashes(kdata, koff)
         if word_coded:
             toff = np.zeros(max(ngroups, 1) + 1, np.int64)
