@@ -1739,8 +1739,8 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
-        if out is None and batch_kernels.installed() is None:
-            # no accelerator to ask: the fused kernel (same kernels, one call);
+        if out is None and batch_kernels.runs_on_cpu(r.remaining) and batch_kernels.runs_on_cpu(n):
+            # unpack and delta_decode would both run on the CPU: the fused kernel (same kernels, one call);
             # where it finds the stream bad, the steps below raise the error
             from . import l4_bitpack
             dest = np.empty(n, np.uint64)
