@@ -184,3 +184,68 @@ def test_unique_hashes_matches_np_unique(n, distinct):
     renumber[by_use] = np.arange(by_use.size)
     assert inverse.tolist() == renumber[u_inverse.ravel()].tolist()
     assert (h[first[inverse]] == h).all()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_index_templates_matches_a_byte_loop(seed):
+    """log_kernels._index_templates (set bits of 64-byte words, then the tail)
+    finds the templates and placeholders a plain walk over the bytes finds,
+    across word boundaries, and reports too many newlines or placeholders."""
+    rng = np.random.default_rng(seed)
+    n_t = int(rng.integers(0, 40))
+    parts = []
+    for _ in range(n_t):
+        body = rng.choice(np.frombuffer(b"ab c\x11\x11xyz/", np.uint8), int(rng.integers(0, 90)))
+        parts.append(bytes(body) + b"\n")
+    tbuf = np.frombuffer(b"".join(parts), np.uint8)
+    want_s, want_e, want_ph, want_first = [], [], [], []
+    a = 0
+    for i, c in enumerate(tbuf.tolist()):
+        if c == lk.PLACEHOLDER:
+            want_ph.append(i)
+        elif c == lk.NEWLINE:
+            want_s.append(a)
+            want_e.append(i)
+            a = i + 1
+            want_first.append(len(want_ph))
+    ph_bits, n_ph = lk.byte_bits_counted(tbuf, lk.PLACEHOLDER)
+    assert n_ph == len(want_ph)
+    tmpl_s, tmpl_e, ph_first = (np.zeros(n_t + 1, np.int64) for _ in range(3))
+    ph_pos = np.empty(n_ph + 1, np.int64)
+    t, ph = lk._index_templates(tbuf, lk.byte_bits(tbuf, lk.NEWLINE), ph_bits, n_t, tmpl_s, tmpl_e, ph_first, ph_pos)
+    assert (t, ph) == (n_t + 1, n_ph)
+    assert tmpl_s[1:].tolist() == want_s and tmpl_e[1:].tolist() == want_e
+    assert ph_pos[:n_ph].tolist() == want_ph
+    assert ph_first[2:].tolist() == want_first[:-1]
+    if n_t:
+        # one template fewer than the newlines, or a placeholder more than counted: found out
+        t, _ = lk._index_templates(tbuf, lk.byte_bits(tbuf, lk.NEWLINE), ph_bits, n_t - 1, tmpl_s, tmpl_e,
+                                   ph_first, ph_pos)
+        assert t > n_t
+    if n_ph:
+        _, ph = lk._index_templates(tbuf, lk.byte_bits(tbuf, lk.NEWLINE), ph_bits, n_t, tmpl_s, tmpl_e,
+                                    ph_first, np.empty(n_ph, np.int64))
+        assert ph > n_ph - 1
+
+
+def test_span_hash_sees_every_byte_and_the_length():
+    """log_kernels._span_hash (8-byte words, then the rest): equal spans hash
+    equal wherever they sit; changing any one byte, or the length, changes it."""
+    from numba import njit
+
+    @njit
+    def span_hash(buf, i, j):
+        return lk._span_hash(buf, i, j)
+
+    rng = np.random.default_rng(5)
+    for n in range(0, 41):
+        span = rng.integers(0, 256, n).astype(np.uint8)
+        buf = np.concatenate([rng.integers(0, 256, 3).astype(np.uint8), span, span])
+        h = span_hash(buf, 3, 3 + n)
+        assert h == span_hash(buf, 3 + n, 3 + 2 * n)
+        if n:
+            assert h != span_hash(buf, 3, 2 + n)
+        for k in range(n):
+            changed = buf.copy()
+            changed[3 + k] ^= 1
+            assert span_hash(changed, 3, 3 + n) != h, (n, k)

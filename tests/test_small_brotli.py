@@ -185,21 +185,26 @@ NO_WORDS = frozenset({"l2", "l3", "l4", "ppmd"})
 def test_which_structured_blocks_compare_the_raw_plan():
     """JSON, JSON lines, XML and HTML blocks compare the raw plan with brotli up
     to SMALL_BROTLI_RAW_MAX bytes at the levels with a brotli-10 budget (3-16),
-    with the bias; log and text keep their own rule; others, levels 1-2 and 17+,
-    a shared dictionary and larger blocks get none."""
+    with the bias; levels 1-2 up to LOW_LEVEL_SMALL_MAX without it (both plans end
+    at LOW_LEVEL_SMALL_QUALITY); log and text keep their own rule; others, levels
+    17+, a shared dictionary and larger blocks get none."""
     limit = plan.SMALL_BROTLI_RAW_MAX
     assert limit == 64 << 10
     structured = (limit, plan.BROTLI_COMPARE_STRUCTURED_MARGIN, plan.BROTLI_COMPARE_RAW_BIAS)
     assert structured[1:] == (0.15, 0.08)
     for fmt in ("json", "jsonl", "xml", "html"):
         for level in (3, 6, 9, 12, 16):
-            assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), limit) == structured
-        for level in (1, 2, 17, 19):
+            assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), limit) == \
+                (plan.raw_compare_max(fmt),) + structured[1:]
+        for level in (1, 2):
+            assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), 1000) == \
+                (plan.LOW_LEVEL_SMALL_MAX, plan.BROTLI_COMPARE_STRUCTURED_MARGIN, 0.0)
+        for level in (17, 19):
             assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=level), 1000)[0] == 0
         assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3, dictionary=object()), 1000)[0] == 0
-    for fmt in ("log", "text"):
+    for fmt, bias in (("log", 0.0), ("text", plan.TEXT_COMPARE_RAW_BIAS)):
         assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3), 1000) == \
-            (plan.BROTLI_COMPARE_MAX, plan.BROTLI_COMPARE_MARGIN, 0.0)
+            (plan.BROTLI_COMPARE_MAX, plan.BROTLI_COMPARE_MARGIN, bias)
     for fmt in ("csv", "numeric", "binary"):
         assert plan._brotli_compare_limits(EncodeContext(fmt=fmt, level=3), 1000)[0] == 0
     # a larger block is not compared: the transform that won on zstd sizes stays
@@ -359,4 +364,83 @@ def test_streams_the_budget_takes_are_not_coded_at_the_level_quality_first(monke
     for cs, src in zip(chosen.streams, chosen.sources):
         if bytes(src) in tens and cs.codec == entropy.BROTLI:
             assert cs.data == original(src, 10)
+    assert cobol.decompress(cobol.compress(data, level=3)) == data
+
+
+def test_levels_1_2_code_small_structured_blocks_at_quality_8():
+    """Levels 1-2 raise the brotli quality of JSON, JSON lines, XML and HTML
+    blocks up to LOW_LEVEL_SMALL_MAX bytes to LOW_LEVEL_SMALL_QUALITY (a raw block
+    there was brotli -6 of the file plus the frame: dominated by brotli -6);
+    larger blocks, level 3 and other formats keep their quality."""
+    limit = plan.LOW_LEVEL_SMALL_MAX
+    assert (plan.LOW_LEVEL_SMALL_QUALITY, limit) == (8, 512 << 10)
+    for fmt in ("json", "jsonl", "xml", "html"):
+        for level in (1, 2):
+            ctx = EncodeContext(fmt=fmt, level=level)
+            assert plan.brotli_quality(ctx, limit) == 8
+            assert plan.brotli_quality(ctx, 1000) == 8
+            assert plan.brotli_quality(ctx, limit + 1) == (8 if fmt == "jsonl" else 6)
+            assert plan.brotli_quality(ctx) == (8 if fmt == "jsonl" else 6)
+        assert plan.brotli_quality(EncodeContext(fmt=fmt, level=3), limit + 1) == (8 if fmt == "jsonl" else 6)
+    for fmt in ("text", "log"):
+        assert plan.brotli_quality(EncodeContext(fmt=fmt, level=1), 1000) == 6
+    assert plan.brotli_quality(EncodeContext(fmt="csv", level=1), 1000) == 0
+
+
+
+def test_xml_levels_9_16_code_with_brotli_8():
+    """XML blocks at levels 9-16 take brotli 8 (XML_MID_BROTLI_QUALITY: quality 9
+    bought 0.35% for 1.4x the time on fresh2's XML, where bzip3 then dominated
+    level 9); other formats keep the level's 9, 17+ their 10-11, and small XML
+    blocks still get the quality-10 budget."""
+    for level in plan.XML_MID_LEVELS:
+        assert plan.brotli_quality(EncodeContext(fmt="xml", level=level), 1 << 20) == 8
+        assert plan.brotli_quality(EncodeContext(fmt="json", level=level), 1 << 20) == 9
+        assert plan.small_brotli_budget(EncodeContext(fmt="xml", level=level), 100_000) > 0
+    assert list(plan.XML_MID_LEVELS) == list(range(9, 17))
+    assert plan.brotli_quality(EncodeContext(fmt="xml", level=8), 1 << 20) == 8
+    assert plan.brotli_quality(EncodeContext(fmt="xml", level=17), 1 << 20) == 10
+    assert plan.brotli_quality(EncodeContext(fmt="xml", level=19), 1000) == 11
+
+
+def test_html_blocks_over_64_kib_compare_the_raw_plan_with_their_own_bias(monkeypatch):
+    """HTML blocks of SMALL_BROTLI_RAW_MAX to HTML_BROTLI_RAW_MAX bytes compare
+    the raw plan on zstd sizes with HTML_ZSTD_RAW_BIAS (other formats: not at
+    all), with no brotli pass outside HTML_COMPARE_BAND and at the level's
+    quality within it; a raw plan kept there is coded whole at
+    SMALL_BROTLI_QUALITY, and the frame decodes."""
+    assert plan.HTML_BROTLI_RAW_MAX == 256 << 10 and plan.HTML_ZSTD_RAW_BIAS == 0.03
+    size = plan.SMALL_BROTLI_RAW_MAX + 1
+    assert plan._brotli_compare_limits(EncodeContext(fmt="html", level=3), size) == \
+        (plan.HTML_BROTLI_RAW_MAX, plan.BROTLI_COMPARE_STRUCTURED_MARGIN, plan.HTML_ZSTD_RAW_BIAS)
+    assert plan._brotli_compare_limits(EncodeContext(fmt="html", level=3), 1000)[2] == plan.BROTLI_COMPARE_RAW_BIAS
+    for fmt in ("json", "jsonl", "xml"):
+        assert plan.raw_compare_max(fmt) == plan.SMALL_BROTLI_RAW_MAX
+    data = _prose_html(2, 100)
+    assert plan.SMALL_BROTLI_RAW_MAX < len(data) <= plan.HTML_BROTLI_RAW_MAX
+    ctx = EncodeContext(fmt="html", level=3)
+    best = plan._run(plan.transform_by_name("html"), data, ctx)
+    raw = plan._run(get_transform(0), data, ctx)
+    lead = raw.stored_size / best.stored_size
+    assert lead > 1.0
+    monkeypatch.setattr(plan, "HTML_ZSTD_RAW_BIAS", lead - 1.0 - 0.001)
+    monkeypatch.setattr(plan, "HTML_COMPARE_BAND", lead - 1.0 - 0.0005)
+    assert plan._brotli_compared([best, raw], best, ctx, len(data)) is best
+    assert plan.choose_plan(data, ctx).transform.name == "html"
+    assert not best.brotli_tried and not raw.brotli_tried
+    # within the band: compared at the level's quality, with HTML_COMPARE_RAW_BIAS
+    monkeypatch.setattr(plan, "HTML_COMPARE_BAND", lead - 1.0 + 0.0005)
+    for raw_bias in (-0.5, 0.5):
+        monkeypatch.setattr(plan, "HTML_COMPARE_RAW_BIAS", raw_bias)
+        b, r = (plan._run(t, data, ctx) for t in (plan.transform_by_name("html"), get_transform(0)))
+        assert plan._brotli_compared([b, r], b, ctx, len(data)) is (b if raw_bias < 0 else r)
+        assert b.brotli_tried and r.brotli_tried
+    monkeypatch.setattr(plan, "BROTLI_COMPARE_STRUCTURED_MARGIN", 10.0)
+    monkeypatch.setattr(plan, "HTML_ZSTD_RAW_BIAS", lead - 1.0 + 0.001)
+    assert plan._brotli_compared([best, raw], best, ctx, len(data)) is raw
+    assert not best.brotli_tried and not raw.brotli_tried
+    chosen = plan.choose_plan(data, ctx)
+    assert chosen.transform.id == 0
+    assert [cs.codec for cs in chosen.streams] == [entropy.BROTLI]
+    assert chosen.streams[0].data == entropy.brotli_encode(data, plan.SMALL_BROTLI_QUALITY)
     assert cobol.decompress(cobol.compress(data, level=3)) == data

@@ -108,3 +108,49 @@ def test_first_verified_tries_the_chosen_plan_first():
     by_size = sorted(plans, key=lambda p: p.stored_size)
     assert plan._first_verified(plans, data, ctx) is by_size[0]
     assert plan._first_verified(plans, data, ctx, by_size[-1]) is by_size[-1]
+
+
+def _prose(seed: int, n: int) -> bytes:
+    """Sentences of random words from a few hundred (a vocabulary that l1 codes
+    smaller than the raw block on zstd and at quality 6)."""
+    r = random.Random(seed)
+    vocab = [("".join(r.choice("etaoinshrdlucmfwyp") for _ in range(r.randrange(2, 10)))) for _ in range(300)]
+    lines = []
+    for _ in range(n):
+        lines.append(" ".join(r.choice(vocab) for _ in range(r.randrange(6, 14))).capitalize() + ".\n")
+    return "".join(lines).encode()
+
+
+def test_the_raw_bias_applies_to_prose_coded_again_at_quality_10():
+    """TEXT_COMPARE_RAW_BIAS: prose blocks at levels 3-5 (kept plan coded again at
+    SMALL_BROTLI_QUALITY) compare the raw plan with the bias; levels 1-2 and 6+
+    (PPMd), detected logs and a shared dictionary without it."""
+    assert plan.TEXT_COMPARE_RAW_BIAS == 0.03
+    limits = (plan.BROTLI_COMPARE_MAX, plan.BROTLI_COMPARE_MARGIN)
+    for level in (3, 4, 5):
+        assert plan._brotli_compare_limits(EncodeContext(fmt="text", level=level), 1000) == \
+            limits + (plan.TEXT_COMPARE_RAW_BIAS,)
+    for c in (EncodeContext(fmt="text", level=1), EncodeContext(fmt="text", level=2),
+              EncodeContext(fmt="text", level=6), EncodeContext(fmt="text", level=9),
+              EncodeContext(fmt="log", level=3)):
+        assert plan._brotli_compare_limits(c, 1000) == limits + (0.0,)
+    assert plan._brotli_compare_limits(EncodeContext(fmt="text", level=3, dictionary=object()), 1000)[2] == 0.0
+
+
+def test_the_raw_bias_keeps_the_raw_plan_within_it(monkeypatch):
+    """An l1 plan smaller than the raw block at the level's quality by a factor f:
+    with a bias just over f - 1 the comparison keeps the raw plan, just under it
+    l1; choose_plan stores what the comparison kept, and the frame decodes."""
+    data = _prose(5, 400)
+    ctx = EncodeContext(fmt="text", level=3)
+    monkeypatch.setattr(plan, "BROTLI_COMPARE_MARGIN", 10.0)
+    l1 = plan._run(plan.transform_by_name("l1"), data, ctx)
+    raw = plan._run(get_transform(0), data, ctx)
+    monkeypatch.setattr(plan, "TEXT_COMPARE_RAW_BIAS", 0.0)
+    assert plan._brotli_compared([l1, raw], l1, ctx, len(data)) is l1
+    factor = raw.stored_size / l1.stored_size
+    assert factor > 1.0 and l1.brotli_tried and raw.brotli_tried
+    for bias, kept in ((factor - 1.0 + 0.001, "raw"), (max(factor - 1.0 - 0.001, 0.0), "l1")):
+        monkeypatch.setattr(plan, "TEXT_COMPARE_RAW_BIAS", bias)
+        assert plan.choose_plan(data, ctx).transform.name == kept
+        assert cobol.decompress(cobol.compress(data, level=3)) == data

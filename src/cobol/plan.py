@@ -385,6 +385,26 @@ def small_brotli_budget(ctx: EncodeContext, size: int) -> int:
 #: 10.40 at 28): dev + unseen JSON lines geo 13.82 -> 14.03, ~10% more CPU.
 JSONL_BROTLI_QUALITY = 8
 JSONL_BROTLI_LEVELS = frozenset({1, 2, 3, 4, 5})
+#: JSON, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) of at most
+#: LOW_LEVEL_SMALL_MAX bytes are coded with brotli at least at
+#: LOW_LEVEL_SMALL_QUALITY at levels 1-2 (below SMALL_BROTLI_MIN_LEVEL, which
+#: have no small-block budget). On such a file a raw block (HTML: predicted raw,
+#: RAW_PREDICTED_FORMATS) is brotli of the file plus the compact frame's ~20
+#: bytes and ~1 ms of planning, so at quality 6 levels 1-2 were brotli -6's bytes,
+#: a little larger, at a third of its speed: dominated by it (branch ladder9,
+#: docs/FRONTIER.md "Twelfth session: ladder9").
+LOW_LEVEL_SMALL_QUALITY = 8
+LOW_LEVEL_SMALL_MAX = SMALL_BROTLI_STREAM_BLOCK_MAX
+#: XML blocks at XML_MID_LEVELS code their streams with brotli at most at
+#: XML_MID_BROTLI_QUALITY (entropy.LEVEL_CODING gives those levels 9): on fresh2's
+#: XML (7 files of 0.1-1 MB, 1 MB cuts, same process) level 9 was 5.950 at 5.9 MB/s
+#: and level 8 5.929 at 8.1, against bzip3's 6.139 at 7.4: quality 9 bought 0.35%
+#: for 1.4x the time, and bzip3 dominated level 9 (branch ladder9, docs/FRONTIER.md
+#: "Twelfth session: ladder9"; ladder8 measured the same on dev and unseen XML:
+#: 0.2-1.7% for ~1.3x). With 8, level 9 on those sets is 15-20% faster for 0.0-0.3% more
+#: bytes; on fresh2 bzip3 still beats it by 4-10% of speed (zstd -9 against -8 on the streams).
+XML_MID_LEVELS = range(9, 17)
+XML_MID_BROTLI_QUALITY = 8
 
 
 def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
@@ -397,10 +417,15 @@ def brotli_quality(ctx: EncodeContext, size: int | None = None) -> int:
         return 0
     coding = entropy.stream_coding(ctx.level)
     quality = coding.brotli
+    if ctx.fmt == "xml" and ctx.level in XML_MID_LEVELS:
+        quality = min(quality, XML_MID_BROTLI_QUALITY)
     if quality and ctx.fmt == "jsonl" and ctx.level in JSONL_BROTLI_LEVELS:
         quality = max(quality, JSONL_BROTLI_QUALITY)
     if coding.brotli_large and size is not None and size > entropy.BROTLI_LARGE_BLOCK:
         return coding.brotli_large
+    if (quality and size is not None and size <= LOW_LEVEL_SMALL_MAX and ctx.level < SMALL_BROTLI_MIN_LEVEL
+            and ctx.fmt in SMALL_BROTLI_STREAM_FORMATS):
+        return max(quality, LOW_LEVEL_SMALL_QUALITY)
     if (quality and size is not None and size <= small_brotli_max(ctx.fmt)
             and ctx.level >= SMALL_BROTLI_MIN_LEVEL):
         return max(quality, SMALL_BROTLI_QUALITY)
@@ -667,6 +692,20 @@ BROTLI_COMPARE_MARGIN = 0.08
 #: plans on 12 unseen logs of 10-180 KB and cost 30% more CPU.
 BROTLI_COMPARE_FORMATS = frozenset({"log", "text"})
 BROTLI_COMPARE_MAX_QUALITY = 9
+#: prose blocks (detected "text") whose kept plan is coded again at
+#: SMALL_BROTLI_QUALITY (levels 3-5, see LOG_PLAN_WEIGHT) keep the raw plan in
+#: that comparison unless it is TEXT_COMPARE_RAW_BIAS larger than the
+#: transform's at the level's quality: quality 10 gains ~3% more on the raw
+#: block's one stream (whole-line matches, brotli's static dictionary on the
+#: words that l1 turns into codes) than on l1's word codes. 37 prose files of
+#: 4-64 KB (34 from /usr/share/doc and the venv's package docs: node API
+#: pages, release notes, licenses; 3 of the unseen set): raw/l1 size at
+#: quality 6 was 0.95-1.08, at quality 10 0.028 lower on average, and the raw
+#: block was the smaller at quality 10 in 28 of them; with no bias 14 blocks
+#: kept the larger plan (0.07-3.8% larger), at 0.03 two (0.07%): geomean vs
+#: brotli -11 1.0383 -> 1.0312 (the better of the two plans at quality 10:
+#: 1.0312). No extra coding pass: the same comparison, another threshold.
+TEXT_COMPARE_RAW_BIAS = 0.03
 
 
 #: prose blocks (detected "text") whose kept plan is coded again at
@@ -693,14 +732,22 @@ LOG_PLAN_WEIGHT = 1.12
 LOG_WEIGHTED_FORMATS = frozenset({"text"})
 
 
+def _prose_recoded_small(ctx: EncodeContext, size: int) -> bool:
+    """Whether a prose block of ``size`` bytes is compared on sizes below
+    SMALL_BROTLI_QUALITY and its kept plan then coded again at it (levels 3-5
+    up to SMALL_BROTLI_TEXT_MAX; not where PPMd codes the streams, from level 6
+    on prose, where quality 10 may not)."""
+    if ctx.fmt not in LOG_WEIGHTED_FORMATS or ppmd_enabled(ctx):
+        return False
+    return brotli_quality(ctx) < SMALL_BROTLI_QUALITY <= brotli_quality(ctx, size)
+
+
 def plan_weight(p: BlockPlan, ctx: EncodeContext, size: int) -> float:
     """The factor :func:`choose_plan` weighs ``p``'s stored size with when it
     compares plans for a block of ``size`` bytes (see LOG_PLAN_WEIGHT)."""
-    if p.transform.name != "log" or ctx.fmt not in LOG_WEIGHTED_FORMATS or ppmd_enabled(ctx):
-        # (where PPMd codes the streams, from level 6 on prose, quality 10 may not)
+    if p.transform.name != "log" or not _prose_recoded_small(ctx, size):
         return 1.0
-    final = brotli_quality(ctx, size)
-    return LOG_PLAN_WEIGHT if brotli_quality(ctx) < SMALL_BROTLI_QUALITY <= final else 1.0
+    return LOG_PLAN_WEIGHT
 
 
 #: JSON, JSON lines, XML and HTML blocks (SMALL_BROTLI_STREAM_FORMATS) of at
@@ -722,6 +769,37 @@ def plan_weight(p: BlockPlan, ctx: EncodeContext, size: int) -> float:
 #: 1.04x more time, and one file 2% larger (raw kept on quality 6 sizes, then
 #: larger at quality 10 than the transform).
 SMALL_BROTLI_RAW_MAX = 64 << 10
+#: HTML blocks are compared so up to HTML_BROTLI_RAW_MAX bytes, and a raw plan
+#: kept there is coded whole at SMALL_BROTLI_QUALITY (within their budget,
+#: SMALL_BROTLI_HTML_BUDGET, which covers the whole block): rustdoc pages of
+#: trait and struct documentation (long lists of implementations, each much
+#: like the last) are coded smaller by whole-block matches than by the markup
+#: transform's streams once both are coded at quality 10 (5-9%), though the
+#: transform wins them on zstd sizes (by 0-3%); and a raw plan kept over 64
+#: KiB was coded at the level's quality 6 only (4-5% over quality 10). Over
+#: SMALL_BROTLI_RAW_MAX the choice is made on the zstd sizes already measured
+#: (no brotli pass): the raw plan is kept unless HTML_ZSTD_RAW_BIAS larger than
+#: the transform's. 23 pages of 70-330 KB (20 drawn from this machine's
+#: rustdoc, Node, Python and Debian docs, 3 of the unseen set; raw/transform
+#: 0.97-1.37 on zstd, 0.94-1.23 at quality 10): geomean vs brotli -11 1.0001
+#: (transform kept) -> 0.9905 (the better of the two at quality 10: 0.9886);
+#: the same at biases 0.015-0.04, 0.9983 at 0. Comparing every page at quality
+#: 6 with a bias of 0.02 reached 0.9890 but cost 13% of level 3's CPU on these
+#: pages (two brotli passes, the transform's then redone at quality 10); only
+#: the pages whose raw plan is HTML_ZSTD_RAW_BIAS to HTML_COMPARE_BAND over the
+#: transform on zstd are compared so (with HTML_COMPARE_RAW_BIAS): 4 of the
+#: 23, 0.9890 (rustc-platform-support.html: the raw block 3.5% smaller at
+#: quality 10, 5.3% larger on zstd, 0.3% at quality 6).
+HTML_BROTLI_RAW_MAX = 256 << 10
+HTML_ZSTD_RAW_BIAS = 0.03
+HTML_COMPARE_BAND = 0.06
+HTML_COMPARE_RAW_BIAS = 0.02
+
+
+def raw_compare_max(fmt: str) -> int:
+    """The largest block of a SMALL_BROTLI_STREAM_FORMATS format whose raw plan
+    is compared with brotli and, when kept, coded whole at SMALL_BROTLI_QUALITY."""
+    return HTML_BROTLI_RAW_MAX if fmt == "html" else SMALL_BROTLI_RAW_MAX
 BROTLI_COMPARE_STRUCTURED_MARGIN = 0.15
 BROTLI_COMPARE_RAW_BIAS = 0.08
 
@@ -794,9 +872,14 @@ def _brotli_compare_limits(ctx: EncodeContext, size: int) -> tuple:
     """(largest block, zstd margin, raw bias) of the raw plan's comparison with
     brotli for a block of ``size`` bytes; largest 0: none."""
     if ctx.fmt in BROTLI_COMPARE_FORMATS:
-        return BROTLI_COMPARE_MAX, BROTLI_COMPARE_MARGIN, 0.0
+        bias = TEXT_COMPARE_RAW_BIAS if _prose_recoded_small(ctx, size) else 0.0
+        return BROTLI_COMPARE_MAX, BROTLI_COMPARE_MARGIN, bias
     if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and small_brotli_budget(ctx, size):
-        return SMALL_BROTLI_RAW_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, BROTLI_COMPARE_RAW_BIAS
+        bias = HTML_ZSTD_RAW_BIAS if size > SMALL_BROTLI_RAW_MAX else BROTLI_COMPARE_RAW_BIAS
+        return raw_compare_max(ctx.fmt), BROTLI_COMPARE_STRUCTURED_MARGIN, bias
+    if ctx.fmt in SMALL_BROTLI_STREAM_FORMATS and 0 < ctx.level < SMALL_BROTLI_MIN_LEVEL:
+        # levels 1-2 (LOW_LEVEL_SMALL_QUALITY): both plans end at the same quality, no bias
+        return LOW_LEVEL_SMALL_MAX, BROTLI_COMPARE_STRUCTURED_MARGIN, 0.0
     return 0, 0.0, 0.0
 
 
@@ -810,6 +893,14 @@ def _brotli_compared(plans: list, best: BlockPlan, ctx: EncodeContext, size: int
     raw = next((p for p in plans if p.transform.id == 0), None)
     if raw is None or raw.stored_size > best.stored_size * (1.0 + margin):
         return best
+    if ctx.fmt == "html" and size > SMALL_BROTLI_RAW_MAX and ctx.level >= SMALL_BROTLI_MIN_LEVEL:
+        # on the zstd sizes (HTML_ZSTD_RAW_BIAS) outside HTML_COMPARE_BAND (levels 1-2 compare
+        # with brotli up to LOW_LEVEL_SMALL_MAX, without a bias: both plans end at one quality)
+        if raw.stored_size < best.stored_size * (1.0 + bias):
+            return raw
+        if raw.stored_size > best.stored_size * (1.0 + HTML_COMPARE_BAND):
+            return best
+        bias = HTML_COMPARE_RAW_BIAS
     recode_brotli(best, quality, ctx.profiler)
     recode_brotli(raw, quality, ctx.profiler)
     return raw if raw.stored_size < best.stored_size * (1.0 + bias) else best
@@ -1131,7 +1222,7 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
         best = _first_verified(plans, data, ctx, best if weighted and best is not None else None)
     best = _finished(best, plans, ctx)
     budget = small_brotli_budget(ctx, len(data))
-    raw_whole = budget and best.transform.id == 0 and len(data) <= SMALL_BROTLI_RAW_MAX
+    raw_whole = budget and best.transform.id == 0 and len(data) <= raw_compare_max(ctx.fmt)
     budget_first = budget and best.transform.id != 0 and best.brotli_tried == 0
     if budget_first:
         # the streams the budget takes (by their zstd sizes) are coded at

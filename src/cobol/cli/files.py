@@ -352,7 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     comp = p.add_argument_group("compression")
     comp.add_argument("--level", type=_int("level", 0), default=None, metavar="N",
                       help=f"level 0..{MAX_PLAIN_LEVEL} (default 3; 0 stores); also -0 .. -{MAX_PLAIN_LEVEL} as "
-                           f"in zstd; above {MAX_PLAIN_LEVEL} needs --ultra; too high is reduced, with a warning")
+                           f"in zstd; above {MAX_PLAIN_LEVEL} needs --ultra; too high is reduced, with a warning. "
+                           "1-2: fastest (brotli 6, 8 on small structured files); 3-5: brotli 6 with brotli 10 on "
+                           "small blocks; 6-18: PPMd on prose, html and json lines (slow decode); 19-22: brotli 11 "
+                           "and PPMd except on json/xml (README, Levels)")
     comp.add_argument("--ultra", action="store_true",
                       help=f"allow levels {MAX_PLAIN_LEVEL + 1}..{MAX_ULTRA_LEVEL} (slower; more memory)")
     comp.add_argument("--fast", nargs="?", const=1, type=_int("--fast", 1), metavar="N",

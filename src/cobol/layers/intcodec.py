@@ -119,8 +119,24 @@ SAMPLE_SLICES = 4
 #: (a topojson file, 0.07% smaller), and numeric compression ran ~15% faster;
 #: 8K values cost up to 3.8% (issue 15)
 NESTED_SAMPLE_VALUES = 1 << 14
+#: the predictor and residual map of a larger (sample) array are chosen on
+#: this many of its values (_residual_map)
+PREDICTOR_SAMPLE_VALUES = 1 << 14
 #: zstd level of the trial compressions (sizes only steer the choice)
 TRIAL_LEVEL = 3
+#: What cheaper choices cost (twelfth session, issue 15; /tmp/csvnum.py set at
+#: level 3, 2,604,296 bytes; zstd trials are ~11% of CSV compress CPU, the
+#: predictor entropy ~5% on CSV and ~15% on numeric, building the candidates
+#: most of the rest): ranking the candidates by a size model of their blobs
+#: (order-0 entropy per 128 KiB block; actual/model 0.5-1.1 between the 10th
+#: and 90th percentile, zstd's matches) and zstd-trying only the best two or
+#: those within 10-20% of the best model: +0.53-0.6%; ranking by zstd -1: 110
+#: other winners in 561 trials (+33 KB), by zstd 1: 32 (+3.8 KB) for 25% less
+#: trial-compression time; trying whole-array candidates with quick nested
+#: streams and re-coding the close nesting ones: same bytes at a 10% margin
+#: and no CPU saved; SAMPLE_VALUES 16K: csvnum -25 bytes but the wrapping
+#: counter of test_pre_trial_keeps_the_layout... lost BUCKET (+2.2%), 8K
+#: +0.5%; PREDICTOR_SAMPLE_VALUES 8K or 4K: usr-lib-file-sizes.i64 +8.2%.
 #: a dictionary is tried when the sample has at most this share of distinct values
 DICT_MAX_SHARE = 0.25
 DICT_MAX_SIZE = 1 << 16
@@ -1045,6 +1061,21 @@ def _best_planes(y, cache=None):
     return bits, order, False, np.uint64(0)
 
 
+def _residual_map(y, cache):
+    """(order, use_offset) of the PLANES residual map the layouts of ``y``
+    code: :func:`_best_planes`'s choice, made on PREDICTOR_SAMPLE_VALUES of
+    ``y`` (SAMPLE_SLICES slices) when it holds more. The signed residuals of
+    the chosen predictor over all of ``y`` go to ``cache`` (the encoders'
+    residuals come from them)."""
+    if y.size <= PREDICTOR_SAMPLE_VALUES:
+        _, order, use_offset, _ = _best_planes(y, cache)
+        return order, use_offset
+    _, order, use_offset, _ = _best_planes(_sample(y, PREDICTOR_SAMPLE_VALUES))
+    if order > 0:
+        cache.put(y, "deltas", order, _deltas(y, order))
+    return order, use_offset
+
+
 # ---------------------------------------------------------------- encoding
 
 
@@ -1287,7 +1318,7 @@ def _candidates(x, fr, modes, depth, at=0):
         cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
     if PLANES in modes or ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
         # the predictor and residual map by entropy estimate; the layouts by trial
-        _, order, use_offset, offset = _best_planes(y, cache)
+        order, use_offset = _residual_map(y, cache)
         tag = f"o{order}{' offset' if use_offset else ''}"
     if PLANES in modes:
         # with one byte per residual the two layouts are the same bytes but

@@ -524,6 +524,130 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
     return o - o0, 0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _stop_bytes(v):
+    """The high bit of each byte of ``v`` that ends a literal run of a text
+    item: a code byte (>= 0x80), a flag (0x01-0x04) or the item's NUL,
+    exactly (no borrow between bytes)."""
+    y = v & _LOW7
+    return (~((y + _LOW7) & (y + _PAST4)) | v) & _HIGH_BITS
+
+
+@njit(cache=True, nogil=True, inline="always")
+def decode_item(src, i, n, n1, ncodes, wdata, woff, wslots, out, o, cap):
+    """Decode one NUL-terminated item of a coded text group, src[i:] (the
+    group ends at ``n``), into out[o:cap]: the markup decoder takes its text
+    nodes straight from the code this way (no decoded copy of the group to
+    copy them from). The decoding is :func:`_decode_kernel`'s, from the state
+    it has after a NUL (which resets it: no space implied, no flag waiting),
+    up to the next decoded NUL, which is consumed and not written. Returns
+    (position after the NUL, bytes written, error): 0 ok, 1 overflow, 2 bad
+    code, 3 dangling flag, 4 the group ends before a NUL. ``out`` keeps
+    COPY_SLACK spare bytes after ``cap``."""
+    word_ctx = BEFORE_WORD
+    o0 = o
+    flag_case = 0
+    keep = np.int64(3)
+    pending = False
+    last = np.int64(0)
+    lead2 = 0x80 + n1
+    while i < n:
+        b = np.int64(src[i])
+        i += 1
+        if b > NOSPACE and b < 0x80:  # a literal byte (not NUL): the run it starts
+            if pending:
+                return i, o - o0, 3
+            if i + 7 <= n and o + 8 <= cap:
+                v = load_u64(src, i - 1)
+                k = np.int64(trailing_zeros(_stop_bytes(v))) >> 3
+                move_bytes(out, o, src, i - 1, 8)
+                last = np.int64(src[i - 2 + k])
+                o += k
+                i += k - 1
+                continue
+            if o >= cap:
+                return i, o - o0, 1
+            out[o] = b
+            last = b
+            o += 1
+            continue
+        if b >= 0x80:
+            two = np.int64(b >= lead2)
+            if i + two > n:
+                return i, o - o0, 2
+            b2 = np.int64(src[min(i, n - 1)])
+            code = (b - 0x80) + two * (n1 + ((b - lead2) << 8) + b2 - (b - 0x80))
+            i += two
+            if code >= ncodes:
+                return i, o - o0, 2
+            slot = code * SLOT
+            ln = np.int64(wslots[slot + SLOT_WORD])
+            long_word = ln == 0
+            a = 0
+            if long_word:
+                a = woff[code]
+                ln = woff[code + 1] - a
+            c = np.int64(word_ctx[last]) & keep
+            flag_case ^= (c >> 1) & np.int64(flag_case < 2)
+            sp = c & 1
+            if o + sp + ln > cap:
+                return i, o - o0, 1
+            out[o] = 32
+            o += sp
+            if long_word:
+                copy_chunks(out, o, wdata, a, ln)
+            else:
+                move_bytes(out, o, wslots, slot, SLOT)
+            if flag_case == 1:
+                x = out[o]
+                if 97 <= x <= 122:
+                    out[o] = x - 32
+            elif flag_case == 2:
+                for j in range(o, o + ln):
+                    x = out[j]
+                    if 97 <= x <= 122:
+                        out[j] = x - 32
+            o += ln
+            last = 97
+            flag_case = 0
+            keep = 3
+            pending = False
+            if i + 8 <= n and o + 8 <= cap:
+                v = load_u64(src, i)
+                k = np.int64(trailing_zeros(_stop_bytes(v))) >> 3
+                move_bytes(out, o, src, i, 8)
+                before = np.int64(src[i + k - 1])
+                last = before if k > 0 else last
+                o += k
+                i += k
+        elif b == 0:  # the item's end
+            if pending:
+                return i, o - o0, 3
+            return i, o - o0, 0
+        elif b == ESC:
+            if pending or i >= n:
+                return i, o - o0, 3
+            last = np.int64(src[i])
+            i += 1
+            if last == 0:  # an escaped NUL ends the item as a plain one does
+                return i, o - o0, 0
+            if o >= cap:
+                return i, o - o0, 1
+            out[o] = last
+            o += 1
+        elif b == CAP or b == UPPER:
+            if flag_case != 0:
+                return i, o - o0, 3
+            flag_case = 1 if b == CAP else 2
+            pending = True
+        else:  # NOSPACE
+            if pending:
+                return i, o - o0, 3
+            keep = 0
+            pending = True
+    return i, o - o0, 4
+
+
 @njit(cache=True, nogil=True)
 def _parse_words(body):
     """A stored dictionary body (words joined by newlines) in one pass: (the

@@ -603,10 +603,13 @@ def decode_whole(streams: list, params: bytes, raw_len: int, out: np.ndarray) ->
         mends = np.flatnonzero(mbuf == lk.NEWLINE)
         if mends.size != p["n_messages"] or (mbuf.size and mbuf[-1] != lk.NEWLINE):
             raise FormatError(f"log: messages stream does not hold {p['n_messages']} newline-ended items")
-    n = lk.decode_whole(out, raw_len, readonly(np.frombuffer(streams[0], np.uint8)), p["n_templates"], p["n_common"],
+    tbuf = readonly(np.frombuffer(streams[0], np.uint8))
+    t_ph_bits, n_ph = lk.byte_bits_counted(tbuf, lk.PLACEHOLDER)
+    n = lk.decode_whole(out, raw_len, tbuf, p["n_templates"], p["n_common"],
                         ids, sbuf, lk.byte_bits(sbuf, lk.NEWLINE), lk.byte_bits(sbuf, lk.NUMBER), p["n_vars"], res,
                         readonly(np.frombuffer(streams[4], np.uint8)), readonly(np.frombuffer(streams[5], np.uint8)),
-                        p["n_raw"], p["final_newline"], mbuf, mends, p["messages"])
+                        p["n_raw"], p["final_newline"], mbuf, mends, p["messages"],
+                        lk.byte_bits(tbuf, lk.NEWLINE), t_ph_bits, n_ph)
     if n < 0:
         raise FormatError(f"log: inconsistent {_DECODE_ERRORS.get(n, 'streams')}")
     if n != raw_len:

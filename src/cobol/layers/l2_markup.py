@@ -71,6 +71,7 @@ from .markup_kernels import (  # noqa: F401  (symbol and group numbers re-export
     S_INDENT_BACK, S_NUL, S_PI, S_SKEL, S_TEXT, S_WS, _ERRORS, _attribute_hashes, _collect_skeletons,
     VOID_DATA, VOID_OFF, _decode_kernel, _emit, _frequent_pairs, _gather, _group_sizes, _indent_hits, _renumber,
     _skeleton_hashes, _skeleton_table, _skeleton_use_counts, _text_bytes, _value_bytes, _verify_skeletons, _walk,
+    end_tag_slots,
     indent_template,
 )
 from .primitives import readonly
@@ -136,6 +137,12 @@ _NL = {0: b"", 1: b"\n", 2: b"\r\n"}
 
 def _u8(b: bytes) -> np.ndarray:
     return np.frombuffer(b, np.uint8)
+
+
+#: the decode kernel's word-code arguments for a block without word-coded
+#: text (unused there; typed as a coder's, so the kernel compiles once)
+_NO_CODE = readonly(np.zeros(0, np.uint8))
+_NO_L1_TABLES = (1, 0, np.zeros(COPY_SLACK, np.uint8), np.zeros(1, np.int64), np.zeros(COPY_SLACK, np.uint8))
 
 
 class MarkupEncoder:
@@ -488,29 +495,39 @@ class MarkupDecoder:
             # bytes of word codes can claim a block's length in each of 33 groups)
             raise LimitError(f"markup: text groups claim {sum(text_sizes)} bytes for a {raw_len}-byte block")
         if use_l1:
+            # the texts stay word-coded: the kernel decodes each text item
+            # straight into the output (l1_semantic.decode_item), so they
+            # take no room among the groups
             from . import l1_semantic
             coder = l1_semantic.WordCoder.from_bytes(streams[3])
             k = 4
+            coded = [streams[k + i] for i in range(ntext)]
+            t_end = np.cumsum(np.asarray([len(c) for c in coded], np.int64))
+            t_pos = t_end - np.asarray([len(c) for c in coded], np.int64)
+            tcoded = readonly(_u8(coded[0]) if ntext == 1 else _u8(b"".join(coded)))
+            t_left = np.asarray(text_sizes, np.int64)
+            l1_tables = (coder.n1, coder.count, coder.data, coder.offsets, coder.slots)
+            group_text = [0] * ntext
         else:
             text_sizes = [len(streams[k + i]) for i in range(ntext)]
+            group_text = text_sizes
+            t_pos = t_end = t_left = np.zeros(0, np.int64)
+            tcoded = _NO_CODE
+            l1_tables = _NO_L1_TABLES
         values = streams[k + ntext:]
-        lens = misc_sizes + text_sizes + [len(v) for v in values]
+        lens = misc_sizes + group_text + [len(v) for v in values]
         total = sum(lens)
         if total > raw_len + len(sym) + (1 << 20):
             raise LimitError(f"markup: streams hold {total} bytes for a {raw_len}-byte block")
         g_end = np.cumsum(np.asarray(lens, np.int64))
         g_pos = g_end - np.asarray(lens, np.int64)
-        # every group in one array, written in place (the texts decoded straight
-        # into it, in order: a text's copy slack runs into the next group, written
-        # after it), with the kernels' copy slack at the end
+        # every group in one array, written in place, with the kernels' copy
+        # slack at the end
         groups = np.empty(total + COPY_SLACK, np.uint8)
         groups[:len(misc)] = _u8(misc)
-        for i in range(ntext):
-            a, b = int(g_pos[N_MISC + i]), int(g_end[N_MISC + i])
-            if use_l1:
-                coder.decode_into(streams[k + i], groups, a, b)
-            else:
-                groups[a:b] = _u8(streams[k + i])
+        if not use_l1:
+            for i in range(ntext):
+                groups[g_pos[N_MISC + i]:g_end[N_MISC + i]] = _u8(streams[k + i])
         for i, v in enumerate(values):
             groups[g_pos[N_MISC + ntext + i]:g_end[N_MISC + ntext + i]] = _u8(v)
         groups[total:] = 0xFF
@@ -528,7 +545,8 @@ class MarkupDecoder:
                                   table.hole_lo, table.hole_pos, hole_group, table.names_padded,
                                   table.names.offsets, table.name_fold, groups, g_pos, g_end, _u8(nl),
                                   np.frombuffer(unit, np.uint8), indent_template(nl, unit), text_group_of, N_MISC,
-                                  out, np.empty(sym.size + 1, np.int32))
+                                  out, np.empty(sym.size + 1, np.int32), use_l1, tcoded, t_pos, t_end, t_left,
+                                  *l1_tables, end_tag_slots(table.names_padded, table.names.offsets))
         if err != E_OK:
             raise FormatError(f"markup: {_ERRORS.get(err, 'error')} (symbol byte {pos})")
 

@@ -15,6 +15,7 @@ from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from . import markup_tokenizer as mt
+from .l1_semantic import decode_item
 from .primitives import (
     COPY_SLACK, FNV64_OFFSET, NO_NRT, build_span_table, copy_chunks, copy_to_nul, fnv1a64_step, hash_span_words,
     load_u64, move_bytes, put_varint, spans_equal, table_capacity, table_slot, zero_byte_mask,
@@ -485,6 +486,8 @@ E_STREAM = 3
 E_STACK = 4
 E_LEFTOVER = 5
 E_SHORT = 6
+E_TEXT = 7
+E_TEXT_SIZE = 8
 
 _ERRORS = {
     E_SYMBOL: "unknown symbol",
@@ -493,6 +496,8 @@ _ERRORS = {
     E_STACK: "predicted end tag with no open element",
     E_LEFTOVER: "streams hold bytes the symbols never used",
     E_SHORT: "output is shorter than the block length",
+    E_TEXT: "a word-coded text item does not decode (bad word code or dangling flag)",
+    E_TEXT_SIZE: "a word-coded text group decodes to another length than its params say",
 }
 
 
@@ -690,12 +695,47 @@ def indent_template(nl: bytes, unit: bytes) -> np.ndarray:
     return out
 
 
+#: bytes per name in :func:`end_tag_slots`: "</" name ">" and its length in the last byte
+END_SLOT = 16
+
+
+@njit(cache=True, nogil=True)
+def end_tag_slots(name_data, name_off):
+    """The decoder's end tags: END_SLOT bytes per name, "</" + name + ">"
+    then its length in the last byte (0 for a name too long for the slot,
+    written from ``name_data``). An end tag the stack predicts is then one
+    16-byte move (it is a quarter of an HTML page's symbols)."""
+    n = name_off.size - 1
+    t = np.zeros(END_SLOT * n, np.uint8)
+    for k in range(n):
+        a = name_off[k]
+        ln = name_off[k + 1] - a
+        if ln + 3 <= END_SLOT - 1:
+            b = END_SLOT * k
+            t[b] = 60
+            t[b + 1] = 47
+            for j in range(ln):
+                t[b + 2 + j] = name_data[a + j]
+            t[b + 2 + ln] = 62
+            t[b + END_SLOT - 1] = ln + 3
+    return t
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, hole_pos, hole_group,
                    name_data, name_off, name_fold, groups, g_pos, g_end,
-                   nl, unit, indents, text_group_of, text_base, out, stack):
+                   nl, unit, indents, text_group_of, text_base, out, stack,
+                   use_l1, tcoded, t_pos, t_end, t_left, n1, ncodes, wdata, woff, wslots, end_tags):
     """Rebuild the block into out[:out.size - COPY_SLACK] (its exact length);
     returns (error code, position).
+
+    ``use_l1``: the text groups are word-coded (cobol.layers.l1_semantic) and
+    each text item is decoded from the code straight into ``out``
+    (:func:`decode_item`): group g's code is tcoded[t_pos[g]:t_end[g]] and
+    t_left[g] its decoded length, NULs included, which it must decode to
+    exactly; n1 .. wslots are the word coder's tables. Otherwise the text
+    groups are groups text_base.. of ``groups`` (and the l1 arguments unused).
+    ``end_tags``: :func:`end_tag_slots` of the names.
 
     ``sk_data``, ``name_data``, ``groups`` and ``out`` end in COPY_SLACK spare
     bytes (see :func:`cobol.layers.primitives.copy_chunks`); ``hole_pos[h]`` is
@@ -719,11 +759,19 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
             if not ok:
                 return E_SYMBOL, i
         if v == S_TEXT:  # the commonest symbol after tags: one item of a text group, no delimiters
-            g = text_base + text_group_of[(stack[d - 1] if d > 0 else -1) + 1]
-            ln = _take_item(out, o, cap, groups, g, g_pos, g_end)
-            if ln < 0:
-                return E_STREAM if ln == -1 else E_OVERFLOW, i
-            o += ln
+            tg = text_group_of[(stack[d - 1] if d > 0 else -1) + 1]
+            if use_l1:
+                q, ln, err = decode_item(tcoded, t_pos[tg], t_end[tg], n1, ncodes, wdata, woff, wslots, out, o, cap)
+                if err != 0:
+                    return (E_OVERFLOW if err == 1 else E_STREAM if err == 4 else E_TEXT), i
+                t_pos[tg] = q
+                t_left[tg] -= ln + 1
+                o += ln
+            else:
+                ln = _take_item(out, o, cap, groups, text_base + tg, g_pos, g_end)
+                if ln < 0:
+                    return E_STREAM if ln == -1 else E_OVERFLOW, i
+                o += ln
         elif v >= S_SKEL:
             s = v - S_SKEL
             if s >= nsk:
@@ -756,6 +804,13 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
                 return E_STACK, i
             d -= 1
             nm = stack[d]
+            ln = np.int64(end_tags[END_SLOT * nm + END_SLOT - 1])
+            if ln != 0:  # "</" name ">" in one move from its slot
+                if o + ln > cap:
+                    return E_OVERFLOW, i
+                move_bytes(out, o, end_tags, END_SLOT * nm, END_SLOT)
+                o += ln
+                continue
             a = name_off[nm]
             ln = name_off[nm + 1] - a
             if o + ln + 3 > cap:
@@ -820,6 +875,12 @@ def _decode_kernel(sym, sk_data, sk_off, sk_is_end, sk_push, sk_name, hole_lo, h
     for g in range(g_pos.size):
         if g_pos[g] != g_end[g]:
             return E_LEFTOVER, i
+    if use_l1:
+        for g in range(t_pos.size):
+            if t_pos[g] != t_end[g]:
+                return E_LEFTOVER, i
+            if t_left[g] != 0:
+                return E_TEXT_SIZE, i
     if o != cap:
         return E_SHORT, i
     return E_OK, i

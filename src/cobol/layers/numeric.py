@@ -107,6 +107,31 @@ SCALE_SAMPLE = 4096
 MAX_EXCEPTION_SHARE = 0.25
 #: the transform declines a block unless it beats zstd on the sample by this factor
 MIN_GAIN = 0.97
+#: Without a dtype hint each (dtype, phase) is first estimated on a quarter of
+#: the sample, and only those within this factor of the best there on all of
+#: it: on 44 arrays (the numeric corpus, /tmp/numspeed3/unseen and
+#: /tmp/ns*/unseen) the winner's quarter-sample estimate was at most 1.042 x
+#: the best one (unicode-combining.i16); most of the 4-9 layouts are 1.3-100 x
+#: (issue 15: the estimates were a quarter of compressing without a hint)
+DTYPE_PRUNE = 1.25
+#: A float sample's methods (SCALED, BITS, XOR) are likewise first estimated
+#: on a quarter of it (from QUARTER_MIN_BYTES), and only those within this
+#: factor of the best there on all of it: on the 26 float arrays of the numeric
+#: corpus, /tmp/numspeed3/unseen and /tmp/ns*/unseen the winner's quarter
+#: estimate was at most 1.071 x the best (usr-mtime.f64), and 26 of 66 method
+#: estimates were left out (BITS's, of 8 byte planes, cost the most)
+METHOD_PRUNE = 1.25
+QUARTER_MIN_BYTES = 16 << 10
+#: an estimate (byte-plane entropy of the best residuals) below this share of
+#: zstd's size of the sample takes the block without a real trial of the
+#: transform on the sample (an encode with all its layout trials, ~20% of
+#: compressing a numeric array without a dtype hint; issue 15). On the 15
+#: arrays of the numeric corpus and /tmp/numspeed3/unseen the trial's size was
+#: at most 1/0.857 of the estimate (pypi-rank.i32; mostly the estimate is
+#: higher: up to 3.3x on time.f64), so under 0.7 the trial would come out
+#: under 0.82 of zstd's size, and MIN_GAIN is 0.97; 5 of the 15 skip it
+#: (estimate 0.29-0.66 of zstd's). The planner still weighs the plan against raw.
+SURE_GAIN = 0.7
 #: below this level the values stream is also tried with long-match-only zstd
 LITERAL_ZSTD_BELOW_LEVEL = 15
 LITERAL_ZSTD_MIN_MATCH = 7
@@ -493,31 +518,51 @@ def _estimate(arr: np.ndarray, alone: bool = False) -> tuple[int, int, int | Non
             if not np.array_equal(unwrapped, plain):  # some step does wrap around
                 return min((estimate_size(plain), M_INT, None), (estimate_size(unwrapped), M_UNWRAP, None))
         return (0 if alone else estimate_size(plain)), M_INT, None
+    methods = _float_methods(arr)
+    if len(methods) > 1 and arr.nbytes >= QUARTER_MIN_BYTES:
+        # first on a quarter of the sample: methods over METHOD_PRUNE times
+        # the best there are not estimated again
+        quarter = np.frombuffer(_sample(arr.view(np.uint8), arr.itemsize, arr.nbytes // 4).tobytes(), arr.dtype)
+        small = [_float_estimate(quarter, method, scale) for method, scale in methods]
+        methods = [m for m, size in zip(methods, small) if size <= METHOD_PRUNE * min(small)]
     best = None
-    for method, scale in _float_methods(arr):
-        n, exc = _float_ints(arr, method, scale)
-        # XOR residuals are differences already: a predictor on them won the
-        # estimate on 1 of 27 float arrays (stable-Z1-pd-c4, where SCALED is 4x
-        # smaller anyway), so they are estimated as they are
-        size = estimate_size(n, predictors=method != M_XOR)
-        if exc is not None and exc.size:
-            size += exc.size * (arr.dtype.itemsize + 2)
+    for method, scale in methods:
+        size = _float_estimate(arr, method, scale)
         if best is None or size < best[0]:
             best = (size, method, scale)
     return best
 
 
-def _sample(a: np.ndarray, size: int) -> np.ndarray:
-    """Up to SAMPLE_BYTES from a few places, cut on element boundaries."""
-    if a.size <= SAMPLE_BYTES:
+def _float_estimate(arr: np.ndarray, method: int, scale: int | None) -> int:
+    """estimate_size of a float array's ints under a method, exceptions included."""
+    n, exc = _float_ints(arr, method, scale)
+    # XOR residuals are differences already: a predictor on them won the
+    # estimate on 1 of 27 float arrays (stable-Z1-pd-c4, where SCALED is 4x
+    # smaller anyway), so they are estimated as they are
+    size = estimate_size(n, predictors=method != M_XOR)
+    if exc is not None and exc.size:
+        size += exc.size * (arr.dtype.itemsize + 2)
+    return size
+
+
+def _sample(a: np.ndarray, size: int, nbytes: int = SAMPLE_BYTES) -> np.ndarray:
+    """Up to ``nbytes`` from a few places, cut on element boundaries."""
+    if a.size <= nbytes:
         return a[: a.size // size * size]
     parts = 4
-    span = SAMPLE_BYTES // parts // size * size
+    span = nbytes // parts // size * size
     last = a.size - span
     return np.concatenate([a[(i * last // (parts - 1)) // size * size:][:span] for i in range(parts)])
 
 
-def _stream_sample(b: bytes, parts: int = 8, span: int = 32 << 10) -> bytes:
+#: the literal-zstd decision's probe of the values stream: LITERAL_PROBE_PARTS
+#: slices of LITERAL_PROBE_SPAN bytes (the stream whole up to their total)
+LITERAL_PROBE_PARTS = 8
+LITERAL_PROBE_SPAN = 32 << 10
+LITERAL_PROBE_MARGIN = 0.98
+
+
+def _stream_sample(b: bytes, parts: int = LITERAL_PROBE_PARTS, span: int = LITERAL_PROBE_SPAN) -> bytes:
     """Slices from across a stream (every byte plane gets its share)."""
     if len(b) <= parts * span:
         return b
@@ -589,7 +634,7 @@ class NumericArrayTransform(Transform):
         else:
             dtypes = [np.dtype(d) for size in (8, 4, 2, 1) for d in _TRIAL_DTYPES[size]]
         # choose (dtype, phase, method) on a sample, by estimate
-        best = None
+        layouts = []  # (dtype, head, sample)
         phases = {}
         for dt in dtypes:
             size = dt.itemsize
@@ -603,9 +648,18 @@ class NumericArrayTransform(Transform):
                 arr = np.frombuffer(_sample(body, size).tobytes(), dt)
                 if dt.kind == "f" and hint is None and not _plausible_float(arr):
                     continue
-                size_z, method, scale = _estimate(arr, alone=len(dtypes) == 1 and len(phases[size]) == 1)
-                if best is None or size_z < best[0]:
-                    best = (size_z, dt, head, method, scale)
+                layouts.append((dt, head, arr))
+        if len(layouts) > 1 and a.size > SAMPLE_BYTES:
+            # first on a quarter of the sample: the layouts estimated there
+            # over DTYPE_PRUNE times the best's are not estimated again
+            small = [_estimate(np.frombuffer(_sample(a[head:], dt.itemsize, SAMPLE_BYTES // 4).tobytes(), dt))[0]
+                     for dt, head, _ in layouts]
+            layouts = [lay for lay, size_z in zip(layouts, small) if size_z <= DTYPE_PRUNE * min(small)]
+        best = None
+        for dt, head, arr in layouts:
+            size_z, method, scale = _estimate(arr, alone=len(dtypes) == 1 and len(phases[dt.itemsize]) == 1)
+            if best is None or size_z < best[0]:
+                best = (size_z, dt, head, method, scale)
         if best is None:
             return None
 
@@ -613,13 +667,16 @@ class NumericArrayTransform(Transform):
         size = dt.itemsize
         zstd_level = trial_compressor(ctx.level)
         if hint is None:
-            # a real trial on the sample: is it worth it at all? (the estimate
-            # ignores what zstd's matcher finds)
+            # is it worth it at all? (the estimate ignores what zstd's matcher
+            # finds): a real trial on the sample, unless the estimate is under
+            # SURE_GAIN of zstd's size of the sample
             sample = _sample(a[head:], size)
-            trial = _encode_array(np.frombuffer(sample.tobytes(), dt), method, scale)
-            trial_size = sum(len(zstd_level.compress(t)) if len(t) else 0 for t in trial)
-            if trial_size > MIN_GAIN * len(zstd_level.compress(sample.tobytes())):
-                return None
+            plain_size = len(zstd_level.compress(sample.tobytes()))
+            if best[0] > SURE_GAIN * plain_size:
+                trial = _encode_array(np.frombuffer(sample.tobytes(), dt), method, scale)
+                trial_size = sum(len(zstd_level.compress(t)) if len(t) else 0 for t in trial)
+                if trial_size > MIN_GAIN * plain_size:
+                    return None
         count = (a.size - head) // size
         arr = np.frombuffer(data, dt, count, head)
         if not arr.flags.aligned:
@@ -629,13 +686,18 @@ class NumericArrayTransform(Transform):
         frames = None
         if ctx.level < LITERAL_ZSTD_BELOW_LEVEL and len(streams[0]) > 1024:
             # long-match zstd or the engine's: decided on slices of the values
-            # stream (all of it up to 256 KiB: then the winner's frame is kept)
+            # stream (all of it up to 256 KiB: then the winner's frame is kept).
+            # (Slices of 4 x 16 KiB, two passes over 64 KiB instead of 256 KiB,
+            # lost the gain on a price walk in cents, 8% of its 200 KiB stream:
+            # on 64 or 128 KiB of it both frames came out the same size)
             probe = _stream_sample(streams[0])
             whole = probe is streams[0]
             literal = _literal_zstd(probe, ctx.level)
             # the layout trial may have compressed this very stream already
             plain = (trial_frame(probe) if whole and ctx.level == TRIAL_LEVEL else None) or zstd_level.compress(probe)
-            if len(literal) < 0.98 * len(plain):
+            # (a whole stream's two frames are what would be stored: the
+            # smaller wins; a probe's must win by LITERAL_PROBE_MARGIN)
+            if len(literal) < (1.0 if whole else LITERAL_PROBE_MARGIN) * len(plain):
                 streams[0] = literal if whole else _literal_zstd(streams[0], ctx.level)
                 flags |= FLAG_VALUES_ZSTD
             elif whole:
