@@ -79,6 +79,13 @@ def _kernels(n: int) -> "BatchKernels | None":
     return None if p is None else p.kernels_for(int(n))
 
 
+def runs_on_cpu(n: int) -> bool:
+    """Whether a batch of ``n`` items runs on the layers' own CPU kernels (no
+    provider, or the provider declines it): then a layer may fuse several of
+    the operations below into one kernel of its own (same kernels, same result)."""
+    return _kernels(n) is None
+
+
 def choose_orders(values, chunk: int) -> np.ndarray:
     from . import l3_delta  # on first call: the CPU kernels' Numba module
     k = _kernels(np.size(values))

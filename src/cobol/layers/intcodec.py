@@ -1770,6 +1770,14 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
+        if out is None and batch_kernels.runs_on_cpu(r.remaining) and batch_kernels.runs_on_cpu(n):
+            # unpack and delta_decode would both run on the CPU: the fused kernel (same kernels, one call);
+            # where it finds the stream bad, the steps below raise the error
+            from . import l4_bitpack
+            dest = np.empty(n, np.uint64)
+            if l4_bitpack.unpack_deltas_into(readonly(np.frombuffer(r.buf, np.uint8)[r.pos:r.end]), n, CHUNK, False,
+                                             np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest):
+                return dest.view(np.int64)
         codes, tags = batch_kernels.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")
         if codes.size != n:
             raise FormatError(f"int stream: bit-pack holds {codes.size} values, header says {n}")

@@ -15,7 +15,7 @@ from .. import pages
 from ...entropy import thread_compressor
 from ..intcodec import decode_ints, encode_ints
 from ..primitives import COPY_SLACK, load_u64, readonly
-from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints
+from ..structural_dictionary import MAX_ENTRIES, StructuralDictionary, decode_varints, read_entries
 from .symbols import (
     COVERAGE, DICT_MIN_REPEAT, DICT_MIN_VALUES, DICT_SAMPLE_BYTES, DICT_STREAM_OVERHEAD, DICT_TRIAL_GAIN,
     DICT_TRIAL_MIN_VALUES, GROUP_CONFIRM_BAND, GROUP_CONFIRM_BYTES, GROUP_CONFIRM_QUALITY, GROUP_MAX_CANDIDATES,
@@ -979,6 +979,33 @@ RECORDS_PROBE_BYTES = 4096
 RECORDS_MIN = 4
 
 
+#: shared read-only stand-ins for the arrays of what a block does not use
+_EMPTY_I64 = readonly(np.zeros(0, np.int64))
+_NO_DICT_DATA = readonly(np.zeros(COPY_SLACK, np.uint8))
+_NO_DICT_ENTRIES = readonly(np.zeros(1, np.int64))
+
+
+def _frozen_i64(values) -> np.ndarray:
+    """A read-only int64 array of the Python ints ``values`` (read-only, as the
+    walk's inputs all are: one array type, one compilation)."""
+    a = np.array(values, np.int64)
+    a.flags.writeable = False
+    return a
+
+
+def _offsets(sizes, n: int) -> list:
+    """[0, sizes[0], sizes[0] + sizes[1], ...]: n + 1 running totals (sizes
+    padded with zeros to n)."""
+    out = [0] * (n + 1)
+    t = 0
+    for i in range(min(n, len(sizes))):
+        t += int(sizes[i])
+        out[i + 1] = t
+    for i in range(len(sizes), n):
+        out[i + 1] = t
+    return out
+
+
 def _with_slack(parts) -> np.ndarray:
     """The byte arrays ``parts`` back to back, then COPY_SLACK spare bytes (the
     decode walk copies in 16-byte chunks)."""
@@ -1029,19 +1056,23 @@ class Layer2Decoder:
         version, word_coded = vbyte & ~PARAMS_WORDS, bool(vbyte & PARAMS_WORDS)
         if version not in (PARAMS_VERSION, PARAMS_VERSION_REFS, PARAMS_VERSION_STR_REFS):
             raise FormatError(f"json params: unknown version {vbyte}")
-        style = np.zeros(ST_SIZE, np.int64)
-        style[ST_PRETTY] = r.u8("pretty")
-        style[ST_CRLF] = r.u8("crlf")
-        style[ST_INDENT_CHAR] = r.u8("indent char")
-        style[ST_COLON_WS] = r.u8("colon ws")
-        style[ST_PRE_COLON_WS] = r.u8("pre colon ws")
-        style[ST_COMMA_WS] = r.u8("comma ws")
+        # the per-block tables are a few entries each: built as Python lists and
+        # turned into arrays once (numpy item assignment costs about as much as
+        # a small array; on 1-64 KB blocks this glue was a third of the decode)
+        st = [0] * ST_SIZE
+        st[ST_PRETTY] = r.u8("pretty")
+        st[ST_CRLF] = r.u8("crlf")
+        st[ST_INDENT_CHAR] = r.u8("indent char")
+        st[ST_COLON_WS] = r.u8("colon ws")
+        st[ST_PRE_COLON_WS] = r.u8("pre colon ws")
+        st[ST_COMMA_WS] = r.u8("comma ws")
         mode = r.u8("path mode")
-        if style[ST_PRETTY] > 1 or style[ST_CRLF] > 1 or style[ST_COLON_WS] > 1 or \
-                style[ST_PRE_COLON_WS] > 1 or style[ST_COMMA_WS] > 1 or mode >= N_MODES:
+        if st[ST_PRETTY] > 1 or st[ST_CRLF] > 1 or st[ST_COLON_WS] > 1 or \
+                st[ST_PRE_COLON_WS] > 1 or st[ST_COMMA_WS] > 1 or mode >= N_MODES:
             raise FormatError("json params: bad style or path mode")
-        style[ST_INDENT_WIDTH] = r.varint("indent width", limit=max(raw_len, 1))
-        style[ST_BASE_DEPTH] = r.varint("base depth", limit=max(raw_len, 1))
+        st[ST_INDENT_WIDTH] = r.varint("indent width", limit=max(raw_len, 1))
+        st[ST_BASE_DEPTH] = r.varint("base depth", limit=max(raw_len, 1))
+        style = _frozen_i64(st)
         prefix = r.take(r.varint("string tail length", limit=raw_len), "string tail")
         ndistinct = r.varint("distinct paths", limit=raw_len)
         ncols = r.varint("columns", limit=MAX_COLUMNS + 1)
@@ -1058,13 +1089,13 @@ class Layer2Decoder:
             def_start, def_len, ref_ids = decode_subtree_streams(streams[5], streams[6], raw_len)
             # every string reference writes 2+ bytes
             str_dists = decode_ints(streams[7], raw_len) if version == PARAMS_VERSION_STR_REFS \
-                else np.zeros(0, np.int64)
+                else _EMPTY_I64
         else:
-            def_start = def_len = ref_ids = str_dists = np.zeros(0, np.int64)
-        cmode = np.full(ncols, -1, np.int64)
-        cscale = np.zeros(ncols, np.int64)
-        nflags = np.zeros(ncols, np.int64)
-        tgrp = np.full(ncols + 1, -1, np.int64)
+            def_start = def_len = ref_ids = str_dists = _EMPTY_I64
+        cmode = [-1] * ncols
+        cscale = [0] * ncols
+        nflags = [0] * ncols
+        tgrp = [-1] * (ncols + 1)
         int_parts, dict_parts = [], []
         si = nfixed + ngroups
         int_budget = raw_len
@@ -1124,45 +1155,49 @@ class Layer2Decoder:
         colmap, end = decode_varints(cm_raw, 0, ndistinct, "json colmap")
         if end != cm_raw.size:
             raise FormatError("json colmap: trailing bytes")
-        keydict = StructuralDictionary.from_bytes(kraw)
-        kdata, koff = _with_slack([keydict.data]), keydict.offsets
+        # the key table in one kernel call (StructuralDictionary.from_bytes' checks), with the copy slack
+        kdata, koff = read_entries(kraw, COPY_SLACK)
         kcomp = _key_hashes(kdata, koff)
-        toff = np.zeros(max(ngroups, 1) + 1, np.int64)
         if word_coded:
+            toff = np.zeros(max(ngroups, 1) + 1, np.int64)
             texts = _word_decoded(streams[nfixed - 1], sv[nfixed:nfixed + ngroups], text_sizes, raw_len, toff)
         else:
             text_parts = sv[nfixed:nfixed + ngroups]
-            for g, part in enumerate(text_parts):
-                toff[g + 1] = part.size
-            np.cumsum(toff, out=toff)
+            toff = _frozen_i64(_offsets([p.size for p in text_parts], max(ngroups, 1)))
             texts = _with_slack(text_parts)
-        ioff = np.zeros(ncols + 1, np.int64)
+        sizes = [0] * ncols
         for c, part in int_parts:
-            ioff[c + 1] = part.size
-        np.cumsum(ioff, out=ioff)
-        ints = np.concatenate([p for _, p in int_parts]) if int_parts else np.zeros(0, np.int64)
+            sizes[c] = part.size
+        ioff = _frozen_i64(_offsets(sizes, ncols))
+        if len(int_parts) == 1:
+            ints = int_parts[0][1]
+        else:
+            ints = np.concatenate([p for _, p in int_parts]) if int_parts else _EMPTY_I64
         # dictionary columns: all entries in one array; per column its first
         # entry (dbase), entry count (dcount) and ids (doff into dids)
-        dbase = np.zeros(ncols, np.int64)
-        dcount = np.zeros(ncols, np.int64)
-        doff = np.zeros(ncols + 1, np.int64)
-        for c, d, ids in dict_parts:
-            dcount[c] = len(d)
-            doff[c + 1] = ids.size
-        np.cumsum(doff, out=doff)
-        dbase[1:] = np.cumsum(dcount)[:-1]
         if dict_parts:
+            dcount_l = [0] * ncols
+            sizes = [0] * ncols
+            for c, d, ids in dict_parts:
+                dcount_l[c] = len(d)
+                sizes[c] = ids.size
+            doff = _frozen_i64(_offsets(sizes, ncols))
+            dbase = _frozen_i64(_offsets(dcount_l, ncols)[:ncols])
+            dcount = _frozen_i64(dcount_l)
             ddata = _with_slack([d.data for _, d, _ in dict_parts])
             lens = np.concatenate([np.diff(d.offsets) for _, d, _ in dict_parts])
             dids = np.concatenate([ids for _, _, ids in dict_parts])
+            dents = np.zeros(lens.size + 1, np.int64)
+            np.cumsum(lens, out=dents[1:])
         else:
-            ddata, lens, dids = np.zeros(COPY_SLACK, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
-        dents = np.zeros(lens.size + 1, np.int64)
-        np.cumsum(lens, out=dents[1:])
-        foff = np.zeros(ncols + 1, np.int64)
-        foff[1:] = np.cumsum(nflags)
-        if foff[-1] != flags.size:
-            raise FormatError(f"json: number flags stream has {flags.size} bytes, params say {foff[-1]}")
+            dcount = dbase = _frozen_i64([0] * ncols)
+            doff = _frozen_i64([0] * (ncols + 1))
+            ddata, dents, dids = _NO_DICT_DATA, _NO_DICT_ENTRIES, _EMPTY_I64
+        foff_l = _offsets(nflags, ncols)
+        if foff_l[-1] != flags.size:
+            raise FormatError(f"json: number flags stream has {flags.size} bytes, params say {foff_l[-1]}")
+        foff = _frozen_i64(foff_l)
+        cmode, cscale, tgrp = _frozen_i64(cmode), _frozen_i64(cscale), _frozen_i64(tgrp)
         # the stack never grows inside the kernel: size it for the deepest nesting
         # the skeleton could express (each opener writes an output byte)
         max_depth = min(_count_openers(skel), raw_len) + 1
