@@ -395,53 +395,6 @@ def _word_slots(wdata, woff):
     return t
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _put_word(src, b, i, n, lead2, n1, ncodes, wdata, woff, wslots, c, flag_case, out, o, cap):
-    """The word whose code starts with byte ``b`` (read: src[i] is the byte
-    after it) written at out[o], after a space where bit 0 of its context
-    ``c`` implies one, in the case ``flag_case`` and bit 1 of ``c`` make
-    (:func:`_decode_kernel`'s rules; shared with :func:`decode_item`).
-    Returns (position after the code, position after the word, error): 0 ok,
-    1 overflow, 2 bad code; on an error ``o`` is returned unchanged."""
-    # one- or two-byte code, without a branch on which (a mix the predictor
-    # cannot learn): the second byte is read either way
-    two = np.int64(b >= lead2)
-    if i + two > n:  # (no branch on `two` itself)
-        return i, o, 2
-    b2 = np.int64(src[min(i, n - 1)])
-    code = (b - 0x80) + two * (n1 + ((b - lead2) << 8) + b2 - (b - 0x80))
-    i += two
-    if code >= ncodes:
-        return i, o, 2
-    slot = code * SLOT
-    ln = np.int64(wslots[slot + SLOT_WORD])
-    long_word = ln == 0
-    a = 0
-    if long_word:
-        a = woff[code]
-        ln = woff[code + 1] - a
-    flag_case ^= (c >> 1) & np.int64(flag_case < 2)
-    sp = c & 1
-    if o + sp + ln > cap:
-        return i, o, 1
-    out[o] = 32
-    o += sp
-    if long_word:
-        copy_chunks(out, o, wdata, a, ln)
-    else:
-        move_bytes(out, o, wslots, slot, SLOT)
-    if flag_case == 1:
-        x = out[o]
-        if 97 <= x <= 122:
-            out[o] = x - 32
-    elif flag_case == 2:
-        for j in range(o, o + ln):
-            x = out[j]
-            if 97 <= x <= 122:
-                out[j] = x - 32
-    return i, o + ln, 0
-
-
 @njit(cache=True, nogil=True)
 def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
     """Decode ``src`` into out[o0:cap]; ``wdata`` and ``out`` keep COPY_SLACK
@@ -482,13 +435,46 @@ def _decode_kernel(src, n1, ncodes, wdata, woff, wslots, out, o0, cap):
             o += 1
             continue
         if b >= 0x80:
-            # bit 0 of the context: a space is implied, bit 1: a sentence
-            # starts (Capitalised by default: a CAP flag then means
-            # lowercase); none after NOSPACE
-            i, o, err = _put_word(src, b, i, n, lead2, n1, ncodes, wdata, woff, wslots,
-                                  np.int64(word_ctx[last]) & keep, flag_case, out, o, cap)
-            if err:
-                return o - o0, err
+            # one- or two-byte code, without a branch on which (a mix the
+            # predictor cannot learn): the second byte is read either way
+            two = np.int64(b >= lead2)
+            if i + two > n:  # (no branch on `two` itself)
+                return o - o0, 2
+            b2 = np.int64(src[min(i, n - 1)])
+            code = (b - 0x80) + two * (n1 + ((b - lead2) << 8) + b2 - (b - 0x80))
+            i += two
+            if code >= ncodes:
+                return o - o0, 2
+            slot = code * SLOT
+            ln = np.int64(wslots[slot + SLOT_WORD])
+            long_word = ln == 0
+            a = 0
+            if long_word:
+                a = woff[code]
+                ln = woff[code + 1] - a
+            # bit 0: a space is implied, bit 1: a sentence starts (Capitalised
+            # by default: a CAP flag then means lowercase); none after NOSPACE
+            c = np.int64(word_ctx[last]) & keep
+            flag_case ^= (c >> 1) & np.int64(flag_case < 2)
+            sp = c & 1
+            if o + sp + ln > cap:
+                return o - o0, 1
+            out[o] = 32
+            o += sp
+            if long_word:
+                copy_chunks(out, o, wdata, a, ln)
+            else:
+                move_bytes(out, o, wslots, slot, SLOT)
+            if flag_case == 1:
+                x = out[o]
+                if 97 <= x <= 122:
+                    out[o] = x - 32
+            elif flag_case == 2:
+                for j in range(o, o + ln):
+                    x = out[j]
+                    if 97 <= x <= 122:
+                        out[j] = x - 32
+            o += ln
             # a word ends in a word byte (dictionary words are not empty): a
             # space is implied after it and no sentence ends, as after "a"
             last = 97
@@ -591,10 +577,42 @@ def decode_item(src, i, n, n1, ncodes, wdata, woff, wslots, out, o, cap):
             o += 1
             continue
         if b >= 0x80:
-            i, o, err = _put_word(src, b, i, n, lead2, n1, ncodes, wdata, woff, wslots,
-                                  np.int64(word_ctx[last]) & keep, flag_case, out, o, cap)
-            if err:
-                return i, o - o0, err
+            two = np.int64(b >= lead2)
+            if i + two > n:
+                return i, o - o0, 2
+            b2 = np.int64(src[min(i, n - 1)])
+            code = (b - 0x80) + two * (n1 + ((b - lead2) << 8) + b2 - (b - 0x80))
+            i += two
+            if code >= ncodes:
+                return i, o - o0, 2
+            slot = code * SLOT
+            ln = np.int64(wslots[slot + SLOT_WORD])
+            long_word = ln == 0
+            a = 0
+            if long_word:
+                a = woff[code]
+                ln = woff[code + 1] - a
+            c = np.int64(word_ctx[last]) & keep
+            flag_case ^= (c >> 1) & np.int64(flag_case < 2)
+            sp = c & 1
+            if o + sp + ln > cap:
+                return i, o - o0, 1
+            out[o] = 32
+            o += sp
+            if long_word:
+                copy_chunks(out, o, wdata, a, ln)
+            else:
+                move_bytes(out, o, wslots, slot, SLOT)
+            if flag_case == 1:
+                x = out[o]
+                if 97 <= x <= 122:
+                    out[o] = x - 32
+            elif flag_case == 2:
+                for j in range(o, o + ln):
+                    x = out[j]
+                    if 97 <= x <= 122:
+                        out[j] = x - 32
+            o += ln
             last = 97
             flag_case = 0
             keep = 3
