@@ -341,7 +341,7 @@ def test_line_blocks_run_whole_only_the_candidates_their_sample_favours():
 
 @pytest.mark.parametrize("fmt", ["log", "text"])
 def test_log_runs_whole_only_when_its_sample_is_close_to_l1s(monkeypatch, fmt):
-    # LOG_OVER_L1_SAMPLE_MARGIN: the sample sizes alone decide (the transforms are stand-ins)
+    # LOG_OVER_L1_SAMPLE_MARGIN and L1_OVER_LOG_SAMPLE_MARGIN: the sample sizes alone decide (the transforms are stand-ins)
     from types import SimpleNamespace
     from cobol.registry import EncodeContext
     block = b"Dec  5 10:00:01 host app[12]: request 7 done\n" * 8000
@@ -349,9 +349,13 @@ def test_log_runs_whole_only_when_its_sample_is_close_to_l1s(monkeypatch, fmt):
     monkeypatch.setattr(plan_module, "_log_like", lambda data, ctx: True)
     candidates = [transform_by_name("log"), transform_by_name("l1")]
     margin = plan_module.LOG_OVER_L1_SAMPLE_MARGIN
+    l1_margin = plan_module.L1_OVER_LOG_SAMPLE_MARGIN
     for log_size, l1_size, whole in [(1000, 1000, ["log", "l1"]), (int(1000 * (1 + margin)), 1000, ["log", "l1"]),
                                      (int(1000 * (1 + margin)) + 2, 1000, ["l1"]), (1090, 1000, ["l1"]),
-                                     (800, 1000, ["log"]), (1000, 1050, ["log", "l1"]), (None, 1000, ["l1"])]:
+                                     (800, 1000, ["log"]), (1000, 1050, ["log"]), (None, 1000, ["l1"]),
+                                     # L1_OVER_LOG_SAMPLE_MARGIN: a log sample that much smaller spares l1's whole run
+                                     (950, 1000, ["log"]), (int(1000 * (1 - l1_margin)), 1000, ["log"]),
+                                     (int(1000 * (1 - l1_margin)) + 2, 1000, ["log", "l1"])]:
         sizes = {"log": log_size, "l1": l1_size}
         monkeypatch.setattr(plan_module, "_run", lambda t, data, ctx, **kw: None if sizes[t.name] is None
                             else SimpleNamespace(stored_size=sizes[t.name]))
