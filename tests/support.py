@@ -157,3 +157,19 @@ def decoded_or_none(decode, *args):
         return decode(*args)
     except CobolError:
         return None
+
+
+def count_candidate_line_searches(monkeypatch) -> dict:
+    """Counts, in the returned dict, how often cobol grep's candidate-line
+    search of a version-5/6 block (blocksearch.search_message_block) answered
+    ("lines") or declined to the whole-block render ("whole")."""
+    from cobol import blocksearch
+    used = {"lines": 0, "whole": 0}
+    real = blocksearch.search_message_block
+
+    def spy(*args):
+        got = real(*args)
+        used["whole" if got is None else "lines"] += 1
+        return got
+    monkeypatch.setattr(blocksearch, "search_message_block", spy)
+    return used

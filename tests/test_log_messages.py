@@ -15,7 +15,7 @@ from cobol.layers import l2_log, log_format
 from cobol.layers.l2_log import LogTransform, decode_block
 from cobol.logsearch import grep
 from cobol.registry import EncodeContext
-from support import decoded_or_none, mutated_log_blocks
+from support import count_candidate_line_searches, decoded_or_none, mutated_log_blocks
 
 WORDS = (b"the build", b"is green", b"again", b"see", b"http://example.org/x?y=1", b"who broke", b"master",
          b"it works here", b"42", b"ok", b"thanks", b"lunch", b"rebasing", b"(sigh)", b"[afk]", b"\t", b"\xff\xfe")
@@ -261,15 +261,7 @@ def test_grep_of_version_5_renders_only_candidate_lines_and_matches_grep(monkeyp
     too, with and without -i) on a multi-block version-5 frame: the lines and
     numbers grep gives on the decompressed text, and the candidate-line
     search (blocksearch.search_message_block) answers most blocks."""
-    from cobol import blocksearch
-    used = {"lines": 0, "whole": 0}
-    real = blocksearch.search_message_block
-
-    def spy(*args):
-        got = real(*args)
-        used["whole" if got is None else "lines"] += 1
-        return got
-    monkeypatch.setattr(blocksearch, "search_message_block", spy)
+    used = count_candidate_line_searches(monkeypatch)
     for final_newline in (True, False):
         data = _chat(6, 1500, final_newline=final_newline)
         blob = cobol.compress(data, plan="log", level=l2_log.MESSAGES_MIN_LEVEL, block_size=32 << 10)

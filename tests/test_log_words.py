@@ -14,7 +14,7 @@ from cobol.layers import l2_log, log_format
 from cobol.layers.l2_log import LogTransform, decode_block
 from cobol.logsearch import grep
 from cobol.registry import EncodeContext
-from support import decoded_or_none, mutated_log_blocks
+from support import count_candidate_line_searches, decoded_or_none, mutated_log_blocks
 from test_log_messages import PATTERNS, _chat, _expected
 
 LEVEL = max(l2_log.MESSAGES_MIN_LEVEL, l2_log.MESSAGE_WORDS_MIN_LEVEL)
@@ -148,15 +148,7 @@ def test_grep_of_multi_block_version_6_frames_matches_grep(monkeypatch):
     too, -i or not), the PATTERNS, on a multi-block version-6 frame: the lines
     and numbers grep gives on the decompressed text; the candidate-line
     search answers most blocks."""
-    from cobol import blocksearch
-    used = {"lines": 0, "whole": 0}
-    real = blocksearch.search_message_block
-
-    def spy(*args):
-        got = real(*args)
-        used["whole" if got is None else "lines"] += 1
-        return got
-    monkeypatch.setattr(blocksearch, "search_message_block", spy)
+    used = count_candidate_line_searches(monkeypatch)
     data = _chat(7, 3000)
     blob = cobol.compress(data, plan="log", level=LEVEL, block_size=32 << 10)
     info = cobol.frame_info(blob)

@@ -375,33 +375,42 @@ def _log_messages_target():
         return out
 
     def decode(streams, params, raw_len):
-        from cobol.errors import CobolError
-        from cobol.layers import l2_log, log_format
         from cobol.layers.log_numpy import render_messages_block
-        try:
-            fast = render_messages_block(streams, params, raw_len)
-        except CobolError:
-            fast = CobolError
-        try:
-            out = l2_log.decode_block(streams, params, raw_len)
-        except CobolError:
-            if fast is not CobolError and fast is not None:  # (None: declined, left to the kernel)
-                raise AssertionError("cobol grep's NumPy render decoded a block the decoder refuses") from None
-            raise
-        if fast is not None and fast != out:
-            raise AssertionError("cobol grep's NumPy render and the decoder disagree")
-        for reader in (lambda: log_format.canonical_streams(streams, params, raw_len),
-                       lambda: l2_log.LogBlock(streams, params, raw_len)):
-            try:
-                reader()
-            except CobolError:
-                continue
-            raise AssertionError("a version-5 block read by a line reader of versions 1-4")
-        return out
+        return _log_decoded_as_grep_reads_it(lambda: render_messages_block(streams, params, raw_len),
+                                             "NumPy render", 5, streams, params, raw_len)
 
     return Target("log-messages", decode, make,
                   note="log params version 5: messages stream, refs on and off; the NumPy render equal to "
                        "the decoder; line readers refuse it")
+
+
+def _log_decoded_as_grep_reads_it(grep_render, what, version, streams, params, raw_len):
+    """The log decoder's output of a version-5/6 block, checked against cobol
+    grep's reading of it (``grep_render()``: bytes, None when it declines, or
+    a CobolError): both refuse the block or give the same bytes, and the line
+    readers of versions 1-4 refuse it."""
+    from cobol.errors import CobolError
+    from cobol.layers import l2_log, log_format
+    try:
+        fast = grep_render()
+    except CobolError:
+        fast = CobolError
+    try:
+        out = l2_log.decode_block(streams, params, raw_len)
+    except CobolError:
+        if fast is not CobolError and fast is not None:  # (None: declined, left to the kernel)
+            raise AssertionError(f"cobol grep's {what} decoded a block the decoder refuses") from None
+        raise
+    if fast is not None and fast != out:
+        raise AssertionError(f"cobol grep's {what} and the decoder disagree")
+    for reader in (lambda: log_format.canonical_streams(streams, params, raw_len),
+                   lambda: l2_log.LogBlock(streams, params, raw_len)):
+        try:
+            reader()
+        except CobolError:
+            continue
+        raise AssertionError(f"a version-{version} block read by a line reader of versions 1-4")
+    return out
 
 
 def _log_words_target():
@@ -430,32 +439,15 @@ def _log_words_target():
         return out
 
     def decode(streams, params, raw_len):
-        from cobol.errors import CobolError
         from cobol.format.frame import DataBlock
-        from cobol.layers import l2_log, log_format
+        from cobol.layers import log_format
         from cobol.layers.log_numpy import render_messages_block
         from cobol.logsearch import _as_version5
-        try:
+
+        def grep_render():
             rec, v5 = _as_version5(DataBlock(0, raw_len, log_format.TRANSFORM_ID, params, [], b""), streams)
-            fast = render_messages_block(v5, rec.params, raw_len)
-        except CobolError:
-            fast = CobolError
-        try:
-            out = l2_log.decode_block(streams, params, raw_len)
-        except CobolError:
-            if fast is not CobolError and fast is not None:  # (None: declined, left to the kernel)
-                raise AssertionError("cobol grep's NumPy path decoded a block the decoder refuses") from None
-            raise
-        if fast is not None and fast != out:
-            raise AssertionError("cobol grep's NumPy path and the decoder disagree")
-        for reader in (lambda: log_format.canonical_streams(streams, params, raw_len),
-                       lambda: l2_log.LogBlock(streams, params, raw_len)):
-            try:
-                reader()
-            except CobolError:
-                continue
-            raise AssertionError("a version-6 block read by a line reader of versions 1-4")
-        return out
+            return render_messages_block(v5, rec.params, raw_len)
+        return _log_decoded_as_grep_reads_it(grep_render, "NumPy path", 6, streams, params, raw_len)
 
     return Target("log-words", decode, make,
                   note="log params version 6: messages L1 word coded; grep's NumPy path equal to the decoder; "
