@@ -101,11 +101,12 @@ _ENGINES_MAX = 64
 
 
 def _engine(level, threads):
-    engine = _ENGINES.get((level, threads)) if type(level) is int and (threads is None or type(threads) is int) else None
+    cacheable = type(level) is int and (threads is None or type(threads) is int)
+    engine = _ENGINES.get((level, threads)) if cacheable else None
     if engine is None:
         from .engine import CobolEngine
         engine = CobolEngine(level, threads=threads)  # raises on a bad level or thread count
-        if type(level) is int and (threads is None or type(threads) is int) and len(_ENGINES) < _ENGINES_MAX:
+        if cacheable and len(_ENGINES) < _ENGINES_MAX:
             _ENGINES[(level, threads)] = engine
     return engine
 

@@ -794,14 +794,14 @@ HTML_BROTLI_RAW_MAX = 256 << 10
 HTML_ZSTD_RAW_BIAS = 0.03
 HTML_COMPARE_BAND = 0.06
 HTML_COMPARE_RAW_BIAS = 0.02
+BROTLI_COMPARE_STRUCTURED_MARGIN = 0.15
+BROTLI_COMPARE_RAW_BIAS = 0.08
 
 
 def raw_compare_max(fmt: str) -> int:
     """The largest block of a SMALL_BROTLI_STREAM_FORMATS format whose raw plan
     is compared with brotli and, when kept, coded whole at SMALL_BROTLI_QUALITY."""
     return HTML_BROTLI_RAW_MAX if fmt == "html" else SMALL_BROTLI_RAW_MAX
-BROTLI_COMPARE_STRUCTURED_MARGIN = 0.15
-BROTLI_COMPARE_RAW_BIAS = 0.08
 
 
 #: HTML blocks (RAW_PREDICTED_FORMATS) of more than 2 x RAW_PREDICTED_SAMPLE and

@@ -32,13 +32,12 @@ SMALL_DEFAULT = CRC32
 _NAMES = {"sha256": SHA256, "xxh3": XXH3_64, "xxh3-64": XXH3_64, "crc32": CRC32}
 #: checksum id -> digest bytes
 CHECKSUM_SIZES = {SHA256: 32, XXH3_64: 8, CRC32: 4}
-_SIZES = CHECKSUM_SIZES
 _LABELS = {SHA256: "sha256", XXH3_64: "xxh3-64", CRC32: "crc32"}
 
 
 def checksum_id(kind) -> int:
     if isinstance(kind, int):
-        if kind not in _SIZES:
+        if kind not in CHECKSUM_SIZES:
             raise EncodeError(f"unknown checksum id {kind}")
         return kind
     try:
@@ -49,7 +48,7 @@ def checksum_id(kind) -> int:
 
 def checksum_size(cid: int) -> int:
     try:
-        return _SIZES[cid]
+        return CHECKSUM_SIZES[cid]
     except KeyError:
         raise UnsupportedError(f"unknown checksum kind {cid} in frame header") from None
 
