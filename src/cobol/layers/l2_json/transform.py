@@ -3,6 +3,8 @@ and the registered :class:`JsonTransform` (transform ``json``, id 30)."""
 
 from __future__ import annotations
 
+from itertools import accumulate, chain, islice, repeat
+
 import brotli
 import numpy as np
 from numba import njit
@@ -994,16 +996,9 @@ def _frozen_i64(values) -> np.ndarray:
 
 
 def _offsets(sizes, n: int) -> list:
-    """[0, sizes[0], sizes[0] + sizes[1], ...]: n + 1 running totals (sizes
-    padded with zeros to n)."""
-    out = [0] * (n + 1)
-    t = 0
-    for i in range(min(n, len(sizes))):
-        t += int(sizes[i])
-        out[i + 1] = t
-    for i in range(len(sizes), n):
-        out[i + 1] = t
-    return out
+    """[0, sizes[0], sizes[0] + sizes[1], ...]: n + 1 running totals (sizes,
+    Python ints, padded with zeros to n)."""
+    return list(accumulate(islice(chain(sizes, repeat(0)), n), initial=0))
 
 
 def _with_slack(parts) -> np.ndarray:
