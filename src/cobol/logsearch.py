@@ -437,7 +437,7 @@ def _as_version5(rec: DataBlock, streams: list) -> tuple[DataBlock, list]:
     :class:`cobol.layers.l1_numpy.L1Block`); other blocks' as they are. The
     record returned serves the search only: its params no longer match its
     stream table, so decoding goes on with the frame's own record."""
-    if rec.params[:1] != bytes([_log_format.VERSION_WORDS]):
+    if not _log_format.words_coded(rec.params):
         return rec, streams
     from .layers import l1_numpy  # NumPy loads here
 
@@ -488,7 +488,7 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
         if found is not None and logskip.cannot_match(streams, m, found) \
                 and len(streams) > _log_format.MESSAGES:
             any_suffix = not logskip.tails_after_space(bytes(streams[_log_format.TEMPLATES]))
-            if block.params[:1] == bytes([_log_format.VERSION_WORDS]):
+            if _log_format.words_coded(block.params):
                 may = len(streams) <= _log_format.MESSAGES_WORDS or logskip.word_messages_may_match(
                     bytes(streams[_log_format.MESSAGES_DICT]), bytes(streams[_log_format.MESSAGES_WORDS]),
                     _log_format.parse_params(block.params, block.raw_len)["message_bytes"], m.fixed,

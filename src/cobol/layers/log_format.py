@@ -139,6 +139,12 @@ def has_messages(params: bytes) -> bool:
     return bool(params) and params[0] in (VERSION_MESSAGES, VERSION_WORDS)
 
 
+def words_coded(params: bytes) -> bool:
+    """Whether a log block's params are version 6's (messages word coded);
+    bad params are left to the reader that parses them."""
+    return bool(params) and params[0] == VERSION_WORDS
+
+
 def as_version5(streams: list, params: bytes, raw_len: int, decode_words) -> tuple[list, bytes]:
     """A version-6 block's (streams, params) as version 5's: the messages
     stream ``decode_words(dict, words, message_bytes)`` (an L1 decoder:
@@ -147,7 +153,7 @@ def as_version5(streams: list, params: bytes, raw_len: int, decode_words) -> tup
     streams, and the params without message_bytes. Other blocks' are
     returned as they are. FormatError when the stream count does not match
     the params."""
-    if not params or params[0] != VERSION_WORDS:
+    if not words_coded(params):
         return streams, params
     p = parse_params(params, raw_len)
     if len(streams) != stream_count(p):
