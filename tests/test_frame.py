@@ -219,12 +219,39 @@ def test_full_layout_frames_still_decode():
         assert abs(len(new) - len(old)) <= 16
 
 
+#: a compact frame as the build before one-stream compact frames wrote it (plain
+#: zstd of SMALL, crc32: transform, params, stream count and decoded length written
+#: out): it must keep decoding
+COMPACT_LAYOUT_ZSTD = bytes.fromhex(
+    "434f424c01239f0100000101399f017f30fa1628b52ffd000085010004027b226964223a20312c20226e616d65223a2022"
+    "616c706861227d0a3262657431050084d504606e4f33c0dc3d9b63")
+
+
+def test_compact_frames_of_the_earlier_layout_still_decode():
+    from cobol.format.frame import read_single_compact
+    assert cobol.decompress(COMPACT_LAYOUT_ZSTD) == SMALL
+    assert _stream_decode(COMPACT_LAYOUT_ZSTD) == SMALL
+    assert cobol.decompress(COMPACT_LAYOUT_ZSTD + COMPACT_LAYOUT_ZSTD) == SMALL * 2
+    header, block = read_single_compact(COMPACT_LAYOUT_ZSTD)
+    assert not header.one_stream and block.streams[0].decoded_len == len(SMALL)
+    # the same block today: the one-stream layout, 5 bytes less (transform, params
+    # length, stream count, 2-byte decoded length), the same stream and checksum
+    blob = cobol.compress(SMALL, plan="zstd", checksum="crc32")
+    assert len(COMPACT_LAYOUT_ZSTD) - len(blob) == 5 and blob[-60:] == COMPACT_LAYOUT_ZSTD[-60:]
+
+
 def test_compact_frame_layout():
-    from cobol.format.frame import FLAG_COMPACT, FrameHeader, iter_frame_records, EndRecord, DataBlock
+    from cobol.format.frame import FLAG_COMPACT, FLAG_ONE_STREAM, FrameHeader, iter_frame_records, EndRecord, DataBlock
     full = cobol.compress(SMALL, plan="zstd", checksum="crc32", compact=False)
     blob = cobol.compress(SMALL, plan="zstd", checksum="crc32")  # one block: compact by default
-    assert blob[:5] == MAGIC + b"\x01" and blob[5] == FLAG_COMPACT | 3
-    assert len(full) - len(blob) == 23  # block size 4, header CRC 4, kind/len/seq 3, block CRC 4, end 8
+    assert blob[:5] == MAGIC + b"\x01" and blob[5] == FLAG_COMPACT | FLAG_ONE_STREAM | 3
+    # block size 4, header CRC 4, kind/len/seq 3, block CRC 4, end 8; and the one-stream
+    # plan: transform 1, params length 1, stream count 1, decoded length 2
+    assert len(full) - len(blob) == 23 + 5
+    records = b"".join(b'{"id": %d, "name": "n%d", "v": %d}\n' % (i, i * 7, i * i % 1000) for i in range(400))
+    several = cobol.compress(records, checksum="crc32")  # the JSON transform: several streams
+    assert several[5] == FLAG_COMPACT | 3 and len(cobol.frame_info(several).block_list[0].streams) > 1
+    assert cobol.decompress(several) == records and _stream_decode(several) == records
     recs = list(iter_frame_records(blob))
     assert [type(r) for _, r in recs] == [DataBlock, EndRecord]
     h, block = recs[0]
@@ -328,10 +355,22 @@ def test_hostile_compact_frames():
     with pytest.raises(UnsupportedError):
         cobol.decompress(bytes(forge(1, 1)[:5]) + b"\x2f" + forge(1, 1)[6:])  # checksum kind 15
     with pytest.raises(FormatError, match="reserved"):
-        cobol.decompress(bytes(forge(1, 1)[:5]) + b"\x63" + forge(1, 1)[6:])
+        cobol.decompress(bytes(forge(1, 1)[:5]) + b"\xa3" + forge(1, 1)[6:])
+    # a raw one-stream block takes the one-stream layout; a forged stored length
+    # over the bytes left, and the one-stream flag on a full frame, are errors
+    assert forge(1, 1)[5] == 0x63 and len(forge(1, 1)) == len(forge(1, 1, n=2)) - 3 - 1 - 4  # an entry, a payload; 4 bytes of plan
+    for decode in (cobol.decompress, _stream_decode):
+        with pytest.raises((LimitError, TruncatedError)):
+            decode(forge(1, 1, stored=1 << 40))
+        with pytest.raises(TruncatedError):
+            decode(forge(1, 1, stored=2))
+    full = bytearray(cobol.compress(b"x", compact=False))
+    full[5] |= 0x40
+    with pytest.raises(FormatError, match="one-stream"):
+        cobol.decompress(bytes(full))
     rng = __import__("random").Random(2)
     for _ in range(300):
-        junk = MAGIC + b"\x01" + bytes([0x20 | rng.choice((1, 2, 3))]) + bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+        junk = MAGIC + b"\x01" + bytes([rng.choice((0x20, 0x60)) | rng.choice((1, 2, 3))]) + bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
         for decode in (cobol.decompress, _stream_decode):
             try:
                 decode(junk)

@@ -946,15 +946,20 @@ class FrameReader:
             return Reader(b, base=start + len(buf) - len(b)).varint(what, limit)
 
         raw_len = varint("raw length", min(MAX_BLOCK_SIZE, lim.max_block_size))
-        buf += self._read(1)  # transform
-        n_params = varint("plan parameters", lim.max_params)
-        buf += self._read(n_params)
-        n_streams = varint("stream count", lim.max_streams)
-        stored = 0
-        for _ in range(n_streams):
+        max_stored = 17 * min(MAX_BLOCK_SIZE, lim.max_block_size) + (1 << 20)
+        if header.one_stream:
             buf += self._read(1)  # codec
-            stored += varint("stream stored length", 17 * min(MAX_BLOCK_SIZE, lim.max_block_size) + (1 << 20))
-            varint("stream decoded length", lim.max_stream_decoded(raw_len))
+            stored = varint("stream stored length", max_stored)
+        else:
+            buf += self._read(1)  # transform
+            n_params = varint("plan parameters", lim.max_params)
+            buf += self._read(n_params)
+            n_streams = varint("stream count", lim.max_streams)
+            stored = 0
+            for _ in range(n_streams):
+                buf += self._read(1)  # codec
+                stored += varint("stream stored length", max_stored)
+                varint("stream decoded length", lim.max_stream_decoded(raw_len))
         buf += self._read(_ck.checksum_size(header.checksum))
         buf += self._read(stored)
         r = Reader(buf, base=start)
