@@ -493,6 +493,9 @@ class CobolEngine:
 
     def decode_block(self, block: DataBlock, header: FrameHeader) -> bytes:
         """One parsed data block back to its raw bytes, checksum verified."""
+        if block.transform == _raw_transform.id and self.profiler is None:
+            # the stream is the output (no buffer, no NumPy: a small file decoded by the CLI)
+            return self._raw_block_bytes(block, header)
         from .outbuf import build
         return build(block.raw_len, OUTPUT_SLACK, lambda out: self.decode_block_into(block, header, out))
 
