@@ -10,7 +10,12 @@ fresh install has no cache); later runs reuse the one the first run filled.
 Pass ``--python`` to time another interpreter, e.g. a fresh virtual
 environment with cobol installed (docs/SPEED.md, Start-up, has the steps);
 with ``--real-cache`` the first run is not redirected: it compiles into
-wherever Numba caches for that install (run it once per fresh install).
+wherever Numba caches for that install, and the Numba cache files
+(``*.nbi``, ``*.nbc``) under that install's ``cobol`` package are deleted
+before each first run (so each is a fresh install's first run again).
+
+Each file is also decompressed (``cobol -d -c`` of its frame), first run and
+later runs the same way, in columns of its own.
 
     python bench/bench_startup.py [--python PY] [--repeat 3] [--corpus DIR] [--sizes 1000,1000000] [FILE ...]
 
@@ -81,6 +86,21 @@ def _corpus_files(tmp: Path, corpus: Path, sizes: list) -> list:
     return out
 
 
+def _installed_package(py: str, env: dict) -> Path:
+    out = subprocess.run([py, "-c", "import cobol, os; print(os.path.dirname(cobol.__file__))"],
+                         capture_output=True, text=True, env=env, check=True)
+    return Path(out.stdout.strip())
+
+
+def _clear_numba_cache(package: Path) -> int:
+    """Delete the Numba cache files under an installed package; how many."""
+    n = 0
+    for f in list(package.rglob("*.nbi")) + list(package.rglob("*.nbc")):
+        f.unlink()
+        n += 1
+    return n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*")
@@ -103,7 +123,7 @@ def main() -> None:
         ("python -c 'import cobol'", [py, "-c", "import cobol"]),
         ("cobol --help", [py, "-m", "cobol.cli", "--help"]),
         ("cobol -V", [py, "-m", "cobol.cli", "-V"]),
-        ("import cobol.engine (numpy, no kernels)", [py, "-c", "import cobol.engine"]),
+        ("import cobol.engine (no NumPy, no kernels)", [py, "-c", "import cobol.engine"]),
     ]
     for label, cmd in rows:
         print(f"{label:38s} {_best([_child(cmd, env) for _ in range(args.repeat)])}", flush=True)
@@ -115,19 +135,29 @@ def main() -> None:
             files = _corpus_files(tmp, Path(args.corpus), [int(n) for n in args.sizes.split(",")])
         else:
             files = _sample_files(tmp)
-        print(f"\n{'cobol -c FILE > /dev/null':38s} {'first run':>15s}   {'later runs':>15s}")
+        package = _installed_package(py, env) if args.real_cache else None
+        print(f"\n{'cobol -c FILE / cobol -d -c FILE.cobl':38s} {'-c first run':>15s}   {'-c later runs':>15s}"
+              f"   {'-d first run':>15s}   {'-d later runs':>15s}")
         for f in files:
-            cmd = [py, "-m", "cobol.cli", "-c", "-f", str(f)]
-            first, later = [], []
-            for i in range(args.repeat if not args.real_cache else 1):
-                run_env = dict(env)
-                if not args.real_cache:
-                    run_env["NUMBA_CACHE_DIR"] = str(tmp / f"numba-cache-{f.name}-{i}")
-                first.append(_child(cmd, run_env))
-            for _ in range(args.repeat):
-                later.append(_child(cmd, run_env))
+            frame = tmp / (f.name + ".cobl")
+            with open(frame, "wb") as out:
+                subprocess.run([py, "-m", "cobol.cli", "-c", "-f", str(f)], stdout=out, env=env, check=True)
+            cols = []
+            for cmd in ([py, "-m", "cobol.cli", "-c", "-f", str(f)],
+                        [py, "-m", "cobol.cli", "-d", "-c", "-f", str(frame)]):
+                first, later = [], []
+                for i in range(args.repeat):
+                    run_env = dict(env)
+                    if args.real_cache:
+                        _clear_numba_cache(package)
+                    else:
+                        run_env["NUMBA_CACHE_DIR"] = str(tmp / f"numba-cache-{f.name}-{cmd[3]}-{i}")
+                    first.append(_child(cmd, run_env))
+                for _ in range(args.repeat):
+                    later.append(_child(cmd, run_env))
+                cols += [_best(first), _best(later)]
             label = f"{f.name} ({f.stat().st_size} B)"
-            print(f"{label[:38]:38s} {_best(first)}   {_best(later)}", flush=True)
+            print(f"{label[:38]:38s} " + "   ".join(cols), flush=True)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,16 @@ def test_tiny_file_round_trip_loads_no_numba():
     assert _python(code) == "True True False"
 
 
+def test_tiny_text_file_round_trip_loads_no_numpy():
+    """A text block under plan.TINY_BLOCK is coded raw: compress, decompress and
+    the streaming decoder the CLI uses (raw blocks hand back their stream) run
+    without NumPy, about half of such a run's start-up."""
+    code = ("import cobol, sys, io; d = b'{\"id\": 1, \"name\": \"x\"}\\n' * 40; b = cobol.compress(d); "
+            "out = io.BytesIO(); cobol.CobolEngine().decompress_stream(io.BytesIO(b), out); "
+            "print(cobol.decompress(b) == d, out.getvalue() == d, 'numpy' in sys.modules)")
+    assert _python(code) == "True True False"
+
+
 def test_a_run_imports_only_its_transforms():
     code = ("import cobol, sys; d = b'{\"id\": 1, \"name\": \"x\"}\\n' * 400; b = cobol.compress(d); "
             "assert cobol.decompress(b) == d; "

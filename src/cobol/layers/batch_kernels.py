@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class BatchKernels(Protocol):
@@ -79,6 +80,13 @@ def _kernels(n: int) -> "BatchKernels | None":
     return None if p is None else p.kernels_for(int(n))
 
 
+def _size(values) -> int:
+    """``np.size(values)``; NumPy imported here, not with the module, which the
+    engine imports (a tiny block coded raw needs no NumPy)."""
+    import numpy as np
+    return np.size(values)
+
+
 def runs_on_cpu(n: int) -> bool:
     """Whether a batch of ``n`` items runs on the layers' own CPU kernels (no
     provider, or the provider declines it): then a layer may fuse several of
@@ -88,27 +96,27 @@ def runs_on_cpu(n: int) -> bool:
 
 def choose_orders(values, chunk: int) -> np.ndarray:
     from . import l3_delta  # on first call: the CPU kernels' Numba module
-    k = _kernels(np.size(values))
+    k = _kernels(_size(values))
     return k.choose_orders(values, chunk) if k else l3_delta.choose_orders(values, chunk)
 
 
 def delta_encode(values, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
     from . import l3_delta  # on first call: the CPU kernels' Numba module
-    k = _kernels(np.size(values))
+    k = _kernels(_size(values))
     return k.delta_encode(values, orders, chunk, zigzag0=zigzag0) if k \
         else l3_delta.delta_encode(values, orders, chunk, zigzag0=zigzag0)
 
 
 def delta_decode(codes, orders, chunk: int, zigzag0: bool = True) -> np.ndarray:
     from . import l3_delta  # on first call: the CPU kernels' Numba module
-    k = _kernels(np.size(codes))
+    k = _kernels(_size(codes))
     return k.delta_decode(codes, orders, chunk, zigzag0=zigzag0) if k \
         else l3_delta.delta_decode(codes, orders, chunk, zigzag0=zigzag0)
 
 
 def pack(codes, chunk: int, tags=None, allowed: tuple = (0, 1, 2, 3, 4)) -> bytes:
     from . import l4_bitpack  # on first call: the CPU kernels' Numba module
-    k = _kernels(np.size(codes))
+    k = _kernels(_size(codes))
     return k.bitpack(codes, chunk, tags=tags, allowed=allowed) if k \
         else l4_bitpack.pack(codes, chunk, tags=tags, allowed=allowed)
 
@@ -119,7 +127,7 @@ def delta_pack(values, chunk: int, zigzag0: bool = True) -> bytes:
     those three operations; on the CPU kernels fused into one pass
     (l4_bitpack.pack_deltas, same bytes)."""
     from . import l4_bitpack  # on first call: the CPU kernels' Numba module
-    k = _kernels(np.size(values))
+    k = _kernels(_size(values))
     if k:
         orders = k.choose_orders(values, chunk)
         return k.bitpack(k.delta_encode(values, orders, chunk, zigzag0=zigzag0), chunk, tags=orders)
