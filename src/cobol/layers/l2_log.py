@@ -183,7 +183,7 @@ class LogScan:
     that both layouts can be built from one scan."""
 
     def __init__(self, data, templates: bool = True, extra: bytes | None = None, tail: bool = False,
-                 tokens: tuple | None = None):
+                 tokens: tuple | None = None, confirm: bool = True):
         """``templates=False``: stop after the line scan, with only ``n_lines``
         and ``n_templates`` set (what the text gate, :func:`looks_templated`,
         needs); :meth:`finish_templates` does the rest later. ``extra``:
@@ -192,13 +192,19 @@ class LogScan:
         block with its messages cut off (:func:`_cut_messages`), TAIL a delimiter.
         ``tokens``: the block's token counts (keys, counts) of lk.token_counts,
         when already known (:meth:`cut_tokens`); the scan's own are kept in
-        ``tokens`` (None where the scan needs none)."""
+        ``tokens`` (None where the scan needs none). ``confirm=False``: lines
+        are grouped by their templates' 64-bit hashes alone, without
+        lk.confirm_templates comparing each line's template bytes with its
+        template's first line (where the plan stored is round-tripped,
+        EncodeContext.verified: a collision then costs the block its log
+        plan, never data; 2-3% of level 3's CPU on large logs)."""
         buf = np.frombuffer(data, np.uint8)
         self.buf = buf
         if extra is None:
             extra = extra_delimiters(data)
         self.extra = extra
         self.tail = tail
+        self.confirm = confirm
         cls = _byte_classes(extra, tail)
         n_lines = lk.count_lines(buf)
         self.final_newline = bool(buf.size and buf[-1] == lk.NEWLINE)
@@ -274,7 +280,8 @@ class LogScan:
         line_tid[ok] = rank[inv] + 1
         rep_line = np.zeros(order.size + 1, np.int64)
         rep_line[1:] = ok[first[order]]
-        lk.confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line)
+        if self.confirm:
+            lk.confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line)
         n_kept = int(np.count_nonzero(counts >= MIN_TEMPLATE_LINES))
         line_tid[line_tid > n_kept] = 0
         rep_line = rep_line[1:n_kept + 1]
@@ -989,7 +996,7 @@ class LogTransform(Transform):
                 if not _gate(sample, extra):
                     return None
             else:
-                sample_scan = LogScan(sample, templates=False, extra=extra)
+                sample_scan = LogScan(sample, templates=False, extra=extra, confirm=not ctx.verified)
                 if not _templated(sample_scan):
                     return None
                 sample_scan.finish_templates()
@@ -998,7 +1005,7 @@ class LogTransform(Transform):
             return None
         prof = ctx.profiler
         started = prof.start() if prof is not None else None
-        scan = LogScan(data, extra=extra) if scan is None else scan
+        scan = LogScan(data, extra=extra, confirm=not ctx.verified) if scan is None else scan
         if scan.n_raw == scan.n_lines:
             return None
         # a sample the planner only sizes up: columns (the layout of the larger
@@ -1008,7 +1015,8 @@ class LogTransform(Transform):
         cut = _cut_messages(data, scan) if ctx.level >= MESSAGES_MIN_LEVEL else None
         if cut is not None:
             lines, messages, n_messages = cut
-            scan = LogScan(lines, extra=scan.extra, tail=True, tokens=scan.cut_tokens(messages))
+            scan = LogScan(lines, extra=scan.extra, tail=True, tokens=scan.cut_tokens(messages),
+                           confirm=not ctx.verified)
         model = LogModel(lines, scan=scan) if ctx.size_only else _better_layout(lines, scan)
         if cut is not None:
             model.messages, model.n_messages = messages, n_messages
