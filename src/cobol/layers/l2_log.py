@@ -183,27 +183,23 @@ class LogScan:
     that both layouts can be built from one scan."""
 
     def __init__(self, data, templates: bool = True, extra: bytes | None = None, tail: bool = False,
-                 tokens: tuple | None = None, confirm: bool = True):
+                 confirm: bool = True):
         """``templates=False``: stop after the line scan, with only ``n_lines``
         and ``n_templates`` set (what the text gate, :func:`looks_templated`,
         needs); :meth:`finish_templates` does the rest later. ``extra``:
         delimiters added to DELIMITERS (params version 2; b"": version 1;
         None: :func:`extra_delimiters` of the block). ``tail``: ``data`` is a
         block with its messages cut off (:func:`_cut_messages`), TAIL a delimiter.
-        ``tokens``: the block's token counts (keys, counts) of lk.token_counts,
-        when already known (:meth:`cut_tokens`); the scan's own are kept in
-        ``tokens`` (None where the scan needs none). ``confirm=False``: lines
-        are grouped by their templates' 64-bit hashes alone, without
-        lk.confirm_templates comparing each line's template bytes with its
-        template's first line (where the plan stored is round-tripped,
-        EncodeContext.verified: a collision then costs the block its log
-        plan, never data; 2-3% of level 3's CPU on large logs)."""
+        ``confirm=False``: lines are grouped by their templates' 64-bit
+        hashes alone, without lk.confirm_templates comparing each line's
+        template bytes with its template's first line (where the plan stored
+        is round-tripped, EncodeContext.verified: a collision then costs the
+        block its log plan, never data; 2-3% of level 3's CPU on large logs)."""
         buf = np.frombuffer(data, np.uint8)
         self.buf = buf
         if extra is None:
             extra = extra_delimiters(data)
         self.extra = extra
-        self.tail = tail
         self.confirm = confirm
         cls = _byte_classes(extra, tail)
         n_lines = lk.count_lines(buf)
@@ -218,10 +214,8 @@ class LogScan:
         var_e = np.empty(cap_vars, np.int64)
         var_line = np.empty(cap_vars, np.int64)
         min_static = min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE))
-        self.tokens = None
         if min_static > 1:
-            tok_keys, tok_counts = lk.token_counts(buf, cls) if tokens is None else tokens
-            self.tokens = (tok_keys, tok_counts)
+            tok_keys, tok_counts = lk.token_counts(buf, cls)
         else:
             tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
         nl, nv, _ = lk.scan_lines(buf, cls, MAX_LINE, n_lines, tmpl, line_ts, line_te,
@@ -237,21 +231,6 @@ class LogScan:
             # by at least MIN_TEMPLATE_LINES lines), without ordering or gathering them
             counts = unique_hashes(line_hash[~line_raw])[2]
             self.n_templates = int(np.count_nonzero(counts >= MIN_TEMPLATE_LINES))
-
-    def cut_tokens(self, messages: bytes) -> tuple | None:
-        """The token counts of this block with ``messages`` (the messages
-        :func:`_cut_messages` cut off its lines: whole tokens of it, TAIL
-        in none) cut off: this scan's counts less the messages' own, what
-        lk.token_counts of the cut block gives (a lookup finds the same
-        count in either table), for the cut block's :class:`LogScan` (~0.6
-        ms a MB of messages instead of ~1.5 ms a MB of the cut block). None
-        where this scan counted none."""
-        if self.tokens is None:
-            return None
-        keys, counts = self.tokens[0], self.tokens[1].copy()
-        if not lk.uncount_tokens(np.frombuffer(messages, np.uint8), _byte_classes(self.extra, self.tail), keys, counts):
-            return None  # (never: every message token was counted in the block)
-        return keys, counts
 
     def finish_templates(self) -> None:
         """The template dictionary, each line's template id and the templates stream."""
@@ -1015,8 +994,7 @@ class LogTransform(Transform):
         cut = _cut_messages(data, scan) if ctx.level >= MESSAGES_MIN_LEVEL else None
         if cut is not None:
             lines, messages, n_messages = cut
-            scan = LogScan(lines, extra=scan.extra, tail=True, tokens=scan.cut_tokens(messages),
-                           confirm=not ctx.verified)
+            scan = LogScan(lines, extra=scan.extra, tail=True, confirm=not ctx.verified)
         model = LogModel(lines, scan=scan) if ctx.size_only else _better_layout(lines, scan)
         if cut is not None:
             model.messages, model.n_messages = messages, n_messages

@@ -213,38 +213,6 @@ def token_counts(buf, cls):
 
 
 @njit(cache=True, nogil=True)
-def uncount_tokens(buf, cls, keys, counts):
-    """Take the tokens of ``buf`` off a (keys, counts) table of
-    :func:`token_counts` that counted them (the same tokens as there: those
-    without a CLASS_VAR byte); returns False, the table partly changed, when a
-    token is not in it. The messages cut off a block's lines
-    (:func:`cut_messages`) are whole tokens of it, so the block's counts less
-    theirs are the counts of the cut block, without a pass over it."""
-    n = buf.shape[0]
-    i = 0
-    while i < n:
-        if cls[buf[i]] & CLASS_STOP:
-            i += 1
-            continue
-        j = i
-        seen = 0
-        while j < n:
-            k = cls[buf[j]]
-            if k & CLASS_STOP:
-                break
-            seen |= k
-            j += 1
-        if not seen & CLASS_VAR:
-            h = _token_hash(buf, i, j)
-            s = _slot(keys, h)
-            if keys[s] != h or counts[s] <= 0:
-                return False
-            counts[s] -= 1
-        i = j
-    return True
-
-
-@njit(cache=True, nogil=True)
 def scan_lines(buf, cls, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
                var_s, var_e, var_line, tok_keys, tok_counts, min_static):
     """Tokenize every line; returns (lines, variables, template bytes written).
