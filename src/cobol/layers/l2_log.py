@@ -1042,6 +1042,8 @@ class LogTransform(Transform):
             lines, messages, n_messages = cut
             reuse = (scan, _uncut_lines(lines, scan.n_lines)) if scan.kept is not None else None
             scan = LogScan(lines, extra=scan.extra, tail=True, confirm=not ctx.verified, reuse=reuse)
+        else:
+            scan.kept = None  # (the model keeps its scan: not the line scan's arrays with it)
         model = LogModel(lines, scan=scan) if ctx.size_only else _better_layout(lines, scan)
         if cut is not None:
             model.messages, model.n_messages = messages, n_messages
