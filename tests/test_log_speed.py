@@ -249,3 +249,80 @@ def test_span_hash_sees_every_byte_and_the_length():
             changed = buf.copy()
             changed[3 + k] ^= 1
             assert span_hash(changed, 3, 3 + n) != h, (n, k)
+
+
+def _fresh_scan_arrays(data, extra: bytes, tok_keys, tok_counts, min_static, tail: bool):
+    """lk.scan_lines of ``data`` from scratch with the given token counts: the arrays a reuse must match."""
+    from cobol.layers import l2_log
+    buf = np.frombuffer(data, np.uint8)
+    n_lines = lk.count_lines(buf)
+    cap = buf.size // 2 + 1
+    out = (np.empty(buf.size, np.uint8), np.empty(n_lines, np.int64), np.empty(n_lines, np.int64),
+           np.empty(n_lines, np.bool_), np.empty(n_lines, np.uint64),
+           np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64))
+    nl, nv, tp = lk.scan_lines(buf, l2_log._byte_classes(extra, tail), l2_log.MAX_LINE, n_lines, *out,
+                               tok_keys, tok_counts, min_static, *l2_log._NO_REUSE)
+    tmpl, ts, te, raw, h, vs, ve, vl = out
+    return tmpl[:tp], ts, te, raw, h, vs[:nv], ve[:nv], vl[:nv]
+
+
+@pytest.mark.parametrize("n", [150, 1500])  # under and over the line count where token counts start to matter
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_scan_of_a_cut_block_reuses_the_whole_lines_as_a_fresh_scan_would(n, final_newline):
+    """The cut block's scan (l2_log.CUT_REUSES_SCAN) copies the lines left
+    whole from the block's scan: the same arrays as tokenizing the cut block
+    again with the block's token counts."""
+    from test_log_messages import _chat
+    from cobol.layers import l2_log
+
+    chat = _chat(3, n).split(b"\n")[:-1]
+    # every third line a regular one (left whole), the rest chat (cut)
+    lines = [b"[%02d:%02d] *** nick%d has joined #chan (host%d.example.org)" % (i // 60 % 24, i % 60, i % 3, i % 7)
+             if i % 3 == 0 else line for i, line in enumerate(chat)]
+    data = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    whole = l2_log.LogScan(data, keep=True)
+    heads, messages, n_messages = l2_log._cut_messages(data, whole)
+    assert 0 < n_messages < whole.n_lines
+    uncut = l2_log._uncut_lines(heads, whole.n_lines)
+    assert 0 < int(uncut.sum()) < whole.n_lines
+    reused = l2_log.LogScan(heads, extra=whole.extra, tail=True, templates=False, reuse=(whole, uncut))
+    tok_keys, tok_counts, min_static = whole.kept[7], whole.kept[8], whole.kept[9]
+    want = _fresh_scan_arrays(heads, whole.extra, tok_keys, tok_counts, min_static, True)
+    tmpl, ts, te, raw, h = reused._scan
+    n_tmpl = int(te[-1]) if te.size else 0
+    got = (tmpl[:n_tmpl], ts, te, raw, h, reused.var_s, reused.var_e, reused.var_line)
+    for a, b in zip(got, want):
+        assert a.shape == b.shape and (a == b).all()
+
+
+def test_cut_blocks_round_trip_through_the_reused_scan(monkeypatch):
+    from test_log_messages import _chat
+    import cobol
+    from cobol.layers import l2_log
+    from cobol.registry import EncodeContext
+
+    for seed, n in ((1, 400), (2, 2500), (5, 90)):
+        data = _chat(seed, n, final_newline=seed != 2)
+        enc = l2_log.LogTransform().encode(data, EncodeContext(fmt="log", level=3))
+        assert l2_log.decode_block([bytes(s) for s in enc.streams], enc.params, len(data)) == data
+        assert cobol.decompress(cobol.compress(data, level=3)) == data
+    # a scan that kept nothing (or another line count) tokenizes the cut block afresh
+    data = _chat(4, 600)
+    whole = l2_log.LogScan(data)
+    assert whole.kept is None
+    heads, _, _ = l2_log._cut_messages(data, whole)
+    fresh = l2_log.LogScan(heads, extra=whole.extra, tail=True, reuse=None)
+    assert fresh.n_lines == whole.n_lines
+
+
+@pytest.mark.parametrize("n", [40, 3000])
+def test_unconfirmed_templates_group_the_lines_as_confirmed_ones(n):
+    """LogScan(confirm=False) (the planner's verified runs) skips the byte
+    comparison of each line with its template's first line: without a hash
+    collision the same template ids and streams."""
+    from cobol.layers import l2_log
+
+    data = _templated_text(n) + b"raw \x11 line\n" + _templated_text(5)
+    a, b = l2_log.LogScan(data), l2_log.LogScan(data, confirm=False)
+    assert (a.line_tid == b.line_tid).all()
+    assert a.templates_stream.tobytes() == b.templates_stream.tobytes()

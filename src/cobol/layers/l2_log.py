@@ -177,23 +177,39 @@ def _line_bounds(buf: np.ndarray, n_lines: int) -> tuple[np.ndarray, np.ndarray]
     return starts, ends.astype(np.int64)
 
 
+_NO_REUSE = (np.zeros(0, np.bool_), np.zeros(0, np.uint8)) + tuple(np.zeros(0, np.int64) for _ in range(2)) \
+    + (np.zeros(0, np.bool_), np.zeros(0, np.uint64)) + tuple(np.zeros(0, np.int64) for _ in range(5))
+
+
 class LogScan:
     """One block cut into lines, templates and variables (encode side): the
     part of :class:`LogModel` that does not depend on the variable layout, so
     that both layouts can be built from one scan."""
 
-    def __init__(self, data, templates: bool = True, extra: bytes | None = None, tail: bool = False):
+    def __init__(self, data, templates: bool = True, extra: bytes | None = None, tail: bool = False,
+                 confirm: bool = True, keep: bool = False, reuse: tuple | None = None):
         """``templates=False``: stop after the line scan, with only ``n_lines``
         and ``n_templates`` set (what the text gate, :func:`looks_templated`,
         needs); :meth:`finish_templates` does the rest later. ``extra``:
         delimiters added to DELIMITERS (params version 2; b"": version 1;
         None: :func:`extra_delimiters` of the block). ``tail``: ``data`` is a
-        block with its messages cut off (:func:`_cut_messages`), TAIL a delimiter."""
+        block with its messages cut off (:func:`_cut_messages`), TAIL a delimiter.
+        ``confirm=False``: lines are grouped by their templates' 64-bit
+        hashes alone, without lk.confirm_templates comparing each line's
+        template bytes with its template's first line (where the plan stored
+        is round-tripped, EncodeContext.verified: a collision then costs the
+        block its log plan, never data; 2-3% of level 3's CPU on large logs).
+        ``keep``: the line scan's outputs and token counts are kept
+        (``kept``) for a scan of the block with its messages cut off;
+        ``reuse``: (that earlier :class:`LogScan`, a bool per line: the lines
+        left whole), whose lines are copied from it, not tokenized again,
+        and whose token counts this scan uses (see CUT_REUSES_SCAN)."""
         buf = np.frombuffer(data, np.uint8)
         self.buf = buf
         if extra is None:
             extra = extra_delimiters(data)
         self.extra = extra
+        self.confirm = confirm
         cls = _byte_classes(extra, tail)
         n_lines = lk.count_lines(buf)
         self.final_newline = bool(buf.size and buf[-1] == lk.NEWLINE)
@@ -207,16 +223,28 @@ class LogScan:
         var_e = np.empty(cap_vars, np.int64)
         var_line = np.empty(cap_vars, np.int64)
         min_static = min(MAX_MIN_STATIC, max(1, n_lines // LINES_PER_STATIC_USE))
-        if min_static > 1:
-            tok_keys, tok_counts = lk.token_counts(buf, cls)
+        if reuse is not None and reuse[0].kept[-1] == min_static and reuse[0].n_lines == n_lines:
+            old, whole = reuse
+            o_tmpl, o_ts, o_te, o_raw, o_hash, o_start, o_end, tok_keys, tok_counts, _ = old.kept
+            o_vfirst = np.searchsorted(old.var_line, np.arange(n_lines + 1, dtype=np.int64))
+            reused = (whole, o_tmpl, o_ts, o_te, o_raw, o_hash, old.var_s, old.var_e, o_vfirst, o_start, o_end)
         else:
-            tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
+            if min_static > 1:
+                tok_keys, tok_counts = lk.token_counts(buf, cls)
+            else:
+                tok_keys, tok_counts = np.zeros(1, np.uint64), np.zeros(1, np.int32)
+            reused = _NO_REUSE
         nl, nv, _ = lk.scan_lines(buf, cls, MAX_LINE, n_lines, tmpl, line_ts, line_te,
-                                  line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts, min_static)
+                                  line_raw, line_hash, var_s, var_e, var_line, tok_keys, tok_counts, min_static,
+                                  *reused)
         assert nl == n_lines
         self.var_s, self.var_e, self.var_line = var_s[:nv], var_e[:nv], var_line[:nv]
         self.n_lines = n_lines
         self._scan = (tmpl, line_ts, line_te, line_raw, line_hash)
+        self.kept = None
+        if keep:
+            starts, ends = _line_bounds(buf, n_lines)
+            self.kept = (tmpl, line_ts, line_te, line_raw, line_hash, starts, ends, tok_keys, tok_counts, min_static)
         if templates:
             self.finish_templates()
         else:
@@ -252,7 +280,8 @@ class LogScan:
         line_tid[ok] = rank[inv] + 1
         rep_line = np.zeros(order.size + 1, np.int64)
         rep_line[1:] = ok[first[order]]
-        lk.confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line)
+        if self.confirm:
+            lk.confirm_templates(tmpl, line_ts, line_te, line_tid, rep_line)
         n_kept = int(np.count_nonzero(counts >= MIN_TEMPLATE_LINES))
         line_tid[line_tid > n_kept] = 0
         rep_line = rep_line[1:n_kept + 1]
@@ -843,6 +872,30 @@ SPLIT_SAMPLE = 64 << 10
 SPLIT_MIN_LINES = 32
 
 
+#: the scan of a block with its messages cut off (:func:`_cut_messages`) takes
+#: the lines left whole from the block's own scan (template bytes, variables,
+#: hashes; lk.scan_lines ``keep``) and tokenizes the cut lines' heads only,
+#: with the block's token counts (the messages' tokens counted in): a token
+#: is template text or a variable by its count in the whole block, as on the
+#: lines left whole. A new count over the cut block (main before branch
+#: log-speed11) made 3-5% of the words used in the heads variables (gdb's
+#: check.log: 90 of 3,337, counted 10+ times in the block and fewer in the
+#: heads) and cost a second pass over the block (token count and line scan:
+#: 9.4 ms CPU on check.log's first 2 MB, ~61 ms in all; now ~3 ms, the cut
+#: lines' heads). Sizes there -0.32%, irclog2html +0.015%.
+CUT_REUSES_SCAN = True
+
+
+def _uncut_lines(heads: np.ndarray, n_lines: int) -> np.ndarray:
+    """A bool per line of a cut block (:func:`_cut_messages`): True for the
+    lines left whole (those without TAIL, which ends a cut line's head; the
+    block before the cut held none)."""
+    whole = np.ones(n_lines, np.bool_)
+    ends = np.flatnonzero(heads == lk.NEWLINE)
+    whole[np.searchsorted(ends, np.flatnonzero(heads == TAIL))] = False
+    return whole
+
+
 def _cut_messages(data, scan: LogScan):
     """(the block with each cut line's message replaced by TAIL, as a
     uint8 array, the messages each ended by a newline, their count), or None when the block
@@ -967,7 +1020,7 @@ class LogTransform(Transform):
                 if not _gate(sample, extra):
                     return None
             else:
-                sample_scan = LogScan(sample, templates=False, extra=extra)
+                sample_scan = LogScan(sample, templates=False, extra=extra, confirm=not ctx.verified)
                 if not _templated(sample_scan):
                     return None
                 sample_scan.finish_templates()
@@ -976,17 +1029,22 @@ class LogTransform(Transform):
             return None
         prof = ctx.profiler
         started = prof.start() if prof is not None else None
-        scan = LogScan(data, extra=extra) if scan is None else scan
+        cuts = ctx.level >= MESSAGES_MIN_LEVEL
+        scan = LogScan(data, extra=extra, confirm=not ctx.verified, keep=cuts and CUT_REUSES_SCAN) \
+            if scan is None else scan
         if scan.n_raw == scan.n_lines:
             return None
         # a sample the planner only sizes up: columns (the layout of the larger
         # logs that reach the sample trial) without the layout trial; the
         # messages are cut off its lines as they would be off the block's
         lines = data
-        cut = _cut_messages(data, scan) if ctx.level >= MESSAGES_MIN_LEVEL else None
+        cut = _cut_messages(data, scan) if cuts else None
         if cut is not None:
             lines, messages, n_messages = cut
-            scan = LogScan(lines, extra=scan.extra, tail=True)
+            reuse = (scan, _uncut_lines(lines, scan.n_lines)) if scan.kept is not None else None
+            scan = LogScan(lines, extra=scan.extra, tail=True, confirm=not ctx.verified, reuse=reuse)
+        else:
+            scan.kept = None  # (the model keeps its scan: not the line scan's arrays with it)
         model = LogModel(lines, scan=scan) if ctx.size_only else _better_layout(lines, scan)
         if cut is not None:
             model.messages, model.n_messages = messages, n_messages

@@ -214,8 +214,18 @@ def token_counts(buf, cls):
 
 @njit(cache=True, nogil=True)
 def scan_lines(buf, cls, max_line, n_lines, tmpl, line_ts, line_te, line_raw, line_hash,
-               var_s, var_e, var_line, tok_keys, tok_counts, min_static):
+               var_s, var_e, var_line, tok_keys, tok_counts, min_static,
+               keep, o_tmpl, o_ts, o_te, o_raw, o_hash, o_vs, o_ve, o_vfirst, o_start, o_end):
     """Tokenize every line; returns (lines, variables, template bytes written).
+
+    ``keep`` (a bool per line, or empty): line ``li`` with ``keep[li]`` is
+    taken from an earlier scan of a buffer that holds the same line at
+    ``o_start[li]:o_end[li]`` (the ``o_`` arrays: that scan's outputs,
+    ``o_vfirst`` each line's first variable and one more entry), not
+    tokenized again: its template bytes, raw flag and hash copied, its
+    variables moved by the line's shift. The same tokens come out where the
+    earlier scan used these token counts and the same delimiters for the
+    line's bytes (a block with its messages cut off: :mod:`.l2_log`).
 
     A token is a maximal run of bytes without CLASS_STOP (``cls``:
     :func:`byte_classes`); it is a variable when it holds a CLASS_VAR byte
@@ -234,10 +244,28 @@ def scan_lines(buf, cls, max_line, n_lines, tmpl, line_ts, line_te, line_raw, li
     li = 0
     nv = 0
     tp = 0
+    reuse = keep.shape[0] == n_lines
     while pos < n and li < n_lines:
         tp0 = tp
         nv0 = nv
         line_ts[li] = tp
+        if reuse and keep[li]:
+            a = o_ts[li]
+            for x in range(o_te[li] - a):
+                tmpl[tp + x] = o_tmpl[a + x]
+            tp += o_te[li] - a
+            shift = pos - o_start[li]
+            for q in range(o_vfirst[li], o_vfirst[li + 1]):
+                var_s[nv] = o_vs[q] + shift
+                var_e[nv] = o_ve[q] + shift
+                var_line[nv] = li
+                nv += 1
+            line_raw[li] = o_raw[li]
+            line_te[li] = tp
+            line_hash[li] = o_hash[li]
+            li += 1
+            pos += o_end[li - 1] - o_start[li - 1] + 1
+            continue
         raw = False
         i = pos
         while i < n:
