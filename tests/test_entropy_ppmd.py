@@ -202,6 +202,48 @@ def test_final_code_keeps_zstd_where_it_beats_ppmd_unless_sure(monkeypatch):
     assert entropy.final_code(data, codec, coded, zsize, 19, sure=True) == (PPMD, coded)
 
 
+def test_final_code_keeps_ppmd_from_a_sampled_zstd_estimate(monkeypatch):
+    """At levels 19+ a large PPMd stream well under zstd -19's size estimated on
+    a sample (entropy._zstd_estimate) is kept without zstd -19 of the whole
+    stream; the estimate's zstd passes see the sample only."""
+    data = _text_sample()
+    while len(data) < 2 * entropy.ZSTD_ESTIMATE_MIN:
+        data += data[: len(data) // 3] + b"%d\n" % len(data)
+    codec, coded, zsize = entropy.provisional_code(data, entropy.COMPARE_ZSTD_LEVEL, 19, (16,))
+    assert codec == PPMD and len(coded) <= entropy.ZSTD_ESTIMATE_KEEP * len(entropy_code(data, 19)[1])
+    sizes = []
+    real = entropy._compressor
+
+    def counted(level, dictionary, magicless=False):
+        c = real(level, dictionary, magicless)
+
+        class Counting:
+            def compress(self, b):
+                sizes.append((level, len(b)))
+                return c.compress(b)
+        return Counting()
+    monkeypatch.setattr(entropy, "_compressor", counted)
+    assert entropy.final_code(data, codec, coded, zsize, 19) == (PPMD, coded)
+    assert sizes and all(n < len(data) for _, n in sizes)
+    # below 19 (PPMd at levels 10-18) the whole stream is still coded at the level
+    sizes.clear()
+    entropy.final_code(data, codec, coded, zsize, 15)
+    assert (15, len(data)) in sizes
+
+
+def test_prose_at_levels_19_20_codes_ppmd_order_16_only(monkeypatch):
+    """plan.TOP_PPMD_ORDERS: prose at 19-20 tries order 16 alone; 21+ every order."""
+    data = _text_sample()
+    orders = []
+    real = entropy._ppmd_encode
+    monkeypatch.setattr(entropy, "_ppmd_encode", lambda d, order, code: orders.append(order) or real(d, order, code))
+    for level, want in ((19, {16}), (22, set(entropy.ppmd_orders(22)))):
+        orders.clear()
+        blob = cobol.compress(data, level, threads=1)
+        assert cobol.decompress(blob) == data
+        assert "ppmd" in _codecs(blob) and set(orders) == want
+
+
 def test_model_memory_stays_within_the_decoders_bound():
     for n in (1, 4096, 65536, 1 << 20, 1_400_000, 3 << 20, 8 << 20, 64 << 20):
         for level in (19, 20, 21, 22):
