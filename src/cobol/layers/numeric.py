@@ -575,9 +575,21 @@ def _stream_sample(b: bytes, parts: int = LITERAL_PROBE_PARTS, span: int = LITER
     return b"".join(b[i * last // (parts - 1):][:span] for i in range(parts))
 
 
+#: each thread's long-match-only zstd compressors, by level (a new one per
+#: block cost 10-20 us: its context's tables came from fresh memory)
+_LITERAL_CCTX = threading.local()
+
+
 def _literal_zstd(b: bytes, level: int) -> bytes:
-    p = zstandard.ZstdCompressionParameters.from_level(max(1, level), min_match=LITERAL_ZSTD_MIN_MATCH)
-    return zstandard.ZstdCompressor(compression_params=p).compress(b)
+    level = max(1, level)
+    cache = getattr(_LITERAL_CCTX, "by_level", None)
+    if cache is None:
+        cache = _LITERAL_CCTX.by_level = {}
+    cctx = cache.get(level)
+    if cctx is None:
+        p = zstandard.ZstdCompressionParameters.from_level(level, min_match=LITERAL_ZSTD_MIN_MATCH)
+        cctx = cache[level] = zstandard.ZstdCompressor(compression_params=p)
+    return cctx.compress(b)
 
 
 #: each thread's zstd decompressor of the values frames (a ZstdDecompressor must
