@@ -290,6 +290,10 @@ class CobolEngine:
             raise EncodeError(f"unknown format {fmt!r}; known: {', '.join(_detect.FORMATS)}")
         self.fmt = fmt
         self.hints = dict(hints or {})
+        #: a dtype hint declares typed arrays: their blocks are numeric without
+        #: detection (its byte-lane histograms were 2-7% of compressing a
+        #: numeric array with its dtype at level 3; issue 15)
+        self._block_fmt = fmt if fmt is not None or self.hints.get("dtype") is None else "numeric"
         self.profiler = profiler
         # None = the automatic choice, made lazily by cobol.accel on the first large batch
         self.backend = None
@@ -330,7 +334,7 @@ class CobolEngine:
         chunk = bytes(chunk)
         if len(chunk) > self.block_size:
             raise EncodeError(f"block of {len(chunk)} bytes exceeds the block size {self.block_size}")
-        fmt = _detect.detect(chunk, self.fmt)
+        fmt = _detect.detect(chunk, self._block_fmt)
         if clock is not None:
             clock.lap("detect")
         with _batch_kernels.using(self._kernels):

@@ -509,8 +509,9 @@ def _unwrap_kernel(x, bits):
 
 def _estimate(arr: np.ndarray, alone: bool = False) -> tuple[int, int, int | None]:
     """(estimated size after zstd, method, scale) of the best method for a sample array.
-    ``alone``: nothing else competes with this array's methods, so an integer
-    array with a single method needs no size (0 is returned)."""
+    ``alone``: nothing else competes with this array's methods, so an array
+    with a single method left (every integer array, a float array whose
+    quarter-sample estimates leave one) needs no size (0 is returned)."""
     if arr.dtype.kind in "iu":
         plain = _int_values(arr)
         if arr.dtype.itemsize < 8:
@@ -525,6 +526,10 @@ def _estimate(arr: np.ndarray, alone: bool = False) -> tuple[int, int, int | Non
         quarter = np.frombuffer(_sample(arr.view(np.uint8), arr.itemsize, arr.nbytes // 4).tobytes(), arr.dtype)
         small = [_float_estimate(quarter, method, scale) for method, scale in methods]
         methods = [m for m, size in zip(methods, small) if size <= METHOD_PRUNE * min(small)]
+    if alone and len(methods) == 1:
+        # nothing left to compare: no estimate of it on the whole sample (a
+        # fifth to a third of the estimates' time on a float array with a hint)
+        return 0, methods[0][0], methods[0][1]
     best = None
     for method, scale in methods:
         size = _float_estimate(arr, method, scale)
@@ -570,9 +575,21 @@ def _stream_sample(b: bytes, parts: int = LITERAL_PROBE_PARTS, span: int = LITER
     return b"".join(b[i * last // (parts - 1):][:span] for i in range(parts))
 
 
+#: each thread's long-match-only zstd compressors, by level (a new one per
+#: block cost 10-20 us: its context's tables came from fresh memory)
+_LITERAL_CCTX = threading.local()
+
+
 def _literal_zstd(b: bytes, level: int) -> bytes:
-    p = zstandard.ZstdCompressionParameters.from_level(max(1, level), min_match=LITERAL_ZSTD_MIN_MATCH)
-    return zstandard.ZstdCompressor(compression_params=p).compress(b)
+    level = max(1, level)
+    cache = getattr(_LITERAL_CCTX, "by_level", None)
+    if cache is None:
+        cache = _LITERAL_CCTX.by_level = {}
+    cctx = cache.get(level)
+    if cctx is None:
+        p = zstandard.ZstdCompressionParameters.from_level(level, min_match=LITERAL_ZSTD_MIN_MATCH)
+        cctx = cache[level] = zstandard.ZstdCompressor(compression_params=p)
+    return cctx.compress(b)
 
 
 #: each thread's zstd decompressor of the values frames (a ZstdDecompressor must
