@@ -454,8 +454,9 @@ def _as_version5(rec: DataBlock, streams: list) -> tuple[DataBlock, list]:
 
 def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: bool):
     """A log block of params version 5 or 6 (messages cut off its lines;
-    version 6's first decoded from their word streams, :func:`_as_version5`,
-    then searched as version 5's): ruled
+    version 6's messages stay word coded for the candidate-line search, which
+    decodes only the candidate messages, and are decoded whole,
+    :func:`_as_version5`, for the whole-block path): ruled
     out from its entropy-decoded streams when no line can hold a fixed
     string, else searched in its candidate lines only
     (:func:`cobol.blocksearch.search_message_block`), else (regular
