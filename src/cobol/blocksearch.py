@@ -311,9 +311,9 @@ MESSAGE_CANDIDATE_SHARE = 0.25
 
 
 #: a version-6 block whose messages' word codes may hold a string in more
-#: than this share of its messages is rendered whole instead (the candidates
-#: are decoded to be looked at)
-MESSAGE_WORDS_DECODE_SHARE = 0.5
+#: than this share of its messages has all its messages decoded and searched
+#: (as before branch log-ratio11) instead of the candidates alone
+MESSAGE_WORDS_DECODE_SHARE = 0.25
 
 
 def _message_hits(messages: bytes, strings, suffixes, ignore_case: bool, starts: np.ndarray | None = None) -> np.ndarray:
@@ -381,9 +381,10 @@ def search_message_block(streams: list, rec: DataBlock, m, decode_whole) -> Bloc
 
     Version 6 (messages word coded): the messages whose word codes may hold
     a string or one of those ends (:meth:`cobol.layers.l1_numpy.L1Block.candidate_lines`,
-    a superset found without decoding; more than MESSAGE_WORDS_DECODE_SHARE
-    of them: None) are decoded (``render_lines``) and looked at as version
-    5's messages are; a selected line's message is decoded the same way.
+    a superset found without decoding) are decoded (``render_lines``) and
+    looked at as version 5's messages are (more than MESSAGE_WORDS_DECODE_SHARE
+    of them, or a string no anchor selects: every message decoded and searched);
+    a selected line's message is decoded the same way.
     Before (branch log-ratio10) every message of the block was decoded first:
     ~70 ms of NumPy for gdb's check.log (950 KB of messages)."""
     from .layers import log_numpy
@@ -445,30 +446,37 @@ def search_message_block(streams: list, rec: DataBlock, m, decode_whole) -> Bloc
     if int(np.count_nonzero(tail_line)) != n_msg:
         raise FormatError(f"block {rec.seq}: log: {int(np.count_nonzero(tail_line))} lines end in a message, "
                           f"params say {n_msg}")
-    if words is None:
-        m_start = np.zeros(n_msg, np.int64)
-        if n_msg:
-            m_start[1:] = m_end[:-1] + 1
     try:
         select = _log_candidates(headed, m, stream_search(base, m, headed.delimiters))
         # messages holding a string, or starting with the end of one
         suffixes = message_suffixes(strings, not tails_after_space(bytes(base[log_format.TEMPLATES])))
+        msg = None
         if words is not None:
             # version 6: the messages whose word codes may hold a string or one of those
             # ends (a superset, found without decoding), decoded and looked at as version 5's
-            maybe = words.candidate_lines(list(strings) + sorted(suffixes), m.ignore_case)
-            if maybe is None:
-                return None
-            maybe = maybe[maybe < n_msg]
-            if maybe.size > MESSAGE_WORDS_DECODE_SHARE * n_msg:
-                return None
-            msg = np.zeros(0, np.int64)
-            if maybe.size:
-                got = words.render_lines(maybe)
-                if int(np.count_nonzero(got == 10)) != maybe.size or got[-1] != 10:
-                    raise FormatError("log: a word-coded message does not decode to one line")
-                msg = maybe[_message_hits(got.tobytes(), strings, suffixes, m.ignore_case)]
-        else:
+            cap = int(MESSAGE_WORDS_DECODE_SHARE * n_msg)
+            maybe = words.candidate_lines(list(strings) + sorted(suffixes), m.ignore_case, cap)
+            if maybe is not None and maybe.size <= cap:
+                maybe = maybe[maybe < n_msg]
+                msg = np.zeros(0, np.int64)
+                if maybe.size:
+                    got = words.render_lines(maybe)
+                    if int(np.count_nonzero(got == 10)) != maybe.size or got[-1] != 10:
+                        raise FormatError("log: a word-coded message does not decode to one line")
+                    msg = maybe[_message_hits(got.tobytes(), strings, suffixes, m.ignore_case)]
+            else:
+                # too many candidates (short strings, common words): every message
+                # decoded, then searched as version 5's
+                messages = words.render_all().tobytes()
+                words = None
+                mbuf = np.frombuffer(messages, np.uint8)
+                m_end = np.flatnonzero(mbuf == 10)
+                if m_end.size != n_msg or (mbuf.size and mbuf[-1] != 10):
+                    raise FormatError(f"log: messages do not hold {n_msg} newline-ended items")
+        if words is None:
+            m_start = np.zeros(n_msg, np.int64)
+            if n_msg:
+                m_start[1:] = m_end[:-1] + 1
             msg = _message_hits(messages, strings, suffixes, m.ignore_case, m_start)
         if msg.size:
             select[np.flatnonzero(tail_line)[msg]] = True
