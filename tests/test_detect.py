@@ -50,6 +50,17 @@ def test_log4j_comma_timestamps_are_log_not_csv():
     assert detect(rows) == "csv"
 
 
+def test_jvm_unified_logging_is_not_csv():
+    # "[0.067s][info][gc,init]": the one comma of most lines is between the tags
+    tags = (b"gc,init", b"gc", b"gc,heap", b"class,load", b"gc,cpu")
+    jvm = b"".join(b"[%d.%03ds][info][%s] GC(%d) Pause Young (Normal) %dM->%dM(48M) %d.%03dms\n"
+                   % (i // 100, i % 1000, tags[i % 5], i, 20 + i % 9, 5 + i % 4, i % 7, i * 13 % 1000) for i in range(60))
+    assert detect(jvm) != "csv"
+    # a CSV whose first column is bracketed keeps its commas
+    rows = b"".join(b"[id%d],%d,%d,x%d\n" % (i, i * 3, i * 5, i) for i in range(40))
+    assert detect(rows) == "csv"
+
+
 def test_more_log_layouts():
     pri = b"".join(b"<%d>Oct 11 22:14:%02d mymachine su[%d]: 'su root' failed for lonvick on /dev/pts/8\n" % (
         34 + i % 3, i % 60, 100 + i) for i in range(20))

@@ -1,7 +1,7 @@
 """Log params version 6: version 5's messages stream stored as the L1 word
 transform's streams (``messages_dict``, ``messages_words``): chosen per block
 where it codes smaller, round trips, the decoder's checks on hostile streams
-and params, ``cobol grep`` (the messages decoded with NumPy, then searched as
+and params, ``cobol grep`` (the candidate messages decoded with NumPy, then searched as
 version 5's) and a pinned version-6 frame."""
 
 import random
@@ -223,3 +223,24 @@ def test_absent_strings_rule_version_6_blocks_out_without_decoding_the_messages(
     assert not calls
     assert grep(b"it works here", blob, fixed=True).lines == _expected(data, b"it works here", {"fixed": True}) != []
     assert calls
+
+
+def test_grep_of_a_rare_string_decodes_only_candidate_messages(monkeypatch):
+    """A string in a few messages of a version-6 block: cobol grep finds its
+    lines with the candidate messages decoded from their words
+    (l1_numpy.L1Block.render_lines), not every message (render_all, as
+    before), and gives grep's lines; a string across a header and its
+    message too."""
+    from cobol.layers import l1_numpy
+    data = _chat(9, 2000) + b"[50:01] <eve> a zanzibar quokka sighting\n" + _chat(10, 300)
+    blob = cobol.compress(data, plan="log", level=LEVEL)
+    assert "word coded" in cobol.frame_info(blob).block_list[0].detail
+    used = count_candidate_line_searches(monkeypatch)
+    whole = []
+    real = l1_numpy.L1Block.render_all
+    monkeypatch.setattr(l1_numpy.L1Block, "render_all", lambda self: whole.append(1) or real(self))
+    for pattern, opts in ((b"zanzibar quokka", {"fixed": True}), (b"<EVE> A ZANZIBAR", {"fixed": True, "ignore_case": True}),
+                          (b"quokka sighting", {"fixed": True}), (b"> a zanz", {"fixed": True})):
+        r = grep(pattern, blob, **opts)
+        assert r.lines == _expected(data, pattern, opts) and len(r.lines) == 1, (pattern, opts)
+    assert not whole and used == {"lines": 4, "whole": 0}, (whole, used)

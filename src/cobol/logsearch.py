@@ -454,8 +454,9 @@ def _as_version5(rec: DataBlock, streams: list) -> tuple[DataBlock, list]:
 
 def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: bool):
     """A log block of params version 5 or 6 (messages cut off its lines;
-    version 6's first decoded from their word streams, :func:`_as_version5`,
-    then searched as version 5's): ruled
+    version 6's messages stay word coded for the candidate-line search, which
+    decodes only the candidate messages, and are decoded whole,
+    :func:`_as_version5`, for the whole-block path): ruled
     out from its entropy-decoded streams when no line can hold a fixed
     string, else searched in its candidate lines only
     (:func:`cobol.blocksearch.search_message_block`), else (regular
@@ -510,13 +511,15 @@ def _message_block(rec: DataBlock, header, source: _Source, m: Matcher, invert: 
                 n = p["n_lines"]
                 # (unmatched: a last line without its newline is decoded only if the next block continues it)
                 return BlockLines(n, p["final_newline"], lambda: line(0), lambda: line(n - 1), [], unmatched=True)
-    rec, streams = _as_version5(block, streams if streams is not None
-                                else source.streams(block, header, _log_format.STREAM_BOUND))
+    if streams is None:
+        streams = source.streams(block, header, _log_format.STREAM_BOUND)
     if m.fixed is not None and not invert:
+        # (version 6 too: only the messages of candidate lines are decoded from their words)
         from .blocksearch import search_message_block  # NumPy loads here
-        found = search_message_block(streams, rec, m, lambda: source.decode(block, header))
+        found = search_message_block(streams, block, m, lambda: source.decode(block, header))
         if found is not None:
             return found
+    rec, streams = _as_version5(block, streams)
     from .layers import log_numpy  # NumPy loads here; the kernels only where it declines
     try:
         raw = log_numpy.render_messages_block(streams, rec.params, rec.raw_len)

@@ -454,7 +454,7 @@ def _log_words_target():
                        "line readers refuse it")
 
 
-def _log_messages_grep_target():
+def _log_messages_grep_target(words: bool = False):
     """cobol grep's candidate-line search of a version-5 block
     (blocksearch.search_message_block), for a few fixed strings, on the
     log-messages target's blocks: it raises a CobolError, declines (None) or
@@ -491,6 +491,11 @@ def _log_messages_grep_target():
             raise CobolError("the decoder refuses the block")
         return out
 
+    if words:
+        # version 6: the messages word coded, only the candidates' decoded (L1Block.render_lines)
+        return Target("log-words-grep", decode, _log_words_target().make_inputs,
+                      note="log params version 6: cobol grep's candidate-line search with the candidate "
+                           "messages decoded from their words; its lines are the decoder's")
     target = _log_messages_target()
     return Target("log-messages-grep", decode, target.make_inputs,
                   note="log params version 5: cobol grep's candidate-line search; its lines are the decoder's")
@@ -1051,6 +1056,7 @@ def all_targets() -> dict:
         "log-messages": _log_messages_target(),
         "log-messages-grep": _log_messages_grep_target(),
         "log-words": _log_words_target(),
+        "log-words-grep": _log_messages_grep_target(words=True),
         "bitpack": _bitpack_target(None),
         "delta": _delta_target(None),
         "frame-csv": _frame_target("csv", _csv_inputs, lambda kw: kw),
@@ -1104,7 +1110,7 @@ DEFAULT_TARGETS = ("raw", "numeric", "csv", "json", "xml", "html", "l1", "intcod
                    "frame-zstd", "frame-dict", "bundle", "dictionary-file", "stream-block", "stream-message",
                    "bitpack@cpu", "varint@cpu", "delta@cpu", "codec-ppmd", "frame-ppmd", "codec-brotli", "codec-hex", "json-dict",
                    "json-dict-section", "log", "frame-log", "intcodec-numpy", "log-numpy", "search-index", "log-refs",
-                   "log-words")
+                   "log-words", "log-words-grep")
 
 
 def default_targets() -> list:

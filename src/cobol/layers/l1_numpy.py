@@ -186,7 +186,7 @@ class L1Block(L1Streams):
         return ends.size + (1 if self.src.size and (not ends.size or ends[-1] != self.src.size - 1) else 0)
 
     # -- search ---------------------------------------------------------------
-    def candidate_lines(self, strings: list, ignore_case: bool) -> np.ndarray | None:
+    def candidate_lines(self, strings: list, ignore_case: bool, limit: int | None = None) -> np.ndarray | None:
         """Indices of the lines that may hold one of the fixed ``strings``
         (sorted; empty when none can), or None when every line must be looked
         at (a string of spaces only, or only anchors held by many words).
@@ -195,7 +195,9 @@ class L1Block(L1Streams):
         coded by a one-byte code (the 96 most frequent words) last, and the
         next one tried while an anchor's codings are found more than
         FEW_HITS times (every anchor holds for every occurrence, so any one
-        selects a superset of the matching lines)."""
+        selects a superset of the matching lines). ``limit``: None as well
+        once the anchors are found more than ``limit`` times in all (the
+        search stops there)."""
         hay = self.coded.lower() if ignore_case else self.coded
         positions = []
         for s in strings:
@@ -208,7 +210,13 @@ class L1Block(L1Streams):
                 if found is not None:
                     best = found
                     break
-            positions += best if best is not None else _find_all(hay, options[0][2], None)
+            if best is None:
+                best = _find_all(hay, options[0][2], None if limit is None else limit - len(positions))
+                if best is None:
+                    return None
+            positions += best
+            if limit is not None and len(positions) > limit:
+                return None
         if not positions:
             return np.zeros(0, np.int64)
         return _sorted_unique(np.searchsorted(self.line_ends(), np.array(positions, np.int64), "left"))

@@ -161,11 +161,17 @@ def as_version5(streams: list, params: bytes, raw_len: int, decode_words) -> tup
     messages = decode_words(streams[MESSAGES_DICT], streams[MESSAGES_WORDS], p["message_bytes"])
     if len(messages) != p["message_bytes"]:
         raise FormatError(f"log: messages decode to {len(messages)} bytes, params say {p['message_bytes']}")
+    return list(streams[:MESSAGES]) + [messages], version5_params(params)
+
+
+def version5_params(params: bytes) -> bytes:
+    """Valid version-6 params as version 5's: without message_bytes (which
+    the caller has read)."""
     # message_bytes is the params' last varint: its last byte is the only one under 0x80
     cut = len(params) - 1
     while params[cut - 1] & 0x80:
         cut -= 1
-    return list(streams[:MESSAGES]) + [messages], bytes([VERSION_MESSAGES]) + params[1:cut]
+    return bytes([VERSION_MESSAGES]) + params[1:cut]
 
 
 def expand_skeletons(stored: bytes, refs: bytes, n_vars: int, raw_len: int) -> bytes:
