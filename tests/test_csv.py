@@ -862,3 +862,40 @@ def test_few_exceptions_written_as_the_general_path_writes_them(positions, texts
     general.ints(np.array(pos, np.int64), "c.exc_pos")
     cc.encode_column(general, data, starts[pos], ends[pos], typed=False, name="c.exc", lf_free=lf_free)
     assert (bytes(fast.params), fast.streams, fast.names) == (bytes(general.params), general.streams, general.names)
+
+
+@pytest.mark.parametrize("ncols", [15, 16, 40])
+def test_wide_tables_assembled_in_row_blocks(ncols, monkeypatch):
+    """assemble takes blocks of ASSEMBLE_TILE_ROWS rows of a table of at least
+    ASSEMBLE_TILE_MIN_COLUMNS columns column by column when every row of the
+    block has one field per column, and the rest row by row: ragged rows
+    (short, long), quoted fields, dictionary and text columns, CRLF and a last
+    row without a terminator in blocks of either kind give the text back."""
+    from cobol.layers.csv_tokenizer import ASSEMBLE_TILE_MIN_COLUMNS, ASSEMBLE_TILE_ROWS
+    assert ASSEMBLE_TILE_MIN_COLUMNS == 16
+    rng = random.Random(ncols)
+    rows = []
+    for r in range(5 * ASSEMBLE_TILE_ROWS + 7):
+        k = ncols
+        if r in (70, 200, 201):
+            k = ncols - 3 if r != 201 else ncols + 2  # ragged rows break those blocks' tiles
+        cells = []
+        for c in range(k):
+            if c % 5 == 0:
+                cells.append(rng.choice(["red", "green", "blue"]))  # a dictionary column
+            elif c % 5 == 1:
+                cells.append(f"id-{rng.randint(0, 10 ** 6)}")
+            elif c % 5 == 2:
+                cells.append('"a, b"' if rng.random() < 0.3 else "ab")  # some quoted
+            elif c % 5 == 3:
+                cells.append(f"v{rng.random():.4f}")
+            else:
+                cells.append("".join(rng.choice("xyz ") for _ in range(rng.randint(0, 30))))
+        rows.append(",".join(cells))
+    text = "\r\n".join(rows[:150]) + "\r\n" + "\n".join(rows[150:])  # no terminator on the last row
+    from cobol.layers import l2_csv
+    calls = []
+    real = l2_csv.assemble
+    monkeypatch.setattr(l2_csv, "assemble", lambda *a: calls.append(1) or real(*a))
+    roundtrip(text.encode())
+    assert calls  # (no numeric columns: assemble_numbers would print them)

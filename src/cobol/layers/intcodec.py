@@ -161,6 +161,15 @@ DICT_VALUES_MODES = (PACKED, PLANES)
 #: than 16 distinct values cost tmy3 0.23%: ranks of a skewed alphabet go to
 #: NIBBLES with few escapes where the values themselves do not.)
 DICT_MIN_TOP = 16
+#: no DICT trial (its ranks and values, each an int stream with trials of its
+#: own) once a layout tried before it measured at most 1 / DICT_ENTROPY_MARGIN
+#: of the values' order-0 entropy (what the ranks code to without runs or
+#: repeats for zstd to find), unless there are at most
+#: DICT_ENTROPY_MIN_DISTINCT distinct values (short alphabets with runs: tmy3's
+#: flags won DICT at 2-7x their entropy). See the thirteenth session's
+#: section of docs/SPEED.md for what it measured (issue 15).
+DICT_ENTROPY_MARGIN = 1.5
+DICT_ENTROPY_MIN_DISTINCT = 16
 #: The whole array's dictionary table is first sized for this many times the
 #: distinct values of the trial sample (at least DICT_EXPECT_MIN), and at
 #: DICT_MAX_SIZE only when that overflows: the full-size table (2 x 64K slots
@@ -983,8 +992,11 @@ def _predictor_entropy_bits(y):
     bit for bit (the choice of predictor does not change)."""
     n = y.size
     norders = _WARM_K.size
-    hist = np.zeros((norders, 8, 256), np.int64)
-    reach = np.zeros((norders, 8), np.int64)  # residuals with a nonzero byte at or above plane j
+    # int32 counts (an array holds fewer than 2**31 values): 40 KiB of
+    # histograms stay in L1 where 80 KiB did not (same floats: the counts
+    # convert to the same doubles)
+    hist = np.zeros((norders, 8, 256), np.int32)
+    reach = np.zeros((norders, 8), np.int32)  # residuals with a nonzero byte at or above plane j
     s3 = np.uint64(0)
     s4 = np.uint64(0)
     two = np.uint64(2)
@@ -1307,15 +1319,16 @@ def _sample(x: np.ndarray, values: int = SAMPLE_VALUES) -> np.ndarray:
 
 
 def _candidates(x, fr, modes, depth, at=0):
-    """(name, encoder) pairs for array x whose frame of reference is fr;
-    each encoder (v, fr_of_v) -> bytes | None. Layouts that nest int streams
+    """(name, encoder, floor) for array x whose frame of reference is fr;
+    each encoder (v, fr_of_v) -> bytes | None; a layout whose trial size is at
+    most ``floor`` (0: none) rules the candidate out before it is coded. Layouts that nest int streams
     (SPARSE, DICT at the top only; ESCAPE one level down too) are limited by
     ``depth`` so that decoding recursion stays bounded."""
     cands = []
     _, _, y = fr
     cache = ResidualCache(y)
     if PACKED in modes:
-        cands.append(("packed", lambda v, f: _encode_packed(v.size, *f)))
+        cands.append(("packed", lambda v, f: _encode_packed(v.size, *f), 0))
     if PLANES in modes or ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
         # the predictor and residual map by entropy estimate; the layouts by trial
         order, use_offset = _residual_map(y, cache)
@@ -1327,7 +1340,7 @@ def _candidates(x, fr, modes, depth, at=0):
         for inter in ((False,) if one_byte else (False, True)):
             cands.append((
                 f"planes {tag}{' interleaved' if inter else ''}",
-                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at, cache),
+                lambda v, f, o=order, i=inter, u=use_offset: _encode_planes(v.size, *f, o, i, u, at, cache), 0,
             ))
     if ESCAPE in modes or BUCKET in modes or NIBBLES in modes:
         if PREDICTOR_WARM[order] <= y.size:  # what the encoders will code
@@ -1336,7 +1349,7 @@ def _candidates(x, fr, modes, depth, at=0):
             r = np.zeros(0, np.uint64)
         wide = r.size and int(r.max()) > 0xFF
     if ESCAPE in modes and wide and (depth == 0 or depth == 1 and (r.size < ESCAPE_NESTED_MIN_VALUES or np.count_nonzero(r >= ESCAPE_BYTE) < ESCAPE_NESTED_MAX_SHARE * r.size)):
-        cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at, cache=cache)))
+        cands.append((f"escape {tag}", lambda v, f, o=order, u=use_offset: _encode_escape(v.size, *f, o, u, depth, at, cache=cache), 0))
     if NIBBLES in modes and depth <= 1 and r.size:
         # small residuals two a byte: zstd's Huffman then codes pairs, and
         # wastes less on a skewed alphabet than one symbol at a time; the map
@@ -1350,22 +1363,33 @@ def _candidates(x, fr, modes, depth, at=0):
             escapes = {u: np.count_nonzero(r >= ESCAPE_NIBBLE)}
         if escapes[u] <= NIBBLES_MAX_ESCAPES * r.size:
             cands.append((f"nibbles o{order}{' offset' if u else ''}",
-                          lambda v, f, o=order, u=u: _encode_escape(v.size, *f, o, u, depth, at, True, cache)))
+                          lambda v, f, o=order, u=u: _encode_escape(v.size, *f, o, u, depth, at, True, cache), 0))
     if BUCKET in modes and wide:
-        cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at, cache)))
+        cands.append((f"bucket {tag}", lambda v, f, o=order, u=use_offset: _encode_bucket(v.size, *f, o, u, at, cache), 0))
     if SPARSE in modes and depth == 0 and x.size >= 16:
         nonzero = _sparse_nonzeros(y)  # what _encode_sparse's residuals would hold, without making them
         for order in (0, 1):
             if nonzero[order] <= SPARSE_MAX_SHARE * y.size:
-                cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o, depth, at)))
+                cands.append((f"sparse o{order}", lambda v, f, o=order: _encode_sparse(v.size, *f, o, depth, at), 0))
     top = int(y.max()) if y.size else 0  # (y: the values less their frame of reference)
     if DICT in modes and depth == 0 and x.size >= 16 and top >= DICT_MIN_TOP:
         # cheap cardinality probe before the real attempt
         probe = _dictionary(x, max(1, min(DICT_MAX_SIZE, int(x.size * DICT_MAX_SHARE))))
         if probe[3] >= 0:
             # (the trial on x reuses the probe; the full array makes its own)
-            cands.append(("dict", lambda v, f: _encode_dict(v, depth, at, probe if v is x else None, probe[3])))
+            cands.append(("dict", lambda v, f: _encode_dict(v, depth, at, probe if v is x else None, probe[3]),
+                          _dict_floor(probe[1][:probe[3]], x.size)))
     return cands
+
+
+def _dict_floor(counts, n) -> int:
+    """The trial size at or under which a layout already measured rules DICT
+    out (_trials): its values' order-0 entropy over DICT_ENTROPY_MARGIN, or 0
+    (always tried) for at most DICT_ENTROPY_MIN_DISTINCT distinct values."""
+    if counts.size <= DICT_ENTROPY_MIN_DISTINCT:
+        return 0
+    c = counts.astype(np.float64)
+    return int(float(c @ np.log2(n / c)) / 8 / DICT_ENTROPY_MARGIN)
 
 
 def _trials(x, modes, depth, at=0, sizes=True):
@@ -1384,7 +1408,7 @@ def _trials(x, modes, depth, at=0, sizes=True):
         cands = _pre_trial(s, cands, at)
     if not sizes and len(cands) == 1:
         # nothing to compare: the sample's blob (and its zstd) would be thrown away
-        name, enc = cands[0]
+        name, enc, _ = cands[0]
         blob = enc(s, fr) if s is x else None
         return s, ([] if s is x and blob is None else [(None, name, enc, blob)])
     out = []
@@ -1398,7 +1422,9 @@ def _trials(x, modes, depth, at=0, sizes=True):
     # a top-level sample that is not the whole array: its blobs are only measured
     _PAD.quick_nested = quick or (depth == 0 and s is not x)
     try:
-        for name, enc in cands:
+        for name, enc, floor in cands:
+            if floor and out and min(o[0] for o in out) <= floor:
+                continue  # ruled out by a size already measured (_dict_floor)
             if outer is not None:
                 _PAD.marks = marks = []
             blob = enc(s, fr)
@@ -1547,7 +1573,7 @@ def _pre_trial(s, cands, at=0):
     _PAD.quick_nested = True
     cctx = trial_compressor()
     try:
-        for i, (_, enc) in enumerate(cands):
+        for i, (_, enc, _) in enumerate(cands):
             _PAD.marks = marks = []
             blob = enc(small, fr_small)
             if blob is not None:
