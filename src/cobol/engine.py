@@ -551,9 +551,9 @@ class CobolEngine:
         raw_len = block.raw_len
         if out.size != raw_len + OUTPUT_SLACK:
             raise ValueError(f"output buffer of {out.size} bytes for a {raw_len}-byte block")
+        token = _batch_kernels.install(self._kernels)
         try:
-            with _batch_kernels.using(self._kernels):
-                transform.decode_into(streams, block.params, raw_len, ctx, out)
+            transform.decode_into(streams, block.params, raw_len, ctx, out)
         except CobolError as exc:
             raise type(exc)(f"{block_where(block)} ({transform.name}): {exc}") from None
         except MemoryError:
@@ -563,6 +563,8 @@ class CobolEngine:
             # a transform decoder must validate its input; this is the safety net if one missed a case
             raise FormatError(f"{block_where(block)} ({transform.name}): corrupt plan data "
                               f"({type(exc).__name__}: {exc})") from None
+        finally:
+            _batch_kernels.restore(token)
         del streams
         if clock is not None:
             clock.lap("transform")

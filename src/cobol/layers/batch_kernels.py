@@ -71,6 +71,18 @@ def using(provider: "BatchKernelProvider | None"):
         _provider.reset(token)
 
 
+def install(provider: "BatchKernelProvider | None"):
+    """:func:`using` without the context manager (whose generator cost ~1 us of
+    every block's decode, 0.15 us this way): install ``provider`` and return the
+    token that :func:`restore` takes back, in a ``finally``."""
+    return _provider.set(provider)
+
+
+def restore(token) -> None:
+    """Undo the :func:`install` that returned ``token``."""
+    _provider.reset(token)
+
+
 def installed() -> "BatchKernelProvider | None":
     return _provider.get()
 

@@ -1774,6 +1774,19 @@ def decode_scaled_sparse(buf, max_count: int, scale: int, out: np.ndarray) -> bo
     return True
 
 
+_L4_BITPACK = []
+
+
+def _l4_bitpack():
+    """cobol.layers.l4_bitpack, imported on the first PACKED stream decoded (its
+    kernels load with it) and then kept: an import statement per stream was ~1
+    us of a small int stream's decode."""
+    if not _L4_BITPACK:
+        from . import l4_bitpack
+        _L4_BITPACK.append(l4_bitpack)
+    return _L4_BITPACK[0]
+
+
 def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: int = 0) -> np.ndarray:
     """Inverse of :func:`encode_ints`; at most ``max_count`` values (else LimitError).
 
@@ -1796,12 +1809,12 @@ def decode_ints(buf, max_count: int, *, out: np.ndarray | None = None, _depth: i
         g = r.varint("gcd")
         if g == 0:
             raise FormatError("int stream: gcd 0")
-        if out is None and batch_kernels.runs_on_cpu(r.remaining) and batch_kernels.runs_on_cpu(n):
-            # unpack and delta_decode would both run on the CPU: the fused kernel (same kernels, one call);
-            # where it finds the stream bad, the steps below raise the error
-            from . import l4_bitpack
+        if out is None and batch_kernels.runs_on_cpu(max(r.remaining, n)):
+            # unpack and delta_decode would both run on the CPU (a provider offloads a batch
+            # from a size on: the larger of the two decides): the fused kernel (same kernels,
+            # one call); where it finds the stream bad, the steps below raise the error
             dest = np.empty(n, np.uint64)
-            if l4_bitpack.unpack_deltas_into(readonly(np.frombuffer(r.buf, np.uint8)[r.pos:r.end]), n, CHUNK, False,
+            if _l4_bitpack().unpack_deltas_into(readonly(np.frombuffer(r.buf, np.uint8)[r.pos:r.end]), n, CHUNK, False,
                                              np.uint64(base & ((1 << 64) - 1)), np.uint64(g), dest):
                 return dest.view(np.int64)
         codes, tags = batch_kernels.unpack(r.view(r.remaining, "bit-pack"), n, what="int stream bit-pack")

@@ -93,6 +93,11 @@ def skip_padding(r: Reader, section_len: int) -> None:
             raise FormatError("int stream: nonzero section padding")
 
 
+#: the warm-up values of a predictor without any (order 0): one shared empty
+#: array (the same array type as a fresh one, so the kernels compile once)
+_NO_WARM = np.zeros(0, np.uint64)
+
+
 def read_predicted_header(r: Reader, mode: int, n: int) -> tuple:
     """The header of a PLANES, ESCAPE, BUCKET or NIBBLES stream of ``n`` values,
     checked: (predictor order, layout, bytes per value, base's zigzag code, gcd,
@@ -113,7 +118,7 @@ def read_predicted_header(r: Reader, mode: int, n: int) -> tuple:
         raise FormatError("int stream: gcd 0")
     use_offset = bool(layout & LAYOUT_OFFSET)
     offset_z = r.varint("offset") if use_offset else 0
-    warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64)
+    warm = np.array([r.varint("warm-up value") for _ in range(nwarm)], dtype=np.uint64) if nwarm else _NO_WARM
     return order, layout, k, base_z, g, use_offset, offset_z, warm
 
 

@@ -995,6 +995,19 @@ def _frozen_i64(values) -> np.ndarray:
     return a
 
 
+def _frozen_tables(*tables) -> list:
+    """Read-only int64 arrays of the lists of Python ints ``tables``: views of
+    one array (each as :func:`_frozen_i64`'s, the same array type)."""
+    flat = _frozen_i64(list(chain.from_iterable(tables)))
+    out = []
+    pos = 0
+    for t in tables:
+        end = pos + len(t)
+        out.append(flat[pos:end])
+        pos = end
+    return out
+
+
 def _offsets(sizes, n: int) -> list:
     """[0, sizes[0], sizes[0] + sizes[1], ...]: n + 1 running totals (sizes,
     Python ints, padded with zeros to n)."""
@@ -1067,7 +1080,6 @@ class Layer2Decoder:
             raise FormatError("json params: bad style or path mode")
         st[ST_INDENT_WIDTH] = r.varint("indent width", limit=max(raw_len, 1))
         st[ST_BASE_DEPTH] = r.varint("base depth", limit=max(raw_len, 1))
-        style = _frozen_i64(st)
         prefix = r.take(r.varint("string tail length", limit=raw_len), "string tail")
         ndistinct = r.varint("distinct paths", limit=raw_len)
         ncols = r.varint("columns", limit=MAX_COLUMNS + 1)
@@ -1156,14 +1168,15 @@ class Layer2Decoder:
         if word_coded:
             toff = np.zeros(max(ngroups, 1) + 1, np.int64)
             texts = _word_decoded(streams[nfixed - 1], sv[nfixed:nfixed + ngroups], text_sizes, raw_len, toff)
+            toff_l = []
         else:
             text_parts = sv[nfixed:nfixed + ngroups]
-            toff = _frozen_i64(_offsets([p.size for p in text_parts], max(ngroups, 1)))
+            toff_l = _offsets([p.size for p in text_parts], max(ngroups, 1))
             texts = _with_slack(text_parts)
         sizes = [0] * ncols
         for c, part in int_parts:
             sizes[c] = part.size
-        ioff = _frozen_i64(_offsets(sizes, ncols))
+        ioff_l = _offsets(sizes, ncols)
         if len(int_parts) == 1:
             ints = int_parts[0][1]
         else:
@@ -1176,23 +1189,26 @@ class Layer2Decoder:
             for c, d, ids in dict_parts:
                 dcount_l[c] = len(d)
                 sizes[c] = ids.size
-            doff = _frozen_i64(_offsets(sizes, ncols))
-            dbase = _frozen_i64(_offsets(dcount_l, ncols)[:ncols])
-            dcount = _frozen_i64(dcount_l)
+            doff_l = _offsets(sizes, ncols)
+            dbase_l = _offsets(dcount_l, ncols)[:ncols]
             ddata = _with_slack([d.data for _, d, _ in dict_parts])
             lens = np.concatenate([np.diff(d.offsets) for _, d, _ in dict_parts])
             dids = np.concatenate([ids for _, _, ids in dict_parts])
             dents = np.zeros(lens.size + 1, np.int64)
             np.cumsum(lens, out=dents[1:])
         else:
-            dcount = dbase = _frozen_i64([0] * ncols)
-            doff = _frozen_i64([0] * (ncols + 1))
+            dcount_l = dbase_l = [0] * ncols
+            doff_l = [0] * (ncols + 1)
             ddata, dents, dids = _NO_DICT_DATA, _NO_DICT_ENTRIES, _EMPTY_I64
         foff_l = _offsets(nflags, ncols)
         if foff_l[-1] != flags.size:
             raise FormatError(f"json: number flags stream has {flags.size} bytes, params say {foff_l[-1]}")
-        foff = _frozen_i64(foff_l)
-        cmode, cscale, tgrp = _frozen_i64(cmode), _frozen_i64(cscale), _frozen_i64(tgrp)
+        # the small per-column tables: one read-only array cut into views (an
+        # array each was ~1 us apiece of a 4-64 KB block's decode)
+        (style, ioff, foff, cmode, cscale, tgrp, dbase, dcount, doff, *rest) = _frozen_tables(
+            st, ioff_l, foff_l, cmode, cscale, tgrp, dbase_l, dcount_l, doff_l, *([toff_l] if toff_l else []))
+        if rest:
+            toff = rest[0]
         # the stack never grows inside the kernel: size it for the deepest nesting
         # the skeleton could express (each opener writes an output byte)
         max_depth = min(_count_openers(skel), raw_len) + 1
