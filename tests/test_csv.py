@@ -899,3 +899,52 @@ def test_wide_tables_assembled_in_row_blocks(ncols, monkeypatch):
     monkeypatch.setattr(l2_csv, "assemble", lambda *a: calls.append(1) or real(*a))
     roundtrip(text.encode())
     assert calls  # (no numeric columns: assemble_numbers would print them)
+
+
+def _git_log_stat(commits: int = 25) -> bytes:
+    """Text shaped like ``git log --stat``: most lines hold one '|' (a diffstat)."""
+    rng = random.Random(7)
+    words = ["fix", "add", "parser", "docs", "update", "tests", "remove", "build", "config", "cache"]
+    dirs = ["src", "tests", "docs", "bench", "src/cobol/layers", ".github/workflows"]
+    out = []
+    for i in range(commits):
+        out.append(f"commit {rng.getrandbits(160):040x}\nAuthor: dev{i % 5} <dev{i % 5}@example.org>\n"
+                   f"Date:   Mon Dec {1 + i % 28} 10:{i % 60:02d}:00 2026 +0000\n\n"
+                   f"    {' '.join(rng.choice(words) for _ in range(6))}\n\n")
+        for _ in range(rng.randint(40, 70)):
+            name = f"{rng.choice(dirs)}/{rng.choice(words)}_{rng.randint(0, 30)}.py"
+            n = rng.randint(1, 400)
+            out.append(f" {name:<48} | {n:4} {'+' * min(n, 30)}\n")
+        out.append(f" {rng.randint(8, 20)} files changed, {rng.randint(10, 900)} insertions(+)\n\n")
+    return "".join(out).encode()
+
+
+def test_text_detected_as_a_table_is_planned_as_text_too():
+    from dataclasses import replace as _replace
+
+    from cobol import plan as P
+    from cobol.engine import CobolEngine
+
+    data = _git_log_stat()
+    assert detect(data) == "csv" and len(data) <= P.SMALL_BROTLI_TEXT_MAX
+    ctx = CobolEngine(level=3)._context("csv")
+    as_table = P._choose_plan(data, ctx, "auto", True)
+    assert P._weak_table(as_table)
+    chosen = P.choose_plan(data, ctx, "auto", True)
+    as_text = P._choose_plan(data, _replace(ctx, fmt="text"), "auto", True)
+    assert chosen.stored_size == min(as_table.stored_size, as_text.stored_size)
+    assert chosen.stored_size < 0.95 * as_table.stored_size, (chosen.stored_size, as_table.stored_size)
+    blob = cobol.compress(data, level=3)
+    assert cobol.decompress(blob) == data and len(blob) < 0.95 * (as_table.stored_size + 20)
+
+
+def test_a_real_table_is_not_planned_as_text():
+    from cobol import plan as P
+    from cobol.engine import CobolEngine
+
+    rng = random.Random(3)
+    data = "".join(f"{i},{rng.randint(0, 99)},{rng.choice(['a', 'b', 'c'])},{i * 0.5}\n"
+                   for i in range(3000)).encode()
+    assert detect(data) == "csv"
+    best = P._choose_plan(data, CobolEngine(level=3)._context("csv"), "auto", True)
+    assert best.transform.name == "csv" and not P._weak_table(best)

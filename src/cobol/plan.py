@@ -1174,7 +1174,8 @@ def with_brotli_coding(data, ctx: EncodeContext) -> EncodeContext:
 
 def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = True) -> BlockPlan:
     """The smallest plan for the block among its candidates and raw (see the
-    module docstring).
+    module docstring); a CSV/TSV block whose table plan gains little
+    (:func:`_weak_table`) is also planned as text, the smaller kept.
 
     ``verify``: round-trip the stored plan through its transform's decoder
     (falling back to the next smallest when it fails; raising in strict mode);
@@ -1182,6 +1183,40 @@ def choose_plan(data, ctx: EncodeContext, plan: str = "auto", verify: bool = Tru
     hash-collision checks to that round trip.
     In strict mode and for a forced plan every candidate is checked as it runs,
     so that the tests catch a bug in a transform that loses too."""
+    best = _choose_plan(data, ctx, plan, verify)
+    if (plan == "auto" and ctx.fmt in RAW_TABLES and ctx.level >= SMALL_BROTLI_MIN_LEVEL
+            and len(data) <= SMALL_BROTLI_TEXT_MAX and _weak_table(best)):
+        as_text = _choose_plan(data, replace(ctx, fmt="text"), plan, verify)
+        if as_text.stored_size < best.stored_size:
+            as_text.trials = best.trials + as_text.trials
+            return as_text
+    return best
+
+
+#: a CSV/TSV block of at most SMALL_BROTLI_TEXT_MAX bytes at levels
+#: SMALL_BROTLI_MIN_LEVEL+ whose plan is not this many times under plain zstd
+#: of it is also planned as text (choose_plan), where such text gets brotli 10:
+#: real tables code 2.5-5x under zstd with the table transform (RAW_TABLES),
+#: while text with a delimiter in most lines (git log --stat's '|', 92 KB)
+#: gained 2% and was 22% over the text plan; numpy's umath validation tables
+#: (hex floats, 12-69 KB) come out 10-20% smaller. Cost: 4-10x the compress
+#: time of those blocks (~2 MB/s, like small text), and of weak tables the
+#: text plan does not help (numpy's random test sets, 24 KB: 2.3 -> 17.5 ms).
+#: Over 256 KiB it paid less (1.1 MB of umath tables: 3.7% for 4x the time).
+WEAK_TABLE_GAIN = 1.25
+
+
+def _weak_table(best: BlockPlan) -> bool:
+    """Whether a table block's plan is raw, or under WEAK_TABLE_GAIN x smaller
+    than the raw block coded whole (when its trial ran)."""
+    if best.transform.id == 0:
+        return True
+    raw_sizes = [size for name, size, _ in best.trials or () if name == "raw" and size is not None]
+    return bool(raw_sizes) and best.stored_size * WEAK_TABLE_GAIN > raw_sizes[0]
+
+
+def _choose_plan(data, ctx: EncodeContext, plan: str, verify: bool) -> BlockPlan:
+    """:func:`choose_plan` for the format ``ctx`` says."""
     raw = get_transform(0)
     if verify:
         # every plan stored from here is round-tripped first (_first_verified or
