@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cobol
+from cobol import plan as P
 from cobol.detect import detect
+from cobol.engine import CobolEngine
 from cobol.errors import CobolError
 from cobol.layers import csv_columns as cc
 from cobol.layers import csv_kernels as K
@@ -920,18 +922,13 @@ def _git_log_stat(commits: int = 25) -> bytes:
 
 
 def test_text_detected_as_a_table_is_planned_as_text_too():
-    from dataclasses import replace as _replace
-
-    from cobol import plan as P
-    from cobol.engine import CobolEngine
-
     data = _git_log_stat()
     assert detect(data) == "csv" and len(data) <= P.SMALL_BROTLI_TEXT_MAX
     ctx = CobolEngine(level=3)._context("csv")
     as_table = P._choose_plan(data, ctx, "auto", True)
     assert P._weak_table(as_table)
     chosen = P.choose_plan(data, ctx, "auto", True)
-    as_text = P._choose_plan(data, _replace(ctx, fmt="text"), "auto", True)
+    as_text = P._choose_plan(data, replace(ctx, fmt="text"), "auto", True)
     assert chosen.stored_size == min(as_table.stored_size, as_text.stored_size)
     assert chosen.stored_size < 0.95 * as_table.stored_size, (chosen.stored_size, as_table.stored_size)
     blob = cobol.compress(data, level=3)
@@ -939,9 +936,6 @@ def test_text_detected_as_a_table_is_planned_as_text_too():
 
 
 def test_a_real_table_is_not_planned_as_text():
-    from cobol import plan as P
-    from cobol.engine import CobolEngine
-
     rng = random.Random(3)
     data = "".join(f"{i},{rng.randint(0, 99)},{rng.choice(['a', 'b', 'c'])},{i * 0.5}\n"
                    for i in range(3000)).encode()
